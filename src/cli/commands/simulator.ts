@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { intArg } from '../context.js';
+
+interface SimFlags {
+  port: number;
+  host: string;
+  seed?: number;
+  latency?: number;
+  fail5xx?: string;
+  fail429?: string;
+  failReset?: string;
+}
+
+function rate(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(n >= 0 && n <= 1)) throw new Error(`${name} must be a fraction from 0 to 1`);
+  return n;
+}
+
+export function registerSimulator(program: Command): void {
+  program
+    .command('simulator')
+    .description('Run the local Fastly API simulator (purge, stats, edge cache, faults) until interrupted')
+    .option('-p, --port <n>', 'port (0 picks a free one)', intArg('--port', 0, 65535), 8787)
+    .option('--host <addr>', 'address to bind', '127.0.0.1')
+    .option('--seed <n>', 'seed of injected faults', intArg('--seed', 0, 2 ** 31))
+    .option('--latency <ms>', 'latency added to every API answer', intArg('--latency', 0, 60_000))
+    .option('--fail-5xx <rate>', 'fraction of API requests answered 503')
+    .option('--fail-429 <rate>', 'fraction of API requests answered 429')
+    .option('--fail-reset <rate>', 'fraction of API requests whose connection is reset')
+    .action(async (opts: SimFlags) => {
+      const { startSimulator } = await import('../../simulator/index.js');
+      const sim = await startSimulator({
+        port: opts.port,
+        host: opts.host,
+        faults: {
+          seed: opts.seed,
+          latencyMs: opts.latency,
+          rate5xx: rate('--fail-5xx', opts.fail5xx),
+          rate429: rate('--fail-429', opts.fail429),
+          rateReset: rate('--fail-reset', opts.failReset),
+        },
+      });
+      process.stdout.write(`Fastly simulator listening on ${sim.url}\n`);
+      process.stdout.write(`  export FASTLY_API_ENDPOINT=${sim.url}\n`);
+      for (const s of sim.state.services.values())
+        process.stdout.write(`  service ${s.id} (${s.domains.join(', ')})\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await sim.close();
+    });
+}

@@ -1,0 +1,103 @@
+import { type Command, InvalidArgumentError } from 'commander';
+import { InvalidInputError } from '../errors.js';
+import { validateToken } from '../fastly/client.js';
+import { createLogger, Masker } from '../flow/logger.js';
+import { parseProps, type TaskContext, type TaskDefinition } from '../tasks/task.js';
+import { startProgress } from './progress.js';
+
+export interface ConnectionOptions {
+  token?: string;
+  endpoint?: string;
+  json?: boolean;
+  debug?: boolean;
+  timeout?: number;
+  maxAttempts?: number;
+}
+
+export function intArg(name: string, min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+/** Adds the flags every API command takes (Fastly CLI names where one exists). */
+export function withConnection(cmd: Command): Command {
+  return cmd
+    .option('--token <token>', 'API token (prefer the FASTLY_API_TOKEN environment variable)')
+    .option('--endpoint <url>', 'API endpoint (default $FASTLY_API_ENDPOINT or https://api.fastly.com)')
+    .option('-j, --json', 'print the task outputs as one JSON document')
+    .option('--debug', 'log requests, retries and timings to stderr')
+    .option('--timeout <ms>', 'per-request timeout in ms', intArg('--timeout', 1, 600_000))
+    .option('--max-attempts <n>', 'attempts per request, retries included', intArg('--max-attempts', 1, 20));
+}
+
+export function resolveToken(opts: ConnectionOptions, env = process.env): string {
+  const token = opts.token ?? env.FASTLY_API_TOKEN;
+  if (token === undefined || token === '') {
+    throw new InvalidInputError(
+      'FASTLY_API_TOKEN: no API token; export FASTLY_API_TOKEN=<token> (scopes: purge_select, purge_all or global:read)',
+      'FASTLY_API_TOKEN',
+    );
+  }
+  return validateToken(token, opts.token !== undefined ? '--token' : 'FASTLY_API_TOKEN');
+}
+
+export function resolveServiceId(flag: string | undefined, env = process.env): string {
+  const id = flag ?? env.FASTLY_SERVICE_ID;
+  if (!id) {
+    throw new InvalidInputError(
+      '--service-id: no service ID; pass --service-id ID or set FASTLY_SERVICE_ID',
+      '--service-id',
+    );
+  }
+  return id;
+}
+
+/**
+ * Runs one task for a CLI command: validates, shows progress on a TTY, prints outputs as JSON or
+ * through `human`. Errors propagate to the CLI edge.
+ */
+export async function runTaskCommand<O>(
+  task: TaskDefinition,
+  props: Record<string, unknown>,
+  opts: ConnectionOptions,
+  human: (outputs: O) => string,
+  progressLabel?: string,
+): Promise<O> {
+  const masker = new Masker();
+  masker.add(props.apiToken as string | undefined);
+  const logger = createLogger({ level: opts.debug ? 'DEBUG' : 'WARN', masker });
+  const parsed = parseProps(task, props, task.type.replace('io.kestra.plugin.fastly.', ''));
+  const progress = progressLabel && !opts.json ? startProgress(progressLabel) : undefined;
+  const ctx: TaskContext = {
+    logger,
+    env: process.env,
+    client: {
+      timeoutMs: opts.timeout,
+      retry: opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : undefined,
+      onRetry: (e) => logger.debug(`retry ${e.operation} #${e.attempt} in ${e.delayMs} ms: ${e.reason}`),
+    },
+    onProgress: progress?.update,
+  };
+  try {
+    const outputs = (await task.run(parsed, ctx)) as O;
+    progress?.stop();
+    process.stdout.write(
+      opts.json ? `${JSON.stringify(outputs, null, 2)}\n` : `${masker.mask(human(outputs))}\n`,
+    );
+    return outputs;
+  } catch (err) {
+    progress?.stop();
+    const partial = (err as { outputs?: O }).outputs;
+    if (partial !== undefined) {
+      process.stdout.write(
+        opts.json ? `${JSON.stringify(partial, null, 2)}\n` : `${masker.mask(human(partial))}\n`,
+      );
+    }
+    throw err;
+  }
+}

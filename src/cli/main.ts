@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { KestraFastlyError } from '../errors.js';
+import { VERSION } from '../version.js';
+
+function buildProgram(): Command {
+  const program = new Command('kestra-fastly')
+    .description('Fastly purge and historical stats from the command line, Kestra flows and triggers')
+    .version(VERSION, '-V, --version')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  return program;
+}
+
+/** Runs the CLI; returns the exit code (0 ok, 1 run-time failure, 2 invalid input or usage). */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  const [{ registerPurge }, { registerSimulator }, { registerDemo }] = await Promise.all([
+    import('./commands/purge.js'),
+    import('./commands/simulator.js'),
+    import('./commands/demo.js'),
+  ]);
+  registerPurge(program);
+  registerSimulator(program);
+  registerDemo(program);
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0
+        ? 0
+        : 2;
+    }
+    if (err instanceof KestraFastlyError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    const e = err as Error;
+    process.stderr.write(`error: unexpected failure: ${e?.message ?? String(err)}\n`);
+    if (process.env.KESTRA_FASTLY_DEBUG) process.stderr.write(`${e?.stack}\n`);
+    return 1;
+  } finally {
+    const { closeSharedDispatcher } = await import('../fastly/client.js');
+    await closeSharedDispatcher();
+  }
+}
+
+main(process.argv).then((code) => {
+  process.exitCode = code;
+});

@@ -1,0 +1,383 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Agent, type Dispatcher } from 'undici';
+import { InvalidInputError, show } from '../errors.js';
+import { VERSION } from '../version.js';
+import {
+  FastlyApiError,
+  FastlyNetworkError,
+  FastlyResponseError,
+  parseErrorBody,
+  type RateLimitState,
+  type TokenScope,
+} from './errors.js';
+
+export const DEFAULT_ENDPOINT = 'https://api.fastly.com';
+
+export interface RetryOptions {
+  /** Attempts in all, the first included. */
+  maxAttempts: number;
+  /** No retry is started once this much time has gone by since the first attempt. */
+  maxRetryTimeMs: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryOptions = {
+  maxAttempts: 5,
+  maxRetryTimeMs: 60_000,
+  baseDelayMs: 200,
+  maxDelayMs: 15_000,
+};
+
+export interface RetryEvent {
+  operation: string;
+  attempt: number;
+  delayMs: number;
+  reason: string;
+}
+
+export interface FastlyClientOptions {
+  token: string;
+  /** Defaults to `$FASTLY_API_ENDPOINT`, then `https://api.fastly.com`. */
+  baseUrl?: string | undefined;
+  /** Per-attempt timeout (headers and body). */
+  timeoutMs?: number | undefined;
+  retry?: Partial<RetryOptions> | undefined;
+  signal?: AbortSignal | undefined;
+  dispatcher?: Dispatcher | undefined;
+  onRetry?: ((event: RetryEvent) => void) | undefined;
+  /** Source of jitter; replace for deterministic tests. */
+  random?: (() => number) | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+}
+
+export interface RequestSpec {
+  operation: string;
+  method: 'GET' | 'POST';
+  /** Path as sent; the caller is responsible for any encoding. */
+  path: string;
+  query?: Record<string, string | number | undefined> | undefined;
+  headers?: Record<string, string> | undefined;
+  json?: unknown;
+  /** Scope the operation needs, named in a 403's hint. */
+  scope?: TokenScope | undefined;
+}
+
+export interface ApiResponse {
+  status: number;
+  body: unknown;
+  rateLimit: RateLimitState;
+  attempts: number;
+}
+
+export interface ClientCounters {
+  requests: number;
+  retries: number;
+}
+
+let sharedAgent: Agent | undefined;
+
+/** One keep-alive pool for every client of the process. */
+export function sharedDispatcher(): Agent {
+  sharedAgent ??= new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128 });
+  return sharedAgent;
+}
+
+/** Closes the shared pool (lets a short-lived process exit without waiting for idle sockets). */
+export async function closeSharedDispatcher(): Promise<void> {
+  const agent = sharedAgent;
+  sharedAgent = undefined;
+  await agent?.close();
+}
+
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+/** Validates an API endpoint: https anywhere, plain http only on loopback. Returns it without trailing slash. */
+export function resolveEndpoint(
+  option: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+  name = 'baseUrl',
+): string {
+  const fromEnv = env.FASTLY_API_ENDPOINT?.trim();
+  const raw = option?.trim() || fromEnv || DEFAULT_ENDPOINT;
+  const label = option?.trim() ? name : fromEnv ? 'FASTLY_API_ENDPOINT' : name;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new InvalidInputError(
+      `${label}: ${show(raw)} is not a URL; expected e.g. https://api.fastly.com`,
+      label,
+    );
+  }
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) {
+    throw new InvalidInputError(
+      `${label}: ${show(raw)} uses plain http on a non-loopback host; use https (http is allowed only for 127.0.0.1, ::1 or localhost)`,
+      label,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidInputError(`${label}: ${show(raw)} must be an https:// URL`, label);
+  }
+  if (url.username || url.password) {
+    throw new InvalidInputError(
+      `${label}: credentials in the URL are not accepted; use the API token`,
+      label,
+    );
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+/** Checks a token's form without ever echoing it. */
+export function validateToken(token: unknown, name = 'apiToken'): string {
+  if (typeof token !== 'string' || token.trim() === '') {
+    throw new InvalidInputError(
+      `${name}: the Fastly API token is missing or empty; set FASTLY_API_TOKEN or pass apiToken: "{{ secret('FASTLY_API_TOKEN') }}"`,
+      name,
+    );
+  }
+  if (/\s/.test(token)) {
+    throw new InvalidInputError(
+      `${name}: the Fastly API token contains whitespace (value hidden); check for a stray newline or space`,
+      name,
+    );
+  }
+  if (!/^[\x21-\x7e]+$/.test(token)) {
+    throw new InvalidInputError(
+      `${name}: the Fastly API token contains non-printable or non-ASCII characters (value hidden)`,
+      name,
+    );
+  }
+  return token;
+}
+
+const RETRYABLE_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'TIMEOUT',
+  'BAD_JSON',
+]);
+
+function parseRateLimit(headers: Record<string, string | string[] | undefined>, now: number): RateLimitState {
+  const one = (name: string) => {
+    const v = headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const state: RateLimitState = {};
+  const remaining = Number(one('fastly-ratelimit-remaining'));
+  if (one('fastly-ratelimit-remaining') !== undefined && Number.isFinite(remaining))
+    state.remaining = remaining;
+  const reset = Number(one('fastly-ratelimit-reset'));
+  if (one('fastly-ratelimit-reset') !== undefined && Number.isFinite(reset)) state.reset = reset;
+  const ra = one('retry-after');
+  if (ra !== undefined) {
+    const secs = /^\d+(\.\d+)?$/.test(ra.trim()) ? Number(ra) : (Date.parse(ra) - now) / 1000;
+    if (Number.isFinite(secs)) state.retryAfter = Math.max(0, secs);
+  }
+  return state;
+}
+
+class AttemptError extends Error {
+  constructor(
+    readonly code: string,
+    readonly description: string,
+  ) {
+    super(description);
+  }
+}
+
+/**
+ * The transport under every Fastly operation: auth headers, the shared pool, timeouts, cancellation,
+ * and bounded retries for 429 / 5xx / network faults. It knows nothing of tasks or flows.
+ */
+export class FastlyClient {
+  readonly baseUrl: string;
+  readonly counters: ClientCounters = { requests: 0, retries: 0 };
+  readonly #token: string;
+  readonly #origin: string;
+  readonly #basePath: string;
+  readonly #timeoutMs: number;
+  readonly #retry: RetryOptions;
+  readonly #signal: AbortSignal | undefined;
+  readonly #dispatcher: Dispatcher;
+  readonly #onRetry: ((event: RetryEvent) => void) | undefined;
+  readonly #random: () => number;
+
+  constructor(options: FastlyClientOptions) {
+    this.#token = validateToken(options.token);
+    this.baseUrl = resolveEndpoint(options.baseUrl, options.env ?? process.env);
+    const url = new URL(this.baseUrl);
+    this.#origin = url.origin;
+    this.#basePath = url.pathname.replace(/\/+$/, '');
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#signal = options.signal;
+    this.#dispatcher = options.dispatcher ?? sharedDispatcher();
+    this.#onRetry = options.onRetry;
+    this.#random = options.random ?? Math.random;
+  }
+
+  /** Keeps the token out of console.log / util.inspect / JSON of the client. */
+  toJSON(): object {
+    return { baseUrl: this.baseUrl };
+  }
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `FastlyClient { baseUrl: '${this.baseUrl}' }`;
+  }
+
+  get dispatcher(): Dispatcher {
+    return this.#dispatcher;
+  }
+
+  async request(spec: RequestSpec): Promise<ApiResponse> {
+    const started = Date.now();
+    let attempt = 0;
+    for (;;) {
+      attempt++;
+      this.#signal?.throwIfAborted();
+      let retryReason: string;
+      let waitMs: number | undefined;
+      try {
+        const res = await this.#attempt(spec);
+        if (res.status < 400) {
+          return { status: res.status, body: res.body, rateLimit: res.rateLimit, attempts: attempt };
+        }
+        const retryable = res.status === 429 || res.status >= 500;
+        const error = new FastlyApiError({
+          operation: spec.operation,
+          status: res.status,
+          ...parseErrorBody(res.text),
+          rateLimit: res.rateLimit,
+          scope: spec.scope,
+          attempts: attempt,
+        });
+        if (!retryable) throw error;
+        if (res.status === 429) {
+          const rl = res.rateLimit;
+          if (rl.retryAfter !== undefined) waitMs = rl.retryAfter * 1000;
+          else if (rl.reset !== undefined) waitMs = Math.max(0, rl.reset * 1000 - Date.now());
+        }
+        retryReason = `HTTP ${res.status}`;
+        if (!this.#mayRetry(attempt, started, waitMs)) throw error;
+      } catch (err) {
+        if (!(err instanceof AttemptError)) throw err;
+        if (!RETRYABLE_CODES.has(err.code) || !this.#mayRetry(attempt, started, undefined)) {
+          throw new FastlyNetworkError(spec.operation, err.code, err.description, attempt);
+        }
+        retryReason = err.description;
+      }
+      const delay = waitMs ?? this.#backoff(attempt);
+      this.counters.retries++;
+      this.#onRetry?.({
+        operation: spec.operation,
+        attempt,
+        delayMs: Math.round(delay),
+        reason: retryReason,
+      });
+      await sleep(delay, undefined, this.#signal ? { signal: this.#signal } : undefined);
+    }
+  }
+
+  #mayRetry(attempt: number, started: number, waitMs: number | undefined): boolean {
+    if (attempt >= this.#retry.maxAttempts) return false;
+    const elapsed = Date.now() - started;
+    // A server-requested wait that would overrun the budget fails now rather than sleeping in vain.
+    return elapsed + (waitMs ?? 0) < this.#retry.maxRetryTimeMs;
+  }
+
+  #backoff(attempt: number): number {
+    const ceiling = Math.min(this.#retry.maxDelayMs, this.#retry.baseDelayMs * 2 ** (attempt - 1));
+    return ceiling / 2 + (this.#random() * ceiling) / 2;
+  }
+
+  async #attempt(
+    spec: RequestSpec,
+  ): Promise<{ status: number; text: string; body: unknown; rateLimit: RateLimitState }> {
+    let path = this.#basePath + spec.path;
+    if (spec.query) {
+      const qs = new URLSearchParams();
+      for (const [k, v] of Object.entries(spec.query)) if (v !== undefined) qs.set(k, String(v));
+      const s = qs.toString();
+      if (s) path += `?${s}`;
+    }
+    const headers: Record<string, string> = {
+      'fastly-key': this.#token,
+      accept: 'application/json',
+      'user-agent': `kestra-plugin-fastly/${VERSION}`,
+      ...spec.headers,
+    };
+    let body: string | undefined;
+    if (spec.json !== undefined) {
+      body = JSON.stringify(spec.json);
+      headers['content-type'] = 'application/json';
+    }
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const signal = this.#signal ? AbortSignal.any([this.#signal, timeout]) : timeout;
+    this.counters.requests++;
+    let status: number;
+    let text: string;
+    let rateLimit: RateLimitState;
+    try {
+      const res = await this.#dispatcher.request({
+        origin: this.#origin,
+        path,
+        method: spec.method,
+        headers,
+        body,
+        signal,
+        headersTimeout: this.#timeoutMs,
+        bodyTimeout: this.#timeoutMs,
+      });
+      status = res.statusCode;
+      rateLimit = parseRateLimit(res.headers, Date.now());
+      text = await res.body.text();
+    } catch (err) {
+      if (this.#signal?.aborted) throw this.#signal.reason ?? err;
+      if (timeout.aborted)
+        throw new AttemptError('TIMEOUT', `no complete answer within ${this.#timeoutMs} ms`);
+      const e = err as { code?: string; message?: string };
+      throw new AttemptError(e.code ?? 'ENETWORK', describeNetworkError(e));
+    }
+    let parsed: unknown;
+    if (status < 400) {
+      try {
+        parsed = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        throw new AttemptError('BAD_JSON', `the ${status} response body is not JSON (truncated or garbled)`);
+      }
+      if (parsed === undefined)
+        throw new FastlyResponseError(spec.operation, `empty ${status} response body`);
+    }
+    return { status, text, body: parsed, rateLimit };
+  }
+}
+
+function describeNetworkError(e: { code?: string; message?: string }): string {
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused by the API endpoint';
+    case 'ECONNRESET':
+    case 'UND_ERR_SOCKET':
+      return 'connection reset by the API endpoint';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'the API endpoint stopped answering';
+    case 'ENOTFOUND':
+      return 'the API endpoint host name does not resolve';
+    default:
+      return e.message ?? 'network error';
+  }
+}

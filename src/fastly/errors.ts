@@ -1,0 +1,131 @@
+import { RunFailedError } from '../errors.js';
+
+/** Rate-limit state as reported by Fastly's `Fastly-RateLimit-*` headers. */
+export interface RateLimitState {
+  remaining?: number;
+  /** Epoch seconds at which the hourly window resets. */
+  reset?: number;
+  /** Seconds the server asked us to wait (`Retry-After`). */
+  retryAfter?: number;
+}
+
+/** The scopes Fastly tokens carry, named as in the Fastly console. */
+export type TokenScope = 'purge_select' | 'purge_all' | 'global:read' | 'global';
+
+export interface FastlyApiErrorDetails {
+  operation: string;
+  status: number;
+  msg?: string | undefined;
+  detail?: string | undefined;
+  rateLimit?: RateLimitState | undefined;
+  scope?: TokenScope | undefined;
+  attempts: number;
+}
+
+function hintFor(d: FastlyApiErrorDetails): string | undefined {
+  switch (d.status) {
+    case 401:
+      return 'the token is missing or invalid; a token created in the last ~90 s may not have propagated yet';
+    case 403:
+      return d.scope
+        ? `the token lacks the '${d.scope}' scope this operation needs`
+        : 'the token is not allowed to do this';
+    case 404:
+      return d.operation === 'purgeUrl'
+        ? 'the URL host is not a domain of any Fastly service'
+        : 'unknown service ID (check --service-id / serviceId)';
+    case 429: {
+      const reset = d.rateLimit?.reset;
+      return reset
+        ? `rate limited; the limit resets at ${new Date(reset * 1000).toISOString()}`
+        : 'rate limited by Fastly';
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Fastly answered with an error status (after any retries). */
+export class FastlyApiError extends RunFailedError {
+  readonly operation: string;
+  readonly status: number;
+  readonly msg: string | undefined;
+  readonly detail: string | undefined;
+  readonly rateLimit: RateLimitState | undefined;
+  readonly hint: string | undefined;
+  readonly attempts: number;
+
+  constructor(d: FastlyApiErrorDetails) {
+    const hint = hintFor(d);
+    const what = [d.msg, d.detail].filter(Boolean).join(': ') || 'no message';
+    const tries = d.attempts > 1 ? ` after ${d.attempts} attempts` : '';
+    const remaining =
+      d.rateLimit?.remaining !== undefined ? ` [rate limit remaining: ${d.rateLimit.remaining}]` : '';
+    super(`${d.operation} failed: HTTP ${d.status} ${what}${tries}${hint ? ` (${hint})` : ''}${remaining}`);
+    this.operation = d.operation;
+    this.status = d.status;
+    this.msg = d.msg;
+    this.detail = d.detail;
+    this.rateLimit = d.rateLimit;
+    this.hint = hint;
+    this.attempts = d.attempts;
+  }
+}
+
+/** No usable answer: connection refused or reset, timeout, truncated or unreadable body. */
+export class FastlyNetworkError extends RunFailedError {
+  readonly operation: string;
+  readonly code: string;
+  readonly attempts: number;
+  constructor(operation: string, code: string, description: string, attempts: number) {
+    const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+    super(`${operation} failed: ${description} (${code})${tries}`);
+    this.operation = operation;
+    this.code = code;
+    this.attempts = attempts;
+  }
+}
+
+/** Fastly answered 2xx but the body is not what the API documents; never reported as success. */
+export class FastlyResponseError extends RunFailedError {
+  readonly operation: string;
+  constructor(operation: string, problem: string) {
+    super(`${operation} failed: unexpected response from Fastly: ${problem}`);
+    this.operation = operation;
+  }
+}
+
+/**
+ * Reads Fastly's three error body formats: legacy `{msg, detail|details}`, problem+json
+ * `{title, detail}` and JSON:API `{errors: [{title, detail}]}`; falls back to the raw text.
+ */
+export function parseErrorBody(text: string): { msg?: string; detail?: string } {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    const trimmed = text.trim().slice(0, 200);
+    return trimmed ? { msg: trimmed } : {};
+  }
+  if (typeof body !== 'object' || body === null) return { msg: String(body) };
+  const b = body as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
+  if (Array.isArray(b.errors) && b.errors.length > 0) {
+    const first = b.errors[0] as Record<string, unknown>;
+    return clean({ msg: str(first.title) ?? str(first.code), detail: str(first.detail) });
+  }
+  return clean({
+    msg: str(b.msg) ?? str(b.title) ?? str(b.reason) ?? str(b.message),
+    detail: str(b.detail) ?? str(b.details),
+  });
+}
+
+function clean(o: { msg?: string | undefined; detail?: string | undefined }): {
+  msg?: string;
+  detail?: string;
+} {
+  const out: { msg?: string; detail?: string } = {};
+  if (o.msg) out.msg = o.msg;
+  if (o.detail) out.detail = o.detail;
+  return out;
+}

@@ -1,0 +1,275 @@
+import { InvalidInputError, RunFailedError, show } from '../errors.js';
+import type { FastlyClient } from './client.js';
+import { mapConcurrent } from './concurrency.js';
+import { FastlyApiError, FastlyResponseError } from './errors.js';
+
+/** Fastly refuses bulk purges of more keys than this in one request. */
+export const MAX_KEYS_PER_REQUEST = 256;
+/** Fastly ignores surrogate keys longer than 1 KB. */
+export const MAX_KEY_BYTES = 1024;
+export const DEFAULT_PURGE_CONCURRENCY = 8;
+
+export interface PurgeOptions {
+  soft?: boolean | undefined;
+}
+
+export interface PurgeResult {
+  status: string;
+  id: string;
+}
+
+export interface FailedKey {
+  key: string;
+  /** HTTP status of the failed batch, absent for network failures. */
+  status?: number;
+  reason: string;
+}
+
+export interface PurgeKeysResult {
+  /** Every purged key mapped to its purge id. */
+  purgeIds: Record<string, string>;
+  /** Keys that were not purged, each with the reason. */
+  failed: FailedKey[];
+  /** Distinct keys requested (after removing duplicates). */
+  total: number;
+  duplicatesRemoved: number;
+  batches: number;
+}
+
+export interface PurgeKeysOptions extends PurgeOptions {
+  concurrency?: number | undefined;
+  /** Called after each batch settles, with the number of keys settled so far. */
+  onProgress?: ((settled: number, total: number) => void) | undefined;
+}
+
+function softHeader(soft: boolean | undefined): Record<string, string> {
+  // Fastly does not read the value: any Fastly-Soft-Purge header soft-purges, so send it only when soft.
+  return soft ? { 'fastly-soft-purge': '1' } : {};
+}
+
+export function validateServiceId(serviceId: unknown, name = 'serviceId'): string {
+  if (typeof serviceId !== 'string' || serviceId.trim() === '') {
+    throw new InvalidInputError(
+      `${name}: a Fastly service ID is required (set FASTLY_SERVICE_ID, --service-id or serviceId)`,
+      name,
+    );
+  }
+  if (!/^[A-Za-z0-9]+$/.test(serviceId)) {
+    throw new InvalidInputError(
+      `${name}: ${show(serviceId)} is not a Fastly service ID; expected letters and digits only, e.g. SU1Z0isxPaozGVKXdv0eY`,
+      name,
+    );
+  }
+  return serviceId;
+}
+
+/** Validates and normalises a URL to purge; returns it without fragment, as sent after `/purge/`. */
+export function validatePurgeUrl(url: unknown, name = 'url'): string {
+  if (typeof url !== 'string' || url.trim() === '') {
+    throw new InvalidInputError(
+      `${name}: a URL to purge is required, e.g. https://www.example.com/path`,
+      name,
+    );
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url.trim());
+  } catch {
+    throw new InvalidInputError(
+      `${name}: ${show(url)} is not an absolute URL; expected http(s)://host/path, e.g. https://www.example.com/path`,
+      name,
+    );
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new InvalidInputError(
+      `${name}: ${show(url)} has scheme ${show(parsed.protocol.replace(':', ''))}; only http and https URLs can be purged`,
+      name,
+    );
+  }
+  if (!parsed.hostname) {
+    throw new InvalidInputError(
+      `${name}: ${show(url)} has no host; expected e.g. https://www.example.com/path`,
+      name,
+    );
+  }
+  parsed.hash = '';
+  // URL's serialisation percent-encodes only what must be (spaces, non-ASCII) and keeps slashes and query.
+  return parsed.href;
+}
+
+/** Returns the reason a surrogate key is unusable, or undefined when it is fine. */
+export function surrogateKeyProblem(key: unknown): string | undefined {
+  if (typeof key !== 'string') return `must be a string, got ${show(key)}`;
+  if (key === '') return 'is empty';
+  if (/\s/.test(key)) return `${show(key)} contains whitespace (Fastly separates keys by spaces)`;
+  if (Buffer.byteLength(key) > MAX_KEY_BYTES)
+    return `is ${Buffer.byteLength(key)} bytes; Fastly ignores keys over ${MAX_KEY_BYTES} bytes`;
+  return undefined;
+}
+
+export function validateSurrogateKey(key: unknown, name = 'surrogateKey'): string {
+  const problem = surrogateKeyProblem(key);
+  if (problem) throw new InvalidInputError(`${name}: ${problem}`, name);
+  return key as string;
+}
+
+/** Characters that survive in a path segment untouched; anything else goes through the JSON body. */
+const PATH_SAFE_KEY = /^[A-Za-z0-9._~:@!$&'()*,;=-]+$/;
+
+function asPurgeResult(operation: string, body: unknown): PurgeResult {
+  const b = body as Record<string, unknown> | null;
+  if (typeof b !== 'object' || b === null || b.status !== 'ok') {
+    throw new FastlyResponseError(operation, `expected {"status":"ok",...}, got ${show(body)}`);
+  }
+  return { status: 'ok', id: typeof b.id === 'string' ? b.id : '' };
+}
+
+/** `POST /purge/{url}`: the URL is appended raw; the token goes to the API, never to the purged host. */
+export async function purgeUrl(
+  client: FastlyClient,
+  url: string,
+  options: PurgeOptions = {},
+): Promise<PurgeResult> {
+  const target = validatePurgeUrl(url);
+  const res = await client.request({
+    operation: 'purgeUrl',
+    method: 'POST',
+    path: `/purge/${target}`,
+    headers: softHeader(options.soft),
+    scope: 'purge_select',
+  });
+  return asPurgeResult('purgeUrl', res.body);
+}
+
+/**
+ * `POST /service/{id}/purge/{key}`. A key that a path would mangle (`/ % ? # +`, non-ASCII...) is sent
+ * through the bulk JSON body instead, as the Fastly CLI does.
+ */
+export async function purgeKey(
+  client: FastlyClient,
+  serviceId: string,
+  key: string,
+  options: PurgeOptions = {},
+): Promise<PurgeResult> {
+  validateServiceId(serviceId);
+  validateSurrogateKey(key);
+  if (!PATH_SAFE_KEY.test(key)) {
+    const ids = await purgeBatch(client, serviceId, [key], options.soft, 'purgeKey');
+    const id = ids[key];
+    if (id === undefined)
+      throw new FastlyResponseError('purgeKey', `key ${show(key)} missing from the response`);
+    return { status: 'ok', id };
+  }
+  const res = await client.request({
+    operation: 'purgeKey',
+    method: 'POST',
+    path: `/service/${serviceId}/purge/${key}`,
+    headers: softHeader(options.soft),
+    scope: 'purge_select',
+  });
+  return asPurgeResult('purgeKey', res.body);
+}
+
+async function purgeBatch(
+  client: FastlyClient,
+  serviceId: string,
+  keys: string[],
+  soft: boolean | undefined,
+  operation = 'purgeKeys',
+): Promise<Record<string, string>> {
+  const res = await client.request({
+    operation,
+    method: 'POST',
+    path: `/service/${serviceId}/purge`,
+    headers: softHeader(soft),
+    json: { surrogate_keys: keys },
+    scope: 'purge_select',
+  });
+  const body = res.body;
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new FastlyResponseError(operation, `expected a map of key to purge id, got ${show(body)}`);
+  }
+  return body as Record<string, string>;
+}
+
+/** Removes duplicates (first occurrence wins) and validates every key, naming each bad one by index. */
+export function prepareKeys(
+  keys: readonly unknown[],
+  name = 'surrogateKeys',
+): { keys: string[]; duplicates: number } {
+  if (keys.length === 0) {
+    throw new InvalidInputError(`${name}: the list of surrogate keys is empty; give at least one key`, name);
+  }
+  const problems: string[] = [];
+  keys.forEach((key, i) => {
+    const p = surrogateKeyProblem(key);
+    if (p) problems.push(`${name}[${i}] ${p}`);
+  });
+  if (problems.length > 0) {
+    const more = problems.length > 3 ? ` (and ${problems.length - 3} more invalid keys)` : '';
+    throw new InvalidInputError(`${problems.slice(0, 3).join('; ')}${more}`, name);
+  }
+  const unique = [...new Set(keys as string[])];
+  return { keys: unique, duplicates: keys.length - unique.length };
+}
+
+/**
+ * Bulk surrogate-key purge: duplicates removed, split into batches of 256, sent with bounded
+ * concurrency. Never throws for a failed batch: every key ends up in `purgeIds` or in `failed`.
+ */
+export async function purgeKeys(
+  client: FastlyClient,
+  serviceId: string,
+  keys: readonly string[],
+  options: PurgeKeysOptions = {},
+): Promise<PurgeKeysResult> {
+  validateServiceId(serviceId);
+  const prepared = prepareKeys(keys);
+  const batches: string[][] = [];
+  for (let i = 0; i < prepared.keys.length; i += MAX_KEYS_PER_REQUEST) {
+    batches.push(prepared.keys.slice(i, i + MAX_KEYS_PER_REQUEST));
+  }
+  const purgeIds: Record<string, string> = {};
+  const failed: FailedKey[] = [];
+  let settled = 0;
+  const concurrency = options.concurrency ?? DEFAULT_PURGE_CONCURRENCY;
+  await mapConcurrent(batches, concurrency, async (batch) => {
+    try {
+      const ids = await purgeBatch(client, serviceId, batch, options.soft);
+      for (const key of batch) {
+        const id = ids[key];
+        if (typeof id === 'string') purgeIds[key] = id;
+        else failed.push({ key, reason: 'Fastly did not acknowledge this key in its response' });
+      }
+    } catch (err) {
+      if (!(err instanceof RunFailedError)) throw err;
+      const status = err instanceof FastlyApiError ? err.status : undefined;
+      for (const key of batch) failed.push({ key, reason: err.message, ...(status ? { status } : {}) });
+    }
+    settled += batch.length;
+    options.onProgress?.(settled, prepared.keys.length);
+  });
+  return {
+    purgeIds,
+    failed,
+    total: prepared.keys.length,
+    duplicatesRemoved: prepared.duplicates,
+    batches: batches.length,
+  };
+}
+
+/** `POST /service/{id}/purge_all`: hard only; Fastly has no soft purge-all. */
+export async function purgeAll(client: FastlyClient, serviceId: string): Promise<{ status: string }> {
+  validateServiceId(serviceId);
+  const res = await client.request({
+    operation: 'purgeAll',
+    method: 'POST',
+    path: `/service/${serviceId}/purge_all`,
+    scope: 'purge_all',
+  });
+  const b = res.body as Record<string, unknown> | null;
+  if (typeof b !== 'object' || b === null || b.status !== 'ok') {
+    throw new FastlyResponseError('purgeAll', `expected {"status":"ok"}, got ${show(res.body)}`);
+  }
+  return { status: 'ok' };
+}

@@ -1,0 +1,72 @@
+import type { Dispatcher } from 'undici';
+import { isLoopbackHost, sharedDispatcher } from './client.js';
+import { FastlyNetworkError } from './errors.js';
+
+export interface VerifyResult {
+  /** HTTP status of the edge's answer. */
+  status: number;
+  /** `X-Cache`: MISS right after a hard purge; HIT-STALE after a soft one. */
+  xCache: string | null;
+  age: number | null;
+  surrogateKey: string | null;
+}
+
+export interface VerifyOptions {
+  /**
+   * Where to send the request instead of the URL's own host (like curl --connect-to): the path is
+   * kept and `Host` names the URL's host. Used to verify against the simulator.
+   */
+  edgeEndpoint?: string | undefined;
+  dispatcher?: Dispatcher | undefined;
+  timeoutMs?: number | undefined;
+}
+
+/** Requests a purged URL with `Fastly-Debug: 1` (and no token) and reports what the cache says. */
+export async function verifyPurge(url: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const target = new URL(url);
+  let origin = target.origin;
+  const headers: Record<string, string> = { 'fastly-debug': '1', accept: '*/*' };
+  if (options.edgeEndpoint) {
+    const edge = new URL(options.edgeEndpoint);
+    if (edge.protocol === 'http:' && !isLoopbackHost(edge.hostname)) {
+      throw new FastlyNetworkError(
+        'verify',
+        'EINSECURE',
+        'plain http edge endpoints are allowed only on loopback',
+        1,
+      );
+    }
+    origin = edge.origin;
+    headers.host = target.host;
+  }
+  try {
+    const res = await (options.dispatcher ?? sharedDispatcher()).request({
+      origin,
+      path: target.pathname + target.search,
+      method: 'GET',
+      headers,
+      headersTimeout: options.timeoutMs ?? 10_000,
+      bodyTimeout: options.timeoutMs ?? 10_000,
+    });
+    await res.body.dump();
+    const one = (name: string) => {
+      const v = res.headers[name];
+      return (Array.isArray(v) ? v[0] : v) ?? null;
+    };
+    const age = one('age');
+    return {
+      status: res.statusCode,
+      xCache: one('x-cache'),
+      age: age === null ? null : Number(age),
+      surrogateKey: one('surrogate-key'),
+    };
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    throw new FastlyNetworkError(
+      'verify',
+      e.code ?? 'ENETWORK',
+      `could not fetch ${target.origin}: ${e.message}`,
+      1,
+    );
+  }
+}

@@ -1,0 +1,9 @@
+export type { FaultOptions } from './faults.js';
+export { Simulator, startSimulator } from './server.js';
+export {
+  DEMO_SERVICES,
+  type RequestLogEntry,
+  type SimService,
+  type SimulatorOptions,
+  type StatsScenario,
+} from './state.js';

@@ -1,0 +1,238 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { FaultOptions } from './faults.js';
+import { json, type Route, type SimReply, type SimRequest } from './http.js';
+import { edge, purgeRoutes } from './purge.js';
+import { SimState, type SimulatorOptions, type StatsScenario } from './state.js';
+import { statsRoutes } from './stats.js';
+
+const MAX_BODY = 10 * 1024 * 1024;
+
+/** For the Fastly CLI, which looks up its auth realm before any API call. */
+const accountRoutes: Route = (req) =>
+  req.path === '/realms/fastly/.well-known/openid-configuration'
+    ? json(200, {
+        issuer: 'http://127.0.0.1/realms/fastly',
+        authorization_endpoint: 'http://127.0.0.1/realms/fastly/protocol/openid-connect/auth',
+        token_endpoint: 'http://127.0.0.1/realms/fastly/protocol/openid-connect/token',
+        jwks_uri: 'http://127.0.0.1/realms/fastly/protocol/openid-connect/certs',
+      })
+    : undefined;
+
+/**
+ * A local stand-in for the Fastly API: purge and historical-stats endpoints with Fastly's shapes,
+ * an edge cache model, token scopes, rate limits, and seeded fault injection. Binds 127.0.0.1.
+ */
+export class Simulator {
+  readonly state: SimState;
+  readonly #options: SimulatorOptions;
+  #server: Server | undefined;
+  readonly #sockets = new Set<Socket>();
+  #url = '';
+
+  constructor(options: SimulatorOptions = {}) {
+    this.#options = options;
+    this.state = new SimState(options);
+  }
+
+  /** Base URL, e.g. http://127.0.0.1:41234 */
+  get url(): string {
+    return this.#url;
+  }
+
+  get log() {
+    return this.state.log;
+  }
+
+  async start(): Promise<this> {
+    const server = createServer((req, res) => {
+      this.#handle(req, res).catch((err: unknown) => {
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'application/json' });
+          res.end(JSON.stringify({ msg: 'simulator error', detail: String(err) }));
+        } else res.destroy();
+      });
+    });
+    server.keepAliveTimeout = 60_000;
+    server.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+    });
+    const host = this.#options.host ?? '127.0.0.1';
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#options.port ?? 0, host, () => resolve());
+    });
+    this.#server = server;
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr ? addr.port : 0;
+    this.#url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    const server = this.#server;
+    if (!server) return;
+    this.#server = undefined;
+    for (const s of this.#sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  setFaults(faults: FaultOptions): void {
+    this.state.faults.configure(faults);
+  }
+
+  addScenario(scenario: StatsScenario): void {
+    this.state.scenarios.push(scenario);
+  }
+
+  seedObject(url: string, surrogateKeys: string[]): void {
+    const u = new URL(url);
+    const service = this.state.serviceForHost(u.host);
+    if (!service) throw new Error(`no simulated service has the domain ${u.hostname}`);
+    this.state.cache.seed(service.id, u.hostname, u.pathname + u.search, surrogateKeys);
+  }
+
+  clearLog(): void {
+    this.state.log.length = 0;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        this.#send(res, json(413, { msg: 'Request body too large' }));
+        return;
+      }
+      chunks.push(chunk);
+    }
+    const target = req.url ?? '/';
+    const q = target.indexOf('?');
+    const path = q === -1 ? target : target.slice(0, q);
+    const keyHeader = req.headers['fastly-key'];
+    const sreq: SimRequest = {
+      method: req.method ?? 'GET',
+      path,
+      target,
+      query: new URLSearchParams(q === -1 ? '' : target.slice(q + 1)),
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+      token: Array.isArray(keyHeader) ? keyHeader[0] : keyHeader,
+    };
+
+    if (path.startsWith('/__sim/')) {
+      this.#send(res, this.#admin(sreq));
+      return;
+    }
+    const edgeReply = edge(sreq, this.state);
+    if (edgeReply) {
+      this.#finish(res, sreq, edgeReply);
+      return;
+    }
+
+    const faults = this.state.faults.options;
+    if (faults.latencyMs) await sleep(faults.latencyMs);
+    const fault = this.state.faults.pick(path);
+    const base = { method: sreq.method, path };
+    switch (fault) {
+      case 'reset':
+        this.state.record({ ...base, status: 0, fault });
+        req.socket.destroy();
+        return;
+      case 'hang':
+        // Never answers; the socket is destroyed when the client gives up or the simulator closes.
+        this.state.record({ ...base, status: 0, fault });
+        return;
+      case '5xx':
+        this.state.record({ ...base, status: 503, fault });
+        this.#send(res, json(503, { msg: 'Service Unavailable', detail: 'injected fault' }));
+        return;
+      case '429': {
+        const retryAfter = faults.retryAfterSeconds ?? 1;
+        const headers: Record<string, string> = {
+          'fastly-ratelimit-remaining': '0',
+          'fastly-ratelimit-reset': String(Math.ceil(Date.now() / 1000) + Math.max(1, retryAfter)),
+        };
+        if (retryAfter > 0) headers['retry-after'] = String(retryAfter);
+        this.state.record({ ...base, status: 429, fault });
+        this.#send(
+          res,
+          json(
+            429,
+            { msg: 'You have exceeded your hourly rate limit', detail: 'injected fault' },
+            { headers },
+          ),
+        );
+        return;
+      }
+      case 'truncate':
+        this.state.record({ ...base, status: 200, fault });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '64' });
+        res.write('{"status":"ok","id":"trunc');
+        res.destroy();
+        return;
+    }
+
+    for (const route of [...purgeRoutes, ...statsRoutes, accountRoutes]) {
+      const reply = route(sreq, this.state);
+      if (reply) {
+        this.#finish(res, sreq, reply);
+        return;
+      }
+    }
+    this.#finish(
+      res,
+      sreq,
+      json(404, { msg: 'Record not found', detail: `No route for ${sreq.method} ${path}` }),
+    );
+  }
+
+  #finish(res: ServerResponse, req: SimRequest, reply: SimReply): void {
+    this.state.record({ method: req.method, path: req.path, status: reply.status, ...reply.log });
+    this.#send(res, reply);
+  }
+
+  #send(res: ServerResponse, reply: SimReply): void {
+    const headers: Record<string, string> = { ...reply.headers };
+    const body =
+      typeof reply.body === 'string'
+        ? reply.body
+        : reply.body === undefined
+          ? ''
+          : JSON.stringify(reply.body);
+    if (reply.contentType !== null) headers['content-type'] = reply.contentType ?? 'application/json';
+    headers['content-length'] = String(Buffer.byteLength(body));
+    res.writeHead(reply.status, headers);
+    res.end(body);
+  }
+
+  /** Control API for out-of-process users (the CLI's `simulator` command, benchmarks). */
+  #admin(req: SimRequest): SimReply {
+    const body = req.body ? (JSON.parse(req.body) as Record<string, unknown>) : {};
+    switch (`${req.method} ${req.path}`) {
+      case 'GET /__sim/log':
+        return json(200, this.state.log);
+      case 'DELETE /__sim/log':
+        this.clearLog();
+        return json(200, { status: 'ok' });
+      case 'POST /__sim/faults':
+        this.setFaults(body as FaultOptions);
+        return json(200, { status: 'ok' });
+      case 'POST /__sim/scenarios':
+        this.addScenario(body as unknown as StatsScenario);
+        return json(200, { status: 'ok' });
+      case 'POST /__sim/objects':
+        this.seedObject(String(body.url), (body.surrogateKeys as string[]) ?? ['all']);
+        return json(200, { status: 'ok' });
+      default:
+        return json(404, { msg: 'unknown simulator control path' });
+    }
+  }
+}
+
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  return new Simulator(options).start();
+}

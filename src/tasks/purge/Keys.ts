@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { RunFailedError } from '../../errors.js';
+import {
+  DEFAULT_PURGE_CONCURRENCY,
+  type FailedKey,
+  MAX_KEYS_PER_REQUEST,
+  purgeKeys,
+} from '../../fastly/purge.js';
+import { booleanish, connectionProps, defineTask, listOf, makeClient, numberish } from '../task.js';
+
+export interface KeysOutputs {
+  purgeIds: Record<string, string>;
+  purged: number;
+  failed: FailedKey[];
+  duplicatesRemoved: number;
+  requests: number;
+}
+
+/** Some keys were not purged; the outputs (with every failed key) travel with the error. */
+export class PurgeIncompleteError extends RunFailedError {
+  constructor(readonly outputs: KeysOutputs) {
+    const f = outputs.failed;
+    const sample = f
+      .slice(0, 5)
+      .map((k) => k.key)
+      .join(', ');
+    const reason = f[0]?.reason ?? '';
+    super(
+      `purge.Keys: ${outputs.purged} of ${outputs.purged + f.length} keys purged, ${f.length} failed ` +
+        `(${sample}${f.length > 5 ? ', …' : ''}); first cause: ${reason}. Every failed key is listed in outputs.failed`,
+    );
+  }
+}
+
+export default defineTask({
+  type: 'io.kestra.plugin.fastly.purge.Keys',
+  title: 'Purge a list of surrogate keys, any number of them.',
+  description:
+    `Sends \`POST /service/{serviceId}/purge\` with a JSON body. Lists longer than Fastly's limit of ` +
+    `${MAX_KEYS_PER_REQUEST} keys per request are split into batches sent concurrently; duplicates are removed. ` +
+    'If some batches still fail after retries, the task fails and `failed` names every key that was not purged, ' +
+    'with the reason. Needs the `purge_select` scope.',
+  examples: [
+    {
+      title: 'Purge two product pages',
+      flow: `id: purge_product_keys
+namespace: company.ops
+tasks:
+  - id: purge_keys
+    type: io.kestra.plugin.fastly.purge.Keys
+    apiToken: "{{ secret('FASTLY_API_TOKEN') }}"
+    serviceId: "{{ secret('FASTLY_SERVICE_ID') }}"
+    surrogateKeys:
+      - product-42
+      - product-43
+`,
+    },
+  ],
+  props: z.strictObject({
+    ...connectionProps,
+    serviceId: z.string().describe('Fastly service ID.'),
+    surrogateKeys: listOf(z.string()).describe(
+      'Surrogate keys to purge. Any length: split into batches of 256.',
+    ),
+    soft: booleanish()
+      .default(false)
+      .describe('Mark objects stale instead of evicting them (Fastly-Soft-Purge: 1).'),
+    concurrency: numberish()
+      .pipe(z.int().min(1).max(64))
+      .default(DEFAULT_PURGE_CONCURRENCY)
+      .describe('Batches in flight at once.'),
+  }),
+  outputs: {
+    purgeIds: 'Map of every purged key to its purge id.',
+    purged: 'Number of keys purged.',
+    failed: 'Keys not purged, each {key, status, reason}; empty on success.',
+    duplicatesRemoved: 'Duplicate keys dropped from the list.',
+    requests: 'Bulk requests needed (batches of at most 256 keys).',
+  },
+  async run(props, ctx): Promise<KeysOutputs> {
+    const client = makeClient(props, ctx);
+    const result = await purgeKeys(client, props.serviceId, props.surrogateKeys, {
+      soft: props.soft,
+      concurrency: props.concurrency,
+      onProgress: ctx.onProgress,
+    });
+    const outputs: KeysOutputs = {
+      purgeIds: result.purgeIds,
+      purged: Object.keys(result.purgeIds).length,
+      failed: result.failed,
+      duplicatesRemoved: result.duplicatesRemoved,
+      requests: result.batches,
+    };
+    ctx.metric?.({ name: 'purged.keys', type: 'counter', value: outputs.purged });
+    ctx.metric?.({ name: 'failed.keys', type: 'counter', value: outputs.failed.length });
+    ctx.metric?.({ name: 'requests', type: 'counter', value: client.counters.requests });
+    ctx.metric?.({ name: 'retries', type: 'counter', value: client.counters.retries });
+    if (result.failed.length > 0) throw new PurgeIncompleteError(outputs);
+    const dup = result.duplicatesRemoved ? ` (${result.duplicatesRemoved} duplicates removed)` : '';
+    ctx.logger.info(
+      `${props.soft ? 'Soft-purged' : 'Purged'} ${outputs.purged} keys in ${result.batches} request(s)${dup}`,
+    );
+    return outputs;
+  },
+});

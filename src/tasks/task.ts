@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { InvalidInputError, show } from '../errors.js';
+import { FastlyClient, type FastlyClientOptions } from '../fastly/client.js';
+
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export interface Metric {
+  name: string;
+  type: 'counter' | 'timer' | 'gauge';
+  value: number;
+  tags?: Record<string, string>;
+}
+
+export interface TaskContext {
+  logger: Logger;
+  env: NodeJS.ProcessEnv;
+  signal?: AbortSignal | undefined;
+  /** Transport settings the runner imposes (timeouts, retries, retry hook). */
+  client?: Partial<Omit<FastlyClientOptions, 'token' | 'baseUrl'>> | undefined;
+  /** Progress of long operations (bulk purges, paginated stats). */
+  onProgress?: ((done: number, total: number) => void) | undefined;
+  metric?: ((metric: Metric) => void) | undefined;
+}
+
+export interface TaskExample {
+  title: string;
+  /** A complete flow, as YAML. */
+  flow: string;
+}
+
+export interface TaskDefinition<S extends z.ZodObject = z.ZodObject, O = unknown> {
+  type: string;
+  title: string;
+  description: string;
+  examples: TaskExample[];
+  props: S;
+  /** Output name → description, for docs. */
+  outputs: Record<string, string>;
+  run(props: z.output<S>, ctx: TaskContext): Promise<O>;
+}
+
+export function defineTask<S extends z.ZodObject, O>(def: TaskDefinition<S, O>): TaskDefinition<S, O> {
+  return def;
+}
+
+/** A number that may arrive as a rendered string ("50"). */
+export const numberish = () =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v),
+    z.number(),
+  );
+
+/** A boolean that may arrive as a rendered string ("true"). */
+export const booleanish = () =>
+  z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
+
+/** A list that may arrive as a rendered JSON string ('["a","b"]'). */
+export const listOf = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => {
+    if (typeof v === 'string' && v.trim().startsWith('[')) {
+      try {
+        return JSON.parse(v);
+      } catch {
+        return v;
+      }
+    }
+    return v;
+  }, z.array(item));
+
+/** Properties every Fastly task and the trigger take, as in Kestra's Java plugin. */
+export const connectionProps = {
+  apiToken: z
+    .string()
+    .describe("Fastly API token. Pass it as {{ secret('FASTLY_API_TOKEN') }}, never in clear.")
+    .meta({ secret: true }),
+  baseUrl: z
+    .string()
+    .optional()
+    .describe(
+      'Fastly API base URL. Defaults to $FASTLY_API_ENDPOINT, then https://api.fastly.com. Override only for testing.',
+    ),
+};
+
+export function makeClient(
+  props: { apiToken: string; baseUrl?: string | undefined },
+  ctx: TaskContext,
+): FastlyClient {
+  return new FastlyClient({
+    ...ctx.client,
+    token: props.apiToken,
+    baseUrl: props.baseUrl,
+    env: ctx.env,
+    signal: ctx.signal,
+  });
+}
+
+function expectation(issue: z.core.$ZodIssue): string {
+  // A schema's own message (set with `error:`) says it best; zod's defaults start like this.
+  if (!/^(Invalid|Too (small|big)|Unrecognized)/.test(issue.message)) return issue.message;
+  switch (issue.code) {
+    case 'invalid_type':
+      return `expected ${issue.expected}`;
+    case 'invalid_value':
+      return `expected one of ${issue.values.map((v) => String(v)).join(', ')}`;
+    case 'too_small':
+      return issue.origin === 'array'
+        ? `expected at least ${issue.minimum} item(s)`
+        : `expected at least ${issue.minimum}`;
+    case 'too_big':
+      return `expected at most ${issue.maximum}`;
+    case 'unrecognized_keys':
+      return 'not a property of this type';
+    default:
+      return issue.message;
+  }
+}
+
+/** Formats one schema issue as "<where>.<path>: <value> ...; expected ...". */
+export function describeIssue(where: string, issue: z.core.$ZodIssue, input: unknown): string {
+  if (issue.code === 'unrecognized_keys') {
+    return `${where}: unknown propert${issue.keys.length > 1 ? 'ies' : 'y'} ${issue.keys.join(', ')}`;
+  }
+  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+  let value: unknown = input;
+  for (const p of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[p as PropertyKey];
+  const secret = issue.path[0] === 'apiToken';
+  const got =
+    value === undefined ? 'is missing' : secret ? 'is invalid (value hidden)' : `got ${show(value)}`;
+  return `${where}${path}: ${got}; ${expectation(issue)}`;
+}
+
+/** Validates properties against a task's schema; every problem is reported in one error. */
+export function parseProps<S extends z.ZodObject>(
+  task: TaskDefinition<S, unknown>,
+  input: unknown,
+  where = task.type,
+): z.output<S> {
+  const result = task.props.safeParse(input);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => describeIssue(where, i, input));
+  throw new InvalidInputError(lines.join('\n'), where);
+}
