@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { test } from 'node:test';
+import { InvalidInputError } from '../src/errors.js';
+import { FastlyClient, resolveEndpoint } from '../src/fastly/client.js';
+import { FastlyApiError, FastlyNetworkError, parseErrorBody } from '../src/fastly/errors.js';
+import { purgeKey } from '../src/fastly/purge.js';
+import { SERVICE, sim } from './helpers.js';
+
+const fast = { baseDelayMs: 5, maxDelayMs: 20 };
+
+test('sends Fastly-Key, Accept and User-Agent, never Authorization; tolerates a trailing slash', async (t) => {
+  let seen: Record<string, unknown> = {};
+  const server = createServer((req, res) => {
+    seen = { ...req.headers, url: req.url };
+    res.end('{"status":"ok","id":"x"}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  const client = new FastlyClient({ token: 'tok-123', baseUrl: `http://127.0.0.1:${port}/` });
+  await purgeKey(client, SERVICE, 'k1');
+  assert.equal(seen['fastly-key'], 'tok-123');
+  assert.equal(seen.accept, 'application/json');
+  assert.match(String(seen['user-agent']), /^kestra-plugin-fastly\/\d+\.\d+\.\d+$/);
+  assert.equal(seen.authorization, undefined);
+  assert.equal(seen.url, `/service/${SERVICE}/purge/k1`);
+});
+
+test('endpoint: option, then FASTLY_API_ENDPOINT, then api.fastly.com; plain http only on loopback', () => {
+  assert.equal(resolveEndpoint(undefined, {}), 'https://api.fastly.com');
+  assert.equal(
+    resolveEndpoint(undefined, { FASTLY_API_ENDPOINT: 'http://127.0.0.1:9/' }),
+    'http://127.0.0.1:9',
+  );
+  assert.equal(
+    resolveEndpoint('https://proxy.example/api/', { FASTLY_API_ENDPOINT: 'x' }),
+    'https://proxy.example/api',
+  );
+  assert.equal(resolveEndpoint('http://localhost:8080', {}), 'http://localhost:8080');
+  assert.equal(resolveEndpoint('http://[::1]:8080', {}), 'http://[::1]:8080');
+  for (const bad of ['http://api.fastly.com', 'http://10.1.2.3', 'ftp://127.0.0.1', 'not a url']) {
+    assert.throws(() => resolveEndpoint(bad, {}), InvalidInputError, bad);
+  }
+});
+
+test('retries 5xx with backoff and succeeds', async (t) => {
+  const s = await sim(t, { faults: { rate5xx: 0.5, seed: 3 } });
+  const client = new FastlyClient({ token: 't', baseUrl: s.url, retry: { ...fast, maxAttempts: 10 } });
+  for (let i = 0; i < 20; i++) assert.equal((await purgeKey(client, SERVICE, `k${i}`)).status, 'ok');
+  assert.ok(client.counters.retries > 0, 'some requests were retried');
+  assert.equal(s.log.filter((e) => e.status === 200).length, 20);
+});
+
+test('429: waits for Retry-After, or for Fastly-RateLimit-Reset when Retry-After is absent', async (t) => {
+  for (const retryAfterSeconds of [1, 0]) {
+    const s = await sim(t, { faults: { rate429: 1, retryAfterSeconds } });
+    const delays: number[] = [];
+    const client = new FastlyClient({
+      token: 't',
+      baseUrl: s.url,
+      retry: { ...fast, maxAttempts: 2 },
+      onRetry: (e) => delays.push(e.delayMs),
+    });
+    const err = await purgeKey(client, SERVICE, 'k').catch((e) => e);
+    assert.ok(err instanceof FastlyApiError);
+    assert.equal(err.status, 429);
+    assert.equal(err.rateLimit?.remaining, 0);
+    assert.ok(err.rateLimit?.reset);
+    assert.match(err.message, /rate limit/i);
+    assert.equal(delays.length, 1);
+    assert.ok((delays[0] ?? 0) >= 500, `waited ${delays[0]} ms as the server asked`);
+  }
+});
+
+test('a 429 whose wait exceeds the retry budget fails at once with the reset time', async (t) => {
+  const s = await sim(t, { faults: { rate429: 1, retryAfterSeconds: 3600 } });
+  const client = new FastlyClient({ token: 't', baseUrl: s.url, retry: { maxRetryTimeMs: 5000 } });
+  const started = Date.now();
+  const err = await purgeKey(client, SERVICE, 'k').catch((e) => e);
+  assert.ok(err instanceof FastlyApiError && err.status === 429);
+  assert.ok(Date.now() - started < 2000);
+  assert.match(err.message, /resets at \d{4}-/);
+});
+
+test('never retries other 4xx; errors carry status, Fastly message and a hint naming the scope', async (t) => {
+  const s = await sim(t, { tokens: { reader: ['global:read'], purger: ['purge_select'] } });
+  const cases: [string, string, number, RegExp][] = [
+    ['nope', SERVICE, 401, /token is missing or invalid.*propagated/],
+    ['reader', SERVICE, 403, /lacks the 'purge_select' scope/],
+    ['purger', 'UnknownService1', 404, /unknown service ID/],
+  ];
+  for (const [token, service, status, hint] of cases) {
+    s.clearLog();
+    const client = new FastlyClient({ token, baseUrl: s.url, retry: fast });
+    const err = await purgeKey(client, service, 'k').catch((e) => e);
+    assert.ok(err instanceof FastlyApiError, String(err));
+    assert.equal(err.status, status);
+    assert.match(err.message, hint);
+    assert.equal(s.log.length, 1, 'not retried');
+    assert.ok(!err.message.includes(token), 'token not in message');
+  }
+});
+
+test('connection resets and hangs are retried, then reported with the cause', async (t) => {
+  const s = await sim(t, { faults: { rateReset: 1 } });
+  const client = new FastlyClient({ token: 't', baseUrl: s.url, retry: { ...fast, maxAttempts: 3 } });
+  const err = await purgeKey(client, SERVICE, 'k').catch((e) => e);
+  assert.ok(err instanceof FastlyNetworkError);
+  assert.match(err.message, /purgeKey failed: .*after 3 attempts/);
+  assert.equal(s.log.length, 3);
+
+  s.setFaults({ rateHang: 1 });
+  const slow = new FastlyClient({
+    token: 't',
+    baseUrl: s.url,
+    timeoutMs: 200,
+    retry: { ...fast, maxAttempts: 2 },
+  });
+  const hung = await purgeKey(slow, SERVICE, 'k').catch((e) => e);
+  assert.ok(hung instanceof FastlyNetworkError);
+  assert.match(hung.message, /no complete answer within 200 ms/);
+});
+
+test('a truncated 200 body is retried, never taken as success', async (t) => {
+  const s = await sim(t, { faults: { rateTruncate: 1 } });
+  const client = new FastlyClient({ token: 't', baseUrl: s.url, retry: { ...fast, maxAttempts: 2 } });
+  await assert.rejects(purgeKey(client, SERVICE, 'k'), FastlyNetworkError);
+});
+
+test('cancellation stops a request in flight', async (t) => {
+  const s = await sim(t, { faults: { rateHang: 1 } });
+  const ac = new AbortController();
+  const client = new FastlyClient({ token: 't', baseUrl: s.url, signal: ac.signal });
+  setTimeout(() => ac.abort(new Error('cancelled by test')), 50);
+  await assert.rejects(purgeKey(client, SERVICE, 'k'), /cancelled by test/);
+});
+
+test('parses legacy, problem+json and JSON:API error bodies, and raw text', () => {
+  assert.deepEqual(parseErrorBody('{"msg":"Record not found","details":"Cannot find service"}'), {
+    msg: 'Record not found',
+    detail: 'Cannot find service',
+  });
+  assert.deepEqual(parseErrorBody('{"title":"Bad","detail":"d","status":400}'), { msg: 'Bad', detail: 'd' });
+  assert.deepEqual(parseErrorBody('{"errors":[{"title":"Invalid","detail":"x"}]}'), {
+    msg: 'Invalid',
+    detail: 'x',
+  });
+  assert.deepEqual(parseErrorBody('<html>gateway</html>'), { msg: '<html>gateway</html>' });
+});
+
+test('the token is kept out of inspection and JSON of a client', async () => {
+  const { inspect } = await import('node:util');
+  const client = new FastlyClient({ token: 'sekret-token-1', baseUrl: 'http://127.0.0.1:1' });
+  assert.ok(!inspect(client, { showHidden: true, depth: 5 }).includes('sekret-token-1'));
+  assert.ok(!JSON.stringify(client).includes('sekret-token-1'));
+});

@@ -1,0 +1,46 @@
+import { spawn } from 'node:child_process';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { Simulator, type SimulatorOptions } from '../src/simulator/index.js';
+
+export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+export const SERVICE = 'SU1Z0isxPaozGVKXdv0eY';
+export const SERVICE2 = '7i6HN3TK9wS159v2gPAZ8A';
+
+export async function sim(t: TestContext, options: SimulatorOptions = {}): Promise<Simulator> {
+  const s = await new Simulator(options).start();
+  t.after(() => s.close());
+  return s;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI in a child process with a clean environment plus `env`. */
+export function runCli(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input ?? '');
+  });
+}
+
+/** API requests in the simulator's log whose path starts with `prefix`. */
+export function requests(s: Simulator, prefix: string) {
+  return s.log.filter((e) => e.path.startsWith(prefix));
+}

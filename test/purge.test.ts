@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InvalidInputError } from '../src/errors.js';
+import { FastlyClient } from '../src/fastly/client.js';
+import { purgeAll, purgeKey, purgeKeys, purgeUrl } from '../src/fastly/purge.js';
+import { verifyPurge } from '../src/fastly/verify.js';
+import PurgeAllTask from '../src/tasks/purge/All.js';
+import { parseProps } from '../src/tasks/task.js';
+import { requests, SERVICE, sim } from './helpers.js';
+
+const client = (url: string, maxAttempts = 5) =>
+  new FastlyClient({ token: 't', baseUrl: url, retry: { baseDelayMs: 5, maxDelayMs: 50, maxAttempts } });
+
+test('purgeUrl appends the URL raw: scheme, slashes and query kept, nothing encoded needlessly', async (t) => {
+  const s = await sim(t);
+  const r = await purgeUrl(client(s.url), 'https://www.example.com/a/b?x=1&y=2#frag');
+  assert.equal(r.status, 'ok');
+  assert.ok(r.id);
+  assert.equal(s.log[0]?.path, '/purge/https://www.example.com/a/b');
+  const unknown = await purgeUrl(client(s.url), 'https://unknown.example.org/').catch((e) => e);
+  assert.match(
+    String(unknown),
+    /HTTP 404 Record not found: Cannot find service.*not a domain of any Fastly service/,
+  );
+});
+
+test('a hard purge evicts (X-Cache MISS next); a soft purge marks stale (HIT-STALE); Fastly-Debug shows keys', async (t) => {
+  const s = await sim(t);
+  s.seedObject('https://www.example.com/page', ['page', 'all']);
+  const edge = { edgeEndpoint: s.url };
+  assert.equal((await verifyPurge('https://www.example.com/page', edge)).xCache, 'HIT');
+  await purgeKey(client(s.url), SERVICE, 'page', { soft: true });
+  const soft = await verifyPurge('https://www.example.com/page', edge);
+  assert.equal(soft.xCache, 'HIT-STALE');
+  assert.equal(soft.surrogateKey, 'page all');
+  assert.equal((await verifyPurge('https://www.example.com/page', edge)).xCache, 'HIT', 'revalidated');
+  await purgeUrl(client(s.url), 'https://www.example.com/page');
+  const hard = await verifyPurge('https://www.example.com/page', edge);
+  assert.equal(hard.xCache, 'MISS');
+  assert.equal(hard.age, 0);
+});
+
+test('Fastly-Soft-Purge is sent only for soft purges', async (t) => {
+  const s = await sim(t);
+  await purgeKey(client(s.url), SERVICE, 'a');
+  await purgeKey(client(s.url), SERVICE, 'b', { soft: true });
+  await purgeKeys(client(s.url), SERVICE, ['c', 'd']);
+  await purgeKeys(client(s.url), SERVICE, ['c', 'd'], { soft: true });
+  assert.deepEqual(
+    s.log.map((e) => e.soft),
+    [false, true, false, true],
+  );
+});
+
+test('a key a path would mangle goes through the bulk body', async (t) => {
+  const s = await sim(t);
+  for (const key of ['a/b', 'x%2Fy', 'q?x', 'h#1', 'p+q', 'clé']) {
+    s.clearLog();
+    const r = await purgeKey(client(s.url), SERVICE, key);
+    assert.equal(r.status, 'ok');
+    assert.equal(s.log[0]?.path, `/service/${SERVICE}/purge`, key);
+    assert.equal(s.log[0]?.keys, 1);
+  }
+});
+
+test('purgeKeys splits 1,000 keys into 4 bulk requests, removes duplicates, maps every key', async (t) => {
+  const s = await sim(t);
+  const keys = Array.from({ length: 1000 }, (_, i) => `k-${i}`);
+  const r = await purgeKeys(client(s.url), SERVICE, [...keys, 'k-1', 'k-2']);
+  assert.equal(r.batches, 4);
+  assert.equal(r.duplicatesRemoved, 2);
+  assert.equal(Object.keys(r.purgeIds).length, 1000);
+  assert.deepEqual(r.failed, []);
+  const bulk = requests(s, `/service/${SERVICE}/purge`);
+  assert.equal(bulk.length, 4);
+  assert.ok(bulk.every((e) => (e.keys ?? 0) <= 256));
+});
+
+test('the simulator refuses more than 256 keys with the real body', async (t) => {
+  const s = await sim(t);
+  const res = await fetch(`${s.url}/service/${SERVICE}/purge`, {
+    method: 'POST',
+    headers: { 'fastly-key': 't', 'content-type': 'application/json' },
+    body: JSON.stringify({ surrogate_keys: Array.from({ length: 257 }, (_, i) => `k${i}`) }),
+  });
+  assert.equal(res.status, 400);
+  assert.deepEqual(await res.json(), {
+    status: 'fail',
+    reason: 'Batch surrogate key request only supports up to 256 surrogate keys',
+  });
+});
+
+test('with 30% of requests failing, 10,000 keys end purged or named as failed, none lost', async (t) => {
+  const s = await sim(t, {
+    faults: { rate5xx: 0.15, rateReset: 0.1, rate429: 0.05, retryAfterSeconds: 0, seed: 42 },
+  });
+  const keys = Array.from({ length: 10_000 }, (_, i) => `article-${i}`);
+  const r = await purgeKeys(client(s.url, 3), SERVICE, keys, { concurrency: 16 });
+  const failed = new Set(r.failed.map((f) => f.key));
+  assert.equal(Object.keys(r.purgeIds).length + failed.size, 10_000);
+  for (const k of keys) assert.ok(k in r.purgeIds || failed.has(k), k);
+  for (const f of r.failed) assert.match(f.reason, /purgeKeys failed/);
+  const r2 = await purgeKeys(client(s.url, 8), SERVICE, keys, { concurrency: 16 });
+  assert.equal(Object.keys(r2.purgeIds).length, 10_000, 'with enough retries every key is purged');
+});
+
+test('a batch that fails is reported key by key with its status', async (t) => {
+  const s = await sim(t, { faults: { rate5xx: 1 } });
+  const r = await purgeKeys(client(s.url, 2), SERVICE, ['a', 'b', 'c']);
+  assert.deepEqual(
+    r.failed.map((f) => [f.key, f.status]),
+    [
+      ['a', 503],
+      ['b', 503],
+      ['c', 503],
+    ],
+  );
+});
+
+test('purge-all: rate limited per service, retried after Retry-After', async (t) => {
+  const s = await sim(t);
+  assert.deepEqual(await purgeAll(client(s.url), SERVICE), { status: 'ok' });
+  assert.deepEqual(await purgeAll(client(s.url), SERVICE), { status: 'ok' });
+  const all = requests(s, `/service/${SERVICE}/purge_all`);
+  assert.deepEqual(
+    all.map((e) => e.status),
+    [200, 429, 200],
+  );
+});
+
+test('bad keys, URLs and soft purge-all are refused before any request', async (t) => {
+  const s = await sim(t);
+  const c = client(s.url);
+  await assert.rejects(purgeKeys(c, SERVICE, []), /empty/);
+  await assert.rejects(
+    purgeKeys(c, SERVICE, ['ok', 'has space']),
+    /surrogateKeys\[1\] "has space" contains whitespace/,
+  );
+  await assert.rejects(purgeKeys(c, SERVICE, ['x'.repeat(1025)]), /1025 bytes/);
+  await assert.rejects(purgeUrl(c, 'https://'), InvalidInputError);
+  await assert.rejects(purgeUrl(c, '/relative/path'), /not an absolute URL/);
+  await assert.rejects(purgeUrl(c, 'ftp://www.example.com/'), /only http and https/);
+  await assert.rejects(purgeKey(c, 'bad id!', 'k'), /not a Fastly service ID/);
+  assert.throws(
+    () => parseProps(PurgeAllTask, { apiToken: 't', serviceId: SERVICE, soft: true }),
+    /purge-all cannot be soft/,
+  );
+  assert.equal(s.log.length, 0);
+});
