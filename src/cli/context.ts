@@ -57,15 +57,11 @@ export function resolveServiceId(flag: string | undefined, env = process.env): s
   return id;
 }
 
-/**
- * Runs one task for a CLI command: validates, shows progress on a TTY, prints outputs as JSON or
- * through `human`. Errors propagate to the CLI edge.
- */
-export async function runTaskCommand<O>(
+/** Runs one task for a CLI command (validation, retries logged with --debug, progress on a TTY); returns its outputs. */
+export async function executeTask<O>(
   task: TaskDefinition,
   props: Record<string, unknown>,
   opts: ConnectionOptions,
-  human: (outputs: O) => string,
   progressLabel?: string,
 ): Promise<O> {
   const masker = new Masker();
@@ -84,20 +80,48 @@ export async function runTaskCommand<O>(
     onProgress: progress?.update,
   };
   try {
-    const outputs = (await task.run(parsed, ctx)) as O;
+    return (await task.run(parsed, ctx)) as O;
+  } finally {
     progress?.stop();
-    process.stdout.write(
-      opts.json ? `${JSON.stringify(outputs, null, 2)}\n` : `${masker.mask(human(outputs))}\n`,
-    );
+  }
+}
+
+/**
+ * Runs one task and prints its outputs: as one JSON document with --json, else through `human`.
+ * Outputs that travel with an error (a partial purge) are printed too before the error propagates.
+ */
+export async function runTaskCommand<O>(
+  task: TaskDefinition,
+  props: Record<string, unknown>,
+  opts: ConnectionOptions,
+  human: (outputs: O) => string,
+  progressLabel?: string,
+): Promise<O> {
+  const print = (o: O) =>
+    process.stdout.write(opts.json ? `${JSON.stringify(o, null, 2)}\n` : `${human(o)}\n`);
+  try {
+    const outputs = await executeTask<O>(task, props, opts, progressLabel);
+    print(outputs);
     return outputs;
   } catch (err) {
-    progress?.stop();
     const partial = (err as { outputs?: O }).outputs;
-    if (partial !== undefined) {
-      process.stdout.write(
-        opts.json ? `${JSON.stringify(partial, null, 2)}\n` : `${masker.mask(human(partial))}\n`,
-      );
-    }
+    if (partial !== undefined) print(partial);
     throw err;
   }
+}
+
+/** A client for commands that call the fastly layer directly (streaming output). */
+export async function clientFrom(opts: ConnectionOptions) {
+  const { FastlyClient } = await import('../fastly/client.js');
+  const masker = new Masker();
+  const token = resolveToken(opts);
+  masker.add(token);
+  const logger = createLogger({ level: opts.debug ? 'DEBUG' : 'WARN', masker });
+  return new FastlyClient({
+    token,
+    baseUrl: opts.endpoint,
+    timeoutMs: opts.timeout,
+    retry: opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : undefined,
+    onRetry: (e) => logger.debug(`retry ${e.operation} #${e.attempt} in ${e.delayMs} ms: ${e.reason}`),
+  });
 }

@@ -147,3 +147,13 @@ export function parseProps<S extends z.ZodObject>(
   const lines = result.error.issues.map((i) => describeIssue(where, i, input));
   throw new InvalidInputError(lines.join('\n'), where);
 }
+
+/** Validates raw properties and runs a task. */
+export async function runTask(
+  task: TaskDefinition,
+  input: unknown,
+  ctx: TaskContext,
+  where?: string,
+): Promise<unknown> {
+  return task.run(parseProps(task, input, where), ctx);
+}

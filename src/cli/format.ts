@@ -1,0 +1,126 @@
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { InvalidInputError } from '../errors.js';
+import type { PointsByService, StatsPage } from '../fastly/stats.js';
+import type { StatsPoint } from '../fastly/types.js';
+
+export type Format = 'table' | 'csv' | 'ndjson';
+export const FORMATS: Format[] = ['table', 'csv', 'ndjson'];
+
+export function parseFormat(value: string): Format {
+  if ((FORMATS as string[]).includes(value)) return value as Format;
+  throw new InvalidInputError(
+    `--format: "${value}" is not a format; expected table, csv or ndjson`,
+    '--format',
+  );
+}
+
+/** Opens --output (or stdout) for writing. */
+export async function openOutput(
+  path: string | undefined,
+): Promise<{ out: Writable; done: () => Promise<void> }> {
+  if (!path || path === '-') return { out: process.stdout, done: async () => {} };
+  const out = createWriteStream(path);
+  await new Promise<void>((resolve, reject) => {
+    out.once('open', () => resolve());
+    out.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new InvalidInputError(`--output: cannot write ${path}: ${e.code ?? e.message}`, '--output')),
+    );
+  });
+  return {
+    out,
+    done: () =>
+      new Promise<void>((resolve, reject) => {
+        out.end(() => resolve());
+        out.once('error', reject);
+      }),
+  };
+}
+
+async function write(out: Writable, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
+}
+
+function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+const TABLE_FIELDS = ['requests', 'hits', 'miss', 'hit_ratio', 'bandwidth', 'status_5xx'];
+
+/** Streams paginated points as CSV, NDJSON or a table, page by page, holding one page at a time. */
+export async function writePoints(
+  pages: AsyncIterable<StatsPage<PointsByService>>,
+  format: Format,
+  out: Writable,
+  field?: string,
+): Promise<number> {
+  let columns: string[] | undefined;
+  let rows = 0;
+  for await (const page of pages) {
+    for (const [serviceId, points] of Object.entries(page.data)) {
+      for (const p of points) {
+        const point: StatsPoint = { ...p, service_id: p.service_id ?? serviceId };
+        if (format === 'ndjson') {
+          await write(out, `${JSON.stringify(point)}\n`);
+        } else if (format === 'csv') {
+          if (!columns) {
+            const rest = Object.keys(point)
+              .filter((k) => k !== 'service_id' && k !== 'start_time')
+              .sort();
+            columns = ['service_id', 'start_time', ...rest];
+            await write(out, `${columns.join(',')}\n`);
+          }
+          await write(out, `${columns.map((c) => csvCell(point[c])).join(',')}\n`);
+        } else {
+          const fields = field ? [field] : TABLE_FIELDS;
+          if (!columns) {
+            columns = fields;
+            await write(
+              out,
+              `${['time (UTC)'.padEnd(20), 'service'.padEnd(22), ...fields.map((f) => f.padStart(14))].join(' ')}\n`,
+            );
+          }
+          const time = new Date(point.start_time * 1000).toISOString().slice(0, 16).replace('T', ' ');
+          const cells = fields.map((f) => String(point[f] ?? '').padStart(14));
+          await write(out, `${[time.padEnd(20), String(point.service_id).padEnd(22), ...cells].join(' ')}\n`);
+        }
+        rows++;
+      }
+    }
+  }
+  return rows;
+}
+
+/** Flattens nested usage maps into rows: region, [service,] bandwidth, requests, compute_requests. */
+export function usageRows(data: Record<string, unknown>, byService: boolean): Record<string, unknown>[] {
+  const rows: Record<string, unknown>[] = [];
+  for (const [region, v] of Object.entries(data)) {
+    if (byService) {
+      for (const [service, u] of Object.entries(v as Record<string, Record<string, unknown>>))
+        rows.push({ region, service, ...u });
+    } else rows.push({ region, ...(v as Record<string, unknown>) });
+  }
+  return rows;
+}
+
+export async function writeRows(
+  rows: Record<string, unknown>[],
+  format: Format,
+  out: Writable,
+): Promise<void> {
+  const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  if (format === 'ndjson') {
+    for (const r of rows) await write(out, `${JSON.stringify(r)}\n`);
+  } else if (format === 'csv') {
+    await write(out, `${columns.join(',')}\n`);
+    for (const r of rows) await write(out, `${columns.map((c) => csvCell(r[c])).join(',')}\n`);
+  } else {
+    const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
+    await write(out, `${columns.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}\n`);
+    for (const r of rows)
+      await write(out, `${columns.map((c, i) => String(r[c] ?? '').padEnd(widths[i] ?? 0)).join('  ')}\n`);
+  }
+}

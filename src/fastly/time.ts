@@ -1,0 +1,106 @@
+import * as chrono from 'chrono-node';
+import { InvalidInputError, show } from '../errors.js';
+import { BUCKET_SECONDS, BY_VALUES, type By } from './types.js';
+
+/** Fastly keeps minute-resolution data this long. */
+export const MINUTE_RETENTION_SECONDS = 35 * 86400;
+
+/** Default window when `from` is omitted, as the API does it. */
+export const DEFAULT_SPAN_SECONDS: Record<By, number> = { day: 30 * 86400, hour: 86400, minute: 1800 };
+
+const EXAMPLES =
+  'Unix seconds, an ISO-8601 date or date-time, "now", "yesterday", "24 hours ago", "two weeks ago"';
+
+/**
+ * Resolves a time expression to epoch seconds, in UTC, the way Fastly's API reads `from`/`to`:
+ * Unix seconds, ISO dates and date-times, and natural language. A date without a time means 00:00.
+ */
+export function parseTime(value: unknown, nowSeconds: number, name: string): number {
+  if (typeof value === 'number' && Number.isFinite(value)) return Math.floor(value);
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return Math.floor(value.getTime() / 1000);
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new InvalidInputError(`${name}: ${show(value)} is not a time; expected ${EXAMPLES}`, name);
+  }
+  const text = value.trim();
+  if (/^\d+$/.test(text)) {
+    if (text.length >= 13) {
+      throw new InvalidInputError(
+        `${name}: ${show(text)} looks like milliseconds; expected Unix seconds`,
+        name,
+      );
+    }
+    return Number(text);
+  }
+  const results = chrono.parse(
+    text,
+    { instant: new Date(nowSeconds * 1000), timezone: 'UTC' },
+    { forwardDate: false },
+  );
+  const r = results[0];
+  if (!r || results.length > 1 || r.text.trim().length !== text.length) {
+    throw new InvalidInputError(`${name}: cannot read ${show(text)} as a time; expected ${EXAMPLES}`, name);
+  }
+  const date = r.start.date();
+  const relative = /\b(ago|last|next|now)\b/i.test(text);
+  if (!relative && !r.start.isCertain('hour')) date.setUTCHours(0, 0, 0, 0);
+  return Math.floor(date.getTime() / 1000);
+}
+
+export function parseBy(value: unknown, name = 'by'): By {
+  if (value === undefined || value === null || value === '') return 'day';
+  if (typeof value === 'string' && (BY_VALUES as readonly string[]).includes(value.toLowerCase())) {
+    return value.toLowerCase() as By;
+  }
+  throw new InvalidInputError(
+    `${name}: ${show(value)} is not a resolution; expected minute, hour or day`,
+    name,
+  );
+}
+
+export interface TimeWindow {
+  /** Epoch seconds, aligned down to the bucket. */
+  from: number;
+  /** Epoch seconds, exclusive. */
+  to: number;
+  by: By;
+}
+
+/** Resolves and checks from/to/by before any request; defaults follow the API. */
+export function resolveWindow(
+  input: { from?: unknown; to?: unknown; by?: unknown },
+  nowSeconds = Math.floor(Date.now() / 1000),
+): TimeWindow {
+  const by = parseBy(input.by);
+  const to =
+    input.to === undefined || input.to === null || input.to === ''
+      ? nowSeconds
+      : parseTime(input.to, nowSeconds, 'to');
+  const from =
+    input.from === undefined || input.from === null || input.from === ''
+      ? to - DEFAULT_SPAN_SECONDS[by]
+      : parseTime(input.from, nowSeconds, 'from');
+  if (from >= to) {
+    throw new InvalidInputError(
+      `from: ${new Date(from * 1000).toISOString()} is not before to (${new Date(to * 1000).toISOString()}); expected from < to`,
+      'from',
+    );
+  }
+  if (by === 'minute' && from < nowSeconds - MINUTE_RETENTION_SECONDS) {
+    throw new InvalidInputError(
+      `from: ${new Date(from * 1000).toISOString()} is older than 35 days; Fastly keeps minute data 35 days (use by: hour or day)`,
+      'from',
+    );
+  }
+  const size = BUCKET_SECONDS[by];
+  return { from: Math.floor(from / size) * size, to, by };
+}
+
+/** Splits a window into consecutive, non-overlapping sub-windows of at most `maxPoints` buckets. */
+export function splitWindow(window: TimeWindow, maxPoints: number): { from: number; to: number }[] {
+  const span = BUCKET_SECONDS[window.by] * maxPoints;
+  const pages: { from: number; to: number }[] = [];
+  for (let start = window.from; start < window.to; start += span) {
+    pages.push({ from: start, to: Math.min(start + span, window.to) });
+  }
+  return pages;
+}

@@ -1,0 +1,245 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { InvalidInputError } from '../src/errors.js';
+import { FastlyClient } from '../src/fastly/client.js';
+import { aggregate, historical, usage, usageByMonth } from '../src/fastly/stats.js';
+import { parseTime, resolveWindow, splitWindow } from '../src/fastly/time.js';
+import { AggregateStats, FASTLY_TASKS, MonthToDateUsage, Stats, Usage } from '../src/tasks/index.js';
+import { runTask, silentLogger, type TaskDefinition } from '../src/tasks/task.js';
+import { runCli, SERVICE, SERVICE2, sim } from './helpers.js';
+
+const NOW = Date.UTC(2026, 10, 21, 22, 10, 30) / 1000;
+const HOUR_AGO = Math.floor(Date.now() / 3_600_000) * 3600 - 3600;
+
+test('time expressions resolve in UTC; dates without time mean 00:00', () => {
+  const at = (s: string) => new Date(parseTime(s, NOW, 'from') * 1000).toISOString();
+  assert.equal(at('now'), '2026-11-21T22:10:30.000Z');
+  assert.equal(at('24 hours ago'), '2026-11-20T22:10:30.000Z');
+  assert.equal(at('two weeks ago'), '2026-11-07T22:10:30.000Z');
+  assert.equal(at('10 days ago'), '2026-11-11T22:10:30.000Z');
+  assert.equal(at('yesterday'), '2026-11-20T00:00:00.000Z');
+  assert.equal(at('2026-11-01'), '2026-11-01T00:00:00.000Z');
+  assert.equal(at('2026-11-01T08:30:00Z'), '2026-11-01T08:30:00.000Z');
+  assert.equal(at('1494793777'), '2017-05-14T20:29:37.000Z');
+  for (const bad of ['garbage', '5m', 'soon-ish', '1700000000000', '']) {
+    assert.throws(() => parseTime(bad, NOW, 'from'), InvalidInputError, bad);
+  }
+});
+
+test('windows: API defaults, from < to, the 35-day minute rule, and pages of at most 200 buckets', () => {
+  assert.equal(resolveWindow({ by: 'hour' }, NOW).from, Math.floor((NOW - 86400) / 3600) * 3600);
+  assert.equal(resolveWindow({ by: 'minute' }, NOW).from, Math.floor((NOW - 1800) / 60) * 60);
+  assert.equal(resolveWindow({}, NOW).by, 'day');
+  assert.throws(() => resolveWindow({ from: 'now', to: 'yesterday' }, NOW), /from: .* is not before to/);
+  assert.throws(() => resolveWindow({ by: 'minute', from: '36 days ago' }, NOW), /older than 35 days/);
+  assert.throws(() => resolveWindow({ by: 'second' }, NOW), /expected minute, hour or day/);
+  const pages = splitWindow({ from: 0, to: 3 * 86400, by: 'minute' }, 200);
+  assert.equal(pages.length, 22);
+  for (let i = 1; i < pages.length; i++)
+    assert.equal(pages[i]?.from, pages[i - 1]?.to, 'contiguous, no overlap');
+});
+
+test('CLI: a 3-day minute window gives exactly 4,320 distinct, contiguous points per service in ≥22 requests', async (t) => {
+  const s = await sim(t);
+  const to = HOUR_AGO;
+  const r = await runCli(
+    ['stats', 'historical', '--by', 'minute', '--from', String(to - 3 * 86400), '--to', String(to), '--json'],
+    {
+      FASTLY_API_TOKEN: 'tok',
+      FASTLY_API_ENDPOINT: s.url,
+    },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.status, 'success');
+  assert.deepEqual(Object.keys(out.data).sort(), [...s.state.services.keys()].sort());
+  for (const points of Object.values(out.data) as { start_time: number }[][]) {
+    assert.equal(points.length, 4320);
+    assert.equal(new Set(points.map((p) => p.start_time)).size, 4320);
+    points.forEach((p, i) => {
+      assert.equal(p.start_time, to - 3 * 86400 + i * 60);
+    });
+  }
+  const calls = s.log.filter((e) => e.path === '/stats');
+  assert.ok(calls.length >= 22, `${calls.length} requests`);
+  assert.ok(calls.every((e) => (e.points ?? 0) <= 200));
+});
+
+test('one service: the array endpoint, paginated and merged, data keyed by service; meta covers the window', async (t) => {
+  const s = await sim(t);
+  const client = new FastlyClient({ token: 't', baseUrl: s.url });
+  const to = HOUR_AGO;
+  const res = await historical(client, { serviceId: SERVICE, by: 'hour', from: to - 30 * 86400, to });
+  assert.deepEqual(Object.keys(res.data), [SERVICE]);
+  assert.equal(res.data[SERVICE]?.length, 720);
+  assert.equal(s.log.filter((e) => e.path === `/stats/service/${SERVICE}`).length, 4);
+  assert.equal(
+    res.meta.from,
+    new Date((to - 30 * 86400) * 1000)
+      .toUTCString()
+      .replace(/^(\w+), 0?(\d+) (\w+) (\d+) (.*) GMT$/, '$1 $3 $2 $5 UTC $4'),
+  );
+  const p = res.data[SERVICE]?.[0] as unknown as Record<string, number>;
+  const { hits = 0, miss = 0, pass = 0, requests = -1, hit_ratio = -1 } = p;
+  assert.ok(hits + miss + pass === requests && hit_ratio >= 0 && hit_ratio <= 1, 'plausible point');
+});
+
+test('field endpoints keep only that field; region and services filters apply', async (t) => {
+  const s = await sim(t);
+  const client = new FastlyClient({ token: 't', baseUrl: s.url });
+  const one = await historical(client, {
+    serviceId: SERVICE,
+    field: 'status_5xx',
+    by: 'minute',
+    from: '2 hours ago',
+  });
+  const point = one.data[SERVICE]?.[0];
+  assert.deepEqual(Object.keys(point ?? {}).sort(), ['service_id', 'start_time', 'status_5xx']);
+  const many = await historical(client, {
+    field: 'requests',
+    services: [SERVICE2],
+    by: 'hour',
+    from: '1 day ago',
+  });
+  assert.deepEqual(Object.keys(many.data), [SERVICE2]);
+  const eu = await historical(client, {
+    serviceId: SERVICE,
+    by: 'hour',
+    from: '1 day ago',
+    region: 'europe',
+  });
+  const all = await historical(client, { serviceId: SERVICE, by: 'hour', from: '1 day ago' });
+  assert.ok((eu.data[SERVICE]?.[0]?.requests ?? 0) < (all.data[SERVICE]?.[0]?.requests ?? 0));
+  await assert.rejects(
+    historical(client, { region: 'atlantis' }),
+    /region: "atlantis" is not a Fastly region/,
+  );
+  assert.equal(s.log.filter((e) => e.path === '/stats/regions').length, 1, 'regions fetched once and cached');
+});
+
+test('a scripted 5xx spike shows up in the chosen window only', async (t) => {
+  const s = await sim(t);
+  const to = HOUR_AGO;
+  s.addScenario({ serviceId: SERVICE, field: 'status_5xx', from: to - 600, to: to - 300, perMinute: 1000 });
+  const client = new FastlyClient({ token: 't', baseUrl: s.url });
+  const res = await historical(client, {
+    serviceId: SERVICE,
+    field: 'status_5xx',
+    by: 'minute',
+    from: to - 1200,
+    to,
+  });
+  const values = (res.data[SERVICE] ?? []).map((p) => Number(p.status_5xx));
+  assert.equal(values.length, 20);
+  assert.ok(values.slice(10, 15).every((v) => v >= 1000));
+  assert.ok(values.slice(0, 10).every((v) => v < 1000) && values.slice(15).every((v) => v < 1000));
+});
+
+test('task outputs match the Java plugin shapes: {status, meta, data}', async (t) => {
+  const s = await sim(t);
+  const ctx = { logger: silentLogger, env: {} };
+  const conn = { apiToken: 't', baseUrl: s.url };
+  const run = async (task: { type: string }, props: object) =>
+    (await runTask(FASTLY_TASKS[task.type] as TaskDefinition, { ...conn, ...props }, ctx)) as Record<
+      string,
+      unknown
+    >;
+  const stats = await run(Stats, { serviceId: SERVICE, from: '24 hours ago', to: 'now', by: 'hour' });
+  assert.deepEqual(Object.keys(stats), ['status', 'meta', 'data']);
+  assert.equal(stats.status, 'success');
+  assert.deepEqual(Object.keys(stats.meta as object).sort(), ['by', 'from', 'region', 'service_id', 'to']);
+  assert.ok(
+    Array.isArray((stats.data as Record<string, unknown>)[SERVICE]),
+    'data is a map keyed by service id',
+  );
+  const everyService = await run(Stats, { by: 'day', from: '3 days ago' });
+  assert.equal(Object.keys(everyService.data as object).length, 3);
+  const agg = await run(AggregateStats, { by: 'day', from: '3 days ago' });
+  assert.ok(Array.isArray(agg.data));
+  const use = await run(Usage, { from: '7 days ago' });
+  assert.deepEqual(Object.keys((use.data as Record<string, object>).usa ?? {}), [
+    'bandwidth',
+    'requests',
+    'compute_requests',
+  ]);
+  const byService = await run(Usage, { from: '7 days ago', byService: true, region: 'europe' });
+  assert.deepEqual(Object.keys(byService.data as object), ['europe']);
+  assert.ok((byService.data as Record<string, Record<string, unknown>>).europe?.[SERVICE]);
+  const mtd = await run(MonthToDateUsage, {});
+  assert.deepEqual(Object.keys(mtd.data as object).sort(), ['customer_id', 'services', 'total']);
+  const q = s.log.at(-1)?.path;
+  assert.equal(q, '/stats/usage_by_month');
+});
+
+test('month-to-date takes year, month and billable units; aggregate and usage wrap the right endpoints', async (t) => {
+  const s = await sim(t);
+  const client = new FastlyClient({ token: 't', baseUrl: s.url });
+  const raw = await usageByMonth(client, { year: 2026, month: 10 });
+  const billable = await usageByMonth(client, { year: 2026, month: 10, billableUnits: true });
+  const gb = billable.data.total.usa?.bandwidth ?? 0;
+  assert.ok(Math.abs(gb - (raw.data.total.usa?.bandwidth ?? 0) / 1e9) < 0.01);
+  await assert.rejects(usageByMonth(client, { month: 13 }), /month: 13 is not a month/);
+  const agg = await aggregate(client, { by: 'hour', from: '30 days ago' });
+  assert.equal(
+    agg.data.length,
+    s.log.filter((e) => e.path === '/stats/aggregate').reduce((n, e) => n + (e.points ?? 0), 0),
+  );
+  const u = await usage(client, { from: '2 days ago', byService: true });
+  assert.ok(u.data.usa);
+});
+
+test('CLI streams CSV and NDJSON to a file, and refuses bad flags with exit 2 and no request', async (t) => {
+  const s = await sim(t);
+  const dir = await mkdtemp(join(tmpdir(), 'kf-stats-'));
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url };
+  const to = HOUR_AGO;
+  const csv = await runCli(
+    [
+      'stats',
+      'historical',
+      '-s',
+      SERVICE,
+      '--by',
+      'minute',
+      '--from',
+      String(to - 86400),
+      '--to',
+      String(to),
+      '--format',
+      'csv',
+      '-o',
+      join(dir, 'a.csv'),
+    ],
+    env,
+  );
+  assert.equal(csv.code, 0, csv.stderr);
+  const lines = (await readFile(join(dir, 'a.csv'), 'utf8')).trim().split('\n');
+  assert.equal(lines.length, 1441);
+  assert.match(lines[0] ?? '', /^service_id,start_time,/);
+  const nd = await runCli(
+    ['stats', 'historical', '-s', SERVICE, '--field', 'requests', '--by', 'hour', '--format', 'ndjson'],
+    env,
+  );
+  assert.equal(nd.code, 0, nd.stderr);
+  assert.deepEqual(Object.keys(JSON.parse(nd.stdout.split('\n')[0] ?? '{}')).sort(), [
+    'requests',
+    'service_id',
+    'start_time',
+  ]);
+  s.clearLog();
+  for (const args of [
+    ['--by', 'second'],
+    ['--from', 'whenever'],
+    ['--from', 'now', '--to', 'yesterday'],
+    ['--by', 'minute', '--from', '40 days ago'],
+    ['--format', 'xml'],
+  ]) {
+    const r = await runCli(['stats', 'historical', ...args], env);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+  assert.equal(s.log.length, 0, 'no request for invalid input');
+});
