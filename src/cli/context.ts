@@ -65,7 +65,7 @@ export async function executeTask<O>(
   progressLabel?: string,
 ): Promise<O> {
   const masker = new Masker();
-  masker.add(props.apiToken as string | undefined);
+  masker.addCredential(props.apiToken as string | undefined);
   const logger = createLogger({ level: opts.debug ? 'DEBUG' : 'WARN', masker });
   const parsed = parseProps(task, props, task.type.replace('io.kestra.plugin.fastly.', ''));
   const progress = progressLabel && !opts.json ? startProgress(progressLabel) : undefined;
@@ -115,7 +115,7 @@ export async function clientFrom(opts: ConnectionOptions) {
   const { FastlyClient } = await import('../fastly/client.js');
   const masker = new Masker();
   const token = resolveToken(opts);
-  masker.add(token);
+  masker.addCredential(token);
   const logger = createLogger({ level: opts.debug ? 'DEBUG' : 'WARN', masker });
   return new FastlyClient({
     token,

@@ -15,14 +15,25 @@ function buildProgram(): Command {
 /** Runs the CLI; returns the exit code (0 ok, 1 run-time failure, 2 invalid input or usage). */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  const [{ registerPurge }, { registerStats }, { registerSimulator }, { registerDemo }] = await Promise.all([
+  const [
+    { registerPurge },
+    { registerStats },
+    { registerFlow },
+    { registerBridge },
+    { registerSimulator },
+    { registerDemo },
+  ] = await Promise.all([
     import('./commands/purge.js'),
     import('./commands/stats.js'),
+    import('./commands/flow.js'),
+    import('./commands/bridge.js'),
     import('./commands/simulator.js'),
     import('./commands/demo.js'),
   ]);
   registerPurge(program);
   registerStats(program);
+  registerFlow(program);
+  registerBridge(program);
   registerSimulator(program);
   registerDemo(program);
   try {

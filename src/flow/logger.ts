@@ -4,21 +4,42 @@ export type Level = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 const ORDER: Record<Level, number> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERROR: 4 };
 export const LEVELS = Object.keys(ORDER) as Level[];
 
-/** Replaces every registered secret (and its base64 form) with `******` in any text. */
+function replaceAll(text: string, values: Set<string>): string {
+  let out = text;
+  for (const s of [...values].sort((a, b) => b.length - a.length)) out = out.split(s).join('******');
+  return out;
+}
+
+/**
+ * Replaces secrets (and their base64 forms) with `******`. Log lines hide every secret, as Kestra
+ * does; printed outputs hide credentials (API tokens) only, so that e.g. a service id stays readable.
+ */
 export class Masker {
   readonly #secrets = new Set<string>();
+  readonly #credentials = new Set<string>();
 
   add(secret: string | undefined): void {
-    // Very short values would mask ordinary words; Kestra masks them all the same, but only 3+ chars here.
+    // Values shorter than 3 characters would mask ordinary text.
     if (!secret || secret.length < 3) return;
     this.#secrets.add(secret);
     this.#secrets.add(Buffer.from(secret).toString('base64'));
   }
 
+  addCredential(secret: string | undefined): void {
+    this.add(secret);
+    if (!secret || secret.length < 3) return;
+    this.#credentials.add(secret);
+    this.#credentials.add(Buffer.from(secret).toString('base64'));
+  }
+
+  /** For log lines and errors: every secret hidden. */
   mask(text: string): string {
-    let out = text;
-    for (const s of [...this.#secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join('******');
-    return out;
+    return replaceAll(text, this.#secrets);
+  }
+
+  /** For outputs: credentials hidden. */
+  maskCredentials(text: string): string {
+    return replaceAll(text, this.#credentials);
   }
 }
 

@@ -1,3 +1,6 @@
+import If from './core/If.js';
+import Log from './core/Log.js';
+import OutputValues from './core/OutputValues.js';
 import PurgeAll from './purge/All.js';
 import PurgeKey from './purge/Key.js';
 import PurgeKeys from './purge/Keys.js';
@@ -5,15 +8,42 @@ import PurgeUrl from './purge/Url.js';
 import AggregateStats from './stats/AggregateStats.js';
 import MonthToDateUsage from './stats/MonthToDateUsage.js';
 import Stats from './stats/Stats.js';
+import { StatsTrigger } from './stats/StatsTrigger.js';
 import Usage from './stats/Usage.js';
 import type { TaskDefinition } from './task.js';
 
-/** Every Fastly task type this plugin provides, by Kestra type name. */
-export const FASTLY_TASKS: Record<string, TaskDefinition> = Object.fromEntries(
-  [PurgeUrl, PurgeKey, PurgeKeys, PurgeAll, Stats, AggregateStats, Usage, MonthToDateUsage].map((t) => [
-    t.type,
-    t as unknown as TaskDefinition,
-  ]),
-);
+const byType = (defs: unknown[]) =>
+  Object.fromEntries((defs as TaskDefinition[]).map((t) => [t.type, t])) as Record<string, TaskDefinition>;
 
-export { AggregateStats, MonthToDateUsage, PurgeAll, PurgeKey, PurgeKeys, PurgeUrl, Stats, Usage };
+/** The Fastly task types, by Kestra type name. */
+export const FASTLY_TASKS = byType([
+  PurgeUrl,
+  PurgeKey,
+  PurgeKeys,
+  PurgeAll,
+  Stats,
+  AggregateStats,
+  Usage,
+  MonthToDateUsage,
+]);
+
+/** Every task type a flow may use: the Fastly tasks and the core tasks that go with them. */
+export const TASKS = { ...FASTLY_TASKS, ...byType([Log, OutputValues, If]) };
+
+/** Trigger types a flow may declare. */
+export const TRIGGERS = byType([StatsTrigger]);
+
+export {
+  AggregateStats,
+  If,
+  Log,
+  MonthToDateUsage,
+  OutputValues,
+  PurgeAll,
+  PurgeKey,
+  PurgeKeys,
+  PurgeUrl,
+  Stats,
+  StatsTrigger,
+  Usage,
+};

@@ -1,44 +1,85 @@
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { PurgeAll, PurgeKey, PurgeKeys, PurgeUrl } from '../../tasks/index.js';
-import { silentLogger, type TaskContext, type TaskDefinition } from '../../tasks/task.js';
+import { KestraFastlyError } from '../../errors.js';
+import { Masker } from '../../flow/logger.js';
+import { runFlowFile } from './flow.js';
 
-/** The main job: the simulator in-process, and every example against it, outputs printed. */
+const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '../../../../examples');
+const DEMO_TOKEN = 'demo-token-not-a-real-secret';
+
+/** The main job: the simulator in-process, and every example flow against it, outputs printed. */
 export function registerDemo(program: Command): void {
   program
     .command('demo')
-    .description('Start the built-in simulator and run the examples against it')
-    .action(async () => {
+    .description('Start the built-in simulator and run every example flow against it')
+    .option('--examples <dir>', 'folder of flows to run', EXAMPLES)
+    .action(async (opts: { examples: string }) => {
       const { startSimulator, DEMO_SERVICES } = await import('../../simulator/index.js');
       const sim = await startSimulator();
+      const service = DEMO_SERVICES[0]?.id ?? '';
+      const b64 = (s: string) => Buffer.from(s).toString('base64');
+      Object.assign(process.env, {
+        SECRET_FASTLY_API_TOKEN: b64(DEMO_TOKEN),
+        SECRET_FASTLY_SERVICE_ID: b64(service),
+        FASTLY_API_ENDPOINT: sim.url,
+        KESTRA_FASTLY_EDGE_ENDPOINT: sim.url,
+      });
+      // A 5xx spike in the last hour, so that fastly_error_alert has something to report.
+      const now = Math.floor(Date.now() / 1000);
+      sim.addScenario({
+        serviceId: service,
+        field: 'status_5xx',
+        from: now - 1200,
+        to: now - 600,
+        perMinute: 40,
+      });
+      sim.seedObject('https://www.example.com/', ['html', 'all']);
+      let failed = 0;
       try {
-        const service = DEMO_SERVICES[0]!.id;
-        sim.seedObject('https://www.example.com/', ['html', 'all']);
-        sim.seedObject('https://www.example.com/products/42', ['product-42', 'all']);
-        const env = { ...process.env, FASTLY_API_ENDPOINT: sim.url, KESTRA_FASTLY_EDGE_ENDPOINT: sim.url };
-        const ctx: TaskContext = { logger: silentLogger, env };
-        const conn = { apiToken: 'demo-token', baseUrl: sim.url };
-        const keys = Array.from({ length: 1000 }, (_, i) => `product-${i}`);
-        const steps: [string, TaskDefinition, Record<string, unknown>][] = [
-          ['purge url (verified)', PurgeUrl, { ...conn, url: 'https://www.example.com/', verify: true }],
-          [
-            'purge key (soft)',
-            PurgeKey,
-            { ...conn, serviceId: service, surrogateKey: 'product-42', soft: true },
-          ],
-          ['purge keys (1,000 keys)', PurgeKeys, { ...conn, serviceId: service, surrogateKeys: keys }],
-          ['purge all', PurgeAll, { ...conn, serviceId: service }],
-        ];
-        for (const [label, task, props] of steps) {
-          const out = (await task.run(task.props.parse(props), ctx)) as Record<string, unknown>;
-          const shown =
-            'purgeIds' in out
-              ? { ...out, purgeIds: `{… ${Object.keys(out.purgeIds as object).length} keys}` }
-              : out;
-          process.stdout.write(`${label}: ${JSON.stringify(shown)}\n`);
+        process.stdout.write(`Fastly simulator on ${sim.url}; service ${service}\n\n`);
+        for (const file of readdirSync(opts.examples)
+          .filter((f) => /\.ya?ml$/.test(f))
+          .sort()) {
+          const masker = new Masker();
+          process.stdout.write(`▶ ${file}\n`);
+          try {
+            const result = await runFlowFile(join(opts.examples, file), { masker, logLevel: 'INFO' });
+            if (result.notFired) {
+              process.stdout.write(`  ${result.notFired.message}\n\n`);
+              continue;
+            }
+            const ex = result.execution;
+            if (!ex) continue;
+            if (ex.state === 'FAILED') failed++;
+            process.stdout.write(`  ${ex.state}\n`);
+            for (const [task, out] of Object.entries(ex.outputs)) {
+              process.stdout.write(`  outputs.${task}: ${masker.maskCredentials(brief(out))}\n`);
+            }
+            if (ex.trigger)
+              process.stdout.write(`  trigger: ${masker.maskCredentials(JSON.stringify(ex.trigger))}\n`);
+          } catch (err) {
+            if (!(err instanceof KestraFastlyError)) throw err;
+            failed++;
+            process.stdout.write(`  error: ${err.message}\n`);
+          }
+          process.stdout.write('\n');
         }
-        process.stdout.write(`simulator saw ${sim.log.length} API requests\n`);
+        process.stdout.write(`The simulator answered ${sim.log.length} API requests.\n`);
       } finally {
         await sim.close();
       }
+      if (failed) process.exitCode = 1;
     });
+}
+
+/** Outputs shortened for a screen: long lists and maps are counted, not printed. */
+function brief(value: unknown): string {
+  const text = JSON.stringify(value, (_k, v) => {
+    if (Array.isArray(v) && v.length > 3) return `[${v.length} items]`;
+    if (v && typeof v === 'object' && Object.keys(v).length > 6) return `{${Object.keys(v).length} entries}`;
+    return v;
+  });
+  return text.length > 300 ? `${text.slice(0, 299)}…` : text;
 }

@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import { DateTime } from 'luxon';
+import Twig from 'twig';
+import { InvalidInputError, RunFailedError } from '../errors.js';
+
+/**
+ * Kestra's Pebble expressions, on twig.js (Pebble is Twig's Java sibling: same `{{ }}`, filters,
+ * `??`, `is defined`). Kestra-specific functions and filters are registered here once.
+ */
+
+/** An expression failed at run time (undefined variable, missing secret). Exit 1 unless it is input. */
+export class ExpressionError extends RunFailedError {}
+
+export type SecretLookup = (name: string) => string;
+
+let currentSecret: SecretLookup | undefined;
+let captured: { value: unknown } | undefined;
+
+function toDateTime(value: unknown): DateTime {
+  if (value instanceof Date) return DateTime.fromJSDate(value, { zone: 'utc' });
+  if (typeof value === 'number') return DateTime.fromSeconds(value, { zone: 'utc' });
+  const dt = DateTime.fromISO(String(value), { zone: 'utc' });
+  if (!dt.isValid) throw new Error(`date: cannot read ${JSON.stringify(value)} as a date`);
+  return dt;
+}
+
+let registered = false;
+function register(): void {
+  if (registered) return;
+  registered = true;
+  Twig.extendFunction('secret', (name: unknown) => {
+    if (!currentSecret) throw new Error('secret() is not available here');
+    return currentSecret(String(name));
+  });
+  Twig.extendFunction('now', () => new Date().toISOString());
+  Twig.extendFunction('uuid', () => randomUUID());
+  Twig.extendFunction('fromJson', (text: unknown) => JSON.parse(String(text)));
+  Twig.extendFilter('toJson', (v: unknown) => JSON.stringify(v));
+  Twig.extendFilter('json', (v: unknown) => JSON.stringify(v));
+  Twig.extendFilter('number', (v: unknown) => Number(v));
+  Twig.extendFilter('values', (v: unknown) => Object.values((v ?? {}) as object));
+  // Pebble's date filter takes Java DateTimeFormatter patterns; luxon's tokens match the common ones.
+  Twig.extendFilter('date', (v: unknown, args?: unknown[]) => {
+    const pattern = args?.[0];
+    const dt = toDateTime(v);
+    return typeof pattern === 'string' ? dt.toFormat(pattern.replace(/'T'/g, "'T'")) : dt.toISO();
+  });
+  Twig.extendFilter('__kf_capture', (v: unknown) => {
+    if (captured) captured.value = v;
+    return '';
+  });
+}
+
+const SINGLE_EXPRESSION = /^\s*\{\{((?:(?!\{\{|\}\}).)*)\}\}\s*$/s;
+const IGNORED_LOOKUPS = new Set(['then', 'loop', '_keys', 'toJSON', 'constructor', 'length']);
+const TOLERANT = /\?\?|\bdefault\b|\bis\s+(not\s+)?(defined|null|empty)\b/;
+
+/** Wraps the context so that lookups of missing names are recorded (twig.js itself renders them empty). */
+function recording(obj: object, path: string, misses: string[]): object {
+  return new Proxy(obj, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      if (typeof prop === 'symbol') return value;
+      if (!(prop in target)) {
+        if (path === '' && !IGNORED_LOOKUPS.has(prop)) misses.push(prop);
+        return undefined;
+      }
+      return value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date)
+        ? recording(value, path ? `${path}.${prop}` : prop, misses)
+        : value;
+    },
+    has(target, prop) {
+      const has = Reflect.has(target, prop);
+      if (!has && typeof prop === 'string' && !IGNORED_LOOKUPS.has(prop))
+        misses.push(path ? `${path}.${prop}` : prop);
+      return has;
+    },
+  });
+}
+
+export interface RenderScope {
+  /** Where the expression lives, for messages: "task 'purge', property 'url'". */
+  where: string;
+  secret: SecretLookup;
+}
+
+export function hasExpression(value: unknown): boolean {
+  return typeof value === 'string' && (value.includes('{{') || value.includes('{%'));
+}
+
+/** Renders one template string. A string that is one `{{ expr }}` yields the expression's own value (list, number...). */
+export function renderString(
+  template: string,
+  context: Record<string, unknown>,
+  scope: RenderScope,
+): unknown {
+  if (!hasExpression(template)) return template;
+  register();
+  const single = SINGLE_EXPRESSION.exec(template);
+  const source = single ? `{{ (${single[1]}) | __kf_capture }}` : template;
+  const misses: string[] = [];
+  let compiled: ReturnType<typeof Twig.twig>;
+  try {
+    compiled = Twig.twig({ data: source, rethrow: true, autoescape: false });
+  } catch (err) {
+    throw new InvalidInputError(
+      `${scope.where}: cannot parse expression ${JSON.stringify(template)}: ${(err as Error).message}`,
+    );
+  }
+  const previous = { secret: currentSecret, captured };
+  currentSecret = scope.secret;
+  const box = { value: undefined as unknown };
+  captured = box;
+  let text: string;
+  try {
+    text = compiled.render(recording(context, '', misses) as Record<string, unknown>);
+  } catch (err) {
+    if (err instanceof RunFailedError || err instanceof InvalidInputError) throw err;
+    throw new ExpressionError(
+      `${scope.where}: ${(err as Error).message ?? String(err)} in ${JSON.stringify(template)}`,
+    );
+  } finally {
+    currentSecret = previous.secret;
+    captured = previous.captured;
+  }
+  if (misses.length > 0 && !TOLERANT.test(template)) {
+    throw new ExpressionError(
+      `${scope.where}: undefined variable '${misses[0]}' in ${JSON.stringify(template)}` +
+        ` (known: ${Object.keys(context).join(', ')})`,
+    );
+  }
+  return single ? box.value : text;
+}
+
+/** Renders every string inside a value (objects and lists walked), keeping types of single expressions. */
+export function renderValue(value: unknown, context: Record<string, unknown>, scope: RenderScope): unknown {
+  if (typeof value === 'string') return renderString(value, context, scope);
+  if (Array.isArray(value)) return value.map((v) => renderValue(v, context, scope));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderValue(v, context, scope)]));
+  }
+  return value;
+}
+
+/** Kestra's falsy values for conditions: false, "false", 0, "0", "-0", "", null, undefined. */
+export function isTruthy(value: unknown): boolean {
+  if (value === null || value === undefined || value === false || value === 0) return false;
+  if (typeof value === 'string') return !['', 'false', '0', '-0'].includes(value.trim().toLowerCase());
+  return true;
+}

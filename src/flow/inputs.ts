@@ -1,0 +1,102 @@
+import { DateTime } from 'luxon';
+import { InvalidInputError, show } from '../errors.js';
+import { parseDuration } from './duration.js';
+import type { InputDef } from './model.js';
+
+function coerce(def: InputDef, type: InputDef['type'], value: unknown, name: string): unknown {
+  const bad = (expected: string) =>
+    new InvalidInputError(`${name}: ${show(value)} is not a valid ${type} input; expected ${expected}`, name);
+  switch (type) {
+    case 'INT': {
+      const n =
+        typeof value === 'number' ? value : /^-?\d+$/.test(String(value).trim()) ? Number(value) : Number.NaN;
+      if (!Number.isSafeInteger(n)) throw bad('a whole number');
+      return n;
+    }
+    case 'FLOAT': {
+      const n = typeof value === 'number' ? value : String(value).trim() === '' ? Number.NaN : Number(value);
+      if (!Number.isFinite(n)) throw bad('a number');
+      return n;
+    }
+    case 'BOOLEAN':
+      if (value === true || value === 'true') return true;
+      if (value === false || value === 'false') return false;
+      throw bad('true or false');
+    case 'ARRAY': {
+      let list = value;
+      if (typeof value === 'string') {
+        const t = value.trim();
+        try {
+          list = t.startsWith('[') ? JSON.parse(t) : t === '' ? [] : t.split(',').map((s) => s.trim());
+        } catch {
+          throw bad('a JSON array or a comma-separated list');
+        }
+      }
+      if (!Array.isArray(list)) throw bad('a list');
+      return list.map((item, i) => coerce(def, def.itemType ?? 'STRING', item, `${name}[${i}]`));
+    }
+    case 'JSON':
+      if (typeof value !== 'string') return value;
+      try {
+        return JSON.parse(value);
+      } catch {
+        throw bad('JSON');
+      }
+    case 'DATETIME': {
+      const dt =
+        value instanceof Date ? DateTime.fromJSDate(value) : DateTime.fromISO(String(value), { zone: 'utc' });
+      if (!dt.isValid) throw bad('an ISO-8601 date-time, e.g. 2026-11-21T10:00:00Z');
+      return dt.toUTC().toISO();
+    }
+    case 'DURATION':
+      parseDuration(value, name, { allowZero: true });
+      return String(value);
+    case 'SELECT':
+      if (!def.values?.includes(String(value)) && !def.allowCustomValue)
+        throw bad(`one of ${def.values?.join(', ')}`);
+      return String(value);
+    default:
+      if (typeof value === 'object' && value !== null) throw bad('a string');
+      return String(value);
+  }
+}
+
+/** Applies defaults, checks required inputs and converts each value to its declared type. */
+export function resolveInputs(defs: InputDef[], given: Record<string, unknown>): Record<string, unknown> {
+  const declared = new Set(defs.map((d) => d.id));
+  for (const key of Object.keys(given)) {
+    if (!declared.has(key)) {
+      const list = defs.length ? defs.map((d) => d.id).join(', ') : 'none';
+      throw new InvalidInputError(
+        `--input ${key}: the flow has no input '${key}'; it declares: ${list}`,
+        key,
+      );
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const def of defs) {
+    const value = given[def.id] ?? def.defaults;
+    if (value === undefined || value === null) {
+      if (def.required) {
+        throw new InvalidInputError(
+          `input '${def.id}' (${def.type}) is required; pass --input ${def.id}=VALUE or give it defaults`,
+          def.id,
+        );
+      }
+      continue;
+    }
+    out[def.id] = coerce(def, def.type, value, `input '${def.id}'`);
+  }
+  return out;
+}
+
+/** Parses repeated `--input key=value` flags. */
+export function parseInputFlags(flags: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const flag of flags) {
+    const eq = flag.indexOf('=');
+    if (eq <= 0) throw new InvalidInputError(`--input: ${show(flag)} is not key=value`, '--input');
+    out[flag.slice(0, eq)] = flag.slice(eq + 1);
+  }
+  return out;
+}

@@ -1,0 +1,321 @@
+import { readFileSync, statSync } from 'node:fs';
+import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { InvalidInputError, show } from '../errors.js';
+import { TASKS, TRIGGERS } from '../tasks/index.js';
+import { describeIssue, type TaskDefinition } from '../tasks/task.js';
+import { hasExpression } from './expressions.js';
+import {
+  flowSchema,
+  type InputDef,
+  inputSchema,
+  TASK_COMMON_KEYS,
+  TRIGGER_COMMON_KEYS,
+  taskCommonSchema,
+} from './model.js';
+
+export const MAX_FLOW_BYTES = 1024 * 1024;
+
+export interface TaskNode {
+  id: string;
+  type: string;
+  def: TaskDefinition;
+  common: z.output<typeof taskCommonSchema>;
+  /** Properties as written (expressions unrendered), plugin defaults applied. */
+  props: Record<string, unknown>;
+  then?: TaskNode[];
+  else?: TaskNode[];
+}
+
+export interface TriggerNode {
+  id: string;
+  type: string;
+  def: TaskDefinition;
+  disabled: boolean;
+  stopAfter: string[] | undefined;
+  props: Record<string, unknown>;
+}
+
+export interface Flow {
+  file: string;
+  id: string;
+  namespace: string;
+  description: string | undefined;
+  labels: Record<string, unknown>;
+  inputs: InputDef[];
+  variables: Record<string, unknown>;
+  tasks: TaskNode[];
+  errors: TaskNode[];
+  finally: TaskNode[];
+  triggers: TriggerNode[];
+  disabled: boolean;
+  warnings: string[];
+}
+
+export interface FlowProblem {
+  line: number;
+  col: number;
+  path: string;
+  message: string;
+}
+
+/** A flow file that cannot run: every problem found, each with line, column and property path. */
+export class FlowError extends InvalidInputError {
+  constructor(
+    readonly file: string,
+    readonly problems: FlowProblem[],
+  ) {
+    super(
+      problems
+        .map((p) => `${file}:${p.line}:${p.col}: ${p.path ? `${p.path}: ` : ''}${p.message}`)
+        .join('\n'),
+      file,
+    );
+  }
+}
+
+type Path = (string | number)[];
+
+const pathText = (path: Path) =>
+  path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+
+class Problems {
+  readonly list: FlowProblem[] = [];
+  constructor(
+    private readonly doc: Document | undefined,
+    private readonly lines: LineCounter,
+  ) {}
+
+  add(path: Path, message: string): void {
+    let p = [...path];
+    let node: unknown;
+    while (this.doc) {
+      node = p.length === 0 ? this.doc.contents : this.doc.getIn(p, true);
+      if (isNode(node) || p.length === 0) break;
+      p = p.slice(0, -1);
+    }
+    const offset = isNode(node) && node.range ? node.range[0] : 0;
+    const pos = this.lines.linePos(offset);
+    this.list.push({ line: pos.line, col: pos.col, path: pathText(path), message });
+  }
+}
+
+function knownTypes(registry: Record<string, unknown>): string {
+  return Object.keys(registry).join(', ');
+}
+
+function applyPluginDefaults(
+  type: string,
+  props: Record<string, unknown>,
+  defaults: { type: string; values: Record<string, unknown>; forced?: boolean | undefined }[],
+): Record<string, unknown> {
+  let out = props;
+  for (const d of defaults) {
+    if (type === d.type || type.startsWith(`${d.type}.`))
+      out = d.forced ? { ...out, ...d.values } : { ...d.values, ...out };
+  }
+  return out;
+}
+
+/** Validates properties as written: values that are expressions are checked after rendering, at run time. */
+function checkProps(
+  def: TaskDefinition,
+  props: Record<string, unknown>,
+  path: Path,
+  where: string,
+  problems: Problems,
+): void {
+  const literal = Object.fromEntries(Object.entries(props).filter(([, v]) => !hasExpression(v)));
+  const result = def.props.safeParse(literal);
+  if (result.success) return;
+  for (const issue of result.error.issues) {
+    const key = issue.path[0];
+    if (typeof key === 'string' && key in props && hasExpression(props[key])) continue;
+    const message = describeIssue(where, issue, literal)
+      .slice(where.length)
+      .replace(/^[.:[\]\w]*?: /, '');
+    const sub = issue.code === 'unrecognized_keys' ? [issue.keys[0] as string] : (issue.path as Path);
+    problems.add(
+      [...path, ...sub],
+      issue.code === 'unrecognized_keys' ? `unknown property for ${def.type}` : message,
+    );
+  }
+}
+
+interface LoadContext {
+  problems: Problems;
+  ids: Map<string, string>;
+  pluginDefaults: { type: string; values: Record<string, unknown>; forced?: boolean | undefined }[];
+}
+
+function loadTasks(list: unknown, path: Path, ctx: LoadContext): TaskNode[] {
+  if (!Array.isArray(list)) return [];
+  const nodes: TaskNode[] = [];
+  list.forEach((raw, i) => {
+    const p = [...path, i];
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+      ctx.problems.add(p, `expected a task (a map with id and type), got ${show(raw)}`);
+      return;
+    }
+    const task = raw as Record<string, unknown>;
+    const common = taskCommonSchema.safeParse(task);
+    if (!common.success) {
+      for (const issue of common.error.issues) {
+        ctx.problems.add(
+          [...p, ...(issue.path as Path)],
+          describeIssue('', issue, task).replace(/^[.:[\]\w]*?: /, ''),
+        );
+      }
+      return;
+    }
+    const { id, type } = common.data;
+    const seenAt = ctx.ids.get(id);
+    if (seenAt) ctx.problems.add([...p, 'id'], `duplicate task id '${id}' (also at ${seenAt})`);
+    else ctx.ids.set(id, pathText(p));
+    const def = TASKS[type];
+    if (!def) {
+      const hint = type.startsWith('io.kestra.plugin.fastly')
+        ? 'unknown Fastly task type'
+        : 'unknown task type';
+      ctx.problems.add([...p, 'type'], `${hint} ${show(type)}; known types: ${knownTypes(TASKS)}`);
+      return;
+    }
+    const own = Object.fromEntries(Object.entries(task).filter(([k]) => !TASK_COMMON_KEYS.includes(k)));
+    const props = applyPluginDefaults(type, own, ctx.pluginDefaults);
+    checkProps(def, props, p, `task '${id}'`, ctx.problems);
+    const node: TaskNode = { id, type, def, common: common.data, props };
+    if (type === 'io.kestra.plugin.core.flow.If') {
+      node.then = loadTasks(props.then, [...p, 'then'], ctx);
+      if (props.else !== undefined) node.else = loadTasks(props.else, [...p, 'else'], ctx);
+    }
+    nodes.push(node);
+  });
+  return nodes;
+}
+
+function loadTriggers(list: unknown, ctx: LoadContext): TriggerNode[] {
+  if (!Array.isArray(list)) return [];
+  const nodes: TriggerNode[] = [];
+  list.forEach((raw, i) => {
+    const p: Path = ['triggers', i];
+    const trigger = (raw ?? {}) as Record<string, unknown>;
+    const id = trigger.id;
+    const type = trigger.type;
+    if (typeof id !== 'string' || !/^[a-zA-Z0-9][a-zA-Z0-9_-]*$/.test(id)) {
+      ctx.problems.add([...p, 'id'], `expected a trigger id (letters, digits, _ and -), got ${show(id)}`);
+      return;
+    }
+    const def = typeof type === 'string' ? TRIGGERS[type] : undefined;
+    if (!def) {
+      ctx.problems.add(
+        [...p, 'type'],
+        `unknown trigger type ${show(type)}; known types: ${knownTypes(TRIGGERS)}`,
+      );
+      return;
+    }
+    const props = Object.fromEntries(
+      Object.entries(trigger).filter(([k]) => !TRIGGER_COMMON_KEYS.includes(k)),
+    );
+    checkProps(def, props, p, `trigger '${id}'`, ctx.problems);
+    const stopAfter = Array.isArray(trigger.stopAfter) ? (trigger.stopAfter as string[]) : undefined;
+    nodes.push({ id, type: type as string, def, disabled: trigger.disabled === true, stopAfter, props });
+  });
+  return nodes;
+}
+
+/** Parses and validates a flow; throws a FlowError listing every problem with its position. */
+export function parseFlow(text: string, file: string): Flow {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const syntax = new Problems(undefined, lines);
+  for (const e of doc.errors) {
+    const pos = lines.linePos(e.pos[0]);
+    syntax.list.push({
+      line: pos.line,
+      col: pos.col,
+      path: '',
+      message: `YAML syntax error: ${e.message.split('\n')[0]}`,
+    });
+  }
+  if (syntax.list.length) throw new FlowError(file, syntax.list);
+  const data = doc.toJS() as unknown;
+  const problems = new Problems(doc, lines);
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    problems.add([], 'expected a flow: a map with id, namespace and tasks');
+    throw new FlowError(file, problems.list);
+  }
+  const top = flowSchema.safeParse(data);
+  if (!top.success) {
+    for (const issue of top.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const k of issue.keys) problems.add([k], 'unknown flow property');
+      } else problems.add(issue.path as Path, describeIssue('', issue, data).replace(/^[.:[\]\w]*?: /, ''));
+    }
+  }
+  const raw = data as Record<string, unknown>;
+  const inputs: InputDef[] = [];
+  (Array.isArray(raw.inputs) ? raw.inputs : []).forEach((input, i) => {
+    const r = inputSchema.safeParse(input);
+    if (r.success) inputs.push(r.data);
+    else
+      for (const issue of r.error.issues)
+        problems.add(
+          ['inputs', i, ...(issue.path as Path)],
+          describeIssue('', issue, input).replace(/^[.:[\]\w]*?: /, ''),
+        );
+  });
+  const ctx: LoadContext = {
+    problems,
+    ids: new Map(),
+    pluginDefaults: top.success ? (top.data.pluginDefaults ?? []) : [],
+  };
+  const tasks = loadTasks(raw.tasks, ['tasks'], ctx);
+  const errors = loadTasks(raw.errors, ['errors'], ctx);
+  const fin = loadTasks(raw.finally, ['finally'], ctx);
+  const triggers = loadTriggers(raw.triggers, ctx);
+  if (problems.list.length) throw new FlowError(file, problems.list);
+
+  const f = top.data as z.output<typeof flowSchema>;
+  const warnings: string[] = [];
+  for (const k of ['concurrency', 'outputs'] as const) {
+    if (f[k] !== undefined)
+      warnings.push(`${file}: '${k}' is accepted but not supported by kestra-fastly; it is ignored`);
+  }
+  const labels = Array.isArray(f.labels)
+    ? Object.fromEntries(f.labels.map((l) => [l.key, l.value]))
+    : ((f.labels as Record<string, unknown> | undefined) ?? {});
+  return {
+    file,
+    id: f.id,
+    namespace: f.namespace,
+    description: f.description,
+    labels,
+    inputs,
+    variables: f.variables ?? {},
+    tasks,
+    errors,
+    finally: fin,
+    triggers,
+    disabled: f.disabled ?? false,
+    warnings,
+  };
+}
+
+export function loadFlowFile(file: string): Flow {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch (err) {
+    throw new InvalidInputError(
+      `${file}: cannot read the flow file (${(err as NodeJS.ErrnoException).code})`,
+      file,
+    );
+  }
+  if (size > MAX_FLOW_BYTES) {
+    throw new InvalidInputError(
+      `${file}: the flow file is ${(size / 1048576).toFixed(1)} MB; the limit is 1 MB`,
+      file,
+    );
+  }
+  return parseFlow(readFileSync(file, 'utf8'), file);
+}

@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { InvalidInputError } from '../errors.js';
+import { ExpressionError } from './expressions.js';
+import type { Masker } from './logger.js';
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Resolves `secret('NAME')` as Kestra's open-source edition does (`SECRET_NAME`, base64, name
+ * upper-cased), then plain `NAME` from the environment, then a dotenv file. Every value is masked.
+ */
+export class SecretStore {
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #file: Record<string, string>;
+  readonly #masker: Masker;
+
+  constructor(env: NodeJS.ProcessEnv, masker: Masker, secretsFile?: string) {
+    this.#env = env;
+    this.#masker = masker;
+    this.#file = secretsFile ? readSecretsFile(secretsFile) : {};
+  }
+
+  get(name: string): string {
+    const upper = name.toUpperCase();
+    const encoded = Object.entries(this.#env).find(([k]) => k.toUpperCase() === `SECRET_${upper}`);
+    if (encoded?.[1] !== undefined) {
+      const value = decodeBase64(encoded[0], encoded[1]);
+      this.#masker.add(value);
+      return value;
+    }
+    const plain = this.#env[name] ?? this.#env[upper] ?? this.#file[name] ?? this.#file[upper];
+    if (plain === undefined) {
+      throw new ExpressionError(
+        `Cannot find secret for key '${name}'. Set SECRET_${upper} (base64), ${upper}, or add it to --secrets-file`,
+      );
+    }
+    this.#masker.add(plain);
+    return plain;
+  }
+}
+
+function decodeBase64(variable: string, raw: string): string {
+  const text = raw.replace(/[\r\n]/g, '').trim();
+  if (!BASE64.test(text) || text.length % 4 === 1) {
+    throw new InvalidInputError(
+      `${variable}: the value is not valid base64 (value hidden); Kestra secrets are base64-encoded, e.g. $(printf %s "$TOKEN" | base64 -w0)`,
+      variable,
+    );
+  }
+  return Buffer.from(text, 'base64').toString('utf8');
+}
+
+function readSecretsFile(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new InvalidInputError(
+      `--secrets-file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code}`,
+      '--secrets-file',
+    );
+  }
+  return parseEnv(text) as Record<string, string>;
+}

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { defineTask } from '../task.js';
+
+/** Tasks nested under If; each is validated as a task of its own by the flow loader. */
+const subtasks = z.array(z.record(z.string(), z.unknown())).min(1);
+
+export default defineTask({
+  type: 'io.kestra.plugin.core.flow.If',
+  title: 'Run tasks depending on a condition.',
+  description:
+    'Runs `then` when `condition` renders truthy, else `else`. Falsy: false, "false", 0, "0", "-0", "", null.',
+  examples: [
+    {
+      title: 'Purge-all only when asked',
+      flow: `id: maybe_purge_all
+namespace: company.ops
+inputs:
+  - id: everything
+    type: BOOLEAN
+    defaults: false
+tasks:
+  - id: check
+    type: io.kestra.plugin.core.flow.If
+    condition: "{{ inputs.everything }}"
+    then:
+      - id: purge_all
+        type: io.kestra.plugin.fastly.purge.All
+        apiToken: "{{ secret('FASTLY_API_TOKEN') }}"
+        serviceId: "{{ secret('FASTLY_SERVICE_ID') }}"
+`,
+    },
+  ],
+  props: z.strictObject({
+    condition: z.unknown().describe('Expression; truthy runs `then`.'),
+    then: subtasks.describe('Tasks run when the condition is truthy.'),
+    else: subtasks.optional().describe('Tasks run otherwise.'),
+  }),
+  outputs: {},
+  // The executor runs the branches; this records nothing of its own.
+  async run() {
+    return {};
+  },
+});

@@ -1,0 +1,217 @@
+import { Duration } from 'luxon';
+import { z } from 'zod';
+import { STATS_FIELDS } from '../../fastly/fields.js';
+import { historical } from '../../fastly/stats.js';
+import type { StatsPoint } from '../../fastly/types.js';
+import { connectionProps, defineTask, makeClient, numberish, type TaskContext } from '../task.js';
+
+export const COMPARATORS = [
+  'GREATER_THAN',
+  'GREATER_THAN_OR_EQUAL',
+  'LESS_THAN',
+  'LESS_THAN_OR_EQUAL',
+  'EQUAL',
+  'NOT_EQUAL',
+] as const;
+export const AGGREGATIONS = ['SUM', 'AVG', 'MIN', 'MAX', 'LAST'] as const;
+export const FIRE_ON = ['EVERY_MATCH', 'CROSSING'] as const;
+
+const isoDuration = (fallback: string, what: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((v) => Duration.fromISO(v).isValid && !/[YW]/i.test(v), {
+      error: `expected an ISO-8601 duration such as PT30S, PT5M or PT1H (${what})`,
+    });
+
+const fieldName = z.string().refine((f) => (STATS_FIELDS as readonly string[]).includes(f), {
+  error: 'expected a documented stats field, e.g. status_5xx, requests, hit_ratio, bandwidth',
+});
+
+const statsTriggerProps = z.strictObject({
+  ...connectionProps,
+  serviceId: z.string().describe('Fastly service ID.'),
+  field: fieldName.describe('Stats field to watch, e.g. status_5xx.'),
+  threshold: numberish()
+    .refine((n) => Number.isFinite(n) && n >= 0, { error: 'expected a number ≥ 0' })
+    .describe('Value compared with the aggregated field.'),
+  comparator: z
+    .enum(COMPARATORS)
+    .default('GREATER_THAN')
+    .describe('How the value is compared with the threshold.'),
+  window: isoDuration('PT1H', 'window').describe('How far back to look (ISO-8601).'),
+  by: z.enum(['minute', 'hour', 'day']).default('minute').describe('Bucket size of the fetched points.'),
+  interval: isoDuration('PT1M', 'interval').describe('How often to evaluate (ISO-8601, at least PT30S).'),
+  aggregation: z.enum(AGGREGATIONS).default('SUM').describe('How points are combined; AVG for ratios.'),
+  delay: isoDuration('PT0S', 'delay').describe(
+    'Shift the window back to skip minutes Fastly has not finished counting.',
+  ),
+  fireOn: z
+    .enum(FIRE_ON)
+    .default('EVERY_MATCH')
+    .describe('EVERY_MATCH fires each interval while true; CROSSING fires once per crossing.'),
+});
+
+export type StatsTriggerProps = z.output<typeof statsTriggerProps>;
+
+export const StatsTrigger = defineTask({
+  type: 'io.kestra.plugin.fastly.stats.StatsTrigger',
+  title: 'Fire an execution when a Fastly stat crosses a threshold.',
+  description:
+    'Every `interval`, fetches `/stats/service/{serviceId}/field/{field}` over the last `window` (shifted back by ' +
+    '`delay`), aggregates the points (SUM by default; use AVG for ratios like hit_ratio) and compares the result ' +
+    'with `threshold`. `fireOn: EVERY_MATCH` (Kestra’s behaviour) fires at every interval while the condition ' +
+    'holds; `CROSSING` fires once when it becomes true and re-arms when it becomes false. Fastly reports minute ' +
+    'data 2–15 minutes late: a `delay` of PT5M–PT15M avoids half-counted minutes. Needs `global:read`.',
+  examples: [
+    {
+      title: 'Alert on a 5xx spike',
+      flow: `id: fastly_error_alert
+namespace: company.ops
+triggers:
+  - id: high_error_rate
+    type: io.kestra.plugin.fastly.stats.StatsTrigger
+    apiToken: "{{ secret('FASTLY_API_TOKEN') }}"
+    serviceId: "{{ secret('FASTLY_SERVICE_ID') }}"
+    field: "status_5xx"
+    threshold: 50
+    comparator: GREATER_THAN
+    window: "PT1H"
+    interval: PT5M
+tasks:
+  - id: alert
+    type: io.kestra.plugin.core.log.Log
+    message: "5xx spike: {{ trigger.value }} errors (threshold: {{ trigger.threshold }})"
+`,
+    },
+  ],
+  props: statsTriggerProps,
+  outputs: {
+    value: 'The aggregated field value.',
+    threshold: 'The threshold.',
+    field: 'The field.',
+    comparator: 'The comparator.',
+    serviceId: 'The service.',
+    window: 'The window (ISO-8601).',
+    from: 'Start of the evaluated window (ISO-8601).',
+    to: 'End of the evaluated window (ISO-8601).',
+    date: 'When the trigger fired (ISO-8601).',
+  },
+  async run(props, ctx): Promise<Assessment> {
+    const window = pollWindow(props, Date.now() / 1000);
+    const points = await fetchPoints(props, window, ctx);
+    return assess(props, points, window);
+  },
+});
+
+export const seconds = (iso: string): number => Duration.fromISO(iso).as('seconds');
+
+/** The time window one evaluation looks at. */
+export function pollWindow(props: StatsTriggerProps, nowSeconds: number): { from: number; to: number } {
+  const to = Math.floor(nowSeconds - seconds(props.delay));
+  return { from: to - seconds(props.window), to };
+}
+
+/** Evaluations with the same key can share one API call. */
+export function pollKey(props: StatsTriggerProps, window: { from: number; to: number }): string {
+  return JSON.stringify([
+    props.baseUrl ?? '',
+    props.apiToken,
+    props.serviceId,
+    props.field,
+    props.by,
+    window.from,
+    window.to,
+  ]);
+}
+
+export async function fetchPoints(
+  props: StatsTriggerProps,
+  window: { from: number; to: number },
+  ctx: TaskContext,
+): Promise<StatsPoint[]> {
+  const res = await historical(makeClient(props, ctx), {
+    serviceId: props.serviceId,
+    field: props.field,
+    by: props.by,
+    from: window.from,
+    to: window.to,
+  });
+  return res.data[props.serviceId] ?? [];
+}
+
+export function aggregateValues(values: number[], aggregation: (typeof AGGREGATIONS)[number]): number | null {
+  if (aggregation === 'SUM') return values.reduce((a, b) => a + b, 0);
+  if (values.length === 0) return null;
+  switch (aggregation) {
+    case 'AVG':
+      return values.reduce((a, b) => a + b, 0) / values.length;
+    case 'MIN':
+      return Math.min(...values);
+    case 'MAX':
+      return Math.max(...values);
+    default:
+      return values[values.length - 1] ?? null;
+  }
+}
+
+export function compare(value: number, comparator: (typeof COMPARATORS)[number], threshold: number): boolean {
+  switch (comparator) {
+    case 'GREATER_THAN':
+      return value > threshold;
+    case 'GREATER_THAN_OR_EQUAL':
+      return value >= threshold;
+    case 'LESS_THAN':
+      return value < threshold;
+    case 'LESS_THAN_OR_EQUAL':
+      return value <= threshold;
+    case 'EQUAL':
+      return value === threshold;
+    default:
+      return value !== threshold;
+  }
+}
+
+export interface Assessment {
+  matched: boolean;
+  value: number | null;
+  variables: Record<string, unknown>;
+}
+
+/** Aggregates the points and compares; the variables are what `{{ trigger.* }}` shows when it fires. */
+export function assess(
+  props: StatsTriggerProps,
+  points: StatsPoint[],
+  window: { from: number; to: number },
+): Assessment {
+  const values = points.map((p) => Number(p[props.field])).filter((v) => Number.isFinite(v));
+  const raw = aggregateValues(values, props.aggregation);
+  const value = raw === null ? null : Number(raw.toFixed(6));
+  const matched = value !== null && compare(value, props.comparator, props.threshold);
+  return {
+    matched,
+    value,
+    variables: {
+      value,
+      threshold: props.threshold,
+      field: props.field,
+      comparator: props.comparator,
+      serviceId: props.serviceId,
+      window: props.window,
+      from: new Date(window.from * 1000).toISOString(),
+      to: new Date(window.to * 1000).toISOString(),
+      date: new Date().toISOString(),
+    },
+  };
+}
+
+/** Edge or level triggering: whether this evaluation fires, and whether the trigger stays armed. */
+export function decide(
+  fireOn: (typeof FIRE_ON)[number],
+  matched: boolean,
+  armed: boolean,
+): { fire: boolean; armed: boolean } {
+  if (fireOn === 'EVERY_MATCH') return { fire: matched, armed: true };
+  if (matched) return { fire: armed, armed: false };
+  return { fire: false, armed: true };
+}
