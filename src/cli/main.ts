@@ -60,5 +60,6 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv).then((code) => {
-  process.exitCode = code;
+  // A command may have set a failing exit code itself after printing its result.
+  process.exitCode = code === 0 ? (process.exitCode ?? 0) : code;
 });

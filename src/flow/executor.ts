@@ -23,6 +23,8 @@ export interface TaskRun {
   outputs?: unknown;
   metrics?: Metric[];
   error?: string;
+  /** `input` when the failure is the flow's or its inputs' fault (exit 2), else `runtime`. */
+  errorKind?: 'input' | 'runtime';
 }
 
 export interface Execution {
@@ -147,10 +149,9 @@ export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Exe
         log.debug('runIf is false: skipped');
         return finish('SKIPPED');
       }
-      if (node.then) {
-        const branch = isTruthy(renderValue(node.props.condition, context, scope('condition')))
-          ? node.then
-          : node.else;
+      if (node.thenTasks) {
+        const truthy = isTruthy(renderValue(node.props.condition, context, scope('condition')));
+        const branch = truthy ? node.thenTasks : node.elseTasks;
         const state = branch ? await runTasks(branch) : 'SUCCESS';
         return finish(state === 'SKIPPED' ? 'SUCCESS' : state);
       }
@@ -198,6 +199,7 @@ export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Exe
       }
       const message =
         e instanceof KestraFastlyError ? e.message : `${e.name ?? 'Error'}: ${e.message ?? String(err)}`;
+      run.errorKind = e instanceof InvalidInputError ? 'input' : 'runtime';
       if (node.common.allowFailure) {
         log.warn(`failed (allowFailure): ${message}`);
         return finish('WARNING', message);

@@ -8,8 +8,8 @@ import { InvalidInputError, RunFailedError } from '../errors.js';
  * `??`, `is defined`). Kestra-specific functions and filters are registered here once.
  */
 
-/** An expression failed at run time (undefined variable, missing secret). Exit 1 unless it is input. */
-export class ExpressionError extends RunFailedError {}
+/** An expression cannot be rendered (undefined variable, missing secret): a problem of the flow or its inputs. */
+export class ExpressionError extends InvalidInputError {}
 
 export type SecretLookup = (name: string) => string;
 
@@ -116,6 +116,7 @@ export function renderString(
     text = compiled.render(recording(context, '', misses) as Record<string, unknown>);
   } catch (err) {
     if (err instanceof RunFailedError || err instanceof InvalidInputError) throw err;
+    // twig.js wraps errors thrown by functions such as secret(); keep ours.
     throw new ExpressionError(
       `${scope.where}: ${(err as Error).message ?? String(err)} in ${JSON.stringify(template)}`,
     );

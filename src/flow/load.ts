@@ -23,8 +23,9 @@ export interface TaskNode {
   common: z.output<typeof taskCommonSchema>;
   /** Properties as written (expressions unrendered), plugin defaults applied. */
   props: Record<string, unknown>;
-  then?: TaskNode[];
-  else?: TaskNode[];
+  /** If: the branches. */
+  thenTasks?: TaskNode[];
+  elseTasks?: TaskNode[];
 }
 
 export interface TriggerNode {
@@ -185,8 +186,8 @@ function loadTasks(list: unknown, path: Path, ctx: LoadContext): TaskNode[] {
     checkProps(def, props, p, `task '${id}'`, ctx.problems);
     const node: TaskNode = { id, type, def, common: common.data, props };
     if (type === 'io.kestra.plugin.core.flow.If') {
-      node.then = loadTasks(props.then, [...p, 'then'], ctx);
-      if (props.else !== undefined) node.else = loadTasks(props.else, [...p, 'else'], ctx);
+      node.thenTasks = loadTasks(props.then, [...p, 'then'], ctx);
+      if (props.else !== undefined) node.elseTasks = loadTasks(props.else, [...p, 'else'], ctx);
     }
     nodes.push(node);
   });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError, type KestraFastlyError, RunFailedError } from '../../errors.js';
 import { type Execution, runFlow } from '../../flow/executor.js';
 import { parseInputFlags, resolveInputs } from '../../flow/inputs.js';
 import { type Flow, loadFlowFile } from '../../flow/load.js';
@@ -139,7 +139,7 @@ export function registerFlow(program: Command): void {
             print(`    outputs: ${summarize(run.outputs)}`);
         }
       }
-      if (ex.state === 'FAILED') process.exitCode = 1;
+      if (ex.state === 'FAILED') throw executionFailed(ex, masker);
     });
 
   program
@@ -172,6 +172,15 @@ export function registerFlow(program: Command): void {
       if (opts.output) (await import('node:fs')).writeFileSync(opts.output, text);
       else process.stdout.write(text);
     });
+}
+
+/** A FAILED execution as an error: exit 2 when an input or the flow was at fault, else 1. */
+export function executionFailed(ex: Execution, masker: Masker): KestraFastlyError {
+  const run = ex.taskRuns.find((r) => r.state === 'FAILED' && r.error);
+  const message = masker.mask(
+    `execution ${ex.id} of ${ex.namespace}.${ex.flowId} FAILED${run ? ` at task '${run.taskId}': ${run.error}` : ''}`,
+  );
+  return run?.errorKind === 'input' ? new InvalidInputError(message) : new RunFailedError(message);
 }
 
 function summarize(outputs: unknown): string {
