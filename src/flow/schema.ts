@@ -56,7 +56,7 @@ export function flowJsonSchema(): Json {
     Object.values(TASKS).map((d) => [d.type, definitionSchema(d, taskCommon)]),
   );
   const ifDef = defs['io.kestra.plugin.core.flow.If'] as { properties: Json };
-  // biome-ignore lint/suspicious/noThenProperty: `then` is Kestra's property name.
+  // `then` is Kestra's property name (not a thenable).
   ifDef.properties.then = { type: 'array', items: { $ref: '#/$defs/task' } };
   ifDef.properties.else = { type: 'array', items: { $ref: '#/$defs/task' } };
   for (const d of Object.values(TRIGGERS)) defs[d.type] = definitionSchema(d, triggerCommon);

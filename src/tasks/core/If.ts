@@ -32,7 +32,7 @@ tasks:
   ],
   props: z.strictObject({
     condition: z.unknown().describe('Expression; truthy runs `then`.'),
-    // biome-ignore lint/suspicious/noThenProperty: `then` is Kestra's property name.
+    // `then` is Kestra's property name (not a thenable).
     then: subtasks.describe('Tasks run when the condition is truthy.'),
     else: subtasks.optional().describe('Tasks run otherwise.'),
   }),
