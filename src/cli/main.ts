@@ -15,27 +15,16 @@ function buildProgram(): Command {
 /** Runs the CLI; returns the exit code (0 ok, 1 run-time failure, 2 invalid input or usage). */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  const [
-    { registerPurge },
-    { registerStats },
-    { registerFlow },
-    { registerBridge },
-    { registerSimulator },
-    { registerDemo },
-  ] = await Promise.all([
-    import('./commands/purge.js'),
-    import('./commands/stats.js'),
-    import('./commands/flow.js'),
-    import('./commands/bridge.js'),
-    import('./commands/simulator.js'),
-    import('./commands/demo.js'),
+  const modules = await Promise.all([
+    import('./commands/purge.js').then((m) => m.registerPurge),
+    import('./commands/stats.js').then((m) => m.registerStats),
+    import('./commands/flow.js').then((m) => m.registerFlow),
+    import('./commands/bridge.js').then((m) => m.registerBridge),
+    import('./commands/server.js').then((m) => m.registerServer),
+    import('./commands/simulator.js').then((m) => m.registerSimulator),
+    import('./commands/demo.js').then((m) => m.registerDemo),
   ]);
-  registerPurge(program);
-  registerStats(program);
-  registerFlow(program);
-  registerBridge(program);
-  registerSimulator(program);
-  registerDemo(program);
+  for (const register of modules) register(program);
   try {
     await program.parseAsync(argv);
     return 0;

@@ -41,6 +41,8 @@ export interface Execution {
 }
 
 export interface RunOptions {
+  /** Execution id to use (a replayed firing keeps its id); default a new one. */
+  id?: string;
   inputs?: Record<string, unknown>;
   trigger?: Record<string, unknown>;
   env?: NodeJS.ProcessEnv;
@@ -79,7 +81,7 @@ export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Exe
   const secrets = new SecretStore(env, masker, options.secretsFile);
   const started = new Date();
   const execution: Execution = {
-    id: newId(),
+    id: options.id ?? newId(),
     namespace: flow.namespace,
     flowId: flow.id,
     state: 'SUCCESS',

@@ -116,7 +116,7 @@ export function syntheticPoint(
   const hitRate = 0.8 + ((h >>> 8) % 15) / 100;
   const hits = Math.round((requests - pass) * hitRate);
   const miss = requests - pass - hits;
-  const s5 = Math.round(requests * 0.0008 * rand());
+  const s5 = Math.round(requests * 0.0001 * rand());
   const s4 = Math.round(requests * 0.02);
   const s3 = Math.round(requests * 0.05);
   const s2 = requests - s3 - s4 - s5;

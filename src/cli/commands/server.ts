@@ -1,0 +1,94 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InvalidInputError } from '../../errors.js';
+import { createLogger, type Level, LEVELS, Masker } from '../../flow/logger.js';
+import { StateStore } from '../../flow/state.js';
+
+interface ServerFlags {
+  stateDir: string;
+  secretsFile?: string;
+  json?: boolean;
+  logLevel: string;
+}
+
+const DEFAULT_STATE_DIR = '.kestra-fastly';
+
+function level(value: string): Level {
+  const up = value.toUpperCase();
+  if (!(LEVELS as string[]).includes(up)) {
+    throw new InvalidInputError(
+      `--log-level: "${value}" is not a level; expected ${LEVELS.join(', ')}`,
+      '--log-level',
+    );
+  }
+  return up as Level;
+}
+
+export function registerServer(program: Command): void {
+  program
+    .command('server')
+    .argument('<flows...>', 'flow files or folders of flows')
+    .description('Evaluate the flows’ StatsTriggers at their intervals and run the flows when they fire')
+    .option('--state-dir <dir>', 'trigger state and execution history', DEFAULT_STATE_DIR)
+    .option('--secrets-file <file>', 'dotenv file of secrets')
+    .option('--json', 'structured (JSON) log lines')
+    .option('--log-level <level>', 'DEBUG shows every evaluation', 'INFO')
+    .action(async (paths: string[], opts: ServerFlags) => {
+      const { Scheduler } = await import('../../flow/scheduler.js');
+      const masker = new Masker();
+      const logger = createLogger({
+        level: level(opts.logLevel),
+        json: opts.json,
+        masker,
+        fields: { component: 'server' },
+      });
+      const scheduler = new Scheduler({
+        paths,
+        stateDir: resolve(opts.stateDir),
+        logger,
+        masker,
+        secretsFile: opts.secretsFile,
+        jsonLogs: opts.json,
+      });
+      scheduler.load(true);
+      const n = scheduler.entries.length;
+      if (n === 0)
+        throw new InvalidInputError(
+          `${paths.join(', ')}: no enabled StatsTrigger in these flows; nothing to schedule`,
+        );
+      logger.info(`scheduling ${n} trigger(s); state in ${resolve(opts.stateDir)}`);
+      scheduler.recover();
+      scheduler.start();
+      await new Promise<void>((done) => {
+        process.once('SIGINT', done);
+        process.once('SIGTERM', done);
+      });
+      logger.info('stopping: no new evaluations; letting running executions finish');
+      await scheduler.stop();
+      logger.info('stopped');
+    });
+
+  program
+    .command('executions')
+    .description('List recent executions run by the server')
+    .option('--state-dir <dir>', 'state folder of the server', DEFAULT_STATE_DIR)
+    .option('-n, --limit <n>', 'how many', '20')
+    .option('--json', 'one JSON document')
+    .action(async (opts: { stateDir: string; limit: string; json?: boolean }) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new InvalidInputError(`--limit: "${opts.limit}" must be a whole number ≥ 1`, '--limit');
+      const records = new StateStore(resolve(opts.stateDir)).history().slice(-limit).reverse();
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+        return;
+      }
+      if (!records.length) process.stdout.write('no executions yet\n');
+      for (const r of records) {
+        const value = r.trigger?.value !== undefined ? ` value=${r.trigger.value}` : '';
+        process.stdout.write(
+          `${r.startDate}  ${r.state.padEnd(7)}  ${r.namespace}.${r.flowId}  ${r.id}${value}${r.error ? `  ${r.error}` : ''}\n`,
+        );
+      }
+    });
+}
