@@ -3,7 +3,8 @@ import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Simulator, type SimulatorOptions } from '../src/simulator/index.js';
 
-export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+/** The CLI as shipped: the bundle that package.json's bin points at. */
+export const CLI = fileURLToPath(new URL('../bundle/main.js', import.meta.url));
 export const SERVICE = 'SU1Z0isxPaozGVKXdv0eY';
 export const SERVICE2 = '7i6HN3TK9wS159v2gPAZ8A';
 

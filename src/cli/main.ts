@@ -12,19 +12,31 @@ function buildProgram(): Command {
   return program;
 }
 
+type Loader = () => Promise<(program: Command) => void>;
+
+/** Each command's module, loaded only when that command runs (start-up time is what a deploy step pays). */
+const flow: Loader = () => import('./commands/flow.js').then((m) => m.registerFlow);
+const server: Loader = () => import('./commands/server.js').then((m) => m.registerServer);
+const COMMANDS: Record<string, Loader> = {
+  purge: () => import('./commands/purge.js').then((m) => m.registerPurge),
+  stats: () => import('./commands/stats.js').then((m) => m.registerStats),
+  run: flow,
+  validate: flow,
+  schema: flow,
+  task: () => import('./commands/bridge.js').then((m) => m.registerBridge),
+  server,
+  executions: server,
+  simulator: () => import('./commands/simulator.js').then((m) => m.registerSimulator),
+  demo: () => import('./commands/demo.js').then((m) => m.registerDemo),
+};
+
 /** Runs the CLI; returns the exit code (0 ok, 1 run-time failure, 2 invalid input or usage). */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  const modules = await Promise.all([
-    import('./commands/purge.js').then((m) => m.registerPurge),
-    import('./commands/stats.js').then((m) => m.registerStats),
-    import('./commands/flow.js').then((m) => m.registerFlow),
-    import('./commands/bridge.js').then((m) => m.registerBridge),
-    import('./commands/server.js').then((m) => m.registerServer),
-    import('./commands/simulator.js').then((m) => m.registerSimulator),
-    import('./commands/demo.js').then((m) => m.registerDemo),
-  ]);
-  for (const register of modules) register(program);
+  const name = argv.slice(2).find((a) => !a.startsWith('-'));
+  const wanted =
+    name && name in COMMANDS ? [COMMANDS[name] as Loader] : [...new Set(Object.values(COMMANDS))];
+  for (const register of await Promise.all(wanted.map((load) => load()))) register(program);
   try {
     await program.parseAsync(argv);
     return 0;

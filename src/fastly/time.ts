@@ -1,4 +1,4 @@
-import * as chrono from 'chrono-node';
+import { createRequire } from 'node:module';
 import { InvalidInputError, show } from '../errors.js';
 import { BUCKET_SECONDS, BY_VALUES, type By } from './types.js';
 
@@ -7,6 +7,11 @@ export const MINUTE_RETENTION_SECONDS = 35 * 86400;
 
 /** Default window when `from` is omitted, as the API does it. */
 export const DEFAULT_SPAN_SECONDS: Record<By, number> = { day: 30 * 86400, hour: 86400, minute: 1800 };
+
+// chrono-node takes ~140 ms to load: only natural-language times pay for it.
+let chronoModule: typeof import('chrono-node') | undefined;
+const loadChrono = () =>
+  (chronoModule ??= createRequire(import.meta.url)('chrono-node') as typeof import('chrono-node'));
 
 const EXAMPLES =
   'Unix seconds, an ISO-8601 date or date-time, "now", "yesterday", "24 hours ago", "two weeks ago"';
@@ -31,7 +36,7 @@ export function parseTime(value: unknown, nowSeconds: number, name: string): num
     }
     return Number(text);
   }
-  const results = chrono.parse(
+  const results = loadChrono().parse(
     text,
     { instant: new Date(nowSeconds * 1000), timezone: 'UTC' },
     { forwardDate: false },

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -6,7 +6,12 @@ import { KestraFastlyError } from '../../errors.js';
 import { Masker } from '../../flow/logger.js';
 import { runFlowFile } from './flow.js';
 
-const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '../../../../examples');
+/** The package's examples/ folder, found upwards from this module (compiled or bundled). */
+function examplesDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'examples', 'purge_homepage.yml')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, 'examples');
+}
 const DEMO_TOKEN = 'demo-token-not-a-real-secret';
 
 /** The main job: the simulator in-process, and every example flow against it, outputs printed. */
@@ -14,8 +19,9 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('Start the built-in simulator and run every example flow against it')
-    .option('--examples <dir>', 'folder of flows to run', EXAMPLES)
-    .action(async (opts: { examples: string }) => {
+    .option('--examples <dir>', 'folder of flows to run (default: the package’s examples)')
+    .action(async (opts: { examples?: string }) => {
+      const examples = opts.examples ?? examplesDir();
       const { startSimulator, DEMO_SERVICES } = await import('../../simulator/index.js');
       const sim = await startSimulator();
       const service = DEMO_SERVICES[0]?.id ?? '';
@@ -39,13 +45,13 @@ export function registerDemo(program: Command): void {
       let failed = 0;
       try {
         process.stdout.write(`Fastly simulator on ${sim.url}; service ${service}\n\n`);
-        for (const file of readdirSync(opts.examples)
+        for (const file of readdirSync(examples)
           .filter((f) => /\.ya?ml$/.test(f))
           .sort()) {
           const masker = new Masker();
           process.stdout.write(`▶ ${file}\n`);
           try {
-            const result = await runFlowFile(join(opts.examples, file), { masker, logLevel: 'INFO' });
+            const result = await runFlowFile(join(examples, file), { masker, logLevel: 'INFO' });
             if (result.notFired) {
               process.stdout.write(`  ${result.notFired.message}\n\n`);
               continue;

@@ -1,7 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
-import { PurgeAll, PurgeKey, PurgeKeys, PurgeUrl } from '../../tasks/index.js';
+import PurgeAll from '../../tasks/purge/All.js';
+import PurgeKey from '../../tasks/purge/Key.js';
+import PurgeKeys from '../../tasks/purge/Keys.js';
+import PurgeUrl from '../../tasks/purge/Url.js';
 import type { KeysOutputs } from '../../tasks/purge/Keys.js';
 import {
   type ConnectionOptions,
