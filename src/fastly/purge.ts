@@ -7,7 +7,8 @@ import { FastlyApiError, FastlyResponseError } from './errors.js';
 export const MAX_KEYS_PER_REQUEST = 256;
 /** Fastly ignores surrogate keys longer than 1 KB. */
 export const MAX_KEY_BYTES = 1024;
-export const DEFAULT_PURGE_CONCURRENCY = 8;
+/** Key purges do not count against the API rate limit; 16 batches in flight purge 4,096 keys per round trip. */
+export const DEFAULT_PURGE_CONCURRENCY = 16;
 
 export interface PurgeOptions {
   soft?: boolean | undefined;

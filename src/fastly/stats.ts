@@ -13,7 +13,8 @@ import type {
 
 /** Fastly returns at most this many points per request. */
 export const MAX_POINTS_PER_REQUEST = 200;
-export const DEFAULT_STATS_CONCURRENCY = 6;
+/** GETs are not rate limited by Fastly; pages are small. */
+export const DEFAULT_STATS_CONCURRENCY = 12;
 
 export interface WindowQuery {
   from?: unknown;

@@ -168,6 +168,18 @@ export class Simulator {
         );
         return;
       }
+      case 'garbage':
+        this.state.record({ ...base, status: 200, fault });
+        this.#send(res, {
+          status: 200,
+          body: '<html><body>502 Bad Gateway</body></html>',
+          contentType: 'text/html',
+        });
+        return;
+      case 'shape':
+        this.state.record({ ...base, status: 200, fault });
+        this.#send(res, json(200, { unexpected: true, data: 'not what the API documents' }));
+        return;
       case 'truncate':
         this.state.record({ ...base, status: 200, fault });
         res.writeHead(200, { 'content-type': 'application/json', 'content-length': '64' });

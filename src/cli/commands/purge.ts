@@ -101,7 +101,7 @@ export function registerPurge(program: Command): void {
     .option('-s, --service-id <id>', 'service ID (default $FASTLY_SERVICE_ID)')
     .option('--file <path>', "file with one key per line ('-' for stdin; blank lines and # comments ignored)")
     .option('--soft', 'mark objects stale instead of evicting them')
-    .option('--concurrency <n>', 'batches in flight at once (default 8)', intArg('--concurrency', 1, 64))
+    .option('--concurrency <n>', 'batches in flight at once (default 16)', intArg('--concurrency', 1, 64))
     .action(async (keys: string[], opts: PurgeFlags) => {
       const all = [...keys, ...(opts.file ? await readKeyFile(opts.file) : [])];
       if (all.length === 0) {

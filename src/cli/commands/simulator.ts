@@ -9,6 +9,15 @@ interface SimFlags {
   fail5xx?: string;
   fail429?: string;
   failReset?: string;
+  services?: number;
+}
+
+/** N synthetic services with 22-character ids, for load tests. */
+function syntheticServices(n: number) {
+  return Array.from({ length: n }, (_, i) => {
+    const id = `svc${String(i + 1).padStart(19, '0')}`;
+    return { id, name: `service-${i + 1}`, domains: [`s${i + 1}.example.com`] };
+  });
 }
 
 function rate(name: string, v: string | undefined): number | undefined {
@@ -29,11 +38,17 @@ export function registerSimulator(program: Command): void {
     .option('--fail-5xx <rate>', 'fraction of API requests answered 503')
     .option('--fail-429 <rate>', 'fraction of API requests answered 429')
     .option('--fail-reset <rate>', 'fraction of API requests whose connection is reset')
+    .option(
+      '--services <n>',
+      'serve N synthetic services instead of the three demo ones',
+      intArg('--services', 1, 10_000),
+    )
     .action(async (opts: SimFlags) => {
       const { startSimulator } = await import('../../simulator/index.js');
       const sim = await startSimulator({
         port: opts.port,
         host: opts.host,
+        ...(opts.services ? { services: syntheticServices(opts.services) } : {}),
         faults: {
           seed: opts.seed,
           latencyMs: opts.latency,
