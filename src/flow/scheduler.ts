@@ -38,6 +38,8 @@ interface Entry {
   state: TriggerState;
   jitterMs: number;
   running?: Promise<void>;
+  /** An evaluation in flight: a slow poll delays only its own trigger. */
+  evaluating?: boolean;
 }
 
 const MIN_INTERVAL_S = 30;
@@ -66,8 +68,6 @@ export function flowFiles(paths: string[]): string[] {
 export class Scheduler {
   readonly store: StateStore;
   readonly pollCache = new PollCache();
-  /** API calls made for trigger evaluations since start. */
-  pollCalls = 0;
   readonly #o: SchedulerOptions;
   readonly #masker: Masker;
   readonly #now: () => number;
@@ -172,9 +172,14 @@ export class Scheduler {
     for (const e of skipped)
       this.#o.logger.debug(`trigger ${e.key}: previous execution still running, evaluation skipped`);
     this.pollCache.clear();
-    const before = this.pollCache.calls;
-    await Promise.all(due.map((e) => this.#evaluate(e, nowMs)));
-    this.pollCalls += this.pollCache.calls - before;
+    for (const e of due) e.evaluating = true;
+    await Promise.all(
+      due.map((e) =>
+        this.#evaluate(e, nowMs).finally(() => {
+          e.evaluating = false;
+        }),
+      ),
+    );
     return due.length;
   }
 
@@ -273,7 +278,10 @@ export class Scheduler {
             this.#o.logger.error(String((err as Error).message ?? err));
           }
         }
-        await this.tick(now);
+        // Not awaited: a poll that hangs until its timeout must not hold up the other triggers.
+        this.tick(now).catch((err: unknown) =>
+          this.#o.logger.error(`evaluation round failed: ${String(err)}`),
+        );
         const next = Math.min(...this.entries.map((e) => e.state.nextDue ?? now), now + 1000);
         await sleep(Math.max(20, Math.min(1000, next - this.#now())));
       }
@@ -284,6 +292,7 @@ export class Scheduler {
   async stop(timeoutMs = 30_000): Promise<void> {
     this.#stopping = true;
     await this.#loop;
+    while (this.entries.some((e) => e.evaluating)) await sleep(20);
     const running = this.entries.map((e) => e.running).filter(Boolean);
     if (running.length) {
       this.#o.logger.info(`waiting for ${running.length} running execution(s)`);
