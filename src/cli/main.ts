@@ -34,8 +34,12 @@ const COMMANDS: Record<string, Loader> = {
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   const name = argv.slice(2).find((a) => !a.startsWith('-'));
-  const wanted =
-    name && name in COMMANDS ? [COMMANDS[name] as Loader] : [...new Set(Object.values(COMMANDS))];
+  const versionOnly = !name && (argv.includes('--version') || argv.includes('-V'));
+  const wanted = versionOnly
+    ? []
+    : name && name in COMMANDS
+      ? [COMMANDS[name] as Loader]
+      : [...new Set(Object.values(COMMANDS))];
   for (const register of await Promise.all(wanted.map((load) => load()))) register(program);
   try {
     await program.parseAsync(argv);

@@ -1,8 +1,18 @@
+import { InvalidInputError } from '../errors.js';
 import type { Logger } from '../tasks/task.js';
 
 export type Level = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 const ORDER: Record<Level, number> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERROR: 4 };
 export const LEVELS = Object.keys(ORDER) as Level[];
+
+/** Reads a --log-level flag (case-insensitive). */
+export function parseLevel(value: string, flag = '--log-level'): Level {
+  const up = value.toUpperCase();
+  if (!(LEVELS as string[]).includes(up)) {
+    throw new InvalidInputError(`${flag}: "${value}" is not a level; expected ${LEVELS.join(', ')}`, flag);
+  }
+  return up as Level;
+}
 
 function replaceAll(text: string, values: Set<string>): string {
   let out = text;

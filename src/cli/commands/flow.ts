@@ -4,7 +4,7 @@ import { InvalidInputError, type KestraFastlyError, RunFailedError } from '../..
 import { type Execution, runFlow } from '../../flow/executor.js';
 import { parseInputFlags, resolveInputs } from '../../flow/inputs.js';
 import { type Flow, loadFlowFile } from '../../flow/load.js';
-import { createLogger, LEVELS, type Level, Masker } from '../../flow/logger.js';
+import { createLogger, type Level, Masker, parseLevel } from '../../flow/logger.js';
 import { evaluateTrigger, resolveTriggerProps } from '../../flow/trigger.js';
 
 interface RunFlags {
@@ -14,17 +14,6 @@ interface RunFlags {
   logLevel: string;
   jsonLogs?: boolean;
   trigger: boolean;
-}
-
-function level(value: string): Level {
-  const up = value.toUpperCase();
-  if (!(LEVELS as string[]).includes(up)) {
-    throw new InvalidInputError(
-      `--log-level: "${value}" is not a level; expected ${LEVELS.join(', ')}`,
-      '--log-level',
-    );
-  }
-  return up as Level;
 }
 
 export interface FlowRunResult {
@@ -113,7 +102,7 @@ export function registerFlow(program: Command): void {
       const result = await runFlowFile(file, {
         inputs: parseInputFlags(opts.input),
         secretsFile: opts.secretsFile,
-        logLevel: level(opts.logLevel),
+        logLevel: parseLevel(opts.logLevel),
         jsonLogs: opts.jsonLogs,
         useTrigger: opts.trigger,
         masker,

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
-import { createLogger, type Level, LEVELS, Masker } from '../../flow/logger.js';
+import { createLogger, Masker, parseLevel } from '../../flow/logger.js';
 import { StateStore } from '../../flow/state.js';
 
 interface ServerFlags {
@@ -12,17 +12,6 @@ interface ServerFlags {
 }
 
 const DEFAULT_STATE_DIR = '.kestra-fastly';
-
-function level(value: string): Level {
-  const up = value.toUpperCase();
-  if (!(LEVELS as string[]).includes(up)) {
-    throw new InvalidInputError(
-      `--log-level: "${value}" is not a level; expected ${LEVELS.join(', ')}`,
-      '--log-level',
-    );
-  }
-  return up as Level;
-}
 
 export function registerServer(program: Command): void {
   program
@@ -37,7 +26,7 @@ export function registerServer(program: Command): void {
       const { Scheduler } = await import('../../flow/scheduler.js');
       const masker = new Masker();
       const logger = createLogger({
-        level: level(opts.logLevel),
+        level: parseLevel(opts.logLevel),
         json: opts.json,
         masker,
         fields: { component: 'server' },
