@@ -57,6 +57,19 @@ export function resolveServiceId(flag: string | undefined, env = process.env): s
   return id;
 }
 
+/** The CLI's logger (stderr, token masked; retries shown with --debug) and transport settings from its flags. */
+function cliTransport(opts: ConnectionOptions, token: string | undefined) {
+  const masker = new Masker();
+  masker.addCredential(token);
+  const logger = createLogger({ level: opts.debug ? 'DEBUG' : 'WARN', masker });
+  const transport: NonNullable<TaskContext['client']> = {
+    timeoutMs: opts.timeout,
+    retry: opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : undefined,
+    onRetry: (e) => logger.debug(`retry ${e.operation} #${e.attempt} in ${e.delayMs} ms: ${e.reason}`),
+  };
+  return { logger, transport };
+}
+
 /** Runs one task for a CLI command (validation, retries logged with --debug, progress on a TTY); returns its outputs. */
 export async function executeTask<O>(
   task: TaskDefinition,
@@ -64,19 +77,13 @@ export async function executeTask<O>(
   opts: ConnectionOptions,
   progressLabel?: string,
 ): Promise<O> {
-  const masker = new Masker();
-  masker.addCredential(props.apiToken as string | undefined);
-  const logger = createLogger({ level: opts.debug ? 'DEBUG' : 'WARN', masker });
+  const { logger, transport } = cliTransport(opts, props.apiToken as string | undefined);
   const parsed = parseProps(task, props, task.type.replace('io.kestra.plugin.fastly.', ''));
   const progress = progressLabel && !opts.json ? startProgress(progressLabel) : undefined;
   const ctx: TaskContext = {
     logger,
     env: process.env,
-    client: {
-      timeoutMs: opts.timeout,
-      retry: opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : undefined,
-      onRetry: (e) => logger.debug(`retry ${e.operation} #${e.attempt} in ${e.delayMs} ms: ${e.reason}`),
-    },
+    client: transport,
     onProgress: progress?.update,
   };
   try {
@@ -113,15 +120,6 @@ export async function runTaskCommand<O>(
 /** A client for commands that call the fastly layer directly (streaming output). */
 export async function clientFrom(opts: ConnectionOptions) {
   const { FastlyClient } = await import('../fastly/client.js');
-  const masker = new Masker();
   const token = resolveToken(opts);
-  masker.addCredential(token);
-  const logger = createLogger({ level: opts.debug ? 'DEBUG' : 'WARN', masker });
-  return new FastlyClient({
-    token,
-    baseUrl: opts.endpoint,
-    timeoutMs: opts.timeout,
-    retry: opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : undefined,
-    onRetry: (e) => logger.debug(`retry ${e.operation} #${e.attempt} in ${e.delayMs} ms: ${e.reason}`),
-  });
+  return new FastlyClient({ token, baseUrl: opts.endpoint, ...cliTransport(opts, token).transport });
 }

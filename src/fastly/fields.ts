@@ -181,6 +181,3 @@ const KNOWN = new Set<string>(STATS_FIELDS);
 export function isStatsField(name: string): name is StatsField {
   return KNOWN.has(name);
 }
-
-/** Fields that are ratios or averages, which must not be summed over time. */
-export const RATIO_FIELDS = new Set<string>(['hit_ratio']);

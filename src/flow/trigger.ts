@@ -1,10 +1,9 @@
 import type { StatsPoint } from '../fastly/types.js';
 import {
   type Assessment,
-  assess,
+  evaluate,
   fetchPoints,
   pollKey,
-  pollWindow,
   type StatsTriggerProps,
 } from '../tasks/stats/StatsTrigger.js';
 import { parseProps, type TaskContext } from '../tasks/task.js';
@@ -39,7 +38,6 @@ export function resolveTriggerProps(flow: Flow, trigger: TriggerNode, te: Trigge
 /** Shares identical polls made at the same moment: one API call per distinct key. */
 export class PollCache {
   readonly #pending = new Map<string, Promise<StatsPoint[]>>();
-  calls = 0;
 
   fetch(
     props: StatsTriggerProps,
@@ -49,7 +47,6 @@ export class PollCache {
     const key = pollKey(props, window);
     let p = this.#pending.get(key);
     if (!p) {
-      this.calls++;
       p = fetchPoints(props, window, ctx);
       this.#pending.set(key, p);
     }
@@ -61,14 +58,12 @@ export class PollCache {
   }
 }
 
-/** One evaluation of a StatsTrigger at `nowSeconds`. */
-export async function evaluateTrigger(
+/** One evaluation of a StatsTrigger at `nowSeconds`, sharing identical polls through `cache`. */
+export function evaluateTrigger(
   props: StatsTriggerProps,
   ctx: TaskContext,
   nowSeconds: number,
   cache?: PollCache,
 ): Promise<Assessment> {
-  const window = pollWindow(props, nowSeconds);
-  const points = cache ? await cache.fetch(props, window, ctx) : await fetchPoints(props, window, ctx);
-  return assess(props, points, window);
+  return evaluate(props, ctx, nowSeconds, cache ? (p, w, c) => cache.fetch(p, w, c) : undefined);
 }

@@ -3,7 +3,7 @@ import { InvalidInputError, KestraFastlyError } from '../../errors.js';
 import { createLogger, Masker } from '../../flow/logger.js';
 import { FASTLY_TASKS } from '../../tasks/index.js';
 import { type Metric, parseProps } from '../../tasks/task.js';
-import { readJsonFile } from './flow.js';
+import { readFileSync } from 'node:fs';
 
 /** One line of Kestra's script-task protocol. Java's `.` does not match U+0085/2028/2029, so they are escaped. */
 export function kestraLine(payload: object): string {
@@ -80,4 +80,12 @@ export function registerBridge(program: Command): void {
         throw err;
       }
     });
+}
+
+function readJsonFile(path: string, flag: string): unknown {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new InvalidInputError(`${flag}: cannot read JSON from ${path}: ${(err as Error).message}`, flag);
+  }
 }

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidInputError, type KestraFastlyError, RunFailedError } from '../../errors.js';
 import { type Execution, runFlow } from '../../flow/executor.js';
@@ -181,12 +180,4 @@ function summarize(outputs: unknown): string {
         : v,
   );
   return text.length > 400 ? `${text.slice(0, 399)}…` : text;
-}
-
-export function readJsonFile(path: string, flag: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new InvalidInputError(`${flag}: cannot read JSON from ${path}: ${(err as Error).message}`, flag);
-  }
 }

@@ -1,6 +1,6 @@
 import { Duration } from 'luxon';
 import { z } from 'zod';
-import { STATS_FIELDS } from '../../fastly/fields.js';
+import { isStatsField } from '../../fastly/fields.js';
 import { historical } from '../../fastly/stats.js';
 import type { StatsPoint } from '../../fastly/types.js';
 import { connectionProps, defineTask, makeClient, numberish, type TaskContext } from '../task.js';
@@ -27,7 +27,7 @@ const isoDuration = (fallback: string, what: string) =>
       error: `expected a duration longer than zero (${what})`,
     });
 
-const fieldName = z.string().refine((f) => (STATS_FIELDS as readonly string[]).includes(f), {
+const fieldName = z.string().refine(isStatsField, {
   error: 'expected a documented stats field, e.g. status_5xx, requests, hit_ratio, bandwidth',
 });
 
@@ -101,9 +101,7 @@ tasks:
     date: 'When the trigger fired (ISO-8601).',
   },
   async run(props, ctx): Promise<Assessment> {
-    const window = pollWindow(props, Date.now() / 1000);
-    const points = await fetchPoints(props, window, ctx);
-    return assess(props, points, window);
+    return evaluate(props, ctx, Date.now() / 1000);
   },
 });
 
@@ -206,6 +204,19 @@ export function assess(
       date: new Date().toISOString(),
     },
   };
+}
+
+export type PointsFetcher = typeof fetchPoints;
+
+/** One evaluation at `nowSeconds`; `fetch` lets a caller share identical polls. */
+export async function evaluate(
+  props: StatsTriggerProps,
+  ctx: TaskContext,
+  nowSeconds: number,
+  fetch: PointsFetcher = fetchPoints,
+): Promise<Assessment> {
+  const window = pollWindow(props, nowSeconds);
+  return assess(props, await fetch(props, window, ctx), window);
 }
 
 /** Edge or level triggering: whether this evaluation fires, and whether the trigger stays armed. */
