@@ -10,6 +10,7 @@ import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../src/flow/logger.js';
+import { ManualClock } from '../src/flow/clock.js';
 import { Scheduler } from '../src/flow/scheduler.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -292,22 +293,26 @@ async function triggerScenario(url: string, dir: string) {
       `id: t${i}\nnamespace: bench\ntriggers:\n  - id: t\n    type: io.kestra.plugin.fastly.stats.StatsTrigger\n    apiToken: ${TOKEN}\n    serviceId: ${service}\n    field: ${field}\n    threshold: 1000000000\n    window: PT1H\n    interval: PT1M\ntasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: "{{ trigger.value }}"\n`,
     );
   }
+  const clock = new ManualClock();
   const sch = new Scheduler({
     paths: [flows],
     stateDir: join(dir, 'state'),
     logger: createLogger({ write: () => {} }),
     env: { FASTLY_API_ENDPOINT: url },
+    clock,
+    rescanMs: 3_600_000,
   });
   const t0 = process.hrtime.bigint();
   sch.load(true);
   const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const perInterval: { requests: number; cpuMs: number; wallMs: number }[] = [];
-  let clock = Date.now();
+  sch.start();
   for (let i = 0; i < 3; i++) {
     await fetch(`${url}/__sim/log`, { method: 'DELETE' });
     const cpu = process.cpuUsage();
     const w = process.hrtime.bigint();
-    await sch.tick(clock);
+    clock.advance(i === 0 ? 0 : 61_000);
+    await sch.idle();
     const used = process.cpuUsage(cpu);
     const log = (await (await fetch(`${url}/__sim/log`)).json()) as { path: string }[];
     perInterval.push({
@@ -315,8 +320,8 @@ async function triggerScenario(url: string, dir: string) {
       cpuMs: Math.round((used.user + used.system) / 1000),
       wallMs: Math.round(Number(process.hrtime.bigint() - w) / 1e6),
     });
-    clock += 61_000;
   }
+  await sch.stop();
   return { triggers: 1000, distinctPolls: 200, loadMs: Math.round(loadMs), perInterval };
 }
 

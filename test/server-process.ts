@@ -1,34 +1,59 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CLI } from './helpers.js';
 
-/** A `kestra-fastly server` child process with its output captured. */
+/** A `kestra-fastly server` child process with its output captured; unhandled rejections are fatal in it. */
 export class ServerProcess {
   readonly child: ChildProcess;
   #out = '';
+  readonly #waiters = new Set<() => void>();
 
   constructor(args: string[], env: Record<string, string>) {
-    this.child = spawn(process.execPath, [CLI, 'server', ...args], {
+    this.child = spawn(process.execPath, ['--unhandled-rejections=strict', CLI, 'server', ...args], {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    this.child.stdout?.on('data', (d) => (this.#out += d));
-    this.child.stderr?.on('data', (d) => (this.#out += d));
+    const take = (d: Buffer) => {
+      this.#out += d.toString();
+      for (const w of this.#waiters) w();
+    };
+    this.child.stdout?.on('data', take);
+    this.child.stderr?.on('data', take);
+    this.child.on('exit', () => {
+      for (const w of this.#waiters) w();
+    });
   }
 
   get output(): string {
     return this.#out;
   }
 
-  async waitFor(pattern: RegExp, timeoutMs = 10_000): Promise<void> {
-    const start = Date.now();
-    while (!pattern.test(this.#out)) {
-      if (Date.now() - start > timeoutMs)
-        throw new Error(`timed out waiting for ${pattern}; output:\n${this.#out}`);
-      if (this.child.exitCode !== null)
-        throw new Error(`server exited ${this.child.exitCode}:\n${this.#out}`);
-      await sleep(25);
-    }
+  /** Resolves when the output satisfies `test` (checked at each chunk); rejects at the deadline or if the server exits. */
+  until(test: (output: string) => boolean, what: string, deadlineMs = 20_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+        if (err) reject(err);
+        else resolve();
+      };
+      const check = () => {
+        if (test(this.#out)) done();
+        else if (this.child.exitCode !== null || this.child.signalCode !== null)
+          done(new Error(`server exited (${this.child.exitCode ?? this.child.signalCode}) before ${what}:\n${this.#out}`));
+      };
+      const timer = setTimeout(() => done(new Error(`no ${what} within ${deadlineMs} ms; output:\n${this.#out}`)), deadlineMs);
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  waitFor(pattern: RegExp, deadlineMs?: number): Promise<void> {
+    return this.until((out) => pattern.test(out), String(pattern), deadlineMs);
+  }
+
+  /** Waits until `pattern` (global) has matched `count` times. */
+  waitForCount(pattern: RegExp, count: number, deadlineMs?: number): Promise<void> {
+    return this.until((out) => (out.match(pattern) ?? []).length >= count, `${count}× ${pattern}`, deadlineMs);
   }
 
   exited(): Promise<number | null> {
@@ -46,7 +71,10 @@ export class ServerProcess {
   }
 }
 
-export function triggerFlow(id: string, service: string, fireOn: string, extra = ''): string {
+/** Realistic API latency for server tests: 100–300 ms. */
+export const REALISTIC_LATENCY = { latencyMs: 100, latencyJitterMs: 200 };
+
+export function triggerFlow(id: string, service: string, fireOn: string, extra = '', interval = 'PT1S'): string {
   return `id: ${id}
 namespace: soak
 triggers:
@@ -57,7 +85,7 @@ triggers:
     field: status_5xx
     threshold: 50
     window: PT1H
-    interval: PT1S
+    interval: ${interval}
     fireOn: ${fireOn}
 ${extra}tasks:
   - id: log

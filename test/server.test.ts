@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { ManualClock } from '../src/flow/clock.js';
 import { createLogger } from '../src/flow/logger.js';
-import { Scheduler } from '../src/flow/scheduler.js';
+import { Scheduler, type SchedulerEvent, type SchedulerOptions } from '../src/flow/scheduler.js';
 import { StateStore } from '../src/flow/state.js';
-import { CLI, runCli, SERVICE, sim } from './helpers.js';
+import { runCli, SERVICE, SERVICE2, sim } from './helpers.js';
+import { REALISTIC_LATENCY, ServerProcess } from './server-process.js';
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '../../examples');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -18,7 +18,15 @@ const quiet = createLogger({ write: () => {} });
 const STEP = 1000 + 17;
 
 function alertFlow(
-  opts: { id?: string; service?: string; fireOn?: string; interval?: string; field?: string } = {},
+  opts: {
+    id?: string;
+    service?: string;
+    fireOn?: string;
+    interval?: string;
+    field?: string;
+    window?: string;
+    extra?: string;
+  } = {},
 ): string {
   return `id: ${opts.id ?? 'alert'}
 namespace: company.ops
@@ -29,91 +37,57 @@ triggers:
     serviceId: ${opts.service ?? SERVICE}
     field: ${opts.field ?? 'status_5xx'}
     threshold: 50
-    window: PT1H
+    window: ${opts.window ?? 'PT1H'}
     interval: ${opts.interval ?? 'PT1S'}
     fireOn: ${opts.fireOn ?? 'CROSSING'}
-tasks:
+${opts.extra ?? ''}tasks:
   - id: log
     type: io.kestra.plugin.core.log.Log
     message: "5xx spike: {{ trigger.value }} errors (threshold: {{ trigger.threshold }})"
 `;
 }
 
-interface Server {
-  child: ChildProcess;
-  output: () => string;
-  waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<void>;
-}
-
-function startServer(args: string[], env: Record<string, string>): Server {
-  const child = spawn(process.execPath, [CLI, 'server', ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d) => (out += d));
-  child.stderr?.on('data', (d) => (out += d));
-  return {
-    child,
-    output: () => out,
-    async waitFor(pattern, timeoutMs = 10_000) {
-      const start = Date.now();
-      while (!pattern.test(out)) {
-        if (Date.now() - start > timeoutMs)
-          throw new Error(`timed out waiting for ${pattern}; output:\n${out}`);
-        if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}:\n${out}`);
-        await sleep(50);
-      }
-    },
-  };
-}
-
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) =>
-    child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (c) => resolve(c)),
-  );
+const spikeNow = () => {
+  const now = Math.floor(Date.now() / 1000);
+  return { serviceId: SERVICE, field: 'status_5xx', from: now - 1800, to: now - 1200, perMinute: 30 };
+};
 
 test('the seed fastly_error_alert flow runs unchanged under server and logs the 5xx spike', async (t) => {
-  const s = await sim(t);
-  const now = Math.floor(Date.now() / 1000);
-  s.addScenario({ serviceId: SERVICE, field: 'status_5xx', from: now - 1800, to: now - 1200, perMinute: 30 });
+  const s = await sim(t, { faults: REALISTIC_LATENCY });
+  s.addScenario(spikeNow());
   const dir = await mkdtemp(join(tmpdir(), 'kf-srv-'));
-  const server = startServer([join(EXAMPLES, 'fastly_error_alert.yml'), '--state-dir', dir], {
+  const server = new ServerProcess([join(EXAMPLES, 'fastly_error_alert.yml'), '--state-dir', dir], {
     SECRET_FASTLY_API_TOKEN: b64('tok'),
     SECRET_FASTLY_SERVICE_ID: b64(SERVICE),
     FASTLY_API_ENDPOINT: s.url,
   });
   await server.waitFor(/5xx spike: \d+ errors \(threshold: 50\)/);
-  server.child.kill('SIGTERM');
-  assert.equal(await exited(server.child), 0, server.output());
+  await server.waitFor(/execution \S+ of company\.ops\.fastly_error_alert ended SUCCESS/);
+  assert.equal(await server.stop(), 0, server.output);
   const history = new StateStore(dir).history();
-  assert.equal(history.length, 1);
+  assert.equal(history.length, 1, 'PT5M interval: one evaluation, one execution');
   assert.equal(history[0]?.state, 'SUCCESS');
   assert.ok(Number(history[0]?.trigger?.value) > 50);
+  assert.equal(s.log.filter((e) => e.path.startsWith('/stats/')).length, 1, 'one API call');
   const list = await runCli(['executions', '--state-dir', dir]);
   assert.match(list.stdout, /SUCCESS\s+company\.ops\.fastly_error_alert/);
 });
 
 test('CROSSING: a sustained breach fires exactly once, across kill -9 and restart', async (t) => {
-  const s = await sim(t);
-  const now = Math.floor(Date.now() / 1000);
-  s.addScenario({ serviceId: SERVICE, field: 'status_5xx', from: now - 1800, to: now - 1200, perMinute: 30 });
+  const s = await sim(t, { faults: REALISTIC_LATENCY });
+  s.addScenario(spikeNow());
   const dir = await mkdtemp(join(tmpdir(), 'kf-cross-'));
   await writeFile(join(dir, 'alert.yml'), alertFlow());
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url };
   const args = [join(dir, 'alert.yml'), '--state-dir', join(dir, 'state'), '--log-level', 'debug'];
-  const first = startServer(args, env);
+  const first = new ServerProcess(args, env);
   await first.waitFor(/5xx spike/);
-  await first.waitFor(/→ true\n[\s\S]*→ true\n/);
-  first.child.kill('SIGKILL');
-  await exited(first.child);
-  const second = startServer(args, env);
-  const evaluations = () => (second.output().match(/→ true/g) ?? []).length;
-  await second.waitFor(/→ true/);
-  while (evaluations() < 3) await sleep(50);
-  second.child.kill('SIGTERM');
-  assert.equal(await exited(second.child), 0);
-  assert.ok(!/5xx spike/.test(second.output()), 'no second firing after the restart');
+  await first.waitForCount(/→ true/g, 2);
+  await first.stop('SIGKILL');
+  const second = new ServerProcess(args, env);
+  await second.waitForCount(/→ true/g, 3);
+  assert.equal(await second.stop(), 0, second.output);
+  assert.ok(!/5xx spike/.test(second.output), 'no second firing after the restart');
   const history = new StateStore(join(dir, 'state')).history();
   assert.equal(history.length, 1, 'one crossing, one execution');
   const state = JSON.parse(
@@ -123,32 +97,106 @@ test('CROSSING: a sustained breach fires exactly once, across kill -9 and restar
   assert.equal(state.fired, 1);
 });
 
+test('with the API at 250 ms: PT1S EVERY_MATCH makes ≤ 7 calls and ≤ 7 executions in any 6 s; PT10S ≤ 3 in 25 s', async (t) => {
+  const s = await sim(t, { faults: { latencyMs: 250 } });
+  const now = Math.floor(Date.now() / 1000);
+  for (const serviceId of [SERVICE, SERVICE2])
+    s.addScenario({ serviceId, field: 'status_5xx', from: now - 1800, to: now + 3600, perMinute: 30 });
+  const dir = await mkdtemp(join(tmpdir(), 'kf-slow-'));
+  await writeFile(join(dir, 'fast.yml'), alertFlow({ id: 'fast', fireOn: 'EVERY_MATCH' }));
+  await writeFile(
+    join(dir, 'slow.yml'),
+    alertFlow({ id: 'slow', service: SERVICE2, fireOn: 'EVERY_MATCH', interval: 'PT10S' }),
+  );
+  const server = new ServerProcess([dir, '--state-dir', join(dir, 'state'), '--log-level', 'debug'], {
+    FASTLY_API_TOKEN: 'tok',
+    FASTLY_API_ENDPOINT: s.url,
+  });
+  // The run lasts until the PT10S trigger has fired three times: ≥ 20 s of the server's own clock.
+  await server.waitForCount(/trigger company\.ops\.slow\.t fired/g, 3, 60_000);
+  assert.equal(await server.stop(), 0, server.output);
+  await s.close(); // answers every request still in its simulated latency
+  const arrivals = (service: string) =>
+    s.log
+      .filter((e) => e.path.startsWith(`/stats/service/${service}`))
+      .map((e) => e.receivedAt ?? e.time)
+      .sort((a, b) => a - b);
+  const maxIn = (times: number[], spanMs: number) =>
+    Math.max(0, ...times.map((t0) => times.filter((x) => x >= t0 && x < t0 + spanMs).length));
+  const fast = arrivals(SERVICE);
+  const slow = arrivals(SERVICE2);
+  assert.ok(fast.length >= 1 && slow.length >= 3, `calls: fast ${fast.length}, slow ${slow.length}`);
+  assert.ok(maxIn(fast, 6000) <= 7, `PT1S: ${maxIn(fast, 6000)} calls in 6 s`);
+  assert.ok(maxIn(slow, 25_000) <= 3, `PT10S: ${maxIn(slow, 25_000)} calls in 25 s`);
+  const history = new StateStore(join(dir, 'state')).history();
+  const starts = (flowId: string) =>
+    history
+      .filter((r) => r.flowId === flowId)
+      .map((r) => Date.parse(r.startDate))
+      .sort((a, b) => a - b);
+  assert.ok(maxIn(starts('fast'), 6000) <= 7, `PT1S: ${maxIn(starts('fast'), 6000)} executions in 6 s`);
+  assert.ok(maxIn(starts('slow'), 25_000) <= 3, `PT10S: ${maxIn(starts('slow'), 25_000)} executions in 25 s`);
+  assert.ok(starts('fast').length <= fast.length, 'never more executions than evaluations');
+});
+
+test('SIGTERM: the idle server exits within 1 s', async (t) => {
+  const s = await sim(t, { faults: REALISTIC_LATENCY });
+  const dir = await mkdtemp(join(tmpdir(), 'kf-term-'));
+  await writeFile(join(dir, 'a.yml'), alertFlow({ interval: 'PT1M' }));
+  const server = new ServerProcess([dir, '--state-dir', join(dir, 'state'), '--log-level', 'debug'], {
+    FASTLY_API_TOKEN: 'tok',
+    FASTLY_API_ENDPOINT: s.url,
+  });
+  await server.waitFor(/→ false/); // evaluated; next evaluation in a minute: idle
+  const exited = server.exited();
+  server.child.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => {
+    timer = setTimeout(() => resolve('deadline'), 1000);
+  });
+  const first = await Promise.race([exited, deadline]);
+  clearTimeout(timer);
+  if (first === 'deadline') server.child.kill('SIGKILL');
+  assert.equal(first, 0, `exit code, or no exit within 1 s:\n${server.output}`);
+});
+
 async function scheduler(
-  t: import('node:test').TestContext,
+  t: TestContext,
   files: Record<string, string>,
   env: Record<string, string>,
+  options: Partial<SchedulerOptions> = {},
 ) {
   const dir = await mkdtemp(join(tmpdir(), 'kf-sched-'));
   for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+  const clock = new ManualClock();
   const sch = new Scheduler({
     paths: [dir],
     stateDir: join(dir, '.state'),
     logger: quiet,
     env,
     write: () => {},
+    clock,
+    ...options,
   });
+  const events: SchedulerEvent[] = [];
+  sch.subscribe((e) => events.push(e));
   sch.load(true);
+  sch.start();
   t.after(() => sch.stop(1000));
-  return { sch, dir };
+  /** Moves the clock and waits until every evaluation and execution it started has ended. */
+  const step = async (ms: number) => {
+    clock.advance(ms);
+    await sch.idle();
+  };
+  return { sch, dir, clock, events, step };
 }
 
 test('CROSSING re-arms when the condition clears; EVERY_MATCH fires at every interval', async (t) => {
-  const s = await sim(t);
+  const s = await sim(t, { faults: REALISTIC_LATENCY });
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url };
-  const now = Math.floor(Date.now() / 1000);
-  const spike = { serviceId: SERVICE, field: 'status_5xx', from: now - 1800, to: now - 1200, perMinute: 30 };
+  const spike = spikeNow();
   s.addScenario(spike);
-  const { sch } = await scheduler(
+  const { sch, step } = await scheduler(
     t,
     { 'c.yml': alertFlow({ id: 'crossing' }), 'e.yml': alertFlow({ id: 'every', fireOn: 'EVERY_MATCH' }) },
     env,
@@ -160,19 +208,15 @@ test('CROSSING re-arms when the condition clears; EVERY_MATCH fires at every int
       every: h.filter((r) => r.flowId === 'every').length,
     };
   };
-  let clock = Date.now();
-  for (let i = 0; i < 3; i++) {
-    await sch.tick((clock += STEP));
-    await sch.idle();
-  }
+  await step(0);
+  await step(STEP);
+  await step(STEP);
   assert.deepEqual(runs(), { crossing: 1, every: 3 });
   s.state.scenarios = [];
-  await sch.tick((clock += STEP));
-  await sch.idle();
+  await step(STEP);
   assert.deepEqual(runs(), { crossing: 1, every: 3 });
   s.addScenario(spike);
-  await sch.tick((clock += STEP));
-  await sch.idle();
+  await step(STEP);
   assert.deepEqual(runs(), { crossing: 2, every: 4 });
 });
 
@@ -186,16 +230,20 @@ test('fifty triggers on five services with the same field and window make five A
   ];
   const s = await sim(t, {
     services: services.map((id) => ({ id, name: id, domains: [`${id}.example.com`] })),
+    faults: REALISTIC_LATENCY,
   });
   const files: Record<string, string> = {};
   for (let i = 0; i < 50; i++) files[`f${i}.yml`] = alertFlow({ id: `flow${i}`, service: services[i % 5] });
-  const { sch } = await scheduler(t, files, { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url });
-  assert.equal(sch.entries.length, 50);
-  let clock = Date.now();
+  const { sch, events, step } = await scheduler(t, files, {
+    FASTLY_API_TOKEN: 'tok',
+    FASTLY_API_ENDPOINT: s.url,
+  });
+  assert.equal(sch.triggers().length, 50);
   for (let round = 1; round <= 3; round++) {
     s.clearLog();
-    assert.equal(await sch.tick((clock += 2000)), 50);
-    await sch.idle();
+    events.length = 0;
+    await step(round === 1 ? 0 : 2000);
+    assert.equal(events.filter((e) => e.type === 'evaluation-started').length, 50, `round ${round}`);
     const calls = s.log.filter((e) => e.path.startsWith('/stats/service/'));
     assert.equal(calls.length, 5, `round ${round}: ${calls.length} calls`);
     assert.equal(new Set(calls.map((c) => c.path)).size, 5);
@@ -203,39 +251,79 @@ test('fifty triggers on five services with the same field and window make five A
 });
 
 test('an evaluation error is logged and backed off; the server keeps going', async (t) => {
-  const s = await sim(t, { faults: { rate5xx: 1 } });
+  const s = await sim(t, { faults: { rate5xx: 1, ...REALISTIC_LATENCY } });
   const lines: string[] = [];
-  const dir = await mkdtemp(join(tmpdir(), 'kf-err-'));
-  await writeFile(join(dir, 'a.yml'), alertFlow());
-  const sch = new Scheduler({
-    paths: [dir],
-    stateDir: join(dir, '.state'),
-    logger: createLogger({ write: (l) => lines.push(l) }),
-    env: { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url },
-    client: { retry: { maxAttempts: 1 } },
-  });
-  sch.load(true);
-  const clock = Date.now();
-  await sch.tick(clock);
-  const state = sch.entries[0]?.state;
+  const { sch, clock, events, step } = await scheduler(
+    t,
+    { 'a.yml': alertFlow() },
+    { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url },
+    { logger: createLogger({ write: (l) => lines.push(l) }), client: { retry: { maxAttempts: 1 } } },
+  );
+  const start = clock.now();
+  await step(0);
+  const state = sch.triggers()[0];
   assert.equal(state?.failures, 1);
-  assert.ok((state?.nextDue ?? 0) >= clock + 2000, 'backed off beyond the 1 s interval');
-  assert.equal(await sch.tick(clock + 1000), 0, 'not due during the backoff');
+  assert.ok((state?.nextDue ?? 0) >= start + 2000, 'backed off beyond the 1 s interval');
+  events.length = 0;
+  await step(1000);
+  assert.equal(events.filter((e) => e.type === 'evaluation-started').length, 0, 'not due during the backoff');
   assert.match(lines.join('\n'), /evaluation failed \(1 in a row\).*HTTP 503/);
+  s.setFaults(REALISTIC_LATENCY);
+  await step((state?.nextDue ?? 0) - clock.now());
+  assert.equal(sch.triggers()[0]?.failures, 0, 'the next evaluation after the backoff succeeds');
 });
 
-test('a changed flow file is picked up without a restart; a damaged state file is rebuilt', async (t) => {
-  const s = await sim(t);
+test('a paginated poll (by minute, PT6H) whose second page fails while the first hangs: one evaluation error, backoff, no crash', async (t) => {
+  // The first page to arrive hangs; every later one fails. Unhandled rejections are fatal in this process.
+  const s = await sim(t, { faults: { burst: { fault: 'hang', count: 1 }, rate5xx: 1 } });
+  const lines: string[] = [];
+  const { sch, clock, events, step } = await scheduler(
+    t,
+    { 'a.yml': alertFlow({ window: 'PT6H' }) },
+    { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url },
+    { logger: createLogger({ write: (l) => lines.push(l) }), client: { retry: { maxAttempts: 1 } } },
+  );
+  await step(0);
+  assert.equal(s.log.filter((e) => e.path.startsWith('/stats/')).length, 2, 'two pages requested');
+  const failures = events.filter((e) => e.type === 'evaluation-failed');
+  assert.equal(failures.length, 1, 'one evaluation error');
+  assert.equal((lines.join('\n').match(/evaluation failed/g) ?? []).length, 1);
+  assert.match(lines.join('\n'), /evaluation failed \(1 in a row\).*HTTP 503/);
+  const state = sch.triggers()[0];
+  assert.ok((state?.nextDue ?? 0) > clock.now() + 1000, 'backed off');
+  s.setFaults({});
+  s.addScenario(spikeNow());
+  await step((state?.nextDue ?? 0) - clock.now());
+  assert.equal(sch.triggers()[0]?.lastMatched, true, 'the scheduler keeps evaluating after the failure');
+  assert.equal(sch.store.history().length, 1);
+});
+
+test('a changed flow file is picked up without a restart; an invalid edit keeps the old one; a damaged state file is rebuilt', async (t) => {
+  const s = await sim(t, { faults: REALISTIC_LATENCY });
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url };
-  const { sch, dir } = await scheduler(t, { 'a.yml': alertFlow() }, env);
-  assert.equal(sch.entries[0]?.props.field, 'status_5xx');
-  await sleep(20);
+  const lines: string[] = [];
+  const { dir, events, step } = await scheduler(t, { 'a.yml': alertFlow() }, env, {
+    logger: createLogger({ write: (l) => lines.push(l) }),
+  });
+  await step(0);
+  assert.ok(s.log.some((e) => e.path.endsWith('/field/status_5xx')));
   await writeFile(join(dir, 'a.yml'), alertFlow({ field: 'status_4xx' }));
-  sch.load();
-  assert.equal(sch.entries[0]?.props.field, 'status_4xx');
+  await step(2000); // the file scan runs every 2 s of the scheduler's clock
+  assert.deepEqual(
+    events.filter((e) => e.type === 'reloaded').map((e) => e.type === 'reloaded' && e.file),
+    [join(dir, 'a.yml')],
+  );
+  assert.match(lines.join('\n'), /reloaded .*a\.yml/);
+  s.clearLog();
+  await step(STEP);
+  assert.ok(s.log.some((e) => e.path.endsWith('/field/status_4xx')), 'the next poll uses the new field');
   await writeFile(join(dir, 'a.yml'), 'id: broken\n');
-  sch.load();
-  assert.equal(sch.entries[0]?.props.field, 'status_4xx', 'an invalid edit keeps the previous version');
+  await step(2000);
+  assert.equal(events.filter((e) => e.type === 'reload-failed').length, 1);
+  assert.match(lines.join('\n'), /changed but is invalid; keeping the previous version/);
+  s.clearLog();
+  await step(STEP);
+  assert.ok(s.log.some((e) => e.path.endsWith('/field/status_4xx')), 'the previous version still runs');
   await writeFile(join(dir, '.state', 'triggers', 'company.ops.alert.t.json'), '{"key": "company.op');
   const warnings: string[] = [];
   const store = new StateStore(join(dir, '.state'), (m) => warnings.push(m));

@@ -61,6 +61,8 @@ export interface RequestSpec {
   json?: unknown;
   /** Scope the operation needs, named in a 403's hint. */
   scope?: TokenScope | undefined;
+  /** Cancels this request only (with the client's own signal, either one aborts it). */
+  signal?: AbortSignal | undefined;
 }
 
 export interface ApiResponse {
@@ -244,14 +246,15 @@ export class FastlyClient {
 
   async request(spec: RequestSpec): Promise<ApiResponse> {
     const started = Date.now();
+    const cancel = anySignal(this.#signal, spec.signal);
     let attempt = 0;
     for (;;) {
       attempt++;
-      this.#signal?.throwIfAborted();
+      cancel?.throwIfAborted();
       let retryReason: string;
       let waitMs: number | undefined;
       try {
-        const res = await this.#attempt(spec);
+        const res = await this.#attempt(spec, cancel);
         if (res.status < 400) {
           return { status: res.status, body: res.body, rateLimit: res.rateLimit, attempts: attempt };
         }
@@ -287,7 +290,7 @@ export class FastlyClient {
         delayMs: Math.round(delay),
         reason: retryReason,
       });
-      await sleep(delay, undefined, this.#signal ? { signal: this.#signal } : undefined);
+      await sleep(delay, undefined, cancel ? { signal: cancel } : undefined);
     }
   }
 
@@ -305,6 +308,7 @@ export class FastlyClient {
 
   async #attempt(
     spec: RequestSpec,
+    cancel: AbortSignal | undefined,
   ): Promise<{ status: number; text: string; body: unknown; rateLimit: RateLimitState }> {
     let path = this.#basePath + spec.path;
     if (spec.query) {
@@ -325,7 +329,7 @@ export class FastlyClient {
       headers['content-type'] = 'application/json';
     }
     const timeout = AbortSignal.timeout(this.#timeoutMs);
-    const signal = this.#signal ? AbortSignal.any([this.#signal, timeout]) : timeout;
+    const signal = cancel ? AbortSignal.any([cancel, timeout]) : timeout;
     this.counters.requests++;
     let status: number;
     let text: string;
@@ -345,7 +349,7 @@ export class FastlyClient {
       rateLimit = parseRateLimit(res.headers, Date.now());
       text = await res.body.text();
     } catch (err) {
-      if (this.#signal?.aborted) throw this.#signal.reason ?? err;
+      if (cancel?.aborted) throw cancel.reason ?? err;
       if (timeout.aborted)
         throw new AttemptError('TIMEOUT', `no complete answer within ${this.#timeoutMs} ms`);
       const e = err as { code?: string; message?: string };
@@ -363,6 +367,11 @@ export class FastlyClient {
     }
     return { status, text, body: parsed, rateLimit };
   }
+}
+
+function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const set = signals.filter((s): s is AbortSignal => s !== undefined);
+  return set.length > 1 ? AbortSignal.any(set) : set[0];
 }
 
 function describeNetworkError(e: { code?: string; message?: string }): string {

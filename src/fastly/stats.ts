@@ -62,8 +62,9 @@ async function getEnvelope(
   operation: string,
   path: string,
   query: Record<string, string | number | undefined>,
+  signal?: AbortSignal,
 ) {
-  const res = await client.request({ operation, method: 'GET', path, query, scope: 'global:read' });
+  const res = await client.request({ operation, method: 'GET', path, query, scope: 'global:read', signal });
   const body = res.body as Partial<StatsEnvelope<unknown>> | null;
   if (typeof body !== 'object' || body === null || !('data' in body)) {
     throw new FastlyResponseError(
@@ -106,31 +107,49 @@ export async function checkRegion(client: FastlyClient, region: string | undefin
   }
 }
 
-/** Yields page results in order while keeping up to `concurrency` requests in flight. */
+/**
+ * Yields page results in order while keeping up to `concurrency` requests in flight. Each page has a
+ * rejection handler from the moment it starts (a later page failing while an earlier one is pending
+ * is never an unhandled rejection); the first failure aborts every other page and is what throws.
+ */
 async function* orderedPages<T>(
   windows: { from: number; to: number }[],
   concurrency: number,
-  fetchPage: (w: { from: number; to: number }) => Promise<T>,
+  fetchPage: (w: { from: number; to: number }, signal: AbortSignal) => Promise<T>,
   onProgress?: (done: number, total: number) => void,
 ): AsyncGenerator<T> {
+  const cancel = new AbortController();
   const inFlight: Promise<T>[] = [];
+  let failure: { error: unknown } | undefined;
   let next = 0;
   let done = 0;
   const launch = () => {
     const w = windows[next++];
-    if (w) inFlight.push(fetchPage(w));
+    if (!w) return;
+    const page = fetchPage(w, cancel.signal);
+    page.catch((error: unknown) => {
+      if (failure) return;
+      failure = { error };
+      cancel.abort(error);
+    });
+    inFlight.push(page);
   };
   while (next < windows.length && inFlight.length < concurrency) launch();
   try {
     while (inFlight.length > 0) {
-      const page = await (inFlight.shift() as Promise<T>);
+      let page: T;
+      try {
+        page = await (inFlight.shift() as Promise<T>);
+      } catch (err) {
+        throw failure ? failure.error : err;
+      }
       launch();
       onProgress?.(++done, windows.length);
       yield page;
     }
   } finally {
-    // A consumer that stops early must not leave rejections unhandled.
-    for (const p of inFlight) p.catch(() => {});
+    // A consumer that stops early (or a failure) cancels what is still in flight.
+    if (inFlight.length) cancel.abort(new Error('stats pages no longer needed'));
   }
 }
 
@@ -189,11 +208,14 @@ export async function* historicalPages(
   yield* orderedPages(
     pages,
     q.concurrency ?? DEFAULT_STATS_CONCURRENCY,
-    async (w) => {
-      const env = await getEnvelope(client, 'stats', historicalPath(q), {
-        ...windowParams(w, window, q),
-        ...query,
-      });
+    async (w, signal) => {
+      const env = await getEnvelope(
+        client,
+        'stats',
+        historicalPath(q),
+        { ...windowParams(w, window, q), ...query },
+        signal,
+      );
       return { meta: env.meta, data: asPointsByService('stats', env.data, q.serviceId) };
     },
     q.onProgress,
@@ -237,12 +259,13 @@ export async function aggregate(client: FastlyClient, q: WindowQuery): Promise<S
     orderedPages(
       pages,
       q.concurrency ?? DEFAULT_STATS_CONCURRENCY,
-      async (w) => {
+      async (w, signal) => {
         const env = await getEnvelope(
           client,
           'statsAggregate',
           '/stats/aggregate',
           windowParams(w, window, q),
+          signal,
         );
         if (!Array.isArray(env.data)) {
           throw new FastlyResponseError(

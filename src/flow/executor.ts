@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidInputError, KestraFastlyError } from '../errors.js';
-import { type Metric, parseProps, type TaskContext } from '../tasks/task.js';
-import { parseDuration } from './duration.js';
-import { isTruthy, type RenderScope, renderValue } from './expressions.js';
+import { type Logger, type Metric, parseProps, type TaskContext } from '../tasks/task.js';
+import { parseDuration } from '../duration.js';
+import { isTruthy, renderValue } from './expressions.js';
 import type { Flow, TaskNode } from './load.js';
 import { createLogger, type Level, Masker } from './logger.js';
 import type { RetryDef } from './model.js';
@@ -74,53 +74,103 @@ function retryDelay(retry: RetryDef, attempt: number, name: string): number {
   }
 }
 
-/** Runs a flow's tasks in order with Kestra's task semantics; never throws for a task failure. */
-export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Execution> {
-  const env = options.env ?? process.env;
-  const masker = options.masker ?? new Masker();
-  const secrets = new SecretStore(env, masker, options.secretsFile);
-  const started = new Date();
-  const execution: Execution = {
-    id: options.id ?? newId(),
-    namespace: flow.namespace,
-    flowId: flow.id,
-    state: 'SUCCESS',
-    inputs: options.inputs ?? {},
-    ...(options.trigger ? { trigger: options.trigger } : {}),
-    outputs: {},
-    taskRuns: [],
-    startDate: started.toISOString(),
-    endDate: '',
-  };
-  const envs = Object.fromEntries(
-    Object.entries(env)
-      .filter(([k]) => k.startsWith('ENV_'))
-      .map(([k, v]) => [k.slice(4).toLowerCase(), v]),
-  );
-  const context: Record<string, unknown> = {
-    flow: { id: flow.id, namespace: flow.namespace },
-    execution: { id: execution.id, startDate: execution.startDate },
-    inputs: execution.inputs,
-    outputs: execution.outputs,
-    labels: flow.labels,
-    envs,
-    vars: {},
-    ...(options.trigger ? { trigger: options.trigger } : {}),
-  };
-  const secret = (name: string) => secrets.get(name);
-  const logFor = (taskId: string, level?: Level) =>
-    createLogger({
-      level: level ?? options.logLevel ?? 'INFO',
-      json: options.jsonLogs,
-      masker,
-      write: options.write,
-      fields: { flow: flow.id, execution: execution.id, task: taskId },
+const errorText = (err: unknown): string => {
+  const e = err as Error | undefined;
+  return e instanceof KestraFastlyError ? e.message : `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`;
+};
+
+/** Everything one execution of a flow shares: its record, expression context, secrets and loggers. */
+class FlowRun {
+  readonly execution: Execution;
+  readonly #flow: Flow;
+  readonly #o: RunOptions;
+  readonly #env: NodeJS.ProcessEnv;
+  readonly #masker: Masker;
+  readonly #context: Record<string, unknown>;
+  readonly #secret: (name: string) => string;
+
+  constructor(flow: Flow, options: RunOptions) {
+    this.#flow = flow;
+    this.#o = options;
+    this.#env = options.env ?? process.env;
+    this.#masker = options.masker ?? new Masker();
+    const secrets = new SecretStore(this.#env, this.#masker, options.secretsFile);
+    this.#secret = (name) => secrets.get(name);
+    this.execution = {
+      id: options.id ?? newId(),
+      namespace: flow.namespace,
+      flowId: flow.id,
+      state: 'SUCCESS',
+      inputs: options.inputs ?? {},
+      ...(options.trigger ? { trigger: options.trigger } : {}),
+      outputs: {},
+      taskRuns: [],
+      startDate: new Date().toISOString(),
+      endDate: '',
+    };
+    const envs = Object.fromEntries(
+      Object.entries(this.#env)
+        .filter(([k]) => k.startsWith('ENV_'))
+        .map(([k, v]) => [k.slice(4).toLowerCase(), v]),
+    );
+    this.#context = {
+      flow: { id: flow.id, namespace: flow.namespace },
+      execution: { id: this.execution.id, startDate: this.execution.startDate },
+      inputs: this.execution.inputs,
+      outputs: this.execution.outputs,
+      labels: flow.labels,
+      envs,
+      vars: {},
+      ...(options.trigger ? { trigger: options.trigger } : {}),
+    };
+  }
+
+  #logger(taskId: string, level?: Level): Logger {
+    return createLogger({
+      level: level ?? this.#o.logLevel ?? 'INFO',
+      json: this.#o.jsonLogs,
+      masker: this.#masker,
+      write: this.#o.write,
+      fields: { flow: this.#flow.id, execution: this.execution.id, task: taskId },
     });
-  const flowLog = logFor('', options.logLevel);
+  }
 
-  context.vars = renderValue(flow.variables, context, { where: 'variables', secret });
+  /** tasks, then `errors` if they failed, then `finally`; a failure anywhere ends FAILED, never throws. */
+  async run(): Promise<Execution> {
+    const flowLog = this.#logger('', this.#o.logLevel);
+    let state: State;
+    try {
+      this.#context.vars = renderValue(this.#flow.variables, this.#context, {
+        where: 'variables',
+        secret: this.#secret,
+      });
+      state = await this.runTasks(this.#flow.tasks);
+    } catch (err) {
+      flowLog.error(this.#masker.mask(errorText(err)));
+      state = 'FAILED';
+    }
+    if (state === 'FAILED' && this.#flow.errors.length) await this.runTasks(this.#flow.errors);
+    if (this.#flow.finally.length) await this.runTasks(this.#flow.finally);
+    const ex = this.execution;
+    ex.state = state === 'SKIPPED' ? 'SUCCESS' : state;
+    ex.endDate = new Date().toISOString();
+    flowLog.info(`execution ${ex.id} of ${this.#flow.namespace}.${this.#flow.id} ended ${ex.state}`);
+    return ex;
+  }
 
-  const runOne = async (node: TaskNode): Promise<State> => {
+  /** Runs tasks in order, stopping at the first FAILED one. */
+  async runTasks(nodes: TaskNode[]): Promise<State> {
+    let state: State = 'SUCCESS';
+    for (const node of nodes) {
+      const s = await this.runTask(node);
+      if (s === 'FAILED') return 'FAILED';
+      if (s === 'WARNING') state = 'WARNING';
+    }
+    return state;
+  }
+
+  /** One task with its runIf, branches, retries and timeout; every failure ends in its TaskRun. */
+  async runTask(node: TaskNode): Promise<State> {
     const run: TaskRun = {
       id: newId(),
       taskId: node.id,
@@ -131,77 +181,37 @@ export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Exe
       endDate: '',
       durationMs: 0,
     };
-    execution.taskRuns.push(run);
-    const log = logFor(node.id, node.common.logLevel);
+    this.execution.taskRuns.push(run);
+    const log = this.#logger(node.id, node.common.logLevel);
     const t0 = Date.now();
-    const finish = (state: State, error?: string) => {
+    const finish = (state: State, error?: string): State => {
       run.state = state;
       run.endDate = new Date().toISOString();
       run.durationMs = Date.now() - t0;
-      if (error) run.error = masker.mask(error);
+      if (error) run.error = this.#masker.mask(error);
       return state;
     };
     if (node.common.disabled) return finish('SKIPPED');
-    const scope = (prop: string): RenderScope => ({ where: `task '${node.id}', property '${prop}'`, secret });
     try {
-      if (
-        node.common.runIf !== undefined &&
-        !isTruthy(renderValue(node.common.runIf, context, scope('runIf')))
-      ) {
+      if (node.common.runIf !== undefined && !isTruthy(this.#render(node, 'runIf', node.common.runIf))) {
         log.debug('runIf is false: skipped');
         return finish('SKIPPED');
       }
       if (node.thenTasks) {
-        const truthy = isTruthy(renderValue(node.props.condition, context, scope('condition')));
+        const truthy = isTruthy(this.#render(node, 'condition', node.props.condition));
         const branch = truthy ? node.thenTasks : node.elseTasks;
-        const state = branch ? await runTasks(branch) : 'SUCCESS';
+        const state = branch ? await this.runTasks(branch) : 'SUCCESS';
         return finish(state === 'SKIPPED' ? 'SUCCESS' : state);
       }
+      return finish(await this.#attempts(node, run, log, t0));
     } catch (err) {
-      return failed(err);
-    }
-
-    async function attempt(): Promise<unknown> {
-      const rendered = Object.fromEntries(
-        Object.entries(node.props).map(([k, v]) => [k, renderValue(v, context, scope(k))]),
-      );
-      if (typeof rendered.apiToken === 'string') masker.addCredential(rendered.apiToken);
-      const props = parseProps(node.def, rendered, `task '${node.id}'`);
-      const metrics: Metric[] = [];
-      const timeoutMs = node.common.timeout
-        ? parseDuration(node.common.timeout, `task '${node.id}'.timeout`)
-        : undefined;
-      const signals = [options.signal, timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined].filter(
-        (s): s is AbortSignal => s !== undefined,
-      );
-      const ctx: TaskContext = {
-        logger: log,
-        env,
-        signal: signals.length ? AbortSignal.any(signals) : undefined,
-        client: options.client,
-        metric: (m) => metrics.push(m),
-      };
-      try {
-        return await node.def.run(props, ctx);
-      } catch (err) {
-        if (ctx.signal?.aborted && timeoutMs && !options.signal?.aborted) {
-          throw new Error(`task '${node.id}' timed out after ${node.common.timeout}`);
-        }
-        throw err;
-      } finally {
-        if (metrics.length) run.metrics = metrics;
-      }
-    }
-
-    function failed(err: unknown): State {
-      const e = err as Error & { outputs?: unknown };
-      if (e.outputs !== undefined) {
+      const e = err as { outputs?: unknown };
+      if (e?.outputs !== undefined) {
         run.outputs = e.outputs;
-        execution.outputs[node.id] = e.outputs;
+        this.execution.outputs[node.id] = e.outputs;
       }
-      const message =
-        e instanceof KestraFastlyError ? e.message : `${e.name ?? 'Error'}: ${e.message ?? String(err)}`;
-      run.errorKind = e instanceof InvalidInputError ? 'input' : 'runtime';
+      const message = errorText(err);
+      run.errorKind = err instanceof InvalidInputError ? 'input' : 'runtime';
       if (node.common.allowFailure) {
         log.warn(`failed (allowFailure): ${message}`);
         return finish('WARNING', message);
@@ -209,46 +219,72 @@ export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Exe
       log.error(message);
       return finish('FAILED', message);
     }
+  }
 
+  #render(node: TaskNode, prop: string, value: unknown): unknown {
+    return renderValue(value, this.#context, {
+      where: `task '${node.id}', property '${prop}'`,
+      secret: this.#secret,
+    });
+  }
+
+  /** Attempts until one succeeds or the retry policy gives up (then throws the last error). */
+  async #attempts(node: TaskNode, run: TaskRun, log: Logger, t0: number): Promise<State> {
     const retry = node.common.retry;
     const maxAttempts = retry ? (retry.maxAttempts ?? retry.maxAttempt ?? 1) : 1;
-    const maxDuration = retry?.maxDuration
-      ? parseDuration(retry.maxDuration, `task '${node.id}'.retry.maxDuration`)
-      : Infinity;
+    const name = `task '${node.id}'.retry`;
+    const maxDuration = retry?.maxDuration ? parseDuration(retry.maxDuration, `${name}.maxDuration`) : Infinity;
     for (;;) {
       run.attempts++;
       try {
-        const outputs = await attempt();
+        const outputs = await this.#attempt(node, run);
         run.outputs = outputs;
-        execution.outputs[node.id] = outputs;
-        return finish(run.attempts > 1 && retry?.warningOnRetry ? 'WARNING' : 'SUCCESS');
+        this.execution.outputs[node.id] = outputs;
+        return run.attempts > 1 && retry?.warningOnRetry ? 'WARNING' : 'SUCCESS';
       } catch (err) {
         const retryable = retry && !(err instanceof InvalidInputError) && run.attempts < maxAttempts;
-        const delay = retry ? retryDelay(retry, run.attempts, `task '${node.id}'.retry`) : 0;
-        if (!retryable || Date.now() - t0 + delay > maxDuration) return failed(err);
-        log.warn(
-          `attempt ${run.attempts} failed, retrying in ${Math.round(delay)} ms: ${(err as Error).message}`,
-        );
-        await sleep(delay);
+        if (!retryable || this.#o.signal?.aborted) throw err;
+        const delay = retryDelay(retry, run.attempts, name);
+        if (Date.now() - t0 + delay > maxDuration) throw err;
+        log.warn(`attempt ${run.attempts} failed, retrying in ${Math.round(delay)} ms: ${(err as Error).message}`);
+        await sleep(delay, undefined, this.#o.signal ? { signal: this.#o.signal } : undefined);
       }
     }
-  };
+  }
 
-  const runTasks = async (nodes: TaskNode[]): Promise<State> => {
-    let state: State = 'SUCCESS';
-    for (const node of nodes) {
-      const s = await runOne(node);
-      if (s === 'FAILED') return 'FAILED';
-      if (s === 'WARNING') state = 'WARNING';
+  async #attempt(node: TaskNode, run: TaskRun): Promise<unknown> {
+    const rendered = Object.fromEntries(
+      Object.entries(node.props).map(([k, v]) => [k, this.#render(node, k, v)]),
+    );
+    if (typeof rendered.apiToken === 'string') this.#masker.addCredential(rendered.apiToken);
+    const props = parseProps(node.def, rendered, `task '${node.id}'`);
+    const metrics: Metric[] = [];
+    const timeout = node.common.timeout;
+    const timeoutMs = timeout ? parseDuration(timeout, `task '${node.id}'.timeout`) : undefined;
+    const signals = [this.#o.signal, timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined].filter(
+      (s): s is AbortSignal => s !== undefined,
+    );
+    const ctx: TaskContext = {
+      logger: this.#logger(node.id, node.common.logLevel),
+      env: this.#env,
+      signal: signals.length ? AbortSignal.any(signals) : undefined,
+      client: this.#o.client,
+      metric: (m) => metrics.push(m),
+    };
+    try {
+      return await node.def.run(props, ctx);
+    } catch (err) {
+      if (ctx.signal?.aborted && timeoutMs && !this.#o.signal?.aborted) {
+        throw new Error(`task '${node.id}' timed out after ${timeout}`);
+      }
+      throw err;
+    } finally {
+      if (metrics.length) run.metrics = metrics;
     }
-    return state;
-  };
+  }
+}
 
-  const state = await runTasks(flow.tasks);
-  if (state === 'FAILED' && flow.errors.length) await runTasks(flow.errors);
-  if (flow.finally.length) await runTasks(flow.finally);
-  execution.state = state === 'SKIPPED' ? 'SUCCESS' : state;
-  execution.endDate = new Date().toISOString();
-  flowLog.info(`execution ${execution.id} of ${flow.namespace}.${flow.id} ended ${execution.state}`);
-  return execution;
+/** Runs a flow's tasks in order with Kestra's task semantics. Never throws: any failure makes a FAILED execution. */
+export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Execution> {
+  return new FlowRun(flow, options).run();
 }

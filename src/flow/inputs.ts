@@ -1,6 +1,6 @@
 import { DateTime } from 'luxon';
 import { InvalidInputError, show } from '../errors.js';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../duration.js';
 import type { InputDef } from './model.js';
 
 function coerce(def: InputDef, type: InputDef['type'], value: unknown, name: string): unknown {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isoDuration } from '../tasks/task.js';
 
 /** Kestra's flow-level schema (the task and trigger properties are checked by their own schemas). */
 
@@ -35,7 +36,7 @@ export const inputSchema = z.strictObject({
 });
 export type InputDef = z.output<typeof inputSchema>;
 
-const duration = z.string();
+const duration = isoDuration();
 
 export const retrySchema = z.discriminatedUnion(
   'type',

@@ -1,16 +1,33 @@
+/**
+ * The trigger server's scheduler.
+ *
+ * Each trigger (keyed `namespace.flowId.triggerId`) is a TriggerSlot: the one owner of its state and
+ * its timing. A slot has one timer; when it fires, the slot sets the next due time *before*
+ * awaiting anything, evaluates (at most one evaluation in flight), then re-arms its timer. A reload
+ * hands the slot a new definition, which it swaps in only between evaluations; its state, running
+ * execution and in-flight evaluation survive. One AbortController (shutdown) reaches every HTTP
+ * call of every evaluation; running executions get a second one, aborted only if stop() times out.
+ *
+ * For other parts of the server (HTTP API, webhooks, dashboard, metrics):
+ *   - startExecution({ namespace, flowId }, { inputs, trigger }) → { executionId, done }: resolves
+ *     once the execution is on disk (replayed after a crash), `done` when it has ended;
+ *   - triggers(): read-only TriggerSnapshot[] (armed, last value, next due, last error, recent points);
+ *   - subscribe(listener): SchedulerEvent stream (evaluations, firings, executions, reloads); returns unsubscribe.
+ * New trigger kinds plug in through registerTriggerKind() in ./trigger.ts.
+ */
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidInputError } from '../errors.js';
-import { isLoopbackHost, resolveEndpoint } from '../fastly/client.js';
-import { decide, seconds, type StatsTriggerProps } from '../tasks/stats/StatsTrigger.js';
+import { InvalidInputError, RunFailedError } from '../errors.js';
+import type { PointsFetcher } from '../tasks/stats/StatsTrigger.js';
 import type { Logger, TaskContext } from '../tasks/task.js';
-import { newId, runFlow } from './executor.js';
-import { type Flow, loadFlowFile, type TriggerNode } from './load.js';
+import { type Clock, systemClock } from './clock.js';
+import { type Execution, newId, runFlow } from './executor.js';
+import { resolveInputs } from './inputs.js';
+import { type Flow, loadFlowFile, MAX_FLOW_BYTES, parseFlow, type TriggerNode } from './load.js';
 import { Masker } from './logger.js';
 import { StateStore, type TriggerState } from './state.js';
-import { evaluateTrigger, PollCache, resolveTriggerProps } from './trigger.js';
+import { createTrigger, PollCache, type TriggerEnv, type TriggerInstance } from './trigger.js';
 
 export interface SchedulerOptions {
   /** Flow files or folders of them. */
@@ -20,29 +37,72 @@ export interface SchedulerOptions {
   env?: NodeJS.ProcessEnv;
   secretsFile?: string | undefined;
   masker?: Masker;
-  /** Clock (epoch ms); replace in tests. */
-  now?: () => number;
+  /** Time and timers; a ManualClock in tests. */
+  clock?: Clock;
+  /** How often flow files are checked for changes (ms of `clock`). */
+  rescanMs?: number;
   /** Transport settings for every evaluation and task. */
   client?: TaskContext['client'];
+  /** Where StatsTriggers get their points (default: the Fastly API); tests pass a fake. */
+  fetchPoints?: PointsFetcher;
   /** Lines of the flows' own logs. */
   write?: (line: string) => void;
   jsonLogs?: boolean;
 }
 
-interface Entry {
-  file: string;
-  flow: Flow;
-  trigger: TriggerNode;
-  props: StatsTriggerProps;
-  key: string;
-  state: TriggerState;
-  jitterMs: number;
-  running?: Promise<void>;
-  /** An evaluation in flight: a slow poll delays only its own trigger. */
-  evaluating?: boolean;
+export type SchedulerEvent =
+  | { type: 'evaluation-started'; trigger: string; at: number }
+  | {
+      type: 'evaluated';
+      trigger: string;
+      at: number;
+      value: number | null | undefined;
+      matched: boolean | undefined;
+      executionId?: string;
+    }
+  | { type: 'evaluation-failed'; trigger: string; at: number; error: string; failures: number; nextDue: number }
+  | { type: 'evaluation-skipped'; trigger: string; at: number; reason: string }
+  | { type: 'execution-started'; executionId: string; namespace: string; flowId: string; trigger?: string }
+  | {
+      type: 'execution-ended';
+      executionId: string;
+      namespace: string;
+      flowId: string;
+      trigger?: string;
+      state: Execution['state'] | 'INTERRUPTED';
+      durationMs: number;
+    }
+  | { type: 'reloaded'; file: string }
+  | { type: 'reload-failed'; file: string; error: string }
+  | { type: 'stopped' };
+
+export interface RecentPoint {
+  at: number;
+  value: number | null | undefined;
+  matched: boolean | undefined;
+  fired: boolean;
 }
 
-const MIN_INTERVAL_S = 30;
+/** A read-only view of one trigger. */
+export interface TriggerSnapshot extends Readonly<TriggerState> {
+  namespace: string;
+  flowId: string;
+  triggerId: string;
+  type: string;
+  file: string;
+  evaluating: boolean;
+  running: boolean;
+  recent: readonly RecentPoint[];
+}
+
+interface Definition {
+  file: string;
+  flow: Flow;
+  node: TriggerNode;
+  instance: TriggerInstance;
+}
+
+const RECENT_POINTS = 60;
 
 /** Lists the flow files named by `paths` (folders are read one level deep). */
 export function flowFiles(paths: string[]): string[] {
@@ -60,32 +120,290 @@ export function flowFiles(paths: string[]): string[] {
   return files;
 }
 
+/** What a slot needs from its scheduler. */
+interface SlotHost {
+  readonly clock: Clock;
+  readonly store: StateStore;
+  readonly logger: Logger;
+  readonly masker: Masker;
+  readonly shutdown: AbortSignal;
+  readonly stopping: boolean;
+  emit(event: SchedulerEvent): void;
+  /** Runs an execution to its end and records it; undefined if shutdown interrupted it. */
+  execute(flow: Flow, id: string, trigger: Record<string, unknown>, triggerId?: string): Promise<Execution | undefined>;
+}
+
+/** One trigger: the only owner of its state, its timer and its evaluation. */
+class TriggerSlot {
+  readonly key: string;
+  readonly state: TriggerState;
+  readonly recent: RecentPoint[] = [];
+  #def: Definition;
+  #next: Definition | undefined;
+  #cancelTimer: (() => void) | undefined;
+  #evaluating: Promise<void> | undefined;
+  #running: Promise<void> | undefined;
+  #lastDue: number | undefined;
+  #retired = false;
+  readonly #host: SlotHost;
+
+  constructor(key: string, def: Definition, state: TriggerState, host: SlotHost) {
+    this.key = key;
+    this.#def = def;
+    this.state = state;
+    this.#host = host;
+  }
+
+  get def(): Definition {
+    return this.#def;
+  }
+  get evaluating(): Promise<void> | undefined {
+    return this.#evaluating;
+  }
+  get running(): Promise<void> | undefined {
+    return this.#running;
+  }
+
+  /** A reload: the new definition takes over between evaluations. */
+  redefine(def: Definition): void {
+    if (this.#evaluating) this.#next = def;
+    else this.#swap(def);
+  }
+
+  #swap(def: Definition): void {
+    this.#def = def;
+    this.#next = undefined;
+    // A changed interval applies from the last evaluation, not after the old interval.
+    if (this.#lastDue !== undefined && this.state.failures === 0)
+      this.state.nextDue = def.instance.nextDue(this.#lastDue);
+    if (this.#cancelTimer) this.arm();
+  }
+
+  /** The flow file is gone: no more evaluations; a running execution still ends normally. */
+  retire(): void {
+    this.#retired = true;
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
+  }
+
+  disarm(): void {
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
+  }
+
+  /** Sets the one timer of this trigger for its next due time. */
+  arm(): void {
+    this.#cancelTimer?.();
+    this.#cancelTimer = undefined;
+    if (this.#host.stopping || this.#retired || this.state.stopped) return;
+    const due = this.state.nextDue ?? this.#host.clock.now();
+    this.#cancelTimer = this.#host.clock.at(due, () => this.#onDue(due));
+  }
+
+  #onDue(due: number): void {
+    this.#cancelTimer = undefined;
+    if (this.#host.stopping || this.#retired || this.#evaluating) return;
+    const now = this.#host.clock.now();
+    const instance = this.#def.instance;
+    // Set before anything is awaited: whatever happens next, this due time is consumed.
+    let next = instance.nextDue(due);
+    if (next <= now) next = instance.nextDue(now);
+    this.state.nextDue = next;
+    if (this.#running) {
+      this.#host.logger.debug(`trigger ${this.key}: previous execution still running, evaluation skipped`);
+      this.#host.emit({ type: 'evaluation-skipped', trigger: this.key, at: now, reason: 'execution running' });
+      this.arm();
+      return;
+    }
+    this.#lastDue = due;
+    this.#host.emit({ type: 'evaluation-started', trigger: this.key, at: now });
+    this.#evaluating = this.#evaluate(this.#def, due, now)
+      .catch((err: unknown) =>
+        this.#host.logger.error(`trigger ${this.key}: ${this.#host.masker.mask(String(err))}`),
+      )
+      .finally(() => {
+        this.#evaluating = undefined;
+        if (this.#next) this.#swap(this.#next);
+        this.arm();
+      });
+  }
+
+  async #evaluate(def: Definition, due: number, now: number): Promise<void> {
+    const { store, logger, masker, shutdown } = this.#host;
+    const state = this.state;
+    try {
+      const r = await def.instance.evaluate({ at: due, signal: shutdown, armed: state.armed });
+      if (shutdown.aborted) return;
+      Object.assign(state, {
+        lastEvaluation: new Date(now).toISOString(),
+        lastValue: r.value,
+        lastMatched: r.matched,
+        armed: r.armed,
+        failures: 0,
+        lastError: undefined,
+      });
+      this.recent.push({ at: now, value: r.value, matched: r.matched, fired: r.fire });
+      if (this.recent.length > RECENT_POINTS) this.recent.shift();
+      logger.debug(`trigger ${this.key}: ${r.summary}`);
+      if (!r.fire) {
+        store.save(state);
+        this.#host.emit({ type: 'evaluated', trigger: this.key, at: now, value: r.value, matched: r.matched });
+        return;
+      }
+      const executionId = newId();
+      state.fired++;
+      // The firing is on disk before the execution starts: a crash now replays it, never repeats it.
+      state.pending = { executionId, trigger: r.vars, firedAt: new Date(now).toISOString() };
+      store.save(state);
+      logger.info(`trigger ${this.key} fired: ${r.summary}`);
+      this.#host.emit({
+        type: 'evaluated',
+        trigger: this.key,
+        at: now,
+        value: r.value,
+        matched: r.matched,
+        executionId,
+      });
+      this.startExecution(executionId, r.vars);
+    } catch (err) {
+      if (shutdown.aborted) return;
+      state.failures++;
+      const intervalMs = Math.max(1, def.instance.nextDue(due) - due);
+      const backoff = Math.min(intervalMs * 2 ** Math.min(state.failures, 6), Math.max(intervalMs, 600_000));
+      state.nextDue = now + backoff;
+      state.lastError = masker.mask((err as Error)?.message ?? String(err));
+      store.save(state);
+      logger.warn(
+        `trigger ${this.key}: evaluation failed (${state.failures} in a row), next try in ${Math.round(backoff / 1000)} s: ${state.lastError}`,
+      );
+      this.#host.emit({
+        type: 'evaluation-failed',
+        trigger: this.key,
+        at: now,
+        error: state.lastError,
+        failures: state.failures,
+        nextDue: state.nextDue,
+      });
+    }
+  }
+
+  /** Runs a firing (new, or one a crash interrupted) to its end; clears `pending` once it is in history. */
+  startExecution(executionId: string, vars: Record<string, unknown>): Promise<void> {
+    const def = this.#def;
+    const run = async () => {
+      try {
+        const ex = await this.#host.execute(def.flow, executionId, vars, def.node.id);
+        if (!ex) return; // interrupted by shutdown: stays pending, replayed at the next start
+        this.state.pending = undefined;
+        if (def.node.stopAfter?.includes(ex.state)) {
+          this.state.stopped = true;
+          this.#cancelTimer?.();
+          this.#host.logger.info(`trigger ${this.key}: stopped after an execution ended ${ex.state} (stopAfter)`);
+        }
+        this.#host.store.save(this.state);
+      } catch (err) {
+        this.#host.logger.error(
+          `execution ${executionId} of ${this.key} could not be recorded: ${this.#host.masker.mask(String(err))}`,
+        );
+      }
+    };
+    const running = run().finally(() => {
+      if (this.#running === running) this.#running = undefined;
+    });
+    this.#running = running;
+    return running;
+  }
+
+  snapshot(): TriggerSnapshot {
+    const d = this.#def;
+    return {
+      ...structuredClone(this.state),
+      namespace: d.flow.namespace,
+      flowId: d.flow.id,
+      triggerId: d.node.id,
+      type: d.instance.type,
+      file: d.file,
+      evaluating: this.#evaluating !== undefined,
+      running: this.#running !== undefined,
+      recent: this.recent.map((p) => ({ ...p })),
+    };
+  }
+}
+
 /**
- * Evaluates every StatsTrigger of the loaded flows at its interval and runs the flow when it fires,
- * with Kestra's semantics (no evaluation while the previous execution runs) plus CROSSING firing,
- * shared polls, persistent state and crash recovery.
+ * Evaluates every trigger of the loaded flows at its interval and runs the flow when it fires,
+ * with Kestra's semantics (no evaluation while the trigger's previous execution runs) plus CROSSING
+ * firing, shared polls, persistent state and crash recovery.
  */
 export class Scheduler {
   readonly store: StateStore;
-  readonly pollCache = new PollCache();
   readonly #o: SchedulerOptions;
   readonly #masker: Masker;
-  readonly #now: () => number;
-  #entries = new Map<string, Entry>();
-  #mtimes = new Map<string, number>();
+  readonly #clock: Clock;
+  readonly #slots = new Map<string, TriggerSlot>();
+  /** Slots whose flow file went away while they were busy. */
+  readonly #retired = new Set<TriggerSlot>();
+  readonly #flows = new Map<string, Flow>();
+  readonly #hashes = new Map<string, string>();
+  readonly #executions = new Set<Promise<unknown>>();
+  readonly #listeners = new Set<(event: SchedulerEvent) => void>();
+  readonly #shutdown = new AbortController();
+  readonly #interrupt = new AbortController();
+  readonly #triggerEnv: TriggerEnv;
+  readonly #host: SlotHost;
+  #started = false;
   #stopping = false;
-  #loop: Promise<void> | undefined;
+  #stopped: Promise<void> | undefined;
+  #cancelScan: (() => void) | undefined;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
     this.#masker = options.masker ?? new Masker();
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     this.store = new StateStore(options.stateDir, (m) => options.logger.warn(m));
     this.store.repairHistory();
+    this.#triggerEnv = {
+      env: options.env ?? process.env,
+      masker: this.#masker,
+      secretsFile: options.secretsFile,
+      logger: options.logger,
+      client: options.client,
+      polls: new PollCache(options.fetchPoints),
+    };
+    const self = this;
+    this.#host = {
+      clock: this.#clock,
+      store: this.store,
+      logger: options.logger,
+      masker: this.#masker,
+      shutdown: this.#shutdown.signal,
+      get stopping() {
+        return self.#stopping;
+      },
+      emit: (e) => this.#emit(e),
+      execute: (flow, id, trigger, triggerId) => this.#execute(flow, id, { trigger }, triggerId),
+    };
   }
 
-  get entries(): Entry[] {
-    return [...this.#entries.values()];
+  /** Read-only views of every scheduled trigger. */
+  triggers(): TriggerSnapshot[] {
+    return [...this.#slots.values()].map((s) => s.snapshot());
+  }
+
+  /** Listens to what the scheduler does; returns the function that stops listening. */
+  subscribe(listener: (event: SchedulerEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(event: SchedulerEvent): void {
+    for (const l of this.#listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.#o.logger.error(`scheduler event listener failed: ${String(err)}`);
+      }
+    }
   }
 
   /** (Re)loads flow files that changed. At start-up an invalid flow is fatal; later it is logged and the old version kept. */
@@ -93,210 +411,244 @@ export class Scheduler {
     const files = flowFiles(this.#o.paths);
     const problems: string[] = [];
     for (const file of files) {
-      let mtime: number;
+      let text: string;
       try {
-        mtime = statSync(file).mtimeMs;
+        text = readFileSync(file, 'utf8');
       } catch {
         continue;
       }
-      if (this.#mtimes.get(file) === mtime) continue;
-      this.#mtimes.set(file, mtime);
+      const hash = createHash('sha1').update(text).digest('hex');
+      if (this.#hashes.get(file) === hash) continue;
+      this.#hashes.set(file, hash);
       try {
-        this.#install(file, loadFlowFile(file));
-        if (!initial) this.#o.logger.info(`reloaded ${file}`);
+        this.#install(file, text.length > MAX_FLOW_BYTES ? loadFlowFile(file) : parseFlow(text, file));
+        if (!initial) {
+          this.#o.logger.info(`reloaded ${file}`);
+          this.#emit({ type: 'reloaded', file });
+        }
       } catch (err) {
         if (!(err instanceof InvalidInputError)) throw err;
         if (initial) problems.push(err.message);
-        else
-          this.#o.logger.error(
-            `${file} changed but is invalid; keeping the previous version: ${err.message}`,
-          );
+        else {
+          this.#o.logger.error(`${file} changed but is invalid; keeping the previous version: ${err.message}`);
+          this.#emit({ type: 'reload-failed', file, error: err.message });
+        }
       }
     }
-    for (const [key, e] of this.#entries) if (!files.includes(e.file)) this.#entries.delete(key);
+    for (const file of [...this.#hashes.keys()]) {
+      if (files.includes(file)) continue;
+      this.#hashes.delete(file);
+      this.#install(file, undefined);
+    }
     if (problems.length) throw new InvalidInputError(problems.join('\n'));
   }
 
-  #install(file: string, flow: Flow): void {
-    for (const [key, e] of this.#entries) if (e.file === file) this.#entries.delete(key);
-    const env = this.#o.env ?? process.env;
-    for (const trigger of flow.triggers) {
-      if (trigger.disabled || flow.disabled) continue;
-      const props = resolveTriggerProps(flow, trigger, {
-        env,
-        masker: this.#masker,
-        secretsFile: this.#o.secretsFile,
-      });
-      const endpoint = resolveEndpoint(props.baseUrl, env);
-      if (seconds(props.interval) < MIN_INTERVAL_S && !isLoopbackHost(new URL(endpoint).hostname)) {
-        throw new InvalidInputError(
-          `${file}: trigger '${trigger.id}': interval ${props.interval} is below PT30S; allowed only against a loopback endpoint`,
-        );
+  /** Puts a file's flow (undefined: the file is gone) in place of its previous version. */
+  #install(file: string, flow: Flow | undefined): void {
+    const defs = new Map<string, Definition>();
+    if (flow && !flow.disabled) {
+      for (const node of flow.triggers) {
+        if (node.disabled) continue;
+        const instance = createTrigger(flow, node, this.#triggerEnv);
+        defs.set(`${flow.namespace}.${flow.id}.${node.id}`, { file, flow, node, instance });
       }
-      const key = `${flow.namespace}.${flow.id}.${trigger.id}`;
-      const state = this.store.load(key);
-      // Same poll, same jitter: identical polls stay due together and share one call.
-      const pollId = JSON.stringify([props.serviceId, props.field, props.window, props.by, props.delay]);
-      const jitterMs =
-        (createHash('sha1').update(pollId).digest().readUInt16BE(0) % 1000) *
-        Math.min(1, seconds(props.interval) / 60);
-      this.#entries.set(key, { file, flow, trigger, props, key, state, jitterMs });
+    }
+    for (const [key, slot] of this.#slots) {
+      if (slot.def.file !== file || defs.has(key)) continue;
+      slot.retire();
+      this.#slots.delete(key);
+      if (slot.evaluating || slot.running) {
+        this.#retired.add(slot);
+        void Promise.all([slot.evaluating, slot.running]).then(() => this.#retired.delete(slot));
+      }
+    }
+    for (const [key, f] of this.#flows) if (f.file === file) this.#flows.delete(key);
+    if (flow) this.#flows.set(`${flow.namespace}.${flow.id}`, flow);
+    for (const [key, def] of defs) {
+      const slot = this.#slots.get(key);
+      if (slot) {
+        slot.redefine(def);
+        continue;
+      }
+      const fresh = new TriggerSlot(key, def, this.store.load(key), this.#host);
+      this.#slots.set(key, fresh);
+      if (this.#started) fresh.arm();
     }
   }
 
-  /** Replays firings whose execution a crash interrupted, unless the history already has them. */
+  /** Replays firings and queued executions that a crash interrupted, unless the history already has them. */
   recover(): Promise<void>[] {
     const done = new Set(this.store.history().map((r) => r.id));
     const replays: Promise<void>[] = [];
-    for (const e of this.#entries.values()) {
-      const pending = e.state.pending;
+    for (const slot of this.#slots.values()) {
+      const pending = slot.state.pending;
       if (!pending) continue;
       if (done.has(pending.executionId)) {
-        e.state.pending = undefined;
-        this.store.save(e.state);
-      } else {
-        this.#o.logger.info(
-          `trigger ${e.key}: resuming execution ${pending.executionId} interrupted by a restart`,
-        );
-        e.running = this.#execute(e, pending.executionId, pending.trigger);
-        replays.push(e.running);
+        slot.state.pending = undefined;
+        this.store.save(slot.state);
+        continue;
       }
+      this.#o.logger.info(`trigger ${slot.key}: resuming execution ${pending.executionId} interrupted by a restart`);
+      replays.push(this.#track(slot.startExecution(pending.executionId, pending.trigger)));
+    }
+    for (const q of this.store.queued()) {
+      const flow = this.#flows.get(`${q.namespace}.${q.flowId}`);
+      if (done.has(q.id) || !flow) {
+        if (!flow) this.#o.logger.warn(`queued execution ${q.id}: flow ${q.namespace}.${q.flowId} is gone; dropped`);
+        this.store.dequeue(q.id);
+        continue;
+      }
+      this.#o.logger.info(`resuming execution ${q.id} of ${q.namespace}.${q.flowId} interrupted by a restart`);
+      replays.push(
+        this.#track(
+          this.#execute(flow, q.id, { inputs: q.inputs, trigger: q.trigger }).then((ex) => {
+            if (ex) this.store.dequeue(q.id);
+          }),
+        ),
+      );
     }
     return replays;
   }
 
-  /** Evaluates every trigger that is due at `nowMs`; returns how many were evaluated. */
-  async tick(nowMs = this.#now()): Promise<number> {
-    const due = this.entries.filter((e) => !e.state.stopped && !e.running && (e.state.nextDue ?? 0) <= nowMs);
-    const skipped = this.entries.filter((e) => e.running && (e.state.nextDue ?? 0) <= nowMs);
-    for (const e of skipped)
-      this.#o.logger.debug(`trigger ${e.key}: previous execution still running, evaluation skipped`);
-    this.pollCache.clear();
-    for (const e of due) e.evaluating = true;
-    await Promise.all(
-      due.map((e) =>
-        this.#evaluate(e, nowMs).finally(() => {
-          e.evaluating = false;
-        }),
-      ),
+  /**
+   * Starts an execution of a loaded flow from outside a trigger (HTTP API, webhook). Resolves once
+   * the execution is recorded on disk (a crash from then on replays it); `done` resolves when it has
+   * ended (undefined if shutdown interrupted it). Invalid inputs reject with InvalidInputError.
+   */
+  async startExecution(
+    ref: { namespace: string; flowId: string },
+    options: { inputs?: Record<string, unknown>; trigger?: Record<string, unknown> } = {},
+  ): Promise<{ executionId: string; done: Promise<Execution | undefined> }> {
+    if (this.#stopping) throw new RunFailedError('the server is stopping; no new executions');
+    const flow = this.#flows.get(`${ref.namespace}.${ref.flowId}`);
+    if (!flow)
+      throw new InvalidInputError(`flow ${ref.namespace}.${ref.flowId} is not loaded by this server`, 'flowId');
+    const inputs = resolveInputs(flow.inputs, options.inputs ?? {});
+    const executionId = newId();
+    this.store.queue({
+      id: executionId,
+      namespace: flow.namespace,
+      flowId: flow.id,
+      inputs,
+      ...(options.trigger ? { trigger: options.trigger } : {}),
+      queuedAt: new Date(this.#clock.now()).toISOString(),
+    });
+    const done = this.#execute(flow, executionId, { inputs, trigger: options.trigger }).then((ex) => {
+      if (ex) this.store.dequeue(executionId);
+      return ex;
+    });
+    this.#track(done);
+    return { executionId, done };
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    const tracked = p.then(
+      () => undefined,
+      (err: unknown) => this.#o.logger.error(`execution failed to run: ${this.#masker.mask(String(err))}`),
     );
-    return due.length;
+    this.#executions.add(tracked);
+    void tracked.then(() => this.#executions.delete(tracked));
+    return p;
   }
 
-  async #evaluate(e: Entry, nowMs: number): Promise<void> {
-    const intervalMs = seconds(e.props.interval) * 1000;
-    const ctx: TaskContext = {
-      logger: this.#o.logger,
-      env: this.#o.env ?? process.env,
+  async #execute(
+    flow: Flow,
+    id: string,
+    run: { inputs?: Record<string, unknown> | undefined; trigger?: Record<string, unknown> | undefined },
+    triggerId?: string,
+  ): Promise<Execution | undefined> {
+    const trigger = triggerId ? `${flow.namespace}.${flow.id}.${triggerId}` : undefined;
+    const base = { executionId: id, namespace: flow.namespace, flowId: flow.id, ...(trigger ? { trigger } : {}) };
+    this.#emit({ type: 'execution-started', ...base });
+    const started = this.#clock.now();
+    const ex = await runFlow(flow, {
+      id,
+      inputs: run.inputs,
+      trigger: run.trigger,
+      env: this.#o.env,
+      secretsFile: this.#o.secretsFile,
+      masker: this.#masker,
       client: this.#o.client,
-    };
-    const state = e.state;
-    try {
-      const result = await evaluateTrigger(e.props, ctx, Math.floor(nowMs / 1000), this.pollCache);
-      const verdict = decide(e.props.fireOn, result.matched, state.armed);
-      Object.assign(state, {
-        lastEvaluation: new Date(nowMs).toISOString(),
-        lastValue: result.value,
-        lastMatched: result.matched,
-        armed: verdict.armed,
-        failures: 0,
-        lastError: undefined,
-        nextDue: Math.round(nowMs + intervalMs + e.jitterMs),
-      });
-      this.#o.logger.debug(
-        `trigger ${e.key}: ${e.props.field} ${e.props.aggregation} = ${result.value} ${e.props.comparator} ${e.props.threshold} → ${result.matched ? 'true' : 'false'}${verdict.fire ? ', fires' : ''}`,
-      );
-      if (!verdict.fire) {
-        this.store.save(state);
-        return;
-      }
-      const executionId = newId();
-      state.fired++;
-      // The firing is on disk before the execution starts: a crash now replays it, never repeats it.
-      state.pending = { executionId, trigger: result.variables, firedAt: new Date(nowMs).toISOString() };
-      this.store.save(state);
-      this.#o.logger.info(
-        `trigger ${e.key} fired: ${e.props.field} = ${result.value} (${e.props.comparator} ${e.props.threshold})`,
-      );
-      e.running = this.#execute(e, executionId, result.variables);
-    } catch (err) {
-      state.failures++;
-      const backoff = Math.min(intervalMs * 2 ** Math.min(state.failures, 6), Math.max(intervalMs, 600_000));
-      state.nextDue = nowMs + backoff;
-      state.lastError = this.#masker.mask((err as Error).message ?? String(err));
-      this.store.save(state);
-      this.#o.logger.warn(
-        `trigger ${e.key}: evaluation failed (${state.failures} in a row), next try in ${Math.round(backoff / 1000)} s: ${state.lastError}`,
-      );
+      write: this.#o.write,
+      jsonLogs: this.#o.jsonLogs,
+      signal: this.#interrupt.signal,
+    });
+    if (this.#interrupt.signal.aborted) {
+      this.#o.logger.warn(`execution ${id} of ${flow.namespace}.${flow.id} interrupted by shutdown; it resumes at the next start`);
+      this.#emit({ type: 'execution-ended', ...base, state: 'INTERRUPTED', durationMs: this.#clock.now() - started });
+      return undefined;
     }
+    this.store.record(ex, triggerId);
+    this.#emit({ type: 'execution-ended', ...base, state: ex.state, durationMs: this.#clock.now() - started });
+    return ex;
   }
 
-  async #execute(e: Entry, executionId: string, trigger: Record<string, unknown>): Promise<void> {
-    try {
-      const ex = await runFlow(e.flow, {
-        id: executionId,
-        trigger,
-        env: this.#o.env,
-        secretsFile: this.#o.secretsFile,
-        masker: this.#masker,
-        client: this.#o.client,
-        write: this.#o.write,
-        jsonLogs: this.#o.jsonLogs,
-      });
-      this.store.record(ex, e.trigger.id);
-      e.state.pending = undefined;
-      if (e.trigger.stopAfter?.includes(ex.state)) {
-        e.state.stopped = true;
-        this.#o.logger.info(`trigger ${e.key}: stopped after an execution ended ${ex.state} (stopAfter)`);
-      }
-      this.store.save(e.state);
-    } catch (err) {
-      this.#o.logger.error(
-        `execution ${executionId} of ${e.key} could not run: ${this.#masker.mask(String(err))}`,
-      );
-    } finally {
-      e.running = undefined;
-    }
-  }
-
-  /** Resolves when no execution is running. */
+  /** Resolves when no evaluation is in flight and no execution is running. */
   async idle(): Promise<void> {
-    while (this.entries.some((e) => e.running)) await Promise.all(this.entries.map((e) => e.running));
+    for (;;) {
+      const busy = [
+        ...[...this.#slots.values(), ...this.#retired].flatMap((s) => [s.evaluating, s.running]),
+        ...this.#executions,
+      ].filter((p) => p !== undefined);
+      if (!busy.length) return;
+      await Promise.all(busy);
+    }
   }
 
-  /** Runs until stop(): ticks when triggers are due and picks up changed flow files. */
+  /** Arms every trigger's timer (a trigger never evaluated is due now) and watches the flow files. */
   start(): void {
-    this.#loop = (async () => {
-      let lastScan = 0;
-      while (!this.#stopping) {
-        const now = this.#now();
-        if (now - lastScan >= 2000) {
-          lastScan = now;
-          try {
-            this.load();
-          } catch (err) {
-            this.#o.logger.error(String((err as Error).message ?? err));
-          }
-        }
-        // Not awaited: a poll that hangs until its timeout must not hold up the other triggers.
-        this.tick(now).catch((err: unknown) =>
-          this.#o.logger.error(`evaluation round failed: ${String(err)}`),
-        );
-        const next = Math.min(...this.entries.map((e) => e.state.nextDue ?? now), now + 1000);
-        await sleep(Math.max(20, Math.min(1000, next - this.#now())));
+    if (this.#started || this.#stopping) return;
+    this.#started = true;
+    const now = this.#clock.now();
+    for (const slot of this.#slots.values()) {
+      slot.state.nextDue ??= now;
+      slot.arm();
+    }
+    const rescanMs = this.#o.rescanMs ?? 2000;
+    const scan = () => {
+      if (this.#stopping) return;
+      try {
+        this.load();
+      } catch (err) {
+        this.#o.logger.error(String((err as Error)?.message ?? err));
       }
-    })();
+      this.#cancelScan = this.#clock.at(this.#clock.now() + rescanMs, scan);
+    };
+    this.#cancelScan = this.#clock.at(now + rescanMs, scan);
   }
 
-  /** Stops scheduling and waits (bounded) for running executions; state is on disk after every change. */
-  async stop(timeoutMs = 30_000): Promise<void> {
+  /**
+   * Stops: no new evaluation, in-flight ones are aborted (their HTTP calls too), and running
+   * executions are waited for; after `timeoutMs` they are interrupted and stay pending for the
+   * next start. Resolves as soon as nothing is left running.
+   */
+  stop(timeoutMs = 30_000): Promise<void> {
+    this.#stopped ??= this.#stop(timeoutMs);
+    return this.#stopped;
+  }
+
+  /** Interrupts running executions (a second Ctrl-C); they stay pending and resume at the next start. */
+  interrupt(): void {
+    this.#interrupt.abort(new Error('interrupted'));
+  }
+
+  async #stop(timeoutMs: number): Promise<void> {
     this.#stopping = true;
-    await this.#loop;
-    while (this.entries.some((e) => e.evaluating)) await sleep(20);
-    const running = this.entries.map((e) => e.running).filter(Boolean);
+    this.#cancelScan?.();
+    for (const slot of this.#slots.values()) slot.disarm();
+    this.#shutdown.abort(new Error('the server is stopping'));
+    const slots = [...this.#slots.values(), ...this.#retired];
+    await Promise.all(slots.map((s) => s.evaluating));
+    const running = [...slots.map((s) => s.running), ...this.#executions].filter((p) => p !== undefined);
     if (running.length) {
       this.#o.logger.info(`waiting for ${running.length} running execution(s)`);
-      await Promise.race([Promise.all(running), sleep(timeoutMs)]);
+      const timer = setTimeout(() => this.#interrupt.abort(new Error('shutdown timeout')), timeoutMs);
+      try {
+        await this.idle();
+      } finally {
+        clearTimeout(timer);
+      }
     }
+    this.#emit({ type: 'stopped' });
   }
 }

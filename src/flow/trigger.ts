@@ -1,25 +1,96 @@
+/**
+ * Trigger kinds: what the scheduler needs to know about one trigger of one flow.
+ *
+ *   interface TriggerInstance {
+ *     nextDue(afterMs): number                 // when to evaluate next (Infinity: never polled, e.g. a webhook)
+ *     evaluate({ at, signal, armed }): Promise<Evaluation>   // one evaluation; honours `signal`
+ *   }
+ *   registerTriggerKind(type, (flow, node, env) => TriggerInstance)
+ *
+ * The scheduler owns timing and state; a kind only answers "when" and "does it fire now, with
+ * which `{{ trigger.* }}` variables". A new kind (Schedule, Webhook...) registers a factory here.
+ */
+import { createHash } from 'node:crypto';
+import { InvalidInputError } from '../errors.js';
+import { isLoopbackHost, resolveEndpoint } from '../fastly/client.js';
 import type { StatsPoint } from '../fastly/types.js';
 import {
-  type Assessment,
+  decide,
   evaluate,
   fetchPoints,
+  type PointsFetcher,
   pollKey,
+  seconds,
+  StatsTrigger,
   type StatsTriggerProps,
 } from '../tasks/stats/StatsTrigger.js';
-import { parseProps, type TaskContext } from '../tasks/task.js';
+import { type Logger, parseProps, type TaskContext } from '../tasks/task.js';
 import { renderValue } from './expressions.js';
 import type { Flow, TriggerNode } from './load.js';
 import type { Masker } from './logger.js';
 import { SecretStore } from './secrets.js';
 
+/** What one evaluation concluded. */
+export interface Evaluation {
+  fire: boolean;
+  /** `{{ trigger.* }}` of the execution it starts. */
+  vars: Record<string, unknown>;
+  /** Edge-triggered kinds: whether the next match may fire (persisted across restarts). */
+  armed: boolean;
+  /** The watched value and whether it matched, for logs, snapshots and dashboards. */
+  value?: number | null;
+  matched?: boolean;
+  /** One line for the debug log. */
+  summary: string;
+}
+
+export interface EvaluationInput {
+  /** The due time being evaluated (epoch ms); identical polls due together share one API call. */
+  at: number;
+  /** Aborted at shutdown; reaches every HTTP call of the evaluation. */
+  signal: AbortSignal;
+  armed: boolean;
+}
+
+export interface TriggerInstance {
+  readonly type: string;
+  /** Epoch ms of the evaluation that follows one due at `afterMs`. */
+  nextDue(afterMs: number): number;
+  evaluate(input: EvaluationInput): Promise<Evaluation>;
+}
+
+/** Shared by every trigger of one scheduler. */
 export interface TriggerEnv {
   env: NodeJS.ProcessEnv;
   masker: Masker;
   secretsFile?: string | undefined;
+  logger: Logger;
+  client?: TaskContext['client'];
+  /** Identical polls in flight at once share one call. */
+  polls: PollCache;
+}
+
+export type TriggerFactory = (flow: Flow, node: TriggerNode, env: TriggerEnv) => TriggerInstance;
+
+const KINDS = new Map<string, TriggerFactory>();
+
+export function registerTriggerKind(type: string, factory: TriggerFactory): void {
+  KINDS.set(type, factory);
+}
+
+/** Builds a trigger's instance; InvalidInputError if its properties or kind are not acceptable. */
+export function createTrigger(flow: Flow, node: TriggerNode, env: TriggerEnv): TriggerInstance {
+  const factory = KINDS.get(node.type);
+  if (!factory) throw new InvalidInputError(`trigger '${node.id}': ${node.type} cannot be scheduled`, node.id);
+  return factory(flow, node, env);
 }
 
 /** Renders a trigger's properties (secrets, vars) and validates them. */
-export function resolveTriggerProps(flow: Flow, trigger: TriggerNode, te: TriggerEnv): StatsTriggerProps {
+export function resolveTriggerProps(
+  flow: Flow,
+  trigger: TriggerNode,
+  te: Pick<TriggerEnv, 'env' | 'masker' | 'secretsFile'>,
+): StatsTriggerProps {
   const secrets = new SecretStore(te.env, te.masker, te.secretsFile);
   const context = {
     flow: { id: flow.id, namespace: flow.namespace },
@@ -35,9 +106,15 @@ export function resolveTriggerProps(flow: Flow, trigger: TriggerNode, te: Trigge
   return props;
 }
 
-/** Shares identical polls made at the same moment: one API call per distinct key. */
+/** Shares identical polls in flight at the same time: one API call per distinct key. */
 export class PollCache {
   readonly #pending = new Map<string, Promise<StatsPoint[]>>();
+  readonly #fetch: PointsFetcher;
+
+  /** `fetch`: where points come from (the Fastly API; tests pass a fake). */
+  constructor(fetch: PointsFetcher = fetchPoints) {
+    this.#fetch = fetch;
+  }
 
   fetch(
     props: StatsTriggerProps,
@@ -47,23 +124,60 @@ export class PollCache {
     const key = pollKey(props, window);
     let p = this.#pending.get(key);
     if (!p) {
-      p = fetchPoints(props, window, ctx);
+      p = this.#fetch(props, window, ctx);
       this.#pending.set(key, p);
+      const forget = () => this.#pending.delete(key);
+      p.then(forget, forget);
     }
     return p;
   }
 
-  clear(): void {
-    this.#pending.clear();
+  get size(): number {
+    return this.#pending.size;
   }
 }
 
-/** One evaluation of a StatsTrigger at `nowSeconds`, sharing identical polls through `cache`. */
-export function evaluateTrigger(
-  props: StatsTriggerProps,
-  ctx: TaskContext,
-  nowSeconds: number,
-  cache?: PollCache,
-): Promise<Assessment> {
-  return evaluate(props, ctx, nowSeconds, cache ? (p, w, c) => cache.fetch(p, w, c) : undefined);
+/** Below this interval a StatsTrigger may only poll a loopback endpoint (Fastly's data is per minute). */
+export const MIN_STATS_INTERVAL_S = 30;
+
+/** StatsTrigger: polls a stats field every `interval` and fires on EVERY_MATCH or CROSSING. */
+function statsTrigger(flow: Flow, node: TriggerNode, te: TriggerEnv): TriggerInstance {
+  const props = resolveTriggerProps(flow, node, te);
+  const endpoint = resolveEndpoint(props.baseUrl, te.env);
+  const intervalS = seconds(props.interval);
+  if (intervalS < MIN_STATS_INTERVAL_S && !isLoopbackHost(new URL(endpoint).hostname)) {
+    throw new InvalidInputError(
+      `${flow.file}: trigger '${node.id}': interval ${props.interval} is below PT30S; allowed only against a loopback endpoint`,
+      node.id,
+    );
+  }
+  // Same poll, same jitter: identical polls stay due together and share one call.
+  const pollId = JSON.stringify([props.serviceId, props.field, props.window, props.by, props.delay]);
+  const jitterMs =
+    (createHash('sha1').update(pollId).digest().readUInt16BE(0) % 1000) * Math.min(1, intervalS / 60);
+  const intervalMs = Math.round(intervalS * 1000 + jitterMs);
+  return {
+    type: node.type,
+    nextDue: (afterMs) => afterMs + intervalMs,
+    async evaluate({ at, signal, armed }) {
+      const ctx: TaskContext = { logger: te.logger, env: te.env, client: te.client, signal };
+      const result = await evaluate(props, ctx, Math.floor(at / 1000), (p, w, c) => te.polls.fetch(p, w, c));
+      const verdict = decide(props.fireOn, result.matched, armed);
+      return {
+        fire: verdict.fire,
+        armed: verdict.armed,
+        vars: result.variables,
+        value: result.value,
+        matched: result.matched,
+        summary: `${props.field} ${props.aggregation} = ${result.value} ${props.comparator} ${props.threshold} → ${result.matched ? 'true' : 'false'}${verdict.fire ? ', fires' : ''}`,
+      };
+    },
+  };
+}
+
+registerTriggerKind(StatsTrigger.type, statsTrigger);
+
+/** One evaluation of a StatsTrigger outside the server (`run` of a flow with a trigger, tests). */
+export function evaluateTrigger(props: StatsTriggerProps, ctx: TaskContext, nowSeconds: number) {
+  return evaluate(props, ctx, nowSeconds);
 }

@@ -5,6 +5,8 @@ export interface FaultOptions {
   seed?: number;
   /** Added to every response, in ms. */
   latencyMs?: number;
+  /** Up to this many ms more, drawn per request (realistic jitter). */
+  latencyJitterMs?: number;
   /** Fractions (0–1) of requests answered with each fault. */
   rate5xx?: number;
   rate429?: number;

@@ -11,6 +11,8 @@ export interface SimRequest {
   headers: Record<string, string | string[] | undefined>;
   body: string;
   token: string | undefined;
+  /** Epoch ms when the request arrived (before any simulated latency). */
+  receivedAt: number;
 }
 
 export interface SimReply {

@@ -99,6 +99,7 @@ export class Simulator {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAt = Date.now();
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
@@ -121,6 +122,7 @@ export class Simulator {
       headers: req.headers,
       body: Buffer.concat(chunks).toString('utf8'),
       token: Array.isArray(keyHeader) ? keyHeader[0] : keyHeader,
+      receivedAt,
     };
 
     if (path.startsWith('/__sim/')) {
@@ -134,9 +136,10 @@ export class Simulator {
     }
 
     const faults = this.state.faults.options;
-    if (faults.latencyMs) await sleep(faults.latencyMs);
+    const latency = (faults.latencyMs ?? 0) + Math.random() * (faults.latencyJitterMs ?? 0);
+    if (latency > 0) await sleep(latency);
     const fault = this.state.faults.pick(path);
-    const base = { method: sreq.method, path };
+    const base = { method: sreq.method, path, receivedAt: sreq.receivedAt };
     switch (fault) {
       case 'reset':
         this.state.record({ ...base, status: 0, fault });
@@ -203,7 +206,13 @@ export class Simulator {
   }
 
   #finish(res: ServerResponse, req: SimRequest, reply: SimReply): void {
-    this.state.record({ method: req.method, path: req.path, status: reply.status, ...reply.log });
+    this.state.record({
+      method: req.method,
+      path: req.path,
+      status: reply.status,
+      receivedAt: req.receivedAt,
+      ...reply.log,
+    });
     this.#send(res, reply);
   }
 

@@ -10,7 +10,10 @@ export interface SimService {
 
 export interface RequestLogEntry {
   seq: number;
+  /** Epoch ms when the answer was sent. */
   time: number;
+  /** Epoch ms when the request arrived. */
+  receivedAt?: number;
   method: string;
   path: string;
   status: number;

@@ -40,7 +40,7 @@ export function registerServer(program: Command): void {
         jsonLogs: opts.json,
       });
       scheduler.load(true);
-      const n = scheduler.entries.length;
+      const n = scheduler.triggers().length;
       if (n === 0)
         throw new InvalidInputError(
           `${paths.join(', ')}: no enabled StatsTrigger in these flows; nothing to schedule`,
@@ -52,7 +52,10 @@ export function registerServer(program: Command): void {
         process.once('SIGINT', done);
         process.once('SIGTERM', done);
       });
-      logger.info('stopping: no new evaluations; letting running executions finish');
+      logger.info('stopping: no new evaluations; letting running executions finish (again to interrupt them)');
+      const again = () => scheduler.interrupt();
+      process.once('SIGINT', again);
+      process.once('SIGTERM', again);
       await scheduler.stop();
       logger.info('stopped');
     });

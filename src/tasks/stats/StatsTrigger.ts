@@ -1,9 +1,16 @@
-import { Duration } from 'luxon';
 import { z } from 'zod';
+import { durationMs } from '../../duration.js';
 import { isStatsField } from '../../fastly/fields.js';
 import { historical } from '../../fastly/stats.js';
 import type { StatsPoint } from '../../fastly/types.js';
-import { connectionProps, defineTask, makeClient, numberish, type TaskContext } from '../task.js';
+import {
+  connectionProps,
+  defineTask,
+  isoDuration,
+  makeClient,
+  numberish,
+  type TaskContext,
+} from '../task.js';
 
 export const COMPARATORS = [
   'GREATER_THAN',
@@ -15,17 +22,6 @@ export const COMPARATORS = [
 ] as const;
 export const AGGREGATIONS = ['SUM', 'AVG', 'MIN', 'MAX', 'LAST'] as const;
 export const FIRE_ON = ['EVERY_MATCH', 'CROSSING'] as const;
-
-const isoDuration = (fallback: string, what: string) =>
-  z
-    .string()
-    .default(fallback)
-    .refine((v) => Duration.fromISO(v).isValid && !/[YW]/i.test(v), {
-      error: `expected an ISO-8601 duration such as PT30S, PT5M or PT1H (${what})`,
-    })
-    .refine((v) => what === 'delay' || Duration.fromISO(v).as('seconds') > 0, {
-      error: `expected a duration longer than zero (${what})`,
-    });
 
 const fieldName = z.string().refine(isStatsField, {
   error: 'expected a documented stats field, e.g. status_5xx, requests, hit_ratio, bandwidth',
@@ -42,11 +38,11 @@ const statsTriggerProps = z.strictObject({
     .enum(COMPARATORS)
     .default('GREATER_THAN')
     .describe('How the value is compared with the threshold.'),
-  window: isoDuration('PT1H', 'window').describe('How far back to look (ISO-8601).'),
+  window: isoDuration().default('PT1H').describe('How far back to look (ISO-8601).'),
   by: z.enum(['minute', 'hour', 'day']).default('minute').describe('Bucket size of the fetched points.'),
-  interval: isoDuration('PT1M', 'interval').describe('How often to evaluate (ISO-8601, at least PT30S).'),
+  interval: isoDuration().default('PT1M').describe('How often to evaluate (ISO-8601, at least PT30S).'),
   aggregation: z.enum(AGGREGATIONS).default('SUM').describe('How points are combined; AVG for ratios.'),
-  delay: isoDuration('PT0S', 'delay').describe(
+  delay: isoDuration({ allowZero: true }).default('PT0S').describe(
     'Shift the window back to skip minutes Fastly has not finished counting.',
   ),
   fireOn: z
@@ -105,7 +101,8 @@ tasks:
   },
 });
 
-export const seconds = (iso: string): number => Duration.fromISO(iso).as('seconds');
+/** Seconds of a duration the schema has validated. */
+export const seconds = (iso: string): number => (durationMs(iso) ?? NaN) / 1000;
 
 /** The time window one evaluation looks at. */
 export function pollWindow(props: StatsTriggerProps, nowSeconds: number): { from: number; to: number } {
