@@ -6,8 +6,7 @@ import { InvalidInputError, show } from './errors.js';
  * length in seconds is not fixed), and so are negative durations. Used by the flow model (timeout,
  * retry), flow inputs of type DURATION and the StatsTrigger (window, interval, delay).
  */
-const ISO_DURATION =
-  /^P(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:[.,](\d{1,9}))?S)?)?$/i;
+const ISO_DURATION = /^P(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:[.,](\d{1,9}))?S)?)?$/i;
 
 /** A duration's text, once known to parse. */
 export type IsoDuration = string;
@@ -32,7 +31,10 @@ export interface DurationRule {
 }
 
 /** The problem with `value` as a duration, phrased as what is expected; undefined when it is fine. */
-export function durationProblem(value: unknown, { allowZero = false }: DurationRule = {}): string | undefined {
+export function durationProblem(
+  value: unknown,
+  { allowZero = false }: DurationRule = {},
+): string | undefined {
   const ms = durationMs(value);
   if (ms === undefined) return `expected an ISO-8601 duration such as ${DURATION_EXAMPLES}`;
   if (ms === 0 && !allowZero) return 'expected a duration longer than zero';

@@ -101,7 +101,7 @@ test('a canary token and secret appear in no output, log, state file, history or
   }
 });
 
-test('the simulator binds 127.0.0.1 by default (the server opens no port at all)', async (t) => {
+test('the simulator binds 127.0.0.1 by default', async (t) => {
   const s = await sim(t);
   assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+$/);
 });

@@ -3,15 +3,14 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { StateStore } from '../src/flow/state.js';
 import { SERVICE, SERVICE2, sim } from './helpers.js';
-import { ServerProcess, triggerFlow } from './server-process.js';
+import { REALISTIC_LATENCY, ServerProcess, triggerFlow } from './server-process.js';
 
 const CALM = '2oQGKp8bLKXfXcCCwrDxwv';
 
-test('crash test: kill -9 at random points, restart; state stays valid and no firing is doubled or lost', async (t) => {
-  const s = await sim(t);
+test('crash test: kill -9 at event-defined points, restart; state stays valid and no firing is doubled or lost', async (t) => {
+  const s = await sim(t, { faults: REALISTIC_LATENCY });
   const now = Math.floor(Date.now() / 1000);
   for (const serviceId of [SERVICE, SERVICE2]) {
     s.addScenario({ serviceId, field: 'status_5xx', from: now - 1800, to: now - 1200, perMinute: 30 });
@@ -28,22 +27,22 @@ test('crash test: kill -9 at random points, restart; state stays valid and no fi
   }
   const state = join(dir, 'state');
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url };
-  const args = [flows, '--state-dir', state];
-  // Deterministic "random" kill points, from 50 ms (mid start-up and first writes) to 1.5 s.
-  const killAfter = [60, 180, 420, 90, 900, 250, 1500, 130];
-  for (const ms of killAfter) {
+  const args = [flows, '--state-dir', state, '--log-level', 'debug'];
+  // Kill points defined by events, not wall-clock time: right after start-up (0), or after the n-th
+  // evaluation logged by that process: mid first round, between rounds, mid firing and recording.
+  const killAfterEvaluations = [0, 1, 7, 29, 31, 45, 3, 60];
+  for (const n of killAfterEvaluations) {
     const server = new ServerProcess(args, env);
     await server.waitFor(/scheduling 30 trigger/);
-    await sleep(ms);
+    if (n > 0) await server.waitForCount(/→ (true|false)/g, n);
     await server.stop('SIGKILL');
   }
+  // Three full rounds after the last start: every interrupted firing is replayed and any doubled
+  // firing would have happened; SIGTERM then waits for running executions.
   const last = new ServerProcess(args, env);
-  const store = new StateStore(state);
-  const deadline = Date.now() + 15_000;
-  while (new Set(store.history().map((r) => r.flowId)).size < breaching.length && Date.now() < deadline)
-    await sleep(100);
-  await sleep(2500); // two more intervals: a doubled firing would show now
+  await last.waitForCount(/→ (true|false)/g, 90, 60_000);
   assert.equal(await last.stop(), 0, last.output);
+  const store = new StateStore(state);
 
   for (const f of await readdir(join(state, 'triggers'))) {
     if (!f.endsWith('.json')) continue;

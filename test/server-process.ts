@@ -39,9 +39,16 @@ export class ServerProcess {
       const check = () => {
         if (test(this.#out)) done();
         else if (this.child.exitCode !== null || this.child.signalCode !== null)
-          done(new Error(`server exited (${this.child.exitCode ?? this.child.signalCode}) before ${what}:\n${this.#out}`));
+          done(
+            new Error(
+              `server exited (${this.child.exitCode ?? this.child.signalCode}) before ${what}:\n${this.#out}`,
+            ),
+          );
       };
-      const timer = setTimeout(() => done(new Error(`no ${what} within ${deadlineMs} ms; output:\n${this.#out}`)), deadlineMs);
+      const timer = setTimeout(
+        () => done(new Error(`no ${what} within ${deadlineMs} ms; output:\n${this.#out}`)),
+        deadlineMs,
+      );
       this.#waiters.add(check);
       check();
     });
@@ -53,7 +60,11 @@ export class ServerProcess {
 
   /** Waits until `pattern` (global) has matched `count` times. */
   waitForCount(pattern: RegExp, count: number, deadlineMs?: number): Promise<void> {
-    return this.until((out) => (out.match(pattern) ?? []).length >= count, `${count}× ${pattern}`, deadlineMs);
+    return this.until(
+      (out) => (out.match(pattern) ?? []).length >= count,
+      `${count}× ${pattern}`,
+      deadlineMs,
+    );
   }
 
   exited(): Promise<number | null> {
@@ -74,7 +85,13 @@ export class ServerProcess {
 /** Realistic API latency for server tests: 100–300 ms. */
 export const REALISTIC_LATENCY = { latencyMs: 100, latencyJitterMs: 200 };
 
-export function triggerFlow(id: string, service: string, fireOn: string, extra = '', interval = 'PT1S'): string {
+export function triggerFlow(
+  id: string,
+  service: string,
+  fireOn: string,
+  extra = '',
+  interval = 'PT1S',
+): string {
   return `id: ${id}
 namespace: soak
 triggers:

@@ -316,14 +316,20 @@ test('a changed flow file is picked up without a restart; an invalid edit keeps 
   assert.match(lines.join('\n'), /reloaded .*a\.yml/);
   s.clearLog();
   await step(STEP);
-  assert.ok(s.log.some((e) => e.path.endsWith('/field/status_4xx')), 'the next poll uses the new field');
+  assert.ok(
+    s.log.some((e) => e.path.endsWith('/field/status_4xx')),
+    'the next poll uses the new field',
+  );
   await writeFile(join(dir, 'a.yml'), 'id: broken\n');
   await step(2000);
   assert.equal(events.filter((e) => e.type === 'reload-failed').length, 1);
   assert.match(lines.join('\n'), /changed but is invalid; keeping the previous version/);
   s.clearLog();
   await step(STEP);
-  assert.ok(s.log.some((e) => e.path.endsWith('/field/status_4xx')), 'the previous version still runs');
+  assert.ok(
+    s.log.some((e) => e.path.endsWith('/field/status_4xx')),
+    'the previous version still runs',
+  );
   await writeFile(join(dir, '.state', 'triggers', 'company.ops.alert.t.json'), '{"key": "company.op');
   const warnings: string[] = [];
   const store = new StateStore(join(dir, '.state'), (m) => warnings.push(m));

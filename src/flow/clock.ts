@@ -78,7 +78,8 @@ export class ManualClock implements Clock {
 
   #earliest(): ManualTimer | undefined {
     let best: ManualTimer | undefined;
-    for (const t of this.#timers) if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
+    for (const t of this.#timers)
+      if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
     return best;
   }
 }

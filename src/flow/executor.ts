@@ -233,7 +233,9 @@ class FlowRun {
     const retry = node.common.retry;
     const maxAttempts = retry ? (retry.maxAttempts ?? retry.maxAttempt ?? 1) : 1;
     const name = `task '${node.id}'.retry`;
-    const maxDuration = retry?.maxDuration ? parseDuration(retry.maxDuration, `${name}.maxDuration`) : Infinity;
+    const maxDuration = retry?.maxDuration
+      ? parseDuration(retry.maxDuration, `${name}.maxDuration`)
+      : Infinity;
     for (;;) {
       run.attempts++;
       try {
@@ -246,7 +248,9 @@ class FlowRun {
         if (!retryable || this.#o.signal?.aborted) throw err;
         const delay = retryDelay(retry, run.attempts, name);
         if (Date.now() - t0 + delay > maxDuration) throw err;
-        log.warn(`attempt ${run.attempts} failed, retrying in ${Math.round(delay)} ms: ${(err as Error).message}`);
+        log.warn(
+          `attempt ${run.attempts} failed, retrying in ${Math.round(delay)} ms: ${(err as Error).message}`,
+        );
         await sleep(delay, undefined, this.#o.signal ? { signal: this.#o.signal } : undefined);
       }
     }

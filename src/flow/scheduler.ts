@@ -51,7 +51,7 @@ export interface SchedulerOptions {
 }
 
 export type SchedulerEvent =
-  | { type: 'evaluation-started'; trigger: string; at: number }
+  | { type: 'evaluation-started'; trigger: string; at: number; due: number }
   | {
       type: 'evaluated';
       trigger: string;
@@ -60,7 +60,14 @@ export type SchedulerEvent =
       matched: boolean | undefined;
       executionId?: string;
     }
-  | { type: 'evaluation-failed'; trigger: string; at: number; error: string; failures: number; nextDue: number }
+  | {
+      type: 'evaluation-failed';
+      trigger: string;
+      at: number;
+      error: string;
+      failures: number;
+      nextDue: number;
+    }
   | { type: 'evaluation-skipped'; trigger: string; at: number; reason: string }
   | { type: 'execution-started'; executionId: string; namespace: string; flowId: string; trigger?: string }
   | {
@@ -130,7 +137,12 @@ interface SlotHost {
   readonly stopping: boolean;
   emit(event: SchedulerEvent): void;
   /** Runs an execution to its end and records it; undefined if shutdown interrupted it. */
-  execute(flow: Flow, id: string, trigger: Record<string, unknown>, triggerId?: string): Promise<Execution | undefined>;
+  execute(
+    flow: Flow,
+    id: string,
+    trigger: Record<string, unknown>,
+    triggerId?: string,
+  ): Promise<Execution | undefined>;
 }
 
 /** One trigger: the only owner of its state, its timer and its evaluation. */
@@ -211,12 +223,17 @@ class TriggerSlot {
     this.state.nextDue = next;
     if (this.#running) {
       this.#host.logger.debug(`trigger ${this.key}: previous execution still running, evaluation skipped`);
-      this.#host.emit({ type: 'evaluation-skipped', trigger: this.key, at: now, reason: 'execution running' });
+      this.#host.emit({
+        type: 'evaluation-skipped',
+        trigger: this.key,
+        at: now,
+        reason: 'execution running',
+      });
       this.arm();
       return;
     }
     this.#lastDue = due;
-    this.#host.emit({ type: 'evaluation-started', trigger: this.key, at: now });
+    this.#host.emit({ type: 'evaluation-started', trigger: this.key, at: now, due });
     this.#evaluating = this.#evaluate(this.#def, due, now)
       .catch((err: unknown) =>
         this.#host.logger.error(`trigger ${this.key}: ${this.#host.masker.mask(String(err))}`),
@@ -247,7 +264,13 @@ class TriggerSlot {
       logger.debug(`trigger ${this.key}: ${r.summary}`);
       if (!r.fire) {
         store.save(state);
-        this.#host.emit({ type: 'evaluated', trigger: this.key, at: now, value: r.value, matched: r.matched });
+        this.#host.emit({
+          type: 'evaluated',
+          trigger: this.key,
+          at: now,
+          value: r.value,
+          matched: r.matched,
+        });
         return;
       }
       const executionId = newId();
@@ -255,7 +278,7 @@ class TriggerSlot {
       // The firing is on disk before the execution starts: a crash now replays it, never repeats it.
       state.pending = { executionId, trigger: r.vars, firedAt: new Date(now).toISOString() };
       store.save(state);
-      logger.info(`trigger ${this.key} fired: ${r.summary}`);
+      logger.info(`trigger ${this.key} fired (value ${r.value}): execution ${executionId}`);
       this.#host.emit({
         type: 'evaluated',
         trigger: this.key,
@@ -298,7 +321,9 @@ class TriggerSlot {
         if (def.node.stopAfter?.includes(ex.state)) {
           this.state.stopped = true;
           this.#cancelTimer?.();
-          this.#host.logger.info(`trigger ${this.key}: stopped after an execution ended ${ex.state} (stopAfter)`);
+          this.#host.logger.info(
+            `trigger ${this.key}: stopped after an execution ended ${ex.state} (stopAfter)`,
+          );
         }
         this.#host.store.save(this.state);
       } catch (err) {
@@ -370,7 +395,7 @@ export class Scheduler {
       client: options.client,
       polls: new PollCache(options.fetchPoints),
     };
-    const self = this;
+    const isStopping = () => this.#stopping;
     this.#host = {
       clock: this.#clock,
       store: this.store,
@@ -378,7 +403,7 @@ export class Scheduler {
       masker: this.#masker,
       shutdown: this.#shutdown.signal,
       get stopping() {
-        return self.#stopping;
+        return isStopping();
       },
       emit: (e) => this.#emit(e),
       execute: (flow, id, trigger, triggerId) => this.#execute(flow, id, { trigger }, triggerId),
@@ -430,7 +455,9 @@ export class Scheduler {
         if (!(err instanceof InvalidInputError)) throw err;
         if (initial) problems.push(err.message);
         else {
-          this.#o.logger.error(`${file} changed but is invalid; keeping the previous version: ${err.message}`);
+          this.#o.logger.error(
+            `${file} changed but is invalid; keeping the previous version: ${err.message}`,
+          );
           this.#emit({ type: 'reload-failed', file, error: err.message });
         }
       }
@@ -488,17 +515,22 @@ export class Scheduler {
         this.store.save(slot.state);
         continue;
       }
-      this.#o.logger.info(`trigger ${slot.key}: resuming execution ${pending.executionId} interrupted by a restart`);
+      this.#o.logger.info(
+        `trigger ${slot.key}: resuming execution ${pending.executionId} interrupted by a restart`,
+      );
       replays.push(this.#track(slot.startExecution(pending.executionId, pending.trigger)));
     }
     for (const q of this.store.queued()) {
       const flow = this.#flows.get(`${q.namespace}.${q.flowId}`);
       if (done.has(q.id) || !flow) {
-        if (!flow) this.#o.logger.warn(`queued execution ${q.id}: flow ${q.namespace}.${q.flowId} is gone; dropped`);
+        if (!flow)
+          this.#o.logger.warn(`queued execution ${q.id}: flow ${q.namespace}.${q.flowId} is gone; dropped`);
         this.store.dequeue(q.id);
         continue;
       }
-      this.#o.logger.info(`resuming execution ${q.id} of ${q.namespace}.${q.flowId} interrupted by a restart`);
+      this.#o.logger.info(
+        `resuming execution ${q.id} of ${q.namespace}.${q.flowId} interrupted by a restart`,
+      );
       replays.push(
         this.#track(
           this.#execute(flow, q.id, { inputs: q.inputs, trigger: q.trigger }).then((ex) => {
@@ -522,7 +554,10 @@ export class Scheduler {
     if (this.#stopping) throw new RunFailedError('the server is stopping; no new executions');
     const flow = this.#flows.get(`${ref.namespace}.${ref.flowId}`);
     if (!flow)
-      throw new InvalidInputError(`flow ${ref.namespace}.${ref.flowId} is not loaded by this server`, 'flowId');
+      throw new InvalidInputError(
+        `flow ${ref.namespace}.${ref.flowId} is not loaded by this server`,
+        'flowId',
+      );
     const inputs = resolveInputs(flow.inputs, options.inputs ?? {});
     const executionId = newId();
     this.store.queue({
@@ -558,7 +593,12 @@ export class Scheduler {
     triggerId?: string,
   ): Promise<Execution | undefined> {
     const trigger = triggerId ? `${flow.namespace}.${flow.id}.${triggerId}` : undefined;
-    const base = { executionId: id, namespace: flow.namespace, flowId: flow.id, ...(trigger ? { trigger } : {}) };
+    const base = {
+      executionId: id,
+      namespace: flow.namespace,
+      flowId: flow.id,
+      ...(trigger ? { trigger } : {}),
+    };
     this.#emit({ type: 'execution-started', ...base });
     const started = this.#clock.now();
     const ex = await runFlow(flow, {
@@ -574,20 +614,34 @@ export class Scheduler {
       signal: this.#interrupt.signal,
     });
     if (this.#interrupt.signal.aborted) {
-      this.#o.logger.warn(`execution ${id} of ${flow.namespace}.${flow.id} interrupted by shutdown; it resumes at the next start`);
-      this.#emit({ type: 'execution-ended', ...base, state: 'INTERRUPTED', durationMs: this.#clock.now() - started });
+      this.#o.logger.warn(
+        `execution ${id} of ${flow.namespace}.${flow.id} interrupted by shutdown; it resumes at the next start`,
+      );
+      this.#emit({
+        type: 'execution-ended',
+        ...base,
+        state: 'INTERRUPTED',
+        durationMs: this.#clock.now() - started,
+      });
       return undefined;
     }
     this.store.record(ex, triggerId);
-    this.#emit({ type: 'execution-ended', ...base, state: ex.state, durationMs: this.#clock.now() - started });
+    this.#emit({
+      type: 'execution-ended',
+      ...base,
+      state: ex.state,
+      durationMs: this.#clock.now() - started,
+    });
     return ex;
   }
 
-  /** Resolves when no evaluation is in flight and no execution is running. */
-  async idle(): Promise<void> {
+  /** Resolves when no evaluation is in flight (unless `evaluations: false`) and no execution is running. */
+  async idle({ evaluations = true } = {}): Promise<void> {
     for (;;) {
+      const slots = [...this.#slots.values(), ...this.#retired];
       const busy = [
-        ...[...this.#slots.values(), ...this.#retired].flatMap((s) => [s.evaluating, s.running]),
+        ...slots.map((s) => s.running),
+        ...(evaluations ? slots.map((s) => s.evaluating) : []),
         ...this.#executions,
       ].filter((p) => p !== undefined);
       if (!busy.length) return;

@@ -81,7 +81,8 @@ export function registerTriggerKind(type: string, factory: TriggerFactory): void
 /** Builds a trigger's instance; InvalidInputError if its properties or kind are not acceptable. */
 export function createTrigger(flow: Flow, node: TriggerNode, env: TriggerEnv): TriggerInstance {
   const factory = KINDS.get(node.type);
-  if (!factory) throw new InvalidInputError(`trigger '${node.id}': ${node.type} cannot be scheduled`, node.id);
+  if (!factory)
+    throw new InvalidInputError(`trigger '${node.id}': ${node.type} cannot be scheduled`, node.id);
   return factory(flow, node, env);
 }
 

@@ -52,7 +52,9 @@ export function registerServer(program: Command): void {
         process.once('SIGINT', done);
         process.once('SIGTERM', done);
       });
-      logger.info('stopping: no new evaluations; letting running executions finish (again to interrupt them)');
+      logger.info(
+        'stopping: no new evaluations; letting running executions finish (again to interrupt them)',
+      );
       const again = () => scheduler.interrupt();
       process.once('SIGINT', again);
       process.once('SIGTERM', again);

@@ -42,9 +42,9 @@ const statsTriggerProps = z.strictObject({
   by: z.enum(['minute', 'hour', 'day']).default('minute').describe('Bucket size of the fetched points.'),
   interval: isoDuration().default('PT1M').describe('How often to evaluate (ISO-8601, at least PT30S).'),
   aggregation: z.enum(AGGREGATIONS).default('SUM').describe('How points are combined; AVG for ratios.'),
-  delay: isoDuration({ allowZero: true }).default('PT0S').describe(
-    'Shift the window back to skip minutes Fastly has not finished counting.',
-  ),
+  delay: isoDuration({ allowZero: true })
+    .default('PT0S')
+    .describe('Shift the window back to skip minutes Fastly has not finished counting.'),
   fireOn: z
     .enum(FIRE_ON)
     .default('EVERY_MATCH')
