@@ -14,5 +14,20 @@ export {
   type TriggerNode,
 } from './load.js';
 export { createLogger, LEVELS, Masker, parseLevel, type Level, type LoggerOptions } from './logger.js';
-export { Scheduler, type SchedulerOptions } from './scheduler.js';
+export { type Clock, ManualClock, systemClock } from './clock.js';
+export {
+  Scheduler,
+  type RecentPoint,
+  type SchedulerEvent,
+  type SchedulerOptions,
+  type TriggerSnapshot,
+} from './scheduler.js';
+export {
+  type Evaluation,
+  type EvaluationInput,
+  registerTriggerKind,
+  type TriggerEnv,
+  type TriggerFactory,
+  type TriggerInstance,
+} from './trigger.js';
 export { flowJsonSchema } from './schema.js';
