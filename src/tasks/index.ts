@@ -1,6 +1,8 @@
 import If from './core/If.js';
 import Log from './core/Log.js';
 import OutputValues from './core/OutputValues.js';
+import { Schedule } from './core/Schedule.js';
+import { Webhook } from './core/Webhook.js';
 import PurgeAll from './purge/All.js';
 import PurgeKey from './purge/Key.js';
 import PurgeKeys from './purge/Keys.js';
@@ -31,7 +33,7 @@ export const FASTLY_TASKS = byType([
 export const TASKS = { ...FASTLY_TASKS, ...byType([Log, OutputValues, If]) };
 
 /** Trigger types a flow may declare. */
-export const TRIGGERS = byType([StatsTrigger]);
+export const TRIGGERS = byType([StatsTrigger, Schedule, Webhook]);
 
 export {
   AggregateStats,
@@ -43,7 +45,9 @@ export {
   PurgeKey,
   PurgeKeys,
   PurgeUrl,
+  Schedule,
   Stats,
   StatsTrigger,
   Usage,
+  Webhook,
 };
