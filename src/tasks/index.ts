@@ -14,6 +14,11 @@ import { StatsTrigger } from './stats/StatsTrigger.js';
 import Usage from './stats/Usage.js';
 import type { TaskDefinition } from './task.js';
 
+/**
+ * `kestra-plugin-fastly/tasks`: the task and trigger types (each with its zod schema, docs and `run`),
+ * the registries by Kestra type name, and the helpers to validate and run one.
+ */
+
 const byType = (defs: unknown[]) =>
   Object.fromEntries((defs as TaskDefinition[]).map((t) => [t.type, t])) as Record<string, TaskDefinition>;
 
@@ -51,3 +56,16 @@ export {
   Usage,
   Webhook,
 };
+export { PurgeIncompleteError, type KeysOutputs } from './purge/Keys.js';
+export type { StatsTriggerProps } from './stats/StatsTrigger.js';
+export {
+  defineTask,
+  parseProps,
+  runTask,
+  silentLogger,
+  type Logger,
+  type Metric,
+  type TaskContext,
+  type TaskDefinition,
+  type TaskExample,
+} from './task.js';
