@@ -48,7 +48,10 @@ export async function runFlowFile(
   for (const w of flow.warnings) log.warn(w);
   const inputs = resolveInputs(flow.inputs, opts.inputs ?? {});
   let trigger: Record<string, unknown> | undefined;
-  const polling = opts.useTrigger === false ? undefined : flow.triggers.find((t) => !t.disabled && t.type === StatsTrigger.type);
+  const polling =
+    opts.useTrigger === false
+      ? undefined
+      : flow.triggers.find((t) => !t.disabled && t.type === StatsTrigger.type);
   if (polling) {
     const props = resolveTriggerProps(flow, polling, {
       env: process.env,
