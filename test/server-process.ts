@@ -8,10 +8,16 @@ export class ServerProcess {
   readonly #waiters = new Set<() => void>();
 
   constructor(args: string[], env: Record<string, string>) {
-    this.child = spawn(process.execPath, ['--unhandled-rejections=strict', CLI, 'server', ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    // A free port: servers of parallel tests must not compete for the default 127.0.0.1:8080.
+    const listen = args.includes('--listen') ? [] : ['--listen', '127.0.0.1:0'];
+    this.child = spawn(
+      process.execPath,
+      ['--unhandled-rejections=strict', CLI, 'server', ...args, ...listen],
+      {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     const take = (d: Buffer) => {
       this.#out += d.toString();
       for (const w of this.#waiters) w();

@@ -23,6 +23,8 @@ export interface TaskRun {
   outputs?: unknown;
   metrics?: Metric[];
   error?: string;
+  /** ForEach: the value this run is for. */
+  value?: string;
   /** `input` when the failure is the flow's or its inputs' fault (exit 2), else `runtime`. */
   errorKind?: 'input' | 'runtime';
 }
@@ -74,6 +76,27 @@ function retryDelay(retry: RetryDef, attempt: number, name: string): number {
   }
 }
 
+/** Where a task runs: the render context, and inside a ForEach the iteration's value. */
+interface Frame {
+  ctx: Record<string, unknown>;
+  value?: string;
+}
+
+/** The worst of several states: FAILED, then WARNING, else SUCCESS. */
+const worst = (states: State[]): State =>
+  states.includes('FAILED') ? 'FAILED' : states.includes('WARNING') ? 'WARNING' : 'SUCCESS';
+
+/** Runs `jobs` at most `limit` at a time (0: all at once); every job runs, even after a failure. */
+async function pool(jobs: (() => Promise<State>)[], limit: number): Promise<State> {
+  const states: State[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < jobs.length) states.push(await (jobs[next++] as () => Promise<State>)());
+  };
+  await Promise.all(Array.from({ length: limit > 0 ? Math.min(limit, jobs.length) : jobs.length }, lane));
+  return worst(states);
+}
+
 const errorText = (err: unknown): string => {
   const e = err as Error | undefined;
   return e instanceof KestraFastlyError ? e.message : `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`;
@@ -87,6 +110,7 @@ class FlowRun {
   readonly #env: NodeJS.ProcessEnv;
   readonly #masker: Masker;
   readonly #context: Record<string, unknown>;
+  readonly #root: Frame;
   readonly #secret: (name: string) => string;
 
   constructor(flow: Flow, options: RunOptions) {
@@ -123,6 +147,16 @@ class FlowRun {
       vars: {},
       ...(options.trigger ? { trigger: options.trigger } : {}),
     };
+    this.#root = { ctx: this.#context };
+  }
+
+  /** Inside a ForEach, outputs are keyed by value: outputs.<task>[<value>], as in Kestra. */
+  #setOutputs(taskId: string, outputs: unknown, frame: Frame): void {
+    if (frame.value === undefined) this.execution.outputs[taskId] = outputs;
+    else {
+      const byValue = (this.execution.outputs[taskId] ??= {}) as Record<string, unknown>;
+      byValue[frame.value] = outputs;
+    }
   }
 
   #logger(taskId: string, level?: Level): Logger {
@@ -159,10 +193,10 @@ class FlowRun {
   }
 
   /** Runs tasks in order, stopping at the first FAILED one. */
-  async runTasks(nodes: TaskNode[]): Promise<State> {
+  async runTasks(nodes: TaskNode[], frame: Frame = this.#root): Promise<State> {
     let state: State = 'SUCCESS';
     for (const node of nodes) {
-      const s = await this.runTask(node);
+      const s = await this.runTask(node, frame);
       if (s === 'FAILED') return 'FAILED';
       if (s === 'WARNING') state = 'WARNING';
     }
@@ -170,7 +204,7 @@ class FlowRun {
   }
 
   /** One task with its runIf, branches, retries and timeout; every failure ends in its TaskRun. */
-  async runTask(node: TaskNode): Promise<State> {
+  async runTask(node: TaskNode, frame: Frame = this.#root): Promise<State> {
     const run: TaskRun = {
       id: newId(),
       taskId: node.id,
@@ -180,6 +214,7 @@ class FlowRun {
       startDate: new Date().toISOString(),
       endDate: '',
       durationMs: 0,
+      ...(frame.value !== undefined ? { value: frame.value } : {}),
     };
     this.execution.taskRuns.push(run);
     const log = this.#logger(node.id, node.common.logLevel);
@@ -193,22 +228,29 @@ class FlowRun {
     };
     if (node.common.disabled) return finish('SKIPPED');
     try {
-      if (node.common.runIf !== undefined && !isTruthy(this.#render(node, 'runIf', node.common.runIf))) {
+      if (
+        node.common.runIf !== undefined &&
+        !isTruthy(this.#render(node, 'runIf', node.common.runIf, frame))
+      ) {
         log.debug('runIf is false: skipped');
         return finish('SKIPPED');
       }
       if (node.thenTasks) {
-        const truthy = isTruthy(this.#render(node, 'condition', node.props.condition));
+        const truthy = isTruthy(this.#render(node, 'condition', node.props.condition, frame));
         const branch = truthy ? node.thenTasks : node.elseTasks;
-        const state = branch ? await this.runTasks(branch) : 'SUCCESS';
+        const state = branch ? await this.runTasks(branch, frame) : 'SUCCESS';
         return finish(state === 'SKIPPED' ? 'SUCCESS' : state);
       }
-      return finish(await this.#attempts(node, run, log, t0));
+      if (node.children) {
+        const state = await this.#runFlowable(node, node.children, frame);
+        return finish(state === 'SKIPPED' ? 'SUCCESS' : state);
+      }
+      return finish(await this.#attempts(node, run, log, t0, frame));
     } catch (err) {
       const e = err as { outputs?: unknown };
       if (e?.outputs !== undefined) {
         run.outputs = e.outputs;
-        this.execution.outputs[node.id] = e.outputs;
+        this.#setOutputs(node.id, e.outputs, frame);
       }
       const message = errorText(err);
       run.errorKind = err instanceof InvalidInputError ? 'input' : 'runtime';
@@ -221,15 +263,58 @@ class FlowRun {
     }
   }
 
-  #render(node: TaskNode, prop: string, value: unknown): unknown {
-    return renderValue(value, this.#context, {
+  #render(node: TaskNode, prop: string, value: unknown, frame: Frame): unknown {
+    return renderValue(value, frame.ctx, {
       where: `task '${node.id}', property '${prop}'`,
       secret: this.#secret,
     });
   }
 
   /** Attempts until one succeeds or the retry policy gives up (then throws the last error). */
-  async #attempts(node: TaskNode, run: TaskRun, log: Logger, t0: number): Promise<State> {
+  /** ForEach, Parallel and Sequential: how their nested tasks run. */
+  async #runFlowable(node: TaskNode, children: TaskNode[], frame: Frame): Promise<State> {
+    const int = (prop: string, fallback: number) => {
+      const v =
+        node.props[prop] === undefined ? fallback : Number(this.#render(node, prop, node.props[prop], frame));
+      if (!Number.isInteger(v) || v < 0)
+        throw new InvalidInputError(
+          `task '${node.id}'.${prop}: ${String(v)} is not allowed; expected a whole number ≥ 0`,
+        );
+      return v;
+    };
+    if (node.type === 'io.kestra.plugin.core.flow.Sequential') return this.runTasks(children, frame);
+    if (node.type === 'io.kestra.plugin.core.flow.Parallel')
+      return pool(
+        children.map((child) => () => this.runTask(child, frame)),
+        int('concurrent', 0),
+      );
+    let values = this.#render(node, 'values', node.props.values, frame);
+    if (typeof values === 'string') {
+      try {
+        values = JSON.parse(values);
+      } catch {
+        // not JSON: reported below
+      }
+    }
+    if (!Array.isArray(values))
+      throw new InvalidInputError(
+        `task '${node.id}'.values: ${JSON.stringify(values)?.slice(0, 80)} is not a list; expected a list or a JSON list`,
+      );
+    const limit = int('concurrencyLimit', 1);
+    return pool(
+      values.map((v: unknown, i) => () => {
+        const value = typeof v === 'string' ? v : JSON.stringify(v);
+        const taskrun = { value, iteration: i };
+        return this.runTasks(children, {
+          ctx: { ...frame.ctx, taskrun, parent: { taskrun: frame.ctx.taskrun } },
+          value,
+        });
+      }),
+      limit,
+    );
+  }
+
+  async #attempts(node: TaskNode, run: TaskRun, log: Logger, t0: number, frame: Frame): Promise<State> {
     const retry = node.common.retry;
     const maxAttempts = retry ? (retry.maxAttempts ?? retry.maxAttempt ?? 1) : 1;
     const name = `task '${node.id}'.retry`;
@@ -239,9 +324,9 @@ class FlowRun {
     for (;;) {
       run.attempts++;
       try {
-        const outputs = await this.#attempt(node, run);
+        const outputs = await this.#attempt(node, run, frame);
         run.outputs = outputs;
-        this.execution.outputs[node.id] = outputs;
+        this.#setOutputs(node.id, outputs, frame);
         return run.attempts > 1 && retry?.warningOnRetry ? 'WARNING' : 'SUCCESS';
       } catch (err) {
         const retryable = retry && !(err instanceof InvalidInputError) && run.attempts < maxAttempts;
@@ -256,9 +341,9 @@ class FlowRun {
     }
   }
 
-  async #attempt(node: TaskNode, run: TaskRun): Promise<unknown> {
+  async #attempt(node: TaskNode, run: TaskRun, frame: Frame): Promise<unknown> {
     const rendered = Object.fromEntries(
-      Object.entries(node.props).map(([k, v]) => [k, this.#render(node, k, v)]),
+      Object.entries(node.props).map(([k, v]) => [k, this.#render(node, k, v, frame)]),
     );
     if (typeof rendered.apiToken === 'string') this.#masker.addCredential(rendered.apiToken);
     const props = parseProps(node.def, rendered, `task '${node.id}'`);

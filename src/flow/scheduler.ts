@@ -27,7 +27,7 @@ import { resolveInputs } from './inputs.js';
 import { type Flow, loadFlowFile, MAX_FLOW_BYTES, parseFlow, type TriggerNode } from './load.js';
 import { Masker } from './logger.js';
 import { StateStore, type TriggerState } from './state.js';
-import { createTrigger, PollCache, type TriggerEnv, type TriggerInstance } from './trigger.js';
+import { createTrigger, isSchedulable, PollCache, type TriggerEnv, type TriggerInstance } from './trigger.js';
 
 export interface SchedulerOptions {
   /** Flow files or folders of them. */
@@ -475,7 +475,8 @@ export class Scheduler {
     const defs = new Map<string, Definition>();
     if (flow && !flow.disabled) {
       for (const node of flow.triggers) {
-        if (node.disabled) continue;
+        // Kinds without a registered scheduler kind (Schedule, Webhook) are fired by src/server/.
+        if (node.disabled || !isSchedulable(node.type)) continue;
         const instance = createTrigger(flow, node, this.#triggerEnv);
         defs.set(`${flow.namespace}.${flow.id}.${node.id}`, { file, flow, node, instance });
       }

@@ -78,6 +78,10 @@ export function registerTriggerKind(type: string, factory: TriggerFactory): void
   KINDS.set(type, factory);
 }
 
+export function isSchedulable(type: string): boolean {
+  return KINDS.has(type);
+}
+
 /** Builds a trigger's instance; InvalidInputError if its properties or kind are not acceptable. */
 export function createTrigger(flow: Flow, node: TriggerNode, env: TriggerEnv): TriggerInstance {
   const factory = KINDS.get(node.type);
