@@ -161,8 +161,6 @@ async function play(sc: Scenario) {
         const st = sch.store;
         st.save = () => {};
         st.record = () => {};
-        st.queue = () => {};
-        st.dequeue = () => {};
         sch.interrupt();
       }
     });
@@ -420,47 +418,6 @@ test('a reload while an evaluation is in flight swaps the definition after it; i
   assert.equal(events.filter((e) => e.type === 'evaluation-started').length, 2);
   assert.equal(sch.triggers()[0]?.armed, false, 'CROSSING state survived the reload: no second firing');
   await sch.stop();
-});
-
-test('startExecution: on disk before it resolves; a kill before it ends replays it exactly once', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'kf-exec-'));
-  writeFileSync(
-    join(dir, 'a.yml'),
-    flowText(0, { intervalS: 5, fireOn: 'CROSSING', service: 0, threshold: 50 }),
-  );
-  const make = () =>
-    new Scheduler({
-      paths: [dir],
-      stateDir: join(dir, 's'),
-      logger: quiet,
-      env: ENV,
-      clock: new ManualClock(),
-    });
-  const first = make();
-  first.load(true);
-  await assert.rejects(
-    first.startExecution({ namespace: 'prop', flowId: 'nope' }),
-    /not loaded by this server/,
-  );
-  // kill -9 as soon as it is queued: the execution never reaches the history.
-  first.store.record = () => {};
-  first.store.dequeue = () => {};
-  first.interrupt();
-  const { executionId, done } = await first.startExecution({ namespace: 'prop', flowId: 'f0' });
-  assert.equal(first.store.queued().length, 1, 'queued on disk when startExecution resolved');
-  assert.equal(await done, undefined, 'interrupted');
-  const second = make();
-  second.load(true);
-  await Promise.all(second.recover());
-  const history = second.store.history();
-  assert.deepEqual(
-    history.map((h) => h.id),
-    [executionId],
-  );
-  assert.equal(second.store.queued().length, 0);
-  const third = make();
-  third.load(true);
-  assert.equal(third.recover().length, 0, 'not replayed twice');
 });
 
 test('the executor never throws: a failure outside any task still ends FAILED and runs errors and finally', async () => {

@@ -24,6 +24,9 @@ function procStat(pid: number): { rssMB: number; fds: number } {
 async function main(): Promise<void> {
   const sim = await startSimulator({
     faults: {
+      // The real API's usual answer time: 100–300 ms.
+      latencyMs: 100,
+      latencyJitterMs: 200,
       seed: 11,
       rate5xx: 0.08,
       rateReset: 0.03,

@@ -8,9 +8,8 @@
  * execution and in-flight evaluation survive. One AbortController (shutdown) reaches every HTTP
  * call of every evaluation; running executions get a second one, aborted only if stop() times out.
  *
- * For other parts of the server (HTTP API, webhooks, dashboard, metrics):
- *   - startExecution({ namespace, flowId }, { inputs, trigger }) → { executionId, done }: resolves
- *     once the execution is on disk (replayed after a crash), `done` when it has ended;
+ * For other parts of the server (dashboard, metrics; executions started over HTTP, by webhooks and
+ * schedules go through src/server/queue.ts, which shares the history):
  *   - triggers(): read-only TriggerSnapshot[] (armed, last value, next due, last error, recent points);
  *   - subscribe(listener): SchedulerEvent stream (evaluations, firings, executions, reloads); returns unsubscribe.
  * New trigger kinds plug in through registerTriggerKind() in ./trigger.ts.
@@ -18,12 +17,11 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidInputError, RunFailedError } from '../errors.js';
+import { InvalidInputError } from '../errors.js';
 import type { PointsFetcher } from '../tasks/stats/StatsTrigger.js';
 import type { Logger, TaskContext } from '../tasks/task.js';
 import { type Clock, systemClock } from './clock.js';
 import { type Execution, newId, runFlow } from './executor.js';
-import { resolveInputs } from './inputs.js';
 import { type Flow, loadFlowFile, MAX_FLOW_BYTES, parseFlow, type TriggerNode } from './load.js';
 import { Masker } from './logger.js';
 import { StateStore, type TriggerState } from './state.js';
@@ -141,7 +139,7 @@ interface SlotHost {
     flow: Flow,
     id: string,
     trigger: Record<string, unknown>,
-    triggerId?: string,
+    triggerId: string,
   ): Promise<Execution | undefined>;
 }
 
@@ -368,9 +366,7 @@ export class Scheduler {
   readonly #slots = new Map<string, TriggerSlot>();
   /** Slots whose flow file went away while they were busy. */
   readonly #retired = new Set<TriggerSlot>();
-  readonly #flows = new Map<string, Flow>();
   readonly #hashes = new Map<string, string>();
-  readonly #executions = new Set<Promise<unknown>>();
   readonly #listeners = new Set<(event: SchedulerEvent) => void>();
   readonly #shutdown = new AbortController();
   readonly #interrupt = new AbortController();
@@ -406,7 +402,7 @@ export class Scheduler {
         return isStopping();
       },
       emit: (e) => this.#emit(e),
-      execute: (flow, id, trigger, triggerId) => this.#execute(flow, id, { trigger }, triggerId),
+      execute: (flow, id, trigger, triggerId) => this.#execute(flow, id, trigger, triggerId),
     };
   }
 
@@ -490,8 +486,6 @@ export class Scheduler {
         void Promise.all([slot.evaluating, slot.running]).then(() => this.#retired.delete(slot));
       }
     }
-    for (const [key, f] of this.#flows) if (f.file === file) this.#flows.delete(key);
-    if (flow) this.#flows.set(`${flow.namespace}.${flow.id}`, flow);
     for (const [key, def] of defs) {
       const slot = this.#slots.get(key);
       if (slot) {
@@ -504,7 +498,7 @@ export class Scheduler {
     }
   }
 
-  /** Replays firings and queued executions that a crash interrupted, unless the history already has them. */
+  /** Replays firings that a crash interrupted, unless the history already has them. */
   recover(): Promise<void>[] {
     const done = new Set(this.store.history().map((r) => r.id));
     const replays: Promise<void>[] = [];
@@ -519,93 +513,29 @@ export class Scheduler {
       this.#o.logger.info(
         `trigger ${slot.key}: resuming execution ${pending.executionId} interrupted by a restart`,
       );
-      replays.push(this.#track(slot.startExecution(pending.executionId, pending.trigger)));
-    }
-    for (const q of this.store.queued()) {
-      const flow = this.#flows.get(`${q.namespace}.${q.flowId}`);
-      if (done.has(q.id) || !flow) {
-        if (!flow)
-          this.#o.logger.warn(`queued execution ${q.id}: flow ${q.namespace}.${q.flowId} is gone; dropped`);
-        this.store.dequeue(q.id);
-        continue;
-      }
-      this.#o.logger.info(
-        `resuming execution ${q.id} of ${q.namespace}.${q.flowId} interrupted by a restart`,
-      );
-      replays.push(
-        this.#track(
-          this.#execute(flow, q.id, { inputs: q.inputs, trigger: q.trigger }).then((ex) => {
-            if (ex) this.store.dequeue(q.id);
-          }),
-        ),
-      );
+      replays.push(slot.startExecution(pending.executionId, pending.trigger));
     }
     return replays;
   }
 
-  /**
-   * Starts an execution of a loaded flow from outside a trigger (HTTP API, webhook). Resolves once
-   * the execution is recorded on disk (a crash from then on replays it); `done` resolves when it has
-   * ended (undefined if shutdown interrupted it). Invalid inputs reject with InvalidInputError.
-   */
-  async startExecution(
-    ref: { namespace: string; flowId: string },
-    options: { inputs?: Record<string, unknown>; trigger?: Record<string, unknown> } = {},
-  ): Promise<{ executionId: string; done: Promise<Execution | undefined> }> {
-    if (this.#stopping) throw new RunFailedError('the server is stopping; no new executions');
-    const flow = this.#flows.get(`${ref.namespace}.${ref.flowId}`);
-    if (!flow)
-      throw new InvalidInputError(
-        `flow ${ref.namespace}.${ref.flowId} is not loaded by this server`,
-        'flowId',
-      );
-    const inputs = resolveInputs(flow.inputs, options.inputs ?? {});
-    const executionId = newId();
-    this.store.queue({
-      id: executionId,
-      namespace: flow.namespace,
-      flowId: flow.id,
-      inputs,
-      ...(options.trigger ? { trigger: options.trigger } : {}),
-      queuedAt: new Date(this.#clock.now()).toISOString(),
-    });
-    const done = this.#execute(flow, executionId, { inputs, trigger: options.trigger }).then((ex) => {
-      if (ex) this.store.dequeue(executionId);
-      return ex;
-    });
-    this.#track(done);
-    return { executionId, done };
-  }
-
-  #track<T>(p: Promise<T>): Promise<T> {
-    const tracked = p.then(
-      () => undefined,
-      (err: unknown) => this.#o.logger.error(`execution failed to run: ${this.#masker.mask(String(err))}`),
-    );
-    this.#executions.add(tracked);
-    void tracked.then(() => this.#executions.delete(tracked));
-    return p;
-  }
-
+  /** Runs a firing's execution and records it; undefined if shutdown interrupted it. */
   async #execute(
     flow: Flow,
     id: string,
-    run: { inputs?: Record<string, unknown> | undefined; trigger?: Record<string, unknown> | undefined },
-    triggerId?: string,
+    vars: Record<string, unknown>,
+    triggerId: string,
   ): Promise<Execution | undefined> {
-    const trigger = triggerId ? `${flow.namespace}.${flow.id}.${triggerId}` : undefined;
     const base = {
       executionId: id,
       namespace: flow.namespace,
       flowId: flow.id,
-      ...(trigger ? { trigger } : {}),
+      trigger: `${flow.namespace}.${flow.id}.${triggerId}`,
     };
     this.#emit({ type: 'execution-started', ...base });
     const started = this.#clock.now();
     const ex = await runFlow(flow, {
       id,
-      inputs: run.inputs,
-      trigger: run.trigger,
+      trigger: vars,
       env: this.#o.env,
       secretsFile: this.#o.secretsFile,
       masker: this.#masker,
@@ -643,7 +573,6 @@ export class Scheduler {
       const busy = [
         ...slots.map((s) => s.running),
         ...(evaluations ? slots.map((s) => s.evaluating) : []),
-        ...this.#executions,
       ].filter((p) => p !== undefined);
       if (!busy.length) return;
       await Promise.all(busy);
@@ -694,7 +623,7 @@ export class Scheduler {
     this.#shutdown.abort(new Error('the server is stopping'));
     const slots = [...this.#slots.values(), ...this.#retired];
     await Promise.all(slots.map((s) => s.evaluating));
-    const running = [...slots.map((s) => s.running), ...this.#executions].filter((p) => p !== undefined);
+    const running = slots.map((s) => s.running).filter((p) => p !== undefined);
     if (running.length) {
       this.#o.logger.info(`waiting for ${running.length} running execution(s)`);
       const timer = setTimeout(() => this.#interrupt.abort(new Error('shutdown timeout')), timeoutMs);

@@ -3,10 +3,8 @@ import {
   fsyncSync,
   mkdirSync,
   openSync,
-  readdirSync,
   readFileSync,
   renameSync,
-  rmSync,
   writeSync,
   appendFileSync,
 } from 'node:fs';
@@ -59,16 +57,6 @@ export function writeAtomic(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
-/** An execution started from outside a trigger (API, webhook), on disk before it runs. */
-export interface QueuedExecution {
-  id: string;
-  namespace: string;
-  flowId: string;
-  inputs?: Record<string, unknown>;
-  trigger?: Record<string, unknown>;
-  queuedAt: string;
-}
-
 const safeName = (key: string) => key.replace(/[^A-Za-z0-9._-]/g, '_');
 
 /** Trigger states (one JSON file each) and the execution history (one JSON line each) in a folder. */
@@ -80,30 +68,6 @@ export class StateStore {
     this.dir = dir;
     this.#warn = warn;
     mkdirSync(join(dir, 'triggers'), { recursive: true });
-    mkdirSync(join(dir, 'queued'), { recursive: true });
-  }
-
-  /** Records an execution that is about to run; a crash before it ends replays it at the next start. */
-  queue(rec: QueuedExecution): void {
-    writeAtomic(join(this.dir, 'queued', `${safeName(rec.id)}.json`), `${JSON.stringify(rec)}\n`);
-  }
-
-  dequeue(id: string): void {
-    rmSync(join(this.dir, 'queued', `${safeName(id)}.json`), { force: true });
-  }
-
-  /** Queued executions left by a crash; a damaged file (crash mid-write cannot make one) is skipped. */
-  queued(): QueuedExecution[] {
-    const out: QueuedExecution[] = [];
-    for (const f of readdirSync(join(this.dir, 'queued')).sort()) {
-      if (!f.endsWith('.json')) continue;
-      try {
-        out.push(JSON.parse(readFileSync(join(this.dir, 'queued', f), 'utf8')) as QueuedExecution);
-      } catch {
-        this.#warn(`skipping a damaged queued execution ${f}`);
-      }
-    }
-    return out;
   }
 
   get historyFile(): string {
