@@ -139,7 +139,7 @@ export class Simulator {
     const latency = (faults.latencyMs ?? 0) + Math.random() * (faults.latencyJitterMs ?? 0);
     if (latency > 0) await sleep(latency);
     const fault = this.state.faults.pick(path);
-    const base = { method: sreq.method, path, receivedAt: sreq.receivedAt };
+    const base = { method: sreq.method, path, receivedAt: sreq.receivedAt, query: sreq.query.toString() };
     switch (fault) {
       case 'reset':
         this.state.record({ ...base, status: 0, fault });
@@ -211,6 +211,7 @@ export class Simulator {
       path: req.path,
       status: reply.status,
       receivedAt: req.receivedAt,
+      query: req.query.toString(),
       ...reply.log,
     });
     this.#send(res, reply);

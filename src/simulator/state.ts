@@ -14,6 +14,8 @@ export interface RequestLogEntry {
   time: number;
   /** Epoch ms when the request arrived. */
   receivedAt?: number;
+  /** The query string as received (e.g. from=…&to=…&by=minute). */
+  query?: string;
   method: string;
   path: string;
   status: number;
