@@ -193,6 +193,9 @@ export type StatsField = (typeof STATS_FIELDS)[number];
 
 const KNOWN = new Set<string>(STATS_FIELDS);
 
+/** What any stats field name looks like, known or not yet known. */
+export const STATS_FIELD_NAME = /^[a-z0-9_]+$/;
+
 export function isStatsField(name: string): name is StatsField {
   return KNOWN.has(name);
 }

@@ -30,6 +30,14 @@ export const FASTLY_TASKS = byType([
 /** Every task type a flow may use: the Fastly tasks and the core tasks that go with them. */
 export const TASKS = { ...FASTLY_TASKS, ...byType([Log, OutputValues, If]) };
 
+/** Type names the Java plugin used before renaming them: accepted, with a deprecation warning. */
+export const DEPRECATED_TYPES: Record<string, string> = {
+  'io.kestra.plugin.fastly.purge.PurgeUrl': PurgeUrl.type,
+  'io.kestra.plugin.fastly.purge.PurgeKey': PurgeKey.type,
+  'io.kestra.plugin.fastly.purge.PurgeKeys': PurgeKeys.type,
+  'io.kestra.plugin.fastly.purge.PurgeAll': PurgeAll.type,
+};
+
 /** Trigger types a flow may declare. */
 export const TRIGGERS = byType([StatsTrigger]);
 
