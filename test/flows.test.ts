@@ -352,10 +352,10 @@ const MALFORMED: [string, string, number, RegExp][] = [
     /field: got "Status 5xx"; expected a stats field name/,
   ],
   [
-    'infinite threshold',
-    'id: f\nnamespace: a\ntriggers:\n  - id: t\n    type: io.kestra.plugin.fastly.stats.StatsTrigger\n    apiToken: t\n    serviceId: s\n    field: requests\n    threshold: .inf\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n',
+    'threshold that is a list',
+    'id: f\nnamespace: a\ntriggers:\n  - id: t\n    type: io.kestra.plugin.fastly.stats.StatsTrigger\n    apiToken: t\n    serviceId: s\n    field: requests\n    threshold: [5]\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n',
     9,
-    /threshold: got Infinity; expected a number/,
+    /threshold: got \[5\]; expected number/,
   ],
   [
     'unknown comparator',
