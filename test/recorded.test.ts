@@ -3,13 +3,17 @@
  * (transcribed in test/fixtures/go-fastly-recorded.ts, each naming its source cassette).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { STATS_FIELDS } from '../src/fastly/fields.js';
 import { DEMO_SERVICES } from '../src/simulator/index.js';
 import { RECORDED, type Recorded } from './fixtures/go-fastly-recorded.js';
-import { sim } from './helpers.js';
+import { CLI, sim } from './helpers.js';
 
 const META_TIME = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/;
 const PURGE_ID = /^\d+-\d+-\d+$/;
@@ -234,4 +238,59 @@ test('configured tokens: unknown token 401, missing scope 403, granted scope 200
   const purge = { method: 'POST', target: '/service/7i6HN3TK9wS159v2gPAZ8A/purge/k' };
   assert.equal((await send(s.url, purge, { 'fastly-key': 'reader' })).status, 403);
   assert.equal((await send(s.url, purge, { 'fastly-key': 'purger' })).status, 200);
+});
+
+/** Starts `kestra-fastly simulator` as a user does; resolves with its URL once it listens. */
+function simulatorProcess(t: Parameters<typeof sim>[0], args: string[], files: Record<string, string> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'sim-tokens-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  const child = spawn(process.execPath, [CLI, 'simulator', '--port', '0', ...args], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+  });
+  let out = '';
+  return new Promise<{ url: string } | { code: number | null; out: string }>((resolve) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) resolve({ url: m[1] });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+test('kestra-fastly simulator --token and --tokens-file configure the accepted tokens and scopes', async (t) => {
+  const stats = { method: 'GET', target: '/stats/service/7i6HN3TK9wS159v2gPAZ8A?by=day' };
+  const purge = { method: 'POST', target: '/service/7i6HN3TK9wS159v2gPAZ8A/purge/k' };
+  const flags = await simulatorProcess(t, [
+    '--token',
+    'reader=global:read',
+    '--token',
+    'purger=purge_select,purge_all',
+  ]);
+  assert.ok('url' in flags, JSON.stringify(flags));
+  assert.equal((await send(flags.url, stats, { 'fastly-key': 'nobody' })).status, 401);
+  assert.equal((await send(flags.url, stats, { 'fastly-key': 'reader' })).status, 200);
+  assert.equal((await send(flags.url, purge, { 'fastly-key': 'reader' })).status, 403);
+  assert.equal((await send(flags.url, purge, { 'fastly-key': 'purger' })).status, 200);
+  const file = await simulatorProcess(t, ['--tokens-file', 'tokens.json'], {
+    'tokens.json': '{"ro": ["global:read"]}',
+  });
+  assert.ok('url' in file, JSON.stringify(file));
+  assert.equal((await send(file.url, stats, { 'fastly-key': 'ro' })).status, 200);
+  assert.equal((await send(file.url, purge, { 'fastly-key': 'ro' })).status, 403);
+  const bad = await simulatorProcess(t, ['--token', 'secret-value=global:write']);
+  assert.ok('code' in bad);
+  assert.equal(bad.code, 2);
+  assert.match(
+    bad.out,
+    /--token: \(value hidden\) unknown scope "global:write"; expected global, global:read, purge_select, purge_all/,
+  );
+  assert.doesNotMatch(bad.out, /secret-value/);
 });
