@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { InvalidInputError, show } from './errors.js';
 
 /**
@@ -47,3 +48,9 @@ export function parseDuration(value: unknown, name: string, rule: DurationRule =
   if (problem) throw new InvalidInputError(`${name}: got ${show(value)}; ${problem}`, name);
   return durationMs(value) as number;
 }
+
+/** The zod schema of a duration property: validated, kept as its text (what `{{ … }}` shows). */
+export const isoDuration = (rule: DurationRule = {}) =>
+  z.string().refine((v) => durationProblem(v, rule) === undefined, {
+    error: (issue) => durationProblem(issue.input, rule),
+  });

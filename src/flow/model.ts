@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDuration } from '../tasks/task.js';
+import { isoDuration } from '../duration.js';
 
 /** Kestra's flow-level schema (the task and trigger properties are checked by their own schemas). */
 

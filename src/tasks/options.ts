@@ -1,24 +1,14 @@
 import { z } from 'zod';
+import { durationMs, isoDuration } from '../duration.js';
 import type { FastlyClientOptions } from '../fastly/client.js';
 import type { Logger } from './task.js';
 
 /*
  * Kestra's HttpConfiguration (`options` on every task and trigger of the Java plugin), so that a
  * flow written for it loads here. Timeouts are honoured; the rest is accepted and reported as not
- * applied. Durations follow java.time.Duration.parse (PnDTnHnMn.nS), the form Kestra reads there.
+ * applied. Durations are the project's one ISO-8601 duration type (src/duration.ts).
  */
-const JAVA_DURATION = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i;
-
-export function javaDurationMs(text: string): number | undefined {
-  const m = JAVA_DURATION.exec(text.trim());
-  if (!m || /^PT?$/i.test(text.trim())) return undefined;
-  const [, d = '0', h = '0', min = '0', s = '0'] = m;
-  return ((Number(d) * 24 + Number(h)) * 60 + Number(min)) * 60_000 + Number(s) * 1000;
-}
-
-const duration = z
-  .string()
-  .refine((v) => javaDurationMs(v) !== undefined, { error: 'expected an ISO-8601 duration such as PT10S' });
+const duration = isoDuration();
 const ignored = z.unknown().optional();
 
 export const httpOptions = z
@@ -62,7 +52,7 @@ export function clientOptionsOf(
   logger: Logger,
 ): Partial<Pick<FastlyClientOptions, 'timeoutMs'>> {
   if (!options) return {};
-  const ms = (v: string | undefined) => (v === undefined ? undefined : javaDurationMs(v));
+  const ms = (v: string | undefined) => (v === undefined ? undefined : durationMs(v));
   const connect = ms(options.timeout?.connectTimeout ?? options.connectTimeout);
   const read = ms(options.timeout?.readIdleTimeout ?? options.readIdleTimeout ?? options.readTimeout);
   const notApplied = Object.entries(options)

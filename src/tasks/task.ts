@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { type DurationRule, durationProblem } from '../duration.js';
 import { InvalidInputError, show } from '../errors.js';
 import { FastlyClient, type FastlyClientOptions } from '../fastly/client.js';
 import { clientOptionsOf, httpOptions, type HttpOptions } from './options.js';
@@ -58,12 +57,6 @@ export const numberish = () =>
     (v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v),
     z.number(),
   );
-
-/** An ISO-8601 duration (see src/duration.ts), kept as its text. */
-export const isoDuration = (rule: DurationRule = {}) =>
-  z.string().refine((v) => durationProblem(v, rule) === undefined, {
-    error: (issue) => durationProblem(issue.input, rule),
-  });
 
 /** A boolean that may arrive as a rendered string ("true"). */
 export const booleanish = () =>

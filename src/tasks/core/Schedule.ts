@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
-import { DateTime, Duration } from 'luxon';
+import { DateTime } from 'luxon';
+import { durationMs, isoDuration } from '../../duration.js';
 import { z } from 'zod';
 import { defineTask } from '../task.js';
 
@@ -48,12 +49,8 @@ export const scheduleProps = z
       .record(z.string(), z.unknown())
       .optional()
       .describe('Inputs of each execution; may use {{ trigger.date }}.'),
-    lateMaximumDelay: z
-      .string()
+    lateMaximumDelay: isoDuration()
       .optional()
-      .refine((d) => d === undefined || (Duration.fromISO(d).isValid && Duration.fromISO(d).toMillis() > 0), {
-        error: 'expected an ISO-8601 duration such as PT10M',
-      })
       .describe('A slot later than this (the server was busy or down) is skipped instead of run.'),
     recoverMissedSchedules: z
       .enum(RECOVER)
@@ -111,7 +108,7 @@ export function nextSlot(p: ScheduleProps, afterMs: number): number | undefined 
 /** Slots still worth running at `nowMs`: those not later than `lateMaximumDelay`. */
 export function notTooLate(p: ScheduleProps, slots: number[], nowMs: number): number[] {
   if (!p.lateMaximumDelay) return slots;
-  const max = Duration.fromISO(p.lateMaximumDelay).toMillis();
+  const max = durationMs(p.lateMaximumDelay) ?? Infinity;
   return slots.filter((slot) => nowMs - slot <= max);
 }
 

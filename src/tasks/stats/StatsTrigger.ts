@@ -1,17 +1,9 @@
 import { z } from 'zod';
-import { durationMs } from '../../duration.js';
+import { durationMs, isoDuration } from '../../duration.js';
 import { STATS_FIELD_NAME } from '../../fastly/fields.js';
 import { historical } from '../../fastly/stats.js';
 import type { StatsPoint } from '../../fastly/types.js';
-import {
-  bucketSize,
-  connectionProps,
-  defineTask,
-  isoDuration,
-  makeClient,
-  numberish,
-  type TaskContext,
-} from '../task.js';
+import { bucketSize, connectionProps, defineTask, makeClient, numberish, type TaskContext } from '../task.js';
 
 export const COMPARATORS = [
   'GREATER_THAN',
