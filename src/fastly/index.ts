@@ -6,3 +6,4 @@ export * from './stats.js';
 export * from './time.js';
 export * from './types.js';
 export * from './verify.js';
+export * from './transport.js';
