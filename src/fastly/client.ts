@@ -62,11 +62,18 @@ export interface RequestSpec {
   json?: unknown;
   /** Scope the operation needs, named in a 403's hint. */
   scope?: TokenScope | undefined;
+  /**
+   * Turns a 2xx body into `ApiResponse.body` (default `JSON.parse`); a SyntaxError is retried like a
+   * garbled answer. Stats streaming passes a cheap check and decodes the text later itself.
+   */
+  decode?: ((text: string) => unknown) | undefined;
 }
 
 export interface ApiResponse {
   status: number;
   body: unknown;
+  /** Length of the (inflated) body text. */
+  bytes: number;
   rateLimit: RateLimitState;
   attempts: number;
 }
@@ -236,7 +243,13 @@ export class FastlyClient {
       try {
         const res = await this.#attempt(spec);
         if (res.status < 400) {
-          return { status: res.status, body: res.body, rateLimit: res.rateLimit, attempts: attempt };
+          return {
+            status: res.status,
+            body: res.body,
+            bytes: res.text.length,
+            rateLimit: res.rateLimit,
+            attempts: attempt,
+          };
         }
         const retryable = res.status === 429 || res.status >= 500;
         const error = new FastlyApiError({
@@ -338,7 +351,7 @@ export class FastlyClient {
     let parsed: unknown;
     if (status < 400) {
       try {
-        parsed = text === '' ? undefined : JSON.parse(text);
+        parsed = text === '' ? undefined : (spec.decode ?? JSON.parse)(text);
       } catch {
         throw new AttemptError('BAD_JSON', `the ${status} response body is not JSON (truncated or garbled)`);
       }

@@ -69,7 +69,7 @@ export class HttpTransport implements Transport {
     const res = await send(mod, agent, url, req);
     const { body, encoding } = res;
     if (encoding === 'gzip' || encoding === 'x-gzip') {
-      return { status: res.status, headers: res.headers, text: (await gunzip(body)).toString('utf8') };
+      return { status: res.status, headers: res.headers, text: await gunzipText(body) };
     }
     if (encoding && encoding !== 'identity') {
       throw new TransportError('BAD_ENCODING', `the answer uses content-encoding ${encoding}, not gzip`);
@@ -148,12 +148,19 @@ function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): P
   });
 }
 
-async function gunzip(body: Buffer): Promise<Buffer> {
+/** Inflates straight to a string, piece by piece: no inflated Buffer as large as the body is held. */
+async function gunzipText(body: Buffer): Promise<string> {
   const zlib = await import('node:zlib');
-  return new Promise((resolve, reject) =>
-    zlib.gunzip(body, (err, out) => {
-      if (!err) return resolve(out);
-      const truncated = (err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR';
+  return new Promise((resolve, reject) => {
+    const inflate = zlib.createGunzip();
+    inflate.setEncoding('utf8');
+    let text = '';
+    inflate.on('data', (piece: string) => {
+      text += piece;
+    });
+    inflate.once('end', () => resolve(text));
+    inflate.once('error', (err: NodeJS.ErrnoException) => {
+      const truncated = err.code === 'Z_BUF_ERROR';
       reject(
         new TransportError(
           truncated ? 'TRUNCATED' : 'BAD_ENCODING',
@@ -163,8 +170,9 @@ async function gunzip(body: Buffer): Promise<Buffer> {
           { cause: err },
         ),
       );
-    }),
-  );
+    });
+    inflate.end(body);
+  });
 }
 
 function describe(e: NodeJS.ErrnoException): string {

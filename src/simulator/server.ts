@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gzip } from 'node:zlib';
 import type { FaultOptions } from './faults.js';
 import { json, type Route, type SimReply, type SimRequest } from './http.js';
 import { edge, purgeRoutes } from './purge.js';
@@ -8,6 +9,13 @@ import { SimState, type SimulatorOptions, type StatsScenario } from './state.js'
 import { statsRoutes } from './stats.js';
 
 const MAX_BODY = 10 * 1024 * 1024;
+/** Fastly leaves small answers uncompressed. */
+const GZIP_MIN_BYTES = 1024;
+
+function bodyText(reply: SimReply): string {
+  if (typeof reply.body === 'string') return reply.body;
+  return reply.body === undefined ? '' : JSON.stringify(reply.body);
+}
 
 /** For the Fastly CLI, which looks up its auth realm before any API call. */
 const accountRoutes: Route = (req) =>
@@ -203,18 +211,40 @@ export class Simulator {
   }
 
   #finish(res: ServerResponse, req: SimRequest, reply: SimReply): void {
+    const body = bodyText(reply);
+    if (
+      Buffer.byteLength(body) > GZIP_MIN_BYTES &&
+      /\bgzip\b/i.test(String(req.headers['accept-encoding']))
+    ) {
+      this.state.record({
+        method: req.method,
+        path: req.path,
+        status: reply.status,
+        ...reply.log,
+        gzip: true,
+      });
+      // Level 1: the simulator shares the machine's cores with the clients it serves in benchmarks.
+      gzip(body, { level: 1 }, (err, zipped) => {
+        if (err) return void res.destroy(err);
+        const headers: Record<string, string> = {
+          ...reply.headers,
+          'content-encoding': 'gzip',
+          vary: 'Accept-Encoding',
+        };
+        if (reply.contentType !== null) headers['content-type'] = reply.contentType ?? 'application/json';
+        headers['content-length'] = String(zipped.length);
+        res.writeHead(reply.status, headers);
+        res.end(zipped);
+      });
+      return;
+    }
     this.state.record({ method: req.method, path: req.path, status: reply.status, ...reply.log });
     this.#send(res, reply);
   }
 
   #send(res: ServerResponse, reply: SimReply): void {
     const headers: Record<string, string> = { ...reply.headers };
-    const body =
-      typeof reply.body === 'string'
-        ? reply.body
-        : reply.body === undefined
-          ? ''
-          : JSON.stringify(reply.body);
+    const body = bodyText(reply);
     if (reply.contentType !== null) headers['content-type'] = reply.contentType ?? 'application/json';
     headers['content-length'] = String(Buffer.byteLength(body));
     res.writeHead(reply.status, headers);

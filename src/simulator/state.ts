@@ -15,6 +15,8 @@ export interface RequestLogEntry {
   path: string;
   status: number;
   fault?: string;
+  /** The answer was gzipped (the request accepted it and the body is over 1 KB, as Fastly does). */
+  gzip?: boolean;
   serviceId?: string;
   /** Number of surrogate keys in a bulk purge. */
   keys?: number;

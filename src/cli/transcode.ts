@@ -1,0 +1,472 @@
+import type { Writable } from 'node:stream';
+import { parseHistoricalPage, type RawStatsPage } from '../fastly/stats.js';
+import { csvCell, formatPage, type PointsFormatState, write } from './format.js';
+import { heapPacer } from './heap.js';
+
+/** Page text consumed between two collections (see heapPacer). */
+const PACE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * Historical stats pages straight from the API's JSON text to CSV or NDJSON lines, without building
+ * an object per point: a 35-day minute backfill is ~175 MB of JSON, and `JSON.parse` plus the garbage
+ * it leaves was most of its time and memory. The output is byte-for-byte what `formatPage` writes from
+ * the parsed page (a property test holds the two to it); anything this scanner does not expect (escapes
+ * in keys, nested values, duplicate keys, a non-success envelope, invalid JSON) makes it hand the page
+ * to `JSON.parse` and `formatPage` instead.
+ */
+export async function writeRawPoints(
+  pages: AsyncIterable<RawStatsPage>,
+  format: 'csv' | 'ndjson',
+  out: Writable,
+): Promise<number> {
+  const state: PointsFormatState = {};
+  const pace = heapPacer(PACE_BYTES);
+  let rows = 0;
+  for await (const page of pages) {
+    const r = transcodePage(page, format, state);
+    rows += r.rows;
+    await write(out, r.text);
+    pace(page.text.length);
+  }
+  return rows;
+}
+
+/** One raw page as CSV or NDJSON lines; `state` carries the CSV columns across pages. */
+export function transcodePage(
+  page: RawStatsPage,
+  format: 'csv' | 'ndjson',
+  state: PointsFormatState,
+): { text: string; rows: number; scanned: boolean } {
+  const fast = new Scanner(page.text, format, state.columns).page(page.serviceId);
+  if (fast) {
+    state.columns = fast.columns;
+    return { text: fast.text, rows: fast.rows, scanned: true };
+  }
+  return { ...formatPage(parseHistoricalPage(page), format, state), scanned: false };
+}
+
+/** Thrown inside the scanner for anything it leaves to JSON.parse. */
+class Unexpected extends Error {}
+
+const enum Kind {
+  Number,
+  CanonicalNumber,
+  String,
+  EscapedString,
+  True,
+  False,
+  Null,
+}
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+
+/** An array index as a key: `Object.entries` would put it first, out of text order. */
+const INDEX_KEY = /^(0|[1-9]\d{0,9})$/;
+
+class Scanner {
+  readonly #t: string;
+  readonly #format: 'csv' | 'ndjson';
+  #columns: string[] | undefined;
+  #i = 0;
+  #out = '';
+  #rows = 0;
+  // The key order of the last point, and each key's column (-1: none), reused while points repeat it.
+  #template: string[] = [];
+  #quoted: string[] = [];
+  #columnOf: number[] = [];
+  #start = new Int32Array(0);
+  #end = new Int32Array(0);
+  #kind = new Uint8Array(0);
+  #serviceIdAt = -1;
+  /** Some key is an array index, which a parsed object lists first: NDJSON is then re-serialised. */
+  #indexKeys = false;
+  #indexed = false;
+
+  constructor(text: string, format: 'csv' | 'ndjson', columns: string[] | undefined) {
+    this.#t = text;
+    this.#format = format;
+    this.#columns = columns;
+  }
+
+  page(serviceId: string | undefined): { text: string; rows: number; columns: string[] | undefined } | null {
+    try {
+      this.#envelope(serviceId);
+      return { text: this.#out, rows: this.#rows, columns: this.#columns };
+    } catch (err) {
+      if (err instanceof Unexpected) return null;
+      throw err;
+    }
+  }
+
+  #envelope(serviceId: string | undefined): void {
+    const t = this.#t;
+    this.#ws();
+    this.#expect(123); // {
+    let data = false;
+    let status: string | undefined;
+    const seen = new Set<string>();
+    this.#ws();
+    if (t.charCodeAt(this.#i) !== 125) {
+      for (;;) {
+        this.#ws();
+        const key = this.#keyString();
+        if (seen.has(key)) throw new Unexpected();
+        seen.add(key);
+        this.#ws();
+        this.#expect(58); // :
+        this.#ws();
+        if (key === 'data') {
+          data = true;
+          this.#data(serviceId);
+        } else if (key === 'status') {
+          if (this.#value() !== Kind.String) throw new Unexpected();
+          status = t.slice(this.#valueStart + 1, this.#i - 1);
+        } else this.#skipValue();
+        this.#ws();
+        const c = t.charCodeAt(this.#i++);
+        if (c === 125) break;
+        if (c !== 44) throw new Unexpected();
+      }
+    } else this.#i++;
+    this.#ws();
+    if (this.#i !== t.length || status !== 'success' || !data) throw new Unexpected();
+  }
+
+  /** `data`: a list of points for one service, or service id → points. */
+  #data(serviceId: string | undefined): void {
+    if (serviceId !== undefined) {
+      this.#points(serviceId);
+      return;
+    }
+    const t = this.#t;
+    this.#expect(123);
+    this.#ws();
+    if (t.charCodeAt(this.#i) === 125) {
+      this.#i++;
+      return;
+    }
+    const services = new Set<string>();
+    for (;;) {
+      this.#ws();
+      const id = this.#keyString();
+      if (services.has(id) || INDEX_KEY.test(id)) throw new Unexpected();
+      services.add(id);
+      this.#ws();
+      this.#expect(58);
+      this.#ws();
+      this.#points(id);
+      this.#ws();
+      const c = t.charCodeAt(this.#i++);
+      if (c === 125) return;
+      if (c !== 44) throw new Unexpected();
+    }
+  }
+
+  #points(serviceId: string): void {
+    const t = this.#t;
+    this.#expect(91); // [
+    this.#ws();
+    if (t.charCodeAt(this.#i) === 93) {
+      this.#i++;
+      return;
+    }
+    for (;;) {
+      this.#ws();
+      this.#point(serviceId);
+      this.#rows++;
+      this.#ws();
+      const c = t.charCodeAt(this.#i++);
+      if (c === 93) return;
+      if (c !== 44) throw new Unexpected();
+    }
+  }
+
+  #point(serviceId: string): void {
+    const t = this.#t;
+    const from = this.#i;
+    this.#expect(123);
+    let canonical = true;
+    let n = 0;
+    let sameOrder = true;
+    if (this.#ws()) canonical = false;
+    if (t.charCodeAt(this.#i) === 125) this.#i++;
+    else {
+      for (;;) {
+        if (this.#ws()) canonical = false;
+        if (sameOrder && n < this.#template.length && t.startsWith(this.#quoted[n] as string, this.#i)) {
+          this.#i += (this.#quoted[n] as string).length;
+        } else {
+          if (sameOrder) this.#retemplate(n);
+          sameOrder = false;
+          const key = this.#keyString();
+          if (this.#template.includes(key)) throw new Unexpected();
+          this.#template[n] = key;
+        }
+        if (this.#ws()) canonical = false;
+        this.#expect(58);
+        if (this.#ws()) canonical = false;
+        this.#grow(n + 1);
+        const k = this.#value();
+        this.#start[n] = this.#valueStart;
+        this.#end[n] = this.#i;
+        this.#kind[n] = k;
+        if (
+          k !== Kind.CanonicalNumber &&
+          k !== Kind.String &&
+          k !== Kind.True &&
+          k !== Kind.False &&
+          k !== Kind.Null
+        )
+          canonical = false;
+        n++;
+        if (this.#ws()) canonical = false;
+        const c = t.charCodeAt(this.#i++);
+        if (c === 125) break;
+        if (c !== 44) throw new Unexpected();
+      }
+    }
+    if (!this.#indexed || !sameOrder || n !== this.#template.length) {
+      this.#template.length = n;
+      this.#index();
+    }
+    if (this.#format === 'ndjson')
+      this.#ndjson(t.slice(from, this.#i), canonical && !this.#indexKeys, serviceId);
+    else this.#csv(serviceId);
+  }
+
+  /** Key order changed at position `n`: keep the first `n` keys, rebuild the rest as they come. */
+  #retemplate(n: number): void {
+    this.#template.length = n;
+    this.#quoted.length = n;
+  }
+
+  /** Rebuilds the quoted keys and column lookups for the current template. */
+  #index(): void {
+    this.#indexed = true;
+    const keys = this.#template;
+    if (new Set(keys).size !== keys.length) throw new Unexpected();
+    this.#quoted = keys.map((k) => `"${k}"`);
+    this.#serviceIdAt = keys.indexOf('service_id');
+    this.#indexKeys = keys.some((k) => INDEX_KEY.test(k));
+    if (this.#format === 'csv') {
+      if (!this.#columns) {
+        const rest = keys.filter((k) => k !== 'service_id' && k !== 'start_time').sort();
+        this.#columns = ['service_id', 'start_time', ...rest];
+        this.#out += `${this.#columns.join(',')}\n`;
+      }
+      this.#columnOf = this.#columns.map((c) => {
+        const at = keys.indexOf(c);
+        // A parsed point lacking `constructor` still has one (inherited): left to the parsed path.
+        if (at < 0 && c !== 'service_id' && c in Object.prototype) throw new Unexpected();
+        return at;
+      });
+    }
+  }
+
+  #grow(size: number): void {
+    if (this.#start.length >= size) return;
+    const cap = Math.max(size, this.#start.length * 2, 64);
+    const start = new Int32Array(cap);
+    start.set(this.#start);
+    const end = new Int32Array(cap);
+    end.set(this.#end);
+    const kind = new Uint8Array(cap);
+    kind.set(this.#kind);
+    this.#start = start;
+    this.#end = end;
+    this.#kind = kind;
+  }
+
+  #ndjson(raw: string, canonical: boolean, serviceId: string): void {
+    if (!canonical) {
+      const point = JSON.parse(raw) as Record<string, unknown>;
+      if (point.service_id === undefined) point.service_id = serviceId;
+      this.#out += `${JSON.stringify(point)}\n`;
+      return;
+    }
+    if (this.#serviceIdAt >= 0) this.#out += `${raw}\n`;
+    else {
+      const id = `"service_id":${JSON.stringify(serviceId)}}`;
+      this.#out += raw.length === 2 ? `{${id}\n` : `${raw.slice(0, -1)},${id}\n`;
+    }
+  }
+
+  #csv(serviceId: string): void {
+    const cols = this.#columnOf;
+    let line = '';
+    for (let c = 0; c < cols.length; c++) {
+      const at = cols[c] as number;
+      if (c) line += ',';
+      if (at >= 0) line += this.#cell(at);
+      else if (c === 0) line += csvCell(serviceId);
+    }
+    this.#out += `${line}\n`;
+  }
+
+  /** The CSV cell of value `n` of the current point, as `formatPage` writes its parsed value. */
+  #cell(n: number): string {
+    const t = this.#t;
+    const a = this.#start[n] as number;
+    const b = this.#end[n] as number;
+    switch (this.#kind[n] as Kind) {
+      case Kind.CanonicalNumber:
+        return t.slice(a, b);
+      case Kind.Number:
+        return String(Number(t.slice(a, b)));
+      case Kind.String:
+        return csvCell(t.slice(a + 1, b - 1));
+      case Kind.EscapedString:
+        return csvCell(JSON.parse(t.slice(a, b)));
+      case Kind.True:
+        return 'true';
+      case Kind.False:
+        return 'false';
+      default:
+        return '';
+    }
+  }
+
+  // --- JSON tokens ---
+
+  #valueStart = 0;
+
+  /** Skips whitespace; true if there was any. */
+  #ws(): boolean {
+    const t = this.#t;
+    const from = this.#i;
+    let c = t.charCodeAt(this.#i);
+    while (c === 32 || c === 10 || c === 13 || c === 9) c = t.charCodeAt(++this.#i);
+    return this.#i !== from;
+  }
+
+  #expect(code: number): void {
+    if (this.#t.charCodeAt(this.#i) !== code) throw new Unexpected();
+    this.#i++;
+  }
+
+  /** An object key without escapes (a key with any goes to JSON.parse). */
+  #keyString(): string {
+    const from = this.#i;
+    if (this.#string()) throw new Unexpected();
+    return this.#t.slice(from + 1, this.#i - 1);
+  }
+
+  /** Skips a string; returns true if it has escapes. */
+  #string(): boolean {
+    const t = this.#t;
+    if (t.charCodeAt(this.#i) !== QUOTE) throw new Unexpected();
+    let escaped = false;
+    for (let i = this.#i + 1; i < t.length; i++) {
+      const c = t.charCodeAt(i);
+      if (c === QUOTE) {
+        this.#i = i + 1;
+        return escaped;
+      }
+      if (c < 32) throw new Unexpected();
+      if (c === BACKSLASH) {
+        escaped = true;
+        const e = t.charCodeAt(++i);
+        if (e === 117) {
+          if (!/^[0-9a-fA-F]{4}$/.test(t.slice(i + 1, i + 5))) throw new Unexpected();
+          i += 4;
+        } else if (!(
+          e === QUOTE ||
+          e === BACKSLASH ||
+          e === 47 ||
+          e === 98 ||
+          e === 102 ||
+          e === 110 ||
+          e === 114 ||
+          e === 116
+        ))
+          throw new Unexpected();
+      }
+    }
+    throw new Unexpected();
+  }
+
+  /** Skips a scalar value and says what it was; objects and arrays inside a point go to JSON.parse. */
+  #value(): Kind {
+    const t = this.#t;
+    const i = this.#i;
+    this.#valueStart = i;
+    const c = t.charCodeAt(i);
+    if (c === QUOTE) return this.#string() ? Kind.EscapedString : Kind.String;
+    if (c === 116 && t.startsWith('true', i)) {
+      this.#i += 4;
+      return Kind.True;
+    }
+    if (c === 102 && t.startsWith('false', i)) {
+      this.#i += 5;
+      return Kind.False;
+    }
+    if (c === 110 && t.startsWith('null', i)) {
+      this.#i += 4;
+      return Kind.Null;
+    }
+    return this.#number();
+  }
+
+  /** JSON's number grammar; canonical: an integer as `String(n)` writes it (no sign of zero, ≤ 15 digits). */
+  #number(): Kind {
+    const t = this.#t;
+    let i = this.#i;
+    const from = i;
+    let c = t.charCodeAt(i);
+    if (c === 45) c = t.charCodeAt(++i);
+    const digitsFrom = i;
+    if (c === 48) c = t.charCodeAt(++i);
+    else if (c >= 49 && c <= 57) while (c >= 48 && c <= 57) c = t.charCodeAt(++i);
+    else throw new Unexpected();
+    const intDigits = i - digitsFrom;
+    let integer = true;
+    if (c === 46) {
+      integer = false;
+      c = t.charCodeAt(++i);
+      if (!(c >= 48 && c <= 57)) throw new Unexpected();
+      while (c >= 48 && c <= 57) c = t.charCodeAt(++i);
+    }
+    if (c === 101 || c === 69) {
+      integer = false;
+      c = t.charCodeAt(++i);
+      if (c === 43 || c === 45) c = t.charCodeAt(++i);
+      if (!(c >= 48 && c <= 57)) throw new Unexpected();
+      while (c >= 48 && c <= 57) c = t.charCodeAt(++i);
+    }
+    this.#i = i;
+    const negativeZero = t.charCodeAt(from) === 45 && t.charCodeAt(digitsFrom) === 48;
+    return integer && intDigits <= 15 && !negativeZero ? Kind.CanonicalNumber : Kind.Number;
+  }
+
+  /** Skips any value (envelope fields other than data). */
+  #skipValue(): void {
+    const t = this.#t;
+    const c = t.charCodeAt(this.#i);
+    if (c !== 123 && c !== 91) {
+      this.#value();
+      return;
+    }
+    const close = c === 123 ? 125 : 93;
+    this.#i++;
+    this.#ws();
+    if (t.charCodeAt(this.#i) === close) {
+      this.#i++;
+      return;
+    }
+    for (;;) {
+      this.#ws();
+      if (close === 125) {
+        this.#string();
+        this.#ws();
+        this.#expect(58);
+        this.#ws();
+      }
+      this.#skipValue();
+      this.#ws();
+      const d = t.charCodeAt(this.#i++);
+      if (d === close) return;
+      if (d !== 44) throw new Unexpected();
+    }
+  }
+}
