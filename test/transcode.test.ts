@@ -113,7 +113,7 @@ const page = fc
         ? [`"status":"success"`, meta, `"msg":null`, `"data":${data}`]
         : [`"data":${data}`, `"msg":null`, meta, `"status":"success"`];
     return {
-      text: `${space}{${parts.join(`,${space}`)}}${space}`,
+      body: Buffer.from(`${space}{${parts.join(`,${space}`)}}${space}`),
       serviceId: byService ? 'svcS' : undefined,
     };
   });
@@ -134,16 +134,16 @@ test('transcoded CSV and NDJSON are byte-identical to JSON.parse + formatPage (p
 
 test('invalid, duplicate-key or unexpected pages come out (or fail) exactly as on the parsed path', () => {
   const bad: RawStatsPage[] = [
-    { text: '{"status":"success","data":[{"a":1}]} trailing', serviceId: 'S' },
-    { text: '{"status":"error","msg":"nope","data":null}', serviceId: 'S' },
-    { text: '{"status":"success","meta":{}}', serviceId: 'S' },
-    { text: '{"status":"success","data":{"S":[]}}', serviceId: 'S' },
-    { text: '{"status":"success","data":[{"a":01}]}', serviceId: 'S' },
-    { text: '{"status":"success","data":{"S":{"a":1}}}', serviceId: undefined },
-    { text: '{"status":"success","data":[{"a":1,"b":2,"a":3}]}', serviceId: 'S' },
-    { text: '{"status":"success","data":[{"a":1},{"a":2,"a":3}]}', serviceId: 'S' },
-    { text: '{"status":"success","status":"success","data":[]}', serviceId: 'S' },
-    { text: '<html>502</html>', serviceId: 'S' },
+    { body: Buffer.from('{"status":"success","data":[{"a":1}]} trailing'), serviceId: 'S' },
+    { body: Buffer.from('{"status":"error","msg":"nope","data":null}'), serviceId: 'S' },
+    { body: Buffer.from('{"status":"success","meta":{}}'), serviceId: 'S' },
+    { body: Buffer.from('{"status":"success","data":{"S":[]}}'), serviceId: 'S' },
+    { body: Buffer.from('{"status":"success","data":[{"a":01}]}'), serviceId: 'S' },
+    { body: Buffer.from('{"status":"success","data":{"S":{"a":1}}}'), serviceId: undefined },
+    { body: Buffer.from('{"status":"success","data":[{"a":1,"b":2,"a":3}]}'), serviceId: 'S' },
+    { body: Buffer.from('{"status":"success","data":[{"a":1},{"a":2,"a":3}]}'), serviceId: 'S' },
+    { body: Buffer.from('{"status":"success","status":"success","data":[]}'), serviceId: 'S' },
+    { body: Buffer.from('<html>502</html>'), serviceId: 'S' },
   ];
   for (const p of bad) {
     for (const format of ['csv', 'ndjson'] as const) {
@@ -161,7 +161,7 @@ test('invalid, duplicate-key or unexpected pages come out (or fail) exactly as o
           return `${(err as Error).name}: ${(err as Error).message}`;
         }
       })();
-      assert.equal(actual, expected, p.text);
+      assert.equal(actual, expected, p.body.toString());
     }
   }
 });

@@ -2,13 +2,14 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /**
- * Collects garbage every `everyBytes` of input consumed. A backfill turns ~175 MB of page text into
- * large, short-lived strings, which V8 leaves in its old generation until the heap has grown well past
- * 150 MB; heap limits can only be set when Node starts (which used to mean re-launching the process).
- * A full collection with a small live heap takes a few milliseconds, so a handful of them cap the
- * peak at little cost. Without a callable collector (refused flag) this does nothing.
+ * A streamed backfill allocates little on the JS heap but moves ~175 MB of page bodies through
+ * Buffers, whose memory is returned only when V8 collects them, which with so little JS allocation
+ * it does only once ~64 MB have piled up. Heap limits can be set only when Node starts (which used to
+ * mean re-launching the process), so instead: a collection every `everyBytes` of pages consumed, a
+ * few milliseconds each with the small live heap of a stream. Without a callable collector (flag
+ * refused) this does nothing.
  */
-export function heapPacer(everyBytes: number): (bytes: number) => void {
+export function bufferPacer(everyBytes: number): (bytes: number) => void {
   let gc: (() => void) | undefined;
   try {
     setFlagsFromString('--expose-gc');

@@ -1,15 +1,16 @@
 import type { Writable } from 'node:stream';
 import { parseHistoricalPage, type RawStatsPage } from '../fastly/stats.js';
 import { csvCell, formatPage, type PointsFormatState, write } from './format.js';
-import { heapPacer } from './heap.js';
+import { bufferPacer } from './heap.js';
 
-/** Page text consumed between two collections (see heapPacer). */
+/** Page bytes consumed between two collections (see bufferPacer). */
 const PACE_BYTES = 8 * 1024 * 1024;
 
 /**
- * Historical stats pages straight from the API's JSON text to CSV or NDJSON lines, without building
- * an object per point: a 35-day minute backfill is ~175 MB of JSON, and `JSON.parse` plus the garbage
- * it leaves was most of its time and memory. The output is byte-for-byte what `formatPage` writes from
+ * Historical stats pages straight from the API's JSON bytes to CSV or NDJSON lines, without building
+ * a string per page or an object per point: a 35-day minute backfill is ~175 MB of JSON, and
+ * `JSON.parse` plus the garbage it leaves (page-sized strings that only a full collection frees) was
+ * most of its time and memory. The output is byte-for-byte what `formatPage` writes from
  * the parsed page (a property test holds the two to it); anything this scanner does not expect (escapes
  * in keys, nested values, duplicate keys, a non-success envelope, invalid JSON) makes it hand the page
  * to `JSON.parse` and `formatPage` instead.
@@ -20,13 +21,13 @@ export async function writeRawPoints(
   out: Writable,
 ): Promise<number> {
   const state: PointsFormatState = {};
-  const pace = heapPacer(PACE_BYTES);
+  const pace = bufferPacer(PACE_BYTES);
   let rows = 0;
   for await (const page of pages) {
     const r = transcodePage(page, format, state);
     rows += r.rows;
     await write(out, r.text);
-    pace(page.text.length);
+    pace(page.body.length);
   }
   return rows;
 }
@@ -37,7 +38,7 @@ export function transcodePage(
   format: 'csv' | 'ndjson',
   state: PointsFormatState,
 ): { text: string; rows: number; scanned: boolean } {
-  const fast = new Scanner(page.text, format, state.columns).page(page.serviceId);
+  const fast = new Scanner(page.body, format, state.columns).page(page.serviceId);
   if (fast) {
     state.columns = fast.columns;
     return { text: fast.text, rows: fast.rows, scanned: true };
@@ -59,13 +60,16 @@ const enum Kind {
 }
 
 const QUOTE = 34;
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
+const NULL = Buffer.from('null');
 const BACKSLASH = 92;
 
 /** An array index as a key: `Object.entries` would put it first, out of text order. */
 const INDEX_KEY = /^(0|[1-9]\d{0,9})$/;
 
 class Scanner {
-  readonly #t: string;
+  readonly #b: Buffer;
   readonly #format: 'csv' | 'ndjson';
   #columns: string[] | undefined;
   #i = 0;
@@ -73,7 +77,7 @@ class Scanner {
   #rows = 0;
   // The key order of the last point, and each key's column (-1: none), reused while points repeat it.
   #template: string[] = [];
-  #quoted: string[] = [];
+  #quoted: Buffer[] = [];
   #columnOf: number[] = [];
   #start = new Int32Array(0);
   #end = new Int32Array(0);
@@ -83,8 +87,8 @@ class Scanner {
   #indexKeys = false;
   #indexed = false;
 
-  constructor(text: string, format: 'csv' | 'ndjson', columns: string[] | undefined) {
-    this.#t = text;
+  constructor(body: Buffer, format: 'csv' | 'ndjson', columns: string[] | undefined) {
+    this.#b = body;
     this.#format = format;
     this.#columns = columns;
   }
@@ -100,14 +104,14 @@ class Scanner {
   }
 
   #envelope(serviceId: string | undefined): void {
-    const t = this.#t;
+    const b = this.#b;
     this.#ws();
     this.#expect(123); // {
     let data = false;
     let status: string | undefined;
     const seen = new Set<string>();
     this.#ws();
-    if (t.charCodeAt(this.#i) !== 125) {
+    if ((b[this.#i] as number) !== 125) {
       for (;;) {
         this.#ws();
         const key = this.#keyString();
@@ -121,16 +125,16 @@ class Scanner {
           this.#data(serviceId);
         } else if (key === 'status') {
           if (this.#value() !== Kind.String) throw new Unexpected();
-          status = t.slice(this.#valueStart + 1, this.#i - 1);
+          status = b.toString('utf8', this.#valueStart + 1, this.#i - 1);
         } else this.#skipValue();
         this.#ws();
-        const c = t.charCodeAt(this.#i++);
+        const c = b[this.#i++] as number;
         if (c === 125) break;
         if (c !== 44) throw new Unexpected();
       }
     } else this.#i++;
     this.#ws();
-    if (this.#i !== t.length || status !== 'success' || !data) throw new Unexpected();
+    if (this.#i !== b.length || status !== 'success' || !data) throw new Unexpected();
   }
 
   /** `data`: a list of points for one service, or service id → points. */
@@ -139,10 +143,10 @@ class Scanner {
       this.#points(serviceId);
       return;
     }
-    const t = this.#t;
+    const b = this.#b;
     this.#expect(123);
     this.#ws();
-    if (t.charCodeAt(this.#i) === 125) {
+    if ((b[this.#i] as number) === 125) {
       this.#i++;
       return;
     }
@@ -157,17 +161,17 @@ class Scanner {
       this.#ws();
       this.#points(id);
       this.#ws();
-      const c = t.charCodeAt(this.#i++);
+      const c = b[this.#i++] as number;
       if (c === 125) return;
       if (c !== 44) throw new Unexpected();
     }
   }
 
   #points(serviceId: string): void {
-    const t = this.#t;
+    const b = this.#b;
     this.#expect(91); // [
     this.#ws();
-    if (t.charCodeAt(this.#i) === 93) {
+    if ((b[this.#i] as number) === 93) {
       this.#i++;
       return;
     }
@@ -176,26 +180,26 @@ class Scanner {
       this.#point(serviceId);
       this.#rows++;
       this.#ws();
-      const c = t.charCodeAt(this.#i++);
+      const c = b[this.#i++] as number;
       if (c === 93) return;
       if (c !== 44) throw new Unexpected();
     }
   }
 
   #point(serviceId: string): void {
-    const t = this.#t;
+    const b = this.#b;
     const from = this.#i;
     this.#expect(123);
     let canonical = true;
     let n = 0;
     let sameOrder = true;
     if (this.#ws()) canonical = false;
-    if (t.charCodeAt(this.#i) === 125) this.#i++;
+    if ((b[this.#i] as number) === 125) this.#i++;
     else {
       for (;;) {
         if (this.#ws()) canonical = false;
-        if (sameOrder && n < this.#template.length && t.startsWith(this.#quoted[n] as string, this.#i)) {
-          this.#i += (this.#quoted[n] as string).length;
+        if (sameOrder && n < this.#template.length && this.#at(this.#quoted[n] as Buffer)) {
+          this.#i += (this.#quoted[n] as Buffer).length;
         } else {
           if (sameOrder) this.#retemplate(n);
           sameOrder = false;
@@ -221,7 +225,7 @@ class Scanner {
           canonical = false;
         n++;
         if (this.#ws()) canonical = false;
-        const c = t.charCodeAt(this.#i++);
+        const c = b[this.#i++] as number;
         if (c === 125) break;
         if (c !== 44) throw new Unexpected();
       }
@@ -231,7 +235,7 @@ class Scanner {
       this.#index();
     }
     if (this.#format === 'ndjson')
-      this.#ndjson(t.slice(from, this.#i), canonical && !this.#indexKeys, serviceId);
+      this.#ndjson(b.toString('utf8', from, this.#i), canonical && !this.#indexKeys, serviceId);
     else this.#csv(serviceId);
   }
 
@@ -246,7 +250,7 @@ class Scanner {
     this.#indexed = true;
     const keys = this.#template;
     if (new Set(keys).size !== keys.length) throw new Unexpected();
-    this.#quoted = keys.map((k) => `"${k}"`);
+    this.#quoted = keys.map((k) => Buffer.from(`"${k}"`));
     this.#serviceIdAt = keys.indexOf('service_id');
     this.#indexKeys = keys.some((k) => INDEX_KEY.test(k));
     if (this.#format === 'csv') {
@@ -306,18 +310,18 @@ class Scanner {
 
   /** The CSV cell of value `n` of the current point, as `formatPage` writes its parsed value. */
   #cell(n: number): string {
-    const t = this.#t;
-    const a = this.#start[n] as number;
-    const b = this.#end[n] as number;
+    const b = this.#b;
+    const from = this.#start[n] as number;
+    const to = this.#end[n] as number;
     switch (this.#kind[n] as Kind) {
       case Kind.CanonicalNumber:
-        return t.slice(a, b);
+        return b.toString('latin1', from, to);
       case Kind.Number:
-        return String(Number(t.slice(a, b)));
+        return String(Number(b.toString('latin1', from, to)));
       case Kind.String:
-        return csvCell(t.slice(a + 1, b - 1));
+        return csvCell(b.toString('utf8', from + 1, to - 1));
       case Kind.EscapedString:
-        return csvCell(JSON.parse(t.slice(a, b)));
+        return csvCell(JSON.parse(b.toString('utf8', from, to)));
       case Kind.True:
         return 'true';
       case Kind.False:
@@ -331,17 +335,26 @@ class Scanner {
 
   #valueStart = 0;
 
+  /** Whether `word` is at the cursor. */
+  #at(word: Buffer): boolean {
+    const b = this.#b;
+    const i = this.#i;
+    if (i + word.length > b.length) return false;
+    for (let k = 0; k < word.length; k++) if (b[i + k] !== word[k]) return false;
+    return true;
+  }
+
   /** Skips whitespace; true if there was any. */
   #ws(): boolean {
-    const t = this.#t;
+    const b = this.#b;
     const from = this.#i;
-    let c = t.charCodeAt(this.#i);
-    while (c === 32 || c === 10 || c === 13 || c === 9) c = t.charCodeAt(++this.#i);
+    let c = b[this.#i] as number;
+    while (c === 32 || c === 10 || c === 13 || c === 9) c = b[++this.#i] as number;
     return this.#i !== from;
   }
 
   #expect(code: number): void {
-    if (this.#t.charCodeAt(this.#i) !== code) throw new Unexpected();
+    if (this.#b[this.#i] !== code) throw new Unexpected();
     this.#i++;
   }
 
@@ -349,16 +362,16 @@ class Scanner {
   #keyString(): string {
     const from = this.#i;
     if (this.#string()) throw new Unexpected();
-    return this.#t.slice(from + 1, this.#i - 1);
+    return this.#b.toString('utf8', from + 1, this.#i - 1);
   }
 
   /** Skips a string; returns true if it has escapes. */
   #string(): boolean {
-    const t = this.#t;
-    if (t.charCodeAt(this.#i) !== QUOTE) throw new Unexpected();
+    const b = this.#b;
+    if ((b[this.#i] as number) !== QUOTE) throw new Unexpected();
     let escaped = false;
-    for (let i = this.#i + 1; i < t.length; i++) {
-      const c = t.charCodeAt(i);
+    for (let i = this.#i + 1; i < b.length; i++) {
+      const c = b[i] as number;
       if (c === QUOTE) {
         this.#i = i + 1;
         return escaped;
@@ -366,9 +379,9 @@ class Scanner {
       if (c < 32) throw new Unexpected();
       if (c === BACKSLASH) {
         escaped = true;
-        const e = t.charCodeAt(++i);
+        const e = b[++i] as number;
         if (e === 117) {
-          if (!/^[0-9a-fA-F]{4}$/.test(t.slice(i + 1, i + 5))) throw new Unexpected();
+          if (!/^[0-9a-fA-F]{4}$/.test(b.toString('latin1', i + 1, i + 5))) throw new Unexpected();
           i += 4;
         } else if (!(
           e === QUOTE ||
@@ -388,20 +401,20 @@ class Scanner {
 
   /** Skips a scalar value and says what it was; objects and arrays inside a point go to JSON.parse. */
   #value(): Kind {
-    const t = this.#t;
+    const b = this.#b;
     const i = this.#i;
     this.#valueStart = i;
-    const c = t.charCodeAt(i);
+    const c = b[i] as number;
     if (c === QUOTE) return this.#string() ? Kind.EscapedString : Kind.String;
-    if (c === 116 && t.startsWith('true', i)) {
+    if (c === 116 && this.#at(TRUE)) {
       this.#i += 4;
       return Kind.True;
     }
-    if (c === 102 && t.startsWith('false', i)) {
+    if (c === 102 && this.#at(FALSE)) {
       this.#i += 5;
       return Kind.False;
     }
-    if (c === 110 && t.startsWith('null', i)) {
+    if (c === 110 && this.#at(NULL)) {
       this.#i += 4;
       return Kind.Null;
     }
@@ -410,39 +423,39 @@ class Scanner {
 
   /** JSON's number grammar; canonical: an integer as `String(n)` writes it (no sign of zero, ≤ 15 digits). */
   #number(): Kind {
-    const t = this.#t;
+    const b = this.#b;
     let i = this.#i;
     const from = i;
-    let c = t.charCodeAt(i);
-    if (c === 45) c = t.charCodeAt(++i);
+    let c = b[i] as number;
+    if (c === 45) c = b[++i] as number;
     const digitsFrom = i;
-    if (c === 48) c = t.charCodeAt(++i);
-    else if (c >= 49 && c <= 57) while (c >= 48 && c <= 57) c = t.charCodeAt(++i);
+    if (c === 48) c = b[++i] as number;
+    else if (c >= 49 && c <= 57) while (c >= 48 && c <= 57) c = b[++i] as number;
     else throw new Unexpected();
     const intDigits = i - digitsFrom;
     let integer = true;
     if (c === 46) {
       integer = false;
-      c = t.charCodeAt(++i);
+      c = b[++i] as number;
       if (!(c >= 48 && c <= 57)) throw new Unexpected();
-      while (c >= 48 && c <= 57) c = t.charCodeAt(++i);
+      while (c >= 48 && c <= 57) c = b[++i] as number;
     }
     if (c === 101 || c === 69) {
       integer = false;
-      c = t.charCodeAt(++i);
-      if (c === 43 || c === 45) c = t.charCodeAt(++i);
+      c = b[++i] as number;
+      if (c === 43 || c === 45) c = b[++i] as number;
       if (!(c >= 48 && c <= 57)) throw new Unexpected();
-      while (c >= 48 && c <= 57) c = t.charCodeAt(++i);
+      while (c >= 48 && c <= 57) c = b[++i] as number;
     }
     this.#i = i;
-    const negativeZero = t.charCodeAt(from) === 45 && t.charCodeAt(digitsFrom) === 48;
+    const negativeZero = (b[from] as number) === 45 && (b[digitsFrom] as number) === 48;
     return integer && intDigits <= 15 && !negativeZero ? Kind.CanonicalNumber : Kind.Number;
   }
 
   /** Skips any value (envelope fields other than data). */
   #skipValue(): void {
-    const t = this.#t;
-    const c = t.charCodeAt(this.#i);
+    const b = this.#b;
+    const c = b[this.#i] as number;
     if (c !== 123 && c !== 91) {
       this.#value();
       return;
@@ -450,7 +463,7 @@ class Scanner {
     const close = c === 123 ? 125 : 93;
     this.#i++;
     this.#ws();
-    if (t.charCodeAt(this.#i) === close) {
+    if ((b[this.#i] as number) === close) {
       this.#i++;
       return;
     }
@@ -464,7 +477,7 @@ class Scanner {
       }
       this.#skipValue();
       this.#ws();
-      const d = t.charCodeAt(this.#i++);
+      const d = b[this.#i++] as number;
       if (d === close) return;
       if (d !== 44) throw new Unexpected();
     }

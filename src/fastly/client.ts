@@ -63,16 +63,16 @@ export interface RequestSpec {
   /** Scope the operation needs, named in a 403's hint. */
   scope?: TokenScope | undefined;
   /**
-   * Turns a 2xx body into `ApiResponse.body` (default `JSON.parse`); a SyntaxError is retried like a
-   * garbled answer. Stats streaming passes a cheap check and decodes the text later itself.
+   * Turns a 2xx body into `ApiResponse.body` (default: JSON of its UTF-8 text); a throw is retried like
+   * a garbled answer. Stats streaming passes a cheap check and decodes the bytes later itself.
    */
-  decode?: ((text: string) => unknown) | undefined;
+  decode?: ((body: Buffer) => unknown) | undefined;
 }
 
 export interface ApiResponse {
   status: number;
   body: unknown;
-  /** Length of the (inflated) body text. */
+  /** Size of the (inflated) body. */
   bytes: number;
   rateLimit: RateLimitState;
   attempts: number;
@@ -246,7 +246,7 @@ export class FastlyClient {
           return {
             status: res.status,
             body: res.body,
-            bytes: res.text.length,
+            bytes: res.bytes,
             rateLimit: res.rateLimit,
             attempts: attempt,
           };
@@ -255,7 +255,7 @@ export class FastlyClient {
         const error = new FastlyApiError({
           operation: spec.operation,
           status: res.status,
-          ...parseErrorBody(res.text),
+          ...parseErrorBody(res.raw.toString('utf8')),
           rateLimit: res.rateLimit,
           scope: spec.scope,
           attempts: attempt,
@@ -301,7 +301,7 @@ export class FastlyClient {
 
   async #attempt(
     spec: RequestSpec,
-  ): Promise<{ status: number; text: string; body: unknown; rateLimit: RateLimitState }> {
+  ): Promise<{ status: number; raw: Buffer; bytes: number; body: unknown; rateLimit: RateLimitState }> {
     let path = this.#basePath + spec.path;
     if (spec.query) {
       const qs = new URLSearchParams();
@@ -326,7 +326,7 @@ export class FastlyClient {
     const signal = this.#signal ? AbortSignal.any([this.#signal, timeout]) : timeout;
     this.counters.requests++;
     let status: number;
-    let text: string;
+    let raw: Buffer;
     let rateLimit: RateLimitState;
     try {
       const res = await this.transport.request({
@@ -339,7 +339,7 @@ export class FastlyClient {
       });
       status = res.status;
       rateLimit = parseRateLimit(res.headers, Date.now());
-      text = res.text;
+      raw = res.body;
     } catch (err) {
       if (this.#signal?.aborted) throw this.#signal.reason ?? err;
       if (timeout.aborted)
@@ -351,13 +351,14 @@ export class FastlyClient {
     let parsed: unknown;
     if (status < 400) {
       try {
-        parsed = text === '' ? undefined : (spec.decode ?? JSON.parse)(text);
+        parsed =
+          raw.length === 0 ? undefined : spec.decode ? spec.decode(raw) : JSON.parse(raw.toString('utf8'));
       } catch {
         throw new AttemptError('BAD_JSON', `the ${status} response body is not JSON (truncated or garbled)`);
       }
       if (parsed === undefined)
         throw new FastlyResponseError(spec.operation, `empty ${status} response body`);
     }
-    return { status, text, body: parsed, rateLimit };
+    return { status, raw, bytes: raw.length, body: parsed, rateLimit };
   }
 }

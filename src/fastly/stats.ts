@@ -19,7 +19,7 @@ export const MAX_POINTS_PER_REQUEST = 200;
  */
 export const DEFAULT_STATS_CONCURRENCY = 64;
 /** Page bodies held at once (arrived and not yet consumed, or expected), whatever the concurrency. */
-export const STATS_BYTES_IN_FLIGHT = 12 * 1024 * 1024;
+export const STATS_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
 
 export interface WindowQuery {
   from?: unknown;
@@ -243,17 +243,23 @@ export async function* historicalPages(
   );
 }
 
-/** One page of historical stats as the API sent it, not yet decoded. */
+/** One page of historical stats as the API sent it (inflated), not yet decoded. */
 export interface RawStatsPage {
-  text: string;
+  body: Buffer;
   /** The service of a `/stats/service/{id}` query, whose data is a bare list of points. */
   serviceId: string | undefined;
 }
 
+const isSpace = (c: number | undefined) => c === 32 || c === 10 || c === 13 || c === 9;
+
 /** Looks like a JSON object (a cheap check: HTML error pages and cut-off bodies are retried). */
-function objectText(text: string): string {
-  if (!/^\s*\{/.test(text) || !/\}\s*$/.test(text)) throw new SyntaxError('not a JSON object');
-  return text;
+function objectBytes(body: Buffer): Buffer {
+  let a = 0;
+  let b = body.length - 1;
+  while (isSpace(body[a])) a++;
+  while (b > a && isSpace(body[b])) b--;
+  if (body[a] !== 123 || body[b] !== 125) throw new SyntaxError('not a JSON object');
+  return body;
 }
 
 /**
@@ -277,9 +283,9 @@ export async function* historicalRawPages(
         path: historicalPath(q),
         query: { ...windowParams(w, window, q), ...query },
         scope: 'global:read',
-        decode: objectText,
+        decode: objectBytes,
       });
-      return { value: { text: res.body as string, serviceId: q.serviceId }, bytes: res.bytes };
+      return { value: { body: res.body as Buffer, serviceId: q.serviceId }, bytes: res.bytes };
     },
     q.onProgress,
   );
@@ -289,7 +295,7 @@ export async function* historicalRawPages(
 export function parseHistoricalPage(page: RawStatsPage): StatsPage<PointsByService> {
   let body: unknown;
   try {
-    body = JSON.parse(page.text);
+    body = JSON.parse(page.body.toString('utf8'));
   } catch {
     throw new FastlyResponseError('stats', 'the 200 response body is not JSON');
   }

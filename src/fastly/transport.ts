@@ -15,8 +15,8 @@ export interface TransportRequest {
 export interface TransportResponse {
   status: number;
   headers: IncomingHttpHeaders;
-  /** The body, inflated when the server gzipped it, decoded as UTF-8. */
-  text: string;
+  /** The body, inflated when the server gzipped it. */
+  body: Buffer;
 }
 
 /** What the client sends requests through; tests and embedders may supply their own. */
@@ -69,12 +69,12 @@ export class HttpTransport implements Transport {
     const res = await send(mod, agent, url, req);
     const { body, encoding } = res;
     if (encoding === 'gzip' || encoding === 'x-gzip') {
-      return { status: res.status, headers: res.headers, text: await gunzipText(body) };
+      return { status: res.status, headers: res.headers, body: await gunzip(body) };
     }
     if (encoding && encoding !== 'identity') {
       throw new TransportError('BAD_ENCODING', `the answer uses content-encoding ${encoding}, not gzip`);
     }
-    return { status: res.status, headers: res.headers, text: body.toString('utf8') };
+    return { status: res.status, headers: res.headers, body };
   }
 
   close(): void {
@@ -148,19 +148,12 @@ function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): P
   });
 }
 
-/** Inflates straight to a string, piece by piece: no inflated Buffer as large as the body is held. */
-async function gunzipText(body: Buffer): Promise<string> {
+async function gunzip(body: Buffer): Promise<Buffer> {
   const zlib = await import('node:zlib');
-  return new Promise((resolve, reject) => {
-    const inflate = zlib.createGunzip();
-    inflate.setEncoding('utf8');
-    let text = '';
-    inflate.on('data', (piece: string) => {
-      text += piece;
-    });
-    inflate.once('end', () => resolve(text));
-    inflate.once('error', (err: NodeJS.ErrnoException) => {
-      const truncated = err.code === 'Z_BUF_ERROR';
+  return new Promise((resolve, reject) =>
+    zlib.gunzip(body, (err, out) => {
+      if (!err) return resolve(out);
+      const truncated = (err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR';
       reject(
         new TransportError(
           truncated ? 'TRUNCATED' : 'BAD_ENCODING',
@@ -170,9 +163,8 @@ async function gunzipText(body: Buffer): Promise<string> {
           { cause: err },
         ),
       );
-    });
-    inflate.end(body);
-  });
+    }),
+  );
 }
 
 function describe(e: NodeJS.ErrnoException): string {
