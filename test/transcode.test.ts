@@ -13,10 +13,11 @@ import {
 } from '../src/fastly/stats.js';
 import { SERVICE, SERVICE2, sim } from './helpers.js';
 
-/** The plain path: JSON.parse, then formatPage. */
+/** The plain path: JSON.parse, then formatPage; as the bytes a stream writes (UTF-8), decoded again. */
 function plain(pages: RawStatsPage[], format: 'csv' | 'ndjson'): string {
   const state: PointsFormatState = {};
-  return pages.map((p) => formatPage(parseHistoricalPage(p), format, state).text).join('');
+  const text = pages.map((p) => formatPage(parseHistoricalPage(p), format, state).text).join('');
+  return Buffer.from(text, 'utf8').toString('utf8');
 }
 
 function transcoded(pages: RawStatsPage[], format: 'csv' | 'ndjson'): { text: string; scanned: number } {
@@ -26,8 +27,9 @@ function transcoded(pages: RawStatsPage[], format: 'csv' | 'ndjson'): { text: st
     .map((p) => {
       const r = transcodePage(p, format, state);
       if (r.scanned) scanned++;
-      return r.text;
+      return Buffer.concat(r.parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : part)));
     })
+    .map((b) => b.toString('utf8'))
     .join('');
   return { text, scanned };
 }
@@ -53,7 +55,7 @@ const number = fc.oneof(
   fc.integer(),
   fc.integer({ min: 0, max: 2 ** 40 }),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
-  fc.constantFrom(0, -0, 1e21, 1e-7, 0.1, 123456789012345, 1234567890123456789),
+  fc.constantFrom(0, -0, 1e21, 1e-7, 0.1, 123456789012345, Number('1234567890123456789')),
 );
 /** A number as some other JSON encoder might write it (exponents, trailing zeros, -0). */
 const numberText = fc.oneof(
@@ -144,6 +146,17 @@ test('invalid, duplicate-key or unexpected pages come out (or fail) exactly as o
     { body: Buffer.from('{"status":"success","data":[{"a":1},{"a":2,"a":3}]}'), serviceId: 'S' },
     { body: Buffer.from('{"status":"success","status":"success","data":[]}'), serviceId: 'S' },
     { body: Buffer.from('<html>502</html>'), serviceId: 'S' },
+    // Invalid UTF-8 inside a string and a key: decoded to U+FFFD, as the parsed path does.
+    {
+      body: Buffer.concat([
+        Buffer.from('{"status":"success","data":[{"a":"x'),
+        Buffer.from([0xff, 0xc3]),
+        Buffer.from('y,z","b'),
+        Buffer.from([0xfe]),
+        Buffer.from('":1},{"a":"\\u00e9","b":2,"c":"ü"}]}'),
+      ]),
+      serviceId: 'S',
+    },
   ];
   for (const p of bad) {
     for (const format of ['csv', 'ndjson'] as const) {

@@ -37,8 +37,8 @@ export async function openOutput(
   };
 }
 
-export async function write(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, 'drain');
+export async function write(out: Writable, data: string | Buffer): Promise<void> {
+  if (!out.write(data)) await once(out, 'drain');
 }
 
 export function csvCell(v: unknown): string {

@@ -26,7 +26,7 @@ export async function writeRawPoints(
   for await (const page of pages) {
     const r = transcodePage(page, format, state);
     rows += r.rows;
-    await write(out, r.text);
+    for (const part of r.parts) await write(out, part);
     pace(page.body.length);
   }
   return rows;
@@ -37,13 +37,14 @@ export function transcodePage(
   page: RawStatsPage,
   format: 'csv' | 'ndjson',
   state: PointsFormatState,
-): { text: string; rows: number; scanned: boolean } {
+): { parts: (Buffer | string)[]; rows: number; scanned: boolean } {
   const fast = new Scanner(page.body, format, state.columns).page(page.serviceId);
   if (fast) {
     state.columns = fast.columns;
-    return { text: fast.text, rows: fast.rows, scanned: true };
+    return { parts: fast.parts, rows: fast.rows, scanned: true };
   }
-  return { ...formatPage(parseHistoricalPage(page), format, state), scanned: false };
+  const plain = formatPage(parseHistoricalPage(page), format, state);
+  return { parts: [plain.text], rows: plain.rows, scanned: false };
 }
 
 /** Thrown inside the scanner for anything it leaves to JSON.parse. */
@@ -52,6 +53,8 @@ class Unexpected extends Error {}
 const enum Kind {
   Number,
   CanonicalNumber,
+  /** Without escapes; `String` has bytes over 0x7f, re-encoded as the parsed path would. */
+  AsciiString,
   String,
   EscapedString,
   True,
@@ -73,7 +76,7 @@ class Scanner {
   readonly #format: 'csv' | 'ndjson';
   #columns: string[] | undefined;
   #i = 0;
-  #out = '';
+  readonly #out = new ByteSink();
   #rows = 0;
   // The key order of the last point, and each key's column (-1: none), reused while points repeat it.
   #template: string[] = [];
@@ -93,10 +96,12 @@ class Scanner {
     this.#columns = columns;
   }
 
-  page(serviceId: string | undefined): { text: string; rows: number; columns: string[] | undefined } | null {
+  page(
+    serviceId: string | undefined,
+  ): { parts: Buffer[]; rows: number; columns: string[] | undefined } | null {
     try {
       this.#envelope(serviceId);
-      return { text: this.#out, rows: this.#rows, columns: this.#columns };
+      return { parts: this.#out.finish(), rows: this.#rows, columns: this.#columns };
     } catch (err) {
       if (err instanceof Unexpected) return null;
       throw err;
@@ -124,7 +129,8 @@ class Scanner {
           data = true;
           this.#data(serviceId);
         } else if (key === 'status') {
-          if (this.#value() !== Kind.String) throw new Unexpected();
+          const k = this.#value();
+          if (k !== Kind.AsciiString && k !== Kind.String) throw new Unexpected();
           status = b.toString('utf8', this.#valueStart + 1, this.#i - 1);
         } else this.#skipValue();
         this.#ws();
@@ -193,6 +199,7 @@ class Scanner {
     let canonical = true;
     let n = 0;
     let sameOrder = true;
+    this.#nonAscii = false;
     if (this.#ws()) canonical = false;
     if ((b[this.#i] as number) === 125) this.#i++;
     else {
@@ -217,7 +224,7 @@ class Scanner {
         this.#kind[n] = k;
         if (
           k !== Kind.CanonicalNumber &&
-          k !== Kind.String &&
+          k !== Kind.AsciiString &&
           k !== Kind.True &&
           k !== Kind.False &&
           k !== Kind.Null
@@ -234,8 +241,9 @@ class Scanner {
       this.#template.length = n;
       this.#index();
     }
+    // Bytes over 0x7f are copied only after the parsed path's decoding (invalid UTF-8 becomes U+FFFD).
     if (this.#format === 'ndjson')
-      this.#ndjson(b.toString('utf8', from, this.#i), canonical && !this.#indexKeys, serviceId);
+      this.#ndjson(from, this.#i, canonical && !this.#indexKeys && !this.#nonAscii, serviceId);
     else this.#csv(serviceId);
   }
 
@@ -257,7 +265,7 @@ class Scanner {
       if (!this.#columns) {
         const rest = keys.filter((k) => k !== 'service_id' && k !== 'start_time').sort();
         this.#columns = ['service_id', 'start_time', ...rest];
-        this.#out += `${this.#columns.join(',')}\n`;
+        this.#out.text(`${this.#columns.join(',')}\n`);
       }
       this.#columnOf = this.#columns.map((c) => {
         const at = keys.indexOf(c);
@@ -282,58 +290,82 @@ class Scanner {
     this.#kind = kind;
   }
 
-  #ndjson(raw: string, canonical: boolean, serviceId: string): void {
+  /** The point at bytes `from`–`to` as one NDJSON line: its own bytes when JSON.stringify would write them. */
+  #ndjson(from: number, to: number, canonical: boolean, serviceId: string): void {
+    const out = this.#out;
     if (!canonical) {
-      const point = JSON.parse(raw) as Record<string, unknown>;
+      const point = JSON.parse(this.#b.toString('utf8', from, to)) as Record<string, unknown>;
       if (point.service_id === undefined) point.service_id = serviceId;
-      this.#out += `${JSON.stringify(point)}\n`;
+      out.text(`${JSON.stringify(point)}\n`);
       return;
     }
-    if (this.#serviceIdAt >= 0) this.#out += `${raw}\n`;
+    if (this.#serviceIdAt >= 0) {
+      out.bytes(this.#b, from, to);
+      out.byte(10);
+      return;
+    }
+    const id = `"service_id":${JSON.stringify(serviceId)}}\n`;
+    if (to - from === 2) out.text(`{${id}`);
     else {
-      const id = `"service_id":${JSON.stringify(serviceId)}}`;
-      this.#out += raw.length === 2 ? `{${id}\n` : `${raw.slice(0, -1)},${id}\n`;
+      out.bytes(this.#b, from, to - 1);
+      out.text(`,${id}`);
     }
   }
 
   #csv(serviceId: string): void {
     const cols = this.#columnOf;
-    let line = '';
+    const out = this.#out;
     for (let c = 0; c < cols.length; c++) {
       const at = cols[c] as number;
-      if (c) line += ',';
-      if (at >= 0) line += this.#cell(at);
-      else if (c === 0) line += csvCell(serviceId);
+      if (c) out.byte(44);
+      if (at >= 0) this.#cell(at);
+      else if (c === 0) out.text(csvCell(serviceId));
     }
-    this.#out += `${line}\n`;
+    out.byte(10);
   }
 
-  /** The CSV cell of value `n` of the current point, as `formatPage` writes its parsed value. */
-  #cell(n: number): string {
+  /** Writes the CSV cell of value `n` of the current point, as `formatPage` writes its parsed value. */
+  #cell(n: number): void {
     const b = this.#b;
+    const out = this.#out;
     const from = this.#start[n] as number;
     const to = this.#end[n] as number;
     switch (this.#kind[n] as Kind) {
       case Kind.CanonicalNumber:
-        return b.toString('latin1', from, to);
+        out.bytes(b, from, to);
+        return;
       case Kind.Number:
-        return String(Number(b.toString('latin1', from, to)));
+        out.text(String(Number(b.toString('latin1', from, to))));
+        return;
       case Kind.String:
-        return csvCell(b.toString('utf8', from + 1, to - 1));
+        out.text(csvCell(b.toString('utf8', from + 1, to - 1)));
+        return;
+      case Kind.AsciiString: {
+        // Unescaped JSON holds no quote or line break; only a comma makes csvCell quote it.
+        const comma = b.indexOf(44, from + 1);
+        if (comma === -1 || comma >= to - 1) out.bytes(b, from + 1, to - 1);
+        else out.text(csvCell(b.toString('ascii', from + 1, to - 1)));
+        return;
+      }
       case Kind.EscapedString:
-        return csvCell(JSON.parse(b.toString('utf8', from, to)));
+        out.text(csvCell(JSON.parse(b.toString('utf8', from, to))));
+        return;
       case Kind.True:
-        return 'true';
+        out.text('true');
+        return;
       case Kind.False:
-        return 'false';
+        out.text('false');
+        return;
       default:
-        return '';
+        return;
     }
   }
 
   // --- JSON tokens ---
 
   #valueStart = 0;
+  /** A string since the start of the current point had a byte over 0x7f. */
+  #nonAscii = false;
 
   /** Whether `word` is at the cursor. */
   #at(word: Buffer): boolean {
@@ -377,6 +409,7 @@ class Scanner {
         return escaped;
       }
       if (c < 32) throw new Unexpected();
+      if (c > 127) this.#nonAscii = true;
       if (c === BACKSLASH) {
         escaped = true;
         const e = b[++i] as number;
@@ -405,7 +438,14 @@ class Scanner {
     const i = this.#i;
     this.#valueStart = i;
     const c = b[i] as number;
-    if (c === QUOTE) return this.#string() ? Kind.EscapedString : Kind.String;
+    if (c === QUOTE) {
+      const before = this.#nonAscii;
+      this.#nonAscii = false;
+      const escaped = this.#string();
+      const kind = escaped ? Kind.EscapedString : this.#nonAscii ? Kind.String : Kind.AsciiString;
+      this.#nonAscii ||= before;
+      return kind;
+    }
     if (c === 116 && this.#at(TRUE)) {
       this.#i += 4;
       return Kind.True;
@@ -481,5 +521,46 @@ class Scanner {
       if (d === close) return;
       if (d !== 44) throw new Unexpected();
     }
+  }
+}
+
+/** Output bytes in 64 KB pieces: no page-sized string, no rope of a million cells. */
+class ByteSink {
+  static readonly SIZE = 64 * 1024;
+  readonly #parts: Buffer[] = [];
+  #buf = Buffer.allocUnsafe(ByteSink.SIZE);
+  #len = 0;
+
+  #room(n: number): void {
+    if (this.#len + n <= this.#buf.length) return;
+    this.#flush();
+    if (n > this.#buf.length) this.#buf = Buffer.allocUnsafe(n);
+  }
+
+  #flush(): void {
+    if (this.#len === 0) return;
+    this.#parts.push(this.#buf.subarray(0, this.#len));
+    this.#buf = Buffer.allocUnsafe(ByteSink.SIZE);
+    this.#len = 0;
+  }
+
+  byte(c: number): void {
+    this.#room(1);
+    this.#buf[this.#len++] = c;
+  }
+
+  bytes(src: Buffer, from: number, to: number): void {
+    this.#room(to - from);
+    this.#len += src.copy(this.#buf, this.#len, from, to);
+  }
+
+  text(s: string): void {
+    this.#room(s.length * 3);
+    this.#len += this.#buf.write(s, this.#len);
+  }
+
+  finish(): Buffer[] {
+    this.#flush();
+    return this.#parts;
   }
 }
