@@ -140,7 +140,8 @@ async function* orderedPages<T>(
   let consumeMs = 0;
   let pageBytes = 0;
   const limit = () => {
-    if (pageBytes === 0) return Math.min(concurrency, 2);
+    // One page first: its size decides how many more fit in the byte budget.
+    if (pageBytes === 0) return 1;
     const toHideLatency = Math.ceil(latencyMs / Math.max(consumeMs, 0.5)) + 1;
     const byBytes = Math.max(1, Math.floor(STATS_BYTES_IN_FLIGHT / pageBytes));
     return Math.max(1, Math.min(concurrency, byBytes, Math.max(2, toHideLatency)));
