@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { KestraFastlyError } from '../errors.js';
-import { VERSION } from '../version.js';
+import { packageVersion } from '../version.js';
 
 function buildProgram(): Command {
   const program = new Command('kestra-fastly')
     .description('Fastly purge and historical stats from the command line, Kestra flows and triggers')
-    .version(VERSION, '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   return program;

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidInputError, show } from '../errors.js';
-import { VERSION } from '../version.js';
+import { packageVersion } from '../version.js';
 import {
   FastlyApiError,
   FastlyNetworkError,
@@ -312,7 +312,7 @@ export class FastlyClient {
     const headers: Record<string, string> = {
       'fastly-key': this.#token,
       accept: 'application/json',
-      'user-agent': `kestra-plugin-fastly/${VERSION}`,
+      'user-agent': `kestra-plugin-fastly/${packageVersion()}`,
       // Stats pages are large JSON; Fastly gzips them when asked (about a tenth on the wire).
       'accept-encoding': 'gzip',
       ...spec.headers,
