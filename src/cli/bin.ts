@@ -2,7 +2,8 @@
 // meant to run from dist/src). It loads the one-file CLI bundle through a compile cache, so a cold
 // `purge` does not re-compile the CLI on every start:
 // - Node ≥ 22.1: `module.enableCompileCache()`;
-// - older Node: a V8 code cache (`vm.Script` cachedData) keyed by Node version, arch and bundle hash.
+// - older Node: a V8 code cache (`vm.Script` cachedData) keyed by Node version, arch, bundle hash and
+//   command.
 // Either is skipped silently when unavailable, rejected or unwritable.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import * as nodeModule from 'node:module';
@@ -40,7 +41,10 @@ if (disabled()) {
 
 function runWithCodeCache(): void {
   const dir = cacheDir();
-  const file = join(dir, `cli-${process.version}-${process.arch}-${__KF_BUNDLE_HASH__}.v8cache`);
+  // One cache per command: each holds the functions its command compiled (written at exit).
+  const command = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? 'none';
+  const name = /^[a-z-]{1,20}$/.test(command) ? command : 'other';
+  const file = join(dir, `cli-${process.version}-${process.arch}-${__KF_BUNDLE_HASH__}-${name}.v8cache`);
   let cached: Buffer | undefined;
   try {
     cached = readFileSync(file);

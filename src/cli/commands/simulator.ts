@@ -10,6 +10,7 @@ interface SimFlags {
   fail429?: string;
   failReset?: string;
   services?: number;
+  pointFields?: string;
 }
 
 /** N synthetic services with 22-character ids, for load tests. */
@@ -43,12 +44,14 @@ export function registerSimulator(program: Command): void {
       'serve N synthetic services instead of the three demo ones',
       intArg('--services', 1, 10_000),
     )
+    .option('--point-fields <fields>', 'comma-separated: only these stats fields in each point (benchmarks)')
     .action(async (opts: SimFlags) => {
       const { startSimulator } = await import('../../simulator/index.js');
       const sim = await startSimulator({
         port: opts.port,
         host: opts.host,
         ...(opts.services ? { services: syntheticServices(opts.services) } : {}),
+        ...(opts.pointFields ? { pointFields: opts.pointFields.split(',').filter(Boolean) } : {}),
         faults: {
           seed: opts.seed,
           latencyMs: opts.latency,
