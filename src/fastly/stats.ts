@@ -2,6 +2,7 @@ import { InvalidInputError, show } from '../errors.js';
 import type { FastlyClient } from './client.js';
 import { FastlyResponseError } from './errors.js';
 import { resolveWindow, splitWindow, type TimeWindow } from './time.js';
+import { BUCKET_SECONDS } from './types.js';
 import type {
   MonthToDateUsageData,
   StatsEnvelope,
@@ -115,6 +116,17 @@ export async function checkRegion(client: FastlyClient, region: string | undefin
   }
 }
 
+/** Above this, the remaining pages of a query are fetched in shorter windows. */
+const PAGE_BYTES_TARGET = 2 * 1024 * 1024;
+
+/** Splits a window into about `parts` windows of whole buckets. */
+function shorter(w: { from: number; to: number }, parts: number, bucket: number) {
+  const span = Math.max(1, Math.ceil((w.to - w.from) / bucket / parts)) * bucket;
+  const out: { from: number; to: number }[] = [];
+  for (let from = w.from; from < w.to; from += span) out.push({ from, to: Math.min(from + span, w.to) });
+  return out;
+}
+
 interface Fetched<T> {
   value: T;
   /** Size of the page's body, for the bytes-in-flight bound. */
@@ -132,6 +144,7 @@ async function* orderedPages<T>(
   concurrency: number,
   fetchPage: (w: { from: number; to: number }) => Promise<Fetched<T>>,
   onProgress?: (done: number, total: number) => void,
+  bucketSeconds?: number,
 ): AsyncGenerator<T> {
   const inFlight: Promise<Fetched<T>>[] = [];
   let next = 0;
@@ -153,6 +166,15 @@ async function* orderedPages<T>(
     const p = fetchPage(w).then((f) => {
       const ms = performance.now() - started;
       latencyMs = latencyMs === 0 ? ms : 0.8 * latencyMs + 0.2 * ms;
+      if (pageBytes === 0 && bucketSeconds && f.bytes > PAGE_BYTES_TARGET) {
+        // Pages of many services are huge (50 services × 200 minutes ≈ 35 MB): ask for shorter ones.
+        const parts = Math.ceil(f.bytes / PAGE_BYTES_TARGET);
+        windows.splice(
+          next,
+          Infinity,
+          ...windows.slice(next).flatMap((rest) => shorter(rest, parts, bucketSeconds)),
+        );
+      }
       pageBytes = Math.max(pageBytes, f.bytes);
       return f;
     });
@@ -241,6 +263,7 @@ export async function* historicalPages(
       };
     },
     q.onProgress,
+    BUCKET_SECONDS[window.by],
   );
 }
 
@@ -289,6 +312,7 @@ export async function* historicalRawPages(
       return { value: { body: res.body as Buffer, serviceId: q.serviceId }, bytes: res.bytes };
     },
     q.onProgress,
+    BUCKET_SECONDS[window.by],
   );
 }
 
