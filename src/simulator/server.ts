@@ -5,12 +5,16 @@ import { gzip } from 'node:zlib';
 import type { FaultOptions } from './faults.js';
 import { json, type Route, type SimReply, type SimRequest } from './http.js';
 import { edge, purgeRoutes } from './purge.js';
+import type { TokenScope } from '../fastly/errors.js';
 import { SimState, type SimulatorOptions, type StatsScenario } from './state.js';
+import { parseTokensJson } from './tokens.js';
 import { statsRoutes } from './stats.js';
 
 const MAX_BODY = 10 * 1024 * 1024;
-/** Fastly leaves small answers uncompressed. */
-const GZIP_MIN_BYTES = 1024;
+function acceptsGzip(req: SimRequest): boolean {
+  const accept = req.headers['accept-encoding'];
+  return /\bgzip\b/i.test(Array.isArray(accept) ? accept.join(',') : (accept ?? ''));
+}
 
 function bodyText(reply: SimReply): string {
   if (typeof reply.body === 'string') return reply.body;
@@ -91,6 +95,11 @@ export class Simulator {
     this.state.faults.configure(faults);
   }
 
+  /** Known tokens and their scopes (unknown token → 401, missing scope → 403); undefined accepts any. */
+  setTokens(tokens: Record<string, TokenScope[]> | undefined): void {
+    this.state.tokens = tokens;
+  }
+
   addScenario(scenario: StatsScenario): void {
     this.state.scenarios.push(scenario);
   }
@@ -156,7 +165,7 @@ export class Simulator {
         return;
       case '5xx':
         this.state.record({ ...base, status: 503, fault });
-        this.#send(res, json(503, { msg: 'Service Unavailable', detail: 'injected fault' }));
+        this.#send(res, json(503, { msg: 'Service Unavailable', detail: 'injected fault' }), sreq);
         return;
       case '429': {
         const retryAfter = faults.retryAfterSeconds ?? 1;
@@ -173,20 +182,25 @@ export class Simulator {
             { msg: 'You have exceeded your hourly rate limit', detail: 'injected fault' },
             { headers },
           ),
+          sreq,
         );
         return;
       }
       case 'garbage':
         this.state.record({ ...base, status: 200, fault });
-        this.#send(res, {
-          status: 200,
-          body: '<html><body>502 Bad Gateway</body></html>',
-          contentType: 'text/html',
-        });
+        this.#send(
+          res,
+          {
+            status: 200,
+            body: '<html><body>502 Bad Gateway</body></html>',
+            contentType: 'text/html',
+          },
+          sreq,
+        );
         return;
       case 'shape':
         this.state.record({ ...base, status: 200, fault });
-        this.#send(res, json(200, { unexpected: true, data: 'not what the API documents' }));
+        this.#send(res, json(200, { unexpected: true, data: 'not what the API documents' }), sreq);
         return;
       case 'truncate':
         this.state.record({ ...base, status: 200, fault });
@@ -211,44 +225,33 @@ export class Simulator {
   }
 
   #finish(res: ServerResponse, req: SimRequest, reply: SimReply): void {
-    const body = bodyText(reply);
-    if (
-      Buffer.byteLength(body) > GZIP_MIN_BYTES &&
-      /\bgzip\b/i.test(String(req.headers['accept-encoding']))
-    ) {
-      this.state.record({
-        method: req.method,
-        path: req.path,
-        status: reply.status,
-        ...reply.log,
-        gzip: true,
-      });
-      // Level 1: the simulator shares the machine's cores with the clients it serves in benchmarks.
-      gzip(body, { level: 1 }, (err, zipped) => {
-        if (err) return void res.destroy(err);
-        const headers: Record<string, string> = {
-          ...reply.headers,
-          'content-encoding': 'gzip',
-          vary: 'Accept-Encoding',
-        };
-        if (reply.contentType !== null) headers['content-type'] = reply.contentType ?? 'application/json';
-        headers['content-length'] = String(zipped.length);
-        res.writeHead(reply.status, headers);
-        res.end(zipped);
-      });
-      return;
-    }
-    this.state.record({ method: req.method, path: req.path, status: reply.status, ...reply.log });
-    this.#send(res, reply);
+    const zipped = acceptsGzip(req) && bodyText(reply) !== '';
+    this.state.record({
+      method: req.method,
+      path: req.path,
+      status: reply.status,
+      ...reply.log,
+      ...(zipped ? { gzip: true } : {}),
+    });
+    this.#send(res, reply, req);
   }
 
-  #send(res: ServerResponse, reply: SimReply): void {
+  /** Answers gzip when the request asks for it, as the real API does (fastly-js asks). */
+  #send(res: ServerResponse, reply: SimReply, req?: SimRequest): void {
     const headers: Record<string, string> = { ...reply.headers };
     const body = bodyText(reply);
     if (reply.contentType !== null) headers['content-type'] = reply.contentType ?? 'application/json';
-    headers['content-length'] = String(Buffer.byteLength(body));
-    res.writeHead(reply.status, headers);
-    res.end(body);
+    headers.vary = 'Accept-Encoding';
+    const answer = (bytes: Buffer) => {
+      headers['content-length'] = String(bytes.length);
+      res.writeHead(reply.status, headers);
+      res.end(bytes);
+    };
+    if (body === '' || !req || !acceptsGzip(req)) return answer(Buffer.from(body));
+    headers['content-encoding'] = 'gzip';
+    // Off the event loop (a 170-field page is ~700 KB) and at level 1: in benchmarks the simulator
+    // shares the machine's cores with the clients it serves.
+    gzip(body, { level: 1 }, (err, bytes) => (err ? res.destroy(err) : answer(bytes)));
   }
 
   /** Control API for out-of-process users (the CLI's `simulator` command, benchmarks). */
@@ -266,6 +269,13 @@ export class Simulator {
       case 'POST /__sim/scenarios':
         this.addScenario(body as unknown as StatsScenario);
         return json(200, { status: 'ok' });
+      case 'PUT /__sim/tokens': {
+        // Replaces the known tokens and their scopes; a `null` body accepts any token again.
+        const tokens = req.body.trim() === 'null' ? null : parseTokensJson(req.body);
+        if (typeof tokens === 'string') return json(400, { msg: tokens });
+        this.setTokens(tokens ?? undefined);
+        return json(200, { status: 'ok' });
+      }
       case 'POST /__sim/objects':
         this.seedObject(String(body.url), (body.surrogateKeys as string[]) ?? ['all']);
         return json(200, { status: 'ok' });

@@ -15,7 +15,7 @@ export interface RequestLogEntry {
   path: string;
   status: number;
   fault?: string;
-  /** The answer was gzipped (the request accepted it and the body is over 1 KB, as Fastly does). */
+  /** The answer was gzipped (the request accepted it). */
   gzip?: boolean;
   serviceId?: string;
   /** Number of surrogate keys in a bulk purge. */
