@@ -16,8 +16,8 @@ export interface FaultOptions {
   /** Fractions answered 200 with a non-JSON body, or with JSON of an unexpected shape. */
   rateGarbage?: number;
   rateShape?: number;
-  /** The first `count` matching requests get `fault` (then the rates apply): a burst. */
-  burst?: { fault: Exclude<Fault, 'none'>; count: number };
+  /** After `after` (default 0) answered normally, the next `count` matching requests get `fault` (then the rates apply): a burst. */
+  burst?: { fault: Exclude<Fault, 'none'>; count: number; after?: number };
   /** `Retry-After` seconds on injected 429s (0 sends only `Fastly-RateLimit-Reset`). */
   retryAfterSeconds?: number;
   /** Only requests whose path starts with one of these get faults (default: every API path). */
@@ -30,16 +30,22 @@ export class FaultInjector {
   options: FaultOptions = {};
   #random: () => number = seededRandom(1);
   #burstLeft = 0;
+  #burstAfter = 0;
 
   configure(options: FaultOptions): void {
     this.options = { ...options };
     this.#random = seededRandom(options.seed ?? 1);
     this.#burstLeft = options.burst?.count ?? 0;
+    this.#burstAfter = options.burst?.after ?? 0;
   }
 
   pick(path: string): Fault {
     const o = this.options;
     if (o.paths && !o.paths.some((p) => path.startsWith(p))) return 'none';
+    if (this.#burstAfter > 0 && o.burst) {
+      this.#burstAfter--;
+      return 'none';
+    }
     if (this.#burstLeft > 0 && o.burst) {
       this.#burstLeft--;
       return o.burst.fault;

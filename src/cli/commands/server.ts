@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import { createLogger, Masker, parseLevel } from '../../flow/logger.js';
@@ -35,12 +34,6 @@ export function registerServer(program: Command): void {
     .option('--api-token <token>', 'bearer token of the HTTP API (prefer $KESTRA_FASTLY_API_TOKEN)')
     .action(async (paths: string[], opts: ServerFlags) => {
       const { startServer } = await import('../../server/index.js');
-      // The HTTP client's parser is WebAssembly: compiled in full up front, V8 leaves no background
-      // tier-up compilation that process teardown would wait for (up to a second after SIGTERM on a
-      // busy machine). A one-time cost at start-up; a stopped server exits at once.
-      setFlagsFromString('--no-liftoff');
-      // Loaded now rather than at exit, when reading a module from a busy disk would delay it.
-      const { closeSharedDispatcher } = await import('../../fastly/client.js');
       const { parseListen } = await import('../../server/http.js');
       const masker = new Masker();
       const logger = createLogger({
@@ -72,7 +65,6 @@ export function registerServer(program: Command): void {
       process.once('SIGINT', again);
       process.once('SIGTERM', again);
       await server.stop();
-      await closeSharedDispatcher();
       logger.info('stopped');
     });
 
