@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { apiServer, ended } from './api-server.js';
-import { runCli } from './helpers.js';
+import { requests, runCli, SERVICE, sim } from './helpers.js';
 
 // Findings of a new-user trial of the CLI and the server.
 const TOKEN = 'canary-TOKEN-1234';
@@ -97,4 +97,100 @@ tasks:
     assert.doesNotMatch(r.stdout, /"\*\*\*\*\*\*":/);
     assert.match(r.stdout, /"apiToken":/);
   }
+});
+
+const TYPED_FLOW = (service: string) => `id: typed
+namespace: company.cms
+inputs:
+  - id: article_ids
+    type: ARRAY
+    itemType: STRING
+    defaults: ["a-1"]
+  - id: n
+    type: INT
+    defaults: 1
+  - id: ratio
+    type: FLOAT
+    defaults: 1.5
+  - id: flag
+    type: BOOLEAN
+    defaults: true
+  - id: at
+    type: DATETIME
+    defaults: "2026-11-21T10:00:00Z"
+  - id: pick
+    type: SELECT
+    values: [red, blue]
+    defaults: red
+triggers:
+  - id: hook
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: typed-key-123
+    inputs:
+      article_ids: "{{ trigger.body.article_ids }}"
+tasks:
+  - id: purge
+    type: io.kestra.plugin.fastly.purge.Keys
+    apiToken: "{{ secret('FASTLY_API_TOKEN') }}"
+    serviceId: ${service}
+    surrogateKeys: "{{ inputs.article_ids }}"
+`;
+
+test('an input of the wrong type is refused before anything runs: run exits 2 naming it, the API answers 422', async (t) => {
+  const s = await sim(t, { faults: { latencyMs: 100 } });
+  const dir = await mkdtemp(join(tmpdir(), 'kf-trial-typed-'));
+  const file = join(dir, 'typed.yml');
+  await writeFile(file, TYPED_FLOW(SERVICE));
+  const env = { SECRET_FASTLY_API_TOKEN: b64('tok'), FASTLY_API_ENDPOINT: s.url };
+  for (const [input, name] of [
+    ['article_ids=notjson', 'article_ids'],
+    ['article_ids=', 'article_ids'],
+    ['article_ids={"a":1}', 'article_ids'],
+    ['n=abc', 'n'],
+    ['n=1.5', 'n'],
+    ['ratio=0x10', 'ratio'],
+    ['ratio=', 'ratio'],
+    ['flag=maybe', 'flag'],
+    ['at=not-a-date', 'at'],
+    ['pick=green', 'pick'],
+  ] as const) {
+    const r = await runCli(['run', file, '--input', input], env);
+    assert.equal(r.code, 2, `${input}: ${r.stderr}`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `${input}: one line: ${r.stderr}`);
+    assert.match(lines[0] ?? '', new RegExp(`input '${name}'.*expected`), input);
+  }
+  assert.deepEqual(requests(s, `/service/${SERVICE}/purge`), [], 'nothing purged');
+  const ok = await runCli(['run', file, '--input', 'article_ids=["a-1","a-2"]', '--input', 'ratio=2.5e0'], env);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(requests(s, `/service/${SERVICE}/purge`).length, 1);
+  s.clearLog();
+
+  const { server, url } = await apiServer([file, '--state-dir', join(dir, 'state')], env);
+  t.after(() => server.stop());
+  const form = new FormData();
+  form.set('article_ids', 'notjson');
+  for (const [path, init] of [
+    [
+      '/api/v1/main/executions/webhook/company.cms/typed/typed-key-123',
+      { headers: { 'content-type': 'application/json' }, body: '{"article_ids":"notalist"}' },
+    ],
+    ['/api/v1/main/executions/company.cms/typed', { body: form }],
+    [
+      '/api/v1/main/executions/company.cms/typed',
+      { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'article_ids=notjson' },
+    ],
+    [
+      '/api/v1/main/executions/company.cms/typed',
+      { headers: { 'content-type': 'application/json' }, body: '{"pick":"green"}' },
+    ],
+  ] as const) {
+    const r = await fetch(url + path, { method: 'POST', ...init });
+    const body = (await r.json()) as { message: string };
+    assert.equal(r.status, 422, `${path}: ${JSON.stringify(body)}`);
+    assert.match(body.message, /input '(article_ids|pick)'.* is not a valid (ARRAY|SELECT) input; expected/);
+  }
+  const search = (await (await fetch(`${url}/api/v1/main/executions/search`)).json()) as unknown;
+  assert.doesNotMatch(JSON.stringify(search), /typed/, 'no execution started');
+  assert.deepEqual(requests(s, `/service/${SERVICE}/purge`), [], 'nothing purged');
 });
