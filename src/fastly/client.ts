@@ -10,6 +10,7 @@ import {
   type RateLimitState,
   type TokenScope,
 } from './errors.js';
+import { type ApiAttemptEvent, apiAttempts } from './observe.js';
 
 export const DEFAULT_ENDPOINT = 'https://api.fastly.com';
 
@@ -251,7 +252,7 @@ export class FastlyClient {
       let retryReason: string;
       let waitMs: number | undefined;
       try {
-        const res = await this.#attempt(spec);
+        const res = await this.#attempt(spec, attempt);
         if (res.status < 400) {
           return { status: res.status, body: res.body, rateLimit: res.rateLimit, attempts: attempt };
         }
@@ -305,6 +306,7 @@ export class FastlyClient {
 
   async #attempt(
     spec: RequestSpec,
+    attempt: number,
   ): Promise<{ status: number; text: string; body: unknown; rateLimit: RateLimitState }> {
     let path = this.#basePath + spec.path;
     if (spec.query) {
@@ -329,7 +331,9 @@ export class FastlyClient {
     this.counters.requests++;
     let status: number;
     let text: string;
-    let rateLimit: RateLimitState;
+    let rateLimit: RateLimitState | undefined;
+    const t0 = performance.now();
+    let outcome: number | string = 'ENETWORK';
     try {
       const res = await this.#dispatcher.request({
         origin: this.#origin,
@@ -344,12 +348,25 @@ export class FastlyClient {
       status = res.statusCode;
       rateLimit = parseRateLimit(res.headers, Date.now());
       text = await res.body.text();
+      outcome = status;
     } catch (err) {
+      const e = err as { code?: string; message?: string };
+      outcome = this.#signal?.aborted ? 'ABORTED' : timeout.aborted ? 'TIMEOUT' : (e.code ?? 'ENETWORK');
       if (this.#signal?.aborted) throw this.#signal.reason ?? err;
       if (timeout.aborted)
         throw new AttemptError('TIMEOUT', `no complete answer within ${this.#timeoutMs} ms`);
-      const e = err as { code?: string; message?: string };
       throw new AttemptError(e.code ?? 'ENETWORK', describeNetworkError(e));
+    } finally {
+      if (apiAttempts.hasSubscribers) {
+        const event: ApiAttemptEvent = {
+          operation: spec.operation,
+          attempt,
+          status: outcome,
+          durationMs: performance.now() - t0,
+          rateLimit,
+        };
+        apiAttempts.publish(event);
+      }
     }
     let parsed: unknown;
     if (status < 400) {
@@ -361,7 +378,7 @@ export class FastlyClient {
       if (parsed === undefined)
         throw new FastlyResponseError(spec.operation, `empty ${status} response body`);
     }
-    return { status, text, body: parsed, rateLimit };
+    return { status, text, body: parsed, rateLimit: rateLimit ?? {} };
   }
 }
 
