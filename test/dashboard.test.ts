@@ -1,24 +1,19 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { serve } from '@hono/node-server';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import type { TriggerEvaluationEvent } from '../src/flow/events.js';
 import { createLogger, Masker } from '../src/flow/logger.js';
-import { Scheduler } from '../src/flow/scheduler.js';
-import { schedulerSource } from '../src/server/dashboard/source.js';
-import { observability } from '../src/server/observability.js';
-import { browser } from './browser.js';
+import { startServer } from '../src/server/index.js';
+import { browser, screenshotPath } from './browser.js';
 import { SERVICE, sim } from './helpers.js';
+import { ServerProcess } from './server-process.js';
 
 const TOKEN = 'CANARY-dashboard-token-4e1a9c';
 const SECRET = 'CANARY-dashboard-secret-b7d3';
-const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
 /** The page's document, inside page.evaluate callbacks (this file is compiled without the DOM library). */
 declare const document: {
   querySelector(
@@ -86,42 +81,45 @@ function next<T>(channel: string, match: (m: T) => boolean, deadlineMs: number):
   });
 }
 
-async function startServer(t: TestContext) {
+async function flowsAndSimulator(t: TestContext) {
   // Fastly's usual latency: the page must cope with evaluations that take a while.
   const s = await sim(t, { faults: { latencyMs: 150 } });
   const now = Math.floor(Date.now() / 1000);
   s.addScenario({ serviceId: SERVICE, field: 'status_5xx', from: now - 1800, to: now - 1200, perMinute: 30 });
   const dir = await mkdtemp(join(tmpdir(), 'kf-dash-'));
-  await writeFile(join(dir, 'alert.yml'), ALERT);
-  await writeFile(join(dir, 'purge.yml'), PURGE);
+  await mkdir(join(dir, 'flows'));
+  await writeFile(join(dir, 'flows', 'alert.yml'), ALERT);
+  await writeFile(join(dir, 'flows', 'purge.yml'), PURGE);
   const env = { FASTLY_API_TOKEN: TOKEN, FASTLY_API_ENDPOINT: s.url, SECRET_CANARY: b64(SECRET) };
+  return { s, dir, env };
+}
+
+/** The server as `kestra-fastly server` runs it, in this process so that the test can watch its events. */
+async function startInProcess(t: TestContext) {
+  const { s, dir, env } = await flowsAndSimulator(t);
   const masker = new Masker();
-  const scheduler = new Scheduler({
-    paths: [dir],
+  const server = await startServer({
+    paths: [join(dir, 'flows')],
     stateDir: join(dir, 'state'),
     logger: createLogger({ write: () => {}, masker }),
     write: () => {},
-    env,
     masker,
+    env,
+    listen: { host: '127.0.0.1', port: 0 },
   });
-  scheduler.load(true);
-  const obs = observability(schedulerSource(scheduler, { paths: [dir], masker, env, write: () => {} }));
-  const server = serve({ fetch: obs.routes.fetch, port: 0, hostname: '127.0.0.1' });
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  t.after(async () => {
-    await scheduler.stop(5000);
-    obs.close();
-    // The page's event stream would hold the listener open.
-    (server as unknown as { closeAllConnections(): void }).closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  return { s, scheduler, url };
+  t.after(() => server.stop(5000));
+  return { s, url: server.http.url };
 }
 
 test('the dashboard shows the trigger chart with its threshold, the firing within one interval, run-now with inputs, and never the token', async (t) => {
-  const { s, scheduler, url } = await startServer(t);
+  const KEY = 'company.ops.fastly_error_alert.high_error_rate';
+  const fired = next<TriggerEvaluationEvent>(
+    'kestra-fastly:trigger-evaluation',
+    (e) => e.key === KEY && e.fired,
+    30_000,
+  );
   const b = await browser(t);
+  const { s, url } = await startInProcess(t);
   const page = await b.newPage({ viewport: { width: 1400, height: 1000 } });
   const bodies: string[] = [];
   const pending: Promise<void>[] = [];
@@ -136,13 +134,6 @@ test('the dashboard shows the trigger chart with its threshold, the firing withi
   });
   await page.goto(`${url}/ui/`);
 
-  const KEY = 'company.ops.fastly_error_alert.high_error_rate';
-  const fired = next<TriggerEvaluationEvent>(
-    'kestra-fastly:trigger-evaluation',
-    (e) => e.key === KEY && e.fired,
-    30_000,
-  );
-  scheduler.start();
   const firing = await fired;
   assert.ok(firing.executionId);
 
@@ -273,18 +264,20 @@ test('the dashboard shows the trigger chart with its threshold, the firing withi
   assert.ok(bodies.length >= 4, `responses seen: ${bodies.length}`);
 
   await runRow.locator('tr.row').click();
-  await page.screenshot({ path: join(DOCS, 'dashboard.png'), fullPage: true });
+  await page.screenshot({ path: screenshotPath('dashboard.png'), fullPage: true });
 });
 
 test('/metrics: trigger value, evaluations and firings, API requests by status with latency and retries, executions by state; a Prometheus parser accepts it', async (t) => {
-  const { scheduler, url } = await startServer(t);
-  const ended = next<{ phase: string; state?: string }>(
-    'kestra-fastly:execution',
-    (e) => e.phase === 'ended',
-    30_000,
+  const { dir, env } = await flowsAndSimulator(t);
+  const server = new ServerProcess(
+    [join(dir, 'flows'), '--state-dir', join(dir, 'state'), '--listen', '127.0.0.1:0'],
+    env,
   );
-  scheduler.start();
-  assert.equal((await ended).state, 'SUCCESS');
+  t.after(() => server.stop());
+  await server.waitFor(/HTTP API on http:\/\/\S+/);
+  const url = /HTTP API on (http:\/\/\S+)/.exec(server.output)?.[1] as string;
+  await server.waitFor(/fastly_error_alert ended SUCCESS/, 30_000);
+  // What `curl /metrics` shows while the server runs.
   const res = await fetch(`${url}/metrics`);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);

@@ -1,11 +1,12 @@
 import { Hono } from 'hono';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { type DashboardSource, DashboardStore } from './dashboard/store.js';
+import type { RouteModule } from './http.js';
 import { ServerMetrics } from './metrics.js';
 
-/** `/metrics` and the dashboard (`/ui/`) of one server, ready to mount on its HTTP app. */
+/** `/metrics` and the dashboard (`/ui/`) of one server, mounted on its HTTP app. */
 export interface Observability {
-  routes: Hono;
+  routes: RouteModule;
   metrics: ServerMetrics;
   store: DashboardStore;
   close(): void;
@@ -17,16 +18,18 @@ export function observability(
 ): Observability {
   const metrics = new ServerMetrics(options);
   const store = new DashboardStore(source);
-  const routes = new Hono();
-  routes.get('/metrics', async (c) => {
+  const sub = new Hono();
+  sub.get('/metrics', async (c) => {
     c.header('content-type', metrics.contentType);
     c.header('cache-control', 'no-store');
     return c.body(await metrics.text());
   });
-  routes.get('/', (c) => c.redirect('/ui/'));
-  routes.route('/', dashboardRoutes(store));
+  sub.get('/', (c) => c.redirect('/ui/'));
+  sub.route('/', dashboardRoutes(store));
   return {
-    routes,
+    routes: (app) => {
+      app.route('/', sub);
+    },
     metrics,
     store,
     close() {

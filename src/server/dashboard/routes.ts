@@ -2,8 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
-import { InvalidInputError } from '../../errors.js';
-import { type DashboardStore, UnknownFlowError } from './store.js';
+import type { DashboardStore } from './store.js';
 
 /** The page bundle (esbuild, at build time) lives in dist/dashboard, found from the tsc output or the CLI bundle. */
 function assetsDir(): string | undefined {
@@ -25,11 +24,9 @@ const PAGE = `<!doctype html>
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-const MAX_RUN_BODY = 256 * 1024;
-
 /**
- * The dashboard under /ui: the page, its assets, the state as JSON, live updates as server-sent
- * events, and "run now". Mount it on the server's app, behind the same auth as the API.
+ * The dashboard under /ui: the page, its assets, the state as JSON and live updates as server-sent
+ * events ("run now" posts to the executions API). Mount it on the server's app, behind the same auth as the API.
  */
 export function dashboardRoutes(store: DashboardStore): Hono {
   const app = new Hono();
@@ -84,8 +81,8 @@ export function dashboardRoutes(store: DashboardStore): Hono {
         wake?.();
       });
       try {
-        while (!stream.aborted && !stream.closed) {
-          if (dirty) {
+        while (!stream.aborted && !stream.closed && !store.closed) {
+          if (dirty && !store.closed) {
             dirty = false;
             await stream.writeSSE({ event: 'state', data: store.json() });
           }
@@ -98,7 +95,7 @@ export function dashboardRoutes(store: DashboardStore): Hono {
             };
           });
           wake = undefined;
-          if (!dirty && !stream.aborted) await stream.writeSSE({ event: 'ping', data: '' });
+          if (!dirty && !stream.aborted && !store.closed) await stream.writeSSE({ event: 'ping', data: '' });
         }
       } finally {
         off();
@@ -106,31 +103,5 @@ export function dashboardRoutes(store: DashboardStore): Hono {
     }),
   );
 
-  app.post('/ui/api/flows/:namespace/:flowId/run', async (c) => {
-    const length = Number(c.req.header('content-length') ?? 0);
-    if (length > MAX_RUN_BODY) return c.json({ message: `body over ${MAX_RUN_BODY} bytes` }, 413);
-    let body: unknown;
-    try {
-      body = await c.req.json();
-    } catch {
-      return c.json({ message: 'the body is not JSON; expected {"inputs": {...}}' }, 400);
-    }
-    const inputs = (body as { inputs?: unknown } | null)?.inputs ?? {};
-    if (typeof inputs !== 'object' || inputs === null || Array.isArray(inputs))
-      return c.json({ message: 'inputs: expected an object of input id to value' }, 400);
-    try {
-      const id = await store.run(
-        c.req.param('namespace'),
-        c.req.param('flowId'),
-        inputs as Record<string, unknown>,
-      );
-      return c.json({ id }, 202);
-    } catch (err) {
-      if (err instanceof InvalidInputError) {
-        return c.json({ message: store.mask(err.message) }, err instanceof UnknownFlowError ? 404 : 400);
-      }
-      throw err;
-    }
-  });
   return app;
 }

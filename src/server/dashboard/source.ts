@@ -1,56 +1,35 @@
 import { statSync } from 'node:fs';
-import { newId, runFlow } from '../../flow/executor.js';
-import { resolveInputs } from '../../flow/inputs.js';
-import { type Flow, loadFlowFile } from '../../flow/load.js';
 import type { Masker } from '../../flow/logger.js';
-import { flowFiles, type Scheduler } from '../../flow/scheduler.js';
-import type { TaskContext } from '../../tasks/task.js';
-import { type DashboardSource, type ScheduledTrigger, UnknownFlowError } from './store.js';
+import type { Scheduler } from '../../flow/scheduler.js';
+import type { ExecutionRecord } from '../../flow/state.js';
+import type { FlowRegistry } from '../flows.js';
+import type { DashboardSource, ScheduledTrigger } from './store.js';
 
-export interface SchedulerSourceOptions {
-  paths: string[];
+export interface ServerSourceOptions {
+  scheduler: Scheduler;
+  flows: FlowRegistry;
   masker: Masker;
-  env?: NodeJS.ProcessEnv | undefined;
-  secretsFile?: string | undefined;
-  client?: TaskContext['client'];
-  /** Where the executions' log lines go (default stderr), as for the scheduler's. */
-  write?: ((line: string) => void) | undefined;
-  jsonLogs?: boolean | undefined;
-  /** Told when a run-now execution could not be recorded. */
-  onError?: (message: string) => void;
 }
 
-/** The dashboard's view of a running Scheduler: every flow file under its paths, its triggers' state, its history. */
-export function schedulerSource(scheduler: Scheduler, o: SchedulerSourceOptions): DashboardSource {
-  const cache = new Map<string, { mtime: number; flow: Flow | undefined }>();
-  const loadFlows = (): Flow[] => {
-    const flows: Flow[] = [];
-    for (const file of flowFiles(o.paths)) {
-      let mtime: number;
-      try {
-        mtime = statSync(file).mtimeMs;
-      } catch {
-        continue;
-      }
-      let hit = cache.get(file);
-      if (!hit || hit.mtime !== mtime) {
-        let flow: Flow | undefined;
-        try {
-          flow = loadFlowFile(file);
-        } catch {
-          // An invalid edit: the scheduler reports it and keeps the previous version; so does the page.
-          flow = hit?.flow;
-        }
-        cache.set(file, (hit = { mtime, flow }));
-      }
-      if (hit.flow) flows.push(hit.flow);
+/** The dashboard's view of the running server: its flows, the scheduler's triggers, the shared history. */
+export function serverSource(o: ServerSourceOptions): DashboardSource {
+  // The history file is read again only when it has grown (the page asks up to four times a second).
+  let cached: { size: number; records: ExecutionRecord[] } | undefined;
+  const history = (): ExecutionRecord[] => {
+    let size = -1;
+    try {
+      size = statSync(o.scheduler.store.historyFile).size;
+    } catch {
+      // no history yet
     }
-    return flows;
+    if (!cached || cached.size !== size) cached = { size, records: o.scheduler.store.history() };
+    return cached.records;
   };
   return {
     flows() {
-      const entries = scheduler.entries;
-      return loadFlows().map((flow) => ({
+      o.flows.refresh();
+      const entries = o.scheduler.entries;
+      return o.flows.all().map((flow) => ({
         flow,
         triggers: entries
           .filter((e) => e.flow.namespace === flow.namespace && e.flow.id === flow.id)
@@ -71,28 +50,7 @@ export function schedulerSource(scheduler: Scheduler, o: SchedulerSourceOptions)
           })),
       }));
     },
-    history: () => scheduler.store.history(),
-    async run(namespace, flowId, raw) {
-      const flow = loadFlows().find((f) => f.namespace === namespace && f.id === flowId);
-      if (!flow) throw new UnknownFlowError(`flow ${namespace}.${flowId}: no such flow on this server`);
-      const inputs = resolveInputs(flow.inputs, raw);
-      const id = newId();
-      runFlow(flow, {
-        id,
-        inputs,
-        env: o.env,
-        secretsFile: o.secretsFile,
-        masker: o.masker,
-        client: o.client,
-        write: o.write,
-        jsonLogs: o.jsonLogs,
-      })
-        .then((ex) => scheduler.store.record(ex))
-        .catch((err: unknown) =>
-          o.onError?.(`run-now execution ${id} of ${namespace}.${flowId} failed: ${String(err)}`),
-        );
-      return id;
-    },
+    history,
     mask: (text) => o.masker.mask(text),
   };
 }

@@ -7,7 +7,6 @@ import {
   type TriggerEvaluationEvent,
   triggerEvaluations,
 } from '../../flow/events.js';
-import { InvalidInputError } from '../../errors.js';
 import type { Flow, TriggerNode } from '../../flow/load.js';
 import type { ExecutionRecord, TriggerState } from '../../flow/state.js';
 import type {
@@ -18,11 +17,6 @@ import type {
   LogLineView,
   TriggerView,
 } from './model.js';
-
-/** A run-now for a flow the server has not loaded (HTTP 404). */
-export class UnknownFlowError extends InvalidInputError {
-  override name = 'UnknownFlowError' as const;
-}
 
 /** The trigger properties the page shows; never the token. */
 export interface TriggerSummary {
@@ -43,12 +37,10 @@ export interface ScheduledTrigger {
   running: boolean;
 }
 
-/** What the dashboard reads from the server: flows, scheduled triggers and history, and how to run a flow. */
+/** What the dashboard reads from the server: flows, scheduled triggers and history. Run-now uses the executions API. */
 export interface DashboardSource {
   flows(): { flow: Flow; triggers: ScheduledTrigger[] }[];
   history(): ExecutionRecord[];
-  /** Starts an execution with raw inputs (validated by the flow); resolves with its id once started. */
-  run(namespace: string, flowId: string, inputs: Record<string, unknown>): Promise<string>;
   /** Hides every secret the server knows of. */
   mask(text: string): string;
 }
@@ -74,6 +66,7 @@ export class DashboardStore {
   readonly #logs = new Map<string, LogLineView[]>();
   readonly #listeners = new Set<() => void>();
   readonly #subscriptions: [string, (m: unknown) => void][] = [];
+  #closed = false;
 
   constructor(source: DashboardSource) {
     this.#source = source;
@@ -223,16 +216,19 @@ export class DashboardStore {
     return this.#source.mask(JSON.stringify(this.state()));
   }
 
-  run(namespace: string, flowId: string, inputs: Record<string, unknown>): Promise<string> {
-    return this.#source.run(namespace, flowId, inputs);
-  }
-
   mask(text: string): string {
     return this.#source.mask(text);
   }
 
+  /** True once the server is stopping: live streams end so that the listener can close. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   close(): void {
+    this.#closed = true;
     for (const [name, handler] of this.#subscriptions.splice(0)) unsubscribe(name, handler);
+    this.#changed();
     this.#listeners.clear();
   }
 }

@@ -112,10 +112,11 @@ function RunForm({ flow }: { flow: FlowView }) {
       if (v !== undefined) inputs[i.id] = v;
     }
     setBusy(true);
-    fetch(`/ui/api/flows/${encodeURIComponent(flow.namespace)}/${encodeURIComponent(flow.id)}/run`, {
+    // Kestra's executions API, the same route a CMS or a deploy pipeline uses.
+    fetch(`/api/v1/main/executions/${encodeURIComponent(flow.namespace)}/${encodeURIComponent(flow.id)}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs }),
+      body: JSON.stringify(inputs),
     })
       .then(async (r) => {
         const body = (await r.json()) as { id?: string; message?: string };
