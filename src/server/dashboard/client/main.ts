@@ -205,7 +205,7 @@ function ExecutionRow({ ex }: { ex: ExecutionView }) {
       <td>
         ${ex.triggerId ? `${ex.triggerId}${value !== undefined ? ` = ${String(value)}` : ''}` : 'manual / API'}
       </td>
-      <td class="mono">${ex.id}</td>
+      <td class="mono" title=${ex.id}>${ex.id.slice(0, 8)}…</td>
     </tr>
     ${
       open
