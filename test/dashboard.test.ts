@@ -277,6 +277,15 @@ test('/metrics: trigger value, evaluations and firings, API requests by status w
   await server.waitFor(/HTTP API on http:\/\/\S+/);
   const url = /HTTP API on (http:\/\/\S+)/.exec(server.output)?.[1] as string;
   await server.waitFor(/fastly_error_alert ended SUCCESS/, 30_000);
+  // The CLI as shipped serves the page and its bundled assets (no CDN), with a strict policy.
+  const pageRes = await fetch(`${url}/ui/`);
+  assert.equal(pageRes.status, 200);
+  assert.match(pageRes.headers.get('content-security-policy') ?? '', /default-src 'none'; script-src 'self'/);
+  assert.match(await pageRes.text(), /<script type="module" src="\/ui\/app\.js">/);
+  const js = await fetch(`${url}/ui/app.js`);
+  assert.equal(js.status, 200);
+  assert.ok((await js.text()).length > 10_000, 'the bundled page script');
+  assert.equal((await fetch(`${url}/ui/app.css`)).status, 200);
   // What `curl /metrics` shows while the server runs.
   const res = await fetch(`${url}/metrics`);
   assert.equal(res.status, 200);
