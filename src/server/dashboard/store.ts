@@ -49,6 +49,17 @@ const EVALUATIONS_KEPT = 720;
 const LOG_LINES_KEPT = 200;
 const EXECUTIONS_WITH_LOGS = 200;
 const EXECUTIONS_LISTED = 100;
+/** Stats outputs can be megabytes; the page gets a note instead, the API has the whole. */
+const OUTPUTS_SHOWN_BYTES = 16 * 1024;
+
+function clip(outputs: Record<string, unknown> | undefined, id: string): Record<string, unknown> | undefined {
+  if (!outputs) return outputs;
+  const size = JSON.stringify(outputs).length;
+  if (size <= OUTPUTS_SHOWN_BYTES) return outputs;
+  return {
+    note: `${Math.round(size / 1024)} KB of outputs: GET /api/v1/main/executions/${id} returns them`,
+  };
+}
 
 function push<T>(list: T[], item: T, max: number): void {
   list.push(item);
@@ -200,7 +211,7 @@ export class DashboardStore {
     });
     const byId = new Map<string, ExecutionView>();
     for (const r of this.#source.history().slice(-EXECUTIONS_LISTED)) {
-      byId.set(r.id, { ...r, logs: this.#logs.get(r.id) ?? [] });
+      byId.set(r.id, { ...r, outputs: clip(r.outputs, r.id), logs: this.#logs.get(r.id) ?? [] });
     }
     for (const ex of this.#live.values()) {
       if (!byId.has(ex.id)) byId.set(ex.id, { ...ex, logs: this.#logs.get(ex.id) ?? [] });
