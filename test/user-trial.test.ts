@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { apiServer, ended } from './api-server.js';
-import { requests, runCli, SERVICE, sim } from './helpers.js';
+import { CLI, requests, runCli, SERVICE, sim } from './helpers.js';
 
 // Findings of a new-user trial of the CLI and the server.
 const TOKEN = 'canary-TOKEN-1234';
@@ -48,8 +50,15 @@ test('a webhook keeps no credential header and no secret value: not in the answe
   });
   assert.equal(r.status, 200);
   const answer = await r.text();
-  const accepted = JSON.parse(answer) as { id: string; trigger: { variables: { headers: Record<string, string[]> } } };
-  assert.deepEqual(accepted.trigger.variables.headers['x-agent'], ['deploy-bot'], 'ordinary headers are kept');
+  const accepted = JSON.parse(answer) as {
+    id: string;
+    trigger: { variables: { headers: Record<string, string[]> } };
+  };
+  assert.deepEqual(
+    accepted.trigger.variables.headers['x-agent'],
+    ['deploy-bot'],
+    'ordinary headers are kept',
+  );
   const ex = await ended(url, accepted.id);
   assert.equal(ex.state.current, 'SUCCESS');
   const got = await (await fetch(`${url}/api/v1/main/executions/${accepted.id}`)).text();
@@ -64,7 +73,10 @@ test('a webhook keeps no credential header and no secret value: not in the answe
     ['executions/search', search],
     ['executions.jsonl', history],
   ] as const) {
-    assert.ok(!text.includes('canary'), `${where} holds no credential header nor secret: ${text.slice(0, 2000)}`);
+    assert.ok(
+      !text.includes('canary'),
+      `${where} holds no credential header nor secret: ${text.slice(0, 2000)}`,
+    );
     assert.ok(!text.includes(b64(TOKEN)), `${where} holds no base64 secret`);
   }
   assert.match(got, /\*\*\*\*\*\*/, 'the outputs show the secret masked');
@@ -161,7 +173,10 @@ test('an input of the wrong type is refused before anything runs: run exits 2 na
     assert.match(lines[0] ?? '', new RegExp(`input '${name}'.*expected`), input);
   }
   assert.deepEqual(requests(s, `/service/${SERVICE}/purge`), [], 'nothing purged');
-  const ok = await runCli(['run', file, '--input', 'article_ids=["a-1","a-2"]', '--input', 'ratio=2.5e0'], env);
+  const ok = await runCli(
+    ['run', file, '--input', 'article_ids=["a-1","a-2"]', '--input', 'ratio=2.5e0'],
+    env,
+  );
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal(requests(s, `/service/${SERVICE}/purge`).length, 1);
   s.clearLog();
@@ -193,4 +208,86 @@ test('an input of the wrong type is refused before anything runs: run exits 2 na
   const search = (await (await fetch(`${url}/api/v1/main/executions/search`)).json()) as unknown;
   assert.doesNotMatch(JSON.stringify(search), /typed/, 'no execution started');
   assert.deepEqual(requests(s, `/service/${SERVICE}/purge`), [], 'nothing purged');
+});
+
+test('simulator: a port in use is one line naming --port (exit 1); --log-requests logs each request, never the token', async (t) => {
+  const taken = await sim(t);
+  const port = new URL(taken.url).port;
+  const busy = await runCli(['simulator', '--port', port]);
+  assert.equal(busy.code, 1, busy.stderr);
+  assert.equal(busy.stderr.trim().split('\n').length, 1, busy.stderr);
+  assert.match(busy.stderr, new RegExp(`^error: --port: ${port} is already in use on 127\\.0\\.0\\.1;`));
+  assert.doesNotMatch(busy.stderr, /unexpected/);
+
+  const child = spawn(process.execPath, [CLI, 'simulator', '--port', '0', '--log-requests'], {
+    env: { PATH: process.env.PATH ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = once(child, 'exit');
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  const logged = new Promise<void>((resolve) =>
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (/ 200 \d+ ms\n/.test(stderr)) resolve();
+    }),
+  );
+  const url = await new Promise<string>((resolve) =>
+    child.stdout.on('data', () => {
+      const m = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (m?.[1]) resolve(m[1]);
+    }),
+  );
+  const r = await fetch(`${url}/service/${SERVICE}/purge/key-1`, {
+    method: 'POST',
+    headers: { 'Fastly-Key': TOKEN },
+  });
+  assert.equal(r.status, 200);
+  await r.body?.cancel();
+  await logged;
+  child.kill('SIGINT');
+  await exited;
+  assert.match(stderr, new RegExp(`^\\S+ POST /service/${SERVICE}/purge/key-1 200 \\d+ ms$`, 'm'));
+  assert.ok(!stderr.includes(TOKEN) && !stdout.includes(TOKEN), 'the token is never logged');
+});
+
+test('executions lists by start time, newest last, and says so; --limit keeps the latest started', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-trial-list-'));
+  // As appended: in end order. "slow" started first and ended last.
+  const rec = (id: string, start: string, end: string) =>
+    JSON.stringify({
+      id,
+      namespace: 'company.ops',
+      flowId: 'f',
+      state: 'SUCCESS',
+      outputs: {},
+      startDate: start,
+      endDate: end,
+      durationMs: Date.parse(end) - Date.parse(start),
+    });
+  await writeFile(
+    join(dir, 'executions.jsonl'),
+    [
+      rec('quick', '2026-11-21T10:00:05.000Z', '2026-11-21T10:00:06.000Z'),
+      rec('later', '2026-11-21T10:00:07.000Z', '2026-11-21T10:00:08.000Z'),
+      rec('slow', '2026-11-21T10:00:00.000Z', '2026-11-21T10:00:09.000Z'),
+    ].join('\n') + '\n',
+  );
+  const text = await runCli(['executions', '--state-dir', dir]);
+  assert.equal(text.code, 0, text.stderr);
+  const lines = text.stdout.trim().split('\n');
+  assert.match(lines[0] ?? '', /^STARTED \(newest last\)\s+STATE\s+FLOW\s+ID$/);
+  assert.deepEqual(
+    lines.slice(1).map((l) => l.split(/\s+/)[3]),
+    ['slow', 'quick', 'later'],
+  );
+  const json = await runCli(['executions', '--state-dir', dir, '--json', '--limit', '2']);
+  assert.deepEqual(
+    (JSON.parse(json.stdout) as { id: string }[]).map((r) => r.id),
+    ['quick', 'later'],
+  );
 });
