@@ -7,6 +7,7 @@ import { isTruthy, renderValue } from './expressions.js';
 import type { Flow, TaskNode } from './load.js';
 import { createLogger, type Level, Masker } from './logger.js';
 import type { RetryDef } from './model.js';
+import { executionEvents } from './events.js';
 import { SecretStore } from './secrets.js';
 
 export type State = 'SUCCESS' | 'WARNING' | 'FAILED' | 'SKIPPED';
@@ -172,6 +173,8 @@ class FlowRun {
   /** tasks, then `errors` if they failed, then `finally`; a failure anywhere ends FAILED, never throws. */
   async run(): Promise<Execution> {
     const flowLog = this.#logger('', this.#o.logLevel);
+    const { id, namespace, flowId } = this.execution;
+    executionEvents.publish({ phase: 'started', id, namespace, flowId });
     let state: State;
     try {
       this.#context.vars = renderValue(this.#flow.variables, this.#context, {
@@ -188,8 +191,16 @@ class FlowRun {
     const ex = this.execution;
     ex.state = state === 'SKIPPED' ? 'SUCCESS' : state;
     ex.endDate = new Date().toISOString();
+    executionEvents.publish({
+      phase: 'ended',
+      id,
+      namespace,
+      flowId,
+      state: ex.state,
+      durationMs: Date.parse(ex.endDate) - Date.parse(ex.startDate),
+    });
     flowLog.info(`execution ${ex.id} of ${this.#flow.namespace}.${this.#flow.id} ended ${ex.state}`);
-    return ex;
+    return maskExecution(ex, this.#masker);
   }
 
   /** Runs tasks in order, stopping at the first FAILED one. */
@@ -376,4 +387,19 @@ class FlowRun {
 /** Runs a flow's tasks in order with Kestra's task semantics. Never throws: any failure makes a FAILED execution. */
 export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Execution> {
   return new FlowRun(flow, options).run();
+}
+
+/** The execution as shown and stored: every secret the run rendered hidden in its values (not in keys). */
+function maskExecution(ex: Execution, masker: Masker): Execution {
+  return {
+    ...ex,
+    inputs: masker.maskValues(ex.inputs),
+    ...(ex.trigger ? { trigger: masker.maskValues(ex.trigger) } : {}),
+    outputs: masker.maskValues(ex.outputs),
+    taskRuns: ex.taskRuns.map((r) => ({
+      ...r,
+      ...(r.outputs !== undefined ? { outputs: masker.maskValues(r.outputs) } : {}),
+      ...(r.value !== undefined ? { value: masker.maskValues(r.value) } : {}),
+    })),
+  };
 }

@@ -23,6 +23,7 @@ import type { Logger, TaskContext } from '../tasks/task.js';
 import { type Clock, systemClock } from './clock.js';
 import { type Execution, newId, runFlow } from './executor.js';
 import { type Flow, loadFlowFile, MAX_FLOW_BYTES, parseFlow, type TriggerNode } from './load.js';
+import { triggerEvaluations } from './events.js';
 import { Masker } from './logger.js';
 import { StateStore, type TriggerState } from './state.js';
 import { createTrigger, isSchedulable, PollCache, type TriggerEnv, type TriggerInstance } from './trigger.js';
@@ -90,6 +91,9 @@ export interface RecentPoint {
 
 /** A read-only view of one trigger. */
 export interface TriggerSnapshot extends Readonly<TriggerState> {
+  node: TriggerNode;
+  /** What the trigger kind shows of its settings (never a secret). */
+  settings: Record<string, string | number>;
   namespace: string;
   flowId: string;
   triggerId: string;
@@ -260,7 +264,9 @@ class TriggerSlot {
       this.recent.push({ at: now, value: r.value, matched: r.matched, fired: r.fire });
       if (this.recent.length > RECENT_POINTS) this.recent.shift();
       logger.debug(`trigger ${this.key}: ${r.summary}`);
+      const observed = { ...this.#observed(def, r.vars, now), value: r.value, matched: r.matched };
       if (!r.fire) {
+        triggerEvaluations.publish({ ...observed, fired: false });
         store.save(state);
         this.#host.emit({
           type: 'evaluated',
@@ -277,6 +283,7 @@ class TriggerSlot {
       state.pending = { executionId, trigger: r.vars, firedAt: new Date(now).toISOString() };
       store.save(state);
       logger.info(`trigger ${this.key} fired (value ${r.value}): execution ${executionId}`);
+      triggerEvaluations.publish({ ...observed, fired: true, executionId });
       this.#host.emit({
         type: 'evaluated',
         trigger: this.key,
@@ -294,6 +301,11 @@ class TriggerSlot {
       state.nextDue = now + backoff;
       state.lastError = masker.mask((err as Error)?.message ?? String(err));
       store.save(state);
+      triggerEvaluations.publish({
+        ...this.#observed(def, undefined, now),
+        fired: false,
+        error: state.lastError,
+      });
       logger.warn(
         `trigger ${this.key}: evaluation failed (${state.failures} in a row), next try in ${Math.round(backoff / 1000)} s: ${state.lastError}`,
       );
@@ -306,6 +318,19 @@ class TriggerSlot {
         nextDue: state.nextDue,
       });
     }
+  }
+
+  /** What the metrics and dashboard see of an evaluation (src/flow/events.ts). */
+  #observed(def: Definition, vars: Record<string, unknown> | undefined, now: number) {
+    return {
+      key: this.key,
+      namespace: def.flow.namespace,
+      flowId: def.flow.id,
+      triggerId: def.node.id,
+      field: String(vars?.field ?? def.node.props.field ?? ''),
+      threshold: Number(vars?.threshold ?? def.node.props.threshold),
+      time: now,
+    };
   }
 
   /** Runs a firing (new, or one a crash interrupted) to its end; clears `pending` once it is in history. */
@@ -341,6 +366,8 @@ class TriggerSlot {
     const d = this.#def;
     return {
       ...structuredClone(this.state),
+      node: d.node,
+      settings: d.instance.settings(),
       namespace: d.flow.namespace,
       flowId: d.flow.id,
       triggerId: d.node.id,

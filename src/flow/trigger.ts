@@ -57,6 +57,8 @@ export interface TriggerInstance {
   /** Epoch ms of the evaluation that follows one due at `afterMs`. */
   nextDue(afterMs: number): number;
   evaluate(input: EvaluationInput): Promise<Evaluation>;
+  /** The trigger's settings as a dashboard shows them; never a secret. */
+  settings(): Record<string, string | number>;
 }
 
 /** Shared by every trigger of one scheduler. */
@@ -164,6 +166,15 @@ function statsTrigger(flow: Flow, node: TriggerNode, te: TriggerEnv): TriggerIns
   return {
     type: node.type,
     nextDue: (afterMs) => afterMs + intervalMs,
+    settings: () => ({
+      field: props.field,
+      threshold: props.threshold,
+      comparator: props.comparator,
+      aggregation: props.aggregation,
+      interval: props.interval,
+      window: props.window,
+      fireOn: props.fireOn,
+    }),
     async evaluate({ at, signal, armed }) {
       const ctx: TaskContext = { logger: te.logger, env: te.env, client: te.client, signal };
       const result = await evaluate(props, ctx, Math.floor(at / 1000), (p, w, c) => te.polls.fetch(p, w, c));
