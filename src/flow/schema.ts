@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TASKS, TRIGGERS } from '../tasks/index.js';
+import { DEPRECATED_TYPES, TASKS, TRIGGERS } from '../tasks/index.js';
 import type { TaskDefinition } from '../tasks/task.js';
 import { FLOW_ID, INPUT_TYPES, NAMESPACE, retrySchema, TASK_ID } from './model.js';
 
@@ -59,6 +59,15 @@ export function flowJsonSchema(): Json {
   // `then` is Kestra's property name (not a thenable).
   ifDef.properties.then = { type: 'array', items: { $ref: '#/$defs/task' } };
   ifDef.properties.else = { type: 'array', items: { $ref: '#/$defs/task' } };
+  for (const [old, current] of Object.entries(DEPRECATED_TYPES)) {
+    const def = defs[current] as { properties: Json };
+    defs[old] = {
+      ...def,
+      deprecationMessage: `Deprecated: use ${current}`,
+      properties: { ...def.properties, type: { const: old } },
+    };
+    task.anyOf.push({ $ref: `#/$defs/${old}` });
+  }
   for (const d of Object.values(TRIGGERS)) defs[d.type] = definitionSchema(d, triggerCommon);
   defs.task = task;
   return {
