@@ -9,6 +9,7 @@ import {
   type RateLimitState,
   type TokenScope,
 } from './errors.js';
+import { type ApiAttemptEvent, apiAttempts } from './observe.js';
 import { HttpTransport, type Transport, TransportError } from './transport.js';
 
 export const DEFAULT_ENDPOINT = 'https://api.fastly.com';
@@ -241,7 +242,7 @@ export class FastlyClient {
       let retryReason: string;
       let waitMs: number | undefined;
       try {
-        const res = await this.#attempt(spec);
+        const res = await this.#attempt(spec, attempt);
         if (res.status < 400) {
           return {
             status: res.status,
@@ -301,6 +302,7 @@ export class FastlyClient {
 
   async #attempt(
     spec: RequestSpec,
+    attempt: number,
   ): Promise<{ status: number; raw: Buffer; bytes: number; body: unknown; rateLimit: RateLimitState }> {
     let path = this.#basePath + spec.path;
     if (spec.query) {
@@ -327,7 +329,9 @@ export class FastlyClient {
     this.counters.requests++;
     let status: number;
     let raw: Buffer;
-    let rateLimit: RateLimitState;
+    let rateLimit: RateLimitState | undefined;
+    const t0 = performance.now();
+    let outcome: number | string = 'ENETWORK';
     try {
       const res = await this.transport.request({
         origin: this.#origin,
@@ -340,13 +344,27 @@ export class FastlyClient {
       status = res.status;
       rateLimit = parseRateLimit(res.headers, Date.now());
       raw = res.body;
+      outcome = status;
     } catch (err) {
+      const e = err as { code?: string; message?: string };
+      outcome = this.#signal?.aborted ? 'ABORTED' : timeout.aborted ? 'TIMEOUT' : (e.code ?? 'ENETWORK');
       if (this.#signal?.aborted) throw this.#signal.reason ?? err;
       if (timeout.aborted)
         throw new AttemptError('TIMEOUT', `no complete answer within ${this.#timeoutMs} ms`);
       if (err instanceof TransportError) throw new AttemptError(err.code, err.message);
-      const e = err as { code?: string; message?: string };
       throw new AttemptError(e.code ?? 'ENETWORK', e.message ?? 'network error');
+    } finally {
+      // Every attempt, for whoever observes (the server's metrics); free when no one does.
+      if (apiAttempts.hasSubscribers) {
+        const event: ApiAttemptEvent = {
+          operation: spec.operation,
+          attempt,
+          status: outcome,
+          durationMs: performance.now() - t0,
+          rateLimit,
+        };
+        apiAttempts.publish(event);
+      }
     }
     let parsed: unknown;
     if (status < 400) {
@@ -359,6 +377,6 @@ export class FastlyClient {
       if (parsed === undefined)
         throw new FastlyResponseError(spec.operation, `empty ${status} response body`);
     }
-    return { status, raw, bytes: raw.length, body: parsed, rateLimit };
+    return { status, raw, bytes: raw.length, body: parsed, rateLimit: rateLimit ?? {} };
   }
 }
