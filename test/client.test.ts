@@ -60,7 +60,9 @@ test('429: waits for Retry-After, or for Fastly-RateLimit-Reset when Retry-After
       token: 't',
       baseUrl: s.url,
       retry: { ...fast, maxAttempts: 2 },
-      onRetry: (e) => delays.push(e.delayMs),
+      onRetry: (e) => {
+        delays.push(e.delayMs);
+      },
     });
     const err = await purgeKey(client, SERVICE, 'k').catch((e) => e);
     assert.ok(err instanceof FastlyApiError);

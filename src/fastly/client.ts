@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
 import { InvalidInputError, show } from '../errors.js';
+import { firstHeader, type HeaderBag, headerRecord } from '../headers.js';
 import { packageVersion } from '../version.js';
 import {
   FastlyApiError,
@@ -8,33 +9,60 @@ import {
   FastlyResponseError,
   parseErrorBody,
   type RateLimitState,
+  type RequestInfo,
   type TokenScope,
 } from './errors.js';
 
 export const DEFAULT_ENDPOINT = 'https://api.fastly.com';
 
+/** When to retry. Network faults (resets, timeouts, truncated bodies) are retried like `statusCodes`. */
 export interface RetryOptions {
-  /** Attempts in all, the first included. */
+  /** Attempts in all, the first included (1: never retry). */
   maxAttempts: number;
   /** No retry is started once this much time has gone by since the first attempt. */
   maxRetryTimeMs: number;
+  /** Backoff: jittered, doubling from `baseDelayMs`, capped at `maxDelayMs`. */
   baseDelayMs: number;
   maxDelayMs: number;
+  /** HTTP statuses that are retried; any other error status fails at once. */
+  statusCodes: readonly number[];
+  /** Statuses whose `Retry-After` (else `Fastly-RateLimit-Reset`) sets the wait instead of the backoff. */
+  afterStatusCodes: readonly number[];
+  /** A server-requested wait longer than this fails at once instead of sleeping. */
+  maxRetryAfterMs: number;
+  /** Added to a wait until `Fastly-RateLimit-Reset`: it is in whole seconds and clocks differ. */
+  rateLimitMarginMs: number;
 }
 
-export const DEFAULT_RETRY: RetryOptions = {
+export const DEFAULT_RETRY: Readonly<RetryOptions> = {
   maxAttempts: 5,
   maxRetryTimeMs: 60_000,
   baseDelayMs: 200,
   maxDelayMs: 15_000,
+  statusCodes: [408, 429, 500, 502, 503, 504],
+  afterStatusCodes: [429, 503],
+  maxRetryAfterMs: Number.POSITIVE_INFINITY,
+  rateLimitMarginMs: 1000,
 };
 
+/** A retry about to happen. */
 export interface RetryEvent {
   operation: string;
+  request: RequestInfo;
+  /** The attempt that failed, from 1. */
   attempt: number;
+  /** The wait before the next attempt. */
   delayMs: number;
   reason: string;
+  /** What the call fails with if it is not retried. */
+  error: FastlyApiError | FastlyNetworkError;
 }
+
+/**
+ * Called before each retry, after the policy has allowed it. Return `false` (or a promise of it)
+ * to stop: the call then fails with `event.error`. A hook that throws fails the call with its error.
+ */
+export type RetryHook = (event: RetryEvent) => boolean | void | Promise<boolean | void>;
 
 export interface FastlyClientOptions {
   token: string;
@@ -45,7 +73,7 @@ export interface FastlyClientOptions {
   retry?: Partial<RetryOptions> | undefined;
   signal?: AbortSignal | undefined;
   dispatcher?: Dispatcher | undefined;
-  onRetry?: ((event: RetryEvent) => void) | undefined;
+  onRetry?: RetryHook | undefined;
   /** Source of jitter; replace for deterministic tests. */
   random?: (() => number) | undefined;
   env?: NodeJS.ProcessEnv | undefined;
@@ -171,11 +199,8 @@ const RETRYABLE_CODES = new Set([
   'BAD_JSON',
 ]);
 
-function parseRateLimit(headers: Record<string, string | string[] | undefined>, now: number): RateLimitState {
-  const one = (name: string) => {
-    const v = headers[name];
-    return Array.isArray(v) ? v[0] : v;
-  };
+function parseRateLimit(headers: HeaderBag, now: number): RateLimitState {
+  const one = (name: string) => firstHeader(headers, name);
   const state: RateLimitState = {};
   const remaining = Number(one('fastly-ratelimit-remaining'));
   if (one('fastly-ratelimit-remaining') !== undefined && Number.isFinite(remaining))
@@ -190,12 +215,15 @@ function parseRateLimit(headers: Record<string, string | string[] | undefined>, 
   return state;
 }
 
+/** One attempt got no usable answer; becomes a FastlyNetworkError if it is not retried. */
 class AttemptError extends Error {
+  override readonly name = 'AttemptError';
   constructor(
     readonly code: string,
     readonly description: string,
+    options?: ErrorOptions,
   ) {
-    super(description);
+    super(description, options);
   }
 }
 
@@ -213,7 +241,7 @@ export class FastlyClient {
   readonly #retry: RetryOptions;
   readonly #signal: AbortSignal | undefined;
   readonly #dispatcher: Dispatcher;
-  readonly #onRetry: ((event: RetryEvent) => void) | undefined;
+  readonly #onRetry: RetryHook | undefined;
   readonly #random: () => number;
 
   constructor(options: FastlyClientOptions) {
@@ -244,51 +272,66 @@ export class FastlyClient {
 
   async request(spec: RequestSpec): Promise<ApiResponse> {
     const started = Date.now();
+    const request: RequestInfo = { method: spec.method, path: this.#path(spec) };
+    const policy = this.#retry;
     let attempt = 0;
     for (;;) {
       attempt++;
       this.#signal?.throwIfAborted();
-      let retryReason: string;
+      let error: FastlyApiError | FastlyNetworkError;
+      let reason: string;
       let waitMs: number | undefined;
       try {
-        const res = await this.#attempt(spec);
+        const res = await this.#attempt(spec, request.path);
         if (res.status < 400) {
           return { status: res.status, body: res.body, rateLimit: res.rateLimit, attempts: attempt };
         }
-        const retryable = res.status === 429 || res.status >= 500;
-        const error = new FastlyApiError({
+        error = new FastlyApiError({
           operation: spec.operation,
+          request,
           status: res.status,
+          headers: headerRecord(res.headers),
           ...parseErrorBody(res.text),
           rateLimit: res.rateLimit,
           scope: spec.scope,
           attempts: attempt,
         });
-        if (!retryable) throw error;
-        if (res.status === 429) {
-          const rl = res.rateLimit;
-          if (rl.retryAfter !== undefined) waitMs = rl.retryAfter * 1000;
-          else if (rl.reset !== undefined) waitMs = Math.max(0, rl.reset * 1000 - Date.now());
-        }
-        retryReason = `HTTP ${res.status}`;
-        if (!this.#mayRetry(attempt, started, waitMs)) throw error;
+        if (!policy.statusCodes.includes(res.status)) throw error;
+        if (policy.afterStatusCodes.includes(res.status))
+          waitMs = this.#serverWait(res.status, res.rateLimit);
+        reason = `HTTP ${res.status}`;
+        if (waitMs !== undefined && waitMs > policy.maxRetryAfterMs) throw error;
       } catch (err) {
         if (!(err instanceof AttemptError)) throw err;
-        if (!RETRYABLE_CODES.has(err.code) || !this.#mayRetry(attempt, started, undefined)) {
-          throw new FastlyNetworkError(spec.operation, err.code, err.description, attempt);
-        }
-        retryReason = err.description;
+        error = new FastlyNetworkError(spec.operation, err.code, err.description, attempt, {
+          cause: err.cause,
+          request,
+        });
+        if (!RETRYABLE_CODES.has(err.code)) throw error;
+        reason = err.description;
       }
-      const delay = waitMs ?? this.#backoff(attempt);
-      this.counters.retries++;
-      this.#onRetry?.({
+      if (!this.#mayRetry(attempt, started, waitMs)) throw error;
+      const delayMs = Math.round(waitMs ?? this.#backoff(attempt));
+      const verdict = await this.#onRetry?.({
         operation: spec.operation,
+        request,
         attempt,
-        delayMs: Math.round(delay),
-        reason: retryReason,
+        delayMs,
+        reason,
+        error,
       });
-      await sleep(delay, undefined, this.#signal ? { signal: this.#signal } : undefined);
+      if (verdict === false) throw error;
+      this.counters.retries++;
+      await sleep(delayMs, undefined, this.#signal ? { signal: this.#signal } : undefined);
     }
+  }
+
+  /** The wait the server asks for: `Retry-After`, else (on a 429) until `Fastly-RateLimit-Reset` plus a margin. */
+  #serverWait(status: number, rl: RateLimitState): number | undefined {
+    if (rl.retryAfter !== undefined) return rl.retryAfter * 1000;
+    if (status === 429 && rl.reset !== undefined)
+      return Math.max(0, rl.reset * 1000 - Date.now()) + this.#retry.rateLimitMarginMs;
+    return undefined;
   }
 
   #mayRetry(attempt: number, started: number, waitMs: number | undefined): boolean {
@@ -303,9 +346,8 @@ export class FastlyClient {
     return ceiling / 2 + (this.#random() * ceiling) / 2;
   }
 
-  async #attempt(
-    spec: RequestSpec,
-  ): Promise<{ status: number; text: string; body: unknown; rateLimit: RateLimitState }> {
+  /** Path and query as sent. */
+  #path(spec: RequestSpec): string {
     let path = this.#basePath + spec.path;
     if (spec.query) {
       const qs = new URLSearchParams();
@@ -313,6 +355,13 @@ export class FastlyClient {
       const s = qs.toString();
       if (s) path += `?${s}`;
     }
+    return path;
+  }
+
+  async #attempt(
+    spec: RequestSpec,
+    path: string,
+  ): Promise<{ status: number; headers: HeaderBag; text: string; body: unknown; rateLimit: RateLimitState }> {
     const headers: Record<string, string> = {
       'fastly-key': this.#token,
       accept: 'application/json',
@@ -330,6 +379,7 @@ export class FastlyClient {
     let status: number;
     let text: string;
     let rateLimit: RateLimitState;
+    let responseHeaders: HeaderBag;
     try {
       const res = await this.#dispatcher.request({
         origin: this.#origin,
@@ -342,26 +392,29 @@ export class FastlyClient {
         bodyTimeout: this.#timeoutMs,
       });
       status = res.statusCode;
+      responseHeaders = res.headers;
       rateLimit = parseRateLimit(res.headers, Date.now());
       text = await res.body.text();
     } catch (err) {
       if (this.#signal?.aborted) throw this.#signal.reason ?? err;
       if (timeout.aborted)
-        throw new AttemptError('TIMEOUT', `no complete answer within ${this.#timeoutMs} ms`);
+        throw new AttemptError('TIMEOUT', `no complete answer within ${this.#timeoutMs} ms`, { cause: err });
       const e = err as { code?: string; message?: string };
-      throw new AttemptError(e.code ?? 'ENETWORK', describeNetworkError(e));
+      throw new AttemptError(e.code ?? 'ENETWORK', describeNetworkError(e), { cause: err });
     }
     let parsed: unknown;
     if (status < 400) {
       try {
         parsed = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        throw new AttemptError('BAD_JSON', `the ${status} response body is not JSON (truncated or garbled)`);
+      } catch (err) {
+        throw new AttemptError('BAD_JSON', `the ${status} response body is not JSON (truncated or garbled)`, {
+          cause: err,
+        });
       }
       if (parsed === undefined)
         throw new FastlyResponseError(spec.operation, `empty ${status} response body`);
     }
-    return { status, text, body: parsed, rateLimit };
+    return { status, headers: responseHeaders, text, body: parsed, rateLimit };
   }
 }
 

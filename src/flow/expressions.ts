@@ -9,7 +9,10 @@ import { InvalidInputError, RunFailedError } from '../errors.js';
  */
 
 /** An expression cannot be rendered (undefined variable, missing secret): a problem of the flow or its inputs. */
-export class ExpressionError extends InvalidInputError {}
+export class ExpressionError extends InvalidInputError {
+  override readonly name: string = 'ExpressionError';
+  override readonly code: string = 'EXPRESSION_ERROR';
+}
 
 export type SecretLookup = (name: string) => string;
 

@@ -62,6 +62,8 @@ export interface FlowProblem {
 
 /** A flow file that cannot run: every problem found, each with line, column and property path. */
 export class FlowError extends InvalidInputError {
+  override readonly name: string = 'FlowError';
+  override readonly code: string = 'FLOW_INVALID';
   constructor(
     readonly file: string,
     readonly problems: FlowProblem[],

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { firstHeader } from '../headers.js';
 import type { FaultOptions } from './faults.js';
 import { json, type Route, type SimReply, type SimRequest } from './http.js';
 import { edge, purgeRoutes } from './purge.js';
@@ -112,7 +113,6 @@ export class Simulator {
     const target = req.url ?? '/';
     const q = target.indexOf('?');
     const path = q === -1 ? target : target.slice(0, q);
-    const keyHeader = req.headers['fastly-key'];
     const sreq: SimRequest = {
       method: req.method ?? 'GET',
       path,
@@ -120,7 +120,7 @@ export class Simulator {
       query: new URLSearchParams(q === -1 ? '' : target.slice(q + 1)),
       headers: req.headers,
       body: Buffer.concat(chunks).toString('utf8'),
-      token: Array.isArray(keyHeader) ? keyHeader[0] : keyHeader,
+      token: firstHeader(req.headers, 'fastly-key'),
     };
 
     if (path.startsWith('/__sim/')) {
