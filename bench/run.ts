@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../src/flow/logger.js';
+import { createLogger } from '../src/logger.js';
 import { Scheduler } from '../src/flow/scheduler.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');

@@ -7,7 +7,8 @@ import { aggregate, getRegions, historical, usage, usageByMonth } from '../src/f
 import { evaluateTrigger } from '../src/flow/trigger.js';
 import type { Fault } from '../src/simulator/faults.js';
 import { StatsTrigger, type StatsTriggerProps } from '../src/tasks/stats/StatsTrigger.js';
-import { parseProps, silentLogger } from '../src/tasks/task.js';
+import { silentLogger } from '../src/logger.js';
+import { parseProps } from '../src/tasks/task.js';
 import { SERVICE, sim } from './helpers.js';
 
 const unhandled: unknown[] = [];

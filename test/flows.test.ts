@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runFlow } from '../src/flow/executor.js';
 import { parseFlow } from '../src/flow/load.js';
-import { Masker } from '../src/flow/logger.js';
+import { Masker } from '../src/logger.js';
 import { runCli, SERVICE, sim } from './helpers.js';
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '../../examples');

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../src/flow/logger.js';
+import { createLogger } from '../src/logger.js';
 import { Scheduler } from '../src/flow/scheduler.js';
 import { StateStore } from '../src/flow/state.js';
 import { CLI, runCli, SERVICE, sim } from './helpers.js';

@@ -8,7 +8,8 @@ import { FastlyClient } from '../src/fastly/client.js';
 import { aggregate, historical, usage, usageByMonth } from '../src/fastly/stats.js';
 import { parseTime, resolveWindow, splitWindow } from '../src/fastly/time.js';
 import { AggregateStats, FASTLY_TASKS, MonthToDateUsage, Stats, Usage } from '../src/tasks/index.js';
-import { runTask, silentLogger, type TaskDefinition } from '../src/tasks/task.js';
+import { silentLogger } from '../src/logger.js';
+import { runTask, type TaskDefinition } from '../src/tasks/task.js';
 import { runCli, SERVICE, SERVICE2, sim } from './helpers.js';
 
 const NOW = Date.UTC(2026, 10, 21, 22, 10, 30) / 1000;

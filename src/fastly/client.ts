@@ -66,7 +66,7 @@ export type RetryHook = (event: RetryEvent) => boolean | void | Promise<boolean 
 
 export interface FastlyClientOptions {
   token: string;
-  /** Defaults to `$FASTLY_API_ENDPOINT`, then `https://api.fastly.com`. */
+  /** Defaults to `https://api.fastly.com` (the client reads no environment variable). */
   baseUrl?: string | undefined;
   /** Per-attempt timeout (headers and body). */
   timeoutMs?: number | undefined;
@@ -76,7 +76,6 @@ export interface FastlyClientOptions {
   onRetry?: RetryHook | undefined;
   /** Source of jitter; replace for deterministic tests. */
   random?: (() => number) | undefined;
-  env?: NodeJS.ProcessEnv | undefined;
 }
 
 export interface RequestSpec {
@@ -123,10 +122,14 @@ export function isLoopbackHost(hostname: string): boolean {
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
-/** Validates an API endpoint: https anywhere, plain http only on loopback. Returns it without trailing slash. */
+/**
+ * Validates an API endpoint: https anywhere, plain http only on loopback. The option wins, then
+ * `FASTLY_API_ENDPOINT` from `env` (given by the caller: the CLI passes process.env), then
+ * api.fastly.com. Returns it without trailing slash.
+ */
 export function resolveEndpoint(
   option: string | undefined,
-  env: NodeJS.ProcessEnv = process.env,
+  env: Record<string, string | undefined> = {},
   name = 'baseUrl',
 ): string {
   const fromEnv = env.FASTLY_API_ENDPOINT?.trim();
@@ -246,7 +249,7 @@ export class FastlyClient {
 
   constructor(options: FastlyClientOptions) {
     this.#token = validateToken(options.token);
-    this.baseUrl = resolveEndpoint(options.baseUrl, options.env ?? process.env);
+    this.baseUrl = resolveEndpoint(options.baseUrl);
     const url = new URL(this.baseUrl);
     this.#origin = url.origin;
     this.#basePath = url.pathname.replace(/\/+$/, '');
@@ -256,6 +259,20 @@ export class FastlyClient {
     this.#dispatcher = options.dispatcher ?? sharedDispatcher();
     this.#onRetry = options.onRetry;
     this.#random = options.random ?? Math.random;
+  }
+
+  readonly #memo = new Map<string, Promise<unknown>>();
+
+  /** An answer that does not change for the life of this client (e.g. the region list), fetched once. */
+  once<T>(key: string, fetch: () => Promise<T>): Promise<T> {
+    let answer = this.#memo.get(key) as Promise<T> | undefined;
+    if (!answer) {
+      answer = fetch();
+      this.#memo.set(key, answer);
+      // A failure is not remembered; the next call asks again.
+      answer.catch(() => this.#memo.delete(key));
+    }
+    return answer;
   }
 
   /** Keeps the token out of console.log / util.inspect / JSON of the client. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LEVELS } from '../logger.js';
 
 /** Kestra's flow-level schema (the task and trigger properties are checked by their own schemas). */
 
@@ -85,7 +86,7 @@ export const taskCommonSchema = z.object({
   allowFailure: z.boolean().optional(),
   allowWarning: z.boolean().optional(),
   runIf: z.unknown().optional(),
-  logLevel: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).optional(),
+  logLevel: z.enum(LEVELS).optional(),
   logToFile: z.boolean().optional(),
   workerGroup: z.unknown().optional(),
 });

@@ -5,10 +5,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidInputError } from '../errors.js';
 import { isLoopbackHost, resolveEndpoint } from '../fastly/client.js';
 import { decide, seconds, type StatsTriggerProps } from '../tasks/stats/StatsTrigger.js';
-import type { Logger, TaskContext } from '../tasks/task.js';
+import type { TaskContext } from '../tasks/task.js';
 import { newId, runFlow } from './executor.js';
 import { type Flow, loadFlowFile, type TriggerNode } from './load.js';
-import { Masker } from './logger.js';
+import { type Logger, Masker } from '../logger.js';
 import { StateStore, type TriggerState } from './state.js';
 import { evaluateTrigger, PollCache, resolveTriggerProps } from './trigger.js';
 

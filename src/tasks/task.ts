@@ -1,15 +1,7 @@
 import { z } from 'zod';
 import { InvalidInputError, show } from '../errors.js';
-import { FastlyClient, type FastlyClientOptions } from '../fastly/client.js';
-
-export interface Logger {
-  debug(message: string): void;
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
-
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+import { FastlyClient, type FastlyClientOptions, resolveEndpoint } from '../fastly/client.js';
+import type { Logger } from '../logger.js';
 
 export interface Metric {
   name: string;
@@ -95,8 +87,7 @@ export function makeClient(
   return new FastlyClient({
     ...ctx.client,
     token: props.apiToken,
-    baseUrl: props.baseUrl,
-    env: ctx.env,
+    baseUrl: resolveEndpoint(props.baseUrl, ctx.env),
     signal: ctx.signal,
   });
 }

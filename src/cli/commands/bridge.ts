@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidInputError, KestraFastlyError } from '../../errors.js';
-import { createLogger, Masker } from '../../flow/logger.js';
+import { createLogger, Masker } from '../../logger.js';
 import { FASTLY_TASKS } from '../../tasks/index.js';
 import { type Metric, parseProps } from '../../tasks/task.js';
 import { readFileSync } from 'node:fs';

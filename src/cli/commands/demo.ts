@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { KestraFastlyError } from '../../errors.js';
-import { Masker } from '../../flow/logger.js';
+import { Masker } from '../../logger.js';
 import { runFlowFile } from './flow.js';
 
 /** The package's examples/ folder, found upwards from this module (compiled or bundled). */

@@ -3,7 +3,7 @@ import { InvalidInputError, type KestraFastlyError, RunFailedError } from '../..
 import { type Execution, runFlow } from '../../flow/executor.js';
 import { parseInputFlags, resolveInputs } from '../../flow/inputs.js';
 import { type Flow, loadFlowFile } from '../../flow/load.js';
-import { createLogger, type Level, Masker, parseLevel } from '../../flow/logger.js';
+import { createLogger, type Level, Masker, parseLevel } from '../../logger.js';
 import { evaluateTrigger, resolveTriggerProps } from '../../flow/trigger.js';
 
 interface RunFlags {

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
-import { createLogger, Masker, parseLevel } from '../../flow/logger.js';
+import { createLogger, Masker, parseLevel } from '../../logger.js';
 import { StateStore } from '../../flow/state.js';
 
 interface ServerFlags {
