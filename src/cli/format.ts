@@ -4,15 +4,15 @@ import type { Writable } from 'node:stream';
 import { InvalidInputError } from '../errors.js';
 import type { PointsByService, StatsPage } from '../fastly/stats.js';
 
-export type Format = 'table' | 'csv' | 'ndjson';
+export type Format = 'table' | 'csv' | 'ndjson' | 'html';
 export const FORMATS: Format[] = ['table', 'csv', 'ndjson'];
+/** Stats commands whose data can be charted also write an HTML report. */
+export const CHART_FORMATS: Format[] = [...FORMATS, 'html'];
 
-export function parseFormat(value: string): Format {
-  if ((FORMATS as string[]).includes(value)) return value as Format;
-  throw new InvalidInputError(
-    `--format: "${value}" is not a format; expected table, csv or ndjson`,
-    '--format',
-  );
+export function parseFormat(value: string, allowed: readonly Format[] = FORMATS): Format {
+  if ((allowed as string[]).includes(value)) return value as Format;
+  const list = `${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}`;
+  throw new InvalidInputError(`--format: "${value}" is not a format; expected ${list}`, '--format');
 }
 
 /** Opens --output (or stdout) for writing. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { historicalPages, type PointsByService } from '../../fastly/stats.js';
-import type { StatsPoint } from '../../fastly/types.js';
+import type { StatsMeta, StatsPoint } from '../../fastly/types.js';
+import { InvalidInputError } from '../../errors.js';
 import { AggregateStats, MonthToDateUsage, Stats, Usage } from '../../tasks/index.js';
 import type { TaskDefinition } from '../../tasks/task.js';
 import {
@@ -11,8 +12,17 @@ import {
   resolveToken,
   withConnection,
 } from '../context.js';
-import { type Format, openOutput, parseFormat, usageRows, writePoints, writeRows } from '../format.js';
+import {
+  CHART_FORMATS,
+  type Format,
+  openOutput,
+  parseFormat,
+  usageRows,
+  writePoints,
+  writeRows,
+} from '../format.js';
 import { startProgress } from '../progress.js';
+import type { Report } from '../report/html.js';
 
 interface StatsFlags extends ConnectionOptions {
   serviceId?: string;
@@ -33,9 +43,13 @@ interface StatsFlags extends ConnectionOptions {
   concurrency?: number;
 }
 
-function outputFlags(cmd: Command): Command {
+function outputFlags(cmd: Command, html = true): Command {
   return cmd
-    .option('--format <format>', 'table, csv or ndjson', 'table')
+    .option(
+      '--format <format>',
+      html ? 'table, csv, ndjson or html (a report with charts)' : 'table, csv or ndjson',
+      'table',
+    )
     .option('-o, --output <file>', 'write to a file instead of stdout');
 }
 
@@ -57,21 +71,32 @@ function connection(opts: StatsFlags) {
 }
 
 async function chart(points: PointsByService, field: string): Promise<string> {
-  const { default: asciichart } = await import('asciichart');
+  const { renderChart, useColor } = await import('../chart.js');
+  const series = Object.entries(points).map(([name, ps]) => ({
+    name,
+    times: ps.map((p) => p.start_time),
+    values: ps.map((p) => Number(p[field] ?? 0)),
+  }));
   const width = Math.min(100, Math.max(10, (process.stdout.columns ?? 110) - 14));
-  const colors = [asciichart.blue, asciichart.green, asciichart.red, asciichart.yellow, asciichart.magenta];
-  const series = Object.values(points).map((ps) => {
-    const values = ps.map((p) => Number(p[field] ?? 0));
-    if (values.length <= width) return values;
-    const step = values.length / width;
-    return Array.from({ length: width }, (_, i) => {
-      const slice = values.slice(Math.floor(i * step), Math.floor((i + 1) * step));
-      return slice.reduce((a, b) => a + b, 0) / slice.length;
-    });
-  });
-  if (series.every((s) => s.length === 0)) return `(no ${field} data in this window)`;
-  const ids = Object.keys(points);
-  return `${field} over time: ${ids.join(', ')}\n${asciichart.plot(series, { height: 12, colors: colors.slice(0, series.length) })}`;
+  return renderChart(series, { field, width, color: useColor(process.stdout) });
+}
+
+/** Writes an HTML report to -o (atomically) or stdout. */
+async function writeReport(report: Report, output: string | undefined): Promise<void> {
+  const { renderReport } = await import('../report/html.js');
+  const html = renderReport(report);
+  if (!output || output === '-') {
+    process.stdout.write(html);
+    return;
+  }
+  const { writeAtomic } = await import('../../flow/state.js');
+  try {
+    writeAtomic(output, html);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new InvalidInputError(`--output: cannot write ${output}: ${e.code ?? e.message}`, '--output');
+  }
+  process.stderr.write(`Wrote a report of ${report.sections.length} section(s) to ${output}\n`);
 }
 
 const BOUNDED_HEAP = ['--max-old-space-size=96', '--max-semi-space-size=4'];
@@ -101,8 +126,10 @@ async function printTask(
   opts: StatsFlags,
   format: Format,
   rows: (data: unknown) => Record<string, unknown>[] | StatsPoint[],
+  report?: (outputs: { data: unknown; meta?: StatsMeta }) => Report,
 ): Promise<void> {
-  const outputs = await executeTask<{ data: unknown }>(task, props, opts);
+  const outputs = await executeTask<{ data: unknown; meta?: StatsMeta }>(task, props, opts);
+  if (format === 'html' && report && !opts.json) return writeReport(report(outputs), opts.output);
   const { out, done } = await openOutput(opts.output);
   try {
     if (opts.json) out.write(`${JSON.stringify(outputs, null, 2)}\n`);
@@ -125,7 +152,7 @@ export function registerStats(program: Command): void {
     .option('--chart <field>', 'draw this field over time in the terminal')
     .option('--concurrency <n>', 'pages fetched at once (default 12)', intArg('--concurrency', 1, 64))
     .action(async (opts: StatsFlags) => {
-      const format = parseFormat(opts.format);
+      const format = parseFormat(opts.format, CHART_FORMATS);
       const query = {
         serviceId: opts.serviceId,
         field: opts.field ?? opts.chart,
@@ -142,6 +169,18 @@ export function registerStats(program: Command): void {
         out.write(`${JSON.stringify(outputs, null, 2)}\n`);
         await done();
         return;
+      }
+      if (format === 'html') {
+        const { historicalReport } = await import('../report/html.js');
+        const progress = startProgress('Fetching pages');
+        const pages = historicalPages(await clientFrom(opts), {
+          ...query,
+          concurrency: opts.concurrency,
+          onProgress: progress?.update,
+        });
+        const report = await historicalReport(pages, { field: opts.field, by: opts.by });
+        progress?.stop();
+        return writeReport(report, opts.output);
       }
       if (await rerunWithBoundedHeap()) return;
       const progress = startProgress('Fetching pages');
@@ -184,8 +223,15 @@ export function registerStats(program: Command): void {
         region: opts.region,
         datacenter: list(opts.datacenter),
       };
-      await printTask(AggregateStats, props, opts, parseFormat(opts.format), (data) =>
-        (data as StatsPoint[]).map((p) => ({ time: new Date(p.start_time * 1000).toISOString(), ...p })),
+      const { aggregateReport } = await import('../report/html.js');
+      await printTask(
+        AggregateStats,
+        props,
+        opts,
+        parseFormat(opts.format, CHART_FORMATS),
+        (data) =>
+          (data as StatsPoint[]).map((p) => ({ time: new Date(p.start_time * 1000).toISOString(), ...p })),
+        (o) => aggregateReport({ meta: o.meta, data: o.data as StatsPoint[] }, { by: opts.by }),
       );
     });
 
@@ -198,12 +244,18 @@ export function registerStats(program: Command): void {
     .action(async (opts: StatsFlags) => {
       const byService = opts.byService ?? false;
       const props = { ...connection(opts), from: opts.from, to: opts.to, region: opts.region, byService };
-      await printTask(Usage, props, opts, parseFormat(opts.format), (data) =>
-        usageRows(data as Record<string, unknown>, byService),
+      const { usageReport } = await import('../report/html.js');
+      await printTask(
+        Usage,
+        props,
+        opts,
+        parseFormat(opts.format, CHART_FORMATS),
+        (data) => usageRows(data as Record<string, unknown>, byService),
+        (o) => usageReport({ meta: o.meta, data: o.data as Record<string, unknown> }, byService),
       );
     });
 
-  outputFlags(withConnection(stats.command('month-to-date')))
+  outputFlags(withConnection(stats.command('month-to-date')), false)
     .description('Usage of a billing month so far (/stats/usage_by_month)')
     .option('--year <yyyy>', 'year (default current UTC year)', intArg('--year', 2000, 9999))
     .option('--month <m>', 'month 1-12 (default current UTC month)', intArg('--month', 1, 12))
