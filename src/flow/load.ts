@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { InvalidInputError, show } from '../errors.js';
-import { TASKS, TRIGGERS } from '../tasks/index.js';
+import { FLOWABLES, TASKS, TRIGGERS } from '../tasks/index.js';
 import { describeIssue, type TaskDefinition } from '../tasks/task.js';
 import { hasExpression } from './expressions.js';
 import {
@@ -26,6 +26,8 @@ export interface TaskNode {
   /** If: the branches. */
   thenTasks?: TaskNode[];
   elseTasks?: TaskNode[];
+  /** ForEach, Parallel, Sequential: the nested tasks. */
+  children?: TaskNode[];
 }
 
 export interface TriggerNode {
@@ -191,6 +193,7 @@ function loadTasks(list: unknown, path: Path, ctx: LoadContext): TaskNode[] {
       node.thenTasks = loadTasks(props.then, [...p, 'then'], ctx);
       if (props.else !== undefined) node.elseTasks = loadTasks(props.else, [...p, 'else'], ctx);
     }
+    if (FLOWABLES.has(type)) node.children = loadTasks(props.tasks, [...p, 'tasks'], ctx);
     nodes.push(node);
   });
   return nodes;

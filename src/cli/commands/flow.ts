@@ -5,6 +5,7 @@ import { parseInputFlags, resolveInputs } from '../../flow/inputs.js';
 import { type Flow, loadFlowFile } from '../../flow/load.js';
 import { createLogger, type Level, Masker, parseLevel } from '../../logger.js';
 import { evaluateTrigger, resolveTriggerProps } from '../../flow/trigger.js';
+import { StatsTrigger } from '../../tasks/stats/StatsTrigger.js';
 
 interface RunFlags {
   input: string[];
@@ -47,7 +48,10 @@ export async function runFlowFile(
   for (const w of flow.warnings) log.warn(w);
   const inputs = resolveInputs(flow.inputs, opts.inputs ?? {});
   let trigger: Record<string, unknown> | undefined;
-  const polling = opts.useTrigger === false ? undefined : flow.triggers.find((t) => !t.disabled);
+  const polling =
+    opts.useTrigger === false
+      ? undefined
+      : flow.triggers.find((t) => !t.disabled && t.type === StatsTrigger.type);
   if (polling) {
     const props = resolveTriggerProps(flow, polling, {
       env: process.env,
