@@ -117,7 +117,9 @@ async function main(): Promise<void> {
     // Rewrite BENCHMARKS.md from the last results, without measuring again.
     writeFileSync(
       join(ROOT, 'BENCHMARKS.md'),
-      markdown(JSON.parse(readFileSync(join(BENCH, 'results.json'), 'utf8'))),
+      markdown(
+        JSON.parse(readFileSync(join(BENCH, 'results.json'), 'utf8')) as Parameters<typeof markdown>[0],
+      ),
     );
     return;
   }

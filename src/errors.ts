@@ -1,3 +1,5 @@
+import { inspect } from 'node:util';
+
 /**
  * Error classes shared by every layer. Each has a literal `name` (minifiers rename classes, so
  * `constructor.name` would not survive the bundle) and a stable `code` to branch on. Exit codes are
@@ -28,15 +30,12 @@ export class RunFailedError extends KestraFastlyError {
 
 /** Formats a value for an error message: quoted, and cut short so a huge value cannot flood the line. */
 export function show(value: unknown, max = 80): string {
-  let text: string;
-  if (typeof value === 'string') text = JSON.stringify(value);
-  else if (value === undefined) text = 'undefined';
-  else {
-    try {
-      text = JSON.stringify(value) ?? String(value);
-    } catch {
-      text = String(value);
-    }
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    // A cycle or a BigInt: inspect says what it is.
   }
+  text ??= inspect(value, { depth: 1, breakLength: Number.POSITIVE_INFINITY });
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

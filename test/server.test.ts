@@ -118,7 +118,7 @@ test('CROSSING: a sustained breach fires exactly once, across kill -9 and restar
   assert.equal(history.length, 1, 'one crossing, one execution');
   const state = JSON.parse(
     await readFile(join(dir, 'state', 'triggers', 'company.ops.alert.t.json'), 'utf8'),
-  );
+  ) as { armed: boolean; pending?: unknown; fired: number };
   assert.equal(state.armed, false);
   assert.equal(state.fired, 1);
 });

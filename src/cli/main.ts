@@ -69,7 +69,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv).then((code) => {
-  // A command may have set a failing exit code itself after printing its result.
-  process.exitCode = code === 0 ? (process.exitCode ?? 0) : code;
-});
+main(process.argv).then(
+  (code) => {
+    // A command may have set a failing exit code itself after printing its result.
+    process.exitCode = code === 0 ? (process.exitCode ?? 0) : code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`error: unexpected failure: ${(err as Error)?.message}\n`);
+    process.exitCode = 1;
+  },
+);

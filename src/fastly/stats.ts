@@ -206,7 +206,7 @@ async function collect(
       data[id] ??= [];
       const list = data[id];
       for (const p of points) {
-        if (last[id] !== undefined && p.start_time <= (last[id] as number)) continue;
+        if (last[id] !== undefined && p.start_time <= last[id]) continue;
         list.push(p);
         last[id] = p.start_time;
       }

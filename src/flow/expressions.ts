@@ -43,7 +43,7 @@ function twig(): TwigStatic {
   e.extendFilter('toJson', (v: unknown) => JSON.stringify(v));
   e.extendFilter('json', (v: unknown) => JSON.stringify(v));
   e.extendFilter('number', (v: unknown) => Number(v));
-  e.extendFilter('values', (v: unknown) => Object.values((v ?? {}) as object));
+  e.extendFilter('values', (v: unknown) => Object.values((v ?? {}) as Record<string, unknown>));
   // Pebble's date filter takes Java DateTimeFormatter patterns; luxon's tokens match the common ones.
   e.extendFilter('date', (v: unknown, args?: unknown[]) => {
     const pattern = args?.[0];
@@ -66,7 +66,7 @@ const TOLERANT = /\?\?|\bdefault\b|\bis\s+(not\s+)?(defined|null|empty)\b/;
 function recording(obj: object, path: string, misses: string[]): object {
   return new Proxy(obj, {
     get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
+      const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof prop === 'symbol') return value;
       if (!(prop in target)) {
         if (path === '' && !IGNORED_LOOKUPS.has(prop)) misses.push(prop);

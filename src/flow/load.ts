@@ -289,7 +289,7 @@ export function parseFlow(text: string, file: string): Flow {
   }
   const labels = Array.isArray(f.labels)
     ? Object.fromEntries(f.labels.map((l) => [l.key, l.value]))
-    : ((f.labels as Record<string, unknown> | undefined) ?? {});
+    : (f.labels ?? {});
   return {
     file,
     id: f.id,

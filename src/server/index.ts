@@ -103,7 +103,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       `--listen ${o.listen.host}:${o.listen.port}: cannot listen (${e.code ?? e.message})${e.code === 'EADDRINUSE' ? '; the address is in use: pick another port with --listen' : ''}`,
     );
   }
-  scheduler.recover();
+  void scheduler.recover(); // the replays are each entry's running execution, awaited on stop
   queue.recover();
   scheduler.start();
   schedules.start();

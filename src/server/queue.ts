@@ -240,7 +240,7 @@ function fromSubmission(s: Submission, current: string): ExecutionView {
     inputs: s.inputs,
     ...(s.triggerId ? { trigger: { id: s.triggerId, type: s.triggerType, variables: s.trigger } } : {}),
     state: { current, startDate: s.createdAt },
-  } as ExecutionView;
+  };
 }
 
 function fromExecution(ex: Execution, s: Submission): ExecutionView {
@@ -289,5 +289,5 @@ function fromRecord(r: ExecutionRecord & { triggerType?: string | undefined }): 
         }
       : {}),
     state: { current: r.state, startDate: r.startDate, endDate: r.endDate, duration: iso(r.durationMs) },
-  } as ExecutionView;
+  };
 }

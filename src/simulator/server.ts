@@ -231,7 +231,7 @@ export class Simulator {
         this.clearLog();
         return json(200, { status: 'ok' });
       case 'POST /__sim/faults':
-        this.setFaults(body as FaultOptions);
+        this.setFaults(body);
         return json(200, { status: 'ok' });
       case 'POST /__sim/scenarios':
         this.addScenario(body as unknown as StatsScenario);

@@ -32,7 +32,11 @@ function statsError(status: number, msg: string): SimReply {
 /** "Thu May 16 20:08:35 UTC 2013", as Fastly writes meta times. */
 export function metaTime(epoch: number): string {
   const d = new Date(epoch * 1000);
-  const [wd, day, mon, year, time] = d.toUTCString().replace(',', '').split(' ').filter(Boolean) as string[];
+  const [wd, day, mon, year, time] = d
+    .toUTCString()
+    .replace(',', '')
+    .split(' ')
+    .filter((s) => s !== '');
   return `${wd} ${mon} ${Number(day)} ${time} UTC ${year}`;
 }
 

@@ -120,7 +120,7 @@ export function registerDemo(program: Command): void {
 
 /** Outputs shortened for a screen: long lists and maps are counted, not printed. */
 function brief(value: unknown): string {
-  const text = JSON.stringify(value, (_k, v) => {
+  const text = JSON.stringify(value, (_k, v: unknown) => {
     if (Array.isArray(v) && v.length > 3) return `[${v.length} items]`;
     if (v && typeof v === 'object' && Object.keys(v).length > 6) return `{${Object.keys(v).length} entries}`;
     return v;

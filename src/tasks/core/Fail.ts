@@ -37,7 +37,7 @@ tasks:
     errorMessage: z.string().default('Task failure').describe('The failure message.'),
   }),
   outputs: {},
-  async run(p, ctx) {
+  run(p, ctx) {
     if (p.condition !== undefined && !isTruthy(p.condition)) {
       ctx.logger.debug('condition is false: not failing');
       return {};

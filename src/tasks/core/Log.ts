@@ -24,7 +24,7 @@ tasks:
     level: z.enum(LEVELS).default('INFO').describe('Log level.'),
   }),
   outputs: {},
-  async run(props, ctx) {
+  run(props, ctx) {
     const { logger } = ctx;
     // Called as methods: a logger such as pino needs its `this`.
     const write = (m: string) => {
