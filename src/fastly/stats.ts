@@ -1,6 +1,7 @@
 import { InvalidInputError, show } from '../errors.js';
 import type { FastlyClient } from './client.js';
 import { FastlyResponseError } from './errors.js';
+import { STATS_FIELD_NAME } from './fields.js';
 import { resolveWindow, splitWindow, type TimeWindow } from './time.js';
 import type {
   MonthToDateUsageData,
@@ -46,7 +47,7 @@ export interface StatsPage<T> {
   data: T;
 }
 
-const FIELD_NAME = /^[a-z0-9_]+$/;
+const FIELD_NAME = STATS_FIELD_NAME;
 
 function checkField(field: string | undefined): void {
   if (field !== undefined && !FIELD_NAME.test(field)) {

@@ -39,11 +39,13 @@ function twig(): TwigStatic {
   });
   e.extendFunction('now', () => new Date().toISOString());
   e.extendFunction('uuid', () => randomUUID());
-  e.extendFunction('fromJson', (text: unknown) => JSON.parse(String(text)));
-  e.extendFilter('toJson', (v: unknown) => JSON.stringify(v));
-  e.extendFilter('json', (v: unknown) => JSON.stringify(v));
+  e.extendFunction('fromJson', (text: unknown) => JSON.parse(String(text)) as unknown);
+  e.extendFilter('toJson', (v: unknown) => JSON.stringify(v, withoutTwigKeys));
+  e.extendFilter('json', (v: unknown) => JSON.stringify(v, withoutTwigKeys));
   e.extendFilter('number', (v: unknown) => Number(v));
   e.extendFilter('values', (v: unknown) => Object.values((v ?? {}) as Record<string, unknown>));
+  e.extendFilter('base64encode', (v: unknown) => Buffer.from(String(v), 'utf8').toString('base64'));
+  e.extendFilter('base64decode', (v: unknown) => Buffer.from(String(v), 'base64').toString('utf8'));
   // Pebble's date filter takes Java DateTimeFormatter patterns; luxon's tokens match the common ones.
   e.extendFilter('date', (v: unknown, args?: unknown[]) => {
     const pattern = args?.[0];
@@ -56,6 +58,13 @@ function twig(): TwigStatic {
   });
   engine = e;
   return e;
+}
+
+/** twig.js records a hash literal's key order in a `_keys` list; Pebble's maps have no such entry. */
+function withoutTwigKeys(this: unknown, key: string, value: unknown): unknown {
+  if (key !== '_keys' || !Array.isArray(value)) return value;
+  const own = Object.keys(this as object).filter((k) => k !== '_keys');
+  return value.length === own.length && value.every((k) => own.includes(k)) ? undefined : value;
 }
 
 const SINGLE_EXPRESSION = /^\s*\{\{((?:(?!\{\{|\}\}).)*)\}\}\s*$/s;

@@ -25,7 +25,11 @@ tasks:
   ],
   props: z.strictObject({
     ...connectionProps,
-    url: z.string().describe('The absolute http(s) URL to purge, e.g. https://www.example.com/path?q=1.'),
+    url: z
+      .string()
+      .describe(
+        'The URL to purge, e.g. https://www.example.com/path?q=1 (a scheme is optional, as for Fastly).',
+      ),
     soft: booleanish()
       .default(false)
       .describe('Mark the object stale instead of evicting it (Fastly-Soft-Purge: 1).'),
@@ -46,7 +50,8 @@ tasks:
     ctx.logger.info(`${props.soft ? 'Soft-purged' : 'Purged'} ${props.url} (purge id ${result.id})`);
     let verification: VerifyResult | undefined;
     if (props.verify) {
-      verification = await verifyPurge(props.url, { edgeEndpoint: ctx.env.KESTRA_FASTLY_EDGE_ENDPOINT });
+      const absolute = props.url.includes('://') ? props.url : `https://${props.url}`;
+      verification = await verifyPurge(absolute, { edgeEndpoint: ctx.env.KESTRA_FASTLY_EDGE_ENDPOINT });
       ctx.logger.info(
         `Verified ${props.url}: X-Cache ${verification.xCache ?? '(none)'}, Age ${verification.age ?? '(none)'}`,
       );
