@@ -127,7 +127,7 @@ test('Java-valid properties: options, any field name, any threshold, by in any c
   const run = (def: unknown, props: object) => runTask(def as TaskDefinition, { ...conn, ...props }, ctx);
   const warnings: string[] = [];
   const stats = (await runTask(
-    Stats as TaskDefinition,
+    Stats,
     {
       ...conn,
       serviceId: SERVICE,
@@ -177,7 +177,7 @@ test('options.timeout bounds each request: a hung API fails with a timeout inste
   const s = await sim(t, { faults: { rateHang: 1 } });
   await assert.rejects(
     runTask(
-      PurgeKey as TaskDefinition,
+      PurgeKey,
       {
         apiToken: 't',
         baseUrl: s.url,

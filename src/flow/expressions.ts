@@ -64,7 +64,10 @@ function twig(): TwigStatic {
 function withoutTwigKeys(this: unknown, key: string, value: unknown): unknown {
   if (key !== '_keys' || !Array.isArray(value)) return value;
   const own = Object.keys(this as object).filter((k) => k !== '_keys');
-  return value.length === own.length && value.every((k) => own.includes(k)) ? undefined : value;
+  const keys = value as unknown[];
+  return keys.length === own.length && keys.every((k) => typeof k === 'string' && own.includes(k))
+    ? undefined
+    : value;
 }
 
 const SINGLE_EXPRESSION = /^\s*\{\{((?:(?!\{\{|\}\}).)*)\}\}\s*$/s;

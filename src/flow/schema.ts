@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { TASKS, TRIGGERS } from '../tasks/index.js';
+import { DEPRECATED_TYPES, TASKS, TRIGGERS } from '../tasks/index.js';
 import type { TaskDefinition } from '../tasks/task.js';
 import { flowSchema, inputSchema, taskCommonSchema, triggerCommonSchema } from './model.js';
 
@@ -62,7 +62,18 @@ export function flowJsonSchema(): Json {
   const ifProps = defs['io.kestra.plugin.core.flow.If']?.properties as Record<string, Json>;
   ifProps.then = { type: 'array', minItems: 1, items: ref('task') };
   ifProps.else = { type: 'array', minItems: 1, items: ref('task') };
-  defs.task = { anyOf: Object.values(TASKS).map((d) => ref(d.type)) };
+  // Older type names the loader still accepts (the Java plugin's): each a copy under its own name.
+  for (const [alias, type] of Object.entries(DEPRECATED_TYPES)) {
+    const def = defs[type] as { properties: Record<string, Json>; description?: string };
+    defs[alias] = {
+      ...def,
+      description: `Deprecated: the older name of ${type}. ${def.description ?? ''}`.trim(),
+      properties: { ...def.properties, type: { const: alias } },
+    };
+  }
+  defs.task = {
+    anyOf: [...Object.values(TASKS).map((d) => d.type), ...Object.keys(DEPRECATED_TYPES)].map(ref),
+  };
 
   const flow = toJson(flowSchema);
   const flowProps = flow.properties as Record<string, Json>;
