@@ -1,4 +1,5 @@
 import { InvalidInputError } from './errors.js';
+import { type LogEvent, logEvents } from './flow/events.js';
 
 /** Log levels, least severe first (Kestra's). */
 export const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
@@ -86,6 +87,15 @@ export function createLogger(
   const log = (level: Level, message: string) => {
     if (LEVELS.indexOf(level) < min) return;
     const text = masker.mask(message);
+    if (logEvents.hasSubscribers) {
+      const event: LogEvent = {
+        time: new Date().toISOString(),
+        level,
+        message: text,
+        fields: options.fields ?? {},
+      };
+      logEvents.publish(event);
+    }
     if (options.json) {
       write(JSON.stringify({ time: new Date().toISOString(), level, ...options.fields, message: text }));
     } else {

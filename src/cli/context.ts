@@ -2,7 +2,8 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { InvalidInputError } from '../errors.js';
 import { validateToken } from '../fastly/client.js';
 import { createLogger, Masker } from '../logger.js';
-import { parseProps, type TaskContext, type TaskDefinition } from '../tasks/task.js';
+import type { FastlyClient } from '../fastly/client.js';
+import type { TaskContext, TaskDefinition } from '../tasks/task.js';
 import { startProgress } from './progress.js';
 
 export interface ConnectionOptions {
@@ -78,6 +79,8 @@ export async function executeTask<O>(
   progressLabel?: string,
 ): Promise<O> {
   const { logger, transport } = cliTransport(opts, props.apiToken as string | undefined);
+  // Loaded here, not at the top: task schemas bring zod, which the purge commands never need.
+  const { parseProps } = await import('../tasks/task.js');
   const parsed = parseProps(task, props, task.type.replace('io.kestra.plugin.fastly.', ''));
   const progress = progressLabel && !opts.json ? startProgress(progressLabel) : undefined;
   const ctx: TaskContext = {
@@ -104,10 +107,44 @@ export async function runTaskCommand<O>(
   human: (outputs: O) => string,
   progressLabel?: string,
 ): Promise<O> {
+  return printOutputs(() => executeTask<O>(task, props, opts, progressLabel), opts, human);
+}
+
+/**
+ * Like runTaskCommand for a command that calls the fastly layer itself (the purge commands: a cold
+ * start that loads no task schema, hence no zod). The fastly layer validates every value it sends.
+ */
+export async function runClientCommand<O>(
+  opts: ConnectionOptions,
+  work: (client: FastlyClient, onProgress?: (done: number, total: number) => void) => Promise<O>,
+  human: (outputs: O) => string,
+  progressLabel?: string,
+): Promise<O> {
+  return printOutputs(
+    async () => {
+      const client = await clientFrom(opts);
+      const progress = progressLabel && !opts.json ? startProgress(progressLabel) : undefined;
+      try {
+        return await work(client, progress?.update);
+      } finally {
+        progress?.stop();
+      }
+    },
+    opts,
+    human,
+  );
+}
+
+/** Prints outputs as one JSON document with --json, else through `human`; partial outputs travel with an error. */
+async function printOutputs<O>(
+  run: () => Promise<O>,
+  opts: ConnectionOptions,
+  human: (outputs: O) => string,
+): Promise<O> {
   const print = (o: O) =>
     process.stdout.write(opts.json ? `${JSON.stringify(o, null, 2)}\n` : `${human(o)}\n`);
   try {
-    const outputs = await executeTask<O>(task, props, opts, progressLabel);
+    const outputs = await run();
     print(outputs);
     return outputs;
   } catch (err) {
@@ -118,7 +155,7 @@ export async function runTaskCommand<O>(
 }
 
 /** A client for commands that call the fastly layer directly (streaming output). */
-export async function clientFrom(opts: ConnectionOptions) {
+export async function clientFrom(opts: ConnectionOptions): Promise<FastlyClient> {
   const { FastlyClient, resolveEndpoint } = await import('../fastly/client.js');
   const token = resolveToken(opts);
   const baseUrl = resolveEndpoint(opts.endpoint, process.env, '--endpoint');

@@ -37,22 +37,69 @@ export async function openOutput(
   };
 }
 
-async function write(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, 'drain');
+export async function write(out: Writable, data: string | Buffer): Promise<void> {
+  if (!out.write(data)) await once(out, 'drain');
 }
 
-/** A value as one cell of text: strings as they are, absent as empty, anything else as JSON. */
-function cellText(v: unknown): string {
+export function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
-
-function csvCell(v: unknown): string {
-  const s = cellText(v);
+  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 const TABLE_FIELDS = ['requests', 'hits', 'miss', 'hit_ratio', 'bandwidth', 'status_5xx'];
+
+/** What a points writer carries from page to page: the columns, set by the first point. */
+export interface PointsFormatState {
+  columns?: string[] | undefined;
+}
+
+/** One page of points as CSV, NDJSON or table lines (the header first on the first page). */
+export function formatPage(
+  page: StatsPage<PointsByService>,
+  format: Format,
+  state: PointsFormatState,
+  field?: string,
+): { text: string; rows: number } {
+  // A 35-day minute backfill is 50,000 points of ~170 fields: no per-point copies, one string per page.
+  let chunk = '';
+  let rows = 0;
+  for (const [serviceId, points] of Object.entries(page.data)) {
+    for (const point of points) {
+      if (point.service_id === undefined) point.service_id = serviceId;
+      if (format === 'ndjson') {
+        chunk += `${JSON.stringify(point)}\n`;
+      } else if (format === 'csv') {
+        if (!state.columns) {
+          const rest = Object.keys(point)
+            .filter((k) => k !== 'service_id' && k !== 'start_time')
+            .sort();
+          state.columns = ['service_id', 'start_time', ...rest];
+          chunk += `${state.columns.join(',')}\n`;
+        }
+        const columns = state.columns;
+        let line = '';
+        for (let i = 0; i < columns.length; i++) {
+          const v = point[columns[i] as string];
+          line += (i ? ',' : '') + (typeof v === 'number' ? String(v) : csvCell(v));
+        }
+        chunk += `${line}\n`;
+      } else {
+        const fields = field ? [field] : TABLE_FIELDS;
+        if (!state.columns) {
+          state.columns = fields;
+          const head = ['time (UTC)'.padEnd(20), 'service'.padEnd(22), ...fields.map((f) => f.padStart(14))];
+          chunk += `${head.join(' ')}\n`;
+        }
+        const time = new Date(point.start_time * 1000).toISOString().slice(0, 16).replace('T', ' ');
+        const cells = fields.map((f) => String(point[f] ?? '').padStart(14));
+        chunk += `${[time.padEnd(20), String(point.service_id).padEnd(22), ...cells].join(' ')}\n`;
+      }
+      rows++;
+    }
+  }
+  return { text: chunk, rows };
+}
 
 /** Streams paginated points as CSV, NDJSON or a table, page by page, holding one page at a time. */
 export async function writePoints(
@@ -61,49 +108,12 @@ export async function writePoints(
   out: Writable,
   field?: string,
 ): Promise<number> {
-  let columns: string[] | undefined;
+  const state: PointsFormatState = {};
   let rows = 0;
   for await (const page of pages) {
-    // A 35-day minute backfill is 50,000 points of ~170 fields: no per-point copies, one write per page.
-    let chunk = '';
-    for (const [serviceId, points] of Object.entries(page.data)) {
-      for (const point of points) {
-        if (point.service_id === undefined) point.service_id = serviceId;
-        if (format === 'ndjson') {
-          chunk += `${JSON.stringify(point)}\n`;
-        } else if (format === 'csv') {
-          if (!columns) {
-            const rest = Object.keys(point)
-              .filter((k) => k !== 'service_id' && k !== 'start_time')
-              .sort();
-            columns = ['service_id', 'start_time', ...rest];
-            chunk += `${columns.join(',')}\n`;
-          }
-          let line = '';
-          for (let i = 0; i < columns.length; i++) {
-            const v = point[columns[i] as string];
-            line += (i ? ',' : '') + (typeof v === 'number' ? String(v) : csvCell(v));
-          }
-          chunk += `${line}\n`;
-        } else {
-          const fields = field ? [field] : TABLE_FIELDS;
-          if (!columns) {
-            columns = fields;
-            const head = [
-              'time (UTC)'.padEnd(20),
-              'service'.padEnd(22),
-              ...fields.map((f) => f.padStart(14)),
-            ];
-            chunk += `${head.join(' ')}\n`;
-          }
-          const time = new Date(point.start_time * 1000).toISOString().slice(0, 16).replace('T', ' ');
-          const cells = fields.map((f) => cellText(point[f]).padStart(14));
-          chunk += `${[time.padEnd(20), String(point.service_id).padEnd(22), ...cells].join(' ')}\n`;
-        }
-        rows++;
-      }
-    }
-    await write(out, chunk);
+    const r = formatPage(page, format, state, field);
+    rows += r.rows;
+    await write(out, r.text);
   }
   return rows;
 }
@@ -132,9 +142,9 @@ export async function writeRows(
     await write(out, `${columns.join(',')}\n`);
     for (const r of rows) await write(out, `${columns.map((c) => csvCell(r[c])).join(',')}\n`);
   } else {
-    const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cellText(r[c]).length)));
+    const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
     await write(out, `${columns.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}\n`);
     for (const r of rows)
-      await write(out, `${columns.map((c, i) => cellText(r[c]).padEnd(widths[i] ?? 0)).join('  ')}\n`);
+      await write(out, `${columns.map((c, i) => String(r[c] ?? '').padEnd(widths[i] ?? 0)).join('  ')}\n`);
   }
 }

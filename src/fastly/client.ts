@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, type Dispatcher } from 'undici';
 import { InvalidInputError, show } from '../errors.js';
 import { firstHeader, type HeaderBag, headerRecord } from '../headers.js';
 import { packageVersion } from '../version.js';
@@ -12,6 +11,8 @@ import {
   type RequestInfo,
   type TokenScope,
 } from './errors.js';
+import { type ApiAttemptEvent, apiAttempts } from './observe.js';
+import { HttpTransport, type Transport, TransportError } from './transport.js';
 
 export const DEFAULT_ENDPOINT = 'https://api.fastly.com';
 
@@ -26,7 +27,7 @@ export interface RetryOptions {
   maxDelayMs: number;
   /** HTTP statuses that are retried; any other error status fails at once. */
   statusCodes: readonly number[];
-  /** Statuses whose `Retry-After` (else `Fastly-RateLimit-Reset`) sets the wait instead of the backoff. */
+  /** Statuses whose `Retry-After` (else, on a 429, `Fastly-RateLimit-Reset`) sets the wait instead of the backoff. */
   afterStatusCodes: readonly number[];
   /** A server-requested wait longer than this fails at once instead of sleeping. */
   maxRetryAfterMs: number;
@@ -72,7 +73,8 @@ export interface FastlyClientOptions {
   timeoutMs?: number | undefined;
   retry?: Partial<RetryOptions> | undefined;
   signal?: AbortSignal | undefined;
-  dispatcher?: Dispatcher | undefined;
+  /** Where requests go; default: a keep-alive `node:http(s)` transport owned by this client. */
+  transport?: Transport | undefined;
   onRetry?: RetryHook | undefined;
   /** Source of jitter; replace for deterministic tests. */
   random?: (() => number) | undefined;
@@ -88,11 +90,18 @@ export interface RequestSpec {
   json?: unknown;
   /** Scope the operation needs, named in a 403's hint. */
   scope?: TokenScope | undefined;
+  /**
+   * Turns a 2xx body into `ApiResponse.body` (default: JSON of its UTF-8 text); a throw is retried like
+   * a garbled answer. Stats streaming passes a cheap check and decodes the bytes later itself.
+   */
+  decode?: ((body: Buffer) => unknown) | undefined;
 }
 
 export interface ApiResponse {
   status: number;
   body: unknown;
+  /** Size of the (inflated) body. */
+  bytes: number;
   rateLimit: RateLimitState;
   attempts: number;
 }
@@ -100,21 +109,6 @@ export interface ApiResponse {
 export interface ClientCounters {
   requests: number;
   retries: number;
-}
-
-let sharedAgent: Agent | undefined;
-
-/** One keep-alive pool for every client of the process. */
-export function sharedDispatcher(): Agent {
-  sharedAgent ??= new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128 });
-  return sharedAgent;
-}
-
-/** Closes the shared pool (lets a short-lived process exit without waiting for idle sockets). */
-export async function closeSharedDispatcher(): Promise<void> {
-  const agent = sharedAgent;
-  sharedAgent = undefined;
-  await agent?.close();
 }
 
 export function isLoopbackHost(hostname: string): boolean {
@@ -191,13 +185,8 @@ const RETRYABLE_CODES = new Set([
   'EPIPE',
   'ETIMEDOUT',
   'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
-  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'TRUNCATED',
+  'BAD_ENCODING',
   'TIMEOUT',
   'BAD_JSON',
 ]);
@@ -243,7 +232,7 @@ export class FastlyClient {
   readonly #timeoutMs: number;
   readonly #retry: RetryOptions;
   readonly #signal: AbortSignal | undefined;
-  readonly #dispatcher: Dispatcher;
+  #transport: Transport | undefined;
   readonly #onRetry: RetryHook | undefined;
   readonly #random: () => number;
 
@@ -256,7 +245,7 @@ export class FastlyClient {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#signal = options.signal;
-    this.#dispatcher = options.dispatcher ?? sharedDispatcher();
+    this.#transport = options.transport;
     this.#onRetry = options.onRetry;
     this.#random = options.random ?? Math.random;
   }
@@ -283,8 +272,10 @@ export class FastlyClient {
     return `FastlyClient { baseUrl: '${this.baseUrl}' }`;
   }
 
-  get dispatcher(): Dispatcher {
-    return this.#dispatcher;
+  /** The transport, created on first use so that constructing a client opens and loads nothing. */
+  get transport(): Transport {
+    this.#transport ??= new HttpTransport();
+    return this.#transport;
   }
 
   async request(spec: RequestSpec): Promise<ApiResponse> {
@@ -299,16 +290,22 @@ export class FastlyClient {
       let reason: string;
       let waitMs: number | undefined;
       try {
-        const res = await this.#attempt(spec, request.path);
+        const res = await this.#attempt(spec, request.path, attempt);
         if (res.status < 400) {
-          return { status: res.status, body: res.body, rateLimit: res.rateLimit, attempts: attempt };
+          return {
+            status: res.status,
+            body: res.body,
+            bytes: res.bytes,
+            rateLimit: res.rateLimit,
+            attempts: attempt,
+          };
         }
         error = new FastlyApiError({
           operation: spec.operation,
           request,
           status: res.status,
           headers: headerRecord(res.headers),
-          ...parseErrorBody(res.text),
+          ...parseErrorBody(res.raw.toString('utf8')),
           rateLimit: res.rateLimit,
           scope: spec.scope,
           attempts: attempt,
@@ -378,11 +375,21 @@ export class FastlyClient {
   async #attempt(
     spec: RequestSpec,
     path: string,
-  ): Promise<{ status: number; headers: HeaderBag; text: string; body: unknown; rateLimit: RateLimitState }> {
+    attempt: number,
+  ): Promise<{
+    status: number;
+    headers: HeaderBag;
+    raw: Buffer;
+    bytes: number;
+    body: unknown;
+    rateLimit: RateLimitState;
+  }> {
     const headers: Record<string, string> = {
       'fastly-key': this.#token,
       accept: 'application/json',
       'user-agent': `kestra-plugin-fastly/${packageVersion()}`,
+      // Stats pages are large JSON; Fastly gzips them when asked (about a tenth on the wire).
+      'accept-encoding': 'gzip',
       ...spec.headers,
     };
     let body: string | undefined;
@@ -394,35 +401,52 @@ export class FastlyClient {
     const signal = this.#signal ? AbortSignal.any([this.#signal, timeout]) : timeout;
     this.counters.requests++;
     let status: number;
-    let text: string;
-    let rateLimit: RateLimitState;
+    let raw: Buffer;
     let responseHeaders: HeaderBag;
+    let rateLimit: RateLimitState | undefined;
+    const t0 = performance.now();
+    let outcome: number | string = 'ENETWORK';
     try {
-      const res = await this.#dispatcher.request({
+      const res = await this.transport.request({
         origin: this.#origin,
         path,
         method: spec.method,
         headers,
         body,
         signal,
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs,
       });
-      status = res.statusCode;
+      status = res.status;
       responseHeaders = res.headers;
       rateLimit = parseRateLimit(res.headers, Date.now());
-      text = await res.body.text();
+      raw = res.body;
+      outcome = status;
     } catch (err) {
+      const e = err as { code?: string; message?: string };
+      outcome = this.#signal?.aborted ? 'ABORTED' : timeout.aborted ? 'TIMEOUT' : (e.code ?? 'ENETWORK');
       if (this.#signal?.aborted) throw this.#signal.reason ?? err;
       if (timeout.aborted)
         throw new AttemptError('TIMEOUT', `no complete answer within ${this.#timeoutMs} ms`, { cause: err });
-      const e = err as { code?: string; message?: string };
-      throw new AttemptError(e.code ?? 'ENETWORK', describeNetworkError(e), { cause: err });
+      if (err instanceof TransportError)
+        throw new AttemptError(err.code, err.message, { cause: err.cause ?? err });
+      throw new AttemptError(e.code ?? 'ENETWORK', e.message ?? 'network error', { cause: err });
+    } finally {
+      // Every attempt, for whoever observes (the server's metrics); free when no one does.
+      if (apiAttempts.hasSubscribers) {
+        const event: ApiAttemptEvent = {
+          operation: spec.operation,
+          attempt,
+          status: outcome,
+          durationMs: performance.now() - t0,
+          rateLimit,
+        };
+        apiAttempts.publish(event);
+      }
     }
     let parsed: unknown;
     if (status < 400) {
       try {
-        parsed = text === '' ? undefined : JSON.parse(text);
+        parsed =
+          raw.length === 0 ? undefined : spec.decode ? spec.decode(raw) : JSON.parse(raw.toString('utf8'));
       } catch (err) {
         throw new AttemptError('BAD_JSON', `the ${status} response body is not JSON (truncated or garbled)`, {
           cause: err,
@@ -431,23 +455,13 @@ export class FastlyClient {
       if (parsed === undefined)
         throw new FastlyResponseError(spec.operation, `empty ${status} response body`);
     }
-    return { status, headers: responseHeaders, text, body: parsed, rateLimit };
-  }
-}
-
-function describeNetworkError(e: { code?: string; message?: string }): string {
-  switch (e.code) {
-    case 'ECONNREFUSED':
-      return 'connection refused by the API endpoint';
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return 'connection reset by the API endpoint';
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
-      return 'the API endpoint stopped answering';
-    case 'ENOTFOUND':
-      return 'the API endpoint host name does not resolve';
-    default:
-      return e.message ?? 'network error';
+    return {
+      status,
+      headers: responseHeaders,
+      raw,
+      bytes: raw.length,
+      body: parsed,
+      rateLimit: rateLimit ?? {},
+    };
   }
 }

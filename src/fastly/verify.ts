@@ -1,7 +1,7 @@
-import type { Dispatcher } from 'undici';
 import { firstHeader } from '../headers.js';
-import { isLoopbackHost, sharedDispatcher } from './client.js';
+import { isLoopbackHost } from './client.js';
 import { FastlyNetworkError } from './errors.js';
+import { HttpTransport, type Transport } from './transport.js';
 
 export interface VerifyResult {
   /** HTTP status of the edge's answer. */
@@ -18,7 +18,8 @@ export interface VerifyOptions {
    * kept and `Host` names the URL's host. Used to verify against the simulator.
    */
   edgeEndpoint?: string | undefined;
-  dispatcher?: Dispatcher | undefined;
+  /** Default: a transport of its own, closed afterwards. */
+  transport?: Transport | undefined;
   timeoutMs?: number | undefined;
 }
 
@@ -40,20 +41,19 @@ export async function verifyPurge(url: string, options: VerifyOptions = {}): Pro
     origin = edge.origin;
     headers.host = target.host;
   }
+  const transport = options.transport ?? new HttpTransport({ maxSockets: 1 });
   try {
-    const res = await (options.dispatcher ?? sharedDispatcher()).request({
+    const res = await transport.request({
       origin,
       path: target.pathname + target.search,
       method: 'GET',
       headers,
-      headersTimeout: options.timeoutMs ?? 10_000,
-      bodyTimeout: options.timeoutMs ?? 10_000,
+      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
     });
-    await res.body.dump();
     const one = (name: string) => firstHeader(res.headers, name) ?? null;
     const age = one('age');
     return {
-      status: res.statusCode,
+      status: res.status,
       xCache: one('x-cache'),
       age: age === null ? null : Number(age),
       surrogateKey: one('surrogate-key'),
@@ -67,5 +67,7 @@ export async function verifyPurge(url: string, options: VerifyOptions = {}): Pro
       1,
       { cause: err, request: { method: 'GET', path: target.pathname + target.search } },
     );
+  } finally {
+    if (!options.transport) transport.close();
   }
 }

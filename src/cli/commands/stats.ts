@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { historicalPages, type PointsByService } from '../../fastly/stats.js';
+import { historicalPages, historicalRawPages, type PointsByService } from '../../fastly/stats.js';
 import type { StatsMeta, StatsPoint } from '../../fastly/types.js';
 import { InvalidInputError } from '../../errors.js';
 import { AggregateStats, MonthToDateUsage, Stats, Usage } from '../../tasks/index.js';
@@ -23,6 +23,7 @@ import {
 } from '../format.js';
 import { startProgress } from '../progress.js';
 import type { Report } from '../report/html.js';
+import { writeRawPoints } from '../transcode.js';
 
 interface StatsFlags extends ConnectionOptions {
   serviceId?: string;
@@ -99,26 +100,6 @@ async function writeReport(report: Report, output: string | undefined): Promise<
   process.stderr.write(`Wrote a report of ${report.sections.length} section(s) to ${output}\n`);
 }
 
-const BOUNDED_HEAP = ['--max-old-space-size=96', '--max-semi-space-size=4'];
-
-/**
- * Streamed output holds one page at a time, but at ~50 MB/s of JSON V8 lets garbage pile up to
- * 250+ MB before collecting. Its heap limits can only be set at start-up, so the streaming command
- * runs itself once more with a bounded heap (peak RSS ~140 MB for a 35-day minute backfill).
- * Returns true when the child ran the command.
- */
-async function rerunWithBoundedHeap(): Promise<boolean> {
-  if (process.env.KESTRA_FASTLY_BOUNDED_HEAP || !process.argv[1]) return false;
-  const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, [...BOUNDED_HEAP, process.argv[1], ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, KESTRA_FASTLY_BOUNDED_HEAP: '1' },
-  });
-  const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
-  process.exitCode = code;
-  return true;
-}
-
 /** Runs a task and prints its outputs: JSON with --json, else rows in the chosen format. */
 async function printTask(
   task: TaskDefinition,
@@ -150,7 +131,11 @@ export function registerStats(program: Command): void {
     .option('--field <field>', 'only this field, e.g. status_5xx')
     .option('--services <ids>', 'without --service-id: comma-separated service IDs')
     .option('--chart <field>', 'draw this field over time in the terminal')
-    .option('--concurrency <n>', 'pages fetched at once (default 12)', intArg('--concurrency', 1, 64))
+    .option(
+      '--concurrency <n>',
+      'most pages fetched at once (default 64, fewer for large pages)',
+      intArg('--concurrency', 1, 64),
+    )
     .action(async (opts: StatsFlags) => {
       const format = parseFormat(opts.format, CHART_FORMATS);
       const query = {
@@ -182,13 +167,23 @@ export function registerStats(program: Command): void {
         progress?.stop();
         return writeReport(report, opts.output);
       }
-      if (await rerunWithBoundedHeap()) return;
       const progress = startProgress('Fetching pages');
-      const pages = historicalPages(await clientFrom(opts), {
-        ...query,
-        concurrency: opts.concurrency,
-        onProgress: progress?.update,
-      });
+      const client = await clientFrom(opts);
+      const pageQuery = { ...query, concurrency: opts.concurrency, onProgress: progress?.update };
+      if (!opts.chart && (format === 'csv' || format === 'ndjson')) {
+        // Streamed page by page, each page's JSON transcoded straight to lines.
+        const pages = historicalRawPages(client, pageQuery);
+        const { out, done } = await openOutput(opts.output);
+        try {
+          const rows = await writeRawPoints(pages, format, out);
+          progress?.stop();
+          if (opts.output) process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
+        } finally {
+          await done();
+        }
+        return;
+      }
+      const pages = historicalPages(client, pageQuery);
       if (opts.chart) {
         const merged: PointsByService = {};
         for await (const page of pages) {
