@@ -32,11 +32,11 @@ declare module 'fastly' {
     by?: string;
     region?: string;
   }
-  class ApiClient {
+  export class ApiClient {
     authenticate(token: string): void;
     buildUrl(path: string, params: unknown, reserved: unknown, basePath?: string): string;
   }
-  class PurgeApi {
+  export class PurgeApi {
     constructor(client: ApiClient);
     purgeSingleUrl(o: { cached_url: string }): Promise<PurgeResponse>;
     purgeTag(o: {
@@ -47,7 +47,7 @@ declare module 'fastly' {
     bulkPurgeTag(o: { service_id: string; purge_response: { surrogate_keys: string[] } }): Promise<unknown>;
     purgeAll(o: { service_id: string }): Promise<{ status: string }>;
   }
-  class HistoricalApi {
+  export class HistoricalApi {
     constructor(client: ApiClient);
     getHistStats(o: Query): Promise<Envelope<Record<string, Point[]>>>;
     getHistStatsField(o: Query & { field: string }): Promise<Envelope<Record<string, Point[]>>>;
