@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { loadFlowFile } from '../src/flow/load.js';
 import { flowJsonSchema } from '../src/flow/schema.js';
 import { DEPRECATED_TYPES, PurgeKey, Stats, StatsTrigger } from '../src/tasks/index.js';
-import { runTask, silentLogger, type TaskDefinition } from '../src/tasks/task.js';
+import { silentLogger } from '../src/logger.js';
+import { runTask, type TaskDefinition } from '../src/tasks/task.js';
 import { runCli, SERVICE, sim } from './helpers.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/java-examples');
@@ -142,7 +143,7 @@ test('Java-valid properties: options, any field name, any threshold, by in any c
   const run = (def: unknown, props: object) => runTask(def as TaskDefinition, { ...conn, ...props }, ctx);
   const warnings: string[] = [];
   const stats = (await runTask(
-    Stats as TaskDefinition,
+    Stats,
     {
       ...conn,
       serviceId: SERVICE,
@@ -192,7 +193,7 @@ test('options.timeout bounds each request: a hung API fails with a timeout inste
   const s = await sim(t, { faults: { rateHang: 1 } });
   await assert.rejects(
     runTask(
-      PurgeKey as TaskDefinition,
+      PurgeKey,
       {
         apiToken: 't',
         baseUrl: s.url,
