@@ -125,7 +125,7 @@ const CASES: Case[] = [
   {
     name: 'endpoint flag not a URL',
     args: ['purge', 'key', 'k', '--endpoint', 'api fastly'],
-    error: /baseUrl: "api fastly" is not a URL/,
+    error: /--endpoint: "api fastly" is not a URL/,
   },
   { name: 'soft purge-all', args: ['purge', 'all', '--soft'], error: /purge-all cannot be soft/ },
   {

@@ -13,7 +13,7 @@ import { durationMs, parseDuration } from '../src/duration.js';
 import { ManualClock } from '../src/flow/clock.js';
 import { runFlow } from '../src/flow/executor.js';
 import { parseFlow } from '../src/flow/load.js';
-import { createLogger } from '../src/flow/logger.js';
+import { createLogger } from '../src/logger.js';
 import { Scheduler, type SchedulerEvent } from '../src/flow/scheduler.js';
 import { StateStore } from '../src/flow/state.js';
 import type { StatsPoint } from '../src/fastly/types.js';
@@ -78,7 +78,7 @@ class FakeApi {
           if (fail) reject(new Error('HTTP 503 (injected)'));
           else {
             const value = this.breach(window.to * 1000) ? 100 : 0;
-            resolve([{ start_time: window.to - 60, status_5xx: value } as unknown as StatsPoint]);
+            resolve([{ start_time: window.to - 60, status_5xx: value }]);
           }
         });
         ctx.signal?.addEventListener(
@@ -165,7 +165,7 @@ async function play(sc: Scenario) {
       }
     });
     sch.load(true);
-    sch.recover();
+    void sch.recover();
     sch.start();
     return sch;
   };
@@ -260,7 +260,7 @@ function checkInvariants(sc: Scenario, r: Awaited<ReturnType<typeof play>>): voi
   }
   for (const f of readdirSync(join(r.stateDir, 'triggers'))) {
     if (!f.endsWith('.json')) continue;
-    const st = JSON.parse(readFileSync(join(r.stateDir, 'triggers', f), 'utf8'));
+    const st = JSON.parse(readFileSync(join(r.stateDir, 'triggers', f), 'utf8')) as { pending?: unknown };
     assert.equal(st.pending, undefined, `${f}: nothing left pending after a graceful stop`);
   }
 }

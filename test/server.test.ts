@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ManualClock } from '../src/flow/clock.js';
-import { createLogger } from '../src/flow/logger.js';
+import { createLogger } from '../src/logger.js';
 import { Scheduler, type SchedulerEvent, type SchedulerOptions } from '../src/flow/scheduler.js';
 import { StateStore } from '../src/flow/state.js';
 import { runCli, SERVICE, SERVICE2, sim } from './helpers.js';
@@ -92,7 +92,7 @@ test('CROSSING: a sustained breach fires exactly once, across kill -9 and restar
   assert.equal(history.length, 1, 'one crossing, one execution');
   const state = JSON.parse(
     await readFile(join(dir, 'state', 'triggers', 'company.ops.alert.t.json'), 'utf8'),
-  );
+  ) as { armed: boolean; pending?: unknown; fired: number };
   assert.equal(state.armed, false);
   assert.equal(state.fired, 1);
 });

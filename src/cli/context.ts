@@ -1,7 +1,7 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { InvalidInputError } from '../errors.js';
 import { validateToken } from '../fastly/client.js';
-import { createLogger, Masker } from '../flow/logger.js';
+import { createLogger, Masker } from '../logger.js';
 import type { FastlyClient } from '../fastly/client.js';
 import type { TaskContext, TaskDefinition } from '../tasks/task.js';
 import { startProgress } from './progress.js';
@@ -156,7 +156,8 @@ async function printOutputs<O>(
 
 /** A client for commands that call the fastly layer directly (streaming output). */
 export async function clientFrom(opts: ConnectionOptions): Promise<FastlyClient> {
-  const { FastlyClient } = await import('../fastly/client.js');
+  const { FastlyClient, resolveEndpoint } = await import('../fastly/client.js');
   const token = resolveToken(opts);
-  return new FastlyClient({ token, baseUrl: opts.endpoint, ...cliTransport(opts, token).transport });
+  const baseUrl = resolveEndpoint(opts.endpoint, process.env, '--endpoint');
+  return new FastlyClient({ token, baseUrl, ...cliTransport(opts, token).transport });
 }

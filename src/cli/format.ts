@@ -41,9 +41,14 @@ export async function write(out: Writable, data: string | Buffer): Promise<void>
   if (!out.write(data)) await once(out, 'drain');
 }
 
-export function csvCell(v: unknown): string {
+/** A value as one cell of text: strings as they are, absent as empty, anything else as JSON. */
+function cellText(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+export function csvCell(v: unknown): string {
+  const s = cellText(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
@@ -92,7 +97,7 @@ export function formatPage(
           chunk += `${head.join(' ')}\n`;
         }
         const time = new Date(point.start_time * 1000).toISOString().slice(0, 16).replace('T', ' ');
-        const cells = fields.map((f) => String(point[f] ?? '').padStart(14));
+        const cells = fields.map((f) => cellText(point[f]).padStart(14));
         chunk += `${[time.padEnd(20), String(point.service_id).padEnd(22), ...cells].join(' ')}\n`;
       }
       rows++;
@@ -142,9 +147,9 @@ export async function writeRows(
     await write(out, `${columns.join(',')}\n`);
     for (const r of rows) await write(out, `${columns.map((c) => csvCell(r[c])).join(',')}\n`);
   } else {
-    const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
+    const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cellText(r[c]).length)));
     await write(out, `${columns.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}\n`);
     for (const r of rows)
-      await write(out, `${columns.map((c, i) => String(r[c] ?? '').padEnd(widths[i] ?? 0)).join('  ')}\n`);
+      await write(out, `${columns.map((c, i) => cellText(r[c]).padEnd(widths[i] ?? 0)).join('  ')}\n`);
   }
 }

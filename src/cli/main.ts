@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { KestraFastlyError } from '../errors.js';
+import { InvalidInputError, KestraFastlyError } from '../errors.js';
 import { packageVersion } from '../version.js';
 
 function buildProgram(): Command {
@@ -30,6 +30,11 @@ const COMMANDS: Record<string, Loader> = {
   demo: () => import('./commands/demo.js').then((m) => m.registerDemo),
 };
 
+/** The CLI's contract: 2 for input the user must fix, 1 for everything that failed at run time. */
+function exitCodeOf(err: KestraFastlyError): 1 | 2 {
+  return err instanceof InvalidInputError ? 2 : 1;
+}
+
 /** Runs the CLI; returns the exit code (0 ok, 1 run-time failure, 2 invalid input or usage). */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -52,7 +57,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof KestraFastlyError) {
       process.stderr.write(`error: ${err.message}\n`);
-      return err.exitCode;
+      return exitCodeOf(err);
     }
     const e = err as Error;
     process.stderr.write(`error: unexpected failure: ${e?.message ?? String(err)}\n`);
@@ -61,7 +66,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv).then((code) => {
-  // A command may have set a failing exit code itself after printing its result.
-  process.exitCode = code === 0 ? (process.exitCode ?? 0) : code;
-});
+main(process.argv).then(
+  (code) => {
+    // A command may have set a failing exit code itself after printing its result.
+    process.exitCode = code === 0 ? (process.exitCode ?? 0) : code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`error: unexpected failure: ${(err as Error)?.message}\n`);
+    process.exitCode = 1;
+  },
+);

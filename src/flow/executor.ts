@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidInputError, KestraFastlyError } from '../errors.js';
-import { type Logger, type Metric, parseProps, type TaskContext } from '../tasks/task.js';
+import { type Metric, parseProps, type TaskContext } from '../tasks/task.js';
+import type { Logger } from '../logger.js';
 import { parseDuration } from '../duration.js';
 import { isTruthy, renderValue } from './expressions.js';
 import type { Flow, TaskNode } from './load.js';
-import { createLogger, type Level, Masker } from './logger.js';
+import { createLogger, type Level, Masker } from '../logger.js';
 import type { RetryDef } from './model.js';
 import { executionEvents } from './events.js';
 import { SecretStore } from './secrets.js';

@@ -13,7 +13,16 @@ export {
   type TaskNode,
   type TriggerNode,
 } from './load.js';
-export { createLogger, LEVELS, Masker, parseLevel, type Level, type LoggerOptions } from './logger.js';
+export {
+  createLogger,
+  LEVELS,
+  Masker,
+  parseLevel,
+  silentLogger,
+  type Level,
+  type Logger,
+  type LoggerOptions,
+} from '../logger.js';
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export {
   Scheduler,

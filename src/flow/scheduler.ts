@@ -19,12 +19,12 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import type { PointsFetcher } from '../tasks/stats/StatsTrigger.js';
-import type { Logger, TaskContext } from '../tasks/task.js';
+import type { TaskContext } from '../tasks/task.js';
 import { type Clock, systemClock } from './clock.js';
 import { type Execution, newId, runFlow } from './executor.js';
 import { type Flow, loadFlowFile, MAX_FLOW_BYTES, parseFlow, type TriggerNode } from './load.js';
 import { triggerEvaluations } from './events.js';
-import { Masker } from './logger.js';
+import { type Logger, Masker } from '../logger.js';
 import { StateStore, type TriggerState } from './state.js';
 import { createTrigger, isSchedulable, PollCache, type TriggerEnv, type TriggerInstance } from './trigger.js';
 
@@ -292,7 +292,7 @@ class TriggerSlot {
         matched: r.matched,
         executionId,
       });
-      this.startExecution(executionId, r.vars);
+      void this.startExecution(executionId, r.vars); // never rejects: run() records its own failures
     } catch (err) {
       if (shutdown.aborted) return;
       state.failures++;
@@ -327,7 +327,7 @@ class TriggerSlot {
       namespace: def.flow.namespace,
       flowId: def.flow.id,
       triggerId: def.node.id,
-      field: String(vars?.field ?? def.node.props.field ?? ''),
+      field: fieldName(vars?.field ?? def.node.props.field),
       threshold: Number(vars?.threshold ?? def.node.props.threshold),
       time: now,
     };
@@ -649,7 +649,7 @@ export class Scheduler {
     for (const slot of this.#slots.values()) slot.disarm();
     this.#shutdown.abort(new Error('the server is stopping'));
     const slots = [...this.#slots.values(), ...this.#retired];
-    await Promise.all(slots.map((s) => s.evaluating));
+    await Promise.all(slots.map((s) => s.evaluating ?? Promise.resolve()));
     const running = slots.map((s) => s.running).filter((p) => p !== undefined);
     if (running.length) {
       this.#o.logger.info(`waiting for ${running.length} running execution(s)`);
@@ -662,4 +662,8 @@ export class Scheduler {
     }
     this.#emit({ type: 'stopped' });
   }
+}
+
+function fieldName(v: unknown): string {
+  return typeof v === 'string' ? v : '';
 }

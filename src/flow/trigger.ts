@@ -24,10 +24,11 @@ import {
   StatsTrigger,
   type StatsTriggerProps,
 } from '../tasks/stats/StatsTrigger.js';
-import { type Logger, parseProps, type TaskContext } from '../tasks/task.js';
+import { parseProps, type TaskContext } from '../tasks/task.js';
+import type { Logger } from '../logger.js';
 import { renderValue } from './expressions.js';
 import type { Flow, TriggerNode } from './load.js';
-import type { Masker } from './logger.js';
+import type { Masker } from '../logger.js';
 import { SecretStore } from './secrets.js';
 
 /** What one evaluation concluded. */

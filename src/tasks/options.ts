@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { durationMs, isoDuration } from '../duration.js';
 import type { FastlyClientOptions } from '../fastly/client.js';
-import type { Logger } from './task.js';
+import type { Logger } from '../logger.js';
 
 /*
  * Kestra's HttpConfiguration (`options` on every task and trigger of the Java plugin), so that a

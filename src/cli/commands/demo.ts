@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { KestraFastlyError } from '../../errors.js';
-import { Masker } from '../../flow/logger.js';
+import { Masker } from '../../logger.js';
 import { runFlowFile } from './flow.js';
 
 /** The package's examples/ folder, found upwards from this module (compiled or bundled). */
@@ -120,7 +120,7 @@ export function registerDemo(program: Command): void {
 
 /** Outputs shortened for a screen: long lists and maps are counted, not printed. */
 function brief(value: unknown): string {
-  const text = JSON.stringify(value, (_k, v) => {
+  const text = JSON.stringify(value, (_k, v: unknown) => {
     if (Array.isArray(v) && v.length > 3) return `[${v.length} items]`;
     if (v && typeof v === 'object' && Object.keys(v).length > 6) return `{${Object.keys(v).length} entries}`;
     return v;
@@ -134,7 +134,7 @@ function brief(value: unknown): string {
  */
 async function serverDemo(examples: string, slack: string[]): Promise<number> {
   const { startServer } = await import('../../server/index.js');
-  const { createLogger } = await import('../../flow/logger.js');
+  const { createLogger } = await import('../../logger.js');
   const { nextSlot, scheduleProps } = await import('../../tasks/core/Schedule.js');
   const stateDir = mkdtempSync(join(tmpdir(), 'kestra-fastly-demo-'));
   const masker = new Masker();

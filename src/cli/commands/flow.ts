@@ -3,7 +3,7 @@ import { InvalidInputError, type KestraFastlyError, RunFailedError } from '../..
 import { type Execution, runFlow } from '../../flow/executor.js';
 import { parseInputFlags, resolveInputs } from '../../flow/inputs.js';
 import { type Flow, loadFlowFile } from '../../flow/load.js';
-import { createLogger, type Level, Masker, parseLevel } from '../../flow/logger.js';
+import { createLogger, type Level, Masker, parseLevel } from '../../logger.js';
 import { evaluateTrigger, resolveTriggerProps } from '../../flow/trigger.js';
 import { StatsTrigger } from '../../tasks/stats/StatsTrigger.js';
 
@@ -138,7 +138,7 @@ export function registerFlow(program: Command): void {
     .command('validate')
     .argument('<files...>', 'flow files')
     .description('Check flow files without running them')
-    .action(async (files: string[]) => {
+    .action((files: string[]) => {
       const problems: string[] = [];
       for (const f of files) {
         try {
@@ -146,6 +146,7 @@ export function registerFlow(program: Command): void {
           process.stdout.write(
             `✓ ${f}: ${flow.namespace}.${flow.id} (${flow.tasks.length} task(s), ${flow.triggers.length} trigger(s))\n`,
           );
+          for (const w of flow.warnings) process.stderr.write(`warning: ${w}\n`);
         } catch (err) {
           if (!(err instanceof InvalidInputError)) throw err;
           problems.push(err.message);
@@ -176,7 +177,7 @@ export function executionFailed(ex: Execution, masker: Masker): KestraFastlyErro
 }
 
 function summarize(outputs: unknown): string {
-  const text = JSON.stringify(outputs, (_k, v) =>
+  const text = JSON.stringify(outputs, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 20
       ? `{… ${Object.keys(v).length} entries}`
       : Array.isArray(v) && v.length > 20
