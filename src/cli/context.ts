@@ -1,8 +1,9 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, KestraFastlyError } from '../errors.js';
 import { validateToken } from '../fastly/client.js';
 import { createLogger, Masker } from '../flow/logger.js';
 import { parseProps, type TaskContext, type TaskDefinition } from '../tasks/task.js';
+import { stopSignal } from './interrupt.js';
 import { startProgress } from './progress.js';
 
 export interface ConnectionOptions {
@@ -30,7 +31,7 @@ export function withConnection(cmd: Command): Command {
     .option('--token <token>', 'API token (prefer the FASTLY_API_TOKEN environment variable)')
     .option('--endpoint <url>', 'API endpoint (default $FASTLY_API_ENDPOINT or https://api.fastly.com)')
     .option('-j, --json', 'print the task outputs as one JSON document')
-    .option('--debug', 'log requests, retries and timings to stderr')
+    .option('--debug', 'log every request with its status and time, and retries, to stderr')
     .option('--timeout <ms>', 'per-request timeout in ms', intArg('--timeout', 1, 600_000))
     .option('--max-attempts <n>', 'attempts per request, retries included', intArg('--max-attempts', 1, 20));
 }
@@ -57,7 +58,15 @@ export function resolveServiceId(flag: string | undefined, env = process.env): s
   return id;
 }
 
-/** The CLI's logger (stderr, token masked; retries shown with --debug) and transport settings from its flags. */
+/** The token and endpoint properties every Fastly task takes, from the flags and environment. */
+export function connection(opts: ConnectionOptions): { apiToken: string; baseUrl: string | undefined } {
+  return { apiToken: resolveToken(opts), baseUrl: opts.endpoint };
+}
+
+/**
+ * The CLI's logger (stderr, token masked) and transport settings from its flags. With --debug every
+ * request is logged with its status and time, and every retry with its delay.
+ */
 function cliTransport(opts: ConnectionOptions, token: string | undefined) {
   const masker = new Masker();
   masker.addCredential(token);
@@ -66,11 +75,53 @@ function cliTransport(opts: ConnectionOptions, token: string | undefined) {
     timeoutMs: opts.timeout,
     retry: opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : undefined,
     onRetry: (e) => logger.debug(`retry ${e.operation} #${e.attempt} in ${e.delayMs} ms: ${e.reason}`),
+    ...(opts.debug
+      ? {
+          onResponse: (e) =>
+            logger.debug(
+              `${e.method} ${e.path} → ${e.status} in ${e.ms} ms (${e.operation}${e.attempt > 1 ? `, attempt ${e.attempt}` : ''})`,
+            ),
+        }
+      : {}),
   };
   return { logger, transport };
 }
 
-/** Runs one task for a CLI command (validation, retries logged with --debug, progress on a TTY); returns its outputs. */
+/** How the CLI spells each task property: errors name the flag the user typed. */
+const FLAG_OF: Record<string, string> = {
+  apiToken: 'FASTLY_API_TOKEN',
+  baseUrl: '--endpoint',
+  serviceId: '--service-id',
+  services: '--services',
+  from: '--from',
+  to: '--to',
+  by: '--by',
+  region: '--region',
+  datacenter: '--datacenter',
+  field: '--field',
+  year: '--year',
+  month: '--month',
+  concurrency: '--concurrency',
+  surrogateKey: 'key',
+  surrogateKeys: 'keys',
+};
+
+/**
+ * Rewrites "purge.Key.serviceId: …" or "from: …" at the start of each line to the CLI flag, for the
+ * commands whose input is flags (purge, stats); applied once, at the CLI edge.
+ */
+export function asFlagError(err: InvalidInputError): InvalidInputError {
+  const lines = err.message.split('\n').map((line) =>
+    line.replace(/^(?:[a-z]+\.[A-Z][A-Za-z]*\.)?([A-Za-z]+)(?=[:[ ])/, (whole, prop: string) => {
+      const flag = FLAG_OF[prop];
+      return flag ?? whole;
+    }),
+  );
+  const culprit = err.culprit && FLAG_OF[err.culprit] ? FLAG_OF[err.culprit] : err.culprit;
+  return new InvalidInputError(lines.join('\n'), culprit);
+}
+
+/** Runs one task for a CLI command (validation, --debug logging, progress on a TTY, Ctrl-C); returns its outputs. */
 export async function executeTask<O>(
   task: TaskDefinition,
   props: Record<string, unknown>,
@@ -78,15 +129,18 @@ export async function executeTask<O>(
   progressLabel?: string,
 ): Promise<O> {
   const { logger, transport } = cliTransport(opts, props.apiToken as string | undefined);
-  const parsed = parseProps(task, props, task.type.replace('io.kestra.plugin.fastly.', ''));
   const progress = progressLabel && !opts.json ? startProgress(progressLabel) : undefined;
+  // A bulk purge stops sending at Ctrl-C and lets its batches in flight settle; other tasks are cut short.
+  const graceful = progressLabel !== undefined && task.type.endsWith('.purge.Keys');
   const ctx: TaskContext = {
     logger,
     env: process.env,
     client: transport,
     onProgress: progress?.update,
+    ...(graceful ? { stop: stopSignal } : { signal: stopSignal }),
   };
   try {
+    const parsed = parseProps(task, props, task.type.replace('io.kestra.plugin.fastly.', ''));
     return (await task.run(parsed, ctx)) as O;
   } finally {
     progress?.stop();
@@ -95,7 +149,8 @@ export async function executeTask<O>(
 
 /**
  * Runs one task and prints its outputs: as one JSON document with --json, else through `human`.
- * Outputs that travel with an error (a partial purge) are printed too before the error propagates.
+ * Outputs that travel with an error (a partial or interrupted purge, a purge whose verification
+ * failed) are printed too before the error propagates.
  */
 export async function runTaskCommand<O>(
   task: TaskDefinition,
@@ -104,22 +159,29 @@ export async function runTaskCommand<O>(
   human: (outputs: O) => string,
   progressLabel?: string,
 ): Promise<O> {
-  const print = (o: O) =>
-    process.stdout.write(opts.json ? `${JSON.stringify(o, null, 2)}\n` : `${human(o)}\n`);
+  const print = (o: O) => {
+    const text = opts.json ? JSON.stringify(o, null, 2) : human(o);
+    if (text) process.stdout.write(`${text}\n`);
+  };
   try {
     const outputs = await executeTask<O>(task, props, opts, progressLabel);
     print(outputs);
     return outputs;
   } catch (err) {
-    const partial = (err as { outputs?: O }).outputs;
+    const partial = err instanceof KestraFastlyError ? (err as { outputs?: O }).outputs : undefined;
     if (partial !== undefined) print(partial);
     throw err;
   }
 }
 
-/** A client for commands that call the fastly layer directly (streaming output). */
+/** A client for commands that call the fastly layer directly (streaming output); Ctrl-C cancels its requests. */
 export async function clientFrom(opts: ConnectionOptions) {
   const { FastlyClient } = await import('../fastly/client.js');
   const token = resolveToken(opts);
-  return new FastlyClient({ token, baseUrl: opts.endpoint, ...cliTransport(opts, token).transport });
+  return new FastlyClient({
+    token,
+    baseUrl: opts.endpoint,
+    signal: stopSignal,
+    ...cliTransport(opts, token).transport,
+  });
 }

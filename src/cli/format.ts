@@ -1,44 +1,27 @@
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { InvalidInputError } from '../errors.js';
 import type { PointsByService, StatsPage } from '../fastly/stats.js';
+import { write } from './output.js';
 
-export type Format = 'table' | 'csv' | 'ndjson';
-export const FORMATS: Format[] = ['table', 'csv', 'ndjson'];
+/** `json` is the same as `--json`: the task's outputs as one document. */
+export type Format = 'table' | 'csv' | 'ndjson' | 'json';
+export const FORMATS: Format[] = ['table', 'csv', 'ndjson', 'json'];
 
-export function parseFormat(value: string): Format {
-  if ((FORMATS as string[]).includes(value)) return value as Format;
-  throw new InvalidInputError(
-    `--format: "${value}" is not a format; expected table, csv or ndjson`,
-    '--format',
-  );
-}
-
-/** Opens --output (or stdout) for writing. */
-export async function openOutput(
-  path: string | undefined,
-): Promise<{ out: Writable; done: () => Promise<void> }> {
-  if (!path || path === '-') return { out: process.stdout, done: async () => {} };
-  const out = createWriteStream(path);
-  await new Promise<void>((resolve, reject) => {
-    out.once('open', () => resolve());
-    out.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new InvalidInputError(`--output: cannot write ${path}: ${e.code ?? e.message}`, '--output')),
+/** Resolves `--format` and `--json` together; naming both with different meanings is refused. */
+export function parseFormat(value: string | undefined, json?: boolean): Format {
+  if (value !== undefined && !(FORMATS as string[]).includes(value)) {
+    throw new InvalidInputError(
+      `--format: "${value}" is not a format; expected table, csv, ndjson or json`,
+      '--format',
     );
-  });
-  return {
-    out,
-    done: () =>
-      new Promise<void>((resolve, reject) => {
-        out.end(() => resolve());
-        out.once('error', reject);
-      }),
-  };
-}
-
-async function write(out: Writable, text: string): Promise<void> {
-  if (!out.write(text)) await once(out, 'drain');
+  }
+  if (json && value !== undefined && value !== 'json') {
+    throw new InvalidInputError(
+      `--json: conflicts with --format ${value}; use one of them (--json is --format json)`,
+      '--json',
+    );
+  }
+  return json ? 'json' : ((value as Format | undefined) ?? 'table');
 }
 
 function csvCell(v: unknown): string {
@@ -47,15 +30,55 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-const TABLE_FIELDS = ['requests', 'hits', 'miss', 'hit_ratio', 'bandwidth', 'status_5xx'];
+const UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
 
-/** Streams paginated points as CSV, NDJSON or a table, page by page, holding one page at a time. */
+/** Bytes for a human: 1 decimal, powers of 1000 as Fastly bills them ("12.3 GB"). */
+export function humanBytes(bytes: number): string {
+  let v = bytes;
+  let u = 0;
+  while (Math.abs(v) >= 1000 && u < UNITS.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${UNITS[u]}`;
+}
+
+/** One time format for every table: UTC, to the minute. */
+export function tableTime(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/** How a table shows one cell: bytes in units, ratios as percentages, numbers as they are. */
+function tableCell(column: string, v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number' && /bandwidth|bytes/.test(column)) return humanBytes(v);
+  if (typeof v === 'number' && /ratio/.test(column)) return `${(v * 100).toFixed(1)}%`;
+  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+}
+
+const TABLE_FIELDS = ['requests', 'hits', 'miss', 'hit_ratio', 'bandwidth', 'status_5xx'];
+const TIME_WIDTH = 16;
+const SERVICE_WIDTH = 22;
+const CELL_WIDTH = 12;
+
+export interface PointsOptions {
+  /** Only this field in tables (the query's --field). */
+  field?: string | undefined;
+  /** Whether rows belong to services (historical) or to the account as a whole (aggregate). */
+  perService?: boolean;
+}
+
+/**
+ * Streams paginated points as CSV, NDJSON or a table, page by page, holding one page at a time.
+ * CSV has a readable `time` column (ISO-8601 UTC) beside `start_time`.
+ */
 export async function writePoints(
   pages: AsyncIterable<StatsPage<PointsByService>>,
-  format: Format,
+  format: Exclude<Format, 'json'>,
   out: Writable,
-  field?: string,
+  options: PointsOptions = {},
 ): Promise<number> {
+  const perService = options.perService ?? true;
   let columns: string[] | undefined;
   let rows = 0;
   for await (const page of pages) {
@@ -63,7 +86,7 @@ export async function writePoints(
     let chunk = '';
     for (const [serviceId, points] of Object.entries(page.data)) {
       for (const point of points) {
-        if (point.service_id === undefined) point.service_id = serviceId;
+        if (perService && point.service_id === undefined) point.service_id = serviceId;
         if (format === 'ndjson') {
           chunk += `${JSON.stringify(point)}\n`;
         } else if (format === 'csv') {
@@ -71,35 +94,40 @@ export async function writePoints(
             const rest = Object.keys(point)
               .filter((k) => k !== 'service_id' && k !== 'start_time')
               .sort();
-            columns = ['service_id', 'start_time', ...rest];
+            columns = [...(perService ? ['service_id'] : []), 'time', 'start_time', ...rest];
             chunk += `${columns.join(',')}\n`;
           }
           let line = '';
           for (let i = 0; i < columns.length; i++) {
-            const v = point[columns[i] as string];
+            const c = columns[i] as string;
+            const v = c === 'time' ? new Date(point.start_time * 1000).toISOString() : point[c];
             line += (i ? ',' : '') + (typeof v === 'number' ? String(v) : csvCell(v));
           }
           chunk += `${line}\n`;
         } else {
-          const fields = field ? [field] : TABLE_FIELDS;
+          const fields = options.field ? [options.field] : TABLE_FIELDS;
           if (!columns) {
             columns = fields;
             const head = [
-              'time (UTC)'.padEnd(20),
-              'service'.padEnd(22),
-              ...fields.map((f) => f.padStart(14)),
+              'time (UTC)'.padEnd(TIME_WIDTH),
+              ...(perService ? ['service'.padEnd(SERVICE_WIDTH)] : []),
+              ...fields.map((f) => f.padStart(CELL_WIDTH)),
             ];
-            chunk += `${head.join(' ')}\n`;
+            chunk += `${head.join('  ')}\n`;
           }
-          const time = new Date(point.start_time * 1000).toISOString().slice(0, 16).replace('T', ' ');
-          const cells = fields.map((f) => String(point[f] ?? '').padStart(14));
-          chunk += `${[time.padEnd(20), String(point.service_id).padEnd(22), ...cells].join(' ')}\n`;
+          const cells = [
+            tableTime(point.start_time).padEnd(TIME_WIDTH),
+            ...(perService ? [String(point.service_id).padEnd(SERVICE_WIDTH)] : []),
+            ...fields.map((f) => tableCell(f, point[f]).padStart(CELL_WIDTH)),
+          ];
+          chunk += `${cells.join('  ')}\n`;
         }
         rows++;
       }
     }
-    await write(out, chunk);
+    if (chunk) await write(out, chunk);
   }
+  if (rows === 0 && format === 'table') await write(out, '(no data in this window)\n');
   return rows;
 }
 
@@ -115,21 +143,24 @@ export function usageRows(data: Record<string, unknown>, byService: boolean): Re
   return rows;
 }
 
+/** Rows of any shape as CSV, NDJSON or an aligned table (text left, numbers right). */
 export async function writeRows(
   rows: Record<string, unknown>[],
-  format: Format,
+  format: Exclude<Format, 'json'>,
   out: Writable,
 ): Promise<void> {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   if (format === 'ndjson') {
-    for (const r of rows) await write(out, `${JSON.stringify(r)}\n`);
+    await write(out, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
   } else if (format === 'csv') {
-    await write(out, `${columns.join(',')}\n`);
-    for (const r of rows) await write(out, `${columns.map((c) => csvCell(r[c])).join(',')}\n`);
+    const lines = rows.map((r) => `${columns.map((c) => csvCell(r[c])).join(',')}\n`);
+    await write(out, `${columns.join(',')}\n${lines.join('')}`);
   } else {
-    const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
-    await write(out, `${columns.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}\n`);
-    for (const r of rows)
-      await write(out, `${columns.map((c, i) => String(r[c] ?? '').padEnd(widths[i] ?? 0)).join('  ')}\n`);
+    const cells = rows.map((r) => columns.map((c) => tableCell(c, r[c])));
+    const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] ?? '').length)));
+    const numeric = columns.map((c) => rows.some((r) => typeof r[c] === 'number'));
+    const line = (row: string[]) =>
+      row.map((s, i) => (numeric[i] ? s.padStart(widths[i] ?? 0) : s.padEnd(widths[i] ?? 0))).join('  ');
+    await write(out, `${[line(columns), ...cells.map(line)].join('\n').trimEnd()}\n`);
   }
 }

@@ -1,14 +1,19 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { KestraFastlyError } from '../errors.js';
+import { InvalidInputError, KestraFastlyError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { installSignalHandlers, InterruptedError, interruptedExitCode } from './interrupt.js';
+import { guardStdout } from './output.js';
 
 function buildProgram(): Command {
   const program = new Command('kestra-fastly')
     .description('Fastly purge and historical stats from the command line, Kestra flows and triggers')
     .version(VERSION, '-V, --version')
-    .showHelpAfterError('(add --help for usage)')
-    .exitOverride();
+    .exitOverride()
+    // Usage errors on one line, like every other error.
+    .configureOutput({
+      outputError: (text, write) => write(`${text.trim().replace(/\s*\n\s*/g, '; ')} (see --help)\n`),
+    });
   return program;
 }
 
@@ -30,10 +35,18 @@ const COMMANDS: Record<string, Loader> = {
   demo: () => import('./commands/demo.js').then((m) => m.registerDemo),
 };
 
-/** Runs the CLI; returns the exit code (0 ok, 1 run-time failure, 2 invalid input or usage). */
+/** Long-running commands that treat SIGINT/SIGTERM as their normal way to stop (exit 0). */
+const OWN_SIGNALS = new Set(['server', 'simulator', 'demo']);
+
+/**
+ * Runs the CLI; returns the exit code (0 ok, 1 run-time failure, 2 invalid input or usage,
+ * 130/143 interrupted by SIGINT/SIGTERM).
+ */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   const name = argv.slice(2).find((a) => !a.startsWith('-'));
+  guardStdout();
+  if (!name || !OWN_SIGNALS.has(name)) installSignalHandlers();
   const versionOnly = !name && (argv.includes('--version') || argv.includes('-V'));
   const wanted = versionOnly
     ? []
@@ -43,16 +56,26 @@ export async function main(argv: string[]): Promise<number> {
   for (const register of await Promise.all(wanted.map((load) => load()))) register(program);
   try {
     await program.parseAsync(argv);
-    return 0;
+    return interruptedExitCode() ?? 0;
   } catch (err) {
+    const interrupted = interruptedExitCode();
+    if (err instanceof InterruptedError || (interrupted && !(err instanceof KestraFastlyError))) {
+      const signal =
+        err instanceof InterruptedError ? err.signal : interrupted === 143 ? 'SIGTERM' : 'SIGINT';
+      process.stderr.write(`error: interrupted by ${signal}\n`);
+      return interrupted ?? (err as InterruptedError).exitCode;
+    }
     if (err instanceof CommanderError) {
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0
         ? 0
         : 2;
     }
     if (err instanceof KestraFastlyError) {
-      process.stderr.write(`error: ${err.message}\n`);
-      return err.exitCode;
+      let e = err;
+      if (e instanceof InvalidInputError && (name === 'purge' || name === 'stats'))
+        e = (await import('./context.js')).asFlagError(e);
+      process.stderr.write(`error: ${e.message}\n`);
+      return interrupted ?? err.exitCode;
     }
     const e = err as Error;
     process.stderr.write(`error: unexpected failure: ${e?.message ?? String(err)}\n`);

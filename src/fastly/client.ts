@@ -36,6 +36,18 @@ export interface RetryEvent {
   reason: string;
 }
 
+/** One HTTP exchange, for debug logging: no headers, so never the token. */
+export interface ResponseEvent {
+  operation: string;
+  method: string;
+  /** Path and query as sent. */
+  path: string;
+  /** HTTP status, or the network error code. */
+  status: number | string;
+  ms: number;
+  attempt: number;
+}
+
 export interface FastlyClientOptions {
   token: string;
   /** Defaults to `$FASTLY_API_ENDPOINT`, then `https://api.fastly.com`. */
@@ -46,6 +58,8 @@ export interface FastlyClientOptions {
   signal?: AbortSignal | undefined;
   dispatcher?: Dispatcher | undefined;
   onRetry?: ((event: RetryEvent) => void) | undefined;
+  /** Called after every attempt (`--debug` logs requests and timings). */
+  onResponse?: ((event: ResponseEvent) => void) | undefined;
   /** Source of jitter; replace for deterministic tests. */
   random?: (() => number) | undefined;
   env?: NodeJS.ProcessEnv | undefined;
@@ -214,6 +228,7 @@ export class FastlyClient {
   readonly #signal: AbortSignal | undefined;
   readonly #dispatcher: Dispatcher;
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
+  readonly #onResponse: ((event: ResponseEvent) => void) | undefined;
   readonly #random: () => number;
 
   constructor(options: FastlyClientOptions) {
@@ -227,6 +242,7 @@ export class FastlyClient {
     this.#signal = options.signal;
     this.#dispatcher = options.dispatcher ?? sharedDispatcher();
     this.#onRetry = options.onRetry;
+    this.#onResponse = options.onResponse;
     this.#random = options.random ?? Math.random;
   }
 
@@ -251,7 +267,7 @@ export class FastlyClient {
       let retryReason: string;
       let waitMs: number | undefined;
       try {
-        const res = await this.#attempt(spec);
+        const res = await this.#attempt(spec, attempt);
         if (res.status < 400) {
           return { status: res.status, body: res.body, rateLimit: res.rateLimit, attempts: attempt };
         }
@@ -305,6 +321,7 @@ export class FastlyClient {
 
   async #attempt(
     spec: RequestSpec,
+    attempt = 1,
   ): Promise<{ status: number; text: string; body: unknown; rateLimit: RateLimitState }> {
     let path = this.#basePath + spec.path;
     if (spec.query) {
@@ -327,6 +344,16 @@ export class FastlyClient {
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const signal = this.#signal ? AbortSignal.any([this.#signal, timeout]) : timeout;
     this.counters.requests++;
+    const sent = performance.now();
+    const report = (status: number | string) =>
+      this.#onResponse?.({
+        operation: spec.operation,
+        method: spec.method,
+        path,
+        status,
+        ms: Math.round(performance.now() - sent),
+        attempt,
+      });
     let status: number;
     let text: string;
     let rateLimit: RateLimitState;
@@ -344,7 +371,9 @@ export class FastlyClient {
       status = res.statusCode;
       rateLimit = parseRateLimit(res.headers, Date.now());
       text = await res.body.text();
+      report(status);
     } catch (err) {
+      report((err as { code?: string }).code ?? 'ERROR');
       if (this.#signal?.aborted) throw this.#signal.reason ?? err;
       if (timeout.aborted)
         throw new AttemptError('TIMEOUT', `no complete answer within ${this.#timeoutMs} ms`);

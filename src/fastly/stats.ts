@@ -1,6 +1,8 @@
 import { InvalidInputError, show } from '../errors.js';
 import type { FastlyClient } from './client.js';
 import { FastlyResponseError } from './errors.js';
+import { isStatsField } from './fields.js';
+import { validateServiceId } from './purge.js';
 import { resolveWindow, splitWindow, type TimeWindow } from './time.js';
 import type {
   MonthToDateUsageData,
@@ -46,15 +48,16 @@ export interface StatsPage<T> {
   data: T;
 }
 
-const FIELD_NAME = /^[a-z0-9_]+$/;
-
-function checkField(field: string | undefined): void {
-  if (field !== undefined && !FIELD_NAME.test(field)) {
+/** Checks a field and service ids before any request: a typo must not reach the API (nor `../` a path). */
+function checkQuery(q: HistoricalQuery): void {
+  if (q.field !== undefined && !isStatsField(q.field)) {
     throw new InvalidInputError(
-      `field: ${show(field)} is not a stats field name; expected e.g. requests or status_5xx`,
+      `field: ${show(q.field)} is not a documented stats field; expected e.g. requests, status_5xx, hit_ratio, bandwidth`,
       'field',
     );
   }
+  if (q.serviceId !== undefined) validateServiceId(q.serviceId);
+  q.services?.forEach((id, i) => validateServiceId(id, `services[${i}]`));
 }
 
 async function getEnvelope(
@@ -183,7 +186,7 @@ export async function* historicalPages(
   client: FastlyClient,
   q: HistoricalQuery,
 ): AsyncGenerator<StatsPage<PointsByService>> {
-  checkField(q.field);
+  checkQuery(q);
   const { window, pages } = await prepare(client, q);
   const query = { services: q.serviceId ? undefined : q.services?.join(',') };
   yield* orderedPages(

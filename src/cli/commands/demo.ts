@@ -1,10 +1,11 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { KestraFastlyError } from '../../errors.js';
+import { InvalidInputError, KestraFastlyError } from '../../errors.js';
 import { Masker } from '../../flow/logger.js';
-import { runFlowFile } from './flow.js';
+import { runFlowFile } from '../../flow/run.js';
+import { briefOutputs } from '../summary.js';
 
 /** The package's examples/ folder, found upwards from this module (compiled or bundled). */
 function examplesDir(): string {
@@ -22,6 +23,9 @@ export function registerDemo(program: Command): void {
     .option('--examples <dir>', 'folder of flows to run (default: the package’s examples)')
     .action(async (opts: { examples?: string }) => {
       const examples = opts.examples ?? examplesDir();
+      if (!statSync(examples, { throwIfNoEntry: false })?.isDirectory()) {
+        throw new InvalidInputError(`--examples: ${examples} is not a folder of flows`, '--examples');
+      }
       const { startSimulator, DEMO_SERVICES } = await import('../../simulator/index.js');
       const sim = await startSimulator();
       const service = DEMO_SERVICES[0]?.id ?? '';
@@ -61,7 +65,7 @@ export function registerDemo(program: Command): void {
             if (ex.state === 'FAILED') failed++;
             process.stdout.write(`  ${ex.state}\n`);
             for (const [task, out] of Object.entries(ex.outputs)) {
-              process.stdout.write(`  outputs.${task}: ${masker.maskCredentials(brief(out))}\n`);
+              process.stdout.write(`  outputs.${task}: ${masker.maskCredentials(briefOutputs(out))}\n`);
             }
             if (ex.trigger)
               process.stdout.write(`  trigger: ${masker.maskCredentials(JSON.stringify(ex.trigger))}\n`);
@@ -78,14 +82,4 @@ export function registerDemo(program: Command): void {
       }
       if (failed) process.exitCode = 1;
     });
-}
-
-/** Outputs shortened for a screen: long lists and maps are counted, not printed. */
-function brief(value: unknown): string {
-  const text = JSON.stringify(value, (_k, v) => {
-    if (Array.isArray(v) && v.length > 3) return `[${v.length} items]`;
-    if (v && typeof v === 'object' && Object.keys(v).length > 6) return `{${Object.keys(v).length} entries}`;
-    return v;
-  });
-  return text.length > 300 ? `${text.slice(0, 299)}…` : text;
 }

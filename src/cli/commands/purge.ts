@@ -8,12 +8,13 @@ import PurgeUrl from '../../tasks/purge/Url.js';
 import type { KeysOutputs } from '../../tasks/purge/Keys.js';
 import {
   type ConnectionOptions,
+  connection,
   intArg,
   resolveServiceId,
-  resolveToken,
   runTaskCommand,
   withConnection,
 } from '../context.js';
+import { checkOutputPath, withOutput, write } from '../output.js';
 
 interface PurgeFlags extends ConnectionOptions {
   serviceId?: string;
@@ -21,10 +22,7 @@ interface PurgeFlags extends ConnectionOptions {
   verify?: boolean;
   file?: string;
   concurrency?: number;
-}
-
-function connection(opts: PurgeFlags) {
-  return { apiToken: resolveToken(opts), baseUrl: opts.endpoint };
+  failedKeys?: string;
 }
 
 /** One key per line; blank lines and `#` comments ignored; CRLF tolerated; `-` reads stdin. */
@@ -50,14 +48,42 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function keysSummary(o: KeysOutputs): string {
-  const lines = [`✓ Purged ${o.purged} key(s) in ${o.requests} request(s)`];
-  if (o.duplicatesRemoved) lines.push(`  ${o.duplicatesRemoved} duplicate key(s) removed`);
-  if (o.failed.length) {
-    lines[0] = `✗ Purged ${o.purged} key(s); ${o.failed.length} failed:`;
-    for (const f of o.failed) lines.push(`  ${f.key}\t${f.reason}`);
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * The account of a bulk purge for a human. After a partial purge every failed key is listed under
+ * its reason; when nothing was purged the error line alone says why (no 20,000-line echo: --json
+ * and --failed-keys list the keys).
+ */
+export function keysSummary(o: KeysOutputs): string {
+  const dup = o.duplicatesRemoved ? `; ${plural(o.duplicatesRemoved, 'duplicate key')} removed` : '';
+  if (!o.failed.length)
+    return `✓ Purged ${plural(o.purged, 'key')} in ${plural(o.requests, 'request')}${dup}`;
+  const byReason = new Map<string, string[]>();
+  for (const f of o.failed) {
+    const keys = byReason.get(f.reason) ?? [];
+    keys.push(f.key);
+    byReason.set(f.reason, keys);
+  }
+  if (o.purged === 0) return '';
+  const lines = [`✗ Purged ${plural(o.purged, 'key')}; ${o.failed.length} not purged:`];
+  for (const [reason, keys] of byReason) {
+    lines.push(`  ${reason} (${plural(keys.length, 'key')}):`);
+    for (const k of keys) lines.push(`    ${k}`);
   }
   return lines.join('\n');
+}
+
+/** Writes the keys to retry, one per line (empty when none failed), atomically. */
+async function writeFailedKeys(path: string, outputs: KeysOutputs | undefined): Promise<void> {
+  if (!outputs) return;
+  await withOutput(
+    path,
+    (out) => write(out, outputs.failed.map((f) => `${f.key}\n`).join('')),
+    '--failed-keys',
+  );
+  if (outputs.failed.length)
+    process.stderr.write(`${plural(outputs.failed.length, 'key')} to retry written to ${path}\n`);
 }
 
 export function registerPurge(program: Command): void {
@@ -66,7 +92,10 @@ export function registerPurge(program: Command): void {
   withConnection(purge.command('url').argument('<url>', 'absolute http(s) URL to purge'))
     .description('Purge one URL (POST /purge/{url})')
     .option('--soft', 'mark the object stale instead of evicting it')
-    .option('--verify', 'request the URL afterwards with Fastly-Debug: 1 and report X-Cache and Age')
+    .option(
+      '--verify',
+      'request the URL afterwards with Fastly-Debug: 1 and report X-Cache and Age (edge: $KESTRA_FASTLY_EDGE_ENDPOINT, or the simulator when the API endpoint is loopback)',
+    )
     .action(async (url: string, opts: PurgeFlags) => {
       await runTaskCommand<{ id: string; verification?: { xCache: string | null; age: number | null } }>(
         PurgeUrl,
@@ -102,6 +131,7 @@ export function registerPurge(program: Command): void {
     .option('--file <path>', "file with one key per line ('-' for stdin; blank lines and # comments ignored)")
     .option('--soft', 'mark objects stale instead of evicting them')
     .option('--concurrency <n>', 'batches in flight at once (default 16)', intArg('--concurrency', 1, 64))
+    .option('--failed-keys <file>', 'write the keys not purged (to retry with --file), one per line')
     .action(async (keys: string[], opts: PurgeFlags) => {
       const all = [...keys, ...(opts.file ? await readKeyFile(opts.file) : [])];
       if (all.length === 0) {
@@ -110,19 +140,23 @@ export function registerPurge(program: Command): void {
           'keys',
         );
       }
-      await runTaskCommand<KeysOutputs>(
-        PurgeKeys,
-        {
-          ...connection(opts),
-          serviceId: resolveServiceId(opts.serviceId),
-          surrogateKeys: all,
-          soft: opts.soft ?? false,
-          ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
-        },
-        opts,
-        keysSummary,
-        'Purging keys',
-      );
+      await checkOutputPath(opts.failedKeys, '--failed-keys');
+      const props = {
+        ...connection(opts),
+        serviceId: resolveServiceId(opts.serviceId),
+        surrogateKeys: all,
+        soft: opts.soft ?? false,
+        ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+      };
+      let outputs: KeysOutputs | undefined;
+      try {
+        outputs = await runTaskCommand<KeysOutputs>(PurgeKeys, props, opts, keysSummary, 'Purging keys');
+      } catch (err) {
+        outputs = (err as { outputs?: KeysOutputs }).outputs;
+        throw err;
+      } finally {
+        if (opts.failedKeys) await writeFailedKeys(opts.failedKeys, outputs);
+      }
     });
 
   withConnection(purge.command('all'))

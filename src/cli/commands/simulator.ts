@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { InvalidInputError, show } from '../../errors.js';
 import { intArg } from '../context.js';
 
 interface SimFlags {
@@ -23,7 +24,12 @@ function syntheticServices(n: number) {
 function rate(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!(n >= 0 && n <= 1)) throw new Error(`${name} must be a fraction from 0 to 1`);
+  if (!(v.trim() !== '' && n >= 0 && n <= 1)) {
+    throw new InvalidInputError(
+      `${name}: ${show(v)} is not a fraction; expected a number from 0 to 1, e.g. 0.1`,
+      name,
+    );
+  }
   return n;
 }
 

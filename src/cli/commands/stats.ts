@@ -1,21 +1,25 @@
+import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { historicalPages, type PointsByService } from '../../fastly/stats.js';
+import { InvalidInputError } from '../../errors.js';
+import { historicalPages, type PointsByService, type StatsPage } from '../../fastly/stats.js';
 import type { StatsPoint } from '../../fastly/types.js';
 import { AggregateStats, MonthToDateUsage, Stats, Usage } from '../../tasks/index.js';
 import type { TaskDefinition } from '../../tasks/task.js';
 import {
   type ConnectionOptions,
   clientFrom,
+  connection,
   executeTask,
   intArg,
-  resolveToken,
   withConnection,
 } from '../context.js';
-import { type Format, openOutput, parseFormat, usageRows, writePoints, writeRows } from '../format.js';
+import { type Format, parseFormat, usageRows, writePoints, writeRows } from '../format.js';
+import { checkOutputPath, withOutput, write } from '../output.js';
 import { startProgress } from '../progress.js';
 
 interface StatsFlags extends ConnectionOptions {
   serviceId?: string;
+  allServices?: boolean;
   field?: string;
   from?: string;
   to?: string;
@@ -23,7 +27,7 @@ interface StatsFlags extends ConnectionOptions {
   region?: string;
   services?: string;
   datacenter?: string;
-  format: string;
+  format?: string;
   output?: string;
   chart?: string;
   byService?: boolean;
@@ -35,8 +39,8 @@ interface StatsFlags extends ConnectionOptions {
 
 function outputFlags(cmd: Command): Command {
   return cmd
-    .option('--format <format>', 'table, csv or ndjson', 'table')
-    .option('-o, --output <file>', 'write to a file instead of stdout');
+    .option('--format <format>', 'table, csv, ndjson or json (default table; json is --json)')
+    .option('-o, --output <file>', 'write to a file (replaced only once complete) instead of stdout');
 }
 
 function windowFlags(cmd: Command): Command {
@@ -52,8 +56,17 @@ function windowFlags(cmd: Command): Command {
 
 const list = (v: string | undefined) => v?.split(',').filter(Boolean);
 
-function connection(opts: StatsFlags) {
-  return { apiToken: resolveToken(opts), baseUrl: opts.endpoint };
+/** The checks every stats command makes on its flags before any request. */
+async function prepare(opts: StatsFlags): Promise<Format> {
+  const format = parseFormat(opts.format, opts.json);
+  await checkOutputPath(opts.output);
+  return format;
+}
+
+/** A progress bar, unless the result streams to the same terminal the bar would draw on. */
+function progressFor(opts: StatsFlags, format: Format) {
+  const toTerminal = (!opts.output || opts.output === '-') && process.stdout.isTTY;
+  return toTerminal && format !== 'json' && !opts.chart ? undefined : startProgress('Fetching pages');
 }
 
 async function chart(points: PointsByService, field: string): Promise<string> {
@@ -94,22 +107,49 @@ async function rerunWithBoundedHeap(): Promise<boolean> {
   return true;
 }
 
-/** Runs a task and prints its outputs: JSON with --json, else rows in the chosen format. */
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/** Runs a task and writes its outputs: JSON with --json / --format json, else rows in the chosen format. */
 async function printTask(
   task: TaskDefinition,
-  props: Record<string, unknown>,
+  props: () => Record<string, unknown>,
   opts: StatsFlags,
-  format: Format,
-  rows: (data: unknown) => Record<string, unknown>[] | StatsPoint[],
+  rows: (data: unknown) => Record<string, unknown>[],
 ): Promise<void> {
-  const outputs = await executeTask<{ data: unknown }>(task, props, opts);
-  const { out, done } = await openOutput(opts.output);
-  try {
-    if (opts.json) out.write(`${JSON.stringify(outputs, null, 2)}\n`);
-    else await writeRows(rows(outputs.data) as Record<string, unknown>[], format, out);
-  } finally {
-    await done();
+  const format = await prepare(opts);
+  const outputs = await executeTask<{ data: unknown }>(task, props(), opts);
+  await withOutput(opts.output, (out) =>
+    format === 'json' ? write(out, json(outputs)) : writeRows(rows(outputs.data), format, out),
+  );
+}
+
+/** `-s` (default $FASTLY_SERVICE_ID), `--services` and `--all-services` pick the services; naming two is refused. */
+function pickServices(opts: StatsFlags): { serviceId?: string; services?: string[] } {
+  const named = [
+    opts.serviceId !== undefined && '--service-id',
+    opts.services !== undefined && '--services',
+    opts.allServices && '--all-services',
+  ].filter(Boolean);
+  if (named.length > 1) {
+    throw new InvalidInputError(
+      `${named[1]}: conflicts with ${named[0]}; give one of --service-id, --services or --all-services`,
+      named[1] as string,
+    );
   }
+  if (opts.services !== undefined) return { services: list(opts.services) };
+  if (opts.allServices) return {};
+  const serviceId = opts.serviceId ?? (process.env.FASTLY_SERVICE_ID || undefined);
+  return serviceId === undefined ? {} : { serviceId };
+}
+
+async function writePagesOut(
+  pages: AsyncIterable<StatsPage<PointsByService>>,
+  format: Exclude<Format, 'json'>,
+  out: Writable,
+  opts: StatsFlags,
+  perService: boolean,
+): Promise<number> {
+  return writePoints(pages, format, out, { field: opts.field, perService });
 }
 
 export function registerStats(program: Command): void {
@@ -118,64 +158,68 @@ export function registerStats(program: Command): void {
     .description('Historical stats and usage (Fastly historical stats API)');
 
   windowFlags(withConnection(stats.command('historical')))
-    .description('Stats of one service or all services, paginated past 200 points')
-    .option('-s, --service-id <id>', 'one service (default: every service)')
+    .description('Stats of one service or many, paginated past 200 points')
+    .option('-s, --service-id <id>', 'one service (default $FASTLY_SERVICE_ID)')
+    .option('--services <ids>', 'comma-separated service IDs instead of one')
+    .option('--all-services', 'every service of the account (ignores $FASTLY_SERVICE_ID)')
     .option('--field <field>', 'only this field, e.g. status_5xx')
-    .option('--services <ids>', 'without --service-id: comma-separated service IDs')
     .option('--chart <field>', 'draw this field over time in the terminal')
     .option('--concurrency <n>', 'pages fetched at once (default 12)', intArg('--concurrency', 1, 64))
     .action(async (opts: StatsFlags) => {
-      const format = parseFormat(opts.format);
+      const format = await prepare(opts);
       const query = {
-        serviceId: opts.serviceId,
+        ...pickServices(opts),
         field: opts.field ?? opts.chart,
         from: opts.from,
         to: opts.to,
         by: opts.by,
         region: opts.region,
-        services: list(opts.services),
         datacenter: list(opts.datacenter),
       };
-      if (opts.json) {
-        const outputs = await executeTask(Stats, { ...connection(opts), ...query }, opts, 'Fetching pages');
-        const { out, done } = await openOutput(opts.output);
-        out.write(`${JSON.stringify(outputs, null, 2)}\n`);
-        await done();
+      if (format === 'json') {
+        const outputs = await executeTask(
+          Stats,
+          { ...connection(opts), ...query },
+          { ...opts, json: false },
+          'Fetching pages',
+        );
+        await withOutput(opts.output, (out) => write(out, json(outputs)));
         return;
       }
       if (await rerunWithBoundedHeap()) return;
-      const progress = startProgress('Fetching pages');
-      const pages = historicalPages(await clientFrom(opts), {
-        ...query,
-        concurrency: opts.concurrency,
-        onProgress: progress?.update,
-      });
-      if (opts.chart) {
-        const merged: PointsByService = {};
-        for await (const page of pages) {
-          for (const [id, ps] of Object.entries(page.data)) {
-            merged[id] ??= [];
-            merged[id].push(...ps);
-          }
-        }
-        progress?.stop();
-        process.stdout.write(`${await chart(merged, opts.chart)}\n`);
-        return;
-      }
-      // Streamed page by page: a 35-day minute backfill never sits in memory whole.
-      const { out, done } = await openOutput(opts.output);
+      const progress = progressFor(opts, format);
       try {
-        const rows = await writePoints(pages, format, out, opts.field);
+        const pages = historicalPages(await clientFrom(opts), {
+          ...query,
+          concurrency: opts.concurrency,
+          onProgress: progress?.update,
+        });
+        if (opts.chart) {
+          const merged: PointsByService = {};
+          for await (const page of pages) {
+            for (const [id, ps] of Object.entries(page.data)) {
+              merged[id] ??= [];
+              merged[id].push(...ps);
+            }
+          }
+          progress?.stop();
+          process.stdout.write(`${await chart(merged, opts.chart)}\n`);
+          return;
+        }
+        // Streamed page by page: a 35-day minute backfill never sits in memory whole.
+        const rows = await withOutput(opts.output, (out) => writePagesOut(pages, format, out, opts, true));
         progress?.stop();
-        if (opts.output) process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
+        if (opts.output && opts.output !== '-')
+          process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
       } finally {
-        await done();
+        progress?.stop();
       }
     });
 
   windowFlags(withConnection(stats.command('aggregate')))
     .description('Stats summed over all services (/stats/aggregate)')
     .action(async (opts: StatsFlags) => {
+      const format = await prepare(opts);
       const props = {
         ...connection(opts),
         from: opts.from,
@@ -184,9 +228,19 @@ export function registerStats(program: Command): void {
         region: opts.region,
         datacenter: list(opts.datacenter),
       };
-      await printTask(AggregateStats, props, opts, parseFormat(opts.format), (data) =>
-        (data as StatsPoint[]).map((p) => ({ time: new Date(p.start_time * 1000).toISOString(), ...p })),
+      const outputs = await executeTask<{ meta: StatsPage<unknown>['meta']; data: StatsPoint[] }>(
+        AggregateStats,
+        props,
+        opts,
       );
+      await withOutput(opts.output, async (out) => {
+        if (format === 'json') return write(out, json(outputs));
+        // The same rendering as `historical`, one row per bucket, without a service column.
+        const pages = (async function* () {
+          yield { meta: outputs.meta, data: { aggregate: outputs.data } };
+        })();
+        await writePagesOut(pages, format, out, opts, false);
+      });
     });
 
   outputFlags(withConnection(stats.command('usage')))
@@ -197,9 +251,11 @@ export function registerStats(program: Command): void {
     .option('--region <region>', 'only this region')
     .action(async (opts: StatsFlags) => {
       const byService = opts.byService ?? false;
-      const props = { ...connection(opts), from: opts.from, to: opts.to, region: opts.region, byService };
-      await printTask(Usage, props, opts, parseFormat(opts.format), (data) =>
-        usageRows(data as Record<string, unknown>, byService),
+      await printTask(
+        Usage,
+        () => ({ ...connection(opts), from: opts.from, to: opts.to, region: opts.region, byService }),
+        opts,
+        (data) => usageRows(data as Record<string, unknown>, byService),
       );
     });
 
@@ -209,31 +265,44 @@ export function registerStats(program: Command): void {
     .option('--month <m>', 'month 1-12 (default current UTC month)', intArg('--month', 1, 12))
     .option('--billable-units', 'bandwidth in GB, requests per 10,000')
     .action(async (opts: StatsFlags) => {
-      const props = {
-        ...connection(opts),
-        year: opts.year,
-        month: opts.month,
-        billableUnits: opts.billableUnits ?? false,
-      };
-      await printTask(MonthToDateUsage, props, opts, parseFormat(opts.format), (data) => {
-        const d = data as {
-          services: Record<string, Record<string, unknown>>;
-          total: Record<string, unknown>;
-        };
-        const rows: Record<string, unknown>[] = [];
-        for (const [service, { name, ...regions }] of Object.entries(d.services)) {
-          for (const r of usageRows(regions, false)) rows.push({ service, name, ...r });
-        }
-        for (const r of usageRows(d.total, false)) rows.push({ service: 'TOTAL', name: '', ...r });
-        return rows;
-      });
+      await printTask(
+        MonthToDateUsage,
+        () => ({
+          ...connection(opts),
+          year: opts.year,
+          month: opts.month,
+          billableUnits: opts.billableUnits ?? false,
+        }),
+        opts,
+        (data) => {
+          const d = data as {
+            services: Record<string, Record<string, unknown>>;
+            total: Record<string, unknown>;
+          };
+          const rows: Record<string, unknown>[] = [];
+          for (const [service, { name, ...regions }] of Object.entries(d.services)) {
+            for (const r of usageRows(regions, false)) rows.push({ service, name, ...r });
+          }
+          for (const r of usageRows(d.total, false)) rows.push({ service: 'TOTAL', name: '', ...r });
+          return rows;
+        },
+      );
     });
 
-  withConnection(stats.command('regions'))
+  outputFlags(withConnection(stats.command('regions')))
     .description('Region codes accepted by --region (/stats/regions)')
-    .action(async (opts: ConnectionOptions) => {
+    .action(async (opts: StatsFlags) => {
+      const format = await prepare(opts);
       const { getRegions } = await import('../../fastly/stats.js');
       const regions = await getRegions(await clientFrom(opts));
-      process.stdout.write(opts.json ? `${JSON.stringify(regions)}\n` : `${regions.join('\n')}\n`);
+      await withOutput(opts.output, (out) =>
+        format === 'json'
+          ? write(out, json({ status: 'success', data: regions }))
+          : writeRows(
+              regions.map((region) => ({ region })),
+              format,
+              out,
+            ),
+      );
     });
 }

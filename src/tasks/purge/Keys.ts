@@ -14,20 +14,28 @@ export interface KeysOutputs {
   failed: FailedKey[];
   duplicatesRemoved: number;
   requests: number;
+  /** Set when sending stopped before every batch was sent: why (a fatal error, an interruption). */
+  stopped?: string;
 }
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 /** Some keys were not purged; the outputs (with every failed key) travel with the error. */
 export class PurgeIncompleteError extends RunFailedError {
   constructor(readonly outputs: KeysOutputs) {
     const f = outputs.failed;
+    const total = outputs.purged + f.length;
     const sample = f
       .slice(0, 5)
       .map((k) => k.key)
       .join(', ');
     const reason = f[0]?.reason ?? '';
     super(
-      `purge.Keys: ${outputs.purged} of ${outputs.purged + f.length} keys purged, ${f.length} failed ` +
-        `(${sample}${f.length > 5 ? ', …' : ''}); first cause: ${reason}. Every failed key is listed in outputs.failed`,
+      outputs.stopped
+        ? `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged; sending ${outputs.stopped}. ` +
+            `${plural(f.length, 'key')} not purged, listed in outputs.failed`
+        : `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged, ${f.length} failed ` +
+            `(${sample}${f.length > 5 ? ', …' : ''}); first cause: ${reason}. Every failed key is listed in outputs.failed`,
     );
   }
 }
@@ -75,7 +83,9 @@ tasks:
     purged: 'Number of keys purged.',
     failed: 'Keys not purged, each {key, status, reason}; empty on success.',
     duplicatesRemoved: 'Duplicate keys dropped from the list.',
-    requests: 'Bulk requests needed (batches of at most 256 keys).',
+    requests: 'Bulk requests sent (batches of at most 256 keys).',
+    stopped:
+      'Set when sending stopped early: the failure every batch would meet (bad token, unknown service, unreachable host) or the interruption. Unsent keys are in failed.',
   },
   async run(props, ctx): Promise<KeysOutputs> {
     const client = makeClient(props, ctx);
@@ -83,13 +93,15 @@ tasks:
       soft: props.soft,
       concurrency: props.concurrency,
       onProgress: ctx.onProgress,
+      stop: ctx.stop ?? ctx.signal,
     });
     const outputs: KeysOutputs = {
       purgeIds: result.purgeIds,
       purged: Object.keys(result.purgeIds).length,
       failed: result.failed,
       duplicatesRemoved: result.duplicatesRemoved,
-      requests: result.batches,
+      requests: result.sent,
+      ...(result.stopped ? { stopped: result.stopped } : {}),
     };
     ctx.metric?.({ name: 'purged.keys', type: 'counter', value: outputs.purged });
     ctx.metric?.({ name: 'failed.keys', type: 'counter', value: outputs.failed.length });
@@ -98,7 +110,7 @@ tasks:
     if (result.failed.length > 0) throw new PurgeIncompleteError(outputs);
     const dup = result.duplicatesRemoved ? ` (${result.duplicatesRemoved} duplicates removed)` : '';
     ctx.logger.info(
-      `${props.soft ? 'Soft-purged' : 'Purged'} ${outputs.purged} keys in ${result.batches} request(s)${dup}`,
+      `${props.soft ? 'Soft-purged' : 'Purged'} ${plural(outputs.purged, 'key')} in ${plural(result.sent, 'request')}${dup}`,
     );
     return outputs;
   },
