@@ -66,8 +66,16 @@ interface Run {
   output: string;
 }
 
-function shell(line: string, cwd: string, env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn('bash', ['-o', 'pipefail', '-c', line], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function shell(
+  line: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn('bash', ['--norc', '--noprofile', '-o', 'pipefail', '-c', line], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));
@@ -148,7 +156,11 @@ test('every fenced shell command in README.md runs against the simulator and exi
     }
     for (const b of background) {
       const r = await b.done;
-      assert.equal(r.code, 0, `README command did not stop cleanly on SIGINT (exit ${r.code}): ${b.line}\n${r.output}`);
+      assert.equal(
+        r.code,
+        0,
+        `README command did not stop cleanly on SIGINT (exit ${r.code}): ${b.line}\n${r.output}`,
+      );
     }
   }
   assert.ok(ran >= 20, `ran ${ran} README commands`);

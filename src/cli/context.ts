@@ -112,7 +112,7 @@ const FLAG_OF: Record<string, string> = {
  */
 export function asFlagError(err: InvalidInputError): InvalidInputError {
   const lines = err.message.split('\n').map((line) =>
-    line.replace(/^(?:[a-z]+\.[A-Z][A-Za-z]*\.)?([A-Za-z]+)(?=[:[ ])/, (whole, prop: string) => {
+    line.replace(/^(?:[a-z]+\.[A-Z][A-Za-z]*\.)?([A-Za-z]+)(?=[:[])/, (whole, prop: string) => {
       const flag = FLAG_OF[prop];
       return flag ?? whole;
     }),

@@ -209,7 +209,13 @@ function checkBeforeRun(
     );
   }
   const field = props.field;
-  if (literal(field) && typeof field === 'string' && !isStatsField(field)) {
+  // The trigger's own schema already names its field's problem.
+  if (
+    !type.endsWith('.StatsTrigger') &&
+    literal(field) &&
+    typeof field === 'string' &&
+    !isStatsField(field)
+  ) {
     problems.add(
       [...path, 'field'],
       `${show(field)} is not a documented stats field; expected e.g. status_5xx, requests, hit_ratio, bandwidth`,

@@ -102,7 +102,13 @@ async function rerunWithBoundedHeap(): Promise<boolean> {
     stdio: 'inherit',
     env: { ...process.env, KESTRA_FASTLY_BOUNDED_HEAP: '1' },
   });
-  const code = await new Promise<number>((resolve) => child.once('exit', (c) => resolve(c ?? 1)));
+  // The child does the work: it must hear Ctrl-C and SIGTERM too (a signal sent to this process alone).
+  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
+  process.on('SIGINT', forward('SIGINT'));
+  process.on('SIGTERM', forward('SIGTERM'));
+  const code = await new Promise<number>((resolve) =>
+    child.once('exit', (c, signal) => resolve(c ?? (signal === 'SIGTERM' ? 143 : 130))),
+  );
   process.exitCode = code;
   return true;
 }

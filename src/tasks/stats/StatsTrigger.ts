@@ -22,6 +22,7 @@ const isoDuration = (fallback: string, what: string) =>
     .default(fallback)
     .refine((v) => Duration.fromISO(v).isValid && !/[YW]/i.test(v), {
       error: `expected an ISO-8601 duration such as PT30S, PT5M or PT1H (${what})`,
+      abort: true, // one problem per property: "5m" is not also "not longer than zero"
     })
     .refine((v) => what === 'delay' || Duration.fromISO(v).as('seconds') > 0, {
       error: `expected a duration longer than zero (${what})`,
