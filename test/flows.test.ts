@@ -341,7 +341,7 @@ const MALFORMED: [string, string, number, RegExp][] = [
   ],
   [
     'unknown trigger type',
-    'id: f\nnamespace: a\ntriggers:\n  - id: t\n    type: io.kestra.plugin.core.trigger.Webhook\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n',
+    'id: f\nnamespace: a\ntriggers:\n  - id: t\n    type: io.kestra.plugin.core.trigger.Flow\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n',
     5,
     /unknown trigger type .*StatsTrigger/,
   ],

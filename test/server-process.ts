@@ -8,7 +8,9 @@ export class ServerProcess {
   #out = '';
 
   constructor(args: string[], env: Record<string, string>) {
-    this.child = spawn(process.execPath, [CLI, 'server', ...args], {
+    // A free port: servers of parallel tests must not compete for the default 127.0.0.1:8080.
+    const listen = args.includes('--listen') ? [] : ['--listen', '127.0.0.1:0'];
+    this.child = spawn(process.execPath, [CLI, 'server', ...args, ...listen], {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -46,7 +46,7 @@ interface Server {
 }
 
 function startServer(args: string[], env: Record<string, string>): Server {
-  const child = spawn(process.execPath, [CLI, 'server', ...args], {
+  const child = spawn(process.execPath, [CLI, 'server', ...args, '--listen', '127.0.0.1:0'], {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -2,18 +2,23 @@ import type { Writable } from 'node:stream';
 import { InvalidInputError } from '../errors.js';
 import type { PointsByService, StatsPage } from '../fastly/stats.js';
 import { write } from './output.js';
+import { human, unitOf } from './units.js';
 
-/** `json` is the same as `--json`: the task's outputs as one document. */
-export type Format = 'table' | 'csv' | 'ndjson' | 'json';
+/** `json` is the same as `--json`: the task's outputs as one document; `html` a report with charts. */
+export type Format = 'table' | 'csv' | 'ndjson' | 'json' | 'html';
 export const FORMATS: Format[] = ['table', 'csv', 'ndjson', 'json'];
+/** Stats commands whose data can be charted also write an HTML report. */
+export const CHART_FORMATS: Format[] = [...FORMATS, 'html'];
 
 /** Resolves `--format` and `--json` together; naming both with different meanings is refused. */
-export function parseFormat(value: string | undefined, json?: boolean): Format {
-  if (value !== undefined && !(FORMATS as string[]).includes(value)) {
-    throw new InvalidInputError(
-      `--format: "${value}" is not a format; expected table, csv, ndjson or json`,
-      '--format',
-    );
+export function parseFormat(
+  value: string | undefined,
+  json?: boolean,
+  allowed: readonly Format[] = FORMATS,
+): Format {
+  if (value !== undefined && !(allowed as string[]).includes(value)) {
+    const list = `${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}`;
+    throw new InvalidInputError(`--format: "${value}" is not a format; expected ${list}`, '--format');
   }
   if (json && value !== undefined && value !== 'json') {
     throw new InvalidInputError(
@@ -30,29 +35,18 @@ function csvCell(v: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-const UNITS = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
-
-/** Bytes for a human: 1 decimal, powers of 1000 as Fastly bills them ("12.3 GB"). */
-export function humanBytes(bytes: number): string {
-  let v = bytes;
-  let u = 0;
-  while (Math.abs(v) >= 1000 && u < UNITS.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${UNITS[u]}`;
-}
-
 /** One time format for every table: UTC, to the minute. */
 export function tableTime(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString().slice(0, 16).replace('T', ' ');
 }
 
-/** How a table shows one cell: bytes in units, ratios as percentages, numbers as they are. */
+/** How a table shows one cell: bytes in units, ratios as percentages, counts as they are. */
 function tableCell(column: string, v: unknown): string {
   if (v === null || v === undefined) return '';
-  if (typeof v === 'number' && /bandwidth|bytes/.test(column)) return humanBytes(v);
-  if (typeof v === 'number' && /ratio/.test(column)) return `${(v * 100).toFixed(1)}%`;
+  if (typeof v === 'number') {
+    const unit = unitOf(column);
+    return unit === 'count' ? String(v) : human(v, unit);
+  }
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
@@ -74,7 +68,7 @@ export interface PointsOptions {
  */
 export async function writePoints(
   pages: AsyncIterable<StatsPage<PointsByService>>,
-  format: Exclude<Format, 'json'>,
+  format: Exclude<Format, 'json' | 'html'>,
   out: Writable,
   options: PointsOptions = {},
 ): Promise<number> {
@@ -146,7 +140,7 @@ export function usageRows(data: Record<string, unknown>, byService: boolean): Re
 /** Rows of any shape as CSV, NDJSON or an aligned table (text left, numbers right). */
 export async function writeRows(
   rows: Record<string, unknown>[],
-  format: Exclude<Format, 'json'>,
+  format: Exclude<Format, 'json' | 'html'>,
   out: Writable,
 ): Promise<void> {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { InvalidInputError, KestraFastlyError } from '../errors.js';
-import { VERSION } from '../version.js';
+import { packageVersion } from '../version.js';
 import { installSignalHandlers, InterruptedError, interruptedExitCode } from './interrupt.js';
 import { guardStdout } from './output.js';
 
 function buildProgram(): Command {
   const program = new Command('kestra-fastly')
     .description('Fastly purge and historical stats from the command line, Kestra flows and triggers')
-    .version(VERSION, '-V, --version')
+    .version(packageVersion(), '-V, --version')
     .exitOverride()
     // Usage errors on one line, like every other error.
     .configureOutput({

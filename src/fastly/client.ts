@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, type Dispatcher } from 'undici';
 import { InvalidInputError, show } from '../errors.js';
-import { VERSION } from '../version.js';
+import { packageVersion } from '../version.js';
 import {
   FastlyApiError,
   FastlyNetworkError,
@@ -333,7 +333,7 @@ export class FastlyClient {
     const headers: Record<string, string> = {
       'fastly-key': this.#token,
       accept: 'application/json',
-      'user-agent': `kestra-plugin-fastly/${VERSION}`,
+      'user-agent': `kestra-plugin-fastly/${packageVersion()}`,
       ...spec.headers,
     };
     let body: string | undefined;

@@ -23,6 +23,8 @@ export interface TaskRun {
   outputs?: unknown;
   metrics?: Metric[];
   error?: string;
+  /** ForEach: the value this run is for. */
+  value?: string;
   /** `input` when the failure is the flow's or its inputs' fault (exit 2), else `runtime`. */
   errorKind?: 'input' | 'runtime';
 }
@@ -120,7 +122,22 @@ export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Exe
 
   context.vars = renderValue(flow.variables, context, { where: 'variables', secret });
 
-  const runOne = async (node: TaskNode): Promise<State> => {
+  /** Where a task runs: the render context, and inside a ForEach the iteration's value. */
+  interface Frame {
+    ctx: Record<string, unknown>;
+    value?: string;
+  }
+  const root: Frame = { ctx: context };
+  // Inside a ForEach, outputs are keyed by value: outputs.<task>[<value>], as in Kestra.
+  const setOutputs = (taskId: string, outputs: unknown, frame: Frame) => {
+    if (frame.value === undefined) execution.outputs[taskId] = outputs;
+    else {
+      const byValue = (execution.outputs[taskId] ??= {}) as Record<string, unknown>;
+      byValue[frame.value] = outputs;
+    }
+  };
+
+  const runOne = async (node: TaskNode, frame: Frame = root): Promise<State> => {
     const run: TaskRun = {
       id: newId(),
       taskId: node.id,
@@ -130,6 +147,7 @@ export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Exe
       startDate: new Date().toISOString(),
       endDate: '',
       durationMs: 0,
+      ...(frame.value !== undefined ? { value: frame.value } : {}),
     };
     execution.taskRuns.push(run);
     const log = logFor(node.id, node.common.logLevel);
@@ -146,15 +164,19 @@ export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Exe
     try {
       if (
         node.common.runIf !== undefined &&
-        !isTruthy(renderValue(node.common.runIf, context, scope('runIf')))
+        !isTruthy(renderValue(node.common.runIf, frame.ctx, scope('runIf')))
       ) {
         log.debug('runIf is false: skipped');
         return finish('SKIPPED');
       }
       if (node.thenTasks) {
-        const truthy = isTruthy(renderValue(node.props.condition, context, scope('condition')));
+        const truthy = isTruthy(renderValue(node.props.condition, frame.ctx, scope('condition')));
         const branch = truthy ? node.thenTasks : node.elseTasks;
-        const state = branch ? await runTasks(branch) : 'SUCCESS';
+        const state = branch ? await runTasks(branch, frame) : 'SUCCESS';
+        return finish(state === 'SKIPPED' ? 'SUCCESS' : state);
+      }
+      if (node.children) {
+        const state = await runFlowable(node, node.children, frame, scope);
         return finish(state === 'SKIPPED' ? 'SUCCESS' : state);
       }
     } catch (err) {
@@ -163,7 +185,7 @@ export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Exe
 
     async function attempt(): Promise<unknown> {
       const rendered = Object.fromEntries(
-        Object.entries(node.props).map(([k, v]) => [k, renderValue(v, context, scope(k))]),
+        Object.entries(node.props).map(([k, v]) => [k, renderValue(v, frame.ctx, scope(k))]),
       );
       if (typeof rendered.apiToken === 'string') masker.addCredential(rendered.apiToken);
       const props = parseProps(node.def, rendered, `task '${node.id}'`);
@@ -197,7 +219,7 @@ export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Exe
       const e = err as Error & { outputs?: unknown };
       if (e.outputs !== undefined) {
         run.outputs = e.outputs;
-        execution.outputs[node.id] = e.outputs;
+        setOutputs(node.id, e.outputs, frame);
       }
       const message =
         e instanceof KestraFastlyError ? e.message : `${e.name ?? 'Error'}: ${e.message ?? String(err)}`;
@@ -220,7 +242,7 @@ export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Exe
       try {
         const outputs = await attempt();
         run.outputs = outputs;
-        execution.outputs[node.id] = outputs;
+        setOutputs(node.id, outputs, frame);
         return finish(run.attempts > 1 && retry?.warningOnRetry ? 'WARNING' : 'SUCCESS');
       } catch (err) {
         const retryable = retry && !(err instanceof InvalidInputError) && run.attempts < maxAttempts;
@@ -234,14 +256,79 @@ export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Exe
     }
   };
 
-  const runTasks = async (nodes: TaskNode[]): Promise<State> => {
+  const runTasks = async (nodes: TaskNode[], frame: Frame = root): Promise<State> => {
     let state: State = 'SUCCESS';
     for (const node of nodes) {
-      const s = await runOne(node);
+      const s = await runOne(node, frame);
       if (s === 'FAILED') return 'FAILED';
       if (s === 'WARNING') state = 'WARNING';
     }
     return state;
+  };
+
+  /** The worst of several states: FAILED, then WARNING, else SUCCESS. */
+  const worst = (states: State[]): State =>
+    states.includes('FAILED') ? 'FAILED' : states.includes('WARNING') ? 'WARNING' : 'SUCCESS';
+
+  /** Runs `jobs` at most `limit` at a time (0: all at once); every job runs, even after a failure. */
+  const pool = async (jobs: (() => Promise<State>)[], limit: number): Promise<State> => {
+    const states: State[] = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < jobs.length) states.push(await (jobs[next++] as () => Promise<State>)());
+    };
+    await Promise.all(Array.from({ length: limit > 0 ? Math.min(limit, jobs.length) : jobs.length }, lane));
+    return worst(states);
+  };
+
+  /** ForEach, Parallel and Sequential: how their nested tasks run. */
+  const runFlowable = async (
+    node: TaskNode,
+    children: TaskNode[],
+    frame: Frame,
+    scope: (prop: string) => RenderScope,
+  ): Promise<State> => {
+    const int = (prop: string, fallback: number) => {
+      const v =
+        node.props[prop] === undefined
+          ? fallback
+          : Number(renderValue(node.props[prop], frame.ctx, scope(prop)));
+      if (!Number.isInteger(v) || v < 0)
+        throw new InvalidInputError(
+          `task '${node.id}'.${prop}: ${String(v)} is not allowed; expected a whole number ≥ 0`,
+        );
+      return v;
+    };
+    if (node.type === 'io.kestra.plugin.core.flow.Sequential') return runTasks(children, frame);
+    if (node.type === 'io.kestra.plugin.core.flow.Parallel')
+      return pool(
+        children.map((child) => () => runOne(child, frame)),
+        int('concurrent', 0),
+      );
+    let values = renderValue(node.props.values, frame.ctx, scope('values'));
+    if (typeof values === 'string') {
+      try {
+        values = JSON.parse(values);
+      } catch {
+        // not JSON: reported below
+      }
+    }
+    if (!Array.isArray(values))
+      throw new InvalidInputError(
+        `task '${node.id}'.values: ${JSON.stringify(values)?.slice(0, 80)} is not a list; expected a list or a JSON list`,
+      );
+    const limit = int('concurrencyLimit', 1);
+    return pool(
+      values.map((v, i) => () => {
+        const value = typeof v === 'string' ? v : JSON.stringify(v);
+        const taskrun = { value, iteration: i };
+        return runTasks(children, {
+          ctx: { ...frame.ctx, taskrun, parent: { taskrun: frame.ctx.taskrun } },
+          value,
+        });
+      }),
+      limit,
+    );
   };
 
   const state = await runTasks(flow.tasks);

@@ -157,9 +157,5 @@ export function renderValue(value: unknown, context: Record<string, unknown>, sc
   return value;
 }
 
-/** Kestra's falsy values for conditions: false, "false", 0, "0", "-0", "", null, undefined. */
-export function isTruthy(value: unknown): boolean {
-  if (value === null || value === undefined || value === false || value === 0) return false;
-  if (typeof value === 'string') return !['', 'false', '0', '-0'].includes(value.trim().toLowerCase());
-  return true;
-}
+/** Kestra's truthiness; its home is the tasks layer (Fail and If use it too). */
+export { isTruthy } from '../tasks/truthy.js';

@@ -5,7 +5,7 @@ import { InvalidInputError, show } from '../errors.js';
 import { isStatsField } from '../fastly/fields.js';
 import { KNOWN_REGIONS } from '../fastly/regions.js';
 import { parseBy, parseTime, resolveWindow } from '../fastly/time.js';
-import { TASKS, TRIGGERS } from '../tasks/index.js';
+import { FLOWABLES, TASKS, TRIGGERS } from '../tasks/index.js';
 import { describeIssue, type TaskDefinition } from '../tasks/task.js';
 import { parseDuration } from './duration.js';
 import { hasExpression, templateProblem } from './expressions.js';
@@ -30,6 +30,8 @@ export interface TaskNode {
   /** If: the branches. */
   thenTasks?: TaskNode[];
   elseTasks?: TaskNode[];
+  /** ForEach, Parallel, Sequential: the nested tasks. */
+  children?: TaskNode[];
 }
 
 export interface TriggerNode {
@@ -270,6 +272,7 @@ function loadTasks(list: unknown, path: Path, ctx: LoadContext): TaskNode[] {
       node.thenTasks = loadTasks(props.then, [...p, 'then'], ctx);
       if (props.else !== undefined) node.elseTasks = loadTasks(props.else, [...p, 'else'], ctx);
     }
+    if (FLOWABLES.has(type)) node.children = loadTasks(props.tasks, [...p, 'tasks'], ctx);
     nodes.push(node);
   });
   return nodes;

@@ -2,6 +2,7 @@ import { type Execution, runFlow } from './executor.js';
 import { resolveInputs } from './inputs.js';
 import { type Flow, loadFlowFile } from './load.js';
 import { createLogger, type Level, Masker } from './logger.js';
+import { StatsTrigger } from '../tasks/stats/StatsTrigger.js';
 import { evaluateTrigger, resolveTriggerProps } from './trigger.js';
 
 export interface FlowRunResult {
@@ -37,7 +38,10 @@ export async function runFlowFile(file: string, opts: FlowRunOptions = {}): Prom
   for (const w of flow.warnings) log.warn(w);
   const inputs = resolveInputs(flow.inputs, opts.inputs ?? {});
   let trigger: Record<string, unknown> | undefined;
-  const polling = opts.useTrigger === false ? undefined : flow.triggers.find((t) => !t.disabled);
+  const polling =
+    opts.useTrigger === false
+      ? undefined
+      : flow.triggers.find((t) => !t.disabled && t.type === StatsTrigger.type);
   if (polling) {
     const props = resolveTriggerProps(flow, polling, {
       env: process.env,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidInputError } from '../errors.js';
 import { isLoopbackHost, resolveEndpoint } from '../fastly/client.js';
-import { decide, seconds, type StatsTriggerProps } from '../tasks/stats/StatsTrigger.js';
+import { decide, seconds, StatsTrigger, type StatsTriggerProps } from '../tasks/stats/StatsTrigger.js';
 import type { Logger, TaskContext } from '../tasks/task.js';
 import { newId, runFlow } from './executor.js';
 import { type Flow, loadFlowFile, type TriggerNode } from './load.js';
@@ -121,7 +121,8 @@ export class Scheduler {
     for (const [key, e] of this.#entries) if (e.file === file) this.#entries.delete(key);
     const env = this.#o.env ?? process.env;
     for (const trigger of flow.triggers) {
-      if (trigger.disabled || flow.disabled) continue;
+      // Schedule and Webhook triggers are fired by the server (src/server/).
+      if (trigger.disabled || flow.disabled || trigger.type !== StatsTrigger.type) continue;
       const props = resolveTriggerProps(flow, trigger, {
         env,
         masker: this.#masker,

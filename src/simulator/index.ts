@@ -1,3 +1,4 @@
+/** `kestra-plugin-fastly/simulator`: a local Fastly API on 127.0.0.1, for tests and demos. */
 export type { FaultOptions } from './faults.js';
 export { Simulator, startSimulator } from './server.js';
 export {

@@ -1,6 +1,16 @@
+import Fail from './core/Fail.js';
+import ForEach from './core/ForEach.js';
 import If from './core/If.js';
 import Log from './core/Log.js';
 import OutputValues from './core/OutputValues.js';
+import Parallel from './core/Parallel.js';
+import Request from './core/Request.js';
+import { Schedule } from './core/Schedule.js';
+import Sequential from './core/Sequential.js';
+import { Webhook } from './core/Webhook.js';
+import DiscordIncomingWebhook from './notifications/DiscordIncomingWebhook.js';
+import SlackIncomingWebhook from './notifications/SlackIncomingWebhook.js';
+import TeamsIncomingWebhook from './notifications/TeamsIncomingWebhook.js';
 import PurgeAll from './purge/All.js';
 import PurgeKey from './purge/Key.js';
 import PurgeKeys from './purge/Keys.js';
@@ -11,6 +21,11 @@ import Stats from './stats/Stats.js';
 import { StatsTrigger } from './stats/StatsTrigger.js';
 import Usage from './stats/Usage.js';
 import type { TaskDefinition } from './task.js';
+
+/**
+ * `kestra-plugin-fastly/tasks`: the task and trigger types (each with its zod schema, docs and `run`),
+ * the registries by Kestra type name, and the helpers to validate and run one.
+ */
 
 const byType = (defs: unknown[]) =>
   Object.fromEntries((defs as TaskDefinition[]).map((t) => [t.type, t])) as Record<string, TaskDefinition>;
@@ -28,22 +43,64 @@ export const FASTLY_TASKS = byType([
 ]);
 
 /** Every task type a flow may use: the Fastly tasks and the core tasks that go with them. */
-export const TASKS = { ...FASTLY_TASKS, ...byType([Log, OutputValues, If]) };
+export const TASKS = {
+  ...FASTLY_TASKS,
+  ...byType([
+    Log,
+    OutputValues,
+    Parallel,
+    If,
+    ForEach,
+    Parallel,
+    Sequential,
+    Fail,
+    Request,
+    SlackIncomingWebhook,
+    TeamsIncomingWebhook,
+    DiscordIncomingWebhook,
+  ]),
+};
+
+/** Flowables: their `tasks` are nested tasks, loaded and run by the flow layer. */
+export const FLOWABLES: ReadonlySet<string> = new Set([ForEach.type, Parallel.type, Sequential.type]);
 
 /** Trigger types a flow may declare. */
-export const TRIGGERS = byType([StatsTrigger]);
+export const TRIGGERS = byType([StatsTrigger, Schedule, Webhook]);
 
 export {
   AggregateStats,
+  DiscordIncomingWebhook,
+  Fail,
+  ForEach,
   If,
   Log,
   MonthToDateUsage,
   OutputValues,
+  Parallel,
   PurgeAll,
   PurgeKey,
   PurgeKeys,
   PurgeUrl,
+  Request,
+  Schedule,
+  Sequential,
+  SlackIncomingWebhook,
   Stats,
   StatsTrigger,
+  TeamsIncomingWebhook,
   Usage,
+  Webhook,
 };
+export { PurgeIncompleteError, type KeysOutputs } from './purge/Keys.js';
+export type { StatsTriggerProps } from './stats/StatsTrigger.js';
+export {
+  defineTask,
+  parseProps,
+  runTask,
+  silentLogger,
+  type Logger,
+  type Metric,
+  type TaskContext,
+  type TaskDefinition,
+  type TaskExample,
+} from './task.js';

@@ -10,6 +10,8 @@ interface ServerFlags {
   secretsFile?: string;
   json?: boolean;
   logLevel: string;
+  listen: string;
+  apiToken?: string;
 }
 
 const DEFAULT_STATE_DIR = '.kestra-fastly';
@@ -18,13 +20,22 @@ export function registerServer(program: Command): void {
   program
     .command('server')
     .argument('<flows...>', 'flow files or folders of flows')
-    .description('Evaluate the flows’ StatsTriggers at their intervals and run the flows when they fire')
+    .description(
+      'Run the flows’ triggers (StatsTrigger, Schedule, Webhook) and serve the executions HTTP API',
+    )
     .option('--state-dir <dir>', 'trigger state and execution history', DEFAULT_STATE_DIR)
     .option('--secrets-file <file>', 'dotenv file of secrets')
     .option('--json', 'structured (JSON) log lines')
     .option('--log-level <level>', 'DEBUG shows every evaluation', 'INFO')
+    .option(
+      '--listen <host:port>',
+      'address of the HTTP API (loopback unless --api-token is set)',
+      '127.0.0.1:8080',
+    )
+    .option('--api-token <token>', 'bearer token of the HTTP API (prefer $KESTRA_FASTLY_API_TOKEN)')
     .action(async (paths: string[], opts: ServerFlags) => {
-      const { Scheduler } = await import('../../flow/scheduler.js');
+      const { startServer } = await import('../../server/index.js');
+      const { parseListen } = await import('../../server/http.js');
       const masker = new Masker();
       const logger = createLogger({
         level: parseLevel(opts.logLevel),
@@ -32,29 +43,24 @@ export function registerServer(program: Command): void {
         masker,
         fields: { component: 'server' },
       });
-      const scheduler = new Scheduler({
+      const server = await startServer({
         paths,
         stateDir: resolve(opts.stateDir),
         logger,
         masker,
+        listen: parseListen(opts.listen),
+        apiToken: opts.apiToken ?? process.env.KESTRA_FASTLY_API_TOKEN,
         secretsFile: opts.secretsFile,
         jsonLogs: opts.json,
       });
-      scheduler.load(true);
-      const n = scheduler.entries.length;
-      if (n === 0)
-        throw new InvalidInputError(
-          `${paths.join(', ')}: no enabled StatsTrigger in these flows; nothing to schedule`,
-        );
-      logger.info(`scheduling ${n} trigger(s); state in ${resolve(opts.stateDir)}`);
-      scheduler.recover();
-      scheduler.start();
+      logger.info(`scheduling ${server.triggers} trigger(s); state in ${resolve(opts.stateDir)}`);
+      logger.info(`HTTP API on ${server.http.url}`);
       await new Promise<void>((done) => {
         process.once('SIGINT', done);
         process.once('SIGTERM', done);
       });
       logger.info('stopping: no new evaluations; letting running executions finish');
-      await scheduler.stop();
+      await server.stop();
       logger.info('stopped');
     });
 

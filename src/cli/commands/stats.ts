@@ -2,7 +2,7 @@ import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import { historicalPages, type PointsByService, type StatsPage } from '../../fastly/stats.js';
-import type { StatsPoint } from '../../fastly/types.js';
+import type { StatsMeta, StatsPoint } from '../../fastly/types.js';
 import { AggregateStats, MonthToDateUsage, Stats, Usage } from '../../tasks/index.js';
 import type { TaskDefinition } from '../../tasks/task.js';
 import {
@@ -13,9 +13,18 @@ import {
   intArg,
   withConnection,
 } from '../context.js';
-import { type Format, parseFormat, usageRows, writePoints, writeRows } from '../format.js';
+import {
+  CHART_FORMATS,
+  type Format,
+  FORMATS,
+  parseFormat,
+  usageRows,
+  writePoints,
+  writeRows,
+} from '../format.js';
 import { checkOutputPath, withOutput, write } from '../output.js';
 import { startProgress } from '../progress.js';
+import type { Report } from '../report/html.js';
 
 interface StatsFlags extends ConnectionOptions {
   serviceId?: string;
@@ -37,9 +46,14 @@ interface StatsFlags extends ConnectionOptions {
   concurrency?: number;
 }
 
-function outputFlags(cmd: Command): Command {
+function outputFlags(cmd: Command, html = true): Command {
   return cmd
-    .option('--format <format>', 'table, csv, ndjson or json (default table; json is --json)')
+    .option(
+      '--format <format>',
+      html
+        ? 'table, csv, ndjson, json (is --json) or html (a report with charts); default table'
+        : 'table, csv, ndjson or json (is --json); default table',
+    )
     .option('-o, --output <file>', 'write to a file (replaced only once complete) instead of stdout');
 }
 
@@ -57,8 +71,8 @@ function windowFlags(cmd: Command): Command {
 const list = (v: string | undefined) => v?.split(',').filter(Boolean);
 
 /** The checks every stats command makes on its flags before any request. */
-async function prepare(opts: StatsFlags): Promise<Format> {
-  const format = parseFormat(opts.format, opts.json);
+async function prepare(opts: StatsFlags, allowed: readonly Format[] = CHART_FORMATS): Promise<Format> {
+  const format = parseFormat(opts.format, opts.json, allowed);
   await checkOutputPath(opts.output);
   return format;
 }
@@ -70,21 +84,23 @@ function progressFor(opts: StatsFlags, format: Format) {
 }
 
 async function chart(points: PointsByService, field: string): Promise<string> {
-  const { default: asciichart } = await import('asciichart');
+  const { renderChart, useColor } = await import('../chart.js');
+  const series = Object.entries(points).map(([name, ps]) => ({
+    name,
+    times: ps.map((p) => p.start_time),
+    values: ps.map((p) => Number(p[field] ?? 0)),
+  }));
   const width = Math.min(100, Math.max(10, (process.stdout.columns ?? 110) - 14));
-  const colors = [asciichart.blue, asciichart.green, asciichart.red, asciichart.yellow, asciichart.magenta];
-  const series = Object.values(points).map((ps) => {
-    const values = ps.map((p) => Number(p[field] ?? 0));
-    if (values.length <= width) return values;
-    const step = values.length / width;
-    return Array.from({ length: width }, (_, i) => {
-      const slice = values.slice(Math.floor(i * step), Math.floor((i + 1) * step));
-      return slice.reduce((a, b) => a + b, 0) / slice.length;
-    });
-  });
-  if (series.every((s) => s.length === 0)) return `(no ${field} data in this window)`;
-  const ids = Object.keys(points);
-  return `${field} over time: ${ids.join(', ')}\n${asciichart.plot(series, { height: 12, colors: colors.slice(0, series.length) })}`;
+  return renderChart(series, { field, width, color: useColor(process.stdout) });
+}
+
+/** Writes an HTML report to -o (atomically) or stdout. */
+async function writeReport(report: Report, output: string | undefined): Promise<void> {
+  const { renderReport } = await import('../report/html.js');
+  const html = renderReport(report);
+  await withOutput(output, (out) => write(out, html));
+  if (output && output !== '-')
+    process.stderr.write(`Wrote a report of ${report.sections.length} section(s) to ${output}\n`);
 }
 
 const BOUNDED_HEAP = ['--max-old-space-size=96', '--max-semi-space-size=4'];
@@ -115,15 +131,20 @@ async function rerunWithBoundedHeap(): Promise<boolean> {
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
-/** Runs a task and writes its outputs: JSON with --json / --format json, else rows in the chosen format. */
+/** Runs a task and writes its outputs: JSON with --json / --format json, an HTML report, or rows. */
 async function printTask(
   task: TaskDefinition,
   props: () => Record<string, unknown>,
   opts: StatsFlags,
   rows: (data: unknown) => Record<string, unknown>[],
+  report?: (outputs: { data: unknown; meta?: StatsMeta }) => Promise<Report>,
 ): Promise<void> {
-  const format = await prepare(opts);
-  const outputs = await executeTask<{ data: unknown }>(task, props(), opts);
+  const format = await prepare(opts, report ? CHART_FORMATS : FORMATS);
+  const outputs = await executeTask<{ data: unknown; meta?: StatsMeta }>(task, props(), opts);
+  if (format === 'html') {
+    if (report) return writeReport(await report(outputs), opts.output);
+    throw new InvalidInputError('--format: "html" is not available for this command', '--format');
+  }
   await withOutput(opts.output, (out) =>
     format === 'json' ? write(out, json(outputs)) : writeRows(rows(outputs.data), format, out),
   );
@@ -150,7 +171,7 @@ function pickServices(opts: StatsFlags): { serviceId?: string; services?: string
 
 async function writePagesOut(
   pages: AsyncIterable<StatsPage<PointsByService>>,
-  format: Exclude<Format, 'json'>,
+  format: Exclude<Format, 'json' | 'html'>,
   out: Writable,
   opts: StatsFlags,
   perService: boolean,
@@ -191,6 +212,22 @@ export function registerStats(program: Command): void {
         );
         await withOutput(opts.output, (out) => write(out, json(outputs)));
         return;
+      }
+      if (format === 'html') {
+        const { historicalReport } = await import('../report/html.js');
+        const progress = startProgress('Fetching pages');
+        try {
+          const pages = historicalPages(await clientFrom(opts), {
+            ...query,
+            concurrency: opts.concurrency,
+            onProgress: progress?.update,
+          });
+          const report = await historicalReport(pages, { field: opts.field, by: opts.by });
+          progress?.stop();
+          return await writeReport(report, opts.output);
+        } finally {
+          progress?.stop();
+        }
       }
       if (await rerunWithBoundedHeap()) return;
       const progress = progressFor(opts, format);
@@ -239,6 +276,10 @@ export function registerStats(program: Command): void {
         props,
         opts,
       );
+      if (format === 'html') {
+        const { aggregateReport } = await import('../report/html.js');
+        return writeReport(aggregateReport(outputs, { by: opts.by }), opts.output);
+      }
       await withOutput(opts.output, async (out) => {
         if (format === 'json') return write(out, json(outputs));
         // The same rendering as `historical`, one row per bucket, without a service column.
@@ -262,10 +303,15 @@ export function registerStats(program: Command): void {
         () => ({ ...connection(opts), from: opts.from, to: opts.to, region: opts.region, byService }),
         opts,
         (data) => usageRows(data as Record<string, unknown>, byService),
+        async (o) =>
+          (await import('../report/html.js')).usageReport(
+            { meta: o.meta, data: o.data as Record<string, unknown> },
+            byService,
+          ),
       );
     });
 
-  outputFlags(withConnection(stats.command('month-to-date')))
+  outputFlags(withConnection(stats.command('month-to-date')), false)
     .description('Usage of a billing month so far (/stats/usage_by_month)')
     .option('--year <yyyy>', 'year (default current UTC year)', intArg('--year', 2000, 9999))
     .option('--month <m>', 'month 1-12 (default current UTC month)', intArg('--month', 1, 12))
@@ -295,14 +341,14 @@ export function registerStats(program: Command): void {
       );
     });
 
-  outputFlags(withConnection(stats.command('regions')))
+  outputFlags(withConnection(stats.command('regions')), false)
     .description('Region codes accepted by --region (/stats/regions)')
     .action(async (opts: StatsFlags) => {
-      const format = await prepare(opts);
+      const format = await prepare(opts, FORMATS);
       const { getRegions } = await import('../../fastly/stats.js');
       const regions = await getRegions(await clientFrom(opts));
       await withOutput(opts.output, (out) =>
-        format === 'json'
+        format === 'json' || format === 'html'
           ? write(out, json({ status: 'success', data: regions }))
           : writeRows(
               regions.map((region) => ({ region })),

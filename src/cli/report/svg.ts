@@ -1,0 +1,171 @@
+import { human, timeLabel, timeTicks, type Unit, valueTicks } from '../units.js';
+
+export interface TimeSeries {
+  name: string;
+  /** Unix seconds, ascending. */
+  times: number[];
+  values: number[];
+}
+
+export interface LineChart {
+  kind: 'line';
+  title: string;
+  unit: Unit;
+  series: TimeSeries[];
+}
+
+export interface BarChart {
+  kind: 'bar';
+  title: string;
+  unit: Unit;
+  categories: string[];
+  series: { name: string; values: number[] }[];
+}
+
+export type Chart = LineChart | BarChart;
+
+export const PALETTE = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#ff7f0e',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#17becf',
+];
+
+const W = 920;
+const H = 280;
+const M = { left: 78, right: 16, top: 34, bottom: 34 };
+const PW = W - M.left - M.right;
+const PH = H - M.top - M.bottom;
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const fmt = (n: number) => Number(n.toFixed(1)).toString();
+
+function legend(names: string[]): string {
+  let x = M.left;
+  return names
+    .map((name, i) => {
+      const color = PALETTE[i % PALETTE.length];
+      const item = `<g class="legend-item"><rect x="${x}" y="10" width="14" height="4" fill="${color}"/><text x="${x + 20}" y="16">${escapeHtml(name)}</text></g>`;
+      x += 40 + name.length * 8;
+      return item;
+    })
+    .join('');
+}
+
+function yAxis(max: number, unit: Unit): { scale: (v: number) => number; svg: string } {
+  const top = max > 0 ? max : 1;
+  const ticks = valueTicks(0, top, 5);
+  const step = ticks.length > 1 ? (ticks[1] as number) - (ticks[0] as number) : top;
+  // The top gridline sits at or above the highest value, so the line never runs along the frame.
+  if ((ticks[ticks.length - 1] ?? 0) < top)
+    ticks.push(Number(((ticks[ticks.length - 1] ?? 0) + step).toPrecision(12)));
+  const hi = ticks[ticks.length - 1] ?? top;
+  const scale = (v: number) => M.top + PH - (v / hi) * PH;
+  const svg = ticks
+    .map((v) => {
+      const y = fmt(scale(v));
+      return `<line class="grid" x1="${M.left}" x2="${M.left + PW}" y1="${y}" y2="${y}"/><text class="ylabel" x="${M.left - 6}" y="${y}" dy="4" text-anchor="end">${escapeHtml(human(v, unit))}</text>`;
+    })
+    .join('');
+  return { scale, svg };
+}
+
+/** Keeps at most two points (the lowest and the highest) per pixel column, so spikes survive. */
+function decimate(s: TimeSeries, from: number, span: number): [number, number][] {
+  if (s.times.length <= PW * 2) return s.times.map((t, i) => [t, s.values[i] ?? 0]);
+  const out: [number, number][] = [];
+  let col = -1;
+  let lo: [number, number] | undefined;
+  let hi: [number, number] | undefined;
+  const flush = () => {
+    if (!lo || !hi) return;
+    if (lo === hi) out.push(lo);
+    else out.push(...((lo[0] < hi[0] ? [lo, hi] : [hi, lo]) as [number, number][]));
+  };
+  s.times.forEach((t, i) => {
+    const v = s.values[i] ?? 0;
+    const c = Math.floor(((t - from) / span) * PW);
+    if (c !== col) {
+      flush();
+      col = c;
+      lo = hi = [t, v];
+    } else {
+      if (v < (lo as [number, number])[1]) lo = [t, v];
+      if (v > (hi as [number, number])[1]) hi = [t, v];
+    }
+  });
+  flush();
+  return out;
+}
+
+function lineChart(c: LineChart): string {
+  const all = c.series.filter((s) => s.times.length);
+  if (!all.length) return `<p class="empty">No data in this window.</p>`;
+  const from = Math.min(...all.map((s) => s.times[0] as number));
+  const to = Math.max(...all.map((s) => s.times[s.times.length - 1] as number));
+  const span = Math.max(1, to - from);
+  const max = Math.max(...all.flatMap((s) => s.values));
+  const { scale, svg: ySvg } = yAxis(max, c.unit);
+  const x = (t: number) => M.left + ((t - from) / span) * PW;
+  const ticks = timeTicks(from, to, 8);
+  const step = ticks.length > 1 ? (ticks[1] as number) - (ticks[0] as number) : span;
+  const xSvg = ticks
+    .map((t) => {
+      const px = fmt(x(t));
+      return `<line class="tick" x1="${px}" x2="${px}" y1="${M.top + PH}" y2="${M.top + PH + 5}"/><text class="xlabel" x="${px}" y="${M.top + PH + 18}" text-anchor="middle">${timeLabel(t, step)}</text>`;
+    })
+    .join('');
+  const lines = c.series
+    .map((s, i) => {
+      const pts = decimate(s, from, span)
+        .map(([t, v]) => `${fmt(x(t))},${fmt(scale(v))}`)
+        .join(' ');
+      return `<polyline class="series" data-series="${escapeHtml(s.name)}" fill="none" stroke="${PALETTE[i % PALETTE.length]}" stroke-width="1.5" points="${pts}"/>`;
+    })
+    .join('');
+  const axes = `<line class="axis" x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + PH}"/><line class="axis" x1="${M.left}" x2="${M.left + PW}" y1="${M.top + PH}" y2="${M.top + PH}"/>`;
+  return svg(c.title, `${legend(c.series.map((s) => s.name))}${ySvg}${xSvg}${axes}${lines}`);
+}
+
+function barChart(c: BarChart): string {
+  if (!c.categories.length) return `<p class="empty">No data.</p>`;
+  const max = Math.max(0, ...c.series.flatMap((s) => s.values));
+  const { scale, svg: ySvg } = yAxis(max, c.unit);
+  const group = PW / c.categories.length;
+  const bw = Math.max(2, (group * 0.8) / c.series.length);
+  const bars = c.series
+    .map((s, si) =>
+      s.values
+        .map((v, ci) => {
+          const x = M.left + ci * group + group * 0.1 + si * bw;
+          const y = scale(v);
+          return `<rect class="bar" data-series="${escapeHtml(s.name)}" x="${fmt(x)}" y="${fmt(y)}" width="${fmt(bw)}" height="${fmt(M.top + PH - y)}" fill="${PALETTE[si % PALETTE.length]}"><title>${escapeHtml(`${s.name} ${c.categories[ci]}: ${human(v, c.unit)}`)}</title></rect>`;
+        })
+        .join(''),
+    )
+    .join('');
+  const labels = c.categories
+    .map(
+      (name, ci) =>
+        `<text class="xlabel" x="${fmt(M.left + ci * group + group / 2)}" y="${M.top + PH + 18}" text-anchor="middle">${escapeHtml(name)}</text>`,
+    )
+    .join('');
+  const axis = `<line class="axis" x1="${M.left}" x2="${M.left + PW}" y1="${M.top + PH}" y2="${M.top + PH}"/>`;
+  return svg(c.title, `${legend(c.series.map((s) => s.name))}${ySvg}${labels}${axis}${bars}`);
+}
+
+function svg(title: string, body: string): string {
+  return `<svg class="chart" role="img" aria-label="${escapeHtml(title)}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">${body}</svg>`;
+}
+
+/** One chart as inline SVG: legend on top, values in human units, a UTC time axis (line charts). */
+export function renderChartSvg(chart: Chart): string {
+  return chart.kind === 'line' ? lineChart(chart) : barChart(chart);
+}

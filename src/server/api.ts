@@ -1,0 +1,237 @@
+import type { Context, Hono } from 'hono';
+import { InvalidInputError, show } from '../errors.js';
+import { resolveInputs } from '../flow/inputs.js';
+import type { Flow, TriggerNode } from '../flow/load.js';
+import { Webhook, type WebhookProps } from '../tasks/core/Webhook.js';
+import { parseProps, type Logger } from '../tasks/task.js';
+import type { FlowRegistry } from './flows.js';
+import { fail, type RouteModule, sameSecret } from './http.js';
+import type { ExecutionQueue, Submitted } from './queue.js';
+import { type RenderEnv, renderForTrigger } from './render.js';
+
+export interface ApiDeps {
+  flows: FlowRegistry;
+  queue: ExecutionQueue;
+  render: RenderEnv;
+  logger: Logger;
+}
+
+/** Kestra's current paths carry the tenant (`main` in the open-source edition); older ones had none. */
+const PREFIXES = ['/api/v1/main', '/api/v1'];
+
+/** Headers never copied into `trigger.headers` (and so never into the history). */
+const PRIVATE_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
+
+/** Checks and converts inputs given over HTTP; problems are InvalidInputError (answered 422). */
+function inputsFor(flow: Flow, given: Record<string, unknown>): Record<string, unknown> {
+  const declared = new Set(flow.inputs.map((i) => i.id));
+  for (const key of Object.keys(given)) {
+    if (!declared.has(key)) {
+      const list = flow.inputs.length ? flow.inputs.map((i) => i.id).join(', ') : 'none';
+      throw new InvalidInputError(`input '${key}': the flow has no such input; it declares: ${list}`, key);
+    }
+  }
+  return resolveInputs(flow.inputs, given);
+}
+
+const notFound = (c: Context, namespace: string, flowId: string) =>
+  fail(c, 404, `flow ${namespace}.${flowId} not found`);
+
+/** Answers with the execution once recorded, or when it has ended with `wait`. */
+async function answer(
+  c: Context,
+  started: Submitted,
+  wait: boolean,
+  queue: ExecutionQueue,
+  outputsOnly = false,
+) {
+  if (wait) {
+    const ex = await started.done;
+    if (ex && outputsOnly) return c.json(ex.outputs);
+  }
+  return c.json(
+    queue.get(started.submission.id) ?? { id: started.submission.id, state: { current: 'CREATED' } },
+  );
+}
+
+/** Inputs from a form (Kestra's multipart fields), urlencoded or a JSON object. */
+async function readInputs(c: Context): Promise<Record<string, unknown> | Response> {
+  const type = (c.req.header('content-type') ?? '').toLowerCase();
+  if (type.startsWith('multipart/form-data') || type.startsWith('application/x-www-form-urlencoded')) {
+    let form: Record<string, unknown>;
+    try {
+      form = await c.req.parseBody({ all: true });
+    } catch {
+      return fail(c, 400, 'the request body is not a valid form');
+    }
+    for (const [k, v] of Object.entries(form)) {
+      if (typeof v === 'object' && v !== null && !Array.isArray(v))
+        return fail(c, 422, `input '${k}': file uploads are not supported; send the value as a field`);
+    }
+    return form;
+  }
+  const text = await c.req.text();
+  if (text.trim() === '') return {};
+  if (type && !type.startsWith('application/json'))
+    return fail(
+      c,
+      415,
+      `unsupported Content-Type ${show(type)}; send multipart/form-data, urlencoded or application/json inputs`,
+    );
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    return fail(c, 400, `the request body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return fail(c, 400, `the request body must be a JSON object of inputs, got ${show(body, 40)}`);
+  return body as Record<string, unknown>;
+}
+
+/** `POST …/executions/{namespace}/{flowId}`, `GET …/executions/{id}`, `GET …/executions/search`. */
+export function executionRoutes(deps: ApiDeps): RouteModule {
+  return (app: Hono) => {
+    for (const prefix of PREFIXES) {
+      const list = (c: Context) => {
+        const q = c.req.query();
+        const size = q.size === undefined ? 25 : Number(q.size);
+        const page = q.page === undefined ? 1 : Number(q.page);
+        if (!Number.isInteger(size) || size < 1 || size > 1000)
+          return fail(c, 400, `size: ${show(q.size)} is not allowed; expected a whole number from 1 to 1000`);
+        if (!Number.isInteger(page) || page < 1)
+          return fail(c, 400, `page: ${show(q.page)} is not allowed; expected a whole number ≥ 1`);
+        const all = deps.queue
+          .list()
+          .filter(
+            (e) =>
+              (!q.namespace || e.namespace === q.namespace || e.namespace.startsWith(`${q.namespace}.`)) &&
+              (!q.flowId || e.flowId === q.flowId) &&
+              (!q.state || e.state.current === q.state),
+          );
+        return c.json({ results: all.slice((page - 1) * size, page * size), total: all.length });
+      };
+      app.get(`${prefix}/executions/search`, list);
+      app.get(`${prefix}/executions`, list);
+      app.get(`${prefix}/executions/:id`, (c) => {
+        const view = deps.queue.get(c.req.param('id'));
+        return view ? c.json(view) : fail(c, 404, `execution ${show(c.req.param('id'))} not found`);
+      });
+      app.post(`${prefix}/executions/:namespace/:flowId`, async (c) => {
+        const { namespace, flowId } = c.req.param();
+        const flow = deps.flows.find(namespace, flowId);
+        if (!flow) return notFound(c, namespace, flowId);
+        const wait = c.req.query('wait');
+        if (wait !== undefined && wait !== 'true' && wait !== 'false')
+          return fail(c, 400, `wait: ${show(wait)} is not allowed; expected true or false`);
+        const given = await readInputs(c);
+        if (given instanceof Response) return given;
+        let inputs: Record<string, unknown>;
+        try {
+          inputs = inputsFor(flow, given);
+        } catch (err) {
+          if (err instanceof InvalidInputError) return fail(c, 422, err.message);
+          throw err;
+        }
+        const started = deps.queue.submit(flow, { inputs });
+        deps.logger.info(`execution ${started.submission.id} of ${namespace}.${flowId} started by the API`);
+        return answer(c, started, wait === 'true', deps.queue);
+      });
+    }
+  };
+}
+
+interface Match {
+  flow: Flow;
+  trigger: TriggerNode;
+  props: WebhookProps;
+}
+
+/** The flow's webhook trigger whose key is `key`; every trigger is compared, in constant time. */
+function matchWebhook(deps: ApiDeps, flow: Flow | undefined, key: string): Match | undefined {
+  let found: Match | undefined;
+  for (const trigger of flow?.triggers ?? []) {
+    if (!flow || trigger.type !== Webhook.type || trigger.disabled) continue;
+    let props: WebhookProps;
+    try {
+      // inputs are rendered per request, with the request as `trigger`; the rest now.
+      const { inputs, ...rest } = trigger.props;
+      const rendered = renderForTrigger(flow, trigger, rest, 'key', deps.render) as Record<string, unknown>;
+      props = parseProps(
+        Webhook,
+        { ...rendered, ...(inputs === undefined ? {} : { inputs }) },
+        `trigger '${trigger.id}'`,
+      );
+    } catch (err) {
+      deps.logger.error(
+        `${flow.namespace}.${flow.id}: webhook trigger '${trigger.id}' is unusable: ${(err as Error).message}`,
+      );
+      continue;
+    }
+    deps.render.masker.add(props.key);
+    if (sameSecret(key, props.key) && !found) found = { flow, trigger, props };
+  }
+  return found;
+}
+
+/** The request as `trigger.*`: body (parsed when JSON), headers (credentials left out), parameters. */
+async function webhookVariables(c: Context): Promise<Record<string, unknown> | Response> {
+  const type = (c.req.header('content-type') ?? '').toLowerCase();
+  const text = c.req.method === 'GET' ? '' : await c.req.text();
+  let body: unknown = text === '' ? null : text;
+  const looksJson = /^\s*[[{]/.test(text);
+  if (type.includes('json') || (!type && looksJson)) {
+    if (text.trim() !== '') {
+      try {
+        body = JSON.parse(text);
+      } catch (err) {
+        return fail(c, 400, `the request body is not valid JSON: ${(err as Error).message}`);
+      }
+    }
+  } else if (type.startsWith('application/x-www-form-urlencoded')) {
+    body = Object.fromEntries(new URLSearchParams(text));
+  }
+  const headers: Record<string, string[]> = {};
+  c.req.raw.headers.forEach((value, name) => {
+    if (!PRIVATE_HEADERS.has(name)) (headers[name] ??= []).push(value);
+  });
+  return { body, headers, parameters: c.req.queries() };
+}
+
+/** `GET|POST|PUT …/executions/webhook/{namespace}/{flowId}/{key}`: anonymous; the key authorizes. */
+export function webhookRoutes(deps: ApiDeps): RouteModule {
+  return (app: Hono) => {
+    for (const prefix of PREFIXES) {
+      app.on(['GET', 'POST', 'PUT'], `${prefix}/executions/webhook/:namespace/:flowId/:key`, async (c) => {
+        const { namespace, flowId, key } = c.req.param();
+        const match = matchWebhook(deps, deps.flows.find(namespace, flowId), key);
+        // One answer for an unknown flow and a wrong key: the key cannot be probed flow by flow.
+        if (!match) return fail(c, 404, `no webhook for flow ${namespace}.${flowId} with this key`);
+        const variables = await webhookVariables(c);
+        if (variables instanceof Response) return variables;
+        let inputs: Record<string, unknown>;
+        try {
+          const given = match.props.inputs
+            ? (renderForTrigger(match.flow, match.trigger, match.props.inputs, 'inputs', deps.render, {
+                trigger: variables,
+              }) as Record<string, unknown>)
+            : {};
+          inputs = inputsFor(match.flow, given);
+        } catch (err) {
+          if (err instanceof InvalidInputError) return fail(c, 422, deps.render.masker.mask(err.message));
+          throw err;
+        }
+        const started = deps.queue.submit(match.flow, {
+          inputs,
+          trigger: variables,
+          triggerId: match.trigger.id,
+          triggerType: Webhook.type,
+        });
+        deps.logger.info(
+          `execution ${started.submission.id} of ${namespace}.${flowId} started by webhook '${match.trigger.id}'`,
+        );
+        return answer(c, started, match.props.wait, deps.queue, match.props.returnOutputs);
+      });
+    }
+  };
+}

@@ -1,0 +1,139 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { type Context, Hono, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { InvalidInputError, show } from '../errors.js';
+import { isLoopbackHost } from '../fastly/client.js';
+import type { Logger } from '../tasks/task.js';
+
+/** Request bodies above this are refused with 413 before they are read. */
+export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+
+/** Paths reachable without the bearer token: the webhook route, whose URL key is its authorization. */
+export const isWebhookPath = (path: string): boolean =>
+  /^\/api\/v1\/(?:[^/]+\/)?executions\/webhook\//.test(path);
+
+export interface Listen {
+  host: string;
+  port: number;
+}
+
+/** Reads `--listen HOST:PORT` (`[::1]:8080` for IPv6). */
+export function parseListen(value: string, flag = '--listen'): Listen {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
+  const port = Number(m?.[3]);
+  if (!m || !Number.isInteger(port) || port > 65535) {
+    throw new InvalidInputError(
+      `${flag}: ${show(value)} is not HOST:PORT; expected e.g. 127.0.0.1:8080 or [::1]:8080 (port 0 picks a free one)`,
+      flag,
+    );
+  }
+  return { host: (m[1] ?? m[2]) as string, port };
+}
+
+/** The HTTP API's bearer token: required off loopback, refused when guessable. */
+export function checkApiToken(listen: Listen, token: string | undefined): string | undefined {
+  if (token !== undefined && (token.length < 16 || /\s/.test(token))) {
+    throw new InvalidInputError(
+      '--api-token: the API token is invalid (value hidden); expected at least 16 characters without whitespace',
+      '--api-token',
+    );
+  }
+  if (!token && !isLoopbackHost(listen.host)) {
+    throw new InvalidInputError(
+      `--listen: ${show(`${listen.host}:${listen.port}`)} is not a loopback address; listening there requires --api-token or KESTRA_FASTLY_API_TOKEN (bearer authentication)`,
+      '--listen',
+    );
+  }
+  return token || undefined;
+}
+
+const digest = (s: string) => createHash('sha256').update(s).digest();
+
+/** Compares a presented secret with the expected one in constant time (hashes have equal lengths). */
+export function sameSecret(presented: string, expected: string): boolean {
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
+/** JSON error body in Kestra's shape: `{"message": …}`. */
+export const fail = (c: Context, status: 400 | 401 | 404 | 413 | 415 | 422 | 500 | 503, message: string) =>
+  c.json({ message }, status);
+
+/** Bearer authentication on everything but the webhook route, when a token is configured. */
+export function bearerAuth(token: string | undefined): MiddlewareHandler {
+  return async (c, next) => {
+    if (!token || isWebhookPath(c.req.path)) return next();
+    const header = c.req.header('authorization') ?? '';
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    if (!m || !sameSecret(m[1] as string, token)) {
+      c.header('WWW-Authenticate', 'Bearer');
+      return fail(
+        c,
+        401,
+        m ? 'the bearer token is wrong' : 'missing bearer token: send Authorization: Bearer <api token>',
+      );
+    }
+    return next();
+  };
+}
+
+/** A module of routes; the server composes the API from several (executions, webhook, dashboard…). */
+export type RouteModule = (app: Hono) => void;
+
+export interface AppOptions {
+  apiToken?: string | undefined;
+  logger: Logger;
+  routes: RouteModule[];
+}
+
+/** Builds the HTTP API: auth and body limit in front, then every route module, JSON 404 and 500. */
+export function createApp(options: AppOptions): Hono {
+  const app = new Hono();
+  app.use('*', bearerAuth(options.apiToken));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => fail(c, 413, `request body too large; the limit is ${MAX_BODY_BYTES / 1048576} MB`),
+    }),
+  );
+  app.get('/healthz', (c) => c.json({ status: 'UP' }));
+  for (const register of options.routes) register(app);
+  app.notFound((c) =>
+    fail(c, 404, `no route for ${c.req.method} ${isWebhookPath(c.req.path) ? 'the webhook' : c.req.path}`),
+  );
+  app.onError((err, c) => {
+    options.logger.error(
+      `HTTP API: ${c.req.method} ${isWebhookPath(c.req.path) ? '(webhook)' : c.req.path} failed: ${err.message}`,
+    );
+    return fail(c, 500, 'internal error; see the server log');
+  });
+  return app;
+}
+
+export interface HttpServer {
+  /** Base URL actually bound, e.g. http://127.0.0.1:8080. */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Listens with the app; resolves once bound (rejects on EADDRINUSE and the like). */
+export function listen(app: Hono, at: Listen): Promise<HttpServer> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, hostname: at.host, port: at.port }, (info: AddressInfo) => {
+      server.off('error', reject);
+      const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+      resolve({
+        url: `http://${host}:${info.port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            // In-flight requests finish; idle keep-alive sockets are closed now.
+            server.close(() => done());
+            (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();
+          }),
+      });
+    });
+    server.once('error', reject);
+  });
+}

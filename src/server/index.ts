@@ -1,0 +1,112 @@
+import { RunFailedError } from '../errors.js';
+import type { Masker } from '../flow/logger.js';
+import { Scheduler } from '../flow/scheduler.js';
+import type { Logger, TaskContext } from '../tasks/task.js';
+import { type ApiDeps, executionRoutes, webhookRoutes } from './api.js';
+import { FlowRegistry } from './flows.js';
+import { checkApiToken, createApp, type HttpServer, type Listen, listen, type RouteModule } from './http.js';
+import { ExecutionQueue } from './queue.js';
+import { ScheduleRunner } from './schedule.js';
+
+export interface ServerOptions {
+  paths: string[];
+  stateDir: string;
+  logger: Logger;
+  masker: Masker;
+  listen: Listen;
+  /** Bearer token of the HTTP API (required off loopback). */
+  apiToken?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  secretsFile?: string | undefined;
+  client?: TaskContext['client'];
+  write?: (line: string) => void;
+  jsonLogs?: boolean | undefined;
+  /** More routes on the same listener (dashboard, metrics…). */
+  routes?: RouteModule[];
+}
+
+export interface RunningServer {
+  http: HttpServer;
+  scheduler: Scheduler;
+  schedules: ScheduleRunner;
+  queue: ExecutionQueue;
+  flows: FlowRegistry;
+  /** How many triggers are scheduled (StatsTrigger and Schedule). */
+  triggers: number;
+  /** Stops scheduling and listening, then waits (bounded) for running executions. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * The standalone server: StatsTriggers polled by the Scheduler, Schedule triggers, and the HTTP API
+ * (executions, webhooks, /healthz) on one listener. Flows are validated before anything starts.
+ */
+export async function startServer(o: ServerOptions): Promise<RunningServer> {
+  const apiToken = checkApiToken(o.listen, o.apiToken);
+  o.masker.addCredential(apiToken);
+  const env = o.env ?? process.env;
+  const scheduler = new Scheduler({
+    paths: o.paths,
+    stateDir: o.stateDir,
+    logger: o.logger,
+    env,
+    masker: o.masker,
+    secretsFile: o.secretsFile,
+    client: o.client,
+    write: o.write,
+    jsonLogs: o.jsonLogs,
+  });
+  scheduler.load(true);
+  const flows = new FlowRegistry(o.paths, o.logger);
+  flows.load(true);
+  const render = { env, masker: o.masker, secretsFile: o.secretsFile };
+  const queue = new ExecutionQueue({
+    store: scheduler.store,
+    logger: o.logger,
+    find: (ns, id) => flows.find(ns, id),
+    run: {
+      env,
+      secretsFile: o.secretsFile,
+      masker: o.masker,
+      client: o.client,
+      write: o.write,
+      jsonLogs: o.jsonLogs,
+    },
+  });
+  const schedules = new ScheduleRunner({ flows, queue, stateDir: o.stateDir, logger: o.logger, render });
+  const deps: ApiDeps = { flows, queue, render, logger: o.logger };
+  const app = createApp({
+    apiToken,
+    logger: o.logger,
+    routes: [executionRoutes(deps), webhookRoutes(deps), ...(o.routes ?? [])],
+  });
+  let http: HttpServer;
+  try {
+    http = await listen(app, o.listen);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new RunFailedError(
+      `--listen ${o.listen.host}:${o.listen.port}: cannot listen (${e.code ?? e.message})${e.code === 'EADDRINUSE' ? '; the address is in use: pick another port with --listen' : ''}`,
+    );
+  }
+  scheduler.recover();
+  queue.recover();
+  scheduler.start();
+  schedules.start();
+  return {
+    http,
+    scheduler,
+    schedules,
+    queue,
+    flows,
+    triggers: scheduler.entries.length + schedules.triggers().length,
+    async stop(timeoutMs = 30_000) {
+      schedules.stop();
+      await http.close();
+      await scheduler.stop(timeoutMs);
+      if (queue.running)
+        o.logger.info(`waiting for ${queue.running} execution(s) started over HTTP or by a schedule`);
+      await queue.idle(timeoutMs);
+    },
+  };
+}

@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { StateStore } from '../src/flow/state.js';
+import { apiServer, ended } from './api-server.js';
+import { requests, runCli, SERVICE, sim } from './helpers.js';
+import { ServerProcess } from './server-process.js';
+
+const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '../../examples');
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+const KEY = 'cms-Webhook-key-5f1e';
+const HOOK = `/api/v1/main/executions/webhook/company.cms/purge_articles_on_publish/${KEY}`;
+
+async function setup(t: import('node:test').TestContext) {
+  const s = await sim(t, { faults: { latencyMs: 150 } });
+  const dir = await mkdtemp(join(tmpdir(), 'kf-api-'));
+  const env = {
+    SECRET_FASTLY_API_TOKEN: b64('tok'),
+    SECRET_FASTLY_SERVICE_ID: b64(SERVICE),
+    SECRET_CMS_WEBHOOK_KEY: b64(KEY),
+    FASTLY_API_ENDPOINT: s.url,
+  };
+  return { s, dir, env, args: [join(EXAMPLES, 'purge_articles_on_publish.yml'), '--state-dir', dir] };
+}
+
+test('a webhook POST purges the articles; the execution is in executions --json; a wrong key is 404 and starts nothing; 2 MB is 413', async (t) => {
+  const { s, dir, env, args } = await setup(t);
+  const { server, url } = await apiServer(args, env);
+  t.after(() => server.stop());
+
+  const r = await fetch(url + HOOK, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer not-for-the-history' },
+    body: JSON.stringify({ article_ids: ['article-7', 'article-8', 'article-9'] }),
+  });
+  assert.equal(r.status, 200);
+  const accepted = (await r.json()) as {
+    id: string;
+    trigger: { id: string; variables: { headers: object } };
+  };
+  assert.equal(accepted.trigger.id, 'on_publish');
+  assert.ok(!('authorization' in accepted.trigger.variables.headers), 'credentials are not kept');
+  const ex = await ended(url, accepted.id);
+  assert.equal(ex.state.current, 'SUCCESS');
+  assert.deepEqual(ex.inputs?.article_ids, ['article-7', 'article-8', 'article-9']);
+  const purges = requests(s, `/service/${SERVICE}/purge`);
+  assert.equal(purges.length, 1);
+  assert.equal(purges[0]?.keys, 3);
+  assert.equal(purges[0]?.soft, true);
+
+  const list = await runCli(['executions', '--state-dir', dir, '--json']);
+  const records = JSON.parse(list.stdout) as { id: string; triggerId?: string; state: string }[];
+  assert.deepEqual(
+    records.map((x) => [x.id, x.triggerId, x.state]),
+    [[accepted.id, 'on_publish', 'SUCCESS']],
+  );
+  assert.ok(!JSON.stringify(records).includes('not-for-the-history'));
+
+  // A wrong key, a key of another flow, an unknown flow: 404, nothing started.
+  s.clearLog();
+  for (const path of [
+    HOOK.replace(KEY, 'wrong-key'),
+    HOOK.replace(KEY, `${KEY}x`),
+    HOOK.replace('purge_articles_on_publish', 'no_such_flow'),
+  ]) {
+    const bad = await fetch(url + path, { method: 'POST', body: '{"article_ids":["x"]}' });
+    assert.equal(bad.status, 404, path);
+    assert.match(((await bad.json()) as { message: string }).message, /no webhook for flow/);
+  }
+  const big = await fetch(url + HOOK, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: `{"article_ids":["${'a'.repeat(2 * 1024 * 1024)}"]}`,
+  });
+  assert.equal(big.status, 413);
+  assert.match(((await big.json()) as { message: string }).message, /too large; the limit is 2 MB/);
+  assert.equal(new StateStore(dir).history().length, 1, 'nothing else ran');
+  assert.deepEqual(await readdir(join(dir, 'queue')), []);
+  assert.deepEqual(requests(s, '/service'), []);
+  assert.ok(!server.output.includes(KEY), 'the webhook key is never logged');
+});
+
+test('the tenant-less webhook path works too, and the executions API takes form inputs, waits, lists and gets', async (t) => {
+  const { dir, env, args } = await setup(t);
+  const { server, url } = await apiServer(args, env);
+  t.after(() => server.stop());
+  const old = await fetch(`${url}/api/v1/executions/webhook/company.cms/purge_articles_on_publish/${KEY}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: '{"article_ids":["old-path"]}',
+  });
+  assert.equal(old.status, 200);
+  const oldId = ((await old.json()) as { id: string }).id;
+
+  const form = new FormData();
+  form.append('article_ids', '["f-1","f-2"]');
+  form.append('soft', 'false');
+  const r = await fetch(`${url}/api/v1/main/executions/company.cms/purge_articles_on_publish?wait=true`, {
+    method: 'POST',
+    body: form,
+  });
+  assert.equal(r.status, 200);
+  const ex = (await r.json()) as {
+    id: string;
+    state: { current: string };
+    outputs: Record<string, { purged: number }>;
+    inputs: object;
+  };
+  assert.equal(ex.state.current, 'SUCCESS');
+  assert.equal(ex.outputs.purge_articles?.purged, 2);
+  assert.deepEqual(ex.inputs, { article_ids: ['f-1', 'f-2'], soft: false });
+
+  await ended(url, oldId);
+  const search = (await (
+    await fetch(`${url}/api/v1/main/executions/search?flowId=purge_articles_on_publish`)
+  ).json()) as {
+    results: { id: string }[];
+    total: number;
+  };
+  assert.equal(search.total, 2);
+  assert.deepEqual(new Set(search.results.map((x) => x.id)), new Set([oldId, ex.id]));
+  const got = await fetch(`${url}/api/v1/executions/${ex.id}`);
+  assert.equal(((await got.json()) as { id: string }).id, ex.id);
+  assert.equal((await fetch(`${url}/api/v1/main/executions/nope`)).status, 404);
+  assert.equal(new StateStore(dir).history().length, 2);
+});
+
+test('an acknowledged webhook survives kill -9: the restarted server runs it, exactly once', async (t) => {
+  const { s, dir, env, args } = await setup(t);
+  // Slow purges: the kill lands while the execution is still running (if not, it must still appear once).
+  s.close();
+  const slow = await sim(t, { faults: { latencyMs: 300 } });
+  const env2 = { ...env, FASTLY_API_ENDPOINT: slow.url };
+  const first = await apiServer(args, env2);
+  const r = await fetch(first.url + HOOK, { method: 'POST', body: '{"article_ids":["crash-1"]}' });
+  assert.equal(r.status, 200);
+  const { id } = (await r.json()) as { id: string };
+  await first.server.stop('SIGKILL');
+  const second = await apiServer(args, env2);
+  t.after(() => second.server.stop());
+  const ex = await ended(second.url, id);
+  assert.equal(ex.state.current, 'SUCCESS');
+  assert.equal(new StateStore(dir).history().filter((x) => x.id === id).length, 1);
+  assert.deepEqual(await readdir(join(dir, 'queue')), []);
+});
+
+test('off loopback the API needs a bearer token (not the webhook); without one the server refuses to start', async (t) => {
+  const { env, args } = await setup(t);
+  const refused = new ServerProcess([...args, '--listen', '0.0.0.0:0'], env);
+  assert.equal(await refused.exited(), 2);
+  assert.match(
+    refused.output,
+    /--listen: "0\.0\.0\.0:0" is not a loopback address; listening there requires --api-token or KESTRA_FASTLY_API_TOKEN/,
+  );
+  assert.ok(!/^\s+at /m.test(refused.output));
+
+  const token = 'api-token-0123456789abcdef';
+  const { server, url: anyUrl } = await apiServer([...args, '--listen', '0.0.0.0:0'], {
+    ...env,
+    KESTRA_FASTLY_API_TOKEN: token,
+  });
+  t.after(() => server.stop());
+  const url = anyUrl.replace('0.0.0.0', '127.0.0.1');
+  assert.equal((await fetch(`${url}/healthz`)).status, 401);
+  assert.equal(
+    (await fetch(`${url}/healthz`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status,
+    401,
+  );
+  const ok = await fetch(`${url}/healthz`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(ok.status, 200);
+  assert.deepEqual(await ok.json(), { status: 'UP' });
+  const list = await fetch(`${url}/api/v1/main/executions/search`);
+  assert.equal(list.status, 401);
+  const hook = await fetch(url + HOOK, { method: 'POST', body: '{"article_ids":["anon"]}' });
+  assert.equal(hook.status, 200, 'the webhook route is anonymous: its key authorizes');
+  const { id } = (await hook.json()) as { id: string };
+  assert.equal((await ended(url, id, { authorization: `Bearer ${token}` })).state.current, 'SUCCESS');
+  assert.ok(!server.output.includes(token));
+});
