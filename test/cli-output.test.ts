@@ -183,8 +183,8 @@ test('stats: --format json is --json, regions take --format/-o, FASTLY_SERVICE_I
     const [head, first] = r.stdout.split('\n');
     assert.match(head ?? '', /^time \(UTC\) {7}/);
     assert.match(first ?? '', time);
-    assert.match(first ?? '', /\d+\.\d [kMGT]?B/, 'bandwidth in units');
-    assert.match(first ?? '', /\d+\.\d%/, 'hit ratio as a percentage');
+    assert.match(first ?? '', /\d+(\.\d+)? [kMGT]?B\b/, 'bandwidth in units');
+    assert.match(first ?? '', /\d+(\.\d+)?%/, 'hit ratio as a percentage');
   }
   const aggCsv = await runCli(
     ['stats', 'aggregate', '--by', 'hour', '--from', '3 hours ago', '--format', 'csv'],
