@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli, SERVICE, sim } from './helpers.js';
+import { StateStore } from '../src/flow/state.js';
+import { apiServer } from './api-server.js';
+import { requests, runCli, SERVICE, sim } from './helpers.js';
 
 /** A flow file with a StatsTrigger whose properties are overridden by `over` (YAML lines). */
 const trigger = (over: string) =>
@@ -468,6 +470,57 @@ const CASES: Case[] = [
     args: ['stats', 'historical', '-s', 'SU1Z0isxPaozGVKXdv0eY', '--services', '7i6HN3TK9wS159v2gPAZ8A'],
     error: /--services: conflicts with --service-id/,
   },
+  {
+    name: 'server --listen not HOST:PORT',
+    args: ['server', '$DIR/f.yml', '--state-dir', '$DIR/s', '--listen', 'localhost'],
+    files: { 'f.yml': log('hi') },
+    error: /--listen: "localhost" is not HOST:PORT; expected e\.g\. 127\.0\.0\.1:8080/,
+  },
+  {
+    name: 'server --listen off loopback without a token',
+    args: ['server', '$DIR/f.yml', '--state-dir', '$DIR/s', '--listen', '0.0.0.0:8080'],
+    files: { 'f.yml': log('hi') },
+    error: /--listen: "0\.0\.0\.0:8080" is not a loopback address; listening there requires --api-token/,
+  },
+  {
+    name: 'server --api-token too short',
+    args: ['server', '$DIR/f.yml', '--state-dir', '$DIR/s', '--listen', '0.0.0.0:0'],
+    env: { KESTRA_FASTLY_API_TOKEN: 'short' },
+    files: { 'f.yml': log('hi') },
+    error: /--api-token: the API token is invalid \(value hidden\); expected at least 16 characters/,
+  },
+  {
+    name: 'Schedule: cron not valid',
+    args: ['validate', '$DIR/f.yml'],
+    files: {
+      'f.yml': `id: f\nnamespace: a\ntriggers:\n  - id: t\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "61 * * * *"\ntasks:\n  - id: l\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`,
+    },
+    error: /triggers\[0\]\.cron: got "61 \* \* \* \*"; not a valid cron expression/,
+  },
+  {
+    name: 'Schedule: seconds without withSeconds',
+    args: ['validate', '$DIR/f.yml'],
+    files: {
+      'f.yml': `id: f\nnamespace: a\ntriggers:\n  - id: t\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "*/2 * * * * *"\ntasks:\n  - id: l\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`,
+    },
+    error: /has 6 fields; a cron with seconds needs withSeconds: true/,
+  },
+  {
+    name: 'Schedule: recoverMissedSchedules unknown',
+    args: ['validate', '$DIR/f.yml'],
+    files: {
+      'f.yml': `id: f\nnamespace: a\ntriggers:\n  - id: t\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "@daily"\n    recoverMissedSchedules: SOME\ntasks:\n  - id: l\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`,
+    },
+    error: /recoverMissedSchedules: got "SOME"; expected one of ALL, LAST, NONE/,
+  },
+  {
+    name: 'Webhook: no key',
+    args: ['validate', '$DIR/f.yml'],
+    files: {
+      'f.yml': `id: f\nnamespace: a\ntriggers:\n  - id: t\n    type: io.kestra.plugin.core.trigger.Webhook\ntasks:\n  - id: l\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`,
+    },
+    error: /triggers\[0\]\.key: is missing; expected string/,
+  },
 ];
 
 test(`bad-input catalogue: ${CASES.length} cases, each exit 2 with one clear line, no stack trace, no request`, async (t) => {
@@ -501,4 +554,282 @@ test(`bad-input catalogue: ${CASES.length} cases, each exit 2 with one clear lin
     const sent = s.log.filter((e) => e.path !== '/stats/regions');
     assert.deepEqual(sent, [], `${c.name}: no request sent`);
   }
+});
+
+const API_TOKEN = 'catalogue-api-token-2f9c1d';
+const HOOK_KEY = 'catalogue-hook-key';
+const API_FLOW = `id: publish
+namespace: company.cms
+inputs:
+  - id: article_ids
+    type: ARRAY
+    itemType: STRING
+  - id: soft
+    type: BOOLEAN
+    defaults: true
+triggers:
+  - id: hook
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: "{{ secret('HOOK_KEY') }}"
+    inputs:
+      article_ids: "{{ trigger.body.article_ids }}"
+tasks:
+  - id: purge
+    type: io.kestra.plugin.fastly.purge.Keys
+    apiToken: "{{ secret('FASTLY_API_TOKEN') }}"
+    serviceId: ${SERVICE}
+    surrogateKeys: "{{ inputs.article_ids }}"
+`;
+const HOOK = `/api/v1/main/executions/webhook/company.cms/publish/${HOOK_KEY}`;
+const START = '/api/v1/main/executions/company.cms/publish';
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+interface HttpCase {
+  name: string;
+  method: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | FormData;
+  /** Authorization header to send instead of the right bearer token; null sends none. */
+  auth?: string | null;
+  status: number;
+  error: RegExp;
+}
+
+/** The HTTP API's catalogue: each bad request gets its status and one clear message, and starts nothing. */
+const HTTP_CASES: HttpCase[] = [
+  {
+    name: 'webhook: bad JSON',
+    method: 'POST',
+    path: HOOK,
+    headers: JSON_TYPE,
+    body: '{"article_ids": [',
+    status: 400,
+    error: /the request body is not valid JSON/,
+  },
+  {
+    name: 'webhook: input of the wrong type',
+    method: 'POST',
+    path: HOOK,
+    headers: JSON_TYPE,
+    body: '{"article_ids": 42}',
+    status: 422,
+    error: /input 'article_ids': 42 is not a valid ARRAY input; expected a list/,
+  },
+  {
+    name: 'webhook: body without the input',
+    method: 'POST',
+    path: HOOK,
+    headers: JSON_TYPE,
+    body: '{"ids": ["a"]}',
+    status: 422,
+    error: /undefined variable 'trigger\.body\.article_ids'/,
+  },
+  {
+    name: 'webhook: unknown flow',
+    method: 'POST',
+    path: HOOK.replace('/publish/', '/nope/'),
+    body: '{}',
+    status: 404,
+    error: /no webhook for flow company\.cms\.nope with this key/,
+  },
+  {
+    name: 'webhook: wrong key',
+    method: 'POST',
+    path: HOOK.replace(HOOK_KEY, 'guess'),
+    body: '{}',
+    status: 404,
+    error: /no webhook for flow company\.cms\.publish with this key/,
+  },
+  {
+    name: 'webhook: 2 MB body',
+    method: 'POST',
+    path: HOOK,
+    headers: JSON_TYPE,
+    body: `{"article_ids":["${'k'.repeat(2 * 1024 * 1024)}"]}`,
+    status: 413,
+    error: /request body too large; the limit is 2 MB/,
+  },
+  {
+    name: 'webhook: unknown tenant',
+    method: 'POST',
+    path: HOOK.replace('/main/', '/acme/'),
+    body: '{}',
+    status: 404,
+    error: /no route for POST the webhook/,
+  },
+  {
+    name: 'start: bad JSON',
+    method: 'POST',
+    path: START,
+    headers: JSON_TYPE,
+    body: '{nope',
+    status: 400,
+    error: /the request body is not valid JSON/,
+  },
+  {
+    name: 'start: JSON not an object',
+    method: 'POST',
+    path: START,
+    headers: JSON_TYPE,
+    body: '["a"]',
+    status: 400,
+    error: /the request body must be a JSON object of inputs/,
+  },
+  {
+    name: 'start: input of the wrong type',
+    method: 'POST',
+    path: START,
+    headers: JSON_TYPE,
+    body: '{"article_ids": ["a"], "soft": "perhaps"}',
+    status: 422,
+    error: /input 'soft': "perhaps" is not a valid BOOLEAN input; expected true or false/,
+  },
+  {
+    name: 'start: unknown input',
+    method: 'POST',
+    path: START,
+    headers: JSON_TYPE,
+    body: '{"article_ids": ["a"], "colour": "red"}',
+    status: 422,
+    error: /input 'colour': the flow has no such input; it declares: article_ids, soft/,
+  },
+  {
+    name: 'start: required input missing',
+    method: 'POST',
+    path: START,
+    headers: JSON_TYPE,
+    body: '{}',
+    status: 422,
+    error: /input 'article_ids' \(ARRAY\) is required/,
+  },
+  {
+    name: 'start: unknown flow',
+    method: 'POST',
+    path: '/api/v1/main/executions/company.cms/nope',
+    body: '',
+    status: 404,
+    error: /flow company\.cms\.nope not found/,
+  },
+  {
+    name: 'start: unsupported body type',
+    method: 'POST',
+    path: START,
+    headers: { 'content-type': 'text/plain' },
+    body: 'article_ids=a',
+    status: 415,
+    error: /unsupported Content-Type "text\/plain"/,
+  },
+  {
+    name: 'start: 2 MB body',
+    method: 'POST',
+    path: START,
+    headers: JSON_TYPE,
+    body: `{"article_ids":["${'k'.repeat(2 * 1024 * 1024)}"]}`,
+    status: 413,
+    error: /request body too large/,
+  },
+  {
+    name: 'start: wait not a boolean',
+    method: 'POST',
+    path: `${START}?wait=maybe`,
+    headers: JSON_TYPE,
+    body: '{"article_ids":["a"]}',
+    status: 400,
+    error: /wait: "maybe" is not allowed; expected true or false/,
+  },
+  {
+    name: 'get: unknown execution',
+    method: 'GET',
+    path: '/api/v1/main/executions/NoSuchExecution',
+    status: 404,
+    error: /execution "NoSuchExecution" not found/,
+  },
+  {
+    name: 'search: size 0',
+    method: 'GET',
+    path: '/api/v1/main/executions/search?size=0',
+    status: 400,
+    error: /size: "0" is not allowed; expected a whole number from 1 to 1000/,
+  },
+  {
+    name: 'search: page not a number',
+    method: 'GET',
+    path: '/api/v1/main/executions/search?page=two',
+    status: 400,
+    error: /page: "two" is not allowed/,
+  },
+  {
+    name: 'missing bearer token',
+    method: 'GET',
+    path: '/api/v1/main/executions/search',
+    auth: null,
+    status: 401,
+    error: /missing bearer token/,
+  },
+  {
+    name: 'wrong bearer token',
+    method: 'POST',
+    path: START,
+    auth: 'Bearer wrong-token-000000000',
+    headers: JSON_TYPE,
+    body: '{"article_ids":["a"]}',
+    status: 401,
+    error: /the bearer token is wrong/,
+  },
+  {
+    name: 'Basic instead of Bearer',
+    method: 'GET',
+    path: '/healthz',
+    auth: 'Basic dXNlcjpwYXNz',
+    status: 401,
+    error: /missing bearer token/,
+  },
+  {
+    name: 'unknown route',
+    method: 'GET',
+    path: '/api/v1/main/flows',
+    status: 404,
+    error: /no route for GET \/api\/v1\/main\/flows/,
+  },
+];
+
+test(`HTTP API bad-input catalogue: ${HTTP_CASES.length} cases, each its status and one clear message, nothing started`, async (t) => {
+  const s = await sim(t);
+  const dir = await mkdtemp(join(tmpdir(), 'kf-bad-api-'));
+  await writeFile(join(dir, 'publish.yml'), API_FLOW);
+  const state = join(dir, 'state');
+  const { server, url } = await apiServer([join(dir, 'publish.yml'), '--state-dir', state], {
+    FASTLY_API_TOKEN: 'tok',
+    FASTLY_API_ENDPOINT: s.url,
+    HOOK_KEY,
+    KESTRA_FASTLY_API_TOKEN: API_TOKEN,
+  });
+  t.after(() => server.stop());
+  for (const c of HTTP_CASES) {
+    const auth = c.auth === undefined ? `Bearer ${API_TOKEN}` : c.auth;
+    let r: Response;
+    try {
+      r = await fetch(url + c.path, {
+        method: c.method,
+        headers: { ...(c.headers ?? {}), ...(auth === null ? {} : { authorization: auth }) },
+        ...(c.body === undefined ? {} : { body: c.body }),
+      });
+    } catch (err) {
+      throw new Error(`${c.name}: ${String((err as Error).cause ?? err)}`);
+    }
+    const text = await r.text();
+    assert.equal(r.status, c.status, `${c.name}: ${text}`);
+    const { message } = JSON.parse(text) as { message: string };
+    assert.match(message, c.error, c.name);
+    assert.ok(!message.includes('\n') && !/\bat .*:\d+:\d+/.test(message), `${c.name}: one line, no stack`);
+    assert.ok(
+      !message.includes(HOOK_KEY) && !message.includes(API_TOKEN),
+      `${c.name}: no secret in the answer`,
+    );
+  }
+  assert.deepEqual(new StateStore(state).history(), [], 'no execution ran');
+  assert.deepEqual(await readdir(join(state, 'queue')), [], 'none was queued');
+  assert.deepEqual(requests(s, '/service'), [], 'no purge was sent');
+  assert.ok(!server.output.includes(HOOK_KEY) && !server.output.includes(API_TOKEN), 'no secret in the log');
 });

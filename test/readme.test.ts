@@ -50,7 +50,7 @@ function substitute(line: string, port: number): string | undefined {
 /** A command that runs until interrupted, and the line it prints once ready. */
 const LONG_RUNNING: [RegExp, RegExp][] = [
   [/^kestra-fastly simulator\b/, /listening on/],
-  [/^kestra-fastly server\b/, /scheduling \d+ trigger/],
+  [/^kestra-fastly server\b/, /HTTP API on/],
 ];
 
 async function freePort(): Promise<number> {

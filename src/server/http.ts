@@ -95,7 +95,11 @@ export function createApp(options: AppOptions): Hono {
     '*',
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => fail(c, 413, `request body too large; the limit is ${MAX_BODY_BYTES / 1048576} MB`),
+      onError: (c) => {
+        // The rest of the body is not read: the connection cannot be reused.
+        c.header('Connection', 'close');
+        return fail(c, 413, `request body too large; the limit is ${MAX_BODY_BYTES / 1048576} MB`);
+      },
     }),
   );
   app.get('/healthz', (c) => c.json({ status: 'UP' }));

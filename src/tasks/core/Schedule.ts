@@ -13,9 +13,9 @@ function cronProblem(cron: string, withSeconds: boolean, timezone?: string): str
   const n = fields(cron);
   if (!cron.trim().startsWith('@')) {
     if (n === 6 && !withSeconds)
-      return `"${cron}" has 6 fields; a cron with seconds needs withSeconds: true (as in Kestra)`;
+      return 'has 6 fields; a cron with seconds needs withSeconds: true (as in Kestra)';
     if (n !== (withSeconds ? 6 : 5))
-      return `"${cron}" has ${n} fields; expected ${withSeconds ? '6 (second minute hour day month weekday)' : '5 (minute hour day month weekday)'}`;
+      return `has ${n} fields; expected ${withSeconds ? '6 (second minute hour day month weekday)' : '5 (minute hour day month weekday)'}`;
   }
   try {
     new Cron(cron, {
@@ -25,7 +25,7 @@ function cronProblem(cron: string, withSeconds: boolean, timezone?: string): str
     });
     return undefined;
   } catch (err) {
-    return `"${cron}" is not a valid cron expression (${(err as Error).message})`;
+    return `not a valid cron expression (${(err as Error).message})`;
   }
 }
 
