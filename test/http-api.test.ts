@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -179,4 +179,36 @@ test('off loopback the API needs a bearer token (not the webhook); without one t
   const { id } = (await hook.json()) as { id: string };
   assert.equal((await ended(url, id, { authorization: `Bearer ${token}` })).state.current, 'SUCCESS');
   assert.ok(!server.output.includes(token));
+});
+
+test('a webhook with wait and returnOutputs answers with the outputs; GET passes the query as trigger.parameters', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-api-wait-'));
+  const file = join(dir, 'echo.yml');
+  await writeFile(
+    file,
+    `id: echo
+namespace: company.ops
+triggers:
+  - id: hook
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: echo-key-123
+    wait: true
+    returnOutputs: true
+tasks:
+  - id: out
+    type: io.kestra.plugin.core.output.OutputValues
+    values:
+      who: "{{ trigger.parameters.who[0] }}"
+      agent: "{{ trigger.headers['x-agent'][0] }}"
+`,
+  );
+  const { server, url } = await apiServer([file, '--state-dir', join(dir, 'state')], {});
+  t.after(() => server.stop());
+  const r = await fetch(`${url}/api/v1/main/executions/webhook/company.ops/echo/echo-key-123?who=cms`, {
+    headers: { 'x-agent': 'deploy-bot' },
+  });
+  assert.equal(r.status, 200);
+  const outputs = (await r.json()) as { out: { values?: object } };
+  assert.deepEqual(outputs.out.values ?? outputs.out, { who: 'cms', agent: 'deploy-bot' });
+  assert.equal(new StateStore(join(dir, 'state')).history().length, 1);
 });

@@ -10,7 +10,13 @@ import { StateStore } from '../src/flow/state.js';
 import { FlowRegistry } from '../src/server/flows.js';
 import { ExecutionQueue } from '../src/server/queue.js';
 import { ScheduleRunner } from '../src/server/schedule.js';
-import { recoverable, scheduleProps, slotsBetween, slotVariables } from '../src/tasks/core/Schedule.js';
+import {
+  notTooLate,
+  recoverable,
+  scheduleProps,
+  slotsBetween,
+  slotVariables,
+} from '../src/tasks/core/Schedule.js';
 import { apiServer } from './api-server.js';
 
 const quiet = createLogger({ write: () => {} });
@@ -58,7 +64,7 @@ test('slots: */2 seconds are every even second in (after, upTo]; timezones and 5
   assert.ok(!scheduleProps.safeParse({ cron: '@hourly', timezone: 'Mars/Olympus' }).success);
 });
 
-async function scheduled(policy: string) {
+async function scheduled(policy: string, extra = '') {
   const dir = await mkdtemp(join(tmpdir(), 'kf-sched-'));
   const file = join(dir, 'report.yml');
   await writeFile(
@@ -75,7 +81,7 @@ triggers:
     withSeconds: true
     timezone: UTC
     recoverMissedSchedules: ${policy}
-    inputs:
+${extra}    inputs:
       slot: "{{ trigger.date }}"
 tasks:
   - id: log
@@ -209,4 +215,25 @@ tasks:
     if (i) assert.ok(slot > (slots[i - 1] as number), 'each slot once, in order');
   }
   assert.equal(new Set(slots).size, slots.length);
+});
+
+test('lateMaximumDelay: after a restart, slots later than it are skipped', async () => {
+  const late = scheduleProps.parse({ cron: '*/2 * * * * *', withSeconds: true, lateMaximumDelay: 'PT5S' });
+  assert.deepEqual(
+    notTooLate(late, slotsBetween(late, T0, T0 + 13_000), T0 + 13_000).map((s) => (s - T0) / 1000),
+    [8, 10, 12],
+  );
+  assert.ok(!scheduleProps.safeParse({ cron: '@daily', lateMaximumDelay: 'soon' }).success);
+  const { life } = await scheduled('ALL', '    lateMaximumDelay: PT5S\n');
+  const first = life();
+  first.runner.tick(T0);
+  first.runner.tick(T0 + 2000);
+  await first.queue.idle();
+  const second = life();
+  assert.equal(second.runner.tick(T0 + 13_000).length, 3, 'slots 08, 10 and 12; 04 and 06 are too late');
+  await second.queue.idle();
+  assert.deepEqual(
+    second.store.history().map((r) => String(r.trigger?.date).slice(17, 19)),
+    ['02', '08', '10', '12'],
+  );
 });

@@ -21,8 +21,17 @@ export interface ServerOptions {
   client?: TaskContext['client'];
   write?: (line: string) => void;
   jsonLogs?: boolean | undefined;
-  /** More routes on the same listener (dashboard, metrics…). */
-  routes?: RouteModule[];
+  /** More routes on the same listener (dashboard, metrics…), built from the server's parts. */
+  routes?: ((parts: ServerParts) => RouteModule)[];
+}
+
+/** What route modules may use: the flows, the executions, the triggers. */
+export interface ServerParts {
+  flows: FlowRegistry;
+  queue: ExecutionQueue;
+  scheduler: Scheduler;
+  schedules: ScheduleRunner;
+  logger: Logger;
 }
 
 export interface RunningServer {
@@ -78,7 +87,11 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const app = createApp({
     apiToken,
     logger: o.logger,
-    routes: [executionRoutes(deps), webhookRoutes(deps), ...(o.routes ?? [])],
+    routes: [
+      executionRoutes(deps),
+      webhookRoutes(deps),
+      ...(o.routes ?? []).map((build) => build({ flows, queue, scheduler, schedules, logger: o.logger })),
+    ],
   });
   let http: HttpServer;
   try {

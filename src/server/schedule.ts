@@ -6,6 +6,7 @@ import { resolveInputs } from '../flow/inputs.js';
 import type { Flow, TriggerNode } from '../flow/load.js';
 import { writeAtomic } from '../flow/state.js';
 import {
+  notTooLate,
   recoverable,
   Schedule,
   type ScheduleProps,
@@ -107,10 +108,10 @@ export class ScheduleRunner {
       }
       const due = slotsBetween(props, state.lastSlot, nowMs);
       if (!due.length) continue;
-      const run = recovering ? recoverable(props.recoverMissedSchedules, due) : due;
+      const run = notTooLate(props, recovering ? recoverable(props.recoverMissedSchedules, due) : due, nowMs);
       if (recovering && due.length > 1)
         this.#o.logger.info(
-          `schedule ${key}: ${due.length} slot(s) missed while stopped; running ${run.length} (recoverMissedSchedules: ${props.recoverMissedSchedules})`,
+          `schedule ${key}: ${due.length} slot(s) missed while stopped; running ${run.length} (recoverMissedSchedules: ${props.recoverMissedSchedules}${props.lateMaximumDelay ? `, lateMaximumDelay: ${props.lateMaximumDelay}` : ''})`,
         );
       for (const slot of run) {
         const id = this.#fire(flow, trigger, props, key, slot);

@@ -1,5 +1,5 @@
 import { Cron } from 'croner';
-import { DateTime } from 'luxon';
+import { DateTime, Duration } from 'luxon';
 import { z } from 'zod';
 import { defineTask } from '../task.js';
 
@@ -48,6 +48,13 @@ export const scheduleProps = z
       .record(z.string(), z.unknown())
       .optional()
       .describe('Inputs of each execution; may use {{ trigger.date }}.'),
+    lateMaximumDelay: z
+      .string()
+      .optional()
+      .refine((d) => d === undefined || (Duration.fromISO(d).isValid && Duration.fromISO(d).toMillis() > 0), {
+        error: 'expected an ISO-8601 duration such as PT10M',
+      })
+      .describe('A slot later than this (the server was busy or down) is skipped instead of run.'),
     recoverMissedSchedules: z
       .enum(RECOVER)
       .default('ALL')
@@ -101,6 +108,13 @@ export function nextSlot(p: ScheduleProps, afterMs: number): number | undefined 
  * Which of the slots missed while the server was down run, as `recoverMissedSchedules` says.
  * `missed` is oldest first.
  */
+/** Slots still worth running at `nowMs`: those not later than `lateMaximumDelay`. */
+export function notTooLate(p: ScheduleProps, slots: number[], nowMs: number): number[] {
+  if (!p.lateMaximumDelay) return slots;
+  const max = Duration.fromISO(p.lateMaximumDelay).toMillis();
+  return slots.filter((slot) => nowMs - slot <= max);
+}
+
 export function recoverable(policy: Recover, missed: number[]): number[] {
   if (policy === 'NONE') return [];
   if (policy === 'LAST') return missed.slice(-1);
