@@ -346,16 +346,16 @@ const MALFORMED: [string, string, number, RegExp][] = [
     /unknown trigger type .*StatsTrigger/,
   ],
   [
-    'unknown stats field in a trigger',
-    'id: f\nnamespace: a\ntriggers:\n  - id: t\n    type: io.kestra.plugin.fastly.stats.StatsTrigger\n    apiToken: t\n    serviceId: s\n    field: status_6xx\n    threshold: 5\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n',
+    'malformed stats field name in a trigger',
+    'id: f\nnamespace: a\ntriggers:\n  - id: t\n    type: io.kestra.plugin.fastly.stats.StatsTrigger\n    apiToken: t\n    serviceId: s\n    field: Status 5xx\n    threshold: 5\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n',
     8,
-    /field: got "status_6xx"; expected a documented stats field/,
+    /field: got "Status 5xx"; expected a stats field name/,
   ],
   [
-    'negative threshold',
-    'id: f\nnamespace: a\ntriggers:\n  - id: t\n    type: io.kestra.plugin.fastly.stats.StatsTrigger\n    apiToken: t\n    serviceId: s\n    field: requests\n    threshold: -5\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n',
+    'threshold that is a list',
+    'id: f\nnamespace: a\ntriggers:\n  - id: t\n    type: io.kestra.plugin.fastly.stats.StatsTrigger\n    apiToken: t\n    serviceId: s\n    field: requests\n    threshold: [5]\ntasks:\n  - id: a\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n',
     9,
-    /threshold: got -5; expected a number ≥ 0/,
+    /threshold: got \[5\]; expected number/,
   ],
   [
     'unknown comparator',

@@ -134,9 +134,10 @@ test('every fenced shell command in README.md runs against the simulator and exi
       for (const original of block) {
         const line = substitute(original, port);
         if (line === undefined) continue;
-        const exported = /^export ([A-Z_][A-Z0-9_]*)=(\S*)/.exec(line);
-        if (exported) {
-          env[exported[1] as string] = exported[2] as string;
+        if (line.startsWith('export ')) {
+          // `export A=x B=y  # comment`: plain values, as the README writes them.
+          for (const [, name, value] of line.replace(/\s#.*$/, '').matchAll(/([A-Z_][A-Z0-9_]*)=(\S*)/g))
+            env[name as string] = value as string;
           continue;
         }
         ran++;

@@ -1,4 +1,8 @@
-/** Every numeric field of a historical-stats point documented by Fastly (seed 003). New fields appear over time. */
+/**
+ * Every numeric field of a historical-stats point documented by Fastly (seed 003) or seen in recorded
+ * real responses (go-fastly fastly/fixtures/stats/aggregate.yaml). New fields appear over time: this
+ * list documents, it never closes (a StatsTrigger `field` is checked against a name pattern).
+ */
 export const STATS_FIELDS = [
   'attack_blocked_req_body_bytes',
   'attack_blocked_req_header_bytes',
@@ -12,6 +16,7 @@ export const STATS_FIELDS = [
   'bandwidth',
   'bereq_body_bytes',
   'bereq_header_bytes',
+  'blacklist',
   'body_size',
   'compute_bereq_body_bytes',
   'compute_bereq_errors',
@@ -41,7 +46,11 @@ export const STATS_FIELDS = [
   'deliver_sub_count',
   'deliver_sub_time',
   'edge_hit_requests',
+  'edge_hit_resp_body_bytes',
+  'edge_hit_resp_header_bytes',
   'edge_miss_requests',
+  'edge_miss_resp_body_bytes',
+  'edge_miss_resp_header_bytes',
   'edge_requests',
   'edge_resp_body_bytes',
   'edge_resp_header_bytes',
@@ -89,6 +98,12 @@ export const STATS_FIELDS = [
   'object_size_1g',
   'object_size_1k',
   'object_size_1m',
+  'orig_req_body_size',
+  'orig_req_header_size',
+  'orig_resp_body_size',
+  'orig_resp_header_size',
+  'origin_cache_fetch_resp_body_bytes',
+  'origin_cache_fetch_resp_header_bytes',
   'origin_cache_fetches',
   'origin_fetch_body_bytes',
   'origin_fetch_header_bytes',
@@ -177,6 +192,9 @@ export const STATS_FIELDS = [
 export type StatsField = (typeof STATS_FIELDS)[number];
 
 const KNOWN = new Set<string>(STATS_FIELDS);
+
+/** What any stats field name looks like, known or not yet known. */
+export const STATS_FIELD_NAME = /^[a-z0-9_]+$/;
 
 export function isStatsField(name: string): name is StatsField {
   return KNOWN.has(name);

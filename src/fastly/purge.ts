@@ -100,9 +100,11 @@ export function validatePurgeUrl(url: unknown, name = 'url'): string {
       name,
     );
   }
+  // Like Fastly and its clients, `www.example.com/a` (no scheme) is accepted and sent as written.
+  const schemeless = !url.includes('://') && !url.trim().startsWith('/');
   let parsed: URL;
   try {
-    parsed = new URL(url.trim());
+    parsed = new URL(schemeless ? `http://${url.trim()}` : url.trim());
   } catch {
     throw new InvalidInputError(
       `${name}: ${show(url)} is not an absolute URL; expected http(s)://host/path, e.g. https://www.example.com/path`,
@@ -123,7 +125,7 @@ export function validatePurgeUrl(url: unknown, name = 'url'): string {
   }
   parsed.hash = '';
   // URL's serialisation percent-encodes only what must be (spaces, non-ASCII) and keeps slashes and query.
-  return parsed.href;
+  return schemeless ? parsed.href.slice('http://'.length) : parsed.href;
 }
 
 /** Returns the reason a surrogate key is unusable, or undefined when it is fine. */

@@ -35,10 +35,12 @@ function register(): void {
   Twig.extendFunction('now', () => new Date().toISOString());
   Twig.extendFunction('uuid', () => randomUUID());
   Twig.extendFunction('fromJson', (text: unknown) => JSON.parse(String(text)));
-  Twig.extendFilter('toJson', (v: unknown) => JSON.stringify(v));
-  Twig.extendFilter('json', (v: unknown) => JSON.stringify(v));
+  Twig.extendFilter('toJson', (v: unknown) => JSON.stringify(v, withoutTwigKeys));
+  Twig.extendFilter('json', (v: unknown) => JSON.stringify(v, withoutTwigKeys));
   Twig.extendFilter('number', (v: unknown) => Number(v));
   Twig.extendFilter('values', (v: unknown) => Object.values((v ?? {}) as object));
+  Twig.extendFilter('base64encode', (v: unknown) => Buffer.from(String(v), 'utf8').toString('base64'));
+  Twig.extendFilter('base64decode', (v: unknown) => Buffer.from(String(v), 'base64').toString('utf8'));
   // Pebble's date filter takes Java DateTimeFormatter patterns; luxon's tokens match the common ones.
   Twig.extendFilter('date', (v: unknown, args?: unknown[]) => {
     const pattern = args?.[0];
@@ -49,6 +51,13 @@ function register(): void {
     if (captured) captured.value = v;
     return '';
   });
+}
+
+/** twig.js records a hash literal's key order in a `_keys` list; Pebble's maps have no such entry. */
+function withoutTwigKeys(this: unknown, key: string, value: unknown): unknown {
+  if (key !== '_keys' || !Array.isArray(value)) return value;
+  const own = Object.keys(this as object).filter((k) => k !== '_keys');
+  return value.length === own.length && value.every((k) => own.includes(k)) ? undefined : value;
 }
 
 const SINGLE_EXPRESSION = /^\s*\{\{((?:(?!\{\{|\}\}).)*)\}\}\s*$/s;

@@ -5,7 +5,7 @@ import { InvalidInputError, show } from '../errors.js';
 import { isStatsField } from '../fastly/fields.js';
 import { KNOWN_REGIONS } from '../fastly/regions.js';
 import { parseBy, parseTime, resolveWindow } from '../fastly/time.js';
-import { FLOWABLES, TASKS, TRIGGERS } from '../tasks/index.js';
+import { DEPRECATED_TYPES, FLOWABLES, TASKS, TRIGGERS } from '../tasks/index.js';
 import { describeIssue, type TaskDefinition } from '../tasks/task.js';
 import { parseDuration } from './duration.js';
 import { hasExpression, templateProblem } from './expressions.js';
@@ -229,6 +229,7 @@ interface LoadContext {
   problems: Problems;
   ids: Map<string, string>;
   pluginDefaults: { type: string; values: Record<string, unknown>; forced?: boolean | undefined }[];
+  warnings: string[];
 }
 
 function loadTasks(list: unknown, path: Path, ctx: LoadContext): TaskNode[] {
@@ -251,7 +252,11 @@ function loadTasks(list: unknown, path: Path, ctx: LoadContext): TaskNode[] {
       }
       return;
     }
-    const { id, type } = common.data;
+    const { id, type: written } = common.data;
+    const type = DEPRECATED_TYPES[written] ?? written;
+    if (type !== written) {
+      ctx.warnings.push(`task '${id}': type ${written} is deprecated; use ${type}`);
+    }
     const seenAt = ctx.ids.get(id);
     if (seenAt) ctx.problems.add([...p, 'id'], `duplicate task id '${id}' (also at ${seenAt})`);
     else ctx.ids.set(id, pathText(p));
@@ -354,6 +359,7 @@ export function parseFlow(text: string, file: string): Flow {
     problems,
     ids: new Map(),
     pluginDefaults: top.success ? (top.data.pluginDefaults ?? []) : [],
+    warnings: [],
   };
   const tasks = loadTasks(raw.tasks, ['tasks'], ctx);
   const errors = loadTasks(raw.errors, ['errors'], ctx);
@@ -362,7 +368,7 @@ export function parseFlow(text: string, file: string): Flow {
   if (problems.list.length) throw new FlowError(file, problems.list);
 
   const f = top.data as z.output<typeof flowSchema>;
-  const warnings: string[] = [];
+  const warnings = ctx.warnings.map((w) => `${file}: ${w}`);
   for (const k of ['concurrency', 'outputs'] as const) {
     if (f[k] !== undefined)
       warnings.push(`${file}: '${k}' is accepted but not supported by kestra-fastly; it is ignored`);

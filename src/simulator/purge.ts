@@ -28,12 +28,16 @@ function softOf(req: SimRequest): boolean {
   return header(req, 'fastly-soft-purge') !== undefined;
 }
 
-/** POST /purge/{url}: the URL is everything after `/purge/`, query included. */
+/**
+ * POST /purge/{url}: the URL is everything after `/purge/`, query included. Older clients send
+ * `PURGE /{absolute url}` to the API host instead (go-fastly fastly/fixtures/purges/purge.yaml).
+ */
 const purgeUrl: Route = (req, state) => {
-  if (req.method !== 'POST' || !req.target.startsWith('/purge/')) return undefined;
+  const legacy = req.method === 'PURGE' && /^\/https?:\/\//i.test(req.target);
+  if (!legacy && (req.method !== 'POST' || !req.target.startsWith('/purge/'))) return undefined;
   const denied = authorize(req, state, 'purge_select');
   if (denied) return denied;
-  const raw = req.target.slice('/purge/'.length);
+  const raw = req.target.slice(legacy ? 1 : '/purge/'.length);
   if (/%2f/i.test(raw.split('?')[0] ?? '') || /^[a-z]+%3a/i.test(raw)) {
     return json(400, { status: 'fail', msg: 'malformed purge request' });
   }
@@ -68,10 +72,19 @@ const servicePurge: Route = (req, state) => {
     // Keys are taken literally, never URL-decoded. A '/' in the key "succeeds" yet purges nothing,
     // as reported against the real API.
     if (!rest.includes('/')) state.cache.purgeKey(serviceId, rest, soft);
-    return json(200, { status: 'ok', id: state.purgeId() }, { log: { serviceId, soft, keys: 1 } });
+    return json(
+      200,
+      { status: 'ok', id: state.purgeId() },
+      { headers: keyPurgeHeaders(1), log: { serviceId, soft, keys: 1 } },
+    );
   }
   return bulkPurge(req, state, serviceId, soft);
 };
+
+/** As recorded from the real API (go-fastly fastly/fixtures/purges/purge_by_key{,s}.yaml). */
+function keyPurgeHeaders(count: number): Record<string, string> {
+  return { 'fastly-surrogate-key-count': String(count), 'fastly-instant-rate': '0' };
+}
 
 function bulkPurge(req: SimRequest, state: SimState, serviceId: string, soft: boolean): SimReply {
   let keys: unknown;
@@ -99,7 +112,11 @@ function bulkPurge(req: SimRequest, state: SimState, serviceId: string, soft: bo
     state.cache.purgeKey(serviceId, key, soft);
     ids[key] = state.purgeId();
   }
-  return json(200, ids, { contentType: null, log: { serviceId, soft, keys: keys.length } });
+  return json(200, ids, {
+    contentType: null,
+    headers: keyPurgeHeaders(keys.length),
+    log: { serviceId, soft, keys: keys.length },
+  });
 }
 
 function purgeAll(req: SimRequest, state: SimState, serviceId: string): SimReply {

@@ -1,10 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { gzipSync } from 'node:zlib';
 import type { FaultOptions } from './faults.js';
 import { json, type Route, type SimReply, type SimRequest } from './http.js';
 import { edge, purgeRoutes } from './purge.js';
+import type { TokenScope } from '../fastly/errors.js';
 import { SimState, type SimulatorOptions, type StatsScenario } from './state.js';
+import { parseTokensJson } from './tokens.js';
 import { statsRoutes } from './stats.js';
 
 const MAX_BODY = 10 * 1024 * 1024;
@@ -83,6 +86,11 @@ export class Simulator {
     this.state.faults.configure(faults);
   }
 
+  /** Known tokens and their scopes (unknown token → 401, missing scope → 403); undefined accepts any. */
+  setTokens(tokens: Record<string, TokenScope[]> | undefined): void {
+    this.state.tokens = tokens;
+  }
+
   addScenario(scenario: StatsScenario): void {
     this.state.scenarios.push(scenario);
   }
@@ -148,7 +156,7 @@ export class Simulator {
         return;
       case '5xx':
         this.state.record({ ...base, status: 503, fault });
-        this.#send(res, json(503, { msg: 'Service Unavailable', detail: 'injected fault' }));
+        this.#send(res, json(503, { msg: 'Service Unavailable', detail: 'injected fault' }), sreq);
         return;
       case '429': {
         const retryAfter = faults.retryAfterSeconds ?? 1;
@@ -165,20 +173,25 @@ export class Simulator {
             { msg: 'You have exceeded your hourly rate limit', detail: 'injected fault' },
             { headers },
           ),
+          sreq,
         );
         return;
       }
       case 'garbage':
         this.state.record({ ...base, status: 200, fault });
-        this.#send(res, {
-          status: 200,
-          body: '<html><body>502 Bad Gateway</body></html>',
-          contentType: 'text/html',
-        });
+        this.#send(
+          res,
+          {
+            status: 200,
+            body: '<html><body>502 Bad Gateway</body></html>',
+            contentType: 'text/html',
+          },
+          sreq,
+        );
         return;
       case 'shape':
         this.state.record({ ...base, status: 200, fault });
-        this.#send(res, json(200, { unexpected: true, data: 'not what the API documents' }));
+        this.#send(res, json(200, { unexpected: true, data: 'not what the API documents' }), sreq);
         return;
       case 'truncate':
         this.state.record({ ...base, status: 200, fault });
@@ -204,10 +217,11 @@ export class Simulator {
 
   #finish(res: ServerResponse, req: SimRequest, reply: SimReply): void {
     this.state.record({ method: req.method, path: req.path, status: reply.status, ...reply.log });
-    this.#send(res, reply);
+    this.#send(res, reply, req);
   }
 
-  #send(res: ServerResponse, reply: SimReply): void {
+  /** Answers gzip when the request asks for it, as the real API does (fastly-js asks). */
+  #send(res: ServerResponse, reply: SimReply, req?: SimRequest): void {
     const headers: Record<string, string> = { ...reply.headers };
     const body =
       typeof reply.body === 'string'
@@ -216,9 +230,14 @@ export class Simulator {
           ? ''
           : JSON.stringify(reply.body);
     if (reply.contentType !== null) headers['content-type'] = reply.contentType ?? 'application/json';
-    headers['content-length'] = String(Buffer.byteLength(body));
+    headers.vary = 'Accept-Encoding';
+    const accept = req?.headers['accept-encoding'];
+    const gzip = body !== '' && /\bgzip\b/i.test(Array.isArray(accept) ? accept.join(',') : (accept ?? ''));
+    const bytes = gzip ? gzipSync(body) : Buffer.from(body);
+    if (gzip) headers['content-encoding'] = 'gzip';
+    headers['content-length'] = String(bytes.length);
     res.writeHead(reply.status, headers);
-    res.end(body);
+    res.end(bytes);
   }
 
   /** Control API for out-of-process users (the CLI's `simulator` command, benchmarks). */
@@ -236,6 +255,13 @@ export class Simulator {
       case 'POST /__sim/scenarios':
         this.addScenario(body as unknown as StatsScenario);
         return json(200, { status: 'ok' });
+      case 'PUT /__sim/tokens': {
+        // Replaces the known tokens and their scopes; a `null` body accepts any token again.
+        const tokens = req.body.trim() === 'null' ? null : parseTokensJson(req.body);
+        if (typeof tokens === 'string') return json(400, { msg: tokens });
+        this.setTokens(tokens ?? undefined);
+        return json(200, { status: 'ok' });
+      }
       case 'POST /__sim/objects':
         this.seedObject(String(body.url), (body.surrogateKeys as string[]) ?? ['all']);
         return json(200, { status: 'ok' });

@@ -2,6 +2,7 @@ import { STATS_FIELDS } from '../fastly/fields.js';
 import { BUCKET_SECONDS, type By } from '../fastly/types.js';
 import { authorize, json, type Route, type SimReply, type SimRequest } from './http.js';
 import { hash32, seededRandom } from './random.js';
+import { parseApiTime } from './time.js';
 import type { SimState } from './state.js';
 
 export const MAX_POINTS = 200;
@@ -29,23 +30,9 @@ function statsError(status: number, msg: string): SimReply {
   return json(status, { status: 'error', meta: {}, msg, data: null });
 }
 
-/** "Thu May 16 20:08:35 UTC 2013", as Fastly writes meta times. */
+/** "2024-03-12 15:47:53 UTC", as every recorded real response (2019–2024) writes meta times. */
 export function metaTime(epoch: number): string {
-  const d = new Date(epoch * 1000);
-  const [wd, day, mon, year, time] = d.toUTCString().replace(',', '').split(' ').filter(Boolean) as string[];
-  return `${wd} ${mon} ${Number(day)} ${time} UTC ${year}`;
-}
-
-/** The simulator reads Unix seconds, ISO dates, `now` and `N units ago`, enough for every client we drive. */
-function parseTime(value: string, now: number): number | undefined {
-  const v = value.trim().toLowerCase();
-  if (/^\d+$/.test(v)) return Number(v);
-  if (v === 'now') return now;
-  const ago = /^(\d+)\s+(minute|hour|day|week)s?\s+ago$/.exec(v);
-  if (ago)
-    return now - Number(ago[1]) * { minute: 60, hour: 3600, day: 86400, week: 604800 }[ago[2] as 'day'];
-  const t = Date.parse(/z$|[+-]\d\d:?\d\d$/.test(v) ? value : `${value}Z`);
-  return Number.isNaN(t) ? undefined : Math.floor(t / 1000);
+  return `${new Date(epoch * 1000).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
 interface Window {
@@ -66,9 +53,9 @@ function resolveWindow(req: SimRequest, state: SimState): Window | SimReply {
   if (region !== 'all' && !(region in REGIONS)) return statsError(400, `Unknown region: ${region}`);
   const toParam = req.query.get('to');
   const fromParam = req.query.get('from');
-  const to = toParam ? parseTime(toParam, now) : now;
+  const to = toParam ? parseApiTime(toParam, now) : now;
   const defaultSpan = { day: 30 * 86400, hour: 86400, minute: 1800 }[by];
-  const from = fromParam ? parseTime(fromParam, now) : (to ?? now) - defaultSpan;
+  const from = fromParam ? parseApiTime(fromParam, now) : (to ?? now) - defaultSpan;
   if (to === undefined || from === undefined) return statsError(400, 'Invalid time parameter for from/to');
   if (from > to) return statsError(400, "'from' must be before 'to'");
   if (by === 'minute' && from < now - MINUTE_RETENTION_S) {
@@ -130,8 +117,8 @@ export function syntheticPoint(
     miss,
     pass,
     edge_hit_requests: hits,
-    edge_miss_requests: miss,
-    hit_ratio: hits + miss > 0 ? Number((hits / (hits + miss)).toFixed(4)) : 0,
+    edge_miss_requests: miss + pass,
+    hit_ratio: hits + miss > 0 ? hits / (hits + miss) : 0,
     hits_time: Number((hits * 0.0004).toFixed(4)),
     miss_time: Number((miss * 0.08).toFixed(4)),
     origin_fetches: miss + pass,
@@ -156,10 +143,26 @@ export function syntheticPoint(
     header_size: headerBytes,
     edge_resp_header_bytes: headerBytes,
     hit_resp_body_bytes: hits * 18_000,
+    edge_hit_resp_body_bytes: hits * 18_000,
+    edge_hit_resp_header_bytes: hits * 450,
+    edge_miss_resp_body_bytes: (miss + pass) * 18_000,
+    edge_miss_resp_header_bytes: (miss + pass) * 450,
+    origin_cache_fetches: miss,
+    origin_cache_fetch_resp_body_bytes: miss * 18_000,
+    origin_cache_fetch_resp_header_bytes: miss * 380,
+    origin_fetch_resp_body_bytes: (miss + pass) * 18_000,
+    origin_fetch_resp_header_bytes: (miss + pass) * 380,
+    origin_fetch_header_bytes: (miss + pass) * 700,
     miss_resp_body_bytes: miss * 18_000,
     pass_resp_body_bytes: pass * 18_000,
     req_header_bytes: requests * 600,
     bereq_header_bytes: (miss + pass) * 700,
+    // Legacy names Fastly still sends, equal to the newer fields in every recorded response.
+    orig_req_header_size: (miss + pass) * 700,
+    orig_req_body_size: 0,
+    orig_resp_header_size: requests * 600,
+    orig_resp_body_size: 0,
+    blacklist: 0,
     bandwidth: bodyBytes + headerBytes + (miss + pass) * 700,
     tls: Math.round(requests * 0.98),
     tls_v13: Math.round(requests * 0.7),
@@ -256,10 +259,7 @@ const statsRoute: Route = (req, state) => {
   const m = STATS_PATH.exec(req.path);
   if (!m) return undefined;
   const [, kind, arg, field] = m;
-  if (kind === 'regions') {
-    const denied = authorize(req, state, 'global:read');
-    return denied ?? envelope({}, Object.keys(REGIONS));
-  }
+  if (kind === 'regions') return withWindow(req, state, (w) => envelope(metaOf(w), Object.keys(REGIONS)));
   if (kind === undefined) {
     return withWindow(req, state, (w) =>
       envelope(
@@ -278,9 +278,7 @@ const statsRoute: Route = (req, state) => {
   }
   if (kind === 'service' && arg) {
     if (!state.services.has(arg)) return authorize(req, state, 'global:read') ?? unknownService(arg);
-    return withWindow(req, state, (w) =>
-      envelope({ ...metaOf(w), service_id: arg }, servicePoints(state, arg, w, field)),
-    );
+    return withWindow(req, state, (w) => envelope(metaOf(w), servicePoints(state, arg, w, field)));
   }
   if (kind === 'aggregate') {
     return withWindow(req, state, (w) => {
@@ -294,7 +292,7 @@ const statsRoute: Route = (req, state) => {
           }
         }
         const hm = (sum.hits ?? 0) + (sum.miss ?? 0);
-        sum.hit_ratio = hm > 0 ? Number(((sum.hits ?? 0) / hm).toFixed(4)) : 0;
+        sum.hit_ratio = hm > 0 ? (sum.hits ?? 0) / hm : 0;
         return sum;
       });
       return envelope(metaOf(w), data);
@@ -313,7 +311,7 @@ const statsRoute: Route = (req, state) => {
           data[region] = usage([...per.values()].map((u) => u[region] as unknown as Record<string, number>));
         }
       }
-      return envelope({ ...metaOf(w), by: 'day', region: 'all' }, data);
+      return envelope(metaOf(w), data);
     });
   }
   if (kind === 'usage_by_month') return usageByMonth(req, state);

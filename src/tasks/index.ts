@@ -64,6 +64,14 @@ export const TASKS = {
 /** Flowables: their `tasks` are nested tasks, loaded and run by the flow layer. */
 export const FLOWABLES: ReadonlySet<string> = new Set([ForEach.type, Parallel.type, Sequential.type]);
 
+/** Type names the Java plugin used before renaming them: accepted, with a deprecation warning. */
+export const DEPRECATED_TYPES: Record<string, string> = {
+  'io.kestra.plugin.fastly.purge.PurgeUrl': PurgeUrl.type,
+  'io.kestra.plugin.fastly.purge.PurgeKey': PurgeKey.type,
+  'io.kestra.plugin.fastly.purge.PurgeKeys': PurgeKeys.type,
+  'io.kestra.plugin.fastly.purge.PurgeAll': PurgeAll.type,
+};
+
 /** Trigger types a flow may declare. */
 export const TRIGGERS = byType([StatsTrigger, Schedule, Webhook]);
 

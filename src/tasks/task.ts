@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidInputError, show } from '../errors.js';
 import { FastlyClient, type FastlyClientOptions } from '../fastly/client.js';
+import { clientOptionsOf, httpOptions, type HttpOptions } from './options.js';
 
 export interface Logger {
   debug(message: string): void;
@@ -91,14 +92,20 @@ export const connectionProps = {
     .describe(
       'Fastly API base URL. Defaults to $FASTLY_API_ENDPOINT, then https://api.fastly.com. Override only for testing.',
     ),
+  options: httpOptions.optional(),
 };
 
+/** Bucket size; any case is read, as the Java plugin passes `Day` through to Fastly. */
+export const bucketSize = () =>
+  z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['minute', 'hour', 'day']));
+
 export function makeClient(
-  props: { apiToken: string; baseUrl?: string | undefined },
+  props: { apiToken: string; baseUrl?: string | undefined; options?: HttpOptions | undefined },
   ctx: TaskContext,
 ): FastlyClient {
   return new FastlyClient({
     ...ctx.client,
+    ...clientOptionsOf(props.options, ctx.logger),
     token: props.apiToken,
     baseUrl: props.baseUrl,
     env: ctx.env,

@@ -1,9 +1,10 @@
-import type { Command } from 'commander';
-import { InvalidInputError, KestraFastlyError } from '../../errors.js';
-import { createLogger, Masker } from '../../flow/logger.js';
-import { FASTLY_TASKS } from '../../tasks/index.js';
-import { type Metric, parseProps } from '../../tasks/task.js';
 import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InvalidInputError, KestraFastlyError, show } from '../../errors.js';
+import { Masker } from '../../flow/logger.js';
+import { DEPRECATED_TYPES, FASTLY_TASKS, TRIGGERS } from '../../tasks/index.js';
+import type { Assessment } from '../../tasks/stats/StatsTrigger.js';
+import { type Logger, type Metric, parseProps, type TaskDefinition } from '../../tasks/task.js';
 
 /** One line of Kestra's script-task protocol. Java's `.` does not match U+0085/2028/2029, so they are escaped. */
 export function kestraLine(payload: object): string {
@@ -14,78 +15,149 @@ export function kestraLine(payload: object): string {
   return `::${json}::`;
 }
 
+/** Exit code of a StatsTrigger evaluation whose condition does not hold (0: it fired). */
+export const NOT_FIRED_EXIT_CODE = 3;
+
+const STATS_TRIGGER = 'io.kestra.plugin.fastly.stats.StatsTrigger';
+
 interface BridgeFlags {
   props?: string;
   propsFile?: string;
+  propsEnv?: string;
+  propsBase64?: string;
+}
+
+function parseJson(text: string, flag: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new InvalidInputError(`${flag}: not valid JSON (${(err as Error).message})`, flag);
+  }
+}
+
+/** The task properties, from exactly one of the four sources. */
+function readProps(opts: BridgeFlags, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const given = (['props', 'propsFile', 'propsEnv', 'propsBase64'] as const).filter(
+    (k) => opts[k] !== undefined,
+  );
+  if (given.length > 1) {
+    throw new InvalidInputError(
+      'task: give the properties once, with one of --props, --props-file, --props-env or --props-base64',
+      '--props',
+    );
+  }
+  let props: unknown = {};
+  if (opts.props !== undefined) props = parseJson(opts.props, '--props');
+  else if (opts.propsFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(opts.propsFile, 'utf8');
+    } catch (err) {
+      throw new InvalidInputError(
+        `--props-file: cannot read ${show(opts.propsFile)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        '--props-file',
+      );
+    }
+    props = parseJson(text, '--props-file');
+  } else if (opts.propsEnv !== undefined) {
+    const text = env[opts.propsEnv];
+    if (text === undefined) {
+      throw new InvalidInputError(
+        `--props-env: the environment variable ${show(opts.propsEnv)} is not set; expected the task properties as JSON`,
+        '--props-env',
+      );
+    }
+    props = parseJson(text, '--props-env');
+  } else if (opts.propsBase64 !== undefined) {
+    const b64 = opts.propsBase64.trim();
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) {
+      throw new InvalidInputError('--props-base64: expected base64 (A-Z a-z 0-9 + / =)', '--props-base64');
+    }
+    props = parseJson(Buffer.from(b64, 'base64').toString('utf8'), '--props-base64');
+  }
+  if (typeof props !== 'object' || props === null || Array.isArray(props)) {
+    throw new InvalidInputError(`task: the properties must be a JSON object, got ${show(props)}`, '--props');
+  }
+  return props as Record<string, unknown>;
+}
+
+/** A property the schema requires (so the Java plugin does too): only those are filled from the environment. */
+function requires(def: TaskDefinition, name: string): boolean {
+  const prop = (def.props.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>)[name];
+  return prop !== undefined && !prop.safeParse(undefined).success;
+}
+
+/** Logs as Kestra wants them: one protocol line each, the real level, no timestamp or level of ours. */
+function kestraLogger(masker: Masker): Logger {
+  const write = (level: string) => (message: string) => {
+    process.stdout.write(`${kestraLine({ logs: [{ level, message: masker.mask(message) }] })}\n`);
+  };
+  return { debug: write('DEBUG'), info: write('INFO'), warn: write('WARN'), error: write('ERROR') };
 }
 
 export function registerBridge(program: Command): void {
   program
     .command('task')
-    .argument('<type>', 'task type, e.g. io.kestra.plugin.fastly.purge.Keys')
+    .argument('<type>', 'task type, e.g. io.kestra.plugin.fastly.purge.Keys (or purge.Keys)')
     .description('Run one task and print its outputs in Kestra\'s script-task protocol (::{"outputs":...}::)')
-    .option('--props <json>', 'task properties as JSON')
-    .option('--props-file <file>', 'task properties from a JSON file')
-    .addHelpText('after', '\napiToken defaults to $FASTLY_API_TOKEN and serviceId to $FASTLY_SERVICE_ID.')
+    .option('--props-env <name>', 'task properties as JSON in this environment variable (safe inside Kestra)')
+    .option(
+      '--props-file <file>',
+      'task properties from a JSON file (safe inside Kestra: write it with inputFiles)',
+    )
+    .option(
+      '--props-base64 <b64>',
+      'task properties as base64-encoded JSON (for CommandsTrigger, which has no env)',
+    )
+    .option(
+      '--props <json>',
+      'task properties as JSON (never with values Kestra renders: the shell parses them)',
+    )
+    .addHelpText(
+      'after',
+      '\napiToken defaults to $FASTLY_API_TOKEN; serviceId to $FASTLY_SERVICE_ID where the type requires it.\n' +
+        `${STATS_TRIGGER} evaluates the trigger once: exit 0 if it fires, ${NOT_FIRED_EXIT_CODE} if not.`,
+    )
     .action(async (type: string, opts: BridgeFlags) => {
-      const def = FASTLY_TASKS[type] ?? FASTLY_TASKS[`io.kestra.plugin.fastly.${type}`];
+      const masker = new Masker();
+      const logger = kestraLogger(masker);
+      const full = type.startsWith('io.kestra.plugin.fastly.') ? type : `io.kestra.plugin.fastly.${type}`;
+      const current = DEPRECATED_TYPES[full] ?? full;
+      const def = FASTLY_TASKS[current] ?? (current === STATS_TRIGGER ? TRIGGERS[STATS_TRIGGER] : undefined);
       if (!def) {
         throw new InvalidInputError(
-          `task: unknown type "${type}"; expected one of ${Object.keys(FASTLY_TASKS).join(', ')}`,
+          `task: unknown type ${show(type)}; expected one of ${[...Object.keys(FASTLY_TASKS), STATS_TRIGGER].join(', ')}`,
           'type',
         );
       }
-      let props: unknown = {};
-      if (opts.props) {
-        try {
-          props = JSON.parse(opts.props);
-        } catch (err) {
-          throw new InvalidInputError(`--props: not valid JSON (${(err as Error).message})`, '--props');
-        }
-      } else if (opts.propsFile) props = readJsonFile(opts.propsFile, '--props-file');
-      const given = props as Record<string, unknown>;
-      const shape = def.props.shape as Record<string, unknown>;
-      const withEnv: Record<string, unknown> = { ...given };
-      if (withEnv.apiToken === undefined && process.env.FASTLY_API_TOKEN)
-        withEnv.apiToken = process.env.FASTLY_API_TOKEN;
-      if ('serviceId' in shape && withEnv.serviceId === undefined && process.env.FASTLY_SERVICE_ID) {
-        withEnv.serviceId = process.env.FASTLY_SERVICE_ID;
+      if (current !== full) logger.warn(`type ${full} is deprecated; use ${current}`);
+      const props = readProps(opts, process.env);
+      if (props.apiToken === undefined && process.env.FASTLY_API_TOKEN)
+        props.apiToken = process.env.FASTLY_API_TOKEN;
+      if (props.serviceId === undefined && process.env.FASTLY_SERVICE_ID && requires(def, 'serviceId')) {
+        props.serviceId = process.env.FASTLY_SERVICE_ID;
       }
-      const masker = new Masker();
-      masker.addCredential(withEnv.apiToken as string | undefined);
-      const parsed = parseProps(def, withEnv, type.replace('io.kestra.plugin.fastly.', ''));
+      masker.addCredential(typeof props.apiToken === 'string' ? props.apiToken : undefined);
+      const parsed = parseProps(def, props, current.replace('io.kestra.plugin.fastly.', ''));
       const metrics: Metric[] = [];
-      const logs: { level: string; message: string }[] = [];
-      const logger = createLogger({
-        level: 'INFO',
-        masker,
-        write: (line) => logs.push({ level: 'INFO', message: line }),
-      });
       const started = Date.now();
       const emit = (outputs: unknown) => {
         metrics.push({ name: 'duration', type: 'timer', value: (Date.now() - started) / 1000 });
         process.stdout.write(`${masker.mask(kestraLine({ outputs }))}\n`);
         process.stdout.write(`${kestraLine({ metrics })}\n`);
-        if (logs.length) process.stdout.write(`${masker.mask(kestraLine({ logs }))}\n`);
       };
       try {
-        emit(await def.run(parsed, { logger, env: process.env, metric: (m) => metrics.push(m) }));
+        const result = await def.run(parsed, { logger, env: process.env, metric: (m) => metrics.push(m) });
+        if (current === STATS_TRIGGER) {
+          const assessment = result as Assessment;
+          emit(assessment.variables);
+          if (!assessment.matched) process.exitCode = NOT_FIRED_EXIT_CODE;
+        } else emit(result);
       } catch (err) {
         const partial = (err as { outputs?: unknown }).outputs;
         if (partial !== undefined) emit(partial);
-        if (err instanceof KestraFastlyError)
-          process.stdout.write(
-            `${masker.mask(kestraLine({ logs: [{ level: 'ERROR', message: err.message }] }))}\n`,
-          );
+        if (err instanceof KestraFastlyError) logger.error(err.message);
         throw err;
       }
     });
-}
-
-function readJsonFile(path: string, flag: string): unknown {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new InvalidInputError(`${flag}: cannot read JSON from ${path}: ${(err as Error).message}`, flag);
-  }
 }

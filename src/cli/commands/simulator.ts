@@ -1,5 +1,8 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidInputError, show } from '../../errors.js';
+import type { TokenScope } from '../../fastly/errors.js';
+import { parseTokenSpec, parseTokensJson } from '../../simulator/tokens.js';
 import { intArg } from '../context.js';
 
 interface SimFlags {
@@ -11,6 +14,8 @@ interface SimFlags {
   fail429?: string;
   failReset?: string;
   services?: number;
+  token: string[];
+  tokensFile?: string;
 }
 
 /** N synthetic services with 22-character ids, for load tests. */
@@ -33,6 +38,35 @@ function rate(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
+/** `--token NAME=scopes` (repeatable) and `--tokens-file`; none given: any token, every scope. */
+function tokensOf(opts: SimFlags): Record<string, TokenScope[]> | undefined {
+  if (opts.token.length === 0 && opts.tokensFile === undefined) return undefined;
+  const tokens: Record<string, TokenScope[]> = {};
+  if (opts.tokensFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(opts.tokensFile, 'utf8');
+    } catch (err) {
+      throw new InvalidInputError(
+        `--tokens-file: cannot read ${show(opts.tokensFile)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+        '--tokens-file',
+      );
+    }
+    const parsed = parseTokensJson(text);
+    if (typeof parsed === 'string') {
+      throw new InvalidInputError(`--tokens-file: ${show(opts.tokensFile)}: ${parsed}`, '--tokens-file');
+    }
+    Object.assign(tokens, parsed);
+  }
+  for (const spec of opts.token) {
+    const parsed = parseTokenSpec(spec);
+    if (typeof parsed === 'string')
+      throw new InvalidInputError(`--token: (value hidden) ${parsed}`, '--token');
+    tokens[parsed.token] = parsed.scopes;
+  }
+  return tokens;
+}
+
 export function registerSimulator(program: Command): void {
   program
     .command('simulator')
@@ -49,9 +83,18 @@ export function registerSimulator(program: Command): void {
       'serve N synthetic services instead of the three demo ones',
       intArg('--services', 1, 10_000),
     )
+    .option(
+      '--token <NAME=scopes>',
+      'accept only these tokens, each with its comma-separated scopes (global, global:read, purge_select, purge_all); repeatable',
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
+    .option('--tokens-file <file>', 'JSON {"TOKEN": ["scope", …]}: the accepted tokens and their scopes')
     .action(async (opts: SimFlags) => {
+      const tokens = tokensOf(opts);
       const { startSimulator } = await import('../../simulator/index.js');
       const sim = await startSimulator({
+        ...(tokens ? { tokens } : {}),
         port: opts.port,
         host: opts.host,
         ...(opts.services ? { services: syntheticServices(opts.services) } : {}),

@@ -50,7 +50,11 @@ tasks:
   ],
   props: z.strictObject({
     ...connectionProps,
-    url: z.string().describe('The absolute http(s) URL to purge, e.g. https://www.example.com/path?q=1.'),
+    url: z
+      .string()
+      .describe(
+        'The URL to purge, e.g. https://www.example.com/path?q=1 (a scheme is optional, as for Fastly).',
+      ),
     soft: booleanish()
       .default(false)
       .describe('Mark the object stale instead of evicting it (Fastly-Soft-Purge: 1).'),
@@ -71,8 +75,9 @@ tasks:
     ctx.logger.info(`${props.soft ? 'Soft-purged' : 'Purged'} ${props.url} (purge id ${result.id})`);
     let verification: VerifyResult | undefined;
     if (props.verify) {
+      const absolute = props.url.includes('://') ? props.url : `https://${props.url}`;
       try {
-        verification = await verifyPurge(props.url, { edgeEndpoint: edgeEndpoint(ctx.env, client.baseUrl) });
+        verification = await verifyPurge(absolute, { edgeEndpoint: edgeEndpoint(ctx.env, client.baseUrl) });
       } catch (err) {
         throw new VerifyFailedError(result, props.url, err as Error);
       }

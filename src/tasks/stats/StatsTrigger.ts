@@ -1,9 +1,9 @@
 import { Duration } from 'luxon';
+import { STATS_FIELD_NAME } from '../../fastly/fields.js';
 import { z } from 'zod';
-import { isStatsField } from '../../fastly/fields.js';
 import { historical } from '../../fastly/stats.js';
 import type { StatsPoint } from '../../fastly/types.js';
-import { connectionProps, defineTask, makeClient, numberish, type TaskContext } from '../task.js';
+import { bucketSize, connectionProps, defineTask, makeClient, numberish, type TaskContext } from '../task.js';
 
 export const COMPARATORS = [
   'GREATER_THAN',
@@ -28,8 +28,9 @@ const isoDuration = (fallback: string, what: string) =>
       error: `expected a duration longer than zero (${what})`,
     });
 
-const fieldName = z.string().refine(isStatsField, {
-  error: 'expected a documented stats field, e.g. status_5xx, requests, hit_ratio, bandwidth',
+// Any field name, as in the Java plugin: Fastly adds fields over time, so the list is not closed.
+const fieldName = z.string().regex(STATS_FIELD_NAME, {
+  error: 'expected a stats field name (lower case, digits and _), e.g. status_5xx, requests, hit_ratio',
 });
 
 const statsTriggerProps = z.strictObject({
@@ -37,14 +38,14 @@ const statsTriggerProps = z.strictObject({
   serviceId: z.string().describe('Fastly service ID.'),
   field: fieldName.describe('Stats field to watch, e.g. status_5xx.'),
   threshold: numberish()
-    .refine((n) => Number.isFinite(n) && n >= 0, { error: 'expected a number ≥ 0' })
+    .refine((n) => Number.isFinite(n), { error: 'expected a number' })
     .describe('Value compared with the aggregated field.'),
   comparator: z
     .enum(COMPARATORS)
     .default('GREATER_THAN')
     .describe('How the value is compared with the threshold.'),
   window: isoDuration('PT1H', 'window').describe('How far back to look (ISO-8601).'),
-  by: z.enum(['minute', 'hour', 'day']).default('minute').describe('Bucket size of the fetched points.'),
+  by: bucketSize().default('minute').describe('Bucket size of the fetched points.'),
   interval: isoDuration('PT1M', 'interval').describe('How often to evaluate (ISO-8601, at least PT30S).'),
   aggregation: z.enum(AGGREGATIONS).default('SUM').describe('How points are combined; AVG for ratios.'),
   delay: isoDuration('PT0S', 'delay').describe(

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { StatsEnvelope, StatsMeta } from '../../fastly/types.js';
-import { listOf } from '../task.js';
+import { bucketSize, listOf } from '../task.js';
 
 /** Window properties shared by the historical stats tasks. */
 export const windowProps = {
@@ -14,10 +14,7 @@ export const windowProps = {
     .union([z.string(), z.number()])
     .optional()
     .describe('End of the window: same forms as `from`. Default now.'),
-  by: z
-    .enum(['minute', 'hour', 'day'])
-    .optional()
-    .describe('Bucket size: minute, hour or day (default day).'),
+  by: bucketSize().optional().describe('Bucket size: minute, hour or day (default day).'),
   region: z
     .string()
     .optional()

@@ -1,0 +1,264 @@
+/**
+ * The Kestra bridge as docs/kestra.md documents it: each documented flow's script task is rendered
+ * the way Kestra renders it (Pebble, here twig.js with Kestra's filters) and its commands are run
+ * under `/bin/sh -c`, as Kestra's script runner does, against the simulator. Hostile surrogate keys
+ * must arrive unharmed and nothing they contain may execute.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { renderString } from '../src/flow/expressions.js';
+import type { Simulator } from '../src/simulator/index.js';
+import { CLI, runCli, SERVICE, sim } from './helpers.js';
+
+const DOC = join(dirname(fileURLToPath(import.meta.url)), '../../docs/kestra.md');
+const KESTRA_LINE = /^::(\{.*\})::$/;
+
+/** Keys that break naive quoting; each one would leave a trace if any shell ran what it contains. */
+const HOSTILE = [
+  `x'$(echo\${IFS}INJECTED-RAN>&2)'y`,
+  `a"b"c`,
+  `$(touch\${IFS}PWNED-1)`,
+  '`touch${IFS}PWNED-2`',
+  `';touch\${IFS}PWNED-3;echo'`,
+  `it's`,
+  `back\\slash`,
+  `{{7*7}}`,
+];
+
+interface ScriptTask {
+  type: string;
+  env?: Record<string, string>;
+  inputFiles?: Record<string, string>;
+  commands: string[];
+  beforeCommands?: string[];
+}
+
+const yamlBlocks = (): unknown[] =>
+  [...readFileSync(DOC, 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1] ?? ''));
+
+function documentedFlow(id: string): { tasks?: ScriptTask[]; triggers?: ScriptTask[] } {
+  const flow = yamlBlocks().find((b) => (b as { id?: string })?.id === id);
+  assert.ok(flow, `docs/kestra.md documents the flow ${id}`);
+  return flow as { tasks?: ScriptTask[]; triggers?: ScriptTask[] };
+}
+
+/** Renders a property as Kestra does: the Pebble template with the execution's variables. */
+function render(template: string, context: Record<string, unknown>, secrets: Record<string, string>): string {
+  return String(
+    renderString(template, context, {
+      where: 'docs/kestra.md',
+      secret: (name) => {
+        const v = secrets[name];
+        assert.ok(v !== undefined, `secret ${name}`);
+        return v;
+      },
+    }),
+  );
+}
+
+interface ShellRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  dir: string;
+}
+
+/** A working directory and a PATH where `kestra-fastly` is this build (what `npm install -g` provides). */
+function workspace(): { dir: string; bin: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'kestra-task-'));
+  const bin = mkdtempSync(join(tmpdir(), 'kestra-bin-'));
+  const shim = join(bin, 'kestra-fastly');
+  writeFileSync(shim, `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
+  chmodSync(shim, 0o755);
+  return { dir, bin };
+}
+
+/** Runs one rendered command line as Kestra's script runner does: `/bin/sh -c <line>`. */
+function sh(line: string, env: Record<string, string>, cwd: string): Promise<ShellRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/bin/sh', ['-c', line], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, dir: cwd }));
+  });
+}
+
+function protocol(stdout: string): Record<string, unknown>[] {
+  const lines = stdout.trim().split('\n').filter(Boolean);
+  return lines.map((l) => {
+    const m = KESTRA_LINE.exec(l);
+    assert.ok(m, `a line Kestra reads: ${l}`);
+    return JSON.parse(m[1] ?? '{}') as Record<string, unknown>;
+  });
+}
+
+/** Renders and runs a documented script task (beforeCommands are the install step, replaced by PATH). */
+async function runScriptTask(
+  task: ScriptTask,
+  context: Record<string, unknown>,
+  secrets: Record<string, string>,
+  s: Simulator,
+): Promise<ShellRun> {
+  const { dir, bin } = workspace();
+  const env: Record<string, string> = {
+    PATH: `${bin}:${process.env.PATH ?? ''}`,
+    HOME: dir,
+    FASTLY_API_ENDPOINT: s.url,
+  };
+  for (const [k, v] of Object.entries(task.env ?? {})) env[k] = render(v, context, secrets);
+  for (const [f, v] of Object.entries(task.inputFiles ?? {}))
+    writeFileSync(join(dir, f), render(v, context, secrets));
+  let last: ShellRun | undefined;
+  for (const command of task.commands.filter((c) => !/^npm install\b/.test(c))) {
+    last = await sh(render(command, context, secrets), env, dir);
+    if (last.code !== 0) break;
+  }
+  assert.ok(last, 'the task runs a command');
+  return last;
+}
+
+function assertNothingRan(run: ShellRun): void {
+  assert.doesNotMatch(run.stderr + run.stdout, /^INJECTED-RAN$/m, 'the echo inside a key ran');
+  for (const n of [1, 2, 3]) {
+    assert.ok(!existsSync(join(run.dir, `PWNED-${n}`)), `PWNED-${n} was created in the task's directory`);
+  }
+}
+
+async function purgeSim(t: TestContext) {
+  return sim(t, { faults: { latencyMs: 100 } });
+}
+
+const SECRETS = { FASTLY_API_TOKEN: 'bridge-token', FASTLY_SERVICE_ID: SERVICE };
+
+test('docs/kestra.md: the documented purge task passes hostile keys through env unharmed; nothing executes', async (t) => {
+  const s = await purgeSim(t);
+  const task = documentedFlow('purge_on_publish').tasks?.find((x) =>
+    x.type.endsWith('scripts.node.Commands'),
+  );
+  assert.ok(task);
+  for (const c of task.commands) assert.doesNotMatch(c, /\{\{/, 'no rendered value inside a command line');
+  const run = await runScriptTask(task, { inputs: { keys: HOSTILE } }, SECRETS, s);
+  assert.equal(run.code, 0, run.stderr);
+  assertNothingRan(run);
+  const outputs = protocol(run.stdout).find((p) => p.outputs)?.outputs as {
+    purgeIds: Record<string, string>;
+  };
+  assert.deepEqual(Object.keys(outputs.purgeIds).sort(), [...HOSTILE].sort(), 'every key arrived as sent');
+  assert.equal(s.log.filter((e) => e.path === `/service/${SERVICE}/purge`).length, 1);
+});
+
+test('docs/kestra.md: the inputFiles variant passes the same keys through a file unharmed', async (t) => {
+  const s = await purgeSim(t);
+  const base = documentedFlow('purge_on_publish').tasks?.find((x) =>
+    x.type.endsWith('scripts.node.Commands'),
+  );
+  const variant = yamlBlocks().find((b) => (b as ScriptTask)?.inputFiles !== undefined) as
+    ScriptTask | undefined;
+  assert.ok(base && variant, 'docs/kestra.md documents an inputFiles variant');
+  const env = { ...base.env };
+  delete env.KESTRA_FASTLY_PROPS;
+  const run = await runScriptTask({ ...base, env, ...variant }, { inputs: { keys: HOSTILE } }, SECRETS, s);
+  assert.equal(run.code, 0, run.stderr);
+  assertNothingRan(run);
+  const outputs = protocol(run.stdout).find((p) => p.outputs)?.outputs as {
+    purgeIds: Record<string, string>;
+  };
+  assert.deepEqual(Object.keys(outputs.purgeIds).sort(), [...HOSTILE].sort());
+});
+
+test('a key with a newline arrives intact too, and is refused by name (Fastly separates keys by spaces)', async (t) => {
+  const s = await purgeSim(t);
+  const task = documentedFlow('purge_on_publish').tasks?.find((x) =>
+    x.type.endsWith('scripts.node.Commands'),
+  );
+  assert.ok(task);
+  const keys = ['ok-key', 'line1\n$(touch PWNED-1)\nline3'];
+  const run = await runScriptTask(task, { inputs: { keys } }, SECRETS, s);
+  assert.equal(run.code, 2);
+  assertNothingRan(run);
+  assert.match(run.stderr, /"line1\\n\$\(touch PWNED-1\)\\nline3" contains whitespace/);
+  assert.equal(s.log.length, 0, 'no request for invalid input');
+});
+
+test('docs/kestra.md: the documented CommandsTrigger alert fires on a 5xx spike (exit 0) and not otherwise (exit 3)', async (t) => {
+  const s = await sim(t, { faults: { latencyMs: 150 } });
+  const trigger = documentedFlow('fastly_error_alert').triggers?.find((x) =>
+    x.type.endsWith('scripts.node.CommandsTrigger'),
+  ) as (ScriptTask & { exitCondition: string; edge?: boolean }) | undefined;
+  assert.ok(trigger);
+  assert.equal(trigger.exitCondition, 'exit 0');
+  // A token full of shell syntax: it travels base64-encoded, so the shell never parses it.
+  const secrets = {
+    FASTLY_API_TOKEN: `t'$(touch\${IFS}PWNED-1)"\`touch\${IFS}PWNED-2\`"`,
+    FASTLY_SERVICE_ID: SERVICE,
+  };
+  const quiet = await runScriptTask(trigger, {}, secrets, s);
+  assertNothingRan(quiet);
+  assert.equal(quiet.code, 3, quiet.stderr);
+  const now = Math.floor(Date.now() / 1000);
+  s.addScenario({ serviceId: SERVICE, field: 'status_5xx', from: now - 3600, to: now, perMinute: 30 });
+  const fired = await runScriptTask(trigger, {}, secrets, s);
+  assert.equal(fired.code, 0, fired.stderr);
+  assertNothingRan(fired);
+  const vars = protocol(fired.stdout).find((p) => p.outputs)?.outputs as { value: number; threshold: number };
+  assert.ok(vars.value > 50 && vars.threshold === 50, JSON.stringify(vars));
+  // What the flow's task then renders from {{ trigger.vars.* }}.
+  const flow = documentedFlow('fastly_error_alert') as unknown as { tasks: { message: string }[] };
+  const message = render(flow.tasks[0]?.message ?? '', { trigger: { vars } }, {});
+  assert.match(message, /^5xx spike detected: \d+ errors \(threshold: 50\)$/);
+});
+
+test('serviceId is filled from $FASTLY_SERVICE_ID only where the Java plugin requires it', async (t) => {
+  const s = await sim(t);
+  const env = {
+    FASTLY_API_TOKEN: 'tok',
+    FASTLY_SERVICE_ID: SERVICE,
+    FASTLY_API_ENDPOINT: s.url,
+    FAKE_PROPS: '{"by":"day","from":"2 days ago"}',
+  };
+  const stats = await runCli(['task', 'stats.Stats', '--props-env', 'FAKE_PROPS'], env);
+  assert.equal(stats.code, 0, stats.stderr);
+  const data = (protocol(stats.stdout).find((p) => p.outputs)?.outputs as { data: object }).data;
+  assert.equal(Object.keys(data).length, 3, 'stats.Stats without serviceId covers every service, as in Java');
+  assert.ok(s.log.some((e) => e.path === '/stats'));
+  const key = await runCli(['task', 'purge.Key', '--props', '{"surrogateKey":"k"}'], env);
+  assert.equal(key.code, 0, key.stderr);
+  assert.ok(
+    s.log.some((e) => e.path === `/service/${SERVICE}/purge/k`),
+    'purge.Key takes the service from the env',
+  );
+});
+
+test('log lines reach Kestra with their real level and no prefix of ours; deprecated names warn', async (t) => {
+  const s = await sim(t);
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
+  const r = await runCli(['task', 'purge.PurgeKey', '--props', '{"surrogateKey":"k"}'], env);
+  assert.equal(r.code, 0, r.stderr);
+  const logs = protocol(r.stdout).flatMap(
+    (p) => (p.logs as { level: string; message: string }[] | undefined) ?? [],
+  );
+  assert.deepEqual(
+    logs.map((l) => l.level),
+    ['WARN', 'INFO'],
+  );
+  assert.equal(
+    logs[0]?.message,
+    'type io.kestra.plugin.fastly.purge.PurgeKey is deprecated; use io.kestra.plugin.fastly.purge.Key',
+  );
+  for (const l of logs) assert.doesNotMatch(l.message, /^\[?\d{4}-\d\d-\d\d|^(INFO|WARN|DEBUG|ERROR)\b/);
+  const both = await runCli(['task', 'purge.Key', '--props', '{}', '--props-env', 'X'], env);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /give the properties once/);
+  const unset = await runCli(['task', 'purge.Key', '--props-env', 'NOT_SET_ANYWHERE'], env);
+  assert.equal(unset.code, 2);
+  assert.match(unset.stderr, /--props-env: the environment variable "NOT_SET_ANYWHERE" is not set/);
+});
