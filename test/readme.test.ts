@@ -130,6 +130,7 @@ test('every fenced shell command in README.md runs against the simulator and exi
   for (const block of blocks) {
     const port = await freePort();
     const background: { child: ChildProcess; done: Promise<Run>; line: string }[] = [];
+    const before = { ...env };
     try {
       for (const original of block) {
         const line = substitute(original, port);
@@ -155,6 +156,8 @@ test('every fenced shell command in README.md runs against the simulator and exi
     } finally {
       for (const b of background) b.child.kill('SIGINT');
     }
+    // What a block exported for the server or simulator it started goes with them.
+    if (background.length) for (const k of Object.keys(env)) env[k] = before[k];
     for (const b of background) {
       const r = await b.done;
       assert.equal(
