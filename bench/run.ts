@@ -36,10 +36,10 @@ function ensureContestants(): void {
   });
 }
 
-async function startSimulator(): Promise<{ url: string; stop: () => void }> {
+async function startSimulator(extra: string[] = []): Promise<{ url: string; stop: () => void }> {
   const child = spawn(
     process.execPath,
-    [CLI, 'simulator', '--port', '0', '--latency', String(LATENCY), '--services', '50'],
+    [CLI, 'simulator', '--port', '0', '--latency', String(LATENCY), '--services', '50', ...extra],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
@@ -70,6 +70,15 @@ function timed(cmd: string, args: string[], env: Record<string, string>): Sample
   const rss = HAS_TIME ? Number(r.stderr.trim().split('\n').pop()) / 1024 : undefined;
   return { ms, rssMB: rss };
 }
+
+/** Changes the simulator's added latency (its fault settings are otherwise the defaults). */
+async function setLatency(url: string, ms: number): Promise<void> {
+  const res = await fetch(`${url}/__sim/faults`, { method: 'POST', body: JSON.stringify({ latencyMs: ms }) });
+  if (!res.ok) throw new Error(`simulator refused latency ${ms}: ${res.status}`);
+}
+
+/** The 9-field points of the backfill's first row: 7 stats fields, service_id and start_time. */
+const NINE_FIELDS = ['requests', 'hits', 'miss', 'pass', 'errors', 'bandwidth', 'status_5xx'];
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -138,6 +147,11 @@ async function main(): Promise<void> {
       'start',
       Array.from({ length: 5 }, () => timed(process.execPath, [CLI, '--version'], env)),
     ).medianMs;
+    // Node itself, for the floor of any Node CLI.
+    const startNode = summarize(
+      'node',
+      Array.from({ length: 5 }, () => timed(process.execPath, ['-e', '0'], env)),
+    ).medianMs;
 
     // 1. Bulk purge of 10,000 keys.
     console.error('scenario 1: bulk purge of 10,000 keys');
@@ -199,68 +213,87 @@ async function main(): Promise<void> {
         `extrapolated from ${curlSample} keys`,
       ],
     ]);
-    results.bulkPurge = { rows: s1, requests: Math.ceil(N / 256), concurrency: 16 };
+    results.bulkPurge = { rows: s1, requests: Math.ceil(N / 256), concurrency: 40 };
 
-    // 2. One purge from a cold process.
+    // 2. One purge from a cold process, at the bench's latency and at none.
     console.error('scenario 2: one purge from a cold process');
-    const s2 = race([
-      ['kestra-fastly purge key', () => timed(process.execPath, [CLI, 'purge', 'key', 'k1'], env)],
-      [
-        'fastly service purge --key',
-        () => timed(FASTLY, ['service', 'purge', '--key', 'k1', '--service-id', SERVICE], env),
-      ],
-    ]);
-    results.coldPurge = { rows: s2, processStartMs: startOurs };
+    const coldRace = () =>
+      race([
+        ['kestra-fastly purge key', () => timed(process.execPath, [CLI, 'purge', 'key', 'k1'], env)],
+        [
+          'fastly service purge --key',
+          () => timed(FASTLY, ['service', 'purge', '--key', 'k1', '--service-id', SERVICE], env),
+        ],
+      ]);
+    const s2 = coldRace();
+    await setLatency(sim.url, 0);
+    const s2zero = coldRace();
+    await setLatency(sim.url, LATENCY);
+    results.coldPurge = { rows: s2, processStartMs: startOurs, nodeStartMs: startNode };
+    results.coldPurgeZero = { rows: s2zero };
 
-    // 3. 35 days of minute stats to CSV.
-    console.error('scenario 3: 35-day minute backfill to CSV');
+    // 3. 35 days of minute stats to CSV: 9-field points (a second simulator), then the full points.
     const to = Math.floor(Date.now() / 60_000) * 60 - 60;
     const from = to - 35 * 86400 + 600;
-    const s3 = race([
-      [
-        'kestra-fastly stats historical --format csv',
-        () =>
-          timed(
-            process.execPath,
-            [
-              CLI,
-              'stats',
-              'historical',
-              '-s',
-              SERVICE,
-              '--by',
-              'minute',
-              '--from',
-              String(from),
-              '--to',
-              String(to),
-              '--format',
-              'csv',
-              '-o',
-              join(dir, 'ours.csv'),
-            ],
-            env,
-          ),
-      ],
-      [
-        'fastly-js, pages in sequence',
-        () =>
-          timed(
-            process.execPath,
-            [
-              join(BENCH, 'contestants/fastlyjs-backfill.mjs'),
-              SERVICE,
-              String(from),
-              String(to),
-              join(dir, 'js.csv'),
-              sim.url,
-            ],
-            env,
-          ),
-      ],
-    ]);
-    const rows = readFileSync(join(dir, 'ours.csv'), 'utf8').split('\n').length - 2;
-    results.backfill = { rows: s3, points: rows, pages: Math.ceil((to - from) / 60 / 200) };
+    const backfill = (url: string, label: string) =>
+      race([
+        [
+          'kestra-fastly stats historical --format csv',
+          () =>
+            timed(
+              process.execPath,
+              [
+                CLI,
+                'stats',
+                'historical',
+                '-s',
+                SERVICE,
+                '--by',
+                'minute',
+                '--from',
+                String(from),
+                '--to',
+                String(to),
+                '--format',
+                'csv',
+                '-o',
+                join(dir, `ours-${label}.csv`),
+              ],
+              { ...env, FASTLY_API_ENDPOINT: url },
+            ),
+        ],
+        [
+          'fastly-js, pages in sequence',
+          () =>
+            timed(
+              process.execPath,
+              [
+                join(BENCH, 'contestants/fastlyjs-backfill.mjs'),
+                SERVICE,
+                String(from),
+                String(to),
+                join(dir, `js-${label}.csv`),
+                url,
+              ],
+              env,
+            ),
+        ],
+      ]);
+    const pages = Math.ceil((to - from) / 60 / 200);
+    console.error('scenario 3a: 35-day minute backfill to CSV, 9-field points');
+    const nine = await startSimulator(['--point-fields', NINE_FIELDS.join(',')]);
+    let s3nine: Row[];
+    try {
+      s3nine = backfill(nine.url, 'nine');
+    } finally {
+      nine.stop();
+    }
+    const rows = readFileSync(join(dir, 'ours-nine.csv'), 'utf8').split('\n').length - 2;
+    results.backfillNine = { rows: s3nine, points: rows, pages, fields: NINE_FIELDS.length + 2 };
+    console.error('scenario 3b: 35-day minute backfill to CSV, full points');
+    const s3 = backfill(sim.url, 'full');
+    const header = readFileSync(join(dir, 'ours-full.csv'), 'utf8').slice(0, 10_000).split('\n')[0] ?? '';
+    results.backfill = { rows: s3, points: rows, pages, fields: header.split(',').length };
 
     // 4. Trigger server: 1,000 StatsTriggers over 50 services and 4 fields.
     console.error('scenario 4: 1,000 triggers');
@@ -352,10 +385,13 @@ function markdown(report: {
   runs: number;
   results: Record<string, unknown>;
 }): string {
+  type Backfill = { rows: Row[]; points: number; pages: number; fields: number };
   const r = report.results as {
     bulkPurge: { rows: Row[]; requests: number; concurrency: number };
-    coldPurge: { rows: Row[]; processStartMs: number };
-    backfill: { rows: Row[]; points: number; pages: number };
+    coldPurge: { rows: Row[]; processStartMs: number; nodeStartMs: number };
+    coldPurgeZero: { rows: Row[] };
+    backfillNine: Backfill;
+    backfill: Backfill;
     triggers: {
       triggers: number;
       distinctPolls: number;
@@ -363,66 +399,114 @@ function markdown(report: {
       perInterval: { requests: number; cpuMs: number; wallMs: number }[];
     };
   };
+  const L = report.latencyMs;
   const ours = (rows: Row[]) => rows[0] as Row;
-  const others = (rows: Row[]) => rows.slice(1).filter((x) => !x.note);
-  const best = (rows: Row[]) => Math.min(...others(rows).map((x) => x.medianMs));
-  const b1 = ours(r.bulkPurge.rows);
-  const c2 = ours(r.coldPurge.rows);
-  // Process start = everything before the first request can leave: a cold single purge less its round trip.
-  const start = c2.medianMs - report.latencyMs;
-  const floor1 = Math.round((r.bulkPurge.requests / r.bulkPurge.concurrency) * report.latencyMs + start);
-  const fastly2 = r.coldPurge.rows[1] as Row;
-  const b3 = ours(r.backfill.rows);
+  const named = (rows: Row[], prefix: string) => rows.find((x) => x.contestant.startsWith(prefix)) as Row;
   const check = (ok: boolean) => (ok ? '✅ met' : '❌ not met');
+  const x = (n: number) => `${n.toFixed(2)}×`;
+  // Start-up: everything a cold purge does but the network, i.e. a cold purge at zero latency.
+  const start = ours(r.coldPurgeZero.rows).medianMs;
+  const b1 = ours(r.bulkPurge.rows);
+  const js1 = named(r.bulkPurge.rows, 'fastly-js');
+  const rounds1 = Math.ceil(r.bulkPurge.requests / r.bulkPurge.concurrency);
+  const floor1 = start + rounds1 * L;
+  const c2 = ours(r.coldPurge.rows);
+  const f2 = named(r.coldPurge.rows, 'fastly');
+  const c0 = ours(r.coldPurgeZero.rows);
+  const f0 = named(r.coldPurgeZero.rows, 'fastly');
+  const backfill = (b: Backfill, target: number) => {
+    const o = ours(b.rows);
+    const js = named(b.rows, 'fastly-js');
+    const floor = start + Math.ceil(b.pages / 64) * L;
+    return {
+      o,
+      js,
+      floor,
+      ratio: js.medianMs / o.medianMs,
+      met: js.medianMs / o.medianMs >= target,
+      rssOk: (o.peakRssMB ?? Infinity) < 150,
+    };
+  };
+  const nine = backfill(r.backfillNine, 12);
+  const full = backfill(r.backfill, 5);
+  const unmet: string[] = [];
+  if (js1.medianMs / b1.medianMs < 10)
+    unmet.push(
+      `- **Bulk purge ≥ 10× fastly-js.** The network part is one round trip (${r.bulkPurge.requests} batches, ` +
+        `${r.bulkPurge.concurrency} in flight); the rest is start-up (${start} ms) and the simulator's own work on ` +
+        `10,000 keys, on the same cores. fastly-js's time is its ${r.bulkPurge.requests} sequential round trips.`,
+    );
+  if (c2.medianMs > 0.8 * f2.medianMs || c0.medianMs > 0.8 * f0.medianMs)
+    unmet.push(
+      `- **Cold purge ≤ 0.8× the Fastly CLI.** Node alone starts in ${r.coldPurge.nodeStartMs} ms here ` +
+        `(\`node -e 0\`); the Fastly CLI is a Go binary. What we add over Node is loading and running one ` +
+        `bundled file (commander, our client) through a V8 code cache (\`module.enableCompileCache\` on Node ≥ 22.1); ` +
+        `on a loaded machine Node's own start dominates and varies most.`,
+    );
+  if (!nine.met || !full.met)
+    unmet.push(
+      `- **Backfill ratios.** Pages are decoded as bytes straight to CSV, up to 64 in flight within an 8 MB budget; ` +
+        `what remains is CPU: the simulator generating and gzipping ${r.backfill.fields}-field ` +
+        `points competes with our decoding for the same ${report.machine.cores} cores.`,
+    );
+  if (!nine.rssOk || !full.rssOk)
+    unmet.push(
+      `- **Peak RSS.** Pages are freed by V8's collector; the command collects every 8 MB of pages consumed. ` +
+        `A higher peak means the collector lagged on this machine.`,
+    );
   return `# Benchmarks
 
 Generated by \`npm run bench\` on ${report.date}. Every contestant talks to the same simulator
-(a separate process on 127.0.0.1) with **${report.latencyMs} ms** of latency added to every API answer.
-Each scenario ran ${report.runs} times, contestants alternating; medians are shown. Wall times
+(a separate process on 127.0.0.1) with **${L} ms** of latency added to every API answer unless said
+otherwise. Each scenario ran ${report.runs} times, contestants alternating; medians are shown. Wall times
 include process start. Raw figures: \`bench/results.json\`.
 
 Machine: ${report.machine.cpu}, ${report.machine.cores} cores, ${report.machine.memoryGB} GB RAM, Node ${report.machine.node}.
 Command: \`npm run bench\` (\`BENCH_LATENCY_MS\`, \`BENCH_RUNS\` to change latency and repetitions).
 
+**Floor** = start-up + the round trips the work needs. Start-up is a cold \`purge key\` at zero latency
+(${start} ms: Node, our bundle, the one request to a local simulator); Node alone (\`node -e 0\`) takes
+${r.coldPurge.nodeStartMs} ms and \`kestra-fastly --version\` ${r.coldPurge.processStartMs} ms.
+
 ## 1. Bulk purge of 10,000 surrogate keys
 
 ${table(r.bulkPurge.rows, b1.contestant)}
 
-- Target ≥ 8× faster than the fastest other contestant: ${(best(r.bulkPurge.rows) / b1.medianMs).toFixed(1)}× — ${check(best(r.bulkPurge.rows) / b1.medianMs >= 8)}.
-- Target within 1.5× of the floor ceil(10000/256) / 16 × ${report.latencyMs} ms + process start (${start} ms: a cold \`purge key\` less one round trip) = ${floor1} ms: ${(b1.medianMs / floor1).toFixed(2)}× — ${check(b1.medianMs <= 1.5 * floor1)}.
+- Target ≥ 10× faster than fastly-js's sequential batches: ${(js1.medianMs / b1.medianMs).toFixed(1)}× — ${check(js1.medianMs / b1.medianMs >= 10)}.
+- Floor: ${start} ms + ${rounds1} round trip (${r.bulkPurge.requests} batches of 256, ${r.bulkPurge.concurrency} in flight) × ${L} ms = ${floor1} ms; ours is ${x(b1.medianMs / floor1)} the floor.
 
 ## 2. One purge from a cold process
 
+At ${L} ms:
+
 ${table(r.coldPurge.rows, c2.contestant)}
 
-- Target: no slower than the Fastly CLI: ${(c2.medianMs / fastly2.medianMs).toFixed(2)}× its time — ${check(c2.medianMs <= fastly2.medianMs)}.
-- \`kestra-fastly --version\` (Node start, bundle entry, no command loaded) takes ${r.coldPurge.processStartMs} ms.
+At 0 ms:
+
+${table(r.coldPurgeZero.rows, c0.contestant)}
+
+- Target ≤ 0.8× the Fastly CLI's time at ${L} ms: ${x(c2.medianMs / f2.medianMs)} — ${check(c2.medianMs <= 0.8 * f2.medianMs)}.
+- Target ≤ 0.8× the Fastly CLI's time at 0 ms: ${x(c0.medianMs / f0.medianMs)} — ${check(c0.medianMs <= 0.8 * f0.medianMs)}.
+- Floor at ${L} ms: ${start} + ${L} = ${start + L} ms; ours is ${x(c2.medianMs / (start + L))} the floor. The Fastly CLI makes two
+  sequential requests (an OIDC discovery, then the purge).
 
 ## 3. 35 days of minute stats for one service, to CSV (${r.backfill.pages} pages, ${r.backfill.points.toLocaleString('en')} points)
 
-${table(r.backfill.rows, b3.contestant)}
+${r.backfillNine.fields}-field points (\`simulator --point-fields\`):
 
-- Target ≥ 8× faster than fastly-js: ${(best(r.backfill.rows) / b3.medianMs).toFixed(1)}× — ${check(best(r.backfill.rows) / b3.medianMs >= 8)}.
-- Target peak RSS under 150 MB: ${b3.peakRssMB ?? 'n/a'} MB — ${check((b3.peakRssMB ?? Infinity) < 150)}.
+${table(r.backfillNine.rows, nine.o.contestant)}
 
-## Targets not met: why, and what would close them
+The simulator's full ${r.backfill.fields}-field points:
 
-- **Bulk purge ≥ 8× the fastest other tool.** The network part is at its floor (${Math.ceil(10000 / 256)} requests,
-  16 in flight: 3 round trips of ${report.latencyMs} ms), and the whole run is within 1.5× of the floor. What remains is
-  our process start (${start} ms before the first request of a purge), which alone exceeds 1/8 of fastly-js's time. The same
-  start-up cost is what scenario 2 measures: closing that closes this.
-- **Cold purge no slower than the Fastly CLI.** The Fastly CLI is a Go binary (about 0.1 s to start on an idle
-  machine). Ours is Node: about 50 ms of Node itself, plus compiling the bundled undici, zod and commander on
-  every start (Node 20 has no module compile cache). Done so far: an esbuild bundle, only the invoked command
-  loaded, chrono-node loaded on first use. What would close it: Node ≥ 22's \`module.enableCompileCache()\` (a
-  one-line change once Node 20 support can go), a startup snapshot (\`--snapshot-blob\`), or dropping undici for
-  \`node:http\`'s keep-alive Agent on the cold path (about 40–70 ms of the start).
-- **35-day backfill ≥ 8× fastly-js.** Each point has ~170 fields, so the backfill decodes about 175 MB of JSON
-  and writes 8.7 million CSV cells. We fetch 12 pages at a time, so latency is no longer the limit: CPU is,
-  about 5 s of it on this 2-core machine, where the simulator generating the pages competes for the other
-  core. What would close it: on a machine with more cores, decoding pages in worker threads; for users,
-  \`--field\` fetches one field and is about 100× lighter.
+${table(r.backfill.rows, full.o.contestant)}
 
+- Target ≥ 12× faster than fastly-js on ${r.backfillNine.fields}-field points: ${nine.ratio.toFixed(1)}× — ${check(nine.met)}.
+- Target ≥ 5× faster than fastly-js on full points: ${full.ratio.toFixed(1)}× — ${check(full.met)}.
+- Target peak RSS under 150 MB, no re-launched process: ${nine.o.peakRssMB ?? 'n/a'} MB and ${full.o.peakRssMB ?? 'n/a'} MB, one process — ${check(nine.rssOk && full.rssOk)}.
+- Floor (network): ${start} ms + ⌈${r.backfill.pages} / 64⌉ round trips × ${L} ms = ${nine.floor} ms; ours is ${x(nine.o.medianMs / nine.floor)} (${r.backfillNine.fields} fields)
+  and ${x(full.o.medianMs / full.floor)} (full) the floor: the rest is decoding and, on full points, the simulator's CPU.
+
+${unmet.length ? `## Targets not met: why\n\n${unmet.join('\n')}\n` : '## All targets met\n'}
 ## 4. Trigger server: ${r.triggers.triggers} StatsTriggers over 50 services and 4 fields, interval PT1M
 
 | interval | API requests | CPU time | wall time |

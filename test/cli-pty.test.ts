@@ -113,7 +113,7 @@ test('in a pseudo-terminal every command exits with the right code, restores the
   const formats = ['table', 'csv', 'ndjson', 'json'];
   const statsCommands: [string[], RegExp][] = [
     [['historical', ...window], /time \(UTC\)|service_id|"start_time"|"data"/],
-    [['aggregate', ...window], /time \(UTC\)|time,start_time|"start_time"|"data"/],
+    [['aggregate', ...window], /time \(UTC\)|start_time,|"start_time"|"data"/],
     [['usage', '--from', '2 days ago'], /region|"data"/],
     [['month-to-date'], /service|"data"/],
     [['regions'], /region|"data"/],

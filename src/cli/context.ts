@@ -1,8 +1,9 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { InvalidInputError, KestraFastlyError } from '../errors.js';
 import { validateToken } from '../fastly/client.js';
+import type { FastlyClient } from '../fastly/client.js';
 import { createLogger, Masker } from '../flow/logger.js';
-import { parseProps, type TaskContext, type TaskDefinition } from '../tasks/task.js';
+import type { TaskContext, TaskDefinition } from '../tasks/task.js';
 import { stopSignal } from './interrupt.js';
 import { startProgress } from './progress.js';
 
@@ -129,18 +130,18 @@ export async function executeTask<O>(
   progressLabel?: string,
 ): Promise<O> {
   const { logger, transport } = cliTransport(opts, props.apiToken as string | undefined);
+  // Loaded here, not at the top: task schemas bring zod, which the purge commands never need.
+  const { parseProps } = await import('../tasks/task.js');
+  const parsed = parseProps(task, props, task.type.replace('io.kestra.plugin.fastly.', ''));
   const progress = progressLabel && !opts.json ? startProgress(progressLabel) : undefined;
-  // A bulk purge stops sending at Ctrl-C and lets its batches in flight settle; other tasks are cut short.
-  const graceful = progressLabel !== undefined && task.type.endsWith('.purge.Keys');
   const ctx: TaskContext = {
     logger,
     env: process.env,
     client: transport,
     onProgress: progress?.update,
-    ...(graceful ? { stop: stopSignal } : { signal: stopSignal }),
+    signal: stopSignal,
   };
   try {
-    const parsed = parseProps(task, props, task.type.replace('io.kestra.plugin.fastly.', ''));
     return (await task.run(parsed, ctx)) as O;
   } finally {
     progress?.stop();
@@ -149,8 +150,7 @@ export async function executeTask<O>(
 
 /**
  * Runs one task and prints its outputs: as one JSON document with --json, else through `human`.
- * Outputs that travel with an error (a partial or interrupted purge, a purge whose verification
- * failed) are printed too before the error propagates.
+ * Outputs that travel with an error (a partial purge) are printed too before the error propagates.
  */
 export async function runTaskCommand<O>(
   task: TaskDefinition,
@@ -159,12 +159,52 @@ export async function runTaskCommand<O>(
   human: (outputs: O) => string,
   progressLabel?: string,
 ): Promise<O> {
+  return printOutputs(() => executeTask<O>(task, props, opts, progressLabel), opts, human);
+}
+
+/**
+ * Like runTaskCommand for a command that calls the fastly layer itself (the purge commands: a cold
+ * start that loads no task schema, hence no zod). The fastly layer validates every value it sends.
+ * With `graceful`, Ctrl-C does not cut requests short: `work` gets `stopSignal` to stop starting new ones.
+ */
+export async function runClientCommand<O>(
+  opts: ConnectionOptions,
+  work: (client: FastlyClient, onProgress?: (done: number, total: number) => void) => Promise<O>,
+  human: (outputs: O) => string,
+  progressLabel?: string,
+  graceful = false,
+): Promise<O> {
+  return printOutputs(
+    async () => {
+      const client = await clientFrom(opts, !graceful);
+      const progress = progressLabel && !opts.json ? startProgress(progressLabel) : undefined;
+      try {
+        return await work(client, progress?.update);
+      } finally {
+        progress?.stop();
+      }
+    },
+    opts,
+    human,
+  );
+}
+
+/**
+ * Prints outputs as one JSON document with --json, else through `human` (nothing when it returns
+ * ''); outputs that travel with an error (a partial or interrupted purge, a purge whose verification
+ * failed) are printed too before the error propagates.
+ */
+async function printOutputs<O>(
+  run: () => Promise<O>,
+  opts: ConnectionOptions,
+  human: (outputs: O) => string,
+): Promise<O> {
   const print = (o: O) => {
     const text = opts.json ? JSON.stringify(o, null, 2) : human(o);
     if (text) process.stdout.write(`${text}\n`);
   };
   try {
-    const outputs = await executeTask<O>(task, props, opts, progressLabel);
+    const outputs = await run();
     print(outputs);
     return outputs;
   } catch (err) {
@@ -174,14 +214,14 @@ export async function runTaskCommand<O>(
   }
 }
 
-/** A client for commands that call the fastly layer directly (streaming output); Ctrl-C cancels its requests. */
-export async function clientFrom(opts: ConnectionOptions) {
+/** A client for commands that call the fastly layer directly; Ctrl-C cancels its requests unless `cancel` is false. */
+export async function clientFrom(opts: ConnectionOptions, cancel = true): Promise<FastlyClient> {
   const { FastlyClient } = await import('../fastly/client.js');
   const token = resolveToken(opts);
   return new FastlyClient({
     token,
     baseUrl: opts.endpoint,
-    signal: stopSignal,
+    ...(cancel ? { signal: stopSignal } : {}),
     ...cliTransport(opts, token).transport,
   });
 }

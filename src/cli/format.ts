@@ -4,6 +4,8 @@ import type { PointsByService, StatsPage } from '../fastly/stats.js';
 import { write } from './output.js';
 import { human, unitOf } from './units.js';
 
+export { write } from './output.js';
+
 /** `json` is the same as `--json`: the task's outputs as one document; `html` a report with charts. */
 export type Format = 'table' | 'csv' | 'ndjson' | 'json' | 'html';
 export const FORMATS: Format[] = ['table', 'csv', 'ndjson', 'json'];
@@ -29,12 +31,6 @@ export function parseFormat(
   return json ? 'json' : ((value as Format | undefined) ?? 'table');
 }
 
-function csvCell(v: unknown): string {
-  if (v === null || v === undefined) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 /** One time format for every table: UTC, to the minute. */
 export function tableTime(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString().slice(0, 16).replace('T', ' ');
@@ -50,76 +46,93 @@ function tableCell(column: string, v: unknown): string {
   return typeof v === 'object' ? JSON.stringify(v) : String(v);
 }
 
-const TABLE_FIELDS = ['requests', 'hits', 'miss', 'hit_ratio', 'bandwidth', 'status_5xx'];
 const TIME_WIDTH = 16;
 const SERVICE_WIDTH = 22;
 const CELL_WIDTH = 12;
 
-export interface PointsOptions {
-  /** Only this field in tables (the query's --field). */
-  field?: string | undefined;
-  /** Whether rows belong to services (historical) or to the account as a whole (aggregate). */
-  perService?: boolean;
+export function csvCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/**
- * Streams paginated points as CSV, NDJSON or a table, page by page, holding one page at a time.
- * CSV has a readable `time` column (ISO-8601 UTC) beside `start_time`.
- */
+const TABLE_FIELDS = ['requests', 'hits', 'miss', 'hit_ratio', 'bandwidth', 'status_5xx'];
+
+/** What a points writer carries from page to page: the columns, set by the first point. */
+export interface PointsFormatState {
+  columns?: string[] | undefined;
+}
+
+/** One page of points as CSV, NDJSON or table lines (the header first on the first page). */
+export function formatPage(
+  page: StatsPage<PointsByService>,
+  format: Format,
+  state: PointsFormatState,
+  field?: string,
+  /** False for account-wide points (aggregate): no service column. */
+  perService = true,
+): { text: string; rows: number } {
+  // A 35-day minute backfill is 50,000 points of ~170 fields: no per-point copies, one string per page.
+  let chunk = '';
+  let rows = 0;
+  for (const [serviceId, points] of Object.entries(page.data)) {
+    for (const point of points) {
+      if (perService && point.service_id === undefined) point.service_id = serviceId;
+      if (format === 'ndjson') {
+        chunk += `${JSON.stringify(point)}\n`;
+      } else if (format === 'csv') {
+        if (!state.columns) {
+          const rest = Object.keys(point)
+            .filter((k) => k !== 'service_id' && k !== 'start_time')
+            .sort();
+          state.columns = [...(perService ? ['service_id'] : []), 'start_time', ...rest];
+          chunk += `${state.columns.join(',')}\n`;
+        }
+        const columns = state.columns;
+        let line = '';
+        for (let i = 0; i < columns.length; i++) {
+          const v = point[columns[i] as string];
+          line += (i ? ',' : '') + (typeof v === 'number' ? String(v) : csvCell(v));
+        }
+        chunk += `${line}\n`;
+      } else {
+        const fields = field ? [field] : TABLE_FIELDS;
+        if (!state.columns) {
+          state.columns = fields;
+          const head = [
+            'time (UTC)'.padEnd(TIME_WIDTH),
+            ...(perService ? ['service'.padEnd(SERVICE_WIDTH)] : []),
+            ...fields.map((f) => f.padStart(CELL_WIDTH)),
+          ];
+          chunk += `${head.join('  ')}\n`;
+        }
+        const cells = [
+          tableTime(point.start_time).padEnd(TIME_WIDTH),
+          ...(perService ? [String(point.service_id).padEnd(SERVICE_WIDTH)] : []),
+          ...fields.map((f) => tableCell(f, point[f]).padStart(CELL_WIDTH)),
+        ];
+        chunk += `${cells.join('  ')}\n`;
+      }
+      rows++;
+    }
+  }
+  return { text: chunk, rows };
+}
+
+/** Streams paginated points as CSV, NDJSON or a table, page by page, holding one page at a time. */
 export async function writePoints(
   pages: AsyncIterable<StatsPage<PointsByService>>,
-  format: Exclude<Format, 'json' | 'html'>,
+  format: Format,
   out: Writable,
-  options: PointsOptions = {},
+  field?: string,
+  perService = true,
 ): Promise<number> {
-  const perService = options.perService ?? true;
-  let columns: string[] | undefined;
+  const state: PointsFormatState = {};
   let rows = 0;
   for await (const page of pages) {
-    // A 35-day minute backfill is 50,000 points of ~170 fields: no per-point copies, one write per page.
-    let chunk = '';
-    for (const [serviceId, points] of Object.entries(page.data)) {
-      for (const point of points) {
-        if (perService && point.service_id === undefined) point.service_id = serviceId;
-        if (format === 'ndjson') {
-          chunk += `${JSON.stringify(point)}\n`;
-        } else if (format === 'csv') {
-          if (!columns) {
-            const rest = Object.keys(point)
-              .filter((k) => k !== 'service_id' && k !== 'start_time')
-              .sort();
-            columns = [...(perService ? ['service_id'] : []), 'time', 'start_time', ...rest];
-            chunk += `${columns.join(',')}\n`;
-          }
-          let line = '';
-          for (let i = 0; i < columns.length; i++) {
-            const c = columns[i] as string;
-            const v = c === 'time' ? new Date(point.start_time * 1000).toISOString() : point[c];
-            line += (i ? ',' : '') + (typeof v === 'number' ? String(v) : csvCell(v));
-          }
-          chunk += `${line}\n`;
-        } else {
-          const fields = options.field ? [options.field] : TABLE_FIELDS;
-          if (!columns) {
-            columns = fields;
-            const head = [
-              'time (UTC)'.padEnd(TIME_WIDTH),
-              ...(perService ? ['service'.padEnd(SERVICE_WIDTH)] : []),
-              ...fields.map((f) => f.padStart(CELL_WIDTH)),
-            ];
-            chunk += `${head.join('  ')}\n`;
-          }
-          const cells = [
-            tableTime(point.start_time).padEnd(TIME_WIDTH),
-            ...(perService ? [String(point.service_id).padEnd(SERVICE_WIDTH)] : []),
-            ...fields.map((f) => tableCell(f, point[f]).padStart(CELL_WIDTH)),
-          ];
-          chunk += `${cells.join('  ')}\n`;
-        }
-        rows++;
-      }
-    }
-    if (chunk) await write(out, chunk);
+    const r = formatPage(page, format, state, field, perService);
+    rows += r.rows;
+    if (r.text) await write(out, r.text);
   }
   if (rows === 0 && format === 'table') await write(out, '(no data in this window)\n');
   return rows;
@@ -137,10 +150,10 @@ export function usageRows(data: Record<string, unknown>, byService: boolean): Re
   return rows;
 }
 
-/** Rows of any shape as CSV, NDJSON or an aligned table (text left, numbers right). */
+/** Rows of any shape as CSV, NDJSON or an aligned table (text left, numbers right, in human units). */
 export async function writeRows(
   rows: Record<string, unknown>[],
-  format: Exclude<Format, 'json' | 'html'>,
+  format: Format,
   out: Writable,
 ): Promise<void> {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
@@ -154,7 +167,7 @@ export async function writeRows(
     const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] ?? '').length)));
     const numeric = columns.map((c) => rows.some((r) => typeof r[c] === 'number'));
     const line = (row: string[]) =>
-      row.map((s, i) => (numeric[i] ? s.padStart(widths[i] ?? 0) : s.padEnd(widths[i] ?? 0))).join('  ');
+      row.map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join('  ');
     await write(out, `${[line(columns), ...cells.map(line)].join('\n').trimEnd()}\n`);
   }
 }

@@ -81,9 +81,6 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`error: unexpected failure: ${e?.message ?? String(err)}\n`);
     if (process.env.KESTRA_FASTLY_DEBUG) process.stderr.write(`${e?.stack}\n`);
     return 1;
-  } finally {
-    const { closeSharedDispatcher } = await import('../fastly/client.js');
-    await closeSharedDispatcher();
   }
 }
 

@@ -41,9 +41,9 @@ export function guardStdout(): void {
 }
 
 /** Writes text, waiting for the stream to drain; rejects if the stream has failed. */
-export async function write(out: Writable, text: string): Promise<void> {
+export async function write(out: Writable, data: string | Buffer): Promise<void> {
   if (out.errored) throw out.errored;
-  if (!out.write(text)) await once(out, 'drain');
+  if (!out.write(data)) await once(out, 'drain');
 }
 
 /** Checks, before any request, that `path`'s folder exists and `path` is not a folder (exit 2 if not). */

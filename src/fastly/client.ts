@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, type Dispatcher } from 'undici';
 import { InvalidInputError, show } from '../errors.js';
 import { packageVersion } from '../version.js';
 import {
@@ -10,6 +9,7 @@ import {
   type RateLimitState,
   type TokenScope,
 } from './errors.js';
+import { HttpTransport, type Transport, TransportError } from './transport.js';
 
 export const DEFAULT_ENDPOINT = 'https://api.fastly.com';
 
@@ -56,7 +56,8 @@ export interface FastlyClientOptions {
   timeoutMs?: number | undefined;
   retry?: Partial<RetryOptions> | undefined;
   signal?: AbortSignal | undefined;
-  dispatcher?: Dispatcher | undefined;
+  /** Where requests go; default: a keep-alive `node:http(s)` transport owned by this client. */
+  transport?: Transport | undefined;
   onRetry?: ((event: RetryEvent) => void) | undefined;
   /** Called after every attempt (`--debug` logs requests and timings). */
   onResponse?: ((event: ResponseEvent) => void) | undefined;
@@ -75,11 +76,18 @@ export interface RequestSpec {
   json?: unknown;
   /** Scope the operation needs, named in a 403's hint. */
   scope?: TokenScope | undefined;
+  /**
+   * Turns a 2xx body into `ApiResponse.body` (default: JSON of its UTF-8 text); a throw is retried like
+   * a garbled answer. Stats streaming passes a cheap check and decodes the bytes later itself.
+   */
+  decode?: ((body: Buffer) => unknown) | undefined;
 }
 
 export interface ApiResponse {
   status: number;
   body: unknown;
+  /** Size of the (inflated) body. */
+  bytes: number;
   rateLimit: RateLimitState;
   attempts: number;
 }
@@ -87,21 +95,6 @@ export interface ApiResponse {
 export interface ClientCounters {
   requests: number;
   retries: number;
-}
-
-let sharedAgent: Agent | undefined;
-
-/** One keep-alive pool for every client of the process. */
-export function sharedDispatcher(): Agent {
-  sharedAgent ??= new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000, connections: 128 });
-  return sharedAgent;
-}
-
-/** Closes the shared pool (lets a short-lived process exit without waiting for idle sockets). */
-export async function closeSharedDispatcher(): Promise<void> {
-  const agent = sharedAgent;
-  sharedAgent = undefined;
-  await agent?.close();
 }
 
 export function isLoopbackHost(hostname: string): boolean {
@@ -174,13 +167,8 @@ const RETRYABLE_CODES = new Set([
   'EPIPE',
   'ETIMEDOUT',
   'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
-  'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+  'TRUNCATED',
+  'BAD_ENCODING',
   'TIMEOUT',
   'BAD_JSON',
 ]);
@@ -226,7 +214,7 @@ export class FastlyClient {
   readonly #timeoutMs: number;
   readonly #retry: RetryOptions;
   readonly #signal: AbortSignal | undefined;
-  readonly #dispatcher: Dispatcher;
+  #transport: Transport | undefined;
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
   readonly #onResponse: ((event: ResponseEvent) => void) | undefined;
   readonly #random: () => number;
@@ -240,7 +228,7 @@ export class FastlyClient {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
     this.#signal = options.signal;
-    this.#dispatcher = options.dispatcher ?? sharedDispatcher();
+    this.#transport = options.transport;
     this.#onRetry = options.onRetry;
     this.#onResponse = options.onResponse;
     this.#random = options.random ?? Math.random;
@@ -254,8 +242,10 @@ export class FastlyClient {
     return `FastlyClient { baseUrl: '${this.baseUrl}' }`;
   }
 
-  get dispatcher(): Dispatcher {
-    return this.#dispatcher;
+  /** The transport, created on first use so that constructing a client opens and loads nothing. */
+  get transport(): Transport {
+    this.#transport ??= new HttpTransport();
+    return this.#transport;
   }
 
   async request(spec: RequestSpec): Promise<ApiResponse> {
@@ -269,13 +259,19 @@ export class FastlyClient {
       try {
         const res = await this.#attempt(spec, attempt);
         if (res.status < 400) {
-          return { status: res.status, body: res.body, rateLimit: res.rateLimit, attempts: attempt };
+          return {
+            status: res.status,
+            body: res.body,
+            bytes: res.bytes,
+            rateLimit: res.rateLimit,
+            attempts: attempt,
+          };
         }
         const retryable = res.status === 429 || res.status >= 500;
         const error = new FastlyApiError({
           operation: spec.operation,
           status: res.status,
-          ...parseErrorBody(res.text),
+          ...parseErrorBody(res.raw.toString('utf8')),
           rateLimit: res.rateLimit,
           scope: spec.scope,
           attempts: attempt,
@@ -322,7 +318,7 @@ export class FastlyClient {
   async #attempt(
     spec: RequestSpec,
     attempt = 1,
-  ): Promise<{ status: number; text: string; body: unknown; rateLimit: RateLimitState }> {
+  ): Promise<{ status: number; raw: Buffer; bytes: number; body: unknown; rateLimit: RateLimitState }> {
     let path = this.#basePath + spec.path;
     if (spec.query) {
       const qs = new URLSearchParams();
@@ -334,6 +330,8 @@ export class FastlyClient {
       'fastly-key': this.#token,
       accept: 'application/json',
       'user-agent': `kestra-plugin-fastly/${packageVersion()}`,
+      // Stats pages are large JSON; Fastly gzips them when asked (about a tenth on the wire).
+      'accept-encoding': 'gzip',
       ...spec.headers,
     };
     let body: string | undefined;
@@ -355,58 +353,41 @@ export class FastlyClient {
         attempt,
       });
     let status: number;
-    let text: string;
+    let raw: Buffer;
     let rateLimit: RateLimitState;
     try {
-      const res = await this.#dispatcher.request({
+      const res = await this.transport.request({
         origin: this.#origin,
         path,
         method: spec.method,
         headers,
         body,
         signal,
-        headersTimeout: this.#timeoutMs,
-        bodyTimeout: this.#timeoutMs,
       });
-      status = res.statusCode;
+      status = res.status;
       rateLimit = parseRateLimit(res.headers, Date.now());
-      text = await res.body.text();
+      raw = res.body;
       report(status);
     } catch (err) {
       report((err as { code?: string }).code ?? 'ERROR');
       if (this.#signal?.aborted) throw this.#signal.reason ?? err;
       if (timeout.aborted)
         throw new AttemptError('TIMEOUT', `no complete answer within ${this.#timeoutMs} ms`);
+      if (err instanceof TransportError) throw new AttemptError(err.code, err.message);
       const e = err as { code?: string; message?: string };
-      throw new AttemptError(e.code ?? 'ENETWORK', describeNetworkError(e));
+      throw new AttemptError(e.code ?? 'ENETWORK', e.message ?? 'network error');
     }
     let parsed: unknown;
     if (status < 400) {
       try {
-        parsed = text === '' ? undefined : JSON.parse(text);
+        parsed =
+          raw.length === 0 ? undefined : spec.decode ? spec.decode(raw) : JSON.parse(raw.toString('utf8'));
       } catch {
         throw new AttemptError('BAD_JSON', `the ${status} response body is not JSON (truncated or garbled)`);
       }
       if (parsed === undefined)
         throw new FastlyResponseError(spec.operation, `empty ${status} response body`);
     }
-    return { status, text, body: parsed, rateLimit };
-  }
-}
-
-function describeNetworkError(e: { code?: string; message?: string }): string {
-  switch (e.code) {
-    case 'ECONNREFUSED':
-      return 'connection refused by the API endpoint';
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return 'connection reset by the API endpoint';
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
-      return 'the API endpoint stopped answering';
-    case 'ENOTFOUND':
-      return 'the API endpoint host name does not resolve';
-    default:
-      return e.message ?? 'network error';
+    return { status, raw, bytes: raw.length, body: parsed, rateLimit };
   }
 }

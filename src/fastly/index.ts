@@ -61,4 +61,12 @@ export {
   type UsageByService,
   type UsageFigures,
 } from './types.js';
+export {
+  HttpTransport,
+  TransportError,
+  type HttpTransportOptions,
+  type Transport,
+  type TransportRequest,
+  type TransportResponse,
+} from './transport.js';
 export { verifyPurge, type VerifyOptions, type VerifyResult } from './verify.js';

@@ -6,8 +6,11 @@ import { FastlyApiError, FastlyNetworkError, FastlyResponseError } from './error
 export const MAX_KEYS_PER_REQUEST = 256;
 /** Fastly ignores surrogate keys longer than 1 KB. */
 export const MAX_KEY_BYTES = 1024;
-/** Key purges do not count against the API rate limit; 16 batches in flight purge 4,096 keys per round trip. */
-export const DEFAULT_PURGE_CONCURRENCY = 16;
+/**
+ * Key purges do not count against the API rate limit; 40 batches in flight purge 10,240 keys per
+ * round trip, so 10,000 keys go in one (start-up, not the network, is then what a bulk purge costs).
+ */
+export const DEFAULT_PURGE_CONCURRENCY = 40;
 
 export interface PurgeOptions {
   soft?: boolean | undefined;

@@ -4,6 +4,7 @@ import { FastlyResponseError } from './errors.js';
 import { isStatsField } from './fields.js';
 import { validateServiceId } from './purge.js';
 import { resolveWindow, splitWindow, type TimeWindow } from './time.js';
+import { BUCKET_SECONDS } from './types.js';
 import type {
   MonthToDateUsageData,
   StatsEnvelope,
@@ -15,8 +16,13 @@ import type {
 
 /** Fastly returns at most this many points per request. */
 export const MAX_POINTS_PER_REQUEST = 200;
-/** GETs are not rate limited by Fastly; pages are small. */
-export const DEFAULT_STATS_CONCURRENCY = 12;
+/**
+ * Most pages in flight at once. GETs are not rate limited by Fastly; how many are actually in flight
+ * follows the observed latency and page size (see `orderedPages`).
+ */
+export const DEFAULT_STATS_CONCURRENCY = 64;
+/** Page bodies held at once (arrived and not yet consumed, or expected), whatever the concurrency. */
+export const STATS_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
 
 export interface WindowQuery {
   from?: unknown;
@@ -60,6 +66,20 @@ function checkQuery(q: HistoricalQuery): void {
   q.services?.forEach((id, i) => validateServiceId(id, `services[${i}]`));
 }
 
+function envelopeOf(operation: string, body: unknown): { meta: StatsMeta; data: unknown } {
+  const b = body as Partial<StatsEnvelope<unknown>> | null;
+  if (typeof b !== 'object' || b === null || !('data' in b)) {
+    throw new FastlyResponseError(
+      operation,
+      `expected the stats envelope {status, meta, msg, data}, got ${show(b)}`,
+    );
+  }
+  if (b.status !== 'success') {
+    throw new FastlyResponseError(operation, `status ${show(b.status)}: ${b.msg ?? 'no message'}`);
+  }
+  return { meta: (b.meta ?? {}) as StatsMeta, data: b.data };
+}
+
 async function getEnvelope(
   client: FastlyClient,
   operation: string,
@@ -67,17 +87,7 @@ async function getEnvelope(
   query: Record<string, string | number | undefined>,
 ) {
   const res = await client.request({ operation, method: 'GET', path, query, scope: 'global:read' });
-  const body = res.body as Partial<StatsEnvelope<unknown>> | null;
-  if (typeof body !== 'object' || body === null || !('data' in body)) {
-    throw new FastlyResponseError(
-      operation,
-      `expected the stats envelope {status, meta, msg, data}, got ${show(body)}`,
-    );
-  }
-  if (body.status !== 'success') {
-    throw new FastlyResponseError(operation, `status ${show(body.status)}: ${body.msg ?? 'no message'}`);
-  }
-  return { meta: (body.meta ?? {}) as StatsMeta, data: body.data };
+  return { ...envelopeOf(operation, res.body), bytes: res.bytes };
 }
 
 const regionCache = new Map<string, Promise<string[]>>();
@@ -109,31 +119,84 @@ export async function checkRegion(client: FastlyClient, region: string | undefin
   }
 }
 
-/** Yields page results in order while keeping up to `concurrency` requests in flight. */
+/** Above this, the remaining pages of a query are fetched in shorter windows. */
+const PAGE_BYTES_TARGET = 2 * 1024 * 1024;
+
+/** Splits a window into about `parts` windows of whole buckets. */
+function shorter(w: { from: number; to: number }, parts: number, bucket: number) {
+  const span = Math.max(1, Math.ceil((w.to - w.from) / bucket / parts)) * bucket;
+  const out: { from: number; to: number }[] = [];
+  for (let from = w.from; from < w.to; from += span) out.push({ from, to: Math.min(from + span, w.to) });
+  return out;
+}
+
+interface Fetched<T> {
+  value: T;
+  /** Size of the page's body, for the bytes-in-flight bound. */
+  bytes: number;
+}
+
+/**
+ * Yields page results in order. Enough requests are kept in flight to hide the latency behind the
+ * consumer's work (latency / time the consumer spends per page, both measured as pages come), at
+ * most `concurrency`, and never more than `STATS_BYTES_IN_FLIGHT` worth of pages of the largest size
+ * seen. Every request has its rejection handled from the start; the first failure is thrown in order.
+ */
 async function* orderedPages<T>(
   windows: { from: number; to: number }[],
   concurrency: number,
-  fetchPage: (w: { from: number; to: number }) => Promise<T>,
+  fetchPage: (w: { from: number; to: number }) => Promise<Fetched<T>>,
   onProgress?: (done: number, total: number) => void,
+  bucketSeconds?: number,
 ): AsyncGenerator<T> {
-  const inFlight: Promise<T>[] = [];
+  const inFlight: Promise<Fetched<T>>[] = [];
   let next = 0;
   let done = 0;
+  let latencyMs = 0;
+  let consumeMs = 0;
+  let pageBytes = 0;
+  const limit = () => {
+    // One page first: its size decides how many more fit in the byte budget.
+    if (pageBytes === 0) return 1;
+    const toHideLatency = Math.ceil(latencyMs / Math.max(consumeMs, 0.5)) + 1;
+    const byBytes = Math.max(1, Math.floor(STATS_BYTES_IN_FLIGHT / pageBytes));
+    return Math.max(1, Math.min(concurrency, byBytes, Math.max(2, toHideLatency)));
+  };
   const launch = () => {
     const w = windows[next++];
-    if (w) inFlight.push(fetchPage(w));
+    if (!w) return;
+    const started = performance.now();
+    const p = fetchPage(w).then((f) => {
+      const ms = performance.now() - started;
+      latencyMs = latencyMs === 0 ? ms : 0.8 * latencyMs + 0.2 * ms;
+      if (pageBytes === 0 && bucketSeconds && f.bytes > PAGE_BYTES_TARGET) {
+        // Pages of many services are huge (50 services × 200 minutes ≈ 35 MB): ask for shorter ones.
+        const parts = Math.ceil(f.bytes / PAGE_BYTES_TARGET);
+        windows.splice(
+          next,
+          Infinity,
+          ...windows.slice(next).flatMap((rest) => shorter(rest, parts, bucketSeconds)),
+        );
+      }
+      pageBytes = Math.max(pageBytes, f.bytes);
+      return f;
+    });
+    p.catch(() => {});
+    inFlight.push(p);
   };
-  while (next < windows.length && inFlight.length < concurrency) launch();
-  try {
-    while (inFlight.length > 0) {
-      const page = await (inFlight.shift() as Promise<T>);
-      launch();
-      onProgress?.(++done, windows.length);
-      yield page;
-    }
-  } finally {
-    // A consumer that stops early must not leave rejections unhandled.
-    for (const p of inFlight) p.catch(() => {});
+  const fill = () => {
+    while (next < windows.length && inFlight.length < limit()) launch();
+  };
+  fill();
+  while (inFlight.length > 0) {
+    const page = await (inFlight.shift() as Promise<Fetched<T>>);
+    fill();
+    onProgress?.(++done, windows.length);
+    const yielded = performance.now();
+    yield page.value;
+    const ms = performance.now() - yielded;
+    consumeMs = consumeMs === 0 ? ms : 0.8 * consumeMs + 0.2 * ms;
+    fill();
   }
 }
 
@@ -197,10 +260,75 @@ export async function* historicalPages(
         ...windowParams(w, window, q),
         ...query,
       });
-      return { meta: env.meta, data: asPointsByService('stats', env.data, q.serviceId) };
+      return {
+        value: { meta: env.meta, data: asPointsByService('stats', env.data, q.serviceId) },
+        bytes: env.bytes,
+      };
     },
     q.onProgress,
+    BUCKET_SECONDS[window.by],
   );
+}
+
+/** One page of historical stats as the API sent it (inflated), not yet decoded. */
+export interface RawStatsPage {
+  body: Buffer;
+  /** The service of a `/stats/service/{id}` query, whose data is a bare list of points. */
+  serviceId: string | undefined;
+}
+
+const isSpace = (c: number | undefined) => c === 32 || c === 10 || c === 13 || c === 9;
+
+/** Looks like a JSON object (a cheap check: HTML error pages and cut-off bodies are retried). */
+function objectBytes(body: Buffer): Buffer {
+  let a = 0;
+  let b = body.length - 1;
+  while (isSpace(body[a])) a++;
+  while (b > a && isSpace(body[b])) b--;
+  if (body[a] !== 123 || body[b] !== 125) throw new SyntaxError('not a JSON object');
+  return body;
+}
+
+/**
+ * Like `historicalPages`, but yields each page's body undecoded, for writers that transcode it
+ * straight to output (decode with `parseHistoricalPage` when needed).
+ */
+export async function* historicalRawPages(
+  client: FastlyClient,
+  q: HistoricalQuery,
+): AsyncGenerator<RawStatsPage> {
+  checkQuery(q);
+  const { window, pages } = await prepare(client, q);
+  const query = { services: q.serviceId ? undefined : q.services?.join(',') };
+  yield* orderedPages(
+    pages,
+    q.concurrency ?? DEFAULT_STATS_CONCURRENCY,
+    async (w) => {
+      const res = await client.request({
+        operation: 'stats',
+        method: 'GET',
+        path: historicalPath(q),
+        query: { ...windowParams(w, window, q), ...query },
+        scope: 'global:read',
+        decode: objectBytes,
+      });
+      return { value: { body: res.body as Buffer, serviceId: q.serviceId }, bytes: res.bytes };
+    },
+    q.onProgress,
+    BUCKET_SECONDS[window.by],
+  );
+}
+
+/** Decodes and checks a raw page exactly as `historicalPages` does. */
+export function parseHistoricalPage(page: RawStatsPage): StatsPage<PointsByService> {
+  let body: unknown;
+  try {
+    body = JSON.parse(page.body.toString('utf8'));
+  } catch {
+    throw new FastlyResponseError('stats', 'the 200 response body is not JSON');
+  }
+  const env = envelopeOf('stats', body);
+  return { meta: env.meta, data: asPointsByService('stats', env.data, page.serviceId) };
 }
 
 /** Merges pages in order into one map, dropping any repeated bucket; `meta` covers the whole window. */
@@ -253,7 +381,7 @@ export async function aggregate(client: FastlyClient, q: WindowQuery): Promise<S
             `expected an array of points, got ${show(env.data)}`,
           );
         }
-        return { meta: env.meta, data: { aggregate: env.data as StatsPoint[] } };
+        return { value: { meta: env.meta, data: { aggregate: env.data as StatsPoint[] } }, bytes: env.bytes };
       },
       q.onProgress,
     ),

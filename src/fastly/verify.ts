@@ -1,6 +1,6 @@
-import type { Dispatcher } from 'undici';
-import { isLoopbackHost, sharedDispatcher } from './client.js';
+import { isLoopbackHost } from './client.js';
 import { FastlyNetworkError } from './errors.js';
+import { HttpTransport, type Transport } from './transport.js';
 
 export interface VerifyResult {
   /** HTTP status of the edge's answer. */
@@ -17,8 +17,19 @@ export interface VerifyOptions {
    * kept and `Host` names the URL's host. Used to verify against the simulator.
    */
   edgeEndpoint?: string | undefined;
-  dispatcher?: Dispatcher | undefined;
+  /** Default: a transport of its own, closed afterwards. */
+  transport?: Transport | undefined;
   timeoutMs?: number | undefined;
+}
+
+/**
+ * Where a verification request goes: $KESTRA_FASTLY_EDGE_ENDPOINT when set; else, when the API is the
+ * local simulator (a loopback endpoint), the simulator, which serves the edge too; else the URL's host.
+ */
+export function edgeEndpoint(env: NodeJS.ProcessEnv, apiBaseUrl: string): string | undefined {
+  const explicit = env.KESTRA_FASTLY_EDGE_ENDPOINT?.trim();
+  if (explicit) return explicit;
+  return isLoopbackHost(new URL(apiBaseUrl).hostname) ? apiBaseUrl : undefined;
 }
 
 /** Requests a purged URL with `Fastly-Debug: 1` (and no token) and reports what the cache says. */
@@ -39,23 +50,22 @@ export async function verifyPurge(url: string, options: VerifyOptions = {}): Pro
     origin = edge.origin;
     headers.host = target.host;
   }
+  const transport = options.transport ?? new HttpTransport({ maxSockets: 1 });
   try {
-    const res = await (options.dispatcher ?? sharedDispatcher()).request({
+    const res = await transport.request({
       origin,
       path: target.pathname + target.search,
       method: 'GET',
       headers,
-      headersTimeout: options.timeoutMs ?? 10_000,
-      bodyTimeout: options.timeoutMs ?? 10_000,
+      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
     });
-    await res.body.dump();
     const one = (name: string) => {
       const v = res.headers[name];
       return (Array.isArray(v) ? v[0] : v) ?? null;
     };
     const age = one('age');
     return {
-      status: res.statusCode,
+      status: res.status,
       xCache: one('x-cache'),
       age: age === null ? null : Number(age),
       surrogateKey: one('surrogate-key'),
@@ -68,5 +78,7 @@ export async function verifyPurge(url: string, options: VerifyOptions = {}): Pro
       `could not fetch ${target.origin}: ${e.message}`,
       1,
     );
+  } finally {
+    if (!options.transport) transport.close();
   }
 }

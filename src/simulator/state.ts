@@ -15,6 +15,8 @@ export interface RequestLogEntry {
   path: string;
   status: number;
   fault?: string;
+  /** The answer was gzipped (the request accepted it). */
+  gzip?: boolean;
   serviceId?: string;
   /** Number of surrogate keys in a bulk purge. */
   keys?: number;
@@ -62,6 +64,8 @@ export interface SimulatorOptions {
   faults?: import('./faults.js').FaultOptions;
   /** Keep at most this many request-log entries (oldest dropped). */
   logLimit?: number;
+  /** Only these stats fields in each point (plus service_id and start_time); default every field. */
+  pointFields?: string[];
 }
 
 export class SimState {
@@ -76,6 +80,7 @@ export class SimState {
   statsLagSeconds: number;
   now: () => number;
   readonly logLimit: number;
+  readonly pointFields: string[] | undefined;
   readonly hourlyUsage = new Map<string, { windowStart: number; count: number }>();
   readonly lastPurgeAll = new Map<string, number>();
   #seq = 0;
@@ -89,6 +94,7 @@ export class SimState {
     this.statsLagSeconds = options.statsLagSeconds ?? 0;
     this.now = options.now ?? Date.now;
     this.logLimit = options.logLimit ?? 200_000;
+    this.pointFields = options.pointFields;
     if (options.faults) this.faults.configure(options.faults);
   }
 

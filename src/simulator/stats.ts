@@ -198,9 +198,11 @@ function servicePoints(
   const size = BUCKET_SECONDS[w.by];
   return w.buckets.map((start) => {
     const p = syntheticPoint(serviceId, start, size, w.region, state.scenarios);
-    return field
-      ? { service_id: serviceId, start_time: start, [field]: p[field] ?? null }
-      : { ...p, service_id: serviceId, start_time: start };
+    if (field) return { service_id: serviceId, start_time: start, [field]: p[field] ?? null };
+    if (!state.pointFields) return { ...p, service_id: serviceId, start_time: start };
+    const only: Record<string, unknown> = {};
+    for (const f of state.pointFields) only[f] = p[f] ?? null;
+    return { ...only, service_id: serviceId, start_time: start };
   });
 }
 

@@ -1,19 +1,22 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
-import PurgeAll from '../../tasks/purge/All.js';
-import PurgeKey from '../../tasks/purge/Key.js';
-import PurgeKeys from '../../tasks/purge/Keys.js';
-import PurgeUrl from '../../tasks/purge/Url.js';
-import type { KeysOutputs } from '../../tasks/purge/Keys.js';
+import { purgeAll, purgeKey, purgeKeys, purgeUrl } from '../../fastly/purge.js';
+import {
+  type KeysOutputs,
+  keysOutputs,
+  plural,
+  PurgeIncompleteError,
+  VerifyFailedError,
+} from '../../tasks/purge/outputs.js';
 import {
   type ConnectionOptions,
-  connection,
   intArg,
   resolveServiceId,
-  runTaskCommand,
+  runClientCommand,
   withConnection,
 } from '../context.js';
+import { stopSignal } from '../interrupt.js';
 import { checkOutputPath, withOutput, write } from '../output.js';
 
 interface PurgeFlags extends ConnectionOptions {
@@ -48,8 +51,6 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-
 /**
  * The account of a bulk purge for a human. After a partial purge every failed key is listed under
  * its reason; when nothing was purged the error line alone says why (no 20,000-line echo: --json
@@ -59,13 +60,13 @@ export function keysSummary(o: KeysOutputs): string {
   const dup = o.duplicatesRemoved ? `; ${plural(o.duplicatesRemoved, 'duplicate key')} removed` : '';
   if (!o.failed.length)
     return `✓ Purged ${plural(o.purged, 'key')} in ${plural(o.requests, 'request')}${dup}`;
+  if (o.purged === 0) return '';
   const byReason = new Map<string, string[]>();
   for (const f of o.failed) {
     const keys = byReason.get(f.reason) ?? [];
     keys.push(f.key);
     byReason.set(f.reason, keys);
   }
-  if (o.purged === 0) return '';
   const lines = [`✗ Purged ${plural(o.purged, 'key')}; ${o.failed.length} not purged:`];
   for (const [reason, keys] of byReason) {
     lines.push(`  ${reason} (${plural(keys.length, 'key')}):`);
@@ -97,12 +98,22 @@ export function registerPurge(program: Command): void {
       'request the URL afterwards with Fastly-Debug: 1 and report X-Cache and Age (edge: $KESTRA_FASTLY_EDGE_ENDPOINT, or the simulator when the API endpoint is loopback)',
     )
     .action(async (url: string, opts: PurgeFlags) => {
-      await runTaskCommand<{ id: string; verification?: { xCache: string | null; age: number | null } }>(
-        PurgeUrl,
-        { ...connection(opts), url, soft: opts.soft ?? false, verify: opts.verify ?? false },
+      const soft = opts.soft ?? false;
+      await runClientCommand(
         opts,
-        (o) =>
-          `✓ ${opts.soft ? 'Soft-purged' : 'Purged'} ${url} (id: ${o.id})` +
+        async (client) => {
+          const result = await purgeUrl(client, url, { soft });
+          if (!opts.verify) return result;
+          const { edgeEndpoint, verifyPurge } = await import('../../fastly/verify.js');
+          try {
+            const edge = edgeEndpoint(process.env, client.baseUrl);
+            return { ...result, verification: await verifyPurge(url, { edgeEndpoint: edge }) };
+          } catch (err) {
+            throw new VerifyFailedError(result, url, err as Error);
+          }
+        },
+        (o: { id: string; verification?: { xCache: string | null; age: number | null } }) =>
+          `✓ ${soft ? 'Soft-purged' : 'Purged'} ${url} (id: ${o.id})` +
           (o.verification ? `\n  X-Cache: ${o.verification.xCache}  Age: ${o.verification.age}` : ''),
       );
     });
@@ -112,15 +123,10 @@ export function registerPurge(program: Command): void {
     .option('-s, --service-id <id>', 'service ID (default $FASTLY_SERVICE_ID)')
     .option('--soft', 'mark objects stale instead of evicting them')
     .action(async (key: string, opts: PurgeFlags) => {
-      await runTaskCommand<{ id: string }>(
-        PurgeKey,
-        {
-          ...connection(opts),
-          serviceId: resolveServiceId(opts.serviceId),
-          surrogateKey: key,
-          soft: opts.soft ?? false,
-        },
+      const serviceId = resolveServiceId(opts.serviceId);
+      await runClientCommand(
         opts,
+        (client) => purgeKey(client, serviceId, key, { soft: opts.soft ?? false }),
         (o) => `✓ ${opts.soft ? 'Soft-purged' : 'Purged'} key ${key} (id: ${o.id})`,
       );
     });
@@ -130,7 +136,11 @@ export function registerPurge(program: Command): void {
     .option('-s, --service-id <id>', 'service ID (default $FASTLY_SERVICE_ID)')
     .option('--file <path>', "file with one key per line ('-' for stdin; blank lines and # comments ignored)")
     .option('--soft', 'mark objects stale instead of evicting them')
-    .option('--concurrency <n>', 'batches in flight at once (default 16)', intArg('--concurrency', 1, 64))
+    .option(
+      '--concurrency <n>',
+      'batches in flight at once (default 40: 10,240 keys per round trip)',
+      intArg('--concurrency', 1, 64),
+    )
     .option('--failed-keys <file>', 'write the keys not purged (to retry with --file), one per line')
     .action(async (keys: string[], opts: PurgeFlags) => {
       const all = [...keys, ...(opts.file ? await readKeyFile(opts.file) : [])];
@@ -141,18 +151,30 @@ export function registerPurge(program: Command): void {
         );
       }
       await checkOutputPath(opts.failedKeys, '--failed-keys');
-      const props = {
-        ...connection(opts),
-        serviceId: resolveServiceId(opts.serviceId),
-        surrogateKeys: all,
-        soft: opts.soft ?? false,
-        ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
-      };
+      const serviceId = resolveServiceId(opts.serviceId);
       let outputs: KeysOutputs | undefined;
       try {
-        outputs = await runTaskCommand<KeysOutputs>(PurgeKeys, props, opts, keysSummary, 'Purging keys');
+        outputs = await runClientCommand(
+          opts,
+          async (client, onProgress) => {
+            const o = keysOutputs(
+              // Ctrl-C stops sending; the batches in flight settle and are counted.
+              await purgeKeys(client, serviceId, all, {
+                soft: opts.soft ?? false,
+                concurrency: opts.concurrency,
+                onProgress,
+                stop: stopSignal,
+              }),
+            );
+            if (o.failed.length > 0) throw new PurgeIncompleteError(o);
+            return o;
+          },
+          keysSummary,
+          'Purging keys',
+          true,
+        );
       } catch (err) {
-        outputs = (err as { outputs?: KeysOutputs }).outputs;
+        outputs = err instanceof PurgeIncompleteError ? err.outputs : undefined;
         throw err;
       } finally {
         if (opts.failedKeys) await writeFailedKeys(opts.failedKeys, outputs);
@@ -171,10 +193,9 @@ export function registerPurge(program: Command): void {
         );
       }
       const serviceId = resolveServiceId(opts.serviceId);
-      await runTaskCommand(
-        PurgeAll,
-        { ...connection(opts), serviceId },
+      await runClientCommand(
         opts,
+        (client) => purgeAll(client, serviceId),
         () => `✓ Purged all content of ${serviceId}`,
       );
     });

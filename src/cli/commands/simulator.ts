@@ -14,6 +14,7 @@ interface SimFlags {
   fail429?: string;
   failReset?: string;
   services?: number;
+  pointFields?: string;
   token: string[];
   tokensFile?: string;
 }
@@ -83,6 +84,7 @@ export function registerSimulator(program: Command): void {
       'serve N synthetic services instead of the three demo ones',
       intArg('--services', 1, 10_000),
     )
+    .option('--point-fields <fields>', 'comma-separated: only these stats fields in each point (benchmarks)')
     .option(
       '--token <NAME=scopes>',
       'accept only these tokens, each with its comma-separated scopes (global, global:read, purge_select, purge_all); repeatable',
@@ -98,6 +100,7 @@ export function registerSimulator(program: Command): void {
         port: opts.port,
         host: opts.host,
         ...(opts.services ? { services: syntheticServices(opts.services) } : {}),
+        ...(opts.pointFields ? { pointFields: opts.pointFields.split(',').filter(Boolean) } : {}),
         faults: {
           seed: opts.seed,
           latencyMs: opts.latency,

@@ -1,7 +1,12 @@
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
-import { historicalPages, type PointsByService, type StatsPage } from '../../fastly/stats.js';
+import {
+  historicalPages,
+  historicalRawPages,
+  type PointsByService,
+  type StatsPage,
+} from '../../fastly/stats.js';
 import type { StatsMeta, StatsPoint } from '../../fastly/types.js';
 import { AggregateStats, MonthToDateUsage, Stats, Usage } from '../../tasks/index.js';
 import type { TaskDefinition } from '../../tasks/task.js';
@@ -25,6 +30,7 @@ import {
 import { checkOutputPath, withOutput, write } from '../output.js';
 import { startProgress } from '../progress.js';
 import type { Report } from '../report/html.js';
+import { writeRawPoints } from '../transcode.js';
 
 interface StatsFlags extends ConnectionOptions {
   serviceId?: string;
@@ -103,32 +109,6 @@ async function writeReport(report: Report, output: string | undefined): Promise<
     process.stderr.write(`Wrote a report of ${report.sections.length} section(s) to ${output}\n`);
 }
 
-const BOUNDED_HEAP = ['--max-old-space-size=96', '--max-semi-space-size=4'];
-
-/**
- * Streamed output holds one page at a time, but at ~50 MB/s of JSON V8 lets garbage pile up to
- * 250+ MB before collecting. Its heap limits can only be set at start-up, so the streaming command
- * runs itself once more with a bounded heap (peak RSS ~140 MB for a 35-day minute backfill).
- * Returns true when the child ran the command.
- */
-async function rerunWithBoundedHeap(): Promise<boolean> {
-  if (process.env.KESTRA_FASTLY_BOUNDED_HEAP || !process.argv[1]) return false;
-  const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, [...BOUNDED_HEAP, process.argv[1], ...process.argv.slice(2)], {
-    stdio: 'inherit',
-    env: { ...process.env, KESTRA_FASTLY_BOUNDED_HEAP: '1' },
-  });
-  // The child does the work: it must hear Ctrl-C and SIGTERM too (a signal sent to this process alone).
-  const forward = (signal: NodeJS.Signals) => () => child.kill(signal);
-  process.on('SIGINT', forward('SIGINT'));
-  process.on('SIGTERM', forward('SIGTERM'));
-  const code = await new Promise<number>((resolve) =>
-    child.once('exit', (c, signal) => resolve(c ?? (signal === 'SIGTERM' ? 143 : 130))),
-  );
-  process.exitCode = code;
-  return true;
-}
-
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 /** Runs a task and writes its outputs: JSON with --json / --format json, an HTML report, or rows. */
@@ -176,7 +156,7 @@ async function writePagesOut(
   opts: StatsFlags,
   perService: boolean,
 ): Promise<number> {
-  return writePoints(pages, format, out, { field: opts.field, perService });
+  return writePoints(pages, format, out, opts.field, perService);
 }
 
 export function registerStats(program: Command): void {
@@ -229,14 +209,20 @@ export function registerStats(program: Command): void {
           progress?.stop();
         }
       }
-      if (await rerunWithBoundedHeap()) return;
       const progress = progressFor(opts, format);
       try {
-        const pages = historicalPages(await clientFrom(opts), {
-          ...query,
-          concurrency: opts.concurrency,
-          onProgress: progress?.update,
-        });
+        const client = await clientFrom(opts);
+        const pageQuery = { ...query, concurrency: opts.concurrency, onProgress: progress?.update };
+        if (!opts.chart && (format === 'csv' || format === 'ndjson')) {
+          // Streamed page by page, each page's JSON transcoded straight to lines.
+          const raw = historicalRawPages(client, pageQuery);
+          const rows = await withOutput(opts.output, (out) => writeRawPoints(raw, format, out));
+          progress?.stop();
+          if (opts.output && opts.output !== '-')
+            process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
+          return;
+        }
+        const pages = historicalPages(client, pageQuery);
         if (opts.chart) {
           const merged: PointsByService = {};
           for await (const page of pages) {

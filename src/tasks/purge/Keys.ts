@@ -1,44 +1,9 @@
 import { z } from 'zod';
-import { RunFailedError } from '../../errors.js';
-import {
-  DEFAULT_PURGE_CONCURRENCY,
-  type FailedKey,
-  MAX_KEYS_PER_REQUEST,
-  purgeKeys,
-} from '../../fastly/purge.js';
+import { DEFAULT_PURGE_CONCURRENCY, MAX_KEYS_PER_REQUEST, purgeKeys } from '../../fastly/purge.js';
+import { type KeysOutputs, keysOutputs, plural, PurgeIncompleteError } from './outputs.js';
 import { booleanish, connectionProps, defineTask, listOf, makeClient, numberish } from '../task.js';
 
-export interface KeysOutputs {
-  purgeIds: Record<string, string>;
-  purged: number;
-  failed: FailedKey[];
-  duplicatesRemoved: number;
-  requests: number;
-  /** Set when sending stopped before every batch was sent: why (a fatal error, an interruption). */
-  stopped?: string;
-}
-
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-
-/** Some keys were not purged; the outputs (with every failed key) travel with the error. */
-export class PurgeIncompleteError extends RunFailedError {
-  constructor(readonly outputs: KeysOutputs) {
-    const f = outputs.failed;
-    const total = outputs.purged + f.length;
-    const sample = f
-      .slice(0, 5)
-      .map((k) => k.key)
-      .join(', ');
-    const reason = f[0]?.reason ?? '';
-    super(
-      outputs.stopped
-        ? `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged; sending ${outputs.stopped}. ` +
-            `${plural(f.length, 'key')} not purged, listed in outputs.failed`
-        : `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged, ${f.length} failed ` +
-            `(${sample}${f.length > 5 ? ', …' : ''}); first cause: ${reason}. Every failed key is listed in outputs.failed`,
-    );
-  }
-}
+export { type KeysOutputs, keysOutputs, PurgeIncompleteError } from './outputs.js';
 
 export default defineTask({
   type: 'io.kestra.plugin.fastly.purge.Keys',
@@ -95,14 +60,7 @@ tasks:
       onProgress: ctx.onProgress,
       stop: ctx.stop ?? ctx.signal,
     });
-    const outputs: KeysOutputs = {
-      purgeIds: result.purgeIds,
-      purged: Object.keys(result.purgeIds).length,
-      failed: result.failed,
-      duplicatesRemoved: result.duplicatesRemoved,
-      requests: result.sent,
-      ...(result.stopped ? { stopped: result.stopped } : {}),
-    };
+    const outputs = keysOutputs(result);
     ctx.metric?.({ name: 'purged.keys', type: 'counter', value: outputs.purged });
     ctx.metric?.({ name: 'failed.keys', type: 'counter', value: outputs.failed.length });
     ctx.metric?.({ name: 'requests', type: 'counter', value: client.counters.requests });

@@ -1,32 +1,8 @@
 import { z } from 'zod';
-import { RunFailedError } from '../../errors.js';
-import { isLoopbackHost } from '../../fastly/client.js';
-import { purgeUrl, type PurgeResult } from '../../fastly/purge.js';
-import { type VerifyResult, verifyPurge } from '../../fastly/verify.js';
+import { purgeUrl } from '../../fastly/purge.js';
+import { edgeEndpoint, type VerifyResult, verifyPurge } from '../../fastly/verify.js';
+import { VerifyFailedError } from './outputs.js';
 import { booleanish, connectionProps, defineTask, makeClient } from '../task.js';
-
-/** The purge succeeded but the edge could not be asked afterwards; the purge's outputs travel with the error. */
-export class VerifyFailedError extends RunFailedError {
-  constructor(
-    readonly outputs: PurgeResult,
-    url: string,
-    cause: Error,
-  ) {
-    super(`purge.Url: purged ${url} (purge id ${outputs.id}), but verifying it failed: ${cause.message}`, {
-      cause,
-    });
-  }
-}
-
-/**
- * Where `verify` sends its request: $KESTRA_FASTLY_EDGE_ENDPOINT when set; else, when the API is the
- * local simulator (a loopback endpoint), the simulator, which serves the edge too; else the URL's host.
- */
-export function edgeEndpoint(env: NodeJS.ProcessEnv, apiBaseUrl: string): string | undefined {
-  const explicit = env.KESTRA_FASTLY_EDGE_ENDPOINT?.trim();
-  if (explicit) return explicit;
-  return isLoopbackHost(new URL(apiBaseUrl).hostname) ? apiBaseUrl : undefined;
-}
 
 export default defineTask({
   type: 'io.kestra.plugin.fastly.purge.Url',

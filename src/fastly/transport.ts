@@ -1,0 +1,188 @@
+import type { Agent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+
+/** One HTTP exchange as the Fastly client needs it: a whole (small) body each way. */
+export interface TransportRequest {
+  /** `http://host:port` or `https://host`. */
+  origin: string;
+  /** Path and query, as sent. */
+  path: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface TransportResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  /** The body, inflated when the server gzipped it. */
+  body: Buffer;
+}
+
+/** What the client sends requests through; tests and embedders may supply their own. */
+export interface Transport {
+  request(req: TransportRequest): Promise<TransportResponse>;
+  /** Closes idle connections; requests still in flight finish. */
+  close(): void;
+}
+
+/** A failed exchange: `code` is a Node errno (ECONNRESET, ...) or TRUNCATED / BAD_ENCODING. */
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  constructor(
+    readonly code: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+type HttpModule = Pick<typeof import('node:http'), 'Agent' | 'request'>;
+
+export interface HttpTransportOptions {
+  /** Sockets per origin; enough for every batch or page the client keeps in flight. */
+  maxSockets?: number | undefined;
+}
+
+/**
+ * Keep-alive `node:http`/`node:https` transport. Nothing is loaded or created until the first request
+ * (a cold `purge` pays only for what it uses); idle sockets do not keep the process alive.
+ */
+export class HttpTransport implements Transport {
+  readonly #maxSockets: number;
+  readonly #agents = new Map<string, Agent>();
+
+  constructor(options: HttpTransportOptions = {}) {
+    this.#maxSockets = options.maxSockets ?? 128;
+  }
+
+  async request(req: TransportRequest): Promise<TransportResponse> {
+    const url = new URL(req.origin);
+    const secure = url.protocol === 'https:';
+    const mod: HttpModule = secure ? await import('node:https') : await import('node:http');
+    let agent = this.#agents.get(url.protocol);
+    if (!agent) {
+      agent = new mod.Agent({ keepAlive: true, maxSockets: this.#maxSockets, scheduling: 'lifo' });
+      this.#agents.set(url.protocol, agent);
+    }
+    const res = await send(mod, agent, url, req);
+    const { body, encoding } = res;
+    if (encoding === 'gzip' || encoding === 'x-gzip') {
+      return { status: res.status, headers: res.headers, body: await gunzip(body) };
+    }
+    if (encoding && encoding !== 'identity') {
+      throw new TransportError('BAD_ENCODING', `the answer uses content-encoding ${encoding}, not gzip`);
+    }
+    return { status: res.status, headers: res.headers, body };
+  }
+
+  close(): void {
+    for (const agent of this.#agents.values()) agent.destroy();
+    this.#agents.clear();
+  }
+}
+
+interface RawResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  encoding: string | undefined;
+}
+
+function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const out = mod.request(
+      {
+        protocol: url.protocol,
+        hostname: url.hostname.replace(/^\[|\]$/g, ''),
+        port: url.port || undefined,
+        path: req.path,
+        method: req.method,
+        headers:
+          req.body === undefined
+            ? req.headers
+            : { ...req.headers, 'content-length': Buffer.byteLength(req.body) },
+        agent,
+        signal: req.signal,
+      },
+      (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        let received = 0;
+        const cutOff = (cause?: unknown) =>
+          reject(
+            new TransportError(
+              'TRUNCATED',
+              `the connection closed after ${received} bytes, before the response body was complete`,
+              { cause },
+            ),
+          );
+        res.on('data', (c: Buffer) => {
+          chunks.push(c);
+          received += c.length;
+        });
+        res.once('error', cutOff);
+        res.once('end', () => {
+          if (!res.complete) return cutOff();
+          const enc = res.headers['content-encoding'];
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received),
+            encoding: enc?.trim().toLowerCase(),
+          });
+        });
+        res.once('close', () => {
+          if (!res.complete) cutOff();
+        });
+      },
+    );
+    out.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.name === 'AbortError'
+          ? err
+          : new TransportError(err.code ?? 'ENETWORK', describe(err), { cause: err }),
+      ),
+    );
+    out.end(req.body);
+  });
+}
+
+/**
+ * Inflates into one buffer of the size the gzip trailer announces (ISIZE), so a large stats page
+ * costs one allocation and no copy; a wrong ISIZE only costs more pieces.
+ */
+async function gunzip(body: Buffer): Promise<Buffer> {
+  const zlib = await import('node:zlib');
+  const announced = body.length >= 18 ? body.readUInt32LE(body.length - 4) : 0;
+  try {
+    return zlib.gunzipSync(body, {
+      chunkSize: Math.min(Math.max(announced + 1, 16 * 1024), 256 * 1024 * 1024),
+    });
+  } catch (err) {
+    const truncated = (err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR';
+    throw new TransportError(
+      truncated ? 'TRUNCATED' : 'BAD_ENCODING',
+      truncated
+        ? 'the gzipped response body was cut off'
+        : `the gzipped response body is corrupt: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+function describe(e: NodeJS.ErrnoException): string {
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return 'connection refused by the API endpoint';
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return 'connection reset by the API endpoint (socket closed)';
+    case 'ENOTFOUND':
+      return 'the API endpoint host name does not resolve';
+    case 'ETIMEDOUT':
+      return 'connecting to the API endpoint timed out';
+    default:
+      return e.message || 'network error';
+  }
+}

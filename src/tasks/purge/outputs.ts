@@ -1,0 +1,61 @@
+import { RunFailedError } from '../../errors.js';
+import type { FailedKey, PurgeKeysResult, PurgeResult } from '../../fastly/purge.js';
+
+// Kept apart from the task definitions (and zod) so that the `purge` command loads neither.
+
+export interface KeysOutputs {
+  purgeIds: Record<string, string>;
+  purged: number;
+  failed: FailedKey[];
+  duplicatesRemoved: number;
+  /** Bulk requests sent. */
+  requests: number;
+  /** Set when sending stopped before every batch was sent: why (a fatal error, an interruption). */
+  stopped?: string;
+}
+
+export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+export function keysOutputs(result: PurgeKeysResult): KeysOutputs {
+  return {
+    purgeIds: result.purgeIds,
+    purged: Object.keys(result.purgeIds).length,
+    failed: result.failed,
+    duplicatesRemoved: result.duplicatesRemoved,
+    requests: result.sent,
+    ...(result.stopped ? { stopped: result.stopped } : {}),
+  };
+}
+
+/** Some keys were not purged; the outputs (with every failed key) travel with the error. */
+export class PurgeIncompleteError extends RunFailedError {
+  constructor(readonly outputs: KeysOutputs) {
+    const f = outputs.failed;
+    const total = outputs.purged + f.length;
+    const sample = f
+      .slice(0, 5)
+      .map((k) => k.key)
+      .join(', ');
+    const reason = f[0]?.reason ?? '';
+    super(
+      outputs.stopped
+        ? `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged; sending ${outputs.stopped}. ` +
+            `${plural(f.length, 'key')} not purged, listed in outputs.failed`
+        : `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged, ${f.length} failed ` +
+            `(${sample}${f.length > 5 ? ', …' : ''}); first cause: ${reason}. Every failed key is listed in outputs.failed`,
+    );
+  }
+}
+
+/** The purge succeeded but the edge could not be asked afterwards; the purge's outputs travel with the error. */
+export class VerifyFailedError extends RunFailedError {
+  constructor(
+    readonly outputs: PurgeResult,
+    url: string,
+    cause: Error,
+  ) {
+    super(`purge.Url: purged ${url} (purge id ${outputs.id}), but verifying it failed: ${cause.message}`, {
+      cause,
+    });
+  }
+}
