@@ -1,5 +1,8 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { type Browser, chromium } from 'playwright-core';
 
 const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
@@ -29,4 +32,15 @@ export async function browser(t: TestContext): Promise<Browser> {
   });
   t.after(() => b.close());
   return b;
+}
+
+/**
+ * Where a test saves its screenshot: docs/ (shown in the README) with UPDATE_SCREENSHOTS=1, as
+ * `npm run screenshots` sets; otherwise a temporary folder, so that an ordinary test run leaves the
+ * work tree unchanged.
+ */
+export function screenshotPath(name: string): string {
+  if (process.env.UPDATE_SCREENSHOTS === '1')
+    return fileURLToPath(new URL(`../../docs/${name}`, import.meta.url));
+  return join(mkdtempSync(join(tmpdir(), 'kf-shot-')), name);
 }

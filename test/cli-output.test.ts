@@ -193,7 +193,7 @@ test('stats: --format json is --json, regions take --format/-o, FASTLY_SERVICE_I
   assert.match(aggCsv.stdout, /^start_time,[a-z_,0-9]+\n\d+,/, 'aggregate rows have no service column');
 
   const debug = await runCli(['stats', 'regions', '--debug'], env);
-  assert.match(debug.stderr, /DEBUG GET \/stats\/regions → 200 in \d+ ms \(statsRegions\)/);
+  assert.match(debug.stderr, /DEBUG statsRegions → 200 in \d+ ms/);
 });
 
 test('purge url --verify asks the simulator edge; a failed verification still reports the purge', async (t) => {

@@ -38,6 +38,8 @@ test('crash test: kill -9 at random points, restart; state stays valid and no fi
     await server.stop('SIGKILL');
   }
   const last = new ServerProcess(args, env);
+  // Up before it is told to stop: a SIGTERM during start-up, before the handler exists, kills it.
+  await last.waitFor(/scheduling 30 trigger/);
   const store = new StateStore(state);
   const deadline = Date.now() + 15_000;
   while (new Set(store.history().map((r) => r.flowId)).size < breaching.length && Date.now() < deadline)

@@ -3,14 +3,13 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { renderChart, useColor } from '../src/cli/chart.js';
 import { human, timeTicks, unitOf } from '../src/cli/units.js';
-import { browser } from './browser.js';
+import { browser, screenshotPath } from './browser.js';
 import { runCli, SERVICE, sim } from './helpers.js';
 
 const TOKEN = 'CANARY-report-token-5b1f';
-const DOCS = fileURLToPath(new URL('../../docs/', import.meta.url));
 
 test('human units: bytes, percentages, durations and counts', () => {
   assert.equal(unitOf('bandwidth'), 'bytes');
@@ -135,7 +134,7 @@ test('stats historical --by minute --from "7 days ago" --format html -o r.html o
     `bandwidth in MB: ${yLabels.join(' ')}`,
   );
   assert.deepEqual(requests, [], 'the report fetched nothing');
-  await page.screenshot({ path: join(DOCS, 'report.png') });
+  await page.screenshot({ path: screenshotPath('report.png') });
 });
 
 test('stats usage --by-service and stats aggregate write HTML reports; month-to-date refuses html naming the formats', async (t) => {

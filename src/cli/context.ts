@@ -2,6 +2,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { InvalidInputError, KestraFastlyError } from '../errors.js';
 import { validateToken } from '../fastly/client.js';
 import type { FastlyClient } from '../fastly/client.js';
+import { type ApiAttemptEvent, apiAttempts } from '../fastly/observe.js';
 import { createLogger, Masker } from '../flow/logger.js';
 import type { TaskContext, TaskDefinition } from '../tasks/task.js';
 import { stopSignal } from './interrupt.js';
@@ -76,16 +77,23 @@ function cliTransport(opts: ConnectionOptions, token: string | undefined) {
     timeoutMs: opts.timeout,
     retry: opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : undefined,
     onRetry: (e) => logger.debug(`retry ${e.operation} #${e.attempt} in ${e.delayMs} ms: ${e.reason}`),
-    ...(opts.debug
-      ? {
-          onResponse: (e) =>
-            logger.debug(
-              `${e.method} ${e.path} → ${e.status} in ${e.ms} ms (${e.operation}${e.attempt > 1 ? `, attempt ${e.attempt}` : ''})`,
-            ),
-        }
-      : {}),
   };
+  if (opts.debug) logAttempts(logger);
   return { logger, transport };
+}
+
+let attemptsLogged = false;
+
+/** --debug: every request attempt with its status and time, from the client's observation channel. */
+function logAttempts(logger: { debug(message: string): void }): void {
+  if (attemptsLogged) return;
+  attemptsLogged = true;
+  apiAttempts.subscribe((message) => {
+    const e = message as ApiAttemptEvent;
+    logger.debug(
+      `${e.operation} → ${e.status} in ${Math.round(e.durationMs)} ms${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`,
+    );
+  });
 }
 
 /** How the CLI spells each task property: errors name the flag the user typed. */

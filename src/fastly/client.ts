@@ -9,6 +9,7 @@ import {
   type RateLimitState,
   type TokenScope,
 } from './errors.js';
+import { type ApiAttemptEvent, apiAttempts } from './observe.js';
 import { HttpTransport, type Transport, TransportError } from './transport.js';
 
 export const DEFAULT_ENDPOINT = 'https://api.fastly.com';
@@ -36,18 +37,6 @@ export interface RetryEvent {
   reason: string;
 }
 
-/** One HTTP exchange, for debug logging: no headers, so never the token. */
-export interface ResponseEvent {
-  operation: string;
-  method: string;
-  /** Path and query as sent. */
-  path: string;
-  /** HTTP status, or the network error code. */
-  status: number | string;
-  ms: number;
-  attempt: number;
-}
-
 export interface FastlyClientOptions {
   token: string;
   /** Defaults to `$FASTLY_API_ENDPOINT`, then `https://api.fastly.com`. */
@@ -59,8 +48,6 @@ export interface FastlyClientOptions {
   /** Where requests go; default: a keep-alive `node:http(s)` transport owned by this client. */
   transport?: Transport | undefined;
   onRetry?: ((event: RetryEvent) => void) | undefined;
-  /** Called after every attempt (`--debug` logs requests and timings). */
-  onResponse?: ((event: ResponseEvent) => void) | undefined;
   /** Source of jitter; replace for deterministic tests. */
   random?: (() => number) | undefined;
   env?: NodeJS.ProcessEnv | undefined;
@@ -216,7 +203,6 @@ export class FastlyClient {
   readonly #signal: AbortSignal | undefined;
   #transport: Transport | undefined;
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
-  readonly #onResponse: ((event: ResponseEvent) => void) | undefined;
   readonly #random: () => number;
 
   constructor(options: FastlyClientOptions) {
@@ -230,7 +216,6 @@ export class FastlyClient {
     this.#signal = options.signal;
     this.#transport = options.transport;
     this.#onRetry = options.onRetry;
-    this.#onResponse = options.onResponse;
     this.#random = options.random ?? Math.random;
   }
 
@@ -317,7 +302,7 @@ export class FastlyClient {
 
   async #attempt(
     spec: RequestSpec,
-    attempt = 1,
+    attempt: number,
   ): Promise<{ status: number; raw: Buffer; bytes: number; body: unknown; rateLimit: RateLimitState }> {
     let path = this.#basePath + spec.path;
     if (spec.query) {
@@ -342,19 +327,11 @@ export class FastlyClient {
     const timeout = AbortSignal.timeout(this.#timeoutMs);
     const signal = this.#signal ? AbortSignal.any([this.#signal, timeout]) : timeout;
     this.counters.requests++;
-    const sent = performance.now();
-    const report = (status: number | string) =>
-      this.#onResponse?.({
-        operation: spec.operation,
-        method: spec.method,
-        path,
-        status,
-        ms: Math.round(performance.now() - sent),
-        attempt,
-      });
     let status: number;
     let raw: Buffer;
-    let rateLimit: RateLimitState;
+    let rateLimit: RateLimitState | undefined;
+    const t0 = performance.now();
+    let outcome: number | string = 'ENETWORK';
     try {
       const res = await this.transport.request({
         origin: this.#origin,
@@ -367,15 +344,27 @@ export class FastlyClient {
       status = res.status;
       rateLimit = parseRateLimit(res.headers, Date.now());
       raw = res.body;
-      report(status);
+      outcome = status;
     } catch (err) {
-      report((err as { code?: string }).code ?? 'ERROR');
+      const e = err as { code?: string; message?: string };
+      outcome = this.#signal?.aborted ? 'ABORTED' : timeout.aborted ? 'TIMEOUT' : (e.code ?? 'ENETWORK');
       if (this.#signal?.aborted) throw this.#signal.reason ?? err;
       if (timeout.aborted)
         throw new AttemptError('TIMEOUT', `no complete answer within ${this.#timeoutMs} ms`);
       if (err instanceof TransportError) throw new AttemptError(err.code, err.message);
-      const e = err as { code?: string; message?: string };
       throw new AttemptError(e.code ?? 'ENETWORK', e.message ?? 'network error');
+    } finally {
+      // Every attempt, for whoever observes (the server's metrics); free when no one does.
+      if (apiAttempts.hasSubscribers) {
+        const event: ApiAttemptEvent = {
+          operation: spec.operation,
+          attempt,
+          status: outcome,
+          durationMs: performance.now() - t0,
+          rateLimit,
+        };
+        apiAttempts.publish(event);
+      }
     }
     let parsed: unknown;
     if (status < 400) {
@@ -388,6 +377,6 @@ export class FastlyClient {
       if (parsed === undefined)
         throw new FastlyResponseError(spec.operation, `empty ${status} response body`);
     }
-    return { status, raw, bytes: raw.length, body: parsed, rateLimit };
+    return { status, raw, bytes: raw.length, body: parsed, rateLimit: rateLimit ?? {} };
   }
 }

@@ -7,6 +7,7 @@ import { isTruthy, type RenderScope, renderValue } from './expressions.js';
 import type { Flow, TaskNode } from './load.js';
 import { createLogger, type Level, Masker } from './logger.js';
 import type { RetryDef } from './model.js';
+import { executionEvents } from './events.js';
 import { SecretStore } from './secrets.js';
 
 export type State = 'SUCCESS' | 'WARNING' | 'FAILED' | 'SKIPPED';
@@ -94,6 +95,7 @@ export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Exe
     startDate: started.toISOString(),
     endDate: '',
   };
+  executionEvents.publish({ phase: 'started', id: execution.id, namespace: flow.namespace, flowId: flow.id });
   const envs = Object.fromEntries(
     Object.entries(env)
       .filter(([k]) => k.startsWith('ENV_'))
@@ -336,6 +338,14 @@ export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Exe
   if (flow.finally.length) await runTasks(flow.finally);
   execution.state = state === 'SKIPPED' ? 'SUCCESS' : state;
   execution.endDate = new Date().toISOString();
+  executionEvents.publish({
+    phase: 'ended',
+    id: execution.id,
+    namespace: flow.namespace,
+    flowId: flow.id,
+    state: execution.state,
+    durationMs: Date.parse(execution.endDate) - started.getTime(),
+  });
   flowLog.info(`execution ${execution.id} of ${flow.namespace}.${flow.id} ended ${execution.state}`);
   return execution;
 }

@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../errors.js';
 import type { Logger } from '../tasks/task.js';
+import { type LogEvent, logEvents } from './events.js';
 
 export type Level = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 const ORDER: Record<Level, number> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERROR: 4 };
@@ -77,6 +78,15 @@ export function createLogger(
   const log = (level: Level, message: string) => {
     if (ORDER[level] < min) return;
     const text = masker.mask(message);
+    if (logEvents.hasSubscribers) {
+      const event: LogEvent = {
+        time: new Date().toISOString(),
+        level,
+        message: text,
+        fields: options.fields ?? {},
+      };
+      logEvents.publish(event);
+    }
     if (options.json) {
       write(JSON.stringify({ time: new Date().toISOString(), level, ...options.fields, message: text }));
     } else {

@@ -6,6 +6,7 @@ import { InvalidInputError } from '../errors.js';
 import { isLoopbackHost, resolveEndpoint } from '../fastly/client.js';
 import { decide, seconds, StatsTrigger, type StatsTriggerProps } from '../tasks/stats/StatsTrigger.js';
 import type { Logger, TaskContext } from '../tasks/task.js';
+import { type TriggerEvaluationEvent, triggerEvaluations } from './events.js';
 import { newId, runFlow } from './executor.js';
 import { type Flow, loadFlowFile, type TriggerNode } from './load.js';
 import { Masker } from './logger.js';
@@ -207,11 +208,19 @@ export class Scheduler {
       this.#o.logger.debug(
         `trigger ${e.key}: ${e.props.field} ${e.props.aggregation} = ${result.value} ${e.props.comparator} ${e.props.threshold} → ${result.matched ? 'true' : 'false'}${verdict.fire ? ', fires' : ''}`,
       );
+      const event: TriggerEvaluationEvent = {
+        ...this.#eventBase(e, nowMs),
+        value: result.value,
+        matched: result.matched,
+        fired: verdict.fire,
+      };
       if (!verdict.fire) {
         this.store.save(state);
+        triggerEvaluations.publish(event);
         return;
       }
       const executionId = newId();
+      event.executionId = executionId;
       state.fired++;
       // The firing is on disk before the execution starts: a crash now replays it, never repeats it.
       state.pending = { executionId, trigger: result.variables, firedAt: new Date(nowMs).toISOString() };
@@ -219,6 +228,7 @@ export class Scheduler {
       this.#o.logger.info(
         `trigger ${e.key} fired: ${e.props.field} = ${result.value} (${e.props.comparator} ${e.props.threshold})`,
       );
+      triggerEvaluations.publish(event);
       e.running = this.#execute(e, executionId, result.variables);
     } catch (err) {
       state.failures++;
@@ -226,10 +236,23 @@ export class Scheduler {
       state.nextDue = nowMs + backoff;
       state.lastError = this.#masker.mask((err as Error).message ?? String(err));
       this.store.save(state);
+      triggerEvaluations.publish({ ...this.#eventBase(e, nowMs), fired: false, error: state.lastError });
       this.#o.logger.warn(
         `trigger ${e.key}: evaluation failed (${state.failures} in a row), next try in ${Math.round(backoff / 1000)} s: ${state.lastError}`,
       );
     }
+  }
+
+  #eventBase(e: Entry, nowMs: number): Omit<TriggerEvaluationEvent, 'fired'> {
+    return {
+      key: e.key,
+      namespace: e.flow.namespace,
+      flowId: e.flow.id,
+      triggerId: e.trigger.id,
+      field: e.props.field,
+      threshold: e.props.threshold,
+      time: nowMs,
+    };
   }
 
   async #execute(e: Entry, executionId: string, trigger: Record<string, unknown>): Promise<void> {

@@ -5,6 +5,8 @@ import type { Logger, TaskContext } from '../tasks/task.js';
 import { type ApiDeps, executionRoutes, webhookRoutes } from './api.js';
 import { FlowRegistry } from './flows.js';
 import { checkApiToken, createApp, type HttpServer, type Listen, listen, type RouteModule } from './http.js';
+import { serverSource } from './dashboard/source.js';
+import { observability } from './observability.js';
 import { ExecutionQueue } from './queue.js';
 import { ScheduleRunner } from './schedule.js';
 
@@ -84,12 +86,14 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   });
   const schedules = new ScheduleRunner({ flows, queue, stateDir: o.stateDir, logger: o.logger, render });
   const deps: ApiDeps = { flows, queue, render, logger: o.logger };
+  const observe = observability(serverSource({ scheduler, flows, masker: o.masker }));
   const app = createApp({
     apiToken,
     logger: o.logger,
     routes: [
       executionRoutes(deps),
       webhookRoutes(deps),
+      observe.routes,
       ...(o.routes ?? []).map((build) => build({ flows, queue, scheduler, schedules, logger: o.logger })),
     ],
   });
@@ -97,6 +101,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   try {
     http = await listen(app, o.listen);
   } catch (err) {
+    observe.close();
     const e = err as NodeJS.ErrnoException;
     throw new RunFailedError(
       `--listen ${o.listen.host}:${o.listen.port}: cannot listen (${e.code ?? e.message})${e.code === 'EADDRINUSE' ? '; the address is in use: pick another port with --listen' : ''}`,
@@ -115,6 +120,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     triggers: scheduler.entries.length + schedules.triggers().length,
     async stop(timeoutMs = 30_000) {
       schedules.stop();
+      observe.close(); // ends the dashboards' event streams, which would hold the listener open
       await http.close();
       await scheduler.stop(timeoutMs);
       if (queue.running)

@@ -1,0 +1,93 @@
+import { h } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import type { TriggerView } from '../model.js';
+
+export const VALUE_COLOR = '#1f6fd1';
+export const THRESHOLD_COLOR = '#d62728';
+export const FIRING_COLOR = '#ff8c00';
+
+type Data = [number[], (number | null)[], (number | null)[], (number | null)[]];
+
+/** x: evaluation times (s); the value; the threshold; the value again only where the trigger fired. */
+function chartData(t: TriggerView): Data {
+  const points = t.evaluations.filter((e) => typeof e.value === 'number');
+  return [
+    points.map((e) => e.time / 1000),
+    points.map((e) => e.value as number),
+    points.map(() => t.threshold),
+    points.map((e) => (e.fired ? (e.value as number) : null)),
+  ];
+}
+
+function options(t: TriggerView, width: number): uPlot.Options {
+  return {
+    width,
+    height: 220,
+    legend: { show: true },
+    cursor: { drag: { x: false, y: false } },
+    scales: {
+      x: { time: true },
+      y: {
+        range: (_u, min, max) => {
+          const lo = Math.min(0, min, t.threshold);
+          const hi = Math.max(max, t.threshold) * 1.15 || 1;
+          return [lo, hi];
+        },
+      },
+    },
+    axes: [{}, { size: 60 }],
+    series: [
+      {},
+      {
+        label: `${t.field} (${t.aggregation})`,
+        stroke: VALUE_COLOR,
+        width: 2,
+        points: { show: true, size: 5 },
+      },
+      {
+        label: `threshold ${t.comparator} ${t.threshold}`,
+        stroke: THRESHOLD_COLOR,
+        width: 2,
+        dash: [8, 4],
+        points: { show: false },
+      },
+      {
+        label: 'fired',
+        stroke: FIRING_COLOR,
+        fill: FIRING_COLOR,
+        width: 0,
+        paths: () => null,
+        points: { show: true, size: 12, stroke: FIRING_COLOR, fill: FIRING_COLOR },
+      },
+    ],
+  };
+}
+
+/** The trigger's value at each evaluation, the threshold line and the firings marked (uPlot on a canvas). */
+export function TriggerChart({ trigger }: { trigger: TriggerView }) {
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const data = chartData(trigger);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return undefined;
+    plot.current = new uPlot(options(trigger, Math.max(320, el.clientWidth || 640)), data, el);
+    return () => {
+      plot.current?.destroy();
+      plot.current = null;
+    };
+    // A new chart only when the threshold or field changes; new points go through setData below.
+  }, [trigger.key, trigger.threshold, trigger.field]);
+  useEffect(() => {
+    plot.current?.setData(data);
+  });
+  return h('div', {
+    class: 'trigger-chart',
+    ref: box,
+    'data-testid': `chart-${trigger.key}`,
+    'data-points': String(data[0].length),
+    'data-firings': String(data[3].filter((v) => v !== null).length),
+    'data-threshold': String(trigger.threshold),
+  });
+}

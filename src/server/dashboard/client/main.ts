@@ -1,0 +1,314 @@
+import 'uplot/dist/uPlot.min.css';
+import './style.css';
+import htm from 'htm';
+import { h, render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import type { DashboardState, ExecutionView, FlowView, InputView, TriggerView } from '../model.js';
+import { TriggerChart } from './chart.js';
+
+const html = htm.bind(h);
+
+function ago(iso: string | undefined, now: number): string {
+  if (!iso) return '—';
+  const s = Math.round((now - Date.parse(iso)) / 1000);
+  if (s < 0) return `in ${fmtSeconds(-s)}`;
+  return `${fmtSeconds(s)} ago`;
+}
+
+function fmtSeconds(s: number): string {
+  if (s < 90) return `${s} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s / 3600)} h`;
+}
+
+function duration(ms: number | undefined): string {
+  if (ms === undefined) return '—';
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Server-sent events with the full state; falls back to polling while the stream is down. */
+function useDashboard(): { state: DashboardState | undefined; live: boolean } {
+  const [state, setState] = useState<DashboardState>();
+  const [live, setLive] = useState(false);
+  useEffect(() => {
+    const events = new EventSource('/ui/api/events');
+    events.addEventListener('state', (e) => {
+      setState(JSON.parse((e as MessageEvent<string>).data) as DashboardState);
+      setLive(true);
+    });
+    events.onerror = () => setLive(false);
+    const poll = setInterval(() => {
+      if (events.readyState === EventSource.OPEN) return;
+      fetch('/ui/api/state')
+        .then((r) => r.json() as Promise<DashboardState>)
+        .then(setState)
+        .catch(() => undefined);
+    }, 3000);
+    return () => {
+      events.close();
+      clearInterval(poll);
+    };
+  }, []);
+  return { state, live };
+}
+
+function TriggerCard({ t, now }: { t: TriggerView; now: number }) {
+  const s = t.state;
+  const status = s.stopped ? 'stopped' : s.running ? 'running' : s.armed ? 'armed' : 'disarmed';
+  return html`<div class="trigger" data-testid=${`trigger-${t.key}`}>
+    <div class="trigger-head">
+      <strong>${t.id}</strong> <span class="muted">${t.type.split('.').pop()}</span>
+      <span class=${`badge ${status}`} data-testid="trigger-status">${status}</span>
+    </div>
+    <div class="muted">
+      ${t.aggregation}(${t.field}) over ${t.window} ${t.comparator} ${t.threshold}, every ${t.interval}, fires
+      on ${t.fireOn}
+    </div>
+    <dl class="facts">
+      <dt>last value</dt>
+      <dd data-testid="last-value">${s.lastValue ?? '—'}</dd>
+      <dt>last evaluation</dt>
+      <dd>${ago(s.lastEvaluation, now)}</dd>
+      <dt>next due</dt>
+      <dd data-testid="next-due">${ago(s.nextDue, now)}</dd>
+      <dt>fired</dt>
+      <dd data-testid="fired">${s.fired}</dd>
+      ${
+        s.lastError
+          ? html`<dt>last error</dt>
+              <dd class="error" data-testid="last-error">${s.lastError}</dd>`
+          : null
+      }
+    </dl>
+    <${TriggerChart} trigger=${t} />
+  </div>`;
+}
+
+function inputValue(i: InputView, raw: FormDataEntryValue | null, checked: boolean): unknown {
+  if (i.type === 'BOOLEAN') return checked;
+  const text = typeof raw === 'string' ? raw : '';
+  if (text === '') return undefined;
+  if (i.type === 'ARRAY' || i.type === 'JSON') {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+function RunForm({ flow }: { flow: FlowView }) {
+  const [result, setResult] = useState<{ ok: boolean; text: string }>();
+  const [busy, setBusy] = useState(false);
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const form = e.currentTarget as HTMLFormElement;
+    const data = new FormData(form);
+    const inputs: Record<string, unknown> = {};
+    for (const i of flow.inputs) {
+      const box = form.elements.namedItem(i.id) as HTMLInputElement | null;
+      const v = inputValue(i, data.get(i.id), box?.checked ?? false);
+      if (v !== undefined) inputs[i.id] = v;
+    }
+    setBusy(true);
+    // Kestra's executions API, the same route a CMS or a deploy pipeline uses.
+    fetch(`/api/v1/main/executions/${encodeURIComponent(flow.namespace)}/${encodeURIComponent(flow.id)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(inputs),
+    })
+      .then(async (r) => {
+        const body = (await r.json()) as { id?: string; message?: string };
+        setResult(
+          r.ok
+            ? { ok: true, text: `started execution ${body.id}` }
+            : { ok: false, text: body.message ?? r.statusText },
+        );
+      })
+      .catch((err: unknown) => setResult({ ok: false, text: String(err) }))
+      .finally(() => setBusy(false));
+  };
+  const field = (i: InputView) => {
+    const common = { name: i.id, id: `${flow.id}-${i.id}`, 'data-testid': `input-${i.id}` };
+    const def =
+      i.defaults === undefined
+        ? ''
+        : typeof i.defaults === 'string'
+          ? i.defaults
+          : JSON.stringify(i.defaults);
+    if (i.type === 'BOOLEAN')
+      return html`<input type="checkbox" ...${common} defaultChecked=${i.defaults === true} />`;
+    if (i.type === 'SELECT' && i.values)
+      return html`<select ...${common}>
+        ${i.values.map((v) => html`<option defaultSelected=${v === i.defaults}>${v}</option>`)}
+      </select>`;
+    if (i.type === 'ARRAY' || i.type === 'JSON')
+      return html`<textarea
+        ...${common}
+        rows="2"
+        placeholder=${i.type === 'ARRAY' ? '["a","b"] or a, b' : '{}'}
+        defaultValue=${def}
+      ></textarea>`;
+    const type =
+      i.type === 'INT' || i.type === 'FLOAT' ? 'number' : i.type === 'SECRET' ? 'password' : 'text';
+    return html`<input
+      type=${type}
+      step=${i.type === 'FLOAT' ? 'any' : undefined}
+      ...${common}
+      defaultValue=${def}
+    />`;
+  };
+  return html`<form class="run" onSubmit=${submit} data-testid=${`run-${flow.namespace}.${flow.id}`}>
+    ${flow.inputs.map(
+      (i) =>
+        html`<label for=${`${flow.id}-${i.id}`}>
+            ${i.id}${i.required && i.defaults === undefined ? ' *' : ''}
+            <span class="muted">${i.type}${i.itemType ? ` of ${i.itemType}` : ''}</span>
+            ${i.description ? html`<span class="muted"> — ${i.description}</span>` : null}
+          </label>
+          ${field(i)}`,
+    )}
+    <button type="submit" disabled=${busy}>Run now</button>
+    ${result ? html`<span class=${result.ok ? 'ok' : 'error'} data-testid="run-result">${result.text}</span>` : null}
+  </form>`;
+}
+
+function FlowCard({ flow, now }: { flow: FlowView; now: number }) {
+  return html`<section class="flow" data-testid=${`flow-${flow.namespace}.${flow.id}`}>
+    <h3>${flow.namespace}.<b>${flow.id}</b></h3>
+    ${flow.description ? html`<p class="muted">${flow.description}</p>` : null}
+    ${flow.triggers.map((t) => html`<${TriggerCard} t=${t} now=${now} />`)}
+    ${flow.otherTriggers.map((t) => html`<div class="muted">trigger ${t.id}: ${t.type}</div>`)}
+    <${RunForm} flow=${flow} />
+  </section>`;
+}
+
+function json(v: unknown): string {
+  return JSON.stringify(v, null, 2);
+}
+
+function ExecutionRow({ ex }: { ex: ExecutionView }) {
+  const [open, setOpen] = useState(false);
+  const value = ex.trigger?.value;
+  return html`<tbody
+    data-testid="execution"
+    data-id=${ex.id}
+    data-state=${ex.state}
+    data-flow=${`${ex.namespace}.${ex.flowId}`}
+  >
+    <tr class="row" onClick=${() => setOpen(!open)}>
+      <td><span class=${`badge ${ex.state.toLowerCase()}`}>${ex.state}</span></td>
+      <td>${ex.namespace}.${ex.flowId}</td>
+      <td>${ex.startDate.replace('T', ' ').slice(0, 19)}</td>
+      <td>${duration(ex.durationMs)}</td>
+      <td>
+        ${ex.triggerId ? `${ex.triggerId}${value !== undefined ? ` = ${String(value)}` : ''}` : 'manual / API'}
+      </td>
+      <td class="mono" title=${ex.id}>${ex.id.slice(0, 8)}…</td>
+    </tr>
+    ${
+      open
+        ? html`<tr class="detail">
+            <td colspan="6">
+              ${ex.error ? html`<p class="error">${ex.error}</p>` : null}
+              ${
+                ex.trigger
+                  ? html`<h4>Trigger variables</h4>
+                      <pre>${json(ex.trigger)}</pre>`
+                  : null
+              }
+              ${
+                ex.outputs
+                  ? html`<h4>Outputs</h4>
+                      <pre>${json(ex.outputs)}</pre>`
+                  : null
+              }
+              <h4>Logs</h4>
+              ${
+                ex.logs.length
+                  ? html`<pre class="logs" data-testid="logs">
+${ex.logs.map((l) => `${l.time} ${l.level.padEnd(5)} ${l.task ? `[${l.task}] ` : ''}${l.message}\n`)}</pre>`
+                  : html`<p class="muted">
+                      No log lines kept (executions before this server started keep none).
+                    </p>`
+              }
+            </td>
+          </tr>`
+        : null
+    }
+  </tbody>`;
+}
+
+function Executions({ executions }: { executions: ExecutionView[] }) {
+  const [flow, setFlow] = useState('');
+  const [state, setState] = useState('');
+  const flows = [...new Set(executions.map((e) => `${e.namespace}.${e.flowId}`))].sort();
+  const states = [...new Set(executions.map((e) => e.state))].sort();
+  const shown = executions.filter(
+    (e) => (!flow || `${e.namespace}.${e.flowId}` === flow) && (!state || e.state === state),
+  );
+  return html`<section class="executions">
+    <h2>Executions</h2>
+    <div class="filters">
+      <label
+        >Flow
+        <select
+          data-testid="filter-flow"
+          onChange=${(e: Event) => setFlow((e.target as HTMLSelectElement).value)}
+        >
+          <option value="">all</option>
+          ${flows.map((f) => html`<option selected=${f === flow}>${f}</option>`)}
+        </select></label
+      >
+      <label
+        >State
+        <select
+          data-testid="filter-state"
+          onChange=${(e: Event) => setState((e.target as HTMLSelectElement).value)}
+        >
+          <option value="">all</option>
+          ${states.map((s) => html`<option selected=${s === state}>${s}</option>`)}
+        </select></label
+      >
+      <span class="muted">${shown.length} of ${executions.length}</span>
+    </div>
+    <table>
+      <thead>
+        <tr>
+          <th>state</th>
+          <th>flow</th>
+          <th>started (UTC)</th>
+          <th>duration</th>
+          <th>trigger</th>
+          <th>id</th>
+        </tr>
+      </thead>
+      ${shown.map((ex) => html`<${ExecutionRow} key=${ex.id} ex=${ex} />`)}
+    </table>
+  </section>`;
+}
+
+function App() {
+  const { state, live } = useDashboard();
+  if (!state) return html`<p>Loading…</p>`;
+  return html`<header>
+      <h1>kestra-fastly</h1>
+      <span class=${`badge ${live ? 'live' : 'offline'}`} data-testid="live"
+        >${live ? 'live' : 'reconnecting'}</span
+      >
+    </header>
+    <main>
+      <section class="flows">
+        <h2>Flows</h2>
+        ${state.flows.map((f) => html`<${FlowCard} key=${`${f.namespace}.${f.id}`} flow=${f} now=${state.now} />`)}
+      </section>
+      <${Executions} executions=${state.executions} />
+    </main>`;
+}
+
+const root = document.getElementById('app');
+if (root) {
+  root.textContent = '';
+  render(html`<${App} />`, root);
+}

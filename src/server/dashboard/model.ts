@@ -1,0 +1,90 @@
+/** What the dashboard page receives: shared by the server side and the browser bundle (types only). */
+
+export interface InputView {
+  id: string;
+  type: string;
+  required: boolean;
+  description?: string | undefined;
+  /** As written in the flow; absent for SECRET inputs. */
+  defaults?: unknown;
+  values?: string[] | undefined;
+  itemType?: string | undefined;
+}
+
+export interface TriggerStateView {
+  armed: boolean;
+  fired: number;
+  failures: number;
+  lastValue?: number | null | undefined;
+  lastEvaluation?: string | undefined;
+  /** ISO time. */
+  nextDue?: string | undefined;
+  lastError?: string | undefined;
+  stopped?: boolean | undefined;
+  running: boolean;
+}
+
+export interface EvaluationPoint {
+  /** Epoch ms. */
+  time: number;
+  value?: number | null | undefined;
+  matched?: boolean | undefined;
+  fired: boolean;
+  executionId?: string | undefined;
+  error?: string | undefined;
+}
+
+export interface TriggerView {
+  key: string;
+  id: string;
+  type: string;
+  field: string;
+  threshold: number;
+  comparator: string;
+  aggregation: string;
+  interval: string;
+  window: string;
+  fireOn: string;
+  state: TriggerStateView;
+  evaluations: EvaluationPoint[];
+}
+
+export interface FlowView {
+  namespace: string;
+  id: string;
+  description?: string | undefined;
+  inputs: InputView[];
+  /** Every trigger of the flow by type, StatsTriggers in detail. */
+  otherTriggers: { id: string; type: string }[];
+  triggers: TriggerView[];
+}
+
+export interface LogLineView {
+  time: string;
+  level: string;
+  task?: string | undefined;
+  message: string;
+}
+
+export interface ExecutionView {
+  id: string;
+  namespace: string;
+  flowId: string;
+  triggerId?: string | undefined;
+  state: string;
+  startDate: string;
+  endDate?: string | undefined;
+  durationMs?: number | undefined;
+  trigger?: Record<string, unknown> | undefined;
+  inputs?: Record<string, unknown> | undefined;
+  outputs?: Record<string, unknown> | undefined;
+  error?: string | undefined;
+  logs: LogLineView[];
+}
+
+export interface DashboardState {
+  flows: FlowView[];
+  executions: ExecutionView[];
+  /** Server time (epoch ms), so that "next due in" does not depend on the viewer's clock. */
+  now: number;
+}

@@ -1,0 +1,245 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import {
+  type ExecutionEvent,
+  executionEvents,
+  type LogEvent,
+  logEvents,
+  type TriggerEvaluationEvent,
+  triggerEvaluations,
+} from '../../flow/events.js';
+import type { Flow, TriggerNode } from '../../flow/load.js';
+import type { ExecutionRecord, TriggerState } from '../../flow/state.js';
+import type {
+  DashboardState,
+  EvaluationPoint,
+  ExecutionView,
+  FlowView,
+  LogLineView,
+  TriggerView,
+} from './model.js';
+
+/** The trigger properties the page shows; never the token. */
+export interface TriggerSummary {
+  field: string;
+  threshold: number;
+  comparator: string;
+  aggregation: string;
+  interval: string;
+  window: string;
+  fireOn: string;
+}
+
+export interface ScheduledTrigger {
+  key: string;
+  trigger: TriggerNode;
+  props: TriggerSummary;
+  state: TriggerState;
+  running: boolean;
+}
+
+/** What the dashboard reads from the server: flows, scheduled triggers and history. Run-now uses the executions API. */
+export interface DashboardSource {
+  flows(): { flow: Flow; triggers: ScheduledTrigger[] }[];
+  history(): ExecutionRecord[];
+  /** Hides every secret the server knows of. */
+  mask(text: string): string;
+}
+
+const EVALUATIONS_KEPT = 720;
+const LOG_LINES_KEPT = 200;
+const EXECUTIONS_WITH_LOGS = 200;
+const EXECUTIONS_LISTED = 100;
+/** Stats outputs can be megabytes; the page gets a note instead, the API has the whole. */
+const OUTPUTS_SHOWN_BYTES = 16 * 1024;
+
+function clip(outputs: Record<string, unknown> | undefined, id: string): Record<string, unknown> | undefined {
+  if (!outputs) return outputs;
+  const size = JSON.stringify(outputs).length;
+  if (size <= OUTPUTS_SHOWN_BYTES) return outputs;
+  return {
+    note: `${Math.round(size / 1024)} KB of outputs: GET /api/v1/main/executions/${id} returns them`,
+  };
+}
+
+function push<T>(list: T[], item: T, max: number): void {
+  list.push(item);
+  if (list.length > max) list.splice(0, list.length - max);
+}
+
+/**
+ * The dashboard's memory of what happened since the server started: trigger evaluations, executions
+ * under way and their log lines (masked at the source), from the diagnostics channels.
+ */
+export class DashboardStore {
+  readonly #source: DashboardSource;
+  readonly #evaluations = new Map<string, EvaluationPoint[]>();
+  readonly #live = new Map<string, ExecutionView>();
+  readonly #logs = new Map<string, LogLineView[]>();
+  readonly #listeners = new Set<() => void>();
+  readonly #subscriptions: [string, (m: unknown) => void][] = [];
+  #closed = false;
+
+  constructor(source: DashboardSource) {
+    this.#source = source;
+    this.#on(triggerEvaluations.name as string, (m) => this.#evaluation(m as TriggerEvaluationEvent));
+    this.#on(executionEvents.name as string, (m) => this.#execution(m as ExecutionEvent));
+    this.#on(logEvents.name as string, (m) => this.#log(m as LogEvent));
+  }
+
+  #on(name: string, handler: (m: unknown) => void): void {
+    subscribe(name, handler);
+    this.#subscriptions.push([name, handler]);
+  }
+
+  #changed(): void {
+    for (const l of this.#listeners) l();
+  }
+
+  /** Called after every change; returns the unsubscribe function. */
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #evaluation(e: TriggerEvaluationEvent): void {
+    let list = this.#evaluations.get(e.key);
+    if (!list) this.#evaluations.set(e.key, (list = []));
+    push(
+      list,
+      {
+        time: e.time,
+        value: e.value,
+        matched: e.matched,
+        fired: e.fired,
+        executionId: e.executionId,
+        error: e.error,
+      },
+      EVALUATIONS_KEPT,
+    );
+    this.#changed();
+  }
+
+  #execution(e: ExecutionEvent): void {
+    const now = new Date().toISOString();
+    if (e.phase === 'started') {
+      this.#live.set(e.id, {
+        id: e.id,
+        namespace: e.namespace,
+        flowId: e.flowId,
+        state: 'RUNNING',
+        startDate: now,
+        logs: [],
+      });
+    } else {
+      const ex = this.#live.get(e.id);
+      if (ex) Object.assign(ex, { state: e.state ?? 'UNKNOWN', endDate: now, durationMs: e.durationMs });
+    }
+    // The history file gets the finished execution a moment later; until then this entry stands in.
+    if (this.#live.size > EXECUTIONS_LISTED) {
+      for (const id of [...this.#live.keys()].slice(0, this.#live.size - EXECUTIONS_LISTED))
+        this.#live.delete(id);
+    }
+    this.#changed();
+  }
+
+  #log(e: LogEvent): void {
+    const id = e.fields.execution;
+    if (!id) return;
+    let lines = this.#logs.get(id);
+    if (!lines) {
+      this.#logs.set(id, (lines = []));
+      if (this.#logs.size > EXECUTIONS_WITH_LOGS) this.#logs.delete(this.#logs.keys().next().value as string);
+    }
+    push(
+      lines,
+      { time: e.time, level: e.level, task: e.fields.task || undefined, message: e.message },
+      LOG_LINES_KEPT,
+    );
+    this.#changed();
+  }
+
+  #trigger(t: ScheduledTrigger): TriggerView {
+    const s = t.state;
+    const evaluations = this.#evaluations.get(t.key) ?? [];
+    // Before the first evaluation of this process, the persisted last value is the only point known.
+    const seeded =
+      evaluations.length === 0 && s.lastEvaluation && s.lastValue !== undefined
+        ? [{ time: Date.parse(s.lastEvaluation), value: s.lastValue, matched: s.lastMatched, fired: false }]
+        : evaluations;
+    return {
+      key: t.key,
+      id: t.trigger.id,
+      type: t.trigger.type,
+      ...t.props,
+      state: {
+        armed: s.armed,
+        fired: s.fired,
+        failures: s.failures,
+        lastValue: s.lastValue,
+        lastEvaluation: s.lastEvaluation,
+        nextDue: s.nextDue !== undefined ? new Date(s.nextDue).toISOString() : undefined,
+        lastError: s.lastError,
+        stopped: s.stopped,
+        running: t.running,
+      },
+      evaluations: seeded,
+    };
+  }
+
+  /** Everything the page shows, as one document; the caller masks it. */
+  state(): DashboardState {
+    const flows: FlowView[] = this.#source.flows().map(({ flow, triggers }) => {
+      const scheduled = new Set(triggers.map((t) => t.trigger.id));
+      return {
+        namespace: flow.namespace,
+        id: flow.id,
+        description: flow.description,
+        inputs: flow.inputs.map((i) => ({
+          id: i.id,
+          type: i.type,
+          required: i.required,
+          description: i.description,
+          defaults: i.type === 'SECRET' ? undefined : i.defaults,
+          values: i.values,
+          itemType: i.itemType,
+        })),
+        otherTriggers: flow.triggers
+          .filter((t) => !scheduled.has(t.id))
+          .map((t) => ({ id: t.id, type: t.type })),
+        triggers: triggers.map((t) => this.#trigger(t)),
+      };
+    });
+    const byId = new Map<string, ExecutionView>();
+    for (const r of this.#source.history().slice(-EXECUTIONS_LISTED)) {
+      byId.set(r.id, { ...r, outputs: clip(r.outputs, r.id), logs: this.#logs.get(r.id) ?? [] });
+    }
+    for (const ex of this.#live.values()) {
+      if (!byId.has(ex.id)) byId.set(ex.id, { ...ex, logs: this.#logs.get(ex.id) ?? [] });
+    }
+    const executions = [...byId.values()]
+      .sort((a, b) => b.startDate.localeCompare(a.startDate))
+      .slice(0, EXECUTIONS_LISTED);
+    return { flows, executions, now: Date.now() };
+  }
+
+  /** The state as JSON with every secret hidden: what leaves the server. */
+  json(): string {
+    return this.#source.mask(JSON.stringify(this.state()));
+  }
+
+  mask(text: string): string {
+    return this.#source.mask(text);
+  }
+
+  /** True once the server is stopping: live streams end so that the listener can close. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const [name, handler] of this.#subscriptions.splice(0)) unsubscribe(name, handler);
+    this.#changed();
+    this.#listeners.clear();
+  }
+}

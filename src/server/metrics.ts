@@ -1,0 +1,148 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type ApiAttemptEvent, apiAttempts } from '../fastly/observe.js';
+import {
+  type ExecutionEvent,
+  executionEvents,
+  type TriggerEvaluationEvent,
+  triggerEvaluations,
+} from '../flow/events.js';
+
+const TRIGGER = ['namespace', 'flow', 'trigger'] as const;
+
+/**
+ * The server's Prometheus metrics: triggers, Fastly API calls and executions, fed by the diagnostics
+ * channels the client, the scheduler and the executor publish on. One registry per server.
+ */
+export class ServerMetrics {
+  readonly registry = new Registry();
+  readonly #subscriptions: [string, (message: unknown) => void][] = [];
+
+  readonly triggerValue = new Gauge({
+    name: 'kestra_fastly_trigger_value',
+    help: 'Aggregated value of the field a StatsTrigger watches, at its last evaluation',
+    labelNames: [...TRIGGER, 'field'],
+    registers: [this.registry],
+  });
+  readonly triggerThreshold = new Gauge({
+    name: 'kestra_fastly_trigger_threshold',
+    help: 'Threshold a StatsTrigger compares its value with',
+    labelNames: [...TRIGGER, 'field'],
+    registers: [this.registry],
+  });
+  readonly triggerEvaluations = new Counter({
+    name: 'kestra_fastly_trigger_evaluations_total',
+    help: 'StatsTrigger evaluations, failed ones included',
+    labelNames: TRIGGER,
+    registers: [this.registry],
+  });
+  readonly triggerFirings = new Counter({
+    name: 'kestra_fastly_trigger_firings_total',
+    help: 'StatsTrigger evaluations that started an execution',
+    labelNames: TRIGGER,
+    registers: [this.registry],
+  });
+  readonly triggerErrors = new Counter({
+    name: 'kestra_fastly_trigger_errors_total',
+    help: 'StatsTrigger evaluations that failed (API or configuration error)',
+    labelNames: TRIGGER,
+    registers: [this.registry],
+  });
+  readonly apiRequests = new Counter({
+    name: 'kestra_fastly_api_requests_total',
+    help: 'HTTP requests to the Fastly API, retries included, by operation and HTTP status (or network error code)',
+    labelNames: ['operation', 'status'],
+    registers: [this.registry],
+  });
+  readonly apiDuration = new Histogram({
+    name: 'kestra_fastly_api_request_duration_seconds',
+    help: 'Time to a complete answer from the Fastly API, per attempt',
+    labelNames: ['operation'],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+  readonly apiRetries = new Counter({
+    name: 'kestra_fastly_api_retries_total',
+    help: 'Fastly API attempts that were retries of a failed one',
+    labelNames: ['operation'],
+    registers: [this.registry],
+  });
+  readonly rateLimitRemaining = new Gauge({
+    name: 'kestra_fastly_api_ratelimit_remaining',
+    help: 'Fastly-RateLimit-Remaining of the latest answer that carried it',
+    registers: [this.registry],
+  });
+  readonly executions = new Counter({
+    name: 'kestra_fastly_executions_total',
+    help: 'Finished executions by flow and final state',
+    labelNames: ['namespace', 'flow', 'state'],
+    registers: [this.registry],
+  });
+  readonly executionsRunning = new Gauge({
+    name: 'kestra_fastly_executions_running',
+    help: 'Executions under way',
+    labelNames: ['namespace', 'flow'],
+    registers: [this.registry],
+  });
+  readonly executionDuration = new Histogram({
+    name: 'kestra_fastly_execution_duration_seconds',
+    help: 'Duration of finished executions',
+    labelNames: ['namespace', 'flow', 'state'],
+    buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 1800],
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    this.#on(apiAttempts.name as string, (m) => this.#api(m as ApiAttemptEvent));
+    this.#on(triggerEvaluations.name as string, (m) => this.#trigger(m as TriggerEvaluationEvent));
+    this.#on(executionEvents.name as string, (m) => this.#execution(m as ExecutionEvent));
+  }
+
+  #on(name: string, handler: (message: unknown) => void): void {
+    subscribe(name, handler);
+    this.#subscriptions.push([name, handler]);
+  }
+
+  #api(e: ApiAttemptEvent): void {
+    this.apiRequests.inc({ operation: e.operation, status: String(e.status) });
+    this.apiDuration.observe({ operation: e.operation }, e.durationMs / 1000);
+    if (e.attempt > 1) this.apiRetries.inc({ operation: e.operation });
+    if (e.rateLimit?.remaining !== undefined) this.rateLimitRemaining.set(e.rateLimit.remaining);
+  }
+
+  #trigger(e: TriggerEvaluationEvent): void {
+    const labels = { namespace: e.namespace, flow: e.flowId, trigger: e.triggerId };
+    this.triggerEvaluations.inc(labels);
+    this.triggerThreshold.set({ ...labels, field: e.field }, e.threshold);
+    if (e.error !== undefined) this.triggerErrors.inc(labels);
+    if (typeof e.value === 'number') this.triggerValue.set({ ...labels, field: e.field }, e.value);
+    if (e.fired) this.triggerFirings.inc(labels);
+  }
+
+  #execution(e: ExecutionEvent): void {
+    const flow = { namespace: e.namespace, flow: e.flowId };
+    if (e.phase === 'started') {
+      this.executionsRunning.inc(flow);
+      return;
+    }
+    this.executionsRunning.dec(flow);
+    const labels = { ...flow, state: e.state ?? 'UNKNOWN' };
+    this.executions.inc(labels);
+    if (e.durationMs !== undefined) this.executionDuration.observe(labels, e.durationMs / 1000);
+  }
+
+  /** The text exposition format, for `GET /metrics`. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  close(): void {
+    for (const [name, handler] of this.#subscriptions.splice(0)) unsubscribe(name, handler);
+    this.registry.clear();
+  }
+}
