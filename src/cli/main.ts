@@ -59,11 +59,18 @@ export async function main(argv: string[]): Promise<number> {
     return interruptedExitCode() ?? 0;
   } catch (err) {
     const interrupted = interruptedExitCode();
-    if (err instanceof InterruptedError || (interrupted && !(err instanceof KestraFastlyError))) {
-      const signal =
-        err instanceof InterruptedError ? err.signal : interrupted === 143 ? 'SIGTERM' : 'SIGINT';
-      process.stderr.write(`error: interrupted by ${signal}\n`);
-      return interrupted ?? (err as InterruptedError).exitCode;
+    if (interrupted !== undefined) {
+      // Whatever the cut-short work threw, the cause is the signal; an account (a bulk purge's) says more.
+      const signal = interrupted === 143 ? 'SIGTERM' : 'SIGINT';
+      const text = err instanceof Error ? err.message : '';
+      const account = err instanceof KestraFastlyError && 'outputs' in err;
+      const note = /; \S+ was (left unchanged|not created)$/.exec(text)?.[0] ?? '';
+      process.stderr.write(`error: ${account ? text : `interrupted by ${signal}${note}`}\n`);
+      return interrupted;
+    }
+    if (err instanceof InterruptedError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return err.exitCode;
     }
     if (err instanceof CommanderError) {
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0
@@ -75,7 +82,7 @@ export async function main(argv: string[]): Promise<number> {
       if (e instanceof InvalidInputError && (name === 'purge' || name === 'stats'))
         e = (await import('./context.js')).asFlagError(e);
       process.stderr.write(`error: ${e.message}\n`);
-      return interrupted ?? err.exitCode;
+      return err.exitCode;
     }
     const e = err as Error;
     process.stderr.write(`error: unexpected failure: ${e?.message ?? String(err)}\n`);

@@ -1,7 +1,7 @@
 import { InvalidInputError, show } from '../errors.js';
 import type { FastlyClient } from './client.js';
 import { FastlyResponseError } from './errors.js';
-import { isStatsField } from './fields.js';
+import { STATS_FIELD_NAME } from './fields.js';
 import { validateServiceId } from './purge.js';
 import { resolveWindow, splitWindow, type TimeWindow } from './time.js';
 import { BUCKET_SECONDS } from './types.js';
@@ -54,11 +54,11 @@ export interface StatsPage<T> {
   data: T;
 }
 
-/** Checks a field and service ids before any request: a typo must not reach the API (nor `../` a path). */
+/** Checks a field's form and the service ids before any request: nothing may reach a path as `../`. */
 function checkQuery(q: HistoricalQuery): void {
-  if (q.field !== undefined && !isStatsField(q.field)) {
+  if (q.field !== undefined && !STATS_FIELD_NAME.test(q.field)) {
     throw new InvalidInputError(
-      `field: ${show(q.field)} is not a documented stats field; expected e.g. requests, status_5xx, hit_ratio, bandwidth`,
+      `field: ${show(q.field)} is not a stats field name; expected e.g. requests or status_5xx`,
       'field',
     );
   }

@@ -2,7 +2,6 @@ import { readFileSync, statSync } from 'node:fs';
 import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { InvalidInputError, show } from '../errors.js';
-import { isStatsField } from '../fastly/fields.js';
 import { KNOWN_REGIONS } from '../fastly/regions.js';
 import { parseBy, parseTime, resolveWindow } from '../fastly/time.js';
 import { DEPRECATED_TYPES, FLOWABLES, TASKS, TRIGGERS } from '../tasks/index.js';
@@ -173,7 +172,8 @@ const literal = (v: unknown) => v !== undefined && v !== null && !hasExpression(
 
 /**
  * The checks `run` would otherwise make only when it reaches a task, after earlier tasks (purges,
- * perhaps) already ran: durations, time expressions, resolutions, regions, stats fields, template syntax.
+ * perhaps) already ran: durations, time expressions, resolutions, regions, template syntax. (Any stats
+ * field name is valid, as in Kestra's plugin: Fastly adds fields.)
  */
 function checkBeforeRun(
   type: string,
@@ -208,19 +208,6 @@ function checkBeforeRun(
     problems.add(
       [...path, 'region'],
       `${show(region)} is not a Fastly region; expected all or one of ${KNOWN_REGIONS.join(', ')}`,
-    );
-  }
-  const field = props.field;
-  // The trigger's own schema already names its field's problem.
-  if (
-    !type.endsWith('.StatsTrigger') &&
-    literal(field) &&
-    typeof field === 'string' &&
-    !isStatsField(field)
-  ) {
-    problems.add(
-      [...path, 'field'],
-      `${show(field)} is not a documented stats field; expected e.g. status_5xx, requests, hit_ratio, bandwidth`,
     );
   }
 }

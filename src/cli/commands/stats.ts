@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { InvalidInputError } from '../../errors.js';
+import { InvalidInputError, show } from '../../errors.js';
+import { isStatsField } from '../../fastly/fields.js';
 import {
   historicalPages,
   historicalRawPages,
@@ -174,6 +175,18 @@ export function registerStats(program: Command): void {
     .option('--concurrency <n>', 'pages fetched at once (default 12)', intArg('--concurrency', 1, 64))
     .action(async (opts: StatsFlags) => {
       const format = await prepare(opts);
+      for (const [flag, field] of [
+        ['--field', opts.field],
+        ['--chart', opts.chart],
+      ] as const) {
+        // A flow may name a field Fastly adds tomorrow; at the prompt a typo is likelier, and costs a request.
+        if (field !== undefined && !isStatsField(field)) {
+          throw new InvalidInputError(
+            `${flag}: ${show(field)} is not a documented stats field; expected e.g. requests, status_5xx, hit_ratio, bandwidth`,
+            flag,
+          );
+        }
+      }
       const query = {
         ...pickServices(opts),
         field: opts.field ?? opts.chart,
