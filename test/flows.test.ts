@@ -198,6 +198,7 @@ test('secrets: SECRET_ base64 first, then plain env, then --secrets-file; masked
     type: io.kestra.plugin.core.output.OutputValues
     values:
       a: "{{ secret('FROM_B64') }}"
+      resolved: "{{ secret('FROM_B64') == 'b64-secret-value' ? 'right value' : 'wrong value' }}"
 `),
     's.yml',
   );
@@ -210,7 +211,8 @@ test('secrets: SECRET_ base64 first, then plain env, then --secrets-file; masked
     write: (l) => lines.push(l),
   });
   assert.equal(ex.state, 'SUCCESS');
-  assert.deepEqual(ex.outputs.out, { values: { a: 'b64-secret-value' } });
+  // The task saw the value; the execution shows it masked (outputs are printed and stored).
+  assert.deepEqual(ex.outputs.out, { values: { a: '******', resolved: 'right value' } });
   const log = lines.join('\n');
   assert.match(log, /a=\*\*\*\*\*\* b=\*\*\*\*\*\* c=\*\*\*\*\*\*/);
   for (const v of ['b64-secret-value', 'plain-secret-value', 'file-secret-value'])

@@ -347,5 +347,20 @@ export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Exe
     durationMs: Date.parse(execution.endDate) - started.getTime(),
   });
   flowLog.info(`execution ${execution.id} of ${flow.namespace}.${flow.id} ended ${execution.state}`);
-  return execution;
+  return maskExecution(execution, masker);
+}
+
+/** The execution as shown and stored: every secret the run rendered hidden in its values (not in keys). */
+function maskExecution(ex: Execution, masker: Masker): Execution {
+  return {
+    ...ex,
+    inputs: masker.maskValues(ex.inputs),
+    ...(ex.trigger ? { trigger: masker.maskValues(ex.trigger) } : {}),
+    outputs: masker.maskValues(ex.outputs),
+    taskRuns: ex.taskRuns.map((r) => ({
+      ...r,
+      ...(r.outputs !== undefined ? { outputs: masker.maskValues(r.outputs) } : {}),
+      ...(r.value !== undefined ? { value: masker.maskValues(r.value) } : {}),
+    })),
+  };
 }

@@ -14,7 +14,12 @@ function coerce(def: InputDef, type: InputDef['type'], value: unknown, name: str
       return n;
     }
     case 'FLOAT': {
-      const n = typeof value === 'number' ? value : String(value).trim() === '' ? Number.NaN : Number(value);
+      const n =
+        typeof value === 'number'
+          ? value
+          : /^\s*-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(String(value))
+            ? Number(value)
+            : Number.NaN;
       if (!Number.isFinite(n)) throw bad('a number');
       return n;
     }
@@ -23,16 +28,17 @@ function coerce(def: InputDef, type: InputDef['type'], value: unknown, name: str
       if (value === false || value === 'false') return false;
       throw bad('true or false');
     case 'ARRAY': {
+      // As Kestra: a list, or text that is a JSON array; a bare word is not a one-item list.
+      const expected = 'a list (a JSON array, e.g. ["a","b"])';
       let list = value;
       if (typeof value === 'string') {
-        const t = value.trim();
         try {
-          list = t.startsWith('[') ? JSON.parse(t) : t === '' ? [] : t.split(',').map((s) => s.trim());
+          list = JSON.parse(value);
         } catch {
-          throw bad('a JSON array or a comma-separated list');
+          throw bad(expected);
         }
       }
-      if (!Array.isArray(list)) throw bad('a list');
+      if (!Array.isArray(list)) throw bad(expected);
       return list.map((item, i) => coerce(def, def.itemType ?? 'STRING', item, `${name}[${i}]`));
     }
     case 'JSON':

@@ -23,7 +23,8 @@ function replaceAll(text: string, values: Set<string>): string {
 
 /**
  * Replaces secrets (and their base64 forms) with `******`. Log lines hide every secret, as Kestra
- * does; printed outputs hide credentials (API tokens) only, so that e.g. a service id stays readable.
+ * does; an execution's values (outputs, inputs, trigger) hide every secret too, but object keys are
+ * kept, so that e.g. a service id read from a secret does not blank out the keys of stats `data`.
  */
 export class Masker {
   readonly #secrets = new Set<string>();
@@ -48,7 +49,26 @@ export class Masker {
     return replaceAll(text, this.#secrets);
   }
 
-  /** For outputs: credentials hidden. */
+  /** A copy of `value` with every secret hidden inside its strings; object keys are left as they are. */
+  maskValues<T>(value: T): T {
+    if (this.#secrets.size === 0) return value;
+    const secrets = [...this.#secrets].sort((a, b) => b.length - a.length);
+    const walk = (v: unknown): unknown => {
+      if (typeof v === 'string') {
+        let out = v;
+        for (const s of secrets) if (out.includes(s)) out = out.split(s).join('******');
+        return out;
+      }
+      if (Array.isArray(v)) return v.map(walk);
+      if (v && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+        return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+      }
+      return v;
+    };
+    return walk(value) as T;
+  }
+
+  /** For printed text where keys must stay readable: credentials (API tokens) hidden. */
   maskCredentials(text: string): string {
     return replaceAll(text, this.#credentials);
   }

@@ -3,6 +3,7 @@ import { InvalidInputError, show } from '../errors.js';
 import { resolveInputs } from '../flow/inputs.js';
 import type { Flow, TriggerNode } from '../flow/load.js';
 import { Webhook, type WebhookProps } from '../tasks/core/Webhook.js';
+import { isCredentialHeader } from '../tasks/http.js';
 import { parseProps, type Logger } from '../tasks/task.js';
 import type { FlowRegistry } from './flows.js';
 import { fail, type RouteModule, sameSecret } from './http.js';
@@ -20,7 +21,6 @@ export interface ApiDeps {
 const PREFIXES = ['/api/v1/main', '/api/v1'];
 
 /** Headers never copied into `trigger.headers` (and so never into the history). */
-const PRIVATE_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'set-cookie']);
 
 /** Checks and converts inputs given over HTTP; problems are InvalidInputError (answered 422). */
 function inputsFor(flow: Flow, given: Record<string, unknown>): Record<string, unknown> {
@@ -193,7 +193,7 @@ async function webhookVariables(c: Context): Promise<Record<string, unknown> | R
   }
   const headers: Record<string, string[]> = {};
   c.req.raw.headers.forEach((value, name) => {
-    if (!PRIVATE_HEADERS.has(name)) (headers[name] ??= []).push(value);
+    if (!isCredentialHeader(name)) (headers[name] ??= []).push(value);
   });
   return { body, headers, parameters: c.req.queries() };
 }

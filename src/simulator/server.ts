@@ -58,7 +58,19 @@ export class Simulator {
   }
 
   async start(): Promise<this> {
+    const onRequest = this.#options.onRequest;
     const server = createServer((req, res) => {
+      if (onRequest) {
+        const t0 = performance.now();
+        res.once('close', () =>
+          onRequest({
+            method: req.method ?? '?',
+            path: (req.url ?? '/').split('?')[0] ?? '/',
+            status: res.writableFinished ? res.statusCode : 'reset',
+            ms: Math.round(performance.now() - t0),
+          }),
+        );
+      }
       this.#handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) {
           res.writeHead(500, { 'content-type': 'application/json' });

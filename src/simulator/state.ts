@@ -66,6 +66,16 @@ export interface SimulatorOptions {
   logLimit?: number;
   /** Only these stats fields in each point (plus service_id and start_time); default every field. */
   pointFields?: string[];
+  /** Called once per request when it ends (never with headers: the token stays out). */
+  onRequest?: (entry: RequestEnd) => void;
+}
+
+/** One finished request, for a request log: `status` is `reset` when the connection was cut. */
+export interface RequestEnd {
+  method: string;
+  path: string;
+  status: number | 'reset';
+  ms: number;
 }
 
 export class SimState {

@@ -13,6 +13,18 @@ export class HttpCallError extends RunFailedError {
   }
 }
 
+/**
+ * Credential headers, the one list: Authorization, Proxy-Authorization, Cookie, Set-Cookie, Fastly-Key,
+ * X-Api-Key, X-Auth-Token… — any header whose name contains token, secret, key, auth, password,
+ * cookie or session. It errs on the side of hiding (Surrogate-Key is left out too).
+ */
+const CREDENTIAL_HEADER = /token|secret|key|auth|passw|cookie|session/i;
+
+/** Whether a header (by name) may carry a credential: never stored, never sent over plain http. */
+export function isCredentialHeader(name: string): boolean {
+  return CREDENTIAL_HEADER.test(name);
+}
+
 export interface TargetRules {
   /** The property naming the URL, for messages. */
   property: string;

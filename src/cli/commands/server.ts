@@ -66,7 +66,7 @@ export function registerServer(program: Command): void {
 
   program
     .command('executions')
-    .description('List recent executions run by the server')
+    .description('List recent executions run by the server, by start time (newest last)')
     .option('--state-dir <dir>', 'state folder of the server', DEFAULT_STATE_DIR)
     .option('-n, --limit <n>', 'how many', '20')
     .option('--json', 'one JSON document')
@@ -80,12 +80,17 @@ export function registerServer(program: Command): void {
           '--state-dir',
         );
       }
-      const records = new StateStore(resolve(opts.stateDir)).history().slice(-limit).reverse();
+      // The history is appended as executions end; listed by start time, as the dates shown.
+      const records = new StateStore(resolve(opts.stateDir))
+        .history()
+        .sort((a, b) => a.startDate.localeCompare(b.startDate))
+        .slice(-limit);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
         return;
       }
       if (!records.length) process.stdout.write('no executions yet\n');
+      else process.stdout.write(`${'STARTED (newest last)'.padEnd(24)}  ${'STATE'.padEnd(7)}  FLOW  ID\n`);
       for (const r of records) {
         const value = r.trigger?.value !== undefined ? ` value=${r.trigger.value}` : '';
         process.stdout.write(

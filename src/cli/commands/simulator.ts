@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { InvalidInputError, show } from '../../errors.js';
+import { InvalidInputError, RunFailedError, show } from '../../errors.js';
 import type { TokenScope } from '../../fastly/errors.js';
+import type { RequestEnd } from '../../simulator/state.js';
 import { parseTokenSpec, parseTokensJson } from '../../simulator/tokens.js';
 import { intArg } from '../context.js';
 
@@ -17,6 +18,7 @@ interface SimFlags {
   pointFields?: string;
   token: string[];
   tokensFile?: string;
+  logRequests?: boolean;
 }
 
 /** N synthetic services with 22-character ids, for load tests. */
@@ -68,6 +70,24 @@ function tokensOf(opts: SimFlags): Record<string, TokenScope[]> | undefined {
   return tokens;
 }
 
+/** A failure to bind, as one line naming the flag and value (a run-time failure: exit 1). */
+function listenError(err: unknown, opts: SimFlags): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE')
+    return new RunFailedError(
+      `--port: ${opts.port} is already in use on ${opts.host}; stop what listens there, or pick another port (--port 0 takes a free one)`,
+      { cause: err },
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN')
+    return new RunFailedError(`--host: ${show(opts.host)} is not an address of this machine`, { cause: err });
+  if (code === 'EACCES')
+    return new RunFailedError(
+      `--port: ${opts.port} on ${opts.host} needs privileges; use a port above 1023 (--port 0 takes a free one)`,
+      { cause: err },
+    );
+  return err;
+}
+
 export function registerSimulator(program: Command): void {
   program
     .command('simulator')
@@ -92,22 +112,34 @@ export function registerSimulator(program: Command): void {
       [] as string[],
     )
     .option('--tokens-file <file>', 'JSON {"TOKEN": ["scope", …]}: the accepted tokens and their scopes')
+    .option('--log-requests', 'one line per request on stderr: method, path, status, latency (never headers)')
     .action(async (opts: SimFlags) => {
       const tokens = tokensOf(opts);
+      const faults = {
+        seed: opts.seed,
+        latencyMs: opts.latency,
+        rate5xx: rate('--fail-5xx', opts.fail5xx),
+        rate429: rate('--fail-429', opts.fail429),
+        rateReset: rate('--fail-reset', opts.failReset),
+      };
       const { startSimulator } = await import('../../simulator/index.js');
       const sim = await startSimulator({
+        ...(opts.logRequests
+          ? {
+              onRequest: (r: RequestEnd) =>
+                process.stderr.write(
+                  `${new Date().toISOString()} ${r.method} ${r.path} ${r.status} ${r.ms} ms\n`,
+                ),
+            }
+          : {}),
         ...(tokens ? { tokens } : {}),
         port: opts.port,
         host: opts.host,
         ...(opts.services ? { services: syntheticServices(opts.services) } : {}),
         ...(opts.pointFields ? { pointFields: opts.pointFields.split(',').filter(Boolean) } : {}),
-        faults: {
-          seed: opts.seed,
-          latencyMs: opts.latency,
-          rate5xx: rate('--fail-5xx', opts.fail5xx),
-          rate429: rate('--fail-429', opts.fail429),
-          rateReset: rate('--fail-reset', opts.failReset),
-        },
+        faults,
+      }).catch((err: unknown) => {
+        throw listenError(err, opts);
       });
       process.stdout.write(`Fastly simulator listening on ${sim.url}\n`);
       process.stdout.write(`  export FASTLY_API_ENDPOINT=${sim.url}\n`);

@@ -1,15 +1,14 @@
 import { z } from 'zod';
 import { booleanish, defineTask } from '../task.js';
-import { checkTarget, HttpCallError, httpCall } from '../http.js';
+import { checkTarget, HttpCallError, httpCall, isCredentialHeader } from '../http.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
-const CREDENTIAL_HEADERS = /^(authorization|proxy-authorization|cookie|fastly-key|x-api-key)$/i;
 
 export default defineTask({
   type: 'io.kestra.plugin.core.http.Request',
   title: 'Make an HTTP request.',
   description:
-    'Sends `method` to `uri` with `headers` and `body`, and outputs the status `code`, the response `headers` and `body`. A status of 400 or more fails the task unless `allowFailed`. Plain http:// to a non-loopback host is refused when the request carries credentials (Authorization, Cookie, Fastly-Key, X-Api-Key headers, or user:password in the URL).',
+    'Sends `method` to `uri` with `headers` and `body`, and outputs the status `code`, the response `headers` and `body`. A status of 400 or more fails the task unless `allowFailed`. Plain http:// to a non-loopback host is refused when the request carries credentials (a header whose name contains token, secret, key, auth, passw, cookie or session, such as Authorization, Cookie, Fastly-Key, X-Api-Key; or user:password in the URL).',
   examples: [
     {
       title: 'Tell a deploy tracker that the cache was purged',
@@ -51,7 +50,7 @@ tasks:
   },
   async run(p, ctx) {
     const headers = { ...(p.headers ?? {}) };
-    const carriesCredentials = Object.keys(headers).some((h) => CREDENTIAL_HEADERS.test(h));
+    const carriesCredentials = Object.keys(headers).some(isCredentialHeader);
     const url = checkTarget(p.uri, { property: 'uri', carriesCredentials });
     let body: string | undefined;
     if (p.body !== undefined && p.method !== 'GET' && p.method !== 'HEAD') {
