@@ -73,8 +73,18 @@ function timed(cmd: string, args: string[], env: Record<string, string>): Sample
 
 /** Changes the simulator's added latency (its fault settings are otherwise the defaults). */
 async function setLatency(url: string, ms: number): Promise<void> {
-  const res = await fetch(`${url}/__sim/faults`, { method: 'POST', body: JSON.stringify({ latencyMs: ms }) });
-  if (!res.ok) throw new Error(`simulator refused latency ${ms}: ${res.status}`);
+  // Its own connection (agent: false): a pooled one would sit idle through the next scenario and
+  // be closed by the simulator under a later request.
+  const { request } = await import('node:http');
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = request(`${url}/__sim/faults`, { method: 'POST', agent: false }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', reject);
+    req.end(JSON.stringify({ latencyMs: ms }));
+  });
+  if (status !== 200) throw new Error(`simulator refused latency ${ms}: ${status}`);
 }
 
 /** The 9-field points of the backfill's first row: 7 stats fields, service_id and start_time. */
