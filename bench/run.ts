@@ -29,11 +29,7 @@ interface Sample {
 
 function ensureContestants(): void {
   if (existsSync(FASTLY) && existsSync(join(BENCH, 'node_modules/fastly'))) return;
-  console.error('installing contestants (@fastly/cli, fastly) into bench/node_modules …');
-  execFileSync('npm', ['install', '--no-package-lock', '--no-audit', '--no-fund', '--loglevel=error'], {
-    cwd: BENCH,
-    stdio: 'inherit',
-  });
+  execFileSync(process.execPath, [join(BENCH, '../scripts/install-contestants.mjs')], { stdio: 'inherit' });
 }
 
 async function startSimulator(extra: string[] = []): Promise<{ url: string; stop: () => void }> {

@@ -23,7 +23,8 @@ import type { Simulator } from '../src/simulator/index.js';
 import { SERVICE, sim } from './helpers.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const FASTLY_CLI = join(ROOT, 'node_modules/.bin/fastly');
+/** Installed into bench/ by scripts/install-contestants.mjs (npm's pretest), as for the benchmarks. */
+const FASTLY_CLI = join(ROOT, 'bench/node_modules/.bin/fastly');
 /** The Fastly CLI's release check (pkg/update), the only destination it may try besides the simulator. */
 const VERSION_CHECK = /^CONNECT developer\.fastly\.com:443 /;
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { get, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -338,4 +339,16 @@ test('/metrics: trigger value, evaluations and firings, API requests by status w
   );
   assert.equal(family('kestra_fastly_execution_duration_seconds').type, 'HISTOGRAM');
   assert.ok(!text.includes(TOKEN));
+
+  // An open dashboard does not hold a stopping server: its event stream ends and its socket closes.
+  const events = await new Promise<IncomingMessage>((resolve) => get(`${url}/ui/api/events`, resolve));
+  assert.equal(events.headers['connection'], 'close');
+  assert.equal(events.headers['content-type'], 'text/event-stream');
+  const first = await new Promise<string>((resolve) =>
+    events.once('data', (d: Buffer) => resolve(String(d))),
+  );
+  assert.match(first, /^event: state\ndata: \{"flows":/);
+  const ended = new Promise<void>((resolve) => events.on('end', resolve).resume());
+  assert.equal(await server.stop(), 0, server.output);
+  await ended;
 });

@@ -68,8 +68,8 @@ export function dashboardRoutes(store: DashboardStore): Hono {
     return c.body(store.json());
   });
 
-  app.get('/ui/api/events', (c) =>
-    streamSSE(c, async (stream) => {
+  app.get('/ui/api/events', (c) => {
+    const response = streamSSE(c, async (stream) => {
       let dirty = true;
       let wake: (() => void) | undefined;
       const off = store.onChange(() => {
@@ -100,8 +100,11 @@ export function dashboardRoutes(store: DashboardStore): Hono {
       } finally {
         off();
       }
-    }),
-  );
+    });
+    // The socket closes with the stream: a stopping server must not wait for it to idle out.
+    response.headers.set('connection', 'close');
+    return response;
+  });
 
   return app;
 }
