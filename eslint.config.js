@@ -5,13 +5,37 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'bench/node_modules/**'] },
   js.configs.recommended,
-  ...tseslint.configs.recommended,
-  { languageOptions: { globals: globals.node } },
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      globals: globals.node,
+      parserOptions: {
+        // Type information from the nearest tsconfig.json; the few JS files outside one get a default project.
+        projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+  },
   { files: ['src/server/dashboard/client/**'], languageOptions: { globals: globals.browser } },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-control-regex': 'off',
+      // node:test's test() returns a promise the runner itself awaits.
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] },
+          ],
+        },
+      ],
     },
+  },
+  {
+    // The benchmark's contestants are plain JS driving an untyped third-party client (installed
+    // only by the benchmark): there are no types to check them against.
+    files: ['bench/contestants/*.mjs'],
+    ...tseslint.configs.disableTypeChecked,
   },
 );

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, freemem, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../src/flow/logger.js';
+import { createLogger } from '../src/logger.js';
 import { Scheduler } from '../src/flow/scheduler.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -132,7 +132,9 @@ async function main(): Promise<void> {
     // Rewrite BENCHMARKS.md from the last results, without measuring again.
     writeFileSync(
       join(ROOT, 'BENCHMARKS.md'),
-      markdown(JSON.parse(readFileSync(join(BENCH, 'results.json'), 'utf8'))),
+      markdown(
+        JSON.parse(readFileSync(join(BENCH, 'results.json'), 'utf8')) as Parameters<typeof markdown>[0],
+      ),
     );
     return;
   }

@@ -1,39 +1,41 @@
+import { inspect } from 'node:util';
+
 /**
- * Error classes shared by every layer. The CLI edge maps `exitCode` to the process exit code and
- * prints `message` alone (no stack) for any `KestraFastlyError`.
+ * Error classes shared by every layer. Each has a literal `name` (minifiers rename classes, so
+ * `constructor.name` would not survive the bundle) and a stable `code` to branch on. Exit codes are
+ * not theirs: the CLI edge (src/cli/main.ts) maps `InvalidInputError` to 2 and the rest to 1.
  */
 export abstract class KestraFastlyError extends Error {
-  abstract readonly exitCode: 1 | 2;
-  override name = this.constructor.name;
+  abstract override readonly name: string;
+  abstract readonly code: string;
 }
 
-/** Invalid input or usage: a property, flag, flow file or environment value is not acceptable (exit 2). */
+/** Invalid input or usage: a property, flag, flow file or environment value is not acceptable. */
 export class InvalidInputError extends KestraFastlyError {
-  readonly exitCode = 2 as const;
+  override readonly name: string = 'InvalidInputError';
+  readonly code: string = 'INVALID_INPUT';
   /** The property, flag or variable at fault, e.g. `surrogateKeys[3]` or `--from`. */
   readonly culprit: string | undefined;
-  constructor(message: string, culprit?: string) {
-    super(message);
+  constructor(message: string, culprit?: string, options?: ErrorOptions) {
+    super(message, options);
     this.culprit = culprit;
   }
 }
 
-/** A failure at run time that is not the user's input: API errors, network, partial purges (exit 1). */
+/** A failure at run time that is not the user's input: API errors, network, partial purges. */
 export class RunFailedError extends KestraFastlyError {
-  readonly exitCode = 1 as const;
+  override readonly name: string = 'RunFailedError';
+  readonly code: string = 'RUN_FAILED';
 }
 
 /** Formats a value for an error message: quoted, and cut short so a huge value cannot flood the line. */
 export function show(value: unknown, max = 80): string {
-  let text: string;
-  if (typeof value === 'string') text = JSON.stringify(value);
-  else if (value === undefined) text = 'undefined';
-  else {
-    try {
-      text = JSON.stringify(value) ?? String(value);
-    } catch {
-      text = String(value);
-    }
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    // A cycle or a BigInt: inspect says what it is.
   }
+  text ??= inspect(value, { depth: 1, breakLength: Number.POSITIVE_INFINITY });
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }

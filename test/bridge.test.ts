@@ -40,12 +40,12 @@ interface ScriptTask {
 }
 
 const yamlBlocks = (): unknown[] =>
-  [...readFileSync(DOC, 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1] ?? ''));
+  [...readFileSync(DOC, 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => parse(m[1] ?? '') as unknown);
 
 function documentedFlow(id: string): { tasks?: ScriptTask[]; triggers?: ScriptTask[] } {
   const flow = yamlBlocks().find((b) => (b as { id?: string })?.id === id);
   assert.ok(flow, `docs/kestra.md documents the flow ${id}`);
-  return flow as { tasks?: ScriptTask[]; triggers?: ScriptTask[] };
+  return flow;
 }
 
 /** Renders a property as Kestra does: the Pebble template with the execution's variables. */

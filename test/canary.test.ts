@@ -81,7 +81,7 @@ test('a canary token and secret appear in no output, log, state file, history or
     if (/token=\*\*\*\*\*\* secret=\*\*\*\*\*\*/.test(r.stderr)) masked = true;
   }
   assert.ok(masked, 'secrets rendered into a Log message are masked');
-  assert.ok(codes.has(0) && codes.has(1), `failures included: ${[...codes]}`);
+  assert.ok(codes.has(0) && codes.has(1), `failures included: ${[...codes].join(', ')}`);
 
   // The server: state files and execution history.
   const state = join(dir, 'state');
@@ -93,7 +93,7 @@ test('a canary token and secret appear in no output, log, state file, history or
   assert.equal(await server.stop(), 0);
   for (const canary of [TOKEN, SECRET]) assert.ok(!server.output.includes(canary), 'server output');
   const executions = await runCli(['executions', '--state-dir', state, '--json'], env);
-  assert.equal(JSON.parse(executions.stdout).length, 1);
+  assert.equal((JSON.parse(executions.stdout) as unknown[]).length, 1);
   for (const file of await filesUnder(dir)) {
     const text = await readFile(file, 'utf8');
     for (const canary of [TOKEN, SECRET, b64(TOKEN)])

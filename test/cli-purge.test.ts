@@ -17,7 +17,7 @@ test('purge keys --file with 1,000 keys: 4 bulk requests, --json maps every key'
     FASTLY_API_ENDPOINT: s.url,
   });
   assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout);
+  const out = JSON.parse(r.stdout) as { purgeIds: Record<string, string>; failed: { key: string }[] };
   assert.equal(Object.keys(out.purgeIds).length, 1000);
   for (const k of keys) assert.ok(out.purgeIds[k], k);
   assert.equal(requests(s, `/service/${SERVICE}/purge`).length, 4);
@@ -39,7 +39,7 @@ test('a partial failure exits 1, and --json lists exactly the failed keys', asyn
     FASTLY_API_ENDPOINT: s.url,
   });
   assert.equal(r.code, 1);
-  const out = JSON.parse(r.stdout);
+  const out = JSON.parse(r.stdout) as { purgeIds: Record<string, string>; failed: { key: string }[] };
   assert.deepEqual(
     out.failed.map((f: { key: string }) => f.key),
     ['a', 'b'],
@@ -55,7 +55,7 @@ test('url, key and all commands print human output and JSON', async (t) => {
   assert.equal(url.code, 0, url.stderr);
   assert.match(url.stdout, /Soft-purged https:\/\/www.example.com\/x \(id: .+\)/);
   const key = await runCli(['purge', 'key', 'k1', '--json'], env);
-  assert.deepEqual(Object.keys(JSON.parse(key.stdout)), ['status', 'id']);
+  assert.deepEqual(Object.keys(JSON.parse(key.stdout) as object), ['status', 'id']);
   const all = await runCli(['purge', 'all', '--json'], env);
   assert.deepEqual(JSON.parse(all.stdout), { status: 'ok' });
 });
@@ -92,7 +92,10 @@ test('the canary token never appears in stdout, stderr or written files, failure
     assert.ok(!r.stdout.includes(CANARY), `stdout of ${args.join(' ')}`);
     assert.ok(!r.stderr.includes(CANARY), `stderr of ${args.join(' ')}: ${r.stderr}`);
   }
-  assert.ok(codes.includes(0) && codes.includes(1) && codes.includes(2), `failures included: ${codes}`);
+  assert.ok(
+    codes.includes(0) && codes.includes(1) && codes.includes(2),
+    `failures included: ${codes.join(', ')}`,
+  );
   for (const f of await readdir(dir)) assert.ok(!(await readFile(join(dir, f), 'utf8')).includes(CANARY));
 });
 

@@ -60,9 +60,11 @@ test('429: waits for Retry-After, or for Fastly-RateLimit-Reset when Retry-After
       token: 't',
       baseUrl: s.url,
       retry: { ...fast, maxAttempts: 2 },
-      onRetry: (e) => delays.push(e.delayMs),
+      onRetry: (e) => {
+        delays.push(e.delayMs);
+      },
     });
-    const err = await purgeKey(client, SERVICE, 'k').catch((e) => e);
+    const err = await purgeKey(client, SERVICE, 'k').catch((e: unknown) => e);
     assert.ok(err instanceof FastlyApiError);
     assert.equal(err.status, 429);
     assert.equal(err.rateLimit?.remaining, 0);
@@ -77,7 +79,7 @@ test('a 429 whose wait exceeds the retry budget fails at once with the reset tim
   const s = await sim(t, { faults: { rate429: 1, retryAfterSeconds: 3600 } });
   const client = new FastlyClient({ token: 't', baseUrl: s.url, retry: { maxRetryTimeMs: 5000 } });
   const started = Date.now();
-  const err = await purgeKey(client, SERVICE, 'k').catch((e) => e);
+  const err = await purgeKey(client, SERVICE, 'k').catch((e: unknown) => e);
   assert.ok(err instanceof FastlyApiError && err.status === 429);
   assert.ok(Date.now() - started < 2000);
   assert.match(err.message, /resets at \d{4}-/);
@@ -93,7 +95,7 @@ test('never retries other 4xx; errors carry status, Fastly message and a hint na
   for (const [token, service, status, hint] of cases) {
     s.clearLog();
     const client = new FastlyClient({ token, baseUrl: s.url, retry: fast });
-    const err = await purgeKey(client, service, 'k').catch((e) => e);
+    const err = await purgeKey(client, service, 'k').catch((e: unknown) => e);
     assert.ok(err instanceof FastlyApiError, String(err));
     assert.equal(err.status, status);
     assert.match(err.message, hint);
@@ -105,7 +107,7 @@ test('never retries other 4xx; errors carry status, Fastly message and a hint na
 test('connection resets and hangs are retried, then reported with the cause', async (t) => {
   const s = await sim(t, { faults: { rateReset: 1 } });
   const client = new FastlyClient({ token: 't', baseUrl: s.url, retry: { ...fast, maxAttempts: 3 } });
-  const err = await purgeKey(client, SERVICE, 'k').catch((e) => e);
+  const err = await purgeKey(client, SERVICE, 'k').catch((e: unknown) => e);
   assert.ok(err instanceof FastlyNetworkError);
   assert.match(err.message, /purgeKey failed: .*after 3 attempts/);
   assert.equal(s.log.length, 3);
@@ -117,7 +119,7 @@ test('connection resets and hangs are retried, then reported with the cause', as
     timeoutMs: 200,
     retry: { ...fast, maxAttempts: 2 },
   });
-  const hung = await purgeKey(slow, SERVICE, 'k').catch((e) => e);
+  const hung = await purgeKey(slow, SERVICE, 'k').catch((e: unknown) => e);
   assert.ok(hung instanceof FastlyNetworkError);
   assert.match(hung.message, /no complete answer within 200 ms/);
 });

@@ -49,7 +49,11 @@ test('crash test: kill -9 at random points, restart; state stays valid and no fi
 
   for (const f of await readdir(join(state, 'triggers'))) {
     if (!f.endsWith('.json')) continue;
-    const st = JSON.parse(await readFile(join(state, 'triggers', f), 'utf8'));
+    const st = JSON.parse(await readFile(join(state, 'triggers', f), 'utf8')) as {
+      armed: boolean;
+      pending?: unknown;
+      fired: number;
+    };
     assert.equal(typeof st.armed, 'boolean', f);
     assert.equal(st.pending, undefined, `${f}: no firing left pending`);
   }
@@ -58,7 +62,11 @@ test('crash test: kill -9 at random points, restart; state stays valid and no fi
   for (const id of breaching) {
     const runs = history.filter((r) => r.flowId === id);
     assert.equal(runs.length, 1, `${id}: one crossing, one execution (got ${runs.length})`);
-    const st = JSON.parse(await readFile(join(state, 'triggers', `soak.${id}.t.json`), 'utf8'));
+    const st = JSON.parse(await readFile(join(state, 'triggers', `soak.${id}.t.json`), 'utf8')) as {
+      armed: boolean;
+      pending?: unknown;
+      fired: number;
+    };
     assert.equal(st.fired, 1, `${id}: fired once`);
   }
   for (let i = 20; i < 30; i++) assert.equal(history.filter((r) => r.flowId === `f${i}`).length, 0);

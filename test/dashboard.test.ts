@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import type { TriggerEvaluationEvent } from '../src/flow/events.js';
-import { createLogger, Masker } from '../src/flow/logger.js';
+import { createLogger, Masker } from '../src/logger.js';
 import { startServer } from '../src/server/index.js';
 import { browser, screenshotPath } from './browser.js';
 import { SERVICE, sim } from './helpers.js';
@@ -221,13 +221,17 @@ test('the dashboard shows the trigger chart with its threshold, the firing withi
   await page.locator('[data-testid="filter-flow"]').selectOption('company.cms.purge_articles_on_publish');
   const flowsShown = await page
     .locator('[data-testid="execution"]')
-    .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-flow')));
+    .evaluateAll((rows: { getAttribute(name: string): string | null }[]) =>
+      rows.map((r) => r.getAttribute('data-flow')),
+    );
   assert.ok(flowsShown.length >= 1 && flowsShown.every((f) => f === 'company.cms.purge_articles_on_publish'));
   await page.locator('[data-testid="filter-flow"]').selectOption('');
   await page.locator('[data-testid="filter-state"]').selectOption('SUCCESS');
   const states = await page
     .locator('[data-testid="execution"]')
-    .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-state')));
+    .evaluateAll((rows: { getAttribute(name: string): string | null }[]) =>
+      rows.map((r) => r.getAttribute('data-state')),
+    );
   assert.ok(states.length >= 2 && states.every((x) => x === 'SUCCESS'), states.join(','));
   await page.locator('[data-testid="filter-state"]').selectOption('');
 

@@ -6,8 +6,9 @@ import { purgeAll, purgeKey, purgeKeys, purgeUrl } from '../src/fastly/purge.js'
 import { aggregate, getRegions, historical, usage, usageByMonth } from '../src/fastly/stats.js';
 import { evaluateTrigger } from '../src/flow/trigger.js';
 import type { Fault } from '../src/simulator/faults.js';
-import { StatsTrigger, type StatsTriggerProps } from '../src/tasks/stats/StatsTrigger.js';
-import { parseProps, silentLogger } from '../src/tasks/task.js';
+import { StatsTrigger } from '../src/tasks/stats/StatsTrigger.js';
+import { silentLogger } from '../src/logger.js';
+import { parseProps } from '../src/tasks/task.js';
 import { SERVICE, sim } from './helpers.js';
 
 const unhandled: unknown[] = [];
@@ -87,7 +88,7 @@ const OPERATIONS: Record<string, { run: Op; valid: (r: unknown) => boolean; path
         serviceId: SERVICE,
         field: 'status_5xx',
         threshold: 1,
-      }) as StatsTriggerProps;
+      });
       return evaluateTrigger(
         props,
         {

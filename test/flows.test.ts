@@ -6,8 +6,23 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runFlow } from '../src/flow/executor.js';
 import { parseFlow } from '../src/flow/load.js';
-import { Masker } from '../src/flow/logger.js';
+import { Masker } from '../src/logger.js';
 import { runCli, SERVICE, sim } from './helpers.js';
+
+/** What `run --json` prints (the fields these tests read). */
+interface Execution {
+  state: string;
+  inputs: unknown;
+  taskRuns: unknown[];
+  outputs: Record<string, { purgeIds: Record<string, string>; duplicatesRemoved: number }>;
+  trigger: { value: number };
+}
+
+/** The parts of `kestra-fastly schema` these tests read. */
+interface JsonSchema {
+  required: string[];
+  $defs: Record<string, { required: string[]; properties: Record<string, { description?: string }> }>;
+}
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '../../examples');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -32,7 +47,7 @@ test('each seed flow runs unchanged with base64 SECRET_* variables, and --json s
   for (const file of SEED_FLOWS) {
     const r = await runCli(['run', join(EXAMPLES, file), '--json'], env);
     assert.equal(r.code, 0, `${file}: ${r.stderr}`);
-    const ex = JSON.parse(r.stdout);
+    const ex = JSON.parse(r.stdout) as Execution;
     assert.equal(ex.state, 'SUCCESS', file);
     for (const k of ['id', 'namespace', 'flowId', 'state', 'inputs', 'outputs', 'taskRuns'])
       assert.ok(k in ex, k);
@@ -80,9 +95,9 @@ test('inputs render to typed values: a list input becomes the surrogateKeys list
     env,
   );
   assert.equal(r.code, 0, r.stderr);
-  const ex = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(ex.outputs.purge_articles.purgeIds), ['a1', 'a2']);
-  assert.equal(ex.outputs.purge_articles.duplicatesRemoved, 1);
+  const ex = JSON.parse(r.stdout) as Execution;
+  assert.deepEqual(Object.keys(ex.outputs.purge_articles?.purgeIds ?? {}), ['a1', 'a2']);
+  assert.equal(ex.outputs.purge_articles?.duplicatesRemoved, 1);
   assert.deepEqual(ex.inputs, { article_ids: ['a1', 'a2', 'a1'], soft: false });
   assert.equal(s.log[0]?.soft, false);
   assert.match(r.stderr, /Purged 2 article key\(s\) in 1 request\(s\)/);
@@ -467,9 +482,13 @@ test('the Kestra bridge prints outputs and metrics in the script-task protocol',
     .split('\n')
     .map((l) => KESTRA_LINE.exec(l))
     .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => JSON.parse(m[1] ?? '{}'));
+    .map(
+      (m) =>
+        JSON.parse(m[1] ?? '{}') as { outputs?: { purgeIds: Record<string, string> }; metrics?: unknown },
+    );
   assert.equal(parsed.length, r.stdout.trim().split('\n').length, 'every line matches Kestra’s pattern');
   const outputs = parsed.find((p) => p.outputs)?.outputs;
+  assert.ok(outputs, 'an outputs line');
   assert.equal(Object.keys(outputs.purgeIds).length, 300);
   assert.ok(outputs.purgeIds['k0\u0085'], 'U+0085 survives, escaped');
   assert.ok(!r.stdout.includes('\u0085'));
@@ -485,10 +504,10 @@ test('the Kestra bridge prints outputs and metrics in the script-task protocol',
 test('schema: JSON Schema of a flow with every task type and its properties', async () => {
   const r = await runCli(['schema']);
   assert.equal(r.code, 0);
-  const schema = JSON.parse(r.stdout);
+  const schema = JSON.parse(r.stdout) as JsonSchema;
   assert.deepEqual(schema.required, ['id', 'namespace', 'tasks']);
   const keys = schema.$defs['io.kestra.plugin.fastly.purge.Keys'];
-  assert.ok(keys.properties.surrogateKeys.description);
+  assert.ok(keys?.properties.surrogateKeys?.description);
   assert.deepEqual(keys.required, ['id', 'type', 'apiToken', 'serviceId', 'surrogateKeys']);
   for (const type of [
     'purge.Url',

@@ -131,7 +131,7 @@ test('the tenant-less webhook path works too, and the executions API takes form 
 test('an acknowledged webhook survives kill -9: the restarted server runs it, exactly once', async (t) => {
   const { s, dir, env, args } = await setup(t);
   // Slow purges: the kill lands while the execution is still running (if not, it must still appear once).
-  s.close();
+  await s.close();
   const slow = await sim(t, { faults: { latencyMs: 300 } });
   const env2 = { ...env, FASTLY_API_ENDPOINT: slow.url };
   const first = await apiServer(args, env2);

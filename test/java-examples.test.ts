@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadFlowFile } from '../src/flow/load.js';
 import { DEPRECATED_TYPES, PurgeKey, Stats, StatsTrigger } from '../src/tasks/index.js';
-import { runTask, silentLogger, type TaskDefinition } from '../src/tasks/task.js';
+import { silentLogger } from '../src/logger.js';
+import { runTask, type TaskDefinition } from '../src/tasks/task.js';
 import { runCli, SERVICE, sim } from './helpers.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/java-examples');
@@ -126,7 +127,7 @@ test('Java-valid properties: options, any field name, any threshold, by in any c
   const run = (def: unknown, props: object) => runTask(def as TaskDefinition, { ...conn, ...props }, ctx);
   const warnings: string[] = [];
   const stats = (await runTask(
-    Stats as TaskDefinition,
+    Stats,
     {
       ...conn,
       serviceId: SERVICE,
@@ -176,7 +177,7 @@ test('options.timeout bounds each request: a hung API fails with a timeout inste
   const s = await sim(t, { faults: { rateHang: 1 } });
   await assert.rejects(
     runTask(
-      PurgeKey as TaskDefinition,
+      PurgeKey,
       {
         apiToken: 't',
         baseUrl: s.url,

@@ -106,7 +106,7 @@ try {
   const result = await purgeKeys(client, 'SU1Z0isxPaozGVKXdv0eY', ['a', 'b', 'a']);
   report.purge = { purged: Object.keys(result.purgeIds).sort(), duplicatesRemoved: result.duplicatesRemoved };
   const refused = await purgeAll(client, 'SU1Z0isxPaozGVKXdv0eY').catch((e) => e);
-  report.refused = { isApiError: refused instanceof FastlyApiError, name: refused.name, status: refused.status };
+  report.refused = { isApiError: refused instanceof FastlyApiError, name: refused.name, code: refused.code, status: refused.status };
 } finally {
   await sim.close();
 }
@@ -128,7 +128,7 @@ export async function purge(client: FastlyClient): Promise<string[]> {
 }
 
 export function describe(err: unknown): string | undefined {
-  if (err instanceof FastlyApiError) return \`\${err.operation} -> \${err.status}\`;
+  if (err instanceof FastlyApiError) return \`\${err.request.method} \${err.request.path} -> \${err.response.status}\`;
   return undefined;
 }
 
@@ -200,14 +200,23 @@ test('the packed package installs in a fresh project and every entry imports fro
     assert.deepEqual(report[entry]?.leaked, [], `${entry}: internals exported`);
   }
   assert.deepEqual(report.purge, { purged: ['a', 'b'], duplicatesRemoved: 1 });
-  assert.deepEqual(report.refused, { isApiError: true, name: 'FastlyApiError', status: 403 });
+  assert.deepEqual(report.refused, {
+    isApiError: true,
+    name: 'FastlyApiError',
+    code: 'FASTLY_API_ERROR',
+    status: 403,
+  });
 
   writeFileSync(join(dir, 'consumer.ts'), TS_CONSUMER);
-  // The README's library example compiles against the shipped types as written.
+  // The README's library examples compile against the shipped types as written.
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const example = /## As a library[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-  assert.ok(example, 'README.md has no ```ts block under "## As a library"');
-  writeFileSync(join(dir, 'readme.ts'), example);
+  const section = /\n## As a library\n([\s\S]*?)\n## /.exec(readme)?.[1] ?? '';
+  const examples = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+  assert.ok(examples.length >= 2, 'README.md has no ```ts blocks under "## As a library"');
+  const readmeFiles = examples.map((code, i) => {
+    writeFileSync(join(dir, `readme${i}.ts`), code);
+    return `readme${i}.ts`;
+  });
   writeFileSync(
     join(dir, 'tsconfig.json'),
     JSON.stringify({
@@ -221,7 +230,7 @@ test('the packed package installs in a fresh project and every entry imports fro
         // The consumer's own code is checked, and so are the package's declarations.
         skipLibCheck: false,
       },
-      files: ['consumer.ts', 'readme.ts'],
+      files: ['consumer.ts', ...readmeFiles],
     }),
   );
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');

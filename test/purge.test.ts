@@ -17,7 +17,7 @@ test('purgeUrl appends the URL raw: scheme, slashes and query kept, nothing enco
   assert.equal(r.status, 'ok');
   assert.ok(r.id);
   assert.equal(s.log[0]?.path, '/purge/https://www.example.com/a/b');
-  const unknown = await purgeUrl(client(s.url), 'https://unknown.example.org/').catch((e) => e);
+  const unknown = await purgeUrl(client(s.url), 'https://unknown.example.org/').catch((e: unknown) => e);
   assert.match(
     String(unknown),
     /HTTP 404 Record not found: Cannot find service.*not a domain of any Fastly service/,

@@ -166,10 +166,7 @@ for (const rec of RECORDED) {
 
 test('every field of the recorded aggregate point is a known stats field, and the simulator keeps its invariants', async (t) => {
   const rec = RECORDED.find((r) => r.target.startsWith('/stats/aggregate'));
-  const recordedPoint = ((rec?.body as { data: Record<string, number>[] }).data[0] ?? {}) as Record<
-    string,
-    number
-  >;
+  const recordedPoint = (rec?.body as { data: Record<string, number>[] }).data[0] ?? {};
   const known = new Set<string>(STATS_FIELDS);
   const unknown = Object.keys(recordedPoint).filter((k) => k !== 'start_time' && !known.has(k));
   assert.deepEqual(unknown, [], 'STATS_FIELDS lists every recorded field');

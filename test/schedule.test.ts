@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { createLogger, Masker } from '../src/flow/logger.js';
+import { createLogger, Masker } from '../src/logger.js';
 import { StateStore } from '../src/flow/state.js';
 import { FlowRegistry } from '../src/server/flows.js';
 import { ExecutionQueue } from '../src/server/queue.js';

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../src/flow/logger.js';
+import { createLogger } from '../src/logger.js';
 import { Scheduler } from '../src/flow/scheduler.js';
 import { StateStore } from '../src/flow/state.js';
 import { CLI, runCli, SERVICE, sim } from './helpers.js';
@@ -118,7 +118,7 @@ test('CROSSING: a sustained breach fires exactly once, across kill -9 and restar
   assert.equal(history.length, 1, 'one crossing, one execution');
   const state = JSON.parse(
     await readFile(join(dir, 'state', 'triggers', 'company.ops.alert.t.json'), 'utf8'),
-  );
+  ) as { armed: boolean; pending?: unknown; fired: number };
   assert.equal(state.armed, false);
   assert.equal(state.fired, 1);
 });

@@ -100,7 +100,11 @@ async function main(): Promise<void> {
         assert.equal(new Set(history.map((h) => h.id)).size, history.length);
         let fired = 0;
         for (const f of readdirSync(join(state, 'triggers')).filter((f) => f.endsWith('.json'))) {
-          const st = JSON.parse(readFileSync(join(state, 'triggers', f), 'utf8'));
+          const st = JSON.parse(readFileSync(join(state, 'triggers', f), 'utf8')) as {
+            armed: boolean;
+            pending?: unknown;
+            fired: number;
+          };
           assert.equal(st.pending, undefined, `${f} still pending after a graceful stop`);
           fired += st.fired;
         }

@@ -8,7 +8,8 @@ import { FastlyClient } from '../src/fastly/client.js';
 import { aggregate, historical, usage, usageByMonth } from '../src/fastly/stats.js';
 import { parseTime, resolveWindow, splitWindow } from '../src/fastly/time.js';
 import { AggregateStats, FASTLY_TASKS, MonthToDateUsage, Stats, Usage } from '../src/tasks/index.js';
-import { runTask, silentLogger, type TaskDefinition } from '../src/tasks/task.js';
+import { silentLogger } from '../src/logger.js';
+import { runTask, type TaskDefinition } from '../src/tasks/task.js';
 import { runCli, SERVICE, SERVICE2, sim } from './helpers.js';
 
 const NOW = Date.UTC(2026, 10, 21, 22, 10, 30) / 1000;
@@ -53,10 +54,10 @@ test('CLI: a 3-day minute window gives exactly 4,320 distinct, contiguous points
     },
   );
   assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout);
+  const out = JSON.parse(r.stdout) as { status: string; data: Record<string, { start_time: number }[]> };
   assert.equal(out.status, 'success');
   assert.deepEqual(Object.keys(out.data).sort(), [...s.state.services.keys()].sort());
-  for (const points of Object.values(out.data) as { start_time: number }[][]) {
+  for (const points of Object.values(out.data)) {
     assert.equal(points.length, 4320);
     assert.equal(new Set(points.map((p) => p.start_time)).size, 4320);
     points.forEach((p, i) => {
@@ -223,7 +224,7 @@ test('CLI streams CSV and NDJSON to a file, and refuses bad flags with exit 2 an
     env,
   );
   assert.equal(nd.code, 0, nd.stderr);
-  assert.deepEqual(Object.keys(JSON.parse(nd.stdout.split('\n')[0] ?? '{}')).sort(), [
+  assert.deepEqual(Object.keys(JSON.parse(nd.stdout.split('\n')[0] ?? '{}') as object).sort(), [
     'requests',
     'service_id',
     'start_time',

@@ -59,14 +59,14 @@ tasks:
   });
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(
-    r.received.map((x) => [x.method, x.path, x.headers['content-type'], JSON.parse(x.body)]),
+    r.received.map((x) => [x.method, x.path, x.headers['content-type'], JSON.parse(x.body) as unknown]),
     [
       ['POST', '/services/T000/B000/slack-secret', 'application/json', SLACK],
       ['POST', '/webhookb2/teams-secret', 'application/json', TEAMS],
       ['POST', '/api/webhooks/1/discord-secret', 'application/json', DISCORD],
     ],
   );
-  assert.equal(JSON.parse(run.stdout).outputs.slack.code, 200);
+  assert.equal((JSON.parse(run.stdout) as { outputs: { slack: { code: number } } }).outputs.slack.code, 200);
 });
 
 test('a notification that is refused fails the task without showing the URL; errors tasks notify on failure', async (t) => {
@@ -93,11 +93,11 @@ errors:
     SECRET_GONE_URL: b64(`${r.url}/gone-secret`),
   });
   assert.equal(run.code, 1, run.stderr);
-  const ex = JSON.parse(run.stdout);
+  const ex = JSON.parse(run.stdout) as { state: string; taskRuns: { error?: string }[] };
   assert.equal(ex.state, 'FAILED');
-  assert.match(ex.taskRuns[0].error, /2 keys were not purged/);
-  assert.match(ex.taskRuns[2].error, /Discord webhook \(URL hidden\) answered 404: no_service/);
-  assert.match(JSON.parse(r.received[0]?.body ?? '{}').text, /^fails failed in \S+$/);
+  assert.match(ex.taskRuns[0]?.error ?? '', /2 keys were not purged/);
+  assert.match(ex.taskRuns[2]?.error ?? '', /Discord webhook \(URL hidden\) answered 404: no_service/);
+  assert.match((JSON.parse(r.received[0]?.body ?? '{}') as { text: string }).text, /^fails failed in \S+$/);
   assert.ok(!run.stderr.includes('gone-secret') && !run.stdout.includes('gone-secret'));
 });
 
@@ -127,7 +127,7 @@ tasks:
 `);
   const run = await runCli(['run', file, '--json'], { SECRET_TRACKER_TOKEN: b64('tracker-token-1') });
   assert.equal(run.code, 0, run.stderr);
-  const ex = JSON.parse(run.stdout);
+  const ex = JSON.parse(run.stdout) as { outputs: { out: { values?: unknown } } };
   assert.deepEqual(ex.outputs.out.values ?? ex.outputs.out, { first: '201 ok yes', second: 404 });
   assert.deepEqual(JSON.parse(r.received[0]?.body ?? ''), { event: 'purged', keys: ['a', 'b'] });
   assert.equal(r.received[0]?.headers.authorization, 'Bearer tracker-token-1');
@@ -210,10 +210,13 @@ tasks:
     FASTLY_API_ENDPOINT: s.url,
   });
   assert.equal(run.code, 0, run.stderr);
-  const ex = JSON.parse(run.stdout);
+  const ex = JSON.parse(run.stdout) as {
+    outputs: { purge: Record<string, { purged: number }> };
+    taskRuns: { taskId: string; value: string }[];
+  };
   for (const service of [SERVICE, SERVICE2, THIRD]) {
     assert.equal(requests(s, `/service/${service}/purge`).filter((e) => e.keys === 2).length, 1, service);
-    assert.equal(ex.outputs.purge[service].purged, 2);
+    assert.equal(ex.outputs.purge[service]?.purged, 2);
   }
   assert.deepEqual(
     ex.taskRuns

@@ -205,7 +205,7 @@ test('an input of the wrong type is refused before anything runs: run exits 2 na
     assert.equal(r.status, 422, `${path}: ${JSON.stringify(body)}`);
     assert.match(body.message, /input '(article_ids|pick)'.* is not a valid (ARRAY|SELECT) input; expected/);
   }
-  const search = (await (await fetch(`${url}/api/v1/main/executions/search`)).json()) as unknown;
+  const search = await (await fetch(`${url}/api/v1/main/executions/search`)).json();
   assert.doesNotMatch(JSON.stringify(search), /typed/, 'no execution started');
   assert.deepEqual(requests(s, `/service/${SERVICE}/purge`), [], 'nothing purged');
 });

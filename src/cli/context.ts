@@ -3,7 +3,7 @@ import { InvalidInputError, KestraFastlyError } from '../errors.js';
 import { validateToken } from '../fastly/client.js';
 import type { FastlyClient } from '../fastly/client.js';
 import { type ApiAttemptEvent, apiAttempts } from '../fastly/observe.js';
-import { createLogger, Masker } from '../flow/logger.js';
+import { createLogger, Masker } from '../logger.js';
 import type { TaskContext, TaskDefinition } from '../tasks/task.js';
 import { stopSignal } from './interrupt.js';
 import { startProgress } from './progress.js';
@@ -224,11 +224,12 @@ async function printOutputs<O>(
 
 /** A client for commands that call the fastly layer directly; Ctrl-C cancels its requests unless `cancel` is false. */
 export async function clientFrom(opts: ConnectionOptions, cancel = true): Promise<FastlyClient> {
-  const { FastlyClient } = await import('../fastly/client.js');
+  const { FastlyClient, resolveEndpoint } = await import('../fastly/client.js');
   const token = resolveToken(opts);
+  const baseUrl = resolveEndpoint(opts.endpoint, process.env, '--endpoint');
   return new FastlyClient({
     token,
-    baseUrl: opts.endpoint,
+    baseUrl,
     ...(cancel ? { signal: stopSignal } : {}),
     ...cliTransport(opts, token).transport,
   });

@@ -43,16 +43,20 @@ function tableCell(column: string, v: unknown): string {
     const unit = unitOf(column);
     return unit === 'count' ? String(v) : human(v, unit);
   }
-  return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return cellText(v);
 }
 
 const TIME_WIDTH = 16;
 const SERVICE_WIDTH = 22;
 const CELL_WIDTH = 12;
 
-export function csvCell(v: unknown): string {
+function cellText(v: unknown): string {
   if (v === null || v === undefined) return '';
-  const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+export function csvCell(v: unknown): string {
+  const s = cellText(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

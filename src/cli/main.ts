@@ -35,6 +35,11 @@ const COMMANDS: Record<string, Loader> = {
   demo: () => import('./commands/demo.js').then((m) => m.registerDemo),
 };
 
+/** The CLI's contract: 2 for input the user must fix, 1 for everything that failed at run time. */
+function exitCodeOf(err: KestraFastlyError): 1 | 2 {
+  return err instanceof InvalidInputError ? 2 : 1;
+}
+
 /** Long-running commands that treat SIGINT/SIGTERM as their normal way to stop (exit 0). */
 const OWN_SIGNALS = new Set(['server', 'simulator', 'demo']);
 
@@ -82,7 +87,7 @@ export async function main(argv: string[]): Promise<number> {
       if (e instanceof InvalidInputError && (name === 'purge' || name === 'stats'))
         e = (await import('./context.js')).asFlagError(e);
       process.stderr.write(`error: ${e.message}\n`);
-      return err.exitCode;
+      return exitCodeOf(err);
     }
     const e = err as Error;
     process.stderr.write(`error: unexpected failure: ${e?.message ?? String(err)}\n`);
@@ -91,7 +96,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-main(process.argv).then((code) => {
-  // A command may have set a failing exit code itself after printing its result.
-  process.exitCode = code === 0 ? (process.exitCode ?? 0) : code;
-});
+main(process.argv).then(
+  (code) => {
+    // A command may have set a failing exit code itself after printing its result.
+    process.exitCode = code === 0 ? (process.exitCode ?? 0) : code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`error: unexpected failure: ${(err as Error)?.message}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -48,7 +48,9 @@ export function transcodePage(
 }
 
 /** Thrown inside the scanner for anything it leaves to JSON.parse. */
-class Unexpected extends Error {}
+class Unexpected extends Error {
+  override readonly name = 'Unexpected';
+}
 
 const enum Kind {
   Number,

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidInputError, show } from '../errors.js';
+import { firstHeader, type HeaderBag, headerRecord } from '../headers.js';
 import { packageVersion } from '../version.js';
 import {
   FastlyApiError,
@@ -7,6 +8,7 @@ import {
   FastlyResponseError,
   parseErrorBody,
   type RateLimitState,
+  type RequestInfo,
   type TokenScope,
 } from './errors.js';
 import { type ApiAttemptEvent, apiAttempts } from './observe.js';
@@ -14,32 +16,58 @@ import { HttpTransport, type Transport, TransportError } from './transport.js';
 
 export const DEFAULT_ENDPOINT = 'https://api.fastly.com';
 
+/** When to retry. Network faults (resets, timeouts, truncated bodies) are retried like `statusCodes`. */
 export interface RetryOptions {
-  /** Attempts in all, the first included. */
+  /** Attempts in all, the first included (1: never retry). */
   maxAttempts: number;
   /** No retry is started once this much time has gone by since the first attempt. */
   maxRetryTimeMs: number;
+  /** Backoff: jittered, doubling from `baseDelayMs`, capped at `maxDelayMs`. */
   baseDelayMs: number;
   maxDelayMs: number;
+  /** HTTP statuses that are retried; any other error status fails at once. */
+  statusCodes: readonly number[];
+  /** Statuses whose `Retry-After` (else, on a 429, `Fastly-RateLimit-Reset`) sets the wait instead of the backoff. */
+  afterStatusCodes: readonly number[];
+  /** A server-requested wait longer than this fails at once instead of sleeping. */
+  maxRetryAfterMs: number;
+  /** Added to a wait until `Fastly-RateLimit-Reset`: it is in whole seconds and clocks differ. */
+  rateLimitMarginMs: number;
 }
 
-export const DEFAULT_RETRY: RetryOptions = {
+export const DEFAULT_RETRY: Readonly<RetryOptions> = {
   maxAttempts: 5,
   maxRetryTimeMs: 60_000,
   baseDelayMs: 200,
   maxDelayMs: 15_000,
+  statusCodes: [408, 429, 500, 502, 503, 504],
+  afterStatusCodes: [429, 503],
+  maxRetryAfterMs: Number.POSITIVE_INFINITY,
+  rateLimitMarginMs: 1000,
 };
 
+/** A retry about to happen. */
 export interface RetryEvent {
   operation: string;
+  request: RequestInfo;
+  /** The attempt that failed, from 1. */
   attempt: number;
+  /** The wait before the next attempt. */
   delayMs: number;
   reason: string;
+  /** What the call fails with if it is not retried. */
+  error: FastlyApiError | FastlyNetworkError;
 }
+
+/**
+ * Called before each retry, after the policy has allowed it. Return `false` (or a promise of it)
+ * to stop: the call then fails with `event.error`. A hook that throws fails the call with its error.
+ */
+export type RetryHook = (event: RetryEvent) => boolean | void | Promise<boolean | void>;
 
 export interface FastlyClientOptions {
   token: string;
-  /** Defaults to `$FASTLY_API_ENDPOINT`, then `https://api.fastly.com`. */
+  /** Defaults to `https://api.fastly.com` (the client reads no environment variable). */
   baseUrl?: string | undefined;
   /** Per-attempt timeout (headers and body). */
   timeoutMs?: number | undefined;
@@ -47,10 +75,9 @@ export interface FastlyClientOptions {
   signal?: AbortSignal | undefined;
   /** Where requests go; default: a keep-alive `node:http(s)` transport owned by this client. */
   transport?: Transport | undefined;
-  onRetry?: ((event: RetryEvent) => void) | undefined;
+  onRetry?: RetryHook | undefined;
   /** Source of jitter; replace for deterministic tests. */
   random?: (() => number) | undefined;
-  env?: NodeJS.ProcessEnv | undefined;
 }
 
 export interface RequestSpec {
@@ -89,10 +116,14 @@ export function isLoopbackHost(hostname: string): boolean {
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
-/** Validates an API endpoint: https anywhere, plain http only on loopback. Returns it without trailing slash. */
+/**
+ * Validates an API endpoint: https anywhere, plain http only on loopback. The option wins, then
+ * `FASTLY_API_ENDPOINT` from `env` (given by the caller: the CLI passes process.env), then
+ * api.fastly.com. Returns it without trailing slash.
+ */
 export function resolveEndpoint(
   option: string | undefined,
-  env: NodeJS.ProcessEnv = process.env,
+  env: Record<string, string | undefined> = {},
   name = 'baseUrl',
 ): string {
   const fromEnv = env.FASTLY_API_ENDPOINT?.trim();
@@ -160,11 +191,8 @@ const RETRYABLE_CODES = new Set([
   'BAD_JSON',
 ]);
 
-function parseRateLimit(headers: Record<string, string | string[] | undefined>, now: number): RateLimitState {
-  const one = (name: string) => {
-    const v = headers[name];
-    return Array.isArray(v) ? v[0] : v;
-  };
+function parseRateLimit(headers: HeaderBag, now: number): RateLimitState {
+  const one = (name: string) => firstHeader(headers, name);
   const state: RateLimitState = {};
   const remaining = Number(one('fastly-ratelimit-remaining'));
   if (one('fastly-ratelimit-remaining') !== undefined && Number.isFinite(remaining))
@@ -179,12 +207,15 @@ function parseRateLimit(headers: Record<string, string | string[] | undefined>, 
   return state;
 }
 
+/** One attempt got no usable answer; becomes a FastlyNetworkError if it is not retried. */
 class AttemptError extends Error {
+  override readonly name = 'AttemptError';
   constructor(
     readonly code: string,
     readonly description: string,
+    options?: ErrorOptions,
   ) {
-    super(description);
+    super(description, options);
   }
 }
 
@@ -202,12 +233,12 @@ export class FastlyClient {
   readonly #retry: RetryOptions;
   readonly #signal: AbortSignal | undefined;
   #transport: Transport | undefined;
-  readonly #onRetry: ((event: RetryEvent) => void) | undefined;
+  readonly #onRetry: RetryHook | undefined;
   readonly #random: () => number;
 
   constructor(options: FastlyClientOptions) {
     this.#token = validateToken(options.token);
-    this.baseUrl = resolveEndpoint(options.baseUrl, options.env ?? process.env);
+    this.baseUrl = resolveEndpoint(options.baseUrl);
     const url = new URL(this.baseUrl);
     this.#origin = url.origin;
     this.#basePath = url.pathname.replace(/\/+$/, '');
@@ -217,6 +248,20 @@ export class FastlyClient {
     this.#transport = options.transport;
     this.#onRetry = options.onRetry;
     this.#random = options.random ?? Math.random;
+  }
+
+  readonly #memo = new Map<string, Promise<unknown>>();
+
+  /** An answer that does not change for the life of this client (e.g. the region list), fetched once. */
+  once<T>(key: string, fetch: () => Promise<T>): Promise<T> {
+    let answer = this.#memo.get(key) as Promise<T> | undefined;
+    if (!answer) {
+      answer = fetch();
+      this.#memo.set(key, answer);
+      // A failure is not remembered; the next call asks again.
+      answer.catch(() => this.#memo.delete(key));
+    }
+    return answer;
   }
 
   /** Keeps the token out of console.log / util.inspect / JSON of the client. */
@@ -235,14 +280,17 @@ export class FastlyClient {
 
   async request(spec: RequestSpec): Promise<ApiResponse> {
     const started = Date.now();
+    const request: RequestInfo = { method: spec.method, path: this.#path(spec) };
+    const policy = this.#retry;
     let attempt = 0;
     for (;;) {
       attempt++;
       this.#signal?.throwIfAborted();
-      let retryReason: string;
+      let error: FastlyApiError | FastlyNetworkError;
+      let reason: string;
       let waitMs: number | undefined;
       try {
-        const res = await this.#attempt(spec, attempt);
+        const res = await this.#attempt(spec, request.path, attempt);
         if (res.status < 400) {
           return {
             status: res.status,
@@ -252,40 +300,52 @@ export class FastlyClient {
             attempts: attempt,
           };
         }
-        const retryable = res.status === 429 || res.status >= 500;
-        const error = new FastlyApiError({
+        error = new FastlyApiError({
           operation: spec.operation,
+          request,
           status: res.status,
+          headers: headerRecord(res.headers),
           ...parseErrorBody(res.raw.toString('utf8')),
           rateLimit: res.rateLimit,
           scope: spec.scope,
           attempts: attempt,
         });
-        if (!retryable) throw error;
-        if (res.status === 429) {
-          const rl = res.rateLimit;
-          if (rl.retryAfter !== undefined) waitMs = rl.retryAfter * 1000;
-          else if (rl.reset !== undefined) waitMs = Math.max(0, rl.reset * 1000 - Date.now());
-        }
-        retryReason = `HTTP ${res.status}`;
-        if (!this.#mayRetry(attempt, started, waitMs)) throw error;
+        if (!policy.statusCodes.includes(res.status)) throw error;
+        if (policy.afterStatusCodes.includes(res.status))
+          waitMs = this.#serverWait(res.status, res.rateLimit);
+        reason = `HTTP ${res.status}`;
+        if (waitMs !== undefined && waitMs > policy.maxRetryAfterMs) throw error;
       } catch (err) {
         if (!(err instanceof AttemptError)) throw err;
-        if (!RETRYABLE_CODES.has(err.code) || !this.#mayRetry(attempt, started, undefined)) {
-          throw new FastlyNetworkError(spec.operation, err.code, err.description, attempt);
-        }
-        retryReason = err.description;
+        error = new FastlyNetworkError(spec.operation, err.code, err.description, attempt, {
+          cause: err.cause,
+          request,
+        });
+        if (!RETRYABLE_CODES.has(err.code)) throw error;
+        reason = err.description;
       }
-      const delay = waitMs ?? this.#backoff(attempt);
-      this.counters.retries++;
-      this.#onRetry?.({
+      if (!this.#mayRetry(attempt, started, waitMs)) throw error;
+      const delayMs = Math.round(waitMs ?? this.#backoff(attempt));
+      const verdict = await this.#onRetry?.({
         operation: spec.operation,
+        request,
         attempt,
-        delayMs: Math.round(delay),
-        reason: retryReason,
+        delayMs,
+        reason,
+        error,
       });
-      await sleep(delay, undefined, this.#signal ? { signal: this.#signal } : undefined);
+      if (verdict === false) throw error;
+      this.counters.retries++;
+      await sleep(delayMs, undefined, this.#signal ? { signal: this.#signal } : undefined);
     }
+  }
+
+  /** The wait the server asks for: `Retry-After`, else (on a 429) until `Fastly-RateLimit-Reset` plus a margin. */
+  #serverWait(status: number, rl: RateLimitState): number | undefined {
+    if (rl.retryAfter !== undefined) return rl.retryAfter * 1000;
+    if (status === 429 && rl.reset !== undefined)
+      return Math.max(0, rl.reset * 1000 - Date.now()) + this.#retry.rateLimitMarginMs;
+    return undefined;
   }
 
   #mayRetry(attempt: number, started: number, waitMs: number | undefined): boolean {
@@ -300,10 +360,8 @@ export class FastlyClient {
     return ceiling / 2 + (this.#random() * ceiling) / 2;
   }
 
-  async #attempt(
-    spec: RequestSpec,
-    attempt: number,
-  ): Promise<{ status: number; raw: Buffer; bytes: number; body: unknown; rateLimit: RateLimitState }> {
+  /** Path and query as sent. */
+  #path(spec: RequestSpec): string {
     let path = this.#basePath + spec.path;
     if (spec.query) {
       const qs = new URLSearchParams();
@@ -311,6 +369,21 @@ export class FastlyClient {
       const s = qs.toString();
       if (s) path += `?${s}`;
     }
+    return path;
+  }
+
+  async #attempt(
+    spec: RequestSpec,
+    path: string,
+    attempt: number,
+  ): Promise<{
+    status: number;
+    headers: HeaderBag;
+    raw: Buffer;
+    bytes: number;
+    body: unknown;
+    rateLimit: RateLimitState;
+  }> {
     const headers: Record<string, string> = {
       'fastly-key': this.#token,
       accept: 'application/json',
@@ -329,6 +402,7 @@ export class FastlyClient {
     this.counters.requests++;
     let status: number;
     let raw: Buffer;
+    let responseHeaders: HeaderBag;
     let rateLimit: RateLimitState | undefined;
     const t0 = performance.now();
     let outcome: number | string = 'ENETWORK';
@@ -342,6 +416,7 @@ export class FastlyClient {
         signal,
       });
       status = res.status;
+      responseHeaders = res.headers;
       rateLimit = parseRateLimit(res.headers, Date.now());
       raw = res.body;
       outcome = status;
@@ -350,9 +425,10 @@ export class FastlyClient {
       outcome = this.#signal?.aborted ? 'ABORTED' : timeout.aborted ? 'TIMEOUT' : (e.code ?? 'ENETWORK');
       if (this.#signal?.aborted) throw this.#signal.reason ?? err;
       if (timeout.aborted)
-        throw new AttemptError('TIMEOUT', `no complete answer within ${this.#timeoutMs} ms`);
-      if (err instanceof TransportError) throw new AttemptError(err.code, err.message);
-      throw new AttemptError(e.code ?? 'ENETWORK', e.message ?? 'network error');
+        throw new AttemptError('TIMEOUT', `no complete answer within ${this.#timeoutMs} ms`, { cause: err });
+      if (err instanceof TransportError)
+        throw new AttemptError(err.code, err.message, { cause: err.cause ?? err });
+      throw new AttemptError(e.code ?? 'ENETWORK', e.message ?? 'network error', { cause: err });
     } finally {
       // Every attempt, for whoever observes (the server's metrics); free when no one does.
       if (apiAttempts.hasSubscribers) {
@@ -371,12 +447,21 @@ export class FastlyClient {
       try {
         parsed =
           raw.length === 0 ? undefined : spec.decode ? spec.decode(raw) : JSON.parse(raw.toString('utf8'));
-      } catch {
-        throw new AttemptError('BAD_JSON', `the ${status} response body is not JSON (truncated or garbled)`);
+      } catch (err) {
+        throw new AttemptError('BAD_JSON', `the ${status} response body is not JSON (truncated or garbled)`, {
+          cause: err,
+        });
       }
       if (parsed === undefined)
         throw new FastlyResponseError(spec.operation, `empty ${status} response body`);
     }
-    return { status, raw, bytes: raw.length, body: parsed, rateLimit: rateLimit ?? {} };
+    return {
+      status,
+      headers: responseHeaders,
+      raw,
+      bytes: raw.length,
+      body: parsed,
+      rateLimit: rateLimit ?? {},
+    };
   }
 }

@@ -12,8 +12,24 @@ export interface RateLimitState {
 /** The scopes Fastly tokens carry, named as in the Fastly console. */
 export type TokenScope = 'purge_select' | 'purge_all' | 'global:read' | 'global';
 
+/** The request an error is about: never its headers, so never the token. */
+export interface RequestInfo {
+  method: string;
+  /** Path and query as sent, after the endpoint's own path prefix. */
+  path: string;
+}
+
+/** The answer an API error is about. */
+export interface ResponseInfo {
+  status: number;
+  /** Lower-case header names (set-cookie left out). */
+  headers: Record<string, string>;
+}
+
 export interface FastlyApiErrorDetails {
   operation: string;
+  request: RequestInfo;
+  headers: Record<string, string>;
   status: number;
   msg?: string | undefined;
   detail?: string | undefined;
@@ -47,7 +63,11 @@ function hintFor(d: FastlyApiErrorDetails): string | undefined {
 
 /** Fastly answered with an error status (after any retries). */
 export class FastlyApiError extends RunFailedError {
+  override readonly name: string = 'FastlyApiError';
+  override readonly code: string = 'FASTLY_API_ERROR';
   readonly operation: string;
+  readonly request: RequestInfo;
+  readonly response: ResponseInfo;
   readonly status: number;
   readonly msg: string | undefined;
   readonly detail: string | undefined;
@@ -63,6 +83,8 @@ export class FastlyApiError extends RunFailedError {
       d.rateLimit?.remaining !== undefined ? ` [rate limit remaining: ${d.rateLimit.remaining}]` : '';
     super(`${d.operation} failed: HTTP ${d.status} ${what}${tries}${hint ? ` (${hint})` : ''}${remaining}`);
     this.operation = d.operation;
+    this.request = d.request;
+    this.response = { status: d.status, headers: d.headers };
     this.status = d.status;
     this.msg = d.msg;
     this.detail = d.detail;
@@ -74,20 +96,33 @@ export class FastlyApiError extends RunFailedError {
 
 /** No usable answer: connection refused or reset, timeout, truncated or unreadable body. */
 export class FastlyNetworkError extends RunFailedError {
+  override readonly name: string = 'FastlyNetworkError';
+  override readonly code: string = 'FASTLY_NETWORK_ERROR';
   readonly operation: string;
-  readonly code: string;
+  /** What went wrong underneath: a Node error code (ECONNRESET...), TIMEOUT, BAD_JSON... */
+  readonly networkCode: string;
   readonly attempts: number;
-  constructor(operation: string, code: string, description: string, attempts: number) {
+  readonly request: RequestInfo | undefined;
+  constructor(
+    operation: string,
+    networkCode: string,
+    description: string,
+    attempts: number,
+    options: { cause?: unknown; request?: RequestInfo | undefined } = {},
+  ) {
     const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
-    super(`${operation} failed: ${description} (${code})${tries}`);
+    super(`${operation} failed: ${description} (${networkCode})${tries}`, { cause: options.cause });
     this.operation = operation;
-    this.code = code;
+    this.networkCode = networkCode;
     this.attempts = attempts;
+    this.request = options.request;
   }
 }
 
 /** Fastly answered 2xx but the body is not what the API documents; never reported as success. */
 export class FastlyResponseError extends RunFailedError {
+  override readonly name: string = 'FastlyResponseError';
+  override readonly code: string = 'FASTLY_RESPONSE_ERROR';
   readonly operation: string;
   constructor(operation: string, problem: string) {
     super(`${operation} failed: unexpected response from Fastly: ${problem}`);

@@ -90,21 +90,14 @@ async function getEnvelope(
   return { ...envelopeOf(operation, res.body), bytes: res.bytes };
 }
 
-const regionCache = new Map<string, Promise<string[]>>();
-
-/** `/stats/regions`, cached per endpoint for the life of the process. */
+/** `/stats/regions`, asked once per client. */
 export function getRegions(client: FastlyClient): Promise<string[]> {
-  let cached = regionCache.get(client.baseUrl);
-  if (!cached) {
-    cached = getEnvelope(client, 'statsRegions', '/stats/regions', {}).then(({ data }) => {
-      if (!Array.isArray(data))
-        throw new FastlyResponseError('statsRegions', `expected a list of regions, got ${show(data)}`);
-      return data as string[];
-    });
-    cached.catch(() => regionCache.delete(client.baseUrl));
-    regionCache.set(client.baseUrl, cached);
-  }
-  return cached;
+  return client.once('statsRegions', async () => {
+    const { data } = await getEnvelope(client, 'statsRegions', '/stats/regions', {});
+    if (!Array.isArray(data))
+      throw new FastlyResponseError('statsRegions', `expected a list of regions, got ${show(data)}`);
+    return data as string[];
+  });
 }
 
 /** Checks a region against `/stats/regions` (cached); `all` and absent pass. */
@@ -344,7 +337,7 @@ async function collect(
       data[id] ??= [];
       const list = data[id];
       for (const p of points) {
-        if (last[id] !== undefined && p.start_time <= (last[id] as number)) continue;
+        if (last[id] !== undefined && p.start_time <= last[id]) continue;
         list.push(p);
         last[id] = p.start_time;
       }

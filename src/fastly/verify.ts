@@ -1,3 +1,4 @@
+import { firstHeader } from '../headers.js';
 import { isLoopbackHost } from './client.js';
 import { FastlyNetworkError } from './errors.js';
 import { HttpTransport, type Transport } from './transport.js';
@@ -59,10 +60,7 @@ export async function verifyPurge(url: string, options: VerifyOptions = {}): Pro
       headers,
       signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
     });
-    const one = (name: string) => {
-      const v = res.headers[name];
-      return (Array.isArray(v) ? v[0] : v) ?? null;
-    };
+    const one = (name: string) => firstHeader(res.headers, name) ?? null;
     const age = one('age');
     return {
       status: res.status,
@@ -77,6 +75,7 @@ export async function verifyPurge(url: string, options: VerifyOptions = {}): Pro
       e.code ?? 'ENETWORK',
       `could not fetch ${target.origin}: ${e.message}`,
       1,
+      { cause: err, request: { method: 'GET', path: target.pathname + target.search } },
     );
   } finally {
     if (!options.transport) transport.close();

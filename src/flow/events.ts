@@ -1,5 +1,5 @@
 import { channel } from 'node:diagnostics_channel';
-import type { Level } from './logger.js';
+import type { Level } from '../logger.js';
 
 /** One evaluation of a trigger by the server. */
 export interface TriggerEvaluationEvent {

@@ -5,7 +5,7 @@ import { type Metric, parseProps, type TaskContext } from '../tasks/task.js';
 import { parseDuration } from './duration.js';
 import { isTruthy, type RenderScope, renderValue } from './expressions.js';
 import type { Flow, TaskNode } from './load.js';
-import { createLogger, type Level, Masker } from './logger.js';
+import { createLogger, type Level, Masker } from '../logger.js';
 import type { RetryDef } from './model.js';
 import { executionEvents } from './events.js';
 import { SecretStore } from './secrets.js';

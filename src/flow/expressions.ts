@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { DateTime } from 'luxon';
-import Twig from 'twig';
+import Twig, { type TwigStatic } from 'twig';
 import { InvalidInputError, RunFailedError } from '../errors.js';
 
 /**
  * Kestra's Pebble expressions, on twig.js (Pebble is Twig's Java sibling: same `{{ }}`, filters,
- * `??`, `is defined`). Kestra-specific functions and filters are registered here once.
+ * `??`, `is defined`). Kestra-specific functions and filters live on a private twig.js instance.
  */
 
 /** An expression cannot be rendered (undefined variable, missing secret): a problem of the flow or its inputs. */
-export class ExpressionError extends InvalidInputError {}
+export class ExpressionError extends InvalidInputError {
+  override readonly name: string = 'ExpressionError';
+  override readonly code: string = 'EXPRESSION_ERROR';
+}
 
 export type SecretLookup = (name: string) => string;
 
@@ -24,40 +27,47 @@ function toDateTime(value: unknown): DateTime {
   return dt;
 }
 
-let registered = false;
-function register(): void {
-  if (registered) return;
-  registered = true;
-  Twig.extendFunction('secret', (name: unknown) => {
+let engine: TwigStatic | undefined;
+
+/** Our own twig.js instance, made on first use: the functions below never touch the global `Twig`. */
+function twig(): TwigStatic {
+  if (engine) return engine;
+  const e = Twig.factory();
+  e.extendFunction('secret', (name: unknown) => {
     if (!currentSecret) throw new Error('secret() is not available here');
     return currentSecret(String(name));
   });
-  Twig.extendFunction('now', () => new Date().toISOString());
-  Twig.extendFunction('uuid', () => randomUUID());
-  Twig.extendFunction('fromJson', (text: unknown) => JSON.parse(String(text)));
-  Twig.extendFilter('toJson', (v: unknown) => JSON.stringify(v, withoutTwigKeys));
-  Twig.extendFilter('json', (v: unknown) => JSON.stringify(v, withoutTwigKeys));
-  Twig.extendFilter('number', (v: unknown) => Number(v));
-  Twig.extendFilter('values', (v: unknown) => Object.values((v ?? {}) as object));
-  Twig.extendFilter('base64encode', (v: unknown) => Buffer.from(String(v), 'utf8').toString('base64'));
-  Twig.extendFilter('base64decode', (v: unknown) => Buffer.from(String(v), 'base64').toString('utf8'));
+  e.extendFunction('now', () => new Date().toISOString());
+  e.extendFunction('uuid', () => randomUUID());
+  e.extendFunction('fromJson', (text: unknown) => JSON.parse(String(text)) as unknown);
+  e.extendFilter('toJson', (v: unknown) => JSON.stringify(v, withoutTwigKeys));
+  e.extendFilter('json', (v: unknown) => JSON.stringify(v, withoutTwigKeys));
+  e.extendFilter('number', (v: unknown) => Number(v));
+  e.extendFilter('values', (v: unknown) => Object.values((v ?? {}) as Record<string, unknown>));
+  e.extendFilter('base64encode', (v: unknown) => Buffer.from(String(v), 'utf8').toString('base64'));
+  e.extendFilter('base64decode', (v: unknown) => Buffer.from(String(v), 'base64').toString('utf8'));
   // Pebble's date filter takes Java DateTimeFormatter patterns; luxon's tokens match the common ones.
-  Twig.extendFilter('date', (v: unknown, args?: unknown[]) => {
+  e.extendFilter('date', (v: unknown, args?: unknown[]) => {
     const pattern = args?.[0];
     const dt = toDateTime(v);
-    return typeof pattern === 'string' ? dt.toFormat(pattern.replace(/'T'/g, "'T'")) : dt.toISO();
+    return typeof pattern === 'string' ? dt.toFormat(pattern) : dt.toISO();
   });
-  Twig.extendFilter('__kf_capture', (v: unknown) => {
+  e.extendFilter('__kf_capture', (v: unknown) => {
     if (captured) captured.value = v;
     return '';
   });
+  engine = e;
+  return e;
 }
 
 /** twig.js records a hash literal's key order in a `_keys` list; Pebble's maps have no such entry. */
 function withoutTwigKeys(this: unknown, key: string, value: unknown): unknown {
   if (key !== '_keys' || !Array.isArray(value)) return value;
   const own = Object.keys(this as object).filter((k) => k !== '_keys');
-  return value.length === own.length && value.every((k) => own.includes(k)) ? undefined : value;
+  const keys = value as unknown[];
+  return keys.length === own.length && keys.every((k) => typeof k === 'string' && own.includes(k))
+    ? undefined
+    : value;
 }
 
 const SINGLE_EXPRESSION = /^\s*\{\{((?:(?!\{\{|\}\}).)*)\}\}\s*$/s;
@@ -68,7 +78,7 @@ const TOLERANT = /\?\?|\bdefault\b|\bis\s+(not\s+)?(defined|null|empty)\b/;
 function recording(obj: object, path: string, misses: string[]): object {
   return new Proxy(obj, {
     get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver);
+      const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof prop === 'symbol') return value;
       if (!(prop in target)) {
         if (path === '' && !IGNORED_LOOKUPS.has(prop)) misses.push(prop);
@@ -100,11 +110,11 @@ export function hasExpression(value: unknown): boolean {
 /** Returns why a template string cannot be parsed, or undefined when it parses (nothing is rendered). */
 export function templateProblem(template: string): string | undefined {
   if (!hasExpression(template)) return undefined;
-  register();
+  const engine = twig();
   const single = SINGLE_EXPRESSION.exec(template);
   const source = single ? `{{ (${single[1]}) | __kf_capture }}` : template;
   try {
-    Twig.twig({ data: source, rethrow: true, autoescape: false });
+    engine.twig({ data: source, rethrow: true, autoescape: false });
     return undefined;
   } catch (err) {
     return `cannot parse expression ${JSON.stringify(template)}: ${(err as Error).message}`;
@@ -118,13 +128,13 @@ export function renderString(
   scope: RenderScope,
 ): unknown {
   if (!hasExpression(template)) return template;
-  register();
+  const engine = twig();
   const single = SINGLE_EXPRESSION.exec(template);
   const source = single ? `{{ (${single[1]}) | __kf_capture }}` : template;
   const misses: string[] = [];
-  let compiled: ReturnType<typeof Twig.twig>;
+  let compiled: ReturnType<TwigStatic['twig']>;
   try {
-    compiled = Twig.twig({ data: source, rethrow: true, autoescape: false });
+    compiled = engine.twig({ data: source, rethrow: true, autoescape: false });
   } catch (err) {
     throw new InvalidInputError(
       `${scope.where}: cannot parse expression ${JSON.stringify(template)}: ${(err as Error).message}`,

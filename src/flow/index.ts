@@ -13,6 +13,15 @@ export {
   type TaskNode,
   type TriggerNode,
 } from './load.js';
-export { createLogger, LEVELS, Masker, parseLevel, type Level, type LoggerOptions } from './logger.js';
+export {
+  createLogger,
+  LEVELS,
+  Masker,
+  parseLevel,
+  silentLogger,
+  type Level,
+  type Logger,
+  type LoggerOptions,
+} from '../logger.js';
 export { Scheduler, type SchedulerOptions } from './scheduler.js';
 export { flowJsonSchema } from './schema.js';

@@ -67,6 +67,8 @@ export interface FlowProblem {
 
 /** A flow file that cannot run: every problem found, each with line, column and property path. */
 export class FlowError extends InvalidInputError {
+  override readonly name: string = 'FlowError';
+  override readonly code: string = 'FLOW_INVALID';
   constructor(
     readonly file: string,
     readonly problems: FlowProblem[],
@@ -362,7 +364,7 @@ export function parseFlow(text: string, file: string): Flow {
   }
   const labels = Array.isArray(f.labels)
     ? Object.fromEntries(f.labels.map((l) => [l.key, l.value]))
-    : ((f.labels as Record<string, unknown> | undefined) ?? {});
+    : (f.labels ?? {});
   return {
     file,
     id: f.id,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LEVELS } from '../logger.js';
 
 /** Kestra's flow-level schema (the task and trigger properties are checked by their own schemas). */
 
@@ -85,20 +86,25 @@ export const taskCommonSchema = z.object({
   allowFailure: z.boolean().optional(),
   allowWarning: z.boolean().optional(),
   runIf: z.unknown().optional(),
-  logLevel: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).optional(),
+  logLevel: z.enum(LEVELS).optional(),
   logToFile: z.boolean().optional(),
   workerGroup: z.unknown().optional(),
 });
 export const TASK_COMMON_KEYS = Object.keys(taskCommonSchema.shape);
-export const TRIGGER_COMMON_KEYS = [
-  'id',
-  'type',
-  'description',
-  'conditions',
-  'disabled',
-  'stopAfter',
-  'logLevel',
-];
+
+/** Keys every trigger accepts besides its own properties. */
+export const triggerCommonSchema = z.object({
+  id: z
+    .string()
+    .regex(TASK_ID, { error: `expected a trigger id matching ${TASK_ID} (letters, digits, _ and -)` }),
+  type: z.string(),
+  description: z.string().optional(),
+  conditions: z.array(z.unknown()).optional(),
+  disabled: z.boolean().optional(),
+  stopAfter: z.array(z.string()).optional(),
+  logLevel: z.enum(LEVELS).optional(),
+});
+export const TRIGGER_COMMON_KEYS = Object.keys(triggerCommonSchema.shape);
 
 export const flowSchema = z.strictObject({
   id: z

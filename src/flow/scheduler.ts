@@ -5,11 +5,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidInputError } from '../errors.js';
 import { isLoopbackHost, resolveEndpoint } from '../fastly/client.js';
 import { decide, seconds, StatsTrigger, type StatsTriggerProps } from '../tasks/stats/StatsTrigger.js';
-import type { Logger, TaskContext } from '../tasks/task.js';
+import type { TaskContext } from '../tasks/task.js';
 import { type TriggerEvaluationEvent, triggerEvaluations } from './events.js';
 import { newId, runFlow } from './executor.js';
 import { type Flow, loadFlowFile, type TriggerNode } from './load.js';
-import { Masker } from './logger.js';
+import { type Logger, Masker } from '../logger.js';
 import { StateStore, type TriggerState } from './state.js';
 import { evaluateTrigger, PollCache, resolveTriggerProps } from './trigger.js';
 
@@ -285,7 +285,11 @@ export class Scheduler {
 
   /** Resolves when no execution is running. */
   async idle(): Promise<void> {
-    while (this.entries.some((e) => e.running)) await Promise.all(this.entries.map((e) => e.running));
+    for (;;) {
+      const running = this.entries.flatMap((e) => (e.running ? [e.running] : []));
+      if (!running.length) return;
+      await Promise.all(running);
+    }
   }
 
   /** Runs until stop(): ticks when triggers are due and picks up changed flow files. */
@@ -317,7 +321,7 @@ export class Scheduler {
     this.#stopping = true;
     await this.#loop;
     while (this.entries.some((e) => e.evaluating)) await sleep(20);
-    const running = this.entries.map((e) => e.running).filter(Boolean);
+    const running = this.entries.flatMap((e) => (e.running ? [e.running] : []));
     if (running.length) {
       this.#o.logger.info(`waiting for ${running.length} running execution(s)`);
       await Promise.race([Promise.all(running), sleep(timeoutMs)]);

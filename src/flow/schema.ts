@@ -1,11 +1,28 @@
 import { z } from 'zod';
-import { TASKS, TRIGGERS } from '../tasks/index.js';
+import { DEPRECATED_TYPES, TASKS, TRIGGERS } from '../tasks/index.js';
 import type { TaskDefinition } from '../tasks/task.js';
-import { FLOW_ID, INPUT_TYPES, NAMESPACE, retrySchema, TASK_ID } from './model.js';
+import { flowSchema, inputSchema, taskCommonSchema, triggerCommonSchema } from './model.js';
+
+/**
+ * The JSON Schema of a flow file, generated from the zod schemas the loader validates with
+ * (flow keys, inputs, task and trigger common keys, each type's properties): one source, so the
+ * editor and the loader cannot disagree.
+ */
 
 type Json = Record<string, unknown>;
 
-const expression = {
+function toJson(schema: z.ZodType): Json {
+  const { $schema: _, ...json } = z.toJSONSchema(schema, {
+    io: 'input',
+    unrepresentable: 'any',
+    target: 'draft-7',
+  }) as Json;
+  return json;
+}
+
+const properties = (schema: z.ZodType) => (toJson(schema).properties ?? {}) as Record<string, Json>;
+
+const expression: Json = {
   type: 'string',
   pattern: '\\{\\{.*\\}\\}',
   description: 'A Pebble expression, rendered at run time.',
@@ -16,91 +33,59 @@ function orExpression(schema: Json): Json {
   return schema.type === 'string' ? schema : { anyOf: [schema, expression], description: schema.description };
 }
 
-function definitionSchema(def: TaskDefinition, commonProps: Json): Json {
-  const own = z.toJSONSchema(def.props, { io: 'input', unrepresentable: 'any' }) as Json;
-  const props = Object.fromEntries(
-    Object.entries((own.properties ?? {}) as Record<string, Json>).map(([k, v]) => [k, orExpression(v)]),
-  );
+const ref = (name: string): Json => ({ $ref: `#/$defs/${name}` });
+
+function definitionSchema(def: TaskDefinition, common: Record<string, Json>): Json {
+  const own = toJson(def.props);
+  const props = Object.entries((own.properties ?? {}) as Record<string, Json>).map(([k, v]) => [
+    k,
+    orExpression(v),
+  ]);
   return {
     type: 'object',
     title: def.title,
     description: def.description,
-    properties: { ...commonProps, type: { const: def.type }, ...props },
-    required: ['id', 'type', ...((own.required as string[]) ?? [])],
+    properties: { ...common, type: { const: def.type }, ...Object.fromEntries(props) },
+    required: ['id', 'type', ...((own.required as string[] | undefined) ?? [])],
     additionalProperties: false,
   };
 }
 
 /** JSON Schema of a flow file, every task and trigger type's properties included. */
 export function flowJsonSchema(): Json {
-  const taskCommon: Json = {
-    id: { type: 'string', pattern: TASK_ID.source },
-    description: { type: 'string' },
-    retry: z.toJSONSchema(retrySchema, { io: 'input' }),
-    timeout: { type: 'string', description: 'ISO-8601 duration, e.g. PT5M' },
-    disabled: { type: 'boolean' },
-    allowFailure: { type: 'boolean' },
-    allowWarning: { type: 'boolean' },
-    runIf: { type: 'string' },
-    logLevel: { enum: ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] },
-  };
-  const triggerCommon: Json = {
-    id: { type: 'string', pattern: TASK_ID.source },
-    description: { type: 'string' },
-    disabled: { type: 'boolean' },
-    stopAfter: { type: 'array', items: { type: 'string' } },
-    conditions: { type: 'array' },
-  };
-  const task = { anyOf: Object.values(TASKS).map((d) => ({ $ref: `#/$defs/${d.type}` })) };
-  const defs: Json = Object.fromEntries(
-    Object.values(TASKS).map((d) => [d.type, definitionSchema(d, taskCommon)]),
-  );
-  const ifDef = defs['io.kestra.plugin.core.flow.If'] as { properties: Json };
-  // `then` is Kestra's property name (not a thenable).
-  ifDef.properties.then = { type: 'array', items: { $ref: '#/$defs/task' } };
-  ifDef.properties.else = { type: 'array', items: { $ref: '#/$defs/task' } };
+  const taskCommon = properties(taskCommonSchema);
+  const triggerCommon = properties(triggerCommonSchema);
+  const defs: Record<string, Json> = {};
+  for (const d of Object.values(TASKS)) defs[d.type] = definitionSchema(d, taskCommon);
   for (const d of Object.values(TRIGGERS)) defs[d.type] = definitionSchema(d, triggerCommon);
-  defs.task = task;
+  // `then` is Kestra's property name (not a thenable). Nested tasks are tasks of any type.
+  const ifProps = defs['io.kestra.plugin.core.flow.If']?.properties as Record<string, Json>;
+  ifProps.then = { type: 'array', minItems: 1, items: ref('task') };
+  ifProps.else = { type: 'array', minItems: 1, items: ref('task') };
+  // Older type names the loader still accepts (the Java plugin's): each a copy under its own name.
+  for (const [alias, type] of Object.entries(DEPRECATED_TYPES)) {
+    const def = defs[type] as { properties: Record<string, Json>; description?: string };
+    defs[alias] = {
+      ...def,
+      description: `Deprecated: the older name of ${type}. ${def.description ?? ''}`.trim(),
+      properties: { ...def.properties, type: { const: alias } },
+    };
+  }
+  defs.task = {
+    anyOf: [...Object.values(TASKS).map((d) => d.type), ...Object.keys(DEPRECATED_TYPES)].map(ref),
+  };
+
+  const flow = toJson(flowSchema);
+  const flowProps = flow.properties as Record<string, Json>;
+  const list = (items: Json, of: Json | undefined): Json => ({ ...of, items });
+  flowProps.inputs = list(toJson(inputSchema), flowProps.inputs);
+  for (const key of ['tasks', 'errors', 'finally'] as const)
+    flowProps[key] = list(ref('task'), flowProps[key]);
+  flowProps.triggers = list({ anyOf: Object.values(TRIGGERS).map((d) => ref(d.type)) }, flowProps.triggers);
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'Kestra flow (kestra-plugin-fastly)',
-    type: 'object',
-    required: ['id', 'namespace', 'tasks'],
-    additionalProperties: false,
-    properties: {
-      id: { type: 'string', pattern: FLOW_ID.source, maxLength: 100 },
-      namespace: { type: 'string', pattern: NAMESPACE.source, maxLength: 150 },
-      description: { type: 'string' },
-      labels: { anyOf: [{ type: 'object' }, { type: 'array' }] },
-      inputs: {
-        type: 'array',
-        items: {
-          type: 'object',
-          required: ['id', 'type'],
-          properties: {
-            id: { type: 'string' },
-            type: { enum: [...INPUT_TYPES] },
-            description: { type: 'string' },
-            required: { type: 'boolean' },
-            defaults: {},
-            itemType: { enum: [...INPUT_TYPES] },
-            values: { type: 'array', items: { type: 'string' } },
-          },
-        },
-      },
-      variables: { type: 'object' },
-      tasks: { type: 'array', minItems: 1, items: { $ref: '#/$defs/task' } },
-      errors: { type: 'array', items: { $ref: '#/$defs/task' } },
-      finally: { type: 'array', items: { $ref: '#/$defs/task' } },
-      triggers: {
-        type: 'array',
-        items: { anyOf: Object.values(TRIGGERS).map((d) => ({ $ref: `#/$defs/${d.type}` })) },
-      },
-      pluginDefaults: { type: 'array' },
-      disabled: { type: 'boolean' },
-      concurrency: {},
-      outputs: {},
-    },
+    ...flow,
     $defs: defs,
   };
 }

@@ -9,7 +9,7 @@ import {
 import { parseProps, type TaskContext } from '../tasks/task.js';
 import { renderValue } from './expressions.js';
 import type { Flow, TriggerNode } from './load.js';
-import type { Masker } from './logger.js';
+import type { Masker } from '../logger.js';
 import { SecretStore } from './secrets.js';
 
 export interface TriggerEnv {

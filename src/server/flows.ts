@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { InvalidInputError } from '../errors.js';
 import { type Flow, loadFlowFile } from '../flow/load.js';
 import { flowFiles } from '../flow/scheduler.js';
-import type { Logger } from '../tasks/task.js';
+import type { Logger } from '../logger.js';
 
 /**
  * The flows the server serves, by namespace and id, re-read when their files change (at most

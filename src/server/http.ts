@@ -5,7 +5,7 @@ import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { InvalidInputError, show } from '../errors.js';
 import { isLoopbackHost } from '../fastly/client.js';
-import type { Logger } from '../tasks/task.js';
+import type { Logger } from '../logger.js';
 
 /** Request bodies above this are refused with 413 before they are read. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;

@@ -1,7 +1,8 @@
 import { RunFailedError } from '../errors.js';
-import type { Masker } from '../flow/logger.js';
+import type { Masker } from '../logger.js';
 import { Scheduler } from '../flow/scheduler.js';
-import type { Logger, TaskContext } from '../tasks/task.js';
+import type { Logger } from '../logger.js';
+import type { TaskContext } from '../tasks/task.js';
 import { type ApiDeps, executionRoutes, webhookRoutes } from './api.js';
 import { FlowRegistry } from './flows.js';
 import { checkApiToken, createApp, type HttpServer, type Listen, listen, type RouteModule } from './http.js';
@@ -107,7 +108,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       `--listen ${o.listen.host}:${o.listen.port}: cannot listen (${e.code ?? e.message})${e.code === 'EADDRINUSE' ? '; the address is in use: pick another port with --listen' : ''}`,
     );
   }
-  scheduler.recover();
+  void scheduler.recover(); // the replays are each entry's running execution, awaited on stop
   queue.recover();
   scheduler.start();
   schedules.start();

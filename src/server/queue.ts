@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type Execution, newId, type RunOptions, runFlow } from '../flow/executor.js';
 import type { Flow } from '../flow/load.js';
 import { type ExecutionRecord, type StateStore, writeAtomic } from '../flow/state.js';
-import type { Logger } from '../tasks/task.js';
+import type { Logger } from '../logger.js';
 
 /** An execution accepted from outside (HTTP API, webhook, schedule), on disk before anyone is told. */
 export interface Submission {
@@ -240,7 +240,7 @@ function fromSubmission(s: Submission, current: string): ExecutionView {
     inputs: s.inputs,
     ...(s.triggerId ? { trigger: { id: s.triggerId, type: s.triggerType, variables: s.trigger } } : {}),
     state: { current, startDate: s.createdAt },
-  } as ExecutionView;
+  };
 }
 
 function fromExecution(ex: Execution, s: Submission): ExecutionView {
@@ -289,5 +289,5 @@ function fromRecord(r: ExecutionRecord & { triggerType?: string | undefined }): 
         }
       : {}),
     state: { current: r.state, startDate: r.startDate, endDate: r.endDate, duration: iso(r.durationMs) },
-  } as ExecutionView;
+  };
 }

@@ -14,7 +14,8 @@ import {
   slotsBetween,
   slotVariables,
 } from '../tasks/core/Schedule.js';
-import { type Logger, parseProps } from '../tasks/task.js';
+import type { Logger } from '../logger.js';
+import { parseProps } from '../tasks/task.js';
 import type { FlowRegistry } from './flows.js';
 import type { ExecutionQueue } from './queue.js';
 import { type RenderEnv, renderForTrigger } from './render.js';

@@ -1,4 +1,5 @@
 import type { TokenScope } from '../fastly/errors.js';
+import { firstHeader } from '../headers.js';
 import type { RequestLogEntry, SimState } from './state.js';
 
 export interface SimRequest {
@@ -25,8 +26,7 @@ export interface SimReply {
 export type Route = (req: SimRequest, state: SimState) => SimReply | undefined;
 
 export function header(req: SimRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
+  return firstHeader(req.headers, name);
 }
 
 export const json = (status: number, body: unknown, extra: Partial<SimReply> = {}): SimReply => ({

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzip } from 'node:zlib';
+import { firstHeader } from '../headers.js';
 import type { FaultOptions } from './faults.js';
 import { json, type Route, type SimReply, type SimRequest } from './http.js';
 import { edge, purgeRoutes } from './purge.js';
@@ -141,7 +142,6 @@ export class Simulator {
     const target = req.url ?? '/';
     const q = target.indexOf('?');
     const path = q === -1 ? target : target.slice(0, q);
-    const keyHeader = req.headers['fastly-key'];
     const sreq: SimRequest = {
       method: req.method ?? 'GET',
       path,
@@ -149,7 +149,7 @@ export class Simulator {
       query: new URLSearchParams(q === -1 ? '' : target.slice(q + 1)),
       headers: req.headers,
       body: Buffer.concat(chunks).toString('utf8'),
-      token: Array.isArray(keyHeader) ? keyHeader[0] : keyHeader,
+      token: firstHeader(req.headers, 'fastly-key'),
     };
 
     if (path.startsWith('/__sim/')) {
@@ -276,7 +276,7 @@ export class Simulator {
         this.clearLog();
         return json(200, { status: 'ok' });
       case 'POST /__sim/faults':
-        this.setFaults(body as FaultOptions);
+        this.setFaults(body);
         return json(200, { status: 'ok' });
       case 'POST /__sim/scenarios':
         this.addScenario(body as unknown as StatsScenario);

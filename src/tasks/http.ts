@@ -4,7 +4,7 @@ import { isLoopbackHost } from '../fastly/client.js';
 /** An HTTP call made by a task (Request, notifications) failed: refused, timed out, or answered an error status. */
 export class HttpCallError extends RunFailedError {
   override readonly name = 'HttpCallError';
-  readonly code: 'HTTP_STATUS' | 'HTTP_NETWORK' | 'HTTP_TIMEOUT';
+  override readonly code: 'HTTP_STATUS' | 'HTTP_NETWORK' | 'HTTP_TIMEOUT';
   readonly status: number | undefined;
   constructor(message: string, code: HttpCallError['code'], status?: number, options?: { cause?: unknown }) {
     super(message, options);

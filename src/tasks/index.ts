@@ -101,12 +101,11 @@ export {
 };
 export { PurgeIncompleteError, type KeysOutputs } from './purge/Keys.js';
 export type { StatsTriggerProps } from './stats/StatsTrigger.js';
+export { silentLogger, type Logger } from '../logger.js';
 export {
   defineTask,
   parseProps,
   runTask,
-  silentLogger,
-  type Logger,
   type Metric,
   type TaskContext,
   type TaskDefinition,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { FastlyClientOptions } from '../fastly/client.js';
-import type { Logger } from './task.js';
+import type { Logger } from '../logger.js';
 
 /*
  * Kestra's HttpConfiguration (`options` on every task and trigger of the Java plugin), so that a

@@ -1,16 +1,8 @@
 import { z } from 'zod';
 import { InvalidInputError, show } from '../errors.js';
-import { FastlyClient, type FastlyClientOptions } from '../fastly/client.js';
+import { FastlyClient, type FastlyClientOptions, resolveEndpoint } from '../fastly/client.js';
+import type { Logger } from '../logger.js';
 import { clientOptionsOf, httpOptions, type HttpOptions } from './options.js';
-
-export interface Logger {
-  debug(message: string): void;
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
-}
-
-export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 export interface Metric {
   name: string;
@@ -49,7 +41,8 @@ export interface TaskDefinition<S extends z.ZodObject = z.ZodObject, O = unknown
   props: S;
   /** Output name → description, for docs. */
   outputs: Record<string, string>;
-  run(props: z.output<S>, ctx: TaskContext): Promise<O>;
+  /** Runs the task; one that does no I/O may return its outputs directly. */
+  run(props: z.output<S>, ctx: TaskContext): O | Promise<O>;
 }
 
 export function defineTask<S extends z.ZodObject, O>(def: TaskDefinition<S, O>): TaskDefinition<S, O> {
@@ -72,7 +65,7 @@ export const listOf = <T extends z.ZodType>(item: T) =>
   z.preprocess((v) => {
     if (typeof v === 'string' && v.trim().startsWith('[')) {
       try {
-        return JSON.parse(v);
+        return JSON.parse(v) as unknown;
       } catch {
         return v;
       }
@@ -107,8 +100,7 @@ export function makeClient(
     ...ctx.client,
     ...clientOptionsOf(props.options, ctx.logger),
     token: props.apiToken,
-    baseUrl: props.baseUrl,
-    env: ctx.env,
+    baseUrl: resolveEndpoint(props.baseUrl, ctx.env),
     signal: ctx.signal,
   });
 }
@@ -141,7 +133,7 @@ export function describeIssue(where: string, issue: z.core.$ZodIssue, input: unk
   }
   const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
   let value: unknown = input;
-  for (const p of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[p as PropertyKey];
+  for (const p of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[p];
   const secret = issue.path[0] === 'apiToken';
   const got =
     value === undefined ? 'is missing' : secret ? 'is invalid (value hidden)' : `got ${show(value)}`;
@@ -167,5 +159,5 @@ export async function runTask(
   ctx: TaskContext,
   where?: string,
 ): Promise<unknown> {
-  return task.run(parseProps(task, input, where), ctx);
+  return await task.run(parseProps(task, input, where), ctx);
 }

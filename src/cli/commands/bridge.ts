@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidInputError, KestraFastlyError, show } from '../../errors.js';
-import { Masker } from '../../flow/logger.js';
+import { type Logger, Masker } from '../../logger.js';
 import { DEPRECATED_TYPES, FASTLY_TASKS, TRIGGERS } from '../../tasks/index.js';
 import type { Assessment } from '../../tasks/stats/StatsTrigger.js';
-import { type Logger, type Metric, parseProps, type TaskDefinition } from '../../tasks/task.js';
+import { type Metric, parseProps, type TaskDefinition } from '../../tasks/task.js';
 
 /** One line of Kestra's script-task protocol. Java's `.` does not match U+0085/2028/2029, so they are escaped. */
 export function kestraLine(payload: object): string {

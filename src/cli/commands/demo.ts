@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { InvalidInputError, KestraFastlyError } from '../../errors.js';
-import { Masker } from '../../flow/logger.js';
+import { Masker } from '../../logger.js';
 import { runFlowFile } from '../../flow/run.js';
 import { briefOutputs } from '../summary.js';
 
@@ -128,7 +128,7 @@ export function registerDemo(program: Command): void {
  */
 async function serverDemo(examples: string, slack: string[]): Promise<number> {
   const { startServer } = await import('../../server/index.js');
-  const { createLogger } = await import('../../flow/logger.js');
+  const { createLogger } = await import('../../logger.js');
   const { nextSlot, scheduleProps } = await import('../../tasks/core/Schedule.js');
   const stateDir = mkdtempSync(join(tmpdir(), 'kestra-fastly-demo-'));
   const masker = new Masker();

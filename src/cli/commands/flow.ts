@@ -3,7 +3,7 @@ import { InvalidInputError, type KestraFastlyError, RunFailedError } from '../..
 import type { Execution } from '../../flow/executor.js';
 import { parseInputFlags } from '../../flow/inputs.js';
 import { loadFlowFile } from '../../flow/load.js';
-import { Masker, parseLevel } from '../../flow/logger.js';
+import { Masker, parseLevel } from '../../logger.js';
 import { runFlowFile } from '../../flow/run.js';
 import { stopSignal } from '../interrupt.js';
 import { checkOutputPath, withOutput, write } from '../output.js';
@@ -73,7 +73,7 @@ export function registerFlow(program: Command): void {
     .command('validate')
     .argument('<files...>', 'flow files')
     .description('Check flow files without running them')
-    .action(async (files: string[]) => {
+    .action((files: string[]) => {
       const problems: string[] = [];
       for (const f of files) {
         try {

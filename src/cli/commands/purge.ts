@@ -35,7 +35,7 @@ export async function readKeyFile(path: string): Promise<string[]> {
     text = path === '-' ? await readStdin() : await readFile(path, 'utf8');
   } catch (err) {
     throw new InvalidInputError(
-      `--file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      `--file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
       '--file',
     );
   }

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
-import { createLogger, Masker, parseLevel } from '../../flow/logger.js';
+import { createLogger, Masker, parseLevel } from '../../logger.js';
 import { StateStore } from '../../flow/state.js';
 
 interface ServerFlags {
@@ -70,7 +70,7 @@ export function registerServer(program: Command): void {
     .option('--state-dir <dir>', 'state folder of the server', DEFAULT_STATE_DIR)
     .option('-n, --limit <n>', 'how many', '20')
     .option('--json', 'one JSON document')
-    .action(async (opts: { stateDir: string; limit: string; json?: boolean }) => {
+    .action((opts: { stateDir: string; limit: string; json?: boolean }) => {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1)
         throw new InvalidInputError(`--limit: "${opts.limit}" must be a whole number ≥ 1`, '--limit');
@@ -92,7 +92,7 @@ export function registerServer(program: Command): void {
       if (!records.length) process.stdout.write('no executions yet\n');
       else process.stdout.write(`${'STARTED (newest last)'.padEnd(24)}  ${'STATE'.padEnd(7)}  FLOW  ID\n`);
       for (const r of records) {
-        const value = r.trigger?.value !== undefined ? ` value=${r.trigger.value}` : '';
+        const value = r.trigger?.value !== undefined ? ` value=${JSON.stringify(r.trigger.value)}` : '';
         process.stdout.write(
           `${r.startDate}  ${r.state.padEnd(7)}  ${r.namespace}.${r.flowId}  ${r.id}${value}${r.error ? `  ${r.error}` : ''}\n`,
         );

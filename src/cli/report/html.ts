@@ -68,7 +68,8 @@ class SeriesBuilder {
 
   add(serviceId: string, points: StatsPoint[]): void {
     let fields = this.byService.get(serviceId);
-    if (!fields) this.byService.set(serviceId, (fields = new Map()));
+    if (!fields)
+      this.byService.set(serviceId, (fields = new Map<string, { times: number[]; values: number[] }>()));
     for (const p of points) {
       for (const f of this.fields) {
         const v = p[f];
@@ -85,7 +86,7 @@ class SeriesBuilder {
   }
 
   charts(serviceId: string): LineChart[] {
-    const fields = this.byService.get(serviceId) ?? new Map();
+    const fields = this.byService.get(serviceId) ?? new Map<string, { times: number[]; values: number[] }>();
     const groups =
       this.fields.length === 1 ? [{ title: this.fields[0] as string, fields: this.fields }] : GROUPS;
     return groups

@@ -87,7 +87,7 @@ function decimate(s: TimeSeries, from: number, span: number): [number, number][]
   const flush = () => {
     if (!lo || !hi) return;
     if (lo === hi) out.push(lo);
-    else out.push(...((lo[0] < hi[0] ? [lo, hi] : [hi, lo]) as [number, number][]));
+    else out.push(...(lo[0] < hi[0] ? [lo, hi] : [hi, lo]));
   };
   s.times.forEach((t, i) => {
     const v = s.values[i] ?? 0;

@@ -6,7 +6,7 @@ import { defineTask } from '../task.js';
 /** Raised by core.execution.Fail: the flow decided to fail. */
 export class FlowFailedError extends RunFailedError {
   override readonly name = 'FlowFailedError';
-  readonly code = 'FLOW_FAILED';
+  override readonly code = 'FLOW_FAILED';
 }
 
 export default defineTask({
@@ -37,7 +37,7 @@ tasks:
     errorMessage: z.string().default('Task failure').describe('The failure message.'),
   }),
   outputs: {},
-  async run(p, ctx) {
+  run(p, ctx) {
     if (p.condition !== undefined && !isTruthy(p.condition)) {
       ctx.logger.debug('condition is false: not failing');
       return {};

@@ -38,7 +38,7 @@ tasks:
   }),
   outputs: {},
   // The executor runs the branches; this records nothing of its own.
-  async run() {
+  run() {
     return {};
   },
 });

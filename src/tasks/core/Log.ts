@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LEVELS } from '../../logger.js';
 import { defineTask } from '../task.js';
 
 export default defineTask({
@@ -20,17 +21,18 @@ tasks:
   ],
   props: z.strictObject({
     message: z.union([z.string(), z.array(z.string())]).describe('Message, or list of messages.'),
-    level: z.enum(['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR']).default('INFO').describe('Log level.'),
+    level: z.enum(LEVELS).default('INFO').describe('Log level.'),
   }),
   outputs: {},
-  async run(props, ctx) {
-    const write = {
-      TRACE: ctx.logger.debug,
-      DEBUG: ctx.logger.debug,
-      INFO: ctx.logger.info,
-      WARN: ctx.logger.warn,
-      ERROR: ctx.logger.error,
-    }[props.level];
+  run(props, ctx) {
+    const { logger } = ctx;
+    // Called as methods: a logger such as pino needs its `this`.
+    const write = (m: string) => {
+      if (props.level === 'TRACE' || props.level === 'DEBUG') logger.debug(m);
+      else if (props.level === 'INFO') logger.info(m);
+      else if (props.level === 'WARN') logger.warn(m);
+      else logger.error(m);
+    };
     for (const m of Array.isArray(props.message) ? props.message : [props.message]) write(m);
     return {};
   },

@@ -22,7 +22,7 @@ tasks:
     values: z.record(z.string(), z.unknown()).describe('Map of output names to values.'),
   }),
   outputs: { values: 'The values, as given.' },
-  async run(props) {
+  run(props) {
     return { values: props.values };
   },
 });

@@ -37,7 +37,7 @@ tasks:
   }),
   outputs: {},
   // The executor runs the nested tasks; this records nothing of its own.
-  async run() {
+  run() {
     return {};
   },
 });

@@ -159,7 +159,7 @@ tasks:
   props: scheduleProps,
   outputs: {},
   // The server fires schedules; as a task there is nothing to do.
-  async run() {
+  run() {
     return {};
   },
 });

@@ -32,7 +32,7 @@ tasks:
   props: z.strictObject({ tasks: subtasks.describe('Tasks run in order.') }),
   outputs: {},
   // The executor runs the nested tasks; this records nothing of its own.
-  async run() {
+  run() {
     return {};
   },
 });

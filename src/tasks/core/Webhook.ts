@@ -53,7 +53,7 @@ tasks:
   ],
   props: webhookProps,
   outputs: {},
-  async run() {
+  run() {
     return {};
   },
 });

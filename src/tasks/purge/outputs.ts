@@ -29,6 +29,8 @@ export function keysOutputs(result: PurgeKeysResult): KeysOutputs {
 
 /** Some keys were not purged; the outputs (with every failed key) travel with the error. */
 export class PurgeIncompleteError extends RunFailedError {
+  override readonly name: string = 'PurgeIncompleteError';
+  override readonly code: string = 'PURGE_INCOMPLETE';
   constructor(readonly outputs: KeysOutputs) {
     const f = outputs.failed;
     const total = outputs.purged + f.length;

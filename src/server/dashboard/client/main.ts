@@ -203,7 +203,7 @@ function ExecutionRow({ ex }: { ex: ExecutionView }) {
       <td>${ex.startDate.replace('T', ' ').slice(0, 19)}</td>
       <td>${duration(ex.durationMs)}</td>
       <td>
-        ${ex.triggerId ? `${ex.triggerId}${value !== undefined ? ` = ${String(value)}` : ''}` : 'manual / API'}
+        ${ex.triggerId ? `${ex.triggerId}${value !== undefined ? ` = ${typeof value === 'string' ? value : JSON.stringify(value)}` : ''}` : 'manual / API'}
       </td>
       <td class="mono" title=${ex.id}>${ex.id.slice(0, 8)}…</td>
     </tr>

@@ -1,15 +1,24 @@
-import { InvalidInputError } from '../errors.js';
-import type { Logger } from '../tasks/task.js';
-import { type LogEvent, logEvents } from './events.js';
+import { InvalidInputError } from './errors.js';
+import { type LogEvent, logEvents } from './flow/events.js';
 
-export type Level = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
-const ORDER: Record<Level, number> = { TRACE: 0, DEBUG: 1, INFO: 2, WARN: 3, ERROR: 4 };
-export const LEVELS = Object.keys(ORDER) as Level[];
+/** Log levels, least severe first (Kestra's). */
+export const LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+export type Level = (typeof LEVELS)[number];
+
+/** What tasks and the scheduler log through; any object with these four methods will do. */
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** Reads a --log-level flag (case-insensitive). */
 export function parseLevel(value: string, flag = '--log-level'): Level {
   const up = value.toUpperCase();
-  if (!(LEVELS as string[]).includes(up)) {
+  if (!(LEVELS as readonly string[]).includes(up)) {
     throw new InvalidInputError(`${flag}: "${value}" is not a level; expected ${LEVELS.join(', ')}`, flag);
   }
   return up as Level;
@@ -92,11 +101,11 @@ export interface LogLine {
 export function createLogger(
   options: LoggerOptions = {},
 ): Logger & { log(level: Level, message: string): void } {
-  const min = ORDER[options.level ?? 'INFO'];
+  const min = LEVELS.indexOf(options.level ?? 'INFO');
   const masker = options.masker ?? new Masker();
   const write = options.write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const log = (level: Level, message: string) => {
-    if (ORDER[level] < min) return;
+    if (LEVELS.indexOf(level) < min) return;
     const text = masker.mask(message);
     if (logEvents.hasSubscribers) {
       const event: LogEvent = {
