@@ -148,7 +148,7 @@ test('stats: --format json is --json, regions take --format/-o, FASTLY_SERVICE_I
 
   const regions = await runCli(['stats', 'regions', '--json'], env);
   assert.equal(regions.code, 0, regions.stderr);
-  const doc = JSON.parse(regions.stdout);
+  const doc = JSON.parse(regions.stdout) as { status: string; data: string[] };
   assert.equal(doc.status, 'success');
   assert.ok(doc.data.includes('europe'));
   const csv = await runCli(['stats', 'regions', '--format', 'csv', '-o', join(dir, 'r.csv')], env);
@@ -164,7 +164,7 @@ test('stats: --format json is --json, regions take --format/-o, FASTLY_SERVICE_I
   );
   assert.equal(one.code, 0, one.stderr);
   assert.deepEqual(
-    Object.keys(JSON.parse(one.stdout).data),
+    Object.keys((JSON.parse(one.stdout) as { data: object }).data),
     [SERVICE],
     'FASTLY_SERVICE_ID is the default -s',
   );
@@ -173,7 +173,10 @@ test('stats: --format json is --json, regions take --format/-o, FASTLY_SERVICE_I
     ['stats', 'historical', '--all-services', '--by', 'hour', '--from', '3 hours ago', '--json'],
     env,
   );
-  assert.ok(Object.keys(JSON.parse(all.stdout).data).includes(SERVICE2), '--all-services overrides it');
+  assert.ok(
+    Object.keys((JSON.parse(all.stdout) as { data: object }).data).includes(SERVICE2),
+    '--all-services overrides it',
+  );
 
   const hist = await runCli(['stats', 'historical', '--by', 'hour', '--from', '3 hours ago'], env);
   const agg = await runCli(['stats', 'aggregate', '--by', 'hour', '--from', '3 hours ago'], env);
@@ -202,7 +205,7 @@ test('purge url --verify asks the simulator edge; a failed verification still re
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url };
   const ok = await runCli(['purge', 'url', 'https://www.example.com/pricing', '--verify', '--json'], env);
   assert.equal(ok.code, 0, ok.stderr);
-  assert.equal(JSON.parse(ok.stdout).verification.xCache, 'MISS');
+  assert.equal((JSON.parse(ok.stdout) as { verification: { xCache: string } }).verification.xCache, 'MISS');
   const dead = await runCli(['purge', 'url', 'https://www.example.com/pricing', '--verify'], {
     ...env,
     KESTRA_FASTLY_EDGE_ENDPOINT: 'http://127.0.0.1:1',

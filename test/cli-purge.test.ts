@@ -143,7 +143,12 @@ test('purge keys stops at a failure every batch would meet: 20,000 keys, at most
     },
   );
   assert.equal(dead.code, 1);
-  const out = JSON.parse(dead.stdout);
+  const out = JSON.parse(dead.stdout) as {
+    purged: number;
+    requests: number;
+    stopped: string;
+    failed: { key: string; reason: string }[];
+  };
   assert.equal(out.purged, 0);
   assert.equal(out.requests, 1);
   assert.match(out.stopped, /ECONNREFUSED/);
@@ -195,7 +200,12 @@ test('SIGINT during purge keys: stops sending, waits for batches in flight, prin
     assert.equal(retry.length, 20_000 - sent * 256, 'every batch sent was answered and counted');
     assert.match(stderr, /interrupted by SIGINT/);
     if (json) {
-      const out = JSON.parse(stdout);
+      const out = JSON.parse(stdout) as {
+        purged: number;
+        requests: number;
+        stopped: string;
+        failed: { key: string; reason: string }[];
+      };
       assert.equal(out.purged, sent * 256);
       assert.equal(out.requests, sent);
       assert.equal(out.stopped, 'interrupted by SIGINT');

@@ -138,7 +138,7 @@ test('every fenced shell command in README.md runs against the simulator and exi
         if (line.startsWith('export ')) {
           // `export A=x B=y  # comment`: plain values, as the README writes them.
           for (const [, name, value] of line.replace(/\s#.*$/, '').matchAll(/([A-Z_][A-Z0-9_]*)=(\S*)/g))
-            env[name as string] = value as string;
+            env[name as string] = value;
           continue;
         }
         ran++;

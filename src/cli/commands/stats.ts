@@ -283,7 +283,7 @@ export function registerStats(program: Command): void {
         if (format === 'json') return write(out, json(outputs));
         // The same rendering as `historical`, one row per bucket, without a service column.
         const pages = (async function* () {
-          yield { meta: outputs.meta, data: { aggregate: outputs.data } };
+          yield await Promise.resolve({ meta: outputs.meta, data: { aggregate: outputs.data } });
         })();
         await writePagesOut(pages, format, out, opts, false);
       });
