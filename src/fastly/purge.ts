@@ -71,7 +71,7 @@ const FATAL_NETWORK_CODES = new Set([
  */
 export function isFatalPurgeError(err: unknown): boolean {
   if (err instanceof FastlyApiError) return [400, 401, 403, 404].includes(err.status);
-  return err instanceof FastlyNetworkError && FATAL_NETWORK_CODES.has(err.code);
+  return err instanceof FastlyNetworkError && FATAL_NETWORK_CODES.has(err.networkCode);
 }
 
 function softHeader(soft: boolean | undefined): Record<string, string> {

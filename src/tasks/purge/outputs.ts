@@ -51,6 +51,8 @@ export class PurgeIncompleteError extends RunFailedError {
 
 /** The purge succeeded but the edge could not be asked afterwards; the purge's outputs travel with the error. */
 export class VerifyFailedError extends RunFailedError {
+  override readonly name: string = 'VerifyFailedError';
+  override readonly code: string = 'PURGE_VERIFY_FAILED';
   constructor(
     readonly outputs: PurgeResult,
     url: string,
