@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadFlowFile } from '../src/flow/load.js';
+import { flowJsonSchema } from '../src/flow/schema.js';
 import { DEPRECATED_TYPES, PurgeKey, Stats, StatsTrigger } from '../src/tasks/index.js';
 import { silentLogger } from '../src/logger.js';
 import { runTask, type TaskDefinition } from '../src/tasks/task.js';
@@ -86,6 +87,13 @@ for (const file of FILES) {
   test(`Java example ${file} validates and runs against the simulator`, async (t) => {
     const flow = loadFlowFile(join(DIR, file));
     assert.ok(flow.tasks.length > 0);
+    const valid = await runCli(['validate', join(DIR, file)]);
+    assert.equal(valid.code, 0, valid.stderr);
+    assert.equal(
+      /is deprecated; use/.test(valid.stderr),
+      file.includes('-Purge'),
+      'validate warns of old type names',
+    );
     const s = await sim(t, { faults: { latencyMs: 100 } });
     const now = Math.floor(Date.now() / 1000);
     s.addScenario({
@@ -113,10 +121,18 @@ for (const file of FILES) {
   });
 }
 
-test('the deprecated type names resolve to the current task definitions', () => {
+test('the deprecated type names resolve to the current task definitions, in flows and in the JSON Schema', () => {
+  const schema = flowJsonSchema() as { $defs: Record<string, { properties: Record<string, unknown> }> };
+  const refs = JSON.stringify((schema.$defs.task as unknown as { anyOf: unknown[] }).anyOf);
   for (const [old, current] of Object.entries(DEPRECATED_TYPES)) {
     assert.match(old, /\.purge\.Purge(Url|Key|Keys|All)$/);
     assert.equal(current, old.replace('.Purge', '.'));
+    assert.deepEqual(schema.$defs[old]?.properties.type, { const: old });
+    assert.deepEqual(
+      Object.keys(schema.$defs[old]?.properties ?? {}),
+      Object.keys(schema.$defs[current]?.properties ?? {}),
+    );
+    assert.ok(refs.includes(`#/$defs/${old}`), `${old} is a task type editors accept`);
   }
 });
 

@@ -81,6 +81,7 @@ export function registerFlow(program: Command): void {
           process.stdout.write(
             `✓ ${f}: ${flow.namespace}.${flow.id} (${flow.tasks.length} task(s), ${flow.triggers.length} trigger(s))\n`,
           );
+          for (const w of flow.warnings) process.stderr.write(`warning: ${w}\n`);
         } catch (err) {
           if (!(err instanceof InvalidInputError)) throw err;
           problems.push(err.message);
