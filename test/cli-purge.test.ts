@@ -3,7 +3,8 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { requests, runCli, SERVICE, sim } from './helpers.js';
+import { spawn } from 'node:child_process';
+import { CLI, requests, runCli, SERVICE, sim, waitForRequests } from './helpers.js';
 
 test('purge keys --file with 1,000 keys: 4 bulk requests, --json maps every key', async (t) => {
   const s = await sim(t);
@@ -27,7 +28,7 @@ test('purge keys reads stdin with --file -, and arguments', async (t) => {
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url };
   const r = await runCli(['purge', 'keys', 'a', '--file', '-', '--service-id', SERVICE], env, 'b\nc\n');
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /Purged 3 key\(s\) in 1 request/);
+  assert.match(r.stdout, /^✓ Purged 3 keys in 1 request\n$/);
 });
 
 test('a partial failure exits 1, and --json lists exactly the failed keys', async (t) => {
@@ -96,4 +97,130 @@ test('the canary token never appears in stdout, stderr or written files, failure
     `failures included: ${codes.join(', ')}`,
   );
   for (const f of await readdir(dir)) assert.ok(!(await readFile(join(dir, f), 'utf8')).includes(CANARY));
+});
+
+const manyKeys = (n: number) => Array.from({ length: n }, (_, i) => `article-${i}`).join('\n');
+
+test('purge keys stops at a failure every batch would meet: 20,000 keys, at most 2 requests, one error line', async (t) => {
+  const s = await sim(t, { tokens: { good: ['purge_select'], readonly: ['global:read'] } });
+  const dir = await mkdtemp(join(tmpdir(), 'kf-fatal-'));
+  await writeFile(join(dir, 'keys.txt'), manyKeys(20_000));
+  const cases: [string, Record<string, string>, RegExp][] = [
+    ['unknown service', { FASTLY_API_TOKEN: 'good', FASTLY_SERVICE_ID: 'NoSuchService1' }, /HTTP 404/],
+    ['unknown token', { FASTLY_API_TOKEN: 'nope', FASTLY_SERVICE_ID: SERVICE }, /HTTP 401/],
+    ['token without the scope', { FASTLY_API_TOKEN: 'readonly', FASTLY_SERVICE_ID: SERVICE }, /HTTP 403/],
+  ];
+  for (const [name, env, status] of cases) {
+    s.clearLog();
+    const failed = join(dir, `${name}.txt`);
+    const r = await runCli(['purge', 'keys', '--file', join(dir, 'keys.txt'), '--failed-keys', failed], {
+      ...env,
+      FASTLY_API_ENDPOINT: s.url,
+    });
+    assert.equal(r.code, 1, `${name}: ${r.stderr}`);
+    assert.ok(s.log.length <= 2, `${name}: ${s.log.length} requests`);
+    assert.equal(r.stdout, '', `${name}: nothing purged, nothing listed`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(
+      lines.filter((l) => l.startsWith('error: ')).length,
+      1,
+      `${name}: one error line\n${r.stderr}`,
+    );
+    assert.match(
+      lines.at(-1) ?? '',
+      /^error: purge.Keys: 0 of 20000 keys purged; sending stopped at a failure every batch would meet/,
+    );
+    assert.match(r.stderr, status);
+    assert.equal((await readFile(failed, 'utf8')).split('\n').filter(Boolean).length, 20_000);
+  }
+  // An unreachable endpoint: one batch tries (with its retries), the rest are not sent.
+  const dead = await runCli(
+    ['purge', 'keys', '--file', join(dir, 'keys.txt'), '--json', '--max-attempts', '2'],
+    {
+      FASTLY_API_TOKEN: 'good',
+      FASTLY_SERVICE_ID: SERVICE,
+      FASTLY_API_ENDPOINT: 'http://127.0.0.1:1',
+    },
+  );
+  assert.equal(dead.code, 1);
+  const out = JSON.parse(dead.stdout) as {
+    purged: number;
+    requests: number;
+    stopped: string;
+    failed: { key: string; reason: string }[];
+  };
+  assert.equal(out.purged, 0);
+  assert.equal(out.requests, 1);
+  assert.match(out.stopped, /ECONNREFUSED/);
+  assert.equal(out.failed.length, 20_000);
+});
+
+test('SIGINT during purge keys: stops sending, waits for batches in flight, prints the account and writes --failed-keys', async (t) => {
+  const s = await sim(t, { faults: { latencyMs: 150 } });
+  const dir = await mkdtemp(join(tmpdir(), 'kf-sigint-'));
+  await writeFile(join(dir, 'keys.txt'), manyKeys(20_000));
+  const failedFile = join(dir, 'retry.txt');
+  for (const json of [true, false]) {
+    s.clearLog();
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'purge',
+        'keys',
+        '--file',
+        join(dir, 'keys.txt'),
+        '--concurrency',
+        '2',
+        '--failed-keys',
+        failedFile,
+        ...(json ? ['--json'] : []),
+      ],
+      {
+        env: {
+          PATH: process.env.PATH ?? '',
+          FASTLY_API_TOKEN: 'tok',
+          FASTLY_SERVICE_ID: SERVICE,
+          FASTLY_API_ENDPOINT: s.url,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await waitForRequests(s, (p) => p === `/service/${SERVICE}/purge`, 3);
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, stderr);
+    const sent = requests(s, `/service/${SERVICE}/purge`).length;
+    assert.ok(sent >= 3 && sent < 79, `${sent} batches sent of 79`);
+    const retry = (await readFile(failedFile, 'utf8')).split('\n').filter(Boolean);
+    assert.equal(retry.length, 20_000 - sent * 256, 'every batch sent was answered and counted');
+    assert.match(stderr, /interrupted by SIGINT/);
+    if (json) {
+      const out = JSON.parse(stdout) as {
+        purged: number;
+        requests: number;
+        stopped: string;
+        failed: { key: string; reason: string }[];
+      };
+      assert.equal(out.purged, sent * 256);
+      assert.equal(out.requests, sent);
+      assert.equal(out.stopped, 'interrupted by SIGINT');
+      assert.deepEqual(
+        out.failed.map((f: { key: string }) => f.key),
+        retry,
+      );
+      for (const f of out.failed) assert.equal(f.reason, 'not sent: interrupted by SIGINT');
+    } else {
+      assert.match(
+        stdout,
+        new RegExp(
+          `^✗ Purged ${sent * 256} keys; ${20_000 - sent * 256} not purged:\\n  not sent: interrupted by SIGINT`,
+        ),
+      );
+    }
+  }
 });

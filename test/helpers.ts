@@ -45,3 +45,32 @@ export function runCli(args: string[], env: Record<string, string> = {}, input?:
 export function requests(s: Simulator, prefix: string) {
   return s.log.filter((e) => e.path.startsWith(prefix));
 }
+
+/**
+ * Resolves once the simulator has logged `count` requests matching `match` (counting from now), or
+ * rejects after `deadlineMs` (a hang detector, far above any real wait). An event, not a sleep.
+ */
+export function waitForRequests(
+  s: Simulator,
+  match: (path: string) => boolean,
+  count: number,
+  deadlineMs = 60_000,
+): Promise<void> {
+  const state = s.state;
+  const original = state.record.bind(state);
+  let seen = 0;
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      state.record = original;
+      reject(new Error(`the simulator saw ${seen} of ${count} awaited requests within ${deadlineMs} ms`));
+    }, deadlineMs);
+    state.record = (entry) => {
+      original(entry);
+      if (match(entry.path) && ++seen >= count) {
+        clearTimeout(timer);
+        state.record = original;
+        resolve();
+      }
+    };
+  });
+}

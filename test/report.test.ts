@@ -159,5 +159,8 @@ test('stats usage --by-service and stats aggregate write HTML reports; month-to-
   assert.match(agg.stdout, /<polyline class="series" data-series="requests"[^>]* points="[\d.,]+ [\d.,]+/);
   const mtd = await runCli(['stats', 'month-to-date', '--format', 'html'], env);
   assert.equal(mtd.code, 2);
-  assert.equal(mtd.stderr.trim(), 'error: --format: "html" is not a format; expected table, csv or ndjson');
+  assert.equal(
+    mtd.stderr.trim(),
+    'error: --format: "html" is not a format; expected table, csv, ndjson or json',
+  );
 });

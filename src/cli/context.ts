@@ -1,9 +1,11 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, KestraFastlyError } from '../errors.js';
 import { validateToken } from '../fastly/client.js';
-import { createLogger, Masker } from '../logger.js';
 import type { FastlyClient } from '../fastly/client.js';
+import { type ApiAttemptEvent, apiAttempts } from '../fastly/observe.js';
+import { createLogger, Masker } from '../logger.js';
 import type { TaskContext, TaskDefinition } from '../tasks/task.js';
+import { stopSignal } from './interrupt.js';
 import { startProgress } from './progress.js';
 
 export interface ConnectionOptions {
@@ -31,7 +33,7 @@ export function withConnection(cmd: Command): Command {
     .option('--token <token>', 'API token (prefer the FASTLY_API_TOKEN environment variable)')
     .option('--endpoint <url>', 'API endpoint (default $FASTLY_API_ENDPOINT or https://api.fastly.com)')
     .option('-j, --json', 'print the task outputs as one JSON document')
-    .option('--debug', 'log requests, retries and timings to stderr')
+    .option('--debug', 'log every request with its status and time, and retries, to stderr')
     .option('--timeout <ms>', 'per-request timeout in ms', intArg('--timeout', 1, 600_000))
     .option('--max-attempts <n>', 'attempts per request, retries included', intArg('--max-attempts', 1, 20));
 }
@@ -58,7 +60,15 @@ export function resolveServiceId(flag: string | undefined, env = process.env): s
   return id;
 }
 
-/** The CLI's logger (stderr, token masked; retries shown with --debug) and transport settings from its flags. */
+/** The token and endpoint properties every Fastly task takes, from the flags and environment. */
+export function connection(opts: ConnectionOptions): { apiToken: string; baseUrl: string | undefined } {
+  return { apiToken: resolveToken(opts), baseUrl: opts.endpoint };
+}
+
+/**
+ * The CLI's logger (stderr, token masked) and transport settings from its flags. With --debug every
+ * request is logged with its status and time, and every retry with its delay.
+ */
 function cliTransport(opts: ConnectionOptions, token: string | undefined) {
   const masker = new Masker();
   masker.addCredential(token);
@@ -68,10 +78,59 @@ function cliTransport(opts: ConnectionOptions, token: string | undefined) {
     retry: opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : undefined,
     onRetry: (e) => logger.debug(`retry ${e.operation} #${e.attempt} in ${e.delayMs} ms: ${e.reason}`),
   };
+  if (opts.debug) logAttempts(logger);
   return { logger, transport };
 }
 
-/** Runs one task for a CLI command (validation, retries logged with --debug, progress on a TTY); returns its outputs. */
+let attemptsLogged = false;
+
+/** --debug: every request attempt with its status and time, from the client's observation channel. */
+function logAttempts(logger: { debug(message: string): void }): void {
+  if (attemptsLogged) return;
+  attemptsLogged = true;
+  apiAttempts.subscribe((message) => {
+    const e = message as ApiAttemptEvent;
+    logger.debug(
+      `${e.operation} → ${e.status} in ${Math.round(e.durationMs)} ms${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`,
+    );
+  });
+}
+
+/** How the CLI spells each task property: errors name the flag the user typed. */
+const FLAG_OF: Record<string, string> = {
+  apiToken: 'FASTLY_API_TOKEN',
+  baseUrl: '--endpoint',
+  serviceId: '--service-id',
+  services: '--services',
+  from: '--from',
+  to: '--to',
+  by: '--by',
+  region: '--region',
+  datacenter: '--datacenter',
+  field: '--field',
+  year: '--year',
+  month: '--month',
+  concurrency: '--concurrency',
+  surrogateKey: 'key',
+  surrogateKeys: 'keys',
+};
+
+/**
+ * Rewrites "purge.Key.serviceId: …" or "from: …" at the start of each line to the CLI flag, for the
+ * commands whose input is flags (purge, stats); applied once, at the CLI edge.
+ */
+export function asFlagError(err: InvalidInputError): InvalidInputError {
+  const lines = err.message.split('\n').map((line) =>
+    line.replace(/^(?:[a-z]+\.[A-Z][A-Za-z]*\.)?([A-Za-z]+)(?=[:[])/, (whole, prop: string) => {
+      const flag = FLAG_OF[prop];
+      return flag ?? whole;
+    }),
+  );
+  const culprit = err.culprit && FLAG_OF[err.culprit] ? FLAG_OF[err.culprit] : err.culprit;
+  return new InvalidInputError(lines.join('\n'), culprit);
+}
+
+/** Runs one task for a CLI command (validation, --debug logging, progress on a TTY, Ctrl-C); returns its outputs. */
 export async function executeTask<O>(
   task: TaskDefinition,
   props: Record<string, unknown>,
@@ -88,6 +147,7 @@ export async function executeTask<O>(
     env: process.env,
     client: transport,
     onProgress: progress?.update,
+    signal: stopSignal,
   };
   try {
     return (await task.run(parsed, ctx)) as O;
@@ -113,16 +173,18 @@ export async function runTaskCommand<O>(
 /**
  * Like runTaskCommand for a command that calls the fastly layer itself (the purge commands: a cold
  * start that loads no task schema, hence no zod). The fastly layer validates every value it sends.
+ * With `graceful`, Ctrl-C does not cut requests short: `work` gets `stopSignal` to stop starting new ones.
  */
 export async function runClientCommand<O>(
   opts: ConnectionOptions,
   work: (client: FastlyClient, onProgress?: (done: number, total: number) => void) => Promise<O>,
   human: (outputs: O) => string,
   progressLabel?: string,
+  graceful = false,
 ): Promise<O> {
   return printOutputs(
     async () => {
-      const client = await clientFrom(opts);
+      const client = await clientFrom(opts, !graceful);
       const progress = progressLabel && !opts.json ? startProgress(progressLabel) : undefined;
       try {
         return await work(client, progress?.update);
@@ -135,29 +197,40 @@ export async function runClientCommand<O>(
   );
 }
 
-/** Prints outputs as one JSON document with --json, else through `human`; partial outputs travel with an error. */
+/**
+ * Prints outputs as one JSON document with --json, else through `human` (nothing when it returns
+ * ''); outputs that travel with an error (a partial or interrupted purge, a purge whose verification
+ * failed) are printed too before the error propagates.
+ */
 async function printOutputs<O>(
   run: () => Promise<O>,
   opts: ConnectionOptions,
   human: (outputs: O) => string,
 ): Promise<O> {
-  const print = (o: O) =>
-    process.stdout.write(opts.json ? `${JSON.stringify(o, null, 2)}\n` : `${human(o)}\n`);
+  const print = (o: O) => {
+    const text = opts.json ? JSON.stringify(o, null, 2) : human(o);
+    if (text) process.stdout.write(`${text}\n`);
+  };
   try {
     const outputs = await run();
     print(outputs);
     return outputs;
   } catch (err) {
-    const partial = (err as { outputs?: O }).outputs;
+    const partial = err instanceof KestraFastlyError ? (err as { outputs?: O }).outputs : undefined;
     if (partial !== undefined) print(partial);
     throw err;
   }
 }
 
-/** A client for commands that call the fastly layer directly (streaming output). */
-export async function clientFrom(opts: ConnectionOptions): Promise<FastlyClient> {
+/** A client for commands that call the fastly layer directly; Ctrl-C cancels its requests unless `cancel` is false. */
+export async function clientFrom(opts: ConnectionOptions, cancel = true): Promise<FastlyClient> {
   const { FastlyClient, resolveEndpoint } = await import('../fastly/client.js');
   const token = resolveToken(opts);
   const baseUrl = resolveEndpoint(opts.endpoint, process.env, '--endpoint');
-  return new FastlyClient({ token, baseUrl, ...cliTransport(opts, token).transport });
+  return new FastlyClient({
+    token,
+    baseUrl,
+    ...(cancel ? { signal: stopSignal } : {}),
+    ...cliTransport(opts, token).transport,
+  });
 }

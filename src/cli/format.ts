@@ -1,47 +1,55 @@
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { InvalidInputError } from '../errors.js';
 import type { PointsByService, StatsPage } from '../fastly/stats.js';
+import { write } from './output.js';
+import { human, unitOf } from './units.js';
 
-export type Format = 'table' | 'csv' | 'ndjson' | 'html';
-export const FORMATS: Format[] = ['table', 'csv', 'ndjson'];
+export { write } from './output.js';
+
+/** `json` is the same as `--json`: the task's outputs as one document; `html` a report with charts. */
+export type Format = 'table' | 'csv' | 'ndjson' | 'json' | 'html';
+export const FORMATS: Format[] = ['table', 'csv', 'ndjson', 'json'];
 /** Stats commands whose data can be charted also write an HTML report. */
 export const CHART_FORMATS: Format[] = [...FORMATS, 'html'];
 
-export function parseFormat(value: string, allowed: readonly Format[] = FORMATS): Format {
-  if ((allowed as string[]).includes(value)) return value as Format;
-  const list = `${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}`;
-  throw new InvalidInputError(`--format: "${value}" is not a format; expected ${list}`, '--format');
-}
-
-/** Opens --output (or stdout) for writing. */
-export async function openOutput(
-  path: string | undefined,
-): Promise<{ out: Writable; done: () => Promise<void> }> {
-  if (!path || path === '-') return { out: process.stdout, done: async () => {} };
-  const out = createWriteStream(path);
-  await new Promise<void>((resolve, reject) => {
-    out.once('open', () => resolve());
-    out.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new InvalidInputError(`--output: cannot write ${path}: ${e.code ?? e.message}`, '--output')),
+/** Resolves `--format` and `--json` together; naming both with different meanings is refused. */
+export function parseFormat(
+  value: string | undefined,
+  json?: boolean,
+  allowed: readonly Format[] = FORMATS,
+): Format {
+  if (value !== undefined && !(allowed as string[]).includes(value)) {
+    const list = `${allowed.slice(0, -1).join(', ')} or ${allowed[allowed.length - 1]}`;
+    throw new InvalidInputError(`--format: "${value}" is not a format; expected ${list}`, '--format');
+  }
+  if (json && value !== undefined && value !== 'json') {
+    throw new InvalidInputError(
+      `--json: conflicts with --format ${value}; use one of them (--json is --format json)`,
+      '--json',
     );
-  });
-  return {
-    out,
-    done: () =>
-      new Promise<void>((resolve, reject) => {
-        out.end(() => resolve());
-        out.once('error', reject);
-      }),
-  };
+  }
+  return json ? 'json' : ((value as Format | undefined) ?? 'table');
 }
 
-export async function write(out: Writable, data: string | Buffer): Promise<void> {
-  if (!out.write(data)) await once(out, 'drain');
+/** One time format for every table: UTC, to the minute. */
+export function tableTime(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().slice(0, 16).replace('T', ' ');
 }
 
-/** A value as one cell of text: strings as they are, absent as empty, anything else as JSON. */
+/** How a table shows one cell: bytes in units, ratios as percentages, counts as they are. */
+function tableCell(column: string, v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') {
+    const unit = unitOf(column);
+    return unit === 'count' ? String(v) : human(v, unit);
+  }
+  return cellText(v);
+}
+
+const TIME_WIDTH = 16;
+const SERVICE_WIDTH = 22;
+const CELL_WIDTH = 12;
+
 function cellText(v: unknown): string {
   if (v === null || v === undefined) return '';
   return typeof v === 'string' ? v : JSON.stringify(v);
@@ -65,13 +73,15 @@ export function formatPage(
   format: Format,
   state: PointsFormatState,
   field?: string,
+  /** False for account-wide points (aggregate): no service column. */
+  perService = true,
 ): { text: string; rows: number } {
   // A 35-day minute backfill is 50,000 points of ~170 fields: no per-point copies, one string per page.
   let chunk = '';
   let rows = 0;
   for (const [serviceId, points] of Object.entries(page.data)) {
     for (const point of points) {
-      if (point.service_id === undefined) point.service_id = serviceId;
+      if (perService && point.service_id === undefined) point.service_id = serviceId;
       if (format === 'ndjson') {
         chunk += `${JSON.stringify(point)}\n`;
       } else if (format === 'csv') {
@@ -79,7 +89,7 @@ export function formatPage(
           const rest = Object.keys(point)
             .filter((k) => k !== 'service_id' && k !== 'start_time')
             .sort();
-          state.columns = ['service_id', 'start_time', ...rest];
+          state.columns = [...(perService ? ['service_id'] : []), 'start_time', ...rest];
           chunk += `${state.columns.join(',')}\n`;
         }
         const columns = state.columns;
@@ -93,12 +103,19 @@ export function formatPage(
         const fields = field ? [field] : TABLE_FIELDS;
         if (!state.columns) {
           state.columns = fields;
-          const head = ['time (UTC)'.padEnd(20), 'service'.padEnd(22), ...fields.map((f) => f.padStart(14))];
-          chunk += `${head.join(' ')}\n`;
+          const head = [
+            'time (UTC)'.padEnd(TIME_WIDTH),
+            ...(perService ? ['service'.padEnd(SERVICE_WIDTH)] : []),
+            ...fields.map((f) => f.padStart(CELL_WIDTH)),
+          ];
+          chunk += `${head.join('  ')}\n`;
         }
-        const time = new Date(point.start_time * 1000).toISOString().slice(0, 16).replace('T', ' ');
-        const cells = fields.map((f) => cellText(point[f]).padStart(14));
-        chunk += `${[time.padEnd(20), String(point.service_id).padEnd(22), ...cells].join(' ')}\n`;
+        const cells = [
+          tableTime(point.start_time).padEnd(TIME_WIDTH),
+          ...(perService ? [String(point.service_id).padEnd(SERVICE_WIDTH)] : []),
+          ...fields.map((f) => tableCell(f, point[f]).padStart(CELL_WIDTH)),
+        ];
+        chunk += `${cells.join('  ')}\n`;
       }
       rows++;
     }
@@ -112,14 +129,16 @@ export async function writePoints(
   format: Format,
   out: Writable,
   field?: string,
+  perService = true,
 ): Promise<number> {
   const state: PointsFormatState = {};
   let rows = 0;
   for await (const page of pages) {
-    const r = formatPage(page, format, state, field);
+    const r = formatPage(page, format, state, field, perService);
     rows += r.rows;
-    await write(out, r.text);
+    if (r.text) await write(out, r.text);
   }
+  if (rows === 0 && format === 'table') await write(out, '(no data in this window)\n');
   return rows;
 }
 
@@ -135,6 +154,7 @@ export function usageRows(data: Record<string, unknown>, byService: boolean): Re
   return rows;
 }
 
+/** Rows of any shape as CSV, NDJSON or an aligned table (text left, numbers right, in human units). */
 export async function writeRows(
   rows: Record<string, unknown>[],
   format: Format,
@@ -142,14 +162,16 @@ export async function writeRows(
 ): Promise<void> {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   if (format === 'ndjson') {
-    for (const r of rows) await write(out, `${JSON.stringify(r)}\n`);
+    await write(out, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
   } else if (format === 'csv') {
-    await write(out, `${columns.join(',')}\n`);
-    for (const r of rows) await write(out, `${columns.map((c) => csvCell(r[c])).join(',')}\n`);
+    const lines = rows.map((r) => `${columns.map((c) => csvCell(r[c])).join(',')}\n`);
+    await write(out, `${columns.join(',')}\n${lines.join('')}`);
   } else {
-    const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cellText(r[c]).length)));
-    await write(out, `${columns.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ')}\n`);
-    for (const r of rows)
-      await write(out, `${columns.map((c, i) => cellText(r[c]).padEnd(widths[i] ?? 0)).join('  ')}\n`);
+    const cells = rows.map((r) => columns.map((c) => tableCell(c, r[c])));
+    const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] ?? '').length)));
+    const numeric = columns.map((c) => rows.some((r) => typeof r[c] === 'number'));
+    const line = (row: string[]) =>
+      row.map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join('  ');
+    await write(out, `${[line(columns), ...cells.map(line)].join('\n').trimEnd()}\n`);
   }
 }

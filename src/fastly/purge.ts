@@ -1,7 +1,6 @@
 import { InvalidInputError, RunFailedError, show } from '../errors.js';
 import type { FastlyClient } from './client.js';
-import { mapConcurrent } from './concurrency.js';
-import { FastlyApiError, FastlyResponseError } from './errors.js';
+import { FastlyApiError, FastlyNetworkError, FastlyResponseError } from './errors.js';
 
 /** Fastly refuses bulk purges of more keys than this in one request. */
 export const MAX_KEYS_PER_REQUEST = 256;
@@ -38,12 +37,41 @@ export interface PurgeKeysResult {
   total: number;
   duplicatesRemoved: number;
   batches: number;
+  /** Batches sent (fewer than `batches` when sending stopped early). */
+  sent: number;
+  /** Why sending stopped before every batch was sent (a fatal error, an interruption); keys not sent are in `failed`. */
+  stopped?: string;
 }
 
 export interface PurgeKeysOptions extends PurgeOptions {
   concurrency?: number | undefined;
   /** Called after each batch settles, with the number of keys settled so far. */
   onProgress?: ((settled: number, total: number) => void) | undefined;
+  /**
+   * Stops sending: no batch is started once it aborts; batches in flight settle (give the client its
+   * own signal to cut those short). Unsent keys are reported failed with the abort reason.
+   */
+  stop?: AbortSignal | undefined;
+}
+
+/** Network failures no retry can fix: every later batch would meet the same wall. */
+const FATAL_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EINSECURE',
+]);
+
+/**
+ * Whether a batch's failure will repeat for every batch: the token (401, 403), the service (404, 400:
+ * keys are validated before sending, so a 400 is about the service or account), or a host that cannot
+ * be reached. Rate limits, 5xx and resets are per request.
+ */
+export function isFatalPurgeError(err: unknown): boolean {
+  if (err instanceof FastlyApiError) return [400, 401, 403, 404].includes(err.status);
+  return err instanceof FastlyNetworkError && FATAL_NETWORK_CODES.has(err.networkCode);
 }
 
 function softHeader(soft: boolean | undefined): Record<string, string> {
@@ -108,6 +136,7 @@ export function surrogateKeyProblem(key: unknown): string | undefined {
   if (typeof key !== 'string') return `must be a string, got ${show(key)}`;
   if (key === '') return 'is empty';
   if (/\s/.test(key)) return `${show(key)} contains whitespace (Fastly separates keys by spaces)`;
+  if (/[\u0000-\u001f\u007f]/.test(key)) return `${show(key)} contains a control character (NUL, escape…)`;
   if (Buffer.byteLength(key) > MAX_KEY_BYTES)
     return `is ${Buffer.byteLength(key)} bytes; Fastly ignores keys over ${MAX_KEY_BYTES} bytes`;
   return undefined;
@@ -221,7 +250,9 @@ export function prepareKeys(
 
 /**
  * Bulk surrogate-key purge: duplicates removed, split into batches of 256, sent with bounded
- * concurrency. Never throws for a failed batch: every key ends up in `purgeIds` or in `failed`.
+ * concurrency. The first batch goes alone: if it meets a failure every batch would meet (see
+ * isFatalPurgeError), nothing else is sent; such a failure later stops sending too. Never throws for
+ * a failed batch: every key ends up in `purgeIds` or in `failed` (unsent keys with the reason why).
  */
 export async function purgeKeys(
   client: FastlyClient,
@@ -238,8 +269,17 @@ export async function purgeKeys(
   const purgeIds: Record<string, string> = {};
   const failed: FailedKey[] = [];
   let settled = 0;
-  const concurrency = options.concurrency ?? DEFAULT_PURGE_CONCURRENCY;
-  await mapConcurrent(batches, concurrency, async (batch) => {
+  let fatal: string | undefined;
+  /** Why sending stopped, once it has. */
+  const stopReason = (): string | undefined => {
+    if (fatal !== undefined) return `stopped at a failure every batch would meet: ${fatal}`;
+    if (options.stop?.aborted) {
+      const r: unknown = options.stop.reason;
+      return r instanceof Error ? r.message : 'stopped';
+    }
+    return undefined;
+  };
+  const send = async (batch: string[]) => {
     try {
       const ids = await purgeBatch(client, serviceId, batch, options.soft);
       for (const key of batch) {
@@ -249,18 +289,33 @@ export async function purgeKeys(
       }
     } catch (err) {
       if (!(err instanceof RunFailedError)) throw err;
+      if (isFatalPurgeError(err)) fatal ??= err.message;
       const status = err instanceof FastlyApiError ? err.status : undefined;
       for (const key of batch) failed.push({ key, reason: err.message, ...(status ? { status } : {}) });
     }
     settled += batch.length;
     options.onProgress?.(settled, prepared.keys.length);
-  });
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < batches.length && stopReason() === undefined) await send(batches[next++] as string[]);
+  };
+  if (stopReason() === undefined) await send(batches[next++] as string[]);
+  const concurrency = Math.max(1, options.concurrency ?? DEFAULT_PURGE_CONCURRENCY);
+  await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
+  const reason = stopReason();
+  if (next < batches.length && reason) {
+    for (const batch of batches.slice(next))
+      for (const key of batch) failed.push({ key, reason: `not sent: ${reason}` });
+  }
   return {
     purgeIds,
     failed,
     total: prepared.keys.length,
     duplicatesRemoved: prepared.duplicates,
     batches: batches.length,
+    sent: next,
+    ...(next < batches.length && reason ? { stopped: reason } : {}),
   };
 }
 

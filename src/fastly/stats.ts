@@ -2,6 +2,7 @@ import { InvalidInputError, show } from '../errors.js';
 import type { FastlyClient } from './client.js';
 import { FastlyResponseError } from './errors.js';
 import { STATS_FIELD_NAME } from './fields.js';
+import { validateServiceId } from './purge.js';
 import { resolveWindow, splitWindow, type TimeWindow } from './time.js';
 import { BUCKET_SECONDS } from './types.js';
 import type {
@@ -53,15 +54,16 @@ export interface StatsPage<T> {
   data: T;
 }
 
-const FIELD_NAME = STATS_FIELD_NAME;
-
-function checkField(field: string | undefined): void {
-  if (field !== undefined && !FIELD_NAME.test(field)) {
+/** Checks a field's form and the service ids before any request: nothing may reach a path as `../`. */
+function checkQuery(q: HistoricalQuery): void {
+  if (q.field !== undefined && !STATS_FIELD_NAME.test(q.field)) {
     throw new InvalidInputError(
-      `field: ${show(field)} is not a stats field name; expected e.g. requests or status_5xx`,
+      `field: ${show(q.field)} is not a stats field name; expected e.g. requests or status_5xx`,
       'field',
     );
   }
+  if (q.serviceId !== undefined) validateServiceId(q.serviceId);
+  q.services?.forEach((id, i) => validateServiceId(id, `services[${i}]`));
 }
 
 function envelopeOf(operation: string, body: unknown): { meta: StatsMeta; data: unknown } {
@@ -259,7 +261,7 @@ export async function* historicalPages(
   client: FastlyClient,
   q: HistoricalQuery,
 ): AsyncGenerator<StatsPage<PointsByService>> {
-  checkField(q.field);
+  checkQuery(q);
   const { window, pages } = await prepare(client, q);
   const query = { services: q.serviceId ? undefined : q.services?.join(',') };
   yield* orderedPages(
@@ -310,7 +312,7 @@ export async function* historicalRawPages(
   client: FastlyClient,
   q: HistoricalQuery,
 ): AsyncGenerator<RawStatsPage> {
-  checkField(q.field);
+  checkQuery(q);
   const { window, pages } = await prepare(client, q);
   const query = { services: q.serviceId ? undefined : q.services?.join(',') };
   yield* orderedPages(

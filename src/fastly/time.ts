@@ -97,7 +97,14 @@ export function resolveWindow(
     );
   }
   const size = BUCKET_SECONDS[by];
-  return { from: Math.floor(from / size) * size, to, by };
+  let aligned = Math.floor(from / size) * size;
+  if (by === 'minute') {
+    // "35 days ago" must not become 35 days and 59 s ago by rounding down, nor by the time the request
+    // lands: start from the first whole minute a minute after the retention edge.
+    const earliest = Math.ceil((nowSeconds - MINUTE_RETENTION_SECONDS + 60) / size) * size;
+    aligned = Math.max(aligned, Math.min(earliest, Math.floor((to - 1) / size) * size));
+  }
+  return { from: aligned, to, by };
 }
 
 /** Splits a window into consecutive, non-overlapping sub-windows of at most `maxPoints` buckets. */

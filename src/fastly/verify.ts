@@ -23,6 +23,16 @@ export interface VerifyOptions {
   timeoutMs?: number | undefined;
 }
 
+/**
+ * Where a verification request goes: $KESTRA_FASTLY_EDGE_ENDPOINT when set; else, when the API is the
+ * local simulator (a loopback endpoint), the simulator, which serves the edge too; else the URL's host.
+ */
+export function edgeEndpoint(env: NodeJS.ProcessEnv, apiBaseUrl: string): string | undefined {
+  const explicit = env.KESTRA_FASTLY_EDGE_ENDPOINT?.trim();
+  if (explicit) return explicit;
+  return isLoopbackHost(new URL(apiBaseUrl).hostname) ? apiBaseUrl : undefined;
+}
+
 /** Requests a purged URL with `Fastly-Debug: 1` (and no token) and reports what the cache says. */
 export async function verifyPurge(url: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const target = new URL(url);

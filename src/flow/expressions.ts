@@ -107,6 +107,20 @@ export function hasExpression(value: unknown): boolean {
   return typeof value === 'string' && (value.includes('{{') || value.includes('{%'));
 }
 
+/** Returns why a template string cannot be parsed, or undefined when it parses (nothing is rendered). */
+export function templateProblem(template: string): string | undefined {
+  if (!hasExpression(template)) return undefined;
+  const engine = twig();
+  const single = SINGLE_EXPRESSION.exec(template);
+  const source = single ? `{{ (${single[1]}) | __kf_capture }}` : template;
+  try {
+    engine.twig({ data: source, rethrow: true, autoescape: false });
+    return undefined;
+  } catch (err) {
+    return `cannot parse expression ${JSON.stringify(template)}: ${(err as Error).message}`;
+  }
+}
+
 /** Renders one template string. A string that is one `{{ expr }}` yields the expression's own value (list, number...). */
 export function renderString(
   template: string,

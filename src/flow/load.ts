@@ -2,9 +2,12 @@ import { readFileSync, statSync } from 'node:fs';
 import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { InvalidInputError, show } from '../errors.js';
+import { KNOWN_REGIONS } from '../fastly/regions.js';
+import { parseBy, parseTime, resolveWindow } from '../fastly/time.js';
 import { DEPRECATED_TYPES, FLOWABLES, TASKS, TRIGGERS } from '../tasks/index.js';
 import { describeIssue, type TaskDefinition } from '../tasks/task.js';
-import { hasExpression } from './expressions.js';
+import { parseDuration } from '../duration.js';
+import { hasExpression, templateProblem } from './expressions.js';
 import {
   flowSchema,
   type InputDef,
@@ -147,6 +150,70 @@ function checkProps(
   }
 }
 
+/** Runs a check that throws InvalidInputError; records its message (without the name prefix) at `path`. */
+function attempt(problems: Problems, path: Path, check: () => unknown): void {
+  try {
+    check();
+  } catch (err) {
+    if (!(err instanceof InvalidInputError)) throw err;
+    problems.add(path, err.message.replace(/^[\w.[\]]+: /, ''));
+  }
+}
+
+/** Every template string in a value (nested lists and maps), with its path, checked for syntax. */
+function checkTemplates(value: unknown, path: Path, problems: Problems): void {
+  if (typeof value === 'string') {
+    const problem = templateProblem(value);
+    if (problem) problems.add(path, problem);
+  } else if (Array.isArray(value)) value.forEach((v, i) => checkTemplates(v, [...path, i], problems));
+  else if (typeof value === 'object' && value !== null)
+    for (const [k, v] of Object.entries(value)) checkTemplates(v, [...path, k], problems);
+}
+
+const literal = (v: unknown) => v !== undefined && v !== null && !hasExpression(v);
+
+/**
+ * The checks `run` would otherwise make only when it reaches a task, after earlier tasks (purges,
+ * perhaps) already ran: durations, time expressions, resolutions, regions, template syntax. (Any stats
+ * field name is valid, as in Kestra's plugin: Fastly adds fields.)
+ */
+function checkBeforeRun(
+  type: string,
+  props: Record<string, unknown>,
+  common: Record<string, unknown>,
+  path: Path,
+  problems: Problems,
+): void {
+  const own = Object.fromEntries(Object.entries(props).filter(([k]) => k !== 'then' && k !== 'else'));
+  checkTemplates(own, path, problems);
+  for (const key of ['runIf']) checkTemplates(common[key], [...path, key], problems);
+  if (literal(common.timeout))
+    attempt(problems, [...path, 'timeout'], () => parseDuration(common.timeout, 'timeout'));
+  const retry = common.retry as Record<string, unknown> | undefined;
+  for (const key of ['interval', 'maxInterval', 'minInterval', 'maxDuration']) {
+    if (retry && literal(retry[key]))
+      attempt(problems, [...path, 'retry', key], () => parseDuration(retry[key], key));
+  }
+  if (!type.startsWith('io.kestra.plugin.fastly.stats.')) return;
+  const now = Math.floor(Date.now() / 1000);
+  const before = problems.list.length;
+  for (const key of ['from', 'to'] as const) {
+    if (literal(props[key])) attempt(problems, [...path, key], () => parseTime(props[key], now, key));
+  }
+  if (literal(props.by)) attempt(problems, [...path, 'by'], () => parseBy(props.by));
+  const window = ['from', 'to', 'by'].filter((k) => props[k] !== undefined);
+  if (window.length && window.every((k) => literal(props[k])) && problems.list.length === before) {
+    attempt(problems, [...path, 'from'], () => resolveWindow(props, now));
+  }
+  const region = props.region;
+  if (literal(region) && region !== 'all' && !KNOWN_REGIONS.includes(String(region))) {
+    problems.add(
+      [...path, 'region'],
+      `${show(region)} is not a Fastly region; expected all or one of ${KNOWN_REGIONS.join(', ')}`,
+    );
+  }
+}
+
 interface LoadContext {
   problems: Problems;
   ids: Map<string, string>;
@@ -193,6 +260,7 @@ function loadTasks(list: unknown, path: Path, ctx: LoadContext): TaskNode[] {
     const own = Object.fromEntries(Object.entries(task).filter(([k]) => !TASK_COMMON_KEYS.includes(k)));
     const props = applyPluginDefaults(type, own, ctx.pluginDefaults);
     checkProps(def, props, p, `task '${id}'`, ctx.problems);
+    checkBeforeRun(type, props, task, p, ctx.problems);
     const node: TaskNode = { id, type, def, common: common.data, props };
     if (type === 'io.kestra.plugin.core.flow.If') {
       node.thenTasks = loadTasks(props.then, [...p, 'then'], ctx);
@@ -228,6 +296,7 @@ function loadTriggers(list: unknown, ctx: LoadContext): TriggerNode[] {
       Object.entries(trigger).filter(([k]) => !TRIGGER_COMMON_KEYS.includes(k)),
     );
     checkProps(def, props, p, `trigger '${id}'`, ctx.problems);
+    checkBeforeRun(type as string, props, trigger, p, ctx.problems);
     const stopAfter = Array.isArray(trigger.stopAfter) ? (trigger.stopAfter as string[]) : undefined;
     nodes.push({ id, type: type as string, def, disabled: trigger.disabled === true, stopAfter, props });
   });
@@ -315,13 +384,19 @@ export function parseFlow(text: string, file: string): Flow {
 
 export function loadFlowFile(file: string): Flow {
   let size: number;
+  let folder: boolean;
   try {
-    size = statSync(file).size;
+    const st = statSync(file);
+    size = st.size;
+    folder = st.isDirectory();
   } catch (err) {
     throw new InvalidInputError(
       `${file}: cannot read the flow file (${(err as NodeJS.ErrnoException).code})`,
       file,
     );
+  }
+  if (folder) {
+    throw new InvalidInputError(`${file}: is a folder; expected a flow file (.yml)`, file);
   }
   if (size > MAX_FLOW_BYTES) {
     throw new InvalidInputError(

@@ -15,6 +15,11 @@ export interface TaskContext {
   logger: Logger;
   env: NodeJS.ProcessEnv;
   signal?: AbortSignal | undefined;
+  /**
+   * Asks a long task to stop starting new work while what is in flight settles (a bulk purge stops
+   * sending batches and reports the keys not sent). `signal` cancels in-flight work too.
+   */
+  stop?: AbortSignal | undefined;
   /** Transport settings the runner imposes (timeouts, retries, retry hook). */
   client?: Partial<Omit<FastlyClientOptions, 'token' | 'baseUrl'>> | undefined;
   /** Progress of long operations (bulk purges, paginated stats). */

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,9 +6,10 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { KestraFastlyError } from '../../errors.js';
+import { InvalidInputError, KestraFastlyError } from '../../errors.js';
 import { Masker } from '../../logger.js';
-import { runFlowFile } from './flow.js';
+import { runFlowFile } from '../../flow/run.js';
+import { briefOutputs } from '../summary.js';
 
 /** The package's examples/ folder, found upwards from this module (compiled or bundled). */
 function examplesDir(): string {
@@ -55,6 +56,9 @@ export function registerDemo(program: Command): void {
     .option('--examples <dir>', 'folder of flows to run (default: the package’s examples)')
     .action(async (opts: { examples?: string }) => {
       const examples = opts.examples ?? examplesDir();
+      if (!statSync(examples, { throwIfNoEntry: false })?.isDirectory()) {
+        throw new InvalidInputError(`--examples: ${examples} is not a folder of flows`, '--examples');
+      }
       const { startSimulator, DEMO_SERVICES } = await import('../../simulator/index.js');
       const sim = await startSimulator();
       const receiver = await startReceiver();
@@ -97,7 +101,7 @@ export function registerDemo(program: Command): void {
             if (ex.state === 'FAILED') failed++;
             process.stdout.write(`  ${ex.state}\n`);
             for (const [task, out] of Object.entries(ex.outputs)) {
-              process.stdout.write(`  outputs.${task}: ${masker.maskCredentials(brief(out))}\n`);
+              process.stdout.write(`  outputs.${task}: ${masker.maskCredentials(briefOutputs(out))}\n`);
             }
             if (ex.trigger)
               process.stdout.write(`  trigger: ${masker.maskCredentials(JSON.stringify(ex.trigger))}\n`);
@@ -116,16 +120,6 @@ export function registerDemo(program: Command): void {
       }
       if (failed) process.exitCode = 1;
     });
-}
-
-/** Outputs shortened for a screen: long lists and maps are counted, not printed. */
-function brief(value: unknown): string {
-  const text = JSON.stringify(value, (_k, v: unknown) => {
-    if (Array.isArray(v) && v.length > 3) return `[${v.length} items]`;
-    if (v && typeof v === 'object' && Object.keys(v).length > 6) return `{${Object.keys(v).length} entries}`;
-    return v;
-  });
-  return text.length > 300 ? `${text.slice(0, 299)}…` : text;
 }
 
 /**
@@ -170,7 +164,7 @@ async function serverDemo(examples: string, slack: string[]): Promise<number> {
     });
     const ex = (await started.json()) as { id: string; state: { current: string }; outputs: unknown };
     process.stdout.write(
-      `  POST …/executions/company.cms/purge_articles_on_publish?wait=true → ${ex.state.current}: ${brief(ex.outputs)}\n`,
+      `  POST …/executions/company.cms/purge_articles_on_publish?wait=true → ${ex.state.current}: ${briefOutputs(ex.outputs)}\n`,
     );
     for (const { flow, trigger, props } of server.schedules.triggers()) {
       const next = nextSlot(scheduleProps.parse(props), Date.now());

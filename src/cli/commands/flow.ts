@@ -1,11 +1,13 @@
 import type { Command } from 'commander';
 import { InvalidInputError, type KestraFastlyError, RunFailedError } from '../../errors.js';
-import { type Execution, runFlow } from '../../flow/executor.js';
-import { parseInputFlags, resolveInputs } from '../../flow/inputs.js';
-import { type Flow, loadFlowFile } from '../../flow/load.js';
-import { createLogger, type Level, Masker, parseLevel } from '../../logger.js';
-import { evaluateTrigger, resolveTriggerProps } from '../../flow/trigger.js';
-import { StatsTrigger } from '../../tasks/stats/StatsTrigger.js';
+import type { Execution } from '../../flow/executor.js';
+import { parseInputFlags } from '../../flow/inputs.js';
+import { loadFlowFile } from '../../flow/load.js';
+import { Masker, parseLevel } from '../../logger.js';
+import { runFlowFile } from '../../flow/run.js';
+import { stopSignal } from '../interrupt.js';
+import { checkOutputPath, withOutput, write } from '../output.js';
+import { briefOutputs } from '../summary.js';
 
 interface RunFlags {
   input: string[];
@@ -14,74 +16,6 @@ interface RunFlags {
   logLevel: string;
   jsonLogs?: boolean;
   trigger: boolean;
-}
-
-export interface FlowRunResult {
-  execution?: Execution;
-  /** Set when a trigger was evaluated and did not fire. */
-  notFired?: { trigger: string; value: number | null; message: string };
-}
-
-/**
- * Runs a flow file once. A flow with a StatsTrigger has the trigger evaluated first: the flow runs
- * with `{{ trigger.* }}` when it fires, and not at all when it does not.
- */
-export async function runFlowFile(
-  file: string,
-  opts: {
-    inputs?: Record<string, string>;
-    secretsFile?: string | undefined;
-    logLevel?: Level;
-    jsonLogs?: boolean;
-    useTrigger?: boolean;
-    masker?: Masker;
-  },
-): Promise<FlowRunResult> {
-  const flow: Flow = loadFlowFile(file);
-  const masker = opts.masker ?? new Masker();
-  const log = createLogger({
-    level: opts.logLevel ?? 'INFO',
-    json: opts.jsonLogs,
-    masker,
-    fields: { flow: flow.id },
-  });
-  for (const w of flow.warnings) log.warn(w);
-  const inputs = resolveInputs(flow.inputs, opts.inputs ?? {});
-  let trigger: Record<string, unknown> | undefined;
-  const polling =
-    opts.useTrigger === false
-      ? undefined
-      : flow.triggers.find((t) => !t.disabled && t.type === StatsTrigger.type);
-  if (polling) {
-    const props = resolveTriggerProps(flow, polling, {
-      env: process.env,
-      masker,
-      secretsFile: opts.secretsFile,
-    });
-    const result = await evaluateTrigger(props, { logger: log, env: process.env }, Date.now() / 1000);
-    log.info(
-      `trigger ${polling.id}: ${props.field} ${props.aggregation} = ${result.value} (${props.comparator} ${props.threshold}: ${result.matched ? 'fires' : 'does not fire'})`,
-    );
-    if (!result.matched) {
-      return {
-        notFired: {
-          trigger: polling.id,
-          value: result.value,
-          message: `trigger ${polling.id} did not fire; the flow was not executed`,
-        },
-      };
-    }
-    trigger = result.variables;
-  }
-  const execution = await runFlow(flow, {
-    inputs,
-    trigger,
-    secretsFile: opts.secretsFile,
-    masker,
-    logLevel: opts.logLevel,
-    jsonLogs: opts.jsonLogs,
-  });
-  return { execution };
 }
 
 export function registerFlow(program: Command): void {
@@ -109,6 +43,7 @@ export function registerFlow(program: Command): void {
         jsonLogs: opts.jsonLogs,
         useTrigger: opts.trigger,
         masker,
+        signal: stopSignal,
       });
       const print = (text: string) => process.stdout.write(`${masker.maskCredentials(text)}\n`);
       if (result.notFired) {
@@ -128,7 +63,7 @@ export function registerFlow(program: Command): void {
             `  ${run.taskId} (${run.type.split('.').pop()}) ${run.state} in ${run.durationMs} ms${run.error ? `: ${run.error}` : ''}`,
           );
           if (run.outputs !== undefined && Object.keys(run.outputs as object).length)
-            print(`    outputs: ${summarize(run.outputs)}`);
+            print(`    outputs: ${briefOutputs(run.outputs, 400)}`);
         }
       }
       if (ex.state === 'FAILED') throw executionFailed(ex, masker);
@@ -160,10 +95,10 @@ export function registerFlow(program: Command): void {
     .description('Print the JSON Schema of flow files (for the YAML language server)')
     .option('-o, --output <file>', 'write to a file')
     .action(async (opts: { output?: string }) => {
+      await checkOutputPath(opts.output);
       const { flowJsonSchema } = await import('../../flow/schema.js');
       const text = `${JSON.stringify(flowJsonSchema(), null, 2)}\n`;
-      if (opts.output) (await import('node:fs')).writeFileSync(opts.output, text);
-      else process.stdout.write(text);
+      await withOutput(opts.output, (out) => write(out, text));
     });
 }
 
@@ -174,15 +109,4 @@ export function executionFailed(ex: Execution, masker: Masker): KestraFastlyErro
     `execution ${ex.id} of ${ex.namespace}.${ex.flowId} FAILED${run ? ` at task '${run.taskId}': ${run.error}` : ''}`,
   );
   return run?.errorKind === 'input' ? new InvalidInputError(message) : new RunFailedError(message);
-}
-
-function summarize(outputs: unknown): string {
-  const text = JSON.stringify(outputs, (_k, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 20
-      ? `{… ${Object.keys(v).length} entries}`
-      : Array.isArray(v) && v.length > 20
-        ? `[… ${v.length} items]`
-        : v,
-  );
-  return text.length > 400 ? `${text.slice(0, 399)}…` : text;
 }

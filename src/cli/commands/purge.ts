@@ -2,7 +2,13 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import { purgeAll, purgeKey, purgeKeys, purgeUrl } from '../../fastly/purge.js';
-import { type KeysOutputs, keysOutputs, PurgeIncompleteError } from '../../tasks/purge/outputs.js';
+import {
+  type KeysOutputs,
+  keysOutputs,
+  plural,
+  PurgeIncompleteError,
+  VerifyFailedError,
+} from '../../tasks/purge/outputs.js';
 import {
   type ConnectionOptions,
   intArg,
@@ -10,6 +16,8 @@ import {
   runClientCommand,
   withConnection,
 } from '../context.js';
+import { stopSignal } from '../interrupt.js';
+import { checkOutputPath, withOutput, write } from '../output.js';
 
 interface PurgeFlags extends ConnectionOptions {
   serviceId?: string;
@@ -17,6 +25,7 @@ interface PurgeFlags extends ConnectionOptions {
   verify?: boolean;
   file?: string;
   concurrency?: number;
+  failedKeys?: string;
 }
 
 /** One key per line; blank lines and `#` comments ignored; CRLF tolerated; `-` reads stdin. */
@@ -42,14 +51,40 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function keysSummary(o: KeysOutputs): string {
-  const lines = [`✓ Purged ${o.purged} key(s) in ${o.requests} request(s)`];
-  if (o.duplicatesRemoved) lines.push(`  ${o.duplicatesRemoved} duplicate key(s) removed`);
-  if (o.failed.length) {
-    lines[0] = `✗ Purged ${o.purged} key(s); ${o.failed.length} failed:`;
-    for (const f of o.failed) lines.push(`  ${f.key}\t${f.reason}`);
+/**
+ * The account of a bulk purge for a human. After a partial purge every failed key is listed under
+ * its reason; when nothing was purged the error line alone says why (no 20,000-line echo: --json
+ * and --failed-keys list the keys).
+ */
+export function keysSummary(o: KeysOutputs): string {
+  const dup = o.duplicatesRemoved ? `; ${plural(o.duplicatesRemoved, 'duplicate key')} removed` : '';
+  if (!o.failed.length)
+    return `✓ Purged ${plural(o.purged, 'key')} in ${plural(o.requests, 'request')}${dup}`;
+  if (o.purged === 0) return '';
+  const byReason = new Map<string, string[]>();
+  for (const f of o.failed) {
+    const keys = byReason.get(f.reason) ?? [];
+    keys.push(f.key);
+    byReason.set(f.reason, keys);
+  }
+  const lines = [`✗ Purged ${plural(o.purged, 'key')}; ${o.failed.length} not purged:`];
+  for (const [reason, keys] of byReason) {
+    lines.push(`  ${reason} (${plural(keys.length, 'key')}):`);
+    for (const k of keys) lines.push(`    ${k}`);
   }
   return lines.join('\n');
+}
+
+/** Writes the keys to retry, one per line (empty when none failed), atomically. */
+async function writeFailedKeys(path: string, outputs: KeysOutputs | undefined): Promise<void> {
+  if (!outputs) return;
+  await withOutput(
+    path,
+    (out) => write(out, outputs.failed.map((f) => `${f.key}\n`).join('')),
+    '--failed-keys',
+  );
+  if (outputs.failed.length)
+    process.stderr.write(`${plural(outputs.failed.length, 'key')} to retry written to ${path}\n`);
 }
 
 export function registerPurge(program: Command): void {
@@ -58,7 +93,10 @@ export function registerPurge(program: Command): void {
   withConnection(purge.command('url').argument('<url>', 'absolute http(s) URL to purge'))
     .description('Purge one URL (POST /purge/{url})')
     .option('--soft', 'mark the object stale instead of evicting it')
-    .option('--verify', 'request the URL afterwards with Fastly-Debug: 1 and report X-Cache and Age')
+    .option(
+      '--verify',
+      'request the URL afterwards with Fastly-Debug: 1 and report X-Cache and Age (edge: $KESTRA_FASTLY_EDGE_ENDPOINT, or the simulator when the API endpoint is loopback)',
+    )
     .action(async (url: string, opts: PurgeFlags) => {
       const soft = opts.soft ?? false;
       await runClientCommand(
@@ -66,11 +104,13 @@ export function registerPurge(program: Command): void {
         async (client) => {
           const result = await purgeUrl(client, url, { soft });
           if (!opts.verify) return result;
-          const { verifyPurge } = await import('../../fastly/verify.js');
-          const verification = await verifyPurge(url, {
-            edgeEndpoint: process.env.KESTRA_FASTLY_EDGE_ENDPOINT,
-          });
-          return { ...result, verification };
+          const { edgeEndpoint, verifyPurge } = await import('../../fastly/verify.js');
+          try {
+            const edge = edgeEndpoint(process.env, client.baseUrl);
+            return { ...result, verification: await verifyPurge(url, { edgeEndpoint: edge }) };
+          } catch (err) {
+            throw new VerifyFailedError(result, url, err as Error);
+          }
         },
         (o: { id: string; verification?: { xCache: string | null; age: number | null } }) =>
           `✓ ${soft ? 'Soft-purged' : 'Purged'} ${url} (id: ${o.id})` +
@@ -101,6 +141,7 @@ export function registerPurge(program: Command): void {
       'batches in flight at once (default 40: 10,240 keys per round trip)',
       intArg('--concurrency', 1, 64),
     )
+    .option('--failed-keys <file>', 'write the keys not purged (to retry with --file), one per line')
     .action(async (keys: string[], opts: PurgeFlags) => {
       const all = [...keys, ...(opts.file ? await readKeyFile(opts.file) : [])];
       if (all.length === 0) {
@@ -109,23 +150,35 @@ export function registerPurge(program: Command): void {
           'keys',
         );
       }
+      await checkOutputPath(opts.failedKeys, '--failed-keys');
       const serviceId = resolveServiceId(opts.serviceId);
-      await runClientCommand(
-        opts,
-        async (client, onProgress) => {
-          const outputs = keysOutputs(
-            await purgeKeys(client, serviceId, all, {
-              soft: opts.soft ?? false,
-              concurrency: opts.concurrency,
-              onProgress,
-            }),
-          );
-          if (outputs.failed.length > 0) throw new PurgeIncompleteError(outputs);
-          return outputs;
-        },
-        keysSummary,
-        'Purging keys',
-      );
+      let outputs: KeysOutputs | undefined;
+      try {
+        outputs = await runClientCommand(
+          opts,
+          async (client, onProgress) => {
+            const o = keysOutputs(
+              // Ctrl-C stops sending; the batches in flight settle and are counted.
+              await purgeKeys(client, serviceId, all, {
+                soft: opts.soft ?? false,
+                concurrency: opts.concurrency,
+                onProgress,
+                stop: stopSignal,
+              }),
+            );
+            if (o.failed.length > 0) throw new PurgeIncompleteError(o);
+            return o;
+          },
+          keysSummary,
+          'Purging keys',
+          true,
+        );
+      } catch (err) {
+        outputs = err instanceof PurgeIncompleteError ? err.outputs : undefined;
+        throw err;
+      } finally {
+        if (opts.failedKeys) await writeFailedKeys(opts.failedKeys, outputs);
+      }
     });
 
   withConnection(purge.command('all'))

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
@@ -78,6 +79,12 @@ export function registerServer(program: Command): void {
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1)
         throw new InvalidInputError(`--limit: "${opts.limit}" must be a whole number ≥ 1`, '--limit');
+      if (!statSync(opts.stateDir, { throwIfNoEntry: false })?.isDirectory()) {
+        throw new InvalidInputError(
+          `--state-dir: ${opts.stateDir} is not a folder; expected the --state-dir the server was started with`,
+          '--state-dir',
+        );
+      }
       // The history is appended as executions end; listed by start time, as the dates shown.
       const records = new StateStore(resolve(opts.stateDir))
         .history()

@@ -32,8 +32,12 @@ function syntheticServices(n: number) {
 function rate(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!(n >= 0 && n <= 1))
-    throw new InvalidInputError(`${name}: ${show(v)} is not a fraction; expected a number from 0 to 1`, name);
+  if (!(v.trim() !== '' && n >= 0 && n <= 1)) {
+    throw new InvalidInputError(
+      `${name}: ${show(v)} is not a fraction; expected a number from 0 to 1, e.g. 0.1`,
+      name,
+    );
+  }
   return n;
 }
 

@@ -1,32 +1,41 @@
+import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { historicalPages, historicalRawPages, type PointsByService } from '../../fastly/stats.js';
+import { InvalidInputError, show } from '../../errors.js';
+import { isStatsField } from '../../fastly/fields.js';
+import {
+  historicalPages,
+  historicalRawPages,
+  type PointsByService,
+  type StatsPage,
+} from '../../fastly/stats.js';
 import type { StatsMeta, StatsPoint } from '../../fastly/types.js';
-import { InvalidInputError } from '../../errors.js';
 import { AggregateStats, MonthToDateUsage, Stats, Usage } from '../../tasks/index.js';
 import type { TaskDefinition } from '../../tasks/task.js';
 import {
   type ConnectionOptions,
   clientFrom,
+  connection,
   executeTask,
   intArg,
-  resolveToken,
   withConnection,
 } from '../context.js';
 import {
   CHART_FORMATS,
   type Format,
-  openOutput,
+  FORMATS,
   parseFormat,
   usageRows,
   writePoints,
   writeRows,
 } from '../format.js';
+import { checkOutputPath, withOutput, write } from '../output.js';
 import { startProgress } from '../progress.js';
 import type { Report } from '../report/html.js';
 import { writeRawPoints } from '../transcode.js';
 
 interface StatsFlags extends ConnectionOptions {
   serviceId?: string;
+  allServices?: boolean;
   field?: string;
   from?: string;
   to?: string;
@@ -34,7 +43,7 @@ interface StatsFlags extends ConnectionOptions {
   region?: string;
   services?: string;
   datacenter?: string;
-  format: string;
+  format?: string;
   output?: string;
   chart?: string;
   byService?: boolean;
@@ -48,10 +57,11 @@ function outputFlags(cmd: Command, html = true): Command {
   return cmd
     .option(
       '--format <format>',
-      html ? 'table, csv, ndjson or html (a report with charts)' : 'table, csv or ndjson',
-      'table',
+      html
+        ? 'table, csv, ndjson, json (is --json) or html (a report with charts); default table'
+        : 'table, csv, ndjson or json (is --json); default table',
     )
-    .option('-o, --output <file>', 'write to a file instead of stdout');
+    .option('-o, --output <file>', 'write to a file (replaced only once complete) instead of stdout');
 }
 
 function windowFlags(cmd: Command): Command {
@@ -67,8 +77,17 @@ function windowFlags(cmd: Command): Command {
 
 const list = (v: string | undefined) => v?.split(',').filter(Boolean);
 
-function connection(opts: StatsFlags) {
-  return { apiToken: resolveToken(opts), baseUrl: opts.endpoint };
+/** The checks every stats command makes on its flags before any request. */
+async function prepare(opts: StatsFlags, allowed: readonly Format[] = CHART_FORMATS): Promise<Format> {
+  const format = parseFormat(opts.format, opts.json, allowed);
+  await checkOutputPath(opts.output);
+  return format;
+}
+
+/** A progress bar, unless the result streams to the same terminal the bar would draw on. */
+function progressFor(opts: StatsFlags, format: Format) {
+  const toTerminal = (!opts.output || opts.output === '-') && process.stdout.isTTY;
+  return toTerminal && format !== 'json' && !opts.chart ? undefined : startProgress('Fetching pages');
 }
 
 async function chart(points: PointsByService, field: string): Promise<string> {
@@ -86,38 +105,59 @@ async function chart(points: PointsByService, field: string): Promise<string> {
 async function writeReport(report: Report, output: string | undefined): Promise<void> {
   const { renderReport } = await import('../report/html.js');
   const html = renderReport(report);
-  if (!output || output === '-') {
-    process.stdout.write(html);
-    return;
-  }
-  const { writeAtomic } = await import('../../flow/state.js');
-  try {
-    writeAtomic(output, html);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    throw new InvalidInputError(`--output: cannot write ${output}: ${e.code ?? e.message}`, '--output');
-  }
-  process.stderr.write(`Wrote a report of ${report.sections.length} section(s) to ${output}\n`);
+  await withOutput(output, (out) => write(out, html));
+  if (output && output !== '-')
+    process.stderr.write(`Wrote a report of ${report.sections.length} section(s) to ${output}\n`);
 }
 
-/** Runs a task and prints its outputs: JSON with --json, else rows in the chosen format. */
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/** Runs a task and writes its outputs: JSON with --json / --format json, an HTML report, or rows. */
 async function printTask(
   task: TaskDefinition,
-  props: Record<string, unknown>,
+  props: () => Record<string, unknown>,
   opts: StatsFlags,
-  format: Format,
-  rows: (data: unknown) => Record<string, unknown>[] | StatsPoint[],
-  report?: (outputs: { data: unknown; meta?: StatsMeta }) => Report,
+  rows: (data: unknown) => Record<string, unknown>[],
+  report?: (outputs: { data: unknown; meta?: StatsMeta }) => Promise<Report>,
 ): Promise<void> {
-  const outputs = await executeTask<{ data: unknown; meta?: StatsMeta }>(task, props, opts);
-  if (format === 'html' && report && !opts.json) return writeReport(report(outputs), opts.output);
-  const { out, done } = await openOutput(opts.output);
-  try {
-    if (opts.json) out.write(`${JSON.stringify(outputs, null, 2)}\n`);
-    else await writeRows(rows(outputs.data) as Record<string, unknown>[], format, out);
-  } finally {
-    await done();
+  const format = await prepare(opts, report ? CHART_FORMATS : FORMATS);
+  const outputs = await executeTask<{ data: unknown; meta?: StatsMeta }>(task, props(), opts);
+  if (format === 'html') {
+    if (report) return writeReport(await report(outputs), opts.output);
+    throw new InvalidInputError('--format: "html" is not available for this command', '--format');
   }
+  await withOutput(opts.output, (out) =>
+    format === 'json' ? write(out, json(outputs)) : writeRows(rows(outputs.data), format, out),
+  );
+}
+
+/** `-s` (default $FASTLY_SERVICE_ID), `--services` and `--all-services` pick the services; naming two is refused. */
+function pickServices(opts: StatsFlags): { serviceId?: string; services?: string[] } {
+  const named = [
+    opts.serviceId !== undefined && '--service-id',
+    opts.services !== undefined && '--services',
+    opts.allServices && '--all-services',
+  ].filter(Boolean);
+  if (named.length > 1) {
+    throw new InvalidInputError(
+      `${named[1]}: conflicts with ${named[0]}; give one of --service-id, --services or --all-services`,
+      named[1] as string,
+    );
+  }
+  if (opts.services !== undefined) return { services: list(opts.services) };
+  if (opts.allServices) return {};
+  const serviceId = opts.serviceId ?? (process.env.FASTLY_SERVICE_ID || undefined);
+  return serviceId === undefined ? {} : { serviceId };
+}
+
+async function writePagesOut(
+  pages: AsyncIterable<StatsPage<PointsByService>>,
+  format: Exclude<Format, 'json' | 'html'>,
+  out: Writable,
+  opts: StatsFlags,
+  perService: boolean,
+): Promise<number> {
+  return writePoints(pages, format, out, opts.field, perService);
 }
 
 export function registerStats(program: Command): void {
@@ -126,90 +166,102 @@ export function registerStats(program: Command): void {
     .description('Historical stats and usage (Fastly historical stats API)');
 
   windowFlags(withConnection(stats.command('historical')))
-    .description('Stats of one service or all services, paginated past 200 points')
-    .option('-s, --service-id <id>', 'one service (default: every service)')
+    .description('Stats of one service or many, paginated past 200 points')
+    .option('-s, --service-id <id>', 'one service (default $FASTLY_SERVICE_ID)')
+    .option('--services <ids>', 'comma-separated service IDs instead of one')
+    .option('--all-services', 'every service of the account (ignores $FASTLY_SERVICE_ID)')
     .option('--field <field>', 'only this field, e.g. status_5xx')
-    .option('--services <ids>', 'without --service-id: comma-separated service IDs')
     .option('--chart <field>', 'draw this field over time in the terminal')
-    .option(
-      '--concurrency <n>',
-      'most pages fetched at once (default 64, fewer for large pages)',
-      intArg('--concurrency', 1, 64),
-    )
+    .option('--concurrency <n>', 'pages fetched at once (default 12)', intArg('--concurrency', 1, 64))
     .action(async (opts: StatsFlags) => {
-      const format = parseFormat(opts.format, CHART_FORMATS);
+      const format = await prepare(opts);
+      for (const [flag, field] of [
+        ['--field', opts.field],
+        ['--chart', opts.chart],
+      ] as const) {
+        // A flow may name a field Fastly adds tomorrow; at the prompt a typo is likelier, and costs a request.
+        if (field !== undefined && !isStatsField(field)) {
+          throw new InvalidInputError(
+            `${flag}: ${show(field)} is not a documented stats field; expected e.g. requests, status_5xx, hit_ratio, bandwidth`,
+            flag,
+          );
+        }
+      }
       const query = {
-        serviceId: opts.serviceId,
+        ...pickServices(opts),
         field: opts.field ?? opts.chart,
         from: opts.from,
         to: opts.to,
         by: opts.by,
         region: opts.region,
-        services: list(opts.services),
         datacenter: list(opts.datacenter),
       };
-      if (opts.json) {
-        const outputs = await executeTask(Stats, { ...connection(opts), ...query }, opts, 'Fetching pages');
-        const { out, done } = await openOutput(opts.output);
-        out.write(`${JSON.stringify(outputs, null, 2)}\n`);
-        await done();
+      if (format === 'json') {
+        const outputs = await executeTask(
+          Stats,
+          { ...connection(opts), ...query },
+          { ...opts, json: false },
+          'Fetching pages',
+        );
+        await withOutput(opts.output, (out) => write(out, json(outputs)));
         return;
       }
       if (format === 'html') {
         const { historicalReport } = await import('../report/html.js');
         const progress = startProgress('Fetching pages');
-        const pages = historicalPages(await clientFrom(opts), {
-          ...query,
-          concurrency: opts.concurrency,
-          onProgress: progress?.update,
-        });
-        const report = await historicalReport(pages, { field: opts.field, by: opts.by });
-        progress?.stop();
-        return writeReport(report, opts.output);
-      }
-      const progress = startProgress('Fetching pages');
-      const client = await clientFrom(opts);
-      const pageQuery = { ...query, concurrency: opts.concurrency, onProgress: progress?.update };
-      if (!opts.chart && (format === 'csv' || format === 'ndjson')) {
-        // Streamed page by page, each page's JSON transcoded straight to lines.
-        const pages = historicalRawPages(client, pageQuery);
-        const { out, done } = await openOutput(opts.output);
         try {
-          const rows = await writeRawPoints(pages, format, out);
+          const pages = historicalPages(await clientFrom(opts), {
+            ...query,
+            concurrency: opts.concurrency,
+            onProgress: progress?.update,
+          });
+          const report = await historicalReport(pages, { field: opts.field, by: opts.by });
           progress?.stop();
-          if (opts.output) process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
+          return await writeReport(report, opts.output);
         } finally {
-          await done();
+          progress?.stop();
         }
-        return;
       }
-      const pages = historicalPages(client, pageQuery);
-      if (opts.chart) {
-        const merged: PointsByService = {};
-        for await (const page of pages) {
-          for (const [id, ps] of Object.entries(page.data)) {
-            merged[id] ??= [];
-            merged[id].push(...ps);
-          }
-        }
-        progress?.stop();
-        process.stdout.write(`${await chart(merged, opts.chart)}\n`);
-        return;
-      }
-      // Streamed page by page: a 35-day minute backfill never sits in memory whole.
-      const { out, done } = await openOutput(opts.output);
+      const progress = progressFor(opts, format);
       try {
-        const rows = await writePoints(pages, format, out, opts.field);
+        const client = await clientFrom(opts);
+        const pageQuery = { ...query, concurrency: opts.concurrency, onProgress: progress?.update };
+        if (!opts.chart && (format === 'csv' || format === 'ndjson')) {
+          // Streamed page by page, each page's JSON transcoded straight to lines.
+          const raw = historicalRawPages(client, pageQuery);
+          const rows = await withOutput(opts.output, (out) => writeRawPoints(raw, format, out));
+          progress?.stop();
+          if (opts.output && opts.output !== '-')
+            process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
+          return;
+        }
+        const pages = historicalPages(client, pageQuery);
+        if (opts.chart) {
+          const merged: PointsByService = {};
+          for await (const page of pages) {
+            for (const [id, ps] of Object.entries(page.data)) {
+              merged[id] ??= [];
+              merged[id].push(...ps);
+            }
+          }
+          progress?.stop();
+          process.stdout.write(`${await chart(merged, opts.chart)}\n`);
+          return;
+        }
+        // Streamed page by page: a 35-day minute backfill never sits in memory whole.
+        const rows = await withOutput(opts.output, (out) => writePagesOut(pages, format, out, opts, true));
         progress?.stop();
-        if (opts.output) process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
+        if (opts.output && opts.output !== '-')
+          process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
       } finally {
-        await done();
+        progress?.stop();
       }
     });
 
   windowFlags(withConnection(stats.command('aggregate')))
     .description('Stats summed over all services (/stats/aggregate)')
     .action(async (opts: StatsFlags) => {
+      const format = await prepare(opts);
       const props = {
         ...connection(opts),
         from: opts.from,
@@ -218,16 +270,23 @@ export function registerStats(program: Command): void {
         region: opts.region,
         datacenter: list(opts.datacenter),
       };
-      const { aggregateReport } = await import('../report/html.js');
-      await printTask(
+      const outputs = await executeTask<{ meta: StatsPage<unknown>['meta']; data: StatsPoint[] }>(
         AggregateStats,
         props,
         opts,
-        parseFormat(opts.format, CHART_FORMATS),
-        (data) =>
-          (data as StatsPoint[]).map((p) => ({ time: new Date(p.start_time * 1000).toISOString(), ...p })),
-        (o) => aggregateReport({ meta: o.meta, data: o.data as StatsPoint[] }, { by: opts.by }),
       );
+      if (format === 'html') {
+        const { aggregateReport } = await import('../report/html.js');
+        return writeReport(aggregateReport(outputs, { by: opts.by }), opts.output);
+      }
+      await withOutput(opts.output, async (out) => {
+        if (format === 'json') return write(out, json(outputs));
+        // The same rendering as `historical`, one row per bucket, without a service column.
+        const pages = (async function* () {
+          yield await Promise.resolve({ meta: outputs.meta, data: { aggregate: outputs.data } });
+        })();
+        await writePagesOut(pages, format, out, opts, false);
+      });
     });
 
   outputFlags(withConnection(stats.command('usage')))
@@ -238,15 +297,16 @@ export function registerStats(program: Command): void {
     .option('--region <region>', 'only this region')
     .action(async (opts: StatsFlags) => {
       const byService = opts.byService ?? false;
-      const props = { ...connection(opts), from: opts.from, to: opts.to, region: opts.region, byService };
-      const { usageReport } = await import('../report/html.js');
       await printTask(
         Usage,
-        props,
+        () => ({ ...connection(opts), from: opts.from, to: opts.to, region: opts.region, byService }),
         opts,
-        parseFormat(opts.format, CHART_FORMATS),
         (data) => usageRows(data as Record<string, unknown>, byService),
-        (o) => usageReport({ meta: o.meta, data: o.data as Record<string, unknown> }, byService),
+        async (o) =>
+          (await import('../report/html.js')).usageReport(
+            { meta: o.meta, data: o.data as Record<string, unknown> },
+            byService,
+          ),
       );
     });
 
@@ -256,31 +316,44 @@ export function registerStats(program: Command): void {
     .option('--month <m>', 'month 1-12 (default current UTC month)', intArg('--month', 1, 12))
     .option('--billable-units', 'bandwidth in GB, requests per 10,000')
     .action(async (opts: StatsFlags) => {
-      const props = {
-        ...connection(opts),
-        year: opts.year,
-        month: opts.month,
-        billableUnits: opts.billableUnits ?? false,
-      };
-      await printTask(MonthToDateUsage, props, opts, parseFormat(opts.format), (data) => {
-        const d = data as {
-          services: Record<string, Record<string, unknown>>;
-          total: Record<string, unknown>;
-        };
-        const rows: Record<string, unknown>[] = [];
-        for (const [service, { name, ...regions }] of Object.entries(d.services)) {
-          for (const r of usageRows(regions, false)) rows.push({ service, name, ...r });
-        }
-        for (const r of usageRows(d.total, false)) rows.push({ service: 'TOTAL', name: '', ...r });
-        return rows;
-      });
+      await printTask(
+        MonthToDateUsage,
+        () => ({
+          ...connection(opts),
+          year: opts.year,
+          month: opts.month,
+          billableUnits: opts.billableUnits ?? false,
+        }),
+        opts,
+        (data) => {
+          const d = data as {
+            services: Record<string, Record<string, unknown>>;
+            total: Record<string, unknown>;
+          };
+          const rows: Record<string, unknown>[] = [];
+          for (const [service, { name, ...regions }] of Object.entries(d.services)) {
+            for (const r of usageRows(regions, false)) rows.push({ service, name, ...r });
+          }
+          for (const r of usageRows(d.total, false)) rows.push({ service: 'TOTAL', name: '', ...r });
+          return rows;
+        },
+      );
     });
 
-  withConnection(stats.command('regions'))
+  outputFlags(withConnection(stats.command('regions')), false)
     .description('Region codes accepted by --region (/stats/regions)')
-    .action(async (opts: ConnectionOptions) => {
+    .action(async (opts: StatsFlags) => {
+      const format = await prepare(opts, FORMATS);
       const { getRegions } = await import('../../fastly/stats.js');
       const regions = await getRegions(await clientFrom(opts));
-      process.stdout.write(opts.json ? `${JSON.stringify(regions)}\n` : `${regions.join('\n')}\n`);
+      await withOutput(opts.output, (out) =>
+        format === 'json' || format === 'html'
+          ? write(out, json({ status: 'success', data: regions }))
+          : writeRows(
+              regions.map((region) => ({ region })),
+              format,
+              out,
+            ),
+      );
     });
 }

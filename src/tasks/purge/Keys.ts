@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_PURGE_CONCURRENCY, MAX_KEYS_PER_REQUEST, purgeKeys } from '../../fastly/purge.js';
-import { type KeysOutputs, keysOutputs, PurgeIncompleteError } from './outputs.js';
+import { type KeysOutputs, keysOutputs, plural, PurgeIncompleteError } from './outputs.js';
 import { booleanish, connectionProps, defineTask, listOf, makeClient, numberish } from '../task.js';
 
 export { type KeysOutputs, keysOutputs, PurgeIncompleteError } from './outputs.js';
@@ -48,7 +48,9 @@ tasks:
     purged: 'Number of keys purged.',
     failed: 'Keys not purged, each {key, status, reason}; empty on success.',
     duplicatesRemoved: 'Duplicate keys dropped from the list.',
-    requests: 'Bulk requests needed (batches of at most 256 keys).',
+    requests: 'Bulk requests sent (batches of at most 256 keys).',
+    stopped:
+      'Set when sending stopped early: the failure every batch would meet (bad token, unknown service, unreachable host) or the interruption. Unsent keys are in failed.',
   },
   async run(props, ctx): Promise<KeysOutputs> {
     const client = makeClient(props, ctx);
@@ -56,6 +58,7 @@ tasks:
       soft: props.soft,
       concurrency: props.concurrency,
       onProgress: ctx.onProgress,
+      stop: ctx.stop ?? ctx.signal,
     });
     const outputs = keysOutputs(result);
     ctx.metric?.({ name: 'purged.keys', type: 'counter', value: outputs.purged });
@@ -65,7 +68,7 @@ tasks:
     if (result.failed.length > 0) throw new PurgeIncompleteError(outputs);
     const dup = result.duplicatesRemoved ? ` (${result.duplicatesRemoved} duplicates removed)` : '';
     ctx.logger.info(
-      `${props.soft ? 'Soft-purged' : 'Purged'} ${outputs.purged} keys in ${result.batches} request(s)${dup}`,
+      `${props.soft ? 'Soft-purged' : 'Purged'} ${plural(outputs.purged, 'key')} in ${plural(result.sent, 'request')}${dup}`,
     );
     return outputs;
   },

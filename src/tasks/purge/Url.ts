@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { purgeUrl } from '../../fastly/purge.js';
-import { type VerifyResult, verifyPurge } from '../../fastly/verify.js';
+import { edgeEndpoint, type VerifyResult, verifyPurge } from '../../fastly/verify.js';
+import { VerifyFailedError } from './outputs.js';
 import { booleanish, connectionProps, defineTask, makeClient } from '../task.js';
 
 export default defineTask({
@@ -51,7 +52,11 @@ tasks:
     let verification: VerifyResult | undefined;
     if (props.verify) {
       const absolute = props.url.includes('://') ? props.url : `https://${props.url}`;
-      verification = await verifyPurge(absolute, { edgeEndpoint: ctx.env.KESTRA_FASTLY_EDGE_ENDPOINT });
+      try {
+        verification = await verifyPurge(absolute, { edgeEndpoint: edgeEndpoint(ctx.env, client.baseUrl) });
+      } catch (err) {
+        throw new VerifyFailedError(result, props.url, err as Error);
+      }
       ctx.logger.info(
         `Verified ${props.url}: X-Cache ${verification.xCache ?? '(none)'}, Age ${verification.age ?? '(none)'}`,
       );

@@ -1,5 +1,5 @@
 import { RunFailedError } from '../../errors.js';
-import type { FailedKey, PurgeKeysResult } from '../../fastly/purge.js';
+import type { FailedKey, PurgeKeysResult, PurgeResult } from '../../fastly/purge.js';
 
 // Kept apart from the task definitions (and zod) so that the `purge` command loads neither.
 
@@ -8,8 +8,13 @@ export interface KeysOutputs {
   purged: number;
   failed: FailedKey[];
   duplicatesRemoved: number;
+  /** Bulk requests sent. */
   requests: number;
+  /** Set when sending stopped before every batch was sent: why (a fatal error, an interruption). */
+  stopped?: string;
 }
+
+export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
 export function keysOutputs(result: PurgeKeysResult): KeysOutputs {
   return {
@@ -17,7 +22,8 @@ export function keysOutputs(result: PurgeKeysResult): KeysOutputs {
     purged: Object.keys(result.purgeIds).length,
     failed: result.failed,
     duplicatesRemoved: result.duplicatesRemoved,
-    requests: result.batches,
+    requests: result.sent,
+    ...(result.stopped ? { stopped: result.stopped } : {}),
   };
 }
 
@@ -27,14 +33,33 @@ export class PurgeIncompleteError extends RunFailedError {
   override readonly code: string = 'PURGE_INCOMPLETE';
   constructor(readonly outputs: KeysOutputs) {
     const f = outputs.failed;
+    const total = outputs.purged + f.length;
     const sample = f
       .slice(0, 5)
       .map((k) => k.key)
       .join(', ');
     const reason = f[0]?.reason ?? '';
     super(
-      `purge.Keys: ${outputs.purged} of ${outputs.purged + f.length} keys purged, ${f.length} failed ` +
-        `(${sample}${f.length > 5 ? ', …' : ''}); first cause: ${reason}. Every failed key is listed in outputs.failed`,
+      outputs.stopped
+        ? `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged; sending ${outputs.stopped}. ` +
+            `${plural(f.length, 'key')} not purged, listed in outputs.failed`
+        : `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged, ${f.length} failed ` +
+            `(${sample}${f.length > 5 ? ', …' : ''}); first cause: ${reason}. Every failed key is listed in outputs.failed`,
     );
+  }
+}
+
+/** The purge succeeded but the edge could not be asked afterwards; the purge's outputs travel with the error. */
+export class VerifyFailedError extends RunFailedError {
+  override readonly name: string = 'VerifyFailedError';
+  override readonly code: string = 'PURGE_VERIFY_FAILED';
+  constructor(
+    readonly outputs: PurgeResult,
+    url: string,
+    cause: Error,
+  ) {
+    super(`purge.Url: purged ${url} (purge id ${outputs.id}), but verifying it failed: ${cause.message}`, {
+      cause,
+    });
   }
 }

@@ -1,0 +1,66 @@
+/**
+ * Ctrl-C and SIGTERM for one CLI command. This module owns the process's signal handlers and the
+ * list of terminal clean-ups (a progress bar's hidden cursor, a half-written temp file).
+ *
+ * First signal: clean-ups run and `stopSignal` aborts: commands stop sending, let what is in flight
+ * settle and report what they did (a bulk purge prints its account). Second signal: clean-ups run
+ * and the process exits at once with 128 + the signal number.
+ */
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+type Stoppable = keyof typeof EXIT_CODES;
+
+/** The reason `stopSignal` carries: the command was interrupted by the user or the system. */
+export class InterruptedError extends Error {
+  override readonly name = 'InterruptedError';
+  readonly code = 'EINTERRUPTED';
+  constructor(readonly signal: Stoppable) {
+    super(`interrupted by ${signal}`);
+  }
+  get exitCode(): number {
+    return EXIT_CODES[this.signal];
+  }
+}
+
+const controller = new AbortController();
+/** Aborted by the first SIGINT/SIGTERM, with an InterruptedError as its reason. */
+export const stopSignal: AbortSignal = controller.signal;
+const cleanups = new Set<() => void>();
+
+/** Registers a clean-up to run on a signal or at exit; returns its removal. */
+export function onInterrupt(fn: () => void): () => void {
+  cleanups.add(fn);
+  return () => cleanups.delete(fn);
+}
+
+/** Runs (and forgets) every registered clean-up; each runs at most once. */
+export function runCleanups(): void {
+  for (const fn of [...cleanups]) {
+    cleanups.delete(fn);
+    try {
+      fn();
+    } catch {
+      // A clean-up that fails (stderr closed) must not keep the others from running.
+    }
+  }
+}
+
+let installed = false;
+
+export function installSignalHandlers(): void {
+  if (installed) return;
+  installed = true;
+  const handle = (signal: Stoppable) => {
+    runCleanups();
+    if (controller.signal.aborted) process.exit(EXIT_CODES[signal]);
+    controller.abort(new InterruptedError(signal));
+  };
+  process.on('SIGINT', () => handle('SIGINT'));
+  process.on('SIGTERM', () => handle('SIGTERM'));
+  process.on('exit', runCleanups);
+}
+
+/** The exit code of an interrupted command, or undefined when no signal came. */
+export function interruptedExitCode(): number | undefined {
+  const reason: unknown = controller.signal.reason;
+  return reason instanceof InterruptedError ? reason.exitCode : undefined;
+}

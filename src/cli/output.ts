@@ -1,0 +1,125 @@
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { open, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Writable } from 'node:stream';
+import { InvalidInputError, RunFailedError } from '../errors.js';
+import { onInterrupt, runCleanups } from './interrupt.js';
+
+const REASONS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  EISDIR: 'it is a folder',
+  ENOENT: 'the folder does not exist',
+  ENOTDIR: 'a part of the path is not a folder',
+  EIO: 'input/output error',
+  EFBIG: 'file too large',
+};
+
+function reason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code ? `${code} (${REASONS[code] ?? 'write failed'})` : String((err as Error).message ?? err);
+}
+
+/** A path the user mistyped (exit 2) rather than a device that failed (exit 1). */
+const INPUT_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
+
+/**
+ * Standard output errors, for the whole process: a closed pipe (`| head -1`) ends the command quietly
+ * with 0, as `head` users expect; anything else (a full disk) is one line and exit 1.
+ */
+export function guardStdout(): void {
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    runCleanups();
+    if (err.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`error: cannot write to standard output: ${reason(err)}\n`);
+    process.exit(1);
+  });
+}
+
+/** Writes text, waiting for the stream to drain; rejects if the stream has failed. */
+export async function write(out: Writable, data: string | Buffer): Promise<void> {
+  if (out.errored) throw out.errored;
+  if (!out.write(data)) await once(out, 'drain');
+}
+
+/** Checks, before any request, that `path`'s folder exists and `path` is not a folder (exit 2 if not). */
+export async function checkOutputPath(path: string | undefined, flag = '--output'): Promise<void> {
+  if (!path || path === '-') return;
+  const dir = await stat(dirname(path)).catch(() => undefined);
+  if (!dir?.isDirectory()) {
+    throw new InvalidInputError(
+      `${flag}: cannot write ${path}: the folder ${dirname(path)} does not exist`,
+      flag,
+    );
+  }
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) {
+    throw new InvalidInputError(`${flag}: cannot write ${path}: it is a folder; expected a file path`, flag);
+  }
+}
+
+/**
+ * Runs `fill` with a stream to `path` (or stdout when absent or `-`). A file is written to a temporary
+ * file beside it and renamed over it only when `fill` and every write succeeded: on any failure the
+ * previous file is left byte-identical, and the error says so. Devices and pipes (`/dev/full`,
+ * `/dev/stdout`) are written in place. Errors name `flag`.
+ */
+export async function withOutput<T>(
+  path: string | undefined,
+  fill: (out: Writable) => Promise<T>,
+  flag = '--output',
+): Promise<T> {
+  if (!path || path === '-') return fill(process.stdout);
+  const existing = await stat(path).catch(() => undefined);
+  if (existing?.isDirectory()) {
+    throw new InvalidInputError(`${flag}: cannot write ${path}: it is a folder; expected a file path`, flag);
+  }
+  const inPlace = existing !== undefined && !existing.isFile();
+  const target = inPlace ? path : join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  let stream: WriteStream;
+  try {
+    const handle = await open(target, inPlace ? 'w' : 'wx', existing?.mode ?? 0o644);
+    stream = createWriteStream('', { fd: handle.fd, autoClose: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const message = `${flag}: cannot write ${path}: ${reason(err)}`;
+    throw INPUT_CODES.has(code) ? new InvalidInputError(message, flag) : new RunFailedError(message);
+  }
+  stream.on('error', () => {}); // kept in stream.errored and reported below
+  const removeTemp = () => {
+    stream.destroy();
+    if (!inPlace) unlink(target).catch(() => {});
+  };
+  const removeCleanup = onInterrupt(removeTemp);
+  const unchanged = inPlace ? '' : existing ? `; ${path} was left unchanged` : `; ${path} was not created`;
+  try {
+    let result: T;
+    try {
+      result = await fill(stream);
+    } catch (err) {
+      if (err instanceof Error && unchanged && !stream.errored) err.message += unchanged;
+      throw stream.errored ? writeFailed(flag, path, stream.errored, unchanged) : err;
+    }
+    stream.end();
+    await Promise.race([once(stream, 'close'), once(stream, 'error')]).catch(() => {});
+    if (stream.errored) throw writeFailed(flag, path, stream.errored, unchanged);
+    if (!inPlace) {
+      await rename(target, path).catch((err: unknown) => {
+        throw writeFailed(flag, path, err, unchanged);
+      });
+    }
+    return result;
+  } catch (err) {
+    removeTemp();
+    throw err;
+  } finally {
+    removeCleanup();
+  }
+}
+
+function writeFailed(flag: string, path: string, err: unknown, unchanged: string): RunFailedError {
+  return new RunFailedError(`${flag}: cannot write ${path}: ${reason(err)}${unchanged}`);
+}

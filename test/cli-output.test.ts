@@ -1,0 +1,219 @@
+/** Output in real use: files replaced atomically, closed pipes, full disks, flags and shapes (issue 11). */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { CLI, requests, runCli, SERVICE, SERVICE2, sim, waitForRequests } from './helpers.js';
+
+const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+
+/** Runs a shell pipeline in which `$CLI` is the built CLI; returns the pipeline's status (pipefail) and stderr. */
+function pipeline(
+  script: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['--norc', '--noprofile', '-o', 'pipefail', '-c', script], {
+      // No spaces in either path: word splitting of $CLI suffices.
+      env: { PATH: process.env.PATH ?? '', CLI: `${process.execPath} ${CLI}`, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const PREVIOUS = 'time,requests\nthe previous file, which a failed run must leave alone\n';
+
+test('-o: a failing run (bad input, API failure, Ctrl-C) leaves the previous file byte-identical and says so', async (t) => {
+  const s = await sim(t);
+  const dir = await mkdtemp(join(tmpdir(), 'kf-out-'));
+  const file = join(dir, 'prev.csv');
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
+  await writeFile(file, PREVIOUS);
+
+  const bad = await runCli(['stats', 'historical', '--region', 'mars', '--format', 'csv', '-o', file], env);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.equal(await readFile(file, 'utf8'), PREVIOUS);
+  assert.match(
+    bad.stderr,
+    /^error: --region: "mars" is not a Fastly region.*; .*prev.csv was left unchanged\n$/,
+  );
+
+  // Pages after the first fail: some rows were written to the temporary file, none reach prev.csv.
+  s.setFaults({ rate5xx: 1, paths: ['/stats/service'] });
+  const api = await runCli(
+    [
+      'stats',
+      'historical',
+      '--by',
+      'minute',
+      '--from',
+      '1 day ago',
+      '--format',
+      'csv',
+      '-o',
+      file,
+      '--max-attempts',
+      '1',
+    ],
+    env,
+  );
+  assert.equal(api.code, 1, api.stderr);
+  assert.equal(await readFile(file, 'utf8'), PREVIOUS);
+  assert.match(api.stderr, /^error: .*HTTP 503.*prev.csv was left unchanged\n$/);
+  s.setFaults({});
+
+  const latency = await sim(t, { faults: { latencyMs: 200 } });
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'stats',
+      'historical',
+      '--by',
+      'minute',
+      '--from',
+      '2 days ago',
+      '--format',
+      'csv',
+      '-o',
+      file,
+      '--concurrency',
+      '1',
+    ],
+    { env: { ...env, FASTLY_API_ENDPOINT: latency.url }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await waitForRequests(latency, (p) => p.startsWith('/stats/service/'), 2);
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.equal(await readFile(file, 'utf8'), PREVIOUS);
+  assert.match(stderr, /interrupted by SIGINT/);
+  assert.deepEqual(await readdir(dir), ['prev.csv'], 'no temporary file left behind');
+
+  const ok = await runCli(['stats', 'historical', '--by', 'hour', '--format', 'csv', '-o', file], env);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(await readFile(file, 'utf8'), /^service_id,start_time,/);
+  assert.match(ok.stderr, /^Wrote \d+ points to .*prev.csv\n$/);
+  assert.deepEqual(await readdir(dir), ['prev.csv']);
+});
+
+test('| head -1 ends quietly with 0; /dev/full is one line and exit 1', async (t) => {
+  const s = await sim(t);
+  const dir = await mkdtemp(join(tmpdir(), 'kf-pipe-'));
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
+  const big = '--by minute --from "1 day ago"';
+  for (const cmd of [
+    `stats historical ${big} --format ndjson`,
+    `stats historical ${big} --format csv`,
+    `stats historical ${big} --json`,
+    `stats historical ${big}`,
+    'schema',
+    `executions --state-dir ${q(dir)} --json`,
+  ]) {
+    const r = await pipeline(`$CLI ${cmd} | head -1`, env);
+    assert.equal(r.code, 0, `${cmd} | head -1: exit ${r.code}\n${r.stderr}`);
+    assert.equal(r.stderr, '', `${cmd} | head -1: no error line`);
+    assert.equal(r.stdout.split('\n').length, 2, `${cmd}: one line shown`);
+  }
+  for (const cmd of [
+    `stats historical --by hour -o /dev/full`,
+    `stats historical --by hour --format csv -o /dev/full`,
+    `stats historical --by hour --json > /dev/full`,
+    `stats regions --json > /dev/full`,
+    `schema -o /dev/full`,
+  ]) {
+    const r = await pipeline(`$CLI ${cmd}`, env);
+    assert.equal(r.code, 1, `${cmd}: exit ${r.code}\n${r.stderr}`);
+    assert.match(
+      r.stderr,
+      /^error: [^\n]*ENOSPC \(no space left on the device\)[^\n]*\n$/,
+      `${cmd}: one line\n${r.stderr}`,
+    );
+  }
+});
+
+test('stats: --format json is --json, regions take --format/-o, FASTLY_SERVICE_ID is honoured, tables agree', async (t) => {
+  const s = await sim(t);
+  const dir = await mkdtemp(join(tmpdir(), 'kf-fmt-'));
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
+
+  const regions = await runCli(['stats', 'regions', '--json'], env);
+  assert.equal(regions.code, 0, regions.stderr);
+  const doc = JSON.parse(regions.stdout) as { status: string; data: string[] };
+  assert.equal(doc.status, 'success');
+  assert.ok(doc.data.includes('europe'));
+  const csv = await runCli(['stats', 'regions', '--format', 'csv', '-o', join(dir, 'r.csv')], env);
+  assert.equal(csv.code, 0, csv.stderr);
+  assert.equal(await readFile(join(dir, 'r.csv'), 'utf8'), `region\n${doc.data.join('\n')}\n`);
+  const asFormat = await runCli(['stats', 'regions', '--format', 'json'], env);
+  assert.deepEqual(JSON.parse(asFormat.stdout), doc);
+
+  s.clearLog();
+  const one = await runCli(
+    ['stats', 'historical', '--by', 'hour', '--from', '3 hours ago', '--format', 'json'],
+    env,
+  );
+  assert.equal(one.code, 0, one.stderr);
+  assert.deepEqual(
+    Object.keys((JSON.parse(one.stdout) as { data: object }).data),
+    [SERVICE],
+    'FASTLY_SERVICE_ID is the default -s',
+  );
+  assert.ok(requests(s, `/stats/service/${SERVICE}`).length > 0);
+  const all = await runCli(
+    ['stats', 'historical', '--all-services', '--by', 'hour', '--from', '3 hours ago', '--json'],
+    env,
+  );
+  assert.ok(
+    Object.keys((JSON.parse(all.stdout) as { data: object }).data).includes(SERVICE2),
+    '--all-services overrides it',
+  );
+
+  const hist = await runCli(['stats', 'historical', '--by', 'hour', '--from', '3 hours ago'], env);
+  const agg = await runCli(['stats', 'aggregate', '--by', 'hour', '--from', '3 hours ago'], env);
+  const time = /^\d{4}-\d\d-\d\d \d\d:\d\d {2}/;
+  for (const r of [hist, agg]) {
+    assert.equal(r.code, 0, r.stderr);
+    const [head, first] = r.stdout.split('\n');
+    assert.match(head ?? '', /^time \(UTC\) {7}/);
+    assert.match(first ?? '', time);
+    assert.match(first ?? '', /\d+(\.\d+)? [kMGT]?B\b/, 'bandwidth in units');
+    assert.match(first ?? '', /\d+(\.\d+)?%/, 'hit ratio as a percentage');
+  }
+  const aggCsv = await runCli(
+    ['stats', 'aggregate', '--by', 'hour', '--from', '3 hours ago', '--format', 'csv'],
+    env,
+  );
+  assert.match(aggCsv.stdout, /^start_time,[a-z_,0-9]+\n\d+,/, 'aggregate rows have no service column');
+
+  const debug = await runCli(['stats', 'regions', '--debug'], env);
+  assert.match(debug.stderr, /DEBUG statsRegions → 200 in \d+ ms/);
+});
+
+test('purge url --verify asks the simulator edge; a failed verification still reports the purge', async (t) => {
+  const s = await sim(t);
+  s.seedObject('https://www.example.com/pricing', ['pricing']);
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url };
+  const ok = await runCli(['purge', 'url', 'https://www.example.com/pricing', '--verify', '--json'], env);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal((JSON.parse(ok.stdout) as { verification: { xCache: string } }).verification.xCache, 'MISS');
+  const dead = await runCli(['purge', 'url', 'https://www.example.com/pricing', '--verify'], {
+    ...env,
+    KESTRA_FASTLY_EDGE_ENDPOINT: 'http://127.0.0.1:1',
+  });
+  assert.equal(dead.code, 1);
+  assert.match(dead.stdout, /^✓ Purged https:\/\/www.example.com\/pricing \(id: \S+\)\n$/);
+  assert.match(
+    dead.stderr,
+    /^error: purge.Url: purged https:\/\/www.example.com\/pricing \(purge id \S+\), but verifying it failed: [^\n]+\n$/,
+  );
+});

@@ -1,0 +1,198 @@
+/**
+ * Every command in a real pseudo-terminal (util-linux `script`), as a user runs it: it must exit with
+ * the right code soon after its last request (a hang detector: a progress bar's redraw timer once kept
+ * the process alive for good), restore the cursor, and draw no bar after its result.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Simulator } from '../src/simulator/index.js';
+import { CLI, SERVICE, sim, waitForRequests } from './helpers.js';
+
+const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '../../examples');
+/** Far above any real exit delay; only a hang reaches it. */
+const HANG_MS = 15_000;
+const HIDE = '\x1b[?25l';
+const SHOW = '\x1b[?25h';
+const BAR = /[█░]/g;
+
+const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+
+interface PtyRun {
+  code: number | null;
+  /** Everything the terminal showed (stdout and stderr, as the user saw them). */
+  screen: string;
+  /** Milliseconds from the simulator's last logged request to the process's exit. */
+  afterLastRequest: number | undefined;
+}
+
+/** Runs the CLI in a pseudo-terminal; `input` is typed into it once `typeWhen` resolves. */
+function inPty(
+  s: Simulator | undefined,
+  args: string[],
+  env: Record<string, string>,
+  typed?: { when: Promise<void>; keys: string },
+): Promise<PtyRun> {
+  let lastRequest: number | undefined;
+  if (s) {
+    const record = s.state.record.bind(s.state);
+    s.state.record = (entry) => {
+      record(entry);
+      lastRequest = Date.now();
+    };
+  }
+  const command = `stty cols 120 rows 40; exec ${q(process.execPath)} ${q(CLI)} ${args.map((a) => (a.includes('*') ? a : q(a))).join(' ')}`;
+  const child = spawn('script', ['-qec', command, '/dev/null'], {
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TERM: 'xterm', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let screen = '';
+  child.stdout.on('data', (d) => (screen += d));
+  child.stderr.on('data', (d) => (screen += d));
+  typed?.when.then(
+    () => child.stdin.write(typed.keys),
+    () => {},
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new Error(`hung: kestra-fastly ${args.join(' ')} did not exit within ${HANG_MS * 4} ms\n${screen}`),
+      );
+    }, HANG_MS * 4);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      child.stdin.destroy();
+      resolve({
+        code,
+        screen,
+        afterLastRequest: lastRequest === undefined ? undefined : Date.now() - lastRequest,
+      });
+    });
+  });
+}
+
+function assertTerminalClean(name: string, r: PtyRun, result: RegExp): void {
+  const hidden = r.screen.lastIndexOf(HIDE);
+  if (hidden >= 0) assert.ok(r.screen.lastIndexOf(SHOW) > hidden, `${name}: cursor restored\n${r.screen}`);
+  const at = r.screen.search(result);
+  assert.ok(at >= 0, `${name}: shows its result ${result}\n${r.screen}`);
+  const bars = [...r.screen.matchAll(BAR)];
+  const lastBar = bars.at(-1)?.index ?? -1;
+  assert.ok(lastBar < at, `${name}: no bar drawn after the result\n${JSON.stringify(r.screen.slice(at))}`);
+  if (r.afterLastRequest !== undefined)
+    assert.ok(
+      r.afterLastRequest < HANG_MS,
+      `${name}: exited ${r.afterLastRequest} ms after its last request`,
+    );
+}
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+test('in a pseudo-terminal every command exits with the right code, restores the cursor, draws no bar after its result', async (t) => {
+  const s = await sim(t, { faults: { latencyMs: 100 } });
+  const dir = await mkdtemp(join(tmpdir(), 'kf-pty-'));
+  await writeFile(
+    join(dir, 'bad.yml'),
+    'id: f\nnamespace: a\ntasks:\n  - id: l\n    type: io.kestra.plugin.core.log.Log\n    message: "{{ unclosed "\n',
+  );
+  const env = {
+    FASTLY_API_TOKEN: 'tok',
+    FASTLY_SERVICE_ID: SERVICE,
+    FASTLY_API_ENDPOINT: s.url,
+    SECRET_FASTLY_API_TOKEN: b64('tok'),
+    SECRET_FASTLY_SERVICE_ID: b64(SERVICE),
+  };
+  const keys = Array.from({ length: 5000 }, (_, i) => `k${i}`);
+  const window = ['--from', '1 day ago', '--by', 'hour'];
+  const formats = ['table', 'csv', 'ndjson', 'json'];
+  const statsCommands: [string[], RegExp][] = [
+    [['historical', ...window], /time \(UTC\)|service_id|"start_time"|"data"/],
+    [['aggregate', ...window], /time \(UTC\)|start_time,|"start_time"|"data"/],
+    [['usage', '--from', '2 days ago'], /region|"data"/],
+    [['month-to-date'], /service|"data"/],
+    [['regions'], /region|"data"/],
+  ];
+  const runs: [string, string[], number, RegExp][] = [
+    ['purge url', ['purge', 'url', 'https://www.example.com/'], 0, /Purged https:\/\/www.example.com\//],
+    ['purge key', ['purge', 'key', 'k1'], 0, /Purged key k1/],
+    ['purge keys', ['purge', 'keys', ...keys, '--concurrency', '2'], 0, /Purged 5000 keys in 20 requests/],
+    [
+      'purge keys (unknown service)',
+      ['purge', 'keys', ...keys, '-s', 'NoSuchService1'],
+      1,
+      /error: purge.Keys: 0 of 5000/,
+    ],
+    ['purge all', ['purge', 'all'], 0, /Purged all content/],
+    ...statsCommands.flatMap(([args, result]) =>
+      formats.map(
+        (f) =>
+          [`stats ${args[0]} --format ${f}`, ['stats', ...args, '--format', f], 0, result] as [
+            string,
+            string[],
+            number,
+            RegExp,
+          ],
+      ),
+    ),
+    [
+      'stats historical -o',
+      [
+        'stats',
+        'historical',
+        '--by',
+        'minute',
+        '--from',
+        '1 day ago',
+        '--concurrency',
+        '1',
+        '--format',
+        'csv',
+        '-o',
+        join(dir, 'out.csv'),
+      ],
+      0,
+      /Wrote 1440 points/,
+    ],
+    ['run', ['run', join(EXAMPLES, 'purge_homepage.yml')], 0, /SUCCESS/],
+    ['validate', ['validate', `${EXAMPLES}/*.yml`], 0, /✓ .*purge_homepage.yml/],
+    ['validate (bad flow)', ['validate', join(dir, 'bad.yml')], 2, /error: .*cannot parse expression/],
+    ['schema', ['schema'], 0, /"\$schema"/],
+    ['executions', ['executions', '--state-dir', dir], 0, /no executions yet/],
+    ['demo', ['demo'], 0, /The simulator answered \d+ API requests/],
+  ];
+  // Against an API that answers at once, a bulk purge ends before a lazily loaded bar would exist:
+  // the bar's stop came first, then the bar started and its redraw timer kept the process alive.
+  const fast = await sim(t);
+  for (const n of [256, 4096, 20_000]) {
+    const file = join(dir, `fast-${n}.txt`);
+    await writeFile(file, Array.from({ length: n }, (_, i) => `fast-${i}`).join('\n'));
+    const r = await inPty(fast, ['purge', 'keys', '--file', file], { ...env, FASTLY_API_ENDPOINT: fast.url });
+    assert.equal(r.code, 0, r.screen);
+    assertTerminalClean(`purge keys of ${n} keys, fast API`, r, new RegExp(`Purged ${n} keys`));
+  }
+  for (const [name, args, code, result] of runs) {
+    const r = await inPty(name === 'demo' ? undefined : s, args, env);
+    assert.equal(r.code, code, `${name}: exit ${r.code}\n${r.screen}`);
+    assertTerminalClean(name, r, result);
+  }
+});
+
+test('Ctrl-C in a pseudo-terminal during purge keys: the account, the cursor back, exit 130', async (t) => {
+  const s = await sim(t, { faults: { latencyMs: 200 } });
+  const keys = Array.from({ length: 5000 }, (_, i) => `k${i}`);
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
+  const started = waitForRequests(s, (p) => p === `/service/${SERVICE}/purge`, 2);
+  const r = await inPty(s, ['purge', 'keys', ...keys, '--concurrency', '1'], env, {
+    when: started,
+    keys: '\x03',
+  });
+  assert.equal(r.code, 130, r.screen);
+  assertTerminalClean('purge keys + Ctrl-C', r, /✗ Purged \d+ keys; \d+ not purged/);
+  assert.match(r.screen, /error: purge.Keys: \d+ of 5000 keys purged; sending interrupted by SIGINT/);
+});

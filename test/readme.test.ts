@@ -1,0 +1,175 @@
+/**
+ * The README is executable: every fenced `sh` block runs here, in order, as one shell session in a
+ * scratch folder, against a simulator. What the harness changes is listed in README.md
+ * ("Development") and in `substitute` below; nothing else is rewritten.
+ */
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { CLI, sim } from './helpers.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TOKEN = 'readme-token';
+/** A hang detector, not a benchmark: no README command comes near it. */
+const DEADLINE_MS = 300_000;
+
+/** The fenced sh/bash/shell blocks of a Markdown text, each as its list of command lines. */
+export function shellBlocks(markdown: string): string[][] {
+  const blocks: string[][] = [];
+  const fence = /^```(sh|bash|shell)\s*\n([\s\S]*?)^```/gm;
+  for (const m of markdown.matchAll(fence)) {
+    const lines: string[] = [];
+    let pending = '';
+    for (const raw of (m[2] ?? '').split('\n')) {
+      const line = pending + raw;
+      if (line.endsWith('\\')) {
+        pending = `${line.slice(0, -1)} `;
+        continue;
+      }
+      pending = '';
+      if (line.trim() && !line.trim().startsWith('#')) lines.push(line.trim());
+    }
+    blocks.push(lines);
+  }
+  return blocks;
+}
+
+/** The harness's only rewrites (README.md, "Development", says the same). */
+function substitute(line: string, port: number): string | undefined {
+  let l = line.replaceAll('…', TOKEN).replaceAll('8787', String(port));
+  l = l.replace(/^npm ci && /, '');
+  if (/^npm test\b/.test(l)) return undefined;
+  return l.replace(/^npm run demo\b/, 'kestra-fastly demo');
+}
+
+/** A command that runs until interrupted, and the line it prints once ready. */
+const LONG_RUNNING: [RegExp, RegExp][] = [
+  [/^kestra-fastly simulator\b/, /listening on/],
+  [/^kestra-fastly server\b/, /HTTP API on/],
+];
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+interface Run {
+  code: number | null;
+  output: string;
+}
+
+function shell(
+  line: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; done: Promise<Run> } {
+  const child = spawn('bash', ['--norc', '--noprofile', '-o', 'pipefail', '-c', line], {
+    cwd,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  const done = new Promise<Run>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`README command still running after ${DEADLINE_MS} ms: ${line}\n${output}`));
+    }, DEADLINE_MS);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+  done.catch(() => {});
+  return { child, done };
+}
+
+/** Resolves once `pattern` appears in the child's output; rejects if the child ends first. */
+function ready(child: ChildProcess, run: Promise<Run>, pattern: RegExp, line: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const check = (d: Buffer) => {
+      seen += d.toString();
+      if (pattern.test(seen)) resolve();
+    };
+    child.stdout?.on('data', check);
+    child.stderr?.on('data', check);
+    run.then(
+      (r) => reject(new Error(`${line}: ended (exit ${r.code}) before it was ready:\n${r.output}`)),
+      reject,
+    );
+  });
+}
+
+test('every fenced shell command in README.md runs against the simulator and exits 0', async (t) => {
+  const blocks = shellBlocks(await readFile(join(ROOT, 'README.md'), 'utf8'));
+  assert.ok(blocks.flat().length >= 20, 'the README has its commands');
+  const s = await sim(t);
+  const dir = await mkdtemp(join(tmpdir(), 'kf-readme-'));
+  await symlink(join(ROOT, 'examples'), join(dir, 'examples'));
+  const bin = join(dir, '.bin');
+  await mkdir(bin);
+  await writeFile(join(bin, 'kestra-fastly'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
+  await chmod(join(bin, 'kestra-fastly'), 0o755);
+  const env: NodeJS.ProcessEnv = {
+    PATH: `${bin}:${process.env.PATH ?? ''}`,
+    HOME: process.env.HOME ?? dir,
+    FASTLY_API_ENDPOINT: s.url,
+  };
+  let ran = 0;
+  for (const block of blocks) {
+    const port = await freePort();
+    const background: { child: ChildProcess; done: Promise<Run>; line: string }[] = [];
+    const before = { ...env };
+    try {
+      for (const original of block) {
+        const line = substitute(original, port);
+        if (line === undefined) continue;
+        if (line.startsWith('export ')) {
+          // `export A=x B=y  # comment`: plain values, as the README writes them.
+          for (const [, name, value] of line.replace(/\s#.*$/, '').matchAll(/([A-Z_][A-Z0-9_]*)=(\S*)/g))
+            env[name as string] = value;
+          continue;
+        }
+        ran++;
+        const long = LONG_RUNNING.find(([cmd]) => cmd.test(line));
+        const run = shell(line, dir, env);
+        if (long) {
+          await ready(run.child, run.done, long[1], line);
+          background.push({ ...run, line });
+          continue;
+        }
+        const r = await run.done;
+        assert.equal(r.code, 0, `README command failed (exit ${r.code}): ${original}\n${r.output}`);
+        assert.ok(!/^\s+at .*\(.*:\d+:\d+\)$/m.test(r.output), `no stack trace: ${original}\n${r.output}`);
+      }
+    } finally {
+      for (const b of background) b.child.kill('SIGINT');
+    }
+    // What a block exported for the server or simulator it started goes with them.
+    if (background.length) for (const k of Object.keys(env)) env[k] = before[k];
+    for (const b of background) {
+      const r = await b.done;
+      assert.equal(
+        r.code,
+        0,
+        `README command did not stop cleanly on SIGINT (exit ${r.code}): ${b.line}\n${r.output}`,
+      );
+    }
+  }
+  assert.ok(ran >= 20, `ran ${ran} README commands`);
+  // The files the README's commands write are there and whole.
+  assert.match(await readFile(join(dir, 'backfill.csv'), 'utf8'), /^service_id,start_time,/);
+  assert.equal(await readFile(join(dir, 'retry.txt'), 'utf8'), '');
+  JSON.parse(await readFile(join(dir, 'kestra-fastly.schema.json'), 'utf8'));
+});
