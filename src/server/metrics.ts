@@ -69,7 +69,10 @@ export class ServerMetrics {
   });
   readonly rateLimitRemaining = new Gauge({
     name: 'kestra_fastly_api_ratelimit_remaining',
-    help: 'Fastly-RateLimit-Remaining of the latest answer that carried it',
+    // Labelled so that nothing is exposed until an answer has carried the header: an unlabelled
+    // gauge reads 0 from the start, which a `remaining < N` alert would take for exhaustion.
+    help: 'Fastly-RateLimit-Remaining of the latest answer to this operation that carried it',
+    labelNames: ['operation'],
     registers: [this.registry],
   });
   readonly executions = new Counter({
@@ -108,7 +111,8 @@ export class ServerMetrics {
     this.apiRequests.inc({ operation: e.operation, status: String(e.status) });
     this.apiDuration.observe({ operation: e.operation }, e.durationMs / 1000);
     if (e.attempt > 1) this.apiRetries.inc({ operation: e.operation });
-    if (e.rateLimit?.remaining !== undefined) this.rateLimitRemaining.set(e.rateLimit.remaining);
+    if (e.rateLimit?.remaining !== undefined)
+      this.rateLimitRemaining.set({ operation: e.operation }, e.rateLimit.remaining);
   }
 
   #trigger(e: TriggerEvaluationEvent): void {
