@@ -12,7 +12,7 @@ import {
   type TokenScope,
 } from './errors.js';
 import { type ApiAttemptEvent, apiAttempts } from './observe.js';
-import { HttpTransport, type Transport, TransportError } from './transport.js';
+import { sharedTransport, type Transport, TransportError } from './transport.js';
 
 export const DEFAULT_ENDPOINT = 'https://api.fastly.com';
 
@@ -73,7 +73,7 @@ export interface FastlyClientOptions {
   timeoutMs?: number | undefined;
   retry?: Partial<RetryOptions> | undefined;
   signal?: AbortSignal | undefined;
-  /** Where requests go; default: a keep-alive `node:http(s)` transport owned by this client. */
+  /** Where requests go; default: the process's keep-alive `node:http(s)` pool, shared by every client. */
   transport?: Transport | undefined;
   onRetry?: RetryHook | undefined;
   /** Source of jitter; replace for deterministic tests. */
@@ -274,9 +274,9 @@ export class FastlyClient {
     return `FastlyClient { baseUrl: '${this.baseUrl}' }`;
   }
 
-  /** The transport, created on first use so that constructing a client opens and loads nothing. */
+  /** The transport, taken on first use so that constructing a client opens and loads nothing. */
   get transport(): Transport {
-    this.#transport ??= new HttpTransport();
+    this.#transport ??= sharedTransport();
     return this.#transport;
   }
 

@@ -186,3 +186,15 @@ function describe(e: NodeJS.ErrnoException): string {
       return e.message || 'network error';
   }
 }
+
+let shared: HttpTransport | undefined;
+
+/**
+ * The process's keep-alive pool, created on the first request (importing creates nothing). Clients
+ * without a transport of their own share it: a server makes a client per task run and per trigger
+ * evaluation, and a pool per client would leave each one's idle sockets open behind it.
+ */
+export function sharedTransport(): HttpTransport {
+  shared ??= new HttpTransport();
+  return shared;
+}
