@@ -150,25 +150,31 @@ function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): P
 
 /**
  * Inflates into one buffer of the size the gzip trailer announces (ISIZE), so a large stats page
- * costs one allocation and no copy; a wrong ISIZE only costs more pieces.
+ * costs one allocation and no copy; a wrong ISIZE only costs more pieces. On the thread pool: the
+ * event loop decodes other pages meanwhile.
  */
 async function gunzip(body: Buffer): Promise<Buffer> {
   const zlib = await import('node:zlib');
   const announced = body.length >= 18 ? body.readUInt32LE(body.length - 4) : 0;
-  try {
-    return zlib.gunzipSync(body, {
-      chunkSize: Math.min(Math.max(announced + 1, 16 * 1024), 256 * 1024 * 1024),
-    });
-  } catch (err) {
-    const truncated = (err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR';
-    throw new TransportError(
-      truncated ? 'TRUNCATED' : 'BAD_ENCODING',
-      truncated
-        ? 'the gzipped response body was cut off'
-        : `the gzipped response body is corrupt: ${(err as Error).message}`,
-      { cause: err },
+  return new Promise((resolve, reject) => {
+    zlib.gunzip(
+      body,
+      { chunkSize: Math.min(Math.max(announced + 1, 16 * 1024), 256 * 1024 * 1024) },
+      (err, inflated) => {
+        if (!err) return resolve(inflated);
+        const truncated = (err as NodeJS.ErrnoException).code === 'Z_BUF_ERROR';
+        reject(
+          new TransportError(
+            truncated ? 'TRUNCATED' : 'BAD_ENCODING',
+            truncated
+              ? 'the gzipped response body was cut off'
+              : `the gzipped response body is corrupt: ${err.message}`,
+            { cause: err },
+          ),
+        );
+      },
     );
-  }
+  });
 }
 
 function describe(e: NodeJS.ErrnoException): string {

@@ -240,7 +240,9 @@ export class Simulator {
   }
 
   #finish(res: ServerResponse, req: SimRequest, reply: SimReply): void {
-    const zipped = acceptsGzip(req) && bodyText(reply) !== '';
+    // Serialized once here: a minute stats page of full points is ~700 KB of JSON.
+    const body = bodyText(reply);
+    const zipped = acceptsGzip(req) && body !== '';
     this.state.record({
       method: req.method,
       path: req.path,
@@ -250,13 +252,12 @@ export class Simulator {
       ...reply.log,
       ...(zipped ? { gzip: true } : {}),
     });
-    this.#send(res, reply, req);
+    this.#send(res, reply, req, body);
   }
 
   /** Answers gzip when the request asks for it, as the real API does (fastly-js asks). */
-  #send(res: ServerResponse, reply: SimReply, req?: SimRequest): void {
+  #send(res: ServerResponse, reply: SimReply, req?: SimRequest, body = bodyText(reply)): void {
     const headers: Record<string, string> = { ...reply.headers };
-    const body = bodyText(reply);
     if (reply.contentType !== null) headers['content-type'] = reply.contentType ?? 'application/json';
     headers.vary = 'Accept-Encoding';
     const answer = (bytes: Buffer) => {

@@ -80,7 +80,14 @@ function dailyShape(t: number): number {
   return 1 + 0.45 * Math.sin((2 * Math.PI * (hour - 9)) / 24);
 }
 
-const ZERO_FIELDS = Object.fromEntries(STATS_FIELDS.map((f) => [f, 0])) as Record<string, number>;
+/**
+ * A point with every stats field at 0, in STATS_FIELDS order. Generated once so that all points share
+ * one hidden class with in-object fields and are built and serialized on V8's fast paths: spreading a
+ * 185-key object per point cost ~6× more, and in benchmarks the simulator shares the machine's cores
+ * with the clients it serves.
+ */
+// eslint-disable-next-line @typescript-eslint/no-implied-eval
+const ZeroPoint = new Function(STATS_FIELDS.map((f) => `this[${JSON.stringify(f)}] = 0;`).join('\n')) as unknown as new () => Record<string, number>;
 
 /** A deterministic, plausible point for one service, bucket and region. */
 export function syntheticPoint(
@@ -109,77 +116,75 @@ export function syntheticPoint(
   const s2 = requests - s3 - s4 - s5;
   const bodyBytes = requests * 18_000;
   const headerBytes = requests * 450;
-  const p: Record<string, number> = {
-    ...ZERO_FIELDS,
-    requests,
-    edge_requests: requests,
-    hits,
-    miss,
-    pass,
-    edge_hit_requests: hits,
-    edge_miss_requests: miss + pass,
-    hit_ratio: hits + miss > 0 ? hits / (hits + miss) : 0,
-    hits_time: Number((hits * 0.0004).toFixed(4)),
-    miss_time: Number((miss * 0.08).toFixed(4)),
-    origin_fetches: miss + pass,
-    status_2xx: s2,
-    status_200: Math.round(s2 * 0.96),
-    status_204: Math.round(s2 * 0.01),
-    status_206: s2 - Math.round(s2 * 0.96) - Math.round(s2 * 0.01),
-    status_3xx: s3,
-    status_301: Math.round(s3 * 0.2),
-    status_302: Math.round(s3 * 0.1),
-    status_304: s3 - Math.round(s3 * 0.2) - Math.round(s3 * 0.1),
-    status_4xx: s4,
-    status_404: Math.round(s4 * 0.8),
-    status_403: s4 - Math.round(s4 * 0.8),
-    status_5xx: s5,
-    status_503: s5,
-    errors: s5,
-    resp_body_bytes: bodyBytes,
-    body_size: bodyBytes,
-    edge_resp_body_bytes: bodyBytes,
-    resp_header_bytes: headerBytes,
-    header_size: headerBytes,
-    edge_resp_header_bytes: headerBytes,
-    hit_resp_body_bytes: hits * 18_000,
-    edge_hit_resp_body_bytes: hits * 18_000,
-    edge_hit_resp_header_bytes: hits * 450,
-    edge_miss_resp_body_bytes: (miss + pass) * 18_000,
-    edge_miss_resp_header_bytes: (miss + pass) * 450,
-    origin_cache_fetches: miss,
-    origin_cache_fetch_resp_body_bytes: miss * 18_000,
-    origin_cache_fetch_resp_header_bytes: miss * 380,
-    origin_fetch_resp_body_bytes: (miss + pass) * 18_000,
-    origin_fetch_resp_header_bytes: (miss + pass) * 380,
-    origin_fetch_header_bytes: (miss + pass) * 700,
-    miss_resp_body_bytes: miss * 18_000,
-    pass_resp_body_bytes: pass * 18_000,
-    req_header_bytes: requests * 600,
-    bereq_header_bytes: (miss + pass) * 700,
-    // Legacy names Fastly still sends, equal to the newer fields in every recorded response.
-    orig_req_header_size: (miss + pass) * 700,
-    orig_req_body_size: 0,
-    orig_resp_header_size: requests * 600,
-    orig_resp_body_size: 0,
-    blacklist: 0,
-    bandwidth: bodyBytes + headerBytes + (miss + pass) * 700,
-    tls: Math.round(requests * 0.98),
-    tls_v13: Math.round(requests * 0.7),
-    tls_v12: Math.round(requests * 0.98) - Math.round(requests * 0.7),
-    http2: Math.round(requests * 0.6),
-    http3: Math.round(requests * 0.1),
-    ipv6: Math.round(requests * 0.2),
-    object_size_10k: Math.round(requests * 0.5),
-    object_size_100k: requests - Math.round(requests * 0.5),
-    recv_sub_count: requests,
-    deliver_sub_count: requests,
-    hash_sub_count: requests,
-    hit_sub_count: hits,
-    miss_sub_count: miss,
-    pass_sub_count: pass,
-    fetch_sub_count: miss + pass,
-  };
+  const p = new ZeroPoint();
+  p.requests = requests;
+  p.edge_requests = requests;
+  p.hits = hits;
+  p.miss = miss;
+  p.pass = pass;
+  p.edge_hit_requests = hits;
+  p.edge_miss_requests = miss + pass;
+  p.hit_ratio = hits + miss > 0 ? hits / (hits + miss) : 0;
+  p.hits_time = Number((hits * 0.0004).toFixed(4));
+  p.miss_time = Number((miss * 0.08).toFixed(4));
+  p.origin_fetches = miss + pass;
+  p.status_2xx = s2;
+  p.status_200 = Math.round(s2 * 0.96);
+  p.status_204 = Math.round(s2 * 0.01);
+  p.status_206 = s2 - Math.round(s2 * 0.96) - Math.round(s2 * 0.01);
+  p.status_3xx = s3;
+  p.status_301 = Math.round(s3 * 0.2);
+  p.status_302 = Math.round(s3 * 0.1);
+  p.status_304 = s3 - Math.round(s3 * 0.2) - Math.round(s3 * 0.1);
+  p.status_4xx = s4;
+  p.status_404 = Math.round(s4 * 0.8);
+  p.status_403 = s4 - Math.round(s4 * 0.8);
+  p.status_5xx = s5;
+  p.status_503 = s5;
+  p.errors = s5;
+  p.resp_body_bytes = bodyBytes;
+  p.body_size = bodyBytes;
+  p.edge_resp_body_bytes = bodyBytes;
+  p.resp_header_bytes = headerBytes;
+  p.header_size = headerBytes;
+  p.edge_resp_header_bytes = headerBytes;
+  p.hit_resp_body_bytes = hits * 18_000;
+  p.edge_hit_resp_body_bytes = hits * 18_000;
+  p.edge_hit_resp_header_bytes = hits * 450;
+  p.edge_miss_resp_body_bytes = (miss + pass) * 18_000;
+  p.edge_miss_resp_header_bytes = (miss + pass) * 450;
+  p.origin_cache_fetches = miss;
+  p.origin_cache_fetch_resp_body_bytes = miss * 18_000;
+  p.origin_cache_fetch_resp_header_bytes = miss * 380;
+  p.origin_fetch_resp_body_bytes = (miss + pass) * 18_000;
+  p.origin_fetch_resp_header_bytes = (miss + pass) * 380;
+  p.origin_fetch_header_bytes = (miss + pass) * 700;
+  p.miss_resp_body_bytes = miss * 18_000;
+  p.pass_resp_body_bytes = pass * 18_000;
+  p.req_header_bytes = requests * 600;
+  p.bereq_header_bytes = (miss + pass) * 700;
+  // Legacy names Fastly still sends, equal to the newer fields in every recorded response.
+  p.orig_req_header_size = (miss + pass) * 700;
+  p.orig_req_body_size = 0;
+  p.orig_resp_header_size = requests * 600;
+  p.orig_resp_body_size = 0;
+  p.blacklist = 0;
+  p.bandwidth = bodyBytes + headerBytes + (miss + pass) * 700;
+  p.tls = Math.round(requests * 0.98);
+  p.tls_v13 = Math.round(requests * 0.7);
+  p.tls_v12 = Math.round(requests * 0.98) - Math.round(requests * 0.7);
+  p.http2 = Math.round(requests * 0.6);
+  p.http3 = Math.round(requests * 0.1);
+  p.ipv6 = Math.round(requests * 0.2);
+  p.object_size_10k = Math.round(requests * 0.5);
+  p.object_size_100k = requests - Math.round(requests * 0.5);
+  p.recv_sub_count = requests;
+  p.deliver_sub_count = requests;
+  p.hash_sub_count = requests;
+  p.hit_sub_count = hits;
+  p.miss_sub_count = miss;
+  p.pass_sub_count = pass;
+  p.fetch_sub_count = miss + pass;
   for (const sc of scenarios) {
     if (sc.serviceId && sc.serviceId !== serviceId) continue;
     const overlap = Math.min(start + size, sc.to) - Math.max(start, sc.from);
@@ -199,10 +204,12 @@ function servicePoints(
   return w.buckets.map((start) => {
     const p = syntheticPoint(serviceId, start, size, w.region, state.scenarios);
     if (field) return { service_id: serviceId, start_time: start, [field]: p[field] ?? null };
-    if (!state.pointFields) return { ...p, service_id: serviceId, start_time: start };
-    const only: Record<string, unknown> = {};
-    for (const f of state.pointFields) only[f] = p[f] ?? null;
-    return { ...only, service_id: serviceId, start_time: start };
+    // Appended to the fresh point rather than spread into a copy (its fields keep their order).
+    const point: Record<string, unknown> = state.pointFields ? {} : p;
+    if (state.pointFields) for (const f of state.pointFields) point[f] = p[f] ?? null;
+    point.service_id = serviceId;
+    point.start_time = start;
+    return point;
   });
 }
 
