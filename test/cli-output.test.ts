@@ -101,7 +101,10 @@ test('-o: a failing run (bad input, API failure, Ctrl-C) leaves the previous fil
 
   const ok = await runCli(['stats', 'historical', '--by', 'hour', '--format', 'csv', '-o', file], env);
   assert.equal(ok.code, 0, ok.stderr);
-  assert.match(await readFile(file, 'utf8'), /^service_id,start_time,/);
+  assert.match(
+    await readFile(file, 'utf8'),
+    /^service_id,start_time,time,.*\n[^,]+,\d+,\d{4}-\d\d-\d\dT\d\d:00:00Z,/,
+  );
   assert.match(ok.stderr, /^Wrote \d+ points to .*prev.csv\n$/);
   assert.deepEqual(await readdir(dir), ['prev.csv']);
 });
@@ -193,7 +196,11 @@ test('stats: --format json is --json, regions take --format/-o, FASTLY_SERVICE_I
     ['stats', 'aggregate', '--by', 'hour', '--from', '3 hours ago', '--format', 'csv'],
     env,
   );
-  assert.match(aggCsv.stdout, /^start_time,[a-z_,0-9]+\n\d+,/, 'aggregate rows have no service column');
+  assert.match(
+    aggCsv.stdout,
+    /^start_time,time,[a-z_,0-9]+\n\d+,\d{4}-\d\d-\d\dT\d\d:00:00Z,/,
+    'aggregate rows have no service column',
+  );
 
   const debug = await runCli(['stats', 'regions', '--debug'], env);
   assert.match(debug.stderr, /DEBUG statsRegions → 200 in \d+ ms/);

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { spawn } from 'node:child_process';
+import { keysSummary } from '../src/cli/commands/purge.js';
 import { CLI, requests, runCli, SERVICE, sim, waitForRequests } from './helpers.js';
 
 test('purge keys --file with 1,000 keys: 4 bulk requests, --json maps every key', async (t) => {
@@ -159,9 +160,13 @@ test('SIGINT during purge keys: stops sending, waits for batches in flight, prin
   const s = await sim(t, { faults: { latencyMs: 150 } });
   const dir = await mkdtemp(join(tmpdir(), 'kf-sigint-'));
   await writeFile(join(dir, 'keys.txt'), manyKeys(20_000));
-  const failedFile = join(dir, 'retry.txt');
-  for (const json of [true, false]) {
+  for (const [json, withFile] of [
+    [true, true],
+    [false, true],
+    [false, false],
+  ]) {
     s.clearLog();
+    const failedFile = join(dir, `retry-${json}-${withFile}.txt`);
     const child = spawn(
       process.execPath,
       [
@@ -172,8 +177,7 @@ test('SIGINT during purge keys: stops sending, waits for batches in flight, prin
         join(dir, 'keys.txt'),
         '--concurrency',
         '2',
-        '--failed-keys',
-        failedFile,
+        ...(withFile ? ['--failed-keys', failedFile] : []),
         ...(json ? ['--json'] : []),
       ],
       {
@@ -196,9 +200,23 @@ test('SIGINT during purge keys: stops sending, waits for batches in flight, prin
     assert.equal(await exited, 130, stderr);
     const sent = requests(s, `/service/${SERVICE}/purge`).length;
     assert.ok(sent >= 3 && sent < 79, `${sent} batches sent of 79`);
-    const retry = (await readFile(failedFile, 'utf8')).split('\n').filter(Boolean);
-    assert.equal(retry.length, 20_000 - sent * 256, 'every batch sent was answered and counted');
+    const unsent = 20_000 - sent * 256;
     assert.match(stderr, /interrupted by SIGINT/);
+    if (!withFile) {
+      // Without a file the keys to retry are listed, one a line, under their reason.
+      const listed = stdout.split('\n').filter((l) => l.startsWith('    article-'));
+      assert.equal(listed.length, unsent, 'every batch sent was answered and counted');
+      assert.match(
+        stdout,
+        new RegExp(`^✗ Purged ${sent * 256} keys; ${unsent} not purged:\\n  not sent: interrupted by SIGINT`),
+      );
+      continue;
+    }
+    const retry = (await readFile(failedFile, 'utf8')).split('\n').filter(Boolean);
+    assert.equal(retry.length, unsent, 'every batch sent was answered and counted');
+    // The file holds the keys: the terminal gets their count and the file's name, not 19,000 lines.
+    assert.ok(stderr.includes(`${unsent} keys to retry written to ${failedFile}\n`), stderr);
+    assert.ok(!/article-/.test(stderr), 'no key on stderr');
     if (json) {
       const out = JSON.parse(stdout) as {
         purged: number;
@@ -215,12 +233,45 @@ test('SIGINT during purge keys: stops sending, waits for batches in flight, prin
       );
       for (const f of out.failed) assert.equal(f.reason, 'not sent: interrupted by SIGINT');
     } else {
-      assert.match(
+      assert.equal(
         stdout,
-        new RegExp(
-          `^✗ Purged ${sent * 256} keys; ${20_000 - sent * 256} not purged:\\n  not sent: interrupted by SIGINT`,
-        ),
+        `✗ Purged ${sent * 256} keys; ${unsent} not purged (not sent: interrupted by SIGINT)\n`,
       );
     }
   }
+});
+
+test('keysSummary: keys listed under each reason, or one line when --failed-keys holds them', () => {
+  const o = {
+    purgeIds: { a: '1' },
+    purged: 1,
+    failed: [
+      { key: 'b', reason: 'HTTP 503' },
+      { key: 'c', reason: 'not sent: interrupted by SIGINT' },
+      { key: 'd', reason: 'HTTP 503' },
+    ],
+    duplicatesRemoved: 0,
+    requests: 2,
+  };
+  assert.equal(
+    keysSummary(o),
+    [
+      '✗ Purged 1 key; 3 not purged:',
+      '  HTTP 503 (2 keys):',
+      '    b',
+      '    d',
+      '  not sent: interrupted by SIGINT (1 key):',
+      '    c',
+    ].join('\n'),
+  );
+  assert.equal(keysSummary(o, 'retry.txt'), '✗ Purged 1 key; 3 not purged (HTTP 503; and 1 other reason)');
+  assert.equal(
+    keysSummary({ ...o, failed: o.failed.slice(0, 1) }, 'retry.txt'),
+    '✗ Purged 1 key; 1 not purged (HTTP 503)',
+  );
+  assert.equal(
+    keysSummary({ ...o, purged: 0, purgeIds: {} }, 'retry.txt'),
+    '',
+    'nothing purged: the error line says it',
+  );
 });

@@ -169,7 +169,7 @@ test('every fenced shell command in README.md runs against the simulator and exi
   }
   assert.ok(ran >= 20, `ran ${ran} README commands`);
   // The files the README's commands write are there and whole.
-  assert.match(await readFile(join(dir, 'backfill.csv'), 'utf8'), /^service_id,start_time,/);
+  assert.match(await readFile(join(dir, 'backfill.csv'), 'utf8'), /^service_id,start_time,time,/);
   assert.equal(await readFile(join(dir, 'retry.txt'), 'utf8'), '');
   JSON.parse(await readFile(join(dir, 'kestra-fastly.schema.json'), 'utf8'));
 });

@@ -218,7 +218,12 @@ test('CLI streams CSV and NDJSON to a file, and refuses bad flags with exit 2 an
   assert.equal(csv.code, 0, csv.stderr);
   const lines = (await readFile(join(dir, 'a.csv'), 'utf8')).trim().split('\n');
   assert.equal(lines.length, 1441);
-  assert.match(lines[0] ?? '', /^service_id,start_time,/);
+  assert.match(lines[0] ?? '', /^service_id,start_time,time,/);
+  // The readable time is start_time in UTC ISO-8601, row by row.
+  for (const line of [lines[1], lines.at(-1)]) {
+    const [, start, time] = (line ?? '').split(',');
+    assert.equal(time, new Date(Number(start) * 1000).toISOString().replace('.000Z', 'Z'), line);
+  }
   const nd = await runCli(
     ['stats', 'historical', '-s', SERVICE, '--field', 'requests', '--by', 'hour', '--format', 'ndjson'],
     env,

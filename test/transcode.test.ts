@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { formatPage, type PointsFormatState, writePoints } from '../src/cli/format.js';
+import { formatPage, isoTime, type PointsFormatState, writePoints } from '../src/cli/format.js';
 import { transcodePage, writeRawPoints } from '../src/cli/transcode.js';
 import { FastlyClient } from '../src/fastly/client.js';
 import {
@@ -45,7 +45,8 @@ const FIELDS = [
   'service_id',
 ];
 // Keys a parsed object or CSV treats specially: array indexes, inherited names, CSV metacharacters.
-const ODD_KEYS = ['0', '7', '4294967295', 'constructor', 'toString', '__proto__', 'a,b', 'é', ''];
+// `time` is also the readable column's name: a point's own `time` field replaces it.
+const ODD_KEYS = ['0', '7', '4294967295', 'constructor', 'toString', '__proto__', 'a,b', 'é', '', 'time'];
 const key = fc.oneof(
   { weight: 6, arbitrary: fc.constantFrom(...FIELDS) },
   { weight: 2, arbitrary: fc.constantFrom(...ODD_KEYS) },
@@ -72,6 +73,37 @@ const valueText = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('true', 'false', 'null', '"\\u0041\\/"', '[1,2]', '{"x":1}') },
 );
 const ws = fc.constantFrom('', '', '', ' ', '\n  ', '\t');
+/** start_time as written: mostly real epoch seconds, then Date's limits, fractions, exponents, non-numbers. */
+const startTimeText = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 0, max: 4_102_444_800 }).map(String) },
+  {
+    weight: 3,
+    arbitrary: fc.constantFrom(
+      '0',
+      '-0',
+      '-1',
+      '1.5',
+      '-0.5',
+      '1793491199.999',
+      '1.7934912e9',
+      '1E3',
+      '86400',
+      '253402300800',
+      '8640000000000',
+      '8640000000001',
+      '-8640000000000',
+      '-8640000000001',
+      '123456789012345',
+      '1234567890123456789',
+      '1e21',
+      '1e400',
+      '"1793491200"',
+      'null',
+      'true',
+    ),
+  },
+  { weight: 1, arbitrary: valueText },
+);
 
 /** A point's JSON text: usually the same key order as its neighbours, sometimes not. */
 function pointText(keys: string[], values: string[], space: string): string {
@@ -86,12 +118,15 @@ const points = fc
     dropLast: fc.boolean(),
     space: ws,
     seed: fc.array(valueText, { minLength: 60, maxLength: 60 }),
+    times: fc.array(startTimeText, { minLength: 6, maxLength: 6 }),
   })
-  .map(({ keys, count, shuffle, dropLast, space, seed }) =>
+  .map(({ keys, count, shuffle, dropLast, space, seed, times }) =>
     Array.from({ length: count }, (_, i) => {
       let ks = shuffle && i % 2 ? [...keys].reverse() : keys;
       if (dropLast && i === count - 1) ks = ks.slice(0, -1);
-      const values = ks.map((_, j) => seed[(i * 9 + j) % seed.length] as string);
+      const values = ks.map((k, j) =>
+        k === 'start_time' ? (times[i] as string) : (seed[(i * 9 + j) % seed.length] as string),
+      );
       return pointText(ks, values, i === 1 ? space : '');
     }),
   );
@@ -132,6 +167,84 @@ test('transcoded CSV and NDJSON are byte-identical to JSON.parse + formatPage (p
     ),
     { numRuns: 3000 },
   );
+});
+
+test('CSV has a readable UTC time after start_time; empty when start_time is no number Date can hold', () => {
+  const body = (points: string) => Buffer.from(`{"status":"success","data":[${points}]}`);
+  const page: RawStatsPage = {
+    body: body(
+      [
+        '{"start_time":1793491200,"requests":5}',
+        '{"start_time":1793491259.9,"requests":6}',
+        '{"start_time":-1,"requests":7}',
+        '{"requests":8}',
+        '{"start_time":"1793491200","requests":9}',
+        '{"start_time":null,"requests":10}',
+        '{"start_time":1e21,"requests":11}',
+        '{"start_time":0,"requests":12,"service_id":"own"}',
+      ].join(','),
+    ),
+    serviceId: 'S',
+  };
+  const expected = [
+    'service_id,start_time,time,requests',
+    'S,1793491200,2026-11-01T00:00:00Z,5',
+    'S,1793491259.9,2026-11-01T00:00:59Z,6',
+    'S,-1,1969-12-31T23:59:59Z,7',
+    'S,,,8',
+    'S,1793491200,,9',
+    'S,,,10',
+    'S,1e+21,,11',
+    'own,0,1970-01-01T00:00:00Z,12',
+    '',
+  ].join('\n');
+  assert.equal(plain([page], 'csv'), expected);
+  assert.deepEqual(transcoded([page], 'csv'), { text: expected, scanned: 1 });
+  // Account-wide points (aggregate) have no service column; the time still follows start_time.
+  const agg = formatPage(parseHistoricalPage(page), 'csv', {}, undefined, false).text;
+  assert.equal(
+    agg.split('\n').slice(0, 2).join('\n'),
+    'start_time,time,requests\n1793491200,2026-11-01T00:00:00Z,5',
+  );
+});
+
+test("a point's own time field wins: it is an ordinary column and no readable one is added", () => {
+  const page: RawStatsPage = {
+    body: Buffer.from(
+      '{"status":"success","data":[{"start_time":1793491200,"time":"local 01:00","zz":1},{"start_time":60,"zz":2}]}',
+    ),
+    serviceId: 'S',
+  };
+  const expected = 'service_id,start_time,time,zz\nS,1793491200,local 01:00,1\nS,60,,2\n';
+  assert.equal(plain([page], 'csv'), expected);
+  assert.deepEqual(transcoded([page], 'csv'), { text: expected, scanned: 1 });
+  const sorted = {
+    body: Buffer.from('{"status":"success","data":[{"a":1,"time":2,"start_time":3}]}'),
+    serviceId: 'S',
+  };
+  assert.equal(transcoded([sorted], 'csv').text, 'service_id,start_time,a,time\nS,3,1,2\n');
+  // The columns are the first point's: a later point's `time` field is dropped like any other new key.
+  const later: RawStatsPage = {
+    body: Buffer.from('{"status":"success","data":[{"start_time":0},{"start_time":60,"time":"x"}]}'),
+    serviceId: 'S',
+  };
+  const laterCsv = 'service_id,start_time,time\nS,0,1970-01-01T00:00:00Z\nS,60,1970-01-01T00:01:00Z\n';
+  assert.equal(plain([later], 'csv'), laterCsv);
+  assert.equal(transcoded([later], 'csv').text, laterCsv);
+});
+
+test("isoTime is Date's UTC ISO-8601 without milliseconds, and '' outside Date's range", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: -8.64e12, max: 8.64e12 }), fc.double({ min: 0, max: 0.999 }), (t, frac) => {
+      const date = new Date(t * 1000).toISOString().replace(/\.000Z$/, 'Z');
+      assert.equal(isoTime(t), date);
+      assert.equal(isoTime(t + frac), Math.abs(t + frac) <= 8.64e12 ? date : '');
+    }),
+    { numRuns: 2000 },
+  );
+  assert.equal(isoTime(8.64e12), '+275760-09-13T00:00:00Z');
+  for (const v of [8.64e12 + 1, -8.64e12 - 1, NaN, Infinity, -Infinity, '0', null, undefined, true])
+    assert.equal(isoTime(v), '', String(v));
 });
 
 test('invalid, duplicate-key or unexpected pages come out (or fail) exactly as on the parsed path', () => {

@@ -31,9 +31,46 @@ export function parseFormat(
   return json ? 'json' : ((value as Format | undefined) ?? 'table');
 }
 
+/** Date's range: ±100,000,000 days from the epoch, in seconds. */
+const MAX_SECONDS = 8.64e12;
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+// Points come in time order, so the date part changes once a day: one Date per day, not per row.
+let cachedDay = NaN;
+let cachedDate = '';
+
+/**
+ * The one home of readable point times: epoch seconds as UTC ISO-8601 to the second
+ * (`2026-11-01T00:00:00Z`; fractions of a second are dropped, rounding down); '' for anything that
+ * is not a number Date can hold. CSV's `time` column and (to the minute) tables use it.
+ */
+export function isoTime(epochSeconds: unknown): string {
+  if (typeof epochSeconds !== 'number' || !(Math.abs(epochSeconds) <= MAX_SECONDS)) return '';
+  const t = Math.floor(epochSeconds);
+  const day = Math.floor(t / 86400);
+  if (day !== cachedDay) {
+    cachedDate = new Date(day * 86_400_000).toISOString().slice(0, -13); // 'YYYY-MM-DDT'
+    cachedDay = day;
+  }
+  const s = t - day * 86400;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return `${cachedDate}${TWO_DIGITS[h] as string}:${TWO_DIGITS[m] as string}:${TWO_DIGITS[s % 60] as string}Z`;
+}
+
 /** One time format for every table: UTC, to the minute. */
-export function tableTime(epochSeconds: number): string {
-  return new Date(epochSeconds * 1000).toISOString().slice(0, 16).replace('T', ' ');
+export function tableTime(epochSeconds: unknown): string {
+  return isoTime(epochSeconds).slice(0, -4).replace('T', ' ');
+}
+
+/**
+ * CSV columns: the point keys `formatPage` keeps in `PointsFormatState.columns`, with the readable
+ * `time` column after `start_time`, unless the points have a `time` field of their own: then that
+ * field is an ordinary column and no readable one is added.
+ */
+export function csvHeader(columns: readonly string[]): string[] {
+  if (columns.includes('time')) return [...columns];
+  const at = columns.indexOf('start_time') + 1;
+  return [...columns.slice(0, at), 'time', ...columns.slice(at)];
 }
 
 /** How a table shows one cell: bytes in units, ratios as percentages, counts as they are. */
@@ -79,6 +116,7 @@ export function formatPage(
   // A 35-day minute backfill is 50,000 points of ~170 fields: no per-point copies, one string per page.
   let chunk = '';
   let rows = 0;
+  let timeAfter: number | undefined;
   for (const [serviceId, points] of Object.entries(page.data)) {
     for (const point of points) {
       if (perService && point.service_id === undefined) point.service_id = serviceId;
@@ -90,13 +128,16 @@ export function formatPage(
             .filter((k) => k !== 'service_id' && k !== 'start_time')
             .sort();
           state.columns = [...(perService ? ['service_id'] : []), 'start_time', ...rest];
-          chunk += `${state.columns.join(',')}\n`;
+          chunk += `${csvHeader(state.columns).join(',')}\n`;
         }
         const columns = state.columns;
+        // The readable time follows start_time, when the points have no `time` of their own.
+        timeAfter ??= columns.includes('time') ? -1 : columns.indexOf('start_time');
         let line = '';
         for (let i = 0; i < columns.length; i++) {
           const v = point[columns[i] as string];
           line += (i ? ',' : '') + (typeof v === 'number' ? String(v) : csvCell(v));
+          if (i === timeAfter) line += `,${isoTime(v)}`;
         }
         chunk += `${line}\n`;
       } else {

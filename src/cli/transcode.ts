@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import { parseHistoricalPage, type RawStatsPage } from '../fastly/stats.js';
-import { csvCell, formatPage, type PointsFormatState, write } from './format.js';
+import { csvCell, csvHeader, formatPage, isoTime, type PointsFormatState, write } from './format.js';
 import { bufferPacer } from './heap.js';
 
 /** Page bytes consumed between two collections (see bufferPacer). */
@@ -88,6 +88,8 @@ class Scanner {
   #end = new Int32Array(0);
   #kind = new Uint8Array(0);
   #serviceIdAt = -1;
+  /** The column after which the readable `time` goes (that of start_time), or -1 (see csvHeader). */
+  #timeAfter = -1;
   /** Some key is an array index, which a parsed object lists first: NDJSON is then re-serialised. */
   #indexKeys = false;
   #indexed = false;
@@ -267,8 +269,9 @@ class Scanner {
       if (!this.#columns) {
         const rest = keys.filter((k) => k !== 'service_id' && k !== 'start_time').sort();
         this.#columns = ['service_id', 'start_time', ...rest];
-        this.#out.text(`${this.#columns.join(',')}\n`);
+        this.#out.text(`${csvHeader(this.#columns).join(',')}\n`);
       }
+      this.#timeAfter = this.#columns.includes('time') ? -1 : this.#columns.indexOf('start_time');
       this.#columnOf = this.#columns.map((c) => {
         const at = keys.indexOf(c);
         // A parsed point lacking `constructor` still has one (inherited): left to the parsed path.
@@ -322,8 +325,32 @@ class Scanner {
       if (c) out.byte(44);
       if (at >= 0) this.#cell(at);
       else if (c === 0) out.text(csvCell(serviceId));
+      if (c === this.#timeAfter) {
+        out.byte(44);
+        if (at >= 0) this.#time(at);
+      }
     }
     out.byte(10);
+  }
+
+  /** The readable time of value `n` (start_time), as `formatPage` writes it from the parsed number. */
+  #time(n: number): void {
+    const b = this.#b;
+    const from = this.#start[n] as number;
+    const to = this.#end[n] as number;
+    const kind = this.#kind[n] as Kind;
+    let seconds: number;
+    if (kind === Kind.CanonicalNumber) {
+      // At most 15 digits: exact in a double, so the same number JSON.parse makes.
+      let i = from;
+      const negative = (b[i] as number) === 45;
+      if (negative) i++;
+      seconds = 0;
+      for (; i < to; i++) seconds = seconds * 10 + ((b[i] as number) - 48);
+      if (negative) seconds = -seconds;
+    } else if (kind === Kind.Number) seconds = Number(b.toString('latin1', from, to));
+    else return; // a string, boolean or null start_time has no readable time
+    this.#out.text(isoTime(seconds));
   }
 
   /** Writes the CSV cell of value `n` of the current point, as `formatPage` writes its parsed value. */

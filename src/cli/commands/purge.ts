@@ -53,10 +53,11 @@ async function readStdin(): Promise<string> {
 
 /**
  * The account of a bulk purge for a human. After a partial purge every failed key is listed under
- * its reason; when nothing was purged the error line alone says why (no 20,000-line echo: --json
- * and --failed-keys list the keys).
+ * its reason, unless `--failed-keys` writes them: then one line counts them (and `writeFailedKeys`
+ * names the file). When nothing was purged the error line alone says why (no 20,000-line echo:
+ * --json and --failed-keys list the keys).
  */
-export function keysSummary(o: KeysOutputs): string {
+export function keysSummary(o: KeysOutputs, failedKeysFile?: string): string {
   const dup = o.duplicatesRemoved ? `; ${plural(o.duplicatesRemoved, 'duplicate key')} removed` : '';
   if (!o.failed.length)
     return `✓ Purged ${plural(o.purged, 'key')} in ${plural(o.requests, 'request')}${dup}`;
@@ -67,7 +68,13 @@ export function keysSummary(o: KeysOutputs): string {
     keys.push(f.key);
     byReason.set(f.reason, keys);
   }
-  const lines = [`✗ Purged ${plural(o.purged, 'key')}; ${o.failed.length} not purged:`];
+  const head = `✗ Purged ${plural(o.purged, 'key')}; ${o.failed.length} not purged`;
+  if (failedKeysFile !== undefined) {
+    const [first] = byReason.keys();
+    const others = byReason.size > 1 ? `; and ${plural(byReason.size - 1, 'other reason')}` : '';
+    return `${head} (${first ?? ''}${others})`;
+  }
+  const lines = [`${head}:`];
   for (const [reason, keys] of byReason) {
     lines.push(`  ${reason} (${plural(keys.length, 'key')}):`);
     for (const k of keys) lines.push(`    ${k}`);
@@ -169,7 +176,7 @@ export function registerPurge(program: Command): void {
             if (o.failed.length > 0) throw new PurgeIncompleteError(o);
             return o;
           },
-          keysSummary,
+          (o) => keysSummary(o, opts.failedKeys),
           'Purging keys',
           true,
         );
