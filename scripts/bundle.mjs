@@ -1,7 +1,9 @@
-// `npm run bundle`: the CLI as one CommonJS file (dist/bundle/cli.cjs) plus its bin loader
-// (dist/bundle/main.js, see src/cli/bin.ts). One file, not ESM chunks: a cold start resolves one
-// module and can use a V8 code cache on Node 20. Dynamic imports become lazy in-file inits, so a
-// command still runs only the code it needs. dist/bundle.meta.json lists what went in.
+// `npm run bundle`: the CLI as one CommonJS file (dist/bundle/cli.cjs), the same CLI with only the
+// purge commands (dist/bundle/purge.cjs: a deploy step's cold start reads and compiles a fifth of the
+// code) and their bin loader (dist/bundle/main.js, see src/cli/bin.ts). One file each, not ESM
+// chunks: a cold start resolves one module and can use a V8 code cache on Node 20. Dynamic imports
+// become lazy in-file inits, so a command still runs only the code it needs.
+// dist/bundle.meta.json and dist/bundle-purge.meta.json list what went in.
 import { createHash } from 'node:crypto';
 import { chmodSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
@@ -18,17 +20,26 @@ const common = {
   // import() of node: built-ins as lazy require(): no ESM loader start-up in a CommonJS process.
   supported: { 'dynamic-import': false },
 };
-const cli = await build({
-  ...common,
-  entryPoints: ['src/cli/main.ts'],
-  outfile: `${out}/cli.cjs`,
-  metafile: true,
-  define: { 'import.meta.url': '__kfImportMetaUrl' },
-  banner: { js: "const __kfImportMetaUrl=require('node:url').pathToFileURL(__filename).href;" },
-});
+const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
+/** One CLI bundle: `main` has every command, `purge` only the purge commands (bin.ts picks). */
+const cliBundle = (entry, name) =>
+  build({
+    ...common,
+    entryPoints: [entry],
+    outfile: `${out}/${name}.cjs`,
+    metafile: true,
+    define: { 'import.meta.url': '__kfImportMetaUrl', __KF_VERSION__: JSON.stringify(version) },
+    banner: { js: "const __kfImportMetaUrl=require('node:url').pathToFileURL(__filename).href;" },
+  });
+const [cli, purge] = await Promise.all([
+  cliBundle('src/cli/main.ts', 'cli'),
+  cliBundle('src/cli/purge-main.ts', 'purge'),
+]);
 writeFileSync('dist/bundle.meta.json', JSON.stringify(cli.metafile));
+writeFileSync('dist/bundle-purge.meta.json', JSON.stringify(purge.metafile));
 const hash = createHash('sha256')
   .update(readFileSync(`${out}/cli.cjs`))
+  .update(readFileSync(`${out}/purge.cjs`))
   .digest('hex')
   .slice(0, 16);
 await build({
@@ -38,6 +49,6 @@ await build({
   define: { __KF_BUNDLE_HASH__: JSON.stringify(hash) },
   banner: { js: '#!/usr/bin/env node' },
 });
-// package.json says "type": "module"; these two files are CommonJS.
+// package.json says "type": "module"; these files are CommonJS.
 writeFileSync(`${out}/package.json`, '{ "type": "commonjs" }\n');
 chmodSync(`${out}/main.js`, 0o755);

@@ -4,7 +4,7 @@ import { validateToken } from '../fastly/client.js';
 import type { FastlyClient } from '../fastly/client.js';
 import { type ApiAttemptEvent, apiAttempts } from '../fastly/observe.js';
 import { createLogger, Masker } from '../logger.js';
-import type { TaskContext, TaskDefinition } from '../tasks/task.js';
+import type { TaskContext } from '../tasks/task.js';
 import { stopSignal } from './interrupt.js';
 import { startProgress } from './progress.js';
 
@@ -69,7 +69,7 @@ export function connection(opts: ConnectionOptions): { apiToken: string; baseUrl
  * The CLI's logger (stderr, token masked) and transport settings from its flags. With --debug every
  * request is logged with its status and time, and every retry with its delay.
  */
-function cliTransport(opts: ConnectionOptions, token: string | undefined) {
+export function cliTransport(opts: ConnectionOptions, token: string | undefined) {
   const masker = new Masker();
   masker.addCredential(token);
   const logger = createLogger({ level: opts.debug ? 'DEBUG' : 'WARN', masker });
@@ -130,48 +130,8 @@ export function asFlagError(err: InvalidInputError): InvalidInputError {
   return new InvalidInputError(lines.join('\n'), culprit);
 }
 
-/** Runs one task for a CLI command (validation, --debug logging, progress on a TTY, Ctrl-C); returns its outputs. */
-export async function executeTask<O>(
-  task: TaskDefinition,
-  props: Record<string, unknown>,
-  opts: ConnectionOptions,
-  progressLabel?: string,
-): Promise<O> {
-  const { logger, transport } = cliTransport(opts, props.apiToken as string | undefined);
-  // Loaded here, not at the top: task schemas bring zod, which the purge commands never need.
-  const { parseProps } = await import('../tasks/task.js');
-  const parsed = parseProps(task, props, task.type.replace('io.kestra.plugin.fastly.', ''));
-  const progress = progressLabel && !opts.json ? startProgress(progressLabel) : undefined;
-  const ctx: TaskContext = {
-    logger,
-    env: process.env,
-    client: transport,
-    onProgress: progress?.update,
-    signal: stopSignal,
-  };
-  try {
-    return (await task.run(parsed, ctx)) as O;
-  } finally {
-    progress?.stop();
-  }
-}
-
 /**
- * Runs one task and prints its outputs: as one JSON document with --json, else through `human`.
- * Outputs that travel with an error (a partial purge) are printed too before the error propagates.
- */
-export async function runTaskCommand<O>(
-  task: TaskDefinition,
-  props: Record<string, unknown>,
-  opts: ConnectionOptions,
-  human: (outputs: O) => string,
-  progressLabel?: string,
-): Promise<O> {
-  return printOutputs(() => executeTask<O>(task, props, opts, progressLabel), opts, human);
-}
-
-/**
- * Like runTaskCommand for a command that calls the fastly layer itself (the purge commands: a cold
+ * Runs a command that calls the fastly layer itself (the purge commands: a cold
  * start that loads no task schema, hence no zod). The fastly layer validates every value it sends.
  * With `graceful`, Ctrl-C does not cut requests short: `work` gets `stopSignal` to stop starting new ones.
  */

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+// fs.promises, not node:fs/promises: touched only when a file is written, so a plain `purge` never loads it.
+import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { InvalidInputError, RunFailedError } from '../errors.js';
@@ -49,14 +50,14 @@ export async function write(out: Writable, data: string | Buffer): Promise<void>
 /** Checks, before any request, that `path`'s folder exists and `path` is not a folder (exit 2 if not). */
 export async function checkOutputPath(path: string | undefined, flag = '--output'): Promise<void> {
   if (!path || path === '-') return;
-  const dir = await stat(dirname(path)).catch(() => undefined);
+  const dir = await fsp.stat(dirname(path)).catch(() => undefined);
   if (!dir?.isDirectory()) {
     throw new InvalidInputError(
       `${flag}: cannot write ${path}: the folder ${dirname(path)} does not exist`,
       flag,
     );
   }
-  if ((await stat(path).catch(() => undefined))?.isDirectory()) {
+  if ((await fsp.stat(path).catch(() => undefined))?.isDirectory()) {
     throw new InvalidInputError(`${flag}: cannot write ${path}: it is a folder; expected a file path`, flag);
   }
 }
@@ -73,7 +74,7 @@ export async function withOutput<T>(
   flag = '--output',
 ): Promise<T> {
   if (!path || path === '-') return fill(process.stdout);
-  const existing = await stat(path).catch(() => undefined);
+  const existing = await fsp.stat(path).catch(() => undefined);
   if (existing?.isDirectory()) {
     throw new InvalidInputError(`${flag}: cannot write ${path}: it is a folder; expected a file path`, flag);
   }
@@ -81,7 +82,7 @@ export async function withOutput<T>(
   const target = inPlace ? path : join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   let stream: WriteStream;
   try {
-    const handle = await open(target, inPlace ? 'w' : 'wx', existing?.mode ?? 0o644);
+    const handle = await fsp.open(target, inPlace ? 'w' : 'wx', existing?.mode ?? 0o644);
     stream = createWriteStream('', { fd: handle.fd, autoClose: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
@@ -91,7 +92,7 @@ export async function withOutput<T>(
   stream.on('error', () => {}); // kept in stream.errored and reported below
   const removeTemp = () => {
     stream.destroy();
-    if (!inPlace) unlink(target).catch(() => {});
+    if (!inPlace) fsp.unlink(target).catch(() => {});
   };
   const removeCleanup = onInterrupt(removeTemp);
   const unchanged = inPlace ? '' : existing ? `; ${path} was left unchanged` : `; ${path} was not created`;
@@ -107,7 +108,7 @@ export async function withOutput<T>(
     await Promise.race([once(stream, 'close'), once(stream, 'error')]).catch(() => {});
     if (stream.errored) throw writeFailed(flag, path, stream.errored, unchanged);
     if (!inPlace) {
-      await rename(target, path).catch((err: unknown) => {
+      await fsp.rename(target, path).catch((err: unknown) => {
         throw writeFailed(flag, path, err, unchanged);
       });
     }

@@ -1,10 +1,6 @@
 import type { Writable } from 'node:stream';
 import { parseHistoricalPage, type RawStatsPage } from '../fastly/stats.js';
 import { csvCell, csvHeader, formatPage, isoTime, type PointsFormatState, write } from './format.js';
-import { bufferPacer } from './heap.js';
-
-/** Page bytes consumed between two collections (see bufferPacer). */
-const PACE_BYTES = 8 * 1024 * 1024;
 
 /**
  * Historical stats pages straight from the API's JSON bytes to CSV or NDJSON lines, without building
@@ -21,13 +17,11 @@ export async function writeRawPoints(
   out: Writable,
 ): Promise<number> {
   const state: PointsFormatState = {};
-  const pace = bufferPacer(PACE_BYTES);
   let rows = 0;
   for await (const page of pages) {
     const r = transcodePage(page, format, state);
     rows += r.rows;
     for (const part of r.parts) await write(out, part);
-    pace(page.body.length);
   }
   return rows;
 }

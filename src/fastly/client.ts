@@ -13,6 +13,7 @@ import {
 } from './errors.js';
 import { type ApiAttemptEvent, apiAttempts } from './observe.js';
 import { sharedTransport, type Transport, TransportError } from './transport.js';
+import { monotonicMs } from '../monotonic.js';
 
 export const DEFAULT_ENDPOINT = 'https://api.fastly.com';
 
@@ -392,8 +393,9 @@ export class FastlyClient {
       'fastly-key': this.#token,
       accept: 'application/json',
       'user-agent': `kestra-plugin-fastly/${packageVersion()}`,
-      // Stats pages are large JSON; Fastly gzips them when asked (about a tenth on the wire).
-      'accept-encoding': 'gzip',
+      // Stats pages are large JSON; Fastly gzips them when asked (about a tenth on the wire). Purge
+      // answers are a few bytes: asking would only cost a cold purge the zlib load.
+      ...(spec.method === 'GET' ? { 'accept-encoding': 'gzip' } : {}),
       ...spec.headers,
     };
     let body: string | undefined;
@@ -408,7 +410,7 @@ export class FastlyClient {
     let raw: Buffer;
     let responseHeaders: HeaderBag;
     let rateLimit: RateLimitState | undefined;
-    const t0 = performance.now();
+    const t0 = monotonicMs();
     let outcome: number | string = 'ENETWORK';
     try {
       const res = await this.transport.request({
@@ -440,7 +442,7 @@ export class FastlyClient {
           operation: spec.operation,
           attempt,
           status: outcome,
-          durationMs: performance.now() - t0,
+          durationMs: monotonicMs() - t0,
           rateLimit,
         };
         apiAttempts.publish(event);

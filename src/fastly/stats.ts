@@ -13,6 +13,7 @@ import type {
   UsageByRegion,
   UsageByService,
 } from './types.js';
+import { monotonicMs } from '../monotonic.js';
 
 /** Fastly returns at most this many points per request. */
 export const MAX_POINTS_PER_REQUEST = 200;
@@ -163,9 +164,9 @@ async function* orderedPages<T>(
   const launch = () => {
     const w = windows[next++];
     if (!w) return;
-    const started = performance.now();
+    const started = monotonicMs();
     const p = fetchPage(w, cancel.signal).then((f) => {
-      const ms = performance.now() - started;
+      const ms = monotonicMs() - started;
       latencyMs = latencyMs === 0 ? ms : 0.8 * latencyMs + 0.2 * ms;
       if (pageBytes === 0 && bucketSeconds && f.bytes > PAGE_BYTES_TARGET) {
         // Pages of many services are huge (50 services × 200 minutes ≈ 35 MB): ask for shorter ones.
@@ -200,9 +201,9 @@ async function* orderedPages<T>(
       }
       fill();
       onProgress?.(++done, windows.length);
-      const yielded = performance.now();
+      const yielded = monotonicMs();
       yield page.value;
-      const ms = performance.now() - yielded;
+      const ms = monotonicMs() - yielded;
       consumeMs = consumeMs === 0 ? ms : 0.8 * consumeMs + 0.2 * ms;
       fill();
     }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { promises as fsp } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import { purgeAll, purgeKey, purgeKeys, purgeUrl } from '../../fastly/purge.js';
@@ -32,7 +32,7 @@ interface PurgeFlags extends ConnectionOptions {
 export async function readKeyFile(path: string): Promise<string[]> {
   let text: string;
   try {
-    text = path === '-' ? await readStdin() : await readFile(path, 'utf8');
+    text = path === '-' ? await readStdin() : await fsp.readFile(path, 'utf8');
   } catch (err) {
     throw new InvalidInputError(
       `--file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,

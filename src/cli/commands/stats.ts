@@ -15,7 +15,6 @@ import {
   type ConnectionOptions,
   clientFrom,
   connection,
-  executeTask,
   intArg,
   withConnection,
 } from '../context.js';
@@ -28,6 +27,7 @@ import {
   writePoints,
   writeRows,
 } from '../format.js';
+import { executeTask } from '../task-command.js';
 import { checkOutputPath, withOutput, write } from '../output.js';
 import { startProgress } from '../progress.js';
 import type { Report } from '../report/html.js';
