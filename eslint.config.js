@@ -11,7 +11,7 @@ export default tseslint.config(
       globals: globals.node,
       parserOptions: {
         // Type information from the nearest tsconfig.json; the few JS files outside one get a default project.
-        projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs'] },
+        projectService: { allowDefaultProject: ['*.js', 'scripts/*.mjs', 'bench/contestants/*.cjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -35,7 +35,9 @@ export default tseslint.config(
   {
     // The benchmark's contestants are plain JS driving an untyped third-party client (installed
     // only by the benchmark): there are no types to check them against.
-    files: ['bench/contestants/*.mjs'],
+    files: ['bench/contestants/*.mjs', 'bench/contestants/*.cjs'],
     ...tseslint.configs.disableTypeChecked,
   },
+  // The bare-request floor is CommonJS on purpose, like the CLI bundle it is compared with.
+  { files: ['bench/contestants/*.cjs'], rules: { '@typescript-eslint/no-require-imports': 'off' } },
 );

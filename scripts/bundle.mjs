@@ -20,7 +20,8 @@ const common = {
   // import() of node: built-ins as lazy require(): no ESM loader start-up in a CommonJS process.
   supported: { 'dynamic-import': false },
 };
-const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
+// eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- package.json's version is a string
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
 /** One CLI bundle: `main` has every command, `purge` only the purge commands (bin.ts picks). */
 const cliBundle = (entry, name) =>
   build({

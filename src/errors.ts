@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 /**
  * Error classes shared by every layer. Each has a literal `name` (minifiers rename classes, so
  * `constructor.name` would not survive the bundle) and a stable `code` to branch on. Exit codes are
- * not theirs: the CLI edge (src/cli/main.ts) maps `InvalidInputError` to 2 and the rest to 1.
+ * not theirs: the CLI edge (src/cli/program.ts) maps `InvalidInputError` to 2 and the rest to 1.
  */
 export abstract class KestraFastlyError extends Error {
   abstract override readonly name: string;

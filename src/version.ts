@@ -10,7 +10,10 @@ export function packageVersion(): string {
   version ??=
     typeof __KF_VERSION__ === 'string'
       ? __KF_VERSION__
-      : (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string })
-          .version;
+      : (
+          JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+            version: string;
+          }
+        ).version;
   return version;
 }

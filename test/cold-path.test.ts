@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { SERVICE, sim } from './helpers.js';
+import { CLI, SERVICE, sim } from './helpers.js';
 
 const PROBE = fileURLToPath(new URL('./module-probe.js', import.meta.url));
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -13,10 +13,10 @@ const EXAMPLES = fileURLToPath(new URL('../../examples', import.meta.url));
 const HEAVY = ['zod', 'luxon', 'chrono-node', 'yaml', 'twig'];
 
 /** Runs the CLI (the unbundled module graph esbuild bundles) and returns the modules it loaded. */
-async function modulesLoaded(args: string[], env: Record<string, string>): Promise<string[]> {
+async function modulesLoaded(args: string[], env: Record<string, string>, script = MAIN): Promise<string[]> {
   const out = join(await mkdtemp(join(tmpdir(), 'kf-probe-')), 'modules.txt');
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', PROBE, MAIN, ...args], {
+    const child = spawn(process.execPath, ['--import', PROBE, script, ...args], {
       env: { PATH: process.env.PATH ?? '', MODULE_PROBE_OUT: out, ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
@@ -49,4 +49,31 @@ test('a cold purge loads none of zod, luxon, chrono-node, yaml or twig; a flow c
   // The same probe does see them where they are needed, so the check above can fail.
   const flow = heavyIn(await modulesLoaded(['validate', join(EXAMPLES, 'purge_homepage.yml')], env));
   assert.ok(flow.includes('zod') && flow.includes('yaml'), `validate loaded ${flow.join(', ')}`);
+});
+
+test('the bin runs purge from its own bundle, which holds none of the heavy packages', async (t) => {
+  const meta = JSON.parse(
+    await readFile(fileURLToPath(new URL('../bundle-purge.meta.json', import.meta.url)), 'utf8'),
+  ) as { inputs: Record<string, unknown> };
+  const inputs = Object.keys(meta.inputs);
+  assert.ok(
+    inputs.some((i) => i.includes('node_modules/commander/')),
+    'the meta lists packages',
+  );
+  assert.deepEqual(
+    HEAVY.filter((pkg) => inputs.some((i) => i.includes(`node_modules/${pkg}/`))),
+    [],
+  );
+  const s = await sim(t);
+  // Without the code cache the bin require()s the bundle, so the probe sees which one.
+  const env = {
+    FASTLY_API_TOKEN: 'tok',
+    FASTLY_API_ENDPOINT: s.url,
+    FASTLY_SERVICE_ID: SERVICE,
+    KESTRA_FASTLY_NO_CODE_CACHE: '1',
+  };
+  const bundles = (modules: string[]) =>
+    modules.filter((m) => /\/dist\/bundle\/\w+\.cjs$/.test(m)).map((m) => m.split('/').pop());
+  assert.deepEqual(bundles(await modulesLoaded(['purge', 'key', 'k1'], env, CLI)), ['purge.cjs']);
+  assert.deepEqual(bundles(await modulesLoaded(['stats', 'regions', '--json'], env, CLI)), ['cli.cjs']);
 });

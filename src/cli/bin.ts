@@ -79,7 +79,11 @@ function runWithCodeCache(): void {
 /** Removes the caches of other builds of the CLI (each upgrade would otherwise leave ~5 MB behind). */
 function pruneStale(dir: string): void {
   for (const entry of readdirSync(dir)) {
-    if (entry.startsWith('cli-') && entry.endsWith('.v8cache') && !entry.includes(`-${__KF_BUNDLE_HASH__}-`)) {
+    if (
+      entry.startsWith('cli-') &&
+      entry.endsWith('.v8cache') &&
+      !entry.includes(`-${__KF_BUNDLE_HASH__}-`)
+    ) {
       try {
         unlinkSync(join(dir, entry));
       } catch {

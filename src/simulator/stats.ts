@@ -87,7 +87,9 @@ function dailyShape(t: number): number {
  * with the clients it serves.
  */
 // eslint-disable-next-line @typescript-eslint/no-implied-eval
-const ZeroPoint = new Function(STATS_FIELDS.map((f) => `this[${JSON.stringify(f)}] = 0;`).join('\n')) as unknown as new () => Record<string, number>;
+const ZeroPoint = new Function(
+  STATS_FIELDS.map((f) => `this[${JSON.stringify(f)}] = 0;`).join('\n'),
+) as unknown as new () => Record<string, number>;
 
 /** A deterministic, plausible point for one service, bucket and region. */
 export function syntheticPoint(
