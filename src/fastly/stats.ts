@@ -116,6 +116,8 @@ export async function checkRegion(client: FastlyClient, region: string | undefin
 
 /** Above this, the remaining pages of a query are fetched in shorter windows. */
 const PAGE_BYTES_TARGET = 2 * 1024 * 1024;
+/** Buckets in a query's first page, whose size decides the others'. */
+const PROBE_BUCKETS = 10;
 
 /** Splits a window into about `parts` windows of whole buckets. */
 function shorter(w: { from: number; to: number }, parts: number, bucket: number) {
@@ -154,6 +156,13 @@ async function* orderedPages<T>(
   let latencyMs = 0;
   let consumeMs = 0;
   let pageBytes = 0;
+  // The first page is a short probe: its size per bucket sets the window and concurrency of the rest,
+  // so a query over many services never starts with one page of tens of megabytes.
+  const first = windows[0];
+  if (bucketSeconds && first && first.to - first.from > PROBE_BUCKETS * bucketSeconds) {
+    const cut = first.from + PROBE_BUCKETS * bucketSeconds;
+    windows.splice(0, 1, { from: first.from, to: cut }, { from: cut, to: first.to });
+  }
   const limit = () => {
     // One page first: its size decides how many more fit in the byte budget.
     if (pageBytes === 0) return 1;
@@ -168,16 +177,21 @@ async function* orderedPages<T>(
     const p = fetchPage(w, cancel.signal).then((f) => {
       const ms = monotonicMs() - started;
       latencyMs = latencyMs === 0 ? ms : 0.8 * latencyMs + 0.2 * ms;
-      if (pageBytes === 0 && bucketSeconds && f.bytes > PAGE_BYTES_TARGET) {
-        // Pages of many services are huge (50 services × 200 minutes ≈ 35 MB): ask for shorter ones.
-        const parts = Math.ceil(f.bytes / PAGE_BYTES_TARGET);
+      if (pageBytes === 0 && bucketSeconds) {
+        // Pages of many services are huge (50 services × 200 minutes ≈ 35 MB): from the probe's bytes
+        // per bucket, ask for windows short enough to stay near the target.
+        const perBucket = f.bytes / Math.max(1, (w.to - w.from) / bucketSeconds);
+        const size = (x: { from: number; to: number }) => ((x.to - x.from) / bucketSeconds) * perBucket;
         windows.splice(
           next,
           Infinity,
-          ...windows.slice(next).flatMap((rest) => shorter(rest, parts, bucketSeconds)),
+          ...windows
+            .slice(next)
+            .flatMap((rest) => shorter(rest, Math.ceil(size(rest) / PAGE_BYTES_TARGET), bucketSeconds)),
         );
-      }
-      pageBytes = Math.max(pageBytes, f.bytes);
+        // The budget is for the pages to come (the probe is already here).
+        pageBytes = Math.max(1, ...windows.slice(next).map(size));
+      } else pageBytes = Math.max(pageBytes, f.bytes);
       return f;
     });
     p.catch((error: unknown) => {
