@@ -147,6 +147,7 @@ async function* orderedPages<T>(
   fetchPage: (w: { from: number; to: number }, signal: AbortSignal) => Promise<Fetched<T>>,
   onProgress?: (done: number, total: number) => void,
   bucketSeconds?: number,
+  probe = false,
 ): AsyncGenerator<T> {
   const cancel = new AbortController();
   const inFlight: Promise<Fetched<T>>[] = [];
@@ -156,10 +157,11 @@ async function* orderedPages<T>(
   let latencyMs = 0;
   let consumeMs = 0;
   let pageBytes = 0;
-  // The first page is a short probe: its size per bucket sets the window and concurrency of the rest,
-  // so a query over many services never starts with one page of tens of megabytes.
+  // With `probe` (a query of several pages over any number of services), the first page is a short
+  // one: its size per bucket sets the window and concurrency of the rest, so a query over many
+  // services never starts with one page of tens of megabytes.
   const first = windows[0];
-  if (bucketSeconds && first && first.to - first.from > PROBE_BUCKETS * bucketSeconds) {
+  if (probe && bucketSeconds && first && first.to - first.from > PROBE_BUCKETS * bucketSeconds) {
     const cut = first.from + PROBE_BUCKETS * bucketSeconds;
     windows.splice(0, 1, { from: first.from, to: cut }, { from: cut, to: first.to });
   }
@@ -297,6 +299,7 @@ export async function* historicalPages(
     },
     q.onProgress,
     BUCKET_SECONDS[window.by],
+    !q.serviceId && pages.length > 1,
   );
 }
 
@@ -346,6 +349,7 @@ export async function* historicalRawPages(
     },
     q.onProgress,
     BUCKET_SECONDS[window.by],
+    !q.serviceId && pages.length > 1,
   );
 }
 
