@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { spawn } from 'node:child_process';
-import { keysSummary } from '../src/cli/commands/purge.js';
+import { keysSummary } from '../src/cli/commands/purge-commands.js';
 import { CLI, requests, runCli, SERVICE, sim, waitForRequests } from './helpers.js';
 
 test('purge keys --file with 1,000 keys: 4 bulk requests, --json maps every key', async (t) => {

@@ -21,9 +21,15 @@ export interface CliResult {
 }
 
 /** Runs the built CLI in a child process with a clean environment plus `env`. */
-export function runCli(args: string[], env: Record<string, string> = {}, input?: string): Promise<CliResult> {
+/** Runs the CLI (or another of its bundles: `script`) to completion. */
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  input?: string,
+  script = CLI,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [script, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

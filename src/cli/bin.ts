@@ -10,7 +10,6 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFile
 import * as nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Script } from 'node:vm';
 
 declare const __KF_BUNDLE_HASH__: string;
 
@@ -53,6 +52,8 @@ function runWithCodeCache(): void {
     // First run with this Node and bundle.
   }
   const source = readFileSync(bundle, 'utf8');
+  // Loaded here: Node ≥ 22.1 never needs it.
+  const { Script } = process.getBuiltinModule('node:vm');
   const script = new Script(nodeModule.wrap(source.startsWith('#!') ? `//${source.slice(2)}` : source), {
     filename: bundle,
     cachedData: cached,

@@ -1,4 +1,3 @@
-import { type Command, InvalidArgumentError } from 'commander';
 import { InvalidInputError, KestraFastlyError } from '../errors.js';
 import { validateToken } from '../fastly/client.js';
 import type { FastlyClient } from '../fastly/client.js';
@@ -15,27 +14,6 @@ export interface ConnectionOptions {
   debug?: boolean;
   timeout?: number;
   maxAttempts?: number;
-}
-
-export function intArg(name: string, min: number, max: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
-      throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}`);
-    }
-    return n;
-  };
-}
-
-/** Adds the flags every API command takes (Fastly CLI names where one exists). */
-export function withConnection(cmd: Command): Command {
-  return cmd
-    .option('--token <token>', 'API token (prefer the FASTLY_API_TOKEN environment variable)')
-    .option('--endpoint <url>', 'API endpoint (default $FASTLY_API_ENDPOINT or https://api.fastly.com)')
-    .option('-j, --json', 'print the task outputs as one JSON document')
-    .option('--debug', 'log every request with its status and time, and retries, to stderr')
-    .option('--timeout <ms>', 'per-request timeout in ms', intArg('--timeout', 1, 600_000))
-    .option('--max-attempts <n>', 'attempts per request, retries included', intArg('--max-attempts', 1, 20));
 }
 
 export function resolveToken(opts: ConnectionOptions, env = process.env): string {

@@ -1,8 +1,7 @@
 import { Command, CommanderError } from 'commander';
-import { InvalidInputError, KestraFastlyError } from '../errors.js';
 import { packageVersion } from '../version.js';
-import { installSignalHandlers, InterruptedError, interruptedExitCode } from './interrupt.js';
-import { guardStdout } from './output.js';
+import { exitWith, failureExitCode, startCommand } from './exit.js';
+import { interruptedExitCode } from './interrupt.js';
 
 /** A command's module, loaded only when that command runs (start-up time is what a deploy step pays). */
 export type Loader = () => Promise<(program: Command) => void>;
@@ -19,14 +18,6 @@ function buildProgram(): Command {
   return program;
 }
 
-/** The CLI's contract: 2 for input the user must fix, 1 for everything that failed at run time. */
-function exitCodeOf(err: KestraFastlyError): 1 | 2 {
-  return err instanceof InvalidInputError ? 2 : 1;
-}
-
-/** Long-running commands that treat SIGINT/SIGTERM as their normal way to stop (exit 0). */
-const OWN_SIGNALS = new Set(['server', 'simulator', 'demo']);
-
 /**
  * Runs the CLI; returns the exit code (0 ok, 1 run-time failure, 2 invalid input or usage,
  * 130/143 interrupted by SIGINT/SIGTERM).
@@ -34,8 +25,7 @@ const OWN_SIGNALS = new Set(['server', 'simulator', 'demo']);
 export async function main(argv: string[], commands: Record<string, Loader>): Promise<number> {
   const program = buildProgram();
   const name = argv.slice(2).find((a) => !a.startsWith('-'));
-  guardStdout();
-  if (!name || !OWN_SIGNALS.has(name)) installSignalHandlers();
+  startCommand(name);
   const versionOnly = !name && (argv.includes('--version') || argv.includes('-V'));
   const wanted = versionOnly
     ? []
@@ -47,49 +37,16 @@ export async function main(argv: string[], commands: Record<string, Loader>): Pr
     await program.parseAsync(argv);
     return interruptedExitCode() ?? 0;
   } catch (err) {
-    const interrupted = interruptedExitCode();
-    if (interrupted !== undefined) {
-      // Whatever the cut-short work threw, the cause is the signal; an account (a bulk purge's) says more.
-      const signal = interrupted === 143 ? 'SIGTERM' : 'SIGINT';
-      const text = err instanceof Error ? err.message : '';
-      const account = err instanceof KestraFastlyError && 'outputs' in err;
-      const note = /; \S+ was (left unchanged|not created)$/.exec(text)?.[0] ?? '';
-      process.stderr.write(`error: ${account ? text : `interrupted by ${signal}${note}`}\n`);
-      return interrupted;
-    }
-    if (err instanceof InterruptedError) {
-      process.stderr.write(`error: ${err.message}\n`);
-      return err.exitCode;
-    }
-    if (err instanceof CommanderError) {
+    if (err instanceof CommanderError && interruptedExitCode() === undefined) {
       return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0
         ? 0
         : 2;
     }
-    if (err instanceof KestraFastlyError) {
-      let e = err;
-      if (e instanceof InvalidInputError && (name === 'purge' || name === 'stats'))
-        e = (await import('./context.js')).asFlagError(e);
-      process.stderr.write(`error: ${e.message}\n`);
-      return exitCodeOf(err);
-    }
-    const e = err as Error;
-    process.stderr.write(`error: unexpected failure: ${e?.message ?? String(err)}\n`);
-    if (process.env.KESTRA_FASTLY_DEBUG) process.stderr.write(`${e?.stack}\n`);
-    return 1;
+    return failureExitCode(err, name);
   }
 }
 
 /** Runs the CLI with these commands and sets the process's exit code. */
 export function runCli(commands: Record<string, Loader>): void {
-  main(process.argv, commands).then(
-    (code) => {
-      // A command may have set a failing exit code itself after printing its result.
-      process.exitCode = code === 0 ? (process.exitCode ?? 0) : code;
-    },
-    (err: unknown) => {
-      process.stderr.write(`error: unexpected failure: ${(err as Error)?.message}\n`);
-      process.exitCode = 1;
-    },
-  );
+  exitWith(main(process.argv, commands));
 }

@@ -4,7 +4,7 @@ import { InvalidInputError, RunFailedError, show } from '../../errors.js';
 import type { TokenScope } from '../../fastly/errors.js';
 import type { RequestEnd } from '../../simulator/state.js';
 import { parseTokenSpec, parseTokensJson } from '../../simulator/tokens.js';
-import { intArg } from '../context.js';
+import { intArg } from '../flags.js';
 
 interface SimFlags {
   port: number;

@@ -11,7 +11,8 @@ import {
 import type { StatsMeta, StatsPoint } from '../../fastly/types.js';
 import { AggregateStats, MonthToDateUsage, Stats, Usage } from '../../tasks/index.js';
 import type { TaskDefinition } from '../../tasks/task.js';
-import { type ConnectionOptions, clientFrom, connection, intArg, withConnection } from '../context.js';
+import { type ConnectionOptions, clientFrom, connection } from '../context.js';
+import { intArg, withConnection } from '../flags.js';
 import {
   CHART_FORMATS,
   type Format,

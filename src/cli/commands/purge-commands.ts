@@ -1,0 +1,249 @@
+// The purge commands as data: their arguments, flags and actions. `purge.ts` builds the commander
+// commands (help, usage errors) from this table and `../purge-fast.ts` runs well-formed invocations
+// from it without loading commander; nothing here may import commander.
+import { promises as fsp } from 'node:fs';
+import { InvalidInputError } from '../../errors.js';
+import { purgeAll, purgeKey, purgeKeys, purgeUrl } from '../../fastly/purge.js';
+import {
+  type KeysOutputs,
+  keysOutputs,
+  plural,
+  PurgeIncompleteError,
+  VerifyFailedError,
+} from '../../tasks/purge/outputs.js';
+import { CONNECTION_FLAGS, type FlagSpec, wholeNumber } from '../argv.js';
+import { type ConnectionOptions, resolveServiceId, runClientCommand } from '../context.js';
+import { stopSignal } from '../interrupt.js';
+import { checkOutputPath, withOutput, write } from '../output.js';
+
+export interface PurgeFlags extends ConnectionOptions {
+  serviceId?: string;
+  soft?: boolean;
+  verify?: boolean;
+  file?: string;
+  concurrency?: number;
+  failedKeys?: string;
+}
+
+/** One key per line; blank lines and `#` comments ignored; CRLF tolerated; `-` reads stdin. */
+export async function readKeyFile(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = path === '-' ? await readStdin() : await fsp.readFile(path, 'utf8');
+  } catch (err) {
+    throw new InvalidInputError(
+      `--file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      '--file',
+    );
+  }
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The account of a bulk purge for a human. After a partial purge every failed key is listed under
+ * its reason, unless `--failed-keys` writes them: then one line counts them (and `writeFailedKeys`
+ * names the file). When nothing was purged the error line alone says why (no 20,000-line echo:
+ * --json and --failed-keys list the keys).
+ */
+export function keysSummary(o: KeysOutputs, failedKeysFile?: string): string {
+  const dup = o.duplicatesRemoved ? `; ${plural(o.duplicatesRemoved, 'duplicate key')} removed` : '';
+  if (!o.failed.length)
+    return `✓ Purged ${plural(o.purged, 'key')} in ${plural(o.requests, 'request')}${dup}`;
+  if (o.purged === 0) return '';
+  const byReason = new Map<string, string[]>();
+  for (const f of o.failed) {
+    const keys = byReason.get(f.reason) ?? [];
+    keys.push(f.key);
+    byReason.set(f.reason, keys);
+  }
+  const head = `✗ Purged ${plural(o.purged, 'key')}; ${o.failed.length} not purged`;
+  if (failedKeysFile !== undefined) {
+    const [first] = byReason.keys();
+    const others = byReason.size > 1 ? `; and ${plural(byReason.size - 1, 'other reason')}` : '';
+    return `${head} (${first ?? ''}${others})`;
+  }
+  const lines = [`${head}:`];
+  for (const [reason, keys] of byReason) {
+    lines.push(`  ${reason} (${plural(keys.length, 'key')}):`);
+    for (const k of keys) lines.push(`    ${k}`);
+  }
+  return lines.join('\n');
+}
+
+/** Writes the keys to retry, one per line (empty when none failed), atomically. */
+async function writeFailedKeys(path: string, outputs: KeysOutputs | undefined): Promise<void> {
+  if (!outputs) return;
+  await withOutput(
+    path,
+    (out) => write(out, outputs.failed.map((f) => `${f.key}\n`).join('')),
+    '--failed-keys',
+  );
+  if (outputs.failed.length)
+    process.stderr.write(`${plural(outputs.failed.length, 'key')} to retry written to ${path}\n`);
+}
+
+export interface PurgeCommand {
+  name: 'url' | 'key' | 'keys' | 'all';
+  description: string;
+  /** The positional argument in commander's notation, if any. */
+  argument?: { spec: '<url>' | '<key>' | '[keys...]'; description: string };
+  flags: FlagSpec[];
+  /** Runs the command; `arg` is the positional (a string, the variadic list, or undefined). */
+  action: (arg: string | string[] | undefined, opts: PurgeFlags) => Promise<void>;
+}
+
+const SERVICE_ID: FlagSpec = {
+  flags: '-s, --service-id <id>',
+  description: 'service ID (default $FASTLY_SERVICE_ID)',
+};
+
+export const PURGE_COMMANDS: PurgeCommand[] = [
+  {
+    name: 'url',
+    description: 'Purge one URL (POST /purge/{url})',
+    argument: { spec: '<url>', description: 'absolute http(s) URL to purge' },
+    flags: [
+      ...CONNECTION_FLAGS,
+      { flags: '--soft', description: 'mark the object stale instead of evicting it' },
+      {
+        flags: '--verify',
+        description:
+          'request the URL afterwards with Fastly-Debug: 1 and report X-Cache and Age (edge: $KESTRA_FASTLY_EDGE_ENDPOINT, or the simulator when the API endpoint is loopback)',
+      },
+    ],
+    action: async (arg, opts) => {
+      const url = arg as string;
+      const soft = opts.soft ?? false;
+      await runClientCommand(
+        opts,
+        async (client) => {
+          const result = await purgeUrl(client, url, { soft });
+          if (!opts.verify) return result;
+          const { edgeEndpoint, verifyPurge } = await import('../../fastly/verify.js');
+          try {
+            const edge = edgeEndpoint(process.env, client.baseUrl);
+            return { ...result, verification: await verifyPurge(url, { edgeEndpoint: edge }) };
+          } catch (err) {
+            throw new VerifyFailedError(result, url, err as Error);
+          }
+        },
+        (o: { id: string; verification?: { xCache: string | null; age: number | null } }) =>
+          `✓ ${soft ? 'Soft-purged' : 'Purged'} ${url} (id: ${o.id})` +
+          (o.verification ? `\n  X-Cache: ${o.verification.xCache}  Age: ${o.verification.age}` : ''),
+      );
+    },
+  },
+  {
+    name: 'key',
+    description: 'Purge one surrogate key (POST /service/{id}/purge/{key})',
+    argument: { spec: '<key>', description: 'surrogate key' },
+    flags: [
+      ...CONNECTION_FLAGS,
+      SERVICE_ID,
+      { flags: '--soft', description: 'mark objects stale instead of evicting them' },
+    ],
+    action: async (arg, opts) => {
+      const key = arg as string;
+      const serviceId = resolveServiceId(opts.serviceId);
+      await runClientCommand(
+        opts,
+        (client) => purgeKey(client, serviceId, key, { soft: opts.soft ?? false }),
+        (o) => `✓ ${opts.soft ? 'Soft-purged' : 'Purged'} key ${key} (id: ${o.id})`,
+      );
+    },
+  },
+  {
+    name: 'keys',
+    description: 'Purge many surrogate keys, split into batches of 256 (POST /service/{id}/purge)',
+    argument: { spec: '[keys...]', description: 'surrogate keys' },
+    flags: [
+      ...CONNECTION_FLAGS,
+      SERVICE_ID,
+      {
+        flags: '--file <path>',
+        description: "file with one key per line ('-' for stdin; blank lines and # comments ignored)",
+      },
+      { flags: '--soft', description: 'mark objects stale instead of evicting them' },
+      {
+        flags: '--concurrency <n>',
+        description: 'batches in flight at once (default 40: 10,240 keys per round trip)',
+        ...wholeNumber('--concurrency', 1, 64),
+      },
+      {
+        flags: '--failed-keys <file>',
+        description: 'write the keys not purged (to retry with --file), one per line',
+      },
+    ],
+    action: async (arg, opts) => {
+      const keys = (arg as string[] | undefined) ?? [];
+      const all = [...keys, ...(opts.file ? await readKeyFile(opts.file) : [])];
+      if (all.length === 0) {
+        throw new InvalidInputError(
+          'purge keys: no keys given; pass keys as arguments or --file PATH',
+          'keys',
+        );
+      }
+      await checkOutputPath(opts.failedKeys, '--failed-keys');
+      const serviceId = resolveServiceId(opts.serviceId);
+      let outputs: KeysOutputs | undefined;
+      try {
+        outputs = await runClientCommand(
+          opts,
+          async (client, onProgress) => {
+            const o = keysOutputs(
+              // Ctrl-C stops sending; the batches in flight settle and are counted.
+              await purgeKeys(client, serviceId, all, {
+                soft: opts.soft ?? false,
+                concurrency: opts.concurrency,
+                onProgress,
+                stop: stopSignal,
+              }),
+            );
+            if (o.failed.length > 0) throw new PurgeIncompleteError(o);
+            return o;
+          },
+          (o) => keysSummary(o, opts.failedKeys),
+          'Purging keys',
+          true,
+        );
+      } catch (err) {
+        outputs = err instanceof PurgeIncompleteError ? err.outputs : undefined;
+        throw err;
+      } finally {
+        if (opts.failedKeys) await writeFailedKeys(opts.failedKeys, outputs);
+      }
+    },
+  },
+  {
+    name: 'all',
+    description: 'Purge everything cached for a service (POST /service/{id}/purge_all; hard only)',
+    flags: [
+      ...CONNECTION_FLAGS,
+      SERVICE_ID,
+      { flags: '--soft', description: 'not supported: Fastly has no soft purge-all' },
+    ],
+    action: async (_arg, opts) => {
+      if (opts.soft) {
+        throw new InvalidInputError(
+          '--soft: purge-all cannot be soft; soft-purge a constant surrogate key instead (kestra-fastly purge key all --soft)',
+          '--soft',
+        );
+      }
+      const serviceId = resolveServiceId(opts.serviceId);
+      await runClientCommand(
+        opts,
+        (client) => purgeAll(client, serviceId),
+        () => `✓ Purged all content of ${serviceId}`,
+      );
+    },
+  },
+];

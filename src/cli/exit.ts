@@ -1,0 +1,64 @@
+// How a CLI command starts and ends, without commander (the purge fast path shares it): stdout and
+// signal handling, and the mapping of what went wrong to one stderr line and an exit code.
+import { InvalidInputError, KestraFastlyError } from '../errors.js';
+import { installSignalHandlers, InterruptedError, interruptedExitCode } from './interrupt.js';
+import { guardStdout } from './output.js';
+
+/** Long-running commands that treat SIGINT/SIGTERM as their normal way to stop (exit 0). */
+const OWN_SIGNALS = new Set(['server', 'simulator', 'demo']);
+
+/** Before a command runs: EPIPE-safe stdout, and Ctrl-C/SIGTERM handling unless the command owns them. */
+export function startCommand(name: string | undefined): void {
+  guardStdout();
+  if (!name || !OWN_SIGNALS.has(name)) installSignalHandlers();
+}
+
+/** The CLI's contract: 2 for input the user must fix, 1 for everything that failed at run time. */
+function exitCodeOf(err: KestraFastlyError): 1 | 2 {
+  return err instanceof InvalidInputError ? 2 : 1;
+}
+
+/**
+ * Reports a command's failure on stderr (one line) and returns its exit code: 1 run-time failure,
+ * 2 invalid input, 130/143 interrupted by SIGINT/SIGTERM.
+ */
+export async function failureExitCode(err: unknown, name: string | undefined): Promise<number> {
+  const interrupted = interruptedExitCode();
+  if (interrupted !== undefined) {
+    // Whatever the cut-short work threw, the cause is the signal; an account (a bulk purge's) says more.
+    const signal = interrupted === 143 ? 'SIGTERM' : 'SIGINT';
+    const text = err instanceof Error ? err.message : '';
+    const account = err instanceof KestraFastlyError && 'outputs' in err;
+    const note = /; \S+ was (left unchanged|not created)$/.exec(text)?.[0] ?? '';
+    process.stderr.write(`error: ${account ? text : `interrupted by ${signal}${note}`}\n`);
+    return interrupted;
+  }
+  if (err instanceof InterruptedError) {
+    process.stderr.write(`error: ${err.message}\n`);
+    return err.exitCode;
+  }
+  if (err instanceof KestraFastlyError) {
+    let e = err;
+    if (e instanceof InvalidInputError && (name === 'purge' || name === 'stats'))
+      e = (await import('./context.js')).asFlagError(e);
+    process.stderr.write(`error: ${e.message}\n`);
+    return exitCodeOf(err);
+  }
+  const e = err as Error;
+  process.stderr.write(`error: unexpected failure: ${e?.message ?? String(err)}\n`);
+  if (process.env.KESTRA_FASTLY_DEBUG) process.stderr.write(`${e?.stack}\n`);
+  return 1;
+}
+
+/** Sets the process's exit code from a command's result (a command may have set a failing one itself). */
+export function exitWith(code: Promise<number>): void {
+  code.then(
+    (c) => {
+      process.exitCode = c === 0 ? (process.exitCode ?? 0) : c;
+    },
+    (err: unknown) => {
+      process.stderr.write(`error: unexpected failure: ${(err as Error)?.message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
