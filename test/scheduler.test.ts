@@ -15,7 +15,7 @@ import { runFlow } from '../src/flow/executor.js';
 import { parseFlow } from '../src/flow/load.js';
 import { createLogger } from '../src/logger.js';
 import { Scheduler, type SchedulerEvent } from '../src/flow/scheduler.js';
-import { StateStore } from '../src/flow/state.js';
+import { type ExecutionRecord, StateStore } from '../src/flow/state.js';
 import type { StatsPoint } from '../src/fastly/types.js';
 import { type PointsFetcher, pollKey } from '../src/tasks/stats/StatsTrigger.js';
 import { runCli } from './helpers.js';
@@ -160,7 +160,7 @@ async function play(sc: Scenario) {
         killed = true;
         const st = sch.store;
         st.save = () => {};
-        st.record = () => {};
+        st.record = () => ({}) as ExecutionRecord;
         sch.interrupt();
       }
     });

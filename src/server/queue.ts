@@ -47,7 +47,9 @@ export class ExecutionQueue {
   readonly #o: QueueOptions;
   readonly #dir: string;
   readonly #running = new Map<string, Submitted>();
-  readonly #recent = new Map<string, { ex: Execution; s: Submission }>();
+  /** Recently finished executions; outputs kept in their own file are left out (`rec` says where). */
+  readonly #recent = new Map<string, { ex: Execution; s: Submission; rec: ExecutionRecord }>();
+  readonly #interrupt = new AbortController();
   readonly #done: Set<string>;
 
   constructor(options: QueueOptions) {
@@ -112,11 +114,18 @@ export class ExecutionQueue {
         id: s.id,
         inputs: s.inputs,
         ...(s.trigger ? { trigger: s.trigger } : {}),
+        signal: this.#interrupt.signal,
       });
-      this.#o.store.record(ex, s.triggerId);
+      if (this.#interrupt.signal.aborted) {
+        this.#o.logger.warn(
+          `execution ${s.id} of ${s.namespace}.${s.flowId} interrupted by shutdown; it resumes at the next start`,
+        );
+        return undefined;
+      }
+      const rec = this.#o.store.record(ex, s.triggerId);
       this.#done.add(ex.id);
       rmSync(this.#file(s.id), { force: true });
-      this.#recent.set(ex.id, { ex, s });
+      this.#recent.set(ex.id, { ex: rec.outputsFile ? withoutOutputs(ex) : ex, s, rec });
       if (this.#recent.size > KEEP_RECENT) this.#recent.delete(this.#recent.keys().next().value as string);
       this.#o.onFinished?.(ex);
       return ex;
@@ -166,12 +175,16 @@ export class ExecutionQueue {
   /** A running, queued or finished execution, as the API shows it. */
   get(id: string): ExecutionView | undefined {
     const recent = this.#recent.get(id);
-    if (recent) return fromExecution(recent.ex, recent.s);
+    if (recent)
+      return withOutputs(
+        fromExecution(recent.ex, recent.s, !!recent.rec.outputsFile),
+        this.#o.store.outputs(recent.rec),
+      );
     const running = this.#running.get(id);
     if (running) return fromSubmission(running.submission, 'RUNNING');
     // The history also holds the StatsTrigger scheduler's executions.
     const rec = this.#o.store.history().find((r) => r.id === id);
-    if (rec) return fromRecord(rec);
+    if (rec) return withOutputs(fromRecord(rec), this.#o.store.outputs(rec));
     if (existsSync(this.#file(id))) {
       try {
         return fromSubmission(JSON.parse(readFileSync(this.#file(id), 'utf8')) as Submission, 'CREATED');
@@ -182,7 +195,7 @@ export class ExecutionQueue {
     return undefined;
   }
 
-  /** Running executions first, then the history newest first. */
+  /** Running executions first, then the history newest first; outputs kept in their own file are left out. */
   list(): ExecutionView[] {
     const running = [...this.#running.values()].map((r) => fromSubmission(r.submission, 'RUNNING'));
     const finished = this.#o.store
@@ -190,13 +203,18 @@ export class ExecutionQueue {
       .reverse()
       .map((r) => {
         const recent = this.#recent.get(r.id);
-        return recent ? fromExecution(recent.ex, recent.s) : fromRecord(r);
+        return recent ? fromExecution(recent.ex, recent.s, !!recent.rec.outputsFile) : fromRecord(r);
       });
     return [...running, ...finished];
   }
 
   get running(): number {
     return this.#running.size;
+  }
+
+  /** Aborts running executions; they are not recorded and resume at the next start. */
+  interrupt(): void {
+    this.#interrupt.abort();
   }
 
   /** Resolves when nothing runs, or after `timeoutMs`. */
@@ -230,6 +248,20 @@ export interface ExecutionView {
 
 const iso = (ms: number) => `PT${(ms / 1000).toFixed(3)}S`;
 
+/** The execution without its (large) outputs, nor its task runs'. */
+function withoutOutputs(ex: Execution): Execution {
+  return {
+    ...ex,
+    outputs: {},
+    taskRuns: ex.taskRuns.map(({ outputs: _outputs, ...r }) => r),
+  };
+}
+
+function withOutputs(view: ExecutionView, outputs: Record<string, unknown> | undefined): ExecutionView {
+  if (outputs === undefined) return view;
+  return { ...view, outputs };
+}
+
 function fromSubmission(s: Submission, current: string): ExecutionView {
   return {
     id: s.id,
@@ -243,14 +275,14 @@ function fromSubmission(s: Submission, current: string): ExecutionView {
   };
 }
 
-function fromExecution(ex: Execution, s: Submission): ExecutionView {
+function fromExecution(ex: Execution, s: Submission, detached = false): ExecutionView {
   const view = fromRecord({
     ...(s.triggerId ? { triggerId: s.triggerId, triggerType: s.triggerType } : {}),
     id: ex.id,
     namespace: ex.namespace,
     flowId: ex.flowId,
     state: ex.state,
-    outputs: ex.outputs,
+    ...(detached ? {} : { outputs: ex.outputs }),
     startDate: ex.startDate,
     endDate: ex.endDate,
     durationMs: Date.parse(ex.endDate) - Date.parse(ex.startDate),

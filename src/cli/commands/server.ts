@@ -62,7 +62,10 @@ export function registerServer(program: Command): void {
       logger.info(
         'stopping: no new evaluations; letting running executions finish (again to interrupt them)',
       );
-      const again = () => server.scheduler.interrupt();
+      const again = () => {
+        server.scheduler.interrupt();
+        server.queue.interrupt();
+      };
       process.once('SIGINT', again);
       process.once('SIGTERM', again);
       await server.stop();

@@ -211,7 +211,12 @@ export class DashboardStore {
     });
     const byId = new Map<string, ExecutionView>();
     for (const r of this.#source.history().slice(-EXECUTIONS_LISTED)) {
-      byId.set(r.id, { ...r, outputs: clip(r.outputs, r.id), logs: this.#logs.get(r.id) ?? [] });
+      const outputs = r.outputsFile
+        ? {
+            note: `${Math.round((r.outputsBytes ?? 0) / 1024)} KB of outputs: GET /api/v1/main/executions/${r.id} returns them`,
+          }
+        : clip(r.outputs, r.id);
+      byId.set(r.id, { ...r, outputs, logs: this.#logs.get(r.id) ?? [] });
     }
     for (const ex of this.#live.values()) {
       if (!byId.has(ex.id)) byId.set(ex.id, { ...ex, logs: this.#logs.get(ex.id) ?? [] });
