@@ -120,7 +120,7 @@ function point(service: string, start: number, extra: Record<string, unknown> = 
     requests: start % 7,
     hit_ratio: 0.5,
     ...extra,
-  } as StatsPoint;
+  };
 }
 
 test('--format json is streamed: byte for byte the document the whole-window path printed', async (t) => {
