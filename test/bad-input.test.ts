@@ -420,6 +420,11 @@ const CASES: Case[] = [
     error: /--failed-keys: cannot write \/nonexistent\/retry.txt/,
   },
   {
+    name: 'simulator latency jitter not a number',
+    args: ['simulator', '--latency-jitter', 'lots'],
+    error: /--latency-jitter must be a whole number from 0 to 60000/,
+  },
+  {
     name: 'simulator fault rate above 1',
     args: ['simulator', '--fail-5xx', '2'],
     error: /--fail-5xx: "2" is not a fraction; expected a number from 0 to 1/,
