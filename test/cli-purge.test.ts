@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -156,6 +159,49 @@ test('purge keys stops at a failure every batch would meet: 20,000 keys, at most
   assert.equal(out.failed.length, 20_000);
 });
 
+test('purge keys stops at a TLS failure every batch would meet, in one line: plain http behind https://, an untrusted certificate', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-tls-'));
+  await writeFile(join(dir, 'keys.txt'), manyKeys(20_000));
+  const tls = new URL('../../test/fixtures/tls/', import.meta.url);
+  const servers: [string, Server, RegExp][] = [
+    [
+      'plain http',
+      createHttpServer((_req, res) => res.end('{}')),
+      /the TLS handshake with 127\.0\.0\.1:\d+ failed \(does it speak https\?\) \(EPROTO\)/,
+    ],
+    [
+      'self-signed certificate',
+      createHttpsServer(
+        { key: await readFile(new URL('key.pem', tls)), cert: await readFile(new URL('cert.pem', tls)) },
+        (_req, res) => res.end('{}'),
+      ),
+      /127\.0\.0\.1:\d+'s TLS certificate was refused: self[- ]signed certificate/,
+    ],
+  ];
+  for (const [name, server, message] of servers) {
+    let connections = 0;
+    server.on('connection', () => connections++);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(() => server.close());
+    const port = (server.address() as { port: number }).port;
+    const r = await runCli(['purge', 'keys', '--file', join(dir, 'keys.txt')], {
+      FASTLY_API_TOKEN: 'tok',
+      FASTLY_SERVICE_ID: SERVICE,
+      FASTLY_API_ENDPOINT: `https://127.0.0.1:${port}`,
+    });
+    assert.equal(r.code, 1, `${name}: ${r.stderr}`);
+    assert.ok(connections <= 2, `${name}: ${connections} connections`);
+    const lines = r.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, `${name}: one line\n${r.stderr}`);
+    assert.match(
+      lines[0] ?? '',
+      /^error: purge.Keys: 0 of 20000 keys purged; sending stopped at a failure every batch would meet/,
+    );
+    assert.match(lines[0] ?? '', message, name);
+    assert.doesNotMatch(r.stderr, /openssl|deps\//i, `${name}: no OpenSSL internals`);
+  }
+});
+
 test('SIGINT during purge keys: stops sending, waits for batches in flight, prints the account and writes --failed-keys', async (t) => {
   const s = await sim(t, { faults: { latencyMs: 150 } });
   const dir = await mkdtemp(join(tmpdir(), 'kf-sigint-'));
@@ -239,6 +285,61 @@ test('SIGINT during purge keys: stops sending, waits for batches in flight, prin
       );
     }
   }
+});
+
+test('a second SIGINT during purge keys exits at once, after writing the keys not confirmed purged', async (t) => {
+  const s = await sim(t, { faults: { latencyMs: 400 } });
+  const dir = await mkdtemp(join(tmpdir(), 'kf-sigint2-'));
+  await writeFile(join(dir, 'keys.txt'), manyKeys(20_000));
+  const failedFile = join(dir, 'retry.txt');
+  const child = spawn(
+    process.execPath,
+    [
+      CLI,
+      'purge',
+      'keys',
+      '--file',
+      join(dir, 'keys.txt'),
+      '--concurrency',
+      '2',
+      '--failed-keys',
+      failedFile,
+    ],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        FASTLY_API_TOKEN: 'tok',
+        FASTLY_SERVICE_ID: SERVICE,
+        FASTLY_API_ENDPOINT: s.url,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stderr = '';
+  const noticed = new Promise<void>((resolve) =>
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (stderr.includes('Ctrl-C again exits at once')) resolve();
+    }),
+  );
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await waitForRequests(s, (p) => p === `/service/${SERVICE}/purge`, 3);
+  child.kill('SIGINT');
+  await noticed;
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  const m = /(\d+) keys confirmed purged; (\d+) keys not confirmed, written to (.+)\n/.exec(stderr);
+  assert.ok(m, stderr);
+  const [confirmed, left] = [Number(m[1]), Number(m[2])];
+  assert.equal(m[3], failedFile);
+  assert.equal(confirmed + left, 20_000);
+  // The batches still in flight at the second Ctrl-C had no answer yet: their keys are in the file.
+  const sent = requests(s, `/service/${SERVICE}/purge`).length;
+  assert.ok(left >= 20_000 - sent * 256 && confirmed % 256 === 0, `${confirmed} confirmed, ${sent} sent`);
+  const retry = (await readFile(failedFile, 'utf8')).split('\n').filter(Boolean);
+  assert.equal(retry.length, left);
+  assert.equal(new Set(retry).size, left);
 });
 
 test('keysSummary: keys listed under each reason, or one line when --failed-keys holds them', () => {

@@ -255,6 +255,53 @@ test('simulator: a port in use is one line naming --port (exit 1); --log-request
   assert.ok(!stderr.includes(TOKEN) && !stdout.includes(TOKEN), 'the token is never logged');
 });
 
+test('simulator --latency 100 --latency-jitter 200 answers in 100–300 ms, at random', async (t) => {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'simulator', '--port', '0', '--log-requests', '--latency', '100', '--latency-jitter', '200'],
+    { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = once(child, 'exit');
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  const logged = new Promise<void>((resolve) =>
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if ((stderr.match(/ 200 \d+ ms\n/g) ?? []).length === 6) resolve();
+    }),
+  );
+  const url = await new Promise<string>((resolve) =>
+    child.stdout.on('data', () => {
+      const m = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (m?.[1]) resolve(m[1]);
+    }),
+  );
+  await Promise.all(
+    Array.from({ length: 6 }, async (_, i) => {
+      const r = await fetch(`${url}/service/${SERVICE}/purge/key-${i}`, {
+        method: 'POST',
+        headers: { 'Fastly-Key': TOKEN },
+      });
+      await r.body?.cancel();
+    }),
+  );
+  await logged;
+  child.kill('SIGINT');
+  await exited;
+  const ms = [...stderr.matchAll(/ 200 (\d+) ms$/gm)].map((m) => Number(m[1]));
+  assert.equal(ms.length, 6);
+  // At least the base latency each; not all the same (the jitter is drawn per answer).
+  assert.ok(
+    ms.every((x) => x >= 100),
+    ms.join(' '),
+  );
+  assert.ok(new Set(ms).size > 1, ms.join(' '));
+});
+
 test('executions lists by start time, newest last, and says so; --limit keeps the latest started', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kf-trial-list-'));
   // As appended: in end order. "slow" started first and ended last.

@@ -44,6 +44,17 @@ export function runCleanups(): void {
   }
 }
 
+const lastWords = new Set<() => void>();
+
+/**
+ * Registers what must happen even on a second signal, which exits at once (written synchronously:
+ * nothing asynchronous runs after it); returns its removal.
+ */
+export function onHardExit(fn: () => void): () => void {
+  lastWords.add(fn);
+  return () => lastWords.delete(fn);
+}
+
 let installed = false;
 
 export function installSignalHandlers(): void {
@@ -51,7 +62,16 @@ export function installSignalHandlers(): void {
   installed = true;
   const handle = (signal: Stoppable) => {
     runCleanups();
-    if (controller.signal.aborted) process.exit(EXIT_CODES[signal]);
+    if (controller.signal.aborted) {
+      for (const fn of lastWords) {
+        try {
+          fn();
+        } catch {
+          // Exiting regardless.
+        }
+      }
+      process.exit(EXIT_CODES[signal]);
+    }
     controller.abort(new InterruptedError(signal));
   };
   process.on('SIGINT', () => handle('SIGINT'));

@@ -1,6 +1,7 @@
 import { InvalidInputError, RunFailedError, show } from '../errors.js';
 import type { FastlyClient } from './client.js';
 import { FastlyApiError, FastlyNetworkError, FastlyResponseError } from './errors.js';
+import { isTlsFailure } from './transport.js';
 
 /** Fastly refuses bulk purges of more keys than this in one request. */
 export const MAX_KEYS_PER_REQUEST = 256;
@@ -47,6 +48,8 @@ export interface PurgeKeysOptions extends PurgeOptions {
   concurrency?: number | undefined;
   /** Called after each batch settles, with the number of keys settled so far. */
   onProgress?: ((settled: number, total: number) => void) | undefined;
+  /** Called with each key Fastly confirmed purged, as its batch settles. */
+  onPurged?: ((key: string) => void) | undefined;
   /**
    * Stops sending: no batch is started once it aborts; batches in flight settle (give the client its
    * own signal to cut those short). Unsent keys are reported failed with the abort reason.
@@ -66,12 +69,15 @@ const FATAL_NETWORK_CODES = new Set([
 
 /**
  * Whether a batch's failure will repeat for every batch: the token (401, 403), the service (404, 400:
- * keys are validated before sending, so a 400 is about the service or account), or a host that cannot
- * be reached. Rate limits, 5xx and resets are per request.
+ * keys are validated before sending, so a 400 is about the service or account), a host that cannot
+ * be reached, or a TLS certificate or handshake that fails. Rate limits, 5xx and resets are per request.
  */
 export function isFatalPurgeError(err: unknown): boolean {
   if (err instanceof FastlyApiError) return [400, 401, 403, 404].includes(err.status);
-  return err instanceof FastlyNetworkError && FATAL_NETWORK_CODES.has(err.networkCode);
+  return (
+    err instanceof FastlyNetworkError &&
+    (FATAL_NETWORK_CODES.has(err.networkCode) || isTlsFailure(err.networkCode))
+  );
 }
 
 function softHeader(soft: boolean | undefined): Record<string, string> {
@@ -284,8 +290,10 @@ export async function purgeKeys(
       const ids = await purgeBatch(client, serviceId, batch, options.soft);
       for (const key of batch) {
         const id = ids[key];
-        if (typeof id === 'string') purgeIds[key] = id;
-        else failed.push({ key, reason: 'Fastly did not acknowledge this key in its response' });
+        if (typeof id === 'string') {
+          purgeIds[key] = id;
+          options.onPurged?.(key);
+        } else failed.push({ key, reason: 'Fastly did not acknowledge this key in its response' });
       }
     } catch (err) {
       if (!(err instanceof RunFailedError)) throw err;

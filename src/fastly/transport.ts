@@ -141,7 +141,7 @@ function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): P
       reject(
         err.name === 'AbortError'
           ? err
-          : new TransportError(err.code ?? 'ENETWORK', describe(err), { cause: err }),
+          : new TransportError(err.code ?? 'ENETWORK', describe(err, url.host), { cause: err }),
       ),
     );
     out.end(req.body);
@@ -177,19 +177,50 @@ async function gunzip(body: Buffer): Promise<Buffer> {
   });
 }
 
-function describe(e: NodeJS.ErrnoException): string {
+/** TLS failures: the endpoint's certificate or handshake, the same for every request. */
+const TLS_CERT_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+]);
+
+export function isTlsFailure(code: string): boolean {
+  return (
+    code === 'EPROTO' ||
+    code.startsWith('ERR_TLS_') ||
+    code.startsWith('ERR_SSL_') ||
+    TLS_CERT_CODES.has(code)
+  );
+}
+
+/** One line saying what failed, naming the host (the API endpoint, or an edge when verifying). */
+function describe(e: NodeJS.ErrnoException, host: string): string {
+  const code = e.code ?? '';
+  if (code === 'EPROTO' || code.startsWith('ERR_SSL_')) {
+    return `the TLS handshake with ${host} failed (does it speak https?)`;
+  }
+  if (isTlsFailure(code)) {
+    // One line: OpenSSL's messages can span several and name its source files.
+    return `${host}'s TLS certificate was refused: ${e.message.replace(/\s+/g, ' ').trim()}`;
+  }
   switch (e.code) {
     case 'ECONNREFUSED':
-      return 'connection refused by the API endpoint';
+      return `connection refused by ${host}`;
     case 'ECONNRESET':
     case 'EPIPE':
-      return 'connection reset by the API endpoint (socket closed)';
+      return `connection reset by ${host} (socket closed)`;
     case 'ENOTFOUND':
-      return 'the API endpoint host name does not resolve';
+      return `the host name of ${host} does not resolve`;
     case 'ETIMEDOUT':
-      return 'connecting to the API endpoint timed out';
+      return `connecting to ${host} timed out`;
     default:
-      return e.message || 'network error';
+      return (e.message || 'network error').replace(/\s+/g, ' ').trim();
   }
 }
 

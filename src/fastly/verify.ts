@@ -73,7 +73,7 @@ export async function verifyPurge(url: string, options: VerifyOptions = {}): Pro
     throw new FastlyNetworkError(
       'verify',
       e.code ?? 'ENETWORK',
-      `could not fetch ${target.origin}: ${e.message}`,
+      `could not fetch ${target.href}${options.edgeEndpoint ? ` through the edge at ${origin}` : ''}: ${e.message}`,
       1,
       { cause: err, request: { method: 'GET', path: target.pathname + target.search } },
     );

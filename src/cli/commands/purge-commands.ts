@@ -13,8 +13,8 @@ import {
 } from '../../tasks/purge/outputs.js';
 import { CONNECTION_FLAGS, type FlagSpec, wholeNumber } from '../argv.js';
 import { type ConnectionOptions, resolveServiceId, runClientCommand } from '../context.js';
-import { stopSignal } from '../interrupt.js';
-import { checkOutputPath, withOutput, write } from '../output.js';
+import { onHardExit, onInterrupt, stopSignal } from '../interrupt.js';
+import { checkOutputPath, withOutput, write, writeFileAtomicSync } from '../output.js';
 
 export interface PurgeFlags extends ConnectionOptions {
   serviceId?: string;
@@ -77,6 +77,14 @@ export function keysSummary(o: KeysOutputs, failedKeysFile?: string): string {
     for (const k of keys) lines.push(`    ${k}`);
   }
   return lines.join('\n');
+}
+
+/** Where the CLI puts the keys of a partial purge, for its error line. */
+function whereFailedKeys(o: KeysOutputs, opts: PurgeFlags): string {
+  if (opts.failedKeys) return `written to ${opts.failedKeys}`;
+  if (opts.json) return 'listed in the JSON output (failed)';
+  // keysSummary lists them after a partial purge, not when nothing was purged (no 20,000-line echo).
+  return o.purged > 0 ? 'listed above' : 'not listed (--failed-keys FILE writes them, --json lists them)';
 }
 
 /** Writes the keys to retry, one per line (empty when none failed), atomically. */
@@ -195,6 +203,23 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
       await checkOutputPath(opts.failedKeys, '--failed-keys');
       const serviceId = resolveServiceId(opts.serviceId);
       let outputs: KeysOutputs | undefined;
+      // A second Ctrl-C exits at once: the keys not confirmed purged are written first.
+      const confirmed = new Set<string>();
+      const failedKeys = opts.failedKeys;
+      const removeNotice = onInterrupt(() =>
+        process.stderr.write(
+          `stopping: the batches in flight finish first; Ctrl-C again exits at once${failedKeys ? ` (the keys not confirmed purged are written to ${failedKeys})` : ''}\n`,
+        ),
+      );
+      const removeLastWords = failedKeys
+        ? onHardExit(() => {
+            const left = [...new Set(all)].filter((k) => !confirmed.has(k));
+            writeFileAtomicSync(failedKeys, left.map((k) => `${k}\n`).join(''));
+            process.stderr.write(
+              `${plural(confirmed.size, 'key')} confirmed purged; ${plural(left.length, 'key')} not confirmed, written to ${failedKeys}\n`,
+            );
+          })
+        : undefined;
       try {
         outputs = await runClientCommand(
           opts,
@@ -205,10 +230,11 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
                 soft: opts.soft ?? false,
                 concurrency: opts.concurrency,
                 onProgress,
+                onPurged: (key) => confirmed.add(key),
                 stop: stopSignal,
               }),
             );
-            if (o.failed.length > 0) throw new PurgeIncompleteError(o);
+            if (o.failed.length > 0) throw new PurgeIncompleteError(o, whereFailedKeys(o, opts));
             return o;
           },
           (o) => keysSummary(o, opts.failedKeys),
@@ -219,7 +245,9 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
         outputs = err instanceof PurgeIncompleteError ? err.outputs : undefined;
         throw err;
       } finally {
+        removeNotice();
         if (opts.failedKeys) await writeFailedKeys(opts.failedKeys, outputs);
+        removeLastWords?.();
       }
     },
   },

@@ -11,6 +11,7 @@ interface SimFlags {
   host: string;
   seed?: number;
   latency?: number;
+  latencyJitter?: number;
   fail5xx?: string;
   fail429?: string;
   failReset?: string;
@@ -96,6 +97,11 @@ export function registerSimulator(program: Command): void {
     .option('--host <addr>', 'address to bind', '127.0.0.1')
     .option('--seed <n>', 'seed of injected faults', intArg('--seed', 0, 2 ** 31))
     .option('--latency <ms>', 'latency added to every API answer', intArg('--latency', 0, 60_000))
+    .option(
+      '--latency-jitter <ms>',
+      'up to this much more latency, at random per answer (--latency 100 --latency-jitter 200: 100–300 ms, like the real API)',
+      intArg('--latency-jitter', 0, 60_000),
+    )
     .option('--fail-5xx <rate>', 'fraction of API requests answered 503')
     .option('--fail-429 <rate>', 'fraction of API requests answered 429')
     .option('--fail-reset <rate>', 'fraction of API requests whose connection is reset')
@@ -118,6 +124,7 @@ export function registerSimulator(program: Command): void {
       const faults = {
         seed: opts.seed,
         latencyMs: opts.latency,
+        latencyJitterMs: opts.latencyJitter,
         rate5xx: rate('--fail-5xx', opts.fail5xx),
         rate429: rate('--fail-429', opts.fail429),
         rateReset: rate('--fail-reset', opts.failReset),

@@ -27,11 +27,17 @@ export function keysOutputs(result: PurgeKeysResult): KeysOutputs {
   };
 }
 
-/** Some keys were not purged; the outputs (with every failed key) travel with the error. */
+/**
+ * Some keys were not purged; the outputs (with every failed key) travel with the error. `where` says
+ * where the caller puts the failed keys (a flow's outputs; the CLI's output or file).
+ */
 export class PurgeIncompleteError extends RunFailedError {
   override readonly name: string = 'PurgeIncompleteError';
   override readonly code: string = 'PURGE_INCOMPLETE';
-  constructor(readonly outputs: KeysOutputs) {
+  constructor(
+    readonly outputs: KeysOutputs,
+    where = 'listed in outputs.failed',
+  ) {
     const f = outputs.failed;
     const total = outputs.purged + f.length;
     const sample = f
@@ -42,9 +48,9 @@ export class PurgeIncompleteError extends RunFailedError {
     super(
       outputs.stopped
         ? `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged; sending ${outputs.stopped}. ` +
-            `${plural(f.length, 'key')} not purged, listed in outputs.failed`
+            `${plural(f.length, 'key')} not purged, ${where}`
         : `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged, ${f.length} failed ` +
-            `(${sample}${f.length > 5 ? ', …' : ''}); first cause: ${reason}. Every failed key is listed in outputs.failed`,
+            `(${sample}${f.length > 5 ? ', …' : ''}); first cause: ${reason}; the failed keys are ${where}`,
     );
   }
 }
