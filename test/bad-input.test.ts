@@ -253,8 +253,15 @@ const CASES: Case[] = [
   {
     name: 'undefined template variable',
     args: ['run', '$DIR/f.yml'],
+    files: { 'f.yml': log('{{ vars.nothing }}') },
+    error: /task 'log'.*undefined variable 'vars.nothing'/,
+  },
+  {
+    name: 'an input the flow does not declare',
+    args: ['validate', '$DIR/f.yml'],
     files: { 'f.yml': log('{{ inputs.nothing }}') },
-    error: /task 'log'.*undefined variable 'inputs.nothing'/,
+    error:
+      /tasks\[0\]\.message: "\{\{ inputs\.nothing \}\}" uses input 'nothing', which the flow does not declare/,
   },
   {
     name: 'missing secret',

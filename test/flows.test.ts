@@ -137,9 +137,9 @@ test('expressions: filters, ??, now(), vars, outputs, runIf, If, allowFailure, r
   - id: broken
     type: io.kestra.plugin.core.log.Log
     allowFailure: true
-    message: "{{ inputs.nope.deeper }}"
+    message: "{{ vars.nope.deeper }}"
 `,
-      'variables:\n  name: fastly\n',
+      'variables:\n  name: fastly\ninputs:\n  - id: keys\n    type: JSON\n',
     ),
     'inline.yml',
   );
@@ -172,7 +172,7 @@ test('expressions: filters, ??, now(), vars, outputs, runIf, If, allowFailure, r
   );
   assert.match(
     ex.taskRuns.at(-1)?.error ?? '',
-    /undefined variable 'inputs.nope' in .*task 'broken'|task 'broken'.*undefined variable 'inputs.nope'/,
+    /undefined variable 'vars.nope' in .*task 'broken'|task 'broken'.*undefined variable 'vars.nope'/,
   );
 });
 

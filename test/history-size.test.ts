@@ -115,7 +115,7 @@ test('an old history line too big to parse is read by its ends; its outputs only
   );
   assert.deepEqual(records[1]?.trigger, { body: { outputs: 1 } });
   assert.equal(records[1]?.error, 'x'.repeat(100));
-  assert.deepEqual(store.outputs(records[1] as ExecutionRecord), big);
+  assert.deepEqual(store.outputs(records[1]), big);
   assert.ok(!existsSync(join(dir, 'outputs')));
 });
 

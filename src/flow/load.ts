@@ -4,6 +4,12 @@ import type { z } from 'zod';
 import { InvalidInputError, show } from '../errors.js';
 import { KNOWN_REGIONS } from '../fastly/regions.js';
 import { parseBy, parseTime, resolveWindow } from '../fastly/time.js';
+import {
+  surrogateKeyProblem,
+  validatePurgeUrl,
+  validateServiceId,
+  validateSurrogateKey,
+} from '../fastly/purge.js';
 import { DEPRECATED_TYPES, FLOWABLES, TASKS, TRIGGERS } from '../tasks/index.js';
 import { describeIssue, type TaskDefinition } from '../tasks/task.js';
 import { parseDuration } from '../duration.js';
@@ -94,7 +100,10 @@ class Problems {
     private readonly lines: LineCounter,
   ) {}
 
+  /** Records a problem; a second one at the same property (another check's wording) is left out. */
   add(path: Path, message: string): void {
+    const text = pathText(path);
+    if (text && this.list.some((x) => x.path === text)) return;
     let p = [...path];
     let node: unknown;
     while (this.doc) {
@@ -104,7 +113,7 @@ class Problems {
     }
     const offset = isNode(node) && node.range ? node.range[0] : 0;
     const pos = this.lines.linePos(offset);
-    this.list.push({ line: pos.line, col: pos.col, path: pathText(path), message });
+    this.list.push({ line: pos.line, col: pos.col, path: text, message });
   }
 }
 
@@ -194,6 +203,7 @@ function checkBeforeRun(
     if (retry && literal(retry[key]))
       attempt(problems, [...path, 'retry', key], () => parseDuration(retry[key], key));
   }
+  if (type.startsWith('io.kestra.plugin.fastly.purge.')) checkPurge(type, props, path, problems);
   if (!type.startsWith('io.kestra.plugin.fastly.stats.')) return;
   const now = Math.floor(Date.now() / 1000);
   const before = problems.list.length;
@@ -214,11 +224,60 @@ function checkBeforeRun(
   }
 }
 
+/** What the purge functions refuse at run time, checked on literal values: ids, keys, URLs. */
+function checkPurge(type: string, props: Record<string, unknown>, path: Path, problems: Problems): void {
+  if (literal(props.serviceId))
+    attempt(problems, [...path, 'serviceId'], () => validateServiceId(props.serviceId));
+  if (type.endsWith('.Key') && literal(props.surrogateKey))
+    attempt(problems, [...path, 'surrogateKey'], () => validateSurrogateKey(props.surrogateKey));
+  if (type.endsWith('.Url') && literal(props.url))
+    attempt(problems, [...path, 'url'], () => validatePurgeUrl(props.url));
+  const keys = props.surrogateKeys;
+  if (type.endsWith('.Keys') && Array.isArray(keys)) {
+    if (keys.length === 0)
+      problems.add([...path, 'surrogateKeys'], 'the list of surrogate keys is empty; give at least one key');
+    keys.forEach((key, i) => {
+      const problem = hasExpression(key) ? undefined : surrogateKeyProblem(key);
+      if (problem) problems.add([...path, 'surrogateKeys', i], problem);
+    });
+  }
+}
+
+/** `inputs.<name>` (or `inputs['name']`) inside the expressions of a template. */
+function inputsUsed(template: string): string[] {
+  const names: string[] = [];
+  for (const block of template.match(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g) ?? []) {
+    // `inputs.x ?? 'dflt'`, `inputs.x | default('dflt')`: meant to work without the input.
+    if (block.includes('??') || /\bdefault\s*\(/.test(block)) continue;
+    for (const m of block.matchAll(/(?<![\w.])inputs\s*(?:\.\s*([A-Za-z_]\w*)|\[\s*['"]([^'"]+)['"]\s*\])/g))
+      names.push((m[1] ?? m[2]) as string);
+  }
+  return names;
+}
+
+/** Every `inputs.<name>` a task's templates use must be an input the flow declares. */
+function checkInputsUsed(value: unknown, path: Path, declared: InputDef[], problems: Problems): void {
+  if (typeof value === 'string') {
+    for (const name of inputsUsed(value)) {
+      if (declared.some((i) => i.id === name)) continue;
+      const list = declared.length
+        ? `it declares: ${declared.map((i) => i.id).join(', ')}`
+        : 'it declares no inputs';
+      problems.add(path, `${show(value)} uses input '${name}', which the flow does not declare; ${list}`);
+      return;
+    }
+  } else if (Array.isArray(value))
+    value.forEach((v, i) => checkInputsUsed(v, [...path, i], declared, problems));
+  else if (typeof value === 'object' && value !== null)
+    for (const [k, v] of Object.entries(value)) checkInputsUsed(v, [...path, k], declared, problems);
+}
+
 interface LoadContext {
   problems: Problems;
   ids: Map<string, string>;
   pluginDefaults: { type: string; values: Record<string, unknown>; forced?: boolean | undefined }[];
   warnings: string[];
+  inputs: InputDef[];
 }
 
 function loadTasks(list: unknown, path: Path, ctx: LoadContext): TaskNode[] {
@@ -230,8 +289,8 @@ function loadTasks(list: unknown, path: Path, ctx: LoadContext): TaskNode[] {
       ctx.problems.add(p, `expected a task (a map with id and type), got ${show(raw)}`);
       return;
     }
-    const task = raw as Record<string, unknown>;
-    const common = taskCommonSchema.safeParse(task);
+    let task = raw as Record<string, unknown>;
+    let common = taskCommonSchema.safeParse(task);
     if (!common.success) {
       for (const issue of common.error.issues) {
         ctx.problems.add(
@@ -239,7 +298,12 @@ function loadTasks(list: unknown, path: Path, ctx: LoadContext): TaskNode[] {
           describeIssue('', issue, task).replace(/^[.:[\]\w]*?: /, ''),
         );
       }
-      return;
+      // A bad common property (timeout, retry…) does not hide the task's other problems.
+      const bad = new Set(common.error.issues.map((issue) => issue.path[0]));
+      if (bad.has('id') || bad.has('type')) return;
+      task = Object.fromEntries(Object.entries(task).filter(([k]) => !bad.has(k)));
+      common = taskCommonSchema.safeParse(task);
+      if (!common.success) return;
     }
     const { id, type: written } = common.data;
     const type = DEPRECATED_TYPES[written] ?? written;
@@ -261,6 +325,9 @@ function loadTasks(list: unknown, path: Path, ctx: LoadContext): TaskNode[] {
     const props = applyPluginDefaults(type, own, ctx.pluginDefaults);
     checkProps(def, props, p, `task '${id}'`, ctx.problems);
     checkBeforeRun(type, props, task, p, ctx.problems);
+    const own2 = Object.fromEntries(Object.entries(props).filter(([k]) => k !== 'then' && k !== 'else'));
+    checkInputsUsed(own2, p, ctx.inputs, ctx.problems);
+    for (const key of ['runIf']) checkInputsUsed(task[key], [...p, key], ctx.inputs, ctx.problems);
     const node: TaskNode = { id, type, def, common: common.data, props };
     if (type === 'io.kestra.plugin.core.flow.If') {
       node.thenTasks = loadTasks(props.then, [...p, 'then'], ctx);
@@ -349,6 +416,7 @@ export function parseFlow(text: string, file: string): Flow {
     ids: new Map(),
     pluginDefaults: top.success ? (top.data.pluginDefaults ?? []) : [],
     warnings: [],
+    inputs,
   };
   const tasks = loadTasks(raw.tasks, ['tasks'], ctx);
   const errors = loadTasks(raw.errors, ['errors'], ctx);
