@@ -361,6 +361,42 @@ const CASES: Case[] = [
     args: ['stats', 'historical', '--services', 'SU1Z0isxPaozGVKXdv0eY,../x'],
     error: /--services\[1\]: "..\/x" is not a Fastly service ID/,
   },
+  // The stats trial: each ran with exit 0 before.
+  {
+    name: '--services with an empty entry',
+    args: ['stats', 'historical', '--services', 'SU1Z0isxPaozGVKXdv0eY,,7i6HN3TK9wS159v2gPAZ8A'],
+    error: /--services: ".*,,.*" has an empty entry; expected comma-separated service IDs/,
+  },
+  {
+    name: '--services empty',
+    args: ['stats', 'historical', '--services', ''],
+    error: /--services: "" names no service/,
+  },
+  {
+    name: '--from empty',
+    args: ['stats', 'historical', '--from', ''],
+    error: /--from: "" is empty; expected Unix seconds/,
+  },
+  {
+    name: '--to empty',
+    args: ['stats', 'aggregate', '--to', ' '],
+    error: /--to: " " is empty/,
+  },
+  {
+    name: '--datacenter not a POP code',
+    args: ['stats', 'historical', '--datacenter', 'LHR,!!'],
+    error: /--datacenter: "LHR,!!" has "!!", not a POP code; expected comma-separated three-letter POP codes/,
+  },
+  {
+    name: '--datacenter with an empty entry',
+    args: ['stats', 'aggregate', '--datacenter', 'LHR,'],
+    error: /--datacenter: "LHR," has an empty entry/,
+  },
+  {
+    name: 'month-to-date of a month not begun',
+    args: ['stats', 'month-to-date', '--year', '2099', '--month', '1'],
+    error: /--month: 2099-01 has not begun; expected this month \(\d{4}-\d\d\) or an earlier one/,
+  },
   { name: 'run on a folder', args: ['run', '$DIR'], error: /is a folder; expected a flow file/ },
   { name: 'validate a folder', args: ['validate', '$DIR'], error: /is a folder; expected a flow file/ },
   {

@@ -195,24 +195,44 @@ export function usageRows(data: Record<string, unknown>, byService: boolean): Re
   return rows;
 }
 
-/** Rows of any shape as CSV, NDJSON or an aligned table (text left, numbers right, in human units). */
+/** How a table shows some columns instead of by their name's unit: a heading naming the unit, a cell. */
+export type TableColumns = Record<string, { heading: string; cell: (v: number) => string }>;
+
+/**
+ * Rows of any shape as CSV, NDJSON or an aligned table (text left, numbers right, in human units, or
+ * as `tableColumns` says).
+ */
 export async function writeRows(
   rows: Record<string, unknown>[],
   format: Format,
   out: Writable,
+  tableColumns: TableColumns = {},
 ): Promise<void> {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+  if (format === 'table' && rows.length === 0) {
+    await write(out, '(no data in this window)\n');
+    return;
+  }
   if (format === 'ndjson') {
     await write(out, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
   } else if (format === 'csv') {
     const lines = rows.map((r) => `${columns.map((c) => csvCell(r[c])).join(',')}\n`);
     await write(out, `${columns.join(',')}\n${lines.join('')}`);
   } else {
-    const cells = rows.map((r) => columns.map((c) => tableCell(c, r[c])));
-    const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] ?? '').length)));
+    const cells = rows.map((r) =>
+      columns.map((c) => {
+        const v = r[c];
+        const custom = tableColumns[c];
+        return custom && typeof v === 'number' ? custom.cell(v) : tableCell(c, v);
+      }),
+    );
+    const headings = columns.map((c) => tableColumns[c]?.heading ?? c);
+    const widths = headings.map((c, i) =>
+      cells.reduce((w, row) => Math.max(w, (row[i] ?? '').length), c.length),
+    );
     const numeric = columns.map((c) => rows.some((r) => typeof r[c] === 'number'));
     const line = (row: string[]) =>
       row.map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join('  ');
-    await write(out, `${[line(columns), ...cells.map(line)].join('\n').trimEnd()}\n`);
+    await write(out, `${[line(headings), ...cells.map(line)].join('\n').trimEnd()}\n`);
   }
 }

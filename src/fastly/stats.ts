@@ -68,7 +68,87 @@ function checkQuery(q: HistoricalQuery): void {
     );
   }
   if (q.serviceId !== undefined) validateServiceId(q.serviceId);
+  if (q.services !== undefined) {
+    // An empty list is not "every service": that is leaving services out.
+    const text = show(q.services.join(','));
+    if (q.services.length === 0 || (q.services.length === 1 && q.services[0] === '')) {
+      throw new InvalidInputError(
+        `services: ${text} names no service; expected comma-separated service IDs (leave it out for every service)`,
+        'services',
+      );
+    }
+    if (q.services.some((id) => id === '')) {
+      throw new InvalidInputError(
+        `services: ${text} has an empty entry; expected comma-separated service IDs, e.g. SU1Z0isxPaozGVKXdv0eY,7i6HN3TK9wS159v2gPAZ8A`,
+        'services',
+      );
+    }
+  }
   q.services?.forEach((id, i) => validateServiceId(id, `services[${i}]`));
+}
+
+/** Fastly's POP codes are three letters (LHR, AMS, IAD…); anything else cannot match one. */
+function checkDatacenter(codes: string[] | undefined): void {
+  if (codes === undefined) return;
+  const text = show(codes.join(','));
+  if (codes.length === 0) {
+    throw new InvalidInputError(
+      `datacenter: ${text} names no POP; expected comma-separated three-letter POP codes, e.g. LHR,AMS (leave it out for every POP)`,
+      'datacenter',
+    );
+  }
+  for (const code of codes) {
+    if (typeof code !== 'string' || !/^[A-Za-z]{3}$/.test(code)) {
+      throw new InvalidInputError(
+        `datacenter: ${text} has ${code === '' ? 'an empty entry' : `${show(code)}, not a POP code`}; expected comma-separated three-letter POP codes, e.g. LHR,AMS`,
+        'datacenter',
+      );
+    }
+  }
+}
+
+/** Whether a raw `/stats` body has `id` as a key of its data map (ids are letters and digits only). */
+function rawHasService(body: Buffer, id: string): boolean {
+  const needle = `"${id}"`;
+  for (let at = body.indexOf(needle); at !== -1; at = body.indexOf(needle, at + 1)) {
+    let i = at + needle.length;
+    while (isSpace(body[i])) i++;
+    if (body[i] === 58 /* : */) return true;
+  }
+  return false;
+}
+
+/**
+ * `/stats?services=` leaves out ids it does not know, silently (as it leaves out a service without
+ * data). After the first page, each asked-for id missing from it is looked up once as
+ * `/stats/service/{id}` over one bucket: an unknown id is the same 404 as `--service-id` gets;
+ * a known service without data passes.
+ */
+async function* withKnownServices<T>(
+  client: FastlyClient,
+  q: HistoricalQuery,
+  window: TimeWindow,
+  pages: AsyncGenerator<T>,
+  has: (page: T, id: string) => boolean,
+): AsyncGenerator<T> {
+  let checked = q.serviceId !== undefined || q.services === undefined;
+  for await (const page of pages) {
+    if (!checked) {
+      checked = true;
+      const missing = [...new Set(q.services)].filter((id) => !has(page, id));
+      const size = BUCKET_SECONDS[window.by];
+      await Promise.all(
+        missing.map((id) =>
+          getEnvelope(client, 'stats', `/stats/service/${id}`, {
+            from: window.from,
+            to: window.from + size,
+            by: window.by,
+          }),
+        ),
+      );
+    }
+    yield page;
+  }
 }
 
 function envelopeOf(operation: string, body: unknown): { meta: StatsMeta; data: unknown } {
@@ -254,6 +334,7 @@ async function prepare(
   q: WindowQuery,
 ): Promise<{ window: TimeWindow; pages: { from: number; to: number }[] }> {
   const window = resolveWindow(q, q.now);
+  checkDatacenter(q.datacenter);
   await checkRegion(client, q.region);
   return { window, pages: splitWindow(window, MAX_POINTS_PER_REQUEST) };
 }
@@ -285,7 +366,7 @@ export async function* historicalPages(
   checkQuery(q);
   const { window, pages } = await prepare(client, q);
   const query = { services: q.serviceId ? undefined : q.services?.join(',') };
-  yield* orderedPages(
+  const ordered = orderedPages(
     pages,
     q.concurrency ?? DEFAULT_STATS_CONCURRENCY,
     async (w, signal) => {
@@ -305,6 +386,7 @@ export async function* historicalPages(
     BUCKET_SECONDS[window.by],
     !q.serviceId && pages.length > 1,
   );
+  yield* withKnownServices(client, q, window, ordered, (page, id) => id in page.data);
 }
 
 /** One page of historical stats as the API sent it (inflated), not yet decoded. */
@@ -337,7 +419,7 @@ export async function* historicalRawPages(
   checkQuery(q);
   const { window, pages } = await prepare(client, q);
   const query = { services: q.serviceId ? undefined : q.services?.join(',') };
-  yield* orderedPages(
+  const ordered = orderedPages(
     pages,
     q.concurrency ?? DEFAULT_STATS_CONCURRENCY,
     async (w) => {
@@ -355,6 +437,7 @@ export async function* historicalRawPages(
     BUCKET_SECONDS[window.by],
     !q.serviceId && pages.length > 1,
   );
+  yield* withKnownServices(client, q, window, ordered, (page, id) => rawHasService(page.body, id));
 }
 
 /** Decodes and checks a raw page exactly as `historicalPages` does. */
@@ -482,6 +565,14 @@ export async function usageByMonth(
   }
   if (!Number.isInteger(month) || month < 1 || month > 12) {
     throw new InvalidInputError(`month: ${show(month)} is not a month; expected 1 to 12`, 'month');
+  }
+  if (year * 12 + month > now.getUTCFullYear() * 12 + now.getUTCMonth() + 1) {
+    // A month that has not begun has no usage yet: refused rather than answered with nothing.
+    const current = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
+    throw new InvalidInputError(
+      `month: ${year}-${String(month).padStart(2, '0')} has not begun; expected this month (${current}) or an earlier one`,
+      'month',
+    );
   }
   const env = await getEnvelope(client, 'statsUsageByMonth', '/stats/usage_by_month', {
     year: String(year),

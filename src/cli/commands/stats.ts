@@ -3,13 +3,15 @@ import type { Command } from 'commander';
 import { InvalidInputError, show } from '../../errors.js';
 import { isStatsField } from '../../fastly/fields.js';
 import {
+  DEFAULT_STATS_CONCURRENCY,
   historicalPages,
   historicalRawPages,
   type PointsByService,
+  STATS_BYTES_IN_FLIGHT,
   type StatsPage,
 } from '../../fastly/stats.js';
 import type { StatsMeta, StatsPoint } from '../../fastly/types.js';
-import { AggregateStats, MonthToDateUsage, Stats, Usage } from '../../tasks/index.js';
+import { AggregateStats, MonthToDateUsage, Usage } from '../../tasks/index.js';
 import type { TaskDefinition } from '../../tasks/task.js';
 import { type ConnectionOptions, clientFrom, connection } from '../context.js';
 import { intArg, withConnection } from '../flags.js';
@@ -18,6 +20,7 @@ import {
   type Format,
   FORMATS,
   parseFormat,
+  type TableColumns,
   usageRows,
   writePoints,
   writeRows,
@@ -70,10 +73,23 @@ function windowFlags(cmd: Command): Command {
   );
 }
 
-const list = (v: string | undefined) => v?.split(',').filter(Boolean);
+/** A comma-separated flag as a list; empty entries are kept, for the fastly layer to refuse. */
+const list = (v: string | undefined) => v?.split(',');
 
 /** The checks every stats command makes on its flags before any request. */
 async function prepare(opts: StatsFlags, allowed: readonly Format[] = CHART_FORMATS): Promise<Format> {
+  for (const [flag, value] of [
+    ['--from', opts.from],
+    ['--to', opts.to],
+  ] as const) {
+    // A flow's empty `from` means the default window; typed at the prompt, it is a mistake.
+    if (value !== undefined && value.trim() === '') {
+      throw new InvalidInputError(
+        `${flag}: ${show(value)} is empty; expected Unix seconds, ISO-8601 or e.g. "24 hours ago" (leave ${flag} out for the default)`,
+        flag,
+      );
+    }
+  }
   const format = parseFormat(opts.format, opts.json, allowed);
   await checkOutputPath(opts.output);
   return format;
@@ -105,6 +121,12 @@ async function writeReport(report: Report, output: string | undefined): Promise<
     process.stderr.write(`Wrote a report of ${report.sections.length} section(s) to ${output}\n`);
 }
 
+/** `month-to-date --billable-units` in a table: the figures as sent, under headings naming their unit. */
+const BILLABLE_COLUMNS: TableColumns = {
+  bandwidth: { heading: 'bandwidth (GB)', cell: (v) => v.toFixed(2) },
+  requests: { heading: 'requests (×10,000)', cell: (v) => v.toFixed(2) },
+};
+
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
 /** Runs a task and writes its outputs: JSON with --json / --format json, an HTML report, or rows. */
@@ -114,6 +136,7 @@ async function printTask(
   opts: StatsFlags,
   rows: (data: unknown) => Record<string, unknown>[],
   report?: (outputs: { data: unknown; meta?: StatsMeta }) => Promise<Report>,
+  tableColumns?: TableColumns,
 ): Promise<void> {
   const format = await prepare(opts, report ? CHART_FORMATS : FORMATS);
   const outputs = await executeTask<{ data: unknown; meta?: StatsMeta }>(task, props(), opts);
@@ -122,7 +145,7 @@ async function printTask(
     throw new InvalidInputError('--format: "html" is not available for this command', '--format');
   }
   await withOutput(opts.output, (out) =>
-    format === 'json' ? write(out, json(outputs)) : writeRows(rows(outputs.data), format, out),
+    format === 'json' ? write(out, json(outputs)) : writeRows(rows(outputs.data), format, out, tableColumns),
   );
 }
 
@@ -167,7 +190,11 @@ export function registerStats(program: Command): void {
     .option('--all-services', 'every service of the account (ignores $FASTLY_SERVICE_ID)')
     .option('--field <field>', 'only this field, e.g. status_5xx')
     .option('--chart <field>', 'draw this field over time in the terminal')
-    .option('--concurrency <n>', 'pages fetched at once (default 12)', intArg('--concurrency', 1, 64))
+    .option(
+      '--concurrency <n>',
+      `most pages fetched at once (default ${DEFAULT_STATS_CONCURRENCY}); fewer are when the latency needs fewer or ${STATS_BYTES_IN_FLIGHT / 2 ** 20} MB of pages would be held`,
+      intArg('--concurrency', 1, 64),
+    )
     .action(async (opts: StatsFlags) => {
       const format = await prepare(opts);
       for (const [flag, field] of [
@@ -192,14 +219,24 @@ export function registerStats(program: Command): void {
         datacenter: list(opts.datacenter),
       };
       if (format === 'json') {
-        const outputs = await executeTask(
-          Stats,
-          { ...connection(opts), ...query },
-          { ...opts, json: false },
-          'Fetching pages',
-        );
-        await withOutput(opts.output, (out) => write(out, json(outputs)));
-        return;
+        // The Stats task's outputs, streamed: each service's points are spooled to a temporary file
+        // page by page, so memory stays the pages in flight however long the window.
+        const { writeHistoricalJson } = await import('../json-stream.js');
+        const progress = startProgress('Fetching pages');
+        try {
+          const pages = historicalPages(await clientFrom(opts), {
+            ...query,
+            concurrency: opts.concurrency,
+            onProgress: progress?.update,
+          });
+          const points = await withOutput(opts.output, (out) => writeHistoricalJson(pages, out));
+          progress?.stop();
+          if (opts.output && opts.output !== '-')
+            process.stderr.write(`Wrote ${points} points to ${opts.output}\n`);
+          return;
+        } finally {
+          progress?.stop();
+        }
       }
       if (format === 'html') {
         const { historicalReport } = await import('../report/html.js');
@@ -235,8 +272,8 @@ export function registerStats(program: Command): void {
           const merged: PointsByService = {};
           for await (const page of pages) {
             for (const [id, ps] of Object.entries(page.data)) {
-              merged[id] ??= [];
-              merged[id].push(...ps);
+              const list = (merged[id] ??= []);
+              for (const p of ps) list.push(p);
             }
           }
           progress?.stop();
@@ -332,6 +369,9 @@ export function registerStats(program: Command): void {
           for (const r of usageRows(d.total, false)) rows.push({ service: 'TOTAL', name: '', ...r });
           return rows;
         },
+        undefined,
+        // Billable units are not bytes and counts: GB, and requests in units of 10,000, as Fastly bills.
+        opts.billableUnits ? BILLABLE_COLUMNS : undefined,
       );
     });
 

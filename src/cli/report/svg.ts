@@ -45,18 +45,44 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** The largest of any number of values (-Infinity for none), without spreading them as arguments. */
+export function largest(values: readonly number[]): number {
+  let m = -Infinity;
+  for (const v of values) if (v > m) m = v;
+  return m;
+}
+
 const fmt = (n: number) => Number(n.toFixed(1)).toString();
 
-function legend(names: string[]): string {
+/** A series' colour: the palette first, then hues a golden angle apart, so no two series share one. */
+export function colorOf(i: number): string {
+  if (i < PALETTE.length) return PALETTE[i] as string;
+  const hue = Math.round(((i - PALETTE.length) * 137.508 + 20) % 360);
+  return `hsl(${hue},${55 + ((i * 7) % 25)}%,${35 + ((i * 11) % 20)}%)`;
+}
+
+const LEGEND_ROW = 18;
+
+/**
+ * The legend above the plot, every series in it: items wrap onto as many rows as they need (the plot
+ * moves down by `extra`), so a report of 50 services names all 50.
+ */
+function legend(names: string[]): { svg: string; extra: number } {
   let x = M.left;
-  return names
-    .map((name, i) => {
-      const color = PALETTE[i % PALETTE.length];
-      const item = `<g class="legend-item"><rect x="${x}" y="10" width="14" height="4" fill="${color}"/><text x="${x + 20}" y="16">${escapeHtml(name)}</text></g>`;
-      x += 40 + name.length * 8;
-      return item;
-    })
-    .join('');
+  let row = 0;
+  const items = names.map((name, i) => {
+    // About 7 px per character at 12 px, plus the swatch and a gap.
+    const width = 34 + name.length * 7;
+    if (x > M.left && x + width > W - M.right) {
+      x = M.left;
+      row++;
+    }
+    const y = 10 + row * LEGEND_ROW;
+    const item = `<g class="legend-item"><rect x="${x}" y="${y}" width="14" height="4" fill="${colorOf(i)}"/><text x="${x + 20}" y="${y + 6}">${escapeHtml(name)}</text></g>`;
+    x += width;
+    return item;
+  });
+  return { svg: items.join(''), extra: row * LEGEND_ROW };
 }
 
 function yAxis(max: number, unit: Unit): { scale: (v: number) => number; svg: string } {
@@ -87,7 +113,8 @@ function decimate(s: TimeSeries, from: number, span: number): [number, number][]
   const flush = () => {
     if (!lo || !hi) return;
     if (lo === hi) out.push(lo);
-    else out.push(...(lo[0] < hi[0] ? [lo, hi] : [hi, lo]));
+    else if (lo[0] < hi[0]) out.push(lo, hi);
+    else out.push(hi, lo);
   };
   s.times.forEach((t, i) => {
     const v = s.values[i] ?? 0;
@@ -108,10 +135,16 @@ function decimate(s: TimeSeries, from: number, span: number): [number, number][]
 function lineChart(c: LineChart): string {
   const all = c.series.filter((s) => s.times.length);
   if (!all.length) return `<p class="empty">No data in this window.</p>`;
-  const from = Math.min(...all.map((s) => s.times[0] as number));
-  const to = Math.max(...all.map((s) => s.times[s.times.length - 1] as number));
+  let from = Infinity;
+  let to = -Infinity;
+  let max = -Infinity;
+  // Loops, not Math.max(...values): 35 days of minute points are more arguments than the stack holds.
+  for (const s of all) {
+    from = Math.min(from, s.times[0] as number);
+    to = Math.max(to, s.times[s.times.length - 1] as number);
+    max = Math.max(max, largest(s.values));
+  }
   const span = Math.max(1, to - from);
-  const max = Math.max(...all.flatMap((s) => s.values));
   const { scale, svg: ySvg } = yAxis(max, c.unit);
   const x = (t: number) => M.left + ((t - from) / span) * PW;
   const ticks = timeTicks(from, to, 8);
@@ -127,16 +160,16 @@ function lineChart(c: LineChart): string {
       const pts = decimate(s, from, span)
         .map(([t, v]) => `${fmt(x(t))},${fmt(scale(v))}`)
         .join(' ');
-      return `<polyline class="series" data-series="${escapeHtml(s.name)}" fill="none" stroke="${PALETTE[i % PALETTE.length]}" stroke-width="1.5" points="${pts}"/>`;
+      return `<polyline class="series" data-series="${escapeHtml(s.name)}" fill="none" stroke="${colorOf(i)}" stroke-width="1.5" points="${pts}"/>`;
     })
     .join('');
   const axes = `<line class="axis" x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + PH}"/><line class="axis" x1="${M.left}" x2="${M.left + PW}" y1="${M.top + PH}" y2="${M.top + PH}"/>`;
-  return svg(c.title, `${legend(c.series.map((s) => s.name))}${ySvg}${xSvg}${axes}${lines}`);
+  return svg(c.title, legend(c.series.map((s) => s.name)), `${ySvg}${xSvg}${axes}${lines}`);
 }
 
 function barChart(c: BarChart): string {
   if (!c.categories.length) return `<p class="empty">No data.</p>`;
-  const max = Math.max(0, ...c.series.flatMap((s) => s.values));
+  const max = c.series.reduce((m, s) => Math.max(m, largest(s.values)), 0);
   const { scale, svg: ySvg } = yAxis(max, c.unit);
   const group = PW / c.categories.length;
   const bw = Math.max(2, (group * 0.8) / c.series.length);
@@ -146,7 +179,7 @@ function barChart(c: BarChart): string {
         .map((v, ci) => {
           const x = M.left + ci * group + group * 0.1 + si * bw;
           const y = scale(v);
-          return `<rect class="bar" data-series="${escapeHtml(s.name)}" x="${fmt(x)}" y="${fmt(y)}" width="${fmt(bw)}" height="${fmt(M.top + PH - y)}" fill="${PALETTE[si % PALETTE.length]}"><title>${escapeHtml(`${s.name} ${c.categories[ci]}: ${human(v, c.unit)}`)}</title></rect>`;
+          return `<rect class="bar" data-series="${escapeHtml(s.name)}" x="${fmt(x)}" y="${fmt(y)}" width="${fmt(bw)}" height="${fmt(M.top + PH - y)}" fill="${colorOf(si)}"><title>${escapeHtml(`${s.name} ${c.categories[ci]}: ${human(v, c.unit)}`)}</title></rect>`;
         })
         .join(''),
     )
@@ -158,11 +191,13 @@ function barChart(c: BarChart): string {
     )
     .join('');
   const axis = `<line class="axis" x1="${M.left}" x2="${M.left + PW}" y1="${M.top + PH}" y2="${M.top + PH}"/>`;
-  return svg(c.title, `${legend(c.series.map((s) => s.name))}${ySvg}${labels}${axis}${bars}`);
+  return svg(c.title, legend(c.series.map((s) => s.name)), `${ySvg}${labels}${axis}${bars}`);
 }
 
-function svg(title: string, body: string): string {
-  return `<svg class="chart" role="img" aria-label="${escapeHtml(title)}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}">${body}</svg>`;
+function svg(title: string, key: { svg: string; extra: number }, body: string): string {
+  const h = H + key.extra;
+  const plot = key.extra ? `<g transform="translate(0,${key.extra})">${body}</g>` : body;
+  return `<svg class="chart" role="img" aria-label="${escapeHtml(title)}" viewBox="0 0 ${W} ${h}" width="${W}" height="${h}">${key.svg}${plot}</svg>`;
 }
 
 /** One chart as inline SVG: legend on top, values in human units, a UTC time axis (line charts). */

@@ -41,8 +41,7 @@ tasks:
   }),
   outputs: { ...statsOutputs, data: 'Map of service id to its points, in time order.' },
   async run(props, ctx) {
-    const services =
-      typeof props.services === 'string' ? props.services.split(',').filter(Boolean) : props.services;
+    const services = typeof props.services === 'string' ? props.services.split(',') : props.services;
     const result = await historical(makeClient(props, ctx), {
       serviceId: props.serviceId,
       services,

@@ -139,9 +139,10 @@ export function aggregateValues(values: number[], aggregation: (typeof AGGREGATI
     case 'AVG':
       return values.reduce((a, b) => a + b, 0) / values.length;
     case 'MIN':
-      return Math.min(...values);
+      // reduce, not Math.min(...values): a long minute window is more arguments than the stack holds.
+      return values.reduce((a, b) => Math.min(a, b), Infinity);
     case 'MAX':
-      return Math.max(...values);
+      return values.reduce((a, b) => Math.max(a, b), -Infinity);
     default:
       return values[values.length - 1] ?? null;
   }

@@ -1,0 +1,256 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { test } from 'node:test';
+import { writeHistoricalJson } from '../src/cli/json-stream.js';
+import { renderChartSvg } from '../src/cli/report/svg.js';
+import { InvalidInputError } from '../src/errors.js';
+import { FastlyClient } from '../src/fastly/client.js';
+import { historical, type PointsByService, type StatsPage, usageByMonth } from '../src/fastly/stats.js';
+import type { StatsMeta, StatsPoint } from '../src/fastly/types.js';
+import { aggregateValues } from '../src/tasks/stats/StatsTrigger.js';
+import { runCli, SERVICE, SERVICE2, sim } from './helpers.js';
+
+// Findings of a new user's trial of `stats` (simulator with 200 ms latency and 50 services).
+
+const env = (url: string) => ({ FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: url });
+
+test('the HTML report of the full 35-day minute window is written (no "Maximum call stack size exceeded")', async (t) => {
+  const s = await sim(t);
+  const dir = await mkdtemp(join(tmpdir(), 'kf-trial-'));
+  const file = join(dir, 'r35.html');
+  const r = await runCli(
+    [
+      'stats',
+      'historical',
+      '-s',
+      SERVICE,
+      '--from',
+      '35 days ago',
+      '--by',
+      'minute',
+      '--format',
+      'html',
+      '-o',
+      file,
+    ],
+    env(s.url),
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const html = await readFile(file, 'utf8');
+  assert.match(html, /<polyline class="series" data-series="requests"/);
+  // The charts and the trigger's MIN/MAX take any number of values, far past the argument limit.
+  const n = 500_000;
+  const times = Array.from({ length: n }, (_, i) => i * 60);
+  const values = Array.from({ length: n }, (_, i) => i % 1000);
+  const svg = renderChartSvg({
+    kind: 'line',
+    title: 'x',
+    unit: 'count',
+    series: [{ name: 'a', times, values }],
+  });
+  assert.match(svg, /<polyline/);
+  assert.equal(aggregateValues(values, 'MAX'), 999);
+  assert.equal(aggregateValues(values, 'MIN'), 0);
+});
+
+test('--services: an unknown id fails like -s does (exit 1, naming it) and prints no data; empty entries are refused', async (t) => {
+  const s = await sim(t);
+  for (const format of ['table', 'csv', 'json', 'ndjson']) {
+    const r = await runCli(
+      [
+        'stats',
+        'historical',
+        '--services',
+        `nosuch1,${SERVICE}`,
+        '--from',
+        '3 hours ago',
+        '--by',
+        'hour',
+        '--format',
+        format,
+      ],
+      env(s.url),
+    );
+    assert.equal(r.code, 1, `${format}: ${r.stderr}`);
+    assert.match(r.stderr, /^error: .*404.*nosuch1/, format);
+    assert.equal(r.stdout, '', `${format}: nothing printed`);
+  }
+  // Known services only: no extra request (every asked-for id is in the first page).
+  s.clearLog();
+  const ok = await runCli(
+    [
+      'stats',
+      'historical',
+      '--services',
+      `${SERVICE},${SERVICE2}`,
+      '--from',
+      '3 hours ago',
+      '--by',
+      'hour',
+      '--format',
+      'csv',
+    ],
+    env(s.url),
+  );
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(
+    s.log.filter((e) => e.path.startsWith('/stats/service/')),
+    [],
+  );
+  // The task's `services` property and the library: the same rules.
+  const client = new FastlyClient({ token: 'tok', baseUrl: s.url });
+  for (const services of [[], [''], [SERVICE, ''], ['', SERVICE]]) {
+    await assert.rejects(historical(client, { services }), (e: unknown) => {
+      assert.ok(e instanceof InvalidInputError, String(e));
+      assert.match(e.message, /^services: /);
+      return true;
+    });
+  }
+  await assert.rejects(historical(client, { services: ['nosuch1', SERVICE] }), /nosuch1/);
+  await assert.rejects(historical(client, { datacenter: ['LHR', '!!'] }), /datacenter: "LHR,!!" has "!!"/);
+});
+
+function point(service: string, start: number, extra: Record<string, unknown> = {}): StatsPoint {
+  return {
+    service_id: service,
+    start_time: start,
+    requests: start % 7,
+    hit_ratio: 0.5,
+    ...extra,
+  };
+}
+
+test('--format json is streamed: byte for byte the document the whole-window path printed', async (t) => {
+  // The writer against JSON.stringify of the merged pages: repeated buckets, a service without
+  // points, an id that looks like an integer, strings with newlines and quotes, nested values.
+  const meta = (from: string, to: string) => ({ from, to, by: 'minute', region: 'all' }) as StatsMeta;
+  const pages: StatsPage<PointsByService>[] = [
+    { meta: meta('a', 'b'), data: { svcB: [point('svcB', 60), point('svcB', 120)], '42': [] } },
+    {
+      meta: meta('b', 'c'),
+      data: {
+        svcA: [point('svcA', 120, { note: 'x\n"y"', nested: { a: [1, 2] } })],
+        svcB: [point('svcB', 120), point('svcB', 180)],
+        '42': [point('42', 60)],
+      },
+    },
+    { meta: meta('c', 'd'), data: {} },
+  ];
+  const expected = (ps: StatsPage<PointsByService>[]) => {
+    const data: PointsByService = {};
+    let m: StatsMeta | undefined;
+    for (const p of ps) {
+      m = m ? { ...m, to: p.meta.to } : { ...p.meta };
+      for (const [id, points] of Object.entries(p.data)) {
+        const list = (data[id] ??= []);
+        for (const q of points)
+          if (!list.length || q.start_time > list[list.length - 1]!.start_time) list.push(q);
+      }
+    }
+    return `${JSON.stringify({ status: 'success', meta: m ?? {}, data }, null, 2)}\n`;
+  };
+  const written = async (ps: StatsPage<PointsByService>[]) => {
+    const out = new PassThrough();
+    const chunks: Buffer[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c));
+    const n = await writeHistoricalJson(
+      (async function* () {
+        for (const p of ps) yield await Promise.resolve(p);
+      })(),
+      out,
+    );
+    return { text: Buffer.concat(chunks).toString('utf8'), n };
+  };
+  for (const ps of [pages, [], [pages[2]!], pages.slice(0, 1)]) {
+    const w = await written(ps);
+    assert.equal(w.text, expected(ps));
+  }
+  assert.equal((await written(pages)).n, 5);
+
+  // The CLI against the library's whole-window merge, two services over three pages.
+  const s = await sim(t);
+  const to = Math.floor(Date.now() / 3_600_000) * 3600 - 3 * 3600;
+  const from = to - 10 * 3600;
+  const client = new FastlyClient({ token: 'tok', baseUrl: s.url });
+  const whole = await historical(client, { services: [SERVICE, SERVICE2], from, to, by: 'minute' });
+  const old = `${JSON.stringify({ status: whole.status, meta: whole.meta, data: whole.data }, null, 2)}\n`;
+  const args = ['stats', 'historical', '--from', String(from), '--to', String(to), '--by', 'minute'];
+  const r = await runCli([...args, '--services', `${SERVICE},${SERVICE2}`, '--json'], env(s.url));
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stdout === old, 'the streamed document is the whole-window one');
+  const dir = await mkdtemp(join(tmpdir(), 'kf-json-'));
+  const file = join(dir, 'one.json');
+  const one = await runCli([...args, '-s', SERVICE, '--format', 'json', '-o', file], env(s.url));
+  assert.equal(one.code, 0, one.stderr);
+  const single = await historical(client, { serviceId: SERVICE, from, to, by: 'minute' });
+  assert.ok(
+    (await readFile(file, 'utf8')) ===
+      `${JSON.stringify({ status: 'success', meta: single.meta, data: single.data }, null, 2)}\n`,
+  );
+  assert.ok((await stat(file)).size > 0);
+});
+
+test('month-to-date --billable-units: the table shows GB and units of 10,000 under headings saying so; a month not begun is refused', async (t) => {
+  const s = await sim(t);
+  const args = ['stats', 'month-to-date', '--year', '2026', '--month', '10', '--billable-units'];
+  const csv = await runCli([...args, '--format', 'csv'], env(s.url));
+  const table = await runCli(args, env(s.url));
+  assert.equal(table.code, 0, table.stderr);
+  const [head, first] = csv.stdout.split('\n');
+  const cols = head!.split(',');
+  const row = first!.split(',');
+  const bandwidth = Number(row[cols.indexOf('bandwidth')]);
+  const requests = Number(row[cols.indexOf('requests')]);
+  const lines = table.stdout.split('\n');
+  assert.match(lines[0]!, /bandwidth \(GB\)\s+requests \(×10,000\)/);
+  assert.match(lines[1]!, new RegExp(`\\s${bandwidth.toFixed(2)}\\s+${requests.toFixed(2)}\\s`));
+  assert.doesNotMatch(table.stdout, / B\s/, 'no bytes unit on GB figures');
+
+  const client = new FastlyClient({ token: 'tok', baseUrl: s.url });
+  s.clearLog();
+  const now = new Date();
+  await assert.rejects(
+    usageByMonth(client, { year: now.getUTCFullYear() + 1, month: 1 }),
+    /month: \d{4}-01 has not begun; expected this month/,
+  );
+  assert.deepEqual(s.log, [], 'no request for a month not begun');
+  const current = await usageByMonth(client, {});
+  assert.equal(current.status, 'success');
+});
+
+test('--concurrency help says the default (64) and that the latency and a 16 MB budget bound it', async () => {
+  const r = await runCli(['stats', 'historical', '--help']);
+  assert.equal(r.code, 0);
+  const help = r.stdout.replace(/\s+/g, ' ');
+  assert.match(help, /--concurrency <n> most pages fetched at once \(default 64\).*16 MB/);
+  assert.doesNotMatch(help, /default 12/);
+});
+
+test('a chart legend names every series, wrapping onto rows inside the frame, each in its own colour', () => {
+  const names = Array.from({ length: 50 }, (_, i) => `svc${String(i).padStart(19, '0')}`);
+  const svg = renderChartSvg({
+    kind: 'bar',
+    title: 'bandwidth',
+    unit: 'bytes',
+    categories: ['europe', 'usa'],
+    series: names.map((name, i) => ({ name, values: [i, 2 * i] })),
+  });
+  const items = [
+    ...svg.matchAll(
+      /<g class="legend-item"><rect x="([\d.]+)" y="([\d.]+)"[^>]*fill="([^"]+)"\/><text[^>]*>([^<]+)</g,
+    ),
+  ];
+  assert.deepEqual(
+    items.map((m) => m[4]),
+    names,
+  );
+  const width = Number(/viewBox="0 0 (\d+) (\d+)"/.exec(svg)![1]);
+  const height = Number(/viewBox="0 0 (\d+) (\d+)"/.exec(svg)![2]);
+  for (const m of items) assert.ok(Number(m[1]) + 34 + m[4]!.length * 7 <= width, `${m[4]} inside the frame`);
+  assert.ok(new Set(items.map((m) => m[2])).size > 1, 'several rows');
+  assert.ok(height > 280 + Number(items[items.length - 1]![2]) - 20, 'the chart grows by the rows');
+  assert.equal(new Set(items.map((m) => m[3])).size, 50, 'no colour repeats');
+});
