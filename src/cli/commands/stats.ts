@@ -3,9 +3,11 @@ import type { Command } from 'commander';
 import { InvalidInputError, show } from '../../errors.js';
 import { isStatsField } from '../../fastly/fields.js';
 import {
+  DEFAULT_STATS_CONCURRENCY,
   historicalPages,
   historicalRawPages,
   type PointsByService,
+  STATS_BYTES_IN_FLIGHT,
   type StatsPage,
 } from '../../fastly/stats.js';
 import type { StatsMeta, StatsPoint } from '../../fastly/types.js';
@@ -190,7 +192,7 @@ export function registerStats(program: Command): void {
     .option('--chart <field>', 'draw this field over time in the terminal')
     .option(
       '--concurrency <n>',
-      'most pages fetched at once (default 64); fewer are when the latency needs fewer or 8 MB of pages would be held',
+      `most pages fetched at once (default ${DEFAULT_STATS_CONCURRENCY}); fewer are when the latency needs fewer or ${STATS_BYTES_IN_FLIGHT / 2 ** 20} MB of pages would be held`,
       intArg('--concurrency', 1, 64),
     )
     .action(async (opts: StatsFlags) => {
