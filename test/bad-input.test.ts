@@ -427,6 +427,21 @@ const CASES: Case[] = [
     error: /--failed-keys: cannot write \/nonexistent\/retry.txt/,
   },
   {
+    name: 'empty --failed-keys',
+    args: ['purge', 'keys', 'a', '--failed-keys', ''],
+    error: /--failed-keys is empty; expected a value/,
+  },
+  {
+    name: 'empty --file',
+    args: ['purge', 'keys', '--file', ''],
+    error: /--file is empty; expected a value/,
+  },
+  {
+    name: 'empty --endpoint',
+    args: ['purge', 'key', 'k1', '--endpoint', ''],
+    error: /--endpoint is empty; expected a value/,
+  },
+  {
     name: 'simulator latency jitter not a number',
     args: ['simulator', '--latency-jitter', 'lots'],
     error: /--latency-jitter must be a whole number from 0 to 60000/,

@@ -127,6 +127,22 @@ test('| head -1 ends quietly with 0; /dev/full is one line and exit 1', async (t
     assert.equal(r.stderr, '', `${cmd} | head -1: no error line`);
     assert.equal(r.stdout.split('\n').length, 2, `${cmd}: one line shown`);
   }
+  // A purge has done its work when it prints: a closed pipe drops the output, not the outcome.
+  const keys = join(dir, 'keys.txt');
+  await writeFile(keys, Array.from({ length: 600 }, (_, i) => `k${i}`).join('\n'));
+  const ok = await pipeline(`$CLI purge keys --file ${q(keys)} --json | head -c 1`, env);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stderr, '');
+  for (const json of ['', '--json']) {
+    const retry = join(dir, `retry${json}.txt`);
+    const r = await pipeline(
+      `$CLI purge keys --file ${q(keys)} ${json} --failed-keys ${q(retry)} | head -c 1`,
+      { ...env, FASTLY_SERVICE_ID: 'NoSuchService1' },
+    );
+    assert.equal(r.code, 1, `purge keys ${json} | head: exit ${r.code}\n${r.stderr}`);
+    assert.match(r.stderr, /^error: purge.Keys: 0 of 600 keys purged/m);
+    assert.equal((await readFile(retry, 'utf8')).split('\n').filter(Boolean).length, 600);
+  }
   for (const cmd of [
     `stats historical --by hour -o /dev/full`,
     `stats historical --by hour --format csv -o /dev/full`,

@@ -319,7 +319,7 @@ test('a second SIGINT during purge keys exits at once, after writing the keys no
   const noticed = new Promise<void>((resolve) =>
     child.stderr.on('data', (d) => {
       stderr += d;
-      if (stderr.includes('Ctrl-C again exits at once')) resolve();
+      if (stderr.includes('interrupt again to exit at once')) resolve();
     }),
   );
   child.stdout.resume();

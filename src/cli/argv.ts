@@ -43,6 +43,17 @@ export const CONNECTION_FLAGS: FlagSpec[] = [
   },
 ];
 
+/**
+ * How a flag's value is read: its own parser, or for a flag taking a value without one, any value
+ * but an empty one (`--failed-keys ""` is a mistake, never "no file").
+ */
+export function valueParser(spec: FlagSpec): Pick<FlagSpec, 'parse' | 'invalid'> | undefined {
+  if (spec.parse) return { parse: spec.parse, invalid: spec.invalid };
+  const { long, takesValue } = parseFlags(spec.flags);
+  if (!takesValue) return undefined;
+  return { parse: (v) => (v === '' ? undefined : v), invalid: `--${long} is empty; expected a value` };
+}
+
 interface Parsed {
   short?: string | undefined;
   long: string;
@@ -94,7 +105,7 @@ export function parseStrict(
     }
     const value = args[++i];
     if (value === undefined || (value.startsWith('-') && value !== '-')) return undefined;
-    const parsed = flag.spec.parse ? flag.spec.parse(value) : value;
+    const parsed = valueParser(flag.spec)?.parse?.(value);
     if (parsed === undefined) return undefined;
     options[flag.parsed.key] = parsed;
   }

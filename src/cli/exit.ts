@@ -9,7 +9,8 @@ const OWN_SIGNALS = new Set(['server', 'simulator', 'demo']);
 
 /** Before a command runs: EPIPE-safe stdout, and Ctrl-C/SIGTERM handling unless the command owns them. */
 export function startCommand(name: string | undefined): void {
-  guardStdout();
+  // A purge has done its work when it prints: a closed pipe must not hide a failure or its files.
+  guardStdout(name === 'purge');
   if (!name || !OWN_SIGNALS.has(name)) installSignalHandlers();
 }
 

@@ -1,10 +1,10 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { CONNECTION_FLAGS, type FlagSpec, wholeNumber } from './argv.js';
+import { CONNECTION_FLAGS, type FlagSpec, valueParser, wholeNumber } from './argv.js';
 
 /** Adds table flags to a commander command; an invalid value is commander's usage error. */
 export function withFlags(cmd: Command, specs: FlagSpec[]): Command {
   for (const spec of specs) {
-    const { parse, invalid } = spec;
+    const { parse, invalid } = valueParser(spec) ?? {};
     if (!parse) {
       cmd.option(spec.flags, spec.description);
       continue;

@@ -32,9 +32,9 @@ export function onInterrupt(fn: () => void): () => void {
   return () => cleanups.delete(fn);
 }
 
-/** Runs (and forgets) every registered clean-up; each runs at most once. */
+/** Runs (and forgets) every registered clean-up, the latest first (a progress bar before a notice); each runs at most once. */
 export function runCleanups(): void {
-  for (const fn of [...cleanups]) {
+  for (const fn of [...cleanups].reverse()) {
     cleanups.delete(fn);
     try {
       fn();

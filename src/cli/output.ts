@@ -29,13 +29,24 @@ function reason(err: unknown): string {
 const INPUT_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
 
 /**
- * Standard output errors, for the whole process: a closed pipe (`| head -1`) ends the command quietly
- * with 0, as `head` users expect; anything else (a full disk) is one line and exit 1.
+ * Standard output errors, for the whole process. A closed pipe (`| head -1`): by default the command
+ * ends quietly with 0, as `head` users expect of a command whose work is its output; with
+ * `finishOnClosedPipe` (purges, whose work is done before anything is printed) the rest of the
+ * output is dropped and the command finishes, its exit code and files (--failed-keys) what they would
+ * have been. Anything else (a full disk) is one line and exit 1.
  */
-export function guardStdout(): void {
+export function guardStdout(finishOnClosedPipe = false): void {
+  let closed = false;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || (closed && err.code === 'ERR_STREAM_DESTROYED')) {
+      if (finishOnClosedPipe) {
+        closed = true;
+        return;
+      }
+      runCleanups();
+      process.exit(0);
+    }
     runCleanups();
-    if (err.code === 'EPIPE') process.exit(0);
     process.stderr.write(`error: cannot write to standard output: ${reason(err)}\n`);
     process.exit(1);
   });

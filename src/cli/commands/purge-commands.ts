@@ -208,18 +208,16 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
       const failedKeys = opts.failedKeys;
       const removeNotice = onInterrupt(() =>
         process.stderr.write(
-          `stopping: the batches in flight finish first; Ctrl-C again exits at once${failedKeys ? ` (the keys not confirmed purged are written to ${failedKeys})` : ''}\n`,
+          `stopping: the batches in flight finish first; interrupt again to exit at once${failedKeys ? ` (the keys not confirmed purged are written to ${failedKeys})` : ''}\n`,
         ),
       );
-      const removeLastWords = failedKeys
-        ? onHardExit(() => {
-            const left = [...new Set(all)].filter((k) => !confirmed.has(k));
-            writeFileAtomicSync(failedKeys, left.map((k) => `${k}\n`).join(''));
-            process.stderr.write(
-              `${plural(confirmed.size, 'key')} confirmed purged; ${plural(left.length, 'key')} not confirmed, written to ${failedKeys}\n`,
-            );
-          })
-        : undefined;
+      const removeLastWords = onHardExit(() => {
+        const left = [...new Set(all)].filter((k) => !confirmed.has(k));
+        if (failedKeys) writeFileAtomicSync(failedKeys, left.map((k) => `${k}\n`).join(''));
+        process.stderr.write(
+          `${plural(confirmed.size, 'key')} confirmed purged; ${plural(left.length, 'key')} not confirmed${failedKeys ? `, written to ${failedKeys}` : ''}\n`,
+        );
+      });
       try {
         outputs = await runClientCommand(
           opts,
@@ -247,7 +245,7 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
       } finally {
         removeNotice();
         if (opts.failedKeys) await writeFailedKeys(opts.failedKeys, outputs);
-        removeLastWords?.();
+        removeLastWords();
       }
     },
   },
