@@ -11,7 +11,8 @@ import type { RetryDef } from './model.js';
 import { executionEvents } from './events.js';
 import { SecretStore } from './secrets.js';
 
-export type State = 'SUCCESS' | 'WARNING' | 'FAILED' | 'SKIPPED';
+/** KILLED: interrupted (Ctrl-C, SIGTERM), as Kestra calls a killed execution. */
+export type State = 'SUCCESS' | 'WARNING' | 'FAILED' | 'KILLED' | 'SKIPPED';
 
 export interface TaskRun {
   id: string;
@@ -84,9 +85,15 @@ interface Frame {
   value?: string;
 }
 
-/** The worst of several states: FAILED, then WARNING, else SUCCESS. */
+/** The worst of several states: KILLED, FAILED, then WARNING, else SUCCESS. */
 const worst = (states: State[]): State =>
-  states.includes('FAILED') ? 'FAILED' : states.includes('WARNING') ? 'WARNING' : 'SUCCESS';
+  states.includes('KILLED')
+    ? 'KILLED'
+    : states.includes('FAILED')
+      ? 'FAILED'
+      : states.includes('WARNING')
+        ? 'WARNING'
+        : 'SUCCESS';
 
 /** Runs `jobs` at most `limit` at a time (0: all at once); every job runs, even after a failure. */
 async function pool(jobs: (() => Promise<State>)[], limit: number): Promise<State> {
@@ -184,8 +191,8 @@ class FlowRun {
       });
       state = await this.runTasks(this.#flow.tasks);
     } catch (err) {
-      flowLog.error(this.#masker.mask(errorText(err)));
-      state = 'FAILED';
+      flowLog.error(this.#masker.mask(this.#killed() ?? errorText(err)));
+      state = this.#killed() ? 'KILLED' : 'FAILED';
     }
     if (state === 'FAILED' && this.#flow.errors.length) await this.runTasks(this.#flow.errors);
     if (this.#flow.finally.length) await this.runTasks(this.#flow.finally);
@@ -204,12 +211,21 @@ class FlowRun {
     return maskExecution(ex, this.#masker);
   }
 
-  /** Runs tasks in order, stopping at the first FAILED one. */
+  /** Why the run was interrupted (`interrupted by SIGINT`), or undefined while it is not. */
+  #killed(): string | undefined {
+    const signal = this.#o.signal;
+    if (!signal?.aborted) return undefined;
+    const reason: unknown = signal.reason;
+    return reason instanceof Error && reason.name !== 'AbortError' ? reason.message : 'interrupted';
+  }
+
+  /** Runs tasks in order, stopping at the first FAILED (or KILLED) one. */
   async runTasks(nodes: TaskNode[], frame: Frame = this.#root): Promise<State> {
     let state: State = 'SUCCESS';
     for (const node of nodes) {
+      if (this.#killed()) return 'KILLED';
       const s = await this.runTask(node, frame);
-      if (s === 'FAILED') return 'FAILED';
+      if (s === 'FAILED' || s === 'KILLED') return s;
       if (s === 'WARNING') state = 'WARNING';
     }
     return state;
@@ -263,6 +279,11 @@ class FlowRun {
       if (e?.outputs !== undefined) {
         run.outputs = e.outputs;
         this.#setOutputs(node.id, e.outputs, frame);
+      }
+      const killed = this.#killed();
+      if (killed) {
+        log.warn(killed);
+        return finish('KILLED', killed);
       }
       const message = errorText(err);
       run.errorKind = err instanceof InvalidInputError ? 'input' : 'runtime';

@@ -66,7 +66,8 @@ export function registerFlow(program: Command): void {
             print(`    outputs: ${briefOutputs(run.outputs, 400)}`);
         }
       }
-      if (ex.state === 'FAILED') throw executionFailed(ex, masker);
+      // KILLED: the exit code and message are the signal's (130, `interrupted by SIGINT`).
+      if (ex.state === 'FAILED' || ex.state === 'KILLED') throw executionFailed(ex, masker);
     });
 
   program
