@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createWriteStream, renameSync, writeFileSync, type WriteStream } from 'node:fs';
+import { renameSync, writeFileSync, type WriteStream } from 'node:fs';
 // fs.promises, not node:fs/promises: touched only when a file is written, so a plain `purge` never loads it.
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -94,7 +94,10 @@ export async function withOutput<T>(
   let stream: WriteStream;
   try {
     const handle = await fsp.open(target, inPlace ? 'w' : 'wx', existing?.mode ?? 0o644);
-    stream = createWriteStream('', { fd: handle.fd, autoClose: true });
+    // The stream owns the FileHandle and closes it. Not `{ fd: handle.fd }`: the handle would stay
+    // open in JavaScript's eyes, and when collected close an fd number by then closed or reused
+    // (Node 24 makes that an uncaught EBADF after the output was written).
+    stream = handle.createWriteStream();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     const message = `${flag}: cannot write ${path}: ${reason(err)}`;
