@@ -511,7 +511,7 @@ function markdown(report: {
     );
   if (!nine.met || !full.met)
     unmet.push(
-      `- **Backfill ratios.** Pages are decoded as bytes straight to CSV, up to 64 in flight within a 16 MB budget; ` +
+      `- **Backfill ratios.** Pages are decoded as bytes straight to CSV, up to 64 in flight within a 12 MB budget; ` +
         `what remains is CPU: the simulator generating and gzipping ${r.backfill.fields}-field ` +
         `points competes with our inflating and decoding for the same ${report.machine.cores} cores.`,
     );

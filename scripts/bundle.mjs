@@ -29,8 +29,11 @@ const cliBundle = (entry, name) =>
     entryPoints: [entry],
     outfile: `${out}/${name}.cjs`,
     metafile: true,
-    define: { 'import.meta.url': '__kfImportMetaUrl', __KF_VERSION__: JSON.stringify(version) },
-    banner: { js: "const __kfImportMetaUrl=require('node:url').pathToFileURL(__filename).href;" },
+    // import.meta.url as a getter: computed where used, not by every start (node:url costs a cold purge).
+    define: { 'import.meta.url': '__kfMeta.url', __KF_VERSION__: JSON.stringify(version) },
+    banner: {
+      js: "const __kfMeta={get url(){return require('node:url').pathToFileURL(__filename).href}};",
+    },
   });
 const [cli, purge] = await Promise.all([
   cliBundle('src/cli/main.ts', 'cli'),

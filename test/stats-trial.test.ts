@@ -221,11 +221,11 @@ test('month-to-date --billable-units: the table shows GB and units of 10,000 und
   assert.equal(current.status, 'success');
 });
 
-test('--concurrency help says the default (64) and that the latency and a 16 MB budget bound it', async () => {
+test('--concurrency help says the default (64) and that the latency and a 12 MB budget bound it', async () => {
   const r = await runCli(['stats', 'historical', '--help']);
   assert.equal(r.code, 0);
   const help = r.stdout.replace(/\s+/g, ' ');
-  assert.match(help, /--concurrency <n> most pages fetched at once \(default 64\).*16 MB/);
+  assert.match(help, /--concurrency <n> most pages fetched at once \(default 64\).*12 MB/);
   assert.doesNotMatch(help, /default 12/);
 });
 
