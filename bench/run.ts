@@ -503,7 +503,9 @@ function markdown(report: {
         `10,000 keys, on the same cores. fastly-js's time is its ${r.bulkPurge.requests} sequential round trips.`,
     );
   const nodes = r.coldPurgeNodes ?? [];
-  if (c2.medianMs > 0.8 * f2.medianMs || c0.medianMs > 0.8 * f0.medianMs)
+  // At 0 ms the target holds only if it holds in every measurement of it, on every Node.
+  const cold0Met = c0.medianMs <= 0.8 * f0.medianMs && nodes.every((n) => n.oursMs <= 0.8 * n.fastlyMs);
+  if (c2.medianMs > 0.8 * f2.medianMs || !cold0Met)
     unmet.push(
       `- **Cold purge ≤ 0.8× the Fastly CLI.** The Fastly CLI is a Go binary behind an npm launcher that ` +
         `runs on Node; ours runs in Node. The floor of any Node CLI is a bare \`http.request\` script (Node's start ` +
@@ -553,7 +555,7 @@ At 0 ms:
 ${table(r.coldPurgeZero.rows, c0.contestant)}
 
 - Target ≤ 0.8× the Fastly CLI's time at ${L} ms: ${x(c2.medianMs / f2.medianMs)} — ${check(c2.medianMs <= 0.8 * f2.medianMs)}.
-- Target ≤ 0.8× the Fastly CLI's time at 0 ms: ${x(c0.medianMs / f0.medianMs)} — ${check(c0.medianMs <= 0.8 * f0.medianMs)}.
+- Target ≤ 0.8× the Fastly CLI's time at 0 ms: ${x(c0.medianMs / f0.medianMs)}${nodes.length ? ` here, ${nodes.map((n) => `${x(n.oursMs / n.fastlyMs)} on ${n.node}`).join(', ')} below` : ''} — ${check(cold0Met)}.
 - Floor at ${L} ms: ${start} + ${L} = ${start + L} ms; ours is ${x(c2.medianMs / (start + L))} the floor. The Fastly CLI makes two
   sequential requests (an OIDC discovery, then the purge).
 ${
