@@ -400,6 +400,17 @@ const CASES: Case[] = [
     error: /--datacenter: "LHR," has an empty entry/,
   },
   {
+    name: 'month-to-date of a year not begun, month left out',
+    args: ['stats', 'month-to-date', '--year', '2099'],
+    error: /--year: 2099-\d\d has not begun; expected this month/,
+  },
+  {
+    name: 'purge url --verify with an edge endpoint that is not a URL',
+    args: ['purge', 'url', 'https://www.example.com/', '--verify'],
+    env: { KESTRA_FASTLY_EDGE_ENDPOINT: 'notaurl' },
+    error: /KESTRA_FASTLY_EDGE_ENDPOINT: "notaurl" is not an http\(s\) URL/,
+  },
+  {
     name: 'month-to-date of a month not begun',
     args: ['stats', 'month-to-date', '--year', '2099', '--month', '1'],
     error: /--month: 2099-01 has not begun; expected this month \(\d{4}-\d\d\) or an earlier one/,

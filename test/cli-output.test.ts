@@ -237,6 +237,6 @@ test('purge url --verify asks the simulator edge; a failed verification still re
   assert.match(dead.stdout, /^✓ Purged https:\/\/www.example.com\/pricing \(id: \S+\)\n$/);
   assert.match(
     dead.stderr,
-    /^error: purge.Url: purged https:\/\/www.example.com\/pricing \(purge id \S+\), but verifying it failed: [^\n]+\n$/,
+    /^error: purge.Url: purged https:\/\/www.example.com\/pricing \(purge id \S+\), but verifying it failed: could not fetch https:\/\/www.example.com\/pricing through the edge at http:\/\/127.0.0.1:1: connection refused by 127.0.0.1:1 \(ECONNREFUSED\)\n$/,
   );
 });

@@ -49,7 +49,7 @@ function hintFor(d: FastlyApiErrorDetails): string | undefined {
     case 404:
       return d.operation === 'purgeUrl'
         ? 'the URL host is not a domain of any Fastly service'
-        : 'unknown service ID (check --service-id / serviceId)';
+        : 'unknown service ID';
     case 429: {
       const reset = d.rateLimit?.reset;
       return reset

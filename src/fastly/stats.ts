@@ -570,9 +570,11 @@ export async function usageByMonth(
   if (year * 12 + month > now.getUTCFullYear() * 12 + now.getUTCMonth() + 1) {
     // A month that has not begun has no usage yet: refused rather than answered with nothing.
     const current = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
+    // Blame what was given: a future year with the month left to default is the year's fault.
+    const culprit = q.month === undefined ? 'year' : 'month';
     throw new InvalidInputError(
-      `month: ${year}-${String(month).padStart(2, '0')} has not begun; expected this month (${current}) or an earlier one`,
-      'month',
+      `${culprit}: ${year}-${String(month).padStart(2, '0')} has not begun; expected this month (${current}) or an earlier one`,
+      culprit,
     );
   }
   const env = await getEnvelope(client, 'statsUsageByMonth', '/stats/usage_by_month', {

@@ -1,3 +1,4 @@
+import { InvalidInputError, show } from '../errors.js';
 import { firstHeader } from '../headers.js';
 import { isLoopbackHost } from './client.js';
 import { FastlyNetworkError } from './errors.js';
@@ -29,7 +30,15 @@ export interface VerifyOptions {
  */
 export function edgeEndpoint(env: NodeJS.ProcessEnv, apiBaseUrl: string): string | undefined {
   const explicit = env.KESTRA_FASTLY_EDGE_ENDPOINT?.trim();
-  if (explicit) return explicit;
+  if (explicit) {
+    if (!URL.canParse(explicit) || !/^https?:$/.test(new URL(explicit).protocol)) {
+      throw new InvalidInputError(
+        `KESTRA_FASTLY_EDGE_ENDPOINT: ${show(explicit)} is not an http(s) URL; expected e.g. https://www.example.com or http://127.0.0.1:8787`,
+        'KESTRA_FASTLY_EDGE_ENDPOINT',
+      );
+    }
+    return explicit;
+  }
   return isLoopbackHost(new URL(apiBaseUrl).hostname) ? apiBaseUrl : undefined;
 }
 

@@ -134,12 +134,13 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
       await runClientCommand(
         opts,
         async (client) => {
+          // The edge is resolved first: a bad KESTRA_FASTLY_EDGE_ENDPOINT is refused before purging.
+          const verify = opts.verify ? await import('../../fastly/verify.js') : undefined;
+          const edge = verify?.edgeEndpoint(process.env, client.baseUrl);
           const result = await purgeUrl(client, url, { soft });
-          if (!opts.verify) return result;
-          const { edgeEndpoint, verifyPurge } = await import('../../fastly/verify.js');
+          if (!verify) return result;
           try {
-            const edge = edgeEndpoint(process.env, client.baseUrl);
-            return { ...result, verification: await verifyPurge(url, { edgeEndpoint: edge }) };
+            return { ...result, verification: await verify.verifyPurge(url, { edgeEndpoint: edge }) };
           } catch (err) {
             throw new VerifyFailedError(result, url, err as Error);
           }

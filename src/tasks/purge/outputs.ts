@@ -64,7 +64,8 @@ export class VerifyFailedError extends RunFailedError {
     url: string,
     cause: Error,
   ) {
-    super(`purge.Url: purged ${url} (purge id ${outputs.id}), but verifying it failed: ${cause.message}`, {
+    const why = cause.message.replace(/^verify failed: /, '');
+    super(`purge.Url: purged ${url} (purge id ${outputs.id}), but verifying it failed: ${why}`, {
       cause,
     });
   }
