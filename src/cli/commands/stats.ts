@@ -218,46 +218,28 @@ export function registerStats(program: Command): void {
         region: opts.region,
         datacenter: list(opts.datacenter),
       };
-      if (format === 'json') {
-        // The Stats task's outputs, streamed: each service's points are spooled to a temporary file
-        // page by page, so memory stays the pages in flight however long the window.
-        const { writeHistoricalJson } = await import('../json-stream.js');
-        const progress = startProgress('Fetching pages');
-        try {
-          const pages = historicalPages(await clientFrom(opts), {
-            ...query,
-            concurrency: opts.concurrency,
-            onProgress: progress?.update,
-          });
+      const progress = progressFor(opts, format);
+      try {
+        const client = await clientFrom(opts);
+        const pageQuery = { ...query, concurrency: opts.concurrency, onProgress: progress?.update };
+        if (format === 'json') {
+          // The Stats task's outputs, streamed: each service's points are spooled to a temporary file
+          // page by page, so memory stays the pages in flight however long the window.
+          const { writeHistoricalJson } = await import('../json-stream.js');
+          const pages = historicalPages(client, pageQuery);
           const points = await withOutput(opts.output, (out) => writeHistoricalJson(pages, out));
           progress?.stop();
           if (opts.output && opts.output !== '-')
             process.stderr.write(`Wrote ${points} points to ${opts.output}\n`);
           return;
-        } finally {
-          progress?.stop();
         }
-      }
-      if (format === 'html') {
-        const { historicalReport } = await import('../report/html.js');
-        const progress = startProgress('Fetching pages');
-        try {
-          const pages = historicalPages(await clientFrom(opts), {
-            ...query,
-            concurrency: opts.concurrency,
-            onProgress: progress?.update,
-          });
+        if (format === 'html') {
+          const { historicalReport } = await import('../report/html.js');
+          const pages = historicalPages(client, pageQuery);
           const report = await historicalReport(pages, { field: opts.field, by: opts.by });
           progress?.stop();
           return await writeReport(report, opts.output);
-        } finally {
-          progress?.stop();
         }
-      }
-      const progress = progressFor(opts, format);
-      try {
-        const client = await clientFrom(opts);
-        const pageQuery = { ...query, concurrency: opts.concurrency, onProgress: progress?.update };
         if (!opts.chart && (format === 'csv' || format === 'ndjson')) {
           // Streamed page by page, each page's JSON transcoded straight to lines.
           const raw = historicalRawPages(client, pageQuery);
