@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { renameSync, writeFileSync, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 // fs.promises, not node:fs/promises: touched only when a file is written, so a plain `purge` never loads it.
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -137,11 +137,4 @@ export async function withOutput<T>(
 
 function writeFailed(flag: string, path: string, err: unknown, unchanged: string): RunFailedError {
   return new RunFailedError(`${flag}: cannot write ${path}: ${reason(err)}${unchanged}`);
-}
-
-/** Writes `text` to `path` through a temporary file beside it, synchronously (for a hard exit). */
-export function writeFileAtomicSync(path: string, text: string): void {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  writeFileSync(temp, text);
-  renameSync(temp, path);
 }

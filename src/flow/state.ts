@@ -6,11 +6,11 @@ import {
   openSync,
   readFileSync,
   readSync,
-  renameSync,
   writeSync,
   appendFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { writeAtomic } from '../files.js';
 import type { Execution } from './executor.js';
 
 /** What the server remembers of one trigger between evaluations and across restarts. */
@@ -63,19 +63,6 @@ const CHUNK_BYTES = 1024 * 1024;
 /** Where a history record's outputs are when the record does not hold them. */
 const LINE_AT = Symbol('line');
 type LineAt = { offset: number; length: number };
-
-/** Writes a file so that a crash at any point leaves either the old or the new content. */
-export function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
 
 const safeName = (key: string) => key.replace(/[^A-Za-z0-9._-]/g, '_');
 
@@ -162,11 +149,12 @@ export class StateStore {
       ...(run?.error ? { error: run.error } : {}),
     };
     const outputs = JSON.stringify(ex.outputs);
-    if (Buffer.byteLength(outputs) <= OUTPUTS_INLINE_BYTES) rec.outputs = ex.outputs;
+    const outputsBytes = Buffer.byteLength(outputs);
+    if (outputsBytes <= OUTPUTS_INLINE_BYTES) rec.outputs = ex.outputs;
     else {
       // Written (temp + rename) before the line that points at it.
       rec.outputsFile = this.#outputsFile(ex.id);
-      rec.outputsBytes = Buffer.byteLength(outputs);
+      rec.outputsBytes = outputsBytes;
       mkdirSync(join(this.dir, 'outputs'), { recursive: true });
       writeAtomic(join(this.dir, rec.outputsFile), outputs);
     }

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:f
 import { join } from 'node:path';
 import { type Execution, newId, type RunOptions, runFlow } from '../flow/executor.js';
 import type { Flow } from '../flow/load.js';
-import { type ExecutionRecord, type StateStore, writeAtomic } from '../flow/state.js';
+import { writeAtomic } from '../files.js';
+import type { ExecutionRecord, StateStore } from '../flow/state.js';
 import type { Logger } from '../logger.js';
 
 /** An execution accepted from outside (HTTP API, webhook, schedule), on disk before anyone is told. */

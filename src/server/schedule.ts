@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import { resolveInputs } from '../flow/inputs.js';
 import type { Flow, TriggerNode } from '../flow/load.js';
-import { writeAtomic } from '../flow/state.js';
+import { writeAtomic } from '../files.js';
 import {
   notTooLate,
   recoverable,

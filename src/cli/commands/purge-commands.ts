@@ -14,7 +14,8 @@ import {
 import { CONNECTION_FLAGS, type FlagSpec, wholeNumber } from '../argv.js';
 import { type ConnectionOptions, resolveServiceId, runClientCommand } from '../context.js';
 import { onHardExit, onInterrupt, stopSignal } from '../interrupt.js';
-import { checkOutputPath, withOutput, write, writeFileAtomicSync } from '../output.js';
+import { writeAtomic } from '../../files.js';
+import { checkOutputPath, withOutput, write } from '../output.js';
 
 export interface PurgeFlags extends ConnectionOptions {
   serviceId?: string;
@@ -87,14 +88,13 @@ function whereFailedKeys(o: KeysOutputs, opts: PurgeFlags): string {
   return o.purged > 0 ? 'listed above' : 'not listed (--failed-keys FILE writes them, --json lists them)';
 }
 
+/** The keys as a --file reads them: one per line. */
+const keyLines = (keys: readonly string[]) => keys.map((k) => `${k}\n`).join('');
+
 /** Writes the keys to retry, one per line (empty when none failed), atomically. */
 async function writeFailedKeys(path: string, outputs: KeysOutputs | undefined): Promise<void> {
   if (!outputs) return;
-  await withOutput(
-    path,
-    (out) => write(out, outputs.failed.map((f) => `${f.key}\n`).join('')),
-    '--failed-keys',
-  );
+  await withOutput(path, (out) => write(out, keyLines(outputs.failed.map((f) => f.key))), '--failed-keys');
   if (outputs.failed.length)
     process.stderr.write(`${plural(outputs.failed.length, 'key')} to retry written to ${path}\n`);
 }
@@ -214,7 +214,7 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
       );
       const removeLastWords = onHardExit(() => {
         const left = [...new Set(all)].filter((k) => !confirmed.has(k));
-        if (failedKeys) writeFileAtomicSync(failedKeys, left.map((k) => `${k}\n`).join(''));
+        if (failedKeys) writeAtomic(failedKeys, keyLines(left));
         process.stderr.write(
           `${plural(confirmed.size, 'key')} confirmed purged; ${plural(left.length, 'key')} not confirmed${failedKeys ? `, written to ${failedKeys}` : ''}\n`,
         );
@@ -236,7 +236,7 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
             if (o.failed.length > 0) throw new PurgeIncompleteError(o, whereFailedKeys(o, opts));
             return o;
           },
-          (o) => keysSummary(o, opts.failedKeys),
+          (o) => keysSummary(o, failedKeys),
           'Purging keys',
           true,
         );
@@ -245,7 +245,7 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
         throw err;
       } finally {
         removeNotice();
-        if (opts.failedKeys) await writeFailedKeys(opts.failedKeys, outputs);
+        if (failedKeys) await writeFailedKeys(failedKeys, outputs);
         removeLastWords();
       }
     },

@@ -1,0 +1,17 @@
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+
+/**
+ * Writes a file so that a crash at any point leaves either the old or the new content: a temporary
+ * file beside it, flushed, then renamed over it. Synchronous, so that it also serves at a hard exit.
+ */
+export function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
