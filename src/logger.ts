@@ -39,9 +39,7 @@ function patternOf(values: Set<string>): RegExp | undefined {
 }
 
 function replaceAll(text: string, pattern: RegExp | undefined): string {
-  if (!pattern) return text;
-  pattern.lastIndex = 0;
-  return pattern.test(text) ? text.replace(pattern, MASK) : text;
+  return pattern ? text.replace(pattern, MASK) : text;
 }
 
 /**

@@ -12,7 +12,11 @@ export interface FlagSpec {
 }
 
 /** A whole number in [min, max], or undefined. */
-export function wholeNumber(name: string, min: number, max: number): Pick<FlagSpec, 'parse' | 'invalid'> {
+export function wholeNumber(
+  name: string,
+  min: number,
+  max: number,
+): { parse: (value: string) => number | undefined; invalid: string } {
   return {
     parse: (value) => {
       const n = Number(value);

@@ -1,19 +1,22 @@
 import { type Command, InvalidArgumentError } from 'commander';
 import { CONNECTION_FLAGS, type FlagSpec, valueParser, wholeNumber } from './argv.js';
 
-/** Adds table flags to a commander command; an invalid value is commander's usage error. */
+/** A value parser as commander takes one: an invalid value throws commander's usage error. */
+function forCommander<T>(parse: (value: string) => T | undefined, invalid: string): (value: string) => T {
+  return (value) => {
+    const parsed = parse(value);
+    if (parsed === undefined) throw new InvalidArgumentError(invalid);
+    return parsed;
+  };
+}
+
+/** Adds table flags to a commander command. */
 export function withFlags(cmd: Command, specs: FlagSpec[]): Command {
   for (const spec of specs) {
-    const { parse, invalid } = valueParser(spec) ?? {};
-    if (!parse) {
-      cmd.option(spec.flags, spec.description);
-      continue;
-    }
-    cmd.option(spec.flags, spec.description, (value: string) => {
-      const parsed = parse(value);
-      if (parsed === undefined) throw new InvalidArgumentError(invalid ?? `invalid value ${value}`);
-      return parsed;
-    });
+    const reader = valueParser(spec);
+    if (reader?.parse)
+      cmd.option(spec.flags, spec.description, forCommander(reader.parse, reader.invalid ?? spec.flags));
+    else cmd.option(spec.flags, spec.description);
   }
   return cmd;
 }
@@ -21,11 +24,7 @@ export function withFlags(cmd: Command, specs: FlagSpec[]): Command {
 /** Commander's parser for a whole number in [min, max]. */
 export function intArg(name: string, min: number, max: number): (value: string) => number {
   const { parse, invalid } = wholeNumber(name, min, max);
-  return (value) => {
-    const n = parse?.(value);
-    if (n === undefined) throw new InvalidArgumentError(invalid ?? name);
-    return n as number;
-  };
+  return forCommander(parse, invalid);
 }
 
 /** Adds the flags every API command takes. */

@@ -32,16 +32,22 @@ export function onInterrupt(fn: () => void): () => void {
   return () => cleanups.delete(fn);
 }
 
-/** Runs (and forgets) every registered clean-up, the latest first (a progress bar before a notice); each runs at most once. */
-export function runCleanups(): void {
-  for (const fn of [...cleanups].reverse()) {
-    cleanups.delete(fn);
+/** Runs each function; one that throws (stderr closed) does not keep the others from running. */
+function runEach(fns: Iterable<() => void>): void {
+  for (const fn of fns) {
     try {
       fn();
     } catch {
-      // A clean-up that fails (stderr closed) must not keep the others from running.
+      // Carry on.
     }
   }
+}
+
+/** Runs (and forgets) every registered clean-up, the latest first (a progress bar before a notice); each runs at most once. */
+export function runCleanups(): void {
+  const due = [...cleanups].reverse();
+  cleanups.clear();
+  runEach(due);
 }
 
 const lastWords = new Set<() => void>();
@@ -63,13 +69,7 @@ export function installSignalHandlers(): void {
   const handle = (signal: Stoppable) => {
     runCleanups();
     if (controller.signal.aborted) {
-      for (const fn of lastWords) {
-        try {
-          fn();
-        } catch {
-          // Exiting regardless.
-        }
-      }
+      runEach(lastWords);
       process.exit(EXIT_CODES[signal]);
     }
     controller.abort(new InterruptedError(signal));

@@ -265,34 +265,26 @@ class TriggerSlot {
       if (this.recent.length > RECENT_POINTS) this.recent.shift();
       logger.debug(`trigger ${this.key}: ${r.summary}`);
       const observed = { ...this.#observed(def, r.vars, now), value: r.value, matched: r.matched };
-      if (!r.fire) {
-        triggerEvaluations.publish({ ...observed, fired: false });
-        store.save(state);
-        this.#host.emit({
-          type: 'evaluated',
-          trigger: this.key,
-          at: now,
-          value: r.value,
-          matched: r.matched,
-        });
-        return;
+      const executionId = r.fire ? newId() : undefined;
+      if (executionId) {
+        state.fired++;
+        // The firing is on disk before the execution starts: a crash now replays it, never repeats it.
+        state.pending = { executionId, trigger: r.vars, firedAt: new Date(now).toISOString() };
       }
-      const executionId = newId();
-      state.fired++;
-      // The firing is on disk before the execution starts: a crash now replays it, never repeats it.
-      state.pending = { executionId, trigger: r.vars, firedAt: new Date(now).toISOString() };
       store.save(state);
-      logger.info(`trigger ${this.key} fired (value ${r.value}): execution ${executionId}`);
-      triggerEvaluations.publish({ ...observed, fired: true, executionId });
+      if (executionId) logger.info(`trigger ${this.key} fired (value ${r.value}): execution ${executionId}`);
+      const fired = executionId ? { executionId } : {};
+      triggerEvaluations.publish({ ...observed, fired: r.fire, ...fired });
       this.#host.emit({
         type: 'evaluated',
         trigger: this.key,
         at: now,
         value: r.value,
         matched: r.matched,
-        executionId,
+        ...fired,
       });
-      void this.startExecution(executionId, r.vars); // never rejects: run() records its own failures
+      // never rejects: run() records its own failures
+      if (executionId) void this.startExecution(executionId, r.vars);
     } catch (err) {
       if (shutdown.aborted) return;
       state.failures++;
