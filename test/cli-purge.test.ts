@@ -202,6 +202,19 @@ test('purge keys stops at a TLS failure every batch would meet, in one line: pla
   }
 });
 
+/** `purge keys --file FILE --concurrency 2 …extra` against the simulator at `url`, as a child to signal. */
+function spawnPurgeKeys(url: string, file: string, extra: string[]) {
+  return spawn(process.execPath, [CLI, 'purge', 'keys', '--file', file, '--concurrency', '2', ...extra], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      FASTLY_API_TOKEN: 'tok',
+      FASTLY_SERVICE_ID: SERVICE,
+      FASTLY_API_ENDPOINT: url,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
 test('SIGINT during purge keys: stops sending, waits for batches in flight, prints the account and writes --failed-keys', async (t) => {
   const s = await sim(t, { faults: { latencyMs: 150 } });
   const dir = await mkdtemp(join(tmpdir(), 'kf-sigint-'));
@@ -213,29 +226,10 @@ test('SIGINT during purge keys: stops sending, waits for batches in flight, prin
   ]) {
     s.clearLog();
     const failedFile = join(dir, `retry-${json}-${withFile}.txt`);
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        'purge',
-        'keys',
-        '--file',
-        join(dir, 'keys.txt'),
-        '--concurrency',
-        '2',
-        ...(withFile ? ['--failed-keys', failedFile] : []),
-        ...(json ? ['--json'] : []),
-      ],
-      {
-        env: {
-          PATH: process.env.PATH ?? '',
-          FASTLY_API_TOKEN: 'tok',
-          FASTLY_SERVICE_ID: SERVICE,
-          FASTLY_API_ENDPOINT: s.url,
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawnPurgeKeys(s.url, join(dir, 'keys.txt'), [
+      ...(withFile ? ['--failed-keys', failedFile] : []),
+      ...(json ? ['--json'] : []),
+    ]);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -292,29 +286,7 @@ test('a second SIGINT during purge keys exits at once, after writing the keys no
   const dir = await mkdtemp(join(tmpdir(), 'kf-sigint2-'));
   await writeFile(join(dir, 'keys.txt'), manyKeys(20_000));
   const failedFile = join(dir, 'retry.txt');
-  const child = spawn(
-    process.execPath,
-    [
-      CLI,
-      'purge',
-      'keys',
-      '--file',
-      join(dir, 'keys.txt'),
-      '--concurrency',
-      '2',
-      '--failed-keys',
-      failedFile,
-    ],
-    {
-      env: {
-        PATH: process.env.PATH ?? '',
-        FASTLY_API_TOKEN: 'tok',
-        FASTLY_SERVICE_ID: SERVICE,
-        FASTLY_API_ENDPOINT: s.url,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const child = spawnPurgeKeys(s.url, join(dir, 'keys.txt'), ['--failed-keys', failedFile]);
   let stderr = '';
   const noticed = new Promise<void>((resolve) =>
     child.stderr.on('data', (d) => {

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { apiServer, ended } from './api-server.js';
 import { CLI, requests, runCli, SERVICE, sim } from './helpers.js';
 
@@ -26,6 +26,46 @@ tasks:
       apiToken: "{{ secret('MYTOKEN') }}"
       agent: "{{ trigger.headers['x-agent'][0] }}"
 `;
+
+/**
+ * Runs `kestra-fastly simulator --port 0 --log-requests …extra`, sends it `requests`, waits for `lines`
+ * logged answers, stops it with SIGINT and returns what it printed.
+ */
+async function loggingSimulator(
+  t: TestContext,
+  extra: string[],
+  lines: number,
+  requests: (url: string) => Promise<unknown>,
+): Promise<{ stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, 'simulator', '--port', '0', '--log-requests', ...extra], {
+    env: { PATH: process.env.PATH ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = once(child, 'exit');
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  const logged = new Promise<void>((resolve) =>
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if ((stderr.match(/ \d{3} \d+ ms\n/g) ?? []).length >= lines) resolve();
+    }),
+  );
+  const url = await new Promise<string>((resolve) =>
+    child.stdout.on('data', () => {
+      const m = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (m?.[1]) resolve(m[1]);
+    }),
+  );
+  await requests(url);
+  await logged;
+  child.kill('SIGINT');
+  await exited;
+  return { stdout, stderr };
+}
 
 test('a webhook keeps no credential header and no secret value: not in the answer, the API, nor executions.jsonl', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'kf-trial-'));
@@ -219,79 +259,30 @@ test('simulator: a port in use is one line naming --port (exit 1); --log-request
   assert.match(busy.stderr, new RegExp(`^error: --port: ${port} is already in use on 127\\.0\\.0\\.1;`));
   assert.doesNotMatch(busy.stderr, /unexpected/);
 
-  const child = spawn(process.execPath, [CLI, 'simulator', '--port', '0', '--log-requests'], {
-    env: { PATH: process.env.PATH ?? '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { stdout, stderr } = await loggingSimulator(t, [], 1, async (url) => {
+    const r = await fetch(`${url}/service/${SERVICE}/purge/key-1`, {
+      method: 'POST',
+      headers: { 'Fastly-Key': TOKEN },
+    });
+    assert.equal(r.status, 200);
+    await r.body?.cancel();
   });
-  const exited = once(child, 'exit');
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  const logged = new Promise<void>((resolve) =>
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-      if (/ 200 \d+ ms\n/.test(stderr)) resolve();
-    }),
-  );
-  const url = await new Promise<string>((resolve) =>
-    child.stdout.on('data', () => {
-      const m = /listening on (http:\/\/\S+)/.exec(stdout);
-      if (m?.[1]) resolve(m[1]);
-    }),
-  );
-  const r = await fetch(`${url}/service/${SERVICE}/purge/key-1`, {
-    method: 'POST',
-    headers: { 'Fastly-Key': TOKEN },
-  });
-  assert.equal(r.status, 200);
-  await r.body?.cancel();
-  await logged;
-  child.kill('SIGINT');
-  await exited;
   assert.match(stderr, new RegExp(`^\\S+ POST /service/${SERVICE}/purge/key-1 200 \\d+ ms$`, 'm'));
   assert.ok(!stderr.includes(TOKEN) && !stdout.includes(TOKEN), 'the token is never logged');
 });
 
 test('simulator --latency 100 --latency-jitter 200 answers in 100–300 ms, at random', async (t) => {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'simulator', '--port', '0', '--log-requests', '--latency', '100', '--latency-jitter', '200'],
-    { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  const { stderr } = await loggingSimulator(t, ['--latency', '100', '--latency-jitter', '200'], 6, (url) =>
+    Promise.all(
+      Array.from({ length: 6 }, async (_, i) => {
+        const r = await fetch(`${url}/service/${SERVICE}/purge/key-${i}`, {
+          method: 'POST',
+          headers: { 'Fastly-Key': TOKEN },
+        });
+        await r.body?.cancel();
+      }),
+    ),
   );
-  const exited = once(child, 'exit');
-  t.after(() => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  const logged = new Promise<void>((resolve) =>
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-      if ((stderr.match(/ 200 \d+ ms\n/g) ?? []).length === 6) resolve();
-    }),
-  );
-  const url = await new Promise<string>((resolve) =>
-    child.stdout.on('data', () => {
-      const m = /listening on (http:\/\/\S+)/.exec(stdout);
-      if (m?.[1]) resolve(m[1]);
-    }),
-  );
-  await Promise.all(
-    Array.from({ length: 6 }, async (_, i) => {
-      const r = await fetch(`${url}/service/${SERVICE}/purge/key-${i}`, {
-        method: 'POST',
-        headers: { 'Fastly-Key': TOKEN },
-      });
-      await r.body?.cancel();
-    }),
-  );
-  await logged;
-  child.kill('SIGINT');
-  await exited;
   const ms = [...stderr.matchAll(/ 200 (\d+) ms$/gm)].map((m) => Number(m[1]));
   assert.equal(ms.length, 6);
   // At least the base latency each; not all the same (the jitter is drawn per answer).
