@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { keysSummary } from '../src/cli/commands/purge-commands.js';
 import { CLI, requests, runCli, SERVICE, sim, waitForRequests } from './helpers.js';
 
@@ -200,6 +201,42 @@ test('purge keys stops at a TLS failure every batch would meet, in one line: pla
     assert.match(lines[0] ?? '', message, name);
     assert.doesNotMatch(r.stderr, /openssl|deps\//i, `${name}: no OpenSSL internals`);
   }
+});
+
+test('purge key, all and keys over https: a certificate NODE_EXTRA_CA_CERTS trusts is accepted, an untrusted one refused in one line', async (t) => {
+  const tls = new URL('../../test/fixtures/tls/', import.meta.url);
+  const seen: string[] = [];
+  const server = createHttpsServer(
+    { key: await readFile(new URL('key.pem', tls)), cert: await readFile(new URL('cert.pem', tls)) },
+    (req, res) => {
+      seen.push(`${req.method} ${req.url} ${String(req.headers['fastly-key'])}`);
+      res.setHeader('content-type', 'application/json');
+      res.end(req.url?.endsWith('/purge') ? '{"a":"id-a","b":"id-b"}' : '{"status":"ok","id":"id-1"}');
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => server.close());
+  const endpoint = `https://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: endpoint };
+  const trusted = { ...env, NODE_EXTRA_CA_CERTS: fileURLToPath(new URL('cert.pem', tls)) };
+  const key = await runCli(['purge', 'key', 'k1'], trusted);
+  assert.equal(key.code, 0, key.stderr);
+  assert.equal(key.stdout, '✓ Purged key k1 (id: id-1)\n');
+  const keys = await runCli(['purge', 'keys', 'a', 'b'], trusted);
+  assert.equal(keys.code, 0, keys.stderr);
+  assert.deepEqual(seen, [`POST /service/${SERVICE}/purge/k1 tok`, `POST /service/${SERVICE}/purge tok`]);
+  for (const args of [
+    ['purge', 'key', 'k1'],
+    ['purge', 'all'],
+  ]) {
+    const refused = await runCli(args, env);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /^error: purge(Key|All) failed: 127\.0\.0\.1:\d+'s TLS certificate was refused: self[- ]signed certificate[^\n]*\n$/,
+    );
+  }
+  assert.equal(seen.length, 2);
 });
 
 /** `purge keys --file FILE --concurrency 2 …extra` against the simulator at `url`, as a child to signal. */

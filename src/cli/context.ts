@@ -1,10 +1,13 @@
 import { InvalidInputError, KestraFastlyError } from '../errors.js';
 import { validateToken } from '../fastly/client.js';
 import type { FastlyClient } from '../fastly/client.js';
+import { OneShotTransport } from '../fastly/http1.js';
 import { type ApiAttemptEvent, apiAttempts } from '../fastly/observe.js';
+import type { Transport } from '../fastly/transport.js';
 import { createLogger, Masker } from '../logger.js';
 import type { TaskContext } from '../tasks/task.js';
 import { stopSignal } from './interrupt.js';
+import { stdoutReady } from './output.js';
 import { startProgress } from './progress.js';
 
 export interface ConnectionOptions {
@@ -108,22 +111,33 @@ export function asFlagError(err: InvalidInputError): InvalidInputError {
   return new InvalidInputError(lines.join('\n'), culprit);
 }
 
+/** How runClientCommand runs a command. */
+export interface ClientCommandOptions {
+  /** A progress bar on stderr with this label (not with --json). */
+  progress?: string;
+  /** Ctrl-C does not cut requests short: the command stops starting new ones (`stopSignal`). */
+  graceful?: boolean;
+  /**
+   * The command makes one API request (bar retries): sent through OneShotTransport, a connection of
+   * its own, rather than node:http's pool, whose loading a cold start would pay for one request.
+   */
+  oneRequest?: boolean;
+}
+
 /**
  * Runs a command that calls the fastly layer itself (the purge commands: a cold
  * start that loads no task schema, hence no zod). The fastly layer validates every value it sends.
- * With `graceful`, Ctrl-C does not cut requests short: `work` gets `stopSignal` to stop starting new ones.
  */
 export async function runClientCommand<O>(
   opts: ConnectionOptions,
   work: (client: FastlyClient, onProgress?: (done: number, total: number) => void) => Promise<O>,
   human: (outputs: O) => string,
-  progressLabel?: string,
-  graceful = false,
+  { progress: label, graceful = false, oneRequest = false }: ClientCommandOptions = {},
 ): Promise<O> {
   return printOutputs(
     async () => {
-      const client = await clientFrom(opts, !graceful);
-      const progress = progressLabel && !opts.json ? startProgress(progressLabel) : undefined;
+      const client = await clientFrom(opts, !graceful, oneRequest ? new OneShotTransport() : undefined);
+      const progress = label && !opts.json ? startProgress(label) : undefined;
       try {
         return await work(client, progress?.update);
       } finally {
@@ -151,17 +165,25 @@ async function printOutputs<O>(
   };
   try {
     const outputs = await run();
+    await stdoutReady();
     print(outputs);
     return outputs;
   } catch (err) {
     const partial = err instanceof KestraFastlyError ? (err as { outputs?: O }).outputs : undefined;
-    if (partial !== undefined) print(partial);
+    if (partial !== undefined) {
+      await stdoutReady();
+      print(partial);
+    }
     throw err;
   }
 }
 
 /** A client for commands that call the fastly layer directly; Ctrl-C cancels its requests unless `cancel` is false. */
-export async function clientFrom(opts: ConnectionOptions, cancel = true): Promise<FastlyClient> {
+export async function clientFrom(
+  opts: ConnectionOptions,
+  cancel = true,
+  transport?: Transport,
+): Promise<FastlyClient> {
   const { FastlyClient, resolveEndpoint } = await import('../fastly/client.js');
   const token = resolveToken(opts);
   const baseUrl = resolveEndpoint(opts.endpoint, process.env, '--endpoint');
@@ -169,6 +191,7 @@ export async function clientFrom(opts: ConnectionOptions, cancel = true): Promis
     token,
     baseUrl,
     ...(cancel ? { signal: stopSignal } : {}),
+    ...(transport ? { transport } : {}),
     ...cliTransport(opts, token).transport,
   });
 }

@@ -2,16 +2,19 @@
 // signal handling, and the mapping of what went wrong to one stderr line and an exit code.
 import { InvalidInputError, KestraFastlyError } from '../errors.js';
 import { installSignalHandlers, InterruptedError, interruptedExitCode } from './interrupt.js';
-import { guardStdout } from './output.js';
+import { guardStdout, type StdoutSetup } from './output.js';
 
 /** Long-running commands that treat SIGINT/SIGTERM as their normal way to stop (exit 0). */
 const OWN_SIGNALS = new Set(['server', 'simulator', 'demo']);
 
-/** Before a command runs: EPIPE-safe stdout, and Ctrl-C/SIGTERM handling unless the command owns them. */
-export function startCommand(name: string | undefined): void {
-  // A purge has done its work when it prints: a closed pipe must not hide a failure or its files.
-  guardStdout(name === 'purge');
+/**
+ * Before a command runs: EPIPE-safe stdout (set up now, or once the first request is on the wire: see
+ * StdoutSetup), and Ctrl-C/SIGTERM handling unless the command owns them.
+ */
+export function startCommand(name: string | undefined, stdout: StdoutSetup = 'now'): void {
   if (!name || !OWN_SIGNALS.has(name)) installSignalHandlers();
+  // A purge has done its work when it prints: a closed pipe must not hide a failure or its files.
+  guardStdout(name === 'purge', stdout);
 }
 
 /** The CLI's contract: 2 for input the user must fix, 1 for everything that failed at run time. */

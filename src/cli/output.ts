@@ -35,7 +35,27 @@ const INPUT_CODES = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
  * output is dropped and the command finishes, its exit code and files (--failed-keys) what they would
  * have been. Anything else (a full disk) is one line and exit 1.
  */
-export function guardStdout(finishOnClosedPipe = false): void {
+export function guardStdout(finishOnClosedPipe = false, when: StdoutSetup = 'now'): void {
+  if (when === 'now') onStdoutError(finishOnClosedPipe);
+  else
+    stdoutGuarded = new Promise((resolve) => setImmediate(() => resolve(onStdoutError(finishOnClosedPipe))));
+}
+
+/**
+ * When stdout is set up: `after-first-request` on the next turn of the event loop, once the command's
+ * first request is on the wire (on a pipe that is ~2 ms of a cold purge, which then overlaps the API's
+ * answer). Such a command writes to stdout only after `stdoutReady()`.
+ */
+export type StdoutSetup = 'now' | 'after-first-request';
+
+let stdoutGuarded = Promise.resolve();
+
+/** Resolves once stdout's error handling is in place (see guardStdout). */
+export function stdoutReady(): Promise<void> {
+  return stdoutGuarded;
+}
+
+function onStdoutError(finishOnClosedPipe: boolean): void {
   let closed = false;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE' || (closed && err.code === 'ERR_STREAM_DESTROYED')) {

@@ -22,7 +22,7 @@ export function runPurgeFast(argv: string[]): boolean {
     if (positionals.length !== 1) return false;
     arg = positionals[0];
   } else if (positionals.length > 0) return false;
-  startCommand('purge');
+  startCommand('purge', 'after-first-request');
   exitWith(
     command.action(arg, parsed.options as PurgeFlags).then(
       () => interruptedExitCode() ?? 0,

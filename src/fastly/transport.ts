@@ -26,7 +26,7 @@ export interface Transport {
   close(): void;
 }
 
-/** A failed exchange: `code` is a Node errno (ECONNRESET, ...) or TRUNCATED / BAD_ENCODING. */
+/** A failed exchange: `code` is a Node errno (ECONNRESET, ...) or TRUNCATED / BAD_ENCODING / BAD_RESPONSE. */
 export class TransportError extends Error {
   override readonly name = 'TransportError';
   constructor(
@@ -67,14 +67,7 @@ export class HttpTransport implements Transport {
       this.#agents.set(url.protocol, agent);
     }
     const res = await send(mod, agent, url, req);
-    const { body, encoding } = res;
-    if (encoding === 'gzip' || encoding === 'x-gzip') {
-      return { status: res.status, headers: res.headers, body: await gunzip(body) };
-    }
-    if (encoding && encoding !== 'identity') {
-      throw new TransportError('BAD_ENCODING', `the answer uses content-encoding ${encoding}, not gzip`);
-    }
-    return { status: res.status, headers: res.headers, body };
+    return decodeBody(res.status, res.headers, res.body);
   }
 
   close(): void {
@@ -83,11 +76,24 @@ export class HttpTransport implements Transport {
   }
 }
 
+/** The response with its body inflated if the server gzipped it (any other coding is refused). */
+export async function decodeBody(
+  status: number,
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+): Promise<TransportResponse> {
+  const encoding = headers['content-encoding']?.trim().toLowerCase();
+  if (encoding === 'gzip' || encoding === 'x-gzip') return { status, headers, body: await gunzip(body) };
+  if (encoding && encoding !== 'identity') {
+    throw new TransportError('BAD_ENCODING', `the answer uses content-encoding ${encoding}, not gzip`);
+  }
+  return { status, headers, body };
+}
+
 interface RawResponse {
   status: number;
   headers: IncomingHttpHeaders;
   body: Buffer;
-  encoding: string | undefined;
 }
 
 function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): Promise<RawResponse> {
@@ -124,12 +130,10 @@ function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): P
         res.once('error', cutOff);
         res.once('end', () => {
           if (!res.complete) return cutOff();
-          const enc = res.headers['content-encoding'];
           resolve({
             status: res.statusCode ?? 0,
             headers: res.headers,
             body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received),
-            encoding: enc?.trim().toLowerCase(),
           });
         });
         res.once('close', () => {
@@ -141,7 +145,7 @@ function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): P
       reject(
         err.name === 'AbortError'
           ? err
-          : new TransportError(err.code ?? 'ENETWORK', describe(err, url.host), { cause: err }),
+          : new TransportError(err.code ?? 'ENETWORK', describeNetworkError(err, url.host), { cause: err }),
       ),
     );
     out.end(req.body);
@@ -200,7 +204,7 @@ export function isTlsFailure(code: string): boolean {
 }
 
 /** One line saying what failed, naming the host (the API endpoint, or an edge when verifying). */
-function describe(e: NodeJS.ErrnoException, host: string): string {
+export function describeNetworkError(e: NodeJS.ErrnoException, host: string): string {
   const code = e.code ?? '';
   if (code === 'EPROTO' || code.startsWith('ERR_SSL_')) {
     return `the TLS handshake with ${host} failed (does it speak https?)`;

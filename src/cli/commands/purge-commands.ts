@@ -148,6 +148,7 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
         (o: { id: string; verification?: { xCache: string | null; age: number | null } }) =>
           `✓ ${soft ? 'Soft-purged' : 'Purged'} ${url} (id: ${o.id})` +
           (o.verification ? `\n  X-Cache: ${o.verification.xCache}  Age: ${o.verification.age}` : ''),
+        { oneRequest: true },
       );
     },
   },
@@ -167,6 +168,7 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
         opts,
         (client) => purgeKey(client, serviceId, key, { soft: opts.soft ?? false }),
         (o) => `✓ ${opts.soft ? 'Soft-purged' : 'Purged'} key ${key} (id: ${o.id})`,
+        { oneRequest: true },
       );
     },
   },
@@ -237,8 +239,7 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
             return o;
           },
           (o) => keysSummary(o, failedKeys),
-          'Purging keys',
-          true,
+          { progress: 'Purging keys', graceful: true },
         );
       } catch (err) {
         outputs = err instanceof PurgeIncompleteError ? err.outputs : undefined;
@@ -270,6 +271,7 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
         opts,
         (client) => purgeAll(client, serviceId),
         () => `✓ Purged all content of ${serviceId}`,
+        { oneRequest: true },
       );
     },
   },
