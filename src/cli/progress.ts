@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import { onInterrupt } from './interrupt.js';
 
 export interface Progress {
@@ -16,6 +15,8 @@ export function startProgress(
   stream: NodeJS.WriteStream = process.stderr,
 ): Progress | undefined {
   if (!stream.isTTY) return undefined;
+  // node:module only here: loaded at start-up it would bring Node 20's ESM loader into every purge.
+  const { createRequire } = process.getBuiltinModule('node:module');
   const cp = createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress');
   const bar = new cp.SingleBar(
     {

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidInputError, show } from '../errors.js';
 import { firstHeader, type HeaderBag, headerRecord } from '../headers.js';
 import { packageVersion } from '../version.js';
@@ -340,6 +339,8 @@ export class FastlyClient {
       });
       if (verdict === false) throw error;
       this.counters.retries++;
+      // Loaded on the first retry: most commands never wait.
+      const { setTimeout: sleep } = await import('node:timers/promises');
       await sleep(delayMs, undefined, cancel ? { signal: cancel } : undefined);
     }
   }
