@@ -79,10 +79,10 @@ export class ResponseReader {
       switch (this.#phase) {
         case 'head': {
           const end = this.#pending.indexOf('\r\n\r\n');
-          if (end < 0) {
-            if (this.#pending.length > MAX_HEAD_BYTES) throw badResponse(`head over ${MAX_HEAD_BYTES} bytes`);
-            return false;
+          if ((end < 0 ? this.#pending.length : end) > MAX_HEAD_BYTES) {
+            throw badResponse(`head over ${MAX_HEAD_BYTES} bytes`);
           }
+          if (end < 0) return false;
           const head = this.#pending.subarray(0, end).toString('latin1');
           this.#pending = this.#pending.subarray(end + 4);
           this.#readHead(head);
@@ -105,7 +105,7 @@ export class ResponseReader {
         case 'chunk-size': {
           const line = this.#line('chunk size');
           if (line === undefined) return false;
-          const size = /^([0-9A-Fa-f]{1,16})[ \t]*(?:;.*)?$/.exec(line)?.[1];
+          const size = /^([0-9A-Fa-f]{1,12})[ \t]*(?:;.*)?$/.exec(line)?.[1];
           if (size === undefined) throw badResponse(`chunk size ${JSON.stringify(line.slice(0, 40))}`);
           this.#chunkLeft = Number.parseInt(size, 16);
           this.#phase = this.#chunkLeft === 0 ? 'trailers' : 'chunk-data';
@@ -213,8 +213,11 @@ function framing(status: number, method: string, headers: IncomingHttpHeaders): 
   return remaining === 0 ? { kind: 'none' } : { kind: 'length', remaining };
 }
 
-/** The request's bytes; throws (as node:http does) on a character a header or path may not hold. */
-function requestBytes(req: TransportRequest, host: string): string {
+/**
+ * The request's bytes (head in latin1, body in UTF-8, as node:http sends them); throws, as node:http
+ * does, on a character a header or the path may not hold.
+ */
+function requestBytes(req: TransportRequest, host: string): Buffer {
   if (INVALID_PATH.test(req.path)) {
     throw new TransportError('ERR_UNESCAPED_CHARACTERS', 'the request path contains unescaped characters');
   }
@@ -227,8 +230,9 @@ function requestBytes(req: TransportRequest, host: string): string {
       throw new TransportError('ERR_INVALID_CHAR', `invalid character in header ${name}`);
     head += `${name}: ${value}\r\n`;
   }
-  if (req.body !== undefined) head += `content-length: ${Buffer.byteLength(req.body)}\r\n`;
-  return `${head}\r\n${req.body ?? ''}`;
+  const body = Buffer.from(req.body ?? '', 'utf8');
+  if (req.body !== undefined) head += `content-length: ${body.length}\r\n`;
+  return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), body]);
 }
 
 function abortError(signal: AbortSignal): Error {
