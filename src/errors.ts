@@ -28,7 +28,20 @@ export class RunFailedError extends KestraFastlyError {
   readonly code: string = 'RUN_FAILED';
 }
 
-/** Formats a value for an error message: quoted, and cut short so a huge value cannot flood the line. */
+/**
+ * What JSON leaves raw but a terminal would hide or garble: C1 controls, invisible format characters,
+ * line separators, and U+FFFD (bytes that were not UTF-8, as a binary file decodes).
+ */
+const UNPRINTABLE =
+  /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffd]/g;
+
+/** One character of JSON text as shown: an escape (`\u0000`, `\n`) or a code point. */
+const SHOWN_CHAR = /\\u[0-9a-fA-F]{4}|\\.|[\s\S]/gu;
+
+/**
+ * Formats a value for an error message: quoted, unprintable characters escaped, and cut short (never
+ * inside an escape) so a huge or binary value cannot flood the line.
+ */
 export function show(value: unknown, max = 80): string {
   let text: string | undefined;
   try {
@@ -37,5 +50,12 @@ export function show(value: unknown, max = 80): string {
     // A cycle or a BigInt: inspect says what it is.
   }
   text ??= inspect(value, { depth: 1, breakLength: Number.POSITIVE_INFINITY });
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+  text = text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (text.length <= max) return text;
+  let cut = '';
+  for (const [piece] of text.matchAll(SHOWN_CHAR)) {
+    if (cut.length + piece.length > max - 1) break;
+    cut += piece;
+  }
+  return `${cut}…`;
 }

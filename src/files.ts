@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 
 /**
  * Writes a file so that a crash at any point leaves either the old or the new content: a temporary
@@ -14,4 +14,13 @@ export function writeAtomic(path: string, text: string): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
+}
+
+/**
+ * writeAtomic for a path the user named: a device or pipe (`/dev/full`, `/dev/stdout`) is written in
+ * place, never replaced by a renamed file (which root could do).
+ */
+export function writeUserFile(path: string, text: string): void {
+  if (statSync(path, { throwIfNoEntry: false })?.isFile() === false) writeFileSync(path, text);
+  else writeAtomic(path, text);
 }

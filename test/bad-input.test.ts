@@ -76,7 +76,20 @@ const CASES: Case[] = [
     name: 'empty key file',
     args: ['purge', 'keys', '--file', '$DIR/keys.txt'],
     files: { 'keys.txt': '# nothing\n\n' },
-    error: /no keys given/,
+    error: /^error: --file: \S+\/keys\.txt has no keys \(blank lines and # comments are skipped\)\n$/,
+  },
+  {
+    name: 'empty stdin key file',
+    args: ['purge', 'keys', '--file', '-'],
+    stdin: '\n# none\n',
+    error: /^error: --file: stdin has no keys/,
+  },
+  {
+    name: 'bad keys among the arguments and in the file, each named where it was given',
+    args: ['purge', 'keys', 'ok', 'x\u0001y', '--file', '$DIR/k.txt'],
+    files: { 'k.txt': '# keys\ngood\n\nbad key\n' },
+    error:
+      /^error: keys\[1\] "x\\u0001y" contains a control character \(NUL, escape…\); --file \S+\/k\.txt:4 "bad key" contains whitespace \(Fastly separates keys by spaces\)\n$/,
   },
   {
     name: 'missing key file',
@@ -97,13 +110,13 @@ const CASES: Case[] = [
     name: '10,000 keys with duplicates and one bad key',
     args: ['purge', 'keys', '--file', '$DIR/k.txt'],
     files: { 'k.txt': keys(10_000, 'bad key') },
-    error: /keys\[5000\] "bad key" contains whitespace/,
+    error: /--file \S+\/k\.txt:5001 "bad key" contains whitespace/,
   },
   {
     name: 'CRLF key file with a bad key',
     args: ['purge', 'keys', '--file', '-'],
     stdin: 'a\r\nb c\r\n',
-    error: /keys\[1\] "b c"/,
+    error: /^error: --file stdin:2 "b c"/,
   },
   {
     name: 'URL without host',
@@ -476,7 +489,7 @@ const CASES: Case[] = [
     name: 'key with a NUL byte',
     args: ['purge', 'keys', '--file', '-'],
     stdin: 'a\nb\u0000c\n',
-    error: /keys\[1\] "b\\u0000c" contains a control character/,
+    error: /--file stdin:2 "b\\u0000c" contains a control character/,
   },
   {
     name: 'empty serviceId from an empty secret',

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -349,6 +350,126 @@ test('a second SIGINT during purge keys exits at once, after writing the keys no
   const retry = (await readFile(failedFile, 'utf8')).split('\n').filter(Boolean);
   assert.equal(retry.length, left);
   assert.equal(new Set(retry).size, left);
+});
+
+test('Ctrl-C or SIGTERM while a batch waits to retry a 429: no retry, --failed-keys written, exit 130/143 at once', async (t) => {
+  let seen = 0;
+  let answered = () => {};
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    seen++;
+    res.writeHead(429, { 'retry-after': '20', 'content-type': 'application/json' });
+    res.end('{"msg":"slow down"}', () => answered());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'kf-retry-wait-'));
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    seen = 0;
+    const first = new Promise<void>((resolve) => (answered = resolve));
+    const failedFile = join(dir, `${signal}.txt`);
+    const child = spawn(process.execPath, [CLI, 'purge', 'keys', 'a', 'b', '--failed-keys', failedFile], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        FASTLY_API_TOKEN: 'tok',
+        FASTLY_SERVICE_ID: SERVICE,
+        FASTLY_API_ENDPOINT: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stdout.resume();
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // The first 429 is out: the batch waits 20 s to retry (up to 3 attempts, ~40 s, before the fix).
+    await first;
+    child.kill(signal);
+    assert.equal(await exited, code, stderr);
+    assert.equal(seen, 1, `${signal}: no attempt after the signal`);
+    assert.equal(await readFile(failedFile, 'utf8'), 'a\nb\n');
+    assert.ok(stderr.includes(`2 keys to retry written to ${failedFile}\n`), stderr);
+    assert.match(
+      stderr,
+      new RegExp(
+        `^error: purge\\.Keys: 0 of 2 keys purged, 2 failed \\(a, b\\); first cause: purgeKeys failed: HTTP 429 slow down \\(rate limited by Fastly\\); not retried: interrupted by ${signal}; the failed keys are written to `,
+        'm',
+      ),
+    );
+  }
+});
+
+test('--failed-keys that cannot be written: the account and its error still print, then a line with the keys', async (t) => {
+  const s = await sim(t, { faults: { rate5xx: 1, paths: [`/service/${SERVICE}/purge`] } });
+  const r = await runCli(
+    ['purge', 'keys', 'a', 'b', 'c', '--max-attempts', '1', '--failed-keys', '/dev/full'],
+    { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url },
+  );
+  assert.equal(r.code, 1, r.stderr);
+  assert.equal(r.stdout, '', 'nothing purged: the error line says it');
+  const lines = r.stderr.split('\n');
+  assert.equal(lines.length, 3, r.stderr);
+  assert.match(
+    lines[0] ?? '',
+    /^error: purge\.Keys: 0 of 3 keys purged, 3 failed \(a, b, c\); first cause: purgeKeys failed: HTTP 503 .*; the failed keys are not in \/dev\/full but on the next line$/,
+  );
+  assert.equal(
+    lines[1],
+    'error: --failed-keys: cannot write /dev/full: ENOSPC (no space left on the device); the 3 keys to retry: a b c',
+  );
+});
+
+test('purge keys --file of a binary file: one short line, escaped', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-binary-'));
+  // Bytes of every value, newlines among them: lines of control characters and invalid UTF-8.
+  const bytes = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 167 + (i >> 8)) % 256));
+  await writeFile(join(dir, 'keys.bin'), bytes);
+  const r = await runCli(['purge', 'keys', '--file', join(dir, 'keys.bin')], {
+    FASTLY_API_TOKEN: 'tok',
+    FASTLY_SERVICE_ID: SERVICE,
+    FASTLY_API_ENDPOINT: 'http://127.0.0.1:1',
+  });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^error: --file \S+keys\.bin:1 "[^\n]*\(and \d+ more invalid keys\)\n$/);
+  assert.ok(r.stderr.length < 200, `${r.stderr.length} characters: ${r.stderr}`);
+  // Unprintable characters and invalid UTF-8 (U+FFFD once decoded) are escaped.
+  assert.doesNotMatch(r.stderr.trimEnd(), /[\u0000-\u001f\u007f-\u009f\ufffd]/);
+});
+
+test('a second SIGINT with an unwritable --failed-keys lists the keys not confirmed on stderr, and leaves the device alone', async (t) => {
+  const s = await sim(t, { faults: { latencyMs: 400 } });
+  const dir = await mkdtemp(join(tmpdir(), 'kf-sigint2-full-'));
+  await writeFile(join(dir, 'keys.txt'), manyKeys(2_000));
+  const child = spawnPurgeKeys(s.url, join(dir, 'keys.txt'), ['--failed-keys', '/dev/full']);
+  let stderr = '';
+  const noticed = new Promise<void>((resolve) =>
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (stderr.includes('interrupt again to exit at once')) resolve();
+    }),
+  );
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await waitForRequests(s, (p) => p === `/service/${SERVICE}/purge`, 2);
+  child.kill('SIGINT');
+  await noticed;
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  const m =
+    /(\d+) keys confirmed purged; (\d+) keys not confirmed; \/dev\/full could not be written \(ENOSPC\), so here they are: (.+)\n/.exec(
+      stderr,
+    );
+  assert.ok(m, stderr);
+  const listed = (m[3] ?? '').split(' ');
+  assert.equal(listed.length, Number(m[2]));
+  assert.equal(Number(m[1]) + listed.length, 2_000);
+  assert.ok(listed.every((k) => k.startsWith('article-')));
+  assert.ok(statSync('/dev/full').isCharacterDevice(), '/dev/full is still the device');
 });
 
 test('keysSummary: keys listed under each reason, or one line when --failed-keys holds them', () => {

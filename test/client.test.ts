@@ -138,6 +138,39 @@ test('cancellation stops a request in flight', async (t) => {
   await assert.rejects(purgeKey(client, SERVICE, 'k'), /cancelled by test/);
 });
 
+test('stopRetrying: a wait before a retry ends at once, no attempt starts, the call fails with the last error', async (t) => {
+  let seen = 0;
+  const stop = new AbortController();
+  const server = createServer((req, res) => {
+    req.resume();
+    seen++;
+    res.writeHead(429, { 'retry-after': '20', 'content-type': 'application/json' });
+    // Stop once the client has its answer and is about to wait 20 s (within the retry budget).
+    res.end('{"msg":"slow down"}', () => stop.abort(new Error('told to stop')));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  const client = new FastlyClient({ token: 't', baseUrl: `http://127.0.0.1:${port}` });
+  const err = await client
+    .request({ operation: 'op', method: 'POST', path: '/x', stopRetrying: stop.signal })
+    .then(
+      () => assert.fail('a 429 is not a success'),
+      (e: unknown) => e,
+    );
+  assert.ok(err instanceof FastlyApiError, String(err));
+  assert.equal(err.status, 429);
+  assert.equal(err.attempts, 1);
+  assert.equal(seen, 1);
+  assert.equal(client.counters.retries, 0);
+  // Already stopped: one attempt, never a retry.
+  const again = await client
+    .request({ operation: 'op', method: 'POST', path: '/x', stopRetrying: stop.signal })
+    .catch((e: unknown) => e);
+  assert.ok(again instanceof FastlyApiError && again.attempts === 1);
+  assert.equal(seen, 2);
+});
+
 test('parses legacy, problem+json and JSON:API error bodies, and raw text', () => {
   assert.deepEqual(parseErrorBody('{"msg":"Record not found","details":"Cannot find service"}'), {
     msg: 'Record not found',

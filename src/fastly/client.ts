@@ -93,6 +93,11 @@ export interface RequestSpec {
   /** Cancels this request only (with the client's own signal, either one aborts it). */
   signal?: AbortSignal | undefined;
   /**
+   * Stops retrying, not the attempt in flight: once it aborts, a wait before a retry ends at once and no
+   * further attempt starts; the call fails with the last attempt's error.
+   */
+  stopRetrying?: AbortSignal | undefined;
+  /**
    * Turns a 2xx body into `ApiResponse.body` (default: JSON of its UTF-8 text); a throw is retried like
    * a garbled answer. Stats streaming passes a cheap check and decodes the bytes later itself.
    */
@@ -327,7 +332,8 @@ export class FastlyClient {
         if (!RETRYABLE_CODES.has(err.code)) throw error;
         reason = err.description;
       }
-      if (!this.#mayRetry(attempt, started, waitMs)) throw error;
+      const stopRetrying = spec.stopRetrying;
+      if (stopRetrying?.aborted || !this.#mayRetry(attempt, started, waitMs)) throw error;
       const delayMs = Math.round(waitMs ?? this.#backoff(attempt));
       const verdict = await this.#onRetry?.({
         operation: spec.operation,
@@ -338,10 +344,18 @@ export class FastlyClient {
         error,
       });
       if (verdict === false) throw error;
-      this.counters.retries++;
       // Loaded on the first retry: most commands never wait.
       const { setTimeout: sleep } = await import('node:timers/promises');
-      await sleep(delayMs, undefined, cancel ? { signal: cancel } : undefined);
+      const wake = anySignal(cancel, stopRetrying);
+      try {
+        if (stopRetrying?.aborted) throw error;
+        await sleep(delayMs, undefined, wake ? { signal: wake } : undefined);
+      } catch (err) {
+        // Cancelled: the abort propagates. Told to stop retrying: the last attempt's error.
+        if (cancel?.aborted || !stopRetrying?.aborted) throw err;
+        throw error;
+      }
+      this.counters.retries++;
     }
   }
 

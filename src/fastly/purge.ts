@@ -51,8 +51,9 @@ export interface PurgeKeysOptions extends PurgeOptions {
   /** Called with each key Fastly confirmed purged, as its batch settles. */
   onPurged?: ((key: string) => void) | undefined;
   /**
-   * Stops sending: no batch is started once it aborts; batches in flight settle (give the client its
-   * own signal to cut those short). Unsent keys are reported failed with the abort reason.
+   * Stops sending: no batch is started once it aborts, and no batch is retried: a batch waiting to
+   * retry fails at once with its last error. Requests in flight settle (give the client its own signal
+   * to cut those short). Unsent keys are reported failed with the abort reason.
    */
   stop?: AbortSignal | undefined;
 }
@@ -137,12 +138,17 @@ export function validatePurgeUrl(url: unknown, name = 'url'): string {
   return schemeless ? parsed.href.slice('http://'.length) : parsed.href;
 }
 
+/** How much of a bad key a message shows: enough to find it, short enough for a few on one line. */
+const KEY_EXCERPT = 48;
+
 /** Returns the reason a surrogate key is unusable, or undefined when it is fine. */
 export function surrogateKeyProblem(key: unknown): string | undefined {
-  if (typeof key !== 'string') return `must be a string, got ${show(key)}`;
+  if (typeof key !== 'string') return `must be a string, got ${show(key, KEY_EXCERPT)}`;
   if (key === '') return 'is empty';
-  if (/\s/.test(key)) return `${show(key)} contains whitespace (Fastly separates keys by spaces)`;
-  if (/[\u0000-\u001f\u007f]/.test(key)) return `${show(key)} contains a control character (NUL, escape…)`;
+  if (/\s/.test(key))
+    return `${show(key, KEY_EXCERPT)} contains whitespace (Fastly separates keys by spaces)`;
+  if (/[\u0000-\u001f\u007f]/.test(key))
+    return `${show(key, KEY_EXCERPT)} contains a control character (NUL, escape…)`;
   if (Buffer.byteLength(key) > MAX_KEY_BYTES)
     return `is ${Buffer.byteLength(key)} bytes; Fastly ignores keys over ${MAX_KEY_BYTES} bytes`;
   return undefined;
@@ -217,6 +223,7 @@ async function purgeBatch(
   keys: string[],
   soft: boolean | undefined,
   operation = 'purgeKeys',
+  stopRetrying?: AbortSignal,
 ): Promise<Record<string, string>> {
   const res = await client.request({
     operation,
@@ -225,6 +232,7 @@ async function purgeBatch(
     headers: softHeader(soft),
     json: { surrogate_keys: keys },
     scope: 'purge_select',
+    stopRetrying,
   });
   const body = res.body;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -276,18 +284,18 @@ export async function purgeKeys(
   const failed: FailedKey[] = [];
   let settled = 0;
   let fatal: string | undefined;
-  /** Why sending stopped, once it has. */
-  const stopReason = (): string | undefined => {
-    if (fatal !== undefined) return `stopped at a failure every batch would meet: ${fatal}`;
-    if (options.stop?.aborted) {
-      const r: unknown = options.stop.reason;
-      return r instanceof Error ? r.message : 'stopped';
-    }
-    return undefined;
+  /** Why `options.stop` aborted, once it has. */
+  const stopped = (): string | undefined => {
+    if (!options.stop?.aborted) return undefined;
+    const r: unknown = options.stop.reason;
+    return r instanceof Error ? r.message : 'stopped';
   };
+  /** Why sending stopped, once it has. */
+  const stopReason = (): string | undefined =>
+    fatal !== undefined ? `stopped at a failure every batch would meet: ${fatal}` : stopped();
   const send = async (batch: string[]) => {
     try {
-      const ids = await purgeBatch(client, serviceId, batch, options.soft);
+      const ids = await purgeBatch(client, serviceId, batch, options.soft, 'purgeKeys', options.stop);
       for (const key of batch) {
         const id = ids[key];
         if (typeof id === 'string') {
@@ -297,9 +305,13 @@ export async function purgeKeys(
       }
     } catch (err) {
       if (!(err instanceof RunFailedError)) throw err;
-      if (isFatalPurgeError(err)) fatal ??= err.message;
+      const isFatal = isFatalPurgeError(err);
+      if (isFatal) fatal ??= err.message;
       const status = err instanceof FastlyApiError ? err.status : undefined;
-      for (const key of batch) failed.push({ key, reason: err.message, ...(status ? { status } : {}) });
+      // Stopped before this batch failed: whatever its error, it was not retried.
+      const why = isFatal ? undefined : stopped();
+      const reason = why ? `${err.message}; not retried: ${why}` : err.message;
+      for (const key of batch) failed.push({ key, reason, ...(status ? { status } : {}) });
     }
     settled += batch.length;
     options.onProgress?.(settled, prepared.keys.length);

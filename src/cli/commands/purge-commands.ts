@@ -3,7 +3,7 @@
 // from it without loading commander; nothing here may import commander.
 import { promises as fsp } from 'node:fs';
 import { InvalidInputError } from '../../errors.js';
-import { purgeAll, purgeKey, purgeKeys, purgeUrl } from '../../fastly/purge.js';
+import { purgeAll, purgeKey, purgeKeys, purgeUrl, surrogateKeyProblem } from '../../fastly/purge.js';
 import {
   type KeysOutputs,
   keysOutputs,
@@ -14,7 +14,7 @@ import {
 import { CONNECTION_FLAGS, type FlagSpec, wholeNumber } from '../argv.js';
 import { type ConnectionOptions, resolveServiceId, runClientCommand } from '../context.js';
 import { onHardExit, onInterrupt, stopSignal } from '../interrupt.js';
-import { writeAtomic } from '../../files.js';
+import { writeUserFile } from '../../files.js';
 import { checkOutputPath, withOutput, write } from '../output.js';
 
 export interface PurgeFlags extends ConnectionOptions {
@@ -26,8 +26,15 @@ export interface PurgeFlags extends ConnectionOptions {
   failedKeys?: string;
 }
 
+/** A key as given: its text and where it came from, as error messages name it. */
+interface GivenKey {
+  key: string;
+  /** `keys[i]` for an argument, `--file FILE:LINE` for a line of --file. */
+  where: string;
+}
+
 /** One key per line; blank lines and `#` comments ignored; CRLF tolerated; `-` reads stdin. */
-export async function readKeyFile(path: string): Promise<string[]> {
+export async function readKeyFile(path: string): Promise<GivenKey[]> {
   let text: string;
   try {
     text = path === '-' ? await readStdin() : await fsp.readFile(path, 'utf8');
@@ -37,10 +44,41 @@ export async function readKeyFile(path: string): Promise<string[]> {
       '--file',
     );
   }
-  return text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'));
+  const name = path === '-' ? 'stdin' : path;
+  const keys: GivenKey[] = [];
+  text.split(/\r?\n/).forEach((line, i) => {
+    const key = line.trim();
+    if (key !== '' && !key.startsWith('#')) keys.push({ key, where: `--file ${name}:${i + 1}` });
+  });
+  return keys;
+}
+
+/** An error line's budget for naming bad keys: a binary --file must not flood the terminal. */
+const PROBLEMS_BUDGET = 170;
+
+/**
+ * Validates every key, naming each bad one where it was given (`keys[2]`, `--file keys.txt:7`), as
+ * many as fit one short line, and how many more there are.
+ */
+function checkKeys(keys: readonly GivenKey[]): void {
+  const problems: string[] = [];
+  for (const { key, where } of keys) {
+    const p = surrogateKeyProblem(key);
+    if (p) problems.push(`${where} ${p}`);
+  }
+  if (problems.length === 0) return;
+  let shown = 1;
+  let length = (problems[0] as string).length;
+  while (
+    shown < Math.min(3, problems.length) &&
+    length + 2 + (problems[shown] as string).length <= PROBLEMS_BUDGET
+  )
+    length += 2 + (problems[shown++] as string).length;
+  const more = problems.length - shown;
+  throw new InvalidInputError(
+    `${problems.slice(0, shown).join('; ')}${more ? ` (and ${plural(more, 'more invalid key')})` : ''}`,
+    problems[0]?.startsWith('--file') ? '--file' : 'keys',
+  );
 }
 
 async function readStdin(): Promise<string> {
@@ -195,14 +233,22 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
       },
     ],
     action: async (arg, opts) => {
-      const keys = (arg as string[] | undefined) ?? [];
-      const all = [...keys, ...(opts.file ? await readKeyFile(opts.file) : [])];
-      if (all.length === 0) {
+      const args = ((arg as string[] | undefined) ?? []).map((key, i) => ({ key, where: `keys[${i}]` }));
+      const given = [...args, ...(opts.file ? await readKeyFile(opts.file) : [])];
+      if (given.length === 0 && opts.file) {
+        throw new InvalidInputError(
+          `--file: ${opts.file === '-' ? 'stdin' : opts.file} has no keys (blank lines and # comments are skipped)`,
+          '--file',
+        );
+      }
+      if (given.length === 0) {
         throw new InvalidInputError(
           'purge keys: no keys given; pass keys as arguments or --file PATH',
           'keys',
         );
       }
+      checkKeys(given);
+      const all = given.map((k) => k.key);
       await checkOutputPath(opts.failedKeys, '--failed-keys');
       const serviceId = resolveServiceId(opts.serviceId);
       let outputs: KeysOutputs | undefined;
@@ -211,22 +257,33 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
       const failedKeys = opts.failedKeys;
       const removeNotice = onInterrupt(() =>
         process.stderr.write(
-          `stopping: the batches in flight finish first; interrupt again to exit at once${failedKeys ? ` (the keys not confirmed purged are written to ${failedKeys})` : ''}\n`,
+          `stopping: the requests in flight finish first, nothing is retried; interrupt again to exit at once${failedKeys ? ` (the keys not confirmed purged are written to ${failedKeys})` : ''}\n`,
         ),
       );
       const removeLastWords = onHardExit(() => {
         const left = [...new Set(all)].filter((k) => !confirmed.has(k));
-        if (failedKeys) writeAtomic(failedKeys, keyLines(left));
+        let where = '';
+        if (failedKeys) {
+          try {
+            writeUserFile(failedKeys, keyLines(left));
+            where = `, written to ${failedKeys}`;
+          } catch (err) {
+            const code = (err as NodeJS.ErrnoException).code ?? 'write failed';
+            where = `; ${failedKeys} could not be written (${code}), so here they are: ${left.join(' ')}`;
+          }
+        }
         process.stderr.write(
-          `${plural(confirmed.size, 'key')} confirmed purged; ${plural(left.length, 'key')} not confirmed${failedKeys ? `, written to ${failedKeys}` : ''}\n`,
+          `${plural(confirmed.size, 'key')} confirmed purged; ${plural(left.length, 'key')} not confirmed${where}\n`,
         );
       });
+      let failure: unknown;
+      let failed = false;
       try {
         outputs = await runClientCommand(
           opts,
           async (client, onProgress) => {
             const o = keysOutputs(
-              // Ctrl-C stops sending; the batches in flight settle and are counted.
+              // Ctrl-C stops sending and retrying; the requests in flight settle and are counted.
               await purgeKeys(client, serviceId, all, {
                 soft: opts.soft ?? false,
                 concurrency: opts.concurrency,
@@ -242,13 +299,26 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
           { progress: 'Purging keys', graceful: true },
         );
       } catch (err) {
+        failed = true;
+        failure = err;
         outputs = err instanceof PurgeIncompleteError ? err.outputs : undefined;
-        throw err;
-      } finally {
-        removeNotice();
+      }
+      removeNotice();
+      try {
         if (failedKeys) await writeFailedKeys(failedKeys, outputs);
+      } catch (err) {
+        // The account stands; the keys it could not put in the file follow it on stderr.
+        if (!(failure instanceof PurgeIncompleteError)) throw err;
+        const left = failure.outputs.failed.map((f) => f.key);
+        throw new PurgeIncompleteError(
+          failure.outputs,
+          `not in ${failedKeys} but on the next line`,
+          `error: ${(err as Error).message}; the ${plural(left.length, 'key')} to retry: ${left.join(' ')}`,
+        );
+      } finally {
         removeLastWords();
       }
+      if (failed) throw failure;
     },
   },
   {

@@ -29,7 +29,8 @@ export function keysOutputs(result: PurgeKeysResult): KeysOutputs {
 
 /**
  * Some keys were not purged; the outputs (with every failed key) travel with the error. `where` says
- * where the caller puts the failed keys (a flow's outputs; the CLI's output or file).
+ * where the caller puts the failed keys (a flow's outputs; the CLI's output or file); `nextLine`, if
+ * given, follows the account on a line of its own (the CLI: the keys, when their file failed).
  */
 export class PurgeIncompleteError extends RunFailedError {
   override readonly name: string = 'PurgeIncompleteError';
@@ -37,6 +38,7 @@ export class PurgeIncompleteError extends RunFailedError {
   constructor(
     readonly outputs: KeysOutputs,
     where = 'listed in outputs.failed',
+    nextLine?: string,
   ) {
     const f = outputs.failed;
     const total = outputs.purged + f.length;
@@ -45,13 +47,12 @@ export class PurgeIncompleteError extends RunFailedError {
       .map((k) => k.key)
       .join(', ');
     const reason = f[0]?.reason ?? '';
-    super(
-      outputs.stopped
-        ? `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged; sending ${outputs.stopped}. ` +
-            `${plural(f.length, 'key')} not purged, ${where}`
-        : `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged, ${f.length} failed ` +
-            `(${sample}${f.length > 5 ? ', …' : ''}); first cause: ${reason}; the failed keys are ${where}`,
-    );
+    const account = outputs.stopped
+      ? `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged; sending ${outputs.stopped}. ` +
+        `${plural(f.length, 'key')} not purged, ${where}`
+      : `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged, ${f.length} failed ` +
+        `(${sample}${f.length > 5 ? ', …' : ''}); first cause: ${reason}; the failed keys are ${where}`;
+    super(nextLine === undefined ? account : `${account}\n${nextLine}`);
   }
 }
 
