@@ -31,6 +31,9 @@ export {
   usage,
   usageByMonth,
   verifyPurge,
+  HttpTransport,
+  OneShotTransport,
+  TransportError,
   type ApiResponse,
   type By,
   type ClientCounters,
@@ -62,4 +65,8 @@ export {
   type VerifyOptions,
   type VerifyResult,
   type WindowQuery,
+  type HttpTransportOptions,
+  type Transport,
+  type TransportRequest,
+  type TransportResponse,
 } from './fastly/index.js';

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer as createNetServer } from 'node:net';
 import { test } from 'node:test';
 import { CLI, requests, runCli, SERVICE, SERVICE2, sim, waitForRequests } from './helpers.js';
 
@@ -238,5 +239,23 @@ test('purge url --verify asks the simulator edge; a failed verification still re
   assert.match(
     dead.stderr,
     /^error: purge.Url: purged https:\/\/www.example.com\/pricing \(purge id \S+\), but verifying it failed: could not fetch https:\/\/www.example.com\/pricing through the edge at http:\/\/127.0.0.1:1: connection refused by 127.0.0.1:1 \(ECONNREFUSED\)\n$/,
+  );
+  // An edge that never answers: --timeout bounds the verification too, and says so.
+  const silent = createNetServer(() => {});
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => silent.close());
+  silent.on('connection', (c) => t.after(() => c.destroy()));
+  const edge = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+  const slow = await runCli(
+    ['purge', 'url', 'https://www.example.com/pricing', '--verify', '--timeout', '300'],
+    {
+      ...env,
+      KESTRA_FASTLY_EDGE_ENDPOINT: edge,
+    },
+  );
+  assert.equal(slow.code, 1);
+  assert.match(
+    slow.stderr,
+    /verifying it failed: could not fetch [^\n]+: no complete answer within 300 ms \(TIMEOUT\)\n$/,
   );
 });

@@ -1,6 +1,19 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -85,6 +98,10 @@ test('the bin keeps a V8 code cache per command: written by the first run, reuse
   await mkdir(join(dir, 'compile-cache', 'v1'), { recursive: true });
   await writeFile(join(dir, 'cli-v0.0.0-x64-0000000000000000-purge.v8cache'), 'an earlier build');
   await writeFile(join(dir, 'unrelated.txt'), 'not ours');
+  // A writer that died long ago left its temporary file.
+  const dead = join(dir, 'cli-v0.0.0-x64-0000000000000000-purge.v8cache.123.tmp');
+  await writeFile(dead, 'half');
+  await utimes(dead, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
   const env = {
     FASTLY_API_TOKEN: 'tok',
     FASTLY_API_ENDPOINT: s.url,
@@ -108,7 +125,7 @@ test('the bin keeps a V8 code cache per command: written by the first run, reuse
   assert.deepEqual(
     files.sort(),
     [cache[0], 'unrelated.txt'].sort(),
-    'stale caches and compile-cache/ removed',
+    'stale caches, dead temporary files and compile-cache/ removed',
   );
   const written = await readFile(file);
   assert.ok(written.length > 10_000, `${written.length} bytes: more than the top level`);
@@ -120,9 +137,81 @@ test('the bin keeps a V8 code cache per command: written by the first run, reuse
   await writeFile(file, 'garbage');
   await purge();
   assert.ok((await readFile(file)).length > 10_000);
-  // Unwritable (the cache folder is a file): the run still works.
+  // Unwritable (the cache folder is a file; the cache's name is a folder): the run still works and
+  // leaves no temporary file.
   const r = await runCli(['purge', 'key', 'k1'], { ...env, XDG_CACHE_HOME: file });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
-  assert.equal(requests(s, `/service/${SERVICE}/purge/k1`).length, 4);
+  await rm(file);
+  await mkdir(file);
+  await purge();
+  assert.deepEqual(
+    (await readdir(dir)).filter((f) => f.endsWith('.tmp')),
+    [],
+  );
+  // KESTRA_FASTLY_NO_CODE_CACHE=0 does not turn it off.
+  await rm(file, { recursive: true });
+  await runCliOk(['purge', 'key', 'k1'], { ...env, KESTRA_FASTLY_NO_CODE_CACHE: '0' });
+  assert.ok((await readFile(file)).length > 10_000);
+  assert.equal(requests(s, `/service/${SERVICE}/purge/k1`).length, 6);
+
+  async function runCliOk(args: string[], e: Record<string, string>) {
+    const out = await runCli(args, e);
+    assert.equal(out.code, 0, out.stderr);
+  }
+});
+
+test('the bin loads no code cache from a folder others can write or a symlink, and ignores a relative XDG_CACHE_HOME', async (t) => {
+  const s = await sim(t);
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url, FASTLY_SERVICE_ID: SERVICE };
+  // The cache's file name, from a run in a good folder.
+  const good = await mkdtemp(join(tmpdir(), 'kf-cache-'));
+  assert.equal((await runCli(['purge', 'key', 'k1'], { ...env, XDG_CACHE_HOME: good })).code, 0);
+  const [name] = await readdir(join(good, 'kestra-fastly'));
+  assert.ok(name?.endsWith('-purge.v8cache'), name);
+  /** Plants a cache in `home`/kestra-fastly, runs a purge, and says whether the bin read or replaced it. */
+  const planted = async (home: string, prepare: (dir: string) => Promise<void>) => {
+    const dir = join(home, 'kestra-fastly');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, name as string), 'planted');
+    await prepare(dir);
+    const r = await runCli(['purge', 'key', 'k1'], { ...env, XDG_CACHE_HOME: home });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    return (await readFile(join(dir, name as string), 'utf8')) !== 'planted';
+  };
+  // The check can fail: in a folder of our own, the planted (corrupt) cache is read and replaced.
+  assert.equal(await planted(await mkdtemp(join(tmpdir(), 'kf-cache-')), async () => {}), true);
+  const open = await mkdtemp(join(tmpdir(), 'kf-cache-'));
+  assert.equal(await planted(open, (dir) => chmod(dir, 0o777)), false, 'world-writable folder');
+  const groupWritable = await mkdtemp(join(tmpdir(), 'kf-cache-'));
+  assert.equal(await planted(groupWritable, (dir) => chmod(dir, 0o770)), false, 'group-writable folder');
+  const linked = await mkdtemp(join(tmpdir(), 'kf-cache-'));
+  assert.equal(
+    await planted(linked, async (dir) => {
+      await rename(dir, `${dir}-real`);
+      await symlink(`${dir}-real`, dir);
+      await writeFile(join(`${dir}-real`, name as string), 'planted');
+    }),
+    false,
+    'symlinked folder',
+  );
+  if (process.getuid?.() === 0) {
+    // As root the test can also give the folder to someone else.
+    const foreign = await mkdtemp(join(tmpdir(), 'kf-cache-'));
+    assert.equal(await planted(foreign, (dir) => chown(dir, 65534, 65534)), false, "another user's folder");
+  }
+  // A relative XDG_CACHE_HOME is ignored (XDG spec), not created in the working folder.
+  const cwd = await mkdtemp(join(tmpdir(), 'kf-cwd-'));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'purge', 'key', 'k1'], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', ...env, XDG_CACHE_HOME: 'relcache' },
+      stdio: 'ignore',
+    });
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  assert.equal(code, 0);
+  assert.deepEqual(await readdir(cwd), []);
 });

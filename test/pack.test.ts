@@ -50,6 +50,8 @@ const FASTLY = [
   'usageByMonth',
   'getRegions',
   'verifyPurge',
+  'HttpTransport',
+  'OneShotTransport',
   'resolveWindow',
   'parseTime',
   'STATS_FIELDS',

@@ -52,15 +52,19 @@ test('Fastly-Soft-Purge is sent only for soft purges', async (t) => {
   );
 });
 
-test('a key a path would mangle goes through the bulk body', async (t) => {
+test('a key a path would mangle (or resolve, as . and ..) goes through the bulk body', async (t) => {
   const s = await sim(t);
-  for (const key of ['a/b', 'x%2Fy', 'q?x', 'h#1', 'p+q', 'clé']) {
+  for (const key of ['a/b', 'x%2Fy', 'q?x', 'h#1', 'p+q', 'clé', '.', '..']) {
     s.clearLog();
     const r = await purgeKey(client(s.url), SERVICE, key);
     assert.equal(r.status, 'ok');
     assert.equal(s.log[0]?.path, `/service/${SERVICE}/purge`, key);
     assert.equal(s.log[0]?.keys, 1);
   }
+  // Dots inside a key are plain characters.
+  s.clearLog();
+  await purgeKey(client(s.url), SERVICE, '...');
+  assert.equal(s.log[0]?.path, `/service/${SERVICE}/purge/...`);
 });
 
 test('purgeKeys splits 1,000 keys into 4 bulk requests, removes duplicates, maps every key', async (t) => {

@@ -12,8 +12,18 @@
 //
 // It loads only node:fs, node:path and node:vm (node:module alone loads Node 20's ESM loader): the
 // bundles sit beside it, so its own `require` resolves as theirs would.
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import {
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 
 declare const __KF_BUNDLE_HASH__: string;
 
@@ -22,7 +32,8 @@ const bundle = join(__dirname, command === 'purge' ? 'purge.cjs' : 'cli.cjs');
 
 function cacheDir(): string {
   const xdg = process.env.XDG_CACHE_HOME;
-  if (xdg) return join(xdg, 'kestra-fastly');
+  // The XDG spec: a relative path is invalid and ignored (it would write into the working folder).
+  if (xdg && isAbsolute(xdg)) return join(xdg, 'kestra-fastly');
   return join(tmpdir(), `kestra-fastly-${process.getuid?.() ?? 'user'}`);
 }
 
@@ -33,16 +44,37 @@ function tmpdir(): string {
   return (TMPDIR || TMP || TEMP || '/tmp').replace(/(.)\/+$/, '$1');
 }
 
-function disabled(): boolean {
-  return !!process.env.NODE_DISABLE_COMPILE_CACHE || !!process.env.KESTRA_FASTLY_NO_CODE_CACHE;
+/** Set to anything but empty, 0 or false. */
+const isSet = (v: string | undefined) => !!v && !/^(0|false)$/i.test(v);
+
+/**
+ * The cache folder, created if missing, or undefined if it is not safe to load code from: a code
+ * cache is compiled code, so the folder must be a real directory (not a symlink) owned by this user
+ * and writable by no one else. The default one is in the shared temp folder, where anyone could
+ * have made it first.
+ */
+function trustedCacheDir(): string | undefined {
+  const dir = cacheDir();
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = lstatSync(dir);
+    if (!st.isDirectory()) return undefined;
+    if (process.platform === 'win32') return dir;
+    return st.uid === process.getuid?.() && (st.mode & 0o022) === 0 ? dir : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
+const cache =
+  isSet(process.env.NODE_DISABLE_COMPILE_CACHE) || isSet(process.env.KESTRA_FASTLY_NO_CODE_CACHE)
+    ? undefined
+    : trustedCacheDir();
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS bundle beside this file
-if (disabled()) require(bundle);
-else runWithCodeCache();
+if (cache === undefined) require(bundle);
+else runWithCodeCache(cache);
 
-function runWithCodeCache(): void {
-  const dir = cacheDir();
+function runWithCodeCache(dir: string): void {
   // One cache per command: each holds the functions its command compiled (written at exit).
   const name = /^[a-z-]{1,20}$/.test(command) ? command : 'other';
   const file = join(dir, `cli-${process.version}-${process.arch}-${__KF_BUNDLE_HASH__}-${name}.v8cache`);
@@ -63,14 +95,18 @@ function runWithCodeCache(): void {
   if (cached === undefined || script.cachedDataRejected) {
     // Written at exit so that it holds every function this command compiled, not just the top level.
     process.once('exit', () => {
+      const temp = `${file}.${process.pid}.tmp`;
       try {
-        mkdirSync(dir, { recursive: true, mode: 0o700 });
-        const temp = `${file}.${process.pid}.tmp`;
-        writeFileSync(temp, script.createCachedData());
+        writeFileSync(temp, script.createCachedData(), { mode: 0o600 });
         renameSync(temp, file);
         pruneStale(dir);
       } catch {
-        // Unwritable cache directory: next start compiles again.
+        // A full disk, or the cache's name taken by a folder: next start compiles again.
+        try {
+          unlinkSync(temp);
+        } catch {
+          // Never created.
+        }
       }
     });
   }
@@ -81,13 +117,18 @@ function runWithCodeCache(): void {
 
 /**
  * Removes the caches of other builds of the CLI (each upgrade would otherwise leave ~5 MB behind),
- * and the compile-cache folder earlier builds had Node keep.
+ * temporary files of writers that died (older than a minute: a live one renames within
+ * milliseconds), and the compile-cache folder earlier builds had Node keep.
  */
 function pruneStale(dir: string): void {
+  const ours = (entry: string) => entry.startsWith('cli-') && entry.includes('.v8cache');
   for (const entry of readdirSync(dir)) {
     const stale =
       entry === 'compile-cache' ||
-      (entry.startsWith('cli-') && entry.endsWith('.v8cache') && !entry.includes(`-${__KF_BUNDLE_HASH__}-`));
+      (ours(entry) && !entry.includes(`-${__KF_BUNDLE_HASH__}-`)) ||
+      (ours(entry) &&
+        entry.endsWith('.tmp') &&
+        Date.now() - (statSync(join(dir, entry), { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 60_000);
     if (stale) {
       try {
         rmSync(join(dir, entry), { recursive: true, force: true });

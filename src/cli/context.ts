@@ -23,7 +23,7 @@ export function resolveToken(opts: ConnectionOptions, env = process.env): string
   const token = opts.token ?? env.FASTLY_API_TOKEN;
   if (token === undefined || token === '') {
     throw new InvalidInputError(
-      'FASTLY_API_TOKEN: no API token; export FASTLY_API_TOKEN=<token> (scopes: purge_select, purge_all or global:read)',
+      'FASTLY_API_TOKEN: no API token; export FASTLY_API_TOKEN=<token> (scope purge_select to purge URLs and keys, purge_all to purge all, global:read for stats)',
       'FASTLY_API_TOKEN',
     );
   }

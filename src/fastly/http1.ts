@@ -72,6 +72,11 @@ export class ResponseReader {
     return this.#phase !== 'head';
   }
 
+  /** Bytes of the head received so far, while it is incomplete. */
+  get headBytes(): number {
+    return this.#phase === 'head' ? this.#pending.length : 0;
+  }
+
   /** Takes the next bytes; true once the response is complete. Throws TransportError BAD_RESPONSE. */
   push(bytes: Buffer): boolean {
     this.#pending = this.#pending.length ? Buffer.concat([this.#pending, bytes]) : bytes;
@@ -82,7 +87,13 @@ export class ResponseReader {
           if ((end < 0 ? this.#pending.length : end) > MAX_HEAD_BYTES) {
             throw badResponse(`head over ${MAX_HEAD_BYTES} bytes`);
           }
-          if (end < 0) return false;
+          if (end < 0) {
+            // A head whose lines end in LF alone would otherwise wait for CRLFs that never come.
+            if (/(?:^|[^\r])\n/.test(this.#pending.toString('latin1'))) {
+              throw badResponse('a line of its head ends without CRLF');
+            }
+            return false;
+          }
           const head = this.#pending.subarray(0, end).toString('latin1');
           this.#pending = this.#pending.subarray(end + 4);
           this.#readHead(head);
@@ -170,6 +181,7 @@ export class ResponseReader {
   }
 
   #readHead(head: string): void {
+    if (/[\r\n]/.test(head.replaceAll('\r\n', ''))) throw badResponse('a line of its head ends without CRLF');
     const [statusLine = '', ...fields] = head.split('\r\n');
     const code = STATUS_LINE.exec(statusLine)?.[1];
     if (code === undefined) throw badResponse(`status line ${JSON.stringify(statusLine.slice(0, 40))}`);
@@ -186,6 +198,8 @@ export class ResponseReader {
         throw badResponse(`header line ${JSON.stringify(field.slice(0, 40))}`);
       const value = field.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
       const seen = headers[name];
+      // As node:http (llhttp) does: two lengths are a smuggling risk, even when they agree.
+      if (name === 'content-length' && seen !== undefined) throw badResponse('Content-Length given twice');
       if (name === 'set-cookie') headers['set-cookie'] = [...(headers['set-cookie'] ?? []), value];
       else if (seen === undefined) headers[name] = value;
       else if (!SINGLE.has(name)) headers[name] = `${String(seen)}, ${value}`;
@@ -295,7 +309,12 @@ export class OneShotTransport implements Transport {
                 'TRUNCATED',
                 `the connection closed after ${reader.received} bytes, before the response body was complete`,
               )
-            : new TransportError('ECONNRESET', `connection reset by ${url.host} (socket closed)`),
+            : reader.headBytes > 0
+              ? new TransportError(
+                  'TRUNCATED',
+                  `the connection closed after ${reader.headBytes} bytes, before the response head was complete`,
+                )
+              : new TransportError('ECONNRESET', `${url.host} closed the connection without answering`),
         );
       });
       socket.on('error', (err: NodeJS.ErrnoException) =>

@@ -69,4 +69,5 @@ export {
   type TransportRequest,
   type TransportResponse,
 } from './transport.js';
+export { OneShotTransport } from './http1.js';
 export { verifyPurge, type VerifyOptions, type VerifyResult } from './verify.js';

@@ -160,8 +160,11 @@ export function validateSurrogateKey(key: unknown, name = 'surrogateKey'): strin
   return key as string;
 }
 
-/** Characters that survive in a path segment untouched; anything else goes through the JSON body. */
-const PATH_SAFE_KEY = /^[A-Za-z0-9._~:@!$&'()*,;=-]+$/;
+/**
+ * Characters that survive in a path segment untouched; anything else goes through the JSON body. Not
+ * `.` or `..`: a server or proxy may resolve them as dot-segments (`/purge/..` is `/service/{id}`).
+ */
+const PATH_SAFE_KEY = /^(?!\.{1,2}$)[A-Za-z0-9._~:@!$&'()*,;=-]+$/;
 
 function asPurgeResult(operation: string, body: unknown): PurgeResult {
   const b = body as Record<string, unknown> | null;

@@ -141,16 +141,27 @@ function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): P
         });
       },
     );
-    out.once('error', (err: NodeJS.ErrnoException) =>
+    out.once('error', (err: NodeJS.ErrnoException & { reason?: string }) =>
       reject(
         err.name === 'AbortError'
           ? err
-          : new TransportError(err.code ?? 'ENETWORK', describeNetworkError(err, url.host), { cause: err }),
+          : err.code?.startsWith('HPE_')
+            ? // llhttp refused the answer: the same words as OneShotTransport's reader.
+              new TransportError(
+                'BAD_RESPONSE',
+                `malformed HTTP response: ${lowerFirst(err.reason ?? err.message)}`,
+                {
+                  cause: err,
+                },
+              )
+            : new TransportError(err.code ?? 'ENETWORK', describeNetworkError(err, url.host), { cause: err }),
       ),
     );
     out.end(req.body);
   });
 }
+
+const lowerFirst = (text: string) => text.charAt(0).toLowerCase() + text.slice(1);
 
 /**
  * Inflates into one buffer of the size the gzip trailer announces (ISIZE), so a large stats page

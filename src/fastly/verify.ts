@@ -61,13 +61,15 @@ export async function verifyPurge(url: string, options: VerifyOptions = {}): Pro
     headers.host = target.host;
   }
   const transport = options.transport ?? new HttpTransport({ maxSockets: 1 });
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const timeout = AbortSignal.timeout(timeoutMs);
   try {
     const res = await transport.request({
       origin,
       path: target.pathname + target.search,
       method: 'GET',
       headers,
-      signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
+      signal: timeout,
     });
     const one = (name: string) => firstHeader(res.headers, name) ?? null;
     const age = one('age');
@@ -78,7 +80,9 @@ export async function verifyPurge(url: string, options: VerifyOptions = {}): Pro
       surrogateKey: one('surrogate-key'),
     };
   } catch (err) {
-    const e = err as { code?: string; message?: string };
+    const e = timeout.aborted
+      ? { code: 'TIMEOUT', message: `no complete answer within ${timeoutMs} ms` }
+      : (err as { code?: string; message?: string });
     throw new FastlyNetworkError(
       'verify',
       e.code ?? 'ENETWORK',

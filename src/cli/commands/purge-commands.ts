@@ -178,7 +178,10 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
           const result = await purgeUrl(client, url, { soft });
           if (!verify) return result;
           try {
-            return { ...result, verification: await verify.verifyPurge(url, { edgeEndpoint: edge }) };
+            return {
+              ...result,
+              verification: await verify.verifyPurge(url, { edgeEndpoint: edge, timeoutMs: opts.timeout }),
+            };
           } catch (err) {
             throw new VerifyFailedError(result, url, err as Error);
           }
