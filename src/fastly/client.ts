@@ -186,6 +186,9 @@ export function validateToken(token: unknown, name = 'apiToken'): string {
   return token;
 }
 
+/** A wait in whole seconds, rounded up: "3600 s". */
+const seconds = (ms: number) => `${Math.ceil(ms / 1000)} s`;
+
 const RETRYABLE_CODES = new Set([
   'ECONNRESET',
   'ECONNREFUSED',
@@ -308,7 +311,7 @@ export class FastlyClient {
             attempts: attempt,
           };
         }
-        error = new FastlyApiError({
+        const details = {
           operation: spec.operation,
           request,
           status: res.status,
@@ -317,12 +320,25 @@ export class FastlyClient {
           rateLimit: res.rateLimit,
           scope: spec.scope,
           attempts: attempt,
-        });
+        };
+        error = new FastlyApiError(details);
         if (!policy.statusCodes.includes(res.status)) throw error;
         if (policy.afterStatusCodes.includes(res.status))
           waitMs = this.#serverWait(res.status, res.rateLimit);
         reason = `HTTP ${res.status}`;
-        if (waitMs !== undefined && waitMs > policy.maxRetryAfterMs) throw error;
+        // A wait the server asks for that this client will not sit out: say so, not just the status.
+        const budgetLeftMs = policy.maxRetryTimeMs - (Date.now() - started);
+        if (
+          waitMs !== undefined &&
+          attempt < policy.maxAttempts &&
+          (waitMs > policy.maxRetryAfterMs || waitMs >= budgetLeftMs)
+        ) {
+          const limitMs = Math.max(0, Math.min(policy.maxRetryAfterMs, budgetLeftMs));
+          throw new FastlyApiError({
+            ...details,
+            note: `not retried: the server asks to wait ${seconds(waitMs)}, longer than this client waits (${seconds(limitMs)})`,
+          });
+        }
       } catch (err) {
         if (!(err instanceof AttemptError)) throw err;
         error = new FastlyNetworkError(spec.operation, err.code, err.description, attempt, {

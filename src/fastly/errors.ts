@@ -36,6 +36,8 @@ export interface FastlyApiErrorDetails {
   rateLimit?: RateLimitState | undefined;
   scope?: TokenScope | undefined;
   attempts: number;
+  /** Why it was not retried, when that is not plain from the status. */
+  note?: string | undefined;
 }
 
 function hintFor(d: FastlyApiErrorDetails): string | undefined {
@@ -81,7 +83,10 @@ export class FastlyApiError extends RunFailedError {
     const tries = d.attempts > 1 ? ` after ${d.attempts} attempts` : '';
     const remaining =
       d.rateLimit?.remaining !== undefined ? ` [rate limit remaining: ${d.rateLimit.remaining}]` : '';
-    super(`${d.operation} failed: HTTP ${d.status} ${what}${tries}${hint ? ` (${hint})` : ''}${remaining}`);
+    const note = d.note ? `; ${d.note}` : '';
+    super(
+      `${d.operation} failed: HTTP ${d.status} ${what}${tries}${hint ? ` (${hint})` : ''}${note}${remaining}`,
+    );
     this.operation = d.operation;
     this.request = d.request;
     this.response = { status: d.status, headers: d.headers };
