@@ -15,7 +15,7 @@ import { Scheduler } from '../src/flow/scheduler.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const BENCH = join(ROOT, 'bench');
-const CLI = join(ROOT, 'dist/bundle/main.js');
+const CLI = join(ROOT, 'dist/bundle/main.cjs');
 const FASTLY = join(BENCH, 'node_modules/.bin/fastly');
 const LATENCY = Number(process.env.BENCH_LATENCY_MS ?? 50);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);

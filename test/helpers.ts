@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Simulator, type SimulatorOptions } from '../src/simulator/index.js';
 
 /** The CLI as shipped: the bundle that package.json's bin points at. */
-export const CLI = fileURLToPath(new URL('../bundle/main.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../bundle/main.cjs', import.meta.url));
 export const SERVICE = 'SU1Z0isxPaozGVKXdv0eY';
 export const SERVICE2 = '7i6HN3TK9wS159v2gPAZ8A';
 

@@ -242,7 +242,7 @@ test('the packed package installs in a fresh project and every entry imports fro
   );
   assert.equal(checked, 'ok', 'tsc --noEmit on the consumer file failed');
 
-  const bin = await run(process.execPath, [join(home, 'dist', 'bundle', 'main.js'), '--version'], {
+  const bin = await run(process.execPath, [join(home, 'dist', 'bundle', 'main.cjs'), '--version'], {
     cwd: dir,
   });
   assert.equal(bin.stdout.trim(), pkg.version);

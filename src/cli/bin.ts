@@ -1,4 +1,4 @@
-// The `kestra-fastly` bin (bundled to dist/bundle/main.js as CommonJS by scripts/bundle.mjs; not
+// The `kestra-fastly` bin (bundled to dist/bundle/main.cjs as CommonJS by scripts/bundle.mjs; not
 // meant to run from dist/src). It loads the one-file CLI bundle (purge.cjs for `purge`, which holds
 // only those commands; cli.cjs for everything else) through a V8 code cache (`vm.Script`
 // cachedData), so a cold `purge` does not re-compile the CLI on every start. The cache is keyed by
