@@ -91,7 +91,7 @@ test('the bin runs purge from its own bundle, which holds none of the heavy pack
   assert.deepEqual(bundles(await modulesLoaded(['stats', 'regions', '--json'], env, CLI)), ['cli.cjs']);
 });
 
-test('the bin keeps a V8 code cache per command: written by the first run, reused, rewritten when corrupt, stale ones removed', async (t) => {
+test('the bin keeps a V8 code cache for purge (written by the first run, reused, rewritten when corrupt, stale ones removed) and the Node compile cache for the rest', async (t) => {
   const s = await sim(t);
   const home = await mkdtemp(join(tmpdir(), 'kf-cache-'));
   const dir = join(home, 'kestra-fastly');
@@ -124,8 +124,8 @@ test('the bin keeps a V8 code cache per command: written by the first run, reuse
   );
   assert.deepEqual(
     files.sort(),
-    [cache[0], 'unrelated.txt'].sort(),
-    'stale caches, dead temporary files and compile-cache/ removed',
+    [cache[0], 'compile-cache', 'unrelated.txt'].sort(),
+    "stale caches and dead temporary files removed; Node's compile cache (other commands) kept",
   );
   const written = await readFile(file);
   assert.ok(written.length > 10_000, `${written.length} bytes: more than the top level`);
@@ -148,6 +148,12 @@ test('the bin keeps a V8 code cache per command: written by the first run, reuse
   assert.deepEqual(
     (await readdir(dir)).filter((f) => f.endsWith('.tmp')),
     [],
+  );
+  // Other commands use Node's compile cache, not a V8 cache of their own.
+  await runCliOk(['stats', 'regions', '--json'], env);
+  assert.deepEqual(
+    (await readdir(dir)).filter((f) => f.endsWith('.v8cache')),
+    [cache[0]],
   );
   // KESTRA_FASTLY_NO_CODE_CACHE=0 does not turn it off.
   await rm(file, { recursive: true });

@@ -1,17 +1,18 @@
 // The `kestra-fastly` bin (bundled to dist/bundle/main.cjs as CommonJS by scripts/bundle.mjs; not
-// meant to run from dist/src). It loads the one-file CLI bundle (purge.cjs for `purge`, which holds
-// only those commands; cli.cjs for everything else) through a V8 code cache (`vm.Script`
-// cachedData), so a cold `purge` does not re-compile the CLI on every start. The cache is keyed by
-// Node version, arch, bundle hash and command, and written at the exit of the command's first run,
-// so it holds every function that run compiled, not just the top level; it is skipped silently
-// when rejected or unwritable.
+// meant to run from dist/src). It loads one of two CLI bundles, through a cache of compiled code
+// kept in a folder of the user's own (see trustedCacheDir), and skipped silently when rejected or
+// unwritable:
+// - `purge` (what a deploy step runs, where start-up is most of the time): purge.cjs, which holds
+//   only those commands, through a V8 code cache (`vm.Script` cachedData) keyed by Node version,
+//   arch and bundle hash, written at the exit of the first run, so it holds every function that run
+//   compiled. Node's own `module.enableCompileCache()` caches a module as compiled before it runs,
+//   so every function a purge calls was compiled again on each start: 2.5–3 ms more on Node 22/24.
+// - everything else: cli.cjs through Node's compile cache where there is one (Node ≥ 22.1). Not the
+//   V8 cache: materialized whole, its ~1 MB for `stats` raised a 35-day backfill's peak RSS by
+//   15–20 MB, against a few milliseconds of start-up for commands that run for seconds.
 //
-// Not Node's own `module.enableCompileCache()` (Node ≥ 22.1): it caches a module as compiled before
-// it runs, so every function a purge calls is compiled again on each start. Measured on Node 22 and
-// 24 (60 alternating runs each), a cold `purge key` took 2.5–3 ms longer with it.
-//
-// It loads only node:fs, node:path and node:vm (node:module alone loads Node 20's ESM loader): the
-// bundles sit beside it, so its own `require` resolves as theirs would.
+// It loads only node:fs, node:path and node:vm for a purge (node:module alone loads Node 20's ESM
+// loader): the bundles sit beside it, so its own `require` resolves as theirs would.
 import {
   lstatSync,
   mkdirSync,
@@ -70,14 +71,24 @@ const cache =
   isSet(process.env.NODE_DISABLE_COMPILE_CACHE) || isSet(process.env.KESTRA_FASTLY_NO_CODE_CACHE)
     ? undefined
     : trustedCacheDir();
-// eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS bundle beside this file
-if (cache === undefined) require(bundle);
-else runWithCodeCache(cache);
+if (cache !== undefined && command === 'purge') runWithCodeCache(cache);
+else {
+  if (cache !== undefined && !process.env.NODE_COMPILE_CACHE) {
+    const { enableCompileCache } = process.getBuiltinModule('node:module') as {
+      enableCompileCache?: (dir: string) => unknown;
+    };
+    try {
+      enableCompileCache?.(join(cache, 'compile-cache'));
+    } catch {
+      // Refused: run without it.
+    }
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS bundle beside this file
+  require(bundle);
+}
 
 function runWithCodeCache(dir: string): void {
-  // One cache per command: each holds the functions its command compiled (written at exit).
-  const name = /^[a-z-]{1,20}$/.test(command) ? command : 'other';
-  const file = join(dir, `cli-${process.version}-${process.arch}-${__KF_BUNDLE_HASH__}-${name}.v8cache`);
+  const file = join(dir, `cli-${process.version}-${process.arch}-${__KF_BUNDLE_HASH__}-purge.v8cache`);
   let cached: Buffer | undefined;
   try {
     cached = readFileSync(file);
@@ -116,16 +127,15 @@ function runWithCodeCache(dir: string): void {
 }
 
 /**
- * Removes the caches of other builds of the CLI (each upgrade would otherwise leave ~5 MB behind),
- * temporary files of writers that died (older than a minute: a live one renames within
- * milliseconds), and the compile-cache folder earlier builds had Node keep.
+ * Removes the V8 caches of other builds of the CLI and of other commands (earlier builds kept one
+ * per command, ~5 MB in all), and temporary files of writers that died (older than a minute: a live
+ * one renames within milliseconds).
  */
 function pruneStale(dir: string): void {
   const ours = (entry: string) => entry.startsWith('cli-') && entry.includes('.v8cache');
   for (const entry of readdirSync(dir)) {
     const stale =
-      entry === 'compile-cache' ||
-      (ours(entry) && !entry.includes(`-${__KF_BUNDLE_HASH__}-`)) ||
+      (ours(entry) && !entry.includes(`-${__KF_BUNDLE_HASH__}-purge.`)) ||
       (ours(entry) &&
         entry.endsWith('.tmp') &&
         Date.now() - (statSync(join(dir, entry), { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 60_000);
