@@ -203,3 +203,41 @@ test('the token is kept out of inspection and JSON of a client', async () => {
   assert.ok(!inspect(client, { showHidden: true, depth: 5 }).includes('sekret-token-1'));
   assert.ok(!JSON.stringify(client).includes('sekret-token-1'));
 });
+
+test('a 3xx from the API fails at once, naming the status and where it redirects; never retried', async (t) => {
+  let seen = 0;
+  const server = createServer((req, res) => {
+    req.resume();
+    seen++;
+    if (req.url?.endsWith('/html')) {
+      res.writeHead(301, { location: 'https://proxy.example/login?next=/', 'content-type': 'text/html' });
+      res.end('<html><body>Moved Permanently</body></html>');
+    } else if (req.url?.endsWith('/relative')) {
+      res.writeHead(302, { location: '/elsewhere' });
+      res.end();
+    } else {
+      res.writeHead(307);
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  const client = new FastlyClient({ token: 't', baseUrl: `http://127.0.0.1:${port}`, retry: fast });
+  const fail = (path: string) =>
+    client.request({ operation: 'op', method: 'POST', path }).then(
+      () => assert.fail('a redirect is not a success'),
+      (e: unknown) => String((e as Error).message),
+    );
+  assert.equal(
+    await fail('/html'),
+    'op failed: unexpected response from Fastly: HTTP 301 redirect to https://proxy.example/login?next=/ (the API endpoint is wrong or behind a proxy that redirects)',
+  );
+  assert.match(
+    await fail('/relative'),
+    new RegExp(`HTTP 302 redirect to http://127\\.0\\.0\\.1:${port}/elsewhere \\(`),
+  );
+  assert.match(await fail('/none'), /HTTP 307 redirect without a Location \(the API endpoint is wrong/);
+  assert.equal(seen, 3, 'one request each: a redirect is not retried');
+  assert.equal(client.counters.retries, 0);
+});

@@ -479,6 +479,21 @@ export class FastlyClient {
         apiAttempts.publish(event);
       }
     }
+    // Fastly's API never redirects: a 3xx means the endpoint is wrong or a proxy stands in front.
+    // Its body (an HTML page, or nothing) is not an answer, and asking again only gets it again.
+    if (status >= 300 && status < 400) {
+      const location = firstHeader(responseHeaders, 'location')?.trim();
+      // Resolved against the request (a relative Location names a path on the endpoint); not a URL: quoted.
+      const target = !location
+        ? undefined
+        : URL.canParse(location, this.#origin + path)
+          ? new URL(location, this.#origin + path).href.slice(0, 300)
+          : show(location);
+      throw new FastlyResponseError(
+        spec.operation,
+        `HTTP ${status} ${target ? `redirect to ${target}` : 'redirect without a Location'} (the API endpoint is wrong or behind a proxy that redirects)`,
+      );
+    }
     let parsed: unknown;
     if (status < 400) {
       try {
