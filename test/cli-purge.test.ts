@@ -352,7 +352,7 @@ test('a second SIGINT during purge keys exits at once, after writing the keys no
   assert.equal(new Set(retry).size, left);
 });
 
-test('Ctrl-C or SIGTERM while a batch waits to retry a 429: no retry, --failed-keys written, exit 130/143 at once', async (t) => {
+test('Ctrl-C, SIGTERM or SIGHUP while a batch waits to retry a 429: no retry, --failed-keys written, exit 130/143/129 at once', async (t) => {
   let seen = 0;
   let answered = () => {};
   const server = createHttpServer((req, res) => {
@@ -370,6 +370,8 @@ test('Ctrl-C or SIGTERM while a batch waits to retry a 429: no retry, --failed-k
   for (const [signal, code] of [
     ['SIGINT', 130],
     ['SIGTERM', 143],
+    // A dropped ssh session: handled like SIGTERM, not the default death that writes nothing.
+    ['SIGHUP', 129],
   ] as const) {
     seen = 0;
     const first = new Promise<void>((resolve) => (answered = resolve));

@@ -24,13 +24,13 @@ function exitCodeOf(err: KestraFastlyError): 1 | 2 {
 
 /**
  * Reports a command's failure on stderr (one line) and returns its exit code: 1 run-time failure,
- * 2 invalid input, 130/143 interrupted by SIGINT/SIGTERM.
+ * 2 invalid input, 129/130/143 interrupted by SIGHUP/SIGINT/SIGTERM.
  */
 export async function failureExitCode(err: unknown, name: string | undefined): Promise<number> {
   const interrupted = interruptedExitCode();
   if (interrupted !== undefined) {
     // Whatever the cut-short work threw, the cause is the signal; an account (a bulk purge's) says more.
-    const signal = interrupted === 143 ? 'SIGTERM' : 'SIGINT';
+    const signal = interrupted === 143 ? 'SIGTERM' : interrupted === 129 ? 'SIGHUP' : 'SIGINT';
     const text = err instanceof Error ? err.message : '';
     const account = err instanceof KestraFastlyError && 'outputs' in err;
     const note = /; \S+ was (left unchanged|not created)$/.exec(text)?.[0] ?? '';

@@ -1,12 +1,12 @@
 /**
- * Ctrl-C and SIGTERM for one CLI command. This module owns the process's signal handlers and the
+ * Ctrl-C, SIGTERM and SIGHUP (a dropped ssh session) for one CLI command. This module owns the process's signal handlers and the
  * list of terminal clean-ups (a progress bar's hidden cursor, a half-written temp file).
  *
  * First signal: clean-ups run and `stopSignal` aborts: commands stop sending, let what is in flight
  * settle and report what they did (a bulk purge prints its account). Second signal: clean-ups run
  * and the process exits at once with 128 + the signal number.
  */
-const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+const EXIT_CODES = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
 type Stoppable = keyof typeof EXIT_CODES;
 
 /** The reason `stopSignal` carries: the command was interrupted by the user or the system. */
@@ -22,7 +22,7 @@ export class InterruptedError extends Error {
 }
 
 const controller = new AbortController();
-/** Aborted by the first SIGINT/SIGTERM, with an InterruptedError as its reason. */
+/** Aborted by the first SIGINT/SIGTERM/SIGHUP, with an InterruptedError as its reason. */
 export const stopSignal: AbortSignal = controller.signal;
 const cleanups = new Set<() => void>();
 
@@ -76,6 +76,8 @@ export function installSignalHandlers(): void {
   };
   process.on('SIGINT', () => handle('SIGINT'));
   process.on('SIGTERM', () => handle('SIGTERM'));
+  // A closed terminal: like SIGTERM, the command reports what it did (to a file, if not to the tty).
+  process.on('SIGHUP', () => handle('SIGHUP'));
   process.on('exit', runCleanups);
 }
 
