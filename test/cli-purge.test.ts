@@ -240,6 +240,31 @@ test('purge key, all and keys over https: a certificate NODE_EXTRA_CA_CERTS trus
   assert.equal(seen.length, 2);
 });
 
+test('the --failed-keys file gives back keys that start with # or \\ through --file (escaped with \\)', async (t) => {
+  const failing = await sim(t, { faults: { rate5xx: 1, paths: [`/service/${SERVICE}/purge`] } });
+  const dir = await mkdtemp(join(tmpdir(), 'kf-'));
+  const file = join(dir, 'retry.txt');
+  const keys = ['#launch', '\\odd', 'plain'];
+  const first = await runCli(['purge', 'keys', ...keys, '--max-attempts', '1', '--failed-keys', file], {
+    FASTLY_API_TOKEN: 'tok',
+    FASTLY_SERVICE_ID: SERVICE,
+    FASTLY_API_ENDPOINT: failing.url,
+  });
+  assert.equal(first.code, 1, first.stderr);
+  assert.equal(await readFile(file, 'utf8'), '\\#launch\n\\\\odd\nplain\n');
+  const s = await sim(t);
+  const retry = await runCli(['purge', 'keys', '--file', file, '--json'], {
+    FASTLY_API_TOKEN: 'tok',
+    FASTLY_SERVICE_ID: SERVICE,
+    FASTLY_API_ENDPOINT: s.url,
+  });
+  assert.equal(retry.code, 0, retry.stderr);
+  assert.deepEqual(
+    Object.keys((JSON.parse(retry.stdout) as { purgeIds: object }).purgeIds).sort(),
+    [...keys].sort(),
+  );
+});
+
 /** `purge keys --file FILE --concurrency 2 …extra` against the simulator at `url`, as a child to signal. */
 function spawnPurgeKeys(url: string, file: string, extra: string[]) {
   return spawn(process.execPath, [CLI, 'purge', 'keys', '--file', file, '--concurrency', '2', ...extra], {

@@ -33,7 +33,11 @@ interface GivenKey {
   where: string;
 }
 
-/** One key per line; blank lines and `#` comments ignored; CRLF tolerated; `-` reads stdin. */
+/**
+ * One key per line; blank lines and `#` comments ignored; CRLF tolerated; `-` reads stdin. A line
+ * starting with `\` is the key after it (`\#tag` is the key `#tag`): how --failed-keys writes keys
+ * a comment or an escape would otherwise take.
+ */
 export async function readKeyFile(path: string): Promise<GivenKey[]> {
   let text: string;
   try {
@@ -47,8 +51,9 @@ export async function readKeyFile(path: string): Promise<GivenKey[]> {
   const name = path === '-' ? 'stdin' : path;
   const keys: GivenKey[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
-    const key = line.trim();
-    if (key !== '' && !key.startsWith('#')) keys.push({ key, where: `--file ${name}:${i + 1}` });
+    const text = line.trim();
+    if (text === '' || text.startsWith('#')) return;
+    keys.push({ key: text.startsWith('\\') ? text.slice(1) : text, where: `--file ${name}:${i + 1}` });
   });
   return keys;
 }
@@ -126,8 +131,9 @@ function whereFailedKeys(o: KeysOutputs, opts: PurgeFlags): string {
   return o.purged > 0 ? 'listed above' : 'not listed (--failed-keys FILE writes them, --json lists them)';
 }
 
-/** The keys as a --file reads them: one per line. */
-const keyLines = (keys: readonly string[]) => keys.map((k) => `${k}\n`).join('');
+/** The keys as a --file reads them: one per line, `\` before one that starts with `#` or `\`. */
+const keyLines = (keys: readonly string[]) =>
+  keys.map((k) => `${/^[#\\]/.test(k) ? '\\' : ''}${k}\n`).join('');
 
 /** Writes the keys to retry, one per line (empty when none failed), atomically. */
 async function writeFailedKeys(path: string, outputs: KeysOutputs | undefined): Promise<void> {
