@@ -39,6 +39,20 @@ const UNPRINTABLE =
 const SHOWN_CHAR = /\\u[0-9a-fA-F]{4}|\\.|[\s\S]/gu;
 
 /**
+ * Text from elsewhere (a server's error message) as one line of an error: line breaks and tabs
+ * become spaces, other control and invisible characters are escaped (it must not forge a log line or
+ * drive a terminal), and it is cut at `max` characters.
+ */
+export function oneLine(text: string, max = 200): string {
+  const flat = text
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/[\u0000-\u001f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+    .replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+}
+
+/**
  * Formats a value for an error message: quoted, unprintable characters escaped, and cut short (never
  * inside an escape) so a huge or binary value cannot flood the line.
  */

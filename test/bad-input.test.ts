@@ -92,6 +92,17 @@ const CASES: Case[] = [
       /^error: keys\[1\] "x\\u0001y" contains a control character \(NUL, escape…\); --file \S+\/k\.txt:4 "bad key" contains whitespace \(Fastly separates keys by spaces\)\n$/,
   },
   {
+    name: 'a key that is not valid UTF-8 (a replaced byte)',
+    args: ['purge', 'keys', 'caf\uFFFD'],
+    error: /^error: keys\[0\] \S+ is not valid UTF-8 \(U\+FFFD, a replaced byte\)\n$/,
+  },
+  {
+    name: 'a URL with a newline in it',
+    args: ['purge', 'url', 'https://www.example.com/a\nb'],
+    error:
+      /^error: url: \S+ contains a control character \(newline, tab, escape…\); expected a URL as sent over HTTP\n$/,
+  },
+  {
     name: 'missing key file',
     args: ['purge', 'keys', '--file', '$DIR/nope.txt'],
     error: /--file: cannot read .*ENOENT/,

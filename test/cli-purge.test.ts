@@ -54,7 +54,7 @@ test('a partial failure exits 1, and --json lists exactly the failed keys', asyn
   assert.equal(r.stderr.trim().split('\n').length, 1, 'one line, no stack');
 });
 
-test('url, key and all commands print human output and JSON', async (t) => {
+test('url, key, all and keys commands print human output (saying when a purge was soft) and JSON', async (t) => {
   const s = await sim(t);
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
   const url = await runCli(['purge', 'url', 'https://www.example.com/x', '--soft'], env);
@@ -64,6 +64,8 @@ test('url, key and all commands print human output and JSON', async (t) => {
   assert.deepEqual(Object.keys(JSON.parse(key.stdout) as object), ['status', 'id']);
   const all = await runCli(['purge', 'all', '--json'], env);
   assert.deepEqual(JSON.parse(all.stdout), { status: 'ok' });
+  const keys = await runCli(['purge', 'keys', 'a', 'b', '--soft'], env);
+  assert.equal(keys.stdout, '✓ Soft-purged 2 keys in 1 request\n');
 });
 
 const CANARY = 'CANARY-tok-5f1e9a7c';
@@ -238,6 +240,47 @@ test('purge key, all and keys over https: a certificate NODE_EXTRA_CA_CERTS trus
     );
   }
   assert.equal(seen.length, 2);
+});
+
+test('the --failed-keys file gives back keys that start with # or \\ through --file (escaped with \\)', async (t) => {
+  const failing = await sim(t, { faults: { rate5xx: 1, paths: [`/service/${SERVICE}/purge`] } });
+  const dir = await mkdtemp(join(tmpdir(), 'kf-'));
+  const file = join(dir, 'retry.txt');
+  const keys = ['#launch', '\\odd', 'plain'];
+  const first = await runCli(['purge', 'keys', ...keys, '--max-attempts', '1', '--failed-keys', file], {
+    FASTLY_API_TOKEN: 'tok',
+    FASTLY_SERVICE_ID: SERVICE,
+    FASTLY_API_ENDPOINT: failing.url,
+  });
+  assert.equal(first.code, 1, first.stderr);
+  assert.equal(await readFile(file, 'utf8'), '\\#launch\n\\\\odd\nplain\n');
+  const s = await sim(t);
+  const retry = await runCli(['purge', 'keys', '--file', file, '--json'], {
+    FASTLY_API_TOKEN: 'tok',
+    FASTLY_SERVICE_ID: SERVICE,
+    FASTLY_API_ENDPOINT: s.url,
+  });
+  assert.equal(retry.code, 0, retry.stderr);
+  assert.deepEqual(
+    Object.keys((JSON.parse(retry.stdout) as { purgeIds: object }).purgeIds).sort(),
+    [...keys].sort(),
+  );
+});
+
+test('a purge of a few keys that all fail names them in its error line, and says so', async (t) => {
+  const s = await sim(t, { faults: { rate5xx: 1, paths: [`/service/${SERVICE}/purge`] } });
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
+  const few = await runCli(['purge', 'keys', 'k1', 'k2', '--max-attempts', '1'], env);
+  assert.equal(few.code, 1);
+  assert.match(
+    few.stderr,
+    /0 of 2 keys purged, 2 failed \(k1, k2\); first cause: [^\n]+; the failed keys are all named here\n$/,
+  );
+  const many = await runCli(['purge', 'keys', 'a', 'b', 'c', 'd', 'e', 'f', '--max-attempts', '1'], env);
+  assert.match(
+    many.stderr,
+    /\(a, b, c, d, e, …\); [^\n]+the failed keys are not listed \(--failed-keys FILE writes them, --json lists them\)\n$/,
+  );
 });
 
 /** `purge keys --file FILE --concurrency 2 …extra` against the simulator at `url`, as a child to signal. */

@@ -194,7 +194,42 @@ test('parses legacy, problem+json and JSON:API error bodies, and raw text', () =
     msg: 'Invalid',
     detail: 'x',
   });
-  assert.deepEqual(parseErrorBody('<html>gateway</html>'), { msg: '<html>gateway</html>' });
+  assert.deepEqual(parseErrorBody('<html>gateway</html>'), { msg: 'an HTML page' });
+  assert.deepEqual(
+    parseErrorBody(
+      '<!DOCTYPE html>\n<html><head><title> 502 Bad\nGateway </title></head><body>…</body></html>',
+    ),
+    { msg: 'an HTML page: 502 Bad Gateway' },
+  );
+});
+
+test('server text in an error is one line: no line break, no terminal escape, bounded', async (t) => {
+  assert.deepEqual(
+    parseErrorBody('{"msg":"boom\\u001b[31m RED","detail":"line1\\nline2\\r\\nerror: fake"}'),
+    {
+      msg: 'boom\\u001b[31m RED',
+      detail: 'line1 line2 error: fake',
+    },
+  );
+  assert.deepEqual(parseErrorBody(`plain\n${'x'.repeat(500)}`).msg?.length, 200);
+  // Through the client: the error's message is one line.
+  const server = createServer((req, res) => {
+    req.resume();
+    res.writeHead(500, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ msg: 'boom\u001b[31m', detail: 'a\nerror: forged line\r\n' }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const port = (server.address() as { port: number }).port;
+  const client = new FastlyClient({
+    token: 't',
+    baseUrl: `http://127.0.0.1:${port}`,
+    retry: { maxAttempts: 1 },
+  });
+  const err = await purgeKey(client, SERVICE, 'k').catch((e: unknown) => e);
+  assert.ok(err instanceof FastlyApiError);
+  assert.doesNotMatch(err.message, /[\u0000-\u001f]/);
+  assert.match(err.message, /HTTP 500 boom\\u001b\[31m: a error: forged line/);
 });
 
 test('the token is kept out of inspection and JSON of a client', async () => {

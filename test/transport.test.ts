@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { test, type TestContext } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { FastlyClient } from '../src/fastly/client.js';
 import { FastlyNetworkError } from '../src/fastly/errors.js';
 import { getRegions, historical } from '../src/fastly/stats.js';
+import { HttpTransport } from '../src/fastly/transport.js';
 import { SERVICE, sim } from './helpers.js';
 
 const fast = { baseDelayMs: 5, maxDelayMs: 20 };
@@ -76,4 +78,32 @@ test('the simulator gzips stats pages when asked, and the paginated data is comp
     assert.equal((points[i]?.start_time ?? 0) - (points[i - 1]?.start_time ?? 0), 60);
   const pages = s.log.filter((e) => e.path === `/stats/service/${SERVICE}`);
   assert.ok(pages.length >= 2 && pages.every((e) => e.gzip === true));
+});
+
+test('a pooled connection the server closed as it was reused is replaced at once, not retried with backoff', async (t) => {
+  // Each connection answers its first request (keep-alive) and drops the next one unanswered.
+  let connections = 0;
+  const arrivals: string[] = [];
+  const server = createNetServer((socket) => {
+    connections++;
+    let served = 0;
+    socket.on('data', (chunk: Buffer) => {
+      arrivals.push(/^POST (\S+)/.exec(chunk.toString('latin1'))?.[1] ?? '?');
+      if (served++ === 0)
+        socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}');
+      else socket.destroy();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  const transport = new HttpTransport();
+  t.after(() => transport.close());
+  const origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const post = (path: string) =>
+    transport.request({ origin, path, method: 'POST', headers: { accept: 'application/json' }, body: '{}' });
+  assert.equal((await post('/one')).status, 200);
+  assert.equal((await post('/two')).status, 200);
+  // /two went out on the reused connection, was dropped, and went again on a new one.
+  assert.deepEqual(arrivals, ['/one', '/two', '/two']);
+  assert.equal(connections, 2);
 });

@@ -186,8 +186,8 @@ export function validateToken(token: unknown, name = 'apiToken'): string {
   return token;
 }
 
-/** A wait in whole seconds, rounded up: "3600 s". */
-const seconds = (ms: number) => `${Math.ceil(ms / 1000)} s`;
+/** A wait in whole seconds: "3600 s" (rounded up for a wait asked, down for one allowed). */
+const seconds = (ms: number, round = Math.ceil) => `${round(ms / 1000)} s`;
 
 const RETRYABLE_CODES = new Set([
   'ECONNRESET',
@@ -336,7 +336,7 @@ export class FastlyClient {
           const limitMs = Math.max(0, Math.min(policy.maxRetryAfterMs, budgetLeftMs));
           throw new FastlyApiError({
             ...details,
-            note: `not retried: the server asks to wait ${seconds(waitMs)}, longer than this client waits (${seconds(limitMs)})`,
+            note: `not retried: the server asks to wait ${seconds(waitMs)}, longer than this client waits (${seconds(limitMs, Math.floor)})`,
           });
         }
       } catch (err) {

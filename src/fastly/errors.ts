@@ -1,4 +1,4 @@
-import { RunFailedError } from '../errors.js';
+import { oneLine, RunFailedError } from '../errors.js';
 
 /** Rate-limit state as reported by Fastly's `Fastly-RateLimit-*` headers. */
 export interface RateLimitState {
@@ -144,8 +144,13 @@ export function parseErrorBody(text: string): { msg?: string; detail?: string } 
   try {
     body = JSON.parse(text);
   } catch {
-    const trimmed = text.trim().slice(0, 200);
-    return trimmed ? { msg: trimmed } : {};
+    // A proxy's or load balancer's page, not Fastly's JSON: its title says more than its markup.
+    if (/^\s*</.test(text)) {
+      const title = /<title[^>]*>([^<]*)<\/title>/i.exec(text)?.[1]?.trim();
+      return { msg: title ? `an HTML page: ${oneLine(title)}` : 'an HTML page' };
+    }
+    const line = oneLine(text);
+    return line ? { msg: line } : {};
   }
   if (typeof body !== 'object' || body === null) return { msg: String(body) };
   const b = body as Record<string, unknown>;
@@ -165,7 +170,7 @@ function clean(o: { msg?: string | undefined; detail?: string | undefined }): {
   detail?: string;
 } {
   const out: { msg?: string; detail?: string } = {};
-  if (o.msg) out.msg = o.msg;
-  if (o.detail) out.detail = o.detail;
+  if (o.msg) out.msg = oneLine(o.msg);
+  if (o.detail) out.detail = oneLine(o.detail);
   return out;
 }

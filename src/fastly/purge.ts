@@ -110,6 +110,13 @@ export function validatePurgeUrl(url: unknown, name = 'url'): string {
       name,
     );
   }
+  // The URL parser would drop a newline or tab silently (purging another path than the one shown).
+  if (/[\u0000-\u001f\u007f]/.test(url.trim())) {
+    throw new InvalidInputError(
+      `${name}: ${show(url)} contains a control character (newline, tab, escape…); expected a URL as sent over HTTP`,
+      name,
+    );
+  }
   // Like Fastly and its clients, `www.example.com/a` (no scheme) is accepted and sent as written.
   const schemeless = !url.includes('://') && !url.trim().startsWith('/');
   let parsed: URL;
@@ -149,6 +156,9 @@ export function surrogateKeyProblem(key: unknown): string | undefined {
     return `${show(key, KEY_EXCERPT)} contains whitespace (Fastly separates keys by spaces)`;
   if (/[\u0000-\u001f\u007f]/.test(key))
     return `${show(key, KEY_EXCERPT)} contains a control character (NUL, escape…)`;
+  // What a decoder leaves of bytes that are not UTF-8 (a Latin-1 file, a binary one): purging the
+  // replacement character would report a key as purged that was never the one meant.
+  if (key.includes('\uFFFD')) return `${show(key, KEY_EXCERPT)} is not valid UTF-8 (U+FFFD, a replaced byte)`;
   if (Buffer.byteLength(key) > MAX_KEY_BYTES)
     return `is ${Buffer.byteLength(key)} bytes; Fastly ignores keys over ${MAX_KEY_BYTES} bytes`;
   return undefined;

@@ -66,7 +66,15 @@ export class HttpTransport implements Transport {
       agent = new mod.Agent({ keepAlive: true, maxSockets: this.#maxSockets, scheduling: 'lifo' });
       this.#agents.set(url.protocol, agent);
     }
-    const res = await send(mod, agent, url, req);
+    let res: RawResponse;
+    try {
+      res = await send(mod, agent, url, req);
+    } catch (err) {
+      // A pooled connection the server had closed as we reused it: the request never reached it, so
+      // it goes again at once on a new connection (as Node's docs advise), not as a retry with backoff.
+      if (!(err instanceof StaleConnectionError)) throw err;
+      res = await send(mod, agent, url, req);
+    }
     return decodeBody(res.status, res.headers, res.body);
   }
 
@@ -90,6 +98,9 @@ export async function decodeBody(
   return { status, headers, body };
 }
 
+/** A reused keep-alive connection that turned out closed before any answer. */
+class StaleConnectionError extends TransportError {}
+
 interface RawResponse {
   status: number;
   headers: IncomingHttpHeaders;
@@ -98,6 +109,7 @@ interface RawResponse {
 
 function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
+    let answered = false;
     const out = mod.request(
       {
         protocol: url.protocol,
@@ -113,6 +125,7 @@ function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): P
         signal: req.signal,
       },
       (res: IncomingMessage) => {
+        answered = true;
         const chunks: Buffer[] = [];
         let received = 0;
         const cutOff = (cause?: unknown) =>
@@ -145,16 +158,20 @@ function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): P
       reject(
         err.name === 'AbortError'
           ? err
-          : err.code?.startsWith('HPE_')
-            ? // llhttp refused the answer: the same words as OneShotTransport's reader.
-              new TransportError(
-                'BAD_RESPONSE',
-                `malformed HTTP response: ${lowerFirst(err.reason ?? err.message)}`,
-                {
+          : out.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE')
+            ? new StaleConnectionError(err.code, describeNetworkError(err, url.host), { cause: err })
+            : err.code?.startsWith('HPE_')
+              ? // llhttp refused the answer: the same words as OneShotTransport's reader.
+                new TransportError(
+                  'BAD_RESPONSE',
+                  `malformed HTTP response: ${lowerFirst(err.reason ?? err.message)}`,
+                  {
+                    cause: err,
+                  },
+                )
+              : new TransportError(err.code ?? 'ENETWORK', describeNetworkError(err, url.host), {
                   cause: err,
-                },
-              )
-            : new TransportError(err.code ?? 'ENETWORK', describeNetworkError(err, url.host), { cause: err }),
+                }),
       ),
     );
     out.end(req.body);

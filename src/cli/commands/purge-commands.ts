@@ -5,6 +5,7 @@ import { promises as fsp } from 'node:fs';
 import { InvalidInputError } from '../../errors.js';
 import { purgeAll, purgeKey, purgeKeys, purgeUrl, surrogateKeyProblem } from '../../fastly/purge.js';
 import {
+  FAILED_KEYS_NAMED,
   type KeysOutputs,
   keysOutputs,
   plural,
@@ -33,7 +34,11 @@ interface GivenKey {
   where: string;
 }
 
-/** One key per line; blank lines and `#` comments ignored; CRLF tolerated; `-` reads stdin. */
+/**
+ * One key per line; blank lines and `#` comments ignored; CRLF tolerated; `-` reads stdin. A line
+ * starting with `\` is the key after it (`\#tag` is the key `#tag`): how --failed-keys writes keys
+ * a comment or an escape would otherwise take.
+ */
 export async function readKeyFile(path: string): Promise<GivenKey[]> {
   let text: string;
   try {
@@ -47,8 +52,9 @@ export async function readKeyFile(path: string): Promise<GivenKey[]> {
   const name = path === '-' ? 'stdin' : path;
   const keys: GivenKey[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
-    const key = line.trim();
-    if (key !== '' && !key.startsWith('#')) keys.push({ key, where: `--file ${name}:${i + 1}` });
+    const text = line.trim();
+    if (text === '' || text.startsWith('#')) return;
+    keys.push({ key: text.startsWith('\\') ? text.slice(1) : text, where: `--file ${name}:${i + 1}` });
   });
   return keys;
 }
@@ -93,10 +99,11 @@ async function readStdin(): Promise<string> {
  * names the file). When nothing was purged the error line alone says why (no 20,000-line echo:
  * --json and --failed-keys list the keys).
  */
-export function keysSummary(o: KeysOutputs, failedKeysFile?: string): string {
+export function keysSummary(o: KeysOutputs, failedKeysFile?: string, soft = false): string {
+  const verb = soft ? 'Soft-purged' : 'Purged';
   const dup = o.duplicatesRemoved ? `; ${plural(o.duplicatesRemoved, 'duplicate key')} removed` : '';
   if (!o.failed.length)
-    return `✓ Purged ${plural(o.purged, 'key')} in ${plural(o.requests, 'request')}${dup}`;
+    return `✓ ${verb} ${plural(o.purged, 'key')} in ${plural(o.requests, 'request')}${dup}`;
   if (o.purged === 0) return '';
   const byReason = new Map<string, string[]>();
   for (const f of o.failed) {
@@ -104,7 +111,7 @@ export function keysSummary(o: KeysOutputs, failedKeysFile?: string): string {
     keys.push(f.key);
     byReason.set(f.reason, keys);
   }
-  const head = `✗ Purged ${plural(o.purged, 'key')}; ${o.failed.length} not purged`;
+  const head = `✗ ${verb} ${plural(o.purged, 'key')}; ${o.failed.length} not purged`;
   if (failedKeysFile !== undefined) {
     const [first] = byReason.keys();
     const others = byReason.size > 1 ? `; and ${plural(byReason.size - 1, 'other reason')}` : '';
@@ -123,11 +130,15 @@ function whereFailedKeys(o: KeysOutputs, opts: PurgeFlags): string {
   if (opts.failedKeys) return `written to ${opts.failedKeys}`;
   if (opts.json) return 'listed in the JSON output (failed)';
   // keysSummary lists them after a partial purge, not when nothing was purged (no 20,000-line echo).
-  return o.purged > 0 ? 'listed above' : 'not listed (--failed-keys FILE writes them, --json lists them)';
+  if (o.purged > 0) return 'listed above';
+  // The error line names a few itself.
+  if (!o.stopped && o.failed.length <= FAILED_KEYS_NAMED) return 'all named here';
+  return 'not listed (--failed-keys FILE writes them, --json lists them)';
 }
 
-/** The keys as a --file reads them: one per line. */
-const keyLines = (keys: readonly string[]) => keys.map((k) => `${k}\n`).join('');
+/** The keys as a --file reads them: one per line, `\` before one that starts with `#` or `\`. */
+const keyLines = (keys: readonly string[]) =>
+  keys.map((k) => `${/^[#\\]/.test(k) ? '\\' : ''}${k}\n`).join('');
 
 /** Writes the keys to retry, one per line (empty when none failed), atomically. */
 async function writeFailedKeys(path: string, outputs: KeysOutputs | undefined): Promise<void> {
@@ -298,7 +309,7 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
             if (o.failed.length > 0) throw new PurgeIncompleteError(o, whereFailedKeys(o, opts));
             return o;
           },
-          (o) => keysSummary(o, failedKeys),
+          (o) => keysSummary(o, failedKeys, opts.soft),
           { progress: 'Purging keys', graceful: true },
         );
       } catch (err) {

@@ -32,6 +32,9 @@ export function keysOutputs(result: PurgeKeysResult): KeysOutputs {
  * where the caller puts the failed keys (a flow's outputs; the CLI's output or file); `nextLine`, if
  * given, follows the account on a line of its own (the CLI: the keys, when their file failed).
  */
+/** How many failed keys a PurgeIncompleteError names itself. */
+export const FAILED_KEYS_NAMED = 5;
+
 export class PurgeIncompleteError extends RunFailedError {
   override readonly name: string = 'PurgeIncompleteError';
   override readonly code: string = 'PURGE_INCOMPLETE';
@@ -43,7 +46,7 @@ export class PurgeIncompleteError extends RunFailedError {
     const f = outputs.failed;
     const total = outputs.purged + f.length;
     const sample = f
-      .slice(0, 5)
+      .slice(0, FAILED_KEYS_NAMED)
       .map((k) => k.key)
       .join(', ');
     const reason = f[0]?.reason ?? '';
@@ -51,7 +54,7 @@ export class PurgeIncompleteError extends RunFailedError {
       ? `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged; sending ${outputs.stopped}. ` +
         `${plural(f.length, 'key')} not purged, ${where}`
       : `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged, ${f.length} failed ` +
-        `(${sample}${f.length > 5 ? ', …' : ''}); first cause: ${reason}; the failed keys are ${where}`;
+        `(${sample}${f.length > FAILED_KEYS_NAMED ? ', …' : ''}); first cause: ${reason}; the failed keys are ${where}`;
     super(nextLine === undefined ? account : `${account}\n${nextLine}`);
   }
 }
