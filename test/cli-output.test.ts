@@ -259,3 +259,42 @@ test('purge url --verify asks the simulator edge; a failed verification still re
     /verifying it failed: could not fetch [^\n]+: no complete answer within 300 ms \(TIMEOUT\)\n$/,
   );
 });
+
+test('Ctrl-C during purge url --verify stops the verification at once: the purge still reported, exit 130', async (t) => {
+  const s = await sim(t);
+  s.seedObject('https://www.example.com/pricing', ['pricing']);
+  // An edge that accepts the connection and never answers.
+  const silent = createNetServer(() => {});
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => silent.close());
+  const connected = new Promise<void>((resolve) => silent.once('connection', () => resolve()));
+  silent.on('connection', (c) => t.after(() => c.destroy()));
+  const child = spawn(
+    process.execPath,
+    [CLI, 'purge', 'url', 'https://www.example.com/pricing', '--verify'],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        FASTLY_API_TOKEN: 'tok',
+        FASTLY_API_ENDPOINT: s.url,
+        KESTRA_FASTLY_EDGE_ENDPOINT: `http://127.0.0.1:${(silent.address() as { port: number }).port}`,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await connected;
+  child.kill('SIGINT');
+  // Before the fix: the verify timeout (10 s) ran out and the command exited 1 with TIMEOUT.
+  assert.equal(await exited, 130, stderr);
+  assert.match(stdout, /^✓ Purged https:\/\/www.example.com\/pricing \(id: \S+\)\n$/);
+  assert.match(
+    stderr,
+    /^error: purge.Url: purged https:\/\/www.example.com\/pricing \(purge id \S+\), but verifying it failed: interrupted by SIGINT\n$/,
+  );
+  assert.doesNotMatch(stderr, /TIMEOUT/);
+});

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
 import { test } from 'node:test';
 import { InvalidInputError } from '../src/errors.js';
 import { FastlyClient } from '../src/fastly/client.js';
@@ -150,4 +151,48 @@ test('bad keys, URLs and soft purge-all are refused before any request', async (
     /purge-all cannot be soft/,
   );
   assert.equal(s.log.length, 0);
+});
+
+test('verifyPurge reads only the headers: the connection is closed before the edge has sent the body', async (t) => {
+  const total = 128 * 1024 * 1024;
+  const chunk = Buffer.alloc(64 * 1024, 'x');
+  let finished = false;
+  let seenHost = '';
+  let sentBytes!: Promise<number>;
+  // A 128 MB object, streamed from one reused 64 KB chunk as fast as the client takes it.
+  const server = createServer((req, res) => {
+    req.resume();
+    seenHost = req.headers.host ?? '';
+    const socket = req.socket;
+    sentBytes = new Promise((resolve) => socket.once('close', () => resolve(socket.bytesWritten)));
+    res.writeHead(200, {
+      'content-length': String(total),
+      'x-cache': 'MISS',
+      age: '0',
+      'surrogate-key': 'big all',
+    });
+    let queued = 0;
+    const pump = () => {
+      while (queued < total) {
+        queued += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      finished = true;
+      res.end();
+    };
+    pump();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const port = (server.address() as { port: number }).port;
+  const result = await verifyPurge('https://www.example.com/big.iso', {
+    edgeEndpoint: `http://127.0.0.1:${port}`,
+  });
+  assert.deepEqual(result, { status: 200, xCache: 'MISS', age: 0, surrogateKey: 'big all' });
+  assert.equal(seenHost, 'www.example.com');
+  const sent = await sentBytes;
+  assert.ok(!finished && sent < total / 2, `the edge wrote ${sent} of ${total} bytes before the close`);
 });

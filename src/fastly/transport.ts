@@ -156,24 +156,70 @@ function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): P
     );
     out.once('error', (err: NodeJS.ErrnoException & { reason?: string }) =>
       reject(
-        err.name === 'AbortError'
-          ? err
-          : out.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE')
-            ? new StaleConnectionError(err.code, describeNetworkError(err, url.host), { cause: err })
-            : err.code?.startsWith('HPE_')
-              ? // llhttp refused the answer: the same words as OneShotTransport's reader.
-                new TransportError(
-                  'BAD_RESPONSE',
-                  `malformed HTTP response: ${lowerFirst(err.reason ?? err.message)}`,
-                  {
-                    cause: err,
-                  },
-                )
-              : new TransportError(err.code ?? 'ENETWORK', describeNetworkError(err, url.host), {
-                  cause: err,
-                }),
+        err.name !== 'AbortError' &&
+          out.reusedSocket &&
+          !answered &&
+          (err.code === 'ECONNRESET' || err.code === 'EPIPE')
+          ? new StaleConnectionError(err.code, describeNetworkError(err, url.host), { cause: err })
+          : requestError(err, url),
       ),
     );
+    out.end(req.body);
+  });
+}
+
+/** What a failed `node:http(s)` request rejects with: an abort as it is, else a TransportError. */
+function requestError(err: NodeJS.ErrnoException & { reason?: string }, url: URL): Error {
+  if (err.name === 'AbortError') return err;
+  if (err.code?.startsWith('HPE_')) {
+    // llhttp refused the answer: the same words as OneShotTransport's reader.
+    return new TransportError(
+      'BAD_RESPONSE',
+      `malformed HTTP response: ${lowerFirst(err.reason ?? err.message)}`,
+      { cause: err },
+    );
+  }
+  return new TransportError(err.code ?? 'ENETWORK', describeNetworkError(err, url.host), { cause: err });
+}
+
+/** An answer's status line and headers, without its body. */
+export interface HeadersOnlyResponse {
+  status: number;
+  headers: IncomingHttpHeaders;
+}
+
+/**
+ * Sends one request on a connection of its own and settles as soon as the answer's headers have
+ * arrived, then closes the connection unread: the body (a purged object, maybe hundreds of MB) is
+ * never downloaded or buffered. For `verifyPurge`, which needs only the cache headers.
+ */
+export async function requestHeaders(req: TransportRequest): Promise<HeadersOnlyResponse> {
+  const url = new URL(req.origin);
+  const mod: HttpModule = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const out = mod.request(
+      {
+        protocol: url.protocol,
+        hostname: url.hostname.replace(/^\[|\]$/g, ''),
+        port: url.port || undefined,
+        path: req.path,
+        method: req.method,
+        headers:
+          req.body === undefined
+            ? req.headers
+            : { ...req.headers, 'content-length': Buffer.byteLength(req.body) },
+        // No pool: the connection is closed mid-body, it could not be reused.
+        agent: false,
+        signal: req.signal,
+      },
+      (res: IncomingMessage) => {
+        resolve({ status: res.statusCode ?? 0, headers: res.headers });
+        res.destroy();
+        out.destroy();
+      },
+    );
+    // `on`, not `once`: an error after the headers (the close, an abort) is not unhandled.
+    out.on('error', (err: NodeJS.ErrnoException & { reason?: string }) => reject(requestError(err, url)));
     out.end(req.body);
   });
 }

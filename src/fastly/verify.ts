@@ -2,7 +2,7 @@ import { InvalidInputError, show } from '../errors.js';
 import { firstHeader } from '../headers.js';
 import { isLoopbackHost } from './client.js';
 import { FastlyNetworkError } from './errors.js';
-import { HttpTransport, type Transport } from './transport.js';
+import { requestHeaders, type Transport } from './transport.js';
 
 export interface VerifyResult {
   /** HTTP status of the edge's answer. */
@@ -19,9 +19,14 @@ export interface VerifyOptions {
    * kept and `Host` names the URL's host. Used to verify against the simulator.
    */
   edgeEndpoint?: string | undefined;
-  /** Default: a transport of its own, closed afterwards. */
+  /**
+   * Default: a connection of its own, closed as soon as the answer's headers have arrived (the body,
+   * the purged object, is never read). A transport given here reads whole answers, body included.
+   */
   transport?: Transport | undefined;
   timeoutMs?: number | undefined;
+  /** Stops the verification at once (the CLI's Ctrl-C); the call rejects with the signal's reason. */
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -42,7 +47,10 @@ export function edgeEndpoint(env: NodeJS.ProcessEnv, apiBaseUrl: string): string
   return isLoopbackHost(new URL(apiBaseUrl).hostname) ? apiBaseUrl : undefined;
 }
 
-/** Requests a purged URL with `Fastly-Debug: 1` (and no token) and reports what the cache says. */
+/**
+ * Requests a purged URL with `Fastly-Debug: 1` (and no token) and reports what the cache says, from
+ * the answer's headers alone: the connection is closed once they have arrived.
+ */
 export async function verifyPurge(url: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const target = new URL(url);
   let origin = target.origin;
@@ -60,17 +68,18 @@ export async function verifyPurge(url: string, options: VerifyOptions = {}): Pro
     origin = edge.origin;
     headers.host = target.host;
   }
-  const transport = options.transport ?? new HttpTransport({ maxSockets: 1 });
   const timeoutMs = options.timeoutMs ?? 10_000;
   const timeout = AbortSignal.timeout(timeoutMs);
+  const stop = options.signal;
+  const request = {
+    origin,
+    path: target.pathname + target.search,
+    method: 'GET',
+    headers,
+    signal: stop ? AbortSignal.any([stop, timeout]) : timeout,
+  };
   try {
-    const res = await transport.request({
-      origin,
-      path: target.pathname + target.search,
-      method: 'GET',
-      headers,
-      signal: timeout,
-    });
+    const res = await (options.transport ? options.transport.request(request) : requestHeaders(request));
     const one = (name: string) => firstHeader(res.headers, name) ?? null;
     const age = one('age');
     return {
@@ -80,6 +89,8 @@ export async function verifyPurge(url: string, options: VerifyOptions = {}): Pro
       surrogateKey: one('surrogate-key'),
     };
   } catch (err) {
+    // Stopped by the caller: its reason, not a failed fetch.
+    if (stop?.aborted) throw stop.reason ?? err;
     const e = timeout.aborted
       ? { code: 'TIMEOUT', message: `no complete answer within ${timeoutMs} ms` }
       : (err as { code?: string; message?: string });
@@ -90,7 +101,5 @@ export async function verifyPurge(url: string, options: VerifyOptions = {}): Pro
       1,
       { cause: err, request: { method: 'GET', path: target.pathname + target.search } },
     );
-  } finally {
-    if (!options.transport) transport.close();
   }
 }

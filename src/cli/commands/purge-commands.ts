@@ -191,7 +191,12 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
           try {
             return {
               ...result,
-              verification: await verify.verifyPurge(url, { edgeEndpoint: edge, timeoutMs: opts.timeout }),
+              verification: await verify.verifyPurge(url, {
+                edgeEndpoint: edge,
+                timeoutMs: opts.timeout,
+                // Ctrl-C stops it at once: the purge is done and reported, the check is not worth a wait.
+                signal: stopSignal,
+              }),
             };
           } catch (err) {
             throw new VerifyFailedError(result, url, err as Error);

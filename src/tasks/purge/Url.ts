@@ -53,7 +53,10 @@ tasks:
     if (props.verify) {
       const absolute = props.url.includes('://') ? props.url : `https://${props.url}`;
       try {
-        verification = await verifyPurge(absolute, { edgeEndpoint: edgeEndpoint(ctx.env, client.baseUrl) });
+        verification = await verifyPurge(absolute, {
+          edgeEndpoint: edgeEndpoint(ctx.env, client.baseUrl),
+          signal: ctx.signal,
+        });
       } catch (err) {
         throw new VerifyFailedError(result, props.url, err as Error);
       }
