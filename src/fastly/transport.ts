@@ -28,7 +28,7 @@ export interface Transport {
 
 /** A failed exchange: `code` is a Node errno (ECONNRESET, ...) or TRUNCATED / BAD_ENCODING / BAD_RESPONSE. */
 export class TransportError extends Error {
-  override readonly name = 'TransportError';
+  override readonly name: string = 'TransportError';
   constructor(
     readonly code: string,
     message: string,
@@ -99,7 +99,10 @@ export async function decodeBody(
 }
 
 /** A reused keep-alive connection that turned out closed before any answer. */
-class StaleConnectionError extends TransportError {}
+class StaleConnectionError extends TransportError {
+  override readonly name: string = 'StaleConnectionError';
+  declare readonly code: 'ECONNRESET' | 'EPIPE';
+}
 
 interface RawResponse {
   status: number;
