@@ -283,6 +283,35 @@ test('a purge of a few keys that all fail names them in its error line, and says
   );
 });
 
+test(
+  'Ctrl-C while purge keys still reads keys from a pipe that stays open stops at once, exit 130, nothing sent',
+  { timeout: 60_000 },
+  async (t) => {
+    const s = await sim(t);
+    const child = spawn(process.execPath, [CLI, 'purge', 'keys', '--file', '-'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        FASTLY_API_TOKEN: 'tok',
+        FASTLY_SERVICE_ID: SERVICE,
+        FASTLY_API_ENDPOINT: s.url,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    // More than a pipe holds: once written, the CLI is reading. The producer never closes the pipe.
+    await new Promise<void>((resolve, reject) =>
+      child.stdin.write(manyKeys(40_000), (err) => (err ? reject(err) : resolve())),
+    );
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+    assert.equal(stderr, 'error: interrupted by SIGINT\n');
+    assert.equal(requests(s, `/service/${SERVICE}/purge`).length, 0);
+    child.stdin.destroy();
+  },
+);
+
 /** `purge keys --file FILE --concurrency 2 …extra` against the simulator at `url`, as a child to signal. */
 function spawnPurgeKeys(url: string, file: string, extra: string[]) {
   return spawn(process.execPath, [CLI, 'purge', 'keys', '--file', file, '--concurrency', '2', ...extra], {

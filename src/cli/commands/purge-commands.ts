@@ -44,6 +44,7 @@ export async function readKeyFile(path: string): Promise<GivenKey[]> {
   try {
     text = path === '-' ? await readStdin() : await fsp.readFile(path, 'utf8');
   } catch (err) {
+    if (stopSignal.aborted) throw stopSignal.reason;
     throw new InvalidInputError(
       `--file: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
       '--file',
@@ -89,7 +90,14 @@ function checkKeys(keys: readonly GivenKey[]): void {
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  // Ctrl-C while the producer still writes (or never closes the pipe) stops the reading at once.
+  const stop = () => process.stdin.destroy(stopSignal.reason as Error);
+  stopSignal.addEventListener('abort', stop, { once: true });
+  try {
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+  } finally {
+    stopSignal.removeEventListener('abort', stop);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 
