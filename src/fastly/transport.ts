@@ -72,7 +72,7 @@ export class HttpTransport implements Transport {
     } catch (err) {
       // A pooled connection the server had closed as we reused it: the request never reached it, so
       // it goes again at once on a new connection (as Node's docs advise), not as a retry with backoff.
-      if (!(err instanceof StaleConnectionError)) throw err;
+      if (!(err instanceof TransportError && staleConnection.has(err))) throw err;
       res = await send(mod, agent, url, req);
     }
     return decodeBody(res.status, res.headers, res.body);
@@ -98,8 +98,8 @@ export async function decodeBody(
   return { status, headers, body };
 }
 
-/** A reused keep-alive connection that turned out closed before any answer. */
-class StaleConnectionError extends TransportError {}
+/** Failures of a reused keep-alive connection that turned out closed before any answer. */
+const staleConnection = new WeakSet<TransportError>();
 
 interface RawResponse {
   status: number;
@@ -159,7 +159,7 @@ function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): P
         err.name === 'AbortError'
           ? err
           : out.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE')
-            ? new StaleConnectionError(err.code, describeNetworkError(err, url.host), { cause: err })
+            ? stale(new TransportError(err.code, describeNetworkError(err, url.host), { cause: err }))
             : err.code?.startsWith('HPE_')
               ? // llhttp refused the answer: the same words as OneShotTransport's reader.
                 new TransportError(
@@ -177,6 +177,11 @@ function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): P
     out.end(req.body);
   });
 }
+
+const stale = (err: TransportError) => {
+  staleConnection.add(err);
+  return err;
+};
 
 const lowerFirst = (text: string) => text.charAt(0).toLowerCase() + text.slice(1);
 
