@@ -28,7 +28,7 @@ export interface Transport {
 
 /** A failed exchange: `code` is a Node errno (ECONNRESET, ...) or TRUNCATED / BAD_ENCODING / BAD_RESPONSE. */
 export class TransportError extends Error {
-  override readonly name: string = 'TransportError';
+  override readonly name = 'TransportError';
   constructor(
     readonly code: string,
     message: string,
@@ -72,7 +72,7 @@ export class HttpTransport implements Transport {
     } catch (err) {
       // A pooled connection the server had closed as we reused it: the request never reached it, so
       // it goes again at once on a new connection (as Node's docs advise), not as a retry with backoff.
-      if (!(err instanceof StaleConnectionError)) throw err;
+      if (!(err instanceof TransportError && staleConnection.has(err))) throw err;
       res = await send(mod, agent, url, req);
     }
     return decodeBody(res.status, res.headers, res.body);
@@ -98,11 +98,8 @@ export async function decodeBody(
   return { status, headers, body };
 }
 
-/** A reused keep-alive connection that turned out closed before any answer. */
-class StaleConnectionError extends TransportError {
-  override readonly name: string = 'StaleConnectionError';
-  declare readonly code: 'ECONNRESET' | 'EPIPE';
-}
+/** Failures of a reused keep-alive connection that turned out closed before any answer. */
+const staleConnection = new WeakSet<TransportError>();
 
 interface RawResponse {
   status: number;
@@ -163,13 +160,18 @@ function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): P
           out.reusedSocket &&
           !answered &&
           (err.code === 'ECONNRESET' || err.code === 'EPIPE')
-          ? new StaleConnectionError(err.code, describeNetworkError(err, url.host), { cause: err })
+          ? stale(new TransportError(err.code, describeNetworkError(err, url.host), { cause: err }))
           : requestError(err, url),
       ),
     );
     out.end(req.body);
   });
 }
+
+const stale = (err: TransportError) => {
+  staleConnection.add(err);
+  return err;
+};
 
 /** What a failed `node:http(s)` request rejects with: an abort as it is, else a TransportError. */
 function requestError(err: NodeJS.ErrnoException & { reason?: string }, url: URL): Error {
