@@ -312,6 +312,32 @@ test(
   },
 );
 
+/**
+ * Once `batches` bulk requests reached the simulator, Ctrl-C, and again once the CLI says a second
+ * one exits at once; the exit code and stderr.
+ */
+async function interruptTwice(
+  s: Parameters<typeof waitForRequests>[0],
+  child: ReturnType<typeof spawnPurgeKeys>,
+  batches: number,
+) {
+  let stderr = '';
+  const noticed = new Promise<void>((resolve) =>
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (stderr.includes('interrupt again to exit at once')) resolve();
+    }),
+  );
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await waitForRequests(s, (p) => p === `/service/${SERVICE}/purge`, batches);
+  child.kill('SIGINT');
+  await noticed;
+  child.kill('SIGINT');
+  const code = await exited;
+  return { code, stderr };
+}
+
 /** `purge keys --file FILE --concurrency 2 …extra` against the simulator at `url`, as a child to signal. */
 function spawnPurgeKeys(url: string, file: string, extra: string[]) {
   return spawn(process.execPath, [CLI, 'purge', 'keys', '--file', file, '--concurrency', '2', ...extra], {
@@ -397,20 +423,8 @@ test('a second SIGINT during purge keys exits at once, after writing the keys no
   await writeFile(join(dir, 'keys.txt'), manyKeys(20_000));
   const failedFile = join(dir, 'retry.txt');
   const child = spawnPurgeKeys(s.url, join(dir, 'keys.txt'), ['--failed-keys', failedFile]);
-  let stderr = '';
-  const noticed = new Promise<void>((resolve) =>
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      if (stderr.includes('interrupt again to exit at once')) resolve();
-    }),
-  );
-  child.stdout.resume();
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  await waitForRequests(s, (p) => p === `/service/${SERVICE}/purge`, 3);
-  child.kill('SIGINT');
-  await noticed;
-  child.kill('SIGINT');
-  assert.equal(await exited, 130, stderr);
+  const { code, stderr } = await interruptTwice(s, child, 3);
+  assert.equal(code, 130, stderr);
   const m = /(\d+) keys confirmed purged; (\d+) keys not confirmed, written to (.+)\n/.exec(stderr);
   assert.ok(m, stderr);
   const [confirmed, left] = [Number(m[1]), Number(m[2])];
@@ -520,20 +534,8 @@ test('a second SIGINT with an unwritable --failed-keys lists the keys not confir
   const dir = await mkdtemp(join(tmpdir(), 'kf-sigint2-full-'));
   await writeFile(join(dir, 'keys.txt'), manyKeys(2_000));
   const child = spawnPurgeKeys(s.url, join(dir, 'keys.txt'), ['--failed-keys', '/dev/full']);
-  let stderr = '';
-  const noticed = new Promise<void>((resolve) =>
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      if (stderr.includes('interrupt again to exit at once')) resolve();
-    }),
-  );
-  child.stdout.resume();
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  await waitForRequests(s, (p) => p === `/service/${SERVICE}/purge`, 2);
-  child.kill('SIGINT');
-  await noticed;
-  child.kill('SIGINT');
-  assert.equal(await exited, 130, stderr);
+  const { code, stderr } = await interruptTwice(s, child, 2);
+  assert.equal(code, 130, stderr);
   const m =
     /(\d+) keys confirmed purged; (\d+) keys not confirmed; \/dev\/full could not be written \(ENOSPC\), so here they are: (.+)\n/.exec(
       stderr,

@@ -110,50 +110,35 @@ interface RawResponse {
 function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     let answered = false;
-    const out = mod.request(
-      {
-        protocol: url.protocol,
-        hostname: url.hostname.replace(/^\[|\]$/g, ''),
-        port: url.port || undefined,
-        path: req.path,
-        method: req.method,
-        headers:
-          req.body === undefined
-            ? req.headers
-            : { ...req.headers, 'content-length': Buffer.byteLength(req.body) },
-        agent,
-        signal: req.signal,
-      },
-      (res: IncomingMessage) => {
-        answered = true;
-        const chunks: Buffer[] = [];
-        let received = 0;
-        const cutOff = (cause?: unknown) =>
-          reject(
-            new TransportError(
-              'TRUNCATED',
-              `the connection closed after ${received} bytes, before the response body was complete`,
-              { cause },
-            ),
-          );
-        res.on('data', (c: Buffer) => {
-          chunks.push(c);
-          received += c.length;
+    const out = mod.request(requestOptions(url, req, agent), (res: IncomingMessage) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      let received = 0;
+      const cutOff = (cause?: unknown) =>
+        reject(
+          new TransportError(
+            'TRUNCATED',
+            `the connection closed after ${received} bytes, before the response body was complete`,
+            { cause },
+          ),
+        );
+      res.on('data', (c: Buffer) => {
+        chunks.push(c);
+        received += c.length;
+      });
+      res.once('error', cutOff);
+      res.once('end', () => {
+        if (!res.complete) return cutOff();
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received),
         });
-        res.once('error', cutOff);
-        res.once('end', () => {
-          if (!res.complete) return cutOff();
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received),
-          });
-        });
-        res.once('close', () => {
-          if (!res.complete) cutOff();
-        });
-      },
-    );
+      });
+      res.once('close', () => {
+        if (!res.complete) cutOff();
+      });
+    });
     out.once('error', (err: NodeJS.ErrnoException & { reason?: string }) =>
       reject(
         err.name !== 'AbortError' &&
@@ -172,6 +157,23 @@ const stale = (err: TransportError) => {
   staleConnection.add(err);
   return err;
 };
+
+/** node:http(s) request options for `req` to `url`, through `agent` (false: a connection of its own). */
+function requestOptions(url: URL, req: TransportRequest, agent: Agent | false) {
+  return {
+    protocol: url.protocol,
+    hostname: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port || undefined,
+    path: req.path,
+    method: req.method,
+    headers:
+      req.body === undefined
+        ? req.headers
+        : { ...req.headers, 'content-length': Buffer.byteLength(req.body) },
+    agent,
+    signal: req.signal,
+  };
+}
 
 /** What a failed `node:http(s)` request rejects with: an abort as it is, else a TransportError. */
 function requestError(err: NodeJS.ErrnoException & { reason?: string }, url: URL): Error {
@@ -203,20 +205,8 @@ export async function requestHeaders(req: TransportRequest): Promise<HeadersOnly
   const mod: HttpModule = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise((resolve, reject) => {
     const out = mod.request(
-      {
-        protocol: url.protocol,
-        hostname: url.hostname.replace(/^\[|\]$/g, ''),
-        port: url.port || undefined,
-        path: req.path,
-        method: req.method,
-        headers:
-          req.body === undefined
-            ? req.headers
-            : { ...req.headers, 'content-length': Buffer.byteLength(req.body) },
-        // No pool: the connection is closed mid-body, it could not be reused.
-        agent: false,
-        signal: req.signal,
-      },
+      // No pool: the connection is closed mid-body, it could not be reused.
+      requestOptions(url, req, false),
       (res: IncomingMessage) => {
         resolve({ status: res.statusCode ?? 0, headers: res.headers });
         res.destroy();
