@@ -38,6 +38,20 @@ const UNPRINTABLE =
 /** One character of JSON text as shown: an escape (`\u0000`, `\n`) or a code point. */
 const SHOWN_CHAR = /\\u[0-9a-fA-F]{4}|\\.|[\s\S]/gu;
 
+/** A character as its `\uXXXX` escape. */
+const escaped = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+
+/** Escaped text cut to `max` characters, never inside an escape. */
+function cutShort(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = '';
+  for (const [piece] of text.matchAll(SHOWN_CHAR)) {
+    if (cut.length + piece.length > max - 1) break;
+    cut += piece;
+  }
+  return `${cut}…`;
+}
+
 /**
  * Text from elsewhere (a server's error message) as one line of an error: line breaks and tabs
  * become spaces, other control and invisible characters are escaped (it must not forge a log line or
@@ -47,9 +61,9 @@ export function oneLine(text: string, max = 200): string {
   const flat = text
     .replace(/\s+/g, ' ')
     .trim()
-    .replace(/[\u0000-\u001f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
-    .replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+    .replace(/[\u0000-\u001f]/g, escaped)
+    .replace(UNPRINTABLE, escaped);
+  return cutShort(flat, max);
 }
 
 /**
@@ -64,12 +78,5 @@ export function show(value: unknown, max = 80): string {
     // A cycle or a BigInt: inspect says what it is.
   }
   text ??= inspect(value, { depth: 1, breakLength: Number.POSITIVE_INFINITY });
-  text = text.replace(UNPRINTABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  if (text.length <= max) return text;
-  let cut = '';
-  for (const [piece] of text.matchAll(SHOWN_CHAR)) {
-    if (cut.length + piece.length > max - 1) break;
-    cut += piece;
-  }
-  return `${cut}…`;
+  return cutShort(text.replace(UNPRINTABLE, escaped), max);
 }

@@ -1,7 +1,7 @@
 // How a CLI command starts and ends, without commander (the purge fast path shares it): stdout and
 // signal handling, and the mapping of what went wrong to one stderr line and an exit code.
 import { InvalidInputError, KestraFastlyError } from '../errors.js';
-import { installSignalHandlers, InterruptedError, interruptedExitCode } from './interrupt.js';
+import { installSignalHandlers, InterruptedError, interruption } from './interrupt.js';
 import { guardStdout, type StdoutSetup } from './output.js';
 
 /** Long-running commands that treat SIGINT/SIGTERM as their normal way to stop (exit 0). */
@@ -27,15 +27,14 @@ function exitCodeOf(err: KestraFastlyError): 1 | 2 {
  * 2 invalid input, 129/130/143 interrupted by SIGHUP/SIGINT/SIGTERM.
  */
 export async function failureExitCode(err: unknown, name: string | undefined): Promise<number> {
-  const interrupted = interruptedExitCode();
-  if (interrupted !== undefined) {
+  const stopped = interruption();
+  if (stopped) {
     // Whatever the cut-short work threw, the cause is the signal; an account (a bulk purge's) says more.
-    const signal = interrupted === 143 ? 'SIGTERM' : interrupted === 129 ? 'SIGHUP' : 'SIGINT';
     const text = err instanceof Error ? err.message : '';
     const account = err instanceof KestraFastlyError && 'outputs' in err;
     const note = /; \S+ was (left unchanged|not created)$/.exec(text)?.[0] ?? '';
-    process.stderr.write(`error: ${account ? text : `interrupted by ${signal}${note}`}\n`);
-    return interrupted;
+    process.stderr.write(`error: ${account ? text : `${stopped.message}${note}`}\n`);
+    return stopped.exitCode;
   }
   if (err instanceof InterruptedError) {
     process.stderr.write(`error: ${err.message}\n`);

@@ -83,6 +83,11 @@ export function installSignalHandlers(): void {
 
 /** The exit code of an interrupted command, or undefined when no signal came. */
 export function interruptedExitCode(): number | undefined {
+  return interruption()?.exitCode;
+}
+
+/** The signal that stopped the command (its InterruptedError), if one did. */
+export function interruption(): InterruptedError | undefined {
   const reason: unknown = controller.signal.reason;
-  return reason instanceof InterruptedError ? reason.exitCode : undefined;
+  return reason instanceof InterruptedError ? reason : undefined;
 }

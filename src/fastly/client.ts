@@ -364,7 +364,7 @@ export class FastlyClient {
       const { setTimeout: sleep } = await import('node:timers/promises');
       const wake = anySignal(cancel, stopRetrying);
       try {
-        if (stopRetrying?.aborted) throw error;
+        // An already-aborted signal (during onRetry) rejects at once.
         await sleep(delayMs, undefined, wake ? { signal: wake } : undefined);
       } catch (err) {
         // Cancelled: the abort propagates. Told to stop retrying: the last attempt's error.

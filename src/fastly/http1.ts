@@ -11,6 +11,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import {
+  bareHostname,
   decodeBody,
   describeNetworkError,
   type Transport,
@@ -265,7 +266,7 @@ export class OneShotTransport implements Transport {
   async request(req: TransportRequest): Promise<TransportResponse> {
     const url = new URL(req.origin);
     const secure = url.protocol === 'https:';
-    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const host = bareHostname(url);
     const port = Number(url.port) || (secure ? 443 : 80);
     const bytes = requestBytes(req, url.host);
     const { signal } = req;

@@ -158,11 +158,14 @@ const stale = (err: TransportError) => {
   return err;
 };
 
+/** The host to connect to: an IPv6 address without the URL's brackets. */
+export const bareHostname = (url: URL) => url.hostname.replace(/^\[|\]$/g, '');
+
 /** node:http(s) request options for `req` to `url`, through `agent` (false: a connection of its own). */
 function requestOptions(url: URL, req: TransportRequest, agent: Agent | false) {
   return {
     protocol: url.protocol,
-    hostname: url.hostname.replace(/^\[|\]$/g, ''),
+    hostname: bareHostname(url),
     port: url.port || undefined,
     path: req.path,
     method: req.method,

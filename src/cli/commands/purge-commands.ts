@@ -53,9 +53,9 @@ export async function readKeyFile(path: string): Promise<GivenKey[]> {
   const name = path === '-' ? 'stdin' : path;
   const keys: GivenKey[] = [];
   text.split(/\r?\n/).forEach((line, i) => {
-    const text = line.trim();
-    if (text === '' || text.startsWith('#')) return;
-    keys.push({ key: text.startsWith('\\') ? text.slice(1) : text, where: `--file ${name}:${i + 1}` });
+    const entry = line.trim();
+    if (entry === '' || entry.startsWith('#')) return;
+    keys.push({ key: entry.startsWith('\\') ? entry.slice(1) : entry, where: `--file ${name}:${i + 1}` });
   });
   return keys;
 }
@@ -101,6 +101,9 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** What a purge did, as its summary says it. */
+const purgedWord = (soft: boolean | undefined) => (soft ? 'Soft-purged' : 'Purged');
+
 /**
  * The account of a bulk purge for a human. After a partial purge every failed key is listed under
  * its reason, unless `--failed-keys` writes them: then one line counts them (and `writeFailedKeys`
@@ -108,7 +111,7 @@ async function readStdin(): Promise<string> {
  * --json and --failed-keys list the keys).
  */
 export function keysSummary(o: KeysOutputs, failedKeysFile?: string, soft = false): string {
-  const verb = soft ? 'Soft-purged' : 'Purged';
+  const verb = purgedWord(soft);
   const dup = o.duplicatesRemoved ? `; ${plural(o.duplicatesRemoved, 'duplicate key')} removed` : '';
   if (!o.failed.length)
     return `✓ ${verb} ${plural(o.purged, 'key')} in ${plural(o.requests, 'request')}${dup}`;
@@ -211,7 +214,7 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
           }
         },
         (o: { id: string; verification?: { xCache: string | null; age: number | null } }) =>
-          `✓ ${soft ? 'Soft-purged' : 'Purged'} ${url} (id: ${o.id})` +
+          `✓ ${purgedWord(soft)} ${url} (id: ${o.id})` +
           (o.verification ? `\n  X-Cache: ${o.verification.xCache}  Age: ${o.verification.age}` : ''),
         { oneRequest: true },
       );
@@ -232,7 +235,7 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
       await runClientCommand(
         opts,
         (client) => purgeKey(client, serviceId, key, { soft: opts.soft ?? false }),
-        (o) => `✓ ${opts.soft ? 'Soft-purged' : 'Purged'} key ${key} (id: ${o.id})`,
+        (o) => `✓ ${purgedWord(opts.soft)} key ${key} (id: ${o.id})`,
         { oneRequest: true },
       );
     },
