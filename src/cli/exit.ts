@@ -33,7 +33,8 @@ export async function failureExitCode(err: unknown, name: string | undefined): P
     const text = err instanceof Error ? err.message : '';
     const account = err instanceof KestraFastlyError && 'outputs' in err;
     const note = /; \S+ was (left unchanged|not created)$/.exec(text)?.[0] ?? '';
-    process.stderr.write(`error: ${account ? text : `${stopped.message}${note}`}\n`);
+    // Built from the signal: withOutput appends its note to the error it caught, which may be this very reason.
+    process.stderr.write(`error: ${account ? text : `interrupted by ${stopped.signal}${note}`}\n`);
     return stopped.exitCode;
   }
   if (err instanceof InterruptedError) {
