@@ -217,11 +217,14 @@ test('the official Fastly CLI reports 401, 403, 404 and 429 from the simulator a
 /** fastly-js as its users point it elsewhere: the generated methods take the base path per call. */
 function fastlyJs(baseUrl: string, token: string) {
   const client = new Fastly.ApiClient();
-  client.authenticate(token);
   const buildUrl = client.buildUrl.bind(client);
   client.buildUrl = (path: string, params: unknown, reserved: unknown) =>
     buildUrl(path, params, reserved, baseUrl);
-  return { purge: new Fastly.PurgeApi(client), historical: new Fastly.HistoricalApi(client) };
+  const apis = { purge: new Fastly.PurgeApi(client), historical: new Fastly.HistoricalApi(client) };
+  // After the APIs: each one's constructor authenticates with $FASTLY_API_TOKEN when it is set (as it
+  // is in a shell where the developer uses Fastly), which would replace the test's token.
+  client.authenticate(token);
+  return apis;
 }
 
 /** Records the host of every HTTP request this process starts while `fn` runs. */
