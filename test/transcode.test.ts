@@ -304,7 +304,8 @@ async function collect(run: (out: PassThrough) => Promise<number>): Promise<{ te
 test('simulator pages over gzip: scanned without JSON.parse, same bytes as the parsed path', async (t) => {
   const s = await sim(t);
   const client = new FastlyClient({ token: 't', baseUrl: s.url });
-  const now = Math.floor(Date.now() / 1000);
+  // A whole minute: each window is fetched twice, and its last bucket must not complete in between.
+  const now = Math.floor(Date.now() / 60_000) * 60;
   for (const q of [
     { serviceId: SERVICE, by: 'minute', from: now - 3 * 3600, to: now },
     { by: 'minute', from: now - 2 * 3600, to: now, services: [SERVICE, SERVICE2] },
