@@ -254,3 +254,49 @@ test('a chart legend names every series, wrapping onto rows inside the frame, ea
   assert.ok(height > 280 + Number(items[items.length - 1]![2]) - 20, 'the chart grows by the rows');
   assert.equal(new Set(items.map((m) => m[3])).size, 50, 'no colour repeats');
 });
+
+test('an empty window says why on stderr: each bucket is reported once it is over; a finer --by is suggested', async (t) => {
+  const s = await sim(t);
+  // Today's day bucket, and this hour's hour bucket, are not over yet whatever the time of day.
+  const today = Math.floor(Date.now() / 86_400_000) * 86400;
+  const thisHour = Math.floor(Date.now() / 3_600_000) * 3600;
+  const cases: [string[], RegExp][] = [
+    [
+      ['historical', '--from', String(today), '--to', String(today + 3600)],
+      /each day \(UTC\).*; try --by hour$/,
+    ],
+    [
+      ['aggregate', '--from', String(today), '--to', String(today + 3600)],
+      /each day \(UTC\).*; try --by hour$/,
+    ],
+    [
+      [
+        'historical',
+        '--all-services',
+        '--by',
+        'hour',
+        '--from',
+        String(thisHour),
+        '--to',
+        String(thisHour + 60),
+      ],
+      /each hour \(UTC\).*; try --by minute$/,
+    ],
+  ];
+  for (const [args, hint] of cases) {
+    for (const format of ['table', 'csv', 'ndjson', 'json']) {
+      const r = await runCli(['stats', ...args, '--format', format], env(s.url));
+      const label = `${args.join(' ')} --format ${format}`;
+      assert.equal(r.code, 0, `${label}: ${r.stderr}`);
+      assert.match(r.stderr, /^note: no data in this window: Fastly reports each /, label);
+      assert.equal(r.stderr.split('\n').length, 2, `${label}: one line`);
+      assert.match(r.stderr.trimEnd(), hint, label);
+    }
+  }
+  const full = await runCli(
+    ['stats', 'historical', '--by', 'hour', '--from', String(thisHour - 3 * 3600), '--to', String(thisHour)],
+    env(s.url),
+  );
+  assert.equal(full.code, 0, full.stderr);
+  assert.equal(full.stderr, '', 'no note when there is data');
+});

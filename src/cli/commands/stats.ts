@@ -10,6 +10,7 @@ import {
   STATS_BYTES_IN_FLIGHT,
   type StatsPage,
 } from '../../fastly/stats.js';
+import { parseBy } from '../../fastly/time.js';
 import type { StatsMeta, StatsPoint } from '../../fastly/types.js';
 import { AggregateStats, MonthToDateUsage, Usage } from '../../tasks/index.js';
 import type { TaskDefinition } from '../../tasks/task.js';
@@ -168,6 +169,19 @@ function pickServices(opts: StatsFlags): { serviceId?: string; services?: string
   return serviceId === undefined ? {} : { serviceId };
 }
 
+/**
+ * An empty window is a success, but usually a surprise: Fastly reports a bucket once it is over, so
+ * "--from '1 hour ago'" by day (the default) has nothing until midnight UTC. Said on stderr.
+ */
+function noteIfEmpty(points: number, by: string | undefined): void {
+  if (points > 0) return;
+  const size = parseBy(by ?? 'day');
+  const finer = size === 'day' ? 'hour' : size === 'hour' ? 'minute' : undefined;
+  process.stderr.write(
+    `note: no data in this window: Fastly reports each ${size} (UTC) once it is over${finer ? `; try --by ${finer}` : ''}\n`,
+  );
+}
+
 async function writePagesOut(
   pages: AsyncIterable<StatsPage<PointsByService>>,
   format: Exclude<Format, 'json' | 'html'>,
@@ -231,6 +245,7 @@ export function registerStats(program: Command): void {
           progress?.stop();
           if (opts.output && opts.output !== '-')
             process.stderr.write(`Wrote ${points} points to ${opts.output}\n`);
+          noteIfEmpty(points, opts.by);
           return;
         }
         if (format === 'html') {
@@ -247,6 +262,7 @@ export function registerStats(program: Command): void {
           progress?.stop();
           if (opts.output && opts.output !== '-')
             process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
+          noteIfEmpty(rows, opts.by);
           return;
         }
         const pages = historicalPages(client, pageQuery);
@@ -267,6 +283,7 @@ export function registerStats(program: Command): void {
         progress?.stop();
         if (opts.output && opts.output !== '-')
           process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
+        noteIfEmpty(rows, opts.by);
       } finally {
         progress?.stop();
       }
@@ -301,6 +318,7 @@ export function registerStats(program: Command): void {
         })();
         await writePagesOut(pages, format, out, opts, false);
       });
+      noteIfEmpty(outputs.data.length, opts.by);
     });
 
   outputFlags(withConnection(stats.command('usage')))
