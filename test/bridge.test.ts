@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -14,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { renderString } from '../src/flow/expressions.js';
 import type { Simulator } from '../src/simulator/index.js';
-import { CLI, runCli, SERVICE, sim } from './helpers.js';
+import { CLI, requests, runCli, SERVICE, sim } from './helpers.js';
 
 const DOC = join(dirname(fileURLToPath(import.meta.url)), '../../docs/kestra.md');
 const KESTRA_LINE = /^::(\{.*\})::$/;
@@ -261,4 +262,118 @@ test('log lines reach Kestra with their real level and no prefix of ours; deprec
   const unset = await runCli(['task', 'purge.Key', '--props-env', 'NOT_SET_ANYWHERE'], env);
   assert.equal(unset.code, 2);
   assert.match(unset.stderr, /--props-env: the environment variable "NOT_SET_ANYWHERE" is not set/);
+});
+
+/** The one stderr line (after `error: `) and the ERROR log lines Kestra reads from stdout. */
+function failure(r: { stdout: string; stderr: string }): { line: string; errors: string[] } {
+  const lines = r.stderr.split('\n').filter(Boolean);
+  assert.equal(lines.length, 1, `one line on stderr:\n${r.stderr}`);
+  const line = (lines[0] ?? '').replace(/^error: /, '');
+  const errors = protocol(r.stdout)
+    .flatMap((p) => (p.logs as { level: string; message: string }[] | undefined) ?? [])
+    .filter((l) => l.level === 'ERROR')
+    .map((l) => l.message);
+  return { line, errors };
+}
+
+test('every failure the bridge prints on stderr is also an ERROR log line for Kestra, with the same text', async (t) => {
+  const s = await sim(t, { tokens: { reader: ['global:read'] } });
+  const env = { FASTLY_API_TOKEN: 'reader', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
+  const cases: [string[], number, RegExp][] = [
+    // Schema errors (before: stderr only).
+    [['task', 'purge.Keys'], 2, /^purge\.Keys\.surrogateKeys: is missing; expected array$/],
+    [
+      ['task', 'purge.Keys', '--props', '{"surrogateKeys":["a"],"bogus":1}'],
+      2,
+      /^purge\.Keys: unknown property bogus; expected one of apiToken, baseUrl, options, serviceId, surrogateKeys, soft, concurrency$/,
+    ],
+    [
+      ['task', 'purge.Keys', '--props', '{"surrogateKeys":["a"],"options":{"retries":1}}'],
+      2,
+      /^purge\.Keys\.options: unknown property retries; expected one of timeout, connectTimeout, /,
+    ],
+    [['task', 'purge.Nope'], 2, /^task: unknown type "purge\.Nope"; expected one of /],
+    [['task', 'purge.Key', '--props-env', 'UNSET_HERE'], 2, /^--props-env: the environment variable/],
+    // Usage errors, from commander.
+    [['task', 'purge.Keys', '--bogus'], 2, /^unknown option '--bogus' \(see --help\)$/],
+    [['task'], 2, /^missing required argument 'type' \(see --help\)$/],
+    // A run-time failure: the token lacks the purge scope (403).
+    [['task', 'purge.All'], 1, /HTTP 403/],
+  ];
+  for (const [args, code, expected] of cases) {
+    const r = await runCli(args, env);
+    assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
+    const { line, errors } = failure(r);
+    assert.match(line, expected, args.join(' '));
+    assert.deepEqual(errors, [line], `${args.join(' ')}: the ERROR log line Kestra reads\n${r.stdout}`);
+  }
+  assert.equal(requests(s, '/service').filter((e) => e.method === 'POST').length, 1, 'only purge.All sent');
+});
+
+test('an apiToken still reading {{ secret(...) }} is named an unrendered Kestra expression, not "whitespace"; nothing is sent', async (t) => {
+  const s = await sim(t);
+  const env = { FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
+  const inProps = await runCli(
+    [
+      'task',
+      'purge.Keys',
+      '--props',
+      '{"surrogateKeys":["a"],"apiToken":"{{ secret(\\"FASTLY_API_TOKEN\\") }}"}',
+    ],
+    env,
+  );
+  const inEnv = await runCli(['task', 'purge.Keys', '--props', '{"surrogateKeys":["a"]}'], {
+    ...env,
+    FASTLY_API_TOKEN: "{{ secret('FASTLY_API_TOKEN') }}",
+  });
+  for (const [r, name] of [
+    [inProps, 'purge.Keys.apiToken'],
+    [inEnv, 'FASTLY_API_TOKEN'],
+  ] as const) {
+    assert.equal(r.code, 2, r.stderr);
+    const { line, errors } = failure(r);
+    assert.ok(line.startsWith(`${name}: looks like an unrendered Kestra expression (value hidden); `), line);
+    assert.match(
+      line,
+      /Kestra renders \{\{ … \}\} once, in the script task's own env, inputFiles and commands/,
+    );
+    assert.doesNotMatch(line, /whitespace|secret\("FASTLY_API_TOKEN"\)/);
+    assert.deepEqual(errors, [line]);
+  }
+  assert.equal(s.log.length, 0, 'no request');
+});
+
+test('SIGTERM (Kestra killing the task) cancels the request in flight, exits 143 and tells Kestra', async (t) => {
+  let arrived = () => {};
+  const request = new Promise<void>((resolve) => (arrived = resolve));
+  // An API that never answers: without the signal reaching the task, the purge would wait out its timeout.
+  const server = createServer((req) => {
+    req.resume();
+    arrived();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const child = spawn(process.execPath, [CLI, 'task', 'purge.Key', '--props', '{"surrogateKey":"k"}'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      FASTLY_API_TOKEN: 'tok',
+      FASTLY_SERVICE_ID: SERVICE,
+      FASTLY_API_ENDPOINT: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await request;
+  child.kill('SIGTERM');
+  assert.equal(await exited, 143, stderr);
+  const { line, errors } = failure({ stdout, stderr });
+  assert.equal(line, 'interrupted by SIGTERM');
+  assert.deepEqual(errors, [line]);
 });

@@ -276,3 +276,37 @@ test('a 3xx from the API fails at once, naming the status and where it redirects
   assert.equal(seen, 3, 'one request each: a redirect is not retried');
   assert.equal(client.counters.retries, 0);
 });
+
+test('the constructor refuses an option it does not know (JavaScript has no type checker): endpoint is not baseUrl', async (t) => {
+  const s = await sim(t);
+  // What a JavaScript caller can write; before, `endpoint` was ignored and requests went to api.fastly.com.
+  const untyped = (options: Record<string, unknown>) => new FastlyClient(options as never);
+  assert.throws(
+    () => untyped({ token: 'tok', endpoint: s.url }),
+    (err: unknown) =>
+      err instanceof InvalidInputError &&
+      err.name === 'InvalidInputError' &&
+      err.code === 'INVALID_INPUT' &&
+      err.culprit === 'endpoint' &&
+      err.message ===
+        'endpoint: not a FastlyClient option (the API endpoint is baseUrl); expected one of token, baseUrl, timeoutMs, retry, signal, transport, onRetry, random',
+  );
+  assert.throws(
+    () => untyped({ token: 'tok', baseUrl: s.url, timeout: 5000 }),
+    /^InvalidInputError: timeout: not a FastlyClient option; expected one of token, baseUrl, timeoutMs, /,
+  );
+  assert.throws(() => untyped(null as never), /options: got null; expected an object/);
+  // Every documented option is accepted, and baseUrl reaches the simulator.
+  const client = new FastlyClient({
+    token: 'tok',
+    baseUrl: s.url,
+    timeoutMs: 5000,
+    retry: { maxAttempts: 2 },
+    signal: new AbortController().signal,
+    transport: undefined,
+    onRetry: () => true,
+    random: () => 0.5,
+  });
+  await purgeKey(client, SERVICE, 'k');
+  assert.equal(s.log.length, 1);
+});

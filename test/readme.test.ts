@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
+import { access, chmod, mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,7 +42,9 @@ export function shellBlocks(markdown: string): string[][] {
 /** The harness's only rewrites (README.md, "Development", says the same). */
 function substitute(line: string, port: number): string | undefined {
   let l = line.replaceAll('…', TOKEN).replaceAll('8787', String(port));
-  l = l.replace(/^npm ci && /, '');
+  l = l.replace(/^npm ci && /, '').replace(/^npm run build && /, '');
+  // The install from a clone: the scratch folder is not the clone, so pack this checkout into it.
+  l = l.replace(/^npm pack\b/, `npm pack '${ROOT.replace(/\/$/, '')}'`);
   if (/^npm test\b/.test(l)) return undefined;
   return l.replace(/^npm run demo\b/, 'kestra-fastly demo');
 }
@@ -121,10 +123,16 @@ test('every fenced shell command in README.md runs against the simulator and exi
   await mkdir(bin);
   await writeFile(join(bin, 'kestra-fastly'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
   await chmod(join(bin, 'kestra-fastly'), 0o755);
+  // `npm install --global` goes to a scratch prefix, whose bin comes first: once the README has
+  // installed the package, the commands after it run the installed kestra-fastly.
+  const global = join(dir, '.global');
   const env: NodeJS.ProcessEnv = {
-    PATH: `${bin}:${process.env.PATH ?? ''}`,
+    PATH: `${join(global, 'bin')}:${bin}:${process.env.PATH ?? ''}`,
     HOME: process.env.HOME ?? dir,
     FASTLY_API_ENDPOINT: s.url,
+    npm_config_prefix: global,
+    npm_config_prefer_offline: 'true',
+    npm_config_update_notifier: 'false',
   };
   let ran = 0;
   for (const block of blocks) {
@@ -172,4 +180,6 @@ test('every fenced shell command in README.md runs against the simulator and exi
   assert.match(await readFile(join(dir, 'backfill.csv'), 'utf8'), /^service_id,start_time,time,/);
   assert.equal(await readFile(join(dir, 'retry.txt'), 'utf8'), '');
   JSON.parse(await readFile(join(dir, 'kestra-fastly.schema.json'), 'utf8'));
+  // The README's install steps installed the packed package.
+  await access(join(global, 'bin', 'kestra-fastly'));
 });

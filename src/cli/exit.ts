@@ -17,6 +17,26 @@ export function startCommand(name: string | undefined, stdout: StdoutSetup = 'no
   guardStdout(name === 'purge', stdout);
 }
 
+let echo: ((line: string) => void) | undefined;
+
+/**
+ * Also hands every failure line (its text after `error: `) to `fn`, besides stderr: `kestra-fastly
+ * task` sends it to Kestra as an ERROR log line too, since Kestra shows stderr only as plain text.
+ */
+export function echoFailures(fn: (line: string) => void): void {
+  echo = fn;
+}
+
+/** Writes one failure line on stderr (and to the echo, if any). */
+export function reportFailure(text: string): void {
+  process.stderr.write(`error: ${text}\n`);
+  try {
+    echo?.(text);
+  } catch {
+    // stdout closed: stderr has said it.
+  }
+}
+
 /** The CLI's contract: 2 for input the user must fix, 1 for everything that failed at run time. */
 function exitCodeOf(err: KestraFastlyError): 1 | 2 {
   return err instanceof InvalidInputError ? 2 : 1;
@@ -34,22 +54,22 @@ export async function failureExitCode(err: unknown, name: string | undefined): P
     const account = err instanceof KestraFastlyError && 'outputs' in err;
     const note = /; \S+ was (left unchanged|not created)$/.exec(text)?.[0] ?? '';
     // Built from the signal: withOutput appends its note to the error it caught, which may be this very reason.
-    process.stderr.write(`error: ${account ? text : `interrupted by ${stopped.signal}${note}`}\n`);
+    reportFailure(account ? text : `interrupted by ${stopped.signal}${note}`);
     return stopped.exitCode;
   }
   if (err instanceof InterruptedError) {
-    process.stderr.write(`error: ${err.message}\n`);
+    reportFailure(err.message);
     return err.exitCode;
   }
   if (err instanceof KestraFastlyError) {
     let e = err;
     if (e instanceof InvalidInputError && (name === 'purge' || name === 'stats'))
       e = (await import('./context.js')).asFlagError(e);
-    process.stderr.write(`error: ${e.message}\n`);
+    reportFailure(e.message);
     return exitCodeOf(err);
   }
   const e = err as Error;
-  process.stderr.write(`error: unexpected failure: ${e?.message ?? String(err)}\n`);
+  reportFailure(`unexpected failure: ${e?.message ?? String(err)}`);
   if (process.env.KESTRA_FASTLY_DEBUG) process.stderr.write(`${e?.stack}\n`);
   return 1;
 }

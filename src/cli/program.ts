@@ -6,6 +6,11 @@ import { interruptedExitCode } from './interrupt.js';
 /** A command's module, loaded only when that command runs (start-up time is what a deploy step pays). */
 export type Loader = () => Promise<(program: Command) => void>;
 
+/** A commander usage error on one line, like every other error (`error: unknown option '--x' (see --help)`). */
+export function usageLine(text: string): string {
+  return `${text.trim().replace(/\s*\n\s*/g, '; ')} (see --help)`;
+}
+
 function buildProgram(): Command {
   const program = new Command('kestra-fastly')
     .description('Fastly purge and historical stats from the command line, Kestra flows and triggers')
@@ -13,7 +18,7 @@ function buildProgram(): Command {
     .exitOverride()
     // Usage errors on one line, like every other error.
     .configureOutput({
-      outputError: (text, write) => write(`${text.trim().replace(/\s*\n\s*/g, '; ')} (see --help)\n`),
+      outputError: (text, write) => write(`${usageLine(text)}\n`),
     });
   return program;
 }

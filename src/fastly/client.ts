@@ -80,6 +80,34 @@ export interface FastlyClientOptions {
   random?: (() => number) | undefined;
 }
 
+/**
+ * Every option the constructor takes: a JavaScript caller has no type checker, and an option it
+ * misspells (`endpoint:` for `baseUrl:`) must fail, not send its requests to api.fastly.com. A key
+ * of `FastlyClientOptions` missing here is a compile error.
+ */
+const CLIENT_OPTIONS: Record<keyof FastlyClientOptions, true> = {
+  token: true,
+  baseUrl: true,
+  timeoutMs: true,
+  retry: true,
+  signal: true,
+  transport: true,
+  onRetry: true,
+  random: true,
+};
+
+/** Refuses an option the client does not know, naming it and the accepted ones. */
+function checkOptionNames(options: object): void {
+  for (const name of Object.keys(options)) {
+    if (Object.hasOwn(CLIENT_OPTIONS, name)) continue;
+    const hint = /endpoint|url|host|server|api/i.test(name) ? ' (the API endpoint is baseUrl)' : '';
+    throw new InvalidInputError(
+      `${name}: not a FastlyClient option${hint}; expected one of ${Object.keys(CLIENT_OPTIONS).join(', ')}`,
+      name,
+    );
+  }
+}
+
 export interface RequestSpec {
   operation: string;
   method: 'GET' | 'POST';
@@ -247,6 +275,13 @@ export class FastlyClient {
   readonly #random: () => number;
 
   constructor(options: FastlyClientOptions) {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidInputError(
+        `options: got ${show(options)}; expected an object such as { token, baseUrl }`,
+        'options',
+      );
+    }
+    checkOptionNames(options);
     this.#token = validateToken(options.token);
     this.baseUrl = resolveEndpoint(options.baseUrl);
     const url = new URL(this.baseUrl);

@@ -126,10 +126,45 @@ function expectation(issue: z.core.$ZodIssue): string {
   }
 }
 
-/** Formats one schema issue as "<where>.<path>: <value> ...; expected ...". */
-export function describeIssue(where: string, issue: z.core.$ZodIssue, input: unknown): string {
+/** The property names of the object `schema` describes at `path` (through optional, default, pipe, array). */
+function propertiesAt(schema: z.ZodType, path: readonly PropertyKey[]): string[] | undefined {
+  let s: unknown = schema;
+  let i = 0;
+  for (let depth = 0; depth < 64; depth++) {
+    const def = (s as { _zod?: { def?: Record<string, unknown> } } | undefined)?._zod?.def;
+    if (!def) return undefined;
+    if (def.type === 'object') {
+      const shape = def.shape as Record<string, unknown>;
+      if (i === path.length) return Object.keys(shape);
+      s = shape[String(path[i++])];
+    } else if (def.type === 'array') {
+      if (i++ === path.length) return undefined;
+      s = def.element;
+    } else if (def.innerType) s = def.innerType;
+    else if (def.type === 'pipe') {
+      const input = (def.in as { _zod?: { def?: { type?: string } } } | undefined)?._zod?.def;
+      s = input?.type === 'transform' ? def.out : def.in;
+    } else return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Formats one schema issue as "<where>.<path>: <value> ...; expected ...". With the `schema`, an
+ * unknown property's message lists the accepted ones.
+ */
+export function describeIssue(
+  where: string,
+  issue: z.core.$ZodIssue,
+  input: unknown,
+  schema?: z.ZodType,
+): string {
   if (issue.code === 'unrecognized_keys') {
-    return `${where}: unknown propert${issue.keys.length > 1 ? 'ies' : 'y'} ${issue.keys.join(', ')}`;
+    const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
+    const accepted = schema && propertiesAt(schema, issue.path);
+    return `${where}${path}: unknown propert${issue.keys.length > 1 ? 'ies' : 'y'} ${issue.keys.join(', ')}${
+      accepted?.length ? `; expected one of ${accepted.join(', ')}` : ''
+    }`;
   }
   const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
   let value: unknown = input;
@@ -148,7 +183,7 @@ export function parseProps<S extends z.ZodObject>(
 ): z.output<S> {
   const result = task.props.safeParse(input);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((i) => describeIssue(where, i, input));
+  const lines = result.error.issues.map((i) => describeIssue(where, i, input, task.props));
   throw new InvalidInputError(lines.join('\n'), where);
 }
 

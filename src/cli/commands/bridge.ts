@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { InvalidInputError, KestraFastlyError, show } from '../../errors.js';
+import { InvalidInputError, show } from '../../errors.js';
 import { type Logger, Masker } from '../../logger.js';
 import { DEPRECATED_TYPES, FASTLY_TASKS, TRIGGERS } from '../../tasks/index.js';
 import type { Assessment } from '../../tasks/stats/StatsTrigger.js';
 import { type Metric, parseProps, type TaskDefinition } from '../../tasks/task.js';
+import { echoFailures } from '../exit.js';
+import { interruption, stopSignal } from '../interrupt.js';
+import { usageLine } from '../program.js';
 
 /** One line of Kestra's script-task protocol. Java's `.` does not match U+0085/2028/2029, so they are escaped. */
 export function kestraLine(payload: object): string {
@@ -87,6 +90,23 @@ function requires(def: TaskDefinition, name: string): boolean {
   return prop !== undefined && !prop.safeParse(undefined).success;
 }
 
+/** `{{ … }}` or `{% … %}`: a Pebble expression Kestra did not render. */
+const UNRENDERED = /\{\{[\s\S]*\}\}|\{%[\s\S]*%\}/;
+
+/**
+ * A token that is still a Kestra expression (`{{ secret('X') }}`) came from somewhere Kestra does not
+ * render (a namespace file, an image's environment, a hand-run command); said before the generic
+ * "contains whitespace" could mislead. The value is never shown.
+ */
+function refuseUnrendered(token: unknown, name: string): void {
+  if (typeof token === 'string' && UNRENDERED.test(token)) {
+    throw new InvalidInputError(
+      `${name}: looks like an unrendered Kestra expression (value hidden); kestra-fastly renders nothing: Kestra renders {{ … }} once, in the script task's own env, inputFiles and commands; expected the token itself, e.g. env: FASTLY_API_TOKEN: "{{ secret('FASTLY_API_TOKEN') }}"`,
+      name,
+    );
+  }
+}
+
 /** Logs as Kestra wants them: one protocol line each, the real level, no timestamp or level of ours. */
 function kestraLogger(masker: Masker): Logger {
   const write = (level: string) => (message: string) => {
@@ -95,9 +115,26 @@ function kestraLogger(masker: Masker): Logger {
   return { debug: write('DEBUG'), info: write('INFO'), warn: write('WARN'), error: write('ERROR') };
 }
 
+/** A failure as Kestra reads it: an ERROR log line with the text printed on stderr (after `error: `). */
+function kestraError(masker: Masker): (line: string) => void {
+  return (line) => {
+    process.stdout.write(`${kestraLine({ logs: [{ level: 'ERROR', message: masker.mask(line) }] })}\n`);
+  };
+}
+
 export function registerBridge(program: Command): void {
+  const masker = new Masker();
+  const reportToKestra = kestraError(masker);
   program
     .command('task')
+    // A usage error (unknown flag, missing type) reaches Kestra too, not only stderr.
+    .configureOutput({
+      outputError: (text, write) => {
+        const line = usageLine(text);
+        write(`${line}\n`);
+        reportToKestra(line.replace(/^error: /, ''));
+      },
+    })
     .argument('<type>', 'task type, e.g. io.kestra.plugin.fastly.purge.Keys (or purge.Keys)')
     .description('Run one task and print its outputs in Kestra\'s script-task protocol (::{"outputs":...}::)')
     .option('--props-env <name>', 'task properties as JSON in this environment variable (safe inside Kestra)')
@@ -119,7 +156,8 @@ export function registerBridge(program: Command): void {
         `${STATS_TRIGGER} evaluates the trigger once: exit 0 if it fires, ${NOT_FIRED_EXIT_CODE} if not.`,
     )
     .action(async (type: string, opts: BridgeFlags) => {
-      const masker = new Masker();
+      // Every failure the CLI reports on stderr (bad input, API errors, a signal) also goes to Kestra.
+      echoFailures(reportToKestra);
       const logger = kestraLogger(masker);
       const full = type.startsWith('io.kestra.plugin.fastly.') ? type : `io.kestra.plugin.fastly.${type}`;
       const current = DEPRECATED_TYPES[full] ?? full;
@@ -132,8 +170,11 @@ export function registerBridge(program: Command): void {
       }
       if (current !== full) logger.warn(`type ${full} is deprecated; use ${current}`);
       const props = readProps(opts, process.env);
-      if (props.apiToken === undefined && process.env.FASTLY_API_TOKEN)
+      refuseUnrendered(props.apiToken, `${current.replace('io.kestra.plugin.fastly.', '')}.apiToken`);
+      if (props.apiToken === undefined && process.env.FASTLY_API_TOKEN) {
+        refuseUnrendered(process.env.FASTLY_API_TOKEN, 'FASTLY_API_TOKEN');
         props.apiToken = process.env.FASTLY_API_TOKEN;
+      }
       if (props.serviceId === undefined && process.env.FASTLY_SERVICE_ID && requires(def, 'serviceId')) {
         props.serviceId = process.env.FASTLY_SERVICE_ID;
       }
@@ -147,7 +188,13 @@ export function registerBridge(program: Command): void {
         process.stdout.write(`${kestraLine({ metrics })}\n`);
       };
       try {
-        const result = await def.run(parsed, { logger, env: process.env, metric: (m) => metrics.push(m) });
+        // SIGTERM (Kestra's kill or timeout) cancels requests in flight and stops a bulk purge between batches.
+        const result = await def.run(parsed, {
+          logger,
+          env: process.env,
+          metric: (m) => metrics.push(m),
+          signal: stopSignal,
+        });
         if (current === STATS_TRIGGER) {
           const assessment = result as Assessment;
           emit(assessment.variables);
@@ -156,8 +203,10 @@ export function registerBridge(program: Command): void {
       } catch (err) {
         const partial = (err as { outputs?: unknown }).outputs;
         if (partial !== undefined) emit(partial);
-        if (err instanceof KestraFastlyError) logger.error(err.message);
         throw err;
       }
+      // A signal that came as the task ended still fails it (143), and says so like any failure.
+      const stopped = interruption();
+      if (stopped) throw stopped;
     });
 }
