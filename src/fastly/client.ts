@@ -101,6 +101,7 @@ const CLIENT_OPTIONS: Record<keyof FastlyClientOptions, true> = {
   signal: true,
   transport: true,
   onRetry: true,
+  proxy: true,
   random: true,
 };
 
@@ -108,7 +109,10 @@ const CLIENT_OPTIONS: Record<keyof FastlyClientOptions, true> = {
 function checkOptionNames(options: object): void {
   for (const name of Object.keys(options)) {
     if (Object.hasOwn(CLIENT_OPTIONS, name)) continue;
-    const hint = /endpoint|url|host|server|api/i.test(name) ? ' (the API endpoint is baseUrl)' : '';
+    const hint =
+      /endpoint|url|host|server|api/i.test(name) && !/proxy/i.test(name)
+        ? ' (the API endpoint is baseUrl)'
+        : '';
     throw new InvalidInputError(
       `${name}: not a FastlyClient option${hint}; expected one of ${Object.keys(CLIENT_OPTIONS).join(', ')}`,
       name,
