@@ -3,6 +3,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { InvalidInputError } from '../src/errors.js';
 import { FastlyClient } from '../src/fastly/client.js';
 import { aggregate, historical, usage, usageByMonth } from '../src/fastly/stats.js';
@@ -28,6 +29,43 @@ test('time expressions resolve in UTC; dates without time mean 00:00', () => {
   for (const bad of ['garbage', '5m', 'soon-ish', '1700000000000', '']) {
     assert.throws(() => parseTime(bad, NOW, 'from'), InvalidInputError, bad);
   }
+});
+
+test('weekdays: `<weekday>` is the most recent one, `last <weekday>` the one before today, both at 00:00', () => {
+  const at = (s: string, now = NOW) => new Date(parseTime(s, now, 'from') * 1000).toISOString();
+  // NOW is Saturday 2026-11-21 22:10:30.
+  assert.equal(at('last monday'), '2026-11-16T00:00:00.000Z');
+  assert.equal(at('last friday'), '2026-11-20T00:00:00.000Z');
+  assert.equal(at('saturday'), '2026-11-21T00:00:00.000Z');
+  assert.equal(at('last saturday'), '2026-11-14T00:00:00.000Z');
+  assert.equal(at('monday'), '2026-11-16T00:00:00.000Z');
+  assert.equal(at('last monday 10:00'), '2026-11-16T10:00:00.000Z');
+  assert.equal(at('next monday'), '2026-11-23T00:00:00.000Z');
+  // On a Sunday, `--from monday` is six days back, not tomorrow.
+  const sunday = Date.UTC(2026, 10, 22, 13, 0, 0) / 1000;
+  assert.equal(at('monday', sunday), '2026-11-16T00:00:00.000Z');
+  assert.ok(resolveWindow({ from: 'monday' }, sunday).from < sunday);
+  const names = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+  fc.assert(
+    fc.property(
+      fc.integer({ min: Date.UTC(2000, 0, 1) / 1000, max: Date.UTC(2100, 0, 1) / 1000 }),
+      fc.integer({ min: 0, max: 6 }),
+      fc.boolean(),
+      (now, day, last) => {
+        const name = names[day] as string;
+        const t = parseTime(last ? `last ${name}` : name, now, 'from');
+        const startOfToday = Math.floor(now / 86400) * 86400;
+        assert.equal(t % 86400, 0, 'at 00:00 UTC');
+        assert.equal(new Date(t * 1000).getUTCDay(), day, 'that weekday');
+        assert.ok(t <= now, 'not in the future');
+        if (last) {
+          assert.ok(t < startOfToday, 'before today');
+          assert.ok(startOfToday - t <= 7 * 86400, 'within 7 days before today');
+        } else assert.ok(now - t < 7 * 86400, 'within 7 days');
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 test('windows: API defaults, from < to, the 35-day minute rule, and pages of at most 200 buckets', () => {
