@@ -300,7 +300,25 @@ class FlowRun {
     return renderValue(value, frame.ctx, {
       where: `task '${node.id}', property '${prop}'`,
       secret: this.#secret,
+      errorLogs: () => this.#errorLogs(),
     });
+  }
+
+  /** Kestra's `errorLogs()`: an ERROR line per failed task so far (for the flow's `errors` tasks). */
+  #errorLogs(): unknown[] {
+    const { id, namespace, flowId } = this.execution;
+    return this.execution.taskRuns
+      .filter((r) => r.state === 'FAILED' && r.error !== undefined)
+      .map((r) => ({
+        namespace,
+        flowId,
+        executionId: id,
+        taskId: r.taskId,
+        taskRunId: r.id,
+        level: 'ERROR',
+        timestamp: r.endDate,
+        message: r.error,
+      }));
   }
 
   /** Attempts until one succeeds or the retry policy gives up (then throws the last error). */
