@@ -64,6 +64,25 @@ test('a cold purge loads none of zod, luxon, chrono-node, yaml or twig; a flow c
   assert.ok(flow.includes('zod') && flow.includes('yaml'), `validate loaded ${flow.join(', ')}`);
 });
 
+test('a cold purge without a proxy variable runs no proxy code; with HTTPS_PROXY set it does (the check can fail)', async (t) => {
+  const s = await sim(t);
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url, FASTLY_SERVICE_ID: SERVICE };
+  const proxyCode = (modules: string[]) => modules.filter((m) => m.endsWith('/fastly/proxy.js'));
+  for (const args of [
+    ['purge', 'key', 'k1'],
+    ['purge', 'url', 'https://www.example.com/a'],
+    ['purge', 'all'],
+  ]) {
+    assert.deepEqual(proxyCode(await modulesLoaded(args, env)), [], args.join(' '));
+  }
+  // A loopback endpoint is not proxied, but the variable is read, so the module loads.
+  const withProxy = await modulesLoaded(['purge', 'key', 'k1'], {
+    ...env,
+    HTTPS_PROXY: 'http://127.0.0.1:9',
+  });
+  assert.equal(proxyCode(withProxy).length, 1);
+});
+
 test('the bin runs purge from its own bundle, which holds none of the heavy packages', async (t) => {
   const meta = JSON.parse(
     await readFile(fileURLToPath(new URL('../bundle-purge.meta.json', import.meta.url)), 'utf8'),

@@ -206,11 +206,24 @@ test('the dashboard shows the trigger chart with its threshold, the firing withi
   const logs = await runRow.locator('[data-testid="logs"]').innerText();
   assert.match(logs, /Purged 2 key\(s\) with token \*{6}/);
 
-  // Bad input is refused with the flow's own message.
-  await form.locator('[data-testid="input-article_ids"]').fill('{"not": "a list"}');
+  // Bad input is refused with the flow's own message: a list is JSON, as in Kestra, the API and --input.
+  const listField = form.locator('[data-testid="input-article_ids"]');
+  await listField.fill('k-a, k-b');
   await form.getByRole('button', { name: 'Run now' }).click();
   await page.waitForFunction(() =>
-    /article_ids/.test(
+    /article_ids': "k-a, k-b" is not a valid ARRAY input; expected a list \(a JSON array/.test(
+      document.querySelector(
+        '[data-testid="run-company.cms.purge_articles_on_publish"] [data-testid="run-result"]',
+      )?.textContent ?? '',
+    ),
+  );
+  // What the placeholder shows is what the field takes.
+  const placeholder = await listField.getAttribute('placeholder');
+  assert.equal(placeholder, '["a", "b"]');
+  await listField.fill(placeholder);
+  await form.getByRole('button', { name: 'Run now' }).click();
+  await page.waitForFunction(() =>
+    /started execution/.test(
       document.querySelector(
         '[data-testid="run-company.cms.purge_articles_on_publish"] [data-testid="run-result"]',
       )?.textContent ?? '',

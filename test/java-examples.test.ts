@@ -151,13 +151,15 @@ test('Java-valid properties: options, any field name, any threshold, by in any c
       from: '3 days ago',
       options: {
         timeout: { connectTimeout: 'PT5S', readIdleTimeout: 'PT30S' },
-        proxy: { address: 'proxy.local' },
+        // Applied, but a loopback endpoint is never proxied; ssl is only accepted.
+        proxy: { address: 'proxy.local', port: 3128 },
+        ssl: { insecureTrustAllCertificates: true },
       },
     },
     { ...ctx, logger: { ...silentLogger, warn: (m: string) => warnings.push(m) } },
   )) as { meta: { by: string } };
   assert.equal(stats.meta.by, 'day');
-  assert.deepEqual(warnings, ["options.proxy: accepted for the Java plugin's flows but not applied"]);
+  assert.deepEqual(warnings, ["options.ssl: accepted for the Java plugin's flows but not applied"]);
   for (const field of [
     'edge_hit_resp_body_bytes',
     'origin_cache_fetch_resp_body_bytes',

@@ -187,9 +187,16 @@ export async function clientFrom(
   const { FastlyClient, resolveEndpoint } = await import('../fastly/client.js');
   const token = resolveToken(opts);
   const baseUrl = resolveEndpoint(opts.endpoint, process.env, '--endpoint');
+  const env = process.env;
+  // The proxy code is loaded only when a proxy variable is set: a cold purge without one pays nothing.
+  const proxy =
+    env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy
+      ? (await import('../fastly/proxy.js')).envProxyPolicy(env)
+      : undefined;
   return new FastlyClient({
     token,
     baseUrl,
+    proxy,
     ...(cancel ? { signal: stopSignal } : {}),
     ...(transport ? { transport } : {}),
     ...cliTransport(opts, token).transport,

@@ -4,6 +4,7 @@ import { packageVersion } from '../version.js';
 import {
   FastlyApiError,
   FastlyNetworkError,
+  FastlyProxyError,
   FastlyResponseError,
   parseErrorBody,
   type RateLimitState,
@@ -11,6 +12,7 @@ import {
   type TokenScope,
 } from './errors.js';
 import { type ApiAttemptEvent, apiAttempts } from './observe.js';
+import type { HttpProxy, ProxyPolicy } from './proxy.js';
 import { sharedTransport, type Transport, TransportError } from './transport.js';
 import { monotonicMs } from '../monotonic.js';
 
@@ -76,6 +78,12 @@ export interface FastlyClientOptions {
   /** Where requests go; default: the process's keep-alive `node:http(s)` pool, shared by every client. */
   transport?: Transport | undefined;
   onRetry?: RetryHook | undefined;
+  /**
+   * Which proxy requests go through (`envProxyPolicy(process.env)` for the Fastly CLI's
+   * HTTPS_PROXY / NO_PROXY); default: none, the client reads no environment variable. Applied to the
+   * endpoint once, at construction, so a bad proxy setting throws before any request.
+   */
+  proxy?: ProxyPolicy | undefined;
   /** Source of jitter; replace for deterministic tests. */
   random?: (() => number) | undefined;
 }
@@ -224,6 +232,8 @@ class AttemptError extends Error {
     readonly code: string,
     readonly description: string,
     options?: ErrorOptions,
+    /** The proxy (host:port) when the failure was the proxy's. */
+    readonly proxy?: string,
   ) {
     super(description, options);
   }
@@ -245,6 +255,9 @@ export class FastlyClient {
   #transport: Transport | undefined;
   readonly #onRetry: RetryHook | undefined;
   readonly #random: () => number;
+  /** The policy, for other requests of the same task (a purge's verification at the edge). */
+  readonly proxyPolicy: ProxyPolicy | undefined;
+  readonly #proxy: HttpProxy | undefined;
 
   constructor(options: FastlyClientOptions) {
     this.#token = validateToken(options.token);
@@ -258,6 +271,8 @@ export class FastlyClient {
     this.#transport = options.transport;
     this.#onRetry = options.onRetry;
     this.#random = options.random ?? Math.random;
+    this.proxyPolicy = options.proxy;
+    this.#proxy = options.proxy?.(url);
   }
 
   readonly #memo = new Map<string, Promise<unknown>>();
@@ -276,10 +291,10 @@ export class FastlyClient {
 
   /** Keeps the token out of console.log / util.inspect / JSON of the client. */
   toJSON(): object {
-    return { baseUrl: this.baseUrl };
+    return { baseUrl: this.baseUrl, ...(this.#proxy ? { proxy: this.#proxy.toString() } : {}) };
   }
   [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return `FastlyClient { baseUrl: '${this.baseUrl}' }`;
+    return `FastlyClient { baseUrl: '${this.baseUrl}'${this.#proxy ? `, proxy: '${this.#proxy.toString()}'` : ''} }`;
   }
 
   /** The transport, taken on first use so that constructing a client opens and loads nothing. */
@@ -341,11 +356,24 @@ export class FastlyClient {
         }
       } catch (err) {
         if (!(err instanceof AttemptError)) throw err;
-        error = new FastlyNetworkError(spec.operation, err.code, err.description, attempt, {
-          cause: err.cause,
-          request,
-        });
-        if (!RETRYABLE_CODES.has(err.code)) throw error;
+        error =
+          err.proxy === undefined
+            ? new FastlyNetworkError(spec.operation, err.code, err.description, attempt, {
+                cause: err.cause,
+                request,
+              })
+            : new FastlyProxyError(spec.operation, err.code, err.description, attempt, err.proxy, {
+                cause: err.cause,
+                request,
+              });
+        // A proxy's refusal (PROXY_<status>) is retried as the API's own status would be: a 502 or
+        // 503 from a proxy is passing, a 407 (wrong credentials) is not.
+        const proxyStatus = /^PROXY_(\d{3})$/.exec(err.code)?.[1];
+        const retryable =
+          proxyStatus === undefined
+            ? RETRYABLE_CODES.has(err.code)
+            : Number(proxyStatus) >= 500 && policy.statusCodes.includes(Number(proxyStatus));
+        if (!retryable) throw error;
         reason = err.description;
       }
       const stopRetrying = spec.stopRetrying;
@@ -451,6 +479,7 @@ export class FastlyClient {
         headers,
         body,
         signal,
+        proxy: this.#proxy,
       });
       status = res.status;
       responseHeaders = res.headers;
@@ -464,7 +493,7 @@ export class FastlyClient {
       if (timeout.aborted)
         throw new AttemptError('TIMEOUT', `no complete answer within ${this.#timeoutMs} ms`, { cause: err });
       if (err instanceof TransportError)
-        throw new AttemptError(err.code, err.message, { cause: err.cause ?? err });
+        throw new AttemptError(err.code, err.message, { cause: err.cause ?? err }, err.proxy);
       throw new AttemptError(e.code ?? 'ENETWORK', e.message ?? 'network error', { cause: err });
     } finally {
       // Every attempt, for whoever observes (the server's metrics); free when no one does.

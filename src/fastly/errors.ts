@@ -124,6 +124,32 @@ export class FastlyNetworkError extends RunFailedError {
   }
 }
 
+/**
+ * The way to Fastly through a proxy failed at the proxy: it could not be reached, or it refused the
+ * tunnel (`networkCode` PROXY_<status>, e.g. PROXY_407 for missing or wrong credentials).
+ */
+export class FastlyProxyError extends FastlyNetworkError {
+  override readonly name: string = 'FastlyProxyError';
+  override readonly code: string = 'FASTLY_PROXY_ERROR';
+  /** The proxy, as host:port (never its credentials). */
+  readonly proxy: string;
+  /** The proxy's answer to the CONNECT when it refused the tunnel. */
+  readonly proxyStatus: number | undefined;
+  constructor(
+    operation: string,
+    networkCode: string,
+    description: string,
+    attempts: number,
+    proxy: string,
+    options: { cause?: unknown; request?: RequestInfo | undefined } = {},
+  ) {
+    super(operation, networkCode, description, attempts, options);
+    this.proxy = proxy;
+    const status = /^PROXY_(\d{3})$/.exec(networkCode)?.[1];
+    this.proxyStatus = status === undefined ? undefined : Number(status);
+  }
+}
+
 /** Fastly answered 2xx but the body is not what the API documents; never reported as success. */
 export class FastlyResponseError extends RunFailedError {
   override readonly name: string = 'FastlyResponseError';

@@ -268,11 +268,39 @@ export class OneShotTransport implements Transport {
     const secure = url.protocol === 'https:';
     const host = bareHostname(url);
     const port = Number(url.port) || (secure ? 443 : 80);
-    const bytes = requestBytes(req, url.host);
-    const { signal } = req;
+    const { signal, proxy } = req;
+    // An http target through a proxy: the request goes to the proxy, in absolute form.
+    const forward = proxy !== undefined && !secure;
+    const bytes = requestBytes(
+      forward
+        ? {
+            ...req,
+            path: url.origin + req.path,
+            headers: proxy.authorization
+              ? { ...req.headers, 'proxy-authorization': proxy.authorization }
+              : req.headers,
+          }
+        : req,
+      url.host,
+    );
     if (signal?.aborted) throw abortError(signal);
+    // Whom a failure to connect names: the proxy when the request is forwarded to it.
+    const peer = forward ? `proxy ${proxy.label}` : url.host;
     let socket: Socket;
-    if (secure) {
+    if (proxy && secure) {
+      // The CONNECT exchange stops on `signal` itself; its failures name the proxy.
+      socket = await (await import('./proxy.js')).tlsThroughProxy(proxy, host, port, signal);
+    } else if (forward) {
+      socket =
+        proxy.protocol === 'https:'
+          ? (await import('node:tls')).connect({
+              host: proxy.host,
+              port: proxy.port,
+              ALPNProtocols: ['http/1.1'],
+              ...((await import('node:net')).isIP(proxy.host) ? {} : { servername: proxy.host }),
+            })
+          : (await import('node:net')).connect({ host: proxy.host, port: proxy.port });
+    } else if (secure) {
       const tls = await import('node:tls');
       const { isIP } = await import('node:net');
       socket = tls.connect({
@@ -283,6 +311,10 @@ export class OneShotTransport implements Transport {
       });
     } else {
       socket = (await import('node:net')).connect({ host, port });
+    }
+    if (signal?.aborted) {
+      socket.destroy();
+      throw abortError(signal);
     }
     const { reader } = await new Promise<{ reader: ResponseReader }>((resolve, reject) => {
       const reader = new ResponseReader(req.method);
@@ -320,7 +352,10 @@ export class OneShotTransport implements Transport {
       });
       socket.on('error', (err: NodeJS.ErrnoException) =>
         settle(
-          new TransportError(err.code ?? 'ENETWORK', describeNetworkError(err, url.host), { cause: err }),
+          new TransportError(err.code ?? 'ENETWORK', describeNetworkError(err, peer), {
+            cause: err,
+            ...(forward ? { proxy: proxy.label } : {}),
+          }),
         ),
       );
       socket.write(bytes);

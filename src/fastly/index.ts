@@ -17,6 +17,7 @@ export {
 export {
   FastlyApiError,
   FastlyNetworkError,
+  FastlyProxyError,
   FastlyResponseError,
   type RateLimitState,
   type TokenScope,
@@ -49,6 +50,13 @@ export {
   type UsageQuery,
   type WindowQuery,
 } from './stats.js';
+export {
+  envProxyPolicy,
+  fixedProxyPolicy,
+  parseProxyUrl,
+  type HttpProxy,
+  type ProxyPolicy,
+} from './proxy.js';
 export { parseTime, resolveWindow, type TimeWindow } from './time.js';
 export {
   BY_VALUES,

@@ -1,4 +1,5 @@
 import type { Agent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { HttpProxy } from './proxy.js';
 
 /** One HTTP exchange as the Fastly client needs it: a whole (small) body each way. */
 export interface TransportRequest {
@@ -10,6 +11,11 @@ export interface TransportRequest {
   headers: Record<string, string>;
   body?: string | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * The proxy to go through: an https target through a CONNECT tunnel (TLS checked against the
+   * target's name), an http one as an absolute-form request to the proxy. None: a direct connection.
+   */
+  proxy?: HttpProxy | undefined;
 }
 
 export interface TransportResponse {
@@ -26,15 +32,21 @@ export interface Transport {
   close(): void;
 }
 
-/** A failed exchange: `code` is a Node errno (ECONNRESET, ...) or TRUNCATED / BAD_ENCODING / BAD_RESPONSE. */
+/**
+ * A failed exchange: `code` is a Node errno (ECONNRESET, ...) or TRUNCATED / BAD_ENCODING /
+ * BAD_RESPONSE, or PROXY_<status> when a proxy refused the tunnel. `proxy` (host:port) is set when
+ * the failure was the proxy's: reaching it or its answer to the CONNECT.
+ */
 export class TransportError extends Error {
   override readonly name = 'TransportError';
+  readonly proxy: string | undefined;
   constructor(
     readonly code: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; proxy?: string | undefined },
   ) {
     super(message, options);
+    this.proxy = options?.proxy;
   }
 }
 
@@ -59,12 +71,17 @@ export class HttpTransport implements Transport {
 
   async request(req: TransportRequest): Promise<TransportResponse> {
     const url = new URL(req.origin);
-    const secure = url.protocol === 'https:';
-    const mod: HttpModule = secure ? await import('node:https') : await import('node:http');
-    let agent = this.#agents.get(url.protocol);
+    const mod = await moduleFor(url, req.proxy);
+    // One pool per way out: direct, or through each proxy.
+    const key = req.proxy ? `${url.protocol} ${req.proxy.key}` : url.protocol;
+    let agent = this.#agents.get(key);
     if (!agent) {
       agent = new mod.Agent({ keepAlive: true, maxSockets: this.#maxSockets, scheduling: 'lifo' });
-      this.#agents.set(url.protocol, agent);
+      if (req.proxy && url.protocol === 'https:') {
+        const { tunnelConnection } = await import('./proxy.js');
+        (agent as unknown as { createConnection: unknown }).createConnection = tunnelConnection(req.proxy);
+      }
+      this.#agents.set(key, agent);
     }
     let res: RawResponse;
     try {
@@ -146,7 +163,7 @@ function send(mod: HttpModule, agent: Agent, url: URL, req: TransportRequest): P
           !answered &&
           (err.code === 'ECONNRESET' || err.code === 'EPIPE')
           ? stale(new TransportError(err.code, describeNetworkError(err, url.host), { cause: err }))
-          : requestError(err, url),
+          : requestError(err, url, req),
       ),
     );
     out.end(req.body);
@@ -161,26 +178,55 @@ const stale = (err: TransportError) => {
 /** The host to connect to: an IPv6 address without the URL's brackets. */
 export const bareHostname = (url: URL) => url.hostname.replace(/^\[|\]$/g, '');
 
-/** node:http(s) request options for `req` to `url`, through `agent` (false: a connection of its own). */
+/** The module that speaks to the first hop: the target, or the proxy an http request is forwarded to. */
+async function moduleFor(url: URL, proxy: HttpProxy | undefined): Promise<HttpModule> {
+  const tls = proxy && url.protocol === 'http:' ? proxy.protocol === 'https:' : url.protocol === 'https:';
+  return tls ? await import('node:https') : await import('node:http');
+}
+
+/**
+ * node:http(s) request options for `req` to `url`, through `agent` (false: a connection of its own).
+ * Through a proxy, an https request goes in a tunnel the agent's `createConnection` opens (it gets
+ * `proxySignal`, so a timeout or Ctrl-C stops the CONNECT too); an http one is sent to the proxy.
+ */
 function requestOptions(url: URL, req: TransportRequest, agent: Agent | false) {
+  const proxy = req.proxy;
+  const forward = proxy !== undefined && url.protocol === 'http:';
+  const auth = forward ? proxy.authorization : undefined;
+  const headers = {
+    ...req.headers,
+    ...(forward ? { host: req.headers.host ?? url.host } : {}),
+    ...(auth ? { 'proxy-authorization': auth } : {}),
+    ...(req.body === undefined ? {} : { 'content-length': Buffer.byteLength(req.body) }),
+  };
   return {
-    protocol: url.protocol,
-    hostname: bareHostname(url),
-    port: url.port || undefined,
-    path: req.path,
+    protocol: forward ? proxy.protocol : url.protocol,
+    hostname: forward ? proxy.host : bareHostname(url),
+    port: forward ? proxy.port : url.port || undefined,
+    path: forward ? url.origin + req.path : req.path,
     method: req.method,
-    headers:
-      req.body === undefined
-        ? req.headers
-        : { ...req.headers, 'content-length': Buffer.byteLength(req.body) },
+    headers,
     agent,
     signal: req.signal,
+    ...(proxy && !forward ? { proxySignal: req.signal } : {}),
   };
 }
 
 /** What a failed `node:http(s)` request rejects with: an abort as it is, else a TransportError. */
-function requestError(err: NodeJS.ErrnoException & { reason?: string }, url: URL): Error {
-  if (err.name === 'AbortError') return err;
+function requestError(
+  err: NodeJS.ErrnoException & { reason?: string },
+  url: URL,
+  req: TransportRequest,
+): Error {
+  if (err.name === 'AbortError' || err instanceof TransportError) return err;
+  if (req.proxy && url.protocol === 'http:') {
+    // Forwarded to the proxy: a failure to reach it is the proxy's.
+    const label = req.proxy.label;
+    return new TransportError(err.code ?? 'ENETWORK', describeNetworkError(err, `proxy ${label}`), {
+      cause: err,
+      proxy: label,
+    });
+  }
   if (err.code?.startsWith('HPE_')) {
     // llhttp refused the answer: the same words as OneShotTransport's reader.
     return new TransportError(
@@ -205,19 +251,25 @@ export interface HeadersOnlyResponse {
  */
 export async function requestHeaders(req: TransportRequest): Promise<HeadersOnlyResponse> {
   const url = new URL(req.origin);
-  const mod: HttpModule = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  const mod = await moduleFor(url, req.proxy);
+  // No pool: the connection is closed mid-body, it could not be reused. Through a proxy, an agent of
+  // its own that opens the one tunnel.
+  let agent: Agent | false = false;
+  if (req.proxy && url.protocol === 'https:') {
+    const { tunnelConnection } = await import('./proxy.js');
+    agent = new mod.Agent({ keepAlive: false });
+    (agent as unknown as { createConnection: unknown }).createConnection = tunnelConnection(req.proxy);
+  }
   return new Promise((resolve, reject) => {
-    const out = mod.request(
-      // No pool: the connection is closed mid-body, it could not be reused.
-      requestOptions(url, req, false),
-      (res: IncomingMessage) => {
-        resolve({ status: res.statusCode ?? 0, headers: res.headers });
-        res.destroy();
-        out.destroy();
-      },
-    );
+    const out = mod.request(requestOptions(url, req, agent), (res: IncomingMessage) => {
+      resolve({ status: res.statusCode ?? 0, headers: res.headers });
+      res.destroy();
+      out.destroy();
+    });
     // `on`, not `once`: an error after the headers (the close, an abort) is not unhandled.
-    out.on('error', (err: NodeJS.ErrnoException & { reason?: string }) => reject(requestError(err, url)));
+    out.on('error', (err: NodeJS.ErrnoException & { reason?: string }) =>
+      reject(requestError(err, url, req)),
+    );
     out.end(req.body);
   });
 }

@@ -2,6 +2,7 @@ import { InvalidInputError, show } from '../errors.js';
 import { firstHeader } from '../headers.js';
 import { isLoopbackHost } from './client.js';
 import { FastlyNetworkError } from './errors.js';
+import type { ProxyPolicy } from './proxy.js';
 import { requestHeaders, type Transport } from './transport.js';
 
 export interface VerifyResult {
@@ -27,6 +28,11 @@ export interface VerifyOptions {
   timeoutMs?: number | undefined;
   /** Stops the verification at once (the CLI's Ctrl-C); the call rejects with the signal's reason. */
   signal?: AbortSignal | undefined;
+  /**
+   * The proxy to fetch through, applied to where the request goes (the edge, like curl would):
+   * pass the client's `proxyPolicy` so the check takes the way the purge took. Default: none.
+   */
+  proxy?: ProxyPolicy | undefined;
 }
 
 /**
@@ -77,6 +83,7 @@ export async function verifyPurge(url: string, options: VerifyOptions = {}): Pro
     method: 'GET',
     headers,
     signal: stop ? AbortSignal.any([stop, timeout]) : timeout,
+    proxy: options.proxy?.(new URL(origin)),
   };
   try {
     const res = await (options.transport ? options.transport.request(request) : requestHeaders(request));

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InvalidInputError, KestraFastlyError } from '../errors.js';
+import { InvalidInputError, KestraFastlyError, RunFailedError } from '../errors.js';
 import { type Metric, parseProps, type TaskContext } from '../tasks/task.js';
 import type { Logger } from '../logger.js';
 import { parseDuration } from '../duration.js';
@@ -415,7 +415,7 @@ class FlowRun {
       return await node.def.run(props, ctx);
     } catch (err) {
       if (ctx.signal?.aborted && timeoutMs && !this.#o.signal?.aborted) {
-        throw new Error(`task '${node.id}' timed out after ${timeout}`);
+        throw new RunFailedError(`task '${node.id}' timed out after ${timeout}`, { cause: err });
       }
       throw err;
     } finally {

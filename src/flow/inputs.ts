@@ -67,14 +67,34 @@ function coerce(def: InputDef, type: InputDef['type'], value: unknown, name: str
   }
 }
 
+/**
+ * Where inputs come from, which says how to give a missing one or name a wrong one: `--input` flags
+ * (`run`), the executions API (form fields, JSON properties), a Webhook's or Schedule's `inputs`.
+ */
+export type InputSource = 'cli' | 'api' | 'webhook' | 'schedule';
+
+const HOW_TO_GIVE: Record<InputSource, (id: string) => string> = {
+  cli: (id) => `pass --input ${id}=VALUE or give it defaults`,
+  api: (id) => `send it as a form field or JSON property '${id}', or give it defaults in the flow`,
+  webhook: (id) =>
+    `map it in the Webhook trigger's inputs (e.g. ${id}: "{{ trigger.body.${id} }}") and send it, or give it defaults in the flow`,
+  schedule: () => `set it in the Schedule trigger's inputs or give it defaults in the flow`,
+};
+
 /** Applies defaults, checks required inputs and converts each value to its declared type. */
-export function resolveInputs(defs: InputDef[], given: Record<string, unknown>): Record<string, unknown> {
+export function resolveInputs(
+  defs: InputDef[],
+  given: Record<string, unknown>,
+  source: InputSource = 'cli',
+): Record<string, unknown> {
   const declared = new Set(defs.map((d) => d.id));
   for (const key of Object.keys(given)) {
     if (!declared.has(key)) {
       const list = defs.length ? defs.map((d) => d.id).join(', ') : 'none';
       throw new InvalidInputError(
-        `--input ${key}: the flow has no input '${key}'; it declares: ${list}`,
+        source === 'cli'
+          ? `--input ${key}: the flow has no input '${key}'; it declares: ${list}`
+          : `input '${key}': the flow has no such input; it declares: ${list}`,
         key,
       );
     }
@@ -85,7 +105,7 @@ export function resolveInputs(defs: InputDef[], given: Record<string, unknown>):
     if (value === undefined || value === null) {
       if (def.required) {
         throw new InvalidInputError(
-          `input '${def.id}' (${def.type}) is required; pass --input ${def.id}=VALUE or give it defaults`,
+          `input '${def.id}' (${def.type}) is required; ${HOW_TO_GIVE[source](def.id)}`,
           def.id,
         );
       }

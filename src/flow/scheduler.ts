@@ -485,6 +485,7 @@ export class Scheduler {
       if (files.includes(file)) continue;
       this.#hashes.delete(file);
       this.#install(file, undefined);
+      if (!initial) this.#o.logger.info(`removed ${file}: its triggers are stopped`);
     }
     if (problems.length) throw new InvalidInputError(problems.join('\n'));
   }

@@ -8,7 +8,7 @@ import { isCredentialHeader } from '../tasks/http.js';
 import { parseProps } from '../tasks/task.js';
 import type { FlowRegistry } from './flows.js';
 import { fail, type RouteModule, sameSecret } from './http.js';
-import type { ExecutionQueue, Submitted } from './queue.js';
+import { EXECUTION_STATES, type ExecutionQueue, type Submitted } from './queue.js';
 import { type RenderEnv, renderForTrigger } from './render.js';
 
 export interface ApiDeps {
@@ -20,20 +20,6 @@ export interface ApiDeps {
 
 /** Kestra's current paths carry the tenant (`main` in the open-source edition); older ones had none. */
 const PREFIXES = ['/api/v1/main', '/api/v1'];
-
-/** Headers never copied into `trigger.headers` (and so never into the history). */
-
-/** Checks and converts inputs given over HTTP; problems are InvalidInputError (answered 422). */
-function inputsFor(flow: Flow, given: Record<string, unknown>): Record<string, unknown> {
-  const declared = new Set(flow.inputs.map((i) => i.id));
-  for (const key of Object.keys(given)) {
-    if (!declared.has(key)) {
-      const list = flow.inputs.length ? flow.inputs.map((i) => i.id).join(', ') : 'none';
-      throw new InvalidInputError(`input '${key}': the flow has no such input; it declares: ${list}`, key);
-    }
-  }
-  return resolveInputs(flow.inputs, given);
-}
 
 const notFound = (c: Context, namespace: string, flowId: string) =>
   fail(c, 404, `flow ${namespace}.${flowId} not found`);
@@ -102,13 +88,22 @@ export function executionRoutes(deps: ApiDeps): RouteModule {
           return fail(c, 400, `size: ${show(q.size)} is not allowed; expected a whole number from 1 to 1000`);
         if (!Number.isInteger(page) || page < 1)
           return fail(c, 400, `page: ${show(q.page)} is not allowed; expected a whole number ≥ 1`);
+        // Kestra takes `state` repeated (any of them); an unknown state is refused, not matched by nothing.
+        const states = c.req.queries('state') ?? [];
+        const unknown = states.find((s) => !(EXECUTION_STATES as readonly string[]).includes(s));
+        if (unknown !== undefined)
+          return fail(
+            c,
+            400,
+            `state: ${show(unknown)} is not allowed; expected one of ${EXECUTION_STATES.join(', ')}`,
+          );
         const all = deps.queue
           .list()
           .filter(
             (e) =>
               (!q.namespace || e.namespace === q.namespace || e.namespace.startsWith(`${q.namespace}.`)) &&
               (!q.flowId || e.flowId === q.flowId) &&
-              (!q.state || e.state.current === q.state),
+              (!states.length || states.includes(e.state.current)),
           );
         return c.json({ results: all.slice((page - 1) * size, page * size), total: all.length });
       };
@@ -129,7 +124,7 @@ export function executionRoutes(deps: ApiDeps): RouteModule {
         if (given instanceof Response) return given;
         let inputs: Record<string, unknown>;
         try {
-          inputs = inputsFor(flow, given);
+          inputs = resolveInputs(flow.inputs, given, 'api');
         } catch (err) {
           if (err instanceof InvalidInputError) return fail(c, 422, err.message);
           throw err;
@@ -217,7 +212,7 @@ export function webhookRoutes(deps: ApiDeps): RouteModule {
                 trigger: variables,
               }) as Record<string, unknown>)
             : {};
-          inputs = inputsFor(match.flow, given);
+          inputs = resolveInputs(match.flow.inputs, given, 'webhook');
         } catch (err) {
           if (err instanceof InvalidInputError) return fail(c, 422, deps.render.masker.mask(err.message));
           throw err;

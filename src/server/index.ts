@@ -10,6 +10,7 @@ import { serverSource } from './dashboard/source.js';
 import { observability } from './observability.js';
 import { ExecutionQueue } from './queue.js';
 import { ScheduleRunner } from './schedule.js';
+import { StateDirLock } from './state-lock.js';
 
 export interface ServerOptions {
   paths: string[];
@@ -57,6 +58,22 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const apiToken = checkApiToken(o.listen, o.apiToken);
   o.masker.addCredential(apiToken);
   const env = o.env ?? process.env;
+  // Before anything is read or written there: two servers on one folder would both fire.
+  const lock = StateDirLock.acquire(o.stateDir);
+  try {
+    return await start(o, apiToken, env, lock);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+async function start(
+  o: ServerOptions,
+  apiToken: string | undefined,
+  env: NodeJS.ProcessEnv,
+  lock: StateDirLock,
+): Promise<RunningServer> {
   const scheduler = new Scheduler({
     paths: o.paths,
     stateDir: o.stateDir,
@@ -120,13 +137,17 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     flows,
     triggers: scheduler.triggers().length + schedules.triggers().length,
     async stop(timeoutMs = 30_000) {
-      schedules.stop();
-      observe.close(); // ends the dashboards' event streams, which would hold the listener open
-      await http.close();
-      await scheduler.stop(timeoutMs);
-      if (queue.running)
-        o.logger.info(`waiting for ${queue.running} execution(s) started over HTTP or by a schedule`);
-      await queue.idle(timeoutMs);
+      try {
+        schedules.stop();
+        observe.close(); // ends the dashboards' event streams, which would hold the listener open
+        await http.close();
+        await scheduler.stop(timeoutMs);
+        if (queue.running)
+          o.logger.info(`waiting for ${queue.running} execution(s) started over HTTP or by a schedule`);
+        await queue.idle(timeoutMs);
+      } finally {
+        lock.release();
+      }
     },
   };
 }

@@ -233,6 +233,9 @@ export class ExecutionQueue {
   }
 }
 
+/** The states an execution shows: queued (CREATED), RUNNING, then how it ended. */
+export const EXECUTION_STATES = ['CREATED', 'RUNNING', 'SUCCESS', 'WARNING', 'FAILED', 'KILLED'] as const;
+
 /** An execution in the shape of Kestra's API (`state.current`, `taskRunList`, `trigger.variables`). */
 export interface ExecutionView {
   id: string;

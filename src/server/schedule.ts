@@ -140,7 +140,7 @@ export class ScheduleRunner {
         : {};
       const started = this.#o.queue.submit(flow, {
         id: slotExecutionId(key, slot),
-        inputs: resolveInputs(flow.inputs, given),
+        inputs: resolveInputs(flow.inputs, given, 'schedule'),
         trigger: variables,
         triggerId: trigger.id,
         triggerType: Schedule.type,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidInputError, show } from '../errors.js';
 import { FastlyClient, type FastlyClientOptions, resolveEndpoint } from '../fastly/client.js';
+import { envProxyPolicy } from '../fastly/proxy.js';
 import type { Logger } from '../logger.js';
 import { clientOptionsOf, httpOptions, type HttpOptions } from './options.js';
 
@@ -96,12 +97,15 @@ export function makeClient(
   props: { apiToken: string; baseUrl?: string | undefined; options?: HttpOptions | undefined },
   ctx: TaskContext,
 ): FastlyClient {
+  const fromOptions = clientOptionsOf(props.options, ctx.logger);
   return new FastlyClient({
     ...ctx.client,
-    ...clientOptionsOf(props.options, ctx.logger),
+    ...fromOptions,
     token: props.apiToken,
     baseUrl: resolveEndpoint(props.baseUrl, ctx.env),
     signal: ctx.signal,
+    // `options.proxy` wins, then the runner's, then HTTPS_PROXY / NO_PROXY as the Fastly CLI reads them.
+    proxy: fromOptions.proxy ?? ctx.client?.proxy ?? envProxyPolicy(ctx.env),
   });
 }
 
@@ -134,7 +138,7 @@ export function describeIssue(where: string, issue: z.core.$ZodIssue, input: unk
   const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('');
   let value: unknown = input;
   for (const p of issue.path) value = (value as Record<PropertyKey, unknown> | undefined)?.[p];
-  const secret = issue.path[0] === 'apiToken';
+  const secret = issue.path[0] === 'apiToken' || issue.path.some((p) => /password/i.test(String(p)));
   const got =
     value === undefined ? 'is missing' : secret ? 'is invalid (value hidden)' : `got ${show(value)}`;
   return `${where}${path}: ${got}; ${expectation(issue)}`;

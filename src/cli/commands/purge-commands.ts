@@ -204,6 +204,7 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
               ...result,
               verification: await verify.verifyPurge(url, {
                 edgeEndpoint: edge,
+                proxy: client.proxyPolicy,
                 timeoutMs: opts.timeout,
                 // Ctrl-C stops it at once: the purge is done and reported, the check is not worth a wait.
                 signal: stopSignal,

@@ -97,13 +97,31 @@ export function registerServer(program: Command): void {
         process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
         return;
       }
-      if (!records.length) process.stdout.write('no executions yet\n');
-      else process.stdout.write(`${'STARTED (newest last)'.padEnd(24)}  ${'STATE'.padEnd(7)}  FLOW  ID\n`);
-      for (const r of records) {
-        const value = r.trigger?.value !== undefined ? ` value=${JSON.stringify(r.trigger.value)}` : '';
-        process.stdout.write(
-          `${r.startDate}  ${r.state.padEnd(7)}  ${r.namespace}.${r.flowId}  ${r.id}${value}${r.error ? `  ${r.error}` : ''}\n`,
-        );
+      if (!records.length) {
+        process.stdout.write('no executions yet\n');
+        return;
       }
+      // Columns as wide as their widest cell (a date's width varies with its year and milliseconds).
+      const rows = records.map((r) => {
+        const value = r.trigger?.value !== undefined ? `value=${JSON.stringify(r.trigger.value)}` : '';
+        return [
+          r.startDate,
+          r.state,
+          `${r.namespace}.${r.flowId}`,
+          r.id,
+          [value, r.error ?? ''].filter(Boolean).join('  '),
+        ];
+      });
+      const header = ['STARTED (newest last)', 'STATE', 'FLOW', 'ID', ''];
+      const widths = header.map((h, i) =>
+        Math.max(h.length, ...rows.map((row) => (row[i] as string).length)),
+      );
+      for (const row of [header, ...rows])
+        process.stdout.write(
+          `${row
+            .map((cell, i) => cell.padEnd(i < row.length - 1 ? (widths[i] as number) : 0))
+            .join('  ')
+            .trimEnd()}\n`,
+        );
     });
 }

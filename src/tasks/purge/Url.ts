@@ -55,6 +55,7 @@ tasks:
       try {
         verification = await verifyPurge(absolute, {
           edgeEndpoint: edgeEndpoint(ctx.env, client.baseUrl),
+          proxy: client.proxyPolicy,
           signal: ctx.signal,
         });
       } catch (err) {

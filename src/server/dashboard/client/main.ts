@@ -143,11 +143,12 @@ function RunForm({ flow }: { flow: FlowView }) {
       return html`<select ...${common}>
         ${i.values.map((v) => html`<option defaultSelected=${v === i.defaults}>${v}</option>`)}
       </select>`;
+    // An ARRAY is a JSON list here as in Kestra, `--input` and the API: `a, b` is refused.
     if (i.type === 'ARRAY' || i.type === 'JSON')
       return html`<textarea
         ...${common}
         rows="2"
-        placeholder=${i.type === 'ARRAY' ? '["a","b"] or a, b' : '{}'}
+        placeholder=${i.type === 'ARRAY' ? '["a", "b"]' : '{}'}
         defaultValue=${def}
       ></textarea>`;
     const type =
