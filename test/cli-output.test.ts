@@ -111,6 +111,24 @@ test('-o: a failing run (bad input, API failure, Ctrl-C) leaves the previous fil
   assert.deepEqual(await readdir(dir), ['prev.csv']);
 });
 
+test('--format json | head -1 leaves no spool folder in $TMPDIR (a closed pipe exits at once)', async (t) => {
+  const s = await sim(t);
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
+  // The code cache goes elsewhere: TMPDIR must be left as it was found, empty.
+  const cache = await mkdtemp(join(tmpdir(), 'kf-cache-'));
+  for (const cmd of [
+    'stats historical --all-services --by hour --from "7 days ago" --format json | head -1',
+    'stats historical --by minute --from "1 day ago" --json | head -c 1',
+  ]) {
+    const spool = await mkdtemp(join(tmpdir(), 'kf-spool-'));
+    const r = await pipeline(`$CLI ${cmd}`, { ...env, TMPDIR: spool, XDG_CACHE_HOME: cache });
+    assert.equal(r.code, 0, `${cmd}: exit ${r.code}\n${r.stderr}`);
+    assert.equal(r.stderr, '', `${cmd}: no error line`);
+    assert.ok(r.stdout.length > 0 && r.stdout.length <= 2, `${cmd}: the pipe was closed early`);
+    assert.deepEqual(await readdir(spool), [], `${cmd}: the spool folder was removed`);
+  }
+});
+
 test('| head -1 ends quietly with 0; /dev/full is one line and exit 1', async (t) => {
   const s = await sim(t);
   const dir = await mkdtemp(join(tmpdir(), 'kf-pipe-'));

@@ -36,6 +36,7 @@ function inPty(
   args: string[],
   env: Record<string, string>,
   typed?: { when: Promise<void>; keys: string },
+  size = 'cols 120 rows 40',
 ): Promise<PtyRun> {
   let lastRequest: number | undefined;
   if (s) {
@@ -45,7 +46,7 @@ function inPty(
       lastRequest = Date.now();
     };
   }
-  const command = `stty cols 120 rows 40; exec ${q(process.execPath)} ${q(CLI)} ${args.map((a) => (a.includes('*') ? a : q(a))).join(' ')}`;
+  const command = `stty ${size}; exec ${q(process.execPath)} ${q(CLI)} ${args.map((a) => (a.includes('*') ? a : q(a))).join(' ')}`;
   const child = spawn('script', ['-qec', command, '/dev/null'], {
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TERM: 'xterm', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -200,4 +201,23 @@ test('Ctrl-C in a pseudo-terminal during purge keys: the account, the cursor bac
   assert.equal(r.code, 130, r.screen);
   assertTerminalClean('purge keys + Ctrl-C', r, /✗ Purged \d+ keys; \d+ not purged/);
   assert.match(r.screen, /error: purge.Keys: \d+ of 5000 keys purged; sending interrupted by SIGINT/);
+});
+
+test('--chart in a pseudo-terminal of 0 columns (script without stty) is drawn 80 columns wide, as for a pipe', async (t) => {
+  const s = await sim(t);
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
+  // 180 minutes: more points than columns, so the plot is as wide as the chart may be.
+  const args = ['stats', 'historical', '--by', 'minute', '--from', '3 hours ago', '--chart', 'requests'];
+  /** The plot's columns: the time axis's length after its corner. */
+  const plotColumns = (screen: string) => {
+    const axis = screen.split(/\r?\n/).find((line) => line.includes('└')) ?? '';
+    return [...(axis.split('└')[1] ?? '').replace(/\x1b\[[\d;]*m/g, '').trimEnd()].length;
+  };
+  const unsized = await inPty(s, args, env, undefined, 'cols 0 rows 0');
+  assert.equal(unsized.code, 0, unsized.screen);
+  // 80 columns, less the 14 of the labels.
+  assert.equal(plotColumns(unsized.screen), 66, unsized.screen);
+  const sized = await inPty(s, args, env);
+  assert.equal(sized.code, 0, sized.screen);
+  assert.equal(plotColumns(sized.screen), 100, sized.screen);
 });

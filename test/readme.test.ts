@@ -39,9 +39,14 @@ export function shellBlocks(markdown: string): string[][] {
   return blocks;
 }
 
+/** The README's ports, the simulator's (8787) and the server's (8080), each made a free port of its own. */
+const README_PORTS = ['8787', '8080'] as const;
+type Ports = Record<(typeof README_PORTS)[number], number>;
+
 /** The harness's only rewrites (README.md, "Development", says the same). */
-function substitute(line: string, port: number): string | undefined {
-  let l = line.replaceAll('…', TOKEN).replaceAll('8787', String(port));
+function substitute(line: string, ports: Ports): string | undefined {
+  let l = line.replaceAll('…', TOKEN);
+  for (const p of README_PORTS) l = l.replaceAll(p, String(ports[p]));
   l = l.replace(/^npm ci && /, '');
   if (/^npm test\b/.test(l)) return undefined;
   return l.replace(/^npm run demo\b/, 'kestra-fastly demo');
@@ -111,6 +116,42 @@ function ready(child: ChildProcess, run: Promise<Run>, pattern: RegExp, line: st
   });
 }
 
+/**
+ * The ports a newcomer following the README binds: the simulator's (`--port`, default 8787, and
+ * the `FASTLY_API_ENDPOINT` pointing at it) and the server's (`--listen`, default 8080), each with
+ * the README lines using it. The harness gives every block free ports, so it cannot see two
+ * sections that would collide on one machine; this can.
+ */
+export function portCollisions(markdown: string): string[] {
+  const simulator = new Map<string, string>();
+  const server = new Map<string, string>();
+  for (const line of shellBlocks(markdown).flat()) {
+    if (/^kestra-fastly simulator\b/.test(line))
+      simulator.set(/--port[ =](\d+)/.exec(line)?.[1] ?? '8787', line);
+    for (const m of line.matchAll(/FASTLY_API_ENDPOINT=https?:\/\/[^:/\s]+:(\d+)/g))
+      simulator.set(m[1] as string, line);
+    if (/^kestra-fastly server\b/.test(line))
+      server.set(/--listen[ =]\S*:(\d+)/.exec(line)?.[1] ?? '8080', line);
+  }
+  return [...server]
+    .filter(([port]) => simulator.has(port))
+    .map(([port, line]) => `port ${port}: ${simulator.get(port)} / ${line}`);
+}
+
+test('the README never has the simulator and the server on one port (followed together: EADDRINUSE)', async () => {
+  assert.deepEqual(portCollisions(await readFile(join(ROOT, 'README.md'), 'utf8')), []);
+  // What it catches: the README as it once was.
+  const collided = [
+    '```sh\nkestra-fastly simulator --port 8787\nexport FASTLY_API_ENDPOINT=http://127.0.0.1:8787\n```',
+    '```sh\nkestra-fastly server examples/ --listen 127.0.0.1:8787\n```',
+    '```sh\nkestra-fastly server examples/\nkestra-fastly simulator --port 8080\n```',
+  ].join('\n');
+  assert.deepEqual(
+    portCollisions(collided).map((c) => c.split(':')[0]),
+    ['port 8787', 'port 8080'],
+  );
+});
+
 test('every fenced shell command in README.md runs against the simulator and exits 0', async (t) => {
   const blocks = shellBlocks(await readFile(join(ROOT, 'README.md'), 'utf8'));
   assert.ok(blocks.flat().length >= 20, 'the README has its commands');
@@ -128,12 +169,12 @@ test('every fenced shell command in README.md runs against the simulator and exi
   };
   let ran = 0;
   for (const block of blocks) {
-    const port = await freePort();
+    const ports: Ports = { 8787: await freePort(), 8080: await freePort() };
     const background: { child: ChildProcess; done: Promise<Run>; line: string }[] = [];
     const before = { ...env };
     try {
       for (const original of block) {
-        const line = substitute(original, port);
+        const line = substitute(original, ports);
         if (line === undefined) continue;
         if (line.startsWith('export ')) {
           // `export A=x B=y  # comment`: plain values, as the README writes them.

@@ -283,15 +283,31 @@ test('an empty window says why on stderr: each bucket is reported once it is ove
       /each hour \(UTC\).*; try --by minute$/,
     ],
   ];
+  const dir = await mkdtemp(join(tmpdir(), 'kf-empty-'));
   for (const [args, hint] of cases) {
-    for (const format of ['table', 'csv', 'ndjson', 'json']) {
+    for (const format of ['table', 'csv', 'ndjson', 'json', 'html']) {
       const r = await runCli(['stats', ...args, '--format', format], env(s.url));
       const label = `${args.join(' ')} --format ${format}`;
       assert.equal(r.code, 0, `${label}: ${r.stderr}`);
       assert.match(r.stderr, /^note: no data in this window: Fastly reports each /, label);
       assert.equal(r.stderr.split('\n').length, 2, `${label}: one line`);
       assert.match(r.stderr.trimEnd(), hint, label);
+      if (format === 'html') {
+        // Each section says so, with the same reason, rather than showing a blank.
+        const reason = r.stderr.trimEnd().replace(/^note: no data in this window: /, '');
+        const sections = [...r.stdout.matchAll(/<section><h2>[^<]*<\/h2>(.*?)<\/section>/gs)];
+        assert.ok(sections.length >= 1, `${label}: a section per service\n${r.stdout}`);
+        for (const [, body] of sections)
+          assert.equal(body, `<p class="empty">No data in this window: ${reason}</p>`, label);
+      }
     }
+    // CSV to a file: no header (the columns are the points' fields, and there are none), the same
+    // for historical and aggregate, and the count said as for any file.
+    const file = join(dir, `${args[0]}.csv`);
+    const r = await runCli(['stats', ...args, '--format', 'csv', '-o', file], env(s.url));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await readFile(file, 'utf8'), '', `${args.join(' ')}: an empty file`);
+    assert.match(r.stderr, /^Wrote 0 points to \S+\.csv\nnote: no data in this window: /);
   }
   const full = await runCli(
     ['stats', 'historical', '--by', 'hour', '--from', String(thisHour - 3 * 3600), '--to', String(thisHour)],

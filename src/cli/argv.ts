@@ -1,29 +1,56 @@
 // Flags as data, without commander: `flags.ts` turns a table into commander options (help, usage
 // errors), and `parseStrict` reads the well-formed invocations of the same table for the purge fast
-// path (`purge-fast.ts`), which starts without loading commander.
+// path (`purge-fast.ts`), which starts without loading commander. The rules every flag's value
+// follows (not empty, given once, its own parser) and their wording live here, for both.
+import { show } from '../errors.js';
 
 /** A flag in commander's notation (`-s, --service-id <id>`, `--soft`), with a value parser. */
 export interface FlagSpec {
   flags: string;
   description: string;
-  /** Parses a value; `undefined` means invalid, and `invalid` says why (for commander's error). */
+  /** Parses a value; `undefined` means invalid, and `invalid` says why (the whole error line). */
   parse?: (value: string) => unknown;
-  invalid?: string;
+  invalid?: (value: string) => string;
 }
 
-/** A whole number in [min, max], or undefined. */
+/** A whole number in [min, max] (max may be Infinity), or undefined; `invalid` is its error line. */
 export function wholeNumber(
   name: string,
   min: number,
   max: number,
-): { parse: (value: string) => number | undefined; invalid: string } {
+): { parse: (value: string) => number | undefined; invalid: (value: string) => string } {
+  const range = max === Number.POSITIVE_INFINITY ? `of ${min} or more` : `from ${min} to ${max}`;
   return {
     parse: (value) => {
-      const n = Number(value);
+      const n = Number(value.trim());
       return /^\d+$/.test(value.trim()) && n >= min && n <= max ? n : undefined;
     },
-    invalid: `${name} must be a whole number from ${min} to ${max}`,
+    invalid: (value) =>
+      `${name}: ${show(value)} ${/^[+-]?\d+$/.test(value.trim()) ? 'is out of range' : 'is not a whole number'}; expected a whole number ${range}`,
   };
+}
+
+/** Flags whose values are never shown, even in an error. */
+const isSecret = (flag: string) => /token/i.test(flag);
+
+/** What an empty value of a flag is refused with (or undefined when the value is not empty). */
+export function emptyValue(flag: string, notation: string, value: string): string | undefined {
+  if (value.trim() !== '') return undefined;
+  const placeholder = /<([^>]+)>/.exec(notation)?.[1];
+  const expected = (placeholder && EXPECTED[placeholder]) ?? `a value (<${placeholder ?? 'value'}>)`;
+  // A flow's empty property may mean the default; typed at the prompt, it is a mistake.
+  return `${flag}: ${show(value)} is empty; expected ${expected}, or leave ${flag} out`;
+}
+
+/** What a placeholder stands for, where `<time>` alone would say too little. */
+const EXPECTED: Record<string, string> = {
+  time: 'Unix seconds, ISO-8601 or e.g. "24 hours ago"',
+};
+
+/** What a single-valued flag given more than once is refused with (as kingpin, the Fastly CLI's parser, does). */
+export function givenTwice(flag: string, values: readonly string[]): string {
+  const shown = isSecret(flag) ? 'values hidden' : values.map((v) => show(v)).join(', ');
+  return `${flag}: given ${values.length === 2 ? 'twice' : `${values.length} times`} (${shown}); expected once`;
 }
 
 /** The flags every API command takes (Fastly CLI names where one exists). */
@@ -46,17 +73,6 @@ export const CONNECTION_FLAGS: FlagSpec[] = [
     ...wholeNumber('--max-attempts', 1, 20),
   },
 ];
-
-/**
- * How a flag's value is read: its own parser, or for a flag taking a value without one, any value
- * but an empty one (`--failed-keys ""` is a mistake, never "no file").
- */
-export function valueParser(spec: FlagSpec): Pick<FlagSpec, 'parse' | 'invalid'> | undefined {
-  if (spec.parse) return { parse: spec.parse, invalid: spec.invalid };
-  const { long, takesValue } = parseFlags(spec.flags);
-  if (!takesValue) return undefined;
-  return { parse: (v) => (v === '' ? undefined : v), invalid: `--${long} is empty; expected a value` };
-}
 
 interface Parsed {
   short?: string | undefined;
@@ -109,7 +125,9 @@ export function parseStrict(
     }
     const value = args[++i];
     if (value === undefined || (value.startsWith('-') && value !== '-')) return undefined;
-    const parsed = valueParser(flag.spec)?.parse?.(value);
+    // Empty or invalid: commander says so, in the words of emptyValue or the flag's `invalid`.
+    if (emptyValue(arg, flag.spec.flags, value) !== undefined) return undefined;
+    const parsed = flag.spec.parse ? flag.spec.parse(value) : value;
     if (parsed === undefined) return undefined;
     options[flag.parsed.key] = parsed;
   }

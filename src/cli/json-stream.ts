@@ -1,10 +1,11 @@
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync, type WriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { PointsByService, StatsPage } from '../fastly/stats.js';
 import type { StatsMeta } from '../fastly/types.js';
+import { onInterrupt } from './interrupt.js';
 import { write } from './output.js';
 
 /** Re-indents a `JSON.stringify(value, null, 2)` text to sit `pad` deeper (JSON text has no raw newlines). */
@@ -30,6 +31,9 @@ export async function writeHistoricalJson(
   out: Writable,
 ): Promise<number> {
   const dir = await mkdtemp(join(tmpdir(), 'kestra-fastly-json-'));
+  // The spool goes on every way out: a closed pipe (`| head -1`) exits at once from stdout's error
+  // handler, and a second Ctrl-C exits at once too; both run the clean-ups, synchronously.
+  const removeSpool = onInterrupt(() => rmSync(dir, { recursive: true, force: true }));
   // Keyed as a plain object would be (integer-like ids first), so the order is JSON.stringify's.
   const spools: Record<string, ServiceSpool> = {};
   let count = 0;
@@ -41,7 +45,10 @@ export async function writeHistoricalJson(
         let spool = spools[id];
         if (!spool) {
           const file = join(dir, String(Object.keys(spools).length));
-          spool = spools[id] = { file, stream: createWriteStream(file), points: 0, last: undefined };
+          const stream = createWriteStream(file);
+          // Kept in stream.errored (the spool removed by a first Ctrl-C) and thrown by the next write.
+          stream.on('error', () => {});
+          spool = spools[id] = { file, stream, points: 0, last: undefined };
         }
         let chunk = '';
         for (const p of points) {
@@ -74,6 +81,7 @@ export async function writeHistoricalJson(
     return count;
   } finally {
     for (const s of Object.values(spools)) s.stream.destroy();
+    removeSpool();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../version.js';
 import { exitWith, failureExitCode, startCommand } from './exit.js';
+import { guardValues } from './flags.js';
 import { interruptedExitCode } from './interrupt.js';
 
 /** A command's module, loaded only when that command runs (start-up time is what a deploy step pays). */
@@ -33,6 +34,7 @@ export async function main(argv: string[], commands: Record<string, Loader>): Pr
       ? [commands[name] as Loader]
       : [...new Set(Object.values(commands))];
   for (const register of await Promise.all(wanted.map((load) => load()))) register(program);
+  guardValues(program);
   try {
     await program.parseAsync(argv);
     return interruptedExitCode() ?? 0;

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import { createLogger, Masker, parseLevel } from '../../logger.js';
 import { StateStore } from '../../flow/state.js';
+import { intArg } from '../flags.js';
 
 interface ServerFlags {
   stateDir: string;
@@ -76,12 +77,10 @@ export function registerServer(program: Command): void {
     .command('executions')
     .description('List recent executions run by the server, by start time (newest last)')
     .option('--state-dir <dir>', 'state folder of the server', DEFAULT_STATE_DIR)
-    .option('-n, --limit <n>', 'how many', '20')
+    .option('-n, --limit <n>', 'how many', intArg('--limit', 1, Number.POSITIVE_INFINITY), 20)
     .option('--json', 'one JSON document')
-    .action((opts: { stateDir: string; limit: string; json?: boolean }) => {
-      const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1)
-        throw new InvalidInputError(`--limit: "${opts.limit}" must be a whole number ≥ 1`, '--limit');
+    .action((opts: { stateDir: string; limit: number; json?: boolean }) => {
+      const limit = opts.limit;
       if (!statSync(opts.stateDir, { throwIfNoEntry: false })?.isDirectory()) {
         throw new InvalidInputError(
           `--state-dir: ${opts.stateDir} is not a folder; expected the --state-dir the server was started with`,

@@ -79,21 +79,30 @@ const list = (v: string | undefined) => v?.split(',');
 
 /** The checks every stats command makes on its flags before any request. */
 async function prepare(opts: StatsFlags, allowed: readonly Format[] = CHART_FORMATS): Promise<Format> {
-  for (const [flag, value] of [
-    ['--from', opts.from],
-    ['--to', opts.to],
-  ] as const) {
-    // A flow's empty `from` means the default window; typed at the prompt, it is a mistake.
-    if (value !== undefined && value.trim() === '') {
-      throw new InvalidInputError(
-        `${flag}: ${show(value)} is empty; expected Unix seconds, ISO-8601 or e.g. "24 hours ago" (leave ${flag} out for the default)`,
-        flag,
-      );
-    }
-  }
   const format = parseFormat(opts.format, opts.json, allowed);
   await checkOutputPath(opts.output);
   return format;
+}
+
+/**
+ * A chart is drawn for the terminal: with a file or another format asked for as well, one of the
+ * two requests would be dropped, so the pair is refused (naming both flags) before any request.
+ */
+function chartAlone(opts: StatsFlags, format: Format): void {
+  if (opts.chart === undefined) return;
+  const other =
+    opts.output !== undefined
+      ? `-o/--output ${opts.output}`
+      : opts.json
+        ? '--json'
+        : format !== 'table'
+          ? `--format ${format}`
+          : undefined;
+  if (other === undefined) return;
+  throw new InvalidInputError(
+    `--chart: conflicts with ${other}; a chart is drawn on the terminal only (leave out one of them)`,
+    '--chart',
+  );
 }
 
 /** A progress bar, unless the result streams to the same terminal the bar would draw on. */
@@ -102,6 +111,9 @@ function progressFor(opts: StatsFlags, format: Format) {
   return toTerminal && format !== 'json' && !opts.chart ? undefined : startProgress('Fetching pages');
 }
 
+/** The terminal's width, or 80 where it is unknown or 0 (a pipe; a pty nobody sized: `script` without `stty`). */
+const chartColumns = (columns: number | undefined): number => (columns && columns > 0 ? columns : 80);
+
 async function chart(points: PointsByService, field: string): Promise<string> {
   const { renderChart, useColor } = await import('../chart.js');
   const series = Object.entries(points).map(([name, ps]) => ({
@@ -109,7 +121,7 @@ async function chart(points: PointsByService, field: string): Promise<string> {
     times: ps.map((p) => p.start_time),
     values: ps.map((p) => Number(p[field] ?? 0)),
   }));
-  const width = Math.min(100, Math.max(10, (process.stdout.columns ?? 110) - 14));
+  const width = Math.min(100, Math.max(10, chartColumns(process.stdout.columns) - 14));
   return renderChart(series, { field, width, color: useColor(process.stdout) });
 }
 
@@ -175,12 +187,18 @@ function pickServices(opts: StatsFlags): { serviceId?: string; services?: string
  */
 function noteIfEmpty(points: number, by: string | undefined): void {
   if (points > 0) return;
+  process.stderr.write(`note: no data in this window: ${emptyReason(by)}\n`);
+}
+
+/** Why a window may be empty, for the stderr note and an HTML report's empty section. */
+function emptyReason(by: string | undefined): string {
   const size = parseBy(by ?? 'day');
   const finer = size === 'day' ? 'hour' : size === 'hour' ? 'minute' : undefined;
-  process.stderr.write(
-    `note: no data in this window: Fastly reports each ${size} (UTC) once it is over${finer ? `; try --by ${finer}` : ''}\n`,
-  );
+  return `Fastly reports each ${size} (UTC) once it is over${finer ? `; try --by ${finer}` : ''}`;
 }
+
+/** The charts of an HTML report (0: every section says "No data in this window"). */
+const charted = (report: Report) => report.sections.reduce((n, s) => n + s.charts.length, 0);
 
 async function writePagesOut(
   pages: AsyncIterable<StatsPage<PointsByService>>,
@@ -211,6 +229,7 @@ export function registerStats(program: Command): void {
     )
     .action(async (opts: StatsFlags) => {
       const format = await prepare(opts);
+      chartAlone(opts, format);
       for (const [flag, field] of [
         ['--field', opts.field],
         ['--chart', opts.chart],
@@ -251,9 +270,15 @@ export function registerStats(program: Command): void {
         if (format === 'html') {
           const { historicalReport } = await import('../report/html.js');
           const pages = historicalPages(client, pageQuery);
-          const report = await historicalReport(pages, { field: opts.field, by: opts.by });
+          const report = await historicalReport(pages, {
+            field: opts.field,
+            by: opts.by,
+            emptyReason: emptyReason(opts.by),
+          });
           progress?.stop();
-          return await writeReport(report, opts.output);
+          await writeReport(report, opts.output);
+          noteIfEmpty(charted(report), opts.by);
+          return;
         }
         if (!opts.chart && (format === 'csv' || format === 'ndjson')) {
           // Streamed page by page, each page's JSON transcoded straight to lines.
@@ -308,7 +333,12 @@ export function registerStats(program: Command): void {
       );
       if (format === 'html') {
         const { aggregateReport } = await import('../report/html.js');
-        return writeReport(aggregateReport(outputs, { by: opts.by }), opts.output);
+        await writeReport(
+          aggregateReport(outputs, { by: opts.by, emptyReason: emptyReason(opts.by) }),
+          opts.output,
+        );
+        noteIfEmpty(outputs.data.length, opts.by);
+        return;
       }
       await withOutput(opts.output, async (out) => {
         if (format === 'json') return write(out, json(outputs));
@@ -318,6 +348,9 @@ export function registerStats(program: Command): void {
         })();
         await writePagesOut(pages, format, out, opts, false);
       });
+      // As `historical` says it: an empty window writes an empty file (CSV: no header, see README).
+      if (opts.output && opts.output !== '-')
+        process.stderr.write(`Wrote ${outputs.data.length} points to ${opts.output}\n`);
       noteIfEmpty(outputs.data.length, opts.by);
     });
 

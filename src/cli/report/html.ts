@@ -13,6 +13,8 @@ export interface Report {
   /** e.g. the window and resolution. */
   subtitle: string;
   sections: ReportSection[];
+  /** Why a window may hold no data (said in a section without charts), e.g. "Fastly reports each day …". */
+  emptyReason?: string | undefined;
 }
 
 /** Fields charted together when no --field is given; each group is one chart with a legend. */
@@ -33,16 +35,24 @@ footer{margin-top:32px;color:#888;font-size:12px}`;
 
 /** One self-contained HTML page: inline CSS and SVG, no script, nothing fetched. */
 export function renderReport(report: Report): string {
-  const body = report.sections
-    .map(
-      (s) =>
-        `<section><h2>${escapeHtml(s.title)}</h2>${s.charts
-          .map(
-            (c) => `<figure class="chart-box"><h3>${escapeHtml(c.title)}</h3>${renderChartSvg(c)}</figure>`,
-          )
-          .join('\n')}</section>`,
-    )
-    .join('\n');
+  const empty = `<p class="empty">No data in this window${report.emptyReason ? `: ${escapeHtml(report.emptyReason)}` : ''}</p>`;
+  const body = report.sections.length
+    ? report.sections
+        .map(
+          (s) =>
+            `<section><h2>${escapeHtml(s.title)}</h2>${
+              s.charts.length
+                ? s.charts
+                    .map(
+                      (c) =>
+                        `<figure class="chart-box"><h3>${escapeHtml(c.title)}</h3>${renderChartSvg(c)}</figure>`,
+                    )
+                    .join('\n')
+                : empty
+            }</section>`,
+        )
+        .join('\n')
+    : empty;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
@@ -111,7 +121,7 @@ function chartFields(field: string | undefined): string[] {
 /** The report of `stats historical`: a section per service, a chart per field group, read page by page. */
 export async function historicalReport(
   pages: AsyncIterable<StatsPage<PointsByService>>,
-  options: { field?: string | undefined; by?: string | undefined },
+  options: { field?: string | undefined; by?: string | undefined; emptyReason?: string | undefined },
 ): Promise<Report> {
   const builder = new SeriesBuilder(chartFields(options.field));
   let meta: StatsMeta | undefined;
@@ -127,13 +137,14 @@ export async function historicalReport(
     title: 'Fastly historical stats',
     subtitle: windowText(meta, options.by ?? meta?.by),
     sections,
+    emptyReason: options.emptyReason,
   };
 }
 
 /** The report of `stats aggregate`: one section, all services summed. */
 export function aggregateReport(
   envelope: { meta?: StatsMeta; data: StatsPoint[] },
-  options: { by?: string | undefined },
+  options: { by?: string | undefined; emptyReason?: string | undefined },
 ): Report {
   const builder = new SeriesBuilder(chartFields(undefined));
   builder.add('all', envelope.data);
@@ -141,6 +152,7 @@ export function aggregateReport(
     title: 'Fastly stats, all services',
     subtitle: windowText(envelope.meta, options.by ?? envelope.meta?.by),
     sections: [{ title: 'All services (aggregate)', charts: builder.charts('all') }],
+    emptyReason: options.emptyReason,
   };
 }
 
