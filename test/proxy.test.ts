@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { connect as netConnect, createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { OneShotTransport } from '../src/fastly/http1.js';
 import { envProxyPolicy, maskProxyUrl, noProxyMatcher, parseProxyUrl } from '../src/fastly/proxy.js';
 import { HttpTransport, requestHeaders } from '../src/fastly/transport.js';
 import { CLI, requests, runCli, SERVICE, sim } from './helpers.js';
+import { receiver } from './receiver.js';
 import type { Simulator } from '../src/simulator/index.js';
 
 const TLS = new URL('../../test/fixtures/tls/', import.meta.url);
@@ -635,4 +637,320 @@ test('an http target through a proxy is sent to it in absolute form (all three w
       message: `connection refused by proxy 127.0.0.1:${port}`,
     });
   }
+});
+
+// ── http.Request and the notification tasks (Slack, Teams, Discord) take the same way out ──
+
+const SLACK_SECRET = 'T0AAA/B0BBB/sl4ckHookSecret';
+const b64 = (v: string) => Buffer.from(v).toString('base64');
+
+interface Received {
+  host: string | undefined;
+  method: string;
+  path: string;
+  auth: string | undefined;
+  body: string;
+}
+
+/**
+ * An https receiver for api.fastly.test and www.fastly.test (names that do not resolve: reached only
+ * through the proxy's tunnel). `/redirect` answers 302, everything else 200 with two set-cookies.
+ */
+async function httpsReceiver(t: TestContext) {
+  const received: Received[] = [];
+  const server = createHttpsServer(
+    {
+      key: await readFile(new URL('api.fastly.test-key.pem', TLS)),
+      cert: await readFile(new URL('api.fastly.test-cert.pem', TLS)),
+    },
+    (req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        received.push({
+          host: req.headers.host,
+          method: req.method ?? '',
+          path: req.url ?? '',
+          auth: req.headers.authorization,
+          body,
+        });
+        if (req.url === '/redirect') {
+          res.writeHead(302, { location: 'https://api.fastly.test/elsewhere' });
+          res.end();
+          return;
+        }
+        res.setHeader('set-cookie', ['a=1', 'b=2']);
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok');
+      });
+    },
+  );
+  const port = await listen(server);
+  t.after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return { port, received };
+}
+
+const NOTIFY_FLOW = (requestOptions = '') => `id: notify
+namespace: company.ops
+tasks:
+  - id: post
+    type: io.kestra.plugin.core.http.Request
+    uri: https://api.fastly.test/events
+    method: POST
+    headers:
+      Authorization: "Bearer {{ secret('TRACKER_TOKEN') }}"
+    body:
+      event: purged
+${requestOptions}  - id: moved
+    type: io.kestra.plugin.core.http.Request
+    uri: https://api.fastly.test/redirect
+  - id: slack
+    type: io.kestra.plugin.notifications.slack.SlackIncomingWebhook
+    url: "{{ secret('SLACK_WEBHOOK_URL') }}"
+    payload: '{"text": "purged: {{ outputs.post.code }} {{ outputs.post.headers[''set-cookie''][1] }}"}'
+`;
+
+async function notifySetup(t: TestContext, answer?: (n: number) => string) {
+  const front = await httpsReceiver(t);
+  const proxy = await connectProxy(t, front.port, answer);
+  const dir = await mkdtemp(join(tmpdir(), 'kf-proxy-notify-'));
+  const file = async (text: string) => {
+    const path = join(dir, `flow${Math.random().toString(36).slice(2)}.yml`);
+    await writeFile(path, text);
+    return path;
+  };
+  const env = {
+    NODE_EXTRA_CA_CERTS: API_CERT,
+    SECRET_TRACKER_TOKEN: b64(TOKEN),
+    SECRET_PROXY_PASSWORD: b64(PASSWORD),
+    SECRET_SLACK_WEBHOOK_URL: b64(`https://www.fastly.test/services/${SLACK_SECRET}`),
+  };
+  return { front, proxy, file, env, withAuth: `http://kf:${PASSWORD}@127.0.0.1:${proxy.port}` };
+}
+
+/** The run's `error:` line (log lines come before it): exactly one, and the last line. */
+function errorLine(r: { stderr: string }): string {
+  const lines = r.stderr.split('\n').filter((l) => l !== '');
+  assert.equal(lines.filter((l) => l.startsWith('error: ')).length, 1, r.stderr);
+  return `${lines.at(-1) ?? ''}\n`;
+}
+
+function assertNothingSecret(r: { stdout: string; stderr: string }, what: string) {
+  assertNoSecrets(r, what);
+  for (const secret of ['sl4ckHookSecret', '/services/']) {
+    assert.ok(
+      !r.stdout.includes(secret) && !r.stderr.includes(secret),
+      `${what}: the webhook URL was printed`,
+    );
+  }
+}
+
+test('run: http.Request and a Slack notification go through HTTPS_PROXY (CONNECT with Proxy-Authorization, TLS checked against the target); redirects not followed; header lists kept', async (t) => {
+  const { front, proxy, file, env, withAuth } = await notifySetup(t);
+  const flow = await file(NOTIFY_FLOW());
+  const r = await runCli(['run', flow, '--json'], { ...env, HTTPS_PROXY: withAuth });
+  assert.equal(r.code, 0, r.stderr);
+  assertNothingSecret(r, 'run --json');
+  const ex = JSON.parse(r.stdout) as {
+    outputs: { post: { code: number; headers: Record<string, string[]> }; moved: { code: number } };
+  };
+  assert.equal(ex.outputs.post.code, 200);
+  assert.deepEqual(ex.outputs.post.headers['set-cookie'], ['a=1', 'b=2']);
+  assert.equal(ex.outputs.moved.code, 302);
+  assert.deepEqual(
+    proxy.seen.map((c) => [c.target, c.auth]),
+    [
+      ['api.fastly.test:443', basic('kf', PASSWORD)],
+      ['api.fastly.test:443', basic('kf', PASSWORD)],
+      ['www.fastly.test:443', basic('kf', PASSWORD)],
+    ],
+  );
+  assert.deepEqual(
+    front.received.map((x) => [x.host, x.method, x.path]),
+    [
+      ['api.fastly.test', 'POST', '/events'],
+      ['api.fastly.test', 'GET', '/redirect'],
+      ['www.fastly.test', 'POST', `/services/${SLACK_SECRET}`],
+    ],
+  );
+  assert.equal(front.received[0]?.auth, `Bearer ${TOKEN}`);
+  assert.deepEqual(JSON.parse(front.received[0]?.body ?? ''), { event: 'purged' });
+  assert.deepEqual(JSON.parse(front.received[2]?.body ?? ''), { text: 'purged: 200 b=2' });
+});
+
+test('run: http.Request options.proxy applies with no variable set and wins over one; NO_PROXY sends the Slack call direct', async (t) => {
+  const { front, proxy, file, env } = await notifySetup(t);
+  const flow = await file(
+    NOTIFY_FLOW(`    options:
+      proxy:
+        address: 127.0.0.1
+        port: ${proxy.port}
+        username: kf
+        password: "{{ secret('PROXY_PASSWORD') }}"
+`),
+  );
+  // HTTPS_PROXY names a proxy that is down: options.proxy wins for `post`; `moved` and `slack` use it.
+  const down = await runCli(['run', flow], { ...env, HTTPS_PROXY: 'http://127.0.0.1:1' });
+  assert.equal(down.code, 1, down.stderr);
+  assert.match(
+    errorLine(down),
+    /^error: execution \S+ of company\.ops\.notify FAILED at task 'moved': GET https:\/\/api\.fastly\.test\/redirect: cannot connect to proxy 127\.0\.0\.1:1: connection refused \(ECONNREFUSED\)\n$/,
+  );
+  assert.deepEqual(proxy.seen, [{ target: 'api.fastly.test:443', auth: basic('kf', PASSWORD) }]);
+  assert.equal(front.received.length, 1);
+  // NO_PROXY names the webhook's host: Slack is called direct, and www.fastly.test does not resolve.
+  const bypass = await runCli(['run', flow, '--json'], {
+    ...env,
+    HTTPS_PROXY: proxy.url,
+    NO_PROXY: 'www.fastly.test',
+  });
+  assert.equal(bypass.code, 1, bypass.stderr);
+  assert.match(
+    errorLine(bypass),
+    /^error: execution \S+ of company\.ops\.notify FAILED at task 'slack': Slack webhook \(URL hidden\): request failed \((?:ENOTFOUND|EAI_AGAIN)\)\n$/,
+  );
+  assertNothingSecret(bypass, 'NO_PROXY');
+  assert.deepEqual(
+    proxy.seen.map((c) => c.target),
+    ['api.fastly.test:443', 'api.fastly.test:443', 'api.fastly.test:443'],
+  );
+});
+
+test('run: loopback receivers are never proxied, whatever HTTPS_PROXY, HTTP_PROXY, NO_PROXY or options.proxy say; notification options apply', async (t) => {
+  const { proxy, file } = await notifySetup(t);
+  const r = await receiver(t);
+  const flow = await file(`id: local
+namespace: company.ops
+tasks:
+  - id: get
+    type: io.kestra.plugin.core.http.Request
+    uri: ${r.url}/events
+    options:
+      proxy:
+        address: 127.0.0.1
+        port: ${proxy.port}
+  - id: slack
+    type: io.kestra.plugin.notifications.slack.SlackIncomingWebhook
+    url: "{{ secret('LOCAL_HOOK') }}"
+    payload: '{"text": "x"}'
+    options:
+      connectTimeout: PT5S
+      readTimeout: PT10S
+      maxContentLength: 1000
+      headers:
+        X-Trace: abc
+        Content-Type: text/plain
+  - id: teams
+    type: io.kestra.plugin.notifications.teams.TeamsIncomingWebhook
+    url: "${r.url.replace('127.0.0.1', 'localhost')}/webhookb2/x"
+    payload: '{"text": "x"}'
+`);
+  const run = await runCli(['run', flow], {
+    SECRET_LOCAL_HOOK: b64(`${r.url}/services/${SLACK_SECRET}`),
+    HTTPS_PROXY: proxy.url,
+    HTTP_PROXY: proxy.url,
+    NO_PROXY: 'example.com',
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.deepEqual(
+    r.received.map((x) => x.path),
+    ['/events', `/services/${SLACK_SECRET}`, '/webhookb2/x'],
+  );
+  // Kestra's notification options: headers and timeouts applied, the rest reported as not applied.
+  assert.equal(r.received[1]?.headers['x-trace'], 'abc');
+  assert.equal(r.received[1]?.headers['content-type'], 'application/json');
+  assert.match(run.stderr, /options\.maxContentLength: accepted for the Java plugin's flows but not applied/);
+  assert.doesNotMatch(run.stderr, /options\.(connectTimeout|readTimeout|headers)/);
+  assert.equal(proxy.seen.length, 0);
+});
+
+test('run: a proxy that refuses (407) or is down fails the task in one line naming the proxy and the task, exit 1; no webhook URL or password shown', async (t) => {
+  const { front, proxy, file, env, withAuth } = await notifySetup(
+    t,
+    () => '407 Proxy Authentication Required',
+  );
+  const slackOnly = await file(`id: notify
+namespace: company.ops
+tasks:
+  - id: slack
+    type: io.kestra.plugin.notifications.slack.SlackIncomingWebhook
+    url: "{{ secret('SLACK_WEBHOOK_URL') }}"
+    payload: '{"text": "x"}'
+`);
+  const refused = await runCli(['run', slackOnly], { ...env, HTTPS_PROXY: withAuth });
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(
+    errorLine(refused),
+    new RegExp(
+      `^error: execution \\S+ of company\\.ops\\.notify FAILED at task 'slack': Slack webhook \\(URL hidden\\): proxy 127\\.0\\.0\\.1:${proxy.port} refused the tunnel: HTTP 407 Proxy Authentication Required \\(PROXY_407\\)\\n$`,
+    ),
+  );
+  assert.doesNotMatch(refused.stderr, /fastly\.test/);
+  assertNothingSecret(refused, '407');
+  assert.deepEqual(proxy.seen, [{ target: 'www.fastly.test:443', auth: basic('kf', PASSWORD) }]);
+
+  // An http:// target is sent to the proxy itself (absolute form): its 407 is named the same way.
+  const plain = await file(`id: plain
+namespace: company.ops
+tasks:
+  - id: get
+    type: io.kestra.plugin.core.http.Request
+    uri: http://tracker.fastly.test/events
+`);
+  const refusedHttp = await runCli(['run', plain], { HTTP_PROXY: withAuth });
+  assert.equal(refusedHttp.code, 1, refusedHttp.stderr);
+  assert.match(
+    errorLine(refusedHttp),
+    new RegExp(
+      `^error: execution \\S+ of company\\.ops\\.plain FAILED at task 'get': GET http://tracker\\.fastly\\.test/events: proxy 127\\.0\\.0\\.1:${proxy.port} refused the request: HTTP 407 Proxy Authentication Required\\n$`,
+    ),
+  );
+  assertNothingSecret(refusedHttp, 'http 407');
+  assert.deepEqual(proxy.seen[1], {
+    target: 'not a CONNECT: GET http://tracker.fastly.test/events HTTP/1.1',
+    auth: basic('kf', PASSWORD),
+  });
+
+  const closed = createNetServer();
+  const port = await listen(closed);
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const down = await runCli(['run', slackOnly, '--json'], {
+    ...env,
+    HTTPS_PROXY: `http://kf:${PASSWORD}@127.0.0.1:${port}`,
+  });
+  assert.equal(down.code, 1, down.stderr);
+  assert.match(
+    errorLine(down),
+    new RegExp(
+      `^error: execution \\S+ of \\S+ FAILED at task 'slack': Slack webhook \\(URL hidden\\): cannot connect to proxy 127\\.0\\.0\\.1:${port}: connection refused \\(ECONNREFUSED\\)\\n$`,
+    ),
+  );
+  assertNothingSecret(down, 'proxy down');
+  assert.equal(front.received.length, 0);
+});
+
+test('run: a CONNECT the proxy never answers is bounded by the Request options timeout', async (t) => {
+  const { proxy, file, env } = await notifySetup(t, () => 'hang');
+  const flow = await file(`id: slow
+namespace: company.ops
+tasks:
+  - id: get
+    type: io.kestra.plugin.core.http.Request
+    uri: https://api.fastly.test/events
+    options:
+      timeout:
+        connectTimeout: PT0.2S
+        readIdleTimeout: PT0.2S
+`);
+  const r = await runCli(['run', flow], { ...env, HTTPS_PROXY: proxy.url });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    errorLine(r),
+    /^error: execution \S+ of \S+ FAILED at task 'get': GET https:\/\/api\.fastly\.test\/events: no answer within 400 ms\n$/,
+  );
+  assert.equal(proxy.seen.length, 1);
 });

@@ -1,26 +1,17 @@
 import { STATS_FIELDS } from '../fastly/fields.js';
 import { BUCKET_SECONDS, type By } from '../fastly/types.js';
 import { authorize, json, type Route, type SimReply, type SimRequest } from './http.js';
-import { hash32, seededRandom } from './random.js';
 import { parseApiTime } from './time.js';
 import type { SimState } from './state.js';
+import { activeScenarios, C, CELLS, cumulativeAt, REGION_POPS, selection } from './traffic.js';
 
 export const MAX_POINTS = 200;
 const MINUTE_RETENTION_S = 35 * 86400;
 
 /** Regions and their share of traffic. */
-export const REGIONS: Record<string, number> = {
-  usa: 0.38,
-  europe: 0.27,
-  asia: 0.12,
-  asia_india: 0.05,
-  asia_south_korea: 0.03,
-  anzac: 0.04,
-  latam: 0.04,
-  mexico: 0.02,
-  southamerica_std: 0.03,
-  africa_std: 0.02,
-};
+export const REGIONS: Record<string, number> = Object.fromEntries(
+  Object.entries(REGION_POPS).map(([region, r]) => [region, r.share]),
+);
 
 function envelope(meta: Record<string, unknown>, data: unknown): SimReply {
   return json(200, { status: 'success', meta, msg: null, data });
@@ -40,7 +31,11 @@ interface Window {
   to: number;
   by: By;
   region: string;
+  /** POP codes (`datacenter`), or every POP. */
+  datacenter: string[] | undefined;
   buckets: number[];
+  /** The end of the last complete bucket of the window, past any 200-point cap: usage sums up to it. */
+  end: number;
 }
 
 function resolveWindow(req: SimRequest, state: SimState): Window | SimReply {
@@ -61,23 +56,20 @@ function resolveWindow(req: SimRequest, state: SimState): Window | SimReply {
   if (by === 'minute' && from < now - MINUTE_RETENTION_S) {
     return statsError(400, 'Minutely data is only available for the last 35 days');
   }
+  const dc = req.query.get('datacenter');
+  const datacenter = dc ? dc.split(',').filter((d) => d !== '') : undefined;
+  // Nothing is reported for a bucket before it is over and the data lag has passed.
   const buckets: number[] = [];
   const complete = now - state.statsLagSeconds;
-  for (let t = Math.floor(from / size) * size; t < to && t + size <= complete; t += size) {
-    buckets.push(t);
-    if (buckets.length === MAX_POINTS) break;
-  }
-  return { from, to, by, region, buckets };
+  const first = Math.floor(from / size) * size;
+  const lastStart = Math.min(Math.ceil(to / size) * size, Math.floor(complete / size) * size) - size;
+  for (let t = first; t <= lastStart && buckets.length < MAX_POINTS; t += size) buckets.push(t);
+  const end = lastStart >= first ? lastStart + size : first;
+  return { from, to, by, region, datacenter, buckets, end };
 }
 
 function metaOf(w: Window): Record<string, unknown> {
   return { from: metaTime(w.from), to: metaTime(w.to), by: w.by, region: w.region };
-}
-
-/** Traffic shape over the day (UTC), peaking mid-afternoon in Europe/US. */
-function dailyShape(t: number): number {
-  const hour = (t % 86400) / 3600;
-  return 1 + 0.45 * Math.sin((2 * Math.PI * (hour - 9)) / 24);
 }
 
 /**
@@ -91,31 +83,21 @@ const ZeroPoint = new Function(
   STATS_FIELDS.map((f) => `this[${JSON.stringify(f)}] = 0;`).join('\n'),
 ) as unknown as new () => Record<string, number>;
 
-/** A deterministic, plausible point for one service, bucket and region. */
-export function syntheticPoint(
-  serviceId: string,
-  start: number,
-  size: number,
-  region: string,
-  scenarios: SimState['scenarios'],
-): Record<string, number> {
-  const h = hash32(serviceId);
-  const rand = seededRandom(hash32(`${serviceId}:${start}:${size}`));
-  const minutes = size / 60;
-  const share = region === 'all' ? 1 : (REGIONS[region] ?? 0);
-  const rpm = 300 + (h % 2700);
-  const mid = start + size / 2;
-  const requests = Math.round(
-    rpm * minutes * share * (size >= 86400 ? 1 : dailyShape(mid)) * (0.9 + 0.2 * rand()),
-  );
-  const pass = Math.round(requests * 0.03);
-  const hitRate = 0.8 + ((h >>> 8) % 15) / 100;
-  const hits = Math.round((requests - pass) * hitRate);
-  const miss = requests - pass - hits;
-  const s5 = Math.round(requests * 0.0001 * rand());
-  const s4 = Math.round(requests * 0.02);
-  const s3 = Math.round(requests * 0.05);
-  const s2 = requests - s3 - s4 - s5;
+/**
+ * The point of a bucket from its counts (see traffic.ts): every field is a sum of cells times a
+ * constant, so points add up; hit_ratio = hits / (hits + miss), as Fastly reports it. `extra` holds
+ * what scenarios add, by field.
+ */
+export function pointOf(c: Float64Array, extra?: Map<string, number>): Record<string, number> {
+  const at = (i: number) => c[i] as number;
+  const requests = at(C.requests);
+  const hits = at(C.hits);
+  const miss = at(C.miss);
+  const pass = at(C.pass);
+  const s2 = at(C.s200) + at(C.s204) + at(C.s206);
+  const s3 = at(C.s301) + at(C.s302) + at(C.s304);
+  const s4 = at(C.s403) + at(C.s404);
+  const s5 = at(C.s503);
   const bodyBytes = requests * 18_000;
   const headerBytes = requests * 450;
   const p = new ZeroPoint();
@@ -131,16 +113,16 @@ export function syntheticPoint(
   p.miss_time = Number((miss * 0.08).toFixed(4));
   p.origin_fetches = miss + pass;
   p.status_2xx = s2;
-  p.status_200 = Math.round(s2 * 0.96);
-  p.status_204 = Math.round(s2 * 0.01);
-  p.status_206 = s2 - Math.round(s2 * 0.96) - Math.round(s2 * 0.01);
+  p.status_200 = at(C.s200);
+  p.status_204 = at(C.s204);
+  p.status_206 = at(C.s206);
   p.status_3xx = s3;
-  p.status_301 = Math.round(s3 * 0.2);
-  p.status_302 = Math.round(s3 * 0.1);
-  p.status_304 = s3 - Math.round(s3 * 0.2) - Math.round(s3 * 0.1);
+  p.status_301 = at(C.s301);
+  p.status_302 = at(C.s302);
+  p.status_304 = at(C.s304);
   p.status_4xx = s4;
-  p.status_404 = Math.round(s4 * 0.8);
-  p.status_403 = s4 - Math.round(s4 * 0.8);
+  p.status_404 = at(C.s404);
+  p.status_403 = at(C.s403);
   p.status_5xx = s5;
   p.status_503 = s5;
   p.errors = s5;
@@ -172,14 +154,14 @@ export function syntheticPoint(
   p.orig_resp_body_size = 0;
   p.blacklist = 0;
   p.bandwidth = bodyBytes + headerBytes + (miss + pass) * 700;
-  p.tls = Math.round(requests * 0.98);
-  p.tls_v13 = Math.round(requests * 0.7);
-  p.tls_v12 = Math.round(requests * 0.98) - Math.round(requests * 0.7);
-  p.http2 = Math.round(requests * 0.6);
-  p.http3 = Math.round(requests * 0.1);
-  p.ipv6 = Math.round(requests * 0.2);
-  p.object_size_10k = Math.round(requests * 0.5);
-  p.object_size_100k = requests - Math.round(requests * 0.5);
+  p.tls = at(C.tls13) + at(C.tls12);
+  p.tls_v13 = at(C.tls13);
+  p.tls_v12 = at(C.tls12);
+  p.http2 = at(C.http2);
+  p.http3 = at(C.http3);
+  p.ipv6 = at(C.ipv6);
+  p.object_size_10k = at(C.obj10k);
+  p.object_size_100k = at(C.obj100k);
   p.recv_sub_count = requests;
   p.deliver_sub_count = requests;
   p.hash_sub_count = requests;
@@ -187,13 +169,45 @@ export function syntheticPoint(
   p.miss_sub_count = miss;
   p.pass_sub_count = pass;
   p.fetch_sub_count = miss + pass;
-  for (const sc of scenarios) {
-    if (sc.serviceId && sc.serviceId !== serviceId) continue;
-    const overlap = Math.min(start + size, sc.to) - Math.max(start, sc.from);
-    if (overlap <= 0) continue;
-    p[sc.field] = (p[sc.field] ?? 0) + Math.round((sc.perMinute * overlap) / 60);
-  }
+  // Scenarios are added to their field as scripted, on top of the generated traffic.
+  if (extra) for (const [f, v] of extra) if (v !== 0) p[f] = (p[f] ?? 0) + v;
   return p;
+}
+
+/**
+ * The counts of one service in each bucket of a window (contiguous buckets of `size` seconds from
+ * `buckets[0]`), as V(end) − V(start) of the cumulative counts: a bucket of any size costs the same.
+ */
+function serviceCounts(
+  state: SimState,
+  serviceId: string,
+  w: Window,
+  each: (i: number, counts: Float64Array, extra: Map<string, number> | undefined) => void,
+): void {
+  const size = BUCKET_SECONDS[w.by];
+  const first = w.buckets[0];
+  if (first === undefined) return;
+  const sel = selection(w.region, w.datacenter, state.scenarios);
+  const last = (w.buckets.at(-1) as number) + size;
+  const scripted = activeScenarios(state.scenarios, serviceId, last);
+  let prev = new Float64Array(CELLS);
+  let next = new Float64Array(CELLS);
+  const diff = new Float64Array(CELLS);
+  let prevExtra = scripted ? new Map<string, number>() : undefined;
+  let nextExtra = scripted ? new Map<string, number>() : undefined;
+  const extraDiff = scripted ? new Map<string, number>() : undefined;
+  cumulativeAt(serviceId, first, sel, prev, prevExtra);
+  for (let i = 0; i < w.buckets.length; i++) {
+    cumulativeAt(serviceId, (w.buckets[i] as number) + size, sel, next, nextExtra);
+    for (let k = 0; k < CELLS; k++) diff[k] = (next[k] as number) - (prev[k] as number);
+    if (extraDiff && nextExtra && prevExtra) {
+      extraDiff.clear();
+      for (const [f, v] of nextExtra) extraDiff.set(f, v - (prevExtra.get(f) ?? 0));
+    }
+    each(i, diff, extraDiff);
+    [prev, next] = [next, prev];
+    [prevExtra, nextExtra] = [nextExtra, prevExtra];
+  }
 }
 
 function servicePoints(
@@ -202,17 +216,22 @@ function servicePoints(
   w: Window,
   field?: string,
 ): Record<string, unknown>[] {
-  const size = BUCKET_SECONDS[w.by];
-  return w.buckets.map((start) => {
-    const p = syntheticPoint(serviceId, start, size, w.region, state.scenarios);
-    if (field) return { service_id: serviceId, start_time: start, [field]: p[field] ?? null };
+  const out: Record<string, unknown>[] = [];
+  serviceCounts(state, serviceId, w, (i, counts, extra) => {
+    const start = w.buckets[i] as number;
+    const p = pointOf(counts, extra);
+    if (field) {
+      out.push({ service_id: serviceId, start_time: start, [field]: p[field] ?? null });
+      return;
+    }
     // Appended to the fresh point rather than spread into a copy (its fields keep their order).
     const point: Record<string, unknown> = state.pointFields ? {} : p;
     if (state.pointFields) for (const f of state.pointFields) point[f] = p[f] ?? null;
     point.service_id = serviceId;
     point.start_time = start;
-    return point;
+    out.push(point);
   });
+  return out;
 }
 
 function withWindow(req: SimRequest, state: SimState, fn: (w: Window) => SimReply): SimReply {
@@ -235,31 +254,46 @@ function selectedServices(req: SimRequest, state: SimState): string[] {
   return filter ? all.filter((id) => filter.split(',').includes(id)) : all;
 }
 
-function usage(points: Record<string, number>[]): {
+interface Usage {
   bandwidth: number;
   requests: number;
   compute_requests: number;
-} {
-  let bandwidth = 0;
-  let requests = 0;
-  for (const p of points) {
-    bandwidth += p.bandwidth ?? 0;
-    requests += p.requests ?? 0;
-  }
-  return { bandwidth, requests, compute_requests: 0 };
 }
 
-/** Per-region usage of one service over whole days of the window (daily buckets, uncapped). */
-function usageByRegion(state: SimState, serviceId: string, from: number, to: number) {
-  const out: Record<string, ReturnType<typeof usage>> = {};
+/**
+ * Per-region usage of one service over [from, end) (whole minutes): the requests and bandwidth that
+ * the historical buckets of those regions over the same span add up to, scenarios included.
+ */
+function usageByRegion(state: SimState, serviceId: string, from: number, end: number) {
+  const out: Record<string, Usage> = {};
+  const a = new Float64Array(CELLS);
+  const b = new Float64Array(CELLS);
+  const scripted = activeScenarios(state.scenarios, serviceId, end);
+  const ea = scripted ? new Map<string, number>() : undefined;
+  const eb = scripted ? new Map<string, number>() : undefined;
   for (const region of Object.keys(REGIONS)) {
-    const points: Record<string, number>[] = [];
-    for (let t = Math.floor(from / 86400) * 86400; t < to; t += 86400) {
-      points.push(syntheticPoint(serviceId, t, 86400, region, state.scenarios));
+    if (end <= from) {
+      out[region] = { bandwidth: 0, requests: 0, compute_requests: 0 };
+      continue;
     }
-    out[region] = usage(points);
+    const sel = selection(region, undefined, state.scenarios);
+    cumulativeAt(serviceId, from, sel, a, ea);
+    cumulativeAt(serviceId, end, sel, b, eb);
+    for (let k = 0; k < CELLS; k++) b[k] = (b[k] as number) - (a[k] as number);
+    if (eb && ea) for (const [f, v] of eb) eb.set(f, v - (ea.get(f) ?? 0));
+    const p = pointOf(b, eb);
+    out[region] = { bandwidth: p.bandwidth ?? 0, requests: p.requests ?? 0, compute_requests: 0 };
   }
   return out;
+}
+
+function sumUsage(list: (Usage | undefined)[]): Usage {
+  const u = { bandwidth: 0, requests: 0, compute_requests: 0 };
+  for (const x of list) {
+    u.bandwidth += x?.bandwidth ?? 0;
+    u.requests += x?.requests ?? 0;
+  }
+  return u;
 }
 
 const STATS_PATH =
@@ -292,34 +326,39 @@ const statsRoute: Route = (req, state) => {
     return withWindow(req, state, (w) => envelope(metaOf(w), servicePoints(state, arg, w, field)));
   }
   if (kind === 'aggregate') {
+    // The sum over services of their counts, each point built from the sums (ratios recomputed).
     return withWindow(req, state, (w) => {
-      const ids = [...state.services.keys()];
-      const perService = ids.map((id) => servicePoints(state, id, w) as Record<string, number>[]);
+      const sums = w.buckets.map(() => new Float64Array(CELLS));
+      const extras = w.buckets.map(() => new Map<string, number>());
+      for (const id of state.services.keys()) {
+        serviceCounts(state, id, w, (i, counts, extra) => {
+          const sum = sums[i] as Float64Array;
+          for (let k = 0; k < CELLS; k++) sum[k] = (sum[k] as number) + (counts[k] as number);
+          const e = extras[i] as Map<string, number>;
+          if (extra) for (const [f, v] of extra) e.set(f, (e.get(f) ?? 0) + v);
+        });
+      }
       const data = w.buckets.map((start, i) => {
-        const sum: Record<string, number> = { start_time: start };
-        for (const pts of perService) {
-          for (const [k, v] of Object.entries(pts[i] ?? {})) {
-            if (typeof v === 'number' && k !== 'start_time') sum[k] = (sum[k] ?? 0) + v;
-          }
-        }
-        const hm = (sum.hits ?? 0) + (sum.miss ?? 0);
-        sum.hit_ratio = hm > 0 ? (sum.hits ?? 0) / hm : 0;
-        return sum;
+        const p: Record<string, unknown> = pointOf(sums[i] as Float64Array, extras[i]);
+        p.start_time = start;
+        return p;
       });
       return envelope(metaOf(w), data);
     });
   }
   if (kind === 'usage' || kind === 'usage_by_service') {
+    // Over the buckets `historical` reports for the same window and `by` (past the 200-point cap).
     return withWindow(req, state, (w) => {
+      const from = w.buckets[0] ?? w.end;
       const per = new Map(
-        [...state.services.keys()].map((id) => [id, usageByRegion(state, id, w.from, w.to)]),
+        [...state.services.keys()].map((id) => [id, usageByRegion(state, id, from, w.end)]),
       );
       const data: Record<string, unknown> = {};
       for (const region of Object.keys(REGIONS)) {
         if (kind === 'usage_by_service') {
           data[region] = Object.fromEntries([...per].map(([id, u]) => [id, u[region]]));
         } else {
-          data[region] = usage([...per.values()].map((u) => u[region] as unknown as Record<string, number>));
+          data[region] = sumUsage([...per.values()].map((u) => u[region]));
         }
       }
       return envelope(metaOf(w), data);
@@ -340,8 +379,10 @@ function usageByMonth(req: SimRequest, state: SimState): SimReply {
   }
   const billable = req.query.get('billable_units') === 'true';
   const from = Date.UTC(year, month - 1, 1) / 1000;
-  const end = Math.min(Date.UTC(year, month, 1) / 1000, Math.floor(state.now() / 1000));
-  const scale = (u: { bandwidth: number; requests: number; compute_requests: number }) =>
+  // Up to the last minute that is over and past the data lag, as `historical --by minute` reports it.
+  const complete = Math.floor((state.now() / 1000 - state.statsLagSeconds) / 60) * 60;
+  const end = Math.max(from, Math.min(Date.UTC(year, month, 1) / 1000, complete));
+  const scale = (u: Usage) =>
     billable
       ? {
           bandwidth: Number((u.bandwidth / 1e9).toFixed(6)),
@@ -350,7 +391,7 @@ function usageByMonth(req: SimRequest, state: SimState): SimReply {
         }
       : u;
   const services: Record<string, Record<string, unknown>> = {};
-  const total: Record<string, { bandwidth: number; requests: number; compute_requests: number }> = {};
+  const total: Record<string, Usage> = {};
   for (const svc of state.services.values()) {
     const regions = end > from ? usageByRegion(state, svc.id, from, end) : {};
     services[svc.id] = { name: svc.name };

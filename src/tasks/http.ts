@@ -1,15 +1,26 @@
 import { InvalidInputError, RunFailedError, show } from '../errors.js';
 import { isLoopbackHost } from '../fastly/client.js';
+import type { HttpProxy, ProxyPolicy } from '../fastly/proxy.js';
+import { HttpTransport, TransportError, type TransportResponse } from '../fastly/transport.js';
 
 /** An HTTP call made by a task (Request, notifications) failed: refused, timed out, or answered an error status. */
 export class HttpCallError extends RunFailedError {
   override readonly name = 'HttpCallError';
-  override readonly code: 'HTTP_STATUS' | 'HTTP_NETWORK' | 'HTTP_TIMEOUT';
+  /** HTTP_PROXY: the proxy could not be reached or refused the call (407, 403, 502…). */
+  override readonly code: 'HTTP_STATUS' | 'HTTP_NETWORK' | 'HTTP_TIMEOUT' | 'HTTP_PROXY';
   readonly status: number | undefined;
-  constructor(message: string, code: HttpCallError['code'], status?: number, options?: { cause?: unknown }) {
+  /** The proxy (host:port, never its credentials) when the failure was the proxy's. */
+  readonly proxy: string | undefined;
+  constructor(
+    message: string,
+    code: HttpCallError['code'],
+    status?: number,
+    options?: { cause?: unknown; proxy?: string | undefined },
+  ) {
     super(message, options);
     this.code = code;
     this.status = status;
+    this.proxy = options?.proxy;
   }
 }
 
@@ -71,6 +82,11 @@ export interface HttpCall {
   signal?: AbortSignal | undefined;
   /** How the target is named in messages ("Slack webhook", or the URL). */
   label: string;
+  /**
+   * Which proxy the call goes through (`proxyPolicyOf` in task.ts: the task's options.proxy, else
+   * HTTPS_PROXY / HTTP_PROXY / NO_PROXY; loopback targets never). None: direct.
+   */
+  proxy?: ProxyPolicy | undefined;
 }
 
 export interface HttpAnswer {
@@ -82,10 +98,44 @@ export interface HttpAnswer {
 /** Largest response body kept (the rest is cut). */
 const MAX_RESPONSE_CHARS = 10 * 1024 * 1024;
 
-/** One HTTP call with a timeout and the task's AbortSignal; network errors become HttpCallError. */
+/**
+ * One HTTP call with a timeout and the task's AbortSignal; redirects are not followed; network errors
+ * become HttpCallError. Direct calls use the global fetch; a call `proxy` sends through a proxy goes
+ * through the Fastly client's transport (CONNECT tunnel for https, absolute form for http).
+ */
 export async function httpCall(call: HttpCall): Promise<HttpAnswer> {
+  // A bad HTTPS_PROXY throws InvalidInputError here, naming the variable: nothing is sent.
+  const proxy = call.proxy?.(call.url);
   const timeout = AbortSignal.timeout(call.timeoutMs);
   const signal = call.signal ? AbortSignal.any([call.signal, timeout]) : timeout;
+  const timedOut = (err: unknown) =>
+    new HttpCallError(`${call.label}: no answer within ${call.timeoutMs} ms`, 'HTTP_TIMEOUT', undefined, {
+      cause: err,
+    });
+  if (proxy) {
+    let res: TransportResponse;
+    try {
+      res = await throughProxy(call, proxy, signal);
+    } catch (err) {
+      if (timeout.aborted) throw timedOut(err);
+      if (call.signal?.aborted) throw err;
+      throw proxiedCallError(call, proxy, err);
+    }
+    if (res.status === 407 && call.url.protocol === 'http:') {
+      // An http call is sent to the proxy itself: a 407 is its answer, not the target's.
+      throw new HttpCallError(
+        `${call.label}: proxy ${proxy.label} refused the request: HTTP 407 Proxy Authentication Required`,
+        'HTTP_PROXY',
+        407,
+        { proxy: proxy.label },
+      );
+    }
+    const headers: Record<string, string[]> = {};
+    for (const [name, value] of Object.entries(res.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value : [value];
+    }
+    return { code: res.status, headers, body: capped(res.body.toString('utf8')) };
+  }
   let res: Response;
   try {
     res = await fetch(call.url, {
@@ -96,15 +146,7 @@ export async function httpCall(call: HttpCall): Promise<HttpAnswer> {
       redirect: 'manual',
     });
   } catch (err) {
-    if (timeout.aborted)
-      throw new HttpCallError(
-        `${call.label}: no answer within ${call.timeoutMs} ms`,
-        'HTTP_TIMEOUT',
-        undefined,
-        {
-          cause: err,
-        },
-      );
+    if (timeout.aborted) throw timedOut(err);
     if (call.signal?.aborted) throw err;
     const cause = (err as Error & { cause?: { code?: string } }).cause;
     throw new HttpCallError(
@@ -116,10 +158,69 @@ export async function httpCall(call: HttpCall): Promise<HttpAnswer> {
   }
   const headers: Record<string, string[]> = {};
   res.headers.forEach((value, name) => (headers[name] ??= []).push(value));
-  const text = await res.text();
-  return {
-    code: res.status,
-    headers,
-    body: text.length > MAX_RESPONSE_CHARS ? text.slice(0, MAX_RESPONSE_CHARS) : text,
-  };
+  return { code: res.status, headers, body: capped(await res.text()) };
+}
+
+const capped = (text: string) =>
+  text.length > MAX_RESPONSE_CHARS ? text.slice(0, MAX_RESPONSE_CHARS) : text;
+
+/** The call sent through `proxy` on a connection of its own (closed once the answer is read). */
+async function throughProxy(
+  call: HttpCall,
+  proxy: HttpProxy,
+  signal: AbortSignal,
+): Promise<TransportResponse> {
+  const transport = new HttpTransport({ maxSockets: 1 });
+  try {
+    const headers: Record<string, string> = { accept: '*/*' };
+    // Header names in any case, as fetch takes them; the last of two spellings wins.
+    for (const [name, value] of Object.entries(call.headers ?? {})) headers[name.toLowerCase()] = value;
+    return await transport.request({
+      origin: call.url.origin,
+      path: `${call.url.pathname}${call.url.search}`,
+      method: call.method,
+      headers,
+      body: call.body,
+      signal,
+      proxy,
+    });
+  } finally {
+    transport.close();
+  }
+}
+
+/**
+ * A proxied call's failure in one line: the proxy's own (unreachable, tunnel refused) names it as
+ * host:port, never its credentials; the target is named only by the call's label (a webhook's URL,
+ * or even its host, never appears).
+ */
+function proxiedCallError(call: HttpCall, proxy: HttpProxy, err: unknown): HttpCallError {
+  const port = call.url.port || (call.url.protocol === 'https:' ? '443' : '80');
+  const target = `${call.url.hostname.replace(/^\[|\]$/g, '')}:${port}`;
+  const bracketed = `${call.url.hostname}:${port}`;
+  if (err instanceof TransportError) {
+    const message = err.message.split(` to ${bracketed}`).join('').split(` to ${target}`).join('');
+    const status = /^PROXY_(\d{3})$/.exec(err.code)?.[1];
+    if (err.proxy !== undefined) {
+      return new HttpCallError(
+        `${call.label}: ${message} (${err.code})`,
+        'HTTP_PROXY',
+        status === undefined ? undefined : Number(status),
+        { cause: err, proxy: err.proxy },
+      );
+    }
+    return new HttpCallError(
+      `${call.label}: request failed through proxy ${proxy.label} (${err.code})`,
+      'HTTP_NETWORK',
+      undefined,
+      { cause: err, proxy: proxy.label },
+    );
+  }
+  const code = (err as NodeJS.ErrnoException).code;
+  return new HttpCallError(
+    `${call.label}: request failed through proxy ${proxy.label} (${code ?? 'network error'})`,
+    'HTTP_NETWORK',
+    undefined,
+    { cause: err, proxy: proxy.label },
+  );
 }

@@ -182,3 +182,51 @@ export function clientOptionsOf(
   // The client has one per-attempt budget (connect, headers and body): both parts fit in it.
   return { ...proxy, timeoutMs: (connect ?? 0) + (read ?? 0) || undefined };
 }
+
+/*
+ * Kestra's notification tasks (plugin-notifications' AbstractHttpOptionsTask.RequestOptions: Slack,
+ * Teams, Discord… incoming webhooks) take a smaller `options`: timeouts and extra headers, no proxy.
+ * A proxy for them comes from HTTPS_PROXY / NO_PROXY.
+ */
+export const notificationOptions = z
+  .strictObject({
+    connectTimeout: duration.optional(),
+    readTimeout: duration.optional(),
+    readIdleTimeout: duration.optional(),
+    headers: z.record(z.string(), z.string()).optional().describe('Extra headers sent with the message.'),
+    connectionPoolIdleTimeout: ignored,
+    maxContentLength: ignored,
+    defaultCharset: ignored,
+  })
+  .describe(
+    "Kestra's notification options, as in plugin-notifications: `connectTimeout` and `readIdleTimeout` " +
+      '(or `readTimeout`) bound the call, `headers` are added to it; the other settings are accepted and ' +
+      'reported as not applied. The message goes through HTTPS_PROXY unless NO_PROXY names its host.',
+  );
+
+export type NotificationOptions = z.output<typeof notificationOptions>;
+
+/** The call settings a notification's `options` asks for; logs a warning for each one not applied. */
+export function notificationCallOf(
+  options: NotificationOptions | undefined,
+  logger: Logger,
+): { timeoutMs?: number | undefined; headers?: Record<string, string> | undefined } {
+  if (!options) return {};
+  const notApplied = Object.entries(options)
+    .filter(
+      ([k, v]) =>
+        v !== undefined && !['connectTimeout', 'readTimeout', 'readIdleTimeout', 'headers'].includes(k),
+    )
+    .map(([k]) => k);
+  if (notApplied.length) {
+    logger.warn(
+      `options.${notApplied.join(', options.')}: accepted for the Java plugin's flows but not applied`,
+    );
+  }
+  const ms = (v: string | undefined) => (v === undefined ? undefined : durationMs(v));
+  const connect = ms(options.connectTimeout);
+  const read = ms(options.readIdleTimeout ?? options.readTimeout);
+  const timeoutMs =
+    connect === undefined && read === undefined ? undefined : (connect ?? 0) + (read ?? 0) || undefined;
+  return { timeoutMs, headers: options.headers };
+}

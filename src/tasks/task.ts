@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InvalidInputError, show } from '../errors.js';
 import { FastlyClient, type FastlyClientOptions, resolveEndpoint } from '../fastly/client.js';
-import { envProxyPolicy } from '../fastly/proxy.js';
+import { envProxyPolicy, type ProxyPolicy } from '../fastly/proxy.js';
 import type { Logger } from '../logger.js';
 import { clientOptionsOf, httpOptions, type HttpOptions } from './options.js';
 
@@ -104,9 +104,17 @@ export function makeClient(
     token: props.apiToken,
     baseUrl: resolveEndpoint(props.baseUrl, ctx.env),
     signal: ctx.signal,
-    // `options.proxy` wins, then the runner's, then HTTPS_PROXY / NO_PROXY as the Fastly CLI reads them.
-    proxy: fromOptions.proxy ?? ctx.client?.proxy ?? envProxyPolicy(ctx.env),
+    proxy: proxyPolicyOf(fromOptions.proxy, ctx),
   });
+}
+
+/**
+ * The proxy a task's requests go through, the one rule for every task that calls out (Fastly tasks,
+ * http.Request, notifications): the task's `options.proxy` wins, then the runner's, then
+ * HTTPS_PROXY / HTTP_PROXY / NO_PROXY as the Fastly CLI (Go) reads them.
+ */
+export function proxyPolicyOf(fromOptions: ProxyPolicy | undefined, ctx: TaskContext): ProxyPolicy {
+  return fromOptions ?? ctx.client?.proxy ?? envProxyPolicy(ctx.env);
 }
 
 function expectation(issue: z.core.$ZodIssue): string {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { booleanish, defineTask } from '../task.js';
+import { booleanish, defineTask, proxyPolicyOf } from '../task.js';
 import { checkTarget, HttpCallError, httpCall, isCredentialHeader } from '../http.js';
+import { clientOptionsOf, httpOptions } from '../options.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 
@@ -40,6 +41,7 @@ tasks:
     contentType: z.string().default('application/json').describe('Content-Type of the body.'),
     headers: z.record(z.string(), z.string()).optional().describe('Request headers.'),
     allowFailed: booleanish().default(false).describe('Do not fail the task on a 4xx/5xx status.'),
+    options: httpOptions.optional(),
   }),
   outputs: {
     uri: 'The URL called.',
@@ -59,14 +61,16 @@ tasks:
         headers['content-type'] = p.contentType;
     }
     const shown = `${url.origin}${url.pathname}`;
+    const { timeoutMs, proxy } = clientOptionsOf(p.options, ctx.logger);
     const answer = await httpCall({
       url,
       method: p.method,
       headers,
       body,
-      timeoutMs: 60_000,
+      timeoutMs: timeoutMs ?? 60_000,
       signal: ctx.signal,
       label: `${p.method} ${shown}`,
+      proxy: proxyPolicyOf(proxy, ctx),
     });
     const outputs = {
       uri: shown,

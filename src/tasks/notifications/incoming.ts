@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../../errors.js';
-import { defineTask, type TaskExample } from '../task.js';
+import { defineTask, proxyPolicyOf, type TaskExample } from '../task.js';
 import { checkTarget, HttpCallError, httpCall } from '../http.js';
+import { notificationCallOf, notificationOptions } from '../options.js';
 
 const props = z.strictObject({
   url: z
@@ -11,6 +12,7 @@ const props = z.strictObject({
   payload: z
     .string()
     .describe('The message, as the JSON text the service documents (a Pebble template is fine).'),
+  options: notificationOptions.optional(),
 });
 
 /** Kestra's incoming-webhook notification tasks: POST `payload` (JSON) to `url`, fail on a non-2xx answer. */
@@ -38,15 +40,23 @@ export function incomingWebhookTask(o: {
         );
       }
       const label = `${o.service} webhook (URL hidden)`;
+      const call = notificationCallOf(p.options, ctx.logger);
       const answer = await httpCall({
         url,
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: {
+          ...Object.fromEntries(
+            Object.entries(call.headers ?? {}).filter(([name]) => name.toLowerCase() !== 'content-type'),
+          ),
+          'content-type': 'application/json',
+        },
         body: p.payload,
         // The task-level `timeout` aborts through ctx.signal; this bounds a call without one.
-        timeoutMs: 30_000,
+        timeoutMs: call.timeoutMs ?? 30_000,
         signal: ctx.signal,
         label,
+        // Kestra's notification options have no proxy: HTTPS_PROXY / NO_PROXY (or the runner's).
+        proxy: proxyPolicyOf(undefined, ctx),
       });
       if (answer.code < 200 || answer.code > 299) {
         throw new HttpCallError(
