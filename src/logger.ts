@@ -55,8 +55,8 @@ export class Masker {
   #credentialsPattern: RegExp | undefined;
 
   add(secret: string | undefined): void {
-    // Values shorter than 3 characters would mask ordinary text.
-    if (!secret || secret.length < 3) return;
+    // Every secret, however short: a one-letter secret hides that letter everywhere in a line (README).
+    if (!secret) return;
     if (this.#secrets.has(secret)) return;
     this.#secrets.add(secret);
     this.#secrets.add(Buffer.from(secret).toString('base64'));
@@ -65,7 +65,7 @@ export class Masker {
 
   addCredential(secret: string | undefined): void {
     this.add(secret);
-    if (!secret || secret.length < 3 || this.#credentials.has(secret)) return;
+    if (!secret || this.#credentials.has(secret)) return;
     this.#credentials.add(secret);
     this.#credentials.add(Buffer.from(secret).toString('base64'));
     this.#credentialsPattern = patternOf(this.#credentials);

@@ -713,6 +713,54 @@ const CASES: Case[] = [
     },
     error: /triggers\[0\]\.key: is missing; expected string/,
   },
+  // Expressions `run` would fail on only when it reaches them, after the purge already ran.
+  ...[
+    [
+      "{{ 'x' | nosuchfilter }}",
+      /tasks\[1\]\.message: unknown filter 'nosuchfilter' in .*; expected one of .*dateAdd.* \(see README\)/,
+    ],
+    [
+      '{{ nosuchfunction() }}',
+      /tasks\[1\]\.message: unknown function 'nosuchfunction\(\)' in .*; expected one of .*errorLogs/,
+    ],
+    [
+      '{{ outputs.missing.x }}',
+      /f\.yml:11:\d+: tasks\[1\]\.message: .* uses outputs\.missing, but the flow has no task 'missing'; its tasks: purge, log/,
+    ],
+  ].flatMap(([message, error]) =>
+    ['run', 'validate'].map((command) => ({
+      name: `${command}: ${String(message)} after a purge`,
+      args: [command, '$DIR/f.yml'],
+      files: {
+        'f.yml': task(
+          `  - id: purge\n    type: io.kestra.plugin.fastly.purge.Key\n    apiToken: tok\n    serviceId: ${SERVICE}\n    surrogateKey: k\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: "${String(message)}"\n`,
+        ),
+      },
+      error: error as RegExp,
+    })),
+  ),
+  {
+    name: 'validate: the same flow id in two files',
+    args: ['validate', '$DIR/a.yml', '$DIR/b.yml'],
+    files: { 'a.yml': log('a'), 'b.yml': log('b') },
+    error:
+      /b\.yml: flow company\.ops\.f is also defined in \S+a\.yml; expected one file per namespace and id/,
+  },
+  {
+    name: 'server: the same flow id in two files',
+    args: ['server', '$DIR/a.yml', '$DIR/b.yml', '--state-dir', '$DIR/s'],
+    files: { 'a.yml': log('a'), 'b.yml': log('b') },
+    error:
+      /b\.yml: flow company\.ops\.f is also defined in \S+a\.yml; expected one file per namespace and id/,
+  },
+  ...['validate', 'server'].map((command) => ({
+    name: `${command}: a StatsTrigger interval under PT30S against api.fastly.com`,
+    args: [command, '$DIR/f.yml', ...(command === 'server' ? ['--state-dir', '$DIR/s'] : [])],
+    env: { FASTLY_API_ENDPOINT: null },
+    files: { 'f.yml': trigger('    field: status_5xx\n    threshold: 10\n    interval: PT2S') },
+    error:
+      /f\.yml:10:\d+: triggers\[0\]\.interval: interval PT2S is below PT30S; allowed only against a loopback endpoint \(this one is https:\/\/api\.fastly\.com, default\); expected PT30S or more/,
+  })),
 ];
 
 test(`bad-input catalogue: ${CASES.length} cases, each exit 2 with one clear line, no stack trace, no request`, async (t) => {

@@ -140,6 +140,38 @@ test('secrets are masked in any letter case, in text and in values', () => {
   assert.equal(m.mask('a.b*c aXbbc A.B*C'), '****** aXbbc ******');
 });
 
+test('secrets of one or two characters are masked too; an empty one masks nothing', () => {
+  const m = new Masker();
+  m.add('');
+  assert.equal(m.mask('s= x'), 's= x');
+  m.add('ab');
+  assert.equal(m.mask('s=ab AB'), 's=****** ******');
+  m.add('q');
+  assert.equal(m.mask('s=q Quit'), 's=****** ******uit');
+  assert.deepEqual(m.maskValues({ s: 'ab' }), { s: '******' });
+  m.addCredential('z');
+  assert.equal(m.maskCredentials('z=1'), '******=1');
+});
+
+test('run logs a two-character secret masked', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-mask-short-'));
+  const file = join(dir, 'f.yml');
+  await writeFile(
+    file,
+    `id: f
+namespace: company.test
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "s={{ secret('SHORT') }}"
+`,
+  );
+  const r = await runCli(['run', file], { SHORT: 'ab' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /s=\*\*\*\*\*\*/);
+  assert.doesNotMatch(r.stdout + r.stderr, /s=ab/);
+});
+
 test('run --json masks a secret passed through upper, lower and capitalize', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kf-mask-case-'));
   const file = join(dir, 'f.yml');

@@ -3,6 +3,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { InvalidInputError } from '../src/errors.js';
 import { FastlyClient } from '../src/fastly/client.js';
 import { aggregate, historical, usage, usageByMonth } from '../src/fastly/stats.js';
@@ -28,6 +29,43 @@ test('time expressions resolve in UTC; dates without time mean 00:00', () => {
   for (const bad of ['garbage', '5m', 'soon-ish', '1700000000000', '']) {
     assert.throws(() => parseTime(bad, NOW, 'from'), InvalidInputError, bad);
   }
+});
+
+test('weekdays: `<weekday>` is the most recent one, `last <weekday>` the one before today, both at 00:00', () => {
+  const at = (s: string, now = NOW) => new Date(parseTime(s, now, 'from') * 1000).toISOString();
+  // NOW is Saturday 2026-11-21 22:10:30.
+  assert.equal(at('last monday'), '2026-11-16T00:00:00.000Z');
+  assert.equal(at('last friday'), '2026-11-20T00:00:00.000Z');
+  assert.equal(at('saturday'), '2026-11-21T00:00:00.000Z');
+  assert.equal(at('last saturday'), '2026-11-14T00:00:00.000Z');
+  assert.equal(at('monday'), '2026-11-16T00:00:00.000Z');
+  assert.equal(at('last monday 10:00'), '2026-11-16T10:00:00.000Z');
+  assert.equal(at('next monday'), '2026-11-23T00:00:00.000Z');
+  // On a Sunday, `--from monday` is six days back, not tomorrow.
+  const sunday = Date.UTC(2026, 10, 22, 13, 0, 0) / 1000;
+  assert.equal(at('monday', sunday), '2026-11-16T00:00:00.000Z');
+  assert.ok(resolveWindow({ from: 'monday' }, sunday).from < sunday);
+  const names = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'];
+  fc.assert(
+    fc.property(
+      fc.integer({ min: Date.UTC(2000, 0, 1) / 1000, max: Date.UTC(2100, 0, 1) / 1000 }),
+      fc.integer({ min: 0, max: 6 }),
+      fc.boolean(),
+      (now, day, last) => {
+        const name = names[day] as string;
+        const t = parseTime(last ? `last ${name}` : name, now, 'from');
+        const startOfToday = Math.floor(now / 86400) * 86400;
+        assert.equal(t % 86400, 0, 'at 00:00 UTC');
+        assert.equal(new Date(t * 1000).getUTCDay(), day, 'that weekday');
+        assert.ok(t <= now, 'not in the future');
+        if (last) {
+          assert.ok(t < startOfToday, 'before today');
+          assert.ok(startOfToday - t <= 7 * 86400, 'within 7 days before today');
+        } else assert.ok(now - t < 7 * 86400, 'within 7 days');
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 test('windows: API defaults, from < to, the 35-day minute rule, and pages of at most 200 buckets', () => {
@@ -247,4 +285,46 @@ test('CLI streams CSV and NDJSON to a file, and refuses bad flags with exit 2 an
     assert.equal(r.stderr.trim().split('\n').length, 1);
   }
   assert.equal(s.log.length, 0, 'no request for invalid input');
+});
+
+test('a Stats window kept whole is the same JSON as the pages, in a fraction of the heap (fast-shaped points)', async (t) => {
+  const s = await sim(t);
+  const client = new FastlyClient({ token: 'tok', baseUrl: s.url });
+  const q = { from: '6 hours ago', to: 'now', by: 'minute' as const };
+  const kept = await historical(client, q);
+  // What the pages decode to, merged without rebuilding a point.
+  const { historicalRawPages, parseHistoricalPage } = await import('../src/fastly/stats.js');
+  const plain: Record<string, unknown[]> = {};
+  for await (const raw of historicalRawPages(client, q))
+    for (const [id, points] of Object.entries(parseHistoricalPage(raw).data))
+      (plain[id] ??= []).push(
+        ...points.filter((p) => !plain[id]?.some((x) => (x as typeof p).start_time === p.start_time)),
+      );
+  assert.equal(JSON.stringify(kept.data), JSON.stringify(plain));
+  const first = Object.values(kept.data)[0]?.[0] ?? {};
+  assert.ok(Object.keys(first).length > 128, 'points wide enough to matter');
+  assert.equal(Object.getPrototypeOf(first), Object.prototype, 'plain objects (masking walks them)');
+
+  // Heap per point, measured in a child with --expose-gc: a hash-table point is ~12 KB, a fast one ~2 KB.
+  const script = `
+    const { FastlyClient } = await import(${JSON.stringify(new URL('../src/fastly/client.js', import.meta.url).href)});
+    const { historical } = await import(${JSON.stringify(new URL('../src/fastly/stats.js', import.meta.url).href)});
+    const c = new FastlyClient({ token: 'tok', baseUrl: ${JSON.stringify(s.url)} });
+    global.gc(); const before = process.memoryUsage().heapUsed;
+    const r = await historical(c, { from: '2 days ago', by: 'minute' });
+    global.gc(); const after = process.memoryUsage().heapUsed;
+    const n = Object.values(r.data).reduce((a, p) => a + p.length, 0);
+    console.log(JSON.stringify({ n, perPoint: (after - before) / n }));`;
+  // Asynchronously: the simulator answers from this process.
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    '--expose-gc',
+    '--input-type=module',
+    '-e',
+    script,
+  ]);
+  const out = JSON.parse(stdout) as { n: number; perPoint: number };
+  assert.ok(out.n > 8000, `${out.n} points`);
+  assert.ok(out.perPoint < 5000, `${Math.round(out.perPoint)} bytes of heap per point kept`);
 });

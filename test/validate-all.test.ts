@@ -76,3 +76,48 @@ tasks:
   );
   assert.equal(r.stderr.match(/fortnight/g)?.length, 1, r.stderr);
 });
+
+test("Kestra's filters and functions render as in Kestra: dateAdd, timestamps, substrings, hashes, json", async () => {
+  const { renderString } = await import('../src/flow/expressions.js');
+  const scope = { where: 'test', secret: () => '', errorLogs: () => [{ taskId: 'f', message: 'boom' }] };
+  const r = (t: string, ctx: Record<string, unknown> = {}) => renderString(t, ctx, scope);
+  const d = { d: '2026-11-01T00:00:00Z' };
+  assert.equal(r("{{ d | dateAdd(1, 'DAYS') }}", d), '2026-11-02T00:00:00.000Z');
+  assert.equal(r("{{ d | dateAdd(-2, 'HOURS', 'yyyy-MM-dd HH:mm') }}", d), '2026-10-31 22:00');
+  assert.equal(r("{{ d | dateAdd(1, 'HALF_DAYS') }}", d), '2026-11-01T12:00:00.000Z');
+  assert.throws(() => r("{{ d | dateAdd(1, 'FORTNIGHTS') }}", d), /unit "FORTNIGHTS" is not one of .*DAYS/);
+  assert.equal(r('{{ d | timestamp }}', d), 1793491200);
+  assert.equal(r('{{ d | timestampMilli }}', d), 1793491200000);
+  assert.equal(r("{{ 'a.b.c' | substringAfterLast('.') }}", {}), 'c');
+  assert.equal(r("{{ 'a.b.c' | substringBefore('.') }}", {}), 'a');
+  assert.equal(r("{{ 'a.b.c' | substringAfter('.') }}", {}), 'b.c');
+  assert.equal(r("{{ 'a.b.c' | substringBeforeLast('.') }}", {}), 'a.b');
+  assert.equal(r("{{ 'abc' | startsWith('ab') }}", {}), true);
+  assert.equal(r("{{ 'abc' | endsWith('ab') }}", {}), false);
+  assert.equal(
+    r("{{ 'abc' | sha256 }}", {}),
+    'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
+  );
+  assert.equal(r("{{ 'Héllo, World!' | slugify }}", {}), 'hello-world');
+  assert.equal(r("{{ 'a b&c' | urlencode }}", {}), 'a%20b%26c');
+  assert.deepEqual(r('{{ [1, 1, [2, 3]] | flatten | distinct }}', {}), [1, 2, 3]);
+  assert.deepEqual(r('{{ json(\'{"a": 1}\').a }}', {}), 1);
+  assert.deepEqual(r('{{ errorLogs()[0].message }}', {}), 'boom');
+});
+
+test('errorLogs() in an errors task lists the failed task and its message', async () => {
+  const file = await flowFile(`id: f
+namespace: company.test
+tasks:
+  - id: fails
+    type: io.kestra.plugin.core.execution.Fail
+    errorMessage: boom
+errors:
+  - id: report
+    type: io.kestra.plugin.core.log.Log
+    message: "{% for e in errorLogs() %}{{ e.taskId }} {{ e.level }}: {{ e.message }}{% endfor %}"
+`);
+  const r = await runCli(['run', file], ENV);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /\[report\] fails ERROR: boom/);
+});

@@ -46,9 +46,37 @@ export function parseTime(value: unknown, nowSeconds: number, name: string): num
     throw new InvalidInputError(`${name}: cannot read ${show(text)} as a time; expected ${EXAMPLES}`, name);
   }
   const date = r.start.date();
+  const weekday = r.start.get('weekday');
+  if (weekday !== null && !r.start.isCertain('day') && !/\bnext\b/i.test(text)) {
+    return lastWeekday(weekday, r.start, /\blast\b/i.test(text), nowSeconds);
+  }
   const relative = /\b(ago|last|next|now)\b/i.test(text);
   if (!relative && !r.start.isCertain('hour')) date.setUTCHours(0, 0, 0, 0);
+  if (/\bnext\b/i.test(text) && weekday !== null && !r.start.isCertain('hour')) date.setUTCHours(0, 0, 0, 0);
   return Math.floor(date.getTime() / 1000);
+}
+
+/**
+ * A weekday in the past, as a stats window means it: `monday` is the most recent Monday (today if
+ * today is one), `last monday` the one before today (1 to 7 days back); at 00:00 unless a time is
+ * written (`last monday 10:00`). chrono-node would give noon, and the coming Monday for `monday`.
+ */
+function lastWeekday(
+  weekday: number,
+  start: import('chrono-node').ParsedComponents,
+  last: boolean,
+  nowSeconds: number,
+): number {
+  const today = Math.floor(nowSeconds / 86400) * 86400;
+  const todayWeekday = new Date(today * 1000).getUTCDay();
+  let back = (todayWeekday - weekday + 7) % 7;
+  if (last && back === 0) back = 7;
+  const time = start.isCertain('hour')
+    ? (start.get('hour') ?? 0) * 3600 + (start.get('minute') ?? 0) * 60 + (start.get('second') ?? 0)
+    : 0;
+  let at = today - back * 86400 + time;
+  if (at > nowSeconds) at -= 7 * 86400;
+  return at;
 }
 
 export function parseBy(value: unknown, name = 'by'): By {

@@ -300,7 +300,25 @@ class FlowRun {
     return renderValue(value, frame.ctx, {
       where: `task '${node.id}', property '${prop}'`,
       secret: this.#secret,
+      errorLogs: () => this.#errorLogs(),
     });
+  }
+
+  /** Kestra's `errorLogs()`: an ERROR line per failed task so far (for the flow's `errors` tasks). */
+  #errorLogs(): unknown[] {
+    const { id, namespace, flowId } = this.execution;
+    return this.execution.taskRuns
+      .filter((r) => r.state === 'FAILED' && r.error !== undefined)
+      .map((r) => ({
+        namespace,
+        flowId,
+        executionId: id,
+        taskId: r.taskId,
+        taskRunId: r.id,
+        level: 'ERROR',
+        timestamp: r.endDate,
+        message: r.error,
+      }));
   }
 
   /** Attempts until one succeeds or the retry policy gives up (then throws the last error). */
@@ -413,14 +431,18 @@ export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Exe
 
 /** The execution as shown and stored: every secret the run rendered hidden in its values (not in keys). */
 function maskExecution(ex: Execution, masker: Masker): Execution {
+  const outputs = masker.maskValues(ex.outputs);
+  // A task run's outputs are the execution's outputs of that task: walked once, not twice.
+  const masked = new Map(Object.entries(ex.outputs).map(([k, v]) => [v, outputs[k]]));
+  const mask = (v: unknown) => (masked.has(v) ? masked.get(v) : masker.maskValues(v));
   return {
     ...ex,
     inputs: masker.maskValues(ex.inputs),
     ...(ex.trigger ? { trigger: masker.maskValues(ex.trigger) } : {}),
-    outputs: masker.maskValues(ex.outputs),
+    outputs,
     taskRuns: ex.taskRuns.map((r) => ({
       ...r,
-      ...(r.outputs !== undefined ? { outputs: masker.maskValues(r.outputs) } : {}),
+      ...(r.outputs !== undefined ? { outputs: mask(r.outputs) } : {}),
       ...(r.value !== undefined ? { value: masker.maskValues(r.value) } : {}),
     })),
   };

@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { InvalidInputError, show } from '../errors.js';
+import { isLoopbackHost, resolveEndpoint } from '../fastly/client.js';
 import { KNOWN_REGIONS } from '../fastly/regions.js';
 import { parseBy, parseTime, resolveWindow } from '../fastly/time.js';
 import {
@@ -13,7 +14,8 @@ import {
 import { DEPRECATED_TYPES, FLOWABLES, TASKS, TRIGGERS } from '../tasks/index.js';
 import { describeIssue, type TaskDefinition } from '../tasks/task.js';
 import { parseDuration } from '../duration.js';
-import { hasExpression, templateProblem } from './expressions.js';
+import { MIN_STATS_INTERVAL_S, seconds, StatsTrigger } from '../tasks/stats/StatsTrigger.js';
+import { hasExpression, templateProblem, templateUses } from './expressions.js';
 import {
   flowSchema,
   type InputDef,
@@ -272,9 +274,75 @@ function checkInputsUsed(value: unknown, path: Path, declared: InputDef[], probl
     for (const [k, v] of Object.entries(value)) checkInputsUsed(v, [...path, k], declared, problems);
 }
 
+/** Every template string in a value, with its path. */
+function templatesIn(value: unknown, path: Path, out: { path: Path; template: string }[]): void {
+  if (typeof value === 'string') {
+    if (hasExpression(value)) out.push({ path, template: value });
+  } else if (Array.isArray(value)) value.forEach((v, i) => templatesIn(v, [...path, i], out));
+  else if (typeof value === 'object' && value !== null)
+    for (const [k, v] of Object.entries(value)) templatesIn(v, [...path, k], out);
+}
+
+const TOLERANT = /\?\?|\bdefault\b|\bis\s+(not\s+)?(defined|null|empty)\b/;
+
+/** `outputs.<id>` in a task's templates must name a task of the flow (run would fail on reaching it). */
+function checkOutputsUsed(
+  templates: { path: Path; template: string }[],
+  ids: Map<string, string>,
+  problems: Problems,
+): void {
+  for (const { path, template } of templates) {
+    if (TOLERANT.test(template)) continue;
+    let used: string[];
+    try {
+      used = templateUses(template).outputs;
+    } catch {
+      continue; // a syntax error, reported by checkTemplates
+    }
+    const missing = used.find((id) => !ids.has(id));
+    if (missing === undefined) continue;
+    problems.add(
+      path,
+      `${show(template)} uses outputs.${missing}, but the flow has no task '${missing}'; its tasks: ${[...ids.keys()].join(', ')}`,
+    );
+  }
+}
+
+/** A StatsTrigger polling faster than every 30 s, refused unless its endpoint is loopback (as the server does). */
+function checkTriggerInterval(
+  props: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  path: Path,
+  problems: Problems,
+): void {
+  const interval = props.interval;
+  if (typeof interval !== 'string' || hasExpression(interval) || hasExpression(props.baseUrl)) return;
+  const s = seconds(interval);
+  if (!Number.isFinite(s) || s >= MIN_STATS_INTERVAL_S) return;
+  let endpoint: string;
+  try {
+    endpoint = resolveEndpoint(typeof props.baseUrl === 'string' ? props.baseUrl : undefined, env);
+  } catch {
+    return; // a bad endpoint is reported when the trigger is built
+  }
+  if (isLoopbackHost(new URL(endpoint).hostname)) return;
+  const from = props.baseUrl
+    ? 'baseUrl'
+    : env.FASTLY_API_ENDPOINT?.trim()
+      ? 'FASTLY_API_ENDPOINT'
+      : 'default';
+  problems.add(
+    [...path, 'interval'],
+    `interval ${interval} is below PT30S; allowed only against a loopback endpoint (this one is ${endpoint}, ${from}); expected PT30S or more, or a loopback baseUrl`,
+  );
+}
+
 interface LoadContext {
   problems: Problems;
   ids: Map<string, string>;
+  /** Task templates, checked once every task id is known. */
+  templates: { path: Path; template: string }[];
+  env: Record<string, string | undefined> | undefined;
   pluginDefaults: { type: string; values: Record<string, unknown>; forced?: boolean | undefined }[];
   warnings: string[];
   inputs: InputDef[];
@@ -328,6 +396,8 @@ function loadTasks(list: unknown, path: Path, ctx: LoadContext): TaskNode[] {
     const own2 = Object.fromEntries(Object.entries(props).filter(([k]) => k !== 'then' && k !== 'else'));
     checkInputsUsed(own2, p, ctx.inputs, ctx.problems);
     for (const key of ['runIf']) checkInputsUsed(task[key], [...p, key], ctx.inputs, ctx.problems);
+    templatesIn(own2, p, ctx.templates);
+    templatesIn(task.runIf, [...p, 'runIf'], ctx.templates);
     const node: TaskNode = { id, type, def, common: common.data, props };
     if (type === 'io.kestra.plugin.core.flow.If') {
       node.thenTasks = loadTasks(props.then, [...p, 'then'], ctx);
@@ -364,14 +434,23 @@ function loadTriggers(list: unknown, ctx: LoadContext): TriggerNode[] {
     );
     checkProps(def, props, p, `trigger '${id}'`, ctx.problems);
     checkBeforeRun(type as string, props, trigger, p, ctx.problems);
+    if (type === StatsTrigger.type && ctx.env) checkTriggerInterval(props, ctx.env, p, ctx.problems);
     const stopAfter = Array.isArray(trigger.stopAfter) ? (trigger.stopAfter as string[]) : undefined;
     nodes.push({ id, type: type as string, def, disabled: trigger.disabled === true, stopAfter, props });
   });
   return nodes;
 }
 
+export interface ParseOptions {
+  /**
+   * The environment a server would poll triggers with: given, a StatsTrigger interval below PT30S
+   * is refused unless its endpoint (baseUrl, FASTLY_API_ENDPOINT) is loopback.
+   */
+  env?: Record<string, string | undefined>;
+}
+
 /** Parses and validates a flow; throws a FlowError listing every problem with its position. */
-export function parseFlow(text: string, file: string): Flow {
+export function parseFlow(text: string, file: string, options: ParseOptions = {}): Flow {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const syntax = new Problems(undefined, lines);
@@ -414,6 +493,8 @@ export function parseFlow(text: string, file: string): Flow {
   const ctx: LoadContext = {
     problems,
     ids: new Map(),
+    templates: [],
+    env: options.env,
     pluginDefaults: top.success ? (top.data.pluginDefaults ?? []) : [],
     warnings: [],
     inputs,
@@ -422,6 +503,7 @@ export function parseFlow(text: string, file: string): Flow {
   const errors = loadTasks(raw.errors, ['errors'], ctx);
   const fin = loadTasks(raw.finally, ['finally'], ctx);
   const triggers = loadTriggers(raw.triggers, ctx);
+  checkOutputsUsed(ctx.templates, ctx.ids, problems);
   if (problems.list.length) throw new FlowError(file, problems.list);
 
   const f = top.data as z.output<typeof flowSchema>;
@@ -450,7 +532,7 @@ export function parseFlow(text: string, file: string): Flow {
   };
 }
 
-export function loadFlowFile(file: string): Flow {
+export function loadFlowFile(file: string, options: ParseOptions = {}): Flow {
   let size: number;
   let folder: boolean;
   try {
@@ -472,5 +554,21 @@ export function loadFlowFile(file: string): Flow {
       file,
     );
   }
-  return parseFlow(readFileSync(file, 'utf8'), file);
+  return parseFlow(readFileSync(file, 'utf8'), file, options);
+}
+
+/** The same `namespace.id` in two files is refused, naming both (the server would serve only one). */
+export function checkDuplicateIds(flows: Flow[]): void {
+  const seen = new Map<string, string>();
+  const problems: string[] = [];
+  for (const f of flows) {
+    const key = `${f.namespace}.${f.id}`;
+    const first = seen.get(key);
+    if (first === undefined) seen.set(key, f.file);
+    else if (first !== f.file)
+      problems.push(
+        `${f.file}: flow ${key} is also defined in ${first}; expected one file per namespace and id`,
+      );
+  }
+  if (problems.length) throw new InvalidInputError(problems.join('\n'));
 }

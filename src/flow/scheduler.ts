@@ -461,7 +461,11 @@ export class Scheduler {
       if (this.#hashes.get(file) === hash) continue;
       this.#hashes.set(file, hash);
       try {
-        this.#install(file, text.length > MAX_FLOW_BYTES ? loadFlowFile(file) : parseFlow(text, file));
+        const parse = { env: this.#triggerEnv.env };
+        this.#install(
+          file,
+          text.length > MAX_FLOW_BYTES ? loadFlowFile(file, parse) : parseFlow(text, file, parse),
+        );
         if (!initial) {
           this.#o.logger.info(`reloaded ${file}`);
           this.#emit({ type: 'reloaded', file });

@@ -18,6 +18,7 @@ import {
   decide,
   evaluate,
   fetchPoints,
+  MIN_STATS_INTERVAL_S,
   type PointsFetcher,
   pollKey,
   seconds,
@@ -145,8 +146,7 @@ export class PollCache {
   }
 }
 
-/** Below this interval a StatsTrigger may only poll a loopback endpoint (Fastly's data is per minute). */
-export const MIN_STATS_INTERVAL_S = 30;
+export { MIN_STATS_INTERVAL_S };
 
 /** StatsTrigger: polls a stats field every `interval` and fires on EVERY_MATCH or CROSSING. */
 function statsTrigger(flow: Flow, node: TriggerNode, te: TriggerEnv): TriggerInstance {
@@ -155,7 +155,7 @@ function statsTrigger(flow: Flow, node: TriggerNode, te: TriggerEnv): TriggerIns
   const intervalS = seconds(props.interval);
   if (intervalS < MIN_STATS_INTERVAL_S && !isLoopbackHost(new URL(endpoint).hostname)) {
     throw new InvalidInputError(
-      `${flow.file}: trigger '${node.id}': interval ${props.interval} is below PT30S; allowed only against a loopback endpoint`,
+      `${flow.file}: trigger '${node.id}': interval ${props.interval} is below PT30S; allowed only against a loopback endpoint (this one is ${endpoint}); expected PT30S or more`,
       node.id,
     );
   }

@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { InvalidInputError } from '../errors.js';
-import { type Flow, loadFlowFile } from '../flow/load.js';
+import { checkDuplicateIds, type Flow, loadFlowFile } from '../flow/load.js';
 import { flowFiles } from '../flow/scheduler.js';
 import type { Logger } from '../logger.js';
 
@@ -52,6 +52,13 @@ export class FlowRegistry {
       }
     }
     for (const file of this.#byFile.keys()) if (!files.includes(file)) this.#byFile.delete(file);
+    try {
+      checkDuplicateIds(this.all());
+    } catch (err) {
+      if (!(err instanceof InvalidInputError)) throw err;
+      if (initial) problems.push(err.message);
+      else this.#logger.error(err.message);
+    }
     if (problems.length) throw new InvalidInputError(problems.join('\n'));
   }
 

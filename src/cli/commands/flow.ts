@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InvalidInputError, type KestraFastlyError, RunFailedError } from '../../errors.js';
 import type { Execution } from '../../flow/executor.js';
 import { parseInputFlags } from '../../flow/inputs.js';
-import { loadFlowFile } from '../../flow/load.js';
+import { checkDuplicateIds, type Flow, loadFlowFile } from '../../flow/load.js';
 import { Masker, parseLevel } from '../../logger.js';
 import { runFlowFile } from '../../flow/run.js';
 import { stopSignal } from '../interrupt.js';
@@ -76,9 +76,12 @@ export function registerFlow(program: Command): void {
     .description('Check flow files without running them')
     .action((files: string[]) => {
       const problems: string[] = [];
+      const flows: Flow[] = [];
       for (const f of files) {
         try {
-          const flow = loadFlowFile(f);
+          // With the environment, as the server polls: a StatsTrigger under PT30S needs a loopback endpoint.
+          const flow = loadFlowFile(f, { env: process.env });
+          flows.push(flow);
           process.stdout.write(
             `✓ ${f}: ${flow.namespace}.${flow.id} (${flow.tasks.length} task(s), ${flow.triggers.length} trigger(s))\n`,
           );
@@ -87,6 +90,12 @@ export function registerFlow(program: Command): void {
           if (!(err instanceof InvalidInputError)) throw err;
           problems.push(err.message);
         }
+      }
+      try {
+        checkDuplicateIds(flows);
+      } catch (err) {
+        if (!(err instanceof InvalidInputError)) throw err;
+        problems.push(err.message);
       }
       if (problems.length) throw new InvalidInputError(problems.join('\n'));
     });

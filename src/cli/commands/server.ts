@@ -54,12 +54,15 @@ export function registerServer(program: Command): void {
         secretsFile: opts.secretsFile,
         jsonLogs: opts.json,
       });
-      logger.info(`scheduling ${server.triggers} trigger(s); state in ${resolve(opts.stateDir)}`);
-      logger.info(`HTTP API on ${server.http.url}`);
-      await new Promise<void>((done) => {
+      // Listening before the lines that say the server is up: a supervisor (or a test) may send
+      // SIGTERM the moment it reads them, and with no listener yet Node would die without stopping.
+      const stopRequested = new Promise<void>((done) => {
         process.once('SIGINT', done);
         process.once('SIGTERM', done);
       });
+      logger.info(`scheduling ${server.triggers} trigger(s); state in ${resolve(opts.stateDir)}`);
+      logger.info(`HTTP API on ${server.http.url}`);
+      await stopRequested;
       logger.info(
         'stopping: no new evaluations; letting running executions finish (again to interrupt them)',
       );
