@@ -597,7 +597,13 @@ ${r.triggers.perInterval.map((p, i) => `| ${i + 1} | ${p.requests} | ${p.cpuMs} 
 
 - Target one request per distinct poll (${r.triggers.distinctPolls}): ${check(r.triggers.perInterval.every((p) => p.requests === r.triggers.distinctPolls))}.
 - Loading and validating the ${r.triggers.triggers} flows took ${r.triggers.loadMs} ms.
-`;
+${byHand()}`;
+}
+
+/** Figures measured by hand (bench/by-hand.md), kept when the measured sections are rewritten. */
+function byHand(): string {
+  const file = join(BENCH, 'by-hand.md');
+  return existsSync(file) ? `\n${readFileSync(file, 'utf8')}` : '';
 }
 
 main().catch((err) => {
