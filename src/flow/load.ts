@@ -12,7 +12,7 @@ import {
   validateSurrogateKey,
 } from '../fastly/purge.js';
 import { DEPRECATED_TYPES, FLOWABLES, TASKS, TRIGGERS } from '../tasks/index.js';
-import { describeIssue, type TaskDefinition } from '../tasks/task.js';
+import { describeIssue, parseAsKestra, type TaskDefinition } from '../tasks/task.js';
 import { parseDuration } from '../duration.js';
 import { MIN_STATS_INTERVAL_S, seconds, StatsTrigger } from '../tasks/stats/StatsTrigger.js';
 import { hasExpression, templateProblem, templateUses } from './expressions.js';
@@ -145,7 +145,7 @@ function checkProps(
   problems: Problems,
 ): void {
   const literal = Object.fromEntries(Object.entries(props).filter(([, v]) => !hasExpression(v)));
-  const result = def.props.safeParse(literal);
+  const result = parseAsKestra(def.props, literal);
   if (result.success) return;
   for (const issue of result.error.issues) {
     const key = issue.path[0];
@@ -227,11 +227,14 @@ function checkBeforeRun(
 }
 
 /** What the purge functions refuse at run time, checked on literal values: ids, keys, URLs. */
+/** A number or boolean where text is expected is that text, as the task will take it (parseAsKestra). */
+const asText = (v: unknown) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v);
+
 function checkPurge(type: string, props: Record<string, unknown>, path: Path, problems: Problems): void {
   if (literal(props.serviceId))
-    attempt(problems, [...path, 'serviceId'], () => validateServiceId(props.serviceId));
+    attempt(problems, [...path, 'serviceId'], () => validateServiceId(asText(props.serviceId)));
   if (type.endsWith('.Key') && literal(props.surrogateKey))
-    attempt(problems, [...path, 'surrogateKey'], () => validateSurrogateKey(props.surrogateKey));
+    attempt(problems, [...path, 'surrogateKey'], () => validateSurrogateKey(asText(props.surrogateKey)));
   if (type.endsWith('.Url') && literal(props.url))
     attempt(problems, [...path, 'url'], () => validatePurgeUrl(props.url));
   const keys = props.surrogateKeys;
@@ -239,7 +242,7 @@ function checkPurge(type: string, props: Record<string, unknown>, path: Path, pr
     if (keys.length === 0)
       problems.add([...path, 'surrogateKeys'], 'the list of surrogate keys is empty; give at least one key');
     keys.forEach((key, i) => {
-      const problem = hasExpression(key) ? undefined : surrogateKeyProblem(key);
+      const problem = hasExpression(key) ? undefined : surrogateKeyProblem(asText(key));
       if (problem) problems.add([...path, 'surrogateKeys', i], problem);
     });
   }

@@ -187,13 +187,56 @@ export function describeIssue(
   return `${where}${path}: ${got}; ${expectation(issue)}`;
 }
 
+/** Whether an issue is a number or boolean given where text is expected (alone or as a union's choice). */
+function wantsText(issue: z.core.$ZodIssue): boolean {
+  const isText = (i: z.core.$ZodIssue) =>
+    i.code === 'invalid_type' && i.expected === 'string' && i.path.length === 0;
+  if (issue.code === 'invalid_type') return issue.expected === 'string';
+  return issue.code === 'invalid_union' && issue.errors.some((branch) => branch.some(isText));
+}
+
+/**
+ * Validates like `schema.safeParse`, but a number or boolean where text is expected becomes text, as
+ * in Kestra (Pebble renders to text; Jackson turns a scalar into a String): `surrogateKey: "{{
+ * inputs.product_id }}"` with an INT input, or `message: "{{ 5 }}"`.
+ */
+export function parseAsKestra<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+): z.ZodSafeParseResult<z.output<S>> {
+  let value = input;
+  let result = schema.safeParse(value);
+  for (let pass = 0; pass < 3 && !result.success; pass++) {
+    let changed = false;
+    for (const issue of result.error.issues) {
+      if (!wantsText(issue) || issue.path.length === 0) continue;
+      let parent: unknown = value;
+      for (const key of issue.path.slice(0, -1)) parent = (parent as Record<PropertyKey, unknown>)?.[key];
+      const key = issue.path[issue.path.length - 1] as PropertyKey;
+      const scalar = (parent as Record<PropertyKey, unknown> | undefined)?.[key];
+      if (typeof scalar !== 'number' && typeof scalar !== 'boolean') continue;
+      if (!changed) {
+        value = structuredClone(value);
+        changed = true;
+        // The clone is what is walked from here: start over from it.
+        parent = value;
+        for (const k of issue.path.slice(0, -1)) parent = (parent as Record<PropertyKey, unknown>)[k];
+      }
+      (parent as Record<PropertyKey, unknown>)[key] = String(scalar);
+    }
+    if (!changed) break;
+    result = schema.safeParse(value);
+  }
+  return result;
+}
+
 /** Validates properties against a task's schema; every problem is reported in one error. */
 export function parseProps<S extends z.ZodObject>(
   task: TaskDefinition<S, unknown>,
   input: unknown,
   where = task.type,
 ): z.output<S> {
-  const result = task.props.safeParse(input);
+  const result = parseAsKestra(task.props, input);
   if (result.success) return result.data;
   const lines = result.error.issues.map((i) => describeIssue(where, i, input, task.props));
   throw new InvalidInputError(lines.join('\n'), where);
