@@ -58,3 +58,35 @@ test('a number or boolean where text is expected is that text, as in Kestra: val
   assert.equal(refused.code, 2, refused.stderr);
   assert.match(refused.stderr, /tasks\[3\]\.message/);
 });
+
+test("a map or list printed inside text is JSON, as Kestra's JsonWriter writes it; a map keeps its order and no _keys", async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-text-'));
+  const file = join(dir, 'obj.yml');
+  await writeFile(
+    file,
+    `id: obj
+namespace: company.cms
+inputs:
+  - id: ids
+    type: ARRAY
+    itemType: STRING
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "ids: {{ inputs.ids }} map: {{ {'a': 1, 'b': [1, 2]} }} n={{ 5 }} j={{ inputs.ids | join(',') }} t={{- ' x' -}} ."
+  - id: out
+    type: io.kestra.plugin.core.output.OutputValues
+    values:
+      m: "{{ {'z': 1, 'a': {'y': 2, 'b': 3} } }}"
+      s: "{{ {'z': 1, 'a': 2} | toJson }}"
+`,
+  );
+  const r = await runCli(['run', file, '-i', 'ids=["a","b"]', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /\[log\] ids: \["a","b"\] map: \{"a":1,"b":\[1,2\]\} n=5 j=a,b t= x\.$/m);
+  const out = JSON.parse(r.stdout) as { taskRuns: { taskId: string; outputs?: { values?: unknown } }[] };
+  const values = out.taskRuns.find((tr) => tr.taskId === 'out')?.outputs?.values as Record<string, unknown>;
+  assert.equal(JSON.stringify(values.m), '{"z":1,"a":{"y":2,"b":3}}');
+  assert.equal(values.s, '{"z":1,"a":2}');
+  assert.doesNotMatch(r.stdout, /_keys/);
+});

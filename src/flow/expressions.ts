@@ -56,8 +56,8 @@ function twig(): TwigStatic {
   e.extendFunction('now', () => new Date().toISOString());
   e.extendFunction('uuid', () => randomUUID());
   e.extendFunction('fromJson', (text: unknown) => JSON.parse(String(text)) as unknown);
-  e.extendFilter('toJson', (v: unknown) => JSON.stringify(v, withoutTwigKeys));
-  e.extendFilter('json', (v: unknown) => JSON.stringify(v, withoutTwigKeys));
+  e.extendFilter('toJson', (v: unknown) => JSON.stringify(withoutTwigKeysDeep(v)));
+  e.extendFilter('json', (v: unknown) => JSON.stringify(withoutTwigKeysDeep(v)));
   e.extendFilter('number', (v: unknown) => Number(v));
   e.extendFilter('values', (v: unknown) => Object.values((v ?? {}) as Record<string, unknown>));
   e.extendFilter('base64encode', (v: unknown) => Buffer.from(String(v), 'utf8').toString('base64'));
@@ -76,7 +76,7 @@ function twig(): TwigStatic {
     if (!currentErrorLogs) throw new Error('errorLogs() is only available in tasks');
     return currentErrorLogs();
   });
-  e.extendFilter('jsonEncode', (v: unknown) => JSON.stringify(v, withoutTwigKeys));
+  e.extendFilter('jsonEncode', (v: unknown) => JSON.stringify(withoutTwigKeysDeep(v)));
   e.extendFilter('dateAdd', (v: unknown, args?: unknown[]) => {
     const [amount, unit, format] = args ?? [];
     const units = Object.keys(CHRONO_UNITS).join(', ');
@@ -92,7 +92,7 @@ function twig(): TwigStatic {
   e.extendFilter('timestampMicro', (v: unknown) => toDateTime(v).toMillis() * 1000);
   e.extendFilter('timestampNano', (v: unknown) => toDateTime(v).toMillis() * 1_000_000);
   const text = (v: unknown): string =>
-    typeof v === 'string' ? v : v === null ? '' : (JSON.stringify(v, withoutTwigKeys) ?? '');
+    typeof v === 'string' ? v : v === null ? '' : (JSON.stringify(withoutTwigKeysDeep(v)) ?? '');
   const arg = (args: unknown[] | undefined) => text(args?.[0]);
   e.extendFilter('startsWith', (v: unknown, args?: unknown[]) => text(v).startsWith(arg(args)));
   e.extendFilter('endsWith', (v: unknown, args?: unknown[]) => text(v).endsWith(arg(args)));
@@ -119,7 +119,7 @@ function twig(): TwigStatic {
   for (const algo of ['md5', 'sha1', 'sha256', 'sha512'])
     e.extendFilter(algo, (v: unknown) => createHash(algo).update(text(v), 'utf8').digest('hex'));
   e.extendFilter('string', (v: unknown) =>
-    typeof v === 'object' && v !== null ? JSON.stringify(v, withoutTwigKeys) : text(v),
+    typeof v === 'object' && v !== null ? JSON.stringify(withoutTwigKeysDeep(v)) : text(v),
   );
   e.extendFilter('distinct', (v: unknown) => (Array.isArray(v) ? [...new Set(v)] : v));
   e.extendFilter('flatten', (v: unknown) => (Array.isArray(v) ? v.flat() : v));
@@ -137,25 +137,43 @@ function twig(): TwigStatic {
     const n = Number(args?.[0]);
     return Number.isInteger(n) && n >= 3 && s.length > n ? `${s.slice(0, n - 3)}...` : s;
   });
+  // Kestra's JsonWriter: a map or list printed inside text is JSON ("ids: [\"a\",\"b\"]").
+  e.extendFilter('__kf_text', (v: unknown) => (isPlainData(v) ? JSON.stringify(withoutTwigKeysDeep(v)) : v));
   e.extendFilter('__kf_capture', (v: unknown) => {
-    if (captured) captured.value = v;
+    if (captured) captured.value = isPlainData(v) ? withoutTwigKeysDeep(v) : v;
     return '';
   });
   engine = e;
   return e;
 }
 
-/** twig.js records a hash literal's key order in a `_keys` list; Pebble's maps have no such entry. */
-function withoutTwigKeys(this: unknown, key: string, value: unknown): unknown {
-  if (key !== '_keys' || !Array.isArray(value)) return value;
-  const own = Object.keys(this as object).filter((k) => k !== '_keys');
-  const keys = value as unknown[];
-  return keys.length === own.length && keys.every((k) => typeof k === 'string' && own.includes(k))
-    ? undefined
-    : value;
+/** A list or a plain object (a map), not a Date or other class. */
+function isPlainData(v: unknown): v is object {
+  if (Array.isArray(v)) return true;
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** A copy without twig.js's `_keys` entries, each map's keys in the order `_keys` recorded. */
+function withoutTwigKeysDeep(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(withoutTwigKeysDeep);
+  if (!isPlainData(v)) return v;
+  const obj = v as Record<string, unknown>;
+  const recorded = Array.isArray(obj._keys) ? (obj._keys as unknown[]) : undefined;
+  const own = Object.keys(obj).filter((k) => !(k === '_keys' && recorded));
+  const order =
+    recorded &&
+    recorded.length === own.length &&
+    recorded.every((k) => typeof k === 'string' && own.includes(k))
+      ? (recorded as string[])
+      : Object.keys(obj);
+  return Object.fromEntries(order.map((k) => [k, withoutTwigKeysDeep(obj[k])]));
 }
 
 const SINGLE_EXPRESSION = /^\s*\{\{((?:(?!\{\{|\}\}).)*)\}\}\s*$/s;
+/** Each `{{ expr }}` of a text, with its whitespace-control dashes (`{{- expr -}}`) apart. */
+const PRINTS = /\{\{(-?)((?:(?!\{\{|\}\}).)*?)(-?)\}\}/gs;
 const IGNORED_LOOKUPS = new Set(['then', 'loop', '_keys', 'toJSON', 'constructor', 'length']);
 const TOLERANT = /\?\?|\bdefault\b|\bis\s+(not\s+)?(defined|null|empty)\b/;
 
@@ -293,7 +311,11 @@ export function renderString(
   if (!hasExpression(template)) return template;
   const engine = twig();
   const single = SINGLE_EXPRESSION.exec(template);
-  const source = single ? `{{ (${single[1]}) | __kf_capture }}` : template;
+  const source = single
+    ? `{{ (${single[1]}) | __kf_capture }}`
+    : template.replace(PRINTS, (whole, open: string, expr: string, close: string) =>
+        expr.trim() ? `{{${open} (${expr}) | __kf_text ${close}}}` : whole,
+      );
   const misses: string[] = [];
   let compiled: ReturnType<TwigStatic['twig']>;
   try {
