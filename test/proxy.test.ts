@@ -310,7 +310,8 @@ test('options.proxy: SOCKS, a missing port or a bad address are refused at valid
       /^error: [^\n]*options\.proxyAddress: got "http:\/\/proxy\.example\.com"; expected a host name or IP address[^\n]*\n$/,
     ],
     [
-      `      proxy:\n        address: proxy.example.com\n        port: 3128\n        password: 12345\n`,
+      // A number would be its text, as in Kestra; a list is no password.
+      `      proxy:\n        address: proxy.example.com\n        port: 3128\n        password: [12345]\n`,
       /^error: [^\n]*options\.proxy\.password: is invalid \(value hidden\); expected string\n$/,
     ],
   ];
