@@ -13,7 +13,7 @@ import {
 } from './errors.js';
 import { type ApiAttemptEvent, apiAttempts } from './observe.js';
 import type { HttpProxy, ProxyPolicy } from './proxy.js';
-import { sharedTransport, type Transport, TransportError } from './transport.js';
+import { proxyStatusOf, sharedTransport, type Transport, TransportError } from './transport.js';
 import { monotonicMs } from '../monotonic.js';
 
 export const DEFAULT_ENDPOINT = 'https://api.fastly.com';
@@ -407,11 +407,11 @@ export class FastlyClient {
               });
         // A proxy's refusal (PROXY_<status>) is retried as the API's own status would be: a 502 or
         // 503 from a proxy is passing, a 407 (wrong credentials) is not.
-        const proxyStatus = /^PROXY_(\d{3})$/.exec(err.code)?.[1];
+        const proxyStatus = proxyStatusOf(err.code);
         const retryable =
           proxyStatus === undefined
             ? RETRYABLE_CODES.has(err.code)
-            : Number(proxyStatus) >= 500 && policy.statusCodes.includes(Number(proxyStatus));
+            : proxyStatus >= 500 && policy.statusCodes.includes(proxyStatus);
         if (!retryable) throw error;
         reason = err.description;
       }

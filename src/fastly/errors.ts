@@ -1,4 +1,5 @@
 import { oneLine, RunFailedError } from '../errors.js';
+import { proxyStatusOf } from './transport.js';
 
 /** Rate-limit state as reported by Fastly's `Fastly-RateLimit-*` headers. */
 export interface RateLimitState {
@@ -145,8 +146,7 @@ export class FastlyProxyError extends FastlyNetworkError {
   ) {
     super(operation, networkCode, description, attempts, options);
     this.proxy = proxy;
-    const status = /^PROXY_(\d{3})$/.exec(networkCode)?.[1];
-    this.proxyStatus = status === undefined ? undefined : Number(status);
+    this.proxyStatus = proxyStatusOf(networkCode);
   }
 }
 

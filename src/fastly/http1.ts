@@ -11,9 +11,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import {
+  abortError,
   bareHostname,
   decodeBody,
   describeNetworkError,
+  openSocket,
   type Transport,
   TransportError,
   type TransportRequest,
@@ -250,13 +252,6 @@ function requestBytes(req: TransportRequest, host: string): Buffer {
   return Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), body]);
 }
 
-function abortError(signal: AbortSignal): Error {
-  return Object.assign(new Error('The operation was aborted'), {
-    name: 'AbortError',
-    cause: signal.reason as unknown,
-  });
-}
-
 /**
  * A transport that opens a connection per request and closes it after the answer (no pool), for
  * a process that makes one request: the cheapest first request Node can make. Same errors as
@@ -291,26 +286,9 @@ export class OneShotTransport implements Transport {
       // The CONNECT exchange stops on `signal` itself; its failures name the proxy.
       socket = await (await import('./proxy.js')).tlsThroughProxy(proxy, host, port, signal);
     } else if (forward) {
-      socket =
-        proxy.protocol === 'https:'
-          ? (await import('node:tls')).connect({
-              host: proxy.host,
-              port: proxy.port,
-              ALPNProtocols: ['http/1.1'],
-              ...((await import('node:net')).isIP(proxy.host) ? {} : { servername: proxy.host }),
-            })
-          : (await import('node:net')).connect({ host: proxy.host, port: proxy.port });
-    } else if (secure) {
-      const tls = await import('node:tls');
-      const { isIP } = await import('node:net');
-      socket = tls.connect({
-        host,
-        port,
-        ALPNProtocols: ['http/1.1'],
-        ...(isIP(host) ? {} : { servername: host }),
-      });
+      socket = await openSocket(proxy.host, proxy.port, proxy.protocol === 'https:');
     } else {
-      socket = (await import('node:net')).connect({ host, port });
+      socket = await openSocket(host, port, secure);
     }
     if (signal?.aborted) {
       socket.destroy();

@@ -1,9 +1,10 @@
 // HTTP(S) proxies, as the official Fastly CLI (Go's http.ProxyFromEnvironment) reads them from the
 // environment, or as a flow's `options.proxy` names one; and the CONNECT tunnel both transports open
 // through one. Loaded only when a proxy is configured: a cold `purge` without one never runs this.
+import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { InvalidInputError, oneLine } from '../errors.js';
-import { TransportError } from './transport.js';
+import { abortError, bareHostname, openSocket, TransportError } from './transport.js';
 
 /** An HTTP proxy (reached over plain TCP or TLS) that requests are tunnelled through with CONNECT. */
 export class HttpProxy {
@@ -76,7 +77,7 @@ export function parseProxyUrl(raw: string, name: string): HttpProxy {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw refuse(`the ${url.protocol.slice(0, -1)} scheme is not supported (only HTTP proxies are)`);
   }
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const host = bareHostname(url);
   if (!host) throw refuse('no host');
   if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash) {
     throw refuse('a proxy URL has no path or query');
@@ -257,13 +258,6 @@ export function fixedProxyPolicy(proxy: HttpProxy): ProxyPolicy {
 /** No proxy, whatever the environment says (`options.proxy.type: DIRECT`). */
 export const directPolicy: ProxyPolicy = () => undefined;
 
-function abortError(signal: AbortSignal): Error {
-  return Object.assign(new Error('The operation was aborted'), {
-    name: 'AbortError',
-    cause: signal.reason as unknown,
-  });
-}
-
 /** Why a connection to the proxy failed, in a few words. */
 function proxyFailure(e: NodeJS.ErrnoException): string {
   switch (e.code) {
@@ -299,19 +293,7 @@ export async function openTunnel(
 ): Promise<Socket> {
   if (signal?.aborted) throw abortError(signal);
   const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`;
-  let socket: Socket;
-  if (proxy.protocol === 'https:') {
-    const tls = await import('node:tls');
-    const { isIP } = await import('node:net');
-    socket = tls.connect({
-      host: proxy.host,
-      port: proxy.port,
-      ALPNProtocols: ['http/1.1'],
-      ...(isIP(proxy.host) ? {} : { servername: proxy.host }),
-    });
-  } else {
-    socket = (await import('node:net')).connect({ host: proxy.host, port: proxy.port });
-  }
+  const socket = await openSocket(proxy.host, proxy.port, proxy.protocol === 'https:');
   return new Promise<Socket>((resolve, reject) => {
     let head: Buffer = Buffer.alloc(0);
     let connected = false;
@@ -418,23 +400,16 @@ export async function tlsThroughProxy(
   port: number,
   signal?: AbortSignal,
 ): Promise<Socket> {
-  const tunnel = await openTunnel(proxy, host, port, signal);
-  const tls = await import('node:tls');
-  const { isIP } = await import('node:net');
-  return tls.connect({
-    socket: tunnel,
-    host,
-    ALPNProtocols: ['http/1.1'],
-    ...(isIP(host) ? {} : { servername: host }),
-  });
+  return openSocket(host, port, true, await openTunnel(proxy, host, port, signal));
 }
 
 /**
- * An https Agent's `createConnection` that reaches each target through `proxy`: the request's
- * `proxySignal` (set by the transport) stops the CONNECT exchange as it stops the request.
+ * `agent` (an https Agent) made to reach each target through `proxy`: its `createConnection` opens
+ * the tunnel, and the request's `proxySignal` (set by the transport) stops the CONNECT exchange as it
+ * stops the request.
  */
-export function tunnelConnection(proxy: HttpProxy) {
-  return (
+export function tunnelAgent<A extends Agent>(agent: A, proxy: HttpProxy): A {
+  const createConnection = (
     options: {
       host?: string | null;
       hostname?: string | null;
@@ -451,4 +426,6 @@ export function tunnelConnection(proxy: HttpProxy) {
     );
     return undefined;
   };
+  (agent as unknown as { createConnection: typeof createConnection }).createConnection = createConnection;
+  return agent;
 }

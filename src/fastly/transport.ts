@@ -1,4 +1,5 @@
 import type { Agent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { HttpProxy } from './proxy.js';
 
 /** One HTTP exchange as the Fastly client needs it: a whole (small) body each way. */
@@ -77,10 +78,8 @@ export class HttpTransport implements Transport {
     let agent = this.#agents.get(key);
     if (!agent) {
       agent = new mod.Agent({ keepAlive: true, maxSockets: this.#maxSockets, scheduling: 'lifo' });
-      if (req.proxy && url.protocol === 'https:') {
-        const { tunnelConnection } = await import('./proxy.js');
-        (agent as unknown as { createConnection: unknown }).createConnection = tunnelConnection(req.proxy);
-      }
+      if (req.proxy && url.protocol === 'https:')
+        agent = (await import('./proxy.js')).tunnelAgent(agent, req.proxy);
       this.#agents.set(key, agent);
     }
     let res: RawResponse;
@@ -175,6 +174,40 @@ const stale = (err: TransportError) => {
   return err;
 };
 
+/** What an aborted request rejects with, as Node's own aborts do (the signal's reason as cause). */
+export function abortError(signal: AbortSignal): Error {
+  return Object.assign(new Error('The operation was aborted'), {
+    name: 'AbortError',
+    cause: signal.reason as unknown,
+  });
+}
+
+/**
+ * A connection to `host:port`: TLS (ALPN http/1.1, SNI unless `host` is an IP address, the
+ * certificate checked against `host`) when `secure`, over `over` if given (a proxy's tunnel), else
+ * plain TCP. The modules load on first use: a cold `purge` over http never loads node:tls.
+ */
+export async function openSocket(
+  host: string,
+  port: number,
+  secure: boolean,
+  over?: Socket,
+): Promise<Socket> {
+  const { connect, isIP } = await import('node:net');
+  if (!secure) return connect({ host, port });
+  return (await import('node:tls')).connect({
+    ...(over ? { socket: over, host } : { host, port }),
+    ALPNProtocols: ['http/1.1'],
+    ...(isIP(host) ? {} : { servername: host }),
+  });
+}
+
+/** The status a proxy refused a tunnel with, from a TransportError's code (PROXY_407 → 407). */
+export function proxyStatusOf(code: string): number | undefined {
+  const status = /^PROXY_(\d{3})$/.exec(code)?.[1];
+  return status === undefined ? undefined : Number(status);
+}
+
 /** The host to connect to: an IPv6 address without the URL's brackets. */
 export const bareHostname = (url: URL) => url.hostname.replace(/^\[|\]$/g, '');
 
@@ -255,11 +288,8 @@ export async function requestHeaders(req: TransportRequest): Promise<HeadersOnly
   // No pool: the connection is closed mid-body, it could not be reused. Through a proxy, an agent of
   // its own that opens the one tunnel.
   let agent: Agent | false = false;
-  if (req.proxy && url.protocol === 'https:') {
-    const { tunnelConnection } = await import('./proxy.js');
-    agent = new mod.Agent({ keepAlive: false });
-    (agent as unknown as { createConnection: unknown }).createConnection = tunnelConnection(req.proxy);
-  }
+  if (req.proxy && url.protocol === 'https:')
+    agent = (await import('./proxy.js')).tunnelAgent(new mod.Agent({ keepAlive: false }), req.proxy);
   return new Promise((resolve, reject) => {
     const out = mod.request(requestOptions(url, req, agent), (res: IncomingMessage) => {
       resolve({ status: res.statusCode ?? 0, headers: res.headers });

@@ -1,7 +1,13 @@
 import { InvalidInputError, RunFailedError, show } from '../errors.js';
 import { isLoopbackHost } from '../fastly/client.js';
 import type { HttpProxy, ProxyPolicy } from '../fastly/proxy.js';
-import { HttpTransport, TransportError, type TransportResponse } from '../fastly/transport.js';
+import {
+  bareHostname,
+  HttpTransport,
+  proxyStatusOf,
+  TransportError,
+  type TransportResponse,
+} from '../fastly/transport.js';
 
 /** An HTTP call made by a task (Request, notifications) failed: refused, timed out, or answered an error status. */
 export class HttpCallError extends RunFailedError {
@@ -196,16 +202,15 @@ async function throughProxy(
  */
 function proxiedCallError(call: HttpCall, proxy: HttpProxy, err: unknown): HttpCallError {
   const port = call.url.port || (call.url.protocol === 'https:' ? '443' : '80');
-  const target = `${call.url.hostname.replace(/^\[|\]$/g, '')}:${port}`;
+  const target = `${bareHostname(call.url)}:${port}`;
   const bracketed = `${call.url.hostname}:${port}`;
   if (err instanceof TransportError) {
     const message = err.message.split(` to ${bracketed}`).join('').split(` to ${target}`).join('');
-    const status = /^PROXY_(\d{3})$/.exec(err.code)?.[1];
     if (err.proxy !== undefined) {
       return new HttpCallError(
         `${call.label}: ${message} (${err.code})`,
         'HTTP_PROXY',
-        status === undefined ? undefined : Number(status),
+        proxyStatusOf(err.code),
         { cause: err, proxy: err.proxy },
       );
     }
