@@ -167,20 +167,33 @@ export function clientOptionsOf(
               ),
             ),
           };
-  const ms = (v: string | undefined) => (v === undefined ? undefined : durationMs(v));
-  const connect = ms(options.timeout?.connectTimeout ?? options.connectTimeout);
-  const read = ms(options.timeout?.readIdleTimeout ?? options.readIdleTimeout ?? options.readTimeout);
+  warnNotApplied(options, APPLIED, logger);
+  const timeoutMs = budgetMs(
+    options.timeout?.connectTimeout ?? options.connectTimeout,
+    options.timeout?.readIdleTimeout ?? options.readIdleTimeout ?? options.readTimeout,
+  );
+  return timeoutMs === undefined ? proxy : { ...proxy, timeoutMs };
+}
+
+/** Logs one warning naming every setting of `options` given but not in `applied`. */
+function warnNotApplied(options: object, applied: ReadonlySet<string>, logger: Logger): void {
   const notApplied = Object.entries(options)
-    .filter(([k, v]) => v !== undefined && !APPLIED.has(k))
+    .filter(([k, v]) => v !== undefined && !applied.has(k))
     .map(([k]) => k);
   if (notApplied.length) {
     logger.warn(
       `options.${notApplied.join(', options.')}: accepted for the Java plugin's flows but not applied`,
     );
   }
-  if (connect === undefined && read === undefined) return proxy;
-  // The client has one per-attempt budget (connect, headers and body): both parts fit in it.
-  return { ...proxy, timeoutMs: (connect ?? 0) + (read ?? 0) || undefined };
+}
+
+/**
+ * The one per-attempt budget (connect, headers and body) a connect and a read timeout add up to, or
+ * undefined when neither is given.
+ */
+function budgetMs(connect: string | undefined, read: string | undefined): number | undefined {
+  const ms = (v: string | undefined) => (v === undefined ? 0 : (durationMs(v) ?? 0));
+  return ms(connect) + ms(read) || undefined;
 }
 
 /*
@@ -206,27 +219,16 @@ export const notificationOptions = z
 
 export type NotificationOptions = z.output<typeof notificationOptions>;
 
+/** Keys of a notification's `options` applied. */
+const NOTIFICATION_APPLIED = new Set(['connectTimeout', 'readTimeout', 'readIdleTimeout', 'headers']);
+
 /** The call settings a notification's `options` asks for; logs a warning for each one not applied. */
 export function notificationCallOf(
   options: NotificationOptions | undefined,
   logger: Logger,
 ): { timeoutMs?: number | undefined; headers?: Record<string, string> | undefined } {
   if (!options) return {};
-  const notApplied = Object.entries(options)
-    .filter(
-      ([k, v]) =>
-        v !== undefined && !['connectTimeout', 'readTimeout', 'readIdleTimeout', 'headers'].includes(k),
-    )
-    .map(([k]) => k);
-  if (notApplied.length) {
-    logger.warn(
-      `options.${notApplied.join(', options.')}: accepted for the Java plugin's flows but not applied`,
-    );
-  }
-  const ms = (v: string | undefined) => (v === undefined ? undefined : durationMs(v));
-  const connect = ms(options.connectTimeout);
-  const read = ms(options.readIdleTimeout ?? options.readTimeout);
-  const timeoutMs =
-    connect === undefined && read === undefined ? undefined : (connect ?? 0) + (read ?? 0) || undefined;
+  warnNotApplied(options, NOTIFICATION_APPLIED, logger);
+  const timeoutMs = budgetMs(options.connectTimeout, options.readIdleTimeout ?? options.readTimeout);
   return { timeoutMs, headers: options.headers };
 }
