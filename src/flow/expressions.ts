@@ -175,7 +175,8 @@ const SINGLE_EXPRESSION = /^\s*\{\{((?:(?!\{\{|\}\}).)*)\}\}\s*$/s;
 /** Each `{{ expr }}` of a text, with its whitespace-control dashes (`{{- expr -}}`) apart. */
 const PRINTS = /\{\{(-?)((?:(?!\{\{|\}\}).)*?)(-?)\}\}/gs;
 const IGNORED_LOOKUPS = new Set(['then', 'loop', '_keys', 'toJSON', 'constructor', 'length']);
-const TOLERANT = /\?\?|\bdefault\b|\bis\s+(not\s+)?(defined|null|empty)\b/;
+/** A template that allows for a missing value (`??`, `default`, `is defined`…): an undefined name is no error. */
+export const TOLERANT = /\?\?|\bdefault\b|\bis\s+(not\s+)?(defined|null|empty)\b/;
 
 /** Wraps the context so that lookups of missing names are recorded (twig.js itself renders them empty). */
 function recording(obj: object, path: string, misses: string[]): object {
@@ -228,7 +229,7 @@ export const KNOWN_FUNCTIONS = [
   ...['errorLogs', 'fromJson', 'json', 'jsonDecode', 'max', 'min', 'now', 'range', 'secret', 'uuid'],
 ];
 
-const FILTER_SET = new Set([...KNOWN_FILTERS, '__kf_capture']);
+const FILTER_SET = new Set([...KNOWN_FILTERS, '__kf_capture', '__kf_text']);
 const FUNCTION_SET = new Set(KNOWN_FUNCTIONS);
 
 /** What a parsed template uses: filters, functions, and the task ids after `outputs.`. */
@@ -273,12 +274,25 @@ function usesOf(tokens: unknown): TemplateUses {
   return uses;
 }
 
+/**
+ * What twig.js compiles for a template, rendering and validating alike: one `{{ expr }}` is captured
+ * with its type (a list stays a list); in text, each printed map or list becomes JSON.
+ */
+function twigSource(template: string): { single: boolean; source: string } {
+  const single = SINGLE_EXPRESSION.exec(template);
+  if (single) return { single: true, source: `{{ (${single[1]}) | __kf_capture }}` };
+  return {
+    single: false,
+    source: template.replace(PRINTS, (whole, open: string, expr: string, close: string) =>
+      expr.trim() ? `{{${open} (${expr}) | __kf_text ${close}}}` : whole,
+    ),
+  };
+}
+
 /** Parses a template (as rendering would) and lists what it uses; throws twig.js's parse error. */
 export function templateUses(template: string): TemplateUses {
   if (!hasExpression(template)) return { filters: [], functions: [], outputs: [] };
-  const single = SINGLE_EXPRESSION.exec(template);
-  const source = single ? `{{ (${single[1]}) | __kf_capture }}` : template;
-  return usesOf(twig().twig({ data: source, rethrow: true, autoescape: false }).tokens);
+  return usesOf(twig().twig({ data: twigSource(template).source, rethrow: true, autoescape: false }).tokens);
 }
 
 /**
@@ -310,12 +324,7 @@ export function renderString(
 ): unknown {
   if (!hasExpression(template)) return template;
   const engine = twig();
-  const single = SINGLE_EXPRESSION.exec(template);
-  const source = single
-    ? `{{ (${single[1]}) | __kf_capture }}`
-    : template.replace(PRINTS, (whole, open: string, expr: string, close: string) =>
-        expr.trim() ? `{{${open} (${expr}) | __kf_text ${close}}}` : whole,
-      );
+  const { single, source } = twigSource(template);
   const misses: string[] = [];
   let compiled: ReturnType<TwigStatic['twig']>;
   try {

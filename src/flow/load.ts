@@ -15,7 +15,7 @@ import { DEPRECATED_TYPES, FLOWABLES, TASKS, TRIGGERS } from '../tasks/index.js'
 import { describeIssue, parseAsKestra, type TaskDefinition } from '../tasks/task.js';
 import { parseDuration } from '../duration.js';
 import { MIN_STATS_INTERVAL_S, seconds, StatsTrigger } from '../tasks/stats/StatsTrigger.js';
-import { hasExpression, templateProblem, templateUses } from './expressions.js';
+import { hasExpression, templateProblem, templateUses, TOLERANT } from './expressions.js';
 import {
   flowSchema,
   type InputDef,
@@ -285,8 +285,6 @@ function templatesIn(value: unknown, path: Path, out: { path: Path; template: st
   else if (typeof value === 'object' && value !== null)
     for (const [k, v] of Object.entries(value)) templatesIn(v, [...path, k], out);
 }
-
-const TOLERANT = /\?\?|\bdefault\b|\bis\s+(not\s+)?(defined|null|empty)\b/;
 
 /** `outputs.<id>` in a task's templates must name a task of the flow (run would fail on reaching it). */
 function checkOutputsUsed(
