@@ -67,7 +67,7 @@ test('a cold purge loads none of zod, luxon, chrono-node, yaml or twig; a flow c
 test('a cold purge without a proxy variable runs no proxy code; with HTTPS_PROXY set it does (the check can fail)', async (t) => {
   const s = await sim(t);
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url, FASTLY_SERVICE_ID: SERVICE };
-  const proxyCode = (modules: string[]) => modules.filter((m) => m.endsWith('/fastly/proxy.js'));
+  const proxyCode = (modules: string[]) => modules.filter((m) => m.endsWith('/http/proxy.js'));
   for (const args of [
     ['purge', 'key', 'k1'],
     ['purge', 'url', 'https://www.example.com/a'],

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runFlow } from '../src/flow/executor.js';
 import { parseFlow } from '../src/flow/load.js';
-import { Masker } from '../src/logger.js';
+import { Masker } from '../src/masker.js';
 import { runCli, SERVICE, sim } from './helpers.js';
 
 /** What `run --json` prints (the fields these tests read). */

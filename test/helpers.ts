@@ -20,8 +20,7 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs the built CLI in a child process with a clean environment plus `env`. */
-/** Runs the CLI (or another of its bundles: `script`) to completion. */
+/** Runs the built CLI (or another of its bundles: `script`) to completion, in a child process with a clean environment plus `env`. */
 export function runCli(
   args: string[],
   env: Record<string, string> = {},

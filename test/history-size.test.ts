@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type ExecutionRecord, OUTPUTS_INLINE_BYTES, StateStore } from '../src/flow/state.js';
-import { Masker } from '../src/logger.js';
+import { Masker } from '../src/masker.js';
 import { apiServer, ended } from './api-server.js';
 import { runCli, SERVICE, sim } from './helpers.js';
 

@@ -5,13 +5,9 @@ import { test, type TestContext } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { OneShotTransport, ResponseReader } from '../src/fastly/http1.js';
-import {
-  HttpTransport,
-  type Transport,
-  TransportError,
-  type TransportRequest,
-} from '../src/fastly/transport.js';
+import { OneShotTransport, ResponseReader } from '../src/http/http1.js';
+import { HttpTransport, type Transport, type TransportRequest } from '../src/http/transport.js';
+import { TransportError } from '../src/http/socket.js';
 
 /**
  * A server on 127.0.0.1 that reads each request's head and body, records them, then writes the

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { FastlyClient } from '../src/fastly/client.js';
 import { FastlyNetworkError } from '../src/fastly/errors.js';
 import { getRegions, historical } from '../src/fastly/stats.js';
-import { HttpTransport } from '../src/fastly/transport.js';
+import { HttpTransport } from '../src/http/transport.js';
 import { SERVICE, sim } from './helpers.js';
 
 const fast = { baseDelayMs: 5, maxDelayMs: 20 };

@@ -1,10 +1,11 @@
 import { InvalidInputError, KestraFastlyError } from '../errors.js';
 import { validateToken } from '../fastly/client.js';
 import type { FastlyClient } from '../fastly/client.js';
-import { OneShotTransport } from '../fastly/http1.js';
-import { type ApiAttemptEvent, apiAttempts } from '../fastly/observe.js';
-import type { Transport } from '../fastly/transport.js';
-import { createLogger, Masker } from '../logger.js';
+import { OneShotTransport } from '../http/http1.js';
+import { type ApiAttemptEvent, apiAttempts } from '../diagnostics.js';
+import type { Transport } from '../http/transport.js';
+import { createLogger } from '../logger.js';
+import { Masker } from '../masker.js';
 import type { TaskContext } from '../tasks/task.js';
 import { stopSignal } from './interrupt.js';
 import { stdoutReady } from './output.js';
@@ -191,7 +192,7 @@ export async function clientFrom(
   // The proxy code is loaded only when a proxy variable is set: a cold purge without one pays nothing.
   const proxy =
     env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy
-      ? (await import('../fastly/proxy.js')).envProxyPolicy(env)
+      ? (await import('../http/proxy.js')).envProxyPolicy(env)
       : undefined;
   return new FastlyClient({
     token,

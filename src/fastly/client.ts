@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '../http/loopback.js';
 import { InvalidInputError, show } from '../errors.js';
 import { firstHeader, type HeaderBag, headerRecord } from '../headers.js';
 import { packageVersion } from '../version.js';
@@ -7,13 +8,13 @@ import {
   FastlyProxyError,
   FastlyResponseError,
   parseErrorBody,
-  type RateLimitState,
   type RequestInfo,
   type TokenScope,
 } from './errors.js';
-import { type ApiAttemptEvent, apiAttempts } from './observe.js';
-import type { HttpProxy, ProxyPolicy } from './proxy.js';
-import { proxyStatusOf, sharedTransport, type Transport, TransportError } from './transport.js';
+import { type ApiAttemptEvent, apiAttempts, type RateLimitState } from '../diagnostics.js';
+import type { HttpProxy, ProxyPolicy } from '../http/proxy.js';
+import { proxyStatusOf, sharedTransport, type Transport } from '../http/transport.js';
+import { TransportError } from '../http/socket.js';
 import { monotonicMs } from '../monotonic.js';
 
 export const DEFAULT_ENDPOINT = 'https://api.fastly.com';
@@ -156,11 +157,6 @@ export interface ApiResponse {
 export interface ClientCounters {
   requests: number;
   retries: number;
-}
-
-export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
 /**

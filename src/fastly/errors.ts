@@ -1,14 +1,6 @@
+import type { RateLimitState } from '../diagnostics.js';
 import { oneLine, RunFailedError } from '../errors.js';
-import { proxyStatusOf } from './transport.js';
-
-/** Rate-limit state as reported by Fastly's `Fastly-RateLimit-*` headers. */
-export interface RateLimitState {
-  remaining?: number;
-  /** Epoch seconds at which the hourly window resets. */
-  reset?: number;
-  /** Seconds the server asked us to wait (`Retry-After`). */
-  retryAfter?: number;
-}
+import { proxyStatusOf } from '../http/transport.js';
 
 /** The scopes Fastly tokens carry, named as in the Fastly console. */
 export type TokenScope = 'purge_select' | 'purge_all' | 'global:read' | 'global';

@@ -19,9 +19,9 @@ export {
   FastlyNetworkError,
   FastlyProxyError,
   FastlyResponseError,
-  type RateLimitState,
   type TokenScope,
 } from './errors.js';
+export type { RateLimitState } from '../diagnostics.js';
 export { isStatsField, STATS_FIELDS, type StatsField } from './fields.js';
 export {
   MAX_KEYS_PER_REQUEST,
@@ -56,7 +56,7 @@ export {
   parseProxyUrl,
   type HttpProxy,
   type ProxyPolicy,
-} from './proxy.js';
+} from '../http/proxy.js';
 export { parseTime, resolveWindow, type TimeWindow } from './time.js';
 export {
   BY_VALUES,
@@ -69,13 +69,13 @@ export {
   type UsageByService,
   type UsageFigures,
 } from './types.js';
+export { TransportError } from '../http/socket.js';
 export {
   HttpTransport,
-  TransportError,
   type HttpTransportOptions,
   type Transport,
   type TransportRequest,
   type TransportResponse,
-} from './transport.js';
-export { OneShotTransport } from './http1.js';
+} from '../http/transport.js';
+export { OneShotTransport } from '../http/http1.js';
 export { verifyPurge, type VerifyOptions, type VerifyResult } from './verify.js';

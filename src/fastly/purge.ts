@@ -1,7 +1,7 @@
 import { InvalidInputError, RunFailedError, show } from '../errors.js';
 import type { FastlyClient } from './client.js';
 import { FastlyApiError, FastlyNetworkError, FastlyResponseError } from './errors.js';
-import { isTlsFailure } from './transport.js';
+import { isTlsFailure } from '../http/transport.js';
 
 /** Fastly refuses bulk purges of more keys than this in one request. */
 export const MAX_KEYS_PER_REQUEST = 256;

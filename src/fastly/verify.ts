@@ -1,9 +1,9 @@
 import { InvalidInputError, show } from '../errors.js';
 import { firstHeader } from '../headers.js';
-import { isLoopbackHost } from './client.js';
+import { isLoopbackHost } from '../http/loopback.js';
 import { FastlyNetworkError } from './errors.js';
-import type { ProxyPolicy } from './proxy.js';
-import { requestHeaders, type Transport } from './transport.js';
+import type { ProxyPolicy } from '../http/proxy.js';
+import { requestHeaders, type Transport } from '../http/transport.js';
 
 export interface VerifyResult {
   /** HTTP status of the edge's answer. */

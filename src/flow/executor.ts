@@ -6,9 +6,11 @@ import type { Logger } from '../logger.js';
 import { parseDuration } from '../duration.js';
 import { isTruthy, renderValue } from './expressions.js';
 import type { Flow, TaskNode } from './load.js';
-import { createLogger, type Level, Masker } from '../logger.js';
+import { createLogger } from '../logger.js';
+import { type Level } from '../levels.js';
+import { Masker } from '../masker.js';
 import type { RetryDef } from './model.js';
-import { executionEvents } from './events.js';
+import { executionEvents } from '../diagnostics.js';
 import { SecretStore } from './secrets.js';
 
 /** KILLED: interrupted (Ctrl-C, SIGTERM), as Kestra calls a killed execution. */
@@ -321,7 +323,6 @@ class FlowRun {
       }));
   }
 
-  /** Attempts until one succeeds or the retry policy gives up (then throws the last error). */
   /** ForEach, Parallel and Sequential: how their nested tasks run. */
   async #runFlowable(node: TaskNode, children: TaskNode[], frame: Frame): Promise<State> {
     const int = (prop: string, fallback: number) => {
@@ -365,6 +366,7 @@ class FlowRun {
     );
   }
 
+  /** Attempts until one succeeds or the retry policy gives up (then throws the last error). */
   async #attempts(node: TaskNode, run: TaskRun, log: Logger, t0: number, frame: Frame): Promise<State> {
     const retry = node.common.retry;
     const maxAttempts = retry ? (retry.maxAttempts ?? retry.maxAttempt ?? 1) : 1;

@@ -13,16 +13,9 @@ export {
   type TaskNode,
   type TriggerNode,
 } from './load.js';
-export {
-  createLogger,
-  LEVELS,
-  Masker,
-  parseLevel,
-  silentLogger,
-  type Level,
-  type Logger,
-  type LoggerOptions,
-} from '../logger.js';
+export { createLogger, parseLevel, silentLogger, type Logger, type LoggerOptions } from '../logger.js';
+export { LEVELS, type Level } from '../levels.js';
+export { Masker } from '../masker.js';
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export {
   Scheduler,

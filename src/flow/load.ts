@@ -2,7 +2,8 @@ import { readFileSync, statSync } from 'node:fs';
 import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { InvalidInputError, show } from '../errors.js';
-import { isLoopbackHost, resolveEndpoint } from '../fastly/client.js';
+import { resolveEndpoint } from '../fastly/client.js';
+import { isLoopbackHost } from '../http/loopback.js';
 import { KNOWN_REGIONS } from '../fastly/regions.js';
 import { parseBy, parseTime, resolveWindow } from '../fastly/time.js';
 import {
@@ -226,10 +227,10 @@ function checkBeforeRun(
   }
 }
 
-/** What the purge functions refuse at run time, checked on literal values: ids, keys, URLs. */
 /** A number or boolean where text is expected is that text, as the task will take it (parseAsKestra). */
 const asText = (v: unknown) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v);
 
+/** What the purge functions refuse at run time, checked on literal values: ids, keys, URLs. */
 function checkPurge(type: string, props: Record<string, unknown>, path: Path, problems: Problems): void {
   if (literal(props.serviceId))
     attempt(problems, [...path, 'serviceId'], () => validateServiceId(asText(props.serviceId)));

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isoDuration } from '../duration.js';
-import { LEVELS } from '../logger.js';
+import { LEVELS } from '../levels.js';
 
 /** Kestra's flow-level schema (the task and trigger properties are checked by their own schemas). */
 

@@ -1,7 +1,9 @@
 import { type Execution, runFlow } from './executor.js';
 import { resolveInputs } from './inputs.js';
 import { type Flow, loadFlowFile } from './load.js';
-import { createLogger, type Level, Masker } from '../logger.js';
+import { createLogger } from '../logger.js';
+import { type Level } from '../levels.js';
+import { Masker } from '../masker.js';
 import { StatsTrigger } from '../tasks/stats/StatsTrigger.js';
 import { evaluateTrigger, resolveTriggerProps } from './trigger.js';
 

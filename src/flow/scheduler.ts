@@ -23,8 +23,9 @@ import type { TaskContext } from '../tasks/task.js';
 import { type Clock, systemClock } from './clock.js';
 import { type Execution, newId, runFlow } from './executor.js';
 import { type Flow, loadFlowFile, MAX_FLOW_BYTES, parseFlow, type TriggerNode } from './load.js';
-import { triggerEvaluations } from './events.js';
-import { type Logger, Masker } from '../logger.js';
+import { triggerEvaluations } from '../diagnostics.js';
+import { type Logger } from '../logger.js';
+import { Masker } from '../masker.js';
 import { StateStore, type TriggerState } from './state.js';
 import { createTrigger, isSchedulable, PollCache, type TriggerEnv, type TriggerInstance } from './trigger.js';
 
@@ -312,7 +313,7 @@ class TriggerSlot {
     }
   }
 
-  /** What the metrics and dashboard see of an evaluation (src/flow/events.ts). */
+  /** What the metrics and dashboard see of an evaluation (src/diagnostics.ts). */
   #observed(def: Definition, vars: Record<string, unknown> | undefined, now: number) {
     return {
       key: this.key,

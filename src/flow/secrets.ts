@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { InvalidInputError } from '../errors.js';
 import { ExpressionError } from './expressions.js';
-import type { Masker } from '../logger.js';
+import type { Masker } from '../masker.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 

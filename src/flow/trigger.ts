@@ -12,7 +12,8 @@
  */
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../errors.js';
-import { isLoopbackHost, resolveEndpoint } from '../fastly/client.js';
+import { resolveEndpoint } from '../fastly/client.js';
+import { isLoopbackHost } from '../http/loopback.js';
 import type { StatsPoint } from '../fastly/types.js';
 import {
   decide,
@@ -29,7 +30,7 @@ import { parseProps, type TaskContext } from '../tasks/task.js';
 import type { Logger } from '../logger.js';
 import { renderValue } from './expressions.js';
 import type { Flow, TriggerNode } from './load.js';
-import type { Masker } from '../logger.js';
+import type { Masker } from '../masker.js';
 import { SecretStore } from './secrets.js';
 
 /** What one evaluation concluded. */

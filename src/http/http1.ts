@@ -11,16 +11,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import {
-  abortError,
-  bareHostname,
   decodeBody,
   describeNetworkError,
-  openSocket,
   type Transport,
-  TransportError,
   type TransportRequest,
   type TransportResponse,
 } from './transport.js';
+import { abortError, bareHostname, openSocket, TransportError } from './socket.js';
 
 /** A response head larger than this is refused (node:http's limit is 16 KB). */
 const MAX_HEAD_BYTES = 64 * 1024;

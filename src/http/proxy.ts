@@ -4,7 +4,7 @@
 import type { Agent } from 'node:http';
 import type { Socket } from 'node:net';
 import { InvalidInputError, oneLine } from '../errors.js';
-import { abortError, bareHostname, openSocket, TransportError } from './transport.js';
+import { abortError, bareHostname, openSocket, TransportError } from './socket.js';
 
 /** An HTTP proxy (reached over plain TCP or TLS) that requests are tunnelled through with CONNECT. */
 export class HttpProxy {

@@ -1,6 +1,6 @@
 import type { Agent, IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import type { HttpProxy } from './proxy.js';
+import { bareHostname, TransportError } from './socket.js';
 
 /** One HTTP exchange as the Fastly client needs it: a whole (small) body each way. */
 export interface TransportRequest {
@@ -31,24 +31,6 @@ export interface Transport {
   request(req: TransportRequest): Promise<TransportResponse>;
   /** Closes idle connections; requests still in flight finish. */
   close(): void;
-}
-
-/**
- * A failed exchange: `code` is a Node errno (ECONNRESET, ...) or TRUNCATED / BAD_ENCODING /
- * BAD_RESPONSE, or PROXY_<status> when a proxy refused the tunnel. `proxy` (host:port) is set when
- * the failure was the proxy's: reaching it or its answer to the CONNECT.
- */
-export class TransportError extends Error {
-  override readonly name = 'TransportError';
-  readonly proxy: string | undefined;
-  constructor(
-    readonly code: string,
-    message: string,
-    options?: { cause?: unknown; proxy?: string | undefined },
-  ) {
-    super(message, options);
-    this.proxy = options?.proxy;
-  }
 }
 
 type HttpModule = Pick<typeof import('node:http'), 'Agent' | 'request'>;
@@ -174,42 +156,11 @@ const stale = (err: TransportError) => {
   return err;
 };
 
-/** What an aborted request rejects with, as Node's own aborts do (the signal's reason as cause). */
-export function abortError(signal: AbortSignal): Error {
-  return Object.assign(new Error('The operation was aborted'), {
-    name: 'AbortError',
-    cause: signal.reason as unknown,
-  });
-}
-
-/**
- * A connection to `host:port`: TLS (ALPN http/1.1, SNI unless `host` is an IP address, the
- * certificate checked against `host`) when `secure`, over `over` if given (a proxy's tunnel), else
- * plain TCP. The modules load on first use: a cold `purge` over http never loads node:tls.
- */
-export async function openSocket(
-  host: string,
-  port: number,
-  secure: boolean,
-  over?: Socket,
-): Promise<Socket> {
-  const { connect, isIP } = await import('node:net');
-  if (!secure) return connect({ host, port });
-  return (await import('node:tls')).connect({
-    ...(over ? { socket: over, host } : { host, port }),
-    ALPNProtocols: ['http/1.1'],
-    ...(isIP(host) ? {} : { servername: host }),
-  });
-}
-
 /** The status a proxy refused a tunnel with, from a TransportError's code (PROXY_407 → 407). */
 export function proxyStatusOf(code: string): number | undefined {
   const status = /^PROXY_(\d{3})$/.exec(code)?.[1];
   return status === undefined ? undefined : Number(status);
 }
-
-/** The host to connect to: an IPv6 address without the URL's brackets. */
-export const bareHostname = (url: URL) => url.hostname.replace(/^\[|\]$/g, '');
 
 /** The module that speaks to the first hop: the target, or the proxy an http request is forwarded to. */
 async function moduleFor(url: URL, proxy: HttpProxy | undefined): Promise<HttpModule> {

@@ -4,7 +4,7 @@ import { serve } from '@hono/node-server';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { InvalidInputError, show } from '../errors.js';
-import { isLoopbackHost } from '../fastly/client.js';
+import { isLoopbackHost } from '../http/loopback.js';
 import type { Logger } from '../logger.js';
 
 /** Request bodies above this are refused with 413 before they are read. */

@@ -1,5 +1,5 @@
 import { RunFailedError } from '../errors.js';
-import type { Masker } from '../logger.js';
+import type { Masker } from '../masker.js';
 import { Scheduler } from '../flow/scheduler.js';
 import type { Logger } from '../logger.js';
 import type { TaskContext } from '../tasks/task.js';

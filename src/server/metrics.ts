@@ -1,12 +1,12 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { type ApiAttemptEvent, apiAttempts } from '../fastly/observe.js';
+import { type ApiAttemptEvent, apiAttempts } from '../diagnostics.js';
 import {
   type ExecutionEvent,
   executionEvents,
   type TriggerEvaluationEvent,
   triggerEvaluations,
-} from '../flow/events.js';
+} from '../diagnostics.js';
 
 const TRIGGER = ['namespace', 'flow', 'trigger'] as const;
 

@@ -1,6 +1,6 @@
 import { renderValue } from '../flow/expressions.js';
 import type { Flow, TriggerNode } from '../flow/load.js';
-import type { Masker } from '../logger.js';
+import type { Masker } from '../masker.js';
 import { SecretStore } from '../flow/secrets.js';
 
 export interface RenderEnv {

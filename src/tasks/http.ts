@@ -1,13 +1,8 @@
 import { InvalidInputError, RunFailedError, show } from '../errors.js';
-import { isLoopbackHost } from '../fastly/client.js';
-import type { HttpProxy, ProxyPolicy } from '../fastly/proxy.js';
-import {
-  bareHostname,
-  HttpTransport,
-  proxyStatusOf,
-  TransportError,
-  type TransportResponse,
-} from '../fastly/transport.js';
+import { isLoopbackHost } from '../http/loopback.js';
+import type { HttpProxy, ProxyPolicy } from '../http/proxy.js';
+import { HttpTransport, proxyStatusOf, type TransportResponse } from '../http/transport.js';
+import { bareHostname, TransportError } from '../http/socket.js';
 
 /** An HTTP call made by a task (Request, notifications) failed: refused, timed out, or answered an error status. */
 export class HttpCallError extends RunFailedError {

@@ -48,7 +48,6 @@ export const TASKS = {
   ...byType([
     Log,
     OutputValues,
-    Parallel,
     If,
     ForEach,
     Parallel,

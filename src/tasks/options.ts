@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { durationMs, isoDuration } from '../duration.js';
 import type { FastlyClientOptions } from '../fastly/client.js';
-import { directPolicy, fixedProxyPolicy, HttpProxy } from '../fastly/proxy.js';
+import { directPolicy, fixedProxyPolicy, HttpProxy } from '../http/proxy.js';
 import type { Logger } from '../logger.js';
 
 /*

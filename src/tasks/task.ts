@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InvalidInputError, show } from '../errors.js';
 import { FastlyClient, type FastlyClientOptions, resolveEndpoint } from '../fastly/client.js';
-import { envProxyPolicy, type ProxyPolicy } from '../fastly/proxy.js';
+import { envProxyPolicy, type ProxyPolicy } from '../http/proxy.js';
 import type { Logger } from '../logger.js';
 import { clientOptionsOf, httpOptions, type HttpOptions } from './options.js';
 

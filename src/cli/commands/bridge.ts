@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidInputError, show } from '../../errors.js';
-import { type Logger, Masker } from '../../logger.js';
+import { type Logger } from '../../logger.js';
+import { Masker } from '../../masker.js';
 import { DEPRECATED_TYPES, FASTLY_TASKS, TRIGGERS } from '../../tasks/index.js';
 import type { Assessment } from '../../tasks/stats/StatsTrigger.js';
 import { type Metric, parseProps, type TaskDefinition } from '../../tasks/task.js';

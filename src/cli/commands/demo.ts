@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { InvalidInputError, KestraFastlyError } from '../../errors.js';
-import { Masker } from '../../logger.js';
+import { Masker } from '../../masker.js';
 import { runFlowFile } from '../../flow/run.js';
 import { briefOutputs } from '../summary.js';
 

@@ -3,7 +3,8 @@ import { InvalidInputError, type KestraFastlyError, RunFailedError } from '../..
 import type { Execution } from '../../flow/executor.js';
 import { parseInputFlags } from '../../flow/inputs.js';
 import { checkDuplicateIds, type Flow, loadFlowFile } from '../../flow/load.js';
-import { Masker, parseLevel } from '../../logger.js';
+import { parseLevel } from '../../logger.js';
+import { Masker } from '../../masker.js';
 import { runFlowFile } from '../../flow/run.js';
 import { stopSignal } from '../interrupt.js';
 import { checkOutputPath, withOutput, write } from '../output.js';

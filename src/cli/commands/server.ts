@@ -2,7 +2,8 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
-import { createLogger, Masker, parseLevel } from '../../logger.js';
+import { createLogger, parseLevel } from '../../logger.js';
+import { Masker } from '../../masker.js';
 import { StateStore } from '../../flow/state.js';
 import { intArg } from '../flags.js';
 

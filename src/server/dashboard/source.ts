@@ -1,5 +1,5 @@
 import { statSync } from 'node:fs';
-import type { Masker } from '../../logger.js';
+import type { Masker } from '../../masker.js';
 import type { Scheduler } from '../../flow/scheduler.js';
 import type { ExecutionRecord } from '../../flow/state.js';
 import type { FlowRegistry } from '../flows.js';

@@ -6,7 +6,7 @@ import {
   logEvents,
   type TriggerEvaluationEvent,
   triggerEvaluations,
-} from '../../flow/events.js';
+} from '../../diagnostics.js';
 import type { Flow, TriggerNode } from '../../flow/load.js';
 import type { ExecutionRecord, TriggerState } from '../../flow/state.js';
 import type {

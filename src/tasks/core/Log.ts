@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LEVELS } from '../../logger.js';
+import { LEVELS } from '../../levels.js';
 import { defineTask } from '../task.js';
 
 export default defineTask({

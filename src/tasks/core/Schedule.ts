@@ -101,10 +101,6 @@ export function nextSlot(p: ScheduleProps, afterMs: number): number | undefined 
   return cronOf(p).nextRun(new Date(afterMs))?.getTime();
 }
 
-/**
- * Which of the slots missed while the server was down run, as `recoverMissedSchedules` says.
- * `missed` is oldest first.
- */
 /** Slots still worth running at `nowMs`: those not later than `lateMaximumDelay`. */
 export function notTooLate(p: ScheduleProps, slots: number[], nowMs: number): number[] {
   if (!p.lateMaximumDelay) return slots;
@@ -112,6 +108,10 @@ export function notTooLate(p: ScheduleProps, slots: number[], nowMs: number): nu
   return slots.filter((slot) => nowMs - slot <= max);
 }
 
+/**
+ * Which of the slots missed while the server was down run, as `recoverMissedSchedules` says.
+ * `missed` is oldest first.
+ */
 export function recoverable(policy: Recover, missed: number[]): number[] {
   if (policy === 'NONE') return [];
   if (policy === 'LAST') return missed.slice(-1);

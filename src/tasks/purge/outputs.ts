@@ -27,14 +27,14 @@ export function keysOutputs(result: PurgeKeysResult): KeysOutputs {
   };
 }
 
+/** How many failed keys a PurgeIncompleteError names itself. */
+export const FAILED_KEYS_NAMED = 5;
+
 /**
  * Some keys were not purged; the outputs (with every failed key) travel with the error. `where` says
  * where the caller puts the failed keys (a flow's outputs; the CLI's output or file); `nextLine`, if
  * given, follows the account on a line of its own (the CLI: the keys, when their file failed).
  */
-/** How many failed keys a PurgeIncompleteError names itself. */
-export const FAILED_KEYS_NAMED = 5;
-
 export class PurgeIncompleteError extends RunFailedError {
   override readonly name: string = 'PurgeIncompleteError';
   override readonly code: string = 'PURGE_INCOMPLETE';

@@ -95,10 +95,10 @@ tasks:
   },
 });
 
-/** Seconds of a duration the schema has validated. */
 /** Below this interval a StatsTrigger may only poll a loopback endpoint (Fastly's data is per minute). */
 export const MIN_STATS_INTERVAL_S = 30;
 
+/** Seconds of a duration the schema has validated. */
 export const seconds = (iso: string): number => (durationMs(iso) ?? NaN) / 1000;
 
 /** The time window one evaluation looks at. */

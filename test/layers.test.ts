@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+/*
+ * The layering of DEVELOPERS.md, checked on the import graph of src/ (type-only imports included:
+ * they couple modules as much as any other). A folder may import only from folders of a lower rank;
+ * two folders of the same rank (http/ and pebble/) know nothing of each other.
+ */
+const RANKS: Record<string, number> = {
+  base: 0, // src/*.ts: errors, logger, masker, levels, diagnostics, files...
+  http: 1,
+  pebble: 1,
+  fastly: 2,
+  tasks: 3,
+  flow: 4,
+  runtime: 5,
+  server: 6,
+  cli: 7,
+};
+/** The simulator stands beside the layers (the CLI starts it): it shares only these modules with them. */
+const SIMULATOR_MAY_IMPORT = new Set([
+  'src/fastly/types.ts',
+  'src/fastly/fields.ts',
+  'src/fastly/errors.ts', // the TokenScope type
+  'src/headers.ts',
+]);
+/** The package entry re-exports the layers; it is no layer itself. */
+const ENTRY = 'src/index.ts';
+
+const SRC = fileURLToPath(new URL('../../src', import.meta.url));
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return sources(path);
+    return e.name.endsWith('.ts') && !e.name.endsWith('.d.ts') ? [path] : [];
+  });
+}
+
+const IMPORT = /(?:import|export)\s[^;]*?from\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
+
+/** file → the files it imports, paths relative to the repository (`src/...`). */
+function importGraph(): Map<string, string[]> {
+  const root = dirname(SRC);
+  const graph = new Map<string, string[]>();
+  for (const file of sources(SRC)) {
+    const from = relative(root, file);
+    const targets: string[] = [];
+    for (const m of readFileSync(file, 'utf8').matchAll(IMPORT)) {
+      const spec = (m[1] ?? m[2]) as string;
+      if (spec.endsWith('.css')) continue;
+      targets.push(normalize(join(dirname(from), spec.replace(/\.js$/, '.ts'))));
+    }
+    graph.set(from, targets);
+  }
+  return graph;
+}
+
+const layerOf = (file: string) => {
+  const parts = file.split('/');
+  return parts.length === 2 ? 'base' : (parts[1] as string);
+};
+
+/** Every import that breaks the layering, as `from -> to (why)`. */
+function layerViolations(graph: Map<string, string[]>): string[] {
+  const out: string[] = [];
+  for (const [from, targets] of graph) {
+    if (from === ENTRY) continue;
+    const a = layerOf(from);
+    for (const to of targets) {
+      const b = layerOf(to);
+      if (a === b) continue;
+      if (a === 'simulator') {
+        if (!SIMULATOR_MAY_IMPORT.has(to)) out.push(`${from} -> ${to} (the simulator shares only types)`);
+        continue;
+      }
+      if (b === 'simulator') {
+        if (a !== 'cli') out.push(`${from} -> ${to} (only the CLI starts the simulator)`);
+        continue;
+      }
+      const ra = RANKS[a];
+      const rb = RANKS[b];
+      if (ra === undefined) out.push(`${from}: folder ${a}/ has no place in the layering (add it to RANKS)`);
+      else if (rb === undefined) out.push(`${from} -> ${to} (${b}/ is not a layer)`);
+      else if (rb >= ra) out.push(`${from} -> ${to} (${a}/ may not import ${b}/)`);
+    }
+  }
+  return [...new Set(out)];
+}
+
+/** Every import cycle between files (strongly connected components of more than one file). */
+function importCycles(graph: Map<string, string[]>): string[][] {
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (v: string) => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        component.push(w);
+      } while (w !== v);
+      if (component.length > 1) cycles.push(component.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return cycles;
+}
+
+test('the checks catch an upward import and a cycle (they can fail)', () => {
+  const graph = new Map([
+    ['src/logger.ts', ['src/flow/events.ts']],
+    ['src/flow/events.ts', ['src/logger.ts']],
+    ['src/simulator/server.ts', ['src/fastly/client.ts']],
+    ['src/fastly/client.ts', ['src/http/transport.ts', 'src/tasks/task.ts']],
+    ['src/http/transport.ts', ['src/pebble/index.ts']],
+    ['src/server/index.ts', ['src/simulator/index.ts']],
+    ['src/cli/commands/demo.ts', ['src/simulator/index.ts', 'src/server/index.ts']],
+  ]);
+  assert.deepEqual(layerViolations(graph), [
+    'src/logger.ts -> src/flow/events.ts (base/ may not import flow/)',
+    'src/simulator/server.ts -> src/fastly/client.ts (the simulator shares only types)',
+    'src/fastly/client.ts -> src/tasks/task.ts (fastly/ may not import tasks/)',
+    'src/http/transport.ts -> src/pebble/index.ts (http/ may not import pebble/)',
+    'src/server/index.ts -> src/simulator/index.ts (only the CLI starts the simulator)',
+  ]);
+  assert.deepEqual(importCycles(graph), [['src/flow/events.ts', 'src/logger.ts']]);
+});
+
+test('src/ imports only downwards: base → http, pebble → fastly → tasks → flow → runtime → server → cli', () => {
+  const graph = importGraph();
+  assert.ok(graph.size > 100, `read ${graph.size} files`);
+  assert.deepEqual(layerViolations(graph), []);
+});
+
+test('src/ has no import cycle between files', () => {
+  assert.deepEqual(importCycles(importGraph()), []);
+});
