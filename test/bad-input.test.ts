@@ -26,6 +26,8 @@ interface Case {
   stdin?: string;
   /** What the one error line must say. */
   error: RegExp;
+  /** What stdout must be, when it matters (validate's ✓ lines). */
+  stdout?: string;
 }
 
 /** The catalogue: one line (or a few) per bad input. Each must exit 2 with one clear line and send no request. */
@@ -279,6 +281,28 @@ const CASES: Case[] = [
     args: ['run', '$DIR/f.yml'],
     files: { 'f.yml': log('{{ vars.nothing }}') },
     error: /task 'log'.*undefined variable 'vars.nothing'/,
+  },
+  {
+    name: 'validate: vars.<name> without a variables block, which run refuses at the task',
+    args: ['validate', '$DIR/f.yml'],
+    files: { 'f.yml': log('{{ vars.nope }}') },
+    error:
+      /f\.yml:6:14: tasks\[0\]\.message: "\{\{ vars\.nope \}\}" uses vars\.nope, which the flow's variables do not define; it has no variables block/,
+    stdout: '',
+  },
+  {
+    name: 'validate: vars.<name> that the variables block does not define',
+    args: ['validate', '$DIR/f.yml'],
+    files: {
+      'f.yml': `variables:\n  env: prod\n${log("{{ vars.envv }} {{ vars.env }} {{ vars.other ?? 'x' }}")}`,
+    },
+    error: /uses vars\.envv, which the flow's variables do not define; its variables: env\n$/,
+  },
+  {
+    name: 'validate: a missing property whose type is a choice names what it accepts',
+    args: ['validate', '$DIR/f.yml'],
+    files: { 'f.yml': task('  - id: log\n    type: io.kestra.plugin.core.log.Log\n') },
+    error: /f\.yml:4:5: tasks\[0\]\.message: is missing; expected string or array\n$/,
   },
   {
     name: 'an input the flow does not declare',
@@ -740,11 +764,12 @@ const CASES: Case[] = [
     })),
   ),
   {
-    name: 'validate: the same flow id in two files',
-    args: ['validate', '$DIR/a.yml', '$DIR/b.yml'],
-    files: { 'a.yml': log('a'), 'b.yml': log('b') },
+    name: 'validate: the same flow id in two files (no ✓ for either; a ✓ for the third)',
+    args: ['validate', '$DIR/a.yml', '$DIR/b.yml', '$DIR/c.yml'],
+    files: { 'a.yml': log('a'), 'b.yml': log('b'), 'c.yml': log('c').replace('id: f', 'id: g') },
     error:
       /b\.yml: flow company\.ops\.f is also defined in \S+a\.yml; expected one file per namespace and id/,
+    stdout: '✓ $DIR/c.yml: company.ops.g (1 task(s), 0 trigger(s))\n',
   },
   {
     name: 'server: the same flow id in two files',
@@ -791,6 +816,7 @@ test(`bad-input catalogue: ${CASES.length} cases, each exit 2 with one clear lin
     assert.match(stderr, /^error: [^\n]+\n$/, `${c.name}: exactly one line, the error\n${r.stderr}`);
     assert.match(r.stderr, c.error, c.name);
     assert.ok(!/^\s+at /m.test(r.stderr), `${c.name}: no stack trace`);
+    if (c.stdout !== undefined) assert.equal(r.stdout, c.stdout.replaceAll('$DIR', dir), c.name);
     const sent = s.log.filter((e) => e.path !== '/stats/regions');
     assert.deepEqual(sent, [], `${c.name}: no request sent`);
   }

@@ -249,33 +249,57 @@ function checkPurge(type: string, props: Record<string, unknown>, path: Path, pr
   }
 }
 
-/** `inputs.<name>` (or `inputs['name']`) inside the expressions of a template. */
-function inputsUsed(template: string): string[] {
+/** `<root>.<name>` (or `<root>['name']`) inside the expressions of a template: `inputs`, `vars`. */
+function namesUsed(template: string, root: 'inputs' | 'vars'): string[] {
   const names: string[] = [];
+  const use = new RegExp(
+    `(?<![\\w.])${root}\\s*(?:\\.\\s*([A-Za-z_]\\w*)|\\[\\s*['"]([^'"]+)['"]\\s*\\])`,
+    'g',
+  );
   for (const block of template.match(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g) ?? []) {
     // `inputs.x ?? 'dflt'`, `inputs.x | default('dflt')`: meant to work without the input.
-    if (block.includes('??') || /\bdefault\s*\(/.test(block)) continue;
-    for (const m of block.matchAll(/(?<![\w.])inputs\s*(?:\.\s*([A-Za-z_]\w*)|\[\s*['"]([^'"]+)['"]\s*\])/g))
-      names.push((m[1] ?? m[2]) as string);
+    if (block.includes('??') || /\bdefault\s*\(/.test(block) || /\bis\s+(not\s+)?defined\b/.test(block))
+      continue;
+    for (const m of block.matchAll(use)) names.push((m[1] ?? m[2]) as string);
   }
   return names;
 }
 
-/** Every `inputs.<name>` a task's templates use must be an input the flow declares. */
-function checkInputsUsed(value: unknown, path: Path, declared: InputDef[], problems: Problems): void {
+/**
+ * Every `inputs.<name>` a task's templates use must be an input the flow declares, and every
+ * `vars.<name>` a key of its `variables` (run would fail on reaching the task).
+ */
+function checkNamesUsed(
+  value: unknown,
+  path: Path,
+  declared: { inputs: string[]; vars: string[] },
+  problems: Problems,
+): void {
   if (typeof value === 'string') {
-    for (const name of inputsUsed(value)) {
-      if (declared.some((i) => i.id === name)) continue;
-      const list = declared.length
-        ? `it declares: ${declared.map((i) => i.id).join(', ')}`
-        : 'it declares no inputs';
-      problems.add(path, `${show(value)} uses input '${name}', which the flow does not declare; ${list}`);
+    for (const root of ['inputs', 'vars'] as const) {
+      const known = declared[root];
+      const name = namesUsed(value, root).find((n) => !known.includes(n));
+      if (name === undefined) continue;
+      const list =
+        root === 'inputs'
+          ? known.length
+            ? `it declares: ${known.join(', ')}`
+            : 'it declares no inputs'
+          : known.length
+            ? `its variables: ${known.join(', ')}`
+            : 'it has no variables block';
+      problems.add(
+        path,
+        root === 'inputs'
+          ? `${show(value)} uses input '${name}', which the flow does not declare; ${list}`
+          : `${show(value)} uses vars.${name}, which the flow's variables do not define; ${list}`,
+      );
       return;
     }
   } else if (Array.isArray(value))
-    value.forEach((v, i) => checkInputsUsed(v, [...path, i], declared, problems));
+    value.forEach((v, i) => checkNamesUsed(v, [...path, i], declared, problems));
   else if (typeof value === 'object' && value !== null)
-    for (const [k, v] of Object.entries(value)) checkInputsUsed(v, [...path, k], declared, problems);
+    for (const [k, v] of Object.entries(value)) checkNamesUsed(v, [...path, k], declared, problems);
 }
 
 /** Every template string in a value, with its path. */
@@ -347,7 +371,8 @@ interface LoadContext {
   env: Record<string, string | undefined> | undefined;
   pluginDefaults: { type: string; values: Record<string, unknown>; forced?: boolean | undefined }[];
   warnings: string[];
-  inputs: InputDef[];
+  /** What `inputs.<name>` and `vars.<name>` may name. */
+  declared: { inputs: string[]; vars: string[] };
 }
 
 function loadTasks(list: unknown, path: Path, ctx: LoadContext): TaskNode[] {
@@ -396,8 +421,8 @@ function loadTasks(list: unknown, path: Path, ctx: LoadContext): TaskNode[] {
     checkProps(def, props, p, `task '${id}'`, ctx.problems);
     checkBeforeRun(type, props, task, p, ctx.problems);
     const own2 = Object.fromEntries(Object.entries(props).filter(([k]) => k !== 'then' && k !== 'else'));
-    checkInputsUsed(own2, p, ctx.inputs, ctx.problems);
-    for (const key of ['runIf']) checkInputsUsed(task[key], [...p, key], ctx.inputs, ctx.problems);
+    checkNamesUsed(own2, p, ctx.declared, ctx.problems);
+    for (const key of ['runIf']) checkNamesUsed(task[key], [...p, key], ctx.declared, ctx.problems);
     templatesIn(own2, p, ctx.templates);
     templatesIn(task.runIf, [...p, 'runIf'], ctx.templates);
     const node: TaskNode = { id, type, def, common: common.data, props };
@@ -499,7 +524,13 @@ export function parseFlow(text: string, file: string, options: ParseOptions = {}
     env: options.env,
     pluginDefaults: top.success ? (top.data.pluginDefaults ?? []) : [],
     warnings: [],
-    inputs,
+    declared: {
+      inputs: inputs.map((i) => i.id),
+      vars:
+        typeof raw.variables === 'object' && raw.variables !== null && !Array.isArray(raw.variables)
+          ? Object.keys(raw.variables)
+          : [],
+    },
   };
   const tasks = loadTasks(raw.tasks, ['tasks'], ctx);
   const errors = loadTasks(raw.errors, ['errors'], ctx);
@@ -559,18 +590,27 @@ export function loadFlowFile(file: string, options: ParseOptions = {}): Flow {
   return parseFlow(readFileSync(file, 'utf8'), file, options);
 }
 
-/** The same `namespace.id` in two files is refused, naming both (the server would serve only one). */
-export function checkDuplicateIds(flows: Flow[]): void {
+/** Flows whose `namespace.id` is also another file's: every file involved, and a problem per repeat. */
+export function duplicateIds(flows: Flow[]): { files: Set<string>; problems: string[] } {
   const seen = new Map<string, string>();
+  const files = new Set<string>();
   const problems: string[] = [];
   for (const f of flows) {
     const key = `${f.namespace}.${f.id}`;
     const first = seen.get(key);
     if (first === undefined) seen.set(key, f.file);
-    else if (first !== f.file)
+    else if (first !== f.file) {
+      files.add(first).add(f.file);
       problems.push(
         `${f.file}: flow ${key} is also defined in ${first}; expected one file per namespace and id`,
       );
+    }
   }
+  return { files, problems };
+}
+
+/** The same `namespace.id` in two files is refused, naming both (the server would serve only one). */
+export function checkDuplicateIds(flows: Flow[]): void {
+  const { problems } = duplicateIds(flows);
   if (problems.length) throw new InvalidInputError(problems.join('\n'));
 }

@@ -114,6 +114,19 @@ interface Definition {
 
 const RECENT_POINTS = 60;
 
+/**
+ * How a change of a flow file is logged, by the scheduler and the server's flow registry alike: a
+ * file seen for the first time is "added"; an invalid version keeps the previous one if there is
+ * one, and otherwise is "not loaded".
+ */
+export const flowFileChange = {
+  loaded: (file: string, before: boolean) => `${before ? 'reloaded' : 'added'} ${file}`,
+  invalid: (file: string, before: boolean, problem: string) =>
+    before
+      ? `${file} changed but is invalid; keeping the previous version: ${problem}`
+      : `${file} is invalid; not loaded (fix it and it is picked up without a restart): ${problem}`,
+};
+
 /** Lists the flow files named by `paths` (folders are read one level deep). */
 export function flowFiles(paths: string[]): string[] {
   const files: string[] = [];
@@ -387,6 +400,8 @@ export class Scheduler {
   /** Slots whose flow file went away while they were busy. */
   readonly #retired = new Set<TriggerSlot>();
   readonly #hashes = new Map<string, string>();
+  /** Files whose flow is loaded (a valid version was seen). */
+  readonly #loaded = new Set<string>();
   readonly #listeners = new Set<(event: SchedulerEvent) => void>();
   readonly #shutdown = new AbortController();
   readonly #interrupt = new AbortController();
@@ -467,17 +482,17 @@ export class Scheduler {
           file,
           text.length > MAX_FLOW_BYTES ? loadFlowFile(file, parse) : parseFlow(text, file, parse),
         );
+        const before = this.#loaded.has(file);
+        this.#loaded.add(file);
         if (!initial) {
-          this.#o.logger.info(`reloaded ${file}`);
+          this.#o.logger.info(flowFileChange.loaded(file, before));
           this.#emit({ type: 'reloaded', file });
         }
       } catch (err) {
         if (!(err instanceof InvalidInputError)) throw err;
         if (initial) problems.push(err.message);
         else {
-          this.#o.logger.error(
-            `${file} changed but is invalid; keeping the previous version: ${err.message}`,
-          );
+          this.#o.logger.error(flowFileChange.invalid(file, this.#loaded.has(file), err.message));
           this.#emit({ type: 'reload-failed', file, error: err.message });
         }
       }
@@ -485,6 +500,7 @@ export class Scheduler {
     for (const file of [...this.#hashes.keys()]) {
       if (files.includes(file)) continue;
       this.#hashes.delete(file);
+      this.#loaded.delete(file);
       this.#install(file, undefined);
       if (!initial) this.#o.logger.info(`removed ${file}: its triggers are stopped`);
     }

@@ -1,26 +1,45 @@
 import { statSync } from 'node:fs';
 import { InvalidInputError } from '../errors.js';
 import { checkDuplicateIds, type Flow, loadFlowFile } from '../flow/load.js';
-import { flowFiles } from '../flow/scheduler.js';
+import { flowFileChange, flowFiles } from '../flow/scheduler.js';
 import type { Logger } from '../logger.js';
+
+export interface FlowRegistryOptions {
+  /**
+   * Log each change of a file (added, reloaded, invalid, removed). The server leaves this to its
+   * scheduler, which watches the same files: one line per change, not two.
+   */
+  logChanges?: boolean;
+}
 
 /**
  * The flows the server serves, by namespace and id, re-read when their files change (at most
- * once a second, on demand). An invalid edit is logged and the previous version kept.
+ * once a second, on demand). An invalid edit is reported once and the previous version kept.
  */
 export class FlowRegistry {
   readonly #paths: string[];
   readonly #logger: Logger;
   readonly #now: () => number;
+  readonly #logChanges: boolean;
   #byFile = new Map<string, { mtime: number; flow: Flow }>();
+  /** The version (mtime) of each file last found invalid: reported once, not at every scan. */
+  #rejected = new Map<string, number>();
+  /** The duplicate-id problem last reported, so that it is reported once too. */
+  #duplicates = '';
   #lastScan = Number.NEGATIVE_INFINITY;
   /** Called with every flow (re)loaded: lets triggers re-read their properties. */
   onLoad: ((flow: Flow) => void) | undefined;
 
-  constructor(paths: string[], logger: Logger, now: () => number = Date.now) {
+  constructor(
+    paths: string[],
+    logger: Logger,
+    now: () => number = Date.now,
+    options: FlowRegistryOptions = {},
+  ) {
     this.#paths = paths;
     this.#logger = logger;
     this.#now = now;
+    this.#logChanges = options.logChanges ?? true;
   }
 
   /** Reads changed files. At start-up (`initial`) every problem is thrown at once. */
@@ -35,30 +54,40 @@ export class FlowRegistry {
       } catch {
         continue;
       }
-      if (this.#byFile.get(file)?.mtime === mtime) continue;
+      const old = this.#byFile.get(file);
+      if (old?.mtime === mtime || this.#rejected.get(file) === mtime) continue;
       try {
         const flow = loadFlowFile(file);
         this.onLoad?.(flow);
         this.#byFile.set(file, { mtime, flow });
+        this.#rejected.delete(file);
+        if (!initial && this.#logChanges) this.#logger.info(flowFileChange.loaded(file, old !== undefined));
       } catch (err) {
         if (!(err instanceof InvalidInputError)) throw err;
         if (initial) problems.push(err.message);
         else {
-          // Remember the mtime so one bad edit is reported once.
-          const old = this.#byFile.get(file);
-          if (old) old.mtime = mtime;
-          this.#logger.error(`${file} changed but is invalid; keeping the previous version: ${err.message}`);
+          this.#rejected.set(file, mtime);
+          if (this.#logChanges)
+            this.#logger.error(flowFileChange.invalid(file, old !== undefined, err.message));
         }
       }
     }
-    for (const file of this.#byFile.keys()) if (!files.includes(file)) this.#byFile.delete(file);
+    for (const file of this.#byFile.keys()) {
+      if (files.includes(file)) continue;
+      this.#byFile.delete(file);
+      if (this.#logChanges) this.#logger.info(`removed ${file}`);
+    }
+    for (const file of this.#rejected.keys()) if (!files.includes(file)) this.#rejected.delete(file);
+    let duplicates = '';
     try {
       checkDuplicateIds(this.all());
     } catch (err) {
       if (!(err instanceof InvalidInputError)) throw err;
+      duplicates = err.message;
       if (initial) problems.push(err.message);
-      else this.#logger.error(err.message);
+      else if (duplicates !== this.#duplicates) this.#logger.error(err.message);
     }
+    this.#duplicates = duplicates;
     if (problems.length) throw new InvalidInputError(problems.join('\n'));
   }
 

@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { serve } from '@hono/node-server';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { InvalidInputError, show } from '../errors.js';
+import { InvalidInputError, RunFailedError, show } from '../errors.js';
 import { isLoopbackHost } from '../http/loopback.js';
 import type { Logger } from '../logger.js';
 
@@ -120,6 +120,32 @@ export interface HttpServer {
   /** Base URL actually bound, e.g. http://127.0.0.1:8080. */
   url: string;
   close(): Promise<void>;
+}
+
+/** A failure to bind `--listen`, as one line naming the flag and the address (exit 1). */
+export function listenFailure(at: Listen, err: unknown): RunFailedError {
+  const e = err as NodeJS.ErrnoException;
+  const hint =
+    e.code === 'EADDRINUSE'
+      ? '; the address is in use: pick another port with --listen'
+      : e.code === 'EACCES'
+        ? '; ports below 1024 need privileges: pick another port with --listen'
+        : '';
+  return new RunFailedError(`--listen ${at.host}:${at.port}: cannot listen (${e.code ?? e.message})${hint}`, {
+    cause: err,
+  });
+}
+
+/**
+ * Binds the address and lets it go again: a server checks it can listen before it creates or
+ * locks anything (a port in use must not leave a new --state-dir behind). Port 0 always passes.
+ */
+export function checkListen(at: Listen): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err) => reject(listenFailure(at, err)));
+    probe.listen({ host: at.host, port: at.port, exclusive: true }, () => probe.close(() => resolve()));
+  });
 }
 
 /** Listens with the app; resolves once bound (rejects on EADDRINUSE and the like). */

@@ -1,11 +1,20 @@
-import { RunFailedError } from '../errors.js';
+import { join } from 'node:path';
 import type { Masker } from '../masker.js';
 import { Scheduler } from '../flow/scheduler.js';
 import type { Logger } from '../logger.js';
 import type { TaskContext } from '../tasks/task.js';
 import { type ApiDeps, executionRoutes, webhookRoutes } from './api.js';
 import { FlowRegistry } from './flows.js';
-import { checkApiToken, createApp, type HttpServer, type Listen, listen, type RouteModule } from './http.js';
+import {
+  checkApiToken,
+  checkListen,
+  createApp,
+  type HttpServer,
+  type Listen,
+  listen,
+  listenFailure,
+  type RouteModule,
+} from './http.js';
 import { serverSource } from './dashboard/source.js';
 import { observability } from './observability.js';
 import { ExecutionQueue } from './queue.js';
@@ -58,6 +67,8 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const apiToken = checkApiToken(o.listen, o.apiToken);
   o.masker.addCredential(apiToken);
   const env = o.env ?? process.env;
+  // Nothing is created (the --state-dir, its lock) for a server that could not listen.
+  await checkListen(o.listen);
   // Before anything is read or written there: two servers on one folder would both fire.
   const lock = StateDirLock.acquire(o.stateDir);
   try {
@@ -86,7 +97,8 @@ async function start(
     jsonLogs: o.jsonLogs,
   });
   scheduler.load(true);
-  const flows = new FlowRegistry(o.paths, o.logger);
+  // The scheduler logs each change of a flow file; the registry watches the same files quietly.
+  const flows = new FlowRegistry(o.paths, o.logger, Date.now, { logChanges: false });
   flows.load(true);
   const render = { env, masker: o.masker, secretsFile: o.secretsFile };
   const queue = new ExecutionQueue({
@@ -104,7 +116,9 @@ async function start(
   });
   const schedules = new ScheduleRunner({ flows, queue, stateDir: o.stateDir, logger: o.logger, render });
   const deps: ApiDeps = { flows, queue, render, logger: o.logger };
-  const observe = observability(serverSource({ scheduler, flows, masker: o.masker }));
+  const observe = observability(serverSource({ scheduler, flows, masker: o.masker, schedules }), {
+    dashboard: { dir: join(o.stateDir, 'dashboard') },
+  });
   const app = createApp({
     apiToken,
     logger: o.logger,
@@ -120,10 +134,7 @@ async function start(
     http = await listen(app, o.listen);
   } catch (err) {
     observe.close();
-    const e = err as NodeJS.ErrnoException;
-    throw new RunFailedError(
-      `--listen ${o.listen.host}:${o.listen.port}: cannot listen (${e.code ?? e.message})${e.code === 'EADDRINUSE' ? '; the address is in use: pick another port with --listen' : ''}`,
-    );
+    throw listenFailure(o.listen, err);
   }
   void scheduler.recover(); // the replays are each entry's running execution, awaited on stop
   queue.recover();
@@ -150,4 +161,50 @@ async function start(
       }
     },
   };
+}
+
+const iso = (ms: number | undefined) =>
+  ms === undefined ? 'none within a year' : new Date(ms).toISOString().replace('.000Z', 'Z');
+
+/**
+ * What a server is about to do, as the lines it logs at start-up: each flow with its file and its
+ * triggers (a StatsTrigger's condition, a Schedule's next run, a Webhook's route), or, with no flows,
+ * where to put them.
+ */
+export function describeFlows(
+  paths: string[],
+  parts: Pick<ServerParts, 'flows' | 'scheduler' | 'schedules'>,
+  nowMs = Date.now(),
+): string[] {
+  const flows = parts.flows.all();
+  if (!flows.length)
+    return [
+      `no flows in ${paths.join(', ')}: add flow files (.yml) there, e.g. a copy of examples/fastly_error_alert.yml; new files are picked up without a restart`,
+    ];
+  const stats = new Map(parts.scheduler.triggers().map((t) => [t.key, t]));
+  const next = parts.schedules.nextRuns(nowMs);
+  const lines = [`${flows.length} flow(s) from ${paths.join(', ')}:`];
+  for (const flow of [...flows].sort((a, b) => a.file.localeCompare(b.file))) {
+    const name = `${flow.namespace}.${flow.id}`;
+    const triggers = flow.triggers.map((t) => {
+      const key = `${name}.${t.id}`;
+      const kind = t.type.split('.').pop() as string;
+      const s = stats.get(key);
+      let what = '';
+      if (flow.disabled || t.disabled) what = 'disabled';
+      else if (s) {
+        const v = s.settings;
+        what = `${v.aggregation}(${v.field}) over ${v.window} ${v.comparator} ${v.threshold}, every ${v.interval}`;
+      } else if (next.has(key)) what = `${String(t.props.cron)}, next run ${iso(next.get(key))}`;
+      else if (kind === 'Webhook')
+        what = `POST /api/v1/main/executions/webhook/${flow.namespace}/${flow.id}/<key>`;
+      return `${t.id} (${kind}${what ? `: ${what}` : ''})`;
+    });
+    lines.push(
+      `  ${name} (${flow.file})${flow.disabled ? ' disabled' : ''}: ${
+        triggers.length ? `trigger ${triggers.join('; ')}` : 'no trigger; run it over the executions API'
+      }`,
+    );
+  }
+  return lines;
 }

@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { dashboardRoutes } from './dashboard/routes.js';
-import { type DashboardSource, DashboardStore } from './dashboard/store.js';
+import { type DashboardSource, DashboardStore, type DashboardStoreOptions } from './dashboard/store.js';
 import type { RouteModule } from './http.js';
 import { ServerMetrics } from './metrics.js';
 
@@ -14,10 +14,10 @@ export interface Observability {
 
 export function observability(
   source: DashboardSource,
-  options: { processMetrics?: boolean } = {},
+  options: { processMetrics?: boolean; dashboard?: DashboardStoreOptions } = {},
 ): Observability {
   const metrics = new ServerMetrics(options);
-  const store = new DashboardStore(source);
+  const store = new DashboardStore(source, options.dashboard);
   const sub = new Hono();
   sub.get('/metrics', async (c) => {
     c.header('content-type', metrics.contentType);

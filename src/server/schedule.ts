@@ -6,6 +6,7 @@ import { resolveInputs } from '../flow/inputs.js';
 import type { Flow, TriggerNode } from '../flow/load.js';
 import { writeAtomic } from '../files.js';
 import {
+  nextSlot,
   notTooLate,
   recoverable,
   Schedule,
@@ -93,6 +94,11 @@ export class ScheduleRunner {
       }
     }
     return out;
+  }
+
+  /** When each Schedule trigger fires next (epoch ms), by `namespace.flowId.triggerId`. */
+  nextRuns(nowMs = this.#now()): Map<string, number | undefined> {
+    return new Map(this.triggers().map(({ key, props }) => [key, nextSlot(props, nowMs)]));
   }
 
   /** Fires every slot due at `nowMs`; returns the ids of the executions started. */

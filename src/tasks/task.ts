@@ -133,6 +133,16 @@ function expectation(issue: z.core.$ZodIssue): string {
       return `expected at most ${issue.maximum}`;
     case 'unrecognized_keys':
       return 'not a property of this type';
+    case 'invalid_union': {
+      // Each choice's own expectation: `expected string or array`, not zod's bare "Invalid input".
+      const choices = issue.errors
+        .map((branch) => branch.find((i) => i.path.length === 0))
+        .filter((i) => i !== undefined)
+        .map((i) => expectation(i).replace(/^expected /, ''));
+      return choices.length === issue.errors.length && choices.length
+        ? `expected ${[...new Set(choices)].join(' or ')}`
+        : issue.message;
+    }
     default:
       return issue.message;
   }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InvalidInputError, type KestraFastlyError, RunFailedError } from '../../errors.js';
 import type { Execution } from '../../flow/executor.js';
 import { parseInputFlags } from '../../flow/inputs.js';
-import { checkDuplicateIds, type Flow, loadFlowFile } from '../../flow/load.js';
+import { duplicateIds, type Flow, loadFlowFile } from '../../flow/load.js';
 import { parseLevel } from '../../logger.js';
 import { Masker } from '../../masker.js';
 import { runFlowFile } from '../../flow/run.js';
@@ -81,23 +81,22 @@ export function registerFlow(program: Command): void {
       for (const f of files) {
         try {
           // With the environment, as the server polls: a StatsTrigger under PT30S needs a loopback endpoint.
-          const flow = loadFlowFile(f, { env: process.env });
-          flows.push(flow);
-          process.stdout.write(
-            `✓ ${f}: ${flow.namespace}.${flow.id} (${flow.tasks.length} task(s), ${flow.triggers.length} trigger(s))\n`,
-          );
-          for (const w of flow.warnings) process.stderr.write(`warning: ${w}\n`);
+          flows.push(loadFlowFile(f, { env: process.env }));
         } catch (err) {
           if (!(err instanceof InvalidInputError)) throw err;
           problems.push(err.message);
         }
       }
-      try {
-        checkDuplicateIds(flows);
-      } catch (err) {
-        if (!(err instanceof InvalidInputError)) throw err;
-        problems.push(err.message);
+      // A ✓ only for a file that is valid on its own and among the others.
+      const duplicates = duplicateIds(flows);
+      for (const flow of flows) {
+        if (duplicates.files.has(flow.file)) continue;
+        process.stdout.write(
+          `✓ ${flow.file}: ${flow.namespace}.${flow.id} (${flow.tasks.length} task(s), ${flow.triggers.length} trigger(s))\n`,
+        );
+        for (const w of flow.warnings) process.stderr.write(`warning: ${w}\n`);
       }
+      problems.push(...duplicates.problems);
       if (problems.length) throw new InvalidInputError(problems.join('\n'));
     });
 

@@ -36,7 +36,7 @@ export function registerServer(program: Command): void {
     )
     .option('--api-token <token>', 'bearer token of the HTTP API (prefer $KESTRA_FASTLY_API_TOKEN)')
     .action(async (paths: string[], opts: ServerFlags) => {
-      const { startServer } = await import('../../server/index.js');
+      const { describeFlows, startServer } = await import('../../server/index.js');
       const { parseListen } = await import('../../server/http.js');
       const masker = new Masker();
       const logger = createLogger({
@@ -61,6 +61,9 @@ export function registerServer(program: Command): void {
         process.once('SIGINT', done);
         process.once('SIGTERM', done);
       });
+      const flows = describeFlows(paths, server);
+      if (server.flows.all().length) for (const line of flows) logger.info(line);
+      else for (const line of flows) logger.warn(line);
       logger.info(`scheduling ${server.triggers} trigger(s); state in ${resolve(opts.stateDir)}`);
       logger.info(`HTTP API on ${server.http.url}`);
       await stopRequested;

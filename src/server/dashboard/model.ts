@@ -55,7 +55,14 @@ export interface FlowView {
   description?: string | undefined;
   inputs: InputView[];
   /** Every trigger of the flow by type, StatsTriggers in detail. */
-  otherTriggers: { id: string; type: string }[];
+  otherTriggers: {
+    id: string;
+    type: string;
+    /** Schedule: its cron expression and, unless disabled, when it fires next (ISO time, UTC). */
+    cron?: string | undefined;
+    nextRun?: string | undefined;
+    disabled?: boolean | undefined;
+  }[];
   triggers: TriggerView[];
 }
 

@@ -16,9 +16,48 @@ function assetsDir(): string | undefined {
 const PAGE = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1">
-<title>kestra-fastly</title><link rel="stylesheet" href="/ui/app.css"></head>
+<title>kestra-fastly</title><link rel="icon" href="/favicon.ico"><link rel="stylesheet" href="/ui/app.css"></head>
 <body><div id="app">Loading…</div><script type="module" src="/ui/app.js"></script></body></html>
 `;
+
+/**
+ * The site icon, a 16×16 32-bit ICO drawn here (no binary file in the package): a blue disc, the
+ * chart's value colour, with a white rising line, the dashboard's chart in small.
+ */
+export function favicon(): Buffer {
+  const n = 16;
+  const bmp = Buffer.alloc(40 + n * n * 4 + n * 4);
+  bmp.writeUInt32LE(40, 0); // BITMAPINFOHEADER
+  bmp.writeInt32LE(n, 4);
+  bmp.writeInt32LE(n * 2, 8); // the colour rows and the (empty) AND mask rows
+  bmp.writeUInt16LE(1, 12);
+  bmp.writeUInt16LE(32, 14);
+  for (let y = 0; y < n; y++) {
+    for (let x = 0; x < n; x++) {
+      const dx = x - 7.5;
+      const dy = y - 7.5;
+      const inside = dx * dx + dy * dy <= 7.6 * 7.6;
+      // A line rising left to right (y counts from the top here; the rows are stored bottom-up).
+      const line = x >= 3 && x <= 12 && Math.abs(y - (12 - Math.round((x - 3) * 0.8))) <= 1;
+      const at = 40 + ((n - 1 - y) * n + x) * 4;
+      const [r, g, b] = line ? [255, 255, 255] : [0x1f, 0x6f, 0xd1];
+      bmp.writeUInt8(b, at);
+      bmp.writeUInt8(g, at + 1);
+      bmp.writeUInt8(r, at + 2);
+      bmp.writeUInt8(inside ? 255 : 0, at + 3);
+    }
+  }
+  const head = Buffer.alloc(6 + 16);
+  head.writeUInt16LE(1, 2); // type: icon
+  head.writeUInt16LE(1, 4); // one image
+  head.writeUInt8(n, 6);
+  head.writeUInt8(n, 7);
+  head.writeUInt16LE(1, 10); // planes
+  head.writeUInt16LE(32, 12); // bits per pixel
+  head.writeUInt32LE(bmp.length, 14);
+  head.writeUInt32LE(head.length, 18);
+  return Buffer.concat([head, bmp]);
+}
 
 // The page loads only its own files and talks only to this server.
 const CSP =
@@ -45,6 +84,13 @@ export function dashboardRoutes(store: DashboardStore): Hono {
     c.header('referrer-policy', 'no-referrer');
   });
   app.get('/ui', (c) => c.redirect('/ui/'));
+  let icon: Buffer | undefined;
+  app.get('/favicon.ico', (c) => {
+    icon ??= favicon();
+    c.header('content-type', 'image/x-icon');
+    c.header('cache-control', 'public, max-age=86400');
+    return c.body(new Uint8Array(icon));
+  });
   app.get('/ui/', (c) => {
     if (!dir) return c.text('the dashboard was not built: run npm run build\n', 500);
     return c.html(PAGE);

@@ -3,12 +3,15 @@ import type { Masker } from '../../masker.js';
 import type { Scheduler } from '../../flow/scheduler.js';
 import type { ExecutionRecord } from '../../flow/state.js';
 import type { FlowRegistry } from '../flows.js';
+import type { ScheduleRunner } from '../schedule.js';
 import type { DashboardSource, ScheduledTrigger, TriggerSummary } from './store.js';
 
 export interface ServerSourceOptions {
   scheduler: Scheduler;
   flows: FlowRegistry;
   masker: Masker;
+  /** The Schedule triggers, for their next run. */
+  schedules?: ScheduleRunner;
 }
 
 /** The dashboard's view of the running server: its flows, the scheduler's triggers, the shared history. */
@@ -44,5 +47,6 @@ export function serverSource(o: ServerSourceOptions): DashboardSource {
     },
     history,
     mask: (text) => o.masker.mask(text),
+    nextRuns: () => o.schedules?.nextRuns() ?? new Map(),
   };
 }

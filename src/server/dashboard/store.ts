@@ -1,4 +1,7 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeAtomic } from '../../files.js';
 import {
   type ExecutionEvent,
   executionEvents,
@@ -43,6 +46,16 @@ export interface DashboardSource {
   history(): ExecutionRecord[];
   /** Hides every secret the server knows of. */
   mask(text: string): string;
+  /** When each Schedule trigger fires next (epoch ms), by `namespace.flowId.triggerId`. */
+  nextRuns?(): Map<string, number | undefined>;
+}
+
+export interface DashboardStoreOptions {
+  /**
+   * Where the trigger evaluations are kept (`evaluations.ndjson`), so that the charts and their
+   * firing markers survive a restart. Without it they start empty at each start.
+   */
+  dir?: string | undefined;
 }
 
 const EVALUATIONS_KEPT = 720;
@@ -78,9 +91,16 @@ export class DashboardStore {
   readonly #listeners = new Set<() => void>();
   readonly #subscriptions: [string, (m: unknown) => void][] = [];
   #closed = false;
+  readonly #file: string | undefined;
+  /** Lines in the evaluations file: past twice what is kept, it is rewritten with what is kept. */
+  #fileLines = 0;
 
-  constructor(source: DashboardSource) {
+  constructor(source: DashboardSource, options: DashboardStoreOptions = {}) {
     this.#source = source;
+    if (options.dir) {
+      this.#file = join(options.dir, 'evaluations.ndjson');
+      this.#restore(this.#file);
+    }
     this.#on(triggerEvaluations.name as string, (m) => this.#evaluation(m as TriggerEvaluationEvent));
     this.#on(executionEvents.name as string, (m) => this.#execution(m as ExecutionEvent));
     this.#on(logEvents.name as string, (m) => this.#log(m as LogEvent));
@@ -102,21 +122,67 @@ export class DashboardStore {
   }
 
   #evaluation(e: TriggerEvaluationEvent): void {
-    let list = this.#evaluations.get(e.key);
-    if (!list) this.#evaluations.set(e.key, (list = []));
-    push(
-      list,
-      {
-        time: e.time,
-        value: e.value,
-        matched: e.matched,
-        fired: e.fired,
-        executionId: e.executionId,
-        error: e.error,
-      },
-      EVALUATIONS_KEPT,
-    );
+    const point: EvaluationPoint = {
+      time: e.time,
+      value: e.value,
+      matched: e.matched,
+      fired: e.fired,
+      executionId: e.executionId,
+      error: e.error,
+    };
+    this.#remember(e.key, point);
+    this.#persist(e.key, point);
     this.#changed();
+  }
+
+  #remember(key: string, point: EvaluationPoint): void {
+    let list = this.#evaluations.get(key);
+    if (!list) this.#evaluations.set(key, (list = []));
+    push(list, point, EVALUATIONS_KEPT);
+  }
+
+  /** Reads the evaluations of earlier runs; a damaged line (a crash while appending) is skipped. */
+  #restore(file: string): void {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return; // none yet
+    }
+    for (const line of text.split('\n')) {
+      if (!line) continue;
+      this.#fileLines++;
+      try {
+        const { key, ...point } = JSON.parse(line) as EvaluationPoint & { key: unknown };
+        if (typeof key === 'string' && Number.isFinite(point.time) && typeof point.fired === 'boolean')
+          this.#remember(key, point);
+      } catch {
+        // skipped
+      }
+    }
+  }
+
+  /** Appends the point; rewrites the file with only what is kept once it holds twice as much. */
+  #persist(key: string, point: EvaluationPoint): void {
+    const file = this.#file;
+    if (!file || this.#closed) return;
+    try {
+      let kept = 0;
+      for (const list of this.#evaluations.values()) kept += list.length;
+      if (this.#fileLines + 1 > 2 * Math.max(kept, EVALUATIONS_KEPT)) {
+        const lines: string[] = [];
+        for (const [k, list] of this.#evaluations)
+          for (const p of list) lines.push(JSON.stringify({ key: k, ...p }));
+        writeAtomic(file, `${lines.join('\n')}\n`);
+        this.#fileLines = lines.length;
+        return;
+      }
+      if (this.#fileLines === 0) mkdirSync(join(file, '..'), { recursive: true });
+      appendFileSync(file, `${JSON.stringify({ key, ...point })}\n`);
+      this.#fileLines++;
+    } catch {
+      // The chart is a view: a full disk must not stop the server (the scheduler's state says so).
+    }
   }
 
   #execution(e: ExecutionEvent): void {
@@ -188,6 +254,7 @@ export class DashboardStore {
 
   /** Everything the page shows, as one document; the caller masks it. */
   state(): DashboardState {
+    const nextRuns = this.#source.nextRuns?.();
     const flows: FlowView[] = this.#source.flows().map(({ flow, triggers }) => {
       const scheduled = new Set(triggers.map((t) => t.trigger.id));
       return {
@@ -205,7 +272,16 @@ export class DashboardStore {
         })),
         otherTriggers: flow.triggers
           .filter((t) => !scheduled.has(t.id))
-          .map((t) => ({ id: t.id, type: t.type })),
+          .map((t) => {
+            const next = nextRuns?.get(`${flow.namespace}.${flow.id}.${t.id}`);
+            return {
+              id: t.id,
+              type: t.type,
+              ...(typeof t.props.cron === 'string' ? { cron: t.props.cron } : {}),
+              ...(t.disabled || flow.disabled ? { disabled: true } : {}),
+              ...(next !== undefined ? { nextRun: new Date(next).toISOString() } : {}),
+            };
+          }),
         triggers: triggers.map((t) => this.#trigger(t)),
       };
     });

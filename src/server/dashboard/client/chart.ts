@@ -20,10 +20,30 @@ function chartData(t: TriggerView): Data {
   ];
 }
 
-function options(t: TriggerView, width: number): uPlot.Options {
+/** A time as the rest of the page shows it: ISO-8601 in UTC, to the second. */
+export const isoTime = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * The x axis's ticks in UTC: `HH:MM`, with the date (`YYYY-MM-DD`) under the first tick and
+ * wherever the day changes. (uPlot's own ticks and legend are local time, in US style.)
+ */
+export function utcTicks(splits: number[]): string[] {
+  let day = '';
+  return splits.map((s) => {
+    const text = isoTime(s);
+    const d = text.slice(0, 10);
+    const hm = text.slice(11, 16);
+    const withSeconds = splits.some((x) => x % 60 !== 0) ? text.slice(11, 19) : hm;
+    if (d === day) return withSeconds;
+    day = d;
+    return `${withSeconds}\n${d}`;
+  });
+}
+
+function options(t: TriggerView, width: number, firings: () => number): uPlot.Options {
   return {
     width,
-    height: 220,
+    height: 230,
     legend: { show: true },
     cursor: { drag: { x: false, y: false } },
     scales: {
@@ -36,9 +56,12 @@ function options(t: TriggerView, width: number): uPlot.Options {
         },
       },
     },
-    axes: [{}, { size: 60 }],
+    axes: [
+      { values: (_u, splits) => utcTicks(splits), label: 'time (UTC)', labelSize: 20, size: 50 },
+      { size: 60 },
+    ],
     series: [
-      {},
+      { label: 'time', value: (_u, v) => (v === null ? '--' : isoTime(v)) },
       {
         label: `${t.field} (${t.aggregation})`,
         stroke: VALUE_COLOR,
@@ -54,6 +77,9 @@ function options(t: TriggerView, width: number): uPlot.Options {
       },
       {
         label: 'fired',
+        // Over a point: whether it fired; elsewhere: how many firings the chart shows (not "--").
+        value: (_u, v, _s, idx) =>
+          idx === null || idx === undefined ? `${firings()} time(s)` : v === null ? 'no' : 'yes',
         stroke: FIRING_COLOR,
         fill: FIRING_COLOR,
         width: 0,
@@ -69,10 +95,17 @@ export function TriggerChart({ trigger }: { trigger: TriggerView }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const data = chartData(trigger);
+  const firings = data[3].filter((v) => v !== null).length;
+  const count = useRef(firings);
+  count.current = firings;
   useEffect(() => {
     const el = box.current;
     if (!el) return undefined;
-    plot.current = new uPlot(options(trigger, Math.max(320, el.clientWidth || 640)), data, el);
+    plot.current = new uPlot(
+      options(trigger, Math.max(320, el.clientWidth || 640), () => count.current),
+      data,
+      el,
+    );
     return () => {
       plot.current?.destroy();
       plot.current = null;
@@ -87,7 +120,7 @@ export function TriggerChart({ trigger }: { trigger: TriggerView }) {
     ref: box,
     'data-testid': `chart-${trigger.key}`,
     'data-points': String(data[0].length),
-    'data-firings': String(data[3].filter((v) => v !== null).length),
+    'data-firings': String(firings),
     'data-threshold': String(trigger.threshold),
   });
 }

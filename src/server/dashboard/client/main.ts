@@ -52,13 +52,43 @@ function useDashboard(): { state: DashboardState | undefined; live: boolean } {
   return { state, live };
 }
 
+/** A time as an ISO-8601 UTC instant to the second, as every time on the page. */
+const iso = (text: string) => text.replace(/\.\d{3}Z$/, 'Z');
+
+/** A relative time ("in 40 s"), with the instant (UTC ISO) on hover. */
+function When({ at, now, testid }: { at: string | undefined; now: number; testid?: string }) {
+  return html`<span data-testid=${testid} title=${at ? iso(at) : undefined}>${ago(at, now)}</span>`;
+}
+
+/**
+ * The trigger's badge. A CROSSING trigger that fired is not switched off: it waits for the
+ * condition to be false again before it can fire again, and says so.
+ */
+function triggerStatus(s: TriggerView['state']): { css: string; text: string; title: string } {
+  if (s.stopped)
+    return {
+      css: 'stopped',
+      text: 'stopped (stopAfter)',
+      title: 'stopped by stopAfter; restart after fixing',
+    };
+  if (s.running) return { css: 'running', text: 'running', title: 'its execution is running' };
+  if (s.armed) return { css: 'armed', text: 'armed', title: 'fires when the condition becomes true' };
+  return {
+    css: 'waiting',
+    text: 'fired — waiting to re-arm',
+    title: 'CROSSING: fires again once the condition has been false (the value recovered)',
+  };
+}
+
 function TriggerCard({ t, now }: { t: TriggerView; now: number }) {
   const s = t.state;
-  const status = s.stopped ? 'stopped' : s.running ? 'running' : s.armed ? 'armed' : 'disarmed';
+  const status = triggerStatus(s);
   return html`<div class="trigger" data-testid=${`trigger-${t.key}`}>
     <div class="trigger-head">
       <strong>${t.id}</strong> <span class="muted">${t.type.split('.').pop()}</span>
-      <span class=${`badge ${status}`} data-testid="trigger-status">${status}</span>
+      <span class=${`badge ${status.css}`} data-testid="trigger-status" title=${status.title}
+        >${status.text}</span
+      >
     </div>
     <div class="muted">
       ${t.aggregation}(${t.field}) over ${t.window} ${t.comparator} ${t.threshold}, every ${t.interval}, fires
@@ -68,9 +98,9 @@ function TriggerCard({ t, now }: { t: TriggerView; now: number }) {
       <dt>last value</dt>
       <dd data-testid="last-value">${s.lastValue ?? '—'}</dd>
       <dt>last evaluation</dt>
-      <dd>${ago(s.lastEvaluation, now)}</dd>
+      <dd><${When} at=${s.lastEvaluation} now=${now} /></dd>
       <dt>next due</dt>
-      <dd data-testid="next-due">${ago(s.nextDue, now)}</dd>
+      <dd><${When} at=${s.nextDue} now=${now} testid="next-due" /></dd>
       <dt>fired</dt>
       <dd data-testid="fired">${s.fired}</dd>
       ${
@@ -180,7 +210,19 @@ function FlowCard({ flow, now }: { flow: FlowView; now: number }) {
     <h3>${flow.namespace}.<b>${flow.id}</b></h3>
     ${flow.description ? html`<p class="muted">${flow.description}</p>` : null}
     ${flow.triggers.map((t) => html`<${TriggerCard} t=${t} now=${now} />`)}
-    ${flow.otherTriggers.map((t) => html`<div class="muted">trigger ${t.id}: ${t.type}</div>`)}
+    ${flow.otherTriggers.map(
+      (t) =>
+        html`<div class="muted" data-testid=${`other-trigger-${t.id}`}>
+          trigger ${t.id}: ${t.type.split('.').pop()}${t.cron ? html` <code>${t.cron}</code>` : null}
+          ${t.disabled ? ' (disabled)' : null}
+          ${
+            t.nextRun
+              ? html` — next run
+                  <span data-testid="next-run">${iso(t.nextRun)}</span> (${ago(t.nextRun, now)})`
+              : null
+          }
+        </div>`,
+    )}
     <${RunForm} flow=${flow} />
   </section>`;
 }
@@ -201,7 +243,7 @@ function ExecutionRow({ ex }: { ex: ExecutionView }) {
     <tr class="row" onClick=${() => setOpen(!open)}>
       <td><span class=${`badge ${ex.state.toLowerCase()}`}>${ex.state}</span></td>
       <td>${ex.namespace}.${ex.flowId}</td>
-      <td>${ex.startDate.replace('T', ' ').slice(0, 19)}</td>
+      <td>${iso(ex.startDate)}</td>
       <td>${duration(ex.durationMs)}</td>
       <td>
         ${ex.triggerId ? `${ex.triggerId}${value !== undefined ? ` = ${typeof value === 'string' ? value : JSON.stringify(value)}` : ''}` : 'manual / API'}
