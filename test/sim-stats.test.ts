@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { DEMO_SERVICES, type Simulator, type StatsScenario } from '../src/simulator/index.js';
+import { parseScenarioSpec } from '../src/simulator/scenario.js';
 import { POPS, REGION_POPS } from '../src/simulator/traffic.js';
 import { runCli, SERVICE, sim } from './helpers.js';
 
@@ -345,4 +346,64 @@ test('CLI: --datacenter narrows the numbers, and a future usage window is empty'
   assert.equal(usage.code, 0, usage.stderr);
   const data = (JSON.parse(usage.stdout) as { data: Record<string, { requests: number }> }).data;
   for (const [region, u] of Object.entries(data)) assert.equal(u.requests, 0, region);
+});
+
+test('simulator --scenario spec: [SERVICE:]FIELD=PER_MINUTE[@START][/DURATION] is read as written; anything else is one reason naming the part', () => {
+  const at = 1_800_000_000;
+  fc.assert(
+    fc.property(
+      fc.constantFrom(undefined, ...SERVICES),
+      fc.constantFrom('status_5xx', 'status_4xx', 'requests', 'bandwidth'),
+      fc.nat({ max: 1_000_000 }),
+      fc.option(
+        fc.tuple(
+          fc.constantFrom('-', '+'),
+          fc.integer({ min: 0, max: 999 }),
+          fc.constantFrom('s', 'm', 'h', 'd'),
+        ),
+      ),
+      fc.option(fc.tuple(fc.integer({ min: 1, max: 999 }), fc.constantFrom('s', 'm', 'h', 'd'))),
+      (service, field, perMinute, start, duration) => {
+        const unit = { s: 1, m: 60, h: 3600, d: 86400 };
+        const spec = `${service ? `${service}:` : ''}${field}=${perMinute}${start ? `@${start[0]}${start[1]}${start[2]}` : ''}${duration ? `/${duration[0]}${duration[1]}` : ''}`;
+        const from = start ? at + (start[0] === '-' ? -1 : 1) * start[1] * unit[start[2]] : at;
+        const expected: StatsScenario = {
+          ...(service ? { serviceId: service } : {}),
+          field,
+          from,
+          to: duration ? from + duration[0] * unit[duration[1]] : Number.POSITIVE_INFINITY,
+          perMinute,
+        };
+        assert.deepEqual(parseScenarioSpec(spec, at, SERVICES), expected, spec);
+      },
+    ),
+  );
+  assert.deepEqual(parseScenarioSpec('status_5xx=400@now', at, SERVICES), {
+    field: 'status_5xx',
+    from: at,
+    to: Number.POSITIVE_INFINITY,
+    perMinute: 400,
+  });
+  for (const [spec, reason] of [
+    [
+      'status_5xx',
+      /^expected \[SERVICE:\]FIELD=PER_MINUTE\[@START\]\[\/DURATION\], e\.g\. status_5xx=400@-10m\/30m/,
+    ],
+    ['status_5xx=many', /^PER_MINUTE "many" is not a whole number/],
+    ['status_5xx=-4', /^PER_MINUTE "-4" is not a whole number/],
+    ['status_5xx=4@10m', /^START "10m" is not a time relative to now; expected -10m, \+2m, now/],
+    ['status_5xx=4@-10 minutes', /^START "-10 minutes" is not a time relative to now/],
+    ['status_5xx=4/0m', /^DURATION "0m" is not a duration/],
+    ['status_5xx=4/forever', /^DURATION "forever" is not a duration/],
+    ['status5xx=4', /^"status5xx" is not a stats field/],
+    [
+      'nosuchservice:status_5xx=4',
+      /^unknown service "nosuchservice"; this simulator serves SU1Z0isxPaozGVKXdv0eY/,
+    ],
+  ] as const) {
+    const r = parseScenarioSpec(spec, at, SERVICES);
+    assert.equal(typeof r, 'string', spec);
+    assert.match(r as string, reason, spec);
+    assert.ok(!(r as string).includes('\n'), `${spec}: one line`);
+  }
 });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { apiServer, ended } from './api-server.js';
-import { CLI, requests, runCli, SERVICE, sim } from './helpers.js';
+import { CLI, requests, runCli, SERVICE, SERVICE2, sim } from './helpers.js';
 
 // Findings of a new-user trial of the CLI and the server.
 const TOKEN = 'canary-TOKEN-1234';
@@ -327,5 +327,35 @@ test('executions lists by start time, newest last, and says so; --limit keeps th
   assert.deepEqual(
     (JSON.parse(json.stdout) as { id: string }[]).map((r) => r.id),
     ['quick', 'later'],
+  );
+});
+
+test('simulator --scenario: a StatsTrigger flow run from the CLI fires on the injected 5xx spike, and only on the service it names', async (t) => {
+  const example = join(import.meta.dirname, '../../examples/fastly_error_alert.yml');
+  const { stdout } = await loggingSimulator(
+    t,
+    ['--latency', '100', '--latency-jitter', '200', '--scenario', `${SERVICE}:status_5xx=400@-30m/10m`],
+    2,
+    async (url) => {
+      const env = (service: string) => ({
+        FASTLY_API_ENDPOINT: url,
+        SECRET_FASTLY_API_TOKEN: b64(TOKEN),
+        SECRET_FASTLY_SERVICE_ID: b64(service),
+      });
+      const fired = await runCli(['run', example, '--json'], env(SERVICE));
+      assert.equal(fired.code, 0, fired.stderr);
+      const ex = JSON.parse(fired.stdout) as { state: string; trigger: { value: number } };
+      assert.equal(ex.state, 'SUCCESS');
+      // 400 a minute for 10 minutes, on top of the service's own 5xx.
+      assert.ok(ex.trigger.value >= 4000, `value ${ex.trigger.value}`);
+      assert.match(fired.stderr, /5xx spike: \d+ errors \(threshold: 50\)/);
+      const quiet = await runCli(['run', example, '--json'], env(SERVICE2));
+      assert.equal(quiet.code, 0, quiet.stderr);
+      assert.equal((JSON.parse(quiet.stdout) as { state: string }).state, 'NOT_TRIGGERED');
+    },
+  );
+  assert.match(
+    stdout,
+    new RegExp(`scenario: \\+400 status_5xx a minute on ${SERVICE}, from \\S+Z to \\S+Z\\n`),
   );
 });

@@ -3,6 +3,13 @@ import type { Command } from 'commander';
 import { InvalidInputError, RunFailedError, show } from '../../errors.js';
 import type { TokenScope } from '../../fastly/errors.js';
 import type { RequestEnd } from '../../simulator/state.js';
+import {
+  describeScenario,
+  parseScenarioSpec,
+  SCENARIO_EXAMPLE,
+  SCENARIO_FORM,
+} from '../../simulator/scenario.js';
+import { DEMO_SERVICES, type StatsScenario } from '../../simulator/state.js';
 import { parseTokenSpec, parseTokensJson } from '../../simulator/tokens.js';
 import { intArg } from '../flags.js';
 
@@ -19,6 +26,7 @@ interface SimFlags {
   pointFields?: string;
   token: string[];
   tokensFile?: string;
+  scenario: string[];
   logRequests?: boolean;
 }
 
@@ -71,6 +79,16 @@ function tokensOf(opts: SimFlags): Record<string, TokenScope[]> | undefined {
   return tokens;
 }
 
+/** `--scenario` (repeatable): traffic added to the stats, e.g. a 5xx spike for a StatsTrigger. */
+function scenariosOf(specs: string[], serviceIds: string[], nowSeconds: number): StatsScenario[] {
+  return specs.map((spec) => {
+    const parsed = parseScenarioSpec(spec, nowSeconds, serviceIds);
+    if (typeof parsed === 'string')
+      throw new InvalidInputError(`--scenario: ${show(spec)}: ${parsed}`, '--scenario');
+    return parsed;
+  });
+}
+
 /** A failure to bind, as one line naming the flag and value (a run-time failure: exit 1). */
 function listenError(err: unknown, opts: SimFlags): unknown {
   const code = (err as NodeJS.ErrnoException).code;
@@ -118,9 +136,21 @@ export function registerSimulator(program: Command): void {
       [] as string[],
     )
     .option('--tokens-file <file>', 'JSON {"TOKEN": ["scope", …]}: the accepted tokens and their scopes')
+    .option(
+      '--scenario <spec>',
+      `add traffic to the stats, ${SCENARIO_FORM}: e.g. ${SCENARIO_EXAMPLE} is 400 more 5xx a minute on every service from 10 minutes ago for 30 minutes (START -10m, +2m or now, the default; no /DURATION: until stopped); repeatable`,
+      (v: string, all: string[]) => [...all, v],
+      [] as string[],
+    )
     .option('--log-requests', 'one line per request on stderr: method, path, status, latency (never headers)')
     .action(async (opts: SimFlags) => {
       const tokens = tokensOf(opts);
+      const services = opts.services ? syntheticServices(opts.services) : DEMO_SERVICES;
+      const scenarios = scenariosOf(
+        opts.scenario,
+        services.map((s) => s.id),
+        Math.floor(Date.now() / 1000),
+      );
       const faults = {
         seed: opts.seed,
         latencyMs: opts.latency,
@@ -142,16 +172,18 @@ export function registerSimulator(program: Command): void {
         ...(tokens ? { tokens } : {}),
         port: opts.port,
         host: opts.host,
-        ...(opts.services ? { services: syntheticServices(opts.services) } : {}),
+        services,
         ...(opts.pointFields ? { pointFields: opts.pointFields.split(',').filter(Boolean) } : {}),
         faults,
       }).catch((err: unknown) => {
         throw listenError(err, opts);
       });
+      for (const sc of scenarios) sim.addScenario(sc);
       process.stdout.write(`Fastly simulator listening on ${sim.url}\n`);
       process.stdout.write(`  export FASTLY_API_ENDPOINT=${sim.url}\n`);
       for (const s of sim.state.services.values())
         process.stdout.write(`  service ${s.id} (${s.domains.join(', ')})\n`);
+      for (const sc of scenarios) process.stdout.write(`  ${describeScenario(sc)}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
