@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { runFlow } from '../src/flow/executor.js';
+import { renderString } from '../src/flow/expressions.js';
 import { parseFlow } from '../src/flow/load.js';
 import { Masker } from '../src/masker.js';
+import { TASKS } from '../src/tasks/index.js';
 import { runCli, SERVICE, sim } from './helpers.js';
+import { receiver } from './receiver.js';
 
 /** What `run --json` prints (the fields these tests read). */
 interface Execution {
@@ -101,6 +104,74 @@ test('inputs render to typed values: a list input becomes the surrogateKeys list
   assert.deepEqual(ex.inputs, { article_ids: ['a1', 'a2', 'a1'], soft: false });
   assert.equal(s.log[0]?.soft, false);
   assert.match(r.stderr, /Purged 2 article key\(s\) in 1 request\(s\)/);
+});
+
+test('purge_articles_on_publish: a failed purge of a key with a quote reaches Slack as valid JSON naming it (toJson, not values pasted into JSON text)', async (t) => {
+  const s = await sim(t, { faults: { latencyMs: 100, latencyJitterMs: 200 } });
+  const slack = await receiver(t);
+  const r = await runCli(
+    [
+      'run',
+      join(EXAMPLES, 'purge_articles_on_publish.yml'),
+      '--input',
+      'article_ids=["article-1","say \\"hi\\""]',
+    ],
+    {
+      FASTLY_API_TOKEN: 'tok',
+      FASTLY_SERVICE_ID: SERVICE,
+      FASTLY_API_ENDPOINT: s.url,
+      SLACK_WEBHOOK_URL: `${slack.url}/services/T000/B000/XXXX`,
+    },
+  );
+  // The purge fails (a key with a space); the errors task tells Slack, and succeeds.
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /\[tell_slack\] Slack message sent/);
+  assert.doesNotMatch(r.stderr, /not valid JSON/);
+  assert.equal(slack.received.length, 1);
+  const message = JSON.parse(slack.received[0]?.body ?? '') as { text: string };
+  assert.match(
+    message.text,
+    /^Purging articles article-1, say "hi" failed \(execution \S+\): surrogateKeys\[1\] "say \\"hi\\"" contains whitespace/,
+  );
+});
+
+test('every payload of a notification, in examples/ and in the task docs, is JSON whatever the values hold (a quote, a backslash, a line break)', async () => {
+  const nasty = 'a "quoted" \\ value\non two lines';
+  const context = {
+    flow: { id: nasty, namespace: nasty },
+    execution: { id: nasty },
+    inputs: { article_ids: [nasty, 'article-2'] },
+    trigger: { value: nasty, threshold: nasty, serviceId: nasty },
+    outputs: { purge: { id: nasty } },
+  };
+  const scope = { where: 'payload', secret: () => nasty, errorLogs: () => [{ message: nasty }] };
+  const flows = [
+    ...(await Promise.all(
+      ['purge_articles_on_publish.yml', 'fastly_error_alert_to_slack.yml'].map(async (f) => ({
+        name: f,
+        text: await readFile(join(EXAMPLES, f), 'utf8'),
+      })),
+    )),
+    ...Object.values(TASKS)
+      .filter((def) => def.type.includes('.notifications.'))
+      .flatMap((def) => def.examples.map((e) => ({ name: def.type, text: e.flow }))),
+  ];
+  assert.ok(flows.length >= 5, `${flows.length} flows`);
+  for (const { name, text } of flows) {
+    const f = parseFlow(text, name);
+    const payloads = [...f.tasks, ...f.errors]
+      .filter((task) => task.type.includes('.notifications.'))
+      .map((task) => task.props.payload as string);
+    assert.ok(payloads.length > 0, name);
+    for (const payload of payloads) {
+      const rendered = renderString(payload, context, scope);
+      const parsed = JSON.parse(String(rendered)) as unknown;
+      assert.ok(
+        JSON.stringify(parsed).includes(JSON.stringify(nasty).slice(1, -1)),
+        `${name}: ${String(rendered)}`,
+      );
+    }
+  }
 });
 
 function flow(tasks: string, extra = ''): string {

@@ -18,7 +18,8 @@ errors:
   - id: discord
     type: io.kestra.plugin.notifications.discord.DiscordIncomingWebhook
     url: "{{ secret('DISCORD_WEBHOOK_URL') }}"
-    payload: '{"username": "kestra-fastly", "content": "{{ flow.id }} failed (execution {{ execution.id }})"}'
+    payload: |
+      {{ {"username": "kestra-fastly", "content": flow.id ~ " failed (execution " ~ execution.id ~ ")"} | toJson }}
 `,
   },
 });

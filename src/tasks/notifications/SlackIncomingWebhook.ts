@@ -24,7 +24,7 @@ tasks:
     type: io.kestra.plugin.notifications.slack.SlackIncomingWebhook
     url: "{{ secret('SLACK_WEBHOOK_URL') }}"
     payload: |
-      {"text": "Fastly 5xx spike: {{ trigger.value }} errors in the last hour (threshold {{ trigger.threshold }})"}
+      {{ {"text": "Fastly 5xx spike: " ~ trigger.value ~ " errors in the last hour (threshold " ~ trigger.threshold ~ ")"} | toJson }}
 `,
   },
 });

@@ -19,8 +19,8 @@ tasks:
     type: io.kestra.plugin.notifications.teams.TeamsIncomingWebhook
     url: "{{ secret('TEAMS_WEBHOOK_URL') }}"
     payload: |
-      {"@type": "MessageCard", "@context": "http://schema.org/extensions", "themeColor": "0076D7",
-       "summary": "Fastly purge", "sections": [{"activityTitle": "Purged homepage ({{ outputs.purge.id }})"}]}
+      {{ {"@type": "MessageCard", "@context": "http://schema.org/extensions", "themeColor": "0076D7",
+          "summary": "Fastly purge", "sections": [{"activityTitle": "Purged homepage (" ~ outputs.purge.id ~ ")"}]} | toJson }}
 `,
   },
 });
