@@ -279,8 +279,14 @@ const CASES: Case[] = [
   {
     name: 'undefined template variable',
     args: ['run', '$DIR/f.yml'],
+    files: { 'f.yml': log('{{ nothing }}') },
+    error: /task 'log'.*undefined variable 'nothing'/,
+  },
+  {
+    name: 'run: vars.<name> without a variables block is refused before the first task, as validate does',
+    args: ['run', '$DIR/f.yml'],
     files: { 'f.yml': log('{{ vars.nothing }}') },
-    error: /task 'log'.*undefined variable 'vars.nothing'/,
+    error: /f\.yml:6:14: tasks\[0\]\.message: "\{\{ vars\.nothing \}\}" uses vars\.nothing/,
   },
   {
     name: 'validate: vars.<name> without a variables block, which run refuses at the task',

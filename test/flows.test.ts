@@ -208,7 +208,7 @@ test('expressions: filters, ??, now(), vars, outputs, runIf, If, allowFailure, r
   - id: broken
     type: io.kestra.plugin.core.log.Log
     allowFailure: true
-    message: "{{ vars.nope.deeper }}"
+    message: "{{ nothing_here.deeper }}"
 `,
       'variables:\n  name: fastly\ninputs:\n  - id: keys\n    type: JSON\n',
     ),
@@ -243,7 +243,7 @@ test('expressions: filters, ??, now(), vars, outputs, runIf, If, allowFailure, r
   );
   assert.match(
     ex.taskRuns.at(-1)?.error ?? '',
-    /undefined variable 'vars.nope' in .*task 'broken'|task 'broken'.*undefined variable 'vars.nope'/,
+    /undefined variable 'nothing_here' in .*task 'broken'|task 'broken'.*undefined variable 'nothing_here'/,
   );
 });
 
