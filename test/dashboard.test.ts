@@ -286,6 +286,100 @@ test('the dashboard shows the trigger chart with its threshold, the firing withi
   await page.screenshot({ path: screenshotPath('dashboard.png'), fullPage: true });
 });
 
+const DAILY = `id: daily_report
+namespace: company.analytics
+triggers:
+  - id: morning
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "0 6 * * *"
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: report
+`;
+
+const ISO_SECOND = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+
+test('after a restart the chart keeps its points and firing marker; a fired CROSSING trigger reads "fired — waiting to re-arm"; times are UTC ISO; a Schedule shows its next run; /favicon.ico is an icon', async (t) => {
+  const KEY = 'company.ops.fastly_error_alert.high_error_rate';
+  const fired = next<TriggerEvaluationEvent>(
+    'kestra-fastly:trigger-evaluation',
+    (e) => e.key === KEY && e.fired,
+    30_000,
+  );
+  const b = await browser(t);
+  const { dir, env } = await flowsAndSimulator(t);
+  await writeFile(join(dir, 'flows', 'daily.yml'), DAILY);
+  const start = () => {
+    const masker = new Masker();
+    return startServer({
+      paths: [join(dir, 'flows')],
+      stateDir: join(dir, 'state'),
+      logger: createLogger({ write: () => {}, masker }),
+      write: () => {},
+      masker,
+      env,
+      listen: { host: '127.0.0.1', port: 0 },
+    });
+  };
+  const first = await start();
+  const firing = await fired;
+  await first.stop(5000); // waits for the firing's execution
+  const second = await start();
+  t.after(() => second.stop(5000));
+  const url = second.http.url;
+
+  const icon = await fetch(`${url}/favicon.ico`);
+  assert.equal(icon.status, 200);
+  assert.equal(icon.headers.get('content-type'), 'image/x-icon');
+  const bytes = new Uint8Array(await icon.arrayBuffer());
+  assert.deepEqual([...bytes.slice(0, 6)], [0, 0, 1, 0, 1, 0], 'an ICO header with one image');
+
+  const page = await b.newPage({ viewport: { width: 1400, height: 1000 } });
+  const iconLoads: number[] = [];
+  page.on('response', (r) => {
+    if (r.url().endsWith('/favicon.ico')) iconLoads.push(r.status());
+  });
+  await page.goto(`${url}/ui/`);
+  const chart = page.locator(`[data-testid="chart-${KEY}"]`);
+  await chart.waitFor();
+  // The firing of the previous run is still marked, and the count agrees with it.
+  assert.equal(await chart.getAttribute('data-firings'), '1');
+  assert.ok(Number(await chart.getAttribute('data-points')) >= 1);
+  const trigger = page.locator(`[data-testid="trigger-${KEY}"]`);
+  assert.equal(await trigger.locator('[data-testid="fired"]').innerText(), '1');
+  const legend = chart.locator('.u-legend .u-series');
+  assert.equal(await legend.filter({ hasText: 'fired' }).locator('.u-value').innerText(), '1 time(s)');
+  // Fired and not re-armed yet: the badge says it waits for the value to recover, not "disarmed".
+  const badge = trigger.locator('[data-testid="trigger-status"]');
+  assert.equal(await badge.innerText(), 'fired — waiting to re-arm');
+  assert.match((await badge.getAttribute('title')) ?? '', /fires again once the condition has been false/);
+
+  // Times: the legend under the cursor and the executions list are ISO-8601 UTC, never "12/7/26 1:01am".
+  await chart.locator('.u-over').hover();
+  const time = await legend.first().locator('.u-value').innerText();
+  assert.match(time, ISO_SECOND, time);
+  const row = page.locator(`[data-testid="execution"][data-id="${firing.executionId}"]`);
+  assert.match(await row.locator('td').nth(2).innerText(), ISO_SECOND);
+  assert.match((await trigger.locator('[data-testid="next-due"]').getAttribute('title')) ?? '', ISO_SECOND);
+
+  // The Schedule trigger's next run: the next 06:00 UTC.
+  const now = new Date();
+  const six = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), 6);
+  const expected = new Date(six > now.getTime() ? six : six + 86_400_000).toISOString().replace('.000Z', 'Z');
+  const schedule = page.locator('[data-testid="other-trigger-morning"]');
+  assert.equal(await schedule.locator('[data-testid="next-run"]').innerText(), expected);
+  assert.match(
+    await schedule.innerText(),
+    /trigger morning: Schedule 0 6 \* \* \* — next run \S+ \(in \d+ (s|min|h)\)/,
+  );
+  await page.screenshot({ path: screenshotPath('dashboard-restart.png'), fullPage: true });
+  assert.ok(
+    iconLoads.every((status) => status === 200),
+    `favicon answers: ${iconLoads.join(',')}`,
+  );
+});
+
 test('/metrics: trigger value, evaluations and firings, API requests by status with latency and retries, executions by state; a Prometheus parser accepts it', async (t) => {
   const { dir, env } = await flowsAndSimulator(t);
   const server = new ServerProcess(

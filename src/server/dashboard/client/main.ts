@@ -217,8 +217,8 @@ function FlowCard({ flow, now }: { flow: FlowView; now: number }) {
           ${t.disabled ? ' (disabled)' : null}
           ${
             t.nextRun
-              ? html` — next run
-                  <span data-testid="next-run">${iso(t.nextRun)}</span> (${ago(t.nextRun, now)})`
+              ? html` — next run${' '}<span data-testid="next-run">${iso(t.nextRun)}</span
+                  >${' '}(${ago(t.nextRun, now)})`
               : null
           }
         </div>`,
