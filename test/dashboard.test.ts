@@ -373,7 +373,6 @@ test('after a restart the chart keeps its points and firing marker; a fired CROS
     await schedule.innerText(),
     /trigger morning: Schedule 0 6 \* \* \* — next run \S+ \(in \d+ (s|min|h)\)/,
   );
-  await page.screenshot({ path: screenshotPath('dashboard-restart.png'), fullPage: true });
   assert.ok(
     iconLoads.every((status) => status === 200),
     `favicon answers: ${iconLoads.join(',')}`,

@@ -24,19 +24,21 @@ function chartData(t: TriggerView): Data {
 export const isoTime = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /**
- * The x axis's ticks in UTC: `HH:MM`, with the date (`YYYY-MM-DD`) under the first tick and
- * wherever the day changes. (uPlot's own ticks and legend are local time, in US style.)
+ * The x axis's ticks in UTC, as precise as their spacing needs: `HH:MM` (or `HH:MM:SS` under a
+ * minute apart), with the date (`YYYY-MM-DD`) under the first tick and wherever the day changes;
+ * ticks a day or more apart are dates alone. (uPlot's own are local time, US style: "12/7/26 1:01am".)
  */
 export function utcTicks(splits: number[]): string[] {
+  const step = splits.length > 1 ? (splits[1] as number) - (splits[0] as number) : 60;
   let day = '';
   return splits.map((s) => {
     const text = isoTime(s);
-    const d = text.slice(0, 10);
-    const hm = text.slice(11, 16);
-    const withSeconds = splits.some((x) => x % 60 !== 0) ? text.slice(11, 19) : hm;
-    if (d === day) return withSeconds;
-    day = d;
-    return `${withSeconds}\n${d}`;
+    const date = text.slice(0, 10);
+    if (step >= 86_400) return date;
+    const time = step < 60 ? text.slice(11, 19) : text.slice(11, 16);
+    if (date === day) return time;
+    day = date;
+    return `${time}\n${date}`;
   });
 }
 
@@ -47,7 +49,18 @@ function options(t: TriggerView, width: number, firings: () => number): uPlot.Op
     legend: { show: true },
     cursor: { drag: { x: false, y: false } },
     scales: {
-      x: { time: true },
+      // From the data: with one point (the first evaluation) uPlot would span 86,400,000 s (its
+      // one-day default, in ms, read as seconds): ticks years apart. Ten minutes up to it instead.
+      x: {
+        time: true,
+        range: (u, min, max) => {
+          const xs = u.data[0];
+          const lo = xs[0];
+          const hi = xs[xs.length - 1];
+          if (lo === undefined || hi === undefined) return [min, max];
+          return lo === hi ? [lo - 600, hi + 60] : [lo, hi];
+        },
+      },
       y: {
         range: (_u, min, max) => {
           const lo = Math.min(0, min, t.threshold);
