@@ -38,7 +38,7 @@ test('the flow registry: a new invalid file is reported once, as not loaded (was
   let now = 0;
   const flows = new FlowRegistry([dir], logger, () => now);
   flows.load(true);
-  const scans = async (n: number) => {
+  const scans = (n: number) => {
     for (let i = 0; i < n; i++) {
       now += 1000;
       flows.refresh();
@@ -46,7 +46,7 @@ test('the flow registry: a new invalid file is reported once, as not loaded (was
   };
   const file = join(dir, 'new.yml');
   await save(file, INVALID, 2);
-  await scans(10);
+  scans(10);
   assert.equal(count(/ERROR/), 1, lines.join('\n'));
   assert.match(
     lines[0] ?? '',
@@ -56,24 +56,24 @@ test('the flow registry: a new invalid file is reported once, as not loaded (was
   assert.equal(flows.find('company.ops', 'new'), undefined);
 
   await save(file, LOG_FLOW('new'), 3);
-  await scans(3);
+  scans(3);
   assert.equal(count(new RegExp(`INFO +added ${file}$`)), 1, lines.join('\n'));
   assert.ok(flows.find('company.ops', 'new'));
 
   await save(file, INVALID, 4);
-  await scans(5);
+  scans(5);
   assert.equal(count(/changed but is invalid; keeping the previous version/), 1, lines.join('\n'));
   assert.ok(flows.find('company.ops', 'new'), 'the previous version is kept');
 
   await save(file, LOG_FLOW('new2'), 5);
-  await scans(2);
+  scans(2);
   assert.equal(count(new RegExp(`INFO +reloaded ${file}$`)), 1, lines.join('\n'));
 
   await save(join(dir, 'b.yml'), LOG_FLOW('a'), 6);
-  await scans(5);
+  scans(5);
   assert.equal(count(/flow company\.ops\.a is also defined in/), 1, lines.join('\n'));
   await rm(join(dir, 'b.yml'));
-  await scans(1);
+  scans(1);
   assert.equal(count(new RegExp(`INFO +removed ${join(dir, 'b.yml')}$`)), 1, lines.join('\n'));
   assert.equal(count(/ERROR/), 3, lines.join('\n'));
 });
