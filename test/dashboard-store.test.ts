@@ -3,7 +3,7 @@ import { appendFile, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type TriggerEvaluationEvent, triggerEvaluations } from '../src/flow/events.js';
+import { type TriggerEvaluationEvent, triggerEvaluations } from '../src/diagnostics.js';
 import type { Flow, TriggerNode } from '../src/flow/load.js';
 import type { EvaluationPoint } from '../src/server/dashboard/model.js';
 import {
