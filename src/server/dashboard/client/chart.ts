@@ -70,7 +70,14 @@ function options(t: TriggerView, width: number, firings: () => number): uPlot.Op
       },
     },
     axes: [
-      { values: (_u, splits) => utcTicks(splits), label: 'time (UTC)', labelSize: 20, size: 50 },
+      {
+        values: (_u, splits) => utcTicks(splits),
+        // Room for HH:MM:SS: uPlot's default spacing is made for its shorter labels.
+        space: 80,
+        label: 'time (UTC)',
+        labelSize: 20,
+        size: 50,
+      },
       { size: 60 },
     ],
     series: [
