@@ -1,0 +1,168 @@
+/**
+ * A Pebble template engine (https://pebbletemplates.io) with Kestra's settings: strictVariables,
+ * no newline trimming, no autoescaping, and Kestra's filters and functions. It knows nothing of
+ * flows: variables come in as a map, secrets and error logs through a `Host`.
+ */
+import { PebbleError } from './errors.js';
+import { Evaluator, printed, type Callable, type Host, type Registries } from './evaluate.js';
+import { CALLABLE_TABLE, registries } from './extensions.js';
+import { JavaDouble } from './java.js';
+import { parse, type Args, type Expr, type Node, type Template } from './parser.js';
+
+export { PebbleError } from './errors.js';
+export type { Position } from './errors.js';
+export type { Callable, Host } from './evaluate.js';
+export { CALLABLE_TABLE } from './extensions.js';
+export { JavaDouble, javaText, parseJson, toJson } from './java.js';
+export type { Template } from './parser.js';
+
+/** What a template uses: for validation (unknown names, `outputs.<id>`). */
+export interface TemplateUses {
+  filters: string[];
+  functions: string[];
+  tests: string[];
+  /** Each variable path from the root: `outputs.purge.id` → ['outputs', 'purge', 'id'] (literal keys only). */
+  paths: string[][];
+}
+
+export class PebbleEngine {
+  private readonly cache = new Map<string, Template>();
+  private readonly registries: Registries;
+
+  constructor(private readonly options: { cacheSize?: number; extra?: Callable[] } = {}) {
+    this.registries = registries(options.extra);
+  }
+
+  /** Compiles a template once (a bounded cache, least recently used out). Throws PebbleError('syntax'). */
+  compile(source: string): Template {
+    const hit = this.cache.get(source);
+    if (hit) {
+      this.cache.delete(source);
+      this.cache.set(source, hit);
+      return hit;
+    }
+    const t = parse(source);
+    this.cache.set(source, t);
+    if (this.cache.size > (this.options.cacheSize ?? 2000)) this.cache.delete(this.cache.keys().next().value as string);
+    return t;
+  }
+
+  /** Renders to text, as Kestra's `render` does. */
+  render(source: string, variables: Record<string, unknown>, host: Host = {}): string {
+    return this.evaluator(host).render(this.compile(source), variables);
+  }
+
+  /**
+   * A template that is one `{{ expr }}` with nothing around it gives the expression's value (a list
+   * stays a list, a whole double a `JavaDouble`); any other gives its text.
+   */
+  evaluate(source: string, variables: Record<string, unknown>, host: Host = {}): unknown {
+    const t = this.compile(source);
+    const ev = this.evaluator(host);
+    if (t.nodes.length === 1 && t.nodes[0]?.k === 'print') return ev.value(t, variables);
+    return ev.render(t, variables);
+  }
+
+  private evaluator(host: Host): Evaluator {
+    const full: Host = {
+      ...host,
+      renderTemplate: (template, variables) => this.render(template, variables, full),
+    };
+    return new Evaluator(this.registries, full);
+  }
+
+  uses(source: string): TemplateUses {
+    const t = this.compile(source);
+    const uses: TemplateUses = { filters: [], functions: [], tests: [], paths: [] };
+    const args = (a: Args) => {
+      a.positional.forEach(expr);
+      a.named.forEach(([, x]) => expr(x));
+    };
+    const path = (e: Expr): string[] | undefined => {
+      if (e.k === 'var') return [e.name];
+      if (e.k === 'attr' && !e.args && e.name.k === 'lit' && e.name.v !== null && typeof e.name.v !== 'boolean') {
+        const base = path(e.obj);
+        return base && [...base, String(e.name.v instanceof JavaDouble ? e.name.v.value : e.name.v)];
+      }
+      return undefined;
+    };
+    const expr = (e: Expr): void => {
+      switch (e.k) {
+        case 'var':
+          uses.paths.push([e.name]);
+          return;
+        case 'attr': {
+          const p = path(e);
+          if (p) uses.paths.push(p);
+          expr(e.obj);
+          expr(e.name);
+          if (e.args) args(e.args);
+          return;
+        }
+        case 'interp':
+          e.parts.forEach((p) => typeof p !== 'string' && expr(p));
+          return;
+        case 'list':
+          e.items.forEach(expr);
+          return;
+        case 'map':
+          e.entries.forEach(([k, v]) => (expr(k), expr(v)));
+          return;
+        case 'bin':
+          expr(e.l);
+          expr(e.r);
+          return;
+        case 'un':
+          expr(e.e);
+          return;
+        case 'filter':
+          uses.filters.push(e.name);
+          expr(e.e);
+          args(e.args);
+          return;
+        case 'test':
+          uses.tests.push(e.name);
+          expr(e.e);
+          args(e.args);
+          return;
+        case 'call':
+          if (!t.macros.has(e.name)) uses.functions.push(e.name);
+          args(e.args);
+          return;
+        case 'tern':
+          expr(e.c);
+          expr(e.a);
+          expr(e.b);
+          return;
+        case 'lit':
+          return;
+      }
+    };
+    const nodes = (ns: Node[]): void => {
+      for (const n of ns) {
+        if (n.k === 'print') expr(n.e);
+        else if (n.k === 'if') n.branches.forEach((b) => (expr(b.c), nodes(b.body)), nodes(n.otherwise));
+        else if (n.k === 'for') expr(n.iter), nodes(n.body), nodes(n.otherwise);
+        else if (n.k === 'set') expr(n.e);
+        else if (n.k === 'filter') n.filters.forEach((f) => (uses.filters.push(f.name), args(f.args))), nodes(n.body);
+        else if (n.k === 'block') nodes(n.body);
+      }
+    };
+    nodes(t.nodes);
+    for (const m of t.macros.values()) nodes(m.body);
+    return uses;
+  }
+
+  /** The callable named, or undefined. */
+  callable(kind: Callable['kind'], name: string): Callable | undefined {
+    return (kind === 'filter' ? this.registries.filters : kind === 'function' ? this.registries.functions : this.registries.tests).get(name);
+  }
+}
+
+/** A value as it prints inside text (maps and lists as JSON, numbers as Java prints them). */
+export const printedText = printed;
+
+/** Whether an error is a template's fault at compile time. */
+export const isSyntaxError = (err: unknown): err is PebbleError => err instanceof PebbleError && err.kind === 'syntax';
+
+export const TABLE = CALLABLE_TABLE;
