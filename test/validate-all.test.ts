@@ -82,9 +82,9 @@ test("Kestra's filters and functions render as in Kestra: dateAdd, timestamps, s
   const scope = { where: 'test', secret: () => '', errorLogs: () => [{ taskId: 'f', message: 'boom' }] };
   const r = (t: string, ctx: Record<string, unknown> = {}) => renderString(t, ctx, scope);
   const d = { d: '2026-11-01T00:00:00Z' };
-  assert.equal(r("{{ d | dateAdd(1, 'DAYS') }}", d), '2026-11-02T00:00:00.000Z');
+  assert.equal(r("{{ d | dateAdd(1, 'DAYS') }}", d), '2026-11-02T00:00:00.000000Z'); // Kestra's iso format: microseconds
   assert.equal(r("{{ d | dateAdd(-2, 'HOURS', 'yyyy-MM-dd HH:mm') }}", d), '2026-10-31 22:00');
-  assert.equal(r("{{ d | dateAdd(1, 'HALF_DAYS') }}", d), '2026-11-01T12:00:00.000Z');
+  assert.equal(r("{{ d | dateAdd(1, 'HALF_DAYS') }}", d), '2026-11-01T12:00:00.000000Z');
   assert.throws(() => r("{{ d | dateAdd(1, 'FORTNIGHTS') }}", d), /unit "FORTNIGHTS" is not one of .*DAYS/);
   assert.equal(r('{{ d | timestamp }}', d), 1793491200);
   assert.equal(r('{{ d | timestampMilli }}', d), 1793491200000);
@@ -99,7 +99,7 @@ test("Kestra's filters and functions render as in Kestra: dateAdd, timestamps, s
     'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
   );
   assert.equal(r("{{ 'Héllo, World!' | slugify }}", {}), 'hello-world');
-  assert.equal(r("{{ 'a b&c' | urlencode }}", {}), 'a%20b%26c');
+  assert.equal(r("{{ 'a b&c' | urlencode }}", {}), 'a+b%26c'); // Java's URLEncoder
   assert.deepEqual(r('{{ [1, 1, [2, 3]] | flatten | distinct }}', {}), [1, 2, 3]);
   assert.deepEqual(r('{{ json(\'{"a": 1}\').a }}', {}), 1);
   assert.deepEqual(r('{{ errorLogs()[0].message }}', {}), 'boom');

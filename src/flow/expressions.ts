@@ -1,5 +1,5 @@
 import { InvalidInputError, RunFailedError } from '../errors.js';
-import { CALLABLE_TABLE, JavaDouble, PebbleEngine, PebbleError } from '../pebble/index.js';
+import { CALLABLE_TABLE, JavaDouble, PebbleEngine, PebbleError, type Host } from '../pebble/index.js';
 
 /**
  * Kestra's Pebble expressions, on our Pebble engine (src/pebble) with Kestra's settings and
@@ -34,7 +34,7 @@ export interface RenderScope {
 }
 
 export function hasExpression(value: unknown): boolean {
-  return typeof value === 'string' && (value.includes('{{') || value.includes('{%'));
+  return typeof value === 'string' && (value.includes('{{') || value.includes('{%') || value.includes('{#'));
 }
 
 const supported = (kind: 'filter' | 'function') =>
@@ -92,13 +92,17 @@ export function templateProblem(template: string): string | undefined {
     for (const name of names) {
       const c = e.callable(kind, name);
       const shown = kind === 'function' ? `${name}()` : name;
-      if (!c) return `unknown ${kind} '${shown}' in ${JSON.stringify(template)}; expected one of ${known.join(', ')} (see README)`;
-      if (!c.apply) return `${kind} '${shown}' in ${JSON.stringify(template)} is not supported here: ${c.refused ?? ''}`;
+      if (!c)
+        return `unknown ${kind} '${shown}' in ${JSON.stringify(template)}; expected one of ${known.join(', ')} (see README)`;
+      if (!c.apply)
+        return `${kind} '${shown}' in ${JSON.stringify(template)} is not supported here: ${c.refused ?? ''}`;
     }
   }
   const test = uses.tests.find((t) => !e.callable('test', t));
   if (test !== undefined)
-    return `unknown test '${test}' in ${JSON.stringify(template)}; expected one of ${CALLABLE_TABLE.filter((c) => c.kind === 'test')
+    return `unknown test '${test}' in ${JSON.stringify(template)}; expected one of ${CALLABLE_TABLE.filter(
+      (c) => c.kind === 'test',
+    )
       .map((c) => c.name)
       .join(', ')}`;
   return undefined;
@@ -117,27 +121,53 @@ function plain(v: unknown): unknown {
 const SINGLE = /^\s*\{\{[\s\S]*\}\}\s*$/;
 
 /** Renders one template string. A string that is one `{{ expr }}` yields the expression's own value (list, number...). */
-export function renderString(template: string, context: Record<string, unknown>, scope: RenderScope): unknown {
+export function renderString(
+  template: string,
+  context: Record<string, unknown>,
+  scope: RenderScope,
+): unknown {
   if (!hasExpression(template)) return template;
-  const e = pebble();
-  const host = { secret: scope.secret, ...(scope.errorLogs ? { errorLogs: scope.errorLogs } : {}) };
-  try {
+  return rendering(template, context, scope, (e, host) => {
     const trimmed = template.trim();
     if (trimmed !== template && SINGLE.test(template)) {
       const t = e.compile(trimmed);
       if (t.nodes.length === 1 && t.nodes[0]?.k === 'print') return plain(e.evaluate(trimmed, context, host));
     }
     return plain(e.evaluate(template, context, host));
+  });
+}
+
+/** Renders one template string to text, as Kestra's VariableRenderer.render does (maps and lists as JSON). */
+export function renderText(template: string, context: Record<string, unknown>, scope: RenderScope): string {
+  if (!hasExpression(template)) return template;
+  return rendering(template, context, scope, (e, host) => e.render(template, context, host));
+}
+
+function rendering<T>(
+  template: string,
+  context: Record<string, unknown>,
+  scope: RenderScope,
+  run: (e: PebbleEngine, host: Host) => T,
+): T {
+  const host: Host = { secret: scope.secret, ...(scope.errorLogs ? { errorLogs: scope.errorLogs } : {}) };
+  try {
+    return run(pebble(), host);
   } catch (err) {
     if (!(err instanceof PebbleError)) throw err;
     const cause = err.cause;
     if (cause instanceof RunFailedError || cause instanceof InvalidInputError) throw cause;
     if (err.kind === 'syntax')
-      throw new InvalidInputError(`${scope.where}: cannot parse expression ${JSON.stringify(template)}: ${err.detail}${at(err).replace(/ (of|in)$/, '')}`);
+      throw new InvalidInputError(
+        `${scope.where}: cannot parse expression ${JSON.stringify(template)}: ${err.detail}${at(err).replace(/ (of|in)$/, '')}`,
+      );
     if (err.kind === 'undefined' && err.detail.endsWith('is not defined'))
       throw new ExpressionError(
         `${scope.where}: undefined variable '${err.missing}'${at(err)} ${JSON.stringify(template)}` +
           ` (known: ${Object.keys(context).join(', ')})`,
+      );
+    if (err.kind === 'undefined' && err.missing !== undefined)
+      throw new ExpressionError(
+        `${scope.where}: undefined variable '${err.missing}': ${err.detail}${at(err)} ${JSON.stringify(template)}`,
       );
     throw new ExpressionError(`${scope.where}: ${err.detail}${at(err)} ${JSON.stringify(template)}`);
   }

@@ -30,7 +30,15 @@ const NAMED: Record<string, string> = {
   rfc_1123_date_time: "EEE, d MMM yyyy HH:mm:ss 'GMT'",
 };
 /** Named ISO formats whose fraction of a second is printed only when not zero (Java's ISO_* formatters). */
-const ISO_FRACTION = new Set(['iso_local_date_time', 'iso_local_time', 'iso_offset_time', 'iso_date_time', 'iso_zoned_date_time', 'iso_time', 'iso_instant']);
+const ISO_FRACTION = new Set([
+  'iso_local_date_time',
+  'iso_local_time',
+  'iso_offset_time',
+  'iso_date_time',
+  'iso_zoned_date_time',
+  'iso_time',
+  'iso_instant',
+]);
 const EXTRA: Record<string, string> = {
   iso_date_time: "yyyy-MM-dd'T'HH:mm:ssXXX",
   iso_zoned_date_time: "yyyy-MM-dd'T'HH:mm:ssXXX'['VV']'",
@@ -39,16 +47,19 @@ const EXTRA: Record<string, string> = {
 
 export function zoneOf(timeZone: unknown): string {
   if (timeZone === undefined || timeZone === null) return 'UTC';
-  const z = String(timeZone);
+  const z = typeof timeZone === 'string' ? timeZone : JSON.stringify(timeZone);
   if (!DateTime.now().setZone(z).isValid) throw new Error(`unknown time zone ${JSON.stringify(z)}`);
   return z;
 }
 
 function dt(i: Instant, zone: string): DateTime {
-  return DateTime.fromMillis(i.ms, { zone: zone === 'Z' ? 'UTC' : zone.startsWith('+') || zone.startsWith('-') ? `UTC${zone}` : zone });
+  return DateTime.fromMillis(i.ms, {
+    zone: zone === 'Z' ? 'UTC' : zone.startsWith('+') || zone.startsWith('-') ? `UTC${zone}` : zone,
+  });
 }
 
-const ISO = /^(\d{4,})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?(?:\[([^\]]+)\])?$/;
+const ISO =
+  /^(\d{4,})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?(?:\[([^\]]+)\])?$/;
 
 /** Reads a value as Kestra's `convert` does. */
 export function toInstant(value: unknown, zone: string, existingFormat?: string): Instant {
@@ -59,16 +70,39 @@ export function toInstant(value: unknown, zone: string, existingFormat?: string)
   if (typeof value !== 'string') throw new Error(`cannot read ${String(value)} as a date`);
   if (existingFormat !== undefined) return parseWith(value, patternOf(existingFormat), zone);
   const m = ISO.exec(value.trim());
-  if (!m) throw new Error(`cannot read ${JSON.stringify(value)} as a date: expected ISO-8601 (2024-01-31T10:00:00Z), or give existingFormat`);
+  if (!m)
+    throw new Error(
+      `cannot read ${JSON.stringify(value)} as a date: expected ISO-8601 (2024-01-31T10:00:00Z), or give existingFormat`,
+    );
   const [, y, mo, d, h, mi, s, frac, off, region] = m;
   const nanos = Number((frac ?? '').padEnd(9, '0'));
-  const offset = off === undefined ? undefined : off === 'Z' ? 'Z' : off.length === 3 ? `${off}:00` : off.includes(':') ? off : `${off.slice(0, 3)}:${off.slice(3)}`;
+  const offset =
+    off === undefined
+      ? undefined
+      : off === 'Z'
+        ? 'Z'
+        : off.length === 3
+          ? `${off}:00`
+          : off.includes(':')
+            ? off
+            : `${off.slice(0, 3)}:${off.slice(3)}`;
   const inZone = region ?? (offset === undefined ? zone : offset === 'Z' ? 'UTC' : `UTC${offset}`);
   const local = DateTime.fromObject(
-    { year: Number(y), month: Number(mo), day: Number(d), hour: Number(h ?? 0), minute: Number(mi ?? 0), second: Number(s ?? 0), millisecond: Math.floor(nanos / 1e6) },
+    {
+      year: Number(y),
+      month: Number(mo),
+      day: Number(d),
+      hour: Number(h ?? 0),
+      minute: Number(mi ?? 0),
+      second: Number(s ?? 0),
+      millisecond: Math.floor(nanos / 1e6),
+    },
     { zone: inZone },
   );
-  if (!local.isValid) throw new Error(`cannot read ${JSON.stringify(value)} as a date: ${local.invalidExplanation ?? 'invalid'}`);
+  if (!local.isValid)
+    throw new Error(
+      `cannot read ${JSON.stringify(value)} as a date: ${local.invalidExplanation ?? 'invalid'}`,
+    );
   return { ms: local.toMillis(), subMsNanos: nanos % 1e6, zone: region ?? offset };
 }
 
@@ -76,13 +110,26 @@ export function patternOf(format: string): string {
   return NAMED[format] ?? EXTRA[format] ?? format;
 }
 
-const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
+const MONTHS = [
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
+];
 const DAYS = ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday'];
 
 /** Splits a Java pattern into letter runs and literal text. */
 function pieces(pattern: string): { letter?: string; n: number; text?: string }[] {
   const out: { letter?: string; n: number; text?: string }[] = [];
-  for (let i = 0; i < pattern.length; ) {
+  for (let i = 0; i < pattern.length;) {
     const c = pattern[i] as string;
     if (c === "'") {
       const end = pattern.indexOf("'", i + 1);
@@ -133,7 +180,11 @@ export function formatInstant(i: Instant, format: string, zone: string): string 
           return n === 2 ? pad(d.year % 100, 2) : pad(d.year);
         case 'M':
         case 'L':
-          return n >= 4 ? (MONTHS[d.month - 1] as string) : n === 3 ? (MONTHS[d.month - 1] as string).slice(0, 3) : pad(d.month);
+          return n >= 4
+            ? (MONTHS[d.month - 1] as string)
+            : n === 3
+              ? (MONTHS[d.month - 1] as string).slice(0, 3)
+              : pad(d.month);
         case 'd':
           return pad(d.day);
         case 'D':
@@ -167,13 +218,21 @@ export function formatInstant(i: Instant, format: string, zone: string): string 
         case 'x':
           return offsetText(d.offset, n, false);
         case 'Z':
-          return n === 4 ? `GMT${offsetText(d.offset, 3, false)}` : n === 5 ? offsetText(d.offset, 3, true) : offsetText(d.offset, 2, false);
+          return n === 4
+            ? `GMT${offsetText(d.offset, 3, false)}`
+            : n === 5
+              ? offsetText(d.offset, 3, true)
+              : offsetText(d.offset, 2, false);
         case 'V':
           return d.zoneName ?? zone;
         case 'z':
           return d.offsetNameShort ?? zone;
         case 'O':
-          return d.offset === 0 ? 'GMT' : `GMT${offsetText(d.offset, 3, false).replace(/:00$/, '').replace(/^([+-])0/, '$1')}`;
+          return d.offset === 0
+            ? 'GMT'
+            : `GMT${offsetText(d.offset, 3, false)
+                .replace(/:00$/, '')
+                .replace(/^([+-])0/, '$1')}`;
         case 'G':
           return 'AD';
         case 'Q':
@@ -187,7 +246,11 @@ export function formatInstant(i: Instant, format: string, zone: string): string 
     })
     .join('');
   if (ISO_FRACTION.has(format) && nanos !== 0) {
-    const frac = String(nanos).padStart(9, '0').replace(/(\d{3})(\d{3})?(\d{3})?$/, (_, a: string, b?: string, c?: string) => (c !== '000' ? a + (b ?? '') + (c ?? '') : b !== '000' ? a + (b ?? '') : a));
+    const frac = String(nanos)
+      .padStart(9, '0')
+      .replace(/(\d{3})(\d{3})?(\d{3})?$/, (_, a: string, b?: string, c?: string) =>
+        c !== '000' ? a + (b ?? '') + (c ?? '') : b !== '000' ? a + (b ?? '') : a,
+      );
     out = out.replace(/(\d{2}:\d{2}:\d{2})/, `$1.${frac}`);
   }
   return out;
@@ -216,7 +279,8 @@ function parseWith(text: string, pattern: string, zone: string): Instant {
   let pm: boolean | undefined;
   order.forEach(({ letter, n }, k) => {
     const v = m[k + 1] as string;
-    if ((letter === 'M' || letter === 'L') && n >= 3) fields.month = MONTHS.findIndex((x) => x.toLowerCase().startsWith(v.toLowerCase().slice(0, 3))) + 1;
+    if ((letter === 'M' || letter === 'L') && n >= 3)
+      fields.month = MONTHS.findIndex((x) => x.toLowerCase().startsWith(v.toLowerCase().slice(0, 3))) + 1;
     else if (letter === 'y' || letter === 'u') fields.year = n === 2 ? 2000 + Number(v) : Number(v);
     else if (letter === 'M' || letter === 'L') fields.month = Number(v);
     else if (letter === 'd') fields.day = Number(v);
@@ -229,10 +293,24 @@ function parseWith(text: string, pattern: string, zone: string): Instant {
     else if (letter === 'X' || letter === 'x' || letter === 'Z') offset = v;
   });
   if (pm) fields.hour = (fields.hour ?? 0) + 12;
-  const inZone = /GMT'?$/.test(pattern) ? 'UTC' : offset === undefined ? zone : offset === 'Z' ? 'UTC' : `UTC${offset}`;
+  const inZone = /GMT'?$/.test(pattern)
+    ? 'UTC'
+    : offset === undefined
+      ? zone
+      : offset === 'Z'
+        ? 'UTC'
+        : `UTC${offset}`;
   const nanos = fields.nanos ?? 0;
   const local = DateTime.fromObject(
-    { year: fields.year ?? 1970, month: fields.month ?? 1, day: fields.day ?? 1, hour: fields.hour ?? 0, minute: fields.minute ?? 0, second: fields.second ?? 0, millisecond: Math.floor(nanos / 1e6) },
+    {
+      year: fields.year ?? 1970,
+      month: fields.month ?? 1,
+      day: fields.day ?? 1,
+      hour: fields.hour ?? 0,
+      minute: fields.minute ?? 0,
+      second: fields.second ?? 0,
+      millisecond: Math.floor(nanos / 1e6),
+    },
     { zone: inZone },
   );
   if (!local.isValid) throw new Error(`cannot read ${JSON.stringify(text)} as a date`);

@@ -22,7 +22,12 @@ export class PebbleError extends InvalidInputError {
     readonly missing?: string,
     options?: ErrorOptions,
   ) {
-    super(position ? `${detail} (line ${position.line}, column ${position.col})` : detail, undefined, options);
-    this.code = kind === 'syntax' ? 'PEBBLE_SYNTAX' : kind === 'undefined' ? 'PEBBLE_UNDEFINED' : 'PEBBLE_RUNTIME';
+    super(
+      position ? `${detail} (line ${position.line}, column ${position.col})` : detail,
+      undefined,
+      options,
+    );
+    this.code =
+      kind === 'syntax' ? 'PEBBLE_SYNTAX' : kind === 'undefined' ? 'PEBBLE_UNDEFINED' : 'PEBBLE_RUNTIME';
   }
 }

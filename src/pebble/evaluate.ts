@@ -108,7 +108,8 @@ export class Evaluator {
   /** The value of a template that is exactly one `{{ expr }}` (no text around it). */
   value(template: Template, variables: Record<string, unknown>): unknown {
     const node = template.nodes[0];
-    if (template.nodes.length !== 1 || node?.k !== 'print') throw new Error('value() of a template that is not one print');
+    if (template.nodes.length !== 1 || node?.k !== 'print')
+      throw new Error('value() of a template that is not one print');
     return this.expr(node.e, new Scopes([variables, {}], template.macros));
   }
 
@@ -157,7 +158,10 @@ export class Evaluator {
       return !Number.isNaN(d) && d !== 0;
     }
     if (typeof v === 'string') return v !== '';
-    throw runtime(`unsupported value type ${typeName(v)}; expected Boolean, String, Number in "if" statement`, at);
+    throw runtime(
+      `unsupported value type ${typeName(v)}; expected Boolean, String, Number in "if" statement`,
+      at,
+    );
   }
 
   loop(n: Extract<Node, { k: 'for' }>, s: Scopes, out: string[]): void {
@@ -168,14 +172,21 @@ export class Evaluator {
     else if (typeof iterable === 'object' && !(iterable instanceof JavaDouble))
       items = Object.entries(iterable as Record<string, unknown>).map(([key, value]) => ({ key, value }));
     else if (typeof iterable === 'string') items = [...iterable];
-    else throw runtime(`cannot iterate over ${typeName(iterable)} in {% for %}; expected a list or a map`, n.at);
+    else
+      throw runtime(`cannot iterate over ${typeName(iterable)} in {% for %}; expected a list or a map`, n.at);
     if (items.length === 0) {
       this.nodes(n.otherwise, s, out);
       return;
     }
     const length = items.length;
     items.forEach((item, index) => {
-      const loop = { index, revindex: length - index - 1, first: index === 0, last: index === length - 1, length };
+      const loop = {
+        index,
+        revindex: length - index - 1,
+        first: index === 0,
+        last: index === length - 1,
+        length,
+      };
       this.nodes(n.body, s.push({ [n.name]: item, loop }), out);
     });
   }
@@ -228,7 +239,8 @@ export class Evaluator {
   }
 
   bool(v: unknown, op: string, at: Position): boolean {
-    if (v === null || v === undefined) throw runtime(`null value used in ${op} operator and strict variables is set to true`, at);
+    if (v === null || v === undefined)
+      throw runtime(`null value used in ${op} operator and strict variables is set to true`, at);
     if (typeof v === 'boolean') return v;
     if (isNumber(v)) return numberValue(v) !== 0;
     if (typeof v === 'string') return v !== '';
@@ -284,10 +296,14 @@ export class Evaluator {
       }
       case '+':
         if (typeof l === 'string' || typeof r === 'string') return javaText(l) + javaText(r);
-        if (Array.isArray(l)) return Array.isArray(r) ? [...l, ...r] : [...l, r];
+        if (Array.isArray(l))
+          return Array.isArray(r) ? [...(l as unknown[]), ...(r as unknown[])] : [...(l as unknown[]), r];
         return arithmetic('+', l, r, e.at);
       case '-':
-        if (Array.isArray(l)) return l.filter((x) => (Array.isArray(r) ? !r.some((y) => strictEquals(x, y)) : !strictEquals(x, r)));
+        if (Array.isArray(l))
+          return l.filter((x) =>
+            Array.isArray(r) ? !r.some((y) => strictEquals(x, y)) : !strictEquals(x, r),
+          );
         return arithmetic('-', l, r, e.at);
       default:
         return arithmetic(e.op, l, r, e.at);
@@ -298,16 +314,34 @@ export class Evaluator {
     const obj = this.expr(e.obj, s);
     const key = this.expr(e.name, s);
     const name = javaText(key);
+    const where = pathOf(e.obj);
+    const full = where === undefined ? name : `${where}.${name}`;
     if (obj === null || obj === undefined) {
       if (e.obj.k === 'var') throw undefinedName(e.obj.name, e.obj.at);
-      throw new PebbleError('undefined', `cannot read '${name}' of null`, e.at, name);
+      throw new PebbleError(
+        'undefined',
+        `cannot read '${name}' of null${where ? ` (${where} is null)` : ''}`,
+        e.at,
+        full,
+      );
     }
-    if (e.args) return this.method(obj, name, e.args.positional.map((a) => this.expr(a, s)), e.at);
+    if (e.args)
+      return this.method(
+        obj,
+        name,
+        e.args.positional.map((a) => this.expr(a, s)),
+        e.at,
+      );
     if (Array.isArray(obj)) {
       if (isNumber(key) || /^\d+$/.test(name)) {
         const i = isNumber(key) ? numberValue(key) : Number(name);
         if (i >= 0 && i < obj.length) return obj[i] ?? null;
-        throw new PebbleError('undefined', `index ${name} is out of bounds for a list of ${obj.length}`, e.at, name);
+        throw new PebbleError(
+          'undefined',
+          `index ${name} is out of bounds for a list of ${obj.length}`,
+          e.at,
+          full,
+        );
       }
       if (name === 'length' || name === 'size' || name === 'empty') return this.method(obj, name, [], e.at);
     } else if (typeof obj === 'object' && !(obj instanceof JavaDouble)) {
@@ -316,7 +350,7 @@ export class Evaluator {
     } else if (typeof obj === 'string' && (name === 'length' || name === 'empty' || name === 'bytes')) {
       return this.method(obj, name, [], e.at);
     }
-    throw new PebbleError('undefined', `attribute '${name}' of ${typeName(obj)} does not exist`, e.at, name);
+    throw new PebbleError('undefined', `attribute '${name}' of ${typeName(obj)} does not exist`, e.at, full);
   }
 
   /** The few Java methods templates call on strings, lists and maps. */
@@ -342,7 +376,10 @@ export class Evaluator {
         case 'endsWith':
           return obj.endsWith(javaText(a0));
         case 'substring':
-          return obj.substring(Number(numberValue(a0 as number)), args[1] === undefined ? undefined : numberValue(args[1] as number));
+          return obj.substring(
+            Number(numberValue(a0 as number)),
+            args[1] === undefined ? undefined : numberValue(args[1] as number),
+          );
         case 'indexOf':
           return obj.indexOf(javaText(a0));
         case 'replace':
@@ -385,7 +422,12 @@ export class Evaluator {
     throw new PebbleError('undefined', `method '${name}()' of ${typeName(obj)} does not exist`, at, name);
   }
 
-  args(callable: Callable, args: Args, s: Scopes, at: Position): { named: Record<string, unknown>; positional: unknown[] } {
+  args(
+    callable: Callable,
+    args: Args,
+    s: Scopes,
+    at: Position,
+  ): { named: Record<string, unknown>; positional: unknown[] } {
     const named: Record<string, unknown> = {};
     const positional = args.positional.map((a) => this.expr(a, s));
     positional.forEach((v, i) => {
@@ -417,7 +459,8 @@ export class Evaluator {
   }
 
   invoke(c: Callable, input: unknown, args: Args, at: Position, s: Scopes): unknown {
-    if (!c.apply) throw runtime(`${c.kind} '${c.name}' is not supported here: ${c.refused ?? 'no implementation'}`, at);
+    if (!c.apply)
+      throw runtime(`${c.kind} '${c.name}' is not supported here: ${c.refused ?? 'no implementation'}`, at);
     const { named, positional } = this.args(c, args, s, at);
     try {
       return c.apply(input, named, this.context(at, s), positional);
@@ -453,7 +496,14 @@ export class Evaluator {
       scope[n] = this.expr(x, s);
     }
     const inner = new Scopes([{}], s.macros);
-    for (const p of m.params) if (scope[p.name] === null && p.default && !e.args.named.some(([n]) => n === p.name) && e.args.positional.length <= m.params.indexOf(p)) scope[p.name] = this.expr(p.default, inner);
+    for (const p of m.params)
+      if (
+        scope[p.name] === null &&
+        p.default &&
+        !e.args.named.some(([n]) => n === p.name) &&
+        e.args.positional.length <= m.params.indexOf(p)
+      )
+        scope[p.name] = this.expr(p.default, inner);
     const out: string[] = [];
     this.nodes(m.body, inner.push(scope), out);
     return out.join('');
@@ -485,9 +535,22 @@ export class Evaluator {
   }
 }
 
+/** `a.b.c` for a chain of names and literal keys, else undefined. */
+function pathOf(e: Expr): string | undefined {
+  if (e.k === 'var') return e.name;
+  if (e.k === 'attr' && !e.args && e.name.k === 'lit') {
+    const base = pathOf(e.obj);
+    return base === undefined ? undefined : `${base}.${javaText(e.name.v)}`;
+  }
+  return undefined;
+}
+
 /** How a value prints inside text (Kestra's JsonWriter): maps and lists as JSON, numbers as Java. */
 export function printed(v: unknown): string {
-  if (Array.isArray(v) || (typeof v === 'object' && v !== null && !(v instanceof JavaDouble) && !(v instanceof Date)))
+  if (
+    Array.isArray(v) ||
+    (typeof v === 'object' && v !== null && !(v instanceof JavaDouble) && !(v instanceof Date))
+  )
     return toJson(v);
   return javaText(v);
 }
@@ -499,7 +562,10 @@ export function toNumber(v: unknown, op: string, at: Position): number | JavaDou
     if (/^[+-]?\d+$/.test(t)) return Number(t);
     if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) && /[.eE]/.test(t)) return double(Number(t));
   }
-  throw runtime(`cannot use ${v === null ? 'null' : `${typeName(v)} ${JSON.stringify(javaText(v))}`} in '${op}': expected a number`, at);
+  throw runtime(
+    `cannot use ${v === null ? 'null' : `${typeName(v)} ${JSON.stringify(javaText(v))}`} in '${op}': expected a number`,
+    at,
+  );
 }
 
 function toLong(v: unknown, op: string, at: Position): number {
@@ -543,7 +609,10 @@ export function arithmetic(op: string, l: unknown, r: unknown, at: Position): nu
 function compare(op: string, l: unknown, r: unknown, at: Position): boolean {
   if (l === null || l === undefined || r === null || r === undefined) return false;
   if (!isNumber(l) || !isNumber(r))
-    throw runtime(`invalid operands for mathematical comparison '${op}': ${typeName(l)} and ${typeName(r)}`, at);
+    throw runtime(
+      `invalid operands for mathematical comparison '${op}': ${typeName(l)} and ${typeName(r)}`,
+      at,
+    );
   const x = numberValue(l);
   const y = numberValue(r);
   return op === '<' ? x < y : op === '>' ? x > y : op === '<=' ? x <= y : x >= y;
@@ -551,7 +620,10 @@ function compare(op: string, l: unknown, r: unknown, at: Position): boolean {
 
 function contains(l: unknown, r: unknown, at: Position): boolean {
   if (l === null || l === undefined) return false;
-  if (Array.isArray(l)) return Array.isArray(r) ? r.every((y) => l.some((x) => strictEquals(x, y))) : l.some((x) => strictEquals(x, r));
+  if (Array.isArray(l))
+    return Array.isArray(r)
+      ? r.every((y) => l.some((x) => strictEquals(x, y)))
+      : l.some((x) => strictEquals(x, r));
   if (typeof l === 'string') return l.includes(javaText(r));
   if (typeof l === 'object' && !(l instanceof JavaDouble)) {
     const keys = Object.keys(l);

@@ -3,7 +3,17 @@ import { parse as parseYaml } from 'yaml';
 import { addTo, epochNanos, formatInstant, now, toInstant, zoneOf } from './dates.js';
 import type { Callable, Registries } from './evaluate.js';
 import { jq } from './jq.js';
-import { double, isDouble, isNumber, JavaDouble, javaText, numberValue, parseJson, strictEquals, toJson } from './java.js';
+import {
+  double,
+  isDouble,
+  isNumber,
+  JavaDouble,
+  javaText,
+  numberValue,
+  parseJson,
+  strictEquals,
+  toJson,
+} from './java.js';
 
 /**
  * Every filter, function and test, with its arguments, in one table: Pebble's core, Kestra's
@@ -12,7 +22,8 @@ import { double, isDouble, isNumber, JavaDouble, javaText, numberValue, parseJso
  */
 
 type Apply = NonNullable<Callable['apply']>;
-const str = (v: unknown): string => (v === null || v === undefined ? '' : typeof v === 'string' ? v : javaText(v));
+const str = (v: unknown): string =>
+  v === null || v === undefined ? '' : typeof v === 'string' ? v : javaText(v);
 const list = (v: unknown, name: string): unknown[] => {
   if (Array.isArray(v)) return v;
   if (v === null || v === undefined) return [];
@@ -20,18 +31,28 @@ const list = (v: unknown, name: string): unknown[] => {
   throw new Error(`${name} expects a list, got ${javaText(v)}`);
 };
 const isMap = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof JavaDouble) && !(v instanceof Date);
+  typeof v === 'object' &&
+  v !== null &&
+  !Array.isArray(v) &&
+  !(v instanceof JavaDouble) &&
+  !(v instanceof Date);
 const long = (v: unknown, what: string): number => {
   if (isNumber(v)) return Math.trunc(numberValue(v));
   if (typeof v === 'string' && /^-?\d+$/.test(v.trim())) return Number(v);
   throw new Error(`${what} must be a whole number, got ${v === undefined ? 'nothing' : javaText(v)}`);
 };
-const orNull = (f: (v: unknown, a: Record<string, unknown>, cx: Parameters<Apply>[2], p: unknown[]) => unknown): Apply => (v, a, cx, p) =>
-  v === null || v === undefined ? null : f(v, a, cx, p);
+const orNull =
+  (f: (v: unknown, a: Record<string, unknown>, cx: Parameters<Apply>[2], p: unknown[]) => unknown): Apply =>
+  (v, a, cx, p) =>
+    v === null || v === undefined ? null : f(v, a, cx, p);
 
 /** Pebble's `empty`: null, blank string, empty list or map. */
 export const isEmpty = (v: unknown): boolean =>
-  v === null || v === undefined || (typeof v === 'string' && v.trim() === '') || (Array.isArray(v) && v.length === 0) || (isMap(v) && Object.keys(v).length === 0);
+  v === null ||
+  v === undefined ||
+  (typeof v === 'string' && v.trim() === '') ||
+  (Array.isArray(v) && v.length === 0) ||
+  (isMap(v) && Object.keys(v).length === 0);
 
 function compareValues(a: unknown, b: unknown): number {
   if (isNumber(a) && isNumber(b)) return numberValue(a) - numberValue(b);
@@ -42,8 +63,9 @@ function compareValues(a: unknown, b: unknown): number {
 
 function dateArgs(a: Record<string, unknown>) {
   const zone = zoneOf(a.timeZone);
-  const existing = a.existingFormat === undefined || a.existingFormat === null ? undefined : String(a.existingFormat);
-  return { zone, existing, format: a.format === undefined || a.format === null ? 'iso' : String(a.format) };
+  const existing =
+    a.existingFormat === undefined || a.existingFormat === null ? undefined : str(a.existingFormat);
+  return { zone, existing, format: a.format === undefined || a.format === null ? 'iso' : str(a.format) };
 }
 
 /** Kestra's slugify: lower case, accents dropped, runs of other characters as one '-'. */
@@ -63,14 +85,26 @@ const urlencode = (s: string) =>
 
 function yamlOf(v: unknown): string {
   // Jackson's YAML of Kestra's YamlFilter: block style, no document marker.
-  const plain = (x: unknown): unknown => (x instanceof JavaDouble ? x.value : Array.isArray(x) ? x.map(plain) : isMap(x) ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, plain(y)])) : x);
+  const plain = (x: unknown): unknown =>
+    x instanceof JavaDouble
+      ? x.value
+      : Array.isArray(x)
+        ? x.map(plain)
+        : isMap(x)
+          ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, plain(y)]))
+          : x;
   return yamlText(plain(v), 0);
 }
 
 function yamlScalar(v: unknown): string {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'string') {
-    if (v === '' || /^[\s]|[\s]$|[:#{}[\],&*!|>'"%@`]|^(true|false|null|yes|no|on|off|~|-?\d+(\.\d+)?)$/i.test(v) || v.includes('\n')) return JSON.stringify(v);
+    if (
+      v === '' ||
+      /^[\s]|[\s]$|[:#{}[\],&*!|>'"%@`]|^(true|false|null|yes|no|on|off|~|-?\d+(\.\d+)?)$/i.test(v) ||
+      v.includes('\n')
+    )
+      return JSON.stringify(v);
     return v;
   }
   return javaText(v);
@@ -81,7 +115,11 @@ function yamlText(v: unknown, indent: number): string {
   if (Array.isArray(v)) {
     if (v.length === 0) return `${pad}[]\n`;
     return v
-      .map((x) => (Array.isArray(x) || isMap(x) ? `${pad}-${yamlText(x, indent + 2).slice(indent + 1)}` : `${pad}- ${yamlScalar(x)}\n`))
+      .map((x) =>
+        Array.isArray(x) || isMap(x)
+          ? `${pad}-${yamlText(x, indent + 2).slice(indent + 1)}`
+          : `${pad}- ${yamlScalar(x)}\n`,
+      )
       .join('');
   }
   if (isMap(v)) {
@@ -89,30 +127,71 @@ function yamlText(v: unknown, indent: number): string {
     if (entries.length === 0) return `${pad}{}\n`;
     return entries
       .map(([k, x]) =>
-        (Array.isArray(x) && x.length) || (isMap(x) && Object.keys(x).length) ? `${pad}${yamlScalar(k)}:\n${yamlText(x, Array.isArray(x) ? indent : indent + 2)}` : `${pad}${yamlScalar(k)}: ${Array.isArray(x) ? '[]' : isMap(x) ? '{}' : yamlScalar(x)}\n`,
+        (Array.isArray(x) && x.length) || (isMap(x) && Object.keys(x).length)
+          ? `${pad}${yamlScalar(k)}:\n${yamlText(x, Array.isArray(x) ? indent : indent + 2)}`
+          : `${pad}${yamlScalar(k)}: ${Array.isArray(x) ? '[]' : isMap(x) ? '{}' : yamlScalar(x)}\n`,
       )
       .join('');
   }
   return `${pad}${yamlScalar(v)}\n`;
 }
 
+/** Kestra's AbstractIndent: the input's own line separator, then each one followed by the prefix. */
 function indentText(v: unknown, a: Record<string, unknown>, first: boolean): string | null {
   if (v === null || v === undefined) return null;
+  const s = typeof v === 'string' ? v : javaText(v);
+  if (s === '') return s;
+  if (a.amount === undefined)
+    throw new Error(`the '${first ? 'nindent' : 'indent'}' filter expects an integer as argument 'amount'`);
   const amount = long(a.amount, 'amount');
-  const prefix = a.prefix === undefined ? ' ' : str(a.prefix);
-  const p = prefix.repeat(amount);
-  const s = typeof v === 'string' ? v : toJson(v);
-  const lines = s.split(/(?<=\r?\n)/);
-  const body = lines.map((l, i) => (i === 0 && !first ? l : l.trim() === '' && !l.trim() && l !== lines[0] && /^\r?\n$/.test(l) ? l : p + l)).join('');
-  return first ? `\n${body}` : body;
+  if (amount < 0)
+    throw new Error(
+      `the '${first ? 'nindent' : 'indent'}' filter expects a positive integer >=0 as argument 'amount'`,
+    );
+  const p = (a.prefix === undefined ? ' ' : str(a.prefix)).repeat(amount);
+  const nl = s.includes('\r\n')
+    ? '\r\n'
+    : s.includes('\n\r')
+      ? '\n\r'
+      : s.includes('\n')
+        ? '\n'
+        : s.includes('\r')
+          ? '\r'
+          : '\n';
+  return (first ? nl + s : s).split(nl).join(nl + p);
 }
 
 const HASH = (algo: string): Apply => orNull((v) => createHash(algo).update(str(v), 'utf8').digest('hex'));
 
-const F = (name: string, args: string[], origin: Callable['origin'], summary: string, apply: Apply): Callable => ({ name, kind: 'filter', args, origin, summary, apply });
-const FN = (name: string, args: string[], origin: Callable['origin'], summary: string, apply: Apply): Callable => ({ name, kind: 'function', args, origin, summary, apply });
-const T = (name: string, origin: Callable['origin'], summary: string, apply: Apply): Callable => ({ name, kind: 'test', args: [], origin, summary, apply });
-const REFUSED = (kind: Callable['kind'], name: string, args: string[], summary: string, refused: string): Callable => ({ name, kind, args, origin: 'kestra', summary, refused });
+const F = (
+  name: string,
+  args: string[],
+  origin: Callable['origin'],
+  summary: string,
+  apply: Apply,
+): Callable => ({ name, kind: 'filter', args, origin, summary, apply });
+const FN = (
+  name: string,
+  args: string[],
+  origin: Callable['origin'],
+  summary: string,
+  apply: Apply,
+): Callable => ({ name, kind: 'function', args, origin, summary, apply });
+const T = (name: string, origin: Callable['origin'], summary: string, apply: Apply): Callable => ({
+  name,
+  kind: 'test',
+  args: [],
+  origin,
+  summary,
+  apply,
+});
+const REFUSED = (
+  kind: Callable['kind'],
+  name: string,
+  args: string[],
+  summary: string,
+  refused: string,
+): Callable => ({ name, kind, args, origin: 'kestra', summary, refused });
 
 const numberFormat: Apply = orNull((v, a) => {
   const n = numberValue(isNumber(v) ? v : Number(str(v)));
@@ -123,7 +202,13 @@ const numberFormat: Apply = orNull((v, a) => {
   const maxFrac = minFrac + (frac.match(/#/g) ?? []).length;
   const grouping = intPart.includes(',');
   const minInt = (intPart.match(/0/g) ?? []).length;
-  const s = n.toLocaleString('en-US', { minimumFractionDigits: minFrac, maximumFractionDigits: maxFrac, useGrouping: grouping, minimumIntegerDigits: Math.max(1, minInt), roundingMode: 'halfEven' } as Intl.NumberFormatOptions);
+  const s = n.toLocaleString('en-US', {
+    minimumFractionDigits: minFrac,
+    maximumFractionDigits: maxFrac,
+    useGrouping: grouping,
+    minimumIntegerDigits: Math.max(1, minInt),
+    roundingMode: 'halfEven',
+  });
   return minInt === 0 && s.startsWith('0.') ? s.slice(1) : s;
 });
 
@@ -144,202 +229,671 @@ const timestampIn = (scale: 's' | 'ms' | 'micro' | 'nano'): Apply =>
     return scale === 'micro' ? BigInt(sec) * 1_000_000_000n + nanoOfSecond / 1000n : epochNanos(i);
   });
 
-const fromJson: Apply = (v) => (v === null || v === undefined ? null : parseJson(str(v)));
+const fromJson: Apply = (v) => {
+  if (v === undefined) throw new Error('expects the JSON text as argument');
+  return v === null ? null : parseJson(str(v));
+};
 
-const keysOf = (v: unknown): unknown => (isMap(v) ? Object.keys(v) : Array.isArray(v) ? v.map((_, i) => i) : null);
+const keysOf = (v: unknown): unknown =>
+  isMap(v) ? Object.keys(v) : Array.isArray(v) ? v.map((_, i) => i) : null;
 
 const CALLABLES: Callable[] = [
   // Pebble's core filters.
-  F('abbreviate', ['length'], 'pebble', 'cuts a string to `length` characters, ending in "..."', orNull((v, a) => {
-    const s = str(v);
-    const n = long(a.length, 'length');
-    return s.length > n ? (n < 3 ? s.slice(0, n) : `${s.slice(0, n - 3)}...`) : s;
-  })),
-  F('abs', [], 'pebble', 'absolute value', orNull((v) => (isDouble(v) ? double(Math.abs(numberValue(v as number))) : Math.abs(long(v, 'abs'))))),
-  F('capitalize', [], 'pebble', 'first letter upper case', orNull((v) => {
-    const s = str(v);
-    return s ? s[0]?.toUpperCase() + s.slice(1) : s;
-  })),
-  F('date', ['format', 'timeZone', 'existingFormat', 'locale'], 'kestra', 'formats a date (Java pattern or iso, iso_sec, sql, …), default ISO with microseconds', dateFilter),
-  F('default', ['default'], 'pebble', 'the argument when the value is missing, null or empty', (v, a) => (isEmpty(v) ? (a.default ?? null) : v)),
-  F('first', [], 'pebble', 'first item of a list (first character of a string)', orNull((v) => (typeof v === 'string' ? (v[0] ?? null) : (list(v, 'first')[0] ?? null)))),
-  F('format', [], 'pebble', 'Java String.format with %s and %d', orNull((v, _a, _cx, p) => {
-    let i = 0;
-    return str(v).replace(/%([sd%])/g, (m, c: string) => (c === '%' ? '%' : str(p[i++])));
-  })),
-  F('join', ['separator'], 'pebble', 'joins a list with a separator', orNull((v, a) => list(v, 'join').map((x) => javaText(x)).join(a.separator === undefined ? '' : str(a.separator)))),
-  F('last', [], 'pebble', 'last item of a list (last character of a string)', orNull((v) => (typeof v === 'string' ? (v[v.length - 1] ?? null) : (list(v, 'last').at(-1) ?? null)))),
-  F('length', [], 'pebble', 'length of a string, list or map', (v) => (v === null || v === undefined ? 0 : typeof v === 'string' ? v.length : list(v, 'length').length)),
-  F('lower', [], 'pebble', 'lower case', orNull((v) => str(v).toLowerCase())),
-  F('numberformat', ['format', 'locale'], 'pebble', 'formats a number with a Java DecimalFormat pattern (#,##0.00)', numberFormat),
+  F(
+    'abbreviate',
+    ['length'],
+    'pebble',
+    'cuts a string to `length` characters, ending in "..."',
+    orNull((v, a) => {
+      const s = str(v);
+      const n = long(a.length, 'length');
+      return s.length > n ? (n < 3 ? s.slice(0, n) : `${s.slice(0, n - 3)}...`) : s;
+    }),
+  ),
+  F(
+    'abs',
+    [],
+    'pebble',
+    'absolute value',
+    orNull((v) => (isDouble(v) ? double(Math.abs(numberValue(v as number))) : Math.abs(long(v, 'abs')))),
+  ),
+  F(
+    'capitalize',
+    [],
+    'pebble',
+    'first letter upper case',
+    orNull((v) => str(v).replace(/^(\s*)(\S)/, (_m, w: string, c: string) => w + c.toUpperCase())),
+  ),
+  F(
+    'date',
+    ['format', 'timeZone', 'existingFormat', 'locale'],
+    'kestra',
+    'formats a date (Java pattern or iso, iso_sec, sql, …), default ISO with microseconds',
+    dateFilter,
+  ),
+  F('default', ['default'], 'pebble', 'the argument when the value is missing, null or empty', (v, a) =>
+    isEmpty(v) ? (a.default ?? null) : v,
+  ),
+  F(
+    'first',
+    [],
+    'pebble',
+    'first item of a list (first character of a string)',
+    orNull((v) => (typeof v === 'string' ? (v[0] ?? null) : (list(v, 'first')[0] ?? null))),
+  ),
+  F(
+    'format',
+    [],
+    'pebble',
+    'Java String.format with %s and %d',
+    orNull((v, _a, _cx, p) => {
+      let i = 0;
+      return str(v).replace(/%([sd%])/g, (m, c: string) => (c === '%' ? '%' : str(p[i++])));
+    }),
+  ),
+  F(
+    'join',
+    ['separator'],
+    'pebble',
+    'joins a list with a separator',
+    orNull((v, a) =>
+      list(v, 'join')
+        .map((x) => javaText(x))
+        .join(a.separator === undefined ? '' : str(a.separator)),
+    ),
+  ),
+  F(
+    'last',
+    [],
+    'pebble',
+    'last item of a list (last character of a string)',
+    orNull((v) => (typeof v === 'string' ? (v[v.length - 1] ?? null) : (list(v, 'last').at(-1) ?? null))),
+  ),
+  F('length', [], 'pebble', 'length of a string, list or map', (v) =>
+    v === null || v === undefined ? 0 : typeof v === 'string' ? v.length : list(v, 'length').length,
+  ),
+  F(
+    'lower',
+    [],
+    'pebble',
+    'lower case',
+    orNull((v) => str(v).toLowerCase()),
+  ),
+  F(
+    'numberformat',
+    ['format', 'locale'],
+    'pebble',
+    'formats a number with a Java DecimalFormat pattern (#,##0.00)',
+    numberFormat,
+  ),
   F('numberFormat', ['format', 'locale'], 'here', 'the same as numberformat', numberFormat),
-  F('slice', ['fromIndex', 'toIndex'], 'pebble', 'part of a string or list', orNull((v, a) => {
-    const from = a.fromIndex === undefined ? 0 : long(a.fromIndex, 'fromIndex');
-    const len = typeof v === 'string' ? v.length : list(v, 'slice').length;
-    const to = a.toIndex === undefined ? len : long(a.toIndex, 'toIndex');
-    if (from < 0 || to > len || from > to) throw new Error(`slice(${from}, ${to}) is out of bounds for length ${len}`);
-    return typeof v === 'string' ? v.slice(from, to) : list(v, 'slice').slice(from, to);
-  })),
-  F('sort', [], 'pebble', 'sorts a list', orNull((v) => [...list(v, 'sort')].sort(compareValues))),
-  F('rsort', [], 'pebble', 'sorts a list in reverse order', orNull((v) => [...list(v, 'rsort')].sort(compareValues).reverse())),
-  F('reverse', [], 'pebble', 'reverses a list or string', orNull((v) => (typeof v === 'string' ? [...v].reverse().join('') : [...list(v, 'reverse')].reverse()))),
-  F('title', [], 'pebble', 'each word capitalized', orNull((v) => str(v).replace(/(^|\s)(\S)/g, (_m, s: string, c: string) => s + c.toUpperCase()))),
-  F('trim', [], 'pebble', 'strips leading and trailing whitespace', orNull((v) => str(v).trim())),
-  F('upper', [], 'pebble', 'upper case', orNull((v) => str(v).toUpperCase())),
-  F('urlencode', [], 'pebble', "URL-encodes a string as Java's URLEncoder (space is +)", orNull((v) => urlencode(str(v)))),
-  F('replace', ['replace_pairs', 'regexp'], 'kestra', 'replaces each key of a map by its value; regexp=true reads keys as regular expressions', orNull((v, a) => {
-    let s = str(v);
-    if (!isMap(a.replace_pairs)) throw new Error('replace expects a map of replacements, e.g. {"a": "b"}');
-    for (const [k, r] of Object.entries(a.replace_pairs))
-      s = a.regexp === true ? s.replace(new RegExp(k, 'g'), str(r).replace(/\$(\d)/g, '$$$1')) : s.split(k).join(str(r));
-    return s;
-  })),
-  F('merge', ['items'], 'pebble', 'merges two lists or two maps', orNull((v, a) => {
-    if (Array.isArray(v)) return [...v, ...list(a.items, 'merge')];
-    if (isMap(v) && isMap(a.items)) return { ...v, ...a.items };
-    throw new Error('merge expects two lists or two maps');
-  })),
-  F('split', ['delimiter', 'limit'], 'pebble', 'splits a string by a delimiter (a regular expression)', orNull((v, a) => {
-    const parts = str(v).split(new RegExp(str(a.delimiter)));
-    const limit = a.limit === undefined ? 0 : long(a.limit, 'limit');
-    if (limit > 0 && parts.length > limit) {
-      const m = [...str(v).matchAll(new RegExp(str(a.delimiter), 'g'))][limit - 2];
-      return [...parts.slice(0, limit - 1), m && m.index !== undefined ? str(v).slice(m.index + m[0].length) : ''];
-    }
-    if (limit === 0) while (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
-    return parts;
-  })),
-  F('base64encode', [], 'pebble', 'Base64 of the UTF-8 text', orNull((v) => Buffer.from(str(v), 'utf8').toString('base64'))),
-  F('base64decode', [], 'pebble', 'text from Base64', orNull((v) => Buffer.from(str(v), 'base64').toString('utf8'))),
-  F('sha256', [], 'pebble', 'SHA-256, hex', HASH('sha256')),
-  F('nl2br', [], 'pebble', 'newlines as <br />', orNull((v) => str(v).replace(/\r?\n/g, '<br />'))),
+  F(
+    'slice',
+    ['fromIndex', 'toIndex'],
+    'pebble',
+    'part of a string or list',
+    orNull((v, a) => {
+      const from = a.fromIndex === undefined ? 0 : long(a.fromIndex, 'fromIndex');
+      const len = typeof v === 'string' ? v.length : list(v, 'slice').length;
+      const to = a.toIndex === undefined ? len : long(a.toIndex, 'toIndex');
+      if (from < 0 || to > len || from > to)
+        throw new Error(`slice(${from}, ${to}) is out of bounds for length ${len}`);
+      return typeof v === 'string' ? v.slice(from, to) : list(v, 'slice').slice(from, to);
+    }),
+  ),
+  F(
+    'sort',
+    [],
+    'pebble',
+    'sorts a list',
+    orNull((v) => [...list(v, 'sort')].sort(compareValues)),
+  ),
+  F(
+    'rsort',
+    [],
+    'pebble',
+    'sorts a list in reverse order',
+    orNull((v) => [...list(v, 'rsort')].sort(compareValues).reverse()),
+  ),
+  F(
+    'reverse',
+    [],
+    'pebble',
+    'reverses a list or string',
+    orNull((v) => (typeof v === 'string' ? [...v].reverse().join('') : [...list(v, 'reverse')].reverse())),
+  ),
+  F(
+    'title',
+    [],
+    'pebble',
+    'each word capitalized',
+    orNull((v) => str(v).replace(/(^|\s)(\S)/g, (_m, s: string, c: string) => s + c.toUpperCase())),
+  ),
+  F(
+    'trim',
+    [],
+    'pebble',
+    'strips leading and trailing whitespace',
+    orNull((v) => str(v).trim()),
+  ),
+  F(
+    'upper',
+    [],
+    'pebble',
+    'upper case',
+    orNull((v) => str(v).toUpperCase()),
+  ),
+  F(
+    'urlencode',
+    [],
+    'pebble',
+    "URL-encodes a string as Java's URLEncoder (space is +)",
+    orNull((v) => urlencode(str(v))),
+  ),
+  F(
+    'replace',
+    ['replace_pairs', 'regexp'],
+    'kestra',
+    'replaces each key of a map by its value; regexp=true reads keys as regular expressions',
+    orNull((v, a) => {
+      let s = str(v);
+      if (!isMap(a.replace_pairs)) throw new Error('replace expects a map of replacements, e.g. {"a": "b"}');
+      for (const [k, r] of Object.entries(a.replace_pairs))
+        s =
+          a.regexp === true
+            ? s.replace(new RegExp(k, 'g'), str(r).replace(/\$(\d)/g, '$$$1'))
+            : s.split(k).join(str(r));
+      return s;
+    }),
+  ),
+  F(
+    'merge',
+    ['items'],
+    'pebble',
+    'merges two lists or two maps',
+    orNull((v, a) => {
+      if (Array.isArray(v)) return [...(v as unknown[]), ...list(a.items, 'merge')];
+      if (isMap(v) && isMap(a.items)) return { ...v, ...a.items };
+      throw new Error('merge expects two lists or two maps');
+    }),
+  ),
+  F(
+    'split',
+    ['delimiter', 'limit'],
+    'pebble',
+    'splits a string by a delimiter (a regular expression)',
+    orNull((v, a) => {
+      if (a.delimiter === undefined || a.delimiter === null) throw new Error('split expects a delimiter');
+      const parts = str(v).split(new RegExp(str(a.delimiter)));
+      const limit = a.limit === undefined ? 0 : long(a.limit, 'limit');
+      if (limit > 0 && parts.length > limit) {
+        const m = [...str(v).matchAll(new RegExp(str(a.delimiter), 'g'))][limit - 2];
+        return [
+          ...parts.slice(0, limit - 1),
+          m && m.index !== undefined ? str(v).slice(m.index + m[0].length) : '',
+        ];
+      }
+      if (limit === 0) while (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
+      return parts;
+    }),
+  ),
+  F(
+    'base64encode',
+    [],
+    'pebble',
+    'Base64 of the UTF-8 text',
+    orNull((v) => Buffer.from(str(v), 'utf8').toString('base64')),
+  ),
+  F(
+    'base64decode',
+    [],
+    'pebble',
+    'text from Base64',
+    orNull((v) => {
+      if (typeof v !== 'string') throw new Error(`base64decode expects a string, got ${javaText(v)}`);
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(v) || v.replace(/=+$/, '').length % 4 === 1)
+        throw new Error(`${JSON.stringify(v)} is not Base64`);
+      return Buffer.from(v, 'base64').toString('utf8');
+    }),
+  ),
+  F(
+    'sha256',
+    [],
+    'pebble',
+    'SHA-256, hex',
+    orNull((v, a, cx, p) => {
+      if (typeof v !== 'string') throw new Error(`sha256 expects a string, got ${javaText(v)}`);
+      return HASH('sha256')(v, a, cx, p);
+    }),
+  ),
+  F(
+    'nl2br',
+    [],
+    'pebble',
+    'newlines as <br />',
+    orNull((v) => str(v).replace(/\r?\n/g, '<br />')),
+  ),
   F('raw', [], 'pebble', 'the value unescaped (autoescaping is off, as in Kestra)', (v) => v),
-  F('escape', ['strategy'], 'pebble', 'HTML-escapes a string (strategy html, js, css, url_param, json)', orNull((v, a) => {
-    const s = str(v);
-    const strategy = a.strategy === undefined ? 'html' : str(a.strategy);
-    if (strategy === 'json') return JSON.stringify(s).slice(1, -1);
-    if (strategy === 'url_param') return encodeURIComponent(s);
-    if (strategy !== 'html') throw new Error(`escape strategy ${JSON.stringify(strategy)} is not supported; expected html, json or url_param`);
-    return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-  })),
+  F(
+    'escape',
+    ['strategy'],
+    'pebble',
+    'HTML-escapes a string (strategy html, js, css, url_param, json)',
+    orNull((v, a) => {
+      const s = str(v);
+      const strategy = a.strategy === undefined ? 'html' : str(a.strategy);
+      if (strategy === 'json') return JSON.stringify(s).slice(1, -1);
+      if (strategy === 'url_param') return encodeURIComponent(s);
+      if (strategy !== 'html')
+        throw new Error(
+          `escape strategy ${JSON.stringify(strategy)} is not supported; expected html, json or url_param`,
+        );
+      return s.replace(
+        /[&<>"']/g,
+        (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+      );
+    }),
+  ),
   // Kestra's filters.
-  F('chunk', ['size'], 'kestra', 'splits a list into lists of `size`', orNull((v, a) => {
-    const size = long(a.size, 'size');
-    const l = list(v, 'chunk');
-    if (size < 1) throw new Error('size must be at least 1');
-    return Array.from({ length: Math.ceil(l.length / size) }, (_, i) => l.slice(i * size, i * size + size));
-  })),
+  F(
+    'chunk',
+    ['size'],
+    'kestra',
+    'splits a list into lists of `size`',
+    orNull((v, a) => {
+      const size = long(a.size, 'size');
+      const l = list(v, 'chunk');
+      if (size < 1) throw new Error('size must be at least 1');
+      return Array.from({ length: Math.ceil(l.length / size) }, (_, i) => l.slice(i * size, i * size + size));
+    }),
+  ),
   F('className', [], 'kestra', "the value's Java class name", (v) =>
-    v === null || v === undefined ? null : `java.lang.${typeName(v)}`.replace('java.lang.List', 'java.util.ArrayList').replace('java.lang.Map', 'java.util.LinkedHashMap')),
-  F('dateAdd', ['amount', 'unit', 'format', 'timeZone', 'existingFormat', 'locale'], 'kestra', 'adds `amount` ChronoUnits (DAYS, HOURS…) to a date, then formats it', orNull((v, a) => {
-    const { zone, existing, format } = dateArgs(a);
-    return formatInstant(addTo(toInstant(v, zone, existing), long(a.amount, 'amount'), str(a.unit), zone), format, zone);
-  })),
+    v === null || v === undefined
+      ? null
+      : `java.lang.${typeName(v)}`
+          .replace('java.lang.List', 'java.util.ArrayList')
+          .replace('java.lang.Map', 'java.util.LinkedHashMap'),
+  ),
+  F(
+    'dateAdd',
+    ['amount', 'unit', 'format', 'timeZone', 'existingFormat', 'locale'],
+    'kestra',
+    'adds `amount` ChronoUnits (DAYS, HOURS…) to a date, then formats it',
+    orNull((v, a) => {
+      const { zone, existing, format } = dateArgs(a);
+      return formatInstant(
+        addTo(toInstant(v, zone, existing), long(a.amount, 'amount'), str(a.unit), zone),
+        format,
+        zone,
+      );
+    }),
+  ),
   F('timestamp', ['timeZone', 'existingFormat'], 'kestra', 'epoch seconds of a date', timestampIn('s')),
-  F('timestampMilli', ['timeZone', 'existingFormat'], 'here', 'epoch milliseconds of a date', timestampIn('ms')),
-  F('timestampMicro', ['timeZone', 'existingFormat'], 'kestra', 'epoch microseconds of a date (as Kestra computes it)', timestampIn('micro')),
-  F('timestampNano', ['timeZone', 'existingFormat'], 'kestra', 'epoch nanoseconds of a date', timestampIn('nano')),
-  F('jq', ['expression'], 'kestra', 'a jq query, always a list of results (paths, [], |, ",", length, keys, map, select…)', (v, a) => jq(v, str(a.expression))),
-  F('escapeChar', ['type'], 'kestra', "escapes quotes for a 'single', 'double' or 'shell' string", orNull((v, a) => {
-    const s = str(v);
-    switch (str(a.type)) {
-      case 'single':
-        return s.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
-      case 'double':
-        return s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
-      case 'shell':
-        return s.replace(/'/g, `'\\''`);
-      default:
-        throw new Error(`type must be single, double or shell, got ${JSON.stringify(a.type)}`);
-    }
-  })),
+  F(
+    'timestampMilli',
+    ['timeZone', 'existingFormat'],
+    'here',
+    'epoch milliseconds of a date',
+    timestampIn('ms'),
+  ),
+  F(
+    'timestampMicro',
+    ['timeZone', 'existingFormat'],
+    'kestra',
+    'epoch microseconds of a date (as Kestra computes it)',
+    timestampIn('micro'),
+  ),
+  F(
+    'timestampNano',
+    ['timeZone', 'existingFormat'],
+    'kestra',
+    'epoch nanoseconds of a date',
+    timestampIn('nano'),
+  ),
+  F(
+    'jq',
+    ['expression'],
+    'kestra',
+    'a jq query, always a list of results (paths, [], |, ",", length, keys, map, select…)',
+    (v, a) => jq(v, str(a.expression)),
+  ),
+  F(
+    'escapeChar',
+    ['type'],
+    'kestra',
+    "escapes quotes for a 'single', 'double' or 'shell' string",
+    orNull((v, a) => {
+      const s = str(v);
+      switch (str(a.type)) {
+        case 'single':
+          return s.replace(/\\/g, '\\\\').replace(/'/g, "\\'");
+        case 'double':
+          return s.replace(/\\/g, '\\\\').replace(/"/g, '\\"');
+        case 'shell':
+          return s.replace(/'/g, `'\\''`);
+        default:
+          throw new Error(`type must be single, double or shell, got ${JSON.stringify(a.type)}`);
+      }
+    }),
+  ),
   F('json', [], 'kestra', 'JSON text of a value (deprecated in Kestra: toJson)', (v) => toJson(v)),
   F('toJson', [], 'kestra', 'JSON text of a value', (v) => toJson(v)),
   F('jsonEncode', [], 'here', 'JSON text of a value (old name of toJson)', (v) => toJson(v)),
   F('keys', [], 'kestra', 'keys of a map (indexes of a list)', keysOf),
-  F('values', [], 'kestra', 'values of a map', orNull((v) => (isMap(v) ? Object.values(v) : list(v, 'values')))),
-  F('number', ['type'], 'kestra', 'parses a string as a number (INT, FLOAT, LONG, DOUBLE, BIGDECIMAL, BIGINTEGER or guessed)', orNull((v, a) => {
-    const s = str(v).trim();
-    const type = a.type === undefined ? undefined : str(a.type).toUpperCase();
-    if (type === 'INT' || type === 'LONG' || type === 'BIGINTEGER') return long(s, 'number');
-    if (type === 'FLOAT' || type === 'DOUBLE' || type === 'BIGDECIMAL') {
-      if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) throw new Error(`${JSON.stringify(s)} is not a number`);
-      return double(Number(s));
-    }
-    if (/^[+-]?\d+$/.test(s)) return Number(s);
-    if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return double(Number(s));
-    throw new Error(`${JSON.stringify(s)} is not a number`);
-  })),
-  F('urldecode', [], 'kestra', 'decodes a URL-encoded string (+ is a space)', orNull((v) => decodeURIComponent(str(v).replace(/\+/g, ' ')))),
-  F('slugify', [], 'kestra', 'lower-case words joined by -', orNull((v) => slug(str(v)))),
-  F('substringBefore', ['separator'], 'kestra', 'text before the first separator', orNull((v, a) => cut(str(v), str(a.separator), false, false))),
-  F('substringBeforeLast', ['separator'], 'kestra', 'text before the last separator', orNull((v, a) => cut(str(v), str(a.separator), true, false))),
-  F('substringAfter', ['separator'], 'kestra', 'text after the first separator', orNull((v, a) => cut(str(v), str(a.separator), false, true))),
-  F('substringAfterLast', ['separator'], 'kestra', 'text after the last separator', orNull((v, a) => cut(str(v), str(a.separator), true, true))),
-  F('flatten', [], 'kestra', 'flattens a list of lists one level', orNull((v) => list(v, 'flatten').flatMap((x) => (Array.isArray(x) ? x : [x])))),
-  F('indent', ['amount', 'prefix'], 'kestra', 'indents every line but the first by `amount` prefixes (default a space)', (v, a) => indentText(v, a, false)),
-  F('nindent', ['amount', 'prefix'], 'kestra', 'a newline, then every line indented', (v, a) => indentText(v, a, true)),
-  F('yaml', [], 'kestra', 'YAML text of a value', orNull((v) => yamlOf(v))),
-  F('startsWith', ['prefix'], 'kestra', 'whether a string starts with the prefix', orNull((v, a) => str(v).startsWith(str(a.prefix)))),
-  F('endsWith', ['suffix'], 'kestra', 'whether a string ends with the suffix', orNull((v, a) => str(v).endsWith(str(a.suffix)))),
+  F(
+    'values',
+    [],
+    'kestra',
+    'values of a map',
+    orNull((v) => (isMap(v) ? Object.values(v) : list(v, 'values'))),
+  ),
+  F(
+    'number',
+    ['type'],
+    'kestra',
+    'parses a string as a number (INT, FLOAT, LONG, DOUBLE, BIGDECIMAL, BIGINTEGER or guessed)',
+    orNull((v, a) => {
+      const s = str(v).trim();
+      const type = a.type === undefined ? undefined : str(a.type).toUpperCase();
+      if (type === 'INT' || type === 'LONG' || type === 'BIGINTEGER') return long(s, 'number');
+      if (type === 'FLOAT' || type === 'DOUBLE' || type === 'BIGDECIMAL') {
+        if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s))
+          throw new Error(`${JSON.stringify(s)} is not a number`);
+        return double(Number(s));
+      }
+      if (/^[+-]?\d+$/.test(s)) return Number(s);
+      if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return double(Number(s));
+      throw new Error(`${JSON.stringify(s)} is not a number`);
+    }),
+  ),
+  F(
+    'urldecode',
+    [],
+    'kestra',
+    'decodes a URL-encoded string (+ is a space)',
+    orNull((v) => decodeURIComponent(str(v).replace(/\+/g, ' '))),
+  ),
+  F(
+    'slugify',
+    [],
+    'kestra',
+    'lower-case words joined by -',
+    orNull((v) => slug(str(v))),
+  ),
+  F(
+    'substringBefore',
+    ['separator'],
+    'kestra',
+    'text before the first separator',
+    orNull((v, a) => cut(str(v), str(a.separator), false, false)),
+  ),
+  F(
+    'substringBeforeLast',
+    ['separator'],
+    'kestra',
+    'text before the last separator',
+    orNull((v, a) => cut(str(v), str(a.separator), true, false)),
+  ),
+  F(
+    'substringAfter',
+    ['separator'],
+    'kestra',
+    'text after the first separator',
+    orNull((v, a) => cut(str(v), str(a.separator), false, true)),
+  ),
+  F(
+    'substringAfterLast',
+    ['separator'],
+    'kestra',
+    'text after the last separator',
+    orNull((v, a) => cut(str(v), str(a.separator), true, true)),
+  ),
+  F(
+    'flatten',
+    [],
+    'kestra',
+    'flattens a list of lists one level',
+    orNull((v) => list(v, 'flatten').flatMap((x): unknown[] => (Array.isArray(x) ? (x as unknown[]) : [x]))),
+  ),
+  F(
+    'indent',
+    ['amount', 'prefix'],
+    'kestra',
+    'indents every line but the first by `amount` prefixes (default a space)',
+    (v, a) => indentText(v, a, false),
+  ),
+  F('nindent', ['amount', 'prefix'], 'kestra', 'a newline, then every line indented', (v, a) =>
+    indentText(v, a, true),
+  ),
+  F(
+    'yaml',
+    [],
+    'kestra',
+    'YAML text of a value',
+    orNull((v) => yamlOf(v)),
+  ),
+  F(
+    'startsWith',
+    ['prefix'],
+    'kestra',
+    'whether a string starts with the prefix',
+    orNull((v, a) => str(v).startsWith(str(a.prefix))),
+  ),
+  F(
+    'endsWith',
+    ['suffix'],
+    'kestra',
+    'whether a string ends with the suffix',
+    orNull((v, a) => str(v).endsWith(str(a.suffix))),
+  ),
   F('sha1', [], 'kestra', 'SHA-1, hex', HASH('sha1')),
   F('sha512', [], 'kestra', 'SHA-512, hex', HASH('sha512')),
   F('md5', [], 'kestra', 'MD5, hex', HASH('md5')),
-  F('string', [], 'here', 'text of a value (maps and lists as JSON)', (v) => (v === null || v === undefined ? null : typeof v === 'object' && !(v instanceof JavaDouble) ? toJson(v) : javaText(v))),
-  F('distinct', [], 'here', 'a list without repeated items', orNull((v) => list(v, 'distinct').filter((x, i, all) => all.findIndex((y) => strictEquals(x, y)) === i))),
+  F('string', [], 'here', 'text of a value (maps and lists as JSON)', (v) =>
+    v === null || v === undefined
+      ? null
+      : typeof v === 'object' && !(v instanceof JavaDouble)
+        ? toJson(v)
+        : javaText(v),
+  ),
+  F(
+    'distinct',
+    [],
+    'here',
+    'a list without repeated items',
+    orNull((v) => list(v, 'distinct').filter((x, i, all) => all.findIndex((y) => strictEquals(x, y)) === i)),
+  ),
   REFUSED('filter', 'toIon', [], 'Ion text of a value', 'Amazon Ion is not implemented here; use toJson'),
   // Pebble's core functions.
-  FN('max', [], 'pebble', 'the largest argument', (_v, _a, _cx, p) => p.reduce((m, x) => (m === undefined || compareValues(x, m) > 0 ? x : m), undefined as unknown) ?? null),
-  FN('min', [], 'pebble', 'the smallest argument', (_v, _a, _cx, p) => p.reduce((m, x) => (m === undefined || compareValues(x, m) < 0 ? x : m), undefined as unknown) ?? null),
-  FN('range', ['start', 'end', 'increment'], 'pebble', 'a list of numbers from start to end (inclusive)', (_v, a) => {
-    const start = long(a.start, 'start');
-    const end = long(a.end, 'end');
-    const inc = a.increment === undefined ? 1 : long(a.increment, 'increment');
-    if (inc === 0) throw new Error('increment must not be 0');
-    const out: number[] = [];
-    for (let i = start; inc > 0 ? i <= end : i >= end; i += inc) out.push(i);
-    return out;
-  }),
+  FN(
+    'max',
+    [],
+    'pebble',
+    'the largest argument',
+    (_v, _a, _cx, p) =>
+      p.reduce((m, x) => (m === undefined || compareValues(x, m) > 0 ? x : m), undefined as unknown) ?? null,
+  ),
+  FN(
+    'min',
+    [],
+    'pebble',
+    'the smallest argument',
+    (_v, _a, _cx, p) =>
+      p.reduce((m, x) => (m === undefined || compareValues(x, m) < 0 ? x : m), undefined as unknown) ?? null,
+  ),
+  FN(
+    'range',
+    ['start', 'end', 'increment'],
+    'pebble',
+    'a list of numbers (or characters) from start to end, inclusive',
+    (_v, a) => {
+      if (
+        typeof a.start === 'string' &&
+        typeof a.end === 'string' &&
+        a.start.length === 1 &&
+        a.end.length === 1
+      ) {
+        const inc = a.increment === undefined ? 1 : long(a.increment, 'increment');
+        if (inc === 0) throw new Error('increment must not be 0');
+        const [from, to] = [a.start.charCodeAt(0), a.end.charCodeAt(0)];
+        const chars: string[] = [];
+        for (let i = from; inc > 0 ? i <= to : i >= to; i += inc) chars.push(String.fromCharCode(i));
+        return chars;
+      }
+      const start = long(a.start, 'start');
+      const end = long(a.end, 'end');
+      const inc = a.increment === undefined ? 1 : long(a.increment, 'increment');
+      if (inc === 0) throw new Error('increment must not be 0');
+      const out: number[] = [];
+      for (let i = start; inc > 0 ? i <= end : i >= end; i += inc) out.push(i);
+      return out;
+    },
+  ),
   // Kestra's functions.
-  FN('now', ['format', 'timeZone', 'locale'], 'kestra', 'the current date, ISO with microseconds unless `format`', (_v, a) => {
-    const { zone, format } = dateArgs(a);
-    return formatInstant(now(), format, zone);
-  }),
-  FN('fromJson', ['json'], 'kestra', 'parses JSON text (integers stay integers, 1.0 stays a decimal)', (_v, a) => fromJson(a.json, a, undefined as never, [])),
-  FN('json', ['json'], 'kestra', 'parses JSON text (deprecated in Kestra: fromJson)', (_v, a) => fromJson(a.json, a, undefined as never, [])),
-  FN('jsonDecode', ['json'], 'here', 'parses JSON text (old name of fromJson)', (_v, a) => fromJson(a.json, a, undefined as never, [])),
-  FN('yaml', ['yaml'], 'kestra', 'parses YAML text', (_v, a) => (a.yaml === null || a.yaml === undefined ? null : (parseYaml(str(a.yaml)) as unknown))),
-  FN('secret', ['key', 'namespace'], 'kestra', "a secret's value (from the environment: SECRET_<KEY> Base64, as Kestra's open-source edition)", (_v, a, cx) => {
-    if (!cx.host.secret) throw new Error('secret() is not available here');
-    return cx.host.secret(str(a.key));
-  }),
-  FN('errorLogs', [], 'kestra', 'error log lines of the failed tasks so far (in errors tasks)', (_v, _a, cx) => {
-    if (!cx.host.errorLogs) throw new Error('errorLogs() is only available in tasks');
-    return cx.host.errorLogs();
-  }),
-  FN('render', ['toRender', 'recursive'], 'kestra', 'renders a string that holds an expression', (_v, a, cx) => {
-    let out: unknown = a.toRender;
-    if (typeof out !== 'string') return out ?? null;
-    for (let n = 0; n < 100; n++) {
-      const next = cx.render(out as string);
-      if (next === out || a.recursive === false) return next;
-      out = next;
-    }
-    throw new Error('too many rendering attempts');
-  }),
-  FN('renderOnce', ['toRender'], 'kestra', 'renders a string that holds an expression, once', (_v, a, cx) => (typeof a.toRender === 'string' ? cx.render(a.toRender) : (a.toRender ?? null))),
+  FN(
+    'now',
+    ['format', 'timeZone', 'locale'],
+    'kestra',
+    'the current date, ISO with microseconds unless `format`',
+    (_v, a) => {
+      const { zone, format } = dateArgs(a);
+      return formatInstant(now(), format, zone);
+    },
+  ),
+  FN(
+    'fromJson',
+    ['json'],
+    'kestra',
+    'parses JSON text (integers stay integers, 1.0 stays a decimal)',
+    (_v, a) => fromJson(a.json, a, undefined as never, []),
+  ),
+  FN('json', ['json'], 'kestra', 'parses JSON text (deprecated in Kestra: fromJson)', (_v, a) =>
+    fromJson(a.json, a, undefined as never, []),
+  ),
+  FN('jsonDecode', ['json'], 'here', 'parses JSON text (old name of fromJson)', (_v, a) =>
+    fromJson(a.json, a, undefined as never, []),
+  ),
+  FN('yaml', ['yaml'], 'kestra', 'parses YAML text', (_v, a) =>
+    a.yaml === null || a.yaml === undefined ? null : (parseYaml(str(a.yaml)) as unknown),
+  ),
+  FN(
+    'secret',
+    ['key', 'namespace'],
+    'kestra',
+    "a secret's value (from the environment: SECRET_<KEY> Base64, as Kestra's open-source edition)",
+    (_v, a, cx) => {
+      if (!cx.host.secret) throw new Error('secret() is not available here');
+      return cx.host.secret(str(a.key));
+    },
+  ),
+  FN(
+    'errorLogs',
+    [],
+    'kestra',
+    'error log lines of the failed tasks so far (in errors tasks)',
+    (_v, _a, cx) => {
+      if (!cx.host.errorLogs) throw new Error('errorLogs() is only available in tasks');
+      return cx.host.errorLogs();
+    },
+  ),
+  FN(
+    'render',
+    ['toRender', 'recursive'],
+    'kestra',
+    'renders a string (or each string in a map or list) that holds an expression',
+    (_v, a, cx) => {
+      const one = (text: string): string => {
+        let out = text;
+        for (let n = 0; n < 100; n++) {
+          const next = cx.render(out);
+          if (next === out || a.recursive === false) return next;
+          out = next;
+        }
+        throw new Error('too many rendering attempts');
+      };
+      const walk = (v: unknown): unknown =>
+        typeof v === 'string'
+          ? one(v)
+          : Array.isArray(v)
+            ? v.map(walk)
+            : isMap(v)
+              ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+              : v;
+      return walk(a.toRender ?? null);
+    },
+  ),
+  FN('renderOnce', ['toRender'], 'kestra', 'renders a string that holds an expression, once', (_v, a, cx) =>
+    typeof a.toRender === 'string' ? cx.render(a.toRender) : (a.toRender ?? null),
+  ),
   FN('printContext', [], 'kestra', 'every variable visible here, as a map', (_v, _a, cx) => cx.variables()),
   FN('fetchContext', [], 'kestra', 'the same as printContext', (_v, _a, cx) => cx.variables()),
   FN('uuid', [], 'kestra', 'a random UUID', () => randomUUID()),
-  FN('randomInt', ['lower', 'upper'], 'kestra', 'a random integer, lower inclusive, upper exclusive', (_v, a) => randomInt(long(a.lower, 'lower'), long(a.upper, 'upper'))),
-  REFUSED('function', 'kv', ['key', 'namespace', 'errorOnMissing'], "a KV store entry", "there is no KV store outside a Kestra server; pass the value as an input or variable"),
-  REFUSED('function', 'read', ['path'], 'the content of an internal-storage file', 'there is no internal storage here; read files in a script task'),
-  REFUSED('function', 'fileURI', ['path'], 'the URI of a namespace file', 'there is no internal storage here'),
-  REFUSED('function', 'fileSize', ['path'], 'the size of an internal-storage file', 'there is no internal storage here'),
-  REFUSED('function', 'encrypt', ['key', 'plaintext'], 'encrypts with a key', 'encryption needs Kestra server configuration'),
-  REFUSED('function', 'decrypt', ['key', 'encrypted'], 'decrypts with a key', 'encryption needs Kestra server configuration'),
-  REFUSED('function', 'currentEachOutput', ['outputs'], 'the output of the current ForEach iteration', 'use outputs.<id>[taskrun.value] instead'),
-  REFUSED('function', 'fromIon', ['ion'], 'parses Ion text', 'Amazon Ion is not implemented here; use fromJson'),
+  FN(
+    'randomInt',
+    ['lower', 'upper'],
+    'kestra',
+    'a random integer, lower inclusive, upper exclusive',
+    (_v, a) => {
+      if (!isNumber(a.lower) || !isNumber(a.upper)) throw new Error('lower and upper must be numbers');
+      return randomInt(long(a.lower, 'lower'), long(a.upper, 'upper'));
+    },
+  ),
+  REFUSED(
+    'function',
+    'kv',
+    ['key', 'namespace', 'errorOnMissing'],
+    'a KV store entry',
+    'there is no KV store outside a Kestra server; pass the value as an input or variable',
+  ),
+  REFUSED(
+    'function',
+    'read',
+    ['path'],
+    'the content of an internal-storage file',
+    'there is no internal storage here; read files in a script task',
+  ),
+  REFUSED(
+    'function',
+    'fileURI',
+    ['path'],
+    'the URI of a namespace file',
+    'there is no internal storage here',
+  ),
+  REFUSED(
+    'function',
+    'fileSize',
+    ['path'],
+    'the size of an internal-storage file',
+    'there is no internal storage here',
+  ),
+  REFUSED(
+    'function',
+    'encrypt',
+    ['key', 'plaintext'],
+    'encrypts with a key',
+    'encryption needs Kestra server configuration',
+  ),
+  REFUSED(
+    'function',
+    'decrypt',
+    ['key', 'encrypted'],
+    'decrypts with a key',
+    'encryption needs Kestra server configuration',
+  ),
+  REFUSED(
+    'function',
+    'currentEachOutput',
+    ['outputs'],
+    'the output of the current ForEach iteration',
+    'use outputs.<id>[taskrun.value] instead',
+  ),
+  REFUSED(
+    'function',
+    'fromIon',
+    ['ion'],
+    'parses Ion text',
+    'Amazon Ion is not implemented here; use fromJson',
+  ),
   REFUSED('function', 'id', [], 'a Kestra id', 'use uuid()'),
   // Tests.
   T('empty', 'pebble', 'null, a blank string, an empty list or map', (v) => isEmpty(v)),
@@ -378,6 +932,7 @@ function cut(s: string, sep: string, last: boolean, after: boolean): string {
 export const CALLABLE_TABLE: readonly Callable[] = CALLABLES;
 
 export function registries(overrides: Callable[] = []): Registries {
-  const by = (kind: Callable['kind']) => new Map([...CALLABLES, ...overrides].filter((c) => c.kind === kind).map((c) => [c.name, c]));
+  const by = (kind: Callable['kind']) =>
+    new Map([...CALLABLES, ...overrides].filter((c) => c.kind === kind).map((c) => [c.name, c]));
   return { filters: by('filter'), functions: by('function'), tests: by('test') };
 }

@@ -43,7 +43,8 @@ export class PebbleEngine {
     }
     const t = parse(source);
     this.cache.set(source, t);
-    if (this.cache.size > (this.options.cacheSize ?? 2000)) this.cache.delete(this.cache.keys().next().value as string);
+    if (this.cache.size > (this.options.cacheSize ?? 2000))
+      this.cache.delete(this.cache.keys().next().value as string);
     return t;
   }
 
@@ -80,7 +81,13 @@ export class PebbleEngine {
     };
     const path = (e: Expr): string[] | undefined => {
       if (e.k === 'var') return [e.name];
-      if (e.k === 'attr' && !e.args && e.name.k === 'lit' && e.name.v !== null && typeof e.name.v !== 'boolean') {
+      if (
+        e.k === 'attr' &&
+        !e.args &&
+        e.name.k === 'lit' &&
+        e.name.v !== null &&
+        typeof e.name.v !== 'boolean'
+      ) {
         const base = path(e.obj);
         return base && [...base, String(e.name.v instanceof JavaDouble ? e.name.v.value : e.name.v)];
       }
@@ -140,12 +147,24 @@ export class PebbleEngine {
     };
     const nodes = (ns: Node[]): void => {
       for (const n of ns) {
-        if (n.k === 'print') expr(n.e);
-        else if (n.k === 'if') n.branches.forEach((b) => (expr(b.c), nodes(b.body)), nodes(n.otherwise));
-        else if (n.k === 'for') expr(n.iter), nodes(n.body), nodes(n.otherwise);
-        else if (n.k === 'set') expr(n.e);
-        else if (n.k === 'filter') n.filters.forEach((f) => (uses.filters.push(f.name), args(f.args))), nodes(n.body);
-        else if (n.k === 'block') nodes(n.body);
+        if (n.k === 'print' || n.k === 'set') expr(n.e);
+        else if (n.k === 'if') {
+          for (const b of n.branches) {
+            expr(b.c);
+            nodes(b.body);
+          }
+          nodes(n.otherwise);
+        } else if (n.k === 'for') {
+          expr(n.iter);
+          nodes(n.body);
+          nodes(n.otherwise);
+        } else if (n.k === 'filter') {
+          for (const f of n.filters) {
+            uses.filters.push(f.name);
+            args(f.args);
+          }
+          nodes(n.body);
+        } else if (n.k === 'block') nodes(n.body);
       }
     };
     nodes(t.nodes);
@@ -155,7 +174,13 @@ export class PebbleEngine {
 
   /** The callable named, or undefined. */
   callable(kind: Callable['kind'], name: string): Callable | undefined {
-    return (kind === 'filter' ? this.registries.filters : kind === 'function' ? this.registries.functions : this.registries.tests).get(name);
+    return (
+      kind === 'filter'
+        ? this.registries.filters
+        : kind === 'function'
+          ? this.registries.functions
+          : this.registries.tests
+    ).get(name);
   }
 }
 
@@ -163,6 +188,7 @@ export class PebbleEngine {
 export const printedText = printed;
 
 /** Whether an error is a template's fault at compile time. */
-export const isSyntaxError = (err: unknown): err is PebbleError => err instanceof PebbleError && err.kind === 'syntax';
+export const isSyntaxError = (err: unknown): err is PebbleError =>
+  err instanceof PebbleError && err.kind === 'syntax';
 
 export const TABLE = CALLABLE_TABLE;

@@ -20,7 +20,8 @@ export function double(x: number): number | JavaDouble {
   return Number.isInteger(x) || !Number.isFinite(x) ? new JavaDouble(x) : x;
 }
 
-export const isNumber = (v: unknown): v is number | JavaDouble => typeof v === 'number' || v instanceof JavaDouble;
+export const isNumber = (v: unknown): v is number | JavaDouble =>
+  typeof v === 'number' || v instanceof JavaDouble;
 export const isDouble = (v: unknown): boolean =>
   v instanceof JavaDouble || (typeof v === 'number' && !Number.isInteger(v));
 export const numberValue = (v: number | JavaDouble): number => (typeof v === 'number' ? v : v.value);
@@ -62,7 +63,7 @@ export function javaText(v: unknown): string {
     return `{${Object.entries(v as Record<string, unknown>)
       .map(([k, x]) => `${k}=${javaText(x)}`)
       .join(', ')}}`;
-  return String(v);
+  return typeof v === 'bigint' ? v.toString() : JSON.stringify(v);
 }
 
 /** Jackson's JSON of a value (compact): doubles as Java prints them, keys in insertion order. */
@@ -81,14 +82,21 @@ export function toJson(v: unknown): string {
     return `{${Object.entries(v as Record<string, unknown>)
       .map(([k, x]) => `${jsonString(k)}:${toJson(x)}`)
       .join(',')}}`;
-  return jsonString(String(v));
+  return typeof v === 'bigint' ? v.toString() : jsonString(JSON.stringify(v));
 }
 
-const JSON_ESCAPES: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b', '\f': '\\f' };
+const JSON_ESCAPES: Record<string, string> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\b': '\\b',
+  '\f': '\\f',
+};
 
 /** A JSON string as Jackson writes it: only quotes, backslashes and control characters escaped. */
 export function jsonString(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return `"${s.replace(/["\\\u0000-\u001f]/g, (c) => JSON_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
 }
 
@@ -111,7 +119,7 @@ export function parseJson(text: string): unknown {
       i++;
       const obj: Record<string, unknown> = {};
       ws();
-      if (text[i] === '}') return i++, obj;
+      if (text[i] === '}') return (i++, obj);
       for (;;) {
         ws();
         if (text[i] !== '"') fail('expected a string key');
@@ -129,7 +137,7 @@ export function parseJson(text: string): unknown {
       i++;
       const list: unknown[] = [];
       ws();
-      if (text[i] === ']') return i++, list;
+      if (text[i] === ']') return (i++, list);
       for (;;) {
         list.push(value());
         ws();
@@ -145,8 +153,12 @@ export function parseJson(text: string): unknown {
       const n = Number(m[0]);
       return m[1] !== undefined || m[2] !== undefined ? double(n) : n;
     }
-    for (const [word, v] of [['true', true], ['false', false], ['null', null]] as const)
-      if (text.startsWith(word, i)) return (i += word.length), v;
+    for (const [word, v] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const)
+      if (text.startsWith(word, i)) return ((i += word.length), v);
     return fail('unexpected character');
   };
   const str = (): string => {
@@ -173,7 +185,10 @@ export function javaEquals(a: unknown, b: unknown): boolean {
   if (typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
     const ka = Object.keys(a);
     const kb = b as Record<string, unknown>;
-    return ka.length === Object.keys(kb).length && ka.every((k) => k in kb && strictEquals((a as Record<string, unknown>)[k], kb[k]));
+    return (
+      ka.length === Object.keys(kb).length &&
+      ka.every((k) => k in kb && strictEquals((a as Record<string, unknown>)[k], kb[k]))
+    );
   }
   return false;
 }

@@ -1,4 +1,4 @@
-import { isNumber, JavaDouble, javaEquals, numberValue } from './java.js';
+import { isNumber, JavaDouble, javaEquals, javaText, numberValue } from './java.js';
 
 /**
  * A small jq, enough for what flows do with Kestra's `jq` filter: `.`, `.a.b`, `.["a"]`, `.[0]`,
@@ -25,7 +25,8 @@ function compile(expression: string): Filter {
   return f;
 }
 
-const TOKEN = /\s*(\.\.|\.\[|\.[A-Za-z_][A-Za-z0-9_]*|\.|\[|\]|\(|\)|\||,|==|!=|<=|>=|<|>|\?|[A-Za-z_][A-Za-z0-9_]*|-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*")/y;
+const TOKEN =
+  /\s*(\.\.|\.\[|\.[A-Za-z_][A-Za-z0-9_]*|\.|\[|\]|\(|\)|\||,|==|!=|<=|>=|<|>|\?|[A-Za-z_][A-Za-z0-9_]*|-?\d+(?:\.\d+)?|"(?:[^"\\]|\\.)*")/y;
 
 class JqParser {
   private readonly tokens: string[] = [];
@@ -34,7 +35,10 @@ class JqParser {
     TOKEN.lastIndex = 0;
     let m: RegExpExecArray | null;
     while (TOKEN.lastIndex < src.length && (m = TOKEN.exec(src))) this.tokens.push(m[1] as string);
-    if (src.slice(TOKEN.lastIndex).trim()) throw new Error(`jq: cannot read ${JSON.stringify(src.slice(TOKEN.lastIndex))} in ${JSON.stringify(src)}; this jq supports paths, [], |, ",", comparisons, length, keys, values, map, select`);
+    if (src.slice(TOKEN.lastIndex).trim())
+      throw new Error(
+        `jq: cannot read ${JSON.stringify(src.slice(TOKEN.lastIndex))} in ${JSON.stringify(src)}; this jq supports paths, [], |, ",", comparisons, length, keys, values, map, select`,
+      );
   }
   peek(): string | undefined {
     return this.tokens[this.i];
@@ -45,7 +49,8 @@ class JqParser {
   }
   parse(): Filter {
     const f = this.pipe();
-    if (this.i < this.tokens.length) throw new Error(`jq: unexpected ${this.tokens[this.i]} in ${JSON.stringify(this.src)}`);
+    if (this.i < this.tokens.length)
+      throw new Error(`jq: unexpected ${this.tokens[this.i]} in ${JSON.stringify(this.src)}`);
     return f;
   }
   pipe(): Filter {
@@ -74,7 +79,10 @@ class JqParser {
       const op = this.tokens[this.i++];
       const l = left;
       const r = this.compare();
-      left = (x) => l(x).flatMap((a) => r(x).map((b) => (op === 'and' ? truthy(a) && truthy(b) : truthy(a) || truthy(b))));
+      left = (x) =>
+        l(x).flatMap((a) =>
+          r(x).map((b) => (op === 'and' ? truthy(a) && truthy(b) : truthy(a) || truthy(b))),
+        );
     }
     return left;
   }
@@ -89,7 +97,14 @@ class JqParser {
           r(x).map((b) => {
             if (op === '==') return javaEquals(a, b);
             if (op === '!=') return !javaEquals(a, b);
-            const c = isNumber(a) && isNumber(b) ? numberValue(a) - numberValue(b) : String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
+            const c =
+              isNumber(a) && isNumber(b)
+                ? numberValue(a) - numberValue(b)
+                : String(a) < String(b)
+                  ? -1
+                  : String(a) > String(b)
+                    ? 1
+                    : 0;
             return op === '<' ? c < 0 : op === '>' ? c > 0 : op === '<=' ? c <= 0 : c >= 0;
           }),
         );
@@ -128,7 +143,16 @@ class JqParser {
     }
     const index = this.pipe();
     this.eat(']');
-    return (x) => base(x).flatMap((v) => index(x).map((k) => (isNumber(k) ? (Array.isArray(v) ? (v.at(numberValue(k)) ?? null) : null) : field(v, String(k)))));
+    return (x) =>
+      base(x).flatMap((v) =>
+        index(x).map((k) =>
+          isNumber(k)
+            ? Array.isArray(v)
+              ? ((v as unknown[]).at(numberValue(k)) ?? null)
+              : null
+            : field(v, javaText(k)),
+        ),
+      );
   }
   term(): Filter {
     const t = this.tokens[this.i++];
@@ -162,9 +186,16 @@ class JqParser {
       return () => [n];
     }
     const simple: Record<string, (v: unknown) => unknown> = {
-      length: (v) => (v === null ? 0 : typeof v === 'string' || Array.isArray(v) ? v.length : typeof v === 'object' ? Object.keys(v).length : Math.abs(numberValue(v as number))),
+      length: (v) =>
+        v === null
+          ? 0
+          : typeof v === 'string' || Array.isArray(v)
+            ? v.length
+            : typeof v === 'object'
+              ? Object.keys(v).length
+              : Math.abs(numberValue(v as number)),
       keys: (v) => (Array.isArray(v) ? v.map((_, i) => i) : Object.keys(v as object).sort()),
-      values: (v) => Object.values(v as object),
+      values: (v) => Object.values(v as Record<string, unknown>),
       first: (v) => (v as unknown[])[0] ?? null,
       last: (v) => (v as unknown[]).at(-1) ?? null,
       not: (v) => !truthy(v),
@@ -184,7 +215,9 @@ class JqParser {
       if (t === 'map') return (x) => [iterate(x).flatMap(f)];
       return (x) => (f(x).some(truthy) ? [x] : []);
     }
-    throw new Error(`jq: '${t}' is not supported here; this jq supports paths, [], |, ",", comparisons, length, keys, values, map, select, first, last, not, tostring, tonumber, type`);
+    throw new Error(
+      `jq: '${t}' is not supported here; this jq supports paths, [], |, ",", comparisons, length, keys, values, map, select, first, last, not, tostring, tonumber, type`,
+    );
   }
 }
 
@@ -192,7 +225,8 @@ const truthy = (v: unknown) => v !== null && v !== false && v !== undefined;
 
 function field(v: unknown, key: string): unknown {
   if (v === null || v === undefined) return null;
-  if (typeof v !== 'object' || Array.isArray(v) || v instanceof JavaDouble) throw new Error(`jq: cannot index ${Array.isArray(v) ? 'array' : typeof v} with "${key}"`);
+  if (typeof v !== 'object' || Array.isArray(v) || v instanceof JavaDouble)
+    throw new Error(`jq: cannot index ${Array.isArray(v) ? 'array' : typeof v} with "${key}"`);
   return (v as Record<string, unknown>)[key] ?? null;
 }
 

@@ -237,7 +237,10 @@ class Lexer {
           this.fail(`unexpected '${c}': nothing to close`, start);
         }
         if (CLOSING[open.char] !== c)
-          this.fail(`unexpected '${c}': expected '${CLOSING[open.char]}' to close '${open.char}' at column ${this.at(open.at).col}`, start);
+          this.fail(
+            `unexpected '${c}': expected '${CLOSING[open.char]}' to close '${open.char}' at column ${this.at(open.at).col}`,
+            start,
+          );
       }
       this.push('punct', c, start);
       this.pos++;

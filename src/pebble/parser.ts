@@ -70,7 +70,17 @@ const BINARY: Record<string, number> = {
 const UNARY: Record<string, number> = { not: 500, '+': 500, '-': 500 };
 
 /** Tags Pebble has that need templates, files or threads: refused by name. */
-const REFUSED_TAGS = new Set(['extends', 'include', 'import', 'from', 'embed', 'cache', 'parallel', 'flush', 'autoescape']);
+const REFUSED_TAGS = new Set([
+  'extends',
+  'include',
+  'import',
+  'from',
+  'embed',
+  'cache',
+  'parallel',
+  'flush',
+  'autoescape',
+]);
 
 export function parse(source: string): Template {
   return new Parser(tokenize(source)).template();
@@ -84,7 +94,8 @@ function parseTokens(tokens: Token[]): Expr {
   return e;
 }
 
-const show = (t: Token) => (t.type === 'eof' ? 'the end of the template' : t.type === 'string' ? `a string` : `'${t.value}'`);
+const show = (t: Token) =>
+  t.type === 'eof' ? 'the end of the template' : t.type === 'string' ? `a string` : `'${t.value}'`;
 
 class Parser {
   private i = 0;
@@ -126,7 +137,8 @@ class Parser {
     for (;;) {
       const t = this.peek;
       if (t.type === 'eof') {
-        if (stops.length) this.fail(`expected {% ${stops.join(' %} or {% ')} %}, found the end of the template`);
+        if (stops.length)
+          this.fail(`expected {% ${stops.join(' %} or {% ')} %}, found the end of the template`);
         return nodes;
       }
       if (t.type === 'text') {
@@ -194,7 +206,10 @@ class Parser {
       }
       case 'for': {
         const v = this.expect('name', undefined, 'a loop variable name').value;
-        if (this.is('punct', ',')) this.fail("expected 'in': Pebble's for takes one variable; iterate a map as entries (entry.key, entry.value)");
+        if (this.is('punct', ','))
+          this.fail(
+            "expected 'in': Pebble's for takes one variable; iterate a map as entries (entry.key, entry.value)",
+          );
         this.expect('name', 'in', "'in'");
         const iter = this.expression();
         this.endTag();
@@ -220,7 +235,11 @@ class Parser {
         const filters: { name: string; args: Args; at: Position }[] = [];
         do {
           const f = this.expect('name', undefined, 'a filter name');
-          filters.push({ name: f.value, args: this.is('punct', '(') ? this.args() : { positional: [], named: [] }, at: f });
+          filters.push({
+            name: f.value,
+            args: this.is('punct', '(') ? this.args() : { positional: [], named: [] },
+            at: f,
+          });
         } while (this.is('operator', '|') && this.next());
         this.endTag();
         const body = this.body(['endfilter']);
@@ -229,11 +248,13 @@ class Parser {
         return { k: 'filter', filters, body };
       }
       case 'block': {
-        const b = this.expect('name', undefined, 'a block name').value;
+        const b = this.is('string')
+          ? this.next().value
+          : this.expect('name', undefined, 'a block name').value;
         this.endTag();
         const body = this.body(['endblock']);
         this.closing('endblock');
-        if (this.is('name')) this.next();
+        if (this.is('name') || this.is('string')) this.next();
         this.endTag();
         return { k: 'block', name: b, body };
       }
@@ -259,8 +280,14 @@ class Parser {
       }
       default:
         if (REFUSED_TAGS.has(name.value))
-          this.fail(`tag {% ${name.value} %} is not supported here: it needs other template files (supported: if, for, set, filter, macro, block, raw, verbatim)`, name);
-        return this.fail(`unknown tag {% ${name.value} %}; expected one of if, for, set, filter, macro, block, raw, verbatim`, name);
+          this.fail(
+            `tag {% ${name.value} %} is not supported here: it needs other template files (supported: if, for, set, filter, macro, block, raw, verbatim)`,
+            name,
+          );
+        return this.fail(
+          `unknown tag {% ${name.value} %}; expected one of if, for, set, filter, macro, block, raw, verbatim`,
+          name,
+        );
     }
   }
 
@@ -355,9 +382,12 @@ class Parser {
       if (this.is('punct', '.')) {
         this.next();
         const n = this.next();
-        if (n.type !== 'name' && n.type !== 'number') this.fail(`expected an attribute name after '.', found ${show(n)}`, n);
+        if (n.type !== 'name' && n.type !== 'number')
+          this.fail(`expected an attribute name after '.', found ${show(n)}`, n);
         const name: Expr = { k: 'lit', v: n.type === 'number' ? Number(n.value) : n.value };
-        e = this.is('punct', '(') ? { k: 'attr', obj: e, name, args: this.args(), at: t } : { k: 'attr', obj: e, name, at: t };
+        e = this.is('punct', '(')
+          ? { k: 'attr', obj: e, name, args: this.args(), at: t }
+          : { k: 'attr', obj: e, name, at: t };
       } else if (this.is('punct', '[')) {
         this.next();
         const name = this.expression();
