@@ -110,16 +110,20 @@ function yamlScalar(v: unknown): string {
   return javaText(v);
 }
 
+/** Jackson's YAML with Kestra's YamlFilter settings (INDENT_ARRAYS: ` - item`, MINIMIZE_QUOTES). */
 function yamlText(v: unknown, indent: number): string {
   const pad = ' '.repeat(indent);
+  const nonEmpty = (x: unknown) =>
+    (Array.isArray(x) && x.length > 0) || (isMap(x) && Object.keys(x).length > 0);
+  const inline = (x: unknown) => (Array.isArray(x) ? '[]' : isMap(x) ? '{}' : yamlScalar(x));
   if (Array.isArray(v)) {
     if (v.length === 0) return `${pad}[]\n`;
     return v
-      .map((x) =>
-        Array.isArray(x) || isMap(x)
-          ? `${pad}-${yamlText(x, indent + 2).slice(indent + 1)}`
-          : `${pad}- ${yamlScalar(x)}\n`,
-      )
+      .map((x) => {
+        if (!nonEmpty(x)) return `${pad} - ${inline(x)}\n`;
+        const inner = yamlText(x, indent + 3);
+        return `${pad} - ${inner.slice(indent + 3)}`;
+      })
       .join('');
   }
   if (isMap(v)) {
@@ -127,9 +131,9 @@ function yamlText(v: unknown, indent: number): string {
     if (entries.length === 0) return `${pad}{}\n`;
     return entries
       .map(([k, x]) =>
-        (Array.isArray(x) && x.length) || (isMap(x) && Object.keys(x).length)
+        nonEmpty(x)
           ? `${pad}${yamlScalar(k)}:\n${yamlText(x, Array.isArray(x) ? indent : indent + 2)}`
-          : `${pad}${yamlScalar(k)}: ${Array.isArray(x) ? '[]' : isMap(x) ? '{}' : yamlScalar(x)}\n`,
+          : `${pad}${yamlScalar(k)}: ${inline(x)}\n`,
       )
       .join('');
   }
