@@ -38,7 +38,9 @@ export function hasExpression(value: unknown): boolean {
 }
 
 const supported = (kind: 'filter' | 'function') =>
-  CALLABLE_TABLE.filter((c) => c.kind === kind && c.apply).map((c) => c.name);
+  CALLABLE_TABLE.filter((c) => c.kind === kind && c.apply)
+    .map((c) => c.name)
+    .sort((a, b) => a.localeCompare(b, 'en'));
 
 /** Filters an expression may use (Pebble's and Kestra's; the README lists them from the same table). */
 export const KNOWN_FILTERS: readonly string[] = supported('filter');

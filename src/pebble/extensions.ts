@@ -482,7 +482,7 @@ const CALLABLES: Callable[] = [
     'escape',
     ['strategy'],
     'pebble',
-    'HTML-escapes a string (strategy html, js, css, url_param, json)',
+    'escapes a string: strategy html (the default), json or url_param',
     orNull((v, a) => {
       const s = str(v);
       const strategy = a.strategy === undefined ? 'html' : str(a.strategy);

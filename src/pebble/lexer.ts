@@ -177,6 +177,16 @@ class Lexer {
       while (this.pos < src.length && /\s/.test(src[this.pos] as string)) this.pos++;
       if (this.pos >= src.length)
         this.fail(`${close === '}}' ? '{{' : '{%'} is not closed: expected ${close}`, open);
+      const inside = brackets.at(-1);
+      if (
+        inside &&
+        inside.char !== '{' &&
+        (src.startsWith(close, this.pos) || (src[this.pos] === '-' && src.startsWith(close, this.pos + 1)))
+      )
+        this.fail(
+          `expected '${CLOSING[inside.char]}' to close the '${inside.char}' at column ${this.at(inside.at).col}, found '${close}'`,
+          this.pos,
+        );
       if (brackets.length === 0) {
         if (src.startsWith(close, this.pos)) {
           this.push(close === '}}' ? 'printEnd' : 'tagEnd', close, this.pos);
