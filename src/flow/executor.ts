@@ -299,11 +299,16 @@ class FlowRun {
   }
 
   #render(node: TaskNode, prop: string, value: unknown, frame: Frame): unknown {
-    return renderValue(value, frame.ctx, {
-      where: `task '${node.id}', property '${prop}'`,
-      secret: this.#secret,
-      errorLogs: () => this.#errorLogs(),
-    });
+    // Kestra's `task` variable: the task being rendered.
+    return renderValue(
+      value,
+      { ...frame.ctx, task: { id: node.id, type: node.type } },
+      {
+        where: `task '${node.id}', property '${prop}'`,
+        secret: this.#secret,
+        errorLogs: () => this.#errorLogs(),
+      },
+    );
   }
 
   /** Kestra's `errorLogs()`: an ERROR line per failed task so far (for the flow's `errors` tasks). */
