@@ -12,7 +12,7 @@ export interface Position {
  */
 export class PebbleError extends InvalidInputError {
   override readonly name: string = 'PebbleError';
-  override readonly code: string;
+  override readonly code: 'PEBBLE_SYNTAX' | 'PEBBLE_UNDEFINED' | 'PEBBLE_RUNTIME';
   constructor(
     readonly kind: 'syntax' | 'undefined' | 'runtime',
     /** The message without its position. */

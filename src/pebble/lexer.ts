@@ -200,7 +200,7 @@ class Lexer {
           return;
         }
       }
-      this.expressionToken(brackets);
+      if (!this.expressionToken(brackets)) this.fail("unexpected '}': nothing to close", this.pos);
     }
   }
 

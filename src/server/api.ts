@@ -186,6 +186,14 @@ async function webhookVariables(c: Context): Promise<Record<string, unknown> | R
     }
   } else if (type.startsWith('application/x-www-form-urlencoded')) {
     body = Object.fromEntries(new URLSearchParams(text));
+  } else if (looksJson) {
+    // Kestra's Webhook reads any body as a JSON map or list when it can (text/plain included),
+    // and keeps the text when it cannot.
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
   }
   const headers: Record<string, string[]> = {};
   c.req.raw.headers.forEach((value, name) => {
