@@ -1,6 +1,6 @@
 /**
  * The Kestra bridge as docs/kestra.md documents it: each documented flow's script task is rendered
- * the way Kestra renders it (Pebble, here twig.js with Kestra's filters) and its commands are run
+ * the way Kestra renders it (Pebble, here our engine with Kestra's filters) and its commands are run
  * under `/bin/sh -c`, as Kestra's script runner does, against the simulator. Hostile surrogate keys
  * must arrive unharmed and nothing they contain may execute.
  */
