@@ -135,6 +135,7 @@ test('an acknowledged webhook survives kill -9: the restarted server runs it, ex
   const slow = await sim(t, { faults: { latencyMs: 300 } });
   const env2 = { ...env, FASTLY_API_ENDPOINT: slow.url };
   const first = await apiServer(args, env2);
+  t.after(() => first.server.stop('SIGKILL')); // a failed assertion before the kill must not leave it running
   const r = await fetch(first.url + HOOK, { method: 'POST', body: '{"article_ids":["crash-1"]}' });
   assert.equal(r.status, 200);
   const { id } = (await r.json()) as { id: string };
