@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { getEventListeners } from 'node:events';
 import { createServer } from 'node:http';
 import { test } from 'node:test';
 import { InvalidInputError } from '../src/errors.js';
@@ -195,4 +196,45 @@ test('verifyPurge reads only the headers: the connection is closed before the ed
   assert.equal(seenHost, 'www.example.com');
   const sent = await sentBytes;
   assert.ok(!finished && sent < total / 2, `the edge wrote ${sent} of ${total} bytes before the close`);
+});
+
+test('40 batches backing off at once on a flaky API add no listener to the shared stop signal (no MaxListenersExceededWarning)', async (t) => {
+  // The report: `purge keys` against `simulator --fail-5xx 0.2 --fail-429 0.1` printed "11 abort
+  // listeners added to [AbortSignal]": every batch waiting to retry listened on the one stop signal.
+  const s = await sim(t, {
+    faults: {
+      rate5xx: 0.2,
+      rate429: 0.1,
+      retryAfterSeconds: 0,
+      seed: 7,
+      latencyMs: 100,
+      latencyJitterMs: 200,
+    },
+  });
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const stop = new AbortController();
+  const c = new FastlyClient({
+    token: 't',
+    baseUrl: s.url,
+    // Long enough that the backoffs of many batches overlap.
+    retry: { baseDelayMs: 200, maxDelayMs: 400, maxAttempts: 6 },
+    onRetry: () => {
+      listening = Math.max(listening, getEventListeners(stop.signal, 'abort').length);
+    },
+  });
+  let listening = 0;
+  const keys = Array.from({ length: 40 * 256 }, (_, i) => `k-${i}`);
+  const r = await purgeKeys(c, SERVICE, keys, { concurrency: 40, stop: stop.signal });
+  // Warnings are emitted on the next tick.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.ok(c.counters.retries >= 10, `enough retries to overlap (${c.counters.retries})`);
+  assert.equal(Object.keys(r.purgeIds).length + r.failed.length, keys.length);
+  assert.equal(listening, 0, 'no wait listens on the shared signal itself');
+  assert.deepEqual(
+    warnings.filter((w) => w.name === 'MaxListenersExceededWarning').map((w) => w.message),
+    [],
+  );
 });

@@ -425,7 +425,9 @@ export class FastlyClient {
       if (verdict === false) throw error;
       // Loaded on the first retry: most commands never wait.
       const { setTimeout: sleep } = await import('node:timers/promises');
-      const wake = anySignal(cancel, stopRetrying);
+      // A signal of this wait's own: many requests share `cancel` and `stopRetrying` (40 purge batches
+      // backing off at once), and a listener each on the shared signal trips Node's leak warning.
+      const wake = ownSignal(cancel, stopRetrying);
       try {
         // An already-aborted signal (during onRetry) rejects at once.
         await sleep(delayMs, undefined, wake ? { signal: wake } : undefined);
@@ -585,4 +587,13 @@ export class FastlyClient {
 function anySignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
   const set = signals.filter((x): x is AbortSignal => x !== undefined);
   return set.length > 1 ? AbortSignal.any(set) : set[0];
+}
+
+/**
+ * A new signal that aborts with any of these: listening on it adds no listener to them
+ * (`AbortSignal.any` links signals without event listeners), so waits may share their sources.
+ */
+function ownSignal(...signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const set = signals.filter((x): x is AbortSignal => x !== undefined);
+  return set.length > 0 ? AbortSignal.any(set) : undefined;
 }
