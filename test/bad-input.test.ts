@@ -688,6 +688,14 @@ const CASES: Case[] = [
     error: /--json: conflicts with --format csv/,
   },
   {
+    // Was: every service of the account, silently, though --help says one service; purge refuses.
+    name: 'stats historical with neither -s nor FASTLY_SERVICE_ID',
+    args: ['stats', 'historical', '--by', 'hour'],
+    env: { FASTLY_SERVICE_ID: null },
+    error:
+      /^error: --service-id: no service ID; pass -s ID or set FASTLY_SERVICE_ID \(or --services A,B, or --all-services for every service\)$/m,
+  },
+  {
     name: '-s with --services',
     args: ['stats', 'historical', '-s', 'SU1Z0isxPaozGVKXdv0eY', '--services', '7i6HN3TK9wS159v2gPAZ8A'],
     error: /--services: conflicts with --service-id/,

@@ -23,7 +23,17 @@ test('50 services × 1 day by minute to CSV: one process, every point, peak RSS 
   const probe = join(dir, 'probe.txt');
   const csv = join(dir, 'out.csv');
   const now = Math.floor(Date.now() / 60_000) * 60;
-  const args = ['stats', 'historical', '--by', 'minute', '--from', String(now - 86400), '--to', String(now)];
+  const args = [
+    'stats',
+    'historical',
+    '--all-services',
+    '--by',
+    'minute',
+    '--from',
+    String(now - 86400),
+    '--to',
+    String(now),
+  ];
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', PROBE, CLI, ...args, '--format', 'csv', '-o', csv], {
       env: {

@@ -262,7 +262,7 @@ test('an empty window says why on stderr: each bucket is reported once it is ove
   const thisHour = Math.floor(Date.now() / 3_600_000) * 3600;
   const cases: [string[], RegExp][] = [
     [
-      ['historical', '--from', String(today), '--to', String(today + 3600)],
+      ['historical', '--all-services', '--from', String(today), '--to', String(today + 3600)],
       /each day \(UTC\).*; try --by hour$/,
     ],
     [
@@ -310,7 +310,17 @@ test('an empty window says why on stderr: each bucket is reported once it is ove
     assert.match(r.stderr, /^Wrote 0 points to \S+\.csv\nnote: no data in this window: /);
   }
   const full = await runCli(
-    ['stats', 'historical', '--by', 'hour', '--from', String(thisHour - 3 * 3600), '--to', String(thisHour)],
+    [
+      'stats',
+      'historical',
+      '--all-services',
+      '--by',
+      'hour',
+      '--from',
+      String(thisHour - 3 * 3600),
+      '--to',
+      String(thisHour),
+    ],
     env(s.url),
   );
   assert.equal(full.code, 0, full.stderr);

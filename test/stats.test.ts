@@ -85,7 +85,18 @@ test('CLI: a 3-day minute window gives exactly 4,320 distinct, contiguous points
   const s = await sim(t);
   const to = HOUR_AGO;
   const r = await runCli(
-    ['stats', 'historical', '--by', 'minute', '--from', String(to - 3 * 86400), '--to', String(to), '--json'],
+    [
+      'stats',
+      'historical',
+      '--all-services',
+      '--by',
+      'minute',
+      '--from',
+      String(to - 3 * 86400),
+      '--to',
+      String(to),
+      '--json',
+    ],
     {
       FASTLY_API_TOKEN: 'tok',
       FASTLY_API_ENDPOINT: s.url,

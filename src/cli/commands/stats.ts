@@ -177,8 +177,14 @@ function pickServices(opts: StatsFlags): { serviceId?: string; services?: string
   }
   if (opts.services !== undefined) return { services: list(opts.services) };
   if (opts.allServices) return {};
-  const serviceId = opts.serviceId ?? (process.env.FASTLY_SERVICE_ID || undefined);
-  return serviceId === undefined ? {} : { serviceId };
+  // As `purge` does: no service named is an error, not a silent query of every service.
+  if (opts.serviceId === undefined && !process.env.FASTLY_SERVICE_ID) {
+    throw new InvalidInputError(
+      '--service-id: no service ID; pass -s ID or set FASTLY_SERVICE_ID (or --services A,B, or --all-services for every service)',
+      '--service-id',
+    );
+  }
+  return { serviceId: opts.serviceId ?? process.env.FASTLY_SERVICE_ID };
 }
 
 /**
