@@ -30,12 +30,15 @@ interface PtyRun {
   afterLastRequest: number | undefined;
 }
 
-/** Runs the CLI in a pseudo-terminal; `input` is typed into it once `typeWhen` resolves. */
+/**
+ * Runs the CLI in a pseudo-terminal; `typed.keys` are typed into it once `typed.when` resolves, or
+ * once the screen shows what `typed.when` (a pattern) matches.
+ */
 function inPty(
   s: Simulator | undefined,
   args: string[],
   env: Record<string, string>,
-  typed?: { when: Promise<void>; keys: string },
+  typed?: { when: Promise<void> | RegExp; keys: string },
   size = 'cols 120 rows 40',
 ): Promise<PtyRun> {
   let lastRequest: number | undefined;
@@ -52,10 +55,17 @@ function inPty(
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let screen = '';
-  child.stdout.on('data', (d) => (screen += d));
-  child.stderr.on('data', (d) => (screen += d));
-  typed?.when.then(
-    () => child.stdin.write(typed.keys),
+  let shown: (() => void) | undefined;
+  const when =
+    typed?.when instanceof RegExp ? new Promise<void>((resolve) => (shown = resolve)) : typed?.when;
+  const seen = (d: Buffer) => {
+    screen += d.toString();
+    if (typed?.when instanceof RegExp && typed.when.test(screen)) shown?.();
+  };
+  child.stdout.on('data', seen);
+  child.stderr.on('data', seen);
+  when?.then(
+    () => child.stdin.write(typed?.keys ?? ''),
     () => {},
   );
   return new Promise((resolve, reject) => {
@@ -130,7 +140,7 @@ test('in a pseudo-terminal every command exits with the right code, restores the
       1,
       /error: purge.Keys: 0 of 5000/,
     ],
-    ['purge all', ['purge', 'all'], 0, /Purged all content/],
+    ['purge all', ['purge', 'all', '--yes'], 0, /Purged all content/],
     ...statsCommands.flatMap(([args, result]) =>
       formats.map(
         (f) =>
@@ -220,4 +230,56 @@ test('--chart in a pseudo-terminal of 0 columns (script without stty) is drawn 8
   const sized = await inPty(s, args, env);
   assert.equal(sized.code, 0, sized.screen);
   assert.equal(plotColumns(sized.screen), 100, sized.screen);
+});
+
+test('purge all on a terminal asks first: y purges, n or Ctrl-D purges nothing (exit 1), -y asks nothing', async (t) => {
+  const s = await sim(t, { faults: { latencyMs: 100 }, purgeAllIntervalSeconds: 0 });
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
+  const question = new RegExp(
+    `Purge ALL cached content of service ${SERVICE} \\(from FASTLY_SERVICE_ID\\)\\? \\[y/N\\] `,
+  );
+  const purges = () => s.log.filter((e) => e.path === `/service/${SERVICE}/purge_all`).length;
+  for (const [answer, code, before] of [
+    ['n\n', 1, 0],
+    ['\n', 1, 0],
+    ['\x04', 1, 0],
+    ['yes\n', 0, 1],
+  ] as const) {
+    const r = await inPty(s, ['purge', 'all'], env, { when: question, keys: answer });
+    assert.equal(r.code, code, `${JSON.stringify(answer)}: exit ${r.code}\n${r.screen}`);
+    assert.match(r.screen, question);
+    if (code === 1)
+      assert.match(
+        r.screen,
+        /error: purge all: not confirmed; nothing purged \(-y\/--auto-yes skips the question\)/,
+      );
+    else assert.match(r.screen, /✓ Purged all content/);
+    assert.equal(purges(), before, `${JSON.stringify(answer)}: purge_all requests`);
+    s.clearLog();
+  }
+  for (const flag of ['-y', '--auto-yes', '--yes']) {
+    const r = await inPty(s, ['purge', 'all', flag], env);
+    assert.equal(r.code, 0, r.screen);
+    assert.doesNotMatch(r.screen, /\[y\/N\]/, flag);
+    assert.match(r.screen, /✓ Purged all content/, flag);
+  }
+  // Ctrl-C at the question: interrupted, nothing sent.
+  s.clearLog();
+  const r = await inPty(s, ['purge', 'all', '-s', SERVICE], env, { when: /\[y\/N\] /, keys: '\x03' });
+  assert.equal(r.code, 130, r.screen);
+  assert.doesNotMatch(
+    r.screen,
+    /from FASTLY_SERVICE_ID/,
+    'a service given by -s is not said to come from the environment',
+  );
+  assert.equal(purges(), 0);
+});
+
+test('purge keys --file - on a terminal says it reads keys and how to end; the typed keys are purged', async (t) => {
+  const s = await sim(t, { faults: { latencyMs: 100 } });
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
+  const hint = /Reading keys from the terminal, one per line; end with Ctrl-D \(Ctrl-C cancels\)/;
+  const r = await inPty(s, ['purge', 'keys', '--file', '-'], env, { when: hint, keys: 'k1\nk2\n\x04' });
+  assert.equal(r.code, 0, r.screen);
+  assert.match(r.screen, /✓ Purged 2 keys in 1 request/);
 });

@@ -75,6 +75,10 @@ test('purge through the fast path and through commander: same exit code, stdout 
     ['purge', 'keys', 'a', '--failed-keys', join(dir, 'no', 'such', 'dir', 'f.txt')],
     ['purge', 'all'],
     ['purge', 'all', '--json'],
+    // Off a terminal nothing is asked, with or without the Fastly CLI's -y/--auto-yes (or --yes).
+    ['purge', 'all', '-y'],
+    ['purge', 'all', '--auto-yes', '--json'],
+    ['purge', 'all', '--yes'],
     ['purge', 'all', '--soft'],
     ['purge', 'key', 'k1', '-s', 'nosuchservice'],
     ['purge', 'key', 'k1', '--token', 'wrong'],

@@ -25,6 +25,8 @@ export interface PurgeFlags extends ConnectionOptions {
   file?: string;
   concurrency?: number;
   failedKeys?: string;
+  autoYes?: boolean;
+  yes?: boolean;
 }
 
 /** A key as given: its text and where it came from, as error messages name it. */
@@ -89,6 +91,9 @@ function checkKeys(keys: readonly GivenKey[]): void {
 }
 
 async function readStdin(): Promise<string> {
+  // A terminal would wait in silence for keys nobody knows to type.
+  if (process.stdin.isTTY)
+    process.stderr.write('Reading keys from the terminal, one per line; end with Ctrl-D (Ctrl-C cancels)\n');
   const chunks: Buffer[] = [];
   // Ctrl-C while the producer still writes (or never closes the pipe) stops the reading at once.
   const stop = () => process.stdin.destroy(stopSignal.reason as Error);
@@ -359,6 +364,12 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
       ...CONNECTION_FLAGS,
       SERVICE_ID,
       { flags: '--soft', description: 'not supported: Fastly has no soft purge-all' },
+      {
+        flags: '-y, --auto-yes',
+        description:
+          'do not ask for confirmation on a terminal (as the Fastly CLI; off a terminal nothing is asked)',
+      },
+      { flags: '--yes', description: 'same as --auto-yes' },
     ],
     action: async (_arg, opts) => {
       if (opts.soft) {
@@ -368,6 +379,16 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
         );
       }
       const serviceId = resolveServiceId(opts.serviceId);
+      // On a terminal a person confirms (as the Fastly CLI's destructive commands ask); a script,
+      // with no terminal to ask on, has decided already and is not stopped.
+      if (!opts.autoYes && !opts.yes && process.stdin.isTTY && process.stderr.isTTY) {
+        const { askYesNo, NotConfirmedError } = await import('../confirm.js');
+        const from = opts.serviceId === undefined ? ' (from FASTLY_SERVICE_ID)' : '';
+        if (!(await askYesNo(`Purge ALL cached content of service ${serviceId}${from}? [y/N] `)))
+          throw new NotConfirmedError(
+            'purge all: not confirmed; nothing purged (-y/--auto-yes skips the question)',
+          );
+      }
       await runClientCommand(
         opts,
         (client) => purgeAll(client, serviceId),
