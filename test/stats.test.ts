@@ -68,6 +68,67 @@ test('weekdays: `<weekday>` is the most recent one, `last <weekday>` the one bef
   );
 });
 
+test('calendar units are spans, as Chronic reads them: `from` takes the start, `to` the end (UTC)', () => {
+  // NOW is Saturday 2026-11-21 22:10:30. Was: "last month" = one month ago (2026-10-21T22:10:30).
+  const at = (s: string, edge: 'start' | 'end' = 'start') =>
+    new Date(parseTime(s, NOW, 'from', edge) * 1000).toISOString();
+  assert.equal(at('last month'), '2026-10-01T00:00:00.000Z');
+  assert.equal(at('last month', 'end'), '2026-11-01T00:00:00.000Z');
+  assert.equal(at('this month'), '2026-11-01T00:00:00.000Z');
+  assert.equal(at('Last Year'), '2025-01-01T00:00:00.000Z');
+  assert.equal(at('last year', 'end'), '2026-01-01T00:00:00.000Z');
+  // Weeks run Sunday to Saturday, as Chronic counts them.
+  assert.equal(at('this week'), '2026-11-15T00:00:00.000Z');
+  assert.equal(at('last week'), '2026-11-08T00:00:00.000Z');
+  assert.equal(at('last week', 'end'), '2026-11-15T00:00:00.000Z');
+  // from and to both "last month": exactly October.
+  const w = resolveWindow({ from: 'last month', to: 'last month', by: 'day' }, NOW);
+  assert.deepEqual(
+    [w.from, w.to].map((t) => new Date(t * 1000).toISOString()),
+    ['2026-10-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z'],
+  );
+  // January: last month is December of the year before.
+  const january = Date.UTC(2027, 0, 15) / 1000;
+  assert.equal(parseTime('last month', january, 'from'), Date.UTC(2026, 11, 1) / 1000);
+});
+
+test('numeric dates read differently by country are refused, naming the readings in ISO-8601', () => {
+  // Was: 01/02/2026 silently read as 2 January (US order), a format the README never offered.
+  const refused = (s: string) => {
+    try {
+      parseTime(s, NOW, 'from');
+    } catch (err) {
+      assert.ok(err instanceof InvalidInputError);
+      return err.message;
+    }
+    assert.fail(`${s} was accepted`);
+  };
+  assert.equal(
+    refused('01/02/2026'),
+    'from: "01/02/2026" is a numeric date, read day/month or month/day depending on the country; expected ISO-8601 YYYY-MM-DD (2026-02-01 or 2026-01-02), Unix seconds or e.g. "24 hours ago"',
+  );
+  assert.match(refused('13.02.2026'), /\(2026-02-13\)/);
+  assert.match(refused('1/2'), /\(YYYY-02-01 or YYYY-01-02\)/);
+  assert.match(refused('2/1/26 10:00'), /\(2026-01-02 or 2026-02-01\)/);
+  // Not dates of that kind: kept.
+  assert.equal(parseTime('1.5 hours ago', NOW, 'from'), NOW - 5400);
+  assert.equal(parseTime('2026-01-02', NOW, 'from'), Date.UTC(2026, 0, 2) / 1000);
+});
+
+test('--by minute from "35 days ago" starts at the first whole minute 15 s inside the retention, not ~2 minutes late', () => {
+  // Was: a 60 s margin rounded up to the minute, 60-119 s after the edge.
+  fc.assert(
+    fc.property(fc.integer({ min: Date.UTC(2020, 0, 1) / 1000, max: Date.UTC(2040, 0, 1) / 1000 }), (now) => {
+      const edge = now - 35 * 86400;
+      const w = resolveWindow({ from: '35 days ago', by: 'minute' }, now);
+      assert.equal(w.from % 60, 0);
+      assert.ok(w.from - edge >= 15, `inside the retention when it lands: ${w.from - edge} s`);
+      assert.ok(w.from - edge < 75, `${w.from - edge} s late`);
+    }),
+    { numRuns: 500 },
+  );
+});
+
 test('windows: API defaults, from < to, the 35-day minute rule, and pages of at most 200 buckets', () => {
   assert.equal(resolveWindow({ by: 'hour' }, NOW).from, Math.floor((NOW - 86400) / 3600) * 3600);
   assert.equal(resolveWindow({ by: 'minute' }, NOW).from, Math.floor((NOW - 1800) / 60) * 60);

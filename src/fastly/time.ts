@@ -17,10 +17,53 @@ const EXAMPLES =
   'Unix seconds, an ISO-8601 date or date-time, "now", "yesterday", "24 hours ago", "two weeks ago"';
 
 /**
+ * How far inside Fastly's 35-day minute retention a minute window starts at the earliest: Fastly
+ * checks `from` when the request arrives, so a `from` right at the edge would be refused after the
+ * request's flight (and any clock skew). Was 60 s, then rounded up to the minute: up to 2 minutes late.
+ */
+export const RETENTION_MARGIN_SECONDS = 15;
+
+/** A numeric date whose day and month order depends on the country (01/02/2026, 1.2.26, 1/2). */
+const AMBIGUOUS_DATE = /(?:^|\s)(\d{1,2})([/.-])(\d{1,2})(?:\2(\d{2}|\d{4}))?(?=\s|T|$)/;
+
+/** `last month`, `this year`…: a calendar unit, a span (UTC), as Chronic (Fastly's parser) reads it. */
+const CALENDAR_UNIT = /^(last|previous|this|current)\s+(week|month|year)$/i;
+
+/**
+ * Start (or end, exclusive) of the calendar week (Sunday to Saturday, as Chronic counts), month or
+ * year that `this` or `last` names, in UTC.
+ */
+function calendarSpan(which: string, unit: string, nowSeconds: number, edge: 'start' | 'end'): number {
+  const now = new Date(nowSeconds * 1000);
+  const back = /^(last|previous)$/i.test(which) ? 1 : 0;
+  const shift = edge === 'end' ? 1 : 0;
+  const y = now.getUTCFullYear();
+  const m = now.getUTCMonth();
+  switch (unit.toLowerCase()) {
+    case 'year':
+      return Date.UTC(y - back + shift, 0, 1) / 1000;
+    case 'month':
+      return Date.UTC(y, m - back + shift, 1) / 1000;
+    default: {
+      const sunday = Math.floor(nowSeconds / 86400) * 86400 - now.getUTCDay() * 86400;
+      return sunday + (shift - back) * 7 * 86400;
+    }
+  }
+}
+
+/**
  * Resolves a time expression to epoch seconds, in UTC, the way Fastly's API reads `from`/`to`:
  * Unix seconds, ISO dates and date-times, and natural language. A date without a time means 00:00.
+ * A calendar unit (`last month`, `this week`, `last year`) is a span: `edge` says which end a
+ * `from` (its start) or a `to` (its end) takes, so `from` and `to` both `last month` are that month.
+ * Numeric dates that read differently by country (`01/02/2026`) are refused, naming the two readings.
  */
-export function parseTime(value: unknown, nowSeconds: number, name: string): number {
+export function parseTime(
+  value: unknown,
+  nowSeconds: number,
+  name: string,
+  edge: 'start' | 'end' = 'start',
+): number {
   if (typeof value === 'number' && Number.isFinite(value)) return Math.floor(value);
   if (value instanceof Date && !Number.isNaN(value.getTime())) return Math.floor(value.getTime() / 1000);
   if (typeof value !== 'string' || value.trim() === '') {
@@ -35,6 +78,26 @@ export function parseTime(value: unknown, nowSeconds: number, name: string): num
       );
     }
     return Number(text);
+  }
+  const unit = CALENDAR_UNIT.exec(text);
+  if (unit) return calendarSpan(unit[1] as string, unit[2] as string, nowSeconds, edge);
+  const ambiguous = AMBIGUOUS_DATE.exec(text);
+  // `1.5 hours ago` is a number: dots and dashes make a date only with a year.
+  if (ambiguous && (ambiguous[2] === '/' || ambiguous[4] !== undefined)) {
+    const [, a = '', , b = '', yy] = ambiguous;
+    const year = yy === undefined ? 'YYYY' : yy.length === 2 ? `20${yy}` : yy;
+    // Each reading that is a date: day/month (most of the world), month/day (the US).
+    const readings = [
+      [b, a],
+      [a, b],
+    ]
+      .filter(([month]) => Number(month) >= 1 && Number(month) <= 12)
+      .map(([month = '', day = '']) => `${year}-${month.padStart(2, '0')}-${day.padStart(2, '0')}`);
+    const here = [...new Set(readings)].join(' or ');
+    throw new InvalidInputError(
+      `${name}: ${show(text)} is a numeric date, read day/month or month/day depending on the country; expected ISO-8601 YYYY-MM-DD${here ? ` (${here})` : ''}, Unix seconds or e.g. "24 hours ago"`,
+      name,
+    );
   }
   const results = loadChrono().parse(
     text,
@@ -107,7 +170,7 @@ export function resolveWindow(
   const to =
     input.to === undefined || input.to === null || input.to === ''
       ? nowSeconds
-      : parseTime(input.to, nowSeconds, 'to');
+      : parseTime(input.to, nowSeconds, 'to', 'end');
   const from =
     input.from === undefined || input.from === null || input.from === ''
       ? to - DEFAULT_SPAN_SECONDS[by]
@@ -127,9 +190,10 @@ export function resolveWindow(
   const size = BUCKET_SECONDS[by];
   let aligned = Math.floor(from / size) * size;
   if (by === 'minute') {
-    // "35 days ago" must not become 35 days and 59 s ago by rounding down, nor by the time the request
-    // lands: start from the first whole minute a minute after the retention edge.
-    const earliest = Math.ceil((nowSeconds - MINUTE_RETENTION_SECONDS + 60) / size) * size;
+    // "35 days ago" must not become 35 days and 59 s ago by rounding down, nor be out of retention by
+    // the time the request lands: start from the first whole minute RETENTION_MARGIN_SECONDS inside.
+    const earliest =
+      Math.ceil((nowSeconds - MINUTE_RETENTION_SECONDS + RETENTION_MARGIN_SECONDS) / size) * size;
     aligned = Math.max(aligned, Math.min(earliest, Math.floor((to - 1) / size) * size));
   }
   return { from: aligned, to, by };

@@ -211,7 +211,10 @@ function checkBeforeRun(
   const now = Math.floor(Date.now() / 1000);
   const before = problems.list.length;
   for (const key of ['from', 'to'] as const) {
-    if (literal(props[key])) attempt(problems, [...path, key], () => parseTime(props[key], now, key));
+    if (literal(props[key]))
+      attempt(problems, [...path, key], () =>
+        parseTime(props[key], now, key, key === 'to' ? 'end' : 'start'),
+      );
   }
   if (literal(props.by)) attempt(problems, [...path, 'by'], () => parseBy(props.by));
   const window = ['from', 'to', 'by'].filter((k) => props[k] !== undefined);

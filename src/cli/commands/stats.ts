@@ -66,7 +66,10 @@ function outputFlags(cmd: Command, html = true): Command {
 function windowFlags(cmd: Command): Command {
   return outputFlags(
     cmd
-      .option('--from <time>', 'start: Unix seconds, ISO-8601 or e.g. "24 hours ago"')
+      .option(
+        '--from <time>',
+        'start: Unix seconds, ISO-8601, e.g. "24 hours ago" or "last month" (default: 30 days before --to by day, 1 day by hour, 30 minutes by minute)',
+      )
       .option('--to <time>', 'end (default now)')
       .option('--by <resolution>', 'minute, hour or day (default day)')
       .option('--region <region>', 'limit to a region (see: stats regions)')
@@ -362,8 +365,8 @@ export function registerStats(program: Command): void {
 
   outputFlags(withConnection(stats.command('usage')))
     .description('Bandwidth and requests by region (/stats/usage), or per service')
-    .option('--from <time>', 'start of the window')
-    .option('--to <time>', 'end of the window')
+    .option('--from <time>', 'start of the window (default: 30 days before --to)')
+    .option('--to <time>', 'end of the window (default now)')
     .option('--by-service', 'per service (/stats/usage_by_service)')
     .option('--region <region>', 'only this region')
     .action(async (opts: StatsFlags) => {
