@@ -326,3 +326,39 @@ test('an empty window says why on stderr: each bucket is reported once it is ove
   assert.equal(full.code, 0, full.stderr);
   assert.equal(full.stderr, '', 'no note when there is data');
 });
+
+test('--field takes a comma-separated list: CSV, table and JSON hold those fields only (was one field, or all 186 columns)', async (t) => {
+  const s = await sim(t, { faults: { latencyMs: 100 } });
+  const hour = Math.floor(Date.now() / 3_600_000) * 3600;
+  const window = ['-s', SERVICE, '--by', 'hour', '--from', String(hour - 3 * 3600), '--to', String(hour)];
+  const csv = await runCli(
+    ['stats', 'historical', ...window, '--field', 'status_5xx,requests,hits,requests', '--format', 'csv'],
+    env(s.url),
+  );
+  assert.equal(csv.code, 0, csv.stderr);
+  const lines = csv.stdout.trimEnd().split('\n');
+  assert.equal(lines[0], 'service_id,start_time,time,hits,requests,status_5xx');
+  assert.equal(lines.length, 4, csv.stdout);
+  for (const line of lines.slice(1))
+    assert.match(line, new RegExp(`^${SERVICE},\\d+,[\\dT:-]+Z,\\d+,\\d+,\\d+$`));
+  const table = await runCli(['stats', 'historical', ...window, '--field', 'requests,hit_ratio'], env(s.url));
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout.split('\n')[0] ?? '', /^time \(UTC\)\s+service\s+requests\s+hit_ratio$/);
+  const json = await runCli(
+    ['stats', 'historical', ...window, '--field', 'requests,bandwidth', '--json'],
+    env(s.url),
+  );
+  assert.equal(json.code, 0, json.stderr);
+  const points = (JSON.parse(json.stdout) as { data: Record<string, StatsPoint[]> }).data[SERVICE] ?? [];
+  assert.equal(points.length, 3);
+  for (const p of points)
+    assert.deepEqual(Object.keys(p).sort(), ['bandwidth', 'requests', 'service_id', 'start_time']);
+  for (const [value, error] of [
+    ['requests,,hits', /--field: "requests,,hits" has an empty entry; expected comma-separated stats fields/],
+    ['requests,nosuch', /--field: "nosuch" is not a documented stats field/],
+  ] as const) {
+    const bad = await runCli(['stats', 'historical', ...window, '--field', value], env(s.url));
+    assert.equal(bad.code, 2, bad.stderr);
+    assert.match(bad.stderr, error);
+  }
+});

@@ -109,7 +109,8 @@ export function formatPage(
   page: StatsPage<PointsByService>,
   format: Format,
   state: PointsFormatState,
-  field?: string,
+  /** The table's columns (--field); default a few common ones. */
+  fields?: readonly string[],
   /** False for account-wide points (aggregate): no service column. */
   perService = true,
 ): { text: string; rows: number } {
@@ -141,20 +142,20 @@ export function formatPage(
         }
         chunk += `${line}\n`;
       } else {
-        const fields = field ? [field] : TABLE_FIELDS;
+        const shown = fields?.length ? fields : TABLE_FIELDS;
         if (!state.columns) {
-          state.columns = fields;
+          state.columns = [...shown];
           const head = [
             'time (UTC)'.padEnd(TIME_WIDTH),
             ...(perService ? ['service'.padEnd(SERVICE_WIDTH)] : []),
-            ...fields.map((f) => f.padStart(CELL_WIDTH)),
+            ...shown.map((f) => f.padStart(CELL_WIDTH)),
           ];
           chunk += `${head.join('  ')}\n`;
         }
         const cells = [
           tableTime(point.start_time).padEnd(TIME_WIDTH),
           ...(perService ? [String(point.service_id).padEnd(SERVICE_WIDTH)] : []),
-          ...fields.map((f) => tableCell(f, point[f]).padStart(CELL_WIDTH)),
+          ...shown.map((f) => tableCell(f, point[f]).padStart(CELL_WIDTH)),
         ];
         chunk += `${cells.join('  ')}\n`;
       }
@@ -169,13 +170,13 @@ export async function writePoints(
   pages: AsyncIterable<StatsPage<PointsByService>>,
   format: Format,
   out: Writable,
-  field?: string,
+  fields?: readonly string[],
   perService = true,
 ): Promise<number> {
   const state: PointsFormatState = {};
   let rows = 0;
   for await (const page of pages) {
-    const r = formatPage(page, format, state, field, perService);
+    const r = formatPage(page, format, state, fields, perService);
     rows += r.rows;
     if (r.text) await write(out, r.text);
   }

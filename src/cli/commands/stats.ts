@@ -4,7 +4,7 @@ import { InvalidInputError, show } from '../../errors.js';
 import { isStatsField } from '../../fastly/fields.js';
 import {
   DEFAULT_STATS_CONCURRENCY,
-  historicalPages,
+  historicalPages as fetchPages,
   historicalRawPages,
   type PointsByService,
   STATS_BYTES_IN_FLIGHT,
@@ -213,10 +213,55 @@ async function writePagesOut(
   pages: AsyncIterable<StatsPage<PointsByService>>,
   format: Exclude<Format, 'json' | 'html'>,
   out: Writable,
-  opts: StatsFlags,
+  fields: readonly string[] | undefined,
   perService: boolean,
 ): Promise<number> {
-  return writePoints(pages, format, out, opts.field, perService);
+  return writePoints(pages, format, out, fields, perService);
+}
+
+/**
+ * `--field a,b,c`: the fields, each checked, duplicates removed; undefined without --field. A flow
+ * may name a field Fastly adds tomorrow; at the prompt a typo is likelier, and costs a request.
+ */
+function fieldList(flag: '--field' | '--chart', value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  const fields = flag === '--field' ? value.split(',').map((f) => f.trim()) : [value];
+  for (const field of fields) {
+    if (field === '')
+      throw new InvalidInputError(
+        `${flag}: ${show(value)} has an empty entry; expected comma-separated stats fields, e.g. requests,status_5xx`,
+        flag,
+      );
+    if (!isStatsField(field)) {
+      throw new InvalidInputError(
+        `${flag}: ${show(field)} is not a documented stats field; expected e.g. requests, status_5xx, hit_ratio, bandwidth`,
+        flag,
+      );
+    }
+  }
+  return [...new Set(fields)];
+}
+
+/**
+ * Only `fields` (and start_time, service_id) of each point: Fastly's `/field/{field}` takes one
+ * field, so for several the whole points are fetched and cut down here, page by page.
+ */
+async function* onlyFields(
+  pages: AsyncIterable<StatsPage<PointsByService>>,
+  fields: readonly string[],
+): AsyncIterable<StatsPage<PointsByService>> {
+  for await (const page of pages) {
+    const data: PointsByService = {};
+    for (const [id, points] of Object.entries(page.data)) {
+      data[id] = points.map((p) => {
+        const kept: StatsPoint = { start_time: p.start_time };
+        if (p.service_id !== undefined) kept.service_id = p.service_id;
+        for (const f of fields) if (f in p) kept[f] = p[f];
+        return kept;
+      });
+    }
+    yield { meta: page.meta, data };
+  }
 }
 
 export function registerStats(program: Command): void {
@@ -229,7 +274,7 @@ export function registerStats(program: Command): void {
     .option('-s, --service-id <id>', 'one service (default $FASTLY_SERVICE_ID)')
     .option('--services <ids>', 'comma-separated service IDs instead of one')
     .option('--all-services', 'every service of the account (ignores $FASTLY_SERVICE_ID)')
-    .option('--field <field>', 'only this field, e.g. status_5xx')
+    .option('--field <fields>', 'only these fields, comma-separated, e.g. status_5xx or requests,hits,miss')
     .option('--chart <field>', 'draw this field over time in the terminal')
     .option(
       '--concurrency <n>',
@@ -239,21 +284,13 @@ export function registerStats(program: Command): void {
     .action(async (opts: StatsFlags) => {
       const format = await prepare(opts);
       chartAlone(opts, format);
-      for (const [flag, field] of [
-        ['--field', opts.field],
-        ['--chart', opts.chart],
-      ] as const) {
-        // A flow may name a field Fastly adds tomorrow; at the prompt a typo is likelier, and costs a request.
-        if (field !== undefined && !isStatsField(field)) {
-          throw new InvalidInputError(
-            `${flag}: ${show(field)} is not a documented stats field; expected e.g. requests, status_5xx, hit_ratio, bandwidth`,
-            flag,
-          );
-        }
-      }
+      const fields = fieldList('--field', opts.field);
+      fieldList('--chart', opts.chart);
+      // One field is Fastly's /field/{field}; several are cut from whole points (onlyFields).
+      const several = fields !== undefined && fields.length > 1 ? fields : undefined;
       const query = {
         ...pickServices(opts),
-        field: opts.field ?? opts.chart,
+        field: several ? undefined : (fields?.[0] ?? opts.chart),
         from: opts.from,
         to: opts.to,
         by: opts.by,
@@ -264,6 +301,8 @@ export function registerStats(program: Command): void {
       try {
         const client = await clientFrom(opts);
         const pageQuery = { ...query, concurrency: opts.concurrency, onProgress: progress?.update };
+        const historicalPages = (c: typeof client, q: typeof pageQuery) =>
+          several ? onlyFields(fetchPages(c, q), several) : fetchPages(c, q);
         if (format === 'json') {
           // The Stats task's outputs, streamed: each service's points are spooled to a temporary file
           // page by page, so memory stays the pages in flight however long the window.
@@ -280,7 +319,7 @@ export function registerStats(program: Command): void {
           const { historicalReport } = await import('../report/html.js');
           const pages = historicalPages(client, pageQuery);
           const report = await historicalReport(pages, {
-            field: opts.field,
+            fields,
             by: opts.by,
             emptyReason: emptyReason(opts.by),
           });
@@ -289,7 +328,7 @@ export function registerStats(program: Command): void {
           noteIfEmpty(charted(report), opts.by);
           return;
         }
-        if (!opts.chart && (format === 'csv' || format === 'ndjson')) {
+        if (!opts.chart && !several && (format === 'csv' || format === 'ndjson')) {
           // Streamed page by page, each page's JSON transcoded straight to lines.
           const raw = historicalRawPages(client, pageQuery);
           const rows = await withOutput(opts.output, (out) => writeRawPoints(raw, format, out));
@@ -313,7 +352,7 @@ export function registerStats(program: Command): void {
           return;
         }
         // Streamed page by page: a 35-day minute backfill never sits in memory whole.
-        const rows = await withOutput(opts.output, (out) => writePagesOut(pages, format, out, opts, true));
+        const rows = await withOutput(opts.output, (out) => writePagesOut(pages, format, out, fields, true));
         progress?.stop();
         if (opts.output && opts.output !== '-')
           process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
@@ -355,7 +394,7 @@ export function registerStats(program: Command): void {
         const pages = (async function* () {
           yield await Promise.resolve({ meta: outputs.meta, data: { aggregate: outputs.data } });
         })();
-        await writePagesOut(pages, format, out, opts, false);
+        await writePagesOut(pages, format, out, undefined, false);
       });
       // As `historical` says it: an empty window writes an empty file (CSV: no header, see README).
       if (opts.output && opts.output !== '-')

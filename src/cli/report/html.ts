@@ -74,7 +74,11 @@ function windowText(meta: StatsMeta | undefined, by: string | undefined): string
 class SeriesBuilder {
   readonly byService = new Map<string, Map<string, { times: number[]; values: number[] }>>();
   readonly seen = new Set<string>();
-  constructor(readonly fields: string[]) {}
+  /** `explicit`: the fields were asked for (--field): a chart each, not the groups. */
+  constructor(
+    readonly fields: string[],
+    readonly explicit = false,
+  ) {}
 
   add(serviceId: string, points: StatsPoint[]): void {
     let fields = this.byService.get(serviceId);
@@ -97,8 +101,7 @@ class SeriesBuilder {
 
   charts(serviceId: string): LineChart[] {
     const fields = this.byService.get(serviceId) ?? new Map<string, { times: number[]; values: number[] }>();
-    const groups =
-      this.fields.length === 1 ? [{ title: this.fields[0] as string, fields: this.fields }] : GROUPS;
+    const groups = this.explicit ? this.fields.map((f) => ({ title: f, fields: [f] })) : GROUPS;
     return groups
       .map((g) => {
         const present = g.fields.filter((f) => fields.has(f));
@@ -114,16 +117,21 @@ class SeriesBuilder {
   }
 }
 
-function chartFields(field: string | undefined): string[] {
-  return field ? [field] : GROUPS.flatMap((g) => g.fields);
+function chartFields(fields: readonly string[] | undefined): string[] {
+  return fields?.length ? [...fields] : GROUPS.flatMap((g) => g.fields);
 }
 
 /** The report of `stats historical`: a section per service, a chart per field group, read page by page. */
 export async function historicalReport(
   pages: AsyncIterable<StatsPage<PointsByService>>,
-  options: { field?: string | undefined; by?: string | undefined; emptyReason?: string | undefined },
+  options: {
+    /** The --field list: a chart each (else a chart per field group). */
+    fields?: readonly string[] | undefined;
+    by?: string | undefined;
+    emptyReason?: string | undefined;
+  },
 ): Promise<Report> {
-  const builder = new SeriesBuilder(chartFields(options.field));
+  const builder = new SeriesBuilder(chartFields(options.fields), Boolean(options.fields?.length));
   let meta: StatsMeta | undefined;
   for await (const page of pages) {
     meta = meta ? { ...meta, to: page.meta.to } : { ...page.meta };
