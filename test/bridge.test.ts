@@ -140,7 +140,7 @@ async function purgeSim(t: TestContext) {
 
 const SECRETS = { FASTLY_API_TOKEN: 'bridge-token', FASTLY_SERVICE_ID: SERVICE };
 
-test('docs/kestra.md: the documented purge task passes hostile keys through env unharmed; nothing executes', async (t) => {
+test('docs/kestra.md: the documented purge task passes hostile keys through inputFiles unharmed; nothing executes', async (t) => {
   const s = await purgeSim(t);
   const task = documentedFlow('purge_on_publish').tasks?.find((x) =>
     x.type.endsWith('scripts.node.Commands'),
@@ -157,23 +157,103 @@ test('docs/kestra.md: the documented purge task passes hostile keys through env 
   assert.equal(s.log.filter((e) => e.path === `/service/${SERVICE}/purge`).length, 1);
 });
 
-test('docs/kestra.md: the inputFiles variant passes the same keys through a file unharmed', async (t) => {
-  const s = await purgeSim(t);
+/** The documented purge task with its `env` variant (KESTRA_FASTLY_PROPS, --props-env) instead of inputFiles. */
+function envVariant(): ScriptTask {
   const base = documentedFlow('purge_on_publish').tasks?.find((x) =>
     x.type.endsWith('scripts.node.Commands'),
   );
-  const variant = yamlBlocks().find((b) => (b as ScriptTask)?.inputFiles !== undefined) as
-    ScriptTask | undefined;
-  assert.ok(base && variant, 'docs/kestra.md documents an inputFiles variant');
-  const env = { ...base.env };
-  delete env.KESTRA_FASTLY_PROPS;
-  const run = await runScriptTask({ ...base, env, ...variant }, { inputs: { keys: HOSTILE } }, SECRETS, s);
+  const variant = yamlBlocks().find(
+    (b) => (b as ScriptTask)?.env?.KESTRA_FASTLY_PROPS !== undefined && !(b as { id?: string }).id,
+  ) as ScriptTask | undefined;
+  assert.ok(base && variant, 'docs/kestra.md documents an env variant');
+  const { inputFiles: _files, ...rest } = base;
+  return { ...rest, env: { ...base.env, ...variant.env }, commands: variant.commands };
+}
+
+test('docs/kestra.md: the env variant passes the same keys through the environment unharmed', async (t) => {
+  const s = await purgeSim(t);
+  const run = await runScriptTask(envVariant(), { inputs: { keys: HOSTILE } }, SECRETS, s);
   assert.equal(run.code, 0, run.stderr);
   assertNothingRan(run);
   const outputs = protocol(run.stdout).find((p) => p.outputs)?.outputs as {
     purgeIds: Record<string, string>;
   };
   assert.deepEqual(Object.keys(outputs.purgeIds).sort(), [...HOSTILE].sort());
+});
+
+test('docs/kestra.md: 20,000 keys (a 209 KB document) go through the documented inputFiles route; the env route cannot start, as documented', async (t) => {
+  // The report: --props-env with 20,000 keys failed with "Argument list too long" before the process
+  // started (Linux caps one environment variable at 128 KiB). The documented default now takes them.
+  const s = await sim(t, {
+    faults: {
+      latencyMs: 100,
+      latencyJitterMs: 200,
+      rate5xx: 0.2,
+      rate429: 0.1,
+      retryAfterSeconds: 0,
+      seed: 3,
+    },
+  });
+  const keys = Array.from({ length: 20_000 }, (_, i) => `article-${String(i).padStart(5, '0')}`);
+  const task = documentedFlow('purge_on_publish').tasks?.find((x) =>
+    x.type.endsWith('scripts.node.Commands'),
+  );
+  assert.ok(task?.inputFiles, 'the documented task writes its properties with inputFiles');
+  const run = await runScriptTask(task, { inputs: { keys } }, SECRETS, s);
+  assert.equal(run.code, 0, run.stderr);
+  const lines = protocol(run.stdout);
+  const outputs = lines.find((p) => p.outputs)?.outputs as { purged: number; requests: number };
+  assert.equal(outputs.purged, 20_000);
+  assert.equal(outputs.requests, 79, 'one per batch of 256 keys');
+  // The metric counts HTTP attempts under its own name: attempts = requests + retries, no `requests`.
+  const metrics = lines.find((p) => p.metrics)?.metrics as { name: string; value: number }[];
+  const metric = (name: string) => metrics.find((m) => m.name === name)?.value;
+  assert.equal(metric('requests'), undefined, 'no metric shares the output name requests');
+  assert.ok((metric('retries') ?? 0) > 0, 'the flaky API made some retries');
+  assert.equal(metric('attempts'), 79 + (metric('retries') ?? 0));
+  assert.equal(metric('attempts'), s.log.filter((e) => e.path === `/service/${SERVICE}/purge`).length);
+  // The same document in one environment variable: the shell cannot even start the command.
+  const variant = envVariant();
+  const props = render(variant.env?.KESTRA_FASTLY_PROPS ?? '', { inputs: { keys } }, SECRETS);
+  assert.ok(props.length > 131_072, `${props.length} bytes`);
+  const { dir } = workspace();
+  await assert.rejects(
+    sh('true', { PATH: process.env.PATH ?? '', KESTRA_FASTLY_PROPS: props }, dir),
+    /E2BIG/,
+  );
+});
+
+test('--props-env near the 128 KiB cap, and a token on the command line, each get a WARN line for Kestra', async (t) => {
+  const s = await sim(t);
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
+  const keys = Array.from({ length: 8_000 }, (_, i) => `article-${i}`);
+  const big = JSON.stringify({ surrogateKeys: keys });
+  assert.ok(big.length > 98_304 && big.length < 131_072);
+  const near = await runCli(['task', 'purge.Keys', '--props-env', 'P'], { ...env, P: big });
+  assert.equal(near.code, 0, near.stderr);
+  const warns = (stdout: string) =>
+    protocol(stdout)
+      .flatMap((p) => (p.logs as { level: string; message: string }[] | undefined) ?? [])
+      .filter((l) => l.level === 'WARN')
+      .map((l) => l.message);
+  assert.match(
+    warns(near.stdout).join('\n'),
+    /^the environment variable P holds 1\d\d KiB; Linux refuses one environment variable or argument over 128 KiB \("Argument list too long", before the task starts\): pass the properties with inputFiles and --props-file/,
+  );
+  const small = await runCli(['task', 'purge.Keys', '--props-env', 'P'], {
+    ...env,
+    P: '{"surrogateKeys":["a"]}',
+  });
+  assert.deepEqual(warns(small.stdout), []);
+  const b64 = Buffer.from(JSON.stringify({ apiToken: 'tok', surrogateKeys: ['a'] })).toString('base64');
+  const inArgv = await runCli(['task', 'purge.Keys', '--props-base64', b64], env);
+  assert.equal(inArgv.code, 0, inArgv.stderr);
+  const [warning] = warns(inArgv.stdout);
+  assert.match(
+    warning ?? '',
+    /^apiToken came on the command line \(--props-base64\): every process of the host can read it/,
+  );
+  assert.ok(!inArgv.stdout.includes(b64) && !inArgv.stdout.includes('"tok"'), 'the token is not printed');
 });
 
 test('a key with a newline arrives intact too, and is refused by name (Fastly separates keys by spaces)', async (t) => {
@@ -190,16 +270,59 @@ test('a key with a newline arrives intact too, and is refused by name (Fastly se
   assert.equal(s.log.length, 0, 'no request for invalid input');
 });
 
-test('docs/kestra.md: the documented CommandsTrigger alert fires on a 5xx spike (exit 0) and not otherwise (exit 3)', async (t) => {
+test('docs/kestra.md: the Schedule alert keeps the token out of every command line; alerts on a 5xx spike only', async (t) => {
   const s = await sim(t, { faults: { latencyMs: 150 } });
-  const trigger = documentedFlow('fastly_error_alert').triggers?.find((x) =>
+  const flow = documentedFlow('fastly_error_alert') as unknown as {
+    triggers: { type: string }[];
+    tasks: (ScriptTask & { id: string; runIf?: string; message?: string })[];
+  };
+  assert.ok(flow.triggers.every((x) => x.type === 'io.kestra.plugin.core.trigger.Schedule'));
+  const check = flow.tasks.find((x) => x.type.endsWith('scripts.node.Commands'));
+  const alert = flow.tasks.find((x) => x.type === 'io.kestra.plugin.core.log.Log');
+  assert.ok(check && alert?.runIf && alert.message);
+  // A token full of shell syntax, which must appear in no command line.
+  const secrets = {
+    FASTLY_API_TOKEN: `t'$(touch\${IFS}PWNED-1)"\`touch\${IFS}PWNED-2\`"`,
+    FASTLY_SERVICE_ID: SERVICE,
+  };
+  for (const c of [...check.commands, ...(check.beforeCommands ?? [])]) {
+    const line = render(c, {}, secrets);
+    assert.ok(!line.includes(secrets.FASTLY_API_TOKEN), 'the token is not in the command line');
+    assert.ok(!line.includes(Buffer.from(secrets.FASTLY_API_TOKEN).toString('base64')), 'nor its base64');
+  }
+  const evaluate = async () => {
+    const run = await runScriptTask(check, {}, secrets, s);
+    assertNothingRan(run);
+    assert.equal(run.code, 0, `not fired is a success of the task too\n${run.stderr}`);
+    const vars = protocol(run.stdout).find((p) => p.outputs)?.outputs as { matched: boolean; value: number };
+    const runs = render(alert.runIf ?? '', { outputs: { check: { vars } } }, {});
+    return { vars, alerted: runs === 'true' };
+  };
+  const quiet = await evaluate();
+  assert.equal(quiet.vars.matched, false);
+  assert.equal(quiet.alerted, false);
+  const now = Math.floor(Date.now() / 1000);
+  s.addScenario({ serviceId: SERVICE, field: 'status_5xx', from: now - 3600, to: now, perMinute: 30 });
+  const spike = await evaluate();
+  assert.equal(spike.vars.matched, true);
+  assert.equal(spike.alerted, true);
+  const message = render(alert.message ?? '', { outputs: { check: { vars: spike.vars } } }, {});
+  assert.match(message, /^5xx spike detected: \d+ errors \(threshold: 50\)$/);
+  // A failure still fails the task: a bad token is exit 1, not "not fired".
+  const failed = await runScriptTask(check, {}, { ...secrets, FASTLY_SERVICE_ID: 'NoSuchService0' }, s);
+  assert.equal(failed.code, 1, failed.stderr);
+});
+
+test('docs/kestra.md: the CommandsTrigger alert (read-only token) fires on a 5xx spike (exit 0) and not otherwise (exit 3)', async (t) => {
+  const s = await sim(t, { faults: { latencyMs: 150 } });
+  const trigger = documentedFlow('fastly_error_alert_edge').triggers?.find((x) =>
     x.type.endsWith('scripts.node.CommandsTrigger'),
   ) as (ScriptTask & { exitCondition: string; edge?: boolean }) | undefined;
   assert.ok(trigger);
   assert.equal(trigger.exitCondition, 'exit 0');
   // A token full of shell syntax: it travels base64-encoded, so the shell never parses it.
   const secrets = {
-    FASTLY_API_TOKEN: `t'$(touch\${IFS}PWNED-1)"\`touch\${IFS}PWNED-2\`"`,
+    FASTLY_READ_ONLY_TOKEN: `t'$(touch\${IFS}PWNED-1)"\`touch\${IFS}PWNED-2\`"`,
     FASTLY_SERVICE_ID: SERVICE,
   };
   const quiet = await runScriptTask(trigger, {}, secrets, s);
@@ -213,7 +336,15 @@ test('docs/kestra.md: the documented CommandsTrigger alert fires on a 5xx spike 
   const vars = protocol(fired.stdout).find((p) => p.outputs)?.outputs as { value: number; threshold: number };
   assert.ok(vars.value > 50 && vars.threshold === 50, JSON.stringify(vars));
   // What the flow's task then renders from {{ trigger.vars.* }}.
-  const flow = documentedFlow('fastly_error_alert') as unknown as { tasks: { message: string }[] };
+  // The token came on the command line: said at each evaluation, as a WARN line of the trigger.
+  assert.ok(
+    protocol(fired.stdout).some((p) =>
+      (p.logs as { level: string; message: string }[] | undefined)?.some(
+        (l) => l.level === 'WARN' && l.message.startsWith('apiToken came on the command line'),
+      ),
+    ),
+  );
+  const flow = documentedFlow('fastly_error_alert_edge') as unknown as { tasks: { message: string }[] };
   const message = render(flow.tasks[0]?.message ?? '', { trigger: { vars } }, {});
   assert.match(message, /^5xx spike detected: \d+ errors \(threshold: 50\)$/);
 });

@@ -566,9 +566,9 @@ test('the Kestra bridge prints outputs and metrics in the script-task protocol',
   const metrics = parsed.find((p) => p.metrics)?.metrics as { name: string; type: string; value: number }[];
   assert.deepEqual(
     metrics.map((m) => m.name),
-    ['purged.keys', 'failed.keys', 'requests', 'retries', 'duration'],
+    ['purged.keys', 'failed.keys', 'attempts', 'retries', 'duration'],
   );
-  assert.equal(metrics.find((m) => m.name === 'requests')?.value, 2);
+  assert.equal(metrics.find((m) => m.name === 'attempts')?.value, 2);
   assert.equal(metrics.find((m) => m.name === 'duration')?.type, 'timer');
 });
 

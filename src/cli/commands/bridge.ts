@@ -85,6 +85,50 @@ function readProps(opts: BridgeFlags, env: NodeJS.ProcessEnv): Record<string, un
   return props as Record<string, unknown>;
 }
 
+/**
+ * Linux's cap on one environment variable or one argument (MAX_ARG_STRLEN, 32 pages): `NAME=value`
+ * longer than this makes exec fail with E2BIG ("Argument list too long") before the task starts.
+ */
+export const MAX_ARG_STRLEN = 131_072;
+
+/** Above this share of the cap a document passed in the environment or argv is warned about. */
+const NEAR_CAP = 0.75;
+
+/**
+ * What the bridge can say about the route its properties took: a document near the cap of one
+ * environment variable or argument (the next, larger one will not start at all), and a token that
+ * came on the command line (readable by every process of the host: ps, /proc/PID/cmdline; Kestra masks
+ * the secret, not its base64 form). Kestra shows both as WARN lines of the task or trigger.
+ */
+function routeWarnings(opts: BridgeFlags, props: Record<string, unknown>, env: NodeJS.ProcessEnv): string[] {
+  const warnings: string[] = [];
+  const size =
+    opts.propsEnv !== undefined
+      ? opts.propsEnv.length + 1 + Buffer.byteLength(env[opts.propsEnv] ?? '')
+      : opts.propsBase64 !== undefined
+        ? opts.propsBase64.length
+        : opts.props !== undefined
+          ? Buffer.byteLength(opts.props)
+          : 0;
+  const route =
+    opts.propsEnv !== undefined
+      ? `the environment variable ${opts.propsEnv}`
+      : opts.propsBase64 !== undefined
+        ? '--props-base64'
+        : '--props';
+  if (size > NEAR_CAP * MAX_ARG_STRLEN) {
+    warnings.push(
+      `${route} holds ${Math.round(size / 1024)} KiB; Linux refuses one environment variable or argument over 128 KiB ("Argument list too long", before the task starts): pass the properties with inputFiles and --props-file, which has no limit (see docs/kestra.md)`,
+    );
+  }
+  if ((opts.propsBase64 !== undefined || opts.props !== undefined) && props.apiToken !== undefined) {
+    warnings.push(
+      `apiToken came on the command line (${opts.propsBase64 !== undefined ? '--props-base64' : '--props'}): every process of the host can read it (ps, /proc/PID/cmdline) and Kestra masks the secret, not its base64 form; pass it in env (FASTLY_API_TOKEN) with a Commands task, or use a read-only token here (see docs/kestra.md)`,
+    );
+  }
+  return warnings;
+}
+
 /** A property the schema requires (so the Java plugin does too): only those are filled from the environment. */
 function requires(def: TaskDefinition, name: string): boolean {
   const prop = (def.props.shape as Record<string, { safeParse(v: unknown): { success: boolean } }>)[name];
@@ -138,14 +182,17 @@ export function registerBridge(program: Command): void {
     })
     .argument('<type>', 'task type, e.g. io.kestra.plugin.fastly.purge.Keys (or purge.Keys)')
     .description('Run one task and print its outputs in Kestra\'s script-task protocol (::{"outputs":...}::)')
-    .option('--props-env <name>', 'task properties as JSON in this environment variable (safe inside Kestra)')
     .option(
       '--props-file <file>',
-      'task properties from a JSON file (safe inside Kestra: write it with inputFiles)',
+      'task properties from a JSON file (the default route inside Kestra: write it with inputFiles; no size limit)',
+    )
+    .option(
+      '--props-env <name>',
+      'task properties as JSON in this environment variable (Linux caps one variable at 128 KiB)',
     )
     .option(
       '--props-base64 <b64>',
-      'task properties as base64-encoded JSON (for CommandsTrigger, which has no env)',
+      'task properties as base64-encoded JSON (CommandsTrigger; visible in ps: no token here)',
     )
     .option(
       '--props <json>',
@@ -171,6 +218,7 @@ export function registerBridge(program: Command): void {
       }
       if (current !== full) logger.warn(`type ${full} is deprecated; use ${current}`);
       const props = readProps(opts, process.env);
+      for (const warning of routeWarnings(opts, props, process.env)) logger.warn(warning);
       refuseUnrendered(props.apiToken, `${current.replace('io.kestra.plugin.fastly.', '')}.apiToken`);
       if (props.apiToken === undefined && process.env.FASTLY_API_TOKEN) {
         refuseUnrendered(process.env.FASTLY_API_TOKEN, 'FASTLY_API_TOKEN');
@@ -198,7 +246,8 @@ export function registerBridge(program: Command): void {
         });
         if (current === STATS_TRIGGER) {
           const assessment = result as Assessment;
-          emit(assessment.variables);
+          // `matched` too: a Commands task (the token in env, not argv) tests it in an If.
+          emit({ ...assessment.variables, matched: assessment.matched });
           if (!assessment.matched) process.exitCode = NOT_FIRED_EXIT_CODE;
         } else emit(result);
       } catch (err) {

@@ -48,7 +48,8 @@ tasks:
     purged: 'Number of keys purged.',
     failed: 'Keys not purged, each {key, status, reason}; empty on success.',
     duplicatesRemoved: 'Duplicate keys dropped from the list.',
-    requests: 'Bulk requests sent (batches of at most 256 keys).',
+    requests:
+      'Bulk requests sent (batches of at most 256 keys), each counted once however often it was retried. The metric attempts counts every HTTP attempt: attempts = requests + retries.',
     stopped:
       'Set when sending stopped early: the failure every batch would meet (bad token, unknown service, unreachable host) or the interruption. Unsent keys are in failed.',
   },
@@ -63,7 +64,8 @@ tasks:
     const outputs = keysOutputs(result);
     ctx.metric?.({ name: 'purged.keys', type: 'counter', value: outputs.purged });
     ctx.metric?.({ name: 'failed.keys', type: 'counter', value: outputs.failed.length });
-    ctx.metric?.({ name: 'requests', type: 'counter', value: client.counters.requests });
+    // Not `requests`, the output's name for batches sent: every HTTP attempt, retries included.
+    ctx.metric?.({ name: 'attempts', type: 'counter', value: client.counters.requests });
     ctx.metric?.({ name: 'retries', type: 'counter', value: client.counters.retries });
     if (result.failed.length > 0) throw new PurgeIncompleteError(outputs);
     const dup = result.duplicatesRemoved ? ` (${result.duplicatesRemoved} duplicates removed)` : '';
