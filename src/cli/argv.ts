@@ -57,6 +57,11 @@ export function givenTwice(flag: string, values: readonly string[]): string {
 export const CONNECTION_FLAGS: FlagSpec[] = [
   { flags: '--token <token>', description: 'API token (prefer the FASTLY_API_TOKEN environment variable)' },
   {
+    flags: '--profile <name>',
+    description:
+      "the token of this Fastly CLI profile (fastly profile create); without it and FASTLY_API_TOKEN, the default profile's",
+  },
+  {
     flags: '--endpoint <url>',
     description: 'API endpoint (default $FASTLY_API_ENDPOINT or https://api.fastly.com)',
   },

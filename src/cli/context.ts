@@ -9,10 +9,13 @@ import { Masker } from '../masker.js';
 import type { TaskContext } from '../tasks/task.js';
 import { stopSignal } from './interrupt.js';
 import { stdoutReady } from './output.js';
+import { profileToken } from './profile.js';
 import { startProgress } from './progress.js';
 
 export interface ConnectionOptions {
   token?: string;
+  /** A Fastly CLI profile (its config.toml) whose token to use. */
+  profile?: string;
   endpoint?: string;
   json?: boolean;
   debug?: boolean;
@@ -20,15 +23,26 @@ export interface ConnectionOptions {
   maxAttempts?: number;
 }
 
+/**
+ * The API token, as the Fastly CLI looks for it: `--token`, then a profile named by `--profile`,
+ * then `FASTLY_API_TOKEN`, then the Fastly CLI's default profile (its config.toml, read only then).
+ */
 export function resolveToken(opts: ConnectionOptions, env = process.env): string {
-  const token = opts.token ?? env.FASTLY_API_TOKEN;
-  if (token === undefined || token === '') {
-    throw new InvalidInputError(
-      'FASTLY_API_TOKEN: no API token; export FASTLY_API_TOKEN=<token> (scope purge_select to purge URLs and keys, purge_all to purge all, global:read for stats)',
-      'FASTLY_API_TOKEN',
-    );
+  if (opts.token !== undefined && opts.profile !== undefined) {
+    throw new InvalidInputError('--profile: conflicts with --token; give one of them', '--profile');
   }
-  return validateToken(token, opts.token !== undefined ? '--token' : 'FASTLY_API_TOKEN');
+  if (opts.token !== undefined) return validateToken(opts.token, '--token');
+  if (opts.profile !== undefined) {
+    const named = profileToken(opts.profile, env);
+    if (named) return validateToken(named.token, `the token of ${named.source}`);
+  }
+  if (env.FASTLY_API_TOKEN) return validateToken(env.FASTLY_API_TOKEN, 'FASTLY_API_TOKEN');
+  const fallback = profileToken(undefined, env);
+  if (fallback) return validateToken(fallback.token, `the token of ${fallback.source}`);
+  throw new InvalidInputError(
+    'FASTLY_API_TOKEN: no API token; export FASTLY_API_TOKEN=<token> or create a default profile with the Fastly CLI (fastly profile create; --profile NAME for another) (scope purge_select to purge URLs and keys, purge_all to purge all, global:read for stats)',
+    'FASTLY_API_TOKEN',
+  );
 }
 
 export function resolveServiceId(flag: string | undefined, env = process.env): string {
