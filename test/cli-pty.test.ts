@@ -283,3 +283,31 @@ test('purge keys --file - on a terminal says it reads keys and how to end; the t
   assert.equal(r.code, 0, r.screen);
   assert.match(r.screen, /✓ Purged 2 keys in 1 request/);
 });
+
+test('stats historical in an 80-column terminal: no line wraps; left-out fields are named on stderr', async (t) => {
+  const s = await sim(t);
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
+  const window = ['--by', 'hour', '--from', '6 hours ago'];
+  const strip = (text: string) => text.replace(/\x1b\[[\d;?]*[A-Za-z]/g, '');
+  const many = await inPty(
+    s,
+    ['stats', 'historical', '--all-services', ...window],
+    env,
+    undefined,
+    'cols 80 rows 40',
+  );
+  assert.equal(many.code, 0, many.screen);
+  for (const line of strip(many.screen).split(/\r?\n/))
+    assert.ok([...line].length <= 80, `${[...line].length}: ${line}`);
+  assert.match(
+    many.screen,
+    /note: status_5xx left out to fit 80 columns \(see --field, --format csv\)/,
+  );
+  const one = await inPty(s, ['stats', 'historical', ...window], env, undefined, 'cols 80 rows 40');
+  assert.equal(one.code, 0, one.screen);
+  assert.match(
+    strip(one.screen),
+    /^time \(UTC\)\s+requests\s+hits\s+miss\s+hit_ratio\s+bandwidth\s+status_5xx$/m,
+  );
+  assert.doesNotMatch(one.screen, /left out/);
+});

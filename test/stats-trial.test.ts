@@ -362,3 +362,59 @@ test('--field takes a comma-separated list: CSV, table and JSON hold those field
     assert.match(bad.stderr, error);
   }
 });
+
+test('a stats table fits the terminal: narrower cells, a shortened service id, then the last fields left out and named', async () => {
+  const { formatPage, tableLayout } = await import('../src/cli/format.js');
+  // The report: ~125 characters, wrapping in an 80-column terminal.
+  const full = tableLayout(['requests', 'hits', 'miss', 'hit_ratio', 'bandwidth', 'status_5xx'], true);
+  assert.equal(16 + 2 + full.service + full.cell.reduce((a, w) => a + w + 2, 0), 124);
+  const t0 = Date.UTC(2026, 10, 1) / 1000;
+  const point = (i: number, id: string): StatsPoint => ({
+    service_id: id,
+    start_time: t0 + i * 3600,
+    requests: 1_234_567,
+    hits: 1_100_000,
+    miss: 134_567,
+    hit_ratio: 0.8912,
+    bandwidth: 123_456_789,
+    status_5xx: 12,
+  });
+  const page = (ids: string[]): StatsPage<PointsByService> => ({
+    meta: {} as StatsMeta,
+    data: Object.fromEntries(ids.map((id) => [id, [0, 1, 2].map((i) => point(i, id))])),
+  });
+  for (const width of [60, 80, 100, 120, 200]) {
+    for (const [ids, oneService] of [
+      [[SERVICE, SERVICE2], false],
+      [[SERVICE], true],
+    ] as const) {
+      const state = { width, oneService };
+      const text = formatPage(page([...ids]), 'table', state).text;
+      const lines = text.trimEnd().split('\n');
+      for (const line of lines)
+        assert.ok(line.length <= width, `${width}: ${line.length} > ${width}: ${line}`);
+      const layout = tableLayout(
+        ['requests', 'hits', 'miss', 'hit_ratio', 'bandwidth', 'status_5xx'],
+        true,
+        width,
+        oneService,
+      );
+      // What is shown plus what is left out is every field, in order.
+      assert.deepEqual(
+        [...layout.fields, ...layout.dropped],
+        ['requests', 'hits', 'miss', 'hit_ratio', 'bandwidth', 'status_5xx'],
+      );
+      if (width === 80 && oneService)
+        assert.deepEqual(layout.dropped, [], 'one service at 80 columns: every field');
+      if (width === 80 && !oneService) assert.ok(lines[1]?.includes('SU1Z0isxP…'), lines[1]);
+      if (width >= 124) assert.equal(layout.cell[0], 12, 'room enough: as wide as ever');
+    }
+  }
+  // No width (a pipe, a file): exactly as before, whatever the points.
+  assert.deepEqual(tableLayout(['requests'], true), {
+    fields: ['requests'],
+    cell: [12],
+    service: 22,
+    dropped: [],
+  });
+});

@@ -102,7 +102,54 @@ const TABLE_FIELDS = ['requests', 'hits', 'miss', 'hit_ratio', 'bandwidth', 'sta
 /** What a points writer carries from page to page: the columns, set by the first point. */
 export interface PointsFormatState {
   columns?: string[] | undefined;
+  /** A table for a terminal this many columns wide: it is fitted to it (see tableLayout). */
+  width?: number | undefined;
+  /** The table's points are of one service (`-s`): no service column. */
+  oneService?: boolean | undefined;
+  /** The fitted table, set with the header. */
+  layout?: TableLayout | undefined;
 }
+
+/** How a table of points is laid out: its field columns, their widths, the service column's. */
+export interface TableLayout {
+  fields: string[];
+  cell: number[];
+  /** 0: no service column. */
+  service: number;
+  /** Fields left out to fit the width. */
+  dropped: string[];
+}
+
+/**
+ * The table's layout. Without a width (a pipe, a file): every field, 12 characters each, and the
+ * service id whole, as always. For a terminal of `width` columns, as much as fits: first the
+ * cells as narrow as their heading (at least 8), then the service id cut to 10 characters, then
+ * the last fields left out (the caller says which, on stderr).
+ */
+export function tableLayout(
+  fields: readonly string[],
+  perService: boolean,
+  width?: number,
+  oneService = false,
+): TableLayout {
+  const service = perService && !(width && oneService) ? SERVICE_WIDTH : 0;
+  const full: TableLayout = { fields: [...fields], cell: fields.map(() => CELL_WIDTH), service, dropped: [] };
+  const total = (l: TableLayout) =>
+    TIME_WIDTH + (l.service ? l.service + 2 : 0) + l.cell.reduce((a, w) => a + w + 2, 0);
+  if (!width || total(full) <= width) return full;
+  const narrow: TableLayout = { ...full, cell: fields.map((f) => Math.max(f.length, 8)) };
+  if (total(narrow) <= width) return narrow;
+  if (narrow.service) narrow.service = 10;
+  while (narrow.fields.length > 1 && total(narrow) > width) {
+    narrow.dropped.unshift(narrow.fields.pop() as string);
+    narrow.cell.pop();
+  }
+  return narrow;
+}
+
+/** A service id in `width` characters: whole, or its start and an ellipsis. */
+const serviceCell = (id: string, width: number) =>
+  id.length <= width ? id.padEnd(width) : `${id.slice(0, width - 1)}…`;
 
 /** One page of points as CSV, NDJSON or table lines (the header first on the first page). */
 export function formatPage(
@@ -142,20 +189,27 @@ export function formatPage(
         }
         chunk += `${line}\n`;
       } else {
-        const shown = fields?.length ? fields : TABLE_FIELDS;
-        if (!state.columns) {
-          state.columns = [...shown];
+        if (!state.layout) {
+          const layout = tableLayout(
+            fields?.length ? fields : TABLE_FIELDS,
+            perService,
+            state.width,
+            state.oneService,
+          );
+          state.layout = layout;
+          state.columns = layout.fields;
           const head = [
             'time (UTC)'.padEnd(TIME_WIDTH),
-            ...(perService ? ['service'.padEnd(SERVICE_WIDTH)] : []),
-            ...shown.map((f) => f.padStart(CELL_WIDTH)),
+            ...(layout.service ? ['service'.padEnd(layout.service)] : []),
+            ...layout.fields.map((f, i) => f.padStart(layout.cell[i] ?? CELL_WIDTH)),
           ];
           chunk += `${head.join('  ')}\n`;
         }
+        const layout = state.layout;
         const cells = [
           tableTime(point.start_time).padEnd(TIME_WIDTH),
-          ...(perService ? [String(point.service_id).padEnd(SERVICE_WIDTH)] : []),
-          ...shown.map((f) => tableCell(f, point[f]).padStart(CELL_WIDTH)),
+          ...(layout.service ? [serviceCell(String(point.service_id), layout.service)] : []),
+          ...layout.fields.map((f, i) => tableCell(f, point[f]).padStart(layout.cell[i] ?? CELL_WIDTH)),
         ];
         chunk += `${cells.join('  ')}\n`;
       }
@@ -172,8 +226,10 @@ export async function writePoints(
   out: Writable,
   fields?: readonly string[],
   perService = true,
+  /** A table's terminal: its width, and whether the points are of one service. */
+  table: Pick<PointsFormatState, 'width' | 'oneService'> = {},
 ): Promise<number> {
-  const state: PointsFormatState = {};
+  const state: PointsFormatState = { ...table };
   let rows = 0;
   for await (const page of pages) {
     const r = formatPage(page, format, state, fields, perService);
@@ -181,6 +237,11 @@ export async function writePoints(
     if (r.text) await write(out, r.text);
   }
   if (rows === 0 && format === 'table') await write(out, '(no data in this window)\n');
+  const dropped = state.layout?.dropped ?? [];
+  if (dropped.length)
+    process.stderr.write(
+      `note: ${dropped.join(', ')} left out to fit ${state.width} columns (see --field, --format csv)\n`,
+    );
   return rows;
 }
 

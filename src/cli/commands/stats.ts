@@ -215,8 +215,13 @@ async function writePagesOut(
   out: Writable,
   fields: readonly string[] | undefined,
   perService: boolean,
+  opts: StatsFlags,
+  oneService = false,
 ): Promise<number> {
-  return writePoints(pages, format, out, fields, perService);
+  // A table on the terminal is fitted to its width (an unsized pty, a pipe or a file: as it is).
+  const toTerminal = (!opts.output || opts.output === '-') && process.stdout.isTTY;
+  const width = toTerminal && process.stdout.columns > 0 ? process.stdout.columns : undefined;
+  return writePoints(pages, format, out, fields, perService, { width, oneService });
 }
 
 /**
@@ -352,7 +357,10 @@ export function registerStats(program: Command): void {
           return;
         }
         // Streamed page by page: a 35-day minute backfill never sits in memory whole.
-        const rows = await withOutput(opts.output, (out) => writePagesOut(pages, format, out, fields, true));
+        const one = query.serviceId !== undefined;
+        const rows = await withOutput(opts.output, (out) =>
+          writePagesOut(pages, format, out, fields, true, opts, one),
+        );
         progress?.stop();
         if (opts.output && opts.output !== '-')
           process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
@@ -394,7 +402,7 @@ export function registerStats(program: Command): void {
         const pages = (async function* () {
           yield await Promise.resolve({ meta: outputs.meta, data: { aggregate: outputs.data } });
         })();
-        await writePagesOut(pages, format, out, undefined, false);
+        await writePagesOut(pages, format, out, undefined, false, opts);
       });
       // As `historical` says it: an empty window writes an empty file (CSV: no header, see README).
       if (opts.output && opts.output !== '-')
