@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { writeHistoricalJson } from '../src/cli/json-stream.js';
 import { renderChartSvg } from '../src/cli/report/svg.js';
 import { InvalidInputError } from '../src/errors.js';
@@ -417,4 +418,40 @@ test('a stats table fits the terminal: narrower cells, a shortened service id, t
     service: 22,
     dropped: [],
   });
+});
+
+test('a terminal chart labels its value axis with the precision the range needs (hit_ratio 80.9–81.1%: not "81%" on every tick)', async () => {
+  const { renderChart } = await import('../src/cli/chart.js');
+  const labelsOf = (chart: string) =>
+    chart
+      .split('\n')
+      .map((line) => /^\s*(\S.*?)\s*[┤┼]/.exec(line)?.[1])
+      .filter((l): l is string => l !== undefined);
+  const t0 = Date.UTC(2026, 10, 1) / 1000;
+  const series = (values: number[]) => [{ name: SERVICE, times: values.map((_, i) => t0 + i * 60), values }];
+  const ratio = renderChart(series([0.809, 0.8095, 0.81, 0.8105, 0.811]), {
+    field: 'hit_ratio',
+    width: 40,
+    color: false,
+  });
+  const labels = labelsOf(ratio);
+  assert.equal(labels.length, 13, ratio);
+  assert.equal(new Set(labels).size, labels.length, `every tick its own label: ${labels.join(' | ')}`);
+  for (const l of labels) assert.match(l, /^(80\.9\d|81\.[01]\d)%$/);
+  // Any range, any unit: neighbouring ticks never share a label.
+  fc.assert(
+    fc.property(
+      fc.constantFrom('hit_ratio', 'requests', 'bandwidth', 'origin_fetch_resp_body_bytes'),
+      fc.double({ min: 0, max: 1e12, noNaN: true }),
+      fc.double({ min: 1e-4, max: 1, noNaN: true }),
+      (field, base, relative) => {
+        const lo = field === 'hit_ratio' ? base / 1e12 : base;
+        const hi = lo + Math.max(lo * relative, field === 'hit_ratio' ? 1e-4 : 1);
+        const chart = renderChart(series([lo, hi]), { field, width: 20, color: false, height: 6 });
+        const ls = labelsOf(chart);
+        assert.equal(new Set(ls).size, ls.length, `${field} ${lo}..${hi}: ${ls.join(' | ')}`);
+      },
+    ),
+    { numRuns: 300 },
+  );
 });

@@ -1,5 +1,5 @@
 import asciichart from 'asciichart';
-import { human, timeLabel, timeTicks, unitOf } from './units.js';
+import { axisFormat, timeLabel, timeTicks, unitOf } from './units.js';
 
 export interface ChartSeries {
   name: string;
@@ -65,12 +65,16 @@ function timeAxis(from: number, to: number, columns: number): string[] {
 }
 
 function plot(values: number[][], field: string, height: number, colors: (string | undefined)[]): string {
-  const unit = unitOf(field);
+  const all = values.flat();
+  const min = Math.min(...all);
+  const max = Math.max(...all);
+  // asciichart labels height + 1 rows from min to max: as many decimals as tell them apart.
+  const label = axisFormat(unitOf(field), (max - min) / height, Math.max(Math.abs(min), Math.abs(max)));
   return asciichart.plot(values, {
     height,
     offset: 2,
     colors: colors.filter((c): c is string => c !== undefined),
-    format: (v: number) => human(v, unit).padStart(LABEL_WIDTH).slice(-LABEL_WIDTH),
+    format: (v: number) => label(v).padStart(LABEL_WIDTH).slice(-LABEL_WIDTH),
   });
 }
 

@@ -40,6 +40,32 @@ export function human(value: number, unit: Unit): string {
   }
 }
 
+/**
+ * Labels for a value axis whose ticks are `step` apart and reach `maxAbs`: the units `human` would
+ * use, with as many decimals as tell neighbouring ticks apart (a hit ratio between 80.9% and 81.1%
+ * labels 80.90%, 80.92%…, not 81% on every tick), the same number on every label.
+ */
+export function axisFormat(unit: Unit, step: number, maxAbs: number): (value: number) => string {
+  if (!(step > 0) || !Number.isFinite(step)) return (v) => human(v, unit);
+  const decimals = (scaledStep: number) =>
+    Math.min(6, Math.max(0, Math.ceil(-Math.log10(scaledStep) - 1e-9)));
+  if (unit === 'ratio') {
+    const d = decimals(step * 100);
+    return (v) => `${(v * 100).toFixed(d)}%`;
+  }
+  if (unit === 'ms') {
+    const inSeconds = maxAbs >= 1000;
+    const d = decimals(inSeconds ? step / 1000 : step);
+    return (v) => (inSeconds ? `${(v / 1000).toFixed(d)} s` : `${v.toFixed(d)} ms`);
+  }
+  let i = 0;
+  while (maxAbs >= 1000 ** (i + 1) && i < SI.length - 1) i++;
+  const d = decimals(step / 1000 ** i);
+  const suffix = `${SI[i]}${unit === 'bytes' ? 'B' : ''}`;
+  const space = unit === 'bytes' ? ' ' : '';
+  return (v) => `${(v / 1000 ** i).toFixed(d)}${suffix ? space + suffix : ''}`;
+}
+
 const MINUTE = 60;
 const HOUR = 3600;
 const DAY = 86400;
