@@ -84,7 +84,19 @@ test('stats historical --by minute --from "7 days ago" --format html -o r.html o
   const dir = await mkdtemp(join(tmpdir(), 'kf-report-'));
   const file = join(dir, 'r.html');
   const r = await runCli(
-    ['stats', 'historical', '--by', 'minute', '--from', '7 days ago', '--format', 'html', '-o', file],
+    [
+      'stats',
+      'historical',
+      '--all-services',
+      '--by',
+      'minute',
+      '--from',
+      '7 days ago',
+      '--format',
+      'html',
+      '-o',
+      file,
+    ],
     { FASTLY_API_TOKEN: TOKEN, FASTLY_API_ENDPOINT: s.url },
   );
   assert.equal(r.code, 0, r.stderr);
@@ -147,9 +159,45 @@ test('stats usage --by-service and stats aggregate write HTML reports; month-to-
   );
   assert.equal(usage.code, 0, usage.stderr);
   const u = await readFile(join(dir, 'u.html'), 'utf8');
-  assert.equal((u.match(/<svg class="chart"/g) ?? []).length, 3, 'bandwidth, requests, compute_requests');
-  assert.ok((u.match(/<rect class="bar"/g) ?? []).length >= 3 * 3, 'a bar per region and service');
+  // compute_requests is zero everywhere (the simulator has no Compute traffic): said, not drawn.
+  assert.equal((u.match(/<svg class="chart"/g) ?? []).length, 2, 'bandwidth, requests');
+  assert.match(u, /<h3>compute_requests<\/h3><p class="empty">All zero in this window\.<\/p>/);
+  assert.ok((u.match(/<rect class="bar"/g) ?? []).length >= 2 * 3, 'a bar per region and service');
   assert.match(u, /GB</, 'bandwidth in GB');
+  // In a 1400 px window: the charts use the width, and no legend label runs under the next swatch.
+  const b = await browser(t);
+  const page = await b.newPage({ viewport: { width: 1400, height: 1000 } });
+  await page.route(/^(?!file:)/, (route) => route.abort());
+  await page.goto(pathToFileURL(join(dir, 'u.html')).href);
+  for (const width of await page
+    .locator('svg.chart')
+    .evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width)))
+    assert.ok(width > 1300, `a chart as wide as the window allows: ${width} px`);
+  const items = await page
+    .locator('svg.chart')
+    .first()
+    .locator('.legend-item')
+    .evaluateAll((els) =>
+      els.map((e) => {
+        const swatch = e.querySelector('rect')?.getBoundingClientRect();
+        const text = e.querySelector('text')?.getBoundingClientRect();
+        return {
+          swatchLeft: swatch?.left ?? 0,
+          top: swatch?.top ?? 0,
+          textRight: text?.right ?? 0,
+          name: e.textContent,
+        };
+      }),
+    );
+  assert.ok(items.length >= 3, `a legend item per service: ${items.length}`);
+  for (let i = 1; i < items.length; i++) {
+    const [a, next] = [items[i - 1], items[i]];
+    if (a && next && Math.abs(a.top - next.top) < 2)
+      assert.ok(
+        a.textRight < next.swatchLeft,
+        `${a.name} ends at ${a.textRight}, under ${next.name}'s swatch at ${next.swatchLeft}`,
+      );
+  }
   const agg = await runCli(
     ['stats', 'aggregate', '--from', '2 days ago', '--by', 'hour', '--format', 'html'],
     env,

@@ -29,8 +29,8 @@ const STYLE = `
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222;background:#fff}
 h1{font-size:20px;margin:0 0 4px} h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid #ddd}
 h3{font-size:14px;margin:14px 0 2px;font-weight:600} .sub{color:#666;margin:0 0 12px}
-svg.chart{max-width:100%;height:auto;font-size:11px} .grid{stroke:#eee} .axis,.tick{stroke:#999}
-.ylabel,.xlabel{fill:#555} .legend-item text{fill:#222;font-size:12px} .empty{color:#888}
+figure.chart-box{margin:0 0 12px} svg.chart{width:100%;height:auto;font-size:11px} .grid{stroke:#eee} .axis,.tick{stroke:#999}
+.ylabel,.xlabel{fill:#555} .legend-item text{fill:#222;font-size:12px;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,'DejaVu Sans Mono',monospace} .empty{color:#888}
 footer{margin-top:32px;color:#888;font-size:12px}`;
 
 /** One self-contained HTML page: inline CSS and SVG, no script, nothing fetched. */

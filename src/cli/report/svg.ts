@@ -62,6 +62,12 @@ export function colorOf(i: number): string {
 }
 
 const LEGEND_ROW = 18;
+/**
+ * A legend label's advance per character: the labels are set in a monospace face at 12 px (0.6 em
+ * a character in common monospace fonts; 7.5 leaves a margin), so the layout below knows where each
+ * ends. With a proportional face, a 22-character service id ran under the next swatch.
+ */
+const LEGEND_CHAR = 7.5;
 
 /**
  * The legend above the plot, every series in it: items wrap onto as many rows as they need (the plot
@@ -71,8 +77,8 @@ function legend(names: string[]): { svg: string; extra: number } {
   let x = M.left;
   let row = 0;
   const items = names.map((name, i) => {
-    // About 7 px per character at 12 px, plus the swatch and a gap.
-    const width = 34 + name.length * 7;
+    // The swatch (14) and its gap (6), the label, and a gap before the next item.
+    const width = 20 + name.length * LEGEND_CHAR + 16;
     if (x > M.left && x + width > W - M.right) {
       x = M.left;
       row++;
@@ -170,6 +176,9 @@ function lineChart(c: LineChart): string {
 function barChart(c: BarChart): string {
   if (!c.categories.length) return `<p class="empty">No data.</p>`;
   const max = c.series.reduce((m, s) => Math.max(m, largest(s.values)), 0);
+  // Bars of height zero on an axis of nothing say less than the words.
+  if (max === 0 && c.series.every((s) => s.values.every((v) => v === 0)))
+    return `<p class="empty">All zero in this window.</p>`;
   const { scale, svg: ySvg } = yAxis(max, c.unit);
   const group = PW / c.categories.length;
   const bw = Math.max(2, (group * 0.8) / c.series.length);
