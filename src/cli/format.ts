@@ -227,7 +227,7 @@ export async function writePoints(
   fields?: readonly string[],
   perService = true,
   /** A table's terminal: its width, and whether the points are of one service. */
-  table: Pick<PointsFormatState, 'width' | 'oneService'> = {},
+  table: Pick<PointsFormatState, 'width' | 'oneService' | 'columns'> = {},
 ): Promise<number> {
   const state: PointsFormatState = { ...table };
   let rows = 0;

@@ -5,7 +5,7 @@ import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { InvalidInputError, RunFailedError } from '../errors.js';
-import { onInterrupt, runCleanups } from './interrupt.js';
+import { onInterrupt, runCleanups, stopSignal } from './interrupt.js';
 
 const REASONS: Record<string, string> = {
   ENOSPC: 'no space left on the device',
@@ -97,12 +97,14 @@ export async function checkOutputPath(path: string | undefined, flag = '--output
  * Runs `fill` with a stream to `path` (or stdout when absent or `-`). A file is written to a temporary
  * file beside it and renamed over it only when `fill` and every write succeeded: on any failure the
  * previous file is left byte-identical, and the error says so. Devices and pipes (`/dev/full`,
- * `/dev/stdout`) are written in place. Errors name `flag`.
+ * `/dev/stdout`) are written in place. Errors name `flag`. With `keepPartialAs`, a `fill` that fails
+ * (not a write, not an interruption) leaves what it wrote there instead, for a rerun to resume from.
  */
 export async function withOutput<T>(
   path: string | undefined,
   fill: (out: Writable) => Promise<T>,
   flag = '--output',
+  keepPartialAs?: string,
 ): Promise<T> {
   if (!path || path === '-') return fill(process.stdout);
   const existing = await fsp.stat(path).catch(() => undefined);
@@ -135,6 +137,20 @@ export async function withOutput<T>(
     try {
       result = await fill(stream);
     } catch (err) {
+      if (keepPartialAs && !inPlace && !stream.errored && !stopSignal.aborted && err instanceof Error) {
+        stream.end();
+        await Promise.race([once(stream, 'close'), once(stream, 'error')]).catch(() => {});
+        const kept =
+          !stream.errored &&
+          (await fsp.rename(target, keepPartialAs).then(
+            () => true,
+            () => false,
+          ));
+        if (kept) {
+          err.message += `${unchanged}; what was fetched before the failure is kept in ${keepPartialAs}: run the same command with --resume to fetch only the rest`;
+          throw err;
+        }
+      }
       if (err instanceof Error && unchanged && !stream.errored) err.message += unchanged;
       throw stream.errored ? writeFailed(flag, path, stream.errored, unchanged) : err;
     }

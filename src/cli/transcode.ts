@@ -15,8 +15,10 @@ export async function writeRawPoints(
   pages: AsyncIterable<RawStatsPage>,
   format: 'csv' | 'ndjson',
   out: Writable,
+  /** CSV columns already written (a resumed file's header): no header is written again. */
+  columns?: string[],
 ): Promise<number> {
-  const state: PointsFormatState = {};
+  const state: PointsFormatState = { columns };
   let rows = 0;
   for await (const page of pages) {
     const r = transcodePage(page, format, state);

@@ -11,6 +11,7 @@ import {
   type StatsPage,
 } from '../../fastly/stats.js';
 import { parseBy } from '../../fastly/time.js';
+import { BUCKET_SECONDS } from '../../fastly/types.js';
 import type { StatsMeta, StatsPoint } from '../../fastly/types.js';
 import { AggregateStats, MonthToDateUsage, Usage } from '../../tasks/index.js';
 import type { TaskDefinition } from '../../tasks/task.js';
@@ -50,6 +51,7 @@ interface StatsFlags extends ConnectionOptions {
   month?: number;
   billableUnits?: boolean;
   concurrency?: number;
+  resume?: boolean;
 }
 
 function outputFlags(cmd: Command, html = true): Command {
@@ -217,11 +219,18 @@ async function writePagesOut(
   perService: boolean,
   opts: StatsFlags,
   oneService = false,
+  columns?: string[],
 ): Promise<number> {
   // A table on the terminal is fitted to its width (an unsized pty, a pipe or a file: as it is).
   const toTerminal = (!opts.output || opts.output === '-') && process.stdout.isTTY;
   const width = toTerminal && process.stdout.columns > 0 ? process.stdout.columns : undefined;
-  return writePoints(pages, format, out, fields, perService, { width, oneService });
+  return writePoints(pages, format, out, fields, perService, { width, oneService, columns });
+}
+
+/** Removes a file that served its purpose (a resumed FILE.partial); already gone is fine. */
+async function removeFile(path: string): Promise<void> {
+  const { promises: fsp } = await import('node:fs');
+  await fsp.unlink(path).catch(() => {});
 }
 
 /**
@@ -269,6 +278,67 @@ async function* onlyFields(
   }
 }
 
+/** What a failed backfill kept (`FILE.partial`), to resume from. */
+interface Partial {
+  /** The whole lines kept (a line cut short by the failure is dropped). */
+  text: Buffer;
+  /** CSV: the columns of its header (without the readable `time`), so none is written again. */
+  columns?: string[];
+  /** Points kept. */
+  rows: number;
+  /** The bucket after the latest one kept: where the rerun starts. */
+  from: number;
+}
+
+/**
+ * Reads `FILE.partial` for `--resume`: the latest `start_time` in it (every page before it was
+ * written whole, for every service) and the bucket after it. Undefined when there is none, or
+ * nothing but a header.
+ */
+async function readPartial(
+  path: string,
+  format: 'csv' | 'ndjson',
+  by: string | undefined,
+): Promise<Partial | undefined> {
+  const { promises: fsp } = await import('node:fs');
+  const buf = await fsp.readFile(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw new InvalidInputError(`--resume: cannot read ${path} (${err.code ?? 'error'})`, '--resume');
+  });
+  if (!buf) return undefined;
+  const end = buf.lastIndexOf(10) + 1;
+  const lines = buf.subarray(0, end).toString('utf8').split('\n').slice(0, -1);
+  const notOurs = () =>
+    new InvalidInputError(
+      `--resume: ${path} is not a ${format.toUpperCase()} file of stats historical (no start_time in line ${lines.length ? 1 : 0}); remove it to start over`,
+      '--resume',
+    );
+  let latest = -Infinity;
+  let rows = 0;
+  let columns: string[] | undefined;
+  if (format === 'csv') {
+    const header = (lines[0] ?? '').split(',');
+    const at = header.indexOf('start_time');
+    if (at < 0) throw notOurs();
+    // csvHeader put the readable `time` after start_time.
+    columns = header.filter((c, i) => !(c === 'time' && i === at + 1));
+    for (const line of lines.slice(1)) {
+      const t = Number(line.split(',', at + 1)[at]);
+      if (Number.isFinite(t)) latest = Math.max(latest, t);
+      rows++;
+    }
+  } else {
+    for (const line of lines) {
+      const t = (JSON.parse(line) as { start_time?: unknown }).start_time;
+      if (typeof t !== 'number') throw notOurs();
+      latest = Math.max(latest, t);
+      rows++;
+    }
+  }
+  if (rows === 0) return undefined;
+  return { text: buf.subarray(0, end), columns, rows, from: latest + BUCKET_SECONDS[parseBy(by ?? 'day')] };
+}
+
 export function registerStats(program: Command): void {
   const stats = program
     .command('stats')
@@ -282,6 +352,10 @@ export function registerStats(program: Command): void {
     .option('--field <fields>', 'only these fields, comma-separated, e.g. status_5xx or requests,hits,miss')
     .option('--chart <field>', 'draw this field over time in the terminal')
     .option(
+      '--resume',
+      'with -o FILE (csv or ndjson): continue from FILE.partial, which a failed run leaves, fetching only the rest',
+    )
+    .option(
       '--concurrency <n>',
       `most pages fetched at once (default ${DEFAULT_STATS_CONCURRENCY}); fewer are when the latency needs fewer or ${STATS_BYTES_IN_FLIGHT / 2 ** 20} MB of pages would be held`,
       intArg('--concurrency', 1, 64),
@@ -293,10 +367,34 @@ export function registerStats(program: Command): void {
       fieldList('--chart', opts.chart);
       // One field is Fastly's /field/{field}; several are cut from whole points (onlyFields).
       const several = fields !== undefined && fields.length > 1 ? fields : undefined;
+      // A CSV or NDJSON file keeps, on failure, what was fetched (FILE.partial); --resume goes on from it.
+      const file = opts.output && opts.output !== '-' ? opts.output : undefined;
+      const lines = (format === 'csv' || format === 'ndjson') && !opts.chart && file ? format : undefined;
+      if (opts.resume && !lines) {
+        throw new InvalidInputError(
+          '--resume: resumes a file: give -o FILE with --format csv or ndjson (what a failed run kept as FILE.partial)',
+          '--resume',
+        );
+      }
+      const partialPath = file && `${file}.partial`;
+      const partial =
+        opts.resume && lines && partialPath ? await readPartial(partialPath, lines, opts.by) : undefined;
+      if (opts.resume && !partial)
+        process.stderr.write(`note: nothing to resume in ${partialPath}: fetching the whole window\n`);
+      if (partial)
+        process.stderr.write(
+          `Resuming from ${new Date(partial.from * 1000).toISOString().replace('.000Z', 'Z')}: ${partial.rows} points kept in ${partialPath}\n`,
+        );
+      const keep = lines ? partialPath : undefined;
+      /** Writes the kept lines first (a resumed run), then `rest`; the points of both. */
+      const resumed = async (out: Writable, rest: (columns?: string[]) => Promise<number>) => {
+        if (partial) await write(out, partial.text);
+        return (partial?.rows ?? 0) + (await rest(partial?.columns));
+      };
       const query = {
         ...pickServices(opts),
         field: several ? undefined : (fields?.[0] ?? opts.chart),
-        from: opts.from,
+        from: partial ? partial.from : opts.from,
         to: opts.to,
         by: opts.by,
         region: opts.region,
@@ -336,7 +434,13 @@ export function registerStats(program: Command): void {
         if (!opts.chart && !several && (format === 'csv' || format === 'ndjson')) {
           // Streamed page by page, each page's JSON transcoded straight to lines.
           const raw = historicalRawPages(client, pageQuery);
-          const rows = await withOutput(opts.output, (out) => writeRawPoints(raw, format, out));
+          const rows = await withOutput(
+            opts.output,
+            (out) => resumed(out, (columns) => writeRawPoints(raw, format, out, columns)),
+            '--output',
+            keep,
+          );
+          if (partialPath && partial) await removeFile(partialPath);
           progress?.stop();
           if (opts.output && opts.output !== '-')
             process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
@@ -358,9 +462,14 @@ export function registerStats(program: Command): void {
         }
         // Streamed page by page: a 35-day minute backfill never sits in memory whole.
         const one = query.serviceId !== undefined;
-        const rows = await withOutput(opts.output, (out) =>
-          writePagesOut(pages, format, out, fields, true, opts, one),
+        const rows = await withOutput(
+          opts.output,
+          (out) =>
+            resumed(out, (columns) => writePagesOut(pages, format, out, fields, true, opts, one, columns)),
+          '--output',
+          keep,
         );
+        if (partialPath && partial) await removeFile(partialPath);
         progress?.stop();
         if (opts.output && opts.output !== '-')
           process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
