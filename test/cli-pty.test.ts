@@ -299,10 +299,7 @@ test('stats historical in an 80-column terminal: no line wraps; left-out fields 
   assert.equal(many.code, 0, many.screen);
   for (const line of strip(many.screen).split(/\r?\n/))
     assert.ok([...line].length <= 80, `${[...line].length}: ${line}`);
-  assert.match(
-    many.screen,
-    /note: status_5xx left out to fit 80 columns \(see --field, --format csv\)/,
-  );
+  assert.match(many.screen, /note: status_5xx left out to fit 80 columns \(see --field, --format csv\)/);
   const one = await inPty(s, ['stats', 'historical', ...window], env, undefined, 'cols 80 rows 40');
   assert.equal(one.code, 0, one.screen);
   assert.match(

@@ -169,16 +169,23 @@ test('stats usage --by-service and stats aggregate write HTML reports; month-to-
   const page = await b.newPage({ viewport: { width: 1400, height: 1000 } });
   await page.route(/^(?!file:)/, (route) => route.abort());
   await page.goto(pathToFileURL(join(dir, 'u.html')).href);
-  for (const width of await page
+  /** What the page tells of an element's box (the tests have no DOM types). */
+  interface Boxed {
+    getBoundingClientRect(): { left: number; right: number; top: number; width: number };
+    querySelector(selector: string): Boxed | null;
+    textContent: string | null;
+  }
+  const widths = await page
     .locator('svg.chart')
-    .evaluateAll((els) => els.map((e) => e.getBoundingClientRect().width)))
-    assert.ok(width > 1300, `a chart as wide as the window allows: ${width} px`);
+    .evaluateAll((els) => els.map((e) => (e as unknown as Boxed).getBoundingClientRect().width));
+  for (const width of widths) assert.ok(width > 1300, `a chart as wide as the window allows: ${width} px`);
   const items = await page
     .locator('svg.chart')
     .first()
     .locator('.legend-item')
     .evaluateAll((els) =>
-      els.map((e) => {
+      els.map((el) => {
+        const e = el as unknown as Boxed;
         const swatch = e.querySelector('rect')?.getBoundingClientRect();
         const text = e.querySelector('text')?.getBoundingClientRect();
         return {

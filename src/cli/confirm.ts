@@ -24,7 +24,7 @@ export async function askYesNo(question: string): Promise<boolean> {
   process.stderr.write(question);
   try {
     const answer = await new Promise<string | undefined>((resolve, reject) => {
-      const onAbort = () => reject(stopSignal.reason);
+      const onAbort = () => reject(stopSignal.reason as Error);
       stopSignal.addEventListener('abort', onAbort, { once: true });
       const settle = (line: string | undefined) => {
         stopSignal.removeEventListener('abort', onAbort);

@@ -49,7 +49,7 @@ function readConfig(path: string, flag: string | undefined): FastlyConfig | unde
   }
   try {
     const { parse } = createRequire(import.meta.url)('smol-toml') as typeof import('smol-toml');
-    return parse(text) as FastlyConfig;
+    return parse(text);
   } catch (err) {
     // The parser's message quotes the line, which may hold a token: only its position is said.
     const line = (err as { line?: number }).line;
