@@ -593,7 +593,7 @@ const CASES: Case[] = [
     [
       [['stats', 'historical', '--by', ''], '--by', '""', '<resolution>'],
       [['stats', 'historical', '-o', ''], '--output', '""', '<file>'],
-      [['stats', 'historical', '--field', ''], '--field', '""', '<field>'],
+      [['stats', 'historical', '--field', ''], '--field', '""', '<fields>'],
       [['stats', 'historical', '--chart', ' '], '--chart', '" "', '<field>'],
       [['stats', 'historical', '--region', ''], '--region', '""', '<region>'],
       [['stats', 'aggregate', '--datacenter', ''], '--datacenter', '""', '<pops>'],

@@ -68,6 +68,8 @@ test('-o: a failing run (bad input, API failure, Ctrl-C) leaves the previous fil
   assert.equal(api.code, 1, api.stderr);
   assert.equal(await readFile(file, 'utf8'), PREVIOUS);
   assert.match(api.stderr, /^error: .*HTTP 503.*prev.csv was left unchanged\n$/);
+  // Nothing was fetched, by either failed run: no FILE.partial to resume from.
+  await assert.rejects(readFile(`${file}.partial`), { code: 'ENOENT' });
   s.setFaults({});
 
   const latency = await sim(t, { faults: { latencyMs: 200 } });

@@ -137,11 +137,20 @@ export async function withOutput<T>(
     try {
       result = await fill(stream);
     } catch (err) {
-      if (keepPartialAs && !inPlace && !stream.errored && !stopSignal.aborted && err instanceof Error) {
+      // Worth keeping: something written, by a run that failed on the way (not on its input, not Ctrl-C).
+      const keep =
+        keepPartialAs &&
+        !inPlace &&
+        !stream.errored &&
+        !stopSignal.aborted &&
+        err instanceof Error &&
+        !(err instanceof InvalidInputError);
+      if (keep) {
         stream.end();
         await Promise.race([once(stream, 'close'), once(stream, 'error')]).catch(() => {});
         const kept =
           !stream.errored &&
+          stream.bytesWritten > 0 &&
           (await fsp.rename(target, keepPartialAs).then(
             () => true,
             () => false,
