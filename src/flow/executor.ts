@@ -60,7 +60,25 @@ export interface RunOptions {
   write?: (line: string) => void;
   signal?: AbortSignal;
   client?: TaskContext['client'];
+  /**
+   * What an earlier start of this same execution (before a crash or a shutdown) recorded: its
+   * start date, kept, and its task runs. A task run that ended SUCCESS, WARNING or SKIPPED is not
+   * run again (its outputs are reused); one that was running or ended FAILED/KILLED is run again
+   * with the same id and start date, its `attempts` counting on.
+   */
+  resume?: { startDate: string; taskRuns: readonly TaskRun[] };
+  /**
+   * Called when a task run starts (`endDate` empty) and when it ends, with its secrets masked:
+   * the caller makes it durable before the next task starts.
+   */
+  onTaskRun?: (run: TaskRun) => void;
 }
+
+/** The states after which a task run is not run again when its execution resumes. */
+const DONE_STATES: readonly string[] = ['SUCCESS', 'WARNING', 'SKIPPED'];
+
+const priorKey = (taskId: string, value: string | undefined) =>
+  value === undefined ? taskId : `${taskId}\u0000${value}`;
 
 export const newId = () => randomBytes(16).toString('base64url').slice(0, 22);
 
@@ -123,6 +141,8 @@ class FlowRun {
   readonly #context: Record<string, unknown>;
   readonly #root: Frame;
   readonly #secret: (name: string) => string;
+  /** Task runs of an earlier start, by `taskId` + ForEach value, in the order they ran. */
+  readonly #prior = new Map<string, TaskRun[]>();
 
   constructor(flow: Flow, options: RunOptions) {
     this.#flow = flow;
@@ -140,9 +160,13 @@ class FlowRun {
       ...(options.trigger ? { trigger: options.trigger } : {}),
       outputs: {},
       taskRuns: [],
-      startDate: new Date().toISOString(),
+      startDate: options.resume?.startDate ?? new Date().toISOString(),
       endDate: '',
     };
+    for (const r of options.resume?.taskRuns ?? []) {
+      const key = priorKey(r.taskId, r.value);
+      this.#prior.set(key, [...(this.#prior.get(key) ?? []), r]);
+    }
     const envs = Object.fromEntries(
       Object.entries(this.#env)
         .filter(([k]) => k.startsWith('ENV_'))
@@ -235,25 +259,37 @@ class FlowRun {
 
   /** One task with its runIf, branches, retries and timeout; every failure ends in its TaskRun. */
   async runTask(node: TaskNode, frame: Frame = this.#root): Promise<State> {
+    const log = this.#logger(node.id, node.common.logLevel);
+    const prior = this.#takePrior(node.id, frame.value);
+    const leaf = !node.thenTasks && !node.children;
+    if (prior && leaf && DONE_STATES.includes(prior.state)) {
+      // Ended before a crash or a shutdown: its effects happened; only its outputs are needed.
+      this.execution.taskRuns.push(prior);
+      if (prior.outputs !== undefined) this.#setOutputs(node.id, prior.outputs, frame);
+      log.info(`already ended ${prior.state} before the restart: not run again`);
+      return prior.state;
+    }
     const run: TaskRun = {
-      id: newId(),
+      id: prior?.id ?? newId(),
       taskId: node.id,
       type: node.type,
       state: 'SUCCESS',
-      attempts: 0,
-      startDate: new Date().toISOString(),
+      // An interrupted leaf task is tried again: its attempts count on.
+      attempts: prior && leaf ? prior.attempts : 0,
+      startDate: prior?.startDate ?? new Date().toISOString(),
       endDate: '',
       durationMs: 0,
       ...(frame.value !== undefined ? { value: frame.value } : {}),
     };
     this.execution.taskRuns.push(run);
-    const log = this.#logger(node.id, node.common.logLevel);
+    this.#checkpoint(run);
     const t0 = Date.now();
     const finish = (state: State, error?: string): State => {
       run.state = state;
       run.endDate = new Date().toISOString();
       run.durationMs = Date.now() - t0;
       if (error) run.error = this.#masker.mask(error);
+      this.#checkpoint(run);
       return state;
     };
     if (node.common.disabled) return finish('SKIPPED');
@@ -296,6 +332,22 @@ class FlowRun {
       log.error(message);
       return finish('FAILED', message);
     }
+  }
+
+  /** The next task run an earlier start recorded for this task (and ForEach value), if any. */
+  #takePrior(taskId: string, value: string | undefined): TaskRun | undefined {
+    return this.#prior.get(priorKey(taskId, value))?.shift();
+  }
+
+  /** Tells `onTaskRun` (a copy, secrets masked) that a task run started or ended. */
+  #checkpoint(run: TaskRun): void {
+    const on = this.#o.onTaskRun;
+    if (!on) return;
+    on({
+      ...run,
+      ...(run.outputs !== undefined ? { outputs: this.#masker.maskValues(run.outputs) } : {}),
+      ...(run.value !== undefined ? { value: this.#masker.maskValues(run.value) } : {}),
+    });
   }
 
   #render(node: TaskNode, prop: string, value: unknown, frame: Frame): unknown {
