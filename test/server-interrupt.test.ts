@@ -49,7 +49,11 @@ triggers:
     new RegExp(`execution ${id} of company.test.slow interrupted by shutdown`),
   );
   assert.deepEqual(new StateStore(state).history(), [], 'nothing recorded');
-  assert.deepEqual(readdirSync(join(state, 'queue')), [`${id}.json`], 'still queued');
+  assert.deepEqual(
+    readdirSync(join(state, 'queue')),
+    [`${id}.json`, `${id}.runs.jsonl`],
+    'still queued, with its task runs so far',
+  );
 
   s.setFaults({});
   const second = await apiServer(args, env);

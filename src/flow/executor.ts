@@ -262,7 +262,7 @@ class FlowRun {
     const log = this.#logger(node.id, node.common.logLevel);
     const prior = this.#takePrior(node.id, frame.value);
     const leaf = !node.thenTasks && !node.children;
-    if (prior && leaf && DONE_STATES.includes(prior.state)) {
+    if (prior && leaf && prior.endDate !== '' && DONE_STATES.includes(prior.state)) {
       // Ended before a crash or a shutdown: its effects happened; only its outputs are needed.
       this.execution.taskRuns.push(prior);
       if (prior.outputs !== undefined) this.#setOutputs(node.id, prior.outputs, frame);
@@ -282,7 +282,7 @@ class FlowRun {
       ...(frame.value !== undefined ? { value: frame.value } : {}),
     };
     this.execution.taskRuns.push(run);
-    this.#checkpoint(run);
+    if (!leaf) this.#checkpoint(run); // a leaf's is at each attempt
     const t0 = Date.now();
     const finish = (state: State, error?: string): State => {
       run.state = state;
@@ -433,6 +433,7 @@ class FlowRun {
       : Infinity;
     for (;;) {
       run.attempts++;
+      this.#checkpoint(run); // a crash from here on counts this attempt
       try {
         const outputs = await this.#attempt(node, run, frame);
         run.outputs = outputs;

@@ -48,7 +48,20 @@ export interface SchedulerOptions {
   /** Lines of the flows' own logs. */
   write?: (line: string) => void;
   jsonLogs?: boolean;
+  /**
+   * Where firings go to run: the server's durable execution queue, which records them in the
+   * history and resumes them after a crash (resolves undefined when shutdown interrupted one).
+   * Without it, the scheduler runs and records them itself.
+   */
+  submit?: Submit;
+  /** Interrupts what `submit` started (stop() timed out, or a second Ctrl-C). */
+  interruptSubmitted?: () => void;
 }
+
+export type Submit = (
+  flow: Flow,
+  firing: { id: string; trigger: Record<string, unknown>; triggerId: string; triggerType: string },
+) => Promise<Execution | undefined>;
 
 export type SchedulerEvent =
   | { type: 'evaluation-started'; trigger: string; at: number; due: number }
@@ -574,6 +587,17 @@ export class Scheduler {
     };
     this.#emit({ type: 'execution-started', ...base });
     const started = this.#clock.now();
+    if (this.#o.submit) {
+      const type = flow.triggers.find((t) => t.id === triggerId)?.type ?? '';
+      const done = await this.#o.submit(flow, { id, trigger: vars, triggerId, triggerType: type });
+      this.#emit({
+        type: 'execution-ended',
+        ...base,
+        state: done?.state ?? 'INTERRUPTED',
+        durationMs: this.#clock.now() - started,
+      });
+      return done;
+    }
     const ex = await runFlow(flow, {
       id,
       trigger: vars,
@@ -655,6 +679,7 @@ export class Scheduler {
   /** Interrupts running executions (a second Ctrl-C); they stay pending and resume at the next start. */
   interrupt(): void {
     this.#interrupt.abort(new Error('interrupted'));
+    this.#o.interruptSubmitted?.();
   }
 
   async #stop(timeoutMs: number): Promise<void> {
@@ -667,7 +692,10 @@ export class Scheduler {
     const running = slots.map((s) => s.running).filter((p) => p !== undefined);
     if (running.length) {
       this.#o.logger.info(`waiting for ${running.length} running execution(s)`);
-      const timer = setTimeout(() => this.#interrupt.abort(new Error('shutdown timeout')), timeoutMs);
+      const timer = setTimeout(() => {
+        this.#interrupt.abort(new Error('shutdown timeout'));
+        this.#o.interruptSubmitted?.();
+      }, timeoutMs);
       try {
         await this.idle();
       } finally {

@@ -85,7 +85,10 @@ async function start(
   env: NodeJS.ProcessEnv,
   lock: StateDirLock,
 ): Promise<RunningServer> {
-  const scheduler = new Scheduler({
+  // StatsTrigger firings go through the one durable queue below, like webhooks, the API and schedules.
+  const scheduler: Scheduler = new Scheduler({
+    submit: (flow, f) => queue.submit(flow, { inputs: {}, ...f }).done,
+    interruptSubmitted: () => queue.interrupt(),
     paths: o.paths,
     stateDir: o.stateDir,
     logger: o.logger,
@@ -101,7 +104,7 @@ async function start(
   const flows = new FlowRegistry(o.paths, o.logger, Date.now, { logChanges: false });
   flows.load(true);
   const render = { env, masker: o.masker, secretsFile: o.secretsFile };
-  const queue = new ExecutionQueue({
+  const queue: ExecutionQueue = new ExecutionQueue({
     store: scheduler.store,
     logger: o.logger,
     find: (ns, id) => flows.find(ns, id),
@@ -136,8 +139,10 @@ async function start(
     observe.close();
     throw listenFailure(o.listen, err);
   }
-  void scheduler.recover(); // the replays are each entry's running execution, awaited on stop
+  // One recovery path: the queue resumes every execution a crash interrupted; a trigger whose
+  // firing was being started then waits for that execution (or submits it, if the crash came first).
   queue.recover();
+  void scheduler.recover(); // the replays are each entry's running execution, awaited on stop
   scheduler.start();
   schedules.start();
   return {

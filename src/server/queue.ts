@@ -1,6 +1,18 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import { type Execution, newId, type RunOptions, runFlow } from '../flow/executor.js';
+import { type Execution, newId, type RunOptions, runFlow, type TaskRun } from '../flow/executor.js';
 import type { Flow } from '../flow/load.js';
 import { writeAtomic } from '../files.js';
 import type { ExecutionRecord, StateStore } from '../flow/state.js';
@@ -38,6 +50,31 @@ export interface QueueOptions {
 }
 
 const KEEP_RECENT = 200;
+const JOURNAL = '.runs.jsonl';
+
+/** An append-only file, each line on disk (fsync) before append() returns. */
+class Journal {
+  #fd: number | undefined;
+
+  constructor(file: string) {
+    this.#fd = openSync(file, 'a+');
+    // A line a crash cut short is ended, so that the next one is read whole.
+    const size = fstatSync(this.#fd).size;
+    const last = Buffer.alloc(1);
+    if (size && readSync(this.#fd, last, 0, 1, size - 1) === 1 && last[0] !== 10) writeSync(this.#fd, '\n');
+  }
+
+  append(entry: unknown): void {
+    if (this.#fd === undefined) return;
+    writeSync(this.#fd, `${JSON.stringify(entry)}\n`);
+    fsyncSync(this.#fd);
+  }
+
+  close(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+}
 
 /**
  * Starts executions durably: the submission is written (fsync + rename) before submit() returns,
@@ -62,6 +99,35 @@ export class ExecutionQueue {
 
   #file(id: string): string {
     return join(this.#dir, `${id.replace(/[^A-Za-z0-9_-]/g, '_')}.json`);
+  }
+
+  /** The execution's journal: its first start date, then each task run as it starts and ends. */
+  #journal(id: string): string {
+    return join(this.#dir, `${id.replace(/[^A-Za-z0-9_-]/g, '_')}${JOURNAL}`);
+  }
+
+  /** What earlier starts of this execution recorded (a crash cut the last line short: skipped). */
+  #readJournal(id: string): { startDate?: string; taskRuns: TaskRun[] } {
+    let text: string;
+    try {
+      text = readFileSync(this.#journal(id), 'utf8');
+    } catch {
+      return { taskRuns: [] };
+    }
+    let startDate: string | undefined;
+    const runs = new Map<string, TaskRun>();
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      let entry: { startDate?: string; run?: TaskRun };
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        continue;
+      }
+      if (entry.startDate) startDate ??= entry.startDate;
+      if (entry.run) runs.set(entry.run.id, entry.run);
+    }
+    return { ...(startDate ? { startDate } : {}), taskRuns: [...runs.values()] };
   }
 
   /** Whether an execution with this id was ever submitted (queued, running or finished). */
@@ -109,14 +175,23 @@ export class ExecutionQueue {
   }
 
   async #run(flow: Flow, s: Submission): Promise<Execution | undefined> {
+    let journal: Journal | undefined;
     try {
+      const prior = this.#readJournal(s.id);
+      journal = new Journal(this.#journal(s.id));
+      const startDate = prior.startDate ?? new Date().toISOString();
+      if (!prior.startDate) journal.append({ startDate });
       const ex = await runFlow(flow, {
         ...this.#o.run,
         id: s.id,
         inputs: s.inputs,
         ...(s.trigger ? { trigger: s.trigger } : {}),
         signal: this.#interrupt.signal,
+        resume: { startDate, taskRuns: prior.taskRuns },
+        onTaskRun: (run) => journal?.append({ run }),
       });
+      journal.close();
+      journal = undefined;
       if (this.#interrupt.signal.aborted) {
         this.#o.logger.warn(
           `execution ${s.id} of ${s.namespace}.${s.flowId} interrupted by shutdown; it resumes at the next start`,
@@ -126,6 +201,7 @@ export class ExecutionQueue {
       const rec = this.#o.store.record(ex, s.triggerId);
       this.#done.add(ex.id);
       rmSync(this.#file(s.id), { force: true });
+      rmSync(this.#journal(s.id), { force: true });
       this.#recent.set(ex.id, { ex: rec.outputsFile ? withoutOutputs(ex) : ex, s, rec });
       if (this.#recent.size > KEEP_RECENT) this.#recent.delete(this.#recent.keys().next().value as string);
       this.#o.onFinished?.(ex);
@@ -134,6 +210,7 @@ export class ExecutionQueue {
       this.#o.logger.error(`execution ${s.id} of ${s.namespace}.${s.flowId} could not run: ${String(err)}`);
       return undefined;
     } finally {
+      journal?.close();
       this.#running.delete(s.id);
     }
   }
@@ -143,6 +220,12 @@ export class ExecutionQueue {
     const out: Submitted[] = [];
     for (const name of readdirSync(this.#dir).sort()) {
       const file = join(this.#dir, name);
+      if (name.endsWith(JOURNAL)) {
+        // A journal left by an execution recorded just before a crash removed it.
+        const id = name.slice(0, -JOURNAL.length);
+        if (this.#done.has(id) && !existsSync(join(this.#dir, `${id}.json`))) rmSync(file, { force: true });
+        continue;
+      }
       if (!name.endsWith('.json')) {
         rmSync(file, { force: true }); // a temp file from a write a crash cut short
         continue;
@@ -155,7 +238,10 @@ export class ExecutionQueue {
         continue;
       }
       if (this.#done.has(s.id) || this.#running.has(s.id)) {
-        if (this.#done.has(s.id)) rmSync(file, { force: true });
+        if (this.#done.has(s.id)) {
+          rmSync(file, { force: true });
+          rmSync(this.#journal(s.id), { force: true });
+        }
         continue;
       }
       const flow = this.#o.find(s.namespace, s.flowId);
