@@ -8,9 +8,9 @@ import fc from 'fast-check';
 import { createLogger } from '../src/logger.js';
 import { Masker } from '../src/masker.js';
 import { StateStore } from '../src/flow/state.js';
-import { FlowRegistry } from '../src/server/flows.js';
-import { ExecutionQueue } from '../src/server/queue.js';
-import { ScheduleRunner } from '../src/server/schedule.js';
+import { FlowRegistry } from '../src/runtime/flows.js';
+import { ExecutionQueue } from '../src/runtime/queue.js';
+import { ScheduleRunner } from '../src/runtime/schedule.js';
 import {
   notTooLate,
   recoverable,

@@ -9,7 +9,7 @@
  * call of every evaluation; running executions get a second one, aborted only if stop() times out.
  *
  * For other parts of the server (dashboard, metrics; executions started over HTTP, by webhooks and
- * schedules go through src/server/queue.ts, which shares the history):
+ * schedules go through src/runtime/queue.ts, which shares the history):
  *   - triggers(): read-only TriggerSnapshot[] (armed, last value, next due, last error, recent points);
  *   - subscribe(listener): SchedulerEvent stream (evaluations, firings, executions, reloads); returns unsubscribe.
  * New trigger kinds plug in through registerTriggerKind() in ./trigger.ts.

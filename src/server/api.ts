@@ -6,10 +6,10 @@ import { Webhook, type WebhookProps } from '../tasks/core/Webhook.js';
 import type { Logger } from '../logger.js';
 import { isCredentialHeader } from '../tasks/http.js';
 import { parseProps } from '../tasks/task.js';
-import type { FlowRegistry } from './flows.js';
+import type { FlowRegistry } from '../runtime/flows.js';
 import { fail, type RouteModule, sameSecret } from './http.js';
-import { EXECUTION_STATES, type ExecutionQueue, type Submitted } from './queue.js';
-import { type RenderEnv, renderForTrigger } from './render.js';
+import { EXECUTION_STATES, type ExecutionQueue, type Submitted } from '../runtime/queue.js';
+import { type RenderEnv, renderForTrigger } from '../runtime/render.js';
 
 export interface ApiDeps {
   flows: FlowRegistry;

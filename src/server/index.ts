@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import type { Masker } from '../masker.js';
-import { Scheduler } from '../flow/scheduler.js';
+import type { Scheduler } from '../flow/scheduler.js';
 import type { Logger } from '../logger.js';
 import type { TaskContext } from '../tasks/task.js';
 import { type ApiDeps, executionRoutes, webhookRoutes } from './api.js';
-import { FlowRegistry } from './flows.js';
 import {
   checkApiToken,
   checkListen,
@@ -17,9 +16,10 @@ import {
 } from './http.js';
 import { serverSource } from './dashboard/source.js';
 import { observability } from './observability.js';
-import { ExecutionQueue } from './queue.js';
-import { ScheduleRunner } from './schedule.js';
-import { StateDirLock } from './state-lock.js';
+import type { FlowRegistry } from '../runtime/flows.js';
+import { Runtime } from '../runtime/index.js';
+import type { ExecutionQueue } from '../runtime/queue.js';
+import type { ScheduleRunner } from '../runtime/schedule.js';
 
 export interface ServerOptions {
   paths: string[];
@@ -55,6 +55,7 @@ export interface RunningServer {
   flows: FlowRegistry;
   /** How many triggers are scheduled (StatsTrigger and Schedule). */
   triggers: number;
+  runtime: Runtime;
   /** Stops scheduling and listening, then waits (bounded) for running executions. */
   stop(timeoutMs?: number): Promise<void>;
 }
@@ -66,58 +67,34 @@ export interface RunningServer {
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
   const apiToken = checkApiToken(o.listen, o.apiToken);
   o.masker.addCredential(apiToken);
-  const env = o.env ?? process.env;
   // Nothing is created (the --state-dir, its lock) for a server that could not listen.
   await checkListen(o.listen);
-  // Before anything is read or written there: two servers on one folder would both fire.
-  const lock = StateDirLock.acquire(o.stateDir);
-  try {
-    return await start(o, apiToken, env, lock);
-  } catch (err) {
-    lock.release();
-    throw err;
-  }
-}
-
-async function start(
-  o: ServerOptions,
-  apiToken: string | undefined,
-  env: NodeJS.ProcessEnv,
-  lock: StateDirLock,
-): Promise<RunningServer> {
-  // StatsTrigger firings go through the one durable queue below, like webhooks, the API and schedules.
-  const scheduler: Scheduler = new Scheduler({
-    submit: (flow, f) => queue.submit(flow, { inputs: {}, ...f }).done,
-    interruptSubmitted: () => queue.interrupt(),
+  const runtime = new Runtime({
     paths: o.paths,
     stateDir: o.stateDir,
     logger: o.logger,
-    env,
     masker: o.masker,
+    env: o.env ?? process.env,
     secretsFile: o.secretsFile,
     client: o.client,
     write: o.write,
     jsonLogs: o.jsonLogs,
   });
-  scheduler.load(true);
-  // The scheduler logs each change of a flow file; the registry watches the same files quietly.
-  const flows = new FlowRegistry(o.paths, o.logger, Date.now, { logChanges: false });
-  flows.load(true);
-  const render = { env, masker: o.masker, secretsFile: o.secretsFile };
-  const queue: ExecutionQueue = new ExecutionQueue({
-    store: scheduler.store,
-    logger: o.logger,
-    find: (ns, id) => flows.find(ns, id),
-    run: {
-      env,
-      secretsFile: o.secretsFile,
-      masker: o.masker,
-      client: o.client,
-      write: o.write,
-      jsonLogs: o.jsonLogs,
-    },
-  });
-  const schedules = new ScheduleRunner({ flows, queue, stateDir: o.stateDir, logger: o.logger, render });
+  try {
+    return await start(o, apiToken, runtime);
+  } catch (err) {
+    runtime.release();
+    throw err;
+  }
+}
+
+/** The HTTP side: routes on the runtime's parts, then the listener; the runtime starts once it listens. */
+async function start(
+  o: ServerOptions,
+  apiToken: string | undefined,
+  runtime: Runtime,
+): Promise<RunningServer> {
+  const { flows, queue, scheduler, schedules, render } = runtime;
   const deps: ApiDeps = { flows, queue, render, logger: o.logger };
   const observe = observability(serverSource({ scheduler, flows, masker: o.masker, schedules }), {
     dashboard: { dir: join(o.stateDir, 'dashboard') },
@@ -139,30 +116,22 @@ async function start(
     observe.close();
     throw listenFailure(o.listen, err);
   }
-  // One recovery path: the queue resumes every execution a crash interrupted; a trigger whose
-  // firing was being started then waits for that execution (or submits it, if the crash came first).
-  queue.recover();
-  void scheduler.recover(); // the replays are each entry's running execution, awaited on stop
-  scheduler.start();
-  schedules.start();
+  runtime.start();
   return {
     http,
     scheduler,
     schedules,
     queue,
     flows,
-    triggers: scheduler.triggers().length + schedules.triggers().length,
+    triggers: runtime.triggers,
+    runtime,
     async stop(timeoutMs = 30_000) {
+      schedules.stop();
+      observe.close(); // ends the dashboards' event streams, which would hold the listener open
       try {
-        schedules.stop();
-        observe.close(); // ends the dashboards' event streams, which would hold the listener open
         await http.close();
-        await scheduler.stop(timeoutMs);
-        if (queue.running)
-          o.logger.info(`waiting for ${queue.running} execution(s) started over HTTP or by a schedule`);
-        await queue.idle(timeoutMs);
       } finally {
-        lock.release();
+        await runtime.stop(timeoutMs);
       }
     },
   };

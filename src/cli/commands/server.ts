@@ -71,8 +71,7 @@ export function registerServer(program: Command): void {
         'stopping: no new evaluations; letting running executions finish (again to interrupt them)',
       );
       const again = () => {
-        server.scheduler.interrupt();
-        server.queue.interrupt();
+        server.runtime.interrupt();
       };
       process.once('SIGINT', again);
       process.once('SIGTERM', again);

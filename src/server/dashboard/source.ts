@@ -2,8 +2,8 @@ import { statSync } from 'node:fs';
 import type { Masker } from '../../masker.js';
 import type { Scheduler } from '../../flow/scheduler.js';
 import type { ExecutionRecord } from '../../flow/state.js';
-import type { FlowRegistry } from '../flows.js';
-import type { ScheduleRunner } from '../schedule.js';
+import type { FlowRegistry } from '../../runtime/flows.js';
+import type { ScheduleRunner } from '../../runtime/schedule.js';
 import type { DashboardSource, ScheduledTrigger, TriggerSummary } from './store.js';
 
 export interface ServerSourceOptions {
