@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { StateStore } from '../src/flow/state.js';
+import { history as historyOf } from './history.js';
 import { SERVICE, SERVICE2, sim } from './helpers.js';
 import { REALISTIC_LATENCY, ServerProcess, triggerFlow } from './server-process.js';
 
@@ -42,7 +42,6 @@ test('crash test: kill -9 at event-defined points, restart; state stays valid an
   const last = new ServerProcess(args, env);
   await last.waitForCount(/→ (true|false)/g, 90, 60_000);
   assert.equal(await last.stop(), 0, last.output);
-  const store = new StateStore(state);
 
   for (const f of await readdir(join(state, 'triggers'))) {
     if (!f.endsWith('.json')) continue;
@@ -54,7 +53,7 @@ test('crash test: kill -9 at event-defined points, restart; state stays valid an
     assert.equal(typeof st.armed, 'boolean', f);
     assert.equal(st.pending, undefined, `${f}: no firing left pending`);
   }
-  const history = store.history();
+  const history = historyOf(state);
   assert.equal(new Set(history.map((r) => r.id)).size, history.length, 'every execution recorded once');
   for (const id of breaching) {
     const runs = history.filter((r) => r.flowId === id);

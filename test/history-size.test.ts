@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type ExecutionRecord, OUTPUTS_INLINE_BYTES, StateStore } from '../src/flow/state.js';
+import { history } from './history.js';
 import { Masker } from '../src/masker.js';
 import { apiServer, ended } from './api-server.js';
 import { runCli, SERVICE, sim } from './helpers.js';
@@ -27,7 +28,7 @@ triggers:
     key: ${KEY}
 `;
 
-test('large outputs go to state/outputs/<id>.json: the history line stays small, GET returns them, search and executions leave them out', async (t) => {
+test('large outputs are kept apart from the execution rows: the history stays small, GET returns them, search and executions leave them out', async (t) => {
   const s = await sim(t);
   const dir = await mkdtemp(join(tmpdir(), 'kf-history-'));
   const flowFile = join(dir, 'big_stats.yml');
@@ -50,15 +51,11 @@ test('large outputs go to state/outputs/<id>.json: the history line stays small,
   const outputsBytes = JSON.stringify(ex.outputs).length;
   assert.ok(outputsBytes > OUTPUTS_INLINE_BYTES * 2, `outputs of ${outputsBytes} bytes`);
 
-  // The history line holds a reference; the outputs are in their own file.
-  const historyBytes = statSync(join(state, 'executions.jsonl')).size;
-  assert.ok(historyBytes < 8 * 1024, `executions.jsonl is ${historyBytes} bytes`);
-  const [rec] = new StateStore(state).history();
+  // The execution's row holds their size; the outputs are in their own table, read by id.
+  const [rec] = history(state);
   assert.equal(rec?.id, id);
   assert.equal(rec?.outputs, undefined);
-  assert.equal(rec?.outputsFile, join('outputs', `${id}.json`));
   assert.equal(rec?.outputsBytes, outputsBytes);
-  assert.deepEqual(JSON.parse(readFileSync(join(state, 'outputs', `${id}.json`), 'utf8')), ex.outputs);
 
   // Listing never loads them.
   const search = await fetch(`${url}/api/v1/main/executions/search`);
@@ -72,7 +69,7 @@ test('large outputs go to state/outputs/<id>.json: the history line stays small,
   const listed = await runCli(['executions', '--state-dir', state, '--json']);
   assert.equal(listed.code, 0, listed.stderr);
   assert.ok(listed.stdout.length < 8 * 1024, `executions printed ${listed.stdout.length} bytes`);
-  assert.equal((JSON.parse(listed.stdout) as ExecutionRecord[])[0]?.outputsFile, rec?.outputsFile);
+  assert.equal((JSON.parse(listed.stdout) as ExecutionRecord[])[0]?.outputsBytes, outputsBytes);
 
   // After a restart, GET reads them from their file.
   assert.equal(await server.stop('SIGINT'), 0);

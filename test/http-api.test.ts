@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { StateStore } from '../src/flow/state.js';
+import { history, unfinished } from './history.js';
 import { apiServer, ended } from './api-server.js';
 import { requests, runCli, SERVICE, sim } from './helpers.js';
 import { ServerProcess } from './server-process.js';
@@ -77,8 +77,8 @@ test('a webhook POST purges the articles; the execution is in executions --json;
   });
   assert.equal(big.status, 413);
   assert.match(((await big.json()) as { message: string }).message, /too large; the limit is 2 MB/);
-  assert.equal(new StateStore(dir).history().length, 1, 'nothing else ran');
-  assert.deepEqual(await readdir(join(dir, 'queue')), []);
+  assert.equal(history(dir).length, 1, 'nothing else ran');
+  assert.deepEqual(unfinished(dir), []);
   assert.deepEqual(requests(s, '/service'), []);
   assert.ok(!server.output.includes(KEY), 'the webhook key is never logged');
 });
@@ -125,7 +125,7 @@ test('the tenant-less webhook path works too, and the executions API takes form 
   const got = await fetch(`${url}/api/v1/executions/${ex.id}`);
   assert.equal(((await got.json()) as { id: string }).id, ex.id);
   assert.equal((await fetch(`${url}/api/v1/main/executions/nope`)).status, 404);
-  assert.equal(new StateStore(dir).history().length, 2);
+  assert.equal(history(dir).length, 2);
 });
 
 test('an acknowledged webhook survives kill -9: the restarted server runs it, exactly once', async (t) => {
@@ -144,8 +144,8 @@ test('an acknowledged webhook survives kill -9: the restarted server runs it, ex
   t.after(() => second.server.stop());
   const ex = await ended(second.url, id);
   assert.equal(ex.state.current, 'SUCCESS');
-  assert.equal(new StateStore(dir).history().filter((x) => x.id === id).length, 1);
-  assert.deepEqual(await readdir(join(dir, 'queue')), []);
+  assert.equal(history(dir).filter((x) => x.id === id).length, 1);
+  assert.deepEqual(unfinished(dir), []);
 });
 
 test('off loopback the API needs a bearer token (not the webhook); without one the server refuses to start', async (t) => {
@@ -211,5 +211,5 @@ tasks:
   assert.equal(r.status, 200);
   const outputs = (await r.json()) as { out: { values?: object } };
   assert.deepEqual(outputs.out.values ?? outputs.out, { who: 'cms', agent: 'deploy-bot' });
-  assert.equal(new StateStore(join(dir, 'state')).history().length, 1);
+  assert.equal(history(join(dir, 'state')).length, 1);
 });

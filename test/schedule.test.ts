@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { createLogger } from '../src/logger.js';
 import { Masker } from '../src/masker.js';
-import { StateStore } from '../src/flow/state.js';
+import { SqliteStore } from '../src/runtime/sqlite.js';
 import { FlowRegistry } from '../src/runtime/flows.js';
 import { ExecutionQueue } from '../src/runtime/queue.js';
 import { ScheduleRunner } from '../src/runtime/schedule.js';
@@ -96,7 +96,8 @@ tasks:
     const flows = new FlowRegistry([file], quiet);
     flows.load(true);
     const masker = new Masker();
-    const store = new StateStore(state);
+    mkdirSync(state, { recursive: true });
+    const store = new SqliteStore(join(state, 'runtime.db'));
     const queue = new ExecutionQueue({
       store,
       logger: quiet,
@@ -110,7 +111,7 @@ tasks:
       logger: quiet,
       render: { env: {}, masker },
     });
-    return { queue, runner, store };
+    return { queue, runner, store, state };
   };
   return { life };
 }
@@ -172,7 +173,7 @@ test('a slot queued just before a crash is not run twice by the restarted server
   await first.queue.idle();
   // The crash hit between queueing slot 02 and saving it as handled: the state still says 00.
   writeFileSync(
-    join(first.store.dir, 'schedules', 'company.analytics.report.every_2s.json'),
+    join(first.state, 'schedules', 'company.analytics.report.every_2s.json'),
     JSON.stringify({ key: 'company.analytics.report.every_2s', lastSlot: T0 }),
   );
   const second = life();
@@ -202,7 +203,7 @@ tasks:
   const state = join(dir, 'state');
   const { server } = await apiServer([file, '--state-dir', state], {});
   t.after(() => server.stop());
-  const store = new StateStore(state);
+  const store = new SqliteStore(join(state, 'runtime.db'));
   const deadline = Date.now() + 30_000;
   while (store.history().length < 3) {
     assert.ok(Date.now() < deadline, `three slots within 30 s; output:\n${server.output}`);

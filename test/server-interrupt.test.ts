@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { StateStore } from '../src/flow/state.js';
+import { history, unfinished } from './history.js';
 import { apiServer, ended } from './api-server.js';
 import { SERVICE, sim } from './helpers.js';
 
@@ -48,11 +47,11 @@ triggers:
     first.server.output,
     new RegExp(`execution ${id} of company.test.slow interrupted by shutdown`),
   );
-  assert.deepEqual(new StateStore(state).history(), [], 'nothing recorded');
+  assert.deepEqual(history(state), [], 'nothing recorded');
   assert.deepEqual(
-    readdirSync(join(state, 'queue')),
-    [`${id}.json`, `${id}.runs.jsonl`],
-    'still queued, with its task runs so far',
+    unfinished(state).map((e) => [e.id, e.state]),
+    [[id, 'RUNNING']],
+    'still queued, to resume',
   );
 
   s.setFaults({});

@@ -9,7 +9,7 @@ import { ManualClock } from '../src/flow/clock.js';
 import { Scheduler } from '../src/flow/scheduler.js';
 import { createLogger } from '../src/logger.js';
 import { Masker } from '../src/masker.js';
-import { FlowRegistry } from '../src/server/flows.js';
+import { FlowRegistry } from '../src/runtime/flows.js';
 import { describeFlows, startServer } from '../src/server/index.js';
 import { SERVICE, sim } from './helpers.js';
 

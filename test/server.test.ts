@@ -8,6 +8,7 @@ import { ManualClock } from '../src/flow/clock.js';
 import { createLogger } from '../src/logger.js';
 import { Scheduler, type SchedulerEvent, type SchedulerOptions } from '../src/flow/scheduler.js';
 import { StateStore } from '../src/flow/state.js';
+import { history as historyOf } from './history.js';
 import { runCli, SERVICE, SERVICE2, sim } from './helpers.js';
 import { REALISTIC_LATENCY, ServerProcess } from './server-process.js';
 
@@ -64,7 +65,7 @@ test('the seed fastly_error_alert flow runs unchanged under server and logs the 
   await server.waitFor(/5xx spike: \d+ errors \(threshold: 50\)/);
   await server.waitFor(/execution \S+ of company\.ops\.fastly_error_alert ended SUCCESS/);
   assert.equal(await server.stop(), 0, server.output);
-  const history = new StateStore(dir).history();
+  const history = historyOf(dir);
   assert.equal(history.length, 1, 'PT5M interval: one evaluation, one execution');
   assert.equal(history[0]?.state, 'SUCCESS');
   assert.ok(Number(history[0]?.trigger?.value) > 50);
@@ -88,7 +89,7 @@ test('CROSSING: a sustained breach fires exactly once, across kill -9 and restar
   await second.waitForCount(/→ true/g, 3);
   assert.equal(await second.stop(), 0, second.output);
   assert.ok(!/5xx spike/.test(second.output), 'no second firing after the restart');
-  const history = new StateStore(join(dir, 'state')).history();
+  const history = historyOf(join(dir, 'state'));
   assert.equal(history.length, 1, 'one crossing, one execution');
   const state = JSON.parse(
     await readFile(join(dir, 'state', 'triggers', 'company.ops.alert.t.json'), 'utf8'),
@@ -131,7 +132,7 @@ test('with the API at 250 ms: PT1S EVERY_MATCH makes ≤ 7 calls and ≤ 7 execu
   assert.equal(new Set(fast).size, fast.length, 'one call per due poll: never the same window twice');
   assert.ok(maxIn(fast, 6) <= 7, `PT1S: ${maxIn(fast, 6)} calls in 6 s`);
   assert.ok(maxIn(slow, 25) <= 3, `PT10S: ${maxIn(slow, 25)} calls in 25 s`);
-  const history = new StateStore(join(dir, 'state')).history();
+  const history = historyOf(join(dir, 'state'));
   const fired = (flowId: string) =>
     history
       .filter((r) => r.flowId === flowId)

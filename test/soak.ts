@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { StateStore } from '../src/flow/state.js';
+import { history as historyOf } from './history.js';
 import { DEMO_SERVICES, startSimulator } from '../src/simulator/index.js';
 import { ServerProcess, triggerFlow } from './server-process.js';
 
@@ -64,11 +64,10 @@ async function main(): Promise<void> {
   await server.waitFor(new RegExp(`scheduling ${TRIGGERS} trigger`));
   const pid = server.child.pid as number;
   const curve: { t: number; rssMB: number; fds: number; executions: number }[] = [];
-  const store = new StateStore(state);
   const started = Date.now();
   while (Date.now() - started < SECONDS * 1000) {
     await sleep(Math.min(3000, (SECONDS * 1000) / 20));
-    const executions = store.history().length;
+    const executions = historyOf(state).length;
     curve.push({ t: Math.round((Date.now() - started) / 1000), ...procStat(pid), executions });
     const last = curve[curve.length - 1];
     console.log(`t=${last?.t}s rss=${last?.rssMB} MB fds=${last?.fds} executions=${executions}`);
@@ -98,7 +97,7 @@ async function main(): Promise<void> {
     [
       'every execution recorded exactly once',
       () => {
-        const history = store.history();
+        const history = historyOf(state);
         assert.ok(history.length > TRIGGERS, `only ${history.length} executions`);
         assert.equal(new Set(history.map((h) => h.id)).size, history.length);
         let fired = 0;
@@ -117,7 +116,7 @@ async function main(): Promise<void> {
     [
       'CROSSING triggers fired once per breaching service, EVERY_MATCH ones many times',
       () => {
-        const history = store.history();
+        const history = historyOf(state);
         for (let i = 0; i < TRIGGERS; i++) {
           const n = history.filter((h) => h.flowId === `s${i}`).length;
           const breaching = i % 3 !== 2;

@@ -67,7 +67,7 @@ async function loggingSimulator(
   return { stdout, stderr };
 }
 
-test('a webhook keeps no credential header and no secret value: not in the answer, the API, nor executions.jsonl', async (t) => {
+test('a webhook keeps no credential header and no secret value: not in the answer, the API, nor the database', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'kf-trial-'));
   const file = join(dir, 'leak.yml');
   await writeFile(file, LEAK_FLOW);
@@ -106,12 +106,12 @@ test('a webhook keeps no credential header and no secret value: not in the answe
   const search = await (await fetch(`${url}/api/v1/main/executions/search`)).text();
   assert.match(search, new RegExp(accepted.id));
   await server.stop();
-  const history = await readFile(join(state, 'executions.jsonl'), 'utf8');
+  const history = (await readFile(join(state, 'runtime.db'))).toString('latin1');
   for (const [where, text] of [
     ['the webhook answer', answer],
     ['GET execution', got],
     ['executions/search', search],
-    ['executions.jsonl', history],
+    ['runtime.db', history],
   ] as const) {
     assert.ok(
       !text.includes('canary'),

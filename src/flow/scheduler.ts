@@ -54,6 +54,8 @@ export interface SchedulerOptions {
    * Without it, the scheduler runs and records them itself.
    */
   submit?: Submit;
+  /** Whether an execution is in the history (with `submit`: the queue's store). */
+  recorded?: (id: string) => boolean;
   /** Interrupts what `submit` started (stop() timed out, or a second Ctrl-C). */
   interruptSubmitted?: () => void;
 }
@@ -554,12 +556,17 @@ export class Scheduler {
 
   /** Replays firings that a crash interrupted, unless the history already has them. */
   recover(): Promise<void>[] {
-    const done = new Set(this.store.history().map((r) => r.id));
+    const inHistory =
+      this.#o.recorded ??
+      (
+        (ids) => (id: string) =>
+          ids.has(id)
+      )(new Set(this.store.history().map((r) => r.id)));
     const replays: Promise<void>[] = [];
     for (const slot of this.#slots.values()) {
       const pending = slot.state.pending;
       if (!pending) continue;
-      if (done.has(pending.executionId)) {
+      if (inHistory(pending.executionId)) {
         slot.state.pending = undefined;
         this.store.save(slot.state);
         continue;

@@ -5,7 +5,10 @@
  * folder's lock, and has one recovery path: start() resumes, from the queue's journals, every
  * execution a crash or a shutdown interrupted, then arms the triggers.
  */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { Scheduler, type Submit } from '../flow/scheduler.js';
+import { StateStore } from '../flow/state.js';
 import type { Logger } from '../logger.js';
 import type { Masker } from '../masker.js';
 import type { TaskContext } from '../tasks/task.js';
@@ -13,7 +16,13 @@ import { FlowRegistry } from './flows.js';
 import { ExecutionQueue } from './queue.js';
 import type { RenderEnv } from './render.js';
 import { ScheduleRunner } from './schedule.js';
+import { SqliteStore } from './sqlite.js';
 import { StateDirLock } from './state-lock.js';
+import type { ExecutionStore, Submission } from './store.js';
+
+/** How long ended executions are kept when `retentionMs` is not given: 30 days. */
+export const DEFAULT_RETENTION_MS = 30 * 24 * 3600 * 1000;
+const PRUNE_EVERY_MS = 3600 * 1000;
 
 export interface RuntimeOptions {
   paths: string[];
@@ -25,6 +34,8 @@ export interface RuntimeOptions {
   client?: TaskContext['client'];
   write?: ((line: string) => void) | undefined;
   jsonLogs?: boolean | undefined;
+  /** Ended executions older than this are deleted (at start, then hourly); default 30 days. */
+  retentionMs?: number | undefined;
 }
 
 export class Runtime {
@@ -33,8 +44,10 @@ export class Runtime {
   readonly queue: ExecutionQueue;
   readonly schedules: ScheduleRunner;
   readonly render: RenderEnv;
+  readonly store: ExecutionStore;
   readonly #o: RuntimeOptions;
   readonly #lock: StateDirLock;
+  #pruner: NodeJS.Timeout | undefined;
 
   /** Takes the state folder's lock and loads the flows (every problem thrown at once). */
   constructor(o: RuntimeOptions) {
@@ -42,10 +55,15 @@ export class Runtime {
     // Before anything is read or written there: two servers on one folder would both fire.
     this.#lock = StateDirLock.acquire(o.stateDir);
     try {
+      mkdirSync(o.stateDir, { recursive: true });
+      const store = new SqliteStore(join(o.stateDir, 'runtime.db'));
+      this.store = store;
+      importLegacy(o.stateDir, store, o.logger);
       // StatsTrigger firings go through the one durable queue, like webhooks, the API and schedules.
       const submit: Submit = (flow, f) => this.queue.submit(flow, { inputs: {}, ...f }).done;
       this.scheduler = new Scheduler({
         submit,
+        recorded: (id) => this.queue.finished(id),
         interruptSubmitted: () => this.queue.interrupt(),
         paths: o.paths,
         stateDir: o.stateDir,
@@ -63,7 +81,7 @@ export class Runtime {
       this.flows.load(true);
       this.render = { env: o.env, masker: o.masker, secretsFile: o.secretsFile };
       this.queue = new ExecutionQueue({
-        store: this.scheduler.store,
+        store,
         logger: o.logger,
         find: (ns, id) => this.flows.find(ns, id),
         run: {
@@ -99,6 +117,8 @@ export class Runtime {
    * submits it, if the crash came before the queue had it).
    */
   start(): void {
+    this.#prune();
+    this.#pruner = setInterval(() => this.#prune(), PRUNE_EVERY_MS).unref();
     this.queue.recover();
     void this.scheduler.recover(); // the replays are each entry's running execution, awaited on stop
     this.scheduler.start();
@@ -107,6 +127,7 @@ export class Runtime {
 
   /** No new firing; running executions get `timeoutMs`, then are interrupted (resumed at the next start). */
   async stop(timeoutMs = 30_000): Promise<void> {
+    clearInterval(this.#pruner);
     try {
       this.schedules.stop();
       await this.scheduler.stop(timeoutMs);
@@ -116,13 +137,28 @@ export class Runtime {
         );
       await this.queue.idle(timeoutMs);
     } finally {
+      this.store.close();
       this.#lock.release();
     }
   }
 
   /** Releases the state folder without starting (a failed start-up). */
   release(): void {
+    this.store.close();
     this.#lock.release();
+  }
+
+  #prune(): void {
+    const keepMs = this.#o.retentionMs ?? DEFAULT_RETENTION_MS;
+    try {
+      const n = this.store.prune(new Date(Date.now() - keepMs).toISOString());
+      if (n)
+        this.#o.logger.info(
+          `retention: deleted ${n} execution(s) ended over ${Math.round(keepMs / 86_400_000)} day(s) ago`,
+        );
+    } catch (err) {
+      this.#o.logger.error(`retention: ${(err as Error).message}`);
+    }
   }
 
   /** Interrupts running executions (a second Ctrl-C): they are resumed at the next start. */
@@ -130,4 +166,62 @@ export class Runtime {
     this.scheduler.interrupt();
     this.queue.interrupt();
   }
+}
+
+/**
+ * A state folder written before the embedded database (executions.jsonl, queue/*.json) is imported
+ * into it once, and the log says so. The old files are left as they were (executions.jsonl) or
+ * removed once imported (queued submissions, which the database now resumes).
+ */
+function importLegacy(stateDir: string, store: SqliteStore, logger: Logger): void {
+  const history = join(stateDir, 'executions.jsonl');
+  if (existsSync(history) && !store.mark('import:executions.jsonl')) {
+    const legacy = new StateStore(stateDir, (m) => logger.warn(m));
+    const records = legacy.history();
+    store.batch(() => {
+      for (const r of records) {
+        store.enqueue({
+          id: r.id,
+          namespace: r.namespace,
+          flowId: r.flowId,
+          inputs: {},
+          ...(r.trigger ? { trigger: r.trigger } : {}),
+          ...(r.triggerId ? { triggerId: r.triggerId } : {}),
+          createdAt: r.startDate,
+        });
+        store.started(r.id, r.startDate);
+        store.finish({
+          id: r.id,
+          state: r.state,
+          endDate: r.endDate,
+          durationMs: r.durationMs,
+          error: r.error,
+          outputs: legacy.outputs(r) ?? {},
+          taskRuns: [],
+        });
+      }
+      store.mark('import:executions.jsonl', true);
+    });
+    logger.info(
+      `imported ${records.length} execution(s) from ${history} into ${store.file} (once; the old file is no longer read)`,
+    );
+  }
+  const queued = join(stateDir, 'queue');
+  if (!existsSync(queued)) return;
+  let n = 0;
+  for (const name of readdirSync(queued).sort()) {
+    const file = join(queued, name);
+    if (name.endsWith('.json')) {
+      try {
+        const s = JSON.parse(readFileSync(file, 'utf8')) as Submission;
+        if (store.enqueue(s)) n++;
+      } catch {
+        logger.warn(`queued execution ${file} is damaged; not imported`);
+        continue;
+      }
+    }
+    rmSync(file, { force: true });
+  }
+  rmSync(queued, { recursive: true, force: true });
+  if (n) logger.info(`imported ${n} queued execution(s) from ${queued} into ${store.file}; they resume now`);
 }

@@ -97,15 +97,7 @@ export function executionRoutes(deps: ApiDeps): RouteModule {
             400,
             `state: ${show(unknown)} is not allowed; expected one of ${EXECUTION_STATES.join(', ')}`,
           );
-        const all = deps.queue
-          .list()
-          .filter(
-            (e) =>
-              (!q.namespace || e.namespace === q.namespace || e.namespace.startsWith(`${q.namespace}.`)) &&
-              (!q.flowId || e.flowId === q.flowId) &&
-              (!states.length || states.includes(e.state.current)),
-          );
-        return c.json({ results: all.slice((page - 1) * size, page * size), total: all.length });
+        return c.json(deps.queue.search({ namespace: q.namespace, flowId: q.flowId, states, page, size }));
       };
       app.get(`${prefix}/executions/search`, list);
       app.get(`${prefix}/executions`, list);

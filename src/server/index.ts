@@ -34,6 +34,8 @@ export interface ServerOptions {
   client?: TaskContext['client'];
   write?: (line: string) => void;
   jsonLogs?: boolean | undefined;
+  /** Ended executions older than this are deleted; default 30 days. */
+  retentionMs?: number | undefined;
   /** More routes on the same listener (dashboard, metrics…), built from the server's parts. */
   routes?: ((parts: ServerParts) => RouteModule)[];
 }
@@ -79,6 +81,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     client: o.client,
     write: o.write,
     jsonLogs: o.jsonLogs,
+    retentionMs: o.retentionMs,
   });
   try {
     return await start(o, apiToken, runtime);
@@ -96,9 +99,10 @@ async function start(
 ): Promise<RunningServer> {
   const { flows, queue, scheduler, schedules, render } = runtime;
   const deps: ApiDeps = { flows, queue, render, logger: o.logger };
-  const observe = observability(serverSource({ scheduler, flows, masker: o.masker, schedules }), {
-    dashboard: { dir: join(o.stateDir, 'dashboard') },
-  });
+  const observe = observability(
+    serverSource({ scheduler, flows, masker: o.masker, schedules, store: runtime.store }),
+    { dashboard: { dir: join(o.stateDir, 'dashboard') } },
+  );
   const app = createApp({
     apiToken,
     logger: o.logger,

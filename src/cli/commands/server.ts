@@ -1,10 +1,10 @@
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import { createLogger, parseLevel } from '../../logger.js';
 import { Masker } from '../../masker.js';
-import { StateStore } from '../../flow/state.js';
+import { type ExecutionRecord, StateStore } from '../../flow/state.js';
 import { intArg } from '../flags.js';
 
 interface ServerFlags {
@@ -14,6 +14,7 @@ interface ServerFlags {
   logLevel: string;
   listen: string;
   apiToken?: string;
+  retention: string;
 }
 
 const DEFAULT_STATE_DIR = '.kestra-fastly';
@@ -35,7 +36,10 @@ export function registerServer(program: Command): void {
       '127.0.0.1:8080',
     )
     .option('--api-token <token>', 'bearer token of the HTTP API (prefer $KESTRA_FASTLY_API_TOKEN)')
+    .option('--retention <duration>', 'how long ended executions are kept (ISO-8601)', 'P30D')
     .action(async (paths: string[], opts: ServerFlags) => {
+      const { parseDuration } = await import('../../duration.js');
+      const retentionMs = parseDuration(opts.retention, '--retention');
       const { describeFlows, startServer } = await import('../../server/index.js');
       const { parseListen } = await import('../../server/http.js');
       const masker = new Masker();
@@ -54,6 +58,7 @@ export function registerServer(program: Command): void {
         apiToken: opts.apiToken ?? process.env.KESTRA_FASTLY_API_TOKEN,
         secretsFile: opts.secretsFile,
         jsonLogs: opts.json,
+        retentionMs,
       });
       // Listening before the lines that say the server is up: a supervisor (or a test) may send
       // SIGTERM the moment it reads them, and with no listener yet Node would die without stopping.
@@ -85,7 +90,7 @@ export function registerServer(program: Command): void {
     .option('--state-dir <dir>', 'state folder of the server', DEFAULT_STATE_DIR)
     .option('-n, --limit <n>', 'how many', intArg('--limit', 1, Number.POSITIVE_INFINITY), 20)
     .option('--json', 'one JSON document')
-    .action((opts: { stateDir: string; limit: number; json?: boolean }) => {
+    .action(async (opts: { stateDir: string; limit: number; json?: boolean }) => {
       const limit = opts.limit;
       if (!statSync(opts.stateDir, { throwIfNoEntry: false })?.isDirectory()) {
         throw new InvalidInputError(
@@ -93,11 +98,22 @@ export function registerServer(program: Command): void {
           '--state-dir',
         );
       }
-      // The history is appended as executions end; listed by start time, as the dates shown.
-      const records = new StateStore(resolve(opts.stateDir))
-        .history()
-        .sort((a, b) => a.startDate.localeCompare(b.startDate))
-        .slice(-limit);
+      // The server's database; a state folder from before it, its history file. Listed by start time.
+      const db = join(resolve(opts.stateDir), 'runtime.db');
+      let records: ExecutionRecord[];
+      if (existsSync(db)) {
+        const { SqliteStore } = await import('../../runtime/sqlite.js');
+        const store = new SqliteStore(db);
+        try {
+          records = store
+            .search({ page: 1, size: limit })
+            .results.reverse()
+            .map((e) => store.record(e));
+        } finally {
+          store.close();
+        }
+      } else records = new StateStore(resolve(opts.stateDir)).history();
+      records = records.sort((a, b) => a.startDate.localeCompare(b.startDate)).slice(-limit);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
         return;

@@ -1,9 +1,9 @@
-import { statSync } from 'node:fs';
 import type { Masker } from '../../masker.js';
 import type { Scheduler } from '../../flow/scheduler.js';
 import type { ExecutionRecord } from '../../flow/state.js';
 import type { FlowRegistry } from '../../runtime/flows.js';
 import type { ScheduleRunner } from '../../runtime/schedule.js';
+import type { ExecutionStore } from '../../runtime/store.js';
 import type { DashboardSource, ScheduledTrigger, TriggerSummary } from './store.js';
 
 export interface ServerSourceOptions {
@@ -12,22 +12,15 @@ export interface ServerSourceOptions {
   masker: Masker;
   /** The Schedule triggers, for their next run. */
   schedules?: ScheduleRunner;
+  store: ExecutionStore;
 }
+
+const HISTORY_LISTED = 100;
 
 /** The dashboard's view of the running server: its flows, the scheduler's triggers, the shared history. */
 export function serverSource(o: ServerSourceOptions): DashboardSource {
-  // The history file is read again only when it has grown (the page asks up to four times a second).
-  let cached: { size: number; records: ExecutionRecord[] } | undefined;
-  const history = (): ExecutionRecord[] => {
-    let size = -1;
-    try {
-      size = statSync(o.scheduler.store.historyFile).size;
-    } catch {
-      // no history yet
-    }
-    if (!cached || cached.size !== size) cached = { size, records: o.scheduler.store.history() };
-    return cached.records;
-  };
+  // The executions the page lists (the newest EXECUTIONS_LISTED), from the runtime's store.
+  const history = (): ExecutionRecord[] => o.store.history(HISTORY_LISTED);
   return {
     flows() {
       o.flows.refresh();

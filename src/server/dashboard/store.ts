@@ -287,11 +287,12 @@ export class DashboardStore {
     });
     const byId = new Map<string, ExecutionView>();
     for (const r of this.#source.history().slice(-EXECUTIONS_LISTED)) {
-      const outputs = r.outputsFile
-        ? {
-            note: `${Math.round((r.outputsBytes ?? 0) / 1024)} KB of outputs: GET /api/v1/main/executions/${r.id} returns them`,
-          }
-        : clip(r.outputs, r.id);
+      const outputs =
+        r.outputsFile || (r.outputs === undefined && r.outputsBytes)
+          ? {
+              note: `${Math.round((r.outputsBytes ?? 0) / 1024)} KB of outputs: GET /api/v1/main/executions/${r.id} returns them`,
+            }
+          : clip(r.outputs, r.id);
       byId.set(r.id, { ...r, outputs, logs: this.#logs.get(r.id) ?? [] });
     }
     for (const ex of this.#live.values()) {

@@ -1,0 +1,282 @@
+/**
+ * The embedded execution store: one SQLite file (`runtime.db` in the state folder) through
+ * better-sqlite3, in WAL mode with `synchronous = FULL`, so a write is on disk when the call
+ * returns. Reads are indexed (id; namespace, flow, state and creation time), outputs live in their
+ * own table, out of the rows a search reads. The SQL is kept to what PostgreSQL also accepts
+ * (ON CONFLICT … DO UPDATE, COALESCE, no SQLite-only functions).
+ */
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { TaskRun } from '../flow/executor.js';
+import type { ExecutionRecord } from '../flow/state.js';
+import {
+  type ExecutionStore,
+  type Finished,
+  type SearchQuery,
+  type StoredExecution,
+  type Submission,
+  toRecord,
+} from './store.js';
+
+/** Outputs up to this size come with a listed execution; larger ones are read by id. */
+const OUTPUTS_LISTED_BYTES = 256 * 1024;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS executions (
+  id TEXT PRIMARY KEY,
+  namespace TEXT NOT NULL,
+  flow_id TEXT NOT NULL,
+  state TEXT NOT NULL,
+  trigger_id TEXT,
+  trigger_type TEXT,
+  created_at TEXT NOT NULL,
+  start_date TEXT,
+  end_date TEXT,
+  duration_ms BIGINT,
+  error TEXT,
+  outputs_bytes BIGINT,
+  inputs TEXT NOT NULL,
+  trigger_vars TEXT
+);
+CREATE INDEX IF NOT EXISTS executions_created ON executions (created_at);
+CREATE INDEX IF NOT EXISTS executions_flow ON executions (namespace, flow_id, created_at);
+CREATE INDEX IF NOT EXISTS executions_state ON executions (state, created_at);
+CREATE INDEX IF NOT EXISTS executions_ended ON executions (end_date);
+CREATE TABLE IF NOT EXISTS task_runs (
+  execution_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (execution_id, id)
+);
+CREATE TABLE IF NOT EXISTS outputs (
+  execution_id TEXT PRIMARY KEY,
+  body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS marks (
+  name TEXT PRIMARY KEY
+);
+`;
+
+/** States of an execution that has not ended. */
+const OPEN = `('CREATED', 'RUNNING')`;
+
+interface Row {
+  id: string;
+  namespace: string;
+  flow_id: string;
+  state: string;
+  trigger_id: string | null;
+  trigger_type: string | null;
+  created_at: string;
+  start_date: string | null;
+  end_date: string | null;
+  duration_ms: number | null;
+  error: string | null;
+  outputs_bytes: number | null;
+  inputs: string;
+  trigger_vars: string | null;
+}
+
+const COLUMNS =
+  'id, namespace, flow_id, state, trigger_id, trigger_type, created_at, start_date, end_date, duration_ms, error, outputs_bytes, inputs, trigger_vars';
+
+function fromRow(r: Row): StoredExecution {
+  return {
+    id: r.id,
+    namespace: r.namespace,
+    flowId: r.flow_id,
+    state: r.state,
+    ...(r.trigger_id ? { triggerId: r.trigger_id } : {}),
+    ...(r.trigger_type ? { triggerType: r.trigger_type } : {}),
+    createdAt: r.created_at,
+    inputs: JSON.parse(r.inputs) as Record<string, unknown>,
+    ...(r.trigger_vars ? { trigger: JSON.parse(r.trigger_vars) as Record<string, unknown> } : {}),
+    ...(r.start_date ? { startDate: r.start_date } : {}),
+    ...(r.end_date ? { endDate: r.end_date } : {}),
+    ...(r.duration_ms !== null ? { durationMs: Number(r.duration_ms) } : {}),
+    ...(r.error ? { error: r.error } : {}),
+    ...(r.outputs_bytes !== null ? { outputsBytes: Number(r.outputs_bytes) } : {}),
+  };
+}
+
+/** better-sqlite3 is loaded when a store is opened: a server start, never a CLI purge. */
+function driver(): typeof BetterSqlite3 {
+  return createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+}
+
+export class SqliteStore implements ExecutionStore {
+  readonly file: string;
+  readonly #db: BetterSqlite3.Database;
+  readonly #q: Record<string, BetterSqlite3.Statement>;
+  #seq = 0;
+
+  constructor(file: string) {
+    this.file = file;
+    const Database = driver();
+    this.#db = new Database(file);
+    this.#db.pragma('busy_timeout = 5000');
+    this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma('synchronous = FULL');
+    this.#db.exec(SCHEMA);
+    const p = (sql: string) => this.#db.prepare(sql);
+    this.#q = {
+      enqueue: p(
+        `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars)
+             VALUES (?, ?, ?, 'CREATED', ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+      ),
+      started: p(
+        `UPDATE executions SET state = 'RUNNING', start_date = COALESCE(start_date, ?) WHERE id = ?`,
+      ),
+      startDate: p(`SELECT start_date FROM executions WHERE id = ?`),
+      taskRun: p(
+        `INSERT INTO task_runs (execution_id, id, seq, body) VALUES (?, ?, ?, ?)
+             ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body`,
+      ),
+      finish: p(
+        `UPDATE executions SET state = ?, end_date = ?, duration_ms = ?, error = ?, outputs_bytes = ? WHERE id = ?`,
+      ),
+      outputsPut: p(
+        `INSERT INTO outputs (execution_id, body) VALUES (?, ?) ON CONFLICT (execution_id) DO UPDATE SET body = excluded.body`,
+      ),
+      markGet: p(`SELECT name FROM marks WHERE name = ?`),
+      markPut: p(`INSERT INTO marks (name) VALUES (?) ON CONFLICT (name) DO NOTHING`),
+    };
+    this.#seq = Number(
+      (this.#db.prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM task_runs').get() as { n: number }).n,
+    );
+  }
+
+  #run(name: string, ...args: unknown[]): BetterSqlite3.RunResult {
+    return (this.#q[name] as BetterSqlite3.Statement).run(...args);
+  }
+
+  enqueue(s: Submission): boolean {
+    const r = this.#run(
+      'enqueue',
+      s.id,
+      s.namespace,
+      s.flowId,
+      s.triggerId ?? null,
+      s.triggerType ?? null,
+      s.createdAt,
+      JSON.stringify(s.inputs),
+      s.trigger ? JSON.stringify(s.trigger) : null,
+    );
+    return r.changes === 1;
+  }
+
+  started(id: string, now: string): string {
+    this.#run('started', now, id);
+    const row = (this.#q.startDate as BetterSqlite3.Statement).get(id) as
+      { start_date: string | null } | undefined;
+    return row?.start_date ?? now;
+  }
+
+  saveTaskRun(executionId: string, run: TaskRun): void {
+    this.#run('taskRun', executionId, run.id, ++this.#seq, JSON.stringify(run));
+  }
+
+  finish(f: Finished): void {
+    const body = JSON.stringify(f.outputs);
+    this.#db.transaction(() => {
+      for (const r of f.taskRuns) this.saveTaskRun(f.id, r);
+      this.#run('outputsPut', f.id, body);
+      this.#run('finish', f.state, f.endDate, f.durationMs, f.error ?? null, Buffer.byteLength(body), f.id);
+    })();
+  }
+
+  get(id: string): StoredExecution | undefined {
+    const row = this.#db.prepare(`SELECT ${COLUMNS} FROM executions WHERE id = ?`).get(id) as Row | undefined;
+    return row ? fromRow(row) : undefined;
+  }
+
+  taskRuns(id: string): TaskRun[] {
+    return (
+      this.#db.prepare('SELECT body FROM task_runs WHERE execution_id = ? ORDER BY seq').all(id) as {
+        body: string;
+      }[]
+    )
+      .map((r) => JSON.parse(r.body) as TaskRun)
+      .sort((a, b) => a.startDate.localeCompare(b.startDate));
+  }
+
+  outputs(id: string): Record<string, unknown> | undefined {
+    const row = this.#db.prepare('SELECT body FROM outputs WHERE execution_id = ?').get(id) as
+      { body: string } | undefined;
+    return row ? (JSON.parse(row.body) as Record<string, unknown>) : undefined;
+  }
+
+  unfinished(): StoredExecution[] {
+    return (
+      this.#db
+        .prepare(`SELECT ${COLUMNS} FROM executions WHERE state IN ${OPEN} ORDER BY created_at`)
+        .all() as Row[]
+    ).map(fromRow);
+  }
+
+  search(q: SearchQuery): { results: StoredExecution[]; total: number } {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (q.namespace) {
+      // The namespace and its children, as an index range: 'ns.' ≤ x < 'ns/' ('/' follows '.').
+      where.push('(namespace = ? OR (namespace >= ? AND namespace < ?))');
+      args.push(q.namespace, `${q.namespace}.`, `${q.namespace}/`);
+    }
+    if (q.flowId) {
+      where.push('flow_id = ?');
+      args.push(q.flowId);
+    }
+    if (q.states?.length) {
+      where.push(`state IN (${q.states.map(() => '?').join(', ')})`);
+      args.push(...q.states);
+    }
+    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = Number(
+      (this.#db.prepare(`SELECT COUNT(*) AS n FROM executions ${filter}`).get(...args) as { n: number }).n,
+    );
+    const rows = this.#db
+      .prepare(
+        `SELECT ${COLUMNS} FROM executions ${filter} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
+      )
+      .all(...args, q.size, (q.page - 1) * q.size) as Row[];
+    return { results: rows.map(fromRow), total };
+  }
+
+  history(limit = Number.MAX_SAFE_INTEGER): ExecutionRecord[] {
+    const rows = this.#db
+      .prepare(
+        `SELECT ${COLUMNS} FROM executions WHERE end_date IS NOT NULL ORDER BY end_date DESC, created_at DESC, id DESC LIMIT ?`,
+      )
+      .all(limit) as Row[];
+    return rows.reverse().map((r) => this.record(fromRow(r)));
+  }
+
+  /** An execution as a list shows it: outputs too big for a list are left out (GET the execution). */
+  record(e: StoredExecution): ExecutionRecord {
+    return toRecord(e, (e.outputsBytes ?? 0) <= OUTPUTS_LISTED_BYTES ? this.outputs(e.id) : undefined);
+  }
+
+  prune(before: string): number {
+    return this.#db.transaction(() => {
+      const gone = `SELECT id FROM executions WHERE end_date IS NOT NULL AND end_date < ? AND state NOT IN ${OPEN}`;
+      this.#db.prepare(`DELETE FROM task_runs WHERE execution_id IN (${gone})`).run(before);
+      this.#db.prepare(`DELETE FROM outputs WHERE execution_id IN (${gone})`).run(before);
+      return this.#db.prepare(`DELETE FROM executions WHERE id IN (${gone})`).run(before).changes;
+    })();
+  }
+
+  mark(name: string, set = false): boolean {
+    if (set) this.#run('markPut', name);
+    return (this.#q.markGet as BetterSqlite3.Statement).get(name) !== undefined;
+  }
+
+  /** Many writes in one transaction (a migration's import). */
+  batch<T>(fn: () => T): T {
+    return this.#db.transaction(fn)();
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Where the runtime keeps executions: one interface, so that the embedded store (SQLite, the
+ * default) and a shared one can stand behind the same queue. Every write is durable when the call
+ * returns: an execution acknowledged to a caller, or a task run reported ended, survives kill -9.
+ */
+import type { TaskRun } from '../flow/executor.js';
+import type { ExecutionRecord } from '../flow/state.js';
+
+/** An execution accepted from outside (HTTP API, webhook, schedule, trigger firing). */
+export interface Submission {
+  id: string;
+  namespace: string;
+  flowId: string;
+  inputs: Record<string, unknown>;
+  trigger?: Record<string, unknown> | undefined;
+  triggerId?: string | undefined;
+  triggerType?: string | undefined;
+  createdAt: string;
+}
+
+/** One execution as stored: its submission, its current state and (once started) its task runs. */
+export interface StoredExecution extends Submission {
+  /** CREATED (queued), RUNNING, or how it ended. */
+  state: string;
+  /** The first start; undefined while queued. */
+  startDate?: string | undefined;
+  endDate?: string | undefined;
+  durationMs?: number | undefined;
+  error?: string | undefined;
+  /** Serialized size of the outputs (read apart with `outputs()`). */
+  outputsBytes?: number | undefined;
+}
+
+export interface SearchQuery {
+  /** The namespace or any of its children (`company` finds `company.cms`). */
+  namespace?: string | undefined;
+  flowId?: string | undefined;
+  /** Any of these states. */
+  states?: readonly string[];
+  /** 1-based. */
+  page: number;
+  size: number;
+}
+
+/** What a finished execution leaves behind. */
+export interface Finished {
+  id: string;
+  state: string;
+  endDate: string;
+  durationMs: number;
+  error?: string | undefined;
+  outputs: Record<string, unknown>;
+  taskRuns: readonly TaskRun[];
+}
+
+export interface ExecutionStore {
+  /** Queues a submission (state CREATED); false if its id is already known. */
+  enqueue(s: Submission): boolean;
+  /** Marks it RUNNING and returns its first start date (kept from an earlier start). */
+  started(id: string, now: string): string;
+  /** Writes a task run as it starts or ends (the last write of a run id wins). */
+  saveTaskRun(executionId: string, run: TaskRun): void;
+  finish(f: Finished): void;
+  get(id: string): StoredExecution | undefined;
+  taskRuns(id: string): TaskRun[];
+  outputs(id: string): Record<string, unknown> | undefined;
+  /** Executions not ended (queued or running when the process stopped), oldest first. */
+  unfinished(): StoredExecution[];
+  /** Newest first, by creation. */
+  search(q: SearchQuery): { results: StoredExecution[]; total: number };
+  /** The last `limit` ended executions, oldest first, outputs included (the dashboard, `executions`). */
+  history(limit?: number): ExecutionRecord[];
+  /** Removes ended executions whose end is before `before` (ISO); returns how many. */
+  prune(before: string): number;
+  /** A one-off marker (e.g. a migration done); `set` records it. */
+  mark(name: string, set?: boolean): boolean;
+  close(): void;
+}
+
+/** An execution in the history's older, flat shape (the dashboard and `executions` list it). */
+export function toRecord(e: StoredExecution, outputs?: Record<string, unknown>): ExecutionRecord {
+  return {
+    id: e.id,
+    namespace: e.namespace,
+    flowId: e.flowId,
+    ...(e.triggerId ? { triggerId: e.triggerId } : {}),
+    state: e.state,
+    ...(e.trigger ? { trigger: e.trigger } : {}),
+    ...(outputs ? { outputs } : {}),
+    ...(e.outputsBytes !== undefined && !outputs ? { outputsBytes: e.outputsBytes } : {}),
+    startDate: e.startDate ?? e.createdAt,
+    endDate: e.endDate ?? '',
+    durationMs: e.durationMs ?? 0,
+    ...(e.error ? { error: e.error } : {}),
+  };
+}

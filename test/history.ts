@@ -1,0 +1,20 @@
+import { join } from 'node:path';
+import type { ExecutionRecord } from '../src/flow/state.js';
+import { SqliteStore } from '../src/runtime/sqlite.js';
+import type { StoredExecution } from '../src/runtime/store.js';
+
+/** A server's state folder, read as its runtime does (runtime.db). */
+function withStore<T>(stateDir: string, read: (store: SqliteStore) => T): T {
+  const store = new SqliteStore(join(stateDir, 'runtime.db'));
+  try {
+    return read(store);
+  } finally {
+    store.close();
+  }
+}
+
+/** The ended executions of a server's state folder, oldest first. */
+export const history = (stateDir: string): ExecutionRecord[] => withStore(stateDir, (s) => s.history());
+
+/** The executions left queued or running (resumed at the next start). */
+export const unfinished = (stateDir: string): StoredExecution[] => withStore(stateDir, (s) => s.unfinished());
