@@ -39,13 +39,13 @@ CREATE TABLE IF NOT EXISTS executions (
   trigger_vars TEXT
 );
 CREATE INDEX IF NOT EXISTS executions_created ON executions (created_at);
-CREATE INDEX IF NOT EXISTS executions_flow ON executions (namespace, flow_id, created_at);
+CREATE INDEX IF NOT EXISTS executions_namespace ON executions (namespace, created_at);
+CREATE INDEX IF NOT EXISTS executions_flow ON executions (flow_id, namespace, created_at);
 CREATE INDEX IF NOT EXISTS executions_state ON executions (state, created_at);
 CREATE INDEX IF NOT EXISTS executions_ended ON executions (end_date);
 CREATE TABLE IF NOT EXISTS task_runs (
   execution_id TEXT NOT NULL,
   id TEXT NOT NULL,
-  seq BIGINT NOT NULL,
   body TEXT NOT NULL,
   PRIMARY KEY (execution_id, id)
 );
@@ -109,7 +109,6 @@ export class SqliteStore implements ExecutionStore {
   readonly file: string;
   readonly #db: BetterSqlite3.Database;
   readonly #q: Record<string, BetterSqlite3.Statement>;
-  #seq = 0;
 
   constructor(file: string) {
     this.file = file;
@@ -130,7 +129,7 @@ export class SqliteStore implements ExecutionStore {
       ),
       startDate: p(`SELECT start_date FROM executions WHERE id = ?`),
       taskRun: p(
-        `INSERT INTO task_runs (execution_id, id, seq, body) VALUES (?, ?, ?, ?)
+        `INSERT INTO task_runs (execution_id, id, body) VALUES (?, ?, ?)
              ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body`,
       ),
       finish: p(
@@ -142,9 +141,6 @@ export class SqliteStore implements ExecutionStore {
       markGet: p(`SELECT name FROM marks WHERE name = ?`),
       markPut: p(`INSERT INTO marks (name) VALUES (?) ON CONFLICT (name) DO NOTHING`),
     };
-    this.#seq = Number(
-      (this.#db.prepare('SELECT COALESCE(MAX(seq), 0) AS n FROM task_runs').get() as { n: number }).n,
-    );
   }
 
   #run(name: string, ...args: unknown[]): BetterSqlite3.RunResult {
@@ -174,7 +170,7 @@ export class SqliteStore implements ExecutionStore {
   }
 
   saveTaskRun(executionId: string, run: TaskRun): void {
-    this.#run('taskRun', executionId, run.id, ++this.#seq, JSON.stringify(run));
+    this.#run('taskRun', executionId, run.id, JSON.stringify(run));
   }
 
   finish(f: Finished): void {
@@ -193,7 +189,7 @@ export class SqliteStore implements ExecutionStore {
 
   taskRuns(id: string): TaskRun[] {
     return (
-      this.#db.prepare('SELECT body FROM task_runs WHERE execution_id = ? ORDER BY seq').all(id) as {
+      this.#db.prepare('SELECT body FROM task_runs WHERE execution_id = ?').all(id) as {
         body: string;
       }[]
     )
@@ -218,11 +214,6 @@ export class SqliteStore implements ExecutionStore {
   search(q: SearchQuery): { results: StoredExecution[]; total: number } {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (q.namespace) {
-      // The namespace and its children, as an index range: 'ns.' ≤ x < 'ns/' ('/' follows '.').
-      where.push('(namespace = ? OR (namespace >= ? AND namespace < ?))');
-      args.push(q.namespace, `${q.namespace}.`, `${q.namespace}/`);
-    }
     if (q.flowId) {
       where.push('flow_id = ?');
       args.push(q.flowId);
@@ -231,16 +222,46 @@ export class SqliteStore implements ExecutionStore {
       where.push(`state IN (${q.states.map(() => '?').join(', ')})`);
       args.push(...q.states);
     }
-    const filter = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = Number(
+    const and = (more: string[]) => {
+      const all = [...more, ...where];
+      return all.length ? `WHERE ${all.join(' AND ')}` : '';
+    };
+    const take = q.page * q.size;
+    const page = (filter: string, filterArgs: unknown[]) =>
+      this.#db
+        .prepare(`SELECT ${COLUMNS} FROM executions ${filter} ORDER BY created_at DESC LIMIT ?`)
+        .all(...filterArgs, take) as Row[];
+    let total: number;
+    let rows: Row[];
+    if (!q.namespace) {
+      total = this.#count(and([]), args);
+      rows = page(and([]), args);
+    } else {
+      // The namespace and its children. Each namespace is read newest first along its index
+      // (namespace, created_at) and the pages merged, so that no read sorts every match: the
+      // namespaces are found in the index range 'ns' ≤ x < 'ns/' ('/' follows '.').
+      const namespaces = (
+        this.#db
+          .prepare('SELECT DISTINCT namespace FROM executions WHERE namespace >= ? AND namespace < ?')
+          .all(q.namespace, `${q.namespace}/`) as { namespace: string }[]
+      )
+        .map((r) => r.namespace)
+        .filter((ns) => ns === q.namespace || ns.startsWith(`${q.namespace}.`));
+      total = 0;
+      rows = [];
+      for (const ns of namespaces) {
+        total += this.#count(and(['namespace = ?']), [ns, ...args]);
+        rows.push(...page(and(['namespace = ?']), [ns, ...args]));
+      }
+    }
+    rows.sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
+    return { results: rows.slice((q.page - 1) * q.size, take).map(fromRow), total };
+  }
+
+  #count(filter: string, args: unknown[]): number {
+    return Number(
       (this.#db.prepare(`SELECT COUNT(*) AS n FROM executions ${filter}`).get(...args) as { n: number }).n,
     );
-    const rows = this.#db
-      .prepare(
-        `SELECT ${COLUMNS} FROM executions ${filter} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?`,
-      )
-      .all(...args, q.size, (q.page - 1) * q.size) as Row[];
-    return { results: rows.map(fromRow), total };
   }
 
   history(limit = Number.MAX_SAFE_INTEGER): ExecutionRecord[] {
