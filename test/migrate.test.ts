@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { createLogger, Masker } from '../src/logger.js';
+import { createLogger } from '../src/logger.js';
+import { Masker } from '../src/masker.js';
 import { Runtime } from '../src/runtime/index.js';
 
 test('a state folder from before the database: its history and queued executions are imported once, and the log says so', async () => {
