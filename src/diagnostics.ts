@@ -64,6 +64,40 @@ export interface LogEvent {
   fields: Record<string, string>;
 }
 
+/** A purge budget's state after a change (see fastly/budget.ts): for the server's metrics and dashboard. Never the token. */
+export interface PurgeBudgetEvent {
+  /** The API endpoint (base URL) the budget is spent against. */
+  endpoint: string;
+  /** Which account (token) of that endpoint, numbered in order of first use: 1, 2… */
+  account: number;
+  /** `Fastly-RateLimit-Remaining` of the latest purge answer that carried it, while its window lasts. */
+  remaining?: number | undefined;
+  /** Epoch ms when that window ends (`Fastly-RateLimit-Reset`). */
+  resetAt?: number | undefined;
+  /** Purges Fastly accepted from this process in the last hour. */
+  usedLastHour: number;
+  /** The hourly average this process keeps to. */
+  perHour: number;
+  /** Purges in requests under way. */
+  inFlight: number;
+  /** Requests waiting for budget now. */
+  waiting: number;
+  /** Requests that had to wait for budget, since start. */
+  waits: number;
+  /** 429 answers to purges, since start. */
+  rateLimited: number;
+}
+
+/** Surrogate keys a caller asked the coalescer to purge, and how many joined a batch already pending. */
+export interface PurgeCoalesceEvent {
+  /** Keys asked for (after each caller's own duplicates are removed). */
+  requested: number;
+  /** Of those, keys already pending in a batch not yet sent: they ride along, not sent again. */
+  joined: number;
+  /** Bulk requests that left (0 on a submission; 1 when a batch is sent). */
+  requests: number;
+}
+
 /** Every attempt of every FastlyClient in the process. */
 export const apiAttempts = channel('kestra-fastly:api-attempt');
 /** Every evaluation of a trigger by the server. */
@@ -72,3 +106,7 @@ export const triggerEvaluations = channel('kestra-fastly:trigger-evaluation');
 export const executionEvents = channel('kestra-fastly:execution');
 /** Every log line, masked. */
 export const logEvents = channel('kestra-fastly:log');
+/** Every change of a purge budget of the process. */
+export const purgeBudgetEvents = channel('kestra-fastly:purge-budget');
+/** Every submission to a purge coalescer, and every batch it sends. */
+export const purgeCoalesceEvents = channel('kestra-fastly:purge-coalesce');

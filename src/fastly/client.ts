@@ -16,6 +16,8 @@ import type { HttpProxy, ProxyPolicy } from '../http/proxy.js';
 import { proxyStatusOf, sharedTransport, type Transport } from '../http/transport.js';
 import { TransportError } from '../http/socket.js';
 import { monotonicMs } from '../monotonic.js';
+import { type PurgeCoordinator, sharedPurgeCoordinator } from './coordinator.js';
+import type { BudgetGrant, PurgeBudget } from './budget.js';
 
 export const DEFAULT_ENDPOINT = 'https://api.fastly.com';
 
@@ -87,6 +89,11 @@ export interface FastlyClientOptions {
   proxy?: ProxyPolicy | undefined;
   /** Source of jitter; replace for deterministic tests. */
   random?: (() => number) | undefined;
+  /**
+   * The purge traffic this client's purges join: coalescing, the purge budget, purge-all turns.
+   * Default: the process's `sharedPurgeCoordinator()` (budget and turns, no coalescing).
+   */
+  purges?: PurgeCoordinator | undefined;
 }
 
 /**
@@ -104,6 +111,7 @@ const CLIENT_OPTIONS: Record<keyof FastlyClientOptions, true> = {
   onRetry: true,
   proxy: true,
   random: true,
+  purges: true,
 };
 
 /** Refuses an option the client does not know, naming it and the accepted ones. */
@@ -133,6 +141,8 @@ export interface RequestSpec {
   scope?: TokenScope | undefined;
   /** Cancels this request only (with the client's own signal, either one aborts it). */
   signal?: AbortSignal | undefined;
+  /** Told of every attempt's answer: its status and rate-limit headers (a purge budget learns from them). */
+  onAnswer?: ((rateLimit: RateLimitState, status: number) => void) | undefined;
   /**
    * Stops retrying, not the attempt in flight: once it aborts, a wait before a retry ends at once and no
    * further attempt starts; the call fails with the last attempt's error.
@@ -286,6 +296,7 @@ export class FastlyClient {
   /** The policy, for other requests of the same task (a purge's verification at the edge). */
   readonly proxyPolicy: ProxyPolicy | undefined;
   readonly #proxy: HttpProxy | undefined;
+  readonly #options: FastlyClientOptions;
 
   constructor(options: FastlyClientOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -308,6 +319,51 @@ export class FastlyClient {
     this.#random = options.random ?? Math.random;
     this.proxyPolicy = options.proxy;
     this.#proxy = options.proxy?.(url);
+    this.#options = options;
+  }
+
+  /** The client's cancellation signal, if any (a request several callers share leaves it out). */
+  get signal(): AbortSignal | undefined {
+    return this.#signal;
+  }
+
+  /** Waits for leave from the purge budget to send `units` purges; the client's signal or `stop` ends the wait. */
+  acquirePurgeBudget(units: number, stop?: AbortSignal): Promise<BudgetGrant> {
+    return this.purgeBudget().acquire(units, anySignal(this.#signal, stop), this.maxPurgeWaitMs);
+  }
+
+  /** The longest this client waits for purge budget: as long as it would wait for a 429's reset. */
+  get maxPurgeWaitMs(): number {
+    return Math.min(this.#retry.maxRetryAfterMs, this.#retry.maxRetryTimeMs);
+  }
+
+  /** The purge traffic this client's purges join (see `PurgeCoordinator`). */
+  get purges(): PurgeCoordinator {
+    return this.#options.purges ?? sharedPurgeCoordinator();
+  }
+
+  /** Who a purge is spent against: endpoint, proxy and token. A key for in-memory maps, never shown. */
+  get #account(): string {
+    return `${this.baseUrl}\0${this.#proxy?.toString() ?? ''}\0${this.#token}`;
+  }
+
+  /** The purge budget of this client's account (endpoint and token), shared by the process. */
+  purgeBudget(): PurgeBudget {
+    return this.purges.budget(this.baseUrl, this.#account);
+  }
+
+  /** The coalescing group of surrogate-key purges of `serviceId` (soft or not) by this account. Never shown. */
+  purgeGroup(serviceId: string, soft: boolean): string {
+    return `${this.#account}\0${serviceId}\0${soft ? 'soft' : 'hard'}`;
+  }
+
+  /**
+   * The same client without this one's cancellation signal and retry hook: for a request several
+   * callers share (a coalesced purge), which no single caller's cancellation may cut short.
+   */
+  detached(): FastlyClient {
+    const { signal: _signal, onRetry: _onRetry, ...rest } = this.#options;
+    return new FastlyClient({ ...rest, transport: this.#transport });
   }
 
   readonly #memo = new Map<string, Promise<unknown>>();
@@ -523,6 +579,7 @@ export class FastlyClient {
       rateLimit = parseRateLimit(res.headers, Date.now());
       raw = res.body;
       outcome = status;
+      spec.onAnswer?.(rateLimit, status);
     } catch (err) {
       const e = err as { code?: string; message?: string };
       outcome = cancel?.aborted ? 'ABORTED' : timeout.aborted ? 'TIMEOUT' : (e.code ?? 'ENETWORK');

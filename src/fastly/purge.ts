@@ -1,10 +1,11 @@
 import { InvalidInputError, RunFailedError, show } from '../errors.js';
-import type { FastlyClient } from './client.js';
+import type { BudgetGrant } from './budget.js';
+import type { ApiResponse, FastlyClient, RequestSpec } from './client.js';
+import { MAX_KEYS_PER_REQUEST } from './coordinator.js';
 import { FastlyApiError, FastlyNetworkError, FastlyResponseError } from './errors.js';
 import { isTlsFailure } from '../http/transport.js';
 
-/** Fastly refuses bulk purges of more keys than this in one request. */
-export const MAX_KEYS_PER_REQUEST = 256;
+export { MAX_KEYS_PER_REQUEST };
 /** Fastly ignores surrogate keys longer than 1 KB. */
 export const MAX_KEY_BYTES = 1024;
 /**
@@ -184,19 +185,39 @@ function asPurgeResult(operation: string, body: unknown): PurgeResult {
   return { status: 'ok', id: typeof b.id === 'string' ? b.id : '' };
 }
 
+/**
+ * Sends a purge request once the account's purge budget lets `units` purges go (each key of a bulk
+ * purge counts, as Fastly counts them), telling the budget what each answer said. With a `grant`
+ * (the coalescer's), that leave is already given and released by its holder.
+ */
+async function purgeRequest(
+  client: FastlyClient,
+  units: number,
+  spec: RequestSpec,
+  grant?: BudgetGrant,
+): Promise<ApiResponse> {
+  const leave = grant ?? (await client.acquirePurgeBudget(units, spec.stopRetrying));
+  try {
+    return await client.request({ ...spec, onAnswer: (rl, status) => leave.observe(rl, status) });
+  } finally {
+    if (!grant) leave.release();
+  }
+}
+
 /** `POST /purge/{url}`: the URL is appended raw; the token goes to the API, never to the purged host. */
 export async function purgeUrl(
   client: FastlyClient,
   url: string,
-  options: PurgeOptions = {},
+  options: PurgeOptions & { stop?: AbortSignal | undefined } = {},
 ): Promise<PurgeResult> {
   const target = validatePurgeUrl(url);
-  const res = await client.request({
+  const res = await purgeRequest(client, 1, {
     operation: 'purgeUrl',
     method: 'POST',
     path: `/purge/${target}`,
     headers: softHeader(options.soft),
     scope: 'purge_select',
+    stopRetrying: options.stop,
   });
   return asPurgeResult('purgeUrl', res.body);
 }
@@ -213,6 +234,16 @@ export async function purgeKey(
 ): Promise<PurgeResult> {
   validateServiceId(serviceId);
   validateSurrogateKey(key);
+  if (client.purges.lingerMs > 0) {
+    const soft = options.soft ?? false;
+    const o = await coalesced(client, serviceId, [key], soft, {});
+    const id = o.ids[key];
+    if (id !== undefined) return { status: 'ok', id };
+    const failure = o.failed[0];
+    if (failure?.error instanceof Error) throw failure.error;
+    if (failure) throw new FastlyResponseError('purgeKey', `key ${show(key)} missing from the response`);
+    throw new RunFailedError(`purgeKey: ${show(key)} not sent: ${o.notSent[0]?.reason ?? 'stopped'}`);
+  }
   if (!PATH_SAFE_KEY.test(key)) {
     const ids = await purgeBatch(client, serviceId, [key], options.soft, 'purgeKey');
     const id = ids[key];
@@ -220,7 +251,7 @@ export async function purgeKey(
       throw new FastlyResponseError('purgeKey', `key ${show(key)} missing from the response`);
     return { status: 'ok', id };
   }
-  const res = await client.request({
+  const res = await purgeRequest(client, 1, {
     operation: 'purgeKey',
     method: 'POST',
     path: `/service/${serviceId}/purge/${key}`,
@@ -237,16 +268,22 @@ async function purgeBatch(
   soft: boolean | undefined,
   operation = 'purgeKeys',
   stopRetrying?: AbortSignal,
+  grant?: BudgetGrant,
 ): Promise<Record<string, string>> {
-  const res = await client.request({
-    operation,
-    method: 'POST',
-    path: `/service/${serviceId}/purge`,
-    headers: softHeader(soft),
-    json: { surrogate_keys: keys },
-    scope: 'purge_select',
-    stopRetrying,
-  });
+  const res = await purgeRequest(
+    client,
+    keys.length,
+    {
+      operation,
+      method: 'POST',
+      path: `/service/${serviceId}/purge`,
+      headers: softHeader(soft),
+      json: { surrogate_keys: keys },
+      scope: 'purge_select',
+      stopRetrying,
+    },
+    grant,
+  );
   const body = res.body;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new FastlyResponseError(operation, `expected a map of key to purge id, got ${show(body)}`);
@@ -275,24 +312,27 @@ export function prepareKeys(
   return { keys: unique, duplicates: keys.length - unique.length };
 }
 
+/** What a bulk run (of key batches or of single URLs) did. */
+interface BulkResult {
+  purgeIds: Record<string, string>;
+  failed: FailedKey[];
+  /** Jobs started (batches, or URLs). */
+  sent: number;
+  stopped?: string;
+}
+
 /**
- * Bulk surrogate-key purge: duplicates removed, split into batches of 256, sent with bounded
- * concurrency. The first batch goes alone: if it meets a failure every batch would meet (see
- * isFatalPurgeError), nothing else is sent; such a failure later stops sending too. Never throws for
- * a failed batch: every key ends up in `purgeIds` or in `failed` (unsent keys with the reason why).
+ * Sends jobs (a batch of keys, or one URL) with bounded concurrency, the first alone: if it meets a
+ * failure every job would meet (see isFatalPurgeError), nothing else is sent; such a failure later
+ * stops sending too, as does `stop`. Never throws for a failed job: every item ends up in
+ * `purgeIds` or in `failed` (unsent ones with the reason why).
  */
-export async function purgeKeys(
-  client: FastlyClient,
-  serviceId: string,
-  keys: readonly string[],
-  options: PurgeKeysOptions = {},
-): Promise<PurgeKeysResult> {
-  validateServiceId(serviceId);
-  const prepared = prepareKeys(keys);
-  const batches: string[][] = [];
-  for (let i = 0; i < prepared.keys.length; i += MAX_KEYS_PER_REQUEST) {
-    batches.push(prepared.keys.slice(i, i + MAX_KEYS_PER_REQUEST));
-  }
+async function runBulk(
+  jobs: string[][],
+  total: number,
+  send: (items: string[]) => Promise<Record<string, string>>,
+  options: PurgeKeysOptions,
+): Promise<BulkResult> {
   const purgeIds: Record<string, string> = {};
   const failed: FailedKey[] = [];
   let settled = 0;
@@ -306,61 +346,210 @@ export async function purgeKeys(
   /** Why sending stopped, once it has. */
   const stopReason = (): string | undefined =>
     fatal !== undefined ? `stopped at a failure every batch would meet: ${fatal}` : stopped();
-  const send = async (batch: string[]) => {
+  const run = async (items: string[]) => {
     try {
-      const ids = await purgeBatch(client, serviceId, batch, options.soft, 'purgeKeys', options.stop);
-      for (const key of batch) {
-        const id = ids[key];
+      const ids = await send(items);
+      for (const item of items) {
+        const id = ids[item];
         if (typeof id === 'string') {
-          purgeIds[key] = id;
-          options.onPurged?.(key);
-        } else failed.push({ key, reason: 'Fastly did not acknowledge this key in its response' });
+          purgeIds[item] = id;
+          options.onPurged?.(item);
+        } else failed.push({ key: item, reason: 'Fastly did not acknowledge this key in its response' });
       }
     } catch (err) {
-      if (!(err instanceof RunFailedError)) throw err;
-      const isFatal = isFatalPurgeError(err);
-      if (isFatal) fatal ??= err.message;
-      const status = err instanceof FastlyApiError ? err.status : undefined;
-      // Stopped before this batch failed: whatever its error, it was not retried.
-      const why = isFatal ? undefined : stopped();
-      const reason = why ? `${err.message}; not retried: ${why}` : err.message;
-      for (const key of batch) failed.push({ key, reason, ...(status ? { status } : {}) });
+      // Stopped while waiting for the purge budget: never sent.
+      if (options.stop?.aborted && err === options.stop.reason) {
+        for (const item of items) failed.push({ key: item, reason: `not sent: ${stopped() ?? 'stopped'}` });
+      } else {
+        if (!(err instanceof RunFailedError)) throw err;
+        const isFatal = isFatalPurgeError(err);
+        if (isFatal) fatal ??= err.message;
+        const status = err instanceof FastlyApiError ? err.status : undefined;
+        // Stopped before this job failed: whatever its error, it was not retried.
+        const why = isFatal ? undefined : stopped();
+        const reason = why ? `${err.message}; not retried: ${why}` : err.message;
+        for (const item of items) failed.push({ key: item, reason, ...(status ? { status } : {}) });
+      }
     }
-    settled += batch.length;
-    options.onProgress?.(settled, prepared.keys.length);
+    settled += items.length;
+    options.onProgress?.(settled, total);
   };
   let next = 0;
   const worker = async () => {
-    while (next < batches.length && stopReason() === undefined) await send(batches[next++] as string[]);
+    while (next < jobs.length && stopReason() === undefined) await run(jobs[next++] as string[]);
   };
-  if (stopReason() === undefined) await send(batches[next++] as string[]);
+  if (stopReason() === undefined) await run(jobs[next++] as string[]);
   const concurrency = Math.max(1, options.concurrency ?? DEFAULT_PURGE_CONCURRENCY);
-  await Promise.all(Array.from({ length: Math.min(concurrency, batches.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, worker));
   const reason = stopReason();
-  if (next < batches.length && reason) {
-    for (const batch of batches.slice(next))
-      for (const key of batch) failed.push({ key, reason: `not sent: ${reason}` });
+  if (next < jobs.length && reason) {
+    for (const job of jobs.slice(next))
+      for (const item of job) failed.push({ key: item, reason: `not sent: ${reason}` });
   }
+  return { purgeIds, failed, sent: next, ...(next < jobs.length && reason ? { stopped: reason } : {}) };
+}
+
+/**
+ * Hands keys to the client's coalescer (`PurgeCoordinator`): they join the pending batch of their
+ * group (account, service, soft) and leave with it, sent through a client that no single caller's
+ * cancellation cuts short.
+ */
+function coalesced(
+  client: FastlyClient,
+  serviceId: string,
+  keys: readonly string[],
+  soft: boolean,
+  options: Pick<PurgeKeysOptions, 'stop' | 'onProgress'>,
+) {
+  const shared = client.detached();
+  let settled = 0;
+  return client.purges.coalesce({
+    group: client.purgeGroup(serviceId, soft),
+    budget: client.purgeBudget(),
+    maxWaitMs: client.maxPurgeWaitMs,
+    keys,
+    send: (batch, grant) => purgeBatch(shared, serviceId, batch, soft, 'purgeKeys', undefined, grant),
+    isFatal: isFatalPurgeError,
+    stop: options.stop,
+    signal: client.signal,
+    onSettled: (n) => {
+      settled += n;
+      options.onProgress?.(settled, keys.length);
+    },
+  });
+}
+
+/**
+ * Bulk surrogate-key purge: duplicates removed, split into batches of 256, sent with bounded
+ * concurrency. The first batch goes alone: if it meets a failure every batch would meet (see
+ * isFatalPurgeError), nothing else is sent; such a failure later stops sending too. Never throws for
+ * a failed batch: every key ends up in `purgeIds` or in `failed` (unsent keys with the reason why).
+ *
+ * When the client's coordinator coalesces (`lingerMs` > 0: the server), the keys join the batches
+ * other callers of the process are filling instead (see `PurgeCoordinator`); the result is this
+ * caller's alone all the same, `sent` counting the requests that carried its keys.
+ */
+export async function purgeKeys(
+  client: FastlyClient,
+  serviceId: string,
+  keys: readonly string[],
+  options: PurgeKeysOptions = {},
+): Promise<PurgeKeysResult> {
+  validateServiceId(serviceId);
+  const prepared = prepareKeys(keys);
+  if (client.purges.lingerMs > 0) {
+    const o = await coalesced(client, serviceId, prepared.keys, options.soft ?? false, options);
+    const failed: FailedKey[] = [];
+    for (const { key, error } of o.failed) {
+      if (error !== undefined && !(error instanceof RunFailedError)) throw error;
+      if (error === undefined)
+        failed.push({ key, reason: 'Fastly did not acknowledge this key in its response' });
+      else {
+        const status = error instanceof FastlyApiError ? error.status : undefined;
+        failed.push({ key, reason: error.message, ...(status ? { status } : {}) });
+      }
+    }
+    for (const { key, reason } of o.notSent) failed.push({ key, reason: `not sent: ${reason}` });
+    for (const key of Object.keys(o.ids)) options.onPurged?.(key);
+    const stopped = o.notSent[0]?.reason;
+    return {
+      purgeIds: o.ids,
+      failed,
+      total: prepared.keys.length,
+      duplicatesRemoved: prepared.duplicates,
+      batches: o.requests + Math.ceil(o.notSent.length / MAX_KEYS_PER_REQUEST),
+      sent: o.requests,
+      ...(stopped !== undefined ? { stopped } : {}),
+    };
+  }
+  const batches: string[][] = [];
+  for (let i = 0; i < prepared.keys.length; i += MAX_KEYS_PER_REQUEST) {
+    batches.push(prepared.keys.slice(i, i + MAX_KEYS_PER_REQUEST));
+  }
+  const soft = options.soft;
+  const result = await runBulk(
+    batches,
+    prepared.keys.length,
+    (batch) => purgeBatch(client, serviceId, batch, soft, 'purgeKeys', options.stop),
+    options,
+  );
   return {
-    purgeIds,
-    failed,
+    ...result,
     total: prepared.keys.length,
     duplicatesRemoved: prepared.duplicates,
     batches: batches.length,
-    sent: next,
-    ...(next < batches.length && reason ? { stopped: reason } : {}),
   };
 }
 
-/** `POST /service/{id}/purge_all`: hard only; Fastly has no soft purge-all. */
+/** Removes duplicate URLs (first occurrence wins) and validates every one, naming each bad one by index. */
+export function prepareUrls(urls: readonly unknown[], name = 'urls'): { urls: string[]; duplicates: number } {
+  if (urls.length === 0) {
+    throw new InvalidInputError(`${name}: the list of URLs is empty; give at least one URL`, name);
+  }
+  const problems: string[] = [];
+  const normalised: string[] = [];
+  urls.forEach((url, i) => {
+    try {
+      normalised.push(validatePurgeUrl(url, `${name}[${i}]`));
+    } catch (err) {
+      if (!(err instanceof InvalidInputError)) throw err;
+      problems.push(err.message);
+    }
+  });
+  if (problems.length > 0) {
+    const more = problems.length > 3 ? ` (and ${problems.length - 3} more invalid URLs)` : '';
+    throw new InvalidInputError(`${problems.slice(0, 3).join('; ')}${more}`, name);
+  }
+  const unique = [...new Set(normalised)];
+  return { urls: unique, duplicates: urls.length - unique.length };
+}
+
+/**
+ * Bulk URL purge. Fastly has no bulk URL endpoint: one `POST /purge/{url}` per URL, `concurrency` at
+ * a time within the purge budget, the first alone, with the same account as `purgeKeys` (`failed`
+ * entries' `key` is the URL; `sent` counts requests).
+ */
+export async function purgeUrls(
+  client: FastlyClient,
+  urls: readonly string[],
+  options: PurgeKeysOptions = {},
+): Promise<PurgeKeysResult> {
+  const prepared = prepareUrls(urls);
+  const result = await runBulk(
+    prepared.urls.map((u) => [u]),
+    prepared.urls.length,
+    async ([url]) => {
+      const r = await purgeUrl(client, url as string, { soft: options.soft, stop: options.stop });
+      return { [url as string]: r.id };
+    },
+    options,
+  );
+  return {
+    ...result,
+    total: prepared.urls.length,
+    duplicatesRemoved: prepared.duplicates,
+    batches: prepared.urls.length,
+  };
+}
+
+/**
+ * `POST /service/{id}/purge_all`: hard only; Fastly has no soft purge-all. Purge-alls of one service
+ * take turns in the process, a second apart (Fastly allows one a second per service and answers
+ * parallel ones with 429): a parallel deploy job waits its turn instead of failing.
+ */
 export async function purgeAll(client: FastlyClient, serviceId: string): Promise<{ status: string }> {
   validateServiceId(serviceId);
-  const res = await client.request({
-    operation: 'purgeAll',
-    method: 'POST',
-    path: `/service/${serviceId}/purge_all`,
-    scope: 'purge_all',
-  });
+  const res = await client.purges.purgeAllTurn(
+    `${client.baseUrl}\0${serviceId}`,
+    () =>
+      client.request({
+        operation: 'purgeAll',
+        method: 'POST',
+        path: `/service/${serviceId}/purge_all`,
+        scope: 'purge_all',
+      }),
+    client.signal,
+  );
   const b = res.body as Record<string, unknown> | null;
   if (typeof b !== 'object' || b === null || b.status !== 'ok') {
     throw new FastlyResponseError('purgeAll', `expected {"status":"ok"}, got ${show(res.body)}`);

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { DEFAULT_SERVER_LINGER_MS, PurgeCoordinator } from '../fastly/coordinator.js';
 import type { Masker } from '../masker.js';
 import type { Scheduler } from '../flow/scheduler.js';
 import type { Logger } from '../logger.js';
@@ -32,6 +33,11 @@ export interface ServerOptions {
   env?: NodeJS.ProcessEnv;
   secretsFile?: string | undefined;
   client?: TaskContext['client'];
+  /**
+   * How long a surrogate-key purge waits for others of the same service to share its request (0:
+   * off; default 25 ms). Ignored when `client.purges` is given.
+   */
+  purgeLingerMs?: number | undefined;
   write?: (line: string) => void;
   jsonLogs?: boolean | undefined;
   /** Ended executions older than this are deleted; default 30 days. */
@@ -71,6 +77,16 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   o.masker.addCredential(apiToken);
   // Nothing is created (the --state-dir, its lock) for a server that could not listen.
   await checkListen(o.listen);
+  // One purge coordinator for every execution of the server: their key purges coalesce and they
+  // share one purge budget (process-wide; replicas do not share it).
+  o = {
+    ...o,
+    client: {
+      ...o.client,
+      purges:
+        o.client?.purges ?? new PurgeCoordinator({ lingerMs: o.purgeLingerMs ?? DEFAULT_SERVER_LINGER_MS }),
+    },
+  };
   const runtime = new Runtime({
     paths: o.paths,
     stateDir: o.stateDir,

@@ -23,6 +23,36 @@ function rateLimitHeaders(
   };
 }
 
+/**
+ * The purge budget (`purgeLimit` per `purgeWindowSeconds`, per token): charges `count` purges to the
+ * token's window, or refuses them all when they do not fit. Undefined when no budget is configured.
+ */
+function purgeBudget(
+  state: SimState,
+  token: string,
+  count: number,
+): { headers: Record<string, string>; exceeded: boolean } | undefined {
+  if (state.purgeLimit === undefined) return undefined;
+  const now = Date.now();
+  const windowMs = state.purgeWindowMs;
+  let usage = state.purgeUsage.get(token);
+  if (!usage || now - usage.windowStart >= windowMs) {
+    usage = { windowStart: now - (now % windowMs), count: 0 };
+    state.purgeUsage.set(token, usage);
+  }
+  const exceeded = usage.count + count > state.purgeLimit;
+  if (!exceeded) usage.count += count;
+  return {
+    headers: {
+      'fastly-ratelimit-remaining': String(Math.max(0, state.purgeLimit - usage.count)),
+      'fastly-ratelimit-reset': String(Math.ceil((usage.windowStart + windowMs) / 1000)),
+    },
+    exceeded,
+  };
+}
+
+const OVER_PURGE_BUDGET = { msg: 'You have exceeded your hourly rate limit. Please try again later.' };
+
 function softOf(req: SimRequest): boolean {
   // Like Fastly, the header's presence alone makes the purge soft.
   return header(req, 'fastly-soft-purge') !== undefined;
@@ -50,8 +80,15 @@ const purgeUrl: Route = (req, state) => {
   const service = state.serviceForHost(url.host);
   if (!service) return json(404, { msg: 'Record not found', details: 'Cannot find service' });
   const soft = softOf(req);
+  const budget = purgeBudget(state, req.token ?? '', 1);
+  if (budget?.exceeded)
+    return json(429, OVER_PURGE_BUDGET, { headers: budget.headers, log: { serviceId: service.id, soft } });
   state.cache.purgeUrl(url.host, url.pathname + url.search, soft);
-  return json(200, { status: 'ok', id: state.purgeId() }, { log: { serviceId: service.id, soft } });
+  return json(
+    200,
+    { status: 'ok', id: state.purgeId() },
+    { headers: budget?.headers ?? {}, log: { serviceId: service.id, soft } },
+  );
 };
 
 const SERVICE_PURGE = /^\/service\/([^/]+)\/(purge_all|purge)(?:\/(.*))?$/;
@@ -69,13 +106,16 @@ const servicePurge: Route = (req, state) => {
   const soft = softOf(req);
   if (action === 'purge_all') return purgeAll(req, state, serviceId);
   if (rest !== undefined) {
+    const budget = purgeBudget(state, req.token ?? '', 1);
+    if (budget?.exceeded)
+      return json(429, OVER_PURGE_BUDGET, { headers: budget.headers, log: { serviceId, soft, keys: 1 } });
     // Keys are taken literally, never URL-decoded. A '/' in the key "succeeds" yet purges nothing,
     // as reported against the real API.
     if (!rest.includes('/')) state.cache.purgeKey(serviceId, rest, soft);
     return json(
       200,
       { status: 'ok', id: state.purgeId() },
-      { headers: keyPurgeHeaders(1), log: { serviceId, soft, keys: 1 } },
+      { headers: { ...keyPurgeHeaders(1), ...budget?.headers }, log: { serviceId, soft, keys: 1 } },
     );
   }
   return bulkPurge(req, state, serviceId, soft);
@@ -107,6 +147,12 @@ function bulkPurge(req: SimRequest, state: SimState, serviceId: string, soft: bo
       reason: `Batch surrogate key request only supports up to ${MAX_BULK_KEYS} surrogate keys`,
     });
   }
+  const budget = purgeBudget(state, req.token ?? '', keys.length);
+  if (budget?.exceeded)
+    return json(429, OVER_PURGE_BUDGET, {
+      headers: budget.headers,
+      log: { serviceId, soft, keys: keys.length, surrogateKeys: keys as string[] },
+    });
   const ids: Record<string, string> = {};
   for (const key of keys as string[]) {
     state.cache.purgeKey(serviceId, key, soft);
@@ -114,8 +160,8 @@ function bulkPurge(req: SimRequest, state: SimState, serviceId: string, soft: bo
   }
   return json(200, ids, {
     contentType: null,
-    headers: keyPurgeHeaders(keys.length),
-    log: { serviceId, soft, keys: keys.length },
+    headers: { ...keyPurgeHeaders(keys.length), ...budget?.headers },
+    log: { serviceId, soft, keys: keys.length, surrogateKeys: keys as string[] },
   });
 }
 

@@ -25,6 +25,8 @@ export interface RequestLogEntry {
   serviceId?: string;
   /** Number of surrogate keys in a bulk purge. */
   keys?: number;
+  /** The surrogate keys a bulk purge named (answered or refused). */
+  surrogateKeys?: string[];
   soft?: boolean;
   /** Stats queries: resolved window and bucket count served. */
   points?: number;
@@ -60,6 +62,14 @@ export interface SimulatorOptions {
   tokens?: Record<string, TokenScope[]>;
   /** Non-GET API calls allowed per hour per token (purge-all counts, URL/key purges do not). */
   hourlyLimit?: number;
+  /**
+   * URL and surrogate-key purges allowed per token per `purgeWindowSeconds` (each key of a bulk purge
+   * counts, as Fastly counts them). Set, purge answers carry `Fastly-RateLimit-Remaining` / `-Reset`
+   * and a purge past the budget is answered 429 with them (remaining 0). Default: no purge budget.
+   */
+  purgeLimit?: number;
+  /** The purge budget's window (default 3600: Fastly's hourly average); a test shortens it. */
+  purgeWindowSeconds?: number;
   /** Minimum seconds between two purge-alls of one service. */
   purgeAllIntervalSeconds?: number;
   /** Seconds before a finished stats bucket is reported (Fastly's data lag). */
@@ -97,6 +107,9 @@ export class SimState {
   readonly logLimit: number;
   readonly pointFields: string[] | undefined;
   readonly hourlyUsage = new Map<string, { windowStart: number; count: number }>();
+  purgeLimit: number | undefined;
+  purgeWindowMs: number;
+  readonly purgeUsage = new Map<string, { windowStart: number; count: number }>();
   readonly lastPurgeAll = new Map<string, number>();
   #seq = 0;
   #purgeSeq = 0;
@@ -106,6 +119,8 @@ export class SimState {
     this.tokens = options.tokens;
     this.hourlyLimit = options.hourlyLimit ?? 1000;
     this.purgeAllIntervalMs = (options.purgeAllIntervalSeconds ?? 1) * 1000;
+    this.purgeLimit = options.purgeLimit;
+    this.purgeWindowMs = (options.purgeWindowSeconds ?? 3600) * 1000;
     this.statsLagSeconds = options.statsLagSeconds ?? 0;
     this.now = options.now ?? Date.now;
     this.logLimit = options.logLimit ?? 200_000;

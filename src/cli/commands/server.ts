@@ -15,6 +15,7 @@ interface ServerFlags {
   listen: string;
   apiToken?: string;
   retention: string;
+  purgeLinger?: number;
 }
 
 const DEFAULT_STATE_DIR = '.kestra-fastly';
@@ -34,6 +35,12 @@ export function registerServer(program: Command): void {
       '--listen <host:port>',
       'address of the HTTP API (loopback unless --api-token is set)',
       '127.0.0.1:8080',
+    )
+    .option(
+      '--purge-linger <ms>',
+      "how long a surrogate-key purge waits for other executions' purges of the same service to share its request (0: off)",
+      intArg('--purge-linger', 0, 10_000),
+      25,
     )
     .option('--api-token <token>', 'bearer token of the HTTP API (prefer $KESTRA_FASTLY_API_TOKEN)')
     .option('--retention <duration>', 'how long ended executions are kept (ISO-8601)', 'P30D')
@@ -59,6 +66,7 @@ export function registerServer(program: Command): void {
         secretsFile: opts.secretsFile,
         jsonLogs: opts.json,
         retentionMs,
+        purgeLingerMs: opts.purgeLinger,
       });
       // Listening before the lines that say the server is up: a supervisor (or a test) may send
       // SIGTERM the moment it reads them, and with no listener yet Node would die without stopping.

@@ -28,6 +28,8 @@ interface SimFlags {
   tokensFile?: string;
   scenario: string[];
   logRequests?: boolean;
+  purgeLimit?: number;
+  purgeWindow?: number;
 }
 
 /** N synthetic services with 22-character ids, for load tests. */
@@ -142,6 +144,16 @@ export function registerSimulator(program: Command): void {
       (v: string, all: string[]) => [...all, v],
       [] as string[],
     )
+    .option(
+      '--purge-limit <n>',
+      'URL and surrogate-key purges allowed per token per --purge-window (each key counts); past it, 429 with Fastly-RateLimit-* headers',
+      intArg('--purge-limit', 1, Number.MAX_SAFE_INTEGER),
+    )
+    .option(
+      '--purge-window <seconds>',
+      "the purge budget's window (default 3600: Fastly's hourly average of 100,000)",
+      intArg('--purge-window', 1, 86_400),
+    )
     .option('--log-requests', 'one line per request on stderr: method, path, status, latency (never headers)')
     .action(async (opts: SimFlags) => {
       const tokens = tokensOf(opts);
@@ -173,6 +185,8 @@ export function registerSimulator(program: Command): void {
         port: opts.port,
         host: opts.host,
         services,
+        ...(opts.purgeLimit !== undefined ? { purgeLimit: opts.purgeLimit } : {}),
+        ...(opts.purgeWindow !== undefined ? { purgeWindowSeconds: opts.purgeWindow } : {}),
         ...(opts.pointFields ? { pointFields: opts.pointFields.split(',').filter(Boolean) } : {}),
         faults,
       }).catch((err: unknown) => {

@@ -1,0 +1,417 @@
+import { type Clock, systemClock } from '../clock.js';
+import { PurgeBudget, type PurgeBudgetView } from './budget.js';
+import { type PurgeCoalesceEvent, purgeCoalesceEvents } from '../diagnostics.js';
+
+/** Fastly refuses bulk purges of more keys than this in one request. */
+export const MAX_KEYS_PER_REQUEST = 256;
+/** The server's linger: long enough for a burst's webhooks to meet, short next to the API's latency. */
+export const DEFAULT_SERVER_LINGER_MS = 25;
+/** Fastly allows one purge-all a second per service (seed 002). */
+export const PURGE_ALL_INTERVAL_MS = 1000;
+
+export interface PurgeCoordinatorOptions {
+  /**
+   * How long a batch of surrogate keys waits for more keys before it leaves (it leaves at once when
+   * it holds 256). 0 (the default) turns coalescing off: each call sends its own requests.
+   */
+  lingerMs?: number | undefined;
+  /** The hourly purge average each account keeps to (default 100,000, Fastly's). */
+  purgesPerHour?: number | undefined;
+  /** Waited past a `Fastly-RateLimit-Reset` (default 1000 ms). */
+  rateLimitMarginMs?: number | undefined;
+  /** Between two purge-alls of one service (default 1000 ms). */
+  purgeAllIntervalMs?: number | undefined;
+  /** Bulk requests of one coalescing group in flight at once (default 40). */
+  maxInFlight?: number | undefined;
+  clock?: Clock | undefined;
+}
+
+/** What became of a caller's keys in the coalescer. */
+export interface CoalescedOutcome {
+  /** Keys Fastly acknowledged, with their purge id. */
+  ids: Record<string, string>;
+  /** Keys whose request failed (or whose answer left them out: `error` undefined). */
+  failed: { key: string; error: unknown }[];
+  /** Keys never sent: the caller stopped, or a failure every request would meet stopped the group. */
+  notSent: { key: string; reason: string }[];
+  /** Bulk requests that carried this caller's keys to the API. */
+  requests: number;
+}
+
+/** Sends one bulk request of `keys` (already cleared with the budget: `grant`). */
+export type BatchSender = (
+  keys: string[],
+  grant: import('./budget.js').BudgetGrant,
+) => Promise<Record<string, string>>;
+
+export interface CoalesceRequest {
+  /** The coalescing group: account (endpoint + token), service and soft flag. Never shown. */
+  group: string;
+  budget: PurgeBudget;
+  /** The longest a batch waits for budget before it goes anyway (see `PurgeBudget.acquire`). */
+  maxWaitMs: number;
+  keys: readonly string[];
+  /** How a batch of this group is sent; the first caller's sender serves the batch. */
+  send: BatchSender;
+  /** Whether an error is one every request of the group would meet (bad token, unknown service). */
+  isFatal: (err: unknown) => boolean;
+  /** Stops this caller: its keys not yet sent are withdrawn (and reported not sent); sent ones settle. */
+  stop?: AbortSignal | undefined;
+  /** Cancels this caller: its unsent keys are withdrawn and the promise rejects with the reason. */
+  signal?: AbortSignal | undefined;
+  /** Called as this caller's keys settle. */
+  onSettled?: ((keys: number) => void) | undefined;
+}
+
+interface Submission {
+  readonly request: CoalesceRequest;
+  readonly outcome: CoalescedOutcome;
+  unsettled: number;
+  readonly batches: Set<Batch>;
+  resolve: (o: CoalescedOutcome) => void;
+  reject: (err: unknown) => void;
+  cleanup: () => void;
+}
+
+interface Batch {
+  readonly group: Group;
+  /** Key → callers waiting for it. */
+  readonly keys: Map<string, Set<Submission>>;
+  state: 'open' | 'sealed' | 'sent';
+  cancelLinger?: (() => void) | undefined;
+  /** Aborts the wait for budget when every key has been withdrawn. */
+  readonly abandon: AbortController;
+  readonly send: BatchSender;
+}
+
+interface Group {
+  readonly id: string;
+  readonly budget: PurgeBudget;
+  readonly maxWaitMs: number;
+  readonly isFatal: (err: unknown) => boolean;
+  open: Batch | undefined;
+  /** Batches not yet on the wire (open, sealed, or waiting for budget): keys in them may be joined. */
+  readonly unsent: Set<Batch>;
+  /** Sealed batches waiting for an in-flight slot, in order. */
+  readonly queue: Batch[];
+  inFlight: number;
+}
+
+/**
+ * The purge traffic of a process, shared by every client that uses it (the server makes one for all
+ * its executions; everything else shares `sharedPurgeCoordinator()`):
+ *
+ * - **Coalescing** (when `lingerMs` > 0): surrogate-key purges of one group (account, service, soft)
+ *   waiting to be sent join one pending batch of up to 256 keys, which leaves when full or after the
+ *   linger. A key already in a batch not yet sent is not added again; a key is never added to a batch
+ *   already sent (that request may reach Fastly before the content changed). Each caller learns the
+ *   fate of its own keys only.
+ * - **A purge budget** per account (`PurgeBudget`): every purge request asks it for leave.
+ * - **Purge-all serialised** per service: one at a time, at most one a second, waiting not failing.
+ */
+export class PurgeCoordinator {
+  readonly lingerMs: number;
+  readonly maxInFlight: number;
+  readonly purgeAllIntervalMs: number;
+  readonly #clock: Clock;
+  readonly #budgetOptions: { perHour?: number | undefined; marginMs?: number | undefined };
+  readonly #budgets = new Map<string, PurgeBudget>();
+  readonly #accounts = new Map<string, number>();
+  readonly #groups = new Map<string, Group>();
+  readonly #purgeAll = new Map<string, { turn: Promise<void>; lastAt: number | undefined }>();
+
+  constructor(options: PurgeCoordinatorOptions = {}) {
+    this.lingerMs = Math.max(0, options.lingerMs ?? 0);
+    this.maxInFlight = Math.max(1, options.maxInFlight ?? 40);
+    this.purgeAllIntervalMs = options.purgeAllIntervalMs ?? PURGE_ALL_INTERVAL_MS;
+    this.#clock = options.clock ?? systemClock;
+    this.#budgetOptions = { perHour: options.purgesPerHour, marginMs: options.rateLimitMarginMs };
+  }
+
+  /** The budget of an account; `account` identifies it (endpoint and token) and is never shown. */
+  budget(endpoint: string, account: string): PurgeBudget {
+    let budget = this.#budgets.get(account);
+    if (!budget) {
+      const perEndpoint = this.#accounts.get(endpoint) ?? 0;
+      this.#accounts.set(endpoint, perEndpoint + 1);
+      budget = new PurgeBudget(endpoint, perEndpoint + 1, { ...this.#budgetOptions, clock: this.#clock });
+      this.#budgets.set(account, budget);
+    }
+    return budget;
+  }
+
+  /** Every account's budget as it stands. */
+  budgets(): PurgeBudgetView[] {
+    return [...this.#budgets.values()].map((b) => b.view());
+  }
+
+  /**
+   * Runs `send` (a purge-all of one service: `key`) after the previous one of that service has ended
+   * and at least `purgeAllIntervalMs` after its answer came.
+   */
+  async purgeAllTurn<T>(key: string, send: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const slot = this.#purgeAll.get(key) ?? { turn: Promise.resolve(), lastAt: undefined };
+    this.#purgeAll.set(key, slot);
+    const previous = slot.turn;
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    slot.turn = mine;
+    try {
+      await previous;
+      if (slot.lastAt !== undefined) await this.#until(slot.lastAt + this.purgeAllIntervalMs, signal);
+      else signal?.throwIfAborted();
+      return await send();
+    } finally {
+      // Counted from the answer (the API saw the purge-all before it answered), so that the next one
+      // reaches it at least the interval later. The slot stays: a time per service purged.
+      slot.lastAt = this.#clock.now();
+      done();
+    }
+  }
+
+  #until(atMs: number, signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    if (this.#clock.now() >= atMs) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        cancel();
+        reject(signal?.reason);
+      };
+      const cancel = this.#clock.at(atMs, () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Queues a caller's (distinct, valid) keys for coalesced sending; resolves once every one has settled. */
+  coalesce(request: CoalesceRequest): Promise<CoalescedOutcome> {
+    request.signal?.throwIfAborted();
+    const outcome: CoalescedOutcome = { ids: {}, failed: [], notSent: [], requests: 0 };
+    if (request.keys.length === 0) return Promise.resolve(outcome);
+    return new Promise<CoalescedOutcome>((resolve, reject) => {
+      const sub: Submission = {
+        request,
+        outcome,
+        unsettled: request.keys.length,
+        batches: new Set(),
+        resolve,
+        reject,
+        cleanup: () => {},
+      };
+      const group = this.#group(request);
+      let joined = 0;
+      for (const key of request.keys) {
+        let home: Batch | undefined;
+        for (const b of group.unsent)
+          if (b.keys.has(key)) {
+            home = b;
+            break;
+          }
+        if (home) joined++;
+        else {
+          home = group.open ?? this.#openBatch(group, request.send);
+          home.keys.set(key, new Set());
+        }
+        (home.keys.get(key) as Set<Submission>).add(sub);
+        sub.batches.add(home);
+        if (home === group.open && home.keys.size >= MAX_KEYS_PER_REQUEST) this.#seal(home);
+      }
+      this.#coalesced({ requested: request.keys.length, joined, requests: 0 });
+      const withdraw = (reason: string) => this.#withdraw(sub, reason);
+      const onStop = () => withdraw(reasonOf(request.stop?.reason));
+      const onCancel = () => {
+        withdraw(reasonOf(request.signal?.reason));
+        sub.cleanup();
+        reject(request.signal?.reason);
+      };
+      request.stop?.addEventListener('abort', onStop, { once: true });
+      request.signal?.addEventListener('abort', onCancel, { once: true });
+      sub.cleanup = () => {
+        request.stop?.removeEventListener('abort', onStop);
+        request.signal?.removeEventListener('abort', onCancel);
+      };
+      if (request.stop?.aborted) onStop();
+    });
+  }
+
+  #group(request: CoalesceRequest): Group {
+    let group = this.#groups.get(request.group);
+    if (!group) {
+      group = {
+        id: request.group,
+        budget: request.budget,
+        maxWaitMs: request.maxWaitMs,
+        isFatal: request.isFatal,
+        open: undefined,
+        unsent: new Set(),
+        queue: [],
+        inFlight: 0,
+      };
+      this.#groups.set(request.group, group);
+    }
+    return group;
+  }
+
+  #openBatch(group: Group, send: BatchSender): Batch {
+    const batch: Batch = {
+      group,
+      keys: new Map(),
+      state: 'open',
+      abandon: new AbortController(),
+      send,
+    };
+    group.open = batch;
+    group.unsent.add(batch);
+    batch.cancelLinger = this.#clock.at(this.#clock.now() + this.lingerMs, () => {
+      batch.cancelLinger = undefined;
+      if (batch.state === 'open') this.#seal(batch);
+    });
+    return batch;
+  }
+
+  #seal(batch: Batch): void {
+    const group = batch.group;
+    batch.cancelLinger?.();
+    batch.cancelLinger = undefined;
+    batch.state = 'sealed';
+    if (group.open === batch) group.open = undefined;
+    group.queue.push(batch);
+    this.#pump(group);
+  }
+
+  #pump(group: Group): void {
+    while (group.inFlight < this.maxInFlight && group.queue.length) {
+      const batch = group.queue.shift() as Batch;
+      if (batch.keys.size === 0) continue;
+      group.inFlight++;
+      void this.#send(batch);
+    }
+    this.#forget(group);
+  }
+
+  /** A group with nothing pending or in flight is dropped (it holds nothing but its id). */
+  #forget(group: Group): void {
+    if (group.inFlight === 0 && group.unsent.size === 0 && this.#groups.get(group.id) === group)
+      this.#groups.delete(group.id);
+  }
+
+  async #send(batch: Batch): Promise<void> {
+    const group = batch.group;
+    try {
+      let grant;
+      try {
+        // While it waits for budget the batch stays joinable for the keys it already holds.
+        grant = await group.budget.acquire(batch.keys.size, batch.abandon.signal, group.maxWaitMs);
+      } catch {
+        return; // every key was withdrawn
+      }
+      if (batch.keys.size === 0) {
+        grant.release();
+        return;
+      }
+      batch.state = 'sent';
+      group.unsent.delete(batch);
+      const keys = [...batch.keys.keys()];
+      for (const subs of batch.keys.values()) for (const sub of subs) sub.outcome.requests++;
+      this.#coalesced({ requested: 0, joined: 0, requests: 1 });
+      let ids: Record<string, string> | undefined;
+      let error: unknown;
+      try {
+        ids = await batch.send(keys, grant);
+      } catch (err) {
+        error = err;
+      } finally {
+        grant.release();
+      }
+      for (const [key, subs] of batch.keys) {
+        const id = ids?.[key];
+        for (const sub of subs) {
+          if (typeof id === 'string') sub.outcome.ids[key] = id;
+          else sub.outcome.failed.push({ key, error });
+          sub.batches.delete(batch);
+          this.#settled(sub, 1);
+        }
+      }
+      if (error !== undefined && group.isFatal(error)) {
+        const message = error instanceof Error ? error.message : String(error);
+        for (const other of [...group.unsent])
+          this.#drop(other, `stopped at a failure every batch would meet: ${message}`);
+      }
+    } finally {
+      group.inFlight--;
+      this.#pump(group);
+    }
+  }
+
+  /** Reports every key of an unsent batch as not sent, and removes the batch. */
+  #drop(batch: Batch, reason: string): void {
+    const group = batch.group;
+    batch.cancelLinger?.();
+    group.unsent.delete(batch);
+    if (group.open === batch) group.open = undefined;
+    const i = group.queue.indexOf(batch);
+    if (i >= 0) group.queue.splice(i, 1);
+    for (const [key, subs] of batch.keys)
+      for (const sub of subs) {
+        sub.outcome.notSent.push({ key, reason });
+        sub.batches.delete(batch);
+        this.#settled(sub, 1);
+      }
+    batch.keys.clear();
+    batch.abandon.abort();
+  }
+
+  /** Takes a caller's keys out of the batches not yet sent (keys no one else waits for leave them). */
+  #withdraw(sub: Submission, reason: string): void {
+    for (const batch of [...sub.batches]) {
+      if (batch.state === 'sent') continue;
+      let count = 0;
+      for (const [key, subs] of batch.keys) {
+        if (!subs.delete(sub)) continue;
+        count++;
+        sub.outcome.notSent.push({ key, reason });
+        if (subs.size === 0) batch.keys.delete(key);
+      }
+      if (batch.keys.size === 0) {
+        const group = batch.group;
+        batch.cancelLinger?.();
+        group.unsent.delete(batch);
+        if (group.open === batch) group.open = undefined;
+        const i = group.queue.indexOf(batch);
+        if (i >= 0) group.queue.splice(i, 1);
+        batch.abandon.abort();
+        this.#forget(group);
+      }
+      sub.batches.delete(batch);
+      this.#settled(sub, count);
+    }
+  }
+
+  #settled(sub: Submission, count: number): void {
+    if (count === 0) return;
+    sub.unsettled -= count;
+    sub.request.onSettled?.(count);
+    if (sub.unsettled === 0) {
+      sub.cleanup();
+      sub.resolve(sub.outcome);
+    }
+  }
+
+  #coalesced(event: PurgeCoalesceEvent): void {
+    if (purgeCoalesceEvents.hasSubscribers) purgeCoalesceEvents.publish(event);
+  }
+}
+
+function reasonOf(reason: unknown): string {
+  return reason instanceof Error ? reason.message : 'stopped';
+}
+
+let shared: PurgeCoordinator | undefined;
+
+/** The process's coordinator for clients not given one: budgets and purge-all turns, no coalescing. */
+export function sharedPurgeCoordinator(): PurgeCoordinator {
+  shared ??= new PurgeCoordinator();
+  return shared;
+}

@@ -1,0 +1,336 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { ManualClock } from '../src/clock.js';
+import { PurgeBudget } from '../src/fastly/budget.js';
+import { FastlyClient } from '../src/fastly/client.js';
+import { PurgeCoordinator } from '../src/fastly/coordinator.js';
+import { purgeAll, purgeKey, purgeKeys } from '../src/fastly/purge.js';
+import type { Transport, TransportRequest, TransportResponse } from '../src/http/transport.js';
+import { SERVICE, sim } from './helpers.js';
+
+/** Lets every promise chain that can move, move (the fake transport and clock fire synchronously). */
+async function drain(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+/** Runs the manual clock until nothing is left to do: timers fired one by one, promises drained between. */
+async function runClock(clock: ManualClock, done: () => boolean): Promise<void> {
+  for (let step = 0; step < 100_000; step++) {
+    await drain();
+    if (done() && clock.pendingTimers === 0) return;
+    const next = clock.nextAt;
+    if (next === undefined) {
+      if (done()) return;
+      throw new Error('stuck: callers still waiting and no timer left');
+    }
+    clock.advanceTo(next);
+  }
+  throw new Error('the clock ran 100,000 steps');
+}
+
+interface Sent {
+  /** Order of the event among submissions and sends. */
+  order: number;
+  keys: string[];
+  soft: boolean;
+}
+
+type Outcome = 'ok' | 'drop-one' | '503' | '401';
+
+/**
+ * A Fastly API in process: each bulk purge is answered after a latency on the manual clock, with the
+ * outcome the test chose (all acknowledged, one key left out of the answer, 503, 401). Purge ids are
+ * `<request>:<key>`, so a caller's id says which request carried its key.
+ */
+class FakeFastly implements Transport {
+  readonly sent: Sent[] = [];
+  constructor(
+    readonly clock: ManualClock,
+    readonly next: () => { latency: number; outcome: Outcome },
+    readonly tick: () => number,
+  ) {}
+  request(req: TransportRequest): Promise<TransportResponse> {
+    const keys = (JSON.parse(req.body ?? '{}') as { surrogate_keys: string[] }).surrogate_keys;
+    const index = this.sent.length;
+    this.sent.push({ order: this.tick(), keys, soft: 'fastly-soft-purge' in req.headers });
+    const { latency, outcome } = this.next();
+    return new Promise((resolve) => {
+      this.clock.at(this.clock.now() + latency, () => {
+        if (outcome === '503' || outcome === '401') {
+          resolve({
+            status: Number(outcome),
+            headers: { 'content-type': 'application/json' },
+            body: Buffer.from(JSON.stringify({ msg: outcome === '401' ? 'Unauthorized' : 'busy' })),
+          });
+          return;
+        }
+        const ids: Record<string, string> = {};
+        keys.forEach((k, i) => {
+          if (!(outcome === 'drop-one' && i === 0)) ids[k] = `${index}:${k}`;
+        });
+        resolve({ status: 200, headers: {}, body: Buffer.from(JSON.stringify(ids)) });
+      });
+    });
+  }
+  close(): void {}
+}
+
+const KEYS = Array.from({ length: 12 }, (_, i) => `article-${i}`);
+
+test('coalescing, over random arrivals, latencies and failures: no key rides a request already sent, and every caller gets exactly its own keys', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(
+        fc.record({
+          at: fc.integer({ min: 0, max: 300 }),
+          keys: fc.uniqueArray(fc.constantFrom(...KEYS), { minLength: 1, maxLength: 6 }),
+          soft: fc.boolean(),
+          stopAfter: fc.option(fc.integer({ min: 0, max: 200 }), { nil: undefined }),
+        }),
+        { minLength: 1, maxLength: 25 },
+      ),
+      fc.array(
+        fc.record({
+          latency: fc.integer({ min: 1, max: 250 }),
+          outcome: fc.constantFrom<Outcome>('ok', 'ok', 'ok', 'ok', 'drop-one', '503', '401'),
+        }),
+        { minLength: 1, maxLength: 40 },
+      ),
+      fc.integer({ min: 1, max: 60 }),
+      fc.integer({ min: 1, max: 4 }),
+      async (callers, answers, lingerMs, maxInFlight) => {
+        const clock = new ManualClock(1_000_000);
+        let order = 0;
+        let n = 0;
+        const fake = new FakeFastly(
+          clock,
+          () => answers[n++ % answers.length] as (typeof answers)[0],
+          () => order++,
+        );
+        const purges = new PurgeCoordinator({ lingerMs, maxInFlight, clock });
+        const client = new FastlyClient({
+          token: 'prop-token',
+          baseUrl: 'http://127.0.0.1:9',
+          transport: fake,
+          retry: { maxAttempts: 1 },
+          purges,
+        });
+        const results: {
+          keys: string[];
+          soft: boolean;
+          submitted: number;
+          result?: Awaited<ReturnType<typeof purgeKeys>>;
+          error?: unknown;
+        }[] = [];
+        for (const c of callers) {
+          clock.at(clock.now() + c.at, () => {
+            const stop = new AbortController();
+            if (c.stopAfter !== undefined)
+              clock.at(clock.now() + c.stopAfter, () => stop.abort(new Error('stopped by the test')));
+            const entry: (typeof results)[0] = { keys: c.keys, soft: c.soft, submitted: order++ };
+            results.push(entry);
+            purgeKeys(client, SERVICE, c.keys, { soft: c.soft, stop: stop.signal }).then(
+              (r) => (entry.result = r),
+              (e: unknown) => (entry.error = e),
+            );
+          });
+        }
+        await runClock(
+          clock,
+          () => results.length === callers.length && results.every((r) => r.result || r.error),
+        );
+        for (const r of results) {
+          assert.equal(r.error, undefined, String(r.error));
+          const res = r.result as NonNullable<typeof r.result>;
+          const named = [...Object.keys(res.purgeIds), ...res.failed.map((f) => f.key)];
+          // Exactly its own keys, each once.
+          assert.deepEqual([...named].sort(), [...r.keys].sort());
+          for (const [key, id] of Object.entries(res.purgeIds)) {
+            const [index, idKey] = id.split(':');
+            const carrier = fake.sent[Number(index)] as Sent;
+            assert.equal(idKey, key);
+            // The request that purged the key left after the caller asked: it was not already sent.
+            assert.ok(
+              carrier.order > r.submitted,
+              `key ${key} rode request ${index}, sent before its caller asked`,
+            );
+            assert.equal(carrier.soft, r.soft, 'a soft purge never rides a hard one, nor the reverse');
+          }
+        }
+        for (const s of fake.sent) {
+          assert.equal(new Set(s.keys).size, s.keys.length, 'a key is sent once per request');
+          assert.ok(s.keys.length <= 256);
+        }
+      },
+    ),
+    { numRuns: 150 },
+  );
+});
+
+test('keys arriving within the linger share one request; a key asked again while it is in flight gets a request of its own', async () => {
+  const clock = new ManualClock(1_000_000);
+  let order = 0;
+  const fake = new FakeFastly(
+    clock,
+    () => ({ latency: 200, outcome: 'ok' }),
+    () => order++,
+  );
+  const purges = new PurgeCoordinator({ lingerMs: 25, clock });
+  const client = new FastlyClient({ token: 'tok-a', baseUrl: 'http://127.0.0.1:9', transport: fake, purges });
+  let finished = 0;
+  const count = <T>(p: Promise<T>) => p.finally(() => finished++);
+  const first = count(purgeKeys(client, SERVICE, ['a', 'b']));
+  clock.advance(10);
+  const second = count(purgeKeys(client, SERVICE, ['b', 'c']));
+  const single = count(purgeKey(client, SERVICE, 'a'));
+  await runClock(clock, () => fake.sent.length === 1);
+  assert.deepEqual(
+    fake.sent.map((s) => s.keys),
+    [['a', 'b', 'c']],
+  );
+  // In flight now: 'a' asked again must not ride it.
+  const third = count(purgeKey(client, SERVICE, 'a'));
+  await runClock(clock, () => finished === 4);
+  assert.deepEqual(
+    fake.sent.map((s) => s.keys),
+    [['a', 'b', 'c'], ['a']],
+  );
+  assert.deepEqual((await first).purgeIds, { a: '0:a', b: '0:b' });
+  assert.deepEqual((await second).purgeIds, { b: '0:b', c: '0:c' });
+  assert.equal((await single).id, '0:a');
+  assert.equal((await third).id, '1:a');
+  // Another token (another account) or the soft flag is another group: never mixed.
+  const other = new FastlyClient({ token: 'tok-b', baseUrl: 'http://127.0.0.1:9', transport: fake, purges });
+  const mixed = Promise.all([
+    purgeKeys(client, SERVICE, ['x']),
+    purgeKeys(other, SERVICE, ['x']),
+    purgeKeys(client, SERVICE, ['x'], { soft: true }),
+  ]);
+  await runClock(clock, () => fake.sent.length === 5);
+  await mixed;
+  assert.equal(fake.sent.length, 5);
+});
+
+test('a partial failure names exactly the keys of the failed request, for each caller', async () => {
+  const clock = new ManualClock(1_000_000);
+  let order = 0;
+  const outcomes: Outcome[] = ['503', 'ok'];
+  const fake = new FakeFastly(
+    clock,
+    () => ({ latency: 100, outcome: outcomes.shift() ?? 'ok' }),
+    () => order++,
+  );
+  const purges = new PurgeCoordinator({ lingerMs: 20, clock });
+  const client = new FastlyClient({
+    token: 'tok',
+    baseUrl: 'http://127.0.0.1:9',
+    transport: fake,
+    retry: { maxAttempts: 1 },
+    purges,
+  });
+  const a = purgeKeys(client, SERVICE, ['k1', 'k2']);
+  await runClock(clock, () => fake.sent.length === 1); // k1 k2 sent (will fail)
+  const b = purgeKeys(client, SERVICE, ['k2', 'k3']);
+  const all = Promise.all([a, b]);
+  let settled = false;
+  void all.then(() => (settled = true));
+  await runClock(clock, () => settled);
+  const [ra, rb] = await all;
+  assert.deepEqual(ra.purgeIds, {});
+  assert.deepEqual(
+    ra.failed.map((f) => [f.key, f.status]),
+    [
+      ['k1', 503],
+      ['k2', 503],
+    ],
+  );
+  assert.deepEqual(rb.purgeIds, { k2: '1:k2', k3: '1:k3' });
+  assert.deepEqual(rb.failed, []);
+});
+
+test('the purge budget follows Fastly-RateLimit-Remaining and waits for the reset instead of sending into a 429', async () => {
+  const clock = new ManualClock(1_000_000_000);
+  const budget = new PurgeBudget('http://127.0.0.1:9', 1, { clock, marginMs: 100 });
+  const first = await budget.acquire(200);
+  // Only one request learns the window: a second waits for the first answer.
+  let secondGranted = false;
+  const second = budget.acquire(50).then((g) => ((secondGranted = true), g));
+  await drain();
+  assert.equal(secondGranted, false);
+  first.observe({ remaining: 60, reset: 1_000_010 }, 200);
+  first.release();
+  const g2 = await second;
+  assert.equal(budget.view().remaining, 60);
+  // 60 remain, 50 in flight: a request of 20 waits; so does every later one (in order).
+  let thirdGranted = false;
+  const third = budget.acquire(20).then((g) => ((thirdGranted = true), g));
+  g2.observe({ remaining: 10, reset: 1_000_010 }, 200);
+  g2.release();
+  await drain();
+  assert.equal(thirdGranted, false, '10 remain: 20 do not fit');
+  assert.equal(budget.view().waiting, 1);
+  clock.advanceTo(1_000_010_000 + 99);
+  await drain();
+  assert.equal(thirdGranted, false, 'not before the reset and its margin');
+  clock.advanceTo(1_000_010_000 + 100);
+  const g3 = await third;
+  g3.observe({ remaining: 80, reset: 1_000_020 }, 200);
+  g3.release();
+  const v = budget.view();
+  assert.equal(v.remaining, 80);
+  assert.equal(v.usedLastHour, 270);
+  assert.equal(v.waits, 2);
+  assert.equal(v.rateLimited, 0);
+});
+
+test('the hourly average holds across every caller of the process: past it, a purge waits for the oldest to age out', async () => {
+  const clock = new ManualClock(0);
+  const budget = new PurgeBudget('http://127.0.0.1:9', 1, { clock, perHour: 300 });
+  const a = await budget.acquire(200);
+  a.observe({}, 200); // no rate-limit headers: from now on only the average limits
+  a.release();
+  clock.advance(60_000);
+  const b = await budget.acquire(100);
+  b.observe({}, 200);
+  b.release();
+  let granted = false;
+  const c = budget.acquire(150).then((g) => ((granted = true), g));
+  clock.advanceTo(3_600_000 - 1);
+  await drain();
+  assert.equal(granted, false);
+  clock.advanceTo(3_600_000);
+  (await c).release();
+  assert.equal(granted, true);
+});
+
+test('purge-alls of one service take turns a second apart: parallel deploy jobs wait instead of getting 429', async (t) => {
+  const s = await sim(t, { purgeAllIntervalSeconds: 0.2, faults: { latencyMs: 20 } });
+  const purges = new PurgeCoordinator({ purgeAllIntervalMs: 200 });
+  const client = () =>
+    new FastlyClient({ token: 'deploy', baseUrl: s.url, purges, retry: { maxAttempts: 1 } });
+  const results = await Promise.all([1, 2, 3].map(() => purgeAll(client(), SERVICE)));
+  assert.deepEqual(results, [{ status: 'ok' }, { status: 'ok' }, { status: 'ok' }]);
+  const calls = s.log.filter((e) => e.path.endsWith('/purge_all'));
+  assert.deepEqual(
+    calls.map((e) => e.status),
+    [200, 200, 200],
+    'no 429: each waited for its turn (the simulator refuses two within 200 ms)',
+  );
+  // Without the turns (each its own coordinator), the same three collide.
+  s.clearLog();
+  const apart = await Promise.allSettled(
+    [1, 2, 3].map(() =>
+      purgeAll(
+        new FastlyClient({
+          token: 'deploy',
+          baseUrl: s.url,
+          purges: new PurgeCoordinator(),
+          retry: { maxAttempts: 1 },
+        }),
+        SERVICE,
+      ),
+    ),
+  );
+  assert.ok(apart.some((r) => r.status === 'rejected'));
+});
