@@ -95,7 +95,7 @@ export class PurgeBudget {
         waiter.onAbort = () => {
           const i = this.#queue.indexOf(waiter);
           if (i >= 0) this.#queue.splice(i, 1);
-          reject(signal.reason);
+          reject(signal.reason as Error);
           this.#pump();
         };
         signal.addEventListener('abort', waiter.onAbort, { once: true });

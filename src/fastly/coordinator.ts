@@ -23,6 +23,13 @@ export interface PurgeCoordinatorOptions {
   purgeAllIntervalMs?: number | undefined;
   /** Bulk requests of one coalescing group in flight at once (default 40). */
   maxInFlight?: number | undefined;
+  /**
+   * A batch that is not full leaves after the linger only while fewer requests of its group than this
+   * are in flight (default 1); otherwise it keeps filling until one comes back (or it is full). Under a
+   * burst a request then carries everything that arrived during the previous round trip; alone, a
+   * purge still leaves after the linger.
+   */
+  maxPartialInFlight?: number | undefined;
   clock?: Clock | undefined;
 }
 
@@ -79,6 +86,8 @@ interface Batch {
   readonly keys: Map<string, Set<Submission>>;
   state: 'open' | 'sealed' | 'sent';
   cancelLinger?: (() => void) | undefined;
+  /** Its linger is over: it leaves as soon as its group has room for a partial batch. */
+  lingered?: boolean;
   /** Aborts the wait for budget when every key has been withdrawn. */
   readonly abandon: AbortController;
   readonly send: BatchSender;
@@ -112,6 +121,7 @@ interface Group {
 export class PurgeCoordinator {
   readonly lingerMs: number;
   readonly maxInFlight: number;
+  readonly maxPartialInFlight: number;
   readonly purgeAllIntervalMs: number;
   readonly #clock: Clock;
   readonly #budgetOptions: { perHour?: number | undefined; marginMs?: number | undefined };
@@ -123,6 +133,7 @@ export class PurgeCoordinator {
   constructor(options: PurgeCoordinatorOptions = {}) {
     this.lingerMs = Math.max(0, options.lingerMs ?? 0);
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 40);
+    this.maxPartialInFlight = Math.max(1, options.maxPartialInFlight ?? 1);
     this.purgeAllIntervalMs = options.purgeAllIntervalMs ?? PURGE_ALL_INTERVAL_MS;
     this.#clock = options.clock ?? systemClock;
     this.#budgetOptions = { perHour: options.purgesPerHour, marginMs: options.rateLimitMarginMs };
@@ -175,7 +186,7 @@ export class PurgeCoordinator {
     return new Promise<void>((resolve, reject) => {
       const onAbort = () => {
         cancel();
-        reject(signal?.reason);
+        reject(signal?.reason as Error);
       };
       const cancel = this.#clock.at(atMs, () => {
         signal?.removeEventListener('abort', onAbort);
@@ -224,7 +235,7 @@ export class PurgeCoordinator {
       const onCancel = () => {
         withdraw(reasonOf(request.signal?.reason));
         sub.cleanup();
-        reject(request.signal?.reason);
+        reject(request.signal?.reason as Error);
       };
       request.stop?.addEventListener('abort', onStop, { once: true });
       request.signal?.addEventListener('abort', onCancel, { once: true });
@@ -266,7 +277,8 @@ export class PurgeCoordinator {
     group.unsent.add(batch);
     batch.cancelLinger = this.#clock.at(this.#clock.now() + this.lingerMs, () => {
       batch.cancelLinger = undefined;
-      if (batch.state === 'open') this.#seal(batch);
+      batch.lingered = true;
+      if (batch.state === 'open' && group.inFlight < this.maxPartialInFlight) this.#seal(batch);
     });
     return batch;
   }
@@ -335,13 +347,15 @@ export class PurgeCoordinator {
         }
       }
       if (error !== undefined && group.isFatal(error)) {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = error instanceof Error ? error.message : 'the request failed';
         for (const other of [...group.unsent])
           this.#drop(other, `stopped at a failure every batch would meet: ${message}`);
       }
     } finally {
       group.inFlight--;
-      this.#pump(group);
+      const open = group.open;
+      if (open?.lingered && group.inFlight < this.maxPartialInFlight) this.#seal(open);
+      else this.#pump(group);
     }
   }
 

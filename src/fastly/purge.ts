@@ -441,7 +441,7 @@ export async function purgeKeys(
     const o = await coalesced(client, serviceId, prepared.keys, options.soft ?? false, options);
     const failed: FailedKey[] = [];
     for (const { key, error } of o.failed) {
-      if (error !== undefined && !(error instanceof RunFailedError)) throw error;
+      if (error !== undefined && !(error instanceof RunFailedError)) throw error as Error;
       if (error === undefined)
         failed.push({ key, reason: 'Fastly did not acknowledge this key in its response' });
       else {

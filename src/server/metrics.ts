@@ -1,9 +1,14 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { type ApiAttemptEvent, apiAttempts } from '../diagnostics.js';
 import {
+  type ApiAttemptEvent,
+  apiAttempts,
   type ExecutionEvent,
   executionEvents,
+  type PurgeBudgetEvent,
+  purgeBudgetEvents,
+  type PurgeCoalesceEvent,
+  purgeCoalesceEvents,
   type TriggerEvaluationEvent,
   triggerEvaluations,
 } from '../diagnostics.js';
@@ -75,6 +80,71 @@ export class ServerMetrics {
     labelNames: ['operation'],
     registers: [this.registry],
   });
+  // The purge budget of each account (endpoint, and the account's number there: never the token).
+  readonly purgeBudgetRemaining = new Gauge({
+    name: 'kestra_fastly_purge_budget_remaining',
+    help: 'Purges Fastly says remain in its window (Fastly-RateLimit-Remaining of the latest purge answer), while the window lasts',
+    labelNames: ['endpoint', 'account'],
+    registers: [this.registry],
+  });
+  readonly purgeBudgetReset = new Gauge({
+    name: 'kestra_fastly_purge_budget_reset_timestamp_seconds',
+    help: "When Fastly's purge window resets (Fastly-RateLimit-Reset), while it lasts",
+    labelNames: ['endpoint', 'account'],
+    registers: [this.registry],
+  });
+  readonly purgeBudgetUsed = new Gauge({
+    name: 'kestra_fastly_purge_budget_used_last_hour',
+    help: 'Purges (keys and URLs) Fastly accepted from this process in the last hour, all executions together',
+    labelNames: ['endpoint', 'account'],
+    registers: [this.registry],
+  });
+  readonly purgeBudgetLimit = new Gauge({
+    name: 'kestra_fastly_purge_budget_per_hour',
+    help: 'The hourly purge average this process keeps to (Fastly: 100,000 per customer)',
+    labelNames: ['endpoint', 'account'],
+    registers: [this.registry],
+  });
+  readonly purgeBudgetInFlight = new Gauge({
+    name: 'kestra_fastly_purge_budget_in_flight',
+    help: 'Purges in requests under way',
+    labelNames: ['endpoint', 'account'],
+    registers: [this.registry],
+  });
+  readonly purgeBudgetWaiting = new Gauge({
+    name: 'kestra_fastly_purge_budget_waiting_requests',
+    help: 'Purge requests waiting for budget now (spread out instead of sent into a 429)',
+    labelNames: ['endpoint', 'account'],
+    registers: [this.registry],
+  });
+  readonly purgeBudgetWaits = new Counter({
+    name: 'kestra_fastly_purge_budget_waits_total',
+    help: 'Purge requests that waited for budget',
+    labelNames: ['endpoint', 'account'],
+    registers: [this.registry],
+  });
+  readonly purgeRateLimited = new Counter({
+    name: 'kestra_fastly_purge_rate_limited_total',
+    help: 'Purge answers that were 429 (the budget did not know, or another process spent it)',
+    labelNames: ['endpoint', 'account'],
+    registers: [this.registry],
+  });
+  readonly purgeKeysRequested = new Counter({
+    name: 'kestra_fastly_purge_keys_requested_total',
+    help: 'Surrogate keys executions asked to purge through the coalescer',
+    registers: [this.registry],
+  });
+  readonly purgeKeysJoined = new Counter({
+    name: 'kestra_fastly_purge_keys_coalesced_total',
+    help: 'Of those, keys already pending in a batch not yet sent: purged by that batch, not sent again',
+    registers: [this.registry],
+  });
+  readonly purgeBatches = new Counter({
+    name: 'kestra_fastly_purge_coalesced_requests_total',
+    help: 'Bulk purge requests the coalescer sent',
+    registers: [this.registry],
+  });
+  readonly #budgetSeen = new Map<string, { waits: number; rateLimited: number }>();
   readonly executions = new Counter({
     name: 'kestra_fastly_executions_total',
     help: 'Finished executions by flow and final state',
@@ -98,6 +168,8 @@ export class ServerMetrics {
   constructor(options: { processMetrics?: boolean } = {}) {
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.#on(apiAttempts.name as string, (m) => this.#api(m as ApiAttemptEvent));
+    this.#on(purgeBudgetEvents.name as string, (m) => this.#budget(m as PurgeBudgetEvent));
+    this.#on(purgeCoalesceEvents.name as string, (m) => this.#coalesce(m as PurgeCoalesceEvent));
     this.#on(triggerEvaluations.name as string, (m) => this.#trigger(m as TriggerEvaluationEvent));
     this.#on(executionEvents.name as string, (m) => this.#execution(m as ExecutionEvent));
   }
@@ -113,6 +185,31 @@ export class ServerMetrics {
     if (e.attempt > 1) this.apiRetries.inc({ operation: e.operation });
     if (e.rateLimit?.remaining !== undefined)
       this.rateLimitRemaining.set({ operation: e.operation }, e.rateLimit.remaining);
+  }
+
+  #budget(e: PurgeBudgetEvent): void {
+    const labels = { endpoint: e.endpoint, account: String(e.account) };
+    if (e.remaining !== undefined) this.purgeBudgetRemaining.set(labels, e.remaining);
+    else this.purgeBudgetRemaining.remove(labels);
+    if (e.resetAt !== undefined) this.purgeBudgetReset.set(labels, Math.round(e.resetAt / 1000));
+    else this.purgeBudgetReset.remove(labels);
+    this.purgeBudgetUsed.set(labels, e.usedLastHour);
+    this.purgeBudgetLimit.set(labels, e.perHour);
+    this.purgeBudgetInFlight.set(labels, e.inFlight);
+    this.purgeBudgetWaiting.set(labels, e.waiting);
+    // The events carry running totals; a counter grows by what is new since the last one.
+    const key = `${labels.endpoint} ${labels.account}`;
+    const seen = this.#budgetSeen.get(key) ?? { waits: 0, rateLimited: 0 };
+    // (An increment of 0 shows the account's counter at 0 rather than no sample at all.)
+    this.purgeBudgetWaits.inc(labels, Math.max(0, e.waits - seen.waits));
+    this.purgeRateLimited.inc(labels, Math.max(0, e.rateLimited - seen.rateLimited));
+    this.#budgetSeen.set(key, { waits: e.waits, rateLimited: e.rateLimited });
+  }
+
+  #coalesce(e: PurgeCoalesceEvent): void {
+    if (e.requested) this.purgeKeysRequested.inc(e.requested);
+    if (e.joined) this.purgeKeysJoined.inc(e.joined);
+    if (e.requests) this.purgeBatches.inc(e.requests);
   }
 
   #trigger(e: TriggerEvaluationEvent): void {

@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { FastlyClient } from '../src/fastly/client.js';
+import { PurgeCoordinator } from '../src/fastly/coordinator.js';
+import { purgeKeys } from '../src/fastly/purge.js';
+import { ServerMetrics } from '../src/server/metrics.js';
+import { runBurst, startBurstServer } from './burst.js';
+import { SERVICE, sim } from './helpers.js';
+
+test('a CMS burst through the server: webhooks share purge requests, every execution succeeds, every key is purged after its last webhook', async (t) => {
+  // 400 webhooks of 2 of 40 keys, 40 in flight, the API at 200 ms: the shape of the 2,000 of
+  // BENCHMARKS.md, where each execution used to send its own request (400 here).
+  const s = await sim(t, { faults: { latencyMs: 200 } });
+  const server = await startBurstServer(s, 25);
+  t.after(() => server.stop(5000));
+  const r = await runBurst(s, server, { webhooks: 400, keys: 40, inFlight: 40, lingerMs: 25 });
+  assert.deepEqual([...r.states], [['SUCCESS', 400]]);
+  assert.ok(r.requests <= 40, `${r.requests} purge requests for 400 webhooks (at most 40: a tenth)`);
+  assert.ok(r.keyPurges < 800, `${r.keyPurges} key purges for 800 asked`);
+  assert.deepEqual(r.stale, [], 'keys whose last purge reached the API before their last webhook');
+  assert.equal(r.lastWebhook.size, 40);
+});
+
+test('with the simulator limiting purges, a long burst never gets a 429, uses no more windows than the budget needs, and /metrics shows the budget', async (t) => {
+  // 600 purges per 1 s window; 30 callers of 60 distinct keys each: 1,800 purges, 3 windows' worth.
+  const s = await sim(t, { purgeLimit: 600, purgeWindowSeconds: 1, faults: { latencyMs: 20 } });
+  const metrics = new ServerMetrics({ processMetrics: false });
+  t.after(() => metrics.close());
+  const purges = new PurgeCoordinator({ lingerMs: 10, rateLimitMarginMs: 50 });
+  const client = new FastlyClient({ token: 'budget-token-7f3a', baseUrl: s.url, purges });
+  const results = await Promise.all(
+    Array.from({ length: 30 }, (_, c) =>
+      purgeKeys(
+        client,
+        SERVICE,
+        Array.from({ length: 60 }, (_, k) => `item-${c}-${k}`),
+      ),
+    ),
+  );
+  for (const r of results) assert.deepEqual(r.failed, []);
+  const answers = s.log.filter((e) => e.path === `/service/${SERVICE}/purge`);
+  assert.deepEqual(
+    answers.filter((e) => e.status !== 200).map((e) => e.status),
+    [],
+    'no 429: the budget held every batch the window could not take',
+  );
+  assert.equal(
+    answers.reduce((n, e) => n + (e.keys ?? 0), 0),
+    1800,
+  );
+  // As fast as the budget allows: 1,800 purges need 3 windows, a fourth if the burst began late in one.
+  const windows = new Set(answers.map((e) => Math.floor((e.receivedAt ?? 0) / 1000)));
+  assert.ok(windows.size <= 4, `${windows.size} windows used`);
+  const text = await metrics.text();
+  const families = parsePrometheusTextFormat(text);
+  const value = (name: string) =>
+    Number(families.find((f) => f.name === name)?.metrics.find((m) => m.labels?.endpoint === s.url)?.value);
+  assert.ok(value('kestra_fastly_purge_budget_waits_total') > 0, 'some batches waited for the next window');
+  assert.equal(value('kestra_fastly_purge_rate_limited_total'), 0);
+  assert.ok(Number.isFinite(value('kestra_fastly_purge_budget_remaining')));
+  assert.equal(value('kestra_fastly_purge_budget_used_last_hour'), 1800);
+  assert.equal(value('kestra_fastly_purge_budget_per_hour'), 100_000);
+  assert.ok(!text.includes('budget-token-7f3a'), 'the token is never a label');
+});
