@@ -82,6 +82,15 @@ export function isFatalPurgeError(err: unknown): boolean {
   );
 }
 
+/**
+ * The same for one URL's purge: a 404 or 400 is about that URL (its host is no service's domain, or
+ * it is malformed), so only the token and the network are every request's.
+ */
+export function isFatalUrlPurgeError(err: unknown): boolean {
+  if (err instanceof FastlyApiError) return [401, 403].includes(err.status);
+  return isFatalPurgeError(err);
+}
+
 function softHeader(soft: boolean | undefined): Record<string, string> {
   // Fastly does not read the value: any Fastly-Soft-Purge header soft-purges, so send it only when soft.
   return soft ? { 'fastly-soft-purge': '1' } : {};
@@ -332,6 +341,7 @@ async function runBulk(
   total: number,
   send: (items: string[]) => Promise<Record<string, string>>,
   options: PurgeKeysOptions,
+  isFatal: (err: unknown) => boolean = isFatalPurgeError,
 ): Promise<BulkResult> {
   const purgeIds: Record<string, string> = {};
   const failed: FailedKey[] = [];
@@ -362,11 +372,11 @@ async function runBulk(
         for (const item of items) failed.push({ key: item, reason: `not sent: ${stopped() ?? 'stopped'}` });
       } else {
         if (!(err instanceof RunFailedError)) throw err;
-        const isFatal = isFatalPurgeError(err);
-        if (isFatal) fatal ??= err.message;
+        const fatalOne = isFatal(err);
+        if (fatalOne) fatal ??= err.message;
         const status = err instanceof FastlyApiError ? err.status : undefined;
         // Stopped before this job failed: whatever its error, it was not retried.
-        const why = isFatal ? undefined : stopped();
+        const why = fatalOne ? undefined : stopped();
         const reason = why ? `${err.message}; not retried: ${why}` : err.message;
         for (const item of items) failed.push({ key: item, reason, ...(status ? { status } : {}) });
       }
@@ -523,6 +533,7 @@ export async function purgeUrls(
       return { [url as string]: r.id };
     },
     options,
+    isFatalUrlPurgeError,
   );
   return {
     ...result,

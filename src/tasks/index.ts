@@ -15,6 +15,7 @@ import PurgeAll from './purge/All.js';
 import PurgeKey from './purge/Key.js';
 import PurgeKeys from './purge/Keys.js';
 import PurgeUrl from './purge/Url.js';
+import PurgeUrls from './purge/Urls.js';
 import AggregateStats from './stats/AggregateStats.js';
 import MonthToDateUsage from './stats/MonthToDateUsage.js';
 import Stats from './stats/Stats.js';
@@ -33,6 +34,7 @@ const byType = (defs: unknown[]) =>
 /** The Fastly task types, by Kestra type name. */
 export const FASTLY_TASKS = byType([
   PurgeUrl,
+  PurgeUrls,
   PurgeKey,
   PurgeKeys,
   PurgeAll,
@@ -88,6 +90,7 @@ export {
   PurgeKey,
   PurgeKeys,
   PurgeUrl,
+  PurgeUrls,
   Request,
   Schedule,
   Sequential,
@@ -99,6 +102,7 @@ export {
   Webhook,
 };
 export { PurgeIncompleteError, type KeysOutputs } from './purge/Keys.js';
+export { type UrlsOutputs } from './purge/outputs.js';
 export type { StatsTriggerProps } from './stats/StatsTrigger.js';
 export { silentLogger, type Logger } from '../logger.js';
 export {

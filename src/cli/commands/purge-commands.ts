@@ -3,13 +3,25 @@
 // from it without loading commander; nothing here may import commander.
 import { promises as fsp } from 'node:fs';
 import { InvalidInputError } from '../../errors.js';
-import { purgeAll, purgeKey, purgeKeys, purgeUrl, surrogateKeyProblem } from '../../fastly/purge.js';
+import {
+  purgeAll,
+  purgeKey,
+  purgeKeys,
+  type PurgeKeysResult,
+  purgeUrl,
+  purgeUrls,
+  surrogateKeyProblem,
+  validatePurgeUrl,
+} from '../../fastly/purge.js';
+import type { FastlyClient } from '../../fastly/client.js';
 import {
   FAILED_KEYS_NAMED,
   type KeysOutputs,
   keysOutputs,
   plural,
   PurgeIncompleteError,
+  type UrlsOutputs,
+  urlsOutputs,
   VerifyFailedError,
 } from '../../tasks/purge/outputs.js';
 import { CONNECTION_FLAGS, type FlagSpec, wholeNumber } from '../argv.js';
@@ -27,6 +39,7 @@ export interface PurgeFlags extends ConnectionOptions {
   failedKeys?: string;
   autoYes?: boolean;
   yes?: boolean;
+  failedUrls?: string;
 }
 
 /** A key as given: its text and where it came from, as error messages name it. */
@@ -41,10 +54,10 @@ interface GivenKey {
  * starting with `\` is the key after it (`\#tag` is the key `#tag`): how --failed-keys writes keys
  * a comment or an escape would otherwise take.
  */
-export async function readKeyFile(path: string): Promise<GivenKey[]> {
+export async function readKeyFile(path: string, noun = 'key'): Promise<GivenKey[]> {
   let text: string;
   try {
-    text = path === '-' ? await readStdin() : await fsp.readFile(path, 'utf8');
+    text = path === '-' ? await readStdin(noun) : await fsp.readFile(path, 'utf8');
   } catch (err) {
     if (stopSignal.aborted) throw stopSignal.reason;
     throw new InvalidInputError(
@@ -69,10 +82,14 @@ const PROBLEMS_BUDGET = 170;
  * Validates every key, naming each bad one where it was given (`keys[2]`, `--file keys.txt:7`), as
  * many as fit one short line, and how many more there are.
  */
-function checkKeys(keys: readonly GivenKey[]): void {
+function checkKeys(
+  keys: readonly GivenKey[],
+  problemOf: (item: string) => string | undefined = surrogateKeyProblem,
+  noun = 'key',
+): void {
   const problems: string[] = [];
   for (const { key, where } of keys) {
-    const p = surrogateKeyProblem(key);
+    const p = problemOf(key);
     if (p) problems.push(`${where} ${p}`);
   }
   if (problems.length === 0) return;
@@ -85,15 +102,28 @@ function checkKeys(keys: readonly GivenKey[]): void {
     length += 2 + (problems[shown++] as string).length;
   const more = problems.length - shown;
   throw new InvalidInputError(
-    `${problems.slice(0, shown).join('; ')}${more ? ` (and ${plural(more, 'more invalid key')})` : ''}`,
-    problems[0]?.startsWith('--file') ? '--file' : 'keys',
+    `${problems.slice(0, shown).join('; ')}${more ? ` (and ${plural(more, `more invalid ${noun}`)})` : ''}`,
+    problems[0]?.startsWith('--file') ? '--file' : `${noun.toLowerCase()}s`,
   );
 }
 
-async function readStdin(): Promise<string> {
+/** Why a URL cannot be purged (validatePurgeUrl's reason), or undefined. */
+function urlProblem(url: string): string | undefined {
+  try {
+    validatePurgeUrl(url, 'url');
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof InvalidInputError)) throw err;
+    return err.message.replace(/^url: /, '');
+  }
+}
+
+async function readStdin(noun: string): Promise<string> {
   // A terminal would wait in silence for keys nobody knows to type.
   if (process.stdin.isTTY)
-    process.stderr.write('Reading keys from the terminal, one per line; end with Ctrl-D (Ctrl-C cancels)\n');
+    process.stderr.write(
+      `Reading ${noun}s from the terminal, one per line; end with Ctrl-D (Ctrl-C cancels)\n`,
+    );
   const chunks: Buffer[] = [];
   // Ctrl-C while the producer still writes (or never closes the pipe) stops the reading at once.
   const stop = () => process.stdin.destroy(stopSignal.reason as Error);
@@ -115,19 +145,24 @@ const purgedWord = (soft: boolean | undefined) => (soft ? 'Soft-purged' : 'Purge
  * names the file). When nothing was purged the error line alone says why (no 20,000-line echo:
  * --json and --failed-keys list the keys).
  */
-export function keysSummary(o: KeysOutputs, failedKeysFile?: string, soft = false): string {
+export function keysSummary(
+  o: KeysOutputs | UrlsOutputs,
+  failedKeysFile?: string,
+  soft = false,
+  noun = 'key',
+): string {
   const verb = purgedWord(soft);
-  const dup = o.duplicatesRemoved ? `; ${plural(o.duplicatesRemoved, 'duplicate key')} removed` : '';
+  const dup = o.duplicatesRemoved ? `; ${plural(o.duplicatesRemoved, `duplicate ${noun}`)} removed` : '';
   if (!o.failed.length)
-    return `✓ ${verb} ${plural(o.purged, 'key')} in ${plural(o.requests, 'request')}${dup}`;
+    return `✓ ${verb} ${plural(o.purged, noun)} in ${plural(o.requests, 'request')}${dup}`;
   if (o.purged === 0) return '';
   const byReason = new Map<string, string[]>();
   for (const f of o.failed) {
     const keys = byReason.get(f.reason) ?? [];
-    keys.push(f.key);
+    keys.push(nameOf(f));
     byReason.set(f.reason, keys);
   }
-  const head = `✗ ${verb} ${plural(o.purged, 'key')}; ${o.failed.length} not purged`;
+  const head = `✗ ${verb} ${plural(o.purged, noun)}; ${o.failed.length} not purged`;
   if (failedKeysFile !== undefined) {
     const [first] = byReason.keys();
     const others = byReason.size > 1 ? `; and ${plural(byReason.size - 1, 'other reason')}` : '';
@@ -135,40 +170,52 @@ export function keysSummary(o: KeysOutputs, failedKeysFile?: string, soft = fals
   }
   const lines = [`${head}:`];
   for (const [reason, keys] of byReason) {
-    lines.push(`  ${reason} (${plural(keys.length, 'key')}):`);
+    lines.push(`  ${reason} (${plural(keys.length, noun)}):`);
     for (const k of keys) lines.push(`    ${k}`);
   }
   return lines.join('\n');
 }
 
+/** A failed key's key, a failed URL's URL. */
+const nameOf = (f: { key: string } | { url: string }) => ('url' in f ? f.url : f.key);
+
 /** Where the CLI puts the keys of a partial purge, for its error line. */
-function whereFailedKeys(o: KeysOutputs, opts: PurgeFlags): string {
-  if (opts.failedKeys) return `written to ${opts.failedKeys}`;
+function whereFailedKeys(
+  o: KeysOutputs | UrlsOutputs,
+  failedFile: string | undefined,
+  opts: PurgeFlags,
+): string {
+  if (failedFile) return `written to ${failedFile}`;
   if (opts.json) return 'listed in the JSON output (failed)';
   // keysSummary lists them after a partial purge, not when nothing was purged (no 20,000-line echo).
   if (o.purged > 0) return 'listed above';
   // The error line names a few itself.
   if (!o.stopped && o.failed.length <= FAILED_KEYS_NAMED) return 'all named here';
-  return 'not listed (--failed-keys FILE writes them, --json lists them)';
+  return `not listed (${'url' in (o.failed[0] ?? {}) ? '--failed-urls' : '--failed-keys'} FILE writes them, --json lists them)`;
 }
 
 /** The keys as a --file reads them: one per line, `\` before one that starts with `#` or `\`. */
 const keyLines = (keys: readonly string[]) =>
   keys.map((k) => `${/^[#\\]/.test(k) ? '\\' : ''}${k}\n`).join('');
 
-/** Writes the keys to retry, one per line (empty when none failed), atomically. */
-async function writeFailedKeys(path: string, outputs: KeysOutputs | undefined): Promise<void> {
+/** Writes the keys (URLs) to retry, one per line (empty when none failed), atomically. */
+async function writeFailedKeys(
+  path: string,
+  outputs: KeysOutputs | UrlsOutputs | undefined,
+  flag = '--failed-keys',
+  noun = 'key',
+): Promise<void> {
   if (!outputs) return;
-  await withOutput(path, (out) => write(out, keyLines(outputs.failed.map((f) => f.key))), '--failed-keys');
+  await withOutput(path, (out) => write(out, keyLines(outputs.failed.map(nameOf))), flag);
   if (outputs.failed.length)
-    process.stderr.write(`${plural(outputs.failed.length, 'key')} to retry written to ${path}\n`);
+    process.stderr.write(`${plural(outputs.failed.length, noun)} to retry written to ${path}\n`);
 }
 
 export interface PurgeCommand {
-  name: 'url' | 'key' | 'keys' | 'all';
+  name: 'url' | 'urls' | 'key' | 'keys' | 'all';
   description: string;
   /** The positional argument in commander's notation, if any. */
-  argument?: { spec: '<url>' | '<key>' | '[keys...]'; description: string };
+  argument?: { spec: '<url>' | '<key>' | '[keys...]' | '[urls...]'; description: string };
   flags: FlagSpec[];
   /** Runs the command; `arg` is the positional (a string, the variadic list, or undefined). */
   action: (arg: string | string[] | undefined, opts: PurgeFlags) => Promise<void>;
@@ -227,6 +274,29 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
     },
   },
   {
+    name: 'urls',
+    description: 'Purge many URLs: one POST /purge/{url} each, 40 at a time within the purge budget',
+    argument: { spec: '[urls...]', description: 'absolute http(s) URLs to purge' },
+    flags: [
+      ...CONNECTION_FLAGS,
+      {
+        flags: '--file <path>',
+        description: "file with one URL per line ('-' for stdin; blank lines and # comments ignored)",
+      },
+      { flags: '--soft', description: 'mark the objects stale instead of evicting them' },
+      {
+        flags: '--concurrency <n>',
+        description: 'purge requests in flight at once (default 40)',
+        ...wholeNumber('--concurrency', 1, 64),
+      },
+      {
+        flags: '--failed-urls <file>',
+        description: 'write the URLs not purged (to retry with --file), one per line',
+      },
+    ],
+    action: (arg, opts) => bulkAction(URLS_KIND, arg, opts),
+  },
+  {
     name: 'key',
     description: 'Purge one surrogate key (POST /service/{id}/purge/{key})',
     argument: { spec: '<key>', description: 'surrogate key' },
@@ -268,94 +338,7 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
         description: 'write the keys not purged (to retry with --file), one per line',
       },
     ],
-    action: async (arg, opts) => {
-      const args = ((arg as string[] | undefined) ?? []).map((key, i) => ({ key, where: `keys[${i}]` }));
-      const given = [...args, ...(opts.file ? await readKeyFile(opts.file) : [])];
-      if (given.length === 0 && opts.file) {
-        throw new InvalidInputError(
-          `--file: ${opts.file === '-' ? 'stdin' : opts.file} has no keys (blank lines and # comments are skipped)`,
-          '--file',
-        );
-      }
-      if (given.length === 0) {
-        throw new InvalidInputError(
-          'purge keys: no keys given; pass keys as arguments or --file PATH',
-          'keys',
-        );
-      }
-      checkKeys(given);
-      const all = given.map((k) => k.key);
-      await checkOutputPath(opts.failedKeys, '--failed-keys');
-      const serviceId = resolveServiceId(opts.serviceId);
-      let outputs: KeysOutputs | undefined;
-      // A second Ctrl-C exits at once: the keys not confirmed purged are written first.
-      const confirmed = new Set<string>();
-      const failedKeys = opts.failedKeys;
-      const removeNotice = onInterrupt(() =>
-        process.stderr.write(
-          `stopping: the requests in flight finish first, nothing is retried; interrupt again to exit at once${failedKeys ? ` (the keys not confirmed purged are written to ${failedKeys})` : ''}\n`,
-        ),
-      );
-      const removeLastWords = onHardExit(() => {
-        const left = [...new Set(all)].filter((k) => !confirmed.has(k));
-        let where = '';
-        if (failedKeys) {
-          try {
-            writeUserFile(failedKeys, keyLines(left));
-            where = `, written to ${failedKeys}`;
-          } catch (err) {
-            const code = (err as NodeJS.ErrnoException).code ?? 'write failed';
-            where = `; ${failedKeys} could not be written (${code}), so here they are: ${left.join(' ')}`;
-          }
-        }
-        process.stderr.write(
-          `${plural(confirmed.size, 'key')} confirmed purged; ${plural(left.length, 'key')} not confirmed${where}\n`,
-        );
-      });
-      let failure: unknown;
-      let failed = false;
-      try {
-        outputs = await runClientCommand(
-          opts,
-          async (client, onProgress) => {
-            const o = keysOutputs(
-              // Ctrl-C stops sending and retrying; the requests in flight settle and are counted.
-              await purgeKeys(client, serviceId, all, {
-                soft: opts.soft ?? false,
-                concurrency: opts.concurrency,
-                onProgress,
-                onPurged: (key) => confirmed.add(key),
-                stop: stopSignal,
-              }),
-            );
-            if (o.failed.length > 0) throw new PurgeIncompleteError(o, whereFailedKeys(o, opts));
-            return o;
-          },
-          (o) => keysSummary(o, failedKeys, opts.soft),
-          { progress: 'Purging keys', graceful: true },
-        );
-      } catch (err) {
-        failed = true;
-        failure = err;
-        outputs = err instanceof PurgeIncompleteError ? err.outputs : undefined;
-      }
-      removeNotice();
-      try {
-        if (failedKeys) await writeFailedKeys(failedKeys, outputs);
-      } catch (err) {
-        // The account stands; the keys it could not put in the file follow it on stderr.
-        if (!(failure instanceof PurgeIncompleteError)) throw err;
-        const left = failure.outputs.failed.map((f) => f.key);
-        throw new PurgeIncompleteError(
-          failure.outputs,
-          `not in ${failedKeys} but on the next line`,
-          `error: ${(err as Error).message}; the ${plural(left.length, 'key')} to retry: ${left.join(' ')}`,
-        );
-      } finally {
-        removeLastWords();
-      }
-      if (failed) throw failure;
-    },
+    action: (arg, opts) => bulkAction(KEYS_KIND, arg, opts),
   },
   {
     name: 'all',
@@ -398,3 +381,156 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
     },
   },
 ];
+
+/** What differs between `purge keys` and `purge urls`: what the items are and how they are purged. */
+interface BulkKind {
+  /** `keys` or `urls`: the command, the argument list (`keys[2]`). */
+  plural: 'keys' | 'urls';
+  noun: string;
+  failedFlag: '--failed-keys' | '--failed-urls';
+  failedFile: (opts: PurgeFlags) => string | undefined;
+  problemOf: (item: string) => string | undefined;
+  progress: string;
+  purge: (
+    client: FastlyClient,
+    items: string[],
+    opts: PurgeFlags,
+    options: BulkRunOptions,
+  ) => Promise<PurgeKeysResult>;
+  outputs: (result: PurgeKeysResult) => KeysOutputs | UrlsOutputs;
+}
+
+interface BulkRunOptions {
+  onProgress?: ((done: number, total: number) => void) | undefined;
+  onPurged: (item: string) => void;
+  stop: AbortSignal;
+}
+
+const KEYS_KIND: BulkKind = {
+  plural: 'keys',
+  noun: 'key',
+  failedFlag: '--failed-keys',
+  failedFile: (opts) => opts.failedKeys,
+  problemOf: surrogateKeyProblem,
+  progress: 'Purging keys',
+  purge: (client, keys, opts, o) =>
+    purgeKeys(client, resolveServiceId(opts.serviceId), keys, {
+      soft: opts.soft ?? false,
+      concurrency: opts.concurrency,
+      ...o,
+    }),
+  outputs: keysOutputs,
+};
+
+const URLS_KIND: BulkKind = {
+  plural: 'urls',
+  noun: 'URL',
+  failedFlag: '--failed-urls',
+  failedFile: (opts) => opts.failedUrls,
+  problemOf: urlProblem,
+  progress: 'Purging URLs',
+  purge: (client, urls, opts, o) =>
+    purgeUrls(client, urls, { soft: opts.soft ?? false, concurrency: opts.concurrency, ...o }),
+  outputs: urlsOutputs,
+};
+
+/**
+ * `purge keys` and `purge urls`: items from the arguments and `--file`, validated (each bad one named
+ * where it was given), sent in bulk; the account of what failed, `--failed-keys|urls FILE` to retry,
+ * Ctrl-C stopping gracefully (a second one at once, writing what was not confirmed).
+ */
+async function bulkAction(
+  kind: BulkKind,
+  arg: string | string[] | undefined,
+  opts: PurgeFlags,
+): Promise<void> {
+  const { noun } = kind;
+  const args = ((arg as string[] | undefined) ?? []).map((key, i) => ({
+    key,
+    where: `${kind.plural}[${i}]`,
+  }));
+  const given = [...args, ...(opts.file ? await readKeyFile(opts.file, noun) : [])];
+  if (given.length === 0 && opts.file) {
+    throw new InvalidInputError(
+      `--file: ${opts.file === '-' ? 'stdin' : opts.file} has no ${noun}s (blank lines and # comments are skipped)`,
+      '--file',
+    );
+  }
+  if (given.length === 0) {
+    throw new InvalidInputError(
+      `purge ${kind.plural}: no ${noun}s given; pass ${noun}s as arguments or --file PATH`,
+      kind.plural,
+    );
+  }
+  checkKeys(given, kind.problemOf, noun);
+  const all = given.map((k) => k.key);
+  const failedKeys = kind.failedFile(opts);
+  await checkOutputPath(failedKeys, kind.failedFlag);
+  if (kind === KEYS_KIND) resolveServiceId(opts.serviceId);
+  let outputs: KeysOutputs | UrlsOutputs | undefined;
+  // A second Ctrl-C exits at once: the items not confirmed purged are written first.
+  const confirmed = new Set<string>();
+  const removeNotice = onInterrupt(() =>
+    process.stderr.write(
+      `stopping: the requests in flight finish first, nothing is retried; interrupt again to exit at once${failedKeys ? ` (the ${noun}s not confirmed purged are written to ${failedKeys})` : ''}\n`,
+    ),
+  );
+  const removeLastWords = onHardExit(() => {
+    // URLs are confirmed as sent (normalised); one given differently is not confirmed by name.
+    const left = [...new Set(all)].filter((k) => !confirmed.has(k));
+    let where = '';
+    if (failedKeys) {
+      try {
+        writeUserFile(failedKeys, keyLines(left));
+        where = `, written to ${failedKeys}`;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? 'write failed';
+        where = `; ${failedKeys} could not be written (${code}), so here they are: ${left.join(' ')}`;
+      }
+    }
+    process.stderr.write(
+      `${plural(confirmed.size, noun)} confirmed purged; ${plural(left.length, noun)} not confirmed${where}\n`,
+    );
+  });
+  let failure: unknown;
+  let failed = false;
+  try {
+    outputs = await runClientCommand(
+      opts,
+      async (client, onProgress) => {
+        const o = kind.outputs(
+          // Ctrl-C stops sending and retrying; the requests in flight settle and are counted.
+          await kind.purge(client, all, opts, {
+            onProgress,
+            onPurged: (item) => confirmed.add(item),
+            stop: stopSignal,
+          }),
+        );
+        if (o.failed.length > 0) throw new PurgeIncompleteError(o, whereFailedKeys(o, failedKeys, opts));
+        return o;
+      },
+      (o) => keysSummary(o, failedKeys, opts.soft, noun),
+      { progress: kind.progress, graceful: true },
+    );
+  } catch (err) {
+    failed = true;
+    failure = err;
+    outputs = err instanceof PurgeIncompleteError ? err.outputs : undefined;
+  }
+  removeNotice();
+  try {
+    if (failedKeys) await writeFailedKeys(failedKeys, outputs, kind.failedFlag, noun);
+  } catch (err) {
+    // The account stands; the items it could not put in the file follow it on stderr.
+    if (!(failure instanceof PurgeIncompleteError)) throw err;
+    const left = failure.outputs.failed.map(nameOf);
+    throw new PurgeIncompleteError(
+      failure.outputs,
+      `not in ${failedKeys} but on the next line`,
+      `error: ${(err as Error).message}; the ${plural(left.length, noun)} to retry: ${left.join(' ')}`,
+    );
+  } finally {
+    removeLastWords();
+  }
+  if (failed) throw failure;
+}

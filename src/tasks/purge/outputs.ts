@@ -14,7 +14,38 @@ export interface KeysOutputs {
   stopped?: string;
 }
 
+/** A URL that was not purged: like a key's, named by `url`. */
+export interface FailedUrl {
+  url: string;
+  status?: number;
+  reason: string;
+}
+
+/** The outputs of purge.Urls: the account of purge.Keys, by URL. */
+export interface UrlsOutputs {
+  /** Every purged URL (as sent) mapped to its purge id. */
+  purgeIds: Record<string, string>;
+  purged: number;
+  failed: FailedUrl[];
+  duplicatesRemoved: number;
+  /** Purge requests sent (one per URL). */
+  requests: number;
+  stopped?: string;
+}
+
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+export function urlsOutputs(result: PurgeKeysResult): UrlsOutputs {
+  const o = keysOutputs(result);
+  return { ...o, failed: o.failed.map(({ key, ...rest }) => ({ url: key, ...rest })) };
+}
+
+/** The items of a purge account and what they are called: keys, or URLs. */
+function accountOf(outputs: KeysOutputs | UrlsOutputs): { task: string; noun: string; failed: string[] } {
+  const failed = (outputs.failed as (FailedKey | FailedUrl)[]).map((f) => ('url' in f ? f.url : f.key));
+  const urls = (outputs.failed as (FailedKey | FailedUrl)[]).some((f) => 'url' in f);
+  return urls ? { task: 'purge.Urls', noun: 'URL', failed } : { task: 'purge.Keys', noun: 'key', failed };
+}
 
 export function keysOutputs(result: PurgeKeysResult): KeysOutputs {
   return {
@@ -39,22 +70,19 @@ export class PurgeIncompleteError extends RunFailedError {
   override readonly name: string = 'PurgeIncompleteError';
   override readonly code: string = 'PURGE_INCOMPLETE';
   constructor(
-    readonly outputs: KeysOutputs,
+    readonly outputs: KeysOutputs | UrlsOutputs,
     where = 'listed in outputs.failed',
     nextLine?: string,
   ) {
-    const f = outputs.failed;
+    const { task, noun, failed: f } = accountOf(outputs);
     const total = outputs.purged + f.length;
-    const sample = f
-      .slice(0, FAILED_KEYS_NAMED)
-      .map((k) => k.key)
-      .join(', ');
-    const reason = f[0]?.reason ?? '';
+    const sample = f.slice(0, FAILED_KEYS_NAMED).join(', ');
+    const reason = outputs.failed[0]?.reason ?? '';
     const account = outputs.stopped
-      ? `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged; sending ${outputs.stopped}. ` +
-        `${plural(f.length, 'key')} not purged, ${where}`
-      : `purge.Keys: ${outputs.purged} of ${plural(total, 'key')} purged, ${f.length} failed ` +
-        `(${sample}${f.length > FAILED_KEYS_NAMED ? ', …' : ''}); first cause: ${reason}; the failed keys are ${where}`;
+      ? `${task}: ${outputs.purged} of ${plural(total, noun)} purged; sending ${outputs.stopped}. ` +
+        `${plural(f.length, noun)} not purged, ${where}`
+      : `${task}: ${outputs.purged} of ${plural(total, noun)} purged, ${f.length} failed ` +
+        `(${sample}${f.length > FAILED_KEYS_NAMED ? ', …' : ''}); first cause: ${reason}; the failed ${noun}s are ${where}`;
     super(nextLine === undefined ? account : `${account}\n${nextLine}`);
   }
 }

@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { createLogger } from '../src/logger.js';
+import PurgeUrls from '../src/tasks/purge/Urls.js';
+import { PurgeIncompleteError, type UrlsOutputs } from '../src/tasks/purge/outputs.js';
+import { runTask } from '../src/tasks/task.js';
+import { runCli, sim } from './helpers.js';
+
+const urls = (n: number, host = 'www.example.com') =>
+  Array.from({ length: n }, (_, i) => `https://${host}/articles/${i}?v=2`);
+const quiet = { logger: createLogger({ write: () => {} }), env: {} };
+
+test('purge urls --file purges 10,000 URLs, one request each, duplicates and comments left out', async (t) => {
+  const s = await sim(t);
+  const dir = await mkdtemp(join(tmpdir(), 'kf-urls-'));
+  const file = join(dir, 'urls.txt');
+  const list = urls(10_000);
+  await writeFile(file, `# the release's pages\n${list.join('\n')}\n${list[0]}\n\n`);
+  const r = await runCli(['purge', 'urls', '--file', file, '--json'], {
+    FASTLY_API_TOKEN: 'urls-token',
+    FASTLY_API_ENDPOINT: s.url,
+  });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as UrlsOutputs;
+  assert.equal(out.purged, 10_000);
+  assert.equal(out.requests, 10_000);
+  assert.equal(out.duplicatesRemoved, 1);
+  assert.deepEqual(out.failed, []);
+  assert.equal(Object.keys(out.purgeIds).length, 10_000);
+  const purged = s.log.filter((e) => e.path.startsWith('/purge/https://www.example.com/articles/'));
+  assert.equal(purged.length, 10_000);
+  assert.equal(new Set(purged.map((e) => e.path)).size, 10_000, 'each URL purged once');
+});
+
+test('purge urls: the URLs that failed are named and written to --failed-urls, ready for --file; stdin is read with -', async (t) => {
+  const s = await sim(t);
+  const dir = await mkdtemp(join(tmpdir(), 'kf-urls-'));
+  const retry = join(dir, 'retry.txt');
+  // A host that is no service's domain is refused (404) URL by URL; the others go on.
+  const good = urls(5);
+  const bad = urls(3, 'unknown.example.org');
+  const env = { FASTLY_API_TOKEN: 'urls-token', FASTLY_API_ENDPOINT: s.url };
+  const r = await runCli(
+    ['purge', 'urls', '--file', '-', '--failed-urls', retry],
+    env,
+    [bad[0], ...good, bad[1], bad[2]].join('\n'),
+  );
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stdout, /✗ Purged 5 URLs; 3 not purged \(purgeUrl failed: HTTP 404/);
+  assert.match(r.stderr, /3 URLs to retry written to /);
+  assert.match(
+    r.stderr,
+    /purge\.Urls: 5 of 8 URLs purged, 3 failed \(https:\/\/unknown\.example\.org\/articles\/0\?v=2/,
+  );
+  assert.deepEqual((await readFile(retry, 'utf8')).trim().split('\n').sort(), [...bad].sort());
+  // Without the file, the failed URLs are listed under their reason.
+  const listed = await runCli(['purge', 'urls', ...good.slice(0, 2), bad[0] as string], env);
+  assert.equal(listed.code, 1);
+  assert.match(
+    listed.stdout,
+    /HTTP 404 .* \(1 URL\):\n {4}https:\/\/unknown\.example\.org\/articles\/0\?v=2/,
+  );
+});
+
+test('purge urls refuses a bad URL naming where it was given, and sends nothing', async (t) => {
+  const s = await sim(t);
+  const dir = await mkdtemp(join(tmpdir(), 'kf-urls-'));
+  const file = join(dir, 'urls.txt');
+  await writeFile(file, 'https://www.example.com/a\nftp://www.example.com/b\n');
+  const env = { FASTLY_API_TOKEN: 'urls-token', FASTLY_API_ENDPOINT: s.url };
+  const r = await runCli(['purge', 'urls', '--file', file], env);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, new RegExp(`--file ${file}:2 "ftp://www.example.com/b" has scheme "ftp"`));
+  const arg = await runCli(['purge', 'urls', 'https://www.example.com/a', 'not a url'], env);
+  assert.equal(arg.code, 2);
+  assert.match(arg.stderr, /urls\[1\] /);
+  const none = await runCli(['purge', 'urls'], env);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /purge urls: no URLs given/);
+  assert.equal(s.log.length, 0);
+});
+
+test('the purge.Urls task purges 2,000 URLs (the 10,000 of the CLI test go through the same purgeUrls); a partial failure names exactly the URLs that failed', async (t) => {
+  const s = await sim(t);
+  const out = (await runTask(
+    PurgeUrls,
+    { apiToken: 'urls-token', baseUrl: s.url, urls: urls(2_000), soft: true },
+    quiet,
+  )) as UrlsOutputs;
+  assert.equal(out.purged, 2_000);
+  assert.equal(out.requests, 2_000);
+  assert.equal(s.log.filter((e) => e.soft).length, 2_000);
+  const bad = urls(2, 'nowhere.example.net');
+  const err = await runTask(
+    PurgeUrls,
+    { apiToken: 'urls-token', baseUrl: s.url, urls: [...urls(3), ...bad] },
+    quiet,
+  ).catch((e: unknown) => e);
+  assert.ok(err instanceof PurgeIncompleteError);
+  const o = err.outputs as UrlsOutputs;
+  assert.deepEqual(
+    o.failed.map((f) => [f.url, f.status]),
+    bad.map((u) => [u, 404]),
+  );
+  assert.equal(o.purged, 3);
+  assert.match(err.message, /^purge\.Urls: 3 of 5 URLs purged, 2 failed/);
+});
