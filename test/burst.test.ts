@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { test } from 'node:test';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { FastlyClient } from '../src/fastly/client.js';
@@ -6,7 +8,7 @@ import { PurgeCoordinator } from '../src/fastly/coordinator.js';
 import { purgeKeys } from '../src/fastly/purge.js';
 import { ServerMetrics } from '../src/server/metrics.js';
 import { runBurst, startBurstServer } from './burst.js';
-import { SERVICE, sim } from './helpers.js';
+import { CLI, SERVICE, sim } from './helpers.js';
 
 test('a CMS burst through the server: webhooks share purge requests, every execution succeeds, every key is purged after its last webhook', async (t) => {
   // 400 webhooks of 2 of 40 keys, 40 in flight, the API at 200 ms: the shape of the 2,000 of
@@ -20,6 +22,20 @@ test('a CMS burst through the server: webhooks share purge requests, every execu
   assert.ok(r.keyPurges < 800, `${r.keyPurges} key purges for 800 asked`);
   assert.deepEqual(r.stale, [], 'keys whose last purge reached the API before their last webhook');
   assert.equal(r.lastWebhook.size, 40);
+  // The dashboard and /metrics show what the burst spent, never the token.
+  const state = (await (await fetch(`${server.http.url}/ui/api/state`)).json()) as {
+    purgeBudgets: { endpoint: string; account: number; usedLastHour: number; waits: number }[];
+  };
+  assert.deepEqual(
+    state.purgeBudgets.map((b) => [b.endpoint, b.account, b.usedLastHour]),
+    [[s.url, 1, r.keyPurges]],
+  );
+  const metrics = await (await fetch(`${server.http.url}/metrics`)).text();
+  const families = parsePrometheusTextFormat(metrics);
+  const total = (name: string) => Number(families.find((f) => f.name === name)?.metrics[0]?.value);
+  assert.equal(total('kestra_fastly_purge_coalesced_requests_total'), r.requests);
+  assert.equal(total('kestra_fastly_purge_keys_requested_total'), 800);
+  assert.ok(!metrics.includes('burst-token'));
 });
 
 test('with the simulator limiting purges, a long burst never gets a 429, uses no more windows than the budget needs, and /metrics shows the budget', async (t) => {
@@ -62,4 +78,48 @@ test('with the simulator limiting purges, a long burst never gets a 429, uses no
   assert.equal(value('kestra_fastly_purge_budget_used_last_hour'), 1800);
   assert.equal(value('kestra_fastly_purge_budget_per_hour'), 100_000);
   assert.ok(!text.includes('budget-token-7f3a'), 'the token is never a label');
+});
+
+test('simulator --purge-limit 3 --purge-window 86400: purges carry Fastly-RateLimit-*, and one past the budget gets 429 (each key counts)', async (t) => {
+  const child = spawn(
+    process.execPath,
+    [CLI, 'simulator', '--port', '0', '--purge-limit', '3', '--purge-window', '86400'],
+    {
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  t.after(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  let stdout = '';
+  const url = await new Promise<string>((resolve) =>
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      const m = /listening on (http:\/\/\S+)/.exec(stdout);
+      if (m?.[1]) resolve(m[1]);
+    }),
+  );
+  const purge = (keys: string[]) =>
+    fetch(`${url}/service/${SERVICE}/purge`, {
+      method: 'POST',
+      headers: { 'fastly-key': 'sim-token', 'content-type': 'application/json' },
+      body: JSON.stringify({ surrogate_keys: keys }),
+    });
+  const first = await purge(['a', 'b']);
+  await first.body?.cancel();
+  assert.equal(first.status, 200);
+  assert.equal(first.headers.get('fastly-ratelimit-remaining'), '1');
+  const reset = Number(first.headers.get('fastly-ratelimit-reset'));
+  assert.ok(reset * 1000 > Date.now() && reset % 86_400 === 0, `reset ${reset}: the end of the (UTC) day`);
+  const over = await purge(['c', 'd']);
+  assert.equal(over.status, 429);
+  assert.equal(over.headers.get('fastly-ratelimit-remaining'), '1');
+  assert.match(await over.text(), /exceeded your hourly rate limit/);
+  const last = await purge(['c']);
+  await last.body?.cancel();
+  assert.equal(last.status, 200);
+  assert.equal(last.headers.get('fastly-ratelimit-remaining'), '0');
+  child.kill('SIGINT');
+  await once(child, 'exit');
 });

@@ -89,9 +89,27 @@ export interface ExecutionView {
   logs: LogLineView[];
 }
 
+/** The purge budget of one account of the server's process (see fastly/budget.ts); never the token. */
+export interface PurgeBudgetPanelView {
+  endpoint: string;
+  /** The account's number at that endpoint: 1, 2… in order of first use. */
+  account: number;
+  remaining?: number | undefined;
+  /** Epoch ms. */
+  resetAt?: number | undefined;
+  usedLastHour: number;
+  perHour: number;
+  inFlight: number;
+  waiting: number;
+  waits: number;
+  rateLimited: number;
+}
+
 export interface DashboardState {
   flows: FlowView[];
   executions: ExecutionView[];
+  /** The purge budgets the server's executions have spent from, once one has purged. */
+  purgeBudgets: PurgeBudgetPanelView[];
   /** Server time (epoch ms), so that "next due in" does not depend on the viewer's clock. */
   now: number;
 }

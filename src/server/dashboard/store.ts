@@ -7,6 +7,8 @@ import {
   executionEvents,
   type LogEvent,
   logEvents,
+  type PurgeBudgetEvent,
+  purgeBudgetEvents,
   type TriggerEvaluationEvent,
   triggerEvaluations,
 } from '../../diagnostics.js';
@@ -18,6 +20,7 @@ import type {
   ExecutionView,
   FlowView,
   LogLineView,
+  PurgeBudgetPanelView,
   TriggerView,
 } from './model.js';
 
@@ -88,6 +91,7 @@ export class DashboardStore {
   readonly #evaluations = new Map<string, EvaluationPoint[]>();
   readonly #live = new Map<string, ExecutionView>();
   readonly #logs = new Map<string, LogLineView[]>();
+  readonly #budgets = new Map<string, PurgeBudgetPanelView>();
   readonly #listeners = new Set<() => void>();
   readonly #subscriptions: [string, (m: unknown) => void][] = [];
   #closed = false;
@@ -104,6 +108,12 @@ export class DashboardStore {
     this.#on(triggerEvaluations.name as string, (m) => this.#evaluation(m as TriggerEvaluationEvent));
     this.#on(executionEvents.name as string, (m) => this.#execution(m as ExecutionEvent));
     this.#on(logEvents.name as string, (m) => this.#log(m as LogEvent));
+    // Kept, not pushed: a burst changes a budget thousands of times a second; the page gets it with
+    // the next execution or trigger change (a purge is always part of one).
+    this.#on(purgeBudgetEvents.name as string, (m) => {
+      const e = m as PurgeBudgetEvent;
+      this.#budgets.set(`${e.endpoint} ${e.account}`, { ...e });
+    });
   }
 
   #on(name: string, handler: (m: unknown) => void): void {
@@ -301,7 +311,7 @@ export class DashboardStore {
     const executions = [...byId.values()]
       .sort((a, b) => b.startDate.localeCompare(a.startDate))
       .slice(0, EXECUTIONS_LISTED);
-    return { flows, executions, now: Date.now() };
+    return { flows, executions, purgeBudgets: [...this.#budgets.values()], now: Date.now() };
   }
 
   /** The state as JSON with every secret hidden: what leaves the server. */

@@ -3,7 +3,14 @@ import './style.css';
 import htm from 'htm';
 import { h, render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import type { DashboardState, ExecutionView, FlowView, InputView, TriggerView } from '../model.js';
+import type {
+  DashboardState,
+  ExecutionView,
+  FlowView,
+  InputView,
+  PurgeBudgetPanelView,
+  TriggerView,
+} from '../model.js';
 import { TriggerChart } from './chart.js';
 
 const html = htm.bind(h);
@@ -332,6 +339,39 @@ function Executions({ executions }: { executions: ExecutionView[] }) {
   </section>`;
 }
 
+function PurgeBudgets({ budgets, now }: { budgets: PurgeBudgetPanelView[]; now: number }) {
+  if (!budgets.length) return null;
+  return html`<section class="budgets" data-testid="purge-budgets">
+    <h2>Purge budget</h2>
+    ${budgets.map(
+      (b) =>
+        html`<dl class="facts" data-testid=${`budget-${b.endpoint}-${b.account}`}>
+          <dt>account</dt>
+          <dd>${b.endpoint} #${b.account}</dd>
+          <dt>last hour</dt>
+          <dd>${b.usedLastHour.toLocaleString('en')} of ${b.perHour.toLocaleString('en')} purges</dd>
+          ${
+            b.remaining !== undefined
+              ? html`<dt>Fastly says</dt>
+                  <dd>
+                    ${b.remaining.toLocaleString('en')}
+                    remain${
+                      b.resetAt !== undefined
+                        ? `, reset in ${Math.max(0, Math.ceil((b.resetAt - now) / 1000))} s`
+                        : ''
+                    }
+                  </dd>`
+              : null
+          }
+          <dt>now</dt>
+          <dd>${b.inFlight} in flight, ${b.waiting} request(s) waiting</dd>
+          <dt>since start</dt>
+          <dd>${b.waits} waited for budget, ${b.rateLimited} got 429</dd>
+        </dl>`,
+    )}
+  </section>`;
+}
+
 function App() {
   const { state, live } = useDashboard();
   if (!state) return html`<p>Loading…</p>`;
@@ -346,6 +386,7 @@ function App() {
         <h2>Flows</h2>
         ${state.flows.map((f) => html`<${FlowCard} key=${`${f.namespace}.${f.id}`} flow=${f} now=${state.now} />`)}
       </section>
+      <${PurgeBudgets} budgets=${state.purgeBudgets ?? []} now=${state.now} />
       <${Executions} executions=${state.executions} />
     </main>`;
 }
