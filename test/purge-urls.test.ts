@@ -3,6 +3,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { parseFlow } from '../src/flow/load.js';
 import { createLogger } from '../src/logger.js';
 import PurgeUrls from '../src/tasks/purge/Urls.js';
 import { PurgeIncompleteError, type UrlsOutputs } from '../src/tasks/purge/outputs.js';
@@ -107,4 +108,26 @@ test('the purge.Urls task purges 2,000 URLs (the 10,000 of the CLI test go throu
   );
   assert.equal(o.purged, 3);
   assert.match(err.message, /^purge\.Urls: 3 of 5 URLs purged, 2 failed/);
+});
+
+test('a flow is checked before it runs: a literal URL of purge.Urls that cannot be purged is named with its index', () => {
+  const flow = `id: release
+namespace: company.ops
+inputs:
+  - id: page
+    type: STRING
+tasks:
+  - id: purge_pages
+    type: io.kestra.plugin.fastly.purge.Urls
+    apiToken: tok
+    urls:
+      - https://www.example.com/a
+      - "ftp://www.example.com/b"
+      - "{{ inputs.page }}"
+`;
+  assert.throws(
+    () => parseFlow(flow, 'release.yml'),
+    /release\.yml:\d+:\d+: tasks\[0\]\.urls\[1\]: "ftp:\/\/www\.example\.com\/b" has scheme "ftp"; only http and https URLs can be purged/,
+  );
+  assert.ok(parseFlow(flow.replace('ftp://', 'https://'), 'release.yml'));
 });

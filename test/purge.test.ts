@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import { test } from 'node:test';
 import { InvalidInputError } from '../src/errors.js';
 import { FastlyClient } from '../src/fastly/client.js';
+import { PurgeCoordinator } from '../src/fastly/coordinator.js';
 import { purgeAll, purgeKey, purgeKeys, purgeUrl } from '../src/fastly/purge.js';
 import { verifyPurge } from '../src/fastly/verify.js';
 import PurgeAllTask from '../src/tasks/purge/All.js';
@@ -123,15 +124,22 @@ test('a batch that fails is reported key by key with its status', async (t) => {
   );
 });
 
-test('purge-all: rate limited per service, retried after Retry-After', async (t) => {
+test('purge-all: rate limited per service; from another process (its own turns) it is retried after Retry-After', async (t) => {
   const s = await sim(t);
+  // One process: the second waits for its turn, a second after the first, and gets no 429.
   assert.deepEqual(await purgeAll(client(s.url), SERVICE), { status: 'ok' });
   assert.deepEqual(await purgeAll(client(s.url), SERVICE), { status: 'ok' });
-  const all = requests(s, `/service/${SERVICE}/purge_all`);
-  assert.deepEqual(
-    all.map((e) => e.status),
-    [200, 429, 200],
-  );
+  const all = () => requests(s, `/service/${SERVICE}/purge_all`).map((e) => e.status);
+  assert.deepEqual(all(), [200, 200]);
+  // Another process (a coordinator of its own) knows nothing of those turns: 429, then the retry.
+  const elsewhere = new FastlyClient({
+    token: 't',
+    baseUrl: s.url,
+    retry: { baseDelayMs: 5, maxDelayMs: 50 },
+    purges: new PurgeCoordinator(),
+  });
+  assert.deepEqual(await purgeAll(elsewhere, SERVICE), { status: 'ok' });
+  assert.deepEqual(all(), [200, 200, 429, 200]);
 });
 
 test('bad keys, URLs and soft purge-all are refused before any request', async (t) => {

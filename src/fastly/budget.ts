@@ -172,11 +172,12 @@ export class PurgeBudget {
     this.#publish();
     return {
       observe: (rl, status) => {
-        if (rl.remaining !== undefined) {
+        if (rl.remaining !== undefined && rl.reset !== undefined) {
           this.#headers = 'yes';
           this.#remaining = rl.remaining;
-          this.#resetAt = rl.reset !== undefined ? rl.reset * 1000 : undefined;
+          this.#resetAt = rl.reset * 1000;
         } else if (status < 400) {
+          // (A remaining without its reset cannot be planned with: nothing would say when to go on.)
           // Purge answers without the headers: only the hourly average limits (a 429's claim is over).
           this.#headers = 'no';
           this.#remaining = undefined;

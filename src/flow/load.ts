@@ -250,6 +250,14 @@ function checkPurge(type: string, props: Record<string, unknown>, path: Path, pr
       if (problem) problems.add([...path, 'surrogateKeys', i], problem);
     });
   }
+  const urls = props.urls;
+  if (type.endsWith('.Urls') && Array.isArray(urls)) {
+    if (urls.length === 0)
+      problems.add([...path, 'urls'], 'the list of URLs is empty; give at least one URL');
+    urls.forEach((url, i) => {
+      if (!hasExpression(url)) attempt(problems, [...path, 'urls', i], () => validatePurgeUrl(url));
+    });
+  }
 }
 
 /** `<root>.<name>` (or `<root>['name']`) inside the expressions of a template: `inputs`, `vars`. */
