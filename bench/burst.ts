@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   process.stdout
     .write(`## 7. A CMS burst through the server: ${WEBHOOKS.toLocaleString('en')} webhooks, 2 of 40 keys each, 40 in flight, API at ${LATENCY} ms
 
-\`npm run bench:burst\` (bench/burst.ts; test/burst.test.ts runs the same with 400 webhooks).
+\`npm run bench:burst\` (bench/burst.ts; test/burst.test.ts runs the same with 200 webhooks).
 
 | server | purge requests | key purges | executions | keys last purged before their last webhook | wall time |
 |---|---:|---:|---|---:|---:|
