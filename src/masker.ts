@@ -45,6 +45,16 @@ export class Masker {
     this.#credentialsPattern = patternOf(this.#credentials);
   }
 
+  /** Whether any secret was added. */
+  get active(): boolean {
+    return this.#secretsPattern !== undefined;
+  }
+
+  /** Whether `text` shows a secret (in any letter case), i.e. whether `mask` would change it. */
+  shows(text: string): boolean {
+    return this.#secretsPattern !== undefined && text.search(this.#secretsPattern) !== -1;
+  }
+
   /** For log lines and errors: every secret hidden. */
   mask(text: string): string {
     return replaceAll(text, this.#secretsPattern);

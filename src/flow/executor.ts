@@ -214,6 +214,7 @@ class FlowRun {
       this.#context.vars = renderValue(this.#flow.variables, this.#context, {
         where: 'variables',
         secret: this.#secret,
+        masker: this.#masker,
       });
       state = await this.runTasks(this.#flow.tasks);
     } catch (err) {
@@ -358,6 +359,7 @@ class FlowRun {
       {
         where: `task '${node.id}', property '${prop}'`,
         secret: this.#secret,
+        masker: this.#masker,
         errorLogs: () => this.#errorLogs(),
       },
     );

@@ -1,4 +1,5 @@
 import { InvalidInputError, RunFailedError } from '../errors.js';
+import type { Masker } from '../masker.js';
 import { CALLABLE_TABLE, JavaDouble, PebbleEngine, PebbleError, type Host } from '../pebble/index.js';
 
 /**
@@ -31,6 +32,49 @@ export interface RenderScope {
   secret: SecretLookup;
   /** `errorLogs()`: the error lines of the execution's failed tasks so far. */
   errorLogs?: () => unknown[];
+  /** The run's masker: what a filter, function or method makes of a secret becomes a secret too. */
+  masker?: Masker;
+}
+
+/**
+ * A derived string shorter than this is not made a secret: `secret('X') | first` or the letters of
+ * `split('')` would otherwise hide those letters in every log line. It still carries the taint
+ * inside a list, so `split('') | join(' ')` is masked.
+ */
+export const MIN_DERIVED_SECRET = 4;
+
+/** Lists derived from a secret, per run (a list carries taint even when its items are too short to mask). */
+const taintedLists = new WeakMap<Masker, WeakSet<object>>();
+
+/**
+ * The engine's `observe` hook for a run: when an input of a filter, function or method is
+ * secret-derived, its output is registered with the masker. Secret-derived means: a string that
+ * shows a secret, or a list that came out of a secret-derived call or holds a secret-derived item
+ * (or whose JSON text shows one). A map is not walked: a config map that holds a secret among
+ * other fields does not make everything read from it a secret (the secret itself stays masked).
+ */
+function taintHook(masker: Masker): NonNullable<Host['observe']> {
+  let lists = taintedLists.get(masker);
+  if (!lists) taintedLists.set(masker, (lists = new WeakSet()));
+  const known = lists;
+  const tainted = (v: unknown): boolean => {
+    if (typeof v === 'string') return masker.shows(v);
+    if (!Array.isArray(v)) return false;
+    if (known.has(v) || v.some(tainted)) return true;
+    return v.every((x) => typeof x === 'string') && masker.shows(JSON.stringify(v));
+  };
+  const mark = (v: unknown): void => {
+    if (typeof v === 'string') {
+      if (v.length >= MIN_DERIVED_SECRET) masker.add(v);
+    } else if (Array.isArray(v)) {
+      known.add(v);
+      v.forEach(mark);
+      if (v.every((x) => typeof x === 'string')) masker.add(JSON.stringify(v));
+    }
+  };
+  return (inputs, output) => {
+    if (masker.active && inputs.some(tainted)) mark(output);
+  };
 }
 
 export function hasExpression(value: unknown): boolean {
@@ -151,7 +195,11 @@ function rendering<T>(
   scope: RenderScope,
   run: (e: PebbleEngine, host: Host) => T,
 ): T {
-  const host: Host = { secret: scope.secret, ...(scope.errorLogs ? { errorLogs: scope.errorLogs } : {}) };
+  const host: Host = {
+    secret: scope.secret,
+    ...(scope.errorLogs ? { errorLogs: scope.errorLogs } : {}),
+    ...(scope.masker ? { observe: taintHook(scope.masker) } : {}),
+  };
   try {
     return run(pebble(), host);
   } catch (err) {

@@ -110,6 +110,7 @@ export function resolveTriggerProps(
   const rendered = renderValue(trigger.props, context, {
     where: `trigger '${trigger.id}'`,
     secret: (n) => secrets.get(n),
+    masker: te.masker,
   });
   const props = parseProps(trigger.def, rendered, `trigger '${trigger.id}'`) as StatsTriggerProps;
   te.masker.addCredential(props.apiToken);

@@ -28,6 +28,12 @@ export interface Host {
   errorLogs?: () => unknown[];
   /** Compiles (with the embedder's cache) and renders another template: `render()`. */
   renderTemplate?: (template: string, variables: Record<string, unknown>) => string;
+  /**
+   * Called after each filter, function, test and method call with what went in (the input, then
+   * the arguments) and what came out: an embedder follows values through expressions with it (the
+   * flow layer makes what is derived from a secret a secret).
+   */
+  observe?: (inputs: readonly unknown[], output: unknown) => void;
 }
 
 export interface Callable {
@@ -325,13 +331,12 @@ export class Evaluator {
         full,
       );
     }
-    if (e.args)
-      return this.method(
-        obj,
-        name,
-        e.args.positional.map((a) => this.expr(a, s)),
-        e.at,
-      );
+    if (e.args) {
+      const args = e.args.positional.map((a) => this.expr(a, s));
+      const out = this.method(obj, name, args, e.at);
+      this.host.observe?.([obj, ...args], out);
+      return out;
+    }
     if (Array.isArray(obj)) {
       if (isNumber(key) || /^\d+$/.test(name)) {
         const i = isNumber(key) ? numberValue(key) : Number(name);
@@ -463,7 +468,9 @@ export class Evaluator {
       throw runtime(`${c.kind} '${c.name}' is not supported here: ${c.refused ?? 'no implementation'}`, at);
     const { named, positional } = this.args(c, args, s, at);
     try {
-      return c.apply(input, named, this.context(at, s), positional);
+      const out = c.apply(input, named, this.context(at, s), positional);
+      this.host.observe?.([input, ...positional, ...Object.values(named)], out);
+      return out;
     } catch (err) {
       if (err instanceof PebbleError) throw err;
       throw runtime(`${c.name}: ${(err as Error).message}`, at, err);

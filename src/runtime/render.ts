@@ -28,5 +28,6 @@ export function renderForTrigger(
   return renderValue(value, context, {
     where: `trigger '${trigger.id}', property '${what}'`,
     secret: (n) => secrets.get(n),
+    masker: re.masker,
   });
 }
