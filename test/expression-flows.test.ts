@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { runFlow } from '../src/flow/executor.js';
 import { parseFlow } from '../src/flow/load.js';
 import { Masker } from '../src/masker.js';
+import { sim } from './helpers.js';
 
 /** What a new user found in Kestra expressions, rendered through the flow layer as `run` does. */
 
@@ -12,11 +13,11 @@ function flow(tasks: string, extra = ''): string {
   return `id: f\nnamespace: company.test\n${extra}tasks:\n${tasks}`;
 }
 
-async function run(yaml: string, inputs: Record<string, unknown> = {}) {
+async function run(yaml: string, inputs: Record<string, unknown> = {}, env: Record<string, string> = {}) {
   const lines: string[] = [];
   const ex = await runFlow(parseFlow(yaml, 'inline.yml'), {
     inputs,
-    env: { MY_TOKEN: TOKEN },
+    env: { MY_TOKEN: TOKEN, ...env },
     masker: new Masker(),
     write: (l) => lines.push(l),
   });
@@ -104,4 +105,59 @@ test('secrets: a value that merely sits beside a secret in a map is not made a s
   );
   assert.equal(ex.state, 'SUCCESS');
   assert.match(log, /region=europe/);
+});
+
+test('a string property that is one expression is text: maps and lists as JSON, null as nothing', async (t) => {
+  const s = await sim(t, { faults: { latencyMs: 100, latencyJitterMs: 100 } });
+  const { ex, log } = await run(
+    flow(
+      `  - id: cfg
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ inputs.cfg }}"
+  - id: nothing
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ null }}"
+  - id: ids
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ inputs.ids }}"
+  - id: listed
+    type: io.kestra.plugin.core.log.Log
+    message:
+      - "{{ inputs.ids }}"
+      - "two"
+  - id: purge
+    type: io.kestra.plugin.fastly.purge.Keys
+    apiToken: tok
+    serviceId: SU1Z0isxPaozGVKXdv0eY
+    surrogateKeys: "{{ inputs.ids }}"
+`,
+      'inputs:\n  - id: cfg\n    type: JSON\n  - id: ids\n    type: ARRAY\n    itemType: STRING\n',
+    ),
+    { cfg: { k: 1 }, ids: ['a', 'b'] },
+    { FASTLY_API_ENDPOINT: s.url },
+  );
+  const lines = log.split('\n');
+  const of = (task: string) => lines.filter((l) => l.includes(` ${task} `) || l.includes(`[${task}]`));
+  assert.ok(of('cfg').length, log);
+  assert.equal(of('cfg').length, 1);
+  assert.match(of('cfg')[0] ?? '', /\{"k":1\}$/);
+  assert.equal(of('nothing').length, 1);
+  assert.equal(of('ids').length, 1);
+  assert.match(of('ids')[0] ?? '', /\["a","b"\]$/);
+  assert.deepEqual(
+    of('listed').map((l) => l.replace(/^.*listed\S*\s*/, '')),
+    ['["a","b"]', 'two'],
+  );
+  // A property typed as a list still takes the list: purge.Keys purged two keys.
+  assert.deepEqual(
+    ex.taskRuns.map((r) => [r.taskId, r.state]),
+    [
+      ['cfg', 'SUCCESS'],
+      ['nothing', 'SUCCESS'],
+      ['ids', 'SUCCESS'],
+      ['listed', 'SUCCESS'],
+      ['purge', 'SUCCESS'],
+    ],
+  );
+  assert.equal((ex.outputs.purge as { purged: number }).purged, 2);
 });

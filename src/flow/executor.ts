@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidInputError, KestraFastlyError, RunFailedError } from '../errors.js';
-import { type Metric, parseProps, type TaskContext } from '../tasks/task.js';
+import { type Metric, parseProps, takesTextAt, type TaskContext } from '../tasks/task.js';
 import type { Logger } from '../logger.js';
 import { parseDuration } from '../duration.js';
 import { isTruthy, renderValue } from './expressions.js';
@@ -351,7 +351,13 @@ class FlowRun {
     });
   }
 
-  #render(node: TaskNode, prop: string, value: unknown, frame: Frame): unknown {
+  #render(
+    node: TaskNode,
+    prop: string,
+    value: unknown,
+    frame: Frame,
+    textAt?: (path: readonly (string | number)[]) => boolean,
+  ): unknown {
     // Kestra's `task` variable: the task being rendered.
     return renderValue(
       value,
@@ -362,6 +368,7 @@ class FlowRun {
         masker: this.#masker,
         errorLogs: () => this.#errorLogs(),
       },
+      textAt,
     );
   }
 
@@ -456,7 +463,10 @@ class FlowRun {
 
   async #attempt(node: TaskNode, run: TaskRun, frame: Frame): Promise<unknown> {
     const rendered = Object.fromEntries(
-      Object.entries(node.props).map(([k, v]) => [k, this.#render(node, k, v, frame)]),
+      Object.entries(node.props).map(([k, v]) => [
+        k,
+        this.#render(node, k, v, frame, (path) => takesTextAt(node.def.props, [k, ...path])),
+      ]),
     );
     if (typeof rendered.apiToken === 'string') this.#masker.addCredential(rendered.apiToken);
     const props = parseProps(node.def, rendered, `task '${node.id}'`);

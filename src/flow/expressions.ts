@@ -1,6 +1,13 @@
 import { InvalidInputError, RunFailedError } from '../errors.js';
 import type { Masker } from '../masker.js';
-import { CALLABLE_TABLE, JavaDouble, PebbleEngine, PebbleError, type Host } from '../pebble/index.js';
+import {
+  CALLABLE_TABLE,
+  JavaDouble,
+  PebbleEngine,
+  PebbleError,
+  printedText,
+  type Host,
+} from '../pebble/index.js';
 
 /**
  * Kestra's Pebble expressions, on our Pebble engine (src/pebble) with Kestra's settings and
@@ -166,20 +173,32 @@ function plain(v: unknown): unknown {
 
 const SINGLE = /^\s*\{\{[\s\S]*\}\}\s*$/;
 
-/** Renders one template string. A string that is one `{{ expr }}` yields the expression's own value (list, number...). */
+/**
+ * Renders one template string. A string that is one `{{ expr }}` yields the expression's own value
+ * (list, number...), unless `asText`: then a list or map gives its JSON text and null gives '', as
+ * Kestra renders a YAML string for a String property (numbers and booleans are left to
+ * parseAsKestra, which turns them into text where text is expected).
+ */
 export function renderString(
   template: string,
   context: Record<string, unknown>,
   scope: RenderScope,
+  asText = false,
 ): unknown {
   if (!hasExpression(template)) return template;
+  const typed = (v: unknown) =>
+    asText && (v === null || v === undefined || (typeof v === 'object' && !(v instanceof JavaDouble)))
+      ? v === null || v === undefined
+        ? ''
+        : printedText(v)
+      : plain(v);
   return rendering(template, context, scope, (e, host) => {
     const trimmed = template.trim();
     if (trimmed !== template && SINGLE.test(template)) {
       const t = e.compile(trimmed);
-      if (t.nodes.length === 1 && t.nodes[0]?.k === 'print') return plain(e.evaluate(trimmed, context, host));
+      if (t.nodes.length === 1 && t.nodes[0]?.k === 'print') return typed(e.evaluate(trimmed, context, host));
     }
-    return plain(e.evaluate(template, context, host));
+    return typed(e.evaluate(template, context, host));
   });
 }
 
@@ -223,12 +242,23 @@ function rendering<T>(
   }
 }
 
-/** Renders every string inside a value (objects and lists walked), keeping types of single expressions. */
-export function renderValue(value: unknown, context: Record<string, unknown>, scope: RenderScope): unknown {
-  if (typeof value === 'string') return renderString(value, context, scope);
-  if (Array.isArray(value)) return value.map((v) => renderValue(v, context, scope));
+/**
+ * Renders every string inside a value (objects and lists walked), keeping types of single
+ * expressions, except where `textAt(path)` says the property there takes text (renderString's asText).
+ */
+export function renderValue(
+  value: unknown,
+  context: Record<string, unknown>,
+  scope: RenderScope,
+  textAt?: (path: readonly (string | number)[]) => boolean,
+  path: readonly (string | number)[] = [],
+): unknown {
+  if (typeof value === 'string') return renderString(value, context, scope, textAt?.(path) ?? false);
+  if (Array.isArray(value)) return value.map((v, i) => renderValue(v, context, scope, textAt, [...path, i]));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, renderValue(v, context, scope)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, renderValue(v, context, scope, textAt, [...path, k])]),
+    );
   }
   return value;
 }

@@ -26,7 +26,7 @@ import {
   StatsTrigger,
   type StatsTriggerProps,
 } from '../tasks/stats/StatsTrigger.js';
-import { parseProps, type TaskContext } from '../tasks/task.js';
+import { parseProps, takesTextAt, type TaskContext } from '../tasks/task.js';
 import type { Logger } from '../logger.js';
 import { renderValue } from './expressions.js';
 import type { Flow, TriggerNode } from './load.js';
@@ -107,11 +107,16 @@ export function resolveTriggerProps(
     vars: flow.variables,
     labels: flow.labels,
   };
-  const rendered = renderValue(trigger.props, context, {
-    where: `trigger '${trigger.id}'`,
-    secret: (n) => secrets.get(n),
-    masker: te.masker,
-  });
+  const rendered = renderValue(
+    trigger.props,
+    context,
+    {
+      where: `trigger '${trigger.id}'`,
+      secret: (n) => secrets.get(n),
+      masker: te.masker,
+    },
+    (path) => takesTextAt(trigger.def.props, path),
+  );
   const props = parseProps(trigger.def, rendered, `trigger '${trigger.id}'`) as StatsTriggerProps;
   te.masker.addCredential(props.apiToken);
   return props;

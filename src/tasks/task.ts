@@ -197,6 +197,54 @@ export function describeIssue(
   return `${where}${path}: ${got}; ${expectation(issue)}`;
 }
 
+/** The schema of the value at `path` in what `schema` describes (through objects, arrays, records, wrappers), or undefined. */
+function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
+  let s: unknown = schema;
+  let i = 0;
+  for (let depth = 0; depth < 64; depth++) {
+    const def = (s as { _zod?: { def?: Record<string, unknown> } } | undefined)?._zod?.def;
+    if (!def) return undefined;
+    if (i === path.length) return s as z.ZodType;
+    if (def.type === 'object') s = (def.shape as Record<string, unknown>)[String(path[i++])];
+    else if (def.type === 'array' || def.type === 'record') {
+      i++;
+      s = def.type === 'array' ? def.element : def.valueType;
+    } else if (def.innerType) s = def.innerType;
+    else if (def.type === 'pipe') {
+      const input = (def.in as { _zod?: { def?: { type?: string } } } | undefined)?._zod?.def;
+      s = input?.type === 'transform' ? def.out : def.in;
+    } else if (def.type === 'union') {
+      const rest = path.slice(i);
+      return (def.options as z.ZodType[]).map((o) => schemaAt(o, rest)).find((o) => o !== undefined);
+    } else return undefined;
+  }
+  return undefined;
+}
+
+/** Whether a schema takes a string (itself, or as one choice of a union); `unknown` and `any` do not count. */
+function takesString(schema: z.ZodType | undefined, depth = 0): boolean {
+  const def = (schema as { _zod?: { def?: Record<string, unknown> } } | undefined)?._zod?.def;
+  if (!def || depth > 16) return false;
+  if (def.type === 'string' || def.type === 'enum' || def.type === 'literal') return true;
+  if (def.type === 'union') return (def.options as z.ZodType[]).some((o) => takesString(o, depth + 1));
+  if (def.innerType) return takesString(def.innerType as z.ZodType, depth + 1);
+  if (def.type === 'pipe') {
+    const input = (def.in as { _zod?: { def?: { type?: string } } } | undefined)?._zod?.def;
+    return takesString((input?.type === 'transform' ? def.out : def.in) as z.ZodType, depth + 1);
+  }
+  return false;
+}
+
+/**
+ * Whether the property at `path` takes text: there a YAML string that is one expression renders to
+ * text (a list or map as JSON, null as ''), as Kestra renders a String property, instead of the
+ * expression's typed value (kept for properties typed as lists, maps or numbers: purge.Keys'
+ * `surrogateKeys: "{{ inputs.article_ids }}"`).
+ */
+export function takesTextAt(schema: z.ZodType, path: readonly PropertyKey[]): boolean {
+  return takesString(schemaAt(schema, path));
+}
+
 /** Whether an issue is a number or boolean given where text is expected (alone or as a union's choice). */
 function wantsText(issue: z.core.$ZodIssue): boolean {
   const isText = (i: z.core.$ZodIssue) =>
