@@ -19,6 +19,7 @@ async function run(yaml: string, inputs: Record<string, unknown> = {}, env: Reco
     inputs,
     env: { MY_TOKEN: TOKEN, ...env },
     masker: new Masker(),
+    logLevel: 'DEBUG',
     write: (l) => lines.push(l),
   });
   return { ex, log: lines.join('\n'), shown: JSON.stringify(ex) + lines.join('\n') };
@@ -160,4 +161,133 @@ test('a string property that is one expression is text: maps and lists as JSON, 
     ],
   );
   assert.equal((ex.outputs.purge as { purged: number }).purged, 2);
+});
+
+const INSTANT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
+
+test("Kestra's Log @Example: {{ task.id }} > {{ taskrun.startDate }} runs (core/.../log/Log.java)", async () => {
+  // kestra-io/kestra core/src/main/java/io/kestra/plugin/core/log/Log.java, first @Example, in a flow.
+  const { ex, log } = await run(
+    flow(`  - id: log
+    type: io.kestra.plugin.core.log.Log
+    level: DEBUG
+    message: "{{ task.id }} > {{ taskrun.startDate }}"
+`),
+  );
+  assert.equal(ex.state, 'SUCCESS', log);
+  const shown = /log > (\S+)/.exec(log)?.[1] ?? '';
+  assert.match(shown, INSTANT);
+  assert.equal(shown.slice(0, 23), ex.taskRuns[0]?.startDate.slice(0, 23));
+});
+
+test("Kestra's Log and OutputValues full @Example flows run as they are", async () => {
+  // kestra-io/kestra core/src/main/java/io/kestra/plugin/core/log/Log.java, second @Example.
+  const hello = await run(`id: hello_world
+namespace: company.team
+
+tasks:
+  - id: greeting
+    type: io.kestra.plugin.core.log.Log
+    message:
+      - Kestra team wishes you a great day 👋
+      - If you need some help, reach out via Slack`);
+  assert.equal(hello.ex.state, 'SUCCESS');
+  assert.match(
+    hello.log,
+    /Kestra team wishes you a great day 👋[\s\S]*If you need some help, reach out via Slack/,
+  );
+  // kestra-io/kestra core/src/main/java/io/kestra/plugin/core/output/OutputValues.java, its @Example.
+  const { ex, log } = await run(`id: outputs_flow
+namespace: company.team
+
+tasks:
+  - id: output_values
+    type: io.kestra.plugin.core.output.OutputValues
+    values:
+      taskrun_data: "{{ task.id }} > {{ taskrun.startDate }}"
+      execution_data: "{{ flow.id }} > {{ execution.startDate }}"
+      number_value: 42
+      array_value: ["{{ task.id }}", "{{ flow.id }}", "static value"]
+      nested_object:
+        key1: "value1"
+        key2: "{{ execution.id }}"
+
+  - id: log_values
+    type: io.kestra.plugin.core.log.Log
+    message: |
+      Got the following outputs from the previous task:
+      {{ outputs.output_values.values.taskrun_data }}
+      {{ outputs.output_values.values.execution_data }}`);
+  assert.equal(ex.state, 'SUCCESS', log);
+  const values = (ex.outputs.output_values as { values: Record<string, unknown> }).values;
+  const [taskId, taskStart] = String(values.taskrun_data).split(' > ');
+  const [flowId, execStart] = String(values.execution_data).split(' > ');
+  assert.equal(taskId, 'output_values');
+  assert.equal(flowId, 'outputs_flow');
+  assert.match(taskStart ?? '', INSTANT);
+  assert.match(execStart ?? '', INSTANT);
+  assert.deepEqual(values.array_value, ['output_values', 'outputs_flow', 'static value']);
+  assert.deepEqual(values.nested_object, { key1: 'value1', key2: ex.id });
+  assert.equal(values.number_value, 42);
+  assert.match(log, new RegExp(`output_values > ${taskStart}\\n?[\\s\\S]*outputs_flow > ${execStart}`));
+});
+
+test('taskrun.id, attemptsCount, parentId and value; flow.revision; execution.originalId', async () => {
+  const { ex, log } = await run(
+    flow(
+      `  - id: retried
+    type: io.kestra.plugin.core.execution.Fail
+    condition: "{{ taskrun.attemptsCount < 3 }}"
+    errorMessage: "attempt {{ taskrun.attemptsCount }}"
+    retry:
+      type: constant
+      interval: PT0.001S
+      maxAttempt: 4
+  - id: each
+    type: io.kestra.plugin.core.flow.ForEach
+    values: ["x", "y"]
+    tasks:
+      - id: inner
+        type: io.kestra.plugin.core.output.OutputValues
+        values:
+          me: "{{ taskrun.id }}"
+          parent: "{{ taskrun.parentId }}"
+          value: "{{ taskrun.value }}"
+  - id: ids
+    type: io.kestra.plugin.core.output.OutputValues
+    values:
+      me: "{{ taskrun.id }}"
+      attempts: "{{ taskrun.attemptsCount }}"
+      revision: "{{ flow.revision }}"
+      original: "{{ execution.originalId }}"
+      parent: "{{ taskrun.parentId ?? 'none' }}"
+`,
+    ),
+  );
+  assert.equal(ex.state, 'SUCCESS', log);
+  // As Kestra's core/src/test/resources/flows/valids/retry-success.yaml: the 4th attempt sees 3 before it.
+  assert.equal(ex.taskRuns[0]?.attempts, 4);
+  assert.deepEqual(
+    [...log.matchAll(/attempt \d failed, retrying in \d+ ms: (attempt \d)/g)].map((m) => m[1]),
+    ['attempt 0', 'attempt 1', 'attempt 2'],
+  );
+  const each = ex.taskRuns.find((r) => r.taskId === 'each');
+  const inner = ex.outputs.inner as Record<string, { values: Record<string, unknown> }>;
+  const runs = ex.taskRuns.filter((r) => r.taskId === 'inner');
+  assert.deepEqual(
+    ['x', 'y'].map((v) => inner[v]?.values),
+    runs.map((r) => ({ me: r.id, parent: each?.id, value: r.value })),
+  );
+  assert.deepEqual(
+    runs.map((r) => r.value),
+    ['x', 'y'],
+  );
+  const ids = (ex.outputs.ids as { values: Record<string, unknown> }).values;
+  assert.deepEqual(ids, {
+    me: ex.taskRuns.find((r) => r.taskId === 'ids')?.id,
+    attempts: 0,
+    revision: 1,
+    original: ex.id,
+    parent: 'none',
+  });
 });

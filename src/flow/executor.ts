@@ -12,6 +12,7 @@ import { Masker } from '../masker.js';
 import type { RetryDef } from './model.js';
 import { executionEvents } from '../diagnostics.js';
 import { SecretStore } from './secrets.js';
+import { instantText, preciseNow } from './clock.js';
 
 /** KILLED: interrupted (Ctrl-C, SIGTERM), as Kestra calls a killed execution. */
 export type State = 'SUCCESS' | 'WARNING' | 'FAILED' | 'KILLED' | 'SKIPPED';
@@ -103,6 +104,9 @@ function retryDelay(retry: RetryDef, attempt: number, name: string): number {
 interface Frame {
   ctx: Record<string, unknown>;
   value?: string;
+  /** Inside a ForEach: its task run (Kestra's `taskrun.parentId`) and the iteration. */
+  parentId?: string;
+  iteration?: number;
 }
 
 /** The worst of several states: KILLED, FAILED, then WARNING, else SUCCESS. */
@@ -151,6 +155,7 @@ class FlowRun {
     this.#masker = options.masker ?? new Masker();
     const secrets = new SecretStore(this.#env, this.#masker, options.secretsFile);
     this.#secret = (name) => secrets.get(name);
+    const started = preciseNow();
     this.execution = {
       id: options.id ?? newId(),
       namespace: flow.namespace,
@@ -160,7 +165,7 @@ class FlowRun {
       ...(options.trigger ? { trigger: options.trigger } : {}),
       outputs: {},
       taskRuns: [],
-      startDate: options.resume?.startDate ?? new Date().toISOString(),
+      startDate: options.resume?.startDate ?? new Date(Math.floor(started)).toISOString(),
       endDate: '',
     };
     for (const r of options.resume?.taskRuns ?? []) {
@@ -173,8 +178,13 @@ class FlowRun {
         .map(([k, v]) => [k.slice(4).toLowerCase(), v]),
     );
     this.#context = {
-      flow: { id: flow.id, namespace: flow.namespace },
-      execution: { id: this.execution.id, startDate: this.execution.startDate },
+      // As Kestra's RunVariables: a flow read from a file is revision 1 unless it says otherwise.
+      flow: { id: flow.id, namespace: flow.namespace, revision: flow.revision ?? 1 },
+      execution: {
+        id: this.execution.id,
+        startDate: instantText(options.resume ? Date.parse(options.resume.startDate) : started),
+        originalId: this.execution.id,
+      },
       inputs: this.execution.inputs,
       outputs: this.execution.outputs,
       labels: flow.labels,
@@ -259,17 +269,18 @@ class FlowRun {
   }
 
   /** One task with its runIf, branches, retries and timeout; every failure ends in its TaskRun. */
-  async runTask(node: TaskNode, frame: Frame = this.#root): Promise<State> {
+  async runTask(node: TaskNode, outer: Frame = this.#root): Promise<State> {
     const log = this.#logger(node.id, node.common.logLevel);
-    const prior = this.#takePrior(node.id, frame.value);
+    const prior = this.#takePrior(node.id, outer.value);
     const leaf = !node.thenTasks && !node.children;
     if (prior && leaf && prior.endDate !== '' && DONE_STATES.includes(prior.state)) {
       // Ended before a crash or a shutdown: its effects happened; only its outputs are needed.
       this.execution.taskRuns.push(prior);
-      if (prior.outputs !== undefined) this.#setOutputs(node.id, prior.outputs, frame);
+      if (prior.outputs !== undefined) this.#setOutputs(node.id, prior.outputs, outer);
       log.info(`already ended ${prior.state} before the restart: not run again`);
       return prior.state;
     }
+    const started = prior ? Date.parse(prior.startDate) : preciseNow();
     const run: TaskRun = {
       id: prior?.id ?? newId(),
       taskId: node.id,
@@ -277,13 +288,25 @@ class FlowRun {
       state: 'SUCCESS',
       // An interrupted leaf task is tried again: its attempts count on.
       attempts: prior && leaf ? prior.attempts : 0,
-      startDate: prior?.startDate ?? new Date().toISOString(),
+      startDate: prior?.startDate ?? new Date(Math.floor(started)).toISOString(),
       endDate: '',
       durationMs: 0,
-      ...(frame.value !== undefined ? { value: frame.value } : {}),
+      ...(outer.value !== undefined ? { value: outer.value } : {}),
     };
     this.execution.taskRuns.push(run);
     if (!leaf) this.#checkpoint(run); // a leaf's is at each attempt
+    // Kestra's `taskrun` (RunVariables.of(TaskRun)): attemptsCount is the attempts made before this one.
+    const taskrun: Record<string, unknown> = {
+      id: run.id,
+      startDate: instantText(started),
+      attemptsCount: 0,
+      ...(outer.parentId !== undefined ? { parentId: outer.parentId } : {}),
+      ...(outer.value !== undefined ? { value: outer.value } : {}),
+      ...(outer.iteration !== undefined ? { iteration: outer.iteration } : {}),
+    };
+    const frame: Frame = { ...outer, ctx: { ...outer.ctx, taskrun } };
+    /** What the task's children see: the caller's frame (their own taskrun comes from runTask). */
+    const children: Frame = { ...outer, parentId: run.id };
     const t0 = Date.now();
     const finish = (state: State, error?: string): State => {
       run.state = state;
@@ -305,11 +328,11 @@ class FlowRun {
       if (node.thenTasks) {
         const truthy = isTruthy(this.#render(node, 'condition', node.props.condition, frame));
         const branch = truthy ? node.thenTasks : node.elseTasks;
-        const state = branch ? await this.runTasks(branch, frame) : 'SUCCESS';
+        const state = branch ? await this.runTasks(branch, children) : 'SUCCESS';
         return finish(state === 'SKIPPED' ? 'SUCCESS' : state);
       }
       if (node.children) {
-        const state = await this.#runFlowable(node, node.children, frame);
+        const state = await this.#runFlowable(node, node.children, frame, children);
         return finish(state === 'SKIPPED' ? 'SUCCESS' : state);
       }
       return finish(await this.#attempts(node, run, log, t0, frame));
@@ -390,7 +413,7 @@ class FlowRun {
   }
 
   /** ForEach, Parallel and Sequential: how their nested tasks run. */
-  async #runFlowable(node: TaskNode, children: TaskNode[], frame: Frame): Promise<State> {
+  async #runFlowable(node: TaskNode, children: TaskNode[], frame: Frame, inner: Frame): Promise<State> {
     const int = (prop: string, fallback: number) => {
       const v =
         node.props[prop] === undefined ? fallback : Number(this.#render(node, prop, node.props[prop], frame));
@@ -400,10 +423,10 @@ class FlowRun {
         );
       return v;
     };
-    if (node.type === 'io.kestra.plugin.core.flow.Sequential') return this.runTasks(children, frame);
+    if (node.type === 'io.kestra.plugin.core.flow.Sequential') return this.runTasks(children, inner);
     if (node.type === 'io.kestra.plugin.core.flow.Parallel')
       return pool(
-        children.map((child) => () => this.runTask(child, frame)),
+        children.map((child) => () => this.runTask(child, inner)),
         int('concurrent', 0),
       );
     let values = this.#render(node, 'values', node.props.values, frame);
@@ -424,8 +447,10 @@ class FlowRun {
         const value = typeof v === 'string' ? v : JSON.stringify(v);
         const taskrun = { value, iteration: i };
         return this.runTasks(children, {
-          ctx: { ...frame.ctx, taskrun, parent: { taskrun: frame.ctx.taskrun } },
+          ctx: { ...inner.ctx, taskrun, parent: { taskrun: inner.ctx.taskrun } },
           value,
+          parentId: inner.parentId,
+          iteration: i,
         });
       }),
       limit,
@@ -461,7 +486,9 @@ class FlowRun {
     }
   }
 
-  async #attempt(node: TaskNode, run: TaskRun, frame: Frame): Promise<unknown> {
+  async #attempt(node: TaskNode, run: TaskRun, outer: Frame): Promise<unknown> {
+    const taskrun = { ...(outer.ctx.taskrun as object), attemptsCount: run.attempts - 1 };
+    const frame: Frame = { ...outer, ctx: { ...outer.ctx, taskrun } };
     const rendered = Object.fromEntries(
       Object.entries(node.props).map(([k, v]) => [
         k,

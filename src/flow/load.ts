@@ -59,6 +59,8 @@ export interface Flow {
   labels: Record<string, unknown>;
   inputs: InputDef[];
   variables: Record<string, unknown>;
+  /** Kestra's flow revision, when the file gives one (`flow.revision` is 1 otherwise). */
+  revision?: number;
   tasks: TaskNode[];
   errors: TaskNode[];
   finally: TaskNode[];
@@ -567,6 +569,7 @@ export function parseFlow(text: string, file: string, options: ParseOptions = {}
     labels,
     inputs,
     variables: f.variables ?? {},
+    ...(typeof f.revision === 'number' && Number.isInteger(f.revision) ? { revision: f.revision } : {}),
     tasks,
     errors,
     finally: fin,
