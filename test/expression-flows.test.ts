@@ -291,3 +291,22 @@ test('taskrun.id, attemptsCount, parentId and value; flow.revision; execution.or
     parent: 'none',
   });
 });
+
+test('flow variables are kept raw, as Kestra stores them: vars.x is the template, render(vars.x) renders it', async () => {
+  const { ex, log } = await run(
+    flow(
+      `  - id: out
+    type: io.kestra.plugin.core.output.OutputValues
+    values:
+      raw: "{{ vars.tpl }}"
+      rendered: "{{ render(vars.tpl) }}"
+      chained: "{{ render(vars.a) }}"
+`,
+      'variables:\n  tpl: "hello {{ flow.id }}"\n  a: "{{ vars.b }}"\n  b: "bee"\n',
+    ),
+  );
+  assert.equal(ex.state, 'SUCCESS', log);
+  assert.deepEqual(ex.outputs.out, {
+    values: { raw: 'hello {{ flow.id }}', rendered: 'hello f', chained: 'bee' },
+  });
+});

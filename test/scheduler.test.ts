@@ -430,7 +430,7 @@ test('a reload while an evaluation is in flight swaps the definition after it; i
   await sch.stop();
 });
 
-test('the executor never throws: a failure outside any task still ends FAILED and runs errors and finally', async () => {
+test('flow variables are kept raw: a bad one fails only the task that renders it; errors and finally run', async () => {
   const flow = parseFlow(
     `id: f
 namespace: t
@@ -440,6 +440,9 @@ tasks:
   - id: a
     type: io.kestra.plugin.core.log.Log
     message: a
+  - id: b
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ render(vars.bad) }}"
 errors:
   - id: e
     type: io.kestra.plugin.core.log.Log
@@ -454,9 +457,15 @@ finally:
   const ex = await runFlow(flow, { env: {}, write: () => {} });
   assert.equal(ex.state, 'FAILED');
   assert.deepEqual(
-    ex.taskRuns.map((r) => r.taskId),
-    ['e', 'z'],
+    ex.taskRuns.map((r) => [r.taskId, r.state]),
+    [
+      ['a', 'SUCCESS'],
+      ['b', 'FAILED'],
+      ['e', 'SUCCESS'],
+      ['z', 'SUCCESS'],
+    ],
   );
+  assert.match(ex.taskRuns[1]?.error ?? '', /undefined variable 'nope'/);
 });
 
 test('one ISO-8601 duration type: what Kestra accepts, and validate refuses the rest', async () => {

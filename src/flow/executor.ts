@@ -189,7 +189,8 @@ class FlowRun {
       outputs: this.execution.outputs,
       labels: flow.labels,
       envs,
-      vars: {},
+      // Stored raw, as Kestra's RunVariables does (no recursive rendering): `render(vars.x)` renders.
+      vars: flow.variables,
       ...(options.trigger ? { trigger: options.trigger } : {}),
     };
     this.#root = { ctx: this.#context };
@@ -221,11 +222,6 @@ class FlowRun {
     executionEvents.publish({ phase: 'started', id, namespace, flowId });
     let state: State;
     try {
-      this.#context.vars = renderValue(this.#flow.variables, this.#context, {
-        where: 'variables',
-        secret: this.#secret,
-        masker: this.#masker,
-      });
       state = await this.runTasks(this.#flow.tasks);
     } catch (err) {
       flowLog.error(this.#masker.mask(this.#killed() ?? errorText(err)));
