@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runFlow } from '../src/flow/executor.js';
+import { renderString } from '../src/flow/expressions.js';
 import { parseFlow } from '../src/flow/load.js';
 import { Masker } from '../src/masker.js';
 import { sim } from './helpers.js';
@@ -309,4 +310,48 @@ test('flow variables are kept raw, as Kestra stores them: vars.x is the template
   assert.deepEqual(ex.outputs.out, {
     values: { raw: 'hello {{ flow.id }}', rendered: 'hello f', chained: 'bee' },
   });
+});
+
+const scope = { where: "task 't', property 'p'", secret: () => '' };
+const render = (template: string, context: Record<string, unknown> = {}) =>
+  renderString(template, context, scope);
+
+test("extra positional arguments are refused as Pebble's ArgumentsNode does; min and max take any number", () => {
+  assert.throws(
+    () => render("{{ 'abcdefgh' | abbreviate(5, 2, 3) }}"),
+    /filter 'abbreviate': the argument at position 2 is not allowed; only 1 argument\(s\) are allowed/,
+  );
+  assert.equal(render("{{ 'abcdefgh' | abbreviate(5) }}"), 'ab...');
+  assert.equal(render('{{ max(1, 7, 3) }}'), 7);
+});
+
+test("Kestra's named date formats short, medium, long, full and iso_week_date (AbstractDate)", () => {
+  const at = (format: string) => render(`{{ '2026-12-07T03:47:15Z' | date('${format}') }}`);
+  const nbsp = (s: string) => s.replace(/[\u202f\u00a0]/g, ' ');
+  assert.equal(nbsp(String(at('short'))), '12/7/26, 3:47 AM');
+  assert.equal(nbsp(String(at('medium'))), 'Dec 7, 2026, 3:47:15 AM');
+  assert.equal(nbsp(String(at('long'))), 'December 7, 2026 at 3:47:15 AM UTC');
+  assert.equal(nbsp(String(at('full'))), 'Monday, December 7, 2026 at 3:47:15 AM Coordinated Universal Time');
+  assert.equal(at('iso_week_date'), '2026-W50-1Z');
+  assert.equal(render("{{ '2027-01-01T00:00:00Z' | date('iso_week_date') }}"), '2026-W53-5Z');
+});
+
+test('jq errors name jq once and list what is supported the same way', () => {
+  const message = (template: string) => {
+    try {
+      render(template, { v: { a: 1 } });
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return 'no error';
+  };
+  const unsupported = message('{{ v | jq(\'.a | splits("x")\') }}');
+  const unreadable = message("{{ v | jq('.a @ 1') }}");
+  for (const m of [unsupported, unreadable]) {
+    assert.doesNotMatch(m, /jq: jq:/);
+    assert.match(m, /jq: /);
+  }
+  const supported = (m: string) => /this jq supports (.*?) at line/.exec(m)?.[1];
+  assert.ok(supported(unsupported));
+  assert.equal(supported(unsupported), supported(unreadable));
 });

@@ -165,9 +165,21 @@ function offsetText(minutes: number, n: number, zForZero: boolean): string {
   return `${sign}${hh}:${mm}`;
 }
 
+const STYLES = new Set(['short', 'medium', 'long', 'full']);
+
 /** Formats with a Java DateTimeFormatter pattern or one of Kestra's named formats. */
 export function formatInstant(i: Instant, format: string, zone: string): string {
   const d = dt(i, zone);
+  // Kestra's AbstractDate: `short` … `full` are DateTimeFormatter.ofLocalizedDateTime(style) in the
+  // default locale (en-US here), and `iso_week_date` is ISO_WEEK_DATE (ISO week-based year, Monday = 1).
+  if (STYLES.has(format))
+    return new Intl.DateTimeFormat('en-US', {
+      dateStyle: format as 'short',
+      timeStyle: format as 'short',
+      timeZone: d.zoneName ?? 'UTC',
+    }).format(new Date(i.ms));
+  if (format === 'iso_week_date')
+    return `${d.weekYear}-W${String(d.weekNumber).padStart(2, '0')}-${d.weekday}${offsetText(d.offset, 3, true)}`;
   const nanos = (d.millisecond * 1e6 + i.subMsNanos) | 0;
   let out = pieces(patternOf(format))
     .map((p) => {

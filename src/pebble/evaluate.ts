@@ -434,6 +434,13 @@ export class Evaluator {
     at: Position,
   ): { named: Record<string, unknown>; positional: unknown[] } {
     const named: Record<string, unknown> = {};
+    // Pebble's ArgumentsNode: a callable that names its arguments takes no more positional ones (one
+    // that names none, such as min and max, takes any number).
+    if (callable.args.length && args.positional.length > callable.args.length)
+      throw runtime(
+        `${callable.kind} '${callable.name}': the argument at position ${callable.args.length + 1} is not allowed; only ${callable.args.length} argument(s) are allowed (${callable.args.join(', ')})`,
+        at,
+      );
     const positional = args.positional.map((a) => this.expr(a, s));
     positional.forEach((v, i) => {
       const n = callable.args[i];
@@ -473,7 +480,8 @@ export class Evaluator {
       return out;
     } catch (err) {
       if (err instanceof PebbleError) throw err;
-      throw runtime(`${c.name}: ${(err as Error).message}`, at, err);
+      const message = (err as Error).message;
+      throw runtime(message.startsWith(`${c.name}: `) ? message : `${c.name}: ${message}`, at, err);
     }
   }
 

@@ -1,5 +1,9 @@
 import { isNumber, JavaDouble, javaEquals, javaText, numberValue } from './java.js';
 
+/** What this jq supports, for every message that says so. */
+const SUPPORTED =
+  'this jq supports paths, [], |, ",", comparisons, length, keys, values, map, select, first, last, not, tostring, tonumber, type';
+
 /**
  * A small jq, enough for what flows do with Kestra's `jq` filter: `.`, `.a.b`, `.["a"]`, `.[0]`,
  * `.[]`, `.a[]?`, pipes `|`, `,`, literals, `length`, `keys`, `values`, `map(f)`, `select(f)`,
@@ -37,7 +41,7 @@ class JqParser {
     while (TOKEN.lastIndex < src.length && (m = TOKEN.exec(src))) this.tokens.push(m[1] as string);
     if (src.slice(TOKEN.lastIndex).trim())
       throw new Error(
-        `jq: cannot read ${JSON.stringify(src.slice(TOKEN.lastIndex))} in ${JSON.stringify(src)}; this jq supports paths, [], |, ",", comparisons, length, keys, values, map, select`,
+        `jq: cannot read ${JSON.stringify(src.slice(TOKEN.lastIndex))} in ${JSON.stringify(src)}; ${SUPPORTED}`,
       );
   }
   peek(): string | undefined {
@@ -215,9 +219,7 @@ class JqParser {
       if (t === 'map') return (x) => [iterate(x).flatMap(f)];
       return (x) => (f(x).some(truthy) ? [x] : []);
     }
-    throw new Error(
-      `jq: '${t}' is not supported here; this jq supports paths, [], |, ",", comparisons, length, keys, values, map, select, first, last, not, tostring, tonumber, type`,
-    );
+    throw new Error(`jq: '${t}' is not supported here; ${SUPPORTED}`);
   }
 }
 
