@@ -355,3 +355,23 @@ test('jq errors name jq once and list what is supported the same way', () => {
   assert.ok(supported(unsupported));
   assert.equal(supported(unsupported), supported(unreadable));
 });
+
+test('a range of characters, a self-rendering value and a lone closing tag', async () => {
+  assert.equal(render('{% for c in "a".."c" %}{{ c }}{% endfor %}'), 'abc');
+  assert.throws(() => render('x{% endfor %}'), /\{% endfor %\} without an open \{% for %\}/);
+  const { ex } = await run(
+    flow(
+      `  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ render(vars.x) }}"
+`,
+      'variables:\n  x: "{{ render(vars.x) }}"\n',
+    ),
+  );
+  assert.equal(ex.state, 'FAILED');
+  assert.match(
+    ex.taskRuns[0]?.error ?? '',
+    /more than 64 templates rendering templates; does a value render itself\?/,
+  );
+  assert.doesNotMatch(ex.taskRuns[0]?.error ?? '', /call stack/);
+});

@@ -294,6 +294,12 @@ export class Evaluator {
       case 'contains':
         return contains(l, r, e.at);
       case '..': {
+        // Pebble's RangeFunction: one character to another is a list of characters.
+        if (typeof l === 'string' && typeof r === 'string' && l.length === 1 && r.length === 1) {
+          const chars: string[] = [];
+          for (let c = l.charCodeAt(0); c <= r.charCodeAt(0); c++) chars.push(String.fromCharCode(c));
+          return chars;
+        }
         const from = toLong(l, '..', e.at);
         const to = toLong(r, '..', e.at);
         const list: number[] = [];

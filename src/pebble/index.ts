@@ -25,6 +25,9 @@ export interface TemplateUses {
   paths: string[][];
 }
 
+/** How deep `render()` may nest (a template rendering a template rendering…). */
+const MAX_RENDER_DEPTH = 64;
+
 export class PebbleEngine {
   private readonly cache = new Map<string, Template>();
   private readonly registries: Registries;
@@ -65,9 +68,24 @@ export class PebbleEngine {
   }
 
   private evaluator(host: Host): Evaluator {
+    let depth = 0;
     const full: Host = {
       ...host,
-      renderTemplate: (template, variables) => this.render(template, variables, full),
+      renderTemplate: (template, variables) => {
+        // A string that renders itself (`x: "{{ render(x) }}"`) would otherwise overflow the stack.
+        if (depth >= MAX_RENDER_DEPTH)
+          throw new PebbleError(
+            'runtime',
+            `render(): more than ${MAX_RENDER_DEPTH} templates rendering templates; does a value render itself?`,
+            undefined,
+          );
+        depth++;
+        try {
+          return new Evaluator(this.registries, full).render(this.compile(template), variables);
+        } finally {
+          depth--;
+        }
+      },
     };
     return new Evaluator(this.registries, full);
   }

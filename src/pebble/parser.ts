@@ -97,6 +97,19 @@ function parseTokens(tokens: Token[]): Expr {
 const show = (t: Token) =>
   t.type === 'eof' ? 'the end of the template' : t.type === 'string' ? `a string` : `'${t.value}'`;
 
+/** Closing and middle tags, and the tag they belong to: one out of place is named as such. */
+const CLOSERS: Record<string, string> = {
+  endif: 'if',
+  elseif: 'if',
+  else: 'if or for',
+  endfor: 'for',
+  endfilter: 'filter',
+  endblock: 'block',
+  endmacro: 'macro',
+  endraw: 'raw',
+  endverbatim: 'verbatim',
+};
+
 class Parser {
   private i = 0;
   private readonly macros = new Map<string, Macro>();
@@ -279,6 +292,11 @@ class Parser {
         return undefined;
       }
       default:
+        if (CLOSERS[name.value] !== undefined)
+          return this.fail(
+            `{% ${name.value} %} without an open {% ${CLOSERS[name.value]} %}: there is nothing for it to close`,
+            name,
+          );
         if (REFUSED_TAGS.has(name.value))
           this.fail(
             `tag {% ${name.value} %} is not supported here: it needs other template files (supported: if, for, set, filter, macro, block, raw, verbatim)`,
