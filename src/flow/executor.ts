@@ -443,7 +443,15 @@ class FlowRun {
         const value = typeof v === 'string' ? v : JSON.stringify(v);
         const taskrun = { value, iteration: i };
         return this.runTasks(children, {
-          ctx: { ...inner.ctx, taskrun, parent: { taskrun: inner.ctx.taskrun } },
+          // Kestra's parent (the enclosing iteration) and parents (every one, nearest first).
+          ctx: {
+            ...inner.ctx,
+            taskrun,
+            parent: { taskrun: inner.ctx.taskrun },
+            parents: inner.ctx.taskrun
+              ? [{ taskrun: inner.ctx.taskrun }, ...((inner.ctx.parents as unknown[] | undefined) ?? [])]
+              : [],
+          },
           value,
           parentId: inner.parentId,
           iteration: i,

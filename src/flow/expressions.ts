@@ -7,6 +7,7 @@ import {
   PebbleError,
   printedText,
   type Host,
+  type TemplateRead,
 } from '../pebble/index.js';
 
 /**
@@ -29,9 +30,6 @@ function pebble(): PebbleEngine {
   engine ??= new PebbleEngine({ cacheSize: 5000 });
   return engine;
 }
-
-/** A template that allows for a missing value (`??`, `default`, `is defined`…): an undefined name is no error. */
-export const TOLERANT = /\?\?|\bdefault\b|\bis\s+(not\s+)?(defined|null|empty)\b/;
 
 export interface RenderScope {
   /** Where the expression lives, for messages: "task 'purge', property 'url'". */
@@ -115,6 +113,14 @@ export function templateUses(template: string): TemplateUses {
     functions: uses.functions,
     outputs: uses.paths.filter((p) => p[0] === 'outputs' && p.length > 1).map((p) => p[1] as string),
   };
+}
+
+/**
+ * The variables a template reads from outside itself (from its AST), each with whether a guard
+ * (`is defined`, `??`, `default`…) makes a missing value no error; throws the engine's parse error.
+ */
+export function templateReads(template: string): TemplateRead[] {
+  return hasExpression(template) ? pebble().reads(template) : [];
 }
 
 /** "line 1, column 5 of" when the template has more than one line, else "column 5 of". */

@@ -16,7 +16,7 @@ import { DEPRECATED_TYPES, FLOWABLES, TASKS, TRIGGERS } from '../tasks/index.js'
 import { describeIssue, parseAsKestra, type TaskDefinition } from '../tasks/task.js';
 import { parseDuration } from '../duration.js';
 import { MIN_STATS_INTERVAL_S, seconds, StatsTrigger } from '../tasks/stats/StatsTrigger.js';
-import { hasExpression, templateProblem, templateUses, TOLERANT } from './expressions.js';
+import { hasExpression, templateProblem, templateReads } from './expressions.js';
 import {
   flowSchema,
   type InputDef,
@@ -262,88 +262,104 @@ function checkPurge(type: string, props: Record<string, unknown>, path: Path, pr
   }
 }
 
-/** `<root>.<name>` (or `<root>['name']`) inside the expressions of a template: `inputs`, `vars`. */
-function namesUsed(template: string, root: 'inputs' | 'vars'): string[] {
-  const names: string[] = [];
-  const use = new RegExp(
-    `(?<![\\w.])${root}\\s*(?:\\.\\s*([A-Za-z_]\\w*)|\\[\\s*['"]([^'"]+)['"]\\s*\\])`,
-    'g',
-  );
-  for (const block of template.match(/\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g) ?? []) {
-    // `inputs.x ?? 'dflt'`, `inputs.x | default('dflt')`: meant to work without the input.
-    if (block.includes('??') || /\bdefault\s*\(/.test(block) || /\bis\s+(not\s+)?defined\b/.test(block))
-      continue;
-    for (const m of block.matchAll(use)) names.push((m[1] ?? m[2]) as string);
+/** Every template string in a value, with its path. */
+function templatesIn(value: unknown, path: Path, loop: boolean, out: TemplateAt[]): void {
+  if (typeof value === 'string') {
+    if (hasExpression(value)) out.push({ path, template: value, loop });
+  } else if (Array.isArray(value)) value.forEach((v, i) => templatesIn(v, [...path, i], loop, out));
+  else if (typeof value === 'object' && value !== null)
+    for (const [k, v] of Object.entries(value)) templatesIn(v, [...path, k], loop, out);
+}
+
+interface TemplateAt {
+  path: Path;
+  template: string;
+  /** Inside a ForEach: `taskrun`, `parent` and `parents` are defined. */
+  loop: boolean;
+}
+
+/** What a task's templates may read: the roots run defines, the inputs, variables and task ids. */
+interface Defined {
+  inputs: string[];
+  /** The flow's `variables` as written (a value with an expression is rendered at run time). */
+  variables: Record<string, unknown>;
+  ids: Map<string, string>;
+  /** The flow has triggers, so `trigger` may be defined. */
+  trigger: boolean;
+}
+
+/** The variables an execution defines for a task (src/flow/executor.ts), as Kestra names them. */
+const ROOTS = ['flow', 'execution', 'inputs', 'outputs', 'labels', 'envs', 'vars', 'task'];
+const LOOP_ROOTS = ['taskrun', 'parent', 'parents'];
+
+const isMap = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Why a read of `path` fails whatever the run (an undefined name or key), or undefined. */
+function readProblem(path: string[], loop: boolean, defined: Defined): string | undefined {
+  const [root, name] = path;
+  const roots = [...ROOTS, ...(defined.trigger ? ['trigger'] : []), ...(loop ? LOOP_ROOTS : [])];
+  if (!roots.includes(root as string)) {
+    const other = !loop && LOOP_ROOTS.includes(root as string) ? ' (only inside a ForEach)' : '';
+    const trig = !defined.trigger && root === 'trigger' ? ' (the flow has no triggers)' : '';
+    return `uses '${root}', which is not defined here${other}${trig}; defined: ${roots.join(', ')}`;
   }
-  return names;
+  if (name === undefined) return undefined;
+  if (root === 'inputs' && !defined.inputs.includes(name)) {
+    const list = defined.inputs.length
+      ? `it declares: ${defined.inputs.join(', ')}`
+      : 'it declares no inputs';
+    return `uses input '${name}', which the flow does not declare; ${list}`;
+  }
+  if (root === 'outputs' && !defined.ids.has(name)) {
+    return `uses outputs.${name}, but the flow has no task '${name}'; its tasks: ${[...defined.ids.keys()].join(', ')}`;
+  }
+  if (root === 'vars') {
+    let value: unknown = defined.variables;
+    for (let i = 1; i < path.length; i++) {
+      if (!isMap(value)) return undefined; // a list, a scalar, or an expression rendered at run time
+      const key = path[i] as string;
+      if (!Object.prototype.hasOwnProperty.call(value, key)) {
+        const keys = Object.keys(value);
+        const at = path.slice(0, i).join('.');
+        const has =
+          i === 1
+            ? keys.length
+              ? `its variables: ${keys.join(', ')}`
+              : 'it has no variables block'
+            : keys.length
+              ? `${at} has: ${keys.join(', ')}`
+              : `${at} is an empty map`;
+        return `uses ${path.slice(0, i + 1).join('.')}, which the flow's variables do not define; ${has}`;
+      }
+      value = value[key];
+      if (hasExpression(value)) return undefined;
+    }
+  }
+  return undefined;
 }
 
 /**
- * Every `inputs.<name>` a task's templates use must be an input the flow declares, and every
- * `vars.<name>` a key of its `variables` (run would fail on reaching the task).
+ * Every variable a task's templates read must be defined when it runs, as run would find on
+ * reaching the task: a root Kestra defines there, a declared input, a task id after `outputs.`, a
+ * key of the flow's literal `variables` (at any depth). Reads a guard makes optional (`is defined`,
+ * `??`, `default`…) are left out; the reads and guards come from the parsed template.
  */
-function checkNamesUsed(
-  value: unknown,
-  path: Path,
-  declared: { inputs: string[]; vars: string[] },
-  problems: Problems,
-): void {
-  if (typeof value === 'string') {
-    for (const root of ['inputs', 'vars'] as const) {
-      const known = declared[root];
-      const name = namesUsed(value, root).find((n) => !known.includes(n));
-      if (name === undefined) continue;
-      const list =
-        root === 'inputs'
-          ? known.length
-            ? `it declares: ${known.join(', ')}`
-            : 'it declares no inputs'
-          : known.length
-            ? `its variables: ${known.join(', ')}`
-            : 'it has no variables block';
-      problems.add(
-        path,
-        root === 'inputs'
-          ? `${show(value)} uses input '${name}', which the flow does not declare; ${list}`
-          : `${show(value)} uses vars.${name}, which the flow's variables do not define; ${list}`,
-      );
-      return;
-    }
-  } else if (Array.isArray(value))
-    value.forEach((v, i) => checkNamesUsed(v, [...path, i], declared, problems));
-  else if (typeof value === 'object' && value !== null)
-    for (const [k, v] of Object.entries(value)) checkNamesUsed(v, [...path, k], declared, problems);
-}
-
-/** Every template string in a value, with its path. */
-function templatesIn(value: unknown, path: Path, out: { path: Path; template: string }[]): void {
-  if (typeof value === 'string') {
-    if (hasExpression(value)) out.push({ path, template: value });
-  } else if (Array.isArray(value)) value.forEach((v, i) => templatesIn(v, [...path, i], out));
-  else if (typeof value === 'object' && value !== null)
-    for (const [k, v] of Object.entries(value)) templatesIn(v, [...path, k], out);
-}
-
-/** `outputs.<id>` in a task's templates must name a task of the flow (run would fail on reaching it). */
-function checkOutputsUsed(
-  templates: { path: Path; template: string }[],
-  ids: Map<string, string>,
-  problems: Problems,
-): void {
-  for (const { path, template } of templates) {
-    if (TOLERANT.test(template)) continue;
-    let used: string[];
+function checkReads(templates: TemplateAt[], defined: Defined, problems: Problems): void {
+  for (const { path, template, loop } of templates) {
+    let reads;
     try {
-      used = templateUses(template).outputs;
+      reads = templateReads(template);
     } catch {
       continue; // a syntax error, reported by checkTemplates
     }
-    const missing = used.find((id) => !ids.has(id));
-    if (missing === undefined) continue;
-    problems.add(
-      path,
-      `${show(template)} uses outputs.${missing}, but the flow has no task '${missing}'; its tasks: ${[...ids.keys()].join(', ')}`,
-    );
+    for (const read of reads) {
+      if (read.guarded) continue;
+      const problem = readProblem(read.path, loop, defined);
+      if (problem === undefined) continue;
+      problems.add(path, `${show(template)} ${problem}`);
+      break;
+    }
   }
 }
 
@@ -380,15 +396,13 @@ interface LoadContext {
   problems: Problems;
   ids: Map<string, string>;
   /** Task templates, checked once every task id is known. */
-  templates: { path: Path; template: string }[];
+  templates: TemplateAt[];
   env: Record<string, string | undefined> | undefined;
   pluginDefaults: { type: string; values: Record<string, unknown>; forced?: boolean | undefined }[];
   warnings: string[];
-  /** What `inputs.<name>` and `vars.<name>` may name. */
-  declared: { inputs: string[]; vars: string[] };
 }
 
-function loadTasks(list: unknown, path: Path, ctx: LoadContext): TaskNode[] {
+function loadTasks(list: unknown, path: Path, ctx: LoadContext, loop = false): TaskNode[] {
   if (!Array.isArray(list)) return [];
   const nodes: TaskNode[] = [];
   list.forEach((raw, i) => {
@@ -433,17 +447,25 @@ function loadTasks(list: unknown, path: Path, ctx: LoadContext): TaskNode[] {
     const props = applyPluginDefaults(type, own, ctx.pluginDefaults);
     checkProps(def, props, p, `task '${id}'`, ctx.problems);
     checkBeforeRun(type, props, task, p, ctx.problems);
-    const own2 = Object.fromEntries(Object.entries(props).filter(([k]) => k !== 'then' && k !== 'else'));
-    checkNamesUsed(own2, p, ctx.declared, ctx.problems);
-    for (const key of ['runIf']) checkNamesUsed(task[key], [...p, key], ctx.declared, ctx.problems);
-    templatesIn(own2, p, ctx.templates);
-    templatesIn(task.runIf, [...p, 'runIf'], ctx.templates);
+    const own2 = Object.fromEntries(
+      Object.entries(props).filter(
+        ([k]) => k !== 'then' && k !== 'else' && !(FLOWABLES.has(type) && k === 'tasks'),
+      ),
+    );
+    templatesIn(own2, p, loop, ctx.templates);
+    templatesIn(task.runIf, [...p, 'runIf'], loop, ctx.templates);
     const node: TaskNode = { id, type, def, common: common.data, props };
     if (type === 'io.kestra.plugin.core.flow.If') {
-      node.thenTasks = loadTasks(props.then, [...p, 'then'], ctx);
-      if (props.else !== undefined) node.elseTasks = loadTasks(props.else, [...p, 'else'], ctx);
+      node.thenTasks = loadTasks(props.then, [...p, 'then'], ctx, loop);
+      if (props.else !== undefined) node.elseTasks = loadTasks(props.else, [...p, 'else'], ctx, loop);
     }
-    if (FLOWABLES.has(type)) node.children = loadTasks(props.tasks, [...p, 'tasks'], ctx);
+    if (FLOWABLES.has(type))
+      node.children = loadTasks(
+        props.tasks,
+        [...p, 'tasks'],
+        ctx,
+        loop || type === 'io.kestra.plugin.core.flow.ForEach',
+      );
     nodes.push(node);
   });
   return nodes;
@@ -537,19 +559,21 @@ export function parseFlow(text: string, file: string, options: ParseOptions = {}
     env: options.env,
     pluginDefaults: top.success ? (top.data.pluginDefaults ?? []) : [],
     warnings: [],
-    declared: {
-      inputs: inputs.map((i) => i.id),
-      vars:
-        typeof raw.variables === 'object' && raw.variables !== null && !Array.isArray(raw.variables)
-          ? Object.keys(raw.variables)
-          : [],
-    },
   };
   const tasks = loadTasks(raw.tasks, ['tasks'], ctx);
   const errors = loadTasks(raw.errors, ['errors'], ctx);
   const fin = loadTasks(raw.finally, ['finally'], ctx);
   const triggers = loadTriggers(raw.triggers, ctx);
-  checkOutputsUsed(ctx.templates, ctx.ids, problems);
+  checkReads(
+    ctx.templates,
+    {
+      inputs: inputs.map((i) => i.id),
+      variables: isMap(raw.variables) ? raw.variables : {},
+      ids: ctx.ids,
+      trigger: Array.isArray(raw.triggers) && raw.triggers.length > 0,
+    },
+    problems,
+  );
   if (problems.list.length) throw new FlowError(file, problems.list);
 
   const f = top.data as z.output<typeof flowSchema>;

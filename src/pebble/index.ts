@@ -3,7 +3,7 @@
  * no newline trimming, no autoescaping, and Kestra's filters and functions. It knows nothing of
  * flows: variables come in as a map, secrets and error logs through a `Host`.
  */
-import { PebbleError } from './errors.js';
+import { PebbleError, type Position } from './errors.js';
 import { Evaluator, printed, type Callable, type Host, type Registries } from './evaluate.js';
 import { CALLABLE_TABLE, registries } from './extensions.js';
 import { JavaDouble } from './java.js';
@@ -27,6 +27,23 @@ export interface TemplateUses {
 
 /** How deep `render()` may nest (a template rendering a template rendering…). */
 const MAX_RENDER_DEPTH = 64;
+
+/** One read of a variable from outside the template (not a loop, set or macro name). */
+export interface TemplateRead {
+  /** The path from the root, as far as its keys are literal: `vars.svc.name` → ['vars', 'svc', 'name']. */
+  path: string[];
+  at: Position;
+  /**
+   * Whether a missing value is no error here: the subject of `is defined`, `is not defined`,
+   * `is null`, `is empty`, the left of `??`/`???`, the input of `default`, or a path (or the
+   * extension of a path) that the template guards that way anywhere, as in
+   * `{% if vars.x is defined %}{{ vars.x }}{% endif %}`.
+   */
+  guarded: boolean;
+}
+
+/** Tests that take an undefined subject without failing (Pebble's strictVariables). */
+const TOLERANT_TESTS = new Set(['defined', 'null', 'empty']);
 
 export class PebbleEngine {
   private readonly cache = new Map<string, Template>();
@@ -188,6 +205,128 @@ export class PebbleEngine {
     nodes(t.nodes);
     for (const m of t.macros.values()) nodes(m.body);
     return uses;
+  }
+
+  /** Every read of an outer variable in a template, from its AST. Throws PebbleError('syntax'). */
+  reads(source: string): TemplateRead[] {
+    const t = this.compile(source);
+    const out: TemplateRead[] = [];
+    const locals = new Set<string>();
+    const sets = (ns: Node[]): void => {
+      for (const n of ns) {
+        if (n.k === 'set') locals.add(n.name);
+        else if (n.k === 'if') {
+          n.branches.forEach((b) => sets(b.body));
+          sets(n.otherwise);
+        } else if (n.k === 'for' || n.k === 'filter' || n.k === 'block') {
+          sets(n.body);
+          if (n.k === 'for') sets(n.otherwise);
+        }
+      }
+    };
+    sets(t.nodes);
+    for (const m of t.macros.values()) sets(m.body);
+    const literalPath = (e: Expr): { path: string[]; at: Position } | undefined => {
+      if (e.k === 'var') return { path: [e.name], at: e.at };
+      if (
+        e.k !== 'attr' ||
+        e.args ||
+        e.name.k !== 'lit' ||
+        e.name.v === null ||
+        typeof e.name.v === 'boolean'
+      )
+        return undefined;
+      const base = literalPath(e.obj);
+      const key = String(e.name.v instanceof JavaDouble ? e.name.v.value : e.name.v);
+      return base && { path: [...base.path, key], at: base.at };
+    };
+    const expr = (e: Expr, scope: Set<string>, g: boolean): void => {
+      const args = (a: Args) => {
+        a.positional.forEach((x) => expr(x, scope, g));
+        a.named.forEach(([, x]) => expr(x, scope, g));
+      };
+      const p = literalPath(e);
+      if (p) {
+        if (!scope.has(p.path[0] as string)) out.push({ path: p.path, at: p.at, guarded: g });
+        return;
+      }
+      switch (e.k) {
+        case 'attr':
+          expr(e.obj, scope, g);
+          expr(e.name, scope, g);
+          if (e.args) args(e.args);
+          return;
+        case 'interp':
+          e.parts.forEach((x) => typeof x !== 'string' && expr(x, scope, g));
+          return;
+        case 'list':
+          e.items.forEach((x) => expr(x, scope, g));
+          return;
+        case 'map':
+          e.entries.forEach(([k, v]) => (expr(k, scope, g), expr(v, scope, g)));
+          return;
+        case 'bin':
+          expr(e.l, scope, g || e.op === '??' || e.op === '???');
+          expr(e.r, scope, g);
+          return;
+        case 'un':
+          expr(e.e, scope, g);
+          return;
+        case 'filter':
+          expr(e.e, scope, g || e.name === 'default');
+          args(e.args);
+          return;
+        case 'test':
+          expr(e.e, scope, g || TOLERANT_TESTS.has(e.name));
+          args(e.args);
+          return;
+        case 'call':
+          args(e.args);
+          return;
+        case 'tern':
+          expr(e.c, scope, g);
+          expr(e.a, scope, g);
+          expr(e.b, scope, g);
+          return;
+        case 'var':
+        case 'lit':
+          return;
+      }
+    };
+    const nodes = (ns: Node[], scope: Set<string>): void => {
+      for (const n of ns) {
+        if (n.k === 'print' || n.k === 'set') expr(n.e, scope, false);
+        else if (n.k === 'if') {
+          for (const b of n.branches) {
+            expr(b.c, scope, false);
+            nodes(b.body, scope);
+          }
+          nodes(n.otherwise, scope);
+        } else if (n.k === 'for') {
+          expr(n.iter, scope, false);
+          nodes(n.body, new Set([...scope, n.name, 'loop']));
+          nodes(n.otherwise, scope);
+        } else if (n.k === 'filter') {
+          for (const f of n.filters) {
+            f.args.positional.forEach((x) => expr(x, scope, false));
+            f.args.named.forEach(([, x]) => expr(x, scope, false));
+          }
+          nodes(n.body, scope);
+        } else if (n.k === 'block') nodes(n.body, scope);
+      }
+    };
+    nodes(t.nodes, locals);
+    for (const m of t.macros.values()) {
+      const scope = new Set([...locals, ...m.params.map((x) => x.name)]);
+      for (const x of m.params) if (x.default) expr(x.default, scope, false);
+      nodes(m.body, scope);
+    }
+    const guards = out.filter((r) => r.guarded).map((r) => r.path);
+    return out.map((r) => ({
+      ...r,
+      guarded:
+        r.guarded || guards.some((g) => g.length <= r.path.length && g.every((k, i) => r.path[i] === k)),
+    }));
   }
 
   /** The callable named, or undefined. */
