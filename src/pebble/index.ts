@@ -36,8 +36,9 @@ export interface TemplateRead {
   /**
    * Whether a missing value is no error here: the subject of `is defined`, `is not defined`,
    * `is null`, `is empty`, the left of `??`/`???`, the input of `default`, or a path (or the
-   * extension of a path) that the template guards that way anywhere, as in
-   * `{% if vars.x is defined %}{{ vars.x }}{% endif %}`.
+   * extension of a path) that a guard around the read proves defined: the body of
+   * `{% if vars.x is defined %}`, the else of `is not defined`, a ternary's branch, the right of
+   * `and`/`or`.
    */
   guarded: boolean;
 }
@@ -240,93 +241,113 @@ export class PebbleEngine {
       const key = String(e.name.v instanceof JavaDouble ? e.name.v.value : e.name.v);
       return base && { path: [...base.path, key], at: base.at };
     };
-    const expr = (e: Expr, scope: Set<string>, g: boolean): void => {
+    /** The paths known to be defined when `c` is true (`when`) or false. */
+    const facts = (c: Expr, when: boolean): string[][] => {
+      if (c.k === 'test' && TOLERANT_TESTS.has(c.name)) {
+        const p = literalPath(c.e);
+        // `x is defined`, `x is not null`, `x is not empty` hold only for a defined x; their negations when false.
+        const definedWhenTrue = c.name === 'defined' ? !c.negated : c.negated;
+        return p && definedWhenTrue === when ? [p.path] : [];
+      }
+      if (c.k === 'un' && c.op === 'not') return facts(c.e, !when);
+      if (c.k === 'bin' && c.op === (when ? 'and' : 'or')) return [...facts(c.l, when), ...facts(c.r, when)];
+      return [];
+    };
+    interface Scope {
+      names: Set<string>;
+      /** Paths a guard around this point proved defined. */
+      known: string[][];
+    }
+    const covered = (path: string[], known: string[][]) =>
+      known.some((g) => g.length <= path.length && g.every((k, i) => path[i] === k));
+    const expr = (e: Expr, s: Scope, g: boolean): void => {
       const args = (a: Args) => {
-        a.positional.forEach((x) => expr(x, scope, g));
-        a.named.forEach(([, x]) => expr(x, scope, g));
+        a.positional.forEach((x) => expr(x, s, g));
+        a.named.forEach(([, x]) => expr(x, s, g));
       };
       const p = literalPath(e);
       if (p) {
-        if (!scope.has(p.path[0] as string)) out.push({ path: p.path, at: p.at, guarded: g });
+        if (!s.names.has(p.path[0] as string))
+          out.push({ path: p.path, at: p.at, guarded: g || covered(p.path, s.known) });
         return;
       }
+      const also = (c: Expr, when: boolean): Scope => ({ ...s, known: [...s.known, ...facts(c, when)] });
       switch (e.k) {
         case 'attr':
-          expr(e.obj, scope, g);
-          expr(e.name, scope, g);
+          expr(e.obj, s, g);
+          expr(e.name, s, g);
           if (e.args) args(e.args);
           return;
         case 'interp':
-          e.parts.forEach((x) => typeof x !== 'string' && expr(x, scope, g));
+          e.parts.forEach((x) => typeof x !== 'string' && expr(x, s, g));
           return;
         case 'list':
-          e.items.forEach((x) => expr(x, scope, g));
+          e.items.forEach((x) => expr(x, s, g));
           return;
         case 'map':
-          e.entries.forEach(([k, v]) => (expr(k, scope, g), expr(v, scope, g)));
+          e.entries.forEach(([k, v]) => (expr(k, s, g), expr(v, s, g)));
           return;
         case 'bin':
-          expr(e.l, scope, g || e.op === '??' || e.op === '???');
-          expr(e.r, scope, g);
+          expr(e.l, s, g || e.op === '??' || e.op === '???');
+          // `a and b` evaluates b only when a is true, `a or b` only when a is false.
+          expr(e.r, e.op === 'and' ? also(e.l, true) : e.op === 'or' ? also(e.l, false) : s, g);
           return;
         case 'un':
-          expr(e.e, scope, g);
+          expr(e.e, s, g);
           return;
         case 'filter':
-          expr(e.e, scope, g || e.name === 'default');
+          expr(e.e, s, g || e.name === 'default');
           args(e.args);
           return;
         case 'test':
-          expr(e.e, scope, g || TOLERANT_TESTS.has(e.name));
+          expr(e.e, s, g || TOLERANT_TESTS.has(e.name));
           args(e.args);
           return;
         case 'call':
           args(e.args);
           return;
         case 'tern':
-          expr(e.c, scope, g);
-          expr(e.a, scope, g);
-          expr(e.b, scope, g);
+          expr(e.c, s, g);
+          expr(e.a, also(e.c, true), g);
+          expr(e.b, also(e.c, false), g);
           return;
         case 'var':
         case 'lit':
           return;
       }
     };
-    const nodes = (ns: Node[], scope: Set<string>): void => {
+    const nodes = (ns: Node[], s: Scope): void => {
       for (const n of ns) {
-        if (n.k === 'print' || n.k === 'set') expr(n.e, scope, false);
+        if (n.k === 'print' || n.k === 'set') expr(n.e, s, false);
         else if (n.k === 'if') {
+          // A branch runs when its condition is true and every earlier one false.
+          let known = s.known;
           for (const b of n.branches) {
-            expr(b.c, scope, false);
-            nodes(b.body, scope);
+            expr(b.c, { ...s, known }, false);
+            nodes(b.body, { ...s, known: [...known, ...facts(b.c, true)] });
+            known = [...known, ...facts(b.c, false)];
           }
-          nodes(n.otherwise, scope);
+          nodes(n.otherwise, { ...s, known });
         } else if (n.k === 'for') {
-          expr(n.iter, scope, false);
-          nodes(n.body, new Set([...scope, n.name, 'loop']));
-          nodes(n.otherwise, scope);
+          expr(n.iter, s, false);
+          nodes(n.body, { ...s, names: new Set([...s.names, n.name, 'loop']) });
+          nodes(n.otherwise, s);
         } else if (n.k === 'filter') {
           for (const f of n.filters) {
-            f.args.positional.forEach((x) => expr(x, scope, false));
-            f.args.named.forEach(([, x]) => expr(x, scope, false));
+            f.args.positional.forEach((x) => expr(x, s, false));
+            f.args.named.forEach(([, x]) => expr(x, s, false));
           }
-          nodes(n.body, scope);
-        } else if (n.k === 'block') nodes(n.body, scope);
+          nodes(n.body, s);
+        } else if (n.k === 'block') nodes(n.body, s);
       }
     };
-    nodes(t.nodes, locals);
+    nodes(t.nodes, { names: locals, known: [] });
     for (const m of t.macros.values()) {
-      const scope = new Set([...locals, ...m.params.map((x) => x.name)]);
-      for (const x of m.params) if (x.default) expr(x.default, scope, false);
-      nodes(m.body, scope);
+      const s = { names: new Set([...locals, ...m.params.map((x) => x.name)]), known: [] };
+      for (const x of m.params) if (x.default) expr(x.default, s, false);
+      nodes(m.body, s);
     }
-    const guards = out.filter((r) => r.guarded).map((r) => r.path);
-    return out.map((r) => ({
-      ...r,
-      guarded:
-        r.guarded || guards.some((g) => g.length <= r.path.length && g.every((k, i) => r.path[i] === k)),
-    }));
+    return out;
   }
 
   /** The callable named, or undefined. */
