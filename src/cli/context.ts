@@ -39,6 +39,11 @@ export function resolveToken(opts: ConnectionOptions, env = process.env): string
   if (env.FASTLY_API_TOKEN) return validateToken(env.FASTLY_API_TOKEN, 'FASTLY_API_TOKEN');
   const fallback = profileToken(undefined, env);
   if (fallback) return validateToken(fallback.token, `the token of ${fallback.source}`);
+  if (env.FASTLY_API_TOKEN === '')
+    throw new InvalidInputError(
+      "FASTLY_API_TOKEN: the variable is set but empty (and there is no default profile); export FASTLY_API_TOKEN=<token> with the token's value",
+      'FASTLY_API_TOKEN',
+    );
   throw new InvalidInputError(
     'FASTLY_API_TOKEN: no API token; export FASTLY_API_TOKEN=<token> or create a default profile with the Fastly CLI (fastly profile create; --profile NAME for another) (scope purge_select to purge URLs and keys, purge_all to purge all, global:read for stats)',
     'FASTLY_API_TOKEN',

@@ -211,9 +211,15 @@ export function resolveEndpoint(
 
 /** Checks a token's form without ever echoing it. */
 export function validateToken(token: unknown, name = 'apiToken'): string {
-  if (typeof token !== 'string' || token.trim() === '') {
+  if (typeof token !== 'string') {
     throw new InvalidInputError(
-      `${name}: the Fastly API token is missing or empty; set FASTLY_API_TOKEN or pass apiToken: "{{ secret('FASTLY_API_TOKEN') }}"`,
+      `${name}: the Fastly API token is missing; set FASTLY_API_TOKEN or pass apiToken: "{{ secret('FASTLY_API_TOKEN') }}"`,
+      name,
+    );
+  }
+  if (token.trim() === '') {
+    throw new InvalidInputError(
+      `${name}: the Fastly API token is set but empty${token ? ' (only whitespace)' : ''}; give it the token's value`,
       name,
     );
   }

@@ -5,13 +5,13 @@ import { type Metric, parseProps, takesTextAt, type TaskContext } from '../tasks
 import type { Logger } from '../logger.js';
 import { parseDuration } from '../duration.js';
 import { isTruthy, renderValue } from './expressions.js';
-import type { Flow, TaskNode } from './load.js';
+import { type Flow, locate, type TaskNode } from './load.js';
 import { createLogger } from '../logger.js';
 import { type Level } from '../levels.js';
 import { Masker } from '../masker.js';
 import type { RetryDef } from './model.js';
 import { executionEvents } from '../diagnostics.js';
-import { SecretStore } from './secrets.js';
+import { emptyTokenError, SecretStore } from './secrets.js';
 import { instantText, preciseNow } from './clock.js';
 
 /** KILLED: interrupted (Ctrl-C, SIGTERM), as Kestra calls a killed execution. */
@@ -147,6 +147,7 @@ class FlowRun {
   readonly #secret: (name: string) => string;
   /** Task runs of an earlier start, by `taskId` + ForEach value, in the order they ran. */
   readonly #prior = new Map<string, TaskRun[]>();
+  readonly #secrets: SecretStore;
 
   constructor(flow: Flow, options: RunOptions) {
     this.#flow = flow;
@@ -154,6 +155,7 @@ class FlowRun {
     this.#env = options.env ?? process.env;
     this.#masker = options.masker ?? new Masker();
     const secrets = new SecretStore(this.#env, this.#masker, options.secretsFile);
+    this.#secrets = secrets;
     this.#secret = (name) => secrets.get(name);
     const started = preciseNow();
     this.execution = {
@@ -383,6 +385,7 @@ class FlowRun {
       { ...frame.ctx, task: { id: node.id, type: node.type } },
       {
         where: `task '${node.id}', property '${prop}'`,
+        ...(node.path ? { locate: (sub) => locate(this.#flow, `${node.path}.${prop}`, sub) } : {}),
         secret: this.#secret,
         masker: this.#masker,
         errorLogs: () => this.#errorLogs(),
@@ -499,6 +502,13 @@ class FlowRun {
         this.#render(node, k, v, frame, (path) => takesTextAt(node.def.props, [k, ...path])),
       ]),
     );
+    const empty = emptyTokenError(
+      node.props.apiToken,
+      rendered.apiToken,
+      this.#secrets,
+      `${locate(this.#flow, `${node.path ?? `task '${node.id}'`}.apiToken`)}: task '${node.id}'`,
+    );
+    if (empty) throw empty;
     if (typeof rendered.apiToken === 'string') this.#masker.addCredential(rendered.apiToken);
     const props = parseProps(node.def, rendered, `task '${node.id}'`);
     const metrics: Metric[] = [];

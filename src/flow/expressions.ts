@@ -34,6 +34,11 @@ function pebble(): PebbleEngine {
 export interface RenderScope {
   /** Where the expression lives, for messages: "task 'purge', property 'url'". */
   where: string;
+  /**
+   * Where the value at `sub` (a path inside the property) is written in its file, for errors that
+   * come from outside the template (a missing secret): `flows/a.yml:7:16: tasks[0].apiToken`.
+   */
+  locate?: (sub: readonly (string | number)[]) => string;
   secret: SecretLookup;
   /** `errorLogs()`: the error lines of the execution's failed tasks so far. */
   errorLogs?: () => unknown[];
@@ -190,6 +195,7 @@ export function renderString(
   context: Record<string, unknown>,
   scope: RenderScope,
   asText = false,
+  sub: readonly (string | number)[] = [],
 ): unknown {
   if (!hasExpression(template)) return template;
   const typed = (v: unknown) =>
@@ -198,7 +204,7 @@ export function renderString(
         ? ''
         : printedText(v)
       : plain(v);
-  return rendering(template, context, scope, (e, host) => {
+  return rendering(template, context, scope, sub, (e, host) => {
     const trimmed = template.trim();
     if (trimmed !== template && SINGLE.test(template)) {
       const t = e.compile(trimmed);
@@ -211,13 +217,14 @@ export function renderString(
 /** Renders one template string to text, as Kestra's VariableRenderer.render does (maps and lists as JSON). */
 export function renderText(template: string, context: Record<string, unknown>, scope: RenderScope): string {
   if (!hasExpression(template)) return template;
-  return rendering(template, context, scope, (e, host) => e.render(template, context, host));
+  return rendering(template, context, scope, [], (e, host) => e.render(template, context, host));
 }
 
 function rendering<T>(
   template: string,
   context: Record<string, unknown>,
   scope: RenderScope,
+  sub: readonly (string | number)[],
   run: (e: PebbleEngine, host: Host) => T,
 ): T {
   const host: Host = {
@@ -230,7 +237,14 @@ function rendering<T>(
   } catch (err) {
     if (!(err instanceof PebbleError)) throw err;
     const cause = err.cause;
-    if (cause instanceof RunFailedError || cause instanceof InvalidInputError) throw cause;
+    if (cause instanceof RunFailedError) throw cause;
+    // A secret that is missing or unreadable: say where the flow asks for it.
+    if (cause instanceof InvalidInputError)
+      throw new ExpressionError(
+        `${scope.locate ? `${scope.locate(sub)}: ` : ''}${scope.where}: ${cause.message}`,
+        cause.culprit,
+        { cause },
+      );
     if (err.kind === 'syntax')
       throw new InvalidInputError(
         `${scope.where}: cannot parse expression ${JSON.stringify(template)}: ${err.detail}${at(err).replace(/ (of|in)$/, '')}`,
@@ -259,7 +273,7 @@ export function renderValue(
   textAt?: (path: readonly (string | number)[]) => boolean,
   path: readonly (string | number)[] = [],
 ): unknown {
-  if (typeof value === 'string') return renderString(value, context, scope, textAt?.(path) ?? false);
+  if (typeof value === 'string') return renderString(value, context, scope, textAt?.(path) ?? false, path);
   if (Array.isArray(value)) return value.map((v, i) => renderValue(v, context, scope, textAt, [...path, i]));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(

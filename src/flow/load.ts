@@ -40,6 +40,8 @@ export interface TaskNode {
   elseTasks?: TaskNode[];
   /** ForEach, Parallel, Sequential: the nested tasks. */
   children?: TaskNode[];
+  /** Where it is in the flow: `tasks[0]`, `tasks[1].then[0]`. */
+  path?: string;
 }
 
 export interface TriggerNode {
@@ -49,6 +51,8 @@ export interface TriggerNode {
   disabled: boolean;
   stopAfter: string[] | undefined;
   props: Record<string, unknown>;
+  /** Where it is in the flow: `triggers[0]`. */
+  path?: string;
 }
 
 export interface Flow {
@@ -67,6 +71,8 @@ export interface Flow {
   triggers: TriggerNode[];
   disabled: boolean;
   warnings: string[];
+  /** `line:col` of every value with an expression, by property path (`tasks[0].apiToken`). */
+  positions?: Record<string, string>;
 }
 
 export interface FlowProblem {
@@ -109,6 +115,12 @@ class Problems {
   add(path: Path, message: string): void {
     const text = pathText(path);
     if (text && this.list.some((x) => x.path === text)) return;
+    const pos = this.position(path);
+    this.list.push({ line: pos.line, col: pos.col, path: text, message });
+  }
+
+  /** Where a property is written (or the nearest property around it). */
+  position(path: Path): { line: number; col: number } {
     let p = [...path];
     let node: unknown;
     while (this.doc) {
@@ -117,8 +129,7 @@ class Problems {
       p = p.slice(0, -1);
     }
     const offset = isNode(node) && node.range ? node.range[0] : 0;
-    const pos = this.lines.linePos(offset);
-    this.list.push({ line: pos.line, col: pos.col, path: text, message });
+    return this.lines.linePos(offset);
   }
 }
 
@@ -454,7 +465,7 @@ function loadTasks(list: unknown, path: Path, ctx: LoadContext, loop = false): T
     );
     templatesIn(own2, p, loop, ctx.templates);
     templatesIn(task.runIf, [...p, 'runIf'], loop, ctx.templates);
-    const node: TaskNode = { id, type, def, common: common.data, props };
+    const node: TaskNode = { id, type, def, common: common.data, props, path: pathText(p) };
     if (type === 'io.kestra.plugin.core.flow.If') {
       node.thenTasks = loadTasks(props.then, [...p, 'then'], ctx, loop);
       if (props.else !== undefined) node.elseTasks = loadTasks(props.else, [...p, 'else'], ctx, loop);
@@ -498,7 +509,15 @@ function loadTriggers(list: unknown, ctx: LoadContext): TriggerNode[] {
     checkBeforeRun(type as string, props, trigger, p, ctx.problems);
     if (type === StatsTrigger.type && ctx.env) checkTriggerInterval(props, ctx.env, p, ctx.problems);
     const stopAfter = Array.isArray(trigger.stopAfter) ? (trigger.stopAfter as string[]) : undefined;
-    nodes.push({ id, type: type as string, def, disabled: trigger.disabled === true, stopAfter, props });
+    nodes.push({
+      id,
+      type: type as string,
+      def,
+      disabled: trigger.disabled === true,
+      stopAfter,
+      props,
+      path: pathText(p),
+    });
   });
   return nodes;
 }
@@ -582,6 +601,13 @@ export function parseFlow(text: string, file: string, options: ParseOptions = {}
     if (f[k] !== undefined)
       warnings.push(`${file}: '${k}' is accepted but not supported by kestra-fastly; it is ignored`);
   }
+  const positions: Record<string, string> = {};
+  const everyTemplate: TemplateAt[] = [];
+  templatesIn(raw, [], false, everyTemplate);
+  for (const { path } of everyTemplate) {
+    const pos = problems.position(path);
+    positions[pathText(path)] = `${pos.line}:${pos.col}`;
+  }
   const labels = Array.isArray(f.labels)
     ? Object.fromEntries(f.labels.map((l) => [l.key, l.value]))
     : (f.labels ?? {});
@@ -600,6 +626,7 @@ export function parseFlow(text: string, file: string, options: ParseOptions = {}
     triggers,
     disabled: f.disabled ?? false,
     warnings,
+    positions,
   };
 }
 
@@ -626,6 +653,16 @@ export function loadFlowFile(file: string, options: ParseOptions = {}): Flow {
     );
   }
   return parseFlow(readFileSync(file, 'utf8'), file, options);
+}
+
+/**
+ * `file:line:col: path` of a property of a flow (`sub`: a path inside it), for errors found when it
+ * runs; `file: path` when its position is not known.
+ */
+export function locate(flow: Flow, path: string, sub: readonly (string | number)[] = []): string {
+  const full = sub.reduce<string>((t, k) => (typeof k === 'number' ? `${t}[${k}]` : `${t}.${k}`), path);
+  const pos = flow.positions?.[full];
+  return pos ? `${flow.file}:${pos}: ${full}` : `${flow.file}: ${full}`;
 }
 
 /** Flows whose `namespace.id` is also another file's: every file involved, and a problem per repeat. */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { InvalidInputError } from '../errors.js';
-import { ExpressionError } from './expressions.js';
+import { ExpressionError, hasExpression } from './expressions.js';
 import type { Masker } from '../masker.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -21,15 +21,26 @@ export class SecretStore {
     this.#file = secretsFile ? readSecretsFile(secretsFile) : {};
   }
 
+  /** Secrets read that were set but empty, each with where it was found: "FASTLY_API_TOKEN is set but empty". */
+  readonly empty = new Map<string, string>();
+
   get(name: string): string {
     const upper = name.toUpperCase();
     const encoded = Object.entries(this.#env).find(([k]) => k.toUpperCase() === `SECRET_${upper}`);
     if (encoded?.[1] !== undefined) {
       const value = decodeBase64(encoded[0], encoded[1]);
+      if (value.trim() === '') this.empty.set(name, `${encoded[0]} is set but decodes to an empty value`);
       this.#masker.add(value);
       return value;
     }
+    const from = [name, upper].find((k) => this.#env[k] !== undefined);
+    const inFile = [name, upper].find((k) => this.#file[k] !== undefined);
     const plain = this.#env[name] ?? this.#env[upper] ?? this.#file[name] ?? this.#file[upper];
+    if (plain !== undefined && plain.trim() === '')
+      this.empty.set(
+        name,
+        from !== undefined ? `${from} is set but empty` : `${inFile ?? name} is empty in --secrets-file`,
+      );
     if (plain === undefined) {
       throw new ExpressionError(
         `Cannot find secret for key '${name}'. Set SECRET_${upper} (base64), ${upper}, or add it to --secrets-file`,
@@ -38,6 +49,25 @@ export class SecretStore {
     this.#masker.add(plain);
     return plain;
   }
+}
+
+/**
+ * A Fastly token property written as an expression that rendered empty: which secret was set but
+ * empty, and where the flow asks for it (`at`: `flows/a.yml:6:15: tasks[0].apiToken: task 'purge'`).
+ */
+export function emptyTokenError(
+  written: unknown,
+  rendered: unknown,
+  secrets: SecretStore,
+  at: string,
+): InvalidInputError | undefined {
+  if (typeof written !== 'string' || typeof rendered !== 'string' || rendered.trim() !== '') return undefined;
+  if (!hasExpression(written)) return undefined;
+  const why = [...secrets.empty].filter(([name]) => written.includes(name)).map(([, d]) => d);
+  return new InvalidInputError(
+    `${at}: ${JSON.stringify(written)} gives an empty Fastly API token${why.length ? `: ${why.join('; ')}` : ''}; set it to the token's value`,
+    'apiToken',
+  );
 }
 
 function decodeBase64(variable: string, raw: string): string {

@@ -29,9 +29,9 @@ import {
 import { parseProps, takesTextAt, type TaskContext } from '../tasks/task.js';
 import type { Logger } from '../logger.js';
 import { renderValue } from './expressions.js';
-import type { Flow, TriggerNode } from './load.js';
+import { type Flow, locate, type TriggerNode } from './load.js';
 import type { Masker } from '../masker.js';
-import { SecretStore } from './secrets.js';
+import { emptyTokenError, SecretStore } from './secrets.js';
 
 /** What one evaluation concluded. */
 export interface Evaluation {
@@ -111,12 +111,20 @@ export function resolveTriggerProps(
     trigger.props,
     context,
     {
-      where: `trigger '${trigger.id}'`,
+      where: `trigger '${trigger.id}' of flow ${flow.namespace}.${flow.id}`,
+      ...(trigger.path ? { locate: (sub) => locate(flow, trigger.path as string, sub) } : {}),
       secret: (n) => secrets.get(n),
       masker: te.masker,
     },
     (path) => takesTextAt(trigger.def.props, path),
   );
+  const empty = emptyTokenError(
+    trigger.props.apiToken,
+    (rendered as Record<string, unknown>).apiToken,
+    secrets,
+    `${locate(flow, `${trigger.path ?? `trigger '${trigger.id}'`}.apiToken`)}: trigger '${trigger.id}' of flow ${flow.namespace}.${flow.id}`,
+  );
+  if (empty) throw empty;
   const props = parseProps(trigger.def, rendered, `trigger '${trigger.id}'`) as StatsTriggerProps;
   te.masker.addCredential(props.apiToken);
   return props;
