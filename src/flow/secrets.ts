@@ -29,8 +29,9 @@ export class SecretStore {
     const encoded = Object.entries(this.#env).find(([k]) => k.toUpperCase() === `SECRET_${upper}`);
     if (encoded?.[1] !== undefined) {
       const value = decodeBase64(encoded[0], encoded[1]);
+      // A blank secret hides nothing and masking it would blank every space of every log line.
       if (value.trim() === '') this.empty.set(name, `${encoded[0]} is set but decodes to an empty value`);
-      this.#masker.add(value);
+      else this.#masker.add(value);
       return value;
     }
     const from = [name, upper].find((k) => this.#env[k] !== undefined);
@@ -46,7 +47,7 @@ export class SecretStore {
         `Cannot find secret for key '${name}'. Set SECRET_${upper} (base64), ${upper}, or add it to --secrets-file`,
       );
     }
-    this.#masker.add(plain);
+    if (plain.trim() !== '') this.#masker.add(plain);
     return plain;
   }
 }
