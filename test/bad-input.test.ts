@@ -42,7 +42,7 @@ const CASES: Case[] = [
     name: 'empty token',
     args: ['purge', 'key', 'k'],
     env: { FASTLY_API_TOKEN: '' },
-    error: /FASTLY_API_TOKEN: no API token/,
+    error: /FASTLY_API_TOKEN: the variable is set but empty/,
   },
   {
     name: 'token with whitespace',

@@ -391,6 +391,18 @@ test('simulator --scenario spec: [SERVICE:]FIELD=PER_MINUTE[@START][/DURATION] i
     ],
     ['status_5xx=many', /^PER_MINUTE "many" is not a whole number/],
     ['status_5xx=-4', /^PER_MINUTE "-4" is not a whole number/],
+    [
+      'status_5xx=99999999999999999999999',
+      /^PER_MINUTE "99999999999999999999999" is out of range; expected a whole number from 0 to 999999999$/,
+    ],
+    ['status_5xx=1000000000', /^PER_MINUTE "1000000000" is out of range/],
+    [
+      'hit_ratio=3',
+      /^"hit_ratio" is a ratio \(hits \/ \(hits \+ miss\)\), not a count: a scenario adds events a minute; expected a count field such as status_5xx, .* \(not hit_ratio, \*_time, \*_time_ms or compute_ram_used\)$/,
+    ],
+    ['miss_time=3', /^"miss_time" is a time, not a count/],
+    ['compute_execution_time_ms=3', /^"compute_execution_time_ms" is a time, not a count/],
+    ['compute_ram_used=3', /^"compute_ram_used" is a memory size, not a count/],
     ['status_5xx=4@10m', /^START "10m" is not a time relative to now; expected -10m, \+2m, now/],
     ['status_5xx=4@-10 minutes', /^START "-10 minutes" is not a time relative to now/],
     ['status_5xx=4/0m', /^DURATION "0m" is not a duration/],

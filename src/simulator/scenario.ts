@@ -5,6 +5,24 @@ import type { StatsScenario } from './state.js';
 export const SCENARIO_FORM = '[SERVICE:]FIELD=PER_MINUTE[@START][/DURATION]';
 export const SCENARIO_EXAMPLE = 'status_5xx=400@-10m/30m';
 
+/** The most a scenario adds a minute. */
+export const MAX_PER_MINUTE = 999_999_999;
+
+/** What a scenario's FIELD may be, for messages. */
+const COUNT_FIELDS =
+  'a count field such as status_5xx, status_4xx, status_503, requests, hits, miss, pass, errors or bandwidth (not hit_ratio, *_time, *_time_ms or compute_ram_used)';
+
+/**
+ * Why a stats field cannot take a scenario's "N more a minute", or undefined for a count: a ratio
+ * is computed from counts (adding to it would make 3 = 300 %), times and memory are measures.
+ */
+function notACount(field: string): string | undefined {
+  if (field === 'hit_ratio') return 'a ratio (hits / (hits + miss))';
+  if (/_time(_ms)?$/.test(field)) return 'a time';
+  if (field === 'compute_ram_used') return 'a memory size';
+  return undefined;
+}
+
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
 /** `90s`, `10m`, `2h`, `1d` in seconds; undefined when it is not one. */
@@ -31,9 +49,14 @@ export function parseScenarioSpec(
   if (service !== undefined && !serviceIds.includes(service))
     return `unknown service ${JSON.stringify(service)}; this simulator serves ${serviceIds.join(', ')} (or leave SERVICE: out for all)`;
   if (!isStatsField(field as string))
-    return `${JSON.stringify(field)} is not a stats field; expected one such as status_5xx, status_4xx, requests, bandwidth`;
+    return `${JSON.stringify(field)} is not a stats field; expected ${COUNT_FIELDS}`;
+  const notCount = notACount(field as string);
+  if (notCount)
+    return `${JSON.stringify(field)} is ${notCount}, not a count: a scenario adds events a minute; expected ${COUNT_FIELDS}`;
   const perMinute = Number(rate);
-  if (!/^\d{1,9}$/.test(rate as string) || !Number.isSafeInteger(perMinute))
+  if (/^\d+$/.test(rate as string) && !(perMinute <= MAX_PER_MINUTE))
+    return `PER_MINUTE ${JSON.stringify(rate)} is out of range; expected a whole number from 0 to ${MAX_PER_MINUTE}`;
+  if (!/^\d+$/.test(rate as string))
     return `PER_MINUTE ${JSON.stringify(rate)} is not a whole number; ${expected}`;
   let from = nowSeconds;
   if (start !== undefined && start !== 'now' && start !== '0') {
