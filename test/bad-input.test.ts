@@ -471,7 +471,12 @@ const CASES: Case[] = [
     error: /--month: 2099-01 has not begun; expected this month \(\d{4}-\d\d\) or an earlier one/,
   },
   { name: 'run on a folder', args: ['run', '$DIR'], error: /is a folder; expected a flow file/ },
-  { name: 'validate a folder', args: ['validate', '$DIR'], error: /is a folder; expected a flow file/ },
+  {
+    name: 'validate a folder without flows',
+    args: ['validate', '$DIR'],
+    files: { 'notes.txt': 'x' },
+    error: /: no flow files \(\*\.yml, \*\.yaml\) in this folder$/,
+  },
   {
     name: 'schema into a missing folder',
     args: ['schema', '-o', '/nonexistent/s.json'],

@@ -1,3 +1,5 @@
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidInputError, type KestraFastlyError, RunFailedError } from '../../errors.js';
 import type { Execution } from '../../flow/executor.js';
@@ -73,12 +75,13 @@ export function registerFlow(program: Command): void {
 
   program
     .command('validate')
-    .argument('<files...>', 'flow files')
+    .argument('<paths...>', 'flow files, or folders of flows (their *.yml and *.yaml, as server reads them)')
     .description('Check flow files without running them')
-    .action((files: string[]) => {
+    .action(async (paths: string[]) => {
+      const { flowFiles } = await import('../../flow/scheduler.js');
       const problems: string[] = [];
       const flows: Flow[] = [];
-      for (const f of files) {
+      for (const f of uniqueFiles(paths, flowFiles, problems)) {
         try {
           // With the environment, as the server polls: a StatsTrigger under PT30S needs a loopback endpoint.
           flows.push(loadFlowFile(f, { env: process.env }));
@@ -110,6 +113,36 @@ export function registerFlow(program: Command): void {
       const text = `${JSON.stringify(flowJsonSchema(), null, 2)}\n`;
       await withOutput(opts.output, (out) => write(out, text));
     });
+}
+
+/**
+ * The flow files `paths` name, each once however it is spelled (`v/a.yml`, `./v/a.yml`): a folder
+ * gives its flow files as the server lists them; a folder without any is a problem.
+ */
+export function uniqueFiles(
+  paths: string[],
+  flowFiles: (paths: string[]) => string[],
+  problems: string[],
+): string[] {
+  const seen = new Set<string>();
+  const files: string[] = [];
+  for (const p of paths) {
+    let folder = false;
+    try {
+      folder = statSync(p).isDirectory();
+    } catch {
+      // loadFlowFile says why it cannot be read
+    }
+    const listed = folder ? flowFiles([p]) : [p];
+    if (folder && listed.length === 0) problems.push(`${p}: no flow files (*.yml, *.yaml) in this folder`);
+    for (const f of listed) {
+      const key = resolve(f);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      files.push(f);
+    }
+  }
+  return files;
 }
 
 /** A FAILED execution as an error: exit 2 when an input or the flow was at fault, else 1. */
