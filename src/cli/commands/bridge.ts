@@ -9,6 +9,7 @@ import { type Metric, parseProps, type TaskDefinition } from '../../tasks/task.j
 import { echoFailures } from '../exit.js';
 import { interruption, stopSignal } from '../interrupt.js';
 import { usageLine } from '../program.js';
+import { wrapText } from '../wrap.js';
 
 /** One line of Kestra's script-task protocol. Java's `.` does not match U+0085/2028/2029, so they are escaped. */
 export function kestraLine(payload: object): string {
@@ -200,8 +201,10 @@ export function registerBridge(program: Command): void {
     )
     .addHelpText(
       'after',
-      '\napiToken defaults to $FASTLY_API_TOKEN; serviceId to $FASTLY_SERVICE_ID where the type requires it.\n' +
-        `${STATS_TRIGGER} evaluates the trigger once: exit 0 if it fires, ${NOT_FIRED_EXIT_CODE} if not.`,
+      wrapText(
+        '\napiToken defaults to $FASTLY_API_TOKEN; serviceId to $FASTLY_SERVICE_ID where the type requires it.\n' +
+          `${STATS_TRIGGER} evaluates the trigger once: exit 0 if it fires, ${NOT_FIRED_EXIT_CODE} if not.`,
+      ),
     )
     .action(async (type: string, opts: BridgeFlags) => {
       // Every failure the CLI reports on stderr (bad input, API errors, a signal) also goes to Kestra.

@@ -12,6 +12,7 @@ import {
 import { DEMO_SERVICES, type StatsScenario } from '../../simulator/state.js';
 import { parseTokenSpec, parseTokensJson } from '../../simulator/tokens.js';
 import { intArg } from '../flags.js';
+import { TEXT_WIDTH, wrapText } from '../wrap.js';
 
 interface SimFlags {
   port: number;
@@ -197,7 +198,8 @@ export function registerSimulator(program: Command): void {
       process.stdout.write(`  export FASTLY_API_ENDPOINT=${sim.url}\n`);
       for (const s of sim.state.services.values())
         process.stdout.write(`  service ${s.id} (${s.domains.join(', ')})\n`);
-      for (const sc of scenarios) process.stdout.write(`  ${describeScenario(sc)}\n`);
+      for (const sc of scenarios)
+        process.stdout.write(`${wrapText(`  ${describeScenario(sc)}`, TEXT_WIDTH, '    ')}\n`);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
