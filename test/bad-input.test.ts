@@ -277,10 +277,11 @@ const CASES: Case[] = [
     error: /duplicate task id 'a'/,
   },
   {
-    name: 'undefined template variable',
+    name: 'run: an undefined root variable is refused before the first task, naming what is defined',
     args: ['run', '$DIR/f.yml'],
     files: { 'f.yml': log('{{ nothing }}') },
-    error: /task 'log'.*undefined variable 'nothing'/,
+    error:
+      /f\.yml:6:14: tasks\[0\]\.message: "\{\{ nothing \}\}" uses 'nothing', which is not defined here; defined: flow, execution, inputs/,
   },
   {
     name: 'run: vars.<name> without a variables block is refused before the first task, as validate does',
