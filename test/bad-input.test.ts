@@ -476,7 +476,7 @@ const CASES: Case[] = [
     name: 'validate a folder without flows',
     args: ['validate', '$DIR'],
     files: { 'notes.txt': 'x' },
-    error: /: no flow files \(\*\.yml, \*\.yaml\) in this folder$/,
+    error: /: no flow files \(\*\.yml, \*\.yaml\) in this folder/,
   },
   {
     name: 'schema into a missing folder',
