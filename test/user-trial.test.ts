@@ -356,6 +356,8 @@ test('simulator --scenario: a StatsTrigger flow run from the CLI fires on the in
   );
   assert.match(
     stdout,
-    new RegExp(`scenario: \\+400 status_5xx a minute on ${SERVICE}, from \\S+Z to \\S+Z\\n`),
+    new RegExp(`scenario: \\+400 status_5xx a minute on ${SERVICE}, from\\n? +\\S+Z to \\S+Z\\n`),
   );
+  // Wrapped at 80 columns, continuation lines indented under it.
+  for (const line of stdout.split('\n')) assert.ok(line.length <= 80, line);
 });
