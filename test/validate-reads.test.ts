@@ -50,15 +50,20 @@ test('validate refuses a misspelled root variable, naming it and what is defined
     assert.match(
       p ?? '',
       new RegExp(
-        `^f\\.yml:19:\\d+: tasks\\[1\\]\\.message: .* uses '${name}', which is not defined here; defined: flow, execution, inputs, outputs, labels, envs, vars, task$`,
+        `^f\\.yml:19:\\d+: tasks\\[1\\]\\.message: .* uses '${name}', which is not defined here; defined: flow, execution, inputs, outputs, labels, envs, vars, task, taskrun$`,
       ),
     );
   }
-  // taskrun and parent(s) are defined inside a ForEach only, as run defines them.
+  // taskrun.value and parent(s) are defined inside a ForEach only, as run defines them.
   assert.match(
     problems(flow('{{ taskrun.value }}'))[0] ?? '',
-    /uses 'taskrun', which is not defined here \(only inside a ForEach\)/,
+    /uses taskrun\.value, which is defined only inside a ForEach/,
   );
+  assert.match(
+    problems(flow('{{ parent.taskrun.value }}'))[0] ?? '',
+    /uses 'parent', which is not defined here \(only inside a ForEach\)/,
+  );
+  assert.deepEqual(problems(flow('{{ taskrun.id }} {{ taskrun.startDate }}')), []);
   assert.deepEqual(
     problems(
       flow(

@@ -285,7 +285,7 @@ function templatesIn(value: unknown, path: Path, loop: boolean, out: TemplateAt[
 interface TemplateAt {
   path: Path;
   template: string;
-  /** Inside a ForEach: `taskrun`, `parent` and `parents` are defined. */
+  /** Inside a ForEach: `parent` and `parents` are defined (`taskrun` is everywhere; its `value` here). */
   loop: boolean;
 }
 
@@ -300,8 +300,8 @@ interface Defined {
 }
 
 /** The variables an execution defines for a task (src/flow/executor.ts), as Kestra names them. */
-const ROOTS = ['flow', 'execution', 'inputs', 'outputs', 'labels', 'envs', 'vars', 'task'];
-const LOOP_ROOTS = ['taskrun', 'parent', 'parents'];
+const ROOTS = ['flow', 'execution', 'inputs', 'outputs', 'labels', 'envs', 'vars', 'task', 'taskrun'];
+const LOOP_ROOTS = ['parent', 'parents'];
 
 const isMap = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -316,6 +316,9 @@ function readProblem(path: string[], loop: boolean, defined: Defined): string | 
     return `uses '${root}', which is not defined here${other}${trig}; defined: ${roots.join(', ')}`;
   }
   if (name === undefined) return undefined;
+  if (root === 'taskrun' && (name === 'value' || name === 'iteration') && !loop) {
+    return `uses taskrun.${name}, which is defined only inside a ForEach`;
+  }
   if (root === 'inputs' && !defined.inputs.includes(name)) {
     const list = defined.inputs.length
       ? `it declares: ${defined.inputs.join(', ')}`
