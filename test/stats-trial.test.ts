@@ -486,6 +486,39 @@ test('a backfill whose page fails every attempt keeps the pages before it in FIL
       'the 10 pages before the failure, whole',
     );
     s.clearLog();
+    // A resume asking anything else would append other data: refused before any request, naming
+    // the option, its value now and in the partial file.
+    const other = format === 'csv' ? 'ndjson' : 'csv';
+    const mismatches: [string[], RegExp][] = [
+      [['--by', 'hour'], /--by is "hour" now but "minute" in \S+\.partial/],
+      [['-s', SERVICE2], new RegExp(`--service-id is "${SERVICE2}" now but "${SERVICE}" in `)],
+      [['--from', String(to - 2 * 86400)], /--from is "\d+" now but "\d+" in /],
+      [['--field', 'requests,hits'], /--field is "requests,hits" now but "\(every field\)" in /],
+      [['--format', other], new RegExp(`--format is "${other}" now but "${format}" in `)],
+    ];
+    for (const [change, message] of mismatches) {
+      const args = [...window, ...retries, '--format', format, '-o', file, '--resume'];
+      // The same command with one option's value changed (or added).
+      const at = args.indexOf(change[0] as string);
+      if (at >= 0) args[at + 1] = change[1] as string;
+      else args.push(...change);
+      const refused = await runCli(['stats', 'historical', ...args], env(s.url));
+      assert.equal(refused.code, 2, `${change.join(' ')}: ${refused.stderr}`);
+      assert.match(refused.stderr, new RegExp(`^error: --resume: ${message.source}`));
+      assert.match(refused.stderr, /resume with the same options, or delete \S+\.partial to start over\n$/);
+    }
+    // Without --resume, the partial file (the progress) is not replaced.
+    const over = await runCli(
+      ['stats', 'historical', ...window, ...retries, '--format', format, '-o', file],
+      env(s.url),
+    );
+    assert.equal(over.code, 2, over.stderr);
+    assert.match(
+      over.stderr,
+      /^error: --output: \S+\.partial holds what a failed run fetched \(\d+ bytes\): pass --resume to continue from it, or delete it to start over\n$/,
+    );
+    assert.equal(s.log.filter((e) => e.path.startsWith('/stats')).length, 0, 'no request by a refused run');
+    assert.equal((await readFile(`${file}.partial`, 'utf8')).trimEnd().split('\n').length, kept.length);
     const resumed = await runCli(
       ['stats', 'historical', ...window, ...retries, '--format', format, '-o', file, '--resume'],
       env(s.url),
@@ -497,6 +530,7 @@ test('a backfill whose page fails every attempt keeps the pages before it in FIL
     );
     assert.equal(s.log.filter((e) => e.path.startsWith('/stats')).length, 12, 'only the 12 pages not kept');
     await assert.rejects(stat(`${file}.partial`), 'the partial file is gone once complete');
+    await assert.rejects(stat(`${file}.partial.json`), 'its record too');
     // Byte for byte what a run that never failed writes.
     s.setFaults({});
     const clean = join(dir, `clean.${format}`);

@@ -98,13 +98,15 @@ export async function checkOutputPath(path: string | undefined, flag = '--output
  * file beside it and renamed over it only when `fill` and every write succeeded: on any failure the
  * previous file is left byte-identical, and the error says so. Devices and pipes (`/dev/full`,
  * `/dev/stdout`) are written in place. Errors name `flag`. With `keepPartialAs`, a `fill` that fails
- * (not a write, not an interruption) leaves what it wrote there instead, for a rerun to resume from.
+ * (not a write, not an interruption) leaves what it wrote there instead, for a rerun to resume from,
+ * and `partialRecord` (what produced it) beside it in `keepPartialAs.json`, for that rerun to check.
  */
 export async function withOutput<T>(
   path: string | undefined,
   fill: (out: Writable) => Promise<T>,
   flag = '--output',
   keepPartialAs?: string,
+  partialRecord?: string,
 ): Promise<T> {
   if (!path || path === '-') return fill(process.stdout);
   const existing = await fsp.stat(path).catch(() => undefined);
@@ -156,6 +158,8 @@ export async function withOutput<T>(
             () => false,
           ));
         if (kept) {
+          if (partialRecord !== undefined)
+            await fsp.writeFile(`${keepPartialAs}.json`, partialRecord, { mode: 0o644 }).catch(() => {});
           err.message += `${unchanged}; what was fetched before the failure is kept in ${keepPartialAs}: run the same command with --resume to fetch only the rest`;
           throw err;
         }

@@ -227,10 +227,25 @@ async function writePagesOut(
   return writePoints(pages, format, out, fields, perService, { width, oneService, columns });
 }
 
-/** Removes a file that served its purpose (a resumed FILE.partial); already gone is fine. */
-async function removeFile(path: string): Promise<void> {
+/** Removes a resumed FILE.partial and its record, which served their purpose; already gone is fine. */
+async function removePartial(path: string): Promise<void> {
   const { promises: fsp } = await import('node:fs');
   await fsp.unlink(path).catch(() => {});
+  await fsp.unlink(`${path}.json`).catch(() => {});
+}
+
+/**
+ * A run without --resume would replace FILE.partial, losing what a failed run fetched: refused, as
+ * the progress may be hours of pages. `--resume` continues from it; deleting it starts over.
+ */
+async function refuseOverPartial(path: string): Promise<void> {
+  const { promises: fsp } = await import('node:fs');
+  const kept = await fsp.stat(path).catch(() => undefined);
+  if (!kept) return;
+  throw new InvalidInputError(
+    `--output: ${path} holds what a failed run fetched (${kept.size} bytes): pass --resume to continue from it, or delete it to start over`,
+    '--output',
+  );
 }
 
 /**
@@ -329,7 +344,12 @@ async function readPartial(
     }
   } else {
     for (const line of lines) {
-      const t = (JSON.parse(line) as { start_time?: unknown }).start_time;
+      let t: unknown;
+      try {
+        t = (JSON.parse(line) as { start_time?: unknown } | null)?.start_time;
+      } catch {
+        throw notOurs();
+      }
       if (typeof t !== 'number') throw notOurs();
       latest = Math.max(latest, t);
       rows++;
@@ -337,6 +357,62 @@ async function readPartial(
   }
   if (rows === 0) return undefined;
   return { text: buf.subarray(0, end), columns, rows, from: latest + BUCKET_SECONDS[parseBy(by ?? 'day')] };
+}
+
+/**
+ * What a FILE.partial was fetched with, written beside it (`FILE.partial.json`) when a run fails: a
+ * `--resume` asking anything else would append other data to it. Each entry: the option, as said.
+ */
+type PartialRecord = Record<string, string>;
+
+function partialRecord(
+  opts: StatsFlags,
+  format: Format,
+  services: { serviceId?: string; services?: string[] },
+  fields: string[] | undefined,
+): PartialRecord {
+  return {
+    '--service-id': services.serviceId ?? '(none)',
+    '--services': services.services?.join(',') ?? '(none)',
+    '--by': (opts.by ?? 'day').toLowerCase(),
+    '--field': fields?.join(',') ?? '(every field)',
+    '--from': opts.from ?? '(default)',
+    '--to': opts.to ?? '(default: now)',
+    '--region': opts.region ?? '(every region)',
+    '--datacenter': opts.datacenter ?? '(every POP)',
+    '--format': format,
+  };
+}
+
+/**
+ * Refuses a `--resume` whose query differs from the one that wrote FILE.partial (its record
+ * beside it), naming the first option that differs, its value now and in the partial file.
+ */
+async function checkPartialRecord(partialPath: string, now: PartialRecord): Promise<void> {
+  const { promises: fsp } = await import('node:fs');
+  const exists = await fsp.stat(partialPath).then(
+    () => true,
+    () => false,
+  );
+  if (!exists) return;
+  const recordPath = `${partialPath}.json`;
+  let then: PartialRecord;
+  try {
+    then = JSON.parse(await fsp.readFile(recordPath, 'utf8')) as PartialRecord;
+  } catch {
+    throw new InvalidInputError(
+      `--resume: ${partialPath} has no readable record of the command that wrote it (${recordPath}); delete ${partialPath} to start over`,
+      '--resume',
+    );
+  }
+  for (const [option, value] of Object.entries(now)) {
+    if (then[option] !== value) {
+      throw new InvalidInputError(
+        `--resume: ${option} is ${show(value)} now but ${show(then[option] ?? '(absent)')} in ${partialPath}; resume with the same options, or delete ${partialPath} to start over`,
+        option,
+      );
+    }
+  }
 }
 
 export function registerStats(program: Command): void {
@@ -377,6 +453,12 @@ export function registerStats(program: Command): void {
         );
       }
       const partialPath = file && `${file}.partial`;
+      const services = pickServices(opts);
+      const record = lines ? partialRecord(opts, format, services, fields) : undefined;
+      if (partialPath && record) {
+        if (opts.resume) await checkPartialRecord(partialPath, record);
+        else await refuseOverPartial(partialPath);
+      }
       const partial =
         opts.resume && lines && partialPath ? await readPartial(partialPath, lines, opts.by) : undefined;
       if (opts.resume && !partial)
@@ -392,7 +474,7 @@ export function registerStats(program: Command): void {
         return (partial?.rows ?? 0) + (await rest(partial?.columns));
       };
       const query = {
-        ...pickServices(opts),
+        ...services,
         field: several ? undefined : (fields?.[0] ?? opts.chart),
         from: partial ? partial.from : opts.from,
         to: opts.to,
@@ -439,8 +521,9 @@ export function registerStats(program: Command): void {
             (out) => resumed(out, (columns) => writeRawPoints(raw, format, out, columns)),
             '--output',
             keep,
+            record && JSON.stringify(record, null, 2),
           );
-          if (partialPath && partial) await removeFile(partialPath);
+          if (partialPath && partial) await removePartial(partialPath);
           progress?.stop();
           if (opts.output && opts.output !== '-')
             process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
@@ -468,8 +551,9 @@ export function registerStats(program: Command): void {
             resumed(out, (columns) => writePagesOut(pages, format, out, fields, true, opts, one, columns)),
           '--output',
           keep,
+          record && JSON.stringify(record, null, 2),
         );
-        if (partialPath && partial) await removeFile(partialPath);
+        if (partialPath && partial) await removePartial(partialPath);
         progress?.stop();
         if (opts.output && opts.output !== '-')
           process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
