@@ -9,6 +9,7 @@ import { FastlyClient } from '../src/fastly/client.js';
 import { aggregate, historical, usage, usageByMonth } from '../src/fastly/stats.js';
 import { parseTime, resolveWindow, splitWindow } from '../src/fastly/time.js';
 import { AggregateStats, FASTLY_TASKS, MonthToDateUsage, Stats, Usage } from '../src/tasks/index.js';
+import { parseFlow } from '../src/flow/load.js';
 import { silentLogger } from '../src/logger.js';
 import { runTask, type TaskDefinition } from '../src/tasks/task.js';
 import { runCli, SERVICE, SERVICE2, sim } from './helpers.js';
@@ -113,6 +114,55 @@ test('numeric dates read differently by country are refused, naming the readings
   // Not dates of that kind: kept.
   assert.equal(parseTime('1.5 hours ago', NOW, 'from'), NOW - 5400);
   assert.equal(parseTime('2026-01-02', NOW, 'from'), Date.UTC(2026, 0, 2) / 1000);
+});
+
+test('year-first dates whose month or day does not exist are refused, not swapped or rolled over', () => {
+  // Was: 2026-25-11 read as 2026-11-25 and 2026-13-01 as 13 January (chrono-node's leniency).
+  const refused = (s: string) => {
+    try {
+      parseTime(s, NOW, 'from');
+    } catch (err) {
+      assert.ok(err instanceof InvalidInputError);
+      return err.message;
+    }
+    assert.fail(`${s} was accepted`);
+  };
+  assert.equal(
+    refused('2026-13-01'),
+    'from: "2026-13-01" is not a date (month 13 does not exist); expected ISO-8601 YYYY-MM-DD, month before day',
+  );
+  assert.match(refused('2026-25-11'), /month 25 does not exist/);
+  assert.match(refused('2026-00-10'), /month 00 does not exist/);
+  assert.match(refused('2026-02-30'), /2026-02 has no day 30/);
+  assert.match(refused('2026-11-31T10:00:00Z'), /2026-11 has no day 31/);
+  assert.match(refused('2026-13-01 10:00'), /month 13/);
+  // validate refuses it in a flow the same way, naming the property.
+  const flow = [
+    'id: f',
+    'namespace: n',
+    'tasks:',
+    '  - id: s',
+    '    type: io.kestra.plugin.fastly.stats.Stats',
+    '    apiToken: tok',
+    '    serviceId: SU1Z',
+    '    from: "2026-13-01"',
+    '',
+  ].join('\n');
+  assert.throws(
+    () => parseFlow(flow, 'f.yml'),
+    /from: "2026-13-01" is not a date \(month 13 does not exist\)/,
+  );
+  // Every date that exists is read as itself.
+  fc.assert(
+    fc.property(
+      fc.integer({ min: Date.UTC(2000, 0, 1) / 86400000, max: Date.UTC(2099, 0, 1) / 86400000 }),
+      (day) => {
+        const iso = new Date(day * 86400000).toISOString().slice(0, 10);
+        assert.equal(parseTime(iso, NOW, 'from'), day * 86400);
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 test('--by minute from "35 days ago" starts at the first whole minute 15 s inside the retention, not ~2 minutes late', () => {

@@ -29,6 +29,30 @@ const AMBIGUOUS_DATE = /(?:^|\s)(\d{1,2})([/.-])(\d{1,2})(?:\2(\d{2}|\d{4}))?(?=
 /** `last month`, `this year`…: a calendar unit, a span (UTC), as Chronic (Fastly's parser) reads it. */
 const CALENDAR_UNIT = /^(last|previous|this|current)\s+(week|month|year)$/i;
 
+/** A date written ISO-8601's way, year first: its month and day are checked, not rolled over. */
+const ISO_DATE = /^(\d{4})-(\d{1,2})-(\d{1,2})(?=$|[T\s])/i;
+
+/**
+ * Refuses a year-first date whose month or day does not exist (`2026-13-01`, `2026-25-11`,
+ * `2026-02-30`): chrono-node would swap day and month or roll over, reading another date.
+ */
+function checkIsoDate(text: string, name: string): void {
+  const iso = ISO_DATE.exec(text);
+  if (!iso) return;
+  const [, y = '', mo = '', d = ''] = iso;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const days = month >= 1 && month <= 12 ? new Date(Date.UTC(year, month, 0)).getUTCDate() : 0;
+  if (days === 0 || day < 1 || day > days) {
+    const what = days === 0 ? `month ${mo} does not exist` : `${y}-${mo.padStart(2, '0')} has no day ${d}`;
+    throw new InvalidInputError(
+      `${name}: ${show(text)} is not a date (${what}); expected ISO-8601 YYYY-MM-DD, month before day`,
+      name,
+    );
+  }
+}
+
 /**
  * Start (or end, exclusive) of the calendar week (Sunday to Saturday, as Chronic counts), month or
  * year that `this` or `last` names, in UTC.
@@ -56,6 +80,7 @@ function calendarSpan(which: string, unit: string, nowSeconds: number, edge: 'st
  * Unix seconds, ISO dates and date-times, and natural language. A date without a time means 00:00.
  * A calendar unit (`last month`, `this week`, `last year`) is a span: `edge` says which end a
  * `from` (its start) or a `to` (its end) takes, so `from` and `to` both `last month` are that month.
+ * Year-first dates whose month or day does not exist (`2026-13-01`) are refused, not swapped.
  * Numeric dates that read differently by country (`01/02/2026`) are refused, naming the two readings.
  */
 export function parseTime(
@@ -79,6 +104,7 @@ export function parseTime(
     }
     return Number(text);
   }
+  checkIsoDate(text, name);
   const unit = CALENDAR_UNIT.exec(text);
   if (unit) return calendarSpan(unit[1] as string, unit[2] as string, nowSeconds, edge);
   const ambiguous = AMBIGUOUS_DATE.exec(text);
