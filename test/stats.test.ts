@@ -88,6 +88,19 @@ test('calendar units are spans, as Chronic reads them: `from` takes the start, `
     [w.from, w.to].map((t) => new Date(t * 1000).toISOString()),
     ['2026-10-01T00:00:00.000Z', '2026-11-01T00:00:00.000Z'],
   );
+  // With a time: the same calendar span, at that time. Was: `last month 10:00` one month ago
+  // (2026-10-21T10:00) while `last month` and `this month 10:00` were the calendar.
+  assert.equal(at('last month 10:00'), '2026-10-01T10:00:00.000Z');
+  assert.equal(at('this month 10:00'), '2026-11-01T10:00:00.000Z');
+  assert.equal(at('last week 10:00'), '2026-11-08T10:00:00.000Z');
+  assert.equal(at('last week at 9:30pm'), '2026-11-08T21:30:00.000Z');
+  assert.equal(at('last year 12am'), '2025-01-01T00:00:00.000Z');
+  assert.equal(at('last month 10:00', 'end'), '2026-11-01T10:00:00.000Z');
+  assert.throws(() => parseTime('last month 25:00', NOW, 'from'), {
+    name: 'InvalidInputError',
+    message:
+      'from: "last month 25:00" has no such time of day; expected e.g. "last month 10:00" or "this week 9am"',
+  });
   // January: last month is December of the year before.
   const january = Date.UTC(2027, 0, 15) / 1000;
   assert.equal(parseTime('last month', january, 'from'), Date.UTC(2026, 11, 1) / 1000);

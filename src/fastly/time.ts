@@ -26,11 +26,35 @@ export const RETENTION_MARGIN_SECONDS = 15;
 /** A numeric date whose day and month order depends on the country (01/02/2026, 1.2.26, 1/2). */
 const AMBIGUOUS_DATE = /(?:^|\s)(\d{1,2})([/.-])(\d{1,2})(?:\2(\d{2}|\d{4}))?(?=\s|T|$)/;
 
-/** `last month`, `this year`…: a calendar unit, a span (UTC), as Chronic (Fastly's parser) reads it. */
-const CALENDAR_UNIT = /^(last|previous|this|current)\s+(week|month|year)$/i;
+/**
+ * `last month`, `this year`…: a calendar unit, a span (UTC), as Chronic (Fastly's parser) reads it;
+ * with a time (`last month 10:00`, `this week at 9am`), that time on the span's first (or end) day.
+ */
+const CALENDAR_UNIT =
+  /^(last|previous|this|current)\s+(week|month|year)(?:\s+(?:at\s+)?(\d{1,2})(?::(\d{2})(?::(\d{2}))?)?\s*(am|pm)?)?$/i;
 
 /** A date written ISO-8601's way, year first: its month and day are checked, not rolled over. */
 const ISO_DATE = /^(\d{4})-(\d{1,2})-(\d{1,2})(?=$|[T\s])/i;
+
+/** Seconds into the day of a calendar unit's time (`10:00`, `9am`, `9:30pm`), or undefined if not one. */
+function timeOfDay(match: RegExpExecArray, text: string, name: string): number | undefined {
+  const [, , , h, m, sec, ampm] = match;
+  if (h === undefined) return 0;
+  // A bare number (`last month 10`) is no time: left to chrono-node, which refuses it.
+  if (m === undefined && ampm === undefined) return undefined;
+  let hour = Number(h);
+  const minute = Number(m ?? 0);
+  const second = Number(sec ?? 0);
+  const maxHour = ampm ? 12 : 23;
+  if (hour > maxHour || (ampm && hour === 0) || minute > 59 || second > 59) {
+    throw new InvalidInputError(
+      `${name}: ${show(text)} has no such time of day; expected e.g. "last month 10:00" or "this week 9am"`,
+      name,
+    );
+  }
+  if (ampm) hour = (hour % 12) + (ampm.toLowerCase() === 'pm' ? 12 : 0);
+  return hour * 3600 + minute * 60 + second;
+}
 
 /**
  * Refuses a year-first date whose month or day does not exist (`2026-13-01`, `2026-25-11`,
@@ -79,7 +103,8 @@ function calendarSpan(which: string, unit: string, nowSeconds: number, edge: 'st
  * Resolves a time expression to epoch seconds, in UTC, the way Fastly's API reads `from`/`to`:
  * Unix seconds, ISO dates and date-times, and natural language. A date without a time means 00:00.
  * A calendar unit (`last month`, `this week`, `last year`) is a span: `edge` says which end a
- * `from` (its start) or a `to` (its end) takes, so `from` and `to` both `last month` are that month.
+ * `from` (its start) or a `to` (its end) takes, so `from` and `to` both `last month` are that month;
+ * with a time (`last month 10:00`), that time on that day: never a rolling date.
  * Year-first dates whose month or day does not exist (`2026-13-01`) are refused, not swapped.
  * Numeric dates that read differently by country (`01/02/2026`) are refused, naming the two readings.
  */
@@ -106,7 +131,9 @@ export function parseTime(
   }
   checkIsoDate(text, name);
   const unit = CALENDAR_UNIT.exec(text);
-  if (unit) return calendarSpan(unit[1] as string, unit[2] as string, nowSeconds, edge);
+  const time = unit ? timeOfDay(unit, text, name) : undefined;
+  if (unit && time !== undefined)
+    return calendarSpan(unit[1] as string, unit[2] as string, nowSeconds, edge) + time;
   const ambiguous = AMBIGUOUS_DATE.exec(text);
   // `1.5 hours ago` is a number: dots and dashes make a date only with a year.
   if (ambiguous && (ambiguous[2] === '/' || ambiguous[4] !== undefined)) {
