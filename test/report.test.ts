@@ -79,6 +79,37 @@ test('stats historical --chart through the CLI: non-TTY output has a time axis, 
   assert.match(r.stdout, new RegExp(`legend: ── ${SERVICE}`));
 });
 
+test('stats historical --chart FIELD with a --field list that leaves FIELD out charts FIELD, fetched', async (t) => {
+  // Was: --chart requests --field hits plotted zeros (the points held hits only).
+  const s = await sim(t);
+  const to = Math.floor(Date.now() / 3_600_000) * 3600 - 3600;
+  const base = [
+    'stats',
+    'historical',
+    '-s',
+    SERVICE,
+    '--by',
+    'hour',
+    '--from',
+    String(to - 86400),
+    '--to',
+    String(to),
+  ];
+  const env = { FASTLY_API_TOKEN: TOKEN, FASTLY_API_ENDPOINT: s.url };
+  const alone = await runCli([...base, '--chart', 'requests'], env);
+  assert.equal(alone.code, 0, alone.stderr);
+  for (const field of ['hits', 'hits,miss']) {
+    s.clearLog();
+    const r = await runCli([...base, '--chart', 'requests', '--field', field], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, alone.stdout, `--field ${field}`);
+    assert.deepEqual(
+      s.log.filter((e) => e.path.startsWith('/stats')).map((e) => e.path.replace(/\?.*/, '')),
+      [`/stats/service/${SERVICE}/field/requests`],
+    );
+  }
+});
+
 test('stats historical --by minute --from "7 days ago" --format html -o r.html opens offline in Chromium with charts of data', async (t) => {
   const s = await sim(t);
   const dir = await mkdtemp(join(tmpdir(), 'kf-report-'));

@@ -441,8 +441,9 @@ export function registerStats(program: Command): void {
       chartAlone(opts, format);
       const fields = fieldList('--field', opts.field);
       fieldList('--chart', opts.chart);
-      // One field is Fastly's /field/{field}; several are cut from whole points (onlyFields).
-      const several = fields !== undefined && fields.length > 1 ? fields : undefined;
+      // One field is Fastly's /field/{field}; several are cut from whole points (onlyFields). A chart
+      // draws its own field only: that one is fetched, whatever --field lists.
+      const several = !opts.chart && fields !== undefined && fields.length > 1 ? fields : undefined;
       // A CSV or NDJSON file keeps, on failure, what was fetched (FILE.partial); --resume goes on from it.
       const file = opts.output && opts.output !== '-' ? opts.output : undefined;
       const lines = (format === 'csv' || format === 'ndjson') && !opts.chart && file ? format : undefined;
@@ -475,7 +476,7 @@ export function registerStats(program: Command): void {
       };
       const query = {
         ...services,
-        field: several ? undefined : (fields?.[0] ?? opts.chart),
+        field: opts.chart ?? (several ? undefined : fields?.[0]),
         from: partial ? partial.from : opts.from,
         to: opts.to,
         by: opts.by,
