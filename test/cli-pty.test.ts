@@ -308,3 +308,23 @@ test('stats historical in an 80-column terminal: no line wraps; left-out fields 
   );
   assert.doesNotMatch(one.screen, /left out/);
 });
+
+test('stats month-to-date in an 80-column terminal: no line wraps, with --billable-units too', async (t) => {
+  // Was: 87 and 102 columns, each row wrapping; fitted as the historical tables are.
+  const s = await sim(t);
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url };
+  const strip = (text: string) => text.replace(/\x1b\[[\d;?]*[A-Za-z]/g, '');
+  for (const extra of [[], ['--billable-units']]) {
+    const r = await inPty(s, ['stats', 'month-to-date', ...extra], env, undefined, 'cols 80 rows 40');
+    assert.equal(r.code, 0, r.screen);
+    const lines = strip(r.screen).split(/\r?\n/);
+    for (const line of lines) assert.ok([...line].length <= 80, `${[...line].length}: ${line}`);
+    assert.ok(
+      lines.some((l) => /^SU1Z0isxP… +www +usa /.test(l)),
+      'the service id cut with an ellipsis',
+    );
+    if (extra.length)
+      assert.match(r.screen, /note: compute_requests left out to fit 80 columns \(see --format csv\)/);
+    else assert.doesNotMatch(r.screen, /left out/);
+  }
+});

@@ -237,12 +237,14 @@ export async function writePoints(
     if (r.text) await write(out, r.text);
   }
   if (rows === 0 && format === 'table') await write(out, '(no data in this window)\n');
-  const dropped = state.layout?.dropped ?? [];
-  if (dropped.length)
-    process.stderr.write(
-      `note: ${dropped.join(', ')} left out to fit ${state.width} columns (see --field, --format csv)\n`,
-    );
+  noteLeftOut(state.layout?.dropped ?? [], state.width, '--field, --format csv');
   return rows;
+}
+
+/** Says on stderr which columns a table fitted to the terminal left out, and where to find them. */
+function noteLeftOut(dropped: readonly string[], width: number | undefined, see: string): void {
+  if (dropped.length)
+    process.stderr.write(`note: ${dropped.join(', ')} left out to fit ${width} columns (see ${see})\n`);
 }
 
 /** Flattens nested usage maps into rows: region, [service,] bandwidth, requests, compute_requests. */
@@ -269,6 +271,8 @@ export async function writeRows(
   format: Format,
   out: Writable,
   tableColumns: TableColumns = {},
+  /** A table for a terminal this many columns wide: fitted to it, as tableLayout fits points. */
+  width?: number,
 ): Promise<void> {
   const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   if (format === 'table' && rows.length === 0) {
@@ -293,8 +297,25 @@ export async function writeRows(
       cells.reduce((w, row) => Math.max(w, (row[i] ?? '').length), c.length),
     );
     const numeric = columns.map((c) => rows.some((r) => typeof r[c] === 'number'));
+    // Fitted to a terminal as tableLayout does: the service id cut to 10 characters, then the last
+    // columns left out (said on stderr).
+    const total = () => widths.reduce((a, w) => a + w + 2, -2);
+    const service = columns.indexOf('service');
+    if (width && total() > width && service >= 0 && (widths[service] ?? 0) > 10) {
+      widths[service] = 10;
+      for (const row of cells) row[service] = serviceCell(row[service] ?? '', 10).trimEnd();
+    }
+    let shown = columns.length;
+    while (width && shown > 1 && total() > width) {
+      widths.pop();
+      shown--;
+    }
     const line = (row: string[]) =>
-      row.map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0))).join('  ');
+      row
+        .slice(0, shown)
+        .map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0)))
+        .join('  ');
     await write(out, `${[line(headings), ...cells.map(line)].join('\n').trimEnd()}\n`);
+    noteLeftOut(headings.slice(shown), width, '--format csv');
   }
 }

@@ -163,7 +163,9 @@ async function printTask(
     throw new InvalidInputError('--format: "html" is not available for this command', '--format');
   }
   await withOutput(opts.output, (out) =>
-    format === 'json' ? write(out, json(outputs)) : writeRows(rows(outputs.data), format, out, tableColumns),
+    format === 'json'
+      ? write(out, json(outputs))
+      : writeRows(rows(outputs.data), format, out, tableColumns, tableWidth(opts)),
   );
 }
 
@@ -211,6 +213,12 @@ function emptyReason(by: string | undefined): string {
 /** The charts of an HTML report (0: every section says "No data in this window"). */
 const charted = (report: Report) => report.sections.reduce((n, s) => n + s.charts.length, 0);
 
+/** A table on the terminal is fitted to its width (an unsized pty, a pipe or a file: as it is). */
+function tableWidth(opts: StatsFlags): number | undefined {
+  const toTerminal = (!opts.output || opts.output === '-') && process.stdout.isTTY;
+  return toTerminal && process.stdout.columns > 0 ? process.stdout.columns : undefined;
+}
+
 async function writePagesOut(
   pages: AsyncIterable<StatsPage<PointsByService>>,
   format: Exclude<Format, 'json' | 'html'>,
@@ -221,9 +229,7 @@ async function writePagesOut(
   oneService = false,
   columns?: string[],
 ): Promise<number> {
-  // A table on the terminal is fitted to its width (an unsized pty, a pipe or a file: as it is).
-  const toTerminal = (!opts.output || opts.output === '-') && process.stdout.isTTY;
-  const width = toTerminal && process.stdout.columns > 0 ? process.stdout.columns : undefined;
+  const width = tableWidth(opts);
   return writePoints(pages, format, out, fields, perService, { width, oneService, columns });
 }
 
