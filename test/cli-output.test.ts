@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createNetServer } from 'node:net';
 import { test } from 'node:test';
+import { writeRows } from '../src/cli/format.js';
 import { CLI, requests, runCli, SERVICE, SERVICE2, sim, waitForRequests } from './helpers.js';
 
 const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
@@ -318,4 +319,29 @@ test('Ctrl-C during purge url --verify stops the verification at once: the purge
     /^error: purge.Url: purged https:\/\/www.example.com\/pricing \(purge id \S+\), but verifying it failed: interrupted by SIGINT\n$/,
   );
   assert.doesNotMatch(stderr, /TIMEOUT/);
+});
+
+test('a table fitted to the terminal names what it left out in lines that fit that terminal', async (t) => {
+  // Was: `note: … left out to fit 80 columns (see --field, --format csv)` 82 characters long.
+  const notes: string[] = [];
+  t.mock.method(process.stderr, 'write', (chunk: string) => notes.push(chunk) > 0);
+  const row = { service: 'SU1Z0isxPaozGVKXdv0eY', name: 'www', region: 'asia_south_korea' };
+  const wide = { ...row, bandwidth_in_bytes: 1, requests_served: 2, compute_requests: 3, edge_hits: 4 };
+  const chunks: string[] = [];
+  const out = new (await import('node:stream')).Writable({
+    write(c: Buffer, _e, done) {
+      chunks.push(c.toString());
+      done();
+    },
+  });
+  for (const width of [40, 80]) {
+    notes.length = 0;
+    chunks.length = 0;
+    await writeRows([wide], 'table', out, {}, width);
+    for (const line of chunks.join('').split('\n')) assert.ok(line.length <= width, `${width}: ${line}`);
+    const said = notes.join('');
+    assert.match(said.replace(/\n +/g, ' '), new RegExp(`^note: .+ left out to fit ${width} columns`));
+    for (const line of said.split('\n')) assert.ok(line.length <= width, `${width}: ${line}`);
+    assert.match(said, /\(see --format csv\)\n$/);
+  }
 });

@@ -24,7 +24,11 @@ export async function askYesNo(question: string): Promise<boolean> {
   process.stderr.write(question);
   try {
     const answer = await new Promise<string | undefined>((resolve, reject) => {
-      const onAbort = () => reject(stopSignal.reason as Error);
+      // Ctrl-C leaves the cursor after the question too: the error starts a line of its own.
+      const onAbort = () => {
+        process.stderr.write('\n');
+        reject(stopSignal.reason as Error);
+      };
       stopSignal.addEventListener('abort', onAbort, { once: true });
       const settle = (line: string | undefined) => {
         stopSignal.removeEventListener('abort', onAbort);

@@ -3,6 +3,7 @@ import { InvalidInputError } from '../errors.js';
 import type { PointsByService, StatsPage } from '../fastly/stats.js';
 import { write } from './output.js';
 import { human, unitOf } from './units.js';
+import { wrapText } from './wrap.js';
 
 export { write } from './output.js';
 
@@ -243,8 +244,10 @@ export async function writePoints(
 
 /** Says on stderr which columns a table fitted to the terminal left out, and where to find them. */
 function noteLeftOut(dropped: readonly string[], width: number | undefined, see: string): void {
-  if (dropped.length)
-    process.stderr.write(`note: ${dropped.join(', ')} left out to fit ${width} columns (see ${see})\n`);
+  if (!dropped.length) return;
+  // The note fits the terminal it speaks of: wrapped between words, continued under its text.
+  const note = `note: ${dropped.join(', ')} left out to fit ${width} columns (see ${see})`;
+  process.stderr.write(`${wrapText(note, width ?? Infinity, '      ')}\n`);
 }
 
 /** Flattens nested usage maps into rows: region, [service,] bandwidth, requests, compute_requests. */

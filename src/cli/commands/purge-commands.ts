@@ -366,11 +366,10 @@ export const PURGE_COMMANDS: PurgeCommand[] = [
       // with no terminal to ask on, has decided already and is not stopped.
       if (!opts.autoYes && !opts.yes && process.stdin.isTTY && process.stderr.isTTY) {
         const { askYesNo, NotConfirmedError } = await import('../confirm.js');
-        const from = opts.serviceId === undefined ? ' (from FASTLY_SERVICE_ID)' : '';
-        if (!(await askYesNo(`Purge ALL cached content of service ${serviceId}${from}? [y/N] `)))
-          throw new NotConfirmedError(
-            'purge all: not confirmed; nothing purged (-y/--auto-yes skips the question)',
-          );
+        // At most 79 columns with a 22-character service id: no wrap in an 80-column terminal.
+        const from = opts.serviceId === undefined ? ' (FASTLY_SERVICE_ID)' : '';
+        if (!(await askYesNo(`Purge ALL cached content of ${serviceId}${from}? [y/N] `)))
+          throw new NotConfirmedError('purge all: not confirmed; nothing purged (-y skips the question)');
       }
       await runClientCommand(
         opts,
