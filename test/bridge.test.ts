@@ -508,3 +508,16 @@ test('SIGTERM (Kestra killing the task) cancels the request in flight, exits 143
   assert.equal(line, 'interrupted by SIGTERM');
   assert.deepEqual(errors, [line]);
 });
+
+test('task --props-file - reads the properties from stdin; a missing token names FASTLY_API_TOKEN', async () => {
+  // Was: ENOENT for "-", and only `purge.Key.apiToken: is missing`.
+  const r = await runCli(
+    ['task', 'purge.Key', '--props-file', '-'],
+    {},
+    JSON.stringify({ surrogateKey: 'k1' }),
+  );
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^error: purge\.Key\.apiToken: is missing; set FASTLY_API_TOKEN or give apiToken$/m);
+  assert.match(r.stderr, /^purge\.Key\.serviceId: is missing; set FASTLY_SERVICE_ID or give serviceId$/m);
+  assert.doesNotMatch(r.stderr, /surrogateKey|ENOENT/, 'the key was read from stdin');
+});

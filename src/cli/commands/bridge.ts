@@ -56,7 +56,8 @@ function readProps(opts: BridgeFlags, env: NodeJS.ProcessEnv): Record<string, un
   else if (opts.propsFile !== undefined) {
     let text: string;
     try {
-      text = readFileSync(opts.propsFile, 'utf8');
+      // `-` is stdin, as `purge keys --file -` reads it.
+      text = readFileSync(opts.propsFile === '-' ? 0 : opts.propsFile, 'utf8');
     } catch (err) {
       throw new InvalidInputError(
         `--props-file: cannot read ${show(opts.propsFile)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
@@ -84,6 +85,24 @@ function readProps(opts: BridgeFlags, env: NodeJS.ProcessEnv): Record<string, un
     throw new InvalidInputError(`task: the properties must be a JSON object, got ${show(props)}`, '--props');
   }
   return props as Record<string, unknown>;
+}
+
+/**
+ * A property the bridge would have taken from the environment, missing: the message says which
+ * variable (`purge.Key.apiToken: is missing; set FASTLY_API_TOKEN or give apiToken`).
+ */
+function withEnvHints<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof InvalidInputError)
+      err.message = err.message.replace(
+        /\.(apiToken|serviceId): is missing; expected string/g,
+        (_, p: string) =>
+          `.${p}: is missing; set ${p === 'apiToken' ? 'FASTLY_API_TOKEN' : 'FASTLY_SERVICE_ID'} or give ${p}`,
+      );
+    throw err;
+  }
 }
 
 /**
@@ -124,7 +143,9 @@ function routeWarnings(opts: BridgeFlags, props: Record<string, unknown>, env: N
   }
   if ((opts.propsBase64 !== undefined || opts.props !== undefined) && props.apiToken !== undefined) {
     warnings.push(
-      `apiToken came on the command line (${opts.propsBase64 !== undefined ? '--props-base64' : '--props'}): every process of the host can read it (ps, /proc/PID/cmdline) and Kestra masks the secret, not its base64 form; pass it in env (FASTLY_API_TOKEN) with a Commands task, or use a read-only token here (see docs/kestra.md)`,
+      opts.propsBase64 !== undefined
+        ? 'apiToken came on the command line (--props-base64): every process of the host can read it (ps, /proc/PID/cmdline) and Kestra masks the secret, not its base64 form; pass it in env (FASTLY_API_TOKEN) with a Commands task, or use a read-only token here (see docs/kestra.md)'
+        : 'apiToken came on the command line (--props): every process of the host can read it (ps, /proc/PID/cmdline); pass it in env (FASTLY_API_TOKEN) or in a --props-file (see docs/kestra.md)',
     );
   }
   return warnings;
@@ -185,7 +206,7 @@ export function registerBridge(program: Command): void {
     .description('Run one task and print its outputs in Kestra\'s script-task protocol (::{"outputs":...}::)')
     .option(
       '--props-file <file>',
-      'task properties from a JSON file (the default route inside Kestra: write it with inputFiles; no size limit)',
+      'task properties from a JSON file, - for stdin (the default route inside Kestra: write it with inputFiles; no size limit)',
     )
     .option(
       '--props-env <name>',
@@ -231,7 +252,9 @@ export function registerBridge(program: Command): void {
         props.serviceId = process.env.FASTLY_SERVICE_ID;
       }
       masker.addCredential(typeof props.apiToken === 'string' ? props.apiToken : undefined);
-      const parsed = parseProps(def, props, current.replace('io.kestra.plugin.fastly.', ''));
+      const parsed = withEnvHints(() =>
+        parseProps(def, props, current.replace('io.kestra.plugin.fastly.', '')),
+      );
       const metrics: Metric[] = [];
       const started = Date.now();
       const emit = (outputs: unknown) => {
