@@ -122,10 +122,12 @@ const FLAG_OF: Record<string, string> = {
  */
 export function asFlagError(err: InvalidInputError): InvalidInputError {
   const lines = err.message.split('\n').map((line) =>
-    line.replace(/^(?:[a-z]+\.[A-Z][A-Za-z]*\.)?([A-Za-z]+)(?=[:[])/, (whole, prop: string) => {
-      const flag = FLAG_OF[prop];
-      return flag ?? whole;
-    }),
+    line
+      .replace(/^(?:[a-z]+\.[A-Z][A-Za-z]*\.)?([A-Za-z]+)(?=[:[])/, (whole, prop: string) => {
+        const flag = FLAG_OF[prop];
+        return flag ?? whole;
+      })
+      .replace('(use by: hour or day)', '(use --by hour or --by day)'),
   );
   const culprit = err.culprit && FLAG_OF[err.culprit] ? FLAG_OF[err.culprit] : err.culprit;
   return new InvalidInputError(lines.join('\n'), culprit);
