@@ -86,6 +86,9 @@ export class ServerMetrics {
     help: 'Purges Fastly says remain in its window (Fastly-RateLimit-Remaining of the latest purge answer), while the window lasts',
     labelNames: ['endpoint', 'account'],
     registers: [this.registry],
+    // No event marks a window's end: a scrape drops what has ended, or a `remaining < N` alert
+    // would keep firing on the last window's figure.
+    collect: () => this.#expireWindows(Date.now()),
   });
   readonly purgeBudgetReset = new Gauge({
     name: 'kestra_fastly_purge_budget_reset_timestamp_seconds',
@@ -145,6 +148,8 @@ export class ServerMetrics {
     registers: [this.registry],
   });
   readonly #budgetSeen = new Map<string, { waits: number; rateLimited: number }>();
+  /** Each account's current window: when it ends (epoch ms). */
+  readonly #windows = new Map<string, { labels: { endpoint: string; account: string }; resetAt: number }>();
   readonly executions = new Counter({
     name: 'kestra_fastly_executions_total',
     help: 'Finished executions by flow and final state',
@@ -174,6 +179,15 @@ export class ServerMetrics {
     this.#on(executionEvents.name as string, (m) => this.#execution(m as ExecutionEvent));
   }
 
+  #expireWindows(nowMs: number): void {
+    for (const [key, w] of this.#windows) {
+      if (w.resetAt > nowMs) continue;
+      this.purgeBudgetRemaining.remove(w.labels);
+      this.purgeBudgetReset.remove(w.labels);
+      this.#windows.delete(key);
+    }
+  }
+
   #on(name: string, handler: (message: unknown) => void): void {
     subscribe(name, handler);
     this.#subscriptions.push([name, handler]);
@@ -193,12 +207,14 @@ export class ServerMetrics {
     else this.purgeBudgetRemaining.remove(labels);
     if (e.resetAt !== undefined) this.purgeBudgetReset.set(labels, Math.round(e.resetAt / 1000));
     else this.purgeBudgetReset.remove(labels);
+    const key = `${labels.endpoint} ${labels.account}`;
+    if (e.resetAt !== undefined) this.#windows.set(key, { labels, resetAt: e.resetAt });
+    else this.#windows.delete(key);
     this.purgeBudgetUsed.set(labels, e.usedLastHour);
     this.purgeBudgetLimit.set(labels, e.perHour);
     this.purgeBudgetInFlight.set(labels, e.inFlight);
     this.purgeBudgetWaiting.set(labels, e.waiting);
     // The events carry running totals; a counter grows by what is new since the last one.
-    const key = `${labels.endpoint} ${labels.account}`;
     const seen = this.#budgetSeen.get(key) ?? { waits: 0, rateLimited: 0 };
     // (An increment of 0 shows the account's counter at 0 rather than no sample at all.)
     this.purgeBudgetWaits.inc(labels, Math.max(0, e.waits - seen.waits));
