@@ -105,6 +105,35 @@ function driver(): typeof BetterSqlite3 {
   return createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
 }
 
+let exitHooked = false;
+
+/**
+ * On Node 24, better-sqlite3 12.x also aborts when the garbage collector frees a Statement (the same
+ * destructor assertion). Every database and statement is therefore kept for the life of the
+ * process: statements are prepared from a bounded set of SQL texts and cached per database, so
+ * this holds a few dozen objects per store opened.
+ */
+const NEVER_COLLECTED: unknown[] = [];
+
+/**
+ * better-sqlite3 12.x (the last line that runs on Node 20) aborts the process on Node 24 when
+ * Node frees its environment after a natural exit: a Statement's destructor asserts
+ * (`RemoveEnvironmentCleanupHook: (env) != nullptr`, SIGABRT, exit 134). process.exit() from the
+ * 'exit' event ends the process there, after every other 'exit' listener and without that
+ * teardown; the exit code is the one the process was about to exit with.
+ */
+function exitWithoutTeardown(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  const onExit = (code: number) => {
+    // Listeners added after this one still run, then the process ends here.
+    const all = process.listeners('exit');
+    for (const later of all.slice(all.indexOf(onExit) + 1)) later.call(process, code);
+    process.exit(code);
+  };
+  process.on('exit', onExit);
+}
+
 export class SqliteStore implements ExecutionStore {
   readonly file: string;
   readonly #db: BetterSqlite3.Database;
@@ -112,17 +141,19 @@ export class SqliteStore implements ExecutionStore {
 
   constructor(file: string) {
     this.file = file;
+    exitWithoutTeardown();
     const Database = driver();
     this.#db = new Database(file);
-    this.#db.pragma('busy_timeout = 5000');
-    this.#db.pragma('journal_mode = WAL');
+    NEVER_COLLECTED.push(this.#db);
+    this.#db.exec('PRAGMA busy_timeout = 5000');
+    this.#db.exec('PRAGMA journal_mode = WAL');
     // Every write survives kill -9 (it is in the WAL before the call returns); an acknowledged
     // submission also survives a power loss: enqueue() syncs the WAL (FULL), and with it every
     // write before it. Task runs and ends between two enqueues are synced by the next one, or by
     // SQLite's checkpoint (NORMAL): a power loss may rewind them, and the task is run again.
-    this.#db.pragma('synchronous = NORMAL');
+    this.#db.exec('PRAGMA synchronous = NORMAL');
     this.#db.exec(SCHEMA);
-    const p = (sql: string) => this.#db.prepare(sql);
+    const p = (sql: string) => this.#prepare(sql);
     this.#q = {
       enqueue: p(
         `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars)
@@ -154,11 +185,11 @@ export class SqliteStore implements ExecutionStore {
   enqueue(s: Submission): boolean {
     // Inside a batch (the one-off import) the level cannot change: the next enqueue syncs it.
     if (this.#db.inTransaction) return this.#enqueue(s);
-    this.#db.pragma('synchronous = FULL');
+    this.#db.exec('PRAGMA synchronous = FULL');
     try {
       return this.#enqueue(s);
     } finally {
-      this.#db.pragma('synchronous = NORMAL');
+      this.#db.exec('PRAGMA synchronous = NORMAL');
     }
   }
 
@@ -198,13 +229,13 @@ export class SqliteStore implements ExecutionStore {
   }
 
   get(id: string): StoredExecution | undefined {
-    const row = this.#db.prepare(`SELECT ${COLUMNS} FROM executions WHERE id = ?`).get(id) as Row | undefined;
+    const row = this.#prepare(`SELECT ${COLUMNS} FROM executions WHERE id = ?`).get(id) as Row | undefined;
     return row ? fromRow(row) : undefined;
   }
 
   taskRuns(id: string): TaskRun[] {
     return (
-      this.#db.prepare('SELECT body FROM task_runs WHERE execution_id = ?').all(id) as {
+      this.#prepare('SELECT body FROM task_runs WHERE execution_id = ?').all(id) as {
         body: string;
       }[]
     )
@@ -213,16 +244,16 @@ export class SqliteStore implements ExecutionStore {
   }
 
   outputs(id: string): Record<string, unknown> | undefined {
-    const row = this.#db.prepare('SELECT body FROM outputs WHERE execution_id = ?').get(id) as
+    const row = this.#prepare('SELECT body FROM outputs WHERE execution_id = ?').get(id) as
       { body: string } | undefined;
     return row ? (JSON.parse(row.body) as Record<string, unknown>) : undefined;
   }
 
   unfinished(): StoredExecution[] {
     return (
-      this.#db
-        .prepare(`SELECT ${COLUMNS} FROM executions WHERE state IN ${OPEN} ORDER BY created_at`)
-        .all() as Row[]
+      this.#prepare(
+        `SELECT ${COLUMNS} FROM executions WHERE state IN ${OPEN} ORDER BY created_at`,
+      ).all() as Row[]
     ).map(fromRow);
   }
 
@@ -243,9 +274,10 @@ export class SqliteStore implements ExecutionStore {
     };
     const take = q.page * q.size;
     const page = (filter: string, filterArgs: unknown[]) =>
-      this.#db
-        .prepare(`SELECT ${COLUMNS} FROM executions ${filter} ORDER BY created_at DESC LIMIT ?`)
-        .all(...filterArgs, take) as Row[];
+      this.#prepare(`SELECT ${COLUMNS} FROM executions ${filter} ORDER BY created_at DESC LIMIT ?`).all(
+        ...filterArgs,
+        take,
+      ) as Row[];
     let total: number;
     let rows: Row[];
     if (!q.namespace) {
@@ -256,9 +288,10 @@ export class SqliteStore implements ExecutionStore {
       // (namespace, created_at) and the pages merged, so that no read sorts every match: the
       // namespaces are found in the index range 'ns' ≤ x < 'ns/' ('/' follows '.').
       const namespaces = (
-        this.#db
-          .prepare('SELECT DISTINCT namespace FROM executions WHERE namespace >= ? AND namespace < ?')
-          .all(q.namespace, `${q.namespace}/`) as { namespace: string }[]
+        this.#prepare('SELECT DISTINCT namespace FROM executions WHERE namespace >= ? AND namespace < ?').all(
+          q.namespace,
+          `${q.namespace}/`,
+        ) as { namespace: string }[]
       )
         .map((r) => r.namespace)
         .filter((ns) => ns === q.namespace || ns.startsWith(`${q.namespace}.`));
@@ -275,16 +308,14 @@ export class SqliteStore implements ExecutionStore {
 
   #count(filter: string, args: unknown[]): number {
     return Number(
-      (this.#db.prepare(`SELECT COUNT(*) AS n FROM executions ${filter}`).get(...args) as { n: number }).n,
+      (this.#prepare(`SELECT COUNT(*) AS n FROM executions ${filter}`).get(...args) as { n: number }).n,
     );
   }
 
   history(limit = Number.MAX_SAFE_INTEGER): ExecutionRecord[] {
-    const rows = this.#db
-      .prepare(
-        `SELECT ${COLUMNS} FROM executions WHERE end_date IS NOT NULL ORDER BY end_date DESC, created_at DESC, id DESC LIMIT ?`,
-      )
-      .all(limit) as Row[];
+    const rows = this.#prepare(
+      `SELECT ${COLUMNS} FROM executions WHERE end_date IS NOT NULL ORDER BY end_date DESC, created_at DESC, id DESC LIMIT ?`,
+    ).all(limit) as Row[];
     return rows.reverse().map((r) => this.record(fromRow(r)));
   }
 
@@ -296,9 +327,9 @@ export class SqliteStore implements ExecutionStore {
   prune(before: string): number {
     return this.#db.transaction(() => {
       const gone = `SELECT id FROM executions WHERE end_date IS NOT NULL AND end_date < ? AND state NOT IN ${OPEN}`;
-      this.#db.prepare(`DELETE FROM task_runs WHERE execution_id IN (${gone})`).run(before);
-      this.#db.prepare(`DELETE FROM outputs WHERE execution_id IN (${gone})`).run(before);
-      return this.#db.prepare(`DELETE FROM executions WHERE id IN (${gone})`).run(before).changes;
+      this.#prepare(`DELETE FROM task_runs WHERE execution_id IN (${gone})`).run(before);
+      this.#prepare(`DELETE FROM outputs WHERE execution_id IN (${gone})`).run(before);
+      return this.#prepare(`DELETE FROM executions WHERE id IN (${gone})`).run(before).changes;
     })();
   }
 
@@ -310,6 +341,18 @@ export class SqliteStore implements ExecutionStore {
   /** Many writes in one transaction (a migration's import). */
   batch<T>(fn: () => T): T {
     return this.#db.transaction(fn)();
+  }
+
+  readonly #statements = new Map<string, BetterSqlite3.Statement>();
+
+  #prepare(sql: string): BetterSqlite3.Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+      NEVER_COLLECTED.push(statement);
+    }
+    return statement;
   }
 
   close(): void {
