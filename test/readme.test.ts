@@ -175,6 +175,8 @@ test('every fenced shell command in README.md runs against the simulator and exi
     npm_config_prefix: global,
     npm_config_prefer_offline: 'true',
     npm_config_update_notifier: 'false',
+    // The headers native modules build against (CI's Node 24 leg points them at node@24's own).
+    ...(process.env.npm_config_nodedir ? { npm_config_nodedir: process.env.npm_config_nodedir } : {}),
   };
   let ran = 0;
   for (const block of blocks) {
