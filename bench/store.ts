@@ -20,12 +20,12 @@ function fill(file: string, n: number): number {
   const base = Date.parse('2026-11-01T00:00:00Z');
   const BATCH = 5000;
   for (let from = 0; from < n; from += BATCH) {
-    store.batch(() => {
+    store.sync.batch(() => {
       for (let i = from; i < Math.min(n, from + BATCH); i++) {
         const id = `ex${String(i).padStart(8, '0')}`;
         const at = new Date(base + i * 1000).toISOString();
         const end = new Date(base + i * 1000 + 800).toISOString();
-        store.enqueue({
+        store.sync.enqueue({
           id,
           namespace: `company.team${i % 10}`,
           flowId: `flow${i % 30}`,
@@ -35,7 +35,7 @@ function fill(file: string, n: number): number {
           triggerType: 'io.kestra.plugin.fastly.stats.StatsTrigger',
           createdAt: at,
         });
-        store.started(id, at);
+        store.sync.started(id, at);
         const run = (taskId: string) => ({
           id: `${id}-${taskId}`,
           taskId,
@@ -47,7 +47,7 @@ function fill(file: string, n: number): number {
           durationMs: 800,
           outputs: { message: `done ${i}` },
         });
-        store.finish({
+        store.sync.finish({
           id,
           state: i % 50 === 0 ? 'FAILED' : 'SUCCESS',
           endDate: end,
@@ -59,20 +59,20 @@ function fill(file: string, n: number): number {
     });
   }
   const ms = performance.now() - t0;
-  store.close();
+  store.sync.close();
   return ms;
 }
 
 /** In a fresh process: open, read, report. */
-function reads(file: string, n: number): void {
+async function reads(file: string, n: number): Promise<void> {
   const t0 = performance.now();
   const store = new SqliteStore(file);
   const openMs = performance.now() - t0;
-  const time = (f: () => unknown, times = 200) => {
+  const time = async (f: () => Promise<unknown>, times = 200) => {
     const xs: number[] = [];
     for (let i = 0; i < times; i++) {
       const t = performance.now();
-      f();
+      await f();
       xs.push(performance.now() - t);
     }
     return Number(median(xs).toFixed(3));
@@ -81,26 +81,26 @@ function reads(file: string, n: number): void {
   const result = {
     executions: n,
     openMs: Number(openMs.toFixed(1)),
-    searchMs: time(() => store.search({ page: 1, size: 10 })),
-    searchPage50Ms: time(() => store.search({ page: 50, size: 10 })),
-    searchNamespaceMs: time(() => store.search({ namespace: 'company.team3', page: 1, size: 10 })),
-    searchFlowMs: time(() =>
+    searchMs: await time(() => store.search({ page: 1, size: 10 })),
+    searchPage50Ms: await time(() => store.search({ page: 50, size: 10 })),
+    searchNamespaceMs: await time(() => store.search({ namespace: 'company.team3', page: 1, size: 10 })),
+    searchFlowMs: await time(() =>
       store.search({ namespace: 'company.team3', flowId: 'flow3', page: 1, size: 10 }),
     ),
-    searchStateMs: time(() => store.search({ states: ['FAILED'], page: 1, size: 10 })),
-    getMs: time(() => {
+    searchStateMs: await time(() => store.search({ states: ['FAILED'], page: 1, size: 10 })),
+    getMs: await time(async () => {
       const id = `ex${String((k = (k + 7919) % n)).padStart(8, '0')}`;
-      store.get(id);
-      store.taskRuns(id);
-      store.outputs(id);
+      await store.get(id);
+      await store.taskRuns(id);
+      await store.outputs(id);
     }),
     rssMB: Math.round(process.memoryUsage().rss / 1048576),
   };
-  store.close();
+  await store.close();
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
-if (process.argv[2] === '--reads') reads(process.argv[3] as string, Number(process.argv[4]));
+if (process.argv[2] === '--reads') await reads(process.argv[3] as string, Number(process.argv[4]));
 else {
   const n = Number(process.argv[2] ?? 250_000);
   const dir = mkdtempSync(join(tmpdir(), 'kf-store-bench-'));

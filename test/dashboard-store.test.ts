@@ -48,8 +48,8 @@ const evaluation = (key: string, i: number): TriggerEvaluationEvent => ({
 });
 
 /** What the page would chart for each trigger. */
-function charted(store: DashboardStore): Map<string, EvaluationPoint[]> {
-  const flow = store.state().flows[0];
+async function charted(store: DashboardStore): Promise<Map<string, EvaluationPoint[]>> {
+  const flow = (await store.state()).flows[0];
   return new Map((flow?.triggers ?? []).map((t) => [t.key, t.evaluations]));
 }
 
@@ -67,7 +67,7 @@ test('the dashboard keeps trigger evaluations in its folder: after a restart the
 
   const second = new DashboardStore(source, { dir });
   t.after(() => second.close());
-  const points = charted(second);
+  const points = await charted(second);
   const a = points.get(KEYS[0] as string) ?? [];
   assert.deepEqual(
     a.map((p) => p.value),
@@ -86,5 +86,5 @@ test('the dashboard keeps trigger evaluations in its folder: after a restart the
   // Without a folder nothing is kept across stores (the previous behaviour, for embedders).
   const bare = new DashboardStore(source);
   t.after(() => bare.close());
-  assert.deepEqual(charted(bare).get(KEYS[0] as string), []);
+  assert.deepEqual((await charted(bare)).get(KEYS[0] as string), []);
 });

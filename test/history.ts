@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import type { ExecutionRecord } from '../src/flow/state.js';
-import { SqliteStore } from '../src/runtime/sqlite.js';
+import { SqliteSync } from '../src/runtime/sqlite.js';
 import type { StoredExecution } from '../src/runtime/store.js';
 
 /** A server's state folder, read as its runtime does (runtime.db). */
-function withStore<T>(stateDir: string, read: (store: SqliteStore) => T): T {
-  const store = new SqliteStore(join(stateDir, 'runtime.db'));
+function withStore<T>(stateDir: string, read: (store: SqliteSync) => T): T {
+  const store = new SqliteSync(join(stateDir, 'runtime.db'));
   try {
     return read(store);
   } finally {

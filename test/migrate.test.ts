@@ -59,17 +59,17 @@ tasks:
     /imported 1 queued execution\(s\) from .*queue into .*runtime\.db; they resume now/,
   );
   assert.equal(existsSync(join(state, 'queue')), false);
-  first.runtime.start();
+  await first.runtime.start();
   await first.runtime.queue.idle();
   await first.runtime.stop();
   const second = life();
   assert.doesNotMatch(second.lines.join('\n'), /imported/, 'once');
-  const listed = second.runtime.queue.search({ page: 1, size: 10 });
+  const listed = await second.runtime.queue.search({ page: 1, size: 10 });
   assert.deepEqual(listed.results.map((e) => [e.id, e.state.current]).sort(), [
     ['old1', 'SUCCESS'],
     ['old2', 'SUCCESS'],
     ['queued1', 'SUCCESS'],
   ]);
-  assert.deepEqual(second.runtime.queue.get('old1')?.outputs, { log: { id: 'old1' } });
-  second.runtime.release();
+  assert.deepEqual((await second.runtime.queue.get('old1'))?.outputs, { log: { id: 'old1' } });
+  await second.runtime.release();
 });

@@ -119,20 +119,20 @@ tasks:
 test('a fake clock: a new schedule starts from now; each slot fires once; a tick between slots fires nothing', async () => {
   const { life } = await scheduled('ALL');
   const { queue, runner, store } = life();
-  assert.deepEqual(runner.tick(T0 + 500), [], 'a new schedule does not backfill');
-  assert.equal(runner.tick(T0 + 2000).length, 1);
-  assert.equal(runner.tick(T0 + 2000).length, 0, 'same slot, no second execution');
-  assert.equal(runner.tick(T0 + 3999).length, 0);
-  assert.equal(runner.tick(T0 + 6100).length, 2, 'a late tick runs every slot it passed, in order');
+  assert.deepEqual(await runner.tick(T0 + 500), [], 'a new schedule does not backfill');
+  assert.equal((await runner.tick(T0 + 2000)).length, 1);
+  assert.equal((await runner.tick(T0 + 2000)).length, 0, 'same slot, no second execution');
+  assert.equal((await runner.tick(T0 + 3999)).length, 0);
+  assert.equal((await runner.tick(T0 + 6100)).length, 2, 'a late tick runs every slot it passed, in order');
   await queue.idle();
-  const dates = store.history().map((r) => r.trigger?.date);
+  const dates = (await store.history()).map((r) => r.trigger?.date);
   assert.deepEqual(dates, [
     '2026-11-22T10:00:02.000Z',
     '2026-11-22T10:00:04.000Z',
     '2026-11-22T10:00:06.000Z',
   ]);
   assert.deepEqual(
-    store.history().map((r) => r.state),
+    (await store.history()).map((r) => r.state),
     ['SUCCESS', 'SUCCESS', 'SUCCESS'],
   );
 });
@@ -145,31 +145,31 @@ for (const [policy, expected] of [
   test(`across a restart, missed slots are recovered as recoverMissedSchedules: ${policy} says`, async () => {
     const { life } = await scheduled(policy);
     const first = life();
-    first.runner.tick(T0);
-    assert.equal(first.runner.tick(T0 + 2000).length, 1);
+    await first.runner.tick(T0);
+    assert.equal((await first.runner.tick(T0 + 2000)).length, 1);
     await first.queue.idle();
     // Stopped from 10:00:02 to 10:00:13: slots 04, 06, 08, 10, 12 were missed.
     const second = life();
-    const started = second.runner.tick(T0 + 13_000);
+    const started = await second.runner.tick(T0 + 13_000);
     assert.equal(started.length, expected.length);
     await second.queue.idle();
-    const after = second.store.history().slice(1);
+    const after = (await second.store.history()).slice(1);
     assert.deepEqual(
       after.map((r) => String(r.trigger?.date).slice(11, 19)),
       expected,
     );
     // Then it goes on normally, and a third life at the same moment starts nothing again.
-    assert.equal(second.runner.tick(T0 + 14_000).length, 1);
+    assert.equal((await second.runner.tick(T0 + 14_000)).length, 1);
     await second.queue.idle();
-    assert.equal(life().runner.tick(T0 + 14_000).length, 0);
+    assert.equal((await life().runner.tick(T0 + 14_000)).length, 0);
   });
 }
 
 test('a slot queued just before a crash is not run twice by the restarted server', async () => {
   const { life } = await scheduled('ALL');
   const first = life();
-  first.runner.tick(T0);
-  first.runner.tick(T0 + 2000);
+  await first.runner.tick(T0);
+  await first.runner.tick(T0 + 2000);
   await first.queue.idle();
   // The crash hit between queueing slot 02 and saving it as handled: the state still says 00.
   writeFileSync(
@@ -177,9 +177,9 @@ test('a slot queued just before a crash is not run twice by the restarted server
     JSON.stringify({ key: 'company.analytics.report.every_2s', lastSlot: T0 }),
   );
   const second = life();
-  assert.deepEqual(second.runner.tick(T0 + 2500), [], 'slot 02 has run already: same execution id');
+  assert.deepEqual(await second.runner.tick(T0 + 2500), [], 'slot 02 has run already: same execution id');
   await second.queue.idle();
-  assert.equal(second.store.history().length, 1);
+  assert.equal((await second.store.history()).length, 1);
 });
 
 test('under the server, a */2 s Schedule fires once per slot, never before its slot', async (t) => {
@@ -205,11 +205,11 @@ tasks:
   t.after(() => server.stop());
   const store = new SqliteStore(join(state, 'runtime.db'));
   const deadline = Date.now() + 30_000;
-  while (store.history().length < 3) {
+  while ((await store.history()).length < 3) {
     assert.ok(Date.now() < deadline, `three slots within 30 s; output:\n${server.output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  const history = store.history();
+  const history = await store.history();
   const slots = history.map((r) => Date.parse(String(r.trigger?.date)));
   for (const [i, slot] of slots.entries()) {
     assert.equal(slot % 2000, 0, 'on a slot');
@@ -228,14 +228,18 @@ test('lateMaximumDelay: after a restart, slots later than it are skipped', async
   assert.ok(!scheduleProps.safeParse({ cron: '@daily', lateMaximumDelay: 'soon' }).success);
   const { life } = await scheduled('ALL', '    lateMaximumDelay: PT5S\n');
   const first = life();
-  first.runner.tick(T0);
-  first.runner.tick(T0 + 2000);
+  await first.runner.tick(T0);
+  await first.runner.tick(T0 + 2000);
   await first.queue.idle();
   const second = life();
-  assert.equal(second.runner.tick(T0 + 13_000).length, 3, 'slots 08, 10 and 12; 04 and 06 are too late');
+  assert.equal(
+    (await second.runner.tick(T0 + 13_000)).length,
+    3,
+    'slots 08, 10 and 12; 04 and 06 are too late',
+  );
   await second.queue.idle();
   assert.deepEqual(
-    second.store.history().map((r) => String(r.trigger?.date).slice(17, 19)),
+    (await second.store.history()).map((r) => String(r.trigger?.date).slice(17, 19)),
     ['02', '08', '10', '12'],
   );
 });

@@ -1,8 +1,8 @@
 // For test/store.test.ts: writes executions to the store at argv[2] until it is killed, printing
 // each id once enqueue() has returned (the acknowledgement a caller would get).
-import { SqliteStore } from '../src/runtime/sqlite.js';
+import { SqliteSync } from '../src/runtime/sqlite.js';
 
-const store = new SqliteStore(process.argv[2] as string);
+const store = new SqliteSync(process.argv[2] as string);
 for (let i = 0; ; i++) {
   const id = `w${i}`;
   store.enqueue({ id, namespace: 'n', flowId: 'f', inputs: {}, createdAt: new Date().toISOString() });

@@ -33,28 +33,28 @@ const run = (id: string, over: Partial<TaskRun> = {}): TaskRun => ({
   ...over,
 });
 
-test('the store: a submission is queued once, task runs are upserted, a finished execution leaves the queue with its outputs apart', () => {
+test('the store: a submission is queued once, task runs are upserted, a finished execution leaves the queue with its outputs apart', async () => {
   const store = fresh();
   const s = submission('a', 'company.ops', 'f', '2026-11-01T00:00:00.000Z');
-  assert.equal(store.enqueue(s), true);
-  assert.equal(store.enqueue(s), false, 'the same id is not queued twice');
+  assert.equal(await store.enqueue(s), true);
+  assert.equal(await store.enqueue(s), false, 'the same id is not queued twice');
   assert.deepEqual(
-    store.unfinished().map((e) => [e.id, e.state]),
+    (await store.unfinished()).map((e) => [e.id, e.state]),
     [['a', 'CREATED']],
   );
-  assert.equal(store.started('a', '2026-11-01T00:00:01.000Z'), '2026-11-01T00:00:01.000Z');
+  assert.equal(await store.started('a', '2026-11-01T00:00:01.000Z'), '2026-11-01T00:00:01.000Z');
   assert.equal(
-    store.started('a', '2026-11-01T00:09:00.000Z'),
+    await store.started('a', '2026-11-01T00:09:00.000Z'),
     '2026-11-01T00:00:01.000Z',
     'the first start stays',
   );
-  store.saveTaskRun('a', run('t1'));
-  store.saveTaskRun('a', run('t1', { endDate: '2026-11-01T00:00:02.000Z', outputs: { n: 1 } }));
+  await store.saveTaskRun('a', run('t1'));
+  await store.saveTaskRun('a', run('t1', { endDate: '2026-11-01T00:00:02.000Z', outputs: { n: 1 } }));
   assert.deepEqual(
-    store.taskRuns('a').map((r) => [r.id, r.endDate, r.outputs]),
+    (await store.taskRuns('a')).map((r) => [r.id, r.endDate, r.outputs]),
     [['t1', '2026-11-01T00:00:02.000Z', { n: 1 }]],
   );
-  store.finish({
+  await store.finish({
     id: 'a',
     state: 'SUCCESS',
     endDate: '2026-11-01T00:00:03.000Z',
@@ -62,24 +62,24 @@ test('the store: a submission is queued once, task runs are upserted, a finished
     outputs: { t1: { n: 1 } },
     taskRuns: [run('t1', { endDate: '2026-11-01T00:00:02.000Z', outputs: { n: 1 } })],
   });
-  assert.deepEqual(store.unfinished(), []);
-  const got = store.get('a');
+  assert.deepEqual(await store.unfinished(), []);
+  const got = await store.get('a');
   assert.equal(got?.state, 'SUCCESS');
   assert.equal(got?.startDate, '2026-11-01T00:00:01.000Z');
   assert.equal(got?.outputsBytes, JSON.stringify({ t1: { n: 1 } }).length);
-  assert.deepEqual(store.outputs('a'), { t1: { n: 1 } });
+  assert.deepEqual(await store.outputs('a'), { t1: { n: 1 } });
   assert.deepEqual(
-    store.history().map((r) => [r.id, r.outputs]),
+    (await store.history()).map((r) => [r.id, r.outputs]),
     [['a', { t1: { n: 1 } }]],
   );
-  store.close();
+  await store.close();
 });
 
-test('search: any namespace filter, flow, states and page give the executions a plain filter of all of them gives, newest first', () => {
+test('search: any namespace filter, flow, states and page give the executions a plain filter of all of them gives, newest first', async () => {
   const NAMESPACES = ['company', 'company.ops', 'company.ops.eu', 'company-x', 'companyx', 'other'];
   const STATES = ['CREATED', 'RUNNING', 'SUCCESS', 'FAILED'];
-  fc.assert(
-    fc.property(
+  await fc.assert(
+    fc.asyncProperty(
       fc.array(
         fc.record({
           namespace: fc.constantFrom(...NAMESPACES),
@@ -94,7 +94,7 @@ test('search: any namespace filter, flow, states and page give the executions a 
       fc.subarray(STATES),
       fc.integer({ min: 1, max: 4 }),
       fc.integer({ min: 1, max: 7 }),
-      (rows, namespace, flowId, states, page, size) => {
+      async (rows, namespace, flowId, states, page, size) => {
         const store = fresh();
         const all = rows.map((r, i) => ({
           ...r,
@@ -102,10 +102,10 @@ test('search: any namespace filter, flow, states and page give the executions a 
           createdAt: new Date(Date.UTC(2026, 10, 1, 0, 0, r.second)).toISOString(),
         }));
         for (const r of all) {
-          store.enqueue(submission(r.id, r.namespace, r.flowId, r.createdAt));
-          if (r.state !== 'CREATED') store.started(r.id, r.createdAt);
+          await store.enqueue(submission(r.id, r.namespace, r.flowId, r.createdAt));
+          if (r.state !== 'CREATED') await store.started(r.id, r.createdAt);
           if (r.state === 'SUCCESS' || r.state === 'FAILED')
-            store.finish({
+            await store.finish({
               id: r.id,
               state: r.state,
               endDate: r.createdAt,
@@ -122,8 +122,8 @@ test('search: any namespace filter, flow, states and page give the executions a 
               (!states.length || states.includes(r.state)),
           )
           .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
-        const got = store.search({ namespace, flowId, states, page, size });
-        store.close();
+        const got = await store.search({ namespace, flowId, states, page, size });
+        await store.close();
         assert.equal(got.total, expected.length);
         assert.deepEqual(
           got.results.map((e) => e.id),
@@ -135,15 +135,15 @@ test('search: any namespace filter, flow, states and page give the executions a 
   );
 });
 
-test('retention: prune deletes ended executions older than the cut-off, with their task runs and outputs, never an unfinished one', () => {
+test('retention: prune deletes ended executions older than the cut-off, with their task runs and outputs, never an unfinished one', async () => {
   const store = fresh();
   for (const [id, end] of [
     ['old', '2026-10-01T00:00:00.000Z'],
     ['new', '2026-11-20T00:00:00.000Z'],
   ] as const) {
-    store.enqueue(submission(id, 'n', 'f', end));
-    store.started(id, end);
-    store.finish({
+    await store.enqueue(submission(id, 'n', 'f', end));
+    await store.started(id, end);
+    await store.finish({
       id,
       state: 'SUCCESS',
       endDate: end,
@@ -152,16 +152,16 @@ test('retention: prune deletes ended executions older than the cut-off, with the
       taskRuns: [run(`${id}-t`)],
     });
   }
-  store.enqueue(submission('queued', 'n', 'f', '2026-09-01T00:00:00.000Z'));
-  assert.equal(store.prune('2026-11-01T00:00:00.000Z'), 1);
-  assert.equal(store.get('old'), undefined);
-  assert.deepEqual(store.taskRuns('old'), []);
-  assert.equal(store.outputs('old'), undefined);
+  await store.enqueue(submission('queued', 'n', 'f', '2026-09-01T00:00:00.000Z'));
+  assert.equal(await store.prune('2026-11-01T00:00:00.000Z'), 1);
+  assert.equal(await store.get('old'), undefined);
+  assert.deepEqual(await store.taskRuns('old'), []);
+  assert.equal(await store.outputs('old'), undefined);
   assert.deepEqual(
-    store.search({ page: 1, size: 10 }).results.map((e) => e.id),
+    (await store.search({ page: 1, size: 10 })).results.map((e) => e.id),
     ['new', 'queued'],
   );
-  store.close();
+  await store.close();
 });
 
 test('kill -9 in the middle of writes: every submission acknowledged before the kill is in the store when it is reopened', async () => {
@@ -193,7 +193,7 @@ test('kill -9 in the middle of writes: every submission acknowledged before the 
     .map((l) => l.slice(0, -1));
   assert.ok(acknowledged.length >= 300);
   const store = new SqliteStore(file);
-  for (const id of acknowledged) assert.ok(store.get(id), `${id} was acknowledged and is lost`);
-  assert.equal(store.search({ page: 1, size: 1 }).total >= acknowledged.length, true);
-  store.close();
+  for (const id of acknowledged) assert.ok(await store.get(id), `${id} was acknowledged and is lost`);
+  assert.equal((await store.search({ page: 1, size: 1 })).total >= acknowledged.length, true);
+  await store.close();
 });

@@ -70,9 +70,9 @@ export interface RunOptions {
   resume?: { startDate: string; taskRuns: readonly TaskRun[] };
   /**
    * Called when a task run starts (`endDate` empty) and when it ends, with its secrets masked:
-   * the caller makes it durable before the next task starts.
+   * the task goes on once the returned promise resolves (the caller makes the run durable first).
    */
-  onTaskRun?: (run: TaskRun) => void;
+  onTaskRun?: (run: TaskRun) => void | Promise<void>;
 }
 
 /** The states after which a task run is not run again when its execution resumes. */
@@ -292,7 +292,7 @@ class FlowRun {
       ...(outer.value !== undefined ? { value: outer.value } : {}),
     };
     this.execution.taskRuns.push(run);
-    if (!leaf) this.#checkpoint(run); // a leaf's is at each attempt
+    if (!leaf) await this.#checkpoint(run); // a leaf's is at each attempt
     // Kestra's `taskrun` (RunVariables.of(TaskRun)): attemptsCount is the attempts made before this one.
     const taskrun: Record<string, unknown> = {
       id: run.id,
@@ -306,12 +306,12 @@ class FlowRun {
     /** What the task's children see: the caller's frame (their own taskrun comes from runTask). */
     const children: Frame = { ...outer, parentId: run.id };
     const t0 = Date.now();
-    const finish = (state: State, error?: string): State => {
+    const finish = async (state: State, error?: string): Promise<State> => {
       run.state = state;
       run.endDate = new Date().toISOString();
       run.durationMs = Date.now() - t0;
       if (error) run.error = this.#masker.mask(error);
-      this.#checkpoint(run);
+      await this.#checkpoint(run);
       return state;
     };
     if (node.common.disabled) return finish('SKIPPED');
@@ -362,10 +362,10 @@ class FlowRun {
   }
 
   /** Tells `onTaskRun` (a copy, secrets masked) that a task run started or ended. */
-  #checkpoint(run: TaskRun): void {
+  async #checkpoint(run: TaskRun): Promise<void> {
     const on = this.#o.onTaskRun;
     if (!on) return;
-    on({
+    await on({
       ...run,
       ...(run.outputs !== undefined ? { outputs: this.#masker.maskValues(run.outputs) } : {}),
       ...(run.value !== undefined ? { value: this.#masker.maskValues(run.value) } : {}),
@@ -474,7 +474,7 @@ class FlowRun {
       : Infinity;
     for (;;) {
       run.attempts++;
-      this.#checkpoint(run); // a crash from here on counts this attempt
+      await this.#checkpoint(run); // a crash from here on counts this attempt
       try {
         const outputs = await this.#attempt(node, run, frame);
         run.outputs = outputs;

@@ -55,7 +55,7 @@ export interface SchedulerOptions {
    */
   submit?: Submit;
   /** Whether an execution is in the history (with `submit`: the queue's store). */
-  recorded?: (id: string) => boolean;
+  recorded?: (id: string) => boolean | Promise<boolean>;
   /** Interrupts what `submit` started (stop() timed out, or a second Ctrl-C). */
   interruptSubmitted?: () => void;
 }
@@ -555,8 +555,8 @@ export class Scheduler {
   }
 
   /** Replays firings that a crash interrupted, unless the history already has them. */
-  recover(): Promise<void>[] {
-    const inHistory =
+  async recover(): Promise<Promise<void>[]> {
+    const inHistory: (id: string) => boolean | Promise<boolean> =
       this.#o.recorded ??
       (
         (ids) => (id: string) =>
@@ -566,7 +566,9 @@ export class Scheduler {
     for (const slot of this.#slots.values()) {
       const pending = slot.state.pending;
       if (!pending) continue;
-      if (inHistory(pending.executionId)) {
+      const known = inHistory(pending.executionId);
+      // Synchronous without `recorded`: the replays start before the caller's next statement.
+      if (known instanceof Promise ? await known : known) {
         slot.state.pending = undefined;
         this.store.save(slot.state);
         continue;

@@ -60,7 +60,7 @@ export class Runtime {
       this.store = store;
       importLegacy(o.stateDir, store, o.logger);
       // StatsTrigger firings go through the one durable queue, like webhooks, the API and schedules.
-      const submit: Submit = (flow, f) => this.queue.submit(flow, { inputs: {}, ...f }).done;
+      const submit: Submit = async (flow, f) => (await this.queue.submit(flow, { inputs: {}, ...f })).done;
       this.scheduler = new Scheduler({
         submit,
         recorded: (id) => this.queue.finished(id),
@@ -116,11 +116,13 @@ export class Runtime {
    * unfinished; a trigger whose firing was being started then waits for that execution (or
    * submits it, if the crash came before the queue had it).
    */
-  start(): void {
-    this.#prune();
-    this.#pruner = setInterval(() => this.#prune(), PRUNE_EVERY_MS).unref();
-    this.queue.recover();
-    void this.scheduler.recover(); // the replays are each entry's running execution, awaited on stop
+  async start(): Promise<void> {
+    await this.#prune();
+    this.#pruner = setInterval(() => void this.#prune(), PRUNE_EVERY_MS).unref();
+    // Queued first: a trigger's replay below finds its execution already resumed.
+    await this.queue.recover();
+    // The replays are each entry's running execution, awaited on stop.
+    void (await this.scheduler.recover());
     this.scheduler.start();
     this.schedules.start();
   }
@@ -137,21 +139,27 @@ export class Runtime {
         );
       await this.queue.idle(timeoutMs);
     } finally {
-      this.store.close();
-      this.#lock.release();
+      try {
+        await this.store.close();
+      } finally {
+        this.#lock.release();
+      }
     }
   }
 
   /** Releases the state folder without starting (a failed start-up). */
-  release(): void {
-    this.store.close();
-    this.#lock.release();
+  async release(): Promise<void> {
+    try {
+      await this.store.close();
+    } finally {
+      this.#lock.release();
+    }
   }
 
-  #prune(): void {
+  async #prune(): Promise<void> {
     const keepMs = this.#o.retentionMs ?? DEFAULT_RETENTION_MS;
     try {
-      const n = this.store.prune(new Date(Date.now() - keepMs).toISOString());
+      const n = await this.store.prune(new Date(Date.now() - keepMs).toISOString());
       if (n)
         this.#o.logger.info(
           `retention: deleted ${n} execution(s) ended over ${Math.round(keepMs / 86_400_000)} day(s) ago`,
@@ -173,7 +181,8 @@ export class Runtime {
  * into it once, and the log says so. The old files are left as they were (executions.jsonl) or
  * removed once imported (queued submissions, which the database now resumes).
  */
-function importLegacy(stateDir: string, store: SqliteStore, logger: Logger): void {
+function importLegacy(stateDir: string, sqlite: SqliteStore, logger: Logger): void {
+  const store = sqlite.sync; // one synchronous transaction
   const history = join(stateDir, 'executions.jsonl');
   if (existsSync(history) && !store.mark('import:executions.jsonl')) {
     const legacy = new StateStore(stateDir, (m) => logger.warn(m));

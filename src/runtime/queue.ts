@@ -39,6 +39,8 @@ export class ExecutionQueue {
   /** Recently finished executions, for callers that submit an id again (a replayed firing). */
   readonly #recent = new Map<string, Execution>();
   readonly #interrupt = new AbortController();
+  /** Submissions being written to the store, by id. */
+  readonly #submitting = new Map<string, Promise<Submitted>>();
 
   constructor(options: QueueOptions) {
     this.#o = options;
@@ -49,26 +51,40 @@ export class ExecutionQueue {
   }
 
   /** Whether an execution with this id was ever submitted (queued, running or finished). */
-  has(id: string): boolean {
-    return this.#running.has(id) || this.#o.store.get(id) !== undefined;
+  async has(id: string): Promise<boolean> {
+    return this.#running.has(id) || (await this.#o.store.get(id)) !== undefined;
   }
 
   /** Whether this execution has ended and is in the history. */
-  finished(id: string): boolean {
-    const e = this.#o.store.get(id);
+  async finished(id: string): Promise<boolean> {
+    const e = await this.#o.store.get(id);
     return e !== undefined && e.state !== 'CREATED' && e.state !== 'RUNNING';
   }
 
+  /** Resolves once the submission is in the store (durable): the caller may acknowledge it then. */
   submit(
     flow: Flow,
     request: Omit<Submission, 'id' | 'namespace' | 'flowId' | 'createdAt'> & {
       id?: string;
       createdAt?: string;
     },
-  ): Submitted {
+  ): Promise<Submitted> {
     const id = request.id ?? newId();
     const running = this.#running.get(id);
-    if (running) return { ...running, created: false };
+    if (running) return Promise.resolve({ ...running, created: false });
+    // The same id submitted again while its first submission is being written: the same answer.
+    const submitting = this.#submitting.get(id);
+    if (submitting) return submitting.then((first) => ({ ...first, created: false }));
+    const entry = this.#submit(flow, id, request).finally(() => this.#submitting.delete(id));
+    this.#submitting.set(id, entry);
+    return entry;
+  }
+
+  async #submit(
+    flow: Flow,
+    id: string,
+    request: Omit<Submission, 'id' | 'namespace' | 'flowId' | 'createdAt'> & { createdAt?: string },
+  ): Promise<Submitted> {
     const submission: Submission = {
       id,
       namespace: flow.namespace,
@@ -78,8 +94,11 @@ export class ExecutionQueue {
       ...(request.triggerId ? { triggerId: request.triggerId, triggerType: request.triggerType } : {}),
       createdAt: request.createdAt ?? new Date().toISOString(),
     };
-    if (!this.#o.store.enqueue(submission))
+    if (!(await this.#o.store.enqueue(submission))) {
+      const running = this.#running.get(id);
+      if (running) return { ...running, created: false };
       return { submission, done: Promise.resolve(this.#recent.get(id)), created: false };
+    }
     return this.#start(flow, submission);
   }
 
@@ -92,8 +111,8 @@ export class ExecutionQueue {
   async #run(flow: Flow, s: Submission): Promise<Execution | undefined> {
     const store = this.#o.store;
     try {
-      const taskRuns = store.taskRuns(s.id);
-      const startDate = store.started(s.id, new Date().toISOString());
+      const taskRuns = await store.taskRuns(s.id);
+      const startDate = await store.started(s.id, new Date().toISOString());
       const ex = await runFlow(flow, {
         ...this.#o.run,
         id: s.id,
@@ -110,7 +129,7 @@ export class ExecutionQueue {
         return undefined;
       }
       const failed = ex.taskRuns.find((r) => r.error);
-      store.finish({
+      await store.finish({
         id: ex.id,
         state: ex.state,
         endDate: ex.endDate,
@@ -132,9 +151,9 @@ export class ExecutionQueue {
   }
 
   /** Resumes the executions a crash or a shutdown left unfinished (the one recovery path). */
-  recover(): Submitted[] {
+  async recover(): Promise<Submitted[]> {
     const out: Submitted[] = [];
-    for (const s of this.#o.store.unfinished()) {
+    for (const s of await this.#o.store.unfinished()) {
       if (this.#running.has(s.id)) continue;
       const flow = this.#o.find(s.namespace, s.flowId);
       if (!flow) {
@@ -152,19 +171,20 @@ export class ExecutionQueue {
   }
 
   /** A running, queued or finished execution, as the API shows it. */
-  get(id: string): ExecutionView | undefined {
-    const e = this.#o.store.get(id);
+  async get(id: string): Promise<ExecutionView | undefined> {
+    const e = await this.#o.store.get(id);
     if (!e) return undefined;
     const ended = e.state !== 'CREATED' && e.state !== 'RUNNING';
-    return {
-      ...toView(e, ended ? this.#o.store.outputs(id) : undefined),
-      taskRunList: this.#o.store.taskRuns(id).map(taskRunView),
-    };
+    const [outputs, taskRuns] = await Promise.all([
+      ended ? this.#o.store.outputs(id) : undefined,
+      this.#o.store.taskRuns(id),
+    ]);
+    return { ...toView(e, outputs), taskRunList: taskRuns.map(taskRunView) };
   }
 
   /** Newest first, by creation; without outputs nor task runs (GET one execution for those). */
-  search(q: SearchQuery): { results: ExecutionView[]; total: number } {
-    const { results, total } = this.#o.store.search(q);
+  async search(q: SearchQuery): Promise<{ results: ExecutionView[]; total: number }> {
+    const { results, total } = await this.#o.store.search(q);
     return { results: results.map((e) => toView(e)), total };
   }
 

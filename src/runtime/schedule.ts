@@ -102,7 +102,7 @@ export class ScheduleRunner {
   }
 
   /** Fires every slot due at `nowMs`; returns the ids of the executions started. */
-  tick(nowMs = this.#now()): string[] {
+  async tick(nowMs = this.#now()): Promise<string[]> {
     const started: string[] = [];
     for (const { flow, trigger, props, key } of this.triggers()) {
       const state = this.load(key);
@@ -121,7 +121,7 @@ export class ScheduleRunner {
           `schedule ${key}: ${due.length} slot(s) missed while stopped; running ${run.length} (recoverMissedSchedules: ${props.recoverMissedSchedules}${props.lateMaximumDelay ? `, lateMaximumDelay: ${props.lateMaximumDelay}` : ''})`,
         );
       for (const slot of run) {
-        const id = this.#fire(flow, trigger, props, key, slot);
+        const id = await this.#fire(flow, trigger, props, key, slot);
         if (id) started.push(id);
         this.#save({ key, lastSlot: slot });
       }
@@ -130,13 +130,13 @@ export class ScheduleRunner {
     return started;
   }
 
-  #fire(
+  async #fire(
     flow: Flow,
     trigger: TriggerNode,
     props: ScheduleProps,
     key: string,
     slot: number,
-  ): string | undefined {
+  ): Promise<string | undefined> {
     const variables = slotVariables(props, slot);
     try {
       const given = props.inputs
@@ -144,7 +144,7 @@ export class ScheduleRunner {
             trigger: variables,
           }) as Record<string, unknown>)
         : {};
-      const started = this.#o.queue.submit(flow, {
+      const started = await this.#o.queue.submit(flow, {
         id: slotExecutionId(key, slot),
         inputs: resolveInputs(flow.inputs, given, 'schedule'),
         trigger: variables,
@@ -166,22 +166,23 @@ export class ScheduleRunner {
 
   /** Ticks at each slot (and at least every second, to see flows that changed) until stop(). */
   start(): void {
-    const loop = () => {
+    const loop = async () => {
       if (this.#stopped) return;
       this.#o.flows.refresh();
       try {
-        this.tick();
+        await this.tick();
       } catch (err) {
         this.#o.logger.error(`schedule round failed: ${(err as Error).message}`);
       }
+      if (this.#stopped) return;
       const now = this.#now();
       const next = Math.min(
         now + 1000,
         ...this.triggers().map(({ props }) => slotsBetween(props, now, now + 1000, 1)[0] ?? now + 1000),
       );
-      this.#timer = setTimeout(loop, Math.max(5, next - this.#now() + 5));
+      this.#timer = setTimeout(() => void loop(), Math.max(5, next - this.#now() + 5));
     };
-    loop();
+    void loop();
   }
 
   stop(): void {

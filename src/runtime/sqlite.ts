@@ -134,7 +134,12 @@ function exitWithoutTeardown(): void {
   process.on('exit', onExit);
 }
 
-export class SqliteStore implements ExecutionStore {
+/**
+ * The store's synchronous core, on better-sqlite3: SqliteStore wraps it. Tools of one process use it
+ * directly where a batch must be synchronous (a migration's import, the bench's fill, tests reading
+ * a state folder).
+ */
+export class SqliteSync {
   readonly file: string;
   readonly #db: BetterSqlite3.Database;
   readonly #q: Record<string, BetterSqlite3.Statement>;
@@ -357,5 +362,84 @@ export class SqliteStore implements ExecutionStore {
 
   close(): void {
     this.#db.close();
+  }
+}
+
+/** A synchronous call as a promise: resolved with its result, or rejected with what it threw. */
+function settled<T>(call: () => T): Promise<T> {
+  try {
+    return Promise.resolve(call());
+  } catch (err) {
+    return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+  }
+}
+
+/** The embedded ExecutionStore: SqliteSync behind promises (every call is done when it resolves). */
+export class SqliteStore implements ExecutionStore {
+  readonly sync: SqliteSync;
+
+  constructor(file: string) {
+    this.sync = new SqliteSync(file);
+  }
+
+  get file(): string {
+    return this.sync.file;
+  }
+
+  enqueue(s: Submission): Promise<boolean> {
+    return settled(() => this.sync.enqueue(s));
+  }
+
+  started(id: string, now: string): Promise<string> {
+    return settled(() => this.sync.started(id, now));
+  }
+
+  saveTaskRun(executionId: string, run: TaskRun): Promise<void> {
+    return settled(() => this.sync.saveTaskRun(executionId, run));
+  }
+
+  finish(f: Finished): Promise<void> {
+    return settled(() => this.sync.finish(f));
+  }
+
+  get(id: string): Promise<StoredExecution | undefined> {
+    return settled(() => this.sync.get(id));
+  }
+
+  taskRuns(id: string): Promise<TaskRun[]> {
+    return settled(() => this.sync.taskRuns(id));
+  }
+
+  outputs(id: string): Promise<Record<string, unknown> | undefined> {
+    return settled(() => this.sync.outputs(id));
+  }
+
+  unfinished(): Promise<StoredExecution[]> {
+    return settled(() => this.sync.unfinished());
+  }
+
+  search(q: SearchQuery): Promise<{ results: StoredExecution[]; total: number }> {
+    return settled(() => this.sync.search(q));
+  }
+
+  history(limit?: number): Promise<ExecutionRecord[]> {
+    return settled(() => this.sync.history(limit));
+  }
+
+  /** An execution as a list shows it: outputs too big for a list are left out (GET the execution). */
+  record(e: StoredExecution): Promise<ExecutionRecord> {
+    return settled(() => this.sync.record(e));
+  }
+
+  prune(before: string): Promise<number> {
+    return settled(() => this.sync.prune(before));
+  }
+
+  mark(name: string, set = false): Promise<boolean> {
+    return settled(() => this.sync.mark(name, set));
+  }
+
+  close(): Promise<void> {
+    return settled(() => this.sync.close());
   }
 }

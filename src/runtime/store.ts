@@ -53,28 +53,29 @@ export interface Finished {
   taskRuns: readonly TaskRun[];
 }
 
+/** Every method resolves once its write is durable (or its read is done); SqliteStore, PgStore. */
 export interface ExecutionStore {
   /** Queues a submission (state CREATED); false if its id is already known. */
-  enqueue(s: Submission): boolean;
+  enqueue(s: Submission): Promise<boolean>;
   /** Marks it RUNNING and returns its first start date (kept from an earlier start). */
-  started(id: string, now: string): string;
+  started(id: string, now: string): Promise<string>;
   /** Writes a task run as it starts or ends (the last write of a run id wins). */
-  saveTaskRun(executionId: string, run: TaskRun): void;
-  finish(f: Finished): void;
-  get(id: string): StoredExecution | undefined;
-  taskRuns(id: string): TaskRun[];
-  outputs(id: string): Record<string, unknown> | undefined;
+  saveTaskRun(executionId: string, run: TaskRun): Promise<void>;
+  finish(f: Finished): Promise<void>;
+  get(id: string): Promise<StoredExecution | undefined>;
+  taskRuns(id: string): Promise<TaskRun[]>;
+  outputs(id: string): Promise<Record<string, unknown> | undefined>;
   /** Executions not ended (queued or running when the process stopped), oldest first. */
-  unfinished(): StoredExecution[];
+  unfinished(): Promise<StoredExecution[]>;
   /** Newest first, by creation. */
-  search(q: SearchQuery): { results: StoredExecution[]; total: number };
+  search(q: SearchQuery): Promise<{ results: StoredExecution[]; total: number }>;
   /** The last `limit` ended executions, oldest first, outputs included (the dashboard, `executions`). */
-  history(limit?: number): ExecutionRecord[];
+  history(limit?: number): Promise<ExecutionRecord[]>;
   /** Removes ended executions whose end is before `before` (ISO); returns how many. */
-  prune(before: string): number;
+  prune(before: string): Promise<number>;
   /** A one-off marker (e.g. a migration done); `set` records it. */
-  mark(name: string, set?: boolean): boolean;
-  close(): void;
+  mark(name: string, set?: boolean): Promise<boolean>;
+  close(): Promise<void>;
 }
 
 /** An execution in the history's older, flat shape (the dashboard and `executions` list it). */

@@ -37,7 +37,10 @@ async function answer(
     if (ex && outputsOnly) return c.json(ex.outputs);
   }
   return c.json(
-    queue.get(started.submission.id) ?? { id: started.submission.id, state: { current: 'CREATED' } },
+    (await queue.get(started.submission.id)) ?? {
+      id: started.submission.id,
+      state: { current: 'CREATED' },
+    },
   );
 }
 
@@ -80,7 +83,7 @@ async function readInputs(c: Context): Promise<Record<string, unknown> | Respons
 export function executionRoutes(deps: ApiDeps): RouteModule {
   return (app: Hono) => {
     for (const prefix of PREFIXES) {
-      const list = (c: Context) => {
+      const list = async (c: Context) => {
         const q = c.req.query();
         const size = q.size === undefined ? 25 : Number(q.size);
         const page = q.page === undefined ? 1 : Number(q.page);
@@ -97,12 +100,14 @@ export function executionRoutes(deps: ApiDeps): RouteModule {
             400,
             `state: ${show(unknown)} is not allowed; expected one of ${EXECUTION_STATES.join(', ')}`,
           );
-        return c.json(deps.queue.search({ namespace: q.namespace, flowId: q.flowId, states, page, size }));
+        return c.json(
+          await deps.queue.search({ namespace: q.namespace, flowId: q.flowId, states, page, size }),
+        );
       };
       app.get(`${prefix}/executions/search`, list);
       app.get(`${prefix}/executions`, list);
-      app.get(`${prefix}/executions/:id`, (c) => {
-        const view = deps.queue.get(c.req.param('id'));
+      app.get(`${prefix}/executions/:id`, async (c) => {
+        const view = await deps.queue.get(c.req.param('id'));
         return view ? c.json(view) : fail(c, 404, `execution ${show(c.req.param('id'))} not found`);
       });
       app.post(`${prefix}/executions/:namespace/:flowId`, async (c) => {
@@ -121,7 +126,7 @@ export function executionRoutes(deps: ApiDeps): RouteModule {
           if (err instanceof InvalidInputError) return fail(c, 422, err.message);
           throw err;
         }
-        const started = deps.queue.submit(flow, { inputs });
+        const started = await deps.queue.submit(flow, { inputs });
         deps.logger.info(`execution ${started.submission.id} of ${namespace}.${flowId} started by the API`);
         return answer(c, started, wait === 'true', deps.queue);
       });
@@ -217,7 +222,7 @@ export function webhookRoutes(deps: ApiDeps): RouteModule {
           if (err instanceof InvalidInputError) return fail(c, 422, deps.render.masker.mask(err.message));
           throw err;
         }
-        const started = deps.queue.submit(match.flow, {
+        const started = await deps.queue.submit(match.flow, {
           inputs,
           trigger: variables,
           triggerId: match.trigger.id,

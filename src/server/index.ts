@@ -102,7 +102,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   try {
     return await start(o, apiToken, runtime);
   } catch (err) {
-    runtime.release();
+    await runtime.release();
     throw err;
   }
 }
@@ -136,7 +136,7 @@ async function start(
     observe.close();
     throw listenFailure(o.listen, err);
   }
-  runtime.start();
+  await runtime.start();
   return {
     http,
     scheduler,

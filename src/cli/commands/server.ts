@@ -113,12 +113,10 @@ export function registerServer(program: Command): void {
         const { SqliteStore } = await import('../../runtime/sqlite.js');
         const store = new SqliteStore(db);
         try {
-          records = store
-            .search({ page: 1, size: limit })
-            .results.reverse()
-            .map((e) => store.record(e));
+          const { results } = await store.search({ page: 1, size: limit });
+          records = await Promise.all(results.reverse().map((e) => store.record(e)));
         } finally {
-          store.close();
+          await store.close();
         }
       } else records = new StateStore(resolve(opts.stateDir)).history();
       records = records.sort((a, b) => a.startDate.localeCompare(b.startDate)).slice(-limit);

@@ -108,10 +108,10 @@ export function dashboardRoutes(store: DashboardStore): Hono {
     });
   }
 
-  app.get('/ui/api/state', (c) => {
+  app.get('/ui/api/state', async (c) => {
     c.header('content-type', 'application/json');
     c.header('cache-control', 'no-store');
-    return c.body(store.json());
+    return c.body(await store.json());
   });
 
   app.get('/ui/api/events', (c) => {
@@ -130,7 +130,7 @@ export function dashboardRoutes(store: DashboardStore): Hono {
         while (!stream.aborted && !stream.closed && !store.closed) {
           if (dirty && !store.closed) {
             dirty = false;
-            await stream.writeSSE({ event: 'state', data: store.json() });
+            await stream.writeSSE({ event: 'state', data: await store.json() });
           }
           // At most four updates a second; a heartbeat every 15 s keeps proxies from closing the stream.
           await new Promise<void>((resolve) => {

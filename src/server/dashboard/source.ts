@@ -20,7 +20,7 @@ const HISTORY_LISTED = 100;
 /** The dashboard's view of the running server: its flows, the scheduler's triggers, the shared history. */
 export function serverSource(o: ServerSourceOptions): DashboardSource {
   // The executions the page lists (the newest EXECUTIONS_LISTED), from the runtime's store.
-  const history = (): ExecutionRecord[] => o.store.history(HISTORY_LISTED);
+  const history = (): Promise<ExecutionRecord[]> => o.store.history(HISTORY_LISTED);
   return {
     flows() {
       o.flows.refresh();

@@ -46,7 +46,7 @@ export interface ScheduledTrigger {
 /** What the dashboard reads from the server: flows, scheduled triggers and history. Run-now uses the executions API. */
 export interface DashboardSource {
   flows(): { flow: Flow; triggers: ScheduledTrigger[] }[];
-  history(): ExecutionRecord[];
+  history(): ExecutionRecord[] | Promise<ExecutionRecord[]>;
   /** Hides every secret the server knows of. */
   mask(text: string): string;
   /** When each Schedule trigger fires next (epoch ms), by `namespace.flowId.triggerId`. */
@@ -263,7 +263,7 @@ export class DashboardStore {
   }
 
   /** Everything the page shows, as one document; the caller masks it. */
-  state(): DashboardState {
+  async state(): Promise<DashboardState> {
     const nextRuns = this.#source.nextRuns?.();
     const flows: FlowView[] = this.#source.flows().map(({ flow, triggers }) => {
       const scheduled = new Set(triggers.map((t) => t.trigger.id));
@@ -296,7 +296,7 @@ export class DashboardStore {
       };
     });
     const byId = new Map<string, ExecutionView>();
-    for (const r of this.#source.history().slice(-EXECUTIONS_LISTED)) {
+    for (const r of (await this.#source.history()).slice(-EXECUTIONS_LISTED)) {
       const outputs =
         r.outputsFile || (r.outputs === undefined && r.outputsBytes)
           ? {
@@ -315,8 +315,8 @@ export class DashboardStore {
   }
 
   /** The state as JSON with every secret hidden: what leaves the server. */
-  json(): string {
-    return this.#source.mask(JSON.stringify(this.state()));
+  async json(): Promise<string> {
+    return this.#source.mask(JSON.stringify(await this.state()));
   }
 
   mask(text: string): string {
