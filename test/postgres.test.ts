@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import pg from 'pg';
+import { postgresBin, postgresForFile, startPostgres } from './support/postgres.js';
+
+const pgsql = postgresForFile();
+
+async function query(url: string, sql: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+test('the test PostgreSQL: one cluster per file on loopback, fsync off, each test database fresh and apart', async () => {
+  const a = await pgsql.freshDatabase();
+  const b = await pgsql.freshDatabase();
+  assert.notEqual(a, b);
+  assert.match(a, /^postgres:\/\/postgres@127\.0\.0\.1:\d+\/t\d+$/);
+  await query(a, 'CREATE TABLE only_in_a (n int)');
+  const tables = (url: string) =>
+    query(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").then((r) =>
+      r.rows.map((row: { tablename: string }) => row.tablename),
+    );
+  assert.deepEqual(await tables(a), ['only_in_a']);
+  assert.deepEqual(await tables(b), [], 'a fresh database is empty');
+  const settings = await query(
+    a,
+    "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'listen_addresses', 'unix_socket_directories') ORDER BY name",
+  );
+  assert.deepEqual(
+    Object.fromEntries(settings.rows.map((r: { name: string; setting: string }) => [r.name, r.setting])),
+    { fsync: 'off', listen_addresses: '127.0.0.1', unix_socket_directories: pgsql.cluster().dir },
+  );
+});
+
+test('a stopped cluster is gone: its folder removed, its port refused', async () => {
+  const cluster = await startPostgres();
+  const url = await cluster.createDatabase();
+  assert.deepEqual((await query(url, 'SELECT 1 AS one')).rows, [{ one: 1 }]);
+  cluster.stop();
+  assert.equal(existsSync(cluster.dir), false);
+  await assert.rejects(query(url, 'SELECT 1'), /ECONNREFUSED/);
+});
+
+test('without PostgreSQL binaries the harness fails with one line saying what is missing', () => {
+  const saved = process.env.PG_BIN;
+  process.env.PG_BIN = mkdtempSync(join(tmpdir(), 'kf-no-pg-'));
+  try {
+    assert.throws(postgresBin, (err: Error) => {
+      assert.match(err.message, /^PG_BIN=.* has no initdb; expected PostgreSQL's bin folder$/);
+      return true;
+    });
+  } finally {
+    if (saved === undefined) delete process.env.PG_BIN;
+    else process.env.PG_BIN = saved;
+  }
+  assert.ok(existsSync(join(postgresBin(), 'initdb')), 'found again once PG_BIN is restored');
+});
