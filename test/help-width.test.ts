@@ -9,7 +9,7 @@ const REGISTER: Record<string, () => Promise<(program: Command) => void>> = {
   purge: () => import('../src/cli/commands/purge.js').then((m) => m.registerPurge),
   stats: () => import('../src/cli/commands/stats.js').then((m) => m.registerStats),
   flow: () => import('../src/cli/commands/flow.js').then((m) => m.registerFlow),
-  task: () => import('../src/cli/commands/bridge.js').then((m) => m.registerBridge),
+  task: () => import('../src/cli/commands/task.js').then((m) => m.registerTask),
   server: () => import('../src/cli/commands/server.js').then((m) => m.registerServer),
   simulator: () => import('../src/cli/commands/simulator.js').then((m) => m.registerSimulator),
   demo: () => import('../src/cli/commands/demo.js').then((m) => m.registerDemo),

@@ -10,7 +10,7 @@ const COMMANDS: Record<string, Loader> = {
   run: flow,
   validate: flow,
   schema: flow,
-  task: () => import('./commands/bridge.js').then((m) => m.registerBridge),
+  task: () => import('./commands/task.js').then((m) => m.registerTask),
   server,
   executions: server,
   simulator: () => import('./commands/simulator.js').then((m) => m.registerSimulator),

@@ -4,10 +4,10 @@ import { resolveInputs } from '../flow/inputs.js';
 import type { Flow, TriggerNode } from '../flow/load.js';
 import { Webhook, type WebhookProps } from '../tasks/core/Webhook.js';
 import type { Logger } from '../logger.js';
-import { isCredentialHeader } from '../tasks/http.js';
+import { isCredentialHeader } from '../tasks/http-call.js';
 import { parseProps } from '../tasks/task.js';
 import type { FlowRegistry } from '../runtime/flows.js';
-import { fail, type RouteModule, sameSecret } from './http.js';
+import { fail, type RouteModule, sameSecret } from './app.js';
 import { EXECUTION_STATES, type ExecutionQueue, type Submitted } from '../runtime/queue.js';
 import { type RenderEnv, renderForTrigger } from '../runtime/render.js';
 

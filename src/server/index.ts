@@ -14,7 +14,7 @@ import {
   listen,
   listenFailure,
   type RouteModule,
-} from './http.js';
+} from './app.js';
 import { serverSource } from './dashboard/source.js';
 import { observability } from './observability.js';
 import type { FlowRegistry } from '../runtime/flows.js';

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { dashboardRoutes } from './dashboard/routes.js';
 import { type DashboardSource, DashboardStore, type DashboardStoreOptions } from './dashboard/store.js';
-import type { RouteModule } from './http.js';
+import type { RouteModule } from './app.js';
 import { ServerMetrics } from './metrics.js';
 
 /** `/metrics` and the dashboard (`/ui/`) of one server, mounted on its HTTP app. */

@@ -1,4 +1,4 @@
-import { authorize, fastlyError, header, json, type Route, type SimReply, type SimRequest } from './http.js';
+import { authorize, fastlyError, header, json, type Route, type SimReply, type SimRequest } from './route.js';
 import type { SimState } from './state.js';
 
 const MAX_BULK_KEYS = 256;

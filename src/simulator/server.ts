@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { gzip } from 'node:zlib';
 import { firstHeader } from '../headers.js';
 import type { FaultOptions } from './faults.js';
-import { json, type Route, type SimReply, type SimRequest } from './http.js';
+import { json, type Route, type SimReply, type SimRequest } from './route.js';
 import { edge, purgeRoutes } from './purge.js';
 import type { TokenScope } from '../fastly/errors.js';
 import { SimState, type SimulatorOptions, type StatsScenario } from './state.js';

@@ -1,6 +1,6 @@
 import { STATS_FIELDS } from '../fastly/fields.js';
 import { BUCKET_SECONDS, type By } from '../fastly/types.js';
-import { authorize, json, type Route, type SimReply, type SimRequest } from './http.js';
+import { authorize, json, type Route, type SimReply, type SimRequest } from './route.js';
 import { parseApiTime } from './time.js';
 import type { SimState } from './state.js';
 import { activeScenarios, C, CELLS, cumulativeAt, REGION_POPS, selection } from './traffic.js';

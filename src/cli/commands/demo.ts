@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { InvalidInputError, KestraFastlyError } from '../../errors.js';
 import { Masker } from '../../masker.js';
-import { runFlowFile } from '../../flow/run.js';
+import { runFlowFile } from '../../flow/run-file.js';
 import { briefOutputs } from '../summary.js';
 
 /** The package's examples/ folder, found upwards from this module (compiled or bundled). */

@@ -7,7 +7,7 @@ import { parseInputFlags } from '../../flow/inputs.js';
 import { duplicateIds, type Flow, loadFlowFile } from '../../flow/load.js';
 import { parseLevel } from '../../logger.js';
 import { Masker } from '../../masker.js';
-import { runFlowFile } from '../../flow/run.js';
+import { runFlowFile } from '../../flow/run-file.js';
 import { stopSignal } from '../interrupt.js';
 import { checkOutputPath, withOutput, write } from '../output.js';
 import { briefOutputs } from '../summary.js';

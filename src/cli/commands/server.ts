@@ -48,7 +48,7 @@ export function registerServer(program: Command): void {
       const { parseDuration } = await import('../../duration.js');
       const retentionMs = parseDuration(opts.retention, '--retention');
       const { describeFlows, startServer } = await import('../../server/index.js');
-      const { parseListen } = await import('../../server/http.js');
+      const { parseListen } = await import('../../server/app.js');
       const masker = new Masker();
       const logger = createLogger({
         level: parseLevel(opts.logLevel),

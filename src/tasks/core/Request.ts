@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { booleanish, defineTask, proxyPolicyOf } from '../task.js';
-import { checkTarget, HttpCallError, httpCall, isCredentialHeader } from '../http.js';
+import { checkTarget, HttpCallError, httpCall, isCredentialHeader } from '../http-call.js';
 import { clientOptionsOf, httpOptions } from '../options.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../../errors.js';
 import { defineTask, proxyPolicyOf, type TaskExample } from '../task.js';
-import { checkTarget, HttpCallError, httpCall } from '../http.js';
+import { checkTarget, HttpCallError, httpCall } from '../http-call.js';
 import { notificationCallOf, notificationOptions } from '../options.js';
 
 const props = z.strictObject({

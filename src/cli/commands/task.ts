@@ -189,7 +189,7 @@ function kestraError(masker: Masker): (line: string) => void {
   };
 }
 
-export function registerBridge(program: Command): void {
+export function registerTask(program: Command): void {
   const masker = new Masker();
   const reportToKestra = kestraError(masker);
   program
