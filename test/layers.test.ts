@@ -155,3 +155,49 @@ test('src/ imports only downwards: base → http, pebble → fastly → tasks �
 test('src/ has no import cycle between files', () => {
   assert.deepEqual(importCycles(importGraph()), []);
 });
+
+/** A task type's own file (`src/tasks/purge/Keys.ts`) and the registry of types may name task types. */
+const namesTypes = (file: string) =>
+  /^src\/tasks\/[a-z]+\/[A-Z]\w*\.ts$/.test(file) || file === 'src/tasks/index.ts';
+
+/** Code that branches on a task type's name: a full type name, or a type's suffix or family prefix. */
+const TYPE_NAME = [
+  /['"`]io\.kestra\.plugin(?:\.[a-z]\w*)+\.[A-Z]\w*['"`]/g,
+  /\.endsWith\(\s*['"`]\.[A-Z]\w*['"`]\s*\)/g,
+  /\.startsWith\(\s*['"`]io\.kestra\.plugin(?:\.[a-z]\w*){2,}\.['"`]\s*\)/g,
+];
+
+/** Every place outside a task's own file that picks behaviour by a type's name, as `file: text`. */
+function typeNameBranches(files: Map<string, string>): string[] {
+  const out: string[] = [];
+  for (const [file, text] of files) {
+    if (namesTypes(file)) continue;
+    // Comments and examples in them may name types; code may not.
+    const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '');
+    for (const pattern of TYPE_NAME) for (const m of code.matchAll(pattern)) out.push(`${file}: ${m[0]}`);
+  }
+  return out;
+}
+
+test('the type-name check catches a type name, a suffix and a family prefix (it can fail)', () => {
+  const files = new Map([
+    ['src/flow/executor.ts', "if (node.type === 'io.kestra.plugin.core.flow.Sequential') run();"],
+    [
+      'src/flow/load.ts',
+      "if (type.endsWith('.Keys')) x(); if (type.startsWith('io.kestra.plugin.fastly.stats.')) y();",
+    ],
+    ['src/tasks/core/If.ts', "type: 'io.kestra.plugin.core.flow.If', // its own name"],
+    ['src/server/api.ts', "// a comment may say 'io.kestra.plugin.core.trigger.Webhook'"],
+  ]);
+  assert.deepEqual(typeNameBranches(files), [
+    "src/flow/executor.ts: 'io.kestra.plugin.core.flow.Sequential'",
+    "src/flow/load.ts: .endsWith('.Keys')",
+    "src/flow/load.ts: .startsWith('io.kestra.plugin.fastly.stats.')",
+  ]);
+});
+
+test("no code outside a task's own file branches on its type name (the definition says: check, children, runNested)", () => {
+  const root = dirname(SRC);
+  const files = new Map(sources(SRC).map((f) => [relative(root, f), readFileSync(f, 'utf8')]));
+  assert.deepEqual(typeNameBranches(files), []);
+});

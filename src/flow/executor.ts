@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidInputError, KestraFastlyError, RunFailedError } from '../errors.js';
-import { type Metric, parseProps, takesTextAt, type TaskContext } from '../tasks/task.js';
+import {
+  type Metric,
+  type NestedRun,
+  parseProps,
+  type RunState,
+  takesTextAt,
+  type TaskContext,
+} from '../tasks/task.js';
 import type { Logger } from '../logger.js';
 import { parseDuration } from '../duration.js';
 import { isTruthy, renderValue } from './expressions.js';
@@ -15,7 +22,7 @@ import { emptyTokenError, SecretStore } from './secrets.js';
 import { instantText, preciseNow } from './clock.js';
 
 /** KILLED: interrupted (Ctrl-C, SIGTERM), as Kestra calls a killed execution. */
-export type State = 'SUCCESS' | 'WARNING' | 'FAILED' | 'KILLED' | 'SKIPPED';
+export type State = RunState;
 
 export interface TaskRun {
   id: string;
@@ -107,27 +114,6 @@ interface Frame {
   /** Inside a ForEach: its task run (Kestra's `taskrun.parentId`) and the iteration. */
   parentId?: string;
   iteration?: number;
-}
-
-/** The worst of several states: KILLED, FAILED, then WARNING, else SUCCESS. */
-const worst = (states: State[]): State =>
-  states.includes('KILLED')
-    ? 'KILLED'
-    : states.includes('FAILED')
-      ? 'FAILED'
-      : states.includes('WARNING')
-        ? 'WARNING'
-        : 'SUCCESS';
-
-/** Runs `jobs` at most `limit` at a time (0: all at once); every job runs, even after a failure. */
-async function pool(jobs: (() => Promise<State>)[], limit: number): Promise<State> {
-  const states: State[] = [];
-  let next = 0;
-  const lane = async () => {
-    while (next < jobs.length) states.push(await (jobs[next++] as () => Promise<State>)());
-  };
-  await Promise.all(Array.from({ length: limit > 0 ? Math.min(limit, jobs.length) : jobs.length }, lane));
-  return worst(states);
 }
 
 const errorText = (err: unknown): string => {
@@ -270,7 +256,7 @@ class FlowRun {
   async runTask(node: TaskNode, outer: Frame = this.#root): Promise<State> {
     const log = this.#logger(node.id, node.common.logLevel);
     const prior = this.#takePrior(node.id, outer.value);
-    const leaf = !node.thenTasks && !node.children;
+    const leaf = !node.children;
     if (prior && leaf && prior.endDate !== '' && DONE_STATES.includes(prior.state)) {
       // Ended before a crash or a shutdown: its effects happened; only its outputs are needed.
       this.execution.taskRuns.push(prior);
@@ -323,14 +309,8 @@ class FlowRun {
         log.debug('runIf is false: skipped');
         return finish('SKIPPED');
       }
-      if (node.thenTasks) {
-        const truthy = isTruthy(this.#render(node, 'condition', node.props.condition, frame));
-        const branch = truthy ? node.thenTasks : node.elseTasks;
-        const state = branch ? await this.runTasks(branch, children) : 'SUCCESS';
-        return finish(state === 'SKIPPED' ? 'SUCCESS' : state);
-      }
-      if (node.children) {
-        const state = await this.#runFlowable(node, node.children, frame, children);
+      if (node.children && node.def.runNested) {
+        const state = await node.def.runNested(this.#nested(node, node.children, frame, children));
         return finish(state === 'SKIPPED' ? 'SUCCESS' : state);
       }
       return finish(await this.#attempts(node, run, log, t0, frame));
@@ -411,45 +391,31 @@ class FlowRun {
       }));
   }
 
-  /** ForEach, Parallel and Sequential: how their nested tasks run. */
-  async #runFlowable(node: TaskNode, children: TaskNode[], frame: Frame, inner: Frame): Promise<State> {
-    const int = (prop: string, fallback: number) => {
-      const v =
-        node.props[prop] === undefined ? fallback : Number(this.#render(node, prop, node.props[prop], frame));
-      if (!Number.isInteger(v) || v < 0)
-        throw new InvalidInputError(
-          `task '${node.id}'.${prop}: ${String(v)} is not allowed; expected a whole number ≥ 0`,
-        );
-      return v;
-    };
-    if (node.type === 'io.kestra.plugin.core.flow.Sequential') return this.runTasks(children, inner);
-    if (node.type === 'io.kestra.plugin.core.flow.Parallel')
-      return pool(
-        children.map((child) => () => this.runTask(child, inner)),
-        int('concurrent', 0),
-      );
-    let values = this.#render(node, 'values', node.props.values, frame);
-    if (typeof values === 'string') {
-      try {
-        values = JSON.parse(values);
-      } catch {
-        // not JSON: reported below
-      }
-    }
-    if (!Array.isArray(values))
-      throw new InvalidInputError(
-        `task '${node.id}'.values: ${JSON.stringify(values)?.slice(0, 80)} is not a list; expected a list or a JSON list`,
-      );
-    const limit = int('concurrencyLimit', 1);
-    return pool(
-      values.map((v: unknown, i) => () => {
-        const value = typeof v === 'string' ? v : JSON.stringify(v);
-        const taskrun = { value, iteration: i };
-        return this.runTasks(children, {
+  /**
+   * What a flowable's `runNested` works with: its properties rendered in `frame`, its nested tasks
+   * run in `inner` (a ForEach iteration adds Kestra's `taskrun.value`, `parent` and `parents`).
+   */
+  #nested(node: TaskNode, children: Record<string, TaskNode[]>, frame: Frame, inner: Frame): NestedRun {
+    const list = (property: string) => children[property] ?? [];
+    return {
+      where: `task '${node.id}'`,
+      render: (property) =>
+        node.props[property] === undefined
+          ? undefined
+          : this.#render(node, property, node.props[property], frame),
+      count: (property) => list(property).length,
+      runTask: (property, index) => {
+        const child = list(property)[index];
+        return child ? this.runTask(child, inner) : Promise.resolve('SUCCESS');
+      },
+      runTasks: (property, iteration) => {
+        if (!iteration) return this.runTasks(list(property), inner);
+        const { value, index } = iteration;
+        return this.runTasks(list(property), {
           // Kestra's parent (the enclosing iteration) and parents (every one, nearest first).
           ctx: {
             ...inner.ctx,
-            taskrun,
+            taskrun: { value, iteration: index },
             parent: { taskrun: inner.ctx.taskrun },
             parents: inner.ctx.taskrun
               ? [{ taskrun: inner.ctx.taskrun }, ...((inner.ctx.parents as unknown[] | undefined) ?? [])]
@@ -457,11 +423,10 @@ class FlowRun {
           },
           value,
           parentId: inner.parentId,
-          iteration: i,
+          iteration: index,
         });
-      }),
-      limit,
-    );
+      },
+    };
   }
 
   /** Attempts until one succeeds or the retry policy gives up (then throws the last error). */

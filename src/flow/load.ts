@@ -2,20 +2,9 @@ import { readFileSync, statSync } from 'node:fs';
 import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { InvalidInputError, show } from '../errors.js';
-import { resolveEndpoint } from '../fastly/client.js';
-import { isLoopbackHost } from '../http/loopback.js';
-import { KNOWN_REGIONS } from '../fastly/regions.js';
-import { parseBy, parseTime, resolveWindow } from '../fastly/time.js';
-import {
-  surrogateKeyProblem,
-  validatePurgeUrl,
-  validateServiceId,
-  validateSurrogateKey,
-} from '../fastly/purge.js';
-import { DEPRECATED_TYPES, FLOWABLES, TASKS, TRIGGERS } from '../tasks/index.js';
-import { describeIssue, parseAsKestra, type TaskDefinition } from '../tasks/task.js';
+import { DEPRECATED_TYPES, TASKS, TRIGGERS } from '../tasks/index.js';
+import { describeIssue, parseAsKestra, type StaticCheck, type TaskDefinition } from '../tasks/task.js';
 import { parseDuration } from '../duration.js';
-import { MIN_STATS_INTERVAL_S, seconds, StatsTrigger } from '../tasks/stats/StatsTrigger.js';
 import { hasExpression, templateProblem, templateReads } from './expressions.js';
 import {
   flowSchema,
@@ -35,11 +24,8 @@ export interface TaskNode {
   common: z.output<typeof taskCommonSchema>;
   /** Properties as written (expressions unrendered), plugin defaults applied. */
   props: Record<string, unknown>;
-  /** If: the branches. */
-  thenTasks?: TaskNode[];
-  elseTasks?: TaskNode[];
-  /** ForEach, Parallel, Sequential: the nested tasks. */
-  children?: TaskNode[];
+  /** Flowables: the nested tasks, by the property holding them (`then`, `else`, `tasks`). */
+  children?: Record<string, TaskNode[]>;
   /** Where it is in the flow: `tasks[0]`, `tasks[1].then[0]`. */
   path?: string;
 }
@@ -197,20 +183,35 @@ function checkTemplates(value: unknown, path: Path, problems: Problems): void {
 
 const literal = (v: unknown) => v !== undefined && v !== null && !hasExpression(v);
 
+/** What a task's own `check` reports through: its problems land under the task's path. */
+function staticCheck(path: Path, problems: Problems, env: LoadContext['env']): StaticCheck {
+  return {
+    literal,
+    attempt: (sub, check) => {
+      const before = problems.list.length;
+      attempt(problems, [...path, ...sub], check);
+      return problems.list.length === before;
+    },
+    problem: (sub, message) => problems.add([...path, ...sub], message),
+    now: Math.floor(Date.now() / 1000),
+    env,
+  };
+}
+
 /**
  * The checks `run` would otherwise make only when it reaches a task, after earlier tasks (purges,
- * perhaps) already ran: durations, time expressions, resolutions, regions, template syntax. (Any stats
- * field name is valid, as in Kestra's plugin: Fastly adds fields.)
+ * perhaps) already ran: template syntax, the durations of `timeout` and `retry`, then the task
+ * type's own (`check` on its definition: ids, keys, URLs, time expressions, regions…).
  */
 function checkBeforeRun(
-  type: string,
+  def: TaskDefinition,
   props: Record<string, unknown>,
   common: Record<string, unknown>,
   path: Path,
-  problems: Problems,
+  ctx: LoadContext,
 ): void {
-  const own = Object.fromEntries(Object.entries(props).filter(([k]) => k !== 'then' && k !== 'else'));
-  checkTemplates(own, path, problems);
+  const { problems } = ctx;
+  checkTemplates(ownProps(def, props), path, problems);
   for (const key of ['runIf']) checkTemplates(common[key], [...path, key], problems);
   if (literal(common.timeout))
     attempt(problems, [...path, 'timeout'], () => parseDuration(common.timeout, 'timeout'));
@@ -219,58 +220,14 @@ function checkBeforeRun(
     if (retry && literal(retry[key]))
       attempt(problems, [...path, 'retry', key], () => parseDuration(retry[key], key));
   }
-  if (type.startsWith('io.kestra.plugin.fastly.purge.')) checkPurge(type, props, path, problems);
-  if (!type.startsWith('io.kestra.plugin.fastly.stats.')) return;
-  const now = Math.floor(Date.now() / 1000);
-  const before = problems.list.length;
-  for (const key of ['from', 'to'] as const) {
-    if (literal(props[key]))
-      attempt(problems, [...path, key], () =>
-        parseTime(props[key], now, key, key === 'to' ? 'end' : 'start'),
-      );
-  }
-  if (literal(props.by)) attempt(problems, [...path, 'by'], () => parseBy(props.by));
-  const window = ['from', 'to', 'by'].filter((k) => props[k] !== undefined);
-  if (window.length && window.every((k) => literal(props[k])) && problems.list.length === before) {
-    attempt(problems, [...path, 'from'], () => resolveWindow(props, now));
-  }
-  const region = props.region;
-  if (literal(region) && region !== 'all' && !KNOWN_REGIONS.includes(String(region))) {
-    problems.add(
-      [...path, 'region'],
-      `${show(region)} is not a Fastly region; expected all or one of ${KNOWN_REGIONS.join(', ')}`,
-    );
-  }
+  def.check?.(props, staticCheck(path, problems, ctx.env));
 }
 
-/** A number or boolean where text is expected is that text, as the task will take it (parseAsKestra). */
-const asText = (v: unknown) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v);
-
-/** What the purge functions refuse at run time, checked on literal values: ids, keys, URLs. */
-function checkPurge(type: string, props: Record<string, unknown>, path: Path, problems: Problems): void {
-  if (literal(props.serviceId))
-    attempt(problems, [...path, 'serviceId'], () => validateServiceId(asText(props.serviceId)));
-  if (type.endsWith('.Key') && literal(props.surrogateKey))
-    attempt(problems, [...path, 'surrogateKey'], () => validateSurrogateKey(asText(props.surrogateKey)));
-  if (type.endsWith('.Url') && literal(props.url))
-    attempt(problems, [...path, 'url'], () => validatePurgeUrl(props.url));
-  const keys = props.surrogateKeys;
-  if (type.endsWith('.Keys') && Array.isArray(keys)) {
-    if (keys.length === 0)
-      problems.add([...path, 'surrogateKeys'], 'the list of surrogate keys is empty; give at least one key');
-    keys.forEach((key, i) => {
-      const problem = hasExpression(key) ? undefined : surrogateKeyProblem(asText(key));
-      if (problem) problems.add([...path, 'surrogateKeys', i], problem);
-    });
-  }
-  const urls = props.urls;
-  if (type.endsWith('.Urls') && Array.isArray(urls)) {
-    if (urls.length === 0)
-      problems.add([...path, 'urls'], 'the list of URLs is empty; give at least one URL');
-    urls.forEach((url, i) => {
-      if (!hasExpression(url)) attempt(problems, [...path, 'urls', i], () => validatePurgeUrl(url));
-    });
-  }
+/** A task's properties without the lists of nested tasks (loaded, and checked, as tasks of their own). */
+function ownProps(def: TaskDefinition, props: Record<string, unknown>): Record<string, unknown> {
+  if (!def.children) return props;
+  const nested = new Set(def.children.map((c) => c.property));
+  return Object.fromEntries(Object.entries(props).filter(([k]) => !nested.has(k)));
 }
 
 /** Every template string in a value, with its path. */
@@ -377,35 +334,6 @@ function checkReads(templates: TemplateAt[], defined: Defined, problems: Problem
   }
 }
 
-/** A StatsTrigger polling faster than every 30 s, refused unless its endpoint is loopback (as the server does). */
-function checkTriggerInterval(
-  props: Record<string, unknown>,
-  env: Record<string, string | undefined>,
-  path: Path,
-  problems: Problems,
-): void {
-  const interval = props.interval;
-  if (typeof interval !== 'string' || hasExpression(interval) || hasExpression(props.baseUrl)) return;
-  const s = seconds(interval);
-  if (!Number.isFinite(s) || s >= MIN_STATS_INTERVAL_S) return;
-  let endpoint: string;
-  try {
-    endpoint = resolveEndpoint(typeof props.baseUrl === 'string' ? props.baseUrl : undefined, env);
-  } catch {
-    return; // a bad endpoint is reported when the trigger is built
-  }
-  if (isLoopbackHost(new URL(endpoint).hostname)) return;
-  const from = props.baseUrl
-    ? 'baseUrl'
-    : env.FASTLY_API_ENDPOINT?.trim()
-      ? 'FASTLY_API_ENDPOINT'
-      : 'default';
-  problems.add(
-    [...path, 'interval'],
-    `interval ${interval} is below PT30S; allowed only against a loopback endpoint (this one is ${endpoint}, ${from}); expected PT30S or more, or a loopback baseUrl`,
-  );
-}
-
 interface LoadContext {
   problems: Problems;
   ids: Map<string, string>;
@@ -460,26 +388,18 @@ function loadTasks(list: unknown, path: Path, ctx: LoadContext, loop = false): T
     const own = Object.fromEntries(Object.entries(task).filter(([k]) => !TASK_COMMON_KEYS.includes(k)));
     const props = applyPluginDefaults(type, own, ctx.pluginDefaults);
     checkProps(def, props, p, `task '${id}'`, ctx.problems);
-    checkBeforeRun(type, props, task, p, ctx.problems);
-    const own2 = Object.fromEntries(
-      Object.entries(props).filter(
-        ([k]) => k !== 'then' && k !== 'else' && !(FLOWABLES.has(type) && k === 'tasks'),
-      ),
-    );
-    templatesIn(own2, p, loop, ctx.templates);
+    checkBeforeRun(def, props, task, p, ctx);
+    templatesIn(ownProps(def, props), p, loop, ctx.templates);
     templatesIn(task.runIf, [...p, 'runIf'], loop, ctx.templates);
     const node: TaskNode = { id, type, def, common: common.data, props, path: pathText(p) };
-    if (type === 'io.kestra.plugin.core.flow.If') {
-      node.thenTasks = loadTasks(props.then, [...p, 'then'], ctx, loop);
-      if (props.else !== undefined) node.elseTasks = loadTasks(props.else, [...p, 'else'], ctx, loop);
+    if (def.children) {
+      const children: Record<string, TaskNode[]> = {};
+      for (const { property, loop: inLoop } of def.children) {
+        if (props[property] !== undefined)
+          children[property] = loadTasks(props[property], [...p, property], ctx, loop || inLoop === true);
+      }
+      node.children = children;
     }
-    if (FLOWABLES.has(type))
-      node.children = loadTasks(
-        props.tasks,
-        [...p, 'tasks'],
-        ctx,
-        loop || type === 'io.kestra.plugin.core.flow.ForEach',
-      );
     nodes.push(node);
   });
   return nodes;
@@ -509,8 +429,7 @@ function loadTriggers(list: unknown, ctx: LoadContext): TriggerNode[] {
       Object.entries(trigger).filter(([k]) => !TRIGGER_COMMON_KEYS.includes(k)),
     );
     checkProps(def, props, p, `trigger '${id}'`, ctx.problems);
-    checkBeforeRun(type as string, props, trigger, p, ctx.problems);
-    if (type === StatsTrigger.type && ctx.env) checkTriggerInterval(props, ctx.env, p, ctx.problems);
+    checkBeforeRun(def, props, trigger, p, ctx);
     const stopAfter = Array.isArray(trigger.stopAfter) ? (trigger.stopAfter as string[]) : undefined;
     nodes.push({
       id,

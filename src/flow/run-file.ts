@@ -41,9 +41,7 @@ export async function runFlowFile(file: string, opts: FlowRunOptions = {}): Prom
   const inputs = resolveInputs(flow.inputs, opts.inputs ?? {});
   let trigger: Record<string, unknown> | undefined;
   const polling =
-    opts.useTrigger === false
-      ? undefined
-      : flow.triggers.find((t) => !t.disabled && t.type === StatsTrigger.type);
+    opts.useTrigger === false ? undefined : flow.triggers.find((t) => !t.disabled && t.def === StatsTrigger);
   if (polling) {
     const props = resolveTriggerProps(flow, polling, {
       env: process.env,

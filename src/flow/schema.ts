@@ -58,10 +58,17 @@ export function flowJsonSchema(): Json {
   const defs: Record<string, Json> = {};
   for (const d of Object.values(TASKS)) defs[d.type] = definitionSchema(d, taskCommon);
   for (const d of Object.values(TRIGGERS)) defs[d.type] = definitionSchema(d, triggerCommon);
-  // `then` is Kestra's property name (not a thenable). Nested tasks are tasks of any type.
-  const ifProps = defs['io.kestra.plugin.core.flow.If']?.properties as Record<string, Json>;
-  ifProps.then = { type: 'array', minItems: 1, items: ref('task') };
-  ifProps.else = { type: 'array', minItems: 1, items: ref('task') };
+  // A flowable's nested tasks (If's `then`, ForEach's `tasks`) are tasks of any type.
+  for (const d of Object.values(TASKS)) {
+    const props = defs[d.type]?.properties as Record<string, Json>;
+    for (const { property } of d.children ?? [])
+      props[property] = {
+        type: 'array',
+        minItems: 1,
+        items: ref('task'),
+        ...(props[property]?.description ? { description: props[property].description } : {}),
+      };
+  }
   // Older type names the loader still accepts (the Java plugin's): each a copy under its own name.
   for (const [alias, type] of Object.entries(DEPRECATED_TYPES)) {
     const def = defs[type] as { properties: Record<string, Json>; description?: string };

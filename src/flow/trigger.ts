@@ -13,12 +13,12 @@
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../errors.js';
 import { resolveEndpoint } from '../fastly/client.js';
-import { isLoopbackHost } from '../http/loopback.js';
 import type { StatsPoint } from '../fastly/types.js';
 import {
   decide,
   evaluate,
   fetchPoints,
+  intervalProblem,
   MIN_STATS_INTERVAL_S,
   type PointsFetcher,
   pollKey,
@@ -168,12 +168,8 @@ function statsTrigger(flow: Flow, node: TriggerNode, te: TriggerEnv): TriggerIns
   const props = resolveTriggerProps(flow, node, te);
   const endpoint = resolveEndpoint(props.baseUrl, te.env);
   const intervalS = seconds(props.interval);
-  if (intervalS < MIN_STATS_INTERVAL_S && !isLoopbackHost(new URL(endpoint).hostname)) {
-    throw new InvalidInputError(
-      `${flow.file}: trigger '${node.id}': interval ${props.interval} is below PT30S; allowed only against a loopback endpoint (this one is ${endpoint}); expected PT30S or more`,
-      node.id,
-    );
-  }
+  const problem = intervalProblem(props.interval, endpoint);
+  if (problem) throw new InvalidInputError(`${flow.file}: trigger '${node.id}': ${problem}`, node.id);
   // Same poll, same jitter: identical polls stay due together and share one call.
   const pollId = JSON.stringify([props.serviceId, props.field, props.window, props.by, props.delay]);
   const jitterMs =

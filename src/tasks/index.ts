@@ -62,9 +62,6 @@ export const TASKS = {
   ]),
 };
 
-/** Flowables: their `tasks` are nested tasks, loaded and run by the flow layer. */
-export const FLOWABLES: ReadonlySet<string> = new Set([ForEach.type, Parallel.type, Sequential.type]);
-
 /** Type names the Java plugin used before renaming them: accepted, with a deprecation warning. */
 export const DEPRECATED_TYPES: Record<string, string> = {
   'io.kestra.plugin.fastly.purge.PurgeUrl': PurgeUrl.type,
@@ -109,7 +106,11 @@ export {
   defineTask,
   parseProps,
   runTask,
+  type ChildTasks,
   type Metric,
+  type NestedRun,
+  type RunState,
+  type StaticCheck,
   type TaskContext,
   type TaskDefinition,
   type TaskExample,

@@ -34,6 +34,47 @@ export interface TaskExample {
   flow: string;
 }
 
+/** Where a property is, below the task: `['surrogateKeys', 2]`. */
+export type PropertyPath = readonly (string | number)[];
+
+/** What a task's `check` is given to report problems with its properties as written in a flow. */
+export interface StaticCheck {
+  /** Whether a value is written as is (not missing, no expression): only those can be checked now. */
+  literal(value: unknown): boolean;
+  /** Runs a check that throws InvalidInputError and records its message at `path`; false if it threw. */
+  attempt(path: PropertyPath, check: () => unknown): boolean;
+  /** Records a problem at `path`. */
+  problem(path: PropertyPath, message: string): void;
+  /** Epoch seconds, for relative times ("24 hours ago"). */
+  now: number;
+  /** The environment a server would run the flow with, when the caller gives it (`validate`, the server). */
+  env: Record<string, string | undefined> | undefined;
+}
+
+/** A property of a flowable task that holds nested tasks (If's `then`, ForEach's `tasks`). */
+export interface ChildTasks {
+  property: string;
+  /** Inside a loop (ForEach): `taskrun.value`, `parent` and `parents` are defined for the nested tasks. */
+  loop?: boolean;
+}
+
+/** Task run states, as Kestra names them. KILLED: interrupted (Ctrl-C, SIGTERM, kill). */
+export type RunState = 'SUCCESS' | 'WARNING' | 'FAILED' | 'KILLED' | 'SKIPPED';
+
+/** What the executor gives a flowable task to run its nested tasks. */
+export interface NestedRun {
+  /** `task 'ID'`, to name a property in an error. */
+  where: string;
+  /** Renders one of the task's own properties (not a child list) for this run. */
+  render(property: string): unknown;
+  /** How many tasks `property` holds. */
+  count(property: string): number;
+  /** Runs the tasks of `property` in order, stopping at the first FAILED or KILLED one. */
+  runTasks(property: string, iteration?: { value: string; index: number }): Promise<RunState>;
+  /** Runs the `index`-th task of `property` alone. */
+  runTask(property: string, index: number): Promise<RunState>;
+}
+
 export interface TaskDefinition<S extends z.ZodObject = z.ZodObject, O = unknown> {
   type: string;
   title: string;
@@ -44,6 +85,15 @@ export interface TaskDefinition<S extends z.ZodObject = z.ZodObject, O = unknown
   outputs: Record<string, string>;
   /** Runs the task; one that does no I/O may return its outputs directly. */
   run(props: z.output<S>, ctx: TaskContext): O | Promise<O>;
+  /**
+   * Checks made when a flow is loaded, beyond the schema, on the properties as written (plugin
+   * defaults applied, expressions unrendered): what `run` would refuse only on reaching the task.
+   */
+  check?(props: Record<string, unknown>, at: StaticCheck): void;
+  /** Flowables: the properties holding nested tasks, which the flow loader loads as tasks. */
+  children?: readonly ChildTasks[];
+  /** Flowables: how the nested tasks run; the executor calls this instead of `run`. */
+  runNested?(nested: NestedRun): Promise<RunState>;
 }
 
 export function defineTask<S extends z.ZodObject, O>(def: TaskDefinition<S, O>): TaskDefinition<S, O> {

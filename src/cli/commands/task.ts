@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { InvalidInputError, show } from '../../errors.js';
 import { type Logger } from '../../logger.js';
 import { Masker } from '../../masker.js';
-import { DEPRECATED_TYPES, FASTLY_TASKS, TRIGGERS } from '../../tasks/index.js';
+import { DEPRECATED_TYPES, FASTLY_TASKS, StatsTrigger } from '../../tasks/index.js';
 import type { Assessment } from '../../tasks/stats/StatsTrigger.js';
 import { type Metric, parseProps, type TaskDefinition } from '../../tasks/task.js';
 import { echoFailures } from '../exit.js';
@@ -22,8 +22,6 @@ export function kestraLine(payload: object): string {
 
 /** Exit code of a StatsTrigger evaluation whose condition does not hold (0: it fired). */
 export const NOT_FIRED_EXIT_CODE = 3;
-
-const STATS_TRIGGER = 'io.kestra.plugin.fastly.stats.StatsTrigger';
 
 interface BridgeFlags {
   props?: string;
@@ -224,7 +222,7 @@ export function registerTask(program: Command): void {
       'after',
       wrapText(
         '\napiToken defaults to $FASTLY_API_TOKEN; serviceId to $FASTLY_SERVICE_ID where the type requires it.\n' +
-          `${STATS_TRIGGER} evaluates the trigger once: exit 0 if it fires, ${NOT_FIRED_EXIT_CODE} if not.`,
+          `${StatsTrigger.type} evaluates the trigger once: exit 0 if it fires, ${NOT_FIRED_EXIT_CODE} if not.`,
       ),
     )
     .action(async (type: string, opts: BridgeFlags) => {
@@ -233,10 +231,12 @@ export function registerTask(program: Command): void {
       const logger = kestraLogger(masker);
       const full = type.startsWith('io.kestra.plugin.fastly.') ? type : `io.kestra.plugin.fastly.${type}`;
       const current = DEPRECATED_TYPES[full] ?? full;
-      const def = FASTLY_TASKS[current] ?? (current === STATS_TRIGGER ? TRIGGERS[STATS_TRIGGER] : undefined);
+      // The one trigger the bridge evaluates (once: exit 0 if it fires, NOT_FIRED_EXIT_CODE if not).
+      const def: TaskDefinition | undefined =
+        FASTLY_TASKS[current] ?? (current === StatsTrigger.type ? StatsTrigger : undefined);
       if (!def) {
         throw new InvalidInputError(
-          `task: unknown type ${show(type)}; expected one of ${[...Object.keys(FASTLY_TASKS), STATS_TRIGGER].join(', ')}`,
+          `task: unknown type ${show(type)}; expected one of ${[...Object.keys(FASTLY_TASKS), StatsTrigger.type].join(', ')}`,
           'type',
         );
       }
@@ -270,7 +270,7 @@ export function registerTask(program: Command): void {
           metric: (m) => metrics.push(m),
           signal: stopSignal,
         });
-        if (current === STATS_TRIGGER) {
+        if (def === StatsTrigger) {
           const assessment = result as Assessment;
           // `matched` too: a Commands task (the token in env, not argv) tests it in an If.
           emit({ ...assessment.variables, matched: assessment.matched });

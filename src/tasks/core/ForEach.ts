@@ -1,8 +1,7 @@
 import { z } from 'zod';
+import { InvalidInputError } from '../../errors.js';
+import { pool, subtasks, wholeNumber } from './flowable.js';
 import { defineTask, numberish } from '../task.js';
-
-/** Tasks nested in a flowable; each is validated as a task of its own by the flow loader. */
-const subtasks = z.array(z.record(z.string(), z.unknown())).min(1);
 
 export default defineTask({
   type: 'io.kestra.plugin.core.flow.ForEach',
@@ -37,7 +36,30 @@ tasks:
     tasks: subtasks.describe('Tasks run for each value.'),
   }),
   outputs: {},
-  // The executor runs the nested tasks; this records nothing of its own.
+  children: [{ property: 'tasks', loop: true }],
+  async runNested(nested) {
+    let values = nested.render('values');
+    if (typeof values === 'string') {
+      try {
+        values = JSON.parse(values);
+      } catch {
+        // not JSON: reported below
+      }
+    }
+    if (!Array.isArray(values))
+      throw new InvalidInputError(
+        `${nested.where}.values: ${JSON.stringify(values)?.slice(0, 80)} is not a list; expected a list or a JSON list`,
+      );
+    const limit = wholeNumber(nested, 'concurrencyLimit', 1);
+    return pool(
+      values.map((v: unknown, index) => () => {
+        const value = typeof v === 'string' ? v : JSON.stringify(v);
+        return nested.runTasks('tasks', { value, index });
+      }),
+      limit,
+    );
+  },
+  // Records nothing of its own: the nested tasks have their outputs.
   run() {
     return {};
   },

@@ -1,8 +1,7 @@
 import { z } from 'zod';
+import { subtasks } from './flowable.js';
+import { isTruthy } from '../truthy.js';
 import { defineTask } from '../task.js';
-
-/** Tasks nested under If; each is validated as a task of its own by the flow loader. */
-const subtasks = z.array(z.record(z.string(), z.unknown())).min(1);
 
 export default defineTask({
   type: 'io.kestra.plugin.core.flow.If',
@@ -37,7 +36,10 @@ tasks:
     else: subtasks.optional().describe('Tasks run otherwise.'),
   }),
   outputs: {},
-  // The executor runs the branches; this records nothing of its own.
+  children: [{ property: 'then' }, { property: 'else' }],
+  // Kestra's falsy values (false, "false", 0, "0", "-0", "", null) run `else` (none: nothing).
+  runNested: (nested) => nested.runTasks(isTruthy(nested.render('condition')) ? 'then' : 'else'),
+  // Records nothing of its own: the nested tasks have their outputs.
   run() {
     return {};
   },

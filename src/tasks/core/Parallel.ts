@@ -1,8 +1,6 @@
 import { z } from 'zod';
+import { pool, subtasks, wholeNumber } from './flowable.js';
 import { defineTask, numberish } from '../task.js';
-
-/** Tasks nested in a flowable; each is validated as a task of its own by the flow loader. */
-const subtasks = z.array(z.record(z.string(), z.unknown())).min(1);
 
 export default defineTask({
   type: 'io.kestra.plugin.core.flow.Parallel',
@@ -36,7 +34,13 @@ tasks:
     tasks: subtasks.describe('Tasks run concurrently.'),
   }),
   outputs: {},
-  // The executor runs the nested tasks; this records nothing of its own.
+  children: [{ property: 'tasks' }],
+  runNested: (nested) =>
+    pool(
+      Array.from({ length: nested.count('tasks') }, (_, i) => () => nested.runTask('tasks', i)),
+      wholeNumber(nested, 'concurrent', 0),
+    ),
+  // Records nothing of its own: the nested tasks have their outputs.
   run() {
     return {};
   },

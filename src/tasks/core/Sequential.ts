@@ -1,8 +1,6 @@
 import { z } from 'zod';
+import { subtasks } from './flowable.js';
 import { defineTask } from '../task.js';
-
-/** Tasks nested in a flowable; each is validated as a task of its own by the flow loader. */
-const subtasks = z.array(z.record(z.string(), z.unknown())).min(1);
 
 export default defineTask({
   type: 'io.kestra.plugin.core.flow.Sequential',
@@ -31,7 +29,9 @@ tasks:
   ],
   props: z.strictObject({ tasks: subtasks.describe('Tasks run in order.') }),
   outputs: {},
-  // The executor runs the nested tasks; this records nothing of its own.
+  children: [{ property: 'tasks' }],
+  runNested: (nested) => nested.runTasks('tasks'),
+  // Records nothing of its own: the nested tasks have their outputs.
   run() {
     return {};
   },

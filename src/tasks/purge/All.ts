@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { purgeAll } from '../../fastly/purge.js';
 import { connectionProps, defineTask, makeClient } from '../task.js';
+import { checkServiceId } from './check.js';
 
 export default defineTask({
   type: 'io.kestra.plugin.fastly.purge.All',
@@ -34,6 +35,7 @@ tasks:
       .describe('Always false: Fastly has no soft purge-all.'),
   }),
   outputs: { status: 'Fastly status, "ok".' },
+  check: checkServiceId,
   async run(props, ctx) {
     const result = await purgeAll(makeClient(props, ctx), props.serviceId);
     ctx.logger.info(`Purged all content of service ${props.serviceId}`);

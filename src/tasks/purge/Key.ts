@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { purgeKey } from '../../fastly/purge.js';
+import { purgeKey, validateSurrogateKey } from '../../fastly/purge.js';
 import { booleanish, connectionProps, defineTask, makeClient } from '../task.js';
+import { asText, checkServiceId } from './check.js';
 
 export default defineTask({
   type: 'io.kestra.plugin.fastly.purge.Key',
@@ -38,6 +39,11 @@ tasks:
       .describe('Mark objects stale instead of evicting them (Fastly-Soft-Purge: 1).'),
   }),
   outputs: { status: 'Fastly status, "ok".', id: 'Purge id returned by Fastly.' },
+  check(props, at) {
+    checkServiceId(props, at);
+    if (at.literal(props.surrogateKey))
+      at.attempt(['surrogateKey'], () => validateSurrogateKey(asText(props.surrogateKey)));
+  },
   async run(props, ctx) {
     const result = await purgeKey(makeClient(props, ctx), props.serviceId, props.surrogateKey, {
       soft: props.soft,

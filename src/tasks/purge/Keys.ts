@@ -1,7 +1,13 @@
 import { z } from 'zod';
-import { DEFAULT_PURGE_CONCURRENCY, MAX_KEYS_PER_REQUEST, purgeKeys } from '../../fastly/purge.js';
+import {
+  DEFAULT_PURGE_CONCURRENCY,
+  MAX_KEYS_PER_REQUEST,
+  purgeKeys,
+  surrogateKeyProblem,
+} from '../../fastly/purge.js';
 import { type KeysOutputs, keysOutputs, plural, PurgeIncompleteError } from './outputs.js';
 import { booleanish, connectionProps, defineTask, listOf, makeClient, numberish } from '../task.js';
+import { asText, checkList, checkServiceId } from './check.js';
 
 export { type KeysOutputs, keysOutputs, PurgeIncompleteError } from './outputs.js';
 
@@ -52,6 +58,19 @@ tasks:
       'Bulk requests sent (batches of at most 256 keys), each counted once however often it was retried. The metric attempts counts every HTTP attempt: attempts = requests + retries.',
     stopped:
       'Set when sending stopped early: the failure every batch would meet (bad token, unknown service, unreachable host) or the interruption. Unsent keys are in failed.',
+  },
+  check(props, at) {
+    checkServiceId(props, at);
+    checkList(
+      props,
+      'surrogateKeys',
+      'the list of surrogate keys is empty; give at least one key',
+      at,
+      (key, path) => {
+        const problem = surrogateKeyProblem(asText(key));
+        if (problem) at.problem(path, problem);
+      },
+    );
   },
   async run(props, ctx): Promise<KeysOutputs> {
     const client = makeClient(props, ctx);

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { purgeUrl } from '../../fastly/purge.js';
+import { purgeUrl, validatePurgeUrl } from '../../fastly/purge.js';
 import { edgeEndpoint, type VerifyResult, verifyPurge } from '../../fastly/verify.js';
 import { VerifyFailedError } from './outputs.js';
 import { booleanish, connectionProps, defineTask, makeClient } from '../task.js';
+import { checkServiceId } from './check.js';
 
 export default defineTask({
   type: 'io.kestra.plugin.fastly.purge.Url',
@@ -44,6 +45,10 @@ tasks:
     status: 'Fastly status, "ok".',
     id: 'Purge id returned by Fastly.',
     verification: 'With verify: {status, xCache, age, surrogateKey} of the edge response after the purge.',
+  },
+  check(props, at) {
+    checkServiceId(props, at);
+    if (at.literal(props.url)) at.attempt(['url'], () => validatePurgeUrl(props.url));
   },
   async run(props, ctx) {
     const client = makeClient(props, ctx);

@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { DEFAULT_PURGE_CONCURRENCY, purgeUrls } from '../../fastly/purge.js';
+import { DEFAULT_PURGE_CONCURRENCY, purgeUrls, validatePurgeUrl } from '../../fastly/purge.js';
 import { plural, PurgeIncompleteError, type UrlsOutputs, urlsOutputs } from './outputs.js';
 import { booleanish, connectionProps, defineTask, listOf, makeClient, numberish } from '../task.js';
+import { checkList, checkServiceId } from './check.js';
 
 export default defineTask({
   type: 'io.kestra.plugin.fastly.purge.Urls',
@@ -49,6 +50,12 @@ tasks:
     requests: 'Purge requests sent (one per URL).',
     stopped:
       'Set when sending stopped early: the failure every request would meet (bad token, unreachable host) or the interruption. Unsent URLs are in failed.',
+  },
+  check(props, at) {
+    checkServiceId(props, at);
+    checkList(props, 'urls', 'the list of URLs is empty; give at least one URL', at, (url, path) =>
+      at.attempt(path, () => validatePurgeUrl(url)),
+    );
   },
   async run(props, ctx): Promise<UrlsOutputs> {
     const client = makeClient(props, ctx);

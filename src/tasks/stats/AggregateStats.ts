@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { aggregate } from '../../fastly/stats.js';
 import { connectionProps, defineTask, makeClient } from '../task.js';
-import { statsOutput, statsOutputs, windowProps } from './common.js';
+import { checkWindow, statsOutput, statsOutputs, windowProps } from './common.js';
 
 export default defineTask({
   type: 'io.kestra.plugin.fastly.stats.AggregateStats',
@@ -24,6 +24,7 @@ tasks:
   ],
   props: z.strictObject({ ...connectionProps, ...windowProps }),
   outputs: { ...statsOutputs, data: 'List of points summed over all services, in time order.' },
+  check: checkWindow,
   async run(props, ctx) {
     const result = await aggregate(makeClient(props, ctx), { ...props, onProgress: ctx.onProgress });
     ctx.logger.info(`Fetched ${result.data.length} aggregate points`);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { usageByMonth } from '../../fastly/stats.js';
 import { booleanish, connectionProps, defineTask, makeClient, numberish } from '../task.js';
-import { statsOutput, statsOutputs } from './common.js';
+import { checkWindow, statsOutput, statsOutputs } from './common.js';
 
 export default defineTask({
   type: 'io.kestra.plugin.fastly.stats.MonthToDateUsage',
@@ -39,6 +39,7 @@ tasks:
     ...statsOutputs,
     data: '{customer_id, services: {id: {name, <region>: usage}}, total: {<region>: usage}}.',
   },
+  check: checkWindow,
   async run(props, ctx) {
     return statsOutput(await usageByMonth(makeClient(props, ctx), props));
   },

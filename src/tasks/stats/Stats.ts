@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { historical } from '../../fastly/stats.js';
 import { connectionProps, defineTask, listOf, makeClient } from '../task.js';
-import { statsOutput, statsOutputs, windowProps } from './common.js';
+import { checkWindow, statsOutput, statsOutputs, windowProps } from './common.js';
 
 export default defineTask({
   type: 'io.kestra.plugin.fastly.stats.Stats',
@@ -40,6 +40,7 @@ tasks:
     ...windowProps,
   }),
   outputs: { ...statsOutputs, data: 'Map of service id to its points, in time order.' },
+  check: checkWindow,
   async run(props, ctx) {
     const services = typeof props.services === 'string' ? props.services.split(',') : props.services;
     const result = await historical(makeClient(props, ctx), {

@@ -1,9 +1,20 @@
 import { z } from 'zod';
 import { durationMs, isoDuration } from '../../duration.js';
+import { resolveEndpoint } from '../../fastly/client.js';
+import { isLoopbackHost } from '../../http/loopback.js';
 import { STATS_FIELD_NAME } from '../../fastly/fields.js';
 import { historical } from '../../fastly/stats.js';
 import type { StatsPoint } from '../../fastly/types.js';
-import { bucketSize, connectionProps, defineTask, makeClient, numberish, type TaskContext } from '../task.js';
+import {
+  bucketSize,
+  connectionProps,
+  defineTask,
+  makeClient,
+  numberish,
+  type StaticCheck,
+  type TaskContext,
+} from '../task.js';
+import { checkWindow } from './common.js';
 
 export const COMPARATORS = [
   'GREATER_THAN',
@@ -90,6 +101,10 @@ tasks:
     to: 'End of the evaluated window (ISO-8601).',
     date: 'When the trigger fired (ISO-8601).',
   },
+  check(props, at) {
+    checkWindow(props, at);
+    if (at.env) checkInterval(props, at.env, at);
+  },
   async run(props, ctx): Promise<Assessment> {
     return evaluate(props, ctx, Date.now() / 1000);
   },
@@ -100,6 +115,41 @@ export const MIN_STATS_INTERVAL_S = 30;
 
 /** Seconds of a duration the schema has validated. */
 export const seconds = (iso: string): number => (durationMs(iso) ?? NaN) / 1000;
+
+/**
+ * Why a StatsTrigger may not poll `endpoint` every `interval`, or undefined: below PT30S only a
+ * loopback endpoint (the simulator) is polled. `from` says where the endpoint came from.
+ */
+export function intervalProblem(interval: string, endpoint: string, from?: string): string | undefined {
+  const s = seconds(interval);
+  if (!Number.isFinite(s) || s >= MIN_STATS_INTERVAL_S || isLoopbackHost(new URL(endpoint).hostname))
+    return undefined;
+  return `interval ${interval} is below PT30S; allowed only against a loopback endpoint (this one is ${endpoint}${from ? `, ${from}` : ''}); expected PT30S or more, or a loopback baseUrl`;
+}
+
+/** The interval rule on a trigger as written, against the environment a server would poll with. */
+function checkInterval(
+  props: Record<string, unknown>,
+  env: Record<string, string | undefined>,
+  at: StaticCheck,
+) {
+  const { interval, baseUrl } = props;
+  if (
+    typeof interval !== 'string' ||
+    !at.literal(interval) ||
+    (baseUrl !== undefined && !at.literal(baseUrl))
+  )
+    return;
+  let endpoint: string;
+  try {
+    endpoint = resolveEndpoint(typeof baseUrl === 'string' ? baseUrl : undefined, env);
+  } catch {
+    return; // a bad endpoint is reported when the trigger is built
+  }
+  const from = baseUrl ? 'baseUrl' : env.FASTLY_API_ENDPOINT?.trim() ? 'FASTLY_API_ENDPOINT' : 'default';
+  const problem = intervalProblem(interval, endpoint, from);
+  if (problem) at.problem(['interval'], problem);
+}
 
 /** The time window one evaluation looks at. */
 export function pollWindow(props: StatsTriggerProps, nowSeconds: number): { from: number; to: number } {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { usage } from '../../fastly/stats.js';
 import { booleanish, connectionProps, defineTask, makeClient } from '../task.js';
-import { statsOutput, statsOutputs, windowProps } from './common.js';
+import { checkWindow, statsOutput, statsOutputs, windowProps } from './common.js';
 
 export default defineTask({
   type: 'io.kestra.plugin.fastly.stats.Usage',
@@ -34,6 +34,7 @@ tasks:
     ...statsOutputs,
     data: 'Map of region to usage ({bandwidth, requests, compute_requests}), or to service to usage.',
   },
+  check: checkWindow,
   async run(props, ctx) {
     return statsOutput(await usage(makeClient(props, ctx), props));
   },

@@ -1,6 +1,9 @@
 import { z } from 'zod';
+import { show } from '../../errors.js';
+import { KNOWN_REGIONS } from '../../fastly/regions.js';
+import { parseBy, parseTime, resolveWindow } from '../../fastly/time.js';
 import type { StatsEnvelope, StatsMeta } from '../../fastly/types.js';
-import { bucketSize, listOf } from '../task.js';
+import { bucketSize, listOf, type StaticCheck } from '../task.js';
 
 /** Window properties shared by the historical stats tasks. */
 export const windowProps = {
@@ -31,4 +34,27 @@ export const statsOutputs = {
 /** The Java plugin's stats outputs: the envelope without `msg`. */
 export function statsOutput<T>(envelope: StatsEnvelope<T>): { status: string; meta: StatsMeta; data: T } {
   return { status: envelope.status, meta: envelope.meta, data: envelope.data };
+}
+
+/**
+ * The stats tasks' check at flow load: time expressions, the resolution, the window they make
+ * together, the region. (Any stats field name is valid, as in Kestra's plugin: Fastly adds fields.)
+ */
+export function checkWindow(props: Record<string, unknown>, at: StaticCheck): void {
+  let ok = true;
+  for (const key of ['from', 'to'] as const) {
+    if (at.literal(props[key]))
+      ok = at.attempt([key], () => parseTime(props[key], at.now, key, key === 'to' ? 'end' : 'start')) && ok;
+  }
+  if (at.literal(props.by)) ok = at.attempt(['by'], () => parseBy(props.by)) && ok;
+  const window = ['from', 'to', 'by'].filter((k) => props[k] !== undefined);
+  if (ok && window.length && window.every((k) => at.literal(props[k])))
+    at.attempt(['from'], () => resolveWindow(props, at.now));
+  const region = props.region;
+  if (at.literal(region) && region !== 'all' && !KNOWN_REGIONS.includes(String(region))) {
+    at.problem(
+      ['region'],
+      `${show(region)} is not a Fastly region; expected all or one of ${KNOWN_REGIONS.join(', ')}`,
+    );
+  }
 }
