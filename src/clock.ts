@@ -83,3 +83,27 @@ export class ManualClock implements Clock {
     return best;
   }
 }
+
+/**
+ * Waits `ms` on `clock`; rejects as `node:timers/promises` does (an `AbortError` whose cause is the
+ * reason) when `signal` aborts, at once if it already has.
+ */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  const aborted = () =>
+    Object.assign(new Error('The operation was aborted', { cause: signal?.reason }), {
+      name: 'AbortError',
+      code: 'ABORT_ERR',
+    });
+  if (signal?.aborted) return Promise.reject(aborted());
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      cancel();
+      reject(aborted());
+    };
+    const cancel = clock.at(clock.now() + ms, () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

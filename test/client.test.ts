@@ -289,7 +289,7 @@ test('the constructor refuses an option it does not know (JavaScript has no type
       err.code === 'INVALID_INPUT' &&
       err.culprit === 'endpoint' &&
       err.message ===
-        'endpoint: not a FastlyClient option (the API endpoint is baseUrl); expected one of token, baseUrl, timeoutMs, retry, signal, transport, onRetry, proxy, random, purges',
+        'endpoint: not a FastlyClient option (the API endpoint is baseUrl); expected one of token, baseUrl, timeoutMs, retry, signal, transport, onRetry, proxy, random, clock, purges',
   );
   assert.throws(
     () => untyped({ token: 'tok', baseUrl: s.url, timeout: 5000 }),

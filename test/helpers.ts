@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { Clock } from '../src/clock.js';
 import { Simulator, type SimulatorOptions } from '../src/simulator/index.js';
 
 /** The CLI as shipped: the bundle that package.json's bin points at. */
@@ -78,4 +79,27 @@ export function waitForRequests(
       }
     };
   });
+}
+
+/**
+ * A clock on which every wait ends at once and the time jumps by the wait: the system time plus
+ * every wait skipped so far. A client on it keeps its retry policy (budgets, `Retry-After`, resets)
+ * without sitting out the waits.
+ */
+export function skippingClock(): Clock {
+  let skipped = 0;
+  const now = () => Date.now() + skipped;
+  return {
+    now,
+    at(atMs, fn) {
+      let live = true;
+      skipped += Math.max(0, atMs - now());
+      queueMicrotask(() => {
+        if (live) fn();
+      });
+      return () => {
+        live = false;
+      };
+    },
+  };
 }

@@ -16,6 +16,7 @@ import type { HttpProxy, ProxyPolicy } from '../http/proxy.js';
 import { proxyStatusOf, sharedTransport, type Transport } from '../http/transport.js';
 import { TransportError } from '../http/socket.js';
 import { monotonicMs } from '../monotonic.js';
+import { type Clock, sleep, systemClock } from '../clock.js';
 import { type PurgeCoordinator, sharedPurgeCoordinator } from './coordinator.js';
 import type { BudgetGrant, PurgeBudget } from './budget.js';
 
@@ -90,6 +91,11 @@ export interface FastlyClientOptions {
   /** Source of jitter; replace for deterministic tests. */
   random?: (() => number) | undefined;
   /**
+   * Time for retries: the retry budget, the waits (backoff, `Retry-After`, rate-limit resets).
+   * Default the system clock; a test passes one that skips the waits.
+   */
+  clock?: Clock | undefined;
+  /**
    * The purge traffic this client's purges join: coalescing, the purge budget, purge-all turns.
    * Default: the process's `sharedPurgeCoordinator()` (budget and turns, no coalescing).
    */
@@ -111,6 +117,7 @@ const CLIENT_OPTIONS: Record<keyof FastlyClientOptions, true> = {
   onRetry: true,
   proxy: true,
   random: true,
+  clock: true,
   purges: true,
 };
 
@@ -299,6 +306,7 @@ export class FastlyClient {
   #transport: Transport | undefined;
   readonly #onRetry: RetryHook | undefined;
   readonly #random: () => number;
+  readonly #clock: Clock;
   /** The policy, for other requests of the same task (a purge's verification at the edge). */
   readonly proxyPolicy: ProxyPolicy | undefined;
   readonly #proxy: HttpProxy | undefined;
@@ -323,6 +331,7 @@ export class FastlyClient {
     this.#transport = options.transport;
     this.#onRetry = options.onRetry;
     this.#random = options.random ?? Math.random;
+    this.#clock = options.clock ?? systemClock;
     this.proxyPolicy = options.proxy;
     this.#proxy = options.proxy?.(url);
     this.#options = options;
@@ -401,7 +410,7 @@ export class FastlyClient {
   }
 
   async request(spec: RequestSpec): Promise<ApiResponse> {
-    const started = Date.now();
+    const started = this.#clock.now();
     const request: RequestInfo = { method: spec.method, path: this.#path(spec) };
     const policy = this.#retry;
     const cancel = anySignal(this.#signal, spec.signal);
@@ -439,7 +448,7 @@ export class FastlyClient {
           waitMs = this.#serverWait(res.status, res.rateLimit);
         reason = `HTTP ${res.status}`;
         // A wait the server asks for that this client will not sit out: say so, not just the status.
-        const budgetLeftMs = policy.maxRetryTimeMs - (Date.now() - started);
+        const budgetLeftMs = policy.maxRetryTimeMs - (this.#clock.now() - started);
         if (
           waitMs !== undefined &&
           attempt < policy.maxAttempts &&
@@ -485,14 +494,12 @@ export class FastlyClient {
         error,
       });
       if (verdict === false) throw error;
-      // Loaded on the first retry: most commands never wait.
-      const { setTimeout: sleep } = await import('node:timers/promises');
       // A signal of this wait's own: many requests share `cancel` and `stopRetrying` (40 purge batches
       // backing off at once), and a listener each on the shared signal trips Node's leak warning.
       const wake = ownSignal(cancel, stopRetrying);
       try {
         // An already-aborted signal (during onRetry) rejects at once.
-        await sleep(delayMs, undefined, wake ? { signal: wake } : undefined);
+        await sleep(this.#clock, delayMs, wake);
       } catch (err) {
         // Cancelled: the abort propagates. Told to stop retrying: the last attempt's error.
         if (cancel?.aborted || !stopRetrying?.aborted) throw err;
@@ -506,13 +513,13 @@ export class FastlyClient {
   #serverWait(status: number, rl: RateLimitState): number | undefined {
     if (rl.retryAfter !== undefined) return rl.retryAfter * 1000;
     if (status === 429 && rl.reset !== undefined)
-      return Math.max(0, rl.reset * 1000 - Date.now()) + this.#retry.rateLimitMarginMs;
+      return Math.max(0, rl.reset * 1000 - this.#clock.now()) + this.#retry.rateLimitMarginMs;
     return undefined;
   }
 
   #mayRetry(attempt: number, started: number, waitMs: number | undefined): boolean {
     if (attempt >= this.#retry.maxAttempts) return false;
-    const elapsed = Date.now() - started;
+    const elapsed = this.#clock.now() - started;
     // A server-requested wait that would overrun the budget fails now rather than sleeping in vain.
     return elapsed + (waitMs ?? 0) < this.#retry.maxRetryTimeMs;
   }
@@ -582,7 +589,7 @@ export class FastlyClient {
       });
       status = res.status;
       responseHeaders = res.headers;
-      rateLimit = parseRateLimit(res.headers, Date.now());
+      rateLimit = parseRateLimit(res.headers, this.#clock.now());
       raw = res.body;
       outcome = status;
       spec.onAnswer?.(rateLimit, status);
