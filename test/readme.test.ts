@@ -4,7 +4,7 @@
  * ("Development") and in `substitute` below; nothing else is rewritten.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { access, chmod, mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,9 +15,25 @@ import { CLI, sim } from './helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TOKEN = 'readme-token';
-// A hang detector. `npm install --global` compiles better-sqlite3 (the server's store) where no prebuilt
-// binary can be downloaded, as here and in CI: minutes when the 2 cores are shared.
+// A hang detector: `npm install --global` would compile better-sqlite3 if it found no prebuilt
+// binary (minutes when the 2 cores are shared); see `sqlitePrebuild`.
 const DEADLINE_MS = 600_000;
+
+/**
+ * better-sqlite3's install script takes a prebuilt binary before it compiles SQLite: a user online
+ * downloads one from GitHub; offline (here, CI) the binary this checkout runs on, packed as that
+ * download, stands in for it (`npm_config_better_sqlite3_local_prebuilds`). Without it the README's
+ * `npm install --global` compiled SQLite, 80 s to 10 min of the suite on this machine.
+ */
+async function sqlitePrebuild(dir: string): Promise<string> {
+  const pkg = join(ROOT, 'node_modules', 'better-sqlite3');
+  const { version } = JSON.parse(await readFile(join(pkg, 'package.json'), 'utf8')) as { version: string };
+  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
+  const folder = join(dir, '.prebuilds');
+  await mkdir(folder);
+  execFileSync('tar', ['czf', join(folder, name), '-C', pkg, 'build/Release/better_sqlite3.node']);
+  return folder;
+}
 
 /** The fenced sh/bash/shell blocks of a Markdown text, each as its list of command lines. */
 export function shellBlocks(markdown: string): string[][] {
@@ -177,6 +193,7 @@ test('every fenced shell command in README.md runs against the simulator and exi
     npm_config_update_notifier: 'false',
     // The headers native modules build against (CI's Node 24 leg points them at node@24's own).
     ...(process.env.npm_config_nodedir ? { npm_config_nodedir: process.env.npm_config_nodedir } : {}),
+    npm_config_better_sqlite3_local_prebuilds: await sqlitePrebuild(dir),
   };
   let ran = 0;
   for (const block of blocks) {
