@@ -29,6 +29,8 @@ export interface LoggerOptions {
   write?: (line: string) => void;
   /** Fields added to every JSON line (flow id, task id...). */
   fields?: Record<string, string>;
+  /** Also given every line written, masked (an execution's log kept by the server). */
+  onLine?: (level: Level, message: string, time: string) => void;
 }
 
 export interface LogLine {
@@ -46,6 +48,7 @@ export function createLogger(
   const log = (level: Level, message: string) => {
     if (LEVELS.indexOf(level) < min) return;
     const text = masker.mask(message);
+    options.onLine?.(level, text, new Date().toISOString());
     if (logEvents.hasSubscribers) {
       const event: LogEvent = {
         time: new Date().toISOString(),

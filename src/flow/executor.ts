@@ -80,6 +80,18 @@ export interface RunOptions {
    * the task goes on once the returned promise resolves (the caller makes the run durable first).
    */
   onTaskRun?: (run: TaskRun) => void | Promise<void>;
+  /** Called with each log line of the run as it is written (masked), with the task run it is about. */
+  onLog?: (line: RunLogLine) => void;
+}
+
+/** A log line of a run: the flow's own (no `taskId`) or a task run's, at an attempt (0 for the first). */
+export interface RunLogLine {
+  level: Level;
+  message: string;
+  timestamp: string;
+  taskId?: string;
+  taskRunId?: string;
+  attemptNumber?: number;
 }
 
 /** The states after which a task run is not run again when its execution resumes. */
@@ -193,13 +205,29 @@ class FlowRun {
     }
   }
 
-  #logger(taskId: string, level?: Level): Logger {
+  /** A task's logger (the flow's when `taskId` is empty); `run` tells which task run a line is about. */
+  #logger(taskId: string, level?: Level, run?: () => TaskRun | undefined): Logger {
+    const onLog = this.#o.onLog;
     return createLogger({
       level: level ?? this.#o.logLevel ?? 'INFO',
       json: this.#o.jsonLogs,
       masker: this.#masker,
       write: this.#o.write,
       fields: { flow: this.#flow.id, execution: this.execution.id, task: taskId },
+      ...(onLog
+        ? {
+            onLine: (lvl: Level, message: string, timestamp: string) => {
+              const r = run?.();
+              onLog({
+                level: lvl,
+                message,
+                timestamp,
+                ...(taskId ? { taskId } : {}),
+                ...(r ? { taskRunId: r.id, attemptNumber: Math.max(0, r.attempts - 1) } : {}),
+              });
+            },
+          }
+        : {}),
     });
   }
 
@@ -254,8 +282,10 @@ class FlowRun {
 
   /** One task with its runIf, branches, retries and timeout; every failure ends in its TaskRun. */
   async runTask(node: TaskNode, outer: Frame = this.#root): Promise<State> {
-    const log = this.#logger(node.id, node.common.logLevel);
+    let current: TaskRun | undefined;
+    const log = this.#logger(node.id, node.common.logLevel, () => current);
     const prior = this.#takePrior(node.id, outer.value);
+    current = prior;
     const leaf = !node.children;
     if (prior && leaf && prior.endDate !== '' && DONE_STATES.includes(prior.state)) {
       // Ended before a crash or a shutdown: its effects happened; only its outputs are needed.
@@ -277,6 +307,7 @@ class FlowRun {
       durationMs: 0,
       ...(outer.value !== undefined ? { value: outer.value } : {}),
     };
+    current = run;
     this.execution.taskRuns.push(run);
     if (!leaf) await this.#checkpoint(run); // a leaf's is at each attempt
     // Kestra's `taskrun` (RunVariables.of(TaskRun)): attemptsCount is the attempts made before this one.
@@ -483,7 +514,7 @@ class FlowRun {
       (s): s is AbortSignal => s !== undefined,
     );
     const ctx: TaskContext = {
-      logger: this.#logger(node.id, node.common.logLevel),
+      logger: this.#logger(node.id, node.common.logLevel, () => run),
       env: this.#env,
       signal: signals.length ? AbortSignal.any(signals) : undefined,
       client: this.#o.client,

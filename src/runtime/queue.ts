@@ -1,7 +1,23 @@
-import { type Execution, newId, type RunOptions, runFlow, type TaskRun } from '../flow/executor.js';
-import type { Flow } from '../flow/load.js';
+import { EventEmitter } from 'node:events';
+import {
+  type Execution,
+  newId,
+  type RunLogLine,
+  type RunOptions,
+  runFlow,
+  type TaskRun,
+} from '../flow/executor.js';
+import type { Flow, TaskNode } from '../flow/load.js';
 import type { Logger } from '../logger.js';
-import type { ExecutionStore, SearchQuery, StoredExecution, Submission } from './store.js';
+import {
+  type ExecutionStore,
+  type Label,
+  type LogEntry,
+  OPEN_STATES,
+  type SearchQuery,
+  type StoredExecution,
+  type Submission,
+} from './store.js';
 
 export type { Submission } from './store.js';
 
@@ -26,6 +42,35 @@ export interface QueueOptions {
 
 const KEEP_RECENT = 200;
 
+/** Why an execution was killed through the API: the reason its signal is aborted with. */
+export class ExecutionKilledError extends Error {
+  override readonly name = 'ExecutionKilledError';
+  readonly code = 'EXECUTION_KILLED';
+  constructor(id: string) {
+    super(`execution ${id} killed`);
+  }
+}
+
+/** A kill, restart or delete that the execution's state does not allow (Kestra answers 409). */
+export class ExecutionStateError extends Error {
+  override readonly name = 'ExecutionStateError';
+  readonly code = 'EXECUTION_STATE';
+}
+
+/** What a change of an execution tells its followers (`GET …/follow`): `log` lines, or that it changed. */
+export type ExecutionChange = { kind: 'changed' } | { kind: 'log'; entry: LogEntry } | { kind: 'ended' };
+
+const isOpen = (state: string) => (OPEN_STATES as readonly string[]).includes(state);
+
+/** Every task id of a list of tasks and of their nested tasks. */
+function taskIds(nodes: readonly TaskNode[], into = new Set<string>()): Set<string> {
+  for (const n of nodes) {
+    into.add(n.id);
+    if (n.children) taskIds(n.children, into);
+  }
+  return into;
+}
+
 /**
  * The one durable execution queue. A submission is in the store before submit() returns, so a
  * caller acknowledged afterwards loses nothing in a crash; each task run is written as an attempt
@@ -41,9 +86,40 @@ export class ExecutionQueue {
   readonly #interrupt = new AbortController();
   /** Submissions being written to the store, by id. */
   readonly #submitting = new Map<string, Promise<Submitted>>();
+  /** Executions a restart is being written for. */
+  readonly #restarting = new Set<string>();
+  /** Each running execution's own kill switch. */
+  readonly #kills = new Map<string, AbortController>();
+  /** Executions to delete once they have ended (a DELETE while running), with `keepLogs`. */
+  readonly #removeWhenEnded = new Map<string, boolean>();
+  /** Each running execution's log writes, chained in order. */
+  readonly #written = new Map<string, Promise<void>>();
+  /** Changes of executions, by execution id (the follow streams listen). */
+  readonly #changes = new EventEmitter();
 
   constructor(options: QueueOptions) {
     this.#o = options;
+    this.#changes.setMaxListeners(0);
+  }
+
+  /** Resolves once every log line of execution `id` written so far is in the store. */
+  logsKept(id: string): Promise<void> {
+    return this.#written.get(id) ?? Promise.resolve();
+  }
+
+  /** Whether execution `id` runs in this process now. */
+  isRunning(id: string): boolean {
+    return this.#running.has(id);
+  }
+
+  /** Calls `listener` on every change of execution `id` until the returned function is called. */
+  watch(id: string, listener: (change: ExecutionChange) => void): () => void {
+    this.#changes.on(id, listener);
+    return () => this.#changes.off(id, listener);
+  }
+
+  #changed(id: string, change: ExecutionChange = { kind: 'changed' }): void {
+    this.#changes.emit(id, change);
   }
 
   get store(): ExecutionStore {
@@ -94,6 +170,8 @@ export class ExecutionQueue {
       ...(request.triggerId ? { triggerId: request.triggerId, triggerType: request.triggerType } : {}),
       createdAt: request.createdAt ?? new Date().toISOString(),
     };
+    const labels = labelsOf(flow, request.labels);
+    if (labels.length) submission.labels = labels;
     if (!(await this.#o.store.enqueue(submission))) {
       const running = this.#running.get(id);
       if (running) return { ...running, created: false };
@@ -103,26 +181,67 @@ export class ExecutionQueue {
   }
 
   #start(flow: Flow, submission: Submission): Submitted {
-    const entry: Submitted = { submission, done: this.#run(flow, submission), created: true };
+    const kill = new AbortController();
+    this.#kills.set(submission.id, kill);
+    const entry: Submitted = { submission, done: this.#run(flow, submission, kill), created: true };
     this.#running.set(submission.id, entry);
     return entry;
   }
 
-  async #run(flow: Flow, s: Submission): Promise<Execution | undefined> {
+  async #run(flow: Flow, s: Submission, kill: AbortController): Promise<Execution | undefined> {
     const store = this.#o.store;
+    // Log lines are written in order, a batch per turn of the event loop.
+    let logs: LogEntry[] = [];
+    let written: Promise<void> = Promise.resolve();
+    const onLog = (line: RunLogLine) => {
+      const entry: LogEntry = {
+        tenantId: 'main',
+        namespace: s.namespace,
+        flowId: s.flowId,
+        ...(line.taskId ? { taskId: line.taskId } : {}),
+        executionId: s.id,
+        ...(line.taskRunId ? { taskRunId: line.taskRunId } : {}),
+        attemptNumber: line.attemptNumber ?? null,
+        ...(s.triggerId ? { triggerId: s.triggerId } : {}),
+        timestamp: line.timestamp,
+        level: line.level,
+        thread: 'main',
+        message: line.message,
+      };
+      if (!logs.length) {
+        written = written.then(async () => {
+          const batch = logs;
+          logs = [];
+          try {
+            await store.appendLogs(batch);
+          } catch (err) {
+            this.#o.logger.error(`execution ${s.id}: log lines not kept: ${(err as Error).message}`);
+          }
+        });
+        this.#written.set(s.id, written);
+      }
+      logs.push(entry);
+      this.#changed(s.id, { kind: 'log', entry });
+    };
     try {
       const taskRuns = await store.taskRuns(s.id);
       const startDate = await store.started(s.id, new Date().toISOString());
+      this.#changed(s.id);
       const ex = await runFlow(flow, {
         ...this.#o.run,
         id: s.id,
         inputs: s.inputs,
         ...(s.trigger ? { trigger: s.trigger } : {}),
-        signal: this.#interrupt.signal,
+        signal: AbortSignal.any([this.#interrupt.signal, kill.signal]),
         resume: { startDate, taskRuns },
-        onTaskRun: (run) => store.saveTaskRun(s.id, run),
+        onTaskRun: async (run) => {
+          await store.saveTaskRun(s.id, run);
+          this.#changed(s.id);
+        },
+        onLog,
       });
-      if (this.#interrupt.signal.aborted) {
+      await written;
+      if (this.#interrupt.signal.aborted && !kill.signal.aborted) {
         this.#o.logger.warn(
           `execution ${s.id} of ${s.namespace}.${s.flowId} interrupted by shutdown; it resumes at the next start`,
         );
@@ -146,8 +265,98 @@ export class ExecutionQueue {
       this.#o.logger.error(`execution ${s.id} of ${s.namespace}.${s.flowId} could not run: ${String(err)}`);
       return undefined;
     } finally {
+      await written;
+      this.#written.delete(s.id);
       this.#running.delete(s.id);
+      this.#kills.delete(s.id);
+      this.#changed(s.id, { kind: 'ended' });
+      const keepLogs = this.#removeWhenEnded.get(s.id);
+      if (keepLogs !== undefined) {
+        this.#removeWhenEnded.delete(s.id);
+        await store.remove(s.id, keepLogs);
+      }
     }
+  }
+
+  /**
+   * Kestra's kill: a running execution goes KILLING, its running task is aborted through its
+   * signal (the HTTP request under way included), no task starts after it (nor `errors`, nor
+   * `finally`), and it ends KILLED with what its tasks did so far. One not started yet ends KILLED
+   * at once. Returns false when the id is unknown; an ended execution is left as it is, or refused
+   * (ExecutionStateError) when `refuseEnded` (Kestra's `isOnKillCascade=false`).
+   */
+  async kill(id: string, refuseEnded = false): Promise<boolean> {
+    const e = await this.#o.store.get(id);
+    if (!e) return false;
+    if (!isOpen(e.state)) {
+      if (refuseEnded)
+        throw new ExecutionStateError(`execution ${id} has already ended ${e.state}; it cannot be killed`);
+      return true;
+    }
+    const kill = this.#kills.get(id);
+    if (kill) {
+      if (e.state !== 'KILLING') {
+        await this.#o.store.setState(id, 'KILLING');
+        this.#changed(id);
+      }
+      kill.abort(new ExecutionKilledError(id));
+      this.#o.logger.info(`execution ${id} of ${e.namespace}.${e.flowId} killed through the API`);
+      return true;
+    }
+    // Queued but not running here (its flow is gone): it will never start.
+    await this.#o.store.setState(id, 'KILLED');
+    this.#changed(id, { kind: 'ended' });
+    return true;
+  }
+
+  /**
+   * Kestra's restart: an execution that ended FAILED runs again under the same id from its failed
+   * task: the task runs that ended SUCCESS, WARNING or SKIPPED are not run again, the failed one is,
+   * its `attempts` counting on; the task runs of the flow's `errors` branch are dropped (it runs
+   * again if the restart fails). The execution shows RESTARTED, then RUNNING.
+   */
+  async restart(id: string): Promise<ExecutionView | undefined> {
+    if (this.#restarting.has(id) || this.#running.has(id))
+      throw new ExecutionStateError(`execution ${id} is running; only an ended execution can be restarted`);
+    this.#restarting.add(id);
+    try {
+      return await this.#restart(id);
+    } finally {
+      this.#restarting.delete(id);
+    }
+  }
+
+  async #restart(id: string): Promise<ExecutionView | undefined> {
+    const e = await this.#o.store.get(id);
+    if (!e) return undefined;
+    if (isOpen(e.state))
+      throw new ExecutionStateError(
+        `execution ${id} is ${e.state}; only an ended execution can be restarted`,
+      );
+    if (e.state === 'KILLED')
+      throw new ExecutionStateError(`execution ${id} was killed; a killed execution cannot be restarted`);
+    const flow = this.#o.find(e.namespace, e.flowId);
+    if (!flow) throw new ExecutionStateError(`execution ${id}: flow ${e.namespace}.${e.flowId} is gone`);
+    const errorTasks = taskIds(flow.errors);
+    const drop = (await this.#o.store.taskRuns(id)).filter((r) => errorTasks.has(r.taskId)).map((r) => r.id);
+    await this.#o.store.setState(id, 'RESTARTED', drop);
+    this.#o.logger.info(`execution ${id} of ${e.namespace}.${e.flowId} restarted through the API`);
+    const view = await this.get(id);
+    this.#start(flow, e);
+    return view;
+  }
+
+  /**
+   * Kestra's delete: the execution, its task runs, outputs and (unless `keepLogs`) logs. A running
+   * one is killed first and removed once it has ended, so that nothing it writes outlives it.
+   */
+  async remove(id: string, keepLogs = false): Promise<boolean> {
+    if (this.#running.has(id)) {
+      this.#removeWhenEnded.set(id, keepLogs);
+      await this.kill(id);
+      return true;
+    }
+    return this.#o.store.remove(id, keepLogs);
   }
 
   /** Resumes the executions a crash or a shutdown left unfinished (the one recovery path). */
@@ -155,6 +364,14 @@ export class ExecutionQueue {
     const out: Submitted[] = [];
     for (const s of await this.#o.store.unfinished()) {
       if (this.#running.has(s.id)) continue;
+      if (s.state === 'KILLING') {
+        // Killed, then the process stopped before it ended: it ends KILLED, it is not run again.
+        void this.#o.store.setState(s.id, 'KILLED');
+        this.#o.logger.info(
+          `execution ${s.id} of ${s.namespace}.${s.flowId} was being killed: it ends KILLED`,
+        );
+        continue;
+      }
       const flow = this.#o.find(s.namespace, s.flowId);
       if (!flow) {
         this.#o.logger.error(
@@ -213,7 +430,26 @@ export class ExecutionQueue {
 }
 
 /** The states an execution shows: queued (CREATED), RUNNING, then how it ended. */
-export const EXECUTION_STATES = ['CREATED', 'RUNNING', 'SUCCESS', 'WARNING', 'FAILED', 'KILLED'] as const;
+export const EXECUTION_STATES = [
+  'CREATED',
+  'RUNNING',
+  'KILLING',
+  'RESTARTED',
+  'SUCCESS',
+  'WARNING',
+  'FAILED',
+  'KILLED',
+] as const;
+
+/** The flow's labels, then those given (a key given replaces the flow's), as Kestra's execution labels. */
+function labelsOf(flow: Flow, given: readonly Label[] = []): Label[] {
+  const fromFlow = Object.entries(flow.labels).map(([key, value]) => ({
+    key,
+    value: typeof value === 'string' ? value : JSON.stringify(value),
+  }));
+  const keys = new Set(given.map((l) => l.key));
+  return [...fromFlow.filter((l) => !keys.has(l.key)), ...given];
+}
 
 /** An execution in the shape of Kestra's API (`state.current`, `taskRunList`, `trigger.variables`). */
 export interface ExecutionView {
@@ -224,6 +460,7 @@ export interface ExecutionView {
   flowRevision: 1;
   inputs?: Record<string, unknown>;
   outputs?: Record<string, unknown>;
+  labels?: Label[];
   trigger?: { id: string; type?: string; variables?: Record<string, unknown> };
   state: { current: string; startDate: string; endDate?: string; duration?: string };
   taskRunList?: unknown[];
@@ -257,6 +494,7 @@ function toView(e: StoredExecution, outputs?: Record<string, unknown>): Executio
     flowRevision: 1,
     inputs: e.inputs,
     ...(outputs ? { outputs } : {}),
+    ...(e.labels?.length ? { labels: e.labels } : {}),
     ...(e.triggerId || e.trigger
       ? {
           trigger: {

@@ -9,9 +9,14 @@ import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { TaskRun } from '../flow/executor.js';
 import type { ExecutionRecord } from '../flow/state.js';
+import { LEVELS } from '../levels.js';
 import {
   type ExecutionStore,
   type Finished,
+  type LogEntry,
+  type LogQuery,
+  OPEN_STATES,
+  type SortField,
   type SearchQuery,
   type StoredExecution,
   type Submission,
@@ -56,10 +61,36 @@ CREATE TABLE IF NOT EXISTS outputs (
 CREATE TABLE IF NOT EXISTS marks (
   name TEXT PRIMARY KEY
 );
+CREATE TABLE IF NOT EXISTS logs (
+  execution_id TEXT NOT NULL,
+  level_no INTEGER NOT NULL,
+  task_id TEXT,
+  task_run_id TEXT,
+  attempt INTEGER,
+  body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_execution ON logs (execution_id);
 `;
 
+/** Columns added after the first release, with their type: added to an older file when missing. */
+const ADDED_COLUMNS: [table: string, column: string, type: string][] = [['executions', 'labels', 'TEXT']];
+
 /** States of an execution that has not ended. */
-const OPEN = `('CREATED', 'RUNNING')`;
+const OPEN = `(${OPEN_STATES.map((s) => `'${s}'`).join(', ')})`;
+
+/** Kestra's sort fields as columns. */
+const SORT_COLUMNS: Record<SortField, string> = {
+  id: 'id',
+  namespace: 'namespace',
+  flowId: 'flow_id',
+  'state.current': 'state',
+  'state.startDate': 'start_date',
+  'state.endDate': 'end_date',
+  'state.duration': 'duration_ms',
+};
+
+/** A LIKE pattern matching `text` literally (`\` escapes). */
+const literal = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 interface Row {
   id: string;
@@ -76,10 +107,11 @@ interface Row {
   outputs_bytes: number | null;
   inputs: string;
   trigger_vars: string | null;
+  labels: string | null;
 }
 
 const COLUMNS =
-  'id, namespace, flow_id, state, trigger_id, trigger_type, created_at, start_date, end_date, duration_ms, error, outputs_bytes, inputs, trigger_vars';
+  'id, namespace, flow_id, state, trigger_id, trigger_type, created_at, start_date, end_date, duration_ms, error, outputs_bytes, inputs, trigger_vars, labels';
 
 function fromRow(r: Row): StoredExecution {
   return {
@@ -97,6 +129,7 @@ function fromRow(r: Row): StoredExecution {
     ...(r.duration_ms !== null ? { durationMs: Number(r.duration_ms) } : {}),
     ...(r.error ? { error: r.error } : {}),
     ...(r.outputs_bytes !== null ? { outputsBytes: Number(r.outputs_bytes) } : {}),
+    ...(r.labels ? { labels: JSON.parse(r.labels) as StoredExecution['labels'] } : {}),
   };
 }
 
@@ -158,11 +191,17 @@ export class SqliteSync {
     // SQLite's checkpoint (NORMAL): a power loss may rewind them, and the task is run again.
     this.#db.exec('PRAGMA synchronous = NORMAL');
     this.#db.exec(SCHEMA);
+    for (const [table, column, type] of ADDED_COLUMNS) {
+      const has = (this.#db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some(
+        (c) => c.name === column,
+      );
+      if (!has) this.#db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+    }
     const p = (sql: string) => this.#prepare(sql);
     this.#q = {
       enqueue: p(
-        `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars)
-             VALUES (?, ?, ?, 'CREATED', ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+        `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels)
+             VALUES (?, ?, ?, 'CREATED', ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
       ),
       started: p(
         `UPDATE executions SET state = 'RUNNING', start_date = COALESCE(start_date, ?) WHERE id = ?`,
@@ -209,6 +248,7 @@ export class SqliteSync {
       s.createdAt,
       JSON.stringify(s.inputs),
       s.trigger ? JSON.stringify(s.trigger) : null,
+      s.labels?.length ? JSON.stringify(s.labels) : null,
     );
     return r.changes === 1;
   }
@@ -273,6 +313,20 @@ export class SqliteSync {
       where.push(`state IN (${q.states.map(() => '?').join(', ')})`);
       args.push(...q.states);
     }
+    if (q.startDate) {
+      where.push('start_date >= ?');
+      args.push(q.startDate);
+    }
+    if (q.endDate) {
+      where.push('end_date <= ?');
+      args.push(q.endDate);
+    }
+    for (const l of q.labels ?? []) {
+      // Labels are stored as the JSON of [{key, value}…], each object written the same way.
+      where.push(`labels LIKE ? ESCAPE '\\'`);
+      args.push(`%${literal(JSON.stringify({ key: l.key, value: l.value }))}%`);
+    }
+    if (q.sort) return this.#sorted(q, where, args, q.sort.field, q.sort.desc);
     const and = (more: string[]) => {
       const all = [...more, ...where];
       return all.length ? `WHERE ${all.join(' AND ')}` : '';
@@ -311,6 +365,99 @@ export class SqliteSync {
     return { results: rows.slice((q.page - 1) * q.size, take).map(fromRow), total };
   }
 
+  /** A search in another order than the newest created first (Kestra's `sort`): one query. */
+  #sorted(
+    q: SearchQuery,
+    where: string[],
+    args: unknown[],
+    field: SortField,
+    desc: boolean,
+  ): { results: StoredExecution[]; total: number } {
+    const all = [...where];
+    const allArgs = [...args];
+    if (q.namespace) {
+      all.push(`(namespace = ? OR namespace LIKE ? ESCAPE '\\')`);
+      allArgs.push(q.namespace, `${literal(q.namespace)}.%`);
+    }
+    const filter = all.length ? `WHERE ${all.join(' AND ')}` : '';
+    const dir = desc ? 'DESC' : 'ASC';
+    // Executions without the field (not started, not ended) come last either way.
+    const col = SORT_COLUMNS[field];
+    const rows = this.#prepare(
+      `SELECT ${COLUMNS} FROM executions ${filter} ORDER BY (${col} IS NULL), ${col} ${dir}, created_at ${dir}, id ${dir} LIMIT ? OFFSET ?`,
+    ).all(...allArgs, q.size, (q.page - 1) * q.size) as Row[];
+    return { results: rows.map(fromRow), total: this.#count(filter, allArgs) };
+  }
+
+  appendLogs(entries: readonly LogEntry[]): void {
+    if (!entries.length) return;
+    const insert = this.#prepare(
+      'INSERT INTO logs (execution_id, level_no, task_id, task_run_id, attempt, body) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    this.#db.transaction(() => {
+      for (const e of entries)
+        insert.run(
+          e.executionId,
+          LEVELS.indexOf(e.level),
+          e.taskId ?? null,
+          e.taskRunId ?? null,
+          e.attemptNumber,
+          JSON.stringify(e),
+        );
+    })();
+  }
+
+  logs(executionId: string, q: LogQuery = {}): LogEntry[] {
+    const where = ['execution_id = ?'];
+    const args: unknown[] = [executionId];
+    if (q.minLevel) {
+      where.push('level_no >= ?');
+      args.push(LEVELS.indexOf(q.minLevel));
+    }
+    if (q.taskRunId) {
+      where.push('task_run_id = ?');
+      args.push(q.taskRunId);
+    }
+    if (q.taskId) {
+      where.push('task_id = ?');
+      args.push(q.taskId);
+    }
+    if (q.attempt !== undefined) {
+      where.push('attempt = ?');
+      args.push(q.attempt);
+    }
+    return (
+      this.#prepare(`SELECT body FROM logs WHERE ${where.join(' AND ')} ORDER BY rowid`).all(...args) as {
+        body: string;
+      }[]
+    ).map((r) => JSON.parse(r.body) as LogEntry);
+  }
+
+  setState(id: string, state: string, dropTaskRuns: readonly string[] = []): void {
+    this.#db.transaction(() => {
+      const drop = this.#prepare('DELETE FROM task_runs WHERE execution_id = ? AND id = ?');
+      for (const run of dropTaskRuns) drop.run(id, run);
+      if (state === 'RESTARTED')
+        this.#prepare(
+          `UPDATE executions SET state = ?, end_date = NULL, duration_ms = NULL, error = NULL WHERE id = ?`,
+        ).run(state, id);
+      else if (state === 'KILLED')
+        this.#prepare(
+          `UPDATE executions SET state = ?, start_date = COALESCE(start_date, created_at), end_date = ?, duration_ms = 0 WHERE id = ?`,
+        ).run(state, new Date().toISOString(), id);
+      else this.#prepare('UPDATE executions SET state = ? WHERE id = ?').run(state, id);
+    })();
+  }
+
+  remove(id: string, keepLogs = false): boolean {
+    return this.#db.transaction(() => {
+      this.#prepare('DELETE FROM task_runs WHERE execution_id = ?').run(id);
+      this.#prepare('DELETE FROM outputs WHERE execution_id = ?').run(id);
+      if (!keepLogs) this.#prepare('DELETE FROM logs WHERE execution_id = ?').run(id);
+      return this.#prepare('DELETE FROM executions WHERE id = ?').run(id).changes === 1;
+    })();
+  }
+
   #count(filter: string, args: unknown[]): number {
     return Number(
       (this.#prepare(`SELECT COUNT(*) AS n FROM executions ${filter}`).get(...args) as { n: number }).n,
@@ -334,6 +481,7 @@ export class SqliteSync {
       const gone = `SELECT id FROM executions WHERE end_date IS NOT NULL AND end_date < ? AND state NOT IN ${OPEN}`;
       this.#prepare(`DELETE FROM task_runs WHERE execution_id IN (${gone})`).run(before);
       this.#prepare(`DELETE FROM outputs WHERE execution_id IN (${gone})`).run(before);
+      this.#prepare(`DELETE FROM logs WHERE execution_id IN (${gone})`).run(before);
       return this.#prepare(`DELETE FROM executions WHERE id IN (${gone})`).run(before).changes;
     })();
   }
@@ -437,6 +585,22 @@ export class SqliteStore implements ExecutionStore {
 
   mark(name: string, set = false): Promise<boolean> {
     return settled(() => this.sync.mark(name, set));
+  }
+
+  appendLogs(entries: readonly LogEntry[]): Promise<void> {
+    return settled(() => this.sync.appendLogs(entries));
+  }
+
+  logs(executionId: string, q?: LogQuery): Promise<LogEntry[]> {
+    return settled(() => this.sync.logs(executionId, q));
+  }
+
+  setState(id: string, state: string, dropTaskRuns?: readonly string[]): Promise<void> {
+    return settled(() => this.sync.setState(id, state, dropTaskRuns));
+  }
+
+  remove(id: string, keepLogs?: boolean): Promise<boolean> {
+    return settled(() => this.sync.remove(id, keepLogs));
   }
 
   close(): Promise<void> {

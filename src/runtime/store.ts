@@ -5,6 +5,7 @@
  */
 import type { TaskRun } from '../flow/executor.js';
 import type { ExecutionRecord } from '../flow/state.js';
+import type { Level } from '../levels.js';
 
 /** An execution accepted from outside (HTTP API, webhook, schedule, trigger firing). */
 export interface Submission {
@@ -16,6 +17,13 @@ export interface Submission {
   triggerId?: string | undefined;
   triggerType?: string | undefined;
   createdAt: string;
+  /** Kestra's execution labels (the flow's, then those given at creation). */
+  labels?: Label[] | undefined;
+}
+
+export interface Label {
+  key: string;
+  value: string;
 }
 
 /** One execution as stored: its submission, its current state and (once started) its task runs. */
@@ -37,6 +45,14 @@ export interface SearchQuery {
   flowId?: string | undefined;
   /** Any of these states. */
   states?: readonly string[];
+  /** Started at or after this instant (ISO). */
+  startDate?: string | undefined;
+  /** Ended at or before this instant (ISO). */
+  endDate?: string | undefined;
+  /** Carrying every one of these labels. */
+  labels?: readonly Label[] | undefined;
+  /** Kestra's sort field (`state.startDate`…) and direction; default newest created first. */
+  sort?: { field: SortField; desc: boolean } | undefined;
   /** 1-based. */
   page: number;
   size: number;
@@ -51,6 +67,45 @@ export interface Finished {
   error?: string | undefined;
   outputs: Record<string, unknown>;
   taskRuns: readonly TaskRun[];
+}
+
+/** States of an execution that has not ended: queued, running, being killed, restarted. */
+export const OPEN_STATES = ['CREATED', 'RUNNING', 'KILLING', 'RESTARTED'] as const;
+
+/** The fields executions can be sorted by, as Kestra's API names them. */
+export const SORT_FIELDS = [
+  'id',
+  'namespace',
+  'flowId',
+  'state.current',
+  'state.startDate',
+  'state.endDate',
+  'state.duration',
+] as const;
+export type SortField = (typeof SORT_FIELDS)[number];
+
+/** One log line of an execution, in the shape of Kestra's `LogEntry` (secrets already masked). */
+export interface LogEntry {
+  tenantId: 'main';
+  namespace: string;
+  flowId: string;
+  taskId?: string | undefined;
+  executionId: string;
+  taskRunId?: string | undefined;
+  attemptNumber: number | null;
+  triggerId?: string | undefined;
+  timestamp: string;
+  level: Level;
+  thread?: string | undefined;
+  message: string;
+}
+
+/** Which log lines of an execution: Kestra's `minLevel`, `taskRunId`, `taskId` and `attempt` filters. */
+export interface LogQuery {
+  minLevel?: Level | undefined;
+  taskRunId?: string | undefined;
+  taskId?: string | undefined;
+  attempt?: number | undefined;
 }
 
 /** Every method resolves once its write is durable (or its read is done); SqliteStore, PgStore. */
@@ -73,6 +128,18 @@ export interface ExecutionStore {
   history(limit?: number): Promise<ExecutionRecord[]>;
   /** Removes ended executions whose end is before `before` (ISO); returns how many. */
   prune(before: string): Promise<number>;
+  /** Appends log lines (already masked), in order. */
+  appendLogs(entries: readonly LogEntry[]): Promise<void>;
+  /** An execution's log lines, oldest first. */
+  logs(executionId: string, q?: LogQuery): Promise<LogEntry[]>;
+  /**
+   * Sets the state of an execution that has not ended: KILLING (a kill asked for), KILLED (one
+   * killed before it started), or RESTARTED (an ended one run again: its end is cleared, it is
+   * unfinished until it ends again, and `dropTaskRuns` are removed first).
+   */
+  setState(id: string, state: string, dropTaskRuns?: readonly string[]): Promise<void>;
+  /** Removes an execution, its task runs and outputs (and its logs unless `keepLogs`); false if unknown. */
+  remove(id: string, keepLogs?: boolean): Promise<boolean>;
   /** A one-off marker (e.g. a migration done); `set` records it. */
   mark(name: string, set?: boolean): Promise<boolean>;
   close(): Promise<void>;

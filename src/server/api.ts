@@ -10,6 +10,8 @@ import type { FlowRegistry } from '../runtime/flows.js';
 import { fail, type RouteModule, sameSecret } from './app.js';
 import { EXECUTION_STATES, type ExecutionQueue, type Submitted } from '../runtime/queue.js';
 import { type RenderEnv, renderForTrigger } from '../runtime/render.js';
+import { type Label, type SearchQuery, SORT_FIELDS, type SortField } from '../runtime/store.js';
+import { durationMs } from '../duration.js';
 
 export interface ApiDeps {
   flows: FlowRegistry;
@@ -19,7 +21,7 @@ export interface ApiDeps {
 }
 
 /** Kestra's current paths carry the tenant (`main` in the open-source edition); older ones had none. */
-const PREFIXES = ['/api/v1/main', '/api/v1'];
+export const PREFIXES = ['/api/v1/main', '/api/v1'];
 
 const notFound = (c: Context, namespace: string, flowId: string) =>
   fail(c, 404, `flow ${namespace}.${flowId} not found`);
@@ -79,6 +81,76 @@ async function readInputs(c: Context): Promise<Record<string, unknown> | Respons
   return body as Record<string, unknown>;
 }
 
+/** Kestra's `labels` query parameter: repeated `key:value`. */
+function parseLabels(c: Context): Label[] | Response {
+  const out: Label[] = [];
+  for (const l of c.req.queries('labels') ?? []) {
+    const at = l.indexOf(':');
+    if (at < 1) return fail(c, 400, `labels: ${show(l)} is not allowed; expected key:value`);
+    out.push({ key: l.slice(0, at), value: l.slice(at + 1) });
+  }
+  return out;
+}
+
+/** An instant of the query (`startDate`, `endDate`), as Kestra reads it (an offset, or UTC). */
+function instant(c: Context, name: string): string | undefined | Response {
+  const v = c.req.query(name);
+  if (v === undefined || v === '') return undefined;
+  const ms = Date.parse(/(?:Z|[+-]\d\d:?\d\d)$/i.test(v) ? v : `${v}Z`);
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(v) || Number.isNaN(ms))
+    return fail(
+      c,
+      400,
+      `${name}: ${show(v)} is not allowed; expected a date-time such as 2026-12-07T05:00:00Z`,
+    );
+  return new Date(ms).toISOString();
+}
+
+/** The search filters Kestra's UI sends besides namespace, flowId and state: dates, timeRange, labels, sort. */
+function searchFilters(
+  c: Context,
+): Pick<SearchQuery, 'startDate' | 'endDate' | 'labels' | 'sort'> | Response {
+  let startDate = instant(c, 'startDate');
+  if (startDate instanceof Response) return startDate;
+  const endDate = instant(c, 'endDate');
+  if (endDate instanceof Response) return endDate;
+  const range = c.req.query('timeRange');
+  if (range !== undefined) {
+    if (startDate !== undefined)
+      return fail(c, 400, "timeRange: parameters 'startDate' and 'timeRange' are mutually exclusive");
+    const ms = durationMs(range);
+    if (ms === undefined)
+      return fail(
+        c,
+        400,
+        `timeRange: ${show(range)} is not allowed; expected an ISO-8601 duration such as PT5M or P1D`,
+      );
+    startDate = new Date(Date.now() - ms).toISOString();
+  }
+  if (startDate && endDate && startDate > endDate)
+    return fail(c, 400, `endDate: ${show(c.req.query('endDate'))} is before startDate`);
+  const labels = parseLabels(c);
+  if (labels instanceof Response) return labels;
+  let sort: SearchQuery['sort'];
+  const s = c.req.queries('sort')?.[0];
+  if (s !== undefined) {
+    const [field, dir = 'asc'] = s.split(':');
+    if (!(SORT_FIELDS as readonly string[]).includes(field as string) || !['asc', 'desc'].includes(dir))
+      return fail(
+        c,
+        400,
+        `sort: ${show(s)} is not allowed; expected FIELD:asc or FIELD:desc, FIELD one of ${SORT_FIELDS.join(', ')}`,
+      );
+    sort = { field: field as SortField, desc: dir === 'desc' };
+  }
+  return {
+    ...(startDate ? { startDate } : {}),
+    ...(endDate ? { endDate } : {}),
+    ...(labels.length ? { labels } : {}),
+    ...(sort ? { sort } : {}),
+  };
+}
+
 /** `POST …/executions/{namespace}/{flowId}`, `GET …/executions/{id}`, `GET …/executions/search`. */
 export function executionRoutes(deps: ApiDeps): RouteModule {
   return (app: Hono) => {
@@ -100,8 +172,10 @@ export function executionRoutes(deps: ApiDeps): RouteModule {
             400,
             `state: ${show(unknown)} is not allowed; expected one of ${EXECUTION_STATES.join(', ')}`,
           );
+        const more = searchFilters(c);
+        if (more instanceof Response) return more;
         return c.json(
-          await deps.queue.search({ namespace: q.namespace, flowId: q.flowId, states, page, size }),
+          await deps.queue.search({ namespace: q.namespace, flowId: q.flowId, states, page, size, ...more }),
         );
       };
       app.get(`${prefix}/executions/search`, list);
@@ -117,6 +191,8 @@ export function executionRoutes(deps: ApiDeps): RouteModule {
         const wait = c.req.query('wait');
         if (wait !== undefined && wait !== 'true' && wait !== 'false')
           return fail(c, 400, `wait: ${show(wait)} is not allowed; expected true or false`);
+        const labels = parseLabels(c);
+        if (labels instanceof Response) return labels;
         const given = await readInputs(c);
         if (given instanceof Response) return given;
         let inputs: Record<string, unknown>;
@@ -126,7 +202,7 @@ export function executionRoutes(deps: ApiDeps): RouteModule {
           if (err instanceof InvalidInputError) return fail(c, 422, err.message);
           throw err;
         }
-        const started = await deps.queue.submit(flow, { inputs });
+        const started = await deps.queue.submit(flow, { inputs, labels });
         deps.logger.info(`execution ${started.submission.id} of ${namespace}.${flowId} started by the API`);
         return answer(c, started, wait === 'true', deps.queue);
       });

@@ -5,6 +5,7 @@ import type { Scheduler } from '../flow/scheduler.js';
 import type { Logger } from '../logger.js';
 import type { TaskContext } from '../tasks/task.js';
 import { type ApiDeps, executionRoutes, webhookRoutes } from './api.js';
+import { executionControlRoutes } from './api/executions.js';
 import {
   checkApiToken,
   checkListen,
@@ -123,6 +124,8 @@ async function start(
     apiToken,
     logger: o.logger,
     routes: [
+      // Before executionRoutes: `POST …/executions/{id}/restart` is not a flow `{id}` named restart.
+      executionControlRoutes({ queue }),
       executionRoutes(deps),
       webhookRoutes(deps),
       observe.routes,

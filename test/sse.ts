@@ -1,0 +1,45 @@
+/** Server-sent events read from a fetch response: every event until the server ends the stream. */
+export interface SseEvent {
+  id?: string;
+  event?: string;
+  data: string;
+}
+
+/**
+ * Reads `response`'s events as they come, calling `onEvent` with each, and resolves with all of
+ * them once the server ends the stream (rejects if the request's signal aborts first: the deadline).
+ */
+export async function readEvents(
+  response: Response,
+  onEvent: (e: SseEvent) => void = () => {},
+): Promise<SseEvent[]> {
+  const out: SseEvent[] = [];
+  const decoder = new TextDecoder();
+  let buffered = '';
+  const flush = (block: string) => {
+    const e: SseEvent = { data: '' };
+    const data: string[] = [];
+    for (const line of block.split('\n')) {
+      const at = line.indexOf(':');
+      if (at <= 0) continue;
+      const field = line.slice(0, at);
+      const value = line.slice(at + 1).replace(/^ /, '');
+      if (field === 'data') data.push(value);
+      else if (field === 'id') e.id = value;
+      else if (field === 'event') e.event = value;
+    }
+    if (!data.length) return;
+    e.data = data.join('\n');
+    out.push(e);
+    onEvent(e);
+  };
+  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    buffered += decoder.decode(chunk, { stream: true }).replace(/\r\n?/g, '\n');
+    for (let at = buffered.indexOf('\n\n'); at >= 0; at = buffered.indexOf('\n\n')) {
+      flush(buffered.slice(0, at));
+      buffered = buffered.slice(at + 2);
+    }
+  }
+  if (buffered.trim()) flush(buffered);
+  return out;
+}
