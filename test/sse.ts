@@ -34,8 +34,10 @@ export async function readEvents(
     onEvent(e);
   };
   for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+    // An event may be megabytes long: only the new text is searched for its end.
+    const from = Math.max(0, buffered.length - 1);
     buffered += decoder.decode(chunk, { stream: true }).replace(/\r\n?/g, '\n');
-    for (let at = buffered.indexOf('\n\n'); at >= 0; at = buffered.indexOf('\n\n')) {
+    for (let at = buffered.indexOf('\n\n', from); at >= 0; at = buffered.indexOf('\n\n')) {
       flush(buffered.slice(0, at));
       buffered = buffered.slice(at + 2);
     }

@@ -41,6 +41,8 @@ export interface CoalescedOutcome {
   failed: { key: string; error: unknown }[];
   /** Keys never sent: the caller stopped, or a failure every request would meet stopped the group. */
   notSent: { key: string; reason: string }[];
+  /** Keys whose request was under way when the caller abandoned it (`abandon`): their fate is unknown. */
+  cancelled: { key: string; reason: string }[];
   /** Bulk requests that carried this caller's keys to the API. */
   requests: number;
 }
@@ -49,6 +51,8 @@ export interface CoalescedOutcome {
 export type BatchSender = (
   keys: string[],
   grant: import('./budget.js').BudgetGrant,
+  /** Aborted when every caller of the batch has abandoned it: the request is cancelled. */
+  signal?: AbortSignal,
 ) => Promise<Record<string, string>>;
 
 export interface CoalesceRequest {
@@ -66,6 +70,12 @@ export interface CoalesceRequest {
   stop?: AbortSignal | undefined;
   /** Cancels this caller: its unsent keys are withdrawn and the promise rejects with the reason. */
   signal?: AbortSignal | undefined;
+  /**
+   * Abandons this caller (a killed execution): its unsent keys are withdrawn (not sent), its keys in
+   * requests under way are reported `cancelled`, a request no other caller waits for is aborted,
+   * and the promise resolves at once with the account.
+   */
+  abandon?: AbortSignal | undefined;
   /** Called as this caller's keys settle. */
   onSettled?: ((keys: number) => void) | undefined;
 }
@@ -199,7 +209,7 @@ export class PurgeCoordinator {
   /** Queues a caller's (distinct, valid) keys for coalesced sending; resolves once every one has settled. */
   coalesce(request: CoalesceRequest): Promise<CoalescedOutcome> {
     request.signal?.throwIfAborted();
-    const outcome: CoalescedOutcome = { ids: {}, failed: [], notSent: [], requests: 0 };
+    const outcome: CoalescedOutcome = { ids: {}, failed: [], notSent: [], cancelled: [], requests: 0 };
     if (request.keys.length === 0) return Promise.resolve(outcome);
     return new Promise<CoalescedOutcome>((resolve, reject) => {
       const sub: Submission = {
@@ -237,13 +247,17 @@ export class PurgeCoordinator {
         sub.cleanup();
         reject(request.signal?.reason as Error);
       };
+      const onAbandon = () => this.#abandon(sub, reasonOf(request.abandon?.reason));
       request.stop?.addEventListener('abort', onStop, { once: true });
       request.signal?.addEventListener('abort', onCancel, { once: true });
+      request.abandon?.addEventListener('abort', onAbandon, { once: true });
       sub.cleanup = () => {
         request.stop?.removeEventListener('abort', onStop);
         request.signal?.removeEventListener('abort', onCancel);
+        request.abandon?.removeEventListener('abort', onAbandon);
       };
       if (request.stop?.aborted) onStop();
+      if (request.abandon?.aborted) onAbandon();
     });
   }
 
@@ -331,7 +345,7 @@ export class PurgeCoordinator {
       let ids: Record<string, string> | undefined;
       let error: unknown;
       try {
-        ids = await batch.send(keys, grant);
+        ids = await batch.send(keys, grant, batch.abandon.signal);
       } catch (err) {
         error = err;
       } finally {
@@ -399,6 +413,22 @@ export class PurgeCoordinator {
         this.#forget(group);
       }
       sub.batches.delete(batch);
+      this.#settled(sub, count);
+    }
+  }
+
+  /** `abandon`: unsent keys withdrawn, keys under way cancelled; a request nobody waits for is aborted. */
+  #abandon(sub: Submission, reason: string): void {
+    this.#withdraw(sub, reason);
+    for (const batch of [...sub.batches]) {
+      let count = 0;
+      for (const [key, subs] of batch.keys) {
+        if (!subs.delete(sub)) continue;
+        count++;
+        sub.outcome.cancelled.push({ key, reason });
+      }
+      sub.batches.delete(batch);
+      if ([...batch.keys.values()].every((subs) => subs.size === 0)) batch.abandon.abort();
       this.#settled(sub, count);
     }
   }

@@ -278,6 +278,7 @@ async function purgeBatch(
   operation = 'purgeKeys',
   stopRetrying?: AbortSignal,
   grant?: BudgetGrant,
+  signal?: AbortSignal,
 ): Promise<Record<string, string>> {
   const res = await purgeRequest(
     client,
@@ -290,6 +291,7 @@ async function purgeBatch(
       json: { surrogate_keys: keys },
       scope: 'purge_select',
       stopRetrying,
+      ...(signal ? { signal } : {}),
     },
     grant,
   );
@@ -418,10 +420,12 @@ function coalesced(
     budget: client.purgeBudget(),
     maxWaitMs: client.maxPurgeWaitMs,
     keys,
-    send: (batch, grant) => purgeBatch(shared, serviceId, batch, soft, 'purgeKeys', undefined, grant),
+    send: (batch, grant, signal) =>
+      purgeBatch(shared, serviceId, batch, soft, 'purgeKeys', undefined, grant, signal),
     isFatal: isFatalPurgeError,
     stop: options.stop,
-    signal: client.signal,
+    // A cancelled caller gets its account (keys purged, not sent, under way) rather than an error.
+    abandon: client.signal,
     onSettled: (n) => {
       settled += n;
       options.onProgress?.(settled, keys.length);
@@ -460,8 +464,13 @@ export async function purgeKeys(
       }
     }
     for (const { key, reason } of o.notSent) failed.push({ key, reason: `not sent: ${reason}` });
+    for (const { key, reason } of o.cancelled)
+      failed.push({
+        key,
+        reason: `not acknowledged: ${reason} while its request was under way (Fastly may have purged it)`,
+      });
     for (const key of Object.keys(o.ids)) options.onPurged?.(key);
-    const stopped = o.notSent[0]?.reason;
+    const stopped = o.notSent[0]?.reason ?? o.cancelled[0]?.reason;
     return {
       purgeIds: o.ids,
       failed,

@@ -41,7 +41,11 @@ function logQuery(c: Context): LogQuery | Response {
   if (q.minLevel !== undefined) {
     const level = q.minLevel.toUpperCase();
     if (!(LEVELS as readonly string[]).includes(level))
-      return fail(c, 400, `minLevel: ${show(q.minLevel)} is not allowed; expected one of ${LEVELS.join(', ')}`);
+      return fail(
+        c,
+        400,
+        `minLevel: ${show(q.minLevel)} is not allowed; expected one of ${LEVELS.join(', ')}`,
+      );
     out.minLevel = level as Level;
   }
   if (q.taskRunId) out.taskRunId = q.taskRunId;
@@ -68,16 +72,18 @@ const matches = (e: LogEntry, q: LogQuery) =>
  */
 function eventStream(
   c: Context,
-  start: (send: (data: unknown, id: string) => void, end: () => void) => () => void,
+  start: (send: (data: unknown, id: string, text?: string) => void, end: () => void) => () => void,
 ): Response {
   const response = streamSSE(c, async (stream) => {
     let finish!: () => void;
     const done = new Promise<void>((resolve) => (finish = resolve));
     // Writes are chained so that events leave in order.
     let writing = Promise.resolve();
-    const send = (data: unknown, id: string) => {
+    /** `text`: `data` already serialized. */
+    const send = (data: unknown, id: string, text?: string) => {
+      const json = text ?? JSON.stringify(data);
       writing = writing.then(() =>
-        stream.aborted || stream.closed ? undefined : stream.writeSSE({ data: JSON.stringify(data), id }),
+        stream.aborted || stream.closed ? undefined : stream.writeSSE({ data: json, id }),
       );
     };
     stream.onAbort(() => finish());
@@ -150,10 +156,10 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
             const view = await queue.get(id);
             if (!view) return end();
             const text = JSON.stringify(view);
-            if (text !== last) send(view, 'progress');
+            if (text !== last) send(view, 'progress', text);
             last = text;
             if (final || ended(view)) {
-              send(view, 'end');
+              send(view, 'end', text);
               end();
             }
           };
