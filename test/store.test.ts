@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type BetterSqlite3 from 'better-sqlite3';
 import fc from 'fast-check';
 import type { TaskRun } from '../src/flow/executor.js';
 import { SqliteStore } from '../src/runtime/sqlite.js';
@@ -195,5 +197,249 @@ test('kill -9 in the middle of writes: every submission acknowledged before the 
   const store = new SqliteStore(file);
   for (const id of acknowledged) assert.ok(await store.get(id), `${id} was acknowledged and is lost`);
   assert.equal((await store.search({ page: 1, size: 1 })).total >= acknowledged.length, true);
+  await store.close();
+});
+
+const LEVEL_NAMES = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
+
+test('logs: lines are kept in order per execution, filtered by minLevel, task run, task and attempt; delete and prune remove them', async () => {
+  const store = fresh();
+  const line = (executionId: string, i: number, taskRunId: string, level: (typeof LEVEL_NAMES)[number]) => ({
+    tenantId: 'main' as const,
+    namespace: 'n',
+    flowId: 'f',
+    taskId: taskRunId.replace(/-run$/, ''),
+    executionId,
+    taskRunId,
+    attemptNumber: i % 2,
+    timestamp: new Date(Date.UTC(2026, 10, 1, 0, 0, i)).toISOString(),
+    level,
+    thread: 'main',
+    message: `line ${i}`,
+  });
+  const lines = Array.from({ length: 10 }, (_, i) =>
+    line('a', i, i < 5 ? 'one-run' : 'two-run', LEVEL_NAMES[i % 5] as (typeof LEVEL_NAMES)[number]),
+  );
+  for (const id of ['a', 'b']) await store.enqueue(submission(id, 'n', 'f', '2026-11-01T00:00:00.000Z'));
+  await store.appendLogs(lines.slice(0, 4));
+  await store.appendLogs([line('b', 0, 'x-run', 'INFO')]);
+  await store.appendLogs(lines.slice(4));
+  assert.deepEqual(await store.logs('a'), lines);
+  assert.deepEqual(
+    await store.logs('a', { minLevel: 'WARN' }),
+    lines.filter((l) => l.level === 'WARN' || l.level === 'ERROR'),
+  );
+  assert.deepEqual(await store.logs('a', { taskRunId: 'two-run' }), lines.slice(5));
+  assert.deepEqual(await store.logs('a', { taskId: 'one', attempt: 1 }), [lines[1], lines[3]]);
+  assert.equal((await store.logs('b')).length, 1);
+  assert.equal(await store.remove('a', true), true, 'deleteLogs=false keeps the lines');
+  assert.equal((await store.logs('a')).length, 10);
+  assert.equal(await store.remove('a'), false, 'already gone');
+  assert.equal(await store.remove('b'), true);
+  assert.deepEqual(await store.logs('b'), []);
+  await store.enqueue(submission('c', 'n', 'f', '2026-10-01T00:00:00.000Z'));
+  await store.started('c', '2026-10-01T00:00:00.000Z');
+  await store.appendLogs([line('c', 0, 'c-run', 'INFO')]);
+  await store.finish({
+    id: 'c',
+    state: 'SUCCESS',
+    endDate: '2026-10-01T00:00:01.000Z',
+    durationMs: 1000,
+    outputs: {},
+    taskRuns: [],
+  });
+  assert.equal(await store.prune('2026-11-01T00:00:00.000Z'), 1);
+  assert.deepEqual(await store.logs('c'), [], 'retention deletes the lines too');
+  await store.close();
+});
+
+test('kill and restart states: KILLING and RESTARTED stay unfinished; a restart clears the end and drops the named task runs; KILLED ends', async () => {
+  const store = fresh();
+  await store.enqueue(submission('r', 'n', 'f', '2026-11-01T00:00:00.000Z'));
+  await store.started('r', '2026-11-01T00:00:01.000Z');
+  await store.finish({
+    id: 'r',
+    state: 'FAILED',
+    endDate: '2026-11-01T00:00:05.000Z',
+    durationMs: 4000,
+    error: 'boom',
+    outputs: {},
+    taskRuns: [
+      run('ok'),
+      run('bad', { state: 'FAILED', startDate: '2026-11-01T00:00:02.000Z' }),
+      run('on_error', { startDate: '2026-11-01T00:00:03.000Z' }),
+    ],
+  });
+  await store.setState('r', 'RESTARTED', ['on_error']);
+  const restarted = await store.get('r');
+  assert.equal(restarted?.state, 'RESTARTED');
+  assert.equal(restarted?.endDate, undefined);
+  assert.equal(restarted?.error, undefined);
+  assert.equal(restarted?.startDate, '2026-11-01T00:00:01.000Z', 'the first start is kept');
+  assert.deepEqual(
+    (await store.taskRuns('r')).map((t) => t.id),
+    ['ok', 'bad'],
+  );
+  assert.deepEqual(
+    (await store.unfinished()).map((e) => e.id),
+    ['r'],
+  );
+  await store.setState('r', 'KILLING');
+  assert.deepEqual(
+    (await store.unfinished()).map((e) => [e.id, e.state]),
+    [['r', 'KILLING']],
+  );
+  await store.enqueue(submission('q', 'n', 'f', '2026-11-01T00:00:02.000Z'));
+  await store.setState('q', 'KILLED');
+  const killed = await store.get('q');
+  assert.equal(killed?.state, 'KILLED');
+  assert.ok(killed?.endDate, 'a queued execution killed has ended');
+  assert.deepEqual(
+    (await store.unfinished()).map((e) => e.id),
+    ['r'],
+  );
+  await store.close();
+});
+
+test('search: labels, startDate/endDate and every sort give what a plain filter and sort of all executions give', async () => {
+  const SORTS = [
+    'id',
+    'namespace',
+    'flowId',
+    'state.current',
+    'state.startDate',
+    'state.endDate',
+    'state.duration',
+  ] as const;
+  const column = {
+    id: 'id',
+    namespace: 'namespace',
+    flowId: 'flowId',
+    'state.current': 'state',
+    'state.startDate': 'startDate',
+    'state.endDate': 'endDate',
+    'state.duration': 'durationMs',
+  } as const;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.array(
+        fc.record({
+          namespace: fc.constantFrom('company', 'company.ops', 'company_x', 'other'),
+          flowId: fc.constantFrom('a', 'b'),
+          ended: fc.boolean(),
+          second: fc.integer({ min: 0, max: 30 }),
+          duration: fc.integer({ min: 0, max: 5 }),
+          labels: fc.subarray([
+            { key: 'env', value: 'prod' },
+            { key: 'team', value: 'edge%_' },
+            { key: 'x"y', value: 'q\\z' },
+          ]),
+        }),
+        { maxLength: 25 },
+      ),
+      fc.subarray([
+        { key: 'env', value: 'prod' },
+        { key: 'team', value: 'edge%_' },
+        { key: 'x"y', value: 'q\\z' },
+      ]),
+      fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
+      fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
+      fc.option(fc.record({ field: fc.constantFrom(...SORTS), desc: fc.boolean() }), { nil: undefined }),
+      fc.option(fc.constantFrom('company', 'company.ops'), { nil: undefined }),
+      fc.integer({ min: 1, max: 3 }),
+      async (rows, labels, from, to, sort, namespace, page) => {
+        const size = 4;
+        const store = fresh();
+        const at = (s: number) => new Date(Date.UTC(2026, 10, 1, 0, 0, s)).toISOString();
+        const all = rows.map((r, i) => ({
+          id: `e${String(i).padStart(3, '0')}`,
+          namespace: r.namespace,
+          flowId: r.flowId,
+          state: r.ended ? 'SUCCESS' : 'RUNNING',
+          startDate: at(r.second),
+          endDate: r.ended ? at(r.second + r.duration) : undefined,
+          durationMs: r.ended ? r.duration * 1000 : undefined,
+          labels: r.labels,
+        }));
+        for (const r of all) {
+          await store.enqueue({ ...submission(r.id, r.namespace, r.flowId, r.startDate), labels: r.labels });
+          await store.started(r.id, r.startDate);
+          if (r.endDate)
+            await store.finish({
+              id: r.id,
+              state: 'SUCCESS',
+              endDate: r.endDate,
+              durationMs: r.durationMs ?? 0,
+              outputs: {},
+              taskRuns: [],
+            });
+        }
+        const startDate = from === undefined ? undefined : at(from);
+        const endDate = to === undefined ? undefined : at(to);
+        const expected = all.filter(
+          (r) =>
+            (!namespace || r.namespace === namespace || r.namespace.startsWith(`${namespace}.`)) &&
+            labels.every((l) => r.labels.some((m) => m.key === l.key && m.value === l.value)) &&
+            (!startDate || r.startDate >= startDate) &&
+            (!endDate || (r.endDate !== undefined && r.endDate <= endDate)),
+        );
+        const key = (r: (typeof all)[number]): string | number | undefined =>
+          sort ? r[column[sort.field]] : r.startDate;
+        const dir = sort && !sort.desc ? 1 : -1;
+        expected.sort((a, b) => {
+          const x = key(a);
+          const y = key(b);
+          if (x === undefined || y === undefined) return x === y ? 0 : x === undefined ? 1 : -1;
+          return (x < y ? -1 : x > y ? 1 : 0) * dir;
+        });
+        const got = await store.search({
+          namespace,
+          labels,
+          startDate,
+          endDate,
+          sort,
+          page,
+          size,
+        });
+        await store.close();
+        assert.equal(got.total, expected.length);
+        // Ties (same key) may come in any order: compare the keys page by page.
+        assert.deepEqual(
+          got.results.map((e) => key(all.find((r) => r.id === e.id) as (typeof all)[number])),
+          expected.slice((page - 1) * size, page * size).map(key),
+        );
+        for (const e of got.results) assert.ok(expected.some((r) => r.id === e.id));
+      },
+    ),
+    { numRuns: 80 },
+  );
+});
+
+test('a runtime.db written before labels gets the column when opened, and keeps its executions', async () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'kf-store-old-')), 'runtime.db');
+  const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+  const old = new Database(file);
+  old.exec(`CREATE TABLE executions (id TEXT PRIMARY KEY, namespace TEXT NOT NULL, flow_id TEXT NOT NULL,
+    state TEXT NOT NULL, trigger_id TEXT, trigger_type TEXT, created_at TEXT NOT NULL, start_date TEXT,
+    end_date TEXT, duration_ms BIGINT, error TEXT, outputs_bytes BIGINT, inputs TEXT NOT NULL, trigger_vars TEXT)`);
+  old
+    .prepare(
+      `INSERT INTO executions (id, namespace, flow_id, state, created_at, inputs) VALUES (?, ?, ?, ?, ?, ?)`,
+    )
+    .run('before', 'n', 'f', 'CREATED', '2026-11-01T00:00:00.000Z', '{}');
+  old.close();
+  const store = new SqliteStore(file);
+  await store.enqueue({
+    ...submission('after', 'n', 'f', '2026-11-01T00:00:01.000Z'),
+    labels: [{ key: 'env', value: 'prod' }],
+  });
+  assert.equal((await store.get('before'))?.labels, undefined);
+  assert.deepEqual((await store.get('after'))?.labels, [{ key: 'env', value: 'prod' }]);
+  assert.deepEqual(
+    (await store.search({ labels: [{ key: 'env', value: 'prod' }], page: 1, size: 10 })).results.map(
+      (e) => e.id,
+    ),
+    ['after'],
+  );
   await store.close();
 });
