@@ -202,7 +202,7 @@ test('search refuses an unknown state with 400 naming the accepted ones; known s
   assert.equal(bad.status, 400);
   assert.deepEqual(await bad.json(), {
     message:
-      'state: "BOGUS" is not allowed; expected one of CREATED, RUNNING, SUCCESS, WARNING, FAILED, KILLED',
+      'state: "BOGUS" is not allowed; expected one of CREATED, RUNNING, KILLING, RESTARTED, SUCCESS, WARNING, FAILED, KILLED',
   });
   const total = async (query: string) =>
     ((await (await fetch(`${url}/api/v1/main/executions/search?${query}`)).json()) as { total: number })
