@@ -280,12 +280,16 @@ export class SqliteSync {
 
   taskRuns(id: string): TaskRun[] {
     return (
-      this.#prepare('SELECT body FROM task_runs WHERE execution_id = ?').all(id) as {
-        body: string;
-      }[]
-    )
-      .map((r) => JSON.parse(r.body) as TaskRun)
-      .sort((a, b) => a.startDate.localeCompare(b.startDate));
+      // In the order they were first written (an upsert keeps its row), then by start: task runs
+      // started within the same millisecond keep the order they started in.
+      (
+        this.#prepare('SELECT body FROM task_runs WHERE execution_id = ? ORDER BY rowid').all(id) as {
+          body: string;
+        }[]
+      )
+        .map((r) => JSON.parse(r.body) as TaskRun)
+        .sort((a, b) => a.startDate.localeCompare(b.startDate))
+    );
   }
 
   outputs(id: string): Record<string, unknown> | undefined {
