@@ -66,7 +66,7 @@ const isOpen = (state: string) => (OPEN_STATES as readonly string[]).includes(st
 function taskIds(nodes: readonly TaskNode[], into = new Set<string>()): Set<string> {
   for (const n of nodes) {
     into.add(n.id);
-    if (n.children) taskIds(n.children, into);
+    for (const sub of Object.values(n.children ?? {})) taskIds(sub, into);
   }
   return into;
 }
