@@ -95,3 +95,75 @@ test('a resumed execution does not run again the task runs that ended, retries t
   // A later task still sees the outputs of a task that is not run again.
   assert.match(lines.join('\n'), /slack said 200/);
 });
+
+const secretFlow = (hook: string) => `id: secret_then_post
+namespace: company.ops
+tasks:
+  - id: values
+    type: io.kestra.plugin.core.output.OutputValues
+    values:
+      auth: "Bearer {{ secret('CMS_TOKEN') }}"
+  - id: post
+    type: io.kestra.plugin.core.http.Request
+    uri: ${hook}/cms
+    method: POST
+    headers:
+      Authorization: "{{ outputs.values.values.auth }}"
+`;
+
+test('a resumed execution hands the next task the real value of an output that held a secret, which is stored sealed, never in the clear', async (t) => {
+  const hook = await receiver(t);
+  const flow = parseFlow(secretFlow(hook.url), 'f.yml');
+  const token = 'cms-token-7f3a9b';
+  const secretEnv = { SECRET_CMS_TOKEN: Buffer.from(token).toString('base64') };
+  const checkpoints: TaskRun[] = [];
+  const stop = new AbortController();
+  await runFlow(flow, {
+    id: 'ex2',
+    env: secretEnv,
+    signal: stop.signal,
+    write: () => {},
+    onTaskRun: (r) => {
+      checkpoints.push(r);
+      if (r.taskId === 'post' && r.endDate === '') stop.abort();
+    },
+  });
+  const stored = checkpoints.filter((r) => r.taskId === 'values' && r.endDate !== '');
+  assert.equal(stored.length, 1);
+  const kept = JSON.stringify(stored);
+  assert.ok(!kept.includes(token), 'the secret is not stored in the clear');
+  assert.ok(!kept.includes(Buffer.from(token).toString('base64')), 'nor in base64');
+  assert.match(kept, /Bearer \*{6}/, 'the stored outputs are masked');
+  const before = hook.received.filter((r) => r.path === '/cms').length;
+  const resumed = await runFlow(flow, {
+    id: 'ex2',
+    env: secretEnv,
+    resume: { startDate: new Date().toISOString(), taskRuns: stored },
+    write: () => {},
+  });
+  assert.equal(resumed.state, 'SUCCESS');
+  const posts = hook.received.filter((r) => r.path === '/cms').slice(before);
+  assert.equal(posts.length, 1);
+  assert.equal(posts[0]?.headers.authorization, `Bearer ${token}`, 'the real value, not ******');
+  assert.deepEqual(
+    resumed.taskRuns.map((r) => [r.taskId, r.attempts]),
+    [
+      ['values', 1],
+      ['post', 1],
+    ],
+    'values was not run again',
+  );
+  // With the secret changed, the sealed outputs cannot be opened: the task runs again instead.
+  const rotated = await runFlow(flow, {
+    id: 'ex2',
+    env: { SECRET_CMS_TOKEN: Buffer.from('rotated-token-1').toString('base64') },
+    resume: { startDate: new Date().toISOString(), taskRuns: stored },
+    write: () => {},
+  });
+  assert.equal(rotated.state, 'SUCCESS');
+  assert.equal(rotated.taskRuns.find((r) => r.taskId === 'values')?.attempts, 2);
+  assert.equal(
+    hook.received.filter((r) => r.path === '/cms').at(-1)?.headers.authorization,
+    'Bearer rotated-token-1',
+  );
+});

@@ -18,7 +18,7 @@ import { type Level } from '../levels.js';
 import { Masker } from '../masker.js';
 import type { RetryDef } from './model.js';
 import { executionEvents } from '../diagnostics.js';
-import { emptyTokenError, SecretStore } from './secrets.js';
+import { emptyTokenError, type Sealed, seal, SecretStore, unseal } from './secrets.js';
 import { instantText, preciseNow } from './clock.js';
 
 /** KILLED: interrupted (Ctrl-C, SIGTERM), as Kestra calls a killed execution. */
@@ -40,6 +40,8 @@ export interface TaskRun {
   value?: string;
   /** `input` when the failure is the flow's or its inputs' fault (exit 2), else `runtime`. */
   errorKind?: 'input' | 'runtime';
+  /** As stored, when masking changed its outputs: the outputs as they were, sealed (a resume reads them). */
+  sealed?: Sealed;
 }
 
 export interface Execution {
@@ -287,10 +289,16 @@ class FlowRun {
     const prior = this.#takePrior(node.id, outer.value);
     current = prior;
     const leaf = !node.children;
-    if (prior && leaf && prior.endDate !== '' && DONE_STATES.includes(prior.state)) {
+    // Outputs stored masked are read from their sealed copy: the next tasks see the real values.
+    const sealed = prior?.sealed;
+    const outputs = sealed ? unseal(this.#secrets, this.execution.id, sealed) : prior?.outputs;
+    if (prior && sealed && outputs === undefined)
+      log.warn('ended before the restart, but its outputs held a secret that is gone or changed: run again');
+    else if (prior && leaf && prior.endDate !== '' && DONE_STATES.includes(prior.state)) {
       // Ended before a crash or a shutdown: its effects happened; only its outputs are needed.
-      this.execution.taskRuns.push(prior);
-      if (prior.outputs !== undefined) this.#setOutputs(node.id, prior.outputs, outer);
+      const { sealed: _sealed, ...ended } = prior;
+      this.execution.taskRuns.push({ ...ended, ...(outputs !== undefined ? { outputs } : {}) });
+      if (outputs !== undefined) this.#setOutputs(node.id, outputs, outer);
       log.info(`already ended ${prior.state} before the restart: not run again`);
       return prior.state;
     }
@@ -376,10 +384,16 @@ class FlowRun {
   async #checkpoint(run: TaskRun): Promise<void> {
     const on = this.#o.onTaskRun;
     if (!on) return;
+    const outputs = run.outputs !== undefined ? this.#masker.maskValues(run.outputs) : undefined;
+    const sealed =
+      outputs !== run.outputs && run.endDate !== ''
+        ? seal(this.#secrets, this.execution.id, run.outputs)
+        : undefined;
     await on({
       ...run,
-      ...(run.outputs !== undefined ? { outputs: this.#masker.maskValues(run.outputs) } : {}),
+      ...(run.outputs !== undefined ? { outputs } : {}),
       ...(run.value !== undefined ? { value: this.#masker.maskValues(run.value) } : {}),
+      ...(sealed ? { sealed } : {}),
     });
   }
 

@@ -1,3 +1,4 @@
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { InvalidInputError } from '../errors.js';
@@ -24,7 +25,16 @@ export class SecretStore {
   /** Secrets read that were set but empty, each with where it was found: "FASTLY_API_TOKEN is set but empty". */
   readonly empty = new Map<string, string>();
 
+  /** The names of the secrets read (found), in the order first read. */
+  readonly used = new Set<string>();
+
   get(name: string): string {
+    const value = this.#get(name);
+    this.used.add(name);
+    return value;
+  }
+
+  #get(name: string): string {
     const upper = name.toUpperCase();
     const encoded = Object.entries(this.#env).find(([k]) => k.toUpperCase() === `SECRET_${upper}`);
     if (encoded?.[1] !== undefined) {
@@ -93,4 +103,48 @@ function readSecretsFile(path: string): Record<string, string> {
     );
   }
   return parseEnv(text) as Record<string, string>;
+}
+
+/**
+ * A task run's outputs as they were, before masking, kept beside the masked ones so that a resumed
+ * execution hands the next tasks the real values (not `******`) without a secret ever being
+ * written in the clear: AES-256-GCM under a key derived (HKDF-SHA256, salted with the execution's
+ * id) from the values of the secrets the execution had read. `with` names them (names only); the
+ * resumed execution reads them again to open it.
+ */
+export interface Sealed {
+  with: string[];
+  data: string;
+}
+
+function sealKey(secrets: SecretStore, names: readonly string[], salt: string): Buffer {
+  const material = JSON.stringify(names.map((n) => [n, secrets.get(n)]));
+  return Buffer.from(hkdfSync('sha256', material, salt, 'kestra-fastly task outputs', 32));
+}
+
+/** Seals `value` with the secrets read so far; undefined when none was read (nothing to key it with). */
+export function seal(secrets: SecretStore, salt: string, value: unknown): Sealed | undefined {
+  const names = [...secrets.used];
+  if (!names.length) return undefined;
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', sealKey(secrets, names, salt), iv);
+  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  return { with: names, data: Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64') };
+}
+
+/** The value `seal` sealed; undefined when a secret it names is gone or has changed. */
+export function unseal(secrets: SecretStore, salt: string, sealed: Sealed): unknown {
+  try {
+    const raw = Buffer.from(sealed.data, 'base64');
+    const decipher = createDecipheriv(
+      'aes-256-gcm',
+      sealKey(secrets, sealed.with, salt),
+      raw.subarray(0, 12),
+    );
+    decipher.setAuthTag(raw.subarray(12, 28));
+    const text = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
