@@ -11,7 +11,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../src/logger.js';
 import { ManualClock } from '../src/flow/clock.js';
-import { Scheduler } from '../src/flow/scheduler.js';
+import { Masker } from '../src/masker.js';
+import { Runtime } from '../src/runtime/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const BENCH = join(ROOT, 'bench');
@@ -387,19 +388,21 @@ async function triggerScenario(url: string, dir: string) {
     );
   }
   const clock = new ManualClock();
-  const sch = new Scheduler({
+  const t0 = process.hrtime.bigint();
+  const runtime = new Runtime({
     paths: [flows],
     stateDir: join(dir, 'state'),
     logger: createLogger({ write: () => {} }),
+    masker: new Masker(),
     env: { FASTLY_API_ENDPOINT: url },
+    write: () => {},
     clock,
     rescanMs: 3_600_000,
   });
-  const t0 = process.hrtime.bigint();
-  sch.load(true);
+  const sch = runtime.scheduler;
   const loadMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const perInterval: { requests: number; cpuMs: number; wallMs: number }[] = [];
-  sch.start();
+  await runtime.start();
   for (let i = 0; i < 3; i++) {
     await fetch(`${url}/__sim/log`, { method: 'DELETE' });
     const cpu = process.cpuUsage();
@@ -414,7 +417,7 @@ async function triggerScenario(url: string, dir: string) {
       wallMs: Math.round(Number(process.hrtime.bigint() - w) / 1e6),
     });
   }
-  await sch.stop();
+  await runtime.stop();
   return { triggers: 1000, distinctPolls: 200, loadMs: Math.round(loadMs), perInterval };
 }
 

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ExecutionRecord } from '../src/flow/state.js';
+import type { ExecutionRecord, TriggerState } from '../src/flow/state.js';
 import { SqliteSync } from '../src/runtime/sqlite.js';
 import type { StoredExecution } from '../src/runtime/store.js';
 
@@ -18,3 +18,7 @@ export const history = (stateDir: string): ExecutionRecord[] => withStore(stateD
 
 /** The executions left queued or running (resumed at the next start). */
 export const unfinished = (stateDir: string): StoredExecution[] => withStore(stateDir, (s) => s.unfinished());
+
+/** A trigger's state as the runtime keeps it. */
+export const triggerState = (stateDir: string, key: string): TriggerState | undefined =>
+  withStore(stateDir, (s) => s.triggerStates().find((t) => t.key === key));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,10 +7,9 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { createLogger } from '../src/logger.js';
 import { Masker } from '../src/masker.js';
+import { ManualClock } from '../src/clock.js';
+import { Runtime } from '../src/runtime/index.js';
 import { SqliteStore } from '../src/runtime/sqlite.js';
-import { FlowRegistry } from '../src/runtime/flows.js';
-import { ExecutionQueue } from '../src/runtime/queue.js';
-import { ScheduleRunner } from '../src/runtime/schedule.js';
 import {
   notTooLate,
   recoverable,
@@ -91,50 +90,65 @@ tasks:
 `,
   );
   const state = join(dir, 'state');
-  /** One server life: flows, queue and schedule runner on the same state folder, clock in our hands. */
-  const life = () => {
-    const flows = new FlowRegistry([file], quiet);
-    flows.load(true);
-    const masker = new Masker();
-    mkdirSync(state, { recursive: true });
-    const store = new SqliteStore(join(state, 'runtime.db'));
-    const queue = new ExecutionQueue({
-      store,
-      logger: quiet,
-      find: (ns, id) => flows.find(ns, id),
-      run: { masker, write: () => {}, env: {} },
-    });
-    const runner = new ScheduleRunner({
-      flows,
-      queue,
+  let previous: Runtime | undefined;
+  /**
+   * One server life from `startMs`: the runtime on the same state folder (the previous life
+   * stopped), its clock in our hands. `tick(at)` moves the clock there and returns the executions
+   * its triggers started on the way.
+   */
+  const life = async (startMs: number) => {
+    await previous?.stop(1000);
+    const clock = new ManualClock(startMs);
+    const runtime = new Runtime({
+      paths: [file],
       stateDir: state,
       logger: quiet,
-      render: { env: {}, masker },
+      masker: new Masker(),
+      env: {},
+      write: () => {},
+      clock,
+      rescanMs: 3_600_000,
     });
-    return { queue, runner, store, state };
+    previous = runtime;
+    const started: string[] = [];
+    runtime.scheduler.subscribe((e) => {
+      if (e.type === 'execution-started') started.push(e.executionId);
+    });
+    await runtime.start();
+    const tick = async (at: number) => {
+      const before = started.length;
+      do {
+        clock.advanceTo(at);
+        await runtime.scheduler.idle();
+      } while ((clock.nextAt ?? Infinity) <= at);
+      return started.slice(before);
+    };
+    const idle = () => runtime.queue.idle();
+    return { tick, idle, store: (runtime.store as SqliteStore).sync, runtime };
   };
-  return { life };
+  return { life, state, stop: () => previous?.stop(1000) };
 }
 
 test('a fake clock: a new schedule starts from now; each slot fires once; a tick between slots fires nothing', async () => {
-  const { life } = await scheduled('ALL');
-  const { queue, runner, store } = life();
-  assert.deepEqual(await runner.tick(T0 + 500), [], 'a new schedule does not backfill');
-  assert.equal((await runner.tick(T0 + 2000)).length, 1);
-  assert.equal((await runner.tick(T0 + 2000)).length, 0, 'same slot, no second execution');
-  assert.equal((await runner.tick(T0 + 3999)).length, 0);
-  assert.equal((await runner.tick(T0 + 6100)).length, 2, 'a late tick runs every slot it passed, in order');
-  await queue.idle();
-  const dates = (await store.history()).map((r) => r.trigger?.date);
+  const { life, stop } = await scheduled('ALL');
+  const { tick, idle, store } = await life(T0);
+  assert.deepEqual(await tick(T0 + 500), [], 'a new schedule does not backfill');
+  assert.equal((await tick(T0 + 2000)).length, 1);
+  assert.equal((await tick(T0 + 2000)).length, 0, 'same slot, no second execution');
+  assert.equal((await tick(T0 + 3999)).length, 0);
+  assert.equal((await tick(T0 + 6100)).length, 2, 'a late tick runs every slot it passed, in order');
+  await idle();
+  const dates = store.history().map((r) => r.trigger?.date);
   assert.deepEqual(dates, [
     '2026-11-22T10:00:02.000Z',
     '2026-11-22T10:00:04.000Z',
     '2026-11-22T10:00:06.000Z',
   ]);
   assert.deepEqual(
-    (await store.history()).map((r) => r.state),
+    store.history().map((r) => r.state),
     ['SUCCESS', 'SUCCESS', 'SUCCESS'],
   );
+  await stop();
 });
 
 for (const [policy, expected] of [
@@ -143,43 +157,73 @@ for (const [policy, expected] of [
   ['NONE', []],
 ] as const) {
   test(`across a restart, missed slots are recovered as recoverMissedSchedules: ${policy} says`, async () => {
-    const { life } = await scheduled(policy);
-    const first = life();
-    await first.runner.tick(T0);
-    assert.equal((await first.runner.tick(T0 + 2000)).length, 1);
-    await first.queue.idle();
+    const { life, stop } = await scheduled(policy);
+    const first = await life(T0);
+    await first.tick(T0);
+    assert.equal((await first.tick(T0 + 2000)).length, 1);
+    await first.idle();
     // Stopped from 10:00:02 to 10:00:13: slots 04, 06, 08, 10, 12 were missed.
-    const second = life();
-    const started = await second.runner.tick(T0 + 13_000);
+    const second = await life(T0 + 13_000);
+    const started = await second.tick(T0 + 13_000);
     assert.equal(started.length, expected.length);
-    await second.queue.idle();
-    const after = (await second.store.history()).slice(1);
+    await second.idle();
+    const after = second.store.history().slice(1);
     assert.deepEqual(
       after.map((r) => String(r.trigger?.date).slice(11, 19)),
       expected,
     );
     // Then it goes on normally, and a third life at the same moment starts nothing again.
-    assert.equal((await second.runner.tick(T0 + 14_000)).length, 1);
-    await second.queue.idle();
-    assert.equal((await life().runner.tick(T0 + 14_000)).length, 0);
+    assert.equal((await second.tick(T0 + 14_000)).length, 1);
+    await second.idle();
+    assert.equal((await (await life(T0 + 14_000)).tick(T0 + 14_000)).length, 0);
+    await stop();
   });
 }
 
-test('a slot queued just before a crash is not run twice by the restarted server', async () => {
-  const { life } = await scheduled('ALL');
-  const first = life();
-  await first.runner.tick(T0);
-  await first.runner.tick(T0 + 2000);
-  await first.queue.idle();
-  // The crash hit between queueing slot 02 and saving it as handled: the state still says 00.
+test('a slot fired again (a state that says it is still due: an old state, another replica) runs once', async () => {
+  const { life, stop } = await scheduled('ALL');
+  const first = await life(T0);
+  await first.tick(T0);
+  await first.tick(T0 + 2000);
+  await first.idle();
+  // The state says slot 02 is still to run, though its execution is in the history.
+  first.store.saveTriggerState({
+    key: 'company.analytics.report.every_2s',
+    armed: true,
+    fired: 0,
+    failures: 0,
+    nextDue: T0 + 2000,
+  });
+  const second = await life(T0 + 2500);
+  assert.deepEqual(await second.tick(T0 + 2500), [], 'slot 02 has run already: same execution id');
+  await second.idle();
+  assert.equal(second.store.history().length, 1);
+  assert.equal(second.runtime.scheduler.triggers()[0]?.nextDue, T0 + 4000, 'and the schedule moves on');
+  await stop();
+});
+
+test('a schedule state from before the store (schedules/*.json) is imported once: the slots since run', async () => {
+  const { life, state: dir, stop } = await scheduled('ALL');
+  await life(T0);
+  await stop();
+  rmSync(join(dir, 'runtime.db'), { force: true });
+  rmSync(join(dir, 'runtime.db-wal'), { force: true });
+  rmSync(join(dir, 'runtime.db-shm'), { force: true });
+  mkdirSync(join(dir, 'schedules'));
   writeFileSync(
-    join(first.state, 'schedules', 'company.analytics.report.every_2s.json'),
-    JSON.stringify({ key: 'company.analytics.report.every_2s', lastSlot: T0 }),
+    join(dir, 'schedules', 'company.analytics.report.every_2s.json'),
+    JSON.stringify({ key: 'company.analytics.report.every_2s', lastSlot: T0 + 2000 }),
   );
-  const second = life();
-  assert.deepEqual(await second.runner.tick(T0 + 2500), [], 'slot 02 has run already: same execution id');
-  await second.queue.idle();
-  assert.equal((await second.store.history()).length, 1);
+  const second = await life(T0 + 7000);
+  const started = await second.tick(T0 + 7000);
+  await second.idle();
+  assert.deepEqual(
+    second.store.history().map((r) => String(r.trigger?.date).slice(17, 19)),
+    ['04', '06'],
+  );
+  assert.equal(started.length, 2);
+  assert.ok(!existsSync(join(dir, 'schedules')), 'the old folder is removed once imported');
+  await stop();
 });
 
 test('under the server, a */2 s Schedule fires once per slot, never before its slot', async (t) => {
@@ -226,20 +270,17 @@ test('lateMaximumDelay: after a restart, slots later than it are skipped', async
     [8, 10, 12],
   );
   assert.ok(!scheduleProps.safeParse({ cron: '@daily', lateMaximumDelay: 'soon' }).success);
-  const { life } = await scheduled('ALL', '    lateMaximumDelay: PT5S\n');
-  const first = life();
-  await first.runner.tick(T0);
-  await first.runner.tick(T0 + 2000);
-  await first.queue.idle();
-  const second = life();
-  assert.equal(
-    (await second.runner.tick(T0 + 13_000)).length,
-    3,
-    'slots 08, 10 and 12; 04 and 06 are too late',
-  );
-  await second.queue.idle();
+  const { life, stop } = await scheduled('ALL', '    lateMaximumDelay: PT5S\n');
+  const first = await life(T0);
+  await first.tick(T0);
+  await first.tick(T0 + 2000);
+  await first.idle();
+  const second = await life(T0 + 13_000);
+  assert.equal((await second.tick(T0 + 13_000)).length, 3, 'slots 08, 10 and 12; 04 and 06 are too late');
+  await second.idle();
   assert.deepEqual(
-    (await second.store.history()).map((r) => String(r.trigger?.date).slice(17, 19)),
+    second.store.history().map((r) => String(r.trigger?.date).slice(17, 19)),
     ['02', '08', '10', '12'],
   );
+  await stop();
 });

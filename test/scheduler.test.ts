@@ -4,7 +4,7 @@
  * machine's speed (the clock only moves when the test moves it).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -14,8 +14,10 @@ import { ManualClock } from '../src/flow/clock.js';
 import { runFlow } from '../src/flow/executor.js';
 import { parseFlow } from '../src/flow/load.js';
 import { createLogger } from '../src/logger.js';
-import { Scheduler, type SchedulerEvent } from '../src/flow/scheduler.js';
-import { type ExecutionRecord, StateStore } from '../src/flow/state.js';
+import type { Scheduler, SchedulerEvent } from '../src/flow/scheduler.js';
+import { Masker } from '../src/masker.js';
+import { Runtime } from '../src/runtime/index.js';
+import { SqliteSync } from '../src/runtime/sqlite.js';
 import type { StatsPoint } from '../src/fastly/types.js';
 import { type PointsFetcher, pollKey } from '../src/tasks/stats/StatsTrigger.js';
 import { runCli } from './helpers.js';
@@ -112,6 +114,21 @@ interface Seen {
   event: SchedulerEvent;
 }
 
+/** The server's runtime on the flows of `dir`, with a fake clock and a fake Fastly API. */
+function runtimeOn(dir: string, clock: ManualClock, fetchPoints: PointsFetcher): Runtime {
+  return new Runtime({
+    paths: [dir],
+    stateDir: join(dir, 's'),
+    logger: quiet,
+    masker: new Masker(),
+    env: ENV,
+    write: () => {},
+    clock,
+    rescanMs: 3_600_000,
+    fetchPoints,
+  });
+}
+
 /** Lets every promise that does not wait on the fake clock settle (executions, state writes). */
 async function drain(sch: Scheduler): Promise<void> {
   await new Promise((r) => setImmediate(r));
@@ -140,39 +157,39 @@ async function play(sc: Scenario) {
   let clock = new ManualClock(t0);
   let killed = false;
 
-  const boot = (startMs: number) => {
+  const boot = async (startMs: number) => {
     instance++;
     const me = instance;
     clock = new ManualClock(startMs);
-    const sch = new Scheduler({
+    const runtime = new Runtime({
       paths: [flows],
       stateDir,
       logger: quiet,
+      masker: new Masker(),
       env: ENV,
       write: () => {},
       clock,
       rescanMs: 3_600_000,
       fetchPoints: api.fetcher(clock, me, () => me === instance && !killed),
     });
-    sch.subscribe((event) => {
+    runtime.scheduler.subscribe((event) => {
       if (me !== instance || killed) return;
       seen.push({ instance: me, event });
       if (kills.has(++eventCount)) {
         // kill -9 right here: nothing this process does from now on reaches the disk.
         killed = true;
-        const st = sch.store;
-        st.save = () => {};
-        st.record = () => ({}) as ExecutionRecord;
-        sch.interrupt();
+        const st = runtime.store as unknown as Record<string, unknown>;
+        for (const write of ['enqueue', 'started', 'saveTaskRun', 'finish', 'saveTriggerState'])
+          st[write] = () => true;
+        runtime.interrupt();
       }
     });
-    sch.load(true);
-    void sch.recover();
-    sch.start();
-    return sch;
+    await runtime.start();
+    return runtime;
   };
 
-  let sch = boot(t0);
+  let runtime = await boot(t0);
+  let sch = runtime.scheduler;
   const end = t0 + sc.durationS * 1000;
   const reloads = [...sc.reloads].sort((a, b) => a.atMs - b.atMs);
   while (clock.now() < end) {
@@ -188,17 +205,20 @@ async function play(sc: Scenario) {
       Object.assign(spec, { intervalS: reload.intervalS, threshold: reload.threshold });
       intervalsUsed[i]?.add(reload.intervalS);
       writeFileSync(join(flows, `f${i}.yml`), flowText(i, spec));
-      sch.load();
+      runtime.flows.load();
     }
     if (killed) {
       const at = clock.now();
+      // The dead process's lock and database connection go with it.
+      await runtime.release();
       killed = false;
-      sch = boot(at);
+      runtime = await boot(at);
+      sch = runtime.scheduler;
       await drain(sch);
     }
   }
-  await sch.stop();
-  return { seen, api, intervalsUsed, store: new StateStore(stateDir), stateDir };
+  await runtime.stop();
+  return { seen, api, intervalsUsed, store: new SqliteSync(join(stateDir, 'runtime.db')), stateDir };
 }
 
 function checkInvariants(sc: Scenario, r: Awaited<ReturnType<typeof play>>): void {
@@ -260,11 +280,11 @@ function checkInvariants(sc: Scenario, r: Awaited<ReturnType<typeof play>>): voi
     const calls = r.api.calls.filter((c) => c.instance === inst).length;
     assert.ok(calls <= started, `instance ${inst}: ${calls} calls for ${started} evaluations`);
   }
-  for (const f of readdirSync(join(r.stateDir, 'triggers'))) {
-    if (!f.endsWith('.json')) continue;
-    const st = JSON.parse(readFileSync(join(r.stateDir, 'triggers', f), 'utf8')) as { pending?: unknown };
-    assert.equal(st.pending, undefined, `${f}: nothing left pending after a graceful stop`);
-  }
+  assert.deepEqual(
+    r.store.unfinished().map((e) => e.id),
+    [],
+    'nothing left unfinished after a graceful stop',
+  );
 }
 
 const scenario = fc.record({
@@ -372,19 +392,12 @@ test('stop() aborts an evaluation in flight and returns without waiting for the 
         reject(ctx.signal?.reason as Error);
       }),
     );
-  const sch = new Scheduler({
-    paths: [dir],
-    stateDir: join(dir, 's'),
-    logger: quiet,
-    env: ENV,
-    clock,
-    fetchPoints: never,
-  });
-  sch.load(true);
-  sch.start();
+  const runtime = runtimeOn(dir, clock, never);
+  const sch = runtime.scheduler;
+  await runtime.start();
   clock.advance(0);
   assert.equal(sch.triggers()[0]?.evaluating, true);
-  await sch.stop();
+  await runtime.stop();
   assert.ok(aborted, 'the HTTP call was aborted');
   assert.equal(sch.triggers()[0]?.failures, 0, 'a shutdown is not an evaluation failure');
   assert.equal(clock.pendingTimers, 0, 'no timer left armed');
@@ -397,37 +410,31 @@ test('a reload while an evaluation is in flight swaps the definition after it; i
   const clock = new ManualClock();
   const api = new FakeApi([3000], [false], () => true);
   const events: SchedulerEvent[] = [];
-  const sch = new Scheduler({
-    paths: [dir],
-    stateDir: join(dir, 's'),
-    logger: quiet,
-    env: ENV,
-    clock,
-    rescanMs: 3_600_000,
-    fetchPoints: api.fetcher(clock, 1),
-  });
+  const runtime = runtimeOn(dir, clock, api.fetcher(clock, 1));
+  const sch = runtime.scheduler;
   sch.subscribe((e) => events.push(e));
-  sch.load(true);
-  sch.start();
+  await runtime.start();
   clock.advance(0);
   writeFileSync(file, flowText(0, { intervalS: 1, fireOn: 'CROSSING', service: 0, threshold: 50 }));
-  sch.load();
+  runtime.flows.load();
   assert.deepEqual(
     events.map((e) => e.type),
-    ['evaluation-started', 'reloaded'],
+    ['evaluation-started'],
   );
+  assert.equal(sch.triggers()[0]?.node.props.interval, 'PT5S', 'swapped only after the evaluation');
   clock.advance(3000);
   await drain(sch);
   const fired = events.filter((e) => e.type === 'evaluated' && e.executionId);
   assert.equal(fired.length, 1, 'the evaluation that was in flight completed and fired');
-  assert.equal(sch.store.history().length, 1);
+  assert.equal((await runtime.store.history()).length, 1);
+  assert.equal(sch.triggers()[0]?.node.props.interval, 'PT1S');
   const next = sch.triggers()[0]?.nextDue ?? 0;
   assert.ok(next <= clock.now() - 3000 + 1017 + 1, 'the new PT1S interval applies from the last due time');
   clock.advance(1017);
   await drain(sch);
   assert.equal(events.filter((e) => e.type === 'evaluation-started').length, 2);
   assert.equal(sch.triggers()[0]?.armed, false, 'CROSSING state survived the reload: no second firing');
-  await sch.stop();
+  await runtime.stop();
 });
 
 test('flow variables are kept raw: a bad one fails only the task that renders it; errors and finally run', async () => {

@@ -5,8 +5,6 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { ManualClock } from '../src/flow/clock.js';
-import { Scheduler } from '../src/flow/scheduler.js';
 import { createLogger } from '../src/logger.js';
 import { Masker } from '../src/masker.js';
 import { FlowRegistry } from '../src/runtime/flows.js';
@@ -75,36 +73,12 @@ test('the flow registry: a new invalid file is reported once, as not loaded (was
   assert.equal(count(/flow company\.ops\.a is also defined in/), 1, lines.join('\n'));
   await rm(join(dir, 'b.yml'));
   scans(1);
-  assert.equal(count(new RegExp(`INFO +removed ${join(dir, 'b.yml')}$`)), 1, lines.join('\n'));
+  assert.equal(
+    count(new RegExp(`INFO +removed ${join(dir, 'b.yml')}: its triggers are stopped$`)),
+    1,
+    lines.join('\n'),
+  );
   assert.equal(count(/ERROR/), 3, lines.join('\n'));
-});
-
-test('the scheduler logs a new flow file as added, a new invalid one once as not loaded, a bad edit of a loaded one as keeping the previous version', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'kf-sch-'));
-  await save(join(dir, 'a.yml'), LOG_FLOW('a'), 1);
-  const { lines, logger, count } = capture();
-  const sch = new Scheduler({
-    paths: [dir],
-    stateDir: join(dir, '.state'),
-    logger,
-    clock: new ManualClock(),
-  });
-  sch.load(true);
-  const file = join(dir, 'new.yml');
-  await save(file, INVALID, 2);
-  for (let i = 0; i < 5; i++) sch.load();
-  assert.equal(count(/ERROR/), 1, lines.join('\n'));
-  assert.match(lines.join('\n'), new RegExp(`${file} is invalid; not loaded`));
-  await save(file, LOG_FLOW('new'), 3);
-  sch.load();
-  assert.equal(count(new RegExp(`INFO +added ${file}$`)), 1, lines.join('\n'));
-  await save(file, INVALID.replace('broken', 'broken2'), 4);
-  sch.load();
-  assert.equal(count(/changed but is invalid; keeping the previous version/), 1, lines.join('\n'));
-  await save(join(dir, 'a.yml'), LOG_FLOW('a').replace('hi', 'hello'), 5);
-  sch.load();
-  assert.equal(count(new RegExp(`INFO +reloaded ${join(dir, 'a.yml')}$`)), 1, lines.join('\n'));
-  await sch.stop(1000);
 });
 
 async function serverOn(t: TestContext, paths: string[], stateDir: string, port = 0) {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { uniqueFiles } from '../src/cli/commands/flow.js';
-import { flowFiles } from '../src/flow/scheduler.js';
+import { flowFiles } from '../src/flow/load.js';
 import { runCli } from './helpers.js';
 
 const flow = (id: string) => `id: ${id}

@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { InvalidInputError, show } from '../errors.js';
@@ -610,4 +611,33 @@ export function duplicateIds(flows: Flow[]): { files: Set<string>; problems: str
 export function checkDuplicateIds(flows: Flow[]): void {
   const { problems } = duplicateIds(flows);
   if (problems.length) throw new InvalidInputError(problems.join('\n'));
+}
+
+/**
+ * How a change of a flow file is logged, by the server's flow registry: a
+ * file seen for the first time is "added"; an invalid version keeps the previous one if there is
+ * one, and otherwise is "not loaded".
+ */
+export const flowFileChange = {
+  loaded: (file: string, before: boolean) => `${before ? 'reloaded' : 'added'} ${file}`,
+  invalid: (file: string, before: boolean, problem: string) =>
+    before
+      ? `${file} changed but is invalid; keeping the previous version: ${problem}`
+      : `${file} is invalid; not loaded (fix it and it is picked up without a restart): ${problem}`,
+};
+
+/** Lists the flow files named by `paths` (folders are read one level deep). */
+export function flowFiles(paths: string[]): string[] {
+  const files: string[] = [];
+  for (const p of paths) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch {
+      throw new InvalidInputError(`${p}: no such flow file or folder`, p);
+    }
+    if (!isDir) files.push(p);
+    else for (const f of readdirSync(p).sort()) if (/\.ya?ml$/.test(f)) files.push(join(p, f));
+  }
+  return files;
 }

@@ -1,69 +1,82 @@
 /**
- * The trigger server's scheduler.
+ * The server's one trigger runtime: every trigger kind registered with registerTriggerKind()
+ * (./trigger.ts: StatsTrigger, Schedule, Webhook) fires here, and every firing goes to the
+ * runtime's durable execution queue through `submit`, with the trigger's state written in the
+ * same transaction as the execution it starts.
  *
  * Each trigger (keyed `namespace.flowId.triggerId`) is a TriggerSlot: the one owner of its state and
  * its timing. A slot has one timer; when it fires, the slot sets the next due time *before*
- * awaiting anything, evaluates (at most one evaluation in flight), then re-arms its timer. A reload
- * hands the slot a new definition, which it swaps in only between evaluations; its state, running
- * execution and in-flight evaluation survive. One AbortController (shutdown) reaches every HTTP
- * call of every evaluation; running executions get a second one, aborted only if stop() times out.
+ * awaiting anything, evaluates (at most one evaluation in flight), then re-arms its timer. The
+ * flows come from the runtime's flow registry (`sync()`); a changed flow hands the slot a new
+ * definition, which it swaps in only between evaluations; its state, running execution and
+ * in-flight evaluation survive. One AbortController (shutdown) reaches every HTTP call of every
+ * evaluation.
  *
- * For other parts of the server (dashboard, metrics; executions started over HTTP, by webhooks and
- * schedules go through src/runtime/queue.ts, which shares the history):
+ * For other parts of the server (dashboard, metrics, the webhook route):
  *   - triggers(): read-only TriggerSnapshot[] (armed, last value, next due, last error, recent points);
- *   - subscribe(listener): SchedulerEvent stream (evaluations, firings, executions, reloads); returns unsubscribe.
- * New trigger kinds plug in through registerTriggerKind() in ./trigger.ts.
+ *   - subscribe(listener): SchedulerEvent stream (evaluations, firings, executions); returns unsubscribe;
+ *   - fire(flow, triggerId, vars): fires a trigger from outside (a webhook request).
  */
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import type { PointsFetcher } from '../tasks/stats/StatsTrigger.js';
 import type { TaskContext } from '../tasks/task.js';
 import { type Clock, systemClock } from './clock.js';
-import { type Execution, newId, runFlow } from './executor.js';
-import { type Flow, loadFlowFile, MAX_FLOW_BYTES, parseFlow, type TriggerNode } from './load.js';
+import { type Execution, newId } from './executor.js';
+import type { Flow, TriggerNode } from './load.js';
 import { triggerEvaluations } from '../diagnostics.js';
 import { type Logger } from '../logger.js';
 import { Masker } from '../masker.js';
-import { StateStore, type TriggerState } from './state.js';
-import { createTrigger, isSchedulable, PollCache, type TriggerEnv, type TriggerInstance } from './trigger.js';
+import type { TriggerState } from './state.js';
+import {
+  createTrigger,
+  type Evaluation,
+  isSchedulable,
+  PollCache,
+  type TriggerEnv,
+  type TriggerInstance,
+} from './trigger.js';
 
 export interface SchedulerOptions {
-  /** Flow files or folders of them. */
-  paths: string[];
-  stateDir: string;
   logger: Logger;
   env?: NodeJS.ProcessEnv;
   secretsFile?: string | undefined;
   masker?: Masker;
   /** Time and timers; a ManualClock in tests. */
   clock?: Clock;
-  /** How often flow files are checked for changes (ms of `clock`). */
-  rescanMs?: number;
-  /** Transport settings for every evaluation and task. */
+  /** Transport settings for every evaluation. */
   client?: TaskContext['client'];
   /** Where StatsTriggers get their points (default: the Fastly API); tests pass a fake. */
   fetchPoints?: PointsFetcher;
-  /** Lines of the flows' own logs. */
-  write?: (line: string) => void;
-  jsonLogs?: boolean;
-  /**
-   * Where firings go to run: the server's durable execution queue, which records them in the
-   * history and resumes them after a crash (resolves undefined when shutdown interrupted one).
-   * Without it, the scheduler runs and records them itself.
-   */
-  submit?: Submit;
-  /** Whether an execution is in the history (with `submit`: the queue's store). */
-  recorded?: (id: string) => boolean | Promise<boolean>;
-  /** Interrupts what `submit` started (stop() timed out, or a second Ctrl-C). */
-  interruptSubmitted?: () => void;
+  /** Where firings go to run: the runtime's durable execution queue. */
+  submit: Submit;
+  /** Writes a trigger's state (an evaluation that fired nothing; a firing's goes with `submit`). */
+  save: (state: TriggerState) => void | Promise<void>;
+  /** The execution of this id while it runs (e.g. resumed by the queue after a restart). */
+  running?: (id: string) => Promise<unknown> | undefined;
 }
 
-export type Submit = (
-  flow: Flow,
-  firing: { id: string; trigger: Record<string, unknown>; triggerId: string; triggerType: string },
-) => Promise<Execution | undefined>;
+/** A trigger's firing, as the queue takes it. */
+export interface Firing {
+  id: string;
+  inputs: Record<string, unknown>;
+  trigger: Record<string, unknown>;
+  triggerId: string;
+  triggerType: string;
+  createdAt?: string | undefined;
+  /** The trigger's state after this firing: written with the execution, in one transaction. */
+  state?: TriggerState | undefined;
+}
+
+/** What the queue answers: the execution's id, whether it is new, and its end. */
+export interface Fired {
+  id: string;
+  /** False when this id was already submitted (a slot fired again): nothing new started. */
+  created: boolean;
+  /** The ended execution; undefined when it did not run to its end here (shutdown). Never rejects. */
+  done: Promise<Execution | undefined>;
+}
+
+export type Submit = (flow: Flow, firing: Firing) => Fired | Promise<Fired>;
 
 export type SchedulerEvent =
   | { type: 'evaluation-started'; trigger: string; at: number; due: number }
@@ -94,8 +107,6 @@ export type SchedulerEvent =
       state: Execution['state'] | 'INTERRUPTED';
       durationMs: number;
     }
-  | { type: 'reloaded'; file: string }
-  | { type: 'reload-failed'; file: string; error: string }
   | { type: 'stopped' };
 
 export interface RecentPoint {
@@ -114,6 +125,8 @@ export interface TriggerSnapshot extends Readonly<TriggerState> {
   flowId: string;
   triggerId: string;
   type: string;
+  /** Whether its evaluations are points (a polled kind), not slots or requests. */
+  observed: boolean;
   file: string;
   evaluating: boolean;
   running: boolean;
@@ -129,52 +142,20 @@ interface Definition {
 
 const RECENT_POINTS = 60;
 
-/**
- * How a change of a flow file is logged, by the scheduler and the server's flow registry alike: a
- * file seen for the first time is "added"; an invalid version keeps the previous one if there is
- * one, and otherwise is "not loaded".
- */
-export const flowFileChange = {
-  loaded: (file: string, before: boolean) => `${before ? 'reloaded' : 'added'} ${file}`,
-  invalid: (file: string, before: boolean, problem: string) =>
-    before
-      ? `${file} changed but is invalid; keeping the previous version: ${problem}`
-      : `${file} is invalid; not loaded (fix it and it is picked up without a restart): ${problem}`,
-};
-
-/** Lists the flow files named by `paths` (folders are read one level deep). */
-export function flowFiles(paths: string[]): string[] {
-  const files: string[] = [];
-  for (const p of paths) {
-    let isDir: boolean;
-    try {
-      isDir = statSync(p).isDirectory();
-    } catch {
-      throw new InvalidInputError(`${p}: no such flow file or folder`, p);
-    }
-    if (!isDir) files.push(p);
-    else for (const f of readdirSync(p).sort()) if (/\.ya?ml$/.test(f)) files.push(join(p, f));
-  }
-  return files;
-}
-
 /** What a slot needs from its scheduler. */
 interface SlotHost {
   readonly clock: Clock;
-  readonly store: StateStore;
   readonly logger: Logger;
   readonly masker: Masker;
   readonly shutdown: AbortSignal;
   readonly stopping: boolean;
   emit(event: SchedulerEvent): void;
-  /** Runs an execution to its end and records it; undefined if shutdown interrupted it. */
-  execute(
-    flow: Flow,
-    id: string,
-    trigger: Record<string, unknown>,
-    triggerId: string,
-  ): Promise<Execution | undefined>;
+  save(state: TriggerState): Promise<void>;
+  submit(flow: Flow, firing: Firing): Promise<Fired>;
 }
+
+/** A trigger state as it is written: a copy, the in-memory one goes on changing. */
+const copy = (state: TriggerState): TriggerState => structuredClone(state);
 
 /** One trigger: the only owner of its state, its timer and its evaluation. */
 class TriggerSlot {
@@ -188,6 +169,8 @@ class TriggerSlot {
   #running: Promise<void> | undefined;
   #lastDue: number | undefined;
   #retired = false;
+  /** When this process took the trigger: a due time before it was missed while stopped. */
+  readonly #since: number;
   readonly #host: SlotHost;
 
   constructor(key: string, def: Definition, state: TriggerState, host: SlotHost) {
@@ -195,6 +178,7 @@ class TriggerSlot {
     this.#def = def;
     this.state = state;
     this.#host = host;
+    this.#since = host.clock.now();
   }
 
   get def(): Definition {
@@ -222,7 +206,7 @@ class TriggerSlot {
     if (this.#cancelTimer) this.arm();
   }
 
-  /** The flow file is gone: no more evaluations; a running execution still ends normally. */
+  /** The flow or trigger is gone: no more evaluations; a running execution still ends normally. */
   retire(): void {
     this.#retired = true;
     this.#cancelTimer?.();
@@ -234,12 +218,27 @@ class TriggerSlot {
     this.#cancelTimer = undefined;
   }
 
-  /** Sets the one timer of this trigger for its next due time. */
+  /** Follows an execution this trigger started (before a restart, resumed by the queue). */
+  follow(done: Promise<unknown>): void {
+    const running = done.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#running = running;
+    void running.finally(() => {
+      if (this.#running === running) this.#running = undefined;
+    });
+  }
+
+  /** Sets the one timer of this trigger for its next due time (none for a kind never polled). */
   arm(): void {
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
     if (this.#host.stopping || this.#retired || this.state.stopped) return;
-    const due = this.state.nextDue ?? this.#host.clock.now();
+    const due =
+      this.state.nextDue ?? this.#def.instance.firstDue?.(this.#host.clock.now()) ?? this.#host.clock.now();
+    this.state.nextDue = due;
+    if (!Number.isFinite(due)) return;
     this.#cancelTimer = this.#host.clock.at(due, () => this.#onDue(due));
   }
 
@@ -248,11 +247,13 @@ class TriggerSlot {
     if (this.#host.stopping || this.#retired || this.#evaluating) return;
     const now = this.#host.clock.now();
     const instance = this.#def.instance;
-    // Set before anything is awaited: whatever happens next, this due time is consumed.
-    let next = instance.nextDue(due);
+    const recovering = due < this.#since;
+    const dues = instance.catchUp ? instance.catchUp(due, now, recovering) : [due];
+    // Set before anything is awaited: whatever happens next, these due times are consumed.
+    let next = instance.nextDue(instance.catchUp ? Math.max(due, now) : due);
     if (next <= now) next = instance.nextDue(now);
     this.state.nextDue = next;
-    if (this.#running) {
+    if (this.#running && !instance.overlapping) {
       this.#host.logger.debug(`trigger ${this.key}: previous execution still running, evaluation skipped`);
       this.#host.emit({
         type: 'evaluation-skipped',
@@ -264,8 +265,17 @@ class TriggerSlot {
       return;
     }
     this.#lastDue = due;
-    this.#host.emit({ type: 'evaluation-started', trigger: this.key, at: now, due });
-    this.#evaluating = this.#evaluate(this.#def, due, now)
+    const def = this.#def;
+    const evaluateAll = async () => {
+      if (!dues.length) await this.#host.save(copy(this.state));
+      for (const [i, at] of dues.entries()) {
+        if (this.#host.shutdown.aborted) return;
+        this.#host.emit({ type: 'evaluation-started', trigger: this.key, at: now, due: at });
+        // Until the last one, what is written says the following due time is still to be evaluated.
+        await this.#evaluate(def, at, now, dues[i + 1]);
+      }
+    };
+    this.#evaluating = evaluateAll()
       .catch((err: unknown) =>
         this.#host.logger.error(`trigger ${this.key}: ${this.#host.masker.mask(String(err))}`),
       )
@@ -276,9 +286,10 @@ class TriggerSlot {
       });
   }
 
-  async #evaluate(def: Definition, due: number, now: number): Promise<void> {
-    const { store, logger, masker, shutdown } = this.#host;
+  async #evaluate(def: Definition, due: number, now: number, following: number | undefined): Promise<void> {
+    const { logger, masker, shutdown } = this.#host;
     const state = this.state;
+    const observed = def.instance.observed === true;
     try {
       const r = await def.instance.evaluate({ at: due, signal: shutdown, armed: state.armed });
       if (shutdown.aborted) return;
@@ -290,20 +301,23 @@ class TriggerSlot {
         failures: 0,
         lastError: undefined,
       });
-      this.recent.push({ at: now, value: r.value, matched: r.matched, fired: r.fire });
-      if (this.recent.length > RECENT_POINTS) this.recent.shift();
-      logger.debug(`trigger ${this.key}: ${r.summary}`);
-      const observed = { ...this.#observed(def, r.vars, now), value: r.value, matched: r.matched };
-      const executionId = r.fire ? newId() : undefined;
-      if (executionId) {
-        state.fired++;
-        // The firing is on disk before the execution starts: a crash now replays it, never repeats it.
-        state.pending = { executionId, trigger: r.vars, firedAt: new Date(now).toISOString() };
+      if (observed) {
+        this.recent.push({ at: now, value: r.value, matched: r.matched, fired: r.fire });
+        if (this.recent.length > RECENT_POINTS) this.recent.shift();
       }
-      store.save(state);
-      if (executionId) logger.info(`trigger ${this.key} fired (value ${r.value}): execution ${executionId}`);
-      const fired = executionId ? { executionId } : {};
-      triggerEvaluations.publish({ ...observed, fired: r.fire, ...fired });
+      logger.debug(`trigger ${this.key}: ${r.summary}`);
+      const written = following === undefined ? copy(state) : { ...copy(state), nextDue: following };
+      const started = r.fire ? await this.#fire(def, r, written) : undefined;
+      if (!r.fire) await this.#host.save(written);
+      const fired = started ? { executionId: started.id } : {};
+      if (observed)
+        triggerEvaluations.publish({
+          ...this.#observed(def, r.vars, now),
+          value: r.value,
+          matched: r.matched,
+          fired: r.fire,
+          ...fired,
+        });
       this.#host.emit({
         type: 'evaluated',
         trigger: this.key,
@@ -312,8 +326,7 @@ class TriggerSlot {
         matched: r.matched,
         ...fired,
       });
-      // never rejects: run() records its own failures
-      if (executionId) void this.startExecution(executionId, r.vars);
+      if (started) this.#follow(def, started);
     } catch (err) {
       if (shutdown.aborted) return;
       state.failures++;
@@ -321,12 +334,13 @@ class TriggerSlot {
       const backoff = Math.min(intervalMs * 2 ** Math.min(state.failures, 6), Math.max(intervalMs, 600_000));
       state.nextDue = now + backoff;
       state.lastError = masker.mask((err as Error)?.message ?? String(err));
-      store.save(state);
-      triggerEvaluations.publish({
-        ...this.#observed(def, undefined, now),
-        fired: false,
-        error: state.lastError,
-      });
+      await this.#host.save(copy(state));
+      if (observed)
+        triggerEvaluations.publish({
+          ...this.#observed(def, undefined, now),
+          fired: false,
+          error: state.lastError,
+        });
       logger.warn(
         `trigger ${this.key}: evaluation failed (${state.failures} in a row), next try in ${Math.round(backoff / 1000)} s: ${state.lastError}`,
       );
@@ -339,6 +353,96 @@ class TriggerSlot {
         nextDue: state.nextDue,
       });
     }
+  }
+
+  /**
+   * The one way a trigger fires (a poll that matched, a schedule's slot, a webhook request): its
+   * inputs, then the queue, which writes the execution and this trigger's state in one
+   * transaction. Returns what the queue answered; undefined when nothing new started (inputs
+   * refused, logged; or a slot already fired).
+   */
+  async #fire(def: Definition, r: Evaluation, written: TriggerState): Promise<Fired | undefined> {
+    const id = r.executionId ?? newId();
+    let inputs: Record<string, unknown>;
+    try {
+      inputs = def.instance.inputs ? def.instance.inputs(r.vars) : {};
+    } catch (err) {
+      if (!(err instanceof InvalidInputError)) throw err;
+      this.#host.logger.error(
+        `trigger ${this.key}: ${r.summary}: not run: ${this.#host.masker.mask(err.message)}`,
+      );
+      await this.#host.save(written);
+      return undefined;
+    }
+    this.state.fired++;
+    written.fired = this.state.fired;
+    written.executionId = id;
+    this.state.executionId = id;
+    const fired = await this.#host.submit(def.flow, {
+      id,
+      inputs,
+      trigger: r.vars,
+      triggerId: def.node.id,
+      triggerType: def.node.type,
+      createdAt: r.createdAt,
+      state: written,
+    });
+    if (!fired.created) return undefined;
+    this.#host.logger.info(
+      r.announce?.(this.key, id) ?? `trigger ${this.key} fired (value ${r.value}): execution ${id}`,
+    );
+    return fired;
+  }
+
+  /** A request fired this trigger (a webhook): its inputs (InvalidInputError when refused), then the queue. */
+  async fireNow(vars: Record<string, unknown>): Promise<Fired> {
+    const def = this.#def;
+    const inputs = def.instance.inputs ? def.instance.inputs(vars) : {};
+    const fired = await this.#host.submit(def.flow, {
+      id: newId(),
+      inputs,
+      trigger: vars,
+      triggerId: def.node.id,
+      triggerType: def.node.type,
+    });
+    this.#follow(def, fired);
+    return fired;
+  }
+
+  #follow(def: Definition, fired: Fired): void {
+    const base = {
+      executionId: fired.id,
+      namespace: def.flow.namespace,
+      flowId: def.flow.id,
+      trigger: this.key,
+    };
+    const started = this.#host.clock.now();
+    this.#host.emit({ type: 'execution-started', ...base });
+    const running = fired.done.then(async (ex) => {
+      this.#host.emit({
+        type: 'execution-ended',
+        ...base,
+        state: ex?.state ?? 'INTERRUPTED',
+        durationMs: this.#host.clock.now() - started,
+      });
+      if (ex && def.node.stopAfter?.includes(ex.state)) {
+        this.state.stopped = true;
+        this.disarm();
+        this.#host.logger.info(
+          `trigger ${this.key}: stopped after an execution ended ${ex.state} (stopAfter)`,
+        );
+        await this.#host.save(copy(this.state));
+      }
+    });
+    const tracked = running.catch((err: unknown) =>
+      this.#host.logger.error(`trigger ${this.key}: ${this.#host.masker.mask(String(err))}`),
+    );
+    // Overlapping kinds do not wait for their executions; the others skip evaluations meanwhile.
+    if (def.instance.overlapping) return;
+    this.#running = tracked;
+    void tracked.finally(() => {
+      if (this.#running === tracked) this.#running = undefined;
+    });
   }
 
   /** What the metrics and dashboard see of an evaluation (src/diagnostics.ts). */
@@ -354,35 +458,6 @@ class TriggerSlot {
     };
   }
 
-  /** Runs a firing (new, or one a crash interrupted) to its end; clears `pending` once it is in history. */
-  startExecution(executionId: string, vars: Record<string, unknown>): Promise<void> {
-    const def = this.#def;
-    const run = async () => {
-      try {
-        const ex = await this.#host.execute(def.flow, executionId, vars, def.node.id);
-        if (!ex) return; // interrupted by shutdown: stays pending, replayed at the next start
-        this.state.pending = undefined;
-        if (def.node.stopAfter?.includes(ex.state)) {
-          this.state.stopped = true;
-          this.#cancelTimer?.();
-          this.#host.logger.info(
-            `trigger ${this.key}: stopped after an execution ended ${ex.state} (stopAfter)`,
-          );
-        }
-        this.#host.store.save(this.state);
-      } catch (err) {
-        this.#host.logger.error(
-          `execution ${executionId} of ${this.key} could not be recorded: ${this.#host.masker.mask(String(err))}`,
-        );
-      }
-    };
-    const running = run().finally(() => {
-      if (this.#running === running) this.#running = undefined;
-    });
-    this.#running = running;
-    return running;
-  }
-
   snapshot(): TriggerSnapshot {
     const d = this.#def;
     return {
@@ -393,6 +468,7 @@ class TriggerSlot {
       flowId: d.flow.id,
       triggerId: d.node.id,
       type: d.instance.type,
+      observed: d.instance.observed === true,
       file: d.file,
       evaluating: this.#evaluating !== undefined,
       running: this.#running !== undefined,
@@ -402,37 +478,31 @@ class TriggerSlot {
 }
 
 /**
- * Evaluates every trigger of the loaded flows at its interval and runs the flow when it fires,
- * with Kestra's semantics (no evaluation while the trigger's previous execution runs) plus CROSSING
- * firing, shared polls, persistent state and crash recovery.
+ * Evaluates every trigger of the flows at its due times and fires them, with Kestra's semantics
+ * (a polled trigger is not evaluated while its previous execution runs; a schedule fires every
+ * slot) plus CROSSING firing, shared polls, and state kept in the runtime's store.
  */
 export class Scheduler {
-  readonly store: StateStore;
   readonly #o: SchedulerOptions;
   readonly #masker: Masker;
   readonly #clock: Clock;
   readonly #slots = new Map<string, TriggerSlot>();
-  /** Slots whose flow file went away while they were busy. */
+  /** Slots whose flow or trigger went away while they were busy. */
   readonly #retired = new Set<TriggerSlot>();
-  readonly #hashes = new Map<string, string>();
-  /** Files whose flow is loaded (a valid version was seen). */
-  readonly #loaded = new Set<string>();
+  /** The states read at start, taken by each trigger when it is first seen. */
+  readonly #stored = new Map<string, TriggerState>();
   readonly #listeners = new Set<(event: SchedulerEvent) => void>();
   readonly #shutdown = new AbortController();
-  readonly #interrupt = new AbortController();
   readonly #triggerEnv: TriggerEnv;
   readonly #host: SlotHost;
   #started = false;
   #stopping = false;
   #stopped: Promise<void> | undefined;
-  #cancelScan: (() => void) | undefined;
 
   constructor(options: SchedulerOptions) {
     this.#o = options;
     this.#masker = options.masker ?? new Masker();
     this.#clock = options.clock ?? systemClock;
-    this.store = new StateStore(options.stateDir, (m) => options.logger.warn(m));
-    this.store.repairHistory();
     this.#triggerEnv = {
       env: options.env ?? process.env,
       masker: this.#masker,
@@ -444,7 +514,6 @@ export class Scheduler {
     const isStopping = () => this.#stopping;
     this.#host = {
       clock: this.#clock,
-      store: this.store,
       logger: options.logger,
       masker: this.#masker,
       shutdown: this.#shutdown.signal,
@@ -452,11 +521,14 @@ export class Scheduler {
         return isStopping();
       },
       emit: (e) => this.#emit(e),
-      execute: (flow, id, trigger, triggerId) => this.#execute(flow, id, trigger, triggerId),
+      save: async (state) => {
+        await options.save(state);
+      },
+      submit: async (flow, firing) => options.submit(flow, firing),
     };
   }
 
-  /** Read-only views of every scheduled trigger. */
+  /** Read-only views of every trigger. */
   triggers(): TriggerSnapshot[] {
     return [...this.#slots.values()].map((s) => s.snapshot());
   }
@@ -477,64 +549,42 @@ export class Scheduler {
     }
   }
 
-  /** (Re)loads flow files that changed. At start-up an invalid flow is fatal; later it is logged and the old version kept. */
-  load(initial = false): void {
-    const files = flowFiles(this.#o.paths);
+  /**
+   * Takes the flows as the registry has them now: new triggers get a slot, changed ones a new
+   * definition, gone ones are retired. A trigger whose properties are refused keeps its previous
+   * definition (logged); at start-up (`initial`) every such problem is thrown at once.
+   */
+  sync(flows: readonly Flow[], initial = false): void {
     const problems: string[] = [];
-    for (const file of files) {
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch {
-        continue;
-      }
-      const hash = createHash('sha1').update(text).digest('hex');
-      if (this.#hashes.get(file) === hash) continue;
-      this.#hashes.set(file, hash);
-      try {
-        const parse = { env: this.#triggerEnv.env };
-        this.#install(
-          file,
-          text.length > MAX_FLOW_BYTES ? loadFlowFile(file, parse) : parseFlow(text, file, parse),
-        );
-        const before = this.#loaded.has(file);
-        this.#loaded.add(file);
-        if (!initial) {
-          this.#o.logger.info(flowFileChange.loaded(file, before));
-          this.#emit({ type: 'reloaded', file });
+    const defs = new Map<string, Definition>();
+    for (const flow of flows) {
+      if (flow.disabled) continue;
+      for (const node of flow.triggers) {
+        if (node.disabled || !isSchedulable(node.type)) continue;
+        const key = `${flow.namespace}.${flow.id}.${node.id}`;
+        const slot = this.#slots.get(key);
+        if (slot && slot.def.flow === flow) {
+          defs.set(key, slot.def);
+          continue;
         }
-      } catch (err) {
-        if (!(err instanceof InvalidInputError)) throw err;
-        if (initial) problems.push(err.message);
-        else {
-          this.#o.logger.error(flowFileChange.invalid(file, this.#loaded.has(file), err.message));
-          this.#emit({ type: 'reload-failed', file, error: err.message });
+        try {
+          defs.set(key, {
+            file: flow.file,
+            flow,
+            node,
+            instance: createTrigger(flow, node, this.#triggerEnv),
+          });
+        } catch (err) {
+          if (!(err instanceof InvalidInputError)) throw err;
+          if (initial) problems.push(err.message);
+          else this.#o.logger.error(`${flow.file}: ${err.message}`);
+          if (slot) defs.set(key, slot.def);
         }
       }
-    }
-    for (const file of [...this.#hashes.keys()]) {
-      if (files.includes(file)) continue;
-      this.#hashes.delete(file);
-      this.#loaded.delete(file);
-      this.#install(file, undefined);
-      if (!initial) this.#o.logger.info(`removed ${file}: its triggers are stopped`);
     }
     if (problems.length) throw new InvalidInputError(problems.join('\n'));
-  }
-
-  /** Puts a file's flow (undefined: the file is gone) in place of its previous version. */
-  #install(file: string, flow: Flow | undefined): void {
-    const defs = new Map<string, Definition>();
-    if (flow && !flow.disabled) {
-      for (const node of flow.triggers) {
-        // Kinds without a registered scheduler kind (Schedule, Webhook) are fired by src/server/.
-        if (node.disabled || !isSchedulable(node.type)) continue;
-        const instance = createTrigger(flow, node, this.#triggerEnv);
-        defs.set(`${flow.namespace}.${flow.id}.${node.id}`, { file, flow, node, instance });
-      }
-    }
     for (const [key, slot] of this.#slots) {
-      if (slot.def.file !== file || defs.has(key)) continue;
+      if (defs.has(key)) continue;
       slot.retire();
       this.#slots.delete(key);
       if (slot.evaluating || slot.running) {
@@ -545,102 +595,40 @@ export class Scheduler {
     for (const [key, def] of defs) {
       const slot = this.#slots.get(key);
       if (slot) {
-        slot.redefine(def);
+        if (slot.def !== def) slot.redefine(def);
         continue;
       }
-      const fresh = new TriggerSlot(key, def, this.store.load(key), this.#host);
+      const state = this.#stored.get(key) ?? { key, armed: true, fired: 0, failures: 0 };
+      this.#stored.delete(key);
+      const fresh = new TriggerSlot(key, def, state, this.#host);
       this.#slots.set(key, fresh);
-      if (this.#started) fresh.arm();
+      if (this.#started) this.#arm(fresh);
     }
   }
 
-  /** Replays firings that a crash interrupted, unless the history already has them. */
-  async recover(): Promise<Promise<void>[]> {
-    const inHistory: (id: string) => boolean | Promise<boolean> =
-      this.#o.recorded ??
-      (
-        (ids) => (id: string) =>
-          ids.has(id)
-      )(new Set(this.store.history().map((r) => r.id)));
-    const replays: Promise<void>[] = [];
-    for (const slot of this.#slots.values()) {
-      const pending = slot.state.pending;
-      if (!pending) continue;
-      const known = inHistory(pending.executionId);
-      // Synchronous without `recorded`: the replays start before the caller's next statement.
-      if (known instanceof Promise ? await known : known) {
-        slot.state.pending = undefined;
-        this.store.save(slot.state);
-        continue;
-      }
-      this.#o.logger.info(
-        `trigger ${slot.key}: resuming execution ${pending.executionId} interrupted by a restart`,
-      );
-      replays.push(slot.startExecution(pending.executionId, pending.trigger));
+  /**
+   * The triggers' states as stored (before `start()`): each trigger takes its own, now or when its
+   * flow appears.
+   */
+  restore(states: Iterable<TriggerState>): void {
+    for (const st of states) {
+      const slot = this.#slots.get(st.key);
+      if (slot) Object.assign(slot.state, st);
+      else this.#stored.set(st.key, st);
     }
-    return replays;
   }
 
-  /** Runs a firing's execution and records it; undefined if shutdown interrupted it. */
-  async #execute(
-    flow: Flow,
-    id: string,
-    vars: Record<string, unknown>,
-    triggerId: string,
-  ): Promise<Execution | undefined> {
-    const base = {
-      executionId: id,
-      namespace: flow.namespace,
-      flowId: flow.id,
-      trigger: `${flow.namespace}.${flow.id}.${triggerId}`,
-    };
-    this.#emit({ type: 'execution-started', ...base });
-    const started = this.#clock.now();
-    if (this.#o.submit) {
-      const type = flow.triggers.find((t) => t.id === triggerId)?.type ?? '';
-      const done = await this.#o.submit(flow, { id, trigger: vars, triggerId, triggerType: type });
-      this.#emit({
-        type: 'execution-ended',
-        ...base,
-        state: done?.state ?? 'INTERRUPTED',
-        durationMs: this.#clock.now() - started,
-      });
-      return done;
-    }
-    const ex = await runFlow(flow, {
-      id,
-      trigger: vars,
-      env: this.#o.env,
-      secretsFile: this.#o.secretsFile,
-      masker: this.#masker,
-      client: this.#o.client,
-      write: this.#o.write,
-      jsonLogs: this.#o.jsonLogs,
-      signal: this.#interrupt.signal,
-    });
-    if (this.#interrupt.signal.aborted) {
-      this.#o.logger.warn(
-        `execution ${id} of ${flow.namespace}.${flow.id} interrupted by shutdown; it resumes at the next start`,
-      );
-      this.#emit({
-        type: 'execution-ended',
-        ...base,
-        state: 'INTERRUPTED',
-        durationMs: this.#clock.now() - started,
-      });
-      return undefined;
-    }
-    this.store.record(ex, triggerId);
-    this.#emit({
-      type: 'execution-ended',
-      ...base,
-      state: ex.state,
-      durationMs: this.#clock.now() - started,
-    });
-    return ex;
+  /**
+   * Fires a trigger from outside (a webhook request). Undefined when the flow has no such trigger
+   * here; InvalidInputError when its inputs are refused.
+   */
+  fire(flow: Flow, triggerId: string, vars: Record<string, unknown>): Promise<Fired> | undefined {
+    if (this.#stopping) return undefined;
+    const slot = this.#slots.get(`${flow.namespace}.${flow.id}.${triggerId}`);
+    return slot?.fireNow(vars);
   }
 
-  /** Resolves when no evaluation is in flight (unless `evaluations: false`) and no execution is running. */
+  /** Resolves when no evaluation is in flight (unless `evaluations: false`) and no followed execution runs. */
   async idle({ evaluations = true } = {}): Promise<void> {
     for (;;) {
       const slots = [...this.#slots.values(), ...this.#retired];
@@ -653,64 +641,36 @@ export class Scheduler {
     }
   }
 
-  /** Arms every trigger's timer (a trigger never evaluated is due now) and watches the flow files. */
+  /** Arms every trigger's timer (a trigger never evaluated is due at its kind's first due time). */
   start(): void {
     if (this.#started || this.#stopping) return;
     this.#started = true;
-    const now = this.#clock.now();
-    for (const slot of this.#slots.values()) {
-      slot.state.nextDue ??= now;
-      slot.arm();
-    }
-    const rescanMs = this.#o.rescanMs ?? 2000;
-    const scan = () => {
-      if (this.#stopping) return;
-      try {
-        this.load();
-      } catch (err) {
-        this.#o.logger.error(String((err as Error)?.message ?? err));
-      }
-      this.#cancelScan = this.#clock.at(this.#clock.now() + rescanMs, scan);
-    };
-    this.#cancelScan = this.#clock.at(now + rescanMs, scan);
+    for (const slot of this.#slots.values()) this.#arm(slot);
+  }
+
+  #arm(slot: TriggerSlot): void {
+    // Its last execution, resumed by the queue after a restart, still holds a polled trigger.
+    const id = slot.state.executionId;
+    const running = id && !slot.def.instance.overlapping ? this.#o.running?.(id) : undefined;
+    if (running) slot.follow(running);
+    slot.arm();
   }
 
   /**
-   * Stops: no new evaluation, in-flight ones are aborted (their HTTP calls too), and running
-   * executions are waited for; after `timeoutMs` they are interrupted and stay pending for the
-   * next start. Resolves as soon as nothing is left running.
+   * Stops: no new evaluation, in-flight ones are aborted (their HTTP calls too). Executions are
+   * the queue's: they are waited for (or interrupted) there.
    */
-  stop(timeoutMs = 30_000): Promise<void> {
-    this.#stopped ??= this.#stop(timeoutMs);
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
     return this.#stopped;
   }
 
-  /** Interrupts running executions (a second Ctrl-C); they stay pending and resume at the next start. */
-  interrupt(): void {
-    this.#interrupt.abort(new Error('interrupted'));
-    this.#o.interruptSubmitted?.();
-  }
-
-  async #stop(timeoutMs: number): Promise<void> {
+  async #stop(): Promise<void> {
     this.#stopping = true;
-    this.#cancelScan?.();
     for (const slot of this.#slots.values()) slot.disarm();
     this.#shutdown.abort(new Error('the server is stopping'));
     const slots = [...this.#slots.values(), ...this.#retired];
     await Promise.all(slots.map((s) => s.evaluating ?? Promise.resolve()));
-    const running = slots.map((s) => s.running).filter((p) => p !== undefined);
-    if (running.length) {
-      this.#o.logger.info(`waiting for ${running.length} running execution(s)`);
-      const timer = setTimeout(() => {
-        this.#interrupt.abort(new Error('shutdown timeout'));
-        this.#o.interruptSubmitted?.();
-      }, timeoutMs);
-      try {
-        await this.idle();
-      } finally {
-        clearTimeout(timer);
-      }
-    }
     this.#emit({ type: 'stopped' });
   }
 }

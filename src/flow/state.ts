@@ -28,7 +28,9 @@ export interface TriggerState {
   lastError?: string;
   /** Disabled by `stopAfter`. */
   stopped?: boolean;
-  /** A firing recorded before its execution finished; replayed after a crash unless already in history. */
+  /** The execution it started last (a polled trigger waits for it, across a restart too). */
+  executionId?: string;
+  /** Written by servers before the runtime's store: a firing not yet in the history (imported once). */
   pending?: { executionId: string; trigger: Record<string, unknown>; firedAt: string };
 }
 

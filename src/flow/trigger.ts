@@ -12,6 +12,16 @@
  */
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../errors.js';
+import {
+  nextSlot,
+  notTooLate,
+  recoverable,
+  Schedule,
+  slotsBetween,
+  slotVariables,
+} from '../tasks/core/Schedule.js';
+import { Webhook, type WebhookProps } from '../tasks/core/Webhook.js';
+import { resolveInputs } from './inputs.js';
 import { resolveEndpoint } from '../fastly/client.js';
 import type { StatsPoint } from '../fastly/types.js';
 import {
@@ -36,6 +46,12 @@ import { emptyTokenError, SecretStore } from './secrets.js';
 /** What one evaluation concluded. */
 export interface Evaluation {
   fire: boolean;
+  /** The id of the execution it starts (default a new one); a Schedule slot's is derived from the slot. */
+  executionId?: string;
+  /** When the execution is said to be created (default now); a Schedule slot's time. */
+  createdAt?: string;
+  /** The log line of a firing (default `trigger KEY fired (value V): execution ID`). */
+  announce?: (key: string, executionId: string) => string;
   /** `{{ trigger.* }}` of the execution it starts. */
   vars: Record<string, unknown>;
   /** Edge-triggered kinds: whether the next match may fire (persisted across restarts). */
@@ -57,9 +73,22 @@ export interface EvaluationInput {
 
 export interface TriggerInstance {
   readonly type: string;
-  /** Epoch ms of the evaluation that follows one due at `afterMs`. */
+  /** Epoch ms of the evaluation that follows one due at `afterMs` (Infinity: never, e.g. a webhook). */
   nextDue(afterMs: number): number;
+  /** The first due time of a trigger never evaluated (default: `nowMs`). */
+  firstDue?(nowMs: number): number;
+  /**
+   * The due times to evaluate when woken at `nowMs` for `due` (a late timer, or the first wake
+   * after a restart: `recovering`), oldest first. Default: `[due]`, the ones in between skipped.
+   */
+  catchUp?(due: number, nowMs: number, recovering: boolean): number[];
+  /** Fires even while its previous execution runs (Schedule); default: that evaluation is skipped. */
+  readonly overlapping?: boolean;
+  /** Whether its evaluations are published (the metrics' and dashboard's points): the polled kinds. */
+  readonly observed?: boolean;
   evaluate(input: EvaluationInput): Promise<Evaluation>;
+  /** The inputs of an execution it starts, from its `trigger.*` variables (InvalidInputError when refused). */
+  inputs?(vars: Record<string, unknown>): Record<string, unknown>;
   /** The trigger's settings as a dashboard shows them; never a secret. */
   settings(): Record<string, string | number>;
 }
@@ -93,6 +122,32 @@ export function createTrigger(flow: Flow, node: TriggerNode, env: TriggerEnv): T
   if (!factory)
     throw new InvalidInputError(`trigger '${node.id}': ${node.type} cannot be scheduled`, node.id);
   return factory(flow, node, env);
+}
+
+/** What rendering a trigger's values needs: the environment, the masker, the secrets file. */
+export type RenderEnv = Pick<TriggerEnv, 'env' | 'masker' | 'secretsFile'>;
+
+/** Renders a value of a trigger (its key, its inputs) with `secret()`, flow, vars and `extra` (e.g. `trigger`). */
+export function renderForTrigger(
+  flow: Flow,
+  trigger: TriggerNode,
+  value: unknown,
+  what: string,
+  re: RenderEnv,
+  extra: Record<string, unknown> = {},
+): unknown {
+  const secrets = new SecretStore(re.env, re.masker, re.secretsFile);
+  const context = {
+    flow: { id: flow.id, namespace: flow.namespace },
+    vars: flow.variables,
+    labels: flow.labels,
+    ...extra,
+  };
+  return renderValue(value, context, {
+    where: `trigger '${trigger.id}', property '${what}'`,
+    secret: (n) => secrets.get(n),
+    masker: re.masker,
+  });
 }
 
 /** Renders a trigger's properties (secrets, vars) and validates them. */
@@ -177,6 +232,7 @@ function statsTrigger(flow: Flow, node: TriggerNode, te: TriggerEnv): TriggerIns
   const intervalMs = Math.round(intervalS * 1000 + jitterMs);
   return {
     type: node.type,
+    observed: true,
     nextDue: (afterMs) => afterMs + intervalMs,
     settings: () => ({
       field: props.field,
@@ -204,6 +260,95 @@ function statsTrigger(flow: Flow, node: TriggerNode, te: TriggerEnv): TriggerIns
 }
 
 registerTriggerKind(StatsTrigger.type, statsTrigger);
+
+/** Executions of one slot share an id: a slot fired twice (by a replay or two replicas) runs once. */
+export const slotExecutionId = (key: string, slotMs: number) =>
+  createHash('sha256').update(`${key}@${slotMs}`).digest('base64url').slice(0, 22);
+
+/**
+ * Schedule: due at each cron slot; every slot fires (even while the previous execution runs), with
+ * an id derived from the slot. A new trigger starts at the next slot (no backfill); after a restart
+ * the slots missed are run as `recoverMissedSchedules` and `lateMaximumDelay` say.
+ */
+function scheduleTrigger(flow: Flow, node: TriggerNode, te: TriggerEnv): TriggerInstance {
+  const props = parseProps(Schedule, node.props, `trigger '${node.id}'`);
+  const key = `${flow.namespace}.${flow.id}.${node.id}`;
+  const after = (ms: number) => nextSlot(props, ms) ?? Number.POSITIVE_INFINITY;
+  return {
+    type: node.type,
+    overlapping: true,
+    nextDue: after,
+    firstDue: after,
+    catchUp(due, nowMs, recovering) {
+      // The slots in [due, now]: `due` is a slot, or just after the last one handled (an old state).
+      const due_ = slotsBetween(props, due - 1, nowMs);
+      const run = notTooLate(
+        props,
+        recovering ? recoverable(props.recoverMissedSchedules, due_) : due_,
+        nowMs,
+      );
+      if (recovering && due_.length > 1)
+        te.logger.info(
+          `schedule ${key}: ${due_.length} slot(s) missed while stopped; running ${run.length} (recoverMissedSchedules: ${props.recoverMissedSchedules}${props.lateMaximumDelay ? `, lateMaximumDelay: ${props.lateMaximumDelay}` : ''})`,
+        );
+      return run;
+    },
+    settings: () => ({
+      cron: props.cron,
+      ...(props.timezone ? { timezone: props.timezone } : {}),
+    }),
+    inputs: (vars) =>
+      resolveInputs(
+        flow.inputs,
+        props.inputs
+          ? (renderForTrigger(flow, node, props.inputs, 'inputs', te, { trigger: vars }) as Record<
+              string,
+              unknown
+            >)
+          : {},
+        'schedule',
+      ),
+    evaluate: ({ at, armed }) => {
+      const vars = slotVariables(props, at);
+      return Promise.resolve({
+        fire: true,
+        armed,
+        vars,
+        executionId: slotExecutionId(key, at),
+        createdAt: new Date(at).toISOString(),
+        announce: (k, id) => `schedule ${k}: slot ${String(vars.date)} started execution ${id}`,
+        summary: `slot ${String(vars.date)}`,
+      });
+    },
+  };
+}
+
+registerTriggerKind(Schedule.type, scheduleTrigger);
+
+/** Webhook: never polled; the server's webhook route fires it (`Scheduler.fire`) with the request. */
+function webhookTrigger(flow: Flow, node: TriggerNode, te: TriggerEnv): TriggerInstance {
+  return {
+    type: node.type,
+    overlapping: true,
+    nextDue: () => Number.POSITIVE_INFINITY,
+    firstDue: () => Number.POSITIVE_INFINITY,
+    settings: () => ({}),
+    inputs(vars) {
+      // The key is rendered and compared by the route; only the inputs are needed here.
+      const given = (node.props as Partial<WebhookProps>).inputs;
+      return resolveInputs(
+        flow.inputs,
+        given
+          ? (renderForTrigger(flow, node, given, 'inputs', te, { trigger: vars }) as Record<string, unknown>)
+          : {},
+        'webhook',
+      );
+    },
+    evaluate: () => Promise.reject(new Error(`a ${Webhook.type} is fired by its HTTP route, not polled`)),
+  };
+}
+
+registerTriggerKind(Webhook.type, webhookTrigger);
 
 /** One evaluation of a StatsTrigger outside the server (`run` of a flow with a trigger, tests). */
 export function evaluateTrigger(props: StatsTriggerProps, ctx: TaskContext, nowSeconds: number) {

@@ -1,15 +1,13 @@
 import { statSync } from 'node:fs';
 import { InvalidInputError } from '../errors.js';
-import { checkDuplicateIds, type Flow, loadFlowFile } from '../flow/load.js';
-import { flowFileChange, flowFiles } from '../flow/scheduler.js';
+import { checkDuplicateIds, type Flow, flowFileChange, flowFiles, loadFlowFile } from '../flow/load.js';
 import type { Logger } from '../logger.js';
 
 export interface FlowRegistryOptions {
-  /**
-   * Log each change of a file (added, reloaded, invalid, removed). The server leaves this to its
-   * scheduler, which watches the same files: one line per change, not two.
-   */
+  /** Log each change of a file (added, reloaded, invalid, removed); default true. */
   logChanges?: boolean;
+  /** The environment triggers are polled with (a StatsTrigger below PT30S needs a loopback endpoint). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**
@@ -21,6 +19,7 @@ export class FlowRegistry {
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #logChanges: boolean;
+  readonly #env: NodeJS.ProcessEnv | undefined;
   #byFile = new Map<string, { mtime: number; flow: Flow }>();
   /** The version (mtime) of each file last found invalid: reported once, not at every scan. */
   #rejected = new Map<string, number>();
@@ -29,6 +28,8 @@ export class FlowRegistry {
   #lastScan = Number.NEGATIVE_INFINITY;
   /** Called with every flow (re)loaded: lets triggers re-read their properties. */
   onLoad: ((flow: Flow) => void) | undefined;
+  /** Called with all the flows after a scan that changed any (added, reloaded, removed). */
+  onChange: ((flows: Flow[]) => void) | undefined;
 
   constructor(
     paths: string[],
@@ -40,6 +41,7 @@ export class FlowRegistry {
     this.#logger = logger;
     this.#now = now;
     this.#logChanges = options.logChanges ?? true;
+    this.#env = options.env;
   }
 
   /** Reads changed files. At start-up (`initial`) every problem is thrown at once. */
@@ -47,6 +49,7 @@ export class FlowRegistry {
     this.#lastScan = this.#now();
     const files = flowFiles(this.#paths);
     const problems: string[] = [];
+    let changed = false;
     for (const file of files) {
       let mtime: number;
       try {
@@ -57,9 +60,10 @@ export class FlowRegistry {
       const old = this.#byFile.get(file);
       if (old?.mtime === mtime || this.#rejected.get(file) === mtime) continue;
       try {
-        const flow = loadFlowFile(file);
+        const flow = loadFlowFile(file, this.#env ? { env: this.#env } : {});
         this.onLoad?.(flow);
         this.#byFile.set(file, { mtime, flow });
+        changed = true;
         this.#rejected.delete(file);
         if (!initial && this.#logChanges) this.#logger.info(flowFileChange.loaded(file, old !== undefined));
       } catch (err) {
@@ -75,7 +79,8 @@ export class FlowRegistry {
     for (const file of this.#byFile.keys()) {
       if (files.includes(file)) continue;
       this.#byFile.delete(file);
-      if (this.#logChanges) this.#logger.info(`removed ${file}`);
+      changed = true;
+      if (this.#logChanges) this.#logger.info(`removed ${file}: its triggers are stopped`);
     }
     for (const file of this.#rejected.keys()) if (!files.includes(file)) this.#rejected.delete(file);
     let duplicates = '';
@@ -89,6 +94,7 @@ export class FlowRegistry {
     }
     this.#duplicates = duplicates;
     if (problems.length) throw new InvalidInputError(problems.join('\n'));
+    if (changed && !initial) this.onChange?.(this.all());
   }
 
   /** Re-reads changed files if the last scan is over a second old. */

@@ -8,6 +8,7 @@ import {
   type TaskRun,
 } from '../flow/executor.js';
 import type { Flow, TaskNode } from '../flow/load.js';
+import type { TriggerState } from '../flow/state.js';
 import type { Logger } from '../logger.js';
 import {
   type ExecutionStore,
@@ -22,6 +23,7 @@ import {
 export type { Submission } from './store.js';
 
 export interface Submitted {
+  id: string;
   submission: Submission;
   /** The finished execution; undefined when it could not run. Never rejects. */
   done: Promise<Execution | undefined>;
@@ -141,8 +143,10 @@ export class ExecutionQueue {
   submit(
     flow: Flow,
     request: Omit<Submission, 'id' | 'namespace' | 'flowId' | 'createdAt'> & {
-      id?: string;
-      createdAt?: string;
+      id?: string | undefined;
+      createdAt?: string | undefined;
+      /** A trigger's state after the firing that submits this: written with it, in one transaction. */
+      state?: TriggerState | undefined;
     },
   ): Promise<Submitted> {
     const id = request.id ?? newId();
@@ -159,7 +163,10 @@ export class ExecutionQueue {
   async #submit(
     flow: Flow,
     id: string,
-    request: Omit<Submission, 'id' | 'namespace' | 'flowId' | 'createdAt'> & { createdAt?: string },
+    request: Omit<Submission, 'id' | 'namespace' | 'flowId' | 'createdAt'> & {
+      createdAt?: string | undefined;
+      state?: TriggerState | undefined;
+    },
   ): Promise<Submitted> {
     const submission: Submission = {
       id,
@@ -172,10 +179,10 @@ export class ExecutionQueue {
     };
     const labels = labelsOf(flow, request.labels);
     if (labels.length) submission.labels = labels;
-    if (!(await this.#o.store.enqueue(submission))) {
+    if (!(await this.#o.store.enqueue(submission, request.state))) {
       const running = this.#running.get(id);
       if (running) return { ...running, created: false };
-      return { submission, done: Promise.resolve(this.#recent.get(id)), created: false };
+      return { id, submission, done: Promise.resolve(this.#recent.get(id)), created: false };
     }
     return this.#start(flow, submission);
   }
@@ -183,7 +190,12 @@ export class ExecutionQueue {
   #start(flow: Flow, submission: Submission): Submitted {
     const kill = new AbortController();
     this.#kills.set(submission.id, kill);
-    const entry: Submitted = { submission, done: this.#run(flow, submission, kill), created: true };
+    const entry: Submitted = {
+      id: submission.id,
+      submission,
+      done: this.#run(flow, submission, kill),
+      created: true,
+    };
     this.#running.set(submission.id, entry);
     return entry;
   }
@@ -403,6 +415,11 @@ export class ExecutionQueue {
   async search(q: SearchQuery): Promise<{ results: ExecutionView[]; total: number }> {
     const { results, total } = await this.#o.store.search(q);
     return { results: results.map((e) => toView(e)), total };
+  }
+
+  /** The end of an execution running here; undefined when it is not running here. */
+  done(id: string): Promise<Execution | undefined> | undefined {
+    return this.#running.get(id)?.done;
   }
 
   get running(): number {

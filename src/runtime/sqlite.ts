@@ -8,7 +8,7 @@
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { TaskRun } from '../flow/executor.js';
-import type { ExecutionRecord } from '../flow/state.js';
+import type { ExecutionRecord, TriggerState } from '../flow/state.js';
 import { LEVELS } from '../levels.js';
 import {
   type ExecutionStore,
@@ -56,6 +56,10 @@ CREATE TABLE IF NOT EXISTS task_runs (
 );
 CREATE TABLE IF NOT EXISTS outputs (
   execution_id TEXT PRIMARY KEY,
+  body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS triggers (
+  key TEXT PRIMARY KEY,
   body TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS marks (
@@ -217,6 +221,9 @@ export class SqliteSync {
       outputsPut: p(
         `INSERT INTO outputs (execution_id, body) VALUES (?, ?) ON CONFLICT (execution_id) DO UPDATE SET body = excluded.body`,
       ),
+      triggerPut: p(
+        `INSERT INTO triggers (key, body) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET body = excluded.body`,
+      ),
       markGet: p(`SELECT name FROM marks WHERE name = ?`),
       markPut: p(`INSERT INTO marks (name) VALUES (?) ON CONFLICT (name) DO NOTHING`),
     };
@@ -226,18 +233,19 @@ export class SqliteSync {
     return (this.#q[name] as BetterSqlite3.Statement).run(...args);
   }
 
-  enqueue(s: Submission): boolean {
+  enqueue(s: Submission, trigger?: TriggerState): boolean {
     // Inside a batch (the one-off import) the level cannot change: the next enqueue syncs it.
-    if (this.#db.inTransaction) return this.#enqueue(s);
+    if (this.#db.inTransaction) return this.#enqueue(s, trigger);
     this.#db.exec('PRAGMA synchronous = FULL');
     try {
-      return this.#enqueue(s);
+      return trigger ? this.#db.transaction(() => this.#enqueue(s, trigger))() : this.#enqueue(s, trigger);
     } finally {
       this.#db.exec('PRAGMA synchronous = NORMAL');
     }
   }
 
-  #enqueue(s: Submission): boolean {
+  #enqueue(s: Submission, trigger?: TriggerState): boolean {
+    if (trigger) this.saveTriggerState(trigger);
     const r = this.#run(
       'enqueue',
       s.id,
@@ -490,6 +498,16 @@ export class SqliteSync {
     })();
   }
 
+  triggerStates(): TriggerState[] {
+    return (this.#prepare('SELECT body FROM triggers ORDER BY key').all() as { body: string }[]).map(
+      (r) => JSON.parse(r.body) as TriggerState,
+    );
+  }
+
+  saveTriggerState(state: TriggerState): void {
+    this.#run('triggerPut', state.key, JSON.stringify(state));
+  }
+
   mark(name: string, set = false): boolean {
     if (set) this.#run('markPut', name);
     return (this.#q.markGet as BetterSqlite3.Statement).get(name) !== undefined;
@@ -538,8 +556,16 @@ export class SqliteStore implements ExecutionStore {
     return this.sync.file;
   }
 
-  enqueue(s: Submission): Promise<boolean> {
-    return settled(() => this.sync.enqueue(s));
+  enqueue(s: Submission, trigger?: TriggerState): Promise<boolean> {
+    return settled(() => this.sync.enqueue(s, trigger));
+  }
+
+  triggerStates(): Promise<TriggerState[]> {
+    return settled(() => this.sync.triggerStates());
+  }
+
+  saveTriggerState(state: TriggerState): Promise<void> {
+    return settled(() => this.sync.saveTriggerState(state));
   }
 
   started(id: string, now: string): Promise<string> {

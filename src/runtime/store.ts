@@ -4,7 +4,7 @@
  * returns: an execution acknowledged to a caller, or a task run reported ended, survives kill -9.
  */
 import type { TaskRun } from '../flow/executor.js';
-import type { ExecutionRecord } from '../flow/state.js';
+import type { ExecutionRecord, TriggerState } from '../flow/state.js';
 import type { Level } from '../levels.js';
 
 /** An execution accepted from outside (HTTP API, webhook, schedule, trigger firing). */
@@ -110,8 +110,15 @@ export interface LogQuery {
 
 /** Every method resolves once its write is durable (or its read is done); SqliteStore, PgStore. */
 export interface ExecutionStore {
-  /** Queues a submission (state CREATED); false if its id is already known. */
-  enqueue(s: Submission): Promise<boolean>;
+  /**
+   * Queues a submission (state CREATED); false if its id is already known. A trigger's firing
+   * passes the trigger's new state: both are written in one transaction (a crash cannot keep one).
+   */
+  enqueue(s: Submission, trigger?: TriggerState): Promise<boolean>;
+  /** Every trigger's state (its last value, whether it is armed, when it is due next). */
+  triggerStates(): Promise<TriggerState[]>;
+  /** Writes a trigger's state (an evaluation that started nothing). */
+  saveTriggerState(state: TriggerState): Promise<void>;
   /** Marks it RUNNING and returns its first start date (kept from an earlier start). */
   started(id: string, now: string): Promise<string>;
   /** Writes a task run as it starts or ends (the last write of a run id wins). */

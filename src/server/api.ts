@@ -9,13 +9,16 @@ import { parseProps } from '../tasks/task.js';
 import type { FlowRegistry } from '../runtime/flows.js';
 import { fail, type RouteModule, sameSecret } from './app.js';
 import { EXECUTION_STATES, type ExecutionQueue, type Submitted } from '../runtime/queue.js';
-import { type RenderEnv, renderForTrigger } from '../runtime/render.js';
+import type { Fired, Scheduler } from '../flow/scheduler.js';
+import { type RenderEnv, renderForTrigger } from '../flow/trigger.js';
 import { type Label, type SearchQuery, SORT_FIELDS, type SortField } from '../runtime/store.js';
 import { durationMs } from '../duration.js';
 
 export interface ApiDeps {
   flows: FlowRegistry;
   queue: ExecutionQueue;
+  /** Webhooks fire their trigger there, as every trigger fires. */
+  triggers: Pick<Scheduler, 'fire'>;
   render: RenderEnv;
   logger: Logger;
 }
@@ -29,7 +32,7 @@ const notFound = (c: Context, namespace: string, flowId: string) =>
 /** Answers with the execution once recorded, or when it has ended with `wait`. */
 async function answer(
   c: Context,
-  started: Submitted,
+  started: Pick<Fired, 'id' | 'done'>,
   wait: boolean,
   queue: ExecutionQueue,
   outputsOnly = false,
@@ -38,12 +41,7 @@ async function answer(
     const ex = await started.done;
     if (ex && outputsOnly) return c.json(ex.outputs);
   }
-  return c.json(
-    (await queue.get(started.submission.id)) ?? {
-      id: started.submission.id,
-      state: { current: 'CREATED' },
-    },
-  );
+  return c.json((await queue.get(started.id)) ?? { id: started.id, state: { current: 'CREATED' } });
 }
 
 /** Inputs from a form (Kestra's multipart fields), urlencoded or a JSON object. */
@@ -286,26 +284,17 @@ export function webhookRoutes(deps: ApiDeps): RouteModule {
         if (!match) return fail(c, 404, `no webhook for flow ${namespace}.${flowId} with this key`);
         const variables = await webhookVariables(c);
         if (variables instanceof Response) return variables;
-        let inputs: Record<string, unknown>;
+        let started: Fired | undefined;
         try {
-          const given = match.props.inputs
-            ? (renderForTrigger(match.flow, match.trigger, match.props.inputs, 'inputs', deps.render, {
-                trigger: variables,
-              }) as Record<string, unknown>)
-            : {};
-          inputs = resolveInputs(match.flow.inputs, given, 'webhook');
+          started = await deps.triggers.fire(match.flow, match.trigger.id, variables);
         } catch (err) {
           if (err instanceof InvalidInputError) return fail(c, 422, deps.render.masker.mask(err.message));
           throw err;
         }
-        const started = await deps.queue.submit(match.flow, {
-          inputs,
-          trigger: variables,
-          triggerId: match.trigger.id,
-          triggerType: Webhook.type,
-        });
+        if (!started)
+          return fail(c, 503, 'the server is stopping; send it again to another replica or later');
         deps.logger.info(
-          `execution ${started.submission.id} of ${namespace}.${flowId} started by webhook '${match.trigger.id}'`,
+          `execution ${started.id} of ${namespace}.${flowId} started by webhook '${match.trigger.id}'`,
         );
         return answer(c, started, match.props.wait, deps.queue, match.props.returnOutputs);
       });

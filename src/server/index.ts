@@ -3,6 +3,7 @@ import { DEFAULT_SERVER_LINGER_MS, PurgeCoordinator } from '../fastly/coordinato
 import type { Masker } from '../masker.js';
 import type { Scheduler } from '../flow/scheduler.js';
 import type { Logger } from '../logger.js';
+import { nextSlot, Schedule, scheduleProps } from '../tasks/core/Schedule.js';
 import type { TaskContext } from '../tasks/task.js';
 import { type ApiDeps, executionRoutes, webhookRoutes } from './api.js';
 import { executionControlRoutes } from './api/executions.js';
@@ -21,7 +22,6 @@ import { observability } from './observability.js';
 import type { FlowRegistry } from '../runtime/flows.js';
 import { Runtime } from '../runtime/index.js';
 import type { ExecutionQueue } from '../runtime/queue.js';
-import type { ScheduleRunner } from '../runtime/schedule.js';
 
 export interface ServerOptions {
   paths: string[];
@@ -52,14 +52,12 @@ export interface ServerParts {
   flows: FlowRegistry;
   queue: ExecutionQueue;
   scheduler: Scheduler;
-  schedules: ScheduleRunner;
   logger: Logger;
 }
 
 export interface RunningServer {
   http: HttpServer;
   scheduler: Scheduler;
-  schedules: ScheduleRunner;
   queue: ExecutionQueue;
   flows: FlowRegistry;
   /** How many triggers are scheduled (StatsTrigger and Schedule). */
@@ -114,10 +112,16 @@ async function start(
   apiToken: string | undefined,
   runtime: Runtime,
 ): Promise<RunningServer> {
-  const { flows, queue, scheduler, schedules, render } = runtime;
-  const deps: ApiDeps = { flows, queue, render, logger: o.logger };
+  const { flows, queue, scheduler, render } = runtime;
+  const deps: ApiDeps = { flows, queue, triggers: scheduler, render, logger: o.logger };
   const observe = observability(
-    serverSource({ scheduler, flows, masker: o.masker, schedules, store: runtime.store }),
+    serverSource({
+      scheduler,
+      flows,
+      masker: o.masker,
+      nextRuns: () => nextRuns(scheduler),
+      store: runtime.store,
+    }),
     { dashboard: { dir: join(o.stateDir, 'dashboard') } },
   );
   const app = createApp({
@@ -129,7 +133,7 @@ async function start(
       executionRoutes(deps),
       webhookRoutes(deps),
       observe.routes,
-      ...(o.routes ?? []).map((build) => build({ flows, queue, scheduler, schedules, logger: o.logger })),
+      ...(o.routes ?? []).map((build) => build({ flows, queue, scheduler, logger: o.logger })),
     ],
   });
   let http: HttpServer;
@@ -143,13 +147,11 @@ async function start(
   return {
     http,
     scheduler,
-    schedules,
     queue,
     flows,
     triggers: runtime.triggers,
     runtime,
     async stop(timeoutMs = 30_000) {
-      schedules.stop();
       observe.close(); // ends the dashboards' event streams, which would hold the listener open
       try {
         await http.close();
@@ -158,6 +160,23 @@ async function start(
       }
     },
   };
+}
+
+/**
+ * When each Schedule trigger fires next (epoch ms; undefined: none within a year), by key: its
+ * due time, or, given `nowMs`, its first slot after then.
+ */
+export function nextRuns(scheduler: Scheduler, nowMs?: number): Map<string, number | undefined> {
+  const out = new Map<string, number | undefined>();
+  for (const t of scheduler.triggers()) {
+    if (t.type !== Schedule.type) continue;
+    const due =
+      nowMs === undefined && t.nextDue !== undefined
+        ? t.nextDue
+        : nextSlot(scheduleProps.parse(t.node.props), nowMs ?? Date.now());
+    out.set(t.key, due !== undefined && Number.isFinite(due) ? due : undefined);
+  }
+  return out;
 }
 
 const iso = (ms: number | undefined) =>
@@ -170,7 +189,7 @@ const iso = (ms: number | undefined) =>
  */
 export function describeFlows(
   paths: string[],
-  parts: Pick<ServerParts, 'flows' | 'scheduler' | 'schedules'>,
+  parts: Pick<ServerParts, 'flows' | 'scheduler'>,
   nowMs = Date.now(),
 ): string[] {
   const flows = parts.flows.all();
@@ -178,8 +197,9 @@ export function describeFlows(
     return [
       `no flows in ${paths.join(', ')}: add flow files (.yml) there, e.g. a copy of examples/fastly_error_alert.yml; new files are picked up without a restart`,
     ];
-  const stats = new Map(parts.scheduler.triggers().map((t) => [t.key, t]));
-  const next = parts.schedules.nextRuns(nowMs);
+  const all = parts.scheduler.triggers();
+  const stats = new Map(all.filter((t) => t.observed).map((t) => [t.key, t]));
+  const next = nextRuns(parts.scheduler, nowMs);
   const lines = [`${flows.length} flow(s) from ${paths.join(', ')}:`];
   for (const flow of [...flows].sort((a, b) => a.file.localeCompare(b.file))) {
     const name = `${flow.namespace}.${flow.id}`;

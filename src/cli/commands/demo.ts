@@ -129,7 +129,7 @@ export function registerDemo(program: Command): void {
 async function serverDemo(examples: string, slack: string[]): Promise<number> {
   const { startServer } = await import('../../server/index.js');
   const { createLogger } = await import('../../logger.js');
-  const { nextSlot, scheduleProps } = await import('../../tasks/core/Schedule.js');
+  const { nextSlot, Schedule, scheduleProps } = await import('../../tasks/core/Schedule.js');
   const stateDir = mkdtempSync(join(tmpdir(), 'kestra-fastly-demo-'));
   const masker = new Masker();
   process.stdout.write('▶ kestra-fastly server (HTTP API, Webhook, Schedule, StatsTrigger → Slack)\n');
@@ -166,10 +166,11 @@ async function serverDemo(examples: string, slack: string[]): Promise<number> {
     process.stdout.write(
       `  POST …/executions/company.cms/purge_articles_on_publish?wait=true → ${ex.state.current}: ${briefOutputs(ex.outputs)}\n`,
     );
-    for (const { flow, trigger, props } of server.schedules.triggers()) {
-      const next = nextSlot(scheduleProps.parse(props), Date.now());
+    for (const t of server.scheduler.triggers().filter((t) => t.type === Schedule.type)) {
+      const props = scheduleProps.parse(t.node.props);
+      const next = nextSlot(props, Date.now());
       process.stdout.write(
-        `  schedule ${flow.id}.${trigger.id} (${props.cron} ${props.timezone ?? ''}): next run ${next ? new Date(next).toISOString() : 'never'}\n`,
+        `  schedule ${t.flowId}.${t.triggerId} (${props.cron} ${props.timezone ?? ''}): next run ${next ? new Date(next).toISOString() : 'never'}\n`,
       );
     }
     // The alert's first evaluation happens at start-up; give it a bounded time to reach the receiver.

@@ -78,7 +78,7 @@ export function registerFlow(program: Command): void {
     .argument('<paths...>', 'flow files, or folders of flows (their *.yml and *.yaml, as server reads them)')
     .description('Check flow files without running them')
     .action(async (paths: string[]) => {
-      const { flowFiles } = await import('../../flow/scheduler.js');
+      const { flowFiles } = await import('../../flow/load.js');
       const problems: string[] = [];
       const flows: Flow[] = [];
       for (const f of uniqueFiles(paths, flowFiles, problems)) {

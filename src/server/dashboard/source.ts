@@ -2,7 +2,6 @@ import type { Masker } from '../../masker.js';
 import type { Scheduler } from '../../flow/scheduler.js';
 import type { ExecutionRecord } from '../../flow/state.js';
 import type { FlowRegistry } from '../../runtime/flows.js';
-import type { ScheduleRunner } from '../../runtime/schedule.js';
 import type { ExecutionStore } from '../../runtime/store.js';
 import type { DashboardSource, ScheduledTrigger, TriggerSummary } from './store.js';
 
@@ -10,8 +9,8 @@ export interface ServerSourceOptions {
   scheduler: Scheduler;
   flows: FlowRegistry;
   masker: Masker;
-  /** The Schedule triggers, for their next run. */
-  schedules?: ScheduleRunner;
+  /** When each Schedule trigger fires next (the server's `nextRuns`). */
+  nextRuns?: () => Map<string, number | undefined>;
   store: ExecutionStore;
 }
 
@@ -24,7 +23,7 @@ export function serverSource(o: ServerSourceOptions): DashboardSource {
   return {
     flows() {
       o.flows.refresh();
-      const triggers = o.scheduler.triggers();
+      const triggers = o.scheduler.triggers().filter((t) => t.observed);
       return o.flows.all().map((flow) => ({
         flow,
         triggers: triggers
@@ -40,6 +39,6 @@ export function serverSource(o: ServerSourceOptions): DashboardSource {
     },
     history,
     mask: (text) => o.masker.mask(text),
-    nextRuns: () => o.schedules?.nextRuns() ?? new Map(),
+    nextRuns: () => o.nextRuns?.() ?? new Map(),
   };
 }
