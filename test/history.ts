@@ -22,3 +22,7 @@ export const unfinished = (stateDir: string): StoredExecution[] => withStore(sta
 /** A trigger's state as the runtime keeps it. */
 export const triggerState = (stateDir: string, key: string): TriggerState | undefined =>
   withStore(stateDir, (s) => s.triggerStates().find((t) => t.key === key));
+
+/** Every trigger's state as the runtime keeps it. */
+export const triggerStates = (stateDir: string): TriggerState[] =>
+  withStore(stateDir, (s) => s.triggerStates());

@@ -172,12 +172,28 @@ async function play(sc: Scenario) {
       rescanMs: 3_600_000,
       fetchPoints: api.fetcher(clock, me, () => me === instance && !killed),
     });
+    // A firing is durable once the queue has written it; the store is asynchronous, so a kill may
+    // land between that write and the 'evaluated' event: such a firing happened all the same.
+    const unannounced = new Map<string, string>();
+    const store = runtime.store;
+    const enqueue = store.enqueue.bind(store);
+    store.enqueue = (sub, state) => {
+      if (state && me === instance && !killed)
+        unannounced.set(sub.id, `${sub.namespace}.${sub.flowId}.${sub.triggerId ?? ''}`);
+      return enqueue(sub, state);
+    };
     runtime.scheduler.subscribe((event) => {
       if (me !== instance || killed) return;
       seen.push({ instance: me, event });
+      if (event.type === 'evaluated' && event.executionId) unannounced.delete(event.executionId);
       if (kills.has(++eventCount)) {
         // kill -9 right here: nothing this process does from now on reaches the disk.
         killed = true;
+        for (const [executionId, trigger] of unannounced)
+          seen.push({
+            instance: me,
+            event: { type: 'evaluated', trigger, at: clock.now(), value: 100, matched: true, executionId },
+          });
         const st = runtime.store as unknown as Record<string, unknown>;
         for (const write of ['enqueue', 'started', 'saveTaskRun', 'finish', 'saveTriggerState'])
           st[write] = () => true;
@@ -332,6 +348,23 @@ test('property: one evaluation in flight, one call per due poll, EVERY_MATCH/CRO
   );
   await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(warnings, []);
+});
+
+test('two PT1S triggers, a kill right after one fired: its execution is recorded once, none lost (a shrunk counterexample)', async () => {
+  const sc: Scenario = {
+    triggers: [
+      { intervalS: 1, fireOn: 'EVERY_MATCH', service: 0, threshold: 50 },
+      { intervalS: 1, fireOn: 'EVERY_MATCH', service: 0, threshold: 50 },
+    ],
+    latencies: [0],
+    faults: [false],
+    pattern: [true],
+    segmentS: 1,
+    reloads: [],
+    kills: [43],
+    durationS: 6,
+  };
+  checkInvariants(sc, await play(sc));
 });
 
 test('a PT1S trigger against an API slower than its interval: one call at a time, never a burst', async () => {

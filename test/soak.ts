@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { history as historyOf } from './history.js';
+import { history as historyOf, triggerStates, unfinished } from './history.js';
 import { DEMO_SERVICES, startSimulator } from '../src/simulator/index.js';
 import { ServerProcess, triggerFlow } from './server-process.js';
 
@@ -101,15 +101,8 @@ async function main(): Promise<void> {
         assert.ok(history.length > TRIGGERS, `only ${history.length} executions`);
         assert.equal(new Set(history.map((h) => h.id)).size, history.length);
         let fired = 0;
-        for (const f of readdirSync(join(state, 'triggers')).filter((f) => f.endsWith('.json'))) {
-          const st = JSON.parse(readFileSync(join(state, 'triggers', f), 'utf8')) as {
-            armed: boolean;
-            pending?: unknown;
-            fired: number;
-          };
-          assert.equal(st.pending, undefined, `${f} still pending after a graceful stop`);
-          fired += st.fired;
-        }
+        for (const st of triggerStates(state)) fired += st.fired;
+        assert.deepEqual(unfinished(state), [], 'nothing unfinished after a graceful stop');
         assert.equal(fired, history.length, 'firings = recorded executions');
       },
     ],
