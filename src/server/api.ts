@@ -8,7 +8,7 @@ import { isCredentialHeader } from '../tasks/http-call.js';
 import { parseProps } from '../tasks/task.js';
 import type { FlowRegistry } from '../runtime/flows.js';
 import { fail, type RouteModule, sameSecret } from './app.js';
-import { EXECUTION_STATES, type ExecutionQueue, type Submitted } from '../runtime/queue.js';
+import { EXECUTION_STATES, type ExecutionQueue } from '../runtime/queue.js';
 import type { Fired, Scheduler } from '../flow/scheduler.js';
 import { type RenderEnv, renderForTrigger } from '../flow/trigger.js';
 import { type Label, type SearchQuery, SORT_FIELDS, type SortField } from '../runtime/store.js';
