@@ -1053,7 +1053,7 @@ const HTTP_CASES: HttpCase[] = [
     path: '/api/v1/main/executions/search',
     auth: null,
     status: 401,
-    error: /missing bearer token/,
+    error: /missing credentials: send Authorization: Bearer <api token>/,
   },
   {
     name: 'wrong bearer token',
@@ -1063,15 +1063,15 @@ const HTTP_CASES: HttpCase[] = [
     headers: JSON_TYPE,
     body: '{"article_ids":["a"]}',
     status: 401,
-    error: /the bearer token is wrong/,
+    error: /the credentials are wrong/,
   },
   {
-    name: 'Basic instead of Bearer',
+    name: 'Basic without basic-auth users',
     method: 'GET',
-    path: '/healthz',
+    path: '/api/v1/main/executions/search',
     auth: 'Basic dXNlcjpwYXNz',
     status: 401,
-    error: /missing bearer token/,
+    error: /the credentials are wrong/,
   },
   {
     name: 'unknown route',

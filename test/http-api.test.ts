@@ -148,7 +148,7 @@ test('an acknowledged webhook survives kill -9: the restarted server runs it, ex
   assert.deepEqual(unfinished(dir), []);
 });
 
-test('off loopback the API needs a bearer token (not the webhook); without one the server refuses to start', async (t) => {
+test('off loopback the API needs a bearer token (not the webhook, not the health probes); without one the server refuses to start', async (t) => {
   const { env, args } = await setup(t);
   const refused = new ServerProcess([...args, '--listen', '0.0.0.0:0'], env);
   assert.equal(await refused.exited(), 2);
@@ -165,16 +165,18 @@ test('off loopback the API needs a bearer token (not the webhook); without one t
   });
   t.after(() => server.stop());
   const url = anyUrl.replace('0.0.0.0', '127.0.0.1');
-  assert.equal((await fetch(`${url}/healthz`)).status, 401);
+  for (const probe of ['/healthz', '/health']) {
+    const health = await fetch(`${url}${probe}`);
+    assert.equal(health.status, 200, `${probe}: probes send no credentials`);
+    assert.deepEqual(await health.json(), { name: 'kestra-fastly', status: 'UP' });
+  }
+  const search = `${url}/api/v1/main/executions/search`;
+  assert.equal((await fetch(search)).status, 401);
   assert.equal(
-    (await fetch(`${url}/healthz`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status,
+    (await fetch(search, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status,
     401,
   );
-  const ok = await fetch(`${url}/healthz`, { headers: { authorization: `Bearer ${token}` } });
-  assert.equal(ok.status, 200);
-  assert.deepEqual(await ok.json(), { status: 'UP' });
-  const list = await fetch(`${url}/api/v1/main/executions/search`);
-  assert.equal(list.status, 401);
+  assert.equal((await fetch(search, { headers: { authorization: `Bearer ${token}` } })).status, 200);
   const hook = await fetch(url + HOOK, { method: 'POST', body: '{"article_ids":["anon"]}' });
   assert.equal(hook.status, 200, 'the webhook route is anonymous: its key authorizes');
   const { id } = (await hook.json()) as { id: string };

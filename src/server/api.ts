@@ -4,7 +4,7 @@ import { resolveInputs } from '../flow/inputs.js';
 import type { Flow, TriggerNode } from '../flow/load.js';
 import { Webhook, type WebhookProps } from '../tasks/core/Webhook.js';
 import type { Logger } from '../logger.js';
-import { isCredentialHeader } from '../tasks/http-call.js';
+import { isCredentialHeader, isCredentialParameter } from '../tasks/http-call.js';
 import { parseProps } from '../tasks/task.js';
 import type { FlowRegistry } from '../runtime/flows.js';
 import { fail, type RouteModule, sameSecret } from './app.js';
@@ -13,6 +13,7 @@ import type { Fired, Scheduler } from '../flow/scheduler.js';
 import { type RenderEnv, renderForTrigger } from '../flow/trigger.js';
 import { type Label, type SearchQuery, SORT_FIELDS, type SortField } from '../runtime/store.js';
 import { durationMs } from '../duration.js';
+import { API_PREFIXES } from './api/paging.js';
 
 export interface ApiDeps {
   flows: FlowRegistry;
@@ -24,24 +25,30 @@ export interface ApiDeps {
 }
 
 /** Kestra's current paths carry the tenant (`main` in the open-source edition); older ones had none. */
-export const PREFIXES = ['/api/v1/main', '/api/v1'];
+export const PREFIXES = API_PREFIXES;
 
 const notFound = (c: Context, namespace: string, flowId: string) =>
   fail(c, 404, `flow ${namespace}.${flowId} not found`);
 
-/** Answers with the execution once recorded, or when it has ended with `wait`. */
+/**
+ * Answers with the execution once recorded, or when it has ended with `wait`. A webhook then answers
+ * as Kestra's Webhook trigger: 500 when the execution FAILED (200 otherwise), with the flow's
+ * outputs as the body under `returnOutputs`.
+ */
 async function answer(
   c: Context,
   started: Pick<Fired, 'id' | 'done'>,
   wait: boolean,
   queue: ExecutionQueue,
-  outputsOnly = false,
+  webhook?: { returnOutputs: boolean },
 ) {
-  if (wait) {
-    const ex = await started.done;
-    if (ex && outputsOnly) return c.json(ex.outputs);
-  }
-  return c.json((await queue.get(started.id)) ?? { id: started.id, state: { current: 'CREATED' } });
+  const view = async () => (await queue.get(started.id)) ?? { id: started.id, state: { current: 'CREATED' } };
+  if (!wait) return c.json(await view());
+  const ex = await started.done;
+  if (!webhook) return c.json(await view());
+  const status = ex?.state === 'FAILED' ? 500 : 200;
+  if (ex && webhook.returnOutputs) return c.json(ex.outputs, status);
+  return c.json(await view(), status);
 }
 
 /** Inputs from a form (Kestra's multipart fields), urlencoded or a JSON object. */
@@ -270,7 +277,10 @@ async function webhookVariables(c: Context): Promise<Record<string, unknown> | R
   c.req.raw.headers.forEach((value, name) => {
     if (!isCredentialHeader(name)) (headers[name] ??= []).push(value);
   });
-  return { body, headers, parameters: c.req.queries() };
+  const parameters = Object.fromEntries(
+    Object.entries(c.req.queries()).filter(([name]) => !isCredentialParameter(name)),
+  );
+  return { body, headers, parameters };
 }
 
 /** `GET|POST|PUT …/executions/webhook/{namespace}/{flowId}/{key}`: anonymous; the key authorizes. */
@@ -296,7 +306,7 @@ export function webhookRoutes(deps: ApiDeps): RouteModule {
         deps.logger.info(
           `execution ${started.id} of ${namespace}.${flowId} started by webhook '${match.trigger.id}'`,
         );
-        return answer(c, started, match.props.wait, deps.queue, match.props.returnOutputs);
+        return answer(c, started, match.props.wait, deps.queue, { returnOutputs: match.props.returnOutputs });
       });
     }
   };

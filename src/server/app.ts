@@ -4,13 +4,12 @@ import { serve } from '@hono/node-server';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { InvalidInputError, RunFailedError, show } from '../errors.js';
-import { isLoopbackHost } from '../http/loopback.js';
 import type { Logger } from '../logger.js';
 
 /** Request bodies above this are refused with 413 before they are read. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
 
-/** Paths reachable without the bearer token: the webhook route, whose URL key is its authorization. */
+/** The webhook route, reachable without credentials: its URL key is its authorization. */
 export const isWebhookPath = (path: string): boolean =>
   /^\/api\/v1\/(?:[^/]+\/)?executions\/webhook\//.test(path);
 
@@ -32,23 +31,6 @@ export function parseListen(value: string, flag = '--listen'): Listen {
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
-/** The HTTP API's bearer token: required off loopback, refused when guessable. */
-export function checkApiToken(listen: Listen, token: string | undefined): string | undefined {
-  if (token !== undefined && (token.length < 16 || /\s/.test(token))) {
-    throw new InvalidInputError(
-      '--api-token: the API token is invalid (value hidden); expected at least 16 characters without whitespace',
-      '--api-token',
-    );
-  }
-  if (!token && !isLoopbackHost(listen.host)) {
-    throw new InvalidInputError(
-      `--listen: ${show(`${listen.host}:${listen.port}`)} is not a loopback address; listening there requires --api-token or KESTRA_FASTLY_API_TOKEN (bearer authentication)`,
-      '--listen',
-    );
-  }
-  return token || undefined;
-}
-
 const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /** Compares a presented secret with the expected one in constant time (hashes have equal lengths). */
@@ -60,37 +42,23 @@ export function sameSecret(presented: string, expected: string): boolean {
 export const fail = (c: Context, status: 400 | 401 | 404 | 413 | 415 | 422 | 500 | 503, message: string) =>
   c.json({ message }, status);
 
-/** Bearer authentication on everything but the webhook route, when a token is configured. */
-export function bearerAuth(token: string | undefined): MiddlewareHandler {
-  return async (c, next) => {
-    if (!token || isWebhookPath(c.req.path)) return next();
-    const header = c.req.header('authorization') ?? '';
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!m || !sameSecret(m[1] as string, token)) {
-      c.header('WWW-Authenticate', 'Bearer');
-      return fail(
-        c,
-        401,
-        m ? 'the bearer token is wrong' : 'missing bearer token: send Authorization: Bearer <api token>',
-      );
-    }
-    return next();
-  };
-}
-
 /** A module of routes; the server composes the API from several (executions, webhook, dashboard…). */
 export type RouteModule = (app: Hono) => void;
 
 export interface AppOptions {
-  apiToken?: string | undefined;
+  /** Authentication in front of every route but the open ones (`authentication()` in auth.ts). */
+  auth?: MiddlewareHandler | undefined;
   logger: Logger;
   routes: RouteModule[];
 }
 
+/** Kestra's health answer (Micronaut's `/health`), for load balancers and Kubernetes probes. */
+const HEALTH = { name: 'kestra-fastly', status: 'UP' } as const;
+
 /** Builds the HTTP API: auth and body limit in front, then every route module, JSON 404 and 500. */
 export function createApp(options: AppOptions): Hono {
   const app = new Hono();
-  app.use('*', bearerAuth(options.apiToken));
+  if (options.auth) app.use('*', options.auth);
   app.use(
     '*',
     bodyLimit({
@@ -102,7 +70,8 @@ export function createApp(options: AppOptions): Hono {
       },
     }),
   );
-  app.get('/healthz', (c) => c.json({ status: 'UP' }));
+  for (const path of ['/healthz', '/health', '/health/liveness', '/health/readiness'])
+    app.get(path, (c) => c.json(HEALTH));
   for (const register of options.routes) register(app);
   app.notFound((c) =>
     fail(c, 404, `no route for ${c.req.method} ${isWebhookPath(c.req.path) ? 'the webhook' : c.req.path}`),

@@ -7,8 +7,10 @@ import { nextSlot, Schedule, scheduleProps } from '../tasks/core/Schedule.js';
 import type { TaskContext } from '../tasks/task.js';
 import { type ApiDeps, executionRoutes, webhookRoutes } from './api.js';
 import { executionControlRoutes } from './api/executions.js';
+import { type AuthConfig, authentication, type BasicUser, checkAuth } from './auth.js';
+import { flowRoutes } from './api/flows.js';
+import { triggerRoutes } from './api/triggers.js';
 import {
-  checkApiToken,
   checkListen,
   createApp,
   type HttpServer,
@@ -31,6 +33,8 @@ export interface ServerOptions {
   listen: Listen;
   /** Bearer token of the HTTP API (required off loopback). */
   apiToken?: string | undefined;
+  /** Kestra's basic-auth users (`KESTRA_FASTLY_BASIC_AUTH`, `--basic-auth-file`). */
+  basicUsers?: BasicUser[] | undefined;
   env?: NodeJS.ProcessEnv;
   secretsFile?: string | undefined;
   client?: TaskContext['client'];
@@ -72,8 +76,9 @@ export interface RunningServer {
  * (executions, webhooks, /healthz) on one listener. Flows are validated before anything starts.
  */
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
-  const apiToken = checkApiToken(o.listen, o.apiToken);
-  o.masker.addCredential(apiToken);
+  const auth = checkAuth(o.listen, { apiToken: o.apiToken, users: o.basicUsers });
+  o.masker.addCredential(auth.apiToken);
+  for (const u of auth.users ?? []) o.masker.addCredential(u.password);
   // Nothing is created (the --state-dir, its lock) for a server that could not listen.
   await checkListen(o.listen);
   // One purge coordinator for every execution of the server: their key purges coalesce and they
@@ -99,7 +104,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
     retentionMs: o.retentionMs,
   });
   try {
-    return await start(o, apiToken, runtime);
+    return await start(o, auth, runtime);
   } catch (err) {
     await runtime.release();
     throw err;
@@ -107,11 +112,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
 }
 
 /** The HTTP side: routes on the runtime's parts, then the listener; the runtime starts once it listens. */
-async function start(
-  o: ServerOptions,
-  apiToken: string | undefined,
-  runtime: Runtime,
-): Promise<RunningServer> {
+async function start(o: ServerOptions, auth: AuthConfig, runtime: Runtime): Promise<RunningServer> {
   const { flows, queue, scheduler, render } = runtime;
   const deps: ApiDeps = { flows, queue, triggers: scheduler, render, logger: o.logger };
   const observe = observability(
@@ -124,14 +125,18 @@ async function start(
     }),
     { dashboard: { dir: join(o.stateDir, 'dashboard') } },
   );
+  const { middleware, routes: login } = authentication(auth);
   const app = createApp({
-    apiToken,
+    auth: middleware,
     logger: o.logger,
     routes: [
+      login,
       // Before executionRoutes: `POST …/executions/{id}/restart` is not a flow `{id}` named restart.
       executionControlRoutes({ queue }),
       executionRoutes(deps),
       webhookRoutes(deps),
+      flowRoutes({ flows, masker: o.masker }),
+      triggerRoutes({ flows, scheduler, masker: o.masker }),
       observe.routes,
       ...(o.routes ?? []).map((build) => build({ flows, queue, scheduler, logger: o.logger })),
     ],

@@ -37,6 +37,15 @@ export function isCredentialHeader(name: string): boolean {
   return CREDENTIAL_HEADER.test(name);
 }
 
+/**
+ * Query parameters that may carry a credential (`?token=`, `access_token`, `api_key`, `password`,
+ * `sig`…): the credential headers' rule, plus the short names signatures go by. Stripped from
+ * what a webhook keeps of its request, like credential headers.
+ */
+export function isCredentialParameter(name: string): boolean {
+  return CREDENTIAL_HEADER.test(name) || /^(?:sig|signature|jwt|pwd|pass|code)$/i.test(name);
+}
+
 export interface TargetRules {
   /** The property naming the URL, for messages. */
   property: string;

@@ -14,6 +14,7 @@ interface ServerFlags {
   logLevel: string;
   listen: string;
   apiToken?: string;
+  basicAuthFile?: string;
   retention: string;
   purgeLinger?: number;
 }
@@ -33,7 +34,7 @@ export function registerServer(program: Command): void {
     .option('--log-level <level>', 'DEBUG shows every evaluation', 'INFO')
     .option(
       '--listen <host:port>',
-      'address of the HTTP API (loopback unless --api-token is set)',
+      'address of the HTTP API (loopback unless --api-token or basic-auth users are set)',
       '127.0.0.1:8080',
     )
     .option(
@@ -43,12 +44,18 @@ export function registerServer(program: Command): void {
       25,
     )
     .option('--api-token <token>', 'bearer token of the HTTP API (prefer $KESTRA_FASTLY_API_TOKEN)')
+    .option(
+      '--basic-auth-file <file>',
+      'basic-auth users, USER:PASSWORD a line (or one user in $KESTRA_FASTLY_BASIC_AUTH)',
+    )
     .option('--retention <duration>', 'how long ended executions are kept (ISO-8601)', 'P30D')
     .action(async (paths: string[], opts: ServerFlags) => {
       const { parseDuration } = await import('../../duration.js');
       const retentionMs = parseDuration(opts.retention, '--retention');
       const { describeFlows, startServer } = await import('../../server/index.js');
       const { parseListen } = await import('../../server/app.js');
+      const { readBasicUsers } = await import('../../server/auth.js');
+      const basicUsers = readBasicUsers(opts.basicAuthFile, process.env.KESTRA_FASTLY_BASIC_AUTH);
       const masker = new Masker();
       const logger = createLogger({
         level: parseLevel(opts.logLevel),
@@ -63,6 +70,7 @@ export function registerServer(program: Command): void {
         masker,
         listen: parseListen(opts.listen),
         apiToken: opts.apiToken ?? process.env.KESTRA_FASTLY_API_TOKEN,
+        basicUsers,
         secretsFile: opts.secretsFile,
         jsonLogs: opts.json,
         retentionMs,

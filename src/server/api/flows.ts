@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import type { Context, Hono } from 'hono';
+import { parse as parseYaml } from 'yaml';
+import { show } from '../../errors.js';
+import type { Flow } from '../../flow/load.js';
+import type { Masker } from '../../masker.js';
+import type { FlowRegistry } from '../../runtime/flows.js';
+import { fail, type RouteModule } from '../app.js';
+import { API_PREFIXES, inNamespace, labelsFilter, pageOf, readPaging } from './paging.js';
+
+export interface FlowRoutesDeps {
+  flows: FlowRegistry;
+  masker: Masker;
+}
+
+/** A flow in the shape of Kestra's API (`Flow`; `FlowWithSource` with its YAML when `source`). */
+export interface FlowView {
+  id: string;
+  namespace: string;
+  tenantId: 'main';
+  revision: number;
+  description?: string;
+  labels: { key: string; value: string }[];
+  disabled: boolean;
+  deleted: false;
+  source?: string;
+  [property: string]: unknown;
+}
+
+/** The flow file's text, or undefined when it is gone since it was loaded. */
+function sourceOf(flow: Flow): string | undefined {
+  try {
+    return readFileSync(flow.file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The flow as its file declares it (tasks, triggers, inputs… as written, expressions unrendered),
+ * with Kestra's fields: `labels` as a list, `revision`, `disabled`, `deleted`. Secrets the server
+ * knows are hidden in it, the source included.
+ */
+export function flowView(flow: Flow, masker: Masker, withSource = false): FlowView {
+  const source = sourceOf(flow);
+  let declared: Record<string, unknown> = {};
+  try {
+    const doc: unknown = source === undefined ? undefined : parseYaml(source);
+    if (doc && typeof doc === 'object' && !Array.isArray(doc)) declared = doc as Record<string, unknown>;
+  } catch {
+    // edited into invalid YAML since it was loaded: the loaded version's fields below still answer
+  }
+  const view: FlowView = {
+    ...declared,
+    id: flow.id,
+    namespace: flow.namespace,
+    tenantId: 'main',
+    revision: flow.revision ?? 1,
+    ...(flow.description === undefined ? {} : { description: flow.description }),
+    labels: Object.entries(flow.labels).map(([key, value]) => ({ key, value: String(value) })),
+    disabled: flow.disabled,
+    deleted: false,
+    ...(withSource && source !== undefined ? { source } : {}),
+  };
+  return masker.maskValues(view);
+}
+
+const SORT_FIELDS = ['id', 'namespace'] as const;
+
+/** Whether the flow matches Kestra's `q` filter (id, namespace or description, any case). */
+const matches = (flow: Flow, q: string | undefined) =>
+  !q ||
+  [flow.id, flow.namespace, flow.description ?? ''].some((s) => s.toLowerCase().includes(q.toLowerCase()));
+
+const bool = (c: Context, name: string): boolean | Response => {
+  const v = c.req.query(name);
+  if (v === undefined || v === 'false') return false;
+  if (v === 'true') return true;
+  return fail(c, 400, `${name}: ${show(v)} is not allowed; expected true or false`);
+};
+
+/**
+ * Kestra's flow reads: `GET …/flows/search` (page, size, sort, q, namespace prefix, labels),
+ * `GET …/flows/{namespace}` (the namespace's flows) and `GET …/flows/{namespace}/{id}`
+ * (`?source=true` adds the YAML).
+ */
+export function flowRoutes(deps: FlowRoutesDeps): RouteModule {
+  const all = () => {
+    deps.flows.refresh();
+    return deps.flows.all();
+  };
+  return (app: Hono) => {
+    for (const prefix of API_PREFIXES) {
+      app.get(`${prefix}/flows/search`, (c) => {
+        const paging = readPaging(c, SORT_FIELDS);
+        if (paging instanceof Response) return paging;
+        const labels = labelsFilter(c);
+        if (labels instanceof Response) return labels;
+        const { namespace, q } = c.req.query();
+        const found = all()
+          .filter((f) => inNamespace(f.namespace, namespace) && matches(f, q))
+          .filter((f) => labels.every((l) => String(f.labels[l.key]) === l.value && l.key in f.labels))
+          .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.id.localeCompare(b.id));
+        const page = pageOf(found, paging, (f, field) => (field === 'id' ? f.id : f.namespace));
+        return c.json({ results: page.results.map((f) => flowView(f, deps.masker)), total: page.total });
+      });
+      app.get(`${prefix}/flows/:namespace`, (c) => {
+        const namespace = c.req.param('namespace');
+        const found = all()
+          .filter((f) => f.namespace === namespace)
+          .sort((a, b) => a.id.localeCompare(b.id));
+        return c.json(found.map((f) => flowView(f, deps.masker)));
+      });
+      app.get(`${prefix}/flows/:namespace/:id`, (c) => {
+        const { namespace, id } = c.req.param();
+        const source = bool(c, 'source');
+        if (source instanceof Response) return source;
+        const allowDeleted = bool(c, 'allowDeleted');
+        if (allowDeleted instanceof Response) return allowDeleted;
+        const revision = c.req.query('revision');
+        const flow = all().find((f) => f.namespace === namespace && f.id === id);
+        if (!flow) return fail(c, 404, `flow ${namespace}.${id} not found`);
+        if (revision !== undefined && Number(revision) !== (flow.revision ?? 1))
+          return fail(
+            c,
+            404,
+            `flow ${namespace}.${id}: revision ${show(revision)} not found; the server keeps only revision ${flow.revision ?? 1}`,
+          );
+        return c.json(flowView(flow, deps.masker, source));
+      });
+    }
+  };
+}
