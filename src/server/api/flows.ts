@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { show } from '../../errors.js';
 import type { Flow } from '../../flow/load.js';
 import type { Masker } from '../../masker.js';
+import { Webhook } from '../../tasks/core/Webhook.js';
 import type { FlowRegistry } from '../../runtime/flows.js';
 import { fail, type RouteModule } from '../app.js';
 import { API_PREFIXES, inNamespace, labelsFilter, pageOf, readPaging } from './paging.js';
@@ -42,6 +43,7 @@ function sourceOf(flow: Flow): string | undefined {
  * knows are hidden in it, the source included.
  */
 export function flowView(flow: Flow, masker: Masker, withSource = false): FlowView {
+  hideWebhookKeys(flow, masker);
   const source = sourceOf(flow);
   let declared: Record<string, unknown> = {};
   try {
@@ -63,6 +65,17 @@ export function flowView(flow: Flow, masker: Masker, withSource = false): FlowVi
     ...(withSource && source !== undefined ? { source } : {}),
   };
   return masker.maskValues(view);
+}
+
+/**
+ * A Webhook's key is its URL's only authorization: one written in the flow (not read from a secret)
+ * is hidden like a secret wherever the server shows the flow (the webhook route does the same).
+ */
+export function hideWebhookKeys(flow: Flow, masker: Masker): void {
+  for (const t of flow.triggers) {
+    const key = t.props.key;
+    if (t.type === Webhook.type && typeof key === 'string' && !key.includes('{{')) masker.add(key);
+  }
 }
 
 const SORT_FIELDS = ['id', 'namespace'] as const;

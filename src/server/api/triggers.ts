@@ -3,6 +3,7 @@ import type { Scheduler, TriggerSnapshot } from '../../flow/scheduler.js';
 import type { Masker } from '../../masker.js';
 import type { FlowRegistry } from '../../runtime/flows.js';
 import type { RouteModule } from '../app.js';
+import { hideWebhookKeys } from './flows.js';
 import { API_PREFIXES, inNamespace, pageOf, readPaging } from './paging.js';
 
 export interface TriggerRoutesDeps {
@@ -47,6 +48,7 @@ export function triggerRows(deps: TriggerRoutesDeps): TriggerRow[] {
   const rows: TriggerRow[] = [];
   deps.flows.refresh();
   for (const flow of deps.flows.all()) {
+    hideWebhookKeys(flow, deps.masker);
     for (const t of flow.triggers) {
       const key = `${flow.namespace}.${flow.id}.${t.id}`;
       const disabled = flow.disabled || t.disabled;
