@@ -3,17 +3,15 @@ import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import { createLogger } from '../src/logger.js';
-import { Masker } from '../src/masker.js';
 import { parseBasicUsers, readBasicUsers } from '../src/server/auth.js';
-import { type RunningServer, startServer } from '../src/server/index.js';
+import type { RunningServer } from '../src/server/index.js';
+import { type KestraServerOptions, startKestraServer } from './kestra-server.js';
 import type { SchedulerEvent } from '../src/flow/scheduler.js';
-import { SERVICE, sim } from './helpers.js';
+import { SERVICE } from './helpers.js';
 
 // Kestra's flows, triggers, health and authentication as its clients call them (issue 23).
 
-const FASTLY_TOKEN = 'fastly-token-kestra-api-0001';
-const HOOK_KEY = 'hook-key-0123456789';
+import { HOOK_KEY } from './kestra-server.js';
 
 const ALERT = `id: alert
 namespace: company.ops
@@ -84,29 +82,9 @@ async function flowsDir(): Promise<string> {
   return dir;
 }
 
-/** A server in this process on a free loopback port, against the simulator at a realistic latency. */
-export async function kestraServer(
-  t: TestContext,
-  options: { apiToken?: string; users?: { username: string; password: string }[]; dir?: string } = {},
-): Promise<{ server: RunningServer; url: string; dir: string; logs: string[] }> {
-  const s = await sim(t, { faults: { latencyMs: 100, latencyJitterMs: 100 } });
-  const dir = options.dir ?? (await flowsDir());
-  const masker = new Masker();
-  const logs: string[] = [];
-  const server = await startServer({
-    paths: [join(dir, 'flows')],
-    stateDir: join(dir, 'state'),
-    logger: createLogger({ write: (l) => logs.push(l), masker }),
-    write: (l) => logs.push(l),
-    masker,
-    env: { FASTLY_API_TOKEN: FASTLY_TOKEN, FASTLY_API_ENDPOINT: s.url, HOOK_KEY },
-    listen: { host: '127.0.0.1', port: 0 },
-    apiToken: options.apiToken,
-    basicUsers: options.users,
-  });
-  t.after(() => server.stop(5000));
-  return { server, url: server.http.url, dir, logs };
-}
+/** The server on this file's flows (alert, daily, failing). */
+const kestraServer = async (t: TestContext, options: Omit<KestraServerOptions, 'dir'> = {}) =>
+  startKestraServer(t, { ...options, dir: await flowsDir() });
 
 /** Resolves with the first scheduler event that `match` accepts; rejects past the deadline. */
 function nextEvent(
@@ -280,7 +258,7 @@ test('a webhook with wait and returnOutputs answers 500 with the outputs when th
       ['boom', 'FAILED'],
     ],
   );
-  assert.equal(server.queue.store.get(ex.id)?.state, 'FAILED');
+  assert.equal((await server.queue.store.get(ex.id))?.state, 'FAILED');
 });
 
 test('credentials in a webhook query string are kept out of trigger.parameters and the history, like credential headers', async (t) => {
@@ -296,11 +274,11 @@ test('credentials in a webhook query string are kept out of trigger.parameters a
   };
   assert.deepEqual(ex.trigger.variables.parameters, { who: ['cms'] });
   assert.ok(!('x-api-key' in ex.trigger.variables.headers));
-  const stored = server.queue.store.get(ex.id);
+  const stored = await server.queue.store.get(ex.id);
   assert.ok(stored);
   assert.ok(!JSON.stringify(stored).includes(secret));
-  assert.ok(!JSON.stringify(server.queue.store.outputs(ex.id)).includes(secret));
-  assert.ok(!JSON.stringify(server.queue.store.history()).includes(secret));
+  assert.ok(!JSON.stringify(await server.queue.store.outputs(ex.id)).includes(secret));
+  assert.ok(!JSON.stringify(await server.queue.store.history()).includes(secret));
 });
 
 test('health: /healthz and Kestra’s /health (liveness, readiness) answer probes without credentials; the API does not', async (t) => {

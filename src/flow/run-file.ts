@@ -9,6 +9,8 @@ import { evaluateTrigger, resolveTriggerProps } from './trigger.js';
 
 export interface FlowRunResult {
   execution?: Execution;
+  /** The flow's labels (the execution's, in its JSON view). */
+  labels?: Record<string, unknown>;
   /** Set when a trigger was evaluated and did not fire. */
   notFired?: { trigger: string; value: number | null; message: string };
 }
@@ -76,5 +78,5 @@ export async function runFlowFile(file: string, opts: FlowRunOptions = {}): Prom
     jsonLogs: opts.jsonLogs,
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
-  return { execution };
+  return { execution, labels: flow.labels };
 }

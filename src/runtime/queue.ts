@@ -19,8 +19,10 @@ import {
   type StoredExecution,
   type Submission,
 } from './store.js';
+import { type ExecutionView, executionView } from '../flow/view.js';
 
 export type { Submission } from './store.js';
+export type { ExecutionView } from '../flow/view.js';
 
 export interface Submitted {
   id: string;
@@ -399,7 +401,7 @@ export class ExecutionQueue {
     return out;
   }
 
-  /** A running, queued or finished execution, as the API shows it. */
+  /** A running, queued or finished execution, in the one shape (Kestra's). */
   async get(id: string): Promise<ExecutionView | undefined> {
     const e = await this.#o.store.get(id);
     if (!e) return undefined;
@@ -408,13 +410,17 @@ export class ExecutionQueue {
       ended ? this.#o.store.outputs(id) : undefined,
       this.#o.store.taskRuns(id),
     ]);
-    return { ...toView(e, outputs), taskRunList: taskRuns.map(taskRunView) };
+    return executionView({
+      ...e,
+      outputs,
+      taskRuns,
+    });
   }
 
   /** Newest first, by creation; without outputs nor task runs (GET one execution for those). */
   async search(q: SearchQuery): Promise<{ results: ExecutionView[]; total: number }> {
     const { results, total } = await this.#o.store.search(q);
-    return { results: results.map((e) => toView(e)), total };
+    return { results: results.map((e) => executionView(e)), total };
   }
 
   /** The end of an execution running here; undefined when it is not running here. */
@@ -466,65 +472,4 @@ function labelsOf(flow: Flow, given: readonly Label[] = []): Label[] {
   }));
   const keys = new Set(given.map((l) => l.key));
   return [...fromFlow.filter((l) => !keys.has(l.key)), ...given];
-}
-
-/** An execution in the shape of Kestra's API (`state.current`, `taskRunList`, `trigger.variables`). */
-export interface ExecutionView {
-  id: string;
-  tenantId: 'main';
-  namespace: string;
-  flowId: string;
-  flowRevision: 1;
-  inputs?: Record<string, unknown>;
-  outputs?: Record<string, unknown>;
-  labels?: Label[];
-  trigger?: { id: string; type?: string; variables?: Record<string, unknown> };
-  state: { current: string; startDate: string; endDate?: string; duration?: string };
-  taskRunList?: unknown[];
-}
-
-const iso = (ms: number) => `PT${(ms / 1000).toFixed(3)}S`;
-
-function taskRunView(r: TaskRun) {
-  return {
-    id: r.id,
-    taskId: r.taskId,
-    type: r.type,
-    ...(r.value !== undefined ? { value: r.value } : {}),
-    attempts: r.attempts,
-    outputs: r.outputs,
-    ...(r.error ? { error: r.error } : {}),
-    state: {
-      current: r.endDate === '' ? 'RUNNING' : r.state,
-      startDate: r.startDate,
-      ...(r.endDate === '' ? {} : { endDate: r.endDate, duration: iso(r.durationMs) }),
-    },
-  };
-}
-
-function toView(e: StoredExecution, outputs?: Record<string, unknown>): ExecutionView {
-  return {
-    id: e.id,
-    tenantId: 'main',
-    namespace: e.namespace,
-    flowId: e.flowId,
-    flowRevision: 1,
-    inputs: e.inputs,
-    ...(outputs ? { outputs } : {}),
-    ...(e.labels?.length ? { labels: e.labels } : {}),
-    ...(e.triggerId || e.trigger
-      ? {
-          trigger: {
-            id: e.triggerId ?? '',
-            ...(e.triggerType ? { type: e.triggerType } : {}),
-            variables: e.trigger,
-          },
-        }
-      : {}),
-    state: {
-      current: e.state,
-      startDate: e.startDate ?? e.createdAt,
-      ...(e.endDate ? { endDate: e.endDate, duration: iso(e.durationMs ?? 0) } : {}),
-    },
-  };
 }

@@ -58,8 +58,10 @@ export function registerFlow(program: Command): void {
         return;
       }
       const ex = result.execution as Execution;
-      if (opts.json) print(JSON.stringify(ex, null, 2));
-      else {
+      if (opts.json) {
+        const { viewOfRun } = await import('../../flow/view.js');
+        print(JSON.stringify(viewOfRun(ex, result.labels), null, 2));
+      } else {
         print(`${ex.namespace}.${ex.flowId} ${ex.id}: ${ex.state}`);
         for (const run of ex.taskRuns) {
           print(

@@ -115,21 +115,43 @@ export function registerServer(program: Command): void {
         );
       }
       // The server's database; a state folder from before it, its history file. Listed by start time.
+      // --json prints each in the one execution shape (Kestra's, as the HTTP API answers).
+      const { executionView } = await import('../../flow/view.js');
       const db = join(resolve(opts.stateDir), 'runtime.db');
-      let records: ExecutionRecord[];
+      let found: { record: ExecutionRecord; view: unknown }[];
       if (existsSync(db)) {
         const { SqliteStore } = await import('../../runtime/sqlite.js');
         const store = new SqliteStore(db);
         try {
           const { results } = await store.search({ page: 1, size: limit });
-          records = await Promise.all(results.reverse().map((e) => store.record(e)));
+          found = await Promise.all(
+            results.reverse().map(async (e) => {
+              const ended = e.state !== 'CREATED' && e.state !== 'RUNNING';
+              const [outputs, taskRuns, record] = await Promise.all([
+                ended ? store.outputs(e.id) : undefined,
+                store.taskRuns(e.id),
+                store.record(e),
+              ]);
+              return { record, view: executionView({ ...e, outputs, taskRuns }) };
+            }),
+          );
         } finally {
           await store.close();
         }
-      } else records = new StateStore(resolve(opts.stateDir)).history();
-      records = records.sort((a, b) => a.startDate.localeCompare(b.startDate)).slice(-limit);
+      } else
+        found = new StateStore(resolve(opts.stateDir))
+          .history()
+          .map((record) => ({ record, view: executionView(record) }));
+      found = found.sort((a, b) => a.record.startDate.localeCompare(b.record.startDate)).slice(-limit);
+      const records = found.map((r) => r.record);
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify(records, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify(
+            found.map((r) => r.view),
+            null,
+            2,
+          )}\n`,
+        );
         return;
       }
       if (!records.length) {

@@ -1,0 +1,184 @@
+import type { Execution, TaskRun } from './executor.js';
+
+/**
+ * One execution, one shape: Kestra's API model (`Execution`, `TaskRun`, `State`), as the HTTP API,
+ * `run --json`, `executions --json` and the history show it.
+ */
+
+/** Kestra's `State`: the current one, how it got there (`histories`), its dates and duration. */
+export interface StateView {
+  current: string;
+  histories: { state: string; date: string }[];
+  startDate?: string;
+  endDate?: string;
+  /** ISO-8601, e.g. `PT1.250S`. */
+  duration?: string;
+}
+
+/** Kestra's `TaskRunAttempt`. */
+export interface AttemptView {
+  state: StateView;
+}
+
+/** Kestra's `TaskRun`; inside a ForEach, `value` is the iteration's value (a map or list as JSON text). */
+export interface TaskRunView {
+  id: string;
+  executionId: string;
+  namespace: string;
+  flowId: string;
+  taskId: string;
+  type: string;
+  value?: string;
+  attempts: AttemptView[];
+  outputs?: unknown;
+  error?: string;
+  state: StateView;
+}
+
+/** Kestra's `Execution` (`state.current`, `taskRunList`, `trigger.variables`…). */
+export interface ExecutionView {
+  id: string;
+  tenantId: 'main';
+  namespace: string;
+  flowId: string;
+  flowRevision: number;
+  labels: { key: string; value: string }[];
+  inputs?: Record<string, unknown>;
+  outputs?: Record<string, unknown>;
+  trigger?: { id: string; type?: string; variables?: Record<string, unknown> };
+  state: StateView;
+  taskRunList?: TaskRunView[];
+  deleted: false;
+  /** Why it failed: the first failed task run's error (not Kestra's; its UI reads the logs). */
+  error?: string;
+}
+
+/** `PT1.250S`: a duration as Kestra's JSON writes it. */
+export const isoDuration = (ms: number): string => `PT${(Math.max(0, ms) / 1000).toFixed(3)}S`;
+
+const ENDED = new Set(['SUCCESS', 'WARNING', 'FAILED', 'KILLED', 'SKIPPED']);
+
+/** A state from its dates: CREATED (queued), RUNNING, then how it ended. */
+function stateView(
+  current: string,
+  dates: { createdAt?: string | undefined; startDate?: string | undefined; endDate?: string | undefined },
+  durationMs?: number,
+): StateView {
+  const ended = ENDED.has(current) && !!dates.endDate;
+  const histories: StateView['histories'] = [];
+  const created = dates.createdAt ?? dates.startDate;
+  if (created) histories.push({ state: 'CREATED', date: created });
+  if (dates.startDate && (current !== 'CREATED' || ended))
+    histories.push({ state: 'RUNNING', date: dates.startDate });
+  if (ended) histories.push({ state: current, date: dates.endDate as string });
+  const start = dates.startDate ?? dates.createdAt;
+  return {
+    current,
+    histories,
+    ...(start ? { startDate: start } : {}),
+    ...(ended
+      ? {
+          endDate: dates.endDate,
+          duration: isoDuration(durationMs ?? Date.parse(dates.endDate as string) - Date.parse(start ?? '')),
+        }
+      : {}),
+  };
+}
+
+/**
+ * A task run as Kestra shows it. Its attempts: the last one carries the run's state and dates;
+ * earlier ones (retries) ended FAILED, their dates not kept.
+ */
+export function taskRunView(
+  r: TaskRun,
+  of: { executionId: string; namespace: string; flowId: string },
+): TaskRunView {
+  const running = r.endDate === '';
+  const state = stateView(
+    running ? 'RUNNING' : r.state,
+    { startDate: r.startDate, endDate: r.endDate || undefined },
+    running ? undefined : r.durationMs,
+  );
+  const attempts: AttemptView[] = [];
+  for (let i = 1; i < r.attempts; i++) attempts.push({ state: { current: 'FAILED', histories: [] } });
+  if (r.attempts > 0 || running) attempts.push({ state });
+  return {
+    id: r.id,
+    executionId: of.executionId,
+    namespace: of.namespace,
+    flowId: of.flowId,
+    taskId: r.taskId,
+    type: r.type,
+    ...(r.value !== undefined ? { value: r.value } : {}),
+    attempts,
+    ...(r.outputs !== undefined ? { outputs: r.outputs } : {}),
+    ...(r.error ? { error: r.error } : {}),
+    state,
+  };
+}
+
+/** What an execution view is made of: an execution as run (`run`), or as stored (the server). */
+export interface ExecutionParts {
+  id: string;
+  namespace: string;
+  flowId: string;
+  flowRevision?: number | undefined;
+  /** As stored (Kestra's list), or a flow's map. */
+  labels?: readonly { key: string; value: string }[] | Record<string, unknown> | undefined;
+  /** CREATED (queued), RUNNING, or how it ended. */
+  state: string;
+  inputs?: Record<string, unknown> | undefined;
+  outputs?: Record<string, unknown> | undefined;
+  trigger?: Record<string, unknown> | undefined;
+  triggerId?: string | undefined;
+  triggerType?: string | undefined;
+  createdAt?: string | undefined;
+  startDate?: string | undefined;
+  endDate?: string | undefined;
+  durationMs?: number | undefined;
+  error?: string | undefined;
+  taskRuns?: readonly TaskRun[] | undefined;
+}
+
+export function executionView(e: ExecutionParts): ExecutionView {
+  const ids = { executionId: e.id, namespace: e.namespace, flowId: e.flowId };
+  return {
+    id: e.id,
+    tenantId: 'main',
+    namespace: e.namespace,
+    flowId: e.flowId,
+    flowRevision: e.flowRevision ?? 1,
+    labels: Array.isArray(e.labels)
+      ? [...(e.labels as { key: string; value: string }[])]
+      : Object.entries(e.labels ?? {}).map(([key, value]) => ({ key, value: String(value) })),
+    ...(e.inputs ? { inputs: e.inputs } : {}),
+    ...(e.outputs ? { outputs: e.outputs } : {}),
+    ...(e.triggerId || e.trigger
+      ? {
+          trigger: {
+            id: e.triggerId ?? '',
+            ...(e.triggerType ? { type: e.triggerType } : {}),
+            ...(e.trigger ? { variables: e.trigger } : {}),
+          },
+        }
+      : {}),
+    state: stateView(
+      e.state,
+      { createdAt: e.createdAt, startDate: e.startDate, endDate: e.endDate || undefined },
+      e.durationMs,
+    ),
+    ...(e.taskRuns ? { taskRunList: e.taskRuns.map((r) => taskRunView(r, ids)) } : {}),
+    deleted: false,
+    ...(e.error ? { error: e.error } : {}),
+  };
+}
+
+/** An execution as `run` ran it, in the one shape. */
+export const viewOfRun = (ex: Execution, labels?: Record<string, unknown>): ExecutionView =>
+  executionView({
+    ...ex,
+    labels,
+    trigger: ex.trigger,
+    error: ex.taskRuns.find((r) => r.error)?.error,
+    taskRuns: ex.taskRuns,
+  });

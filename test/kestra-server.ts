@@ -1,0 +1,44 @@
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { createLogger } from '../src/logger.js';
+import { Masker } from '../src/masker.js';
+import { type RunningServer, startServer } from '../src/server/index.js';
+import { sim } from './helpers.js';
+
+export const FASTLY_TOKEN = 'fastly-token-kestra-api-0001';
+/** The secret `HOOK_KEY` the flows' webhooks read. */
+export const HOOK_KEY = 'hook-key-0123456789';
+
+export interface KestraServerOptions {
+  /** Holds `flows/` (read) and `state/` (written). */
+  dir: string;
+  apiToken?: string;
+  users?: { username: string; password: string }[];
+}
+
+/**
+ * A server in this process on a free loopback port, against the simulator at a realistic latency
+ * (100–200 ms), stopped after the test. `logs` collects what it logs.
+ */
+export async function startKestraServer(
+  t: TestContext,
+  options: KestraServerOptions,
+): Promise<{ server: RunningServer; url: string; dir: string; logs: string[] }> {
+  const s = await sim(t, { faults: { latencyMs: 100, latencyJitterMs: 100 } });
+  const { dir } = options;
+  const masker = new Masker();
+  const logs: string[] = [];
+  const server = await startServer({
+    paths: [join(dir, 'flows')],
+    stateDir: join(dir, 'state'),
+    logger: createLogger({ write: (l) => logs.push(l), masker }),
+    write: (l) => logs.push(l),
+    masker,
+    env: { FASTLY_API_TOKEN: FASTLY_TOKEN, FASTLY_API_ENDPOINT: s.url, HOOK_KEY },
+    listen: { host: '127.0.0.1', port: 0 },
+    apiToken: options.apiToken,
+    basicUsers: options.users,
+  });
+  t.after(() => server.stop(5000));
+  return { server, url: server.http.url, dir, logs };
+}
