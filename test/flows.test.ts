@@ -13,12 +13,13 @@ import { runCli, SERVICE, sim } from './helpers.js';
 import { receiver } from './receiver.js';
 
 /** What `run --json` prints (the fields these tests read). */
+/** What `run --json` prints: the execution in Kestra's shape. */
 interface Execution {
-  state: string;
+  state: { current: string };
   inputs: unknown;
-  taskRuns: unknown[];
+  taskRunList: unknown[];
   outputs: Record<string, { purgeIds: Record<string, string>; duplicatesRemoved: number }>;
-  trigger: { value: number };
+  trigger: { variables: { value: number } };
 }
 
 /** The parts of `kestra-fastly schema` these tests read. */
@@ -51,13 +52,13 @@ test('each seed flow runs unchanged with base64 SECRET_* variables, and --json s
     const r = await runCli(['run', join(EXAMPLES, file), '--json'], env);
     assert.equal(r.code, 0, `${file}: ${r.stderr}`);
     const ex = JSON.parse(r.stdout) as Execution;
-    assert.equal(ex.state, 'SUCCESS', file);
-    for (const k of ['id', 'namespace', 'flowId', 'state', 'inputs', 'outputs', 'taskRuns'])
+    assert.equal(ex.state.current, 'SUCCESS', file);
+    for (const k of ['id', 'namespace', 'flowId', 'state', 'inputs', 'outputs', 'taskRunList'])
       assert.ok(k in ex, k);
-    assert.ok(Array.isArray(ex.taskRuns) && ex.taskRuns.length > 0);
+    assert.ok(Array.isArray(ex.taskRunList) && ex.taskRunList.length > 0);
     outputs[file] = ex.outputs;
     if (file === 'fastly_error_alert.yml') {
-      assert.ok(ex.trigger.value > 50);
+      assert.ok(ex.trigger.variables.value > 50);
       assert.match(r.stderr, /5xx spike: \d+ errors \(threshold: 50\)/);
     }
   }

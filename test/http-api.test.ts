@@ -52,9 +52,13 @@ test('a webhook POST purges the articles; the execution is in executions --json;
   assert.equal(purges[0]?.soft, true);
 
   const list = await runCli(['executions', '--state-dir', dir, '--json']);
-  const records = JSON.parse(list.stdout) as { id: string; triggerId?: string; state: string }[];
+  const records = JSON.parse(list.stdout) as {
+    id: string;
+    trigger?: { id: string };
+    state: { current: string };
+  }[];
   assert.deepEqual(
-    records.map((x) => [x.id, x.triggerId, x.state]),
+    records.map((x) => [x.id, x.trigger?.id, x.state.current]),
     [[accepted.id, 'on_publish', 'SUCCESS']],
   );
   assert.ok(!JSON.stringify(records).includes('not-for-the-history'));

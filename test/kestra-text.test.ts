@@ -42,9 +42,12 @@ test('a number or boolean where text is expected is that text, as in Kestra: val
   assert.equal(validated.code, 0, validated.stderr);
   const r = await runCli(['run', file, '-i', 'product_id=42', '--json'], env);
   assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { state: string; taskRuns: { taskId: string; outputs?: unknown }[] };
-  assert.equal(out.state, 'SUCCESS');
-  const keys = out.taskRuns.find((tr) => tr.taskId === 'keys')?.outputs as { purgeIds: object };
+  const out = JSON.parse(r.stdout) as {
+    state: { current: string };
+    taskRunList: { taskId: string; outputs?: unknown }[];
+  };
+  assert.equal(out.state.current, 'SUCCESS');
+  const keys = out.taskRunList.find((tr) => tr.taskId === 'keys')?.outputs as { purgeIds: object };
   assert.deepEqual(Object.keys(keys.purgeIds).sort(), ['42', '7', 'true']);
   assert.ok(
     s.log.some((e) => e.path === `/service/${SERVICE}/purge/42` && e.status === 200),
@@ -84,8 +87,11 @@ tasks:
   const r = await runCli(['run', file, '-i', 'ids=["a","b"]', '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /\[log\] ids: \["a","b"\] map: \{"a":1,"b":\[1,2\]\} n=5 j=a,b t= x\.$/m);
-  const out = JSON.parse(r.stdout) as { taskRuns: { taskId: string; outputs?: { values?: unknown } }[] };
-  const values = out.taskRuns.find((tr) => tr.taskId === 'out')?.outputs?.values as Record<string, unknown>;
+  const out = JSON.parse(r.stdout) as { taskRunList: { taskId: string; outputs?: { values?: unknown } }[] };
+  const values = out.taskRunList.find((tr) => tr.taskId === 'out')?.outputs?.values as Record<
+    string,
+    unknown
+  >;
   assert.equal(JSON.stringify(values.m), '{"z":1,"a":{"y":2,"b":3}}');
   assert.equal(values.s, '{"z":1,"a":2}');
   assert.doesNotMatch(r.stdout, /_keys/);

@@ -93,10 +93,10 @@ errors:
     SECRET_GONE_URL: b64(`${r.url}/gone-secret`),
   });
   assert.equal(run.code, 1, run.stderr);
-  const ex = JSON.parse(run.stdout) as { state: string; taskRuns: { error?: string }[] };
-  assert.equal(ex.state, 'FAILED');
-  assert.match(ex.taskRuns[0]?.error ?? '', /2 keys were not purged/);
-  assert.match(ex.taskRuns[2]?.error ?? '', /Discord webhook \(URL hidden\) answered 404: no_service/);
+  const ex = JSON.parse(run.stdout) as { state: { current: string }; taskRunList: { error?: string }[] };
+  assert.equal(ex.state.current, 'FAILED');
+  assert.match(ex.taskRunList[0]?.error ?? '', /2 keys were not purged/);
+  assert.match(ex.taskRunList[2]?.error ?? '', /Discord webhook \(URL hidden\) answered 404: no_service/);
   assert.match((JSON.parse(r.received[0]?.body ?? '{}') as { text: string }).text, /^fails failed in \S+$/);
   assert.ok(!run.stderr.includes('gone-secret') && !run.stdout.includes('gone-secret'));
 });
@@ -212,14 +212,14 @@ tasks:
   assert.equal(run.code, 0, run.stderr);
   const ex = JSON.parse(run.stdout) as {
     outputs: { purge: Record<string, { purged: number }> };
-    taskRuns: { taskId: string; value: string }[];
+    taskRunList: { taskId: string; value: string }[];
   };
   for (const service of [SERVICE, SERVICE2, THIRD]) {
     assert.equal(requests(s, `/service/${service}/purge`).filter((e) => e.keys === 2).length, 1, service);
     assert.equal(ex.outputs.purge[service]?.purged, 2);
   }
   assert.deepEqual(
-    ex.taskRuns
+    ex.taskRunList
       .filter((x: { taskId: string }) => x.taskId === 'purge')
       .map((x: { value: string }) => x.value)
       .sort(),

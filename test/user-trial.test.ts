@@ -344,10 +344,14 @@ test('simulator --scenario: a StatsTrigger flow run from the CLI fires on the in
       });
       const fired = await runCli(['run', example, '--json'], env(SERVICE));
       assert.equal(fired.code, 0, fired.stderr);
-      const ex = JSON.parse(fired.stdout) as { state: string; trigger: { value: number } };
-      assert.equal(ex.state, 'SUCCESS');
+      const ex = JSON.parse(fired.stdout) as {
+        state: { current: string };
+        trigger: { variables: { value: number } };
+      };
+      assert.equal(ex.state.current, 'SUCCESS');
       // 400 a minute for 10 minutes, on top of the service's own 5xx.
-      assert.ok(ex.trigger.value >= 4000, `value ${ex.trigger.value}`);
+      const { value } = ex.trigger.variables;
+      assert.ok(value >= 4000, `value ${value}`);
       assert.match(fired.stderr, /5xx spike: \d+ errors \(threshold: 50\)/);
       const quiet = await runCli(['run', example, '--json'], env(SERVICE2));
       assert.equal(quiet.code, 0, quiet.stderr);

@@ -116,7 +116,13 @@ export function registerServer(program: Command): void {
       }
       // The server's database; a state folder from before it, its history file. Listed by start time.
       // --json prints each in the one execution shape (Kestra's, as the HTTP API answers).
+      // As executions/search answers (no task runs), with the outputs unless above 256 KB: then
+      // `outputsBytes` says how big they are (GET the execution for them).
       const { executionView } = await import('../../flow/view.js');
+      const listed = (r: ExecutionRecord, parts: Parameters<typeof executionView>[0]) => ({
+        ...executionView({ ...parts, outputs: r.outputs }),
+        ...(r.outputs === undefined && r.outputsBytes !== undefined ? { outputsBytes: r.outputsBytes } : {}),
+      });
       const db = join(resolve(opts.stateDir), 'runtime.db');
       let found: { record: ExecutionRecord; view: unknown }[];
       if (existsSync(db)) {
@@ -126,13 +132,8 @@ export function registerServer(program: Command): void {
           const { results } = await store.search({ page: 1, size: limit });
           found = await Promise.all(
             results.reverse().map(async (e) => {
-              const ended = e.state !== 'CREATED' && e.state !== 'RUNNING';
-              const [outputs, taskRuns, record] = await Promise.all([
-                ended ? store.outputs(e.id) : undefined,
-                store.taskRuns(e.id),
-                store.record(e),
-              ]);
-              return { record, view: executionView({ ...e, outputs, taskRuns }) };
+              const record = await store.record(e);
+              return { record, view: listed(record, e) };
             }),
           );
         } finally {
@@ -141,7 +142,7 @@ export function registerServer(program: Command): void {
       } else
         found = new StateStore(resolve(opts.stateDir))
           .history()
-          .map((record) => ({ record, view: executionView(record) }));
+          .map((record) => ({ record, view: listed(record, record) }));
       found = found.sort((a, b) => a.record.startDate.localeCompare(b.record.startDate)).slice(-limit);
       const records = found.map((r) => r.record);
       if (opts.json) {
