@@ -68,7 +68,7 @@ tasks:
     taskRunList: {
       taskId: string;
       value?: string;
-      attempts: number;
+      attempts: { state: { current: string } }[];
       state: { current: string; startDate: string };
     }[];
   };
@@ -83,9 +83,9 @@ tasks:
   assert.equal(purges.length, KEYS.length);
   assert.ok(purges.every((run) => run.state.current === 'SUCCESS'));
   // The purge interrupted by the kill counts its attempts on; it and every earlier task run keep their start.
-  const retried = purges.filter((run) => run.attempts > 1);
+  const retried = purges.filter((run) => run.attempts.length > 1);
   assert.ok(retried.length <= 1, `retried: ${retried.length}`);
-  assert.ok(purges.every((run) => run.attempts <= 2));
+  assert.ok(purges.every((run) => run.attempts.length <= 2));
   // Only the purge in flight at the kill (attempt 2 now) may have been sent twice.
   assert.ok(twice.length <= retried.length, `purged twice: ${twice.join(', ')}`);
   assert.ok(Date.parse(ex.state.startDate) < killedAt, 'startDate is the first start');
