@@ -1,12 +1,5 @@
 import { EventEmitter } from 'node:events';
-import {
-  type Execution,
-  newId,
-  type RunLogLine,
-  type RunOptions,
-  runFlow,
-  type TaskRun,
-} from '../flow/executor.js';
+import { type Execution, newId, type RunLogLine, type RunOptions, runFlow } from '../flow/executor.js';
 import type { Flow, TaskNode } from '../flow/load.js';
 import type { TriggerState } from '../flow/state.js';
 import type { Logger } from '../logger.js';
@@ -16,7 +9,6 @@ import {
   type LogEntry,
   OPEN_STATES,
   type SearchQuery,
-  type StoredExecution,
   type Submission,
 } from './store.js';
 import { type ExecutionView, executionView } from '../flow/view.js';
