@@ -20,7 +20,7 @@ interface View {
   taskRunList: {
     id: string;
     taskId: string;
-    attempts: number;
+    attempts: { state: { current: string } }[];
     state: { current: string };
     outputs?: Record<string, unknown>;
   }[];
@@ -213,7 +213,7 @@ test('a FAILED execution restarts from its failed task: finished tasks are not r
   assert.equal(ex.state.current, 'FAILED');
   const failed = await get(url, ex.id);
   assert.deepEqual(
-    failed.taskRunList.map((r) => [r.taskId, r.state.current, r.attempts]),
+    failed.taskRunList.map((r) => [r.taskId, r.state.current, r.attempts.length]),
     [
       ['first', 'SUCCESS', 1],
       ['warn', 'SUCCESS', 1],
@@ -235,7 +235,7 @@ test('a FAILED execution restarts from its failed task: finished tasks are not r
   assert.equal(after.state.startDate, failed.state.startDate, 'the first start is kept');
   const byTask = new Map(after.taskRunList.map((x) => [x.taskId, x]));
   assert.deepEqual(
-    after.taskRunList.map((x) => [x.taskId, x.state.current, x.attempts]),
+    after.taskRunList.map((x) => [x.taskId, x.state.current, x.attempts.length]),
     [
       ['first', 'SUCCESS', 1],
       ['warn', 'SUCCESS', 1],
