@@ -40,7 +40,8 @@ export interface TriggerRow {
   triggerContext: TriggerContext;
 }
 
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+const iso = (ms: number | undefined) =>
+  ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms).toISOString();
 
 /** Every trigger of the loaded flows, with the state its kind keeps. */
 export function triggerRows(deps: TriggerRoutesDeps): TriggerRow[] {
@@ -65,9 +66,7 @@ export function triggerRows(deps: TriggerRoutesDeps): TriggerRow[] {
         // Every kind keeps its last evaluation and next date; a polled kind (StatsTrigger) its values too.
         Object.assign(context, {
           ...(s.lastEvaluation ? { date: s.lastEvaluation } : {}),
-          ...(s.nextDue !== undefined && !disabled && !s.stopped
-            ? { nextExecutionDate: iso(s.nextDue) }
-            : {}),
+          ...(iso(s.nextDue) && !disabled && !s.stopped ? { nextExecutionDate: iso(s.nextDue) } : {}),
           ...(s.observed
             ? {
                 ...(s.lastValue !== undefined ? { lastValue: s.lastValue } : {}),
