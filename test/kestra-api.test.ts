@@ -366,6 +366,27 @@ test('the dashboard off loopback: a page asks for the login; the login sets a se
     headers: { cookie: session, origin: 'https://evil.example' },
   });
   assert.equal(crossSite.status, 401);
+
+  // Logout ends the session on the server: the same cookie, kept by anyone, is refused afterwards.
+  const logout = await fetch(`${url}/logout`, {
+    method: 'POST',
+    headers: { cookie: session },
+    redirect: 'manual',
+  });
+  assert.equal(logout.status, 303);
+  assert.match(
+    logout.headers.get('set-cookie') ?? '',
+    /^kestra_fastly_session=; Max-Age=0; Path=\/; HttpOnly; SameSite=Strict$/,
+  );
+  assert.equal(
+    (await fetch(`${url}/api/v1/main/flows/search`, { headers: { cookie: session } })).status,
+    401,
+  );
+  const again = await fetch(`${url}/ui/`, {
+    headers: { accept: 'text/html', cookie: session },
+    redirect: 'manual',
+  });
+  assert.equal(again.status, 302);
 });
 
 test('basic-auth users: USER:PASSWORD lines from a file and KESTRA_FASTLY_BASIC_AUTH; each bad line refused on one line, the password hidden', () => {
@@ -381,6 +402,18 @@ test('basic-auth users: USER:PASSWORD lines from a file and KESTRA_FASTLY_BASIC_
     (e: Error) =>
       e.message ===
       'users.txt:1: the password of user "admin" is too short (value hidden); expected USER:PASSWORD with at least 8 characters',
+  );
+  // A value without a colon may be a bare password: the message never shows it.
+  assert.throws(
+    () => parseBasicUsers('Adminpassw0rdXYZ', 'users.txt'),
+    (e: Error) =>
+      e.message === "users.txt:1: no ':' in the value (value hidden); expected USER:PASSWORD" &&
+      !e.message.includes('Adminpassw0rdXYZ'),
+  );
+  assert.throws(
+    () => readBasicUsers(undefined, 'Adminpassw0rdXYZ'),
+    (e: Error) =>
+      e.message.startsWith("KESTRA_FASTLY_BASIC_AUTH: no ':'") && !e.message.includes('Adminpassw0rd'),
   );
   assert.throws(
     () => parseBasicUsers('a b:Admin1234-secret', 'users.txt'),

@@ -28,9 +28,15 @@ export function parseBasicUsers(text: string, where: string): BasicUser[] {
     const line = raw.trim();
     if (!line || line.startsWith('#')) return;
     const at = line.indexOf(':');
-    const username = at < 0 ? line : line.slice(0, at);
-    const password = at < 0 ? '' : line.slice(at + 1);
     const place = `${where}${where.includes('KESTRA_FASTLY') ? '' : `:${i + 1}`}`;
+    // Without a colon the line may be a password alone: it is never echoed.
+    if (at < 0)
+      throw new InvalidInputError(
+        `${place}: no ':' in the value (value hidden); expected USER:PASSWORD`,
+        where,
+      );
+    const username = line.slice(0, at);
+    const password = line.slice(at + 1);
     if (!username || /\s/.test(username))
       throw new InvalidInputError(
         `${place}: ${show(username)} is not a user name; expected USER:PASSWORD with a user name without spaces`,
@@ -127,8 +133,15 @@ class Sessions {
     const body = `${now + SESSION_MS}.${Buffer.from(user).toString('base64url')}`;
     return `${body}.${this.#mac(body)}`;
   }
+  /** Logged-out cookies, until they would have expired anyway (a copied cookie ends with logout). */
+  readonly #revoked = new Map<string, number>();
+  revoke(cookie: string | undefined, now = Date.now()): void {
+    if (!cookie || !this.valid(cookie, now)) return;
+    for (const [c, expiry] of this.#revoked) if (expiry <= now) this.#revoked.delete(c);
+    this.#revoked.set(cookie, Number(cookie.split('.')[0]));
+  }
   valid(cookie: string | undefined, now = Date.now()): boolean {
-    if (!cookie) return false;
+    if (!cookie || this.#revoked.has(cookie)) return false;
     const at = cookie.lastIndexOf('.');
     if (at < 0) return false;
     const body = cookie.slice(0, at);
@@ -243,7 +256,8 @@ export function authentication(config: AuthConfig): Auth {
       return c.redirect(next, 303);
     });
     app.post('/logout', (c) => {
-      deleteCookie(c, SESSION_COOKIE, { path: '/' });
+      sessions.revoke(getCookie(c, SESSION_COOKIE));
+      deleteCookie(c, SESSION_COOKIE, { path: '/', httpOnly: true, sameSite: 'Strict' });
       return c.redirect(LOGIN_PATH, 303);
     });
   };
