@@ -201,3 +201,11 @@ test("no code outside a task's own file branches on its type name (the definitio
   const files = new Map(sources(SRC).map((f) => [relative(root, f), readFileSync(f, 'utf8')]));
   assert.deepEqual(typeNameBranches(files), []);
 });
+
+test('better-sqlite3 statements are prepared in one place, which keeps them (Node 24 aborts when one is collected)', () => {
+  // better-sqlite3 12 on Node 24 asserts in Statement's destructor: every statement must come from
+  // SqliteSync's cache (kept for the life of the process), never from a bare db.prepare elsewhere.
+  const text = readFileSync(join(SRC, 'runtime', 'sqlite.ts'), 'utf8');
+  // `this.#prepare(` is the cache; `.prepare(` is the database's own, called once, inside it.
+  assert.equal([...text.matchAll(/\.prepare\(/g)].length, 1, 'only #prepare calls the database’s prepare');
+});

@@ -196,7 +196,7 @@ export class SqliteSync {
     this.#db.exec('PRAGMA synchronous = NORMAL');
     this.#db.exec(SCHEMA);
     for (const [table, column, type] of ADDED_COLUMNS) {
-      const has = (this.#db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some(
+      const has = (this.#prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).some(
         (c) => c.name === column,
       );
       if (!has) this.#db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
