@@ -721,6 +721,28 @@ const CASES: Case[] = [
     error: /--listen: "0\.0\.0\.0:8080" is not a loopback address; listening there requires --api-token/,
   },
   {
+    name: 'server --database-url not PostgreSQL, its password never shown',
+    args: [
+      'server',
+      '$DIR/f.yml',
+      '--state-dir',
+      '$DIR/s',
+      '--database-url',
+      'mysql://app:s3cret-pw@db.internal/kf',
+    ],
+    files: { 'f.yml': log('hi') },
+    error:
+      /^(?![^]*s3cret-pw)error: --database-url: "mysql:\/\/app:\*\*\*@db\.internal\/kf" is not allowed \(scheme mysql:\); expected postgres:\/\/USER\[:PASSWORD\]@HOST\[:PORT\]\/DATABASE \(or postgresql:\/\/\)$/,
+  },
+  {
+    name: 'server KESTRA_FASTLY_DATABASE_URL without a database',
+    args: ['server', '$DIR/f.yml', '--state-dir', '$DIR/s'],
+    env: { KESTRA_FASTLY_DATABASE_URL: 'postgres://app:s3cret-pw@db.internal:5432' },
+    files: { 'f.yml': log('hi') },
+    error:
+      /^(?![^]*s3cret-pw)error: KESTRA_FASTLY_DATABASE_URL: "postgres:\/\/app:\*\*\*@db\.internal:5432" is not allowed \(no database\); expected postgres:/,
+  },
+  {
     name: 'server --api-token too short',
     args: ['server', '$DIR/f.yml', '--state-dir', '$DIR/s', '--listen', '0.0.0.0:0'],
     env: { KESTRA_FASTLY_API_TOKEN: 'short' },

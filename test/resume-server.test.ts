@@ -7,6 +7,9 @@ import { apiServer, ended } from './api-server.js';
 import { requests, SERVICE, sim, waitForRequests } from './helpers.js';
 import { receiver } from './receiver.js';
 import { REALISTIC_LATENCY } from './server-process.js';
+import { postgresForFile } from './support/postgres.js';
+
+const pgsql = postgresForFile();
 
 const KEYS = Array.from({ length: 20 }, (_, i) => `p-${i}`);
 
@@ -14,14 +17,15 @@ const KEYS = Array.from({ length: 20 }, (_, i) => `p-${i}`);
 const purgedKeys = (entries: { path: string; surrogateKeys?: string[] }[]) =>
   entries.flatMap((e) => e.surrogateKeys ?? /\/purge\/([^/]+)$/.exec(e.path)?.slice(1) ?? []);
 
-test('server killed -9 mid-run and restarted: the execution resumes without repeating the Slack message nor a finished purge, and keeps its startDate', async (t) => {
-  const s = await sim(t, { faults: REALISTIC_LATENCY });
-  const hook = await receiver(t);
-  const dir = await mkdtemp(join(tmpdir(), 'kf-resume-'));
-  const file = join(dir, 'notify_then_purge.yml');
-  await writeFile(
-    file,
-    `id: notify_then_purge
+for (const store of ['SQLite', 'PostgreSQL']) {
+  test(`${store}: server killed -9 mid-run and restarted: the execution resumes without repeating the Slack message nor a finished purge, and keeps its startDate`, async (t) => {
+    const s = await sim(t, { faults: REALISTIC_LATENCY });
+    const hook = await receiver(t);
+    const dir = await mkdtemp(join(tmpdir(), 'kf-resume-'));
+    const file = join(dir, 'notify_then_purge.yml');
+    await writeFile(
+      file,
+      `id: notify_then_purge
 namespace: company.ops
 triggers:
   - id: hook
@@ -42,54 +46,65 @@ tasks:
         serviceId: ${SERVICE}
         surrogateKey: "{{ taskrun.value }}"
 `,
-  );
-  const env = { SECRET_FASTLY_API_TOKEN: Buffer.from('tok').toString('base64'), FASTLY_API_ENDPOINT: s.url };
-  const args = [file, '--state-dir', join(dir, 'state')];
-  const first = await apiServer(args, env);
-  const fivePurges = waitForRequests(s, (p) => p.startsWith(`/service/${SERVICE}/purge`), 5);
-  const r = await fetch(
-    `${first.url}/api/v1/main/executions/webhook/company.ops/notify_then_purge/k3y-for-tests`,
-    {
-      method: 'POST',
-    },
-  );
-  assert.equal(r.status, 200);
-  const { id } = (await r.json()) as { id: string };
-  await fivePurges;
-  const killedAt = Date.now();
-  await first.server.stop('SIGKILL');
-  const before = purgedKeys(requests(s, '/service/'));
-  assert.equal(hook.received.length, 1);
+    );
+    const env = {
+      SECRET_FASTLY_API_TOKEN: Buffer.from('tok').toString('base64'),
+      FASTLY_API_ENDPOINT: s.url,
+    };
+    const args = [
+      file,
+      '--state-dir',
+      join(dir, 'state'),
+      ...(store === 'PostgreSQL' ? ['--database-url', await pgsql.freshDatabase()] : []),
+    ];
+    const first = await apiServer(args, env);
+    const fivePurges = waitForRequests(s, (p) => p.startsWith(`/service/${SERVICE}/purge`), 5);
+    const r = await fetch(
+      `${first.url}/api/v1/main/executions/webhook/company.ops/notify_then_purge/k3y-for-tests`,
+      {
+        method: 'POST',
+      },
+    );
+    assert.equal(r.status, 200);
+    const { id } = (await r.json()) as { id: string };
+    await fivePurges;
+    const killedAt = Date.now();
+    await first.server.stop('SIGKILL');
+    const before = purgedKeys(requests(s, '/service/'));
+    assert.equal(hook.received.length, 1);
 
-  const second = await apiServer(args, env);
-  t.after(() => second.server.stop());
-  const ex = (await ended(second.url, id, {}, 30_000)) as Awaited<ReturnType<typeof ended>> & {
-    state: { startDate: string };
-    taskRunList: {
-      taskId: string;
-      value?: string;
-      attempts: { state: { current: string } }[];
-      state: { current: string; startDate: string };
-    }[];
-  };
-  assert.equal(ex.state.current, 'SUCCESS');
-  assert.equal(hook.received.filter((m) => m.path === '/slack').length, 1, 'one Slack message');
-  const after = purgedKeys(requests(s, '/service/'));
-  // Every key purged; only the purge cut short by the kill may have been sent twice.
-  for (const key of KEYS) assert.ok(after.includes(key), key);
-  const twice = KEYS.filter((k) => after.filter((p) => p === k).length > 1);
-  assert.ok(before.length >= 5);
-  const purges = ex.taskRunList.filter((run) => run.taskId === 'purge');
-  assert.equal(purges.length, KEYS.length);
-  assert.ok(purges.every((run) => run.state.current === 'SUCCESS'));
-  // The purge interrupted by the kill counts its attempts on; it and every earlier task run keep their start.
-  const retried = purges.filter((run) => run.attempts.length > 1);
-  assert.ok(retried.length <= 1, `retried: ${retried.length}`);
-  assert.ok(purges.every((run) => run.attempts.length <= 2));
-  // Only the purge in flight at the kill (attempt 2 now) may have been sent twice.
-  assert.ok(twice.length <= retried.length, `purged twice: ${twice.join(', ')}`);
-  assert.ok(Date.parse(ex.state.startDate) < killedAt, 'startDate is the first start');
-  assert.ok(purges.every((run) => Date.parse(run.state.startDate) >= Date.parse(ex.state.startDate)));
-  assert.match(second.server.output, /resuming execution/);
-  assert.match(second.server.output, /already ended SUCCESS before the restart: not run again/);
-});
+    const second = await apiServer(args, env);
+    t.after(() => second.server.stop());
+    const ex = (await ended(second.url, id, {}, 30_000)) as Awaited<ReturnType<typeof ended>> & {
+      state: { startDate: string };
+      taskRunList: {
+        taskId: string;
+        value?: string;
+        attempts: { state: { current: string } }[];
+        state: { current: string; startDate: string };
+      }[];
+    };
+    assert.equal(ex.state.current, 'SUCCESS');
+    assert.equal(hook.received.filter((m) => m.path === '/slack').length, 1, 'one Slack message');
+    const after = purgedKeys(requests(s, '/service/'));
+    // Every key purged; only the purge cut short by the kill may have been sent twice.
+    for (const key of KEYS) assert.ok(after.includes(key), key);
+    const twice = KEYS.filter((k) => after.filter((p) => p === k).length > 1);
+    assert.ok(before.length >= 5);
+    const purges = ex.taskRunList.filter((run) => run.taskId === 'purge');
+    assert.equal(purges.length, KEYS.length);
+    assert.ok(purges.every((run) => run.state.current === 'SUCCESS'));
+    // The purge interrupted by the kill counts its attempts on; it and every earlier task run keep their start.
+    const retried = purges.filter((run) => run.attempts.length > 1);
+    assert.ok(retried.length <= 1, `retried: ${retried.length}`);
+    assert.ok(purges.every((run) => run.attempts.length <= 2));
+    // Only the purge in flight at the kill (attempt 2 now) may have been sent twice.
+    assert.ok(twice.length <= retried.length, `purged twice: ${twice.join(', ')}`);
+    assert.ok(Date.parse(ex.state.startDate) < killedAt, 'startDate is the first start');
+    assert.ok(purges.every((run) => Date.parse(run.state.startDate) >= Date.parse(ex.state.startDate)));
+    assert.match(second.server.output, /resuming execution/);
+    if (store === 'PostgreSQL')
+      assert.match(second.server.output, /executions in postgres:\/\/postgres@127\.0\.0\.1:/);
+    assert.match(second.server.output, /already ended SUCCESS before the restart: not run again/);
+  });
+}

@@ -46,6 +46,11 @@ export interface RuntimeOptions {
   rescanMs?: number | undefined;
   /** Where StatsTriggers get their points (default: the Fastly API); tests pass a fake. */
   fetchPoints?: PointsFetcher | undefined;
+  /**
+   * Where executions are kept: a shared store (PgStore), closed by stop(). Without it, the embedded
+   * one (runtime.db in the state folder), which also imports a state folder from before it.
+   */
+  store?: ExecutionStore | undefined;
 }
 
 export class Runtime {
@@ -68,10 +73,15 @@ export class Runtime {
     this.#lock = StateDirLock.acquire(o.stateDir);
     try {
       mkdirSync(o.stateDir, { recursive: true });
-      const store = new SqliteStore(join(o.stateDir, 'runtime.db'));
+      let store: ExecutionStore;
+      if (o.store) store = o.store;
+      else {
+        const sqlite = new SqliteStore(join(o.stateDir, 'runtime.db'));
+        importLegacy(o.stateDir, sqlite, o.logger);
+        importTriggerStates(o.stateDir, sqlite, o.logger);
+        store = sqlite;
+      }
       this.store = store;
-      importLegacy(o.stateDir, store, o.logger);
-      importTriggerStates(o.stateDir, store, o.logger);
       this.flows = new FlowRegistry(o.paths, o.logger, () => this.#clock.now(), { env: o.env });
       this.flows.load(true);
       this.render = { env: o.env, masker: o.masker, secretsFile: o.secretsFile };

@@ -24,6 +24,7 @@ import { observability } from './observability.js';
 import type { FlowRegistry } from '../runtime/flows.js';
 import { Runtime } from '../runtime/index.js';
 import type { ExecutionQueue } from '../runtime/queue.js';
+import type { ExecutionStore } from '../runtime/store.js';
 
 export interface ServerOptions {
   paths: string[];
@@ -47,6 +48,8 @@ export interface ServerOptions {
   jsonLogs?: boolean | undefined;
   /** Ended executions older than this are deleted; default 30 days. */
   retentionMs?: number | undefined;
+  /** postgres://… : executions in PostgreSQL (PgStore) instead of the embedded SQLite file. */
+  databaseUrl?: string | undefined;
   /** More routes on the same listener (dashboard, metrics…), built from the server's parts. */
   routes?: ((parts: ServerParts) => RouteModule)[];
 }
@@ -91,18 +94,32 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
         o.client?.purges ?? new PurgeCoordinator({ lingerMs: o.purgeLingerMs ?? DEFAULT_SERVER_LINGER_MS }),
     },
   };
-  const runtime = new Runtime({
-    paths: o.paths,
-    stateDir: o.stateDir,
-    logger: o.logger,
-    masker: o.masker,
-    env: o.env ?? process.env,
-    secretsFile: o.secretsFile,
-    client: o.client,
-    write: o.write,
-    jsonLogs: o.jsonLogs,
-    retentionMs: o.retentionMs,
-  });
+  let store: ExecutionStore | undefined;
+  if (o.databaseUrl) {
+    const { PgStore } = await import('../runtime/postgres.js');
+    const shared = await PgStore.open(o.databaseUrl, { logger: o.logger });
+    o.logger.info(`executions in ${shared.file}`);
+    store = shared;
+  }
+  let runtime: Runtime;
+  try {
+    runtime = new Runtime({
+      paths: o.paths,
+      stateDir: o.stateDir,
+      logger: o.logger,
+      masker: o.masker,
+      env: o.env ?? process.env,
+      secretsFile: o.secretsFile,
+      client: o.client,
+      write: o.write,
+      jsonLogs: o.jsonLogs,
+      retentionMs: o.retentionMs,
+      store,
+    });
+  } catch (err) {
+    await store?.close();
+    throw err;
+  }
   try {
     return await start(o, auth, runtime);
   } catch (err) {

@@ -17,6 +17,7 @@ interface ServerFlags {
   basicAuthFile?: string;
   retention: string;
   purgeLinger?: number;
+  databaseUrl?: string;
 }
 
 const DEFAULT_STATE_DIR = '.kestra-fastly';
@@ -49,14 +50,29 @@ export function registerServer(program: Command): void {
       'basic-auth users, USER:PASSWORD a line (or one user in $KESTRA_FASTLY_BASIC_AUTH)',
     )
     .option('--retention <duration>', 'how long ended executions are kept (ISO-8601)', 'P30D')
+    .option(
+      '--database-url <url>',
+      'keep executions in PostgreSQL (postgres://…; or $KESTRA_FASTLY_DATABASE_URL) instead of the embedded SQLite file',
+    )
     .action(async (paths: string[], opts: ServerFlags) => {
       const { parseDuration } = await import('../../duration.js');
       const retentionMs = parseDuration(opts.retention, '--retention');
+      const fromEnv = process.env.KESTRA_FASTLY_DATABASE_URL;
+      const databaseUrl = opts.databaseUrl ?? (fromEnv || undefined);
+      let databasePassword: string | undefined;
+      if (databaseUrl !== undefined) {
+        const { checkDatabaseUrl } = await import('../../runtime/postgres.js');
+        databasePassword = checkDatabaseUrl(
+          databaseUrl,
+          opts.databaseUrl !== undefined ? '--database-url' : 'KESTRA_FASTLY_DATABASE_URL',
+        ).password;
+      }
       const { describeFlows, startServer } = await import('../../server/index.js');
       const { parseListen } = await import('../../server/app.js');
       const { readBasicUsers } = await import('../../server/auth.js');
       const basicUsers = readBasicUsers(opts.basicAuthFile, process.env.KESTRA_FASTLY_BASIC_AUTH);
       const masker = new Masker();
+      masker.addCredential(databasePassword);
       const logger = createLogger({
         level: parseLevel(opts.logLevel),
         json: opts.json,
@@ -75,6 +91,7 @@ export function registerServer(program: Command): void {
         jsonLogs: opts.json,
         retentionMs,
         purgeLingerMs: opts.purgeLinger,
+        databaseUrl,
       });
       // Listening before the lines that say the server is up: a supervisor (or a test) may send
       // SIGTERM the moment it reads them, and with no listener yet Node would die without stopping.

@@ -1,0 +1,436 @@
+/**
+ * The shared execution store: PostgreSQL through `pg`, for servers that share one database
+ * (`server --database-url postgres://…`). The same tables and, where it costs nothing, the same SQL
+ * as the embedded store (src/runtime/sqlite.ts): ISO dates as text (collated "C", so that they and
+ * the namespace ranges compare byte by byte, as in SQLite), outputs in their own table. A write is
+ * committed when the call resolves. Migrations run under an advisory lock, so that servers starting
+ * together on a new database do not race; every session has a statement timeout, an idle-in-
+ * transaction timeout (a frozen process cannot hold row locks) and TCP keepalives.
+ */
+import { createRequire } from 'node:module';
+import type Pg from 'pg';
+import { InvalidInputError, oneLine, RunFailedError } from '../errors.js';
+import type { TaskRun } from '../flow/executor.js';
+import type { ExecutionRecord } from '../flow/state.js';
+import type { Logger } from '../logger.js';
+import {
+  type ExecutionStore,
+  type Finished,
+  type SearchQuery,
+  type StoredExecution,
+  type Submission,
+  toRecord,
+} from './store.js';
+
+/** Outputs up to this size come with a listed execution; larger ones are read by id (as SQLite). */
+const OUTPUTS_LISTED_BYTES = 256 * 1024;
+
+/** pg_advisory_lock key of the migrations ('kfmigr' as a number). */
+const MIGRATION_LOCK = 0x6b666d696772;
+
+/**
+ * The schema, one step per entry, applied in order once per database under MIGRATION_LOCK and
+ * recorded in schema_migrations. Append; never edit a step that has shipped.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+CREATE TABLE executions (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  namespace TEXT COLLATE "C" NOT NULL,
+  flow_id TEXT COLLATE "C" NOT NULL,
+  state TEXT COLLATE "C" NOT NULL,
+  trigger_id TEXT,
+  trigger_type TEXT,
+  created_at TEXT COLLATE "C" NOT NULL,
+  start_date TEXT COLLATE "C",
+  end_date TEXT COLLATE "C",
+  duration_ms BIGINT,
+  error TEXT,
+  outputs_bytes BIGINT,
+  inputs TEXT NOT NULL,
+  trigger_vars TEXT
+);
+CREATE INDEX executions_created ON executions (created_at);
+CREATE INDEX executions_namespace ON executions (namespace, created_at);
+CREATE INDEX executions_flow ON executions (flow_id, namespace, created_at);
+CREATE INDEX executions_state ON executions (state, created_at);
+CREATE INDEX executions_ended ON executions (end_date);
+CREATE TABLE task_runs (
+  execution_id TEXT COLLATE "C" NOT NULL,
+  id TEXT COLLATE "C" NOT NULL,
+  body TEXT NOT NULL,
+  PRIMARY KEY (execution_id, id)
+);
+CREATE TABLE outputs (
+  execution_id TEXT COLLATE "C" PRIMARY KEY,
+  body TEXT NOT NULL
+);
+CREATE TABLE marks (
+  name TEXT PRIMARY KEY
+);
+`,
+];
+
+/** States of an execution that has not ended. */
+const OPEN = `('CREATED', 'RUNNING')`;
+
+interface Row {
+  id: string;
+  namespace: string;
+  flow_id: string;
+  state: string;
+  trigger_id: string | null;
+  trigger_type: string | null;
+  created_at: string;
+  start_date: string | null;
+  end_date: string | null;
+  duration_ms: string | null;
+  error: string | null;
+  outputs_bytes: string | null;
+  inputs: string;
+  trigger_vars: string | null;
+}
+
+const COLUMNS =
+  'id, namespace, flow_id, state, trigger_id, trigger_type, created_at, start_date, end_date, duration_ms, error, outputs_bytes, inputs, trigger_vars';
+
+function fromRow(r: Row): StoredExecution {
+  return {
+    id: r.id,
+    namespace: r.namespace,
+    flowId: r.flow_id,
+    state: r.state,
+    ...(r.trigger_id ? { triggerId: r.trigger_id } : {}),
+    ...(r.trigger_type ? { triggerType: r.trigger_type } : {}),
+    createdAt: r.created_at,
+    inputs: JSON.parse(r.inputs) as Record<string, unknown>,
+    ...(r.trigger_vars ? { trigger: JSON.parse(r.trigger_vars) as Record<string, unknown> } : {}),
+    ...(r.start_date ? { startDate: r.start_date } : {}),
+    ...(r.end_date ? { endDate: r.end_date } : {}),
+    ...(r.duration_ms !== null ? { durationMs: Number(r.duration_ms) } : {}),
+    ...(r.error ? { error: r.error } : {}),
+    ...(r.outputs_bytes !== null ? { outputsBytes: Number(r.outputs_bytes) } : {}),
+  };
+}
+
+const ACCEPTED = 'postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (or postgresql://)';
+
+/** The URL with its password replaced by `***`: the only form a URL is ever shown in. */
+export function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    // Not a URL: whatever sits between `//user:` and `@` is hidden all the same.
+    return text.replace(/(\/\/[^/:@\s]*:)[^@\s]*@/, '$1***@');
+  }
+}
+
+/**
+ * Checks a --database-url (or $KESTRA_FASTLY_DATABASE_URL): a postgres:// URL naming a host and a
+ * database. Throws InvalidInputError naming `flag`, the URL (its password hidden) and what is
+ * accepted; returns the password, for the masker, when there is one.
+ */
+export function checkDatabaseUrl(text: string, flag = '--database-url'): { password?: string } {
+  const refuse = (why: string): never => {
+    throw new InvalidInputError(
+      `${flag}: ${JSON.stringify(redactUrl(text))} is not allowed (${why}); expected ${ACCEPTED}`,
+      flag,
+    );
+  };
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return refuse('not a URL');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') refuse(`scheme ${url.protocol}`);
+  if (!url.hostname) refuse('no host');
+  if (url.pathname.length <= 1) refuse('no database');
+  return url.password ? { password: decodeURIComponent(url.password) } : {};
+}
+
+export interface PgStoreOptions {
+  /** Connections kept open (default 4). */
+  poolSize?: number;
+  /** Longest a statement may run before PostgreSQL cancels it (default 30 s). */
+  statementTimeoutMs?: number;
+  /** A session idle inside a transaction this long is ended, releasing its locks (default 10 s). */
+  idleInTransactionMs?: number;
+  logger?: Logger | undefined;
+}
+
+/** pg is loaded when a PostgreSQL store is opened, never by a CLI purge. */
+function driver(): typeof Pg {
+  return createRequire(import.meta.url)('pg') as typeof Pg;
+}
+
+/** Where every statement of the store runs: the pool, or one client inside a transaction. */
+type Queryable = Pick<Pg.PoolClient, 'query'>;
+
+export class PgStore implements ExecutionStore {
+  /** The database, as shown: the password hidden. */
+  readonly file: string;
+  readonly #pool: Pg.Pool;
+
+  private constructor(url: string, pool: Pg.Pool) {
+    this.file = redactUrl(url);
+    this.#pool = pool;
+  }
+
+  /** Connects, applies the migrations this database lacks, and returns the store. */
+  static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
+    checkDatabaseUrl(url);
+    const { Pool } = driver();
+    const pool = new Pool({
+      connectionString: url,
+      max: options.poolSize ?? 4,
+      application_name: 'kestra-fastly',
+      statement_timeout: options.statementTimeoutMs ?? 30_000,
+      idle_in_transaction_session_timeout: options.idleInTransactionMs ?? 10_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle connection that breaks (the database restarted) is dropped; the next query opens one.
+    pool.on('error', (err) => options.logger?.warn(`database connection lost: ${redactUrl(err.message)}`));
+    const store = new PgStore(url, pool);
+    try {
+      await store.#migrate();
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      const { password } = checkDatabaseUrl(url);
+      let why = redactUrl(oneLine((err as Error).message));
+      if (password) why = why.replaceAll(password, '***');
+      throw new RunFailedError(`database ${store.file}: ${why}`, { cause: err });
+    }
+    return store;
+  }
+
+  async #migrate(): Promise<void> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      try {
+        await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)');
+        const done = await client.query<{ v: number | null }>(
+          'SELECT MAX(version) AS v FROM schema_migrations',
+        );
+        for (let v = (done.rows[0]?.v ?? 0) + 1; v <= MIGRATIONS.length; v++) {
+          await client.query('BEGIN');
+          try {
+            await client.query(MIGRATIONS[v - 1] as string);
+            await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [v]);
+            await client.query('COMMIT');
+          } catch (err) {
+            await client.query('ROLLBACK');
+            throw err;
+          }
+        }
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Several writes in one transaction. */
+  async #transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async #rows<R extends Pg.QueryResultRow>(sql: string, args: unknown[] = [], q: Queryable = this.#pool) {
+    return (await q.query<R>(sql, args)).rows;
+  }
+
+  async enqueue(s: Submission): Promise<boolean> {
+    const r = await this.#pool.query(
+      `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars)
+           VALUES ($1, $2, $3, 'CREATED', $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
+      [
+        s.id,
+        s.namespace,
+        s.flowId,
+        s.triggerId ?? null,
+        s.triggerType ?? null,
+        s.createdAt,
+        JSON.stringify(s.inputs),
+        s.trigger ? JSON.stringify(s.trigger) : null,
+      ],
+    );
+    return r.rowCount === 1;
+  }
+
+  async started(id: string, now: string): Promise<string> {
+    const rows = await this.#rows<{ start_date: string | null }>(
+      `UPDATE executions SET state = 'RUNNING', start_date = COALESCE(start_date, $1) WHERE id = $2 RETURNING start_date`,
+      [now, id],
+    );
+    return rows[0]?.start_date ?? now;
+  }
+
+  async saveTaskRun(executionId: string, run: TaskRun, q: Queryable = this.#pool): Promise<void> {
+    await q.query(
+      `INSERT INTO task_runs (execution_id, id, body) VALUES ($1, $2, $3)
+           ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body`,
+      [executionId, run.id, JSON.stringify(run)],
+    );
+  }
+
+  async finish(f: Finished): Promise<void> {
+    const body = JSON.stringify(f.outputs);
+    await this.#transaction(async (q) => {
+      for (const r of f.taskRuns) await this.saveTaskRun(f.id, r, q);
+      await q.query(
+        `INSERT INTO outputs (execution_id, body) VALUES ($1, $2) ON CONFLICT (execution_id) DO UPDATE SET body = excluded.body`,
+        [f.id, body],
+      );
+      await q.query(
+        `UPDATE executions SET state = $1, end_date = $2, duration_ms = $3, error = $4, outputs_bytes = $5 WHERE id = $6`,
+        [f.state, f.endDate, f.durationMs, f.error ?? null, Buffer.byteLength(body), f.id],
+      );
+    });
+  }
+
+  async get(id: string): Promise<StoredExecution | undefined> {
+    const [row] = await this.#rows<Row>(`SELECT ${COLUMNS} FROM executions WHERE id = $1`, [id]);
+    return row ? fromRow(row) : undefined;
+  }
+
+  async taskRuns(id: string): Promise<TaskRun[]> {
+    return (await this.#rows<{ body: string }>('SELECT body FROM task_runs WHERE execution_id = $1', [id]))
+      .map((r) => JSON.parse(r.body) as TaskRun)
+      .sort((a, b) => a.startDate.localeCompare(b.startDate));
+  }
+
+  async outputs(id: string): Promise<Record<string, unknown> | undefined> {
+    const [row] = await this.#rows<{ body: string }>('SELECT body FROM outputs WHERE execution_id = $1', [
+      id,
+    ]);
+    return row ? (JSON.parse(row.body) as Record<string, unknown>) : undefined;
+  }
+
+  async unfinished(): Promise<StoredExecution[]> {
+    return (
+      await this.#rows<Row>(`SELECT ${COLUMNS} FROM executions WHERE state IN ${OPEN} ORDER BY created_at`)
+    ).map(fromRow);
+  }
+
+  async search(q: SearchQuery): Promise<{ results: StoredExecution[]; total: number }> {
+    // The same plan as SqliteSync.search: counts and pages along the indexes, merged here.
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const arg = (v: unknown) => {
+      args.push(v);
+      return `$${args.length}`;
+    };
+    if (q.flowId) where.push(`flow_id = ${arg(q.flowId)}`);
+    if (q.states?.length) where.push(`state IN (${q.states.map((s) => arg(s)).join(', ')})`);
+    const take = q.page * q.size;
+    const read = async (namespace?: string) => {
+      const own = [...args];
+      const filter = [...where];
+      if (namespace !== undefined) {
+        own.push(namespace);
+        filter.push(`namespace = $${own.length}`);
+      }
+      const clause = filter.length ? `WHERE ${filter.join(' AND ')}` : '';
+      const [count, page] = await Promise.all([
+        this.#rows<{ n: string }>(`SELECT COUNT(*) AS n FROM executions ${clause}`, own),
+        this.#rows<Row>(
+          `SELECT ${COLUMNS} FROM executions ${clause} ORDER BY created_at DESC LIMIT $${own.length + 1}`,
+          [...own, take],
+        ),
+      ]);
+      return { total: Number(count[0]?.n ?? 0), rows: page };
+    };
+    let parts: { total: number; rows: Row[] }[];
+    if (!q.namespace) parts = [await read()];
+    else {
+      // The namespace and its children, each read newest first along (namespace, created_at).
+      const prefix = q.namespace;
+      const namespaces = (
+        await this.#rows<{ namespace: string }>(
+          'SELECT DISTINCT namespace FROM executions WHERE namespace >= $1 AND namespace < $2',
+          [prefix, `${prefix}/`],
+        )
+      )
+        .map((r) => r.namespace)
+        .filter((ns) => ns === prefix || ns.startsWith(`${prefix}.`));
+      parts = await Promise.all(namespaces.map((ns) => read(ns)));
+    }
+    const rows = parts.flatMap((p) => p.rows);
+    rows.sort((a, b) => b.created_at.localeCompare(a.created_at) || b.id.localeCompare(a.id));
+    return {
+      results: rows.slice((q.page - 1) * q.size, take).map(fromRow),
+      total: parts.reduce((n, p) => n + p.total, 0),
+    };
+  }
+
+  async history(limit = Number.MAX_SAFE_INTEGER): Promise<ExecutionRecord[]> {
+    const rows = await this.#rows<Row>(
+      `SELECT ${COLUMNS} FROM executions WHERE end_date IS NOT NULL ORDER BY end_date DESC, created_at DESC, id DESC LIMIT $1`,
+      [Math.min(limit, Number.MAX_SAFE_INTEGER)],
+    );
+    // The outputs of those small enough to list, in one read.
+    const listed = rows.filter((r) => Number(r.outputs_bytes ?? 0) <= OUTPUTS_LISTED_BYTES).map((r) => r.id);
+    const outputs = new Map(
+      listed.length
+        ? (
+            await this.#rows<{ execution_id: string; body: string }>(
+              'SELECT execution_id, body FROM outputs WHERE execution_id = ANY($1)',
+              [listed],
+            )
+          ).map((o) => [o.execution_id, JSON.parse(o.body) as Record<string, unknown>])
+        : [],
+    );
+    return rows.reverse().map((r) => toRecord(fromRow(r), outputs.get(r.id)));
+  }
+
+  /** An execution as a list shows it: outputs too big for a list are left out (GET the execution). */
+  async record(e: StoredExecution): Promise<ExecutionRecord> {
+    return toRecord(e, (e.outputsBytes ?? 0) <= OUTPUTS_LISTED_BYTES ? await this.outputs(e.id) : undefined);
+  }
+
+  async prune(before: string): Promise<number> {
+    return this.#transaction(async (q) => {
+      const gone = await this.#rows<{ id: string }>(
+        `DELETE FROM executions WHERE end_date IS NOT NULL AND end_date < $1 AND state NOT IN ${OPEN} RETURNING id`,
+        [before],
+        q,
+      );
+      const ids = gone.map((r) => r.id);
+      if (ids.length) {
+        await q.query('DELETE FROM task_runs WHERE execution_id = ANY($1)', [ids]);
+        await q.query('DELETE FROM outputs WHERE execution_id = ANY($1)', [ids]);
+      }
+      return ids.length;
+    });
+  }
+
+  async mark(name: string, set = false): Promise<boolean> {
+    if (set)
+      await this.#pool.query('INSERT INTO marks (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [name]);
+    return (await this.#rows('SELECT name FROM marks WHERE name = $1', [name])).length === 1;
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+}
