@@ -4,6 +4,8 @@
  * acknowledged once its execution is durable; acknowledged executions per second and the median
  * and p99 of the acknowledgement. A bare node:http server answering 200 is measured in the same run
  * as the floor. The flow's one task is a Log, so the figure is the server's, not Fastly's.
+ * Each store is measured: the embedded SQLite, and PostgreSQL (--database-url) on
+ * $BENCH_DATABASE_URL or a throw-away local cluster with fsync on (test/support/postgres.ts).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -12,6 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startPostgres } from '../test/support/postgres.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const CLI = join(ROOT, 'dist/bundle/main.cjs');
@@ -63,7 +66,7 @@ async function floor() {
   }
 }
 
-async function kestraFastly() {
+async function kestraFastly(databaseUrl?: string) {
   const dir = mkdtempSync(join(tmpdir(), 'kf-intake-'));
   const flow = join(dir, 'hook.yml');
   writeFileSync(
@@ -82,7 +85,16 @@ tasks:
   );
   const child: ChildProcess = spawn(
     process.execPath,
-    [CLI, 'server', flow, '--state-dir', join(dir, 'state'), '--listen', '127.0.0.1:0'],
+    [
+      CLI,
+      'server',
+      flow,
+      '--state-dir',
+      join(dir, 'state'),
+      '--listen',
+      '127.0.0.1:0',
+      ...(databaseUrl ? ['--database-url', databaseUrl] : []),
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
@@ -105,5 +117,14 @@ tasks:
 }
 
 const bare = await floor();
-const server = await kestraFastly();
-console.log(JSON.stringify({ node: process.version, n: N, concurrency: CONCURRENCY, bare, server }));
+const sqlite = await kestraFastly();
+const cluster = process.env.BENCH_DATABASE_URL ? undefined : await startPostgres({ fsync: true });
+let postgres;
+try {
+  postgres = await kestraFastly(process.env.BENCH_DATABASE_URL ?? (await cluster?.createDatabase('intake')));
+} finally {
+  cluster?.stop();
+}
+console.log(
+  JSON.stringify({ node: process.version, n: N, concurrency: CONCURRENCY, bare, sqlite, postgres }),
+);

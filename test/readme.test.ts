@@ -11,10 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { CLI, sim } from './helpers.js';
+import { postgresForFile } from './support/postgres.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TOKEN = 'readme-token';
+const pgsql = postgresForFile();
 // A hang detector: `npm install --global` would compile better-sqlite3 if it found no prebuilt
 // binary (minutes when the 2 cores are shared); see `sqlitePrebuild`.
 const DEADLINE_MS = 600_000;
@@ -60,9 +63,12 @@ export function shellBlocks(markdown: string): string[][] {
 const README_PORTS = ['8787', '8080'] as const;
 type Ports = Record<(typeof README_PORTS)[number], number>;
 
+/** The README's PostgreSQL, `127.0.0.1:5432`: the test's own cluster (port set once it runs). */
+let postgresPort = 0;
+
 /** The harness's only rewrites (README.md, "Development", says the same). */
 function substitute(line: string, ports: Ports): string | undefined {
-  let l = line.replaceAll('…', TOKEN);
+  let l = line.replaceAll('…', TOKEN).replaceAll('127.0.0.1:5432', `127.0.0.1:${postgresPort}`);
   for (const p of README_PORTS) l = l.replaceAll(p, String(ports[p]));
   l = l.replace(/^npm ci && /, '').replace(/^npm run build && /, '');
   // The install from a clone: the scratch folder is not the clone, so pack this checkout into it.
@@ -174,6 +180,13 @@ test('the README never has the simulator and the server on one port (followed to
 test('every fenced shell command in README.md runs against the simulator and exits 0', async (t) => {
   const blocks = shellBlocks(await readFile(join(ROOT, 'README.md'), 'utf8'));
   assert.ok(blocks.flat().length >= 20, 'the README has its commands');
+  // The README's database: role and database `kestra` (the cluster trusts loopback: any password).
+  const admin = new pg.Client({ connectionString: pgsql.cluster().url() });
+  await admin.connect();
+  await admin.query(`CREATE ROLE kestra LOGIN PASSWORD '${TOKEN}'`);
+  await admin.query('CREATE DATABASE kestra OWNER kestra');
+  await admin.end();
+  postgresPort = pgsql.cluster().port;
   const s = await sim(t);
   const dir = await mkdtemp(join(tmpdir(), 'kf-readme-'));
   await symlink(join(ROOT, 'examples'), join(dir, 'examples'));

@@ -69,6 +69,48 @@ CREATE TABLE marks (
   name TEXT PRIMARY KEY
 );
 `,
+  // How many executions each (namespace, flow, state) has, kept by statement triggers: a search's
+  // total is a sum over this small table instead of a count over the history (58 ms unfiltered at
+  // 250,000 executions). Each statement applies its changes in key order, so that two writers
+  // never lock two counters in opposite orders.
+  `
+CREATE TABLE execution_counts (
+  namespace TEXT COLLATE "C" NOT NULL,
+  flow_id TEXT COLLATE "C" NOT NULL,
+  state TEXT COLLATE "C" NOT NULL,
+  n BIGINT NOT NULL,
+  PRIMARY KEY (namespace, flow_id, state)
+);
+INSERT INTO execution_counts (namespace, flow_id, state, n)
+  SELECT namespace, flow_id, state, COUNT(*) FROM executions GROUP BY 1, 2, 3;
+CREATE FUNCTION execution_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO execution_counts AS c (namespace, flow_id, state, n)
+      SELECT namespace, flow_id, state, COUNT(*) FROM new_rows GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+      ON CONFLICT (namespace, flow_id, state) DO UPDATE SET n = c.n + excluded.n;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO execution_counts AS c (namespace, flow_id, state, n)
+      SELECT namespace, flow_id, state, -COUNT(*) FROM old_rows GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+      ON CONFLICT (namespace, flow_id, state) DO UPDATE SET n = c.n + excluded.n;
+  ELSE
+    INSERT INTO execution_counts AS c (namespace, flow_id, state, n)
+      SELECT namespace, flow_id, state, SUM(d) FROM (
+        SELECT namespace, flow_id, state, 1 AS d FROM new_rows
+        UNION ALL SELECT namespace, flow_id, state, -1 AS d FROM old_rows
+      ) AS changes GROUP BY 1, 2, 3 HAVING SUM(d) <> 0 ORDER BY 1, 2, 3
+      ON CONFLICT (namespace, flow_id, state) DO UPDATE SET n = c.n + excluded.n;
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER executions_counted_insert AFTER INSERT ON executions
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION execution_counts_apply();
+CREATE TRIGGER executions_counted_update AFTER UPDATE ON executions
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION execution_counts_apply();
+CREATE TRIGGER executions_counted_delete AFTER DELETE ON executions
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION execution_counts_apply();
+`,
 ];
 
 /** States of an execution that has not ended. */
@@ -152,7 +194,7 @@ export function checkDatabaseUrl(text: string, flag = '--database-url'): { passw
 }
 
 export interface PgStoreOptions {
-  /** Connections kept open (default 4). */
+  /** Connections kept open (default 8). */
   poolSize?: number;
   /** Longest a statement may run before PostgreSQL cancels it (default 30 s). */
   statementTimeoutMs?: number;
@@ -185,7 +227,7 @@ export class PgStore implements ExecutionStore {
     const { Pool } = driver();
     const pool = new Pool({
       connectionString: url,
-      max: options.poolSize ?? 4,
+      max: options.poolSize ?? 8,
       application_name: 'kestra-fastly',
       statement_timeout: options.statementTimeoutMs ?? 30_000,
       idle_in_transaction_session_timeout: options.idleInTransactionMs ?? 10_000,
@@ -285,27 +327,40 @@ export class PgStore implements ExecutionStore {
     return rows[0]?.start_date ?? now;
   }
 
-  async saveTaskRun(executionId: string, run: TaskRun, q: Queryable = this.#pool): Promise<void> {
-    await q.query(
+  async saveTaskRun(executionId: string, run: TaskRun): Promise<void> {
+    await this.#pool.query(
       `INSERT INTO task_runs (execution_id, id, body) VALUES ($1, $2, $3)
            ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body`,
       [executionId, run.id, JSON.stringify(run)],
     );
   }
 
+  /** One statement (one round trip, atomic): the task runs, the outputs, the execution's end. */
   async finish(f: Finished): Promise<void> {
     const body = JSON.stringify(f.outputs);
-    await this.#transaction(async (q) => {
-      for (const r of f.taskRuns) await this.saveTaskRun(f.id, r, q);
-      await q.query(
-        `INSERT INTO outputs (execution_id, body) VALUES ($1, $2) ON CONFLICT (execution_id) DO UPDATE SET body = excluded.body`,
-        [f.id, body],
-      );
-      await q.query(
-        `UPDATE executions SET state = $1, end_date = $2, duration_ms = $3, error = $4, outputs_bytes = $5 WHERE id = $6`,
-        [f.state, f.endDate, f.durationMs, f.error ?? null, Buffer.byteLength(body), f.id],
-      );
-    });
+    await this.#pool.query(
+      `WITH runs AS (
+         INSERT INTO task_runs (execution_id, id, body)
+         SELECT $1, r->>'id', r::text FROM json_array_elements($2::json) AS r
+         ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body
+       ), kept AS (
+         INSERT INTO outputs (execution_id, body) VALUES ($1, $3)
+         ON CONFLICT (execution_id) DO UPDATE SET body = excluded.body
+       )
+       UPDATE executions SET state = $4, end_date = $5, duration_ms = $6, error = $7, outputs_bytes = $8 WHERE id = $1`,
+      [
+        f.id,
+        // One row per run id (the last write wins, as with saveTaskRun): a statement may not
+        // upsert a row twice.
+        JSON.stringify([...new Map(f.taskRuns.map((r) => [r.id, r])).values()]),
+        body,
+        f.state,
+        f.endDate,
+        f.durationMs,
+        f.error ?? null,
+        Buffer.byteLength(body),
+      ],
+    );
   }
 
   async get(id: string): Promise<StoredExecution | undefined> {
@@ -333,7 +388,7 @@ export class PgStore implements ExecutionStore {
   }
 
   async search(q: SearchQuery): Promise<{ results: StoredExecution[]; total: number }> {
-    // The same plan as SqliteSync.search: counts and pages along the indexes, merged here.
+    // The plan of SqliteSync.search (pages along the indexes, merged here); totals from the counters.
     const where: string[] = [];
     const args: unknown[] = [];
     const arg = (v: unknown) => {
@@ -352,7 +407,7 @@ export class PgStore implements ExecutionStore {
       }
       const clause = filter.length ? `WHERE ${filter.join(' AND ')}` : '';
       const [count, page] = await Promise.all([
-        this.#rows<{ n: string }>(`SELECT COUNT(*) AS n FROM executions ${clause}`, own),
+        this.#rows<{ n: string }>(`SELECT COALESCE(SUM(n), 0) AS n FROM execution_counts ${clause}`, own),
         this.#rows<Row>(
           `SELECT ${COLUMNS} FROM executions ${clause} ORDER BY created_at DESC LIMIT $${own.length + 1}`,
           [...own, take],
@@ -363,11 +418,12 @@ export class PgStore implements ExecutionStore {
     let parts: { total: number; rows: Row[] }[];
     if (!q.namespace) parts = [await read()];
     else {
-      // The namespace and its children, each read newest first along (namespace, created_at).
+      // The namespace and its children (found in the counters, not the history), each read newest
+      // first along (namespace, created_at).
       const prefix = q.namespace;
       const namespaces = (
         await this.#rows<{ namespace: string }>(
-          'SELECT DISTINCT namespace FROM executions WHERE namespace >= $1 AND namespace < $2',
+          'SELECT DISTINCT namespace FROM execution_counts WHERE namespace >= $1 AND namespace < $2 AND n > 0',
           [prefix, `${prefix}/`],
         )
       )

@@ -135,8 +135,11 @@ export interface PostgresCluster {
 const running = new Set<PostgresCluster>();
 let exitHooked = false;
 
-/** Starts a cluster of its own, from a copy of the machine's initialised template. */
-export async function startPostgres(): Promise<PostgresCluster> {
+/**
+ * Starts a cluster of its own, from a copy of the machine's initialised template. fsync is off
+ * unless `fsync` (a benchmark of durable writes wants it on).
+ */
+export async function startPostgres(options: { fsync?: boolean } = {}): Promise<PostgresCluster> {
   const bin = postgresBin();
   const owner = runAs();
   const run = runner(bin, owner);
@@ -192,18 +195,17 @@ export async function startPostgres(): Promise<PostgresCluster> {
     // Another process may take the free port between the probe and the start: try a few.
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      const options = [
+      const settings = [
         '-c listen_addresses=127.0.0.1',
         `-c port=${port}`,
         `-c unix_socket_directories=${dir}`,
-        '-c fsync=off',
-        '-c full_page_writes=off',
+        ...(options.fsync ? [] : ['-c fsync=off', '-c full_page_writes=off']),
         '-c max_connections=200',
       ].join(' ');
       try {
         run(
           'pg_ctl',
-          ['start', '-D', data, '-w', '-t', '30', '-l', join(dir, 'postgres.log'), '-o', options],
+          ['start', '-D', data, '-w', '-t', '30', '-l', join(dir, 'postgres.log'), '-o', settings],
           dir,
         );
         break;
