@@ -732,7 +732,7 @@ const CASES: Case[] = [
     ],
     files: { 'f.yml': log('hi') },
     error:
-      /^(?![^]*s3cret-pw)error: --database-url: "mysql:\/\/app:\*\*\*@db\.internal\/kf" is not allowed \(scheme mysql:\); expected postgres:\/\/USER\[:PASSWORD\]@HOST\[:PORT\]\/DATABASE \(or postgresql:\/\/\)$/,
+      /^(?![^]*s3cret-pw)error: --database-url: "mysql:\/\/app:\*\*\*@db\.internal\/kf" is not allowed \(scheme mysql:\); expected postgres:\/\/USER\[:PASSWORD\]@HOST\[:PORT\]\/DATABASE \(or postgresql:\/\/\)\n$/,
   },
   {
     name: 'server KESTRA_FASTLY_DATABASE_URL without a database',
