@@ -10,7 +10,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import fc from 'fast-check';
 import type { TaskRun } from '../src/flow/executor.js';
 import pg from 'pg';
-import { PgStore } from '../src/runtime/postgres.js';
+import { MIGRATIONS, PgStore } from '../src/runtime/postgres.js';
 import { SqliteStore } from '../src/runtime/sqlite.js';
 import type { ExecutionStore, Submission } from '../src/runtime/store.js';
 import { postgresForFile } from './support/postgres.js';
@@ -46,7 +46,7 @@ const KINDS: Kind[] = [
     emptied: async (store) => {
       const client = new pg.Client({ connectionString: pgsql.cluster().url(dbName(store)) });
       await client.connect();
-      await client.query('TRUNCATE executions, task_runs, outputs, marks, execution_counts');
+      await client.query('TRUNCATE executions, task_runs, outputs, marks, execution_counts, logs, triggers');
       await client.end();
       return store;
     },
@@ -182,6 +182,41 @@ for (const kind of KINDS) {
     await store.close();
   });
 
+  test(`${kind.name}: trigger state: a firing writes its state and execution together, a failed one neither; task runs keep their first write's order`, async () => {
+    const store = await kind.fresh();
+    const state = (key: string, fired: number) => ({ key, armed: fired === 0, fired, failures: 0 });
+    await store.saveTriggerState(state('n.f.t2', 0));
+    assert.equal(
+      await store.enqueue(submission('fired', 'n', 'f', '2026-11-01T00:00:00.000Z'), state('n.f.t1', 1)),
+      true,
+    );
+    assert.deepEqual(await store.triggerStates(), [state('n.f.t1', 1), state('n.f.t2', 0)]);
+    assert.equal((await store.get('fired'))?.state, 'CREATED');
+    // The submission cannot be written (inputs JSON cannot hold a BigInt): the state is not either.
+    const unwritable = { ...submission('bad', 'n', 'f', '2026-11-01T00:00:01.000Z'), inputs: { n: 1n } };
+    await assert.rejects(store.enqueue(unwritable, state('n.f.t1', 2)));
+    assert.deepEqual(await store.triggerStates(), [state('n.f.t1', 1), state('n.f.t2', 0)]);
+    assert.equal(await store.get('bad'), undefined);
+    await store.saveTriggerState(state('n.f.t2', 3));
+    assert.deepEqual(
+      (await store.triggerStates()).map((t) => t.fired),
+      [1, 3],
+      'the last write wins',
+    );
+    // Same start: the order they were first written in, kept when a run is written again.
+    for (const id of ['c', 'a', 'b']) await store.saveTaskRun('fired', run(id, { state: 'FAILED' }));
+    await store.saveTaskRun('fired', run('a'));
+    assert.deepEqual(
+      (await store.taskRuns('fired')).map((t) => [t.id, t.state]),
+      [
+        ['c', 'FAILED'],
+        ['a', 'SUCCESS'],
+        ['b', 'FAILED'],
+      ],
+    );
+    await store.close();
+  });
+
   test(`${kind.name}: retention: prune deletes ended executions older than the cut-off, with their task runs and outputs, never an unfinished one`, async () => {
     const store = await kind.fresh();
     for (const [id, end] of [
@@ -254,10 +289,13 @@ test('PostgreSQL: servers opening a new database at once make its schema once (m
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+    const { rows } = await client.query<{ version: number }>(
+      'SELECT version FROM schema_migrations ORDER BY version',
+    );
     assert.deepEqual(
       rows.map((r) => r.version),
-      [1, 2],
+      MIGRATIONS.map((_, i) => i + 1),
+      'each step once',
     );
   } finally {
     await client.end();
@@ -280,218 +318,229 @@ test('PostgreSQL: a database that cannot be reached fails the open with one line
 
 const LEVEL_NAMES = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'] as const;
 
-test('logs: lines are kept in order per execution, filtered by minLevel, task run, task and attempt; delete and prune remove them', async () => {
-  const store = fresh();
-  const line = (executionId: string, i: number, taskRunId: string, level: (typeof LEVEL_NAMES)[number]) => ({
-    tenantId: 'main' as const,
-    namespace: 'n',
-    flowId: 'f',
-    taskId: taskRunId.replace(/-run$/, ''),
-    executionId,
-    taskRunId,
-    attemptNumber: i % 2,
-    timestamp: new Date(Date.UTC(2026, 10, 1, 0, 0, i)).toISOString(),
-    level,
-    thread: 'main',
-    message: `line ${i}`,
+for (const kind of KINDS) {
+  test(`${kind.name}: logs: lines are kept in order per execution, filtered by minLevel, task run, task and attempt; delete and prune remove them`, async () => {
+    const store = await kind.fresh();
+    const line = (
+      executionId: string,
+      i: number,
+      taskRunId: string,
+      level: (typeof LEVEL_NAMES)[number],
+    ) => ({
+      tenantId: 'main' as const,
+      namespace: 'n',
+      flowId: 'f',
+      taskId: taskRunId.replace(/-run$/, ''),
+      executionId,
+      taskRunId,
+      attemptNumber: i % 2,
+      timestamp: new Date(Date.UTC(2026, 10, 1, 0, 0, i)).toISOString(),
+      level,
+      thread: 'main',
+      message: `line ${i}`,
+    });
+    const lines = Array.from({ length: 10 }, (_, i) =>
+      line('a', i, i < 5 ? 'one-run' : 'two-run', LEVEL_NAMES[i % 5] as (typeof LEVEL_NAMES)[number]),
+    );
+    for (const id of ['a', 'b']) await store.enqueue(submission(id, 'n', 'f', '2026-11-01T00:00:00.000Z'));
+    await store.appendLogs(lines.slice(0, 4));
+    await store.appendLogs([line('b', 0, 'x-run', 'INFO')]);
+    await store.appendLogs(lines.slice(4));
+    assert.deepEqual(await store.logs('a'), lines);
+    assert.deepEqual(
+      await store.logs('a', { minLevel: 'WARN' }),
+      lines.filter((l) => l.level === 'WARN' || l.level === 'ERROR'),
+    );
+    assert.deepEqual(await store.logs('a', { taskRunId: 'two-run' }), lines.slice(5));
+    assert.deepEqual(await store.logs('a', { taskId: 'one', attempt: 1 }), [lines[1], lines[3]]);
+    assert.equal((await store.logs('b')).length, 1);
+    assert.equal(await store.remove('a', true), true, 'deleteLogs=false keeps the lines');
+    assert.equal((await store.logs('a')).length, 10);
+    assert.equal(await store.remove('a'), false, 'already gone');
+    assert.equal(await store.remove('b'), true);
+    assert.deepEqual(await store.logs('b'), []);
+    await store.enqueue(submission('c', 'n', 'f', '2026-10-01T00:00:00.000Z'));
+    await store.started('c', '2026-10-01T00:00:00.000Z');
+    await store.appendLogs([line('c', 0, 'c-run', 'INFO')]);
+    await store.finish({
+      id: 'c',
+      state: 'SUCCESS',
+      endDate: '2026-10-01T00:00:01.000Z',
+      durationMs: 1000,
+      outputs: {},
+      taskRuns: [],
+    });
+    assert.equal(await store.prune('2026-11-01T00:00:00.000Z'), 1);
+    assert.deepEqual(await store.logs('c'), [], 'retention deletes the lines too');
+    await store.close();
   });
-  const lines = Array.from({ length: 10 }, (_, i) =>
-    line('a', i, i < 5 ? 'one-run' : 'two-run', LEVEL_NAMES[i % 5] as (typeof LEVEL_NAMES)[number]),
-  );
-  for (const id of ['a', 'b']) await store.enqueue(submission(id, 'n', 'f', '2026-11-01T00:00:00.000Z'));
-  await store.appendLogs(lines.slice(0, 4));
-  await store.appendLogs([line('b', 0, 'x-run', 'INFO')]);
-  await store.appendLogs(lines.slice(4));
-  assert.deepEqual(await store.logs('a'), lines);
-  assert.deepEqual(
-    await store.logs('a', { minLevel: 'WARN' }),
-    lines.filter((l) => l.level === 'WARN' || l.level === 'ERROR'),
-  );
-  assert.deepEqual(await store.logs('a', { taskRunId: 'two-run' }), lines.slice(5));
-  assert.deepEqual(await store.logs('a', { taskId: 'one', attempt: 1 }), [lines[1], lines[3]]);
-  assert.equal((await store.logs('b')).length, 1);
-  assert.equal(await store.remove('a', true), true, 'deleteLogs=false keeps the lines');
-  assert.equal((await store.logs('a')).length, 10);
-  assert.equal(await store.remove('a'), false, 'already gone');
-  assert.equal(await store.remove('b'), true);
-  assert.deepEqual(await store.logs('b'), []);
-  await store.enqueue(submission('c', 'n', 'f', '2026-10-01T00:00:00.000Z'));
-  await store.started('c', '2026-10-01T00:00:00.000Z');
-  await store.appendLogs([line('c', 0, 'c-run', 'INFO')]);
-  await store.finish({
-    id: 'c',
-    state: 'SUCCESS',
-    endDate: '2026-10-01T00:00:01.000Z',
-    durationMs: 1000,
-    outputs: {},
-    taskRuns: [],
-  });
-  assert.equal(await store.prune('2026-11-01T00:00:00.000Z'), 1);
-  assert.deepEqual(await store.logs('c'), [], 'retention deletes the lines too');
-  await store.close();
-});
 
-test('kill and restart states: KILLING and RESTARTED stay unfinished; a restart clears the end and drops the named task runs; KILLED ends', async () => {
-  const store = fresh();
-  await store.enqueue(submission('r', 'n', 'f', '2026-11-01T00:00:00.000Z'));
-  await store.started('r', '2026-11-01T00:00:01.000Z');
-  await store.finish({
-    id: 'r',
-    state: 'FAILED',
-    endDate: '2026-11-01T00:00:05.000Z',
-    durationMs: 4000,
-    error: 'boom',
-    outputs: {},
-    taskRuns: [
-      run('ok'),
-      run('bad', { state: 'FAILED', startDate: '2026-11-01T00:00:02.000Z' }),
-      run('on_error', { startDate: '2026-11-01T00:00:03.000Z' }),
-    ],
+  test(`${kind.name}: kill and restart states: KILLING and RESTARTED stay unfinished; a restart clears the end and drops the named task runs; KILLED ends`, async () => {
+    const store = await kind.fresh();
+    await store.enqueue(submission('r', 'n', 'f', '2026-11-01T00:00:00.000Z'));
+    await store.started('r', '2026-11-01T00:00:01.000Z');
+    await store.finish({
+      id: 'r',
+      state: 'FAILED',
+      endDate: '2026-11-01T00:00:05.000Z',
+      durationMs: 4000,
+      error: 'boom',
+      outputs: {},
+      taskRuns: [
+        run('ok'),
+        run('bad', { state: 'FAILED', startDate: '2026-11-01T00:00:02.000Z' }),
+        run('on_error', { startDate: '2026-11-01T00:00:03.000Z' }),
+      ],
+    });
+    await store.setState('r', 'RESTARTED', ['on_error']);
+    const restarted = await store.get('r');
+    assert.equal(restarted?.state, 'RESTARTED');
+    assert.equal(restarted?.endDate, undefined);
+    assert.equal(restarted?.error, undefined);
+    assert.equal(restarted?.startDate, '2026-11-01T00:00:01.000Z', 'the first start is kept');
+    assert.deepEqual(
+      (await store.taskRuns('r')).map((t) => t.id),
+      ['ok', 'bad'],
+    );
+    assert.deepEqual(
+      (await store.unfinished()).map((e) => e.id),
+      ['r'],
+    );
+    await store.setState('r', 'KILLING');
+    assert.deepEqual(
+      (await store.unfinished()).map((e) => [e.id, e.state]),
+      [['r', 'KILLING']],
+    );
+    await store.enqueue(submission('q', 'n', 'f', '2026-11-01T00:00:02.000Z'));
+    await store.setState('q', 'KILLED');
+    const killed = await store.get('q');
+    assert.equal(killed?.state, 'KILLED');
+    assert.ok(killed?.endDate, 'a queued execution killed has ended');
+    assert.deepEqual(
+      (await store.unfinished()).map((e) => e.id),
+      ['r'],
+    );
+    await store.close();
   });
-  await store.setState('r', 'RESTARTED', ['on_error']);
-  const restarted = await store.get('r');
-  assert.equal(restarted?.state, 'RESTARTED');
-  assert.equal(restarted?.endDate, undefined);
-  assert.equal(restarted?.error, undefined);
-  assert.equal(restarted?.startDate, '2026-11-01T00:00:01.000Z', 'the first start is kept');
-  assert.deepEqual(
-    (await store.taskRuns('r')).map((t) => t.id),
-    ['ok', 'bad'],
-  );
-  assert.deepEqual(
-    (await store.unfinished()).map((e) => e.id),
-    ['r'],
-  );
-  await store.setState('r', 'KILLING');
-  assert.deepEqual(
-    (await store.unfinished()).map((e) => [e.id, e.state]),
-    [['r', 'KILLING']],
-  );
-  await store.enqueue(submission('q', 'n', 'f', '2026-11-01T00:00:02.000Z'));
-  await store.setState('q', 'KILLED');
-  const killed = await store.get('q');
-  assert.equal(killed?.state, 'KILLED');
-  assert.ok(killed?.endDate, 'a queued execution killed has ended');
-  assert.deepEqual(
-    (await store.unfinished()).map((e) => e.id),
-    ['r'],
-  );
-  await store.close();
-});
 
-test('search: labels, startDate/endDate and every sort give what a plain filter and sort of all executions give', async () => {
-  const SORTS = [
-    'id',
-    'namespace',
-    'flowId',
-    'state.current',
-    'state.startDate',
-    'state.endDate',
-    'state.duration',
-  ] as const;
-  const column = {
-    id: 'id',
-    namespace: 'namespace',
-    flowId: 'flowId',
-    'state.current': 'state',
-    'state.startDate': 'startDate',
-    'state.endDate': 'endDate',
-    'state.duration': 'durationMs',
-  } as const;
-  await fc.assert(
-    fc.asyncProperty(
-      fc.array(
-        fc.record({
-          namespace: fc.constantFrom('company', 'company.ops', 'company_x', 'other'),
-          flowId: fc.constantFrom('a', 'b'),
-          ended: fc.boolean(),
-          second: fc.integer({ min: 0, max: 30 }),
-          duration: fc.integer({ min: 0, max: 5 }),
-          labels: fc.subarray([
-            { key: 'env', value: 'prod' },
-            { key: 'team', value: 'edge%_' },
-            { key: 'x"y', value: 'q\\z' },
-          ]),
-        }),
-        { maxLength: 25 },
-      ),
-      fc.subarray([
-        { key: 'env', value: 'prod' },
-        { key: 'team', value: 'edge%_' },
-        { key: 'x"y', value: 'q\\z' },
-      ]),
-      fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
-      fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
-      fc.option(fc.record({ field: fc.constantFrom(...SORTS), desc: fc.boolean() }), { nil: undefined }),
-      fc.option(fc.constantFrom('company', 'company.ops'), { nil: undefined }),
-      fc.integer({ min: 1, max: 3 }),
-      async (rows, labels, from, to, sort, namespace, page) => {
-        const size = 4;
-        const store = fresh();
-        const at = (s: number) => new Date(Date.UTC(2026, 10, 1, 0, 0, s)).toISOString();
-        const all = rows.map((r, i) => ({
-          id: `e${String(i).padStart(3, '0')}`,
-          namespace: r.namespace,
-          flowId: r.flowId,
-          state: r.ended ? 'SUCCESS' : 'RUNNING',
-          startDate: at(r.second),
-          endDate: r.ended ? at(r.second + r.duration) : undefined,
-          durationMs: r.ended ? r.duration * 1000 : undefined,
-          labels: r.labels,
-        }));
-        for (const r of all) {
-          await store.enqueue({ ...submission(r.id, r.namespace, r.flowId, r.startDate), labels: r.labels });
-          await store.started(r.id, r.startDate);
-          if (r.endDate)
-            await store.finish({
-              id: r.id,
-              state: 'SUCCESS',
-              endDate: r.endDate,
-              durationMs: r.durationMs ?? 0,
-              outputs: {},
-              taskRuns: [],
+  test(`${kind.name}: search: labels, startDate/endDate and every sort give what a plain filter and sort of all executions give`, async () => {
+    const SORTS = [
+      'id',
+      'namespace',
+      'flowId',
+      'state.current',
+      'state.startDate',
+      'state.endDate',
+      'state.duration',
+    ] as const;
+    const column = {
+      id: 'id',
+      namespace: 'namespace',
+      flowId: 'flowId',
+      'state.current': 'state',
+      'state.startDate': 'startDate',
+      'state.endDate': 'endDate',
+      'state.duration': 'durationMs',
+    } as const;
+    let store = await kind.fresh();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            namespace: fc.constantFrom('company', 'company.ops', 'company_x', 'other'),
+            flowId: fc.constantFrom('a', 'b'),
+            ended: fc.boolean(),
+            second: fc.integer({ min: 0, max: 30 }),
+            duration: fc.integer({ min: 0, max: 5 }),
+            labels: fc.subarray([
+              { key: 'env', value: 'prod' },
+              { key: 'team', value: 'edge%_' },
+              { key: 'x"y', value: 'q\\z' },
+            ]),
+          }),
+          { maxLength: 25 },
+        ),
+        fc.subarray([
+          { key: 'env', value: 'prod' },
+          { key: 'team', value: 'edge%_' },
+          { key: 'x"y', value: 'q\\z' },
+        ]),
+        fc.option(fc.integer({ min: 0, max: 30 }), { nil: undefined }),
+        fc.option(fc.integer({ min: 0, max: 40 }), { nil: undefined }),
+        fc.option(fc.record({ field: fc.constantFrom(...SORTS), desc: fc.boolean() }), { nil: undefined }),
+        fc.option(fc.constantFrom('company', 'company.ops'), { nil: undefined }),
+        fc.integer({ min: 1, max: 3 }),
+        async (rows, labels, from, to, sort, namespace, page) => {
+          const size = 4;
+          store = await kind.emptied(store);
+          const at = (s: number) => new Date(Date.UTC(2026, 10, 1, 0, 0, s)).toISOString();
+          const all = rows.map((r, i) => ({
+            id: `e${String(i).padStart(3, '0')}`,
+            namespace: r.namespace,
+            flowId: r.flowId,
+            state: r.ended ? 'SUCCESS' : 'RUNNING',
+            startDate: at(r.second),
+            endDate: r.ended ? at(r.second + r.duration) : undefined,
+            durationMs: r.ended ? r.duration * 1000 : undefined,
+            labels: r.labels,
+          }));
+          for (const r of all) {
+            await store.enqueue({
+              ...submission(r.id, r.namespace, r.flowId, r.startDate),
+              labels: r.labels,
             });
-        }
-        const startDate = from === undefined ? undefined : at(from);
-        const endDate = to === undefined ? undefined : at(to);
-        const expected = all.filter(
-          (r) =>
-            (!namespace || r.namespace === namespace || r.namespace.startsWith(`${namespace}.`)) &&
-            labels.every((l) => r.labels.some((m) => m.key === l.key && m.value === l.value)) &&
-            (!startDate || r.startDate >= startDate) &&
-            (!endDate || (r.endDate !== undefined && r.endDate <= endDate)),
-        );
-        const key = (r: (typeof all)[number]): string | number | undefined =>
-          sort ? r[column[sort.field]] : r.startDate;
-        const dir = sort && !sort.desc ? 1 : -1;
-        expected.sort((a, b) => {
-          const x = key(a);
-          const y = key(b);
-          if (x === undefined || y === undefined) return x === y ? 0 : x === undefined ? 1 : -1;
-          return (x < y ? -1 : x > y ? 1 : 0) * dir;
-        });
-        const got = await store.search({
-          namespace,
-          labels,
-          startDate,
-          endDate,
-          sort,
-          page,
-          size,
-        });
-        await store.close();
-        assert.equal(got.total, expected.length);
-        // Ties (same key) may come in any order: compare the keys page by page.
-        assert.deepEqual(
-          got.results.map((e) => key(all.find((r) => r.id === e.id) as (typeof all)[number])),
-          expected.slice((page - 1) * size, page * size).map(key),
-        );
-        for (const e of got.results) assert.ok(expected.some((r) => r.id === e.id));
-      },
-    ),
-    { numRuns: 80 },
-  );
-});
+            await store.started(r.id, r.startDate);
+            if (r.endDate)
+              await store.finish({
+                id: r.id,
+                state: 'SUCCESS',
+                endDate: r.endDate,
+                durationMs: r.durationMs ?? 0,
+                outputs: {},
+                taskRuns: [],
+              });
+          }
+          const startDate = from === undefined ? undefined : at(from);
+          const endDate = to === undefined ? undefined : at(to);
+          const expected = all.filter(
+            (r) =>
+              (!namespace || r.namespace === namespace || r.namespace.startsWith(`${namespace}.`)) &&
+              labels.every((l) => r.labels.some((m) => m.key === l.key && m.value === l.value)) &&
+              (!startDate || r.startDate >= startDate) &&
+              (!endDate || (r.endDate !== undefined && r.endDate <= endDate)),
+          );
+          const key = (r: (typeof all)[number]): string | number | undefined =>
+            sort ? r[column[sort.field]] : r.startDate;
+          const dir = sort && !sort.desc ? 1 : -1;
+          expected.sort((a, b) => {
+            const x = key(a);
+            const y = key(b);
+            if (x === undefined || y === undefined) return x === y ? 0 : x === undefined ? 1 : -1;
+            return (x < y ? -1 : x > y ? 1 : 0) * dir;
+          });
+          const got = await store.search({
+            namespace,
+            labels,
+            startDate,
+            endDate,
+            sort,
+            page,
+            size,
+          });
+          assert.equal(got.total, expected.length);
+          // Ties (same key) may come in any order: compare the keys page by page.
+          assert.deepEqual(
+            got.results.map((e) => key(all.find((r) => r.id === e.id) as (typeof all)[number])),
+            expected.slice((page - 1) * size, page * size).map(key),
+          );
+          for (const e of got.results) assert.ok(expected.some((r) => r.id === e.id));
+        },
+      ),
+      { numRuns: 80 },
+    );
+    await store.close();
+  });
+}
 
 test('a runtime.db written before labels gets the column when opened, and keeps its executions', async () => {
   const file = join(mkdtempSync(join(tmpdir(), 'kf-store-old-')), 'runtime.db');

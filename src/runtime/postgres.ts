@@ -11,12 +11,17 @@ import { createRequire } from 'node:module';
 import type Pg from 'pg';
 import { InvalidInputError, oneLine, RunFailedError } from '../errors.js';
 import type { TaskRun } from '../flow/executor.js';
-import type { ExecutionRecord } from '../flow/state.js';
+import type { ExecutionRecord, TriggerState } from '../flow/state.js';
+import { LEVELS } from '../levels.js';
 import type { Logger } from '../logger.js';
 import {
   type ExecutionStore,
   type Finished,
+  type LogEntry,
+  type LogQuery,
+  OPEN_STATES,
   type SearchQuery,
+  type SortField,
   type StoredExecution,
   type Submission,
   toRecord,
@@ -111,10 +116,46 @@ CREATE TRIGGER executions_counted_update AFTER UPDATE ON executions
 CREATE TRIGGER executions_counted_delete AFTER DELETE ON executions
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION execution_counts_apply();
 `,
+  // What SQLite gained with the executions API and the trigger runtime: labels (JSON text, searched
+  // with LIKE), log lines and task runs in insertion order (a sequence, as SQLite's rowid), the
+  // triggers' state.
+  `
+ALTER TABLE executions ADD COLUMN labels TEXT;
+ALTER TABLE task_runs ADD COLUMN seq BIGSERIAL;
+CREATE INDEX task_runs_order ON task_runs (execution_id, seq);
+CREATE TABLE logs (
+  seq BIGSERIAL PRIMARY KEY,
+  execution_id TEXT COLLATE "C" NOT NULL,
+  level_no INTEGER NOT NULL,
+  task_id TEXT,
+  task_run_id TEXT,
+  attempt INTEGER,
+  body TEXT NOT NULL
+);
+CREATE INDEX logs_execution ON logs (execution_id, seq);
+CREATE TABLE triggers (
+  key TEXT COLLATE "C" PRIMARY KEY,
+  body TEXT NOT NULL
+);
+`,
 ];
 
 /** States of an execution that has not ended. */
-const OPEN = `('CREATED', 'RUNNING')`;
+const OPEN = `(${OPEN_STATES.map((s) => `'${s}'`).join(', ')})`;
+
+/** Kestra's sort fields as columns (as SQLite). */
+const SORT_COLUMNS: Record<SortField, string> = {
+  id: 'id',
+  namespace: 'namespace',
+  flowId: 'flow_id',
+  'state.current': 'state',
+  'state.startDate': 'start_date',
+  'state.endDate': 'end_date',
+  'state.duration': 'duration_ms',
+};
+
+/** A LIKE pattern matching `text` literally (`\` escapes). */
+const literal = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 interface Row {
   id: string;
@@ -131,10 +172,11 @@ interface Row {
   outputs_bytes: string | null;
   inputs: string;
   trigger_vars: string | null;
+  labels: string | null;
 }
 
 const COLUMNS =
-  'id, namespace, flow_id, state, trigger_id, trigger_type, created_at, start_date, end_date, duration_ms, error, outputs_bytes, inputs, trigger_vars';
+  'id, namespace, flow_id, state, trigger_id, trigger_type, created_at, start_date, end_date, duration_ms, error, outputs_bytes, inputs, trigger_vars, labels';
 
 function fromRow(r: Row): StoredExecution {
   return {
@@ -152,6 +194,7 @@ function fromRow(r: Row): StoredExecution {
     ...(r.duration_ms !== null ? { durationMs: Number(r.duration_ms) } : {}),
     ...(r.error ? { error: r.error } : {}),
     ...(r.outputs_bytes !== null ? { outputsBytes: Number(r.outputs_bytes) } : {}),
+    ...(r.labels ? { labels: JSON.parse(r.labels) as StoredExecution['labels'] } : {}),
   };
 }
 
@@ -301,10 +344,20 @@ export class PgStore implements ExecutionStore {
     return (await q.query<R>(sql, args)).rows;
   }
 
-  async enqueue(s: Submission): Promise<boolean> {
-    const r = await this.#pool.query(
-      `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars)
-           VALUES ($1, $2, $3, 'CREATED', $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING`,
+  /** With a trigger's new state: both in one transaction. */
+  async enqueue(s: Submission, trigger?: TriggerState): Promise<boolean> {
+    if (trigger)
+      return this.#transaction(async (q) => {
+        await this.#saveTriggerState(trigger, q);
+        return this.#enqueue(s, q);
+      });
+    return this.#enqueue(s, this.#pool);
+  }
+
+  async #enqueue(s: Submission, q: Queryable): Promise<boolean> {
+    const r = await q.query(
+      `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels)
+           VALUES ($1, $2, $3, 'CREATED', $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
       [
         s.id,
         s.namespace,
@@ -314,9 +367,27 @@ export class PgStore implements ExecutionStore {
         s.createdAt,
         JSON.stringify(s.inputs),
         s.trigger ? JSON.stringify(s.trigger) : null,
+        s.labels?.length ? JSON.stringify(s.labels) : null,
       ],
     );
     return r.rowCount === 1;
+  }
+
+  async triggerStates(): Promise<TriggerState[]> {
+    return (await this.#rows<{ body: string }>('SELECT body FROM triggers ORDER BY key')).map(
+      (r) => JSON.parse(r.body) as TriggerState,
+    );
+  }
+
+  async saveTriggerState(state: TriggerState): Promise<void> {
+    await this.#saveTriggerState(state, this.#pool);
+  }
+
+  async #saveTriggerState(state: TriggerState, q: Queryable): Promise<void> {
+    await q.query(
+      'INSERT INTO triggers (key, body) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET body = excluded.body',
+      [state.key, JSON.stringify(state)],
+    );
   }
 
   async started(id: string, now: string): Promise<string> {
@@ -369,7 +440,12 @@ export class PgStore implements ExecutionStore {
   }
 
   async taskRuns(id: string): Promise<TaskRun[]> {
-    return (await this.#rows<{ body: string }>('SELECT body FROM task_runs WHERE execution_id = $1', [id]))
+    // In the order they were first written (an upsert keeps its row and sequence), then by start.
+    return (
+      await this.#rows<{ body: string }>('SELECT body FROM task_runs WHERE execution_id = $1 ORDER BY seq', [
+        id,
+      ])
+    )
       .map((r) => JSON.parse(r.body) as TaskRun)
       .sort((a, b) => a.startDate.localeCompare(b.startDate));
   }
@@ -397,6 +473,17 @@ export class PgStore implements ExecutionStore {
     };
     if (q.flowId) where.push(`flow_id = ${arg(q.flowId)}`);
     if (q.states?.length) where.push(`state IN (${q.states.map((s) => arg(s)).join(', ')})`);
+    // The counters know namespace, flow and state only: other filters (and other orders) count rows.
+    const counted = where.length;
+    if (q.startDate) where.push(`start_date >= ${arg(q.startDate)}`);
+    if (q.endDate) where.push(`end_date <= ${arg(q.endDate)}`);
+    for (const l of q.labels ?? []) {
+      // Labels are stored as the JSON of [{key, value}…], each object written the same way.
+      where.push(
+        `labels LIKE ${arg(`%${literal(JSON.stringify({ key: l.key, value: l.value }))}%`)} ESCAPE '\\'`,
+      );
+    }
+    if (q.sort || where.length > counted) return this.#filtered(q, where, args);
     const take = q.page * q.size;
     const read = async (namespace?: string) => {
       const own = [...args];
@@ -439,6 +526,97 @@ export class PgStore implements ExecutionStore {
     };
   }
 
+  /** A search the counters cannot total, or in another order than the newest created first. */
+  async #filtered(
+    q: SearchQuery,
+    where: string[],
+    args: unknown[],
+  ): Promise<{ results: StoredExecution[]; total: number }> {
+    const all = [...where];
+    const allArgs = [...args];
+    if (q.namespace) {
+      allArgs.push(q.namespace, `${literal(q.namespace)}.%`);
+      all.push(`(namespace = $${allArgs.length - 1} OR namespace LIKE $${allArgs.length} ESCAPE '\\')`);
+    }
+    const filter = all.length ? `WHERE ${all.join(' AND ')}` : '';
+    const { field, desc } = q.sort ?? { field: undefined, desc: true };
+    const dir = desc ? 'DESC' : 'ASC';
+    // Executions without the field (not started, not ended) come last either way.
+    const col = field ? SORT_COLUMNS[field] : undefined;
+    const order = col
+      ? `(${col} IS NULL), ${col} ${dir}, created_at ${dir}, id ${dir}`
+      : 'created_at DESC, id DESC';
+    const n = allArgs.length;
+    const [rows, count] = await Promise.all([
+      this.#rows<Row>(
+        `SELECT ${COLUMNS} FROM executions ${filter} ORDER BY ${order} LIMIT $${n + 1} OFFSET $${n + 2}`,
+        [...allArgs, q.size, (q.page - 1) * q.size],
+      ),
+      this.#rows<{ n: string }>(`SELECT COUNT(*) AS n FROM executions ${filter}`, allArgs),
+    ]);
+    return { results: rows.map(fromRow), total: Number(count[0]?.n ?? 0) };
+  }
+
+  async appendLogs(entries: readonly LogEntry[]): Promise<void> {
+    if (!entries.length) return;
+    // One statement: the lines keep their order (the sequence follows the array's).
+    await this.#pool.query(
+      `INSERT INTO logs (execution_id, level_no, task_id, task_run_id, attempt, body)
+         SELECT e->>'executionId', ($2::int[])[i], e->>'taskId', e->>'taskRunId', (e->>'attemptNumber')::int, e::text
+         FROM json_array_elements($1::json) WITH ORDINALITY AS t(e, i) ORDER BY i`,
+      [JSON.stringify(entries), entries.map((e) => LEVELS.indexOf(e.level))],
+    );
+  }
+
+  async logs(executionId: string, q: LogQuery = {}): Promise<LogEntry[]> {
+    const args: unknown[] = [executionId];
+    const where = ['execution_id = $1'];
+    const arg = (v: unknown) => {
+      args.push(v);
+      return `$${args.length}`;
+    };
+    if (q.minLevel) where.push(`level_no >= ${arg(LEVELS.indexOf(q.minLevel))}`);
+    if (q.taskRunId) where.push(`task_run_id = ${arg(q.taskRunId)}`);
+    if (q.taskId) where.push(`task_id = ${arg(q.taskId)}`);
+    if (q.attempt !== undefined) where.push(`attempt = ${arg(q.attempt)}`);
+    return (
+      await this.#rows<{ body: string }>(
+        `SELECT body FROM logs WHERE ${where.join(' AND ')} ORDER BY seq`,
+        args,
+      )
+    ).map((r) => JSON.parse(r.body) as LogEntry);
+  }
+
+  async setState(id: string, state: string, dropTaskRuns: readonly string[] = []): Promise<void> {
+    await this.#transaction(async (q) => {
+      if (dropTaskRuns.length)
+        await q.query('DELETE FROM task_runs WHERE execution_id = $1 AND id = ANY($2)', [
+          id,
+          [...dropTaskRuns],
+        ]);
+      if (state === 'RESTARTED')
+        await q.query(
+          'UPDATE executions SET state = $1, end_date = NULL, duration_ms = NULL, error = NULL WHERE id = $2',
+          [state, id],
+        );
+      else if (state === 'KILLED')
+        await q.query(
+          'UPDATE executions SET state = $1, start_date = COALESCE(start_date, created_at), end_date = $2, duration_ms = 0 WHERE id = $3',
+          [state, new Date().toISOString(), id],
+        );
+      else await q.query('UPDATE executions SET state = $1 WHERE id = $2', [state, id]);
+    });
+  }
+
+  async remove(id: string, keepLogs = false): Promise<boolean> {
+    return this.#transaction(async (q) => {
+      await q.query('DELETE FROM task_runs WHERE execution_id = $1', [id]);
+      await q.query('DELETE FROM outputs WHERE execution_id = $1', [id]);
+      if (!keepLogs) await q.query('DELETE FROM logs WHERE execution_id = $1', [id]);
+      return (await q.query('DELETE FROM executions WHERE id = $1', [id])).rowCount === 1;
+    });
+  }
+
   async history(limit = Number.MAX_SAFE_INTEGER): Promise<ExecutionRecord[]> {
     const rows = await this.#rows<Row>(
       `SELECT ${COLUMNS} FROM executions WHERE end_date IS NOT NULL ORDER BY end_date DESC, created_at DESC, id DESC LIMIT $1`,
@@ -475,6 +653,7 @@ export class PgStore implements ExecutionStore {
       if (ids.length) {
         await q.query('DELETE FROM task_runs WHERE execution_id = ANY($1)', [ids]);
         await q.query('DELETE FROM outputs WHERE execution_id = ANY($1)', [ids]);
+        await q.query('DELETE FROM logs WHERE execution_id = ANY($1)', [ids]);
       }
       return ids.length;
     });
