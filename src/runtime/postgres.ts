@@ -493,10 +493,12 @@ export class PgStore implements ExecutionStore {
         filter.push(`namespace = $${own.length}`);
       }
       const clause = filter.length ? `WHERE ${filter.join(' AND ')}` : '';
+      // Ties on created_at broken by id, as the merge below: a page cut inside a tie must keep the
+      // same rows (an update moves a row in the index, so the index order of equal keys changes).
       const [count, page] = await Promise.all([
         this.#rows<{ n: string }>(`SELECT COALESCE(SUM(n), 0) AS n FROM execution_counts ${clause}`, own),
         this.#rows<Row>(
-          `SELECT ${COLUMNS} FROM executions ${clause} ORDER BY created_at DESC LIMIT $${own.length + 1}`,
+          `SELECT ${COLUMNS} FROM executions ${clause} ORDER BY created_at DESC, id DESC LIMIT $${own.length + 1}`,
           [...own, take],
         ),
       ]);
