@@ -212,6 +212,35 @@ test('keys arriving within the linger share one request; a key asked again while
   assert.equal(fake.sent.length, 5);
 });
 
+test('coalesced, a caller counts the requests that carried its keys: 600 keys are 3 requests, shared keys 1', async () => {
+  const clock = new ManualClock(1_000_000);
+  let order = 0;
+  const fake = new FakeFastly(
+    clock,
+    () => ({ latency: 150, outcome: 'ok' }),
+    () => order++,
+  );
+  const purges = new PurgeCoordinator({ lingerMs: 25, clock });
+  const client = new FastlyClient({ token: 'tok-a', baseUrl: 'http://127.0.0.1:9', transport: fake, purges });
+  const many = Array.from({ length: 600 }, (_, i) => `k-${i}`);
+  let finished = 0;
+  const big = purgeKeys(client, SERVICE, many).finally(() => finished++);
+  const small = purgeKeys(client, SERVICE, ['k-599', 'extra']).finally(() => finished++);
+  await runClock(clock, () => finished === 2);
+  assert.deepEqual(
+    fake.sent.map((s) => s.keys.length),
+    [256, 256, 89],
+  );
+  const b = await big;
+  const carriers = new Set(Object.values(b.purgeIds).map((id) => id.split(':')[0]));
+  assert.equal(carriers.size, 3);
+  assert.equal(b.sent, 3, 'requests, not keys');
+  assert.equal(b.batches, 3);
+  const s = await small;
+  assert.equal(s.sent, 1);
+  assert.deepEqual(Object.keys(s.purgeIds).sort(), ['extra', 'k-599']);
+});
+
 test('a partial failure names exactly the keys of the failed request, for each caller', async () => {
   const clock = new ManualClock(1_000_000);
   let order = 0;

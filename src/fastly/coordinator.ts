@@ -340,7 +340,10 @@ export class PurgeCoordinator {
       batch.state = 'sent';
       group.unsent.delete(batch);
       const keys = [...batch.keys.keys()];
-      for (const subs of batch.keys.values()) for (const sub of subs) sub.outcome.requests++;
+      // One request for each caller whose keys it carries, however many of them.
+      const callers = new Set<Submission>();
+      for (const subs of batch.keys.values()) for (const sub of subs) callers.add(sub);
+      for (const sub of callers) sub.outcome.requests++;
       this.#coalesced({ requested: 0, joined: 0, requests: 1 });
       let ids: Record<string, string> | undefined;
       let error: unknown;
