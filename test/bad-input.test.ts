@@ -743,11 +743,19 @@ const CASES: Case[] = [
       /^(?![^]*s3cret-pw)error: KESTRA_FASTLY_DATABASE_URL: "postgres:\/\/app:\*\*\*@db\.internal:5432" is not allowed \(no database\); expected postgres:/,
   },
   {
-    name: 'server --api-token too short',
+    name: 'server KESTRA_FASTLY_API_TOKEN too short: the variable is named',
     args: ['server', '$DIR/f.yml', '--state-dir', '$DIR/s', '--listen', '0.0.0.0:0'],
     env: { KESTRA_FASTLY_API_TOKEN: 'short' },
     files: { 'f.yml': log('hi') },
-    error: /--api-token: the API token is invalid \(value hidden\); expected at least 16 characters/,
+    error:
+      /^error: KESTRA_FASTLY_API_TOKEN: the API token is invalid \(value hidden\); expected at least 16 characters/m,
+  },
+  {
+    name: 'server --api-token too short: the flag is named, over the variable',
+    args: ['server', '$DIR/f.yml', '--state-dir', '$DIR/s', '--listen', '0.0.0.0:0', '--api-token', 'short'],
+    env: { KESTRA_FASTLY_API_TOKEN: 'a-long-enough-token-0123456789' },
+    files: { 'f.yml': log('hi') },
+    error: /^error: --api-token: the API token is invalid \(value hidden\); expected at least 16 characters/m,
   },
   {
     name: 'Schedule: cron not valid',

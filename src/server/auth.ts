@@ -15,6 +15,8 @@ export interface BasicUser {
 /** How the HTTP API is entered: a bearer token, basic-auth users, or neither (loopback only). */
 export interface AuthConfig {
   apiToken?: string | undefined;
+  /** Where the token came from, as named in messages: `--api-token` (the default) or a variable. */
+  apiTokenFrom?: string | undefined;
   users?: readonly BasicUser[] | undefined;
 }
 
@@ -93,9 +95,10 @@ export function readBasicUsers(file: string | undefined, env: string | undefined
 export function checkAuth(listen: Listen, auth: AuthConfig): AuthConfig {
   const token = auth.apiToken;
   if (token !== undefined && token !== '' && (token.length < 16 || /\s/.test(token))) {
+    const from = auth.apiTokenFrom ?? '--api-token';
     throw new InvalidInputError(
-      '--api-token: the API token is invalid (value hidden); expected at least 16 characters without whitespace',
-      '--api-token',
+      `${from}: the API token is invalid (value hidden); expected at least 16 characters without whitespace`,
+      from,
     );
   }
   const users = auth.users ?? [];

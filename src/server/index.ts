@@ -34,6 +34,8 @@ export interface ServerOptions {
   listen: Listen;
   /** Bearer token of the HTTP API (required off loopback). */
   apiToken?: string | undefined;
+  /** Where `apiToken` came from, for messages: `--api-token` (default) or `KESTRA_FASTLY_API_TOKEN`. */
+  apiTokenFrom?: string | undefined;
   /** Kestra's basic-auth users (`KESTRA_FASTLY_BASIC_AUTH`, `--basic-auth-file`). */
   basicUsers?: BasicUser[] | undefined;
   env?: NodeJS.ProcessEnv;
@@ -79,7 +81,11 @@ export interface RunningServer {
  * (executions, webhooks, /healthz) on one listener. Flows are validated before anything starts.
  */
 export async function startServer(o: ServerOptions): Promise<RunningServer> {
-  const auth = checkAuth(o.listen, { apiToken: o.apiToken, users: o.basicUsers });
+  const auth = checkAuth(o.listen, {
+    apiToken: o.apiToken,
+    apiTokenFrom: o.apiTokenFrom,
+    users: o.basicUsers,
+  });
   o.masker.addCredential(auth.apiToken);
   for (const u of auth.users ?? []) o.masker.addCredential(u.password);
   // Nothing is created (the --state-dir, its lock) for a server that could not listen.

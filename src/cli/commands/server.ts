@@ -86,6 +86,7 @@ export function registerServer(program: Command): void {
         masker,
         listen: parseListen(opts.listen),
         apiToken: opts.apiToken ?? process.env.KESTRA_FASTLY_API_TOKEN,
+        apiTokenFrom: opts.apiToken === undefined ? 'KESTRA_FASTLY_API_TOKEN' : '--api-token',
         basicUsers,
         secretsFile: opts.secretsFile,
         jsonLogs: opts.json,
