@@ -7,6 +7,7 @@ import { createLogger } from '../src/logger.js';
 import { Masker } from '../src/masker.js';
 import { startServer } from '../src/server/index.js';
 import { SERVICE, sim, waitForRequests } from './helpers.js';
+import { unfinished } from './history.js';
 import { readEvents, type SseEvent } from './sse.js';
 
 const TOKEN = 'tok-executions-api-4d1';
@@ -94,7 +95,11 @@ errors:
 `,
 };
 
-async function serverOn(t: TestContext, latency: { latencyMs: number; latencyJitterMs: number }) {
+async function serverOn(
+  t: TestContext,
+  latency: { latencyMs: number; latencyJitterMs: number },
+  lines?: string[],
+) {
   const s = await sim(t, { faults: latency });
   const dir = await mkdtemp(join(tmpdir(), 'kf-exapi-'));
   for (const [name, text] of Object.entries(FLOWS)) await writeFile(join(dir, name), text);
@@ -102,14 +107,16 @@ async function serverOn(t: TestContext, latency: { latencyMs: number; latencyJit
   const server = await startServer({
     paths: [dir],
     stateDir: join(dir, 'state'),
-    logger: createLogger({ write: () => {}, masker }),
+    logger: createLogger({ write: (line) => lines?.push(line), masker }),
     write: () => {},
     masker,
     env: { SECRET_FASTLY_API_TOKEN: Buffer.from(TOKEN).toString('base64'), FASTLY_API_ENDPOINT: s.url },
     listen: { host: '127.0.0.1', port: 0 },
   });
-  t.after(() => server.stop(10_000));
-  return { s, url: server.http.url, server };
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= server.stop(10_000));
+  t.after(stop);
+  return { s, url: server.http.url, server, stop, stateDir: join(dir, 'state') };
 }
 
 async function create(url: string, flow: string, form: FormData, query = ''): Promise<View> {
@@ -333,6 +340,37 @@ test('delete: 204 and gone (logs too); 404 when unknown; a running one is killed
   assert.equal((await fetch(`${url}${API}/executions/${running.id}`)).status, 404);
   const search = (await (await fetch(`${url}${API}/executions/search`)).json()) as { total: number };
   assert.equal(search.total, 0);
+});
+
+test('a shutdown interrupting a running execution is not reported KILLED: the follow stream closes without end, it stays RUNNING to resume', async (t) => {
+  const lines: string[] = [];
+  const { s, url, server, stop, stateDir } = await serverOn(
+    t,
+    { latencyMs: 100, latencyJitterMs: 200 },
+    lines,
+  );
+  const seen = waitForRequests(s, (p) => p === `/service/${SERVICE}/purge`, 2);
+  const ex = await create(url, 'big_purge', keysForm(KEYS));
+  const followed = follow(url, ex.id);
+  await seen;
+  // What a second Ctrl-C does once the grace period is over: running executions are interrupted.
+  server.runtime.interrupt();
+  const events = await followed;
+  await stop();
+  assert.ok(events.length > 0);
+  assert.ok(
+    events.every((e) => e.id === 'progress'),
+    `no end event: ${events.map((e) => e.id).join(',')}`,
+  );
+  const states = events.map((e) => (JSON.parse(e.data) as View).state.current);
+  assert.ok(!states.includes('KILLED'), states.join(' → '));
+  const log = lines.join('');
+  assert.doesNotMatch(log, /ended KILLED/);
+  assert.match(log, new RegExp(`execution ${ex.id} of company\\.ops\\.big_purge interrupted by shutdown`));
+  assert.deepEqual(
+    unfinished(stateDir).map((e) => [e.id, e.state]),
+    [[ex.id, 'RUNNING']],
+  );
 });
 
 test('search: the filters Kestra UI sends (labels, state, startDate/endDate, timeRange, sort) and labels given at creation', async (t) => {

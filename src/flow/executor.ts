@@ -69,6 +69,11 @@ export interface RunOptions {
   jsonLogs?: boolean;
   write?: (line: string) => void;
   signal?: AbortSignal;
+  /**
+   * Stops the run to resume it later (a server shutting down): tasks stop as with `signal`, but
+   * the execution is not reported as ended (no `ended KILLED` line); the caller keeps it unfinished.
+   */
+  suspend?: AbortSignal;
   client?: TaskContext['client'];
   /**
    * What an earlier start of this same execution (before a crash or a shutdown) recorded: its
@@ -135,11 +140,14 @@ const errorText = (err: unknown): string => {
   return e instanceof KestraFastlyError ? e.message : `${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`;
 };
 
+/** RunOptions with `suspend` folded into `signal`: `suspended` tells whether it was the one aborted. */
+type FlowRunOptions = RunOptions & { suspended?: () => boolean };
+
 /** Everything one execution of a flow shares: its record, expression context, secrets and loggers. */
 class FlowRun {
   readonly execution: Execution;
   readonly #flow: Flow;
-  readonly #o: RunOptions;
+  readonly #o: FlowRunOptions;
   readonly #env: NodeJS.ProcessEnv;
   readonly #masker: Masker;
   readonly #context: Record<string, unknown>;
@@ -149,7 +157,7 @@ class FlowRun {
   readonly #prior = new Map<string, TaskRun[]>();
   readonly #secrets: SecretStore;
 
-  constructor(flow: Flow, options: RunOptions) {
+  constructor(flow: Flow, options: FlowRunOptions) {
     this.#flow = flow;
     this.#o = options;
     this.#env = options.env ?? process.env;
@@ -250,6 +258,8 @@ class FlowRun {
     const ex = this.execution;
     ex.state = state === 'SKIPPED' ? 'SUCCESS' : state;
     ex.endDate = new Date().toISOString();
+    // Suspended to resume later: it has not ended, whatever its tasks' states say.
+    if (this.#o.suspended?.()) return maskExecution(ex, this.#masker);
     executionEvents.publish({
       phase: 'ended',
       id,
@@ -549,7 +559,14 @@ class FlowRun {
 
 /** Runs a flow's tasks in order with Kestra's task semantics. Never throws: any failure makes a FAILED execution. */
 export async function runFlow(flow: Flow, options: RunOptions = {}): Promise<Execution> {
-  return new FlowRun(flow, options).run();
+  const { suspend, signal } = options;
+  if (!suspend) return new FlowRun(flow, options).run();
+  const stop = signal ? AbortSignal.any([signal, suspend]) : suspend;
+  return new FlowRun(flow, {
+    ...options,
+    signal: stop,
+    suspended: () => suspend.aborted && !signal?.aborted,
+  }).run();
 }
 
 /** The execution as shown and stored: every secret the run rendered hidden in its values (not in keys). */

@@ -238,7 +238,8 @@ export class ExecutionQueue {
         id: s.id,
         inputs: s.inputs,
         ...(s.trigger ? { trigger: s.trigger } : {}),
-        signal: AbortSignal.any([this.#interrupt.signal, kill.signal]),
+        signal: kill.signal,
+        suspend: this.#interrupt.signal,
         resume: { startDate, taskRuns },
         onTaskRun: async (run) => {
           await store.saveTaskRun(s.id, run);

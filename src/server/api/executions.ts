@@ -158,10 +158,10 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
             const text = JSON.stringify(view);
             if (text !== last) send(view, 'progress', text);
             last = text;
-            if (final || ended(view)) {
+            if (ended(view)) {
               send(view, 'end', text);
               end();
-            }
+            } else if (final) end(); // interrupted by a shutdown: it resumes at the next start
           };
           // Changes are read in order, one at a time; a burst of them is read once.
           let reading: Promise<void> = Promise.resolve();
