@@ -336,7 +336,9 @@ test('delete: 204 and gone (logs too); 404 when unknown; a running one is killed
   const followed = follow(url, running.id);
   await seen;
   assert.equal((await fetch(`${url}${API}/executions/${running.id}`, { method: 'DELETE' })).status, 204);
-  await followed;
+  const events = await followed;
+  assert.equal(events.at(-1)?.id, 'end', 'a follower of a deleted execution gets its end');
+  assert.ok(events.slice(0, -1).every((e) => e.id === 'progress'));
   assert.equal((await fetch(`${url}${API}/executions/${running.id}`)).status, 404);
   const search = (await (await fetch(`${url}${API}/executions/search`)).json()) as { total: number };
   assert.equal(search.total, 0);

@@ -152,12 +152,18 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
         if (!(await queue.get(id))) return fail(c, 404, `execution ${show(id)} not found`);
         return eventStream(c, (send, end) => {
           let last = '';
+          let lastView: ExecutionView | undefined;
           const update = async (final: boolean) => {
             const view = await queue.get(id);
-            if (!view) return end();
+            // Deleted: its last state read is its end.
+            if (!view) {
+              if (lastView) send(lastView, 'end', last);
+              return end();
+            }
             const text = JSON.stringify(view);
             if (text !== last) send(view, 'progress', text);
             last = text;
+            lastView = view;
             if (ended(view)) {
               send(view, 'end', text);
               end();
