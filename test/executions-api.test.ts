@@ -344,6 +344,25 @@ test('delete: 204 and gone (logs too); 404 when unknown; a running one is killed
   assert.equal(search.total, 0);
 });
 
+test('delete with deleteLogs=false: the execution is gone, its logs stay readable', async (t) => {
+  const { url } = await serverOn(t, { latencyMs: 100, latencyJitterMs: 200 });
+  const ex = await create(url, 'steps', new FormData(), '?wait=true');
+  assert.equal(ex.state.current, 'SUCCESS');
+  const before = (await (await fetch(`${url}${API}/logs/${ex.id}`)).json()) as LogLine[];
+  assert.ok(before.some((l) => l.message === 'done'));
+  const del = await fetch(`${url}${API}/executions/${ex.id}?deleteLogs=false`, { method: 'DELETE' });
+  assert.equal(del.status, 204);
+  assert.equal((await fetch(`${url}${API}/executions/${ex.id}`)).status, 404);
+  const r = await fetch(`${url}${API}/logs/${ex.id}`);
+  assert.equal(r.status, 200);
+  assert.deepEqual(await r.json(), before);
+  const warn = (await (await fetch(`${url}${API}/logs/${ex.id}?minLevel=WARN`)).json()) as LogLine[];
+  assert.deepEqual(
+    warn.map((l) => l.message),
+    before.filter((l) => l.level === 'WARN' || l.level === 'ERROR').map((l) => l.message),
+  );
+});
+
 test('a shutdown interrupting a running execution is not reported KILLED: the follow stream closes without end, it stays RUNNING to resume', async (t) => {
   const lines: string[] = [];
   const { s, url, server, stop, stateDir } = await serverOn(

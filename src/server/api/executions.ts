@@ -192,7 +192,9 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
         const id = c.req.param('executionId');
         const q = logQuery(c);
         if (q instanceof Response) return q;
-        if (!(await queue.get(id))) return fail(c, 404, `execution ${show(id)} not found`);
+        // The logs of an execution deleted with deleteLogs=false stay readable, as Kestra's.
+        if (!(await queue.get(id)) && !(await queue.store.logs(id)).length)
+          return fail(c, 404, `execution ${show(id)} not found`);
         await queue.logsKept(id);
         return c.json(await queue.store.logs(id, q));
       });
