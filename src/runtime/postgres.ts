@@ -19,13 +19,12 @@ import {
   type Finished,
   type LogEntry,
   type LogQuery,
-  OPEN_STATES,
   type SearchQuery,
-  type SortField,
   type StoredExecution,
   type Submission,
   toRecord,
 } from './store.js';
+import { literal, OPEN, SORT_COLUMNS } from './sql.js';
 
 /** Outputs up to this size come with a listed execution; larger ones are read by id (as SQLite). */
 const OUTPUTS_LISTED_BYTES = 256 * 1024;
@@ -139,23 +138,6 @@ CREATE TABLE triggers (
 );
 `,
 ];
-
-/** States of an execution that has not ended. */
-const OPEN = `(${OPEN_STATES.map((s) => `'${s}'`).join(', ')})`;
-
-/** Kestra's sort fields as columns (as SQLite). */
-const SORT_COLUMNS: Record<SortField, string> = {
-  id: 'id',
-  namespace: 'namespace',
-  flowId: 'flow_id',
-  'state.current': 'state',
-  'state.startDate': 'start_date',
-  'state.endDate': 'end_date',
-  'state.duration': 'duration_ms',
-};
-
-/** A LIKE pattern matching `text` literally (`\` escapes). */
-const literal = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 interface Row {
   id: string;

@@ -15,13 +15,13 @@ import {
   type Finished,
   type LogEntry,
   type LogQuery,
-  OPEN_STATES,
   type SortField,
   type SearchQuery,
   type StoredExecution,
   type Submission,
   toRecord,
 } from './store.js';
+import { literal, OPEN, SORT_COLUMNS } from './sql.js';
 
 /** Outputs up to this size come with a listed execution; larger ones are read by id. */
 const OUTPUTS_LISTED_BYTES = 256 * 1024;
@@ -78,23 +78,6 @@ CREATE INDEX IF NOT EXISTS logs_execution ON logs (execution_id);
 
 /** Columns added after the first release, with their type: added to an older file when missing. */
 const ADDED_COLUMNS: [table: string, column: string, type: string][] = [['executions', 'labels', 'TEXT']];
-
-/** States of an execution that has not ended. */
-const OPEN = `(${OPEN_STATES.map((s) => `'${s}'`).join(', ')})`;
-
-/** Kestra's sort fields as columns. */
-const SORT_COLUMNS: Record<SortField, string> = {
-  id: 'id',
-  namespace: 'namespace',
-  flowId: 'flow_id',
-  'state.current': 'state',
-  'state.startDate': 'start_date',
-  'state.endDate': 'end_date',
-  'state.duration': 'duration_ms',
-};
-
-/** A LIKE pattern matching `text` literally (`\` escapes). */
-const literal = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
 interface Row {
   id: string;
