@@ -13,6 +13,7 @@ export {
   FastlyNetworkError,
   FastlyProxyError,
   FastlyResponseError,
+  PurgeTooLargeError,
   envProxyPolicy,
   fixedProxyPolicy,
   parseProxyUrl,

@@ -5,7 +5,7 @@ import { ManualClock } from '../src/clock.js';
 import { PurgeBudget } from '../src/fastly/budget.js';
 import { FastlyClient } from '../src/fastly/client.js';
 import { PurgeCoordinator } from '../src/fastly/coordinator.js';
-import { purgeAll, purgeKey, purgeKeys } from '../src/fastly/purge.js';
+import { purgeAll, purgeKey, purgeKeys, purgeUrls } from '../src/fastly/purge.js';
 import type { Transport, TransportRequest, TransportResponse } from '../src/http/transport.js';
 import { SERVICE, sim } from './helpers.js';
 
@@ -311,6 +311,146 @@ test('the purge budget follows Fastly-RateLimit-Remaining and waits for the rese
   assert.equal(v.usedLastHour, 270);
   assert.equal(v.waits, 2);
   assert.equal(v.rateLimited, 0);
+});
+
+test('answers that overtake each other: within a window the fewest remaining counts; a past window is ignored', async () => {
+  const clock = new ManualClock(1_000_000_000);
+  const budget = new PurgeBudget('http://127.0.0.1:9', 1, { clock, marginMs: 100 });
+  const first = await budget.acquire(1);
+  first.observe({ remaining: 40, reset: 1_000_010 }, 200);
+  first.release();
+  const a = await budget.acquire(1);
+  const b = await budget.acquire(1);
+  // b reached Fastly last (10 left) but its answer arrives first; a's older answer (12 left) comes after.
+  b.observe({ remaining: 10, reset: 1_000_010 }, 200);
+  b.release();
+  a.observe({ remaining: 12, reset: 1_000_010 }, 200);
+  a.release();
+  assert.equal(budget.view().remaining, 10, 'a late answer does not give back purges already spent');
+  clock.advanceTo(1_000_010_000 + 100);
+  const c = await budget.acquire(1);
+  c.observe({ remaining: 39, reset: 1_000_020 }, 200);
+  c.release();
+  const late = await budget.acquire(1);
+  late.observe({ remaining: 2, reset: 1_000_010 }, 200); // an answer from the window before
+  late.release();
+  assert.equal(budget.view().remaining, 39);
+  assert.equal(budget.view().resetAt, 1_000_020_000);
+});
+
+test('a window smaller than a batch: the budget learns it from the answers, and largestRequest says so', async () => {
+  const budget = new PurgeBudget('http://127.0.0.1:9', 1, { clock: new ManualClock(0) });
+  assert.equal(budget.largestRequest(), Number.POSITIVE_INFINITY, 'unknown until an answer says');
+  const g = await budget.acquire(256);
+  g.observe({ remaining: 100, reset: 20 }, 429); // refused whole: 100 remain of the window
+  g.release();
+  assert.equal(budget.largestRequest(), 100);
+  const h = await budget.acquire(100);
+  h.observe({ remaining: 0, reset: 20 }, 200);
+  h.release();
+  assert.equal(budget.largestRequest(), 100, '0 left after 100 accepted: the window holds at least 100');
+});
+
+test('purge keys larger than the window: batches split to fit, every key purged, one 429 at most (the one that learns the window)', async (t) => {
+  const s = await sim(t, {
+    purgeLimit: 100,
+    purgeWindowSeconds: 1,
+    faults: { latencyMs: 100, latencyJitterMs: 200 },
+  });
+  const purges = new PurgeCoordinator({ rateLimitMarginMs: 50 });
+  // A retry time far shorter than the burst: waiting for budget window after window is not one long wait.
+  const client = new FastlyClient({
+    token: 'window-token-1',
+    baseUrl: s.url,
+    purges,
+    retry: { maxRetryTimeMs: 2000 },
+  });
+  const keys = Array.from({ length: 700 }, (_, i) => `k${i}`);
+  const r = await purgeKeys(client, SERVICE, keys, { concurrency: 4 });
+  assert.deepEqual(r.failed, []);
+  assert.equal(Object.keys(r.purgeIds).length, 700);
+  const answers = s.log.filter((e) => e.path === `/service/${SERVICE}/purge`);
+  const refused = answers.filter((e) => e.status === 429);
+  assert.ok(refused.length <= 1, `429s: ${refused.length}`);
+  for (const e of answers.filter((a) => a.status === 200))
+    assert.ok((e.keys ?? 0) <= 100, `${e.keys} keys in one request`);
+});
+
+test('coalesced keys larger than the window: the refused batch goes again in parts that fit, each caller gets its keys', async (t) => {
+  const s = await sim(t, { purgeLimit: 100, purgeWindowSeconds: 1, faults: { latencyMs: 100 } });
+  const purges = new PurgeCoordinator({ lingerMs: 10, rateLimitMarginMs: 50 });
+  const client = new FastlyClient({
+    token: 'window-token-2',
+    baseUrl: s.url,
+    purges,
+    retry: { maxRetryTimeMs: 2000 },
+  });
+  const results = await Promise.all(
+    Array.from({ length: 3 }, (_, c) =>
+      purgeKeys(
+        client,
+        SERVICE,
+        Array.from({ length: 120 }, (_, k) => `c${c}-${k}`),
+      ),
+    ),
+  );
+  results.forEach((r, c) => {
+    assert.deepEqual(r.failed, []);
+    assert.deepEqual(
+      Object.keys(r.purgeIds).sort(),
+      Array.from({ length: 120 }, (_, k) => `c${c}-${k}`).sort(),
+    );
+  });
+  const answers = s.log.filter((e) => e.path === `/service/${SERVICE}/purge`);
+  assert.ok(answers.filter((e) => e.status === 429).length <= 1);
+  for (const e of answers.filter((a) => a.status === 200)) assert.ok((e.keys ?? 0) <= 100);
+});
+
+test('purge urls within the budget, answers overtaking each other (100-300 ms): no 429', async (t) => {
+  const s = await sim(t, {
+    purgeLimit: 150,
+    purgeWindowSeconds: 1,
+    faults: { latencyMs: 100, latencyJitterMs: 200 },
+  });
+  const purges = new PurgeCoordinator({ rateLimitMarginMs: 50 });
+  const client = new FastlyClient({
+    token: 'window-token-3',
+    baseUrl: s.url,
+    purges,
+    retry: { maxRetryTimeMs: 2000 },
+  });
+  const urls = Array.from({ length: 500 }, (_, i) => `https://www.example.com/articles/${i}`);
+  const r = await purgeUrls(client, urls, { concurrency: 64 });
+  assert.deepEqual(r.failed, []);
+  const refused = s.log.filter((e) => e.path.startsWith('/purge/') && e.status === 429);
+  assert.deepEqual(
+    refused.map((e) => e.path),
+    [],
+  );
+});
+
+test('many purges waiting for budget on one cancellable client add no listener to its signal (no MaxListenersExceededWarning)', async (t) => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const s = await sim(t, { purgeLimit: 10, purgeWindowSeconds: 1 });
+  const purges = new PurgeCoordinator({ rateLimitMarginMs: 50 });
+  const controller = new AbortController();
+  const client = new FastlyClient({
+    token: 'listener-token',
+    baseUrl: s.url,
+    purges,
+    signal: controller.signal,
+  });
+  const urls = Array.from({ length: 30 }, (_, i) => `https://www.example.com/l/${i}`);
+  const r = await purgeUrls(client, urls, { concurrency: 30 });
+  assert.deepEqual(r.failed, []);
+  await new Promise<void>((resolve) => setImmediate(resolve)); // warnings are emitted on the next tick
+  assert.deepEqual(
+    warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')),
+    [],
+  );
 });
 
 test('the hourly average holds across every caller of the process: past it, a purge waits for the oldest to age out', async () => {

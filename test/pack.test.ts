@@ -37,6 +37,7 @@ const FASTLY = [
   'FastlyNetworkError',
   'FastlyProxyError',
   'FastlyResponseError',
+  'PurgeTooLargeError',
   'envProxyPolicy',
   'fixedProxyPolicy',
   'parseProxyUrl',

@@ -22,8 +22,12 @@ export interface BudgetGrant {
 
 interface Waiter {
   units: number;
-  /** Epoch ms past which this request no longer waits but goes (and meets the 429 its client reports). */
-  deadline: number;
+  /**
+   * The longest one wait may last (to the next reset, or to purges ageing out of the hour): a request
+   * that would wait longer goes, and meets the 429 its client reports. Waiting through several short
+   * windows behind other requests is progress, not one long wait.
+   */
+  maxWaitMs: number;
   resolve: (grant: BudgetGrant) => void;
   reject: (reason: unknown) => void;
   signal?: AbortSignal | undefined;
@@ -62,6 +66,11 @@ export class PurgeBudget {
   #headers: 'unknown' | 'yes' | 'no' = 'unknown';
   #inFlight = 0;
   #inFlightRequests = 0;
+  /**
+   * The most purges one request may carry: a lower bound of the window's size, learnt from answers
+   * (what remained after a request, plus the request when it was accepted). Undefined until learnt.
+   */
+  #largest: number | undefined;
   /** Purges accepted in the last hour, oldest first. */
   readonly #log: { at: number; units: number }[] = [];
   #used = 0;
@@ -90,7 +99,7 @@ export class PurgeBudget {
     if (this.#queue.length === 0 && this.#mayGo(units)) return Promise.resolve(this.#grant(units));
     this.#waits++;
     return new Promise<BudgetGrant>((resolve, reject) => {
-      const waiter: Waiter = { units, deadline: this.#clock.now() + maxWaitMs, resolve, reject, signal };
+      const waiter: Waiter = { units, maxWaitMs, resolve, reject, signal };
       if (signal) {
         waiter.onAbort = () => {
           const i = this.#queue.indexOf(waiter);
@@ -103,6 +112,14 @@ export class PurgeBudget {
       this.#queue.push(waiter);
       this.#pump();
     });
+  }
+
+  /**
+   * The most purges one request should carry: a bulk purge larger than the whole window would meet a
+   * 429 in every window, so callers split it (Fastly's own cap of 256 keys aside).
+   */
+  largestRequest(): number {
+    return this.#largest ?? Number.POSITIVE_INFINITY;
   }
 
   view(): PurgeBudgetView {
@@ -145,10 +162,10 @@ export class PurgeBudget {
     return true;
   }
 
-  /** Whether the head would wait past its deadline for a reset or the hour (not for answers in flight). */
+  /** Whether the head's next wait, for a reset or the hour (not for answers in flight), is too long. */
   #waitsTooLong(head: Waiter): boolean {
     const wake = this.#wakeAt(head.units);
-    return wake !== undefined && wake > head.deadline && this.#inFlightRequests === 0;
+    return wake !== undefined && wake - this.#clock.now() > head.maxWaitMs && this.#inFlightRequests === 0;
   }
 
   /** When waiting could end without an answer arriving: a reset, or purges ageing out of the hour. */
@@ -174,8 +191,15 @@ export class PurgeBudget {
       observe: (rl, status) => {
         if (rl.remaining !== undefined && rl.reset !== undefined) {
           this.#headers = 'yes';
-          this.#remaining = rl.remaining;
-          this.#resetAt = rl.reset * 1000;
+          const resetAt = rl.reset * 1000;
+          // Answers overtake each other: within one window the fewest remaining is the latest news,
+          // and an answer from a window already over says nothing of the current one.
+          if (this.#remaining === undefined || this.#resetAt === undefined || resetAt > this.#resetAt) {
+            this.#remaining = rl.remaining;
+            this.#resetAt = resetAt;
+          } else if (resetAt === this.#resetAt) this.#remaining = Math.min(this.#remaining, rl.remaining);
+          const seen = rl.remaining + (status < 400 ? units : 0);
+          if (seen > 0) this.#largest = Math.max(this.#largest ?? 0, seen);
         } else if (status < 400) {
           // (A remaining without its reset cannot be planned with: nothing would say when to go on.)
           // Purge answers without the headers: only the hourly average limits (a 429's claim is over).

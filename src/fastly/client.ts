@@ -344,7 +344,8 @@ export class FastlyClient {
 
   /** Waits for leave from the purge budget to send `units` purges; the client's signal or `stop` ends the wait. */
   acquirePurgeBudget(units: number, stop?: AbortSignal): Promise<BudgetGrant> {
-    return this.purgeBudget().acquire(units, anySignal(this.#signal, stop), this.maxPurgeWaitMs);
+    // Its own signal: each waiter listens on it, never on the client's (shared by every wait).
+    return this.purgeBudget().acquire(units, ownSignal(this.#signal, stop), this.maxPurgeWaitMs);
   }
 
   /** The longest this client waits for purge budget: as long as it would wait for a 429's reset. */

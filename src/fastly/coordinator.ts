@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from '../clock.js';
 import { PurgeBudget, type PurgeBudgetView } from './budget.js';
+import { PurgeTooLargeError } from './errors.js';
 import { type PurgeCoalesceEvent, purgeCoalesceEvents } from '../diagnostics.js';
 
 /** Fastly refuses bulk purges of more keys than this in one request. */
@@ -237,7 +238,7 @@ export class PurgeCoordinator {
         }
         (home.keys.get(key) as Set<Submission>).add(sub);
         sub.batches.add(home);
-        if (home === group.open && home.keys.size >= MAX_KEYS_PER_REQUEST) this.#seal(home);
+        if (home === group.open && home.keys.size >= largest(group)) this.#seal(home);
       }
       this.#coalesced({ requested: request.keys.length, joined, requests: 0 });
       const withdraw = (reason: string) => this.#withdraw(sub, reason);
@@ -337,6 +338,14 @@ export class PurgeCoordinator {
         grant.release();
         return;
       }
+      if (batch.keys.size > largest(group)) {
+        // Sealed before the window was known to be smaller: its keys go in batches that fit.
+        grant.release();
+        group.unsent.delete(batch);
+        batch.state = 'sent';
+        this.#requeue(batch);
+        return;
+      }
       batch.state = 'sent';
       group.unsent.delete(batch);
       const keys = [...batch.keys.keys()];
@@ -353,6 +362,15 @@ export class PurgeCoordinator {
         error = err;
       } finally {
         grant.release();
+      }
+      if (
+        (error instanceof PurgeTooLargeError || (error !== undefined && statusOf(error) === 429)) &&
+        keys.length > largest(group)
+      ) {
+        // Refused as larger than the purge budget's window (learnt from this very answer): its keys
+        // go again in batches that fit, joining unsent ones that already hold them.
+        this.#requeue(batch);
+        return;
       }
       for (const [key, subs] of batch.keys) {
         const id = ids?.[key];
@@ -373,6 +391,30 @@ export class PurgeCoordinator {
       const open = group.open;
       if (open?.lingered && group.inFlight < this.maxPartialInFlight) this.#seal(open);
       else this.#pump(group);
+    }
+  }
+
+  /** Puts a refused batch's keys, with their callers, back into unsent batches. */
+  #requeue(batch: Batch): void {
+    const group = batch.group;
+    for (const [key, subs] of batch.keys) {
+      let home: Batch | undefined;
+      for (const b of group.unsent)
+        if (b.keys.has(key)) {
+          home = b;
+          break;
+        }
+      if (!home) {
+        home = group.open ?? this.#openBatch(group, batch.send);
+        home.keys.set(key, new Set());
+      }
+      const callers = home.keys.get(key) as Set<Submission>;
+      for (const sub of subs) {
+        callers.add(sub);
+        sub.batches.delete(batch);
+        sub.batches.add(home);
+      }
+      if (home === group.open && home.keys.size >= largest(group)) this.#seal(home);
     }
   }
 
@@ -461,4 +503,14 @@ let shared: PurgeCoordinator | undefined;
 export function sharedPurgeCoordinator(): PurgeCoordinator {
   shared ??= new PurgeCoordinator();
   return shared;
+}
+
+/** The most keys one request of the group carries: Fastly's 256, or fewer when the budget's window is smaller. */
+function largest(group: Group): number {
+  return Math.max(1, Math.floor(Math.min(MAX_KEYS_PER_REQUEST, group.budget.largestRequest())));
+}
+
+function statusOf(err: unknown): number | undefined {
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' ? status : undefined;
 }

@@ -154,6 +154,24 @@ export class FastlyResponseError extends RunFailedError {
 }
 
 /**
+ * A bulk purge larger than the account's whole purge window (learnt from Fastly's answers): it would
+ * meet a 429 in every window, so it was not sent; callers split it into requests that fit.
+ */
+export class PurgeTooLargeError extends RunFailedError {
+  override readonly name: string = 'PurgeTooLargeError';
+  override readonly code: string = 'PURGE_TOO_LARGE';
+  readonly units: number;
+  readonly largest: number;
+  constructor(operation: string, units: number, largest: number) {
+    super(
+      `${operation}: ${units} purges in one request, more than the purge budget's window takes (${largest})`,
+    );
+    this.units = units;
+    this.largest = largest;
+  }
+}
+
+/**
  * Reads Fastly's three error body formats: legacy `{msg, detail|details}`, problem+json
  * `{title, detail}` and JSON:API `{errors: [{title, detail}]}`; falls back to the raw text.
  */

@@ -19,6 +19,7 @@ export {
   FastlyNetworkError,
   FastlyProxyError,
   FastlyResponseError,
+  PurgeTooLargeError,
   type TokenScope,
 } from './errors.js';
 export type { RateLimitState } from '../diagnostics.js';

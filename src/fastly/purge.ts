@@ -2,7 +2,7 @@ import { InvalidInputError, RunFailedError, show } from '../errors.js';
 import type { BudgetGrant } from './budget.js';
 import type { ApiResponse, FastlyClient, RequestSpec } from './client.js';
 import { MAX_KEYS_PER_REQUEST } from './coordinator.js';
-import { FastlyApiError, FastlyNetworkError, FastlyResponseError } from './errors.js';
+import { FastlyApiError, FastlyNetworkError, FastlyResponseError, PurgeTooLargeError } from './errors.js';
 import { isTlsFailure } from '../http/transport.js';
 
 export { MAX_KEYS_PER_REQUEST };
@@ -206,8 +206,25 @@ async function purgeRequest(
   grant?: BudgetGrant,
 ): Promise<ApiResponse> {
   const leave = grant ?? (await client.acquirePurgeBudget(units, spec.stopRetrying));
+  const budget = client.purgeBudget();
+  // Retrying a request larger than the whole window would meet the same 429 in every window.
+  const oversize = new AbortController();
   try {
-    return await client.request({ ...spec, onAnswer: (rl, status) => leave.observe(rl, status) });
+    const largest = budget.largestRequest();
+    if (units > largest) throw new PurgeTooLargeError(spec.operation, units, largest);
+    return await client.request({
+      ...spec,
+      stopRetrying: spec.stopRetrying
+        ? AbortSignal.any([spec.stopRetrying, oversize.signal])
+        : oversize.signal,
+      onAnswer: (rl, status) => {
+        leave.observe(rl, status);
+        if (status === 429 && units > budget.largestRequest())
+          oversize.abort(
+            new Error(`more purges than the purge budget's window takes (${budget.largestRequest()})`),
+          );
+      },
+    });
   } finally {
     if (!grant) leave.release();
   }
@@ -329,6 +346,8 @@ interface BulkResult {
   failed: FailedKey[];
   /** Jobs started (batches, or URLs). */
   sent: number;
+  /** Jobs in all: sent or not, counting the parts of a job split to fit the purge budget's window. */
+  jobs: number;
   stopped?: string;
 }
 
@@ -344,10 +363,13 @@ async function runBulk(
   send: (items: string[]) => Promise<Record<string, string>>,
   options: PurgeKeysOptions,
   isFatal: (err: unknown) => boolean = isFatalPurgeError,
+  largest: () => number = () => Number.POSITIVE_INFINITY,
 ): Promise<BulkResult> {
   const purgeIds: Record<string, string> = {};
   const failed: FailedKey[] = [];
   let settled = 0;
+  let started = 0;
+  let splits = 0;
   let fatal: string | undefined;
   /** Why `options.stop` aborted, once it has. */
   const stopped = (): string | undefined => {
@@ -358,8 +380,18 @@ async function runBulk(
   /** Why sending stopped, once it has. */
   const stopReason = (): string | undefined =>
     fatal !== undefined ? `stopped at a failure every batch would meet: ${fatal}` : stopped();
+  /** A job larger than the purge budget's window would meet a 429 in every window: it goes in parts. */
+  const split = (items: string[]): boolean => {
+    const most = Math.max(1, Math.floor(largest()));
+    if (items.length <= most) return false;
+    for (let i = 0; i < items.length; i += most) jobs.push(items.slice(i, i + most));
+    splits++;
+    return true;
+  };
   const run = async (items: string[]) => {
+    if (split(items)) return;
     try {
+      started++;
       const ids = await send(items);
       for (const item of items) {
         const id = ids[item];
@@ -370,10 +402,16 @@ async function runBulk(
       }
     } catch (err) {
       // Stopped while waiting for the purge budget: never sent.
+      if (err instanceof PurgeTooLargeError && split(items)) {
+        started--; // never sent
+        return;
+      }
       if (options.stop?.aborted && err === options.stop.reason) {
         for (const item of items) failed.push({ key: item, reason: `not sent: ${stopped() ?? 'stopped'}` });
       } else {
         if (!(err instanceof RunFailedError)) throw err;
+        // Refused as larger than the window (learnt from this very answer): sent again in parts.
+        if (err instanceof FastlyApiError && err.status === 429 && split(items)) return;
         const fatalOne = isFatal(err);
         if (fatalOne) fatal ??= err.message;
         const status = err instanceof FastlyApiError ? err.status : undefined;
@@ -398,7 +436,13 @@ async function runBulk(
     for (const job of jobs.slice(next))
       for (const item of job) failed.push({ key: item, reason: `not sent: ${reason}` });
   }
-  return { purgeIds, failed, sent: next, ...(next < jobs.length && reason ? { stopped: reason } : {}) };
+  return {
+    purgeIds,
+    failed,
+    sent: started,
+    jobs: jobs.length - splits,
+    ...(next < jobs.length && reason ? { stopped: reason } : {}),
+  };
 }
 
 /**
@@ -491,12 +535,15 @@ export async function purgeKeys(
     prepared.keys.length,
     (batch) => purgeBatch(client, serviceId, batch, soft, 'purgeKeys', options.stop),
     options,
+    isFatalPurgeError,
+    () => client.purgeBudget().largestRequest(),
   );
+  const { jobs, ...account } = result;
   return {
-    ...result,
+    ...account,
     total: prepared.keys.length,
     duplicatesRemoved: prepared.duplicates,
-    batches: batches.length,
+    batches: jobs,
   };
 }
 
@@ -544,8 +591,9 @@ export async function purgeUrls(
     options,
     isFatalUrlPurgeError,
   );
+  const { jobs: _jobs, ...account } = result;
   return {
-    ...result,
+    ...account,
     total: prepared.urls.length,
     duplicatesRemoved: prepared.duplicates,
     batches: prepared.urls.length,
