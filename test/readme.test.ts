@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { ServerMetrics } from '../src/server/metrics.js';
 import { CLI, sim } from './helpers.js';
 import { postgresForFile } from './support/postgres.js';
 
@@ -175,6 +176,43 @@ test('the README never has the simulator and the server on one port (followed to
     portCollisions(collided).map((c) => c.split(':')[0]),
     ['port 8787', 'port 8080'],
   );
+});
+
+test("the README's /metrics table is one table and names every family the server exports", async () => {
+  const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+  const lines = readme.slice(readme.indexOf('`/metrics` (Prometheus text format')).split('\n').slice(1);
+  const start = lines.findIndex((l) => l.startsWith('|'));
+  const end = lines.findIndex((l, i) => i > start && !l.startsWith('|'));
+  const table = lines.slice(start, end);
+  // A blank line inside it would end the table: its last rows would print as text.
+  assert.ok(
+    !lines.slice(end, end + 3).some((l) => l.startsWith('| `kestra_fastly_')),
+    'rows after the table',
+  );
+  const named = table.flatMap((row) => {
+    const cell = row.split(' | ')[0] ?? '';
+    const full = [...cell.matchAll(/`(kestra_fastly_\w+)`/g)].map((m) => m[1] as string);
+    // `…_firings_total` after `kestra_fastly_trigger_evaluations_total`: the same prefix.
+    const short = [...cell.matchAll(/`…_(\w+)`/g)].map((m) => m[1] as string);
+    return [...full, ...short.map((x) => `${full[0] ?? ''}…_${x}`)];
+  });
+  const metrics = new ServerMetrics({ processMetrics: false });
+  const exported = [...(await metrics.text()).matchAll(/^# TYPE (kestra_fastly_\w+)/gm)].map(
+    (m) => m[1] as string,
+  );
+  metrics.close();
+  const documents = (name: string) =>
+    named.some((n) => {
+      if (!n.includes('…_')) return n === name;
+      const [head = '', tail = ''] = n.split('…_');
+      return name.endsWith(`_${tail}`) && head.startsWith(name.slice(0, name.length - tail.length - 1));
+    });
+  assert.deepEqual(
+    exported.filter((name) => !documents(name)),
+    [],
+    'exported but not in the README table',
+  );
+  assert.ok(exported.length >= 20, String(exported.length));
 });
 
 test('every fenced shell command in README.md runs against the simulator and exits 0', async (t) => {
