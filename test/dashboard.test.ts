@@ -207,6 +207,15 @@ test('the dashboard shows the trigger chart with its threshold, the firing withi
   const logs = await runRow.locator('[data-testid="logs"]').innerText();
   assert.match(logs, /Purged 2 key\(s\) with token \*{6}/);
 
+  // The purge budget that run spent (issue 24), as the page shows it: the account is its endpoint and
+  // a number, never the token.
+  const budget = page.locator(`[data-testid="purge-budgets"] [data-testid="budget-${s.url}-1"]`);
+  await budget.getByText('2 of 100,000 purges').waitFor({ timeout: 30_000 });
+  const shown = await budget.innerText();
+  assert.match(shown, new RegExp(`account\\s+${s.url.replace(/[.]/g, '\\.')} #1`));
+  assert.match(shown, /0 in flight, 0 request\(s\) waiting/);
+  assert.match(shown, /0 waited for budget, 0 got 429/);
+
   // Bad input is refused with the flow's own message: a list is JSON, as in Kestra, the API and --input.
   const listField = form.locator('[data-testid="input-article_ids"]');
   await listField.fill('k-a, k-b');
