@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runFlow } from '../src/flow/executor.js';
 import { renderString } from '../src/flow/expressions.js';
+import { resolveInputs } from '../src/flow/inputs.js';
 import { parseFlow } from '../src/flow/load.js';
 import { Masker } from '../src/masker.js';
 import { sim } from './helpers.js';
@@ -374,4 +375,28 @@ test('a range of characters, a self-rendering value and a lone closing tag', asy
     /more than 64 templates rendering templates; does a value render itself\?/,
   );
   assert.doesNotMatch(ex.taskRuns[0]?.error ?? '', /call stack/);
+});
+
+test("inputs keep Kestra's numbers: a JSON input's 1.0 and a FLOAT input's 2 print as doubles, as Jackson and Float give them", async () => {
+  const f = parseFlow(
+    flow(
+      `  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "a={{ inputs.cfg.a }} b={{ inputs.cfg.b }} ratio={{ inputs.ratio }} half={{ inputs.half }} n={{ inputs.n }} json={{ inputs.cfg | toJson }} sum={{ inputs.ratio + inputs.n }}"
+`,
+      'inputs:\n  - id: cfg\n    type: JSON\n  - id: ratio\n    type: FLOAT\n  - id: half\n    type: FLOAT\n    defaults: 0.5\n  - id: n\n    type: INT\n',
+    ),
+    'inline.yml',
+  );
+  // What `run --input` and the API's form fields give: text, read as Kestra reads it.
+  const inputs = resolveInputs(f.inputs, { cfg: '{"a": 1.0, "b": 2, "c": [1e3]}', ratio: '2', n: '3' });
+  const lines: string[] = [];
+  const ex = await runFlow(f, { inputs, env: {}, write: (l) => lines.push(l) });
+  assert.equal(ex.state, 'SUCCESS', lines.join('\n'));
+  assert.match(
+    lines.join('\n'),
+    /a=1\.0 b=2 ratio=2\.0 half=0\.5 n=3 json=\{"a":1\.0,"b":2,"c":\[1000\.0\]\} sum=5\.0/,
+  );
+  // Printed as JSON (run --json, the API, the store), they are the same numbers.
+  assert.equal(JSON.stringify(inputs), '{"cfg":{"a":1,"b":2,"c":[1000]},"ratio":2,"half":0.5,"n":3}');
 });

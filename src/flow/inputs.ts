@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import { InvalidInputError, show } from '../errors.js';
 import { parseDuration } from '../duration.js';
+import { JavaDouble, parseJson } from '../pebble/index.js';
 import type { InputDef } from './model.js';
 
 function coerce(def: InputDef, type: InputDef['type'], value: unknown, name: string): unknown {
@@ -21,7 +22,8 @@ function coerce(def: InputDef, type: InputDef['type'], value: unknown, name: str
             ? Number(value)
             : Number.NaN;
       if (!Number.isFinite(n)) throw bad('a number');
-      return n;
+      // Kestra's FLOAT input is a Java Float: 2 is 2.0 in an expression, as Pebble prints it.
+      return Number.isInteger(n) ? new JavaDouble(n) : n;
     }
     case 'BOOLEAN':
       if (value === true || value === 'true') return true;
@@ -44,7 +46,8 @@ function coerce(def: InputDef, type: InputDef['type'], value: unknown, name: str
     case 'JSON':
       if (typeof value !== 'string') return value;
       try {
-        return JSON.parse(value);
+        // As Kestra's Jackson reads it: 1 a long, 1.0 a double (printed 1.0), keys in order.
+        return parseJson(value);
       } catch {
         throw bad('JSON');
       }
