@@ -7,12 +7,31 @@
  * a replica that paused past its lease (GC, a frozen VM) and wakes up cannot overwrite the work
  * of the replica that took over.
  *
- * Not wired into the server yet: `PgClaims` is the primitive the replicas' runtime builds on,
- * checked by test/claims.test.ts against a real PostgreSQL.
+ * `PgClaims` is the primitive the replicas' runtime builds on (PgStore's `replicas`, with
+ * --database-url), checked by test/claims.test.ts against a real PostgreSQL. Each method runs on the
+ * given connection or transaction (`q`), else on the one the claims were made with.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type pg from 'pg';
 
-const SCHEMA = `
+/** How long a claim lasts unrenewed when `server --lease` is not given (renewed every third of it). */
+export const DEFAULT_LEASE_MS = 5000;
+
+/** This process's name as a replica: host, pid and a random part (a pid is reused after a restart). */
+export const replicaName = () => `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+
+/** A connection, a pool, or a client inside a transaction. */
+type Queryable = Pick<pg.PoolClient, 'query'>;
+
+/**
+ * The condition of a fenced write, as a CTE: the claim row, locked FOR SHARE for the statement's
+ * transaction (a takeover waits for the write, and a write after a takeover finds no row). $1 is
+ * the execution id, $2 the fence, $3 the owner.
+ */
+export const HELD = `held AS (SELECT 1 FROM execution_claims WHERE execution_id = $1 AND fence = $2 AND owner = $3 AND state = 'RUNNING' FOR SHARE)`;
+
+export const CLAIMS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS trigger_slots (
   trigger_key TEXT NOT NULL,
   slot BIGINT NOT NULL,
@@ -48,31 +67,37 @@ export interface ClaimsOptions {
 }
 
 export class PgClaims {
-  readonly #db: pg.Pool | pg.Client;
+  readonly #db: Queryable;
   readonly #owner: string;
   readonly #lease: string;
+  readonly leaseMs: number;
 
-  constructor(db: pg.Pool | pg.Client, options: ClaimsOptions) {
+  constructor(db: Queryable, options: ClaimsOptions) {
     this.#db = db;
     this.#owner = options.owner;
     if (!Number.isInteger(options.leaseMs) || options.leaseMs <= 0)
       throw new RangeError(`leaseMs: ${options.leaseMs}; expected a positive whole number of ms`);
+    this.leaseMs = options.leaseMs;
     this.#lease = `${options.leaseMs} milliseconds`;
+  }
+
+  get owner(): string {
+    return this.#owner;
   }
 
   /** Creates the tables, under an advisory lock (replicas starting together migrate once). */
   async migrate(): Promise<void> {
     await this.#db.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
-      await this.#db.query(SCHEMA);
+      await this.#db.query(CLAIMS_SCHEMA);
     } finally {
       await this.#db.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
   }
 
   /** Claims a due slot of a trigger: true for exactly one replica, however many ask at once. */
-  async claimSlot(triggerKey: string, slotMs: number): Promise<boolean> {
-    const r = await this.#db.query(
+  async claimSlot(triggerKey: string, slotMs: number, q: Queryable = this.#db): Promise<boolean> {
+    const r = await q.query(
       `INSERT INTO trigger_slots (trigger_key, slot, owner) VALUES ($1, $2, $3)
        ON CONFLICT (trigger_key, slot) DO NOTHING RETURNING slot`,
       [triggerKey, slotMs, this.#owner],
@@ -81,14 +106,70 @@ export class PgClaims {
   }
 
   /** Queues an execution for whichever replica claims it (false: the id was already queued). */
-  async queue(executionId: string): Promise<boolean> {
-    const r = await this.#db.query(
+  async queue(executionId: string, q: Queryable = this.#db): Promise<boolean> {
+    const r = await q.query(
       `INSERT INTO execution_claims (execution_id) VALUES ($1) ON CONFLICT (execution_id) DO NOTHING`,
       [executionId],
     );
     return r.rowCount === 1;
   }
 
+  /** Queues an execution already claimed by this replica (its fence is 1): a local submission. */
+  async queueClaimed(executionId: string, q: Queryable = this.#db): Promise<boolean> {
+    const r = await q.query(
+      `INSERT INTO execution_claims (execution_id, state, owner, fence, expires_at)
+         VALUES ($1, 'RUNNING', $2, 1, now() + $3::interval) ON CONFLICT (execution_id) DO NOTHING`,
+      [executionId, this.#owner, this.#lease],
+    );
+    return r.rowCount === 1;
+  }
+
+  /** Queues an ended execution again (a restart), for any replica to claim; its fence counts on. */
+  async requeue(executionId: string, q: Queryable = this.#db): Promise<void> {
+    await q.query(
+      `INSERT INTO execution_claims (execution_id) VALUES ($1) ON CONFLICT (execution_id)
+         DO UPDATE SET state = 'QUEUED', owner = NULL, expires_at = NULL, queued_at = now()`,
+      [executionId],
+    );
+  }
+
+  /** Drops the claims of deleted executions: their holders' next writes are refused. */
+  async forget(executionIds: readonly string[], q: Queryable = this.#db): Promise<void> {
+    if (executionIds.length)
+      await q.query('DELETE FROM execution_claims WHERE execution_id = ANY($1)', [[...executionIds]]);
+  }
+
+  /** Extends every lease given in one statement; returns the ids still held by this replica. */
+  async renewAll(claims: readonly ExecutionClaim[]): Promise<Set<string>> {
+    if (!claims.length) return new Set();
+    const r = await this.#db.query<{ execution_id: string }>(
+      `UPDATE execution_claims c SET expires_at = now() + $4::interval
+         FROM unnest($1::text[], $2::bigint[]) AS m(id, fence)
+        WHERE c.execution_id = m.id AND c.fence = m.fence AND c.owner = $3 AND c.state = 'RUNNING'
+        RETURNING c.execution_id`,
+      [claims.map((c) => c.executionId), claims.map((c) => c.fence), this.#owner, this.#lease],
+    );
+    return new Set(r.rows.map((row) => row.execution_id));
+  }
+
+  /** Gives claims back to the queue (a replica stopping): claimed again at once, by any replica. */
+  async release(claims: readonly ExecutionClaim[]): Promise<void> {
+    if (!claims.length) return;
+    await this.#db.query(
+      `UPDATE execution_claims c SET state = 'QUEUED', owner = NULL, expires_at = NULL
+         FROM unnest($1::text[], $2::bigint[]) AS m(id, fence)
+        WHERE c.execution_id = m.id AND c.fence = m.fence AND c.owner = $3 AND c.state = 'RUNNING'`,
+      [claims.map((c) => c.executionId), claims.map((c) => c.fence), this.#owner],
+    );
+  }
+
+  /** Forgets slots claimed over `olderThanMs` ago (the database's clock); returns how many. */
+  async pruneSlots(olderThanMs: number): Promise<number> {
+    const r = await this.#db.query(`DELETE FROM trigger_slots WHERE claimed_at < now() - $1::interval`, [
+      `${Math.max(0, Math.round(olderThanMs))} milliseconds`,
+    ]);
+    return r.rowCount ?? 0;
+  }
   /**
    * Claims up to `limit` executions: queued ones, and running ones whose lease has expired (their
    * replica died); oldest first. Rows another replica is claiming at this moment are skipped
@@ -121,16 +202,18 @@ export class PgClaims {
   }
 
   /** Marks the execution ended; refused (false) when the fence is stale: another replica owns it. */
-  async complete(claim: ExecutionClaim): Promise<boolean> {
+  async complete(claim: ExecutionClaim, q: Queryable = this.#db): Promise<boolean> {
     return this.#fenced(
       `UPDATE execution_claims SET state = 'ENDED', expires_at = NULL
         WHERE execution_id = $1 AND fence = $2 AND owner = $3 AND state = 'RUNNING'`,
       claim,
+      [],
+      q,
     );
   }
 
-  async #fenced(sql: string, claim: ExecutionClaim, more: unknown[] = []): Promise<boolean> {
-    const r = await this.#db.query(sql, [claim.executionId, claim.fence, this.#owner, ...more]);
+  async #fenced(sql: string, claim: ExecutionClaim, more: unknown[] = [], q: Queryable = this.#db) {
+    const r = await q.query(sql, [claim.executionId, claim.fence, this.#owner, ...more]);
     return r.rowCount === 1;
   }
 }

@@ -14,17 +14,30 @@ import type { TaskRun } from '../flow/executor.js';
 import type { ExecutionRecord, TriggerState } from '../flow/state.js';
 import { LEVELS } from '../levels.js';
 import type { Logger } from '../logger.js';
+import { CLAIMS_SCHEMA, HELD, PgClaims } from './claims.js';
 import {
   type ExecutionStore,
   type Finished,
+  type Lease,
+  LeaseLostError,
+  type LegacyImport,
   type LogEntry,
   type LogQuery,
+  type ReplicaClaims,
   type SearchQuery,
+  type SlotTransaction,
   type StoredExecution,
   type Submission,
   toRecord,
 } from './store.js';
 import { literal, OPEN, SORT_COLUMNS } from './sql.js';
+import { OPEN_STATES } from './store.js';
+
+/** The first key of the advisory lock a trigger's slot claims take (the second is the key's hash). */
+const SLOT_LOCK = 0x6b66; // 'kf'
+
+/** How an execution is queued: not at all (an ended one imported), for any replica, or claimed here. */
+type Claim = 'none' | 'queued' | 'mine';
 
 /** Outputs up to this size come with a listed execution; larger ones are read by id (as SQLite). */
 const OUTPUTS_LISTED_BYTES = 256 * 1024;
@@ -226,6 +239,11 @@ export interface PgStoreOptions {
   /** A session idle inside a transaction this long is ended, releasing its locks (default 10 s). */
   idleInTransactionMs?: number;
   logger?: Logger | undefined;
+  /**
+   * Replica mode (`server --database-url`): this replica's name and lease. Executions are then
+   * claimed, leased and fenced (`replicas`), and trigger slots claimed once across replicas.
+   */
+  replica?: { owner: string; leaseMs: number } | undefined;
 }
 
 /** pg is loaded when a PostgreSQL store is opened, never by a CLI purge. */
@@ -240,10 +258,14 @@ export class PgStore implements ExecutionStore {
   /** The database, as shown: the password hidden. */
   readonly file: string;
   readonly #pool: Pg.Pool;
+  readonly #claims: PgClaims | undefined;
+  readonly replicas: ReplicaClaims | undefined;
 
-  private constructor(url: string, pool: Pg.Pool) {
+  private constructor(url: string, pool: Pg.Pool, replica: PgStoreOptions['replica']) {
     this.file = redactUrl(url);
     this.#pool = pool;
+    this.#claims = replica ? new PgClaims(pool, replica) : undefined;
+    this.replicas = this.#claims ? this.#replicas(this.#claims) : undefined;
   }
 
   /** Connects, applies the migrations this database lacks, and returns the store. */
@@ -263,7 +285,7 @@ export class PgStore implements ExecutionStore {
     });
     // An idle connection that breaks (the database restarted) is dropped; the next query opens one.
     pool.on('error', (err) => options.logger?.warn(`database connection lost: ${redactUrl(err.message)}`));
-    const store = new PgStore(url, pool);
+    const store = new PgStore(url, pool, options.replica);
     try {
       await store.#migrate();
     } catch (err) {
@@ -296,6 +318,8 @@ export class PgStore implements ExecutionStore {
             throw err;
           }
         }
+        // The replicas' claims (src/runtime/claims.ts), idempotent, under the same lock.
+        await client.query(CLAIMS_SCHEMA);
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
       }
@@ -326,32 +350,51 @@ export class PgStore implements ExecutionStore {
     return (await q.query<R>(sql, args)).rows;
   }
 
-  /** With a trigger's new state: both in one transaction. */
-  async enqueue(s: Submission, trigger?: TriggerState): Promise<boolean> {
+  /**
+   * With a trigger's new state: both in one transaction. In replica mode the execution's claim row
+   * is written with it (queued for any replica), unless `queued` is false (an ended one imported).
+   */
+  async enqueue(s: Submission, trigger?: TriggerState, queued = true): Promise<boolean> {
+    return this.#enqueueAs(s, trigger, this.#claims && queued ? 'queued' : 'none');
+  }
+
+  async #enqueueAs(s: Submission, trigger: TriggerState | undefined, claim: Claim): Promise<boolean> {
     if (trigger)
       return this.#transaction(async (q) => {
         await this.#saveTriggerState(trigger, q);
-        return this.#enqueue(s, q);
+        return this.#enqueue(s, q, claim);
       });
-    return this.#enqueue(s, this.#pool);
+    return this.#enqueue(s, this.#pool, claim);
   }
 
-  async #enqueue(s: Submission, q: Queryable): Promise<boolean> {
-    const r = await q.query(
-      `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels)
-           VALUES ($1, $2, $3, 'CREATED', $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
-      [
-        s.id,
-        s.namespace,
-        s.flowId,
-        s.triggerId ?? null,
-        s.triggerType ?? null,
-        s.createdAt,
-        JSON.stringify(s.inputs),
-        s.trigger ? JSON.stringify(s.trigger) : null,
-        s.labels?.length ? JSON.stringify(s.labels) : null,
-      ],
-    );
+  /** One statement: the execution and, unless `none`, its claim row (a known id writes neither). */
+  async #enqueue(s: Submission, q: Queryable, claim: Claim = 'none'): Promise<boolean> {
+    const claims = this.#claims;
+    const insert = `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels)
+           VALUES ($1, $2, $3, 'CREATED', $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`;
+    let sql = insert;
+    const more: unknown[] = [];
+    if (claim !== 'none' && claims) {
+      sql =
+        claim === 'queued'
+          ? `WITH e AS (${insert} RETURNING id) INSERT INTO execution_claims (execution_id) SELECT id FROM e`
+          : `WITH e AS (${insert} RETURNING id)
+             INSERT INTO execution_claims (execution_id, state, owner, fence, expires_at)
+               SELECT id, 'RUNNING', $10, 1, now() + $11::interval FROM e`;
+      if (claim === 'mine') more.push(claims.owner, `${claims.leaseMs} milliseconds`);
+    }
+    const r = await q.query(sql, [
+      s.id,
+      s.namespace,
+      s.flowId,
+      s.triggerId ?? null,
+      s.triggerType ?? null,
+      s.createdAt,
+      JSON.stringify(s.inputs),
+      s.trigger ? JSON.stringify(s.trigger) : null,
+      s.labels?.length ? JSON.stringify(s.labels) : null,
+      ...more,
+    ]);
     return r.rowCount === 1;
   }
 
@@ -372,15 +415,39 @@ export class PgStore implements ExecutionStore {
     );
   }
 
-  async started(id: string, now: string): Promise<string> {
+  /** The arguments of a fenced statement ($1 id, $2 fence, $3 owner; HELD), then `more`. */
+  #held(lease: Lease, more: unknown[]): unknown[] {
+    return [lease.executionId, lease.fence, this.#claims?.owner ?? '', ...more];
+  }
+
+  async started(id: string, now: string, lease?: Lease): Promise<string> {
+    // A kill asked for before the start stays asked for: the owner sees it and ends it KILLED.
+    const set = `state = CASE WHEN state = 'KILLING' THEN state ELSE 'RUNNING' END, start_date = COALESCE(start_date, $4)`;
+    if (lease) {
+      const rows = await this.#rows<{ start_date: string | null }>(
+        `WITH ${HELD} UPDATE executions SET ${set} WHERE id = $1 AND EXISTS (SELECT 1 FROM held) RETURNING start_date`,
+        this.#held(lease, [now]),
+      );
+      if (!rows.length) throw new LeaseLostError(id);
+      return rows[0]?.start_date ?? now;
+    }
     const rows = await this.#rows<{ start_date: string | null }>(
-      `UPDATE executions SET state = 'RUNNING', start_date = COALESCE(start_date, $1) WHERE id = $2 RETURNING start_date`,
+      `UPDATE executions SET ${set.replace('$4', '$1')} WHERE id = $2 RETURNING start_date`,
       [now, id],
     );
     return rows[0]?.start_date ?? now;
   }
 
-  async saveTaskRun(executionId: string, run: TaskRun): Promise<void> {
+  async saveTaskRun(executionId: string, run: TaskRun, lease?: Lease): Promise<void> {
+    if (lease) {
+      const r = await this.#pool.query(
+        `WITH ${HELD} INSERT INTO task_runs (execution_id, id, body) SELECT $1, $4, $5 FROM held
+           ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body`,
+        this.#held(lease, [run.id, JSON.stringify(run)]),
+      );
+      if (r.rowCount !== 1) throw new LeaseLostError(executionId);
+      return;
+    }
     await this.#pool.query(
       `INSERT INTO task_runs (execution_id, id, body) VALUES ($1, $2, $3)
            ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body`,
@@ -388,10 +455,36 @@ export class PgStore implements ExecutionStore {
     );
   }
 
-  /** One statement (one round trip, atomic): the task runs, the outputs, the execution's end. */
-  async finish(f: Finished): Promise<void> {
+  /**
+   * One statement (one round trip, atomic): the task runs, the outputs, the execution's end. With a
+   * lease, in one transaction with the check of its fence and the end of its claim.
+   */
+  async finish(f: Finished, lease?: Lease): Promise<void> {
+    if (lease && this.#claims) {
+      const claims = this.#claims;
+      await this.#transaction(async (q) => {
+        const held = await q.query(
+          `SELECT 1 FROM execution_claims WHERE execution_id = $1 AND fence = $2 AND owner = $3 AND state = 'RUNNING' FOR UPDATE`,
+          this.#held(lease, []),
+        );
+        if (held.rowCount !== 1) throw new LeaseLostError(f.id);
+        await this.#finish(f, q);
+        await claims.complete(lease, q);
+      });
+      return;
+    }
+    await this.#finish(f, this.#pool);
+    // An imported or restarted execution ended without a lease: nothing claims it any more.
+    if (this.#claims)
+      await this.#pool.query(
+        `UPDATE execution_claims SET state = 'ENDED', expires_at = NULL WHERE execution_id = $1`,
+        [f.id],
+      );
+  }
+
+  async #finish(f: Finished, q: Queryable): Promise<void> {
     const body = JSON.stringify(f.outputs);
-    await this.#pool.query(
+    await q.query(
       `WITH runs AS (
          INSERT INTO task_runs (execution_id, id, body)
          SELECT $1, r->>'id', r::text FROM json_array_elements($2::json) AS r
@@ -541,8 +634,18 @@ export class PgStore implements ExecutionStore {
     return { results: rows.map(fromRow), total: Number(count[0]?.n ?? 0) };
   }
 
-  async appendLogs(entries: readonly LogEntry[]): Promise<void> {
+  async appendLogs(entries: readonly LogEntry[], lease?: Lease): Promise<void> {
     if (!entries.length) return;
+    if (lease) {
+      const r = await this.#pool.query(
+        `WITH ${HELD} INSERT INTO logs (execution_id, level_no, task_id, task_run_id, attempt, body)
+           SELECT e->>'executionId', ($5::int[])[i], e->>'taskId', e->>'taskRunId', (e->>'attemptNumber')::int, e::text
+           FROM json_array_elements($4::json) WITH ORDINALITY AS t(e, i) WHERE EXISTS (SELECT 1 FROM held) ORDER BY i`,
+        this.#held(lease, [JSON.stringify(entries), entries.map((e) => LEVELS.indexOf(e.level))]),
+      );
+      if (!r.rowCount) throw new LeaseLostError(lease.executionId);
+      return;
+    }
     // One statement: the lines keep their order (the sequence follows the array's).
     await this.#pool.query(
       `INSERT INTO logs (execution_id, level_no, task_id, task_run_id, attempt, body)
@@ -578,22 +681,35 @@ export class PgStore implements ExecutionStore {
           id,
           [...dropTaskRuns],
         ]);
-      if (state === 'RESTARTED')
+      if (state === 'RESTARTED') {
         await q.query(
           'UPDATE executions SET state = $1, end_date = NULL, duration_ms = NULL, error = NULL WHERE id = $2',
           [state, id],
         );
-      else if (state === 'KILLED')
-        await q.query(
-          'UPDATE executions SET state = $1, start_date = COALESCE(start_date, created_at), end_date = $2, duration_ms = 0 WHERE id = $3',
-          [state, new Date().toISOString(), id],
-        );
-      else await q.query('UPDATE executions SET state = $1 WHERE id = $2', [state, id]);
+        // Replicas: queued again, for whichever replica claims it first.
+        await this.#claims?.requeue(id, q);
+      } else if (state === 'KILLED') {
+        await this.#killed(id, q);
+      } else await q.query('UPDATE executions SET state = $1 WHERE id = $2', [state, id]);
     });
+  }
+
+  async #killed(id: string, q: Queryable): Promise<void> {
+    await q.query(
+      'UPDATE executions SET state = $1, start_date = COALESCE(start_date, created_at), end_date = $2, duration_ms = 0 WHERE id = $3',
+      ['KILLED', new Date().toISOString(), id],
+    );
+    if (this.#claims)
+      await q.query(
+        `UPDATE execution_claims SET state = 'ENDED', expires_at = NULL WHERE execution_id = $1`,
+        [id],
+      );
   }
 
   async remove(id: string, keepLogs = false): Promise<boolean> {
     return this.#transaction(async (q) => {
+      // Replicas: its claim goes too, so that a replica running it has its next write refused.
+      await this.#claims?.forget([id], q);
       await q.query('DELETE FROM task_runs WHERE execution_id = $1', [id]);
       await q.query('DELETE FROM outputs WHERE execution_id = $1', [id]);
       if (!keepLogs) await q.query('DELETE FROM logs WHERE execution_id = $1', [id]);
@@ -635,6 +751,7 @@ export class PgStore implements ExecutionStore {
       );
       const ids = gone.map((r) => r.id);
       if (ids.length) {
+        await this.#claims?.forget(ids, q);
         await q.query('DELETE FROM task_runs WHERE execution_id = ANY($1)', [ids]);
         await q.query('DELETE FROM outputs WHERE execution_id = ANY($1)', [ids]);
         await q.query('DELETE FROM logs WHERE execution_id = ANY($1)', [ids]);
@@ -649,7 +766,134 @@ export class PgStore implements ExecutionStore {
     return (await this.#rows('SELECT name FROM marks WHERE name = $1', [name])).length === 1;
   }
 
+  /** In one transaction; the ended executions get no claim row (no replica runs them). */
+  async importLegacy(plan: LegacyImport): Promise<number> {
+    return this.#transaction(async (q) => {
+      for (const h of plan.history) {
+        await this.#enqueue(h.submission, q, 'none');
+        await q.query(`UPDATE executions SET start_date = COALESCE(start_date, $1) WHERE id = $2`, [
+          h.startDate,
+          h.submission.id,
+        ]);
+        await this.#finish(h.finished, q);
+      }
+      let n = 0;
+      for (const s of plan.queued) if (await this.#enqueue(s, q, this.#claims ? 'queued' : 'none')) n++;
+      for (const st of plan.states) await this.#saveTriggerState(st, q);
+      if (plan.mark)
+        await q.query('INSERT INTO marks (name) VALUES ($1) ON CONFLICT (name) DO NOTHING', [plan.mark]);
+      return n;
+    });
+  }
+
   async close(): Promise<void> {
     await this.#pool.end();
+  }
+
+  /** What replicas share (see ReplicaClaims in ./store.ts), on this store's pool. */
+  #replicas(claims: PgClaims): ReplicaClaims {
+    return {
+      owner: claims.owner,
+      leaseMs: claims.leaseMs,
+      enqueueClaimed: (s, trigger) => this.#enqueueAs(s, trigger, 'mine'),
+      claim: (limit) => claims.claimExecutions(limit),
+      renew: (leases) => claims.renewAll(leases),
+      killing: async (ids) =>
+        ids.length
+          ? (
+              await this.#rows<{ id: string }>(
+                `SELECT id FROM executions WHERE id = ANY($1) AND state = 'KILLING'`,
+                [[...ids]],
+              )
+            ).map((r) => r.id)
+          : [],
+      kill: (id) =>
+        this.#transaction(async (q) => {
+          const [claim] = await this.#rows<{ state: string }>(
+            'SELECT state FROM execution_claims WHERE execution_id = $1 FOR UPDATE',
+            [id],
+            q,
+          );
+          if (claim?.state === 'RUNNING') {
+            await q.query(`UPDATE executions SET state = 'KILLING' WHERE id = $1 AND state IN ${OPEN}`, [id]);
+            return 'killing';
+          }
+          await this.#killed(id, q);
+          return 'killed';
+        }),
+      complete: (lease, state) =>
+        this.#transaction(async (q) => {
+          if (!(await claims.complete(lease, q))) return false;
+          if (state === 'KILLED') await this.#killed(lease.executionId, q);
+          return true;
+        }),
+      release: (leases) => claims.release(leases),
+      slot: (key, at, work) => this.#slot(claims, key, at, work),
+      pruneSlots: (ms) => claims.pruneSlots(ms),
+    };
+  }
+
+  /**
+   * A trigger's slot claimed in one transaction with what the claim leads to (the state read, the
+   * evaluation, the state written, the execution queued): a replica that dies mid-way rolls all of
+   * it back, so the slot is free again for another. The claims of one trigger take turns (an
+   * advisory lock on its key), so that each reads the state the previous one wrote.
+   */
+  async #slot<T>(
+    claims: PgClaims,
+    key: string,
+    at: number,
+    work: (tx: SlotTransaction) => Promise<T>,
+  ): Promise<{ value: T } | undefined> {
+    let settle: (committed: boolean) => void = () => undefined;
+    const committed = new Promise<boolean>((resolve) => (settle = resolve));
+    const client = await this.#pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      try {
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SLOT_LOCK, key]);
+        if (!(await claims.claimSlot(key, at, client))) {
+          await client.query('ROLLBACK');
+          settle(false);
+          return undefined;
+        }
+        const [row] = await this.#rows<{ body: string }>(
+          'SELECT body FROM triggers WHERE key = $1',
+          [key],
+          client,
+        );
+        const state = row ? (JSON.parse(row.body) as TriggerState) : undefined;
+        let running = false;
+        if (state?.executionId) {
+          const [e] = await this.#rows<{ state: string }>(
+            'SELECT state FROM executions WHERE id = $1',
+            [state.executionId],
+            client,
+          );
+          running = e !== undefined && (OPEN_STATES as readonly string[]).includes(e.state);
+        }
+        const value = await work({
+          state,
+          running,
+          enqueue: async (s, trigger) => {
+            await this.#saveTriggerState(trigger, client);
+            return this.#enqueue(s, client, 'mine');
+          },
+          save: (trigger) => this.#saveTriggerState(trigger, client),
+          committed,
+        });
+        await client.query('COMMIT');
+        settle(true);
+        return { value };
+      } catch (err) {
+        broken = err as Error;
+        await client.query('ROLLBACK').catch(() => undefined);
+        settle(false);
+        throw err;
+      }
+    } finally {
+      client.release(broken);
+    }
   }
 }

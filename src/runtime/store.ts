@@ -108,22 +108,99 @@ export interface LogQuery {
   attempt?: number | undefined;
 }
 
+/**
+ * An execution held by one replica (PostgreSQL): the fence every write of its run presents. A
+ * replica that took it over holds a higher fence; the older one's writes are then refused.
+ */
+export interface Lease {
+  executionId: string;
+  fence: number;
+}
+
+/** A write refused because its lease was taken over (or its execution deleted): nothing was written. */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+  readonly code = 'LEASE_LOST';
+  constructor(id: string) {
+    super(`execution ${id}: this replica's lease was taken over or the execution deleted; write refused`);
+  }
+}
+
+/** A trigger's due slot, claimed by this replica inside one transaction (`ReplicaClaims.slot`). */
+export interface SlotTransaction {
+  /** The trigger's state as stored (the last owner's), read after the claim; undefined if never written. */
+  state: TriggerState | undefined;
+  /** Whether the execution the state names has not ended (it may run on another replica). */
+  running: boolean;
+  /** Queues the firing's execution with the trigger's state, claimed by this replica (fence 1). */
+  enqueue(s: Submission, trigger: TriggerState): Promise<boolean>;
+  /** Writes the trigger's state (an evaluation that fired nothing). */
+  save(state: TriggerState): Promise<void>;
+  /** Resolves after the transaction: true once committed, false when rolled back. */
+  readonly committed: Promise<boolean>;
+}
+
+/**
+ * What replicas on one PostgreSQL share beyond the store: execution claims with leases (times from
+ * the database's now()), fences, and trigger slots each claimed by one replica.
+ */
+export interface ReplicaClaims {
+  /** This replica's name, written as the owner of its claims. */
+  readonly owner: string;
+  readonly leaseMs: number;
+  /** Queues a submission already claimed by this replica (fence 1); false if its id is known. */
+  enqueueClaimed(s: Submission, trigger?: TriggerState): Promise<boolean>;
+  /** Claims up to `limit` queued executions and expired leases (their replica died), oldest first. */
+  claim(limit: number): Promise<Lease[]>;
+  /** Extends these leases; returns the ids still held (the others were taken over or deleted). */
+  renew(leases: readonly Lease[]): Promise<Set<string>>;
+  /** Which of these executions were asked to be killed (KILLING). */
+  killing(ids: readonly string[]): Promise<string[]>;
+  /**
+   * A kill of an execution this replica does not run: one queued ends KILLED at once ('killed');
+   * one held by a replica goes KILLING for its owner to see ('killing').
+   */
+  kill(id: string): Promise<'killed' | 'killing'>;
+  /** Ends a claim without a finish (an execution found ended, gone, or being killed). */
+  complete(lease: Lease, state?: 'KILLED'): Promise<boolean>;
+  /** Gives claims back (a replica stopping): another replica takes them at once. */
+  release(leases: readonly Lease[]): Promise<void>;
+  /**
+   * Claims slot `at` of trigger `key` and runs `work` in the claim's transaction: undefined when
+   * another replica has it. `work` throwing rolls everything back (the slot stays free).
+   */
+  slot<T>(
+    key: string,
+    at: number,
+    work: (tx: SlotTransaction) => Promise<T>,
+  ): Promise<{ value: T } | undefined>;
+  /** Forgets slots claimed over `olderThanMs` ago (by the database's clock); returns how many. */
+  pruneSlots(olderThanMs: number): Promise<number>;
+}
+
 /** Every method resolves once its write is durable (or its read is done); SqliteStore, PgStore. */
 export interface ExecutionStore {
+  /** Set when the store is shared by replicas (PostgreSQL): claims, leases and fences. */
+  readonly replicas?: ReplicaClaims | undefined;
   /**
    * Queues a submission (state CREATED); false if its id is already known. A trigger's firing
    * passes the trigger's new state: both are written in one transaction (a crash cannot keep one).
+   * `queued` false (an ended execution being imported): no replica claims it.
    */
-  enqueue(s: Submission, trigger?: TriggerState): Promise<boolean>;
+  enqueue(s: Submission, trigger?: TriggerState, queued?: boolean): Promise<boolean>;
   /** Every trigger's state (its last value, whether it is armed, when it is due next). */
   triggerStates(): Promise<TriggerState[]>;
   /** Writes a trigger's state (an evaluation that started nothing). */
   saveTriggerState(state: TriggerState): Promise<void>;
-  /** Marks it RUNNING and returns its first start date (kept from an earlier start). */
-  started(id: string, now: string): Promise<string>;
+  /**
+   * Marks it RUNNING and returns its first start date (kept from an earlier start). With a `lease`
+   * (replicas), this and the writes below are refused (LeaseLostError) when its fence is stale.
+   */
+  started(id: string, now: string, lease?: Lease): Promise<string>;
   /** Writes a task run as it starts or ends (the last write of a run id wins). */
-  saveTaskRun(executionId: string, run: TaskRun): Promise<void>;
-  finish(f: Finished): Promise<void>;
+  saveTaskRun(executionId: string, run: TaskRun, lease?: Lease): Promise<void>;
+  /** The execution's end; with a `lease`, its claim ends in the same transaction. */
+  finish(f: Finished, lease?: Lease): Promise<void>;
   get(id: string): Promise<StoredExecution | undefined>;
   taskRuns(id: string): Promise<TaskRun[]>;
   outputs(id: string): Promise<Record<string, unknown> | undefined>;
@@ -136,7 +213,7 @@ export interface ExecutionStore {
   /** Removes ended executions whose end is before `before` (ISO); returns how many. */
   prune(before: string): Promise<number>;
   /** Appends log lines (already masked), in order. */
-  appendLogs(entries: readonly LogEntry[]): Promise<void>;
+  appendLogs(entries: readonly LogEntry[], lease?: Lease): Promise<void>;
   /** An execution's log lines, oldest first. */
   logs(executionId: string, q?: LogQuery): Promise<LogEntry[]>;
   /**
@@ -149,7 +226,24 @@ export interface ExecutionStore {
   remove(id: string, keepLogs?: boolean): Promise<boolean>;
   /** A one-off marker (e.g. a migration done); `set` records it. */
   mark(name: string, set?: boolean): Promise<boolean>;
+  /**
+   * Writes what a state folder from before the store held (./legacy.ts reads it), in one
+   * transaction: ended executions (claimed by no replica), queued ones, trigger states, and `mark`.
+   * Returns how many queued executions were new.
+   */
+  importLegacy(plan: LegacyImport): Promise<number>;
   close(): Promise<void>;
+}
+
+/** What a state folder from before the store holds, to be written once (`importLegacy`). */
+export interface LegacyImport {
+  /** Ended executions, with their start. */
+  history: { submission: Submission; startDate: string; finished: Finished }[];
+  /** Executions queued or started and not ended: they run (resume) now. */
+  queued: Submission[];
+  states: TriggerState[];
+  /** Recorded with the history: it is imported once. */
+  mark?: string | undefined;
 }
 
 /** An execution in the history's older, flat shape (the dashboard and `executions` list it). */
