@@ -50,6 +50,8 @@ tasks:
     return { runtime, lines };
   };
   const first = life();
+  // Imported at start (whichever store), not when the runtime is made.
+  await first.runtime.start();
   assert.match(
     first.lines.join('\n'),
     /imported 2 execution\(s\) from .*executions\.jsonl into .*runtime\.db/,
@@ -59,10 +61,10 @@ tasks:
     /imported 1 queued execution\(s\) from .*queue into .*runtime\.db; they resume now/,
   );
   assert.equal(existsSync(join(state, 'queue')), false);
-  await first.runtime.start();
   await first.runtime.queue.idle();
   await first.runtime.stop();
   const second = life();
+  await second.runtime.start();
   assert.doesNotMatch(second.lines.join('\n'), /imported/, 'once');
   const listed = await second.runtime.queue.search({ page: 1, size: 10 });
   assert.deepEqual(listed.results.map((e) => [e.id, e.state.current]).sort(), [
@@ -71,5 +73,5 @@ tasks:
     ['queued1', 'SUCCESS'],
   ]);
   assert.deepEqual((await second.runtime.queue.get('old1'))?.outputs, { log: { id: 'old1' } });
-  await second.runtime.release();
+  await second.runtime.stop();
 });

@@ -53,6 +53,43 @@ export interface SchedulerOptions {
   save: (state: TriggerState) => void | Promise<void>;
   /** The execution of this id while it runs (e.g. resumed by the queue after a restart). */
   running?: (id: string) => Promise<unknown> | undefined;
+  /**
+   * Replicas on one database: each due slot is claimed by one of them (the others skip it), the
+   * polled kinds' due times are aligned to their interval (so that every replica has the same
+   * slots), and the slot's owner reads the trigger's state as stored before it evaluates.
+   */
+  slots?: SlotClaims | undefined;
+}
+
+/** How replicas share the due slots of the triggers (the runtime's, on the shared store). */
+export interface SlotClaims {
+  /**
+   * Claims slot `at` of trigger `key` and runs `work` in the claim's transaction; undefined when
+   * another replica has the slot. `work` throwing undoes the claim (the slot stays free).
+   */
+  claim<T>(
+    key: string,
+    at: number,
+    work: (slot: ClaimedSlot) => Promise<T>,
+  ): Promise<{ value: T } | undefined>;
+}
+
+/** A due slot this replica claimed: the stored state, and where its firing or state goes. */
+export interface ClaimedSlot {
+  /** The trigger's state as the last owner wrote it; undefined when none was written. */
+  state: TriggerState | undefined;
+  /** Whether the execution that state names has not ended (on any replica). */
+  running: boolean;
+  /** Submits the firing in the claim's transaction. */
+  submit: Submit;
+  /** Writes the trigger's state in the claim's transaction (an evaluation that fired nothing). */
+  save(state: TriggerState): Promise<void>;
+}
+
+/** Thrown inside a claimed slot to give it back (the server stopping mid-evaluation). */
+class SlotGivenBack extends Error {
+  override readonly name = 'SlotGivenBack';
+  readonly code = 'SLOT_GIVEN_BACK';
 }
 
 /** A trigger's firing, as the queue takes it. */
@@ -149,9 +186,16 @@ interface SlotHost {
   readonly masker: Masker;
   readonly shutdown: AbortSignal;
   readonly stopping: boolean;
+  readonly slots: SlotClaims | undefined;
   emit(event: SchedulerEvent): void;
   save(state: TriggerState): Promise<void>;
   submit(flow: Flow, firing: Firing): Promise<Fired>;
+}
+
+/** Where one evaluation writes: the scheduler's store, or a claimed slot's transaction. */
+interface Writes {
+  save(state: TriggerState): Promise<void>;
+  submit: Submit;
 }
 
 /** A trigger state as it is written: a copy, the in-memory one goes on changing. */
@@ -235,11 +279,23 @@ class TriggerSlot {
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;
     if (this.#host.stopping || this.#retired || this.state.stopped) return;
-    const due =
-      this.state.nextDue ?? this.#def.instance.firstDue?.(this.#host.clock.now()) ?? this.#host.clock.now();
+    const due = this.#aligned(
+      this.state.nextDue ?? this.#def.instance.firstDue?.(this.#host.clock.now()) ?? this.#host.clock.now(),
+    );
     this.state.nextDue = due;
     if (!Number.isFinite(due)) return;
     this.#cancelTimer = this.#host.clock.at(due, () => this.#onDue(due));
+  }
+
+  /**
+   * Replicas: a polled kind's due time rounded up to a multiple of its interval, so that every
+   * replica evaluates the same slots (each claimed by one of them).
+   */
+  #aligned(due: number): number {
+    const instance = this.#def.instance;
+    if (!this.#host.slots || !instance.observed || !Number.isFinite(due)) return due;
+    const every = instance.nextDue(0);
+    return every > 0 ? Math.ceil(due / every) * every : due;
   }
 
   #onDue(due: number): void {
@@ -267,18 +323,21 @@ class TriggerSlot {
     this.#lastDue = due;
     const def = this.#def;
     const evaluateAll = async () => {
-      if (!dues.length) await this.#host.save(copy(this.state));
+      // Replicas: the state is written by each slot's owner only.
+      if (!dues.length && !this.#host.slots) await this.#host.save(copy(this.state));
       for (const [i, at] of dues.entries()) {
         if (this.#host.shutdown.aborted) return;
         this.#host.emit({ type: 'evaluation-started', trigger: this.key, at: now, due: at });
         // Until the last one, what is written says the following due time is still to be evaluated.
-        await this.#evaluate(def, at, now, dues[i + 1]);
+        if (this.#host.slots) await this.#claimed(this.#host.slots, def, at, now, dues[i + 1]);
+        else await this.#evaluate(def, at, now, dues[i + 1], this.#host);
       }
     };
     this.#evaluating = evaluateAll()
-      .catch((err: unknown) =>
-        this.#host.logger.error(`trigger ${this.key}: ${this.#host.masker.mask(String(err))}`),
-      )
+      .catch((err: unknown) => {
+        if (err instanceof SlotGivenBack) return;
+        this.#host.logger.error(`trigger ${this.key}: ${this.#host.masker.mask(String(err))}`);
+      })
       .finally(() => {
         this.#evaluating = undefined;
         if (this.#next) this.#swap(this.#next);
@@ -286,7 +345,51 @@ class TriggerSlot {
       });
   }
 
-  async #evaluate(def: Definition, due: number, now: number, following: number | undefined): Promise<void> {
+  /**
+   * Replicas: the slot is claimed first (another replica's claim: skipped here), then evaluated with
+   * the state as stored, its firing or state written in the claim's transaction.
+   */
+  async #claimed(
+    slots: SlotClaims,
+    def: Definition,
+    due: number,
+    now: number,
+    following: number | undefined,
+  ): Promise<void> {
+    const mine = await slots.claim(this.key, due, async (slot) => {
+      if (slot.state) {
+        const { nextDue, key } = this.state;
+        Object.assign(this.state, slot.state, { key, nextDue });
+      }
+      if (slot.running && !def.instance.overlapping) {
+        this.#host.emit({
+          type: 'evaluation-skipped',
+          trigger: this.key,
+          at: now,
+          reason: 'execution running',
+        });
+        await slot.save(copy(this.state));
+        return;
+      }
+      await this.#evaluate(def, due, now, following, slot);
+      // Stopping mid-evaluation: the slot is given back (rolled back) for another replica.
+      if (this.#host.shutdown.aborted) throw new SlotGivenBack('the server is stopping');
+    });
+    if (!mine) {
+      this.#host.logger.debug(
+        `trigger ${this.key}: slot ${new Date(due).toISOString()} taken by another replica`,
+      );
+      this.#host.emit({ type: 'evaluation-skipped', trigger: this.key, at: now, reason: 'another replica' });
+    }
+  }
+
+  async #evaluate(
+    def: Definition,
+    due: number,
+    now: number,
+    following: number | undefined,
+    writes: Writes,
+  ): Promise<void> {
     const { logger, masker, shutdown } = this.#host;
     const state = this.state;
     const observed = def.instance.observed === true;
@@ -307,8 +410,8 @@ class TriggerSlot {
       }
       logger.debug(`trigger ${this.key}: ${r.summary}`);
       const written = following === undefined ? copy(state) : { ...copy(state), nextDue: following };
-      const started = r.fire ? await this.#fire(def, r, written) : undefined;
-      if (!r.fire) await this.#host.save(written);
+      const started = r.fire ? await this.#fire(def, r, written, writes) : undefined;
+      if (!r.fire) await writes.save(written);
       const fired = started ? { executionId: started.id } : {};
       if (observed)
         triggerEvaluations.publish({
@@ -334,7 +437,7 @@ class TriggerSlot {
       const backoff = Math.min(intervalMs * 2 ** Math.min(state.failures, 6), Math.max(intervalMs, 600_000));
       state.nextDue = now + backoff;
       state.lastError = masker.mask((err as Error)?.message ?? String(err));
-      await this.#host.save(copy(state));
+      await writes.save(copy(state));
       if (observed)
         triggerEvaluations.publish({
           ...this.#observed(def, undefined, now),
@@ -361,7 +464,12 @@ class TriggerSlot {
    * transaction. Returns what the queue answered; undefined when nothing new started (inputs
    * refused, logged; or a slot already fired).
    */
-  async #fire(def: Definition, r: Evaluation, written: TriggerState): Promise<Fired | undefined> {
+  async #fire(
+    def: Definition,
+    r: Evaluation,
+    written: TriggerState,
+    writes: Writes,
+  ): Promise<Fired | undefined> {
     const id = r.executionId ?? newId();
     let inputs: Record<string, unknown>;
     try {
@@ -371,14 +479,14 @@ class TriggerSlot {
       this.#host.logger.error(
         `trigger ${this.key}: ${r.summary}: not run: ${this.#host.masker.mask(err.message)}`,
       );
-      await this.#host.save(written);
+      await writes.save(written);
       return undefined;
     }
     this.state.fired++;
     written.fired = this.state.fired;
     written.executionId = id;
     this.state.executionId = id;
-    const fired = await this.#host.submit(def.flow, {
+    const fired = await writes.submit(def.flow, {
       id,
       inputs,
       trigger: r.vars,
@@ -517,6 +625,7 @@ export class Scheduler {
       logger: options.logger,
       masker: this.#masker,
       shutdown: this.#shutdown.signal,
+      slots: options.slots,
       get stopping() {
         return isStopping();
       },

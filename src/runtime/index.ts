@@ -3,12 +3,12 @@
  * (the Scheduler: every kind registered with registerTriggerKind, webhooks included, fires
  * through it), and the one durable execution queue every firing and the API submit to. It holds
  * the state folder's lock, and has one recovery path: start() resumes, from the store, every
- * execution a crash or a shutdown interrupted, then arms the triggers from their stored state.
+ * execution a crash or a shutdown interrupted (replicas: claims the queued executions and the
+ * expired leases, now and a few times a second), then arms the triggers from their stored state.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Scheduler, type Submit } from '../flow/scheduler.js';
-import { StateStore, type TriggerState } from '../flow/state.js';
+import { Scheduler, type SlotClaims, type Submit } from '../flow/scheduler.js';
 import type { RenderEnv } from '../flow/trigger.js';
 import type { Logger } from '../logger.js';
 import type { Masker } from '../masker.js';
@@ -18,13 +18,16 @@ import type { TaskContext } from '../tasks/task.js';
 import { type Clock, systemClock } from '../clock.js';
 import { FlowRegistry } from './flows.js';
 import { ExecutionQueue } from './queue.js';
+import { importStateDir } from './legacy.js';
 import { SqliteStore } from './sqlite.js';
 import { StateDirLock } from './state-lock.js';
-import type { ExecutionStore, Submission } from './store.js';
+import type { ExecutionStore } from './store.js';
 
 /** How long ended executions are kept when `retentionMs` is not given: 30 days. */
 export const DEFAULT_RETENTION_MS = 30 * 24 * 3600 * 1000;
 const PRUNE_EVERY_MS = 3600 * 1000;
+/** Replicas: claimed trigger slots are forgotten after this (a Schedule slot's execution id stays). */
+const SLOTS_KEPT_MS = 3600 * 1000;
 /** How often the flow files are looked at for changes. */
 const RESCAN_MS = 1000;
 
@@ -47,10 +50,13 @@ export interface RuntimeOptions {
   /** Where StatsTriggers get their points (default: the Fastly API); tests pass a fake. */
   fetchPoints?: PointsFetcher | undefined;
   /**
-   * Where executions are kept: a shared store (PgStore), closed by stop(). Without it, the embedded
-   * one (runtime.db in the state folder), which also imports a state folder from before it.
+   * Where executions are kept: a shared store (PgStore), closed by stop(); one with `replicas` makes
+   * this runtime a replica (executions claimed and leased, trigger slots claimed once). Without it,
+   * the embedded one (runtime.db in the state folder). Either imports a state folder from before it.
    */
   store?: ExecutionStore | undefined;
+  /** Replicas: how often queued executions and kills are looked for (default 250 ms). */
+  pollMs?: number | undefined;
 }
 
 export class Runtime {
@@ -73,14 +79,7 @@ export class Runtime {
     this.#lock = StateDirLock.acquire(o.stateDir);
     try {
       mkdirSync(o.stateDir, { recursive: true });
-      let store: ExecutionStore;
-      if (o.store) store = o.store;
-      else {
-        const sqlite = new SqliteStore(join(o.stateDir, 'runtime.db'));
-        importLegacy(o.stateDir, sqlite, o.logger);
-        importTriggerStates(o.stateDir, sqlite, o.logger);
-        store = sqlite;
-      }
+      const store: ExecutionStore = o.store ?? new SqliteStore(join(o.stateDir, 'runtime.db'));
       this.store = store;
       this.flows = new FlowRegistry(o.paths, o.logger, () => this.#clock.now(), { env: o.env });
       this.flows.load(true);
@@ -89,6 +88,8 @@ export class Runtime {
         store,
         logger: o.logger,
         find: (ns, id) => this.flows.find(ns, id),
+        pollMs: o.pollMs,
+        clock: this.#clock,
         run: {
           env: o.env,
           secretsFile: o.secretsFile,
@@ -100,6 +101,19 @@ export class Runtime {
       });
       // Every firing (a poll, a slot, a webhook request) goes through the one durable queue.
       const submit: Submit = (flow, firing) => this.queue.submit(flow, firing);
+      // Replicas: each due slot is claimed by one of them, in one transaction with what it fires.
+      const replicas = store.replicas;
+      const slots: SlotClaims | undefined = replicas && {
+        claim: (key, at, work) =>
+          replicas.slot(key, at, (tx) =>
+            work({
+              state: tx.state,
+              running: tx.running,
+              submit: (flow, firing) => this.queue.submit(flow, { ...firing, via: tx }),
+              save: (state) => tx.save(state),
+            }),
+          ),
+      };
       this.scheduler = new Scheduler({
         submit,
         save: (state) => store.saveTriggerState(state),
@@ -110,6 +124,7 @@ export class Runtime {
         secretsFile: o.secretsFile,
         client: o.client,
         clock: this.#clock,
+        ...(slots ? { slots } : {}),
         ...(o.fetchPoints ? { fetchPoints: o.fetchPoints } : {}),
       });
       this.scheduler.sync(this.flows.all(), true);
@@ -131,6 +146,15 @@ export class Runtime {
    * is armed from its stored state.
    */
   async start(): Promise<void> {
+    // A state folder from before the store, once (for a shared store, each replica's own folder).
+    const file = (this.store as { file?: string }).file ?? 'the store';
+    await importStateDir(
+      this.#o.stateDir,
+      this.store,
+      this.#o.logger,
+      file,
+      this.#o.store ? `import:${join(this.#o.stateDir, 'executions.jsonl')}` : undefined,
+    );
     await this.#prune();
     this.#pruner = setInterval(() => void this.#prune(), PRUNE_EVERY_MS).unref();
     // Queued first: a polled trigger then finds its execution running.
@@ -150,6 +174,8 @@ export class Runtime {
     clearInterval(this.#pruner);
     this.#cancelRescan?.();
     try {
+      // Replicas: nothing more is claimed; leases are renewed until the executions here end.
+      this.queue.stopClaiming();
       await this.scheduler.stop();
       if (this.queue.running) {
         this.#o.logger.info(`waiting for ${this.queue.running} execution(s) to end`);
@@ -160,6 +186,7 @@ export class Runtime {
         await this.queue.idle();
       }
     } finally {
+      await this.queue.close();
       try {
         await this.store.close();
       } finally {
@@ -181,6 +208,7 @@ export class Runtime {
     const keepMs = this.#o.retentionMs ?? DEFAULT_RETENTION_MS;
     try {
       const n = await this.store.prune(new Date(Date.now() - keepMs).toISOString());
+      await this.store.replicas?.pruneSlots(SLOTS_KEPT_MS);
       if (n)
         this.#o.logger.info(
           `retention: deleted ${n} execution(s) ended over ${Math.round(keepMs / 86_400_000)} day(s) ago`,
@@ -194,136 +222,4 @@ export class Runtime {
   interrupt(): void {
     this.queue.interrupt();
   }
-}
-
-/**
- * A history written before the embedded database (executions.jsonl, queue/*.json) is imported
- * into it once, and the log says so. The old files are left as they were (executions.jsonl) or
- * removed once imported (queued submissions, which the database now resumes).
- */
-function importLegacy(stateDir: string, sqlite: SqliteStore, logger: Logger): void {
-  const store = sqlite.sync; // one synchronous transaction
-  const history = join(stateDir, 'executions.jsonl');
-  if (existsSync(history) && !store.mark('import:executions.jsonl')) {
-    const legacy = new StateStore(stateDir, (m) => logger.warn(m));
-    const records = legacy.history();
-    store.batch(() => {
-      for (const r of records) {
-        store.enqueue({
-          id: r.id,
-          namespace: r.namespace,
-          flowId: r.flowId,
-          inputs: {},
-          ...(r.trigger ? { trigger: r.trigger } : {}),
-          ...(r.triggerId ? { triggerId: r.triggerId } : {}),
-          createdAt: r.startDate,
-        });
-        store.started(r.id, r.startDate);
-        store.finish({
-          id: r.id,
-          state: r.state,
-          endDate: r.endDate,
-          durationMs: r.durationMs,
-          error: r.error,
-          outputs: legacy.outputs(r) ?? {},
-          taskRuns: [],
-        });
-      }
-      store.mark('import:executions.jsonl', true);
-    });
-    logger.info(
-      `imported ${records.length} execution(s) from ${history} into ${store.file} (once; the old file is no longer read)`,
-    );
-  }
-  const queued = join(stateDir, 'queue');
-  if (!existsSync(queued)) return;
-  let n = 0;
-  for (const name of readdirSync(queued).sort()) {
-    const file = join(queued, name);
-    if (name.endsWith('.json')) {
-      try {
-        const s = JSON.parse(readFileSync(file, 'utf8')) as Submission;
-        if (store.enqueue(s)) n++;
-      } catch {
-        logger.warn(`queued execution ${file} is damaged; not imported`);
-        continue;
-      }
-    }
-    rmSync(file, { force: true });
-  }
-  rmSync(queued, { recursive: true, force: true });
-  if (n) logger.info(`imported ${n} queued execution(s) from ${queued} into ${store.file}; they resume now`);
-}
-
-/**
- * Trigger states written before the runtime's store, imported once: `triggers/*.json` (StatsTrigger
- * states; a firing not yet in the history is queued and runs now) and `schedules/*.json` (each
- * schedule's last slot). The old files are removed once imported.
- */
-function importTriggerStates(stateDir: string, sqlite: SqliteStore, logger: Logger): void {
-  const store = sqlite.sync; // one synchronous transaction
-  const triggers = join(stateDir, 'triggers');
-  const schedules = join(stateDir, 'schedules');
-  if (!existsSync(triggers) && !existsSync(schedules)) return;
-  const states: TriggerState[] = [];
-  const pending: Submission[] = [];
-  if (existsSync(triggers)) {
-    const legacy = new StateStore(stateDir, (m) => logger.warn(m));
-    for (const name of readdirSync(triggers).sort()) {
-      if (!name.endsWith('.json')) continue;
-      let key: string;
-      try {
-        key = (JSON.parse(readFileSync(join(triggers, name), 'utf8')) as TriggerState).key;
-        if (typeof key !== 'string') throw new Error('bad shape');
-      } catch {
-        logger.warn(
-          `trigger state ${join(triggers, name)} is damaged; not imported (the trigger starts armed)`,
-        );
-        continue;
-      }
-      const { pending: firing, ...state } = legacy.load(key);
-      if (firing) {
-        const [triggerId = '', flowId = '', ...ns] = key.split('.').reverse();
-        pending.push({
-          id: firing.executionId,
-          namespace: ns.reverse().join('.'),
-          flowId,
-          inputs: {},
-          trigger: firing.trigger,
-          triggerId,
-          createdAt: firing.firedAt,
-        });
-        state.executionId = firing.executionId;
-      }
-      states.push(state);
-    }
-  }
-  if (existsSync(schedules)) {
-    for (const name of readdirSync(schedules).sort()) {
-      if (!name.endsWith('.json')) continue;
-      try {
-        const s = JSON.parse(readFileSync(join(schedules, name), 'utf8')) as {
-          key: string;
-          lastSlot: number;
-        };
-        if (typeof s.key !== 'string' || !Number.isFinite(s.lastSlot)) throw new Error('bad shape');
-        // Due just after the last slot handled: the slots since are recovered as the trigger says.
-        states.push({ key: s.key, armed: true, fired: 0, failures: 0, nextDue: s.lastSlot + 1 });
-      } catch {
-        logger.warn(
-          `schedule state ${join(schedules, name)} is damaged; not imported (the schedule starts now)`,
-        );
-      }
-    }
-  }
-  store.batch(() => {
-    for (const s of pending) store.enqueue(s);
-    for (const s of states) store.saveTriggerState(s);
-  });
-  rmSync(triggers, { recursive: true, force: true });
-  rmSync(schedules, { recursive: true, force: true });
-  if (states.length)
-    logger.info(
-      `imported the state of ${states.length} trigger(s) from ${stateDir} into ${store.file} (once; the old files are removed)`,
-    );
 }

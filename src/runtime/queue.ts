@@ -6,12 +6,18 @@ import type { Logger } from '../logger.js';
 import {
   type ExecutionStore,
   type Label,
+  type Lease,
+  LeaseLostError,
   type LogEntry,
   OPEN_STATES,
+  type ReplicaClaims,
   type SearchQuery,
+  type SlotTransaction,
+  type StoredExecution,
   type Submission,
 } from './store.js';
 import { type ExecutionView, executionView } from '../flow/view.js';
+import { type Clock, systemClock } from '../clock.js';
 
 export type { Submission } from './store.js';
 export type { ExecutionView } from '../flow/view.js';
@@ -34,9 +40,22 @@ export interface QueueOptions {
   run: Omit<RunOptions, 'id' | 'inputs' | 'trigger'>;
   /** Called with each execution once it is in the history. */
   onFinished?: (execution: Execution) => void;
+  /** Replicas: how often queued executions and kills are looked for (default 250 ms). */
+  pollMs?: number | undefined;
+  /** Replicas: the timers of the looks and the lease renewals (a ManualClock in tests). */
+  clock?: Clock | undefined;
 }
 
 const KEEP_RECENT = 200;
+/** Replicas: executions claimed at most per look. */
+const CLAIM_BATCH = 16;
+const DEFAULT_POLL_MS = 250;
+
+/** An execution this replica holds: its lease, and what aborts its run when the lease is lost. */
+interface Held {
+  lease: Lease;
+  lost: AbortController;
+}
 
 /** Why an execution was killed through the API: the reason its signal is aborted with. */
 export class ExecutionKilledError extends Error {
@@ -92,6 +111,14 @@ export class ExecutionQueue {
   readonly #written = new Map<string, Promise<void>>();
   /** Changes of executions, by execution id (the follow streams listen). */
   readonly #changes = new EventEmitter();
+  /** Replicas: the executions this replica holds, by id. */
+  readonly #held = new Map<string, Held>();
+  #claimTimer: (() => void) | undefined;
+  #renewTimer: (() => void) | undefined;
+  #claiming = false;
+  #looking: Promise<void> | undefined;
+  #lookAgain = false;
+  #closed = false;
 
   constructor(options: QueueOptions) {
     this.#o = options;
@@ -133,7 +160,15 @@ export class ExecutionQueue {
     return e !== undefined && e.state !== 'CREATED' && e.state !== 'RUNNING';
   }
 
-  /** Resolves once the submission is in the store (durable): the caller may acknowledge it then. */
+  /** Replicas: the claims of the shared store; undefined on the embedded one. */
+  get #replicas(): ReplicaClaims | undefined {
+    return this.#o.store.replicas;
+  }
+
+  /**
+   * Resolves once the submission is in the store (durable): the caller may acknowledge it then.
+   * Replicas: it is written claimed by this replica, which runs it at once.
+   */
   submit(
     flow: Flow,
     request: Omit<Submission, 'id' | 'namespace' | 'flowId' | 'createdAt'> & {
@@ -141,6 +176,8 @@ export class ExecutionQueue {
       createdAt?: string | undefined;
       /** A trigger's state after the firing that submits this: written with it, in one transaction. */
       state?: TriggerState | undefined;
+      /** Replicas: the claimed trigger slot's transaction it is written in; it runs once committed. */
+      via?: SlotTransaction | undefined;
     },
   ): Promise<Submitted> {
     const id = request.id ?? newId();
@@ -160,6 +197,7 @@ export class ExecutionQueue {
     request: Omit<Submission, 'id' | 'namespace' | 'flowId' | 'createdAt'> & {
       createdAt?: string | undefined;
       state?: TriggerState | undefined;
+      via?: SlotTransaction | undefined;
     },
   ): Promise<Submitted> {
     const submission: Submission = {
@@ -173,29 +211,64 @@ export class ExecutionQueue {
     };
     const labels = labelsOf(flow, request.labels);
     if (labels.length) submission.labels = labels;
-    if (!(await this.#o.store.enqueue(submission, request.state))) {
+    const replicas = this.#replicas;
+    let created: boolean;
+    if (request.via && request.state) created = await request.via.enqueue(submission, request.state);
+    else if (replicas) created = await replicas.enqueueClaimed(submission, request.state);
+    else created = await this.#o.store.enqueue(submission, request.state);
+    if (!created) {
       const running = this.#running.get(id);
       if (running) return { ...running, created: false };
       return { id, submission, done: Promise.resolve(this.#recent.get(id)), created: false };
     }
-    return this.#start(flow, submission);
+    // Replicas: claimed with it, under the first fence.
+    return this.#start(
+      flow,
+      submission,
+      replicas ? { executionId: id, fence: 1 } : undefined,
+      request.via?.committed,
+    );
   }
 
-  #start(flow: Flow, submission: Submission): Submitted {
+  /**
+   * Runs an execution here: with a `lease` (replicas), every write presents its fence; `after`, the
+   * transaction it was written in, is waited for (rolled back: it does not run).
+   */
+  #start(flow: Flow, submission: Submission, lease?: Lease, after?: Promise<boolean>): Submitted {
     const kill = new AbortController();
     this.#kills.set(submission.id, kill);
+    const held = lease ? { lease, lost: new AbortController() } : undefined;
+    if (held) this.#held.set(submission.id, held);
     const entry: Submitted = {
       id: submission.id,
       submission,
-      done: this.#run(flow, submission, kill),
+      done: this.#run(flow, submission, kill, held, after),
       created: true,
     };
     this.#running.set(submission.id, entry);
     return entry;
   }
 
-  async #run(flow: Flow, s: Submission, kill: AbortController): Promise<Execution | undefined> {
+  async #run(
+    flow: Flow,
+    s: Submission,
+    kill: AbortController,
+    held?: Held,
+    after?: Promise<boolean>,
+  ): Promise<Execution | undefined> {
     const store = this.#o.store;
+    const lease = held?.lease;
+    // A lost lease stops the run as a shutdown does: nothing more is written, nothing reported.
+    const suspend = held
+      ? AbortSignal.any([this.#interrupt.signal, held.lost.signal])
+      : this.#interrupt.signal;
+    const lost = (why: unknown) => {
+      if (!held || held.lost.signal.aborted) return;
+      held.lost.abort(why);
+      this.#o.logger.warn(
+        `execution ${s.id} of ${s.namespace}.${s.flowId}: its lease was taken over by another replica (or it was deleted); stopped here, nothing more written`,
+      );
+    };
     // Log lines are written in order, a batch per turn of the event loop.
     let logs: LogEntry[] = [];
     let written: Promise<void> = Promise.resolve();
@@ -219,9 +292,11 @@ export class ExecutionQueue {
           const batch = logs;
           logs = [];
           try {
-            await store.appendLogs(batch);
+            if (held?.lost.signal.aborted) return;
+            await store.appendLogs(batch, lease);
           } catch (err) {
-            this.#o.logger.error(`execution ${s.id}: log lines not kept: ${(err as Error).message}`);
+            if (err instanceof LeaseLostError) lost(err);
+            else this.#o.logger.error(`execution ${s.id}: log lines not kept: ${(err as Error).message}`);
           }
         });
         this.#written.set(s.id, written);
@@ -230,8 +305,9 @@ export class ExecutionQueue {
       this.#changed(s.id, { kind: 'log', entry });
     };
     try {
+      if (after && !(await after)) return undefined;
       const taskRuns = await store.taskRuns(s.id);
-      const startDate = await store.started(s.id, new Date().toISOString());
+      const startDate = await store.started(s.id, new Date().toISOString(), lease);
       this.#changed(s.id);
       const ex = await runFlow(flow, {
         ...this.#o.run,
@@ -239,36 +315,59 @@ export class ExecutionQueue {
         inputs: s.inputs,
         ...(s.trigger ? { trigger: s.trigger } : {}),
         signal: kill.signal,
-        suspend: this.#interrupt.signal,
+        suspend,
         resume: { startDate, taskRuns },
         onTaskRun: async (run) => {
-          await store.saveTaskRun(s.id, run);
+          if (held?.lost.signal.aborted) return;
+          try {
+            await store.saveTaskRun(s.id, run, lease);
+          } catch (err) {
+            if (!(err instanceof LeaseLostError)) throw err;
+            lost(err);
+            return;
+          }
           this.#changed(s.id);
         },
         onLog,
       });
       await written;
+      if (held?.lost.signal.aborted) return undefined;
       if (this.#interrupt.signal.aborted && !kill.signal.aborted) {
+        if (held) {
+          // Given back: another replica resumes it at once, not after the lease.
+          await this.#replicas?.release([held.lease]);
+          this.#o.logger.warn(
+            `execution ${s.id} of ${s.namespace}.${s.flowId} interrupted by shutdown; another replica (or the next start) resumes it`,
+          );
+          return undefined;
+        }
         this.#o.logger.warn(
           `execution ${s.id} of ${s.namespace}.${s.flowId} interrupted by shutdown; it resumes at the next start`,
         );
         return undefined;
       }
       const failed = ex.taskRuns.find((r) => r.error);
-      await store.finish({
-        id: ex.id,
-        state: ex.state,
-        endDate: ex.endDate,
-        durationMs: Date.parse(ex.endDate) - Date.parse(ex.startDate),
-        error: failed?.error,
-        outputs: ex.outputs,
-        taskRuns: ex.taskRuns,
-      });
+      await store.finish(
+        {
+          id: ex.id,
+          state: ex.state,
+          endDate: ex.endDate,
+          durationMs: Date.parse(ex.endDate) - Date.parse(ex.startDate),
+          error: failed?.error,
+          outputs: ex.outputs,
+          taskRuns: ex.taskRuns,
+        },
+        lease,
+      );
       this.#recent.set(ex.id, ex);
       if (this.#recent.size > KEEP_RECENT) this.#recent.delete(this.#recent.keys().next().value as string);
       this.#o.onFinished?.(ex);
       return ex;
     } catch (err) {
+      if (err instanceof LeaseLostError || held?.lost.signal.aborted) {
+        lost(err);
+        return undefined;
+      }
       this.#o.logger.error(`execution ${s.id} of ${s.namespace}.${s.flowId} could not run: ${String(err)}`);
       return undefined;
     } finally {
@@ -276,6 +375,7 @@ export class ExecutionQueue {
       this.#written.delete(s.id);
       this.#running.delete(s.id);
       this.#kills.delete(s.id);
+      if (held && this.#held.get(s.id) === held) this.#held.delete(s.id);
       this.#changed(s.id, { kind: 'ended' });
       const keepLogs = this.#removeWhenEnded.get(s.id);
       if (keepLogs !== undefined) {
@@ -308,6 +408,19 @@ export class ExecutionQueue {
       }
       kill.abort(new ExecutionKilledError(id));
       this.#o.logger.info(`execution ${id} of ${e.namespace}.${e.flowId} killed through the API`);
+      return true;
+    }
+    const replicas = this.#replicas;
+    if (replicas) {
+      // Not running here: one queued ends KILLED now; the replica holding one sees KILLING and stops it.
+      if ((await replicas.kill(id)) === 'killing') {
+        this.#changed(id);
+        this.#o.logger.info(
+          `execution ${id} of ${e.namespace}.${e.flowId} killed through the API; the replica running it stops it`,
+        );
+        return true;
+      }
+      this.#changed(id, { kind: 'ended' });
       return true;
     }
     // Queued but not running here (its flow is gone): it will never start.
@@ -346,10 +459,12 @@ export class ExecutionQueue {
     if (!flow) throw new ExecutionStateError(`execution ${id}: flow ${e.namespace}.${e.flowId} is gone`);
     const errorTasks = taskIds(flow.errors);
     const drop = (await this.#o.store.taskRuns(id)).filter((r) => errorTasks.has(r.taskId)).map((r) => r.id);
+    // Replicas: queued again in the same transaction, for whichever replica claims it (here, at once).
     await this.#o.store.setState(id, 'RESTARTED', drop);
     this.#o.logger.info(`execution ${id} of ${e.namespace}.${e.flowId} restarted through the API`);
     const view = await this.get(id);
-    this.#start(flow, e);
+    if (this.#replicas) this.#lookNow();
+    else this.#start(flow, e);
     return view;
   }
 
@@ -366,8 +481,13 @@ export class ExecutionQueue {
     return this.#o.store.remove(id, keepLogs);
   }
 
-  /** Resumes the executions a crash or a shutdown left unfinished (the one recovery path). */
+  /**
+   * Resumes the executions a crash or a shutdown left unfinished (the one recovery path). Replicas:
+   * claims the queued executions and the expired leases (their replica died) now, then a few times
+   * a second, and renews this replica's leases while their executions run.
+   */
   async recover(): Promise<Submitted[]> {
+    if (this.#replicas) return this.#startClaiming(this.#replicas);
     const out: Submitted[] = [];
     for (const s of await this.#o.store.unfinished()) {
       if (this.#running.has(s.id)) continue;
@@ -392,6 +512,142 @@ export class ExecutionQueue {
       out.push(this.#start(flow, s));
     }
     return out;
+  }
+
+  async #startClaiming(replicas: ReplicaClaims): Promise<Submitted[]> {
+    this.#claiming = true;
+    const clock = this.#o.clock ?? systemClock;
+    const after = (ms: number, fn: () => void) => clock.at(clock.now() + ms, fn);
+    const every = this.#o.pollMs ?? DEFAULT_POLL_MS;
+    const renewEvery = Math.max(1, Math.floor(replicas.leaseMs / 3));
+    const renew = async () => {
+      try {
+        await this.#renew(replicas);
+        await this.#killed(replicas);
+      } catch (err) {
+        this.#o.logger.warn(`replica: leases not renewed: ${(err as Error).message}`);
+      }
+      if (!this.#closed) this.#renewTimer = after(renewEvery, () => void renew());
+    };
+    this.#renewTimer = after(renewEvery, () => void renew());
+    const first = await this.#look(replicas);
+    const poll = async () => {
+      if (!this.#claiming) return;
+      await this.#lookOnce(replicas);
+      if (this.#claiming) this.#claimTimer = after(every, () => void poll());
+    };
+    this.#claimTimer = after(every, () => void poll());
+    return first;
+  }
+
+  /** A look now (a restart queued one); one at a time, another after it if asked meanwhile. */
+  #lookNow(): void {
+    const replicas = this.#replicas;
+    if (!replicas || !this.#claiming) return;
+    void this.#lookOnce(replicas);
+  }
+
+  async #lookOnce(replicas: ReplicaClaims): Promise<void> {
+    if (this.#looking) {
+      this.#lookAgain = true;
+      return this.#looking;
+    }
+    const run = async () => {
+      do {
+        this.#lookAgain = false;
+        try {
+          await this.#look(replicas);
+        } catch (err) {
+          this.#o.logger.warn(`replica: queued executions not claimed: ${(err as Error).message}`);
+        }
+      } while (this.#lookAgain && this.#claiming);
+    };
+    this.#looking = run().finally(() => (this.#looking = undefined));
+    return this.#looking;
+  }
+
+  /** Kills asked on other replicas, then claims of queued executions and expired leases. */
+  async #look(replicas: ReplicaClaims): Promise<Submitted[]> {
+    await this.#killed(replicas);
+    if (!this.#claiming) return [];
+    const out: Submitted[] = [];
+    for (const lease of await replicas.claim(CLAIM_BATCH)) {
+      const started = await this.#adopt(replicas, lease);
+      if (started) out.push(started);
+    }
+    return out;
+  }
+
+  /** Kills asked for through another replica (KILLING) of executions running here: aborted. */
+  async #killed(replicas: ReplicaClaims): Promise<void> {
+    const mine = [...this.#held.keys()];
+    for (const id of mine.length ? await replicas.killing(mine) : []) {
+      const kill = this.#kills.get(id);
+      if (!kill || kill.signal.aborted) continue;
+      kill.abort(new ExecutionKilledError(id));
+      this.#o.logger.info(`execution ${id} killed through the API (on another replica)`);
+    }
+  }
+
+  /** An execution this replica just claimed: run (resumed from its task runs), or closed. */
+  async #adopt(replicas: ReplicaClaims, lease: Lease): Promise<Submitted | undefined> {
+    const id = lease.executionId;
+    const e: StoredExecution | undefined = await this.#o.store.get(id);
+    if (!e || !isOpen(e.state)) {
+      await replicas.complete(lease);
+      return undefined;
+    }
+    if (e.state === 'KILLING') {
+      // Killed, then its replica stopped before it ended: it ends KILLED, it is not run again.
+      await replicas.complete(lease, 'KILLED');
+      this.#o.logger.info(`execution ${id} of ${e.namespace}.${e.flowId} was being killed: it ends KILLED`);
+      this.#changed(id, { kind: 'ended' });
+      return undefined;
+    }
+    if (this.#running.has(id)) return undefined;
+    const flow = this.#o.find(e.namespace, e.flowId);
+    if (!flow) {
+      // Not renewed: another replica (with the flow) takes it when the lease expires.
+      this.#o.logger.error(
+        `queued execution ${id}: flow ${e.namespace}.${e.flowId} is not known here; left to a replica that has it`,
+      );
+      return undefined;
+    }
+    if (e.startDate && e.state !== 'RESTARTED')
+      this.#o.logger.info(
+        `resuming execution ${id} of ${e.namespace}.${e.flowId} interrupted by a restart or taken over from a replica that stopped (fence ${lease.fence})`,
+      );
+    return this.#start(flow, e, lease);
+  }
+
+  /** Extends the leases held; a lease refused (taken over, or deleted) stops its run at once. */
+  async #renew(replicas: ReplicaClaims): Promise<void> {
+    const held = [...this.#held.values()];
+    if (!held.length) return;
+    const kept = await replicas.renew(held.map((h) => h.lease));
+    for (const h of held) {
+      if (kept.has(h.lease.executionId) || this.#held.get(h.lease.executionId) !== h) continue;
+      if (h.lost.signal.aborted) continue;
+      h.lost.abort(new LeaseLostError(h.lease.executionId));
+      this.#o.logger.warn(
+        `execution ${h.lease.executionId}: its lease was taken over by another replica (or it was deleted); stopped here, nothing more written`,
+      );
+    }
+  }
+
+  /** Replicas: no more claims (a stop); leases are still renewed until close(). */
+  stopClaiming(): void {
+    this.#claiming = false;
+    this.#claimTimer?.();
+  }
+
+  /** Replicas: stops renewing leases (after the executions here have ended or been interrupted). */
+  async close(): Promise<void> {
+    this.stopClaiming();
+    this.#closed = true;
+    await this.#looking;
+    this.#renewTimer?.();
+    this.#renewTimer = undefined;
   }
 
   /** A running, queued or finished execution, in the one shape (Kestra's). */

@@ -13,6 +13,7 @@ import { LEVELS } from '../levels.js';
 import {
   type ExecutionStore,
   type Finished,
+  type LegacyImport,
   type LogEntry,
   type LogQuery,
   type SortField,
@@ -496,6 +497,22 @@ export class SqliteSync {
     return (this.#q.markGet as BetterSqlite3.Statement).get(name) !== undefined;
   }
 
+  /** A state folder from before the store, in one transaction; how many queued executions were new. */
+  importLegacy(plan: LegacyImport): number {
+    return this.batch(() => {
+      for (const h of plan.history) {
+        this.enqueue(h.submission);
+        this.started(h.submission.id, h.startDate);
+        this.finish(h.finished);
+      }
+      let n = 0;
+      for (const q of plan.queued) if (this.enqueue(q)) n++;
+      for (const st of plan.states) this.saveTriggerState(st);
+      if (plan.mark) this.mark(plan.mark, true);
+      return n;
+    });
+  }
+
   /** Many writes in one transaction (a migration's import). */
   batch<T>(fn: () => T): T {
     return this.#db.transaction(fn)();
@@ -541,6 +558,10 @@ export class SqliteStore implements ExecutionStore {
 
   enqueue(s: Submission, trigger?: TriggerState): Promise<boolean> {
     return settled(() => this.sync.enqueue(s, trigger));
+  }
+
+  importLegacy(plan: LegacyImport): Promise<number> {
+    return settled(() => this.sync.importLegacy(plan));
   }
 
   triggerStates(): Promise<TriggerState[]> {
