@@ -49,6 +49,28 @@ export function parseDuration(value: unknown, name: string, rule: DurationRule =
   return durationMs(value) as number;
 }
 
+/** `5s`, `500ms`, `2m`, `1h`: a flag's short form of a duration. */
+const SHORT_DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const SHORT_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/**
+ * A flag's duration: ISO-8601 (PT3S) or the short form (3s, 500ms, 2m, 1h), at least `minMs`.
+ * Throws an InvalidInputError naming the flag, the value and what is accepted, on one line.
+ */
+export function parseFlagDuration(value: unknown, flag: string, minMs = 1): number {
+  const text = typeof value === 'string' ? value.trim() : '';
+  const short = SHORT_DURATION.exec(text);
+  const ms = short
+    ? Math.round(Number(short[1]) * (SHORT_UNIT_MS[short[2] as string] as number))
+    : durationMs(text);
+  if (ms === undefined || ms < minMs)
+    throw new InvalidInputError(
+      `${flag}: got ${show(value)}; expected a duration of at least ${minMs} ms, such as 3s, 500ms or PT5S`,
+      flag,
+    );
+  return ms;
+}
+
 /** The zod schema of a duration property: validated, kept as its text (what `{{ … }}` shows). */
 export const isoDuration = (rule: DurationRule = {}) =>
   z.string().refine((v) => durationProblem(v, rule) === undefined, {

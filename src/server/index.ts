@@ -50,8 +50,15 @@ export interface ServerOptions {
   jsonLogs?: boolean | undefined;
   /** Ended executions older than this are deleted; default 30 days. */
   retentionMs?: number | undefined;
-  /** postgres://… : executions in PostgreSQL (PgStore) instead of the embedded SQLite file. */
+  /**
+   * postgres://… : executions in PostgreSQL (PgStore) instead of the embedded SQLite file, as one
+   * of any number of replicas on that database (claims, leases, trigger slots claimed once).
+   */
   databaseUrl?: string | undefined;
+  /** Replicas: how long an execution's claim lasts unrenewed (a dead replica's work is taken over after it). */
+  leaseMs?: number | undefined;
+  /** Replicas: how often queued executions and kills are looked for (default 250 ms). */
+  pollMs?: number | undefined;
   /** More routes on the same listener (dashboard, metrics…), built from the server's parts. */
   routes?: ((parts: ServerParts) => RouteModule)[];
 }
@@ -103,8 +110,12 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
   let store: ExecutionStore | undefined;
   if (o.databaseUrl) {
     const { PgStore } = await import('../runtime/postgres.js');
-    const shared = await PgStore.open(o.databaseUrl, { logger: o.logger });
-    o.logger.info(`executions in ${shared.file}`);
+    const { DEFAULT_LEASE_MS, replicaName } = await import('../runtime/claims.js');
+    const replica = { owner: replicaName(), leaseMs: o.leaseMs ?? DEFAULT_LEASE_MS };
+    const shared = await PgStore.open(o.databaseUrl, { logger: o.logger, replica });
+    o.logger.info(
+      `executions in ${shared.file}; replica ${replica.owner}, lease ${replica.leaseMs / 1000} s`,
+    );
     store = shared;
   }
   let runtime: Runtime;
@@ -121,6 +132,7 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       jsonLogs: o.jsonLogs,
       retentionMs: o.retentionMs,
       store,
+      pollMs: o.pollMs,
     });
   } catch (err) {
     await store?.close();

@@ -18,6 +18,7 @@ interface ServerFlags {
   retention: string;
   purgeLinger?: number;
   databaseUrl?: string;
+  lease?: string;
 }
 
 const DEFAULT_STATE_DIR = '.kestra-fastly';
@@ -52,13 +53,23 @@ export function registerServer(program: Command): void {
     .option('--retention <duration>', 'how long ended executions are kept (ISO-8601)', 'P30D')
     .option(
       '--database-url <url>',
-      'keep executions in PostgreSQL (postgres://…; or $KESTRA_FASTLY_DATABASE_URL) instead of the embedded SQLite file',
+      'keep executions in PostgreSQL (postgres://…; or $KESTRA_FASTLY_DATABASE_URL) instead of the embedded SQLite file; any number of servers on one database act as one',
+    )
+    .option(
+      '--lease <duration>',
+      'with --database-url: how long a replica holds an execution without renewing it (renewed every third); a dead replica’s executions are taken over after it (3s, PT10S; default 5s)',
     )
     .action(async (paths: string[], opts: ServerFlags) => {
-      const { parseDuration } = await import('../../duration.js');
+      const { parseDuration, parseFlagDuration } = await import('../../duration.js');
       const retentionMs = parseDuration(opts.retention, '--retention');
       const fromEnv = process.env.KESTRA_FASTLY_DATABASE_URL;
       const databaseUrl = opts.databaseUrl ?? (fromEnv || undefined);
+      const leaseMs = opts.lease === undefined ? undefined : parseFlagDuration(opts.lease, '--lease', 1000);
+      if (leaseMs !== undefined && databaseUrl === undefined)
+        throw new InvalidInputError(
+          '--lease: only replicas hold leases; give --database-url (or $KESTRA_FASTLY_DATABASE_URL) too',
+          '--lease',
+        );
       let databasePassword: string | undefined;
       if (databaseUrl !== undefined) {
         const { checkDatabaseUrl } = await import('../../runtime/postgres.js');
@@ -93,6 +104,7 @@ export function registerServer(program: Command): void {
         retentionMs,
         purgeLingerMs: opts.purgeLinger,
         databaseUrl,
+        leaseMs,
       });
       // Listening before the lines that say the server is up: a supervisor (or a test) may send
       // SIGTERM the moment it reads them, and with no listener yet Node would die without stopping.
