@@ -1,0 +1,551 @@
+/**
+ * Replicas on one PostgreSQL, in process: two Runtimes, each on a PgStore of its own (its own pool,
+ * owner and state folder) over one fresh database (test/support/postgres.ts), with fake clocks for
+ * their triggers, looks and lease renewals. A lease expires when the test says so (the database's
+ * clock moved past it by an UPDATE, as when a replica freezes), never by waiting.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test, type TestContext } from 'node:test';
+import pg from 'pg';
+import { ManualClock } from '../src/clock.js';
+import type { SchedulerEvent } from '../src/flow/scheduler.js';
+import { createLogger } from '../src/logger.js';
+import { Masker } from '../src/masker.js';
+import { Runtime } from '../src/runtime/index.js';
+import { PgStore } from '../src/runtime/postgres.js';
+import { LeaseLostError, type Submission } from '../src/runtime/store.js';
+import type { PointsFetcher } from '../src/tasks/stats/StatsTrigger.js';
+import { receiver } from './receiver.js';
+import { postgresForFile } from './support/postgres.js';
+
+const pgsql = postgresForFile();
+
+const ENV = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: 'http://127.0.0.1:9' };
+const POLL_MS = 250;
+const T0 = Date.UTC(2026, 10, 22, 10, 0, 0);
+
+/** Waits for `ready()` to hold, checking after each turn of the event loop; fails after `ms`. */
+async function until(what: string, ready: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ready())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** A webhook receiver that holds each request until the test answers it. */
+async function gate(t: TestContext) {
+  const held: { path: string; res: ServerResponse }[] = [];
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => held.push({ path: req.url ?? '', res }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    server.closeAllConnections();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    held,
+    arrived: (n: number) => until(`${n} request(s) at the gate`, () => held.length >= n),
+    answer(i: number) {
+      const h = held[i];
+      assert.ok(h, `request ${i} at the gate`);
+      h.res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    },
+  };
+}
+
+interface Replica {
+  name: string;
+  runtime: Runtime;
+  store: PgStore;
+  lines: string[];
+  events: SchedulerEvent[];
+}
+
+async function replica(
+  t: TestContext,
+  url: string,
+  name: string,
+  flows: string,
+  clock: ManualClock,
+  fetchPoints?: PointsFetcher,
+): Promise<Replica> {
+  const store = await PgStore.open(url, { replica: { owner: name, leaseMs: 60_000 } });
+  const lines: string[] = [];
+  const runtime = new Runtime({
+    paths: [flows],
+    stateDir: mkdtempSync(join(tmpdir(), `kf-replica-${name}-`)),
+    logger: createLogger({ write: (l) => lines.push(l) }),
+    masker: new Masker(),
+    env: ENV,
+    write: () => {},
+    clock,
+    rescanMs: 3_600_000,
+    pollMs: POLL_MS,
+    store,
+    ...(fetchPoints ? { fetchPoints } : {}),
+  });
+  const events: SchedulerEvent[] = [];
+  runtime.scheduler.subscribe((e) => events.push(e));
+  await runtime.start();
+  t.after(() => runtime.stop(2000));
+  return { name, runtime, store, lines, events };
+}
+
+async function db(t: TestContext, url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  t.after(() => client.end());
+  return client;
+}
+
+function flowsDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kf-replica-flows-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+/** Moves the shared clock to `at`, then waits for both replicas' evaluations and executions. */
+async function tick(clock: ManualClock, replicas: Replica[], at: number): Promise<void> {
+  clock.advanceTo(at);
+  await Promise.all(replicas.map((r) => r.runtime.scheduler.idle()));
+  await Promise.all(replicas.map((r) => r.runtime.queue.idle()));
+}
+
+const evaluatedSlots = (r: Replica) =>
+  r.events.filter((e) => e.type === 'evaluated').map((e) => (e as { at: number }).at);
+
+test('two replicas, one Schedule: each slot is claimed and evaluated by one of them, and runs once', async (t) => {
+  const url = await pgsql.freshDatabase();
+  const flows = flowsDir({
+    'tick.yml': `id: tick
+namespace: company.replicas
+triggers:
+  - id: every_2s
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "*/2 * * * * *"
+    withSeconds: true
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ trigger.date }}"
+`,
+  });
+  const clock = new ManualClock(T0 + 500);
+  const a = await replica(t, url, 'A', flows, clock);
+  const b = await replica(t, url, 'B', flows, clock);
+  for (const at of [T0 + 2000, T0 + 4000, T0 + 6000, T0 + 8000]) await tick(clock, [a, b], at);
+  const q = await db(t, url);
+  const ran = await q.query<{ id: string; state: string; trigger_vars: string }>(
+    "SELECT id, state, trigger_vars FROM executions WHERE flow_id = 'tick' ORDER BY created_at",
+  );
+  assert.deepEqual(
+    ran.rows.map((r) => [
+      String((JSON.parse(r.trigger_vars) as { date: string }).date).slice(11, 19),
+      r.state,
+    ]),
+    [
+      ['10:00:02', 'SUCCESS'],
+      ['10:00:04', 'SUCCESS'],
+      ['10:00:06', 'SUCCESS'],
+      ['10:00:08', 'SUCCESS'],
+    ],
+  );
+  // Each slot evaluated by exactly one replica (the other skipped it): claims, not only the slot's id.
+  const all = [...evaluatedSlots(a), ...evaluatedSlots(b)].sort();
+  assert.equal(all.length, 4, `evaluations: A ${evaluatedSlots(a).length}, B ${evaluatedSlots(b).length}`);
+  const slots = await q.query<{ n: string }>(
+    "SELECT COUNT(*) AS n FROM trigger_slots WHERE trigger_key = 'company.replicas.tick.every_2s'",
+  );
+  assert.equal(Number(slots.rows[0]?.n), 4);
+  const claims = await q.query<{ fence: string; state: string }>('SELECT fence, state FROM execution_claims');
+  assert.ok(
+    claims.rows.every((c) => c.fence === '1' && c.state === 'ENDED'),
+    JSON.stringify(claims.rows),
+  );
+});
+
+test('two replicas, one CROSSING StatsTrigger over a breach: it fires once, whichever replica owns each poll', async (t) => {
+  const url = await pgsql.freshDatabase();
+  const flows = flowsDir({
+    'alert.yml': `id: alert
+namespace: company.replicas
+triggers:
+  - id: errors
+    type: io.kestra.plugin.fastly.stats.StatsTrigger
+    apiToken: "{{ secret('FASTLY_API_TOKEN') }}"
+    serviceId: svcA0000000000000000001
+    field: status_5xx
+    threshold: 10
+    interval: PT5S
+    fireOn: CROSSING
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ trigger.value }}"
+`,
+  });
+  // Every poll sees a breach: only the first evaluation after arming may fire.
+  const fetchPoints: PointsFetcher = (_props, window) =>
+    Promise.resolve([{ start_time: window.to - 60, status_5xx: 100 }]);
+  const clock = new ManualClock(T0 + 100);
+  const a = await replica(t, url, 'A', flows, clock, fetchPoints);
+  const b = await replica(t, url, 'B', flows, clock, fetchPoints);
+  for (let i = 0; i < 6; i++) {
+    const next = Math.min(
+      ...[a, b].map((r) => r.runtime.scheduler.triggers()[0]?.nextDue ?? Number.POSITIVE_INFINITY),
+    );
+    assert.ok(Number.isFinite(next));
+    await tick(clock, [a, b], next);
+  }
+  const q = await db(t, url);
+  const ran = await q.query<{ state: string }>("SELECT state FROM executions WHERE flow_id = 'alert'");
+  assert.deepEqual(
+    ran.rows.map((r) => r.state),
+    ['SUCCESS'],
+    'one alert across both replicas',
+  );
+  const evaluations = [...evaluatedSlots(a), ...evaluatedSlots(b)];
+  assert.equal(new Set(evaluations).size, evaluations.length, 'no poll evaluated by both replicas');
+  assert.ok(evaluations.length >= 5, `evaluations: ${evaluations.length}`);
+  const state = await q.query<{ body: string }>('SELECT body FROM triggers');
+  assert.equal((JSON.parse(state.rows[0]?.body ?? '{}') as { armed: boolean }).armed, false);
+});
+
+test('two replicas: a webhook accepted by either runs once, on the replica that accepted it', async (t) => {
+  const url = await pgsql.freshDatabase();
+  const hook = await receiver(t);
+  const flows = flowsDir({
+    'hook.yml': `id: hook
+namespace: company.replicas
+triggers:
+  - id: w
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: k3y-for-tests
+tasks:
+  - id: notify
+    type: io.kestra.plugin.notifications.slack.SlackIncomingWebhook
+    url: ${hook.url}/n
+    payload: '{"text": "{{ trigger.body.n }}"}'
+`,
+  });
+  const clock = new ManualClock(T0);
+  const a = await replica(t, url, 'A', flows, clock);
+  const b = await replica(t, url, 'B', flows, clock);
+  const accepted: { id: string; by: string }[] = [];
+  for (let n = 0; n < 8; n++) {
+    const r = n % 2 ? b : a;
+    const flow = r.runtime.flows.find('company.replicas', 'hook');
+    assert.ok(flow);
+    const fired = await r.runtime.scheduler.fire(flow, 'w', { body: { n }, headers: {}, parameters: {} });
+    assert.ok(fired?.created);
+    accepted.push({ id: fired.id, by: r.name });
+  }
+  await Promise.all([a, b].map((r) => r.runtime.queue.idle()));
+  // Both replicas look for queued work a few times: nothing is left to claim.
+  for (let i = 1; i <= 3; i++) {
+    clock.advance(POLL_MS);
+    await until('both replicas idle', () => a.runtime.queue.running + b.runtime.queue.running === 0);
+  }
+  const q = await db(t, url);
+  const claims = await q.query<{ execution_id: string; owner: string; fence: string; state: string }>(
+    'SELECT execution_id, owner, fence, state FROM execution_claims',
+  );
+  const byId = new Map(claims.rows.map((c) => [c.execution_id, c]));
+  for (const { id, by } of accepted) {
+    assert.deepEqual(
+      { ...byId.get(id) },
+      { execution_id: id, owner: by, fence: '1', state: 'ENDED' },
+      'claimed once, by its acceptor',
+    );
+    assert.equal((await a.runtime.queue.get(id))?.state.current, 'SUCCESS');
+  }
+  assert.deepEqual(
+    hook.received.map((m) => (JSON.parse(m.body) as { text: string }).text).sort(),
+    ['0', '1', '2', '3', '4', '5', '6', '7'],
+    'each webhook ran exactly once',
+  );
+});
+
+const GATED = (hookUrl: string, gateUrl: string) => `id: gated
+namespace: company.replicas
+triggers:
+  - id: w
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: k3y-for-tests
+tasks:
+  - id: slack
+    type: io.kestra.plugin.notifications.slack.SlackIncomingWebhook
+    url: ${hookUrl}/slack
+    payload: '{"text": "starting"}'
+  - id: slow
+    type: io.kestra.plugin.notifications.slack.SlackIncomingWebhook
+    url: ${gateUrl}/slow
+    payload: '{"text": "slow"}'
+`;
+
+test("a replica frozen past its lease is taken over: the other resumes without repeating the finished task, and the frozen one's writes are refused", async (t) => {
+  const url = await pgsql.freshDatabase();
+  const hook = await receiver(t);
+  const slow = await gate(t);
+  const flows = flowsDir({ 'gated.yml': GATED(hook.url, slow.url) });
+  // A clock each: A's renewals never come (its clock stands still), as in a frozen process.
+  const clockA = new ManualClock(T0);
+  const clockB = new ManualClock(T0);
+  const a = await replica(t, url, 'A', flows, clockA);
+  const b = await replica(t, url, 'B', flows, clockB);
+  const flow = a.runtime.flows.find('company.replicas', 'gated');
+  assert.ok(flow);
+  const fired = await a.runtime.scheduler.fire(flow, 'w', { body: {}, headers: {}, parameters: {} });
+  assert.ok(fired);
+  await slow.arrived(1); // slack has ended (written), slow is in flight on A
+  const q = await db(t, url);
+  const before = await b.runtime.queue.get(fired.id);
+  assert.equal(before?.state.current, 'RUNNING');
+  // A's lease runs out by the database's clock.
+  await q.query(
+    "UPDATE execution_claims SET expires_at = now() - interval '1 millisecond' WHERE execution_id = $1",
+    [fired.id],
+  );
+  clockB.advance(POLL_MS); // B looks: takes it over (fence 2) and resumes at `slow`
+  await slow.arrived(2);
+  assert.match(b.lines.join('\n'), /resuming execution .* \(fence 2\)/);
+  slow.answer(1); // B's attempt ends first…
+  await until(
+    'B to end the execution',
+    async () => (await b.runtime.queue.get(fired.id))?.state.current === 'SUCCESS',
+  );
+  slow.answer(0); // …then A's call returns: its writes carry the stale fence.
+  assert.equal(await fired.done, undefined, 'A reports no end');
+  assert.match(a.lines.join('\n'), /lease was taken over by another replica/);
+  const ex = await b.runtime.queue.get(fired.id);
+  assert.equal(ex?.state.current, 'SUCCESS');
+  assert.equal(ex?.state.startDate, before?.state.startDate, 'startDate is the first start');
+  const runs = new Map((ex?.taskRunList ?? []).map((r) => [r.taskId, r.attempts.length]));
+  assert.deepEqual(Object.fromEntries(runs), { slack: 1, slow: 2 }, 'slack not repeated; slow retried');
+  assert.equal(hook.received.length, 1, 'one Slack message');
+  const claim = await q.query('SELECT owner, fence, state FROM execution_claims WHERE execution_id = $1', [
+    fired.id,
+  ]);
+  assert.deepEqual({ ...claim.rows[0] }, { owner: 'B', fence: '2', state: 'ENDED' });
+});
+
+test('a kill through one replica ends KILLED an execution running on the other; a queued one is KILLED at once', async (t) => {
+  const url = await pgsql.freshDatabase();
+  const hook = await receiver(t);
+  const slow = await gate(t);
+  const flows = flowsDir({ 'gated.yml': GATED(hook.url, slow.url) });
+  const clockA = new ManualClock(T0);
+  const clockB = new ManualClock(T0);
+  const a = await replica(t, url, 'A', flows, clockA);
+  const b = await replica(t, url, 'B', flows, clockB);
+  const flow = a.runtime.flows.find('company.replicas', 'gated');
+  assert.ok(flow);
+  const fired = await a.runtime.scheduler.fire(flow, 'w', { body: {}, headers: {}, parameters: {} });
+  assert.ok(fired);
+  await slow.arrived(1);
+  assert.equal(await b.runtime.queue.kill(fired.id, true), true);
+  assert.equal((await b.runtime.queue.get(fired.id))?.state.current, 'KILLING');
+  clockA.advance(POLL_MS); // A looks: sees KILLING, aborts the call in flight
+  const ended = await fired.done;
+  assert.equal(ended?.state, 'KILLED');
+  const ex = await b.runtime.queue.get(fired.id);
+  assert.equal(ex?.state.current, 'KILLED');
+  assert.equal((ex?.taskRunList ?? []).find((r) => r.taskId === 'slow')?.state.current, 'KILLED');
+  assert.match(a.lines.join('\n'), /killed through the API \(on another replica\)/);
+  // Queued for any replica, claimed by none yet: B's kill ends it at once.
+  const queued: Submission = {
+    id: 'queued-1',
+    namespace: 'company.replicas',
+    flowId: 'gated',
+    inputs: {},
+    createdAt: new Date().toISOString(),
+  };
+  assert.ok(await b.store.enqueue(queued));
+  assert.equal(await b.runtime.queue.kill('queued-1'), true);
+  assert.equal((await a.runtime.queue.get('queued-1'))?.state.current, 'KILLED');
+  clockA.advance(POLL_MS);
+  clockB.advance(POLL_MS);
+  await Promise.all([a, b].map((r) => r.runtime.queue.idle()));
+  assert.equal(slow.held.length, 1, 'the killed executions never ran again');
+});
+
+test('a stale fence is refused on every write of a run, and nothing of it is kept', async (t) => {
+  const url = await pgsql.freshDatabase();
+  const a = await PgStore.open(url, { replica: { owner: 'A', leaseMs: 60_000 } });
+  const b = await PgStore.open(url, { replica: { owner: 'B', leaseMs: 60_000 } });
+  t.after(() => Promise.all([a.close(), b.close()]));
+  assert.ok(a.replicas && b.replicas);
+  const s: Submission = {
+    id: 'e1',
+    namespace: 'ns',
+    flowId: 'f',
+    inputs: {},
+    createdAt: new Date().toISOString(),
+  };
+  assert.ok(await a.replicas.enqueueClaimed(s));
+  const stale = { executionId: 'e1', fence: 1 };
+  await a.started('e1', new Date().toISOString(), stale);
+  const q = await db(t, url);
+  await q.query("UPDATE execution_claims SET expires_at = now() - interval '1 millisecond'");
+  const [taken] = await b.replicas.claim(10);
+  assert.deepEqual(taken, { executionId: 'e1', fence: 2 });
+  const run = {
+    id: 'r1',
+    taskId: 'x',
+    type: 'io.kestra.plugin.core.log.Log',
+    state: 'SUCCESS',
+    attempts: 1,
+    startDate: new Date().toISOString(),
+    endDate: new Date().toISOString(),
+  } as unknown as Parameters<PgStore['saveTaskRun']>[1];
+  await assert.rejects(a.saveTaskRun('e1', run, stale), LeaseLostError);
+  await assert.rejects(a.started('e1', new Date().toISOString(), stale), LeaseLostError);
+  await assert.rejects(
+    a.appendLogs(
+      [
+        {
+          tenantId: 'main',
+          namespace: 'ns',
+          flowId: 'f',
+          executionId: 'e1',
+          attemptNumber: null,
+          timestamp: new Date().toISOString(),
+          level: 'INFO',
+          message: 'stale',
+        },
+      ],
+      stale,
+    ),
+    LeaseLostError,
+  );
+  await assert.rejects(
+    a.finish(
+      {
+        id: 'e1',
+        state: 'SUCCESS',
+        endDate: new Date().toISOString(),
+        durationMs: 1,
+        outputs: {},
+        taskRuns: [run],
+      },
+      stale,
+    ),
+    LeaseLostError,
+  );
+  assert.deepEqual(await b.taskRuns('e1'), [], 'no task run kept');
+  assert.deepEqual(await b.logs('e1'), [], 'no log line kept');
+  assert.equal((await b.get('e1'))?.state, 'RUNNING', 'not ended by the stale owner');
+  assert.deepEqual(await a.replicas.renew([stale]), new Set(), 'its renewal is refused');
+  // The new owner's writes go through.
+  await b.saveTaskRun('e1', run, taken);
+  await b.finish(
+    {
+      id: 'e1',
+      state: 'SUCCESS',
+      endDate: new Date().toISOString(),
+      durationMs: 1,
+      outputs: {},
+      taskRuns: [run],
+    },
+    taken,
+  );
+  assert.equal((await a.get('e1'))?.state, 'SUCCESS');
+});
+
+test('a replica that dies inside a slot claim (before its commit) leaves the slot to another, which fires it once', async (t) => {
+  const url = await pgsql.freshDatabase();
+  const a = await PgStore.open(url, { replica: { owner: 'A', leaseMs: 60_000 } });
+  const b = await PgStore.open(url, { replica: { owner: 'B', leaseMs: 60_000 } });
+  t.after(() => Promise.all([a.close(), b.close()]));
+  assert.ok(a.replicas && b.replicas);
+  const key = 'ns.f.alert';
+  const submission = (id: string): Submission => ({
+    id,
+    namespace: 'ns',
+    flowId: 'f',
+    inputs: {},
+    triggerId: 'alert',
+    createdAt: new Date().toISOString(),
+  });
+  const state = { key, armed: false, fired: 1, failures: 0, executionId: 'from-a' };
+  await assert.rejects(
+    a.replicas.slot(key, 5000, async (tx) => {
+      assert.equal(tx.state, undefined);
+      await tx.enqueue(submission('from-a'), state);
+      throw new Error('killed mid-way');
+    }),
+    /killed mid-way/,
+  );
+  const got = await b.replicas.slot(key, 5000, async (tx) => {
+    assert.equal(tx.state, undefined, 'nothing of A was kept');
+    return tx.enqueue(submission('from-b'), { ...state, executionId: 'from-b' });
+  });
+  assert.deepEqual(got, { value: true });
+  assert.equal(await a.replicas.slot(key, 5000, () => Promise.resolve('again')), undefined, 'claimed once');
+  assert.equal(await a.get('from-a'), undefined);
+  assert.equal((await a.get('from-b'))?.state, 'CREATED');
+  // The next slot's owner reads the state the last one wrote, and sees its execution open.
+  const seen = await a.replicas.slot(key, 10_000, (tx) =>
+    Promise.resolve({ state: tx.state, running: tx.running }),
+  );
+  assert.equal(seen?.value.state?.executionId, 'from-b');
+  assert.equal(seen?.value.running, true);
+});
+
+test('--database-url on a state folder from before the store: its history is imported once, and the log says so', async (t) => {
+  const url = await pgsql.freshDatabase();
+  const flows = flowsDir({
+    'f.yml': `id: f
+namespace: company.ops
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: hello
+`,
+  });
+  const state = mkdtempSync(join(tmpdir(), 'kf-replica-legacy-'));
+  mkdirSync(state, { recursive: true });
+  const day = new Date(Date.now() - 86_400_000).toISOString();
+  writeFileSync(
+    join(state, 'executions.jsonl'),
+    `${JSON.stringify({ id: 'old1', namespace: 'company.ops', flowId: 'f', state: 'SUCCESS', outputs: { a: 1 }, startDate: day, endDate: day, durationMs: 0 })}\n`,
+  );
+  const life = async () => {
+    const store = await PgStore.open(url, { replica: { owner: 'A', leaseMs: 60_000 } });
+    const lines: string[] = [];
+    const runtime = new Runtime({
+      paths: [flows],
+      stateDir: state,
+      logger: createLogger({ write: (l) => lines.push(l) }),
+      masker: new Masker(),
+      env: ENV,
+      write: () => {},
+      clock: new ManualClock(T0),
+      store,
+    });
+    await runtime.start();
+    return { runtime, lines };
+  };
+  const first = await life();
+  assert.match(
+    first.lines.join('\n'),
+    /imported 1 execution\(s\) from .*executions\.jsonl into postgres:\/\//,
+  );
+  assert.deepEqual((await first.runtime.queue.get('old1'))?.outputs, { a: 1 });
+  await first.runtime.stop();
+  const second = await life();
+  t.after(() => second.runtime.stop());
+  assert.doesNotMatch(second.lines.join('\n'), /imported/, 'once');
+  const q = await db(t, url);
+  const claims = await q.query('SELECT * FROM execution_claims');
+  assert.equal(claims.rowCount, 0, 'an imported ended execution is claimed by no replica');
+});
