@@ -743,6 +743,30 @@ const CASES: Case[] = [
       /^(?![^]*s3cret-pw)error: KESTRA_FASTLY_DATABASE_URL: "postgres:\/\/app:\*\*\*@db\.internal:5432" is not allowed \(no database\); expected postgres:/,
   },
   {
+    name: 'server --lease not a duration',
+    args: [
+      'server',
+      '$DIR/f.yml',
+      '--state-dir',
+      '$DIR/s',
+      '--database-url',
+      'postgres://app@127.0.0.1:9/kf',
+      '--lease',
+      'soon',
+    ],
+    files: { 'f.yml': log('hi') },
+    error:
+      /^error: --lease: got "soon"; expected a duration of at least 1000 ms, such as 3s, 500ms or PT5S\n$/,
+  },
+  {
+    name: 'server --lease without --database-url',
+    args: ['server', '$DIR/f.yml', '--state-dir', '$DIR/s', '--lease', '3s'],
+    env: { KESTRA_FASTLY_DATABASE_URL: null },
+    files: { 'f.yml': log('hi') },
+    error:
+      /^error: --lease: only replicas hold leases; give --database-url \(or \$KESTRA_FASTLY_DATABASE_URL\) too\n$/,
+  },
+  {
     name: 'server KESTRA_FASTLY_API_TOKEN too short: the variable is named',
     args: ['server', '$DIR/f.yml', '--state-dir', '$DIR/s', '--listen', '0.0.0.0:0'],
     env: { KESTRA_FASTLY_API_TOKEN: 'short' },
