@@ -378,6 +378,44 @@ test('a kill through one replica ends KILLED an execution running on the other; 
   assert.equal(slow.held.length, 1, 'the killed executions never ran again');
 });
 
+test('a restart through one replica re-queues the execution; a delete through one stops it on the other, which writes nothing more', async (t) => {
+  const url = await pgsql.freshDatabase();
+  let failures = 1;
+  const hook = await receiver(t, (path) => (path === '/slack' && failures-- > 0 ? 500 : 200));
+  const slow = await gate(t);
+  const flows = flowsDir({ 'gated.yml': GATED(hook.url, slow.url) });
+  const clockA = new ManualClock(T0);
+  const clockB = new ManualClock(T0);
+  const a = await replica(t, url, 'A', flows, clockA);
+  const b = await replica(t, url, 'B', flows, clockB);
+  const flow = a.runtime.flows.find('company.replicas', 'gated');
+  assert.ok(flow);
+  const fired = await a.runtime.scheduler.fire(flow, 'w', { body: {}, headers: {}, parameters: {} });
+  assert.ok(fired);
+  assert.equal((await fired.done)?.state, 'FAILED', 'slack refused once');
+  // Restarted through B: queued again, claimed by B at once (its look after the restart).
+  const view = await b.runtime.queue.restart(fired.id);
+  assert.equal(view?.state.current, 'RESTARTED');
+  await slow.arrived(1);
+  const q = await db(t, url);
+  const claim = async () =>
+    ({
+      ...(
+        await q.query('SELECT owner, fence, state FROM execution_claims WHERE execution_id = $1', [fired.id])
+      ).rows[0],
+    }) as Record<string, unknown>;
+  assert.deepEqual(await claim(), { owner: 'B', fence: '2', state: 'RUNNING' });
+  // Deleted through A while B runs it: B's next write is refused, and nothing of it is kept.
+  assert.equal(await a.runtime.queue.remove(fired.id), true);
+  assert.equal(await a.runtime.queue.get(fired.id), undefined);
+  slow.answer(0);
+  await until('B to stop it', () => !b.runtime.queue.isRunning(fired.id));
+  assert.match(b.lines.join('\n'), /taken over by another replica \(or it was deleted\)/);
+  assert.equal(await b.runtime.queue.get(fired.id), undefined, 'not written back');
+  assert.deepEqual(await b.store.taskRuns(fired.id), []);
+  assert.deepEqual(await claim(), {}, 'no claim left');
+});
+
 test('a stale fence is refused on every write of a run, and nothing of it is kept', async (t) => {
   const url = await pgsql.freshDatabase();
   const a = await PgStore.open(url, { replica: { owner: 'A', leaseMs: 60_000 } });
