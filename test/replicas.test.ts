@@ -416,6 +416,36 @@ test('a restart through one replica re-queues the execution; a delete through on
   assert.deepEqual(await claim(), {}, 'no claim left');
 });
 
+test('a follower on one replica sees the changes and the end of an execution running on the other', async (t) => {
+  const url = await pgsql.freshDatabase();
+  const hook = await receiver(t);
+  const slow = await gate(t);
+  const flows = flowsDir({ 'gated.yml': GATED(hook.url, slow.url) });
+  const clockA = new ManualClock(T0);
+  const clockB = new ManualClock(T0);
+  const a = await replica(t, url, 'A', flows, clockA);
+  const b = await replica(t, url, 'B', flows, clockB);
+  const flow = a.runtime.flows.find('company.replicas', 'gated');
+  assert.ok(flow);
+  const fired = await a.runtime.scheduler.fire(flow, 'w', { body: {}, headers: {}, parameters: {} });
+  assert.ok(fired);
+  await slow.arrived(1);
+  const seen: string[] = [];
+  const off = b.runtime.queue.watch(fired.id, (change) => seen.push(change.kind));
+  t.after(off);
+  await until('a first look from B', () => {
+    clockB.advance(POLL_MS);
+    return seen.includes('changed');
+  });
+  assert.ok(!seen.includes('ended'));
+  slow.answer(0);
+  assert.equal((await fired.done)?.state, 'SUCCESS');
+  await until('B to see the end', () => {
+    clockB.advance(POLL_MS);
+    return seen.includes('ended');
+  });
+});
+
 test('a stale fence is refused on every write of a run, and nothing of it is kept', async (t) => {
   const url = await pgsql.freshDatabase();
   const a = await PgStore.open(url, { replica: { owner: 'A', leaseMs: 60_000 } });

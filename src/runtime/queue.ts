@@ -111,6 +111,8 @@ export class ExecutionQueue {
   readonly #written = new Map<string, Promise<void>>();
   /** Changes of executions, by execution id (the follow streams listen). */
   readonly #changes = new EventEmitter();
+  /** Replicas: executions watched here (follow streams) while they run elsewhere, by id. */
+  readonly #remote = new Map<string, { watchers: number; cancel: () => void; last: string }>();
   /** Replicas: the executions this replica holds, by id. */
   readonly #held = new Map<string, Held>();
   #claimTimer: (() => void) | undefined;
@@ -135,10 +137,56 @@ export class ExecutionQueue {
     return this.#running.has(id);
   }
 
-  /** Calls `listener` on every change of execution `id` until the returned function is called. */
+  /**
+   * Calls `listener` on every change of execution `id` until the returned function is called.
+   * Replicas: while it does not run here, its stored view is read a few times a second, and a
+   * change (or its end) is told as if it had happened here; its log lines are not.
+   */
   watch(id: string, listener: (change: ExecutionChange) => void): () => void {
     this.#changes.on(id, listener);
-    return () => this.#changes.off(id, listener);
+    const unwatch = this.#replicas ? this.#watchRemote(id) : undefined;
+    return () => {
+      this.#changes.off(id, listener);
+      unwatch?.();
+    };
+  }
+
+  /** Replicas: one look per poll at an execution watched here, shared by its watchers. */
+  #watchRemote(id: string): () => void {
+    let w = this.#remote.get(id);
+    if (!w) {
+      const watched = { watchers: 0, cancel: () => {}, last: '' };
+      const clock = this.#o.clock ?? systemClock;
+      const every = this.#o.pollMs ?? DEFAULT_POLL_MS;
+      const look = async () => {
+        if (this.#remote.get(id) !== watched) return;
+        try {
+          if (!this.#running.has(id)) {
+            const view = await this.get(id);
+            const text = view ? JSON.stringify(view) : '';
+            if (text !== watched.last) {
+              const ended = !view || !isOpen(view.state.current);
+              this.#changed(id, ended ? { kind: 'ended' } : { kind: 'changed' });
+            }
+            watched.last = text;
+          } else watched.last = '';
+        } catch (err) {
+          this.#o.logger.debug(`execution ${id}: not read: ${(err as Error).message}`);
+        }
+        if (this.#remote.get(id) === watched)
+          watched.cancel = clock.at(clock.now() + every, () => void look());
+      };
+      watched.cancel = clock.at(clock.now() + every, () => void look());
+      this.#remote.set(id, watched);
+      w = watched;
+    }
+    const mine = w;
+    mine.watchers++;
+    return () => {
+      if (--mine.watchers > 0) return;
+      mine.cancel();
+      if (this.#remote.get(id) === mine) this.#remote.delete(id);
+    };
   }
 
   #changed(id: string, change: ExecutionChange = { kind: 'changed' }): void {
