@@ -124,11 +124,15 @@ export class PgClaims {
     return r.rowCount === 1;
   }
 
-  /** Queues an ended execution again (a restart), for any replica to claim; its fence counts on. */
+  /**
+   * Queues an ended execution again (a restart), for any replica to claim; its fence counts on. A
+   * claim still queued or held is left as it is (two restarts at once run it once).
+   */
   async requeue(executionId: string, q: Queryable = this.#db): Promise<void> {
     await q.query(
-      `INSERT INTO execution_claims (execution_id) VALUES ($1) ON CONFLICT (execution_id)
-         DO UPDATE SET state = 'QUEUED', owner = NULL, expires_at = NULL, queued_at = now()`,
+      `INSERT INTO execution_claims AS c (execution_id) VALUES ($1) ON CONFLICT (execution_id)
+         DO UPDATE SET state = 'QUEUED', owner = NULL, expires_at = NULL, queued_at = now()
+         WHERE c.state = 'ENDED'`,
       [executionId],
     );
   }

@@ -676,19 +676,28 @@ export class PgStore implements ExecutionStore {
 
   async setState(id: string, state: string, dropTaskRuns: readonly string[] = []): Promise<void> {
     await this.#transaction(async (q) => {
+      if (state === 'RESTARTED') {
+        // Only an ended one (two restarts at once, through two replicas: the first one does it).
+        const r = await q.query(
+          `UPDATE executions SET state = $1, end_date = NULL, duration_ms = NULL, error = NULL WHERE id = $2 AND state NOT IN ${OPEN}`,
+          [state, id],
+        );
+        if (r.rowCount !== 1) return;
+        if (dropTaskRuns.length)
+          await q.query('DELETE FROM task_runs WHERE execution_id = $1 AND id = ANY($2)', [
+            id,
+            [...dropTaskRuns],
+          ]);
+        // Replicas: queued again, for whichever replica claims it first.
+        await this.#claims?.requeue(id, q);
+        return;
+      }
       if (dropTaskRuns.length)
         await q.query('DELETE FROM task_runs WHERE execution_id = $1 AND id = ANY($2)', [
           id,
           [...dropTaskRuns],
         ]);
-      if (state === 'RESTARTED') {
-        await q.query(
-          'UPDATE executions SET state = $1, end_date = NULL, duration_ms = NULL, error = NULL WHERE id = $2',
-          [state, id],
-        );
-        // Replicas: queued again, for whichever replica claims it first.
-        await this.#claims?.requeue(id, q);
-      } else if (state === 'KILLED') {
+      if (state === 'KILLED') {
         await this.#killed(id, q);
       } else await q.query('UPDATE executions SET state = $1 WHERE id = $2', [state, id]);
     });

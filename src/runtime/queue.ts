@@ -159,7 +159,7 @@ export class ExecutionQueue {
       const clock = this.#o.clock ?? systemClock;
       const every = this.#o.pollMs ?? DEFAULT_POLL_MS;
       const look = async () => {
-        if (this.#remote.get(id) !== watched) return;
+        if (this.#remote.get(id) !== watched || this.#closed) return;
         try {
           if (!this.#running.has(id)) {
             const view = await this.get(id);
