@@ -70,6 +70,8 @@ interface Replica {
   store: PgStore;
   lines: string[];
   events: SchedulerEvent[];
+  /** Stops it (once; the test's end stops it otherwise). */
+  stop(timeoutMs?: number): Promise<void>;
 }
 
 async function replica(
@@ -99,8 +101,10 @@ async function replica(
   const events: SchedulerEvent[] = [];
   runtime.scheduler.subscribe((e) => events.push(e));
   await runtime.start();
-  t.after(() => runtime.stop(2000));
-  return { name, runtime, store, lines, events };
+  let stopped: Promise<void> | undefined;
+  const stop = (timeoutMs = 2000) => (stopped ??= runtime.stop(timeoutMs));
+  t.after(() => stop());
+  return { name, runtime, store, lines, events, stop };
 }
 
 async function db(t: TestContext, url: string): Promise<pg.Client> {
@@ -424,6 +428,37 @@ test('a restart through one replica re-queues the execution; a delete through on
   assert.equal(await b.runtime.queue.get(fired.id), undefined, 'not written back');
   assert.deepEqual(await b.store.taskRuns(fired.id), []);
   assert.deepEqual(await claim(), {}, 'no claim left');
+});
+
+test('a replica stopped while it runs an execution gives it back: another resumes it at once', async (t) => {
+  const url = await pgsql.freshDatabase();
+  const hook = await receiver(t);
+  const slow = await gate(t);
+  const flows = flowsDir({ 'gated.yml': GATED(hook.url, slow.url) });
+  const clockA = new ManualClock(T0);
+  const clockB = new ManualClock(T0);
+  const a = await replica(t, url, 'A', flows, clockA);
+  const b = await replica(t, url, 'B', flows, clockB);
+  const flow = a.runtime.flows.find('company.replicas', 'gated');
+  assert.ok(flow);
+  const fired = await a.runtime.scheduler.fire(flow, 'w', { body: {}, headers: {}, parameters: {} });
+  assert.ok(fired);
+  await slow.arrived(1);
+  // Stopped with no time to wait: the run is interrupted and its claim given back.
+  await a.stop(0);
+  assert.equal(await fired.done, undefined);
+  assert.match(
+    a.lines.join('\n'),
+    /interrupted by shutdown; another replica \(or the next start\) resumes it/,
+  );
+  clockB.advance(POLL_MS); // B looks: the claim is queued again, no lease to wait for
+  await slow.arrived(2);
+  slow.answer(1);
+  await until('B to end it', async () => (await b.runtime.queue.get(fired.id))?.state.current === 'SUCCESS');
+  const ex = await b.runtime.queue.get(fired.id);
+  const runs = Object.fromEntries((ex?.taskRunList ?? []).map((r) => [r.taskId, r.attempts.length]));
+  assert.deepEqual(runs, { slack: 1, slow: 2 });
+  assert.equal(hook.received.length, 1, 'one Slack message');
 });
 
 test('a follower on one replica sees the changes and the end of an execution running on the other', async (t) => {
