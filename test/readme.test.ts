@@ -60,9 +60,13 @@ export function shellBlocks(markdown: string): string[][] {
   return blocks;
 }
 
-/** The README's ports, the simulator's (8787) and the server's (8080), each made a free port of its own. */
-const README_PORTS = ['8787', '8080'] as const;
+/**
+ * The README's ports, the simulator's (8787) and the servers' (8080; 8081 and 8082 for the
+ * replicas), each made a free port of its own.
+ */
+const README_PORTS = ['8787', '8080', '8081', '8082'] as const;
 type Ports = Record<(typeof README_PORTS)[number], number>;
+const README_PORT = new RegExp(`\\b(${README_PORTS.join('|')})\\b`, 'g');
 
 /** The README's PostgreSQL, `127.0.0.1:5432`: the test's own cluster (port set once it runs). */
 let postgresPort = 0;
@@ -70,7 +74,8 @@ let postgresPort = 0;
 /** The harness's only rewrites (README.md, "Development", says the same). */
 function substitute(line: string, ports: Ports): string | undefined {
   let l = line.replaceAll('…', TOKEN).replaceAll('127.0.0.1:5432', `127.0.0.1:${postgresPort}`);
-  for (const p of README_PORTS) l = l.replaceAll(p, String(ports[p]));
+  // One pass: a free port put in for one README port is never read again as another.
+  l = l.replace(README_PORT, (p) => String(ports[p as keyof Ports]));
   l = l.replace(/^npm ci && /, '').replace(/^npm run build && /, '');
   // The install from a clone: the scratch folder is not the clone, so pack this checkout into it.
   l = l.replace(/^npm pack\b/, `npm pack '${ROOT.replace(/\/$/, '')}'`);
@@ -248,7 +253,11 @@ test('every fenced shell command in README.md runs against the simulator and exi
   };
   let ran = 0;
   for (const block of blocks) {
-    const ports: Ports = { 8787: await freePort(), 8080: await freePort() };
+    const ports = {} as Ports;
+    for (const p of README_PORTS) {
+      do ports[p] = await freePort();
+      while (Object.values(ports).filter((q) => q === ports[p]).length > 1);
+    }
     const background: { child: ChildProcess; done: Promise<Run>; line: string }[] = [];
     const before = { ...env };
     try {
