@@ -5,14 +5,16 @@
  * running a Schedule every second (`withSeconds`), a CROSSING StatsTrigger at PT1S whose threshold
  * a traffic scenario crosses once, and a Webhook flow that purges the key it is sent. Webhooks go
  * round-robin, retried on the next replica when refused or cut off, while a random replica is
- * killed -9 every few seconds (after a seeded number of acknowledged webhooks) and restarted.
+ * killed -9 every few seconds (after a seeded number of acknowledged webhooks) and restarted; once,
+ * a replica is frozen (SIGSTOP) past its lease instead, then woken: what it was running has been
+ * taken over, and its stale writes must be refused.
  * After a drain (every replica up, a deadline), the properties, each reported with its ids:
  *
  * - webhooks: every acknowledged webhook has exactly one execution (each attempt carries its own
  *   key, so a retry is never a duplicate), with the acknowledged id; a refused attempt has none, one
  *   cut off at most one; the simulators saw each acknowledged key purged, and twice only as the
- *   documented at-least-once: the replica that sent the first purge was killed before the second
- *   was sent, and the task run counted the attempt (`attempts` 2);
+ *   documented at-least-once: the replica that sent the first purge was killed (or frozen) before
+ *   the second was sent, and the task run counted the attempt (`attempts` 2);
  * - runs: every execution ran its one task once (one task run, one Log line per attempt);
  * - schedule: every second between the start and the end of the chaos ticked exactly once, and no
  *   second ticked twice (by the executions' `trigger.date`);
@@ -40,10 +42,14 @@ const pgsql = postgresForFile();
 
 const SEED = process.env.CHAOS_SEED ? Number(process.env.CHAOS_SEED) : Math.floor(Math.random() * 2 ** 31);
 const REPLICAS = 3;
-const KILLS = 5;
+/** Chaos events: kills -9 (and restarts), one of them a freeze. */
+const EVENTS = 5;
 /** Webhook senders; each sends its next webhook once the simulator saw its last one's purge. */
 const LANES = 3;
 const LEASE = '3s';
+const LEASE_MS = 3000;
+/** Which chaos event freezes its victim (SIGSTOP) past its lease instead of killing it. */
+const FREEZE_AT = 3;
 const HOOK_KEY = 'chaos-webhook-key-0123';
 const TERMINAL = new Set(['SUCCESS', 'WARNING', 'FAILED', 'KILLED']);
 /** A hang detector for each wait on the replicas, far above a takeover (one lease). */
@@ -135,8 +141,10 @@ class Condition {
 class Replica {
   process: ServerProcess | undefined;
   readonly outputs: string[] = [];
-  /** When each kill -9 was sent (epoch ms). */
-  readonly killedAt: number[] = [];
+  /** When each kill -9 or freeze was sent (epoch ms): its executions may be run again after it. */
+  readonly stoppedAt: number[] = [];
+  /** When each freeze ended. */
+  readonly wokeAt: number[] = [];
   constructor(
     readonly index: number,
     readonly port: number,
@@ -164,9 +172,20 @@ class Replica {
     const p = this.process;
     if (!p) return;
     this.process = undefined;
-    if (signal === 'SIGKILL') this.killedAt.push(Date.now());
+    if (signal === 'SIGKILL') this.stoppedAt.push(Date.now());
     await p.stop(signal);
     this.outputs.push(p.output);
+  }
+
+  /** SIGSTOP: the process stays, frozen (its sockets accept, nothing answers), until thaw(). */
+  freeze(): void {
+    this.stoppedAt.push(Date.now());
+    this.process?.child.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.process?.child.kill('SIGCONT');
+    this.wokeAt.push(Date.now());
   }
 
   /** Every incarnation's output, for a failure's report. */
@@ -238,6 +257,9 @@ interface Row {
   trigger_vars: string | null;
 }
 
+/** A time of day, UTC: `08:51:13` (`08:51:13.898` with `millis`). */
+const iso = (ms: number, millis = false) => new Date(ms).toISOString().slice(11, millis ? 23 : 19);
+
 /** "a, b, c … and 12 more": offending ids, not a wall of them. */
 function some(items: string[], n = 15): string {
   return items.length <= n
@@ -302,6 +324,21 @@ test(
     await Promise.all(replicas.map((r) => r.start()));
     const startMs = Date.now();
 
+    const rows = async () =>
+      (await db.query<Row>('SELECT id, flow_id, state, inputs, trigger_vars FROM executions')).rows;
+    const tickOf = (r: Row) =>
+      Date.parse(String((JSON.parse(r.trigger_vars ?? '{}') as { date?: string }).date));
+    const keyOf = (r: Row) => (JSON.parse(r.inputs) as { key?: string }).key;
+    /** Polls the database until `test` holds (true), or the deadline (false). */
+    const until = async (test: (all: Row[]) => boolean, deadlineMs = DEADLINE_MS) => {
+      const deadline = Date.now() + deadlineMs;
+      for (;;) {
+        if (test(await rows())) return true;
+        if (Date.now() > deadline) return false;
+        await sleep(250);
+      }
+    };
+
     // Webhook lanes: round-robin over the replicas, the next one tried when refused or cut off.
     const attempts: Attempt[] = [];
     const progress = new Condition();
@@ -330,15 +367,35 @@ test(
       return progress.until(() => acked >= target);
     };
 
-    // The chaos: a seeded victim dies after a seeded number of acknowledged webhooks, and comes back
-    // after some more; the traffic scenario that crosses the alert's threshold starts mid-way.
-    const kills: string[] = [];
+    // The chaos: a seeded victim dies after a seeded number of acknowledged webhooks, and is started
+    // again after some more (the next victim is chosen once it is back: one down at a time); the
+    // traffic scenario that crosses the alert's threshold starts mid-way.
+    const events: string[] = [];
     let stalled = '';
-    for (let k = 0; k < KILLS; k++) {
-      if (!(await acks(between(10, 25)))) stalled ||= `no webhook acknowledged for ${DEADLINE_MS} ms`;
+    let restarting = Promise.resolve();
+    for (let k = 0; k < EVENTS; k++) {
+      const [enough] = await Promise.all([acks(between(10, 25)), restarting]);
+      if (!enough) stalled ||= `no webhook acknowledged for ${DEADLINE_MS} ms`;
       const victim = replicas[between(0, REPLICAS - 1)] as Replica;
+      if (k === FREEZE_AT) {
+        const frozenAt = Date.now();
+        victim.freeze();
+        events.push(`froze replica ${victim.index} at ${iso(frozenAt, true)} (${acked} acknowledged)`);
+        // Woken once the Schedule (the others, on the database's clock) has ticked a lease and a
+        // second past the freeze: by then what it held has been taken over.
+        const past = frozenAt + LEASE_MS + 1000;
+        if (
+          !(await until((all) =>
+            all.some((r) => r.flow_id === 'tick' && TERMINAL.has(r.state) && tickOf(r) >= past),
+          ))
+        )
+          stalled ||= `no tick ran for ${DEADLINE_MS} ms while replica ${victim.index} was frozen`;
+        victim.thaw();
+        events.push(`woke it at ${iso(Date.now(), true)}`);
+        continue;
+      }
       await victim.kill();
-      kills.push(`replica ${victim.index} at +${Date.now() - startMs} ms (${acked} acknowledged)`);
+      events.push(`killed replica ${victim.index} at ${iso(Date.now(), true)} (${acked} acknowledged)`);
       if (k === 1) {
         const now = Math.floor(Date.now() / 1000);
         for (const s of sims)
@@ -351,8 +408,11 @@ test(
           });
       }
       if (!(await acks(between(5, 15)))) stalled ||= `no webhook acknowledged for ${DEADLINE_MS} ms`;
-      await victim.start();
+      restarting = victim.start().then(() => {
+        events.push(`replica ${victim.index} back at ${iso(Date.now(), true)}`);
+      });
     }
+    await restarting;
     const endMs = Date.now();
     stopping = true;
     purgeSeen.changed();
@@ -363,31 +423,22 @@ test(
     const firstTick = Math.ceil(startMs / 1000) * 1000;
     const lastTick = Math.floor(endMs / 1000) * 1000;
     const ackedKeys = attempts.filter((a) => a.outcome === 'ack').map((a) => a.key);
-    const rows = async () =>
-      (await db.query<Row>('SELECT id, flow_id, state, inputs, trigger_vars FROM executions')).rows;
-    const tickOf = (r: Row) =>
-      Date.parse(String((JSON.parse(r.trigger_vars ?? '{}') as { date?: string }).date));
-    const keyOf = (r: Row) => (JSON.parse(r.inputs) as { key?: string }).key;
-    let drained = false;
-    const drainUntil = Date.now() + DEADLINE_MS;
-    while (!drained && Date.now() < drainUntil) {
-      const all = await rows();
+    const drained = await until((all) => {
       const keys = new Set(all.filter((r) => r.flow_id === 'hook').map(keyOf));
       const ticks = new Set(all.filter((r) => r.flow_id === 'tick').map(tickOf));
-      drained =
+      return (
         all.every((r) => TERMINAL.has(r.state)) &&
         ackedKeys.every((k) => keys.has(k)) &&
         all.some((r) => r.flow_id === 'alert') &&
         Array.from({ length: (lastTick - firstTick) / 1000 + 1 }, (_, i) => firstTick + i * 1000).every(
           (ms) => ticks.has(ms),
-        );
-      if (!drained) await sleep(250);
-    }
+        )
+      );
+    });
     for (const r of replicas) await r.kill('SIGTERM');
     const all = await rows();
 
     // The properties, each with its offending ids.
-    const iso = (ms: number, millis = false) => new Date(ms).toISOString().slice(11, millis ? 23 : 19);
     const broken: string[] = [];
     const hooks = all.filter((r) => r.flow_id === 'hook');
     const byKey = new Map<string, Row[]>();
@@ -468,21 +519,27 @@ test(
     for (const [key, sends] of purges) {
       if (sends.length < 2) continue;
       sends.sort((a, b) => a.at - b.at);
-      const killedBetween = sends
-        .slice(1)
-        .every((next, j) =>
-          (replicas[(sends[j] as { replica: number }).replica] as Replica).killedAt.some(
-            (k) => k >= (sends[j] as { at: number }).at - 1000 && k <= next.at,
-          ),
+      // Each send after the first is explained by the one before it: its sender was killed or frozen
+      // with the call under way (the takeover sends it again), or this one is a frozen replica's
+      // call under way going out as it woke, after the takeover's.
+      const explained = sends.slice(1).every((next, j) => {
+        const prev = sends[j] as { replica: number; at: number };
+        const died = (replicas[prev.replica] as Replica).stoppedAt.some(
+          (k) => k >= prev.at - 1000 && k <= next.at,
         );
+        const woke = (replicas[next.replica] as Replica).wokeAt.some(
+          (w) => next.at >= w - 1000 && next.at <= w + 2000 && prev.at >= w - LEASE_MS - 5000,
+        );
+        return died || woke;
+      });
       const execs = byKey.get(key) ?? [];
       const retried = execs.some((r) => attemptsOf(r.id) >= sends.length);
       const what = `${key} purged ${sends.length}× by replicas ${sends.map((p) => `${p.replica} at ${iso(p.at, true)}`).join(', ')} [${execs.map((r) => `${r.id} attempts ${attemptsOf(r.id)}`).join(', ')}]`;
-      (killedBetween && retried ? retriedRepeats : repeated).push(what);
+      (explained && retried ? retriedRepeats : repeated).push(what);
     }
     if (repeated.length)
       broken.push(
-        `webhooks: ${repeated.length} key(s) purged twice without a kill of the first sender in between, or without the attempt counted: ${some(repeated, 10)}`,
+        `webhooks: ${repeated.length} key(s) purged twice with neither a kill or freeze of the first sender in between nor a frozen sender waking, or without the attempt counted: ${some(repeated, 10)}`,
       );
     // Schedule: each second from the start to the end once; no second twice.
     const ticks = new Map<number, string[]>();
@@ -512,7 +569,7 @@ test(
 
     const count = (o: string) => attempts.filter((a) => a.outcome === o).length;
     const summary = [
-      `seed ${SEED}; ${kills.length} kills: ${kills.join('; ')}`,
+      `seed ${SEED}; ${events.join('; ')}`,
       `webhooks: ${attempts.length} attempts, ${acked} acknowledged, ${count('refused')} refused, ${count('reset')} cut off, ${attempts.length - acked - count('refused') - count('reset')} other`,
       `executions: ${all.length} (${hooks.length} webhook, ${ticks.size} ticked seconds, ${alerts.length} alert); ${iso(firstTick)}–${iso(lastTick)} UTC`,
       `purges repeated by a takeover's retry (at-least-once): ${retriedRepeats.length ? some(retriedRepeats) : 'none'}`,
@@ -521,13 +578,18 @@ test(
     ];
     for (const line of summary) t.diagnostic(line);
     if (broken.length) {
+      // What the replicas said about the first offending executions, and their warnings.
+      const ids = [...new Set(broken.join(' ').match(/\b[A-Za-z0-9_-]{22}\b/g) ?? [])].slice(0, 6);
       const errors = replicas
         .map((r) => {
-          const lines = r
-            .log()
-            .split('\n')
-            .filter((l) => /\b(ERROR|WARN|error|Error)\b/.test(l));
-          return `replica ${r.index}: ${lines.length} warning/error line(s)${lines.length ? `:\n  ${lines.slice(-8).join('\n  ')}` : ''}`;
+          const lines = r.log().split('\n');
+          const warnings = lines.filter((l) => /\b(ERROR|WARN|error|Error)\b/.test(l));
+          const about = lines.filter((l) => ids.some((id) => l.includes(id)));
+          return [
+            `replica ${r.index}: ${warnings.length} warning/error line(s)`,
+            ...warnings.slice(-8),
+            ...(about.length ? [`about ${ids.join(' ')}:`, ...about.slice(-12)] : []),
+          ].join('\n  ');
         })
         .join('\n');
       assert.fail(
