@@ -373,6 +373,7 @@ test(
     const events: string[] = [];
     let stalled = '';
     let restarting = Promise.resolve();
+    let frozenLocks = { waiting: 0, idle: 0, query: '' };
     for (let k = 0; k < EVENTS; k++) {
       const [enough] = await Promise.all([acks(between(10, 25)), restarting]);
       if (!enough) stalled ||= `no webhook acknowledged for ${DEADLINE_MS} ms`;
@@ -384,12 +385,26 @@ test(
         // Woken once the Schedule (the others, on the database's clock) has ticked a lease and a
         // second past the freeze: by then what it held has been taken over.
         const past = frozenAt + LEASE_MS + 1000;
-        if (
-          !(await until((all) =>
-            all.some((r) => r.flow_id === 'tick' && TERMINAL.has(r.state) && tickOf(r) >= past),
-          ))
-        )
-          stalled ||= `no tick ran for ${DEADLINE_MS} ms while replica ${victim.index} was frozen`;
+        // Meanwhile, what the others wait for: a frozen replica's open transaction holds its locks.
+        const watch = setInterval(() => {
+          db.query<{ waiting: string; idle: string; query: string | null }>(
+            `SELECT count(*) FILTER (WHERE wait_event_type = 'Lock') AS waiting,
+                    count(*) FILTER (WHERE state = 'idle in transaction') AS idle,
+                    min(left(query, 70)) FILTER (WHERE wait_event_type = 'Lock') AS query
+               FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+          ).then(
+            ({ rows: [r] }) => {
+              if (r && Number(r.waiting) > frozenLocks.waiting)
+                frozenLocks = { waiting: Number(r.waiting), idle: Number(r.idle), query: r.query ?? '' };
+            },
+            () => {},
+          );
+        }, 250);
+        const ticked = await until((all) =>
+          all.some((r) => r.flow_id === 'tick' && TERMINAL.has(r.state) && tickOf(r) >= past),
+        );
+        clearInterval(watch);
+        if (!ticked) stalled ||= `no tick ran for ${DEADLINE_MS} ms while replica ${victim.index} was frozen`;
         victim.thaw();
         events.push(`woke it at ${iso(Date.now(), true)}`);
         continue;
@@ -575,6 +590,7 @@ test(
       `purges repeated by a takeover's retry (at-least-once): ${retriedRepeats.length ? some(retriedRepeats) : 'none'}`,
       ...(drained ? [] : [`the drain did not settle within ${DEADLINE_MS} ms`]),
       ...(stalled ? [`stalled: ${stalled}`] : []),
+      `while frozen: at most ${frozenLocks.waiting} session(s) waited on a lock${frozenLocks.waiting ? ` (${frozenLocks.idle} idle in transaction; ${frozenLocks.query.replace(/\s+/g, ' ')})` : ''}`,
     ];
     for (const line of summary) t.diagnostic(line);
     if (broken.length) {
