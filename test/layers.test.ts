@@ -156,6 +156,71 @@ test('src/ has no import cycle between files', () => {
   assert.deepEqual(importCycles(importGraph()), []);
 });
 
+/** The dashboard's browser bundle: its own folder, with the DOM library and no Node. */
+const BROWSER = 'src/server/dashboard/client/';
+
+/**
+ * What in a module would run (or pull in code that runs): every statement that is not an import or
+ * export of types, an interface or a type alias. A module the browser bundle reaches outside its
+ * folder must have none: the bundle cannot load Node's modules, and it should not carry the server's.
+ */
+function runtimeStatements(text: string): string[] {
+  const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/[^\n]*/g, '');
+  const out: string[] = [];
+  // Top-level statements start at column 0; members and continuation lines are indented.
+  for (const line of code.split('\n')) {
+    if (line === '' || /^[\s}\])]/.test(line)) continue;
+    if (/^import type\s|^export type\s|^(export )?(interface|type)\s\w/.test(line)) continue;
+    out.push(line.trim());
+  }
+  return out;
+}
+
+/** The modules outside its folder that the browser bundle imports, directly or through them. */
+function browserReach(graph: Map<string, string[]>): string[] {
+  const seen = new Set<string>();
+  const walk = (file: string) => {
+    for (const to of graph.get(file) ?? []) {
+      if (to.startsWith(BROWSER) || seen.has(to)) continue;
+      seen.add(to);
+      walk(to);
+    }
+  };
+  for (const file of graph.keys()) if (file.startsWith(BROWSER)) walk(file);
+  return [...seen].sort();
+}
+
+test('the types-only check catches code, a value import and a re-export of values (it can fail)', () => {
+  assert.deepEqual(
+    runtimeStatements(
+      [
+        "import type { A } from './a.js';",
+        "import { channel } from 'node:diagnostics_channel';",
+        '/** doc */',
+        'export interface B {',
+        '  x: number;',
+        '}',
+        'export type C = A | B;',
+        "export { d } from './d.js';",
+        'export const e = 1;',
+      ].join('\n'),
+    ),
+    [
+      "import { channel } from 'node:diagnostics_channel';",
+      "export { d } from './d.js';",
+      'export const e = 1;',
+    ],
+  );
+});
+
+test("the dashboard's browser bundle reaches outside its folder only types-only modules (model.ts, the event types)", () => {
+  const root = dirname(SRC);
+  const reach = browserReach(importGraph());
+  assert.ok(reach.includes('src/server/dashboard/model.ts'), reach.join(', '));
+  for (const file of reach)
+    assert.deepEqual(runtimeStatements(readFileSync(join(root, file), 'utf8')), [], `${file} runs code`);
+});
+
 /** A task type's own file (`src/tasks/purge/Keys.ts`) and the registry of types may name task types. */
 const namesTypes = (file: string) =>
   /^src\/tasks\/[a-z]+\/[A-Z]\w*\.ts$/.test(file) || file === 'src/tasks/index.ts';

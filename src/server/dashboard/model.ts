@@ -1,4 +1,5 @@
 /** What the dashboard page receives: shared by the server side and the browser bundle (types only). */
+import type { PurgeBudgetEvent } from '../../diagnostics-types.js';
 
 export interface InputView {
   id: string;
@@ -90,20 +91,7 @@ export interface ExecutionView {
 }
 
 /** The purge budget of one account of the server's process (see fastly/budget.ts); never the token. */
-export interface PurgeBudgetPanelView {
-  endpoint: string;
-  /** The account's number at that endpoint: 1, 2… in order of first use. */
-  account: number;
-  remaining?: number | undefined;
-  /** Epoch ms. */
-  resetAt?: number | undefined;
-  usedLastHour: number;
-  perHour: number;
-  inFlight: number;
-  waiting: number;
-  waits: number;
-  rateLimited: number;
-}
+export type PurgeBudgetPanelView = PurgeBudgetEvent;
 
 export interface DashboardState {
   flows: FlowView[];
