@@ -24,9 +24,6 @@ export interface ApiDeps {
   logger: Logger;
 }
 
-/** Kestra's current paths carry the tenant (`main` in the open-source edition); older ones had none. */
-export const PREFIXES = API_PREFIXES;
-
 const notFound = (c: Context, namespace: string, flowId: string) =>
   fail(c, 404, `flow ${namespace}.${flowId} not found`);
 
@@ -159,7 +156,7 @@ function searchFilters(
 /** `POST …/executions/{namespace}/{flowId}`, `GET …/executions/{id}`, `GET …/executions/search`. */
 export function executionRoutes(deps: ApiDeps): RouteModule {
   return (app: Hono) => {
-    for (const prefix of PREFIXES) {
+    for (const prefix of API_PREFIXES) {
       const list = async (c: Context) => {
         const q = c.req.query();
         const size = q.size === undefined ? 25 : Number(q.size);
@@ -286,7 +283,7 @@ async function webhookVariables(c: Context): Promise<Record<string, unknown> | R
 /** `GET|POST|PUT …/executions/webhook/{namespace}/{flowId}/{key}`: anonymous; the key authorizes. */
 export function webhookRoutes(deps: ApiDeps): RouteModule {
   return (app: Hono) => {
-    for (const prefix of PREFIXES) {
+    for (const prefix of API_PREFIXES) {
       app.on(['GET', 'POST', 'PUT'], `${prefix}/executions/webhook/:namespace/:flowId/:key`, async (c) => {
         const { namespace, flowId, key } = c.req.param();
         const match = matchWebhook(deps, deps.flows.find(namespace, flowId), key);

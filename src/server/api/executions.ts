@@ -14,8 +14,8 @@ import {
   type ExecutionView,
 } from '../../runtime/queue.js';
 import { type LogEntry, type LogQuery, OPEN_STATES } from '../../runtime/store.js';
-import { PREFIXES } from '../api.js';
 import { fail, type RouteModule } from '../app.js';
+import { API_PREFIXES } from './paging.js';
 
 export interface ExecutionControlDeps {
   queue: ExecutionQueue;
@@ -103,7 +103,7 @@ function eventStream(
 export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule {
   const { queue } = deps;
   return (app: Hono) => {
-    for (const prefix of PREFIXES) {
+    for (const prefix of API_PREFIXES) {
       // Kestra: 202 once the kill is asked for; 404 unknown; 409 for an ended one when
       // isOnKillCascade=false (with the default true, an ended execution is accepted and left as is).
       app.delete(`${prefix}/executions/:id/kill`, async (c) => {
