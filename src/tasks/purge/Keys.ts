@@ -5,7 +5,8 @@ import {
   purgeKeys,
   surrogateKeyProblem,
 } from '../../fastly/purge.js';
-import { type KeysOutputs, keysOutputs, plural, PurgeIncompleteError } from './outputs.js';
+import { type KeysOutputs, keysOutputs } from './outputs.js';
+import { runBulkPurge } from './bulk.js';
 import { booleanish, connectionProps, defineTask, listOf, makeClient, numberish } from '../task.js';
 import { asText, checkList, checkServiceId } from './check.js';
 
@@ -74,23 +75,13 @@ tasks:
   },
   async run(props, ctx): Promise<KeysOutputs> {
     const client = makeClient(props, ctx);
-    const result = await purgeKeys(client, props.serviceId, props.surrogateKeys, {
-      soft: props.soft,
-      concurrency: props.concurrency,
-      onProgress: ctx.onProgress,
-      stop: ctx.stop ?? ctx.signal,
+    return await runBulkPurge(client, props, ctx, {
+      purge: (options) => purgeKeys(client, props.serviceId, props.surrogateKeys, options),
+      outputs: keysOutputs,
+      noun: 'key',
+      // Not `requests`, the output's name for batches sent: every HTTP attempt, retries included.
+      attemptsMetric: 'attempts',
+      countRequests: true,
     });
-    const outputs = keysOutputs(result);
-    ctx.metric?.({ name: 'purged.keys', type: 'counter', value: outputs.purged });
-    ctx.metric?.({ name: 'failed.keys', type: 'counter', value: outputs.failed.length });
-    // Not `requests`, the output's name for batches sent: every HTTP attempt, retries included.
-    ctx.metric?.({ name: 'attempts', type: 'counter', value: client.counters.requests });
-    ctx.metric?.({ name: 'retries', type: 'counter', value: client.counters.retries });
-    if (result.failed.length > 0) throw new PurgeIncompleteError(outputs);
-    const dup = result.duplicatesRemoved ? ` (${result.duplicatesRemoved} duplicates removed)` : '';
-    ctx.logger.info(
-      `${props.soft ? 'Soft-purged' : 'Purged'} ${plural(outputs.purged, 'key')} in ${plural(result.sent, 'request')}${dup}`,
-    );
-    return outputs;
   },
 });

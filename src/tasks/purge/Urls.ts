@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_PURGE_CONCURRENCY, purgeUrls, validatePurgeUrl } from '../../fastly/purge.js';
-import { plural, PurgeIncompleteError, type UrlsOutputs, urlsOutputs } from './outputs.js';
+import { type UrlsOutputs, urlsOutputs } from './outputs.js';
+import { runBulkPurge } from './bulk.js';
 import { booleanish, connectionProps, defineTask, listOf, makeClient, numberish } from '../task.js';
 import { checkList, checkServiceId } from './check.js';
 
@@ -59,20 +60,12 @@ tasks:
   },
   async run(props, ctx): Promise<UrlsOutputs> {
     const client = makeClient(props, ctx);
-    const result = await purgeUrls(client, props.urls, {
-      soft: props.soft,
-      concurrency: props.concurrency,
-      onProgress: ctx.onProgress,
-      stop: ctx.stop ?? ctx.signal,
+    return await runBulkPurge(client, props, ctx, {
+      purge: (options) => purgeUrls(client, props.urls, options),
+      outputs: urlsOutputs,
+      noun: 'URL',
+      attemptsMetric: 'requests',
+      countRequests: false,
     });
-    const outputs = urlsOutputs(result);
-    ctx.metric?.({ name: 'purged.urls', type: 'counter', value: outputs.purged });
-    ctx.metric?.({ name: 'failed.urls', type: 'counter', value: outputs.failed.length });
-    ctx.metric?.({ name: 'requests', type: 'counter', value: client.counters.requests });
-    ctx.metric?.({ name: 'retries', type: 'counter', value: client.counters.retries });
-    if (result.failed.length > 0) throw new PurgeIncompleteError(outputs);
-    const dup = result.duplicatesRemoved ? ` (${result.duplicatesRemoved} duplicates removed)` : '';
-    ctx.logger.info(`${props.soft ? 'Soft-purged' : 'Purged'} ${plural(outputs.purged, 'URL')}${dup}`);
-    return outputs;
   },
 });
