@@ -11,6 +11,10 @@ export interface FlagSpec {
   /** Parses a value; `undefined` means invalid, and `invalid` says why (the whole error line). */
   parse?: (value: string) => unknown;
   invalid?: (value: string) => string;
+  /** The value when the flag is not given (--help shows it, as commander does). */
+  default?: unknown;
+  /** Each use adds its value to a list (default `[]`): `-i a=1 -i b=2`. */
+  repeatable?: boolean;
 }
 
 /** A whole number in [min, max] (max may be Infinity), or undefined; `invalid` is its error line. */
@@ -105,7 +109,7 @@ function parseFlags(flags: string): Parsed {
  * the caller leaves to commander and its error messages.
  */
 export function parseStrict(
-  specs: FlagSpec[],
+  specs: readonly FlagSpec[],
   args: string[],
 ): { options: Record<string, unknown>; positionals: string[] } | undefined {
   const byName = new Map<string, { parsed: Parsed; spec: FlagSpec }>();

@@ -1,6 +1,14 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../errors.js';
-import { CONNECTION_FLAGS, emptyValue, type FlagSpec, givenTwice, wholeNumber } from './argv.js';
+import { emptyValue, type FlagSpec, givenTwice } from './argv.js';
+import type { CliCommand, CliGroup } from './command.js';
+
+// Commander built from the declarations of command.ts: help, parsing and usage errors.
+
+/** A commander usage error on one line, like every other error (`error: unknown option '--x' (see --help)`). */
+export function usageLine(text: string): string {
+  return `${text.trim().replace(/\s*\n\s*/g, '; ')} (see --help)`;
+}
 
 /**
  * A value parser as commander takes one: an invalid value is our one error line (exit 2), not
@@ -20,25 +28,52 @@ function forCommander<T>(
 
 const longName = (flags: string) => /--[\w-]+/.exec(flags)?.[0] ?? flags;
 
-/** Adds table flags to a commander command. */
-export function withFlags(cmd: Command, specs: FlagSpec[]): Command {
+/** Adds declared flags to a commander command. */
+function withFlags(cmd: Command, specs: readonly FlagSpec[]): Command {
   for (const spec of specs) {
     const flag = longName(spec.flags);
-    if (spec.parse)
+    const parse =
+      spec.parse &&
+      forCommander(flag, spec.parse, spec.invalid ?? ((v) => `${flag}: ${JSON.stringify(v)} is invalid`));
+    if (spec.repeatable)
       cmd.option(
         spec.flags,
         spec.description,
-        forCommander(flag, spec.parse, spec.invalid ?? ((v) => `${flag}: ${JSON.stringify(v)} is invalid`)),
+        (value: string, previous: unknown[]) => [...previous, parse ? parse(value) : value],
+        (spec.default as unknown[] | undefined) ?? [],
       );
-    else cmd.option(spec.flags, spec.description);
+    else if (parse) cmd.option(spec.flags, spec.description, parse, spec.default);
+    else cmd.option(spec.flags, spec.description, spec.default as string | boolean | string[] | undefined);
   }
   return cmd;
 }
 
-/** Commander's parser for a whole number in [min, max] (max may be Infinity). */
-export function intArg(name: string, min: number, max: number): (value: string) => number {
-  const { parse, invalid } = wholeNumber(name, min, max);
-  return forCommander(name, parse, invalid);
+/** Builds a declared command under `parent` (the program, or its group). */
+export function addCommand(parent: Command, spec: CliCommand): Command {
+  const cmd = parent.command(spec.name);
+  const { argument, onUsageError } = spec;
+  if (onUsageError)
+    cmd.configureOutput({
+      outputError: (text, write) => {
+        const line = usageLine(text);
+        write(`${line}\n`);
+        onUsageError(line);
+      },
+    });
+  if (argument) cmd.argument(argument.spec, argument.description);
+  cmd.description(spec.description);
+  withFlags(cmd, spec.flags);
+  if (spec.helpAfter !== undefined) cmd.addHelpText('after', spec.helpAfter);
+  // commander passes the positional (if any), then the options.
+  return cmd.action((...args: unknown[]) =>
+    argument ? spec.action(args[0] as string | string[], args[1]) : spec.action(undefined, args[0]),
+  );
+}
+
+/** Builds a group of declared commands (`purge`, `stats`) under the program. */
+export function addGroup(program: Command, group: CliGroup): void {
+  const cmd = program.command(group.name).description(group.description);
+  for (const spec of group.commands) addCommand(cmd, spec);
 }
 
 /**
@@ -64,9 +99,4 @@ export function guardValues(cmd: Command): void {
     });
   }
   for (const sub of cmd.commands) guardValues(sub);
-}
-
-/** Adds the flags every API command takes. */
-export function withConnection(cmd: Command): Command {
-  return withFlags(cmd, CONNECTION_FLAGS);
 }

@@ -1,16 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../version.js';
 import { exitWith, failureExitCode, startCommand } from './exit.js';
-import { guardValues } from './flags.js';
+import { guardValues, usageLine } from './flags.js';
 import { interruptedExitCode } from './interrupt.js';
 
 /** A command's module, loaded only when that command runs (start-up time is what a deploy step pays). */
 export type Loader = () => Promise<(program: Command) => void>;
-
-/** A commander usage error on one line, like every other error (`error: unknown option '--x' (see --help)`). */
-export function usageLine(text: string): string {
-  return `${text.trim().replace(/\s*\n\s*/g, '; ')} (see --help)`;
-}
 
 function buildProgram(): Command {
   const program = new Command('kestra-fastly')

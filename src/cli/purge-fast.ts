@@ -17,7 +17,7 @@ export function runPurgeFast(argv: string[]): boolean {
   const { positionals } = parsed;
   const spec = command.argument?.spec;
   let arg: string | string[] | undefined;
-  if (spec === '[keys...]' || spec === '[urls...]') arg = positionals;
+  if (spec?.endsWith('...]')) arg = positionals;
   else if (spec) {
     if (positionals.length !== 1) return false;
     arg = positionals[0];

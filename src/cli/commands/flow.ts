@@ -8,6 +8,8 @@ import { duplicateIds, type Flow, loadFlowFile } from '../../flow/load.js';
 import { parseLevel } from '../../logger.js';
 import { Masker } from '../../masker.js';
 import { runFlowFile } from '../../flow/run-file.js';
+import type { CliCommand } from '../command.js';
+import { addCommand } from '../flags.js';
 import { stopSignal } from '../interrupt.js';
 import { checkOutputPath, withOutput, write } from '../output.js';
 import { briefOutputs } from '../summary.js';
@@ -21,100 +23,116 @@ interface RunFlags {
   trigger: boolean;
 }
 
-export function registerFlow(program: Command): void {
-  program
-    .command('run')
-    .argument('<flow>', 'flow file (YAML)')
-    .description('Run a flow once: tasks in order, logs streamed, outputs printed')
-    .option(
-      '-i, --input <key=value>',
-      'flow input (repeatable)',
-      (v: string, acc: string[]) => [...acc, v],
-      [],
-    )
-    .option('--secrets-file <file>', 'dotenv file of secrets, read after SECRET_* and plain env variables')
-    .option('-j, --json', 'print the execution as one JSON document')
-    .option('--log-level <level>', 'TRACE, DEBUG, INFO, WARN or ERROR', 'INFO')
-    .option('--json-logs', 'structured log lines on stderr')
-    .option('--no-trigger', 'do not evaluate the flow’s trigger first; run the tasks directly')
-    .action(async (file: string, opts: RunFlags) => {
-      const masker = new Masker();
-      const result = await runFlowFile(file, {
-        inputs: parseInputFlags(opts.input),
-        secretsFile: opts.secretsFile,
-        logLevel: parseLevel(opts.logLevel),
-        jsonLogs: opts.jsonLogs,
-        useTrigger: opts.trigger,
-        masker,
-        signal: stopSignal,
-      });
-      const print = (text: string) => process.stdout.write(`${masker.maskCredentials(text)}\n`);
-      if (result.notFired) {
+/** `run`: a flow once, its logs streamed and its outputs printed. */
+const RUN: CliCommand<string, RunFlags> = {
+  name: 'run',
+  argument: { spec: '<flow>', description: 'flow file (YAML)' },
+  description: 'Run a flow once: tasks in order, logs streamed, outputs printed',
+  flags: [
+    { flags: '-i, --input <key=value>', description: 'flow input (repeatable)', repeatable: true },
+    {
+      flags: '--secrets-file <file>',
+      description: 'dotenv file of secrets, read after SECRET_* and plain env variables',
+    },
+    { flags: '-j, --json', description: 'print the execution as one JSON document' },
+    { flags: '--log-level <level>', description: 'TRACE, DEBUG, INFO, WARN or ERROR', default: 'INFO' },
+    { flags: '--json-logs', description: 'structured log lines on stderr' },
+    {
+      flags: '--no-trigger',
+      description: 'do not evaluate the flow’s trigger first; run the tasks directly',
+    },
+  ],
+  async action(file, opts) {
+    const masker = new Masker();
+    const result = await runFlowFile(file, {
+      inputs: parseInputFlags(opts.input),
+      secretsFile: opts.secretsFile,
+      logLevel: parseLevel(opts.logLevel),
+      jsonLogs: opts.jsonLogs,
+      useTrigger: opts.trigger,
+      masker,
+      signal: stopSignal,
+    });
+    const print = (text: string) => process.stdout.write(`${masker.maskCredentials(text)}\n`);
+    if (result.notFired) {
+      print(
+        opts.json
+          ? JSON.stringify({ state: 'NOT_TRIGGERED', ...result.notFired }, null, 2)
+          : result.notFired.message,
+      );
+      return;
+    }
+    const ex = result.execution as Execution;
+    if (opts.json) {
+      const { viewOfRun } = await import('../../flow/view.js');
+      print(JSON.stringify(viewOfRun(ex, result.labels), null, 2));
+    } else {
+      print(`${ex.namespace}.${ex.flowId} ${ex.id}: ${ex.state}`);
+      for (const run of ex.taskRuns) {
         print(
-          opts.json
-            ? JSON.stringify({ state: 'NOT_TRIGGERED', ...result.notFired }, null, 2)
-            : result.notFired.message,
+          `  ${run.taskId} (${run.type.split('.').pop()}) ${run.state} in ${run.durationMs} ms${run.error ? `: ${run.error}` : ''}`,
         );
-        return;
+        if (run.outputs !== undefined && Object.keys(run.outputs as object).length)
+          print(`    outputs: ${briefOutputs(run.outputs, 400)}`);
       }
-      const ex = result.execution as Execution;
-      if (opts.json) {
-        const { viewOfRun } = await import('../../flow/view.js');
-        print(JSON.stringify(viewOfRun(ex, result.labels), null, 2));
-      } else {
-        print(`${ex.namespace}.${ex.flowId} ${ex.id}: ${ex.state}`);
-        for (const run of ex.taskRuns) {
-          print(
-            `  ${run.taskId} (${run.type.split('.').pop()}) ${run.state} in ${run.durationMs} ms${run.error ? `: ${run.error}` : ''}`,
-          );
-          if (run.outputs !== undefined && Object.keys(run.outputs as object).length)
-            print(`    outputs: ${briefOutputs(run.outputs, 400)}`);
-        }
-      }
-      // KILLED: the exit code and message are the signal's (130, `interrupted by SIGINT`).
-      if (ex.state === 'FAILED' || ex.state === 'KILLED') throw executionFailed(ex, masker);
-    });
+    }
+    // KILLED: the exit code and message are the signal's (130, `interrupted by SIGINT`).
+    if (ex.state === 'FAILED' || ex.state === 'KILLED') throw executionFailed(ex, masker);
+  },
+};
 
-  program
-    .command('validate')
-    .argument('<paths...>', 'flow files, or folders of flows (their *.yml and *.yaml, as server reads them)')
-    .description('Check flow files without running them')
-    .action(async (paths: string[]) => {
-      const { flowFiles } = await import('../../flow/load.js');
-      const problems: string[] = [];
-      const flows: Flow[] = [];
-      for (const f of uniqueFiles(paths, flowFiles, problems)) {
-        try {
-          // With the environment, as the server polls: a StatsTrigger under PT30S needs a loopback endpoint.
-          flows.push(loadFlowFile(f, { env: process.env }));
-        } catch (err) {
-          if (!(err instanceof InvalidInputError)) throw err;
-          problems.push(err.message);
-        }
+/** `validate`: flow files checked, alone and together (duplicate ids). */
+const VALIDATE: CliCommand<string[]> = {
+  name: 'validate',
+  argument: {
+    spec: '<paths...>',
+    description: 'flow files, or folders of flows (their *.yml and *.yaml, as server reads them)',
+  },
+  description: 'Check flow files without running them',
+  flags: [],
+  async action(paths) {
+    const { flowFiles } = await import('../../flow/load.js');
+    const problems: string[] = [];
+    const flows: Flow[] = [];
+    for (const f of uniqueFiles(paths, flowFiles, problems)) {
+      try {
+        // With the environment, as the server polls: a StatsTrigger under PT30S needs a loopback endpoint.
+        flows.push(loadFlowFile(f, { env: process.env }));
+      } catch (err) {
+        if (!(err instanceof InvalidInputError)) throw err;
+        problems.push(err.message);
       }
-      // A ✓ only for a file that is valid on its own and among the others.
-      const duplicates = duplicateIds(flows);
-      for (const flow of flows) {
-        if (duplicates.files.has(flow.file)) continue;
-        process.stdout.write(
-          `✓ ${flow.file}: ${flow.namespace}.${flow.id} (${flow.tasks.length} task(s), ${flow.triggers.length} trigger(s))\n`,
-        );
-        for (const w of flow.warnings) process.stderr.write(`warning: ${w}\n`);
-      }
-      problems.push(...duplicates.problems);
-      if (problems.length) throw new InvalidInputError(problems.join('\n'));
-    });
+    }
+    // A ✓ only for a file that is valid on its own and among the others.
+    const duplicates = duplicateIds(flows);
+    for (const flow of flows) {
+      if (duplicates.files.has(flow.file)) continue;
+      process.stdout.write(
+        `✓ ${flow.file}: ${flow.namespace}.${flow.id} (${flow.tasks.length} task(s), ${flow.triggers.length} trigger(s))\n`,
+      );
+      for (const w of flow.warnings) process.stderr.write(`warning: ${w}\n`);
+    }
+    problems.push(...duplicates.problems);
+    if (problems.length) throw new InvalidInputError(problems.join('\n'));
+  },
+};
 
-  program
-    .command('schema')
-    .description('Print the JSON Schema of flow files (for the YAML language server)')
-    .option('-o, --output <file>', 'write to a file')
-    .action(async (opts: { output?: string }) => {
-      await checkOutputPath(opts.output);
-      const { flowJsonSchema } = await import('../../flow/schema.js');
-      const text = `${JSON.stringify(flowJsonSchema(), null, 2)}\n`;
-      await withOutput(opts.output, (out) => write(out, text));
-    });
+/** `schema`: the JSON Schema of flow files. */
+const SCHEMA: CliCommand<undefined, { output?: string }> = {
+  name: 'schema',
+  description: 'Print the JSON Schema of flow files (for the YAML language server)',
+  flags: [{ flags: '-o, --output <file>', description: 'write to a file' }],
+  async action(_arg, opts) {
+    await checkOutputPath(opts.output);
+    const { flowJsonSchema } = await import('../../flow/schema.js');
+    const text = `${JSON.stringify(flowJsonSchema(), null, 2)}\n`;
+    await withOutput(opts.output, (out) => write(out, text));
+  },
+};
+
+/** `run`, `validate` and `schema`. */
+export function registerFlow(program: Command): void {
+  for (const command of [RUN, VALIDATE, SCHEMA]) addCommand(program, command);
 }
 
 /**

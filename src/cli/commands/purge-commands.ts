@@ -1,6 +1,7 @@
-// The purge commands as data: their arguments, flags and actions. `purge.ts` builds the commander
-// commands (help, usage errors) from this table and `../purge-fast.ts` runs well-formed invocations
-// from it without loading commander; nothing here may import commander.
+// The purge commands, declared as every command is (`../command.ts`): their arguments, flags and
+// actions. `purge.ts` builds the commander commands (help, usage errors) from them and
+// `../purge-fast.ts` runs well-formed invocations from them without loading commander; nothing here
+// may import commander.
 import { promises as fsp } from 'node:fs';
 import { InvalidInputError } from '../../errors.js';
 import {
@@ -25,6 +26,7 @@ import {
   VerifyFailedError,
 } from '../../tasks/purge/outputs.js';
 import { CONNECTION_FLAGS, type FlagSpec, wholeNumber } from '../argv.js';
+import type { CliCommand, CliGroup } from '../command.js';
 import { type ConnectionOptions, resolveServiceId, runClientCommand } from '../context.js';
 import { onHardExit, onInterrupt, stopSignal } from '../interrupt.js';
 import { writeUserFile } from '../../files.js';
@@ -211,181 +213,134 @@ async function writeFailedKeys(
     process.stderr.write(`${plural(outputs.failed.length, noun)} to retry written to ${path}\n`);
 }
 
-export interface PurgeCommand {
-  name: 'url' | 'urls' | 'key' | 'keys' | 'all';
-  description: string;
-  /** The positional argument in commander's notation, if any. */
-  argument?: { spec: '<url>' | '<key>' | '[keys...]' | '[urls...]'; description: string };
-  flags: FlagSpec[];
-  /** Runs the command; `arg` is the positional (a string, the variadic list, or undefined). */
-  action: (arg: string | string[] | undefined, opts: PurgeFlags) => Promise<void>;
-}
+/** A purge command: its argument is a string (`<url>`, `<key>`), a list (`[keys...]`) or none. */
+export type PurgeCommand = CliCommand<string | string[] | undefined, PurgeFlags>;
 
 const SERVICE_ID: FlagSpec = {
   flags: '-s, --service-id <id>',
   description: 'service ID (default $FASTLY_SERVICE_ID)',
 };
 
-export const PURGE_COMMANDS: PurgeCommand[] = [
-  {
-    name: 'url',
-    description: 'Purge one URL (POST /purge/{url})',
-    argument: { spec: '<url>', description: 'absolute http(s) URL to purge' },
-    flags: [
-      ...CONNECTION_FLAGS,
-      { flags: '--soft', description: 'mark the object stale instead of evicting it' },
-      {
-        flags: '--verify',
-        description:
-          'request the URL afterwards with Fastly-Debug: 1 and report X-Cache and Age (edge: $KESTRA_FASTLY_EDGE_ENDPOINT, or the simulator when the API endpoint is loopback)',
-      },
-    ],
-    action: async (arg, opts) => {
-      const url = arg as string;
-      const soft = opts.soft ?? false;
-      await runClientCommand(
-        opts,
-        async (client) => {
-          // The edge is resolved first: a bad KESTRA_FASTLY_EDGE_ENDPOINT is refused before purging.
-          const verify = opts.verify ? await import('../../fastly/verify.js') : undefined;
-          const edge = verify?.edgeEndpoint(process.env, client.baseUrl);
-          const result = await purgeUrl(client, url, { soft });
-          if (!verify) return result;
-          try {
-            return {
-              ...result,
-              verification: await verify.verifyPurge(url, {
-                edgeEndpoint: edge,
-                proxy: client.proxyPolicy,
-                timeoutMs: opts.timeout,
-                // Ctrl-C stops it at once: the purge is done and reported, the check is not worth a wait.
-                signal: stopSignal,
-              }),
-            };
-          } catch (err) {
-            throw new VerifyFailedError(result, url, err as Error);
-          }
-        },
-        (o: { id: string; verification?: { xCache: string | null; age: number | null } }) =>
-          `✓ ${purgedWord(soft)} ${url} (id: ${o.id})` +
-          (o.verification ? `\n  X-Cache: ${o.verification.xCache}  Age: ${o.verification.age}` : ''),
-        { oneRequest: true },
-      );
+const URL_COMMAND: PurgeCommand = {
+  name: 'url',
+  description: 'Purge one URL (POST /purge/{url})',
+  argument: { spec: '<url>', description: 'absolute http(s) URL to purge' },
+  flags: [
+    ...CONNECTION_FLAGS,
+    { flags: '--soft', description: 'mark the object stale instead of evicting it' },
+    {
+      flags: '--verify',
+      description:
+        'request the URL afterwards with Fastly-Debug: 1 and report X-Cache and Age (edge: $KESTRA_FASTLY_EDGE_ENDPOINT, or the simulator when the API endpoint is loopback)',
     },
+  ],
+  action: async (arg, opts) => {
+    const url = arg as string;
+    const soft = opts.soft ?? false;
+    await runClientCommand(
+      opts,
+      async (client) => {
+        // The edge is resolved first: a bad KESTRA_FASTLY_EDGE_ENDPOINT is refused before purging.
+        const verify = opts.verify ? await import('../../fastly/verify.js') : undefined;
+        const edge = verify?.edgeEndpoint(process.env, client.baseUrl);
+        const result = await purgeUrl(client, url, { soft });
+        if (!verify) return result;
+        try {
+          return {
+            ...result,
+            verification: await verify.verifyPurge(url, {
+              edgeEndpoint: edge,
+              proxy: client.proxyPolicy,
+              timeoutMs: opts.timeout,
+              // Ctrl-C stops it at once: the purge is done and reported, the check is not worth a wait.
+              signal: stopSignal,
+            }),
+          };
+        } catch (err) {
+          throw new VerifyFailedError(result, url, err as Error);
+        }
+      },
+      (o: { id: string; verification?: { xCache: string | null; age: number | null } }) =>
+        `✓ ${purgedWord(soft)} ${url} (id: ${o.id})` +
+        (o.verification ? `\n  X-Cache: ${o.verification.xCache}  Age: ${o.verification.age}` : ''),
+      { oneRequest: true },
+    );
   },
-  {
-    name: 'urls',
-    description: 'Purge many URLs: one POST /purge/{url} each, 40 at a time within the purge budget',
-    argument: { spec: '[urls...]', description: 'absolute http(s) URLs to purge' },
-    flags: [
-      ...CONNECTION_FLAGS,
-      {
-        flags: '--file <path>',
-        description: "file with one URL per line ('-' for stdin; blank lines and # comments ignored)",
-      },
-      { flags: '--soft', description: 'mark the objects stale instead of evicting them' },
-      {
-        flags: '--concurrency <n>',
-        description: 'purge requests in flight at once (default 40)',
-        ...wholeNumber('--concurrency', 1, 64),
-      },
-      {
-        flags: '--failed-urls <file>',
-        description: 'write the URLs not purged (to retry with --file), one per line',
-      },
-    ],
-    action: (arg, opts) => bulkAction(URLS_KIND, arg, opts),
+};
+
+const KEY_COMMAND: PurgeCommand = {
+  name: 'key',
+  description: 'Purge one surrogate key (POST /service/{id}/purge/{key})',
+  argument: { spec: '<key>', description: 'surrogate key' },
+  flags: [
+    ...CONNECTION_FLAGS,
+    SERVICE_ID,
+    { flags: '--soft', description: 'mark objects stale instead of evicting them' },
+  ],
+  action: async (arg, opts) => {
+    const key = arg as string;
+    const serviceId = resolveServiceId(opts.serviceId);
+    await runClientCommand(
+      opts,
+      (client) => purgeKey(client, serviceId, key, { soft: opts.soft ?? false }),
+      (o) => `✓ ${purgedWord(opts.soft)} key ${key} (id: ${o.id})`,
+      { oneRequest: true },
+    );
   },
-  {
-    name: 'key',
-    description: 'Purge one surrogate key (POST /service/{id}/purge/{key})',
-    argument: { spec: '<key>', description: 'surrogate key' },
-    flags: [
-      ...CONNECTION_FLAGS,
-      SERVICE_ID,
-      { flags: '--soft', description: 'mark objects stale instead of evicting them' },
-    ],
-    action: async (arg, opts) => {
-      const key = arg as string;
-      const serviceId = resolveServiceId(opts.serviceId);
-      await runClientCommand(
-        opts,
-        (client) => purgeKey(client, serviceId, key, { soft: opts.soft ?? false }),
-        (o) => `✓ ${purgedWord(opts.soft)} key ${key} (id: ${o.id})`,
-        { oneRequest: true },
-      );
+};
+
+const ALL_COMMAND: PurgeCommand = {
+  name: 'all',
+  description: 'Purge everything cached for a service (POST /service/{id}/purge_all; hard only)',
+  flags: [
+    ...CONNECTION_FLAGS,
+    SERVICE_ID,
+    { flags: '--soft', description: 'not supported: Fastly has no soft purge-all' },
+    {
+      flags: '-y, --auto-yes',
+      description:
+        'do not ask for confirmation on a terminal (as the Fastly CLI; off a terminal nothing is asked)',
     },
-  },
-  {
-    name: 'keys',
-    description: 'Purge many surrogate keys, split into batches of 256 (POST /service/{id}/purge)',
-    argument: { spec: '[keys...]', description: 'surrogate keys' },
-    flags: [
-      ...CONNECTION_FLAGS,
-      SERVICE_ID,
-      {
-        flags: '--file <path>',
-        description: "file with one key per line ('-' for stdin; blank lines and # comments ignored)",
-      },
-      { flags: '--soft', description: 'mark objects stale instead of evicting them' },
-      {
-        flags: '--concurrency <n>',
-        description: 'batches in flight at once (default 40: 10,240 keys per round trip)',
-        ...wholeNumber('--concurrency', 1, 64),
-      },
-      {
-        flags: '--failed-keys <file>',
-        description: 'write the keys not purged (to retry with --file), one per line',
-      },
-    ],
-    action: (arg, opts) => bulkAction(KEYS_KIND, arg, opts),
-  },
-  {
-    name: 'all',
-    description: 'Purge everything cached for a service (POST /service/{id}/purge_all; hard only)',
-    flags: [
-      ...CONNECTION_FLAGS,
-      SERVICE_ID,
-      { flags: '--soft', description: 'not supported: Fastly has no soft purge-all' },
-      {
-        flags: '-y, --auto-yes',
-        description:
-          'do not ask for confirmation on a terminal (as the Fastly CLI; off a terminal nothing is asked)',
-      },
-      { flags: '--yes', description: 'same as --auto-yes' },
-    ],
-    action: async (_arg, opts) => {
-      if (opts.soft) {
-        throw new InvalidInputError(
-          '--soft: purge-all cannot be soft; soft-purge a constant surrogate key instead (kestra-fastly purge key all --soft)',
-          '--soft',
-        );
-      }
-      const serviceId = resolveServiceId(opts.serviceId);
-      // On a terminal a person confirms (as the Fastly CLI's destructive commands ask); a script,
-      // with no terminal to ask on, has decided already and is not stopped.
-      if (!opts.autoYes && !opts.yes && process.stdin.isTTY && process.stderr.isTTY) {
-        const { askYesNo, NotConfirmedError } = await import('../confirm.js');
-        // At most 79 columns with a 22-character service id: no wrap in an 80-column terminal.
-        const from = opts.serviceId === undefined ? ' (FASTLY_SERVICE_ID)' : '';
-        if (!(await askYesNo(`Purge ALL cached content of ${serviceId}${from}? [y/N] `)))
-          throw new NotConfirmedError('purge all: not confirmed; nothing purged (-y skips the question)');
-      }
-      await runClientCommand(
-        opts,
-        (client) => purgeAll(client, serviceId),
-        () => `✓ Purged all content of ${serviceId}`,
-        { oneRequest: true },
+    { flags: '--yes', description: 'same as --auto-yes' },
+  ],
+  action: async (_arg, opts) => {
+    if (opts.soft) {
+      throw new InvalidInputError(
+        '--soft: purge-all cannot be soft; soft-purge a constant surrogate key instead (kestra-fastly purge key all --soft)',
+        '--soft',
       );
-    },
+    }
+    const serviceId = resolveServiceId(opts.serviceId);
+    // On a terminal a person confirms (as the Fastly CLI's destructive commands ask); a script,
+    // with no terminal to ask on, has decided already and is not stopped.
+    if (!opts.autoYes && !opts.yes && process.stdin.isTTY && process.stderr.isTTY) {
+      const { askYesNo, NotConfirmedError } = await import('../confirm.js');
+      // At most 79 columns with a 22-character service id: no wrap in an 80-column terminal.
+      const from = opts.serviceId === undefined ? ' (FASTLY_SERVICE_ID)' : '';
+      if (!(await askYesNo(`Purge ALL cached content of ${serviceId}${from}? [y/N] `)))
+        throw new NotConfirmedError('purge all: not confirmed; nothing purged (-y skips the question)');
+    }
+    await runClientCommand(
+      opts,
+      (client) => purgeAll(client, serviceId),
+      () => `✓ Purged all content of ${serviceId}`,
+      { oneRequest: true },
+    );
   },
-];
+};
 
 /** What differs between `purge keys` and `purge urls`: what the items are and how they are purged. */
 interface BulkKind {
   /** `keys` or `urls`: the command, the argument list (`keys[2]`). */
   plural: 'keys' | 'urls';
   noun: string;
+  description: string;
+  /** The variadic argument's description. */
+  items: string;
+  /** Flags besides the connection's and the bulk ones (`purge keys`: the service). */
+  flags: FlagSpec[];
+  soft: string;
+  concurrency: string;
   failedFlag: '--failed-keys' | '--failed-urls';
   failedFile: (opts: PurgeFlags) => string | undefined;
   problemOf: (item: string) => string | undefined;
@@ -408,6 +363,11 @@ interface BulkRunOptions {
 const KEYS_KIND: BulkKind = {
   plural: 'keys',
   noun: 'key',
+  description: 'Purge many surrogate keys, split into batches of 256 (POST /service/{id}/purge)',
+  items: 'surrogate keys',
+  flags: [SERVICE_ID],
+  soft: 'mark objects stale instead of evicting them',
+  concurrency: 'batches in flight at once (default 40: 10,240 keys per round trip)',
   failedFlag: '--failed-keys',
   failedFile: (opts) => opts.failedKeys,
   problemOf: surrogateKeyProblem,
@@ -424,6 +384,11 @@ const KEYS_KIND: BulkKind = {
 const URLS_KIND: BulkKind = {
   plural: 'urls',
   noun: 'URL',
+  description: 'Purge many URLs: one POST /purge/{url} each, 40 at a time within the purge budget',
+  items: 'absolute http(s) URLs to purge',
+  flags: [],
+  soft: 'mark the objects stale instead of evicting them',
+  concurrency: 'purge requests in flight at once (default 40)',
   failedFlag: '--failed-urls',
   failedFile: (opts) => opts.failedUrls,
   problemOf: urlProblem,
@@ -432,6 +397,44 @@ const URLS_KIND: BulkKind = {
     purgeUrls(client, urls, { soft: opts.soft ?? false, concurrency: opts.concurrency, ...o }),
   outputs: urlsOutputs,
 };
+
+/** `purge keys` or `purge urls`, declared from its kind. */
+function bulkCommand(kind: BulkKind): PurgeCommand {
+  return {
+    name: kind.plural,
+    description: kind.description,
+    argument: { spec: `[${kind.plural}...]`, description: kind.items },
+    flags: [
+      ...CONNECTION_FLAGS,
+      ...kind.flags,
+      {
+        flags: '--file <path>',
+        description: `file with one ${kind.noun} per line ('-' for stdin; blank lines and # comments ignored)`,
+      },
+      { flags: '--soft', description: kind.soft },
+      {
+        flags: '--concurrency <n>',
+        description: kind.concurrency,
+        ...wholeNumber('--concurrency', 1, 64),
+      },
+      {
+        flags: `${kind.failedFlag} <file>`,
+        description: `write the ${kind.noun}s not purged (to retry with --file), one per line`,
+      },
+    ],
+    action: (arg, opts) => bulkAction(kind, arg, opts),
+  };
+}
+
+/** `purge url|urls|key|keys|all`. */
+export const PURGE: CliGroup = {
+  name: 'purge',
+  description: 'Invalidate cached content (Fastly purge API)',
+  commands: [URL_COMMAND, bulkCommand(URLS_KIND), KEY_COMMAND, bulkCommand(KEYS_KIND), ALL_COMMAND],
+};
+
+/** The purge commands, as the fast path reads them. */
+export const PURGE_COMMANDS = PURGE.commands as readonly PurgeCommand[];
 
 /**
  * `purge keys` and `purge urls`: items from the arguments and `--file`, validated (each bad one named

@@ -5,7 +5,9 @@ import { InvalidInputError } from '../../errors.js';
 import { createLogger, parseLevel } from '../../logger.js';
 import { Masker } from '../../masker.js';
 import { type ExecutionRecord, StateStore } from '../../flow/state.js';
-import { intArg } from '../flags.js';
+import { wholeNumber } from '../argv.js';
+import type { CliCommand } from '../command.js';
+import { addCommand } from '../flags.js';
 
 interface ServerFlags {
   stateDir: string;
@@ -23,193 +25,217 @@ interface ServerFlags {
 
 const DEFAULT_STATE_DIR = '.kestra-fastly';
 
-export function registerServer(program: Command): void {
-  program
-    .command('server')
-    .argument('<flows...>', 'flow files or folders of flows')
-    .description(
-      'Run the flows’ triggers (StatsTrigger, Schedule, Webhook) and serve the executions HTTP API',
-    )
-    .option('--state-dir <dir>', 'trigger state and execution history', DEFAULT_STATE_DIR)
-    .option('--secrets-file <file>', 'dotenv file of secrets')
-    .option('--json', 'structured (JSON) log lines')
-    .option('--log-level <level>', 'DEBUG shows every evaluation', 'INFO')
-    .option(
-      '--listen <host:port>',
-      'address of the HTTP API (loopback unless --api-token or basic-auth users are set)',
-      '127.0.0.1:8080',
-    )
-    .option(
-      '--purge-linger <ms>',
-      "how long a surrogate-key purge waits for other executions' purges of the same service to share its request (0: off)",
-      intArg('--purge-linger', 0, 10_000),
-      25,
-    )
-    .option('--api-token <token>', 'bearer token of the HTTP API (prefer $KESTRA_FASTLY_API_TOKEN)')
-    .option(
-      '--basic-auth-file <file>',
-      'basic-auth users, USER:PASSWORD a line (or one user in $KESTRA_FASTLY_BASIC_AUTH)',
-    )
-    .option('--retention <duration>', 'how long ended executions are kept (ISO-8601)', 'P30D')
-    .option(
-      '--database-url <url>',
-      'keep executions in PostgreSQL (postgres://…; or $KESTRA_FASTLY_DATABASE_URL) instead of the embedded SQLite file; any number of servers on one database act as one',
-    )
-    .option(
-      '--lease <duration>',
-      'with --database-url: how long a replica holds an execution without renewing it (renewed every third); a dead replica’s executions are taken over after it (3s, PT10S; default 5s)',
-    )
-    .action(async (paths: string[], opts: ServerFlags) => {
-      const { parseDuration, parseFlagDuration } = await import('../../duration.js');
-      const retentionMs = parseDuration(opts.retention, '--retention');
-      const fromEnv = process.env.KESTRA_FASTLY_DATABASE_URL;
-      const databaseUrl = opts.databaseUrl ?? (fromEnv || undefined);
-      const leaseMs = opts.lease === undefined ? undefined : parseFlagDuration(opts.lease, '--lease', 1000);
-      if (leaseMs !== undefined && databaseUrl === undefined)
-        throw new InvalidInputError(
-          '--lease: only replicas hold leases; give --database-url (or $KESTRA_FASTLY_DATABASE_URL) too',
-          '--lease',
-        );
-      let databasePassword: string | undefined;
-      if (databaseUrl !== undefined) {
-        const { checkDatabaseUrl } = await import('../../runtime/postgres.js');
-        databasePassword = checkDatabaseUrl(
-          databaseUrl,
-          opts.databaseUrl !== undefined ? '--database-url' : 'KESTRA_FASTLY_DATABASE_URL',
-        ).password;
-      }
-      const { describeFlows, startServer } = await import('../../server/index.js');
-      const { parseListen } = await import('../../server/app.js');
-      const { readBasicUsers } = await import('../../server/auth.js');
-      const basicUsers = readBasicUsers(opts.basicAuthFile, process.env.KESTRA_FASTLY_BASIC_AUTH);
-      const masker = new Masker();
-      masker.addCredential(databasePassword);
-      const logger = createLogger({
-        level: parseLevel(opts.logLevel),
-        json: opts.json,
-        masker,
-        fields: { component: 'server' },
-      });
-      const server = await startServer({
-        paths,
-        stateDir: resolve(opts.stateDir),
-        logger,
-        masker,
-        listen: parseListen(opts.listen),
-        apiToken: opts.apiToken ?? process.env.KESTRA_FASTLY_API_TOKEN,
-        apiTokenFrom: opts.apiToken === undefined ? 'KESTRA_FASTLY_API_TOKEN' : '--api-token',
-        basicUsers,
-        secretsFile: opts.secretsFile,
-        jsonLogs: opts.json,
-        retentionMs,
-        purgeLingerMs: opts.purgeLinger,
+/** `server`: the flows' triggers scheduled, the executions HTTP API served, until a signal. */
+const SERVER: CliCommand<string[], ServerFlags> = {
+  name: 'server',
+  argument: { spec: '<flows...>', description: 'flow files or folders of flows' },
+  description: 'Run the flows’ triggers (StatsTrigger, Schedule, Webhook) and serve the executions HTTP API',
+  flags: [
+    {
+      flags: '--state-dir <dir>',
+      description: 'trigger state and execution history',
+      default: DEFAULT_STATE_DIR,
+    },
+    { flags: '--secrets-file <file>', description: 'dotenv file of secrets' },
+    { flags: '--json', description: 'structured (JSON) log lines' },
+    { flags: '--log-level <level>', description: 'DEBUG shows every evaluation', default: 'INFO' },
+    {
+      flags: '--listen <host:port>',
+      description: 'address of the HTTP API (loopback unless --api-token or basic-auth users are set)',
+      default: '127.0.0.1:8080',
+    },
+    {
+      flags: '--purge-linger <ms>',
+      description:
+        "how long a surrogate-key purge waits for other executions' purges of the same service to share its request (0: off)",
+      ...wholeNumber('--purge-linger', 0, 10_000),
+      default: 25,
+    },
+    {
+      flags: '--api-token <token>',
+      description: 'bearer token of the HTTP API (prefer $KESTRA_FASTLY_API_TOKEN)',
+    },
+    {
+      flags: '--basic-auth-file <file>',
+      description: 'basic-auth users, USER:PASSWORD a line (or one user in $KESTRA_FASTLY_BASIC_AUTH)',
+    },
+    {
+      flags: '--retention <duration>',
+      description: 'how long ended executions are kept (ISO-8601)',
+      default: 'P30D',
+    },
+    {
+      flags: '--database-url <url>',
+      description:
+        'keep executions in PostgreSQL (postgres://…; or $KESTRA_FASTLY_DATABASE_URL) instead of the embedded SQLite file; any number of servers on one database act as one',
+    },
+    {
+      flags: '--lease <duration>',
+      description:
+        'with --database-url: how long a replica holds an execution without renewing it (renewed every third); a dead replica’s executions are taken over after it (3s, PT10S; default 5s)',
+    },
+  ],
+  async action(paths, opts) {
+    const { parseDuration, parseFlagDuration } = await import('../../duration.js');
+    const retentionMs = parseDuration(opts.retention, '--retention');
+    const fromEnv = process.env.KESTRA_FASTLY_DATABASE_URL;
+    const databaseUrl = opts.databaseUrl ?? (fromEnv || undefined);
+    const leaseMs = opts.lease === undefined ? undefined : parseFlagDuration(opts.lease, '--lease', 1000);
+    if (leaseMs !== undefined && databaseUrl === undefined)
+      throw new InvalidInputError(
+        '--lease: only replicas hold leases; give --database-url (or $KESTRA_FASTLY_DATABASE_URL) too',
+        '--lease',
+      );
+    let databasePassword: string | undefined;
+    if (databaseUrl !== undefined) {
+      const { checkDatabaseUrl } = await import('../../runtime/postgres.js');
+      databasePassword = checkDatabaseUrl(
         databaseUrl,
-        leaseMs,
-      });
-      // Listening before the lines that say the server is up: a supervisor (or a test) may send
-      // SIGTERM the moment it reads them, and with no listener yet Node would die without stopping.
-      const stopRequested = new Promise<void>((done) => {
-        process.once('SIGINT', done);
-        process.once('SIGTERM', done);
-      });
-      const flows = describeFlows(paths, server);
-      if (server.flows.all().length) for (const line of flows) logger.info(line);
-      else for (const line of flows) logger.warn(line);
-      logger.info(`scheduling ${server.triggers} trigger(s); state in ${resolve(opts.stateDir)}`);
-      logger.info(`HTTP API on ${server.http.url}`);
-      await stopRequested;
-      logger.info(
-        'stopping: no new evaluations; letting running executions finish (again to interrupt them)',
-      );
-      const again = () => {
-        server.runtime.interrupt();
-      };
-      process.once('SIGINT', again);
-      process.once('SIGTERM', again);
-      await server.stop();
-      logger.info('stopped');
+        opts.databaseUrl !== undefined ? '--database-url' : 'KESTRA_FASTLY_DATABASE_URL',
+      ).password;
+    }
+    const { describeFlows, startServer } = await import('../../server/index.js');
+    const { parseListen } = await import('../../server/app.js');
+    const { readBasicUsers } = await import('../../server/auth.js');
+    const basicUsers = readBasicUsers(opts.basicAuthFile, process.env.KESTRA_FASTLY_BASIC_AUTH);
+    const masker = new Masker();
+    masker.addCredential(databasePassword);
+    const logger = createLogger({
+      level: parseLevel(opts.logLevel),
+      json: opts.json,
+      masker,
+      fields: { component: 'server' },
     });
+    const server = await startServer({
+      paths,
+      stateDir: resolve(opts.stateDir),
+      logger,
+      masker,
+      listen: parseListen(opts.listen),
+      apiToken: opts.apiToken ?? process.env.KESTRA_FASTLY_API_TOKEN,
+      apiTokenFrom: opts.apiToken === undefined ? 'KESTRA_FASTLY_API_TOKEN' : '--api-token',
+      basicUsers,
+      secretsFile: opts.secretsFile,
+      jsonLogs: opts.json,
+      retentionMs,
+      purgeLingerMs: opts.purgeLinger,
+      databaseUrl,
+      leaseMs,
+    });
+    // Listening before the lines that say the server is up: a supervisor (or a test) may send
+    // SIGTERM the moment it reads them, and with no listener yet Node would die without stopping.
+    const stopRequested = new Promise<void>((done) => {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    const flows = describeFlows(paths, server);
+    if (server.flows.all().length) for (const line of flows) logger.info(line);
+    else for (const line of flows) logger.warn(line);
+    logger.info(`scheduling ${server.triggers} trigger(s); state in ${resolve(opts.stateDir)}`);
+    logger.info(`HTTP API on ${server.http.url}`);
+    await stopRequested;
+    logger.info('stopping: no new evaluations; letting running executions finish (again to interrupt them)');
+    const again = () => {
+      server.runtime.interrupt();
+    };
+    process.once('SIGINT', again);
+    process.once('SIGTERM', again);
+    await server.stop();
+    logger.info('stopped');
+  },
+};
 
-  program
-    .command('executions')
-    .description('List recent executions run by the server, by start time (newest last)')
-    .option('--state-dir <dir>', 'state folder of the server', DEFAULT_STATE_DIR)
-    .option('-n, --limit <n>', 'how many', intArg('--limit', 1, Number.POSITIVE_INFINITY), 20)
-    .option('--json', 'one JSON document')
-    .action(async (opts: { stateDir: string; limit: number; json?: boolean }) => {
-      const limit = opts.limit;
-      if (!statSync(opts.stateDir, { throwIfNoEntry: false })?.isDirectory()) {
-        throw new InvalidInputError(
-          `--state-dir: ${opts.stateDir} is not a folder; expected the --state-dir the server was started with`,
-          '--state-dir',
-        );
-      }
-      // The server's database; a state folder from before it, its history file. Listed by start time.
-      // --json prints each in the one execution shape (Kestra's, as the HTTP API answers).
-      // As executions/search answers (no task runs), with the outputs unless above 256 KB: then
-      // `outputsBytes` says how big they are (GET the execution for them).
-      const { executionView } = await import('../../flow/view.js');
-      const listed = (r: ExecutionRecord, parts: Parameters<typeof executionView>[0]) => ({
-        ...executionView({ ...parts, outputs: r.outputs }),
-        ...(r.outputs === undefined && r.outputsBytes !== undefined ? { outputsBytes: r.outputsBytes } : {}),
-      });
-      const db = join(resolve(opts.stateDir), 'runtime.db');
-      let found: { record: ExecutionRecord; view: unknown }[];
-      if (existsSync(db)) {
-        const { SqliteStore } = await import('../../runtime/sqlite.js');
-        const store = new SqliteStore(db);
-        try {
-          const { results } = await store.search({ page: 1, size: limit });
-          found = await Promise.all(
-            results.reverse().map(async (e) => {
-              const record = await store.record(e);
-              return { record, view: listed(record, e) };
-            }),
-          );
-        } finally {
-          await store.close();
-        }
-      } else
-        found = new StateStore(resolve(opts.stateDir))
-          .history()
-          .map((record) => ({ record, view: listed(record, record) }));
-      found = found.sort((a, b) => a.record.startDate.localeCompare(b.record.startDate)).slice(-limit);
-      const records = found.map((r) => r.record);
-      if (opts.json) {
-        process.stdout.write(
-          `${JSON.stringify(
-            found.map((r) => r.view),
-            null,
-            2,
-          )}\n`,
-        );
-        return;
-      }
-      if (!records.length) {
-        process.stdout.write('no executions yet\n');
-        return;
-      }
-      // Columns as wide as their widest cell (a date's width varies with its year and milliseconds).
-      const rows = records.map((r) => {
-        const value = r.trigger?.value !== undefined ? `value=${JSON.stringify(r.trigger.value)}` : '';
-        return [
-          r.startDate,
-          r.state,
-          `${r.namespace}.${r.flowId}`,
-          r.id,
-          [value, r.error ?? ''].filter(Boolean).join('  '),
-        ];
-      });
-      const header = ['STARTED (newest last)', 'STATE', 'FLOW', 'ID', ''];
-      const widths = header.map((h, i) =>
-        Math.max(h.length, ...rows.map((row) => (row[i] as string).length)),
+/** `executions`: what the server ran, from its state folder. */
+const EXECUTIONS: CliCommand<undefined, { stateDir: string; limit: number; json?: boolean }> = {
+  name: 'executions',
+  description: 'List recent executions run by the server, by start time (newest last)',
+  flags: [
+    { flags: '--state-dir <dir>', description: 'state folder of the server', default: DEFAULT_STATE_DIR },
+    {
+      flags: '-n, --limit <n>',
+      description: 'how many',
+      ...wholeNumber('--limit', 1, Number.POSITIVE_INFINITY),
+      default: 20,
+    },
+    { flags: '--json', description: 'one JSON document' },
+  ],
+  async action(_arg, opts) {
+    const limit = opts.limit;
+    if (!statSync(opts.stateDir, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new InvalidInputError(
+        `--state-dir: ${opts.stateDir} is not a folder; expected the --state-dir the server was started with`,
+        '--state-dir',
       );
-      for (const row of [header, ...rows])
-        process.stdout.write(
-          `${row
-            .map((cell, i) => cell.padEnd(i < row.length - 1 ? (widths[i] as number) : 0))
-            .join('  ')
-            .trimEnd()}\n`,
-        );
+    }
+    // The server's database; a state folder from before it, its history file. Listed by start time.
+    // --json prints each in the one execution shape (Kestra's, as the HTTP API answers).
+    // As executions/search answers (no task runs), with the outputs unless above 256 KB: then
+    // `outputsBytes` says how big they are (GET the execution for them).
+    const { executionView } = await import('../../flow/view.js');
+    const listed = (r: ExecutionRecord, parts: Parameters<typeof executionView>[0]) => ({
+      ...executionView({ ...parts, outputs: r.outputs }),
+      ...(r.outputs === undefined && r.outputsBytes !== undefined ? { outputsBytes: r.outputsBytes } : {}),
     });
+    const db = join(resolve(opts.stateDir), 'runtime.db');
+    let found: { record: ExecutionRecord; view: unknown }[];
+    if (existsSync(db)) {
+      const { SqliteStore } = await import('../../runtime/sqlite.js');
+      const store = new SqliteStore(db);
+      try {
+        const { results } = await store.search({ page: 1, size: limit });
+        found = await Promise.all(
+          results.reverse().map(async (e) => {
+            const record = await store.record(e);
+            return { record, view: listed(record, e) };
+          }),
+        );
+      } finally {
+        await store.close();
+      }
+    } else
+      found = new StateStore(resolve(opts.stateDir))
+        .history()
+        .map((record) => ({ record, view: listed(record, record) }));
+    found = found.sort((a, b) => a.record.startDate.localeCompare(b.record.startDate)).slice(-limit);
+    const records = found.map((r) => r.record);
+    if (opts.json) {
+      process.stdout.write(
+        `${JSON.stringify(
+          found.map((r) => r.view),
+          null,
+          2,
+        )}\n`,
+      );
+      return;
+    }
+    if (!records.length) {
+      process.stdout.write('no executions yet\n');
+      return;
+    }
+    // Columns as wide as their widest cell (a date's width varies with its year and milliseconds).
+    const rows = records.map((r) => {
+      const value = r.trigger?.value !== undefined ? `value=${JSON.stringify(r.trigger.value)}` : '';
+      return [
+        r.startDate,
+        r.state,
+        `${r.namespace}.${r.flowId}`,
+        r.id,
+        [value, r.error ?? ''].filter(Boolean).join('  '),
+      ];
+    });
+    const header = ['STARTED (newest last)', 'STATE', 'FLOW', 'ID', ''];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
+    for (const row of [header, ...rows])
+      process.stdout.write(
+        `${row
+          .map((cell, i) => cell.padEnd(i < row.length - 1 ? (widths[i] as number) : 0))
+          .join('  ')
+          .trimEnd()}\n`,
+      );
+  },
+};
+
+/** `server` and `executions`. */
+export function registerServer(program: Command): void {
+  for (const command of [SERVER, EXECUTIONS]) addCommand(program, command);
 }

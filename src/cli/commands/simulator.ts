@@ -11,7 +11,9 @@ import {
 } from '../../simulator/scenario.js';
 import { DEMO_SERVICES, type StatsScenario } from '../../simulator/state.js';
 import { parseTokenSpec, parseTokensJson } from '../../simulator/tokens.js';
-import { intArg } from '../flags.js';
+import { wholeNumber } from '../argv.js';
+import type { CliCommand } from '../command.js';
+import { addCommand } from '../flags.js';
 import { TEXT_WIDTH, wrapText } from '../wrap.js';
 
 interface SimFlags {
@@ -110,100 +112,134 @@ function listenError(err: unknown, opts: SimFlags): unknown {
   return err;
 }
 
-export function registerSimulator(program: Command): void {
-  program
-    .command('simulator')
-    .description('Run the local Fastly API simulator (purge, stats, edge cache, faults) until interrupted')
-    .option('-p, --port <n>', 'port (0 picks a free one)', intArg('--port', 0, 65535), 8787)
-    .option('--host <addr>', 'address to bind', '127.0.0.1')
-    .option('--seed <n>', 'seed of injected faults', intArg('--seed', 0, 2 ** 31))
-    .option('--latency <ms>', 'latency added to every API answer', intArg('--latency', 0, 60_000))
-    .option(
-      '--latency-jitter <ms>',
-      'up to this much more latency, at random per answer (--latency 100 --latency-jitter 200: 100–300 ms, like the real API)',
-      intArg('--latency-jitter', 0, 60_000),
-    )
-    .option('--fail-5xx <rate>', 'fraction of API requests answered 503')
-    .option('--fail-429 <rate>', 'fraction of API requests answered 429')
-    .option('--fail-reset <rate>', 'fraction of API requests whose connection is reset')
-    .option(
-      '--services <n>',
-      'serve N synthetic services instead of the three demo ones',
-      intArg('--services', 1, 10_000),
-    )
-    .option('--point-fields <fields>', 'comma-separated: only these stats fields in each point (benchmarks)')
-    .option(
-      '--token <NAME=scopes>',
-      'accept only these tokens, each with its comma-separated scopes (global, global:read, purge_select, purge_all); repeatable',
-      (v: string, all: string[]) => [...all, v],
-      [] as string[],
-    )
-    .option('--tokens-file <file>', 'JSON {"TOKEN": ["scope", …]}: the accepted tokens and their scopes')
-    .option(
-      '--scenario <spec>',
-      `add traffic to the stats, ${SCENARIO_FORM}: e.g. ${SCENARIO_EXAMPLE} is 400 more 5xx a minute on every service from 10 minutes ago for 30 minutes (START -10m, +2m or now, the default; no /DURATION: until stopped); repeatable`,
-      (v: string, all: string[]) => [...all, v],
-      [] as string[],
-    )
-    .option(
-      '--purge-limit <n>',
-      'URL and surrogate-key purges allowed per token per --purge-window (each key counts); past it, 429 with Fastly-RateLimit-* headers',
-      intArg('--purge-limit', 1, Number.MAX_SAFE_INTEGER),
-    )
-    .option(
-      '--purge-window <seconds>',
-      "the purge budget's window (default 3600: Fastly's hourly average of 100,000)",
-      intArg('--purge-window', 1, 86_400),
-    )
-    .option('--log-requests', 'one line per request on stderr: method, path, status, latency (never headers)')
-    .action(async (opts: SimFlags) => {
-      const tokens = tokensOf(opts);
-      const services = opts.services ? syntheticServices(opts.services) : DEMO_SERVICES;
-      const scenarios = scenariosOf(
-        opts.scenario,
-        services.map((s) => s.id),
-        Math.floor(Date.now() / 1000),
-      );
-      const faults = {
-        seed: opts.seed,
-        latencyMs: opts.latency,
-        latencyJitterMs: opts.latencyJitter,
-        rate5xx: rate('--fail-5xx', opts.fail5xx),
-        rate429: rate('--fail-429', opts.fail429),
-        rateReset: rate('--fail-reset', opts.failReset),
-      };
-      const { startSimulator } = await import('../../simulator/index.js');
-      const sim = await startSimulator({
-        ...(opts.logRequests
-          ? {
-              onRequest: (r: RequestEnd) =>
-                process.stderr.write(
-                  `${new Date().toISOString()} ${r.method} ${r.path} ${r.status} ${r.ms} ms\n`,
-                ),
-            }
-          : {}),
-        ...(tokens ? { tokens } : {}),
-        port: opts.port,
-        host: opts.host,
-        services,
-        ...(opts.purgeLimit !== undefined ? { purgeLimit: opts.purgeLimit } : {}),
-        ...(opts.purgeWindow !== undefined ? { purgeWindowSeconds: opts.purgeWindow } : {}),
-        ...(opts.pointFields ? { pointFields: opts.pointFields.split(',').filter(Boolean) } : {}),
-        faults,
-      }).catch((err: unknown) => {
-        throw listenError(err, opts);
-      });
-      for (const sc of scenarios) sim.addScenario(sc);
-      process.stdout.write(`Fastly simulator listening on ${sim.url}\n`);
-      process.stdout.write(`  export FASTLY_API_ENDPOINT=${sim.url}\n`);
-      for (const s of sim.state.services.values())
-        process.stdout.write(`  service ${s.id} (${s.domains.join(', ')})\n`);
-      for (const sc of scenarios)
-        process.stdout.write(`${wrapText(`  ${describeScenario(sc)}`, TEXT_WIDTH, '    ')}\n`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-      await sim.close();
+/** `simulator`: the local Fastly API, until a signal. */
+const SIMULATOR: CliCommand<undefined, SimFlags> = {
+  name: 'simulator',
+  description: 'Run the local Fastly API simulator (purge, stats, edge cache, faults) until interrupted',
+  flags: [
+    {
+      flags: '-p, --port <n>',
+      description: 'port (0 picks a free one)',
+      ...wholeNumber('--port', 0, 65535),
+      default: 8787,
+    },
+    { flags: '--host <addr>', description: 'address to bind', default: '127.0.0.1' },
+    { flags: '--seed <n>', description: 'seed of injected faults', ...wholeNumber('--seed', 0, 2 ** 31) },
+    {
+      flags: '--latency <ms>',
+      description: 'latency added to every API answer',
+      ...wholeNumber('--latency', 0, 60_000),
+    },
+    {
+      flags: '--latency-jitter <ms>',
+      description:
+        'up to this much more latency, at random per answer (--latency 100 --latency-jitter 200: 100–300 ms, like the real API)',
+      ...wholeNumber('--latency-jitter', 0, 60_000),
+    },
+    {
+      flags: '--fail-5xx <rate>',
+      description: 'fraction of API requests answered 503',
+    },
+    {
+      flags: '--fail-429 <rate>',
+      description: 'fraction of API requests answered 429',
+    },
+    {
+      flags: '--fail-reset <rate>',
+      description: 'fraction of API requests whose connection is reset',
+    },
+    {
+      flags: '--services <n>',
+      description: 'serve N synthetic services instead of the three demo ones',
+      ...wholeNumber('--services', 1, 10_000),
+    },
+    {
+      flags: '--point-fields <fields>',
+      description: 'comma-separated: only these stats fields in each point (benchmarks)',
+    },
+    {
+      flags: '--token <NAME=scopes>',
+      description:
+        'accept only these tokens, each with its comma-separated scopes (global, global:read, purge_select, purge_all); repeatable',
+      repeatable: true,
+    },
+    {
+      flags: '--tokens-file <file>',
+      description: 'JSON {"TOKEN": ["scope", …]}: the accepted tokens and their scopes',
+    },
+    {
+      flags: '--scenario <spec>',
+      description: `add traffic to the stats, ${SCENARIO_FORM}: e.g. ${SCENARIO_EXAMPLE} is 400 more 5xx a minute on every service from 10 minutes ago for 30 minutes (START -10m, +2m or now, the default; no /DURATION: until stopped); repeatable`,
+      repeatable: true,
+    },
+    {
+      flags: '--purge-limit <n>',
+      description:
+        'URL and surrogate-key purges allowed per token per --purge-window (each key counts); past it, 429 with Fastly-RateLimit-* headers',
+      ...wholeNumber('--purge-limit', 1, Number.MAX_SAFE_INTEGER),
+    },
+    {
+      flags: '--purge-window <seconds>',
+      description: "the purge budget's window (default 3600: Fastly's hourly average of 100,000)",
+      ...wholeNumber('--purge-window', 1, 86_400),
+    },
+    {
+      flags: '--log-requests',
+      description: 'one line per request on stderr: method, path, status, latency (never headers)',
+    },
+  ],
+  async action(_arg, opts) {
+    const tokens = tokensOf(opts);
+    const services = opts.services ? syntheticServices(opts.services) : DEMO_SERVICES;
+    const scenarios = scenariosOf(
+      opts.scenario,
+      services.map((s) => s.id),
+      Math.floor(Date.now() / 1000),
+    );
+    const faults = {
+      seed: opts.seed,
+      latencyMs: opts.latency,
+      latencyJitterMs: opts.latencyJitter,
+      rate5xx: rate('--fail-5xx', opts.fail5xx),
+      rate429: rate('--fail-429', opts.fail429),
+      rateReset: rate('--fail-reset', opts.failReset),
+    };
+    const { startSimulator } = await import('../../simulator/index.js');
+    const sim = await startSimulator({
+      ...(opts.logRequests
+        ? {
+            onRequest: (r: RequestEnd) =>
+              process.stderr.write(
+                `${new Date().toISOString()} ${r.method} ${r.path} ${r.status} ${r.ms} ms\n`,
+              ),
+          }
+        : {}),
+      ...(tokens ? { tokens } : {}),
+      port: opts.port,
+      host: opts.host,
+      services,
+      ...(opts.purgeLimit !== undefined ? { purgeLimit: opts.purgeLimit } : {}),
+      ...(opts.purgeWindow !== undefined ? { purgeWindowSeconds: opts.purgeWindow } : {}),
+      ...(opts.pointFields ? { pointFields: opts.pointFields.split(',').filter(Boolean) } : {}),
+      faults,
+    }).catch((err: unknown) => {
+      throw listenError(err, opts);
     });
+    for (const sc of scenarios) sim.addScenario(sc);
+    process.stdout.write(`Fastly simulator listening on ${sim.url}\n`);
+    process.stdout.write(`  export FASTLY_API_ENDPOINT=${sim.url}\n`);
+    for (const s of sim.state.services.values())
+      process.stdout.write(`  service ${s.id} (${s.domains.join(', ')})\n`);
+    for (const sc of scenarios)
+      process.stdout.write(`${wrapText(`  ${describeScenario(sc)}`, TEXT_WIDTH, '    ')}\n`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await sim.close();
+  },
+};
+
+export function registerSimulator(program: Command): void {
+  addCommand(program, SIMULATOR);
 }

@@ -16,7 +16,9 @@ import type { StatsMeta, StatsPoint } from '../../fastly/types.js';
 import { AggregateStats, MonthToDateUsage, Usage } from '../../tasks/index.js';
 import type { TaskDefinition } from '../../tasks/task.js';
 import { type ConnectionOptions, clientFrom, connection } from '../context.js';
-import { intArg, withConnection } from '../flags.js';
+import { CONNECTION_FLAGS, type FlagSpec, wholeNumber } from '../argv.js';
+import type { CliCommand, CliGroup } from '../command.js';
+import { addGroup } from '../flags.js';
 import {
   CHART_FORMATS,
   type Format,
@@ -54,30 +56,33 @@ interface StatsFlags extends ConnectionOptions {
   resume?: boolean;
 }
 
-function outputFlags(cmd: Command, html = true): Command {
-  return cmd
-    .option(
-      '--format <format>',
-      html
-        ? 'table, csv, ndjson, json (is --json) or html (a report with charts); default table'
-        : 'table, csv, ndjson or json (is --json); default table',
-    )
-    .option('-o, --output <file>', 'write to a file (replaced only once complete) instead of stdout');
-}
+/** --format and -o: with `html`, the command writes an HTML report too. */
+const outputFlags = (html: boolean): FlagSpec[] => [
+  {
+    flags: '--format <format>',
+    description: html
+      ? 'table, csv, ndjson, json (is --json) or html (a report with charts); default table'
+      : 'table, csv, ndjson or json (is --json); default table',
+  },
+  {
+    flags: '-o, --output <file>',
+    description: 'write to a file (replaced only once complete) instead of stdout',
+  },
+];
 
-function windowFlags(cmd: Command): Command {
-  return outputFlags(
-    cmd
-      .option(
-        '--from <time>',
-        'start: Unix seconds, ISO-8601, e.g. "24 hours ago" or "last month" (default: 30 days before --to by day, 1 day by hour, 30 minutes by minute)',
-      )
-      .option('--to <time>', 'end (default now)')
-      .option('--by <resolution>', 'minute, hour or day (default day)')
-      .option('--region <region>', 'limit to a region (see: stats regions)')
-      .option('--datacenter <pops>', 'comma-separated POP codes'),
-  );
-}
+/** The window of a stats query (historical, aggregate), and the output flags. */
+const WINDOW_FLAGS: FlagSpec[] = [
+  {
+    flags: '--from <time>',
+    description:
+      'start: Unix seconds, ISO-8601, e.g. "24 hours ago" or "last month" (default: 30 days before --to by day, 1 day by hour, 30 minutes by minute)',
+  },
+  { flags: '--to <time>', description: 'end (default now)' },
+  { flags: '--by <resolution>', description: 'minute, hour or day (default day)' },
+  { flags: '--region <region>', description: 'limit to a region (see: stats regions)' },
+  { flags: '--datacenter <pops>', description: 'comma-separated POP codes' },
+  ...outputFlags(true),
+];
 
 /** A comma-separated flag as a list; empty entries are kept, for the fastly layer to refuse. */
 const list = (v: string | undefined) => v?.split(',');
@@ -421,263 +426,315 @@ async function checkPartialRecord(partialPath: string, now: PartialRecord): Prom
   }
 }
 
-export function registerStats(program: Command): void {
-  const stats = program
-    .command('stats')
-    .description('Historical stats and usage (Fastly historical stats API)');
-
-  windowFlags(withConnection(stats.command('historical')))
-    .description('Stats of one service or many, paginated past 200 points')
-    .option('-s, --service-id <id>', 'one service (default $FASTLY_SERVICE_ID)')
-    .option('--services <ids>', 'comma-separated service IDs instead of one')
-    .option('--all-services', 'every service of the account (ignores $FASTLY_SERVICE_ID)')
-    .option('--field <fields>', 'only these fields, comma-separated, e.g. status_5xx or requests,hits,miss')
-    .option('--chart <field>', 'draw this field over time in the terminal')
-    .option(
+/** `stats historical`: pages streamed to the output as they come; a failed file kept to --resume from. */
+async function historical(_arg: undefined, opts: StatsFlags): Promise<void> {
+  const format = await prepare(opts);
+  chartAlone(opts, format);
+  const fields = fieldList('--field', opts.field);
+  fieldList('--chart', opts.chart);
+  // One field is Fastly's /field/{field}; several are cut from whole points (onlyFields). A chart
+  // draws its own field only: that one is fetched, whatever --field lists.
+  const several = !opts.chart && fields !== undefined && fields.length > 1 ? fields : undefined;
+  // A CSV or NDJSON file keeps, on failure, what was fetched (FILE.partial); --resume goes on from it.
+  const file = opts.output && opts.output !== '-' ? opts.output : undefined;
+  const lines = (format === 'csv' || format === 'ndjson') && !opts.chart && file ? format : undefined;
+  if (opts.resume && !lines) {
+    throw new InvalidInputError(
+      '--resume: resumes a file: give -o FILE with --format csv or ndjson (what a failed run kept as FILE.partial)',
       '--resume',
-      'with -o FILE (csv or ndjson): continue from FILE.partial, which a failed run leaves, fetching only the rest',
-    )
-    .option(
-      '--concurrency <n>',
-      `most pages fetched at once (default ${DEFAULT_STATS_CONCURRENCY}); fewer are when the latency needs fewer or ${STATS_BYTES_IN_FLIGHT / 2 ** 20} MB of pages would be held`,
-      intArg('--concurrency', 1, 64),
-    )
-    .action(async (opts: StatsFlags) => {
-      const format = await prepare(opts);
-      chartAlone(opts, format);
-      const fields = fieldList('--field', opts.field);
-      fieldList('--chart', opts.chart);
-      // One field is Fastly's /field/{field}; several are cut from whole points (onlyFields). A chart
-      // draws its own field only: that one is fetched, whatever --field lists.
-      const several = !opts.chart && fields !== undefined && fields.length > 1 ? fields : undefined;
-      // A CSV or NDJSON file keeps, on failure, what was fetched (FILE.partial); --resume goes on from it.
-      const file = opts.output && opts.output !== '-' ? opts.output : undefined;
-      const lines = (format === 'csv' || format === 'ndjson') && !opts.chart && file ? format : undefined;
-      if (opts.resume && !lines) {
-        throw new InvalidInputError(
-          '--resume: resumes a file: give -o FILE with --format csv or ndjson (what a failed run kept as FILE.partial)',
-          '--resume',
-        );
-      }
-      const partialPath = file && `${file}.partial`;
-      const services = pickServices(opts);
-      const record = lines ? partialRecord(opts, format, services, fields) : undefined;
-      if (partialPath && record) {
-        if (opts.resume) await checkPartialRecord(partialPath, record);
-        else await refuseOverPartial(partialPath);
-      }
-      const partial =
-        opts.resume && lines && partialPath ? await readPartial(partialPath, lines, opts.by) : undefined;
-      if (opts.resume && !partial)
-        process.stderr.write(`note: nothing to resume in ${partialPath}: fetching the whole window\n`);
-      if (partial)
-        process.stderr.write(
-          `Resuming from ${new Date(partial.from * 1000).toISOString().replace('.000Z', 'Z')}: ${partial.rows} points kept in ${partialPath}\n`,
-        );
-      const keep = lines ? partialPath : undefined;
-      /** Writes the kept lines first (a resumed run), then `rest`; the points of both. */
-      const resumed = async (out: Writable, rest: (columns?: string[]) => Promise<number>) => {
-        if (partial) await write(out, partial.text);
-        return (partial?.rows ?? 0) + (await rest(partial?.columns));
-      };
-      const query = {
-        ...services,
-        field: opts.chart ?? (several ? undefined : fields?.[0]),
-        from: partial ? partial.from : opts.from,
-        to: opts.to,
-        by: opts.by,
-        region: opts.region,
-        datacenter: list(opts.datacenter),
-      };
-      const progress = progressFor(opts, format);
-      try {
-        const client = await clientFrom(opts);
-        const pageQuery = { ...query, concurrency: opts.concurrency, onProgress: progress?.update };
-        const historicalPages = (c: typeof client, q: typeof pageQuery) =>
-          several ? onlyFields(fetchPages(c, q), several) : fetchPages(c, q);
-        if (format === 'json') {
-          // The Stats task's outputs, streamed: each service's points are spooled to a temporary file
-          // page by page, so memory stays the pages in flight however long the window.
-          const { writeHistoricalJson } = await import('../json-stream.js');
-          const pages = historicalPages(client, pageQuery);
-          const points = await withOutput(opts.output, (out) => writeHistoricalJson(pages, out));
-          progress?.stop();
-          if (opts.output && opts.output !== '-')
-            process.stderr.write(`Wrote ${points} points to ${opts.output}\n`);
-          noteIfEmpty(points, opts.by);
-          return;
-        }
-        if (format === 'html') {
-          const { historicalReport } = await import('../report/html.js');
-          const pages = historicalPages(client, pageQuery);
-          const report = await historicalReport(pages, {
-            fields,
-            by: opts.by,
-            emptyReason: emptyReason(opts.by),
-          });
-          progress?.stop();
-          await writeReport(report, opts.output);
-          noteIfEmpty(charted(report), opts.by);
-          return;
-        }
-        if (!opts.chart && !several && (format === 'csv' || format === 'ndjson')) {
-          // Streamed page by page, each page's JSON transcoded straight to lines.
-          const raw = historicalRawPages(client, pageQuery);
-          const rows = await withOutput(
-            opts.output,
-            (out) => resumed(out, (columns) => writeRawPoints(raw, format, out, columns)),
-            '--output',
-            keep,
-            record && JSON.stringify(record, null, 2),
-          );
-          if (partialPath && partial) await removePartial(partialPath);
-          progress?.stop();
-          if (opts.output && opts.output !== '-')
-            process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
-          noteIfEmpty(rows, opts.by);
-          return;
-        }
-        const pages = historicalPages(client, pageQuery);
-        if (opts.chart) {
-          const merged: PointsByService = {};
-          for await (const page of pages) {
-            for (const [id, ps] of Object.entries(page.data)) {
-              const list = (merged[id] ??= []);
-              for (const p of ps) list.push(p);
-            }
-          }
-          progress?.stop();
-          process.stdout.write(`${await chart(merged, opts.chart)}\n`);
-          return;
-        }
-        // Streamed page by page: a 35-day minute backfill never sits in memory whole.
-        const one = query.serviceId !== undefined;
-        const rows = await withOutput(
-          opts.output,
-          (out) =>
-            resumed(out, (columns) => writePagesOut(pages, format, out, fields, true, opts, one, columns)),
-          '--output',
-          keep,
-          record && JSON.stringify(record, null, 2),
-        );
-        if (partialPath && partial) await removePartial(partialPath);
-        progress?.stop();
-        if (opts.output && opts.output !== '-')
-          process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
-        noteIfEmpty(rows, opts.by);
-      } finally {
-        progress?.stop();
-      }
-    });
-
-  windowFlags(withConnection(stats.command('aggregate')))
-    .description('Stats summed over all services (/stats/aggregate)')
-    .action(async (opts: StatsFlags) => {
-      const format = await prepare(opts);
-      const props = {
-        ...connection(opts),
-        from: opts.from,
-        to: opts.to,
-        by: opts.by,
-        region: opts.region,
-        datacenter: list(opts.datacenter),
-      };
-      const outputs = await executeTask<{ meta: StatsPage<unknown>['meta']; data: StatsPoint[] }>(
-        AggregateStats,
-        props,
-        opts,
-      );
-      if (format === 'html') {
-        const { aggregateReport } = await import('../report/html.js');
-        await writeReport(
-          aggregateReport(outputs, { by: opts.by, emptyReason: emptyReason(opts.by) }),
-          opts.output,
-        );
-        noteIfEmpty(outputs.data.length, opts.by);
-        return;
-      }
-      await withOutput(opts.output, async (out) => {
-        if (format === 'json') return write(out, json(outputs));
-        // The same rendering as `historical`, one row per bucket, without a service column.
-        const pages = (async function* () {
-          yield await Promise.resolve({ meta: outputs.meta, data: { aggregate: outputs.data } });
-        })();
-        await writePagesOut(pages, format, out, undefined, false, opts);
-      });
-      // As `historical` says it: an empty window writes an empty file (CSV: no header, see README).
+    );
+  }
+  const partialPath = file && `${file}.partial`;
+  const services = pickServices(opts);
+  const record = lines ? partialRecord(opts, format, services, fields) : undefined;
+  if (partialPath && record) {
+    if (opts.resume) await checkPartialRecord(partialPath, record);
+    else await refuseOverPartial(partialPath);
+  }
+  const partial =
+    opts.resume && lines && partialPath ? await readPartial(partialPath, lines, opts.by) : undefined;
+  if (opts.resume && !partial)
+    process.stderr.write(`note: nothing to resume in ${partialPath}: fetching the whole window\n`);
+  if (partial)
+    process.stderr.write(
+      `Resuming from ${new Date(partial.from * 1000).toISOString().replace('.000Z', 'Z')}: ${partial.rows} points kept in ${partialPath}\n`,
+    );
+  const keep = lines ? partialPath : undefined;
+  /** Writes the kept lines first (a resumed run), then `rest`; the points of both. */
+  const resumed = async (out: Writable, rest: (columns?: string[]) => Promise<number>) => {
+    if (partial) await write(out, partial.text);
+    return (partial?.rows ?? 0) + (await rest(partial?.columns));
+  };
+  const query = {
+    ...services,
+    field: opts.chart ?? (several ? undefined : fields?.[0]),
+    from: partial ? partial.from : opts.from,
+    to: opts.to,
+    by: opts.by,
+    region: opts.region,
+    datacenter: list(opts.datacenter),
+  };
+  const progress = progressFor(opts, format);
+  try {
+    const client = await clientFrom(opts);
+    const pageQuery = { ...query, concurrency: opts.concurrency, onProgress: progress?.update };
+    const historicalPages = (c: typeof client, q: typeof pageQuery) =>
+      several ? onlyFields(fetchPages(c, q), several) : fetchPages(c, q);
+    if (format === 'json') {
+      // The Stats task's outputs, streamed: each service's points are spooled to a temporary file
+      // page by page, so memory stays the pages in flight however long the window.
+      const { writeHistoricalJson } = await import('../json-stream.js');
+      const pages = historicalPages(client, pageQuery);
+      const points = await withOutput(opts.output, (out) => writeHistoricalJson(pages, out));
+      progress?.stop();
       if (opts.output && opts.output !== '-')
-        process.stderr.write(`Wrote ${outputs.data.length} points to ${opts.output}\n`);
-      noteIfEmpty(outputs.data.length, opts.by);
-    });
-
-  outputFlags(withConnection(stats.command('usage')))
-    .description('Bandwidth and requests by region (/stats/usage), or per service')
-    .option('--from <time>', 'start of the window (default: 30 days before --to)')
-    .option('--to <time>', 'end of the window (default now)')
-    .option('--by-service', 'per service (/stats/usage_by_service)')
-    .option('--region <region>', 'only this region')
-    .action(async (opts: StatsFlags) => {
-      const byService = opts.byService ?? false;
-      await printTask(
-        Usage,
-        () => ({ ...connection(opts), from: opts.from, to: opts.to, region: opts.region, byService }),
-        opts,
-        (data) => usageRows(data as Record<string, unknown>, byService),
-        async (o) =>
-          (await import('../report/html.js')).usageReport(
-            { meta: o.meta, data: o.data as Record<string, unknown> },
-            byService,
-          ),
+        process.stderr.write(`Wrote ${points} points to ${opts.output}\n`);
+      noteIfEmpty(points, opts.by);
+      return;
+    }
+    if (format === 'html') {
+      const { historicalReport } = await import('../report/html.js');
+      const pages = historicalPages(client, pageQuery);
+      const report = await historicalReport(pages, {
+        fields,
+        by: opts.by,
+        emptyReason: emptyReason(opts.by),
+      });
+      progress?.stop();
+      await writeReport(report, opts.output);
+      noteIfEmpty(charted(report), opts.by);
+      return;
+    }
+    if (!opts.chart && !several && (format === 'csv' || format === 'ndjson')) {
+      // Streamed page by page, each page's JSON transcoded straight to lines.
+      const raw = historicalRawPages(client, pageQuery);
+      const rows = await withOutput(
+        opts.output,
+        (out) => resumed(out, (columns) => writeRawPoints(raw, format, out, columns)),
+        '--output',
+        keep,
+        record && JSON.stringify(record, null, 2),
       );
-    });
+      if (partialPath && partial) await removePartial(partialPath);
+      progress?.stop();
+      if (opts.output && opts.output !== '-')
+        process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
+      noteIfEmpty(rows, opts.by);
+      return;
+    }
+    const pages = historicalPages(client, pageQuery);
+    if (opts.chart) {
+      const merged: PointsByService = {};
+      for await (const page of pages) {
+        for (const [id, ps] of Object.entries(page.data)) {
+          const list = (merged[id] ??= []);
+          for (const p of ps) list.push(p);
+        }
+      }
+      progress?.stop();
+      process.stdout.write(`${await chart(merged, opts.chart)}\n`);
+      return;
+    }
+    // Streamed page by page: a 35-day minute backfill never sits in memory whole.
+    const one = query.serviceId !== undefined;
+    const rows = await withOutput(
+      opts.output,
+      (out) => resumed(out, (columns) => writePagesOut(pages, format, out, fields, true, opts, one, columns)),
+      '--output',
+      keep,
+      record && JSON.stringify(record, null, 2),
+    );
+    if (partialPath && partial) await removePartial(partialPath);
+    progress?.stop();
+    if (opts.output && opts.output !== '-') process.stderr.write(`Wrote ${rows} points to ${opts.output}\n`);
+    noteIfEmpty(rows, opts.by);
+  } finally {
+    progress?.stop();
+  }
+}
 
-  outputFlags(withConnection(stats.command('month-to-date')), false)
-    .description('Usage of a billing month so far (/stats/usage_by_month)')
-    .option('--year <yyyy>', 'year (default current UTC year)', intArg('--year', 2000, 9999))
-    .option('--month <m>', 'month 1-12 (default current UTC month)', intArg('--month', 1, 12))
-    .option('--billable-units', 'bandwidth in GB, requests per 10,000')
-    .action(async (opts: StatsFlags) => {
-      await printTask(
-        MonthToDateUsage,
-        () => ({
-          ...connection(opts),
-          year: opts.year,
-          month: opts.month,
-          billableUnits: opts.billableUnits ?? false,
-        }),
-        opts,
-        (data) => {
-          const d = data as {
-            services: Record<string, Record<string, unknown>>;
-            total: Record<string, unknown>;
-          };
-          const rows: Record<string, unknown>[] = [];
-          for (const [service, { name, ...regions }] of Object.entries(d.services)) {
-            for (const r of usageRows(regions, false)) rows.push({ service, name, ...r });
-          }
-          for (const r of usageRows(d.total, false)) rows.push({ service: 'TOTAL', name: '', ...r });
-          return rows;
+/** `stats aggregate`. */
+async function aggregate(_arg: undefined, opts: StatsFlags): Promise<void> {
+  const format = await prepare(opts);
+  const props = {
+    ...connection(opts),
+    from: opts.from,
+    to: opts.to,
+    by: opts.by,
+    region: opts.region,
+    datacenter: list(opts.datacenter),
+  };
+  const outputs = await executeTask<{ meta: StatsPage<unknown>['meta']; data: StatsPoint[] }>(
+    AggregateStats,
+    props,
+    opts,
+  );
+  if (format === 'html') {
+    const { aggregateReport } = await import('../report/html.js');
+    await writeReport(
+      aggregateReport(outputs, { by: opts.by, emptyReason: emptyReason(opts.by) }),
+      opts.output,
+    );
+    noteIfEmpty(outputs.data.length, opts.by);
+    return;
+  }
+  await withOutput(opts.output, async (out) => {
+    if (format === 'json') return write(out, json(outputs));
+    // The same rendering as `historical`, one row per bucket, without a service column.
+    const pages = (async function* () {
+      yield await Promise.resolve({ meta: outputs.meta, data: { aggregate: outputs.data } });
+    })();
+    await writePagesOut(pages, format, out, undefined, false, opts);
+  });
+  // As `historical` says it: an empty window writes an empty file (CSV: no header, see README).
+  if (opts.output && opts.output !== '-')
+    process.stderr.write(`Wrote ${outputs.data.length} points to ${opts.output}\n`);
+  noteIfEmpty(outputs.data.length, opts.by);
+}
+
+/** `stats usage`. */
+async function usage(_arg: undefined, opts: StatsFlags): Promise<void> {
+  const byService = opts.byService ?? false;
+  await printTask(
+    Usage,
+    () => ({ ...connection(opts), from: opts.from, to: opts.to, region: opts.region, byService }),
+    opts,
+    (data) => usageRows(data as Record<string, unknown>, byService),
+    async (o) =>
+      (await import('../report/html.js')).usageReport(
+        { meta: o.meta, data: o.data as Record<string, unknown> },
+        byService,
+      ),
+  );
+}
+
+/** `stats month-to-date`. */
+async function monthToDate(_arg: undefined, opts: StatsFlags): Promise<void> {
+  await printTask(
+    MonthToDateUsage,
+    () => ({
+      ...connection(opts),
+      year: opts.year,
+      month: opts.month,
+      billableUnits: opts.billableUnits ?? false,
+    }),
+    opts,
+    (data) => {
+      const d = data as {
+        services: Record<string, Record<string, unknown>>;
+        total: Record<string, unknown>;
+      };
+      const rows: Record<string, unknown>[] = [];
+      for (const [service, { name, ...regions }] of Object.entries(d.services)) {
+        for (const r of usageRows(regions, false)) rows.push({ service, name, ...r });
+      }
+      for (const r of usageRows(d.total, false)) rows.push({ service: 'TOTAL', name: '', ...r });
+      return rows;
+    },
+    undefined,
+    // Billable units are not bytes and counts: GB, and requests in units of 10,000, as Fastly bills.
+    opts.billableUnits ? BILLABLE_COLUMNS : undefined,
+  );
+}
+
+/** `stats regions`. */
+async function listRegions(_arg: undefined, opts: StatsFlags): Promise<void> {
+  const format = await prepare(opts, FORMATS);
+  const { getRegions } = await import('../../fastly/stats.js');
+  const regions = await getRegions(await clientFrom(opts));
+  await withOutput(opts.output, (out) =>
+    format === 'json' || format === 'html'
+      ? write(out, json({ status: 'success', data: regions }))
+      : writeRows(
+          regions.map((region) => ({ region })),
+          format,
+          out,
+        ),
+  );
+}
+
+type StatsCommand = CliCommand<undefined, StatsFlags>;
+
+/** `stats historical|aggregate|usage|month-to-date|regions`. */
+export const STATS: CliGroup = {
+  name: 'stats',
+  description: 'Historical stats and usage (Fastly historical stats API)',
+  commands: [
+    {
+      name: 'historical',
+      description: 'Stats of one service or many, paginated past 200 points',
+      flags: [
+        ...CONNECTION_FLAGS,
+        ...WINDOW_FLAGS,
+        { flags: '-s, --service-id <id>', description: 'one service (default $FASTLY_SERVICE_ID)' },
+        { flags: '--services <ids>', description: 'comma-separated service IDs instead of one' },
+        { flags: '--all-services', description: 'every service of the account (ignores $FASTLY_SERVICE_ID)' },
+        {
+          flags: '--field <fields>',
+          description: 'only these fields, comma-separated, e.g. status_5xx or requests,hits,miss',
         },
-        undefined,
-        // Billable units are not bytes and counts: GB, and requests in units of 10,000, as Fastly bills.
-        opts.billableUnits ? BILLABLE_COLUMNS : undefined,
-      );
-    });
+        { flags: '--chart <field>', description: 'draw this field over time in the terminal' },
+        {
+          flags: '--resume',
+          description:
+            'with -o FILE (csv or ndjson): continue from FILE.partial, which a failed run leaves, fetching only the rest',
+        },
+        {
+          flags: '--concurrency <n>',
+          description: `most pages fetched at once (default ${DEFAULT_STATS_CONCURRENCY}); fewer are when the latency needs fewer or ${STATS_BYTES_IN_FLIGHT / 2 ** 20} MB of pages would be held`,
+          ...wholeNumber('--concurrency', 1, 64),
+        },
+      ],
+      action: historical,
+    } satisfies StatsCommand,
+    {
+      name: 'aggregate',
+      description: 'Stats summed over all services (/stats/aggregate)',
+      flags: [...CONNECTION_FLAGS, ...WINDOW_FLAGS],
+      action: aggregate,
+    } satisfies StatsCommand,
+    {
+      name: 'usage',
+      description: 'Bandwidth and requests by region (/stats/usage), or per service',
+      flags: [
+        ...CONNECTION_FLAGS,
+        ...outputFlags(true),
+        { flags: '--from <time>', description: 'start of the window (default: 30 days before --to)' },
+        { flags: '--to <time>', description: 'end of the window (default now)' },
+        { flags: '--by-service', description: 'per service (/stats/usage_by_service)' },
+        { flags: '--region <region>', description: 'only this region' },
+      ],
+      action: usage,
+    } satisfies StatsCommand,
+    {
+      name: 'month-to-date',
+      description: 'Usage of a billing month so far (/stats/usage_by_month)',
+      flags: [
+        ...CONNECTION_FLAGS,
+        ...outputFlags(false),
+        {
+          flags: '--year <yyyy>',
+          description: 'year (default current UTC year)',
+          ...wholeNumber('--year', 2000, 9999),
+        },
+        {
+          flags: '--month <m>',
+          description: 'month 1-12 (default current UTC month)',
+          ...wholeNumber('--month', 1, 12),
+        },
+        { flags: '--billable-units', description: 'bandwidth in GB, requests per 10,000' },
+      ],
+      action: monthToDate,
+    } satisfies StatsCommand,
+    {
+      name: 'regions',
+      description: 'Region codes accepted by --region (/stats/regions)',
+      flags: [...CONNECTION_FLAGS, ...outputFlags(false)],
+      action: listRegions,
+    } satisfies StatsCommand,
+  ],
+};
 
-  outputFlags(withConnection(stats.command('regions')), false)
-    .description('Region codes accepted by --region (/stats/regions)')
-    .action(async (opts: StatsFlags) => {
-      const format = await prepare(opts, FORMATS);
-      const { getRegions } = await import('../../fastly/stats.js');
-      const regions = await getRegions(await clientFrom(opts));
-      await withOutput(opts.output, (out) =>
-        format === 'json' || format === 'html'
-          ? write(out, json({ status: 'success', data: regions }))
-          : writeRows(
-              regions.map((region) => ({ region })),
-              format,
-              out,
-            ),
-      );
-    });
+export function registerStats(program: Command): void {
+  addGroup(program, STATS);
 }

@@ -6,9 +6,10 @@ import { Masker } from '../../masker.js';
 import { DEPRECATED_TYPES, FASTLY_TASKS, StatsTrigger } from '../../tasks/index.js';
 import type { Assessment } from '../../tasks/stats/StatsTrigger.js';
 import { type Metric, parseProps, type TaskDefinition } from '../../tasks/task.js';
+import type { CliCommand } from '../command.js';
 import { echoFailures } from '../exit.js';
+import { addCommand } from '../flags.js';
 import { interruption, stopSignal } from '../interrupt.js';
-import { usageLine } from '../program.js';
 import { wrapText } from '../wrap.js';
 
 /** One line of Kestra's script-task protocol. Java's `.` does not match U+0085/2028/2029, so they are escaped. */
@@ -187,45 +188,47 @@ function kestraError(masker: Masker): (line: string) => void {
   };
 }
 
-export function registerTask(program: Command): void {
+/**
+ * `task`: one task (or a StatsTrigger evaluation) in Kestra's script-task protocol; its masker is
+ * shared by the action and the usage errors it reports to Kestra.
+ */
+function taskCommand(): CliCommand<string, BridgeFlags> {
   const masker = new Masker();
   const reportToKestra = kestraError(masker);
-  program
-    .command('task')
-    // A usage error (unknown flag, missing type) reaches Kestra too, not only stderr.
-    .configureOutput({
-      outputError: (text, write) => {
-        const line = usageLine(text);
-        write(`${line}\n`);
-        reportToKestra(line.replace(/^error: /, ''));
+  return {
+    name: 'task',
+    argument: {
+      spec: '<type>',
+      description: 'task type, e.g. io.kestra.plugin.fastly.purge.Keys (or purge.Keys)',
+    },
+    description: 'Run one task and print its outputs in Kestra\'s script-task protocol (::{"outputs":...}::)',
+    flags: [
+      {
+        flags: '--props-file <file>',
+        description:
+          'task properties from a JSON file, - for stdin (the default route inside Kestra: write it with inputFiles; no size limit)',
       },
-    })
-    .argument('<type>', 'task type, e.g. io.kestra.plugin.fastly.purge.Keys (or purge.Keys)')
-    .description('Run one task and print its outputs in Kestra\'s script-task protocol (::{"outputs":...}::)')
-    .option(
-      '--props-file <file>',
-      'task properties from a JSON file, - for stdin (the default route inside Kestra: write it with inputFiles; no size limit)',
-    )
-    .option(
-      '--props-env <name>',
-      'task properties as JSON in this environment variable (Linux caps one variable at 128 KiB)',
-    )
-    .option(
-      '--props-base64 <b64>',
-      'task properties as base64-encoded JSON (CommandsTrigger; visible in ps: no token here)',
-    )
-    .option(
-      '--props <json>',
-      'task properties as JSON (never with values Kestra renders: the shell parses them)',
-    )
-    .addHelpText(
-      'after',
-      wrapText(
-        '\napiToken defaults to $FASTLY_API_TOKEN; serviceId to $FASTLY_SERVICE_ID where the type requires it.\n' +
-          `${StatsTrigger.type} evaluates the trigger once: exit 0 if it fires, ${NOT_FIRED_EXIT_CODE} if not.`,
-      ),
-    )
-    .action(async (type: string, opts: BridgeFlags) => {
+      {
+        flags: '--props-env <name>',
+        description:
+          'task properties as JSON in this environment variable (Linux caps one variable at 128 KiB)',
+      },
+      {
+        flags: '--props-base64 <b64>',
+        description: 'task properties as base64-encoded JSON (CommandsTrigger; visible in ps: no token here)',
+      },
+      {
+        flags: '--props <json>',
+        description: 'task properties as JSON (never with values Kestra renders: the shell parses them)',
+      },
+    ],
+    helpAfter: wrapText(
+      '\napiToken defaults to $FASTLY_API_TOKEN; serviceId to $FASTLY_SERVICE_ID where the type requires it.\n' +
+        `${StatsTrigger.type} evaluates the trigger once: exit 0 if it fires, ${NOT_FIRED_EXIT_CODE} if not.`,
+    ),
+    // A usage error (unknown flag, missing type) reaches Kestra too, not only stderr.
+    onUsageError: (line) => reportToKestra(line.replace(/^error: /, '')),
+    async action(type, opts) {
       // Every failure the CLI reports on stderr (bad input, API errors, a signal) also goes to Kestra.
       echoFailures(reportToKestra);
       const logger = kestraLogger(masker);
@@ -284,5 +287,10 @@ export function registerTask(program: Command): void {
       // A signal that came as the task ended still fails it (143), and says so like any failure.
       const stopped = interruption();
       if (stopped) throw stopped;
-    });
+    },
+  };
+}
+
+export function registerTask(program: Command): void {
+  addCommand(program, taskCommand());
 }
