@@ -11,7 +11,7 @@ import {
 } from '../../simulator/scenario.js';
 import { DEMO_SERVICES, type StatsScenario } from '../../simulator/state.js';
 import { parseTokenSpec, parseTokensJson } from '../../simulator/tokens.js';
-import { wholeNumber } from '../argv.js';
+import { type FlagSpec, wholeNumber } from '../argv.js';
 import type { CliCommand } from '../command.js';
 import { addCommand } from '../flags.js';
 import { TEXT_WIDTH, wrapText } from '../wrap.js';
@@ -22,9 +22,9 @@ interface SimFlags {
   seed?: number;
   latency?: number;
   latencyJitter?: number;
-  fail5xx?: string;
-  fail429?: string;
-  failReset?: string;
+  fail5xx?: number;
+  fail429?: number;
+  failReset?: number;
   services?: number;
   pointFields?: string;
   token: string[];
@@ -43,16 +43,15 @@ function syntheticServices(n: number) {
   });
 }
 
-function rate(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!(v.trim() !== '' && n >= 0 && n <= 1)) {
-    throw new InvalidInputError(
-      `${name}: ${show(v)} is not a fraction; expected a number from 0 to 1, e.g. 0.1`,
-      name,
-    );
-  }
-  return n;
+/** A fraction from 0 to 1, as the --fail-* flags take it (parse and error line, as wholeNumber's). */
+function fraction(name: string): Pick<FlagSpec, 'parse' | 'invalid'> {
+  return {
+    parse: (v) => {
+      const n = Number(v);
+      return v.trim() !== '' && n >= 0 && n <= 1 ? n : undefined;
+    },
+    invalid: (v) => `${name}: ${show(v)} is not a fraction; expected a number from 0 to 1, e.g. 0.1`,
+  };
 }
 
 /** `--token NAME=scopes` (repeatable) and `--tokens-file`; none given: any token, every scope. */
@@ -139,14 +138,17 @@ const SIMULATOR: CliCommand<undefined, SimFlags> = {
     {
       flags: '--fail-5xx <rate>',
       description: 'fraction of API requests answered 503',
+      ...fraction('--fail-5xx'),
     },
     {
       flags: '--fail-429 <rate>',
       description: 'fraction of API requests answered 429',
+      ...fraction('--fail-429'),
     },
     {
       flags: '--fail-reset <rate>',
       description: 'fraction of API requests whose connection is reset',
+      ...fraction('--fail-reset'),
     },
     {
       flags: '--services <n>',
@@ -200,9 +202,9 @@ const SIMULATOR: CliCommand<undefined, SimFlags> = {
       seed: opts.seed,
       latencyMs: opts.latency,
       latencyJitterMs: opts.latencyJitter,
-      rate5xx: rate('--fail-5xx', opts.fail5xx),
-      rate429: rate('--fail-429', opts.fail429),
-      rateReset: rate('--fail-reset', opts.failReset),
+      rate5xx: opts.fail5xx,
+      rate429: opts.fail429,
+      rateReset: opts.failReset,
     };
     const { startSimulator } = await import('../../simulator/index.js');
     const sim = await startSimulator({
