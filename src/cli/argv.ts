@@ -10,27 +10,27 @@ export interface FlagSpec {
   description: string;
   /** Parses a value; `undefined` means invalid, and `invalid` says why (the whole error line). */
   parse?: (value: string) => unknown;
-  invalid?: (value: string) => string;
+  /** The error line of an invalid value; `flag` is the long name (`--timeout`). */
+  invalid?: (value: string, flag: string) => string;
   /** The value when the flag is not given (--help shows it, as commander does). */
   default?: unknown;
   /** Each use adds its value to a list (default `[]`): `-i a=1 -i b=2`. */
   repeatable?: boolean;
 }
 
-/** A whole number in [min, max] (max may be Infinity), or undefined; `invalid` is its error line. */
+/** A whole number in [min, max] (max may be Infinity): a flag's parser and its error line. */
 export function wholeNumber(
-  name: string,
   min: number,
   max: number,
-): { parse: (value: string) => number | undefined; invalid: (value: string) => string } {
+): { parse: (value: string) => number | undefined; invalid: (value: string, flag: string) => string } {
   const range = max === Number.POSITIVE_INFINITY ? `of ${min} or more` : `from ${min} to ${max}`;
   return {
     parse: (value) => {
       const n = Number(value.trim());
       return /^\d+$/.test(value.trim()) && n >= min && n <= max ? n : undefined;
     },
-    invalid: (value) =>
-      `${name}: ${show(value)} ${/^[+-]?\d+$/.test(value.trim()) ? 'is out of range' : 'is not a whole number'}; expected a whole number ${range}`,
+    invalid: (value, flag) =>
+      `${flag}: ${show(value)} ${/^[+-]?\d+$/.test(value.trim()) ? 'is out of range' : 'is not a whole number'}; expected a whole number ${range}`,
   };
 }
 
@@ -74,12 +74,12 @@ export const CONNECTION_FLAGS: FlagSpec[] = [
   {
     flags: '--timeout <ms>',
     description: 'per-request timeout in ms',
-    ...wholeNumber('--timeout', 1, 600_000),
+    ...wholeNumber(1, 600_000),
   },
   {
     flags: '--max-attempts <n>',
     description: 'attempts per request, retries included',
-    ...wholeNumber('--max-attempts', 1, 20),
+    ...wholeNumber(1, 20),
   },
 ];
 

@@ -17,11 +17,11 @@ export function usageLine(text: string): string {
 function forCommander<T>(
   flag: string,
   parse: (value: string) => T | undefined,
-  invalid: (value: string) => string,
+  invalid: (value: string, flag: string) => string,
 ): (value: string) => T {
   return (value) => {
     const parsed = parse(value);
-    if (parsed === undefined) throw new InvalidInputError(invalid(value), flag);
+    if (parsed === undefined) throw new InvalidInputError(invalid(value, flag), flag);
     return parsed;
   };
 }

@@ -415,7 +415,7 @@ function bulkCommand(kind: BulkKind): PurgeCommand {
       {
         flags: '--concurrency <n>',
         description: kind.concurrency,
-        ...wholeNumber('--concurrency', 1, 64),
+        ...wholeNumber(1, 64),
       },
       {
         flags: `${kind.failedFlag} <file>`,

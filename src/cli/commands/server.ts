@@ -48,7 +48,7 @@ const SERVER: CliCommand<string[], ServerFlags> = {
       flags: '--purge-linger <ms>',
       description:
         "how long a surrogate-key purge waits for other executions' purges of the same service to share its request (0: off)",
-      ...wholeNumber('--purge-linger', 0, 10_000),
+      ...wholeNumber(0, 10_000),
       default: 25,
     },
     {
@@ -154,7 +154,7 @@ const EXECUTIONS: CliCommand<undefined, { stateDir: string; limit: number; json?
     {
       flags: '-n, --limit <n>',
       description: 'how many',
-      ...wholeNumber('--limit', 1, Number.POSITIVE_INFINITY),
+      ...wholeNumber(1, Number.POSITIVE_INFINITY),
       default: 20,
     },
     { flags: '--json', description: 'one JSON document' },

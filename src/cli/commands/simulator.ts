@@ -44,13 +44,13 @@ function syntheticServices(n: number) {
 }
 
 /** A fraction from 0 to 1, as the --fail-* flags take it (parse and error line, as wholeNumber's). */
-function fraction(name: string): Pick<FlagSpec, 'parse' | 'invalid'> {
+function fraction(): Pick<FlagSpec, 'parse' | 'invalid'> {
   return {
     parse: (v) => {
       const n = Number(v);
       return v.trim() !== '' && n >= 0 && n <= 1 ? n : undefined;
     },
-    invalid: (v) => `${name}: ${show(v)} is not a fraction; expected a number from 0 to 1, e.g. 0.1`,
+    invalid: (v, flag) => `${flag}: ${show(v)} is not a fraction; expected a number from 0 to 1, e.g. 0.1`,
   };
 }
 
@@ -119,41 +119,41 @@ const SIMULATOR: CliCommand<undefined, SimFlags> = {
     {
       flags: '-p, --port <n>',
       description: 'port (0 picks a free one)',
-      ...wholeNumber('--port', 0, 65535),
+      ...wholeNumber(0, 65535),
       default: 8787,
     },
     { flags: '--host <addr>', description: 'address to bind', default: '127.0.0.1' },
-    { flags: '--seed <n>', description: 'seed of injected faults', ...wholeNumber('--seed', 0, 2 ** 31) },
+    { flags: '--seed <n>', description: 'seed of injected faults', ...wholeNumber(0, 2 ** 31) },
     {
       flags: '--latency <ms>',
       description: 'latency added to every API answer',
-      ...wholeNumber('--latency', 0, 60_000),
+      ...wholeNumber(0, 60_000),
     },
     {
       flags: '--latency-jitter <ms>',
       description:
         'up to this much more latency, at random per answer (--latency 100 --latency-jitter 200: 100–300 ms, like the real API)',
-      ...wholeNumber('--latency-jitter', 0, 60_000),
+      ...wholeNumber(0, 60_000),
     },
     {
       flags: '--fail-5xx <rate>',
       description: 'fraction of API requests answered 503',
-      ...fraction('--fail-5xx'),
+      ...fraction(),
     },
     {
       flags: '--fail-429 <rate>',
       description: 'fraction of API requests answered 429',
-      ...fraction('--fail-429'),
+      ...fraction(),
     },
     {
       flags: '--fail-reset <rate>',
       description: 'fraction of API requests whose connection is reset',
-      ...fraction('--fail-reset'),
+      ...fraction(),
     },
     {
       flags: '--services <n>',
       description: 'serve N synthetic services instead of the three demo ones',
-      ...wholeNumber('--services', 1, 10_000),
+      ...wholeNumber(1, 10_000),
     },
     {
       flags: '--point-fields <fields>',
@@ -178,12 +178,12 @@ const SIMULATOR: CliCommand<undefined, SimFlags> = {
       flags: '--purge-limit <n>',
       description:
         'URL and surrogate-key purges allowed per token per --purge-window (each key counts); past it, 429 with Fastly-RateLimit-* headers',
-      ...wholeNumber('--purge-limit', 1, Number.MAX_SAFE_INTEGER),
+      ...wholeNumber(1, Number.MAX_SAFE_INTEGER),
     },
     {
       flags: '--purge-window <seconds>',
       description: "the purge budget's window (default 3600: Fastly's hourly average of 100,000)",
-      ...wholeNumber('--purge-window', 1, 86_400),
+      ...wholeNumber(1, 86_400),
     },
     {
       flags: '--log-requests',

@@ -682,7 +682,7 @@ export const STATS: CliGroup = {
         {
           flags: '--concurrency <n>',
           description: `most pages fetched at once (default ${DEFAULT_STATS_CONCURRENCY}); fewer are when the latency needs fewer or ${STATS_BYTES_IN_FLIGHT / 2 ** 20} MB of pages would be held`,
-          ...wholeNumber('--concurrency', 1, 64),
+          ...wholeNumber(1, 64),
         },
       ],
       action: historical,
@@ -715,12 +715,12 @@ export const STATS: CliGroup = {
         {
           flags: '--year <yyyy>',
           description: 'year (default current UTC year)',
-          ...wholeNumber('--year', 2000, 9999),
+          ...wholeNumber(2000, 9999),
         },
         {
           flags: '--month <m>',
           description: 'month 1-12 (default current UTC month)',
-          ...wholeNumber('--month', 1, 12),
+          ...wholeNumber(1, 12),
         },
         { flags: '--billable-units', description: 'bandwidth in GB, requests per 10,000' },
       ],
