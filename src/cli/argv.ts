@@ -18,11 +18,44 @@ export interface FlagSpec {
   repeatable?: boolean;
 }
 
-/** A whole number in [min, max] (max may be Infinity): a flag's parser and its error line. */
-export function wholeNumber(
-  min: number,
-  max: number,
-): { parse: (value: string) => number | undefined; invalid: (value: string, flag: string) => string } {
+/** The options commander makes of these flags, typed from their declarations (`OptionsOf<typeof FLAGS>`). */
+export type OptionsOf<Fs extends readonly FlagSpec[]> = {
+  [S in Fs[number] as Always<S> extends true ? KeyOf<S['flags']> : never]: S extends { repeatable: true }
+    ? ValueOf<S>[]
+    : ValueOf<S>;
+} & {
+  [S in Fs[number] as Always<S> extends true ? never : KeyOf<S['flags']>]?: ValueOf<S>;
+};
+
+/** `--max-attempts <n>` → `maxAttempts`; `--no-trigger` → `trigger`, as commander names them. */
+type KeyOf<F extends string> = Camel<
+  NameOf<F extends `${string}--no-${infer L}` ? L : F extends `${string}--${infer L}` ? L : never>
+>;
+type NameOf<L extends string> = L extends `${infer N} ${string}` ? N : L;
+type Camel<S extends string> = S extends `${infer A}-${infer B}` ? `${A}${Capitalize<Camel<B>>}` : S;
+/** A flag's value: what its parser returns, the text, or (a switch) a boolean. */
+type ValueOf<S extends FlagSpec> = S['flags'] extends `${string}<${string}>`
+  ? S extends { parse: (value: string) => infer V }
+    ? Exclude<V, undefined>
+    : string
+  : boolean;
+/** Whether commander always sets the option: a default, a list, or a negated switch (`--no-trigger`). */
+type Always<S extends FlagSpec> = S extends { repeatable: true }
+  ? true
+  : S extends { default: unknown }
+    ? true
+    : S['flags'] extends `${string}--no-${string}`
+      ? true
+      : false;
+
+/** A rule on a flag's value: its parser (undefined: invalid) and its error line. */
+export interface ValueRule<T> {
+  parse: (value: string) => T | undefined;
+  invalid: (value: string, flag: string) => string;
+}
+
+/** A whole number in [min, max] (max may be Infinity). */
+export function wholeNumber(min: number, max: number): ValueRule<number> {
   const range = max === Number.POSITIVE_INFINITY ? `of ${min} or more` : `from ${min} to ${max}`;
   return {
     parse: (value) => {
@@ -58,7 +91,7 @@ export function givenTwice(flag: string, values: readonly string[]): string {
 }
 
 /** The flags every API command takes (Fastly CLI names where one exists). */
-export const CONNECTION_FLAGS: FlagSpec[] = [
+export const CONNECTION_FLAGS = [
   { flags: '--token <token>', description: 'API token (prefer the FASTLY_API_TOKEN environment variable)' },
   {
     flags: '--profile <name>',
@@ -81,7 +114,7 @@ export const CONNECTION_FLAGS: FlagSpec[] = [
     description: 'attempts per request, retries included',
     ...wholeNumber(1, 20),
   },
-];
+] as const satisfies readonly FlagSpec[];
 
 interface Parsed {
   short?: string | undefined;

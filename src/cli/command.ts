@@ -2,7 +2,7 @@
 // positional argument, flags and action. `flags.ts` builds the commander command from it (help,
 // parsing, usage errors); the purge fast path (`purge-fast.ts`) reads the purge commands' flags
 // from the same declaration (`argv.ts` parseStrict). A command's flags are declared once, there.
-import type { FlagSpec } from './argv.js';
+import type { FlagSpec, OptionsOf } from './argv.js';
 
 /** One command: `purge key`, `run`, `stats historical`. */
 export interface CliCommand<
@@ -27,4 +27,14 @@ export interface CliGroup {
   name: string;
   description: string;
   commands: readonly CliCommand[];
+}
+
+/**
+ * Declares a command whose options are typed from its flags (`--max-attempts <n>` with wholeNumber
+ * is `opts.maxAttempts: number | undefined`): the flags are the one list of them.
+ */
+export function command<A extends string | string[] | undefined, const Fs extends readonly FlagSpec[]>(
+  spec: Omit<CliCommand<A, OptionsOf<Fs>>, 'flags'> & { flags: Fs },
+): CliCommand<A, OptionsOf<Fs>> {
+  return spec;
 }

@@ -7,21 +7,14 @@ import type { Transport } from '../http/transport.js';
 import { createLogger } from '../logger.js';
 import { Masker } from '../masker.js';
 import type { TaskContext } from '../tasks/task.js';
+import type { CONNECTION_FLAGS, OptionsOf } from './argv.js';
 import { stopSignal } from './interrupt.js';
 import { stdoutReady } from './output.js';
 import { profileToken } from './profile.js';
 import { startProgress } from './progress.js';
 
-export interface ConnectionOptions {
-  token?: string;
-  /** A Fastly CLI profile (its config.toml) whose token to use. */
-  profile?: string;
-  endpoint?: string;
-  json?: boolean;
-  debug?: boolean;
-  timeout?: number;
-  maxAttempts?: number;
-}
+/** The flags every API command takes (`CONNECTION_FLAGS`), as commander gives them. */
+export type ConnectionOptions = OptionsOf<typeof CONNECTION_FLAGS>;
 
 /**
  * The API token, as the Fastly CLI looks for it: `--token`, then a profile named by `--profile`,

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { InvalidInputError, KestraFastlyError } from '../../errors.js';
 import { Masker } from '../../masker.js';
 import { runFlowFile } from '../../flow/run-file.js';
-import type { CliCommand } from '../command.js';
+import { command } from '../command.js';
 import { addCommand } from '../flags.js';
 import { briefOutputs } from '../summary.js';
 
@@ -51,7 +51,7 @@ async function startReceiver(): Promise<{ url: string; received: string[]; close
 }
 
 /** `demo`, the main job: the simulator in-process, and every example flow against it, outputs printed. */
-const DEMO: CliCommand<undefined, { examples?: string }> = {
+const DEMO = command({
   name: 'demo',
   description: 'Start the built-in simulator and run every example flow against it',
   flags: [
@@ -123,7 +123,7 @@ const DEMO: CliCommand<undefined, { examples?: string }> = {
     }
     if (failed) process.exitCode = 1;
   },
-};
+});
 
 export function registerDemo(program: Command): void {
   addCommand(program, DEMO);

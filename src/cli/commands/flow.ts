@@ -8,23 +8,14 @@ import { duplicateIds, type Flow, loadFlowFile } from '../../flow/load.js';
 import { parseLevel } from '../../logger.js';
 import { Masker } from '../../masker.js';
 import { runFlowFile } from '../../flow/run-file.js';
-import type { CliCommand } from '../command.js';
+import { command } from '../command.js';
 import { addCommand } from '../flags.js';
 import { stopSignal } from '../interrupt.js';
 import { checkOutputPath, withOutput, write } from '../output.js';
 import { briefOutputs } from '../summary.js';
 
-interface RunFlags {
-  input: string[];
-  secretsFile?: string;
-  json?: boolean;
-  logLevel: string;
-  jsonLogs?: boolean;
-  trigger: boolean;
-}
-
 /** `run`: a flow once, its logs streamed and its outputs printed. */
-const RUN: CliCommand<string, RunFlags> = {
+const RUN = command({
   name: 'run',
   argument: { spec: '<flow>', description: 'flow file (YAML)' },
   description: 'Run a flow once: tasks in order, logs streamed, outputs printed',
@@ -42,7 +33,7 @@ const RUN: CliCommand<string, RunFlags> = {
       description: 'do not evaluate the flow’s trigger first; run the tasks directly',
     },
   ],
-  async action(file, opts) {
+  async action(file: string, opts) {
     const masker = new Masker();
     const result = await runFlowFile(file, {
       inputs: parseInputFlags(opts.input),
@@ -79,10 +70,10 @@ const RUN: CliCommand<string, RunFlags> = {
     // KILLED: the exit code and message are the signal's (130, `interrupted by SIGINT`).
     if (ex.state === 'FAILED' || ex.state === 'KILLED') throw executionFailed(ex, masker);
   },
-};
+});
 
 /** `validate`: flow files checked, alone and together (duplicate ids). */
-const VALIDATE: CliCommand<string[]> = {
+const VALIDATE = command({
   name: 'validate',
   argument: {
     spec: '<paths...>',
@@ -90,7 +81,7 @@ const VALIDATE: CliCommand<string[]> = {
   },
   description: 'Check flow files without running them',
   flags: [],
-  async action(paths) {
+  async action(paths: string[]) {
     const { flowFiles } = await import('../../flow/load.js');
     const problems: string[] = [];
     const flows: Flow[] = [];
@@ -115,10 +106,10 @@ const VALIDATE: CliCommand<string[]> = {
     problems.push(...duplicates.problems);
     if (problems.length) throw new InvalidInputError(problems.join('\n'));
   },
-};
+});
 
 /** `schema`: the JSON Schema of flow files. */
-const SCHEMA: CliCommand<undefined, { output?: string }> = {
+const SCHEMA = command({
   name: 'schema',
   description: 'Print the JSON Schema of flow files (for the YAML language server)',
   flags: [{ flags: '-o, --output <file>', description: 'write to a file' }],
@@ -128,7 +119,7 @@ const SCHEMA: CliCommand<undefined, { output?: string }> = {
     const text = `${JSON.stringify(flowJsonSchema(), null, 2)}\n`;
     await withOutput(opts.output, (out) => write(out, text));
   },
-};
+});
 
 /** `run`, `validate` and `schema`. */
 export function registerFlow(program: Command): void {

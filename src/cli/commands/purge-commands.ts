@@ -25,24 +25,12 @@ import {
   urlsOutputs,
   VerifyFailedError,
 } from '../../tasks/purge/outputs.js';
-import { CONNECTION_FLAGS, type FlagSpec, wholeNumber } from '../argv.js';
+import { CONNECTION_FLAGS, type FlagSpec, type OptionsOf, wholeNumber } from '../argv.js';
 import type { CliCommand, CliGroup } from '../command.js';
-import { type ConnectionOptions, resolveServiceId, runClientCommand } from '../context.js';
+import { resolveServiceId, runClientCommand } from '../context.js';
 import { onHardExit, onInterrupt, stopSignal } from '../interrupt.js';
 import { writeUserFile } from '../../files.js';
 import { checkOutputPath, withOutput, write } from '../output.js';
-
-export interface PurgeFlags extends ConnectionOptions {
-  serviceId?: string;
-  soft?: boolean;
-  verify?: boolean;
-  file?: string;
-  concurrency?: number;
-  failedKeys?: string;
-  autoYes?: boolean;
-  yes?: boolean;
-  failedUrls?: string;
-}
 
 /** A key as given: its text and where it came from, as error messages name it. */
 interface GivenKey {
@@ -216,24 +204,70 @@ async function writeFailedKeys(
 /** A purge command: its argument is a string (`<url>`, `<key>`), a list (`[keys...]`) or none. */
 export type PurgeCommand = CliCommand<string | string[] | undefined, PurgeFlags>;
 
-const SERVICE_ID: FlagSpec = {
+const SERVICE_ID = {
   flags: '-s, --service-id <id>',
   description: 'service ID (default $FASTLY_SERVICE_ID)',
-};
+} as const satisfies FlagSpec;
+
+/** `purge url`: one URL, checked at the edge with --verify. */
+const URL_FLAGS = [
+  ...CONNECTION_FLAGS,
+  { flags: '--soft', description: 'mark the object stale instead of evicting it' },
+  {
+    flags: '--verify',
+    description:
+      'request the URL afterwards with Fastly-Debug: 1 and report X-Cache and Age (edge: $KESTRA_FASTLY_EDGE_ENDPOINT, or the simulator when the API endpoint is loopback)',
+  },
+] as const satisfies readonly FlagSpec[];
+
+/** `purge key`: one surrogate key of a service. */
+const KEY_FLAGS = [
+  ...CONNECTION_FLAGS,
+  SERVICE_ID,
+  { flags: '--soft', description: 'mark objects stale instead of evicting them' },
+] as const satisfies readonly FlagSpec[];
+
+/** `purge all`: a service's whole cache, confirmed on a terminal. */
+const ALL_FLAGS = [
+  ...CONNECTION_FLAGS,
+  SERVICE_ID,
+  { flags: '--soft', description: 'not supported: Fastly has no soft purge-all' },
+  {
+    flags: '-y, --auto-yes',
+    description:
+      'do not ask for confirmation on a terminal (as the Fastly CLI; off a terminal nothing is asked)',
+  },
+  { flags: '--yes', description: 'same as --auto-yes' },
+] as const satisfies readonly FlagSpec[];
+
+/** The flags of `purge keys` or `purge urls`, from the words that differ. */
+function bulkFlags(kind: BulkText) {
+  return [
+    ...CONNECTION_FLAGS,
+    ...kind.flags,
+    {
+      flags: '--file <path>',
+      description: `file with one ${kind.noun} per line ('-' for stdin; blank lines and # comments ignored)`,
+    },
+    { flags: '--soft', description: kind.soft },
+    { flags: '--concurrency <n>', description: kind.concurrency, ...wholeNumber(1, 64) },
+    {
+      flags: `${kind.failedFlag} <file>`,
+      description: `write the ${kind.noun}s not purged (to retry with --file), one per line`,
+    },
+  ] as const satisfies readonly FlagSpec[];
+}
+
+/** The options of every purge command (each takes some of them), typed from their flags. */
+export type PurgeFlags = Partial<
+  OptionsOf<[...typeof URL_FLAGS, ...typeof KEY_FLAGS, ...typeof ALL_FLAGS, ...ReturnType<typeof bulkFlags>]>
+>;
 
 const URL_COMMAND: PurgeCommand = {
   name: 'url',
   description: 'Purge one URL (POST /purge/{url})',
   argument: { spec: '<url>', description: 'absolute http(s) URL to purge' },
-  flags: [
-    ...CONNECTION_FLAGS,
-    { flags: '--soft', description: 'mark the object stale instead of evicting it' },
-    {
-      flags: '--verify',
-      description:
-        'request the URL afterwards with Fastly-Debug: 1 and report X-Cache and Age (edge: $KESTRA_FASTLY_EDGE_ENDPOINT, or the simulator when the API endpoint is loopback)',
-    },
-  ],
+  flags: URL_FLAGS,
   action: async (arg, opts) => {
     const url = arg as string;
     const soft = opts.soft ?? false;
@@ -272,11 +306,7 @@ const KEY_COMMAND: PurgeCommand = {
   name: 'key',
   description: 'Purge one surrogate key (POST /service/{id}/purge/{key})',
   argument: { spec: '<key>', description: 'surrogate key' },
-  flags: [
-    ...CONNECTION_FLAGS,
-    SERVICE_ID,
-    { flags: '--soft', description: 'mark objects stale instead of evicting them' },
-  ],
+  flags: KEY_FLAGS,
   action: async (arg, opts) => {
     const key = arg as string;
     const serviceId = resolveServiceId(opts.serviceId);
@@ -292,17 +322,7 @@ const KEY_COMMAND: PurgeCommand = {
 const ALL_COMMAND: PurgeCommand = {
   name: 'all',
   description: 'Purge everything cached for a service (POST /service/{id}/purge_all; hard only)',
-  flags: [
-    ...CONNECTION_FLAGS,
-    SERVICE_ID,
-    { flags: '--soft', description: 'not supported: Fastly has no soft purge-all' },
-    {
-      flags: '-y, --auto-yes',
-      description:
-        'do not ask for confirmation on a terminal (as the Fastly CLI; off a terminal nothing is asked)',
-    },
-    { flags: '--yes', description: 'same as --auto-yes' },
-  ],
+  flags: ALL_FLAGS,
   action: async (_arg, opts) => {
     if (opts.soft) {
       throw new InvalidInputError(
@@ -329,19 +349,23 @@ const ALL_COMMAND: PurgeCommand = {
   },
 };
 
-/** What differs between `purge keys` and `purge urls`: what the items are and how they are purged. */
-interface BulkKind {
-  /** `keys` or `urls`: the command, the argument list (`keys[2]`). */
-  plural: 'keys' | 'urls';
+/** The words that differ between the flags of `purge keys` and `purge urls`. */
+interface BulkText {
   noun: string;
-  description: string;
-  /** The variadic argument's description. */
-  items: string;
   /** Flags besides the connection's and the bulk ones (`purge keys`: the service). */
-  flags: FlagSpec[];
+  flags: readonly FlagSpec[];
   soft: string;
   concurrency: string;
   failedFlag: '--failed-keys' | '--failed-urls';
+}
+
+/** What differs between `purge keys` and `purge urls`: what the items are and how they are purged. */
+interface BulkKind extends BulkText {
+  /** `keys` or `urls`: the command, the argument list (`keys[2]`). */
+  plural: 'keys' | 'urls';
+  description: string;
+  /** The variadic argument's description. */
+  items: string;
   failedFile: (opts: PurgeFlags) => string | undefined;
   problemOf: (item: string) => string | undefined;
   progress: string;
@@ -404,24 +428,7 @@ function bulkCommand(kind: BulkKind): PurgeCommand {
     name: kind.plural,
     description: kind.description,
     argument: { spec: `[${kind.plural}...]`, description: kind.items },
-    flags: [
-      ...CONNECTION_FLAGS,
-      ...kind.flags,
-      {
-        flags: '--file <path>',
-        description: `file with one ${kind.noun} per line ('-' for stdin; blank lines and # comments ignored)`,
-      },
-      { flags: '--soft', description: kind.soft },
-      {
-        flags: '--concurrency <n>',
-        description: kind.concurrency,
-        ...wholeNumber(1, 64),
-      },
-      {
-        flags: `${kind.failedFlag} <file>`,
-        description: `write the ${kind.noun}s not purged (to retry with --file), one per line`,
-      },
-    ],
+    flags: bulkFlags(kind),
     action: (arg, opts) => bulkAction(kind, arg, opts),
   };
 }

@@ -6,27 +6,13 @@ import { createLogger, parseLevel } from '../../logger.js';
 import { Masker } from '../../masker.js';
 import { type ExecutionRecord, StateStore } from '../../flow/state.js';
 import { wholeNumber } from '../argv.js';
-import type { CliCommand } from '../command.js';
+import { command } from '../command.js';
 import { addCommand } from '../flags.js';
-
-interface ServerFlags {
-  stateDir: string;
-  secretsFile?: string;
-  json?: boolean;
-  logLevel: string;
-  listen: string;
-  apiToken?: string;
-  basicAuthFile?: string;
-  retention: string;
-  purgeLinger?: number;
-  databaseUrl?: string;
-  lease?: string;
-}
 
 const DEFAULT_STATE_DIR = '.kestra-fastly';
 
 /** `server`: the flows' triggers scheduled, the executions HTTP API served, until a signal. */
-const SERVER: CliCommand<string[], ServerFlags> = {
+const SERVER = command({
   name: 'server',
   argument: { spec: '<flows...>', description: 'flow files or folders of flows' },
   description: 'Run the flows’ triggers (StatsTrigger, Schedule, Webhook) and serve the executions HTTP API',
@@ -75,7 +61,7 @@ const SERVER: CliCommand<string[], ServerFlags> = {
         'with --database-url: how long a replica holds an execution without renewing it (renewed every third); a dead replica’s executions are taken over after it (3s, PT10S; default 5s)',
     },
   ],
-  async action(paths, opts) {
+  async action(paths: string[], opts) {
     const { parseDuration, parseFlagDuration } = await import('../../duration.js');
     const retentionMs = parseDuration(opts.retention, '--retention');
     const fromEnv = process.env.KESTRA_FASTLY_DATABASE_URL;
@@ -143,10 +129,10 @@ const SERVER: CliCommand<string[], ServerFlags> = {
     await server.stop();
     logger.info('stopped');
   },
-};
+});
 
 /** `executions`: what the server ran, from its state folder. */
-const EXECUTIONS: CliCommand<undefined, { stateDir: string; limit: number; json?: boolean }> = {
+const EXECUTIONS = command({
   name: 'executions',
   description: 'List recent executions run by the server, by start time (newest last)',
   flags: [
@@ -233,7 +219,7 @@ const EXECUTIONS: CliCommand<undefined, { stateDir: string; limit: number; json?
           .trimEnd()}\n`,
       );
   },
-};
+});
 
 /** `server` and `executions`. */
 export function registerServer(program: Command): void {

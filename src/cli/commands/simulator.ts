@@ -11,29 +11,10 @@ import {
 } from '../../simulator/scenario.js';
 import { DEMO_SERVICES, type StatsScenario } from '../../simulator/state.js';
 import { parseTokenSpec, parseTokensJson } from '../../simulator/tokens.js';
-import { type FlagSpec, wholeNumber } from '../argv.js';
-import type { CliCommand } from '../command.js';
+import { type ValueRule, wholeNumber } from '../argv.js';
+import { command } from '../command.js';
 import { addCommand } from '../flags.js';
 import { TEXT_WIDTH, wrapText } from '../wrap.js';
-
-interface SimFlags {
-  port: number;
-  host: string;
-  seed?: number;
-  latency?: number;
-  latencyJitter?: number;
-  fail5xx?: number;
-  fail429?: number;
-  failReset?: number;
-  services?: number;
-  pointFields?: string;
-  token: string[];
-  tokensFile?: string;
-  scenario: string[];
-  logRequests?: boolean;
-  purgeLimit?: number;
-  purgeWindow?: number;
-}
 
 /** N synthetic services with 22-character ids, for load tests. */
 function syntheticServices(n: number) {
@@ -44,7 +25,7 @@ function syntheticServices(n: number) {
 }
 
 /** A fraction from 0 to 1, as the --fail-* flags take it (parse and error line, as wholeNumber's). */
-function fraction(): Pick<FlagSpec, 'parse' | 'invalid'> {
+function fraction(): ValueRule<number> {
   return {
     parse: (v) => {
       const n = Number(v);
@@ -55,7 +36,10 @@ function fraction(): Pick<FlagSpec, 'parse' | 'invalid'> {
 }
 
 /** `--token NAME=scopes` (repeatable) and `--tokens-file`; none given: any token, every scope. */
-function tokensOf(opts: SimFlags): Record<string, TokenScope[]> | undefined {
+function tokensOf(opts: {
+  token: string[];
+  tokensFile?: string | undefined;
+}): Record<string, TokenScope[]> | undefined {
   if (opts.token.length === 0 && opts.tokensFile === undefined) return undefined;
   const tokens: Record<string, TokenScope[]> = {};
   if (opts.tokensFile !== undefined) {
@@ -94,7 +78,7 @@ function scenariosOf(specs: string[], serviceIds: string[], nowSeconds: number):
 }
 
 /** A failure to bind, as one line naming the flag and value (a run-time failure: exit 1). */
-function listenError(err: unknown, opts: SimFlags): unknown {
+function listenError(err: unknown, opts: { port: number; host: string }): unknown {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'EADDRINUSE')
     return new RunFailedError(
@@ -112,7 +96,7 @@ function listenError(err: unknown, opts: SimFlags): unknown {
 }
 
 /** `simulator`: the local Fastly API, until a signal. */
-const SIMULATOR: CliCommand<undefined, SimFlags> = {
+const SIMULATOR = command({
   name: 'simulator',
   description: 'Run the local Fastly API simulator (purge, stats, edge cache, faults) until interrupted',
   flags: [
@@ -240,7 +224,7 @@ const SIMULATOR: CliCommand<undefined, SimFlags> = {
     });
     await sim.close();
   },
-};
+});
 
 export function registerSimulator(program: Command): void {
   addCommand(program, SIMULATOR);

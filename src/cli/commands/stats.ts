@@ -15,8 +15,8 @@ import { BUCKET_SECONDS } from '../../fastly/types.js';
 import type { StatsMeta, StatsPoint } from '../../fastly/types.js';
 import { AggregateStats, MonthToDateUsage, Usage } from '../../tasks/index.js';
 import type { TaskDefinition } from '../../tasks/task.js';
-import { type ConnectionOptions, clientFrom, connection } from '../context.js';
-import { CONNECTION_FLAGS, type FlagSpec, wholeNumber } from '../argv.js';
+import { clientFrom, connection } from '../context.js';
+import { CONNECTION_FLAGS, type FlagSpec, type OptionsOf, wholeNumber } from '../argv.js';
 import type { CliCommand, CliGroup } from '../command.js';
 import { addGroup } from '../flags.js';
 import {
@@ -35,43 +35,23 @@ import { startProgress } from '../progress.js';
 import type { Report } from '../report/html.js';
 import { writeRawPoints } from '../transcode.js';
 
-interface StatsFlags extends ConnectionOptions {
-  serviceId?: string;
-  allServices?: boolean;
-  field?: string;
-  from?: string;
-  to?: string;
-  by?: string;
-  region?: string;
-  services?: string;
-  datacenter?: string;
-  format?: string;
-  output?: string;
-  chart?: string;
-  byService?: boolean;
-  year?: number;
-  month?: number;
-  billableUnits?: boolean;
-  concurrency?: number;
-  resume?: boolean;
-}
-
 /** --format and -o: with `html`, the command writes an HTML report too. */
-const outputFlags = (html: boolean): FlagSpec[] => [
-  {
-    flags: '--format <format>',
-    description: html
-      ? 'table, csv, ndjson, json (is --json) or html (a report with charts); default table'
-      : 'table, csv, ndjson or json (is --json); default table',
-  },
-  {
-    flags: '-o, --output <file>',
-    description: 'write to a file (replaced only once complete) instead of stdout',
-  },
-];
+const outputFlags = (html: boolean) =>
+  [
+    {
+      flags: '--format <format>',
+      description: html
+        ? 'table, csv, ndjson, json (is --json) or html (a report with charts); default table'
+        : 'table, csv, ndjson or json (is --json); default table',
+    },
+    {
+      flags: '-o, --output <file>',
+      description: 'write to a file (replaced only once complete) instead of stdout',
+    },
+  ] as const satisfies readonly FlagSpec[];
 
 /** The window of a stats query (historical, aggregate), and the output flags. */
-const WINDOW_FLAGS: FlagSpec[] = [
+const WINDOW_FLAGS = [
   {
     flags: '--from <time>',
     description:
@@ -82,7 +62,7 @@ const WINDOW_FLAGS: FlagSpec[] = [
   { flags: '--region <region>', description: 'limit to a region (see: stats regions)' },
   { flags: '--datacenter <pops>', description: 'comma-separated POP codes' },
   ...outputFlags(true),
-];
+] as const satisfies readonly FlagSpec[];
 
 /** A comma-separated flag as a list; empty entries are kept, for the fastly layer to refuse. */
 const list = (v: string | undefined) => v?.split(',');
@@ -305,7 +285,7 @@ async function* onlyFields(
 }
 
 /** What a failed backfill kept (`FILE.partial`), to resume from. */
-interface Partial {
+interface PartialFile {
   /** The whole lines kept (a line cut short by the failure is dropped). */
   text: Buffer;
   /** CSV: the columns of its header (without the readable `time`), so none is written again. */
@@ -325,7 +305,7 @@ async function readPartial(
   path: string,
   format: 'csv' | 'ndjson',
   by: string | undefined,
-): Promise<Partial | undefined> {
+): Promise<PartialFile | undefined> {
   const { promises: fsp } = await import('node:fs');
   const buf = await fsp.readFile(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined;
@@ -653,6 +633,62 @@ async function listRegions(_arg: undefined, opts: StatsFlags): Promise<void> {
   );
 }
 
+/** `stats historical`: the window, and which services and fields. */
+const HISTORICAL_FLAGS = [
+  ...CONNECTION_FLAGS,
+  ...WINDOW_FLAGS,
+  { flags: '-s, --service-id <id>', description: 'one service (default $FASTLY_SERVICE_ID)' },
+  { flags: '--services <ids>', description: 'comma-separated service IDs instead of one' },
+  { flags: '--all-services', description: 'every service of the account (ignores $FASTLY_SERVICE_ID)' },
+  {
+    flags: '--field <fields>',
+    description: 'only these fields, comma-separated, e.g. status_5xx or requests,hits,miss',
+  },
+  { flags: '--chart <field>', description: 'draw this field over time in the terminal' },
+  {
+    flags: '--resume',
+    description:
+      'with -o FILE (csv or ndjson): continue from FILE.partial, which a failed run leaves, fetching only the rest',
+  },
+  {
+    flags: '--concurrency <n>',
+    description: `most pages fetched at once (default ${DEFAULT_STATS_CONCURRENCY}); fewer are when the latency needs fewer or ${STATS_BYTES_IN_FLIGHT / 2 ** 20} MB of pages would be held`,
+    ...wholeNumber(1, 64),
+  },
+] as const satisfies readonly FlagSpec[];
+
+/** `stats usage`: a window of its own (no resolution), optionally per service. */
+const USAGE_FLAGS = [
+  ...CONNECTION_FLAGS,
+  ...outputFlags(true),
+  { flags: '--from <time>', description: 'start of the window (default: 30 days before --to)' },
+  { flags: '--to <time>', description: 'end of the window (default now)' },
+  { flags: '--by-service', description: 'per service (/stats/usage_by_service)' },
+  { flags: '--region <region>', description: 'only this region' },
+] as const satisfies readonly FlagSpec[];
+
+/** `stats month-to-date`: a billing month. */
+const MONTH_FLAGS = [
+  ...CONNECTION_FLAGS,
+  ...outputFlags(false),
+  {
+    flags: '--year <yyyy>',
+    description: 'year (default current UTC year)',
+    ...wholeNumber(2000, 9999),
+  },
+  {
+    flags: '--month <m>',
+    description: 'month 1-12 (default current UTC month)',
+    ...wholeNumber(1, 12),
+  },
+  { flags: '--billable-units', description: 'bandwidth in GB, requests per 10,000' },
+] as const satisfies readonly FlagSpec[];
+
+/** The options of every stats command (each takes some of them), typed from their flags. */
+type StatsFlags = Partial<
+  OptionsOf<[...typeof HISTORICAL_FLAGS, ...typeof USAGE_FLAGS, ...typeof MONTH_FLAGS]>
+>;
+
 type StatsCommand = CliCommand<undefined, StatsFlags>;
 
 /** `stats historical|aggregate|usage|month-to-date|regions`. */
@@ -663,28 +699,7 @@ export const STATS: CliGroup = {
     {
       name: 'historical',
       description: 'Stats of one service or many, paginated past 200 points',
-      flags: [
-        ...CONNECTION_FLAGS,
-        ...WINDOW_FLAGS,
-        { flags: '-s, --service-id <id>', description: 'one service (default $FASTLY_SERVICE_ID)' },
-        { flags: '--services <ids>', description: 'comma-separated service IDs instead of one' },
-        { flags: '--all-services', description: 'every service of the account (ignores $FASTLY_SERVICE_ID)' },
-        {
-          flags: '--field <fields>',
-          description: 'only these fields, comma-separated, e.g. status_5xx or requests,hits,miss',
-        },
-        { flags: '--chart <field>', description: 'draw this field over time in the terminal' },
-        {
-          flags: '--resume',
-          description:
-            'with -o FILE (csv or ndjson): continue from FILE.partial, which a failed run leaves, fetching only the rest',
-        },
-        {
-          flags: '--concurrency <n>',
-          description: `most pages fetched at once (default ${DEFAULT_STATS_CONCURRENCY}); fewer are when the latency needs fewer or ${STATS_BYTES_IN_FLIGHT / 2 ** 20} MB of pages would be held`,
-          ...wholeNumber(1, 64),
-        },
-      ],
+      flags: HISTORICAL_FLAGS,
       action: historical,
     } satisfies StatsCommand,
     {
@@ -696,34 +711,13 @@ export const STATS: CliGroup = {
     {
       name: 'usage',
       description: 'Bandwidth and requests by region (/stats/usage), or per service',
-      flags: [
-        ...CONNECTION_FLAGS,
-        ...outputFlags(true),
-        { flags: '--from <time>', description: 'start of the window (default: 30 days before --to)' },
-        { flags: '--to <time>', description: 'end of the window (default now)' },
-        { flags: '--by-service', description: 'per service (/stats/usage_by_service)' },
-        { flags: '--region <region>', description: 'only this region' },
-      ],
+      flags: USAGE_FLAGS,
       action: usage,
     } satisfies StatsCommand,
     {
       name: 'month-to-date',
       description: 'Usage of a billing month so far (/stats/usage_by_month)',
-      flags: [
-        ...CONNECTION_FLAGS,
-        ...outputFlags(false),
-        {
-          flags: '--year <yyyy>',
-          description: 'year (default current UTC year)',
-          ...wholeNumber(2000, 9999),
-        },
-        {
-          flags: '--month <m>',
-          description: 'month 1-12 (default current UTC month)',
-          ...wholeNumber(1, 12),
-        },
-        { flags: '--billable-units', description: 'bandwidth in GB, requests per 10,000' },
-      ],
+      flags: MONTH_FLAGS,
       action: monthToDate,
     } satisfies StatsCommand,
     {

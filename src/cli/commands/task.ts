@@ -6,6 +6,7 @@ import { Masker } from '../../masker.js';
 import { DEPRECATED_TYPES, FASTLY_TASKS, StatsTrigger } from '../../tasks/index.js';
 import type { Assessment } from '../../tasks/stats/StatsTrigger.js';
 import { type Metric, parseProps, type TaskDefinition } from '../../tasks/task.js';
+import type { FlagSpec, OptionsOf } from '../argv.js';
 import type { CliCommand } from '../command.js';
 import { echoFailures } from '../exit.js';
 import { addCommand } from '../flags.js';
@@ -24,12 +25,28 @@ export function kestraLine(payload: object): string {
 /** Exit code of a StatsTrigger evaluation whose condition does not hold (0: it fired). */
 export const NOT_FIRED_EXIT_CODE = 3;
 
-interface BridgeFlags {
-  props?: string;
-  propsFile?: string;
-  propsEnv?: string;
-  propsBase64?: string;
-}
+/** Where the task's properties come from: one of four routes. */
+const TASK_FLAGS = [
+  {
+    flags: '--props-file <file>',
+    description:
+      'task properties from a JSON file, - for stdin (the default route inside Kestra: write it with inputFiles; no size limit)',
+  },
+  {
+    flags: '--props-env <name>',
+    description: 'task properties as JSON in this environment variable (Linux caps one variable at 128 KiB)',
+  },
+  {
+    flags: '--props-base64 <b64>',
+    description: 'task properties as base64-encoded JSON (CommandsTrigger; visible in ps: no token here)',
+  },
+  {
+    flags: '--props <json>',
+    description: 'task properties as JSON (never with values Kestra renders: the shell parses them)',
+  },
+] as const satisfies readonly FlagSpec[];
+
+type BridgeFlags = OptionsOf<typeof TASK_FLAGS>;
 
 function parseJson(text: string, flag: string): unknown {
   try {
@@ -202,26 +219,7 @@ function taskCommand(): CliCommand<string, BridgeFlags> {
       description: 'task type, e.g. io.kestra.plugin.fastly.purge.Keys (or purge.Keys)',
     },
     description: 'Run one task and print its outputs in Kestra\'s script-task protocol (::{"outputs":...}::)',
-    flags: [
-      {
-        flags: '--props-file <file>',
-        description:
-          'task properties from a JSON file, - for stdin (the default route inside Kestra: write it with inputFiles; no size limit)',
-      },
-      {
-        flags: '--props-env <name>',
-        description:
-          'task properties as JSON in this environment variable (Linux caps one variable at 128 KiB)',
-      },
-      {
-        flags: '--props-base64 <b64>',
-        description: 'task properties as base64-encoded JSON (CommandsTrigger; visible in ps: no token here)',
-      },
-      {
-        flags: '--props <json>',
-        description: 'task properties as JSON (never with values Kestra renders: the shell parses them)',
-      },
-    ],
+    flags: TASK_FLAGS,
     helpAfter: wrapText(
       '\napiToken defaults to $FASTLY_API_TOKEN; serviceId to $FASTLY_SERVICE_ID where the type requires it.\n' +
         `${StatsTrigger.type} evaluates the trigger once: exit 0 if it fires, ${NOT_FIRED_EXIT_CODE} if not.`,
