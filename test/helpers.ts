@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Clock } from '../src/clock.js';
+import { PurgeCoordinator } from '../src/fastly/coordinator.js';
 import { Simulator, type SimulatorOptions } from '../src/simulator/index.js';
 
 /** The CLI as shipped: the bundle that package.json's bin points at. */
@@ -102,4 +103,14 @@ export function skippingClock(): Clock {
       };
     },
   };
+}
+
+/**
+ * A `skippingClock` and a purge coordinator on it, to spread into a `FastlyClient`'s options: the
+ * client keeps its retry policy and its account's purge budget (what a 429 taught it) without
+ * sitting out a wait, and shares no budget with the other clients of the process.
+ */
+export function skipping(): { clock: Clock; purges: PurgeCoordinator } {
+  const clock = skippingClock();
+  return { clock, purges: new PurgeCoordinator({ clock }) };
 }
