@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { history, unfinished } from './history.js';
 import { apiServer } from './api-server.js';
+import { cliHost } from './cli-host.js';
 import { requests, runCli, SERVICE, sim } from './helpers.js';
 
 /** A flow file with a StatsTrigger whose properties are overridden by `over` (YAML lines). */
@@ -864,12 +865,34 @@ const CASES: Case[] = [
   })),
 ];
 
+/** Invocations of the catalogue also run as processes of the shipped bin: exit status, one line, no stack. */
+const SMOKE = new Set([
+  'missing token',
+  'unknown flag',
+  'from after to',
+  'unknown task type',
+  'CRLF key file with a bad key',
+  'server --listen not HOST:PORT',
+]);
+
 test(`bad-input catalogue: ${CASES.length} cases, each exit 2 with one clear line, no stack trace, no request`, async (t) => {
   assert.ok(CASES.length >= 75);
+  assert.equal(
+    CASES.filter((c) => SMOKE.has(c.name)).length,
+    SMOKE.size,
+    'every smoke case is in the catalogue',
+  );
   const s = await sim(t);
-  for (const c of CASES) {
+  // Through the CLI's own dispatch in one process (cli-host.ts); the smoke cases again as processes.
+  const host = cliHost(t);
+  const runs = [
+    ...CASES.map((c) => ({ c, how: 'in process', run: host.run.bind(host) })),
+    ...CASES.filter((c) => SMOKE.has(c.name)).map((c) => ({ c, how: 'process', run: runCli })),
+  ];
+  for (const { c, how, run } of runs) {
+    const name = `${c.name} (${how})`;
     const dir = await mkdtemp(join(tmpdir(), 'kf-bad-'));
-    for (const [name, text] of Object.entries(c.files ?? {})) await writeFile(join(dir, name), text);
+    for (const [file, text] of Object.entries(c.files ?? {})) await writeFile(join(dir, file), text);
     const env: Record<string, string> = {
       FASTLY_API_TOKEN: 'tok',
       FASTLY_SERVICE_ID: SERVICE,
@@ -880,21 +903,21 @@ test(`bad-input catalogue: ${CASES.length} cases, each exit 2 with one clear lin
       else env[k] = v;
     }
     s.clearLog();
-    const r = await runCli(
+    const r = await run(
       c.args.map((a) => a.replace('$DIR', dir)),
       env,
       c.stdin,
     );
-    assert.equal(r.code, 2, `${c.name}: exit ${r.code}\n${r.stderr}`);
+    assert.equal(r.code, 2, `${name}: exit ${r.code}\n${r.stderr}`);
     // A run streams the execution's log lines too; every other command prints the error line alone.
     const stderr =
       c.args[0] === 'run' ? r.stderr.replace(/^\d{4}-\d\d-\d\dT\S+ +[A-Z]+ .*\n/gm, '') : r.stderr;
-    assert.match(stderr, /^error: [^\n]+\n$/, `${c.name}: exactly one line, the error\n${r.stderr}`);
-    assert.match(r.stderr, c.error, c.name);
-    assert.ok(!/^\s+at /m.test(r.stderr), `${c.name}: no stack trace`);
-    if (c.stdout !== undefined) assert.equal(r.stdout, c.stdout.replaceAll('$DIR', dir), c.name);
+    assert.match(stderr, /^error: [^\n]+\n$/, `${name}: exactly one line, the error\n${r.stderr}`);
+    assert.match(r.stderr, c.error, name);
+    assert.ok(!/^\s+at /m.test(r.stderr), `${name}: no stack trace`);
+    if (c.stdout !== undefined) assert.equal(r.stdout, c.stdout.replaceAll('$DIR', dir), name);
     const sent = s.log.filter((e) => e.path !== '/stats/regions');
-    assert.deepEqual(sent, [], `${c.name}: no request sent`);
+    assert.deepEqual(sent, [], `${name}: no request sent`);
   }
 });
 

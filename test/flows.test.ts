@@ -9,7 +9,8 @@ import { renderString } from '../src/flow/expressions.js';
 import { parseFlow } from '../src/flow/load.js';
 import { Masker } from '../src/masker.js';
 import { TASKS } from '../src/tasks/index.js';
-import { runCli, SERVICE, sim } from './helpers.js';
+import { cliHost } from './cli-host.js';
+import { SERVICE, sim } from './helpers.js';
 import { receiver } from './receiver.js';
 
 /** What `run --json` prints (the fields these tests read). */
@@ -30,6 +31,8 @@ interface JsonSchema {
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '../../examples');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+/** Every CLI run of this file, in one process (cli-host.ts). */
+const cli = cliHost();
 const SEED_FLOWS = [
   'purge_homepage.yml',
   'purge_product_keys.yml',
@@ -49,7 +52,7 @@ test('each seed flow runs unchanged with base64 SECRET_* variables, and --json s
   };
   const outputs: Record<string, Record<string, unknown>> = {};
   for (const file of SEED_FLOWS) {
-    const r = await runCli(['run', join(EXAMPLES, file), '--json'], env);
+    const r = await cli.run(['run', join(EXAMPLES, file), '--json'], env);
     assert.equal(r.code, 0, `${file}: ${r.stderr}`);
     const ex = JSON.parse(r.stdout) as Execution;
     assert.equal(ex.state.current, 'SUCCESS', file);
@@ -78,7 +81,7 @@ test('each seed flow runs unchanged with base64 SECRET_* variables, and --json s
 
 test('every example flow is valid', async () => {
   const files = (await readdir(EXAMPLES)).map((f) => join(EXAMPLES, f));
-  const r = await runCli(['validate', ...files]);
+  const r = await cli.run(['validate', ...files]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout.trim().split('\n').length, files.length);
 });
@@ -86,7 +89,7 @@ test('every example flow is valid', async () => {
 test('inputs render to typed values: a list input becomes the surrogateKeys list', async (t) => {
   const s = await sim(t);
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
-  const r = await runCli(
+  const r = await cli.run(
     [
       'run',
       join(EXAMPLES, 'purge_articles_on_publish.yml'),
@@ -110,7 +113,7 @@ test('inputs render to typed values: a list input becomes the surrogateKeys list
 test('purge_articles_on_publish: a failed purge of a key with a quote reaches Slack as valid JSON naming it (toJson, not values pasted into JSON text)', async (t) => {
   const s = await sim(t, { faults: { latencyMs: 100, latencyJitterMs: 200 } });
   const slack = await receiver(t);
-  const r = await runCli(
+  const r = await cli.run(
     [
       'run',
       join(EXAMPLES, 'purge_articles_on_publish.yml'),
@@ -480,7 +483,7 @@ test(`${MALFORMED.length} malformed flows each give a located, specific error an
   for (const [name, text, line, pattern] of MALFORMED) {
     const file = join(dir, `${name.replace(/\W+/g, '_')}.yml`);
     await writeFile(file, text);
-    const r = await runCli(['validate', file]);
+    const r = await cli.run(['validate', file]);
     assert.equal(r.code, 2, `${name}: exit ${r.code}\n${r.stderr}`);
     const first = r.stderr.split('\n')[0] ?? '';
     assert.match(
@@ -508,11 +511,11 @@ test('a flow over 1 MB is refused before parsing; invalid input values exit 2 be
   const s = await sim(t);
   const dir = await mkdtemp(join(tmpdir(), 'kf-big-'));
   await writeFile(join(dir, 'big.yml'), `id: f\nnamespace: a\n# ${'x'.repeat(2 * 1024 * 1024)}\ntasks: []\n`);
-  const big = await runCli(['run', join(dir, 'big.yml')]);
+  const big = await cli.run(['run', join(dir, 'big.yml')]);
   assert.equal(big.code, 2);
   assert.match(big.stderr, /the flow file is 2.0 MB; the limit is 1 MB/);
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
-  const badInput = await runCli(
+  const badInput = await cli.run(
     ['run', join(EXAMPLES, 'purge_articles_on_publish.yml'), '--input', 'soft=perhaps'],
     env,
   );
@@ -521,13 +524,13 @@ test('a flow over 1 MB is refused before parsing; invalid input values exit 2 be
     badInput.stderr,
     /input 'soft': "perhaps" is not a valid BOOLEAN input; expected true or false/,
   );
-  const unknown = await runCli(
+  const unknown = await cli.run(
     ['run', join(EXAMPLES, 'purge_articles_on_publish.yml'), '--input', 'colour=red'],
     env,
   );
   assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /the flow has no input 'colour'; it declares: article_ids, soft/);
-  const badB64 = await runCli(['run', join(EXAMPLES, 'purge_homepage.yml')], {
+  const badB64 = await cli.run(['run', join(EXAMPLES, 'purge_homepage.yml')], {
     SECRET_FASTLY_API_TOKEN: 'not*base64!',
     FASTLY_API_ENDPOINT: s.url,
   });
@@ -540,7 +543,7 @@ test('the Kestra bridge prints outputs and metrics in the script-task protocol',
   const s = await sim(t);
   // U+0085 is no whitespace to a surrogate key, but Java's `.` would not match it unescaped.
   const keys = Array.from({ length: 300 }, (_, i) => (i === 0 ? 'k0\u0085' : `k${i}`));
-  const r = await runCli(
+  const r = await cli.run(
     ['task', 'io.kestra.plugin.fastly.purge.Keys', '--props', JSON.stringify({ surrogateKeys: keys })],
     {
       FASTLY_API_TOKEN: 'tok',
@@ -575,7 +578,7 @@ test('the Kestra bridge prints outputs and metrics in the script-task protocol',
 });
 
 test('schema: JSON Schema of a flow with every task type and its properties', async () => {
-  const r = await runCli(['schema']);
+  const r = await cli.run(['schema']);
   assert.equal(r.code, 0);
   const schema = JSON.parse(r.stdout) as JsonSchema;
   assert.deepEqual(schema.required, ['id', 'namespace', 'tasks']);

@@ -1,0 +1,136 @@
+/**
+ * Many CLI invocations in one Node process: each goes through what the shipped bin runs (the purge
+ * fast path, else commander with the command's module, the exit-code mapping), with its own
+ * arguments, environment and stdin, its stdout and stderr captured. A test pays one process start
+ * instead of one per invocation (~0.3 s each on a busy 2-core machine; the bad-input catalogue made
+ * 150 of them). The host is a child process of the test, so the CLI's signal handlers, stdout guard
+ * and environment never touch the test runner's; `runCli` (helpers.ts) stays the judge of what only
+ * a process shows (its real exit status, a stack trace printed by Node itself).
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { Readable } from 'node:stream';
+import { after, type TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { CliResult } from './helpers.js';
+
+const HOST = fileURLToPath(import.meta.url);
+
+interface Invocation {
+  args: string[];
+  env: Record<string, string>;
+  stdin: string;
+}
+
+export interface CliHost {
+  /** Runs `kestra-fastly ...args` with a clean environment plus `env`, and `input` on stdin, as runCli does. */
+  run(args: string[], env?: Record<string, string>, input?: string): Promise<CliResult>;
+}
+
+/**
+ * Starts a host, stopped after test `t`, or after the file's tests without one. `deadlineMs` bounds
+ * each invocation: one that has not ended by then (a command that never returns) fails the test,
+ * naming it, instead of hanging the suite.
+ */
+export function cliHost(t?: TestContext, deadlineMs = 60_000): CliHost {
+  const child: ChildProcess = fork(HOST, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let exited: Error | undefined;
+  let pending: ((r: CliResult | Error) => void) | undefined;
+  child.on('exit', (code, signal) => {
+    exited = new Error(`the CLI host exited (${signal ?? code}) before answering`);
+    pending?.(exited);
+  });
+  child.on('message', (m) => pending?.(m as CliResult));
+  const stop = () => {
+    if (child.connected) child.disconnect();
+  };
+  if (t) t.after(stop);
+  else after(stop);
+  let queue = Promise.resolve();
+  return {
+    run(args, env = {}, input = '') {
+      const invocation: Invocation = {
+        args,
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+        stdin: input,
+      };
+      const result = queue.then(
+        () =>
+          new Promise<CliResult>((resolve, reject) => {
+            if (exited) return reject(exited);
+            const timer = setTimeout(() => {
+              child.kill('SIGKILL');
+              reject(new Error(`kestra-fastly ${args.join(' ')} did not end within ${deadlineMs} ms`));
+            }, deadlineMs);
+            pending = (r) => {
+              clearTimeout(timer);
+              pending = undefined;
+              if (r instanceof Error) reject(r);
+              else resolve(r);
+            };
+            child.send(invocation);
+          }),
+      );
+      queue = result.then(
+        () => undefined,
+        () => undefined,
+      );
+      return result;
+    },
+  };
+}
+
+/** The host's side: runs each invocation it is sent, one at a time, and sends back its result. */
+async function host(): Promise<void> {
+  const { COMMANDS } = await import('../src/cli/command-table.js');
+  const { main } = await import('../src/cli/program.js');
+  const { purgeFast } = await import('../src/cli/purge-fast.js');
+  const { echoFailures } = await import('../src/cli/exit.js');
+  let captured: { stdout: string; stderr: string } | undefined;
+  for (const name of ['stdout', 'stderr'] as const) {
+    const stream = process[name];
+    // Each command guards stdout again (an 'error' listener): not a leak here.
+    stream.setMaxListeners(0);
+    const write = stream.write.bind(stream);
+    stream.write = (chunk: string | Uint8Array, ...rest: unknown[]) => {
+      if (!captured) return write(chunk, ...(rest as []));
+      captured[name] += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+      const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
+      if (done) process.nextTick(done);
+      return true;
+    };
+  }
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (m) => {
+    const { args, env, stdin } = m as Invocation;
+    for (const k of Object.keys(process.env)) delete process.env[k];
+    Object.assign(process.env, env);
+    Object.defineProperty(process, 'stdin', {
+      value: Readable.from(stdin ? [Buffer.from(stdin)] : []),
+      configurable: true,
+      writable: true,
+    });
+    // What a previous command left behind: a failure echo (the task command's), an exit code.
+    echoFailures(() => {});
+    process.exitCode = undefined;
+    captured = { stdout: '', stderr: '' };
+    // As bin.ts picks its bundle: purge.cjs (fast path, else commander with only purge) or cli.cjs.
+    const argv = [process.execPath, 'kestra-fastly', ...args];
+    const name = args.find((a) => !a.startsWith('-'));
+    const run =
+      name === 'purge'
+        ? (purgeFast(argv) ?? main(argv, { purge: COMMANDS.purge as NonNullable<typeof COMMANDS.purge> }))
+        : main(argv, COMMANDS);
+    void run
+      .then((code) => new Promise<number>((resolve) => setImmediate(() => resolve(code))))
+      .then((code) => {
+        const out = captured ?? { stdout: '', stderr: '' };
+        captured = undefined;
+        // As exitWith does: a command may have set a failing exit code itself.
+        const status = code === 0 ? Number(process.exitCode ?? 0) : code;
+        process.exitCode = undefined;
+        process.send?.({ code: status, ...out });
+      });
+  });
+}
+
+if (process.argv[1] === HOST) await host();
