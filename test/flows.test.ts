@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -31,6 +32,7 @@ interface JsonSchema {
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '../../examples');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+const TOKEN = 'canary-TOKEN-1234';
 /** Every CLI run of this file, in one process (cli-host.ts). */
 const cli = cliHost();
 const SEED_FLOWS = [
@@ -597,4 +599,67 @@ test('schema: JSON Schema of a flow with every task type and its properties', as
   ]) {
     assert.ok(schema.$defs[`io.kestra.plugin.fastly.${type}`], type);
   }
+});
+
+test('run prints flow outputs with every secret masked, as text and with --json; the keys stay', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-trial-run-'));
+  const file = join(dir, 'leak.yml');
+  await writeFile(
+    file,
+    `id: leak
+namespace: company.ops
+tasks:
+  - id: out
+    type: io.kestra.plugin.core.output.OutputValues
+    values:
+      t: "{{ secret('MYTOKEN') }}"
+      apiToken: "{{ secret('MYTOKEN') }}"
+      svc: "service {{ secret('SVC') }}"
+`,
+  );
+  const env = { SECRET_MYTOKEN: b64(TOKEN), SECRET_SVC: b64('values') };
+  for (const args of [[], ['--json']]) {
+    const r = await cli.run(['run', file, ...args], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.stdout.includes('canary') && !r.stderr.includes('canary'), r.stdout);
+    assert.match(r.stdout, /"t":\s?"\*\*\*\*\*\*"/);
+    assert.match(r.stdout, /"svc":\s?"service \*\*\*\*\*\*"/);
+    // A secret equal to a key ("values") hides values, never keys.
+    assert.doesNotMatch(r.stdout, /"\*\*\*\*\*\*":/);
+    assert.match(r.stdout, /"apiToken":/);
+  }
+});
+
+test('allowFailure: a timed-out task is a warning without a stray "Error:" prefix, and the flow goes on', async (t) => {
+  // An HTTP endpoint that never answers.
+  const hang = createServer(() => {});
+  await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    hang.closeAllConnections();
+    hang.close();
+  });
+  const port = (hang.address() as { port: number }).port;
+  const dir = await mkdtemp(join(tmpdir(), 'kf-timeout-'));
+  const file = join(dir, 'slow.yml');
+  await writeFile(
+    file,
+    `id: slow
+namespace: company.ops
+tasks:
+  - id: big
+    type: io.kestra.plugin.core.http.Request
+    uri: http://127.0.0.1:${port}/
+    timeout: PT1S
+    allowFailure: true
+  - id: after
+    type: io.kestra.plugin.core.log.Log
+    message: went on
+`,
+  );
+  const r = await cli.run(['run', file]);
+  assert.equal(r.code, 0, r.stderr);
+  const all = r.stdout + r.stderr;
+  assert.match(all, /failed \(allowFailure\): task 'big' timed out after PT1S/);
+  assert.doesNotMatch(all, /Error: task 'big'/);
+  assert.match(all, /went on/);
 });

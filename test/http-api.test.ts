@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -218,4 +218,118 @@ tasks:
   const outputs = (await r.json()) as { out: { values?: object } };
   assert.deepEqual(outputs.out.values ?? outputs.out, { who: 'cms', agent: 'deploy-bot' });
   assert.equal(history(join(dir, 'state')).length, 1);
+});
+
+const TOKEN = 'canary-TOKEN-1234';
+const LEAK_FLOW = `id: leak
+namespace: company.ops
+triggers:
+  - id: hook
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: leak-key-123
+tasks:
+  - id: out
+    type: io.kestra.plugin.core.output.OutputValues
+    values:
+      t: "{{ secret('MYTOKEN') }}"
+      apiToken: "{{ secret('MYTOKEN') }}"
+      agent: "{{ trigger.headers['x-agent'][0] }}"
+`;
+
+test('a webhook keeps no credential header and no secret value: not in the answer, the API, nor the database', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-trial-'));
+  const file = join(dir, 'leak.yml');
+  await writeFile(file, LEAK_FLOW);
+  const state = join(dir, 'state');
+  const { server, url } = await apiServer([file, '--state-dir', state], { SECRET_MYTOKEN: b64(TOKEN) });
+  t.after(() => server.stop());
+  const r = await fetch(`${url}/api/v1/main/executions/webhook/company.ops/leak/leak-key-123`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      'Fastly-Key': `${TOKEN}-fk`,
+      'X-Api-Key': `${TOKEN}-xak`,
+      Authorization: `Bearer ${TOKEN}-auth`,
+      'Proxy-Authorization': `Basic ${TOKEN}-pa`,
+      'X-Auth-Token': `${TOKEN}-xat`,
+      Cookie: `session=${TOKEN}-ck`,
+      'X-Agent': 'deploy-bot',
+    },
+    body: JSON.stringify({ article_ids: ['z1'] }),
+  });
+  assert.equal(r.status, 200);
+  const answer = await r.text();
+  const accepted = JSON.parse(answer) as {
+    id: string;
+    trigger: { variables: { headers: Record<string, string[]> } };
+  };
+  assert.deepEqual(
+    accepted.trigger.variables.headers['x-agent'],
+    ['deploy-bot'],
+    'ordinary headers are kept',
+  );
+  const ex = await ended(url, accepted.id);
+  assert.equal(ex.state.current, 'SUCCESS');
+  const got = await (await fetch(`${url}/api/v1/main/executions/${accepted.id}`)).text();
+  assert.match(got, /deploy-bot/, 'the task ran with the ordinary header');
+  const search = await (await fetch(`${url}/api/v1/main/executions/search`)).text();
+  assert.match(search, new RegExp(accepted.id));
+  await server.stop();
+  const history = (await readFile(join(state, 'runtime.db'))).toString('latin1');
+  for (const [where, text] of [
+    ['the webhook answer', answer],
+    ['GET execution', got],
+    ['executions/search', search],
+    ['runtime.db', history],
+  ] as const) {
+    assert.ok(
+      !text.includes('canary'),
+      `${where} holds no credential header nor secret: ${text.slice(0, 2000)}`,
+    );
+    assert.ok(!text.includes(b64(TOKEN)), `${where} holds no base64 secret`);
+  }
+  assert.match(got, /\*\*\*\*\*\*/, 'the outputs show the secret masked');
+});
+
+const HOOK_FLOW = `id: hook
+namespace: company.cms
+inputs:
+  - id: keys
+    type: ARRAY
+    itemType: STRING
+triggers:
+  - id: on_publish
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: hook-key-123
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ inputs.keys }}"
+`;
+
+test('search refuses an unknown state with 400 naming the accepted ones; known states (repeated) filter', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-search-'));
+  const file = join(dir, 'hook.yml');
+  await writeFile(file, HOOK_FLOW);
+  const { server, url } = await apiServer([file, '--state-dir', join(dir, 'state')], {});
+  t.after(() => server.stop());
+  const r = await fetch(`${url}/api/v1/main/executions/company.cms/hook?wait=true`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"keys": ["k-1"]}',
+  });
+  assert.equal(r.status, 200);
+  const bad = await fetch(`${url}/api/v1/main/executions/search?state=BOGUS`);
+  assert.equal(bad.status, 400);
+  assert.deepEqual(await bad.json(), {
+    message:
+      'state: "BOGUS" is not allowed; expected one of CREATED, RUNNING, KILLING, RESTARTED, SUCCESS, WARNING, FAILED, KILLED',
+  });
+  const total = async (query: string) =>
+    ((await (await fetch(`${url}/api/v1/main/executions/search?${query}`)).json()) as { total: number })
+      .total;
+  assert.equal(await total('state=SUCCESS'), 1);
+  assert.equal(await total('state=FAILED'), 0);
+  assert.equal(await total('state=FAILED&state=SUCCESS'), 1);
+  assert.equal((await fetch(`${url}/api/v1/executions/search?state=SUCCESS&state=nope`)).status, 400);
 });

@@ -10,6 +10,7 @@ import { Masker } from '../src/masker.js';
 import { FlowRegistry } from '../src/runtime/flows.js';
 import { describeFlows, startServer } from '../src/server/index.js';
 import { SERVICE, sim } from './helpers.js';
+import { ServerProcess } from './server-process.js';
 
 // What a new user saw of the server's start-up and of flow files changing under it (issue 25).
 
@@ -143,4 +144,47 @@ test('a --listen port in use fails in one line naming it, and creates no --state
     return true;
   });
   assert.equal(existsSync(stateDir), false, 'no --state-dir was created');
+});
+
+const everySecond = (id: string) => `id: ${id}
+namespace: company.ops
+triggers:
+  - id: tick
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "* * * * * *"
+    withSeconds: true
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "tick {{ trigger.date }}"
+`;
+
+test('deleting a flow file while the server runs logs that its triggers are stopped, and they are', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-removed-'));
+  const flows = join(dir, 'flows');
+  await mkdir(flows);
+  await writeFile(join(flows, 'keep.yml'), everySecond('keep'));
+  await writeFile(join(flows, 'gone.yml'), everySecond('gone'));
+  const server = new ServerProcess([flows, '--state-dir', join(dir, 'state')], {});
+  t.after(() => server.child.kill('SIGKILL'));
+  await server.waitFor(/company\.ops\.gone\.tick: slot \S+ started execution/);
+  await rm(join(flows, 'gone.yml'));
+  await server.waitFor(
+    new RegExp(
+      `removed ${join(flows, 'gone.yml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: its triggers are stopped`,
+    ),
+  );
+  // Two more slots of the kept flow after the removal, none of the removed one.
+  const at = server.output.length;
+  await server.until(
+    (out) => (out.slice(at).match(/company\.ops\.keep\.tick: slot \S+ started execution/g) ?? []).length >= 3,
+    'three slots of keep after the removal',
+  );
+  const after = server.output.slice(at).split('\n');
+  // The slot in flight when the file went may still start; none after the kept flow's second slot.
+  const secondKeep = after.findIndex(
+    (l, i) => /keep\.tick: slot/.test(l) && after.slice(0, i).some((m) => /keep\.tick: slot/.test(m)),
+  );
+  assert.ok(!after.slice(secondKeep).some((l) => /gone\.tick: slot/.test(l)), server.output);
+  assert.equal(await server.stop(), 0, server.output);
 });

@@ -12,9 +12,14 @@ import { FastlyClient } from '../src/fastly/client.js';
 import { historical, type PointsByService, type StatsPage, usageByMonth } from '../src/fastly/stats.js';
 import type { StatsMeta, StatsPoint } from '../src/fastly/types.js';
 import { aggregateValues } from '../src/tasks/stats/StatsTrigger.js';
-import { runCli, SERVICE, SERVICE2, sim } from './helpers.js';
+import { cliHost } from './cli-host.js';
+import { SERVICE, SERVICE2, sim } from './helpers.js';
 
-// Findings of a new user's trial of `stats` (simulator with 200 ms latency and 50 services).
+// `kestra-fastly stats`: its formats, files, windows and resumes (found in a new user's trial, on a
+// simulator with 200 ms latency and 50 services).
+
+/** Every command of this file, in one process (cli-host.ts). */
+const cli = cliHost();
 
 const env = (url: string) => ({ FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: url });
 
@@ -22,7 +27,7 @@ test('the HTML report of the full 35-day minute window is written (no "Maximum c
   const s = await sim(t);
   const dir = await mkdtemp(join(tmpdir(), 'kf-trial-'));
   const file = join(dir, 'r35.html');
-  const r = await runCli(
+  const r = await cli.run(
     [
       'stats',
       'historical',
@@ -60,7 +65,7 @@ test('the HTML report of the full 35-day minute window is written (no "Maximum c
 test('--services: an unknown id fails like -s does (exit 1, naming it) and prints no data; empty entries are refused', async (t) => {
   const s = await sim(t);
   for (const format of ['table', 'csv', 'json', 'ndjson']) {
-    const r = await runCli(
+    const r = await cli.run(
       [
         'stats',
         'historical',
@@ -81,7 +86,7 @@ test('--services: an unknown id fails like -s does (exit 1, naming it) and print
   }
   // Known services only: no extra request (every asked-for id is in the first page).
   s.clearLog();
-  const ok = await runCli(
+  const ok = await cli.run(
     [
       'stats',
       'historical',
@@ -179,12 +184,12 @@ test('--format json is streamed: byte for byte the document the whole-window pat
   const whole = await historical(client, { services: [SERVICE, SERVICE2], from, to, by: 'minute' });
   const old = `${JSON.stringify({ status: whole.status, meta: whole.meta, data: whole.data }, null, 2)}\n`;
   const args = ['stats', 'historical', '--from', String(from), '--to', String(to), '--by', 'minute'];
-  const r = await runCli([...args, '--services', `${SERVICE},${SERVICE2}`, '--json'], env(s.url));
+  const r = await cli.run([...args, '--services', `${SERVICE},${SERVICE2}`, '--json'], env(s.url));
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.stdout === old, 'the streamed document is the whole-window one');
   const dir = await mkdtemp(join(tmpdir(), 'kf-json-'));
   const file = join(dir, 'one.json');
-  const one = await runCli([...args, '-s', SERVICE, '--format', 'json', '-o', file], env(s.url));
+  const one = await cli.run([...args, '-s', SERVICE, '--format', 'json', '-o', file], env(s.url));
   assert.equal(one.code, 0, one.stderr);
   const single = await historical(client, { serviceId: SERVICE, from, to, by: 'minute' });
   assert.ok(
@@ -197,8 +202,8 @@ test('--format json is streamed: byte for byte the document the whole-window pat
 test('month-to-date --billable-units: the table shows GB and units of 10,000 under headings saying so; a month not begun is refused', async (t) => {
   const s = await sim(t);
   const args = ['stats', 'month-to-date', '--year', '2026', '--month', '10', '--billable-units'];
-  const csv = await runCli([...args, '--format', 'csv'], env(s.url));
-  const table = await runCli(args, env(s.url));
+  const csv = await cli.run([...args, '--format', 'csv'], env(s.url));
+  const table = await cli.run(args, env(s.url));
   assert.equal(table.code, 0, table.stderr);
   const [head, first] = csv.stdout.split('\n');
   const cols = head!.split(',');
@@ -223,7 +228,7 @@ test('month-to-date --billable-units: the table shows GB and units of 10,000 und
 });
 
 test('--concurrency help says the default (64) and that the latency and a 12 MB budget bound it', async () => {
-  const r = await runCli(['stats', 'historical', '--help']);
+  const r = await cli.run(['stats', 'historical', '--help']);
   assert.equal(r.code, 0);
   const help = r.stdout.replace(/\s+/g, ' ');
   assert.match(help, /--concurrency <n> most pages fetched at once \(default 64\).*12 MB/);
@@ -287,7 +292,7 @@ test('an empty window says why on stderr: each bucket is reported once it is ove
   const dir = await mkdtemp(join(tmpdir(), 'kf-empty-'));
   for (const [args, hint] of cases) {
     for (const format of ['table', 'csv', 'ndjson', 'json', 'html']) {
-      const r = await runCli(['stats', ...args, '--format', format], env(s.url));
+      const r = await cli.run(['stats', ...args, '--format', format], env(s.url));
       const label = `${args.join(' ')} --format ${format}`;
       assert.equal(r.code, 0, `${label}: ${r.stderr}`);
       assert.match(r.stderr, /^note: no data in this window: Fastly reports each /, label);
@@ -305,12 +310,12 @@ test('an empty window says why on stderr: each bucket is reported once it is ove
     // CSV to a file: no header (the columns are the points' fields, and there are none), the same
     // for historical and aggregate, and the count said as for any file.
     const file = join(dir, `${args[0]}.csv`);
-    const r = await runCli(['stats', ...args, '--format', 'csv', '-o', file], env(s.url));
+    const r = await cli.run(['stats', ...args, '--format', 'csv', '-o', file], env(s.url));
     assert.equal(r.code, 0, r.stderr);
     assert.equal(await readFile(file, 'utf8'), '', `${args.join(' ')}: an empty file`);
     assert.match(r.stderr, /^Wrote 0 points to \S+\.csv\nnote: no data in this window: /);
   }
-  const full = await runCli(
+  const full = await cli.run(
     [
       'stats',
       'historical',
@@ -332,7 +337,7 @@ test('--field takes a comma-separated list: CSV, table and JSON hold those field
   const s = await sim(t, { faults: { latencyMs: 100 } });
   const hour = Math.floor(Date.now() / 3_600_000) * 3600;
   const window = ['-s', SERVICE, '--by', 'hour', '--from', String(hour - 3 * 3600), '--to', String(hour)];
-  const csv = await runCli(
+  const csv = await cli.run(
     ['stats', 'historical', ...window, '--field', 'status_5xx,requests,hits,requests', '--format', 'csv'],
     env(s.url),
   );
@@ -342,10 +347,13 @@ test('--field takes a comma-separated list: CSV, table and JSON hold those field
   assert.equal(lines.length, 4, csv.stdout);
   for (const line of lines.slice(1))
     assert.match(line, new RegExp(`^${SERVICE},\\d+,[\\dT:-]+Z,\\d+,\\d+,\\d+$`));
-  const table = await runCli(['stats', 'historical', ...window, '--field', 'requests,hit_ratio'], env(s.url));
+  const table = await cli.run(
+    ['stats', 'historical', ...window, '--field', 'requests,hit_ratio'],
+    env(s.url),
+  );
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout.split('\n')[0] ?? '', /^time \(UTC\)\s+service\s+requests\s+hit_ratio$/);
-  const json = await runCli(
+  const json = await cli.run(
     ['stats', 'historical', ...window, '--field', 'requests,bandwidth', '--json'],
     env(s.url),
   );
@@ -358,7 +366,7 @@ test('--field takes a comma-separated list: CSV, table and JSON hold those field
     ['requests,,hits', /--field: "requests,,hits" has an empty entry; expected comma-separated stats fields/],
     ['requests,nosuch', /--field: "nosuch" is not a documented stats field/],
   ] as const) {
-    const bad = await runCli(['stats', 'historical', ...window, '--field', value], env(s.url));
+    const bad = await cli.run(['stats', 'historical', ...window, '--field', value], env(s.url));
     assert.equal(bad.code, 2, bad.stderr);
     assert.match(bad.stderr, error);
   }
@@ -467,7 +475,7 @@ test('a backfill whose page fails every attempt keeps the pages before it in FIL
   for (const format of ['csv', 'ndjson'] as const) {
     s.setFaults({ latencyMs: 20, paths: ['/stats'], burst: { fault: '5xx', count: 2, after: 10 } });
     const file = join(dir, `backfill.${format}`);
-    const failed = await runCli(
+    const failed = await cli.run(
       ['stats', 'historical', ...window, ...retries, '--format', format, '-o', file],
       env(s.url),
     );
@@ -502,13 +510,13 @@ test('a backfill whose page fails every attempt keeps the pages before it in FIL
       const at = args.indexOf(change[0] as string);
       if (at >= 0) args[at + 1] = change[1] as string;
       else args.push(...change);
-      const refused = await runCli(['stats', 'historical', ...args], env(s.url));
+      const refused = await cli.run(['stats', 'historical', ...args], env(s.url));
       assert.equal(refused.code, 2, `${change.join(' ')}: ${refused.stderr}`);
       assert.match(refused.stderr, new RegExp(`^error: --resume: ${message.source}`));
       assert.match(refused.stderr, /resume with the same options, or delete \S+\.partial to start over\n$/);
     }
     // Without --resume, the partial file (the progress) is not replaced.
-    const over = await runCli(
+    const over = await cli.run(
       ['stats', 'historical', ...window, ...retries, '--format', format, '-o', file],
       env(s.url),
     );
@@ -519,7 +527,7 @@ test('a backfill whose page fails every attempt keeps the pages before it in FIL
     );
     assert.equal(s.log.filter((e) => e.path.startsWith('/stats')).length, 0, 'no request by a refused run');
     assert.equal((await readFile(`${file}.partial`, 'utf8')).trimEnd().split('\n').length, kept.length);
-    const resumed = await runCli(
+    const resumed = await cli.run(
       ['stats', 'historical', ...window, ...retries, '--format', format, '-o', file, '--resume'],
       env(s.url),
     );
@@ -534,14 +542,14 @@ test('a backfill whose page fails every attempt keeps the pages before it in FIL
     // Byte for byte what a run that never failed writes.
     s.setFaults({});
     const clean = join(dir, `clean.${format}`);
-    const whole = await runCli(
+    const whole = await cli.run(
       ['stats', 'historical', ...window, '--format', format, '-o', clean],
       env(s.url),
     );
     assert.equal(whole.code, 0, whole.stderr);
     assert.equal(await readFile(file, 'utf8'), await readFile(clean, 'utf8'));
   }
-  const bad = await runCli(['stats', 'historical', ...window, '--resume'], env(s.url));
+  const bad = await cli.run(['stats', 'historical', ...window, '--resume'], env(s.url));
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^error: --resume: resumes a file: give -o FILE with --format csv or ndjson/);
 });
