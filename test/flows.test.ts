@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { InterruptedError } from '../src/cli/interrupt.js';
 import { runFlow } from '../src/flow/executor.js';
 import { renderString } from '../src/flow/expressions.js';
 import { parseFlow } from '../src/flow/load.js';
@@ -662,4 +663,38 @@ tasks:
   assert.match(all, /failed \(allowFailure\): task 'big' timed out after PT1S/);
   assert.doesNotMatch(all, /Error: task 'big'/);
   assert.match(all, /went on/);
+});
+
+test('an execution interrupted by Ctrl-C is KILLED, with "interrupted by SIGINT" and no class name', async (t) => {
+  const s = await sim(t, { faults: { latencyMs: 2000 } });
+  const flow = parseFlow(
+    `id: f
+namespace: company.test
+tasks:
+  - id: stats
+    type: io.kestra.plugin.fastly.stats.Stats
+    apiToken: "{{ secret('FASTLY_API_TOKEN') }}"
+    serviceId: ${SERVICE}
+    from: "1 hour ago"
+  - id: after
+    type: io.kestra.plugin.core.log.Log
+    message: never
+`,
+    'f.yml',
+  );
+  const controller = new AbortController();
+  const lines: string[] = [];
+  const running = runFlow(flow, {
+    env: { SECRET_FASTLY_API_TOKEN: Buffer.from('tok').toString('base64'), FASTLY_API_ENDPOINT: s.url },
+    signal: controller.signal,
+    write: (l) => lines.push(l),
+  });
+  controller.abort(new InterruptedError('SIGINT'));
+  const ex = await running;
+  assert.equal(ex.state, 'KILLED');
+  assert.deepEqual(
+    ex.taskRuns.map((r) => [r.taskId, r.state, r.error]),
+    [['stats', 'KILLED', 'interrupted by SIGINT']],
+  );
+  assert.doesNotMatch(lines.join('\n'), /InterruptedError/);
 });

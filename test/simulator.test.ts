@@ -131,3 +131,8 @@ test('simulator --scenario: a StatsTrigger flow run from the CLI fires on the in
   // Wrapped at 80 columns, continuation lines indented under it.
   for (const line of stdout.split('\n')) assert.ok(line.length <= 80, line);
 });
+
+test('the simulator binds 127.0.0.1 by default', async (t) => {
+  const s = await sim(t);
+  assert.match(s.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+});
