@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import type { ClientRequest } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -51,6 +51,12 @@ interface Run {
 }
 
 function fastlyCli(args: string[], env: Record<string, string>): Promise<Run> {
+  if (!existsSync(FASTLY_CLI))
+    return Promise.reject(
+      new Error(
+        `${FASTLY_CLI} is missing: npm's pretest (scripts/install-contestants.mjs) could not install the Fastly CLI; its note says why`,
+      ),
+    );
   return new Promise((resolve, reject) => {
     execFile(FASTLY_CLI, args, { env, timeout: 60_000 }, (err, stdout, stderr) => {
       if (err && typeof err.code !== 'number') return reject(new Error(err.message, { cause: err }));
