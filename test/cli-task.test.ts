@@ -15,8 +15,11 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { renderString } from '../src/flow/expressions.js';
 import type { Simulator } from '../src/simulator/index.js';
+import { cliHost } from './cli-host.js';
 import { CLI, requests, runCli, SERVICE, sim } from './helpers.js';
 
+/** The bridge's one-shot runs whose input is argv and the environment, in one process (cli-host.ts). */
+const cli = cliHost();
 const DOC = join(dirname(fileURLToPath(import.meta.url)), '../../docs/kestra.md');
 const KESTRA_LINE = /^::(\{.*\})::$/;
 
@@ -229,7 +232,7 @@ test('--props-env near the 128 KiB cap, and a token on the command line, each ge
   const keys = Array.from({ length: 8_000 }, (_, i) => `article-${i}`);
   const big = JSON.stringify({ surrogateKeys: keys });
   assert.ok(big.length > 98_304 && big.length < 131_072);
-  const near = await runCli(['task', 'purge.Keys', '--props-env', 'P'], { ...env, P: big });
+  const near = await cli.run(['task', 'purge.Keys', '--props-env', 'P'], { ...env, P: big });
   assert.equal(near.code, 0, near.stderr);
   const warns = (stdout: string) =>
     protocol(stdout)
@@ -240,13 +243,13 @@ test('--props-env near the 128 KiB cap, and a token on the command line, each ge
     warns(near.stdout).join('\n'),
     /^the environment variable P holds 1\d\d KiB; Linux refuses one environment variable or argument over 128 KiB \("Argument list too long", before the task starts\): pass the properties with inputFiles and --props-file/,
   );
-  const small = await runCli(['task', 'purge.Keys', '--props-env', 'P'], {
+  const small = await cli.run(['task', 'purge.Keys', '--props-env', 'P'], {
     ...env,
     P: '{"surrogateKeys":["a"]}',
   });
   assert.deepEqual(warns(small.stdout), []);
   const b64 = Buffer.from(JSON.stringify({ apiToken: 'tok', surrogateKeys: ['a'] })).toString('base64');
-  const inArgv = await runCli(['task', 'purge.Keys', '--props-base64', b64], env);
+  const inArgv = await cli.run(['task', 'purge.Keys', '--props-base64', b64], env);
   assert.equal(inArgv.code, 0, inArgv.stderr);
   const [warning] = warns(inArgv.stdout);
   assert.match(
@@ -357,12 +360,12 @@ test('serviceId is filled from $FASTLY_SERVICE_ID only where the Java plugin req
     FASTLY_API_ENDPOINT: s.url,
     FAKE_PROPS: '{"by":"day","from":"2 days ago"}',
   };
-  const stats = await runCli(['task', 'stats.Stats', '--props-env', 'FAKE_PROPS'], env);
+  const stats = await cli.run(['task', 'stats.Stats', '--props-env', 'FAKE_PROPS'], env);
   assert.equal(stats.code, 0, stats.stderr);
   const data = (protocol(stats.stdout).find((p) => p.outputs)?.outputs as { data: object }).data;
   assert.equal(Object.keys(data).length, 3, 'stats.Stats without serviceId covers every service, as in Java');
   assert.ok(s.log.some((e) => e.path === '/stats'));
-  const key = await runCli(['task', 'purge.Key', '--props', '{"surrogateKey":"k"}'], env);
+  const key = await cli.run(['task', 'purge.Key', '--props', '{"surrogateKey":"k"}'], env);
   assert.equal(key.code, 0, key.stderr);
   assert.ok(
     s.log.some((e) => e.path === `/service/${SERVICE}/purge/k`),
@@ -373,7 +376,7 @@ test('serviceId is filled from $FASTLY_SERVICE_ID only where the Java plugin req
 test('log lines reach Kestra with their real level and no prefix of ours; deprecated names warn', async (t) => {
   const s = await sim(t);
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
-  const r = await runCli(['task', 'purge.PurgeKey', '--props', '{"surrogateKey":"k"}'], env);
+  const r = await cli.run(['task', 'purge.PurgeKey', '--props', '{"surrogateKey":"k"}'], env);
   assert.equal(r.code, 0, r.stderr);
   const logs = protocol(r.stdout).flatMap(
     (p) => (p.logs as { level: string; message: string }[] | undefined) ?? [],
@@ -387,10 +390,10 @@ test('log lines reach Kestra with their real level and no prefix of ours; deprec
     'type io.kestra.plugin.fastly.purge.PurgeKey is deprecated; use io.kestra.plugin.fastly.purge.Key',
   );
   for (const l of logs) assert.doesNotMatch(l.message, /^\[?\d{4}-\d\d-\d\d|^(INFO|WARN|DEBUG|ERROR)\b/);
-  const both = await runCli(['task', 'purge.Key', '--props', '{}', '--props-env', 'X'], env);
+  const both = await cli.run(['task', 'purge.Key', '--props', '{}', '--props-env', 'X'], env);
   assert.equal(both.code, 2);
   assert.match(both.stderr, /give the properties once/);
-  const unset = await runCli(['task', 'purge.Key', '--props-env', 'NOT_SET_ANYWHERE'], env);
+  const unset = await cli.run(['task', 'purge.Key', '--props-env', 'NOT_SET_ANYWHERE'], env);
   assert.equal(unset.code, 2);
   assert.match(unset.stderr, /--props-env: the environment variable "NOT_SET_ANYWHERE" is not set/);
 });
@@ -432,7 +435,7 @@ test('every failure the bridge prints on stderr is also an ERROR log line for Ke
     [['task', 'purge.All'], 1, /HTTP 403/],
   ];
   for (const [args, code, expected] of cases) {
-    const r = await runCli(args, env);
+    const r = await cli.run(args, env);
     assert.equal(r.code, code, `${args.join(' ')}: ${r.stderr}`);
     const { line, errors } = failure(r);
     assert.match(line, expected, args.join(' '));
@@ -444,7 +447,7 @@ test('every failure the bridge prints on stderr is also an ERROR log line for Ke
 test('an apiToken still reading {{ secret(...) }} is named an unrendered Kestra expression, not "whitespace"; nothing is sent', async (t) => {
   const s = await sim(t);
   const env = { FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
-  const inProps = await runCli(
+  const inProps = await cli.run(
     [
       'task',
       'purge.Keys',
@@ -453,7 +456,7 @@ test('an apiToken still reading {{ secret(...) }} is named an unrendered Kestra 
     ],
     env,
   );
-  const inEnv = await runCli(['task', 'purge.Keys', '--props', '{"surrogateKeys":["a"]}'], {
+  const inEnv = await cli.run(['task', 'purge.Keys', '--props', '{"surrogateKeys":["a"]}'], {
     ...env,
     FASTLY_API_TOKEN: "{{ secret('FASTLY_API_TOKEN') }}",
   });
