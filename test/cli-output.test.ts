@@ -7,8 +7,11 @@ import { join } from 'node:path';
 import { createServer as createNetServer } from 'node:net';
 import { test } from 'node:test';
 import { writeRows } from '../src/cli/format.js';
+import { cliHost } from './cli-host.js';
 import { CLI, requests, runCli, SERVICE, SERVICE2, sim, waitForRequests } from './helpers.js';
 
+/** The stats runs whose output is plain stdout or a file, in one process (cli-host.ts). */
+const cli = cliHost();
 const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
 /** Runs a shell pipeline in which `$CLI` is the built CLI; returns the pipeline's status (pipefail) and stderr. */
@@ -188,19 +191,19 @@ test('stats: --format json is --json, regions take --format/-o, FASTLY_SERVICE_I
   const dir = await mkdtemp(join(tmpdir(), 'kf-fmt-'));
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
 
-  const regions = await runCli(['stats', 'regions', '--json'], env);
+  const regions = await cli.run(['stats', 'regions', '--json'], env);
   assert.equal(regions.code, 0, regions.stderr);
   const doc = JSON.parse(regions.stdout) as { status: string; data: string[] };
   assert.equal(doc.status, 'success');
   assert.ok(doc.data.includes('europe'));
-  const csv = await runCli(['stats', 'regions', '--format', 'csv', '-o', join(dir, 'r.csv')], env);
+  const csv = await cli.run(['stats', 'regions', '--format', 'csv', '-o', join(dir, 'r.csv')], env);
   assert.equal(csv.code, 0, csv.stderr);
   assert.equal(await readFile(join(dir, 'r.csv'), 'utf8'), `region\n${doc.data.join('\n')}\n`);
-  const asFormat = await runCli(['stats', 'regions', '--format', 'json'], env);
+  const asFormat = await cli.run(['stats', 'regions', '--format', 'json'], env);
   assert.deepEqual(JSON.parse(asFormat.stdout), doc);
 
   s.clearLog();
-  const one = await runCli(
+  const one = await cli.run(
     ['stats', 'historical', '--by', 'hour', '--from', '3 hours ago', '--format', 'json'],
     env,
   );
@@ -211,7 +214,7 @@ test('stats: --format json is --json, regions take --format/-o, FASTLY_SERVICE_I
     'FASTLY_SERVICE_ID is the default -s',
   );
   assert.ok(requests(s, `/stats/service/${SERVICE}`).length > 0);
-  const all = await runCli(
+  const all = await cli.run(
     ['stats', 'historical', '--all-services', '--by', 'hour', '--from', '3 hours ago', '--json'],
     env,
   );
@@ -220,8 +223,8 @@ test('stats: --format json is --json, regions take --format/-o, FASTLY_SERVICE_I
     '--all-services overrides it',
   );
 
-  const hist = await runCli(['stats', 'historical', '--by', 'hour', '--from', '3 hours ago'], env);
-  const agg = await runCli(['stats', 'aggregate', '--by', 'hour', '--from', '3 hours ago'], env);
+  const hist = await cli.run(['stats', 'historical', '--by', 'hour', '--from', '3 hours ago'], env);
+  const agg = await cli.run(['stats', 'aggregate', '--by', 'hour', '--from', '3 hours ago'], env);
   const time = /^\d{4}-\d\d-\d\d \d\d:\d\d {2}/;
   for (const r of [hist, agg]) {
     assert.equal(r.code, 0, r.stderr);
@@ -231,7 +234,7 @@ test('stats: --format json is --json, regions take --format/-o, FASTLY_SERVICE_I
     assert.match(first ?? '', /\d+(\.\d+)? [kMGT]?B\b/, 'bandwidth in units');
     assert.match(first ?? '', /\d+(\.\d+)?%/, 'hit ratio as a percentage');
   }
-  const aggCsv = await runCli(
+  const aggCsv = await cli.run(
     ['stats', 'aggregate', '--by', 'hour', '--from', '3 hours ago', '--format', 'csv'],
     env,
   );
@@ -241,7 +244,7 @@ test('stats: --format json is --json, regions take --format/-o, FASTLY_SERVICE_I
     'aggregate rows have no service column',
   );
 
-  const debug = await runCli(['stats', 'regions', '--debug'], env);
+  const debug = await cli.run(['stats', 'regions', '--debug'], env);
   assert.match(debug.stderr, /DEBUG statsRegions → 200 in \d+ ms/);
 });
 
