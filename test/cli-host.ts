@@ -29,9 +29,10 @@ export interface CliHost {
 /**
  * Starts a host, stopped after test `t`, or after the file's tests without one. `deadlineMs` bounds
  * each invocation: one that has not ended by then (a command that never returns) fails the test,
- * naming it, instead of hanging the suite.
+ * naming it, instead of hanging the suite. A hang detector, far above any real run: the 35-day
+ * minute report took 60 s in a suite run with coverage on a machine at a load average of 20.
  */
-export function cliHost(t?: TestContext, deadlineMs = 60_000): CliHost {
+export function cliHost(t?: TestContext, deadlineMs = 600_000): CliHost {
   const child: ChildProcess = fork(HOST, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let exited: Error | undefined;
   let pending: ((r: CliResult | Error) => void) | undefined;
