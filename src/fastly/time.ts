@@ -17,6 +17,16 @@ const EXAMPLES =
   'Unix seconds, an ISO-8601 date or date-time, "now", "yesterday", "24 hours ago", "two weeks ago"';
 
 /**
+ * ISO-8601's basic format, year first without separators: a date (`20260201`), perhaps with a time
+ * (`20260201T1000Z`, `20260201T100000`). Eight digits are this date, never Unix seconds (which
+ * would be 1970: Fastly keeps no stats of then; a current time in seconds has ten digits).
+ */
+const ISO_BASIC = /^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})?(\d{2})?(Z)?)?$/i;
+
+/** An instant as UTC ISO-8601 to the second, as every time in a message is written. */
+const isoSeconds = (seconds: number) => new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
  * How far inside Fastly's 35-day minute retention a minute window starts at the earliest: Fastly
  * checks `from` when the request arrives, so a `from` right at the edge would be refused after the
  * request's flight (and any clock skew). Was 60 s, then rounded up to the minute: up to 2 minutes late.
@@ -56,6 +66,16 @@ function timeOfDay(match: RegExpExecArray, text: string, name: string): number |
   return hour * 3600 + minute * 60 + second;
 }
 
+/** Why a year-first date does not exist (`month 13 does not exist`, `2026-02 has no day 30`), if it does not. */
+function missingDate(y: string, mo: string, d: string): string | undefined {
+  const month = Number(mo);
+  const day = Number(d);
+  const days = month >= 1 && month <= 12 ? new Date(Date.UTC(Number(y), month, 0)).getUTCDate() : 0;
+  if (days === 0) return `month ${mo} does not exist`;
+  if (day < 1 || day > days) return `${y}-${mo.padStart(2, '0')} has no day ${d}`;
+  return undefined;
+}
+
 /**
  * Refuses a year-first date whose month or day does not exist (`2026-13-01`, `2026-25-11`,
  * `2026-02-30`): chrono-node would swap day and month or roll over, reading another date.
@@ -64,17 +84,35 @@ function checkIsoDate(text: string, name: string): void {
   const iso = ISO_DATE.exec(text);
   if (!iso) return;
   const [, y = '', mo = '', d = ''] = iso;
-  const year = Number(y);
-  const month = Number(mo);
-  const day = Number(d);
-  const days = month >= 1 && month <= 12 ? new Date(Date.UTC(year, month, 0)).getUTCDate() : 0;
-  if (days === 0 || day < 1 || day > days) {
-    const what = days === 0 ? `month ${mo} does not exist` : `${y}-${mo.padStart(2, '0')} has no day ${d}`;
+  const what = missingDate(y, mo, d);
+  if (what) {
     throw new InvalidInputError(
       `${name}: ${show(text)} is not a date (${what}); expected ISO-8601 YYYY-MM-DD, month before day`,
       name,
     );
   }
+}
+
+/**
+ * An ISO-8601 basic date or date-time (`20260201`, `20260201T1000Z`) in epoch seconds (UTC); one that
+ * does not exist (`20261301`, `20260230`, `20260201T2500`) is refused, saying how eight digits are read.
+ */
+function basicTime(match: RegExpExecArray, text: string, name: string): number {
+  const [, y = '', mo = '', d = '', h, mi, sec] = match;
+  const what =
+    missingDate(y, mo, d) ??
+    (Number(h ?? 0) > 23 || Number(mi ?? 0) > 59 || Number(sec ?? 0) > 59
+      ? `no time ${h}:${mi ?? '00'}${sec === undefined ? '' : `:${sec}`}`
+      : undefined);
+  if (what) {
+    throw new InvalidInputError(
+      `${name}: ${show(text)} is not a date (${what}); 8 digits are read as ISO-8601 YYYYMMDD, year, month, day (Unix seconds have 10 digits)`,
+      name,
+    );
+  }
+  return (
+    Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h ?? 0), Number(mi ?? 0), Number(sec ?? 0)) / 1000
+  );
 }
 
 /**
@@ -102,6 +140,7 @@ function calendarSpan(which: string, unit: string, nowSeconds: number, edge: 'st
 /**
  * Resolves a time expression to epoch seconds, in UTC, the way Fastly's API reads `from`/`to`:
  * Unix seconds, ISO dates and date-times, and natural language. A date without a time means 00:00.
+ * Eight digits (text or a whole number) are an ISO-8601 basic date, `YYYYMMDD`, not Unix seconds.
  * A calendar unit (`last month`, `this week`, `last year`) is a span: `edge` says which end a
  * `from` (its start) or a `to` (its end) takes, so `from` and `to` both `last month` are that month;
  * with a time (`last month 10:00`), that time on that day: never a rolling date.
@@ -114,12 +153,19 @@ export function parseTime(
   name: string,
   edge: 'start' | 'end' = 'start',
 ): number {
-  if (typeof value === 'number' && Number.isFinite(value)) return Math.floor(value);
+  if (typeof value === 'number' && Number.isFinite(value)) {
+    // `from: 20260201` in YAML is a number: the same date as the text.
+    if (Number.isInteger(value) && value >= 1e7 && value < 1e8)
+      return parseTime(String(value), nowSeconds, name);
+    return Math.floor(value);
+  }
   if (value instanceof Date && !Number.isNaN(value.getTime())) return Math.floor(value.getTime() / 1000);
   if (typeof value !== 'string' || value.trim() === '') {
     throw new InvalidInputError(`${name}: ${show(value)} is not a time; expected ${EXAMPLES}`, name);
   }
   const text = value.trim();
+  const basic = ISO_BASIC.exec(text);
+  if (basic) return basicTime(basic, text, name);
   if (/^\d+$/.test(text)) {
     if (text.length >= 13) {
       throw new InvalidInputError(
@@ -137,15 +183,21 @@ export function parseTime(
   const ambiguous = AMBIGUOUS_DATE.exec(text);
   // `1.5 hours ago` is a number: dots and dashes make a date only with a year.
   if (ambiguous && (ambiguous[2] === '/' || ambiguous[4] !== undefined)) {
-    const [, a = '', , b = '', yy] = ambiguous;
+    const [match, a = '', , b = '', yy] = ambiguous;
     const year = yy === undefined ? 'YYYY' : yy.length === 2 ? `20${yy}` : yy;
+    // The text around the date (a time: `01/02/2026 10:00`) is kept in each reading.
+    const end = ambiguous.index + match.length;
+    const start = end - match.trimStart().length;
     // Each reading that is a date: day/month (most of the world), month/day (the US).
     const readings = [
       [b, a],
       [a, b],
     ]
       .filter(([month]) => Number(month) >= 1 && Number(month) <= 12)
-      .map(([month = '', day = '']) => `${year}-${month.padStart(2, '0')}-${day.padStart(2, '0')}`);
+      .map(
+        ([month = '', day = '']) =>
+          `${text.slice(0, start)}${year}-${month.padStart(2, '0')}-${day.padStart(2, '0')}${text.slice(end)}`,
+      );
     const here = [...new Set(readings)].join(' or ');
     throw new InvalidInputError(
       `${name}: ${show(text)} is a numeric date, read day/month or month/day depending on the country; expected ISO-8601 YYYY-MM-DD${here ? ` (${here})` : ''}, Unix seconds or e.g. "24 hours ago"`,
@@ -230,13 +282,13 @@ export function resolveWindow(
       : parseTime(input.from, nowSeconds, 'from');
   if (from >= to) {
     throw new InvalidInputError(
-      `from: ${new Date(from * 1000).toISOString()} is not before to (${new Date(to * 1000).toISOString()}); expected from < to`,
+      `from: ${isoSeconds(from)} is not before to (${isoSeconds(to)}); expected from < to`,
       'from',
     );
   }
   if (by === 'minute' && from < nowSeconds - MINUTE_RETENTION_SECONDS) {
     throw new InvalidInputError(
-      `from: ${new Date(from * 1000).toISOString()} is older than 35 days; Fastly keeps minute data 35 days (use by: hour or day)`,
+      `from: ${isoSeconds(from)} is older than 35 days; Fastly keeps minute data 35 days (use by: hour or day)`,
       'from',
     );
   }

@@ -55,7 +55,7 @@ const WINDOW_FLAGS = [
   {
     flags: '--from <time>',
     description:
-      'start: Unix seconds, ISO-8601, e.g. "24 hours ago" or "last month" (default: 30 days before --to by day, 1 day by hour, 30 minutes by minute)',
+      'start: Unix seconds, ISO-8601 (2026-02-01, or 20260201: 8 digits are a date), e.g. "24 hours ago" or "last month" (default: 30 days before --to by day, 1 day by hour, 30 minutes by minute)',
   },
   { flags: '--to <time>', description: 'end (default now)' },
   { flags: '--by <resolution>', description: 'minute, hour or day (default day)' },

@@ -11,7 +11,7 @@ export const windowProps = {
     .union([z.string(), z.number()])
     .optional()
     .describe(
-      'Start of the window (inclusive): Unix seconds, ISO-8601, or e.g. "24 hours ago". Default depends on `by`.',
+      'Start of the window (inclusive): Unix seconds, ISO-8601 (`2026-02-01`, or `20260201`: 8 digits are a date, not seconds), or e.g. "24 hours ago". Default depends on `by`.',
     ),
   to: z
     .union([z.string(), z.number()])

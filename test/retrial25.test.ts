@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InvalidInputError } from '../src/errors.js';
+import { parseTime, resolveWindow } from '../src/fastly/time.js';
+import { runCli, SERVICE, sim } from './helpers.js';
+
+// What a tester found new when trying the fixes of issue 25 again (without reading the code).
+
+const NOW = Date.UTC(2026, 11, 7, 8, 50, 17) / 1000;
+const at = (s: string | number, now = NOW) => new Date(parseTime(s, now, 'from') * 1000).toISOString();
+const refused = (s: string | number, now = NOW): string => {
+  try {
+    parseTime(s, now, 'from');
+  } catch (err) {
+    assert.ok(err instanceof InvalidInputError, String(err));
+    return err.message;
+  }
+  assert.fail(`${s} was accepted`);
+};
+
+test('8 digits are an ISO-8601 basic date (YYYYMMDD), not Unix seconds in 1970; 10 digits stay seconds', () => {
+  // Was: --from 20260201 gave rows from 1970-08-23 (20260201 s after the epoch), exit 0.
+  assert.equal(at('20260201'), '2026-02-01T00:00:00.000Z');
+  assert.equal(at(20260201), '2026-02-01T00:00:00.000Z', 'a YAML number too');
+  assert.equal(at('20260201T1000Z'), '2026-02-01T10:00:00.000Z');
+  assert.equal(at('20260201T103015'), '2026-02-01T10:30:15.000Z');
+  assert.equal(
+    resolveWindow({ from: '20260201', to: '20260301', by: 'day' }, NOW).from,
+    Date.UTC(2026, 1, 1) / 1000,
+  );
+  assert.equal(at('1769904000'), '2026-02-01T00:00:00.000Z', 'Unix seconds as Fastly takes them');
+  assert.equal(at(1769904000), '2026-02-01T00:00:00.000Z');
+  assert.equal(
+    refused('20261301'),
+    'from: "20261301" is not a date (month 13 does not exist); 8 digits are read as ISO-8601 YYYYMMDD, year, month, day (Unix seconds have 10 digits)',
+  );
+  assert.match(refused('20260230'), /is not a date \(2026-02 has no day 30\)/);
+  assert.match(refused('12345678'), /is not a date \(month 56 does not exist\)/);
+  assert.match(refused(20261301), /"20261301" is not a date/);
+  assert.match(refused('20260201T2500'), /is not a date \(no time 25:00\)/);
+});
+
+test('stats historical --from 20260201 --by day: rows from 2026-02-01 (was 1970-08-23)', async (t) => {
+  const s = await sim(t);
+  const r = await runCli(
+    [
+      'stats',
+      'historical',
+      '-s',
+      SERVICE,
+      '--from',
+      '20260201',
+      '--to',
+      '20260204',
+      '--by',
+      'day',
+      '--field',
+      'requests',
+      '--format',
+      'csv',
+    ],
+    { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const times = r.stdout
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(',')[2]);
+  assert.deepEqual(times, ['2026-02-01T00:00:00Z', '2026-02-02T00:00:00Z', '2026-02-03T00:00:00Z']);
+  const help = await runCli(['stats', 'historical', '--help']);
+  assert.match(help.stdout.replace(/\s+/g, ' '), /20260201: 8 digits are a date/);
+});
+
+test('small time messages: a refused numeric date keeps its time; instants are written without milliseconds', () => {
+  // Was: `(2026-02-01 or 2026-01-02)`, the 10:00 dropped.
+  assert.match(refused('01/02/2026 10:00'), /\(2026-02-01 10:00 or 2026-01-02 10:00\)/);
+  assert.match(refused('2/1/26T09:30'), /\(2026-01-02T09:30 or 2026-02-01T09:30\)/);
+  assert.equal(
+    parseTime('2026-02-01 10:00', NOW, 'from'),
+    Date.UTC(2026, 1, 1, 10) / 1000,
+    'the suggestion is read',
+  );
+  // Was: `2026-11-01T08:15:13.000Z is older than 35 days`.
+  assert.throws(() => resolveWindow({ from: '40 days ago', by: 'minute' }, NOW), {
+    message:
+      'from: 2026-10-28T08:50:17Z is older than 35 days; Fastly keeps minute data 35 days (use by: hour or day)',
+  });
+  assert.throws(() => resolveWindow({ from: 'now', to: '1 hour ago' }, NOW), {
+    message: 'from: 2026-12-07T08:50:17Z is not before to (2026-12-07T07:50:17Z); expected from < to',
+  });
+});
