@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { InvalidInputError } from '../src/errors.js';
 import { parseTime, resolveWindow } from '../src/fastly/time.js';
+import { parseFlow } from '../src/flow/load.js';
 import { runCli, SERVICE, sim } from './helpers.js';
 
 // What a tester found new when trying the fixes of issue 25 again (without reading the code).
@@ -89,4 +91,34 @@ test('small time messages: a refused numeric date keeps its time; instants are w
   assert.throws(() => resolveWindow({ from: 'now', to: '1 hour ago' }, NOW), {
     message: 'from: 2026-12-07T08:50:17Z is not before to (2026-12-07T07:50:17Z); expected from < to',
   });
+});
+
+test('validate: `by: weekly` is one error, on by (was a second one blaming from)', () => {
+  const flow = [
+    'id: v',
+    'namespace: company.ops',
+    'tasks:',
+    '  - id: log',
+    '    type: io.kestra.plugin.core.log.Log',
+    '    message: hi',
+    '  - id: stats',
+    '    type: io.kestra.plugin.fastly.stats.Stats',
+    '    apiToken: tok',
+    `    serviceId: ${SERVICE}`,
+    '    from: 24 hours ago',
+    '    by: weekly',
+    '',
+  ].join('\n');
+  assert.throws(
+    () => parseFlow(flow, 'v.yml'),
+    (err: Error) => {
+      assert.equal(err.message, 'v.yml:12:9: tasks[1].by: got "weekly"; expected one of minute, hour, day');
+      return true;
+    },
+  );
+  // A window that is wrong as a whole is still named on from.
+  assert.throws(
+    () => parseFlow(flow.replace('by: weekly', 'to: 2 days ago'), 'v.yml'),
+    /tasks\[1\]\.from: .* is not before to/,
+  );
 });

@@ -162,13 +162,18 @@ function checkProps(
   }
 }
 
-/** Runs a check that throws InvalidInputError; records its message (without the name prefix) at `path`. */
-function attempt(problems: Problems, path: Path, check: () => unknown): void {
+/**
+ * Runs a check that throws InvalidInputError; records its message (without the name prefix) at
+ * `path`. True when the check passed, whether or not its problem was already recorded (by the schema).
+ */
+function attempt(problems: Problems, path: Path, check: () => unknown): boolean {
   try {
     check();
+    return true;
   } catch (err) {
     if (!(err instanceof InvalidInputError)) throw err;
     problems.add(path, err.message.replace(/^[\w.[\]]+: /, ''));
+    return false;
   }
 }
 
@@ -188,11 +193,9 @@ const literal = (v: unknown) => v !== undefined && v !== null && !hasExpression(
 function staticCheck(path: Path, problems: Problems, env: LoadContext['env']): StaticCheck {
   return {
     literal,
-    attempt: (sub, check) => {
-      const before = problems.list.length;
-      attempt(problems, [...path, ...sub], check);
-      return problems.list.length === before;
-    },
+    // Whether the check passed: a property the schema already refused (`by: weekly`) is recorded once,
+    // but still fails, so that checks built on it (the window) are not made with it.
+    attempt: (sub, check) => attempt(problems, [...path, ...sub], check),
     problem: (sub, message) => problems.add([...path, ...sub], message),
     now: Math.floor(Date.now() / 1000),
     env,
