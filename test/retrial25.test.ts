@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { formatPage, writeRows } from '../src/cli/format.js';
+import { renderChartSvg } from '../src/cli/report/svg.js';
+import { human, percent } from '../src/cli/units.js';
 import { InvalidInputError } from '../src/errors.js';
 import { parseTime, resolveWindow } from '../src/fastly/time.js';
 import { parseFlow } from '../src/flow/load.js';
@@ -121,4 +125,60 @@ test('validate: `by: weekly` is one error, on by (was a second one blaming from)
     () => parseFlow(flow.replace('by: weekly', 'to: 2 days ago'), 'v.yml'),
     /tasks\[1\]\.from: .* is not before to/,
   );
+});
+
+/** What a Writable receives, as text. */
+function sink(): { out: Writable; text: () => string } {
+  const chunks: string[] = [];
+  const out = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { out, text: () => chunks.join('') };
+}
+
+test('percentages have one home: one decimal on every row of a table, as stats aggregate shows them (was 81% next to 85.9%)', async () => {
+  assert.equal(percent(0.81), '81.0%');
+  assert.equal(human(0.8100189, 'ratio'), '81.0%');
+  assert.equal(human(0.859, 'ratio'), '85.9%');
+  assert.equal(human(0.05234, 'ratio'), '5.2%');
+  const page = {
+    meta: { from: '', to: '', by: 'hour', region: 'all' },
+    data: {
+      [SERVICE]: [
+        { start_time: 1796619600, hit_ratio: 0.8100189, requests: 1 },
+        { start_time: 1796623200, hit_ratio: 0.859, requests: 2 },
+      ],
+    },
+  };
+  const table = formatPage(page, 'table', {}, ['requests', 'hit_ratio']).text;
+  assert.deepEqual(
+    table
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(/\s+/).pop()),
+    ['81.0%', '85.9%'],
+  );
+  const { out, text } = sink();
+  await writeRows(
+    [
+      { time: 'x', hit_ratio: 0.81 },
+      { time: 'y', hit_ratio: 0.859 },
+    ],
+    'table',
+    out,
+  );
+  assert.match(text(), /81\.0%\ny +85\.9%\n$/);
+  // The HTML report's value axis labels as the terminal chart's: the decimals the step needs.
+  const svg = renderChartSvg({
+    kind: 'line',
+    title: 'hit_ratio',
+    unit: 'ratio',
+    series: [{ name: SERVICE, times: [0, 60, 120], values: [0.809, 0.81, 0.811] }],
+  });
+  const labels = [...svg.matchAll(/class="ylabel"[^>]*>([^<]*)</g)].map((m) => m[1]);
+  assert.deepEqual(labels, ['0%', '20%', '40%', '60%', '80%', '100%']);
 });

@@ -22,6 +22,14 @@ function scaled(value: number, base: number, suffixes: string[], unit: string): 
   return `${value < 0 ? '-' : ''}${n}${i === 0 && unit === '' ? '' : ' '}${suffixes[i]}${unit}`.trimEnd();
 }
 
+/**
+ * The one home of percentages: a ratio (0.859) as `85.9%`, one decimal unless told (an axis asks for
+ * the decimals its step needs), the trailing zero kept: `81.0%`, so a column of them reads alike.
+ */
+export function percent(ratio: number, decimals = 1): string {
+  return `${(ratio * 100).toFixed(decimals)}%`;
+}
+
 /** A value in human units: 1.2 MB, 34.5%, 1.5 s, 12.3k. */
 export function human(value: number, unit: Unit): string {
   if (!Number.isFinite(value)) return String(value);
@@ -29,7 +37,7 @@ export function human(value: number, unit: Unit): string {
     case 'bytes':
       return scaled(value, 1000, SI, 'B');
     case 'ratio':
-      return `${Number((value * 100).toFixed(Math.abs(value) >= 0.1 ? 1 : 2))}%`;
+      return percent(value);
     case 'ms':
       return Math.abs(value) >= 1000
         ? `${Number((value / 1000).toFixed(2))} s`
@@ -51,7 +59,7 @@ export function axisFormat(unit: Unit, step: number, maxAbs: number): (value: nu
     Math.min(6, Math.max(0, Math.ceil(-Math.log10(scaledStep) - 1e-9)));
   if (unit === 'ratio') {
     const d = decimals(step * 100);
-    return (v) => `${(v * 100).toFixed(d)}%`;
+    return (v) => percent(v, d);
   }
   if (unit === 'ms') {
     const inSeconds = maxAbs >= 1000;

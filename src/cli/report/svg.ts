@@ -1,4 +1,4 @@
-import { human, timeLabel, timeTicks, type Unit, valueTicks } from '../units.js';
+import { axisFormat, human, timeLabel, timeTicks, type Unit, valueTicks } from '../units.js';
 
 export interface TimeSeries {
   name: string;
@@ -100,10 +100,12 @@ function yAxis(max: number, unit: Unit): { scale: (v: number) => number; svg: st
     ticks.push(Number(((ticks[ticks.length - 1] ?? 0) + step).toPrecision(12)));
   const hi = ticks[ticks.length - 1] ?? top;
   const scale = (v: number) => M.top + PH - (v / hi) * PH;
+  // The terminal chart's rule: the decimals the step needs, the same on every label.
+  const label = axisFormat(unit, step, hi);
   const svg = ticks
     .map((v) => {
       const y = fmt(scale(v));
-      return `<line class="grid" x1="${M.left}" x2="${M.left + PW}" y1="${y}" y2="${y}"/><text class="ylabel" x="${M.left - 6}" y="${y}" dy="4" text-anchor="end">${escapeHtml(human(v, unit))}</text>`;
+      return `<line class="grid" x1="${M.left}" x2="${M.left + PW}" y1="${y}" y2="${y}"/><text class="ylabel" x="${M.left - 6}" y="${y}" dy="4" text-anchor="end">${escapeHtml(label(v))}</text>`;
     })
     .join('');
   return { scale, svg };
