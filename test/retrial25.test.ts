@@ -182,3 +182,25 @@ test('percentages have one home: one decimal on every row of a table, as stats a
   const labels = [...svg.matchAll(/class="ylabel"[^>]*>([^<]*)</g)].map((m) => m[1]);
   assert.deepEqual(labels, ['0%', '20%', '40%', '60%', '80%', '100%']);
 });
+
+test("tables end no line in spaces (stats regions' header had trailing spaces)", async () => {
+  const { out, text } = sink();
+  await writeRows([{ region: 'usa' }, { region: 'europe' }, { region: 'asia_india' }], 'table', out);
+  assert.equal(text(), 'region\nusa\neurope\nasia_india\n');
+  const mixed = sink();
+  await writeRows(
+    [
+      { name: 'a', note: 'long text here' },
+      { name: 'bbbbbb', note: '' },
+    ],
+    'table',
+    mixed.out,
+  );
+  for (const line of mixed.text().split('\n')) assert.doesNotMatch(line, / $/, JSON.stringify(line));
+  const page = {
+    meta: { from: '', to: '', by: 'hour', region: 'all' },
+    data: { [SERVICE]: [{ start_time: 1796619600, requests: 1 }] },
+  };
+  for (const line of formatPage(page, 'table', {}, ['requests', 'status_5xx']).text.split('\n'))
+    assert.doesNotMatch(line, / $/, JSON.stringify(line));
+});

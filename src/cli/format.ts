@@ -204,7 +204,7 @@ export function formatPage(
             ...(layout.service ? ['service'.padEnd(layout.service)] : []),
             ...layout.fields.map((f, i) => f.padStart(layout.cell[i] ?? CELL_WIDTH)),
           ];
-          chunk += `${head.join('  ')}\n`;
+          chunk += `${head.join('  ').trimEnd()}\n`;
         }
         const layout = state.layout;
         const cells = [
@@ -212,7 +212,7 @@ export function formatPage(
           ...(layout.service ? [serviceCell(String(point.service_id), layout.service)] : []),
           ...layout.fields.map((f, i) => tableCell(f, point[f]).padStart(layout.cell[i] ?? CELL_WIDTH)),
         ];
-        chunk += `${cells.join('  ')}\n`;
+        chunk += `${cells.join('  ').trimEnd()}\n`;
       }
       rows++;
     }
@@ -313,12 +313,14 @@ export async function writeRows(
       widths.pop();
       shown--;
     }
+    // No line ends in spaces (a last column of text is padded to its width, then cut back).
     const line = (row: string[]) =>
       row
         .slice(0, shown)
         .map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0)))
-        .join('  ');
-    await write(out, `${[line(headings), ...cells.map(line)].join('\n').trimEnd()}\n`);
+        .join('  ')
+        .trimEnd();
+    await write(out, `${[line(headings), ...cells.map(line)].join('\n')}\n`);
     noteLeftOut(headings.slice(shown), width, '--format csv');
   }
 }
