@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { formatPage, writeRows } from '../src/cli/format.js';
+import { colorOf } from '../src/cli/report/palette.js';
 import { renderChartSvg } from '../src/cli/report/svg.js';
 import { human, percent } from '../src/cli/units.js';
 import { InvalidInputError } from '../src/errors.js';
@@ -203,4 +204,56 @@ test("tables end no line in spaces (stats regions' header had trailing spaces)",
   };
   for (const line of formatPage(page, 'table', {}, ['requests', 'status_5xx']).text.split('\n'))
     assert.doesNotMatch(line, / $/, JSON.stringify(line));
+});
+
+/** sRGB to CIELAB (D65), written here apart from the report's own, to judge it. */
+function lab(css: string): [number, number, number] {
+  let rgb: number[];
+  const hsl = /^hsl\(([\d.]+),([\d.]+)%,([\d.]+)%\)$/.exec(css);
+  if (hsl) {
+    const [h, s, l] = [Number(hsl[1]), Number(hsl[2]) / 100, Number(hsl[3]) / 100];
+    const a = s * Math.min(l, 1 - l);
+    rgb = [0, 8, 4].map((n) => {
+      const k = (n + h / 30) % 12;
+      return l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
+    });
+  } else {
+    assert.match(css, /^#[0-9a-f]{6}$/);
+    rgb = [1, 3, 5].map((i) => parseInt(css.slice(i, i + 2), 16) / 255);
+  }
+  const [r, g, b] = rgb.map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4)) as [
+    number,
+    number,
+    number,
+  ];
+  const f = (t: number) => (t > (6 / 29) ** 3 ? Math.cbrt(t) : t / (3 * (6 / 29) ** 2) + 4 / 29);
+  const x = f((0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047);
+  const y = f(0.2126 * r + 0.7152 * g + 0.0722 * b);
+  const z = f((0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883);
+  return [116 * y - 16, 500 * (x - y), 200 * (y - z)];
+}
+
+test('report colours stay distinct past 8 services: 20 services at least 25 ΔE apart (was 10: svc 13 next to svc 01)', () => {
+  const colours = Array.from({ length: 20 }, (_, i) => colorOf(i));
+  const labs = colours.map(lab);
+  let closest = { d: Infinity, pair: '' };
+  for (let i = 0; i < labs.length; i++)
+    for (let j = 0; j < i; j++) {
+      const [a, b] = [labs[i] as number[], labs[j] as number[]];
+      const d = Math.hypot(
+        (a[0] as number) - (b[0] as number),
+        (a[1] as number) - (b[1] as number),
+        (a[2] as number) - (b[2] as number),
+      );
+      if (d < closest.d) closest = { d, pair: `svc ${j + 1} ${colours[j]} / svc ${i + 1} ${colours[i]}` };
+    }
+  assert.ok(closest.d >= 25, `closest pair ${closest.pair}: ΔE ${closest.d.toFixed(1)}`);
+  // Readable as a line on the white page: neither too light nor black.
+  for (const [i, l] of labs.entries())
+    assert.ok(l[0] >= 29 && l[0] <= 72, `svc ${i + 1} ${colours[i]}: L* ${l[0]}`);
+  assert.equal(colorOf(0), '#1f77b4');
+  // However many: each its own colour, the same one on every call.
+  const many = Array.from({ length: 500 }, (_, i) => colorOf(i));
+  assert.equal(new Set(many).size, 500);
+  assert.deepEqual(many.slice(0, 20), colours);
 });

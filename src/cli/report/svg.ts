@@ -1,3 +1,4 @@
+import { colorOf } from './palette.js';
 import { axisFormat, human, timeLabel, timeTicks, type Unit, valueTicks } from '../units.js';
 
 export interface TimeSeries {
@@ -24,17 +25,6 @@ export interface BarChart {
 
 export type Chart = LineChart | BarChart;
 
-export const PALETTE = [
-  '#1f77b4',
-  '#d62728',
-  '#2ca02c',
-  '#ff7f0e',
-  '#9467bd',
-  '#8c564b',
-  '#e377c2',
-  '#17becf',
-];
-
 const W = 920;
 const H = 280;
 const M = { left: 78, right: 16, top: 34, bottom: 34 };
@@ -53,13 +43,6 @@ export function largest(values: readonly number[]): number {
 }
 
 const fmt = (n: number) => Number(n.toFixed(1)).toString();
-
-/** A series' colour: the palette first, then hues a golden angle apart, so no two series share one. */
-export function colorOf(i: number): string {
-  if (i < PALETTE.length) return PALETTE[i] as string;
-  const hue = Math.round(((i - PALETTE.length) * 137.508 + 20) % 360);
-  return `hsl(${hue},${55 + ((i * 7) % 25)}%,${35 + ((i * 11) % 20)}%)`;
-}
 
 const LEGEND_ROW = 18;
 /**
