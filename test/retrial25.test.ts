@@ -257,3 +257,41 @@ test('report colours stay distinct past 8 services: 20 services at least 25 ΔE 
   assert.equal(new Set(many).size, 500);
   assert.deepEqual(many.slice(0, 20), colours);
 });
+
+test("NDJSON keeps one key order, the full record's, whatever --field lists", async (t) => {
+  const s = await sim(t);
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url };
+  const keys = async (...field: string[]) => {
+    const r = await runCli(
+      [
+        'stats',
+        'historical',
+        '-s',
+        SERVICE,
+        '--by',
+        'hour',
+        '--from',
+        '3 hours ago',
+        '--format',
+        'ndjson',
+        ...field,
+      ],
+      env,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    return Object.keys(JSON.parse(r.stdout.split('\n')[0] as string) as object);
+  };
+  const full = await keys();
+  const inFullOrder = (fields: string[]) => full.filter((k) => fields.includes(k));
+  const base = ['service_id', 'start_time'];
+  // Was: start_time, service_id, then the fields in the order --field named them.
+  assert.deepEqual(
+    await keys('--field', 'requests,hit_ratio'),
+    inFullOrder([...base, 'requests', 'hit_ratio']),
+  );
+  assert.deepEqual(
+    await keys('--field', 'hit_ratio,requests'),
+    inFullOrder([...base, 'requests', 'hit_ratio']),
+  );
+  assert.deepEqual(await keys('--field', 'hit_ratio'), inFullOrder([...base, 'hit_ratio']));
+});

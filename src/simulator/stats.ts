@@ -221,7 +221,9 @@ function servicePoints(
     const start = w.buckets[i] as number;
     const p = pointOf(counts, extra);
     if (field) {
-      out.push({ service_id: serviceId, start_time: start, [field]: p[field] ?? null });
+      // In the full point's order (its fields, then service_id and start_time), as go-fastly's
+      // recorded answer has it (`bandwidth`, `service_id`, `start_time`).
+      out.push({ [field]: p[field] ?? null, service_id: serviceId, start_time: start });
       return;
     }
     // Appended to the fresh point rather than spread into a copy (its fields keep their order).

@@ -273,10 +273,10 @@ async function* onlyFields(
   for await (const page of pages) {
     const data: PointsByService = {};
     for (const [id, points] of Object.entries(page.data)) {
+      // In the point's own order, whatever the order of --field: one NDJSON key order.
       data[id] = points.map((p) => {
-        const kept: StatsPoint = { start_time: p.start_time };
-        if (p.service_id !== undefined) kept.service_id = p.service_id;
-        for (const f of fields) if (f in p) kept[f] = p[f];
+        const kept = {} as StatsPoint;
+        for (const k in p) if (k === 'start_time' || k === 'service_id' || fields.includes(k)) kept[k] = p[k];
         return kept;
       });
     }
