@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { copyFile, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
@@ -9,6 +11,10 @@ import { human, percent } from '../src/cli/units.js';
 import { InvalidInputError } from '../src/errors.js';
 import { parseTime, resolveWindow } from '../src/fastly/time.js';
 import { parseFlow } from '../src/flow/load.js';
+import { createLogger } from '../src/logger.js';
+import { Masker } from '../src/masker.js';
+import { FlowRegistry } from '../src/runtime/flows.js';
+import { startServer } from '../src/server/index.js';
 import { runCli, SERVICE, sim } from './helpers.js';
 
 // What a tester found new when trying the fixes of issue 25 again (without reading the code).
@@ -294,4 +300,109 @@ test("NDJSON keeps one key order, the full record's, whatever --field lists", as
     inFullOrder([...base, 'requests', 'hit_ratio']),
   );
   assert.deepEqual(await keys('--field', 'hit_ratio'), inFullOrder([...base, 'hit_ratio']));
+});
+
+const SCHED = `id: sched\nnamespace: company.ops\ntriggers:\n  - id: morning\n    type: io.kestra.plugin.core.trigger.Schedule\n    cron: "0 6 * * *"\ntasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`;
+
+test('server: a flow file copied while it runs (same namespace.id) is refused as at start-up: one ERROR naming both, listed once', async (t) => {
+  // Was: `INFO added …sched_copy.yml` then `ERROR … is also defined in …`, and flows/search and
+  // triggers/search listed the flow twice.
+  const dir = await mkdtemp(join(tmpdir(), 'kf-dup-'));
+  await mkdir(join(dir, 'flows'));
+  const original = join(dir, 'flows', 'sched.yml');
+  const copy = join(dir, 'flows', 'sched_copy.yml');
+  await writeFile(original, SCHED);
+  const s = await sim(t);
+  const lines: string[] = [];
+  const masker = new Masker();
+  const server = await startServer({
+    paths: [join(dir, 'flows')],
+    stateDir: join(dir, 'state'),
+    logger: createLogger({ write: (l) => lines.push(l), masker }),
+    write: () => {},
+    masker,
+    env: { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url },
+    listen: { host: '127.0.0.1', port: 0 },
+  });
+  t.after(() => server.stop(5000));
+  const url = server.http.url;
+  const total = async (path: string) =>
+    ((await (await fetch(`${url}/api/v1/main/${path}`)).json()) as { total: number }).total;
+  assert.equal(await total('flows/search'), 1);
+
+  await copyFile(original, copy);
+  for (let i = 0; i < 3; i++) server.flows.load();
+  const errors = lines.filter((l) => /ERROR/.test(l));
+  assert.deepEqual(
+    errors.map((l) => l.replace(/^.*ERROR +/, '')),
+    [
+      `${copy}: flow company.ops.sched is also defined in ${original}, which keeps running; not loaded (expected one file per namespace and id)`,
+    ],
+  );
+  assert.doesNotMatch(lines.join('\n'), /added .*sched_copy/);
+  assert.equal(await total('flows/search'), 1);
+  assert.equal(await total('triggers/search'), 1);
+  assert.deepEqual(
+    server.flows.all().map((f) => f.file),
+    [original],
+    'the first keeps running',
+  );
+});
+
+test('flow registry: a duplicate is tried again once the file it repeated is gone; an edit into a duplicate keeps the previous version', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-dup-reg-'));
+  const flow = (id: string) => SCHED.replace('id: sched', `id: ${id}`);
+  const save = async (name: string, text: string, version: number) => {
+    await writeFile(join(dir, name), text);
+    await utimes(join(dir, name), 1_700_000_000 + version, 1_700_000_000 + version);
+  };
+  await save('a.yml', flow('a'), 1);
+  await save('b.yml', flow('b'), 1);
+  const lines: string[] = [];
+  const flows = new FlowRegistry([dir], createLogger({ write: (l) => lines.push(l) }), () => 0);
+  flows.load(true);
+  const ids = () =>
+    flows
+      .all()
+      .map((f) => `${f.id}@${f.file.slice(dir.length + 1)}`)
+      .sort();
+
+  await save('c.yml', flow('a'), 2);
+  flows.load();
+  flows.load();
+  assert.deepEqual(ids(), ['a@a.yml', 'b@b.yml']);
+  assert.equal(lines.filter((l) => /ERROR/.test(l)).length, 1, lines.join('\n'));
+
+  // b.yml edited into a second `a`: refused, b's previous version kept.
+  await save('b.yml', flow('a'), 3);
+  flows.load();
+  flows.load();
+  assert.deepEqual(ids(), ['a@a.yml', 'b@b.yml']);
+  assert.match(
+    lines.at(-1) ?? '',
+    new RegExp(
+      `ERROR +${join(dir, 'b.yml')} changed: flow company\\.ops\\.a is also defined in ${join(dir, 'a.yml')}; keeping the previous version`,
+    ),
+  );
+  assert.equal(lines.filter((l) => /ERROR/.test(l)).length, 2, lines.join('\n'));
+
+  // a.yml removed: the flow's first remaining file takes it (b.yml's edit, then c.yml stays refused).
+  await rm(join(dir, 'a.yml'));
+  flows.load();
+  assert.deepEqual(ids(), ['a@b.yml']);
+  assert.match(lines.join('\n'), new RegExp(`INFO +reloaded ${join(dir, 'b.yml')}`));
+  assert.equal(lines.filter((l) => /ERROR/.test(l)).length, 3, lines.join('\n'));
+  assert.match(
+    lines.at(-1) ?? '',
+    new RegExp(
+      `ERROR +${join(dir, 'c.yml')}: flow company\\.ops\\.a is also defined in ${join(dir, 'b.yml')}`,
+    ),
+  );
+  // Start-up refuses the same duplicate at once (exit 2 in the CLI).
+  assert.throws(
+    () => new FlowRegistry([dir], createLogger({ write: () => {} })).load(true),
+    (err: Error) =>
+      err instanceof InvalidInputError &&
+      /c\.yml: flow company\.ops\.a is also defined in .*b\.yml/.test(err.message),
+  );
 });

@@ -72,13 +72,11 @@ test('the flow registry: a new invalid file is reported once, as not loaded (was
   await save(join(dir, 'b.yml'), LOG_FLOW('a'), 6);
   scans(5);
   assert.equal(count(/flow company\.ops\.a is also defined in/), 1, lines.join('\n'));
+  // Refused as at start-up (see retrial25.test.ts): never added, so its removal stops nothing.
+  assert.equal(count(/added .*b\.yml/), 0, lines.join('\n'));
   await rm(join(dir, 'b.yml'));
   scans(1);
-  assert.equal(
-    count(new RegExp(`INFO +removed ${join(dir, 'b.yml')}: its triggers are stopped$`)),
-    1,
-    lines.join('\n'),
-  );
+  assert.equal(count(/removed .*b\.yml/), 0, lines.join('\n'));
   assert.equal(count(/ERROR/), 3, lines.join('\n'));
 });
 

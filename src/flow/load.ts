@@ -618,8 +618,8 @@ export function checkDuplicateIds(flows: Flow[]): void {
 
 /**
  * How a change of a flow file is logged, by the server's flow registry: a
- * file seen for the first time is "added"; an invalid version keeps the previous one if there is
- * one, and otherwise is "not loaded".
+ * file seen for the first time is "added"; an invalid version, or one whose flow another file
+ * already serves, keeps the previous one if there is one, and otherwise is "not loaded".
  */
 export const flowFileChange = {
   loaded: (file: string, before: boolean) => `${before ? 'reloaded' : 'added'} ${file}`,
@@ -627,6 +627,11 @@ export const flowFileChange = {
     before
       ? `${file} changed but is invalid; keeping the previous version: ${problem}`
       : `${file} is invalid; not loaded (fix it and it is picked up without a restart): ${problem}`,
+  /** A file naming a flow (`namespace.id`) that `first` already serves: refused, as at start-up. */
+  duplicate: (file: string, before: boolean, flow: string, first: string) =>
+    before
+      ? `${file} changed: flow ${flow} is also defined in ${first}; keeping the previous version (expected one file per namespace and id)`
+      : `${file}: flow ${flow} is also defined in ${first}, which keeps running; not loaded (expected one file per namespace and id)`,
 };
 
 /** Lists the flow files named by `paths` (folders are read one level deep). */

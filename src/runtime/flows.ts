@@ -10,9 +10,16 @@ export interface FlowRegistryOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** A file's version that was refused: invalid, or a `namespace.id` that `first` already served. */
+interface Rejected {
+  mtime: number;
+  duplicate?: { flow: Flow; first: string };
+}
+
 /**
  * The flows the server serves, by namespace and id, re-read when their files change (at most
- * once a second, on demand). An invalid edit is reported once and the previous version kept.
+ * once a second, on demand). An invalid edit, or a file repeating another's namespace and id, is
+ * reported once and the previous version kept (a new file: not loaded).
  */
 export class FlowRegistry {
   readonly #paths: string[];
@@ -21,10 +28,8 @@ export class FlowRegistry {
   readonly #logChanges: boolean;
   readonly #env: NodeJS.ProcessEnv | undefined;
   #byFile = new Map<string, { mtime: number; flow: Flow }>();
-  /** The version (mtime) of each file last found invalid: reported once, not at every scan. */
-  #rejected = new Map<string, number>();
-  /** The duplicate-id problem last reported, so that it is reported once too. */
-  #duplicates = '';
+  /** The version (mtime) of each file last refused (invalid, or a duplicate): reported once, not at every scan. */
+  #rejected = new Map<string, Rejected>();
   #lastScan = Number.NEGATIVE_INFINITY;
   /** Called with every flow (re)loaded: lets triggers re-read their properties. */
   onLoad: ((flow: Flow) => void) | undefined;
@@ -44,12 +49,24 @@ export class FlowRegistry {
     this.#env = options.env;
   }
 
-  /** Reads changed files. At start-up (`initial`) every problem is thrown at once. */
+  /**
+   * Reads changed files. At start-up (`initial`) every problem is thrown at once. Running, a file
+   * whose `namespace.id` another file already serves is refused as at start-up: not loaded (or,
+   * edited, its previous version kept), one ERROR naming both files; the first keeps running.
+   */
   load(initial = false): void {
     this.#lastScan = this.#now();
     const files = flowFiles(this.#paths);
     const problems: string[] = [];
     let changed = false;
+    // Removed files first: a copy made as its original is deleted is the flow's one file now.
+    for (const file of this.#byFile.keys()) {
+      if (files.includes(file)) continue;
+      this.#byFile.delete(file);
+      changed = true;
+      if (this.#logChanges) this.#logger.info(`removed ${file}: its triggers are stopped`);
+    }
+    for (const file of this.#rejected.keys()) if (!files.includes(file)) this.#rejected.delete(file);
     for (const file of files) {
       let mtime: number;
       try {
@@ -58,9 +75,20 @@ export class FlowRegistry {
         continue;
       }
       const old = this.#byFile.get(file);
-      if (old?.mtime === mtime || this.#rejected.get(file) === mtime) continue;
+      const rejected = this.#rejected.get(file);
+      // A duplicate is tried again once the file it repeated no longer serves that flow.
+      if (old?.mtime === mtime || (rejected?.mtime === mtime && !this.#moved(rejected, file))) continue;
       try {
         const flow = loadFlowFile(file, this.#env ? { env: this.#env } : {});
+        const first = initial ? undefined : this.#servedBy(flow, file);
+        if (first !== undefined) {
+          this.#rejected.set(file, { mtime, duplicate: { flow, first } });
+          if (this.#logChanges)
+            this.#logger.error(
+              flowFileChange.duplicate(file, old !== undefined, `${flow.namespace}.${flow.id}`, first),
+            );
+          continue;
+        }
         this.onLoad?.(flow);
         this.#byFile.set(file, { mtime, flow });
         changed = true;
@@ -70,31 +98,35 @@ export class FlowRegistry {
         if (!(err instanceof InvalidInputError)) throw err;
         if (initial) problems.push(err.message);
         else {
-          this.#rejected.set(file, mtime);
+          this.#rejected.set(file, { mtime });
           if (this.#logChanges)
             this.#logger.error(flowFileChange.invalid(file, old !== undefined, err.message));
         }
       }
     }
-    for (const file of this.#byFile.keys()) {
-      if (files.includes(file)) continue;
-      this.#byFile.delete(file);
-      changed = true;
-      if (this.#logChanges) this.#logger.info(`removed ${file}: its triggers are stopped`);
+    if (initial) {
+      try {
+        checkDuplicateIds(this.all());
+      } catch (err) {
+        if (!(err instanceof InvalidInputError)) throw err;
+        problems.push(err.message);
+      }
     }
-    for (const file of this.#rejected.keys()) if (!files.includes(file)) this.#rejected.delete(file);
-    let duplicates = '';
-    try {
-      checkDuplicateIds(this.all());
-    } catch (err) {
-      if (!(err instanceof InvalidInputError)) throw err;
-      duplicates = err.message;
-      if (initial) problems.push(err.message);
-      else if (duplicates !== this.#duplicates) this.#logger.error(err.message);
-    }
-    this.#duplicates = duplicates;
     if (problems.length) throw new InvalidInputError(problems.join('\n'));
     if (changed && !initial) this.onChange?.(this.all());
+  }
+
+  /** The other file that serves `flow`'s namespace and id, if one does. */
+  #servedBy(flow: Flow, file: string): string | undefined {
+    for (const [other, { flow: f }] of this.#byFile)
+      if (other !== file && f.namespace === flow.namespace && f.id === flow.id) return other;
+    return undefined;
+  }
+
+  /** Whether the flow a refused duplicate repeated is no longer served by the file it named. */
+  #moved(rejected: Rejected, file: string): boolean {
+    const d = rejected.duplicate;
+    return d !== undefined && this.#servedBy(d.flow, file) !== d.first;
   }
 
   /** Re-reads changed files if the last scan is over a second old. */
