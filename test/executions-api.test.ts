@@ -2,13 +2,20 @@ import assert from 'node:assert/strict';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { createLogger } from '../src/logger.js';
 import { Masker } from '../src/masker.js';
 import { startServer } from '../src/server/index.js';
+import { PgStore } from '../src/runtime/postgres.js';
 import { SERVICE, sim, waitForRequests } from './helpers.js';
 import { unfinished } from './history.js';
+import { STORES, type StoreName } from './kestra-server.js';
 import { readEvents, type SseEvent } from './sse.js';
+import { postgresForFile } from './support/postgres.js';
+
+// Every case on both stores: the embedded SQLite file and a real PostgreSQL (one cluster for the
+// file, a database per case); the two stores' cases run side by side.
+const pgsql = postgresForFile();
 
 const TOKEN = 'tok-executions-api-4d1';
 const API = '/api/v1/main';
@@ -97,9 +104,11 @@ errors:
 
 async function serverOn(
   t: TestContext,
+  store: StoreName,
   latency: { latencyMs: number; latencyJitterMs: number },
   lines?: string[],
 ) {
+  const databaseUrl = store === 'PostgreSQL' ? await pgsql.freshDatabase() : undefined;
   const s = await sim(t, { faults: latency });
   const dir = await mkdtemp(join(tmpdir(), 'kf-exapi-'));
   for (const [name, text] of Object.entries(FLOWS)) await writeFile(join(dir, name), text);
@@ -112,11 +121,22 @@ async function serverOn(
     masker,
     env: { SECRET_FASTLY_API_TOKEN: Buffer.from(TOKEN).toString('base64'), FASTLY_API_ENDPOINT: s.url },
     listen: { host: '127.0.0.1', port: 0 },
+    databaseUrl,
   });
   let stopped: Promise<void> | undefined;
   const stop = () => (stopped ??= server.stop(10_000));
   t.after(stop);
-  return { s, url: server.http.url, server, stop, stateDir: join(dir, 'state') };
+  /** The executions left unfinished in the store, read anew once the server has stopped. */
+  const unfinishedAfterStop = async () => {
+    if (!databaseUrl) return unfinished(join(dir, 'state'));
+    const pg = await PgStore.open(databaseUrl);
+    try {
+      return await pg.unfinished();
+    } finally {
+      await pg.close();
+    }
+  };
+  return { s, url: server.http.url, server, stop, unfinishedAfterStop };
 }
 
 async function create(url: string, flow: string, form: FormData, query = ''): Promise<View> {
@@ -148,283 +168,309 @@ function keysForm(n: number): FormData {
   return form;
 }
 
-test('killing a running 20,000-key purge ends it KILLED, its requests under way cancelled, with every key purged or listed unpurged', async (t) => {
-  const { s, url } = await serverOn(t, { latencyMs: 100, latencyJitterMs: 200 });
-  const purgesSeen = waitForRequests(s, (p) => p === `/service/${SERVICE}/purge`, 4);
-  const ex = await create(url, 'big_purge', keysForm(KEYS));
-  const events: SseEvent[] = [];
-  const followed = follow(url, ex.id, (e) => events.push(e));
-  await purgesSeen;
+describe('the executions API', { concurrency: 2 }, () => {
+  for (const store of STORES) {
+    describe(store, () => {
+      test('killing a running 20,000-key purge ends it KILLED, its requests under way cancelled, with every key purged or listed unpurged', async (t) => {
+        const { s, url } = await serverOn(t, store, { latencyMs: 100, latencyJitterMs: 200 });
+        const purgesSeen = waitForRequests(s, (p) => p === `/service/${SERVICE}/purge`, 4);
+        const ex = await create(url, 'big_purge', keysForm(KEYS));
+        const events: SseEvent[] = [];
+        const followed = follow(url, ex.id, (e) => events.push(e));
+        await purgesSeen;
 
-  const kill = await fetch(`${url}${API}/executions/${ex.id}/kill`, { method: 'DELETE' });
-  assert.equal(kill.status, 202);
-  const all = await followed;
-  const states = all.map((e) => (JSON.parse(e.data) as View).state.current);
-  assert.equal(all.at(-1)?.id, 'end');
-  assert.equal(states.at(-1), 'KILLED');
-  assert.ok(states.includes('KILLING'), `KILLING before KILLED: ${states.join(' → ')}`);
-  assert.ok(all.slice(0, -1).every((e) => e.id === 'progress'));
+        const kill = await fetch(`${url}${API}/executions/${ex.id}/kill`, { method: 'DELETE' });
+        assert.equal(kill.status, 202);
+        const all = await followed;
+        const states = all.map((e) => (JSON.parse(e.data) as View).state.current);
+        assert.equal(all.at(-1)?.id, 'end');
+        assert.equal(states.at(-1), 'KILLED');
+        assert.ok(states.includes('KILLING'), `KILLING before KILLED: ${states.join(' → ')}`);
+        assert.ok(all.slice(0, -1).every((e) => e.id === 'progress'));
 
-  const done = await get(url, ex.id);
-  assert.equal(done.state.current, 'KILLED');
-  // No task starts after a kill: neither `errors` nor `finally`.
-  assert.deepEqual(
-    done.taskRunList.map((r) => [r.taskId, r.state.current]),
-    [['purge', 'KILLED']],
-  );
-  const account = done.outputs?.purge as {
-    purged: number;
-    purgeIds: object;
-    failed: { key: string; reason: string }[];
-  };
-  assert.ok(account, 'the killed purge keeps its account in the outputs');
-  const purged = Object.keys(account.purgeIds);
-  const unpurged = account.failed.map((f) => f.key);
-  assert.equal(account.purged, purged.length);
-  assert.ok(purged.length > 0 && unpurged.length > 0, `${purged.length} purged, ${unpurged.length} not`);
-  assert.equal(new Set([...purged, ...unpurged]).size, KEYS, 'every key is purged or listed unpurged');
-  assert.equal(purged.length + unpurged.length, KEYS);
-  const received = new Set(s.log.flatMap((e) => (e as { surrogateKeys?: string[] }).surrogateKeys ?? []));
-  assert.ok(
-    purged.every((k) => received.has(k)),
-    'a key counted purged reached Fastly',
-  );
-  assert.ok(received.size < KEYS, 'sending stopped at the kill');
-  // The requests under way were cancelled, not awaited: their keys are listed with that reason.
-  assert.ok(
-    account.failed.some((f) =>
-      /^not acknowledged: execution \S+ killed while its request was under way/.test(f.reason),
-    ),
-    'keys of a cancelled request are listed as not acknowledged',
-  );
-  assert.ok(account.failed.some((f) => /^not sent: execution \S+ killed$/.test(f.reason)));
+        const done = await get(url, ex.id);
+        assert.equal(done.state.current, 'KILLED');
+        // No task starts after a kill: neither `errors` nor `finally`.
+        assert.deepEqual(
+          done.taskRunList.map((r) => [r.taskId, r.state.current]),
+          [['purge', 'KILLED']],
+        );
+        const account = done.outputs?.purge as {
+          purged: number;
+          purgeIds: object;
+          failed: { key: string; reason: string }[];
+        };
+        assert.ok(account, 'the killed purge keeps its account in the outputs');
+        const purged = Object.keys(account.purgeIds);
+        const unpurged = account.failed.map((f) => f.key);
+        assert.equal(account.purged, purged.length);
+        assert.ok(
+          purged.length > 0 && unpurged.length > 0,
+          `${purged.length} purged, ${unpurged.length} not`,
+        );
+        assert.equal(new Set([...purged, ...unpurged]).size, KEYS, 'every key is purged or listed unpurged');
+        assert.equal(purged.length + unpurged.length, KEYS);
+        const received = new Set(
+          s.log.flatMap((e) => (e as { surrogateKeys?: string[] }).surrogateKeys ?? []),
+        );
+        assert.ok(
+          purged.every((k) => received.has(k)),
+          'a key counted purged reached Fastly',
+        );
+        assert.ok(received.size < KEYS, 'sending stopped at the kill');
+        // The requests under way were cancelled, not awaited: their keys are listed with that reason.
+        assert.ok(
+          account.failed.some((f) =>
+            /^not acknowledged: execution \S+ killed while its request was under way/.test(f.reason),
+          ),
+          'keys of a cancelled request are listed as not acknowledged',
+        );
+        assert.ok(account.failed.some((f) => /^not sent: execution \S+ killed$/.test(f.reason)));
 
-  // Killing it again is accepted (Kestra's default isOnKillCascade=true); refused with it false.
-  assert.equal((await fetch(`${url}${API}/executions/${ex.id}/kill`, { method: 'DELETE' })).status, 202);
-  const again = await fetch(`${url}${API}/executions/${ex.id}/kill?isOnKillCascade=false`, {
-    method: 'DELETE',
-  });
-  assert.equal(again.status, 409);
-  assert.match(((await again.json()) as { message: string }).message, /already ended KILLED/);
-  // A killed execution is not restarted (Kestra since 1.2).
-  assert.equal((await fetch(`${url}${API}/executions/${ex.id}/restart`, { method: 'POST' })).status, 409);
-  assert.equal((await fetch(`${url}${API}/executions/nope/kill`, { method: 'DELETE' })).status, 404);
-});
+        // Killing it again is accepted (Kestra's default isOnKillCascade=true); refused with it false.
+        assert.equal(
+          (await fetch(`${url}${API}/executions/${ex.id}/kill`, { method: 'DELETE' })).status,
+          202,
+        );
+        const again = await fetch(`${url}${API}/executions/${ex.id}/kill?isOnKillCascade=false`, {
+          method: 'DELETE',
+        });
+        assert.equal(again.status, 409);
+        assert.match(((await again.json()) as { message: string }).message, /already ended KILLED/);
+        // A killed execution is not restarted (Kestra since 1.2).
+        assert.equal(
+          (await fetch(`${url}${API}/executions/${ex.id}/restart`, { method: 'POST' })).status,
+          409,
+        );
+        assert.equal((await fetch(`${url}${API}/executions/nope/kill`, { method: 'DELETE' })).status, 404);
+      });
 
-test('a FAILED execution restarts from its failed task: finished tasks are not run again, attempts count on, errors tasks dropped', async (t) => {
-  const { s, url } = await serverOn(t, { latencyMs: 100, latencyJitterMs: 100 });
-  s.setTokens({ [TOKEN]: ['global:read'] }); // no purge scope: the purge fails (403, not retried)
-  const form = new FormData();
-  form.set('who', 'ada');
-  const ex = await create(url, 'steps', form, '?wait=true');
-  assert.equal(ex.state.current, 'FAILED');
-  const failed = await get(url, ex.id);
-  assert.deepEqual(
-    failed.taskRunList.map((r) => [r.taskId, r.state.current, r.attempts.length]),
-    [
-      ['first', 'SUCCESS', 1],
-      ['warn', 'SUCCESS', 1],
-      ['purge', 'FAILED', 1],
-      ['on_error', 'SUCCESS', 1],
-    ],
-  );
-  // Not ended: a running execution cannot be restarted.
-  s.setTokens(undefined);
-  const r = await fetch(`${url}${API}/executions/${ex.id}/restart`, { method: 'POST' });
-  assert.equal(r.status, 200);
-  const restarted = (await r.json()) as View;
-  assert.equal(restarted.id, ex.id);
-  assert.equal(restarted.state.current, 'RESTARTED');
-  const events = await follow(url, ex.id);
-  assert.equal(events.at(-1)?.id, 'end');
-  const after = await get(url, ex.id);
-  assert.equal(after.state.current, 'SUCCESS');
-  assert.equal(after.state.startDate, failed.state.startDate, 'the first start is kept');
-  const byTask = new Map(after.taskRunList.map((x) => [x.taskId, x]));
-  assert.deepEqual(
-    after.taskRunList.map((x) => [x.taskId, x.state.current, x.attempts.length]),
-    [
-      ['first', 'SUCCESS', 1],
-      ['warn', 'SUCCESS', 1],
-      ['purge', 'SUCCESS', 2],
-      ['last', 'SUCCESS', 1],
-    ],
-  );
-  assert.equal(byTask.get('first')?.id, failed.taskRunList[0]?.id, 'the same task run, not run again');
-  assert.equal(byTask.get('purge')?.id, failed.taskRunList[2]?.id);
-  const purges = s.log.filter((e) => e.path === `/service/${SERVICE}/purge`);
-  assert.deepEqual(
-    purges.map((e) => e.status),
-    [403, 200],
-  );
-  const success = await fetch(`${url}${API}/executions/${ex.id}/restart`, { method: 'POST' });
-  assert.equal(
-    success.status,
-    200,
-    'an ended execution may be restarted again (nothing failed: nothing reruns)',
-  );
-  await follow(url, ex.id);
-  assert.equal(s.log.filter((e) => e.path === `/service/${SERVICE}/purge`).length, 2);
-  assert.equal((await fetch(`${url}${API}/executions/nope/restart`, { method: 'POST' })).status, 404);
-});
+      test('a FAILED execution restarts from its failed task: finished tasks are not run again, attempts count on, errors tasks dropped', async (t) => {
+        const { s, url } = await serverOn(t, store, { latencyMs: 100, latencyJitterMs: 100 });
+        s.setTokens({ [TOKEN]: ['global:read'] }); // no purge scope: the purge fails (403, not retried)
+        const form = new FormData();
+        form.set('who', 'ada');
+        const ex = await create(url, 'steps', form, '?wait=true');
+        assert.equal(ex.state.current, 'FAILED');
+        const failed = await get(url, ex.id);
+        assert.deepEqual(
+          failed.taskRunList.map((r) => [r.taskId, r.state.current, r.attempts.length]),
+          [
+            ['first', 'SUCCESS', 1],
+            ['warn', 'SUCCESS', 1],
+            ['purge', 'FAILED', 1],
+            ['on_error', 'SUCCESS', 1],
+          ],
+        );
+        // Not ended: a running execution cannot be restarted.
+        s.setTokens(undefined);
+        const r = await fetch(`${url}${API}/executions/${ex.id}/restart`, { method: 'POST' });
+        assert.equal(r.status, 200);
+        const restarted = (await r.json()) as View;
+        assert.equal(restarted.id, ex.id);
+        assert.equal(restarted.state.current, 'RESTARTED');
+        const events = await follow(url, ex.id);
+        assert.equal(events.at(-1)?.id, 'end');
+        const after = await get(url, ex.id);
+        assert.equal(after.state.current, 'SUCCESS');
+        assert.equal(after.state.startDate, failed.state.startDate, 'the first start is kept');
+        const byTask = new Map(after.taskRunList.map((x) => [x.taskId, x]));
+        assert.deepEqual(
+          after.taskRunList.map((x) => [x.taskId, x.state.current, x.attempts.length]),
+          [
+            ['first', 'SUCCESS', 1],
+            ['warn', 'SUCCESS', 1],
+            ['purge', 'SUCCESS', 2],
+            ['last', 'SUCCESS', 1],
+          ],
+        );
+        assert.equal(byTask.get('first')?.id, failed.taskRunList[0]?.id, 'the same task run, not run again');
+        assert.equal(byTask.get('purge')?.id, failed.taskRunList[2]?.id);
+        const purges = s.log.filter((e) => e.path === `/service/${SERVICE}/purge`);
+        assert.deepEqual(
+          purges.map((e) => e.status),
+          [403, 200],
+        );
+        // A SUCCESS execution has no failed task run to restart from: Kestra's ExecutionService.restart
+        // throws IllegalArgumentException("No task found to restart execution from!") and its
+        // ErrorController answers 422 "Illegal argument: …"; nothing runs again.
+        const success = await fetch(`${url}${API}/executions/${ex.id}/restart`, { method: 'POST' });
+        assert.equal(success.status, 422);
+        assert.deepEqual(await success.json(), {
+          message: 'Illegal argument: No task found to restart execution from!',
+        });
+        assert.equal((await get(url, ex.id)).state.current, 'SUCCESS');
+        assert.equal(s.log.filter((e) => e.path === `/service/${SERVICE}/purge`).length, 2);
+        assert.equal((await fetch(`${url}${API}/executions/nope/restart`, { method: 'POST' })).status, 404);
+      });
 
-test('logs: Kestra LogEntry lines per execution, filtered by minLevel and taskRunId, secrets masked, followed as events until the end', async (t) => {
-  const { url } = await serverOn(t, { latencyMs: 100, latencyJitterMs: 200 });
-  const form = new FormData();
-  form.set('who', 'ada');
-  const ex = await create(url, 'steps', form);
-  const followed = fetch(`${url}${API}/logs/${ex.id}/follow`, { signal: AbortSignal.timeout(60_000) }).then(
-    (r) => readEvents(r),
-  );
-  await follow(url, ex.id);
-  const r = await fetch(`${url}${API}/logs/${ex.id}`);
-  assert.equal(r.status, 200);
-  const lines = (await r.json()) as LogLine[];
-  const hello = lines.find((l) => l.taskId === 'first');
-  assert.ok(hello, JSON.stringify(lines));
-  assert.equal(hello.message, 'hello ada, token ******');
-  assert.ok(!JSON.stringify(lines).includes(TOKEN), 'the token is in no stored line');
-  assert.deepEqual(Object.keys(hello).sort(), [
-    'attemptNumber',
-    'executionId',
-    'flowId',
-    'level',
-    'message',
-    'namespace',
-    'taskId',
-    'taskRunId',
-    'tenantId',
-    'thread',
-    'timestamp',
-  ]);
-  assert.equal(hello.executionId, ex.id);
-  assert.equal(hello.attemptNumber, 0);
-  const view = await get(url, ex.id);
-  assert.equal(hello.taskRunId, view.taskRunList.find((x) => x.taskId === 'first')?.id);
-  assert.ok(lines.some((l) => l.taskId === 'purge' && /Purged 2 keys/.test(l.message)));
+      test('logs: Kestra LogEntry lines per execution, filtered by minLevel and taskRunId, secrets masked, followed as events until the end', async (t) => {
+        const { url } = await serverOn(t, store, { latencyMs: 100, latencyJitterMs: 200 });
+        const form = new FormData();
+        form.set('who', 'ada');
+        const ex = await create(url, 'steps', form);
+        const followed = fetch(`${url}${API}/logs/${ex.id}/follow`, {
+          signal: AbortSignal.timeout(60_000),
+        }).then((r) => readEvents(r));
+        await follow(url, ex.id);
+        const r = await fetch(`${url}${API}/logs/${ex.id}`);
+        assert.equal(r.status, 200);
+        const lines = (await r.json()) as LogLine[];
+        const hello = lines.find((l) => l.taskId === 'first');
+        assert.ok(hello, JSON.stringify(lines));
+        assert.equal(hello.message, 'hello ada, token ******');
+        assert.ok(!JSON.stringify(lines).includes(TOKEN), 'the token is in no stored line');
+        assert.deepEqual(Object.keys(hello).sort(), [
+          'attemptNumber',
+          'executionId',
+          'flowId',
+          'level',
+          'message',
+          'namespace',
+          'taskId',
+          'taskRunId',
+          'tenantId',
+          'thread',
+          'timestamp',
+        ]);
+        assert.equal(hello.executionId, ex.id);
+        assert.equal(hello.attemptNumber, 0);
+        const view = await get(url, ex.id);
+        assert.equal(hello.taskRunId, view.taskRunList.find((x) => x.taskId === 'first')?.id);
+        assert.ok(lines.some((l) => l.taskId === 'purge' && /Purged 2 keys/.test(l.message)));
 
-  const warn = (await (await fetch(`${url}${API}/logs/${ex.id}?minLevel=WARN`)).json()) as LogLine[];
-  assert.deepEqual(
-    warn.map((l) => [l.taskId, l.level, l.message]),
-    [['warn', 'WARN', 'careful']],
-  );
-  const one = (await (
-    await fetch(`${url}${API}/logs/${ex.id}?taskRunId=${hello.taskRunId ?? ''}`)
-  ).json()) as LogLine[];
-  assert.ok(one.length >= 1 && one.every((l) => l.taskId === 'first'));
-  const bad = await fetch(`${url}${API}/logs/${ex.id}?minLevel=LOUD`);
-  assert.equal(bad.status, 400);
-  assert.match(((await bad.json()) as { message: string }).message, /^minLevel: "LOUD" is not allowed/);
+        const warn = (await (await fetch(`${url}${API}/logs/${ex.id}?minLevel=WARN`)).json()) as LogLine[];
+        assert.deepEqual(
+          warn.map((l) => [l.taskId, l.level, l.message]),
+          [['warn', 'WARN', 'careful']],
+        );
+        const one = (await (
+          await fetch(`${url}${API}/logs/${ex.id}?taskRunId=${hello.taskRunId ?? ''}`)
+        ).json()) as LogLine[];
+        assert.ok(one.length >= 1 && one.every((l) => l.taskId === 'first'));
+        const bad = await fetch(`${url}${API}/logs/${ex.id}?minLevel=LOUD`);
+        assert.equal(bad.status, 400);
+        assert.match(((await bad.json()) as { message: string }).message, /^minLevel: "LOUD" is not allowed/);
 
-  const streamed = (await followed).map((e) => JSON.parse(e.data) as LogLine);
-  assert.deepEqual(streamed, lines, 'the stream carries every line, in order, once');
-  assert.equal((await fetch(`${url}${API}/logs/nope`)).status, 404);
-});
+        const streamed = (await followed).map((e) => JSON.parse(e.data) as LogLine);
+        assert.deepEqual(streamed, lines, 'the stream carries every line, in order, once');
+        assert.equal((await fetch(`${url}${API}/logs/nope`)).status, 404);
+      });
 
-test('delete: 204 and gone (logs too); 404 when unknown; a running one is killed and removed once ended', async (t) => {
-  const { s, url } = await serverOn(t, { latencyMs: 100, latencyJitterMs: 200 });
-  const ex = await create(url, 'steps', new FormData(), '?wait=true');
-  assert.equal(ex.state.current, 'SUCCESS');
-  const del = await fetch(`${url}${API}/executions/${ex.id}`, { method: 'DELETE' });
-  assert.equal(del.status, 204);
-  assert.equal((await fetch(`${url}${API}/executions/${ex.id}`)).status, 404);
-  assert.equal((await fetch(`${url}${API}/logs/${ex.id}`)).status, 404);
-  assert.equal((await fetch(`${url}${API}/executions/${ex.id}`, { method: 'DELETE' })).status, 404);
+      test('delete: 204 and gone (logs too); 404 when unknown; a running one is killed and removed once ended', async (t) => {
+        const { s, url } = await serverOn(t, store, { latencyMs: 100, latencyJitterMs: 200 });
+        const ex = await create(url, 'steps', new FormData(), '?wait=true');
+        assert.equal(ex.state.current, 'SUCCESS');
+        const del = await fetch(`${url}${API}/executions/${ex.id}`, { method: 'DELETE' });
+        assert.equal(del.status, 204);
+        assert.equal((await fetch(`${url}${API}/executions/${ex.id}`)).status, 404);
+        assert.equal((await fetch(`${url}${API}/logs/${ex.id}`)).status, 404);
+        assert.equal((await fetch(`${url}${API}/executions/${ex.id}`, { method: 'DELETE' })).status, 404);
 
-  const seen = waitForRequests(s, (p) => p === `/service/${SERVICE}/purge`, 1);
-  const running = await create(url, 'big_purge', keysForm(KEYS));
-  const followed = follow(url, running.id);
-  await seen;
-  assert.equal((await fetch(`${url}${API}/executions/${running.id}`, { method: 'DELETE' })).status, 204);
-  const events = await followed;
-  assert.equal(events.at(-1)?.id, 'end', 'a follower of a deleted execution gets its end');
-  assert.ok(events.slice(0, -1).every((e) => e.id === 'progress'));
-  assert.equal((await fetch(`${url}${API}/executions/${running.id}`)).status, 404);
-  const search = (await (await fetch(`${url}${API}/executions/search`)).json()) as { total: number };
-  assert.equal(search.total, 0);
-});
+        const seen = waitForRequests(s, (p) => p === `/service/${SERVICE}/purge`, 1);
+        const running = await create(url, 'big_purge', keysForm(KEYS));
+        const followed = follow(url, running.id);
+        await seen;
+        assert.equal(
+          (await fetch(`${url}${API}/executions/${running.id}`, { method: 'DELETE' })).status,
+          204,
+        );
+        const events = await followed;
+        assert.equal(events.at(-1)?.id, 'end', 'a follower of a deleted execution gets its end');
+        assert.ok(events.slice(0, -1).every((e) => e.id === 'progress'));
+        assert.equal((await fetch(`${url}${API}/executions/${running.id}`)).status, 404);
+        const search = (await (await fetch(`${url}${API}/executions/search`)).json()) as { total: number };
+        assert.equal(search.total, 0);
+      });
 
-test('delete with deleteLogs=false: the execution is gone, its logs stay readable', async (t) => {
-  const { url } = await serverOn(t, { latencyMs: 100, latencyJitterMs: 200 });
-  const ex = await create(url, 'steps', new FormData(), '?wait=true');
-  assert.equal(ex.state.current, 'SUCCESS');
-  const before = (await (await fetch(`${url}${API}/logs/${ex.id}`)).json()) as LogLine[];
-  assert.ok(before.some((l) => l.message === 'done'));
-  const del = await fetch(`${url}${API}/executions/${ex.id}?deleteLogs=false`, { method: 'DELETE' });
-  assert.equal(del.status, 204);
-  assert.equal((await fetch(`${url}${API}/executions/${ex.id}`)).status, 404);
-  const r = await fetch(`${url}${API}/logs/${ex.id}`);
-  assert.equal(r.status, 200);
-  assert.deepEqual(await r.json(), before);
-  const warn = (await (await fetch(`${url}${API}/logs/${ex.id}?minLevel=WARN`)).json()) as LogLine[];
-  assert.deepEqual(
-    warn.map((l) => l.message),
-    before.filter((l) => l.level === 'WARN' || l.level === 'ERROR').map((l) => l.message),
-  );
-});
+      test('delete with deleteLogs=false: the execution is gone, its logs stay readable', async (t) => {
+        const { url } = await serverOn(t, store, { latencyMs: 100, latencyJitterMs: 200 });
+        const ex = await create(url, 'steps', new FormData(), '?wait=true');
+        assert.equal(ex.state.current, 'SUCCESS');
+        const before = (await (await fetch(`${url}${API}/logs/${ex.id}`)).json()) as LogLine[];
+        assert.ok(before.some((l) => l.message === 'done'));
+        const del = await fetch(`${url}${API}/executions/${ex.id}?deleteLogs=false`, { method: 'DELETE' });
+        assert.equal(del.status, 204);
+        assert.equal((await fetch(`${url}${API}/executions/${ex.id}`)).status, 404);
+        const r = await fetch(`${url}${API}/logs/${ex.id}`);
+        assert.equal(r.status, 200);
+        assert.deepEqual(await r.json(), before);
+        const warn = (await (await fetch(`${url}${API}/logs/${ex.id}?minLevel=WARN`)).json()) as LogLine[];
+        assert.deepEqual(
+          warn.map((l) => l.message),
+          before.filter((l) => l.level === 'WARN' || l.level === 'ERROR').map((l) => l.message),
+        );
+      });
 
-test('a shutdown interrupting a running execution is not reported KILLED: the follow stream closes without end, it stays RUNNING to resume', async (t) => {
-  const lines: string[] = [];
-  const { s, url, server, stop, stateDir } = await serverOn(
-    t,
-    { latencyMs: 100, latencyJitterMs: 200 },
-    lines,
-  );
-  const seen = waitForRequests(s, (p) => p === `/service/${SERVICE}/purge`, 2);
-  const ex = await create(url, 'big_purge', keysForm(KEYS));
-  const followed = follow(url, ex.id);
-  await seen;
-  // What a second Ctrl-C does once the grace period is over: running executions are interrupted.
-  server.runtime.interrupt();
-  const events = await followed;
-  await stop();
-  assert.ok(events.length > 0);
-  assert.ok(
-    events.every((e) => e.id === 'progress'),
-    `no end event: ${events.map((e) => e.id).join(',')}`,
-  );
-  const states = events.map((e) => (JSON.parse(e.data) as View).state.current);
-  assert.ok(!states.includes('KILLED'), states.join(' → '));
-  const log = lines.join('');
-  assert.doesNotMatch(log, /ended KILLED/);
-  assert.match(log, new RegExp(`execution ${ex.id} of company\\.ops\\.big_purge interrupted by shutdown`));
-  assert.deepEqual(
-    unfinished(stateDir).map((e) => [e.id, e.state]),
-    [[ex.id, 'RUNNING']],
-  );
-});
+      test('a shutdown interrupting a running execution is not reported KILLED: the follow stream closes without end, it stays RUNNING to resume', async (t) => {
+        const lines: string[] = [];
+        const { s, url, server, stop, unfinishedAfterStop } = await serverOn(
+          t,
+          store,
+          { latencyMs: 100, latencyJitterMs: 200 },
+          lines,
+        );
+        const seen = waitForRequests(s, (p) => p === `/service/${SERVICE}/purge`, 2);
+        const ex = await create(url, 'big_purge', keysForm(KEYS));
+        const followed = follow(url, ex.id);
+        await seen;
+        // What a second Ctrl-C does once the grace period is over: running executions are interrupted.
+        server.runtime.interrupt();
+        const events = await followed;
+        await stop();
+        assert.ok(events.length > 0);
+        assert.ok(
+          events.every((e) => e.id === 'progress'),
+          `no end event: ${events.map((e) => e.id).join(',')}`,
+        );
+        const states = events.map((e) => (JSON.parse(e.data) as View).state.current);
+        assert.ok(!states.includes('KILLED'), states.join(' → '));
+        const log = lines.join('');
+        assert.doesNotMatch(log, /ended KILLED/);
+        assert.match(
+          log,
+          new RegExp(`execution ${ex.id} of company\\.ops\\.big_purge interrupted by shutdown`),
+        );
+        assert.deepEqual(
+          (await unfinishedAfterStop()).map((e) => [e.id, e.state]),
+          [[ex.id, 'RUNNING']],
+        );
+      });
 
-test('search: the filters Kestra UI sends (labels, state, startDate/endDate, timeRange, sort) and labels given at creation', async (t) => {
-  const { url } = await serverOn(t, { latencyMs: 100, latencyJitterMs: 100 });
-  const a = await create(url, 'steps', new FormData(), '?wait=true&labels=env:prod&labels=release:42');
-  const b = await create(url, 'steps', new FormData(), '?wait=true&labels=env:staging');
-  assert.deepEqual(a.labels, [
-    { key: 'env', value: 'prod' },
-    { key: 'release', value: '42' },
-  ]);
-  const search = async (query: string) => {
-    const r = await fetch(`${url}${API}/executions/search?${query}`);
-    assert.equal(r.status, 200, await r.clone().text());
-    return ((await r.json()) as { results: View[]; total: number }).results.map((x) => x.id);
-  };
-  assert.deepEqual(await search('labels=env:prod'), [a.id]);
-  assert.deepEqual(await search('labels=env:prod&labels=release:42'), [a.id]);
-  assert.deepEqual(await search('labels=env:prod&labels=release:43'), []);
-  assert.deepEqual(await search('labels=env:staging&namespace=company&state=SUCCESS'), [b.id]);
-  assert.deepEqual(await search('sort=state.startDate:asc'), [a.id, b.id]);
-  assert.deepEqual(await search('sort=state.startDate:desc&namespace=company.ops'), [b.id, a.id]);
-  assert.deepEqual(await search(`startDate=${encodeURIComponent(b.state.startDate)}`), [b.id]);
-  assert.deepEqual(await search(`endDate=${encodeURIComponent(a.state.endDate ?? '')}`), [a.id]);
-  assert.deepEqual(await search('timeRange=PT1H'), [b.id, a.id]);
-  for (const [query, message] of [
-    ['sort=colour:asc', /^sort: "colour:asc" is not allowed/],
-    ['timeRange=soon', /^timeRange: "soon" is not allowed/],
-    ['startDate=yesterday', /^startDate: "yesterday" is not allowed/],
-    ['labels=nokey', /^labels: "nokey" is not allowed; expected key:value/],
-    [`timeRange=PT1H&startDate=${encodeURIComponent(a.state.startDate)}`, /mutually exclusive/],
-  ] as const) {
-    const r = await fetch(`${url}${API}/executions/search?${query}`);
-    assert.equal(r.status, 400, query);
-    assert.match(((await r.json()) as { message: string }).message, message);
+      test('search: the filters Kestra UI sends (labels, state, startDate/endDate, timeRange, sort) and labels given at creation', async (t) => {
+        const { url } = await serverOn(t, store, { latencyMs: 100, latencyJitterMs: 100 });
+        const a = await create(url, 'steps', new FormData(), '?wait=true&labels=env:prod&labels=release:42');
+        const b = await create(url, 'steps', new FormData(), '?wait=true&labels=env:staging');
+        assert.deepEqual(a.labels, [
+          { key: 'env', value: 'prod' },
+          { key: 'release', value: '42' },
+        ]);
+        const search = async (query: string) => {
+          const r = await fetch(`${url}${API}/executions/search?${query}`);
+          assert.equal(r.status, 200, await r.clone().text());
+          return ((await r.json()) as { results: View[]; total: number }).results.map((x) => x.id);
+        };
+        assert.deepEqual(await search('labels=env:prod'), [a.id]);
+        assert.deepEqual(await search('labels=env:prod&labels=release:42'), [a.id]);
+        assert.deepEqual(await search('labels=env:prod&labels=release:43'), []);
+        assert.deepEqual(await search('labels=env:staging&namespace=company&state=SUCCESS'), [b.id]);
+        assert.deepEqual(await search('sort=state.startDate:asc'), [a.id, b.id]);
+        assert.deepEqual(await search('sort=state.startDate:desc&namespace=company.ops'), [b.id, a.id]);
+        assert.deepEqual(await search(`startDate=${encodeURIComponent(b.state.startDate)}`), [b.id]);
+        assert.deepEqual(await search(`endDate=${encodeURIComponent(a.state.endDate ?? '')}`), [a.id]);
+        assert.deepEqual(await search('timeRange=PT1H'), [b.id, a.id]);
+        for (const [query, message] of [
+          ['sort=colour:asc', /^sort: "colour:asc" is not allowed/],
+          ['timeRange=soon', /^timeRange: "soon" is not allowed/],
+          ['startDate=yesterday', /^startDate: "yesterday" is not allowed/],
+          ['labels=nokey', /^labels: "nokey" is not allowed; expected key:value/],
+          [`timeRange=PT1H&startDate=${encodeURIComponent(a.state.startDate)}`, /mutually exclusive/],
+        ] as const) {
+          const r = await fetch(`${url}${API}/executions/search?${query}`);
+          assert.equal(r.status, 400, query);
+          assert.match(((await r.json()) as { message: string }).message, message);
+        }
+      });
+    });
   }
 });

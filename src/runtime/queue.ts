@@ -72,6 +72,19 @@ export class ExecutionStateError extends Error {
   readonly code = 'EXECUTION_STATE';
 }
 
+/**
+ * A restart of an ended execution with no failed task run to start from: Kestra's
+ * ExecutionService.restart throws IllegalArgumentException "No task found to restart execution
+ * from!", which its ErrorController answers 422 "Illegal argument: …".
+ */
+export class NothingToRestartError extends Error {
+  override readonly name = 'NothingToRestartError';
+  readonly code = 'NOTHING_TO_RESTART';
+  constructor() {
+    super('No task found to restart execution from!');
+  }
+}
+
 /** What a change of an execution tells its followers (`GET …/follow`): `log` lines, or that it changed. */
 export type ExecutionChange = { kind: 'changed' } | { kind: 'log'; entry: LogEntry } | { kind: 'ended' };
 
@@ -480,8 +493,9 @@ export class ExecutionQueue {
   /**
    * Kestra's restart: an execution that ended FAILED runs again under the same id from its failed
    * task: the task runs that ended SUCCESS, WARNING or SKIPPED are not run again, the failed one is,
-   * its `attempts` counting on; the task runs of the flow's `errors` branch are dropped (it runs
-   * again if the restart fails). The execution shows RESTARTED, then RUNNING.
+   * its `attempts` counting on; the task runs of the flow's `errors` and `finally` branches are
+   * dropped (they run again). The execution shows RESTARTED, then RUNNING. One with no failed task
+   * run (SUCCESS, WARNING) is refused with NothingToRestartError, as Kestra refuses it.
    */
   async restart(id: string): Promise<ExecutionView | undefined> {
     if (this.#restarting.has(id) || this.#running.has(id))
@@ -505,8 +519,12 @@ export class ExecutionQueue {
       throw new ExecutionStateError(`execution ${id} was killed; a killed execution cannot be restarted`);
     const flow = this.#o.find(e.namespace, e.flowId);
     if (!flow) throw new ExecutionStateError(`execution ${id}: flow ${e.namespace}.${e.flowId} is gone`);
-    const errorTasks = taskIds(flow.errors);
-    const drop = (await this.#o.store.taskRuns(id)).filter((r) => errorTasks.has(r.taskId)).map((r) => r.id);
+    // As Kestra's: the task runs of the `errors` and `finally` branches are dropped (they run again),
+    // and there must be a failed task run to start from.
+    const branches = taskIds(flow.finally, taskIds(flow.errors));
+    const runs = await this.#o.store.taskRuns(id);
+    if (!runs.some((r) => r.state === 'FAILED' && !branches.has(r.taskId))) throw new NothingToRestartError();
+    const drop = runs.filter((r) => branches.has(r.taskId)).map((r) => r.id);
     // Replicas: queued again in the same transaction, for whichever replica claims it (here, at once).
     await this.#o.store.setState(id, 'RESTARTED', drop);
     this.#o.logger.info(`execution ${id} of ${e.namespace}.${e.flowId} restarted through the API`);

@@ -12,6 +12,7 @@ import {
   type ExecutionQueue,
   ExecutionStateError,
   type ExecutionView,
+  NothingToRestartError,
 } from '../../runtime/queue.js';
 import { type LogEntry, type LogQuery, OPEN_STATES } from '../../runtime/store.js';
 import { fail, type RouteModule } from '../app.js';
@@ -119,7 +120,9 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
         return c.body(null, 202);
       });
 
-      // Kestra: the execution (RESTARTED), 200; 404 unknown; 409 when it has not ended or was killed.
+      // Kestra: the execution (RESTARTED), 200; 404 unknown; 409 when it has not ended or was killed;
+      // 422 "Illegal argument: No task found to restart execution from!" when no task run failed
+      // (ExecutionService.restart's IllegalArgumentException, as ErrorController answers it).
       app.post(`${prefix}/executions/:id/restart`, async (c) => {
         if (c.req.query('revision') !== undefined)
           return fail(c, 422, 'revision: flows here have one revision; restart without it');
@@ -128,6 +131,7 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
           return view ? c.json(view) : fail(c, 404, `execution ${show(c.req.param('id'))} not found`);
         } catch (err) {
           if (err instanceof ExecutionStateError) return conflict(c, err.message);
+          if (err instanceof NothingToRestartError) return fail(c, 422, `Illegal argument: ${err.message}`);
           throw err;
         }
       });
