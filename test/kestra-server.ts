@@ -5,6 +5,8 @@ import { Masker } from '../src/masker.js';
 import { type RunningServer, startServer } from '../src/server/index.js';
 import { sim } from './helpers.js';
 
+type Sim = Awaited<ReturnType<typeof sim>>;
+
 export const FASTLY_TOKEN = 'fastly-token-kestra-api-0001';
 /** The secret `HOOK_KEY` the flows' webhooks read. */
 export const HOOK_KEY = 'hook-key-0123456789';
@@ -14,7 +16,13 @@ export interface KestraServerOptions {
   dir: string;
   apiToken?: string;
   users?: { username: string; password: string }[];
+  /** postgres://… : executions in PostgreSQL; the embedded SQLite file otherwise. */
+  databaseUrl?: string | undefined;
 }
+
+/** The two stores every API test runs on (test/support/postgres.ts gives the PostgreSQL one). */
+export const STORES = ['SQLite', 'PostgreSQL'] as const;
+export type StoreName = (typeof STORES)[number];
 
 /**
  * A server in this process on a free loopback port, against the simulator at a realistic latency
@@ -23,7 +31,7 @@ export interface KestraServerOptions {
 export async function startKestraServer(
   t: TestContext,
   options: KestraServerOptions,
-): Promise<{ server: RunningServer; url: string; dir: string; logs: string[] }> {
+): Promise<{ server: RunningServer; url: string; dir: string; logs: string[]; sim: Sim }> {
   const s = await sim(t, { faults: { latencyMs: 100, latencyJitterMs: 100 } });
   const { dir } = options;
   const masker = new Masker();
@@ -38,7 +46,8 @@ export async function startKestraServer(
     listen: { host: '127.0.0.1', port: 0 },
     apiToken: options.apiToken,
     basicUsers: options.users,
+    databaseUrl: options.databaseUrl,
   });
   t.after(() => server.stop(5000));
-  return { server, url: server.http.url, dir, logs };
+  return { server, url: server.http.url, dir, logs, sim: s };
 }

@@ -17,19 +17,8 @@ export async function readEvents(
   const decoder = new TextDecoder();
   let buffered = '';
   const flush = (block: string) => {
-    const e: SseEvent = { data: '' };
-    const data: string[] = [];
-    for (const line of block.split('\n')) {
-      const at = line.indexOf(':');
-      if (at <= 0) continue;
-      const field = line.slice(0, at);
-      const value = line.slice(at + 1).replace(/^ /, '');
-      if (field === 'data') data.push(value);
-      else if (field === 'id') e.id = value;
-      else if (field === 'event') e.event = value;
-    }
-    if (!data.length) return;
-    e.data = data.join('\n');
+    const e = parseEvent(block);
+    if (!e) return;
     out.push(e);
     onEvent(e);
   };
@@ -44,4 +33,31 @@ export async function readEvents(
   }
   if (buffered.trim()) flush(buffered);
   return out;
+}
+
+/** One event block (the lines between blank lines); undefined when it carries no data. */
+function parseEvent(block: string): SseEvent | undefined {
+  const e: SseEvent = { data: '' };
+  const data: string[] = [];
+  for (const line of block.split('\n')) {
+    const at = line.indexOf(':');
+    if (at <= 0) continue;
+    const field = line.slice(0, at);
+    const value = line.slice(at + 1).replace(/^ /, '');
+    if (field === 'data') data.push(value);
+    else if (field === 'id') e.id = value;
+    else if (field === 'event') e.event = value;
+  }
+  if (!data.length) return undefined;
+  e.data = data.join('\n');
+  return e;
+}
+
+/** The events of a whole event-stream text, as a client that buffered it got it. */
+export function eventsOfText(text: string): SseEvent[] {
+  return text
+    .replace(/\r\n?/g, '\n')
+    .split('\n\n')
+    .map(parseEvent)
+    .filter((e): e is SseEvent => e !== undefined);
 }
