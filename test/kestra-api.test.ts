@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test, type TestContext } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { parseBasicUsers, readBasicUsers } from '../src/server/auth.js';
 import type { RunningServer } from '../src/server/index.js';
-import { type KestraServerOptions, startKestraServer } from './kestra-server.js';
+import { type KestraServerOptions, STORES, type StoreName, startKestraServer } from './kestra-server.js';
+import { postgresForFile } from './support/postgres.js';
 import type { SchedulerEvent } from '../src/flow/scheduler.js';
 import { SERVICE } from './helpers.js';
 
@@ -82,9 +83,21 @@ async function flowsDir(): Promise<string> {
   return dir;
 }
 
-/** The server on this file's flows (alert, daily, failing). */
-const kestraServer = async (t: TestContext, options: Omit<KestraServerOptions, 'dir'> = {}) =>
-  startKestraServer(t, { ...options, dir: await flowsDir() });
+// Every case with a server on both stores: the embedded SQLite file and a real PostgreSQL (one
+// cluster for the file, a database per case); the two stores' cases run side by side.
+const pgsql = postgresForFile();
+
+/** The server on this file's flows (alert, daily, failing), its executions in `store`. */
+const kestraServer = async (
+  t: TestContext,
+  store: StoreName,
+  options: Omit<KestraServerOptions, 'dir' | 'databaseUrl'> = {},
+) =>
+  startKestraServer(t, {
+    ...options,
+    dir: await flowsDir(),
+    databaseUrl: store === 'PostgreSQL' ? await pgsql.freshDatabase() : undefined,
+  });
 
 /** Resolves with the first scheduler event that `match` accepts; rejects past the deadline. */
 function nextEvent(
@@ -111,282 +124,307 @@ const getJson = async (url: string, headers: Record<string, string> = {}) => {
   return { status: r.status, body: (await r.json()) as Record<string, unknown> & unknown[] };
 };
 
-test('flows: get one as Kestra (labels as a list, revision, source when asked), list a namespace, search by prefix, q, labels, sort and page', async (t) => {
-  const { url, dir } = await kestraServer(t);
-  const api = `${url}/api/v1/main/flows`;
-
-  const one = await getJson(`${api}/company.ops/alert`);
-  assert.equal(one.status, 200);
-  assert.equal(one.body.id, 'alert');
-  assert.equal(one.body.namespace, 'company.ops');
-  assert.equal(one.body.revision, 1);
-  assert.equal(one.body.description, '5xx alert');
-  assert.deepEqual(one.body.labels, [{ key: 'team', value: 'edge' }]);
-  assert.equal(one.body.disabled, false);
-  assert.equal(one.body.deleted, false);
-  assert.equal(
-    (one.body.triggers as { type: string }[])[0]?.type,
-    'io.kestra.plugin.fastly.stats.StatsTrigger',
-  );
-  assert.equal((one.body.tasks as { id: string }[])[0]?.id, 'log');
-  assert.equal(one.body.source, undefined, 'no source unless asked');
-
-  const withSource = await getJson(`${api}/company.ops/alert?source=true`);
-  assert.equal(withSource.body.source, await readFile(join(dir, 'flows', 'alert.yml'), 'utf8'));
-  // the path without the tenant (Kestra before 0.20) answers the same
-  assert.deepEqual((await getJson(`${url}/api/v1/flows/company.ops/alert`)).body, one.body);
-
-  const missing = await getJson(`${api}/company.ops/nope`);
-  assert.equal(missing.status, 404);
-  assert.equal(missing.body.message, 'flow company.ops.nope not found');
-  const badSource = await getJson(`${api}/company.ops/alert?source=yes`);
-  assert.equal(badSource.status, 400);
-  assert.match(String(badSource.body.message), /^source: "yes" is not allowed; expected true or false$/);
-
-  const ns = await getJson(`${api}/company.ops`);
-  assert.deepEqual(
-    (ns.body as { id: string }[]).map((f) => f.id),
-    ['alert'],
-    'a namespace lists its own flows, not its children’s',
-  );
-
-  const ids = (b: unknown) => (b as { results: { id: string }[] }).results.map((f) => f.id);
-  const all = await getJson(`${api}/search`);
-  assert.deepEqual(ids(all.body), ['failing', 'alert', 'daily']);
-  assert.equal(all.body.total, 3);
-  assert.deepEqual(ids((await getJson(`${api}/search?namespace=company.ops`)).body), ['alert', 'daily']);
-  assert.deepEqual(ids((await getJson(`${api}/search?q=REPORT`)).body), ['daily']);
-  assert.deepEqual(ids((await getJson(`${api}/search?labels=team:edge`)).body), ['alert']);
-  assert.deepEqual(ids((await getJson(`${api}/search?labels=team:web`)).body), []);
-  const paged = await getJson(`${api}/search?sort=id:desc&size=2&page=2`);
-  assert.deepEqual(ids(paged.body), ['alert']);
-  assert.equal(paged.body.total, 3);
-  const badSort = await getJson(`${api}/search?sort=file:asc`);
-  assert.equal(badSort.status, 400);
-  assert.match(
-    String(badSort.body.message),
-    /^sort: "file:asc" is not allowed; expected FIELD:asc or FIELD:desc/,
-  );
-});
-
-test('triggers search: a StatsTrigger shows its last value, armed and next date; a Schedule its next date; a Webhook its place, its key hidden', async (t) => {
-  const evaluated = (server: RunningServer) =>
-    nextEvent(server, (e) => e.type === 'evaluated' && e.trigger === 'company.ops.alert.spike');
-  const { server, url } = await kestraServer(t);
-  // The StatsTrigger is evaluated at start; its first evaluation may already be over.
-  if (!server.scheduler.triggers()[0]?.lastEvaluation) await evaluated(server);
-  const r = await getJson(`${url}/api/v1/main/triggers/search?size=10`);
-  assert.equal(r.status, 200);
-  const rows = (
-    r.body as unknown as {
-      results: { abstractTrigger: Record<string, unknown>; triggerContext: Record<string, unknown> }[];
-      total: number;
-    }
-  ).results;
-  assert.deepEqual(
-    rows.map((x) =>
-      [x.triggerContext.namespace, x.triggerContext.flowId, x.triggerContext.triggerId].join('.'),
-    ),
-    [
-      'company.cms.failing.hook',
-      'company.cms.failing.plain',
-      'company.ops.alert.spike',
-      'company.ops.reports.daily.morning',
-    ],
-  );
-  assert.equal(r.body.total, 4);
-  const [hook, , spike, morning] = rows;
-  const snap = server.scheduler.triggers()[0];
-  assert.ok(snap?.lastEvaluation);
-  assert.equal(spike?.triggerContext.date, snap.lastEvaluation);
-  assert.equal(spike?.triggerContext.nextExecutionDate, new Date(snap.nextDue as number).toISOString());
-  assert.equal(spike?.triggerContext.lastValue, snap.lastValue);
-  assert.equal(typeof spike?.triggerContext.lastValue, 'number');
-  assert.equal(spike?.triggerContext.armed, true);
-  assert.equal(spike?.triggerContext.fired, 0);
-  assert.equal(spike?.triggerContext.disabled, false);
-  assert.equal(spike?.abstractTrigger.field, 'status_5xx');
-  assert.equal(
-    spike?.abstractTrigger.apiToken,
-    "{{ secret('FASTLY_API_TOKEN') }}",
-    'as written, not rendered',
-  );
-
-  const next = Date.parse(String(morning?.triggerContext.nextExecutionDate));
-  assert.equal(new Date(next).getUTCHours(), 6);
-  assert.ok(next > Date.now() && next <= Date.now() + 86_400_000);
-
-  assert.equal(hook?.triggerContext.type, 'io.kestra.plugin.core.trigger.Webhook');
-  assert.equal(hook?.triggerContext.nextExecutionDate, undefined);
-  assert.ok(!JSON.stringify(r.body).includes(HOOK_KEY), 'webhook keys are hidden, from a secret or written');
-  assert.equal(hook?.abstractTrigger.key, "{{ secret('HOOK_KEY') }}");
-  assert.equal(rows[1]?.abstractTrigger.key, '******');
-  const flow = await getJson(`${url}/api/v1/main/flows/company.cms/failing?source=true`);
-  assert.ok(!JSON.stringify(flow.body).includes(HOOK_KEY), 'and in the flow and its source');
-
-  const ops = await getJson(`${url}/api/v1/main/triggers/search?namespace=company.ops&sort=triggerId:desc`);
-  assert.deepEqual(
-    (ops.body as unknown as { results: { triggerContext: { triggerId: string } }[] }).results.map(
-      (x) => x.triggerContext.triggerId,
-    ),
-    ['spike', 'morning'],
-  );
-  const byFlow = await getJson(`${url}/api/v1/main/triggers/search?flowId=failing&q=PLAIN`);
-  assert.equal(byFlow.body.total, 1);
-});
-
-test('a webhook with wait and returnOutputs answers 500 with the outputs when the execution FAILED, as Kestra; without returnOutputs, 500 with the execution', async (t) => {
-  const { server, url } = await kestraServer(t);
-  const hook = `${url}/api/v1/main/executions/webhook/company.cms/failing`;
-  const r = await fetch(`${hook}/${HOOK_KEY}?who=cms`, { method: 'POST' });
-  assert.equal(r.status, 500);
-  const outputs = (await r.json()) as { out: { values: { who: string } } };
-  assert.equal(outputs.out.values.who, 'nobody');
-
-  const plain = await fetch(`${hook}/plain-${HOOK_KEY}`, { method: 'POST' });
-  assert.equal(plain.status, 500);
-  const ex = (await plain.json()) as {
-    id: string;
-    state: { current: string };
-    taskRunList: { taskId: string; state: { current: string } }[];
-  };
-  assert.equal(ex.state.current, 'FAILED');
-  assert.deepEqual(
-    // both end in the same millisecond: the list's order between them is the store's
-    ex.taskRunList.map((x) => [x.taskId, x.state.current]).sort(),
-    [
-      ['boom', 'FAILED'],
-      ['out', 'SUCCESS'],
-    ],
-  );
-  assert.equal((await server.queue.store.get(ex.id))?.state, 'FAILED');
-});
-
-test('credentials in a webhook query string are kept out of trigger.parameters and the history, like credential headers', async (t) => {
-  const { server, url } = await kestraServer(t);
-  const secret = 'query-secret-4f2a9c';
-  const r = await fetch(
-    `${url}/api/v1/main/executions/webhook/company.cms/failing/plain-${HOOK_KEY}?who=cms&token=${secret}&access_token=${secret}&api_key=${secret}&password=${secret}&sig=${secret}`,
-    { method: 'POST', headers: { 'x-api-key': secret } },
-  );
-  const ex = (await r.json()) as {
-    id: string;
-    trigger: { variables: { parameters: object; headers: object } };
-  };
-  assert.deepEqual(ex.trigger.variables.parameters, { who: ['cms'] });
-  assert.ok(!('x-api-key' in ex.trigger.variables.headers));
-  const stored = await server.queue.store.get(ex.id);
-  assert.ok(stored);
-  assert.ok(!JSON.stringify(stored).includes(secret));
-  assert.ok(!JSON.stringify(await server.queue.store.outputs(ex.id)).includes(secret));
-  assert.ok(!JSON.stringify(await server.queue.store.history()).includes(secret));
-});
-
-test('health: /healthz and Kestra’s /health (liveness, readiness) answer probes without credentials; the API does not', async (t) => {
-  const { url } = await kestraServer(t, { apiToken: 'api-token-0123456789abcdef' });
-  for (const path of ['/healthz', '/health', '/health/liveness', '/health/readiness']) {
-    const r = await getJson(`${url}${path}`);
-    assert.equal(r.status, 200, path);
-    assert.deepEqual(r.body, { name: 'kestra-fastly', status: 'UP' });
-  }
-  const api = await fetch(`${url}/api/v1/main/flows/search`);
-  assert.equal(api.status, 401);
-  assert.equal(api.headers.get('www-authenticate'), 'Bearer');
-});
-
 const USER = { username: 'admin@kestra.io', password: 'Admin1234-secret' };
 const basic = (u: string, p: string) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 
-test('basic auth as Kestra’s basicAuth users, besides the bearer token; wrong ones are refused; passwords never logged', async (t) => {
-  const token = 'api-token-0123456789abcdef';
-  const { url, logs } = await kestraServer(t, { apiToken: token, users: [USER] });
-  const search = `${url}/api/v1/main/flows/search`;
-  assert.equal(
-    (await fetch(search, { headers: { authorization: basic(USER.username, USER.password) } })).status,
-    200,
-  );
-  assert.equal((await fetch(search, { headers: { authorization: `Bearer ${token}` } })).status, 200);
-  const wrong = await fetch(search, { headers: { authorization: basic(USER.username, 'Admin1234-wrong') } });
-  assert.equal(wrong.status, 401);
-  assert.deepEqual(await wrong.json(), { message: 'the credentials are wrong' });
-  assert.equal(wrong.headers.get('www-authenticate'), 'Bearer, Basic realm="kestra-fastly"');
-  assert.equal(
-    (await fetch(search, { headers: { authorization: basic('root', USER.password) } })).status,
-    401,
-  );
-  const none = await fetch(search);
-  assert.deepEqual(await none.json(), {
-    message:
-      'missing credentials: send Authorization: Bearer <api token> or Authorization: Basic (a basic-auth user)',
-  });
-  assert.ok(!logs.join('\n').includes(USER.password));
-});
+describe('Kestra’s flows, triggers, webhooks, health and authentication', { concurrency: 2 }, () => {
+  for (const store of STORES) {
+    describe(store, () => {
+      test('flows: get one as Kestra (labels as a list, revision, source when asked), list a namespace, search by prefix, q, labels, sort and page', async (t) => {
+        const { url, dir } = await kestraServer(t, store);
+        const api = `${url}/api/v1/main/flows`;
 
-test('the dashboard off loopback: a page asks for the login; the login sets a session the dashboard and API accept; a cross-site write with it is refused', async (t) => {
-  const { url } = await kestraServer(t, { users: [USER] });
-  const page = await fetch(`${url}/ui/`, { headers: { accept: 'text/html' }, redirect: 'manual' });
-  assert.equal(page.status, 302);
-  assert.equal(page.headers.get('location'), '/login?next=%2Fui%2F');
-  const form = await fetch(`${url}/login?next=%2Fui%2F`);
-  assert.equal(form.status, 200);
-  const html = await form.text();
-  assert.match(html, /<form method="post" action="\/login">/);
-  assert.match(html, /name="next" value="\/ui\/"/);
+        const one = await getJson(`${api}/company.ops/alert`);
+        assert.equal(one.status, 200);
+        assert.equal(one.body.id, 'alert');
+        assert.equal(one.body.namespace, 'company.ops');
+        assert.equal(one.body.revision, 1);
+        assert.equal(one.body.description, '5xx alert');
+        assert.deepEqual(one.body.labels, [{ key: 'team', value: 'edge' }]);
+        assert.equal(one.body.disabled, false);
+        assert.equal(one.body.deleted, false);
+        assert.equal(
+          (one.body.triggers as { type: string }[])[0]?.type,
+          'io.kestra.plugin.fastly.stats.StatsTrigger',
+        );
+        assert.equal((one.body.tasks as { id: string }[])[0]?.id, 'log');
+        assert.equal(one.body.source, undefined, 'no source unless asked');
 
-  const login = (password: string, next = '/ui/') =>
-    fetch(`${url}/login`, {
-      method: 'POST',
-      body: new URLSearchParams({ username: USER.username, password, next }),
-      redirect: 'manual',
+        const withSource = await getJson(`${api}/company.ops/alert?source=true`);
+        assert.equal(withSource.body.source, await readFile(join(dir, 'flows', 'alert.yml'), 'utf8'));
+        // the path without the tenant (Kestra before 0.20) answers the same
+        assert.deepEqual((await getJson(`${url}/api/v1/flows/company.ops/alert`)).body, one.body);
+
+        const missing = await getJson(`${api}/company.ops/nope`);
+        assert.equal(missing.status, 404);
+        assert.equal(missing.body.message, 'flow company.ops.nope not found');
+        const badSource = await getJson(`${api}/company.ops/alert?source=yes`);
+        assert.equal(badSource.status, 400);
+        assert.match(
+          String(badSource.body.message),
+          /^source: "yes" is not allowed; expected true or false$/,
+        );
+
+        const ns = await getJson(`${api}/company.ops`);
+        assert.deepEqual(
+          (ns.body as { id: string }[]).map((f) => f.id),
+          ['alert'],
+          'a namespace lists its own flows, not its children’s',
+        );
+
+        const ids = (b: unknown) => (b as { results: { id: string }[] }).results.map((f) => f.id);
+        const all = await getJson(`${api}/search`);
+        assert.deepEqual(ids(all.body), ['failing', 'alert', 'daily']);
+        assert.equal(all.body.total, 3);
+        assert.deepEqual(ids((await getJson(`${api}/search?namespace=company.ops`)).body), [
+          'alert',
+          'daily',
+        ]);
+        assert.deepEqual(ids((await getJson(`${api}/search?q=REPORT`)).body), ['daily']);
+        assert.deepEqual(ids((await getJson(`${api}/search?labels=team:edge`)).body), ['alert']);
+        assert.deepEqual(ids((await getJson(`${api}/search?labels=team:web`)).body), []);
+        const paged = await getJson(`${api}/search?sort=id:desc&size=2&page=2`);
+        assert.deepEqual(ids(paged.body), ['alert']);
+        assert.equal(paged.body.total, 3);
+        const badSort = await getJson(`${api}/search?sort=file:asc`);
+        assert.equal(badSort.status, 400);
+        assert.match(
+          String(badSort.body.message),
+          /^sort: "file:asc" is not allowed; expected FIELD:asc or FIELD:desc/,
+        );
+      });
+
+      test('triggers search: a StatsTrigger shows its last value, armed and next date; a Schedule its next date; a Webhook its place, its key hidden', async (t) => {
+        const evaluated = (server: RunningServer) =>
+          nextEvent(server, (e) => e.type === 'evaluated' && e.trigger === 'company.ops.alert.spike');
+        const { server, url } = await kestraServer(t, store);
+        // The StatsTrigger is evaluated at start; its first evaluation may already be over.
+        if (!server.scheduler.triggers()[0]?.lastEvaluation) await evaluated(server);
+        const r = await getJson(`${url}/api/v1/main/triggers/search?size=10`);
+        assert.equal(r.status, 200);
+        const rows = (
+          r.body as unknown as {
+            results: { abstractTrigger: Record<string, unknown>; triggerContext: Record<string, unknown> }[];
+            total: number;
+          }
+        ).results;
+        assert.deepEqual(
+          rows.map((x) =>
+            [x.triggerContext.namespace, x.triggerContext.flowId, x.triggerContext.triggerId].join('.'),
+          ),
+          [
+            'company.cms.failing.hook',
+            'company.cms.failing.plain',
+            'company.ops.alert.spike',
+            'company.ops.reports.daily.morning',
+          ],
+        );
+        assert.equal(r.body.total, 4);
+        const [hook, , spike, morning] = rows;
+        const snap = server.scheduler.triggers()[0];
+        assert.ok(snap?.lastEvaluation);
+        assert.equal(spike?.triggerContext.date, snap.lastEvaluation);
+        assert.equal(spike?.triggerContext.nextExecutionDate, new Date(snap.nextDue as number).toISOString());
+        assert.equal(spike?.triggerContext.lastValue, snap.lastValue);
+        assert.equal(typeof spike?.triggerContext.lastValue, 'number');
+        assert.equal(spike?.triggerContext.armed, true);
+        assert.equal(spike?.triggerContext.fired, 0);
+        assert.equal(spike?.triggerContext.disabled, false);
+        assert.equal(spike?.abstractTrigger.field, 'status_5xx');
+        assert.equal(
+          spike?.abstractTrigger.apiToken,
+          "{{ secret('FASTLY_API_TOKEN') }}",
+          'as written, not rendered',
+        );
+
+        const next = Date.parse(String(morning?.triggerContext.nextExecutionDate));
+        assert.equal(new Date(next).getUTCHours(), 6);
+        assert.ok(next > Date.now() && next <= Date.now() + 86_400_000);
+
+        assert.equal(hook?.triggerContext.type, 'io.kestra.plugin.core.trigger.Webhook');
+        assert.equal(hook?.triggerContext.nextExecutionDate, undefined);
+        assert.ok(
+          !JSON.stringify(r.body).includes(HOOK_KEY),
+          'webhook keys are hidden, from a secret or written',
+        );
+        assert.equal(hook?.abstractTrigger.key, "{{ secret('HOOK_KEY') }}");
+        assert.equal(rows[1]?.abstractTrigger.key, '******');
+        const flow = await getJson(`${url}/api/v1/main/flows/company.cms/failing?source=true`);
+        assert.ok(!JSON.stringify(flow.body).includes(HOOK_KEY), 'and in the flow and its source');
+
+        const ops = await getJson(
+          `${url}/api/v1/main/triggers/search?namespace=company.ops&sort=triggerId:desc`,
+        );
+        assert.deepEqual(
+          (ops.body as unknown as { results: { triggerContext: { triggerId: string } }[] }).results.map(
+            (x) => x.triggerContext.triggerId,
+          ),
+          ['spike', 'morning'],
+        );
+        const byFlow = await getJson(`${url}/api/v1/main/triggers/search?flowId=failing&q=PLAIN`);
+        assert.equal(byFlow.body.total, 1);
+      });
+
+      test('a webhook with wait and returnOutputs answers 500 with the outputs when the execution FAILED, as Kestra; without returnOutputs, 500 with the execution', async (t) => {
+        const { server, url } = await kestraServer(t, store);
+        const hook = `${url}/api/v1/main/executions/webhook/company.cms/failing`;
+        const r = await fetch(`${hook}/${HOOK_KEY}?who=cms`, { method: 'POST' });
+        assert.equal(r.status, 500);
+        const outputs = (await r.json()) as { out: { values: { who: string } } };
+        assert.equal(outputs.out.values.who, 'nobody');
+
+        const plain = await fetch(`${hook}/plain-${HOOK_KEY}`, { method: 'POST' });
+        assert.equal(plain.status, 500);
+        const ex = (await plain.json()) as {
+          id: string;
+          state: { current: string };
+          taskRunList: { taskId: string; state: { current: string } }[];
+        };
+        assert.equal(ex.state.current, 'FAILED');
+        assert.deepEqual(
+          // both end in the same millisecond: the list's order between them is the store's
+          ex.taskRunList.map((x) => [x.taskId, x.state.current]).sort(),
+          [
+            ['boom', 'FAILED'],
+            ['out', 'SUCCESS'],
+          ],
+        );
+        assert.equal((await server.queue.store.get(ex.id))?.state, 'FAILED');
+      });
+
+      test('credentials in a webhook query string are kept out of trigger.parameters and the history, like credential headers', async (t) => {
+        const { server, url } = await kestraServer(t, store);
+        const secret = 'query-secret-4f2a9c';
+        const r = await fetch(
+          `${url}/api/v1/main/executions/webhook/company.cms/failing/plain-${HOOK_KEY}?who=cms&token=${secret}&access_token=${secret}&api_key=${secret}&password=${secret}&sig=${secret}`,
+          { method: 'POST', headers: { 'x-api-key': secret } },
+        );
+        const ex = (await r.json()) as {
+          id: string;
+          trigger: { variables: { parameters: object; headers: object } };
+        };
+        assert.deepEqual(ex.trigger.variables.parameters, { who: ['cms'] });
+        assert.ok(!('x-api-key' in ex.trigger.variables.headers));
+        const stored = await server.queue.store.get(ex.id);
+        assert.ok(stored);
+        assert.ok(!JSON.stringify(stored).includes(secret));
+        assert.ok(!JSON.stringify(await server.queue.store.outputs(ex.id)).includes(secret));
+        assert.ok(!JSON.stringify(await server.queue.store.history()).includes(secret));
+      });
+
+      test('health: /healthz and Kestra’s /health (liveness, readiness) answer probes without credentials; the API does not', async (t) => {
+        const { url } = await kestraServer(t, store, { apiToken: 'api-token-0123456789abcdef' });
+        for (const path of ['/healthz', '/health', '/health/liveness', '/health/readiness']) {
+          const r = await getJson(`${url}${path}`);
+          assert.equal(r.status, 200, path);
+          assert.deepEqual(r.body, { name: 'kestra-fastly', status: 'UP' });
+        }
+        const api = await fetch(`${url}/api/v1/main/flows/search`);
+        assert.equal(api.status, 401);
+        assert.equal(api.headers.get('www-authenticate'), 'Bearer');
+      });
+
+      test('basic auth as Kestra’s basicAuth users, besides the bearer token; wrong ones are refused; passwords never logged', async (t) => {
+        const token = 'api-token-0123456789abcdef';
+        const { url, logs } = await kestraServer(t, store, { apiToken: token, users: [USER] });
+        const search = `${url}/api/v1/main/flows/search`;
+        assert.equal(
+          (await fetch(search, { headers: { authorization: basic(USER.username, USER.password) } })).status,
+          200,
+        );
+        assert.equal((await fetch(search, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+        const wrong = await fetch(search, {
+          headers: { authorization: basic(USER.username, 'Admin1234-wrong') },
+        });
+        assert.equal(wrong.status, 401);
+        assert.deepEqual(await wrong.json(), { message: 'the credentials are wrong' });
+        assert.equal(wrong.headers.get('www-authenticate'), 'Bearer, Basic realm="kestra-fastly"');
+        assert.equal(
+          (await fetch(search, { headers: { authorization: basic('root', USER.password) } })).status,
+          401,
+        );
+        const none = await fetch(search);
+        assert.deepEqual(await none.json(), {
+          message:
+            'missing credentials: send Authorization: Bearer <api token> or Authorization: Basic (a basic-auth user)',
+        });
+        assert.ok(!logs.join('\n').includes(USER.password));
+      });
+
+      test('the dashboard off loopback: a page asks for the login; the login sets a session the dashboard and API accept; a cross-site write with it is refused', async (t) => {
+        const { url } = await kestraServer(t, store, { users: [USER] });
+        const page = await fetch(`${url}/ui/`, { headers: { accept: 'text/html' }, redirect: 'manual' });
+        assert.equal(page.status, 302);
+        assert.equal(page.headers.get('location'), '/login?next=%2Fui%2F');
+        const form = await fetch(`${url}/login?next=%2Fui%2F`);
+        assert.equal(form.status, 200);
+        const html = await form.text();
+        assert.match(html, /<form method="post" action="\/login">/);
+        assert.match(html, /name="next" value="\/ui\/"/);
+
+        const login = (password: string, next = '/ui/') =>
+          fetch(`${url}/login`, {
+            method: 'POST',
+            body: new URLSearchParams({ username: USER.username, password, next }),
+            redirect: 'manual',
+          });
+        const refused = await login('not-the-password');
+        assert.equal(refused.status, 401);
+        assert.equal(refused.headers.get('set-cookie'), null);
+        assert.match(await refused.text(), /Wrong user, password or token\./);
+
+        const ok = await login(USER.password, '//evil.example/');
+        assert.equal(ok.status, 303);
+        assert.equal(ok.headers.get('location'), '/ui/', 'only a path of this server: no open redirect');
+        const cookie = ok.headers.get('set-cookie') ?? '';
+        assert.match(
+          cookie,
+          /^kestra_fastly_session=[^;]+; Max-Age=43200; Path=\/; HttpOnly; SameSite=Strict$/,
+        );
+        const session = cookie.split(';')[0] as string;
+        assert.ok(!session.includes(USER.password));
+
+        const ui = await fetch(`${url}/ui/`, { headers: { accept: 'text/html', cookie: session } });
+        assert.equal(ui.status, 200);
+        assert.match(await ui.text(), /<div id="app">/);
+        assert.equal(
+          (await fetch(`${url}/api/v1/main/flows/search`, { headers: { cookie: session } })).status,
+          200,
+        );
+        const forged = `${session.slice(0, -3)}AAA`;
+        assert.equal(
+          (await fetch(`${url}/api/v1/main/flows/search`, { headers: { cookie: forged } })).status,
+          401,
+        );
+        const crossSite = await fetch(`${url}/api/v1/main/executions/company.cms/failing`, {
+          method: 'POST',
+          headers: { cookie: session, origin: 'https://evil.example' },
+        });
+        assert.equal(crossSite.status, 401);
+
+        // Logout ends the session on the server: the same cookie, kept by anyone, is refused afterwards.
+        const logout = await fetch(`${url}/logout`, {
+          method: 'POST',
+          headers: { cookie: session },
+          redirect: 'manual',
+        });
+        assert.equal(logout.status, 303);
+        assert.match(
+          logout.headers.get('set-cookie') ?? '',
+          /^kestra_fastly_session=; Max-Age=0; Path=\/; HttpOnly; SameSite=Strict$/,
+        );
+        assert.equal(
+          (await fetch(`${url}/api/v1/main/flows/search`, { headers: { cookie: session } })).status,
+          401,
+        );
+        const again = await fetch(`${url}/ui/`, {
+          headers: { accept: 'text/html', cookie: session },
+          redirect: 'manual',
+        });
+        assert.equal(again.status, 302);
+      });
     });
-  const refused = await login('not-the-password');
-  assert.equal(refused.status, 401);
-  assert.equal(refused.headers.get('set-cookie'), null);
-  assert.match(await refused.text(), /Wrong user, password or token\./);
-
-  const ok = await login(USER.password, '//evil.example/');
-  assert.equal(ok.status, 303);
-  assert.equal(ok.headers.get('location'), '/ui/', 'only a path of this server: no open redirect');
-  const cookie = ok.headers.get('set-cookie') ?? '';
-  assert.match(cookie, /^kestra_fastly_session=[^;]+; Max-Age=43200; Path=\/; HttpOnly; SameSite=Strict$/);
-  const session = cookie.split(';')[0] as string;
-  assert.ok(!session.includes(USER.password));
-
-  const ui = await fetch(`${url}/ui/`, { headers: { accept: 'text/html', cookie: session } });
-  assert.equal(ui.status, 200);
-  assert.match(await ui.text(), /<div id="app">/);
-  assert.equal(
-    (await fetch(`${url}/api/v1/main/flows/search`, { headers: { cookie: session } })).status,
-    200,
-  );
-  const forged = `${session.slice(0, -3)}AAA`;
-  assert.equal((await fetch(`${url}/api/v1/main/flows/search`, { headers: { cookie: forged } })).status, 401);
-  const crossSite = await fetch(`${url}/api/v1/main/executions/company.cms/failing`, {
-    method: 'POST',
-    headers: { cookie: session, origin: 'https://evil.example' },
-  });
-  assert.equal(crossSite.status, 401);
-
-  // Logout ends the session on the server: the same cookie, kept by anyone, is refused afterwards.
-  const logout = await fetch(`${url}/logout`, {
-    method: 'POST',
-    headers: { cookie: session },
-    redirect: 'manual',
-  });
-  assert.equal(logout.status, 303);
-  assert.match(
-    logout.headers.get('set-cookie') ?? '',
-    /^kestra_fastly_session=; Max-Age=0; Path=\/; HttpOnly; SameSite=Strict$/,
-  );
-  assert.equal(
-    (await fetch(`${url}/api/v1/main/flows/search`, { headers: { cookie: session } })).status,
-    401,
-  );
-  const again = await fetch(`${url}/ui/`, {
-    headers: { accept: 'text/html', cookie: session },
-    redirect: 'manual',
-  });
-  assert.equal(again.status, 302);
+  }
 });
 
 test('basic-auth users: USER:PASSWORD lines from a file and KESTRA_FASTLY_BASIC_AUTH; each bad line refused on one line, the password hidden', () => {
