@@ -195,7 +195,7 @@ describe('the executions API', { concurrency: 2 }, () => {
           done.taskRunList.map((r) => [r.taskId, r.state.current]),
           [['purge', 'KILLED']],
         );
-        const account = done.outputs?.purge as {
+        const account = done.taskRunList.find((r) => r.taskId === 'purge')?.outputs as {
           purged: number;
           purgeIds: object;
           failed: { key: string; reason: string }[];

@@ -114,3 +114,19 @@ export function skipping(): { clock: Clock; purges: PurgeCoordinator } {
   const clock = skippingClock();
   return { clock, purges: new PurgeCoordinator({ clock }) };
 }
+
+/**
+ * Each task's outputs in an execution as Kestra shows it: in its task runs (the execution's own
+ * `outputs` are the flow's). By task id; inside a ForEach, by task id then iteration value.
+ */
+export function taskOutputs(ex: {
+  taskRunList?: { taskId: string; value?: string; outputs?: unknown }[];
+}): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const r of ex.taskRunList ?? []) {
+    if (r.outputs === undefined) continue;
+    if (r.value === undefined) out[r.taskId] = r.outputs;
+    else ((out[r.taskId] ??= {}) as Record<string, unknown>)[r.value] = r.outputs;
+  }
+  return out;
+}

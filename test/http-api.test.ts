@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { history, unfinished } from './history.js';
 import { apiServer, ended } from './api-server.js';
-import { requests, runCli, SERVICE, sim } from './helpers.js';
+import { requests, runCli, SERVICE, sim, taskOutputs } from './helpers.js';
 import { ServerProcess } from './server-process.js';
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '../../examples');
@@ -110,11 +110,11 @@ test('the tenant-less webhook path works too, and the executions API takes form 
   const ex = (await r.json()) as {
     id: string;
     state: { current: string };
-    outputs: Record<string, { purged: number }>;
+    taskRunList: { taskId: string; outputs?: unknown }[];
     inputs: object;
   };
   assert.equal(ex.state.current, 'SUCCESS');
-  assert.equal(ex.outputs.purge_articles?.purged, 2);
+  assert.equal((taskOutputs(ex).purge_articles as { purged: number }).purged, 2);
   assert.deepEqual(ex.inputs, { article_ids: ['f-1', 'f-2'], soft: false });
 
   await ended(url, oldId);
@@ -207,6 +207,13 @@ tasks:
     values:
       who: "{{ trigger.parameters.who[0] }}"
       agent: "{{ trigger.headers['x-agent'][0] }}"
+outputs:
+  - id: who
+    type: STRING
+    value: "{{ outputs.out.values.who }}"
+  - id: agent
+    type: STRING
+    value: "{{ outputs.out.values.agent }}"
 `,
   );
   const { server, url } = await apiServer([file, '--state-dir', join(dir, 'state')], {});
@@ -215,8 +222,8 @@ tasks:
     headers: { 'x-agent': 'deploy-bot' },
   });
   assert.equal(r.status, 200);
-  const outputs = (await r.json()) as { out: { values?: object } };
-  assert.deepEqual(outputs.out.values ?? outputs.out, { who: 'cms', agent: 'deploy-bot' });
+  // The flow's outputs (Kestra's execution outputs), not each task's.
+  assert.deepEqual(await r.json(), { who: 'cms', agent: 'deploy-bot' });
   assert.equal(history(join(dir, 'state')).length, 1);
 });
 

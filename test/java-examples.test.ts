@@ -12,7 +12,7 @@ import { flowJsonSchema } from '../src/flow/schema.js';
 import { DEPRECATED_TYPES, PurgeKey, Stats, StatsTrigger } from '../src/tasks/index.js';
 import { silentLogger } from '../src/logger.js';
 import { runTask, type TaskDefinition } from '../src/tasks/task.js';
-import { runCli, SERVICE, sim } from './helpers.js';
+import { runCli, SERVICE, sim, taskOutputs } from './helpers.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/java-examples');
 const FILES = readdirSync(DIR).filter((f) => f.endsWith('.yml'));
@@ -66,11 +66,12 @@ for (const old of ['Url', 'Key', 'Keys', 'All']) {
 /** What `run --json` prints: the execution in Kestra's shape. */
 interface Execution {
   state: { current: string };
-  outputs: Record<string, Record<string, unknown>>;
+  taskRunList?: { taskId: string; value?: string; outputs?: unknown }[];
   trigger?: { variables: { value: number } };
 }
+/** A task's outputs: in its task run (the execution's own `outputs` are the flow's). */
 const output = (ex: Execution, task: string): Record<string, unknown> => {
-  const o = ex.outputs[task];
+  const o = taskOutputs(ex)[task] as Record<string, unknown> | undefined;
   assert.ok(o, `outputs of ${task}`);
   return o;
 };

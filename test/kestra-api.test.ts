@@ -63,6 +63,17 @@ triggers:
     type: io.kestra.plugin.core.trigger.Webhook
     key: plain-${HOOK_KEY}
     wait: true
+  - id: coded
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: coded-${HOOK_KEY}
+    wait: true
+    returnOutputs: true
+    responseCode: "{{ trigger.parameters.who[0] == 'teapot' ? 418 : (outputs.out.values.who == 'nobody' ? 202 : 200) }}"
+    responseContentType: text/plain
+outputs:
+  - id: who
+    type: STRING
+    value: "{{ outputs.out.values.who }}"
 tasks:
   - id: out
     type: io.kestra.plugin.core.output.OutputValues
@@ -213,14 +224,15 @@ describe('Kestra’s flows, triggers, webhooks, health and authentication', { co
             [x.triggerContext.namespace, x.triggerContext.flowId, x.triggerContext.triggerId].join('.'),
           ),
           [
+            'company.cms.failing.coded',
             'company.cms.failing.hook',
             'company.cms.failing.plain',
             'company.ops.alert.spike',
             'company.ops.reports.daily.morning',
           ],
         );
-        assert.equal(r.body.total, 4);
-        const [hook, , spike, morning] = rows;
+        assert.equal(r.body.total, 5);
+        const [, hook, plain, spike, morning] = rows;
         const snap = server.scheduler.triggers()[0];
         assert.ok(snap?.lastEvaluation);
         assert.equal(spike?.triggerContext.date, snap.lastEvaluation);
@@ -248,7 +260,7 @@ describe('Kestra’s flows, triggers, webhooks, health and authentication', { co
           'webhook keys are hidden, from a secret or written',
         );
         assert.equal(hook?.abstractTrigger.key, "{{ secret('HOOK_KEY') }}");
-        assert.equal(rows[1]?.abstractTrigger.key, '******');
+        assert.equal(plain?.abstractTrigger.key, '******');
         const flow = await getJson(`${url}/api/v1/main/flows/company.cms/failing?source=true`);
         assert.ok(!JSON.stringify(flow.body).includes(HOOK_KEY), 'and in the flow and its source');
 
@@ -270,8 +282,20 @@ describe('Kestra’s flows, triggers, webhooks, health and authentication', { co
         const hook = `${url}/api/v1/main/executions/webhook/company.cms/failing`;
         const r = await fetch(`${hook}/${HOOK_KEY}?who=cms`, { method: 'POST' });
         assert.equal(r.status, 500);
-        const outputs = (await r.json()) as { out: { values: { who: string } } };
-        assert.equal(outputs.out.values.who, 'nobody');
+        // The body is the flow's `outputs` (Kestra's execution outputs), not each task's.
+        assert.deepEqual(await r.json(), { who: 'nobody' });
+
+        // Kestra's `responseCode` (rendered with the ended execution) replaces the 500/200 default,
+        // and `responseContentType: text/plain` answers the outputs as text.
+        for (const [who, status] of [
+          ['teapot', 418],
+          ['cms', 202],
+        ] as const) {
+          const coded = await fetch(`${hook}/coded-${HOOK_KEY}?who=${who}`, { method: 'POST' });
+          assert.equal(coded.status, status, who);
+          assert.match(coded.headers.get('content-type') ?? '', /^text\/plain/);
+          assert.equal(await coded.text(), JSON.stringify({ who: 'nobody' }));
+        }
 
         const plain = await fetch(`${hook}/plain-${HOOK_KEY}`, { method: 'POST' });
         assert.equal(plain.status, 500);

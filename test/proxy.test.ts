@@ -19,7 +19,7 @@ import fc from 'fast-check';
 import { OneShotTransport } from '../src/http/http1.js';
 import { envProxyPolicy, maskProxyUrl, noProxyMatcher, parseProxyUrl } from '../src/http/proxy.js';
 import { HttpTransport, requestHeaders } from '../src/http/transport.js';
-import { CLI, requests, runCli, SERVICE, sim } from './helpers.js';
+import { CLI, requests, runCli, SERVICE, sim, taskOutputs } from './helpers.js';
 import { receiver } from './receiver.js';
 import type { Simulator } from '../src/simulator/index.js';
 
@@ -756,12 +756,13 @@ test('run: http.Request and a Slack notification go through HTTPS_PROXY (CONNECT
   const r = await runCli(['run', flow, '--json'], { ...env, HTTPS_PROXY: withAuth });
   assert.equal(r.code, 0, r.stderr);
   assertNothingSecret(r, 'run --json');
-  const ex = JSON.parse(r.stdout) as {
-    outputs: { post: { code: number; headers: Record<string, string[]> }; moved: { code: number } };
+  const outputs = taskOutputs(JSON.parse(r.stdout) as object) as {
+    post: { code: number; headers: Record<string, string[]> };
+    moved: { code: number };
   };
-  assert.equal(ex.outputs.post.code, 200);
-  assert.deepEqual(ex.outputs.post.headers['set-cookie'], ['a=1', 'b=2']);
-  assert.equal(ex.outputs.moved.code, 302);
+  assert.equal(outputs.post.code, 200);
+  assert.deepEqual(outputs.post.headers['set-cookie'], ['a=1', 'b=2']);
+  assert.equal(outputs.moved.code, 302);
   assert.deepEqual(
     proxy.seen.map((c) => [c.target, c.auth]),
     [

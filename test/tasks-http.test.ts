@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { requests, runCli, SERVICE, SERVICE2, sim } from './helpers.js';
+import { requests, runCli, SERVICE, SERVICE2, sim, taskOutputs } from './helpers.js';
 import { receiver } from './receiver.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -66,7 +66,7 @@ tasks:
       ['POST', '/api/webhooks/1/discord-secret', 'application/json', DISCORD],
     ],
   );
-  assert.equal((JSON.parse(run.stdout) as { outputs: { slack: { code: number } } }).outputs.slack.code, 200);
+  assert.equal((taskOutputs(JSON.parse(run.stdout) as object).slack as { code: number }).code, 200);
 });
 
 test('a notification that is refused fails the task without showing the URL; errors tasks notify on failure', async (t) => {
@@ -127,8 +127,8 @@ tasks:
 `);
   const run = await runCli(['run', file, '--json'], { SECRET_TRACKER_TOKEN: b64('tracker-token-1') });
   assert.equal(run.code, 0, run.stderr);
-  const ex = JSON.parse(run.stdout) as { outputs: { out: { values?: unknown } } };
-  assert.deepEqual(ex.outputs.out.values ?? ex.outputs.out, { first: '201 ok yes', second: 404 });
+  const out = taskOutputs(JSON.parse(run.stdout) as object).out as { values?: unknown };
+  assert.deepEqual(out.values ?? out, { first: '201 ok yes', second: 404 });
   assert.deepEqual(JSON.parse(r.received[0]?.body ?? ''), { event: 'purged', keys: ['a', 'b'] });
   assert.equal(r.received[0]?.headers.authorization, 'Bearer tracker-token-1');
   assert.equal(r.received[0]?.headers['content-type'], 'application/json');
@@ -211,12 +211,12 @@ tasks:
   });
   assert.equal(run.code, 0, run.stderr);
   const ex = JSON.parse(run.stdout) as {
-    outputs: { purge: Record<string, { purged: number }> };
-    taskRunList: { taskId: string; value: string }[];
+    taskRunList: { taskId: string; value: string; outputs?: unknown }[];
   };
+  const outputs = taskOutputs(ex) as { purge: Record<string, { purged: number }> };
   for (const service of [SERVICE, SERVICE2, THIRD]) {
     assert.equal(requests(s, `/service/${service}/purge`).filter((e) => e.keys === 2).length, 1, service);
-    assert.equal(ex.outputs.purge[service]?.purged, 2);
+    assert.equal(outputs.purge[service]?.purged, 2);
   }
   assert.deepEqual(
     ex.taskRunList

@@ -12,6 +12,7 @@ import {
 import type { Logger } from '../logger.js';
 import { parseDuration } from '../duration.js';
 import { isTruthy, renderValue } from './expressions.js';
+import { typedOutput } from './inputs.js';
 import { type Flow, locate, type TaskNode } from './load.js';
 import { createLogger } from '../logger.js';
 import { type Level } from '../levels.js';
@@ -51,7 +52,13 @@ export interface Execution {
   state: Exclude<State, 'SKIPPED'>;
   inputs: Record<string, unknown>;
   trigger?: Record<string, unknown>;
+  /** Each task's outputs by task id (`outputs.<task>` in expressions; ForEach ones by value). */
   outputs: Record<string, unknown>;
+  /**
+   * Kestra's execution `outputs`: the flow's `outputs` rendered once its tasks have ended, each
+   * converted to its type. Undefined when the flow declares none.
+   */
+  flowOutputs?: Record<string, unknown>;
   taskRuns: TaskRun[];
   startDate: string;
   endDate: string;
@@ -257,9 +264,13 @@ class FlowRun {
     if (this.#flow.finally.length) await this.runTasks(this.#flow.finally);
     const ex = this.execution;
     ex.state = state === 'SKIPPED' ? 'SUCCESS' : state;
-    ex.endDate = new Date().toISOString();
     // Suspended to resume later: it has not ended, whatever its tasks' states say.
-    if (this.#o.suspended?.()) return maskExecution(ex, this.#masker);
+    if (this.#o.suspended?.()) {
+      ex.endDate = new Date().toISOString();
+      return maskExecution(ex, this.#masker);
+    }
+    if (this.#flow.outputs.length) this.#renderFlowOutputs(flowLog);
+    ex.endDate = new Date().toISOString();
     executionEvents.publish({
       phase: 'ended',
       id,
@@ -270,6 +281,33 @@ class FlowRun {
     });
     flowLog.info(`execution ${ex.id} of ${this.#flow.namespace}.${this.#flow.id} ended ${ex.state}`);
     return maskExecution(ex, this.#masker);
+  }
+
+  /**
+   * Kestra's flow outputs (ExecutorService.onEnd): rendered with what the tasks did, converted to
+   * their types; one that cannot be rendered or converted logs "Failed to render output values"
+   * and the execution ends FAILED (a killed one stays KILLED).
+   */
+  #renderFlowOutputs(flowLog: Logger): void {
+    const ex = this.execution;
+    const out: Record<string, unknown> = {};
+    try {
+      for (const def of this.#flow.outputs) {
+        const value = renderValue(def.value, this.#context, {
+          where: `output '${def.id}'`,
+          locate: (sub) => locate(this.#flow, `outputs[${this.#flow.outputs.indexOf(def)}].value`, sub),
+          secret: this.#secret,
+          masker: this.#masker,
+          errorLogs: () => this.#errorLogs(),
+        });
+        out[def.id] = typedOutput(def, value);
+        if (def.type === 'SECRET') this.#masker.add(String(out[def.id]));
+      }
+      ex.flowOutputs = out;
+    } catch (err) {
+      flowLog.error(`Failed to render output values: ${this.#masker.mask(errorText(err))}`);
+      if (ex.state !== 'KILLED') ex.state = 'FAILED';
+    }
   }
 
   /** Why the run was interrupted (`interrupted by SIGINT`), or undefined while it is not. */
@@ -580,6 +618,7 @@ function maskExecution(ex: Execution, masker: Masker): Execution {
     inputs: masker.maskValues(ex.inputs),
     ...(ex.trigger ? { trigger: masker.maskValues(ex.trigger) } : {}),
     outputs,
+    ...(ex.flowOutputs ? { flowOutputs: masker.maskValues(ex.flowOutputs) } : {}),
     taskRuns: ex.taskRuns.map((r) => ({
       ...r,
       ...(r.outputs !== undefined ? { outputs: mask(r.outputs) } : {}),

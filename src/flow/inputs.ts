@@ -2,11 +2,20 @@ import { DateTime } from 'luxon';
 import { InvalidInputError, show } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { JavaDouble, parseJson } from '../pebble/index.js';
-import type { InputDef } from './model.js';
+import type { InputDef, OutputDef } from './model.js';
 
-function coerce(def: InputDef, type: InputDef['type'], value: unknown, name: string): unknown {
+function coerce(
+  def: Pick<InputDef, 'itemType' | 'values' | 'allowCustomValue'>,
+  type: InputDef['type'],
+  value: unknown,
+  name: string,
+  what: 'input' | 'output' = 'input',
+): unknown {
   const bad = (expected: string) =>
-    new InvalidInputError(`${name}: ${show(value)} is not a valid ${type} input; expected ${expected}`, name);
+    new InvalidInputError(
+      `${name}: ${show(value)} is not a valid ${type} ${what}; expected ${expected}`,
+      name,
+    );
   switch (type) {
     case 'INT': {
       const n =
@@ -41,7 +50,7 @@ function coerce(def: InputDef, type: InputDef['type'], value: unknown, name: str
         }
       }
       if (!Array.isArray(list)) throw bad(expected);
-      return list.map((item, i) => coerce(def, def.itemType ?? 'STRING', item, `${name}[${i}]`));
+      return list.map((item, i) => coerce(def, def.itemType ?? 'STRING', item, `${name}[${i}]`, what));
     }
     case 'JSON':
       if (typeof value !== 'string') return value;
@@ -117,6 +126,14 @@ export function resolveInputs(
     out[def.id] = coerce(def, def.type, value, `input '${def.id}'`);
   }
   return out;
+}
+
+/**
+ * A flow output's rendered value converted to its declared type, as Kestra's
+ * FlowInputOutput.typedOutputs converts it (the inputs' conversions); throws InvalidInputError.
+ */
+export function typedOutput(def: OutputDef, value: unknown): unknown {
+  return coerce(def, def.type, value, `output '${def.id}'`, 'output');
 }
 
 /** Parses repeated `--input key=value` flags. */

@@ -11,6 +11,8 @@ import {
   flowSchema,
   type InputDef,
   inputSchema,
+  type OutputDef,
+  outputSchema,
   TASK_COMMON_KEYS,
   TRIGGER_COMMON_KEYS,
   taskCommonSchema,
@@ -55,6 +57,8 @@ export interface Flow {
   tasks: TaskNode[];
   errors: TaskNode[];
   finally: TaskNode[];
+  /** Kestra's flow-level `outputs`, rendered when the execution ends (the execution's `outputs`). */
+  outputs: OutputDef[];
   triggers: TriggerNode[];
   disabled: boolean;
   warnings: string[];
@@ -497,6 +501,24 @@ export function parseFlow(text: string, file: string, options: ParseOptions = {}
           describeIssue('', issue, input).replace(/^[.:[\]\w]*?: /, ''),
         );
   });
+  const outputs: OutputDef[] = [];
+  /** Where each of `outputs` is in the flow (`outputs[i]`): a refused one leaves a gap. */
+  const outputAt: number[] = [];
+  (Array.isArray(raw.outputs) ? raw.outputs : []).forEach((output, i) => {
+    const r = outputSchema.safeParse(output);
+    if (!r.success) {
+      for (const issue of r.error.issues)
+        problems.add(
+          ['outputs', i, ...(issue.path as Path)],
+          describeIssue('', issue, output).replace(/^[.:[\]\w]*?: /, ''),
+        );
+      return;
+    }
+    if (outputs.some((o) => o.id === r.data.id))
+      problems.add(['outputs', i, 'id'], `duplicate output id '${r.data.id}'`);
+    outputs.push(r.data);
+    outputAt.push(i);
+  });
   const ctx: LoadContext = {
     problems,
     ids: new Map(),
@@ -509,6 +531,12 @@ export function parseFlow(text: string, file: string, options: ParseOptions = {}
   const errors = loadTasks(raw.errors, ['errors'], ctx);
   const fin = loadTasks(raw.finally, ['finally'], ctx);
   const triggers = loadTriggers(raw.triggers, ctx);
+  // The flow's outputs are rendered once the execution has ended: they read what its tasks did.
+  outputs.forEach((o, n) => {
+    const path = ['outputs', outputAt[n] as number, 'value'];
+    checkTemplates(o.value, path, problems);
+    templatesIn(o.value, path, false, ctx.templates);
+  });
   checkReads(
     ctx.templates,
     {
@@ -523,10 +551,8 @@ export function parseFlow(text: string, file: string, options: ParseOptions = {}
 
   const f = top.data as z.output<typeof flowSchema>;
   const warnings = ctx.warnings.map((w) => `${file}: ${w}`);
-  for (const k of ['concurrency', 'outputs'] as const) {
-    if (f[k] !== undefined)
-      warnings.push(`${file}: '${k}' is accepted but not supported by kestra-fastly; it is ignored`);
-  }
+  if (f.concurrency !== undefined)
+    warnings.push(`${file}: 'concurrency' is accepted but not supported by kestra-fastly; it is ignored`);
   const positions: Record<string, string> = {};
   const everyTemplate: TemplateAt[] = [];
   templatesIn(raw, [], false, everyTemplate);
@@ -549,6 +575,7 @@ export function parseFlow(text: string, file: string, options: ParseOptions = {}
     tasks,
     errors,
     finally: fin,
+    outputs,
     triggers,
     disabled: f.disabled ?? false,
     warnings,

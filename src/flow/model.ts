@@ -37,6 +37,21 @@ export const inputSchema = z.strictObject({
 });
 export type InputDef = z.output<typeof inputSchema>;
 
+/**
+ * A flow-level output (Kestra ≥ 0.15, `io.kestra.core.models.flows.Output`): rendered when the
+ * execution ends, converted to its type, and kept in the execution's `outputs`.
+ */
+export const outputSchema = z.strictObject({
+  id: z.string().regex(INPUT_ID, { error: `expected an id matching ${INPUT_ID}` }),
+  type: z.enum(INPUT_TYPES),
+  value: z.unknown().refine((v) => v !== undefined && v !== null, { error: 'an output needs a value' }),
+  description: z.string().optional(),
+  displayName: z.string().optional(),
+  required: z.boolean().optional(),
+  itemType: z.enum(INPUT_TYPES).optional(),
+});
+export type OutputDef = z.output<typeof outputSchema>;
+
 const duration = isoDuration();
 
 export const retrySchema = z.discriminatedUnion(
@@ -142,7 +157,7 @@ export const flowSchema = z.strictObject({
     .optional(),
   disabled: z.boolean().optional(),
   concurrency: z.unknown().optional(),
-  outputs: z.unknown().optional(),
+  outputs: z.array(z.unknown()).optional(),
   revision: z.unknown().optional(),
   deleted: z.unknown().optional(),
   tenantId: z.unknown().optional(),

@@ -41,8 +41,10 @@ export interface ExecutionRecord {
   triggerId?: string;
   state: string;
   trigger?: Record<string, unknown>;
-  /** Absent when the outputs are kept in their own file (`outputsFile`). */
+  /** Each task's outputs; absent when the outputs are kept in their own file (`outputsFile`). */
   outputs?: Record<string, unknown>;
+  /** The flow's outputs (Kestra's execution `outputs`), when it declares some. */
+  flowOutputs?: Record<string, unknown>;
   /** Outputs above OUTPUTS_INLINE_BYTES: their file, relative to the state folder, and their size. */
   outputsFile?: string;
   outputsBytes?: number;

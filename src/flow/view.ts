@@ -1,57 +1,12 @@
 import type { Execution, TaskRun } from './executor.js';
+import type { AttemptView, ExecutionView, StateView, TaskRunView } from './view-types.js';
 
 /**
  * One execution, one shape: Kestra's API model (`Execution`, `TaskRun`, `State`), as the HTTP API,
  * `run --json`, `executions --json` and the history show it.
  */
 
-/** Kestra's `State`: the current one, how it got there (`histories`), its dates and duration. */
-export interface StateView {
-  current: string;
-  histories: { state: string; date: string }[];
-  startDate?: string;
-  endDate?: string;
-  /** ISO-8601, e.g. `PT1.250S`. */
-  duration?: string;
-}
-
-/** Kestra's `TaskRunAttempt`. */
-export interface AttemptView {
-  state: StateView;
-}
-
-/** Kestra's `TaskRun`; inside a ForEach, `value` is the iteration's value (a map or list as JSON text). */
-export interface TaskRunView {
-  id: string;
-  executionId: string;
-  namespace: string;
-  flowId: string;
-  taskId: string;
-  type: string;
-  value?: string;
-  attempts: AttemptView[];
-  outputs?: unknown;
-  error?: string;
-  state: StateView;
-}
-
-/** Kestra's `Execution` (`state.current`, `taskRunList`, `trigger.variables`…). */
-export interface ExecutionView {
-  id: string;
-  tenantId: 'main';
-  namespace: string;
-  flowId: string;
-  flowRevision: number;
-  labels: { key: string; value: string }[];
-  inputs?: Record<string, unknown>;
-  outputs?: Record<string, unknown>;
-  trigger?: { id: string; type?: string; variables?: Record<string, unknown> };
-  state: StateView;
-  taskRunList?: TaskRunView[];
-  deleted: false;
-  /** Why it failed: the first failed task run's error (not Kestra's; its UI reads the logs). */
-  error?: string;
-}
+export type { AttemptView, ExecutionView, StateView, TaskRunView } from './view-types.js';
 
 /** `PT1.250S`: a duration as Kestra's JSON writes it. */
 export const isoDuration = (ms: number): string => `PT${(Math.max(0, ms) / 1000).toFixed(3)}S`;
@@ -128,6 +83,7 @@ export interface ExecutionParts {
   /** CREATED (queued), RUNNING, or how it ended. */
   state: string;
   inputs?: Record<string, unknown> | undefined;
+  /** The flow's outputs (not each task's: those are in `taskRuns`). */
   outputs?: Record<string, unknown> | undefined;
   trigger?: Record<string, unknown> | undefined;
   triggerId?: string | undefined;
@@ -177,6 +133,7 @@ export function executionView(e: ExecutionParts): ExecutionView {
 export const viewOfRun = (ex: Execution, labels?: Record<string, unknown>): ExecutionView =>
   executionView({
     ...ex,
+    outputs: ex.flowOutputs,
     labels,
     trigger: ex.trigger,
     error: ex.taskRuns.find((r) => r.error)?.error,

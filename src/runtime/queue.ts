@@ -10,11 +10,13 @@ import {
   LeaseLostError,
   type LogEntry,
   OPEN_STATES,
+  packOutputs,
   type ReplicaClaims,
   type SearchQuery,
   type SlotTransaction,
   type StoredExecution,
   type Submission,
+  unpackOutputs,
 } from './store.js';
 import { type ExecutionView, executionView } from '../flow/view.js';
 import { type Clock, systemClock } from '../clock.js';
@@ -415,7 +417,7 @@ export class ExecutionQueue {
           endDate: ex.endDate,
           durationMs: Date.parse(ex.endDate) - Date.parse(ex.startDate),
           error: failed?.error,
-          outputs: ex.outputs,
+          outputs: packOutputs(ex.outputs, ex.flowOutputs),
           taskRuns: ex.taskRuns,
         },
         lease,
@@ -721,13 +723,14 @@ export class ExecutionQueue {
     const e = await this.#o.store.get(id);
     if (!e) return undefined;
     const ended = e.state !== 'CREATED' && e.state !== 'RUNNING';
-    const [outputs, taskRuns] = await Promise.all([
+    const [stored, taskRuns] = await Promise.all([
       ended ? this.#o.store.outputs(id) : undefined,
       this.#o.store.taskRuns(id),
     ]);
+    // Kestra's execution `outputs` are the flow's; each task's are in its task run.
     return executionView({
       ...e,
-      outputs,
+      outputs: unpackOutputs(stored).flow,
       taskRuns,
     });
   }

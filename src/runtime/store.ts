@@ -65,6 +65,7 @@ export interface Finished {
   endDate: string;
   durationMs: number;
   error?: string | undefined;
+  /** As stored: packOutputs (each task's, and the flow's). */
   outputs: Record<string, unknown>;
   taskRuns: readonly TaskRun[];
 }
@@ -235,6 +236,30 @@ export interface ExecutionStore {
   close(): Promise<void>;
 }
 
+/**
+ * Where the stored outputs keep the flow's outputs (Kestra's execution `outputs`) beside each task's:
+ * under a key no task id can be (task ids have no ':'), so that one body holds both.
+ */
+const FLOW_OUTPUTS_KEY = '::flow';
+
+/** The body stored as an execution's outputs: each task's, and the flow's when it declares some. */
+export function packOutputs(
+  tasks: Record<string, unknown>,
+  flow: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  return flow ? { ...tasks, [FLOW_OUTPUTS_KEY]: flow } : tasks;
+}
+
+/** The stored outputs apart: each task's (`tasks`) and the flow's (`flow`, Kestra's execution outputs). */
+export function unpackOutputs(body: Record<string, unknown> | undefined): {
+  tasks: Record<string, unknown> | undefined;
+  flow: Record<string, unknown> | undefined;
+} {
+  if (!body || !(FLOW_OUTPUTS_KEY in body)) return { tasks: body, flow: undefined };
+  const { [FLOW_OUTPUTS_KEY]: flow, ...tasks } = body;
+  return { tasks, flow: flow as Record<string, unknown> };
+}
+
 /** What a state folder from before the store holds, to be written once (`importLegacy`). */
 export interface LegacyImport {
   /** Ended executions, with their start. */
@@ -247,7 +272,8 @@ export interface LegacyImport {
 }
 
 /** An execution in the history's older, flat shape (the dashboard and `executions` list it). */
-export function toRecord(e: StoredExecution, outputs?: Record<string, unknown>): ExecutionRecord {
+export function toRecord(e: StoredExecution, stored?: Record<string, unknown>): ExecutionRecord {
+  const { tasks: outputs, flow: flowOutputs } = unpackOutputs(stored);
   return {
     id: e.id,
     namespace: e.namespace,
@@ -256,6 +282,7 @@ export function toRecord(e: StoredExecution, outputs?: Record<string, unknown>):
     state: e.state,
     ...(e.trigger ? { trigger: e.trigger } : {}),
     ...(outputs ? { outputs } : {}),
+    ...(flowOutputs ? { flowOutputs } : {}),
     ...(e.outputsBytes !== undefined && !outputs ? { outputsBytes: e.outputsBytes } : {}),
     startDate: e.startDate ?? e.createdAt,
     endDate: e.endDate ?? '',

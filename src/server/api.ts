@@ -1,4 +1,5 @@
 import type { Context, Hono } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { InvalidInputError, show } from '../errors.js';
 import { resolveInputs } from '../flow/inputs.js';
 import type { Flow, TriggerNode } from '../flow/load.js';
@@ -29,23 +30,48 @@ const notFound = (c: Context, namespace: string, flowId: string) =>
 
 /**
  * Answers with the execution once recorded, or when it has ended with `wait`. A webhook then answers
- * as Kestra's Webhook trigger: 500 when the execution FAILED (200 otherwise), with the flow's
- * outputs as the body under `returnOutputs`.
+ * as Kestra's Webhook trigger: its `responseCode` rendered with the ended execution, by default 500
+ * when the execution FAILED (200 otherwise); with `returnOutputs`, the flow's outputs as the body
+ * (as text under `responseContentType: text/plain`), else the execution.
  */
 async function answer(
   c: Context,
   started: Pick<Fired, 'id' | 'done'>,
   wait: boolean,
   queue: ExecutionQueue,
-  webhook?: { returnOutputs: boolean },
+  webhook?: { match: Match; render: RenderEnv },
 ) {
   const view = async () => (await queue.get(started.id)) ?? { id: started.id, state: { current: 'CREATED' } };
   if (!wait) return c.json(await view());
   const ex = await started.done;
   if (!webhook) return c.json(await view());
-  const status = ex?.state === 'FAILED' ? 500 : 200;
-  if (ex && webhook.returnOutputs) return c.json(ex.outputs, status);
-  return c.json(await view(), status);
+  const { props, flow, trigger } = webhook.match;
+  let status = ex?.state === 'FAILED' ? 500 : 200;
+  if (ex && props.responseCode !== undefined) {
+    let code: unknown;
+    try {
+      code = renderForTrigger(flow, trigger, props.responseCode, 'responseCode', webhook.render, {
+        execution: { id: ex.id, state: ex.state, startDate: ex.startDate },
+        inputs: ex.inputs,
+        outputs: ex.outputs,
+        ...(ex.trigger ? { trigger: ex.trigger } : {}),
+      });
+    } catch (err) {
+      return fail(c, 500, webhook.render.masker.mask((err as Error).message));
+    }
+    const n = typeof code === 'number' ? code : Number(String(code).trim());
+    // Kestra: HttpResponse.Status.valueOf refuses it, and the webhook answers 500.
+    if (!Number.isInteger(n) || n < 100 || n > 599)
+      return fail(c, 500, `trigger '${trigger.id}': responseCode ${show(code)} is not an HTTP status`);
+    status = n;
+  }
+  if (ex && props.returnOutputs) {
+    const outputs = ex.flowOutputs ?? {};
+    if (props.responseContentType === 'text/plain')
+      return c.text(JSON.stringify(outputs), status as ContentfulStatusCode);
+    return c.json(outputs, status as ContentfulStatusCode);
+  }
+  return c.json(await view(), status as ContentfulStatusCode);
 }
 
 /** Inputs from a form (Kestra's multipart fields), urlencoded or a JSON object. */
@@ -225,12 +251,17 @@ function matchWebhook(deps: ApiDeps, flow: Flow | undefined, key: string): Match
     if (!flow || trigger.type !== Webhook.type || trigger.disabled) continue;
     let props: WebhookProps;
     try {
-      // inputs are rendered per request, with the request as `trigger`; the rest now.
-      const { inputs, ...rest } = trigger.props;
+      // inputs are rendered per request, with the request as `trigger`, responseCode with the ended
+      // execution; the rest now.
+      const { inputs, responseCode, ...rest } = trigger.props;
       const rendered = renderForTrigger(flow, trigger, rest, 'key', deps.render) as Record<string, unknown>;
       props = parseProps(
         Webhook,
-        { ...rendered, ...(inputs === undefined ? {} : { inputs }) },
+        {
+          ...rendered,
+          ...(inputs === undefined ? {} : { inputs }),
+          ...(responseCode === undefined ? {} : { responseCode }),
+        },
         `trigger '${trigger.id}'`,
       );
     } catch (err) {
@@ -303,7 +334,7 @@ export function webhookRoutes(deps: ApiDeps): RouteModule {
         deps.logger.info(
           `execution ${started.id} of ${namespace}.${flowId} started by webhook '${match.trigger.id}'`,
         );
-        return answer(c, started, match.props.wait, deps.queue, { returnOutputs: match.props.returnOutputs });
+        return answer(c, started, match.props.wait, deps.queue, { match, render: deps.render });
       });
     }
   };

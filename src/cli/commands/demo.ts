@@ -169,9 +169,15 @@ async function serverDemo(examples: string, slack: string[]): Promise<number> {
       method: 'POST',
       body: form,
     });
-    const ex = (await started.json()) as { id: string; state: { current: string }; outputs: unknown };
+    const ex = (await started.json()) as {
+      id: string;
+      state: { current: string };
+      taskRunList?: { taskId: string; outputs?: unknown }[];
+    };
+    // Each task's outputs are in its task run (the execution's `outputs` are the flow's).
+    const outputs = Object.fromEntries((ex.taskRunList ?? []).map((r) => [r.taskId, r.outputs]));
     process.stdout.write(
-      `  POST …/executions/company.cms/purge_articles_on_publish?wait=true → ${ex.state.current}: ${briefOutputs(ex.outputs)}\n`,
+      `  POST …/executions/company.cms/purge_articles_on_publish?wait=true → ${ex.state.current}: ${briefOutputs(outputs)}\n`,
     );
     for (const t of server.scheduler.triggers().filter((t) => t.type === Schedule.type)) {
       const props = scheduleProps.parse(t.node.props);

@@ -159,7 +159,7 @@ const EXECUTIONS = command({
     // `outputsBytes` says how big they are (GET the execution for them).
     const { executionView } = await import('../../flow/view.js');
     const listed = (r: ExecutionRecord, parts: Parameters<typeof executionView>[0]) => ({
-      ...executionView({ ...parts, outputs: r.outputs }),
+      ...executionView({ ...parts, outputs: r.flowOutputs }),
       ...(r.outputs === undefined && r.outputsBytes !== undefined ? { outputsBytes: r.outputsBytes } : {}),
     });
     const db = join(resolve(opts.stateDir), 'runtime.db');

@@ -17,7 +17,19 @@ export const webhookProps = z.strictObject({
   wait: booleanish()
     .default(false)
     .describe('Answer when the execution has ended, instead of when it is recorded.'),
-  returnOutputs: booleanish().default(false).describe('With wait: answer with the flow outputs only.'),
+  returnOutputs: booleanish()
+    .default(false)
+    .describe("With wait: answer with the flow's `outputs` (the execution's outputs) only."),
+  responseCode: z
+    .union([z.number().int().min(100).max(599), z.string().min(1)])
+    .optional()
+    .describe(
+      'With wait and returnOutputs: the status of the answer (an expression may read the ended execution: outputs, inputs, execution.state); default 500 when the execution FAILED, else 200.',
+    ),
+  responseContentType: z
+    .enum(['application/json', 'text/plain'])
+    .optional()
+    .describe('With wait and returnOutputs: text/plain answers the outputs as text (a string as is).'),
 });
 
 export type WebhookProps = z.output<typeof webhookProps>;
