@@ -29,7 +29,7 @@ const source: DashboardSource = {
       })),
     },
   ],
-  history: () => [],
+  executions: () => Promise.resolve([]),
   mask: (text) => text,
 };
 

@@ -206,6 +206,25 @@ test('the dashboard shows the trigger chart with its threshold, the firing withi
   await runRow.locator('tr.row').click();
   const logs = await runRow.locator('[data-testid="logs"]').innerText();
   assert.match(logs, /Purged 2 key\(s\) with token \*{6}/);
+  // The detail is the execution as the API answers it: each task run, its state and outputs.
+  const taskRun = runRow.locator('[data-testid="taskruns"] tr[data-task="purge_articles"]');
+  await taskRun.waitFor();
+  assert.equal(await taskRun.getAttribute('data-state'), 'SUCCESS');
+  assert.match(await taskRun.innerText(), /"purged": 2/);
+  // The page lists each execution in the one shape, exactly as executions/search answers it.
+  const listed = (
+    (await (await fetch(`${url}/ui/api/state`)).json()) as {
+      executions: ({ id: string; logs: unknown[] } & Record<string, unknown>)[];
+    }
+  ).executions.find((e) => e.id === started[1]);
+  const searched = (
+    (await (await fetch(`${url}/api/v1/main/executions/search?size=100`)).json()) as {
+      results: { id: string }[];
+    }
+  ).results.find((e) => e.id === started[1]);
+  assert.ok(listed && searched);
+  const { logs: _logs, ...shape } = listed;
+  assert.deepEqual(shape, searched);
 
   // The purge budget that run spent (issue 24), as the page shows it: the account is its endpoint and
   // a number, never the token.

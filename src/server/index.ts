@@ -156,7 +156,7 @@ async function start(o: ServerOptions, auth: AuthConfig, runtime: Runtime): Prom
       flows,
       masker: o.masker,
       nextRuns: () => nextRuns(scheduler),
-      store: runtime.store,
+      queue,
     }),
     { dashboard: { dir: join(o.stateDir, 'dashboard') } },
   );

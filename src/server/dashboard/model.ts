@@ -1,6 +1,8 @@
 /** What the dashboard page receives: shared by the server side and the browser bundle (types only). */
 import type { PurgeBudgetEvent } from '../../diagnostics-types.js';
 
+import type { ExecutionView as KestraExecution } from '../../flow/view-types.js';
+
 export interface InputView {
   id: string;
   type: string;
@@ -74,21 +76,15 @@ export interface LogLineView {
   message: string;
 }
 
-export interface ExecutionView {
-  id: string;
-  namespace: string;
-  flowId: string;
-  triggerId?: string | undefined;
-  state: string;
-  startDate: string;
-  endDate?: string | undefined;
-  durationMs?: number | undefined;
-  trigger?: Record<string, unknown> | undefined;
-  inputs?: Record<string, unknown> | undefined;
-  outputs?: Record<string, unknown> | undefined;
-  error?: string | undefined;
-  logs: LogLineView[];
-}
+/**
+ * An execution as the page lists it: Kestra's `Execution`, as the API's `executions/search` answers
+ * it (flow/view.ts: `state.current`, `state.startDate`, `trigger.variables`, the flow's `outputs`;
+ * no task runs, GET the execution for them), with the log lines the page keeps.
+ */
+export type ExecutionView = KestraExecution & { logs: LogLineView[] };
+
+/** One execution with its task runs and outputs, as `GET /api/v1/main/executions/{id}` answers. */
+export type ExecutionDetail = KestraExecution;
 
 /** The purge budget of one account of the server's process (see fastly/budget.ts); never the token. */
 export type PurgeBudgetPanelView = PurgeBudgetEvent;

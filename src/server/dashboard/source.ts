@@ -1,8 +1,7 @@
 import type { Masker } from '../../masker.js';
 import type { Scheduler } from '../../flow/scheduler.js';
-import type { ExecutionRecord } from '../../flow/state.js';
 import type { FlowRegistry } from '../../runtime/flows.js';
-import type { ExecutionStore } from '../../runtime/store.js';
+import type { ExecutionQueue } from '../../runtime/queue.js';
 import type { DashboardSource, ScheduledTrigger, TriggerSummary } from './store.js';
 
 export interface ServerSourceOptions {
@@ -11,15 +10,15 @@ export interface ServerSourceOptions {
   masker: Masker;
   /** When each Schedule trigger fires next (the server's `nextRuns`). */
   nextRuns?: () => Map<string, number | undefined>;
-  store: ExecutionStore;
+  queue: ExecutionQueue;
 }
 
-const HISTORY_LISTED = 100;
+const EXECUTIONS_LISTED = 100;
 
 /** The dashboard's view of the running server: its flows, the scheduler's triggers, the shared history. */
 export function serverSource(o: ServerSourceOptions): DashboardSource {
-  // The executions the page lists (the newest EXECUTIONS_LISTED), from the runtime's store.
-  const history = (): Promise<ExecutionRecord[]> => o.store.history(HISTORY_LISTED);
+  // The executions the page lists, from the runtime's store, as the API's executions/search.
+  const executions = async () => (await o.queue.search({ page: 1, size: EXECUTIONS_LISTED })).results;
   return {
     flows() {
       o.flows.refresh();
@@ -37,7 +36,7 @@ export function serverSource(o: ServerSourceOptions): DashboardSource {
           })),
       }));
     },
-    history,
+    executions,
     mask: (text) => o.masker.mask(text),
     nextRuns: () => o.nextRuns?.() ?? new Map(),
   };

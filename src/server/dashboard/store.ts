@@ -13,7 +13,8 @@ import {
   triggerEvaluations,
 } from '../../diagnostics.js';
 import type { Flow, TriggerNode } from '../../flow/load.js';
-import type { ExecutionRecord, TriggerState } from '../../flow/state.js';
+import type { TriggerState } from '../../flow/state.js';
+import { executionView, type ExecutionView as KestraExecution } from '../../flow/view.js';
 import type {
   DashboardState,
   EvaluationPoint,
@@ -46,7 +47,11 @@ export interface ScheduledTrigger {
 /** What the dashboard reads from the server: flows, scheduled triggers and history. Run-now uses the executions API. */
 export interface DashboardSource {
   flows(): { flow: Flow; triggers: ScheduledTrigger[] }[];
-  history(): ExecutionRecord[] | Promise<ExecutionRecord[]>;
+  /**
+   * The newest executions, newest first, in the one shape: Kestra's `Execution` as the API's
+   * `executions/search` answers it (flow/view.ts).
+   */
+  executions(): Promise<KestraExecution[]>;
   /** Hides every secret the server knows of. */
   mask(text: string): string;
   /** When each Schedule trigger fires next (epoch ms), by `namespace.flowId.triggerId`. */
@@ -65,18 +70,6 @@ const EVALUATIONS_KEPT = 720;
 const LOG_LINES_KEPT = 200;
 const EXECUTIONS_WITH_LOGS = 200;
 const EXECUTIONS_LISTED = 100;
-/** Stats outputs can be megabytes; the page gets a note instead, the API has the whole. */
-const OUTPUTS_SHOWN_BYTES = 16 * 1024;
-
-function clip(outputs: Record<string, unknown> | undefined, id: string): Record<string, unknown> | undefined {
-  if (!outputs) return outputs;
-  const size = JSON.stringify(outputs).length;
-  if (size <= OUTPUTS_SHOWN_BYTES) return outputs;
-  return {
-    note: `${Math.round(size / 1024)} KB of outputs: GET /api/v1/main/executions/${id} returns them`,
-  };
-}
-
 function push<T>(list: T[], item: T, max: number): void {
   list.push(item);
   if (list.length > max) list.splice(0, list.length - max);
@@ -197,18 +190,27 @@ export class DashboardStore {
 
   #execution(e: ExecutionEvent): void {
     const now = new Date().toISOString();
+    const { id, namespace, flowId } = e;
     if (e.phase === 'started') {
-      this.#live.set(e.id, {
-        id: e.id,
-        namespace: e.namespace,
-        flowId: e.flowId,
-        state: 'RUNNING',
-        startDate: now,
+      this.#live.set(id, {
+        ...executionView({ id, namespace, flowId, state: 'RUNNING', startDate: now }),
         logs: [],
       });
     } else {
-      const ex = this.#live.get(e.id);
-      if (ex) Object.assign(ex, { state: e.state ?? 'UNKNOWN', endDate: now, durationMs: e.durationMs });
+      const ex = this.#live.get(id);
+      if (ex)
+        this.#live.set(id, {
+          ...executionView({
+            id,
+            namespace,
+            flowId,
+            state: e.state ?? 'UNKNOWN',
+            startDate: ex.state.startDate,
+            endDate: now,
+            durationMs: e.durationMs,
+          }),
+          logs: ex.logs,
+        });
     }
     // The history file gets the finished execution a moment later; until then this entry stands in.
     if (this.#live.size > EXECUTIONS_LISTED) {
@@ -296,20 +298,14 @@ export class DashboardStore {
       };
     });
     const byId = new Map<string, ExecutionView>();
-    for (const r of (await this.#source.history()).slice(-EXECUTIONS_LISTED)) {
-      const outputs =
-        r.outputsFile || (r.outputs === undefined && r.outputsBytes)
-          ? {
-              note: `${Math.round((r.outputsBytes ?? 0) / 1024)} KB of outputs: GET /api/v1/main/executions/${r.id} returns them`,
-            }
-          : clip(r.outputs, r.id);
-      byId.set(r.id, { ...r, outputs, logs: this.#logs.get(r.id) ?? [] });
-    }
+    // Each as executions/search answers it (no outputs nor task runs: the page GETs the execution).
+    for (const view of (await this.#source.executions()).slice(0, EXECUTIONS_LISTED))
+      byId.set(view.id, { ...view, logs: this.#logs.get(view.id) ?? [] });
     for (const ex of this.#live.values()) {
       if (!byId.has(ex.id)) byId.set(ex.id, { ...ex, logs: this.#logs.get(ex.id) ?? [] });
     }
     const executions = [...byId.values()]
-      .sort((a, b) => b.startDate.localeCompare(a.startDate))
+      .sort((a, b) => (b.state.startDate ?? '').localeCompare(a.state.startDate ?? ''))
       .slice(0, EXECUTIONS_LISTED);
     return { flows, executions, purgeBudgets: [...this.#budgets.values()], now: Date.now() };
   }

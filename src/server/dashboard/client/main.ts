@@ -5,6 +5,7 @@ import { h, render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import type {
   DashboardState,
+  ExecutionDetail,
   ExecutionView,
   FlowView,
   InputView,
@@ -238,22 +239,86 @@ function json(v: unknown): string {
   return JSON.stringify(v, null, 2);
 }
 
+/** Milliseconds of Kestra's ISO-8601 duration (`PT1.250S`), as the execution's state carries it. */
+function durationMs(iso: string | undefined): number | undefined {
+  const s = iso === undefined ? undefined : /^PT(\d+(?:\.\d+)?)S$/.exec(iso)?.[1];
+  return s === undefined ? undefined : Math.round(Number(s) * 1000);
+}
+
+/** Outputs can be megabytes (a day of stats by minute): the page shows their start. */
+const SHOWN_CHARS = 16 * 1024;
+function clipped(v: unknown, id: string): string {
+  const text = json(v);
+  return text.length <= SHOWN_CHARS
+    ? text
+    : `${text.slice(0, SHOWN_CHARS)}\n… ${Math.round(text.length / 1024)} KB: GET /api/v1/main/executions/${id} returns them all`;
+}
+
+/**
+ * The execution as Kestra's API answers it (GET …/executions/{id}: the flow's outputs, each task run
+ * with its outputs), read when the row opens and again when its state changes.
+ */
+function useDetail(id: string, open: boolean, state: string): ExecutionDetail | string | undefined {
+  const [detail, setDetail] = useState<ExecutionDetail | string | undefined>(undefined);
+  useEffect(() => {
+    if (!open) return;
+    let live = true;
+    void fetch(`/api/v1/main/executions/${encodeURIComponent(id)}`)
+      .then(async (r) =>
+        r.ok ? ((await r.json()) as ExecutionDetail) : `GET /api/v1/main/executions/${id}: ${r.status}`,
+      )
+      .catch((err: unknown) => String(err))
+      .then((d) => live && setDetail(d));
+    return () => {
+      live = false;
+    };
+  }, [id, open, state]);
+  return detail;
+}
+
+function Detail({ detail, id }: { detail: ExecutionDetail | string | undefined; id: string }) {
+  if (detail === undefined) return html`<p class="muted">Reading the execution…</p>`;
+  if (typeof detail === 'string') return html`<p class="error">${detail}</p>`;
+  return html`${
+      detail.outputs
+        ? html`<h4>Outputs</h4>
+            <pre data-testid="outputs">${clipped(detail.outputs, id)}</pre>`
+        : null
+    }
+    <h4>Task runs</h4>
+    <table class="taskruns" data-testid="taskruns">
+      ${(detail.taskRunList ?? []).map(
+        (r) =>
+          html`<tr data-task=${r.taskId} data-state=${r.state.current}>
+            <td>${r.taskId}${r.value !== undefined ? ` [${r.value}]` : ''}</td>
+            <td><span class=${`badge ${r.state.current.toLowerCase()}`}>${r.state.current}</span></td>
+            <td>${r.attempts.length} attempt${r.attempts.length === 1 ? '' : 's'}</td>
+            <td>${r.outputs !== undefined ? html`<pre>${clipped(r.outputs, id)}</pre>` : null}</td>
+          </tr>`,
+      )}
+    </table>`;
+}
+
+/** One execution in Kestra's shape (as the API answers it), its detail opened on a click. */
 function ExecutionRow({ ex }: { ex: ExecutionView }) {
   const [open, setOpen] = useState(false);
-  const value = ex.trigger?.value;
+  const state = ex.state.current;
+  const detail = useDetail(ex.id, open, state);
+  const triggerId = ex.trigger?.id;
+  const value = ex.trigger?.variables?.value;
   return html`<tbody
     data-testid="execution"
     data-id=${ex.id}
-    data-state=${ex.state}
+    data-state=${state}
     data-flow=${`${ex.namespace}.${ex.flowId}`}
   >
     <tr class="row" onClick=${() => setOpen(!open)}>
-      <td><span class=${`badge ${ex.state.toLowerCase()}`}>${ex.state}</span></td>
+      <td><span class=${`badge ${state.toLowerCase()}`}>${state}</span></td>
       <td>${ex.namespace}.${ex.flowId}</td>
-      <td>${iso(ex.startDate)}</td>
-      <td>${duration(ex.durationMs)}</td>
+      <td>${iso(ex.state.startDate ?? '')}</td>
+      <td>${duration(durationMs(ex.state.duration))}</td>
       <td>
-        ${ex.triggerId ? `${ex.triggerId}${value !== undefined ? ` = ${typeof value === 'string' ? value : JSON.stringify(value)}` : ''}` : 'manual / API'}
+        ${triggerId ? `${triggerId}${value !== undefined ? ` = ${typeof value === 'string' ? value : JSON.stringify(value)}` : ''}` : 'manual / API'}
       </td>
       <td class="mono" title=${ex.id}>${ex.id.slice(0, 8)}…</td>
     </tr>
@@ -263,17 +328,12 @@ function ExecutionRow({ ex }: { ex: ExecutionView }) {
             <td colspan="6">
               ${ex.error ? html`<p class="error">${ex.error}</p>` : null}
               ${
-                ex.trigger
+                ex.trigger?.variables
                   ? html`<h4>Trigger variables</h4>
-                      <pre>${json(ex.trigger)}</pre>`
+                      <pre>${json(ex.trigger.variables)}</pre>`
                   : null
               }
-              ${
-                ex.outputs
-                  ? html`<h4>Outputs</h4>
-                      <pre>${json(ex.outputs)}</pre>`
-                  : null
-              }
+              <${Detail} detail=${detail} id=${ex.id} />
               <h4>Logs</h4>
               ${
                 ex.logs.length
@@ -294,9 +354,9 @@ function Executions({ executions }: { executions: ExecutionView[] }) {
   const [flow, setFlow] = useState('');
   const [state, setState] = useState('');
   const flows = [...new Set(executions.map((e) => `${e.namespace}.${e.flowId}`))].sort();
-  const states = [...new Set(executions.map((e) => e.state))].sort();
+  const states = [...new Set(executions.map((e) => e.state.current))].sort();
   const shown = executions.filter(
-    (e) => (!flow || `${e.namespace}.${e.flowId}` === flow) && (!state || e.state === state),
+    (e) => (!flow || `${e.namespace}.${e.flowId}` === flow) && (!state || e.state.current === state),
   );
   return html`<section class="executions">
     <h2>Executions</h2>
