@@ -132,8 +132,9 @@ const INVARIANTS: [string, (p: Record<string, number>) => boolean][] = [
   ],
 ];
 
-async function recordedSim(t: Parameters<typeof sim>[0]) {
+async function recordedSim(t: Parameters<typeof sim>[0], now?: () => number) {
   return sim(t, {
+    ...(now ? { now } : {}),
     services: [
       ...DEMO_SERVICES,
       { id: '3QSsca5ilwNVpceZ2HJIAH', name: 'recorded', domains: ['releases.hashicorp.com'] },
@@ -182,7 +183,8 @@ test('every field of the recorded aggregate point is a known stats field, and th
 });
 
 test('answers gzip when asked, as the real API does, and plain otherwise', async (t) => {
-  const s = await recordedSim(t);
+  // One instant for both answers: "1 day ago" read a second apart is another window (meta.from/to).
+  const s = await recordedSim(t, () => Date.UTC(2026, 10, 22, 4, 0, 0));
   const target = { method: 'GET', target: '/stats/service/7i6HN3TK9wS159v2gPAZ8A?by=hour&from=1+day+ago' };
   const zipped = await send(s.url, target, { 'accept-encoding': 'gzip, deflate' });
   assert.equal(zipped.headers['content-encoding'], 'gzip');
