@@ -288,14 +288,16 @@ class TriggerSlot {
   }
 
   /**
-   * Replicas: a polled kind's due time rounded up to a multiple of its interval, so that every
-   * replica evaluates the same slots (each claimed by one of them).
+   * Replicas: a polled kind's due time rounded down to a multiple of its interval, so that every
+   * replica evaluates the same slots (each claimed by one of them). Down, not up: a replica that
+   * starts evaluates the slot under way at once, unless another replica already has it, as a
+   * single server evaluates at start.
    */
   #aligned(due: number): number {
     const instance = this.#def.instance;
     if (!this.#host.slots || !instance.observed || !Number.isFinite(due)) return due;
     const every = instance.nextDue(0);
-    return every > 0 ? Math.ceil(due / every) * every : due;
+    return every > 0 ? Math.floor(due / every) * every : due;
   }
 
   #onDue(due: number): void {
