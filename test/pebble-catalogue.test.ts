@@ -50,7 +50,8 @@ test('the catalogue has at least 300 cases, each citing its source', () => {
   assert.ok(catalogue.cases.length >= 300, String(catalogue.cases.length));
   for (const c of catalogue.cases) {
     assert.match(c.source.repo, /^(PebbleTemplates\/pebble|kestra-io\/kestra)$/, c.id);
-    assert.match(c.source.file, /src\/test\/java\/.+\.java$/, c.id);
+    // A test (src/test/java) or, where no test states it, the code that decides it (src/main/java).
+    assert.match(c.source.file, /src\/(test|main)\/java\/.+\.java$/, c.id);
     assert.ok(c.source.test, c.id);
     assert.ok((c.expected === undefined) !== (c.error === undefined), `${c.id}: expected or error`);
   }

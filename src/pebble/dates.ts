@@ -165,15 +165,59 @@ function offsetText(minutes: number, n: number, zForZero: boolean): string {
   return `${sign}${hh}:${mm}`;
 }
 
+interface LocaleNames {
+  /** [full, short] month names as a date prints them (MMMM, MMM: `janvier`, `janv.`). */
+  months: [string[], string[]];
+  /** The stand-alone forms (LLLL, LLL). */
+  standalone: [string[], string[]];
+  /** [full, short] day names, Monday first (EEEE, EEE: `lundi`, `lun.`). */
+  days: [string[], string[]];
+}
+const localeNamesCache = new Map<string, LocaleNames>();
+
+/**
+ * Month and day names in a locale, as DateTimeFormatter.ofPattern(pattern, locale) prints them
+ * (Java's CLDR data; Intl holds the same): a month inside a date in its format form.
+ */
+function localeNames(locale: string): LocaleNames {
+  let n = localeNamesCache.get(locale);
+  if (n) return n;
+  const part = (options: Intl.DateTimeFormatOptions, type: string, date: Date) =>
+    new Intl.DateTimeFormat(locale, { ...options, timeZone: 'UTC' })
+      .formatToParts(date)
+      .find((x) => x.type === type)?.value ?? '';
+  const month = (m: number) => new Date(Date.UTC(2024, m, 15));
+  const day = (w: number) => new Date(Date.UTC(2024, 0, 15 + w)); // 2024-01-15 is a Monday
+  const twelve = [...Array(12).keys()];
+  const seven = [...Array(7).keys()];
+  n = {
+    months: [
+      twelve.map((m) => part({ day: 'numeric', month: 'long' }, 'month', month(m))),
+      twelve.map((m) => part({ day: 'numeric', month: 'short' }, 'month', month(m))),
+    ],
+    standalone: [
+      twelve.map((m) => part({ month: 'long' }, 'month', month(m))),
+      twelve.map((m) => part({ month: 'short' }, 'month', month(m))),
+    ],
+    days: [
+      seven.map((w) => part({ weekday: 'long' }, 'weekday', day(w))),
+      seven.map((w) => part({ weekday: 'short' }, 'weekday', day(w))),
+    ],
+  };
+  localeNamesCache.set(locale, n);
+  return n;
+}
+
 const STYLES = new Set(['short', 'medium', 'long', 'full']);
 
 /** Formats with a Java DateTimeFormatter pattern or one of Kestra's named formats. */
-export function formatInstant(i: Instant, format: string, zone: string): string {
+export function formatInstant(i: Instant, format: string, zone: string, locale = 'en-US'): string {
   const d = dt(i, zone);
+  const names = locale === 'en-US' ? undefined : localeNames(locale);
   // Kestra's AbstractDate: `short` … `full` are DateTimeFormatter.ofLocalizedDateTime(style) in the
   // default locale (en-US here), and `iso_week_date` is ISO_WEEK_DATE (ISO week-based year, Monday = 1).
   if (STYLES.has(format))
-    return new Intl.DateTimeFormat('en-US', {
+    return new Intl.DateTimeFormat(locale, {
       dateStyle: format as 'short',
       timeStyle: format as 'short',
       timeZone: d.zoneName ?? 'UTC',
@@ -192,6 +236,8 @@ export function formatInstant(i: Instant, format: string, zone: string): string 
           return n === 2 ? pad(d.year % 100, 2) : pad(d.year);
         case 'M':
         case 'L':
+          if (names && n >= 3)
+            return names[p.letter === 'L' ? 'standalone' : 'months'][n >= 4 ? 0 : 1][d.month - 1] as string;
           return n >= 4
             ? (MONTHS[d.month - 1] as string)
             : n === 3
@@ -202,6 +248,7 @@ export function formatInstant(i: Instant, format: string, zone: string): string 
         case 'D':
           return pad(d.ordinal);
         case 'E':
+          if (names) return names.days[n >= 4 ? 0 : 1][d.weekday - 1] as string;
           return n >= 4 ? (DAYS[d.weekday - 1] as string) : (DAYS[d.weekday - 1] as string).slice(0, 3);
         case 'e':
           return pad(d.weekday);

@@ -5,6 +5,7 @@ import {
   isNumber,
   JavaDouble,
   javaEquals,
+  javaSplit,
   javaText,
   numberValue,
   strictEquals,
@@ -280,7 +281,11 @@ export class Evaluator {
     const r = this.expr(e.r, s);
     switch (e.op) {
       case '~':
-        return javaText(l) + javaText(r);
+        // Pebble's ConcatenateExpression: a null side adds nothing.
+        return (
+          (l === null || l === undefined ? '' : javaText(l)) +
+          (r === null || r === undefined ? '' : javaText(r))
+        );
       case '==':
       case 'equals':
         return javaEquals(l, r);
@@ -396,7 +401,7 @@ export class Evaluator {
         case 'replace':
           return obj.split(javaText(a0)).join(javaText(args[1]));
         case 'split':
-          return obj.split(new RegExp(javaText(a0)));
+          return javaSplit(obj, javaText(a0), args[1] === undefined ? 0 : numberValue(args[1] as number));
         case 'equals':
           return obj === a0;
       }

@@ -2,12 +2,14 @@ import { createHash, randomInt, randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { addTo, epochNanos, formatInstant, now, toInstant, zoneOf } from './dates.js';
 import type { Callable, Registries } from './evaluate.js';
+import { decimalFormat, localeTag } from './decimal-format.js';
 import { jq } from './jq.js';
 import {
   double,
   isDouble,
   isNumber,
   JavaDouble,
+  javaSplit,
   javaText,
   numberValue,
   parseJson,
@@ -65,7 +67,13 @@ function dateArgs(a: Record<string, unknown>) {
   const zone = zoneOf(a.timeZone);
   const existing =
     a.existingFormat === undefined || a.existingFormat === null ? undefined : str(a.existingFormat);
-  return { zone, existing, format: a.format === undefined || a.format === null ? 'iso' : str(a.format) };
+  return {
+    zone,
+    existing,
+    format: a.format === undefined || a.format === null ? 'iso' : str(a.format),
+    // Kestra's AbstractDate: LocaleUtils.toLocale(locale), else the engine's (en-US).
+    locale: localeTag(a.locale),
+  };
 }
 
 /** Kestra's slugify: lower case, accents dropped, runs of other characters as one '-'. */
@@ -197,28 +205,23 @@ const REFUSED = (
   refused: string,
 ): Callable => ({ name, kind, args, origin: 'kestra', summary, refused });
 
+/**
+ * Pebble's NumberFormatFilter: the input must be a number; a pattern is a java.text.DecimalFormat
+ * one, without one NumberFormat.getInstance (`#,##0.###`); `locale` (here) picks the symbols.
+ */
 const numberFormat: Apply = orNull((v, a) => {
-  const n = numberValue(isNumber(v) ? v : Number(str(v)));
-  const pattern = a.format === undefined ? undefined : str(a.format);
-  if (pattern === undefined) return n.toLocaleString('en-US', { maximumFractionDigits: 3 });
-  const [intPart = '', frac = ''] = pattern.split('.');
-  const minFrac = (frac.match(/0/g) ?? []).length;
-  const maxFrac = minFrac + (frac.match(/#/g) ?? []).length;
-  const grouping = intPart.includes(',');
-  const minInt = (intPart.match(/0/g) ?? []).length;
-  const s = n.toLocaleString('en-US', {
-    minimumFractionDigits: minFrac,
-    maximumFractionDigits: maxFrac,
-    useGrouping: grouping,
-    minimumIntegerDigits: Math.max(1, minInt),
-    roundingMode: 'halfEven',
-  });
-  return minInt === 0 && s.startsWith('0.') ? s.slice(1) : s;
+  if (!isNumber(v) && typeof v !== 'bigint')
+    throw new Error(
+      `the input for the 'numberformat' filter has to be a number, got ${typeName(v)} ${JSON.stringify(javaText(v))}`,
+    );
+  const n = typeof v === 'bigint' ? v : numberValue(v);
+  const pattern = a.format === undefined || a.format === null ? '#,##0.###' : str(a.format);
+  return decimalFormat(n, pattern, localeTag(a.locale));
 });
 
 const dateFilter: Apply = orNull((v, a) => {
-  const { zone, existing, format } = dateArgs(a);
-  return formatInstant(toInstant(v, zone, existing), format, zone);
+  const { zone, existing, format, locale } = dateArgs(a);
+  return formatInstant(toInstant(v, zone, existing), format, zone, locale);
 });
 
 const timestampIn = (scale: 's' | 'ms' | 'micro' | 'nano'): Apply =>
@@ -428,17 +431,8 @@ const CALLABLES: Callable[] = [
     'splits a string by a delimiter (a regular expression)',
     orNull((v, a) => {
       if (a.delimiter === undefined || a.delimiter === null) throw new Error('split expects a delimiter');
-      const parts = str(v).split(new RegExp(str(a.delimiter)));
-      const limit = a.limit === undefined ? 0 : long(a.limit, 'limit');
-      if (limit > 0 && parts.length > limit) {
-        const m = [...str(v).matchAll(new RegExp(str(a.delimiter), 'g'))][limit - 2];
-        return [
-          ...parts.slice(0, limit - 1),
-          m && m.index !== undefined ? str(v).slice(m.index + m[0].length) : '',
-        ];
-      }
-      if (limit === 0) while (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
-      return parts;
+      // Pebble's SplitFilter: Java's String.split, the delimiter a regular expression.
+      return javaSplit(str(v), str(a.delimiter), a.limit === undefined ? 0 : long(a.limit, 'limit'));
     }),
   ),
   F(
@@ -524,11 +518,12 @@ const CALLABLES: Callable[] = [
     'kestra',
     'adds `amount` ChronoUnits (DAYS, HOURS…) to a date, then formats it',
     orNull((v, a) => {
-      const { zone, existing, format } = dateArgs(a);
+      const { zone, existing, format, locale } = dateArgs(a);
       return formatInstant(
         addTo(toInstant(v, zone, existing), long(a.amount, 'amount'), str(a.unit), zone),
         format,
         zone,
+        locale,
       );
     }),
   ),
@@ -760,8 +755,8 @@ const CALLABLES: Callable[] = [
     'kestra',
     'the current date, ISO with microseconds unless `format`',
     (_v, a) => {
-      const { zone, format } = dateArgs(a);
-      return formatInstant(now(), format, zone);
+      const { zone, format, locale } = dateArgs(a);
+      return formatInstant(now(), format, zone, locale);
     },
   ),
   FN(

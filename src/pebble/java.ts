@@ -198,3 +198,26 @@ export function strictEquals(a: unknown, b: unknown): boolean {
   if (isNumber(a) && isNumber(b)) return isDouble(a) === isDouble(b) && numberValue(a) === numberValue(b);
   return javaEquals(a, b);
 }
+
+/**
+ * Java's `String.split(regex, limit)`: the delimiter is a regular expression; a zero-width match at
+ * the start adds no leading empty string; limit > 0 splits at most limit - 1 times, 0 drops trailing
+ * empty strings (so `"a.b.c".split(".")` is empty), < 0 keeps them; no match gives the input.
+ */
+export function javaSplit(s: string, pattern: string, limit = 0): string[] {
+  const parts: string[] = [];
+  let index = 0;
+  let matched = false;
+  for (const m of s.matchAll(new RegExp(pattern, 'g'))) {
+    if (limit > 0 && parts.length >= limit - 1) break;
+    const start = m.index;
+    if (start === 0 && m[0].length === 0) continue;
+    matched = true;
+    parts.push(s.slice(index, start));
+    index = start + m[0].length;
+  }
+  if (!matched) return [s];
+  parts.push(s.slice(index));
+  if (limit === 0) while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+  return parts;
+}
