@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { runFlow } from '../src/flow/executor.js';
-import { renderString } from '../src/flow/expressions.js';
+import { renderString, templateProblem } from '../src/flow/expressions.js';
 import { resolveInputs } from '../src/flow/inputs.js';
 import { parseFlow } from '../src/flow/load.js';
 import { Masker } from '../src/masker.js';
@@ -399,4 +399,61 @@ test("inputs keep Kestra's numbers: a JSON input's 1.0 and a FLOAT input's 2 pri
   );
   // Printed as JSON (run --json, the API, the store), they are the same numbers.
   assert.equal(JSON.stringify(inputs), '{"cfg":{"a":1,"b":2,"c":[1000]},"ratio":2,"half":0.5,"n":3}');
+});
+
+test('secrets: a text that shows a derived secret among other values hides only that value', async () => {
+  const { ex, log } = await run(
+    flow(`  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ {'service': secret('MY_TOKEN') | slice(0, 6), 'n': 1} | yaml | indent(2) }}"
+`),
+  );
+  assert.equal(ex.state, 'SUCCESS');
+  // The slice is a secret (derived, no longer showing the whole one); the YAML around it is not.
+  assert.match(log, /service: \*\*\*\*\*\*\n {2}n: 1/);
+  assert.ok(!log.includes(TOKEN.slice(0, 6)), log);
+});
+
+test('validation refuses an argument name a filter or function does not take, naming those it takes', () => {
+  assert.match(
+    templateProblem("{{ now() | date('yyyy', timezone='UTC') }}") ?? '',
+    /filter 'date' has no argument 'timezone' \(did you mean 'timeZone'\?\); its arguments: format, timeZone, existingFormat, locale/,
+  );
+  assert.match(
+    templateProblem("{{ 'abcdef' | abbreviate(lenght=3) }}") ?? '',
+    /filter 'abbreviate' has no argument 'lenght'; its arguments: length/,
+  );
+  assert.match(templateProblem('{{ range(1, 2, 3, 4) }}') ?? '', /only 3 argument\(s\) are allowed/);
+  assert.equal(templateProblem("{{ now() | date('yyyy', timeZone='UTC', locale='fr') }}"), undefined);
+});
+
+test('validation refuses a literal jq program that cannot run, in one line naming what', () => {
+  for (const [program, what] of [
+    ['.a as $x | $x', /variables/],
+    ['reduce .[] as $x (0; . + $x)', /'reduce' is not supported here/],
+    ['.a | tostream', /'tostream' is not supported here/],
+    ['.a |', /unexpected end/],
+    ['.a | map(.b; .c)', /'map' takes 1 argument/],
+  ] as const) {
+    const problem = templateProblem(`{{ v | jq('${program}') }}`) ?? '';
+    assert.match(problem, what, program);
+    assert.doesNotMatch(problem, /\n/);
+  }
+  assert.equal(templateProblem("{{ v | jq('.a | sort_by(.n) | map({k: .n}) | .[1:] // []') }}"), undefined);
+  // A program that is not a literal is checked when it runs.
+  assert.equal(templateProblem('{{ v | jq(vars.program) }}'), undefined);
+});
+
+test("a template that fails while running names the flow file and the property's line", async () => {
+  const { ex } = await run(
+    flow(`  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ 5 | jq('.a') }}"
+`),
+  );
+  assert.equal(ex.state, 'FAILED');
+  assert.match(
+    ex.taskRuns[0]?.error ?? '',
+    /^inline\.yml:6:\d+: tasks\[0\]\.message: task 'log', property 'message': jq: cannot index number with "a"/,
+  );
 });

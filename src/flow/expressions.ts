@@ -73,13 +73,19 @@ function taintHook(masker: Masker): NonNullable<Host['observe']> {
     if (known.has(v) || v.some(tainted)) return true;
     return v.every((x) => typeof x === 'string') && masker.shows(JSON.stringify(v));
   };
+  // A derived text that still shows a secret (`yaml | indent(2)` of a map holding one, `upper`) is
+  // masked where it shows it; registering the whole text would hide all of it (the keys, the
+  // other values) in every line. Only what no longer shows one (`base64encode`, `slice`) is added.
   const mark = (v: unknown): void => {
     if (typeof v === 'string') {
-      if (v.length >= MIN_DERIVED_SECRET) masker.add(v);
+      if (v.length >= MIN_DERIVED_SECRET && !masker.shows(v)) masker.add(v);
     } else if (Array.isArray(v)) {
       known.add(v);
       v.forEach(mark);
-      if (v.every((x) => typeof x === 'string')) masker.add(JSON.stringify(v));
+      if (v.every((x) => typeof x === 'string')) {
+        const json = JSON.stringify(v);
+        if (!masker.shows(json)) masker.add(json);
+      }
     }
   };
   return (inputs, output) => {
@@ -163,6 +169,11 @@ export function templateProblem(template: string): string | undefined {
     }
   }
   const test = uses.tests.find((t) => !e.callable('test', t));
+  if (test === undefined) {
+    const [problem] = e.callProblems(template);
+    if (problem)
+      return `${problem.message} (at line ${problem.at.line}, column ${problem.at.col} of ${JSON.stringify(template)})`;
+  }
   if (test !== undefined)
     return `unknown test '${test}' in ${JSON.stringify(template)}; expected one of ${CALLABLE_TABLE.filter(
       (c) => c.kind === 'test',
@@ -238,27 +249,25 @@ function rendering<T>(
     if (!(err instanceof PebbleError)) throw err;
     const cause = err.cause;
     if (cause instanceof RunFailedError) throw cause;
+    // Where the flow file holds the template: `flows/a.yml:7:16: tasks[0].message: `, as validation says it.
+    const where = `${scope.locate ? `${scope.locate(sub)}: ` : ''}${scope.where}`;
     // A secret that is missing or unreadable: say where the flow asks for it.
     if (cause instanceof InvalidInputError)
-      throw new ExpressionError(
-        `${scope.locate ? `${scope.locate(sub)}: ` : ''}${scope.where}: ${cause.message}`,
-        cause.culprit,
-        { cause },
-      );
+      throw new ExpressionError(`${where}: ${cause.message}`, cause.culprit, { cause });
     if (err.kind === 'syntax')
       throw new InvalidInputError(
-        `${scope.where}: cannot parse expression ${JSON.stringify(template)}: ${err.detail}${at(err).replace(/ (of|in)$/, '')}`,
+        `${where}: cannot parse expression ${JSON.stringify(template)}: ${err.detail}${at(err).replace(/ (of|in)$/, '')}`,
       );
     if (err.kind === 'undefined' && err.detail.endsWith('is not defined'))
       throw new ExpressionError(
-        `${scope.where}: undefined variable '${err.missing}'${at(err)} ${JSON.stringify(template)}` +
+        `${where}: undefined variable '${err.missing}'${at(err)} ${JSON.stringify(template)}` +
           ` (known: ${Object.keys(context).join(', ')})`,
       );
     if (err.kind === 'undefined' && err.missing !== undefined)
       throw new ExpressionError(
-        `${scope.where}: undefined variable '${err.missing}': ${err.detail}${at(err)} ${JSON.stringify(template)}`,
+        `${where}: undefined variable '${err.missing}': ${err.detail}${at(err)} ${JSON.stringify(template)}`,
       );
-    throw new ExpressionError(`${scope.where}: ${err.detail}${at(err)} ${JSON.stringify(template)}`);
+    throw new ExpressionError(`${where}: ${err.detail}${at(err)} ${JSON.stringify(template)}`);
   }
 }
 

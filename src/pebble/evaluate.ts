@@ -49,6 +49,27 @@ export interface Callable {
   apply?: (input: unknown, args: Record<string, unknown>, cx: CallContext, positional: unknown[]) => unknown;
   /** Why it is refused here (then `apply` is absent). */
   refused?: string;
+  /**
+   * A check at validation of the arguments written as literals (by name): why the call cannot
+   * work whatever the values, or undefined (`jq` compiles a literal program with it).
+   */
+  check?: (literals: Record<string, unknown>) => string | undefined;
+}
+
+/** Why a call's arguments do not fit what the callable takes (the run-time check), or undefined. */
+export function argumentsProblem(
+  callable: Callable,
+  args: { positional: number; named: readonly string[] },
+): string | undefined {
+  const what = `${callable.kind} '${callable.name}${callable.kind === 'function' ? '()' : ''}'`;
+  if (callable.args.length && args.positional > callable.args.length)
+    return `${what}: the argument at position ${callable.args.length + 1} is not allowed; only ${callable.args.length} argument(s) are allowed (${callable.args.join(', ')})`;
+  for (const n of args.named)
+    if (!callable.args.includes(n)) {
+      const close = callable.args.find((a) => a.toLowerCase() === n.toLowerCase());
+      return `${what} has no argument '${n}'${close ? ` (did you mean '${close}'?)` : ''}; its arguments: ${callable.args.join(', ') || 'none'}`;
+    }
+  return undefined;
 }
 
 export type Registry = ReadonlyMap<string, Callable>;
@@ -446,26 +467,19 @@ export class Evaluator {
   ): { named: Record<string, unknown>; positional: unknown[] } {
     const named: Record<string, unknown> = {};
     // Pebble's ArgumentsNode: a callable that names its arguments takes no more positional ones (one
-    // that names none, such as min and max, takes any number).
-    if (callable.args.length && args.positional.length > callable.args.length)
-      throw runtime(
-        `${callable.kind} '${callable.name}': the argument at position ${callable.args.length + 1} is not allowed; only ${callable.args.length} argument(s) are allowed (${callable.args.join(', ')})`,
-        at,
-      );
+    // that names none, such as min and max, takes any number), and no name it does not know.
+    const problem = argumentsProblem(callable, {
+      positional: args.positional.length,
+      named: args.named.map(([n]) => n),
+    });
+    if (problem)
+      throw new PebbleError(problem.includes('has no argument') ? 'syntax' : 'runtime', problem, at);
     const positional = args.positional.map((a) => this.expr(a, s));
     positional.forEach((v, i) => {
       const n = callable.args[i];
       if (n !== undefined) named[n] = v;
     });
-    for (const [n, x] of args.named) {
-      if (!callable.args.includes(n))
-        throw new PebbleError(
-          'syntax',
-          `${callable.kind} '${callable.name}' has no argument '${n}'; its arguments: ${callable.args.join(', ') || 'none'}`,
-          at,
-        );
-      named[n] = this.expr(x, s);
-    }
+    for (const [n, x] of args.named) named[n] = this.expr(x, s);
     return { named, positional };
   }
 

@@ -3,7 +3,7 @@ import { parse as parseYaml } from 'yaml';
 import { addTo, epochNanos, formatInstant, now, toInstant, zoneOf } from './dates.js';
 import type { Callable, Registries } from './evaluate.js';
 import { decimalFormat, localeTag } from './decimal-format.js';
-import { jq } from './jq.js';
+import { jq, jqProblem } from './jq.js';
 import {
   double,
   isDouble,
@@ -330,7 +330,7 @@ const CALLABLES: Callable[] = [
     'numberformat',
     ['format', 'locale'],
     'pebble',
-    'formats a number with a Java DecimalFormat pattern (#,##0.00)',
+    "formats a number with a Java DecimalFormat pattern (#,##0.00, 0.0%, 0.###E0, '$'#,##0.00;(#,##0.00)); locale= picks the separators",
     numberFormat,
   ),
   F('numberFormat', ['format', 'locale'], 'here', 'the same as numberformat', numberFormat),
@@ -549,13 +549,22 @@ const CALLABLES: Callable[] = [
     'epoch nanoseconds of a date',
     timestampIn('nano'),
   ),
-  F(
-    'jq',
-    ['expression'],
-    'kestra',
-    'a jq query, always a list of results (paths, [], |, ",", length, keys, map, select…)',
-    (v, a) => jq(v, str(a.expression)),
-  ),
+  {
+    ...F(
+      'jq',
+      ['expression'],
+      'kestra',
+      'a jq query (jackson-jq), always a list of results: paths, slices, |, ",", //, arithmetic, comparisons, {…}, if, map, select, sort_by, group_by, min/max(_by), to_entries, has, join, add, unique…',
+      // Kestra's JqFilter: a string input is JSON text, null gives null.
+      orNull((v, a) => {
+        if (a.expression === undefined || a.expression === null)
+          throw new Error("the 'jq' filter expects an argument 'expression'");
+        return jq(typeof v === 'string' ? parseJson(v) : v, str(a.expression));
+      }),
+    ),
+    check: (literals) =>
+      typeof literals.expression === 'string' ? jqProblem(literals.expression) : undefined,
+  },
   F(
     'escapeChar',
     ['type'],

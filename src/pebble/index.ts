@@ -4,7 +4,14 @@
  * flows: variables come in as a map, secrets and error logs through a `Host`.
  */
 import { PebbleError, type Position } from './errors.js';
-import { Evaluator, printed, type Callable, type Host, type Registries } from './evaluate.js';
+import {
+  argumentsProblem,
+  Evaluator,
+  printed,
+  type Callable,
+  type Host,
+  type Registries,
+} from './evaluate.js';
 import { CALLABLE_TABLE, registries } from './extensions.js';
 import { JavaDouble } from './java.js';
 import { parse, type Args, type Expr, type Node, type Template } from './parser.js';
@@ -23,6 +30,8 @@ export interface TemplateUses {
   tests: string[];
   /** Each variable path from the root: `outputs.purge.id` → ['outputs', 'purge', 'id'] (literal keys only). */
   paths: string[][];
+  /** Each call of a filter, function (not a macro) or test, with its arguments. */
+  calls: { kind: Callable['kind']; name: string; args: Args; at: Position }[];
 }
 
 /** How deep `render()` may nest (a template rendering a template rendering…). */
@@ -110,7 +119,7 @@ export class PebbleEngine {
 
   uses(source: string): TemplateUses {
     const t = this.compile(source);
-    const uses: TemplateUses = { filters: [], functions: [], tests: [], paths: [] };
+    const uses: TemplateUses = { filters: [], functions: [], tests: [], paths: [], calls: [] };
     const args = (a: Args) => {
       a.positional.forEach(expr);
       a.named.forEach(([, x]) => expr(x));
@@ -160,16 +169,21 @@ export class PebbleEngine {
           return;
         case 'filter':
           uses.filters.push(e.name);
+          uses.calls.push({ kind: 'filter', name: e.name, args: e.args, at: e.at });
           expr(e.e);
           args(e.args);
           return;
         case 'test':
           uses.tests.push(e.name);
+          uses.calls.push({ kind: 'test', name: e.name, args: e.args, at: e.at });
           expr(e.e);
           args(e.args);
           return;
         case 'call':
-          if (!t.macros.has(e.name)) uses.functions.push(e.name);
+          if (!t.macros.has(e.name)) {
+            uses.functions.push(e.name);
+            uses.calls.push({ kind: 'function', name: e.name, args: e.args, at: e.at });
+          }
           args(e.args);
           return;
         case 'tern':
@@ -197,6 +211,7 @@ export class PebbleEngine {
         } else if (n.k === 'filter') {
           for (const f of n.filters) {
             uses.filters.push(f.name);
+            uses.calls.push({ kind: 'filter', name: f.name, args: f.args, at: f.at });
             args(f.args);
           }
           nodes(n.body);
@@ -346,6 +361,37 @@ export class PebbleEngine {
       const s = { names: new Set([...locals, ...m.params.map((x) => x.name)]), known: [] };
       for (const x of m.params) if (x.default) expr(x.default, s, false);
       nodes(m.body, s);
+    }
+    return out;
+  }
+
+  /**
+   * Why a call in the template cannot work whatever the values: an argument name the callable does
+   * not take, too many arguments, or what its `check` finds in literal arguments (a jq program that
+   * does not compile). Unknown callables are left to the caller. Throws PebbleError('syntax').
+   */
+  callProblems(source: string): { message: string; at: Position }[] {
+    const out: { message: string; at: Position }[] = [];
+    for (const call of this.uses(source).calls) {
+      const c = this.callable(call.kind, call.name);
+      if (!c?.apply) continue;
+      const problem = argumentsProblem(c, {
+        positional: call.args.positional.length,
+        named: call.args.named.map(([n]) => n),
+      });
+      if (problem) {
+        out.push({ message: problem, at: call.at });
+        continue;
+      }
+      if (!c.check) continue;
+      const literals: Record<string, unknown> = {};
+      call.args.positional.forEach((x, i) => {
+        const n = c.args[i];
+        if (n !== undefined && x.k === 'lit') literals[n] = x.v;
+      });
+      for (const [n, x] of call.args.named) if (x.k === 'lit') literals[n] = x.v;
+      const found = c.check(literals);
+      if (found) out.push({ message: found, at: call.at });
     }
     return out;
   }
