@@ -7,6 +7,8 @@ import {
   javaEquals,
   javaSplit,
   javaText,
+  long,
+  normalLong,
   numberValue,
   strictEquals,
   toJson,
@@ -595,11 +597,11 @@ export function printed(v: unknown): string {
   return javaText(v);
 }
 
-export function toNumber(v: unknown, op: string, at: Position): number | JavaDouble {
+export function toNumber(v: unknown, op: string, at: Position): number | bigint | JavaDouble {
   if (isNumber(v)) return v;
   if (typeof v === 'string') {
     const t = v.trim();
-    if (/^[+-]?\d+$/.test(t)) return Number(t);
+    if (/^[+-]?\d+$/.test(t)) return long(t.replace(/^\+/, ''));
     if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t) && /[.eE]/.test(t)) return double(Number(t));
   }
   throw runtime(
@@ -613,8 +615,8 @@ function toLong(v: unknown, op: string, at: Position): number {
   return Math.trunc(numberValue(n));
 }
 
-/** Pebble's widening arithmetic: long op long stays long (division truncates), else double. */
-export function arithmetic(op: string, l: unknown, r: unknown, at: Position): number | JavaDouble {
+/** Pebble's widening arithmetic: long op long stays long (division truncates, overflow wraps), else double. */
+export function arithmetic(op: string, l: unknown, r: unknown, at: Position): number | bigint | JavaDouble {
   const a = toNumber(l, op, at);
   const b = toNumber(r, op, at);
   const x = numberValue(a);
@@ -633,17 +635,18 @@ export function arithmetic(op: string, l: unknown, r: unknown, at: Position): nu
         return double(x % y);
     }
   }
-  switch (op) {
-    case '+':
-      return x + y;
-    case '-':
-      return x - y;
-    case '*':
-      return x * y;
-    default:
-      if (y === 0) throw runtime(`division by zero in '${op}'`, at);
-      return op === '/' ? Math.trunc(x / y) : x % y;
+  if (y === 0 && (op === '/' || op === '%')) throw runtime(`division by zero in '${op}'`, at);
+  if (typeof a === 'number' && typeof b === 'number' && (op !== '/' || Math.abs(x) < 2 ** 31)) {
+    const exact =
+      op === '+' ? x + y : op === '-' ? x - y : op === '*' ? x * y : op === '/' ? Math.trunc(x / y) : x % y;
+    if (Number.isSafeInteger(exact)) return exact;
   }
+  // Beyond 2^53: Java's 64-bit long arithmetic on BigInts (overflow wraps as in Java).
+  const p = BigInt(a as number | bigint);
+  const q = BigInt(b as number | bigint);
+  return normalLong(
+    op === '+' ? p + q : op === '-' ? p - q : op === '*' ? p * q : op === '/' ? p / q : p % q,
+  );
 }
 
 function compare(op: string, l: unknown, r: unknown, at: Position): boolean {

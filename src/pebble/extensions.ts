@@ -11,6 +11,8 @@ import {
   JavaDouble,
   javaSplit,
   javaText,
+  long as javaLong,
+  normalLong,
   numberValue,
   parseJson,
   strictEquals,
@@ -262,7 +264,13 @@ const CALLABLES: Callable[] = [
     [],
     'pebble',
     'absolute value',
-    orNull((v) => (isDouble(v) ? double(Math.abs(numberValue(v as number))) : Math.abs(long(v, 'abs')))),
+    orNull((v) =>
+      typeof v === 'bigint'
+        ? normalLong(v < 0n ? -v : v)
+        : isDouble(v)
+          ? double(Math.abs(numberValue(v as number)))
+          : Math.abs(long(v, 'abs')),
+    ),
   ),
   F(
     'capitalize',
@@ -603,13 +611,14 @@ const CALLABLES: Callable[] = [
     orNull((v, a) => {
       const s = str(v).trim();
       const type = a.type === undefined ? undefined : str(a.type).toUpperCase();
-      if (type === 'INT' || type === 'LONG' || type === 'BIGINTEGER') return long(s, 'number');
+      if (type === 'INT' || type === 'LONG' || type === 'BIGINTEGER')
+        return /^[+-]?\d+$/.test(s) ? javaLong(s.replace(/^\+/, '')) : long(s, 'number');
       if (type === 'FLOAT' || type === 'DOUBLE' || type === 'BIGDECIMAL') {
         if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s))
           throw new Error(`${JSON.stringify(s)} is not a number`);
         return double(Number(s));
       }
-      if (/^[+-]?\d+$/.test(s)) return Number(s);
+      if (/^[+-]?\d+$/.test(s)) return javaLong(s.replace(/^\+/, ''));
       if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return double(Number(s));
       throw new Error(`${JSON.stringify(s)} is not a number`);
     }),

@@ -20,11 +20,28 @@ export function double(x: number): number | JavaDouble {
   return Number.isInteger(x) || !Number.isFinite(x) ? new JavaDouble(x) : x;
 }
 
-export const isNumber = (v: unknown): v is number | JavaDouble =>
-  typeof v === 'number' || v instanceof JavaDouble;
+/**
+ * A number: a long (a JS integer, or a BigInt beyond 2^53, so that 9223372036854775807 prints
+ * exactly) or a double (a non-integer JS number or a JavaDouble).
+ */
+export const isNumber = (v: unknown): v is number | bigint | JavaDouble =>
+  typeof v === 'number' || typeof v === 'bigint' || v instanceof JavaDouble;
 export const isDouble = (v: unknown): boolean =>
   v instanceof JavaDouble || (typeof v === 'number' && !Number.isInteger(v));
-export const numberValue = (v: number | JavaDouble): number => (typeof v === 'number' ? v : v.value);
+export const numberValue = (v: number | bigint | JavaDouble): number =>
+  typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : v.value;
+
+/** A long from its decimal text: a JS number when it is exact, else a BigInt wrapped to 64 bits as Java's long. */
+export function long(text: string): number | bigint {
+  const n = Number(text);
+  return Number.isSafeInteger(n) ? n : normalLong(BigInt(text));
+}
+
+/** A BigInt long as Java keeps it (64 bits, overflow wraps), as a JS number when that is exact. */
+export function normalLong(b: bigint): number | bigint {
+  const w = BigInt.asIntN(64, b);
+  return w >= -9007199254740991n && w <= 9007199254740991n ? Number(w) : w;
+}
 
 /** Java's `Double.toString`: `25.0`, `0.001`, `1.0E7`, `1.0E-4`, `NaN`, `Infinity`. */
 export function javaDoubleText(d: number): string {
@@ -70,6 +87,7 @@ export function javaText(v: unknown): string {
 export function toJson(v: unknown): string {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'string') return jsonString(v);
+  if (typeof v === 'bigint') return v.toString();
   if (typeof v === 'number' || v instanceof JavaDouble) {
     const n = numberValue(v);
     if (!Number.isFinite(n)) return `"${javaDoubleText(n)}"`;
@@ -151,7 +169,9 @@ export function parseJson(text: string): unknown {
     if (m) {
       i += m[0].length;
       const n = Number(m[0]);
-      return m[1] !== undefined || m[2] !== undefined ? double(n) : n;
+      if (m[1] !== undefined || m[2] !== undefined) return double(n);
+      // Jackson: a long (or a BigInteger) beyond 2^53 keeps every digit.
+      return Number.isSafeInteger(n) ? n : BigInt(m[0]);
     }
     for (const [word, v] of [
       ['true', true],
@@ -177,7 +197,11 @@ export function parseJson(text: string): unknown {
 
 /** Java's `equals` between two values, with numbers compared as doubles (Pebble's `==`). */
 export function javaEquals(a: unknown, b: unknown): boolean {
-  if (isNumber(a) && isNumber(b)) return numberValue(a) === numberValue(b);
+  if (isNumber(a) && isNumber(b)) {
+    if ((typeof a === 'bigint' || typeof b === 'bigint') && !isDouble(a) && !isDouble(b))
+      return BigInt(a as number | bigint) === BigInt(b as number | bigint);
+    return numberValue(a) === numberValue(b);
+  }
   if (a === b) return true;
   if (a === null || b === null || a === undefined || b === undefined) return false;
   if (Array.isArray(a) && Array.isArray(b))

@@ -1,5 +1,5 @@
 import { PebbleError, type Position } from './errors.js';
-import { double, type JavaDouble } from './java.js';
+import { double, long, type JavaDouble } from './java.js';
 import { tokenize, type Token } from './lexer.js';
 
 /** Pebble's grammar: expressions by precedence climbing, then tags. */
@@ -10,7 +10,7 @@ export interface Args {
 }
 
 export type Expr =
-  | { k: 'lit'; v: string | number | JavaDouble | boolean | null }
+  | { k: 'lit'; v: string | number | bigint | JavaDouble | boolean | null }
   | { k: 'interp'; parts: (string | Expr)[] }
   | { k: 'var'; name: string; at: Position }
   | { k: 'attr'; obj: Expr; name: Expr; args?: Args; at: Position }
@@ -351,7 +351,7 @@ class Parser {
     let e: Expr;
     switch (t.type) {
       case 'number':
-        e = { k: 'lit', v: t.isDouble ? double(Number(t.value)) : Number(t.value) };
+        e = { k: 'lit', v: t.isDouble ? double(Number(t.value)) : long(t.value) };
         break;
       case 'string':
         e = t.parts
