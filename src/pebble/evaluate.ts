@@ -470,12 +470,16 @@ export class Evaluator {
     const named: Record<string, unknown> = {};
     // Pebble's ArgumentsNode: a callable that names its arguments takes no more positional ones (one
     // that names none, such as min and max, takes any number), and no name it does not know.
-    const problem = argumentsProblem(callable, {
-      positional: args.positional.length,
-      named: args.named.map(([n]) => n),
-    });
-    if (problem)
+    if (
+      (callable.args.length && args.positional.length > callable.args.length) ||
+      args.named.some(([n]) => !callable.args.includes(n))
+    ) {
+      const problem = argumentsProblem(callable, {
+        positional: args.positional.length,
+        named: args.named.map(([n]) => n),
+      }) as string;
       throw new PebbleError(problem.includes('has no argument') ? 'syntax' : 'runtime', problem, at);
+    }
     const positional = args.positional.map((a) => this.expr(a, s));
     positional.forEach((v, i) => {
       const n = callable.args[i];
