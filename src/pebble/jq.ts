@@ -41,7 +41,11 @@ function compile(expression: string): Filter {
   return f;
 }
 
-class JqError extends Error {}
+/** A jq program that cannot compile or run; the filter turns it into a PebbleError. */
+class JqError extends Error {
+  override readonly name: string = 'JqError';
+  readonly code: string = 'JQ_ERROR';
+}
 
 const TOKEN =
   /\s*(?:#[^\n]*\n?\s*)*(\.\.|\.[A-Za-z_][A-Za-z0-9_]*|\?\/\/|\|=|\+=|-=|\*=|\/=|%=|\/\/=|\/\/|==|!=|<=|>=|[.[\](){}|,:;<>+\-*/%?=]|\$?[A-Za-z_][A-Za-z0-9_]*(?:::[A-Za-z_][A-Za-z0-9_]*)*|@[A-Za-z0-9_]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|"(?:[^"\\]|\\.)*")/y;
