@@ -209,7 +209,7 @@ const REFUSED = (
 
 /**
  * Pebble's NumberFormatFilter: the input must be a number; a pattern is a java.text.DecimalFormat
- * one, without one NumberFormat.getInstance (`#,##0.###`); `locale` (here) picks the symbols.
+ * one, without one NumberFormat.getInstance (`#,##0.###`), in the engine's locale (en-US).
  */
 const numberFormat: Apply = orNull((v, a) => {
   if (!isNumber(v) && typeof v !== 'bigint')
@@ -218,7 +218,7 @@ const numberFormat: Apply = orNull((v, a) => {
     );
   const n = typeof v === 'bigint' ? v : numberValue(v);
   const pattern = a.format === undefined || a.format === null ? '#,##0.###' : str(a.format);
-  return decimalFormat(n, pattern, localeTag(a.locale));
+  return decimalFormat(n, pattern, localeTag(undefined));
 });
 
 const dateFilter: Apply = orNull((v, a) => {
@@ -336,12 +336,12 @@ const CALLABLES: Callable[] = [
   ),
   F(
     'numberformat',
-    ['format', 'locale'],
+    ['format'],
     'pebble',
-    "formats a number with a Java DecimalFormat pattern (#,##0.00, 0.0%, 0.###E0, '$'#,##0.00;(#,##0.00)); locale= picks the separators",
+    "formats a number with a Java DecimalFormat pattern (#,##0.00, 0.0%, 0.###E0, '$'#,##0.00;(#,##0.00)) and the engine's locale (en-US); Pebble's filter takes no locale=",
     numberFormat,
   ),
-  F('numberFormat', ['format', 'locale'], 'here', 'the same as numberformat', numberFormat),
+  F('numberFormat', ['format'], 'here', 'the same as numberformat', numberFormat),
   F(
     'slice',
     ['fromIndex', 'toIndex'],
