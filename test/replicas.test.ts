@@ -352,6 +352,62 @@ test("a replica frozen past its lease is taken over: the other resumes without r
   assert.deepEqual({ ...claim.rows[0] }, { owner: 'B', fence: '2', state: 'ENDED' });
 });
 
+test('a replica whose own lease expired early (before its first renewal) does not take its running execution over itself', async (t) => {
+  // Chaos seed 1237391363: a submission's lease ran out while its INSERT waited on row locks; the
+  // replica running it claimed it again (fence 2) without running that claim, its own run's writes
+  // were refused, and it ran the execution a second time once that claim expired.
+  const url = await pgsql.freshDatabase();
+  const hook = await receiver(t);
+  const slow = await gate(t);
+  const flows = flowsDir({ 'gated.yml': GATED(hook.url, slow.url) });
+  const clock = new ManualClock(T0);
+  const a = await replica(t, url, 'A', flows, clock);
+  const flow = a.runtime.flows.find('company.replicas', 'gated');
+  assert.ok(flow);
+  const fired = await a.runtime.scheduler.fire(flow, 'w', { body: {}, headers: {}, parameters: {} });
+  assert.ok(fired);
+  await slow.arrived(1); // slack has ended (written), slow is in flight on A
+  const q = await db(t, url);
+  await q.query(
+    "UPDATE execution_claims SET expires_at = now() - interval '1 millisecond' WHERE execution_id = $1",
+    [fired.id],
+  );
+  // A marker queued after it, of a flow no replica has: A's next look claims it (and logs so).
+  assert.ok(
+    await a.store.enqueue({
+      id: 'marker',
+      namespace: 'company.replicas',
+      flowId: 'unknown',
+      inputs: {},
+      createdAt: new Date().toISOString(),
+    }),
+  );
+  clock.advance(POLL_MS);
+  await until('A to look (the marker claimed)', async () => {
+    const r = await q.query("SELECT owner FROM execution_claims WHERE execution_id = 'marker'");
+    return r.rows[0]?.owner === 'A';
+  });
+  const claim = async () =>
+    ({
+      ...(
+        await q.query('SELECT owner, fence, state FROM execution_claims WHERE execution_id = $1', [fired.id])
+      ).rows[0],
+    }) as Record<string, unknown>;
+  assert.deepEqual(await claim(), { owner: 'A', fence: '1', state: 'RUNNING' }, 'not claimed again by A');
+  slow.answer(0);
+  const ex = await fired.done;
+  assert.equal(ex?.state, 'SUCCESS');
+  assert.doesNotMatch(a.lines.join('\n'), /lease was taken over/);
+  const runs = (await a.runtime.queue.get(fired.id))?.taskRunList ?? [];
+  assert.deepEqual(
+    Object.fromEntries(runs.map((r) => [r.taskId, r.attempts.length])),
+    { slack: 1, slow: 1 },
+    'no task run twice',
+  );
+  assert.equal(slow.held.length, 1, 'slow called once');
+  assert.deepEqual(await claim(), { owner: 'A', fence: '1', state: 'ENDED' });
+});
+
 test('a kill through one replica ends KILLED an execution running on the other; a queued one is KILLED at once', async (t) => {
   const url = await pgsql.freshDatabase();
   const hook = await receiver(t);

@@ -68,12 +68,15 @@ export interface ClaimsOptions {
 
 export class PgClaims {
   readonly #db: Queryable;
+  readonly #renewals: Queryable;
   readonly #owner: string;
   readonly #lease: string;
   readonly leaseMs: number;
 
-  constructor(db: Queryable, options: ClaimsOptions) {
+  /** `renewals`: where lease renewals run (a connection of their own); `db` otherwise. */
+  constructor(db: Queryable, options: ClaimsOptions, renewals: Queryable = db) {
     this.#db = db;
+    this.#renewals = renewals;
     this.#owner = options.owner;
     if (!Number.isInteger(options.leaseMs) || options.leaseMs <= 0)
       throw new RangeError(`leaseMs: ${options.leaseMs}; expected a positive whole number of ms`);
@@ -118,7 +121,7 @@ export class PgClaims {
   async queueClaimed(executionId: string, q: Queryable = this.#db): Promise<boolean> {
     const r = await q.query(
       `INSERT INTO execution_claims (execution_id, state, owner, fence, expires_at)
-         VALUES ($1, 'RUNNING', $2, 1, now() + $3::interval) ON CONFLICT (execution_id) DO NOTHING`,
+         VALUES ($1, 'RUNNING', $2, 1, clock_timestamp() + $3::interval) ON CONFLICT (execution_id) DO NOTHING`,
       [executionId, this.#owner, this.#lease],
     );
     return r.rowCount === 1;
@@ -143,11 +146,15 @@ export class PgClaims {
       await q.query('DELETE FROM execution_claims WHERE execution_id = ANY($1)', [[...executionIds]]);
   }
 
-  /** Extends every lease given in one statement; returns the ids still held by this replica. */
+  /**
+   * Extends every lease given in one statement; returns the ids still held by this replica. On the
+   * renewals' own connection when there is one (not behind the writes waiting in the pool), and
+   * from clock_timestamp(): the time of the write, not of a statement start that waited on locks.
+   */
   async renewAll(claims: readonly ExecutionClaim[]): Promise<Set<string>> {
     if (!claims.length) return new Set();
-    const r = await this.#db.query<{ execution_id: string }>(
-      `UPDATE execution_claims c SET expires_at = now() + $4::interval
+    const r = await this.#renewals.query<{ execution_id: string }>(
+      `UPDATE execution_claims c SET expires_at = clock_timestamp() + $4::interval
          FROM unnest($1::text[], $2::bigint[]) AS m(id, fence)
         WHERE c.execution_id = m.id AND c.fence = m.fence AND c.owner = $3 AND c.state = 'RUNNING'
         RETURNING c.execution_id`,
@@ -179,18 +186,22 @@ export class PgClaims {
    * replica died); oldest first. Rows another replica is claiming at this moment are skipped
    * (`FOR UPDATE SKIP LOCKED`), so no two replicas get one execution. Each comes with its new fence.
    */
-  async claimExecutions(limit: number): Promise<ExecutionClaim[]> {
+  async claimExecutions(limit: number, running: readonly string[] = []): Promise<ExecutionClaim[]> {
+    // `running`: the executions this replica runs now. Their claims are never taken over here, even
+    // expired (a lease expired before its first renewal): a new fence would refuse the writes of
+    // the run under way, and the execution would be run a second time, by this replica.
     const r = await this.#db.query<{ execution_id: string; fence: string }>(
       `UPDATE execution_claims c
-          SET state = 'RUNNING', owner = $1, fence = c.fence + 1, expires_at = now() + $2::interval
+          SET state = 'RUNNING', owner = $1, fence = c.fence + 1, expires_at = clock_timestamp() + $2::interval
         WHERE c.execution_id IN (
           SELECT execution_id FROM execution_claims
-           WHERE state = 'QUEUED' OR (state = 'RUNNING' AND expires_at < now())
+           WHERE (state = 'QUEUED' OR (state = 'RUNNING' AND expires_at < clock_timestamp()))
+             AND NOT (execution_id = ANY($4::text[]))
            ORDER BY queued_at, execution_id
            LIMIT $3
            FOR UPDATE SKIP LOCKED)
         RETURNING c.execution_id, c.fence`,
-      [this.#owner, this.#lease, limit],
+      [this.#owner, this.#lease, limit, [...running]],
     );
     return r.rows.map((row) => ({ executionId: row.execution_id, fence: Number(row.fence) }));
   }
@@ -198,7 +209,7 @@ export class PgClaims {
   /** Extends a claim while its execution runs; false when the fence is stale (taken over). */
   async renew(claim: ExecutionClaim): Promise<boolean> {
     return this.#fenced(
-      `UPDATE execution_claims SET expires_at = now() + $4::interval
+      `UPDATE execution_claims SET expires_at = clock_timestamp() + $4::interval
         WHERE execution_id = $1 AND fence = $2 AND owner = $3 AND state = 'RUNNING'`,
       claim,
       [this.#lease],

@@ -380,7 +380,7 @@ export class PgStore implements ExecutionStore {
           ? `WITH e AS (${insert} RETURNING id) INSERT INTO execution_claims (execution_id) SELECT id FROM e`
           : `WITH e AS (${insert} RETURNING id)
              INSERT INTO execution_claims (execution_id, state, owner, fence, expires_at)
-               SELECT id, 'RUNNING', $10, 1, now() + $11::interval FROM e`;
+               SELECT id, 'RUNNING', $10, 1, clock_timestamp() + $11::interval FROM e`;
       if (claim === 'mine') more.push(claims.owner, `${claims.leaseMs} milliseconds`);
     }
     const r = await q.query(sql, [
@@ -805,7 +805,7 @@ export class PgStore implements ExecutionStore {
       owner: claims.owner,
       leaseMs: claims.leaseMs,
       enqueueClaimed: (s, trigger) => this.#enqueueAs(s, trigger, 'mine'),
-      claim: (limit) => claims.claimExecutions(limit),
+      claim: (limit, running) => claims.claimExecutions(limit, running),
       renew: (leases) => claims.renewAll(leases),
       killing: async (ids) =>
         ids.length

@@ -369,6 +369,12 @@ export class ExecutionQueue {
     };
     try {
       if (after && !(await after)) return undefined;
+      if (held && this.#replicas) {
+        // Renewed once committed: the lease written with the submission may have run out while its
+        // transaction waited on locks (its clock started before the wait).
+        const kept = await this.#replicas.renew([held.lease]);
+        if (!kept.has(s.id)) throw new LeaseLostError(s.id);
+      }
       const taskRuns = await store.taskRuns(s.id);
       const startDate = await store.started(s.id, new Date().toISOString(), lease);
       this.#changed(s.id);
@@ -639,7 +645,7 @@ export class ExecutionQueue {
     await this.#killed(replicas);
     if (!this.#claiming) return [];
     const out: Submitted[] = [];
-    for (const lease of await replicas.claim(CLAIM_BATCH)) {
+    for (const lease of await replicas.claim(CLAIM_BATCH, [...this.#running.keys()])) {
       const started = await this.#adopt(replicas, lease);
       if (started) out.push(started);
     }

@@ -151,8 +151,11 @@ export interface ReplicaClaims {
   readonly leaseMs: number;
   /** Queues a submission already claimed by this replica (fence 1); false if its id is known. */
   enqueueClaimed(s: Submission, trigger?: TriggerState): Promise<boolean>;
-  /** Claims up to `limit` queued executions and expired leases (their replica died), oldest first. */
-  claim(limit: number): Promise<Lease[]>;
+  /**
+   * Claims up to `limit` queued executions and expired leases (their replica died), oldest first;
+   * never one of `running`, the executions this replica runs now (its own lease expired early).
+   */
+  claim(limit: number, running?: readonly string[]): Promise<Lease[]>;
   /** Extends these leases; returns the ids still held (the others were taken over or deleted). */
   renew(leases: readonly Lease[]): Promise<Set<string>>;
   /** Which of these executions were asked to be killed (KILLING). */
