@@ -408,6 +408,71 @@ test('a replica whose own lease expired early (before its first renewal) does no
   assert.deepEqual(await claim(), { owner: 'A', fence: '1', state: 'ENDED' });
 });
 
+test("a replica stuck in a StatsTrigger's HTTP call holds no transaction: another evaluates the slot meanwhile", async (t) => {
+  // Chaos seed 1271428153: the slot's transaction held the trigger's advisory lock during the call
+  // to Fastly; a frozen replica there held up the other replicas' slots and, with them, connections
+  // their lease renewals waited for.
+  const url = await pgsql.freshDatabase();
+  const flows = flowsDir({
+    'alert.yml': `id: alert
+namespace: company.replicas
+triggers:
+  - id: errors
+    type: io.kestra.plugin.fastly.stats.StatsTrigger
+    apiToken: "{{ secret('FASTLY_API_TOKEN') }}"
+    serviceId: svcA0000000000000000001
+    field: status_5xx
+    threshold: 10
+    interval: PT5S
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ trigger.value }}"
+`,
+  });
+  // A's call hangs until the test lets it go; B's answers at once.
+  let release: () => void = () => undefined;
+  const hung = new Promise<void>((r) => (release = r));
+  let calledA = 0;
+  const fetchA: PointsFetcher = async (_props, window) => {
+    calledA++;
+    await hung;
+    return [{ start_time: window.to - 60, status_5xx: 100 }];
+  };
+  const fetchB: PointsFetcher = (_props, window) =>
+    Promise.resolve([{ start_time: window.to - 60, status_5xx: 100 }]);
+  const clockA = new ManualClock(T0 + 100);
+  const clockB = new ManualClock(T0 + 100);
+  const a = await replica(t, url, 'A', flows, clockA, fetchA);
+  t.after(release);
+  const b = await replica(t, url, 'B', flows, clockB, fetchB);
+  const due = a.runtime.scheduler.triggers()[0]?.nextDue;
+  assert.ok(due !== undefined && Number.isFinite(due));
+  clockA.advanceTo(due);
+  await until("A's call to be under way", () => calledA === 1);
+  const q = await db(t, url);
+  const open = await q.query(
+    "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+  );
+  assert.equal(open.rows[0]?.n, 0, 'no transaction open during the call');
+  clockB.advanceTo(due);
+  await until('B to evaluate the slot', () => evaluatedSlots(b).length === 1, 10_000);
+  await b.runtime.queue.idle();
+  release();
+  await a.runtime.scheduler.idle();
+  assert.equal(evaluatedSlots(a).length, 0, 'A wrote nothing for the slot B had');
+  assert.ok(
+    a.events.some((e) => e.type === 'evaluation-skipped' && e.reason === 'another replica'),
+    'A skipped it',
+  );
+  const ran = await q.query<{ state: string }>("SELECT state FROM executions WHERE flow_id = 'alert'");
+  assert.deepEqual(
+    ran.rows.map((r) => r.state),
+    ['SUCCESS'],
+    'fired once',
+  );
+});
+
 test('a kill through one replica ends KILLED an execution running on the other; a queued one is KILLED at once', async (t) => {
   const url = await pgsql.freshDatabase();
   const hook = await receiver(t);

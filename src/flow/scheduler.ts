@@ -64,8 +64,15 @@ export interface SchedulerOptions {
 /** How replicas share the due slots of the triggers (the runtime's, on the shared store). */
 export interface SlotClaims {
   /**
+   * Slot `at` of trigger `key` before it is claimed, read outside any transaction: undefined when
+   * a replica has claimed it already, else the trigger's state as stored and whether its execution
+   * runs. The evaluation (a trigger's HTTP call) runs after it, with no transaction open.
+   */
+  peek?(key: string, at: number): Promise<Omit<ClaimedSlot, 'submit' | 'save'> | undefined>;
+  /**
    * Claims slot `at` of trigger `key` and runs `work` in the claim's transaction; undefined when
-   * another replica has the slot. `work` throwing undoes the claim (the slot stays free).
+   * another replica has the slot (or is writing one of the trigger's slots at this moment). `work`
+   * throwing undoes the claim (the slot stays free).
    */
   claim<T>(
     key: string,
@@ -91,6 +98,18 @@ class SlotGivenBack extends Error {
   override readonly name = 'SlotGivenBack';
   readonly code = 'SLOT_GIVEN_BACK';
 }
+
+/**
+ * Thrown inside a claimed slot when the trigger's state is no longer the one the evaluation started
+ * from (another replica wrote a slot meanwhile): rolled back, and evaluated again from the new one.
+ */
+class SlotStateMoved extends Error {
+  override readonly name = 'SlotStateMoved';
+  readonly code = 'SLOT_STATE_MOVED';
+}
+
+/** Replicas: how many times a slot is evaluated again when its state moved before its claim. */
+const SLOT_TRIES = 3;
 
 /** A trigger's firing, as the queue takes it. */
 export interface Firing {
@@ -348,8 +367,10 @@ class TriggerSlot {
   }
 
   /**
-   * Replicas: the slot is claimed first (another replica's claim: skipped here), then evaluated with
-   * the state as stored, its firing or state written in the claim's transaction.
+   * Replicas: the slot is read (another replica's claim: skipped here), evaluated from the state as
+   * stored with no transaction open (a trigger's HTTP call holds no lock and no connection), then
+   * claimed in one short transaction that writes its firing or state, provided the state is still
+   * the one evaluated from (else evaluated again).
    */
   async #claimed(
     slots: SlotClaims,
@@ -358,7 +379,67 @@ class TriggerSlot {
     now: number,
     following: number | undefined,
   ): Promise<void> {
+    const { shutdown } = this.#host;
+    for (let tries = 1; slots.peek; tries++) {
+      const seen = await slots.peek(this.key, due);
+      if (!seen) return this.#taken(due, now);
+      const stored = JSON.stringify(seen.state ?? null);
+      if (seen.state) {
+        const { nextDue, key } = this.state;
+        Object.assign(this.state, seen.state, { key, nextDue });
+      }
+      // Evaluated now, written in the claim below (a failure too: its backoff is the slot's state).
+      const skip = seen.running && !def.instance.overlapping;
+      const evaluation = skip
+        ? undefined
+        : def.instance.evaluate({ at: due, signal: shutdown, armed: this.state.armed });
+      await evaluation?.catch(() => undefined);
+      if (shutdown.aborted) return;
+      try {
+        const mine = await this.#claim(
+          slots,
+          def,
+          due,
+          now,
+          following,
+          (slot) => {
+            if (JSON.stringify(slot.state ?? null) !== stored || slot.running !== seen.running)
+              throw new SlotStateMoved(`trigger ${this.key}: state written by another replica`);
+          },
+          evaluation,
+        );
+        if (mine || tries >= SLOT_TRIES) {
+          if (!mine) this.#taken(due, now);
+          return;
+        }
+      } catch (err) {
+        if (!(err instanceof SlotStateMoved)) throw err;
+        if (tries >= SLOT_TRIES) return this.#taken(due, now);
+        this.#host.logger.debug(`${err.message}; evaluated again`);
+      }
+    }
+    if (!(await this.#claim(slots, def, due, now, following))) this.#taken(due, now);
+  }
+
+  #taken(due: number, now: number): void {
+    this.#host.logger.debug(
+      `trigger ${this.key}: slot ${new Date(due).toISOString()} taken by another replica`,
+    );
+    this.#host.emit({ type: 'evaluation-skipped', trigger: this.key, at: now, reason: 'another replica' });
+  }
+
+  /** The claim's transaction: the state as stored, then the evaluation's firing or state written. */
+  async #claim(
+    slots: SlotClaims,
+    def: Definition,
+    due: number,
+    now: number,
+    following: number | undefined,
+    check?: (slot: ClaimedSlot) => void,
+    evaluation?: Promise<Evaluation>,
+  ): Promise<boolean> {
     const mine = await slots.claim(this.key, due, async (slot) => {
+      check?.(slot);
       if (slot.state) {
         const { nextDue, key } = this.state;
         Object.assign(this.state, slot.state, { key, nextDue });
@@ -373,16 +454,11 @@ class TriggerSlot {
         await slot.save(copy(this.state));
         return;
       }
-      await this.#evaluate(def, due, now, following, slot);
+      await this.#evaluate(def, due, now, following, slot, evaluation);
       // Stopping mid-evaluation: the slot is given back (rolled back) for another replica.
       if (this.#host.shutdown.aborted) throw new SlotGivenBack('the server is stopping');
     });
-    if (!mine) {
-      this.#host.logger.debug(
-        `trigger ${this.key}: slot ${new Date(due).toISOString()} taken by another replica`,
-      );
-      this.#host.emit({ type: 'evaluation-skipped', trigger: this.key, at: now, reason: 'another replica' });
-    }
+    return mine !== undefined;
   }
 
   async #evaluate(
@@ -391,12 +467,14 @@ class TriggerSlot {
     now: number,
     following: number | undefined,
     writes: Writes,
+    evaluation?: Promise<Evaluation>,
   ): Promise<void> {
     const { logger, masker, shutdown } = this.#host;
     const state = this.state;
     const observed = def.instance.observed === true;
     try {
-      const r = await def.instance.evaluate({ at: due, signal: shutdown, armed: state.armed });
+      const r = await (evaluation ??
+        def.instance.evaluate({ at: due, signal: shutdown, armed: state.armed }));
       if (shutdown.aborted) return;
       Object.assign(state, {
         lastEvaluation: new Date(now).toISOString(),

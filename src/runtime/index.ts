@@ -104,6 +104,7 @@ export class Runtime {
       // Replicas: each due slot is claimed by one of them, in one transaction with what it fires.
       const replicas = store.replicas;
       const slots: SlotClaims | undefined = replicas && {
+        peek: (key, at) => replicas.peekSlot(key, at),
         claim: (key, at, work) =>
           replicas.slot(key, at, (tx) =>
             work({

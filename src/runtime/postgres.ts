@@ -33,6 +33,9 @@ import {
 import { literal, OPEN, SORT_COLUMNS } from './sql.js';
 import { OPEN_STATES } from './store.js';
 
+/** PostgreSQL's lock_not_available: a lock_timeout ran out. */
+const LOCK_NOT_AVAILABLE = '55P03';
+
 /** The first key of the advisory lock a trigger's slot claims take (the second is the key's hash). */
 const SLOT_LOCK = 0x6b66; // 'kf'
 
@@ -246,6 +249,15 @@ export interface PgStoreOptions {
   replica?: { owner: string; leaseMs: number } | undefined;
 }
 
+/**
+ * Replicas: the idle-in-transaction timeout for a lease: under half of it (at least a second, at
+ * most the 10 s of a single server), so that a frozen replica's locks are gone well before a live
+ * replica's lease, renewed every third of it, can run out behind them.
+ */
+export function idleInTransactionFor(leaseMs: number): number {
+  return Math.min(10_000, Math.max(1000, Math.floor(leaseMs * 0.4)));
+}
+
 /** pg is loaded when a PostgreSQL store is opened, never by a CLI purge. */
 function driver(): typeof Pg {
   return createRequire(import.meta.url)('pg') as typeof Pg;
@@ -258,13 +270,23 @@ export class PgStore implements ExecutionStore {
   /** The database, as shown: the password hidden. */
   readonly file: string;
   readonly #pool: Pg.Pool;
+  /** Replicas: the lease renewals' own connection, never queued behind the pool's writes. */
+  readonly #renewals: Pg.Pool | undefined;
+  /** Replicas: how long a slot's claim waits for another replica's on the same trigger. */
+  #slotWaitMs = 10_000;
   readonly #claims: PgClaims | undefined;
   readonly replicas: ReplicaClaims | undefined;
 
-  private constructor(url: string, pool: Pg.Pool, replica: PgStoreOptions['replica']) {
+  private constructor(
+    url: string,
+    pool: Pg.Pool,
+    replica: PgStoreOptions['replica'],
+    renewals: Pg.Pool | undefined,
+  ) {
     this.file = redactUrl(url);
     this.#pool = pool;
-    this.#claims = replica ? new PgClaims(pool, replica) : undefined;
+    this.#renewals = renewals;
+    this.#claims = replica ? new PgClaims(pool, replica, renewals) : undefined;
     this.replicas = this.#claims ? this.#replicas(this.#claims) : undefined;
   }
 
@@ -272,24 +294,37 @@ export class PgStore implements ExecutionStore {
   static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
     checkDatabaseUrl(url);
     const { Pool } = driver();
-    const pool = new Pool({
+    // Replicas: a frozen replica's open transaction must not hold its locks for longer than a
+    // lease, or a live replica's writes (and renewals) wait behind them until its lease is lost.
+    const lease = options.replica?.leaseMs;
+    const idle = options.idleInTransactionMs ?? (lease ? idleInTransactionFor(lease) : 10_000);
+    const settings = {
       connectionString: url,
-      max: options.poolSize ?? 8,
       application_name: 'kestra-fastly',
       statement_timeout: options.statementTimeoutMs ?? 30_000,
-      idle_in_transaction_session_timeout: options.idleInTransactionMs ?? 10_000,
+      idle_in_transaction_session_timeout: idle,
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
       connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 30_000,
-    });
+    };
+    const pool = new Pool({ ...settings, max: options.poolSize ?? 8 });
+    // Replicas: lease renewals on a connection of their own, with a statement timeout below the
+    // lease (a renewal that waits longer is useless).
+    const renewals = lease
+      ? new Pool({ ...settings, max: 1, statement_timeout: Math.max(1000, Math.floor(lease / 2)) })
+      : undefined;
     // An idle connection that breaks (the database restarted) is dropped; the next query opens one.
-    pool.on('error', (err) => options.logger?.warn(`database connection lost: ${redactUrl(err.message)}`));
-    const store = new PgStore(url, pool, options.replica);
+    const lost = (err: Error) => options.logger?.warn(`database connection lost: ${redactUrl(err.message)}`);
+    pool.on('error', lost);
+    renewals?.on('error', lost);
+    const store = new PgStore(url, pool, options.replica, renewals);
+    store.#slotWaitMs = idle + 1000;
     try {
       await store.#migrate();
     } catch (err) {
       await pool.end().catch(() => undefined);
+      await renewals?.end().catch(() => undefined);
       const { password } = checkDatabaseUrl(url);
       let why = redactUrl(oneLine((err as Error).message));
       if (password) why = why.replaceAll(password, '***');
@@ -796,7 +831,7 @@ export class PgStore implements ExecutionStore {
   }
 
   async close(): Promise<void> {
-    await this.#pool.end();
+    await Promise.all([this.#pool.end(), this.#renewals?.end()]);
   }
 
   /** What replicas share (see ReplicaClaims in ./store.ts), on this store's pool. */
@@ -838,15 +873,43 @@ export class PgStore implements ExecutionStore {
         }),
       release: (leases) => claims.release(leases),
       slot: (key, at, work) => this.#slot(claims, key, at, work),
+      peekSlot: async (key, at) => {
+        const [slot] = await this.#rows('SELECT 1 FROM trigger_slots WHERE trigger_key = $1 AND slot = $2', [
+          key,
+          at,
+        ]);
+        return slot ? undefined : this.#slotState(key);
+      },
       pruneSlots: (ms) => claims.pruneSlots(ms),
     };
   }
 
+  /** A trigger's state as stored, and whether the execution it names has not ended. */
+  async #slotState(
+    key: string,
+    q: Queryable = this.#pool,
+  ): Promise<{ state: TriggerState | undefined; running: boolean }> {
+    const [row] = await this.#rows<{ body: string; open: string | null }>(
+      'SELECT t.body, e.state AS open FROM triggers t LEFT JOIN executions e ON e.id = t.body::json->>$2 WHERE t.key = $1',
+      [key, 'executionId'],
+      q,
+    );
+    const state = row ? (JSON.parse(row.body) as TriggerState) : undefined;
+    const running =
+      state?.executionId !== undefined &&
+      row?.open !== null &&
+      row?.open !== undefined &&
+      (OPEN_STATES as readonly string[]).includes(row.open);
+    return { state, running };
+  }
+
   /**
    * A trigger's slot claimed in one transaction with what the claim leads to (the state read, the
-   * evaluation, the state written, the execution queued): a replica that dies mid-way rolls all of
-   * it back, so the slot is free again for another. The claims of one trigger take turns (an
-   * advisory lock on its key), so that each reads the state the previous one wrote.
+   * state written, the execution queued): a replica that dies mid-way rolls all of it back, so the
+   * slot is free again for another. The claims of one trigger take turns (an advisory lock on its
+   * key, tried, never waited for: a replica holding it is writing), so that each reads the state the
+   * previous one wrote. The scheduler evaluates before (peekSlot), so the transaction is short: no
+   * HTTP call runs in it, and a frozen replica's is ended by the idle-in-transaction timeout.
    */
   async #slot<T>(
     claims: PgClaims,
@@ -861,27 +924,25 @@ export class PgStore implements ExecutionStore {
     try {
       await client.query('BEGIN');
       try {
-        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SLOT_LOCK, key]);
-        if (!(await claims.claimSlot(key, at, client))) {
+        // Held by another replica: it is writing one of this trigger's slots (maybe this one) now,
+        // in a transaction as short as this one. Waited for a bounded time only: a replica frozen
+        // holding it has its session ended by the idle-in-transaction timeout, and the slot it was
+        // writing is then free (taken here); a lock still held after that is given up (skipped).
+        await client.query("SELECT set_config('lock_timeout', $1, true)", [`${this.#slotWaitMs}ms`]);
+        let claimed: boolean;
+        try {
+          await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [SLOT_LOCK, key]);
+          claimed = await claims.claimSlot(key, at, client);
+        } catch (err) {
+          if ((err as { code?: string }).code !== LOCK_NOT_AVAILABLE) throw err;
+          claimed = false;
+        }
+        if (!claimed) {
           await client.query('ROLLBACK');
           settle(false);
           return undefined;
         }
-        const [row] = await this.#rows<{ body: string }>(
-          'SELECT body FROM triggers WHERE key = $1',
-          [key],
-          client,
-        );
-        const state = row ? (JSON.parse(row.body) as TriggerState) : undefined;
-        let running = false;
-        if (state?.executionId) {
-          const [e] = await this.#rows<{ state: string }>(
-            'SELECT state FROM executions WHERE id = $1',
-            [state.executionId],
-            client,
-          );
-          running = e !== undefined && (OPEN_STATES as readonly string[]).includes(e.state);
-        }
+        const { state, running } = await this.#slotState(key, client);
         const value = await work({
           state,
           running,

@@ -178,6 +178,14 @@ export interface ReplicaClaims {
     at: number,
     work: (tx: SlotTransaction) => Promise<T>,
   ): Promise<{ value: T } | undefined>;
+  /**
+   * Slot `at` of trigger `key` read before its claim, in no transaction: undefined when a replica
+   * has claimed it, else the trigger's state as stored and whether its execution has not ended.
+   */
+  peekSlot(
+    key: string,
+    at: number,
+  ): Promise<{ state: TriggerState | undefined; running: boolean } | undefined>;
   /** Forgets slots claimed over `olderThanMs` ago (by the database's clock); returns how many. */
   pruneSlots(olderThanMs: number): Promise<number>;
 }
