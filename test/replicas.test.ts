@@ -384,7 +384,9 @@ test('a replica whose own lease expired early (before its first renewal) does no
   );
   clock.advance(POLL_MS);
   await until('A to look (the marker claimed)', async () => {
-    const r = await q.query("SELECT owner FROM execution_claims WHERE execution_id = 'marker'");
+    const r = await q.query<{ owner: string | null }>(
+      "SELECT owner FROM execution_claims WHERE execution_id = 'marker'",
+    );
     return r.rows[0]?.owner === 'A';
   });
   const claim = async () =>
@@ -451,7 +453,7 @@ tasks:
   clockA.advanceTo(due);
   await until("A's call to be under way", () => calledA === 1);
   const q = await db(t, url);
-  const open = await q.query(
+  const open = await q.query<{ n: number }>(
     "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
   );
   assert.equal(open.rows[0]?.n, 0, 'no transaction open during the call');
