@@ -445,8 +445,9 @@ tasks:
     Promise.resolve([{ start_time: window.to - 60, status_5xx: 100 }]);
   const clockA = new ManualClock(T0 + 100);
   const clockB = new ManualClock(T0 + 100);
+  // Let go before the replicas stop (registered first: the hooks run in order), pass or fail.
+  t.after(() => release());
   const a = await replica(t, url, 'A', flows, clockA, fetchA);
-  t.after(release);
   const b = await replica(t, url, 'B', flows, clockB, fetchB);
   const due = a.runtime.scheduler.triggers()[0]?.nextDue;
   assert.ok(due !== undefined && Number.isFinite(due));
