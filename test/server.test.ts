@@ -354,10 +354,11 @@ test('a changed flow file is picked up without a restart; an invalid edit keeps 
 test('an interval below PT30S is refused unless the endpoint is loopback', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kf-int-'));
   await writeFile(join(dir, 'a.yml'), alertFlow());
-  const r = await runCli(['server', join(dir, 'a.yml'), '--state-dir', join(dir, 's')], {
-    FASTLY_API_TOKEN: 'tok',
-    FASTLY_API_ENDPOINT: 'https://api.fastly.com',
-  });
+  // A port of its own: with the default one (8080) busy, the server would stop there first (exit 1).
+  const r = await runCli(
+    ['server', join(dir, 'a.yml'), '--state-dir', join(dir, 's'), '--listen', '127.0.0.1:0'],
+    { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: 'https://api.fastly.com' },
+  );
   assert.equal(r.code, 2);
   assert.match(r.stderr, /interval PT1S is below PT30S; allowed only against a loopback endpoint/);
 });
