@@ -374,6 +374,11 @@ test('purge keys larger than the window: batches split to fit, every key purged,
   assert.ok(refused.length <= 1, `429s: ${refused.length}`);
   for (const e of answers.filter((a) => a.status === 200))
     assert.ok((e.keys ?? 0) <= 100, `${e.keys} keys in one request`);
+  assert.equal(
+    answers.filter((a) => a.status === 200).length,
+    7,
+    'full windows: 700 keys in 7 requests of 100, not a short remainder per 256-key batch',
+  );
 });
 
 test('coalesced keys larger than the window: the refused batch goes again in parts that fit, each caller gets its keys', async (t) => {

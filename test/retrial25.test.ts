@@ -53,6 +53,17 @@ test('8 digits are an ISO-8601 basic date (YYYYMMDD), not Unix seconds in 1970; 
   assert.match(refused('20260201T2500'), /is not a date \(no time 25:00\)/);
 });
 
+test('7 digits or fewer are refused: a year or a truncated date, not a time in 1970', () => {
+  // Was: --from 2026 (or 202602, or the typo 2026020) gave rows from 1970, exit 0.
+  for (const v of ['2026', '202602', '2026020', '0', 2026, 202602])
+    assert.match(
+      refused(v),
+      /is neither a date nor a Unix time Fastly has stats for \(\d digits: 1970\); expected Unix seconds \(10 digits\)/,
+      String(v),
+    );
+  assert.equal(at('123456789'), '1973-11-29T21:33:09.000Z', '9 digits stay seconds');
+});
+
 test('stats historical --from 20260201 --by day: rows from 2026-02-01 (was 1970-08-23)', async (t) => {
   const s = await sim(t);
   const r = await runCli(

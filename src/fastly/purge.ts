@@ -370,6 +370,8 @@ async function runBulk(
   let settled = 0;
   let started = 0;
   let splits = 0;
+  /** The next job to start. */
+  let next = 0;
   let fatal: string | undefined;
   /** Why `options.stop` aborted, once it has. */
   const stopped = (): string | undefined => {
@@ -384,7 +386,10 @@ async function runBulk(
   const split = (items: string[]): boolean => {
     const most = Math.max(1, Math.floor(largest()));
     if (items.length <= most) return false;
-    for (let i = 0; i < items.length; i += most) jobs.push(items.slice(i, i + most));
+    // With the jobs not yet started, so that only the last part is short (256 keys in windows of
+    // 100 are 100, 100, 56 each; 700 keys are seven full windows, not eight).
+    const all = items.concat(...jobs.splice(next));
+    for (let i = 0; i < all.length; i += most) jobs.push(all.slice(i, i + most));
     splits++;
     return true;
   };
@@ -424,7 +429,6 @@ async function runBulk(
     settled += items.length;
     options.onProgress?.(settled, total);
   };
-  let next = 0;
   const worker = async () => {
     while (next < jobs.length && stopReason() === undefined) await run(jobs[next++] as string[]);
   };

@@ -157,6 +157,7 @@ export function parseTime(
     // `from: 20260201` in YAML is a number: the same date as the text.
     if (Number.isInteger(value) && value >= 1e7 && value < 1e8)
       return parseTime(String(value), nowSeconds, name);
+    if (value >= 0 && value < 1e7) return parseTime(String(Math.floor(value)), nowSeconds, name);
     return Math.floor(value);
   }
   if (value instanceof Date && !Number.isNaN(value.getTime())) return Math.floor(value.getTime() / 1000);
@@ -170,6 +171,13 @@ export function parseTime(
     if (text.length >= 13) {
       throw new InvalidInputError(
         `${name}: ${show(text)} looks like milliseconds; expected Unix seconds`,
+        name,
+      );
+    }
+    // `2026`, `202602`: a year or a truncated date, not a time in the first months of 1970.
+    if (text.length <= 7) {
+      throw new InvalidInputError(
+        `${name}: ${show(text)} is neither a date nor a Unix time Fastly has stats for (${text.length} digits: 1970); expected Unix seconds (10 digits), an ISO-8601 date (2026-02-01 or 20260201) or e.g. "24 hours ago"`,
         name,
       );
     }
