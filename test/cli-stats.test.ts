@@ -372,6 +372,34 @@ test('--field takes a comma-separated list: CSV, table and JSON hold those field
   }
 });
 
+test('stats aggregate takes --field a,b as historical does (was "unknown option \'--field\'", ~180 CSV columns)', async (t) => {
+  const s = await sim(t);
+  const hour = Math.floor(Date.now() / 3_600_000) * 3600;
+  const window = ['--by', 'hour', '--from', String(hour - 3 * 3600), '--to', String(hour)];
+  const csv = await cli.run(
+    ['stats', 'aggregate', ...window, '--field', 'status_5xx,requests,requests', '--format', 'csv'],
+    env(s.url),
+  );
+  assert.equal(csv.code, 0, csv.stderr);
+  const lines = csv.stdout.trimEnd().split('\n');
+  assert.equal(lines[0], 'start_time,time,requests,status_5xx');
+  assert.equal(lines.length, 4, csv.stdout);
+  for (const line of lines.slice(1)) assert.match(line, /^\d+,[\dT:-]+Z,\d+,\d+$/);
+  const table = await cli.run(['stats', 'aggregate', ...window, '--field', 'requests,hit_ratio'], env(s.url));
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout.split('\n')[0] ?? '', /^time \(UTC\)\s+requests\s+hit_ratio$/);
+  const json = await cli.run(['stats', 'aggregate', ...window, '--field', 'requests', '--json'], env(s.url));
+  assert.equal(json.code, 0, json.stderr);
+  const points = (JSON.parse(json.stdout) as { data: StatsPoint[] }).data;
+  assert.equal(points.length, 3);
+  for (const p of points) assert.deepEqual(Object.keys(p).sort(), ['requests', 'start_time']);
+  const bad = await cli.run(['stats', 'aggregate', ...window, '--field', 'requests,nosuch'], env(s.url));
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(bad.stderr, /--field: "nosuch" is not a documented stats field/);
+  const help = await cli.run(['stats', 'aggregate', '--help'], {});
+  assert.match(help.stdout, /--field <fields>\s+only these fields, comma-separated/);
+});
+
 test('a stats table fits the terminal: narrower cells, a shortened service id, then the last fields left out and named', async () => {
   const { formatPage, tableLayout } = await import('../src/cli/format.js');
   // The report: ~125 characters, wrapping in an 80-column terminal.

@@ -262,6 +262,13 @@ function fieldList(flag: '--field' | '--chart', value: string | undefined): stri
   return [...new Set(fields)];
 }
 
+/** Only `fields` (and start_time, service_id) of a point, in the point's own order. */
+function pointFields(p: StatsPoint, fields: readonly string[]): StatsPoint {
+  const kept = {} as StatsPoint;
+  for (const k in p) if (k === 'start_time' || k === 'service_id' || fields.includes(k)) kept[k] = p[k];
+  return kept;
+}
+
 /**
  * Only `fields` (and start_time, service_id) of each point: Fastly's `/field/{field}` takes one
  * field, so for several the whole points are fetched and cut down here, page by page.
@@ -274,11 +281,7 @@ async function* onlyFields(
     const data: PointsByService = {};
     for (const [id, points] of Object.entries(page.data)) {
       // In the point's own order, whatever the order of --field: one NDJSON key order.
-      data[id] = points.map((p) => {
-        const kept = {} as StatsPoint;
-        for (const k in p) if (k === 'start_time' || k === 'service_id' || fields.includes(k)) kept[k] = p[k];
-        return kept;
-      });
+      data[id] = points.map((p) => pointFields(p, fields));
     }
     yield { meta: page.meta, data };
   }
@@ -536,6 +539,7 @@ async function historical(_arg: undefined, opts: StatsFlags): Promise<void> {
 /** `stats aggregate`. */
 async function aggregate(_arg: undefined, opts: StatsFlags): Promise<void> {
   const format = await prepare(opts);
+  const fields = fieldList('--field', opts.field);
   const props = {
     ...connection(opts),
     from: opts.from,
@@ -544,15 +548,17 @@ async function aggregate(_arg: undefined, opts: StatsFlags): Promise<void> {
     region: opts.region,
     datacenter: list(opts.datacenter),
   };
-  const outputs = await executeTask<{ meta: StatsPage<unknown>['meta']; data: StatsPoint[] }>(
+  const whole = await executeTask<{ meta: StatsPage<unknown>['meta']; data: StatsPoint[] }>(
     AggregateStats,
     props,
     opts,
   );
+  // /stats/aggregate has no /field/{field}: the points are cut here, as `historical` cuts several.
+  const outputs = fields ? { ...whole, data: whole.data.map((p) => pointFields(p, fields)) } : whole;
   if (format === 'html') {
     const { aggregateReport } = await import('../report/html.js');
     await writeReport(
-      aggregateReport(outputs, { by: opts.by, emptyReason: emptyReason(opts.by) }),
+      aggregateReport(outputs, { fields, by: opts.by, emptyReason: emptyReason(opts.by) }),
       opts.output,
     );
     noteIfEmpty(outputs.data.length, opts.by);
@@ -564,7 +570,7 @@ async function aggregate(_arg: undefined, opts: StatsFlags): Promise<void> {
     const pages = (async function* () {
       yield await Promise.resolve({ meta: outputs.meta, data: { aggregate: outputs.data } });
     })();
-    await writePagesOut(pages, format, out, undefined, false, opts);
+    await writePagesOut(pages, format, out, fields, false, opts);
   });
   // As `historical` says it: an empty window writes an empty file (CSV: no header, see README).
   if (opts.output && opts.output !== '-')
@@ -633,6 +639,19 @@ async function listRegions(_arg: undefined, opts: StatsFlags): Promise<void> {
   );
 }
 
+/** `--field a,b,c` of `stats historical` and `aggregate`: one declaration, read by `fieldList`. */
+const FIELD_FLAG = {
+  flags: '--field <fields>',
+  description: 'only these fields, comma-separated, e.g. status_5xx or requests,hits,miss',
+} as const satisfies FlagSpec;
+
+/** `stats aggregate`: the window, and which fields. */
+const AGGREGATE_FLAGS = [
+  ...CONNECTION_FLAGS,
+  ...WINDOW_FLAGS,
+  FIELD_FLAG,
+] as const satisfies readonly FlagSpec[];
+
 /** `stats historical`: the window, and which services and fields. */
 const HISTORICAL_FLAGS = [
   ...CONNECTION_FLAGS,
@@ -640,10 +659,7 @@ const HISTORICAL_FLAGS = [
   { flags: '-s, --service-id <id>', description: 'one service (default $FASTLY_SERVICE_ID)' },
   { flags: '--services <ids>', description: 'comma-separated service IDs instead of one' },
   { flags: '--all-services', description: 'every service of the account (ignores $FASTLY_SERVICE_ID)' },
-  {
-    flags: '--field <fields>',
-    description: 'only these fields, comma-separated, e.g. status_5xx or requests,hits,miss',
-  },
+  FIELD_FLAG,
   { flags: '--chart <field>', description: 'draw this field over time in the terminal' },
   {
     flags: '--resume',
@@ -705,7 +721,7 @@ export const STATS: CliGroup = {
     {
       name: 'aggregate',
       description: 'Stats summed over all services (/stats/aggregate)',
-      flags: [...CONNECTION_FLAGS, ...WINDOW_FLAGS],
+      flags: AGGREGATE_FLAGS,
       action: aggregate,
     } satisfies StatsCommand,
     {

@@ -152,9 +152,14 @@ export async function historicalReport(
 /** The report of `stats aggregate`: one section, all services summed. */
 export function aggregateReport(
   envelope: { meta?: StatsMeta; data: StatsPoint[] },
-  options: { by?: string | undefined; emptyReason?: string | undefined },
+  options: {
+    /** The --field list: a chart each (else a chart per field group). */
+    fields?: readonly string[] | undefined;
+    by?: string | undefined;
+    emptyReason?: string | undefined;
+  },
 ): Report {
-  const builder = new SeriesBuilder(chartFields(undefined));
+  const builder = new SeriesBuilder(chartFields(options.fields));
   builder.add('all', envelope.data);
   return {
     title: 'Fastly stats, all services',
