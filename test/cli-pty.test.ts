@@ -321,3 +321,36 @@ test('stats month-to-date in an 80-column terminal: no line wraps, with --billab
     else assert.doesNotMatch(r.screen, /left out/);
   }
 });
+
+test('executions in an 80-column terminal: no line wraps; the id cut, the trigger value named on stderr', async () => {
+  // Was: 93 columns at `stty cols 80`, each row wrapping at its `value=326`.
+  const dir = await mkdtemp(join(tmpdir(), 'kf-pty-executions-'));
+  const id = '4wjLmNbQ2kR9sT7uVxYz1a';
+  const record = {
+    id,
+    namespace: 'company.ops',
+    flowId: 'purge_spike',
+    state: 'SUCCESS',
+    outputs: {},
+    startDate: '2026-11-21T10:00:05.000Z',
+    endDate: '2026-11-21T10:00:06.000Z',
+    durationMs: 1000,
+    trigger: { value: 326 },
+  };
+  await writeFile(join(dir, 'executions.jsonl'), `${JSON.stringify(record)}\n`);
+  const strip = (text: string) => text.replace(/\x1b\[[\d;?]*[A-Za-z]/g, '');
+  const narrow = await inPty(undefined, ['executions', '--state-dir', dir], {}, undefined, 'cols 80 rows 40');
+  assert.equal(narrow.code, 0, narrow.screen);
+  const lines = strip(narrow.screen).split(/\r?\n/);
+  for (const line of lines) assert.ok([...line].length <= 80, `${[...line].length}: ${line}`);
+  assert.ok(
+    lines.some((l) => /^2026-11-21T10:00:05\.000Z +SUCCESS +company\.ops\.purge_spike +4wjLmNbQ2…$/.test(l)),
+    strip(narrow.screen),
+  );
+  assert.match(narrow.screen, /note: trigger value and error left out to fit 80 columns \(see --json\)/);
+  // A terminal wide enough shows the row whole, as a pipe does (cli-executions.test.ts).
+  const wide = await inPty(undefined, ['executions', '--state-dir', dir], {}, undefined, 'cols 120 rows 40');
+  assert.equal(wide.code, 0, wide.screen);
+  assert.match(strip(wide.screen), new RegExp(`purge_spike  ${id}  value=326\\r?$`, 'm'));
+  assert.doesNotMatch(wide.screen, /left out/);
+});

@@ -243,7 +243,7 @@ export async function writePoints(
 }
 
 /** Says on stderr which columns a table fitted to the terminal left out, and where to find them. */
-function noteLeftOut(dropped: readonly string[], width: number | undefined, see: string): void {
+export function noteLeftOut(dropped: readonly string[], width: number | undefined, see: string): void {
   if (!dropped.length) return;
   // The note fits the terminal it speaks of: wrapped between words, continued under its text.
   const note = `note: ${dropped.join(', ')} left out to fit ${width} columns (see ${see})`;
@@ -296,31 +296,45 @@ export async function writeRows(
       }),
     );
     const headings = columns.map((c) => tableColumns[c]?.heading ?? c);
-    const widths = headings.map((c, i) =>
-      cells.reduce((w, row) => Math.max(w, (row[i] ?? '').length), c.length),
-    );
     const numeric = columns.map((c) => rows.some((r) => typeof r[c] === 'number'));
-    // Fitted to a terminal as tableLayout does: the service id cut to 10 characters, then the last
-    // columns left out (said on stderr).
-    const total = () => widths.reduce((a, w) => a + w + 2, -2);
-    const service = columns.indexOf('service');
-    if (width && total() > width && service >= 0 && (widths[service] ?? 0) > 10) {
-      widths[service] = 10;
-      for (const row of cells) row[service] = serviceCell(row[service] ?? '', 10).trimEnd();
-    }
-    let shown = columns.length;
-    while (width && shown > 1 && total() > width) {
-      widths.pop();
-      shown--;
-    }
-    // No line ends in spaces (a last column of text is padded to its width, then cut back).
-    const line = (row: string[]) =>
-      row
-        .slice(0, shown)
-        .map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0)))
-        .join('  ')
-        .trimEnd();
-    await write(out, `${[line(headings), ...cells.map(line)].join('\n')}\n`);
-    noteLeftOut(headings.slice(shown), width, '--format csv');
+    const fitted = fitTable(headings, cells, { width, cut: columns.indexOf('service'), numeric });
+    await write(out, `${fitted.lines.join('\n')}\n`);
+    noteLeftOut(fitted.dropped, width, '--format csv');
   }
+}
+
+/**
+ * A table of text cells fitted to a terminal `width` (undefined: a pipe or a file, as wide as it
+ * needs), as tableLayout does: the `cut` column (an id) to 10 characters, then the last columns
+ * left out, which the caller names (noteLeftOut). Each column as wide as its widest cell, numbers
+ * to the right, two spaces between; no line ends in spaces. `dropped`: the left-out headings.
+ */
+export function fitTable(
+  headings: readonly string[],
+  cells: string[][],
+  options: { width?: number | undefined; cut?: number; numeric?: readonly boolean[] } = {},
+): { lines: string[]; dropped: string[] } {
+  const { width, cut = -1, numeric = [] } = options;
+  const widths = headings.map((c, i) =>
+    cells.reduce((w, row) => Math.max(w, (row[i] ?? '').length), c.length),
+  );
+  const total = () => widths.reduce((a, w) => a + w + 2, -2);
+  if (width && total() > width && cut >= 0 && (widths[cut] ?? 0) > 10) {
+    const to = Math.max(10, headings[cut]?.length ?? 0);
+    widths[cut] = to;
+    for (const row of cells) row[cut] = serviceCell(row[cut] ?? '', to).trimEnd();
+  }
+  let shown = headings.length;
+  while (width && shown > 1 && total() > width) {
+    widths.pop();
+    shown--;
+  }
+  // A last column of text is padded to its width, then cut back.
+  const line = (row: readonly string[]) =>
+    row
+      .slice(0, shown)
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i] ?? 0) : v.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return { lines: [line(headings), ...cells.map(line)], dropped: headings.slice(shown) };
 }

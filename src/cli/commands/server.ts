@@ -198,7 +198,9 @@ const EXECUTIONS = command({
       process.stdout.write('no executions yet\n');
       return;
     }
-    // Columns as wide as their widest cell (a date's width varies with its year and milliseconds).
+    // Columns as wide as their widest cell (a date's width varies with its year and milliseconds);
+    // on a terminal, fitted to its width as the stats tables are (the id cut, then the trigger value
+    // and error left out, and named); to a pipe or a file, whole.
     const rows = records.map((r) => {
       const value = r.trigger?.value !== undefined ? `value=${JSON.stringify(r.trigger.value)}` : '';
       return [
@@ -209,15 +211,13 @@ const EXECUTIONS = command({
         [value, r.error ?? ''].filter(Boolean).join('  '),
       ];
     });
+    const { fitTable, noteLeftOut } = await import('../format.js');
+    const width = process.stdout.isTTY && process.stdout.columns > 0 ? process.stdout.columns : undefined;
     const header = ['STARTED (newest last)', 'STATE', 'FLOW', 'ID', ''];
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] as string).length)));
-    for (const row of [header, ...rows])
-      process.stdout.write(
-        `${row
-          .map((cell, i) => cell.padEnd(i < row.length - 1 ? (widths[i] as number) : 0))
-          .join('  ')
-          .trimEnd()}\n`,
-      );
+    const fitted = fitTable(header, rows, { width, cut: header.indexOf('ID') });
+    process.stdout.write(`${fitted.lines.join('\n')}\n`);
+    const named = fitted.dropped.map((h) => (h === '' ? 'trigger value and error' : h));
+    noteLeftOut(named, width, '--json');
   },
 });
 
