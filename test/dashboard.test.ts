@@ -389,6 +389,35 @@ test('after a restart the chart keeps its points and firing marker; a fired CROS
   assert.match(time, ISO_SECOND, time);
   const row = page.locator(`[data-testid="execution"][data-id="${firing.executionId}"]`);
   assert.match(await row.locator('td').nth(2).innerText(), ISO_SECOND);
+  // At 1400 px the executions list fits its column: no horizontal scrollbar hiding the id column
+  // (was: the id behind a scrollbar). The section is what scrolls; the table must fit inside it.
+  /** The little of an element these lines read (this file is compiled without the DOM library). */
+  interface Box {
+    scrollWidth: number;
+    clientWidth: number;
+    getBoundingClientRect(): { width: number; right: number };
+    querySelector(selector: string): Box | null;
+    querySelectorAll(selector: string): Iterable<Box>;
+  }
+  const fit = await page.locator('section.executions').evaluate((element) => {
+    const section = element as unknown as Box;
+    const table = section.querySelector('table') as Box;
+    const cells = [...table.querySelectorAll('tbody tr.row td')];
+    return {
+      sectionScroll: section.scrollWidth,
+      sectionClient: section.clientWidth,
+      tableScroll: table.scrollWidth,
+      tableClient: table.clientWidth,
+      sectionRight: section.getBoundingClientRect().right,
+      idRight: Math.max(...cells.map((c) => c.getBoundingClientRect().right)),
+      cells: cells.map((c) => Math.round(c.getBoundingClientRect().width)),
+    };
+  });
+  const said = JSON.stringify(fit);
+  assert.ok(fit.tableScroll <= fit.tableClient, `the table is wider than its box: ${said}`);
+  assert.ok(fit.sectionScroll <= fit.sectionClient, `the executions section scrolls sideways: ${said}`);
+  assert.ok(fit.idRight <= fit.sectionRight, `the id column is cut off: ${said}`);
+  assert.match(await row.locator('td').nth(5).innerText(), /^\S{8}…$/);
   assert.match((await trigger.locator('[data-testid="next-due"]').getAttribute('title')) ?? '', ISO_SECOND);
 
   // The Schedule trigger's next run: the next 06:00 UTC.

@@ -314,10 +314,10 @@ function ExecutionRow({ ex }: { ex: ExecutionView }) {
   >
     <tr class="row" onClick=${() => setOpen(!open)}>
       <td><span class=${`badge ${state.toLowerCase()}`}>${state}</span></td>
-      <td>${ex.namespace}.${ex.flowId}</td>
+      <td class="wrap">${ex.namespace}.<wbr />${ex.flowId}</td>
       <td>${iso(ex.state.startDate ?? '')}</td>
       <td>${duration(durationMs(ex.state.duration))}</td>
-      <td>
+      <td class="wrap">
         ${triggerId ? `${triggerId}${value !== undefined ? ` = ${typeof value === 'string' ? value : JSON.stringify(value)}` : ''}` : 'manual / API'}
       </td>
       <td class="mono" title=${ex.id}>${ex.id.slice(0, 8)}…</td>
