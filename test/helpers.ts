@@ -130,3 +130,20 @@ export function taskOutputs(ex: {
   }
   return out;
 }
+
+/** A flow with a Webhook (key `hook-key-123`) and an ARRAY input `keys`, which it logs. */
+export const HOOK_FLOW = `id: hook
+namespace: company.cms
+inputs:
+  - id: keys
+    type: ARRAY
+    itemType: STRING
+triggers:
+  - id: on_publish
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: hook-key-123
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ inputs.keys }}"
+`;

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { history, unfinished } from './history.js';
 import { apiServer, ended } from './api-server.js';
-import { requests, runCli, SERVICE, sim, taskOutputs } from './helpers.js';
+import { HOOK_FLOW, requests, runCli, SERVICE, sim, taskOutputs } from './helpers.js';
 import { ServerProcess } from './server-process.js';
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '../../examples');
@@ -297,22 +297,6 @@ test('a webhook keeps no credential header and no secret value: not in the answe
   }
   assert.match(got, /\*\*\*\*\*\*/, 'the outputs show the secret masked');
 });
-
-const HOOK_FLOW = `id: hook
-namespace: company.cms
-inputs:
-  - id: keys
-    type: ARRAY
-    itemType: STRING
-triggers:
-  - id: on_publish
-    type: io.kestra.plugin.core.trigger.Webhook
-    key: hook-key-123
-tasks:
-  - id: log
-    type: io.kestra.plugin.core.log.Log
-    message: "{{ inputs.keys }}"
-`;
 
 test('search refuses an unknown state with 400 naming the accepted ones; known states (repeated) filter', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'kf-search-'));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { apiServer } from './api-server.js';
 import { cliHost } from './cli-host.js';
-import { requests, SERVICE, sim } from './helpers.js';
+import { HOOK_FLOW, requests, SERVICE, sim } from './helpers.js';
 import { REALISTIC_LATENCY } from './server-process.js';
 
 // Flow inputs (src/flow/inputs.ts) refused or read the same way by `run --input`, the executions API
@@ -14,22 +14,6 @@ import { REALISTIC_LATENCY } from './server-process.js';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 /** The `run` commands of this file, in one process (cli-host.ts). */
 const host = cliHost();
-
-const HOOK_FLOW = `id: hook
-namespace: company.cms
-inputs:
-  - id: keys
-    type: ARRAY
-    itemType: STRING
-triggers:
-  - id: on_publish
-    type: io.kestra.plugin.core.trigger.Webhook
-    key: hook-key-123
-tasks:
-  - id: log
-    type: io.kestra.plugin.core.log.Log
-    message: "{{ inputs.keys }}"
-`;
 
 test('a missing input: the API and the webhook answer 422 in HTTP terms, the CLI keeps its --input hint; an ARRAY is a JSON list everywhere', async (t) => {
   const s = await sim(t, { faults: REALISTIC_LATENCY });

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli, sim } from './helpers.js';
+import { HOOK_FLOW, runCli, sim } from './helpers.js';
 import { REALISTIC_LATENCY, ServerProcess } from './server-process.js';
 
 // The server's state folder (--state-dir) and its lock (src/runtime/state-lock.ts), as a user meets them.
@@ -20,22 +20,6 @@ tasks:
   - id: log
     type: io.kestra.plugin.core.log.Log
     message: "tick {{ trigger.date }}"
-`;
-
-const HOOK_FLOW = `id: hook
-namespace: company.cms
-inputs:
-  - id: keys
-    type: ARRAY
-    itemType: STRING
-triggers:
-  - id: on_publish
-    type: io.kestra.plugin.core.trigger.Webhook
-    key: hook-key-123
-tasks:
-  - id: log
-    type: io.kestra.plugin.core.log.Log
-    message: "{{ inputs.keys }}"
 `;
 
 const started = /schedule company\.ops\.\w+\.tick: slot \S+ started execution/g;
