@@ -30,7 +30,7 @@ import {
   type Submission,
   toRecord,
 } from './store.js';
-import { literal, OPEN, SORT_COLUMNS } from './sql.js';
+import { COLUMNS, fromRow, literal, OPEN, type Row, SORT_COLUMNS } from './sql.js';
 import { OPEN_STATES } from './store.js';
 
 /** PostgreSQL's lock_not_available: a lock_timeout ran out. */
@@ -154,47 +154,6 @@ CREATE TABLE triggers (
 );
 `,
 ];
-
-interface Row {
-  id: string;
-  namespace: string;
-  flow_id: string;
-  state: string;
-  trigger_id: string | null;
-  trigger_type: string | null;
-  created_at: string;
-  start_date: string | null;
-  end_date: string | null;
-  duration_ms: string | null;
-  error: string | null;
-  outputs_bytes: string | null;
-  inputs: string;
-  trigger_vars: string | null;
-  labels: string | null;
-}
-
-const COLUMNS =
-  'id, namespace, flow_id, state, trigger_id, trigger_type, created_at, start_date, end_date, duration_ms, error, outputs_bytes, inputs, trigger_vars, labels';
-
-function fromRow(r: Row): StoredExecution {
-  return {
-    id: r.id,
-    namespace: r.namespace,
-    flowId: r.flow_id,
-    state: r.state,
-    ...(r.trigger_id ? { triggerId: r.trigger_id } : {}),
-    ...(r.trigger_type ? { triggerType: r.trigger_type } : {}),
-    createdAt: r.created_at,
-    inputs: JSON.parse(r.inputs) as Record<string, unknown>,
-    ...(r.trigger_vars ? { trigger: JSON.parse(r.trigger_vars) as Record<string, unknown> } : {}),
-    ...(r.start_date ? { startDate: r.start_date } : {}),
-    ...(r.end_date ? { endDate: r.end_date } : {}),
-    ...(r.duration_ms !== null ? { durationMs: Number(r.duration_ms) } : {}),
-    ...(r.error ? { error: r.error } : {}),
-    ...(r.outputs_bytes !== null ? { outputsBytes: Number(r.outputs_bytes) } : {}),
-    ...(r.labels ? { labels: JSON.parse(r.labels) as StoredExecution['labels'] } : {}),
-  };
-}
 
 const ACCEPTED = 'postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (or postgresql://)';
 

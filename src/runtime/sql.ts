@@ -1,5 +1,5 @@
 /** SQL pieces both execution stores (SQLite and PostgreSQL) write the same way. */
-import { OPEN_STATES, type SortField } from './store.js';
+import { OPEN_STATES, type SortField, type StoredExecution } from './store.js';
 
 /** States of an execution that has not ended, as an SQL list. */
 export const OPEN = `(${OPEN_STATES.map((s) => `'${s}'`).join(', ')})`;
@@ -17,3 +17,46 @@ export const SORT_COLUMNS: Record<SortField, string> = {
 
 /** A LIKE pattern matching `text` literally (`\` escapes). */
 export const literal = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** A row of `executions` as either driver gives it (PostgreSQL gives BIGINT columns as text). */
+export interface Row {
+  id: string;
+  namespace: string;
+  flow_id: string;
+  state: string;
+  trigger_id: string | null;
+  trigger_type: string | null;
+  created_at: string;
+  start_date: string | null;
+  end_date: string | null;
+  duration_ms: number | string | null;
+  error: string | null;
+  outputs_bytes: number | string | null;
+  inputs: string;
+  trigger_vars: string | null;
+  labels: string | null;
+}
+
+/** The columns of `Row`, for SELECT. */
+export const COLUMNS =
+  'id, namespace, flow_id, state, trigger_id, trigger_type, created_at, start_date, end_date, duration_ms, error, outputs_bytes, inputs, trigger_vars, labels';
+
+export function fromRow(r: Row): StoredExecution {
+  return {
+    id: r.id,
+    namespace: r.namespace,
+    flowId: r.flow_id,
+    state: r.state,
+    ...(r.trigger_id ? { triggerId: r.trigger_id } : {}),
+    ...(r.trigger_type ? { triggerType: r.trigger_type } : {}),
+    createdAt: r.created_at,
+    inputs: JSON.parse(r.inputs) as Record<string, unknown>,
+    ...(r.trigger_vars ? { trigger: JSON.parse(r.trigger_vars) as Record<string, unknown> } : {}),
+    ...(r.start_date ? { startDate: r.start_date } : {}),
+    ...(r.end_date ? { endDate: r.end_date } : {}),
+    ...(r.duration_ms !== null ? { durationMs: Number(r.duration_ms) } : {}),
+    ...(r.error ? { error: r.error } : {}),
+    ...(r.outputs_bytes !== null ? { outputsBytes: Number(r.outputs_bytes) } : {}),
+    ...(r.labels ? { labels: JSON.parse(r.labels) as StoredExecution['labels'] } : {}),
+  };
+}

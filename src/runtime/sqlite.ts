@@ -22,7 +22,7 @@ import {
   type Submission,
   toRecord,
 } from './store.js';
-import { literal, OPEN, SORT_COLUMNS } from './sql.js';
+import { COLUMNS, fromRow, literal, OPEN, type Row, SORT_COLUMNS } from './sql.js';
 
 /** Outputs up to this size come with a listed execution; larger ones are read by id. */
 const OUTPUTS_LISTED_BYTES = 256 * 1024;
@@ -79,47 +79,6 @@ CREATE INDEX IF NOT EXISTS logs_execution ON logs (execution_id);
 
 /** Columns added after the first release, with their type: added to an older file when missing. */
 const ADDED_COLUMNS: [table: string, column: string, type: string][] = [['executions', 'labels', 'TEXT']];
-
-interface Row {
-  id: string;
-  namespace: string;
-  flow_id: string;
-  state: string;
-  trigger_id: string | null;
-  trigger_type: string | null;
-  created_at: string;
-  start_date: string | null;
-  end_date: string | null;
-  duration_ms: number | null;
-  error: string | null;
-  outputs_bytes: number | null;
-  inputs: string;
-  trigger_vars: string | null;
-  labels: string | null;
-}
-
-const COLUMNS =
-  'id, namespace, flow_id, state, trigger_id, trigger_type, created_at, start_date, end_date, duration_ms, error, outputs_bytes, inputs, trigger_vars, labels';
-
-function fromRow(r: Row): StoredExecution {
-  return {
-    id: r.id,
-    namespace: r.namespace,
-    flowId: r.flow_id,
-    state: r.state,
-    ...(r.trigger_id ? { triggerId: r.trigger_id } : {}),
-    ...(r.trigger_type ? { triggerType: r.trigger_type } : {}),
-    createdAt: r.created_at,
-    inputs: JSON.parse(r.inputs) as Record<string, unknown>,
-    ...(r.trigger_vars ? { trigger: JSON.parse(r.trigger_vars) as Record<string, unknown> } : {}),
-    ...(r.start_date ? { startDate: r.start_date } : {}),
-    ...(r.end_date ? { endDate: r.end_date } : {}),
-    ...(r.duration_ms !== null ? { durationMs: Number(r.duration_ms) } : {}),
-    ...(r.error ? { error: r.error } : {}),
-    ...(r.outputs_bytes !== null ? { outputsBytes: Number(r.outputs_bytes) } : {}),
-    ...(r.labels ? { labels: JSON.parse(r.labels) as StoredExecution['labels'] } : {}),
-  };
-}
 
 /** better-sqlite3 is loaded when a store is opened: a server start, never a CLI purge. */
 function driver(): typeof BetterSqlite3 {
