@@ -87,8 +87,19 @@ export class NothingToRestartError extends Error {
   }
 }
 
+/**
+ * A log line told to an execution's followers. `index`, its position among the execution's stored
+ * lines, comes with a line read back from the store (replicas: the execution runs on another one),
+ * which a follower may also have read itself; a line told as it is written has none.
+ */
+export interface LogChange {
+  kind: 'log';
+  entry: LogEntry;
+  index?: number;
+}
+
 /** What a change of an execution tells its followers (`GET …/follow`): `log` lines, or that it changed. */
-export type ExecutionChange = { kind: 'changed' } | { kind: 'log'; entry: LogEntry } | { kind: 'ended' };
+export type ExecutionChange = { kind: 'changed' } | LogChange | { kind: 'ended' };
 
 const isOpen = (state: string) => (OPEN_STATES as readonly string[]).includes(state);
 
@@ -126,8 +137,11 @@ export class ExecutionQueue {
   readonly #written = new Map<string, Promise<void>>();
   /** Changes of executions, by execution id (the follow streams listen). */
   readonly #changes = new EventEmitter();
-  /** Replicas: executions watched here (follow streams) while they run elsewhere, by id. */
-  readonly #remote = new Map<string, { watchers: number; cancel: () => void; last: string }>();
+  /**
+   * Replicas: executions watched here (follow streams) while they run elsewhere, by id; `lines`:
+   * how many of its stored log lines were told.
+   */
+  readonly #remote = new Map<string, { watchers: number; cancel: () => void; last: string; lines: number }>();
   /** Replicas: the executions this replica holds, by id. */
   readonly #held = new Map<string, Held>();
   #claimTimer: (() => void) | undefined;
@@ -154,8 +168,9 @@ export class ExecutionQueue {
 
   /**
    * Calls `listener` on every change of execution `id` until the returned function is called.
-   * Replicas: while it does not run here, its stored view is read a few times a second, and a
-   * change (or its end) is told as if it had happened here; its log lines are not.
+   * Replicas: while it does not run here, its stored view and log lines are read a few times a
+   * second; new lines are told (with their `index`), then a change (or its end) as if it had
+   * happened here, so that a follower has every line before the end.
    */
   watch(id: string, listener: (change: ExecutionChange) => void): () => void {
     this.#changes.on(id, listener);
@@ -170,7 +185,7 @@ export class ExecutionQueue {
   #watchRemote(id: string): () => void {
     let w = this.#remote.get(id);
     if (!w) {
-      const watched = { watchers: 0, cancel: () => {}, last: '' };
+      const watched = { watchers: 0, cancel: () => {}, last: '', lines: 0 };
       const clock = this.#o.clock ?? systemClock;
       const every = this.#o.pollMs ?? DEFAULT_POLL_MS;
       const look = async () => {
@@ -178,6 +193,11 @@ export class ExecutionQueue {
         try {
           if (!this.#running.has(id)) {
             const view = await this.get(id);
+            // Read after the view: an ended view's lines are all stored (its end is written last).
+            const lines = await this.#o.store.logs(id);
+            for (let index = watched.lines; index < lines.length; index++)
+              this.#changed(id, { kind: 'log', entry: lines[index] as LogEntry, index });
+            watched.lines = Math.max(watched.lines, lines.length);
             const text = view ? JSON.stringify(view) : '';
             if (text !== watched.last) {
               const ended = !view || !isOpen(view.state.current);

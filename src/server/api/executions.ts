@@ -12,6 +12,7 @@ import {
   type ExecutionQueue,
   ExecutionStateError,
   type ExecutionView,
+  type LogChange,
   NothingToRestartError,
 } from '../../runtime/queue.js';
 import { type LogEntry, type LogQuery, OPEN_STATES } from '../../runtime/store.js';
@@ -211,12 +212,23 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
         if (q instanceof Response) return q;
         if (!(await queue.get(id))) return fail(c, 404, `execution ${show(id)} not found`);
         return eventStream(c, (send, end) => {
-          let live: LogEntry[] | undefined = [];
+          let live: LogChange[] | undefined = [];
+          /** The position of the execution's next line: how many were sent or passed over. */
+          let next = 0;
+          const deliver = (change: LogChange) => {
+            // A line read back from the store (it runs on another replica) may have been read here.
+            if (change.index !== undefined) {
+              if (change.index < next) return;
+              next = change.index;
+            }
+            next++;
+            if (matches(change.entry, q)) send(change.entry, 'progress');
+          };
           let endSeen = false;
           const off = queue.watch(id, (change) => {
             if (change.kind === 'log') {
-              if (live) live.push(change.entry);
-              else if (matches(change.entry, q)) send(change.entry, 'progress');
+              if (live) live.push(change);
+              else deliver(change);
             } else if (change.kind === 'ended' && !queue.isRunning(id)) {
               endSeen = true;
               if (!live) end();
@@ -227,7 +239,7 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
             // the store then holds those lines and a first part of `live`.
             await queue.logsKept(id);
             const kept = await queue.store.logs(id);
-            const buffered = live ?? [];
+            const buffered = (live ?? []).filter((l) => l.index === undefined).map((l) => l.entry);
             let overlap = Math.min(buffered.length, kept.length);
             const same = (a: LogEntry, b: LogEntry) => JSON.stringify(a) === JSON.stringify(b);
             while (
@@ -235,7 +247,10 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
               !kept.slice(kept.length - overlap).every((e, i) => same(e, buffered[i] as LogEntry))
             )
               overlap--;
-            for (const e of [...kept, ...buffered.slice(overlap)]) if (matches(e, q)) send(e, 'progress');
+            for (const e of kept) if (matches(e, q)) send(e, 'progress');
+            next = kept.length;
+            let skip = overlap;
+            for (const l of live ?? []) if (l.index !== undefined || skip-- <= 0) deliver(l);
             live = undefined;
             if (endSeen || ended(await queue.get(id))) end();
           })();
