@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Clock } from '../src/clock.js';
 import type { TestContext } from 'node:test';
 import { createLogger } from '../src/logger.js';
 import { Masker } from '../src/masker.js';
@@ -18,6 +19,8 @@ export interface KestraServerOptions {
   users?: { username: string; password: string }[];
   /** postgres://… : executions in PostgreSQL; the embedded SQLite file otherwise. */
   databaseUrl?: string | undefined;
+  /** The triggers' and the queue's time; default the system's. */
+  clock?: Clock | undefined;
 }
 
 /** The two stores every API test runs on (test/support/postgres.ts gives the PostgreSQL one). */
@@ -47,6 +50,7 @@ export async function startKestraServer(
     apiToken: options.apiToken,
     basicUsers: options.users,
     databaseUrl: options.databaseUrl,
+    clock: options.clock,
   });
   t.after(() => server.stop(5000));
   return { server, url: server.http.url, dir, logs, sim: s };

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { DEFAULT_SERVER_LINGER_MS, PurgeCoordinator } from '../fastly/coordinator.js';
+import type { Clock } from '../clock.js';
 import type { Masker } from '../masker.js';
 import type { Scheduler } from '../flow/scheduler.js';
 import type { Logger } from '../logger.js';
@@ -50,6 +51,8 @@ export interface ServerOptions {
   jsonLogs?: boolean | undefined;
   /** Ended executions older than this are deleted; default 30 days. */
   retentionMs?: number | undefined;
+  /** `retentionMs` as the user gave it (`P30D`, `PT1M`), for the log. */
+  retention?: string | undefined;
   /**
    * postgres://… : executions in PostgreSQL (PgStore) instead of the embedded SQLite file, as one
    * of any number of replicas on that database (claims, leases, trigger slots claimed once).
@@ -59,6 +62,8 @@ export interface ServerOptions {
   leaseMs?: number | undefined;
   /** Replicas: how often queued executions and kills are looked for (default 250 ms). */
   pollMs?: number | undefined;
+  /** The triggers' and the queue's time (a ManualClock in tests); default the system's. */
+  clock?: Clock | undefined;
   /** More routes on the same listener (dashboard, metrics…), built from the server's parts. */
   routes?: ((parts: ServerParts) => RouteModule)[];
 }
@@ -131,8 +136,10 @@ export async function startServer(o: ServerOptions): Promise<RunningServer> {
       write: o.write,
       jsonLogs: o.jsonLogs,
       retentionMs: o.retentionMs,
+      retention: o.retention,
       store,
       pollMs: o.pollMs,
+      clock: o.clock,
     });
   } catch (err) {
     await store?.close();
@@ -171,7 +178,12 @@ async function start(o: ServerOptions, auth: AuthConfig, runtime: Runtime): Prom
       executionRoutes(deps),
       webhookRoutes(deps),
       flowRoutes({ flows, masker: o.masker }),
-      triggerRoutes({ flows, scheduler, masker: o.masker }),
+      triggerRoutes({
+        flows,
+        scheduler,
+        masker: o.masker,
+        stored: queue.store.replicas ? () => queue.store.triggerStates() : undefined,
+      }),
       observe.routes,
       ...(o.routes ?? []).map((build) => build({ flows, queue, scheduler, logger: o.logger })),
     ],

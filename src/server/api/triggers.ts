@@ -1,5 +1,6 @@
 import type { Hono } from 'hono';
 import type { Scheduler, TriggerSnapshot } from '../../flow/scheduler.js';
+import type { TriggerState } from '../../flow/state.js';
 import type { Masker } from '../../masker.js';
 import type { FlowRegistry } from '../../runtime/flows.js';
 import type { RouteModule } from '../app.js';
@@ -10,6 +11,11 @@ export interface TriggerRoutesDeps {
   flows: FlowRegistry;
   scheduler: Scheduler;
   masker: Masker;
+  /**
+   * Replicas: the triggers' states as stored. Each replica evaluates only the slots it claims, so
+   * its scheduler's own states lag; the database's are the same from any replica.
+   */
+  stored?: (() => Promise<TriggerState[]>) | undefined;
 }
 
 /**
@@ -43,9 +49,15 @@ export interface TriggerRow {
 const iso = (ms: number | undefined) =>
   ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms).toISOString();
 
-/** Every trigger of the loaded flows, with the state its kind keeps. */
-export function triggerRows(deps: TriggerRoutesDeps): TriggerRow[] {
-  const stats = new Map<string, TriggerSnapshot>(deps.scheduler.triggers().map((t) => [t.key, t]));
+/** Every trigger of the loaded flows, with the state its kind keeps (`stored`: those states, by key). */
+export function triggerRows(deps: TriggerRoutesDeps, stored?: readonly TriggerState[]): TriggerRow[] {
+  const kept = new Map(stored?.map((s) => [s.key, s]));
+  const stats = new Map<string, TriggerSnapshot>(
+    deps.scheduler.triggers().map((t) => {
+      const s = kept.get(t.key);
+      return [t.key, s ? { ...t, ...s } : t];
+    }),
+  );
   const rows: TriggerRow[] = [];
   deps.flows.refresh();
   for (const flow of deps.flows.all()) {
@@ -95,12 +107,12 @@ const SORT_FIELDS = ['triggerId', 'flowId', 'namespace', 'date', 'nextExecutionD
 export function triggerRoutes(deps: TriggerRoutesDeps): RouteModule {
   return (app: Hono) => {
     for (const prefix of API_PREFIXES) {
-      app.get(`${prefix}/triggers/search`, (c) => {
+      app.get(`${prefix}/triggers/search`, async (c) => {
         const paging = readPaging(c, SORT_FIELDS);
         if (paging instanceof Response) return paging;
         const { namespace, flowId, q } = c.req.query();
         const needle = q?.toLowerCase();
-        const rows = triggerRows(deps)
+        const rows = triggerRows(deps, await deps.stored?.())
           .filter(({ triggerContext: t }) => inNamespace(t.namespace, namespace))
           .filter(({ triggerContext: t }) => !flowId || t.flowId === flowId)
           .filter(
