@@ -15,6 +15,7 @@ import type { ExecutionRecord, TriggerState } from '../flow/state.js';
 import { LEVELS } from '../levels.js';
 import type { Logger } from '../logger.js';
 import { CLAIMS_SCHEMA, HELD, PgClaims } from './claims.js';
+import { storeClient } from './pg-client.js';
 import {
   type ExecutionStore,
   type Finished,
@@ -252,7 +253,8 @@ export class PgStore implements ExecutionStore {
   /** Connects, applies the migrations this database lacks, and returns the store. */
   static async open(url: string, options: PgStoreOptions = {}): Promise<PgStore> {
     checkDatabaseUrl(url);
-    const { Pool } = driver();
+    const pg = driver();
+    const { Pool } = pg;
     // Replicas: a frozen replica's open transaction must not hold its locks for longer than a
     // lease, or a live replica's writes (and renewals) wait behind them until its lease is lost.
     const lease = options.replica?.leaseMs;
@@ -266,6 +268,7 @@ export class PgStore implements ExecutionStore {
       keepAliveInitialDelayMillis: 10_000,
       connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 30_000,
+      Client: storeClient(pg),
     };
     const pool = new Pool({ ...settings, max: options.poolSize ?? 8 });
     // Replicas: lease renewals on a connection of their own, with a statement timeout below the

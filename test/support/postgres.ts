@@ -9,7 +9,16 @@
  * saying what to install: it is never skipped.
  */
 import { spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,6 +136,11 @@ export interface PostgresCluster {
   url(database?: string): string;
   /** A new, empty database (`t1`, `t2`, … unless named); its URL. */
   createDatabase(name?: string): Promise<string>;
+  /**
+   * A login role that must give `password` (SCRAM) over TCP, owning a new database; that
+   * database's URL, without the password.
+   */
+  passwordUser(user: string, password: string): Promise<string>;
   /** Stops the cluster at once and removes its folder; a second call does nothing. */
   stop(): void;
 }
@@ -178,6 +192,22 @@ export async function startPostgres(options: { fsync?: boolean } = {}): Promise<
         await client.end();
       }
       return cluster.url(database);
+    },
+    passwordUser: async (user, password) => {
+      const database = `${user}_db`;
+      const client = new pg.Client({ connectionString: cluster.url() });
+      await client.connect();
+      try {
+        await client.query(`CREATE ROLE "${user}" LOGIN PASSWORD '${password.replaceAll("'", "''")}'`);
+        await client.query(`CREATE DATABASE "${database}" OWNER "${user}"`);
+        // Before the template's `trust` lines: the first line that matches decides.
+        const hba = join(data, 'pg_hba.conf');
+        writeFileSync(hba, `host all "${user}" 127.0.0.1/32 scram-sha-256\n${readFileSync(hba, 'utf8')}`);
+        await client.query('SELECT pg_reload_conf()');
+      } finally {
+        await client.end();
+      }
+      return `postgres://${user}@127.0.0.1:${port}/${database}`;
     },
     stop,
   };

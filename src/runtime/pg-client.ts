@@ -1,0 +1,57 @@
+/**
+ * The `pg` client class the store's pools use: pg's own, with two failures of connecting made plain.
+ * A server asking for a password none was given for (not in the URL, nor PGPASSWORD, nor ~/.pgpass)
+ * fails with `DatabasePasswordError`, not pg's "SASL: SCRAM-SERVER-FIRST-MESSAGE: client password
+ * must be a string"; and a connection that failed is closed, where pg's pool leaves its socket open
+ * (the server then waits a minute for the rest of the handshake, and the process with it).
+ */
+import { createRequire } from 'node:module';
+import type Pg from 'pg';
+import { RunFailedError } from '../errors.js';
+
+/** The server asked for a password and none was given. */
+export class DatabasePasswordError extends RunFailedError {
+  override readonly name = 'DatabasePasswordError';
+  override readonly code = 'DATABASE_PASSWORD_MISSING';
+  constructor(user: string) {
+    super(`user ${JSON.stringify(user)} needs a password: give it in the URL or in PGPASSWORD`);
+  }
+}
+
+type ConnectCallback = ((err: Error) => void) | ((err: null, c: Pg.Client) => void);
+
+/** pg's `pgpass` (its dependency): the password ~/.pgpass (or $PGPASSFILE) gives, if any. */
+function fromPgpass(params: unknown): Promise<string | undefined> {
+  const require = createRequire(createRequire(import.meta.url).resolve('pg'));
+  const pgpass = require('pgpass') as (p: unknown, cb: (pass: string | undefined) => void) => void;
+  return new Promise((resolve) => pgpass(params, resolve));
+}
+
+/** pg's Client, for `new Pool({ Client })`. */
+export function storeClient(pg: typeof Pg): typeof Pg.Client {
+  return class StoreClient extends pg.Client {
+    constructor(config?: string | Pg.ClientConfig) {
+      super(config);
+      // pg has read the URL's password, else PGPASSWORD; null: none. pg would then read ~/.pgpass
+      // itself, and failing that answer the server's challenge with nothing.
+      const self = this as unknown as { password: unknown; user: string };
+      if (self.password === null)
+        self.password = async (params: unknown) => {
+          const pass = await fromPgpass(params);
+          if (pass === undefined) throw new DatabasePasswordError(self.user);
+          return pass;
+        };
+    }
+
+    override connect(): Promise<Pg.Client>;
+    override connect(callback: ConnectCallback): void;
+    override connect(callback?: ConnectCallback): Promise<Pg.Client> | void {
+      if (!callback) return super.connect();
+      super.connect(((err: Error | null) => {
+        if (err)
+          (this as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
+        (callback as (err: Error | null, c?: Pg.Client) => void)(err, err ? undefined : this);
+      }) as ConnectCallback);
+    }
+  };
+}
