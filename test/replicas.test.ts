@@ -18,11 +18,13 @@ import { createLogger } from '../src/logger.js';
 import { Masker } from '../src/masker.js';
 import { Runtime } from '../src/runtime/index.js';
 import { PgStore } from '../src/runtime/postgres.js';
-import { LeaseLostError, type Submission } from '../src/runtime/store.js';
+import { LeaseLostError, type LogEntry, type Submission } from '../src/runtime/store.js';
 import type { PointsFetcher } from '../src/tasks/stats/StatsTrigger.js';
-import { requests, SERVICE, sim } from './helpers.js';
+import { requests, runCli, SERVICE, sim } from './helpers.js';
+import { startKestraServer } from './kestra-server.js';
 import { receiver } from './receiver.js';
-import { REALISTIC_LATENCY } from './server-process.js';
+import { REALISTIC_LATENCY, ServerProcess } from './server-process.js';
+import { readEvents } from './sse.js';
 import { postgresForFile } from './support/postgres.js';
 
 const pgsql = postgresForFile();
@@ -787,3 +789,133 @@ tasks:
   const claims = await q.query('SELECT * FROM execution_claims');
   assert.equal(claims.rowCount, 0, 'an imported ended execution is claimed by no replica');
 });
+
+/** A replica with its HTTP API, in this process: `files` its flows, a state folder of its own. */
+async function httpReplica(t: TestContext, url: string, files: Record<string, string>, clock?: ManualClock) {
+  const dir = mkdtempSync(join(tmpdir(), 'kf-http-replica-'));
+  mkdirSync(join(dir, 'flows'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, 'flows', name), text);
+  return startKestraServer(t, { dir, databaseUrl: url, clock });
+}
+
+const LOGGED = (gateUrl: string) => `id: logged
+namespace: company.replicas
+triggers:
+  - id: w
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: k3y-for-tests
+tasks:
+${[1, 2, 3].map((n) => `  - id: before_${n}\n    type: io.kestra.plugin.core.log.Log\n    message: before ${n}\n`).join('')}  - id: slow
+    type: io.kestra.plugin.notifications.slack.SlackIncomingWebhook
+    url: ${gateUrl}/slow
+    payload: '{"text": "slow"}'
+${[1, 2, 3].map((n) => `  - id: after_${n}\n    type: io.kestra.plugin.core.log.Log\n    message: after ${n}\n`).join('')}`;
+
+test('logs/{id}/follow through a replica other than the one running it: every stored line, then each new one, then the end', async (t) => {
+  const url = await pgsql.freshDatabase();
+  const slow = await gate(t);
+  const files = { 'logged.yml': LOGGED(slow.url) };
+  const a = await httpReplica(t, url, files);
+  const b = await httpReplica(t, url, files);
+  const hook = await fetch(`${a.url}/api/v1/main/executions/webhook/company.replicas/logged/k3y-for-tests`, {
+    method: 'POST',
+  });
+  assert.equal(hook.status, 200);
+  const { id } = (await hook.json()) as { id: string };
+  await slow.arrived(1);
+  const follow = await fetch(`${b.url}/api/v1/main/logs/${id}/follow`, {
+    signal: AbortSignal.timeout(30_000),
+  });
+  assert.equal(follow.status, 200);
+  const followed: LogEntry[] = [];
+  let answered = false;
+  await readEvents(follow, (e) => {
+    followed.push(JSON.parse(e.data) as LogEntry);
+    // The slow task ends once B has sent the lines stored before it: the rest come while it follows.
+    if (!answered && followed.some((l) => l.message === 'before 3')) {
+      answered = true;
+      slow.answer(0);
+    }
+  });
+  assert.ok(answered, 'B sent the lines stored before it was followed');
+  const stored = (await (await fetch(`${a.url}/api/v1/main/logs/${id}`)).json()) as LogEntry[];
+  assert.ok(stored.some((l) => l.message === 'after 3'));
+  assert.deepEqual(
+    followed.map((l) => l.message),
+    stored.map((l) => l.message),
+    'every line once, in order, before the end',
+  );
+  assert.deepEqual(followed, stored);
+});
+
+test('triggers/search answers the same Schedule state from any replica: the stored one', async (t) => {
+  const url = await pgsql.freshDatabase();
+  const files = {
+    'tick.yml': `id: tick
+namespace: company.replicas
+triggers:
+  - id: every_2s
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "*/2 * * * * *"
+    withSeconds: true
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ trigger.date }}"
+`,
+  };
+  // A clock each: only A reaches the slot of 10:00:02 and evaluates it; B has not looked at it.
+  const clockA = new ManualClock(T0 + 500);
+  const clockB = new ManualClock(T0 + 500);
+  const a = await httpReplica(t, url, files, clockA);
+  const b = await httpReplica(t, url, files, clockB);
+  clockA.advanceTo(T0 + 2000);
+  await a.server.scheduler.idle();
+  await a.server.queue.idle();
+  const context = async (r: { url: string }) => {
+    const res = await fetch(`${r.url}/api/v1/main/triggers/search?flowId=tick`);
+    assert.equal(res.status, 200);
+    const page = (await res.json()) as { results: { triggerContext: Record<string, unknown> }[] };
+    return page.results[0]?.triggerContext;
+  };
+  const fromA = await context(a);
+  assert.equal(fromA?.nextExecutionDate, new Date(T0 + 4000).toISOString());
+  assert.ok(fromA?.date, JSON.stringify(fromA));
+  assert.deepEqual(await context(b), fromA);
+});
+
+test(
+  'server --database-url for a user that needs a password, none given: one line saying how to give it, exit 1; PGPASSWORD gives it',
+  { timeout: 60_000 },
+  async (t) => {
+    const url = await pgsql.cluster().passwordUser('nobody', 'pw-123456');
+    const flows = flowsDir({ 'gated.yml': GATED('http://127.0.0.1:9', 'http://127.0.0.1:9') });
+    const state = () => mkdtempSync(join(tmpdir(), 'kf-password-'));
+    const args = (dir: string) => [
+      'server',
+      flows,
+      '--state-dir',
+      dir,
+      '--database-url',
+      url,
+      '--listen',
+      '127.0.0.1:0',
+    ];
+    const none = await runCli(args(state()));
+    assert.equal(none.code, 1, none.stderr);
+    assert.equal(
+      none.stderr,
+      `error: database ${url}: user "nobody" needs a password: give it in the URL or in PGPASSWORD\n`,
+    );
+    const wrong = await runCli(args(state()), { PGPASSWORD: 'not-it-987' });
+    assert.equal(wrong.code, 1, wrong.stderr);
+    assert.match(
+      wrong.stderr,
+      /^(?![^]*not-it-987)error: database [^\n]*password authentication failed for user "nobody"\n$/,
+    );
+    const right = new ServerProcess(args(state()), { PGPASSWORD: 'pw-123456' });
+    t.after(() => right.stop('SIGKILL'));
+    await right.waitFor(/HTTP API on http:/);
+    assert.equal(await right.stop(), 0);
+  },
+);
