@@ -913,7 +913,7 @@ test(
       wrong.stderr,
       /^(?![^]*not-it-987)error: database [^\n]*password authentication failed for user "nobody"\n$/,
     );
-    const right = new ServerProcess(args(state()), { PGPASSWORD: 'pw-123456' });
+    const right = new ServerProcess(args(state()).slice(1), { PGPASSWORD: 'pw-123456' });
     t.after(() => right.stop('SIGKILL'));
     await right.waitFor(/HTTP API on http:/);
     assert.equal(await right.stop(), 0);
