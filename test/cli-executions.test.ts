@@ -3,12 +3,16 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { PgStore } from '../src/runtime/postgres.js';
 import { cliHost } from './cli-host.js';
+import { postgresForFile } from './support/postgres.js';
 
 // `kestra-fastly executions`: the list of a state folder's executions.
 
 /** The commands of this file, in one process (cli-host.ts). */
 const cli = cliHost();
+
+const pgsql = postgresForFile();
 
 test('executions: the header lines up with every column, whatever the flow names', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kf-table-'));
@@ -80,5 +84,47 @@ test('executions lists by start time, newest last, and says so; --limit keeps th
   assert.deepEqual(
     (JSON.parse(json.stdout) as { id: string }[]).map((r) => r.id),
     ['quick', 'later'],
+  );
+});
+
+test('executions --database-url (or $KESTRA_FASTLY_DATABASE_URL) lists what the replicas ran, from PostgreSQL; its password never shown', async () => {
+  const url = await pgsql.freshDatabase();
+  const store = await PgStore.open(url);
+  try {
+    const createdAt = '2026-11-21T10:00:00.000Z';
+    await store.enqueue({ id: 'pg-run-1', namespace: 'company.ops', flowId: 'purge', inputs: {}, createdAt });
+    await store.started('pg-run-1', '2026-11-21T10:00:01.000Z');
+    await store.finish({
+      id: 'pg-run-1',
+      state: 'SUCCESS',
+      endDate: '2026-11-21T10:00:02.000Z',
+      durationMs: 1000,
+      outputs: {},
+      taskRuns: [],
+    });
+  } finally {
+    await store.close();
+  }
+  // The server's state folder of a replica: it holds no runtime.db (PostgreSQL has the executions).
+  const stateDir = await mkdtemp(join(tmpdir(), 'kf-replica-state-'));
+  for (const [args, env] of [
+    [['executions', '--state-dir', stateDir, '--database-url', url], {}],
+    [['executions', '--state-dir', stateDir], { KESTRA_FASTLY_DATABASE_URL: url }],
+  ] as const) {
+    const r = await cli.run([...args], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^STARTED \(newest last\)\s+STATE\s+FLOW\s+ID\n2026-11-21T10:00:01\.000Z\s+SUCCESS\s+company\.ops\.purge\s+pg-run-1\n$/,
+    );
+  }
+  // A wrong password: one line, the password hidden.
+  const wrong = url.replace('postgres@', 'postgres:s3cret-pw@').replace(/\/[^/]+$/, '/no_such_db');
+  const r = await cli.run(['executions', '--database-url', wrong]);
+  assert.equal(r.code, 1);
+  assert.equal(r.stdout, '');
+  assert.match(
+    r.stderr,
+    /^(?![^]*s3cret-pw)error: database postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:\d+\/no_such_db: .+\n$/,
   );
 });

@@ -11,6 +11,34 @@ import { addCommand } from '../flags.js';
 
 const DEFAULT_STATE_DIR = '.kestra-fastly';
 
+/**
+ * The longest `--lease`: a dead replica's executions wait that long before another takes them over,
+ * and a frozen one holds them as long; past 10 min that is an outage, not a lease.
+ */
+const MAX_LEASE_MS = 10 * 60_000;
+
+/** `--database-url`, declared once for every command that reads the executions' store. */
+const DATABASE_URL = {
+  flags: '--database-url <url>',
+  description:
+    'executions in PostgreSQL (postgres://…; or $KESTRA_FASTLY_DATABASE_URL; a password may come from $PGPASSWORD) instead of the embedded SQLite file; any number of servers on one database act as one',
+} as const;
+
+/**
+ * The database of `--database-url`, else $KESTRA_FASTLY_DATABASE_URL, checked; its password is
+ * added to `masker`. Undefined: the embedded store.
+ */
+async function databaseOf(given: string | undefined, masker: Masker): Promise<string | undefined> {
+  const fromEnv = process.env.KESTRA_FASTLY_DATABASE_URL;
+  const url = given ?? (fromEnv || undefined);
+  if (url === undefined) return undefined;
+  const { checkDatabaseUrl } = await import('../../runtime/postgres.js');
+  masker.addCredential(
+    checkDatabaseUrl(url, given !== undefined ? '--database-url' : 'KESTRA_FASTLY_DATABASE_URL').password,
+  );
+  return url;
+}
+
 /** `server`: the flows' triggers scheduled, the executions HTTP API served, until a signal. */
 const SERVER = command({
   name: 'server',
@@ -50,42 +78,29 @@ const SERVER = command({
       description: 'how long ended executions are kept (ISO-8601)',
       default: 'P30D',
     },
-    {
-      flags: '--database-url <url>',
-      description:
-        'keep executions in PostgreSQL (postgres://…; or $KESTRA_FASTLY_DATABASE_URL) instead of the embedded SQLite file; any number of servers on one database act as one',
-    },
+    DATABASE_URL,
     {
       flags: '--lease <duration>',
       description:
-        'with --database-url: how long a replica holds an execution without renewing it (renewed every third); a dead replica’s executions are taken over after it (3s, PT10S; default 5s)',
+        'with --database-url: how long a replica holds an execution without renewing it (renewed every third); a dead replica’s executions are taken over after it (1 s to 10 min: 3s, PT10S; default 5s)',
     },
   ],
   async action(paths: string[], opts) {
     const { parseDuration, parseFlagDuration } = await import('../../duration.js');
     const retentionMs = parseDuration(opts.retention, '--retention');
-    const fromEnv = process.env.KESTRA_FASTLY_DATABASE_URL;
-    const databaseUrl = opts.databaseUrl ?? (fromEnv || undefined);
-    const leaseMs = opts.lease === undefined ? undefined : parseFlagDuration(opts.lease, '--lease', 1000);
+    const masker = new Masker();
+    const databaseUrl = await databaseOf(opts.databaseUrl, masker);
+    const leaseMs =
+      opts.lease === undefined ? undefined : parseFlagDuration(opts.lease, '--lease', 1000, MAX_LEASE_MS);
     if (leaseMs !== undefined && databaseUrl === undefined)
       throw new InvalidInputError(
         '--lease: only replicas hold leases; give --database-url (or $KESTRA_FASTLY_DATABASE_URL) too',
         '--lease',
       );
-    let databasePassword: string | undefined;
-    if (databaseUrl !== undefined) {
-      const { checkDatabaseUrl } = await import('../../runtime/postgres.js');
-      databasePassword = checkDatabaseUrl(
-        databaseUrl,
-        opts.databaseUrl !== undefined ? '--database-url' : 'KESTRA_FASTLY_DATABASE_URL',
-      ).password;
-    }
     const { describeFlows, startServer } = await import('../../server/index.js');
     const { parseListen } = await import('../../server/app.js');
     const { readBasicUsers } = await import('../../server/auth.js');
     const basicUsers = readBasicUsers(opts.basicAuthFile, process.env.KESTRA_FASTLY_BASIC_AUTH);
-    const masker = new Masker();
-    masker.addCredential(databasePassword);
     const logger = createLogger({
       level: parseLevel(opts.logLevel),
       json: opts.json,
@@ -104,6 +119,7 @@ const SERVER = command({
       secretsFile: opts.secretsFile,
       jsonLogs: opts.json,
       retentionMs,
+      retention: opts.retention,
       purgeLingerMs: opts.purgeLinger,
       databaseUrl,
       leaseMs,
@@ -144,10 +160,12 @@ const EXECUTIONS = command({
       default: 20,
     },
     { flags: '--json', description: 'one JSON document' },
+    DATABASE_URL,
   ],
   async action(_arg, opts) {
     const limit = opts.limit;
-    if (!statSync(opts.stateDir, { throwIfNoEntry: false })?.isDirectory()) {
+    const databaseUrl = await databaseOf(opts.databaseUrl, new Masker());
+    if (databaseUrl === undefined && !statSync(opts.stateDir, { throwIfNoEntry: false })?.isDirectory()) {
       throw new InvalidInputError(
         `--state-dir: ${opts.stateDir} is not a folder; expected the --state-dir the server was started with`,
         '--state-dir',
@@ -164,9 +182,11 @@ const EXECUTIONS = command({
     });
     const db = join(resolve(opts.stateDir), 'runtime.db');
     let found: { record: ExecutionRecord; view: unknown }[];
-    if (existsSync(db)) {
-      const { SqliteStore } = await import('../../runtime/sqlite.js');
-      const store = new SqliteStore(db);
+    if (databaseUrl !== undefined || existsSync(db)) {
+      const store =
+        databaseUrl !== undefined
+          ? await (await import('../../runtime/postgres.js')).PgStore.open(databaseUrl, { poolSize: 2 })
+          : new (await import('../../runtime/sqlite.js')).SqliteStore(db);
       try {
         const { results } = await store.search({ page: 1, size: limit });
         found = await Promise.all(
