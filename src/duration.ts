@@ -53,21 +53,45 @@ export function parseDuration(value: unknown, name: string, rule: DurationRule =
 const SHORT_DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const SHORT_UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** Examples of a flag's duration, each shown only where it is accepted. */
+const FLAG_EXAMPLES: readonly [string, number][] = [
+  ['500ms', 500],
+  ['3s', 3000],
+  ['PT5S', 5000],
+  ['2m', 120_000],
+];
+
+/** A duration as a person says it: `1 s`, `10 min`, `250 ms`. */
+const spoken = (ms: number) =>
+  ms % 60_000 === 0 ? `${ms / 60_000} min` : ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+
 /**
- * A flag's duration: ISO-8601 (PT3S) or the short form (3s, 500ms, 2m, 1h), at least `minMs`.
- * Throws an InvalidInputError naming the flag, the value and what is accepted, on one line.
+ * A flag's duration: ISO-8601 (PT3S) or the short form (3s, 500ms, 2m, 1h), from `minMs` to `maxMs`.
+ * Throws an InvalidInputError naming the flag, the value and what is accepted (with examples that
+ * are), on one line.
  */
-export function parseFlagDuration(value: unknown, flag: string, minMs = 1): number {
+export function parseFlagDuration(
+  value: unknown,
+  flag: string,
+  minMs = 1,
+  maxMs = Number.POSITIVE_INFINITY,
+): number {
   const text = typeof value === 'string' ? value.trim() : '';
   const short = SHORT_DURATION.exec(text);
   const ms = short
     ? Math.round(Number(short[1]) * (SHORT_UNIT_MS[short[2] as string] as number))
     : durationMs(text);
-  if (ms === undefined || ms < minMs)
-    throw new InvalidInputError(
-      `${flag}: got ${show(value)}; expected a duration of at least ${minMs} ms, such as 3s, 500ms or PT5S`,
-      flag,
-    );
+  if (ms === undefined || ms < minMs || ms > maxMs) {
+    const range =
+      maxMs === Number.POSITIVE_INFINITY
+        ? `of at least ${spoken(minMs)}`
+        : `from ${spoken(minMs)} to ${spoken(maxMs)}`;
+    const examples = FLAG_EXAMPLES.filter(([, e]) => e >= minMs && e <= maxMs).map(([t]) => t);
+    const such = examples.length
+      ? `, such as ${examples.slice(0, -1).join(', ')}${examples.length > 1 ? ' or ' : ''}${examples.at(-1)}`
+      : '';
+    throw new InvalidInputError(`${flag}: got ${show(value)}; expected a duration ${range}${such}`, flag);
+  }
   return ms;
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -756,8 +757,37 @@ const CASES: Case[] = [
       'soon',
     ],
     files: { 'f.yml': log('hi') },
-    error:
-      /^error: --lease: got "soon"; expected a duration of at least 1000 ms, such as 3s, 500ms or PT5S\n$/,
+    error: /^error: --lease: got "soon"; expected a duration from 1 s to 10 min, such as 3s, PT5S or 2m\n$/,
+  },
+  {
+    name: 'server --lease below a second: the examples are all accepted',
+    args: [
+      'server',
+      '$DIR/f.yml',
+      '--state-dir',
+      '$DIR/s',
+      '--database-url',
+      'postgres://app@127.0.0.1:9/kf',
+      '--lease',
+      '500ms',
+    ],
+    files: { 'f.yml': log('hi') },
+    error: /^error: --lease: got "500ms"; expected a duration from 1 s to 10 min, such as 3s, PT5S or 2m\n$/,
+  },
+  {
+    name: 'server --lease past 10 minutes',
+    args: [
+      'server',
+      '$DIR/f.yml',
+      '--state-dir',
+      '$DIR/s',
+      '--database-url',
+      'postgres://app@127.0.0.1:9/kf',
+      '--lease',
+      '99999999s',
+    ],
+    files: { 'f.yml': log('hi') },
+    error: /^error: --lease: got "99999999s"; expected a duration from 1 s to 10 min/,
   },
   {
     name: 'server --lease without --database-url',
@@ -921,6 +951,16 @@ test(`bad-input catalogue: ${CASES.length} cases, each exit 2 with one clear lin
   }
 });
 
+test('server refused for its flows (a folder that does not exist) creates no state folder', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-bad-flows-'));
+  const r = await cliHost(t).run(['server', join(dir, 'nope/'), '--state-dir', join(dir, 'w5')], {
+    FASTLY_API_TOKEN: 'tok',
+  });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^error: [^\n]*nope[^\n]*\n$/);
+  assert.equal(existsSync(join(dir, 'w5')), false, 'no state folder, no runtime.db');
+});
+
 const API_TOKEN = 'catalogue-api-token-2f9c1d';
 const HOOK_KEY = 'catalogue-hook-key';
 const API_FLOW = `id: publish
@@ -989,6 +1029,14 @@ const HTTP_CASES: HttpCase[] = [
     body: '{"ids": ["a"]}',
     status: 422,
     error: /undefined variable 'trigger\.body\.article_ids'/,
+  },
+  {
+    name: 'webhook: PATCH (Kestra takes GET, POST and PUT)',
+    method: 'PATCH',
+    path: HOOK,
+    body: '{}',
+    status: 405,
+    error: /method PATCH is not allowed on a webhook; expected GET, POST or PUT/,
   },
   {
     name: 'webhook: unknown flow',
@@ -1185,6 +1233,7 @@ test(`HTTP API bad-input catalogue: ${HTTP_CASES.length} cases, each its status 
     }
     const text = await r.text();
     assert.equal(r.status, c.status, `${c.name}: ${text}`);
+    if (c.status === 405) assert.equal(r.headers.get('allow'), 'GET, POST, PUT', c.name);
     const { message } = JSON.parse(text) as { message: string };
     assert.match(message, c.error, c.name);
     assert.ok(!message.includes('\n') && !/\bat .*:\d+:\d+/.test(message), `${c.name}: one line, no stack`);

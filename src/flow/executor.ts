@@ -162,6 +162,8 @@ class FlowRun {
   readonly #secret: (name: string) => string;
   /** Task runs of an earlier start, by `taskId` + ForEach value, in the order they ran. */
   readonly #prior = new Map<string, TaskRun[]>();
+  /** Task runs that had ended before a restart and were not run again, by their state. */
+  readonly #notRunAgain = new Map<string, number>();
   readonly #secrets: SecretStore;
 
   constructor(flow: Flow, options: FlowRunOptions) {
@@ -262,6 +264,7 @@ class FlowRun {
     }
     if (state === 'FAILED' && this.#flow.errors.length) await this.runTasks(this.#flow.errors);
     if (this.#flow.finally.length) await this.runTasks(this.#flow.finally);
+    this.#tellNotRunAgain(flowLog);
     const ex = this.execution;
     ex.state = state === 'SKIPPED' ? 'SUCCESS' : state;
     // Suspended to resume later: it has not ended, whatever its tasks' states say.
@@ -310,6 +313,19 @@ class FlowRun {
     }
   }
 
+  /**
+   * Once per execution (a ForEach may hold thousands): how many task runs had ended before the
+   * restart and were not run again, by state.
+   */
+  #tellNotRunAgain(flowLog: Logger): void {
+    const counts = [...this.#notRunAgain];
+    if (!counts.length) return;
+    const n = counts.reduce((sum, [, c]) => sum + c, 0);
+    const states = counts.map(([state, c]) => `${c} ${state}`).join(', ');
+    flowLog.info(`${n} task run(s) already ended before the restart (${states}): not run again`);
+    this.#notRunAgain.clear();
+  }
+
   /** Why the run was interrupted (`interrupted by SIGINT`), or undefined while it is not. */
   #killed(): string | undefined {
     const signal = this.#o.signal;
@@ -347,7 +363,7 @@ class FlowRun {
       const { sealed: _sealed, ...ended } = prior;
       this.execution.taskRuns.push({ ...ended, ...(outputs !== undefined ? { outputs } : {}) });
       if (outputs !== undefined) this.#setOutputs(node.id, outputs, outer);
-      log.info(`already ended ${prior.state} before the restart: not run again`);
+      this.#notRunAgain.set(prior.state, (this.#notRunAgain.get(prior.state) ?? 0) + 1);
       return prior.state;
     }
     const started = prior ? Date.parse(prior.startDate) : preciseNow();

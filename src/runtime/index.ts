@@ -43,6 +43,8 @@ export interface RuntimeOptions {
   jsonLogs?: boolean | undefined;
   /** Ended executions older than this are deleted (at start, then hourly); default 30 days. */
   retentionMs?: number | undefined;
+  /** `retentionMs` as the user gave it (`P30D`, `PT1M`), for the log; default: in days. */
+  retention?: string | undefined;
   /** The triggers' time and timers, and the flow files' rescans; a ManualClock in tests. */
   clock?: Clock | undefined;
   /** How often the flow files are looked at for changes (ms of `clock`); default 1 s. */
@@ -75,14 +77,15 @@ export class Runtime {
   constructor(o: RuntimeOptions) {
     this.#o = o;
     this.#clock = o.clock ?? systemClock;
+    // The flows first: a server refused for its flows leaves no state folder behind.
+    this.flows = new FlowRegistry(o.paths, o.logger, () => this.#clock.now(), { env: o.env });
+    this.flows.load(true);
     // Before anything is read or written there: two servers on one folder would both fire.
     this.#lock = StateDirLock.acquire(o.stateDir);
     try {
       mkdirSync(o.stateDir, { recursive: true });
       const store: ExecutionStore = o.store ?? new SqliteStore(join(o.stateDir, 'runtime.db'));
       this.store = store;
-      this.flows = new FlowRegistry(o.paths, o.logger, () => this.#clock.now(), { env: o.env });
-      this.flows.load(true);
       this.render = { env: o.env, masker: o.masker, secretsFile: o.secretsFile };
       this.queue = new ExecutionQueue({
         store,
@@ -212,7 +215,7 @@ export class Runtime {
       await this.store.replicas?.pruneSlots(SLOTS_KEPT_MS);
       if (n)
         this.#o.logger.info(
-          `retention: deleted ${n} execution(s) ended over ${Math.round(keepMs / 86_400_000)} day(s) ago`,
+          `retention: deleted ${n} execution(s) ended over ${this.#o.retention ?? `${Math.round(keepMs / 86_400_000)} day(s)`} ago`,
         );
     } catch (err) {
       this.#o.logger.error(`retention: ${(err as Error).message}`);

@@ -315,6 +315,11 @@ async function webhookVariables(c: Context): Promise<Record<string, unknown> | R
 export function webhookRoutes(deps: ApiDeps): RouteModule {
   return (app: Hono) => {
     for (const prefix of API_PREFIXES) {
+      // Kestra's WebhookController takes GET, POST and PUT; any other method is told which.
+      app.on(['PATCH', 'DELETE'], `${prefix}/executions/webhook/:namespace/:flowId/:key`, (c) => {
+        c.header('allow', 'GET, POST, PUT');
+        return fail(c, 405, `method ${c.req.method} is not allowed on a webhook; expected GET, POST or PUT`);
+      });
       app.on(['GET', 'POST', 'PUT'], `${prefix}/executions/webhook/:namespace/:flowId/:key`, async (c) => {
         const { namespace, flowId, key } = c.req.param();
         const match = matchWebhook(deps, deps.flows.find(namespace, flowId), key);

@@ -39,8 +39,11 @@ export function sameSecret(presented: string, expected: string): boolean {
 }
 
 /** JSON error body in Kestra's shape: `{"message": …}`. */
-export const fail = (c: Context, status: 400 | 401 | 404 | 413 | 415 | 422 | 500 | 503, message: string) =>
-  c.json({ message }, status);
+export const fail = (
+  c: Context,
+  status: 400 | 401 | 404 | 405 | 413 | 415 | 422 | 500 | 503,
+  message: string,
+) => c.json({ message }, status);
 
 /** A module of routes; the server composes the API from several (executions, webhook, dashboard…). */
 export type RouteModule = (app: Hono) => void;
