@@ -118,81 +118,277 @@ export function jsonString(s: string): string {
   return `"${s.replace(/["\\\u0000-\u001f]/g, (c) => JSON_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
 }
 
+const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+
 /**
  * JSON text read as Jackson reads it for Kestra: `1` a long, `1.0` and `1e3` doubles (whole ones
- * kept as `JavaDouble`), objects keep their key order.
+ * kept as `JavaDouble`), an integer beyond 2^53 a BigInt with every digit, objects keep their key
+ * order. What `writeJson` writes it reads back the same, so a value keeps its Java type through
+ * the store, the API and a webhook body. Strict as `JSON.parse` is (no leading zeros, no raw
+ * control characters in strings); a `__proto__` key is an ordinary key, as `JSON.parse` makes it.
  */
 export function parseJson(text: string): unknown {
+  if (plainNumbers(text)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // parseJson's own message follows
+    }
+  }
+  return readJava(text);
+}
+
+/**
+ * Whether every number in a JSON text is one that JSON.parse reads as Jackson does: an integer below
+ * 2^53, a decimal that is not whole, no exponent. Most bodies (Fastly's stats)
+ * are: JSON.parse then reads them 5-8 times faster than `readJava` (4 MB of points: 20 ms against
+ * 150 ms), and this look costs ~10 ms. Conservative: anything else goes to `readJava`.
+ */
+function plainNumbers(text: string): boolean {
+  const end = text.length;
+  for (let i = 0; i < end; i++) {
+    let c = text.charCodeAt(i);
+    if (c === 34) {
+      let close = text.indexOf('"', i + 1);
+      for (;;) {
+        if (close < 0) return false;
+        let slashes = 0;
+        while (text.charCodeAt(close - 1 - slashes) === 92) slashes++;
+        if (slashes % 2 === 0) break;
+        close = text.indexOf('"', close + 1);
+      }
+      i = close;
+    } else if (c === 45 || (c >= 48 && c <= 57)) {
+      const start = i;
+      let digits = 0;
+      let fraction = false;
+      let wholeFraction = true;
+      for (; i < end; c = text.charCodeAt(++i)) {
+        if (c >= 48 && c <= 57) {
+          digits++;
+          if (fraction && c !== 48) wholeFraction = false;
+        } else if (c === 46) fraction = true;
+        else if (c === 101 || c === 69) return false;
+        else if (c !== 45) break;
+      }
+      if (digits > 15) {
+        const n = Number(text.slice(start, i));
+        if (fraction ? Number.isInteger(n) : !Number.isSafeInteger(n)) return false;
+      } else if (fraction && wholeFraction) return false;
+      i--;
+    }
+  }
+  return true;
+}
+
+/** The reader itself: every number as Jackson reads it. */
+function readJava(text: string): unknown {
   let i = 0;
   const fail = (what: string): never => {
     throw new SyntaxError(`${what} at position ${i} of the JSON text`);
   };
   const ws = () => {
-    while (i < text.length && ' \t\n\r'.includes(text[i] as string)) i++;
+    for (;;) {
+      const c = text.charCodeAt(i);
+      if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return;
+      i++;
+    }
   };
   const value = (): unknown => {
     ws();
-    const c = text[i];
-    if (c === '{') {
+    const c = text.charCodeAt(i);
+    if (c === 123 /* { */) {
       i++;
       const obj: Record<string, unknown> = {};
       ws();
-      if (text[i] === '}') return (i++, obj);
+      if (text.charCodeAt(i) === 125) return (i++, obj);
       for (;;) {
         ws();
-        if (text[i] !== '"') fail('expected a string key');
+        if (text.charCodeAt(i) !== 34) fail('expected a string key');
         const k = str();
         ws();
-        if (text[i++] !== ':') fail("expected ':'");
-        obj[k] = value();
+        if (text.charCodeAt(i) !== 58) fail("expected ':'");
+        i++;
+        const v = value();
+        if (k === '__proto__')
+          Object.defineProperty(obj, k, { value: v, writable: true, enumerable: true, configurable: true });
+        else obj[k] = v;
         ws();
-        const n = text[i++];
-        if (n === '}') return obj;
-        if (n !== ',') fail("expected ',' or '}'");
+        const n = text.charCodeAt(i++);
+        if (n === 125) return obj;
+        if (n !== 44) (i--, fail("expected ',' or '}'"));
       }
     }
-    if (c === '[') {
+    if (c === 91 /* [ */) {
       i++;
       const list: unknown[] = [];
       ws();
-      if (text[i] === ']') return (i++, list);
+      if (text.charCodeAt(i) === 93) return (i++, list);
       for (;;) {
         list.push(value());
         ws();
-        const n = text[i++];
-        if (n === ']') return list;
-        if (n !== ',') fail("expected ',' or ']'");
+        const n = text.charCodeAt(i++);
+        if (n === 93) return list;
+        if (n !== 44) (i--, fail("expected ',' or ']'"));
       }
     }
-    if (c === '"') return str();
-    const m = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (m) {
-      i += m[0].length;
-      const n = Number(m[0]);
-      if (m[1] !== undefined || m[2] !== undefined) return double(n);
-      // Jackson: a long (or a BigInteger) beyond 2^53 keeps every digit.
-      return Number.isSafeInteger(n) ? n : BigInt(m[0]);
-    }
+    if (c === 34) return str();
+    if (c === 45 || (c >= 48 && c <= 57)) return number();
     for (const [word, v] of [
       ['true', true],
       ['false', false],
       ['null', null],
     ] as const)
       if (text.startsWith(word, i)) return ((i += word.length), v);
-    return fail('unexpected character');
+    return fail(i >= text.length ? 'unexpected end' : 'unexpected character');
+  };
+  const number = (): unknown => {
+    const start = i;
+    if (text.charCodeAt(i) === 45) i++;
+    let n = 0;
+    let c = text.charCodeAt(i);
+    if (c === 48) c = text.charCodeAt(++i);
+    else if (c >= 49 && c <= 57) {
+      for (; c >= 48 && c <= 57; c = text.charCodeAt(++i)) n = n * 10 + (c - 48);
+    } else return fail('expected a digit');
+    if (c !== 46 && c !== 101 && c !== 69) {
+      // Exact while below 2^53; a longer one is read from its digits: Jackson keeps every digit of a
+      // long (or a BigInteger).
+      if (n <= Number.MAX_SAFE_INTEGER) return text.charCodeAt(start) === 45 ? -n : n;
+      const digits = text.slice(start, i);
+      const v = Number(digits);
+      return Number.isSafeInteger(v) ? v : BigInt(digits);
+    }
+    NUMBER.lastIndex = start;
+    const m = NUMBER.exec(text) as RegExpExecArray;
+    if (m[1] === undefined && m[2] === undefined) return fail('expected a digit');
+    i = NUMBER.lastIndex;
+    return double(Number(m[0]));
   };
   const str = (): string => {
-    const start = i;
+    const start = ++i;
+    let plain = true;
+    for (;;) {
+      const c = text.charCodeAt(i);
+      if (c === 34) break;
+      if (Number.isNaN(c)) fail('unterminated string');
+      if (c === 92) {
+        plain = false;
+        i += 2;
+      } else {
+        if (c < 32) plain = false;
+        i++;
+      }
+    }
     i++;
-    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
-    if (i >= text.length) fail('unterminated string');
-    i++;
-    return JSON.parse(text.slice(start, i)) as string;
+    if (plain) return text.slice(start, i - 1);
+    try {
+      return JSON.parse(text.slice(start - 1, i)) as string;
+    } catch {
+      i = start;
+      return fail('invalid string');
+    }
   };
   const v = value();
   ws();
   if (i < text.length) fail('unexpected text after the JSON value');
   return v;
+}
+
+/**
+ * `JSON.stringify(value, null, indent)` for Java's values: a `JavaDouble` as Java prints it (`1.0`,
+ * `1.0E21`), a BigInt long with every digit (JSON.stringify throws on one). `parseJson` reads the
+ * text back to the same values. Everything else as JSON.stringify: `toJSON`, undefined members left
+ * out (in a list, and as the whole value, null), non-finite numbers null. The one serializer of
+ * values that may hold them: the store, the API, webhook answers, `run --json`, the dashboard's model.
+ */
+export function writeJson(value: unknown, indent = 0): string {
+  const gap = ' '.repeat(Math.min(10, indent));
+  const seen: object[] = [];
+  let out = '';
+  const write = (key: string, v: unknown, pad: string): boolean => {
+    if (
+      v !== null &&
+      typeof v === 'object' &&
+      !(v instanceof JavaDouble) &&
+      typeof (v as { toJSON?: unknown }).toJSON === 'function'
+    )
+      v = (v as { toJSON: (k: string) => unknown }).toJSON(key);
+    switch (typeof v) {
+      case 'string':
+        out += JSON.stringify(v);
+        return true;
+      case 'number':
+        out += Number.isFinite(v) ? String(v) : 'null';
+        return true;
+      case 'bigint':
+        out += v.toString();
+        return true;
+      case 'boolean':
+        out += v ? 'true' : 'false';
+        return true;
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        return false;
+    }
+    if (v === null) {
+      out += 'null';
+      return true;
+    }
+    if (v instanceof JavaDouble) {
+      out += Number.isFinite(v.value) ? javaDoubleText(v.value) : 'null';
+      return true;
+    }
+    const o = v as object;
+    // Most values (a stats body) hold no Java number: JSON.stringify writes them 20-30 times faster
+    // than this walk (4 MB of points: 15 ms against 500 ms), and looking first costs ~10 ms.
+    if (!holdsJavaNumber(o)) {
+      const text = JSON.stringify(o, null, gap);
+      out += gap && pad ? text.replaceAll('\n', `\n${pad}`) : text;
+      return true;
+    }
+    if (seen.includes(o)) throw new TypeError('Converting circular structure to JSON');
+    seen.push(o);
+    const inner = pad + gap;
+    const sep = gap ? `,\n${inner}` : ',';
+    if (Array.isArray(o)) {
+      if (o.length === 0) out += '[]';
+      else {
+        out += gap ? `[\n${inner}` : '[';
+        for (let i = 0; i < o.length; i++) {
+          if (i > 0) out += sep;
+          if (!write(String(i), o[i], inner)) out += 'null';
+        }
+        out += gap ? `\n${pad}]` : ']';
+      }
+    } else {
+      let first = true;
+      for (const k of Object.keys(o)) {
+        const before = out;
+        out += `${first ? (gap ? `{\n${inner}` : '{') : sep}${JSON.stringify(k)}${gap ? ': ' : ':'}`;
+        if (write(k, (o as Record<string, unknown>)[k], inner)) first = false;
+        else out = before;
+      }
+      out += first ? '{}' : gap ? `\n${pad}}` : '}';
+    }
+    seen.pop();
+    return true;
+  };
+  // JSON.stringify gives undefined for a value with no JSON text; a text is always wanted here.
+  return write('', value, '') ? out : 'null';
+}
+
+/** Whether a BigInt or a JavaDouble is anywhere in a value (which JSON.stringify cannot write). */
+function holdsJavaNumber(v: unknown, depth = 0): boolean {
+  if (typeof v === 'bigint' || v instanceof JavaDouble) return true;
+  if (v === null || typeof v !== 'object') return false;
+  // A cycle: the writer walks it and reports it as JSON.stringify would.
+  if (depth > 1000) return true;
+  if (Array.isArray(v)) return v.some((x) => holdsJavaNumber(x, depth + 1));
+  for (const k of Object.keys(v))
+    if (holdsJavaNumber((v as Record<string, unknown>)[k], depth + 1)) return true;
+  return false;
 }
 
 /** Java's `equals` between two values, with numbers compared as doubles (Pebble's `==`). */
