@@ -3,6 +3,7 @@ import { durationMs, isoDuration } from '../../duration.js';
 import { resolveEndpoint } from '../../fastly/client.js';
 import { isLoopbackHost } from '../../http/loopback.js';
 import { STATS_FIELD_NAME } from '../../fastly/fields.js';
+import { double } from '../../pebble/java.js';
 import { historical } from '../../fastly/stats.js';
 import type { StatsPoint } from '../../fastly/types.js';
 import {
@@ -237,9 +238,10 @@ export function assess(
   return {
     matched,
     value,
+    // Java plugin's StatsTrigger.Output: `Double value`, `Double threshold`; Pebble prints them 87.0.
     variables: {
-      value,
-      threshold: props.threshold,
+      value: value === null ? null : double(value),
+      threshold: double(props.threshold),
       field: props.field,
       comparator: props.comparator,
       serviceId: props.serviceId,
