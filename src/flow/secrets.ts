@@ -4,6 +4,7 @@ import { parseEnv } from 'node:util';
 import { InvalidInputError } from '../errors.js';
 import { ExpressionError, hasExpression } from './expressions.js';
 import type { Masker } from '../masker.js';
+import { parseJson, writeJson } from '../pebble/java.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -128,7 +129,7 @@ export function seal(secrets: SecretStore, salt: string, value: unknown): Sealed
   if (!names.length) return undefined;
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', sealKey(secrets, names, salt), iv);
-  const body = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+  const body = Buffer.concat([cipher.update(writeJson(value), 'utf8'), cipher.final()]);
   return { with: names, data: Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64') };
 }
 
@@ -143,7 +144,7 @@ export function unseal(secrets: SecretStore, salt: string, sealed: Sealed): unkn
     );
     decipher.setAuthTag(raw.subarray(12, 28));
     const text = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
-    return JSON.parse(text) as unknown;
+    return parseJson(text);
   } catch {
     return undefined;
   }

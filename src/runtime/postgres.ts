@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import type Pg from 'pg';
 import { InvalidInputError, oneLine, RunFailedError } from '../errors.js';
 import type { TaskRun } from '../flow/executor.js';
+import { parseJson, writeJson } from '../pebble/java.js';
 import type { ExecutionRecord, TriggerState } from '../flow/state.js';
 import { LEVELS } from '../levels.js';
 import type { Logger } from '../logger.js';
@@ -387,8 +388,8 @@ export class PgStore implements ExecutionStore {
       s.triggerId ?? null,
       s.triggerType ?? null,
       s.createdAt,
-      JSON.stringify(s.inputs),
-      s.trigger ? JSON.stringify(s.trigger) : null,
+      writeJson(s.inputs),
+      s.trigger ? writeJson(s.trigger) : null,
       s.labels?.length ? JSON.stringify(s.labels) : null,
       ...more,
     ]);
@@ -397,7 +398,7 @@ export class PgStore implements ExecutionStore {
 
   async triggerStates(): Promise<TriggerState[]> {
     return (await this.#rows<{ body: string }>('SELECT body FROM triggers ORDER BY key')).map(
-      (r) => JSON.parse(r.body) as TriggerState,
+      (r) => parseJson(r.body) as TriggerState,
     );
   }
 
@@ -408,7 +409,7 @@ export class PgStore implements ExecutionStore {
   async #saveTriggerState(state: TriggerState, q: Queryable): Promise<void> {
     await q.query(
       'INSERT INTO triggers (key, body) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET body = excluded.body',
-      [state.key, JSON.stringify(state)],
+      [state.key, writeJson(state)],
     );
   }
 
@@ -440,7 +441,7 @@ export class PgStore implements ExecutionStore {
       const r = await this.#pool.query(
         `WITH ${HELD} INSERT INTO task_runs (execution_id, id, body) SELECT $1, $4, $5 FROM held
            ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body`,
-        this.#held(lease, [run.id, JSON.stringify(run)]),
+        this.#held(lease, [run.id, writeJson(run)]),
       );
       if (r.rowCount !== 1) throw new LeaseLostError(executionId);
       return;
@@ -448,7 +449,7 @@ export class PgStore implements ExecutionStore {
     await this.#pool.query(
       `INSERT INTO task_runs (execution_id, id, body) VALUES ($1, $2, $3)
            ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body`,
-      [executionId, run.id, JSON.stringify(run)],
+      [executionId, run.id, writeJson(run)],
     );
   }
 
@@ -480,7 +481,7 @@ export class PgStore implements ExecutionStore {
   }
 
   async #finish(f: Finished, q: Queryable): Promise<void> {
-    const body = JSON.stringify(f.outputs);
+    const body = writeJson(f.outputs);
     await q.query(
       `WITH runs AS (
          INSERT INTO task_runs (execution_id, id, body)
@@ -495,7 +496,7 @@ export class PgStore implements ExecutionStore {
         f.id,
         // One row per run id (the last write wins, as with saveTaskRun): a statement may not
         // upsert a row twice.
-        JSON.stringify([...new Map(f.taskRuns.map((r) => [r.id, r])).values()]),
+        writeJson([...new Map(f.taskRuns.map((r) => [r.id, r])).values()]),
         body,
         f.state,
         f.endDate,
@@ -518,7 +519,7 @@ export class PgStore implements ExecutionStore {
         id,
       ])
     )
-      .map((r) => JSON.parse(r.body) as TaskRun)
+      .map((r) => parseJson(r.body) as TaskRun)
       .sort((a, b) => a.startDate.localeCompare(b.startDate));
   }
 
@@ -526,7 +527,7 @@ export class PgStore implements ExecutionStore {
     const [row] = await this.#rows<{ body: string }>('SELECT body FROM outputs WHERE execution_id = $1', [
       id,
     ]);
-    return row ? (JSON.parse(row.body) as Record<string, unknown>) : undefined;
+    return row ? (parseJson(row.body) as Record<string, unknown>) : undefined;
   }
 
   async unfinished(): Promise<StoredExecution[]> {
@@ -737,7 +738,7 @@ export class PgStore implements ExecutionStore {
               'SELECT execution_id, body FROM outputs WHERE execution_id = ANY($1)',
               [listed],
             )
-          ).map((o) => [o.execution_id, JSON.parse(o.body) as Record<string, unknown>])
+          ).map((o) => [o.execution_id, parseJson(o.body) as Record<string, unknown>])
         : [],
     );
     return rows.reverse().map((r) => toRecord(fromRow(r), outputs.get(r.id)));
@@ -856,7 +857,7 @@ export class PgStore implements ExecutionStore {
       [key, 'executionId'],
       q,
     );
-    const state = row ? (JSON.parse(row.body) as TriggerState) : undefined;
+    const state = row ? (parseJson(row.body) as TriggerState) : undefined;
     const running =
       state?.executionId !== undefined &&
       row?.open !== null &&

@@ -19,6 +19,7 @@ import {
   unpackOutputs,
 } from './store.js';
 import { type ExecutionView, executionView } from '../flow/view.js';
+import { writeJson } from '../pebble/java.js';
 import { type Clock, systemClock } from '../clock.js';
 
 export type { Submission } from './store.js';
@@ -198,7 +199,7 @@ export class ExecutionQueue {
             for (let index = watched.lines; index < lines.length; index++)
               this.#changed(id, { kind: 'log', entry: lines[index] as LogEntry, index });
             watched.lines = Math.max(watched.lines, lines.length);
-            const text = view ? JSON.stringify(view) : '';
+            const text = view ? writeJson(view) : '';
             if (text !== watched.last) {
               const ended = !view || !isOpen(view.state.current);
               this.#changed(id, ended ? { kind: 'ended' } : { kind: 'changed' });

@@ -1,4 +1,5 @@
 /** SQL pieces both execution stores (SQLite and PostgreSQL) write the same way. */
+import { parseJson } from '../pebble/java.js';
 import { OPEN_STATES, type SortField, type StoredExecution } from './store.js';
 
 /** States of an execution that has not ended, as an SQL list. */
@@ -50,8 +51,8 @@ export function fromRow(r: Row): StoredExecution {
     ...(r.trigger_id ? { triggerId: r.trigger_id } : {}),
     ...(r.trigger_type ? { triggerType: r.trigger_type } : {}),
     createdAt: r.created_at,
-    inputs: JSON.parse(r.inputs) as Record<string, unknown>,
-    ...(r.trigger_vars ? { trigger: JSON.parse(r.trigger_vars) as Record<string, unknown> } : {}),
+    inputs: parseJson(r.inputs) as Record<string, unknown>,
+    ...(r.trigger_vars ? { trigger: parseJson(r.trigger_vars) as Record<string, unknown> } : {}),
     ...(r.start_date ? { startDate: r.start_date } : {}),
     ...(r.end_date ? { endDate: r.end_date } : {}),
     ...(r.duration_ms !== null ? { durationMs: Number(r.duration_ms) } : {}),

@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { TaskRun } from '../flow/executor.js';
+import { parseJson, writeJson } from '../pebble/java.js';
 import type { ExecutionRecord, TriggerState } from '../flow/state.js';
 import { LEVELS } from '../levels.js';
 import {
@@ -197,8 +198,8 @@ export class SqliteSync {
       s.triggerId ?? null,
       s.triggerType ?? null,
       s.createdAt,
-      JSON.stringify(s.inputs),
-      s.trigger ? JSON.stringify(s.trigger) : null,
+      writeJson(s.inputs),
+      s.trigger ? writeJson(s.trigger) : null,
       s.labels?.length ? JSON.stringify(s.labels) : null,
     );
     return r.changes === 1;
@@ -212,11 +213,11 @@ export class SqliteSync {
   }
 
   saveTaskRun(executionId: string, run: TaskRun): void {
-    this.#run('taskRun', executionId, run.id, JSON.stringify(run));
+    this.#run('taskRun', executionId, run.id, writeJson(run));
   }
 
   finish(f: Finished): void {
-    const body = JSON.stringify(f.outputs);
+    const body = writeJson(f.outputs);
     this.#db.transaction(() => {
       for (const r of f.taskRuns) this.saveTaskRun(f.id, r);
       this.#run('outputsPut', f.id, body);
@@ -238,7 +239,7 @@ export class SqliteSync {
           body: string;
         }[]
       )
-        .map((r) => JSON.parse(r.body) as TaskRun)
+        .map((r) => parseJson(r.body) as TaskRun)
         .sort((a, b) => a.startDate.localeCompare(b.startDate))
     );
   }
@@ -246,7 +247,7 @@ export class SqliteSync {
   outputs(id: string): Record<string, unknown> | undefined {
     const row = this.#prepare('SELECT body FROM outputs WHERE execution_id = ?').get(id) as
       { body: string } | undefined;
-    return row ? (JSON.parse(row.body) as Record<string, unknown>) : undefined;
+    return row ? (parseJson(row.body) as Record<string, unknown>) : undefined;
   }
 
   unfinished(): StoredExecution[] {
@@ -443,12 +444,12 @@ export class SqliteSync {
 
   triggerStates(): TriggerState[] {
     return (this.#prepare('SELECT body FROM triggers ORDER BY key').all() as { body: string }[]).map(
-      (r) => JSON.parse(r.body) as TriggerState,
+      (r) => parseJson(r.body) as TriggerState,
     );
   }
 
   saveTriggerState(state: TriggerState): void {
-    this.#run('triggerPut', state.key, JSON.stringify(state));
+    this.#run('triggerPut', state.key, writeJson(state));
   }
 
   mark(name: string, set = false): boolean {

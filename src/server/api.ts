@@ -8,12 +8,13 @@ import type { Logger } from '../logger.js';
 import { isCredentialHeader, isCredentialParameter } from '../tasks/http-call.js';
 import { parseProps } from '../tasks/task.js';
 import type { FlowRegistry } from '../runtime/flows.js';
-import { fail, type RouteModule, sameSecret } from './app.js';
+import { fail, json, type RouteModule, sameSecret } from './app.js';
 import { EXECUTION_STATES, type ExecutionQueue } from '../runtime/queue.js';
 import type { Fired, Scheduler } from '../flow/scheduler.js';
 import { type RenderEnv, renderForTrigger } from '../flow/trigger.js';
 import { type Label, type SearchQuery, SORT_FIELDS, type SortField } from '../runtime/store.js';
 import { durationMs } from '../duration.js';
+import { parseJson, writeJson } from '../pebble/java.js';
 import { API_PREFIXES } from './api/paging.js';
 
 export interface ApiDeps {
@@ -42,9 +43,9 @@ async function answer(
   webhook?: { match: Match; render: RenderEnv },
 ) {
   const view = async () => (await queue.get(started.id)) ?? { id: started.id, state: { current: 'CREATED' } };
-  if (!wait) return c.json(await view());
+  if (!wait) return json(c, await view());
   const ex = await started.done;
-  if (!webhook) return c.json(await view());
+  if (!webhook) return json(c, await view());
   const { props, flow, trigger } = webhook.match;
   let status = ex?.state === 'FAILED' ? 500 : 200;
   if (ex && props.responseCode !== undefined) {
@@ -68,10 +69,10 @@ async function answer(
   if (ex && props.returnOutputs) {
     const outputs = ex.flowOutputs ?? {};
     if (props.responseContentType === 'text/plain')
-      return c.text(JSON.stringify(outputs), status as ContentfulStatusCode);
-    return c.json(outputs, status as ContentfulStatusCode);
+      return c.text(writeJson(outputs), status as ContentfulStatusCode);
+    return json(c, outputs, status as ContentfulStatusCode);
   }
-  return c.json(await view(), status as ContentfulStatusCode);
+  return json(c, await view(), status as ContentfulStatusCode);
 }
 
 /** Inputs from a form (Kestra's multipart fields), urlencoded or a JSON object. */
@@ -202,7 +203,8 @@ export function executionRoutes(deps: ApiDeps): RouteModule {
           );
         const more = searchFilters(c);
         if (more instanceof Response) return more;
-        return c.json(
+        return json(
+          c,
           await deps.queue.search({ namespace: q.namespace, flowId: q.flowId, states, page, size, ...more }),
         );
       };
@@ -210,7 +212,7 @@ export function executionRoutes(deps: ApiDeps): RouteModule {
       app.get(`${prefix}/executions`, list);
       app.get(`${prefix}/executions/:id`, async (c) => {
         const view = await deps.queue.get(c.req.param('id'));
-        return view ? c.json(view) : fail(c, 404, `execution ${show(c.req.param('id'))} not found`);
+        return view ? json(c, view) : fail(c, 404, `execution ${show(c.req.param('id'))} not found`);
       });
       app.post(`${prefix}/executions/:namespace/:flowId`, async (c) => {
         const { namespace, flowId } = c.req.param();
@@ -285,7 +287,7 @@ async function webhookVariables(c: Context): Promise<Record<string, unknown> | R
   if (type.includes('json') || (!type && looksJson)) {
     if (text.trim() !== '') {
       try {
-        body = JSON.parse(text);
+        body = parseJson(text);
       } catch (err) {
         return fail(c, 400, `the request body is not valid JSON: ${(err as Error).message}`);
       }
@@ -296,7 +298,7 @@ async function webhookVariables(c: Context): Promise<Record<string, unknown> | R
     // Kestra's Webhook reads any body as a JSON map or list when it can (text/plain included),
     // and keeps the text when it cannot.
     try {
-      body = JSON.parse(text);
+      body = parseJson(text);
     } catch {
       body = text;
     }

@@ -3,8 +3,10 @@ import { type AddressInfo, createServer } from 'node:net';
 import { serve } from '@hono/node-server';
 import { type Context, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { InvalidInputError, RunFailedError, show } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { writeJson } from '../pebble/java.js';
 
 /** Request bodies above this are refused with 413 before they are read. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
@@ -44,6 +46,13 @@ export const fail = (
   status: 400 | 401 | 404 | 405 | 413 | 415 | 422 | 500 | 503,
   message: string,
 ) => c.json({ message }, status);
+
+/**
+ * A JSON answer of values that may hold Java numbers (an execution's inputs, outputs and trigger):
+ * `c.json` is JSON.stringify, which writes a double 1.0 as 1 and throws on a BigInt long.
+ */
+export const json = (c: Context, value: unknown, status: ContentfulStatusCode = 200) =>
+  c.body(writeJson(value), status, { 'content-type': 'application/json' });
 
 /** A module of routes; the server composes the API from several (executions, webhook, dashboard…). */
 export type RouteModule = (app: Hono) => void;

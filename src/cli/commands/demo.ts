@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { InvalidInputError, KestraFastlyError } from '../../errors.js';
 import { Masker } from '../../masker.js';
+import { parseJson, writeJson } from '../../pebble/java.js';
 import { runFlowFile } from '../../flow/run-file.js';
 import { command } from '../command.js';
 import { addCommand } from '../flags.js';
@@ -33,7 +34,7 @@ async function startReceiver(): Promise<{ url: string; received: string[]; close
       received.push(body);
       let shown = body.trim();
       try {
-        shown = JSON.stringify(JSON.parse(body));
+        shown = writeJson(parseJson(body));
       } catch {
         // not JSON: shown as it came
       }
@@ -107,7 +108,7 @@ const DEMO = command({
             process.stdout.write(`  outputs.${task}: ${masker.maskCredentials(briefOutputs(out))}\n`);
           }
           if (ex.trigger)
-            process.stdout.write(`  trigger: ${masker.maskCredentials(JSON.stringify(ex.trigger))}\n`);
+            process.stdout.write(`  trigger: ${masker.maskCredentials(writeJson(ex.trigger))}\n`);
         } catch (err) {
           if (!(err instanceof KestraFastlyError)) throw err;
           failed++;

@@ -7,6 +7,7 @@ import { parseInputFlags } from '../../flow/inputs.js';
 import { duplicateIds, type Flow, loadFlowFile } from '../../flow/load.js';
 import { parseLevel } from '../../logger.js';
 import { Masker } from '../../masker.js';
+import { writeJson } from '../../pebble/java.js';
 import { runFlowFile } from '../../flow/run-file.js';
 import { command } from '../command.js';
 import { addCommand } from '../flags.js';
@@ -47,16 +48,14 @@ const RUN = command({
     const print = (text: string) => process.stdout.write(`${masker.maskCredentials(text)}\n`);
     if (result.notFired) {
       print(
-        opts.json
-          ? JSON.stringify({ state: 'NOT_TRIGGERED', ...result.notFired }, null, 2)
-          : result.notFired.message,
+        opts.json ? writeJson({ state: 'NOT_TRIGGERED', ...result.notFired }, 2) : result.notFired.message,
       );
       return;
     }
     const ex = result.execution as Execution;
     if (opts.json) {
       const { viewOfRun } = await import('../../flow/view.js');
-      print(JSON.stringify(viewOfRun(ex, result.labels), null, 2));
+      print(writeJson(viewOfRun(ex, result.labels), 2));
     } else {
       print(`${ex.namespace}.${ex.flowId} ${ex.id}: ${ex.state}`);
       for (const run of ex.taskRuns) {

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import { createLogger, parseLevel } from '../../logger.js';
 import { Masker } from '../../masker.js';
+import { writeJson } from '../../pebble/java.js';
 import { type ExecutionRecord, StateStore } from '../../flow/state.js';
 import { wholeNumber } from '../argv.js';
 import { command } from '../command.js';
@@ -206,9 +207,8 @@ const EXECUTIONS = command({
     const records = found.map((r) => r.record);
     if (opts.json) {
       process.stdout.write(
-        `${JSON.stringify(
+        `${writeJson(
           found.map((r) => r.view),
-          null,
           2,
         )}\n`,
       );
@@ -222,7 +222,7 @@ const EXECUTIONS = command({
     // on a terminal, fitted to its width as the stats tables are (the id cut, then the trigger value
     // and error left out, and named); to a pipe or a file, whole.
     const rows = records.map((r) => {
-      const value = r.trigger?.value !== undefined ? `value=${JSON.stringify(r.trigger.value)}` : '';
+      const value = r.trigger?.value !== undefined ? `value=${writeJson(r.trigger.value)}` : '';
       return [
         r.startDate,
         r.state,

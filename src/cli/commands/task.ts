@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { InvalidInputError, show } from '../../errors.js';
 import { type Logger } from '../../logger.js';
 import { Masker } from '../../masker.js';
+import { writeJson } from '../../pebble/java.js';
 import { DEPRECATED_TYPES, FASTLY_TASKS, StatsTrigger } from '../../tasks/index.js';
 import type { Assessment } from '../../tasks/stats/StatsTrigger.js';
 import { type Metric, parseProps, type TaskDefinition } from '../../tasks/task.js';
@@ -15,7 +16,7 @@ import { wrapText } from '../wrap.js';
 
 /** One line of Kestra's script-task protocol. Java's `.` does not match U+0085/2028/2029, so they are escaped. */
 export function kestraLine(payload: object): string {
-  const json = JSON.stringify(payload).replace(
+  const json = writeJson(payload).replace(
     /[\u0085\u2028\u2029]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );

@@ -16,7 +16,8 @@ import {
   NothingToRestartError,
 } from '../../runtime/queue.js';
 import { type LogEntry, type LogQuery, OPEN_STATES } from '../../runtime/store.js';
-import { fail, type RouteModule } from '../app.js';
+import { writeJson } from '../../pebble/java.js';
+import { fail, json, type RouteModule } from '../app.js';
 import { API_PREFIXES } from './paging.js';
 
 export interface ExecutionControlDeps {
@@ -83,9 +84,9 @@ function eventStream(
     let writing = Promise.resolve();
     /** `text`: `data` already serialized. */
     const send = (data: unknown, id: string, text?: string) => {
-      const json = text ?? JSON.stringify(data);
+      const body = text ?? writeJson(data);
       writing = writing.then(() =>
-        stream.aborted || stream.closed ? undefined : stream.writeSSE({ data: json, id }),
+        stream.aborted || stream.closed ? undefined : stream.writeSSE({ data: body, id }),
       );
     };
     stream.onAbort(() => finish());
@@ -129,7 +130,7 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
           return fail(c, 422, 'revision: flows here have one revision; restart without it');
         try {
           const view = await queue.restart(c.req.param('id'));
-          return view ? c.json(view) : fail(c, 404, `execution ${show(c.req.param('id'))} not found`);
+          return view ? json(c, view) : fail(c, 404, `execution ${show(c.req.param('id'))} not found`);
         } catch (err) {
           if (err instanceof ExecutionStateError) return conflict(c, err.message);
           if (err instanceof NothingToRestartError) return fail(c, 422, `Illegal argument: ${err.message}`);
@@ -165,7 +166,7 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
               if (lastView) send(lastView, 'end', last);
               return end();
             }
-            const text = JSON.stringify(view);
+            const text = writeJson(view);
             if (text !== last) send(view, 'progress', text);
             last = text;
             lastView = view;

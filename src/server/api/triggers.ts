@@ -3,7 +3,7 @@ import type { Scheduler, TriggerSnapshot } from '../../flow/scheduler.js';
 import type { TriggerState } from '../../flow/state.js';
 import type { Masker } from '../../masker.js';
 import type { FlowRegistry } from '../../runtime/flows.js';
-import type { RouteModule } from '../app.js';
+import { json, type RouteModule } from '../app.js';
 import { hideWebhookKeys } from './flows.js';
 import { API_PREFIXES, inNamespace, pageOf, readPaging } from './paging.js';
 
@@ -125,7 +125,8 @@ export function triggerRoutes(deps: TriggerRoutesDeps): RouteModule {
               a.triggerContext.flowId.localeCompare(b.triggerContext.flowId) ||
               a.triggerContext.triggerId.localeCompare(b.triggerContext.triggerId),
           );
-        return c.json(
+        return json(
+          c,
           pageOf(
             rows,
             paging,

@@ -2,6 +2,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeAtomic } from '../../files.js';
+import { writeJson } from '../../pebble/java.js';
 import {
   type ExecutionEvent,
   executionEvents,
@@ -312,7 +313,7 @@ export class DashboardStore {
 
   /** The state as JSON with every secret hidden: what leaves the server. */
   async json(): Promise<string> {
-    return this.#source.mask(JSON.stringify(await this.state()));
+    return this.#source.mask(writeJson(await this.state()));
   }
 
   mask(text: string): string {

@@ -12,6 +12,7 @@ import type {
   PurgeBudgetPanelView,
   TriggerView,
 } from '../model.js';
+import { parseJson, writeJson } from '../../../pebble/java.js';
 import { TriggerChart } from './chart.js';
 
 const html = htm.bind(h);
@@ -41,14 +42,14 @@ function useDashboard(): { state: DashboardState | undefined; live: boolean } {
   useEffect(() => {
     const events = new EventSource('/ui/api/events');
     events.addEventListener('state', (e) => {
-      setState(JSON.parse((e as MessageEvent<string>).data) as DashboardState);
+      setState(parseJson((e as MessageEvent<string>).data) as DashboardState);
       setLive(true);
     });
     events.onerror = () => setLive(false);
     const poll = setInterval(() => {
       if (events.readyState === EventSource.OPEN) return;
       fetch('/ui/api/state')
-        .then((r) => r.json() as Promise<DashboardState>)
+        .then(async (r) => parseJson(await r.text()) as DashboardState)
         .then(setState)
         .catch(() => undefined);
     }, 3000);
@@ -128,7 +129,7 @@ function inputValue(i: InputView, raw: FormDataEntryValue | null, checked: boole
   if (text === '') return undefined;
   if (i.type === 'ARRAY' || i.type === 'JSON') {
     try {
-      return JSON.parse(text);
+      return parseJson(text);
     } catch {
       return text;
     }
@@ -154,7 +155,7 @@ function RunForm({ flow }: { flow: FlowView }) {
     fetch(`/api/v1/main/executions/${encodeURIComponent(flow.namespace)}/${encodeURIComponent(flow.id)}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(inputs),
+      body: writeJson(inputs),
     })
       .then(async (r) => {
         const body = (await r.json()) as { id?: string; message?: string };
@@ -170,11 +171,7 @@ function RunForm({ flow }: { flow: FlowView }) {
   const field = (i: InputView) => {
     const common = { name: i.id, id: `${flow.id}-${i.id}`, 'data-testid': `input-${i.id}` };
     const def =
-      i.defaults === undefined
-        ? ''
-        : typeof i.defaults === 'string'
-          ? i.defaults
-          : JSON.stringify(i.defaults);
+      i.defaults === undefined ? '' : typeof i.defaults === 'string' ? i.defaults : writeJson(i.defaults);
     if (i.type === 'BOOLEAN')
       return html`<input type="checkbox" ...${common} defaultChecked=${i.defaults === true} />`;
     if (i.type === 'SELECT' && i.values)
@@ -236,7 +233,7 @@ function FlowCard({ flow, now }: { flow: FlowView; now: number }) {
 }
 
 function json(v: unknown): string {
-  return JSON.stringify(v, null, 2);
+  return writeJson(v, 2);
 }
 
 /** Milliseconds of Kestra's ISO-8601 duration (`PT1.250S`), as the execution's state carries it. */
@@ -265,7 +262,9 @@ function useDetail(id: string, open: boolean, state: string): ExecutionDetail | 
     let live = true;
     void fetch(`/api/v1/main/executions/${encodeURIComponent(id)}`)
       .then(async (r) =>
-        r.ok ? ((await r.json()) as ExecutionDetail) : `GET /api/v1/main/executions/${id}: ${r.status}`,
+        r.ok
+          ? (parseJson(await r.text()) as ExecutionDetail)
+          : `GET /api/v1/main/executions/${id}: ${r.status}`,
       )
       .catch((err: unknown) => String(err))
       .then((d) => live && setDetail(d));
@@ -318,7 +317,7 @@ function ExecutionRow({ ex }: { ex: ExecutionView }) {
       <td>${iso(ex.state.startDate ?? '')}</td>
       <td>${duration(durationMs(ex.state.duration))}</td>
       <td class="wrap">
-        ${triggerId ? `${triggerId}${value !== undefined ? ` = ${typeof value === 'string' ? value : JSON.stringify(value)}` : ''}` : 'manual / API'}
+        ${triggerId ? `${triggerId}${value !== undefined ? ` = ${typeof value === 'string' ? value : writeJson(value)}` : ''}` : 'manual / API'}
       </td>
       <td class="mono" title=${ex.id}>${ex.id.slice(0, 8)}…</td>
     </tr>
