@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { renderString, renderText, templateProblem } from '../src/flow/expressions.js';
 import { JavaDouble, javaText, parseJson, PebbleEngine, PebbleError, toJson } from '../src/pebble/index.js';
+import { writeJson } from '../src/pebble/java.js';
 
 const engine = new PebbleEngine();
 const render = (t: string, vars: Record<string, unknown> = {}) => engine.render(t, vars);
@@ -173,6 +174,125 @@ test('property: JSON read by fromJson and written by toJson comes back byte for 
       assert.deepEqual(JSON.parse(once), JSON.parse(text));
     }),
   );
+});
+
+test('className of JSON numbers: what Jackson reads them to (1.0 Double, 1 and 2^63-1 Long, beyond BigInteger)', () => {
+  // Kestra's ClassNameFilter is input.getClass().getName(); Jackson reads a decimal as a Double, an
+  // integer beyond 64 bits as a BigInteger (its Integer for a small integer is a Long here).
+  const body = '{"d": 1.0, "e": 1e3, "l": 1, "max": 9223372036854775807, "huge": 92233720368547758070}';
+  assert.equal(
+    render(
+      `{% set j = fromJson(body) %}{{ j.d | className }} {{ j.e | className }} {{ j.l | className }} {{ j.max | className }} {{ j.huge | className }}`,
+      { body },
+    ),
+    'java.lang.Double java.lang.Double java.lang.Long java.lang.Long java.math.BigInteger',
+  );
+  assert.equal(render('{{ v | className }} {{ v }}', { v: new JavaDouble(50) }), 'java.lang.Double 50.0');
+});
+
+/** A JSON value as our Java model holds it: longs (BigInt past 2^53), doubles (JavaDouble when whole). */
+const javaValue = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { depthSize: 'small' },
+    fc.string(),
+    fc.boolean(),
+    fc.constant(null),
+    fc.integer(),
+    fc
+      .double({ noNaN: true, noDefaultInfinity: true })
+      .map((x) => (Number.isInteger(x) ? new JavaDouble(x) : x)),
+    fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).filter((b) => b > 2n ** 53n || b < -(2n ** 53n)),
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(fc.string(), tie('value'), { maxKeys: 4, noNullPrototype: true }),
+  ),
+})).value;
+
+test('property: writeJson then parseJson gives back the same Java values (1.0 a double, 2^63-1 exact)', () => {
+  fc.assert(
+    fc.property(javaValue, fc.integer({ min: 0, max: 4 }), (v, indent) => {
+      const text = writeJson(v, indent);
+      const back = parseJson(text);
+      assert.deepEqual(back, v);
+      assert.equal(writeJson(back, indent), text);
+    }),
+  );
+  assert.equal(
+    writeJson({ a: new JavaDouble(1), b: 2n ** 63n - 1n, c: [0.5, new JavaDouble(1e21)] }),
+    '{"a":1.0,"b":9223372036854775807,"c":[0.5,1.0E21]}',
+  );
+});
+
+test('property: writeJson writes what JSON.stringify writes for values with no Java number', () => {
+  fc.assert(
+    fc.property(fc.jsonValue({ maxDepth: 4 }), fc.integer({ min: 0, max: 4 }), (v, indent) => {
+      assert.equal(writeJson(v, indent), JSON.stringify(v, null, indent));
+    }),
+  );
+  const odd = { u: undefined, f: () => 1, d: new Date(0), l: [undefined, () => 1], n: NaN };
+  assert.equal(writeJson(odd, 2), JSON.stringify(odd, null, 2));
+  assert.equal(writeJson({ x: 1n, odd }, 2), JSON.stringify({ x: 1, odd }, null, 2));
+});
+
+test('property: parseJson types each number by its text, whichever path reads the text', () => {
+  // Number texts among strings that look like numbers: the reader types by the number's text only.
+  const token = fc.oneof(
+    fc.bigInt({ min: -(2n ** 80n), max: 2n ** 80n }).map(String),
+    fc
+      .tuple(fc.integer({ min: -999, max: 999 }), fc.stringMatching(/^[0-9]{1,20}$/))
+      .map(([a, b]) => `${a}.${b}`),
+    fc
+      .tuple(fc.integer({ min: -99, max: 99 }), fc.integer({ min: -30, max: 30 }))
+      .map(([a, e]) => `${a}e${e}`),
+    fc.stringMatching(/^-?[0-9.eE]{0,6}$/).map((t) => JSON.stringify(t)),
+  );
+  fc.assert(
+    fc.property(fc.array(token, { maxLength: 8 }), (tokens) => {
+      const got = parseJson(`[${tokens.join(', ')}]`) as unknown[];
+      tokens.forEach((t, i) => {
+        const v = got[i];
+        if (t.startsWith('"')) return assert.equal(v, JSON.parse(t));
+        if (/[.eE]/.test(t)) {
+          const n = Number(t);
+          return Number.isInteger(n) ? assert.deepEqual(v, new JavaDouble(n)) : assert.equal(v, n);
+        }
+        return Number.isSafeInteger(Number(t)) ? assert.equal(v, Number(t)) : assert.equal(v, BigInt(t));
+      });
+    }),
+  );
+});
+
+test('property: parseJson accepts what JSON.parse accepts, and no more', () => {
+  const near = fc
+    .tuple(fc.jsonValue({ maxDepth: 2 }), fc.nat(), fc.nat(), fc.string({ maxLength: 3 }))
+    .map(([v, a, b, ins]) => {
+      const t = JSON.stringify(v);
+      const at = a % (t.length + 1);
+      return t.slice(0, at) + ins + t.slice(Math.min(t.length, at + (b % 3)));
+    });
+  fc.assert(
+    fc.property(fc.oneof(fc.string(), near), (text) => {
+      let native = true;
+      try {
+        JSON.parse(text);
+      } catch {
+        native = false;
+      }
+      let ours = true;
+      try {
+        parseJson(text);
+      } catch (err) {
+        assert.ok(err instanceof SyntaxError);
+        ours = false;
+      }
+      assert.equal(ours, native, text);
+    }),
+    { numRuns: 2000 },
+  );
+  for (const bad of ['01', '1.', '-', '[1,]', '{"a":1,}', '"\t	"', '.5', '1e'])
+    assert.throws(() => parseJson(bad), SyntaxError, bad);
+  const obj = parseJson('{"__proto__": {"polluted": 1}}') as Record<string, unknown>;
+  assert.equal(Object.getPrototypeOf(obj), Object.prototype);
+  assert.deepEqual(Object.keys(obj), ['__proto__']);
 });
 
 test("a flow's tasks see Kestra's `task` variable and Java's numbers in their messages", async () => {

@@ -513,12 +513,16 @@ const CALLABLES: Callable[] = [
       return Array.from({ length: Math.ceil(l.length / size) }, (_, i) => l.slice(i * size, i * size + size));
     }),
   ),
+  // Numbers as our JSON reading types them (Jackson's): a double Double, an integer Long, one beyond
+  // 64 bits BigInteger. Jackson's Integer for a small JSON integer is not kept apart from a Long.
   F('className', [], 'kestra', "the value's Java class name", (v) =>
     v === null || v === undefined
       ? null
-      : `java.lang.${typeName(v)}`
-          .replace('java.lang.List', 'java.util.ArrayList')
-          .replace('java.lang.Map', 'java.util.LinkedHashMap'),
+      : typeof v === 'bigint' && BigInt.asIntN(64, v) !== v
+        ? 'java.math.BigInteger'
+        : `java.lang.${typeName(v)}`
+            .replace('java.lang.List', 'java.util.ArrayList')
+            .replace('java.lang.Map', 'java.util.LinkedHashMap'),
   ),
   F(
     'dateAdd',

@@ -214,9 +214,10 @@ function readJava(text: string): unknown {
           Object.defineProperty(obj, k, { value: v, writable: true, enumerable: true, configurable: true });
         else obj[k] = v;
         ws();
-        const n = text.charCodeAt(i++);
+        const n = text.charCodeAt(i);
+        if (n !== 44 && n !== 125) fail("expected ',' or '}'");
+        i++;
         if (n === 125) return obj;
-        if (n !== 44) (i--, fail("expected ',' or '}'"));
       }
     }
     if (c === 91 /* [ */) {
@@ -227,9 +228,10 @@ function readJava(text: string): unknown {
       for (;;) {
         list.push(value());
         ws();
-        const n = text.charCodeAt(i++);
+        const n = text.charCodeAt(i);
+        if (n !== 44 && n !== 93) fail("expected ',' or ']'");
+        i++;
         if (n === 93) return list;
-        if (n !== 44) (i--, fail("expected ',' or ']'"));
       }
     }
     if (c === 34) return str();
