@@ -1,0 +1,149 @@
+/**
+ * Kestra's numbers through JSON (issue 22): Jackson reads `1.0` as a Double and 9223372036854775807
+ * as a Long, and Kestra keeps them so through a webhook body, its store and its API. Here they go
+ * through the webhook, the store (SQLite, PostgreSQL), the API, a server restart and `run --json`,
+ * and come back as they went in: `1.0` still prints 1.0, 2^63-1 keeps every digit.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { JavaDouble, parseJson } from '../src/pebble/java.js';
+import { apiServer, ended } from './api-server.js';
+import { cliHost } from './cli-host.js';
+import { postgresForFile } from './support/postgres.js';
+
+const pgsql = postgresForFile();
+const cli = cliHost();
+
+const BODY = '{"a": 1.0, "big": 9223372036854775807, "n": 1, "list": [2.50, 3e2]}';
+const MAX_LONG = 9223372036854775807n;
+/** What the Fail task renders from the trigger's variables (a list printed as JSON, as Kestra's renderer prints it). */
+const RENDERED = 'a=1.0 (java.lang.Double) big=9223372036854775807 (java.lang.Long) n=1 list=[2.5,300.0]';
+
+const FLOW = `id: numbers
+namespace: company.ops
+triggers:
+  - id: hook
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: k3y-for-tests
+tasks:
+  - id: check
+    type: io.kestra.plugin.core.execution.Fail
+    errorMessage: "a={{ trigger.body.a }} ({{ trigger.body.a | className }}) big={{ trigger.body.big }} ({{ trigger.body.big | className }}) n={{ trigger.body.n }} list={{ trigger.body.list }}"
+`;
+
+interface Execution {
+  id: string;
+  state: { current: string };
+  trigger: { variables: { body: Record<string, unknown> } };
+}
+
+/** GET the execution and its logs, read as Jackson reads them (parseJson). */
+async function look(url: string, id: string): Promise<{ text: string; ex: Execution; logs: string }> {
+  const text = await (await fetch(`${url}/api/v1/main/executions/${id}`)).text();
+  const logs = await (await fetch(`${url}/api/v1/main/logs/${id}`)).text();
+  return { text, ex: parseJson(text) as Execution, logs };
+}
+
+/** Polls the restarted execution (RESTARTED, RUNNING) until it has FAILED again; rejects past the deadline. */
+async function endedAgain(
+  url: string,
+  id: string,
+  deadlineMs = 20_000,
+): Promise<Awaited<ReturnType<typeof look>>> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    const seen = await look(url, id);
+    if (seen.ex.state.current === 'FAILED') return seen;
+    if (Date.now() > until) throw new Error(`execution ${id} did not end again within ${deadlineMs} ms`);
+    await sleep(50);
+  }
+}
+
+function assertKept(ex: Execution, text: string) {
+  const body = ex.trigger.variables.body;
+  assert.deepEqual(body.a, new JavaDouble(1));
+  assert.equal(body.big, MAX_LONG);
+  assert.equal(body.n, 1);
+  assert.deepEqual(body.list, [2.5, new JavaDouble(300)]);
+  assert.match(text, /"body":\{"a":1\.0,"big":9223372036854775807,"n":1,"list":\[2\.5,300\.0\]\}/);
+}
+
+for (const store of ['SQLite', 'PostgreSQL']) {
+  test(`${store}: a webhook body's 1.0 and 2^63-1 render as Kestra renders them, and stay so in the API, after a server restart and a restart of the execution`, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'kf-numbers-'));
+    const file = join(dir, 'numbers.yml');
+    await writeFile(file, FLOW);
+    const args = [
+      file,
+      '--state-dir',
+      join(dir, 'state'),
+      ...(store === 'PostgreSQL' ? ['--database-url', await pgsql.freshDatabase()] : []),
+    ];
+    const first = await apiServer(args, {});
+    t.after(() => first.server.stop());
+    const r = await fetch(`${first.url}/api/v1/main/executions/webhook/company.ops/numbers/k3y-for-tests`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: BODY,
+    });
+    assert.equal(r.status, 200, await r.clone().text());
+    const answered = (await r.text()).replace(/\s/g, '');
+    assert.match(
+      answered,
+      /"a":1\.0,"big":9223372036854775807/,
+      'the webhook answers with the body as posted',
+    );
+    const { id } = parseJson(answered) as { id: string };
+    assert.equal((await ended(first.url, id)).state.current, 'FAILED');
+
+    const before = await look(first.url, id);
+    assertKept(before.ex, before.text);
+    assert.ok(before.logs.includes(RENDERED), before.logs);
+    const search = await (await fetch(`${first.url}/api/v1/main/executions/search`)).text();
+    assert.match(search, /"a":1\.0,"big":9223372036854775807/);
+    await first.server.stop();
+
+    const second = await apiServer(args, {});
+    t.after(() => second.server.stop());
+    const after = await look(second.url, id);
+    assertKept(after.ex, after.text);
+    assert.equal(after.text, before.text, 'the stored execution reads back byte for byte');
+
+    // A restart renders again from the trigger's variables as the store kept them.
+    const restarted = await fetch(`${second.url}/api/v1/main/executions/${id}/restart`, { method: 'POST' });
+    assert.equal(restarted.status, 200, await restarted.clone().text());
+    await restarted.body?.cancel();
+    const again = await endedAgain(second.url, id);
+    assert.equal(again.logs.split(RENDERED).length - 1, 2, again.logs);
+    assertKept(again.ex, again.text);
+  });
+}
+
+test('run --json prints a JSON input with 1.0 and 2^63-1 as given (JSON.stringify threw on the long)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-numbers-'));
+  const file = join(dir, 'numbers.yml');
+  await writeFile(
+    file,
+    `id: numbers
+namespace: company.ops
+inputs:
+  - id: cfg
+    type: JSON
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "a={{ inputs.cfg.a }} big={{ inputs.cfg.big }}"
+`,
+  );
+  const r = await cli.run(['run', file, '--json', '-i', `cfg=${BODY}`]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /a=1\.0 big=9223372036854775807/);
+  const ex = parseJson(r.stdout) as { inputs: { cfg: Record<string, unknown> } };
+  assert.deepEqual(ex.inputs.cfg.a, new JavaDouble(1));
+  assert.equal(ex.inputs.cfg.big, MAX_LONG);
+  assert.match(r.stdout, /"a": 1\.0,\n\s+"big": 9223372036854775807/);
+});
