@@ -12,7 +12,6 @@ import type {
   PurgeBudgetPanelView,
   TriggerView,
 } from '../model.js';
-import { parseJson, writeJson } from '../../../pebble/java.js';
 import { TriggerChart } from './chart.js';
 
 const html = htm.bind(h);
@@ -42,14 +41,14 @@ function useDashboard(): { state: DashboardState | undefined; live: boolean } {
   useEffect(() => {
     const events = new EventSource('/ui/api/events');
     events.addEventListener('state', (e) => {
-      setState(parseJson((e as MessageEvent<string>).data) as DashboardState);
+      setState(JSON.parse((e as MessageEvent<string>).data) as DashboardState);
       setLive(true);
     });
     events.onerror = () => setLive(false);
     const poll = setInterval(() => {
       if (events.readyState === EventSource.OPEN) return;
       fetch('/ui/api/state')
-        .then(async (r) => parseJson(await r.text()) as DashboardState)
+        .then((r) => r.json() as Promise<DashboardState>)
         .then(setState)
         .catch(() => undefined);
     }, 3000);
@@ -129,7 +128,7 @@ function inputValue(i: InputView, raw: FormDataEntryValue | null, checked: boole
   if (text === '') return undefined;
   if (i.type === 'ARRAY' || i.type === 'JSON') {
     try {
-      return parseJson(text);
+      return JSON.parse(text);
     } catch {
       return text;
     }
@@ -155,7 +154,7 @@ function RunForm({ flow }: { flow: FlowView }) {
     fetch(`/api/v1/main/executions/${encodeURIComponent(flow.namespace)}/${encodeURIComponent(flow.id)}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: writeJson(inputs),
+      body: JSON.stringify(inputs),
     })
       .then(async (r) => {
         const body = (await r.json()) as { id?: string; message?: string };
@@ -171,7 +170,11 @@ function RunForm({ flow }: { flow: FlowView }) {
   const field = (i: InputView) => {
     const common = { name: i.id, id: `${flow.id}-${i.id}`, 'data-testid': `input-${i.id}` };
     const def =
-      i.defaults === undefined ? '' : typeof i.defaults === 'string' ? i.defaults : writeJson(i.defaults);
+      i.defaults === undefined
+        ? ''
+        : typeof i.defaults === 'string'
+          ? i.defaults
+          : JSON.stringify(i.defaults);
     if (i.type === 'BOOLEAN')
       return html`<input type="checkbox" ...${common} defaultChecked=${i.defaults === true} />`;
     if (i.type === 'SELECT' && i.values)
@@ -233,7 +236,7 @@ function FlowCard({ flow, now }: { flow: FlowView; now: number }) {
 }
 
 function json(v: unknown): string {
-  return writeJson(v, 2);
+  return JSON.stringify(v, null, 2);
 }
 
 /** Milliseconds of Kestra's ISO-8601 duration (`PT1.250S`), as the execution's state carries it. */
@@ -262,9 +265,7 @@ function useDetail(id: string, open: boolean, state: string): ExecutionDetail | 
     let live = true;
     void fetch(`/api/v1/main/executions/${encodeURIComponent(id)}`)
       .then(async (r) =>
-        r.ok
-          ? (parseJson(await r.text()) as ExecutionDetail)
-          : `GET /api/v1/main/executions/${id}: ${r.status}`,
+        r.ok ? ((await r.json()) as ExecutionDetail) : `GET /api/v1/main/executions/${id}: ${r.status}`,
       )
       .catch((err: unknown) => String(err))
       .then((d) => live && setDetail(d));
@@ -317,7 +318,7 @@ function ExecutionRow({ ex }: { ex: ExecutionView }) {
       <td>${iso(ex.state.startDate ?? '')}</td>
       <td>${duration(durationMs(ex.state.duration))}</td>
       <td class="wrap">
-        ${triggerId ? `${triggerId}${value !== undefined ? ` = ${typeof value === 'string' ? value : writeJson(value)}` : ''}` : 'manual / API'}
+        ${triggerId ? `${triggerId}${value !== undefined ? ` = ${typeof value === 'string' ? value : JSON.stringify(value)}` : ''}` : 'manual / API'}
       </td>
       <td class="mono" title=${ex.id}>${ex.id.slice(0, 8)}…</td>
     </tr>
