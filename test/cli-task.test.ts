@@ -14,6 +14,7 @@ import { test, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { renderString } from '../src/flow/expressions.js';
+import { JavaDouble, parseJson } from '../src/pebble/java.js';
 import type { Simulator } from '../src/simulator/index.js';
 import { cliHost } from './cli-host.js';
 import { CLI, requests, runCli, SERVICE, sim } from './helpers.js';
@@ -101,7 +102,8 @@ function protocol(stdout: string): Record<string, unknown>[] {
   return lines.map((l) => {
     const m = KESTRA_LINE.exec(l);
     assert.ok(m, `a line Kestra reads: ${l}`);
-    return JSON.parse(m[1] ?? '{}') as Record<string, unknown>;
+    // As Kestra's Jackson reads the line: 316.0 stays a Double.
+    return parseJson(m[1] ?? '{}') as Record<string, unknown>;
   });
 }
 
@@ -310,7 +312,8 @@ test('docs/kestra.md: the Schedule alert keeps the token out of every command li
   assert.equal(spike.vars.matched, true);
   assert.equal(spike.alerted, true);
   const message = render(alert.message ?? '', { outputs: { check: { vars: spike.vars } } }, {});
-  assert.match(message, /^5xx spike detected: \d+ errors \(threshold: 50\)$/);
+  // Doubles, as in Kestra: the Java plugin's StatsTrigger.Output has `Double value`, `Double threshold`.
+  assert.match(message, /^5xx spike detected: \d+\.0 errors \(threshold: 50\.0\)$/);
   // A failure still fails the task: a bad token is exit 1, not "not fired".
   const failed = await runScriptTask(check, {}, { ...secrets, FASTLY_SERVICE_ID: 'NoSuchService0' }, s);
   assert.equal(failed.code, 1, failed.stderr);
@@ -336,8 +339,12 @@ test('docs/kestra.md: the CommandsTrigger alert (read-only token) fires on a 5xx
   const fired = await runScriptTask(trigger, {}, secrets, s);
   assert.equal(fired.code, 0, fired.stderr);
   assertNothingRan(fired);
-  const vars = protocol(fired.stdout).find((p) => p.outputs)?.outputs as { value: number; threshold: number };
-  assert.ok(vars.value > 50 && vars.threshold === 50, JSON.stringify(vars));
+  const vars = protocol(fired.stdout).find((p) => p.outputs)?.outputs as {
+    value: JavaDouble;
+    threshold: JavaDouble;
+  };
+  assert.ok(vars.value.value > 50, String(vars.value));
+  assert.deepEqual(vars.threshold, new JavaDouble(50));
   // What the flow's task then renders from {{ trigger.vars.* }}.
   // The token came on the command line: said at each evaluation, as a WARN line of the trigger.
   assert.ok(
@@ -349,7 +356,8 @@ test('docs/kestra.md: the CommandsTrigger alert (read-only token) fires on a 5xx
   );
   const flow = documentedFlow('fastly_error_alert_edge') as unknown as { tasks: { message: string }[] };
   const message = render(flow.tasks[0]?.message ?? '', { trigger: { vars } }, {});
-  assert.match(message, /^5xx spike detected: \d+ errors \(threshold: 50\)$/);
+  // Doubles, as in Kestra: the Java plugin's StatsTrigger.Output has `Double value`, `Double threshold`.
+  assert.match(message, /^5xx spike detected: \d+\.0 errors \(threshold: 50\.0\)$/);
 });
 
 test('serviceId is filled from $FASTLY_SERVICE_ID only where the Java plugin requires it', async (t) => {

@@ -63,7 +63,8 @@ test('the seed fastly_error_alert flow runs unchanged under server and logs the 
     SECRET_FASTLY_SERVICE_ID: b64(SERVICE),
     FASTLY_API_ENDPOINT: s.url,
   });
-  await server.waitFor(/5xx spike: \d+ errors \(threshold: 50\)/);
+  // Doubles, as in Kestra: the Java plugin's StatsTrigger.Output has `Double value`, `Double threshold`.
+  await server.waitFor(/5xx spike: \d+\.0 errors \(threshold: 50\.0\)/);
   await server.waitFor(/execution \S+ of company\.ops\.fastly_error_alert ended SUCCESS/);
   assert.equal(await server.stop(), 0, server.output);
   const history = historyOf(dir);
