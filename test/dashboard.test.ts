@@ -277,12 +277,13 @@ test('the dashboard shows the trigger chart with its threshold, the firing withi
   assert.ok(states.length >= 2 && states.every((x) => x === 'SUCCESS'), states.join(','));
   await page.locator('[data-testid="filter-state"]').selectOption('');
 
-  // The alert's log shows the secret masked.
+  // The alert's log shows the secret masked. The numbers are Doubles, as in Kestra: the Java plugin's
+  // StatsTrigger.Output has `Double value`, `Double threshold`.
   const alertRow = page.locator(`[data-testid="execution"][data-id="${firing.executionId}"]`);
   await alertRow.locator('tr.row').click();
   assert.match(
     await alertRow.locator('[data-testid="logs"]').innerText(),
-    /5xx spike: \d+ errors \(threshold: 50\), key \*{6}/,
+    /5xx spike: \d+\.0 errors \(threshold: 50\.0\), key \*{6}/,
   );
 
   // No token or secret anywhere: DOM, every response, the event stream as the page receives it, /metrics.
