@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type BetterSqlite3 from 'better-sqlite3';
 import fc from 'fast-check';
 import type { TaskRun } from '../src/flow/executor.js';
+import { JavaDouble } from '../src/pebble/java.js';
 import pg from 'pg';
 import { MIGRATIONS, PgStore } from '../src/runtime/postgres.js';
 import { SqliteStore } from '../src/runtime/sqlite.js';
@@ -121,6 +122,46 @@ for (const kind of KINDS) {
     await store.close();
   });
 
+  test(`${kind.name}: Java numbers: inputs, trigger variables, task runs, outputs and trigger states keep 1.0 and 2^63-1`, async () => {
+    const store = await kind.fresh();
+    // As Jackson reads {"d": 1.0, "big": 9223372036854775807, "n": 1, "r": 0.5}.
+    const java = { d: new JavaDouble(1), big: 2n ** 63n - 1n, n: 1, r: 0.5 };
+    const s: Submission = {
+      ...submission('j', 'company.ops', 'f', '2026-11-01T00:00:00.000Z'),
+      inputs: { cfg: java },
+      trigger: { body: java },
+      triggerId: 'hook',
+      triggerType: 'io.kestra.plugin.core.trigger.Webhook',
+    };
+    await store.enqueue(s, {
+      key: 'company.ops.f.hook',
+      armed: true,
+      fired: 1,
+      failures: 0,
+      pending: { executionId: 'j', trigger: { body: java }, firedAt: '2026-11-01T00:00:00.000Z' },
+    });
+    await store.started('j', '2026-11-01T00:00:01.000Z');
+    await store.saveTaskRun('j', run('t1', { outputs: { values: java } }));
+    await store.finish({
+      id: 'j',
+      state: 'SUCCESS',
+      endDate: '2026-11-01T00:00:03.000Z',
+      durationMs: 2000,
+      outputs: { t1: { values: java } },
+      taskRuns: [run('t1', { outputs: { values: java } })],
+    });
+    const got = await store.get('j');
+    assert.deepEqual(got?.inputs, { cfg: java });
+    assert.deepEqual(got?.trigger, { body: java });
+    assert.deepEqual(await store.outputs('j'), { t1: { values: java } });
+    assert.deepEqual(
+      (await store.taskRuns('j')).map((r) => r.outputs),
+      [{ values: java }],
+    );
+    assert.deepEqual((await store.triggerStates())[0]?.pending?.trigger, { body: java });
+    await store.close();
+  });
+
   test(`${kind.name}: search: any namespace filter, flow, states and page give the executions a plain filter of all of them gives, newest first`, async () => {
     const NAMESPACES = ['company', 'company.ops', 'company.ops.eu', 'company-x', 'companyx', 'other'];
     const STATES = ['CREATED', 'RUNNING', 'SUCCESS', 'FAILED'];
@@ -192,8 +233,10 @@ for (const kind of KINDS) {
     );
     assert.deepEqual(await store.triggerStates(), [state('n.f.t1', 1), state('n.f.t2', 0)]);
     assert.equal((await store.get('fired'))?.state, 'CREATED');
-    // The submission cannot be written (inputs JSON cannot hold a BigInt): the state is not either.
-    const unwritable = { ...submission('bad', 'n', 'f', '2026-11-01T00:00:01.000Z'), inputs: { n: 1n } };
+    // The submission cannot be written (JSON cannot hold a cycle): the state is not either.
+    const cycle: Record<string, unknown> = {};
+    cycle.self = cycle;
+    const unwritable = { ...submission('bad', 'n', 'f', '2026-11-01T00:00:01.000Z'), inputs: cycle };
     await assert.rejects(store.enqueue(unwritable, state('n.f.t1', 2)));
     assert.deepEqual(await store.triggerStates(), [state('n.f.t1', 1), state('n.f.t2', 0)]);
     assert.equal(await store.get('bad'), undefined);
