@@ -9,6 +9,19 @@ import { purgeAll, purgeKey, purgeKeys, purgeUrls } from '../src/fastly/purge.js
 import type { Transport, TransportRequest, TransportResponse } from '../src/http/transport.js';
 import { SERVICE, sim } from './helpers.js';
 
+/** The most of `requests` under way at once (each from its `order` to its `answered`). */
+function mostAtOnce(requests: readonly Sent[]): number {
+  const events = requests.flatMap((r) => [
+    { at: r.order, step: 1 },
+    { at: r.answered ?? Number.POSITIVE_INFINITY, step: -1 },
+  ]);
+  events.sort((a, b) => a.at - b.at);
+  let now = 0;
+  let most = 0;
+  for (const e of events) most = Math.max(most, (now += e.step));
+  return most;
+}
+
 /** Lets every promise chain that can move, move (the fake transport and clock fire synchronously). */
 async function drain(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
@@ -32,6 +45,8 @@ async function runClock(clock: ManualClock, done: () => boolean): Promise<void> 
 interface Sent {
   /** Order of the event among submissions and sends. */
   order: number;
+  /** Order of its answer among the same events (undefined until answered). */
+  answered?: number;
   keys: string[];
   soft: boolean;
 }
@@ -53,15 +68,19 @@ class FakeFastly implements Transport {
   request(req: TransportRequest): Promise<TransportResponse> {
     const keys = (JSON.parse(req.body ?? '{}') as { surrogate_keys: string[] }).surrogate_keys;
     const index = this.sent.length;
-    this.sent.push({ order: this.tick(), keys, soft: 'fastly-soft-purge' in req.headers });
+    const sent: Sent = { order: this.tick(), keys, soft: 'fastly-soft-purge' in req.headers };
+    this.sent.push(sent);
     const { latency, outcome } = this.next();
     return new Promise((resolve) => {
       this.clock.at(this.clock.now() + latency, () => {
+        sent.answered = this.tick();
         if (outcome === '503' || outcome === '401') {
+          // The message names the request, so that a caller's failed keys say which request carried them.
+          const msg = `${outcome === '401' ? 'Unauthorized' : 'busy'} (request ${index})`;
           resolve({
             status: Number(outcome),
             headers: { 'content-type': 'application/json' },
-            body: Buffer.from(JSON.stringify({ msg: outcome === '401' ? 'Unauthorized' : 'busy' })),
+            body: Buffer.from(JSON.stringify({ msg })),
           });
           return;
         }
@@ -78,15 +97,18 @@ class FakeFastly implements Transport {
 
 const KEYS = Array.from({ length: 12 }, (_, i) => `article-${i}`);
 
-test('coalescing, over random arrivals, latencies and failures: no key rides a request already sent, and every caller gets exactly its own keys', async () => {
+test('coalescing, over random arrivals, latencies and failures: no key rides a request already sent, every caller gets exactly its own keys, and never has more requests in flight than its concurrency', async () => {
   await fc.assert(
     fc.asyncProperty(
       fc.array(
         fc.record({
           at: fc.integer({ min: 0, max: 300 }),
           keys: fc.uniqueArray(fc.constantFrom(...KEYS), { minLength: 1, maxLength: 6 }),
+          // Now and then a list longer than a request, from a pool callers share: it spans batches.
+          bulk: fc.option(fc.integer({ min: 1, max: 800 }), { nil: undefined, freq: 3 }),
           soft: fc.boolean(),
           stopAfter: fc.option(fc.integer({ min: 0, max: 200 }), { nil: undefined }),
+          concurrency: fc.option(fc.integer({ min: 1, max: 3 }), { nil: undefined }),
         }),
         { minLength: 1, maxLength: 25 },
       ),
@@ -99,7 +121,11 @@ test('coalescing, over random arrivals, latencies and failures: no key rides a r
       ),
       fc.integer({ min: 1, max: 60 }),
       fc.integer({ min: 1, max: 4 }),
-      async (callers, answers, lingerMs, maxInFlight) => {
+      async (arrivals, answers, lingerMs, maxInFlight) => {
+        const callers = arrivals.map((c) => ({
+          ...c,
+          keys: [...c.keys, ...Array.from({ length: c.bulk ?? 0 }, (_, i) => `bulk-${i}`)],
+        }));
         const clock = new ManualClock(1_000_000);
         let order = 0;
         let n = 0;
@@ -119,6 +145,7 @@ test('coalescing, over random arrivals, latencies and failures: no key rides a r
         const results: {
           keys: string[];
           soft: boolean;
+          concurrency: number | undefined;
           submitted: number;
           result?: Awaited<ReturnType<typeof purgeKeys>>;
           error?: unknown;
@@ -128,9 +155,15 @@ test('coalescing, over random arrivals, latencies and failures: no key rides a r
             const stop = new AbortController();
             if (c.stopAfter !== undefined)
               clock.at(clock.now() + c.stopAfter, () => stop.abort(new Error('stopped by the test')));
-            const entry: (typeof results)[0] = { keys: c.keys, soft: c.soft, submitted: order++ };
+            const entry: (typeof results)[0] = {
+              keys: c.keys,
+              soft: c.soft,
+              concurrency: c.concurrency,
+              submitted: order++,
+            };
             results.push(entry);
-            purgeKeys(client, SERVICE, c.keys, { soft: c.soft, stop: stop.signal }).then(
+            const options = { soft: c.soft, stop: stop.signal, concurrency: c.concurrency };
+            purgeKeys(client, SERVICE, c.keys, options).then(
               (r) => (entry.result = r),
               (e: unknown) => (entry.error = e),
             );
@@ -156,6 +189,20 @@ test('coalescing, over random arrivals, latencies and failures: no key rides a r
               `key ${key} rode request ${index}, sent before its caller asked`,
             );
             assert.equal(carrier.soft, r.soft, 'a soft purge never rides a hard one, nor the reverse');
+          }
+          if (r.concurrency !== undefined) {
+            // The requests known to have carried its keys: by their purge ids, or named in the failure.
+            const carriers = new Set(Object.values(res.purgeIds).map((id) => Number(id.split(':')[0])));
+            for (const f of res.failed) {
+              // Not a key never sent, whose reason may quote another request's failure.
+              const m = /^purgeKeys failed: HTTP \d+ \w+ \(request (\d+)\)/.exec(f.reason);
+              if (m) carriers.add(Number(m[1]));
+            }
+            const mine = [...carriers].map((i) => fake.sent[i] as Sent);
+            assert.ok(
+              mostAtOnce(mine) <= r.concurrency,
+              `concurrency ${r.concurrency}, yet ${mostAtOnce(mine)} of its requests were in flight at once`,
+            );
           }
         }
         for (const s of fake.sent) {
@@ -239,6 +286,35 @@ test('coalesced, a caller counts the requests that carried its keys: 600 keys ar
   const s = await small;
   assert.equal(s.sent, 1);
   assert.deepEqual(Object.keys(s.purgeIds).sort(), ['extra', 'k-599']);
+});
+
+test("coalesced, a caller's concurrency bounds its requests in flight: 2,000 keys at concurrency 1 go one request at a time, beside a caller at 3 sharing its batches", async () => {
+  const clock = new ManualClock(1_000_000);
+  let order = 0;
+  const fake = new FakeFastly(
+    clock,
+    () => ({ latency: 100, outcome: 'ok' }),
+    () => order++,
+  );
+  const purges = new PurgeCoordinator({ lingerMs: 25, clock });
+  const client = new FastlyClient({ token: 'tok-c', baseUrl: 'http://127.0.0.1:9', transport: fake, purges });
+  const one = Array.from({ length: 2000 }, (_, i) => `one-${i}`);
+  const three = Array.from({ length: 2000 }, (_, i) => `three-${i}`);
+  let finished = 0;
+  const serial = purgeKeys(client, SERVICE, one, { concurrency: 1 }).finally(() => finished++);
+  const wider = purgeKeys(client, SERVICE, three, { concurrency: 3 }).finally(() => finished++);
+  await runClock(clock, () => finished === 2);
+  const [a, b] = await Promise.all([serial, wider]);
+  assert.deepEqual([a.failed, b.failed], [[], []]);
+  assert.equal(Object.keys(a.purgeIds).length, 2000);
+  assert.equal(Object.keys(b.purgeIds).length, 2000);
+  const carrying = (keys: readonly string[]) => {
+    const mine = new Set(keys);
+    return fake.sent.filter((s) => s.keys.some((k) => mine.has(k)));
+  };
+  assert.equal(mostAtOnce(carrying(one)), 1);
+  assert.equal(mostAtOnce(carrying(three)), 3);
+  assert.equal(a.sent, carrying(one).length);
 });
 
 test('a partial failure names exactly the keys of the failed request, for each caller', async () => {

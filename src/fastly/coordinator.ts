@@ -79,13 +79,24 @@ export interface CoalesceRequest {
   abandon?: AbortSignal | undefined;
   /** Called as this caller's keys settle. */
   onSettled?: ((keys: number) => void) | undefined;
+  /**
+   * The most requests carrying this caller's keys that may be under way (or pending) at once: its
+   * keys join batches only while fewer than this hold some of them (default: no bound but the group's).
+   */
+  maxInFlight?: number | undefined;
 }
 
 interface Submission {
   readonly request: CoalesceRequest;
+  readonly group: Group;
   readonly outcome: CoalescedOutcome;
   unsettled: number;
+  /** Batches holding some of its keys, not yet settled for it: never more than `limit`. */
   readonly batches: Set<Batch>;
+  readonly limit: number;
+  /** Its keys not yet in a batch (`request.keys` from `next` on, then `requeued` first). */
+  next: number;
+  requeued: string[];
   resolve: (o: CoalescedOutcome) => void;
   reject: (err: unknown) => void;
   cleanup: () => void;
@@ -115,6 +126,8 @@ interface Group {
   /** Sealed batches waiting for an in-flight slot, in order. */
   readonly queue: Batch[];
   inFlight: number;
+  /** Callers with keys not yet in a batch (held back by their own `maxInFlight`). */
+  readonly waiting: Set<Submission>;
 }
 
 /**
@@ -215,32 +228,19 @@ export class PurgeCoordinator {
     return new Promise<CoalescedOutcome>((resolve, reject) => {
       const sub: Submission = {
         request,
+        group: this.#group(request),
         outcome,
         unsettled: request.keys.length,
         batches: new Set(),
+        limit: Math.max(1, request.maxInFlight ?? Number.POSITIVE_INFINITY),
+        next: 0,
+        requeued: [],
         resolve,
         reject,
         cleanup: () => {},
       };
-      const group = this.#group(request);
-      let joined = 0;
-      for (const key of request.keys) {
-        let home: Batch | undefined;
-        for (const b of group.unsent)
-          if (b.keys.has(key)) {
-            home = b;
-            break;
-          }
-        if (home) joined++;
-        else {
-          home = group.open ?? this.#openBatch(group, request.send);
-          home.keys.set(key, new Set());
-        }
-        (home.keys.get(key) as Set<Submission>).add(sub);
-        sub.batches.add(home);
-        if (home === group.open && home.keys.size >= largest(group)) this.#seal(home);
-      }
-      this.#coalesced({ requested: request.keys.length, joined, requests: 0 });
+      this.#coalesced({ requested: request.keys.length, joined: 0, requests: 0 });
+      this.#place(sub);
       const withdraw = (reason: string) => this.#withdraw(sub, reason);
       const onStop = () => withdraw(reasonOf(request.stop?.reason));
       const onCancel = () => {
@@ -274,10 +274,65 @@ export class PurgeCoordinator {
         unsent: new Set(),
         queue: [],
         inFlight: 0,
+        waiting: new Set(),
       };
       this.#groups.set(request.group, group);
     }
     return group;
+  }
+
+  /** Puts a caller's keys not yet in a batch into batches, in order, as far as its bound allows. */
+  #place(sub: Submission): void {
+    const keys = sub.request.keys;
+    let joined = 0;
+    for (;;) {
+      const requeued = sub.requeued.length > 0;
+      const key = requeued ? sub.requeued[0] : keys[sub.next];
+      if (key === undefined) break;
+      const home = this.#home(sub, key);
+      if (!home) break;
+      if (requeued) sub.requeued.shift();
+      else sub.next++;
+      if (this.#join(sub, home, key)) joined++;
+    }
+    if (sub.next < keys.length || sub.requeued.length) sub.group.waiting.add(sub);
+    else sub.group.waiting.delete(sub);
+    if (joined) this.#coalesced({ requested: 0, joined, requests: 0 });
+  }
+
+  /**
+   * The unsent batch a caller's key goes into: the one already holding it, else the open one; undefined
+   * when that would make one batch more holding the caller's keys than its bound allows.
+   */
+  #home(sub: Submission, key: string): Batch | undefined {
+    const group = sub.group;
+    const room = sub.batches.size < sub.limit;
+    for (const b of group.unsent) if (b.keys.has(key)) return room || sub.batches.has(b) ? b : undefined;
+    if (group.open && (room || sub.batches.has(group.open))) return group.open;
+    return room ? this.#openBatch(group, sub.request.send) : undefined;
+  }
+
+  /** Adds the caller to the key in `home`; true when the key was there already (it rides along). */
+  #join(sub: Submission, home: Batch, key: string): boolean {
+    let callers = home.keys.get(key);
+    const joined = callers !== undefined;
+    if (!callers) {
+      callers = new Set();
+      home.keys.set(key, callers);
+    }
+    callers.add(sub);
+    sub.batches.add(home);
+    if (home === sub.group.open && home.keys.size >= largest(sub.group)) this.#seal(home);
+    return joined;
+  }
+
+  /** The keys of a caller not yet in a batch, taken out (reported by the caller of this). */
+  #unplaced(sub: Submission): string[] {
+    const keys = [...sub.requeued, ...sub.request.keys.slice(sub.next)];
+    sub.requeued = [];
+    sub.next = sub.request.keys.length;
+    sub.group.waiting.delete(sub);
+    return keys;
   }
 
   #openBatch(group: Group, send: BatchSender): Batch {
@@ -383,9 +438,16 @@ export class PurgeCoordinator {
       }
       if (error !== undefined && group.isFatal(error)) {
         const message = error instanceof Error ? error.message : 'the request failed';
-        for (const other of [...group.unsent])
-          this.#drop(other, `stopped at a failure every batch would meet: ${message}`);
+        const reason = `stopped at a failure every batch would meet: ${message}`;
+        for (const other of [...group.unsent]) this.#drop(other, reason);
+        for (const sub of [...group.waiting]) {
+          const keys = this.#unplaced(sub);
+          for (const key of keys) sub.outcome.notSent.push({ key, reason });
+          this.#settled(sub, keys.length);
+        }
       }
+      // Callers this request held back by their bound: their next keys may go now.
+      for (const sub of callers) if (group.waiting.has(sub)) this.#place(sub);
     } finally {
       group.inFlight--;
       const open = group.open;
@@ -394,27 +456,22 @@ export class PurgeCoordinator {
     }
   }
 
-  /** Puts a refused batch's keys, with their callers, back into unsent batches. */
+  /**
+   * Puts a refused batch's keys, with their callers, back in front of the keys each caller has not
+   * yet placed, and places them again (in batches that fit, within each caller's bound).
+   */
   #requeue(batch: Batch): void {
-    const group = batch.group;
-    for (const [key, subs] of batch.keys) {
-      let home: Batch | undefined;
-      for (const b of group.unsent)
-        if (b.keys.has(key)) {
-          home = b;
-          break;
-        }
-      if (!home) {
-        home = group.open ?? this.#openBatch(group, batch.send);
-        home.keys.set(key, new Set());
-      }
-      const callers = home.keys.get(key) as Set<Submission>;
+    const back = new Map<Submission, string[]>();
+    for (const [key, subs] of batch.keys)
       for (const sub of subs) {
-        callers.add(sub);
         sub.batches.delete(batch);
-        sub.batches.add(home);
+        const keys = back.get(sub) ?? [];
+        keys.push(key);
+        back.set(sub, keys);
       }
-      if (home === group.open && home.keys.size >= largest(group)) this.#seal(home);
+    for (const [sub, keys] of back) {
+      sub.requeued = [...keys, ...sub.requeued];
+      this.#place(sub);
     }
   }
 
@@ -438,6 +495,9 @@ export class PurgeCoordinator {
 
   /** Takes a caller's keys out of the batches not yet sent (keys no one else waits for leave them). */
   #withdraw(sub: Submission, reason: string): void {
+    const unplaced = this.#unplaced(sub);
+    for (const key of unplaced) sub.outcome.notSent.push({ key, reason });
+    this.#settled(sub, unplaced.length);
     for (const batch of [...sub.batches]) {
       if (batch.state === 'sent') continue;
       let count = 0;

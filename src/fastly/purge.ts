@@ -46,6 +46,10 @@ export interface PurgeKeysResult {
 }
 
 export interface PurgeKeysOptions extends PurgeOptions {
+  /**
+   * Requests carrying this call's keys in flight at once (default 40), coalesced or not: coalesced,
+   * its keys wait to join a batch while that many batches hold some of them.
+   */
   concurrency?: number | undefined;
   /** Called after each batch settles, with the number of keys settled so far. */
   onProgress?: ((settled: number, total: number) => void) | undefined;
@@ -459,7 +463,7 @@ function coalesced(
   serviceId: string,
   keys: readonly string[],
   soft: boolean,
-  options: Pick<PurgeKeysOptions, 'stop' | 'onProgress'>,
+  options: Pick<PurgeKeysOptions, 'stop' | 'onProgress' | 'concurrency'>,
 ) {
   const shared = client.detached();
   let settled = 0;
@@ -474,6 +478,8 @@ function coalesced(
     stop: options.stop,
     // A cancelled caller gets its account (keys purged, not sent, under way) rather than an error.
     abandon: client.signal,
+    // The caller's own bound, as when it sends alone: its keys wait rather than widen a burst.
+    maxInFlight: options.concurrency ?? DEFAULT_PURGE_CONCURRENCY,
     onSettled: (n) => {
       settled += n;
       options.onProgress?.(settled, keys.length);
@@ -488,8 +494,9 @@ function coalesced(
  * a failed batch: every key ends up in `purgeIds` or in `failed` (unsent keys with the reason why).
  *
  * When the client's coordinator coalesces (`lingerMs` > 0: the server), the keys join the batches
- * other callers of the process are filling instead (see `PurgeCoordinator`); the result is this
- * caller's alone all the same, `sent` counting the requests that carried its keys.
+ * other callers of the process are filling instead (see `PurgeCoordinator`), at most `concurrency`
+ * of those batches holding its keys at once; the result is this caller's alone all the same, `sent`
+ * counting the requests that carried its keys.
  */
 export async function purgeKeys(
   client: FastlyClient,
