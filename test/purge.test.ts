@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { getEventListeners } from 'node:events';
 import { createServer } from 'node:http';
 import { test } from 'node:test';
+import { z } from 'zod';
 import { InvalidInputError } from '../src/errors.js';
 import { FastlyClient } from '../src/fastly/client.js';
 import { PurgeCoordinator } from '../src/fastly/coordinator.js';
 import { purgeAll, purgeKey, purgeKeys, purgeUrl } from '../src/fastly/purge.js';
 import { verifyPurge } from '../src/fastly/verify.js';
 import PurgeAllTask from '../src/tasks/purge/All.js';
+import PurgeKeysTask from '../src/tasks/purge/Keys.js';
 import { parseProps } from '../src/tasks/task.js';
 import { requests, SERVICE, sim } from './helpers.js';
 
@@ -160,6 +162,36 @@ test('bad keys, URLs and soft purge-all are refused before any request', async (
     /purge-all cannot be soft/,
   );
   assert.equal(s.log.length, 0);
+});
+
+test('purge.Keys takes a rendered range of 100,000 numbers as text keys without a validation issue per key', () => {
+  // zod calls the custom error map once for each issue it makes: numbers refused as not text and
+  // then turned into text would make 100,000 of them (and a copy and a second parse).
+  const before = z.config().customError;
+  let issues = 0;
+  z.config({ customError: () => void issues++ });
+  try {
+    const keys = Array.from({ length: 100_000 }, (_, i) => i + 1);
+    const input = { apiToken: 't', serviceId: SERVICE, surrogateKeys: keys, soft: true, concurrency: '3' };
+    const props = parseProps(PurgeKeysTask, input);
+    assert.equal(issues, 0);
+    assert.equal(props.surrogateKeys.length, 100_000);
+    assert.deepEqual(props.surrogateKeys.slice(0, 2), ['1', '2']);
+    assert.equal(props.surrogateKeys.at(-1), '100000');
+    assert.equal(props.concurrency, 3);
+    assert.equal(keys[0], 1, 'the rendered value is left as it was');
+    // What is not text nor a number still fails, named by index, as before.
+    assert.throws(
+      () => parseProps(PurgeKeysTask, { ...input, surrogateKeys: [1, true, { a: 1 }] }),
+      /surrogateKeys\[2\]: got \{"a":1\}; expected string/,
+    );
+    assert.deepEqual(parseProps(PurgeKeysTask, { ...input, surrogateKeys: [7, true] }).surrogateKeys, [
+      '7',
+      'true',
+    ]);
+  } finally {
+    z.config({ customError: before });
+  }
 });
 
 test('verifyPurge reads only the headers: the connection is closed before the edge has sent the body', async (t) => {

@@ -112,17 +112,19 @@ export const booleanish = () =>
   z.preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean());
 
 /** A list that may arrive as a rendered JSON string ('["a","b"]'). */
-export const listOf = <T extends z.ZodType>(item: T) =>
-  z.preprocess((v) => {
-    if (typeof v === 'string' && v.trim().startsWith('[')) {
-      try {
-        return JSON.parse(v) as unknown;
-      } catch {
-        return v;
-      }
+export const listOf = <T extends z.ZodType>(item: T) => z.preprocess(listFromJson, z.array(item));
+
+/** listOf's step: a JSON list given as text is parsed; anything else (a list) is left as it is. */
+function listFromJson(v: unknown): unknown {
+  if (typeof v === 'string' && v.trim().startsWith('[')) {
+    try {
+      return JSON.parse(v) as unknown;
+    } catch {
+      return v;
     }
-    return v;
-  }, z.array(item));
+  }
+  return v;
+}
 
 /** Properties every Fastly task and the trigger take, as in Kestra's Java plugin. */
 export const connectionProps = {
@@ -312,7 +314,9 @@ export function parseAsKestra<S extends z.ZodType>(
   schema: S,
   input: unknown,
 ): z.ZodSafeParseResult<z.output<S>> {
-  let value = input;
+  // Where the schema takes only text, a number becomes text before parsing: the same as the passes
+  // below do from zod's issues, without an issue (and a copy) per item of a long list.
+  let value = textified(schema, input);
   let result = schema.safeParse(value);
   for (let pass = 0; pass < 3 && !result.success; pass++) {
     let changed = false;
@@ -336,6 +340,53 @@ export function parseAsKestra<S extends z.ZodType>(
     result = schema.safeParse(value);
   }
   return result;
+}
+
+/**
+ * `value` with each number or boolean that `schema` would refuse as not a string turned into text
+ * (copied where changed): through objects, lists, listOf, optional, nullable and default, down to a
+ * plain z.string(). Anything else (unions, enums, other preprocessing) is left to the issue passes.
+ */
+function textified(schema: unknown, value: unknown, depth = 0): unknown {
+  const def = (schema as { _zod?: { def?: Record<string, unknown> } } | undefined)?._zod?.def;
+  if (!def || depth > 32) return value;
+  switch (def.type) {
+    case 'string':
+      return typeof value === 'number' || typeof value === 'boolean' ? String(value) : value;
+    case 'optional':
+    case 'nullable':
+    case 'default':
+      return textified(def.innerType, value, depth + 1);
+    case 'pipe': {
+      const step = (def.in as { _zod?: { def?: { transform?: unknown } } } | undefined)?._zod?.def;
+      return step?.transform === listFromJson && Array.isArray(value)
+        ? textified(def.out, value, depth + 1)
+        : value;
+    }
+    case 'array': {
+      if (!Array.isArray(value)) return value;
+      let copy: unknown[] | undefined;
+      for (let i = 0; i < value.length; i++) {
+        const v: unknown = value[i];
+        const t = textified(def.element, v, depth + 1);
+        if (t !== v) (copy ??= value.slice())[i] = t;
+      }
+      return copy ?? value;
+    }
+    case 'object': {
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+      const shape = def.shape as Record<string, unknown>;
+      let copy: Record<string, unknown> | undefined;
+      for (const [k, v] of Object.entries(value)) {
+        if (!Object.hasOwn(shape, k)) continue;
+        const t = textified(shape[k], v, depth + 1);
+        if (t !== v) (copy ??= { ...value })[k] = t;
+      }
+      return copy ?? value;
+    }
+    default:
+      return value;
+  }
 }
 
 /** Validates properties against a task's schema; every problem is reported in one error. */
