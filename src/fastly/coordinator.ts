@@ -123,6 +123,8 @@ interface Group {
   open: Batch | undefined;
   /** Batches not yet on the wire (open, sealed, or waiting for budget): keys in them may be joined. */
   readonly unsent: Set<Batch>;
+  /** Each key in an unsent batch → that batch (a key is in one unsent batch at most). */
+  readonly pending: Map<string, Batch>;
   /** Sealed batches waiting for an in-flight slot, in order. */
   readonly queue: Batch[];
   inFlight: number;
@@ -272,6 +274,7 @@ export class PurgeCoordinator {
         isFatal: request.isFatal,
         open: undefined,
         unsent: new Set(),
+        pending: new Map(),
         queue: [],
         inFlight: 0,
         waiting: new Set(),
@@ -307,7 +310,8 @@ export class PurgeCoordinator {
   #home(sub: Submission, key: string): Batch | undefined {
     const group = sub.group;
     const room = sub.batches.size < sub.limit;
-    for (const b of group.unsent) if (b.keys.has(key)) return room || sub.batches.has(b) ? b : undefined;
+    const b = group.pending.get(key);
+    if (b) return room || sub.batches.has(b) ? b : undefined;
     if (group.open && (room || sub.batches.has(group.open))) return group.open;
     return room ? this.#openBatch(group, sub.request.send) : undefined;
   }
@@ -319,6 +323,7 @@ export class PurgeCoordinator {
     if (!callers) {
       callers = new Set();
       home.keys.set(key, callers);
+      sub.group.pending.set(key, home);
     }
     callers.add(sub);
     sub.batches.add(home);
@@ -396,13 +401,13 @@ export class PurgeCoordinator {
       if (batch.keys.size > largest(group)) {
         // Sealed before the window was known to be smaller: its keys go in batches that fit.
         grant.release();
-        group.unsent.delete(batch);
+        this.#leaveUnsent(batch);
         batch.state = 'sent';
         this.#requeue(batch);
         return;
       }
       batch.state = 'sent';
-      group.unsent.delete(batch);
+      this.#leaveUnsent(batch);
       const keys = [...batch.keys.keys()];
       // One request for each caller whose keys it carries, however many of them.
       const callers = new Set<Submission>();
@@ -475,11 +480,18 @@ export class PurgeCoordinator {
     }
   }
 
+  /** The batch is no longer joinable (sent, refused or dropped). */
+  #leaveUnsent(batch: Batch): void {
+    const group = batch.group;
+    group.unsent.delete(batch);
+    for (const key of batch.keys.keys()) if (group.pending.get(key) === batch) group.pending.delete(key);
+  }
+
   /** Reports every key of an unsent batch as not sent, and removes the batch. */
   #drop(batch: Batch, reason: string): void {
     const group = batch.group;
     batch.cancelLinger?.();
-    group.unsent.delete(batch);
+    this.#leaveUnsent(batch);
     if (group.open === batch) group.open = undefined;
     const i = group.queue.indexOf(batch);
     if (i >= 0) group.queue.splice(i, 1);
@@ -505,7 +517,10 @@ export class PurgeCoordinator {
         if (!subs.delete(sub)) continue;
         count++;
         sub.outcome.notSent.push({ key, reason });
-        if (subs.size === 0) batch.keys.delete(key);
+        if (subs.size === 0) {
+          batch.keys.delete(key);
+          batch.group.pending.delete(key);
+        }
       }
       if (batch.keys.size === 0) {
         const group = batch.group;
