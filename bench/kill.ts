@@ -96,9 +96,12 @@ async function main(): Promise<void> {
       const ms = endedAt - t0;
       const ex = (await (await fetch(`${url}/api/v1/main/executions/${created.id}`)).json()) as {
         state: { current: string };
-        outputs: { purge: { purged: number; failed: unknown[] } };
+        taskRunList: { taskId: string; outputs?: { purged: number; failed: unknown[] } }[];
       };
-      const a = ex.outputs.purge;
+      // The account is the task run's outputs (the execution's `outputs` are the flow's, none here).
+      const a = ex.taskRunList.find((r) => r.taskId === 'purge')?.outputs;
+      if (!a)
+        throw new Error(`execution ${created.id} ended ${ex.state.current} without the purge's account`);
       times.push(ms);
       console.log(
         `run ${run + 1}: ${ex.state.current} ${ms.toFixed(0)} ms after the kill; purged ${a.purged}, unpurged ${a.failed.length} (sum ${a.purged + a.failed.length})`,
