@@ -20,16 +20,21 @@ const pgsql = postgresForFile();
 const TOKEN = 'tok-executions-api-4d1';
 const API = '/api/v1/main';
 
+interface History {
+  state: string;
+  date: string;
+}
+
 interface View {
   id: string;
-  state: { current: string; startDate: string; endDate?: string };
+  state: { current: string; startDate: string; endDate?: string; histories: History[] };
   labels?: { key: string; value: string }[];
   outputs?: Record<string, unknown>;
   taskRunList: {
     id: string;
     taskId: string;
-    attempts: { state: { current: string } }[];
-    state: { current: string };
+    attempts: { state: { current: string; histories: History[] } }[];
+    state: { current: string; histories: History[] };
     outputs?: Record<string, unknown>;
   }[];
 }
@@ -48,6 +53,16 @@ interface LogLine {
 }
 
 const KEYS = 20_000;
+
+/** The states of a history, after checking its dates never go back. */
+function statesOf(histories: History[]): string[] {
+  const dates = histories.map((h) => Date.parse(h.date));
+  assert.ok(
+    dates.every((d, i) => Number.isFinite(d) && (i === 0 || d >= (dates[i - 1] as number))),
+    `dates in order: ${JSON.stringify(histories)}`,
+  );
+  return histories.map((h) => h.state);
+}
 
 const FLOWS: Record<string, string> = {
   'big.yml': `id: big_purge
@@ -190,6 +205,15 @@ describe('the executions API', { concurrency: 2 }, () => {
 
         const done = await get(url, ex.id);
         assert.equal(done.state.current, 'KILLED');
+        // Kestra's histories: the kill's KILLING kept between RUNNING and KILLED, for the execution,
+        // its task run and the attempt under way.
+        assert.deepEqual(statesOf(done.state.histories), ['CREATED', 'RUNNING', 'KILLING', 'KILLED']);
+        const killedRun = done.taskRunList[0];
+        assert.deepEqual(statesOf(killedRun?.state.histories ?? []), ['CREATED', 'RUNNING', 'KILLED']);
+        assert.deepEqual(
+          killedRun?.attempts.map((a) => statesOf(a.state.histories)),
+          [['CREATED', 'RUNNING', 'KILLED']],
+        );
         // No task starts after a kill: neither `errors` nor `finally`.
         assert.deepEqual(
           done.taskRunList.map((r) => [r.taskId, r.state.current]),
@@ -275,6 +299,37 @@ describe('the executions API', { concurrency: 2 }, () => {
         assert.equal(after.state.current, 'SUCCESS');
         assert.equal(after.state.startDate, failed.state.startDate, 'the first start is kept');
         const byTask = new Map(after.taskRunList.map((x) => [x.taskId, x]));
+        // Kestra's restart appends to the history: the FAILED end and the RESTARTED stay in it.
+        assert.deepEqual(statesOf(after.state.histories), [
+          'CREATED',
+          'RUNNING',
+          'FAILED',
+          'RESTARTED',
+          'RUNNING',
+          'SUCCESS',
+        ]);
+        assert.deepEqual(after.state.histories.slice(0, 3), failed.state.histories);
+        const purge = byTask.get('purge');
+        assert.deepEqual(statesOf(purge?.state.histories ?? []), [
+          'CREATED',
+          'RUNNING',
+          'FAILED',
+          'RESTARTED',
+          'RUNNING',
+          'SUCCESS',
+        ]);
+        assert.deepEqual(
+          purge?.attempts.map((a) => statesOf(a.state.histories)),
+          [
+            ['CREATED', 'RUNNING', 'FAILED'],
+            ['CREATED', 'RUNNING', 'SUCCESS'],
+          ],
+        );
+        assert.deepEqual(statesOf(byTask.get('first')?.state.histories ?? []), [
+          'CREATED',
+          'RUNNING',
+          'SUCCESS',
+        ]);
         assert.deepEqual(
           after.taskRunList.map((x) => [x.taskId, x.state.current, x.attempts.length]),
           [

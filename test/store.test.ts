@@ -422,6 +422,8 @@ for (const kind of KINDS) {
     const store = await kind.fresh();
     await store.enqueue(submission('r', 'n', 'f', '2026-11-01T00:00:00.000Z'));
     await store.started('r', '2026-11-01T00:00:01.000Z');
+    // Resumed after a crash: started again while RUNNING, no second RUNNING.
+    await store.started('r', '2026-11-01T00:00:01.500Z');
     await store.finish({
       id: 'r',
       state: 'FAILED',
@@ -454,11 +456,26 @@ for (const kind of KINDS) {
       (await store.unfinished()).map((e) => [e.id, e.state]),
       [['r', 'KILLING']],
     );
+    // Every transition kept, in the statements that made them: the FAILED end stays before the restart.
+    const history = (await store.get('r'))?.histories ?? [];
+    assert.deepEqual(
+      history.map((h) => h.state),
+      ['CREATED', 'RUNNING', 'FAILED', 'RESTARTED', 'KILLING'],
+    );
+    assert.deepEqual(history.slice(0, 3), [
+      { state: 'CREATED', date: '2026-11-01T00:00:00.000Z' },
+      { state: 'RUNNING', date: '2026-11-01T00:00:01.000Z' },
+      { state: 'FAILED', date: '2026-11-01T00:00:05.000Z' },
+    ]);
     await store.enqueue(submission('q', 'n', 'f', '2026-11-01T00:00:02.000Z'));
     await store.setState('q', 'KILLED');
     const killed = await store.get('q');
     assert.equal(killed?.state, 'KILLED');
     assert.ok(killed?.endDate, 'a queued execution killed has ended');
+    assert.deepEqual(killed?.histories, [
+      { state: 'CREATED', date: '2026-11-01T00:00:02.000Z' },
+      { state: 'KILLED', date: killed?.endDate },
+    ]);
     assert.deepEqual(
       (await store.unfinished()).map((e) => e.id),
       ['r'],
@@ -612,4 +629,77 @@ test('a runtime.db written before labels gets the column when opened, and keeps 
     ['after'],
   );
   await store.close();
+});
+
+test('executions stored before state histories were kept: the column is added (SQLite file, PostgreSQL migration), their history is made from their dates, new ones keep theirs', async () => {
+  const { executionView } = await import('../src/flow/view.js');
+  const dates = {
+    createdAt: '2026-11-01T00:00:00.000Z',
+    start: '2026-11-01T00:00:01.000Z',
+    end: '2026-11-01T00:00:02.000Z',
+  };
+  const finished = (id: string) => ({
+    id,
+    state: 'SUCCESS',
+    endDate: dates.end,
+    durationMs: 1000,
+    outputs: {},
+    taskRuns: [],
+  });
+  const check = async (store: ExecutionStore) => {
+    await store.started('old', dates.start);
+    await store.finish(finished('old'));
+    const old = await store.get('old');
+    assert.equal(old?.histories, undefined, 'an older row keeps no partial history');
+    assert.deepEqual(executionView({ ...old!, taskRuns: [] }).state.histories, [
+      { state: 'CREATED', date: dates.createdAt },
+      { state: 'RUNNING', date: dates.start },
+      { state: 'SUCCESS', date: dates.end },
+    ]);
+    await store.enqueue(submission('new', 'n', 'f', dates.createdAt));
+    await store.started('new', dates.start);
+    await store.finish(finished('new'));
+    assert.deepEqual((await store.get('new'))?.histories, [
+      { state: 'CREATED', date: dates.createdAt },
+      { state: 'RUNNING', date: dates.start },
+      { state: 'SUCCESS', date: dates.end },
+    ]);
+    await store.close();
+  };
+
+  const file = join(mkdtempSync(join(tmpdir(), 'kf-store-hist-')), 'runtime.db');
+  const Database = createRequire(import.meta.url)('better-sqlite3') as typeof BetterSqlite3;
+  const old = new Database(file);
+  old.exec(`CREATE TABLE executions (id TEXT PRIMARY KEY, namespace TEXT NOT NULL, flow_id TEXT NOT NULL,
+    state TEXT NOT NULL, trigger_id TEXT, trigger_type TEXT, created_at TEXT NOT NULL, start_date TEXT,
+    end_date TEXT, duration_ms BIGINT, error TEXT, outputs_bytes BIGINT, inputs TEXT NOT NULL, trigger_vars TEXT,
+    labels TEXT)`);
+  old
+    .prepare(
+      `INSERT INTO executions (id, namespace, flow_id, state, created_at, inputs) VALUES (?, ?, ?, ?, ?, ?)`,
+    )
+    .run('old', 'n', 'f', 'CREATED', dates.createdAt, '{}');
+  old.close();
+  await check(new SqliteStore(file));
+
+  // PostgreSQL: a database at the migration before the histories one.
+  const url = await pgsql.freshDatabase();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const before = MIGRATIONS.findIndex((m) => m.includes('ADD COLUMN histories'));
+    assert.ok(before > 0);
+    await client.query('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY)');
+    for (let v = 1; v <= before; v++) {
+      await client.query(MIGRATIONS[v - 1] as string);
+      await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [v]);
+    }
+    await client.query(
+      `INSERT INTO executions (id, namespace, flow_id, state, created_at, inputs) VALUES ($1, $2, $3, $4, $5, $6)`,
+      ['old', 'n', 'f', 'CREATED', dates.createdAt, '{}'],
+    );
+  } finally {
+    await client.end();
+  }
+  await check(await PgStore.open(url));
 });

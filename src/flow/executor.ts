@@ -21,6 +21,7 @@ import type { RetryDef } from './model.js';
 import { executionEvents } from '../diagnostics.js';
 import { emptyTokenError, type Sealed, seal, SecretStore, unseal } from './secrets.js';
 import { instantText, preciseNow } from './clock.js';
+import type { StateHistory } from './view-types.js';
 
 /** KILLED: interrupted (Ctrl-C, SIGTERM), as Kestra calls a killed execution. */
 export type State = RunState;
@@ -43,6 +44,24 @@ export interface TaskRun {
   errorKind?: 'input' | 'runtime';
   /** As stored, when masking changed its outputs: the outputs as they were, sealed (a resume reads them). */
   sealed?: Sealed;
+  /**
+   * Kestra's `state.histories`: CREATED, RUNNING, RETRYING between attempts, RESTARTED when run
+   * again after it ended, then how it ended; absent in task runs stored before they were kept.
+   */
+  histories?: StateHistory[];
+  /** Each attempt's `state.histories` (Kestra's `TaskRunAttempt`), oldest first. */
+  attemptHistories?: StateHistory[][];
+}
+
+/** Appends `state` to a history unless it is already the last one. */
+function transition(histories: StateHistory[], state: string, date = new Date().toISOString()): void {
+  if (histories.at(-1)?.state !== state) histories.push({ state, date });
+}
+
+/** Ends the attempt still open (its last state RUNNING) of a task run, as `state`. */
+function endAttempt(run: TaskRun, state: string, date = new Date().toISOString()): void {
+  const open = run.attemptHistories?.at(-1);
+  if (open?.at(-1)?.state === 'RUNNING') open.push({ state, date });
 }
 
 export interface Execution {
@@ -378,10 +397,23 @@ class FlowRun {
       endDate: '',
       durationMs: 0,
       ...(outer.value !== undefined ? { value: outer.value } : {}),
+      histories: prior?.histories
+        ? prior.histories.map((h) => ({ ...h }))
+        : [{ state: 'CREATED', date: prior?.startDate ?? new Date(Math.floor(started)).toISOString() }],
+      attemptHistories: leaf ? (prior?.attemptHistories ?? []).map((a) => a.map((h) => ({ ...h }))) : [],
     };
+    const histories = run.histories as StateHistory[];
+    // Ended FAILED or KILLED, run again (Kestra's restart): its history goes on.
+    if (prior && prior.endDate !== '' && !DONE_STATES.includes(prior.state))
+      transition(histories, 'RESTARTED');
+    // An attempt a crash or a shutdown interrupted did not succeed; the next one counts on.
+    endAttempt(run, 'FAILED');
     current = run;
     this.execution.taskRuns.push(run);
-    if (!leaf) await this.#checkpoint(run); // a leaf's is at each attempt
+    if (!leaf) {
+      transition(histories, 'RUNNING');
+      await this.#checkpoint(run); // a leaf's is at each attempt
+    }
     // Kestra's `taskrun` (RunVariables.of(TaskRun)): attemptsCount is the attempts made before this one.
     const taskrun: Record<string, unknown> = {
       id: run.id,
@@ -398,6 +430,8 @@ class FlowRun {
     const finish = async (state: State, error?: string): Promise<State> => {
       run.state = state;
       run.endDate = new Date().toISOString();
+      endAttempt(run, state, run.endDate);
+      transition(histories, state, run.endDate);
       run.durationMs = Date.now() - t0;
       if (error) run.error = this.#masker.mask(error);
       await this.#checkpoint(run);
@@ -548,6 +582,12 @@ class FlowRun {
       : Infinity;
     for (;;) {
       run.attempts++;
+      const now = new Date().toISOString();
+      run.attemptHistories?.push([
+        { state: 'CREATED', date: now },
+        { state: 'RUNNING', date: now },
+      ]);
+      if (run.histories) transition(run.histories, 'RUNNING', now);
       await this.#checkpoint(run); // a crash from here on counts this attempt
       try {
         const outputs = await this.#attempt(node, run, frame);
@@ -559,6 +599,8 @@ class FlowRun {
         if (!retryable || this.#o.signal?.aborted) throw err;
         const delay = retryDelay(retry, run.attempts, name);
         if (Date.now() - t0 + delay > maxDuration) throw err;
+        endAttempt(run, 'FAILED');
+        if (run.histories) transition(run.histories, 'RETRYING');
         log.warn(
           `attempt ${run.attempts} failed, retrying in ${Math.round(delay)} ms: ${(err as Error).message}`,
         );

@@ -4,10 +4,16 @@
  * bundle) reads it. No imports, so that the browser bundle can type-check it.
  */
 
+/** One transition of a state: Kestra's `State.History`. */
+export interface StateHistory {
+  state: string;
+  date: string;
+}
+
 /** Kestra's `State`: the current one, how it got there (`histories`), its dates and duration. */
 export interface StateView {
   current: string;
-  histories: { state: string; date: string }[];
+  histories: StateHistory[];
   startDate?: string;
   endDate?: string;
   /** ISO-8601, e.g. `PT1.250S`. */

@@ -1,31 +1,40 @@
 import type { Execution, TaskRun } from './executor.js';
-import type { AttemptView, ExecutionView, StateView, TaskRunView } from './view-types.js';
+import type { AttemptView, ExecutionView, StateHistory, StateView, TaskRunView } from './view-types.js';
 
 /**
  * One execution, one shape: Kestra's API model (`Execution`, `TaskRun`, `State`), as the HTTP API,
  * `run --json`, `executions --json` and the history show it.
  */
 
-export type { AttemptView, ExecutionView, StateView, TaskRunView } from './view-types.js';
+export type { AttemptView, ExecutionView, StateHistory, StateView, TaskRunView } from './view-types.js';
 
 /** `PT1.250S`: a duration as Kestra's JSON writes it. */
 export const isoDuration = (ms: number): string => `PT${(Math.max(0, ms) / 1000).toFixed(3)}S`;
 
 const ENDED = new Set(['SUCCESS', 'WARNING', 'FAILED', 'KILLED', 'SKIPPED']);
 
-/** A state from its dates: CREATED (queued), RUNNING, then how it ended. */
-function stateView(
-  current: string,
-  dates: { createdAt?: string | undefined; startDate?: string | undefined; endDate?: string | undefined },
-  durationMs?: number,
-): StateView {
-  const ended = ENDED.has(current) && !!dates.endDate;
-  const histories: StateView['histories'] = [];
+type Dates = { createdAt?: string | undefined; startDate?: string | undefined; endDate?: string | undefined };
+
+/** The history of a state stored before transitions were kept: CREATED (queued), RUNNING, its end. */
+function madeHistories(current: string, dates: Dates, ended: boolean): StateHistory[] {
+  const histories: StateHistory[] = [];
   const created = dates.createdAt ?? dates.startDate;
   if (created) histories.push({ state: 'CREATED', date: created });
   if (dates.startDate && (current !== 'CREATED' || ended))
     histories.push({ state: 'RUNNING', date: dates.startDate });
   if (ended) histories.push({ state: current, date: dates.endDate as string });
+  return histories;
+}
+
+/** A state: its transitions as stored (`stored`), else made from its dates. */
+function stateView(
+  current: string,
+  dates: Dates,
+  durationMs?: number,
+  stored?: readonly StateHistory[],
+): StateView {
+  const ended = ENDED.has(current) && !!dates.endDate;
+  const histories = stored ? stored.map((h) => ({ ...h })) : madeHistories(current, dates, ended);
   const start = dates.startDate ?? dates.createdAt;
   return {
     current,
@@ -40,9 +49,27 @@ function stateView(
   };
 }
 
+/** Kestra's `TaskRunAttempt` from its transitions: started at the first, ended at the last. */
+function attemptView(histories: readonly StateHistory[]): AttemptView {
+  const first = histories[0] as StateHistory;
+  const last = histories.at(-1) as StateHistory;
+  const ended = ENDED.has(last.state);
+  return {
+    state: {
+      current: last.state,
+      histories: histories.map((h) => ({ ...h })),
+      startDate: first.date,
+      ...(ended
+        ? { endDate: last.date, duration: isoDuration(Date.parse(last.date) - Date.parse(first.date)) }
+        : {}),
+    },
+  };
+}
+
 /**
- * A task run as Kestra shows it. Its attempts: the last one carries the run's state and dates;
- * earlier ones (retries) ended FAILED, their dates not kept.
+ * A task run as Kestra shows it, with its transitions and its attempts' as stored. One stored before
+ * they were kept: its history made from its dates; its last attempt carries the run's state and
+ * dates, earlier ones (retries) ended FAILED, their dates not kept.
  */
 export function taskRunView(
   r: TaskRun,
@@ -50,13 +77,17 @@ export function taskRunView(
 ): TaskRunView {
   const running = r.endDate === '';
   const state = stateView(
-    running ? 'RUNNING' : r.state,
+    running ? (r.histories?.at(-1)?.state ?? 'RUNNING') : r.state,
     { startDate: r.startDate, endDate: r.endDate || undefined },
     running ? undefined : r.durationMs,
+    r.histories,
   );
   const attempts: AttemptView[] = [];
-  for (let i = 1; i < r.attempts; i++) attempts.push({ state: { current: 'FAILED', histories: [] } });
-  if (r.attempts > 0 || running) attempts.push({ state });
+  if (r.attemptHistories) attempts.push(...r.attemptHistories.filter((h) => h.length).map(attemptView));
+  else {
+    for (let i = 1; i < r.attempts; i++) attempts.push({ state: { current: 'FAILED', histories: [] } });
+    if (r.attempts > 0 || running) attempts.push({ state });
+  }
   return {
     id: r.id,
     executionId: of.executionId,
@@ -94,6 +125,8 @@ export interface ExecutionParts {
   durationMs?: number | undefined;
   error?: string | undefined;
   taskRuns?: readonly TaskRun[] | undefined;
+  /** Its transitions as stored; undefined: made from its dates. */
+  histories?: readonly StateHistory[] | undefined;
 }
 
 export function executionView(e: ExecutionParts): ExecutionView {
@@ -122,6 +155,7 @@ export function executionView(e: ExecutionParts): ExecutionView {
       e.state,
       { createdAt: e.createdAt, startDate: e.startDate, endDate: e.endDate || undefined },
       e.durationMs,
+      e.histories,
     ),
     ...(e.taskRuns ? { taskRunList: e.taskRuns.map((r) => taskRunView(r, ids)) } : {}),
     deleted: false,

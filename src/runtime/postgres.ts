@@ -32,7 +32,16 @@ import {
   type Submission,
   toRecord,
 } from './store.js';
-import { COLUMNS, fromRow, literal, OPEN, type Row, SORT_COLUMNS } from './sql.js';
+import {
+  appendHistory,
+  COLUMNS,
+  createdHistory,
+  fromRow,
+  literal,
+  OPEN,
+  type Row,
+  SORT_COLUMNS,
+} from './sql.js';
 import { OPEN_STATES } from './store.js';
 
 /** PostgreSQL's lock_not_available: a lock_timeout ran out. */
@@ -154,6 +163,11 @@ CREATE TABLE triggers (
   key TEXT COLLATE "C" PRIMARY KEY,
   body TEXT NOT NULL
 );
+`,
+  // Kestra's state.histories of each execution (JSON text), appended by the statement that changes
+  // its state; NULL for the executions stored before (their history is made from their dates).
+  `
+ALTER TABLE executions ADD COLUMN histories TEXT;
 `,
 ];
 
@@ -368,8 +382,8 @@ export class PgStore implements ExecutionStore {
   /** One statement: the execution and, unless `none`, its claim row (a known id writes neither). */
   async #enqueue(s: Submission, q: Queryable, claim: Claim = 'none'): Promise<boolean> {
     const claims = this.#claims;
-    const insert = `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels)
-           VALUES ($1, $2, $3, 'CREATED', $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING`;
+    const insert = `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels, histories)
+           VALUES ($1, $2, $3, 'CREATED', $4, $5, $6, $7, $8, $9, ${createdHistory('$6')}) ON CONFLICT (id) DO NOTHING`;
     let sql = insert;
     const more: unknown[] = [];
     if (claim !== 'none' && claims) {
@@ -420,7 +434,8 @@ export class PgStore implements ExecutionStore {
 
   async started(id: string, now: string, lease?: Lease): Promise<string> {
     // A kill asked for before the start stays asked for: the owner sees it and ends it KILLED.
-    const set = `state = CASE WHEN state = 'KILLING' THEN state ELSE 'RUNNING' END, start_date = COALESCE(start_date, $4)`;
+    const set = `state = CASE WHEN state = 'KILLING' THEN state ELSE 'RUNNING' END, start_date = COALESCE(start_date, $4),
+      histories = CASE WHEN state IN ('RUNNING', 'KILLING') THEN histories ELSE ${appendHistory("'RUNNING'", '$4')} END`;
     if (lease) {
       const rows = await this.#rows<{ start_date: string | null }>(
         `WITH ${HELD} UPDATE executions SET ${set} WHERE id = $1 AND EXISTS (SELECT 1 FROM held) RETURNING start_date`,
@@ -430,7 +445,7 @@ export class PgStore implements ExecutionStore {
       return rows[0]?.start_date ?? now;
     }
     const rows = await this.#rows<{ start_date: string | null }>(
-      `UPDATE executions SET ${set.replace('$4', '$1')} WHERE id = $2 RETURNING start_date`,
+      `UPDATE executions SET ${set.replaceAll('$4', '$1')} WHERE id = $2 RETURNING start_date`,
       [now, id],
     );
     return rows[0]?.start_date ?? now;
@@ -491,7 +506,8 @@ export class PgStore implements ExecutionStore {
          INSERT INTO outputs (execution_id, body) VALUES ($1, $3)
          ON CONFLICT (execution_id) DO UPDATE SET body = excluded.body
        )
-       UPDATE executions SET state = $4, end_date = $5, duration_ms = $6, error = $7, outputs_bytes = $8 WHERE id = $1`,
+       UPDATE executions SET state = $4, end_date = $5, duration_ms = $6, error = $7, outputs_bytes = $8,
+         histories = ${appendHistory('$4', '$5')} WHERE id = $1`,
       [
         f.id,
         // One row per run id (the last write wins, as with saveTaskRun): a statement may not
@@ -677,8 +693,9 @@ export class PgStore implements ExecutionStore {
       if (state === 'RESTARTED') {
         // Only an ended one (two restarts at once, through two replicas: the first one does it).
         const r = await q.query(
-          `UPDATE executions SET state = $1, end_date = NULL, duration_ms = NULL, error = NULL WHERE id = $2 AND state NOT IN ${OPEN}`,
-          [state, id],
+          `UPDATE executions SET state = $1, end_date = NULL, duration_ms = NULL, error = NULL,
+             histories = ${appendHistory('$1', '$3')} WHERE id = $2 AND state NOT IN ${OPEN}`,
+          [state, id, new Date().toISOString()],
         );
         if (r.rowCount !== 1) return;
         if (dropTaskRuns.length)
@@ -697,13 +714,18 @@ export class PgStore implements ExecutionStore {
         ]);
       if (state === 'KILLED') {
         await this.#killed(id, q);
-      } else await q.query('UPDATE executions SET state = $1 WHERE id = $2', [state, id]);
+      } else
+        await q.query(
+          `UPDATE executions SET state = $1, histories = ${appendHistory('$1', '$3')} WHERE id = $2`,
+          [state, id, new Date().toISOString()],
+        );
     });
   }
 
   async #killed(id: string, q: Queryable): Promise<void> {
     await q.query(
-      'UPDATE executions SET state = $1, start_date = COALESCE(start_date, created_at), end_date = $2, duration_ms = 0 WHERE id = $3',
+      `UPDATE executions SET state = $1, start_date = COALESCE(start_date, created_at), end_date = $2, duration_ms = 0,
+         histories = ${appendHistory('$1', '$2')} WHERE id = $3`,
       ['KILLED', new Date().toISOString(), id],
     );
     if (this.#claims)
@@ -778,10 +800,10 @@ export class PgStore implements ExecutionStore {
     return this.#transaction(async (q) => {
       for (const h of plan.history) {
         await this.#enqueue(h.submission, q, 'none');
-        await q.query(`UPDATE executions SET start_date = COALESCE(start_date, $1) WHERE id = $2`, [
-          h.startDate,
-          h.submission.id,
-        ]);
+        await q.query(
+          `UPDATE executions SET start_date = COALESCE(start_date, $1), histories = ${appendHistory("'RUNNING'", '$1')} WHERE id = $2`,
+          [h.startDate, h.submission.id],
+        );
         await this.#finish(h.finished, q);
       }
       let n = 0;
@@ -822,7 +844,11 @@ export class PgStore implements ExecutionStore {
             q,
           );
           if (claim?.state === 'RUNNING') {
-            await q.query(`UPDATE executions SET state = 'KILLING' WHERE id = $1 AND state IN ${OPEN}`, [id]);
+            await q.query(
+              `UPDATE executions SET state = 'KILLING', histories = ${appendHistory("'KILLING'", '$2')}
+                 WHERE id = $1 AND state IN ${OPEN} AND state <> 'KILLING'`,
+              [id, new Date().toISOString()],
+            );
             return 'killing';
           }
           await this.#killed(id, q);

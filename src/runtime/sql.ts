@@ -19,6 +19,23 @@ export const SORT_COLUMNS: Record<SortField, string> = {
 /** A LIKE pattern matching `text` literally (`\` escapes). */
 export const literal = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
 
+/**
+ * One transition of an execution's `state.histories` as SQL text, from two SQL expressions (a state
+ * and an ISO date: neither needs escaping in JSON).
+ */
+const entry = (state: string, date: string) =>
+  `'{"state":"' || CAST(${state} AS TEXT) || '","date":"' || CAST(${date} AS TEXT) || '"}'`;
+
+/** A new execution's `histories` column: CREATED at `date` (an SQL expression). */
+export const createdHistory = (date: string) => `'[' || ${entry("'CREATED'", date)} || ']'`;
+
+/**
+ * `histories` with one more transition, written in the statement that changes the state. A row from
+ * before the column (NULL) stays NULL: its history is made from its dates, as before.
+ */
+export const appendHistory = (state: string, date: string) =>
+  `substr(histories, 1, length(histories) - 1) || ',' || ${entry(state, date)} || ']'`;
+
 /** A row of `executions` as either driver gives it (PostgreSQL gives BIGINT columns as text). */
 export interface Row {
   id: string;
@@ -36,11 +53,12 @@ export interface Row {
   inputs: string;
   trigger_vars: string | null;
   labels: string | null;
+  histories: string | null;
 }
 
 /** The columns of `Row`, for SELECT. */
 export const COLUMNS =
-  'id, namespace, flow_id, state, trigger_id, trigger_type, created_at, start_date, end_date, duration_ms, error, outputs_bytes, inputs, trigger_vars, labels';
+  'id, namespace, flow_id, state, trigger_id, trigger_type, created_at, start_date, end_date, duration_ms, error, outputs_bytes, inputs, trigger_vars, labels, histories';
 
 export function fromRow(r: Row): StoredExecution {
   return {
@@ -59,5 +77,6 @@ export function fromRow(r: Row): StoredExecution {
     ...(r.error ? { error: r.error } : {}),
     ...(r.outputs_bytes !== null ? { outputsBytes: Number(r.outputs_bytes) } : {}),
     ...(r.labels ? { labels: JSON.parse(r.labels) as StoredExecution['labels'] } : {}),
+    ...(r.histories ? { histories: JSON.parse(r.histories) as StoredExecution['histories'] } : {}),
   };
 }

@@ -23,7 +23,16 @@ import {
   type Submission,
   toRecord,
 } from './store.js';
-import { COLUMNS, fromRow, literal, OPEN, type Row, SORT_COLUMNS } from './sql.js';
+import {
+  appendHistory,
+  COLUMNS,
+  createdHistory,
+  fromRow,
+  literal,
+  OPEN,
+  type Row,
+  SORT_COLUMNS,
+} from './sql.js';
 
 /** Outputs up to this size come with a listed execution; larger ones are read by id. */
 const OUTPUTS_LISTED_BYTES = 256 * 1024;
@@ -79,7 +88,10 @@ CREATE INDEX IF NOT EXISTS logs_execution ON logs (execution_id);
 `;
 
 /** Columns added after the first release, with their type: added to an older file when missing. */
-const ADDED_COLUMNS: [table: string, column: string, type: string][] = [['executions', 'labels', 'TEXT']];
+const ADDED_COLUMNS: [table: string, column: string, type: string][] = [
+  ['executions', 'labels', 'TEXT'],
+  ['executions', 'histories', 'TEXT'],
+];
 
 /** better-sqlite3 is loaded when a store is opened: a server start, never a CLI purge. */
 function driver(): typeof BetterSqlite3 {
@@ -148,11 +160,13 @@ export class SqliteSync {
     const p = (sql: string) => this.#prepare(sql);
     this.#q = {
       enqueue: p(
-        `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels)
-             VALUES (?, ?, ?, 'CREATED', ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+        `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels, histories)
+             VALUES (?, ?, ?, 'CREATED', ?, ?, ?, ?, ?, ?, ${createdHistory('?')}) ON CONFLICT (id) DO NOTHING`,
       ),
       started: p(
-        `UPDATE executions SET state = 'RUNNING', start_date = COALESCE(start_date, ?) WHERE id = ?`,
+        `UPDATE executions SET state = 'RUNNING', start_date = COALESCE(start_date, ?),
+             histories = CASE WHEN state = 'RUNNING' THEN histories ELSE ${appendHistory("'RUNNING'", '?')} END
+             WHERE id = ?`,
       ),
       startDate: p(`SELECT start_date FROM executions WHERE id = ?`),
       taskRun: p(
@@ -160,7 +174,8 @@ export class SqliteSync {
              ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body`,
       ),
       finish: p(
-        `UPDATE executions SET state = ?, end_date = ?, duration_ms = ?, error = ?, outputs_bytes = ? WHERE id = ?`,
+        `UPDATE executions SET state = ?, end_date = ?, duration_ms = ?, error = ?, outputs_bytes = ?,
+             histories = ${appendHistory('?', '?')} WHERE id = ?`,
       ),
       outputsPut: p(
         `INSERT INTO outputs (execution_id, body) VALUES (?, ?) ON CONFLICT (execution_id) DO UPDATE SET body = excluded.body`,
@@ -201,12 +216,13 @@ export class SqliteSync {
       writeJson(s.inputs),
       s.trigger ? writeJson(s.trigger) : null,
       s.labels?.length ? JSON.stringify(s.labels) : null,
+      s.createdAt,
     );
     return r.changes === 1;
   }
 
   started(id: string, now: string): string {
-    this.#run('started', now, id);
+    this.#run('started', now, now, id);
     const row = (this.#q.startDate as BetterSqlite3.Statement).get(id) as
       { start_date: string | null } | undefined;
     return row?.start_date ?? now;
@@ -221,7 +237,18 @@ export class SqliteSync {
     this.#db.transaction(() => {
       for (const r of f.taskRuns) this.saveTaskRun(f.id, r);
       this.#run('outputsPut', f.id, body);
-      this.#run('finish', f.state, f.endDate, f.durationMs, f.error ?? null, Buffer.byteLength(body), f.id);
+      const { state, endDate } = f;
+      this.#run(
+        'finish',
+        state,
+        endDate,
+        f.durationMs,
+        f.error ?? null,
+        Buffer.byteLength(body),
+        state,
+        endDate,
+        f.id,
+      );
     })();
   }
 
@@ -393,15 +420,23 @@ export class SqliteSync {
     this.#db.transaction(() => {
       const drop = this.#prepare('DELETE FROM task_runs WHERE execution_id = ? AND id = ?');
       for (const run of dropTaskRuns) drop.run(id, run);
+      const now = new Date().toISOString();
+      const history = appendHistory('?', '?');
       if (state === 'RESTARTED')
         this.#prepare(
-          `UPDATE executions SET state = ?, end_date = NULL, duration_ms = NULL, error = NULL WHERE id = ?`,
-        ).run(state, id);
+          `UPDATE executions SET state = ?, end_date = NULL, duration_ms = NULL, error = NULL, histories = ${history} WHERE id = ?`,
+        ).run(state, state, now, id);
       else if (state === 'KILLED')
         this.#prepare(
-          `UPDATE executions SET state = ?, start_date = COALESCE(start_date, created_at), end_date = ?, duration_ms = 0 WHERE id = ?`,
-        ).run(state, new Date().toISOString(), id);
-      else this.#prepare('UPDATE executions SET state = ? WHERE id = ?').run(state, id);
+          `UPDATE executions SET state = ?, start_date = COALESCE(start_date, created_at), end_date = ?, duration_ms = 0, histories = ${history} WHERE id = ?`,
+        ).run(state, now, state, now, id);
+      else
+        this.#prepare(`UPDATE executions SET state = ?, histories = ${history} WHERE id = ?`).run(
+          state,
+          state,
+          now,
+          id,
+        );
     })();
   }
 

@@ -5,6 +5,7 @@
  */
 import type { TaskRun } from '../flow/executor.js';
 import type { ExecutionRecord, TriggerState } from '../flow/state.js';
+import type { StateHistory } from '../flow/view-types.js';
 import type { Level } from '../levels.js';
 
 /** An execution accepted from outside (HTTP API, webhook, schedule, trigger firing). */
@@ -37,6 +38,11 @@ export interface StoredExecution extends Submission {
   error?: string | undefined;
   /** Serialized size of the outputs (read apart with `outputs()`). */
   outputsBytes?: number | undefined;
+  /**
+   * Kestra's `state.histories`: every transition with its date, oldest first; undefined for an
+   * execution stored before they were kept (its history is made from its dates).
+   */
+  histories?: StateHistory[] | undefined;
 }
 
 export interface SearchQuery {
