@@ -139,8 +139,8 @@ async function serverOn(
     databaseUrl,
   });
   let stopped: Promise<void> | undefined;
-  const stop = () => (stopped ??= server.stop(10_000));
-  t.after(stop);
+  const stop = (graceMs = 10_000) => (stopped ??= server.stop(graceMs));
+  t.after(() => stop());
   /** The executions left unfinished in the store, read anew once the server has stopped. */
   const unfinishedAfterStop = async () => {
     if (!databaseUrl) return unfinished(join(dir, 'state'));
@@ -486,6 +486,34 @@ describe('the executions API', { concurrency: 2 }, () => {
           log,
           new RegExp(`execution ${ex.id} of company\\.ops\\.big_purge interrupted by shutdown`),
         );
+        assert.deepEqual(
+          (await unfinishedAfterStop()).map((e) => [e.id, e.state]),
+          [[ex.id, 'RUNNING']],
+        );
+      });
+
+      test('a stop with follow streams open ends them first (no end event, executions and logs), before the store closes; the execution is interrupted to resume', async (t) => {
+        const { s, url, stop, unfinishedAfterStop } = await serverOn(t, store, {
+          latencyMs: 100,
+          latencyJitterMs: 200,
+        });
+        const seen = waitForRequests(s, (p) => p === `/service/${SERVICE}/purge`, 2);
+        const ex = await create(url, 'big_purge', keysForm(KEYS));
+        let streaming!: () => void;
+        const first = new Promise<void>((resolve) => (streaming = resolve));
+        const followed = follow(url, ex.id, () => streaming());
+        const logs = fetch(`${url}${API}/logs/${ex.id}/follow`).then((r) => readEvents(r));
+        await Promise.all([seen, first]);
+        // No grace: the stop interrupts the purge at once, which resumes at the next start. Before,
+        // the listener waited for the streams, which waited for the purge to end (~40 more requests).
+        await stop(0);
+        const events = await followed;
+        assert.ok(events.length > 0);
+        assert.ok(
+          events.every((e) => e.id === 'progress'),
+          `no end event: ${events.map((e) => `${e.id}:${(JSON.parse(e.data) as View).state.current}`).join(',')}`,
+        );
+        assert.ok((await logs).every((e) => e.id === 'progress'));
         assert.deepEqual(
           (await unfinishedAfterStop()).map((e) => [e.id, e.state]),
           [[ex.id, 'RUNNING']],

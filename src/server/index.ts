@@ -7,7 +7,7 @@ import type { Logger } from '../logger.js';
 import { nextSlot, Schedule, scheduleProps } from '../tasks/core/Schedule.js';
 import type { TaskContext } from '../tasks/task.js';
 import { type ApiDeps, executionRoutes, webhookRoutes } from './api.js';
-import { executionControlRoutes } from './api/executions.js';
+import { EventStreams, executionControlRoutes } from './api/executions.js';
 import { type AuthConfig, authentication, type BasicUser, checkAuth } from './auth.js';
 import { flowRoutes } from './api/flows.js';
 import { triggerRoutes } from './api/triggers.js';
@@ -168,13 +168,14 @@ async function start(o: ServerOptions, auth: AuthConfig, runtime: Runtime): Prom
     { dashboard: { dir: join(o.stateDir, 'dashboard') } },
   );
   const { middleware, routes: login } = authentication(auth);
+  const streams = new EventStreams();
   const app = createApp({
     auth: middleware,
     logger: o.logger,
     routes: [
       login,
       // Before executionRoutes: `POST …/executions/{id}/restart` is not a flow `{id}` named restart.
-      executionControlRoutes({ queue }),
+      executionControlRoutes({ queue, streams }),
       executionRoutes(deps),
       webhookRoutes(deps),
       flowRoutes({ flows, masker: o.masker }),
@@ -205,6 +206,7 @@ async function start(o: ServerOptions, auth: AuthConfig, runtime: Runtime): Prom
     runtime,
     async stop(timeoutMs = 30_000) {
       observe.close(); // ends the dashboards' event streams, which would hold the listener open
+      streams.close(); // ends the follow streams: they read the store, which closes below
       try {
         await http.close();
       } finally {

@@ -20,8 +20,36 @@ import { writeJson } from '../../pebble/java.js';
 import { fail, json, type RouteModule } from '../app.js';
 import { API_PREFIXES } from './paging.js';
 
+/**
+ * The open event streams (`follow`s of executions and logs). A stopping server ends them first:
+ * they read the store, which closes once the executions have stopped, and an open stream would
+ * also keep the listener from closing until its execution ends.
+ */
+export class EventStreams {
+  readonly #open = new Set<() => void>();
+  #closed = false;
+
+  /** Ends every open stream (no `end` event: the execution has not ended) and any opened later. */
+  close(): void {
+    this.#closed = true;
+    for (const close of [...this.#open]) close();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Registers a stream's close; returns its removal. */
+  add(close: () => void): () => void {
+    this.#open.add(close);
+    return () => this.#open.delete(close);
+  }
+}
+
 export interface ExecutionControlDeps {
   queue: ExecutionQueue;
+  /** Default: streams of their own, never closed from outside. */
+  streams?: EventStreams | undefined;
 }
 
 const conflict = (c: Context, message: string) => c.json({ message }, 409);
@@ -70,32 +98,48 @@ const matches = (e: LogEntry, q: LogQuery) =>
 
 /**
  * A server-sent event stream fed by `start`, which gets a `send` and returns a cleanup; it ends
- * when `start` calls `end`, or when the client goes. The socket closes with the stream, so that a
- * stopping server does not wait for it to idle out.
+ * when `start` calls `end`, when the client goes, or when `streams` close (the cleanup then runs at
+ * once, so that nothing is read after). The socket closes with the stream, so that a stopping
+ * server does not wait for it to idle out.
  */
 function eventStream(
   c: Context,
+  streams: EventStreams,
   start: (send: (data: unknown, id: string, text?: string) => void, end: () => void) => () => void,
 ): Response {
   const response = streamSSE(c, async (stream) => {
     let finish!: () => void;
     const done = new Promise<void>((resolve) => (finish = resolve));
+    let cleanup: (() => void) | undefined;
+    let stopped = false;
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
+      cleanup?.();
+    };
+    const unregister = streams.add(() => {
+      stop();
+      finish();
+    });
     // Writes are chained so that events leave in order.
     let writing = Promise.resolve();
     /** `text`: `data` already serialized. */
     const send = (data: unknown, id: string, text?: string) => {
+      if (stopped) return;
       const body = text ?? writeJson(data);
       writing = writing.then(() =>
         stream.aborted || stream.closed ? undefined : stream.writeSSE({ data: body, id }),
       );
     };
     stream.onAbort(() => finish());
-    const stop = start(send, () => finish());
+    if (streams.closed) finish();
+    else cleanup = start(send, () => finish());
     try {
       await done;
       await writing;
     } finally {
       stop();
+      unregister();
     }
   });
   response.headers.set('connection', 'close');
@@ -105,6 +149,7 @@ function eventStream(
 /** `DELETE …/executions/{id}/kill`, `POST …/{id}/restart`, `DELETE …/{id}`, `GET …/{id}/follow`, logs. */
 export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule {
   const { queue } = deps;
+  const streams = deps.streams ?? new EventStreams();
   return (app: Hono) => {
     for (const prefix of API_PREFIXES) {
       // Kestra: 202 once the kill is asked for; 404 unknown; 409 for an ended one when
@@ -156,11 +201,20 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
       app.get(`${prefix}/executions/:id/follow`, async (c) => {
         const id = c.req.param('id');
         if (!(await queue.get(id))) return fail(c, 404, `execution ${show(id)} not found`);
-        return eventStream(c, (send, end) => {
+        return eventStream(c, streams, (send, end) => {
           let last = '';
           let lastView: ExecutionView | undefined;
+          let stopped = false;
           const update = async (final: boolean) => {
-            const view = await queue.get(id);
+            if (stopped) return;
+            let view: ExecutionView | undefined;
+            try {
+              view = await queue.get(id);
+            } catch {
+              // The store closing under a read a stop began: the stream is being ended.
+              return end();
+            }
+            if (stopped) return;
             // Deleted: its last state read is its end.
             if (!view) {
               if (lastView) send(lastView, 'end', last);
@@ -190,7 +244,10 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
             });
           });
           reading = reading.then(() => update(false));
-          return off;
+          return () => {
+            stopped = true;
+            off();
+          };
         });
       });
 
@@ -212,8 +269,9 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
         const q = logQuery(c);
         if (q instanceof Response) return q;
         if (!(await queue.get(id))) return fail(c, 404, `execution ${show(id)} not found`);
-        return eventStream(c, (send, end) => {
+        return eventStream(c, streams, (send, end) => {
           let live: LogChange[] | undefined = [];
+          let stopped = false;
           /** The position of the execution's next line: how many were sent or passed over. */
           let next = 0;
           const deliver = (change: LogChange) => {
@@ -239,7 +297,14 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
             // Every line written before the stream began is in the store once logsKept resolves;
             // the store then holds those lines and a first part of `live`.
             await queue.logsKept(id);
-            const kept = await queue.store.logs(id);
+            if (stopped) return;
+            let kept: LogEntry[];
+            try {
+              kept = await queue.store.logs(id);
+            } catch {
+              return end(); // the store closing under a read a stop began
+            }
+            if (stopped) return;
             const buffered = (live ?? []).filter((l) => l.index === undefined).map((l) => l.entry);
             let overlap = Math.min(buffered.length, kept.length);
             const same = (a: LogEntry, b: LogEntry) => JSON.stringify(a) === JSON.stringify(b);
@@ -253,9 +318,12 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
             let skip = overlap;
             for (const l of live ?? []) if (l.index !== undefined || skip-- <= 0) deliver(l);
             live = undefined;
-            if (endSeen || ended(await queue.get(id))) end();
+            if (endSeen || ended(await queue.get(id).catch(() => undefined))) end();
           })();
-          return off;
+          return () => {
+            stopped = true;
+            off();
+          };
         });
       });
     }
