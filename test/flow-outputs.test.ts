@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { runFlow } from '../src/flow/executor.js';
 import { FlowError, parseFlow } from '../src/flow/load.js';
 import { Masker } from '../src/masker.js';
 import { viewOfRun } from '../src/flow/view.js';
+import { runCli } from './helpers.js';
 
 // Kestra's flow-level `outputs` (≥ 0.15, io.kestra.core.models.flows.Output: id, type, value):
 // validated with the flow, rendered when the execution ends (ExecutorService.onEnd), converted to
@@ -116,4 +120,32 @@ test('a flow output that cannot be rendered or converted fails the execution, as
     assert.equal(ex.taskRuns[0]?.state, 'SUCCESS', 'the task itself succeeded');
     assert.match(lines.join('\n'), /Failed to render output values: /);
   }
+});
+
+test('`run` prints the flow outputs after its task runs, secrets masked; `run --json` has them as the execution outputs', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-flow-outputs-'));
+  const file = join(dir, 'outs.yml');
+  await writeFile(
+    file,
+    flow(`  - id: count
+    type: INT
+    value: "{{ outputs.out.values.count }}"
+  - id: summary
+    type: STRING
+    value: "{{ outputs.out.values.count }} keys, token {{ secret('TOKEN') }}"
+`),
+  );
+  const env = { SECRET_TOKEN: Buffer.from('tok-flow-outputs-2').toString('base64') };
+  const human = await runCli(['run', file], env);
+  assert.equal(human.code, 0, human.stderr);
+  const lines = human.stdout.trimEnd().split('\n');
+  assert.deepEqual(lines.slice(-3), ['outputs:', '  count: 3', '  summary: "3 keys, token ******"']);
+  assert.ok(lines.indexOf('outputs:') > lines.findIndex((l) => l.startsWith('  out ')), human.stdout);
+  assert.doesNotMatch(human.stdout, /tok-flow-outputs-2/);
+  const json = await runCli(['run', file, '--json'], env);
+  assert.equal(json.code, 0, json.stderr);
+  assert.deepEqual((JSON.parse(json.stdout) as { outputs: unknown }).outputs, {
+    count: 3,
+    summary: '3 keys, token ******',
+  });
 });

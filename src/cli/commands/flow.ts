@@ -65,6 +65,12 @@ const RUN = command({
         if (run.outputs !== undefined && Object.keys(run.outputs as object).length)
           print(`    outputs: ${briefOutputs(run.outputs, 400)}`);
       }
+      // The flow's `outputs:` (Kestra's execution outputs), rendered at its end; secrets already masked.
+      const outputs = Object.entries(ex.flowOutputs ?? {});
+      if (outputs.length) {
+        print('outputs:');
+        for (const [id, value] of outputs) print(`  ${id}: ${briefOutputs(value, 400)}`);
+      }
     }
     // KILLED: the exit code and message are the signal's (130, `interrupted by SIGINT`).
     if (ex.state === 'FAILED' || ex.state === 'KILLED') throw executionFailed(ex, masker);
