@@ -265,6 +265,45 @@ const CASES: Case[] = [
     error: /window: got "PT0S"; expected a duration longer than zero/,
   },
   {
+    name: "a webhook's responseCode that is not a status",
+    args: ['validate', '$DIR/f.yml'],
+    files: {
+      'f.yml': `id: f\nnamespace: company.ops\ntriggers:\n  - id: hook\n    type: io.kestra.plugin.core.trigger.Webhook\n    key: abcdefgh\n    wait: true\n    returnOutputs: true\n    responseCode: abc\ntasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`,
+    },
+    error:
+      /^error: \S+f\.yml:9:19: triggers\[0\]\.responseCode: got "abc"; expected an HTTP status \(a whole number from 100 to 599\) or an expression\n$/,
+  },
+  {
+    name: "a webhook's responseCode out of range",
+    args: ['validate', '$DIR/f.yml'],
+    files: {
+      'f.yml': `id: f\nnamespace: company.ops\ntriggers:\n  - id: hook\n    type: io.kestra.plugin.core.trigger.Webhook\n    key: abcdefgh\n    wait: true\n    returnOutputs: true\n    responseCode: "700"\ntasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`,
+    },
+    error:
+      /triggers\[0\]\.responseCode: got "700"; expected an HTTP status \(a whole number from 100 to 599\)/,
+  },
+  {
+    name: 'a flow output whose literal value is not of its type',
+    args: ['validate', '$DIR/f.yml'],
+    files: {
+      'f.yml':
+        task(`  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`) +
+        `outputs:\n  - id: count\n    type: INT\n    value: "x"\n`,
+    },
+    error:
+      /^error: \S+f\.yml:10:12: outputs\[0\]\.value: "x" is not a valid INT output; expected a whole number\n$/,
+  },
+  {
+    name: 'a flow output whose literal value is not a date-time',
+    args: ['validate', '$DIR/f.yml'],
+    files: {
+      'f.yml':
+        task(`  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`) +
+        `outputs:\n  - id: count\n    type: DATETIME\n    value: yesterday\n`,
+    },
+    error: /outputs\[0\]\.value: "yesterday" is not a valid DATETIME output; expected an ISO-8601 date-time/,
+  },
+  {
     name: 'unknown task type',
     args: ['validate', '$DIR/f.yml'],
     files: { 'f.yml': task('  - id: a\n    type: io.kestra.plugin.fastly.purge.Everything\n') },

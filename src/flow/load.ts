@@ -7,6 +7,7 @@ import { DEPRECATED_TYPES, TASKS, TRIGGERS } from '../tasks/index.js';
 import { describeIssue, parseAsKestra, type StaticCheck, type TaskDefinition } from '../tasks/task.js';
 import { parseDuration } from '../duration.js';
 import { hasExpression, templateProblem, templateReads } from './expressions.js';
+import { typedOutput } from './inputs.js';
 import {
   flowSchema,
   type InputDef,
@@ -535,7 +536,17 @@ export function parseFlow(text: string, file: string, options: ParseOptions = {}
   outputs.forEach((o, n) => {
     const path = ['outputs', outputAt[n] as number, 'value'];
     checkTemplates(o.value, path, problems);
-    templatesIn(o.value, path, false, ctx.templates);
+    const found: TemplateAt[] = [];
+    templatesIn(o.value, path, false, found);
+    ctx.templates.push(...found);
+    // A literal value is converted now, as Kestra would at the end of every execution.
+    if (!found.length)
+      try {
+        typedOutput(o, o.value);
+      } catch (err) {
+        if (!(err instanceof InvalidInputError)) throw err;
+        problems.add(path, err.message.replace(`output '${o.id}': `, ''));
+      }
   });
   checkReads(
     ctx.templates,

@@ -1,6 +1,13 @@
 import { z } from 'zod';
 import { booleanish, defineTask } from '../task.js';
 
+/** A whole number from 100 to 599, or its text ("404"). */
+const isStatus = (v: unknown) =>
+  (typeof v === 'number' || (typeof v === 'string' && /^\s*\d+\s*$/.test(v))) &&
+  Number.isInteger(Number(v)) &&
+  Number(v) >= 100 &&
+  Number(v) <= 599;
+
 export const webhookProps = z.strictObject({
   key: z
     .string()
@@ -21,7 +28,11 @@ export const webhookProps = z.strictObject({
     .default(false)
     .describe("With wait: answer with the flow's `outputs` (the execution's outputs) only."),
   responseCode: z
-    .union([z.number().int().min(100).max(599), z.string().min(1)])
+    .union([z.number(), z.string()])
+    // Kestra's Property<Integer>: a literal must be a status; an expression is checked once rendered.
+    .refine((v) => isStatus(v) || (typeof v === 'string' && /\{\{|\{%/.test(v)), {
+      error: 'expected an HTTP status (a whole number from 100 to 599) or an expression',
+    })
     .optional()
     .describe(
       'With wait and returnOutputs: the status of the answer (an expression may read the ended execution: outputs, inputs, execution.state); default 500 when the execution FAILED, else 200.',
