@@ -13,7 +13,7 @@ import { JavaDouble } from '../src/pebble/java.js';
 import pg from 'pg';
 import { MIGRATIONS, PgStore } from '../src/runtime/postgres.js';
 import { SqliteStore } from '../src/runtime/sqlite.js';
-import type { ExecutionStore, Submission } from '../src/runtime/store.js';
+import { type ExecutionStore, packOutputs, type Submission } from '../src/runtime/store.js';
 import { postgresForFile } from './support/postgres.js';
 
 const pgsql = postgresForFile();
@@ -115,10 +115,23 @@ for (const kind of KINDS) {
     assert.equal(got?.startDate, '2026-11-01T00:00:01.000Z');
     assert.equal(got?.outputsBytes, JSON.stringify({ t1: { n: 1 } }).length);
     assert.deepEqual(await store.outputs('a'), { t1: { n: 1 } });
+    assert.equal(await store.flowOutputs('a'), undefined, 'a flow that declares no outputs');
     assert.deepEqual(
       (await store.history()).map((r) => [r.id, r.outputs]),
       [['a', { t1: { n: 1 } }]],
     );
+    // The flow's outputs, stored beside each task's, are read alone.
+    await store.enqueue(submission('b', 'company.ops', 'f', '2026-11-01T00:00:04.000Z'));
+    await store.finish({
+      id: 'b',
+      state: 'SUCCESS',
+      endDate: '2026-11-01T00:00:05.000Z',
+      durationMs: 1000,
+      outputs: packOutputs({ t1: { big: 'x'.repeat(1000) } }, { count: 3, keys: ['a', 'é "b"'] }),
+      taskRuns: [],
+    });
+    assert.deepEqual(await store.flowOutputs('b'), { count: 3, keys: ['a', 'é "b"'] });
+    assert.equal(await store.flowOutputs('nope'), undefined);
     await store.close();
   });
 

@@ -20,6 +20,7 @@ import { storeClient } from './pg-client.js';
 import {
   type ExecutionStore,
   type Finished,
+  FLOW_OUTPUTS_KEY,
   type Lease,
   LeaseLostError,
   type LegacyImport,
@@ -544,6 +545,14 @@ export class PgStore implements ExecutionStore {
       id,
     ]);
     return row ? (parseJson(row.body) as Record<string, unknown>) : undefined;
+  }
+
+  async flowOutputs(id: string): Promise<Record<string, unknown> | undefined> {
+    const [row] = await this.#rows<{ flow: string | null }>(
+      'SELECT (body::json -> $2)::text AS flow FROM outputs WHERE execution_id = $1',
+      [id, FLOW_OUTPUTS_KEY],
+    );
+    return row?.flow ? (JSON.parse(row.flow) as Record<string, unknown>) : undefined;
   }
 
   async unfinished(): Promise<StoredExecution[]> {

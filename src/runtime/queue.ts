@@ -1,5 +1,12 @@
 import { EventEmitter } from 'node:events';
-import { type Execution, newId, type RunLogLine, type RunOptions, runFlow } from '../flow/executor.js';
+import {
+  type Execution,
+  newId,
+  type RunLogLine,
+  type RunOptions,
+  runFlow,
+  type TaskRun,
+} from '../flow/executor.js';
 import type { Flow, TaskNode } from '../flow/load.js';
 import type { TriggerState } from '../flow/state.js';
 import type { Logger } from '../logger.js';
@@ -16,7 +23,6 @@ import {
   type SlotTransaction,
   type StoredExecution,
   type Submission,
-  unpackOutputs,
 } from './store.js';
 import { type ExecutionView, executionView } from '../flow/view.js';
 import { writeJson } from '../pebble/java.js';
@@ -101,6 +107,25 @@ export interface LogChange {
 
 /** What a change of an execution tells its followers (`GET …/follow`): `log` lines, or that it changed. */
 export type ExecutionChange = { kind: 'changed' } | LogChange | { kind: 'ended' };
+
+/**
+ * Whether a task run at the end is the one last written: its state, dates, attempts and error
+ * alike, and the very same outputs (masking copies only what it changes, so a task run's outputs
+ * masked no differently at the end are the same object).
+ */
+function unchanged(written: TaskRun | undefined, r: TaskRun): boolean {
+  return (
+    written !== undefined &&
+    written.state === r.state &&
+    written.endDate === r.endDate &&
+    written.durationMs === r.durationMs &&
+    written.attempts === r.attempts &&
+    written.error === r.error &&
+    written.value === r.value &&
+    written.outputs === r.outputs &&
+    written.histories?.length === r.histories?.length
+  );
+}
 
 const isOpen = (state: string) => (OPEN_STATES as readonly string[]).includes(state);
 
@@ -397,6 +422,8 @@ export class ExecutionQueue {
         if (!kept.has(s.id)) throw new LeaseLostError(s.id);
       }
       const taskRuns = await store.taskRuns(s.id);
+      /** Each task run as last written (a purge's account is written once, at its task run's end). */
+      const saved = new Map<string, TaskRun>(taskRuns.map((r) => [r.id, r]));
       const startDate = await store.started(s.id, new Date().toISOString(), lease);
       this.#changed(s.id);
       const ex = await runFlow(flow, {
@@ -411,6 +438,7 @@ export class ExecutionQueue {
           if (held?.lost.signal.aborted) return;
           try {
             await store.saveTaskRun(s.id, run, lease);
+            saved.set(run.id, run);
           } catch (err) {
             if (!(err instanceof LeaseLostError)) throw err;
             lost(err);
@@ -445,7 +473,9 @@ export class ExecutionQueue {
           durationMs: Date.parse(ex.endDate) - Date.parse(ex.startDate),
           error: failed?.error,
           outputs: packOutputs(ex.outputs, ex.flowOutputs),
-          taskRuns: ex.taskRuns,
+          // The task runs not written as they are now: a secret the end revealed masked anew, or
+          // one never written (a flow output failing after its last task ended changes none).
+          taskRuns: ex.taskRuns.filter((r) => !unchanged(saved.get(r.id), r)),
         },
         lease,
       );
@@ -750,16 +780,12 @@ export class ExecutionQueue {
     const e = await this.#o.store.get(id);
     if (!e) return undefined;
     const ended = e.state !== 'CREATED' && e.state !== 'RUNNING';
-    const [stored, taskRuns] = await Promise.all([
-      ended ? this.#o.store.outputs(id) : undefined,
+    // Kestra's execution `outputs` are the flow's; each task's are in its task run.
+    const [outputs, taskRuns] = await Promise.all([
+      ended ? this.#o.store.flowOutputs(id) : undefined,
       this.#o.store.taskRuns(id),
     ]);
-    // Kestra's execution `outputs` are the flow's; each task's are in its task run.
-    return executionView({
-      ...e,
-      outputs: unpackOutputs(stored).flow,
-      taskRuns,
-    });
+    return executionView({ ...e, outputs, taskRuns });
   }
 
   /** Newest first, by creation; without outputs nor task runs (GET one execution for those). */

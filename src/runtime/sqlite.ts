@@ -14,6 +14,7 @@ import { LEVELS } from '../levels.js';
 import {
   type ExecutionStore,
   type Finished,
+  FLOW_OUTPUTS_KEY,
   type LegacyImport,
   type LogEntry,
   type LogQuery,
@@ -275,6 +276,14 @@ export class SqliteSync {
     const row = this.#prepare('SELECT body FROM outputs WHERE execution_id = ?').get(id) as
       { body: string } | undefined;
     return row ? (parseJson(row.body) as Record<string, unknown>) : undefined;
+  }
+
+  flowOutputs(id: string): Record<string, unknown> | undefined {
+    const row = this.#prepare(`SELECT json_extract(body, ?) AS flow FROM outputs WHERE execution_id = ?`).get(
+      `$."${FLOW_OUTPUTS_KEY}"`,
+      id,
+    ) as { flow: string | null } | undefined;
+    return row?.flow ? (JSON.parse(row.flow) as Record<string, unknown>) : undefined;
   }
 
   unfinished(): StoredExecution[] {
@@ -589,6 +598,10 @@ export class SqliteStore implements ExecutionStore {
 
   outputs(id: string): Promise<Record<string, unknown> | undefined> {
     return settled(() => this.sync.outputs(id));
+  }
+
+  flowOutputs(id: string): Promise<Record<string, unknown> | undefined> {
+    return settled(() => this.sync.flowOutputs(id));
   }
 
   unfinished(): Promise<StoredExecution[]> {

@@ -222,6 +222,11 @@ export interface ExecutionStore {
   get(id: string): Promise<StoredExecution | undefined>;
   taskRuns(id: string): Promise<TaskRun[]>;
   outputs(id: string): Promise<Record<string, unknown> | undefined>;
+  /**
+   * The flow's outputs only (Kestra's execution `outputs`), picked out by the database: the tasks'
+   * outputs stored beside them (a 20,000-key purge's account) are not read nor parsed.
+   */
+  flowOutputs(id: string): Promise<Record<string, unknown> | undefined>;
   /** Executions not ended (queued or running when the process stopped), oldest first. */
   unfinished(): Promise<StoredExecution[]>;
   /** Newest first, by creation. */
@@ -257,7 +262,7 @@ export interface ExecutionStore {
  * Where the stored outputs keep the flow's outputs (Kestra's execution `outputs`) beside each task's:
  * under a key no task id can be (task ids have no ':'), so that one body holds both.
  */
-const FLOW_OUTPUTS_KEY = '::flow';
+export const FLOW_OUTPUTS_KEY = '::flow';
 
 /** The body stored as an execution's outputs: each task's, and the flow's when it declares some. */
 export function packOutputs(
