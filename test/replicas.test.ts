@@ -499,6 +499,11 @@ test('a kill through one replica ends KILLED an execution running on the other; 
   assert.equal(ended?.state, 'KILLED');
   const ex = await b.runtime.queue.get(fired.id);
   assert.equal(ex?.state.current, 'KILLED');
+  assert.deepEqual(
+    ex?.state.histories.map((h) => h.state),
+    ['CREATED', 'RUNNING', 'KILLING', 'KILLED'],
+    'the KILLING written by B kept before the KILLED written by A',
+  );
   assert.equal((ex?.taskRunList ?? []).find((r) => r.taskId === 'slow')?.state.current, 'KILLED');
   assert.match(a.lines.join('\n'), /killed through the API \(on another replica\)/);
   // Queued for any replica, claimed by none yet: B's kill ends it at once.
@@ -511,7 +516,12 @@ test('a kill through one replica ends KILLED an execution running on the other; 
   };
   assert.ok(await b.store.enqueue(queued));
   assert.equal(await b.runtime.queue.kill('queued-1'), true);
-  assert.equal((await a.runtime.queue.get('queued-1'))?.state.current, 'KILLED');
+  const killedQueued = await a.runtime.queue.get('queued-1');
+  assert.equal(killedQueued?.state.current, 'KILLED');
+  assert.deepEqual(
+    killedQueued?.state.histories.map((h) => h.state),
+    ['CREATED', 'KILLED'],
+  );
   clockA.advance(POLL_MS);
   clockB.advance(POLL_MS);
   await Promise.all([a, b].map((r) => r.runtime.queue.idle()));
