@@ -160,13 +160,15 @@ for (const kind of KINDS) {
       state: 'SUCCESS',
       endDate: '2026-11-01T00:00:03.000Z',
       durationMs: 2000,
-      outputs: { t1: { values: java } },
+      outputs: packOutputs({ t1: { values: java } }, { flow: java }),
       taskRuns: [run('t1', { outputs: { values: java } })],
     });
     const got = await store.get('j');
     assert.deepEqual(got?.inputs, { cfg: java });
     assert.deepEqual(got?.trigger, { body: java });
-    assert.deepEqual(await store.outputs('j'), { t1: { values: java } });
+    assert.deepEqual(await store.outputs('j'), packOutputs({ t1: { values: java } }, { flow: java }));
+    // Picked out by the database (SQLite's json_extract, PostgreSQL's json ->): the same numbers.
+    assert.deepEqual(await store.flowOutputs('j'), { flow: java });
     assert.deepEqual(
       (await store.taskRuns('j')).map((r) => r.outputs),
       [{ values: java }],

@@ -552,7 +552,7 @@ export class PgStore implements ExecutionStore {
       'SELECT (body::json -> $2)::text AS flow FROM outputs WHERE execution_id = $1',
       [id, FLOW_OUTPUTS_KEY],
     );
-    return row?.flow ? (JSON.parse(row.flow) as Record<string, unknown>) : undefined;
+    return row?.flow ? (parseJson(row.flow) as Record<string, unknown>) : undefined;
   }
 
   async unfinished(): Promise<StoredExecution[]> {

@@ -283,7 +283,7 @@ export class SqliteSync {
       `$."${FLOW_OUTPUTS_KEY}"`,
       id,
     ) as { flow: string | null } | undefined;
-    return row?.flow ? (JSON.parse(row.flow) as Record<string, unknown>) : undefined;
+    return row?.flow ? (parseJson(row.flow) as Record<string, unknown>) : undefined;
   }
 
   unfinished(): StoredExecution[] {
