@@ -12,11 +12,14 @@ import { flowJsonSchema } from '../src/flow/schema.js';
 import { DEPRECATED_TYPES, PurgeKey, Stats, StatsTrigger } from '../src/tasks/index.js';
 import { silentLogger } from '../src/logger.js';
 import { runTask, type TaskDefinition } from '../src/tasks/task.js';
-import { runCli, SERVICE, sim, taskOutputs } from './helpers.js';
+import { cliHost } from './cli-host.js';
+import { SERVICE, sim, taskOutputs } from './helpers.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/java-examples');
 const FILES = readdirSync(DIR).filter((f) => f.endsWith('.yml'));
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+/** Every CLI run of this file, in one process (cli-host.ts); the bin itself is run by cli-pty and readme. */
+const cli = cliHost();
 
 /** What each example must produce, beyond a successful execution. */
 const EXPECT: Record<string, (ex: Execution, stderr: string) => void> = {
@@ -90,7 +93,7 @@ for (const file of FILES) {
   test(`Java example ${file} validates and runs against the simulator`, async (t) => {
     const flow = loadFlowFile(join(DIR, file));
     assert.ok(flow.tasks.length > 0);
-    const valid = await runCli(['validate', join(DIR, file)]);
+    const valid = await cli.run(['validate', join(DIR, file)]);
     assert.equal(valid.code, 0, valid.stderr);
     assert.equal(
       /is deprecated; use/.test(valid.stderr),
@@ -116,7 +119,7 @@ for (const file of FILES) {
     const inputs = flow.inputs.some((i) => i.id === 'article_ids')
       ? ['--input', 'article_ids=["a-1","a-2"]']
       : [];
-    const r = await runCli(['run', join(DIR, file), '--json', ...inputs], env);
+    const r = await cli.run(['run', join(DIR, file), '--json', ...inputs], env);
     assert.equal(r.code, 0, r.stderr);
     const ex = JSON.parse(r.stdout) as Execution;
     assert.equal(ex.state.current, 'SUCCESS');

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { runCli, SERVICE, sim } from './helpers.js';
+import { cliHost } from './cli-host.js';
+import { SERVICE, sim } from './helpers.js';
 import { ServerProcess } from './server-process.js';
 
 // The secret Masker (src/masker.ts) at work: a canary token and secret through every command.
@@ -13,6 +14,8 @@ const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '../../examples')
 const TOKEN = 'CANARY-token-91c3e0';
 const SECRET = 'CANARY-secret-7d2e44';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+/** Every CLI run of this file, in one process (cli-host.ts): what is printed is what the bin prints. */
+const cli = cliHost();
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];
@@ -74,7 +77,7 @@ test('a canary token and secret appear in no output, log, state file, history or
   const codes = new Set<number | null>();
   let masked = false;
   for (const args of runs) {
-    const r = await runCli(args, env);
+    const r = await cli.run(args, env);
     codes.add(r.code);
     for (const canary of [TOKEN, SECRET, b64(TOKEN), b64(SECRET)]) {
       assert.ok(!r.stdout.includes(canary), `stdout of ${args.join(' ')}`);
@@ -94,7 +97,7 @@ test('a canary token and secret appear in no output, log, state file, history or
   await server.waitFor(/5xx spike/);
   assert.equal(await server.stop(), 0);
   for (const canary of [TOKEN, SECRET]) assert.ok(!server.output.includes(canary), 'server output');
-  const executions = await runCli(['executions', '--state-dir', state, '--json'], env);
+  const executions = await cli.run(['executions', '--state-dir', state, '--json'], env);
   assert.equal((JSON.parse(executions.stdout) as unknown[]).length, 1);
   for (const file of await filesUnder(dir)) {
     const text = await readFile(file, 'utf8');
