@@ -21,9 +21,22 @@ interface Invocation {
   stdin: string;
 }
 
+export interface HostResult extends CliResult {
+  /** The purge fast path (purge-fast.ts) ran the command, not commander. */
+  fastPath: boolean;
+}
+
 export interface CliHost {
   /** Runs `kestra-fastly ...args` with a clean environment plus `env`, and `input` on stdin, as runCli does. */
-  run(args: string[], env?: Record<string, string>, input?: string): Promise<CliResult>;
+  run(args: string[], env?: Record<string, string>, input?: string): Promise<HostResult>;
+}
+
+export interface HostOptions {
+  /**
+   * Every command through commander with the whole command table, as the full bundle (cli.cjs) runs
+   * it: no purge fast path. The bin takes the fast path for a plain purge.
+   */
+  commanderOnly?: boolean;
 }
 
 /**
@@ -32,15 +45,17 @@ export interface CliHost {
  * naming it, instead of hanging the suite. A hang detector, far above any real run: the 35-day
  * minute report took 60 s in a suite run with coverage on a machine at a load average of 20.
  */
-export function cliHost(t?: TestContext, deadlineMs = 600_000): CliHost {
-  const child: ChildProcess = fork(HOST, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+export function cliHost(t?: TestContext, deadlineMs = 600_000, options: HostOptions = {}): CliHost {
+  const child: ChildProcess = fork(HOST, options.commanderOnly ? ['--commander-only'] : [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   let exited: Error | undefined;
-  let pending: ((r: CliResult | Error) => void) | undefined;
+  let pending: ((r: HostResult | Error) => void) | undefined;
   child.on('exit', (code, signal) => {
     exited = new Error(`the CLI host exited (${signal ?? code}) before answering`);
     pending?.(exited);
   });
-  child.on('message', (m) => pending?.(m as CliResult));
+  child.on('message', (m) => pending?.(m as HostResult));
   const stop = () => {
     if (child.connected) child.disconnect();
   };
@@ -56,7 +71,7 @@ export function cliHost(t?: TestContext, deadlineMs = 600_000): CliHost {
       };
       const result = queue.then(
         () =>
-          new Promise<CliResult>((resolve, reject) => {
+          new Promise<HostResult>((resolve, reject) => {
             if (exited) return reject(exited);
             const timer = setTimeout(() => {
               child.kill('SIGKILL');
@@ -81,7 +96,7 @@ export function cliHost(t?: TestContext, deadlineMs = 600_000): CliHost {
 }
 
 /** The host's side: runs each invocation it is sent, one at a time, and sends back its result. */
-async function host(): Promise<void> {
+async function host(commanderOnly: boolean): Promise<void> {
   const { COMMANDS } = await import('../src/cli/command-table.js');
   const { main } = await import('../src/cli/program.js');
   const { purgeFast } = await import('../src/cli/purge-fast.js');
@@ -117,10 +132,12 @@ async function host(): Promise<void> {
     // As bin.ts picks its bundle: purge.cjs (fast path, else commander with only purge) or cli.cjs.
     const argv = [process.execPath, 'kestra-fastly', ...args];
     const name = args.find((a) => !a.startsWith('-'));
+    const fast = name === 'purge' && !commanderOnly ? purgeFast(argv) : undefined;
     const run =
-      name === 'purge'
-        ? (purgeFast(argv) ?? main(argv, { purge: COMMANDS.purge as NonNullable<typeof COMMANDS.purge> }))
-        : main(argv, COMMANDS);
+      fast ??
+      (name === 'purge' && !commanderOnly
+        ? main(argv, { purge: COMMANDS.purge as NonNullable<typeof COMMANDS.purge> })
+        : main(argv, COMMANDS));
     void run
       .then((code) => new Promise<number>((resolve) => setImmediate(() => resolve(code))))
       .then((code) => {
@@ -129,9 +146,9 @@ async function host(): Promise<void> {
         // As exitWith does: a command may have set a failing exit code itself.
         const status = code === 0 ? Number(process.exitCode ?? 0) : code;
         process.exitCode = undefined;
-        process.send?.({ code: status, ...out });
+        process.send?.({ code: status, ...out, fastPath: fast !== undefined });
       });
   });
 }
 
-if (process.argv[1] === HOST) await host();
+if (process.argv[1] === HOST) await host(process.argv.includes('--commander-only'));

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { CONNECTION_FLAGS, parseStrict } from '../src/cli/argv.js';
 import { PURGE_COMMANDS } from '../src/cli/commands/purge-commands.js';
+import { cliHost, type HostResult } from './cli-host.js';
 import { runCli, SERVICE, sim } from './helpers.js';
 
 /** The full CLI bundle: every command through commander, no fast path. */
@@ -101,21 +102,47 @@ test('purge through the fast path and through commander: same exit code, stdout 
     ['purge', 'key', '--help'],
     ['purge', 'nosuch'],
   ];
-  for (const args of cases) {
+  // In process (cli-host.ts: the bin's choice of path, or commander alone as cli.cjs runs it), and a
+  // few cases as processes through the two shipped bundles themselves.
+  const viaFast = cliHost(t);
+  const viaCommander = cliHost(t, undefined, { commanderOnly: true });
+  const bundled = [
+    ['purge', 'key', 'k1'],
+    ['purge', 'all', '--json'],
+    ['purge', 'key', 'k1', '--bogus'],
+  ];
+  const fastPaths: string[] = [];
+  for (const args of [...cases, ...bundled]) {
     const env = (url: string) => ({
       FASTLY_API_TOKEN: 'tok',
       FASTLY_API_ENDPOINT: url,
       FASTLY_SERVICE_ID: SERVICE,
     });
-    const [a, b] = await Promise.all([
-      runCli(args, env(fast.url)),
-      runCli(args, env(full.url), undefined, COMMANDER_CLI),
-    ]);
     const label = args.join(' ');
+    const inProcess = cases.includes(args);
+    const [a, b] = await Promise.all(
+      inProcess
+        ? [viaFast.run(args, env(fast.url)), viaCommander.run(args, env(full.url))]
+        : [runCli(args, env(fast.url)), runCli(args, env(full.url), undefined, COMMANDER_CLI)],
+    );
+    if (inProcess) {
+      assert.equal((b as HostResult).fastPath, false, `${label}: commander alone`);
+      if ((a as HostResult).fastPath) fastPaths.push(label);
+    }
     assert.equal(a.code, b.code, `${label}: exit code`);
     assert.equal(normalize(a.stdout), normalize(b.stdout), `${label}: stdout`);
     assert.equal(normalize(a.stderr), normalize(b.stderr), `${label}: stderr`);
   }
+  // The plain invocations took the fast path, the rest (up to 'purge key') were left to commander.
+  assert.deepEqual(
+    fastPaths,
+    cases
+      .slice(
+        0,
+        cases.findIndex((c) => c.join(' ') === 'purge key'),
+      )
+      .map((c) => c.join(' ')),
+  );
   // Both sides made the same requests.
   const calls = (s: typeof fast) => s.log.map((r) => `${r.method} ${r.path} ${r.status}`);
   assert.deepEqual(calls(fast), calls(full));
