@@ -37,6 +37,11 @@ export interface HostOptions {
    * it: no purge fast path. The bin takes the fast path for a plain purge.
    */
   commanderOnly?: boolean;
+  /**
+   * The host process's own environment, added to the test's: for what Node reads once at start-up
+   * (NODE_EXTRA_CA_CERTS), which an invocation's `env` cannot change.
+   */
+  env?: Record<string, string>;
 }
 
 /**
@@ -46,18 +51,27 @@ export interface HostOptions {
  * minute report took 60 s in a suite run with coverage on a machine at a load average of 20.
  */
 export function cliHost(t?: TestContext, deadlineMs = 600_000, options: HostOptions = {}): CliHost {
-  const child: ChildProcess = fork(HOST, options.commanderOnly ? ['--commander-only'] : [], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  let exited: Error | undefined;
-  let pending: ((r: HostResult | Error) => void) | undefined;
-  child.on('exit', (code, signal) => {
-    exited = new Error(`the CLI host exited (${signal ?? code}) before answering`);
-    pending?.(exited);
-  });
-  child.on('message', (m) => pending?.(m as HostResult));
+  interface Process {
+    child: ChildProcess;
+    exited?: Error;
+    pending?: (r: HostResult | Error) => void;
+  }
+  const start = (): Process => {
+    const child = fork(HOST, options.commanderOnly ? ['--commander-only'] : [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, ...options.env },
+    });
+    const p: Process = { child };
+    child.on('exit', (code, signal) => {
+      p.exited = new Error(`the CLI host exited (${signal ?? code}) before answering`);
+      p.pending?.(p.exited);
+    });
+    child.on('message', (m) => p.pending?.(m as HostResult));
+    return p;
+  };
+  let current = start();
   const stop = () => {
-    if (child.connected) child.disconnect();
+    if (current.child.connected) current.child.disconnect();
   };
   if (t) t.after(stop);
   else after(stop);
@@ -72,20 +86,28 @@ export function cliHost(t?: TestContext, deadlineMs = 600_000, options: HostOpti
       const result = queue.then(
         () =>
           new Promise<HostResult>((resolve, reject) => {
-            if (exited) return reject(exited);
+            const p = current;
+            if (p.exited) return reject(p.exited);
             const timer = setTimeout(() => {
-              child.kill('SIGKILL');
+              p.child.kill('SIGKILL');
               reject(new Error(`kestra-fastly ${args.join(' ')} did not end within ${deadlineMs} ms`));
             }, deadlineMs);
-            pending = (r) => {
+            p.pending = (r) => {
               clearTimeout(timer);
-              pending = undefined;
+              p.pending = undefined;
               if (r instanceof Error) reject(r);
               else resolve(r);
             };
-            child.send(invocation);
+            p.child.send(invocation);
           }),
       );
+      // --debug subscribes its request log to the client's channel once per process, with that
+      // invocation's logger and masker: the next invocation gets a process of its own.
+      if (args.includes('--debug'))
+        void result.finally(() => {
+          stop();
+          current = start();
+        });
       queue = result.then(
         () => undefined,
         () => undefined,
@@ -101,6 +123,7 @@ async function host(commanderOnly: boolean): Promise<void> {
   const { main } = await import('../src/cli/program.js');
   const { purgeFast } = await import('../src/cli/purge-fast.js');
   const { echoFailures } = await import('../src/cli/exit.js');
+  const { sharedTransport } = await import('../src/http/transport.js');
   let captured: { stdout: string; stderr: string } | undefined;
   for (const name of ['stdout', 'stderr'] as const) {
     const stream = process[name];
@@ -145,6 +168,8 @@ async function host(commanderOnly: boolean): Promise<void> {
         captured = undefined;
         // As exitWith does: a command may have set a failing exit code itself.
         const status = code === 0 ? Number(process.exitCode ?? 0) : code;
+        // A process's keep-alive pool (and its proxy tunnels) ends with it: the next invocation opens its own.
+        sharedTransport().close();
         process.exitCode = undefined;
         process.send?.({ code: status, ...out, fastPath: fast !== undefined });
       });

@@ -19,6 +19,7 @@ import fc from 'fast-check';
 import { OneShotTransport } from '../src/http/http1.js';
 import { envProxyPolicy, maskProxyUrl, noProxyMatcher, parseProxyUrl } from '../src/http/proxy.js';
 import { HttpTransport, requestHeaders } from '../src/http/transport.js';
+import { cliHost } from './cli-host.js';
 import { CLI, requests, runCli, SERVICE, sim, taskOutputs } from './helpers.js';
 import { receiver } from './receiver.js';
 import type { Simulator } from '../src/simulator/index.js';
@@ -28,6 +29,11 @@ const API_CERT = fileURLToPath(new URL('api.fastly.test-cert.pem', TLS));
 const ENDPOINT = 'https://api.fastly.test';
 const TOKEN = 'Tok3nNeverShown';
 const PASSWORD = 'pr0xyPassw0rd';
+/**
+ * The CLI runs of this file in one process (cli-host.ts), which trusts api.fastly.test's certificate
+ * as NODE_EXTRA_CA_CERTS makes a process do; the first test and the https:// proxy's run the bin.
+ */
+const cli = cliHost(undefined, undefined, { env: { NODE_EXTRA_CA_CERTS: API_CERT } });
 
 const listen = async (server: Server) => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -163,10 +169,10 @@ test('purge key, keys, all and stats historical go through HTTPS_PROXY: CONNECT 
 
 test('lower-case https_proxy is read; upper case wins; a value without a scheme means http://', async (t) => {
   const { proxy, env } = await setup(t);
-  const lower = await runCli(['purge', 'key', 'k1'], { ...env, https_proxy: `127.0.0.1:${proxy.port}` });
+  const lower = await cli.run(['purge', 'key', 'k1'], { ...env, https_proxy: `127.0.0.1:${proxy.port}` });
   assert.equal(lower.code, 0, lower.stderr);
   assert.equal(proxy.seen.length, 1);
-  const both = await runCli(['purge', 'key', 'k1'], {
+  const both = await cli.run(['purge', 'key', 'k1'], {
     ...env,
     HTTPS_PROXY: proxy.url,
     https_proxy: 'socks5://127.0.0.1:1',
@@ -206,7 +212,7 @@ test('an https:// proxy: TLS to the proxy (its own certificate), then the tunnel
 test('purge url --verify fetches the edge through the proxy too, like curl', async (t) => {
   const { s, proxy, env } = await setup(t);
   s.seedObject('https://www.example.com/pricing', ['pricing']);
-  const r = await runCli(['purge', 'url', 'https://www.example.com/pricing', '--verify'], {
+  const r = await cli.run(['purge', 'url', 'https://www.example.com/pricing', '--verify'], {
     ...env,
     HTTPS_PROXY: proxy.url,
     KESTRA_FASTLY_EDGE_ENDPOINT: 'https://www.fastly.test',
@@ -245,7 +251,7 @@ test('run: a flow goes through HTTPS_PROXY; options.proxy applies with no variab
     return file;
   };
   const plain = await write('plain.yml', '');
-  const viaEnv = await runCli(['run', plain, '--json'], { ...flowEnv, HTTPS_PROXY: proxy.url });
+  const viaEnv = await cli.run(['run', plain, '--json'], { ...flowEnv, HTTPS_PROXY: proxy.url });
   assert.equal(viaEnv.code, 0, viaEnv.stderr);
   assert.equal(proxy.seen.length, 1);
 
@@ -260,13 +266,13 @@ test('run: a flow goes through HTTPS_PROXY; options.proxy applies with no variab
         password: "{{ secret('PROXY_PASSWORD') }}"
 `,
   );
-  const viaOptions = await runCli(['run', withOptions, '--json'], flowEnv);
+  const viaOptions = await cli.run(['run', withOptions, '--json'], flowEnv);
   assert.equal(viaOptions.code, 0, viaOptions.stderr);
   assert.doesNotMatch(viaOptions.stderr, /not applied/);
   assertNoSecrets(viaOptions, 'options.proxy');
   assert.deepEqual(proxy.seen[1], { target: 'api.fastly.test:443', auth: basic('kf', PASSWORD) });
   // options.proxy wins over a variable naming a proxy that is down.
-  const wins = await runCli(['run', withOptions, '--json'], {
+  const wins = await cli.run(['run', withOptions, '--json'], {
     ...flowEnv,
     HTTPS_PROXY: 'http://127.0.0.1:1',
   });
@@ -282,13 +288,13 @@ test('run: a flow goes through HTTPS_PROXY; options.proxy applies with no variab
       proxyPort: ${proxy.port}
 `,
   );
-  const viaOlder = await runCli(['run', older, '--json'], flowEnv);
+  const viaOlder = await cli.run(['run', older, '--json'], flowEnv);
   assert.equal(viaOlder.code, 0, viaOlder.stderr);
   assert.equal(proxy.seen.length, 4);
 
   // DIRECT: no proxy although HTTPS_PROXY names one; api.fastly.test is then looked up, and does not resolve.
   const direct = await write('direct.yml', '    options:\n      proxy:\n        type: DIRECT\n');
-  const viaDirect = await runCli(['run', direct], { ...flowEnv, HTTPS_PROXY: proxy.url });
+  const viaDirect = await cli.run(['run', direct], { ...flowEnv, HTTPS_PROXY: proxy.url });
   assert.equal(viaDirect.code, 1, viaDirect.stderr);
   assert.match(viaDirect.stderr, /api\.fastly\.test/);
   assert.equal(proxy.seen.length, 4);
@@ -321,7 +327,7 @@ test('options.proxy: SOCKS, a missing port or a bad address are refused at valid
       file,
       FLOW(`    options:\n${options}`).replace(`"{{ secret('FASTLY_API_TOKEN') }}"`, 'tok'),
     );
-    const r = await runCli(['validate', file]);
+    const r = await cli.run(['validate', file]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, message);
     assert.doesNotMatch(r.stderr, /12345/);
@@ -337,7 +343,7 @@ test('NO_PROXY: a matching entry sends the request direct (api.fastly.test then 
     '*',
     'example.com, API.Fastly.Test',
   ]) {
-    const r = await runCli(['purge', 'key', 'k1', '--max-attempts', '1'], {
+    const r = await cli.run(['purge', 'key', 'k1', '--max-attempts', '1'], {
       ...env,
       HTTPS_PROXY: proxy.url,
       NO_PROXY: noProxy,
@@ -347,7 +353,7 @@ test('NO_PROXY: a matching entry sends the request direct (api.fastly.test then 
   }
   assert.equal(proxy.seen.length, 0);
   for (const noProxy of ['example.com', 'api.fastly.test:8443', 'test.fastly.test', '10.0.0.0/8']) {
-    const r = await runCli(['purge', 'key', 'k1'], { ...env, HTTPS_PROXY: proxy.url, no_proxy: noProxy });
+    const r = await cli.run(['purge', 'key', 'k1'], { ...env, HTTPS_PROXY: proxy.url, no_proxy: noProxy });
     assert.equal(r.code, 0, `${noProxy}: ${r.stderr}`);
   }
   assert.equal(proxy.seen.length, 4);
@@ -362,7 +368,7 @@ test('a loopback endpoint is never proxied, whatever HTTPS_PROXY, HTTP_PROXY and
       ['purge', 'keys', 'a', 'b'],
       ['stats', 'regions'],
     ]) {
-      const r = await runCli(args, {
+      const r = await cli.run(args, {
         FASTLY_API_TOKEN: TOKEN,
         FASTLY_SERVICE_ID: SERVICE,
         FASTLY_API_ENDPOINT: endpoint,
@@ -381,7 +387,7 @@ test('a proxy that refuses the tunnel: 407 fails at once in one line (exit 1), 5
     n === 1 ? '407 Proxy Authentication Required' : n === 2 ? '502 Bad Gateway' : 'tunnel',
   );
   for (const args of [['purge', 'key', 'k1']]) {
-    const r = await runCli(args, { ...env, HTTPS_PROXY: withAuth });
+    const r = await cli.run(args, { ...env, HTTPS_PROXY: withAuth });
     assert.equal(r.code, 1, r.stderr);
     assert.equal(
       r.stderr,
@@ -390,7 +396,7 @@ test('a proxy that refuses the tunnel: 407 fails at once in one line (exit 1), 5
     assertNoSecrets(r, '407');
   }
   assert.equal(proxy.seen.length, 1, 'a 407 is not retried');
-  const retried = await runCli(['purge', 'keys', 'a', 'b', '--debug'], { ...env, HTTPS_PROXY: withAuth });
+  const retried = await cli.run(['purge', 'keys', 'a', 'b', '--debug'], { ...env, HTTPS_PROXY: withAuth });
   assert.equal(retried.code, 0, retried.stderr);
   assert.match(
     retried.stderr,
@@ -403,7 +409,7 @@ test('a proxy that refuses the tunnel: 407 fails at once in one line (exit 1), 5
 
 test('a refusal through the node:http pool (purge keys, a 403) is named the same way', async (t) => {
   const { proxy, env } = await setup(t, () => '403 Forbidden');
-  const r = await runCli(['purge', 'keys', 'a', 'b'], { ...env, HTTPS_PROXY: proxy.url });
+  const r = await cli.run(['purge', 'keys', 'a', 'b'], { ...env, HTTPS_PROXY: proxy.url });
   assert.equal(r.code, 1, r.stderr);
   assert.match(
     r.stderr,
@@ -424,13 +430,13 @@ test('a proxy that is down: one line naming it, exit 1, no password', async () =
     FASTLY_API_ENDPOINT: ENDPOINT,
     HTTPS_PROXY: `http://kf:${PASSWORD}@127.0.0.1:${port}`,
   };
-  const key = await runCli(['purge', 'key', 'k1', '--max-attempts', '1'], env);
+  const key = await cli.run(['purge', 'key', 'k1', '--max-attempts', '1'], env);
   assert.equal(key.code, 1);
   assert.equal(
     key.stderr,
     `error: purgeKey failed: cannot connect to proxy 127.0.0.1:${port}: connection refused (ECONNREFUSED)\n`,
   );
-  const stats = await runCli(['stats', 'regions', '--max-attempts', '1', '--debug'], env);
+  const stats = await cli.run(['stats', 'regions', '--max-attempts', '1', '--debug'], env);
   assert.equal(stats.code, 1);
   assert.match(
     stats.stderr,
@@ -465,7 +471,7 @@ test('a bad proxy URL or a socks5:// one: one line naming the variable, password
       ['purge', 'keys', 'a'],
       ['stats', 'regions'],
     ]) {
-      const r = await runCli(args, {
+      const r = await cli.run(args, {
         FASTLY_API_TOKEN: TOKEN,
         FASTLY_SERVICE_ID: SERVICE,
         FASTLY_API_ENDPOINT: ENDPOINT,
@@ -505,7 +511,7 @@ test('--timeout covers a CONNECT the proxy never answers (both transports)', asy
     [['purge', 'key', 'k1'], 'error: purgeKey failed'],
     [['stats', 'regions'], 'error: statsRegions failed'],
   ] as const) {
-    const r = await runCli([...args, '--timeout', '300', '--max-attempts', '1'], {
+    const r = await cli.run([...args, '--timeout', '300', '--max-attempts', '1'], {
       ...env,
       HTTPS_PROXY: proxy.url,
     });
@@ -753,7 +759,7 @@ function assertNothingSecret(r: { stdout: string; stderr: string }, what: string
 test('run: http.Request and a Slack notification go through HTTPS_PROXY (CONNECT with Proxy-Authorization, TLS checked against the target); redirects not followed; header lists kept', async (t) => {
   const { front, proxy, file, env, withAuth } = await notifySetup(t);
   const flow = await file(NOTIFY_FLOW());
-  const r = await runCli(['run', flow, '--json'], { ...env, HTTPS_PROXY: withAuth });
+  const r = await cli.run(['run', flow, '--json'], { ...env, HTTPS_PROXY: withAuth });
   assert.equal(r.code, 0, r.stderr);
   assertNothingSecret(r, 'run --json');
   const outputs = taskOutputs(JSON.parse(r.stdout) as object) as {
@@ -796,7 +802,7 @@ test('run: http.Request options.proxy applies with no variable set and wins over
 `),
   );
   // HTTPS_PROXY names a proxy that is down: options.proxy wins for `post`; `moved` and `slack` use it.
-  const down = await runCli(['run', flow], { ...env, HTTPS_PROXY: 'http://127.0.0.1:1' });
+  const down = await cli.run(['run', flow], { ...env, HTTPS_PROXY: 'http://127.0.0.1:1' });
   assert.equal(down.code, 1, down.stderr);
   assert.match(
     errorLine(down),
@@ -805,7 +811,7 @@ test('run: http.Request options.proxy applies with no variable set and wins over
   assert.deepEqual(proxy.seen, [{ target: 'api.fastly.test:443', auth: basic('kf', PASSWORD) }]);
   assert.equal(front.received.length, 1);
   // NO_PROXY names the webhook's host: Slack is called direct, and www.fastly.test does not resolve.
-  const bypass = await runCli(['run', flow, '--json'], {
+  const bypass = await cli.run(['run', flow, '--json'], {
     ...env,
     HTTPS_PROXY: proxy.url,
     NO_PROXY: 'www.fastly.test',
@@ -851,7 +857,7 @@ tasks:
     url: "${r.url.replace('127.0.0.1', 'localhost')}/webhookb2/x"
     payload: '{"text": "x"}'
 `);
-  const run = await runCli(['run', flow], {
+  const run = await cli.run(['run', flow], {
     SECRET_LOCAL_HOOK: b64(`${r.url}/services/${SLACK_SECRET}`),
     HTTPS_PROXY: proxy.url,
     HTTP_PROXY: proxy.url,
@@ -883,7 +889,7 @@ tasks:
     url: "{{ secret('SLACK_WEBHOOK_URL') }}"
     payload: '{"text": "x"}'
 `);
-  const refused = await runCli(['run', slackOnly], { ...env, HTTPS_PROXY: withAuth });
+  const refused = await cli.run(['run', slackOnly], { ...env, HTTPS_PROXY: withAuth });
   assert.equal(refused.code, 1, refused.stderr);
   assert.match(
     errorLine(refused),
@@ -903,7 +909,7 @@ tasks:
     type: io.kestra.plugin.core.http.Request
     uri: http://tracker.fastly.test/events
 `);
-  const refusedHttp = await runCli(['run', plain], { HTTP_PROXY: withAuth });
+  const refusedHttp = await cli.run(['run', plain], { HTTP_PROXY: withAuth });
   assert.equal(refusedHttp.code, 1, refusedHttp.stderr);
   assert.match(
     errorLine(refusedHttp),
@@ -920,7 +926,7 @@ tasks:
   const closed = createNetServer();
   const port = await listen(closed);
   await new Promise<void>((resolve) => closed.close(() => resolve()));
-  const down = await runCli(['run', slackOnly, '--json'], {
+  const down = await cli.run(['run', slackOnly, '--json'], {
     ...env,
     HTTPS_PROXY: `http://kf:${PASSWORD}@127.0.0.1:${port}`,
   });
@@ -948,7 +954,7 @@ tasks:
         connectTimeout: PT0.2S
         readIdleTimeout: PT0.2S
 `);
-  const r = await runCli(['run', flow], { ...env, HTTPS_PROXY: proxy.url });
+  const r = await cli.run(['run', flow], { ...env, HTTPS_PROXY: proxy.url });
   assert.equal(r.code, 1, r.stderr);
   assert.match(
     errorLine(r),
