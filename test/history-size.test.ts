@@ -8,7 +8,11 @@ import { type ExecutionRecord, OUTPUTS_INLINE_BYTES, StateStore } from '../src/f
 import { history } from './history.js';
 import { Masker } from '../src/masker.js';
 import { apiServer, ended } from './api-server.js';
-import { runCli, SERVICE, sim, taskOutputs } from './helpers.js';
+import { SERVICE, sim, taskOutputs } from './helpers.js';
+import { cliHost } from './cli-host.js';
+
+/** The CLI runs of this file, in one process (cli-host.ts). */
+const cli = cliHost();
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const KEY = 'history-size-key-91';
@@ -68,7 +72,7 @@ test('large outputs are kept apart from the execution rows: the history stays sm
     found.map((e) => [e.id, e.outputs]),
     [[id, undefined]],
   );
-  const listed = await runCli(['executions', '--state-dir', state, '--json']);
+  const listed = await cli.run(['executions', '--state-dir', state, '--json']);
   assert.equal(listed.code, 0, listed.stderr);
   assert.ok(listed.stdout.length < 8 * 1024, `executions printed ${listed.stdout.length} bytes`);
   assert.equal((JSON.parse(listed.stdout) as ExecutionRecord[])[0]?.outputsBytes, outputsBytes);
@@ -165,7 +169,7 @@ tasks:
     message: "s={{ secret('SHORT') }}"
 `,
   );
-  const r = await runCli(['run', file], { SHORT: 'ab' });
+  const r = await cli.run(['run', file], { SHORT: 'ab' });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /s=\*\*\*\*\*\*/);
   assert.doesNotMatch(r.stdout + r.stderr, /s=ab/);
@@ -191,7 +195,7 @@ tasks:
     message: "{{ secret('FASTLY_API_TOKEN') | upper }}"
 `,
   );
-  const r = await runCli(['run', file, '--json'], { SECRET_FASTLY_API_TOKEN: b64('CanaryTok3nXyz') });
+  const r = await cli.run(['run', file, '--json'], { SECRET_FASTLY_API_TOKEN: b64('CanaryTok3nXyz') });
   assert.equal(r.code, 0, r.stderr);
   const out = taskOutputs(JSON.parse(r.stdout) as object) as { v: { values: Record<string, string> } };
   assert.deepEqual(out.v.values, { u: '******', l: '******', c: '******', b: '******' });

@@ -3,7 +3,11 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli, SERVICE, sim } from './helpers.js';
+import { SERVICE, sim } from './helpers.js';
+import { cliHost } from './cli-host.js';
+
+/** The CLI runs of this file, in one process (cli-host.ts). */
+const cli = cliHost();
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -38,9 +42,9 @@ test('a number or boolean where text is expected is that text, as in Kestra: val
   const file = join(dir, 'numeric.yml');
   await writeFile(file, FLOW);
   const env = { FASTLY_API_ENDPOINT: s.url, SECRET_FASTLY_API_TOKEN: b64('tok') };
-  const validated = await runCli(['validate', file], env);
+  const validated = await cli.run(['validate', file], env);
   assert.equal(validated.code, 0, validated.stderr);
-  const r = await runCli(['run', file, '-i', 'product_id=42', '--json'], env);
+  const r = await cli.run(['run', file, '-i', 'product_id=42', '--json'], env);
   assert.equal(r.code, 0, r.stderr);
   const out = JSON.parse(r.stdout) as {
     state: { current: string };
@@ -57,7 +61,7 @@ test('a number or boolean where text is expected is that text, as in Kestra: val
 
   // Text is not stretched further: a list or map where text is expected is still refused.
   await writeFile(file, FLOW.replace('message: 5', 'message: {a: 1}'));
-  const refused = await runCli(['validate', file], env);
+  const refused = await cli.run(['validate', file], env);
   assert.equal(refused.code, 2, refused.stderr);
   assert.match(refused.stderr, /tasks\[3\]\.message/);
 });
@@ -84,7 +88,7 @@ tasks:
       s: "{{ {'z': 1, 'a': 2} | toJson }}"
 `,
   );
-  const r = await runCli(['run', file, '-i', 'ids=["a","b"]', '--json']);
+  const r = await cli.run(['run', file, '-i', 'ids=["a","b"]', '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /\[log\] ids: \["a","b"\] map: \{"a":1,"b":\[1,2\]\} n=5 j=a,b t= x\.$/m);
   const out = JSON.parse(r.stdout) as { taskRunList: { taskId: string; outputs?: { values?: unknown } }[] };

@@ -7,7 +7,11 @@ import { pathToFileURL } from 'node:url';
 import { renderChart, useColor } from '../src/cli/chart.js';
 import { human, timeTicks, unitOf } from '../src/cli/units.js';
 import { browser, screenshotPath } from './browser.js';
-import { runCli, SERVICE, sim } from './helpers.js';
+import { SERVICE, sim } from './helpers.js';
+import { cliHost } from './cli-host.js';
+
+/** The CLI runs of this file, in one process (cli-host.ts). */
+const cli = cliHost();
 
 const TOKEN = 'CANARY-report-token-5b1f';
 
@@ -67,7 +71,7 @@ test('terminal chart: human units on the value axis, a UTC time axis and a legen
 
 test('stats historical --chart through the CLI: non-TTY output has a time axis, legend and no escape codes', async (t) => {
   const s = await sim(t);
-  const r = await runCli(
+  const r = await cli.run(
     ['stats', 'historical', '-s', SERVICE, '--from', '2 days ago', '--by', 'hour', '--chart', 'bandwidth'],
     { FASTLY_API_TOKEN: TOKEN, FASTLY_API_ENDPOINT: s.url },
   );
@@ -96,11 +100,11 @@ test('stats historical --chart FIELD with a --field list that leaves FIELD out c
     String(to),
   ];
   const env = { FASTLY_API_TOKEN: TOKEN, FASTLY_API_ENDPOINT: s.url };
-  const alone = await runCli([...base, '--chart', 'requests'], env);
+  const alone = await cli.run([...base, '--chart', 'requests'], env);
   assert.equal(alone.code, 0, alone.stderr);
   for (const field of ['hits', 'hits,miss']) {
     s.clearLog();
-    const r = await runCli([...base, '--chart', 'requests', '--field', field], env);
+    const r = await cli.run([...base, '--chart', 'requests', '--field', field], env);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, alone.stdout, `--field ${field}`);
     assert.deepEqual(
@@ -114,7 +118,7 @@ test('stats historical --by minute --from "7 days ago" --format html -o r.html o
   const s = await sim(t);
   const dir = await mkdtemp(join(tmpdir(), 'kf-report-'));
   const file = join(dir, 'r.html');
-  const r = await runCli(
+  const r = await cli.run(
     [
       'stats',
       'historical',
@@ -184,7 +188,7 @@ test('stats usage --by-service and stats aggregate write HTML reports; month-to-
   const s = await sim(t);
   const dir = await mkdtemp(join(tmpdir(), 'kf-report-'));
   const env = { FASTLY_API_TOKEN: TOKEN, FASTLY_API_ENDPOINT: s.url };
-  const usage = await runCli(
+  const usage = await cli.run(
     ['stats', 'usage', '--by-service', '--format', 'html', '-o', join(dir, 'u.html')],
     env,
   );
@@ -236,14 +240,14 @@ test('stats usage --by-service and stats aggregate write HTML reports; month-to-
         `${a.name} ends at ${a.textRight}, under ${next.name}'s swatch at ${next.swatchLeft}`,
       );
   }
-  const agg = await runCli(
+  const agg = await cli.run(
     ['stats', 'aggregate', '--from', '2 days ago', '--by', 'hour', '--format', 'html'],
     env,
   );
   assert.equal(agg.code, 0, agg.stderr);
   assert.match(agg.stdout, /^<!doctype html>/);
   assert.match(agg.stdout, /<polyline class="series" data-series="requests"[^>]* points="[\d.,]+ [\d.,]+/);
-  const mtd = await runCli(['stats', 'month-to-date', '--format', 'html'], env);
+  const mtd = await cli.run(['stats', 'month-to-date', '--format', 'html'], env);
   assert.equal(mtd.code, 2);
   assert.equal(
     mtd.stderr.trim(),

@@ -15,7 +15,11 @@ import { createLogger } from '../src/logger.js';
 import { Masker } from '../src/masker.js';
 import { FlowRegistry } from '../src/runtime/flows.js';
 import { startServer } from '../src/server/index.js';
-import { runCli, SERVICE, sim } from './helpers.js';
+import { SERVICE, sim } from './helpers.js';
+import { cliHost } from './cli-host.js';
+
+/** The CLI runs of this file, in one process (cli-host.ts). */
+const cli = cliHost();
 
 // What a tester found new when trying the fixes of issue 25 again (without reading the code).
 
@@ -66,7 +70,7 @@ test('7 digits or fewer are refused: a year or a truncated date, not a time in 1
 
 test('stats historical --from 20260201 --by day: rows from 2026-02-01 (was 1970-08-23)', async (t) => {
   const s = await sim(t);
-  const r = await runCli(
+  const r = await cli.run(
     [
       'stats',
       'historical',
@@ -92,7 +96,7 @@ test('stats historical --from 20260201 --by day: rows from 2026-02-01 (was 1970-
     .slice(1)
     .map((l) => l.split(',')[2]);
   assert.deepEqual(times, ['2026-02-01T00:00:00Z', '2026-02-02T00:00:00Z', '2026-02-03T00:00:00Z']);
-  const help = await runCli(['stats', 'historical', '--help']);
+  const help = await cli.run(['stats', 'historical', '--help']);
   assert.match(help.stdout.replace(/\s+/g, ' '), /20260201: 8 digits are a date/);
 });
 
@@ -279,7 +283,7 @@ test("NDJSON keeps one key order, the full record's, whatever --field lists", as
   const s = await sim(t);
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url };
   const keys = async (...field: string[]) => {
-    const r = await runCli(
+    const r = await cli.run(
       [
         'stats',
         'historical',

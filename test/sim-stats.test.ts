@@ -4,7 +4,11 @@ import fc from 'fast-check';
 import { DEMO_SERVICES, type Simulator, type StatsScenario } from '../src/simulator/index.js';
 import { parseScenarioSpec } from '../src/simulator/scenario.js';
 import { POPS, REGION_POPS } from '../src/simulator/traffic.js';
-import { runCli, SERVICE, sim } from './helpers.js';
+import { SERVICE, sim } from './helpers.js';
+import { cliHost } from './cli-host.js';
+
+/** The CLI runs of this file, in one process (cli-host.ts). */
+const cli = cliHost();
 
 /*
  * The simulator's synthetic stats add up the way Fastly's do: minutes to hours to days, POPs to
@@ -320,7 +324,7 @@ test('CLI: --datacenter narrows the numbers, and a future usage window is empty'
   const s = await sim(t);
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url, FASTLY_SERVICE_ID: SERVICE };
   const hist = async (...extra: string[]) => {
-    const r = await runCli(
+    const r = await cli.run(
       [
         'stats',
         'historical',
@@ -342,7 +346,10 @@ test('CLI: --datacenter narrows the numbers, and a future usage window is empty'
   const all = await hist();
   const some = await hist('--datacenter', 'LHR,AMS');
   assert.ok(some > 0 && some < all / 5, `${some} of ${all}`);
-  const usage = await runCli(['stats', 'usage', '--from', '2030-01-01', '--to', '2030-01-02', '--json'], env);
+  const usage = await cli.run(
+    ['stats', 'usage', '--from', '2030-01-01', '--to', '2030-01-02', '--json'],
+    env,
+  );
   assert.equal(usage.code, 0, usage.stderr);
   const data = (JSON.parse(usage.stdout) as { data: Record<string, { requests: number }> }).data;
   for (const [region, u] of Object.entries(data)) assert.equal(u.requests, 0, region);

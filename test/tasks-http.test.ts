@@ -3,8 +3,12 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { requests, runCli, SERVICE, SERVICE2, sim, taskOutputs } from './helpers.js';
+import { requests, SERVICE, SERVICE2, sim, taskOutputs } from './helpers.js';
 import { receiver } from './receiver.js';
+import { cliHost } from './cli-host.js';
+
+/** The CLI runs of this file, in one process (cli-host.ts). */
+const cli = cliHost();
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const THIRD = '2oQGKp8bLKXfXcCCwrDxwv';
@@ -52,7 +56,7 @@ tasks:
     url: "{{ secret('DISCORD_WEBHOOK_URL') }}"
     payload: '${JSON.stringify(DISCORD)}'
 `);
-  const run = await runCli(['run', file, '--json'], {
+  const run = await cli.run(['run', file, '--json'], {
     SECRET_SLACK_WEBHOOK_URL: b64(`${r.url}/services/T000/B000/slack-secret`),
     SECRET_TEAMS_WEBHOOK_URL: b64(`${r.url}/webhookb2/teams-secret`),
     SECRET_DISCORD_WEBHOOK_URL: b64(`${r.url}/api/webhooks/1/discord-secret`),
@@ -88,7 +92,7 @@ errors:
     url: "{{ secret('GONE_URL') }}"
     payload: '{"content": "x"}'
 `);
-  const run = await runCli(['run', file, '--json'], {
+  const run = await cli.run(['run', file, '--json'], {
     SECRET_SLACK_WEBHOOK_URL: b64(`${r.url}/services/ok-secret`),
     SECRET_GONE_URL: b64(`${r.url}/gone-secret`),
   });
@@ -125,7 +129,7 @@ tasks:
       first: "{{ outputs.post.code }} {{ outputs.post.body }} {{ outputs.post.headers['x-receiver'][0] }}"
       second: "{{ outputs.missing.code }}"
 `);
-  const run = await runCli(['run', file, '--json'], { SECRET_TRACKER_TOKEN: b64('tracker-token-1') });
+  const run = await cli.run(['run', file, '--json'], { SECRET_TRACKER_TOKEN: b64('tracker-token-1') });
   assert.equal(run.code, 0, run.stderr);
   const out = taskOutputs(JSON.parse(run.stdout) as object).out as { values?: unknown };
   assert.deepEqual(out.values ?? out, { first: '201 ok yes', second: 404 });
@@ -140,7 +144,7 @@ tasks:
     type: io.kestra.plugin.core.http.Request
     uri: "${r.url}/missing"
 `);
-  const failed = await runCli(['run', strict]);
+  const failed = await cli.run(['run', strict]);
   assert.equal(failed.code, 1);
   assert.match(failed.stderr, /GET http:\/\/127\.0\.0\.1:\d+\/missing answered 404: no_service/);
 
@@ -158,7 +162,7 @@ tasks:
     url: http://hooks.example.com/services/secret-part
     payload: '{"text": "x"}'
 `);
-  const refused = await runCli(['run', insecure]);
+  const refused = await cli.run(['run', insecure]);
   assert.equal(refused.code, 2, refused.stderr);
   assert.match(
     refused.stderr,
@@ -205,7 +209,7 @@ tasks:
     type: io.kestra.plugin.core.log.Log
     message: "purged {{ outputs.purge['${THIRD}'].purged }} keys on the third service"
 `);
-  const run = await runCli(['run', file, '--json'], {
+  const run = await cli.run(['run', file, '--json'], {
     SECRET_FASTLY_API_TOKEN: b64('tok'),
     FASTLY_API_ENDPOINT: s.url,
   });

@@ -3,7 +3,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { runCli } from './helpers.js';
+import { cliHost } from './cli-host.js';
+
+/** The CLI runs of this file, in one process (cli-host.ts). */
+const cli = cliHost();
 
 async function flowFile(text: string): Promise<string> {
   const file = join(await mkdtemp(join(tmpdir(), 'kf-validate-')), 'f.yml');
@@ -23,7 +26,7 @@ tasks:
     serviceId: "{{ inputs.svc }}"
     surrogateKeys: ["ok", "has space", ""]
 `);
-  const r = await runCli(['validate', file], ENV);
+  const r = await cli.run(['validate', file], ENV);
   assert.equal(r.code, 2, r.stdout);
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 3, r.stderr);
@@ -48,7 +51,7 @@ tasks:
     serviceId: "{{ inputs['svc'] }}"
     surrogateKeys: ["ok", "{{ inputs.svc }}-{{ outputs.x.inputs.other ?? 'a' }}"]
 `);
-  const good = await runCli(['validate', ok], ENV);
+  const good = await cli.run(['validate', ok], ENV);
   assert.equal(good.code, 0, good.stderr);
 });
 
@@ -66,7 +69,7 @@ tasks:
     from: "sometime last wibble"
     region: mars
 `);
-  const r = await runCli(['validate', file], ENV);
+  const r = await cli.run(['validate', file], ENV);
   assert.equal(r.code, 2);
   const lines = r.stderr.trim().split('\n');
   assert.deepEqual(
@@ -117,7 +120,7 @@ errors:
     type: io.kestra.plugin.core.log.Log
     message: "{% for e in errorLogs() %}{{ e.taskId }} {{ e.level }}: {{ e.message }}{% endfor %}"
 `);
-  const r = await runCli(['run', file], ENV);
+  const r = await cli.run(['run', file], ENV);
   assert.equal(r.code, 1, r.stderr);
   assert.match(r.stderr, /\[report\] fails ERROR: boom/);
 });
