@@ -10,14 +10,21 @@ import { test } from 'node:test';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { keysSummary } from '../src/cli/commands/purge-commands.js';
+import { cliHost } from './cli-host.js';
 import { CLI, requests, runCli, SERVICE, sim, waitForRequests } from './helpers.js';
+
+/**
+ * The CLI runs of this file in one process (cli-host.ts), but for what only a process shows: its
+ * signals, and a certificate trusted through NODE_EXTRA_CA_CERTS (or not).
+ */
+const cli = cliHost();
 
 test('purge keys --file with 1,000 keys: 4 bulk requests, --json maps every key', async (t) => {
   const s = await sim(t);
   const dir = await mkdtemp(join(tmpdir(), 'kf-'));
   const keys = Array.from({ length: 1000 }, (_, i) => `product-${i}`);
   await writeFile(join(dir, 'keys.txt'), `# product keys\r\n\r\n${keys.join('\r\n')}\r\n`);
-  const r = await runCli(['purge', 'keys', '--file', join(dir, 'keys.txt'), '--json'], {
+  const r = await cli.run(['purge', 'keys', '--file', join(dir, 'keys.txt'), '--json'], {
     FASTLY_API_TOKEN: 'tok',
     FASTLY_SERVICE_ID: SERVICE,
     FASTLY_API_ENDPOINT: s.url,
@@ -32,14 +39,14 @@ test('purge keys --file with 1,000 keys: 4 bulk requests, --json maps every key'
 test('purge keys reads stdin with --file -, and arguments', async (t) => {
   const s = await sim(t);
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url };
-  const r = await runCli(['purge', 'keys', 'a', '--file', '-', '--service-id', SERVICE], env, 'b\nc\n');
+  const r = await cli.run(['purge', 'keys', 'a', '--file', '-', '--service-id', SERVICE], env, 'b\nc\n');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^✓ Purged 3 keys in 1 request\n$/);
 });
 
 test('a partial failure exits 1, and --json lists exactly the failed keys', async (t) => {
   const s = await sim(t, { faults: { rate5xx: 1, paths: [`/service/${SERVICE}/purge`] } });
-  const r = await runCli(['purge', 'keys', 'a', 'b', '--json', '--max-attempts', '1'], {
+  const r = await cli.run(['purge', 'keys', 'a', 'b', '--json', '--max-attempts', '1'], {
     FASTLY_API_TOKEN: 'tok',
     FASTLY_SERVICE_ID: SERVICE,
     FASTLY_API_ENDPOINT: s.url,
@@ -57,14 +64,14 @@ test('a partial failure exits 1, and --json lists exactly the failed keys', asyn
 test('url, key, all and keys commands print human output (saying when a purge was soft) and JSON', async (t) => {
   const s = await sim(t);
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
-  const url = await runCli(['purge', 'url', 'https://www.example.com/x', '--soft'], env);
+  const url = await cli.run(['purge', 'url', 'https://www.example.com/x', '--soft'], env);
   assert.equal(url.code, 0, url.stderr);
   assert.match(url.stdout, /Soft-purged https:\/\/www.example.com\/x \(id: .+\)/);
-  const key = await runCli(['purge', 'key', 'k1', '--json'], env);
+  const key = await cli.run(['purge', 'key', 'k1', '--json'], env);
   assert.deepEqual(Object.keys(JSON.parse(key.stdout) as object), ['status', 'id']);
-  const all = await runCli(['purge', 'all', '--json'], env);
+  const all = await cli.run(['purge', 'all', '--json'], env);
   assert.deepEqual(JSON.parse(all.stdout), { status: 'ok' });
-  const keys = await runCli(['purge', 'keys', 'a', 'b', '--soft'], env);
+  const keys = await cli.run(['purge', 'keys', 'a', 'b', '--soft'], env);
   assert.equal(keys.stdout, '✓ Soft-purged 2 keys in 1 request\n');
 });
 
@@ -95,7 +102,7 @@ test('the canary token never appears in stdout, stderr or written files, failure
   ];
   const codes: number[] = [];
   for (const [args, env] of runs) {
-    const r = await runCli(args, env);
+    const r = await cli.run(args, env);
     codes.push(r.code ?? -1);
     assert.ok(!r.stdout.includes(CANARY), `stdout of ${args.join(' ')}`);
     assert.ok(!r.stderr.includes(CANARY), `stderr of ${args.join(' ')}: ${r.stderr}`);
@@ -121,7 +128,7 @@ test('purge keys stops at a failure every batch would meet: 20,000 keys, at most
   for (const [name, env, status] of cases) {
     s.clearLog();
     const failed = join(dir, `${name}.txt`);
-    const r = await runCli(['purge', 'keys', '--file', join(dir, 'keys.txt'), '--failed-keys', failed], {
+    const r = await cli.run(['purge', 'keys', '--file', join(dir, 'keys.txt'), '--failed-keys', failed], {
       ...env,
       FASTLY_API_ENDPOINT: s.url,
     });
@@ -142,7 +149,7 @@ test('purge keys stops at a failure every batch would meet: 20,000 keys, at most
     assert.equal((await readFile(failed, 'utf8')).split('\n').filter(Boolean).length, 20_000);
   }
   // An unreachable endpoint: one batch tries (with its retries), the rest are not sent.
-  const dead = await runCli(
+  const dead = await cli.run(
     ['purge', 'keys', '--file', join(dir, 'keys.txt'), '--json', '--max-attempts', '2'],
     {
       FASTLY_API_TOKEN: 'good',
@@ -247,7 +254,7 @@ test('the --failed-keys file gives back keys that start with # or \\ through --f
   const dir = await mkdtemp(join(tmpdir(), 'kf-'));
   const file = join(dir, 'retry.txt');
   const keys = ['#launch', '\\odd', 'plain'];
-  const first = await runCli(['purge', 'keys', ...keys, '--max-attempts', '1', '--failed-keys', file], {
+  const first = await cli.run(['purge', 'keys', ...keys, '--max-attempts', '1', '--failed-keys', file], {
     FASTLY_API_TOKEN: 'tok',
     FASTLY_SERVICE_ID: SERVICE,
     FASTLY_API_ENDPOINT: failing.url,
@@ -255,7 +262,7 @@ test('the --failed-keys file gives back keys that start with # or \\ through --f
   assert.equal(first.code, 1, first.stderr);
   assert.equal(await readFile(file, 'utf8'), '\\#launch\n\\\\odd\nplain\n');
   const s = await sim(t);
-  const retry = await runCli(['purge', 'keys', '--file', file, '--json'], {
+  const retry = await cli.run(['purge', 'keys', '--file', file, '--json'], {
     FASTLY_API_TOKEN: 'tok',
     FASTLY_SERVICE_ID: SERVICE,
     FASTLY_API_ENDPOINT: s.url,
@@ -270,13 +277,13 @@ test('the --failed-keys file gives back keys that start with # or \\ through --f
 test('a purge of a few keys that all fail names them in its error line, and says so', async (t) => {
   const s = await sim(t, { faults: { rate5xx: 1, paths: [`/service/${SERVICE}/purge`] } });
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
-  const few = await runCli(['purge', 'keys', 'k1', 'k2', '--max-attempts', '1'], env);
+  const few = await cli.run(['purge', 'keys', 'k1', 'k2', '--max-attempts', '1'], env);
   assert.equal(few.code, 1);
   assert.match(
     few.stderr,
     /0 of 2 keys purged, 2 failed \(k1, k2\); first cause: [^\n]+; the failed keys are all named here\n$/,
   );
-  const many = await runCli(['purge', 'keys', 'a', 'b', 'c', 'd', 'e', 'f', '--max-attempts', '1'], env);
+  const many = await cli.run(['purge', 'keys', 'a', 'b', 'c', 'd', 'e', 'f', '--max-attempts', '1'], env);
   assert.match(
     many.stderr,
     /\(a, b, c, d, e, …\); [^\n]+the failed keys are not listed \(--failed-keys FILE writes them, --json lists them\)\n$/,
@@ -494,7 +501,7 @@ test('Ctrl-C, SIGTERM or SIGHUP while a batch waits to retry a 429: no retry, --
 
 test('--failed-keys that cannot be written: the account and its error still print, then a line with the keys', async (t) => {
   const s = await sim(t, { faults: { rate5xx: 1, paths: [`/service/${SERVICE}/purge`] } });
-  const r = await runCli(
+  const r = await cli.run(
     ['purge', 'keys', 'a', 'b', 'c', '--max-attempts', '1', '--failed-keys', '/dev/full'],
     { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url },
   );
@@ -517,7 +524,7 @@ test('purge keys --file of a binary file: one short line, escaped', async () => 
   // Bytes of every value, newlines among them: lines of control characters and invalid UTF-8.
   const bytes = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 167 + (i >> 8)) % 256));
   await writeFile(join(dir, 'keys.bin'), bytes);
-  const r = await runCli(['purge', 'keys', '--file', join(dir, 'keys.bin')], {
+  const r = await cli.run(['purge', 'keys', '--file', join(dir, 'keys.bin')], {
     FASTLY_API_TOKEN: 'tok',
     FASTLY_SERVICE_ID: SERVICE,
     FASTLY_API_ENDPOINT: 'http://127.0.0.1:1',
