@@ -8,7 +8,7 @@ import { createServer as createNetServer } from 'node:net';
 import { test } from 'node:test';
 import { writeRows } from '../src/cli/format.js';
 import { cliHost } from './cli-host.js';
-import { CLI, requests, runCli, SERVICE, SERVICE2, sim, waitForRequests } from './helpers.js';
+import { CLI, requests, SERVICE, SERVICE2, sim, waitForRequests } from './helpers.js';
 
 /** The stats runs whose output is plain stdout or a file, in one process (cli-host.ts). */
 const cli = cliHost();
@@ -42,7 +42,7 @@ test('-o: a failing run (bad input, API failure, Ctrl-C) leaves the previous fil
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
   await writeFile(file, PREVIOUS);
 
-  const bad = await runCli(['stats', 'historical', '--region', 'mars', '--format', 'csv', '-o', file], env);
+  const bad = await cli.run(['stats', 'historical', '--region', 'mars', '--format', 'csv', '-o', file], env);
   assert.equal(bad.code, 2, bad.stderr);
   assert.equal(await readFile(file, 'utf8'), PREVIOUS);
   assert.match(
@@ -52,7 +52,7 @@ test('-o: a failing run (bad input, API failure, Ctrl-C) leaves the previous fil
 
   // Pages after the first fail: some rows were written to the temporary file, none reach prev.csv.
   s.setFaults({ rate5xx: 1, paths: ['/stats/service'] });
-  const api = await runCli(
+  const api = await cli.run(
     [
       'stats',
       'historical',
@@ -107,7 +107,7 @@ test('-o: a failing run (bad input, API failure, Ctrl-C) leaves the previous fil
   assert.match(stderr, /^error: interrupted by SIGINT; \S+\/prev\.csv was left unchanged\n$/);
   assert.deepEqual(await readdir(dir), ['prev.csv'], 'no temporary file left behind');
 
-  const ok = await runCli(['stats', 'historical', '--by', 'hour', '--format', 'csv', '-o', file], env);
+  const ok = await cli.run(['stats', 'historical', '--by', 'hour', '--format', 'csv', '-o', file], env);
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(
     await readFile(file, 'utf8'),
@@ -252,10 +252,10 @@ test('purge url --verify asks the simulator edge; a failed verification still re
   const s = await sim(t);
   s.seedObject('https://www.example.com/pricing', ['pricing']);
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url };
-  const ok = await runCli(['purge', 'url', 'https://www.example.com/pricing', '--verify', '--json'], env);
+  const ok = await cli.run(['purge', 'url', 'https://www.example.com/pricing', '--verify', '--json'], env);
   assert.equal(ok.code, 0, ok.stderr);
   assert.equal((JSON.parse(ok.stdout) as { verification: { xCache: string } }).verification.xCache, 'MISS');
-  const dead = await runCli(['purge', 'url', 'https://www.example.com/pricing', '--verify'], {
+  const dead = await cli.run(['purge', 'url', 'https://www.example.com/pricing', '--verify'], {
     ...env,
     KESTRA_FASTLY_EDGE_ENDPOINT: 'http://127.0.0.1:1',
   });
@@ -271,7 +271,7 @@ test('purge url --verify asks the simulator edge; a failed verification still re
   t.after(() => silent.close());
   silent.on('connection', (c) => t.after(() => c.destroy()));
   const edge = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
-  const slow = await runCli(
+  const slow = await cli.run(
     ['purge', 'url', 'https://www.example.com/pricing', '--verify', '--timeout', '300'],
     {
       ...env,
