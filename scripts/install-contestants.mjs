@@ -10,14 +10,34 @@
 // them, fails on its own and names what is missing. npm is told not to retry for minutes (its
 // default backoff took 2 min 23 s to give up offline) and to take its cache first.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const bench = join(dirname(fileURLToPath(import.meta.url)), '..', 'bench');
+/** @type {{ dependencies: Record<string, string> }} */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- bench/package.json's pins are strings
+const wanted = JSON.parse(readFileSync(join(bench, 'package.json'), 'utf8'));
+/**
+ * Installed at the version bench/package.json pins (exact versions): then npm is not run at all,
+ * which saves its start and its look at the registry on every `npm test`.
+ * @param {string} name
+ */
+const installed = (name) => {
+  try {
+    /** @type {{ version: string }} */
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- a package.json's version is a string
+    const pkg = JSON.parse(readFileSync(join(bench, 'node_modules', name, 'package.json'), 'utf8'));
+    return pkg.version === wanted.dependencies[name];
+  } catch {
+    return false;
+  }
+};
 const missing = [
-  ...(existsSync(join(bench, 'node_modules/.bin/fastly')) ? [] : ['the Fastly CLI (@fastly/cli)']),
-  ...(existsSync(join(bench, 'node_modules/fastly')) ? [] : ['fastly-js']),
+  ...(installed('@fastly/cli') && existsSync(join(bench, 'node_modules/.bin/fastly'))
+    ? []
+    : ['the Fastly CLI (@fastly/cli)']),
+  ...(installed('fastly') ? [] : ['fastly-js']),
 ];
 if (missing.length) {
   const npm = spawnSync(
