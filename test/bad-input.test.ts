@@ -291,7 +291,7 @@ const CASES: Case[] = [
         `outputs:\n  - id: count\n    type: INT\n    value: "x"\n`,
     },
     error:
-      /^error: \S+f\.yml:10:12: outputs\[0\]\.value: "x" is not a valid INT output; expected a whole number\n$/,
+      /^error: \S+f\.yml:10:12: outputs\[0\]\.value: "x" is not a valid INT output; expected a whole number from -2147483648 to 2147483647 \(a Java Integer, as in Kestra\)\n$/,
   },
   {
     name: 'a flow output whose literal value is not a date-time',

@@ -339,6 +339,20 @@ describe('the executions API', { concurrency: 2 }, () => {
             ['last', 'SUCCESS', 1],
           ],
         );
+        // Kestra's State: from the first transition to the last, across the restart (getDuration).
+        const spans = (st: {
+          histories: { date: string }[];
+          startDate?: string;
+          endDate?: string;
+          duration?: string;
+        }) => {
+          assert.equal(st.startDate, st.histories[0]?.date);
+          assert.equal(st.endDate, st.histories.at(-1)?.date);
+          const ms = Date.parse(st.endDate ?? '') - Date.parse(st.startDate ?? '');
+          assert.equal(st.duration, `PT${(ms / 1000).toFixed(3)}S`);
+        };
+        spans(after.state);
+        for (const run of after.taskRunList) spans(run.state);
         assert.equal(byTask.get('first')?.id, failed.taskRunList[0]?.id, 'the same task run, not run again');
         assert.equal(byTask.get('purge')?.id, failed.taskRunList[2]?.id);
         const purges = s.log.filter((e) => e.path === `/service/${SERVICE}/purge`);

@@ -113,6 +113,9 @@ test('an input of the wrong type is refused before anything runs: run exits 2 na
     ['article_ids={"a":1}', 'article_ids'],
     ['n=abc', 'n'],
     ['n=1.5', 'n'],
+    // Kestra reads INT with Integer.valueOf (FlowInputOutput): past a Java int it is refused.
+    ['n=3000000000', 'n'],
+    ['n=-2147483649', 'n'],
     ['ratio=0x10', 'ratio'],
     ['ratio=', 'ratio'],
     ['flag=maybe', 'flag'],

@@ -60,6 +60,19 @@ test("Java's numbers: long division, doubles printed as Java prints them, JSON k
   assert.equal(render('{{ 1.0 / 0 }}'), 'Infinity');
 });
 
+test('range(): inclusive, stepped, counted down; a range of more than a million numbers is refused, not built', () => {
+  assert.equal(
+    render('{{ range(1, 5) }} {{ range(0, 10, 5) }} {{ range(3, 1, -1) }}'),
+    '[1,2,3,4,5] [0,5,10] [3,2,1]',
+  );
+  assert.equal(render('{{ range(1, 1000000) | length }}'), '1000000');
+  // A trial's input n=3000000000 made the process die on V8's heap limit, and the server again on resume.
+  assert.throws(
+    () => render('{{ range(1, 3000000000) | length }}'),
+    /range\(1, 3000000000\) would hold 3000000000 numbers; at most 1000000 are accepted/,
+  );
+});
+
 test('for: loop.index from 0, loop.first/last/length, else, and a map iterated as entries', () => {
   assert.equal(
     render('{% for x in items %}{{ loop.index }}{{ x }}{% if loop.last %}!{% endif %}{% endfor %}', {

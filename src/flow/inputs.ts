@@ -20,7 +20,9 @@ function coerce(
     case 'INT': {
       const n =
         typeof value === 'number' ? value : /^-?\d+$/.test(String(value).trim()) ? Number(value) : Number.NaN;
-      if (!Number.isSafeInteger(n)) throw bad('a whole number');
+      // Kestra reads an INT with Integer.valueOf: a Java int, so 3000000000 is refused there too.
+      if (!Number.isInteger(n) || n < -2147483648 || n > 2147483647)
+        throw bad('a whole number from -2147483648 to 2147483647 (a Java Integer, as in Kestra)');
       return n;
     }
     case 'FLOAT': {

@@ -34,7 +34,21 @@ function stateView(
   stored?: readonly StateHistory[],
 ): StateView {
   const ended = ENDED.has(current) && !!dates.endDate;
-  const histories = stored ? stored.map((h) => ({ ...h })) : madeHistories(current, dates, ended);
+  if (stored?.length) {
+    // Kestra's State: starts at its first transition and ends at its last, so a restarted or resumed
+    // run's duration spans every attempt (State.getStartDate, getEndDate, getDuration).
+    const first = stored[0] as StateHistory;
+    const last = stored.at(-1) as StateHistory;
+    return {
+      current,
+      histories: stored.map((h) => ({ ...h })),
+      startDate: first.date,
+      ...(ended
+        ? { endDate: last.date, duration: isoDuration(Date.parse(last.date) - Date.parse(first.date)) }
+        : {}),
+    };
+  }
+  const histories = madeHistories(current, dates, ended);
   const start = dates.startDate ?? dates.createdAt;
   return {
     current,

@@ -19,6 +19,9 @@ import {
   toJson,
 } from './java.js';
 
+/** The most items `range()` makes (see there). */
+const RANGE_LIMIT = 1_000_000;
+
 /**
  * Every filter, function and test, with its arguments, in one table: Pebble's core, Kestra's
  * extension (io.kestra.core.runners.pebble.Extension), and the few this project had before. The
@@ -765,6 +768,13 @@ const CALLABLES: Callable[] = [
       const end = long(a.end, 'end');
       const inc = a.increment === undefined ? 1 : long(a.increment, 'increment');
       if (inc === 0) throw new Error('increment must not be 0');
+      const count = Math.floor((end - start) / inc) + 1;
+      // Java's Pebble would build it until the heap runs out; here one such input would take the
+      // server down and, resumed on restart, down again. Ten times Fastly's hourly purge budget.
+      if (count > RANGE_LIMIT)
+        throw new Error(
+          `range(${start}, ${end}${a.increment === undefined ? '' : `, ${inc}`}) would hold ${count} numbers; at most ${RANGE_LIMIT} are accepted`,
+        );
       const out: number[] = [];
       for (let i = start; inc > 0 ? i <= end : i >= end; i += inc) out.push(i);
       return out;
