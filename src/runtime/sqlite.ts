@@ -34,6 +34,7 @@ import {
   type Row,
   SORT_COLUMNS,
 } from './sql.js';
+import { GroupCommit, type Outcome } from './group-commit.js';
 
 /** Outputs up to this size come with a listed execution; larger ones are read by id. */
 const OUTPUTS_LISTED_BYTES = 256 * 1024;
@@ -147,8 +148,9 @@ export class SqliteSync {
     this.#db.exec('PRAGMA busy_timeout = 5000');
     this.#db.exec('PRAGMA journal_mode = WAL');
     // Every write survives kill -9 (it is in the WAL before the call returns); an acknowledged
-    // submission also survives a power loss: enqueue() syncs the WAL (FULL), and with it every
-    // write before it. Task runs and ends between two enqueues are synced by the next one, or by
+    // submission also survives a power loss: enqueueAll() commits a turn's submissions with one
+    // sync of the WAL (FULL), and with it every write before them. Task runs and ends between two
+    // such commits are synced by the next one, or by
     // SQLite's checkpoint (NORMAL): a power loss may rewind them, and the task is run again.
     this.#db.exec('PRAGMA synchronous = NORMAL');
     this.#db.exec(SCHEMA);
@@ -196,9 +198,28 @@ export class SqliteSync {
   enqueue(s: Submission, trigger?: TriggerState): boolean {
     // Inside a batch (the one-off import) the level cannot change: the next enqueue syncs it.
     if (this.#db.inTransaction) return this.#enqueue(s, trigger);
+    const [outcome] = this.enqueueAll([{ s, trigger }]);
+    if (outcome instanceof Error) throw outcome;
+    return outcome as boolean;
+  }
+
+  /**
+   * Submissions in one transaction, committed with one sync of the WAL (group commit); each one's
+   * outcome in order: whether it was new, or what it threw (its savepoint rolled back, the others
+   * kept).
+   */
+  enqueueAll(items: readonly { s: Submission; trigger?: TriggerState | undefined }[]): Outcome<boolean>[] {
+    const one = (s: Submission, trigger?: TriggerState): Outcome<boolean> => {
+      try {
+        return this.#db.transaction(() => this.#enqueue(s, trigger))();
+      } catch (err) {
+        return err instanceof Error ? err : new Error(String(err));
+      }
+    };
+    if (this.#db.inTransaction) return items.map(({ s, trigger }) => one(s, trigger));
     this.#db.exec('PRAGMA synchronous = FULL');
     try {
-      return trigger ? this.#db.transaction(() => this.#enqueue(s, trigger))() : this.#enqueue(s, trigger);
+      return this.#db.transaction(() => items.map(({ s, trigger }) => one(s, trigger)))();
     } finally {
       this.#db.exec('PRAGMA synchronous = NORMAL');
     }
@@ -552,19 +573,25 @@ function settled<T>(call: () => T): Promise<T> {
 export class SqliteStore implements ExecutionStore {
   readonly sync: SqliteSync;
 
+  /** The submissions of this turn, written in one transaction (SqliteSync's writes are synchronous). */
+  readonly #submissions: GroupCommit<{ s: Submission; trigger?: TriggerState | undefined }, boolean>;
+
   constructor(file: string) {
     this.sync = new SqliteSync(file);
+    this.#submissions = new GroupCommit((items) => this.sync.enqueueAll(items));
   }
 
   get file(): string {
     return this.sync.file;
   }
 
+  /** Acknowledged together with the other submissions of this turn of the event loop (one sync). */
   enqueue(s: Submission, trigger?: TriggerState): Promise<boolean> {
-    return settled(() => this.sync.enqueue(s, trigger));
+    return this.#submissions.add({ s, trigger });
   }
 
   importLegacy(plan: LegacyImport): Promise<number> {
+    void this.#submissions.flush();
     return settled(() => this.sync.importLegacy(plan));
   }
 
@@ -573,6 +600,8 @@ export class SqliteStore implements ExecutionStore {
   }
 
   saveTriggerState(state: TriggerState): Promise<void> {
+    // After a firing of the same trigger waiting for its group commit, not before it.
+    void this.#submissions.flush();
     return settled(() => this.sync.saveTriggerState(state));
   }
 
@@ -646,6 +675,7 @@ export class SqliteStore implements ExecutionStore {
   }
 
   close(): Promise<void> {
+    void this.#submissions.flush();
     return settled(() => this.sync.close());
   }
 }
