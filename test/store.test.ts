@@ -47,7 +47,9 @@ const KINDS: Kind[] = [
     emptied: async (store) => {
       const client = new pg.Client({ connectionString: pgsql.cluster().url(dbName(store)) });
       await client.connect();
-      await client.query('TRUNCATE executions, task_runs, outputs, marks, execution_counts, logs, triggers');
+      await client.query(
+        'TRUNCATE executions, task_runs, outputs, marks, execution_counts, execution_count_deltas, logs, triggers',
+      );
       await client.end();
       return store;
     },

@@ -44,6 +44,7 @@ import {
   SORT_COLUMNS,
 } from './sql.js';
 import { OPEN_STATES } from './store.js';
+import { GroupCommit, type Outcome } from './group-commit.js';
 
 /** PostgreSQL's lock_not_available: a lock_timeout ran out. */
 const LOCK_NOT_AVAILABLE = '55P03';
@@ -170,6 +171,42 @@ CREATE TABLE triggers (
   `
 ALTER TABLE executions ADD COLUMN histories TEXT;
 `,
+  // The counters off the write path: every submission, start and end of a flow updated the same
+  // execution_counts rows, so its writes, on every replica, waited on one another's row locks
+  // until each commit's WAL flush (BENCHMARKS.md §9). A write now inserts its changes into
+  // execution_count_deltas (insert only: no row two writes share); execution_totals sums both, and
+  // one replica at a time folds the deltas into execution_counts every second (PgStore.foldCounts).
+  `
+CREATE TABLE execution_count_deltas (
+  namespace TEXT COLLATE "C" NOT NULL,
+  flow_id TEXT COLLATE "C" NOT NULL,
+  state TEXT COLLATE "C" NOT NULL,
+  n BIGINT NOT NULL
+);
+CREATE OR REPLACE FUNCTION execution_counts_apply() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO execution_count_deltas (namespace, flow_id, state, n)
+      SELECT namespace, flow_id, state, COUNT(*) FROM new_rows GROUP BY 1, 2, 3;
+  ELSIF TG_OP = 'DELETE' THEN
+    INSERT INTO execution_count_deltas (namespace, flow_id, state, n)
+      SELECT namespace, flow_id, state, -COUNT(*) FROM old_rows GROUP BY 1, 2, 3;
+  ELSE
+    INSERT INTO execution_count_deltas (namespace, flow_id, state, n)
+      SELECT namespace, flow_id, state, SUM(d) FROM (
+        SELECT namespace, flow_id, state, 1 AS d FROM new_rows
+        UNION ALL SELECT namespace, flow_id, state, -1 AS d FROM old_rows
+      ) AS changes GROUP BY 1, 2, 3 HAVING SUM(d) <> 0;
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE VIEW execution_totals AS
+  SELECT namespace, flow_id, state, SUM(n) AS n FROM (
+    SELECT namespace, flow_id, state, n FROM execution_counts
+    UNION ALL SELECT namespace, flow_id, state, n FROM execution_count_deltas
+  ) AS both_parts GROUP BY namespace, flow_id, state;
+`,
 ];
 
 const ACCEPTED = 'postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (or postgresql://)';
@@ -211,7 +248,7 @@ export function checkDatabaseUrl(text: string, flag = '--database-url'): { passw
 }
 
 export interface PgStoreOptions {
-  /** Connections kept open (default 8). */
+  /** Connections kept open for reads and claims, and as many for the executions' writes (default 8). */
   poolSize?: number;
   /** Longest a statement may run before PostgreSQL cancels it (default 30 s). */
   statementTimeoutMs?: number;
@@ -242,27 +279,69 @@ function driver(): typeof Pg {
 /** Where every statement of the store runs: the pool, or one client inside a transaction. */
 type Queryable = Pick<Pg.PoolClient, 'query'>;
 
+/**
+ * The sessions of the pools that write what a crash of the database may lose: an execution's
+ * start, task runs, log lines and end, and lease renewals. Their commits do not wait for the WAL
+ * flush (PostgreSQL writes it within a few hundred ms); one lost in a crash of the database means
+ * that task runs again, which resume allows (README, "What stays at-least-once"). Set for the
+ * session rather than by `SET LOCAL` in each transaction: most of these writes are one statement,
+ * which a transaction block would make three round trips.
+ */
+const ASYNC_COMMIT = '-c synchronous_commit=off';
+
+/** Connections of the acknowledgements' pool: a group commit on each at most. */
+const ACK_CONNECTIONS = 2;
+
+/** How often one replica folds the counters' deltas into their totals (foldCounts). */
+const FOLD_EVERY_MS = 1000;
+
+/** pg_try_advisory_xact_lock key of a fold of the counters ('kfcnt'): one replica at a time. */
+const FOLD_LOCK = 0x6b66636e74;
+
+/** How a submission is written: queued for no replica, any replica, or claimed by this one. */
+interface Queued {
+  s: Submission;
+  claim: Claim;
+}
+
+/** The store's connections, each pool for one kind of work so that none waits behind another's. */
+interface Pools {
+  /** Reads, claims, kills, restarts, trigger firings and states: committed durably. */
+  main: Pg.Pool;
+  /** An execution's start, task runs, logs and end (asynchronous commit). */
+  runs: Pg.Pool;
+  /** Acknowledged submissions, a turn's in one INSERT, never behind the executions' writes. */
+  acks: Pg.Pool;
+  /** Replicas: lease renewals (asynchronous commit). */
+  renewals: Pg.Pool | undefined;
+}
+
 export class PgStore implements ExecutionStore {
   /** The database, as shown: the password hidden. */
   readonly file: string;
   readonly #pool: Pg.Pool;
+  readonly #runs: Pg.Pool;
+  readonly #acks: Pg.Pool;
   /** Replicas: the lease renewals' own connection, never queued behind the pool's writes. */
   readonly #renewals: Pg.Pool | undefined;
+  /** The submissions of one turn of the event loop, acknowledged after one commit. */
+  readonly #submissions = new GroupCommit<Queued, boolean>(
+    (items) => this.#enqueueAll(items),
+    ACK_CONNECTIONS,
+  );
   /** Replicas: how long a slot's claim waits for another replica's on the same trigger. */
   #slotWaitMs = 10_000;
+  #folding: NodeJS.Timeout | undefined;
   readonly #claims: PgClaims | undefined;
   readonly replicas: ReplicaClaims | undefined;
 
-  private constructor(
-    url: string,
-    pool: Pg.Pool,
-    replica: PgStoreOptions['replica'],
-    renewals: Pg.Pool | undefined,
-  ) {
+  private constructor(url: string, pools: Pools, replica: PgStoreOptions['replica']) {
     this.file = redactUrl(url);
-    this.#pool = pool;
-    this.#renewals = renewals;
-    this.#claims = replica ? new PgClaims(pool, replica, renewals) : undefined;
+    this.#pool = pools.main;
+    this.#runs = pools.runs;
+    this.#acks = pools.acks;
+    this.#renewals = pools.renewals;
+    this.#claims = replica ? new PgClaims(pools.main, replica, pools.renewals) : undefined;
     this.replicas = this.#claims ? this.#replicas(this.#claims) : undefined;
   }
 
@@ -286,29 +365,70 @@ export class PgStore implements ExecutionStore {
       idleTimeoutMillis: 30_000,
       Client: storeClient(pg),
     };
-    const pool = new Pool({ ...settings, max: options.poolSize ?? 8 });
-    // Replicas: lease renewals on a connection of their own, with a statement timeout below the
-    // lease (a renewal that waits longer is useless).
-    const renewals = lease
-      ? new Pool({ ...settings, max: 1, statement_timeout: Math.max(1000, Math.floor(lease / 2)) })
-      : undefined;
+    const pools: Pools = {
+      main: new Pool({ ...settings, max: options.poolSize ?? 8 }),
+      runs: new Pool({ ...settings, max: options.poolSize ?? 8, options: ASYNC_COMMIT }),
+      acks: new Pool({ ...settings, max: ACK_CONNECTIONS }),
+      // Replicas: lease renewals on a connection of their own, with a statement timeout below the
+      // lease (a renewal that waits longer is useless).
+      renewals: lease
+        ? new Pool({
+            ...settings,
+            max: 1,
+            statement_timeout: Math.max(1000, Math.floor(lease / 2)),
+            options: ASYNC_COMMIT,
+          })
+        : undefined,
+    };
     // An idle connection that breaks (the database restarted) is dropped; the next query opens one.
     const lost = (err: Error) => options.logger?.warn(`database connection lost: ${redactUrl(err.message)}`);
-    pool.on('error', lost);
-    renewals?.on('error', lost);
-    const store = new PgStore(url, pool, options.replica, renewals);
+    for (const pool of [pools.main, pools.runs, pools.acks, pools.renewals]) pool?.on('error', lost);
+    const store = new PgStore(url, pools, options.replica);
     store.#slotWaitMs = idle + 1000;
     try {
       await store.#migrate();
     } catch (err) {
-      await pool.end().catch(() => undefined);
-      await renewals?.end().catch(() => undefined);
+      await store.#end();
       const { password } = checkDatabaseUrl(url);
       let why = redactUrl(oneLine((err as Error).message));
       if (password) why = why.replaceAll(password, '***');
       throw new RunFailedError(`database ${store.file}: ${why}`, { cause: err });
     }
+    store.#folding = setInterval(() => {
+      store
+        .foldCounts()
+        .catch((err: unknown) =>
+          options.logger?.debug(`execution counters not folded: ${redactUrl((err as Error).message)}`),
+        );
+    }, FOLD_EVERY_MS);
+    store.#folding.unref();
     return store;
+  }
+
+  /**
+   * Moves the counters' deltas into their totals, in one statement (a search reads the same sums
+   * before and after); skipped while another replica folds. Returns how many deltas were moved.
+   */
+  async foldCounts(): Promise<number> {
+    const [row] = await this.#rows<{ n: string }>(
+      `WITH turn AS (SELECT pg_try_advisory_xact_lock($1) AS mine),
+       moved AS (DELETE FROM execution_count_deltas WHERE (SELECT mine FROM turn) RETURNING namespace, flow_id, state, n),
+       folded AS (
+         INSERT INTO execution_counts AS c (namespace, flow_id, state, n)
+         SELECT namespace, flow_id, state, SUM(n) FROM moved GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+         ON CONFLICT (namespace, flow_id, state) DO UPDATE SET n = c.n + excluded.n
+       )
+       SELECT COUNT(*) AS n FROM moved`,
+      [FOLD_LOCK],
+      this.#runs,
+    );
+    return Number(row?.n ?? 0);
+  }
+
+  async #end(): Promise<void> {
+    clearInterval(this.#folding);
+    const pools = [this.#pool, this.#runs, this.#acks, this.#renewals].filter((p) => p !== undefined);
+    await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
   }
 
   async #migrate(): Promise<void> {
@@ -341,9 +461,9 @@ export class PgStore implements ExecutionStore {
     }
   }
 
-  /** Several writes in one transaction. */
-  async #transaction<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect();
+  /** Several writes in one transaction (on `pool`: the executions' writes go on their own). */
+  async #transaction<T>(fn: (q: Queryable) => Promise<T>, pool: Pg.Pool = this.#pool): Promise<T> {
+    const client = await pool.connect();
     try {
       await client.query('BEGIN');
       try {
@@ -371,13 +491,83 @@ export class PgStore implements ExecutionStore {
     return this.#enqueueAs(s, trigger, this.#claims && queued ? 'queued' : 'none');
   }
 
+  /** A trigger's firing in one transaction with its state; any other in this turn's group commit. */
   async #enqueueAs(s: Submission, trigger: TriggerState | undefined, claim: Claim): Promise<boolean> {
     if (trigger)
       return this.#transaction(async (q) => {
         await this.#saveTriggerState(trigger, q);
         return this.#enqueue(s, q, claim);
       });
-    return this.#enqueue(s, this.#pool, claim);
+    return this.#submissions.add({ s, claim });
+  }
+
+  /**
+   * A turn's submissions: one INSERT per kind of claim (one, nearly always), each committed on its
+   * own (no transaction spans two). A statement that fails is tried again one submission at a
+   * time, so that a bad one fails alone.
+   */
+  async #enqueueAll(items: readonly Queued[]): Promise<Outcome<boolean>[]> {
+    const outcomes: Outcome<boolean>[] = [];
+    const kinds = new Map<Claim, number[]>();
+    for (const [i, { claim }] of items.entries()) kinds.set(claim, [...(kinds.get(claim) ?? []), i]);
+    await Promise.all(
+      [...kinds].map(async ([claim, at]) => {
+        let created: Set<string>;
+        try {
+          created = await this.#insertMany(
+            at.map((i) => (items[i] as Queued).s),
+            claim,
+          );
+        } catch {
+          for (const i of at)
+            outcomes[i] = await this.#enqueue((items[i] as Queued).s, this.#acks, claim).catch(
+              (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+            );
+          return;
+        }
+        // The first of an id given twice is the one written.
+        for (const i of at) {
+          const id = (items[i] as Queued).s.id;
+          outcomes[i] = created.delete(id);
+        }
+      }),
+    );
+    return outcomes;
+  }
+
+  /** Submissions as one multi-row INSERT, with their claim rows; returns the ids written. */
+  async #insertMany(subs: readonly Submission[], claim: Claim): Promise<Set<string>> {
+    const claims = this.#claims;
+    const columns = [
+      subs.map((s) => s.id),
+      subs.map((s) => s.namespace),
+      subs.map((s) => s.flowId),
+      subs.map((s) => s.triggerId ?? null),
+      subs.map((s) => s.triggerType ?? null),
+      subs.map((s) => s.createdAt),
+      subs.map((s) => writeJson(s.inputs)),
+      subs.map((s) => (s.trigger ? writeJson(s.trigger) : null)),
+      subs.map((s) => (s.labels?.length ? JSON.stringify(s.labels) : null)),
+    ];
+    const insert = `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels, histories)
+      SELECT id, namespace, flow_id, 'CREATED', trigger_id, trigger_type, created_at, inputs, trigger_vars, labels, ${createdHistory('created_at')}
+        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
+             WITH ORDINALITY AS s(id, namespace, flow_id, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels, i)
+       ORDER BY i
+      ON CONFLICT (id) DO NOTHING RETURNING id`;
+    let sql = insert;
+    const more: unknown[] = [];
+    if (claim !== 'none' && claims) {
+      sql =
+        claim === 'queued'
+          ? `WITH e AS (${insert}) INSERT INTO execution_claims (execution_id) SELECT id FROM e RETURNING execution_id AS id`
+          : `WITH e AS (${insert})
+             INSERT INTO execution_claims (execution_id, state, owner, fence, expires_at)
+               SELECT id, 'RUNNING', $10, 1, clock_timestamp() + $11::interval FROM e RETURNING execution_id AS id`;
+      if (claim === 'mine') more.push(claims.owner, `${claims.leaseMs} milliseconds`);
+    }
+    const rows = await this.#rows<{ id: string }>(sql, [...columns, ...more], this.#acks);
+    return new Set(rows.map((r) => r.id));
   }
 
   /** One statement: the execution and, unless `none`, its claim row (a known id writes neither). */
@@ -418,6 +608,7 @@ export class PgStore implements ExecutionStore {
   }
 
   async saveTriggerState(state: TriggerState): Promise<void> {
+    await this.#submissions.flush();
     await this.#saveTriggerState(state, this.#pool);
   }
 
@@ -441,6 +632,7 @@ export class PgStore implements ExecutionStore {
       const rows = await this.#rows<{ start_date: string | null }>(
         `WITH ${HELD} UPDATE executions SET ${set} WHERE id = $1 AND EXISTS (SELECT 1 FROM held) RETURNING start_date`,
         this.#held(lease, [now]),
+        this.#runs,
       );
       if (!rows.length) throw new LeaseLostError(id);
       return rows[0]?.start_date ?? now;
@@ -448,13 +640,14 @@ export class PgStore implements ExecutionStore {
     const rows = await this.#rows<{ start_date: string | null }>(
       `UPDATE executions SET ${set.replaceAll('$4', '$1')} WHERE id = $2 RETURNING start_date`,
       [now, id],
+      this.#runs,
     );
     return rows[0]?.start_date ?? now;
   }
 
   async saveTaskRun(executionId: string, run: TaskRun, lease?: Lease): Promise<void> {
     if (lease) {
-      const r = await this.#pool.query(
+      const r = await this.#runs.query(
         `WITH ${HELD} INSERT INTO task_runs (execution_id, id, body) SELECT $1, $4, $5 FROM held
            ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body`,
         this.#held(lease, [run.id, writeJson(run)]),
@@ -462,7 +655,7 @@ export class PgStore implements ExecutionStore {
       if (r.rowCount !== 1) throw new LeaseLostError(executionId);
       return;
     }
-    await this.#pool.query(
+    await this.#runs.query(
       `INSERT INTO task_runs (execution_id, id, body) VALUES ($1, $2, $3)
            ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body`,
       [executionId, run.id, writeJson(run)],
@@ -484,13 +677,13 @@ export class PgStore implements ExecutionStore {
         if (held.rowCount !== 1) throw new LeaseLostError(f.id);
         await this.#finish(f, q);
         await claims.complete(lease, q);
-      });
+      }, this.#runs);
       return;
     }
-    await this.#finish(f, this.#pool);
+    await this.#finish(f, this.#runs);
     // An imported or restarted execution ended without a lease: nothing claims it any more.
     if (this.#claims)
-      await this.#pool.query(
+      await this.#runs.query(
         `UPDATE execution_claims SET state = 'ENDED', expires_at = NULL WHERE execution_id = $1`,
         [f.id],
       );
@@ -594,7 +787,7 @@ export class PgStore implements ExecutionStore {
       // Ties on created_at broken by id, as the merge below: a page cut inside a tie must keep the
       // same rows (an update moves a row in the index, so the index order of equal keys changes).
       const [count, page] = await Promise.all([
-        this.#rows<{ n: string }>(`SELECT COALESCE(SUM(n), 0) AS n FROM execution_counts ${clause}`, own),
+        this.#rows<{ n: string }>(`SELECT COALESCE(SUM(n), 0) AS n FROM execution_totals ${clause}`, own),
         this.#rows<Row>(
           `SELECT ${COLUMNS} FROM executions ${clause} ORDER BY created_at DESC, id DESC LIMIT $${own.length + 1}`,
           [...own, take],
@@ -610,7 +803,7 @@ export class PgStore implements ExecutionStore {
       const prefix = q.namespace;
       const namespaces = (
         await this.#rows<{ namespace: string }>(
-          'SELECT DISTINCT namespace FROM execution_counts WHERE namespace >= $1 AND namespace < $2 AND n > 0',
+          'SELECT DISTINCT namespace FROM execution_totals WHERE namespace >= $1 AND namespace < $2 AND n > 0',
           [prefix, `${prefix}/`],
         )
       )
@@ -660,7 +853,7 @@ export class PgStore implements ExecutionStore {
   async appendLogs(entries: readonly LogEntry[], lease?: Lease): Promise<void> {
     if (!entries.length) return;
     if (lease) {
-      const r = await this.#pool.query(
+      const r = await this.#runs.query(
         `WITH ${HELD} INSERT INTO logs (execution_id, level_no, task_id, task_run_id, attempt, body)
            SELECT e->>'executionId', ($5::int[])[i], e->>'taskId', e->>'taskRunId', (e->>'attemptNumber')::int, e::text
            FROM json_array_elements($4::json) WITH ORDINALITY AS t(e, i) WHERE EXISTS (SELECT 1 FROM held) ORDER BY i`,
@@ -670,7 +863,7 @@ export class PgStore implements ExecutionStore {
       return;
     }
     // One statement: the lines keep their order (the sequence follows the array's).
-    await this.#pool.query(
+    await this.#runs.query(
       `INSERT INTO logs (execution_id, level_no, task_id, task_run_id, attempt, body)
          SELECT e->>'executionId', ($2::int[])[i], e->>'taskId', e->>'taskRunId', (e->>'attemptNumber')::int, e::text
          FROM json_array_elements($1::json) WITH ORDINALITY AS t(e, i) ORDER BY i`,
@@ -806,6 +999,7 @@ export class PgStore implements ExecutionStore {
 
   /** In one transaction; the ended executions get no claim row (no replica runs them). */
   async importLegacy(plan: LegacyImport): Promise<number> {
+    await this.#submissions.flush();
     return this.#transaction(async (q) => {
       for (const h of plan.history) {
         await this.#enqueue(h.submission, q, 'none');
@@ -825,7 +1019,8 @@ export class PgStore implements ExecutionStore {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.#pool.end(), this.#renewals?.end()]);
+    await this.#submissions.flush();
+    await this.#end();
   }
 
   /** What replicas share (see ReplicaClaims in ./store.ts), on this store's pool. */
