@@ -298,6 +298,23 @@ const FOLD_EVERY_MS = 1000;
 /** pg_try_advisory_xact_lock key of a fold of the counters ('kfcnt'): one replica at a time. */
 const FOLD_LOCK = 0x6b66636e74;
 
+/** A submission's columns of `executions`, from id to labels (the state is CREATED). */
+type Values = [id: string, ...rest: (string | null)[]];
+
+function values(s: Submission): Values {
+  return [
+    s.id,
+    s.namespace,
+    s.flowId,
+    s.triggerId ?? null,
+    s.triggerType ?? null,
+    s.createdAt,
+    writeJson(s.inputs),
+    s.trigger ? writeJson(s.trigger) : null,
+    s.labels?.length ? JSON.stringify(s.labels) : null,
+  ];
+}
+
 /** How a submission is written: queued for no replica, any replica, or claimed by this one. */
 interface Queued {
   s: Submission;
@@ -510,45 +527,40 @@ export class PgStore implements ExecutionStore {
     const outcomes: Outcome<boolean>[] = [];
     const kinds = new Map<Claim, number[]>();
     for (const [i, { claim }] of items.entries()) kinds.set(claim, [...(kinds.get(claim) ?? []), i]);
+    const failed = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
     await Promise.all(
       [...kinds].map(async ([claim, at]) => {
+        const rows: { i: number; values: Values }[] = [];
+        for (const i of at) {
+          try {
+            rows.push({ i, values: values((items[i] as Queued).s) });
+          } catch (err) {
+            outcomes[i] = failed(err);
+          }
+        }
+        if (!rows.length) return;
         let created: Set<string>;
         try {
           created = await this.#insertMany(
-            at.map((i) => (items[i] as Queued).s),
+            rows.map((r) => r.values),
             claim,
           );
         } catch {
-          for (const i of at)
-            outcomes[i] = await this.#enqueue((items[i] as Queued).s, this.#acks, claim).catch(
-              (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
-            );
+          for (const { i } of rows)
+            outcomes[i] = await this.#enqueue((items[i] as Queued).s, this.#acks, claim).catch(failed);
           return;
         }
         // The first of an id given twice is the one written.
-        for (const i of at) {
-          const id = (items[i] as Queued).s.id;
-          outcomes[i] = created.delete(id);
-        }
+        for (const { i, values } of rows) outcomes[i] = created.delete(values[0]);
       }),
     );
     return outcomes;
   }
 
   /** Submissions as one multi-row INSERT, with their claim rows; returns the ids written. */
-  async #insertMany(subs: readonly Submission[], claim: Claim): Promise<Set<string>> {
+  async #insertMany(rows: readonly Values[], claim: Claim): Promise<Set<string>> {
     const claims = this.#claims;
-    const columns = [
-      subs.map((s) => s.id),
-      subs.map((s) => s.namespace),
-      subs.map((s) => s.flowId),
-      subs.map((s) => s.triggerId ?? null),
-      subs.map((s) => s.triggerType ?? null),
-      subs.map((s) => s.createdAt),
-      subs.map((s) => writeJson(s.inputs)),
-      subs.map((s) => (s.trigger ? writeJson(s.trigger) : null)),
-      subs.map((s) => (s.labels?.length ? JSON.stringify(s.labels) : null)),
-    ];
+    const columns = rows[0]?.map((_, c) => rows.map((r) => r[c])) ?? [];
     const insert = `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels, histories)
       SELECT id, namespace, flow_id, 'CREATED', trigger_id, trigger_type, created_at, inputs, trigger_vars, labels, ${createdHistory('created_at')}
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
@@ -566,8 +578,8 @@ export class PgStore implements ExecutionStore {
                SELECT id, 'RUNNING', $10, 1, clock_timestamp() + $11::interval FROM e RETURNING execution_id AS id`;
       if (claim === 'mine') more.push(claims.owner, `${claims.leaseMs} milliseconds`);
     }
-    const rows = await this.#rows<{ id: string }>(sql, [...columns, ...more], this.#acks);
-    return new Set(rows.map((r) => r.id));
+    const written = await this.#rows<{ id: string }>(sql, [...columns, ...more], this.#acks);
+    return new Set(written.map((r) => r.id));
   }
 
   /** One statement: the execution and, unless `none`, its claim row (a known id writes neither). */
@@ -586,18 +598,7 @@ export class PgStore implements ExecutionStore {
                SELECT id, 'RUNNING', $10, 1, clock_timestamp() + $11::interval FROM e`;
       if (claim === 'mine') more.push(claims.owner, `${claims.leaseMs} milliseconds`);
     }
-    const r = await q.query(sql, [
-      s.id,
-      s.namespace,
-      s.flowId,
-      s.triggerId ?? null,
-      s.triggerType ?? null,
-      s.createdAt,
-      writeJson(s.inputs),
-      s.trigger ? writeJson(s.trigger) : null,
-      s.labels?.length ? JSON.stringify(s.labels) : null,
-      ...more,
-    ]);
+    const r = await q.query(sql, [...values(s), ...more]);
     return r.rowCount === 1;
   }
 
