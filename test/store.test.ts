@@ -13,7 +13,7 @@ import { JavaDouble } from '../src/pebble/java.js';
 import pg from 'pg';
 import { MIGRATIONS, PgStore } from '../src/runtime/postgres.js';
 import { SqliteStore } from '../src/runtime/sqlite.js';
-import { type ExecutionStore, packOutputs, type Submission } from '../src/runtime/store.js';
+import { type ExecutionStore, packOutputs, type SearchQuery, type Submission } from '../src/runtime/store.js';
 import { postgresForFile } from './support/postgres.js';
 
 const pgsql = postgresForFile();
@@ -179,6 +179,49 @@ for (const kind of KINDS) {
     await store.close();
   });
 
+  test(`${kind.name}: group commit: the submissions of one turn are written in one transaction; an id given twice is new once, a bad one fails alone`, async () => {
+    const store = await kind.fresh();
+    let groups = 0;
+    if (store instanceof SqliteStore) {
+      const sync = store.sync;
+      const enqueueAll = sync.enqueueAll.bind(sync);
+      sync.enqueueAll = (items) => {
+        groups++;
+        return enqueueAll(items);
+      };
+    }
+    const at = '2026-11-01T00:00:00.000Z';
+    // A cycle: the one input no serializer writes.
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const bad = { ...submission('bad', 'company', 'f', at), inputs: cyclic };
+    const outcomes = await Promise.allSettled([
+      store.enqueue(submission('g1', 'company', 'f', at)),
+      store.enqueue(submission('g2', 'company', 'f', at)),
+      store.enqueue(bad),
+      store.enqueue(submission('g1', 'company', 'f', at)),
+      store.enqueue(submission('g3', 'company.ops', 'f', at)),
+    ]);
+    assert.deepEqual(
+      outcomes.map((o) => (o.status === 'fulfilled' ? o.value : 'rejected')),
+      [true, true, 'rejected', false, true],
+    );
+    assert.equal(await store.get('bad'), undefined);
+    assert.deepEqual((await store.unfinished()).map((e) => e.id).sort(), ['g1', 'g2', 'g3']);
+    if (store instanceof SqliteStore) assert.equal(groups, 1, 'one transaction for the turn');
+    else {
+      const client = new pg.Client({ connectionString: pgsql.cluster().url(dbName(store)) });
+      await client.connect();
+      const tx = await client.query('SELECT DISTINCT xmin::text FROM executions');
+      await client.end();
+      assert.equal(tx.rowCount, 1, 'one transaction for the turn');
+    }
+    // The next turn's: a transaction of its own.
+    assert.equal(await store.enqueue(submission('g4', 'company', 'f', at)), true);
+    assert.equal((await store.search({ page: 1, size: 10 })).total, 4);
+    await store.close();
+  });
+
   test(`${kind.name}: search: any namespace filter, flow, states and page give the executions a plain filter of all of them gives, newest first`, async () => {
     const NAMESPACES = ['company', 'company.ops', 'company.ops.eu', 'company-x', 'companyx', 'other'];
     const STATES = ['CREATED', 'RUNNING', 'SUCCESS', 'FAILED'];
@@ -307,14 +350,14 @@ for (const kind of KINDS) {
   });
 }
 
-for (const kind of KINDS) {
-  test(`${kind.name}: kill -9 in the middle of writes: every submission acknowledged before the kill is in the store when it is reopened`, async () => {
+for (const [kind, group] of KINDS.flatMap((k) => [[k, 1] as const, [k, 16] as const])) {
+  test(`${kind.name}: kill -9 in the middle of writes, ${group === 1 ? 'one submission at a time' : `${group} at once (group commits)`}: every submission acknowledged before the kill is in the store when it is reopened`, async () => {
     const file = await kind.place();
-    // A child writes submissions and task runs as fast as it can and prints each id once enqueue()
-    // has returned; it is killed once it has acknowledged 300.
+    // A child writes submissions (`group` at once) and task runs as fast as it can and prints each
+    // id once its enqueue() has resolved; it is killed once it has acknowledged 300.
     const child = spawn(
       process.execPath,
-      [fileURLToPath(new URL('./store-writer.js', import.meta.url)), file],
+      [fileURLToPath(new URL('./store-writer.js', import.meta.url)), file, String(group)],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
@@ -363,6 +406,57 @@ test('PostgreSQL: servers opening a new database at once make its schema once (m
   assert.equal(await stores[0]?.enqueue(submission('x', 'n', 'f', '2026-11-01T00:00:00.000Z')), true);
   assert.equal((await stores[3]?.get('x'))?.id, 'x', 'one database under every store');
   await Promise.all(stores.map((s) => s.close()));
+});
+
+test('PostgreSQL: counters: writes only add deltas (no row two writes share); folding them, from two stores at once, keeps every total', async () => {
+  const url = await pgsql.freshDatabase();
+  const [a, b] = await Promise.all([PgStore.open(url), PgStore.open(url)]);
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const totals = async () => {
+    const q = (more: Partial<SearchQuery>) => a.search({ page: 1, size: 1, ...more }).then((r) => r.total);
+    return [
+      await q({}),
+      await q({ namespace: 'company' }),
+      await q({ namespace: 'company.ops', flowId: 'f' }),
+      await q({ states: ['SUCCESS'] }),
+      await q({ states: ['CREATED', 'RUNNING'] }),
+    ];
+  };
+  const at = (s: number) => new Date(Date.UTC(2026, 10, 1, 0, 0, s)).toISOString();
+  for (let i = 0; i < 12; i++) {
+    const store = i % 2 ? a : b;
+    await store.enqueue(submission(`c${i}`, i % 3 ? 'company' : 'company.ops', 'f', at(i)));
+    if (i % 4 === 0) continue;
+    await store.started(`c${i}`, at(i));
+    if (i % 4 === 1) continue;
+    await store.finish({
+      id: `c${i}`,
+      state: 'SUCCESS',
+      endDate: at(i),
+      durationMs: 0,
+      outputs: {},
+      taskRuns: [],
+    });
+  }
+  await a.remove('c2');
+  const counted = await client.query<{ n: string }>('SELECT COUNT(*) AS n FROM execution_counts');
+  assert.equal(counted.rows[0]?.n, '0', 'no write took a row of execution_counts');
+  const before = await totals();
+  assert.deepEqual(before, [11, 11, 4, 5, 6]);
+  const moved = await Promise.all([a.foldCounts(), b.foldCounts()]);
+  assert.equal(
+    moved.filter((n) => n > 0).length,
+    1,
+    `one of the two folds moved them all: ${moved.join(', ')}`,
+  );
+  const left = await client.query<{ n: string }>('SELECT COUNT(*) AS n FROM execution_count_deltas');
+  assert.equal(left.rows[0]?.n, '0');
+  assert.deepEqual(await totals(), before, 'the same totals once folded');
+  await a.finish({ id: 'c0', state: 'FAILED', endDate: at(20), durationMs: 0, outputs: {}, taskRuns: [] });
+  assert.deepEqual(await totals(), [11, 11, 4, 5, 5], 'deltas after a fold add to the folded totals');
+  await client.end();
+  await Promise.all([a.close(), b.close()]);
 });
 
 test('PostgreSQL: a database that cannot be reached fails the open with one line that hides the password', async () => {
