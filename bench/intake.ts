@@ -1,29 +1,39 @@
 /**
- * `node dist/bench/intake.js [N] [CONCURRENCY]`: webhook intake of `kestra-fastly server` (a child
- * process, as deployed): N webhook POSTs (default 2000), CONCURRENCY in flight (default 32), each
- * acknowledged once its execution is durable; acknowledged executions per second and the median
- * and p99 of the acknowledgement. A bare node:http server answering 200 is measured in the same run
- * as the floor. The flow's one task is a Log, so the figure is the server's, not Fastly's.
+ * `node dist/bench/intake.js [N] [CONCURRENCY,…]`: webhook intake of `kestra-fastly server` (a child
+ * process, as deployed): N webhook POSTs (default 2000), CONCURRENCY in flight (default 8 then 32),
+ * each acknowledged once its execution is durable; acknowledged executions per second and the
+ * median and p99 of the acknowledgement. A bare node:http server answering 200 is measured in the
+ * same run as the floor. The flow's one task is a Log, so the figure is the server's, not Fastly's.
  * Each store is measured: the embedded SQLite, and PostgreSQL (--database-url) on
  * $BENCH_DATABASE_URL or a throw-away local cluster with fsync on (test/support/postgres.ts).
+ * Each figure comes with the machine's load average (1 min) before and after it. $BENCH_CLI
+ * measures another build's server (say main's, for a before and after in one run).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startPostgres } from '../test/support/postgres.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const CLI = join(ROOT, 'dist/bundle/main.cjs');
+const CLI = process.env.BENCH_CLI ?? join(ROOT, 'dist/bundle/main.cjs');
 const N = Number(process.argv[2] ?? 2000);
-const CONCURRENCY = Number(process.argv[3] ?? 32);
+const LEVELS = (process.argv[3] ?? '8,32').split(',').map(Number);
+let CONCURRENCY = 0;
 
-async function load(
-  url: string,
-): Promise<{ perSecond: number; medianMs: number; p99Ms: number; failed: number }> {
+const loadAverage = () => Number((loadavg()[0] ?? 0).toFixed(2));
+
+async function load(url: string): Promise<{
+  perSecond: number;
+  medianMs: number;
+  p99Ms: number;
+  failed: number;
+  load: [before: number, after: number];
+}> {
+  const before = loadAverage();
   const latencies: number[] = [];
   let next = 0;
   let failed = 0;
@@ -47,7 +57,13 @@ async function load(
   latencies.sort((a, b) => a - b);
   const at = (q: number) =>
     Number((latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0).toFixed(1));
-  return { perSecond: Math.round(latencies.length / seconds), medianMs: at(0.5), p99Ms: at(0.99), failed };
+  return {
+    perSecond: Math.round(latencies.length / seconds),
+    medianMs: at(0.5),
+    p99Ms: at(0.99),
+    failed,
+    load: [before, loadAverage()],
+  };
 }
 
 async function floor() {
@@ -116,15 +132,19 @@ tasks:
   }
 }
 
-const bare = await floor();
-const sqlite = await kestraFastly();
 const cluster = process.env.BENCH_DATABASE_URL ? undefined : await startPostgres({ fsync: true });
-let postgres;
 try {
-  postgres = await kestraFastly(process.env.BENCH_DATABASE_URL ?? (await cluster?.createDatabase('intake')));
+  for (const [i, level] of LEVELS.entries()) {
+    CONCURRENCY = level;
+    const bare = await floor();
+    const sqlite = await kestraFastly();
+    const postgres = await kestraFastly(
+      process.env.BENCH_DATABASE_URL ?? (await cluster?.createDatabase(`intake${i}`)),
+    );
+    console.log(
+      JSON.stringify({ node: process.version, cli: CLI, n: N, concurrency: level, bare, sqlite, postgres }),
+    );
+  }
 } finally {
   cluster?.stop();
 }
-console.log(
-  JSON.stringify({ node: process.version, n: N, concurrency: CONCURRENCY, bare, sqlite, postgres }),
-);
