@@ -788,6 +788,17 @@ export class ExecutionQueue {
     return executionView({ ...e, outputs, taskRuns });
   }
 
+  /**
+   * Kestra's answer to a creation: the execution as created (CREATED), as Kestra's
+   * ExecutionController returns it, read from memory: an acknowledgement costs no read of the store.
+   * Undefined when it is not running here.
+   */
+  createdView(id: string): ExecutionView | undefined {
+    const s = this.#running.get(id)?.submission;
+    if (!s) return undefined;
+    return executionView({ ...s, state: 'CREATED', histories: [{ state: 'CREATED', date: s.createdAt }] });
+  }
+
   /** Newest first, by creation; without outputs nor task runs (GET one execution for those). */
   async search(q: SearchQuery): Promise<{ results: ExecutionView[]; total: number }> {
     const { results, total } = await this.#o.store.search(q);

@@ -37,13 +37,13 @@ const notFound = (c: Context, namespace: string, flowId: string) =>
  */
 async function answer(
   c: Context,
-  started: Pick<Fired, 'id' | 'done'>,
+  started: Pick<Fired, 'id' | 'done' | 'created'>,
   wait: boolean,
   queue: ExecutionQueue,
   webhook?: { match: Match; render: RenderEnv },
 ) {
   const view = async () => (await queue.get(started.id)) ?? { id: started.id, state: { current: 'CREATED' } };
-  if (!wait) return json(c, await view());
+  if (!wait) return json(c, (started.created ? queue.createdView(started.id) : undefined) ?? (await view()));
   const ex = await started.done;
   if (!webhook) return json(c, await view());
   const { props, flow, trigger } = webhook.match;
