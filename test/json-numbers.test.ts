@@ -137,6 +137,10 @@ tasks:
   - id: log
     type: io.kestra.plugin.core.log.Log
     message: "a={{ inputs.cfg.a }} big={{ inputs.cfg.big }}"
+outputs:
+  - id: cfg
+    type: JSON
+    value: "{{ inputs.cfg }}"
 `,
   );
   const r = await cli.run(['run', file, '--json', '-i', `cfg=${BODY}`]);
@@ -146,4 +150,8 @@ tasks:
   assert.deepEqual(ex.inputs.cfg.a, new JavaDouble(1));
   assert.equal(ex.inputs.cfg.big, MAX_LONG);
   assert.match(r.stdout, /"a": 1\.0,\n\s+"big": 9223372036854775807/);
+  // A JSON flow output: Kestra renders it to text and reads that with Jackson (trial T2 saw 1 and a string).
+  const out = parseJson(r.stdout) as { outputs: { cfg: Record<string, unknown> } };
+  assert.deepEqual(out.outputs.cfg.a, new JavaDouble(1));
+  assert.equal(out.outputs.cfg.big, MAX_LONG);
 });

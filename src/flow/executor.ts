@@ -11,7 +11,7 @@ import {
 } from '../tasks/task.js';
 import type { Logger } from '../logger.js';
 import { parseDuration } from '../duration.js';
-import { isTruthy, renderValue } from './expressions.js';
+import { isTruthy, renderText, renderValue } from './expressions.js';
 import { typedOutput } from './inputs.js';
 import { type Flow, locate, type TaskNode } from './load.js';
 import { createLogger } from '../logger.js';
@@ -315,13 +315,20 @@ class FlowRun {
     const out: Record<string, unknown> = {};
     try {
       for (const def of this.#flow.outputs) {
-        const value = renderValue(def.value, this.#context, {
+        const scope = {
           where: `output '${def.id}'`,
-          locate: (sub) => locate(this.#flow, `outputs[${this.#flow.outputs.indexOf(def)}].value`, sub),
+          locate: (sub: readonly (string | number)[]) =>
+            locate(this.#flow, `outputs[${this.#flow.outputs.indexOf(def)}].value`, sub),
           secret: this.#secret,
           masker: this.#masker,
           errorLogs: () => this.#errorLogs(),
-        });
+        };
+        // Kestra renders a JSON output to text and reads it with Jackson: 1.0 and a long past 2^53
+        // come through as they were (a value rendered as a value would be a JS number).
+        const value =
+          def.type === 'JSON' && typeof def.value === 'string'
+            ? renderText(def.value, this.#context, scope)
+            : renderValue(def.value, this.#context, scope);
         out[def.id] = typedOutput(def, value);
         if (def.type === 'SECRET') this.#masker.add(String(out[def.id]));
       }
