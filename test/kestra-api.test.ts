@@ -239,6 +239,9 @@ describe('Kestra’s flows, triggers, webhooks, health and authentication', { co
         assert.equal(spike?.triggerContext.nextExecutionDate, new Date(snap.nextDue as number).toISOString());
         assert.equal(spike?.triggerContext.lastValue, snap.lastValue);
         assert.equal(typeof spike?.triggerContext.lastValue, 'number');
+        // A Double as in Kestra (StatsTrigger.Output's value): written with its decimal.
+        const raw = await (await fetch(`${url}/api/v1/main/triggers/search?size=10`)).text();
+        assert.match(raw, new RegExp(`"lastValue":${String(snap.lastValue)}\\.0[,}]`));
         assert.equal(spike?.triggerContext.armed, true);
         assert.equal(spike?.triggerContext.fired, 0);
         assert.equal(spike?.triggerContext.disabled, false);

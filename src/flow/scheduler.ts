@@ -18,6 +18,7 @@
  *   - fire(flow, triggerId, vars): fires a trigger from outside (a webhook request).
  */
 import { InvalidInputError } from '../errors.js';
+import { JavaDouble, javaText } from '../pebble/index.js';
 import type { PointsFetcher } from '../tasks/stats/StatsTrigger.js';
 import type { TaskContext } from '../tasks/task.js';
 import { type Clock, systemClock } from './clock.js';
@@ -577,7 +578,9 @@ class TriggerSlot {
     });
     if (!fired.created) return undefined;
     this.#host.logger.info(
-      r.announce?.(this.key, id) ?? `trigger ${this.key} fired (value ${r.value}): execution ${id}`,
+      r.announce?.(this.key, id) ??
+        // A Double, as trigger.value prints it (Kestra's StatsTrigger output): 87.0, not 87.
+        `trigger ${this.key} fired (value ${typeof r.value === 'number' ? javaText(new JavaDouble(r.value)) : String(r.value)}): execution ${id}`,
     );
     return fired;
   }

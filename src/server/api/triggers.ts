@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import type { Scheduler, TriggerSnapshot } from '../../flow/scheduler.js';
 import type { TriggerState } from '../../flow/state.js';
 import type { Masker } from '../../masker.js';
+import { JavaDouble } from '../../pebble/index.js';
 import type { FlowRegistry } from '../../runtime/flows.js';
 import { json, type RouteModule } from '../app.js';
 import { hideWebhookKeys } from './flows.js';
@@ -81,7 +82,10 @@ export function triggerRows(deps: TriggerRoutesDeps, stored?: readonly TriggerSt
           ...(iso(s.nextDue) && !disabled && !s.stopped ? { nextExecutionDate: iso(s.nextDue) } : {}),
           ...(s.observed
             ? {
-                ...(s.lastValue !== undefined ? { lastValue: s.lastValue } : {}),
+                // A Double, as the trigger's `value` output is in Kestra: written 87.0.
+                ...(s.lastValue !== undefined
+                  ? { lastValue: s.lastValue === null ? null : new JavaDouble(s.lastValue) }
+                  : {}),
                 ...(s.lastMatched !== undefined ? { lastMatched: s.lastMatched } : {}),
                 armed: s.armed,
                 fired: s.fired,
