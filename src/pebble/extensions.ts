@@ -749,7 +749,7 @@ const CALLABLES: Callable[] = [
     'range',
     ['start', 'end', 'increment'],
     'pebble',
-    'a list of numbers (or characters) from start to end, inclusive',
+    'a list of numbers (or characters) from start to end, inclusive; at most 1,000,000',
     (_v, a) => {
       if (
         typeof a.start === 'string' &&
