@@ -558,7 +558,7 @@ export class PgStore implements ExecutionStore {
   }
 
   /** Submissions as one multi-row INSERT, with their claim rows; returns the ids written. */
-  async #insertMany(rows: readonly Values[], claim: Claim): Promise<Set<string>> {
+  async #insertMany(rows: readonly Values[], claim: Claim, q: Queryable = this.#acks): Promise<Set<string>> {
     const claims = this.#claims;
     const columns = rows[0]?.map((_, c) => rows.map((r) => r[c])) ?? [];
     const insert = `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels, histories)
@@ -578,28 +578,13 @@ export class PgStore implements ExecutionStore {
                SELECT id, 'RUNNING', $10, 1, clock_timestamp() + $11::interval FROM e RETURNING execution_id AS id`;
       if (claim === 'mine') more.push(claims.owner, `${claims.leaseMs} milliseconds`);
     }
-    const written = await this.#rows<{ id: string }>(sql, [...columns, ...more], this.#acks);
+    const written = await this.#rows<{ id: string }>(sql, [...columns, ...more], q);
     return new Set(written.map((r) => r.id));
   }
 
   /** One statement: the execution and, unless `none`, its claim row (a known id writes neither). */
   async #enqueue(s: Submission, q: Queryable, claim: Claim = 'none'): Promise<boolean> {
-    const claims = this.#claims;
-    const insert = `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels, histories)
-           VALUES ($1, $2, $3, 'CREATED', $4, $5, $6, $7, $8, $9, ${createdHistory('$6')}) ON CONFLICT (id) DO NOTHING`;
-    let sql = insert;
-    const more: unknown[] = [];
-    if (claim !== 'none' && claims) {
-      sql =
-        claim === 'queued'
-          ? `WITH e AS (${insert} RETURNING id) INSERT INTO execution_claims (execution_id) SELECT id FROM e`
-          : `WITH e AS (${insert} RETURNING id)
-             INSERT INTO execution_claims (execution_id, state, owner, fence, expires_at)
-               SELECT id, 'RUNNING', $10, 1, clock_timestamp() + $11::interval FROM e`;
-      if (claim === 'mine') more.push(claims.owner, `${claims.leaseMs} milliseconds`);
-    }
-    const r = await q.query(sql, [...values(s), ...more]);
-    return r.rowCount === 1;
+    return (await this.#insertMany([values(s)], claim, q)).has(s.id);
   }
 
   async triggerStates(): Promise<TriggerState[]> {
