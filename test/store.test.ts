@@ -507,6 +507,8 @@ for (const kind of KINDS) {
     );
     assert.deepEqual(await store.logs('a', { taskRunId: 'two-run' }), lines.slice(5));
     assert.deepEqual(await store.logs('a', { taskId: 'one', attempt: 1 }), [lines[1], lines[3]]);
+    assert.deepEqual(await store.logs('a', { skip: 7 }), lines.slice(7), 'a follower reads only new lines');
+    assert.deepEqual(await store.logs('a', { skip: lines.length }), []);
     assert.equal((await store.logs('b')).length, 1);
     assert.equal(await store.remove('a', true), true, 'deleteLogs=false keeps the lines');
     assert.equal((await store.logs('a')).length, 10);

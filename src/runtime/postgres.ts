@@ -870,7 +870,7 @@ export class PgStore implements ExecutionStore {
     if (q.attempt !== undefined) where.push(`attempt = ${arg(q.attempt)}`);
     return (
       await this.#rows<{ body: string }>(
-        `SELECT body FROM logs WHERE ${where.join(' AND ')} ORDER BY seq`,
+        `SELECT body FROM logs WHERE ${where.join(' AND ')} ORDER BY seq${q.skip ? ` OFFSET ${arg(q.skip)}` : ''}`,
         args,
       )
     ).map((r) => JSON.parse(r.body) as LogEntry);

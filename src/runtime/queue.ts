@@ -220,10 +220,10 @@ export class ExecutionQueue {
           if (!this.#running.has(id)) {
             const view = await this.get(id);
             // Read after the view: an ended view's lines are all stored (its end is written last).
-            const lines = await this.#o.store.logs(id);
-            for (let index = watched.lines; index < lines.length; index++)
-              this.#changed(id, { kind: 'log', entry: lines[index] as LogEntry, index });
-            watched.lines = Math.max(watched.lines, lines.length);
+            const lines = await this.#o.store.logs(id, { skip: watched.lines });
+            for (const [k, entry] of lines.entries())
+              this.#changed(id, { kind: 'log', entry, index: watched.lines + k });
+            watched.lines += lines.length;
             const text = view ? writeJson(view) : '';
             if (text !== watched.last) {
               const ended = !view || !isOpen(view.state.current);

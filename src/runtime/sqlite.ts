@@ -439,8 +439,11 @@ export class SqliteSync {
       where.push('attempt = ?');
       args.push(q.attempt);
     }
+    if (q.skip) args.push(q.skip);
     return (
-      this.#prepare(`SELECT body FROM logs WHERE ${where.join(' AND ')} ORDER BY rowid`).all(...args) as {
+      this.#prepare(
+        `SELECT body FROM logs WHERE ${where.join(' AND ')} ORDER BY rowid${q.skip ? ' LIMIT -1 OFFSET ?' : ''}`,
+      ).all(...args) as {
         body: string;
       }[]
     ).map((r) => JSON.parse(r.body) as LogEntry);

@@ -113,6 +113,8 @@ export interface LogQuery {
   taskRunId?: string | undefined;
   taskId?: string | undefined;
   attempt?: number | undefined;
+  /** Leaves out the first `skip` lines (in order): those a follower was already told. */
+  skip?: number | undefined;
 }
 
 /**
