@@ -132,6 +132,20 @@ export function taskOutputs(ex: {
 }
 
 /** A flow with a Webhook (key `hook-key-123`) and an ARRAY input `keys`, which it logs. */
+/** A flow `company.ops.ID` whose Schedule ticks every second and logs its slot. */
+export const everySecond = (id: string) => `id: ${id}
+namespace: company.ops
+triggers:
+  - id: tick
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "* * * * * *"
+    withSeconds: true
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "tick {{ trigger.date }}"
+`;
+
 export const HOOK_FLOW = `id: hook
 namespace: company.cms
 inputs:

@@ -9,7 +9,7 @@ import { createLogger } from '../src/logger.js';
 import { Masker } from '../src/masker.js';
 import { FlowRegistry } from '../src/runtime/flows.js';
 import { describeFlows, startServer } from '../src/server/index.js';
-import { SERVICE, sim } from './helpers.js';
+import { everySecond, SERVICE, sim } from './helpers.js';
 import { ServerProcess } from './server-process.js';
 
 // What a new user saw of the server's start-up and of flow files changing under it (issue 25).
@@ -143,19 +143,6 @@ test('a --listen port in use fails in one line naming it, and creates no --state
   });
   assert.equal(existsSync(stateDir), false, 'no --state-dir was created');
 });
-
-const everySecond = (id: string) => `id: ${id}
-namespace: company.ops
-triggers:
-  - id: tick
-    type: io.kestra.plugin.core.trigger.Schedule
-    cron: "* * * * * *"
-    withSeconds: true
-tasks:
-  - id: log
-    type: io.kestra.plugin.core.log.Log
-    message: "tick {{ trigger.date }}"
-`;
 
 test('deleting a flow file while the server runs logs that its triggers are stopped, and they are', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'kf-removed-'));

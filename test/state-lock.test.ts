@@ -4,23 +4,10 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { HOOK_FLOW, runCli, sim } from './helpers.js';
+import { everySecond, HOOK_FLOW, runCli, sim } from './helpers.js';
 import { REALISTIC_LATENCY, ServerProcess } from './server-process.js';
 
 // The server's state folder (--state-dir) and its lock (src/runtime/state-lock.ts), as a user meets them.
-
-const everySecond = (id: string) => `id: ${id}
-namespace: company.ops
-triggers:
-  - id: tick
-    type: io.kestra.plugin.core.trigger.Schedule
-    cron: "* * * * * *"
-    withSeconds: true
-tasks:
-  - id: log
-    type: io.kestra.plugin.core.log.Log
-    message: "tick {{ trigger.date }}"
-`;
 
 const started = /schedule company\.ops\.\w+\.tick: slot \S+ started execution/g;
 
