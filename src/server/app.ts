@@ -10,6 +10,8 @@ import { writeJson } from '../pebble/java.js';
 
 /** Request bodies above this are refused with 413 before they are read. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
+/** A refused body up to this size is read and discarded so that its client gets the 413. */
+const DRAIN_BYTES = 16 * 1024 * 1024;
 
 /** The webhook route, reachable without credentials: its URL key is its authorization. */
 export const isWebhookPath = (path: string): boolean =>
@@ -67,6 +69,25 @@ export interface AppOptions {
 /** Kestra's health answer (Micronaut's `/health`), for load balancers and Kubernetes probes. */
 const HEALTH = { name: 'kestra-fastly', status: 'UP' } as const;
 
+/**
+ * Reads a refused body to its end in the background. Without a reader the stream's backpressure
+ * keeps the socket paused, so the server could not even drain it and would cut the connection.
+ */
+function discard(body: ReadableStream<Uint8Array>, limit: number): void {
+  const reader = body.getReader();
+  let read = 0;
+  const pump = async (): Promise<void> => {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+      if (read > limit) return reader.cancel();
+    }
+  };
+  // A client that goes away mid-body ends the read with an error: nothing is left to answer.
+  pump().catch(() => {});
+}
+
 /** Builds the HTTP API: auth and body limit in front, then every route module, JSON 404 and 500. */
 export function createApp(options: AppOptions): Hono {
   const app = new Hono();
@@ -76,8 +97,13 @@ export function createApp(options: AppOptions): Hono {
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
       onError: (c) => {
-        // The rest of the body is not read: the connection cannot be reused.
-        c.header('Connection', 'close');
+        // Closing at once would reset a client still sending, which then sees EPIPE instead of
+        // this 413. A body of declared size up to DRAIN_BYTES is read to its end and thrown away
+        // and the connection lives on; a larger or unsized one is cut.
+        const declared = Number(c.req.header('content-length') ?? Number.NaN);
+        const body = c.req.raw.body;
+        if (declared <= DRAIN_BYTES && body && !body.locked) discard(body, DRAIN_BYTES);
+        else c.header('Connection', 'close');
         return fail(c, 413, `request body too large; the limit is ${MAX_BODY_BYTES / 1048576} MB`);
       },
     }),
