@@ -16,6 +16,7 @@ import type { ExecutionRecord, TriggerState } from '../flow/state.js';
 import { LEVELS } from '../levels.js';
 import type { Logger } from '../logger.js';
 import { CLAIMS_SCHEMA, HELD, PgClaims } from './claims.js';
+import { PgPipeline } from './pg-pipeline.js';
 import { storeClient } from './pg-client.js';
 import {
   type ExecutionStore,
@@ -289,6 +290,9 @@ type Queryable = Pick<Pg.PoolClient, 'query'>;
  */
 const ASYNC_COMMIT = '-c synchronous_commit=off';
 
+/** Messages of executions' writes under way at once (PgPipeline), each on a connection of `runs`. */
+const RUN_MESSAGES = 4;
+
 /** Connections of the acknowledgements' pool: a group commit on each at most. */
 const ACK_CONNECTIONS = 2;
 
@@ -338,6 +342,8 @@ export class PgStore implements ExecutionStore {
   readonly file: string;
   readonly #pool: Pg.Pool;
   readonly #runs: Pg.Pool;
+  /** The executions' start, task runs, logs and end: a turn's statements in one message. */
+  readonly #writes: PgPipeline;
   readonly #acks: Pg.Pool;
   /** Replicas: the lease renewals' own connection, never queued behind the pool's writes. */
   readonly #renewals: Pg.Pool | undefined;
@@ -352,10 +358,16 @@ export class PgStore implements ExecutionStore {
   readonly #claims: PgClaims | undefined;
   readonly replicas: ReplicaClaims | undefined;
 
-  private constructor(url: string, pools: Pools, replica: PgStoreOptions['replica']) {
+  private constructor(
+    url: string,
+    pools: Pools,
+    replica: PgStoreOptions['replica'],
+    escape: (text: string) => string,
+  ) {
     this.file = redactUrl(url);
     this.#pool = pools.main;
     this.#runs = pools.runs;
+    this.#writes = new PgPipeline(pools.runs, RUN_MESSAGES, escape);
     this.#acks = pools.acks;
     this.#renewals = pools.renewals;
     this.#claims = replica ? new PgClaims(pools.main, replica, pools.renewals) : undefined;
@@ -400,7 +412,7 @@ export class PgStore implements ExecutionStore {
     // An idle connection that breaks (the database restarted) is dropped; the next query opens one.
     const lost = (err: Error) => options.logger?.warn(`database connection lost: ${redactUrl(err.message)}`);
     for (const pool of [pools.main, pools.runs, pools.acks, pools.renewals]) pool?.on('error', lost);
-    const store = new PgStore(url, pools, options.replica);
+    const store = new PgStore(url, pools, options.replica, pg.escapeLiteral);
     store.#slotWaitMs = idle + 1000;
     try {
       await store.#migrate();
@@ -496,8 +508,12 @@ export class PgStore implements ExecutionStore {
     }
   }
 
-  async #rows<R extends Pg.QueryResultRow>(sql: string, args: unknown[] = [], q: Queryable = this.#pool) {
-    return (await q.query<R>(sql, args)).rows;
+  async #rows<R extends Pg.QueryResultRow>(
+    sql: string,
+    args: unknown[] = [],
+    q: Queryable | PgPipeline = this.#pool,
+  ) {
+    return (q instanceof PgPipeline ? await q.query<R>(sql, args) : await q.query<R>(sql, args)).rows;
   }
 
   /**
@@ -615,10 +631,14 @@ export class PgStore implements ExecutionStore {
     const set = `state = CASE WHEN state = 'KILLING' THEN state ELSE 'RUNNING' END, start_date = COALESCE(start_date, $4),
       histories = CASE WHEN state IN ('RUNNING', 'KILLING') THEN histories ELSE ${appendHistory("'RUNNING'", '$4')} END`;
     if (lease) {
+      // The lease is renewed by the same statement: the one written with the submission may have
+      // run out while its transaction waited on locks (its clock started before the wait).
       const rows = await this.#rows<{ start_date: string | null }>(
-        `WITH ${HELD} UPDATE executions SET ${set} WHERE id = $1 AND EXISTS (SELECT 1 FROM held) RETURNING start_date`,
-        this.#held(lease, [now]),
-        this.#runs,
+        `WITH held AS (UPDATE execution_claims SET expires_at = clock_timestamp() + $5::interval
+            WHERE execution_id = $1 AND fence = $2 AND owner = $3 AND state = 'RUNNING' RETURNING 1)
+         UPDATE executions SET ${set} WHERE id = $1 AND EXISTS (SELECT 1 FROM held) RETURNING start_date`,
+        this.#held(lease, [now, `${this.#claims?.leaseMs ?? 0} milliseconds`]),
+        this.#writes,
       );
       if (!rows.length) throw new LeaseLostError(id);
       return rows[0]?.start_date ?? now;
@@ -626,14 +646,14 @@ export class PgStore implements ExecutionStore {
     const rows = await this.#rows<{ start_date: string | null }>(
       `UPDATE executions SET ${set.replaceAll('$4', '$1')} WHERE id = $2 RETURNING start_date`,
       [now, id],
-      this.#runs,
+      this.#writes,
     );
     return rows[0]?.start_date ?? now;
   }
 
   async saveTaskRun(executionId: string, run: TaskRun, lease?: Lease): Promise<void> {
     if (lease) {
-      const r = await this.#runs.query(
+      const r = await this.#writes.query(
         `WITH ${HELD} INSERT INTO task_runs (execution_id, id, body) SELECT $1, $4, $5 FROM held
            ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body`,
         this.#held(lease, [run.id, writeJson(run)]),
@@ -641,7 +661,7 @@ export class PgStore implements ExecutionStore {
       if (r.rowCount !== 1) throw new LeaseLostError(executionId);
       return;
     }
-    await this.#runs.query(
+    await this.#writes.query(
       `INSERT INTO task_runs (execution_id, id, body) VALUES ($1, $2, $3)
            ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body`,
       [executionId, run.id, writeJson(run)],
@@ -649,45 +669,47 @@ export class PgStore implements ExecutionStore {
   }
 
   /**
-   * One statement (one round trip, atomic): the task runs, the outputs, the execution's end. With a
-   * lease, in one transaction with the check of its fence and the end of its claim.
+   * One statement (atomic): the task runs, the outputs, the execution's end; with a lease, the end
+   * of its claim too, and nothing written unless its fence holds.
    */
   async finish(f: Finished, lease?: Lease): Promise<void> {
     if (lease && this.#claims) {
-      const claims = this.#claims;
-      await this.#transaction(async (q) => {
-        const held = await q.query(
-          `SELECT 1 FROM execution_claims WHERE execution_id = $1 AND fence = $2 AND owner = $3 AND state = 'RUNNING' FOR UPDATE`,
-          this.#held(lease, []),
-        );
-        if (held.rowCount !== 1) throw new LeaseLostError(f.id);
-        await this.#finish(f, q);
-        await claims.complete(lease, q);
-      }, this.#runs);
+      const r = await this.#finish(
+        f,
+        this.#writes,
+        `held AS (UPDATE execution_claims SET state = 'ENDED', expires_at = NULL
+           WHERE execution_id = $1 AND fence = $9 AND owner = $10 AND state = 'RUNNING' RETURNING 1)`,
+        [lease.fence, this.#claims.owner],
+      );
+      if (r.rowCount !== 1) throw new LeaseLostError(f.id);
       return;
     }
-    await this.#finish(f, this.#runs);
+    await this.#finish(f, this.#writes);
     // An imported or restarted execution ended without a lease: nothing claims it any more.
     if (this.#claims)
-      await this.#runs.query(
+      await this.#writes.query(
         `UPDATE execution_claims SET state = 'ENDED', expires_at = NULL WHERE execution_id = $1`,
         [f.id],
       );
   }
 
-  async #finish(f: Finished, q: Queryable): Promise<void> {
+  /** With `held`, a CTE named held (its arguments from $9 on): nothing is written unless it has a row. */
+  async #finish(f: Finished, q: Queryable | PgPipeline, held?: string, more: unknown[] = []) {
     const body = writeJson(f.outputs);
-    await q.query(
-      `WITH runs AS (
+    const when = held ? 'WHERE EXISTS (SELECT 1 FROM held)' : '';
+    const query = (sql: string, args: unknown[]) =>
+      q instanceof PgPipeline ? q.query(sql, args) : q.query(sql, args);
+    return query(
+      `WITH ${held ? `${held},` : ''} runs AS (
          INSERT INTO task_runs (execution_id, id, body)
-         SELECT $1, r->>'id', r::text FROM json_array_elements($2::json) AS r
+         SELECT $1, r->>'id', r::text FROM json_array_elements($2::json) AS r ${when}
          ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body
        ), kept AS (
-         INSERT INTO outputs (execution_id, body) VALUES ($1, $3)
+         INSERT INTO outputs (execution_id, body) SELECT $1, $3 ${when}
          ON CONFLICT (execution_id) DO UPDATE SET body = excluded.body
        )
        UPDATE executions SET state = $4, end_date = $5, duration_ms = $6, error = $7, outputs_bytes = $8,
-         histories = ${appendHistory('$4', '$5')} WHERE id = $1`,
+         histories = ${appendHistory('$4', '$5')} WHERE id = $1 ${held ? 'AND EXISTS (SELECT 1 FROM held)' : ''}`,
       [
         f.id,
         // One row per run id (the last write wins, as with saveTaskRun): a statement may not
@@ -699,6 +721,7 @@ export class PgStore implements ExecutionStore {
         f.durationMs,
         f.error ?? null,
         Buffer.byteLength(body),
+        ...more,
       ],
     );
   }
@@ -839,7 +862,7 @@ export class PgStore implements ExecutionStore {
   async appendLogs(entries: readonly LogEntry[], lease?: Lease): Promise<void> {
     if (!entries.length) return;
     if (lease) {
-      const r = await this.#runs.query(
+      const r = await this.#writes.query(
         `WITH ${HELD} INSERT INTO logs (execution_id, level_no, task_id, task_run_id, attempt, body)
            SELECT e->>'executionId', ($5::int[])[i], e->>'taskId', e->>'taskRunId', (e->>'attemptNumber')::int, e::text
            FROM json_array_elements($4::json) WITH ORDINALITY AS t(e, i) WHERE EXISTS (SELECT 1 FROM held) ORDER BY i`,
@@ -849,7 +872,7 @@ export class PgStore implements ExecutionStore {
       return;
     }
     // One statement: the lines keep their order (the sequence follows the array's).
-    await this.#runs.query(
+    await this.#writes.query(
       `INSERT INTO logs (execution_id, level_no, task_id, task_run_id, attempt, body)
          SELECT e->>'executionId', ($2::int[])[i], e->>'taskId', e->>'taskRunId', (e->>'attemptNumber')::int, e::text
          FROM json_array_elements($1::json) WITH ORDINALITY AS t(e, i) ORDER BY i`,
@@ -1006,6 +1029,7 @@ export class PgStore implements ExecutionStore {
 
   async close(): Promise<void> {
     await this.#submissions.flush();
+    await this.#writes.flush();
     await this.#end();
   }
 

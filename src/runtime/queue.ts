@@ -336,14 +336,22 @@ export class ExecutionQueue {
       submission,
       replicas ? { executionId: id, fence: 1 } : undefined,
       request.via?.committed,
+      true,
     );
   }
 
   /**
    * Runs an execution here: with a `lease` (replicas), every write presents its fence; `after`, the
-   * transaction it was written in, is waited for (rolled back: it does not run).
+   * transaction it was written in, is waited for (rolled back: it does not run). `fresh`: it was
+   * just written by this process, so it has no task runs to read back.
    */
-  #start(flow: Flow, submission: Submission, lease?: Lease, after?: Promise<boolean>): Submitted {
+  #start(
+    flow: Flow,
+    submission: Submission,
+    lease?: Lease,
+    after?: Promise<boolean>,
+    fresh = false,
+  ): Submitted {
     const kill = new AbortController();
     this.#kills.set(submission.id, kill);
     const held = lease ? { lease, lost: new AbortController() } : undefined;
@@ -351,7 +359,7 @@ export class ExecutionQueue {
     const entry: Submitted = {
       id: submission.id,
       submission,
-      done: this.#run(flow, submission, kill, held, after),
+      done: this.#run(flow, submission, kill, held, after, fresh),
       created: true,
     };
     this.#running.set(submission.id, entry);
@@ -364,6 +372,7 @@ export class ExecutionQueue {
     kill: AbortController,
     held?: Held,
     after?: Promise<boolean>,
+    fresh = false,
   ): Promise<Execution | undefined> {
     const store = this.#o.store;
     const lease = held?.lease;
@@ -415,13 +424,7 @@ export class ExecutionQueue {
     };
     try {
       if (after && !(await after)) return undefined;
-      if (held && this.#replicas) {
-        // Renewed once committed: the lease written with the submission may have run out while its
-        // transaction waited on locks (its clock started before the wait).
-        const kept = await this.#replicas.renew([held.lease]);
-        if (!kept.has(s.id)) throw new LeaseLostError(s.id);
-      }
-      const taskRuns = await store.taskRuns(s.id);
+      const taskRuns = fresh ? [] : await store.taskRuns(s.id);
       /** Each task run as last written (a purge's account is written once, at its task run's end). */
       const saved = new Map<string, TaskRun>(taskRuns.map((r) => [r.id, r]));
       const startDate = await store.started(s.id, new Date().toISOString(), lease);

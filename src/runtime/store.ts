@@ -214,7 +214,9 @@ export interface ExecutionStore {
   saveTriggerState(state: TriggerState): Promise<void>;
   /**
    * Marks it RUNNING and returns its first start date (kept from an earlier start). With a `lease`
-   * (replicas), this and the writes below are refused (LeaseLostError) when its fence is stale.
+   * (replicas), the lease is renewed with it (the one written with a submission may have run out
+   * while its transaction waited on locks), and this and the writes below are refused
+   * (LeaseLostError) when its fence is stale.
    */
   started(id: string, now: string, lease?: Lease): Promise<string>;
   /** Writes a task run as it starts or ends (the last write of a run id wins). */

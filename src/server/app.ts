@@ -10,7 +10,7 @@ import { writeJson } from '../pebble/java.js';
 
 /** Request bodies above this are refused with 413 before they are read. */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;
-/** A refused body up to this size is read and discarded so that its client gets the 413. */
+/** A refused body of declared size up to this is read and thrown away, so that its client gets the 413. */
 const DRAIN_BYTES = 16 * 1024 * 1024;
 
 /** The webhook route, reachable without credentials: its URL key is its authorization. */
@@ -70,44 +70,40 @@ export interface AppOptions {
 const HEALTH = { name: 'kestra-fastly', status: 'UP' } as const;
 
 /**
- * Reads a refused body to its end in the background. Without a reader the stream's backpressure
- * keeps the socket paused, so the server could not even drain it and would cut the connection.
+ * Refuses a body over MAX_BODY_BYTES. A declared size is checked without touching the body: hono's
+ * bodyLimit reads `c.req.raw.body`, which makes node-server build a whole Request and web stream
+ * for every request (a GET included), where a declared size lets it read a JSON body straight from
+ * the socket. An unsized (chunked) body is counted as it is read, by hono's bodyLimit.
  */
-function discard(body: ReadableStream<Uint8Array>, limit: number): void {
-  const reader = body.getReader();
-  let read = 0;
-  const pump = async (): Promise<void> => {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      read += value.byteLength;
-      if (read > limit) return reader.cancel();
-    }
+function limitBody(): MiddlewareHandler {
+  const tooLarge = `request body too large; the limit is ${MAX_BODY_BYTES / 1048576} MB`;
+  const counted = bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => {
+      // Part of the body was read, the rest is not: the connection cannot be reused.
+      c.header('Connection', 'close');
+      return fail(c, 413, tooLarge);
+    },
+  });
+  return async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    const length = c.req.header('content-length');
+    if (length === undefined || c.req.header('transfer-encoding') !== undefined) return counted(c, next);
+    const declared = Number(length);
+    if (!(declared > MAX_BODY_BYTES)) return next();
+    // Closing at once would reset a client still sending, which would then see EPIPE, not this
+    // 413. Left unread, a body up to DRAIN_BYTES is read to its end and thrown away once the
+    // answer is sent (node-server gives a client 500 ms for it), and the connection lives on.
+    if (!(declared <= DRAIN_BYTES)) c.header('Connection', 'close');
+    return fail(c, 413, tooLarge);
   };
-  // A client that goes away mid-body ends the read with an error: nothing is left to answer.
-  pump().catch(() => {});
 }
 
 /** Builds the HTTP API: auth and body limit in front, then every route module, JSON 404 and 500. */
 export function createApp(options: AppOptions): Hono {
   const app = new Hono();
   if (options.auth) app.use('*', options.auth);
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => {
-        // Closing at once would reset a client still sending, which then sees EPIPE instead of
-        // this 413. A body of declared size up to DRAIN_BYTES is read to its end and thrown away
-        // and the connection lives on; a larger or unsized one is cut.
-        const declared = Number(c.req.header('content-length') ?? Number.NaN);
-        const body = c.req.raw.body;
-        if (declared <= DRAIN_BYTES && body && !body.locked) discard(body, DRAIN_BYTES);
-        else c.header('Connection', 'close');
-        return fail(c, 413, `request body too large; the limit is ${MAX_BODY_BYTES / 1048576} MB`);
-      },
-    }),
-  );
+  app.use('*', limitBody());
   for (const path of ['/healthz', '/health', '/health/liveness', '/health/readiness'])
     app.get(path, (c) => c.json(HEALTH));
   for (const register of options.routes) register(app);
