@@ -710,6 +710,86 @@ test('a stale fence is refused on every write of a run, and nothing of it is kep
   assert.equal((await a.get('e1'))?.state, 'SUCCESS');
 });
 
+test('writes of one turn go as one statement per kind: a stale fence among them is refused alone', async (t) => {
+  const url = await pgsql.freshDatabase();
+  const a = await PgStore.open(url, { replica: { owner: 'A', leaseMs: 60_000 } });
+  const b = await PgStore.open(url, { replica: { owner: 'B', leaseMs: 60_000 } });
+  t.after(() => Promise.all([a.close(), b.close()]));
+  assert.ok(a.replicas && b.replicas);
+  const now = () => new Date().toISOString();
+  const submission = (id: string): Submission => ({
+    id,
+    namespace: 'ns',
+    flowId: 'f',
+    inputs: {},
+    createdAt: now(),
+  });
+  for (const id of ['kept', 'lost']) assert.ok(await a.replicas.enqueueClaimed(submission(id)));
+  const q = await db(t, url);
+  await q.query(
+    "UPDATE execution_claims SET expires_at = now() - interval '1 millisecond' WHERE execution_id = 'lost'",
+  );
+  assert.deepEqual(await b.replicas.claim(10), [{ executionId: 'lost', fence: 2 }]);
+  const kept = { executionId: 'kept', fence: 1 };
+  const lost = { executionId: 'lost', fence: 1 };
+  const run = (id: string) =>
+    ({
+      id,
+      taskId: 'x',
+      type: 'io.kestra.plugin.core.log.Log',
+      state: 'SUCCESS',
+      attempts: 1,
+      startDate: now(),
+      endDate: now(),
+    }) as unknown as Parameters<PgStore['saveTaskRun']>[1];
+  const line = (executionId: string, message: string): LogEntry => ({
+    tenantId: 'main',
+    namespace: 'ns',
+    flowId: 'f',
+    executionId,
+    attemptNumber: null,
+    timestamp: now(),
+    level: 'INFO',
+    message,
+  });
+  const ended = (id: string) => ({
+    id,
+    state: 'SUCCESS',
+    endDate: now(),
+    durationMs: 1,
+    outputs: { x: { n: 1 } },
+    taskRuns: [],
+  });
+  // Each pair is asked for in the same turn.
+  const pairs = [
+    () => [a.started('kept', now(), kept), a.started('lost', now(), lost)],
+    () => [a.saveTaskRun('kept', run('r1'), kept), a.saveTaskRun('lost', run('r1'), lost)],
+    () => [
+      a.appendLogs([line('kept', 'one'), line('kept', 'two')], kept),
+      a.appendLogs([line('lost', 'stale')], lost),
+    ],
+    () => [a.finish(ended('kept'), kept), a.finish(ended('lost'), lost)],
+  ];
+  for (const pair of pairs) {
+    const [ok, refused] = await Promise.allSettled(pair());
+    assert.equal(ok?.status, 'fulfilled', String(ok?.status === 'rejected' && ok.reason));
+    assert.ok(refused?.status === 'rejected' && refused.reason instanceof LeaseLostError);
+  }
+  assert.equal((await b.get('kept'))?.state, 'SUCCESS');
+  assert.deepEqual(
+    (await b.taskRuns('kept')).map((r) => r.id),
+    ['r1'],
+  );
+  assert.deepEqual(
+    (await b.logs('kept')).map((l) => l.message),
+    ['one', 'two'],
+  );
+  assert.deepEqual(await b.outputs('kept'), { x: { n: 1 } });
+  assert.equal((await b.get('lost'))?.state, 'CREATED', 'neither started nor ended by the stale owner');
+  assert.deepEqual(await b.taskRuns('lost'), []);
+  assert.deepEqual(await b.logs('lost'), []);
+});
+
 test('a replica that dies inside a slot claim (before its commit) leaves the slot to another, which fires it once', async (t) => {
   const url = await pgsql.freshDatabase();
   const a = await PgStore.open(url, { replica: { owner: 'A', leaseMs: 60_000 } });

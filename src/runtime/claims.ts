@@ -24,13 +24,6 @@ export const replicaName = () => `${hostname()}:${process.pid}:${randomBytes(3).
 /** A connection, a pool, or a client inside a transaction. */
 type Queryable = Pick<pg.PoolClient, 'query'>;
 
-/**
- * The condition of a fenced write, as a CTE: the claim row, locked FOR SHARE for the statement's
- * transaction (a takeover waits for the write, and a write after a takeover finds no row). $1 is
- * the execution id, $2 the fence, $3 the owner.
- */
-export const HELD = `held AS (SELECT 1 FROM execution_claims WHERE execution_id = $1 AND fence = $2 AND owner = $3 AND state = 'RUNNING' FOR SHARE)`;
-
 export const CLAIMS_SCHEMA = `
 CREATE TABLE IF NOT EXISTS trigger_slots (
   trigger_key TEXT NOT NULL,

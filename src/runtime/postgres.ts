@@ -15,7 +15,7 @@ import { parseJson, writeJson } from '../pebble/java.js';
 import type { ExecutionRecord, TriggerState } from '../flow/state.js';
 import { LEVELS } from '../levels.js';
 import type { Logger } from '../logger.js';
-import { CLAIMS_SCHEMA, HELD, PgClaims } from './claims.js';
+import { CLAIMS_SCHEMA, PgClaims } from './claims.js';
 import { PgPipeline } from './pg-pipeline.js';
 import { storeClient } from './pg-client.js';
 import {
@@ -319,6 +319,14 @@ function values(s: Submission): Values {
   ];
 }
 
+/**
+ * Task runs as one JSON array, one per run id (the last write wins, as with saveTaskRun): a
+ * statement may not upsert a row twice.
+ */
+function lastWrites(runs: readonly TaskRun[]): string {
+  return writeJson([...new Map(runs.map((r) => [r.id, r])).values()]);
+}
+
 /** How a submission is written: queued for no replica, any replica, or claimed by this one. */
 interface Queued {
   s: Submission;
@@ -344,6 +352,20 @@ export class PgStore implements ExecutionStore {
   readonly #runs: Pg.Pool;
   /** The executions' start, task runs, logs and end: a turn's statements in one message. */
   readonly #writes: PgPipeline;
+  /**
+   * Replicas: the fenced writes of a turn, one statement per kind for every execution (a statement's
+   * planning and the counters' trigger are paid once for them all), each refused alone when its
+   * fence is stale.
+   */
+  readonly #fenced = {
+    started: new GroupCommit<{ lease: Lease; now: string }, string>((items) => this.#startedAll(items), 2),
+    taskRuns: new GroupCommit<{ lease: Lease; run: TaskRun }, void>((items) => this.#taskRunsAll(items), 2),
+    logs: new GroupCommit<{ lease: Lease; entries: readonly LogEntry[] }, void>(
+      (items) => this.#logsAll(items),
+      2,
+    ),
+    finish: new GroupCommit<{ lease: Lease; f: Finished }, void>((items) => this.#finishAll(items), 2),
+  };
   readonly #acks: Pg.Pool;
   /** Replicas: the lease renewals' own connection, never queued behind the pool's writes. */
   readonly #renewals: Pg.Pool | undefined;
@@ -621,28 +643,11 @@ export class PgStore implements ExecutionStore {
     );
   }
 
-  /** The arguments of a fenced statement ($1 id, $2 fence, $3 owner; HELD), then `more`. */
-  #held(lease: Lease, more: unknown[]): unknown[] {
-    return [lease.executionId, lease.fence, this.#claims?.owner ?? '', ...more];
-  }
-
   async started(id: string, now: string, lease?: Lease): Promise<string> {
     // A kill asked for before the start stays asked for: the owner sees it and ends it KILLED.
     const set = `state = CASE WHEN state = 'KILLING' THEN state ELSE 'RUNNING' END, start_date = COALESCE(start_date, $4),
       histories = CASE WHEN state IN ('RUNNING', 'KILLING') THEN histories ELSE ${appendHistory("'RUNNING'", '$4')} END`;
-    if (lease) {
-      // The lease is renewed by the same statement: the one written with the submission may have
-      // run out while its transaction waited on locks (its clock started before the wait).
-      const rows = await this.#rows<{ start_date: string | null }>(
-        `WITH held AS (UPDATE execution_claims SET expires_at = clock_timestamp() + $5::interval
-            WHERE execution_id = $1 AND fence = $2 AND owner = $3 AND state = 'RUNNING' RETURNING 1)
-         UPDATE executions SET ${set} WHERE id = $1 AND EXISTS (SELECT 1 FROM held) RETURNING start_date`,
-        this.#held(lease, [now, `${this.#claims?.leaseMs ?? 0} milliseconds`]),
-        this.#writes,
-      );
-      if (!rows.length) throw new LeaseLostError(id);
-      return rows[0]?.start_date ?? now;
-    }
+    if (lease && this.#claims) return this.#fenced.started.add({ lease, now });
     const rows = await this.#rows<{ start_date: string | null }>(
       `UPDATE executions SET ${set.replaceAll('$4', '$1')} WHERE id = $2 RETURNING start_date`,
       [now, id],
@@ -652,15 +657,7 @@ export class PgStore implements ExecutionStore {
   }
 
   async saveTaskRun(executionId: string, run: TaskRun, lease?: Lease): Promise<void> {
-    if (lease) {
-      const r = await this.#writes.query(
-        `WITH ${HELD} INSERT INTO task_runs (execution_id, id, body) SELECT $1, $4, $5 FROM held
-           ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body`,
-        this.#held(lease, [run.id, writeJson(run)]),
-      );
-      if (r.rowCount !== 1) throw new LeaseLostError(executionId);
-      return;
-    }
+    if (lease && this.#claims) return this.#fenced.taskRuns.add({ lease, run });
     await this.#writes.query(
       `INSERT INTO task_runs (execution_id, id, body) VALUES ($1, $2, $3)
            ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body`,
@@ -673,17 +670,7 @@ export class PgStore implements ExecutionStore {
    * of its claim too, and nothing written unless its fence holds.
    */
   async finish(f: Finished, lease?: Lease): Promise<void> {
-    if (lease && this.#claims) {
-      const r = await this.#finish(
-        f,
-        this.#writes,
-        `held AS (UPDATE execution_claims SET state = 'ENDED', expires_at = NULL
-           WHERE execution_id = $1 AND fence = $9 AND owner = $10 AND state = 'RUNNING' RETURNING 1)`,
-        [lease.fence, this.#claims.owner],
-      );
-      if (r.rowCount !== 1) throw new LeaseLostError(f.id);
-      return;
-    }
+    if (lease && this.#claims) return this.#fenced.finish.add({ lease, f });
     await this.#finish(f, this.#writes);
     // An imported or restarted execution ended without a lease: nothing claims it any more.
     if (this.#claims)
@@ -693,37 +680,154 @@ export class PgStore implements ExecutionStore {
       );
   }
 
-  /** With `held`, a CTE named held (its arguments from $9 on): nothing is written unless it has a row. */
-  async #finish(f: Finished, q: Queryable | PgPipeline, held?: string, more: unknown[] = []) {
+  async #finish(f: Finished, q: Queryable | PgPipeline) {
     const body = writeJson(f.outputs);
-    const when = held ? 'WHERE EXISTS (SELECT 1 FROM held)' : '';
     const query = (sql: string, args: unknown[]) =>
       q instanceof PgPipeline ? q.query(sql, args) : q.query(sql, args);
     return query(
-      `WITH ${held ? `${held},` : ''} runs AS (
+      `WITH runs AS (
          INSERT INTO task_runs (execution_id, id, body)
-         SELECT $1, r->>'id', r::text FROM json_array_elements($2::json) AS r ${when}
+         SELECT $1, r->>'id', r::text FROM json_array_elements($2::json) AS r
          ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body
        ), kept AS (
-         INSERT INTO outputs (execution_id, body) SELECT $1, $3 ${when}
+         INSERT INTO outputs (execution_id, body) VALUES ($1, $3)
          ON CONFLICT (execution_id) DO UPDATE SET body = excluded.body
        )
        UPDATE executions SET state = $4, end_date = $5, duration_ms = $6, error = $7, outputs_bytes = $8,
-         histories = ${appendHistory('$4', '$5')} WHERE id = $1 ${held ? 'AND EXISTS (SELECT 1 FROM held)' : ''}`,
+         histories = ${appendHistory('$4', '$5')} WHERE id = $1`,
       [
         f.id,
-        // One row per run id (the last write wins, as with saveTaskRun): a statement may not
-        // upsert a row twice.
-        writeJson([...new Map(f.taskRuns.map((r) => [r.id, r])).values()]),
+        lastWrites(f.taskRuns),
         body,
         f.state,
         f.endDate,
         f.durationMs,
         f.error ?? null,
         Buffer.byteLength(body),
-        ...more,
       ],
     );
+  }
+
+  /**
+   * A turn's fenced writes of one kind: `m` the rows (unnest of `arrays` as `names`, then their
+   * `ordinality`), `held` the executions among them whose fence holds: their claim rows locked FOR
+   * SHARE, or by `claim` when it is an UPDATE of them ($1 is this replica's name). A takeover waits
+   * for the write; a write after a takeover finds no row and is refused.
+   */
+  #heldRows(arrays: string, names: string, claim = 'SELECT c.execution_id FROM execution_claims c'): string {
+    return `m AS (SELECT * FROM unnest(${arrays}) WITH ORDINALITY AS m(${names}, ordinality)),
+      held AS (${claim} WHERE (c.execution_id, c.fence) IN (SELECT DISTINCT execution_id, fence FROM m)
+        AND c.owner = $1 AND c.state = 'RUNNING'${claim.startsWith('SELECT') ? ' FOR SHARE' : ' RETURNING c.execution_id'})`;
+  }
+
+  #outcomes<T>(items: readonly { lease: Lease }[], held: Map<string, T>): (T | LeaseLostError)[] {
+    return items.map(({ lease }) =>
+      held.has(lease.executionId)
+        ? (held.get(lease.executionId) as T)
+        : new LeaseLostError(lease.executionId),
+    );
+  }
+
+  /** `started` of a turn's executions; the leases renewed by the same statement. */
+  async #startedAll(items: readonly { lease: Lease; now: string }[]) {
+    const { rows } = await this.#writes.query<{ id: string; start_date: string }>(
+      `WITH ${this.#heldRows(
+        '$2::text[], $3::bigint[], $4::text[]',
+        'execution_id, fence, now',
+        `UPDATE execution_claims c SET expires_at = clock_timestamp() + $5::interval`,
+      )}
+       UPDATE executions e SET state = CASE WHEN e.state = 'KILLING' THEN e.state ELSE 'RUNNING' END,
+         start_date = COALESCE(e.start_date, m.now),
+         histories = CASE WHEN e.state IN ('RUNNING', 'KILLING') THEN e.histories ELSE ${appendHistory("'RUNNING'", 'm.now')} END
+       FROM m WHERE e.id = m.execution_id AND e.id IN (SELECT execution_id FROM held)
+       RETURNING e.id, e.start_date`,
+      [
+        this.#claims?.owner,
+        items.map((x) => x.lease.executionId),
+        items.map((x) => x.lease.fence),
+        items.map((x) => x.now),
+        `${this.#claims?.leaseMs ?? 0} milliseconds`,
+      ],
+    );
+    return this.#outcomes(items, new Map(rows.map((r) => [r.id, r.start_date])));
+  }
+
+  /** A turn's task runs (the last write of a run id wins). */
+  async #taskRunsAll(items: readonly { lease: Lease; run: TaskRun }[]) {
+    const last = new Map(items.map((x) => [`${x.lease.executionId}\0${x.run.id}`, x]));
+    const rows = [...last.values()];
+    const written = await this.#writes.query<{ execution_id: string }>(
+      `WITH ${this.#heldRows('$2::text[], $3::bigint[], $4::text[], $5::text[]', 'execution_id, fence, id, body')}
+       INSERT INTO task_runs (execution_id, id, body)
+       SELECT execution_id, id, body FROM m WHERE execution_id IN (SELECT execution_id FROM held) ORDER BY ordinality
+       ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body RETURNING execution_id`,
+      [
+        this.#claims?.owner,
+        rows.map((x) => x.lease.executionId),
+        rows.map((x) => x.lease.fence),
+        rows.map((x) => x.run.id),
+        rows.map((x) => writeJson(x.run)),
+      ],
+    );
+    return this.#outcomes(items, new Map(written.rows.map((r) => [r.execution_id, undefined])));
+  }
+
+  /** A turn's log lines, each execution's in order. */
+  async #logsAll(items: readonly { lease: Lease; entries: readonly LogEntry[] }[]) {
+    const lines = items.flatMap(({ lease, entries }) => entries.map((e) => ({ lease, e })));
+    const written = await this.#writes.query<{ execution_id: string }>(
+      `WITH ${this.#heldRows('$2::text[], $3::bigint[], $4::int[], $5::text[]', 'execution_id, fence, level_no, body')}
+       INSERT INTO logs (execution_id, level_no, task_id, task_run_id, attempt, body)
+       SELECT execution_id, level_no, e->>'taskId', e->>'taskRunId', (e->>'attemptNumber')::int, body
+         FROM m, LATERAL (SELECT body::json AS e) AS j
+        WHERE execution_id IN (SELECT execution_id FROM held) ORDER BY ordinality
+       RETURNING execution_id`,
+      [
+        this.#claims?.owner,
+        lines.map((x) => x.lease.executionId),
+        lines.map((x) => x.lease.fence),
+        lines.map((x) => LEVELS.indexOf(x.e.level)),
+        lines.map((x) => JSON.stringify(x.e)),
+      ],
+    );
+    return this.#outcomes(items, new Map(written.rows.map((r) => [r.execution_id, undefined])));
+  }
+
+  /** A turn's execution ends: task runs, outputs, the execution, the end of its claim. */
+  async #finishAll(items: readonly { lease: Lease; f: Finished }[]) {
+    const bodies = items.map((x) => writeJson(x.f.outputs));
+    const ended = await this.#writes.query<{ id: string }>(
+      `WITH ${this.#heldRows(
+        '$2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::bigint[]',
+        'execution_id, fence, runs, outputs, state, end_date, duration_ms, error, outputs_bytes',
+        `UPDATE execution_claims c SET state = 'ENDED', expires_at = NULL`,
+      )}, runs AS (
+         INSERT INTO task_runs (execution_id, id, body)
+         SELECT m.execution_id, r->>'id', r::text FROM m, json_array_elements(m.runs::json) AS r
+          WHERE m.execution_id IN (SELECT execution_id FROM held)
+         ON CONFLICT (execution_id, id) DO UPDATE SET body = excluded.body
+       ), kept AS (
+         INSERT INTO outputs (execution_id, body)
+         SELECT execution_id, outputs FROM m WHERE execution_id IN (SELECT execution_id FROM held)
+         ON CONFLICT (execution_id) DO UPDATE SET body = excluded.body
+       )
+       UPDATE executions e SET state = m.state, end_date = m.end_date, duration_ms = m.duration_ms, error = m.error,
+         outputs_bytes = m.outputs_bytes, histories = ${appendHistory('m.state', 'm.end_date')}
+       FROM m WHERE e.id = m.execution_id AND e.id IN (SELECT execution_id FROM held) RETURNING e.id`,
+      [
+        this.#claims?.owner,
+        items.map((x) => x.lease.executionId),
+        items.map((x) => x.lease.fence),
+        items.map((x) => lastWrites(x.f.taskRuns)),
+        bodies,
+        items.map((x) => x.f.state),
+        items.map((x) => x.f.endDate),
+        items.map((x) => x.f.durationMs),
+        items.map((x) => x.f.error ?? null),
+        bodies.map((b) => Buffer.byteLength(b)),
+      ],
+    );
+    return this.#outcomes(items, new Map(ended.rows.map((r) => [r.id, undefined])));
   }
 
   async get(id: string): Promise<StoredExecution | undefined> {
@@ -861,16 +965,7 @@ export class PgStore implements ExecutionStore {
 
   async appendLogs(entries: readonly LogEntry[], lease?: Lease): Promise<void> {
     if (!entries.length) return;
-    if (lease) {
-      const r = await this.#writes.query(
-        `WITH ${HELD} INSERT INTO logs (execution_id, level_no, task_id, task_run_id, attempt, body)
-           SELECT e->>'executionId', ($5::int[])[i], e->>'taskId', e->>'taskRunId', (e->>'attemptNumber')::int, e::text
-           FROM json_array_elements($4::json) WITH ORDINALITY AS t(e, i) WHERE EXISTS (SELECT 1 FROM held) ORDER BY i`,
-        this.#held(lease, [JSON.stringify(entries), entries.map((e) => LEVELS.indexOf(e.level))]),
-      );
-      if (!r.rowCount) throw new LeaseLostError(lease.executionId);
-      return;
-    }
+    if (lease && this.#claims) return this.#fenced.logs.add({ lease, entries });
     // One statement: the lines keep their order (the sequence follows the array's).
     await this.#writes.query(
       `INSERT INTO logs (execution_id, level_no, task_id, task_run_id, attempt, body)
@@ -1029,6 +1124,7 @@ export class PgStore implements ExecutionStore {
 
   async close(): Promise<void> {
     await this.#submissions.flush();
+    await Promise.all(Object.values(this.#fenced).map((g) => g.flush()));
     await this.#writes.flush();
     await this.#end();
   }
