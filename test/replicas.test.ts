@@ -785,7 +785,7 @@ test('writes of one turn go as one statement per kind: a stale fence among them 
     ['one', 'two'],
   );
   assert.deepEqual(await b.outputs('kept'), { x: { n: 1 } });
-  assert.equal((await b.get('lost'))?.state, 'CREATED', 'neither started nor ended by the stale owner');
+  assert.equal((await b.get('lost'))?.state, 'RUNNING', 'not ended by the stale owner');
   assert.deepEqual(await b.taskRuns('lost'), []);
   assert.deepEqual(await b.logs('lost'), []);
 });
@@ -821,7 +821,7 @@ test('a replica that dies inside a slot claim (before its commit) leaves the slo
   assert.deepEqual(got, { value: true });
   assert.equal(await a.replicas.slot(key, 5000, () => Promise.resolve('again')), undefined, 'claimed once');
   assert.equal(await a.get('from-a'), undefined);
-  assert.equal((await a.get('from-b'))?.state, 'CREATED');
+  assert.equal((await a.get('from-b'))?.state, 'RUNNING', 'written started, for B to run');
   // The next slot's owner reads the state the last one wrote, and sees its execution open.
   const seen = await a.replicas.slot(key, 10_000, (tx) =>
     Promise.resolve({ state: tx.state, running: tx.running }),

@@ -38,6 +38,7 @@ import {
   appendHistory,
   COLUMNS,
   createdHistory,
+  startedHistory,
   fromRow,
   literal,
   OPEN,
@@ -599,8 +600,12 @@ export class PgStore implements ExecutionStore {
   async #insertMany(rows: readonly Values[], claim: Claim, q: Queryable = this.#acks): Promise<Set<string>> {
     const claims = this.#claims;
     const columns = rows[0]?.map((_, c) => rows.map((r) => r[c])) ?? [];
-    const insert = `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels, histories)
-      SELECT id, namespace, flow_id, 'CREATED', trigger_id, trigger_type, created_at, inputs, trigger_vars, labels, ${createdHistory('created_at')}
+    // Claimed by this replica, it starts now: written RUNNING at once, where a start of its own
+    // would write the row, its indexes and the counters a second time.
+    const started = claim === 'mine' && claims !== undefined;
+    const insert = `INSERT INTO executions (id, namespace, flow_id, state, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels, histories, start_date)
+      SELECT id, namespace, flow_id, ${started ? "'RUNNING'" : "'CREATED'"}, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels,
+        ${started ? startedHistory('created_at') : createdHistory('created_at')}, ${started ? 'created_at' : 'NULL'}
         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
              WITH ORDINALITY AS s(id, namespace, flow_id, trigger_id, trigger_type, created_at, inputs, trigger_vars, labels, i)
        ORDER BY i

@@ -427,7 +427,10 @@ export class ExecutionQueue {
       const taskRuns = fresh ? [] : await store.taskRuns(s.id);
       /** Each task run as last written (a purge's account is written once, at its task run's end). */
       const saved = new Map<string, TaskRun>(taskRuns.map((r) => [r.id, r]));
-      const startDate = await store.started(s.id, new Date().toISOString(), lease);
+      // Written RUNNING with its claim (enqueueClaimed). One that waited for its slot's transaction
+      // is started all the same: that renews its lease, which may have run out during the wait.
+      const startDate =
+        fresh && lease && !after ? s.createdAt : await store.started(s.id, new Date().toISOString(), lease);
       this.#changed(s.id);
       const ex = await runFlow(flow, {
         ...this.#o.run,

@@ -29,6 +29,10 @@ const entry = (state: string, date: string) =>
 /** A new execution's `histories` column: CREATED at `date` (an SQL expression). */
 export const createdHistory = (date: string) => `'[' || ${entry("'CREATED'", date)} || ']'`;
 
+/** A new execution started as it is written: CREATED then RUNNING, both at `date`. */
+export const startedHistory = (date: string) =>
+  `'[' || ${entry("'CREATED'", date)} || ',' || ${entry("'RUNNING'", date)} || ']'`;
+
 /**
  * `histories` with one more transition, written in the statement that changes the state. A row from
  * before the column (NULL) stays NULL: its history is made from its dates, as before.

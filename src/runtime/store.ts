@@ -141,7 +141,10 @@ export interface SlotTransaction {
   state: TriggerState | undefined;
   /** Whether the execution the state names has not ended (it may run on another replica). */
   running: boolean;
-  /** Queues the firing's execution with the trigger's state, claimed by this replica (fence 1). */
+  /**
+   * Writes the firing's execution with the trigger's state, claimed by this replica (fence 1) and
+   * RUNNING from its creation (this replica runs it once committed).
+   */
   enqueue(s: Submission, trigger: TriggerState): Promise<boolean>;
   /** Writes the trigger's state (an evaluation that fired nothing). */
   save(state: TriggerState): Promise<void>;
@@ -157,7 +160,10 @@ export interface ReplicaClaims {
   /** This replica's name, written as the owner of its claims. */
   readonly owner: string;
   readonly leaseMs: number;
-  /** Queues a submission already claimed by this replica (fence 1); false if its id is known. */
+  /**
+   * Writes a submission claimed by this replica (fence 1) and RUNNING from its creation: the caller
+   * runs it at once, with no `started` of its own. False if its id is known.
+   */
   enqueueClaimed(s: Submission, trigger?: TriggerState): Promise<boolean>;
   /**
    * Claims up to `limit` queued executions and expired leases (their replica died), oldest first;
