@@ -56,6 +56,9 @@ export interface QueueOptions {
 }
 
 const KEEP_RECENT = 200;
+
+/** How long an ended task run waits for its execution's next write before it is written alone. */
+const ENDS_WAIT_MS = 100;
 /** Replicas: executions claimed at most per look. */
 const CLAIM_BATCH = 16;
 const DEFAULT_POLL_MS = 250;
@@ -422,11 +425,37 @@ export class ExecutionQueue {
       logs.push(entry);
       this.#changed(s.id, { kind: 'log', entry });
     };
+    /** Each task run as last written (a purge's account is written once, at its task run's end). */
+    const saved = new Map<string, TaskRun>();
+    // A task run's end is written with the next write of its execution, in the same statement:
+    // the next task run's start (which is written before that task does anything, so a crash
+    // cannot repeat the ended one) or the execution's end (which writes every task run not
+    // written as it is). One still unwritten after ENDS_WAIT_MS (a Parallel branch still
+    // running) is written alone.
+    const ended = new Map<string, TaskRun>();
+    let endsTimer: NodeJS.Timeout | undefined;
+    const takeEnded = () => {
+      clearTimeout(endsTimer);
+      endsTimer = undefined;
+      const runs = [...ended.values()];
+      ended.clear();
+      return runs;
+    };
+    const writeRuns = async (runs: readonly TaskRun[]) => {
+      try {
+        await Promise.all(runs.map((r) => store.saveTaskRun(s.id, r, lease)));
+      } catch (err) {
+        if (!(err instanceof LeaseLostError)) throw err;
+        lost(err);
+        return;
+      }
+      for (const r of runs) saved.set(r.id, r);
+      this.#changed(s.id);
+    };
     try {
       if (after && !(await after)) return undefined;
       const taskRuns = fresh ? [] : await store.taskRuns(s.id);
-      /** Each task run as last written (a purge's account is written once, at its task run's end). */
-      const saved = new Map<string, TaskRun>(taskRuns.map((r) => [r.id, r]));
+      for (const r of taskRuns) saved.set(r.id, r);
       // Written RUNNING with its claim (enqueueClaimed). One that waited for its slot's transaction
       // is started all the same: that renews its lease, which may have run out during the wait.
       const startDate =
@@ -442,19 +471,21 @@ export class ExecutionQueue {
         resume: { startDate, taskRuns },
         onTaskRun: async (run) => {
           if (held?.lost.signal.aborted) return;
-          try {
-            await store.saveTaskRun(s.id, run, lease);
-            saved.set(run.id, run);
-          } catch (err) {
-            if (!(err instanceof LeaseLostError)) throw err;
-            lost(err);
-            return;
-          }
-          this.#changed(s.id);
+          if (run.endDate === '') return writeRuns([...takeEnded(), run]);
+          ended.set(run.id, run);
+          endsTimer ??= setTimeout(() => {
+            writeRuns(takeEnded()).catch((err: unknown) =>
+              this.#o.logger.error(`execution ${s.id}: task run not written: ${(err as Error).message}`),
+            );
+          }, ENDS_WAIT_MS);
         },
         onLog,
       });
       await written;
+      if (this.#interrupt.signal.aborted && !kill.signal.aborted && !held?.lost.signal.aborted)
+        // Resumed later (or elsewhere): what ended here must not run again.
+        await writeRuns(takeEnded());
+      else takeEnded();
       if (held?.lost.signal.aborted) return undefined;
       if (this.#interrupt.signal.aborted && !kill.signal.aborted) {
         if (held) {
@@ -497,6 +528,7 @@ export class ExecutionQueue {
       this.#o.logger.error(`execution ${s.id} of ${s.namespace}.${s.flowId} could not run: ${String(err)}`);
       return undefined;
     } finally {
+      takeEnded();
       await written;
       this.#written.delete(s.id);
       this.#running.delete(s.id);
