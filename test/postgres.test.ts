@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import pg from 'pg';
+import { checkDatabaseUrl, redactUrl } from '../src/runtime/postgres.js';
 import { postgresBin, postgresForFile, startPostgres } from './support/postgres.js';
 
 const pgsql = postgresForFile();
@@ -62,4 +64,38 @@ test('without PostgreSQL binaries the harness fails with one line saying what is
     else process.env.PG_BIN = saved;
   }
   assert.ok(existsSync(join(postgresBin(), 'initdb')), 'found again once PG_BIN is restored');
+});
+
+test('redactUrl hides the password of a database URL in every form it may be given or shown', () => {
+  const shapes = [
+    (pw: string) => `postgres://app:${pw}@db.internal:5432/kf`,
+    (pw: string) => `postgresql://app:${encodeURIComponent(pw)}@db.internal/kf`,
+    (pw: string) => `app:${pw}@db.internal/kf`, // the scheme forgotten
+    (pw: string) => `postgres:app:${pw}@db.internal/kf`, // the // forgotten
+    (pw: string) => `mysql://app:${pw}@db.internal/kf`,
+    (pw: string) => `postgres://app@db.internal/kf?password=${encodeURIComponent(pw)}`,
+    (pw: string) => `postgres://app@db.internal/kf?sslmode=disable&password=${encodeURIComponent(pw)}&x=1`,
+    (pw: string) =>
+      `database postgres://app@db.internal/kf?password=${pw}: connect ECONNREFUSED 127.0.0.1:5432`,
+  ];
+  fc.assert(
+    fc.property(
+      fc.stringMatching(/^[A-Za-z0-9._~!$*+,;=-]{6,24}$/),
+      fc.integer({ min: 0, max: shapes.length - 1 }),
+      (pw, i) => {
+        const shown = redactUrl((shapes[i] as (pw: string) => string)(pw));
+        assert.ok(!shown.includes(pw) && !shown.includes(encodeURIComponent(pw)), shown);
+        assert.match(shown, /\*\*\*/);
+      },
+    ),
+    { numRuns: 400 },
+  );
+  assert.equal(
+    redactUrl('postgres://app@db.internal/kf'),
+    'postgres://app@db.internal/kf',
+    'nothing to hide',
+  );
+  assert.deepEqual(checkDatabaseUrl('postgres://app@db.internal/kf?password=pw-in-query'), {
+    password: 'pw-in-query',
+  });
 });

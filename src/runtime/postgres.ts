@@ -215,14 +215,21 @@ const ACCEPTED = 'postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE (or postgresql
 
 /** The URL with its password replaced by `***`: the only form a URL is ever shown in. */
 export function redactUrl(text: string): string {
+  let out = text;
   try {
     const url = new URL(text);
     if (url.password) url.password = '***';
-    return url.toString();
+    // pg reads `?password=` too (pg-connection-string).
+    for (const key of [...url.searchParams.keys()]) if (/pass/i.test(key)) url.searchParams.set(key, '***');
+    out = url.toString();
   } catch {
-    // Not a URL: whatever sits between `//user:` and `@` is hidden all the same.
-    return text.replace(/(\/\/[^/:@\s]*:)[^@\s]*@/, '$1***@');
+    // Not a URL: hidden below all the same.
   }
+  // Whatever sits between a `user:` and `@` is hidden, also where the URL lacks its `//` or its
+  // scheme (`app:pw@host/db` parses as the scheme `app:`, with no password to take out).
+  return out
+    .replace(/([^\s/:@]*:)[^@\s/]*@/g, (_, user: string) => `${user}***@`)
+    .replace(/([?&][^=&\s]*pass[^=&\s]*=)[^&\s]*/gi, '$1***');
 }
 
 /**
@@ -246,7 +253,8 @@ export function checkDatabaseUrl(text: string, flag = '--database-url'): { passw
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') refuse(`scheme ${url.protocol}`);
   if (!url.hostname) refuse('no host');
   if (url.pathname.length <= 1) refuse('no database');
-  return url.password ? { password: decodeURIComponent(url.password) } : {};
+  const password = url.password ? decodeURIComponent(url.password) : url.searchParams.get('password');
+  return password ? { password } : {};
 }
 
 export interface PgStoreOptions {
