@@ -790,6 +790,49 @@ test('writes of one turn go as one statement per kind: a stale fence among them 
   assert.deepEqual(await b.logs('lost'), []);
 });
 
+test("a firing written in a slot's transaction is not taken for lost by a lease renewal before its commit", async (t) => {
+  const url = await pgsql.freshDatabase();
+  const flows = flowsDir({
+    'f.yml': `id: f
+namespace: ns
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: fired
+`,
+  });
+  const clock = new ManualClock(T0);
+  const a = await replica(t, url, 'A', flows, clock);
+  const replicas = a.store.replicas;
+  assert.ok(replicas);
+  const renewals: Promise<Set<string>>[] = [];
+  const renew = replicas.renew.bind(replicas);
+  replicas.renew = (leases) => {
+    const done = renew(leases);
+    renewals.push(done);
+    return done;
+  };
+  const flow = a.runtime.flows.find('ns', 'f');
+  assert.ok(flow);
+  const claimed = await replicas.slot('ns.f.tick', T0, async (tx) => {
+    const submitted = await a.runtime.queue.submit(flow, {
+      inputs: {},
+      triggerId: 'tick',
+      via: tx,
+      state: { key: 'ns.f.tick', armed: false, fired: 1, failures: 0 },
+    });
+    // The lease renewal comes round while the slot's transaction is still open.
+    clock.advance(20_000);
+    await Promise.all(renewals);
+    await new Promise((r) => setImmediate(r));
+    return submitted;
+  });
+  assert.ok(claimed);
+  const ended = await claimed.value.done;
+  assert.equal(ended?.state, 'SUCCESS');
+  assert.ok(!a.lines.some((l) => /lease was taken over/.test(l)), a.lines.join('\n'));
+});
+
 test('a replica that dies inside a slot claim (before its commit) leaves the slot to another, which fires it once', async (t) => {
   const url = await pgsql.freshDatabase();
   const a = await PgStore.open(url, { replica: { owner: 'A', leaseMs: 60_000 } });

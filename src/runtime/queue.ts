@@ -358,7 +358,9 @@ export class ExecutionQueue {
     const kill = new AbortController();
     this.#kills.set(submission.id, kill);
     const held = lease ? { lease, lost: new AbortController() } : undefined;
-    if (held) this.#held.set(submission.id, held);
+    // One written in a slot's transaction is renewed (and looked at for kills) once committed: a
+    // renewal before that finds no claim row and would take the lease for lost.
+    if (held && !after) this.#held.set(submission.id, held);
     const entry: Submitted = {
       id: submission.id,
       submission,
@@ -453,7 +455,10 @@ export class ExecutionQueue {
       this.#changed(s.id);
     };
     try {
-      if (after && !(await after)) return undefined;
+      if (after) {
+        if (!(await after)) return undefined;
+        if (held) this.#held.set(s.id, held);
+      }
       const taskRuns = fresh ? [] : await store.taskRuns(s.id);
       for (const r of taskRuns) saved.set(r.id, r);
       // Written RUNNING with its claim (enqueueClaimed). One that waited for its slot's transaction
