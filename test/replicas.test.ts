@@ -528,7 +528,7 @@ test('a kill through one replica ends KILLED an execution running on the other; 
   assert.equal(slow.held.length, 1, 'the killed executions never ran again');
 });
 
-test('a restart through one replica re-queues the execution; a delete through one stops it on the other, which writes nothing more', async (t) => {
+test('a restart through one replica re-queues the execution; a delete through one kills it on the other, then removes it', async (t) => {
   const url = await pgsql.freshDatabase();
   let failures = 1;
   const hook = await receiver(t, (path) => (path === '/slack' && failures-- > 0 ? 500 : 200));
@@ -555,12 +555,20 @@ test('a restart through one replica re-queues the execution; a delete through on
       ).rows[0],
     }) as Record<string, unknown>;
   assert.deepEqual(await claim(), { owner: 'B', fence: '2', state: 'RUNNING' });
-  // Deleted through A while B runs it: B's next write is refused, and nothing of it is kept.
-  assert.equal(await a.runtime.queue.remove(fired.id), true);
-  assert.equal(await a.runtime.queue.get(fired.id), undefined);
-  slow.answer(0);
+  // Deleted through A while B runs it: killed first (B aborts the call under way, as a kill does),
+  // then removed once B has ended it; nothing of it is kept.
+  const removing = a.runtime.queue.remove(fired.id);
+  await until('the kill asked for', async () => (await b.store.get(fired.id))?.state === 'KILLING');
+  clockB.advance(POLL_MS); // B looks: sees KILLING, aborts the call in flight
   await until('B to stop it', () => !b.runtime.queue.isRunning(fired.id));
-  assert.match(b.lines.join('\n'), /taken over by another replica \(or it was deleted\)/);
+  assert.match(b.lines.join('\n'), /killed through the API \(on another replica\)/);
+  clockA.advance(POLL_MS); // A's look sees it ended
+  assert.equal(await removing, true);
+  await until('the call under way aborted by its client', () => {
+    const socket = slow.held[0]?.res.socket;
+    return !socket || socket.destroyed;
+  });
+  assert.equal(await a.runtime.queue.get(fired.id), undefined);
   assert.equal(await b.runtime.queue.get(fired.id), undefined, 'not written back');
   assert.deepEqual(await b.store.taskRuns(fired.id), []);
   assert.deepEqual(await claim(), {}, 'no claim left');

@@ -646,7 +646,34 @@ export class ExecutionQueue {
       await this.kill(id);
       return true;
     }
+    const replicas = this.#replicas;
+    const e = replicas ? await this.#o.store.get(id) : undefined;
+    if (replicas && e && isOpen(e.state) && (await replicas.kill(id)) === 'killing') {
+      // Running on another replica: that one stops it (it looks for kills a few times a second),
+      // and it is removed once ended, so that the task under way does not go on. One whose
+      // replica died is ended KILLED by the replica that takes it over, within a lease.
+      this.#o.logger.info(
+        `execution ${id} of ${e.namespace}.${e.flowId} killed through the API to be deleted; the replica running it stops it`,
+      );
+      await this.#whenEnded(id, 2 * replicas.leaseMs);
+    }
     return this.#o.store.remove(id, keepLogs);
+  }
+
+  /** Resolves once execution `id` (running elsewhere) has ended or is gone, or after `ms`. */
+  #whenEnded(id: string, ms: number): Promise<void> {
+    const clock = this.#o.clock ?? systemClock;
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        unwatch();
+        cancel();
+        resolve();
+      };
+      const unwatch = this.watch(id, (change) => {
+        if (change.kind === 'ended') done();
+      });
+      const cancel = clock.at(clock.now() + ms, done);
+    });
   }
 
   /**
