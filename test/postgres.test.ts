@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import pg from 'pg';
-import { checkDatabaseUrl, redactUrl } from '../src/runtime/postgres.js';
+import { silentLogger } from '../src/logger.js';
+import { isConnectionError } from '../src/runtime/pg-client.js';
+import { checkDatabaseUrl, PgStore, redactUrl } from '../src/runtime/postgres.js';
+import { createApp } from '../src/server/app.js';
 import { postgresBin, postgresForFile, startPostgres } from './support/postgres.js';
 
 const pgsql = postgresForFile();
@@ -98,4 +101,38 @@ test('redactUrl hides the password of a database URL in every form it may be giv
   assert.deepEqual(checkDatabaseUrl('postgres://app@db.internal/kf?password=pw-in-query'), {
     password: 'pw-in-query',
   });
+});
+
+test('the database down: the API answers 503 with Retry-After and readiness DOWN, from the real error of pg', async () => {
+  const cluster = await startPostgres();
+  const store = await PgStore.open(await cluster.createDatabase(), {
+    replica: { owner: 'A', leaseMs: 3000 },
+  });
+  try {
+    const app = createApp({
+      logger: silentLogger,
+      routes: [(a) => a.get('/api/v1/main/executions/x', async (c) => c.json((await store.get('x')) ?? {}))],
+      unavailable: isConnectionError,
+      ready: () =>
+        store.ping().then(
+          () => true,
+          () => false,
+        ),
+    });
+    assert.equal((await app.request('/health/readiness')).status, 200);
+    assert.equal((await app.request('/api/v1/main/executions/x')).status, 200);
+    cluster.stop();
+    const down = await app.request('/api/v1/main/executions/x');
+    assert.equal(down.status, 503);
+    assert.equal(down.headers.get('retry-after'), '5');
+    assert.match(((await down.json()) as { message: string }).message, /execution store cannot be reached/);
+    const readiness = await app.request('/health/readiness');
+    assert.equal(readiness.status, 503);
+    assert.deepEqual(await readiness.json(), { name: 'kestra-fastly', status: 'DOWN' });
+    assert.equal((await app.request('/health/liveness')).status, 200, 'alive all the same');
+    assert.equal(isConnectionError(new Error('syntax error at or near "x"')), false);
+  } finally {
+    await store.close();
+    cluster.stop();
+  }
 });

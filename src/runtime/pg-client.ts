@@ -55,3 +55,39 @@ export function storeClient(pg: typeof Pg): typeof Pg.Client {
     }
   };
 }
+
+/** Errors of a connection that failed or broke (codes of Node's net and of PostgreSQL's class 08, 57P). */
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+]);
+
+/** Whether `err` says the database cannot be reached now (down, restarting, unreachable). */
+export function isConnectionError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== undefined && CONNECTION_CODES.has(code)) return true;
+    // pg's own wording for a connection that ended or never came, with no code.
+    if (
+      /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(
+        e.message,
+      )
+    )
+      return true;
+    if (e instanceof AggregateError && e.errors.some((inner) => isConnectionError(inner))) return true;
+  }
+  return false;
+}

@@ -1135,6 +1135,10 @@ export class PgStore implements ExecutionStore {
     });
   }
 
+  async ping(): Promise<void> {
+    await this.#pool.query('SELECT 1');
+  }
+
   async close(): Promise<void> {
     await this.#submissions.flush();
     await Promise.all(Object.values(this.#fenced).map((g) => g.flush()));

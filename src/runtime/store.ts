@@ -265,6 +265,8 @@ export interface ExecutionStore {
    * Returns how many queued executions were new.
    */
   importLegacy(plan: LegacyImport): Promise<number>;
+  /** Rejects when the store cannot be reached now (a shared store's database is down). */
+  ping?(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -64,6 +64,13 @@ export interface AppOptions {
   auth?: MiddlewareHandler | undefined;
   logger: Logger;
   routes: RouteModule[];
+  /**
+   * Whether an error means the execution store cannot be reached (the database is down): answered
+   * 503 with Retry-After, which a load balancer or a CMS retries, rather than 500.
+   */
+  unavailable?: ((err: unknown) => boolean) | undefined;
+  /** Kubernetes' readiness: false (503, DOWN) while the execution store cannot be reached. */
+  ready?: (() => Promise<boolean>) | undefined;
 }
 
 /** Kestra's health answer (Micronaut's `/health`), for load balancers and Kubernetes probes. */
@@ -104,8 +111,10 @@ export function createApp(options: AppOptions): Hono {
   const app = new Hono();
   if (options.auth) app.use('*', options.auth);
   app.use('*', limitBody());
-  for (const path of ['/healthz', '/health', '/health/liveness', '/health/readiness'])
-    app.get(path, (c) => c.json(HEALTH));
+  for (const path of ['/healthz', '/health', '/health/liveness']) app.get(path, (c) => c.json(HEALTH));
+  app.get('/health/readiness', async (c) =>
+    !options.ready || (await options.ready()) ? c.json(HEALTH) : c.json({ ...HEALTH, status: 'DOWN' }, 503),
+  );
   for (const register of options.routes) register(app);
   app.notFound((c) =>
     fail(c, 404, `no route for ${c.req.method} ${isWebhookPath(c.req.path) ? 'the webhook' : c.req.path}`),
@@ -114,6 +123,10 @@ export function createApp(options: AppOptions): Hono {
     options.logger.error(
       `HTTP API: ${c.req.method} ${isWebhookPath(c.req.path) ? '(webhook)' : c.req.path} failed: ${err.message}`,
     );
+    if (options.unavailable?.(err)) {
+      c.header('Retry-After', '5');
+      return fail(c, 503, 'the execution store cannot be reached (its database is down?); try again');
+    }
     return fail(c, 500, 'internal error; see the server log');
   });
   return app;

@@ -24,6 +24,7 @@ import { serverSource } from './dashboard/source.js';
 import { observability } from './observability.js';
 import type { FlowRegistry } from '../runtime/flows.js';
 import { Runtime } from '../runtime/index.js';
+import { isConnectionError } from '../runtime/pg-client.js';
 import type { ExecutionQueue } from '../runtime/queue.js';
 import type { ExecutionStore } from '../runtime/store.js';
 
@@ -172,6 +173,15 @@ async function start(o: ServerOptions, auth: AuthConfig, runtime: Runtime): Prom
   const app = createApp({
     auth: middleware,
     logger: o.logger,
+    unavailable: isConnectionError,
+    ready: async () => {
+      try {
+        await queue.store.ping?.();
+        return true;
+      } catch {
+        return false;
+      }
+    },
     routes: [
       login,
       // Before executionRoutes: `POST …/executions/{id}/restart` is not a flow `{id}` named restart.
