@@ -1100,7 +1100,7 @@ const HTTP_CASES: HttpCase[] = [
     headers: JSON_TYPE,
     body: `{"article_ids":["${'k'.repeat(2 * 1024 * 1024)}"]}`,
     status: 413,
-    error: /request body too large; the limit is 2 MB/,
+    error: /request body too large; the limit is 2 MiB \(2097152 bytes\)/,
   },
   {
     name: 'webhook: unknown tenant',

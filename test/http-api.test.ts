@@ -80,7 +80,10 @@ test('a webhook POST purges the articles; the execution is in executions --json;
     body: `{"article_ids":["${'a'.repeat(2 * 1024 * 1024)}"]}`,
   });
   assert.equal(big.status, 413);
-  assert.match(((await big.json()) as { message: string }).message, /too large; the limit is 2 MB/);
+  assert.match(
+    ((await big.json()) as { message: string }).message,
+    /too large; the limit is 2 MiB \(2097152 bytes\)/,
+  );
   assert.equal(history(dir).length, 1, 'nothing else ran');
   assert.deepEqual(unfinished(dir), []);
   assert.deepEqual(requests(s, '/service'), []);

@@ -83,7 +83,7 @@ const HEALTH = { name: 'kestra-fastly', status: 'UP' } as const;
  * the socket. An unsized (chunked) body is counted as it is read, by hono's bodyLimit.
  */
 function limitBody(): MiddlewareHandler {
-  const tooLarge = `request body too large; the limit is ${MAX_BODY_BYTES / 1048576} MB`;
+  const tooLarge = `request body too large; the limit is ${MAX_BODY_BYTES / 1048576} MiB (${MAX_BODY_BYTES} bytes)`;
   const counted = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: (c) => {
