@@ -1,4 +1,5 @@
 import { type LogEvent, logEvents } from './diagnostics.js';
+import type { Clock } from './clock.js';
 import { InvalidInputError } from './errors.js';
 import { type Level, LEVELS } from './levels.js';
 import { Masker } from './masker.js';
@@ -72,4 +73,61 @@ export function createLogger(
     warn: (m) => log('WARN', m),
     error: (m) => log('ERROR', m),
   };
+}
+
+/** What an OutageLog says, in its owner's words. */
+export interface OutageLines {
+  /** The first failure. */
+  first(error: string): string;
+  /** Failures go on `forMs` after the first (`failures` in all so far). */
+  still(error: string, forMs: number, failures: number): string;
+  /** It worked again, `forMs` after the first failure. */
+  back(forMs: number, failures: number): string;
+}
+
+/**
+ * One WARN line per outage rather than one per failed attempt (a loop a few times a second against
+ * a database that is down): the first failure, then at most one line every `everyMs` while failures
+ * go on, and one INFO line when an attempt works again.
+ */
+export class OutageLog {
+  readonly #logger: Logger;
+  readonly #clock: Pick<Clock, 'now'>;
+  readonly #lines: OutageLines;
+  readonly #everyMs: number;
+  #since: number | undefined;
+  #lastLine = 0;
+  #failures = 0;
+
+  constructor(logger: Logger, clock: Pick<Clock, 'now'>, lines: OutageLines, everyMs = 30_000) {
+    this.#logger = logger;
+    this.#clock = clock;
+    this.#lines = lines;
+    this.#everyMs = everyMs;
+  }
+
+  /** Whether the last attempt failed. */
+  get failing(): boolean {
+    return this.#since !== undefined;
+  }
+
+  failed(error: string): void {
+    const now = this.#clock.now();
+    this.#failures++;
+    if (this.#since === undefined) {
+      this.#since = now;
+      this.#lastLine = now;
+      this.#logger.warn(this.#lines.first(error));
+    } else if (now - this.#lastLine >= this.#everyMs) {
+      this.#lastLine = now;
+      this.#logger.warn(this.#lines.still(error, now - this.#since, this.#failures));
+    }
+  }
+
+  worked(): void {
+    if (this.#since === undefined) return;
+    this.#logger.info(this.#lines.back(this.#clock.now() - this.#since, this.#failures));
+    this.#since = undefined;
+    this.#failures = 0;
+  }
 }

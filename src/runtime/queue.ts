@@ -9,7 +9,7 @@ import {
 } from '../flow/executor.js';
 import type { Flow, TaskNode } from '../flow/load.js';
 import type { TriggerState } from '../flow/state.js';
-import type { Logger } from '../logger.js';
+import { type Logger, OutageLog } from '../logger.js';
 import {
   type ExecutionStore,
   type Label,
@@ -62,6 +62,8 @@ const ENDS_WAIT_MS = 100;
 /** Replicas: executions claimed at most per look. */
 const CLAIM_BATCH = 16;
 const DEFAULT_POLL_MS = 250;
+
+const seconds = (ms: number) => Math.round(ms / 1000);
 
 /** An execution this replica holds: its lease, and what aborts its run when the lease is lost. */
 interface Held {
@@ -179,10 +181,28 @@ export class ExecutionQueue {
   #looking: Promise<void> | undefined;
   #lookAgain = false;
   #closed = false;
+  /** Replicas: failed looks and renewals (the database down), logged once per outage, not each time. */
+  readonly #lookFailures: OutageLog;
+  readonly #renewFailures: OutageLog;
 
   constructor(options: QueueOptions) {
     this.#o = options;
     this.#changes.setMaxListeners(0);
+    const clock = options.clock ?? systemClock;
+    this.#lookFailures = new OutageLog(options.logger, clock, {
+      first: (error) => `replica: queued executions not claimed: ${error}`,
+      still: (error, ms, n) =>
+        `replica: queued executions still not claimed after ${seconds(ms)} s (${n} looks failed): ${error}`,
+      back: (ms, n) =>
+        `replica: queued executions can be claimed again after ${seconds(ms)} s of failures (${n} looks failed)`,
+    });
+    this.#renewFailures = new OutageLog(options.logger, clock, {
+      first: (error) => `replica: leases not renewed: ${error}`,
+      still: (error, ms, n) =>
+        `replica: leases still not renewed after ${seconds(ms)} s (${n} renewals failed): ${error}`,
+      back: (ms, n) =>
+        `replica: leases renewed again after ${seconds(ms)} s of failures (${n} renewals failed)`,
+    });
   }
 
   /** Resolves once every log line of execution `id` written so far is in the store. */
@@ -717,10 +737,13 @@ export class ExecutionQueue {
     const renewEvery = Math.max(1, Math.floor(replicas.leaseMs / 3));
     const renew = async () => {
       try {
+        // Nothing held: nothing asked of the database, which may still be down.
+        const asked = this.#held.size > 0;
         await this.#renew(replicas);
         await this.#killed(replicas);
+        if (asked) this.#renewFailures.worked();
       } catch (err) {
-        this.#o.logger.warn(`replica: leases not renewed: ${(err as Error).message}`);
+        this.#renewFailures.failed((err as Error).message);
       }
       if (!this.#closed) this.#renewTimer = after(renewEvery, () => void renew());
     };
@@ -752,8 +775,9 @@ export class ExecutionQueue {
         this.#lookAgain = false;
         try {
           await this.#look(replicas);
+          this.#lookFailures.worked();
         } catch (err) {
-          this.#o.logger.warn(`replica: queued executions not claimed: ${(err as Error).message}`);
+          this.#lookFailures.failed((err as Error).message);
         }
       } while (this.#lookAgain && this.#claiming);
     };
