@@ -25,7 +25,7 @@ import { startKestraServer } from './kestra-server.js';
 import { receiver } from './receiver.js';
 import { REALISTIC_LATENCY, ServerProcess } from './server-process.js';
 import { readEvents } from './sse.js';
-import { postgresForFile } from './support/postgres.js';
+import { postgresForFile, startPostgres } from './support/postgres.js';
 
 const pgsql = postgresForFile();
 
@@ -180,6 +180,103 @@ tasks:
     claims.rows.every((c) => c.fence === '1' && c.state === 'ENDED'),
     JSON.stringify(claims.rows),
   );
+});
+
+/**
+ * Counts the ended looks of `r` for queued executions (answered or failed), a turn after each ends:
+ * by then the look's own handlers have run and its next one is armed.
+ */
+function looks(r: Replica): { readonly ended: number } {
+  const replicas = r.store.replicas;
+  assert.ok(replicas);
+  const claim = replicas.claim.bind(replicas);
+  const counter = { ended: 0 };
+  replicas.claim = (...args) => claim(...args).finally(() => setImmediate(() => counter.ended++));
+  return counter;
+}
+
+/** A line as `LEVEL message`, without its time. */
+const message = (line: string) => `${line.slice(25, 30).trim()} ${line.slice(31)}`;
+
+test('PostgreSQL down for a minute: the Schedule slots of the outage stay due and run once it is back, each once across replicas; the log says it once per 30 s, then that it is back', async (t) => {
+  // A cluster of its own: this test stops it.
+  const cluster = await startPostgres();
+  t.after(() => cluster.stop());
+  const url = await cluster.createDatabase();
+  const flows = flowsDir({
+    'tick.yml': `id: tick
+namespace: company.replicas
+triggers:
+  - id: every_2s
+    type: io.kestra.plugin.core.trigger.Schedule
+    cron: "*/2 * * * * *"
+    withSeconds: true
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "{{ trigger.date }}"
+`,
+  });
+  const clock = new ManualClock(T0 + 500);
+  const a = await replica(t, url, 'A', flows, clock);
+  const b = await replica(t, url, 'B', flows, clock);
+  const looked = [looks(a), looks(b)];
+  /** A second of the shared clock: the triggers' evaluations and one look of each replica. */
+  const second = async (at: number) => {
+    const before = looked.map((l) => l.ended);
+    await tick(clock, [a, b], at);
+    await until('a look of each replica', () => looked.every((l, i) => l.ended > (before[i] as number)));
+  };
+  await tick(clock, [a, b], T0 + 2000);
+  cluster.down();
+  // From 10:00:03 to 10:00:65: every slot from 04 on meets the outage, on both replicas.
+  for (let at = T0 + 3000; at <= T0 + 65_000; at += 1000) await second(at);
+  for (const r of [a, b])
+    assert.equal(r.runtime.scheduler.triggers()[0]?.nextDue, T0 + 4000, `${r.name}: slot 04 is still due`);
+  cluster.up();
+  for (let at = T0 + 66_000; at <= T0 + 72_000; at += 1000) await second(at);
+  const q = await db(t, url);
+  const ran = await q.query<{ trigger_vars: string; state: string }>(
+    "SELECT trigger_vars, state FROM executions WHERE flow_id = 'tick' ORDER BY created_at",
+  );
+  const every2s = Array.from({ length: 36 }, (_, i) => new Date(T0 + 2000 * (i + 1)).toISOString());
+  assert.deepEqual(
+    ran.rows.map((r) => [
+      new Date(String((JSON.parse(r.trigger_vars) as { date: string }).date)).toISOString(),
+      r.state,
+    ]),
+    every2s.map((date) => [date, 'SUCCESS']),
+    'slots 02 to 72 (04 to 64 in the outage), each once',
+  );
+  const slots = await q.query<{ n: string }>('SELECT COUNT(*) AS n FROM trigger_slots');
+  assert.equal(Number(slots.rows[0]?.n), 36, 'each slot claimed once');
+  // The first try may meet a pooled connection the shutdown ended rather than a refused new one.
+  const error = String.raw`(terminating connection due to administrator command|connect ECONNREFUSED 127\.0\.0\.1:\d+)`;
+  const refused = String.raw`connect ECONNREFUSED 127\.0\.0\.1:\d+`;
+  const slot04 = String.raw`slot 2026-11-22T10:00:04\.000Z not written`;
+  for (const r of [a, b]) {
+    const lines = r.lines
+      .map(message)
+      .filter((l) => !l.startsWith('DEBUG') && !l.includes(' started execution '));
+    const said = (patterns: string[]) => {
+      const of = lines.filter((l) => / (replica|trigger company\.replicas\.tick\.every_2s): /.test(l));
+      assert.equal(of.length, patterns.length, `${r.name}:\n${lines.join('\n')}`);
+      for (const [i, p] of patterns.entries()) assert.match(of[i] ?? '', new RegExp(`^${p}$`), r.name);
+    };
+    said([
+      // 10:00:03: the first failed look; 10:00:04: slot 04, tried again after 1, 2, 4, 8, 8… s.
+      String.raw`WARN replica: queued executions not claimed: ${error}`,
+      String.raw`WARN trigger company\.replicas\.tick\.every_2s: ${slot04} \(${error}\); it stays due, tried again in 1 s`,
+      // 30 s later, one line each; not one per try (63 looks, 10 tries).
+      String.raw`WARN replica: queued executions still not claimed after 30 s \(31 looks failed\): ${refused}`,
+      String.raw`WARN trigger company\.replicas\.tick\.every_2s: the store still fails after 31 s \(7 tries\): ${slot04} \(${refused}\); it stays due, tried again in 8 s`,
+      String.raw`WARN replica: queued executions still not claimed after 60 s \(61 looks failed\): ${refused}`,
+      // Back at 10:01:06 (the look) and 10:01:07 (the slot's next try).
+      String.raw`INFO replica: queued executions can be claimed again after 63 s of failures \(63 looks failed\)`,
+      String.raw`INFO trigger company\.replicas\.tick\.every_2s: the store answers again after 63 s \(10 tries failed\); the slots due meanwhile run now`,
+    ]);
+    assert.ok(!lines.some((l) => l.startsWith('ERROR')), lines.join('\n'));
+  }
 });
 
 test('two replicas, one CROSSING StatsTrigger over a breach: it fires once, whichever replica owns each poll', async (t) => {

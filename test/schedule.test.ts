@@ -64,7 +64,7 @@ test('slots: */2 seconds are every even second in (after, upTo]; timezones and 5
   assert.ok(!scheduleProps.safeParse({ cron: '@hourly', timezone: 'Mars/Olympus' }).success);
 });
 
-async function scheduled(policy: string, extra = '') {
+async function scheduled(policy: string, extra = '', logger = quiet) {
   const dir = await mkdtemp(join(tmpdir(), 'kf-sched-'));
   const file = join(dir, 'report.yml');
   await writeFile(
@@ -102,7 +102,7 @@ tasks:
     const runtime = new Runtime({
       paths: [file],
       stateDir: state,
-      logger: quiet,
+      logger,
       masker: new Masker(),
       env: {},
       write: () => {},
@@ -199,6 +199,47 @@ test('a slot fired again (a state that says it is still due: an old state, anoth
   await second.idle();
   assert.equal(second.store.history().length, 1);
   assert.equal(second.runtime.scheduler.triggers()[0]?.nextDue, T0 + 4000, 'and the schedule moves on');
+  await stop();
+});
+
+test('slots due while the store fails to write stay due and run once it writes again, each once (the server never stopped: even with recoverMissedSchedules NONE); one WARN, one INFO', async () => {
+  const lines: string[] = [];
+  const { life, stop } = await scheduled('NONE', '', createLogger({ write: (l) => lines.push(l) }));
+  const { tick, idle, store, runtime } = await life(T0);
+  assert.equal((await tick(T0 + 2000)).length, 1);
+  await idle();
+  // The disk fills up: every write of a submission fails, as SQLite says it.
+  let full = true;
+  const enqueueAll = store.enqueueAll.bind(store);
+  store.enqueueAll = (items) => {
+    if (full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    return enqueueAll(items);
+  };
+  for (let at = T0 + 3000; at <= T0 + 9000; at += 1000) assert.deepEqual(await tick(at), []);
+  assert.equal(runtime.scheduler.triggers()[0]?.nextDue, T0 + 4000, 'slot 04 is still due');
+  full = false;
+  // Tried again within 8 s (the retries back off from 1 s): 04 to 16, each once, in order.
+  for (let at = T0 + 10_000; at <= T0 + 16_000; at += 1000) await tick(at);
+  await idle();
+  assert.deepEqual(
+    store.history().map((r) => String(r.trigger?.date).slice(17, 19)),
+    ['02', '04', '06', '08', '10', '12', '14', '16'],
+  );
+  const trigger = lines.filter((l) => l.includes('trigger company.analytics.report.every_2s'));
+  assert.deepEqual(
+    trigger.map((l) => l.slice(25, 30)),
+    ['WARN ', 'INFO '],
+    trigger.join('\n'),
+  );
+  assert.match(
+    trigger[0] ?? '',
+    /slot 2026-11-22T10:00:04\.000Z not written \(database or disk is full\); it stays due, tried again in 1 s$/,
+  );
+  assert.match(
+    trigger[1] ?? '',
+    /the store answers again after \d+ s \(\d+ tries failed\); the slots due meanwhile run now$/,
+  );
+  assert.ok(!lines.some((l) => l.includes(' ERROR ')), lines.join('\n'));
   await stop();
 });
 

@@ -25,7 +25,7 @@ import { type Clock, systemClock } from './clock.js';
 import { type Execution, newId } from './executor.js';
 import type { Flow, TriggerNode } from './load.js';
 import { triggerEvaluations } from '../diagnostics.js';
-import { type Logger } from '../logger.js';
+import { type Logger, OutageLog } from '../logger.js';
 import { Masker } from '../masker.js';
 import type { TriggerState } from './state.js';
 import {
@@ -111,6 +111,10 @@ class SlotStateMoved extends Error {
 
 /** Replicas: how many times a slot is evaluated again when its state moved before its claim. */
 const SLOT_TRIES = 3;
+
+/** A slot not written for a store failure is tried again after this, doubling up to STORE_RETRY_MAX_MS. */
+const STORE_RETRY_MS = 1000;
+const STORE_RETRY_MAX_MS = 8000;
 
 /** A trigger's firing, as the queue takes it. */
 export interface Firing {
@@ -221,6 +225,13 @@ interface Writes {
 /** A trigger state as it is written: a copy, the in-memory one goes on changing. */
 const copy = (state: TriggerState): TriggerState => structuredClone(state);
 
+/** Puts `state` back as it was (`before`, a copy of it): what an unwritten evaluation changed is undone. */
+function restore(state: TriggerState, before: TriggerState): void {
+  const fields = state as Partial<TriggerState>;
+  for (const k of Object.keys(fields) as (keyof TriggerState)[]) if (!(k in before)) delete fields[k];
+  Object.assign(state, before);
+}
+
 /** One trigger: the only owner of its state, its timer and its evaluation. */
 class TriggerSlot {
   readonly key: string;
@@ -233,6 +244,10 @@ class TriggerSlot {
   #running: Promise<void> | undefined;
   #lastDue: number | undefined;
   #retired = false;
+  /** A slot left due by a store failure: its timer waits until then, not to flood a store that is down. */
+  #retryAt: number | undefined;
+  #storeFailures = 0;
+  readonly #outage: OutageLog;
   /** When this process took the trigger: a due time before it was missed while stopped. */
   readonly #since: number;
   readonly #host: SlotHost;
@@ -243,6 +258,13 @@ class TriggerSlot {
     this.state = state;
     this.#host = host;
     this.#since = host.clock.now();
+    this.#outage = new OutageLog(host.logger, host.clock, {
+      first: (error) => `trigger ${key}: ${error}`,
+      still: (error, ms, n) =>
+        `trigger ${key}: the store still fails after ${Math.round(ms / 1000)} s (${n} tries): ${error}`,
+      back: (ms, n) =>
+        `trigger ${key}: the store answers again after ${Math.round(ms / 1000)} s (${n} tries failed); the slots due meanwhile run now`,
+    });
   }
 
   get def(): Definition {
@@ -264,8 +286,9 @@ class TriggerSlot {
   #swap(def: Definition): void {
     this.#def = def;
     this.#next = undefined;
-    // A changed interval applies from the last evaluation, not after the old interval.
-    if (this.#lastDue !== undefined && this.state.failures === 0)
+    // A changed interval applies from the last evaluation, not after the old interval (unless a
+    // slot is still due: it was not written).
+    if (this.#lastDue !== undefined && this.state.failures === 0 && this.#retryAt === undefined)
       this.state.nextDue = def.instance.nextDue(this.#lastDue);
     if (this.#cancelTimer) this.arm();
   }
@@ -304,7 +327,8 @@ class TriggerSlot {
     );
     this.state.nextDue = due;
     if (!Number.isFinite(due)) return;
-    this.#cancelTimer = this.#host.clock.at(due, () => this.#onDue(due));
+    const at = this.#retryAt === undefined ? due : Math.max(due, this.#retryAt);
+    this.#cancelTimer = this.#host.clock.at(at, () => this.#onDue(due));
   }
 
   /**
@@ -323,6 +347,7 @@ class TriggerSlot {
   #onDue(due: number): void {
     this.#cancelTimer = undefined;
     if (this.#host.stopping || this.#retired || this.#evaluating) return;
+    this.#retryAt = undefined;
     const now = this.#host.clock.now();
     const instance = this.#def.instance;
     const recovering = due < this.#since;
@@ -350,9 +375,17 @@ class TriggerSlot {
       for (const [i, at] of dues.entries()) {
         if (this.#host.shutdown.aborted) return;
         this.#host.emit({ type: 'evaluation-started', trigger: this.key, at: now, due: at });
-        // Until the last one, what is written says the following due time is still to be evaluated.
-        if (this.#host.slots) await this.#claimed(this.#host.slots, def, at, now, dues[i + 1]);
-        else await this.#evaluate(def, at, now, dues[i + 1], this.#host);
+        const before = copy(this.state);
+        try {
+          // Until the last one, what is written says the following due time is still to be evaluated.
+          if (this.#host.slots) await this.#claimed(this.#host.slots, def, at, now, dues[i + 1]);
+          else await this.#evaluate(def, at, now, dues[i + 1], this.#host);
+        } catch (err) {
+          if (err instanceof SlotGivenBack || this.#host.shutdown.aborted) throw err;
+          return this.#unwritten(at, before, err);
+        }
+        this.#storeFailures = 0;
+        this.#outage.worked();
       }
     };
     this.#evaluating = evaluateAll()
@@ -365,6 +398,23 @@ class TriggerSlot {
         if (this.#next) this.#swap(this.#next);
         this.arm();
       });
+  }
+
+  /**
+   * The store failed to read or write slot `at` (a database down): nothing of it was written, so it
+   * stays due, with this and the later slots, and is tried again a little later (Kestra's scheduler
+   * keeps its stored next date likewise). Skipping it would lose the slot for good.
+   */
+  #unwritten(at: number, before: TriggerState, err: unknown): void {
+    restore(this.state, before);
+    this.state.nextDue = at;
+    this.#storeFailures++;
+    const waitMs = Math.min(STORE_RETRY_MS * 2 ** (this.#storeFailures - 1), STORE_RETRY_MAX_MS);
+    this.#retryAt = this.#host.clock.now() + waitMs;
+    const why = this.#host.masker.mask((err as Error)?.message ?? String(err));
+    this.#outage.failed(
+      `slot ${new Date(at).toISOString()} not written (${why}); it stays due, tried again in ${waitMs / 1000} s`,
+    );
   }
 
   /**
@@ -462,6 +512,11 @@ class TriggerSlot {
     return mine !== undefined;
   }
 
+  /**
+   * One due time: evaluated (a failure of the evaluation itself, its HTTP call say, is the trigger's:
+   * counted and backed off), then its firing or state written to `writes`. A failure to write is
+   * thrown: the caller keeps the slot due.
+   */
   async #evaluate(
     def: Definition,
     due: number,
@@ -473,44 +528,9 @@ class TriggerSlot {
     const { logger, masker, shutdown } = this.#host;
     const state = this.state;
     const observed = def.instance.observed === true;
+    let r: Evaluation;
     try {
-      const r = await (evaluation ??
-        def.instance.evaluate({ at: due, signal: shutdown, armed: state.armed }));
-      if (shutdown.aborted) return;
-      Object.assign(state, {
-        lastEvaluation: new Date(now).toISOString(),
-        lastValue: r.value,
-        lastMatched: r.matched,
-        armed: r.armed,
-        failures: 0,
-        lastError: undefined,
-      });
-      if (observed) {
-        this.recent.push({ at: now, value: r.value, matched: r.matched, fired: r.fire });
-        if (this.recent.length > RECENT_POINTS) this.recent.shift();
-      }
-      logger.debug(`trigger ${this.key}: ${r.summary}`);
-      const written = following === undefined ? copy(state) : { ...copy(state), nextDue: following };
-      const started = r.fire ? await this.#fire(def, r, written, writes) : undefined;
-      if (!r.fire) await writes.save(written);
-      const fired = started ? { executionId: started.id } : {};
-      if (observed)
-        triggerEvaluations.publish({
-          ...this.#observed(def, r.vars, now),
-          value: r.value,
-          matched: r.matched,
-          fired: r.fire,
-          ...fired,
-        });
-      this.#host.emit({
-        type: 'evaluated',
-        trigger: this.key,
-        at: now,
-        value: r.value,
-        matched: r.matched,
-        ...fired,
-      });
-      if (started) this.#follow(def, started);
+      r = await (evaluation ?? def.instance.evaluate({ at: due, signal: shutdown, armed: state.armed }));
     } catch (err) {
       if (shutdown.aborted) return;
       state.failures++;
@@ -536,7 +556,43 @@ class TriggerSlot {
         failures: state.failures,
         nextDue: state.nextDue,
       });
+      return;
     }
+    if (shutdown.aborted) return;
+    Object.assign(state, {
+      lastEvaluation: new Date(now).toISOString(),
+      lastValue: r.value,
+      lastMatched: r.matched,
+      armed: r.armed,
+      failures: 0,
+      lastError: undefined,
+    });
+    logger.debug(`trigger ${this.key}: ${r.summary}`);
+    const written = following === undefined ? copy(state) : { ...copy(state), nextDue: following };
+    const started = r.fire ? await this.#fire(def, r, written, writes) : undefined;
+    if (!r.fire) await writes.save(written);
+    if (observed) {
+      this.recent.push({ at: now, value: r.value, matched: r.matched, fired: r.fire });
+      if (this.recent.length > RECENT_POINTS) this.recent.shift();
+    }
+    const fired = started ? { executionId: started.id } : {};
+    if (observed)
+      triggerEvaluations.publish({
+        ...this.#observed(def, r.vars, now),
+        value: r.value,
+        matched: r.matched,
+        fired: r.fire,
+        ...fired,
+      });
+    this.#host.emit({
+      type: 'evaluated',
+      trigger: this.key,
+      at: now,
+      value: r.value,
+      matched: r.matched,
+      ...fired,
+    });
+    if (started) this.#follow(def, started);
   }
 
   /**

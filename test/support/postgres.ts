@@ -141,6 +141,10 @@ export interface PostgresCluster {
    * database's URL, without the password.
    */
   passwordUser(user: string, password: string): Promise<string>;
+  /** Stops the server (`pg_ctl stop -m fast`: an outage), keeping its folder and port for up(). */
+  down(): void;
+  /** Starts the server down() stopped again, on the same port, with its data. */
+  up(): void;
   /** Stops the cluster at once and removes its folder; a second call does nothing. */
   stop(): void;
 }
@@ -176,6 +180,20 @@ export async function startPostgres(options: { fsync?: boolean } = {}): Promise<
     rmSync(dir, { recursive: true, force: true });
   };
   let port = 0;
+  const start = () => {
+    const settings = [
+      '-c listen_addresses=127.0.0.1',
+      `-c port=${port}`,
+      `-c unix_socket_directories=${dir}`,
+      ...(options.fsync ? [] : ['-c fsync=off', '-c full_page_writes=off']),
+      '-c max_connections=200',
+    ].join(' ');
+    run(
+      'pg_ctl',
+      ['start', '-D', data, '-w', '-t', '30', '-l', join(dir, 'postgres.log'), '-o', settings],
+      dir,
+    );
+  };
   const cluster: PostgresCluster = {
     get port() {
       return port;
@@ -209,6 +227,8 @@ export async function startPostgres(options: { fsync?: boolean } = {}): Promise<
       }
       return `postgres://${user}@127.0.0.1:${port}/${database}`;
     },
+    down: () => run('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w'], dir),
+    up: start,
     stop,
   };
   let databases = 0;
@@ -225,19 +245,8 @@ export async function startPostgres(options: { fsync?: boolean } = {}): Promise<
     // Another process may take the free port between the probe and the start: try a few.
     for (let attempt = 1; ; attempt++) {
       port = await freePort();
-      const settings = [
-        '-c listen_addresses=127.0.0.1',
-        `-c port=${port}`,
-        `-c unix_socket_directories=${dir}`,
-        ...(options.fsync ? [] : ['-c fsync=off', '-c full_page_writes=off']),
-        '-c max_connections=200',
-      ].join(' ');
       try {
-        run(
-          'pg_ctl',
-          ['start', '-D', data, '-w', '-t', '30', '-l', join(dir, 'postgres.log'), '-o', settings],
-          dir,
-        );
+        start();
         break;
       } catch (err) {
         if (attempt >= 3) throw err;
