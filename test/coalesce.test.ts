@@ -7,7 +7,7 @@ import { FastlyClient } from '../src/fastly/client.js';
 import { PurgeCoordinator } from '../src/fastly/coordinator.js';
 import { purgeAll, purgeKey, purgeKeys, purgeUrls } from '../src/fastly/purge.js';
 import type { Transport, TransportRequest, TransportResponse } from '../src/http/transport.js';
-import { SERVICE, sim } from './helpers.js';
+import { SERVICE, sim, waitForRequests } from './helpers.js';
 
 /** The most of `requests` under way at once (each from its `order` to its `answered`). */
 function mostAtOnce(requests: readonly Sent[]): number {
@@ -531,6 +531,31 @@ test('many purges waiting for budget on one cancellable client add no listener t
   assert.deepEqual(
     warnings.filter((w) => w.startsWith('MaxListenersExceededWarning')),
     [],
+  );
+});
+
+test('a coalesced purgeKey cancelled while its request is under way says not acknowledged, not "not sent"', async (t) => {
+  const s = await sim(t);
+  const path = `/service/${SERVICE}/purge`;
+  // Reaches the simulator and is never answered: under way when the caller is cancelled.
+  s.setFaults({ latencyMs: 30, burst: { fault: 'hang', count: 1 }, paths: [path] });
+  const arrived = waitForRequests(s, (p) => p === path, 1);
+  const kill = new AbortController();
+  const client = new FastlyClient({
+    token: 'key-token',
+    baseUrl: s.url,
+    purges: new PurgeCoordinator({ lingerMs: 5 }),
+    signal: kill.signal,
+  });
+  // '/' is not path-safe: the key goes through the bulk body, as coalesced keys do.
+  const purge = purgeKey(client, SERVICE, 'article/42').catch((e: unknown) => e);
+  await arrived;
+  kill.abort(new Error('execution 9Ab killed'));
+  const err = await purge;
+  assert.ok(err instanceof Error);
+  assert.equal(
+    err.message,
+    `purgeKey: "article/42" not acknowledged: execution 9Ab killed while its request was under way (Fastly may have purged it)`,
   );
 });
 

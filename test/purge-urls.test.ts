@@ -8,7 +8,8 @@ import { createLogger } from '../src/logger.js';
 import PurgeUrls from '../src/tasks/purge/Urls.js';
 import { PurgeIncompleteError, type UrlsOutputs } from '../src/tasks/purge/outputs.js';
 import { runTask } from '../src/tasks/task.js';
-import { runCli, sim } from './helpers.js';
+import PurgeKeys from '../src/tasks/purge/Keys.js';
+import { requests, runCli, SERVICE, sim, waitForRequests } from './helpers.js';
 
 const urls = (n: number, host = 'www.example.com') =>
   Array.from({ length: n }, (_, i) => `https://${host}/articles/${i}?v=2`);
@@ -112,6 +113,87 @@ test('the purge.Urls task purges 10,000 URLs, one request each; a partial failur
   );
   assert.equal(o.purged, 3);
   assert.match(err.message, /^purge\.Urls: 3 of 5 URLs purged, 2 failed/);
+});
+
+const KILLED = 'execution 4RvXk2 killed';
+const UNDER_WAY = `not acknowledged: ${KILLED} while its request was under way (Fastly may have purged it)`;
+
+test('purge.Urls killed while a request is under way: that URL is not acknowledged (the simulator has it), the next not sent', async (t) => {
+  const s = await sim(t);
+  // The second request reaches the simulator (latency, then held unanswered): under way at the kill.
+  s.setFaults({ latencyMs: 30, burst: { fault: 'hang', after: 1, count: 1 }, paths: ['/purge/'] });
+  const list = urls(3);
+  const arrived = waitForRequests(s, (p) => p.startsWith('/purge/'), 2);
+  const kill = new AbortController();
+  const running = runTask(
+    PurgeUrls,
+    { apiToken: 'urls-token', baseUrl: s.url, urls: list, concurrency: 1 },
+    { ...quiet, signal: kill.signal },
+  ).catch((e: unknown) => e);
+  await arrived;
+  kill.abort(new Error(KILLED));
+  const err = await running;
+  assert.ok(err instanceof PurgeIncompleteError, String(err));
+  const o = err.outputs as UrlsOutputs;
+  assert.deepEqual(Object.keys(o.purgeIds), [list[0]]);
+  assert.deepEqual(o.failed, [
+    { url: list[1], reason: UNDER_WAY },
+    { url: list[2], reason: `not sent: ${KILLED}` },
+  ]);
+  assert.equal(o.stopped, KILLED);
+  assert.deepEqual(
+    requests(s, '/purge/').map((e) => e.path),
+    list.slice(0, 2).map((u) => `/purge/${u.split('?')[0]}`),
+    'the URL not acknowledged reached the simulator; the one not sent did not',
+  );
+});
+
+test('purge.Urls killed while a URL waits to be retried: it is not acknowledged, with the account (no bare abort)', async (t) => {
+  const s = await sim(t);
+  s.setFaults({ latencyMs: 30, burst: { fault: '5xx', after: 1, count: 1 }, paths: ['/purge/'] });
+  const list = urls(3);
+  const kill = new AbortController();
+  const err = await runTask(
+    PurgeUrls,
+    { apiToken: 'urls-token', baseUrl: s.url, urls: list, concurrency: 1 },
+    // The kill comes as the 503 is about to be retried: during the wait before the next attempt.
+    { ...quiet, signal: kill.signal, client: { onRetry: () => kill.abort(new Error(KILLED)) } },
+  ).catch((e: unknown) => e);
+  assert.ok(err instanceof PurgeIncompleteError, String(err));
+  const o = err.outputs as UrlsOutputs;
+  assert.deepEqual(Object.keys(o.purgeIds), [list[0]]);
+  assert.deepEqual(o.failed, [
+    { url: list[1], reason: UNDER_WAY },
+    { url: list[2], reason: `not sent: ${KILLED}` },
+  ]);
+});
+
+test('purge.Keys sending alone (no coalescing) killed while a batch is under way: its keys are not acknowledged, the next batch not sent', async (t) => {
+  const s = await sim(t);
+  const path = `/service/${SERVICE}/purge`;
+  s.setFaults({ latencyMs: 30, burst: { fault: 'hang', after: 1, count: 1 }, paths: [path] });
+  const keys = Array.from({ length: 600 }, (_, i) => `k-${i}`);
+  const arrived = waitForRequests(s, (p) => p === path, 2);
+  const kill = new AbortController();
+  const running = runTask(
+    PurgeKeys,
+    { apiToken: 'keys-token', baseUrl: s.url, serviceId: SERVICE, surrogateKeys: keys, concurrency: 1 },
+    { ...quiet, signal: kill.signal },
+  ).catch((e: unknown) => e);
+  await arrived;
+  kill.abort(new Error(KILLED));
+  const err = await running;
+  assert.ok(err instanceof PurgeIncompleteError, String(err));
+  const reasons = new Map<string, number>();
+  for (const f of err.outputs.failed) reasons.set(f.reason, (reasons.get(f.reason) ?? 0) + 1);
+  assert.equal(err.outputs.purged, 256);
+  assert.deepEqual(
+    [...reasons],
+    [
+      [UNDER_WAY, 256],
+      [`not sent: ${KILLED}`, 88],
+    ],
+  );
 });
 
 test('a flow is checked before it runs: a literal URL of purge.Urls that cannot be purged is named with its index', () => {

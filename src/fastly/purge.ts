@@ -212,6 +212,7 @@ async function purgeRequest(
   units: number,
   spec: RequestSpec,
   grant?: BudgetGrant,
+  underWay?: () => void,
 ): Promise<ApiResponse> {
   const leave = grant ?? (await client.acquirePurgeBudget(units, spec.stopRetrying));
   const budget = client.purgeBudget();
@@ -220,6 +221,8 @@ async function purgeRequest(
   try {
     const largest = budget.largestRequest();
     if (units > largest) throw new PurgeTooLargeError(spec.operation, units, largest);
+    // From here a cancellation may come after Fastly has purged: not `not sent`.
+    underWay?.();
     return await client.request({
       ...spec,
       stopRetrying: spec.stopRetrying
@@ -242,17 +245,27 @@ async function purgeRequest(
 export async function purgeUrl(
   client: FastlyClient,
   url: string,
-  options: PurgeOptions & { stop?: AbortSignal | undefined } = {},
+  options: PurgeOptions & {
+    stop?: AbortSignal | undefined;
+    /** Called as its request starts (its purge budget granted). */
+    underWay?: (() => void) | undefined;
+  } = {},
 ): Promise<PurgeResult> {
   const target = validatePurgeUrl(url);
-  const res = await purgeRequest(client, 1, {
-    operation: 'purgeUrl',
-    method: 'POST',
-    path: `/purge/${target}`,
-    headers: softHeader(options.soft),
-    scope: 'purge_select',
-    stopRetrying: options.stop,
-  });
+  const res = await purgeRequest(
+    client,
+    1,
+    {
+      operation: 'purgeUrl',
+      method: 'POST',
+      path: `/purge/${target}`,
+      headers: softHeader(options.soft),
+      scope: 'purge_select',
+      stopRetrying: options.stop,
+    },
+    undefined,
+    options.underWay,
+  );
   return asPurgeResult('purgeUrl', res.body);
 }
 
@@ -276,6 +289,8 @@ export async function purgeKey(
     const failure = o.failed[0];
     if (failure?.error instanceof Error) throw failure.error;
     if (failure) throw new FastlyResponseError('purgeKey', `key ${show(key)} missing from the response`);
+    const cancelled = o.cancelled[0];
+    if (cancelled) throw new RunFailedError(`purgeKey: ${show(key)} ${notAcknowledged(cancelled.reason)}`);
     throw new RunFailedError(`purgeKey: ${show(key)} not sent: ${o.notSent[0]?.reason ?? 'stopped'}`);
   }
   if (!PATH_SAFE_KEY.test(key)) {
@@ -304,6 +319,7 @@ async function purgeBatch(
   stopRetrying?: AbortSignal,
   grant?: BudgetGrant,
   signal?: AbortSignal,
+  underWay?: () => void,
 ): Promise<Record<string, string>> {
   const res = await purgeRequest(
     client,
@@ -319,6 +335,7 @@ async function purgeBatch(
       ...(signal ? { signal } : {}),
     },
     grant,
+    underWay,
   );
   const body = res.body;
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
@@ -348,6 +365,13 @@ export function prepareKeys(
   return { keys: unique, duplicates: keys.length - unique.length };
 }
 
+/**
+ * The account of an item whose request was cancelled after it started: Fastly may have received it
+ * and purged, but it did not answer. Not `not sent`, which says Fastly never saw it.
+ */
+const notAcknowledged = (reason: string) =>
+  `not acknowledged: ${reason} while its request was under way (Fastly may have purged it)`;
+
 /** What a bulk run (of key batches or of single URLs) did. */
 interface BulkResult {
   purgeIds: Record<string, string>;
@@ -368,7 +392,8 @@ interface BulkResult {
 async function runBulk(
   jobs: string[][],
   total: number,
-  send: (items: string[]) => Promise<Record<string, string>>,
+  /** Sends one job; calls `underWay` as its request starts (after any wait for the purge budget). */
+  send: (items: string[], underWay: () => void) => Promise<Record<string, string>>,
   options: PurgeKeysOptions,
   isFatal: (err: unknown) => boolean = isFatalPurgeError,
   largest: () => number = () => Number.POSITIVE_INFINITY,
@@ -387,6 +412,16 @@ async function runBulk(
     const r: unknown = options.stop.reason;
     return r instanceof Error ? r.message : 'stopped';
   };
+  /**
+   * Why `options.stop` aborted, when `err` is that abort: its reason, thrown by a request it cut
+   * short or a wait for the budget, or the AbortError of a wait before a retry that it ended.
+   */
+  const cancelledBy = (err: unknown): string | undefined => {
+    const reason: unknown = options.stop?.aborted ? options.stop.reason : undefined;
+    if (reason === undefined) return undefined;
+    const abortOf = err instanceof Error && err.name === 'AbortError' && err.cause === reason;
+    return err === reason || abortOf ? stopped() : undefined;
+  };
   /** Why sending stopped, once it has. */
   const stopReason = (): string | undefined =>
     fatal !== undefined ? `stopped at a failure every batch would meet: ${fatal}` : stopped();
@@ -403,9 +438,10 @@ async function runBulk(
   };
   const run = async (items: string[]) => {
     if (split(items)) return;
+    let underWay = false;
     try {
       started++;
-      const ids = await send(items);
+      const ids = await send(items, () => (underWay = true));
       for (const item of items) {
         const id = ids[item];
         if (typeof id === 'string') {
@@ -419,8 +455,10 @@ async function runBulk(
         started--; // never sent
         return;
       }
-      if (options.stop?.aborted && err === options.stop.reason) {
-        for (const item of items) failed.push({ key: item, reason: `not sent: ${stopped() ?? 'stopped'}` });
+      const cancelled = cancelledBy(err);
+      if (cancelled !== undefined) {
+        const reason = underWay ? notAcknowledged(cancelled) : `not sent: ${cancelled}`;
+        for (const item of items) failed.push({ key: item, reason });
       } else {
         if (!(err instanceof RunFailedError)) throw err;
         // Refused as larger than the window (learnt from this very answer): sent again in parts.
@@ -523,11 +561,7 @@ export async function purgeKeys(
       }
     }
     for (const { key, reason } of o.notSent) failed.push({ key, reason: `not sent: ${reason}` });
-    for (const { key, reason } of o.cancelled)
-      failed.push({
-        key,
-        reason: `not acknowledged: ${reason} while its request was under way (Fastly may have purged it)`,
-      });
+    for (const { key, reason } of o.cancelled) failed.push({ key, reason: notAcknowledged(reason) });
     for (const key of Object.keys(o.ids)) options.onPurged?.(key);
     const stopped = o.notSent[0]?.reason ?? o.cancelled[0]?.reason;
     return {
@@ -548,7 +582,8 @@ export async function purgeKeys(
   const result = await runBulk(
     batches,
     prepared.keys.length,
-    (batch) => purgeBatch(client, serviceId, batch, soft, 'purgeKeys', options.stop),
+    (batch, underWay) =>
+      purgeBatch(client, serviceId, batch, soft, 'purgeKeys', options.stop, undefined, undefined, underWay),
     options,
     isFatalPurgeError,
     () => client.purgeBudget().largestRequest(),
@@ -599,8 +634,8 @@ export async function purgeUrls(
   const result = await runBulk(
     prepared.urls.map((u) => [u]),
     prepared.urls.length,
-    async ([url]) => {
-      const r = await purgeUrl(client, url as string, { soft: options.soft, stop: options.stop });
+    async ([url], underWay) => {
+      const r = await purgeUrl(client, url as string, { soft: options.soft, stop: options.stop, underWay });
       return { [url as string]: r.id };
     },
     options,
