@@ -19,6 +19,7 @@ interface Invocation {
   args: string[];
   env: Record<string, string>;
   stdin: string;
+  cwd: string;
 }
 
 export interface HostResult extends CliResult {
@@ -27,8 +28,11 @@ export interface HostResult extends CliResult {
 }
 
 export interface CliHost {
-  /** Runs `kestra-fastly ...args` with a clean environment plus `env`, and `input` on stdin, as runCli does. */
-  run(args: string[], env?: Record<string, string>, input?: string): Promise<HostResult>;
+  /**
+   * Runs `kestra-fastly ...args` with a clean environment plus `env`, and `input` on stdin, as runCli
+   * does; in folder `cwd` (default: the test's).
+   */
+  run(args: string[], env?: Record<string, string>, input?: string, cwd?: string): Promise<HostResult>;
 }
 
 export interface HostOptions {
@@ -77,11 +81,12 @@ export function cliHost(t?: TestContext, deadlineMs = 600_000, options: HostOpti
   else after(stop);
   let queue = Promise.resolve();
   return {
-    run(args, env = {}, input = '') {
+    run(args, env = {}, input = '', cwd = process.cwd()) {
       const invocation: Invocation = {
         args,
         env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
         stdin: input,
+        cwd,
       };
       const result = queue.then(
         () =>
@@ -140,7 +145,8 @@ async function host(commanderOnly: boolean): Promise<void> {
   }
   process.on('disconnect', () => process.exit(0));
   process.on('message', (m) => {
-    const { args, env, stdin } = m as Invocation;
+    const { args, env, stdin, cwd } = m as Invocation;
+    process.chdir(cwd);
     for (const k of Object.keys(process.env)) delete process.env[k];
     Object.assign(process.env, env);
     Object.defineProperty(process, 'stdin', {

@@ -1,9 +1,10 @@
 /**
  * The install from a clone, as README.md and the Dockerfile describe it, without Docker: the
- * Dockerfile's two stages are scripts/install-from-source.sh, and this test runs that script's
- * `pack` (on the build `npm test` has just made) and `install` (into a scratch global prefix), then
- * runs the installed `kestra-fastly` against the simulator: both bundles (the purge one and the full
- * CLI, which needs the installed runtime dependencies).
+ * Dockerfile's two stages are scripts/install-from-source.sh, whose `pack` (on the build `npm test`
+ * has just made) and `install` (into a scratch global prefix) make the suite's one package and
+ * global install (test/support/package.ts, shared with pack.test.ts and readme.test.ts); this test
+ * runs the installed `kestra-fastly` against the simulator: both bundles (the purge one and the
+ * full CLI, which needs the installed runtime dependencies).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,9 +14,9 @@ import { delimiter, dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SERVICE, sim } from './helpers.js';
+import { installed, packed } from './support/package.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const SCRIPT = join(ROOT, 'scripts', 'install-from-source.sh');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
 
 interface Run {
@@ -24,7 +25,7 @@ interface Run {
   stderr: string;
 }
 
-function exec(file: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): Promise<Run> {
+function exec(file: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Run> {
   return new Promise((resolve) => {
     execFile(file, args, { cwd, env, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
@@ -53,30 +54,14 @@ test('the Dockerfile builds the repository itself, through the script this test 
 test('pack + install --global from the clone gives a kestra-fastly that purges against the simulator', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kf-install-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const tarballs = join(dir, 'pkg');
-  const prefix = join(dir, 'prefix');
-  // npm's own settings: a scratch global folder; the dependencies come from npm's cache when it has them.
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    npm_config_prefix: prefix,
-    npm_config_prefer_offline: 'true',
-    npm_config_update_notifier: 'false',
-    KESTRA_FASTLY_SKIP_BUILD: '1',
-    // better-sqlite3's install script (the server's embedded store) would compile SQLite here, a
-    // minute or more, for commands this test does not run: purge and the task bridge never load it.
-    npm_config_ignore_scripts: 'true',
-  };
+  // The pack step wrote one tarball, named as the install step's glob expects.
+  const { tarball } = await packed();
+  assert.deepEqual(readdirSync(dirname(tarball)), [`${pkg.name}-${pkg.version}.tgz`]);
 
-  const packed = await exec('sh', [SCRIPT, 'pack', tarballs], env);
-  assert.equal(packed.code, 0, packed.stderr);
-  assert.deepEqual(readdirSync(tarballs), [`${pkg.name}-${pkg.version}.tgz`]);
-
-  const installed = await exec('sh', [SCRIPT, 'install', tarballs], env);
-  assert.equal(installed.code, 0, installed.stderr);
+  const { prefix, home } = await installed();
   const bin = join(prefix, 'bin', 'kestra-fastly');
   assert.ok(existsSync(bin), `npm install --global put no kestra-fastly in ${prefix}/bin`);
   // Installed as a user gets it: its own copy and its dependencies, nothing of this checkout.
-  const home = join(prefix, 'lib', 'node_modules', pkg.name);
   assert.ok(existsSync(join(home, 'node_modules', 'zod')), 'the runtime dependencies are installed');
   assert.ok(!existsSync(join(home, 'node_modules', 'typescript')), 'no development dependency');
 

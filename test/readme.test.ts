@@ -4,7 +4,7 @@
  * ("Development") and in `substitute` below; nothing else is rewritten.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { access, chmod, mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,31 +13,16 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { ServerMetrics } from '../src/server/metrics.js';
+import { cliHost } from './cli-host.js';
 import { CLI, sim } from './helpers.js';
+import { installed, packed } from './support/package.js';
 import { postgresForFile } from './support/postgres.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TOKEN = 'readme-token';
 const pgsql = postgresForFile();
-// A hang detector: `npm install --global` would compile better-sqlite3 if it found no prebuilt
-// binary (minutes when the 2 cores are shared); see `sqlitePrebuild`.
+/** A hang detector, far above any real run. */
 const DEADLINE_MS = 600_000;
-
-/**
- * better-sqlite3's install script takes a prebuilt binary before it compiles SQLite: a user online
- * downloads one from GitHub; offline (here, CI) the binary this checkout runs on, packed as that
- * download, stands in for it (`npm_config_better_sqlite3_local_prebuilds`). Without it the README's
- * `npm install --global` compiled SQLite, 80 s to 10 min of the suite on this machine.
- */
-async function sqlitePrebuild(dir: string): Promise<string> {
-  const pkg = join(ROOT, 'node_modules', 'better-sqlite3');
-  const { version } = JSON.parse(await readFile(join(pkg, 'package.json'), 'utf8')) as { version: string };
-  const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`;
-  const folder = join(dir, '.prebuilds');
-  await mkdir(folder);
-  execFileSync('tar', ['czf', join(folder, name), '-C', pkg, 'build/Release/better_sqlite3.node']);
-  return folder;
-}
 
 /** The fenced sh/bash/shell blocks of a Markdown text, each as its list of command lines. */
 export function shellBlocks(markdown: string): string[][] {
@@ -71,16 +56,50 @@ const README_PORT = new RegExp(`\\b(${README_PORTS.join('|')})\\b`, 'g');
 /** The README's PostgreSQL, `127.0.0.1:5432`: the test's own cluster (port set once it runs). */
 let postgresPort = 0;
 
+/** The README's install, which the harness does not run: the suite has installed the package once. */
+const INSTALL = /^npm install --global (\.\/kestra-plugin-fastly-\*\.tgz)$/;
+
 /** The harness's only rewrites (README.md, "Development", says the same). */
-function substitute(line: string, ports: Ports): string | undefined {
+function substitute(line: string, ports: Ports, tarball: string): string | undefined {
   let l = line.replaceAll('…', TOKEN).replaceAll('127.0.0.1:5432', `127.0.0.1:${postgresPort}`);
   // One pass: a free port put in for one README port is never read again as another.
   l = l.replace(README_PORT, (p) => String(ports[p as keyof Ports]));
   l = l.replace(/^npm ci && /, '').replace(/^npm run build && /, '');
-  // The install from a clone: the scratch folder is not the clone, so pack this checkout into it.
-  l = l.replace(/^npm pack\b/, `npm pack '${ROOT.replace(/\/$/, '')}'`);
+  // The install from a clone (the scratch folder is not the clone): the suite's one `npm pack` of
+  // this build is put where the README's `npm pack` writes it, and its one `npm install --global`
+  // of that tarball (test/support/package.ts) stands for the README's, whose glob must name that
+  // one file.
+  l = l.replace(/^npm pack\b/, `cp '${tarball}' .`).replace(INSTALL, 'test -f $1');
   if (/^npm test\b/.test(l)) return undefined;
   return l.replace(/^npm run demo\b/, 'kestra-fastly demo');
+}
+
+/**
+ * A command the harness runs in its CLI host (cli-host.ts: the command's code in one process, as
+ * the bin dispatches it), not as a process: a plain `kestra-fastly` command. A process is kept for
+ * what only one shows: a long-running command (it gets SIGINT), a pipe or redirection, and
+ * `kestra-fastly --version`, the README's check that the installed bin runs.
+ */
+const inHost = (line: string) =>
+  /^kestra-fastly\s/.test(line) &&
+  !LONG_RUNNING.some(([cmd]) => cmd.test(line)) &&
+  !/[|&;<>`]|\$\(/.test(line) &&
+  !/^kestra-fastly --version\b/.test(line);
+
+/** The words bash makes of `text` (quotes, `$VAR`, globs), in `cwd` with `env`. */
+function words(text: string, cwd: string, env: NodeJS.ProcessEnv): Promise<string[]> {
+  if (!text.trim()) return Promise.resolve([]);
+  return new Promise((resolve, reject) => {
+    execFile(
+      'bash',
+      ['--norc', '--noprofile', '-c', `printf '%s\\0' ${text}`],
+      { cwd, env },
+      (err, stdout) =>
+        err
+          ? reject(new Error(`bash cannot read ${text}: ${err.message}`))
+          : resolve(stdout.split('\0').slice(0, -1)),
+    );
+  });
 }
 
 /** A command that runs until interrupted, and the line it prints once ready. */
@@ -231,27 +250,22 @@ test('every fenced shell command in README.md runs against the simulator and exi
   await admin.end();
   postgresPort = pgsql.cluster().port;
   const s = await sim(t);
+  const cli = cliHost(t, DEADLINE_MS);
   const dir = await mkdtemp(join(tmpdir(), 'kf-readme-'));
   await symlink(join(ROOT, 'examples'), join(dir, 'examples'));
   const bin = join(dir, '.bin');
   await mkdir(bin);
   await writeFile(join(bin, 'kestra-fastly'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`);
   await chmod(join(bin, 'kestra-fastly'), 0o755);
-  // `npm install --global` goes to a scratch prefix, whose bin comes first: once the README has
-  // installed the package, the commands after it run the installed kestra-fastly.
-  const global = join(dir, '.global');
+  const { tarball } = await packed();
   const env: NodeJS.ProcessEnv = {
-    PATH: `${join(global, 'bin')}:${bin}:${process.env.PATH ?? ''}`,
+    PATH: `${bin}:${process.env.PATH ?? ''}`,
     HOME: process.env.HOME ?? dir,
     FASTLY_API_ENDPOINT: s.url,
-    npm_config_prefix: global,
-    npm_config_prefer_offline: 'true',
-    npm_config_update_notifier: 'false',
-    // The headers native modules build against (CI's Node 24 leg points them at node@24's own).
-    ...(process.env.npm_config_nodedir ? { npm_config_nodedir: process.env.npm_config_nodedir } : {}),
-    npm_config_better_sqlite3_local_prebuilds: await sqlitePrebuild(dir),
   };
+  let global: string | undefined;
   let ran = 0;
+  let hosted = 0;
   for (const block of blocks) {
     const ports = {} as Ports;
     for (const p of README_PORTS) {
@@ -262,7 +276,7 @@ test('every fenced shell command in README.md runs against the simulator and exi
     const before = { ...env };
     try {
       for (const original of block) {
-        const line = substitute(original, ports);
+        const line = substitute(original, ports, tarball);
         if (line === undefined) continue;
         if (line.startsWith('export ')) {
           // `export A=x B=y  # comment`: plain values, as the README writes them.
@@ -272,15 +286,30 @@ test('every fenced shell command in README.md runs against the simulator and exi
         }
         ran++;
         const long = LONG_RUNNING.find(([cmd]) => cmd.test(line));
-        const run = shell(line, dir, env);
-        if (long) {
-          await ready(run.child, run.done, long[1], line);
-          background.push({ ...run, line });
-          continue;
+        let r: Run;
+        if (inHost(line)) {
+          hosted++;
+          const vars = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined));
+          const args = await words(line.slice('kestra-fastly'.length), dir, env);
+          const h = await cli.run(args, vars as Record<string, string>, '', dir);
+          r = { code: h.code, output: `${h.stdout}${h.stderr}` };
+        } else {
+          const run = shell(line, dir, env);
+          if (long) {
+            await ready(run.child, run.done, long[1], line);
+            background.push({ ...run, line });
+            continue;
+          }
+          r = await run.done;
         }
-        const r = await run.done;
         assert.equal(r.code, 0, `README command failed (exit ${r.code}): ${original}\n${r.output}`);
         assert.ok(!/^\s+at .*\(.*:\d+:\d+\)$/m.test(r.output), `no stack trace: ${original}\n${r.output}`);
+        // Once the README has installed the package, the commands after it run the installed
+        // kestra-fastly (its bin first on PATH); those in the host run this build's code.
+        if (INSTALL.test(original)) {
+          global = (await installed()).bin;
+          env.PATH = `${global}:${env.PATH ?? ''}`;
+        }
       }
     } finally {
       for (const b of background) b.child.kill('SIGINT');
@@ -297,10 +326,12 @@ test('every fenced shell command in README.md runs against the simulator and exi
     }
   }
   assert.ok(ran >= 20, `ran ${ran} README commands`);
+  assert.ok(hosted >= 20 && hosted < ran, `${hosted} of ${ran} README commands in the CLI host`);
   // The files the README's commands write are there and whole.
   assert.match(await readFile(join(dir, 'backfill.csv'), 'utf8'), /^service_id,start_time,time,/);
   assert.equal(await readFile(join(dir, 'retry.txt'), 'utf8'), '');
   JSON.parse(await readFile(join(dir, 'kestra-fastly.schema.json'), 'utf8'));
   // The README's install steps installed the packed package.
-  await access(join(global, 'bin', 'kestra-fastly'));
+  assert.ok(global, 'the README installs the package');
+  await access(join(global, 'kestra-fastly'));
 });
