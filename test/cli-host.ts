@@ -122,13 +122,47 @@ export function cliHost(t?: TestContext, deadlineMs = 600_000, options: HostOpti
   };
 }
 
-/** The host's side: runs each invocation it is sent, one at a time, and sends back its result. */
-async function host(commanderOnly: boolean): Promise<void> {
+/**
+ * Runs `kestra-fastly ...args` in this process as the bin dispatches it, with the process's
+ * environment, stdin and cwd as they are; its exit status, and whether the purge fast path ran it.
+ */
+export async function invoke(
+  args: string[],
+  commanderOnly: boolean,
+): Promise<{ code: number; fastPath: boolean }> {
   const { COMMANDS } = await import('../src/cli/command-table.js');
   const { main } = await import('../src/cli/program.js');
   const { purgeFast } = await import('../src/cli/purge-fast.js');
   const { echoFailures } = await import('../src/cli/exit.js');
   const { sharedTransport } = await import('../src/http/transport.js');
+  // What a previous command left behind: a failure echo (the task command's), an exit code.
+  echoFailures(() => {});
+  process.exitCode = undefined;
+  // As bin.ts picks its bundle: purge.cjs (fast path, else commander with only purge) or cli.cjs.
+  const argv = [process.execPath, 'kestra-fastly', ...args];
+  const name = args.find((a) => !a.startsWith('-'));
+  const fast = name === 'purge' && !commanderOnly ? purgeFast(argv) : undefined;
+  const code = await (fast ??
+    (name === 'purge' && !commanderOnly
+      ? main(argv, { purge: COMMANDS.purge as NonNullable<typeof COMMANDS.purge> })
+      : main(argv, COMMANDS)));
+  await new Promise((resolve) => setImmediate(resolve));
+  // As exitWith does: a command may have set a failing exit code itself.
+  const status = code === 0 ? Number(process.exitCode ?? 0) : code;
+  // A process's keep-alive pool (and its proxy tunnels) ends with it: the next invocation opens its own.
+  sharedTransport().close();
+  process.exitCode = undefined;
+  return { code: status, fastPath: fast !== undefined };
+}
+
+/** Makes `env` the whole of process.env. */
+export function setEnv(env: Record<string, string>): void {
+  for (const k of Object.keys(process.env)) delete process.env[k];
+  Object.assign(process.env, env);
+}
+
+/** The host's side: runs each invocation it is sent, one at a time, and sends back its result. */
+function host(commanderOnly: boolean): void {
   let captured: { stdout: string; stderr: string } | undefined;
   for (const name of ['stdout', 'stderr'] as const) {
     const stream = process[name];
@@ -147,39 +181,19 @@ async function host(commanderOnly: boolean): Promise<void> {
   process.on('message', (m) => {
     const { args, env, stdin, cwd } = m as Invocation;
     process.chdir(cwd);
-    for (const k of Object.keys(process.env)) delete process.env[k];
-    Object.assign(process.env, env);
+    setEnv(env);
     Object.defineProperty(process, 'stdin', {
       value: Readable.from(stdin ? [Buffer.from(stdin)] : []),
       configurable: true,
       writable: true,
     });
-    // What a previous command left behind: a failure echo (the task command's), an exit code.
-    echoFailures(() => {});
-    process.exitCode = undefined;
     captured = { stdout: '', stderr: '' };
-    // As bin.ts picks its bundle: purge.cjs (fast path, else commander with only purge) or cli.cjs.
-    const argv = [process.execPath, 'kestra-fastly', ...args];
-    const name = args.find((a) => !a.startsWith('-'));
-    const fast = name === 'purge' && !commanderOnly ? purgeFast(argv) : undefined;
-    const run =
-      fast ??
-      (name === 'purge' && !commanderOnly
-        ? main(argv, { purge: COMMANDS.purge as NonNullable<typeof COMMANDS.purge> })
-        : main(argv, COMMANDS));
-    void run
-      .then((code) => new Promise<number>((resolve) => setImmediate(() => resolve(code))))
-      .then((code) => {
-        const out = captured ?? { stdout: '', stderr: '' };
-        captured = undefined;
-        // As exitWith does: a command may have set a failing exit code itself.
-        const status = code === 0 ? Number(process.exitCode ?? 0) : code;
-        // A process's keep-alive pool (and its proxy tunnels) ends with it: the next invocation opens its own.
-        sharedTransport().close();
-        process.exitCode = undefined;
-        process.send?.({ code: status, ...out, fastPath: fast !== undefined });
-      });
+    void invoke(args, commanderOnly).then(({ code, fastPath }) => {
+      const out = captured ?? { stdout: '', stderr: '' };
+      captured = undefined;
+      process.send?.({ code, ...out, fastPath });
+    });
   });
 }
 
-if (process.argv[1] === HOST) await host(process.argv.includes('--commander-only'));
+if (process.argv[1] === HOST) host(process.argv.includes('--commander-only'));
