@@ -64,6 +64,8 @@ export function cliHost(t?: TestContext, deadlineMs = 600_000, options: HostOpti
     const child = fork(HOST, options.commanderOnly ? ['--commander-only'] : [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, ...options.env },
+      // Outputs of megabytes: structured clone, not JSON inside JSON.
+      serialization: 'advanced',
     });
     const p: Process = { child };
     child.on('exit', (code, signal) => {

@@ -12,7 +12,11 @@ import { AggregateStats, FASTLY_TASKS, MonthToDateUsage, Stats, Usage } from '..
 import { parseFlow } from '../src/flow/load.js';
 import { silentLogger } from '../src/logger.js';
 import { runTask, type TaskDefinition } from '../src/tasks/task.js';
-import { runCli, SERVICE, SERVICE2, sim } from './helpers.js';
+import { cliHost } from './cli-host.js';
+import { SERVICE, SERVICE2, sim } from './helpers.js';
+
+/** The CLI runs of this file, in one process (cli-host.ts). */
+const cli = cliHost();
 
 const NOW = Date.UTC(2026, 10, 21, 22, 10, 30) / 1000;
 const HOUR_AGO = Math.floor(Date.now() / 3_600_000) * 3600 - 3600;
@@ -208,7 +212,7 @@ test('windows: API defaults, from < to, the 35-day minute rule, and pages of at 
 test('CLI: a 3-day minute window gives exactly 4,320 distinct, contiguous points per service in ≥22 requests', async (t) => {
   const s = await sim(t);
   const to = HOUR_AGO;
-  const r = await runCli(
+  const r = await cli.run(
     [
       'stats',
       'historical',
@@ -369,7 +373,7 @@ test('CLI streams CSV and NDJSON to a file, and refuses bad flags with exit 2 an
   const dir = await mkdtemp(join(tmpdir(), 'kf-stats-'));
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url };
   const to = HOUR_AGO;
-  const csv = await runCli(
+  const csv = await cli.run(
     [
       'stats',
       'historical',
@@ -397,7 +401,7 @@ test('CLI streams CSV and NDJSON to a file, and refuses bad flags with exit 2 an
     const [, start, time] = (line ?? '').split(',');
     assert.equal(time, new Date(Number(start) * 1000).toISOString().replace('.000Z', 'Z'), line);
   }
-  const nd = await runCli(
+  const nd = await cli.run(
     ['stats', 'historical', '-s', SERVICE, '--field', 'requests', '--by', 'hour', '--format', 'ndjson'],
     env,
   );
@@ -415,7 +419,7 @@ test('CLI streams CSV and NDJSON to a file, and refuses bad flags with exit 2 an
     ['--by', 'minute', '--from', '40 days ago'],
     ['--format', 'xml'],
   ]) {
-    const r = await runCli(['stats', 'historical', ...args], env);
+    const r = await cli.run(['stats', 'historical', ...args], env);
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.equal(r.stderr.trim().split('\n').length, 1);
   }
