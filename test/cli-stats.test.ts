@@ -2,10 +2,11 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { writeHistoricalJson } from '../src/cli/json-stream.js';
+import { historicalReport, renderReport } from '../src/cli/report/html.js';
 import { renderChartSvg } from '../src/cli/report/svg.js';
 import { InvalidInputError } from '../src/errors.js';
 import { FastlyClient } from '../src/fastly/client.js';
@@ -24,9 +25,13 @@ const cli = cliHost();
 const env = (url: string) => ({ FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: url });
 
 test('the HTML report of the full 35-day minute window is written (no "Maximum call stack size exceeded")', async (t) => {
+  // The CLI writes the report of a minute window fetched page by page. (The 35-day window itself
+  // through the CLI, 50,400 points fetched and decoded, is README.md's backfill, run by
+  // readme.test.ts; the report's code is given the same number of points below, without the
+  // HTTP: 11 s of CPU here, where the size proves nothing more.)
   const s = await sim(t);
   const dir = await mkdtemp(join(tmpdir(), 'kf-trial-'));
-  const file = join(dir, 'r35.html');
+  const file = join(dir, 'r.html');
   const r = await cli.run(
     [
       'stats',
@@ -34,7 +39,7 @@ test('the HTML report of the full 35-day minute window is written (no "Maximum c
       '-s',
       SERVICE,
       '--from',
-      '35 days ago',
+      '2 days ago',
       '--by',
       'minute',
       '--format',
@@ -45,8 +50,48 @@ test('the HTML report of the full 35-day minute window is written (no "Maximum c
     env(s.url),
   );
   assert.equal(r.code, 0, r.stderr);
-  const html = await readFile(file, 'utf8');
-  assert.match(html, /<polyline class="series" data-series="requests"/);
+  assert.match(await readFile(file, 'utf8'), /<polyline class="series" data-series="requests"/);
+  // The report of 35 days by minute, in pages of 200 points as the API sends them: every point in
+  // its charts, the page written.
+  const minutes = 35 * 1440;
+  const start = Math.floor(Date.now() / 60_000) * 60 - minutes * 60;
+  function* pages(): Generator<StatsPage<PointsByService>> {
+    for (let i = 0; i < minutes; i += 200) {
+      const points = Array.from({ length: Math.min(200, minutes - i) }, (_, j) => {
+        const n = i + j;
+        const requests = 1000 + (n % 500);
+        return {
+          start_time: start + n * 60,
+          requests,
+          hits: requests - 100,
+          miss: 80,
+          pass: 20,
+          status_4xx: n % 7,
+          status_5xx: n % 3,
+          errors: 0,
+          bandwidth: requests * 2048,
+          hit_ratio: (requests - 100) / requests,
+        };
+      });
+      const meta = {
+        from: new Date((start + i * 60) * 1000).toISOString(),
+        to: new Date((start + (i + points.length) * 60) * 1000).toISOString(),
+        by: 'minute',
+        region: 'all',
+      };
+      yield { meta, data: { [SERVICE]: points } };
+    }
+  }
+  const report = await historicalReport(Readable.from(pages()), { by: 'minute' });
+  const charts = report.sections[0]?.charts ?? [];
+  assert.deepEqual(
+    charts.map((c) => c.title),
+    ['Requests', 'Errors', 'Bandwidth', 'Hit ratio'],
+  );
+  for (const c of charts)
+    for (const series of c.kind === 'line' ? c.series : [])
+      assert.equal(series.values.length, minutes, `${c.title}: ${series.name}`);
+  assert.match(renderReport(report), /<polyline class="series" data-series="requests"/);
   // The charts and the trigger's MIN/MAX take any number of values, far past the argument limit.
   const n = 500_000;
   const times = Array.from({ length: n }, (_, i) => i * 60);
