@@ -2,8 +2,12 @@
 // `npm test`'s runner: every dist/test/*.test.js through node:test, the longest files started first.
 // `node --test` sorts its files by name, so readme.test.js (a minute or more: the README's every
 // command, an npm install among them) started three quarters of the way through and ran alone at the
-// end. Started first, it overlaps the short files. The list is from `node scripts/time-tests.mjs`
-// (wall time of each file run alone); a file not in it runs after these, in name order.
+// end. Started first, the long files overlap the short ones. The list is from
+// `node scripts/time-tests.mjs` (wall time of each file run alone, those of 5 s or more); a file not
+// in it runs after these, in name order.
+// 5 at a time (`npm test`): the files' CPU time run alone sums to ~345 s and their wall time to ~630
+// s; 3 at a time left the 2 cores idle a fifth of the run (scripts/model-run.mjs on those figures:
+// 218 s at 3, 185 s at 4, 176 s at 5, 173 s at 6), and more files at once only add load.
 // Run as `node --unhandled-rejections=strict scripts/run-tests.mjs [concurrency]`: node:test gives
 // each test file's process this process's Node options.
 import { readdirSync } from 'node:fs';
@@ -12,28 +16,48 @@ import { run } from 'node:test';
 import { spec, tap } from 'node:test/reporters';
 
 const LONGEST_FIRST = [
-  'readme',
-  'proxy',
-  'chaos',
-  'cli-pty',
-  'store',
-  'stats',
-  'report',
-  'burst',
-  'purge-urls',
-  'cli-stats',
-  'replicas',
-  'crash',
-  'cli-task',
-  'dashboard',
-  'stats-stream',
-  'cli-purge',
-  'resume-server',
-  'install',
   'server',
-  'coalesce',
+  'store',
+  'burst',
+  'readme',
   'faults',
+  'resume-server',
+  'chaos',
+  'coalesce',
+  'dashboard',
+  'replicas',
+  'purge-urls',
+  'proxy',
+  'stats-stream',
+  'purge',
+  'cli-pty',
+  'crash',
+  'cli-output',
+  'http-api',
+  'masker',
+  'executions-api',
+  'flows',
+  'install',
+  'server-interrupt',
+  'cli-task',
+  'state-lock',
+  'cli-purge',
+  'stats',
+  'schedule',
+  'kestra-sdk',
+  'report',
+  'sim-stats',
+  'cli-stats',
+  'history-size',
+  'purge-fast',
+  'cold-path',
+  'server-start',
+  'transcode',
   'conformance',
+  'pack',
+  'kestra-api',
+  'schema',
+  'java-examples',
 ];
 
 const dir = 'dist/test';
