@@ -129,13 +129,8 @@ async function tick(clock: ManualClock, replicas: Replica[], at: number): Promis
   await Promise.all(replicas.map((r) => r.runtime.queue.idle()));
 }
 
-const evaluatedSlots = (r: Replica) =>
-  r.events.filter((e) => e.type === 'evaluated').map((e) => (e as { at: number }).at);
-
-test('two replicas, one Schedule: each slot is claimed and evaluated by one of them, and runs once', async (t) => {
-  const url = await pgsql.freshDatabase();
-  const flows = flowsDir({
-    'tick.yml': `id: tick
+/** A Schedule every 2 seconds (withSeconds) whose task logs its slot. */
+const TICK_EVERY_2S = `id: tick
 namespace: company.replicas
 triggers:
   - id: every_2s
@@ -146,7 +141,15 @@ tasks:
   - id: log
     type: io.kestra.plugin.core.log.Log
     message: "{{ trigger.date }}"
-`,
+`;
+
+const evaluatedSlots = (r: Replica) =>
+  r.events.filter((e) => e.type === 'evaluated').map((e) => (e as { at: number }).at);
+
+test('two replicas, one Schedule: each slot is claimed and evaluated by one of them, and runs once', async (t) => {
+  const url = await pgsql.freshDatabase();
+  const flows = flowsDir({
+    'tick.yml': TICK_EVERY_2S,
   });
   const clock = new ManualClock(T0 + 500);
   const a = await replica(t, url, 'A', flows, clock);
@@ -204,18 +207,7 @@ test('PostgreSQL down for a minute: the Schedule slots of the outage stay due an
   t.after(() => cluster.stop());
   const url = await cluster.createDatabase();
   const flows = flowsDir({
-    'tick.yml': `id: tick
-namespace: company.replicas
-triggers:
-  - id: every_2s
-    type: io.kestra.plugin.core.trigger.Schedule
-    cron: "*/2 * * * * *"
-    withSeconds: true
-tasks:
-  - id: log
-    type: io.kestra.plugin.core.log.Log
-    message: "{{ trigger.date }}"
-`,
+    'tick.yml': TICK_EVERY_2S,
   });
   const clock = new ManualClock(T0 + 500);
   const a = await replica(t, url, 'A', flows, clock);
@@ -1089,18 +1081,7 @@ test('logs/{id}/follow through a replica other than the one running it: every st
 test('triggers/search answers the same Schedule state from any replica: the stored one', async (t) => {
   const url = await pgsql.freshDatabase();
   const files = {
-    'tick.yml': `id: tick
-namespace: company.replicas
-triggers:
-  - id: every_2s
-    type: io.kestra.plugin.core.trigger.Schedule
-    cron: "*/2 * * * * *"
-    withSeconds: true
-tasks:
-  - id: log
-    type: io.kestra.plugin.core.log.Log
-    message: "{{ trigger.date }}"
-`,
+    'tick.yml': TICK_EVERY_2S,
   };
   // A clock each: only A reaches the slot of 10:00:02 and evaluates it; B has not looked at it.
   const clockA = new ManualClock(T0 + 500);
