@@ -264,6 +264,8 @@ export interface PgStoreOptions {
   statementTimeoutMs?: number;
   /** A session idle inside a transaction this long is ended, releasing its locks (default 10 s). */
   idleInTransactionMs?: number;
+  /** How often the counters' deltas are folded (default every second); 0: never (tests call foldCounts). */
+  foldEveryMs?: number;
   logger?: Logger | undefined;
   /**
    * Replica mode (`server --database-url`): this replica's name and lease. Executions are then
@@ -454,14 +456,17 @@ export class PgStore implements ExecutionStore {
       if (password) why = why.replaceAll(password, '***');
       throw new RunFailedError(`database ${store.file}: ${why}`, { cause: err });
     }
-    store.#folding = setInterval(() => {
-      store
-        .foldCounts()
-        .catch((err: unknown) =>
-          options.logger?.debug(`execution counters not folded: ${redactUrl((err as Error).message)}`),
-        );
-    }, FOLD_EVERY_MS);
-    store.#folding.unref();
+    const foldEvery = options.foldEveryMs ?? FOLD_EVERY_MS;
+    if (foldEvery > 0) {
+      store.#folding = setInterval(() => {
+        store
+          .foldCounts()
+          .catch((err: unknown) =>
+            options.logger?.debug(`execution counters not folded: ${redactUrl((err as Error).message)}`),
+          );
+      }, foldEvery);
+      store.#folding.unref();
+    }
     return store;
   }
 
