@@ -39,6 +39,8 @@ import {
   COLUMNS,
   createdHistory,
   startedHistory,
+  submissionValues,
+  type Values,
   fromRow,
   literal,
   OPEN,
@@ -313,23 +315,6 @@ const FOLD_EVERY_MS = 1000;
 /** pg_try_advisory_xact_lock key of a fold of the counters ('kfcnt'): one replica at a time. */
 const FOLD_LOCK = 0x6b66636e74;
 
-/** A submission's columns of `executions`, from id to labels (the state is CREATED). */
-type Values = [id: string, ...rest: (string | null)[]];
-
-function values(s: Submission): Values {
-  return [
-    s.id,
-    s.namespace,
-    s.flowId,
-    s.triggerId ?? null,
-    s.triggerType ?? null,
-    s.createdAt,
-    writeJson(s.inputs),
-    s.trigger ? writeJson(s.trigger) : null,
-    s.labels?.length ? JSON.stringify(s.labels) : null,
-  ];
-}
-
 /**
  * Task runs as one JSON array, one per run id (the last write wins, as with saveTaskRun): a
  * statement may not upsert a row twice.
@@ -585,7 +570,7 @@ export class PgStore implements ExecutionStore {
         const rows: { i: number; values: Values }[] = [];
         for (const i of at) {
           try {
-            rows.push({ i, values: values((items[i] as Queued).s) });
+            rows.push({ i, values: submissionValues((items[i] as Queued).s) });
           } catch (err) {
             outcomes[i] = failed(err);
           }
@@ -640,7 +625,7 @@ export class PgStore implements ExecutionStore {
 
   /** One statement: the execution and, unless `none`, its claim row (a known id writes neither). */
   async #enqueue(s: Submission, q: Queryable, claim: Claim = 'none'): Promise<boolean> {
-    return (await this.#insertMany([values(s)], claim, q)).has(s.id);
+    return (await this.#insertMany([submissionValues(s)], claim, q)).has(s.id);
   }
 
   async triggerStates(): Promise<TriggerState[]> {

@@ -1,6 +1,6 @@
 /** SQL pieces both execution stores (SQLite and PostgreSQL) write the same way. */
-import { parseJson } from '../pebble/java.js';
-import { OPEN_STATES, type SortField, type StoredExecution } from './store.js';
+import { parseJson, writeJson } from '../pebble/java.js';
+import { OPEN_STATES, type SortField, type StoredExecution, type Submission } from './store.js';
 
 /** States of an execution that has not ended, as an SQL list. */
 export const OPEN = `(${OPEN_STATES.map((s) => `'${s}'`).join(', ')})`;
@@ -83,4 +83,21 @@ export function fromRow(r: Row): StoredExecution {
     ...(r.labels ? { labels: JSON.parse(r.labels) as StoredExecution['labels'] } : {}),
     ...(r.histories ? { histories: JSON.parse(r.histories) as StoredExecution['histories'] } : {}),
   };
+}
+
+/** A submission's columns of `executions`, from id to labels, as both stores write them. */
+export type Values = [id: string, ...rest: (string | null)[]];
+
+export function submissionValues(s: Submission): Values {
+  return [
+    s.id,
+    s.namespace,
+    s.flowId,
+    s.triggerId ?? null,
+    s.triggerType ?? null,
+    s.createdAt,
+    writeJson(s.inputs),
+    s.trigger ? writeJson(s.trigger) : null,
+    s.labels?.length ? JSON.stringify(s.labels) : null,
+  ];
 }

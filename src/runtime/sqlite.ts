@@ -26,6 +26,7 @@ import {
 } from './store.js';
 import {
   appendHistory,
+  submissionValues,
   COLUMNS,
   createdHistory,
   fromRow,
@@ -227,19 +228,7 @@ export class SqliteSync {
 
   #enqueue(s: Submission, trigger?: TriggerState): boolean {
     if (trigger) this.saveTriggerState(trigger);
-    const r = this.#run(
-      'enqueue',
-      s.id,
-      s.namespace,
-      s.flowId,
-      s.triggerId ?? null,
-      s.triggerType ?? null,
-      s.createdAt,
-      writeJson(s.inputs),
-      s.trigger ? writeJson(s.trigger) : null,
-      s.labels?.length ? JSON.stringify(s.labels) : null,
-      s.createdAt,
-    );
+    const r = this.#run('enqueue', ...submissionValues(s), s.createdAt);
     return r.changes === 1;
   }
 
