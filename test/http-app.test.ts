@@ -63,3 +63,19 @@ test('a 413 for a body declared larger than 16 MB closes the connection', async 
   assert.match(refused, /connection: close/i);
   await once(socket, 'end');
 });
+
+test('Expect: 100-continue over the limit is refused (413) before the client is told to send; under it, 100 then the answer', async (t) => {
+  const socket = await app413(t);
+  socket.write(post(3 * 1024 * 1024).replace('\r\n\r\n', '\r\nexpect: 100-continue\r\n\r\n'));
+  const refused = await readUntil(socket, /request body too large[^}]*\}/);
+  assert.match(refused, /^HTTP\/1\.1 413 /);
+  assert.doesNotMatch(refused, /100 Continue/);
+  assert.match(refused, /connection: close/i);
+  await once(socket, 'end');
+
+  const small = await app413(t);
+  small.write(post(2).replace('\r\n\r\n', '\r\nexpect: 100-continue\r\n\r\n'));
+  // This app has no route: the request is answered as any other, after the 100.
+  const answered = await readUntil(small, /no route[^}]*\}/);
+  assert.match(answered, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 404 /);
+});
