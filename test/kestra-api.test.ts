@@ -280,6 +280,190 @@ describe('Kestra’s flows, triggers, webhooks, health and authentication', { co
         assert.equal(byFlow.body.total, 1);
       });
 
+      test("executions search: Kestra's filters[FIELD][OPERATION] and q narrow the results; unknown parameters, fields, operations and values are 400", async (t) => {
+        const { url } = await kestraServer(t, store);
+        const start = async (path: string) => {
+          const r = await fetch(`${url}/api/v1/main/executions/${path}`, { method: 'POST' });
+          assert.equal(r.status, 200, await r.clone().text());
+          return (await r.json()) as {
+            id: string;
+            state: { current: string; startDate: string; endDate: string };
+          };
+        };
+        const ok = await start('company.ops.reports/daily?wait=true&labels=env:prod');
+        const failed = await start('company.cms/failing?wait=true');
+        assert.deepEqual([ok.state.current, failed.state.current], ['SUCCESS', 'FAILED']);
+        const both = [failed.id, ok.id];
+        const search = async (query: string) => {
+          const r = await getJson(`${url}/api/v1/main/executions/search?${query}`);
+          assert.equal(r.status, 200, `${query}: ${JSON.stringify(r.body)}`);
+          const body = r.body as unknown as { results: { id: string }[]; total: number };
+          assert.equal(body.total, body.results.length, query);
+          return body.results.map((e) => e.id);
+        };
+        const at = (date: string) => encodeURIComponent(date);
+        for (const [query, expected] of [
+          // what trial T4 got every execution for
+          ['filters[state][EQUALS]=FAILED', [failed.id]],
+          ['filters[namespace][EQUALS]=nope', []],
+          ['q=nothing-matches', []],
+          ['filters[state][NOT_EQUALS]=FAILED', [ok.id]],
+          ['filters[state][IN]=FAILED,SUCCESS', both],
+          ['filters[state][IN]=[KILLED,SUCCESS]', [ok.id]],
+          ['filters[state][NOT_IN]=FAILED,SUCCESS', []],
+          ['filters[namespace][EQUALS]=company', []],
+          ['filters[namespace][PREFIX]=company', both],
+          ['filters[namespace][PREFIX]=company.ops', [ok.id]],
+          ['filters[namespace][STARTS_WITH]=company.c', [failed.id]],
+          ['filters[namespace][NOT_IN]=company.cms,company.ops', [ok.id]],
+          ['filters[flowId][ENDS_WITH]=ing', [failed.id]],
+          ['filters[flowId][CONTAINS]=ail', both],
+          ['filters[flowId][CONTAINS]=AIL', []],
+          ['filters[flowId][EQUALS]=daily&filters[flowId][NOT_EQUALS]=daily', []],
+          ['filters[labels][EQUALS][env]=prod', [ok.id]],
+          ['filters[labels][EQUALS][env]=dev', []],
+          ['filters[labels][EQUALS]=env:prod', [ok.id]],
+          // the second started after the first had ended
+          [`filters[startDate][GREATER_THAN]=${at(ok.state.endDate)}`, [failed.id]],
+          [`filters[startDate][LESS_THAN_OR_EQUAL_TO]=${at(ok.state.endDate)}`, [ok.id]],
+          [`filters[endDate][LESS_THAN_OR_EQUAL_TO]=${at(ok.state.endDate)}`, [ok.id]],
+          [`filters[endDate][EQUALS]=${at(failed.state.endDate)}`, [failed.id]],
+          ['filters[timeRange][EQUALS]=PT1H', both],
+          ['q=FAIL', [failed.id]],
+          ['q=company', both],
+          [`q=${ok.id.slice(1, 9)}`, [ok.id]],
+          ['filters[q][NOT_EQUALS]=reports', [failed.id]],
+          ['scope=USER', both],
+          ['filters[scope][EQUALS]=SYSTEM', []],
+          ['childFilter=MAIN', both],
+          ['filters[childFilter][EQUALS]=CHILD', []],
+          [`triggerExecutionId=${ok.id}`, []],
+          // the legacy parameters and the filters together: both count
+          ['state=SUCCESS&filters[flowId][EQUALS]=failing', []],
+          ['namespace=company&filters[state][IN]=FAILED&sort=state.startDate:asc', [failed.id]],
+          ['state=FAILED,SUCCESS', both],
+        ] as const) {
+          assert.deepEqual(await search(query), expected, query);
+        }
+        for (const [query, message] of [
+          [
+            'stat=FAILED',
+            /^stat: "FAILED" is not a parameter of executions\/search; expected page, size, sort, filters, q, /,
+          ],
+          [
+            'filters[status][EQUALS]=FAILED',
+            /^filters\[status\]\[EQUALS\]: field "status" is not allowed on executions\/search; expected one of q, scope, namespace, flowId, state, labels, startDate, endDate, timeRange, triggerExecutionId, childFilter$/,
+          ],
+          [
+            'filters[state][CONTAINS]=FAIL',
+            /^filters\[state\]\[CONTAINS\]: operation "CONTAINS" is not allowed for state; expected one of EQUALS, NOT_EQUALS, IN, NOT_IN$/,
+          ],
+          [
+            'filters[state][LIKE]=FAILED',
+            /^filters\[state\]\[LIKE\]: operation "LIKE" is not allowed; expected one of EQUALS, /,
+          ],
+          [
+            'filters[state][EQUALS]=BOGUS',
+            /^filters\[state\]\[EQUALS\]: "BOGUS" is not allowed; expected one of CREATED, /,
+          ],
+          [
+            'filters[namespace][REGEX]=comp.*',
+            /operation "REGEX" is not allowed for namespace; expected one of EQUALS, /,
+          ],
+          [
+            'filters[state]=FAILED',
+            /^filters\[state\]: "FAILED" is not allowed; expected filters\[FIELD\]\[OPERATION\]=VALUE/,
+          ],
+          ['filters[state][IN]=', /^filters\[state\]\[IN\]: an empty list is not allowed/],
+          [
+            'filters[startDate][GREATER_THAN]=yesterday',
+            /^filters\[startDate\]\[GREATER_THAN\]: "yesterday" is not allowed; expected a date-time/,
+          ],
+          [
+            'filters[timeRange][EQUALS]=soon',
+            /^filters\[timeRange\]\[EQUALS\]: "soon" is not allowed; expected an ISO-8601 duration/,
+          ],
+          ['filters[labels][EQUALS]=nokey', /: "nokey" is not allowed; expected key:value$/],
+          ['filters[childFilter][EQUALS]=ALL', /"ALL" is not allowed; expected CHILD or MAIN$/],
+          ['scope=EVERYONE', /^scope: "EVERYONE" is not allowed; expected USER or SYSTEM$/],
+          ['filters=nope', /^filters: "nope" is not allowed; expected filters\[FIELD\]\[OPERATION\]=VALUE/],
+          ['state=FAILED,BOGUS', /^state: "BOGUS" is not allowed/],
+        ] as const) {
+          const r = await getJson(`${url}/api/v1/main/executions/search?${query}`);
+          assert.equal(r.status, 400, query);
+          assert.match(String(r.body.message), message, query);
+        }
+      });
+
+      test("flows and triggers search: Kestra's filters[FIELD][OPERATION]; unknown parameters, fields and operations are 400", async (t) => {
+        const { url } = await kestraServer(t, store);
+        const flows = async (query: string) => {
+          const r = await getJson(`${url}/api/v1/main/flows/search?${query}`);
+          assert.equal(r.status, 200, `${query}: ${JSON.stringify(r.body)}`);
+          return (r.body as unknown as { results: { id: string }[] }).results.map((f) => f.id);
+        };
+        for (const [query, expected] of [
+          ['filters[namespace][EQUALS]=company.ops', ['alert']],
+          ['filters[namespace][PREFIX]=company.ops', ['alert', 'daily']],
+          ['filters[namespace][EQUALS]=nope', []],
+          ['filters[flowId][IN]=daily,failing', ['failing', 'daily']],
+          ['filters[flowId][NOT_EQUALS]=alert&filters[namespace][STARTS_WITH]=company.o', ['daily']],
+          ['filters[q][EQUALS]=REPORT', ['daily']],
+          ['filters[labels][EQUALS][team]=edge', ['alert']],
+          ['filters[labels][EQUALS][team]=web', []],
+          ['filters[scope][EQUALS]=USER', ['failing', 'alert', 'daily']],
+          ['scope=SYSTEM', []],
+        ] as const) {
+          assert.deepEqual(await flows(query), expected, query);
+        }
+        const triggers = async (query: string) => {
+          const r = await getJson(`${url}/api/v1/main/triggers/search?size=20&${query}`);
+          assert.equal(r.status, 200, `${query}: ${JSON.stringify(r.body)}`);
+          return (r.body as unknown as { results: { triggerContext: { triggerId: string } }[] }).results.map(
+            (x) => x.triggerContext.triggerId,
+          );
+        };
+        for (const [query, expected] of [
+          ['filters[triggerId][EQUALS]=spike', ['spike']],
+          ['filters[triggerId][IN]=spike,morning', ['spike', 'morning']],
+          ['filters[namespace][EQUALS]=company.ops', ['spike']],
+          ['filters[flowId][EQUALS]=failing&filters[triggerId][STARTS_WITH]=c', ['coded']],
+          ['filters[q][EQUALS]=MORN', ['morning']],
+          ['filters[triggerState][EQUALS]=disabled', []],
+          ['filters[triggerState][EQUALS]=enabled&filters[flowId][EQUALS]=daily', ['morning']],
+        ] as const) {
+          assert.deepEqual(await triggers(query), expected, query);
+        }
+        for (const [path, message] of [
+          [
+            'flows/search?id=alert',
+            /^id: "alert" is not a parameter of flows\/search; expected page, size, sort, filters, q, scope, namespace, labels or filters/,
+          ],
+          [
+            'flows/search?filters[state][EQUALS]=FAILED',
+            /^filters\[state\]\[EQUALS\]: field "state" is not allowed on flows\/search; expected one of q, scope, namespace, flowId, labels$/,
+          ],
+          [
+            'flows/search?filters[q][CONTAINS]=x',
+            /operation "CONTAINS" is not allowed for q; expected one of EQUALS, NOT_EQUALS$/,
+          ],
+          ['triggers/search?trigger=spike', /^trigger: "spike" is not a parameter of triggers\/search/],
+          [
+            'triggers/search?workerId=w1',
+            /^workerId: "w1" is not allowed; the server evaluates its triggers itself/,
+          ],
+          [
+            'triggers/search?filters[triggerState][EQUALS]=armed',
+            /"armed" is not allowed; expected enabled or disabled$/,
+          ],
+          ['triggers/search?filters[triggerId][PREFIX]=s', /operation "PREFIX" is not allowed for triggerId/],
+        ] as const) {
+          const r = await getJson(`${url}/api/v1/main/${path}`);
+          assert.equal(r.status, 400, path);
+          assert.match(String(r.body.message), message, path);
+        }
+      });
+
       test('a webhook with wait and returnOutputs answers 500 with the outputs when the execution FAILED, as Kestra; without returnOutputs, 500 with the execution', async (t) => {
         const { server, url } = await kestraServer(t, store);
         const hook = `${url}/api/v1/main/executions/webhook/company.cms/failing`;

@@ -37,6 +37,7 @@ import {
 import {
   appendHistory,
   COLUMNS,
+  conditionSql,
   createdHistory,
   startedHistory,
   submissionValues,
@@ -890,6 +891,8 @@ export class PgStore implements ExecutionStore {
         `labels LIKE ${arg(`%${literal(JSON.stringify({ key: l.key, value: l.value }))}%`)} ESCAPE '\\'`,
       );
     }
+    const dialect = { arg, position: (haystack: string, needle: string) => `STRPOS(${haystack}, ${needle})` };
+    for (const c of q.conditions ?? []) where.push(conditionSql(c, dialect));
     if (q.sort || where.length > counted) return this.#filtered(q, where, args);
     const take = q.page * q.size;
     const read = async (namespace?: string) => {

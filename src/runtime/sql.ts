@@ -1,6 +1,12 @@
 /** SQL pieces both execution stores (SQLite and PostgreSQL) write the same way. */
 import { parseJson, writeJson } from '../pebble/java.js';
-import { OPEN_STATES, type SortField, type StoredExecution, type Submission } from './store.js';
+import {
+  type Condition,
+  OPEN_STATES,
+  type SortField,
+  type StoredExecution,
+  type Submission,
+} from './store.js';
 
 /** States of an execution that has not ended, as an SQL list. */
 export const OPEN = `(${OPEN_STATES.map((s) => `'${s}'`).join(', ')})`;
@@ -18,6 +24,67 @@ export const SORT_COLUMNS: Record<SortField, string> = {
 
 /** A LIKE pattern matching `text` literally (`\` escapes). */
 export const literal = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+/** How a store writes a parameter and finds a text in another (SQLite's `instr`, PostgreSQL's `strpos`). */
+export interface Dialect {
+  /** Adds a parameter; returns its placeholder. */
+  arg(value: unknown): string;
+  /** The 1-based position of `needle` in `haystack` (SQL expressions), 0 when absent. */
+  position(haystack: string, needle: string): string;
+}
+
+const CONDITION_COLUMNS = {
+  namespace: 'namespace',
+  flowId: 'flow_id',
+  state: 'state',
+  startDate: 'start_date',
+  endDate: 'end_date',
+} as const;
+
+const COMPARE = {
+  EQUALS: '=',
+  NOT_EQUALS: '<>',
+  GREATER_THAN: '>',
+  GREATER_THAN_OR_EQUAL_TO: '>=',
+  LESS_THAN: '<',
+  LESS_THAN_OR_EQUAL_TO: '<=',
+} as const;
+
+/**
+ * A query filter as an SQL condition. Without LIKE: SQLite's ignores ASCII case and PostgreSQL's
+ * does not, and the two stores must find the same executions.
+ */
+export function conditionSql(c: Condition, d: Dialect): string {
+  if (c.field === 'text') {
+    const found = ['id', 'namespace', 'flow_id']
+      .map((col) => `${d.position(`LOWER(${col})`, d.arg(c.value.toLowerCase()))} > 0`)
+      .join(' OR ');
+    return c.negate ? `NOT (${found})` : `(${found})`;
+  }
+  if (!('values' in c)) return `${CONDITION_COLUMNS[c.field]} ${COMPARE[c.op]} ${d.arg(c.value)}`;
+  const col = CONDITION_COLUMNS[c.field];
+  const list = () => c.values.map((v) => d.arg(v)).join(', ');
+  const [value = ''] = c.values;
+  switch (c.op) {
+    case 'EQUALS':
+      return `${col} = ${d.arg(value)}`;
+    case 'NOT_EQUALS':
+      return `${col} <> ${d.arg(value)}`;
+    case 'IN':
+      return c.values.length ? `${col} IN (${list()})` : 'FALSE';
+    case 'NOT_IN':
+      return c.values.length ? `${col} NOT IN (${list()})` : 'TRUE';
+    case 'CONTAINS':
+      return `${d.position(col, d.arg(value))} > 0`;
+    case 'STARTS_WITH':
+      return `${d.position(col, d.arg(value))} = 1`;
+    case 'ENDS_WITH':
+      // A negative start counts from the end in SQLite: the value is read at most length(col) back.
+      return `SUBSTR(${col}, LENGTH(${col}) - LENGTH(${d.arg(value)}) + 1) = ${d.arg(value)}`;
+    case 'PREFIX':
+      return `(${col} = ${d.arg(value)} OR ${d.position(col, d.arg(`${value}.`))} = 1)`;
+  }
+}
 
 /**
  * One transition of an execution's `state.histories` as SQL text, from two SQL expressions (a state

@@ -28,6 +28,7 @@ import {
   appendHistory,
   submissionValues,
   COLUMNS,
+  conditionSql,
   createdHistory,
   fromRow,
   literal,
@@ -328,6 +329,14 @@ export class SqliteSync {
       where.push(`labels LIKE ? ESCAPE '\\'`);
       args.push(`%${literal(JSON.stringify({ key: l.key, value: l.value }))}%`);
     }
+    const dialect = {
+      arg: (v: unknown) => {
+        args.push(v);
+        return '?';
+      },
+      position: (haystack: string, needle: string) => `INSTR(${haystack}, ${needle})`,
+    };
+    for (const c of q.conditions ?? []) where.push(conditionSql(c, dialect));
     if (q.sort) return this.#sorted(q, where, args, q.sort.field, q.sort.desc);
     const and = (more: string[]) => {
       const all = [...more, ...where];

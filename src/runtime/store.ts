@@ -59,10 +59,45 @@ export interface SearchQuery {
   labels?: readonly Label[] | undefined;
   /** Kestra's sort field (`state.startDate`…) and direction; default newest created first. */
   sort?: { field: SortField; desc: boolean } | undefined;
+  /** Kestra's query filters beyond the above (`filters[FIELD][OPERATION]`, `q`), every one required. */
+  conditions?: readonly Condition[] | undefined;
   /** 1-based. */
   page: number;
   size: number;
 }
+
+/** Kestra's operations (`QueryFilter.Op`) on a text column, as the stores run them. */
+export const TEXT_OPS = [
+  'EQUALS',
+  'NOT_EQUALS',
+  'IN',
+  'NOT_IN',
+  'STARTS_WITH',
+  'ENDS_WITH',
+  'CONTAINS',
+  'PREFIX',
+] as const;
+export type TextOp = (typeof TEXT_OPS)[number];
+/** Kestra's operations on a date. */
+export const DATE_OPS = [
+  'EQUALS',
+  'NOT_EQUALS',
+  'GREATER_THAN',
+  'GREATER_THAN_OR_EQUAL_TO',
+  'LESS_THAN',
+  'LESS_THAN_OR_EQUAL_TO',
+] as const;
+export type DateOp = (typeof DATE_OPS)[number];
+
+/**
+ * One of Kestra's query filters on executions. Text operations are case-sensitive, as Kestra's
+ * on PostgreSQL; `PREFIX` is the namespace and its children (`company` finds `company.cms`).
+ * `text` is Kestra's `q`: any case, a part of the id, the namespace or the flow id.
+ */
+export type Condition =
+  | { field: 'namespace' | 'flowId' | 'state'; op: TextOp; values: readonly string[] }
+  | { field: 'startDate' | 'endDate'; op: DateOp; value: string }
+  | { field: 'text'; negate: boolean; value: string };
 
 /** What a finished execution leaves behind. */
 export interface Finished {

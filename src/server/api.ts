@@ -12,9 +12,30 @@ import { fail, json, type RouteModule, sameSecret } from './app.js';
 import { EXECUTION_STATES, type ExecutionQueue } from '../runtime/queue.js';
 import type { Fired, Scheduler } from '../flow/scheduler.js';
 import { type RenderEnv, renderForTrigger } from '../flow/trigger.js';
-import { type Label, type SearchQuery, SORT_FIELDS, type SortField } from '../runtime/store.js';
+import {
+  type Condition,
+  type DateOp,
+  type Label,
+  type SearchQuery,
+  SORT_FIELDS,
+  type SortField,
+  type TextOp,
+} from '../runtime/store.js';
 import { durationMs } from '../duration.js';
 import { parseJson, writeJson } from '../pebble/java.js';
+import {
+  DATES,
+  EQUALITY,
+  many,
+  MEMBERSHIP,
+  one,
+  pairs,
+  type QueryFilter,
+  readFilters,
+  scopeFilter,
+  type SearchSpec,
+  TEXT,
+} from './api/filters.js';
 import { API_PREFIXES } from './api/paging.js';
 
 export interface ApiDeps {
@@ -180,6 +201,163 @@ function searchFilters(
   };
 }
 
+/** What Kestra's `executions/search` takes (ExecutionController.searchExecutions). */
+const EXECUTION_SEARCH: SearchSpec = {
+  route: 'executions/search',
+  params: [
+    'page',
+    'size',
+    'sort',
+    'filters',
+    'q',
+    'scope',
+    'namespace',
+    'flowId',
+    'startDate',
+    'endDate',
+    'timeRange',
+    'state',
+    'labels',
+    'triggerExecutionId',
+    'childFilter',
+  ],
+  fields: {
+    q: EQUALITY,
+    scope: MEMBERSHIP,
+    namespace: TEXT,
+    flowId: TEXT,
+    state: MEMBERSHIP,
+    labels: ['EQUALS'],
+    startDate: DATES,
+    endDate: DATES,
+    timeRange: ['EQUALS'],
+    triggerExecutionId: ['EQUALS', 'NOT_EQUALS', 'CONTAINS', 'STARTS_WITH', 'ENDS_WITH', 'IN', 'NOT_IN'],
+    childFilter: EQUALITY,
+  },
+};
+
+/** An ISO instant of a filter's value, as `instant` reads the legacy ones. */
+function filterInstant(c: Context, f: QueryFilter): string | Response {
+  const v = one(f);
+  const ms = Date.parse(/(?:Z|[+-]\d\d:?\d\d)$/i.test(v) ? v : `${v}Z`);
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(v) || Number.isNaN(ms))
+    return fail(
+      c,
+      400,
+      `${f.key}: ${show(v)} is not allowed; expected a date-time such as 2026-12-07T05:00:00Z`,
+    );
+  return new Date(ms).toISOString();
+}
+
+/**
+ * Kestra's filters (and its legacy `q`, `scope`, `triggerExecutionId`, `childFilter`) as the
+ * store's search: every one required, with the legacy parameters' (Kestra reads only the filters
+ * when both come; here both count, so that neither is dropped). `none`: nothing can match.
+ */
+function executionFilters(c: Context, legacy: SearchQuery): { query: SearchQuery; none: boolean } | Response {
+  const filters = readFilters(c, EXECUTION_SEARCH);
+  if (filters instanceof Response) return filters;
+  const q = c.req.query();
+  if (q.q) filters.push({ field: 'q', op: 'EQUALS', value: q.q, key: 'q' });
+  if (q.scope) filters.push({ field: 'scope', op: 'IN', value: q.scope.split(','), key: 'scope' });
+  if (q.triggerExecutionId !== undefined)
+    filters.push({
+      field: 'triggerExecutionId',
+      op: 'EQUALS',
+      value: q.triggerExecutionId,
+      key: 'triggerExecutionId',
+    });
+  if (q.childFilter !== undefined)
+    filters.push({ field: 'childFilter', op: 'EQUALS', value: q.childFilter, key: 'childFilter' });
+  const query: SearchQuery = { ...legacy, labels: [...(legacy.labels ?? [])] };
+  const conditions: Condition[] = [];
+  const labels = query.labels as Label[];
+  let none = false;
+  for (const f of filters) {
+    switch (f.field) {
+      case 'q':
+        if (one(f) !== '') conditions.push({ field: 'text', negate: f.op === 'NOT_EQUALS', value: one(f) });
+        break;
+      case 'scope': {
+        const scope = scopeFilter(c, f.key, f.op, many(f));
+        if (scope instanceof Response) return scope;
+        if (scope === 'none') none = true;
+        else if (scope) conditions.push({ field: 'namespace', op: scope.op, values: [scope.value] });
+        break;
+      }
+      case 'namespace':
+      case 'flowId': {
+        // The legacy parameters' own filters when free: the stores' indexes and counters serve them.
+        if (f.field === 'namespace' && f.op === 'PREFIX' && query.namespace === undefined)
+          query.namespace = one(f);
+        else if (f.field === 'flowId' && f.op === 'EQUALS' && query.flowId === undefined)
+          query.flowId = one(f);
+        else conditions.push({ field: f.field, op: f.op as TextOp, values: many(f) });
+        break;
+      }
+      case 'state': {
+        const states = many(f);
+        const unknown = states.find((s) => !(EXECUTION_STATES as readonly string[]).includes(s));
+        if (unknown !== undefined)
+          return fail(
+            c,
+            400,
+            `${f.key}: ${show(unknown)} is not allowed; expected one of ${EXECUTION_STATES.join(', ')}`,
+          );
+        if ((f.op === 'IN' || f.op === 'EQUALS') && !query.states?.length) query.states = states;
+        else conditions.push({ field: 'state', op: f.op as TextOp, values: states });
+        break;
+      }
+      case 'labels': {
+        for (const pair of pairs(f)) {
+          const at = pair.indexOf(':');
+          if (at < 1) return fail(c, 400, `${f.key}: ${show(pair)} is not allowed; expected key:value`);
+          labels.push({ key: pair.slice(0, at), value: pair.slice(at + 1) });
+        }
+        break;
+      }
+      case 'startDate':
+      case 'endDate': {
+        const value = filterInstant(c, f);
+        if (value instanceof Response) return value;
+        conditions.push({ field: f.field, op: f.op as DateOp, value });
+        break;
+      }
+      case 'timeRange': {
+        const ms = durationMs(one(f));
+        if (ms === undefined)
+          return fail(
+            c,
+            400,
+            `${f.key}: ${show(one(f))} is not allowed; expected an ISO-8601 duration such as PT5M or P1D`,
+          );
+        conditions.push({
+          field: 'startDate',
+          op: 'GREATER_THAN_OR_EQUAL_TO',
+          value: new Date(Date.now() - ms).toISOString(),
+        });
+        break;
+      }
+      case 'triggerExecutionId':
+        // Only a subflow's or a Flow trigger's executions have a parent, and neither runs here:
+        // Kestra's condition on the column, NULL for every execution here, matches none.
+        none = true;
+        break;
+      case 'childFilter': {
+        const v = one(f);
+        if (v !== 'CHILD' && v !== 'MAIN')
+          return fail(c, 400, `${f.key}: ${show(v)} is not allowed; expected CHILD or MAIN`);
+        // Every execution here is a main one (no subflows).
+        if ((v === 'CHILD') === (f.op === 'EQUALS')) none = true;
+        break;
+      }
+    }
+  }
+  if (!labels.length) delete query.labels;
+  if (conditions.length) query.conditions = conditions;
+  return { query, none };
+}
+
 /** `POST …/executions/{namespace}/{flowId}`, `GET …/executions/{id}`, `GET …/executions/search`. */
 export function executionRoutes(deps: ApiDeps): RouteModule {
   return (app: Hono) => {
@@ -192,8 +370,9 @@ export function executionRoutes(deps: ApiDeps): RouteModule {
           return fail(c, 400, `size: ${show(q.size)} is not allowed; expected a whole number from 1 to 1000`);
         if (!Number.isInteger(page) || page < 1)
           return fail(c, 400, `page: ${show(q.page)} is not allowed; expected a whole number ≥ 1`);
-        // Kestra takes `state` repeated (any of them); an unknown state is refused, not matched by nothing.
-        const states = c.req.queries('state') ?? [];
+        // Kestra takes `state` repeated or comma-separated (any of them); an unknown state is
+        // refused, not matched by nothing.
+        const states = (c.req.queries('state') ?? []).flatMap((s) => s.split(','));
         const unknown = states.find((s) => !(EXECUTION_STATES as readonly string[]).includes(s));
         if (unknown !== undefined)
           return fail(
@@ -203,10 +382,17 @@ export function executionRoutes(deps: ApiDeps): RouteModule {
           );
         const more = searchFilters(c);
         if (more instanceof Response) return more;
-        return json(
-          c,
-          await deps.queue.search({ namespace: q.namespace, flowId: q.flowId, states, page, size, ...more }),
-        );
+        const search = executionFilters(c, {
+          namespace: q.namespace,
+          flowId: q.flowId,
+          states,
+          page,
+          size,
+          ...more,
+        });
+        if (search instanceof Response) return search;
+        if (search.none) return json(c, { results: [], total: 0 });
+        return json(c, await deps.queue.search(search.query));
       };
       app.get(`${prefix}/executions/search`, list);
       app.get(`${prefix}/executions`, list);

@@ -7,6 +7,18 @@ import type { Masker } from '../../masker.js';
 import { Webhook } from '../../tasks/core/Webhook.js';
 import type { FlowRegistry } from '../../runtime/flows.js';
 import { fail, type RouteModule } from '../app.js';
+import {
+  EQUALITY,
+  many,
+  MEMBERSHIP,
+  one,
+  pairs,
+  readFilters,
+  scopeFilter,
+  type SearchSpec,
+  TEXT,
+  textMatches,
+} from './filters.js';
 import { API_PREFIXES, inNamespace, labelsFilter, pageOf, readPaging } from './paging.js';
 
 export interface FlowRoutesDeps {
@@ -85,6 +97,44 @@ const matches = (flow: Flow, q: string | undefined) =>
   !q ||
   [flow.id, flow.namespace, flow.description ?? ''].some((s) => s.toLowerCase().includes(q.toLowerCase()));
 
+/** What Kestra's `flows/search` takes (FlowController.searchFlows). */
+const FLOW_SEARCH: SearchSpec = {
+  route: 'flows/search',
+  params: ['page', 'size', 'sort', 'filters', 'q', 'scope', 'namespace', 'labels'],
+  fields: { q: EQUALITY, scope: MEMBERSHIP, namespace: TEXT, flowId: TEXT, labels: ['EQUALS'] },
+};
+
+/** Kestra's filters on flows (and its legacy `scope`) as one test; every filter must pass. */
+function flowFilters(c: Context): ((flow: Flow) => boolean) | Response {
+  const filters = readFilters(c, FLOW_SEARCH);
+  if (filters instanceof Response) return filters;
+  const scope = c.req.query('scope');
+  if (scope) filters.push({ field: 'scope', op: 'IN', value: scope.split(','), key: 'scope' });
+  const tests: ((flow: Flow) => boolean)[] = [];
+  for (const f of filters) {
+    if (f.field === 'q') {
+      const negate = f.op === 'NOT_EQUALS';
+      tests.push((flow) => matches(flow, one(f)) !== negate);
+    } else if (f.field === 'scope') {
+      const s = scopeFilter(c, f.key, f.op, many(f));
+      if (s instanceof Response) return s;
+      if (s === 'none') tests.push(() => false);
+      else if (s) tests.push((flow) => textMatches(flow.namespace, s.op, [s.value]));
+    } else if (f.field === 'namespace' || f.field === 'flowId') {
+      const field = f.field === 'namespace' ? 'namespace' : 'id';
+      tests.push((flow) => textMatches(flow[field], f.op, many(f)));
+    } else if (f.field === 'labels') {
+      for (const pair of pairs(f)) {
+        const at = pair.indexOf(':');
+        if (at < 1) return fail(c, 400, `${f.key}: ${show(pair)} is not allowed; expected key:value`);
+        const [key, value] = [pair.slice(0, at), pair.slice(at + 1)];
+        tests.push((flow) => key in flow.labels && String(flow.labels[key]) === value);
+      }
+    }
+  }
+  return (flow) => tests.every((t) => t(flow));
+}
+
 const bool = (c: Context, name: string): boolean | Response => {
   const v = c.req.query(name);
   if (v === undefined || v === 'false') return false;
@@ -109,9 +159,11 @@ export function flowRoutes(deps: FlowRoutesDeps): RouteModule {
         if (paging instanceof Response) return paging;
         const labels = labelsFilter(c);
         if (labels instanceof Response) return labels;
+        const test = flowFilters(c);
+        if (test instanceof Response) return test;
         const { namespace, q } = c.req.query();
         const found = all()
-          .filter((f) => inNamespace(f.namespace, namespace) && matches(f, q))
+          .filter((f) => inNamespace(f.namespace, namespace) && matches(f, q) && test(f))
           .filter((f) => labels.every((l) => String(f.labels[l.key]) === l.value && l.key in f.labels))
           .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.id.localeCompare(b.id));
         const page = pageOf(found, paging, (f, field) => (field === 'id' ? f.id : f.namespace));

@@ -1,10 +1,22 @@
-import type { Hono } from 'hono';
+import type { Context, Hono } from 'hono';
+import { show } from '../../errors.js';
 import type { Scheduler, TriggerSnapshot } from '../../flow/scheduler.js';
 import type { TriggerState } from '../../flow/state.js';
 import type { Masker } from '../../masker.js';
 import { JavaDouble } from '../../pebble/index.js';
 import type { FlowRegistry } from '../../runtime/flows.js';
-import { json, type RouteModule } from '../app.js';
+import { fail, json, type RouteModule } from '../app.js';
+import {
+  EQUALITY,
+  many,
+  MEMBERSHIP,
+  one,
+  readFilters,
+  scopeFilter,
+  type SearchSpec,
+  TEXT,
+  textMatches,
+} from './filters.js';
 import { hideWebhookKeys } from './flows.js';
 import { API_PREFIXES, inNamespace, pageOf, readPaging } from './paging.js';
 
@@ -107,17 +119,72 @@ export function triggerRows(deps: TriggerRoutesDeps, stored?: readonly TriggerSt
 
 const SORT_FIELDS = ['triggerId', 'flowId', 'namespace', 'date', 'nextExecutionDate'] as const;
 
-/** `GET …/triggers/search` (page, size, sort, q, namespace prefix, flowId), as Kestra's. */
+/** What Kestra's `triggers/search` takes (TriggerController.searchTriggers), `workerId` aside. */
+const TRIGGER_SEARCH: SearchSpec = {
+  route: 'triggers/search',
+  params: ['page', 'size', 'sort', 'filters', 'q', 'namespace', 'flowId'],
+  fields: {
+    q: EQUALITY,
+    scope: MEMBERSHIP,
+    namespace: TEXT,
+    flowId: TEXT,
+    triggerId: ['EQUALS', 'NOT_EQUALS', 'CONTAINS', 'STARTS_WITH', 'ENDS_WITH', 'IN', 'NOT_IN'],
+    triggerState: EQUALITY,
+  },
+};
+
+/** Kestra's filters on triggers as one test of a trigger's context; every filter must pass. */
+function triggerFilters(c: Context): ((t: TriggerContext) => boolean) | Response {
+  // Kestra's workers evaluate its triggers; here the scheduler does, and no trigger has a worker.
+  const worker = c.req.query('workerId');
+  if (worker !== undefined)
+    return fail(
+      c,
+      400,
+      `workerId: ${show(worker)} is not allowed; the server evaluates its triggers itself, with no workers: search without it`,
+    );
+  const filters = readFilters(c, TRIGGER_SEARCH);
+  if (filters instanceof Response) return filters;
+  const tests: ((t: TriggerContext) => boolean)[] = [];
+  for (const f of filters) {
+    if (f.field === 'q') {
+      const needle = one(f).toLowerCase();
+      const negate = f.op === 'NOT_EQUALS';
+      tests.push(
+        (t) => [t.triggerId, t.flowId, t.namespace].some((s) => s.toLowerCase().includes(needle)) !== negate,
+      );
+    } else if (f.field === 'scope') {
+      const s = scopeFilter(c, f.key, f.op, many(f));
+      if (s instanceof Response) return s;
+      if (s === 'none') tests.push(() => false);
+      else if (s) tests.push((t) => textMatches(t.namespace, s.op, [s.value]));
+    } else if (f.field === 'namespace' || f.field === 'flowId' || f.field === 'triggerId') {
+      const field = f.field;
+      tests.push((t) => textMatches(t[field], f.op, many(f)));
+    } else if (f.field === 'triggerState') {
+      const v = one(f);
+      if (v !== 'enabled' && v !== 'disabled')
+        return fail(c, 400, `${f.key}: ${show(v)} is not allowed; expected enabled or disabled`);
+      const disabled = (v === 'disabled') !== (f.op === 'NOT_EQUALS');
+      tests.push((t) => t.disabled === disabled);
+    }
+  }
+  return (t) => tests.every((test) => test(t));
+}
+
+/** `GET …/triggers/search` (page, size, sort, q, namespace prefix, flowId, filters), as Kestra's. */
 export function triggerRoutes(deps: TriggerRoutesDeps): RouteModule {
   return (app: Hono) => {
     for (const prefix of API_PREFIXES) {
       app.get(`${prefix}/triggers/search`, async (c) => {
         const paging = readPaging(c, SORT_FIELDS);
         if (paging instanceof Response) return paging;
+        const test = triggerFilters(c);
+        if (test instanceof Response) return test;
         const { namespace, flowId, q } = c.req.query();
         const needle = q?.toLowerCase();
         const rows = triggerRows(deps, await deps.stored?.())
-          .filter(({ triggerContext: t }) => inNamespace(t.namespace, namespace))
+          .filter(({ triggerContext: t }) => inNamespace(t.namespace, namespace) && test(t))
           .filter(({ triggerContext: t }) => !flowId || t.flowId === flowId)
           .filter(
             ({ triggerContext: t }) =>
