@@ -352,6 +352,60 @@ describe('Kestra’s SDK against the server', { concurrency: 2 }, () => {
         );
       });
 
+      test("searchExecutions with the SDK's filters (QueryFilter objects), q and a state list; an unknown field is a 400 the SDK reports", async (t) => {
+        const { sim, api } = await serverFor(t, store);
+        const { executions } = api;
+        const ok = await createExecution<ExecutionModel>(
+          api.client,
+          'company.cms',
+          'publish',
+          { article: 'a-1' },
+          true,
+        );
+        sim.setTokens({ [FASTLY_TOKEN]: ['global:read'] }); // no purge scope: the purge fails (403)
+        const failed = await createExecution<ExecutionModel>(api.client, 'company.ops', 'steps', {}, true);
+        assert.deepEqual([ok.state.current, failed.state.current], ['SUCCESS', 'FAILED']);
+        const search = async (opts: Record<string, unknown>) =>
+          (
+            await call<{ results: { id: string }[]; total: number }>((cb) =>
+              executions.searchExecutions!(1, 10, 'main', opts, cb),
+            )
+          ).results.map((e) => e.id);
+        const filter = (field: string, operation: string, value: unknown) => ({ field, operation, value });
+        for (const [opts, expected] of [
+          [{ filters: [filter('STATE', 'EQUALS', 'FAILED')] }, [failed.id]],
+          [{ filters: [filter('STATE', 'IN', ['FAILED', 'SUCCESS'])] }, [failed.id, ok.id]],
+          [{ filters: [filter('NAMESPACE', 'EQUALS', 'nope')] }, []],
+          [
+            { filters: [filter('NAMESPACE', 'PREFIX', 'company'), filter('FLOW_ID', 'EQUALS', 'publish')] },
+            [ok.id],
+          ],
+          [{ filters: [filter('LABELS', 'EQUALS', { team: 'web' })] }, [ok.id]],
+          [{ filters: [filter('QUERY', 'EQUALS', 'STEPS')] }, [failed.id]],
+          [{ q: 'nothing-matches' }, []],
+          [{ q: 'publish' }, [ok.id]],
+          [{ state: ['FAILED', 'KILLED'] }, [failed.id]],
+        ] as const) {
+          assert.deepEqual(await search(opts), expected, JSON.stringify(opts));
+        }
+        await assert.rejects(
+          call((cb) =>
+            executions.searchExecutions!(
+              1,
+              10,
+              'main',
+              { filters: [filter('WORKER_ID', 'EQUALS', 'w')] },
+              cb,
+            ),
+          ),
+          (e: { status?: number; response?: { text?: string } }) =>
+            e.status === 400 &&
+            /^\{"message":"filters\[workerId\]\[EQUALS\]: field \\"workerId\\" is not allowed on executions\/search; expected one of q, /.test(
+              e.response?.text ?? '',
+            ),
+        );
+      });
+
       test('kill a running 20,000-key purge (simulator at 100–200 ms): followed to its end, KILLED, with its account of purged and unpurged keys', async (t) => {
         const { sim, api } = await serverFor(t, store);
         const { executions } = api;
