@@ -155,3 +155,114 @@ outputs:
   assert.deepEqual(out.outputs.cfg.a, new JavaDouble(1));
   assert.equal(out.outputs.cfg.big, MAX_LONG);
 });
+
+const YAML_FLOW = `id: yaml_numbers
+namespace: company.ops
+labels:
+  ratio: 1.0
+variables:
+  ratio: 1.0
+  big: 9223372036854775807
+  small: 2
+inputs:
+  - id: cfg
+    type: JSON
+    defaults:
+      ratio: 1.0
+      big: 9223372036854775807
+  - id: floats
+    type: ARRAY
+    itemType: FLOAT
+    defaults: [1, 2.0]
+tasks:
+  - id: each
+    type: io.kestra.plugin.core.flow.ForEach
+    values: [1.0, 2]
+    concurrencyLimit: 2.0
+    retry:
+      type: exponential
+      interval: PT0.001S
+      maxInterval: PT0.002S
+      delayFactor: 2.0
+      maxAttempts: 1
+    tasks:
+      - id: item
+        type: io.kestra.plugin.core.log.Log
+        message: "item={{ taskrun.value }}"
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "ratio={{ vars.ratio }} ({{ vars.ratio | className }}) big={{ vars.big }} ({{ vars.big | className }}) small={{ vars.small }} cfg={{ inputs.cfg }} floats={{ inputs.floats }} text={{ 2.0 }}"
+  - id: out
+    type: io.kestra.plugin.core.output.OutputValues
+    values:
+      r: 1.0
+      m: {x: 2.0}
+      e: "{{ 2.0 }}"
+      big: "{{ vars.big }}"
+  - id: again
+    type: io.kestra.plugin.core.log.Log
+    message: "values={{ outputs.out.values }} e={{ outputs.out.values.e | className }}"
+`;
+
+test('numbers written in the flow YAML keep their Java type: 1.0 a Double, 2^63-1 a Long, in variables, JSON input defaults, OutputValues and a single {{ 2.0 }}; settings written 2.0 still load', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-numbers-'));
+  const file = join(dir, 'yaml_numbers.yml');
+  await writeFile(file, YAML_FLOW);
+  const r = await cli.run(['run', file, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stderr,
+    /ratio=1\.0 \(java\.lang\.Double\) big=9223372036854775807 \(java\.lang\.Long\) small=2 cfg=\{"ratio":1\.0,"big":9223372036854775807\} floats=\[1\.0,2\.0\] text=2\.0/,
+  );
+  assert.match(r.stderr, /item=1\.0\b/);
+  assert.match(r.stderr, /item=2\b/);
+  assert.match(
+    r.stderr,
+    /values=\{"r":1\.0,"m":\{"x":2\.0\},"e":2\.0,"big":9223372036854775807\} e=java\.lang\.Double/,
+  );
+  const ex = parseJson(r.stdout) as {
+    inputs: { cfg: Record<string, unknown> };
+    labels: { key: string; value: string }[];
+    taskRunList: { taskId: string; outputs?: { values?: Record<string, unknown> } }[];
+  };
+  assert.deepEqual(ex.inputs.cfg, { ratio: new JavaDouble(1), big: MAX_LONG });
+  assert.deepEqual(
+    ex.labels.find((l) => l.key === 'ratio'),
+    { key: 'ratio', value: '1.0' },
+  );
+  const values = ex.taskRunList.find((t) => t.taskId === 'out')?.outputs?.values;
+  assert.deepEqual(values, {
+    r: new JavaDouble(1),
+    m: { x: new JavaDouble(2) },
+    e: new JavaDouble(2),
+    big: MAX_LONG,
+  });
+});
+
+test('a setting written as a double is the number (or the text) its schema validates: concurrencyLimit 2.5 refused, 2.0 taken, errorMessage 1.0 is "1.0"', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-numbers-'));
+  const flow = (limit: string) => `id: settings
+namespace: company.ops
+tasks:
+  - id: each
+    type: io.kestra.plugin.core.flow.ForEach
+    values: [a]
+    concurrencyLimit: ${limit}
+    tasks:
+      - id: fail
+        type: io.kestra.plugin.core.execution.Fail
+        errorMessage: 1.0
+`;
+  const bad = join(dir, 'bad.yml');
+  await writeFile(bad, flow('2.5'));
+  const refused = await cli.run(['validate', bad]);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, /bad\.yml:7:\d+: tasks\[0\]\.concurrencyLimit: got 2\.5; expected int/);
+  const good = join(dir, 'good.yml');
+  await writeFile(good, flow('2.0'));
+  const r = await cli.run(['run', good, '--json']);
+  assert.equal(r.code, 1, r.stderr);
+  const ex = parseJson(r.stdout) as { taskRunList: { taskId: string; state: { current: string } }[] };
+  assert.equal(ex.taskRunList.find((t) => t.taskId === 'fail')?.state.current, 'FAILED');
+  assert.match(r.stderr, /\[fail\] 1\.0$/m);
+});

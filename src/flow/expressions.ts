@@ -183,23 +183,15 @@ export function templateProblem(template: string): string | undefined {
   return undefined;
 }
 
-/** A value handed back to the flow: whole doubles become numbers, big longs numbers or text. */
-function plain(v: unknown): unknown {
-  if (v instanceof JavaDouble) return v.value;
-  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-  if (Array.isArray(v)) return v.map(plain);
-  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, plain(x)]));
-  return v;
-}
-
 const SINGLE = /^\s*\{\{[\s\S]*\}\}\s*$/;
 
 /**
  * Renders one template string. A string that is one `{{ expr }}` yields the expression's own value
- * (list, number...), unless `asText`: then a list or map gives its JSON text and null gives '', as
+ * (list, number...) with its Java type (`{{ 2.0 }}` a `JavaDouble`, a long past 2^53 a BigInt, as
+ * Kestra keeps them), unless `asText`: then a list or map gives its JSON text and null gives '', as
  * Kestra renders a YAML string for a String property (numbers and booleans are left to
- * parseAsKestra, which turns them into text where text is expected).
+ * parseAsKestra, which turns them into text where text is expected, and Java numbers into JS ones
+ * where a setting takes a number).
  */
 export function renderString(
   template: string,
@@ -214,7 +206,7 @@ export function renderString(
       ? v === null || v === undefined
         ? ''
         : printedText(v)
-      : plain(v);
+      : v;
   return rendering(template, context, scope, sub, (e, host) => {
     const trimmed = template.trim();
     if (trimmed !== template && SINGLE.test(template)) {
@@ -284,7 +276,8 @@ export function renderValue(
 ): unknown {
   if (typeof value === 'string') return renderString(value, context, scope, textAt?.(path) ?? false, path);
   if (Array.isArray(value)) return value.map((v, i) => renderValue(v, context, scope, textAt, [...path, i]));
-  if (value !== null && typeof value === 'object') {
+  // A map as written; a JavaDouble (YAML's `1.0`) is a value, not a map to walk.
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     return Object.fromEntries(
       Object.entries(value).map(([k, v]) => [k, renderValue(v, context, scope, textAt, [...path, k])]),
     );

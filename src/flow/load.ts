@@ -4,7 +4,14 @@ import { type Document, isNode, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { InvalidInputError, show } from '../errors.js';
 import { DEPRECATED_TYPES, TASKS, TRIGGERS } from '../tasks/index.js';
-import { describeIssue, parseAsKestra, type StaticCheck, type TaskDefinition } from '../tasks/task.js';
+import {
+  describeIssue,
+  parseAsKestra,
+  settingsOf,
+  type StaticCheck,
+  type TaskDefinition,
+} from '../tasks/task.js';
+import { javaNumberTags } from '../pebble/index.js';
 import { parseDuration } from '../duration.js';
 import { hasExpression, templateProblem, templateReads } from './expressions.js';
 import { typedOutput } from './inputs.js';
@@ -270,7 +277,7 @@ const ROOTS = ['flow', 'execution', 'inputs', 'outputs', 'labels', 'envs', 'vars
 const LOOP_ROOTS = ['parent', 'parents'];
 
 const isMap = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 
 /** Why a read of `path` fails whatever the run (an undefined name or key), or undefined. */
 function readProblem(path: string[], loop: boolean, defined: Defined): string | undefined {
@@ -362,7 +369,7 @@ function loadTasks(list: unknown, path: Path, ctx: LoadContext, loop = false): T
       ctx.problems.add(p, `expected a task (a map with id and type), got ${show(raw)}`);
       return;
     }
-    let task = raw as Record<string, unknown>;
+    let task = settingsOf(taskCommonSchema, raw) as Record<string, unknown>;
     let common = taskCommonSchema.safeParse(task);
     if (!common.success) {
       for (const issue of common.error.issues) {
@@ -395,7 +402,10 @@ function loadTasks(list: unknown, path: Path, ctx: LoadContext, loop = false): T
       return;
     }
     const own = Object.fromEntries(Object.entries(task).filter(([k]) => !TASK_COMMON_KEYS.includes(k)));
-    const props = applyPluginDefaults(type, own, ctx.pluginDefaults);
+    const props = settingsOf(def.props, applyPluginDefaults(type, own, ctx.pluginDefaults)) as Record<
+      string,
+      unknown
+    >;
     checkProps(def, props, p, `task '${id}'`, ctx.problems);
     checkBeforeRun(def, props, task, p, ctx);
     templatesIn(ownProps(def, props), p, loop, ctx.templates);
@@ -434,9 +444,10 @@ function loadTriggers(list: unknown, ctx: LoadContext): TriggerNode[] {
       );
       return;
     }
-    const props = Object.fromEntries(
-      Object.entries(trigger).filter(([k]) => !TRIGGER_COMMON_KEYS.includes(k)),
-    );
+    const props = settingsOf(
+      def.props,
+      Object.fromEntries(Object.entries(trigger).filter(([k]) => !TRIGGER_COMMON_KEYS.includes(k))),
+    ) as Record<string, unknown>;
     checkProps(def, props, p, `trigger '${id}'`, ctx.problems);
     checkBeforeRun(def, props, trigger, p, ctx);
     const stopAfter = Array.isArray(trigger.stopAfter) ? (trigger.stopAfter as string[]) : undefined;
@@ -464,7 +475,14 @@ export interface ParseOptions {
 /** Parses and validates a flow; throws a FlowError listing every problem with its position. */
 export function parseFlow(text: string, file: string, options: ParseOptions = {}): Flow {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // Numbers typed as Kestra's Jackson reads a flow: `1.0` a double, a long past 2^53 exact. Settings
+  // get JS numbers back at their schemas (settingsOf); data (variables, defaults, values) keeps them.
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: false,
+    uniqueKeys: true,
+    customTags: javaNumberTags,
+  });
   const syntax = new Problems(undefined, lines);
   for (const e of doc.errors) {
     const pos = lines.linePos(e.pos[0]);
@@ -478,11 +496,11 @@ export function parseFlow(text: string, file: string, options: ParseOptions = {}
   if (syntax.list.length) throw new FlowError(file, syntax.list);
   const data = doc.toJS() as unknown;
   const problems = new Problems(doc, lines);
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+  if (!isMap(data)) {
     problems.add([], 'expected a flow: a map with id, namespace and tasks');
     throw new FlowError(file, problems.list);
   }
-  const top = flowSchema.safeParse(data);
+  const top = flowSchema.safeParse(settingsOf(flowSchema, data));
   if (!top.success) {
     for (const issue of top.error.issues) {
       if (issue.code === 'unrecognized_keys') {
@@ -490,10 +508,10 @@ export function parseFlow(text: string, file: string, options: ParseOptions = {}
       } else problems.add(issue.path as Path, describeIssue('', issue, data).replace(/^[.:[\]\w]*?: /, ''));
     }
   }
-  const raw = data as Record<string, unknown>;
+  const raw = data;
   const inputs: InputDef[] = [];
   (Array.isArray(raw.inputs) ? raw.inputs : []).forEach((input, i) => {
-    const r = inputSchema.safeParse(input);
+    const r = inputSchema.safeParse(settingsOf(inputSchema, input));
     if (r.success) inputs.push(r.data);
     else
       for (const issue of r.error.issues)
@@ -506,7 +524,7 @@ export function parseFlow(text: string, file: string, options: ParseOptions = {}
   /** Where each of `outputs` is in the flow (`outputs[i]`): a refused one leaves a gap. */
   const outputAt: number[] = [];
   (Array.isArray(raw.outputs) ? raw.outputs : []).forEach((output, i) => {
-    const r = outputSchema.safeParse(output);
+    const r = outputSchema.safeParse(settingsOf(outputSchema, output));
     if (!r.success) {
       for (const issue of r.error.issues)
         problems.add(

@@ -1,9 +1,9 @@
 import { createHash, randomInt, randomUUID } from 'node:crypto';
-import { parse as parseYaml } from 'yaml';
 import { addTo, epochNanos, formatInstant, now, toInstant, zoneOf } from './dates.js';
 import type { Callable, Registries } from './evaluate.js';
 import { decimalFormat, localeTag } from './decimal-format.js';
 import { jq, jqProblem } from './jq.js';
+import { parseYamlJava } from './yaml-numbers.js';
 import {
   double,
   isDouble,
@@ -805,7 +805,7 @@ const CALLABLES: Callable[] = [
     fromJson(a.json, a, undefined as never, []),
   ),
   FN('yaml', ['yaml'], 'kestra', 'parses YAML text', (_v, a) =>
-    a.yaml === null || a.yaml === undefined ? null : (parseYaml(str(a.yaml)) as unknown),
+    a.yaml === null || a.yaml === undefined ? null : parseYamlJava(str(a.yaml)),
   ),
   FN(
     'secret',

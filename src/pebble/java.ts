@@ -382,7 +382,7 @@ export function writeJson(value: unknown, indent = 0): string {
 }
 
 /** Whether a BigInt or a JavaDouble is anywhere in a value (which JSON.stringify cannot write). */
-function holdsJavaNumber(v: unknown, depth = 0): boolean {
+export function holdsJavaNumber(v: unknown, depth = 0): boolean {
   if (typeof v === 'bigint' || v instanceof JavaDouble) return true;
   if (v === null || typeof v !== 'object') return false;
   // A cycle: the writer walks it and reports it as JSON.stringify would.
@@ -391,6 +391,37 @@ function holdsJavaNumber(v: unknown, depth = 0): boolean {
   for (const k of Object.keys(v))
     if (holdsJavaNumber((v as Record<string, unknown>)[k], depth + 1)) return true;
   return false;
+}
+
+/**
+ * A value with its Java numbers made JS numbers (a `JavaDouble` its value, a BigInt long rounded to
+ * the nearest double), lists and plain maps copied where changed: for what takes JS numbers.
+ */
+export function jsNumbers(v: unknown): unknown {
+  if (v instanceof JavaDouble) return v.value;
+  if (typeof v === 'bigint') return Number(v);
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    let copy: unknown[] | undefined;
+    v.forEach((x: unknown, i) => {
+      const y = jsNumbers(x);
+      if (y !== x) (copy ??= v.slice())[i] = y;
+    });
+    return copy ?? v;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype) return v;
+  let copy: Record<string, unknown> | undefined;
+  for (const [k, x] of Object.entries(v)) {
+    const y = jsNumbers(x);
+    if (y !== x)
+      Object.defineProperty((copy ??= { ...(v as Record<string, unknown>) }), k, {
+        value: y,
+        writable: true,
+        enumerable: true,
+        configurable: true,
+      });
+  }
+  return copy ?? v;
 }
 
 /** Java's `equals` between two values, with numbers compared as doubles (Pebble's `==`). */

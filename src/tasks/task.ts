@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError, show } from '../errors.js';
+import { holdsJavaNumber, JavaDouble, javaText, jsNumbers } from '../pebble/java.js';
 import { FastlyClient, type FastlyClientOptions, resolveEndpoint } from '../fastly/client.js';
 import { envProxyPolicy, type ProxyPolicy } from '../http/proxy.js';
 import type { Logger } from '../logger.js';
@@ -305,6 +306,97 @@ function wantsText(issue: z.core.$ZodIssue): boolean {
   return issue.code === 'invalid_union' && issue.errors.some((branch) => branch.some(isText));
 }
 
+type SchemaDef = Record<string, unknown> & { type?: string };
+const defOf = (schema: unknown): SchemaDef | undefined =>
+  (schema as { _zod?: { def?: SchemaDef } } | undefined)?._zod?.def;
+
+/** The schema a value meets under `schema`'s wrappers (optional, default, a preprocess's output). */
+function unwrapped(schema: unknown): SchemaDef | undefined {
+  let def = defOf(schema);
+  for (let depth = 0; def && depth < 32; depth++) {
+    if (def.innerType) def = defOf(def.innerType);
+    else if (def.type === 'pipe') def = defOf(defOf(def.in)?.type === 'transform' ? def.out : def.in);
+    else return def;
+  }
+  return def;
+}
+
+/**
+ * `value` as a schema takes it from a flow read as Kestra reads it (YAML `1.0` a `JavaDouble`, a long
+ * past 2^53 a BigInt): where the schema takes data (`unknown`: OutputValues' `values`, a Webhook's
+ * `inputs`, a map body) the Java numbers stay, for the expressions that read them; where it takes
+ * a setting they become what it validates: JS numbers (`delayFactor: 2.0`, `concurrent: 4.0`), or
+ * their Java text where it takes text (`surrogateKey: 1.0` is "1.0", as Jackson makes a Double a
+ * String). Copied where changed; the same value when it holds no Java number.
+ */
+export function settingsOf(schema: unknown, value: unknown): unknown {
+  return holdsJavaNumber(value) ? settingAt(schema, value, 0) : value;
+}
+
+function settingAt(schema: unknown, value: unknown, depth: number): unknown {
+  const def = unwrapped(schema);
+  if (!def || depth > 64) return jsNumbers(value);
+  switch (def.type) {
+    case 'unknown':
+    case 'any':
+      return value;
+    case 'string':
+      return value instanceof JavaDouble || typeof value === 'bigint' ? javaText(value) : value;
+    case 'array': {
+      if (!Array.isArray(value)) return jsNumbers(value);
+      let copy: unknown[] | undefined;
+      value.forEach((v: unknown, i) => {
+        const t = settingAt(def.element, v, depth + 1);
+        if (t !== v) (copy ??= value.slice())[i] = t;
+      });
+      return copy ?? value;
+    }
+    case 'object':
+    case 'record': {
+      if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof JavaDouble)
+        return jsNumbers(value);
+      const shape = def.shape as Record<string, unknown> | undefined;
+      let copy: Record<string, unknown> | undefined;
+      for (const [k, v] of Object.entries(value)) {
+        // A key the schema does not know is left as written: refused, or checked elsewhere (a
+        // task's own properties beside the common ones).
+        if (shape && !Object.hasOwn(shape, k)) continue;
+        const t = settingAt(shape ? shape[k] : def.valueType, v, depth + 1);
+        if (t !== v) (copy ??= { ...(value as Record<string, unknown>) })[k] = t;
+      }
+      return copy ?? value;
+    }
+    case 'union': {
+      // The choice of the value's kind (a map body of Request's string, map or list): data stays.
+      const kind = Array.isArray(value)
+        ? ['array']
+        : value !== null && typeof value === 'object' && !(value instanceof JavaDouble)
+          ? ['object', 'record']
+          : undefined;
+      const options = def.options as unknown[];
+      if (options.some((o) => ['unknown', 'any'].includes(unwrapped(o)?.type ?? ''))) return value;
+      // Of several map choices (retry's constant, exponential, random), the one knowing most keys.
+      const known = (o: unknown) => {
+        const shape = unwrapped(o)?.shape as Record<string, unknown> | undefined;
+        return shape ? Object.keys(value as object).filter((k) => Object.hasOwn(shape, k)).length : 0;
+      };
+      const choice =
+        kind &&
+        options
+          .filter((o) => kind.includes(unwrapped(o)?.type ?? ''))
+          .reduce<unknown>((best, o) => (best === undefined || known(o) > known(best) ? o : best), undefined);
+      if (choice) return settingAt(choice, value, depth + 1);
+      if (!kind && options.some((o) => unwrapped(o)?.type === 'string') && !options.some(isNumeric))
+        return settingAt(z.string(), value, depth + 1);
+      return jsNumbers(value);
+    }
+    default:
+      return jsNumbers(value);
+  }
+}
+
+const isNumeric = (o: unknown) => ['number', 'int', 'bigint'].includes(unwrapped(o)?.type ?? '');
+
 /**
  * Validates like `schema.safeParse`, but a number or boolean where text is expected becomes text, as
  * in Kestra (Pebble renders to text; Jackson turns a scalar into a String): `surrogateKey: "{{
@@ -316,7 +408,7 @@ export function parseAsKestra<S extends z.ZodType>(
 ): z.ZodSafeParseResult<z.output<S>> {
   // Where the schema takes only text, a number becomes text before parsing: the same as the passes
   // below do from zod's issues, without an issue (and a copy) per item of a long list.
-  let value = textified(schema, input);
+  let value = textified(schema, settingsOf(schema, input));
   let result = schema.safeParse(value);
   for (let pass = 0; pass < 3 && !result.success; pass++) {
     let changed = false;
@@ -328,7 +420,7 @@ export function parseAsKestra<S extends z.ZodType>(
       const scalar = (parent as Record<PropertyKey, unknown> | undefined)?.[key];
       if (typeof scalar !== 'number' && typeof scalar !== 'boolean') continue;
       if (!changed) {
-        value = structuredClone(value);
+        value = copied(value);
         changed = true;
         // The clone is what is walked from here: start over from it.
         parent = value;
@@ -340,6 +432,13 @@ export function parseAsKestra<S extends z.ZodType>(
     result = schema.safeParse(value);
   }
   return result;
+}
+
+/** A deep copy of the lists and plain maps of a value; anything else (a `JavaDouble`) shared. */
+function copied(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(copied);
+  if (v === null || typeof v !== 'object' || Object.getPrototypeOf(v) !== Object.prototype) return v;
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, copied(x)]));
 }
 
 /**

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { InvalidInputError } from '../../errors.js';
+import { parseJson, writeJson } from '../../pebble/java.js';
 import { pool, subtasks, wholeNumber } from './flowable.js';
 import { defineTask, numberish } from '../task.js';
 
@@ -41,19 +42,19 @@ tasks:
     let values = nested.render('values');
     if (typeof values === 'string') {
       try {
-        values = JSON.parse(values);
+        values = parseJson(values);
       } catch {
         // not JSON: reported below
       }
     }
     if (!Array.isArray(values))
       throw new InvalidInputError(
-        `${nested.where}.values: ${JSON.stringify(values)?.slice(0, 80)} is not a list; expected a list or a JSON list`,
+        `${nested.where}.values: ${writeJson(values).slice(0, 80)} is not a list; expected a list or a JSON list`,
       );
     const limit = wholeNumber(nested, 'concurrencyLimit', 1);
     return pool(
       values.map((v: unknown, index) => () => {
-        const value = typeof v === 'string' ? v : JSON.stringify(v);
+        const value = typeof v === 'string' ? v : writeJson(v);
         return nested.runTasks('tasks', { value, index });
       }),
       limit,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { booleanish, defineTask, proxyPolicyOf } from '../task.js';
 import { checkTarget, HttpCallError, httpCall, isCredentialHeader } from '../http-call.js';
 import { clientOptionsOf, httpOptions } from '../options.js';
+import { writeJson } from '../../pebble/java.js';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 
@@ -56,7 +57,8 @@ tasks:
     const url = checkTarget(p.uri, { property: 'uri', carriesCredentials });
     let body: string | undefined;
     if (p.body !== undefined && p.method !== 'GET' && p.method !== 'HEAD') {
-      body = typeof p.body === 'string' ? p.body : JSON.stringify(p.body);
+      // As Jackson writes it: a 1.0 read from the flow or a webhook body stays 1.0, a long whole.
+      body = typeof p.body === 'string' ? p.body : writeJson(p.body);
       if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type'))
         headers['content-type'] = p.contentType;
     }
