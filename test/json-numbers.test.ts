@@ -266,3 +266,129 @@ tasks:
   assert.equal(ex.taskRunList.find((t) => t.taskId === 'fail')?.state.current, 'FAILED');
   assert.match(r.stderr, /\[fail\] 1\.0$/m);
 });
+
+const API_FLOW = `id: api_numbers
+namespace: company.ops
+inputs:
+  - id: cfg
+    type: JSON
+  - id: n
+    type: INT
+    required: false
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "ratio={{ inputs.cfg.ratio }} big={{ inputs.cfg.big }}"
+outputs:
+  - id: cfg
+    type: JSON
+    value: "{{ inputs.cfg }}"
+`;
+
+const HOOK_FLOW = `id: hook_numbers
+namespace: company.ops
+inputs:
+  - id: payload
+    type: JSON
+triggers:
+  - id: hook
+    type: io.kestra.plugin.core.trigger.Webhook
+    key: k3y-for-tests
+    wait: true
+    inputs:
+      payload: "{{ trigger.body }}"
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "payload={{ inputs.payload }}"
+`;
+
+const CFG = '{"ratio":1.0,"big":9223372036854775807}';
+
+for (const store of ['SQLite', 'PostgreSQL']) {
+  test(`${store}: a JSON input in a JSON request body and a webhook's {{ trigger.body }} input keep 1.0 and 2^63-1 (answer, outputs, store); {"n": 5.0} is refused for an INT input as Kestra's Integer.valueOf refuses it`, async (t) => {
+    const dir = await mkdtemp(join(tmpdir(), 'kf-numbers-'));
+    await writeFile(join(dir, 'api_numbers.yml'), API_FLOW);
+    await writeFile(join(dir, 'hook_numbers.yml'), HOOK_FLOW);
+    const args = [
+      dir,
+      '--state-dir',
+      join(dir, 'state'),
+      ...(store === 'PostgreSQL' ? ['--database-url', await pgsql.freshDatabase()] : []),
+    ];
+    const first = await apiServer(args, {});
+    t.after(() => first.server.stop());
+    const post = (path: string, body: string) =>
+      fetch(`${first.url}/api/v1/main/executions/${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+
+    const r = await post('company.ops/api_numbers?wait=true', `{"cfg":${CFG}}`);
+    const answered = await r.text();
+    assert.equal(r.status, 200, answered);
+    assert.ok(answered.includes(`"inputs":{"cfg":${CFG}}`), answered);
+    assert.ok(answered.includes(`"outputs":{"cfg":${CFG}}`), answered);
+    const { id } = parseJson(answered) as { id: string };
+    const api = await look(first.url, id);
+    assert.ok(api.logs.includes('ratio=1.0 big=9223372036854775807'), api.logs);
+
+    const h = await post('webhook/company.ops/hook_numbers/k3y-for-tests', CFG);
+    const hooked = await h.text();
+    assert.equal(h.status, 200, hooked);
+    assert.ok(hooked.includes(`"inputs":{"payload":${CFG}}`), hooked);
+    const hookId = (parseJson(hooked) as { id: string }).id;
+    const hookLogs = JSON.parse((await look(first.url, hookId)).logs) as { message: string }[];
+    assert.ok(
+      hookLogs.some((l) => l.message === `payload=${CFG}`),
+      hookLogs.map((l) => l.message).join('\n'),
+    );
+
+    const refused = await post('company.ops/api_numbers', `{"cfg":{},"n":5.0}`);
+    assert.equal(refused.status, 422);
+    const message = ((await refused.json()) as { message: string }).message;
+    assert.match(message, /^input 'n': 5\.0 is not a valid INT input; expected a whole number/);
+    assert.doesNotMatch(message, /\n/);
+    const taken = await post('company.ops/api_numbers?wait=true', `{"cfg":{},"n":5}`);
+    assert.equal(taken.status, 200);
+    assert.match(await taken.text(), /"n":5[,}]/);
+    await first.server.stop();
+
+    // Read back from the store by a new server.
+    const second = await apiServer(args, {});
+    t.after(() => second.server.stop());
+    const stored = await look(second.url, id);
+    assert.ok(stored.text.includes(`"inputs":{"cfg":${CFG}}`), stored.text);
+    assert.ok(stored.text.includes(`"outputs":{"cfg":${CFG}}`), stored.text);
+    assert.ok((await look(second.url, hookId)).text.includes(`"inputs":{"payload":${CFG}}`));
+  });
+}
+
+test('an INT refuses a double, whole or not, as Integer.valueOf does: -i n=5.0 and an ARRAY of INT given [5.0] are refused in one line; [5] is taken', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-numbers-'));
+  const file = join(dir, 'ints.yml');
+  await writeFile(
+    file,
+    `id: ints
+namespace: company.ops
+inputs:
+  - id: ints
+    type: ARRAY
+    itemType: INT
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "ints={{ inputs.ints }}"
+`,
+  );
+  const refused = await cli.run(['run', file, '-i', 'ints=[1, 5.0]']);
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(
+    refused.stderr,
+    /^error: input 'ints'\[1\]: 5\.0 is not a valid INT input; expected a whole number from -2147483648 to 2147483647 \(a Java Integer, as in Kestra\)$/m,
+  );
+  const taken = await cli.run(['run', file, '-i', 'ints=[1, 5]']);
+  assert.equal(taken.code, 0, taken.stderr);
+  assert.match(taken.stderr, /ints=\[1,5\]/);
+});

@@ -1,7 +1,7 @@
 import { DateTime } from 'luxon';
-import { InvalidInputError, show } from '../errors.js';
+import { InvalidInputError, oneLine, show } from '../errors.js';
 import { parseDuration } from '../duration.js';
-import { JavaDouble, parseJson } from '../pebble/index.js';
+import { holdsJavaNumber, JavaDouble, parseJson, toJson } from '../pebble/index.js';
 import type { InputDef, OutputDef } from './model.js';
 
 function coerce(
@@ -13,14 +13,15 @@ function coerce(
 ): unknown {
   const bad = (expected: string) =>
     new InvalidInputError(
-      `${name}: ${show(value)} is not a valid ${type} ${what}; expected ${expected}`,
+      `${name}: ${shown(value)} is not a valid ${type} ${what}; expected ${expected}`,
       name,
     );
   switch (type) {
     case 'INT': {
       const n =
         typeof value === 'number' ? value : /^-?\d+$/.test(String(value).trim()) ? Number(value) : Number.NaN;
-      // Kestra reads an INT with Integer.valueOf: a Java int, so 3000000000 is refused there too.
+      // Kestra reads an INT with Integer.valueOf: a Java int, so 3000000000 is refused there too,
+      // and so is a double, whole or not: Integer.valueOf("5.0") refuses the 5.0 of a JSON body.
       if (!Number.isInteger(n) || n < -2147483648 || n > 2147483647)
         throw bad('a whole number from -2147483648 to 2147483647 (a Java Integer, as in Kestra)');
       return n;
@@ -46,7 +47,8 @@ function coerce(
       let list = value;
       if (typeof value === 'string') {
         try {
-          list = JSON.parse(value);
+          // As Jackson reads it: `[5.0]` holds a double, which an INT item refuses.
+          list = parseJson(value);
         } catch {
           throw bad(expected);
         }
@@ -76,10 +78,14 @@ function coerce(
         throw bad(`one of ${def.values?.join(', ')}`);
       return String(value);
     default:
-      if (typeof value === 'object' && value !== null) throw bad('a string');
+      if (typeof value === 'object' && value !== null && !(value instanceof JavaDouble))
+        throw bad('a string');
       return String(value);
   }
 }
+
+/** A value as a message shows it: Java numbers as Jackson writes them (5.0, 2^63-1 whole). */
+const shown = (value: unknown): string => (holdsJavaNumber(value) ? oneLine(toJson(value), 80) : show(value));
 
 /**
  * Where inputs come from, which says how to give a missing one or name a wrong one: `--input` flags

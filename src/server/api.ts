@@ -122,7 +122,7 @@ async function readInputs(c: Context): Promise<Record<string, unknown> | Respons
     );
   let body: unknown;
   try {
-    body = JSON.parse(text);
+    body = parseJson(text);
   } catch (err) {
     return fail(c, 400, `the request body is not valid JSON: ${(err as Error).message}`);
   }
