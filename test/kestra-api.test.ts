@@ -19,6 +19,9 @@ namespace: company.ops
 description: 5xx alert
 labels:
   team: edge
+variables:
+  ratio: 1.0
+  big: 9223372036854775807
 triggers:
   - id: spike
     type: io.kestra.plugin.fastly.stats.StatsTrigger
@@ -160,6 +163,9 @@ describe('Kestra’s flows, triggers, webhooks, health and authentication', { co
         );
         assert.equal((one.body.tasks as { id: string }[])[0]?.id, 'log');
         assert.equal(one.body.source, undefined, 'no source unless asked');
+        // The flow's numbers as Jackson reads its YAML: a Double stays 1.0, a long keeps every digit.
+        const text = await (await fetch(`${api}/company.ops/alert`)).text();
+        assert.match(text, /"variables":\{"ratio":1\.0,"big":9223372036854775807\}/);
 
         const withSource = await getJson(`${api}/company.ops/alert?source=true`);
         assert.equal(withSource.body.source, await readFile(join(dir, 'flows', 'alert.yml'), 'utf8'));

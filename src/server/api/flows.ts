@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Context, Hono } from 'hono';
-import { parse as parseYaml } from 'yaml';
 import { show } from '../../errors.js';
 import type { Flow } from '../../flow/load.js';
 import type { Masker } from '../../masker.js';
 import { Webhook } from '../../tasks/core/Webhook.js';
 import type { FlowRegistry } from '../../runtime/flows.js';
-import { fail, type RouteModule } from '../app.js';
+import { parseYamlJava } from '../../pebble/yaml-numbers.js';
+import { fail, json, type RouteModule } from '../app.js';
 import {
   EQUALITY,
   many,
@@ -59,7 +59,7 @@ export function flowView(flow: Flow, masker: Masker, withSource = false): FlowVi
   const source = sourceOf(flow);
   let declared: Record<string, unknown> = {};
   try {
-    const doc: unknown = source === undefined ? undefined : parseYaml(source);
+    const doc: unknown = source === undefined ? undefined : parseYamlJava(source);
     if (doc && typeof doc === 'object' && !Array.isArray(doc)) declared = doc as Record<string, unknown>;
   } catch {
     // edited into invalid YAML since it was loaded: the loaded version's fields below still answer
@@ -167,14 +167,17 @@ export function flowRoutes(deps: FlowRoutesDeps): RouteModule {
           .filter((f) => labels.every((l) => String(f.labels[l.key]) === l.value && l.key in f.labels))
           .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.id.localeCompare(b.id));
         const page = pageOf(found, paging, (f, field) => (field === 'id' ? f.id : f.namespace));
-        return c.json({ results: page.results.map((f) => flowView(f, deps.masker)), total: page.total });
+        return json(c, { results: page.results.map((f) => flowView(f, deps.masker)), total: page.total });
       });
       app.get(`${prefix}/flows/:namespace`, (c) => {
         const namespace = c.req.param('namespace');
         const found = all()
           .filter((f) => f.namespace === namespace)
           .sort((a, b) => a.id.localeCompare(b.id));
-        return c.json(found.map((f) => flowView(f, deps.masker)));
+        return json(
+          c,
+          found.map((f) => flowView(f, deps.masker)),
+        );
       });
       app.get(`${prefix}/flows/:namespace/:id`, (c) => {
         const { namespace, id } = c.req.param();
@@ -191,7 +194,7 @@ export function flowRoutes(deps: FlowRoutesDeps): RouteModule {
             404,
             `flow ${namespace}.${id}: revision ${show(revision)} not found; the server keeps only revision ${flow.revision ?? 1}`,
           );
-        return c.json(flowView(flow, deps.masker, source));
+        return json(c, flowView(flow, deps.masker, source));
       });
     }
   };
