@@ -114,7 +114,14 @@ test('stats historical --chart FIELD with a --field list that leaves FIELD out c
   }
 });
 
-test('stats historical --by minute --from "7 days ago" --format html -o r.html opens offline in Chromium with charts of data', async (t) => {
+/**
+ * The README's screenshot is of its example, 7 days by minute; otherwise 2 days, which every
+ * assertion below holds for (dates on the time axis, hundreds of points a line) at a third of the
+ * cost: the 7-day report is 30,240 points of 185 fields, ~6.6 s of CPU across the simulator and the CLI.
+ */
+const REPORT_FROM = process.env.UPDATE_SCREENSHOTS === '1' ? '7 days ago' : '2 days ago';
+
+test('stats historical --by minute --from "2 days ago" --format html -o r.html opens offline in Chromium with charts of data', async (t) => {
   const s = await sim(t);
   const dir = await mkdtemp(join(tmpdir(), 'kf-report-'));
   const file = join(dir, 'r.html');
@@ -126,7 +133,7 @@ test('stats historical --by minute --from "7 days ago" --format html -o r.html o
       '--by',
       'minute',
       '--from',
-      '7 days ago',
+      REPORT_FROM,
       '--format',
       'html',
       '-o',
