@@ -45,7 +45,11 @@ async function get<T>(s: Simulator, path: string, query: Record<string, string |
   const qs = new URLSearchParams(
     Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]),
   ).toString();
-  const res = await fetch(`${s.url}${path}?${qs}`, { headers: { 'Fastly-Key': 't' } });
+  // Uncompressed: what is tested is the numbers; gzip (the simulator's, fetch's gunzip) was a fifth
+  // of this file's CPU.
+  const res = await fetch(`${s.url}${path}?${qs}`, {
+    headers: { 'Fastly-Key': 't', 'accept-encoding': 'identity' },
+  });
   const body = await res.text();
   assert.equal(res.status, 200, `${path}?${qs}: ${body}`);
   return (JSON.parse(body) as { data: T }).data;
@@ -57,7 +61,9 @@ const points = (s: Simulator, service: string, q: Record<string, string | number
 function sumPoints(pts: Point[]): Record<string, number> {
   const sum: Record<string, number> = {};
   for (const p of pts) {
-    for (const [k, v] of Object.entries(p)) {
+    // for...in, not Object.entries: no pair allocated per field of ~185 per point.
+    for (const k in p) {
+      const v = p[k];
       if (typeof v === 'number' && !DERIVED.has(k)) sum[k] = (sum[k] ?? 0) + v;
     }
   }
