@@ -25,11 +25,17 @@ function flowsUnder(dir: string): string[] {
   });
 }
 
+let compiled: ReturnType<Ajv['compile']> | undefined;
+
+/** Compiled once for the file: compiling was most of its CPU, and twice over. */
 function validator() {
-  // Strict: an unknown keyword or a malformed schema is an error, not silently ignored.
-  const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+  if (compiled) return compiled;
+  // Strict: an unknown keyword or a malformed schema is an error, not silently ignored. Refs are
+  // compiled once each, not inlined at every use: the same checks, half the compile (1.05 s cold).
+  const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, inlineRefs: false });
   ajv.addKeyword('secret'); // zod .meta({ secret: true }) on apiToken: an annotation for editors
-  return ajv.compile(flowJsonSchema());
+  compiled = ajv.compile(flowJsonSchema());
+  return compiled;
 }
 
 const describe = (errors: ErrorObject[] | null | undefined) =>
