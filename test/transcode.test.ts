@@ -165,7 +165,7 @@ test('transcoded CSV and NDJSON are byte-identical to JSON.parse + formatPage (p
         assert.equal(transcoded(pages, fmt).text, plain(pages, fmt));
       },
     ),
-    { numRuns: 3000 },
+    { numRuns: 1000 },
   );
 });
 
