@@ -1,4 +1,8 @@
+import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createLogger } from '../src/logger.js';
+import { Masker } from '../src/masker.js';
+import { startServer } from '../src/server/index.js';
 import { ServerProcess } from './server-process.js';
 
 /** A `kestra-fastly server` on a free loopback port, with the base URL of its HTTP API. */
@@ -10,6 +14,35 @@ export async function apiServer(
   await server.waitFor(/HTTP API on http:\/\/\S+/);
   const url = /HTTP API on (http:\/\/\S+)/.exec(server.output)?.[1] as string;
   return { server, url };
+}
+
+/**
+ * The server as `kestra-fastly server PATHS --state-dir STATE [--database-url URL]` runs it, in this
+ * process, on a free loopback port; stopped after test `t` (or by `stop()`, once). For tests of the
+ * HTTP API's answers and of what the store keeps across a restart (stop, then start another on the
+ * same state): a process of its own each proves nothing more. What only a process shows (kill -9,
+ * a refusal to start, what it prints) stays on `apiServer`. `logs` collects what it logs.
+ */
+export async function apiServerInProcess(
+  t: TestContext,
+  options: { paths: string[]; stateDir: string; env?: Record<string, string>; databaseUrl?: string },
+): Promise<{ url: string; logs: string[]; stop: () => Promise<void> }> {
+  const masker = new Masker();
+  const logs: string[] = [];
+  const server = await startServer({
+    paths: options.paths,
+    stateDir: options.stateDir,
+    logger: createLogger({ write: (l) => logs.push(l), masker }),
+    write: (l) => logs.push(l),
+    masker,
+    env: options.env ?? {},
+    listen: { host: '127.0.0.1', port: 0 },
+    databaseUrl: options.databaseUrl,
+  });
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= server.stop(5000));
+  t.after(stop);
+  return { url: server.http.url, logs, stop };
 }
 
 /** Polls `GET …/executions/{id}` until the execution has ended; rejects past the deadline. */

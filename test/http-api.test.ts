@@ -4,11 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../src/logger.js';
-import { Masker } from '../src/masker.js';
-import { startServer } from '../src/server/index.js';
 import { history, unfinished } from './history.js';
-import { apiServer, ended } from './api-server.js';
+import { apiServer, apiServerInProcess, ended } from './api-server.js';
 import { HOOK_FLOW, requests, runCli, SERVICE, sim, taskOutputs } from './helpers.js';
 import { ServerProcess } from './server-process.js';
 
@@ -27,33 +24,6 @@ async function setup(t: import('node:test').TestContext) {
     FASTLY_API_ENDPOINT: s.url,
   };
   return { s, dir, env, args: [join(EXAMPLES, 'purge_articles_on_publish.yml'), '--state-dir', dir] };
-}
-
-/**
- * The server as `kestra-fastly server FILE --state-dir STATE` runs it, in this process: for the tests
- * of the HTTP API's answers. What only a process shows (kill -9, the refusal to start, the CLI
- * reading the history it wrote, what it prints) is tested on `kestra-fastly server` itself.
- */
-async function inProcess(
-  t: import('node:test').TestContext,
-  file: string,
-  stateDir: string,
-  env: Record<string, string>,
-): Promise<{ url: string; stop: () => Promise<void> }> {
-  const masker = new Masker();
-  const server = await startServer({
-    paths: [file],
-    stateDir,
-    logger: createLogger({ write: () => {}, masker }),
-    write: () => {},
-    masker,
-    env,
-    listen: { host: '127.0.0.1', port: 0 },
-  });
-  let stopped: Promise<void> | undefined;
-  const stop = () => (stopped ??= server.stop(5000));
-  t.after(stop);
-  return { url: server.http.url, stop };
 }
 
 test('a webhook POST purges the articles; the execution is in executions --json; a wrong key is 404 and starts nothing; 2 MB is 413', async (t) => {
@@ -122,7 +92,11 @@ test('a webhook POST purges the articles; the execution is in executions --json;
 
 test('the tenant-less webhook path works too, and the executions API takes form inputs, waits, lists and gets', async (t) => {
   const { dir, env } = await setup(t);
-  const { url } = await inProcess(t, join(EXAMPLES, 'purge_articles_on_publish.yml'), dir, env);
+  const { url } = await apiServerInProcess(t, {
+    paths: [join(EXAMPLES, 'purge_articles_on_publish.yml')],
+    stateDir: dir,
+    env,
+  });
   const old = await fetch(`${url}/api/v1/executions/webhook/company.cms/purge_articles_on_publish/${KEY}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
@@ -248,7 +222,7 @@ outputs:
     value: "{{ outputs.out.values.agent }}"
 `,
   );
-  const { url } = await inProcess(t, file, join(dir, 'state'), {});
+  const { url } = await apiServerInProcess(t, { paths: [file], stateDir: join(dir, 'state') });
   const r = await fetch(`${url}/api/v1/main/executions/webhook/company.ops/echo/echo-key-123?who=cms`, {
     headers: { 'x-agent': 'deploy-bot' },
   });
@@ -279,7 +253,11 @@ test('a webhook keeps no credential header and no secret value: not in the answe
   const file = join(dir, 'leak.yml');
   await writeFile(file, LEAK_FLOW);
   const state = join(dir, 'state');
-  const { url, stop } = await inProcess(t, file, state, { SECRET_MYTOKEN: b64(TOKEN) });
+  const { url, stop } = await apiServerInProcess(t, {
+    paths: [file],
+    stateDir: state,
+    env: { SECRET_MYTOKEN: b64(TOKEN) },
+  });
   const r = await fetch(`${url}/api/v1/main/executions/webhook/company.ops/leak/leak-key-123`, {
     method: 'POST',
     headers: {
@@ -332,7 +310,7 @@ test('search refuses an unknown state with 400 naming the accepted ones; known s
   const dir = await mkdtemp(join(tmpdir(), 'kf-search-'));
   const file = join(dir, 'hook.yml');
   await writeFile(file, HOOK_FLOW);
-  const { url } = await inProcess(t, file, join(dir, 'state'), {});
+  const { url } = await apiServerInProcess(t, { paths: [file], stateDir: join(dir, 'state') });
   const r = await fetch(`${url}/api/v1/main/executions/company.cms/hook?wait=true`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
