@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { JavaDouble, parseJson } from '../src/pebble/java.js';
-import { apiServer, ended } from './api-server.js';
+import { apiServerInProcess, ended } from './api-server.js';
 import { cliHost } from './cli-host.js';
 import { postgresForFile } from './support/postgres.js';
 
@@ -77,14 +77,13 @@ for (const store of ['SQLite', 'PostgreSQL']) {
     const dir = await mkdtemp(join(tmpdir(), 'kf-numbers-'));
     const file = join(dir, 'numbers.yml');
     await writeFile(file, FLOW);
-    const args = [
-      file,
-      '--state-dir',
-      join(dir, 'state'),
-      ...(store === 'PostgreSQL' ? ['--database-url', await pgsql.freshDatabase()] : []),
-    ];
-    const first = await apiServer(args, {});
-    t.after(() => first.server.stop());
+    // The server in this process: its second start reads the execution back from the store.
+    const options = {
+      paths: [file],
+      stateDir: join(dir, 'state'),
+      ...(store === 'PostgreSQL' ? { databaseUrl: await pgsql.freshDatabase() } : {}),
+    };
+    const first = await apiServerInProcess(t, options);
     const r = await fetch(`${first.url}/api/v1/main/executions/webhook/company.ops/numbers/k3y-for-tests`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -105,10 +104,9 @@ for (const store of ['SQLite', 'PostgreSQL']) {
     assert.ok(before.logs.includes(RENDERED), before.logs);
     const search = await (await fetch(`${first.url}/api/v1/main/executions/search`)).text();
     assert.match(search, /"a":1\.0,"big":9223372036854775807/);
-    await first.server.stop();
+    await first.stop();
 
-    const second = await apiServer(args, {});
-    t.after(() => second.server.stop());
+    const second = await apiServerInProcess(t, options);
     const after = await look(second.url, id);
     assertKept(after.ex, after.text);
     assert.equal(after.text, before.text, 'the stored execution reads back byte for byte');
@@ -310,14 +308,13 @@ for (const store of ['SQLite', 'PostgreSQL']) {
     const dir = await mkdtemp(join(tmpdir(), 'kf-numbers-'));
     await writeFile(join(dir, 'api_numbers.yml'), API_FLOW);
     await writeFile(join(dir, 'hook_numbers.yml'), HOOK_FLOW);
-    const args = [
-      dir,
-      '--state-dir',
-      join(dir, 'state'),
-      ...(store === 'PostgreSQL' ? ['--database-url', await pgsql.freshDatabase()] : []),
-    ];
-    const first = await apiServer(args, {});
-    t.after(() => first.server.stop());
+    // The server in this process: its second start reads the executions back from the store.
+    const options = {
+      paths: [dir],
+      stateDir: join(dir, 'state'),
+      ...(store === 'PostgreSQL' ? { databaseUrl: await pgsql.freshDatabase() } : {}),
+    };
+    const first = await apiServerInProcess(t, options);
     const post = (path: string, body: string) =>
       fetch(`${first.url}/api/v1/main/executions/${path}`, {
         method: 'POST',
@@ -353,11 +350,10 @@ for (const store of ['SQLite', 'PostgreSQL']) {
     const taken = await post('company.ops/api_numbers?wait=true', `{"cfg":{},"n":5}`);
     assert.equal(taken.status, 200);
     assert.match(await taken.text(), /"n":5[,}]/);
-    await first.server.stop();
+    await first.stop();
 
     // Read back from the store by a new server.
-    const second = await apiServer(args, {});
-    t.after(() => second.server.stop());
+    const second = await apiServerInProcess(t, options);
     const stored = await look(second.url, id);
     assert.ok(stored.text.includes(`"inputs":{"cfg":${CFG}}`), stored.text);
     assert.ok(stored.text.includes(`"outputs":{"cfg":${CFG}}`), stored.text);
