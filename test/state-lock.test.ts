@@ -4,10 +4,18 @@ import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { cliHost } from './cli-host.js';
 import { everySecond, HOOK_FLOW, runCli, sim } from './helpers.js';
 import { REALISTIC_LATENCY, ServerProcess } from './server-process.js';
 
 // The server's state folder (--state-dir) and its lock (src/runtime/state-lock.ts), as a user meets them.
+
+/**
+ * The refusals after the first (which runs the shipped bin, for its real exit status) in one CLI
+ * host: each is a `kestra-fastly server` that ends before it starts, a process apart from the
+ * lock's holder either way.
+ */
+const cli = cliHost();
 
 const started = /schedule company\.ops\.\w+\.tick: slot \S+ started execution/g;
 
@@ -43,7 +51,7 @@ test('a second server on the same --state-dir refuses (exit 1, one line naming t
   const third = new ServerProcess(args, env);
   t.after(() => third.child.kill('SIGKILL'));
   await third.waitForCount(started, 1);
-  const fourth = await runCli(['server', ...args, '--listen', '127.0.0.1:0'], env);
+  const fourth = await cli.run(['server', ...args, '--listen', '127.0.0.1:0'], env);
   assert.equal(fourth.code, 1, fourth.stderr);
   assert.match(fourth.stderr, new RegExp(`in use by another server \\(pid ${third.child.pid}\\)`));
   assert.equal(await third.stop(), 0, third.output);
@@ -64,7 +72,7 @@ test('a lock whose pid now belongs to another process (pid reuse) is stale; one 
   assert.equal(await server.stop(), 0, server.output);
 
   await writeFile(join(state, 'server.lock'), JSON.stringify({ pid: process.pid, started: ownStartTime() }));
-  const refused = await runCli(['server', ...args, '--listen', '127.0.0.1:0']);
+  const refused = await cli.run(['server', ...args, '--listen', '127.0.0.1:0']);
   assert.equal(refused.code, 1, refused.stderr);
   assert.match(
     refused.stderr,
@@ -88,7 +96,7 @@ test('a --state-dir that is a file, under a file or not creatable is one line na
     [join(afile, 'sub'), 'a part of its path is a file, not a folder'],
     ['/sys/nope', 'EPERM: operation not permitted'],
   ] as const) {
-    const r = await runCli([
+    const r = await cli.run([
       'server',
       join(dir, 'hook.yml'),
       '--state-dir',
