@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { apiServer, ended } from './api-server.js';
+import { apiServer, apiServerInProcess, ended } from './api-server.js';
 import { requests, SERVICE, sim, waitForRequests } from './helpers.js';
 import { receiver } from './receiver.js';
 import { REALISTIC_LATENCY } from './server-process.js';
@@ -51,12 +51,10 @@ tasks:
       SECRET_FASTLY_API_TOKEN: Buffer.from('tok').toString('base64'),
       FASTLY_API_ENDPOINT: s.url,
     };
-    const args = [
-      file,
-      '--state-dir',
-      join(dir, 'state'),
-      ...(store === 'PostgreSQL' ? ['--database-url', await pgsql.freshDatabase()] : []),
-    ];
+    const databaseUrl = store === 'PostgreSQL' ? await pgsql.freshDatabase() : undefined;
+    const stateDir = join(dir, 'state');
+    const args = [file, '--state-dir', stateDir, ...(databaseUrl ? ['--database-url', databaseUrl] : [])];
+    // A process, for its kill -9; the restart is the server in this process (it resumes the same).
     const first = await apiServer(args, env);
     const fivePurges = waitForRequests(s, (p) => p.startsWith(`/service/${SERVICE}/purge`), 5);
     const r = await fetch(
@@ -73,8 +71,12 @@ tasks:
     const before = purgedKeys(requests(s, '/service/'));
     assert.equal(hook.received.length, 1);
 
-    const second = await apiServer(args, env);
-    t.after(() => second.server.stop());
+    const second = await apiServerInProcess(t, {
+      paths: [file],
+      stateDir,
+      env,
+      ...(databaseUrl ? { databaseUrl } : {}),
+    });
     const ex = (await ended(second.url, id, {}, 30_000)) as Awaited<ReturnType<typeof ended>> & {
       state: { startDate: string };
       taskRunList: {
@@ -102,14 +104,14 @@ tasks:
     assert.ok(twice.length <= retried.length, `purged twice: ${twice.join(', ')}`);
     assert.ok(Date.parse(ex.state.startDate) < killedAt, 'startDate is the first start');
     assert.ok(purges.every((run) => Date.parse(run.state.startDate) >= Date.parse(ex.state.startDate)));
-    assert.match(second.server.output, /resuming execution/);
-    if (store === 'PostgreSQL')
-      assert.match(second.server.output, /executions in postgres:\/\/postgres@127\.0\.0\.1:/);
+    const output = second.logs.join('');
+    assert.match(output, /resuming execution/);
+    if (store === 'PostgreSQL') assert.match(output, /executions in postgres:\/\/postgres@127\.0\.0\.1:/);
     // Said once for the execution, with a count, not once per task run.
-    const notRunAgain = second.server.output.match(/task run\(s\) already ended before the restart/g) ?? [];
-    assert.equal(notRunAgain.length, 1, second.server.output);
+    const notRunAgain = output.match(/task run\(s\) already ended before the restart/g) ?? [];
+    assert.equal(notRunAgain.length, 1, output);
     assert.match(
-      second.server.output,
+      output,
       /\b[1-9]\d* task run\(s\) already ended before the restart \(\d+ SUCCESS[^)]*\): not run again/,
     );
   });
