@@ -46,6 +46,30 @@ const CALENDAR_UNIT =
 /** A date written ISO-8601's way, year first: its month and day are checked, not rolled over. */
 const ISO_DATE = /^(\d{4})-(\d{1,2})-(\d{1,2})(?=$|[T\s])/i;
 
+const UNIT_SECONDS: Record<string, number> = { second: 1, minute: 60, hour: 3600, day: 86400, week: 604800 };
+
+/** `3 hours ago`, `7 days ago`: a whole number of a fixed-length unit back from now. */
+const AGO = /^(\d{1,5}) (second|minute|hour|day|week)s? ago$/i;
+
+/**
+ * The times most windows are written in (`now`, `today`, `yesterday`, `24 hours ago`, `7 days ago`)
+ * read as chrono-node reads them in UTC, without it: loading chrono-node and its first parse cost a
+ * process ~0.3 s of CPU (200 ms, 100 ms), for every `stats --from "3 hours ago"`. Undefined for
+ * any other text (chrono-node reads it).
+ */
+function commonTime(text: string, nowSeconds: number): number | undefined {
+  const now = Math.floor(nowSeconds);
+  const word = text.toLowerCase();
+  if (word === 'now') return now;
+  const midnight = Math.floor(nowSeconds / 86400) * 86400;
+  if (word === 'today') return midnight;
+  if (word === 'yesterday') return midnight - 86400;
+  const ago = AGO.exec(text);
+  if (!ago) return undefined;
+  const [, n = '', unit = ''] = ago;
+  return now - Number(n) * (UNIT_SECONDS[unit.toLowerCase()] as number);
+}
+
 /** Seconds into the day of a calendar unit's time (`10:00`, `9am`, `9:30pm`), or undefined if not one. */
 function timeOfDay(match: RegExpExecArray, text: string, name: string): number | undefined {
   const [, , , h, m, sec, ampm] = match;
@@ -212,6 +236,8 @@ export function parseTime(
       name,
     );
   }
+  const common = commonTime(text, nowSeconds);
+  if (common !== undefined) return common;
   const results = loadChrono().parse(
     text,
     { instant: new Date(nowSeconds * 1000), timezone: 'UTC' },
