@@ -59,6 +59,6 @@ test('a common time is the instant chrono-node reads for it (UTC), whatever the 
         assert.equal(parseTime(written, now, 'from'), byChrono(written, now), written);
       },
     ),
-    { numRuns: 300 },
+    { numRuns: 150 },
   );
 });
