@@ -2,10 +2,10 @@
  * Every command in a real pseudo-terminal (util-linux `script`), as a user runs it: it must exit with
  * the right code soon after its last request (a hang detector: a progress bar's redraw timer once kept
  * the process alive for good), restore the cursor, and draw no bar after its result. The purges run
- * as processes of their own (the bar's race was with its lazy load in a fresh process); the other
- * commands of the first test in one CLI host in a terminal (pty-host.ts: a process start each, 0.3
- * to 0.9 s of CPU, was most of this file's time), where "exits" is "leaves nothing that would keep
- * a process alive".
+ * as processes of their own (the bar's race was with its lazy load in a fresh process), as do those
+ * that read what is typed; the other commands in one CLI host per terminal size (pty-host.ts: a
+ * process start each, 0.3 to 0.9 s of CPU, was most of this file's time), where "exits" is "leaves
+ * nothing that would keep a process alive".
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -17,7 +17,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Simulator } from '../src/simulator/index.js';
 import { CLI, SERVICE, sim, waitForRequests } from './helpers.js';
-import { ptyHost } from './pty-host.js';
+import { type PtyHost, ptyHost } from './pty-host.js';
 
 const EXAMPLES = join(dirname(fileURLToPath(import.meta.url)), '../../examples');
 /** Far above any real exit delay; only a hang reaches it. */
@@ -104,6 +104,20 @@ function assertTerminalClean(name: string, r: PtyRun, result: RegExp): void {
 }
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+/**
+ * The commands that need a terminal of a size but not a fresh process, in one CLI host per size
+ * (pty-host.ts) for the whole file: a process start each was 0.3 to 0.9 s of CPU. Started here, at
+ * the top level, so that they stop after the file's tests, not after the first test to use them.
+ */
+const hosts = new Map(
+  ['cols 120 rows 40', 'cols 80 rows 40'].map((size) => {
+    const host = ptyHost(undefined, size, HANG_MS * 4);
+    host.catch(() => {});
+    return [size, host];
+  }),
+);
+const terminalOf = (size: 'cols 120 rows 40' | 'cols 80 rows 40') => hosts.get(size) as Promise<PtyHost>;
 
 test('in a pseudo-terminal every command exits with the right code, restores the cursor, draws no bar after its result', async (t) => {
   const s = await sim(t, { faults: { latencyMs: 100 } });
@@ -205,7 +219,7 @@ test('in a pseudo-terminal every command exits with the right code, restores the
     assert.equal(r.code, code, `${name}: exit ${r.code}\n${r.screen}`);
     assertTerminalClean(name, r, result);
   }
-  const terminal = await ptyHost(t, 'cols 120 rows 40', HANG_MS * 4);
+  const terminal = await terminalOf('cols 120 rows 40');
   for (const [name, args, code, result] of hosted) {
     const r = await terminal.run(args, env);
     assert.equal(r.code, code, `${name}: exit ${r.code}\n${r.screen}`);
@@ -241,7 +255,7 @@ test('--chart in a pseudo-terminal of 0 columns (script without stty) is drawn 8
   assert.equal(unsized.code, 0, unsized.screen);
   // 80 columns, less the 14 of the labels.
   assert.equal(plotColumns(unsized.screen), 66, unsized.screen);
-  const sized = await inPty(s, args, env);
+  const sized = await (await terminalOf('cols 120 rows 40')).run(args, env);
   assert.equal(sized.code, 0, sized.screen);
   assert.equal(plotColumns(sized.screen), 100, sized.screen);
 });
@@ -268,8 +282,9 @@ test('purge all on a terminal asks first: y purges, n or Ctrl-D purges nothing (
     assert.equal(purges(), before, `${JSON.stringify(answer)}: purge_all requests`);
     s.clearLog();
   }
+  const terminal = await terminalOf('cols 80 rows 40');
   for (const flag of ['-y', '--auto-yes', '--yes']) {
-    const r = await inPty(s, ['purge', 'all', flag], env);
+    const r = await terminal.run(['purge', 'all', flag], env);
     assert.equal(r.code, 0, r.screen);
     assert.doesNotMatch(r.screen, /\[y\/N\]/, flag);
     assert.match(r.screen, /✓ Purged all content/, flag);
@@ -302,18 +317,13 @@ test('stats historical in an 80-column terminal: no line wraps; left-out fields 
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
   const window = ['--by', 'hour', '--from', '6 hours ago'];
   const strip = (text: string) => text.replace(/\x1b\[[\d;?]*[A-Za-z]/g, '');
-  const many = await inPty(
-    s,
-    ['stats', 'historical', '--all-services', ...window],
-    env,
-    undefined,
-    'cols 80 rows 40',
-  );
+  const terminal = await terminalOf('cols 80 rows 40');
+  const many = await terminal.run(['stats', 'historical', '--all-services', ...window], env);
   assert.equal(many.code, 0, many.screen);
   for (const line of strip(many.screen).split(/\r?\n/))
     assert.ok([...line].length <= 80, `${[...line].length}: ${line}`);
   assert.match(many.screen, /note: status_5xx left out to fit 80 columns \(see --field, --format csv\)/);
-  const one = await inPty(s, ['stats', 'historical', ...window], env, undefined, 'cols 80 rows 40');
+  const one = await terminal.run(['stats', 'historical', ...window], env);
   assert.equal(one.code, 0, one.screen);
   assert.match(
     strip(one.screen),
@@ -328,7 +338,7 @@ test('stats month-to-date in an 80-column terminal: no line wraps, with --billab
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url };
   const strip = (text: string) => text.replace(/\x1b\[[\d;?]*[A-Za-z]/g, '');
   for (const extra of [[], ['--billable-units']]) {
-    const r = await inPty(s, ['stats', 'month-to-date', ...extra], env, undefined, 'cols 80 rows 40');
+    const r = await (await terminalOf('cols 80 rows 40')).run(['stats', 'month-to-date', ...extra], env);
     assert.equal(r.code, 0, r.screen);
     const lines = strip(r.screen).split(/\r?\n/);
     for (const line of lines) assert.ok([...line].length <= 80, `${[...line].length}: ${line}`);
@@ -359,7 +369,7 @@ test('executions in an 80-column terminal: no line wraps; the id cut, the trigge
   };
   await writeFile(join(dir, 'executions.jsonl'), `${JSON.stringify(record)}\n`);
   const strip = (text: string) => text.replace(/\x1b\[[\d;?]*[A-Za-z]/g, '');
-  const narrow = await inPty(undefined, ['executions', '--state-dir', dir], {}, undefined, 'cols 80 rows 40');
+  const narrow = await (await terminalOf('cols 80 rows 40')).run(['executions', '--state-dir', dir], {});
   assert.equal(narrow.code, 0, narrow.screen);
   const lines = strip(narrow.screen).split(/\r?\n/);
   for (const line of lines) assert.ok([...line].length <= 80, `${[...line].length}: ${line}`);
@@ -369,7 +379,7 @@ test('executions in an 80-column terminal: no line wraps; the id cut, the trigge
   );
   assert.match(narrow.screen, /note: trigger value and error left out to fit 80 columns \(see --json\)/);
   // A terminal wide enough shows the row whole, as a pipe does (cli-executions.test.ts).
-  const wide = await inPty(undefined, ['executions', '--state-dir', dir], {}, undefined, 'cols 120 rows 40');
+  const wide = await (await terminalOf('cols 120 rows 40')).run(['executions', '--state-dir', dir], {});
   assert.equal(wide.code, 0, wide.screen);
   assert.match(strip(wide.screen), new RegExp(`purge_spike  ${id}  value=326\\r?$`, 'm'));
   assert.doesNotMatch(wide.screen, /left out/);

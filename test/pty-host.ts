@@ -16,7 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TestContext } from 'node:test';
+import { after, type TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { invoke, setEnv } from './cli-host.js';
 
@@ -50,8 +50,15 @@ export interface PtyHost {
 
 const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
 
-/** Starts a host in a terminal of `size` (stty's words), stopped after test `t`. */
-export async function ptyHost(t: TestContext, size: string, deadlineMs: number): Promise<PtyHost> {
+/**
+ * Starts a host in a terminal of `size` (stty's words), stopped after test `t`, or after the file's
+ * tests without one (call it at the top level then: `after` inside a test is that test's).
+ */
+export async function ptyHost(
+  t: TestContext | undefined,
+  size: string,
+  deadlineMs: number,
+): Promise<PtyHost> {
   const dir = await mkdtemp(join(tmpdir(), 'kf-pty-host-'));
   const path = join(dir, 'host.sock');
   const server = createServer();
@@ -98,7 +105,7 @@ export async function ptyHost(t: TestContext, size: string, deadlineMs: number):
     }
     changed();
   });
-  t.after(async () => {
+  (t ? t.after.bind(t) : after)(async () => {
     socket.end();
     if (child.exitCode === null && child.signalCode === null)
       await new Promise((resolve) => child.once('close', resolve));
