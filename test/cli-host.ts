@@ -75,7 +75,7 @@ export function cliHost(t?: TestContext, deadlineMs = 600_000, options: HostOpti
     child.on('message', (m) => p.pending?.(m as HostResult));
     return p;
   };
-  let current = start();
+  const current = start();
   const stop = () => {
     if (current.child.connected) current.child.disconnect();
   };
@@ -108,13 +108,6 @@ export function cliHost(t?: TestContext, deadlineMs = 600_000, options: HostOpti
             p.child.send(invocation);
           }),
       );
-      // --debug subscribes its request log to the client's channel once per process, with that
-      // invocation's logger and masker: the next invocation gets a process of its own.
-      if (args.includes('--debug'))
-        void result.finally(() => {
-          stop();
-          current = start();
-        });
       queue = result.then(
         () => undefined,
         () => undefined,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createNetServer } from 'node:net';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { writeRows } from '../src/cli/format.js';
 import { cliHost } from './cli-host.js';
 import { CLI, requests, SERVICE, SERVICE2, sim, waitForRequests } from './helpers.js';
@@ -246,6 +247,31 @@ test('stats: --format json is --json, regions take --format/-o, FASTLY_SERVICE_I
 
   const debug = await cli.run(['stats', 'regions', '--debug'], env);
   assert.match(debug.stderr, /DEBUG statsRegions → 200 in \d+ ms/);
+});
+
+test('--debug logs the requests of its own command only, not those of the next command in the process', async (t) => {
+  const s = await sim(t);
+  const env = {
+    FASTLY_API_TOKEN: 'tok',
+    FASTLY_API_ENDPOINT: s.url,
+    SECRET_FASTLY_API_TOKEN: Buffer.from('tok').toString('base64'),
+  };
+  const logged = (stderr: string) => stderr.match(/ → \d{3} in \d+ ms/g)?.length ?? 0;
+  const first = await cli.run(['stats', 'regions', '--debug'], env);
+  assert.equal(logged(first.stderr), 1, first.stderr);
+  // A flow's purge (the client's channel, no --debug flag read) and a command without --debug.
+  const flow = await cli.run(
+    ['run', fileURLToPath(new URL('../../examples/purge_homepage.yml', import.meta.url))],
+    env,
+  );
+  assert.equal(flow.code, 0, flow.stderr);
+  assert.ok(requests(s, '/purge/').length > 0, 'the flow made a request');
+  assert.equal(logged(flow.stderr), 0, flow.stderr);
+  const quiet = await cli.run(['stats', 'regions'], env);
+  assert.equal(logged(quiet.stderr), 0, quiet.stderr);
+  // Logged once again, not once per command that asked for it before.
+  const again = await cli.run(['stats', 'regions', '--debug'], env);
+  assert.equal(logged(again.stderr), 1, again.stderr);
 });
 
 test('purge url --verify asks the simulator edge; a failed verification still reports the purge', async (t) => {

@@ -8,6 +8,7 @@ import { createLogger } from '../logger.js';
 import { Masker } from '../masker.js';
 import type { TaskContext } from '../tasks/task.js';
 import type { CONNECTION_FLAGS, OptionsOf } from './argv.js';
+import { commandsStarted } from './exit.js';
 import { stopSignal } from './interrupt.js';
 import { stdoutReady } from './output.js';
 import { profileToken } from './profile.js';
@@ -76,18 +77,25 @@ export function cliTransport(opts: ConnectionOptions, token: string | undefined)
   return { logger, transport };
 }
 
-let attemptsLogged = false;
+/** The logger of the command run with --debug, and which command of the process that is. */
+let attempts: { logger: { debug(message: string): void }; command: number } | undefined;
 
-/** --debug: every request attempt with its status and time, from the client's observation channel. */
+/**
+ * --debug: every request attempt with its status and time, from the client's observation channel.
+ * Subscribed once per process; a command logs only its own attempts, so that commands run one after
+ * another in one process (as the test suite's CLI host does) each log as a process of its own would.
+ */
 function logAttempts(logger: { debug(message: string): void }): void {
-  if (attemptsLogged) return;
-  attemptsLogged = true;
-  apiAttempts.subscribe((message) => {
-    const e = message as ApiAttemptEvent;
-    logger.debug(
-      `${e.operation} → ${e.status} in ${Math.round(e.durationMs)} ms${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`,
-    );
-  });
+  if (!attempts) apiAttempts.subscribe(logAttempt);
+  attempts = { logger, command: commandsStarted() };
+}
+
+function logAttempt(message: unknown): void {
+  if (!attempts || attempts.command !== commandsStarted()) return;
+  const e = message as ApiAttemptEvent;
+  attempts.logger.debug(
+    `${e.operation} → ${e.status} in ${Math.round(e.durationMs)} ms${e.attempt > 1 ? ` (attempt ${e.attempt})` : ''}`,
+  );
 }
 
 /** How the CLI spells each task property: errors name the flag the user typed. */
