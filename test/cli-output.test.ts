@@ -170,14 +170,19 @@ test('| head -1 ends quietly with 0; /dev/full is one line and exit 1', async (t
     assert.match(r.stderr, /^error: purge.Keys: 0 of 600 keys purged/m);
     assert.equal((await readFile(retry, 'utf8')).split('\n').filter(Boolean).length, 600);
   }
-  for (const cmd of [
-    `stats historical --by hour -o /dev/full`,
-    `stats historical --by hour --format csv -o /dev/full`,
-    `stats historical --by hour --json > /dev/full`,
-    `stats regions --json > /dev/full`,
-    `schema -o /dev/full`,
-  ]) {
-    const r = await pipeline(`$CLI ${cmd}`, env);
+  // stdout redirected to /dev/full takes a process; -o /dev/full is a file the command opens, as in
+  // the CLI host.
+  const full = [
+    ...[`stats historical --by hour --json > /dev/full`, `stats regions --json > /dev/full`].map(
+      async (cmd) => ({ cmd, r: await pipeline(`$CLI ${cmd}`, env) }),
+    ),
+    ...[
+      ['stats', 'historical', '--by', 'hour', '-o', '/dev/full'],
+      ['stats', 'historical', '--by', 'hour', '--format', 'csv', '-o', '/dev/full'],
+      ['schema', '-o', '/dev/full'],
+    ].map(async (args) => ({ cmd: args.join(' '), r: await cli.run(args, env) })),
+  ];
+  for (const { cmd, r } of await Promise.all(full)) {
     assert.equal(r.code, 1, `${cmd}: exit ${r.code}\n${r.stderr}`);
     assert.match(
       r.stderr,
