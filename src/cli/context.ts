@@ -8,7 +8,7 @@ import { createLogger } from '../logger.js';
 import { Masker } from '../masker.js';
 import type { TaskContext } from '../tasks/task.js';
 import type { CONNECTION_FLAGS, OptionsOf } from './argv.js';
-import { commandsStarted } from './exit.js';
+import { commandsStarted } from './command-count.js';
 import { stopSignal } from './interrupt.js';
 import { stdoutReady } from './output.js';
 import { profileToken } from './profile.js';

@@ -1,25 +1,19 @@
 // How a CLI command starts and ends, without commander (the purge fast path shares it): stdout and
 // signal handling, and the mapping of what went wrong to one stderr line and an exit code.
 import { InvalidInputError, KestraFastlyError } from '../errors.js';
+import { countCommand } from './command-count.js';
 import { installSignalHandlers, InterruptedError, interruption } from './interrupt.js';
 import { guardStdout, type StdoutSetup } from './output.js';
 
 /** Long-running commands that treat SIGINT/SIGTERM as their normal way to stop (exit 0). */
 const OWN_SIGNALS = new Set(['server', 'simulator', 'demo']);
 
-let started = 0;
-
-/** How many commands this process has started: what one command set up is its own while this holds. */
-export function commandsStarted(): number {
-  return started;
-}
-
 /**
  * Before a command runs: EPIPE-safe stdout (set up now, or once the first request is on the wire: see
  * StdoutSetup), and Ctrl-C/SIGTERM handling unless the command owns them.
  */
 export function startCommand(name: string | undefined, stdout: StdoutSetup = 'now'): void {
-  started++;
+  countCommand();
   if (!name || !OWN_SIGNALS.has(name)) installSignalHandlers();
   // A purge has done its work when it prints: a closed pipe must not hide a failure or its files.
   guardStdout(name === 'purge', stdout);
