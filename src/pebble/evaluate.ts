@@ -82,27 +82,61 @@ export interface Registries {
   tests: Registry;
 }
 
-/** The variables: the caller's map at the bottom, one scope per for-loop body and macro call. */
+/** One scope of variables; a local one (a macro call's) ends every search for a name. */
+interface Scope {
+  vars: Record<string, unknown>;
+  local: boolean;
+}
+
+/**
+ * The variables as Pebble's ScopeChain holds them: the caller's map at the bottom, the template's
+ * own scope above it, one non-local scope per for loop and a local one per macro call. A name is
+ * looked up from the innermost scope out, stopping at a local scope; `set` writes to the first
+ * scope that is local or already holds the name, else to the innermost (ScopeChain.set).
+ */
 class Scopes {
   constructor(
-    private readonly chain: Record<string, unknown>[],
+    private readonly chain: Scope[],
     readonly macros: ReadonlyMap<string, Macro>,
+    /** The caller's map, never written: a `set` that Pebble would make there goes to the scope above it. */
+    private readonly base?: Record<string, unknown>,
   ) {}
+  static of(variables: Record<string, unknown>, macros: ReadonlyMap<string, Macro>): Scopes {
+    return new Scopes(
+      [
+        { vars: variables, local: false },
+        { vars: {}, local: false },
+      ],
+      macros,
+      variables,
+    );
+  }
   lookup(name: string): { found: boolean; value: unknown } {
     for (let i = this.chain.length - 1; i >= 0; i--) {
-      const s = this.chain[i] as Record<string, unknown>;
-      if (Object.prototype.hasOwnProperty.call(s, name)) return { found: true, value: s[name] };
+      const s = this.chain[i] as Scope;
+      if (Object.prototype.hasOwnProperty.call(s.vars, name)) return { found: true, value: s.vars[name] };
+      if (s.local) break;
     }
     return { found: false, value: undefined };
   }
-  push(scope: Record<string, unknown>): Scopes {
-    return new Scopes([...this.chain, scope], this.macros);
+  push(vars: Record<string, unknown>, local = false): Scopes {
+    return new Scopes([...this.chain, { vars, local }], this.macros, this.base);
   }
   set(name: string, value: unknown): void {
-    (this.chain[this.chain.length - 1] as Record<string, unknown>)[name] = value;
+    let i = this.chain.length - 1;
+    for (; i >= 0; i--) {
+      const s = this.chain[i] as Scope;
+      if (s.local || Object.prototype.hasOwnProperty.call(s.vars, name)) break;
+    }
+    if (i < 0) i = this.chain.length - 1;
+    if ((this.chain[i] as Scope).vars === this.base) i++;
+    (this.chain[i] as Scope).vars[name] = value;
   }
+  /** What a lookup sees, as one map. */
   flat(): Record<string, unknown> {
-    return Object.assign({}, ...this.chain) as Record<string, unknown>;
+    let from = this.chain.length - 1;
+    while (from > 0 && !(this.chain[from] as Scope).local) from--;
+    return Object.assign({}, ...this.chain.slice(from).map((s) => s.vars)) as Record<string, unknown>;
   }
 }
 
@@ -129,7 +163,7 @@ export class Evaluator {
 
   /** Renders a template to text, and gives the value of its only print if it is nothing but one `{{ }}`. */
   render(template: Template, variables: Record<string, unknown>): string {
-    const scopes = new Scopes([variables, {}], template.macros);
+    const scopes = Scopes.of(variables, template.macros);
     const out: string[] = [];
     this.nodes(template.nodes, scopes, out);
     return out.join('');
@@ -140,7 +174,7 @@ export class Evaluator {
     const node = template.nodes[0];
     if (template.nodes.length !== 1 || node?.k !== 'print')
       throw new Error('value() of a template that is not one print');
-    return this.expr(node.e, new Scopes([variables, {}], template.macros));
+    return this.expr(node.e, Scopes.of(variables, template.macros));
   }
 
   nodes(nodes: Node[], s: Scopes, out: string[]): void {
@@ -167,7 +201,7 @@ export class Evaluator {
           break;
         case 'filter': {
           const inner: string[] = [];
-          this.nodes(n.body, s.push({}), inner);
+          this.nodes(n.body, s, inner);
           let v: unknown = inner.join('');
           for (const f of n.filters) v = this.callFilter(f.name, v, f.args, f.at, s);
           if (v !== null && v !== undefined) out.push(printed(v));
@@ -209,15 +243,20 @@ export class Evaluator {
       return;
     }
     const length = items.length;
+    // Pebble's ForNode: one scope for the whole loop, so a `set` of a new name in one iteration is
+    // seen by the next and gone after the loop, and a `set` of an outer name updates it.
+    const scope: Record<string, unknown> = {};
+    const inner = s.push(scope);
     items.forEach((item, index) => {
-      const loop = {
+      scope.loop = {
         index,
         revindex: length - index - 1,
         first: index === 0,
         last: index === length - 1,
         length,
       };
-      this.nodes(n.body, s.push({ [n.name]: item, loop }), out);
+      scope[n.name] = item;
+      this.nodes(n.body, inner, out);
     });
   }
 
@@ -531,27 +570,23 @@ export class Evaluator {
   }
 
   macro(m: Macro, e: Extract<Expr, { k: 'call' }>, s: Scopes): string {
-    const scope: Record<string, unknown> = {};
+    const given: Record<string, unknown> = {};
     m.params.forEach((p, i) => {
       const a = e.args.positional[i];
-      scope[p.name] = a ? this.expr(a, s) : null;
+      if (a) given[p.name] = this.expr(a, s);
     });
     for (const [n, x] of e.args.named) {
       if (!m.params.some((p) => p.name === n))
         throw new PebbleError('syntax', `macro '${m.name}' has no argument '${n}'`, e.at);
-      scope[n] = this.expr(x, s);
+      given[n] = this.expr(x, s);
     }
-    const inner = new Scopes([{}], s.macros);
-    for (const p of m.params)
-      if (
-        scope[p.name] === null &&
-        p.default &&
-        !e.args.named.some(([n]) => n === p.name) &&
-        e.args.positional.length <= m.params.indexOf(p)
-      )
-        scope[p.name] = this.expr(p.default, inner);
+    // Pebble's MacroNode: a local scope (the caller's variables unseen) holding every parameter's
+    // default, evaluated in order there, then a scope of the arguments given.
+    const defaults: Record<string, unknown> = {};
+    const local = new Scopes([{ vars: defaults, local: true }], s.macros);
+    for (const p of m.params) defaults[p.name] = p.default ? this.expr(p.default, local) : null;
     const out: string[] = [];
-    this.nodes(m.body, inner.push(scope), out);
+    this.nodes(m.body, local.push(given), out);
     return out.join('');
   }
 
