@@ -688,16 +688,48 @@ export function arithmetic(op: string, l: unknown, r: unknown, at: Position): nu
   );
 }
 
+/**
+ * Kestra's LessThanExpression and its siblings: two strings compare as Java's String.compareTo (UTF-16
+ * code units, as JS's `<`), anything else goes to Pebble's OperatorUtils: a null side is false,
+ * numbers compare by value, any other pair is an error.
+ */
 function compare(op: string, l: unknown, r: unknown, at: Position): boolean {
   if (l === null || l === undefined || r === null || r === undefined) return false;
-  if (!isNumber(l) || !isNumber(r))
+  let c: number;
+  if (typeof l === 'string' && typeof r === 'string') c = l < r ? -1 : l > r ? 1 : 0;
+  else if (isNumber(l) && isNumber(r)) c = numberCompare(l, r, op, at);
+  else
     throw runtime(
-      `invalid operands for mathematical comparison '${op}': ${typeName(l)} and ${typeName(r)}`,
+      `invalid operands for comparison '${op}': ${typeName(l)} and ${typeName(r)}; expected two numbers or two strings`,
       at,
     );
-  const x = numberValue(l);
-  const y = numberValue(r);
-  return op === '<' ? x < y : op === '>' ? x > y : op === '<=' ? x <= y : x >= y;
+  return op === '<' ? c < 0 : op === '>' ? c > 0 : op === '<=' ? c <= 0 : c >= 0;
+}
+
+/** OperatorUtils' comparison of two numbers: Double.compareTo between doubles, else exact values. */
+function numberCompare(
+  l: number | bigint | JavaDouble,
+  r: number | bigint | JavaDouble,
+  op: string,
+  at: Position,
+): number {
+  const dl = isDouble(l);
+  const dr = isDouble(r);
+  const x = l instanceof JavaDouble ? l.value : l;
+  const y = r instanceof JavaDouble ? r.value : r;
+  if (dl && dr) {
+    // Double.compareTo: NaN above everything (and equal to itself), -0.0 below 0.0.
+    const a = x as number;
+    const b = y as number;
+    if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) ? (Number.isNaN(b) ? 0 : 1) : -1;
+    if (a === 0 && b === 0) return Object.is(a, b) ? 0 : Object.is(a, -0) ? -1 : 1;
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+  // A double against a long goes through new BigDecimal(toString()), which refuses NaN and infinities.
+  if ((dl && !Number.isFinite(x)) || (dr && !Number.isFinite(y)))
+    throw runtime(`cannot compare ${javaText(l)} and ${javaText(r)} in '${op}'`, at);
+  // number against bigint compares exact values in JS.
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 function contains(l: unknown, r: unknown, at: Position): boolean {
