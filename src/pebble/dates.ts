@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { isNumber, JavaDouble, numberValue } from './java.js';
+import { javaShortNames } from './zone-names.js';
 
 /**
  * Kestra's dates (io.kestra.core.runners.pebble.AbstractDate): inputs read as ZonedDateTime,
@@ -165,6 +166,39 @@ function offsetText(minutes: number, n: number, zForZero: boolean): string {
   return `${sign}${hh}:${mm}`;
 }
 
+/** java.time's localized offset (`O`, `ZZZZ`): `GMT`, `GMT+2`, `GMT+5:30`; full: `GMT+02:00`. */
+function localizedOffset(minutes: number, full: boolean): string {
+  if (minutes === 0) return 'GMT';
+  if (full) return `GMT${offsetText(minutes, 3, false)}`;
+  const a = Math.abs(minutes);
+  return `GMT${minutes < 0 ? '-' : '+'}${Math.floor(a / 60)}${a % 60 ? `:${String(a % 60).padStart(2, '0')}` : ''}`;
+}
+
+const OFFSET_ZONE = /^(Z|[+-]\d{2}(:\d{2})?)$/;
+
+/**
+ * A zone's name as DateTimeFormatter prints it (`z`: 1-3 short, 4 long; `v`: 1 short generic, 4
+ * long generic). A fixed offset (ZoneOffset) prints its id. Long names are CLDR's, as Intl has them
+ * in the locale; short names come from Java's table when CLDR has none (see zone-names.ts).
+ */
+function zoneText(d: DateTime, zone: string, letter: 'z' | 'v', n: number, locale: string): string {
+  if (OFFSET_ZONE.test(zone)) return zone === 'Z' ? 'Z' : zone.length === 3 ? `${zone}:00` : zone;
+  const id = d.zoneName ?? zone;
+  const intl = (timeZoneName: Intl.DateTimeFormatOptions['timeZoneName']) =>
+    new Intl.DateTimeFormat(locale, { timeZone: id, timeZoneName })
+      .formatToParts(new Date(d.toMillis()))
+      .find((x) => x.type === 'timeZoneName')?.value ?? id;
+  if (n === 4) return intl(letter === 'z' ? 'long' : 'longGeneric');
+  const jan = DateTime.fromObject({ year: d.year, month: 1, day: 1 }, { zone: id }).offset;
+  const jul = DateTime.fromObject({ year: d.year, month: 7, day: 1 }, { zone: id }).offset;
+  const daylight = d.offset > Math.min(jan, jul);
+  const names = javaShortNames(id);
+  if (names) return names[letter === 'v' ? 2 : daylight ? 1 : 0] as string;
+  // CLDR's own short name when it has one (EST); else Java's last resort, the GMT format.
+  const short = intl(letter === 'v' ? 'shortGeneric' : 'short');
+  return /^(GMT|UTC)[+-−]/.test(short) || short === 'GMT+0' ? localizedOffset(d.offset, true) : short;
+}
+
 interface LocaleNames {
   /** [full, short] month names as a date prints them (MMMM, MMM: `janvier`, `janv.`). */
   months: [string[], string[]];
@@ -278,20 +312,17 @@ export function formatInstant(i: Instant, format: string, zone: string, locale =
           return offsetText(d.offset, n, false);
         case 'Z':
           return n === 4
-            ? `GMT${offsetText(d.offset, 3, false)}`
+            ? localizedOffset(d.offset, true)
             : n === 5
               ? offsetText(d.offset, 3, true)
               : offsetText(d.offset, 2, false);
         case 'V':
           return d.zoneName ?? zone;
         case 'z':
-          return d.offsetNameShort ?? zone;
+        case 'v':
+          return zoneText(d, zone, p.letter, n, locale);
         case 'O':
-          return d.offset === 0
-            ? 'GMT'
-            : `GMT${offsetText(d.offset, 3, false)
-                .replace(/:00$/, '')
-                .replace(/^([+-])0/, '$1')}`;
+          return localizedOffset(d.offset, n === 4);
         case 'G':
           return 'AD';
         case 'Q':
