@@ -5,6 +5,7 @@ import {
   isNumber,
   JavaDouble,
   javaEquals,
+  javaFloat,
   javaSplit,
   javaText,
   long,
@@ -150,6 +151,7 @@ export function typeName(v: unknown): string {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'string') return 'String';
   if (typeof v === 'boolean') return 'Boolean';
+  if (v instanceof JavaDouble) return v.kind;
   if (isNumber(v)) return isDouble(v) ? 'Double' : 'Long';
   if (Array.isArray(v)) return 'List';
   return 'Map';
@@ -656,33 +658,45 @@ function toLong(v: unknown, op: string, at: Position): number {
 
 /** Pebble's widening arithmetic: long op long stays long (division truncates, overflow wraps), else double. */
 export function arithmetic(op: string, l: unknown, r: unknown, at: Position): number | bigint | JavaDouble {
-  const a = toNumber(l, op, at);
-  const b = toNumber(r, op, at);
+  let a = toNumber(l, op, at);
+  let b = toNumber(r, op, at);
   const x = numberValue(a);
   const y = numberValue(b);
+  const kind = (v: unknown) => (v instanceof JavaDouble ? v.kind : isDouble(v) ? 'Double' : 'Long');
+  const ka = kind(a);
+  const kb = kind(b);
   if (isDouble(a) || isDouble(b)) {
-    switch (op) {
-      case '+':
-        return double(x + y);
-      case '-':
-        return double(x - y);
-      case '*':
-        return double(x * y);
-      case '/':
-        return double(x / y);
-      default:
-        return double(x % y);
-    }
+    const d = op === '+' ? x + y : op === '-' ? x - y : op === '*' ? x * y : op === '/' ? x / y : x % y;
+    // OperatorUtils: a Double (or a BigDecimal, reckoned here as a double) makes a Double; Floats and
+    // integers make a Float, computed in float32.
+    if (ka === 'Double' || kb === 'Double' || ka === 'BigDecimal' || kb === 'BigDecimal') return double(d);
+    return javaFloat(d);
   }
   if (y === 0 && (op === '/' || op === '%')) throw runtime(`division by zero in '${op}'`, at);
+  if (ka === 'Integer' && kb === 'Integer') {
+    // integerOperation: int arithmetic (overflow wraps at 32 bits), the result a long.
+    const r32 =
+      op === '+'
+        ? (x + y) | 0
+        : op === '-'
+          ? (x - y) | 0
+          : op === '*'
+            ? Math.imul(x, y)
+            : op === '/'
+              ? (x / y) | 0
+              : (x % y) | 0;
+    return r32;
+  }
+  if (a instanceof JavaDouble) a = a.value;
+  if (b instanceof JavaDouble) b = b.value;
   if (typeof a === 'number' && typeof b === 'number' && (op !== '/' || Math.abs(x) < 2 ** 31)) {
     const exact =
       op === '+' ? x + y : op === '-' ? x - y : op === '*' ? x * y : op === '/' ? Math.trunc(x / y) : x % y;
     if (Number.isSafeInteger(exact)) return exact;
   }
   // Beyond 2^53: Java's 64-bit long arithmetic on BigInts (overflow wraps as in Java).
-  const p = BigInt(a as number | bigint);
-  const q = BigInt(b as number | bigint);
+  const p = BigInt(a);
+  const q = BigInt(b);
   return normalLong(
     op === '+' ? p + q : op === '-' ? p - q : op === '*' ? p * q : op === '/' ? p / q : p % q,
   );

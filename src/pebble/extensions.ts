@@ -1,4 +1,5 @@
 import { createHash, randomInt, randomUUID } from 'node:crypto';
+import { createNumber } from './numbers.js';
 import { addTo, epochNanos, formatInstant, now, toInstant, zoneOf } from './dates.js';
 import type { Callable, Registries } from './evaluate.js';
 import { decimalFormat, localeTag } from './decimal-format.js';
@@ -11,7 +12,6 @@ import {
   JavaDouble,
   javaSplit,
   javaText,
-  long as javaLong,
   normalLong,
   numberValue,
   parseJson,
@@ -516,14 +516,17 @@ const CALLABLES: Callable[] = [
       return Array.from({ length: Math.ceil(l.length / size) }, (_, i) => l.slice(i * size, i * size + size));
     }),
   ),
-  // Numbers as our JSON reading types them (Jackson's): a double Double, an integer Long, one beyond
-  // 64 bits BigInteger. Jackson's Integer for a small JSON integer is not kept apart from a Long.
+  // Numbers by their Java class: a literal or an integer from JSON a Long (Jackson's Integer for a
+  // small JSON integer is not kept apart), a double Double, an INT input or number('INT') an Integer,
+  // a FLOAT input or number('FLOAT') a Float, number('BIGDECIMAL') a BigDecimal, beyond 64 bits a
+  // BigInteger.
   F('className', [], 'kestra', "the value's Java class name", (v) =>
     v === null || v === undefined
       ? null
       : typeof v === 'bigint' && BigInt.asIntN(64, v) !== v
         ? 'java.math.BigInteger'
         : `java.lang.${typeName(v)}`
+            .replace('java.lang.BigDecimal', 'java.math.BigDecimal')
             .replace('java.lang.List', 'java.util.ArrayList')
             .replace('java.lang.Map', 'java.util.LinkedHashMap'),
   ),
@@ -616,18 +619,10 @@ const CALLABLES: Callable[] = [
     'kestra',
     'parses a string as a number (INT, FLOAT, LONG, DOUBLE, BIGDECIMAL, BIGINTEGER or guessed)',
     orNull((v, a) => {
-      const s = str(v).trim();
-      const type = a.type === undefined ? undefined : str(a.type).toUpperCase();
-      if (type === 'INT' || type === 'LONG' || type === 'BIGINTEGER')
-        return /^[+-]?\d+$/.test(s) ? javaLong(s.replace(/^\+/, '')) : long(s, 'number');
-      if (type === 'FLOAT' || type === 'DOUBLE' || type === 'BIGDECIMAL') {
-        if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s))
-          throw new Error(`${JSON.stringify(s)} is not a number`);
-        return double(Number(s));
-      }
-      if (/^[+-]?\d+$/.test(s)) return javaLong(s.replace(/^\+/, ''));
-      if (/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(s)) return double(Number(s));
-      throw new Error(`${JSON.stringify(s)} is not a number`);
+      // Kestra's NumberFilter: strings only, then commons-lang's NumberUtils by the exact type name.
+      if (typeof v !== 'string')
+        throw new Error(`'number' filter can only be applied to String. Actual type was: ${typeName(v)}`);
+      return createNumber(v, a.type === undefined || a.type === null ? '' : str(a.type));
     }),
   ),
   F(
@@ -948,6 +943,7 @@ function typeName(v: unknown): string {
   if (typeof v === 'string') return 'String';
   if (typeof v === 'boolean') return 'Boolean';
   if (typeof v === 'bigint') return 'Long';
+  if (v instanceof JavaDouble) return v.kind;
   if (isNumber(v)) return isDouble(v) ? 'Double' : 'Long';
   if (Array.isArray(v)) return 'List';
   return 'Map';

@@ -20,7 +20,17 @@ export { PebbleError } from './errors.js';
 export type { Position } from './errors.js';
 export type { Callable, Host } from './evaluate.js';
 export { CALLABLE_TABLE } from './extensions.js';
-export { holdsJavaNumber, JavaDouble, javaText, jsNumbers, parseJson, toJson, writeJson } from './java.js';
+export {
+  holdsJavaNumber,
+  JavaDouble,
+  javaFloat,
+  javaInteger,
+  javaText,
+  jsNumbers,
+  parseJson,
+  toJson,
+  writeJson,
+} from './java.js';
 export { javaNumberTags, parseYamlJava } from './yaml-numbers.js';
 export type { Template } from './parser.js';
 

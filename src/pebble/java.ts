@@ -4,15 +4,75 @@
  * JS number is a double too. Printing, equality and JSON follow Java and Jackson.
  */
 
-/** A Java double (its value whole, infinite or NaN, or any double produced by arithmetic). */
+/**
+ * A Java number that a plain JS number cannot stand for: a Double (its value whole, infinite or NaN,
+ * or any double produced by arithmetic), or, by `kind`, a Float (its value a float32, printed as
+ * Float.toString), a BigDecimal (printed from its decimal text) or an Integer (a Java int: an INT
+ * input, `number('INT')`). Everything numeric reads `value`; only the class name and the printing
+ * follow the kind.
+ */
 export class JavaDouble {
-  constructor(readonly value: number) {}
+  constructor(
+    readonly value: number,
+    readonly kind: 'Double' | 'Float' | 'BigDecimal' | 'Integer' = 'Double',
+    /** A BigDecimal's text as BigDecimal.toString gives it. */
+    readonly text?: string,
+  ) {}
   toString(): string {
-    return javaDoubleText(this.value);
+    return numberText(this);
   }
   toJSON(): number {
-    return this.value;
+    // A float32 as the decimal Java prints for it (1.1, not 1.100000023841858).
+    return this.kind === 'Float' ? Number(javaFloatText(this.value)) : this.value;
   }
+}
+
+/** A Java Float from a JS number: rounded to float32. */
+export const javaFloat = (x: number): JavaDouble => new JavaDouble(Math.fround(x), 'Float');
+/** A Java Integer (the caller checks the int range). */
+export const javaInteger = (x: number): JavaDouble => new JavaDouble(x, 'Integer');
+
+/** How a wrapped number prints (String.valueOf in Java). */
+function numberText(v: JavaDouble): string {
+  switch (v.kind) {
+    case 'Integer':
+      return longText(v.value);
+    case 'Float':
+      return javaFloatText(v.value);
+    case 'BigDecimal':
+      return v.text ?? javaDoubleText(v.value);
+    default:
+      return javaDoubleText(v.value);
+  }
+}
+
+/** Java's `Float.toString`: the shortest decimal that reads back to the same float, laid out as Double.toString. */
+export function javaFloatText(f: number): string {
+  if (!Number.isFinite(f) || f === 0) return javaDoubleText(f);
+  for (let p = 1; p <= 9; p++) {
+    const d = Number(f.toPrecision(p));
+    if (Math.fround(d) === f) return javaDoubleText(d);
+  }
+  return javaDoubleText(f);
+}
+
+/** BigDecimal.toString of a decimal text (`4.20`, `1E+3`, `1.0E-7`). */
+export function bigDecimalText(text: string): string {
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text.trim());
+  if (!m) return text;
+  const [, sign = '', int = '', frac = '', exp = '0'] = m;
+  let digits = (int + frac).replace(/^0+(?=\d)/, '');
+  if (digits === '') digits = '0';
+  const scale = frac.length - Number(exp);
+  const neg = sign === '-' ? '-' : '';
+  const adjusted = -scale + (digits.length - 1);
+  if (scale >= 0 && adjusted >= -6) {
+    if (scale === 0) return neg + digits;
+    const padded = digits.padStart(scale + 1, '0');
+    return `${neg}${padded.slice(0, padded.length - scale)}.${padded.slice(padded.length - scale)}`;
+  }
+  const mantissa = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  return `${neg}${mantissa}E${adjusted >= 0 ? '+' : ''}${adjusted}`;
 }
 
 /** A Java double from a JS number: whole values are wrapped so they stay doubles. */
@@ -27,7 +87,7 @@ export function double(x: number): number | JavaDouble {
 export const isNumber = (v: unknown): v is number | bigint | JavaDouble =>
   typeof v === 'number' || typeof v === 'bigint' || v instanceof JavaDouble;
 export const isDouble = (v: unknown): boolean =>
-  v instanceof JavaDouble || (typeof v === 'number' && !Number.isInteger(v));
+  v instanceof JavaDouble ? v.kind !== 'Integer' : typeof v === 'number' && !Number.isInteger(v);
 export const numberValue = (v: number | bigint | JavaDouble): number =>
   typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : v.value;
 
@@ -72,7 +132,7 @@ export function javaText(v: unknown): string {
   if (v === null || v === undefined) return 'null';
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return Number.isInteger(v) ? longText(v) : javaDoubleText(v);
-  if (v instanceof JavaDouble) return javaDoubleText(v.value);
+  if (v instanceof JavaDouble) return numberText(v);
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (Array.isArray(v)) return `[${v.map(javaText).join(', ')}]`;
   if (v instanceof Date) return v.toISOString();
@@ -91,7 +151,8 @@ export function toJson(v: unknown): string {
   if (typeof v === 'number' || v instanceof JavaDouble) {
     const n = numberValue(v);
     if (!Number.isFinite(n)) return `"${javaDoubleText(n)}"`;
-    return typeof v === 'number' && Number.isInteger(v) ? longText(v) : javaDoubleText(n);
+    if (v instanceof JavaDouble) return numberText(v);
+    return Number.isInteger(v) ? longText(v) : javaDoubleText(n);
   }
   if (typeof v === 'boolean') return String(v);
   if (v instanceof Date) return jsonString(v.toISOString());
@@ -339,7 +400,7 @@ export function writeJson(value: unknown, indent = 0): string {
       return true;
     }
     if (v instanceof JavaDouble) {
-      out += Number.isFinite(v.value) ? javaDoubleText(v.value) : 'null';
+      out += Number.isFinite(v.value) ? numberText(v) : 'null';
       return true;
     }
     const o = v as object;
@@ -398,7 +459,7 @@ export function holdsJavaNumber(v: unknown, depth = 0): boolean {
  * the nearest double), lists and plain maps copied where changed: for what takes JS numbers.
  */
 export function jsNumbers(v: unknown): unknown {
-  if (v instanceof JavaDouble) return v.value;
+  if (v instanceof JavaDouble) return v.toJSON();
   if (typeof v === 'bigint') return Number(v);
   if (v === null || typeof v !== 'object') return v;
   if (Array.isArray(v)) {
