@@ -301,7 +301,8 @@ const CASES: Case[] = [
         task(`  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n`) +
         `outputs:\n  - id: count\n    type: DATETIME\n    value: yesterday\n`,
     },
-    error: /outputs\[0\]\.value: "yesterday" is not a valid DATETIME output; expected an ISO-8601 date-time/,
+    error:
+      /outputs\[0\]\.value: "yesterday" is not a valid DATETIME output; expected an ISO-8601 instant with a time and a zone/,
   },
   {
     name: 'unknown task type',

@@ -401,6 +401,35 @@ test("inputs keep Kestra's numbers: a JSON input's 1.0 and a FLOAT input's 2 pri
   assert.equal(JSON.stringify(inputs), '{"cfg":{"a":1,"b":2,"c":[1000]},"ratio":2,"half":0.5,"n":3}');
 });
 
+test("inputs keep Kestra's Java classes: INT an Integer, FLOAT a Float, DATETIME an Instant printed as Instant.toString", async () => {
+  // FlowInputOutput.parseType: Integer.valueOf, Float.valueOf, Instant.parse.
+  const f = parseFlow(
+    flow(
+      `  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "n={{ inputs.n }} {{ inputs.n | className }} f={{ inputs.f }} {{ inputs.f | className }} f+1={{ inputs.f + 1 }} at={{ inputs.at }} micro={{ inputs.micro }} offset={{ inputs.offset }} day={{ inputs.at | date('yyyy-MM-dd') }}"
+`,
+      'inputs:\n  - id: n\n    type: INT\n  - id: f\n    type: FLOAT\n  - id: at\n    type: DATETIME\n  - id: micro\n    type: DATETIME\n  - id: offset\n    type: DATETIME\n',
+    ),
+    'inline.yml',
+  );
+  const inputs = resolveInputs(f.inputs, {
+    n: '7',
+    f: '1.1',
+    at: '2024-01-15T10:20:30Z',
+    micro: '2024-01-15T10:20:30.123456Z',
+    offset: '2024-01-15T12:20:30.100+02:00',
+  });
+  const lines: string[] = [];
+  const ex = await runFlow(f, { inputs, env: {}, write: (l) => lines.push(l) });
+  assert.equal(ex.state, 'SUCCESS', lines.join('\n'));
+  assert.match(
+    lines.join('\n'),
+    /n=7 java\.lang\.Integer f=1\.1 java\.lang\.Float f\+1=2\.1 at=2024-01-15T10:20:30Z micro=2024-01-15T10:20:30\.123456Z offset=2024-01-15T10:20:30\.100Z day=2024-01-15/,
+  );
+  assert.equal(JSON.stringify({ n: inputs.n, f: inputs.f }), '{"n":7,"f":1.1}');
+});
+
 test('secrets: a text that shows a derived secret among other values hides only that value', async () => {
   const { ex, log } = await run(
     flow(`  - id: log

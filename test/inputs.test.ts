@@ -120,6 +120,10 @@ test('an input of the wrong type is refused before anything runs: run exits 2 na
     ['ratio=', 'ratio'],
     ['flag=maybe', 'flag'],
     ['at=not-a-date', 'at'],
+    // Kestra reads DATETIME with Instant.parse: a date alone (DATE's) or a time without seconds is refused.
+    ['at=2026-11-21', 'at'],
+    ['at=2026-11-21T10:00Z', 'at'],
+    ['at=2026-02-30T10:00:00Z', 'at'],
     ['pick=green', 'pick'],
   ] as const) {
     const r = await host.run(['run', file, '--input', input], env);

@@ -1,8 +1,52 @@
-import { DateTime } from 'luxon';
 import { InvalidInputError, oneLine, show } from '../errors.js';
 import { parseDuration } from '../duration.js';
-import { holdsJavaNumber, JavaDouble, parseJson, toJson } from '../pebble/index.js';
+import { holdsJavaNumber, JavaDouble, javaFloat, javaInteger, parseJson, toJson } from '../pebble/index.js';
 import type { InputDef, OutputDef } from './model.js';
+
+const INSTANT =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2})(?::(\d{2}))?)$/;
+
+/**
+ * Kestra reads a DATETIME with Instant.parse (ISO_INSTANT: seconds required, a fraction of up to 9
+ * digits, Z or an offset) and the value prints as Instant.toString: UTC, the fraction in groups of
+ * 3 digits (none when whole). Undefined when the text is not one.
+ */
+export function javaInstant(text: string): string | undefined {
+  const m = INSTANT.exec(text.trim());
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, s, frac = '', , sign, oh = '0', om = '0', os = '0'] = m;
+  const [year, month, day, hour, minute, second] = [
+    Number(y),
+    Number(mo),
+    Number(d),
+    Number(h),
+    Number(mi),
+    Number(s),
+  ];
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  if (
+    date.getUTCFullYear() !== year ||
+    date.getUTCMonth() !== month - 1 ||
+    date.getUTCDate() !== day ||
+    date.getUTCHours() !== hour ||
+    date.getUTCMinutes() !== minute ||
+    Number(oh) > 18 ||
+    Number(om) > 59 ||
+    Number(os) > 59
+  )
+    return undefined;
+  const offset = (sign === '-' ? -1 : 1) * (Number(oh) * 3600 + Number(om) * 60 + Number(os));
+  const utc = new Date(date.getTime() - offset * 1000).toISOString().slice(0, 19);
+  const nanos = frac.padEnd(9, '0');
+  const shown = /^0+$/.test(nanos)
+    ? ''
+    : nanos.endsWith('000000')
+      ? nanos.slice(0, 3)
+      : nanos.endsWith('000')
+        ? nanos.slice(0, 6)
+        : nanos;
+  return `${utc}${shown ? `.${shown}` : ''}Z`;
+}
 
 function coerce(
   def: Pick<InputDef, 'itemType' | 'values' | 'allowCustomValue'>,
@@ -24,7 +68,8 @@ function coerce(
       // and so is a double, whole or not: Integer.valueOf("5.0") refuses the 5.0 of a JSON body.
       if (!Number.isInteger(n) || n < -2147483648 || n > 2147483647)
         throw bad('a whole number from -2147483648 to 2147483647 (a Java Integer, as in Kestra)');
-      return n;
+      // A flow output goes through JacksonMapper.toMap (typedOutputs): JSON numbers, not the input's Java classes.
+      return what === 'input' ? javaInteger(n) : n;
     }
     case 'FLOAT': {
       const n =
@@ -34,8 +79,8 @@ function coerce(
             ? Number(value)
             : Number.NaN;
       if (!Number.isFinite(n)) throw bad('a number');
-      // Kestra's FLOAT input is a Java Float: 2 is 2.0 in an expression, as Pebble prints it.
-      return Number.isInteger(n) ? new JavaDouble(n) : n;
+      // Kestra's FLOAT input is a Java Float: 2 is 2.0 in an expression, 1.1 is float32's 1.1.
+      return what === 'input' ? javaFloat(n) : Number.isInteger(n) ? new JavaDouble(n) : n;
     }
     case 'BOOLEAN':
       if (value === true || value === 'true') return true;
@@ -65,10 +110,13 @@ function coerce(
         throw bad('JSON');
       }
     case 'DATETIME': {
-      const dt =
-        value instanceof Date ? DateTime.fromJSDate(value) : DateTime.fromISO(String(value), { zone: 'utc' });
-      if (!dt.isValid) throw bad('an ISO-8601 date-time, e.g. 2026-11-21T10:00:00Z');
-      return dt.toUTC().toISO();
+      const text = value instanceof Date ? value.toISOString() : String(value);
+      const instant = javaInstant(text);
+      if (instant === undefined)
+        throw bad(
+          'an ISO-8601 instant with a time and a zone, e.g. 2026-11-21T10:00:00Z or 2026-11-21T12:00:00+02:00 (DATE is the type of a date alone)',
+        );
+      return instant;
     }
     case 'DURATION':
       parseDuration(value, name, { allowZero: true });
