@@ -486,3 +486,27 @@ test("a template that fails while running names the flow file and the property's
     /^inline\.yml:6:\d+: tasks\[0\]\.message: task 'log', property 'message': jq: cannot index number with "a"/,
   );
 });
+
+test('an error in a multi-line template quotes the line where it is, trimmed, not the whole template', async () => {
+  const body = Array.from({ length: 30 }, (_, i) => `line ${i} of a long message`).join('\n');
+  const template = `${body}\n    total: {{ 1 + }}\n${body}`;
+  const problem = templateProblem(template) ?? '';
+  assert.equal(
+    problem,
+    `cannot parse expression: unexpected '}}'; expected a value at line 31, column 19 of the template, whose line 31 is "total: {{ 1 + }}"`,
+  );
+  const { ex } = await run(
+    flow(`  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: |
+      first
+      second {{ 10 / (2 - 2) }}
+`),
+  );
+  const error = ex.taskRuns[0]?.error ?? '';
+  assert.match(
+    error,
+    /division by zero in '\/' at line 2, column 14 of the template, whose line 2 is "second \{\{ 10 \/ \(2 - 2\) \}\}"/,
+  );
+  assert.ok(!error.includes('first'), error);
+});

@@ -141,6 +141,18 @@ function at(err: PebbleError): string {
 }
 
 /**
+ * The template as an error quotes it: whole when it is one line; else only the line where the
+ * error is, trimmed, so that a 40-line message block is not repeated with \n escapes.
+ */
+function quoted(template: string, err: PebbleError): string {
+  if (!template.includes('\n')) return JSON.stringify(template);
+  const line = err.position ? template.split('\n')[err.position.line - 1] : undefined;
+  return line === undefined
+    ? 'the template'
+    : `the template, whose line ${err.position?.line} is ${JSON.stringify(line.trim())}`;
+}
+
+/**
  * Returns why a template string cannot be rendered whatever the values (a syntax error, a filter
  * or function that does not exist or is refused here), or undefined.
  */
@@ -152,7 +164,9 @@ export function templateProblem(template: string): string | undefined {
     uses = { ...templateUses(template), tests: u.tests };
   } catch (err) {
     if (!(err instanceof PebbleError)) throw err;
-    return `cannot parse expression ${JSON.stringify(template)}: ${err.detail}${at(err).replace(/ (of|in)$/, '')}`;
+    return template.includes('\n')
+      ? `cannot parse expression: ${err.detail}${at(err)} ${quoted(template, err)}`
+      : `cannot parse expression ${JSON.stringify(template)}: ${err.detail}${at(err).replace(/ (of|in)$/, '')}`;
   }
   const e = pebble();
   for (const [kind, names, known] of [
@@ -248,18 +262,20 @@ function rendering<T>(
       throw new ExpressionError(`${where}: ${cause.message}`, cause.culprit, { cause });
     if (err.kind === 'syntax')
       throw new InvalidInputError(
-        `${where}: cannot parse expression ${JSON.stringify(template)}: ${err.detail}${at(err).replace(/ (of|in)$/, '')}`,
+        template.includes('\n')
+          ? `${where}: cannot parse expression: ${err.detail}${at(err)} ${quoted(template, err)}`
+          : `${where}: cannot parse expression ${JSON.stringify(template)}: ${err.detail}${at(err).replace(/ (of|in)$/, '')}`,
       );
     if (err.kind === 'undefined' && err.detail.endsWith('is not defined'))
       throw new ExpressionError(
-        `${where}: undefined variable '${err.missing}'${at(err)} ${JSON.stringify(template)}` +
+        `${where}: undefined variable '${err.missing}'${at(err)} ${quoted(template, err)}` +
           ` (known: ${Object.keys(context).join(', ')})`,
       );
     if (err.kind === 'undefined' && err.missing !== undefined)
       throw new ExpressionError(
-        `${where}: undefined variable '${err.missing}': ${err.detail}${at(err)} ${JSON.stringify(template)}`,
+        `${where}: undefined variable '${err.missing}': ${err.detail}${at(err)} ${quoted(template, err)}`,
       );
-    throw new ExpressionError(`${where}: ${err.detail}${at(err)} ${JSON.stringify(template)}`);
+    throw new ExpressionError(`${where}: ${err.detail}${at(err)} ${quoted(template, err)}`);
   }
 }
 
