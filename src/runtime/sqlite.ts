@@ -344,10 +344,11 @@ export class SqliteSync {
     };
     const take = q.page * q.size;
     const page = (filter: string, filterArgs: unknown[]) =>
-      this.#prepare(`SELECT ${COLUMNS} FROM executions ${filter} ORDER BY created_at DESC LIMIT ?`).all(
-        ...filterArgs,
-        take,
-      ) as Row[];
+      // id breaks ties as in the merge below: cut by LIMIT first, two executions created in one
+      // millisecond came in index order, and a page could show the one the next page shows again.
+      this.#prepare(
+        `SELECT ${COLUMNS} FROM executions ${filter} ORDER BY created_at DESC, id DESC LIMIT ?`,
+      ).all(...filterArgs, take) as Row[];
     let total: number;
     let rows: Row[];
     if (!q.namespace) {
