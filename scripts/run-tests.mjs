@@ -73,6 +73,11 @@ const rank = (name) => {
 const files = names.sort((a, b) => rank(a) - rank(b)).map((n) => `${dir}/${n}.test.js`);
 const concurrency = Number(process.argv[2] ?? Math.max(availableParallelism() - 1, 1));
 
+// A young generation of 16 MB for every test process and the CLIs and servers they start with this
+// environment: the suite allocates much and keeps little (stats pages, 10,000-URL runs), and with
+// V8's default scavenges took ~12 % of its CPU. The ten heaviest files, each run alone: 85.3 s of
+// CPU, 78.3 s with it. The product's own defaults are left as they are.
+process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS, '--max-semi-space-size=16'].filter(Boolean).join(' ');
 const stream = run({ files, concurrency });
 stream.on('test:fail', () => {
   process.exitCode = 1;
@@ -92,7 +97,7 @@ if (timelineOut) {
     if (f) f.last = now;
     else seen.set(data.file, { first: now, last: now });
   };
-  for (const event of ['test:enqueue', 'test:start', 'test:pass', 'test:fail', 'test:stdout', 'test:stderr'])
+  for (const event of ['test:start', 'test:pass', 'test:fail', 'test:stdout', 'test:stderr'])
     stream.on(event, mark);
   process.on('exit', () => {
     const rows = [...seen]
