@@ -10,7 +10,7 @@
 // 218 s at 3, 185 s at 4, 176 s at 5, 173 s at 6), and more files at once only add load.
 // Run as `node --unhandled-rejections=strict scripts/run-tests.mjs [concurrency]`: node:test gives
 // each test file's process this process's Node options.
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { run } from 'node:test';
 import { spec, tap } from 'node:test/reporters';
@@ -82,30 +82,6 @@ const stream = run({ files, concurrency });
 stream.on('test:fail', () => {
   process.exitCode = 1;
 });
-// TEST_TIMELINE=out.json: when each file's first and last result arrived (ms from the start), to see
-// which files run alone at the end and re-order LONGEST_FIRST.
-const timelineOut = process.env.TEST_TIMELINE;
-if (timelineOut) {
-  const t0 = Date.now();
-  /** @type {Map<string, { first: number, last: number }>} */
-  const seen = new Map();
-  /** @param {{ file?: string }} data */
-  const mark = (data) => {
-    if (!data.file) return;
-    const now = Date.now() - t0;
-    const f = seen.get(data.file);
-    if (f) f.last = now;
-    else seen.set(data.file, { first: now, last: now });
-  };
-  for (const event of ['test:start', 'test:pass', 'test:fail', 'test:stdout', 'test:stderr'])
-    stream.on(event, mark);
-  process.on('exit', () => {
-    const rows = [...seen]
-      .map(([file, t]) => ({ file: file.replace(/^.*\//, ''), ...t }))
-      .sort((a, b) => a.last - b.last);
-    writeFileSync(timelineOut, `${JSON.stringify(rows, null, 1)}\n`);
-  });
-}
 // As `node --test` reports: spec on a terminal, TAP otherwise.
 /** @type {import('node:stream').Readable} */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- compose() is untyped in @types/node 20
