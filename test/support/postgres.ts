@@ -205,7 +205,9 @@ export async function startPostgres(options: { fsync?: boolean } = {}): Promise<
       const client = new pg.Client({ connectionString: cluster.url() });
       await client.connect();
       try {
-        await client.query(`CREATE DATABASE "${database.replaceAll('"', '""')}"`);
+        // FILE_COPY (PostgreSQL 15+, Debian's): PostgreSQL 15's default writes the whole template
+        // through the WAL; a copy was ~3 % less CPU over store and replicas' tests.
+        await client.query(`CREATE DATABASE "${database.replaceAll('"', '""')}" STRATEGY = FILE_COPY`);
       } finally {
         await client.end();
       }
