@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { StateDirLock } from '../src/runtime/state-lock.js';
 import { cliHost } from './cli-host.js';
 import { everySecond, HOOK_FLOW, runCli, sim } from './helpers.js';
 import { REALISTIC_LATENCY, ServerProcess } from './server-process.js';
@@ -110,4 +113,26 @@ test('a --state-dir that is a file, under a file or not creatable is one line na
       `error: --state-dir: ${stateDir} cannot be used (${reason}); expected a folder the server can create and write\n`,
     );
   }
+});
+
+test('a lock held by a killed server its parent has not reaped yet (a zombie) is stale', async (t) => {
+  // `sh` starts a child and becomes `sleep`, which never reaps it: the child ends as a zombie.
+  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  t.after(() => parent.kill('SIGKILL'));
+  const [line] = (await once(parent.stdout, 'data')) as [Buffer];
+  const pid = Number(line.toString().trim());
+  const stat = () => readFileSync(`/proc/${pid}/stat`, 'utf8');
+  while (stat().slice(stat().lastIndexOf(')') + 2)[0] !== 'Z') await new Promise((r) => setImmediate(r));
+  const started = stat()
+    .slice(stat().lastIndexOf(')') + 2)
+    .split(' ')[19];
+
+  const state = await mkdtemp(join(tmpdir(), 'kf-lock-zombie-'));
+  await writeFile(join(state, 'server.lock'), JSON.stringify({ pid, started }));
+  const lock = StateDirLock.acquire(state);
+  t.after(() => lock.release());
+  const holder = JSON.parse(readFileSync(join(state, 'server.lock'), 'utf8')) as { pid: number };
+  assert.equal(holder.pid, process.pid);
 });

@@ -19,15 +19,24 @@ interface Holder {
   started: string | null;
 }
 
-/** A process's start time from /proc/<pid>/stat (field 22), or null where it cannot be read. */
-function startTime(pid: number): string | null {
+/**
+ * A process's state (field 3: `Z` for a zombie) and start time (field 22) from /proc/<pid>/stat, or
+ * undefined where it cannot be read.
+ */
+function procStat(pid: number): { state: string; started: string | null } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) is in parentheses and may hold spaces: count from the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', started: fields[19] ?? null };
   } catch {
-    return null;
+    return undefined;
   }
+}
+
+/** A process's start time from /proc/<pid>/stat, or null where it cannot be read. */
+function startTime(pid: number): string | null {
+  return procStat(pid)?.started ?? null;
 }
 
 /** Lock files this process holds. */
@@ -41,8 +50,12 @@ function alive(holder: Holder, file: string): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false; // ESRCH: no such process
   }
+  const now = procStat(holder.pid);
+  // Killed (kill -9) but not yet reaped by its parent (a container's init can take seconds): a
+  // zombie holds no state folder.
+  if (now?.state === 'Z' || now?.state === 'X') return false;
   // The pid is in use: by the holder, unless the holder died and the pid was given to another process.
-  return holder.started === null || startTime(holder.pid) === holder.started;
+  return holder.started === null || (now?.started ?? null) === holder.started;
 }
 
 function readHolder(file: string): { text: string; holder: Holder | undefined } | undefined {
