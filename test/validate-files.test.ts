@@ -51,3 +51,103 @@ test('validate DIR FILE-again: a ✓ per flow file of the folder, no duplicate o
     `✓ ${join(v, 'b.yaml')}: company.test.b (1 task(s), 0 trigger(s))`,
   ]);
 });
+
+/** A flow with the given `inputs:` block and a task that logs `message`. */
+const withInputs = (inputs: string, message = 'hello', top = '') => `id: d
+namespace: company.test
+${top}inputs:
+${inputs}
+tasks:
+  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "${message}"
+`;
+
+test('validate and run refuse literal input defaults run could not convert, each at its file:line:col', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-validate-defaults-'));
+  const file = join(dir, 'd.yml');
+  await writeFile(
+    file,
+    withInputs(`  - id: a
+    type: INT
+    defaults: 3.0
+  - id: b
+    type: INT
+    defaults: abc
+  - id: c
+    type: FLOAT
+    defaults: abc
+  - id: d
+    type: DATETIME
+    defaults: "2024-01-15"
+  - id: e
+    type: ARRAY
+    itemType: INT
+    defaults: [1, 2.0]
+  - id: f
+    type: SELECT
+    values: [x, y]
+    defaults: z
+  - id: g
+    type: JSON
+    defaults: "{bad"
+  - id: h
+    type: BOOLEAN
+    defaults: maybe
+  - id: i
+    type: INT
+    defaults: "{{ 1 + 2 }}"
+  - id: j
+    type: ARRAY
+    itemType: INT
+    defaults: ["{{ 1 }}", 2.0]
+  - id: k
+    type: INT
+    defaults: 3`),
+  );
+  const expected = [
+    `${file}:6:15: inputs[0].defaults: 3.0 is not a valid INT input; expected a whole number from -2147483648 to 2147483647 (a Java Integer, as in Kestra)`,
+    `${file}:9:15: inputs[1].defaults: "abc" is not a valid INT input; expected a whole number from -2147483648 to 2147483647 (a Java Integer, as in Kestra)`,
+    `${file}:12:15: inputs[2].defaults: "abc" is not a valid FLOAT input; expected a number`,
+    `${file}:15:15: inputs[3].defaults: "2024-01-15" is not a valid DATETIME input; expected an ISO-8601 instant with a time and a zone, e.g. 2026-11-21T10:00:00Z or 2026-11-21T12:00:00+02:00 (DATE is the type of a date alone)`,
+    `${file}:19:19: inputs[4].defaults[1]: 2.0 is not a valid INT input; expected a whole number from -2147483648 to 2147483647 (a Java Integer, as in Kestra)`,
+    `${file}:23:15: inputs[5].defaults: "z" is not a valid SELECT input; expected one of x, y`,
+    `${file}:26:15: inputs[6].defaults: "{bad" is not a valid JSON input; expected JSON`,
+    `${file}:29:15: inputs[7].defaults: "maybe" is not a valid BOOLEAN input; expected true or false`,
+  ];
+  for (const command of ['validate', 'run']) {
+    const r = await runCli([command, file]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, `error: ${expected.join('\n')}\n`, command);
+  }
+});
+
+test('literal input defaults run converts pass validate and reach the flow as their types', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-validate-defaults-'));
+  const file = join(dir, 'd.yml');
+  await writeFile(
+    file,
+    withInputs(
+      `  - id: n
+    type: INT
+    defaults: 3
+  - id: at
+    type: DATETIME
+    defaults: "2024-01-15T10:00:00+02:00"
+  - id: list
+    type: ARRAY
+    itemType: INT
+    defaults: [1, "2"]
+  - id: pick
+    type: SELECT
+    values: [x, y]
+    defaults: y`,
+      'n={{ inputs.n | className }} at={{ inputs.at }} list={{ inputs.list }} pick={{ inputs.pick }}',
+    ),
+  );
+  const v = await runCli(['validate', file]);
+  assert.equal(v.code, 0, v.stderr);
+  const r = await runCli(['run', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr + r.stdout, /n=java\.lang\.Integer at=2024-01-15T08:00:00Z list=\[1,2\] pick=y/);
+});

@@ -185,6 +185,14 @@ export function resolveInputs(
 }
 
 /**
+ * An input's `defaults` converted as `resolveInputs` converts it when nothing is given, so that a
+ * flow is refused at load, not at its first run; throws InvalidInputError.
+ */
+export function typedDefault(def: InputDef): unknown {
+  return coerce(def, def.type, def.defaults, `input '${def.id}'`);
+}
+
+/**
  * A flow output's rendered value converted to its declared type, as Kestra's
  * FlowInputOutput.typedOutputs converts it (the inputs' conversions); throws InvalidInputError.
  */

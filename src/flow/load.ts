@@ -14,7 +14,7 @@ import {
 import { javaNumberTags } from '../pebble/index.js';
 import { parseDuration } from '../duration.js';
 import { hasExpression, templateProblem, templateReads } from './expressions.js';
-import { typedOutput } from './inputs.js';
+import { typedDefault, typedOutput } from './inputs.js';
 import {
   flowSchema,
   type InputDef,
@@ -197,6 +197,13 @@ function checkTemplates(value: unknown, path: Path, problems: Problems): void {
   } else if (Array.isArray(value)) value.forEach((v, i) => checkTemplates(v, [...path, i], problems));
   else if (typeof value === 'object' && value !== null)
     for (const [k, v] of Object.entries(value)) checkTemplates(v, [...path, k], problems);
+}
+
+/** Whether a value (nested lists and maps too) holds a template. */
+function anyExpression(value: unknown): boolean {
+  const found: TemplateAt[] = [];
+  templatesIn(value, [], false, found);
+  return found.length > 0;
 }
 
 const literal = (v: unknown) => v !== undefined && v !== null && !hasExpression(v);
@@ -512,8 +519,28 @@ export function parseFlow(text: string, file: string, options: ParseOptions = {}
   const inputs: InputDef[] = [];
   (Array.isArray(raw.inputs) ? raw.inputs : []).forEach((input, i) => {
     const r = inputSchema.safeParse(settingsOf(inputSchema, input));
-    if (r.success) inputs.push(r.data);
-    else
+    if (r.success) {
+      inputs.push(r.data);
+      // A literal default is converted now, as `run` converts it when the input is not given; one
+      // with an expression is left as written.
+      const { defaults } = r.data;
+      if (defaults !== undefined && defaults !== null && !anyExpression(defaults))
+        try {
+          typedDefault(r.data);
+        } catch (err) {
+          if (!(err instanceof InvalidInputError)) throw err;
+          // An ARRAY's item is named `input 'id'[n]`: the problem goes at the item, `defaults[n]`.
+          const name = `input '${r.data.id}'`;
+          const [, items = ''] = /^((?:\[\d+\])*): /.exec(err.message.slice(name.length)) ?? [];
+          const at = [...items.matchAll(/\d+/g)].map((m) => Number(m[0]));
+          problems.add(
+            ['inputs', i, 'defaults', ...at],
+            err.message.startsWith(name)
+              ? err.message.slice(name.length).replace(/^[[\]\d]*: /, '')
+              : err.message,
+          );
+        }
+    } else
       for (const issue of r.error.issues)
         problems.add(
           ['inputs', i, ...(issue.path as Path)],
