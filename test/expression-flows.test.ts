@@ -5,6 +5,7 @@ import { renderString, templateProblem } from '../src/flow/expressions.js';
 import { resolveInputs } from '../src/flow/inputs.js';
 import { parseFlow } from '../src/flow/load.js';
 import { Masker } from '../src/masker.js';
+import { javaInteger } from '../src/pebble/index.js';
 import { sim } from './helpers.js';
 
 /** What a new user found in Kestra expressions, rendered through the flow layer as `run` does. */
@@ -288,7 +289,8 @@ test('taskrun.id, attemptsCount, parentId and value; flow.revision; execution.or
   assert.deepEqual(ids, {
     me: ex.taskRuns.find((r) => r.taskId === 'ids')?.id,
     attempts: 0,
-    revision: 1,
+    // Kestra's Flow.revision is a java.lang.Integer, kept as one by OutputValues.
+    revision: javaInteger(1),
     original: ex.id,
     parent: 'none',
   });

@@ -151,3 +151,34 @@ test('literal input defaults run converts pass validate and reach the flow as th
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr + r.stdout, /n=java\.lang\.Integer at=2024-01-15T08:00:00Z list=\[1,2\] pick=y/);
 });
+
+test('revision is an Integer ≥ 1: 2.0 loads as 2 (a java.lang.Integer), "3", 2.5, -1 and 2^31 are refused naming it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'kf-validate-revision-'));
+  const file = join(dir, 'r.yml');
+  const flowAt = (revision: string | undefined) =>
+    `id: r\nnamespace: company.test\n${revision === undefined ? '' : `revision: ${revision}\n`}tasks:\n  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: "rev={{ flow.revision }} {{ flow.revision | className }}"\n`;
+  for (const [revision, shown] of [
+    ['"3"', '"3"'],
+    ['2.5', '2.5'],
+    ['-1', '-1'],
+    ['0', '0'],
+    ['2147483648', '2147483648'],
+  ] as const) {
+    await writeFile(file, flowAt(revision));
+    const r = await runCli(['validate', file]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(
+      r.stderr,
+      `error: ${file}:3:11: revision: got ${shown}; expected a whole number from 1 to 2147483647 (a Java Integer, as in Kestra)\n`,
+    );
+  }
+  for (const [revision, shown] of [
+    ['2.0', '2'],
+    [undefined, '1'],
+  ] as const) {
+    await writeFile(file, flowAt(revision));
+    const r = await runCli(['run', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr + r.stdout, new RegExp(`rev=${shown} java\\.lang\\.Integer`));
+  }
+});

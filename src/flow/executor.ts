@@ -21,6 +21,7 @@ import type { RetryDef } from './model.js';
 import { executionEvents } from '../diagnostics.js';
 import { emptyTokenError, type Sealed, seal, SecretStore, unseal } from './secrets.js';
 import { instantText, preciseNow } from './clock.js';
+import { javaInteger } from '../pebble/index.js';
 import type { StateHistory } from './view-types.js';
 
 /** KILLED: interrupted (Ctrl-C, SIGTERM), as Kestra calls a killed execution. */
@@ -228,8 +229,9 @@ class FlowRun {
         .map(([k, v]) => [k.slice(4).toLowerCase(), v]),
     );
     this.#context = {
-      // As Kestra's RunVariables: a flow read from a file is revision 1 unless it says otherwise.
-      flow: { id: flow.id, namespace: flow.namespace, revision: flow.revision ?? 1 },
+      // As Kestra's RunVariables: a flow read from a file is revision 1 unless it says otherwise;
+      // Flow.revision is a java.lang.Integer.
+      flow: { id: flow.id, namespace: flow.namespace, revision: javaInteger(flow.revision ?? 1) },
       execution: {
         id: this.execution.id,
         startDate: instantText(options.resume ? Date.parse(options.resume.startDate) : started),

@@ -627,7 +627,7 @@ export function parseFlow(text: string, file: string, options: ParseOptions = {}
     labels,
     inputs,
     variables: f.variables ?? {},
-    ...(typeof f.revision === 'number' && Number.isInteger(f.revision) ? { revision: f.revision } : {}),
+    ...(f.revision !== undefined ? { revision: f.revision } : {}),
     tasks,
     errors,
     finally: fin,

@@ -122,6 +122,8 @@ export const triggerCommonSchema = z.object({
 });
 export const TRIGGER_COMMON_KEYS = Object.keys(triggerCommonSchema.shape);
 
+const REVISION = 'expected a whole number from 1 to 2147483647 (a Java Integer, as in Kestra)';
+
 export const flowSchema = z.strictObject({
   id: z
     .string()
@@ -158,7 +160,12 @@ export const flowSchema = z.strictObject({
   disabled: z.boolean().optional(),
   concurrency: z.unknown().optional(),
   outputs: z.array(z.unknown()).optional(),
-  revision: z.unknown().optional(),
+  // Kestra's Flow.revision: an Integer ≥ 1 (`2.0` loads as 2, as other whole settings do).
+  revision: z
+    .int({ error: REVISION })
+    .min(1, { error: REVISION })
+    .max(2147483647, { error: REVISION })
+    .optional(),
   deleted: z.unknown().optional(),
   tenantId: z.unknown().optional(),
 });
