@@ -381,6 +381,16 @@ describe('Kestra’s flows, triggers, webhooks, health and authentication', { co
             /^filters\[state\]: "FAILED" is not allowed; expected filters\[FIELD\]\[OPERATION\]=VALUE/,
           ],
           ['filters[state][IN]=', /^filters\[state\]\[IN\]: an empty list is not allowed/],
+          // what trial T5 got an empty 200 for
+          [
+            'filters[namespace][EQUALS]',
+            /^filters\[namespace\]\[EQUALS\]: a value is missing; expected filters\[namespace\]\[EQUALS\]=VALUE$/,
+          ],
+          ['filters[flowId][CONTAINS]=', /^filters\[flowId\]\[CONTAINS\]: a value is missing; /],
+          [
+            'filters[labels][EQUALS][env]=',
+            /^filters\[labels\]\[EQUALS\]\[env\]: a value is missing; expected filters\[labels\]\[EQUALS\]\[env\]=VALUE$/,
+          ],
           [
             'filters[startDate][GREATER_THAN]=yesterday',
             /^filters\[startDate\]\[GREATER_THAN\]: "yesterday" is not allowed; expected a date-time/,

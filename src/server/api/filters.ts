@@ -96,6 +96,13 @@ function check(c: Context, spec: SearchSpec, f: QueryFilter): Response | undefin
       400,
       `${f.key}: operation ${show(f.op)} is not allowed for ${f.field}; expected one of ${ops.join(', ')}`,
     );
+  // `filters[namespace][EQUALS]` without `=value` would match nothing (or everything): refused.
+  const empty =
+    typeof f.value === 'string'
+      ? f.value === ''
+      : !Array.isArray(f.value) && Object.values(f.value).includes('');
+  if (empty && !(f.op === 'IN' || f.op === 'NOT_IN'))
+    return fail(c, 400, `${f.key}: a value is missing; expected ${f.key}=VALUE`);
   if ((f.op === 'IN' || f.op === 'NOT_IN') && !(f.value as readonly string[]).length)
     return fail(c, 400, `${f.key}: an empty list is not allowed; expected values separated by commas`);
   return undefined;
