@@ -532,3 +532,40 @@ test('task --props-file - reads the properties from stdin; a missing token names
   assert.match(r.stderr, /^purge\.Key\.serviceId: is missing; set FASTLY_SERVICE_ID or give serviceId$/m);
   assert.doesNotMatch(r.stderr, /surrogateKey|ENOENT/, 'the key was read from stdin');
 });
+
+test('task reads numbers as Kestra toJson writes them: keys 9007199254740993 and 1.0 arrive exact, by every route', async (t) => {
+  // Was: JSON.parse made them 9007199254740992 and 1, and those keys were purged instead.
+  const s = await sim(t);
+  const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
+  const doc = '{"surrogateKeys": [9007199254740993, 1.0, "x"], "soft": true}';
+  const file = join(mkdtempSync(join(tmpdir(), 'kestra-props-')), 'props.json');
+  writeFileSync(file, doc);
+  const routes: [string, string[], Record<string, string>][] = [
+    ['--props-file', ['--props-file', file], {}],
+    ['--props-env', ['--props-env', 'P'], { P: doc }],
+    ['--props-base64', ['--props-base64', Buffer.from(doc).toString('base64')], {}],
+    ['--props', ['--props', doc], {}],
+  ];
+  for (const [route, flags, extra] of routes) {
+    const before = s.log.length;
+    const r = await cli.run(['task', 'purge.Keys', ...flags], { ...env, ...extra });
+    assert.equal(r.code, 0, `${route}: ${r.stderr}`);
+    const sent = s.log.slice(before).flatMap((e) => e.surrogateKeys ?? []);
+    assert.deepEqual(sent.sort(), ['1.0', '9007199254740993', 'x'], route);
+    const outputs = protocol(r.stdout).find((p) => p.outputs)?.outputs as {
+      purgeIds: Record<string, string>;
+    };
+    assert.deepEqual(Object.keys(outputs.purgeIds).sort(), ['1.0', '9007199254740993', 'x'], route);
+  }
+  writeFileSync(file, '{"surrogateKey": 9223372036854775807}');
+  const one = await cli.run(['task', 'purge.Key', '--props-file', file], env);
+  assert.equal(one.code, 0, one.stderr);
+  assert.ok(
+    requests(s, `/service/${SERVICE}/purge/9223372036854775807`).length === 1,
+    'the exact key purged',
+  );
+  const info = protocol(one.stdout)
+    .flatMap((p) => (p.logs as { level: string; message: string }[] | undefined) ?? [])
+    .find((l) => l.level === 'INFO');
+  assert.match(info?.message ?? '', /^Purged key 9223372036854775807 \(purge id /);
+});

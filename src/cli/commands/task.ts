@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { InvalidInputError, show } from '../../errors.js';
 import { type Logger } from '../../logger.js';
 import { Masker } from '../../masker.js';
-import { writeJson } from '../../pebble/java.js';
+import { parseJson as parseJavaJson, writeJson } from '../../pebble/java.js';
 import { DEPRECATED_TYPES, FASTLY_TASKS, StatsTrigger } from '../../tasks/index.js';
 import type { Assessment } from '../../tasks/stats/StatsTrigger.js';
 import { type Metric, parseProps, type TaskDefinition } from '../../tasks/task.js';
@@ -49,9 +49,13 @@ const TASK_FLAGS = [
 
 type BridgeFlags = OptionsOf<typeof TASK_FLAGS>;
 
+/**
+ * The properties as Kestra's Jackson reads them (a long past 2^53 a BigInt, `1.0` a double): `toJson`
+ * writes them so, and parseProps then makes a key given as a number Java's text of it, as for a flow.
+ */
 function parseJson(text: string, flag: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseJavaJson(text);
   } catch (err) {
     throw new InvalidInputError(`${flag}: not valid JSON (${(err as Error).message})`, flag);
   }
