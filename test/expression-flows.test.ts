@@ -4,6 +4,7 @@ import { runFlow } from '../src/flow/executor.js';
 import { renderString, templateProblem } from '../src/flow/expressions.js';
 import { resolveInputs } from '../src/flow/inputs.js';
 import { parseFlow } from '../src/flow/load.js';
+import { viewOfRun } from '../src/flow/view.js';
 import { Masker } from '../src/masker.js';
 import { javaInteger } from '../src/pebble/index.js';
 import { sim } from './helpers.js';
@@ -511,4 +512,32 @@ test('an error in a multi-line template quotes the line where it is, trimmed, no
     /division by zero in '\/' at line 2, column 14 of the template, whose line 2 is "second \{\{ 10 \/ \(2 - 2\) \}\}"/,
   );
   assert.ok(!error.includes('first'), error);
+});
+
+test('{{ labels }} holds Kestra\'s label strings (ver: 1.0 is "1.0"), the same as the execution\'s labels, in both YAML forms', async () => {
+  // Was: {"ver":1.0,...}, numbers, while the execution's labels said "1.0".
+  const log = `  - id: log
+    type: io.kestra.plugin.core.log.Log
+    message: "labels={{ labels }} ver={{ labels.ver == '1.0' }} big={{ labels.big | length }}"
+`;
+  for (const labels of [
+    'labels:\n  ver: 1.0\n  big: 9223372036854775807\n  n: 2\n  beta: true\n',
+    'labels:\n  - key: ver\n    value: 1.0\n  - key: big\n    value: 9223372036854775807\n  - key: n\n    value: 2\n  - key: beta\n    value: true\n',
+  ]) {
+    const f = parseFlow(flow(log, labels), 'inline.yml');
+    const lines: string[] = [];
+    const ex = await runFlow(f, { inputs: {}, env: {}, write: (l) => lines.push(l) });
+    assert.equal(ex.state, 'SUCCESS', lines.join('\n'));
+    assert.match(
+      lines.join('\n'),
+      /labels=\{"ver":"1\.0","big":"9223372036854775807","n":"2","beta":"true"\} ver=true big=19/,
+      labels,
+    );
+    assert.deepEqual(viewOfRun(ex, f.labels).labels, [
+      { key: 'ver', value: '1.0' },
+      { key: 'big', value: '9223372036854775807' },
+      { key: 'n', value: '2' },
+      { key: 'beta', value: 'true' },
+    ]);
+  }
 });

@@ -11,7 +11,7 @@ import {
   type StaticCheck,
   type TaskDefinition,
 } from '../tasks/task.js';
-import { javaNumberTags } from '../pebble/index.js';
+import { javaNumberTags, javaText } from '../pebble/index.js';
 import { parseDuration } from '../duration.js';
 import { hasExpression, templateProblem, templateReads } from './expressions.js';
 import { typedDefault, typedOutput } from './inputs.js';
@@ -57,7 +57,8 @@ export interface Flow {
   id: string;
   namespace: string;
   description: string | undefined;
-  labels: Record<string, unknown>;
+  /** Kestra's labels are strings: `ver: 1.0` is "1.0", as Jackson's String.valueOf makes it. */
+  labels: Record<string, string>;
   inputs: InputDef[];
   variables: Record<string, unknown>;
   /** Kestra's flow revision, when the file gives one (`flow.revision` is 1 otherwise). */
@@ -616,9 +617,12 @@ export function parseFlow(text: string, file: string, options: ParseOptions = {}
     const pos = problems.position(path);
     positions[pathText(path)] = `${pos.line}:${pos.col}`;
   }
-  const labels = Array.isArray(f.labels)
-    ? Object.fromEntries(f.labels.map((l) => [l.key, l.value]))
-    : (f.labels ?? {});
+  const labels = Object.fromEntries(
+    (Array.isArray(f.labels)
+      ? f.labels.map((l) => [l.key, l.value] as const)
+      : Object.entries(f.labels ?? {})
+    ).map(([key, value]) => [key, javaText(value)]),
+  );
   return {
     file,
     id: f.id,

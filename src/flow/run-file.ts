@@ -10,7 +10,7 @@ import { evaluateTrigger, resolveTriggerProps } from './trigger.js';
 export interface FlowRunResult {
   execution?: Execution;
   /** The flow's labels (the execution's, in its JSON view). */
-  labels?: Record<string, unknown>;
+  labels?: Record<string, string>;
   /** Set when a trigger was evaluated and did not fire. */
   notFired?: { trigger: string; value: number | null; message: string };
 }

@@ -124,7 +124,7 @@ export interface ExecutionParts {
   flowId: string;
   flowRevision?: number | undefined;
   /** As stored (Kestra's list), or a flow's map. */
-  labels?: readonly { key: string; value: string }[] | Record<string, unknown> | undefined;
+  labels?: readonly { key: string; value: string }[] | Record<string, string> | undefined;
   /** CREATED (queued), RUNNING, or how it ended. */
   state: string;
   inputs?: Record<string, unknown> | undefined;
@@ -178,7 +178,7 @@ export function executionView(e: ExecutionParts): ExecutionView {
 }
 
 /** An execution as `run` ran it, in the one shape. */
-export const viewOfRun = (ex: Execution, labels?: Record<string, unknown>): ExecutionView =>
+export const viewOfRun = (ex: Execution, labels?: Record<string, string>): ExecutionView =>
   executionView({
     ...ex,
     outputs: ex.flowOutputs,

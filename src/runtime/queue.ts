@@ -942,11 +942,7 @@ export const EXECUTION_STATES = [
 
 /** The flow's labels, then those given (a key given replaces the flow's), as Kestra's execution labels. */
 function labelsOf(flow: Flow, given: readonly Label[] = []): Label[] {
-  const fromFlow = Object.entries(flow.labels).map(([key, value]) => ({
-    key,
-    // As Jackson makes a label's value a String: 1.0 stays 1.0, a long past 2^53 whole.
-    value: typeof value === 'string' ? value : writeJson(value),
-  }));
+  const fromFlow = Object.entries(flow.labels).map(([key, value]) => ({ key, value }));
   const keys = new Set(given.map((l) => l.key));
   return [...fromFlow.filter((l) => !keys.has(l.key)), ...given];
 }

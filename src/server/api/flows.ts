@@ -71,7 +71,7 @@ export function flowView(flow: Flow, masker: Masker, withSource = false): FlowVi
     tenantId: 'main',
     revision: flow.revision ?? 1,
     ...(flow.description === undefined ? {} : { description: flow.description }),
-    labels: Object.entries(flow.labels).map(([key, value]) => ({ key, value: String(value) })),
+    labels: Object.entries(flow.labels).map(([key, value]) => ({ key, value })),
     disabled: flow.disabled,
     deleted: false,
     ...(withSource && source !== undefined ? { source } : {}),
@@ -128,7 +128,7 @@ function flowFilters(c: Context): ((flow: Flow) => boolean) | Response {
         const at = pair.indexOf(':');
         if (at < 1) return fail(c, 400, `${f.key}: ${show(pair)} is not allowed; expected key:value`);
         const [key, value] = [pair.slice(0, at), pair.slice(at + 1)];
-        tests.push((flow) => key in flow.labels && String(flow.labels[key]) === value);
+        tests.push((flow) => key in flow.labels && flow.labels[key] === value);
       }
     }
   }
@@ -164,7 +164,7 @@ export function flowRoutes(deps: FlowRoutesDeps): RouteModule {
         const { namespace, q } = c.req.query();
         const found = all()
           .filter((f) => inNamespace(f.namespace, namespace) && matches(f, q) && test(f))
-          .filter((f) => labels.every((l) => String(f.labels[l.key]) === l.value && l.key in f.labels))
+          .filter((f) => labels.every((l) => f.labels[l.key] === l.value && l.key in f.labels))
           .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.id.localeCompare(b.id));
         const page = pageOf(found, paging, (f, field) => (field === 'id' ? f.id : f.namespace));
         return json(c, { results: page.results.map((f) => flowView(f, deps.masker)), total: page.total });
