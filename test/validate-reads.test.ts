@@ -201,3 +201,78 @@ test('validate refuses a template exactly when run fails on it (any reads and gu
     { numRuns: 150 },
   );
 });
+
+test("validate follows Pebble's scopes: a loop's sets end with it, a macro sees only its parameters", () => {
+  // Each fails at run (ForNode's scope is popped after the loop; MacroNode pushes a local scope).
+  for (const [template, message] of [
+    [
+      '{% for i in [1,2] %}{% set inner = i %}{% endfor %}inner={{ inner }}',
+      /uses 'inner', which is not defined here/,
+    ],
+    [
+      '{% macro m() %}{{ outer }}{% endmacro %}{% set outer = 1 %}{{ m() }}',
+      /uses 'outer' inside macro 'm', which sees only its parameters and its own sets, not the template's variables; it has no parameters \(pass 'outer' as an argument\)$/,
+    ],
+    [
+      '{% macro m(a) %}{{ a }}{{ flow.id }}{% endmacro %}{{ m(1) }}',
+      /uses 'flow' inside macro 'm', .*; its parameters: a \(pass 'flow' as an argument\)$/,
+    ],
+    ["{% macro m(a=flow.id) %}{{ a }}{% endmacro %}{{ m('x') }}", /uses 'flow' inside macro 'm'/],
+    ['{{ late }}{% set late = 1 %}', /uses 'late', which is not defined here/],
+  ] as const) {
+    const found = problems(flow(template));
+    assert.equal(found.length, 1, `${template}: ${found.join(' | ')}`);
+    assert.match(found[0] ?? '', message, template);
+  }
+  // Each passes at run: an outer name updated in a loop, a set seen by the next iteration, a macro
+  // never called, its parameters and sets, a guarded read.
+  for (const template of [
+    '{% set n = 0 %}{% for i in [1,2] %}{% set n = n + i %}{% endfor %}{{ n }}',
+    '{% for i in [1,2] %}{% if not loop.first %}{{ prev }}{% endif %}{% set prev = i %}{% endfor %}',
+    '{% macro m() %}{{ flow.id }}{% endmacro %}ok',
+    "{% macro m(a, b=a ~ 'x') %}{% set c = b %}{{ c }}{% endmacro %}{{ m(flow.id) }}",
+    "{% macro m() %}{{ flow.id ?? 'none' }}{% endmacro %}{{ m() }}",
+  ]) {
+    assert.deepEqual(problems(flow(template)), [], template);
+  }
+});
+
+// The scopes around a fragment read `s` or `i` (or a context variable), as Pebble's tags make them.
+const SHAPES = [
+  (f: string) => `{% for i in [1,2] %}{% set s = 'v' %}{% endfor %}${f}`,
+  (f: string) => `{% set s = 'o' %}{% for i in [1,2] %}{% set s = 'v' %}{% endfor %}${f}`,
+  (f: string) => `{% for i in ['a','b'] %}${f}{% endfor %}`,
+  (f: string) => `{% for i in [1,2] %}{% if not loop.first %}${f}{% endif %}{% set s = 'v' %}{% endfor %}`,
+  (f: string) => `${f}{% set s = 'late' %}`,
+  (f: string) => `{% macro m(s) %}${f}{% endmacro %}{{ m('a') }}`,
+  (f: string) => `{% macro m() %}${f}{% endmacro %}{{ m() }}`,
+  (f: string) => `{% macro m() %}${f}{% endmacro %}-`,
+  (f: string) => `{% set s = 'o' %}{% macro m() %}${f}{% endmacro %}{{ m() }}`,
+  (f: string) => `{{ n() }}{% macro n() %}{{ m() }}{% endmacro %}{% macro m() %}${f}{% endmacro %}`,
+  (f: string) => `{% macro m() %}{% set s = 'in' %}${f}{% endmacro %}{{ m() }}{{ s ?? '' }}`,
+];
+
+test('validate refuses a template exactly when run fails on it (reads inside loops and macros)', async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom(...SHAPES),
+      fc.constantFrom('s', 'i', 'inputs.x', 'flow.id', 'inptus.x'),
+      fc.nat(GUARDS.length - 1),
+      async (shape, read, g) => {
+        const template = shape((GUARDS[g] as (r: string) => string)(read));
+        const refused = problems(flow(template)).length > 0;
+        const parsed = parseFlow(flow('placeholder'), 'f.yml');
+        (parsed.tasks[1] as { props: Record<string, unknown> }).props.message = template;
+        const ex = await runFlow(parsed, { inputs: { x: 'a' }, write: () => {} });
+        const log = ex.taskRuns.find((r) => r.taskId === 'log');
+        const failed = log?.state === 'FAILED';
+        assert.equal(
+          refused,
+          failed,
+          `${template}: validate ${refused ? 'refuses' : 'accepts'}, run ${log?.error ?? 'succeeds'}`,
+        );
+      },
+    ),
+    { numRuns: 200 },
+  );
+});

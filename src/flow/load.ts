@@ -334,6 +334,12 @@ function readProblem(path: string[], loop: boolean, defined: Defined): string | 
   return undefined;
 }
 
+/** A macro's body sees only its parameters and its own sets (Pebble's MacroNode), never the context. */
+function macroReadProblem(root: string, macro: { name: string; params: string[] }): string {
+  const params = macro.params.length ? `its parameters: ${macro.params.join(', ')}` : 'it has no parameters';
+  return `uses '${root}' inside macro '${macro.name}', which sees only its parameters and its own sets, not the template's variables; ${params} (pass '${root}' as an argument)`;
+}
+
 /**
  * Every variable a task's templates read must be defined when it runs, as run would find on
  * reaching the task: a root Kestra defines there, a declared input, a task id after `outputs.`, a
@@ -350,7 +356,9 @@ function checkReads(templates: TemplateAt[], defined: Defined, problems: Problem
     }
     for (const read of reads) {
       if (read.guarded) continue;
-      const problem = readProblem(read.path, loop, defined);
+      const problem = read.macro
+        ? macroReadProblem(read.path[0] as string, read.macro)
+        : readProblem(read.path, loop, defined);
       if (problem === undefined) continue;
       problems.add(path, `${show(template)} ${problem}`);
       break;

@@ -95,7 +95,7 @@ interface Scope {
  * looked up from the innermost scope out, stopping at a local scope; `set` writes to the first
  * scope that is local or already holds the name, else to the innermost (ScopeChain.set).
  */
-class Scopes {
+export class Scopes {
   constructor(
     private readonly chain: Scope[],
     readonly macros: ReadonlyMap<string, Macro>,
@@ -111,6 +111,13 @@ class Scopes {
       macros,
       variables,
     );
+  }
+  /**
+   * A macro call's scopes (Pebble's MacroNode): a local one, which hides the caller's variables,
+   * holding the parameters' defaults (`defaults`, filled in order by the caller).
+   */
+  static macro(defaults: Record<string, unknown>, macros: ReadonlyMap<string, Macro>): Scopes {
+    return new Scopes([{ vars: defaults, local: true }], macros);
   }
   lookup(name: string): { found: boolean; value: unknown } {
     for (let i = this.chain.length - 1; i >= 0; i--) {
@@ -585,7 +592,7 @@ export class Evaluator {
     // Pebble's MacroNode: a local scope (the caller's variables unseen) holding every parameter's
     // default, evaluated in order there, then a scope of the arguments given.
     const defaults: Record<string, unknown> = {};
-    const local = new Scopes([{ vars: defaults, local: true }], s.macros);
+    const local = Scopes.macro(defaults, s.macros);
     for (const p of m.params) defaults[p.name] = p.default ? this.expr(p.default, local) : null;
     const out: string[] = [];
     this.nodes(m.body, local.push(given), out);

@@ -8,6 +8,7 @@ import {
   argumentsProblem,
   Evaluator,
   printed,
+  Scopes,
   type Callable,
   type Host,
   type Registries,
@@ -61,6 +62,11 @@ export interface TemplateRead {
    * `and`/`or`.
    */
   guarded: boolean;
+  /**
+   * The called macro whose body (or a parameter's default) reads it: there only the macro's
+   * parameters and its own sets are defined, so the read fails whatever the context.
+   */
+  macro?: { name: string; params: string[] };
 }
 
 /** Tests that take an undefined subject without failing (Pebble's strictVariables). */
@@ -234,25 +240,13 @@ export class PebbleEngine {
     return uses;
   }
 
-  /** Every read of an outer variable in a template, from its AST. Throws PebbleError('syntax'). */
+  /**
+   * Every read of an outer variable in a template, from its AST, in the evaluator's scopes (the same
+   * `Scopes`, holding `true` for a name that may be set there): a for loop's variables end with the
+   * loop, a macro's body sees only its parameters and its own sets. Throws PebbleError('syntax').
+   */
   reads(source: string): TemplateRead[] {
     const t = this.compile(source);
-    const out: TemplateRead[] = [];
-    const locals = new Set<string>();
-    const sets = (ns: Node[]): void => {
-      for (const n of ns) {
-        if (n.k === 'set') locals.add(n.name);
-        else if (n.k === 'if') {
-          n.branches.forEach((b) => sets(b.body));
-          sets(n.otherwise);
-        } else if (n.k === 'for' || n.k === 'filter' || n.k === 'block') {
-          sets(n.body);
-          if (n.k === 'for') sets(n.otherwise);
-        }
-      }
-    };
-    sets(t.nodes);
-    for (const m of t.macros.values()) sets(m.body);
     const literalPath = (e: Expr): { path: string[]; at: Position } | undefined => {
       if (e.k === 'var') return { path: [e.name], at: e.at };
       if (
@@ -280,99 +274,141 @@ export class PebbleEngine {
       return [];
     };
     interface Scope {
-      names: Set<string>;
+      scopes: Scopes;
       /** Paths a guard around this point proved defined. */
       known: string[][];
     }
+    /** One walk: the template's nodes or a macro's body. */
+    interface Walk {
+      reads: TemplateRead[];
+      /** The macros it calls. */
+      calls: Set<string>;
+      macro?: TemplateRead['macro'];
+    }
     const covered = (path: string[], known: string[][]) =>
       known.some((g) => g.length <= path.length && g.every((k, i) => path[i] === k));
-    const expr = (e: Expr, s: Scope, g: boolean): void => {
+    const expr = (e: Expr, s: Scope, g: boolean, w: Walk): void => {
       const args = (a: Args) => {
-        a.positional.forEach((x) => expr(x, s, g));
-        a.named.forEach(([, x]) => expr(x, s, g));
+        a.positional.forEach((x) => expr(x, s, g, w));
+        a.named.forEach(([, x]) => expr(x, s, g, w));
       };
       const p = literalPath(e);
       if (p) {
-        if (!s.names.has(p.path[0] as string))
-          out.push({ path: p.path, at: p.at, guarded: g || covered(p.path, s.known) });
+        if (!s.scopes.lookup(p.path[0] as string).found)
+          w.reads.push({
+            path: p.path,
+            at: p.at,
+            guarded: g || covered(p.path, s.known),
+            ...(w.macro ? { macro: w.macro } : {}),
+          });
         return;
       }
       const also = (c: Expr, when: boolean): Scope => ({ ...s, known: [...s.known, ...facts(c, when)] });
       switch (e.k) {
         case 'attr':
-          expr(e.obj, s, g);
-          expr(e.name, s, g);
+          expr(e.obj, s, g, w);
+          expr(e.name, s, g, w);
           if (e.args) args(e.args);
           return;
         case 'interp':
-          e.parts.forEach((x) => typeof x !== 'string' && expr(x, s, g));
+          e.parts.forEach((x) => typeof x !== 'string' && expr(x, s, g, w));
           return;
         case 'list':
-          e.items.forEach((x) => expr(x, s, g));
+          e.items.forEach((x) => expr(x, s, g, w));
           return;
         case 'map':
-          e.entries.forEach(([k, v]) => (expr(k, s, g), expr(v, s, g)));
+          e.entries.forEach(([k, v]) => (expr(k, s, g, w), expr(v, s, g, w)));
           return;
         case 'bin':
-          expr(e.l, s, g || e.op === '??' || e.op === '???');
+          expr(e.l, s, g || e.op === '??' || e.op === '???', w);
           // `a and b` evaluates b only when a is true, `a or b` only when a is false.
-          expr(e.r, e.op === 'and' ? also(e.l, true) : e.op === 'or' ? also(e.l, false) : s, g);
+          expr(e.r, e.op === 'and' ? also(e.l, true) : e.op === 'or' ? also(e.l, false) : s, g, w);
           return;
         case 'un':
-          expr(e.e, s, g);
+          expr(e.e, s, g, w);
           return;
         case 'filter':
-          expr(e.e, s, g || e.name === 'default');
+          expr(e.e, s, g || e.name === 'default', w);
           args(e.args);
           return;
         case 'test':
-          expr(e.e, s, g || TOLERANT_TESTS.has(e.name));
+          expr(e.e, s, g || TOLERANT_TESTS.has(e.name), w);
           args(e.args);
           return;
         case 'call':
+          if (t.macros.has(e.name)) w.calls.add(e.name);
           args(e.args);
           return;
         case 'tern':
-          expr(e.c, s, g);
-          expr(e.a, also(e.c, true), g);
-          expr(e.b, also(e.c, false), g);
+          expr(e.c, s, g, w);
+          expr(e.a, also(e.c, true), g, w);
+          expr(e.b, also(e.c, false), g, w);
           return;
         case 'var':
         case 'lit':
           return;
       }
     };
-    const nodes = (ns: Node[], s: Scope): void => {
+    /** Walks nodes in order; without `w` only the sets are made (a loop's first pass). */
+    const nodes = (ns: Node[], s: Scope, w?: Walk): void => {
       for (const n of ns) {
-        if (n.k === 'print' || n.k === 'set') expr(n.e, s, false);
-        else if (n.k === 'if') {
+        if (n.k === 'print') {
+          if (w) expr(n.e, s, false, w);
+        } else if (n.k === 'set') {
+          if (w) expr(n.e, s, false, w);
+          s.scopes.set(n.name, true);
+        } else if (n.k === 'if') {
           // A branch runs when its condition is true and every earlier one false.
           let known = s.known;
           for (const b of n.branches) {
-            expr(b.c, { ...s, known }, false);
-            nodes(b.body, { ...s, known: [...known, ...facts(b.c, true)] });
+            if (w) expr(b.c, { ...s, known }, false, w);
+            nodes(b.body, { ...s, known: [...known, ...facts(b.c, true)] }, w);
             known = [...known, ...facts(b.c, false)];
           }
-          nodes(n.otherwise, { ...s, known });
+          nodes(n.otherwise, { ...s, known }, w);
         } else if (n.k === 'for') {
-          expr(n.iter, s, false);
-          nodes(n.body, { ...s, names: new Set([...s.names, n.name, 'loop']) });
-          nodes(n.otherwise, s);
+          if (w) expr(n.iter, s, false, w);
+          const inner = { ...s, scopes: s.scopes.push({ [n.name]: true, loop: true }) };
+          // One scope for every iteration (ForNode): what the body sets is seen by the next
+          // iteration's reads before the set, so the sets are made first, then the reads walked.
+          if (w) nodes(n.body, inner);
+          nodes(n.body, inner, w);
+          nodes(n.otherwise, s, w);
         } else if (n.k === 'filter') {
-          for (const f of n.filters) {
-            f.args.positional.forEach((x) => expr(x, s, false));
-            f.args.named.forEach(([, x]) => expr(x, s, false));
-          }
-          nodes(n.body, s);
-        } else if (n.k === 'block') nodes(n.body, s);
+          if (w)
+            for (const f of n.filters) {
+              f.args.positional.forEach((x) => expr(x, s, false, w));
+              f.args.named.forEach(([, x]) => expr(x, s, false, w));
+            }
+          nodes(n.body, s, w);
+        } else if (n.k === 'block') nodes(n.body, s, w);
       }
     };
-    nodes(t.nodes, { names: locals, known: [] });
+    const top: Walk = { reads: [], calls: new Set() };
+    nodes(t.nodes, { scopes: Scopes.of({}, t.macros), known: [] }, top);
+    const walks = new Map<string, Walk>();
     for (const m of t.macros.values()) {
-      const s = { names: new Set([...locals, ...m.params.map((x) => x.name)]), known: [] };
-      for (const x of m.params) if (x.default) expr(x.default, s, false);
-      nodes(m.body, s);
+      const w: Walk = {
+        reads: [],
+        calls: new Set(),
+        macro: { name: m.name, params: m.params.map((x) => x.name) },
+      };
+      const defaults: Record<string, unknown> = {};
+      const local = Scopes.macro(defaults, t.macros);
+      // A default sees the parameters before it, evaluated in order in the macro's local scope.
+      for (const x of m.params) {
+        if (x.default) expr(x.default, { scopes: local, known: [] }, false, w);
+        defaults[x.name] = true;
+      }
+      nodes(m.body, { scopes: local.push({}), known: [] }, w);
+      walks.set(m.name, w);
     }
+    // A macro's body is evaluated only when called: its reads count when the template calls it.
+    const called: string[] = [...top.calls];
+    for (let i = 0; i < called.length; i++)
+      for (const c of walks.get(called[i] as string)?.calls ?? []) if (!called.includes(c)) called.push(c);
+    const out = [...top.reads];
+    for (const [name, w] of walks) if (called.includes(name)) out.push(...w.reads);
     return out;
   }
 
