@@ -459,6 +459,28 @@ test('validation refuses an argument name a filter or function does not take, na
   assert.equal(templateProblem("{{ now() | date('yyyy', timeZone='UTC', locale='fr') }}"), undefined);
 });
 
+test('validation refuses a literal time zone ZoneId.of refuses, and takes offsets and prefixed ones', () => {
+  for (const zone of ['Mars/Base', 'europe/paris', '+19', 'GMT+2:00', 'UTC+']) {
+    const problem = templateProblem(`{{ now() | date('yyyy', timeZone='${zone}') }}`) ?? '';
+    assert.match(
+      problem,
+      new RegExp(
+        `^unknown time zone "${zone.replace(/[+/]/g, '\\$&')}" in timeZone; expected a region id .*\\(at line 1, column \\d+ of `,
+      ),
+      zone,
+    );
+    assert.doesNotMatch(problem, /\n/);
+  }
+  assert.match(
+    templateProblem("{{ d | dateAdd(1, 'DAYS', timeZone='Nowhere') }}") ?? '',
+    /unknown time zone "Nowhere"/,
+  );
+  for (const zone of ['+02:00', '+2', '-0530', 'Z', 'GMT+02:00', 'UTC+2', 'UT', 'Europe/Paris', 'EST'])
+    assert.equal(templateProblem(`{{ now() | date('yyyy', timeZone='${zone}') }}`), undefined, zone);
+  // A zone computed at run time is left to the run.
+  assert.equal(templateProblem('{{ now() | date(timeZone=inputs.zone) }}'), undefined);
+});
+
 test('validation refuses a literal jq program that cannot run, in one line naming what', () => {
   for (const [program, what] of [
     ['.a as $x | $x', /variables/],

@@ -46,17 +46,76 @@ const EXTRA: Record<string, string> = {
   iso_time: 'HH:mm:ssXXX',
 };
 
+/** What `timeZone` takes, for messages. */
+const ZONES_ACCEPTED =
+  'a region id (Europe/Paris), an offset (+02:00, +2, -0530, Z) or UTC, GMT, UT with or without one (UTC+2)';
+
+/**
+ * A ZoneOffset's id as ZoneOffset.of gives it (+h, +hh, +hhmm, +hh:mm, +hhmmss, +hh:mm:ss; at most
+ * 18 hours): `+02:00`, `-05:30`, `Z` for zero; undefined for any other text.
+ */
+function offsetId(text: string): string | undefined {
+  if (!/^[+-](\d{1,2}|\d{4}|\d\d:\d\d|\d{6}|\d\d:\d\d:\d\d)$/.test(text)) return undefined;
+  const digits = text.slice(1).replace(/:/g, '');
+  const [h, m, sec] =
+    digits.length <= 2 ? [Number(digits), 0, 0] : [0, 2, 4].map((i) => Number(digits.slice(i, i + 2) || 0));
+  if ((h as number) > 18 || (m as number) > 59 || (sec as number) > 59 || (h === 18 && (m || sec)))
+    return undefined;
+  if (h === 0 && m === 0 && sec === 0) return 'Z';
+  const two = (n: number | undefined) => String(n).padStart(2, '0');
+  return `${text[0]}${two(h)}:${two(m)}${sec ? `:${two(sec)}` : ''}`;
+}
+
+/**
+ * The zone's id as Kestra's AbstractDate gets it from ZoneId.of(timeZone): `Z` or an offset's id
+ * (ZoneOffset), UTC, GMT, UT alone or with an offset (`GMT+02:00`; a zero offset drops, `UTC+0` is
+ * UTC), or a region id as written (ZoneRegion, case-sensitive); undefined when ZoneId.of refuses it.
+ */
+export function javaZoneId(text: string): string | undefined {
+  if (text === 'Z' || text.startsWith('+') || text.startsWith('-'))
+    return text === 'Z' ? 'Z' : offsetId(text);
+  if (text === 'UTC' || text === 'GMT' || text === 'UT') return text;
+  const prefixed = /^(UTC|GMT|UT)([+-].*)$/.exec(text);
+  if (prefixed) {
+    const off = offsetId(prefixed[2] as string);
+    return off === undefined ? undefined : off === 'Z' ? prefixed[1] : `${prefixed[1]}${off}`;
+  }
+  if (!/^[A-Za-z][A-Za-z0-9~/._+-]+$/.test(text)) return undefined;
+  try {
+    const resolved = new Intl.DateTimeFormat('en-US', { timeZone: text }).resolvedOptions().timeZone;
+    // Intl ignores case, ZoneRegion.ofId does not.
+    return resolved.toLowerCase() === text.toLowerCase() && resolved !== text ? undefined : text;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Why a literal `timeZone` argument cannot work (ZoneId.of refuses it), or undefined. */
+export function timeZoneProblem(timeZone: unknown): string | undefined {
+  if (typeof timeZone !== 'string' || javaZoneId(timeZone) !== undefined) return undefined;
+  return `unknown time zone ${JSON.stringify(timeZone)} in timeZone; expected ${ZONES_ACCEPTED}`;
+}
+
 export function zoneOf(timeZone: unknown): string {
   if (timeZone === undefined || timeZone === null) return 'UTC';
   const z = typeof timeZone === 'string' ? timeZone : JSON.stringify(timeZone);
-  if (!DateTime.now().setZone(z).isValid) throw new Error(`unknown time zone ${JSON.stringify(z)}`);
-  return z;
+  const id = javaZoneId(z);
+  if (id === undefined) throw new Error(`unknown time zone ${JSON.stringify(z)}; expected ${ZONES_ACCEPTED}`);
+  return id;
+}
+
+/** A zone printed by its id (`z`, `VV`): a ZoneOffset, or UTC, GMT, UT with an offset. */
+const FIXED_ZONE = /^(Z|UT|(UTC|GMT|UT)?[+-]\d\d:\d\d(:\d\d)?)$/;
+
+/** Luxon's name for a Java zone id (a fixed offset as UTC±hh:mm; seconds of an offset dropped). */
+function luxonZone(id: string): string {
+  if (id === 'Z' || id === 'UT') return 'UTC';
+  const fixed = /^(?:UTC|GMT|UT)?([+-]\d\d:\d\d)/.exec(id);
+  return fixed ? `UTC${fixed[1] as string}` : id;
 }
 
 function dt(i: Instant, zone: string): DateTime {
-  return DateTime.fromMillis(i.ms, {
-    zone: zone === 'Z' ? 'UTC' : zone.startsWith('+') || zone.startsWith('-') ? `UTC${zone}` : zone,
-  });
+  return DateTime.fromMillis(i.ms, { zone: luxonZone(zone) });
 }
 
 const ISO =
@@ -87,7 +146,7 @@ export function toInstant(value: unknown, zone: string, existingFormat?: string)
           : off.includes(':')
             ? off
             : `${off.slice(0, 3)}:${off.slice(3)}`;
-  const inZone = region ?? (offset === undefined ? zone : offset === 'Z' ? 'UTC' : `UTC${offset}`);
+  const inZone = region ?? (offset === undefined ? luxonZone(zone) : offset === 'Z' ? 'UTC' : `UTC${offset}`);
   const local = DateTime.fromObject(
     {
       year: Number(y),
@@ -174,16 +233,16 @@ function localizedOffset(minutes: number, full: boolean): string {
   return `GMT${minutes < 0 ? '-' : '+'}${Math.floor(a / 60)}${a % 60 ? `:${String(a % 60).padStart(2, '0')}` : ''}`;
 }
 
-const OFFSET_ZONE = /^(Z|[+-]\d{2}(:\d{2})?)$/;
-
 /**
  * A zone's name as DateTimeFormatter prints it (`z`: 1-3 short, 4 long; `v`: 1 short generic, 4
  * long generic). A fixed offset (ZoneOffset) prints its id. Long names are CLDR's, as Intl has them
  * in the locale; short names come from Java's table when CLDR has none (see zone-names.ts).
  */
 function zoneText(d: DateTime, zone: string, letter: 'z' | 'v', n: number, locale: string): string {
-  if (OFFSET_ZONE.test(zone)) return zone === 'Z' ? 'Z' : zone.length === 3 ? `${zone}:00` : zone;
-  const id = d.zoneName ?? zone;
+  // ZoneTextPrinterParser prints a ZoneOffset's id, and so a prefixed offset's, which has no names.
+  if (FIXED_ZONE.test(zone)) return zone;
+  // Luxon names GMT's zone UTC; java.time keeps the region's id.
+  const id = zone === 'GMT' ? zone : (d.zoneName ?? zone);
   const intl = (timeZoneName: Intl.DateTimeFormatOptions['timeZoneName']) =>
     new Intl.DateTimeFormat(locale, { timeZone: id, timeZoneName })
       .formatToParts(new Date(d.toMillis()))
@@ -317,7 +376,7 @@ export function formatInstant(i: Instant, format: string, zone: string, locale =
               ? offsetText(d.offset, 3, true)
               : offsetText(d.offset, 2, false);
         case 'V':
-          return d.zoneName ?? zone;
+          return FIXED_ZONE.test(zone) || zone === 'GMT' ? zone : (d.zoneName ?? zone);
         case 'z':
         case 'v':
           return zoneText(d, zone, p.letter, n, locale);
@@ -386,7 +445,7 @@ function parseWith(text: string, pattern: string, zone: string): Instant {
   const inZone = /GMT'?$/.test(pattern)
     ? 'UTC'
     : offset === undefined
-      ? zone
+      ? luxonZone(zone)
       : offset === 'Z'
         ? 'UTC'
         : `UTC${offset}`;

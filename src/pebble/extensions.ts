@@ -1,6 +1,6 @@
 import { createHash, randomInt, randomUUID } from 'node:crypto';
 import { createNumber } from './numbers.js';
-import { addTo, epochNanos, formatInstant, now, toInstant, zoneOf } from './dates.js';
+import { addTo, epochNanos, formatInstant, now, timeZoneProblem, toInstant, zoneOf } from './dates.js';
 import type { Callable, Registries } from './evaluate.js';
 import { decimalFormat, localeTag } from './decimal-format.js';
 import { jq, jqProblem } from './jq.js';
@@ -954,6 +954,10 @@ function cut(s: string, sep: string, last: boolean, after: boolean): string {
   if (i < 0) return after ? '' : s;
   return after ? s.slice(i + sep.length) : s.slice(0, i);
 }
+
+// A literal timeZone that ZoneId.of refuses fails every run: validate says so.
+for (const c of CALLABLES)
+  if (c.args.includes('timeZone') && !c.check) c.check = (literals) => timeZoneProblem(literals.timeZone);
 
 /** The table, by kind; a later entry never shadows an earlier one. */
 export const CALLABLE_TABLE: readonly Callable[] = CALLABLES;
