@@ -107,3 +107,16 @@ export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<v
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+let lastWallMs = 0;
+
+/**
+ * The wall clock as ISO-8601, never earlier than its last answer in this process: an execution's
+ * transitions keep their order when the system clock steps back (a VM's clock under load stepped
+ * 1 ms back between CREATED and RUNNING on the Node 24 run of the suite).
+ */
+export function wallNowIso(): string {
+  const t = Date.now();
+  if (t > lastWallMs) lastWallMs = t;
+  return new Date(lastWallMs).toISOString();
+}

@@ -20,6 +20,7 @@ import { Masker } from '../masker.js';
 import type { RetryDef } from './model.js';
 import { executionEvents } from '../diagnostics.js';
 import { emptyTokenError, type Sealed, seal, SecretStore, unseal } from './secrets.js';
+import { wallNowIso } from '../clock.js';
 import { instantText, preciseNow } from './clock.js';
 import { javaInteger } from '../pebble/index.js';
 import type { StateHistory } from './view-types.js';
@@ -55,12 +56,12 @@ export interface TaskRun {
 }
 
 /** Appends `state` to a history unless it is already the last one. */
-function transition(histories: StateHistory[], state: string, date = new Date().toISOString()): void {
+function transition(histories: StateHistory[], state: string, date = wallNowIso()): void {
   if (histories.at(-1)?.state !== state) histories.push({ state, date });
 }
 
 /** Ends the attempt still open (its last state RUNNING) of a task run, as `state`. */
-function endAttempt(run: TaskRun, state: string, date = new Date().toISOString()): void {
+function endAttempt(run: TaskRun, state: string, date = wallNowIso()): void {
   const open = run.attemptHistories?.at(-1);
   if (open?.at(-1)?.state === 'RUNNING') open.push({ state, date });
 }
@@ -302,11 +303,11 @@ class FlowRun {
     ex.state = state === 'SKIPPED' ? 'SUCCESS' : state;
     // Suspended to resume later: it has not ended, whatever its tasks' states say.
     if (this.#o.suspended?.()) {
-      ex.endDate = new Date().toISOString();
+      ex.endDate = wallNowIso();
       return maskExecution(ex, this.#masker);
     }
     if (this.#flow.outputs.length) this.#renderFlowOutputs(flowLog);
-    ex.endDate = new Date().toISOString();
+    ex.endDate = wallNowIso();
     executionEvents.publish({
       phase: 'ended',
       id,
@@ -450,7 +451,7 @@ class FlowRun {
     const t0 = Date.now();
     const finish = async (state: State, error?: string): Promise<State> => {
       run.state = state;
-      run.endDate = new Date().toISOString();
+      run.endDate = wallNowIso();
       endAttempt(run, state, run.endDate);
       transition(histories, state, run.endDate);
       run.durationMs = Date.now() - t0;
@@ -603,7 +604,7 @@ class FlowRun {
       : Infinity;
     for (;;) {
       run.attempts++;
-      const now = new Date().toISOString();
+      const now = wallNowIso();
       run.attemptHistories?.push([
         { state: 'CREATED', date: now },
         { state: 'RUNNING', date: now },

@@ -7,6 +7,7 @@
  * together on a new database do not race; every session has a statement timeout, an idle-in-
  * transaction timeout (a frozen process cannot hold row locks) and TCP keepalives.
  */
+import { wallNowIso } from '../clock.js';
 import { createRequire } from 'node:module';
 import type Pg from 'pg';
 import { InvalidInputError, oneLine, RunFailedError } from '../errors.js';
@@ -1007,7 +1008,7 @@ export class PgStore implements ExecutionStore {
         const r = await q.query(
           `UPDATE executions SET state = $1, end_date = NULL, duration_ms = NULL, error = NULL,
              histories = ${appendHistory('$1', '$3')} WHERE id = $2 AND state NOT IN ${OPEN}`,
-          [state, id, new Date().toISOString()],
+          [state, id, wallNowIso()],
         );
         if (r.rowCount !== 1) return;
         if (dropTaskRuns.length)
@@ -1029,7 +1030,7 @@ export class PgStore implements ExecutionStore {
       } else
         await q.query(
           `UPDATE executions SET state = $1, histories = ${appendHistory('$1', '$3')} WHERE id = $2`,
-          [state, id, new Date().toISOString()],
+          [state, id, wallNowIso()],
         );
     });
   }
@@ -1038,7 +1039,7 @@ export class PgStore implements ExecutionStore {
     await q.query(
       `UPDATE executions SET state = $1, start_date = COALESCE(start_date, created_at), end_date = $2, duration_ms = 0,
          histories = ${appendHistory('$1', '$2')} WHERE id = $3`,
-      ['KILLED', new Date().toISOString(), id],
+      ['KILLED', wallNowIso(), id],
     );
     if (this.#claims)
       await q.query(
@@ -1167,7 +1168,7 @@ export class PgStore implements ExecutionStore {
             await q.query(
               `UPDATE executions SET state = 'KILLING', histories = ${appendHistory("'KILLING'", '$2')}
                  WHERE id = $1 AND state IN ${OPEN} AND state <> 'KILLING'`,
-              [id, new Date().toISOString()],
+              [id, wallNowIso()],
             );
             return 'killing';
           }

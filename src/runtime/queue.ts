@@ -26,7 +26,7 @@ import {
 } from './store.js';
 import { type ExecutionView, executionView } from '../flow/view.js';
 import { writeJson } from '../pebble/java.js';
-import { type Clock, systemClock } from '../clock.js';
+import { type Clock, systemClock, wallNowIso } from '../clock.js';
 
 export type { Submission } from './store.js';
 export type { ExecutionView } from '../flow/view.js';
@@ -339,7 +339,7 @@ export class ExecutionQueue {
       inputs: request.inputs,
       ...(request.trigger ? { trigger: request.trigger } : {}),
       ...(request.triggerId ? { triggerId: request.triggerId, triggerType: request.triggerType } : {}),
-      createdAt: request.createdAt ?? new Date().toISOString(),
+      createdAt: request.createdAt ?? wallNowIso(),
     };
     const labels = labelsOf(flow, request.labels);
     if (labels.length) submission.labels = labels;
@@ -484,7 +484,7 @@ export class ExecutionQueue {
       // Written RUNNING with its claim (enqueueClaimed). One that waited for its slot's transaction
       // is started all the same: that renews its lease, which may have run out during the wait.
       const startDate =
-        fresh && lease && !after ? s.createdAt : await store.started(s.id, new Date().toISOString(), lease);
+        fresh && lease && !after ? s.createdAt : await store.started(s.id, wallNowIso(), lease);
       this.#changed(s.id);
       const ex = await runFlow(flow, {
         ...this.#o.run,

@@ -5,6 +5,7 @@
  * own table, out of the rows a search reads. The SQL is kept to what PostgreSQL also accepts
  * (ON CONFLICT … DO UPDATE, COALESCE, no SQLite-only functions).
  */
+import { wallNowIso } from '../clock.js';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { TaskRun } from '../flow/executor.js';
@@ -452,7 +453,7 @@ export class SqliteSync {
     this.#db.transaction(() => {
       const drop = this.#prepare('DELETE FROM task_runs WHERE execution_id = ? AND id = ?');
       for (const run of dropTaskRuns) drop.run(id, run);
-      const now = new Date().toISOString();
+      const now = wallNowIso();
       const history = appendHistory('?', '?');
       if (state === 'RESTARTED')
         this.#prepare(
