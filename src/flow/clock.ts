@@ -1,10 +1,16 @@
 // The clock moved to src/clock.ts (the client's purge budget and coalescing use it too); kept here for
 // the flow layer's importers.
+import { wallNowIso } from '../clock.js';
+
 export { type Clock, ManualClock, systemClock } from '../clock.js';
 
-/** Epoch milliseconds with a fraction (microseconds), for the instants expressions show. */
+/**
+ * Epoch milliseconds with a fraction (microseconds), for the instants expressions show. The whole
+ * milliseconds are the wall clock's (wallNowIso): timeOrigin + performance.now() drifts from it, and
+ * a task run created by that clock was dated up to 5 ms after its own RUNNING, which is the wall's.
+ */
 export function preciseNow(): number {
-  return performance.timeOrigin + performance.now();
+  return Date.parse(wallNowIso()) + (performance.now() % 1);
 }
 
 /**
