@@ -183,19 +183,7 @@ test('validate refuses a template exactly when run fails on it (any reads and gu
       }),
       async (parts) => {
         const template = parts.map(([r, g]) => (GUARDS[g] as (r: string) => string)(r)).join(' ');
-        const text = flow(template);
-        const refused = problems(text).length > 0;
-        // What run would meet without the static check: parse with the template hidden, then run it.
-        const parsed = parseFlow(flow('placeholder'), 'f.yml');
-        (parsed.tasks[1] as { props: Record<string, unknown> }).props.message = template;
-        const ex = await runFlow(parsed, { inputs: { x: 'a' }, write: () => {} });
-        const log = ex.taskRuns.find((r) => r.taskId === 'log');
-        const failed = log?.state === 'FAILED';
-        assert.equal(
-          refused,
-          failed,
-          `${template}: validate ${refused ? 'refuses' : 'accepts'}, run ${log?.error ?? 'succeeds'}`,
-        );
+        await validateAgreesWithRun(template);
       },
     ),
     { numRuns: 150 },
@@ -260,19 +248,25 @@ test('validate refuses a template exactly when run fails on it (reads inside loo
       fc.nat(GUARDS.length - 1),
       async (shape, read, g) => {
         const template = shape((GUARDS[g] as (r: string) => string)(read));
-        const refused = problems(flow(template)).length > 0;
-        const parsed = parseFlow(flow('placeholder'), 'f.yml');
-        (parsed.tasks[1] as { props: Record<string, unknown> }).props.message = template;
-        const ex = await runFlow(parsed, { inputs: { x: 'a' }, write: () => {} });
-        const log = ex.taskRuns.find((r) => r.taskId === 'log');
-        const failed = log?.state === 'FAILED';
-        assert.equal(
-          refused,
-          failed,
-          `${template}: validate ${refused ? 'refuses' : 'accepts'}, run ${log?.error ?? 'succeeds'}`,
-        );
+        await validateAgreesWithRun(template);
       },
     ),
     { numRuns: 200 },
   );
 });
+
+/** `validate` refuses the template exactly when `run` fails on it (run with the static check bypassed). */
+async function validateAgreesWithRun(template: string): Promise<void> {
+  const refused = problems(flow(template)).length > 0;
+  // What run would meet without the static check: parse with the template hidden, then run it.
+  const parsed = parseFlow(flow('placeholder'), 'f.yml');
+  (parsed.tasks[1] as { props: Record<string, unknown> }).props.message = template;
+  const ex = await runFlow(parsed, { inputs: { x: 'a' }, write: () => {} });
+  const log = ex.taskRuns.find((r) => r.taskId === 'log');
+  const failed = log?.state === 'FAILED';
+  assert.equal(
+    refused,
+    failed,
+    `${template}: validate ${refused ? 'refuses' : 'accepts'}, run ${log?.error ?? 'succeeds'}`,
+  );
+}
