@@ -8,6 +8,7 @@
  */
 import type { Context } from 'hono';
 import { show } from '../../errors.js';
+import { DATE_OPS, TEXT_OPS } from '../../runtime/store.js';
 import { fail } from '../app.js';
 
 /** Kestra's `QueryFilter.Op`. */
@@ -29,26 +30,11 @@ export const OPS = [
 export type Op = (typeof OPS)[number];
 
 /** The text operations of Kestra's namespace and flowId fields that both stores run (not REGEX). */
-export const TEXT = [
-  'EQUALS',
-  'NOT_EQUALS',
-  'CONTAINS',
-  'STARTS_WITH',
-  'ENDS_WITH',
-  'IN',
-  'NOT_IN',
-  'PREFIX',
-] as const;
+export const TEXT = TEXT_OPS;
 export const EQUALITY = ['EQUALS', 'NOT_EQUALS'] as const;
 export const MEMBERSHIP = ['EQUALS', 'NOT_EQUALS', 'IN', 'NOT_IN'] as const;
-export const DATES = [
-  'GREATER_THAN',
-  'GREATER_THAN_OR_EQUAL_TO',
-  'LESS_THAN',
-  'LESS_THAN_OR_EQUAL_TO',
-  'EQUALS',
-  'NOT_EQUALS',
-] as const;
+/** Kestra's operations on a date (startDate, endDate), as both stores run them. */
+export const DATES = DATE_OPS;
 
 /** One filter as read: `key` is how the client wrote it (for messages). */
 export interface QueryFilter {
