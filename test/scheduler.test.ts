@@ -156,6 +156,9 @@ async function play(sc: Scenario) {
   let instance = 0;
   let clock = new ManualClock(t0);
   let killed = false;
+  // Per trigger, the time of the last evaluation already counted (announced, or durable at a kill):
+  // a state saved later with that same lastEvaluation (a failure, a reschedule) is not a new one.
+  const lastAnnounced = new Map<string, number>();
 
   const boot = async (startMs: number) => {
     instance++;
@@ -177,15 +180,33 @@ async function play(sc: Scenario) {
     const unannounced = new Map<string, string>();
     const store = runtime.store;
     const enqueue = store.enqueue.bind(store);
+    // Likewise an evaluation that did not fire: its state (armed again, for CROSSING) is on disk
+    // once saved, even when the kill lands before its 'evaluated' event.
+    const unannouncedStates = new Map<string, { at: number; value: number; matched: boolean }>();
     store.enqueue = (sub, state) => {
-      if (state && me === instance && !killed)
+      if (state && me === instance && !killed) {
         unannounced.set(sub.id, `${sub.namespace}.${sub.flowId}.${sub.triggerId ?? ''}`);
+        // This evaluation is accounted for by its firing; a later save of the same state is not another.
+        unannouncedStates.delete(state.key);
+        if (state.lastEvaluation) lastAnnounced.set(state.key, Date.parse(state.lastEvaluation));
+      }
       return enqueue(sub, state);
+    };
+    const saveTriggerState = store.saveTriggerState.bind(store);
+    store.saveTriggerState = (state) => {
+      const at = state.lastEvaluation ? Date.parse(state.lastEvaluation) : undefined;
+      if (me === instance && !killed && at !== undefined && at > (lastAnnounced.get(state.key) ?? -Infinity))
+        unannouncedStates.set(state.key, { at, value: state.lastValue ?? 0, matched: state.lastMatched === true });
+      return saveTriggerState(state);
     };
     runtime.scheduler.subscribe((event) => {
       if (me !== instance || killed) return;
       seen.push({ instance: me, event });
-      if (event.type === 'evaluated' && event.executionId) unannounced.delete(event.executionId);
+      if (event.type === 'evaluated') {
+        if (event.executionId) unannounced.delete(event.executionId);
+        unannouncedStates.delete(event.trigger);
+        lastAnnounced.set(event.trigger, event.at);
+      }
       if (kills.has(++eventCount)) {
         // kill -9 right here: nothing this process does from now on reaches the disk.
         killed = true;
@@ -194,6 +215,10 @@ async function play(sc: Scenario) {
             instance: me,
             event: { type: 'evaluated', trigger, at: clock.now(), value: 100, matched: true, executionId },
           });
+        for (const [trigger, { at, value, matched }] of unannouncedStates) {
+          seen.push({ instance: me, event: { type: 'evaluated', trigger, at, value, matched } });
+          lastAnnounced.set(trigger, at);
+        }
         const st = runtime.store as unknown as Record<string, unknown>;
         for (const write of ['enqueue', 'started', 'saveTaskRun', 'finish', 'saveTriggerState'])
           st[write] = () => true;
@@ -363,6 +388,39 @@ test('two PT1S triggers, a kill right after one fired: its execution is recorded
     reloads: [],
     kills: [43],
     durationS: 6,
+  };
+  checkInvariants(sc, await play(sc));
+});
+
+test('kills between a durable evaluation and its event: one firing per crossing, one per match (counterexamples)', async () => {
+  const everyMatch: Scenario = {
+    triggers: [
+      { intervalS: 1, fireOn: 'EVERY_MATCH', service: 0, threshold: 50 },
+      { intervalS: 1, fireOn: 'EVERY_MATCH', service: 0, threshold: 50 },
+    ],
+    latencies: [0],
+    faults: [true, false],
+    pattern: [true, false],
+    segmentS: 1,
+    reloads: [],
+    kills: [17, 20],
+    durationS: 6,
+  };
+  checkInvariants(everyMatch, await play(everyMatch));
+  // Found by CI: a CROSSING trigger's "not matched" state saved, its event lost to the kill.
+  const sc: Scenario = {
+    triggers: [
+      { intervalS: 5, fireOn: 'EVERY_MATCH', service: 0, threshold: 50 },
+      { intervalS: 5, fireOn: 'EVERY_MATCH', service: 1, threshold: 50 },
+      { intervalS: 5, fireOn: 'CROSSING', service: 0, threshold: 50 },
+    ],
+    latencies: [0],
+    faults: [false],
+    pattern: [true, false],
+    segmentS: 1,
+    reloads: [],
+    kills: [14, 17],
+    durationS: 11,
   };
   checkInvariants(sc, await play(sc));
 });
