@@ -217,6 +217,8 @@ describe('Kestra’s flows, triggers, webhooks, health and authentication', { co
         const { server, url } = await kestraServer(t, store);
         // The StatsTrigger is evaluated at start; its first evaluation may already be over.
         if (!server.scheduler.triggers()[0]?.lastEvaluation) await evaluated(server);
+        // Its state is in memory before the store has it, and the API answers from the store.
+        await server.scheduler.idle();
         const r = await getJson(`${url}/api/v1/main/triggers/search?size=10`);
         assert.equal(r.status, 200);
         const rows = (

@@ -196,7 +196,11 @@ async function play(sc: Scenario) {
     store.saveTriggerState = (state) => {
       const at = state.lastEvaluation ? Date.parse(state.lastEvaluation) : undefined;
       if (me === instance && !killed && at !== undefined && at > (lastAnnounced.get(state.key) ?? -Infinity))
-        unannouncedStates.set(state.key, { at, value: state.lastValue ?? 0, matched: state.lastMatched === true });
+        unannouncedStates.set(state.key, {
+          at,
+          value: state.lastValue ?? 0,
+          matched: state.lastMatched === true,
+        });
       return saveTriggerState(state);
     };
     runtime.scheduler.subscribe((event) => {
