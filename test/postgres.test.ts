@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import pg from 'pg';
-import { silentLogger } from '../src/logger.js';
+import { createLogger, silentLogger } from '../src/logger.js';
 import { isConnectionError } from '../src/runtime/pg-client.js';
-import { checkDatabaseUrl, PgStore, redactUrl } from '../src/runtime/postgres.js';
+import { checkDatabaseUrl, PgStore, redactUrl, sslModeChecked } from '../src/runtime/postgres.js';
 import { createApp } from '../src/server/app.js';
 import { postgresBin, postgresForFile, startPostgres } from './support/postgres.js';
 
@@ -135,4 +135,45 @@ test('the database down: the API answers 503 with Retry-After and readiness DOWN
     await store.close();
     cluster.stop();
   }
+});
+
+test("sslmode=require: one warning line saying it is checked as verify-full, not pg's nine-line SECURITY WARNING", async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.message);
+  process.on('warning', onWarning);
+  const lines: string[] = [];
+  const logger = createLogger({ write: (line) => lines.push(line) });
+  try {
+    const url = `${await pgsql.freshDatabase()}?sslmode=require`;
+    // The test cluster speaks no TLS: the connection is refused as it is for verify-full.
+    await assert.rejects(PgStore.open(url, { logger }), (err: Error) => {
+      assert.equal(err.name, 'RunFailedError');
+      assert.match(err.message, /does not support SSL/);
+      return true;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off('warning', onWarning);
+  }
+  assert.deepEqual(warnings, [], 'pg warned on stderr');
+  assert.deepEqual(
+    lines.filter((l) => /sslmode/.test(l)).map((l) => l.replace(/^\S+ (WARN) +/, '$1 ')),
+    [
+      "WARN database URL: sslmode=require is checked as sslmode=verify-full (the server's certificate and host name are verified); write sslmode=verify-full to say so, or sslmode=no-verify to encrypt without checking",
+    ],
+  );
+  assert.equal(
+    sslModeChecked('postgres://u@h/d?sslmode=verify-full'),
+    'postgres://u@h/d?sslmode=verify-full',
+  );
+  assert.equal(sslModeChecked('postgres://u@h/d?sslmode=disable'), 'postgres://u@h/d?sslmode=disable');
+  assert.equal(
+    sslModeChecked('postgres://u@h/d?uselibpqcompat=true&sslmode=require'),
+    'postgres://u@h/d?uselibpqcompat=true&sslmode=require',
+    "pg's libpq meanings, asked for, are kept",
+  );
+  assert.equal(
+    sslModeChecked('postgres://u:p%40ss@h/d?sslmode=prefer'),
+    'postgres://u:p%40ss@h/d?sslmode=verify-full',
+  );
 });

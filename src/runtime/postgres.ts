@@ -261,6 +261,32 @@ export function checkDatabaseUrl(text: string, flag = '--database-url'): { passw
   return password ? { password } : {};
 }
 
+/** pg's modes it checks as verify-full (libpq would encrypt unchecked, or fall back to plain). */
+const CHECKED_AS_FULL = new Set(['prefer', 'require', 'verify-ca']);
+
+/**
+ * The URL pg is given: `sslmode=prefer|require|verify-ca` written as the `verify-full` pg makes of
+ * them (the server's certificate and host name are checked), said in one line on `logger`. Given
+ * them, pg connects the same way and prints a nine-line SECURITY WARNING on stderr. With pg's
+ * `uselibpqcompat=true` (libpq's meanings) the URL is left as it is.
+ */
+export function sslModeChecked(url: string, logger?: Logger): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return url;
+  }
+  const mode = u.searchParams.get('sslmode');
+  if (mode === null || !CHECKED_AS_FULL.has(mode) || u.searchParams.get('uselibpqcompat') === 'true')
+    return url;
+  u.searchParams.set('sslmode', 'verify-full');
+  logger?.warn(
+    `database URL: sslmode=${mode} is checked as sslmode=verify-full (the server's certificate and host name are verified); write sslmode=verify-full to say so, or sslmode=no-verify to encrypt without checking`,
+  );
+  return u.toString();
+}
+
 export interface PgStoreOptions {
   /** Connections kept open for reads and claims, and as many for the executions' writes (default 8). */
   poolSize?: number;
@@ -404,7 +430,7 @@ export class PgStore implements ExecutionStore {
     const lease = options.replica?.leaseMs;
     const idle = options.idleInTransactionMs ?? (lease ? idleInTransactionFor(lease) : 10_000);
     const settings = {
-      connectionString: url,
+      connectionString: sslModeChecked(url, options.logger),
       application_name: 'kestra-fastly',
       statement_timeout: options.statementTimeoutMs ?? 30_000,
       idle_in_transaction_session_timeout: idle,
