@@ -9,11 +9,14 @@ import PurgeUrls from '../src/tasks/purge/Urls.js';
 import { PurgeIncompleteError, type UrlsOutputs } from '../src/tasks/purge/outputs.js';
 import { runTask } from '../src/tasks/task.js';
 import PurgeKeys from '../src/tasks/purge/Keys.js';
-import { requests, runCli, SERVICE, sim, waitForRequests } from './helpers.js';
+import { cliHost } from './cli-host.js';
+import { requests, SERVICE, sim, waitForRequests } from './helpers.js';
 
 const urls = (n: number, host = 'www.example.com') =>
   Array.from({ length: n }, (_, i) => `https://${host}/articles/${i}?v=2`);
 const quiet = { logger: createLogger({ write: () => {} }), env: {} };
+// The CLI as the bin dispatches it, in one process for the file (test/cli-host.ts).
+const cli = cliHost();
 
 test('purge urls --file purges 10,000 URLs, one request each, duplicates and comments left out', async (t) => {
   const s = await sim(t);
@@ -21,7 +24,7 @@ test('purge urls --file purges 10,000 URLs, one request each, duplicates and com
   const file = join(dir, 'urls.txt');
   const list = urls(10_000);
   await writeFile(file, `# the release's pages\n${list.join('\n')}\n${list[0]}\n\n`);
-  const r = await runCli(['purge', 'urls', '--file', file, '--json'], {
+  const r = await cli.run(['purge', 'urls', '--file', file, '--json'], {
     FASTLY_API_TOKEN: 'urls-token',
     FASTLY_API_ENDPOINT: s.url,
   });
@@ -45,7 +48,7 @@ test('purge urls: the URLs that failed are named and written to --failed-urls, r
   const good = urls(5);
   const bad = urls(3, 'unknown.example.org');
   const env = { FASTLY_API_TOKEN: 'urls-token', FASTLY_API_ENDPOINT: s.url };
-  const r = await runCli(
+  const r = await cli.run(
     ['purge', 'urls', '--file', '-', '--failed-urls', retry],
     env,
     [bad[0], ...good, bad[1], bad[2]].join('\n'),
@@ -59,7 +62,7 @@ test('purge urls: the URLs that failed are named and written to --failed-urls, r
   );
   assert.deepEqual((await readFile(retry, 'utf8')).trim().split('\n').sort(), [...bad].sort());
   // Without the file, the failed URLs are listed under their reason.
-  const listed = await runCli(['purge', 'urls', ...good.slice(0, 2), bad[0] as string], env);
+  const listed = await cli.run(['purge', 'urls', ...good.slice(0, 2), bad[0] as string], env);
   assert.equal(listed.code, 1);
   assert.match(
     listed.stdout,
@@ -73,13 +76,13 @@ test('purge urls refuses a bad URL naming where it was given, and sends nothing'
   const file = join(dir, 'urls.txt');
   await writeFile(file, 'https://www.example.com/a\nftp://www.example.com/b\n');
   const env = { FASTLY_API_TOKEN: 'urls-token', FASTLY_API_ENDPOINT: s.url };
-  const r = await runCli(['purge', 'urls', '--file', file], env);
+  const r = await cli.run(['purge', 'urls', '--file', file], env);
   assert.equal(r.code, 2);
   assert.match(r.stderr, new RegExp(`--file ${file}:2 "ftp://www.example.com/b" has scheme "ftp"`));
-  const arg = await runCli(['purge', 'urls', 'https://www.example.com/a', 'not a url'], env);
+  const arg = await cli.run(['purge', 'urls', 'https://www.example.com/a', 'not a url'], env);
   assert.equal(arg.code, 2);
   assert.match(arg.stderr, /urls\[1\] /);
-  const none = await runCli(['purge', 'urls'], env);
+  const none = await cli.run(['purge', 'urls'], env);
   assert.equal(none.code, 2);
   assert.match(none.stderr, /purge urls: no URLs given/);
   assert.equal(s.log.length, 0);
