@@ -234,13 +234,13 @@ test('CLI: a 1-day minute window gives exactly 1,440 distinct, contiguous points
   const out = JSON.parse(r.stdout) as { status: string; data: Record<string, { start_time: number }[]> };
   assert.equal(out.status, 'success');
   assert.deepEqual(Object.keys(out.data).sort(), [...s.state.services.keys()].sort());
-  for (const points of Object.values(out.data)) {
-    assert.equal(points.length, 1440);
-    assert.equal(new Set(points.map((p) => p.start_time)).size, 1440);
-    points.forEach((p, i) => {
-      assert.equal(p.start_time, to - 86400 + i * 60);
-    });
-  }
+  // Each service's start times are the window's 1,440 minutes, in order: every one, none twice.
+  const minutes = Array.from({ length: 1440 }, (_, i) => to - 86400 + i * 60);
+  for (const points of Object.values(out.data))
+    assert.deepEqual(
+      points.map((p) => p.start_time),
+      minutes,
+    );
   const calls = s.log.filter((e) => e.path === '/stats');
   assert.ok(calls.length >= 8, `${calls.length} requests`);
   assert.ok(calls.every((e) => (e.points ?? 0) <= 200));
