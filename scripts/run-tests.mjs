@@ -8,7 +8,8 @@
 // 5 at a time (`npm test`): the files' CPU time run alone sums to ~345 s and their wall time to ~630
 // s; 3 at a time left the 2 cores idle a fifth of the run (scripts/model-run.mjs on those figures:
 // 218 s at 3, 185 s at 4, 176 s at 5, 173 s at 6), and more files at once only add load.
-// Run as `node --unhandled-rejections=strict --single-threaded-gc scripts/run-tests.mjs [concurrency]`:
+// Run as `node --unhandled-rejections=strict --single-threaded-gc --import
+// ./scripts/harness-hook-without-promises.mjs scripts/run-tests.mjs [concurrency]` (that file says why):
 // node:test gives each test file's process this process's Node options. With five files on two cores
 // the cores are always busy, and V8's GC helper threads only add their synchronisation: single-threaded,
 // three heavy files (burst, executions-api, stats) took 5-7 % less CPU, three runs each way.
