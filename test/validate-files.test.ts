@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { uniqueFiles } from '../src/cli/commands/flow.js';
 import { flowFiles } from '../src/flow/load.js';
-import { runCli } from './helpers.js';
+import { cliHost } from './cli-host.js';
+
+/** Every validate and run of this file in one process (cli-host.ts): 12 CLI processes before. */
+const cli = cliHost();
 
 const flow = (id: string) => `id: ${id}
 namespace: company.test
@@ -43,7 +46,7 @@ test('validate takes a folder as server does, and each file once however it is s
 test('validate DIR FILE-again: a ✓ per flow file of the folder, no duplicate of itself', async () => {
   const dir = await folder();
   const v = join(dir, 'v');
-  const r = await runCli(['validate', v, `${dir}/./v/a.yml`, join(v, 'a.yml')]);
+  const r = await cli.run(['validate', v, `${dir}/./v/a.yml`, join(v, 'a.yml')]);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stderr, '');
   assert.deepEqual(r.stdout.trim().split('\n'), [
@@ -116,7 +119,7 @@ test('validate and run refuse literal input defaults run could not convert, each
     `${file}:29:15: inputs[7].defaults: "maybe" is not a valid BOOLEAN input; expected true or false`,
   ];
   for (const command of ['validate', 'run']) {
-    const r = await runCli([command, file]);
+    const r = await cli.run([command, file]);
     assert.equal(r.code, 2, r.stderr);
     assert.equal(r.stderr, `error: ${expected.join('\n')}\n`, command);
   }
@@ -145,9 +148,9 @@ test('literal input defaults run converts pass validate and reach the flow as th
       'n={{ inputs.n | className }} at={{ inputs.at }} list={{ inputs.list }} pick={{ inputs.pick }}',
     ),
   );
-  const v = await runCli(['validate', file]);
+  const v = await cli.run(['validate', file]);
   assert.equal(v.code, 0, v.stderr);
-  const r = await runCli(['run', file]);
+  const r = await cli.run(['run', file]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr + r.stdout, /n=java\.lang\.Integer at=2024-01-15T08:00:00Z list=\[1,2\] pick=y/);
 });
@@ -165,7 +168,7 @@ test('revision is an Integer ≥ 1: 2.0 loads as 2 (a java.lang.Integer), "3", 2
     ['2147483648', '2147483648'],
   ] as const) {
     await writeFile(file, flowAt(revision));
-    const r = await runCli(['validate', file]);
+    const r = await cli.run(['validate', file]);
     assert.equal(r.code, 2, r.stderr);
     assert.equal(
       r.stderr,
@@ -177,7 +180,7 @@ test('revision is an Integer ≥ 1: 2.0 loads as 2 (a java.lang.Integer), "3", 2
     [undefined, '1'],
   ] as const) {
     await writeFile(file, flowAt(revision));
-    const r = await runCli(['run', file]);
+    const r = await cli.run(['run', file]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr + r.stdout, new RegExp(`rev=${shown} java\\.lang\\.Integer`));
   }
