@@ -16,8 +16,9 @@ import {
 } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { Simulator } from '../src/simulator/index.js';
 import { CLI, requests, runCli, SERVICE, sim } from './helpers.js';
 
 const PROBE = fileURLToPath(new URL('./module-probe.js', import.meta.url));
@@ -25,8 +26,25 @@ const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const EXAMPLES = fileURLToPath(new URL('../../examples', import.meta.url));
 const HEAVY = ['zod', 'luxon', 'chrono-node', 'yaml'];
 
+/**
+ * The modules each probed invocation loaded, by its arguments, environment and script: the cold
+ * purges without a proxy variable are the same runs for the heavy-package check and the proxy check,
+ * made once for both (the simulator is the file's, so their environments are the same).
+ */
+const probed = new Map<string, Promise<string[]>>();
+let probeSimulator: Promise<Simulator> | undefined;
+const probeSim = () => (probeSimulator ??= new Simulator().start());
+after(async () => (await probeSimulator)?.close());
+
 /** Runs the CLI (the unbundled module graph esbuild bundles) and returns the modules it loaded. */
-async function modulesLoaded(args: string[], env: Record<string, string>, script = MAIN): Promise<string[]> {
+function modulesLoaded(args: string[], env: Record<string, string>, script = MAIN): Promise<string[]> {
+  const key = JSON.stringify([args, env, script]);
+  let modules = probed.get(key);
+  if (!modules) probed.set(key, (modules = probe(args, env, script)));
+  return modules;
+}
+
+async function probe(args: string[], env: Record<string, string>, script: string): Promise<string[]> {
   const out = join(await mkdtemp(join(tmpdir(), 'kf-probe-')), 'modules.txt');
   const code = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', PROBE, script, ...args], {
@@ -46,8 +64,8 @@ const heavyIn = (modules: string[]) => [
   ...(modules.some((m) => m.includes('/src/pebble/')) ? ['pebble'] : []),
 ];
 
-test('a cold purge loads none of zod, luxon, chrono-node, yaml or the Pebble engine; a flow command does', async (t) => {
-  const s = await sim(t);
+test('a cold purge loads none of zod, luxon, chrono-node, yaml or the Pebble engine; a flow command does', async () => {
+  const s = await probeSim();
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url, FASTLY_SERVICE_ID: SERVICE };
   for (const args of [
     ['purge', 'key', 'k1'],
@@ -70,8 +88,8 @@ test('a cold purge loads none of zod, luxon, chrono-node, yaml or the Pebble eng
   );
 });
 
-test('a cold purge without a proxy variable runs no proxy code; with HTTPS_PROXY set it does (the check can fail)', async (t) => {
-  const s = await sim(t);
+test('a cold purge without a proxy variable runs no proxy code; with HTTPS_PROXY set it does (the check can fail)', async () => {
+  const s = await probeSim();
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url, FASTLY_SERVICE_ID: SERVICE };
   const proxyCode = (modules: string[]) => modules.filter((m) => m.endsWith('/http/proxy.js'));
   for (const args of [
