@@ -2,7 +2,7 @@ import type { TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger } from '../src/logger.js';
 import { Masker } from '../src/masker.js';
-import { startServer } from '../src/server/index.js';
+import { type RunningServer, startServer } from '../src/server/index.js';
 import { ServerProcess } from './server-process.js';
 
 /** A `kestra-fastly server` on a free loopback port, with the base URL of its HTTP API. */
@@ -25,8 +25,15 @@ export async function apiServer(
  */
 export async function apiServerInProcess(
   t: TestContext,
-  options: { paths: string[]; stateDir: string; env?: Record<string, string>; databaseUrl?: string },
-): Promise<{ url: string; logs: string[]; stop: () => Promise<void> }> {
+  options: {
+    paths: string[];
+    stateDir: string;
+    env?: Record<string, string>;
+    databaseUrl?: string;
+    /** The HTTP API's bearer token, as the server command takes it from KESTRA_FASTLY_API_TOKEN. */
+    apiToken?: string;
+  },
+): Promise<{ url: string; logs: string[]; stop: () => Promise<void>; server: RunningServer }> {
   const masker = new Masker();
   const logs: string[] = [];
   const server = await startServer({
@@ -38,11 +45,14 @@ export async function apiServerInProcess(
     env: options.env ?? {},
     listen: { host: '127.0.0.1', port: 0 },
     databaseUrl: options.databaseUrl,
+    ...(options.apiToken === undefined
+      ? {}
+      : { apiToken: options.apiToken, apiTokenFrom: 'KESTRA_FASTLY_API_TOKEN' }),
   });
   let stopped: Promise<void> | undefined;
   const stop = () => (stopped ??= server.stop(5000));
   t.after(stop);
-  return { url: server.http.url, logs, stop };
+  return { url: server.http.url, logs, stop, server };
 }
 
 /** Polls `GET …/executions/{id}` until the execution has ended; rejects past the deadline. */

@@ -4,8 +4,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { describeFlows } from '../src/server/index.js';
 import { history, unfinished } from './history.js';
-import { apiServer } from './api-server.js';
+import { apiServerInProcess } from './api-server.js';
 import { cliHost } from './cli-host.js';
 import { requests, runCli, SERVICE, sim } from './helpers.js';
 
@@ -936,6 +937,9 @@ const CASES: Case[] = [
 ];
 
 /** Invocations of the catalogue also run as processes of the shipped bin: exit status, one line, no stack. */
+/** The file's CLI host: the catalogue's invocations and the refused server's. */
+const host = cliHost();
+
 const SMOKE = new Set([
   'missing token',
   'unknown flag',
@@ -954,7 +958,6 @@ test(`bad-input catalogue: ${CASES.length} cases, each exit 2 with one clear lin
   );
   const s = await sim(t);
   // Through the CLI's own dispatch in one process (cli-host.ts); the smoke cases again as processes.
-  const host = cliHost(t);
   const runs = [
     ...CASES.map((c) => ({ c, how: 'in process', run: host.run.bind(host) })),
     ...CASES.filter((c) => SMOKE.has(c.name)).map((c) => ({ c, how: 'process', run: runCli })),
@@ -991,9 +994,9 @@ test(`bad-input catalogue: ${CASES.length} cases, each exit 2 with one clear lin
   }
 });
 
-test('server refused for its flows (a folder that does not exist) creates no state folder', async (t) => {
+test('server refused for its flows (a folder that does not exist) creates no state folder', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'kf-bad-flows-'));
-  const r = await cliHost(t).run(['server', join(dir, 'nope/'), '--state-dir', join(dir, 'w5')], {
+  const r = await host.run(['server', join(dir, 'nope/'), '--state-dir', join(dir, 'w5')], {
     FASTLY_API_TOKEN: 'tok',
   });
   assert.equal(r.code, 2, r.stderr);
@@ -1252,13 +1255,14 @@ test(`HTTP API bad-input catalogue: ${HTTP_CASES.length} cases, each its status 
   const dir = await mkdtemp(join(tmpdir(), 'kf-bad-api-'));
   await writeFile(join(dir, 'publish.yml'), API_FLOW);
   const state = join(dir, 'state');
-  const { server, url } = await apiServer([join(dir, 'publish.yml'), '--state-dir', state], {
-    FASTLY_API_TOKEN: 'tok',
-    FASTLY_API_ENDPOINT: s.url,
-    HOOK_KEY,
-    KESTRA_FASTLY_API_TOKEN: API_TOKEN,
+  // The server in this process: the answers are the HTTP API's, over real HTTP; a process of its
+  // own proves nothing more here.
+  const { url, logs, server } = await apiServerInProcess(t, {
+    paths: [join(dir, 'publish.yml')],
+    stateDir: state,
+    env: { FASTLY_API_TOKEN: 'tok', FASTLY_API_ENDPOINT: s.url, HOOK_KEY },
+    apiToken: API_TOKEN,
   });
-  t.after(() => server.stop());
   for (const c of HTTP_CASES) {
     const auth = c.auth === undefined ? `Bearer ${API_TOKEN}` : c.auth;
     let r: Response;
@@ -1285,5 +1289,9 @@ test(`HTTP API bad-input catalogue: ${HTTP_CASES.length} cases, each its status 
   assert.deepEqual(history(state), [], 'no execution ran');
   assert.deepEqual(unfinished(state), [], 'none was queued');
   assert.deepEqual(requests(s, '/service'), [], 'no purge was sent');
-  assert.ok(!server.output.includes(HOOK_KEY) && !server.output.includes(API_TOKEN), 'no secret in the log');
+  // What the server command prints at start (its flows, the webhook's route) and what it logged since.
+  const started = describeFlows([join(dir, 'publish.yml')], server);
+  assert.match(started.join('\n'), /webhook\/company\.cms\/publish\/<key>/);
+  const log = [...started, ...logs].join('\n');
+  assert.ok(!log.includes(HOOK_KEY) && !log.includes(API_TOKEN), 'no secret in the log');
 });
