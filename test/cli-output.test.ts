@@ -140,12 +140,14 @@ test('| head -1 ends quietly with 0; /dev/full is one line and exit 1', async (t
   const s = await sim(t);
   const dir = await mkdtemp(join(tmpdir(), 'kf-pipe-'));
   const env = { FASTLY_API_TOKEN: 'tok', FASTLY_SERVICE_ID: SERVICE, FASTLY_API_ENDPOINT: s.url };
-  const big = '--by minute --from "1 day ago"';
+  // Each output several times a pipe's 64 KB, so that its writes meet the closed pipe: 3 hours by
+  // minute is 120 KB as CSV, 780 KB as NDJSON, 1.1 MB as JSON, but 23 KB as a table (a day: 180 KB).
+  const hours = '--by minute --from "3 hours ago"';
   for (const cmd of [
-    `stats historical ${big} --format ndjson`,
-    `stats historical ${big} --format csv`,
-    `stats historical ${big} --json`,
-    `stats historical ${big}`,
+    `stats historical ${hours} --format ndjson`,
+    `stats historical ${hours} --format csv`,
+    `stats historical ${hours} --json`,
+    `stats historical --by minute --from "1 day ago"`,
     'schema',
     `executions --state-dir ${q(dir)} --json`,
   ]) {
