@@ -189,6 +189,9 @@ export async function startPostgres(
       `-c unix_socket_directories=${dir}`,
       ...(options.fsync ? [] : ['-c fsync=off', '-c full_page_writes=off']),
       `-c max_connections=${options.maxConnections ?? 200}`,
+      // Test databases live seconds and hold a few hundred rows: vacuuming them proves nothing, and
+      // on the run's shared cluster (dozens of databases) the launcher started a worker for each.
+      '-c autovacuum=off',
     ].join(' ');
     run(
       'pg_ctl',
