@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import pg from 'pg';
 import { createLogger, silentLogger } from '../src/logger.js';
-import { isConnectionError } from '../src/runtime/pg-client.js';
+import { isConnectionError, storeClient } from '../src/runtime/pg-client.js';
 import { checkDatabaseUrl, PgStore, redactUrl, sslModeChecked } from '../src/runtime/postgres.js';
 import { createApp } from '../src/server/app.js';
 import { postgresBin, postgresForFile, startPostgres } from './support/postgres.js';
@@ -177,4 +177,22 @@ test("sslmode=require: one warning line saying it is checked as verify-full, not
     sslModeChecked('postgres://u:p%40ss@h/d?sslmode=prefer'),
     'postgres://u:p%40ss@h/d?sslmode=verify-full',
   );
+});
+
+test('a session the server ends while its client is checked out fails that client, not the process', async () => {
+  const url = await pgsql.freshDatabase();
+  const pool = new pg.Pool({ connectionString: url, max: 2, Client: storeClient(pg) });
+  try {
+    const client = await pool.connect();
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const ended = new Promise((resolve) => client.once('end', resolve));
+    // As an idle-in-transaction timeout or a restart does: the server ends the session.
+    await query(url, `SELECT pg_terminate_backend(${rows[0]?.pid ?? 0})`);
+    await ended;
+    await assert.rejects(client.query('SELECT 1'), /not queryable|Connection terminated/);
+    client.release();
+    assert.deepEqual((await pool.query('SELECT 1 AS one')).rows, [{ one: 1 }], 'the pool opens another');
+  } finally {
+    await pool.end();
+  }
 });

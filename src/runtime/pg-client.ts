@@ -3,7 +3,9 @@
  * A server asking for a password none was given for (not in the URL, nor PGPASSWORD, nor ~/.pgpass)
  * fails with `DatabasePasswordError`, not pg's "SASL: SCRAM-SERVER-FIRST-MESSAGE: client password
  * must be a string"; and a connection that failed is closed, where pg's pool leaves its socket open
- * (the server then waits a minute for the rest of the handshake, and the process with it).
+ * (the server then waits a minute for the rest of the handshake, and the process with it). A
+ * session the server ends while its client is checked out fails that client's queries, not the
+ * process.
  */
 import { createRequire } from 'node:module';
 import type Pg from 'pg';
@@ -32,6 +34,12 @@ export function storeClient(pg: typeof Pg): typeof Pg.Client {
   return class StoreClient extends pg.Client {
     constructor(config?: string | Pg.ClientConfig) {
       super(config);
+      // The server may end a session while its client is checked out (an idle-in-transaction
+      // timeout, a restart, pg_terminate_backend): pg then fails the queries under way and emits
+      // 'error' on the client, which the pool listens to only while the client is idle. Unheard,
+      // that event was an uncaught exception that stopped the server; heard, the next query on the
+      // client fails ("not queryable") and the pool drops it when it is released.
+      this.on('error', () => undefined);
       // pg has read the URL's password, else PGPASSWORD; null: none. pg would then read ~/.pgpass
       // itself, and failing that answer the server's challenge with nothing.
       const self = this as unknown as { password: unknown; user: string };

@@ -521,6 +521,9 @@ export class PgStore implements ExecutionStore {
         for (let v = (done.rows[0]?.v ?? 0) + 1; v <= MIGRATIONS.length; v++) {
           await client.query('BEGIN');
           try {
+            // No lease to protect yet; a starved start (a loaded machine) must not lose its
+            // migration between two statements to the pool's idle-in-transaction timeout.
+            await client.query('SET LOCAL idle_in_transaction_session_timeout = 0');
             await client.query(MIGRATIONS[v - 1] as string);
             await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [v]);
             await client.query('COMMIT');
