@@ -134,7 +134,7 @@ test('the bin runs purge from its own bundle, which holds none of the heavy pack
   assert.deepEqual(bundles(await modulesLoaded(['stats', 'regions', '--json'], env, CLI)), ['cli.cjs']);
 });
 
-test('the bin keeps a V8 code cache for purge (written by the first run, reused, rewritten when corrupt, stale ones removed) and the Node compile cache for the rest', async (t) => {
+test('the bin keeps a V8 code cache for purge (written by the first run, reused, rewritten when corrupt, stale ones removed) and the Node compile cache for the rest (on Node 20, a V8 cache of the compiled top level)', async (t) => {
   const s = await sim(t);
   const home = await mkdtemp(join(tmpdir(), 'kf-cache-'));
   const dir = join(home, 'kestra-fastly');
@@ -192,12 +192,21 @@ test('the bin keeps a V8 code cache for purge (written by the first run, reused,
     (await readdir(dir)).filter((f) => f.endsWith('.tmp')),
     [],
   );
-  // Other commands use Node's compile cache, not a V8 cache of their own.
+  // Other commands use Node's compile cache (Node ≥ 22.1); on Node 20, which has none, a V8 cache
+  // of what it would hold, written as soon as cli.cjs is compiled: the top level, not every function.
   await runCliOk(['stats', 'regions', '--json'], env);
-  assert.deepEqual(
-    (await readdir(dir)).filter((f) => f.endsWith('.v8cache')),
-    [cache[0]],
-  );
+  const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
+  const caches = (await readdir(dir)).filter((f) => f.endsWith('.v8cache'));
+  if (major > 22 || (major === 22 && minor >= 1)) assert.deepEqual(caches, [cache[0]]);
+  else {
+    const main = cache[0]?.replace(/-purge\.v8cache$/, '-main.v8cache') as string;
+    assert.deepEqual(caches.sort(), [cache[0], main].sort());
+    const { size, mtimeMs: written } = await stat(join(dir, main));
+    assert.ok(size > 100_000 && size < 1_000_000, `${size} bytes: the top level of cli.cjs`);
+    await runCliOk(['stats', 'regions', '--json'], env);
+    assert.equal((await stat(join(dir, main))).mtimeMs, written, 'reused, not written again');
+    await rm(join(dir, main));
+  }
   // KESTRA_FASTLY_NO_CODE_CACHE=0 does not turn it off.
   await rm(file, { recursive: true });
   await runCliOk(['purge', 'key', 'k1'], { ...env, KESTRA_FASTLY_NO_CODE_CACHE: '0' });
