@@ -273,3 +273,27 @@ test('the bin loads no code cache from a folder others can write or a symlink, a
   assert.equal(code, 0);
   assert.deepEqual(await readdir(cwd), []);
 });
+
+test('a cache folder that cannot be made (under /proc) is skipped: the CLI starts without a cache', async () => {
+  // T6: Node's recursive mkdir never returned there; a deadline that only detects that hang.
+  const run = (args: string[]) =>
+    new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [CLI, ...args], {
+        env: { PATH: process.env.PATH ?? '', XDG_CACHE_HOME: '/proc/kestra-fastly-test-nonexistent' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: 60_000,
+      });
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, stderr }));
+    });
+  const example = fileURLToPath(new URL('../../examples/purge_homepage.yml', import.meta.url));
+  for (const args of [
+    ['validate', example],
+    ['purge', '--help'],
+  ]) {
+    const r = await run(args);
+    assert.deepEqual([r.code, r.signal, r.stderr], [0, null, ''], args.join(' '));
+  }
+});

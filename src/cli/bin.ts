@@ -17,6 +17,7 @@
 // It loads only node:fs, node:path and node:vm for a purge (node:module alone loads Node 20's ESM
 // loader): the bundles sit beside it, so its own `require` resolves as theirs would.
 import {
+  existsSync,
   lstatSync,
   mkdirSync,
   readdirSync,
@@ -27,7 +28,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 
 declare const __KF_BUNDLE_HASH__: string;
 
@@ -60,7 +61,7 @@ const isSet = (v: string | undefined) => !!v && !/^(0|false)$/i.test(v);
 function trustedCacheDir(): string | undefined {
   const dir = cacheDir();
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir);
     const st = lstatSync(dir);
     if (!st.isDirectory()) return undefined;
     if (process.platform === 'win32') return dir;
@@ -68,6 +69,16 @@ function trustedCacheDir(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `mkdir -p`, without Node's recursive mkdir: under /proc it never returned (mkdir answers ENOENT
+ * there while the parent exists, and Node 20's loop tries again), a start spinning a core for good.
+ */
+function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d) && dirname(d) !== d; d = dirname(d)) missing.push(d);
+  for (const d of missing.reverse()) mkdirSync(d, { mode: 0o700 });
 }
 
 const cache =
