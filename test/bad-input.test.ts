@@ -628,6 +628,19 @@ const CASES: Case[] = [
       [['purge', 'keys', 'a', '-s', 'svc1', '--service-id', 'svc2'], '--service-id', '"svc1", "svc2"'],
       [['schema', '-o', '$DIR/a', '-o', '$DIR/b'], '--output', '"\\S+/a", "\\S+/b"'],
       [['executions', '--state-dir', '$DIR', '--state-dir', '$DIR'], '--state-dir', '"\\S+", "\\S+"'],
+      // T6: the passwords of database URLs given twice read *** as in every other database error.
+      [
+        [
+          'server',
+          '$DIR/f.yml',
+          '--database-url',
+          'postgres://a:pw1@h/d',
+          '--database-url',
+          'postgres://b@h/d?password=pw2',
+        ],
+        '--database-url',
+        '"postgres://a:\\*\\*\\*@h/d", "postgres://b@h/d\\?password=\\*\\*\\*"',
+      ],
       [['simulator', '--port', '1', '--port', '2'], '--port', '"1", "2"'],
       [
         ['run', '$DIR/f.yml', '--log-level', 'INFO', '--log-level', 'DEBUG'],

@@ -3,6 +3,7 @@
 // path (`purge-fast.ts`), which starts without loading commander. The rules every flag's value
 // follows (not empty, given once, its own parser) and their wording live here, for both.
 import { show } from '../errors.js';
+import { hidePasswords } from '../url-password.js';
 
 /** A flag in commander's notation (`-s, --service-id <id>`, `--soft`), with a value parser. */
 export interface FlagSpec {
@@ -86,7 +87,7 @@ const EXPECTED: Record<string, string> = {
 
 /** What a single-valued flag given more than once is refused with (as kingpin, the Fastly CLI's parser, does). */
 export function givenTwice(flag: string, values: readonly string[]): string {
-  const shown = isSecret(flag) ? 'values hidden' : values.map((v) => show(v)).join(', ');
+  const shown = isSecret(flag) ? 'values hidden' : values.map((v) => show(hidePasswords(v))).join(', ');
   return `${flag}: given ${values.length === 2 ? 'twice' : `${values.length} times`} (${shown}); expected once`;
 }
 

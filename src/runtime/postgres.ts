@@ -11,6 +11,7 @@ import { wallNowIso } from '../clock.js';
 import { createRequire } from 'node:module';
 import type Pg from 'pg';
 import { InvalidInputError, oneLine, RunFailedError } from '../errors.js';
+import { hidePasswords } from '../url-password.js';
 import type { TaskRun } from '../flow/executor.js';
 import { parseJson, writeJson } from '../pebble/java.js';
 import type { ExecutionRecord, TriggerState } from '../flow/state.js';
@@ -229,11 +230,7 @@ export function redactUrl(text: string): string {
   } catch {
     // Not a URL: hidden below all the same.
   }
-  // Whatever sits between a `user:` and `@` is hidden, also where the URL lacks its `//` or its
-  // scheme (`app:pw@host/db` parses as the scheme `app:`, with no password to take out).
-  return out
-    .replace(/([^\s/:@]*:)[^@\s/]*@/g, (_, user: string) => `${user}***@`)
-    .replace(/([?&][^=&\s]*pass[^=&\s]*=)[^&\s]*/gi, '$1***');
+  return hidePasswords(out);
 }
 
 /**
