@@ -204,41 +204,16 @@ export async function startPostgres(
       return port;
     },
     dir,
-    url: (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`,
-    createDatabase: async (name) => {
-      const database = name ?? `t${++databases}`;
-      const client = new pg.Client({ connectionString: cluster.url() });
-      await client.connect();
-      try {
-        // FILE_COPY (PostgreSQL 15+, Debian's): PostgreSQL 15's default writes the whole template
-        // through the WAL; a copy was ~3 % less CPU over store and replicas' tests.
-        await client.query(`CREATE DATABASE "${database.replaceAll('"', '""')}" STRATEGY = FILE_COPY`);
-      } finally {
-        await client.end();
-      }
-      return cluster.url(database);
-    },
-    passwordUser: async (user, password) => {
-      const database = `${user}_db`;
-      const client = new pg.Client({ connectionString: cluster.url() });
-      await client.connect();
-      try {
-        await client.query(`CREATE ROLE "${user}" LOGIN PASSWORD '${password.replaceAll("'", "''")}'`);
-        await client.query(`CREATE DATABASE "${database}" OWNER "${user}"`);
-        // Before the template's `trust` lines: the first line that matches decides.
-        const hba = join(data, 'pg_hba.conf');
-        writeFileSync(hba, `host all "${user}" 127.0.0.1/32 scram-sha-256\n${readFileSync(hba, 'utf8')}`);
-        await client.query('SELECT pg_reload_conf()');
-      } finally {
-        await client.end();
-      }
-      return `postgres://${user}@127.0.0.1:${port}/${database}`;
-    },
+    ...databases(
+      () => port,
+      data,
+      () => `t${++made}`,
+    ),
     down: () => run('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w'], dir),
     up: start,
     stop,
   };
-  let databases = 0;
+  let made = 0;
   running.add(cluster);
   if (!exitHooked) {
     exitHooked = true;
@@ -305,8 +280,38 @@ function sharedPostgres(): PostgresCluster | undefined {
   const given = process.env[SHARED_POSTGRES_ENV];
   if (!given) return undefined;
   const { port, dir } = JSON.parse(given) as { port: number; dir: string };
-  let databases = 0;
-  const url = (database = 'postgres') => `postgres://postgres@127.0.0.1:${port}/${database}`;
+  let made = 0;
+  const refuse = () => {
+    throw new Error(
+      `the cluster of ${SHARED_POSTGRES_ENV} is the whole run's: start one of its own (startPostgres)`,
+    );
+  };
+  return {
+    port,
+    dir,
+    // Other files make theirs on the same cluster at the same time: this process's id keeps them apart.
+    ...databases(
+      () => port,
+      join(dir, 'data'),
+      () => `t${process.pid}_${++made}`,
+    ),
+    down: refuse,
+    up: refuse,
+    // The runner stops it once every file has run.
+    stop: () => undefined,
+  };
+}
+
+/**
+ * The URLs, fresh databases (named by `next` unless named) and password users of the cluster on
+ * `port()`, whose data folder is `data`: one way for a cluster of a file's own and the run's shared one.
+ */
+function databases(
+  port: () => number,
+  data: string,
+  next: () => string,
+): Pick<PostgresCluster, 'url' | 'createDatabase' | 'passwordUser'> {
+  const url = (database = 'postgres') => `postgres://postgres@127.0.0.1:${port()}/${database}`;
   const admin = async (statements: string[]) => {
     const client = new pg.Client({ connectionString: url() });
     await client.connect();
@@ -316,18 +321,12 @@ function sharedPostgres(): PostgresCluster | undefined {
       await client.end();
     }
   };
-  const refuse = () => {
-    throw new Error(
-      `the cluster of ${SHARED_POSTGRES_ENV} is the whole run's: start one of its own (startPostgres)`,
-    );
-  };
   return {
-    port,
-    dir,
     url,
     createDatabase: async (name) => {
-      // Other files make theirs on the same cluster at the same time: this process's id keeps them apart.
-      const database = name ?? `t${process.pid}_${++databases}`;
+      const database = name ?? next();
+      // FILE_COPY (PostgreSQL 15+, Debian's): PostgreSQL 15's default writes the whole template
+      // through the WAL; a copy was ~3 % less CPU over store and replicas' tests.
       await admin([`CREATE DATABASE "${database.replaceAll('"', '""')}" STRATEGY = FILE_COPY`]);
       return url(database);
     },
@@ -337,14 +336,11 @@ function sharedPostgres(): PostgresCluster | undefined {
         `CREATE ROLE "${user}" LOGIN PASSWORD '${password.replaceAll("'", "''")}'`,
         `CREATE DATABASE "${database}" OWNER "${user}"`,
       ]);
-      const hba = join(dir, 'data', 'pg_hba.conf');
+      // Before the template's `trust` lines: the first line that matches decides.
+      const hba = join(data, 'pg_hba.conf');
       writeFileSync(hba, `host all "${user}" 127.0.0.1/32 scram-sha-256\n${readFileSync(hba, 'utf8')}`);
       await admin(['SELECT pg_reload_conf()']);
-      return `postgres://${user}@127.0.0.1:${port}/${database}`;
+      return `postgres://${user}@127.0.0.1:${port()}/${database}`;
     },
-    down: refuse,
-    up: refuse,
-    // The runner stops it once every file has run.
-    stop: () => undefined,
   };
 }
