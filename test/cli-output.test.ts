@@ -87,7 +87,7 @@ test('-o: a failing run (bad input, API failure, Ctrl-C) leaves the previous fil
       '--by',
       'minute',
       '--from',
-      '2 days ago',
+      '7 days ago',
       '--format',
       'csv',
       '-o',
@@ -101,6 +101,9 @@ test('-o: a failing run (bad input, API failure, Ctrl-C) leaves the previous fil
   child.stderr.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
   await waitForRequests(latency, (p) => p.startsWith('/stats/service/'), 2);
+  // The run must still be under way when the signal lands, however slow this machine: the pages
+  // after the next answer 5 s late (it ended 0 once, under load, its last page answered first).
+  latency.setFaults({ latencyMs: 5000 });
   child.kill('SIGINT');
   assert.equal(await exited, 130, stderr);
   assert.equal(await readFile(file, 'utf8'), PREVIOUS);
