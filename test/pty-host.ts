@@ -72,19 +72,24 @@ export async function ptyHost(
     },
   );
   let screen = '';
+  /**
+   * The screen since the invocation under way was sent (they run one at a time): searched for its
+   * markers on every chunk, where searching the whole screen made each chunk cost all that came before.
+   */
+  let current = '';
   let exited: Error | undefined;
   const waiting = new Set<() => void>();
   const changed = () => {
     for (const w of waiting) w();
   };
-  child.stdout.on('data', (d: Buffer) => {
-    screen += d.toString();
+  const shown = (d: Buffer) => {
+    const text = d.toString();
+    screen += text;
+    current += text;
     changed();
-  });
-  child.stderr.on('data', (d: Buffer) => {
-    screen += d.toString();
-    changed();
-  });
+  };
+  child.stdout.on('data', shown);
+  child.stderr.on('data', shown);
   child.on('close', (code, signal) => {
     exited = new Error(`the pty host exited (${signal ?? code}) before answering:\n${screen}`);
     changed();
@@ -122,11 +127,11 @@ export async function ptyHost(
           new Promise<PtyHostRun>((resolve, reject) => {
             const check = () => {
               const r = results.get(id);
-              const end = screen.indexOf(mark('end', id));
+              const end = r ? current.indexOf(mark('end', id)) : -1;
               if (r && end >= 0) {
                 done();
-                const start = screen.indexOf(mark('start', id)) + mark('start', id).length;
-                resolve({ code: r.code, screen: screen.slice(start, end) });
+                const start = current.indexOf(mark('start', id)) + mark('start', id).length;
+                resolve({ code: r.code, screen: current.slice(start, end) });
               } else if (exited) {
                 done();
                 reject(exited);
@@ -145,6 +150,7 @@ export async function ptyHost(
               waiting.delete(check);
             };
             waiting.add(check);
+            current = '';
             const invocation: Invocation = {
               id,
               args,
