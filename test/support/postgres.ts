@@ -275,12 +275,14 @@ export function postgresForFile(): PostgresForFile {
  */
 export const SHARED_POSTGRES_ENV = 'KF_TEST_POSTGRES';
 
+/** The databases this process made on the shared cluster: the files of a batch (run-tests.mjs) share it. */
+let made = 0;
+
 /** The run's shared cluster (see SHARED_POSTGRES_ENV), or undefined. Its down, up and stop refuse or do nothing. */
 function sharedPostgres(): PostgresCluster | undefined {
   const given = process.env[SHARED_POSTGRES_ENV];
   if (!given) return undefined;
   const { port, dir } = JSON.parse(given) as { port: number; dir: string };
-  let made = 0;
   const refuse = () => {
     throw new Error(
       `the cluster of ${SHARED_POSTGRES_ENV} is the whole run's: start one of its own (startPostgres)`,
