@@ -799,6 +799,28 @@ const CASES: Case[] = [
       /^(?![^]*s3cret-pw)error: KESTRA_FASTLY_DATABASE_URL: "postgres:\/\/app:\*\*\*@db\.internal:5432" is not allowed \(no database\); expected postgres:/,
   },
   {
+    name: 'server --database-url with an sslmode pg does not know (pg would connect without TLS)',
+    args: [
+      'server',
+      '$DIR/f.yml',
+      '--state-dir',
+      '$DIR/s',
+      '--database-url',
+      'postgres://app:s3cret-pw@db.internal/kf?sslmode=requre',
+    ],
+    files: { 'f.yml': log('hi') },
+    error:
+      /^(?![^]*s3cret-pw)error: --database-url sslmode: "requre" is not an sslmode; expected one of disable, prefer, require, verify-ca, verify-full, no-verify\n$/,
+  },
+  {
+    name: 'server PGSSLMODE not an sslmode',
+    args: ['server', '$DIR/f.yml', '--state-dir', '$DIR/s'],
+    env: { KESTRA_FASTLY_DATABASE_URL: 'postgres://app@db.internal/kf', PGSSLMODE: 'on' },
+    files: { 'f.yml': log('hi') },
+    error:
+      /^error: PGSSLMODE: "on" is not an sslmode; expected one of disable, prefer, require, verify-ca, verify-full, no-verify\n$/,
+  },
+  {
     name: 'server --lease not a duration',
     args: [
       'server',

@@ -104,6 +104,34 @@ test('redactUrl hides the password of a database URL in every form it may be giv
   });
 });
 
+test('an sslmode pg does not know is refused, in the URL or in PGSSLMODE (pg would connect without TLS)', () => {
+  const saved = process.env.PGSSLMODE;
+  try {
+    delete process.env.PGSSLMODE;
+    assert.throws(
+      () => checkDatabaseUrl('postgres://app:s3cret@db.internal/kf?sslmode=requre'),
+      (err: Error) =>
+        err.name === 'InvalidInputError' &&
+        err.message ===
+          '--database-url sslmode: "requre" is not an sslmode; expected one of disable, prefer, require, verify-ca, verify-full, no-verify',
+    );
+    for (const mode of ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'])
+      assert.deepEqual(checkDatabaseUrl(`postgres://app@db.internal/kf?sslmode=${mode}`), {}, mode);
+    process.env.PGSSLMODE = 'on';
+    assert.throws(
+      () => checkDatabaseUrl('postgres://app@db.internal/kf', 'KESTRA_FASTLY_DATABASE_URL'),
+      /^InvalidInputError: PGSSLMODE: "on" is not an sslmode; expected one of disable, prefer/,
+    );
+    // The URL's sslmode is the one pg uses.
+    assert.deepEqual(checkDatabaseUrl('postgres://app@db.internal/kf?sslmode=verify-full'), {});
+    process.env.PGSSLMODE = 'verify-full';
+    assert.deepEqual(checkDatabaseUrl('postgres://app@db.internal/kf'), {});
+  } finally {
+    if (saved === undefined) delete process.env.PGSSLMODE;
+    else process.env.PGSSLMODE = saved;
+  }
+});
+
 test('the database down: the API answers 503 with Retry-After and readiness DOWN, from the real error of pg', async () => {
   const cluster = await startPostgres();
   const store = await PgStore.open(await cluster.createDatabase(), {

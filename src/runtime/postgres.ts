@@ -254,9 +254,23 @@ export function checkDatabaseUrl(text: string, flag = '--database-url'): { passw
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') refuse(`scheme ${url.protocol}`);
   if (!url.hostname) refuse('no host');
   if (url.pathname.length <= 1) refuse('no database');
+  // pg takes an sslmode it does not know as no TLS at all, where libpq refuses it: a typo
+  // (`sslmode=requre`, PGSSLMODE=on) would send the password in the clear. The URL's wins over
+  // $PGSSLMODE, as in pg.
+  const [mode, source] = url.searchParams.has('sslmode')
+    ? [url.searchParams.get('sslmode'), `${flag} sslmode`]
+    : [process.env.PGSSLMODE || null, 'PGSSLMODE'];
+  if (mode !== null && !SSL_MODES.includes(mode))
+    throw new InvalidInputError(
+      `${source}: ${JSON.stringify(mode)} is not an sslmode; expected one of ${SSL_MODES.join(', ')}`,
+      source === 'PGSSLMODE' ? source : flag,
+    );
   const password = url.password ? decodeURIComponent(url.password) : url.searchParams.get('password');
   return password ? { password } : {};
 }
+
+/** The sslmode values pg knows (libpq's but `allow`, and pg's own `no-verify`). */
+const SSL_MODES = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'];
 
 /** pg's modes it checks as verify-full (libpq would encrypt unchecked, or fall back to plain). */
 const CHECKED_AS_FULL = new Set(['prefer', 'require', 'verify-ca']);
