@@ -771,6 +771,13 @@ const CASES: Case[] = [
     error: /--listen: "localhost" is not HOST:PORT; expected e\.g\. 127\.0\.0\.1:8080/,
   },
   {
+    name: 'server --listen port out of range',
+    args: ['server', '$DIR/f.yml', '--state-dir', '$DIR/s', '--listen', '127.0.0.1:99999'],
+    files: { 'f.yml': log('hi') },
+    error:
+      /^error: --listen: "127\.0\.0\.1:99999" is out of range \(port 99999\); expected a port from 0 to 65535 \(0 picks a free one\)\n$/,
+  },
+  {
     name: 'server --listen off loopback without a token',
     args: ['server', '$DIR/f.yml', '--state-dir', '$DIR/s', '--listen', '0.0.0.0:8080'],
     files: { 'f.yml': log('hi') },

@@ -128,10 +128,11 @@ export async function invoke(
   const { COMMANDS } = await import('../src/cli/command-table.js');
   const { main } = await import('../src/cli/program.js');
   const { purgeFast } = await import('../src/cli/purge-fast.js');
-  const { echoFailures } = await import('../src/cli/exit.js');
+  const { echoFailures, formatFailures } = await import('../src/cli/exit.js');
   const { sharedTransport } = await import('../src/http/transport.js');
   // What a previous command left behind: a failure echo (the task command's), an exit code.
   echoFailures(() => {});
+  formatFailures(undefined);
   process.exitCode = undefined;
   // As bin.ts picks its bundle: purge.cjs (fast path, else commander with only purge) or cli.cjs.
   const argv = [process.execPath, 'kestra-fastly', ...args];

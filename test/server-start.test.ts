@@ -11,6 +11,7 @@ import { FlowRegistry } from '../src/runtime/flows.js';
 import { describeFlows, startServer } from '../src/server/index.js';
 import { everySecond, SERVICE, sim } from './helpers.js';
 import { ServerProcess } from './server-process.js';
+import { cliHost } from './cli-host.js';
 
 // What a new user saw of the server's start-up and of flow files changing under it (issue 25).
 
@@ -142,6 +143,33 @@ test('a --listen port in use fails in one line naming it, and creates no --state
     return true;
   });
   assert.equal(existsSync(stateDir), false, 'no --state-dir was created');
+});
+
+test('server --json: a failure to start is a JSON log line like the others, with the exit code of its kind', async (t) => {
+  const cli = cliHost(t);
+  const dir = await mkdtemp(join(tmpdir(), 'kf-json-fail-'));
+  await writeFile(join(dir, 'a.yml'), LOG_FLOW('a'));
+  const state = join(dir, 'state');
+  const bad = await cli.run(['server', dir, '--state-dir', state, '--json', '--listen', '127.0.0.1:99999']);
+  assert.equal(bad.code, 2);
+  const line = JSON.parse(bad.stderr) as Record<string, string>;
+  assert.deepEqual(
+    { ...line, time: undefined },
+    {
+      time: undefined,
+      level: 'ERROR',
+      component: 'server',
+      message:
+        '--listen: "127.0.0.1:99999" is out of range (port 99999); expected a port from 0 to 65535 (0 picks a free one)',
+    },
+  );
+  assert.ok(!Number.isNaN(Date.parse(line.time ?? '')), line.time);
+  assert.equal(bad.stderr.split('\n').length, 2, 'one line');
+  // Without --json, the plain line; the host ran the JSON one just before.
+  const plain = await cli.run(['server', dir, '--state-dir', state, '--listen', '127.0.0.1:99999']);
+  assert.equal(plain.code, 2);
+  assert.match(plain.stderr, /^error: --listen: "127\.0\.0\.1:99999" is out of range/);
+  assert.equal(existsSync(state), false, 'no --state-dir was created');
 });
 
 test('deleting a flow file while the server runs logs that its triggers are stopped, and they are', async (t) => {

@@ -29,9 +29,19 @@ export function echoFailures(fn: (line: string) => void): void {
   echo = fn;
 }
 
+let format: ((text: string) => string) | undefined;
+
+/**
+ * Writes failure lines as `fn` makes them instead of `error: …`: `server --json`'s are JSON log
+ * lines like the others it writes, for a collector that parses every line. Undefined: the plain line.
+ */
+export function formatFailures(fn: ((text: string) => string) | undefined): void {
+  format = fn;
+}
+
 /** Writes one failure line on stderr (and to the echo, if any). */
 export function reportFailure(text: string): void {
-  process.stderr.write(`error: ${text}\n`);
+  process.stderr.write(format ? `${format(text)}\n` : `error: ${text}\n`);
   try {
     echo?.(text);
   } catch {

@@ -27,7 +27,12 @@ export interface Listen {
 export function parseListen(value: string, flag = '--listen'): Listen {
   const m = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value.trim());
   const port = Number(m?.[3]);
-  if (!m || !Number.isInteger(port) || port > 65535) {
+  if (m && port > 65535)
+    throw new InvalidInputError(
+      `${flag}: ${show(value)} is out of range (port ${port}); expected a port from 0 to 65535 (0 picks a free one)`,
+      flag,
+    );
+  if (!m || !Number.isInteger(port)) {
     throw new InvalidInputError(
       `${flag}: ${show(value)} is not HOST:PORT; expected e.g. 127.0.0.1:8080 or [::1]:8080 (port 0 picks a free one)`,
       flag,
