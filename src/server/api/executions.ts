@@ -255,9 +255,8 @@ export function executionControlRoutes(deps: ExecutionControlDeps): RouteModule 
         const id = c.req.param('executionId');
         const q = logQuery(c);
         if (q instanceof Response) return q;
-        // The logs of an execution deleted with deleteLogs=false stay readable, as Kestra's.
-        if (!(await queue.get(id)) && !(await queue.store.logs(id)).length)
-          return fail(c, 404, `execution ${show(id)} not found`);
+        // As Kestra's: the lines kept for that id, none for an id it does not know (a deleted
+        // execution's too, unless deleted with deleteLogs=false); never 404.
         await queue.logsKept(id);
         return c.json(await queue.store.logs(id, q));
       });
