@@ -817,7 +817,29 @@ const CASES: Case[] = [
     ],
     files: { 'f.yml': log('hi') },
     error:
-      /^(?![^]*s3cret-pw)error: --database-url sslmode: "requre" is not an sslmode; expected one of disable, prefer, require, verify-ca, verify-full, no-verify\n$/,
+      /^(?![^]*s3cret-pw)error: --database-url sslmode: "requre" is not an sslmode pg takes; expected one of disable, prefer, require, verify-ca, verify-full, no-verify\n$/,
+  },
+  {
+    name: 'server --database-url giving sslmode twice (pg would use the last, unchecked)',
+    args: [
+      'server',
+      '$DIR/f.yml',
+      '--state-dir',
+      '$DIR/s',
+      '--database-url',
+      'postgres://app:s3cret-pw@db.internal/kf?sslmode=verify-full&sslmode=disable',
+    ],
+    files: { 'f.yml': log('hi') },
+    error:
+      /^(?![^]*s3cret-pw)error: --database-url: "postgres:\/\/app:\*\*\*@db\.internal\/kf\?sslmode=verify-full&sslmode=disable" gives sslmode 2 times; expected once\n$/,
+  },
+  {
+    name: 'server KESTRA_FASTLY_DATABASE_URL with a bare % in the password',
+    args: ['server', '$DIR/f.yml', '--state-dir', '$DIR/s'],
+    env: { KESTRA_FASTLY_DATABASE_URL: 'postgres://app:s3c%ZZret@db.internal/kf' },
+    files: { 'f.yml': log('hi') },
+    error:
+      /^(?![^]*s3c%ZZret)error: KESTRA_FASTLY_DATABASE_URL: "postgres:\/\/app:\*\*\*@db\.internal\/kf" is not allowed \(a % in the password that is not %XX: write a % as %25\); expected postgres:/,
   },
   {
     name: 'server PGSSLMODE not an sslmode',
@@ -825,7 +847,7 @@ const CASES: Case[] = [
     env: { KESTRA_FASTLY_DATABASE_URL: 'postgres://app@db.internal/kf', PGSSLMODE: 'on' },
     files: { 'f.yml': log('hi') },
     error:
-      /^error: PGSSLMODE: "on" is not an sslmode; expected one of disable, prefer, require, verify-ca, verify-full, no-verify\n$/,
+      /^error: PGSSLMODE: "on" is not an sslmode pg takes; expected one of disable, prefer, require, verify-ca, verify-full, no-verify\n$/,
   },
   {
     name: 'server --lease not a duration',

@@ -113,14 +113,14 @@ test('an sslmode pg does not know is refused, in the URL or in PGSSLMODE (pg wou
       (err: Error) =>
         err.name === 'InvalidInputError' &&
         err.message ===
-          '--database-url sslmode: "requre" is not an sslmode; expected one of disable, prefer, require, verify-ca, verify-full, no-verify',
+          '--database-url sslmode: "requre" is not an sslmode pg takes; expected one of disable, prefer, require, verify-ca, verify-full, no-verify',
     );
     for (const mode of ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'])
       assert.deepEqual(checkDatabaseUrl(`postgres://app@db.internal/kf?sslmode=${mode}`), {}, mode);
     process.env.PGSSLMODE = 'on';
     assert.throws(
       () => checkDatabaseUrl('postgres://app@db.internal/kf', 'KESTRA_FASTLY_DATABASE_URL'),
-      /^InvalidInputError: PGSSLMODE: "on" is not an sslmode; expected one of disable, prefer/,
+      /^InvalidInputError: PGSSLMODE: "on" is not an sslmode pg takes; expected one of disable, prefer/,
     );
     // The URL's sslmode is the one pg uses.
     assert.deepEqual(checkDatabaseUrl('postgres://app@db.internal/kf?sslmode=verify-full'), {});

@@ -165,6 +165,22 @@ test('server --json: a failure to start is a JSON log line like the others, with
   );
   assert.ok(!Number.isNaN(Date.parse(line.time ?? '')), line.time);
   assert.equal(bad.stderr.split('\n').length, 2, 'one line');
+  // Usage errors, found before the command runs (commander's, a flag given twice), likewise.
+  for (const [args, message] of [
+    [['server', '--json'], "missing required argument 'flows' (see --help)"],
+    [['server', dir, '--json', '--bogus-flag'], "unknown option '--bogus-flag' (see --help)"],
+    [
+      ['server', dir, '--json', '--listen', '127.0.0.1:1', '--listen', '127.0.0.1:2'],
+      /^--listen: given twice/,
+    ],
+  ] as const) {
+    const r = await cli.run([...args]);
+    assert.equal(r.code, 2, args.join(' '));
+    const usage = JSON.parse(r.stderr) as Record<string, string>;
+    assert.equal(usage.level, 'ERROR');
+    if (typeof message === 'string') assert.equal(usage.message, message);
+    else assert.match(usage.message ?? '', message);
+  }
   // Without --json, the plain line; the host ran the JSON one just before.
   const plain = await cli.run(['server', dir, '--state-dir', state, '--listen', '127.0.0.1:99999']);
   assert.equal(plain.code, 2);

@@ -39,9 +39,19 @@ export function formatFailures(fn: ((text: string) => string) | undefined): void
   format = fn;
 }
 
+/** A log line of `component`'s in the logger's JSON shape, level ERROR, for formatFailures. */
+export function jsonFailureLine(component: string): (message: string) => string {
+  return (message) => JSON.stringify({ time: new Date().toISOString(), level: 'ERROR', component, message });
+}
+
+/** The line a failure is written as: `error: …`, or as formatFailures was told. */
+export function failureLine(text: string): string {
+  return format ? format(text) : `error: ${text}`;
+}
+
 /** Writes one failure line on stderr (and to the echo, if any). */
 export function reportFailure(text: string): void {
-  process.stderr.write(format ? `${format(text)}\n` : `error: ${text}\n`);
+  process.stderr.write(`${failureLine(text)}\n`);
   try {
     echo?.(text);
   } catch {

@@ -1,6 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { packageVersion } from '../version.js';
-import { exitWith, failureExitCode, startCommand } from './exit.js';
+import {
+  exitWith,
+  failureExitCode,
+  failureLine,
+  formatFailures,
+  jsonFailureLine,
+  startCommand,
+} from './exit.js';
 import { guardValues, usageLine } from './flags.js';
 import { interruptedExitCode } from './interrupt.js';
 
@@ -14,7 +21,7 @@ function buildProgram(): Command {
     .exitOverride()
     // Usage errors on one line, like every other error.
     .configureOutput({
-      outputError: (text, write) => write(`${usageLine(text)}\n`),
+      outputError: (text, write) => write(`${failureLine(usageLine(text).replace(/^error: /, ''))}\n`),
     });
   return program;
 }
@@ -26,6 +33,9 @@ function buildProgram(): Command {
 export async function main(argv: string[], commands: Record<string, Loader>): Promise<number> {
   const program = buildProgram();
   const name = argv.slice(2).find((a) => !a.startsWith('-'));
+  // `server --json` writes JSON log lines; its failures to start are such lines too, usage errors
+  // (found before the command runs) included, for a collector that parses every line.
+  if (name === 'server' && argv.includes('--json')) formatFailures(jsonFailureLine('server'));
   startCommand(name);
   const versionOnly = !name && (argv.includes('--version') || argv.includes('-V'));
   const wanted = versionOnly

@@ -257,15 +257,28 @@ export function checkDatabaseUrl(text: string, flag = '--database-url'): { passw
   // pg takes an sslmode it does not know as no TLS at all, where libpq refuses it: a typo
   // (`sslmode=requre`, PGSSLMODE=on) would send the password in the clear. The URL's wins over
   // $PGSSLMODE, as in pg.
+  // pg reads the last of a repeated parameter: `?sslmode=verify-full&sslmode=disable` would be
+  // checked as one thing and connect as the other.
+  for (const name of new Set(url.searchParams.keys()))
+    if (url.searchParams.getAll(name).length > 1)
+      throw new InvalidInputError(
+        `${flag}: ${JSON.stringify(redactUrl(text))} gives ${name} ${url.searchParams.getAll(name).length} times; expected once`,
+        flag,
+      );
   const [mode, source] = url.searchParams.has('sslmode')
     ? [url.searchParams.get('sslmode'), `${flag} sslmode`]
     : [process.env.PGSSLMODE || null, 'PGSSLMODE'];
   if (mode !== null && !SSL_MODES.includes(mode))
     throw new InvalidInputError(
-      `${source}: ${JSON.stringify(mode)} is not an sslmode; expected one of ${SSL_MODES.join(', ')}`,
+      `${source}: ${JSON.stringify(mode)} is not an sslmode pg takes; expected one of ${SSL_MODES.join(', ')}`,
       source === 'PGSSLMODE' ? source : flag,
     );
-  const password = url.password ? decodeURIComponent(url.password) : url.searchParams.get('password');
+  let password: string | null;
+  try {
+    password = url.password ? decodeURIComponent(url.password) : url.searchParams.get('password');
+  } catch {
+    return refuse('a % in the password that is not %XX: write a % as %25');
+  }
   return password ? { password } : {};
 }
 

@@ -8,7 +8,6 @@ import { writeJson } from '../../pebble/java.js';
 import { type ExecutionRecord, StateStore } from '../../flow/state.js';
 import { wholeNumber } from '../argv.js';
 import { command } from '../command.js';
-import { formatFailures } from '../exit.js';
 import { addCommand } from '../flags.js';
 
 const DEFAULT_STATE_DIR = '.kestra-fastly';
@@ -88,10 +87,6 @@ const SERVER = command({
     },
   ],
   async action(paths: string[], opts) {
-    if (opts.json)
-      formatFailures((message) =>
-        JSON.stringify({ time: new Date().toISOString(), level: 'ERROR', component: 'server', message }),
-      );
     const { parseDuration, parseFlagDuration } = await import('../../duration.js');
     const retentionMs = parseDuration(opts.retention, '--retention');
     const masker = new Masker();
