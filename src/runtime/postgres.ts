@@ -254,9 +254,6 @@ export function checkDatabaseUrl(text: string, flag = '--database-url'): { passw
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') refuse(`scheme ${url.protocol}`);
   if (!url.hostname) refuse('no host');
   if (url.pathname.length <= 1) refuse('no database');
-  // pg takes an sslmode it does not know as no TLS at all, where libpq refuses it: a typo
-  // (`sslmode=requre`, PGSSLMODE=on) would send the password in the clear. The URL's wins over
-  // $PGSSLMODE, as in pg.
   // pg reads the last of a repeated parameter: `?sslmode=verify-full&sslmode=disable` would be
   // checked as one thing and connect as the other.
   for (const name of new Set(url.searchParams.keys()))
@@ -265,6 +262,9 @@ export function checkDatabaseUrl(text: string, flag = '--database-url'): { passw
         `${flag}: ${JSON.stringify(redactUrl(text))} gives ${name} ${url.searchParams.getAll(name).length} times; expected once`,
         flag,
       );
+  // pg takes an sslmode it does not know as no TLS at all, where libpq refuses it: a typo
+  // (`sslmode=requre`, PGSSLMODE=on) would send the password in the clear. The URL's wins over
+  // $PGSSLMODE, as in pg.
   const [mode, source] = url.searchParams.has('sslmode')
     ? [url.searchParams.get('sslmode'), `${flag} sslmode`]
     : [process.env.PGSSLMODE || null, 'PGSSLMODE'];
