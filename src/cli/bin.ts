@@ -157,12 +157,11 @@ function runWithCodeCache(dir: string, kind: 'purge' | 'main'): void {
 function pruneStale(dir: string): void {
   const ours = (entry: string) => entry.startsWith('cli-') && entry.includes('.v8cache');
   for (const entry of readdirSync(dir)) {
+    if (!ours(entry)) continue;
+    // Another bundle's (purge's or main's), or a write left half done a minute ago.
     const stale =
-      (ours(entry) &&
-        !entry.includes(`-${__KF_BUNDLE_HASH__}-purge.`) &&
-        !entry.includes(`-${__KF_BUNDLE_HASH__}-main.`)) ||
-      (ours(entry) &&
-        entry.endsWith('.tmp') &&
+      !entry.includes(`-${__KF_BUNDLE_HASH__}-`) ||
+      (entry.endsWith('.tmp') &&
         Date.now() - (statSync(join(dir, entry), { throwIfNoEntry: false })?.mtimeMs ?? Date.now()) > 60_000);
     if (stale) {
       try {
