@@ -256,12 +256,14 @@ export function checkDatabaseUrl(text: string, flag = '--database-url'): { passw
   if (url.pathname.length <= 1) refuse('no database');
   // pg reads the last of a repeated parameter: `?sslmode=verify-full&sslmode=disable` would be
   // checked as one thing and connect as the other.
-  for (const name of new Set(url.searchParams.keys()))
-    if (url.searchParams.getAll(name).length > 1)
+  for (const name of new Set(url.searchParams.keys())) {
+    const times = url.searchParams.getAll(name).length;
+    if (times > 1)
       throw new InvalidInputError(
-        `${flag}: ${JSON.stringify(redactUrl(text))} gives ${name} ${url.searchParams.getAll(name).length} times; expected once`,
+        `${flag}: ${JSON.stringify(redactUrl(text))} gives ${name} ${times} times; expected once`,
         flag,
       );
+  }
   // pg takes an sslmode it does not know as no TLS at all, where libpq refuses it: a typo
   // (`sslmode=requre`, PGSSLMODE=on) would send the password in the clear. The URL's wins over
   // $PGSSLMODE, as in pg.
