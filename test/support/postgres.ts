@@ -276,7 +276,7 @@ export function postgresForFile(): PostgresForFile {
 export const SHARED_POSTGRES_ENV = 'KF_TEST_POSTGRES';
 
 /** The databases this process made on the shared cluster: the files of a batch (run-tests.mjs) share it. */
-let made = 0;
+let madeOnShared = 0;
 
 /** The run's shared cluster (see SHARED_POSTGRES_ENV), or undefined. Its down, up and stop refuse or do nothing. */
 function sharedPostgres(): PostgresCluster | undefined {
@@ -295,7 +295,7 @@ function sharedPostgres(): PostgresCluster | undefined {
     ...databases(
       () => port,
       join(dir, 'data'),
-      () => `t${process.pid}_${++made}`,
+      () => `t${process.pid}_${++madeOnShared}`,
     ),
     down: refuse,
     up: refuse,
