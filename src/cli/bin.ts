@@ -85,15 +85,14 @@ const cache =
   isSet(process.env.NODE_DISABLE_COMPILE_CACHE) || isSet(process.env.KESTRA_FASTLY_NO_CODE_CACHE)
     ? undefined
     : trustedCacheDir();
-const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
-const nodeCompileCache = major > 22 || (major === 22 && minor >= 1);
+// Node's compile cache where Node has one (22.1 and later).
+const { enableCompileCache } = process.getBuiltinModule('node:module') as {
+  enableCompileCache?: (dir: string) => unknown;
+};
 if (cache !== undefined && command === 'purge') runWithCodeCache(cache, 'purge');
-else if (cache !== undefined && !nodeCompileCache) runWithCodeCache(cache, 'main');
+else if (cache !== undefined && !enableCompileCache) runWithCodeCache(cache, 'main');
 else {
   if (cache !== undefined && !process.env.NODE_COMPILE_CACHE) {
-    const { enableCompileCache } = process.getBuiltinModule('node:module') as {
-      enableCompileCache?: (dir: string) => unknown;
-    };
     try {
       enableCompileCache?.(join(cache, 'compile-cache'));
     } catch {
